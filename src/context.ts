@@ -1,0 +1,209 @@
+/**
+ * Context variables, as Python's `contextvars`.
+ *
+ * A Context maps ContextVars to values. Its map is never changed in place:
+ * `set` installs a new map, so `copy()` only shares the reference. That makes
+ * the copy every task takes at creation a single small object.
+ */
+
+type Store = ReadonlyMap<ContextVar<unknown>, unknown>;
+const EMPTY: Store = new Map();
+
+/**
+ * A mapping of context variables to values. Every task runs in its own
+ * Context, a copy of the one current when the task was created.
+ *
+ * @example
+ * ```ts
+ * import { ContextVar, copyContext } from "asynkit";
+ * const user = new ContextVar<string>("user", { default: "nobody" });
+ * const ctx = copyContext();
+ * ctx.run(() => user.set("ann"));
+ * console.log(ctx.get(user), user.get()); // "ann" "nobody"
+ * ```
+ */
+export class Context {
+  /** @internal */
+  _store: Store;
+  /** @internal */
+  _entered = false;
+
+  constructor(store: Store = EMPTY) {
+    this._store = store;
+  }
+
+  /**
+   * Calls `fn` with this context as the current one, then restores the previous.
+   * A context can be entered only once at a time.
+   */
+  run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
+    if (this._entered) {
+      throw new Error(
+        "Cannot enter a Context that is already entered: run a copy of it instead (context.copy().run(...)).",
+      );
+    }
+    const previous = swapContext(this);
+    this._entered = true;
+    try {
+      return fn(...args);
+    } finally {
+      this._entered = false;
+      swapContext(previous);
+    }
+  }
+
+  /** The value of `variable` in this context, or undefined when it has none. */
+  get<T>(variable: ContextVar<T>): T | undefined {
+    return this._store.get(variable as ContextVar<unknown>) as T | undefined;
+  }
+
+  /** True when `variable` has a value in this context. */
+  has(variable: ContextVar<unknown>): boolean {
+    return this._store.has(variable);
+  }
+
+  /** A shallow copy: later changes to either do not show in the other. */
+  copy(): Context {
+    return new Context(this._store);
+  }
+
+  /** The variables that have a value here. */
+  keys(): IterableIterator<ContextVar<unknown>> {
+    return this._store.keys();
+  }
+
+  get size(): number {
+    return this._store.size;
+  }
+}
+
+const rootContext = new Context();
+let current: Context = rootContext;
+
+/** @internal Makes `context` current and returns the one it replaced. */
+export function swapContext(context: Context): Context {
+  const previous = current;
+  current = context;
+  return previous;
+}
+
+/** @internal The context code is running in now. */
+export function currentContext(): Context {
+  return current;
+}
+
+/**
+ * A copy of the current context, as Python's `contextvars.copy_context()`.
+ *
+ * @example
+ * ```ts
+ * import { copyContext } from "asynkit";
+ * const snapshot = copyContext();
+ * snapshot.run(() => console.log("runs with the values of the moment the copy was made"));
+ * ```
+ */
+export function copyContext(): Context {
+  return current.copy();
+}
+
+const MISSING: unique symbol = Symbol("missing");
+
+/**
+ * Restores a ContextVar to the value it had before a `set`, with `reset`.
+ *
+ * @example
+ * ```ts
+ * import { ContextVar } from "asynkit";
+ * const v = new ContextVar<number>("v", { default: 0 });
+ * const token = v.set(1);
+ * v.reset(token); // back to 0
+ * ```
+ */
+export class Token<T> {
+  /** @internal */
+  _used = false;
+  /** @internal */
+  constructor(
+    readonly variable: ContextVar<T>,
+    /** @internal */ readonly _old: T | typeof MISSING,
+    /** @internal */ readonly _context: Context,
+  ) {}
+
+  /** The value the variable had before the `set` that made this token. */
+  get oldValue(): T | undefined {
+    return this._old === MISSING ? undefined : this._old;
+  }
+}
+
+/**
+ * A variable whose value depends on the context it is read in: each task sees
+ * its own value, as Python's `contextvars.ContextVar`.
+ *
+ * @example
+ * ```ts
+ * import { ContextVar, createTask, run } from "asynkit";
+ * const requestId = new ContextVar<number>("requestId", { default: 0 });
+ * function* handler(id: number) { requestId.set(id); yield; return requestId.get(); }
+ * await run(function* () {
+ *   const a = createTask(handler(1));
+ *   const b = createTask(handler(2));
+ *   return [yield* a, yield* b, requestId.get()]; // [1, 2, 0]
+ * });
+ * ```
+ */
+export class ContextVar<T> {
+  readonly name: string;
+  private readonly fallback: T | typeof MISSING;
+
+  constructor(name: string, options?: { default?: T }) {
+    this.name = name;
+    this.fallback =
+      options !== undefined && "default" in options ? (options.default as T) : MISSING;
+  }
+
+  /**
+   * The value in the current context; else `fallback` when given; else the
+   * variable's default. Throws a LookupError-like Error when there is none.
+   */
+  get(...fallback: [T?]): T {
+    const store = current._store;
+    const self = this as ContextVar<unknown>;
+    if (store.has(self)) return store.get(self) as T;
+    if (fallback.length > 0) return fallback[0] as T;
+    if (this.fallback !== MISSING) return this.fallback;
+    throw new Error(
+      `ContextVar "${this.name}" has no value in this context and no default: set it first or pass a fallback to get().`,
+    );
+  }
+
+  /** Sets the value in the current context; the token undoes it with `reset`. */
+  set(value: T): Token<T> {
+    const ctx = current;
+    const self = this as ContextVar<unknown>;
+    const old = ctx._store.has(self) ? (ctx._store.get(self) as T) : MISSING;
+    const next = new Map(ctx._store);
+    next.set(self, value);
+    ctx._store = next;
+    return new Token(this, old, ctx);
+  }
+
+  /** Puts back the value from before the `set` that returned `token`. */
+  reset(token: Token<T>): void {
+    if (token._used)
+      throw new Error("This Token has already been used once; a token resets only once.");
+    if (token.variable !== this)
+      throw new Error("This Token was created by a different ContextVar.");
+    if (token._context !== current)
+      throw new Error("This Token was created in a different Context.");
+    const self = this as ContextVar<unknown>;
+    const next = new Map(current._store);
+    if (token._old === MISSING) next.delete(self);
+    else next.set(self, token._old);
+    current._store = next;
+    token._used = true;
+  }
+
+  toString(): string {
+    return `<ContextVar name=${JSON.stringify(this.name)}>`;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The errors asynkit raises, as in asyncio's `exceptions` module.
+ * Each sets `name`, so messages and stack traces say which one it is.
+ */
+
+/**
+ * Thrown into a coroutine when its task is cancelled, and raised by
+ * `result()` of a cancelled future. Catch it only to clean up, then rethrow.
+ *
+ * @example
+ * ```ts
+ * import { CancelledError } from "asynkit";
+ * try { yield* sleep(1000); } catch (e) { if (e instanceof CancelledError) cleanup(); throw e; }
+ * ```
+ */
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
+
+/**
+ * An operation was attempted on a future in the wrong state, such as
+ * `result()` on a pending future or `setResult()` on a done one.
+ *
+ * @example
+ * ```ts
+ * import { Future, InvalidStateError } from "asynkit";
+ * try { new Future().result(); } catch (e) { console.log(e instanceof InvalidStateError); }
+ * ```
+ */
+export class InvalidStateError extends Error {
+  override name = "InvalidStateError";
+}
+
+/**
+ * A deadline passed: raised by `timeout()` and `waitFor()`.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "asynkit";
+ * try { yield* waitFor(sleep(100), 10); } catch (e) { console.log(e instanceof TimeoutError); }
+ * ```
+ */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+/**
+ * A coroutine driven without an event loop (`awaitSync`) tried to wait for
+ * something that is not done yet.
+ *
+ * @example
+ * ```ts
+ * import { SynchronousError } from "asynkit";
+ * try { awaitSync(sleep(10)); } catch (e) { console.log(e instanceof SynchronousError); }
+ * ```
+ */
+export class SynchronousError extends Error {
+  override name = "SynchronousError";
+}
+
+/**
+ * Raised by `Queue.getNowait()` on an empty queue.
+ *
+ * @example
+ * ```ts
+ * import { Queue, QueueEmpty } from "asynkit";
+ * try { new Queue().getNowait(); } catch (e) { console.log(e instanceof QueueEmpty); }
+ * ```
+ */
+export class QueueEmpty extends Error {
+  override name = "QueueEmpty";
+}
+
+/**
+ * Raised by `Queue.putNowait()` on a full queue.
+ *
+ * @example
+ * ```ts
+ * import { Queue, QueueFull } from "asynkit";
+ * const q = new Queue<number>(1); q.putNowait(1);
+ * try { q.putNowait(2); } catch (e) { console.log(e instanceof QueueFull); }
+ * ```
+ */
+export class QueueFull extends Error {
+  override name = "QueueFull";
+}
+
+/**
+ * Raised by a queue's `put`/`get` after `shutdown()`.
+ *
+ * @example
+ * ```ts
+ * import { Queue, QueueShutDown } from "asynkit";
+ * const q = new Queue<number>(); q.shutdown();
+ * try { q.putNowait(1); } catch (e) { console.log(e instanceof QueueShutDown); }
+ * ```
+ */
+export class QueueShutDown extends Error {
+  override name = "QueueShutDown";
+}
+
+/**
+ * Raised by `Barrier.wait()` when the barrier is reset or aborted.
+ *
+ * @example
+ * ```ts
+ * import { BrokenBarrierError } from "asynkit";
+ * try { yield* barrier.wait(); } catch (e) { console.log(e instanceof BrokenBarrierError); }
+ * ```
+ */
+export class BrokenBarrierError extends Error {
+  override name = "BrokenBarrierError";
+}
+
+/**
+ * A cancellation that interrupts a task with a specific reason; being a
+ * `CancelledError`, it unwinds the task the same way.
+ *
+ * @example
+ * ```ts
+ * import { InterruptError, CancelledError } from "asynkit";
+ * console.log(new InterruptError("stop") instanceof CancelledError); // true
+ * ```
+ */
+export class InterruptError extends CancelledError {
+  override name = "InterruptError";
+}

@@ -1,0 +1,222 @@
+/**
+ * Scheduled callbacks (Handle, TimerHandle), the exception-handler types, and
+ * which event loop is running: the parts of asyncio's `events` module that
+ * everything else needs.
+ */
+import { type Context, swapContext } from "./context.js";
+import type { Future } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+
+/** What the loop's exception handler is told about an error nobody else caught. */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  future?: Future<unknown>;
+  handle?: Handle;
+  [key: string]: unknown;
+}
+
+/** Receives errors from callbacks and from futures whose exception nobody retrieved. */
+export type ExceptionHandler = (loop: BaseEventLoop, context: ExceptionContext) => void;
+
+// biome-ignore lint/suspicious/noExplicitAny: a Handle stores callbacks of any signature.
+type AnyCallback = (...args: any[]) => unknown;
+
+/**
+ * A callback scheduled on an event loop, as returned by `callSoon`.
+ * Up to two arguments are stored inline, so scheduling does not allocate an array.
+ *
+ * @example
+ * ```ts
+ * const handle = loop.callSoon(() => console.log("never runs"));
+ * handle.cancel();
+ * console.log(handle.cancelled()); // true
+ * ```
+ */
+export class Handle {
+  /** @internal */ _callback: AnyCallback | null;
+  /** @internal */ _arg0: unknown;
+  /** @internal */ _arg1: unknown;
+  /** @internal */ _args: unknown[] | null;
+  /** @internal */ _argc: number;
+  /** @internal */ _cancelled = false;
+
+  /** @internal Use loop.callSoon() to make one. */
+  constructor(
+    callback: AnyCallback,
+    args: unknown[] | null,
+    argc: number,
+    arg0: unknown,
+    arg1: unknown,
+    /** @internal */ readonly _loop: BaseEventLoop,
+    /** @internal */ readonly _context: Context | null,
+  ) {
+    this._callback = callback;
+    this._args = args;
+    this._argc = argc;
+    this._arg0 = arg0;
+    this._arg1 = arg1;
+  }
+
+  /** Stops the callback from running, if it has not run yet. */
+  cancel(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    this._callback = null;
+    this._args = null;
+    this._arg0 = this._arg1 = undefined;
+  }
+
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** The callback this handle will call (null once cancelled). */
+  get callback(): AnyCallback | null {
+    return this._callback;
+  }
+
+  /** The arguments the callback will receive. */
+  get args(): unknown[] {
+    if (this._args !== null) return this._args;
+    if (this._argc === 0) return [];
+    return this._argc === 1 ? [this._arg0] : [this._arg0, this._arg1];
+  }
+
+  /** @internal Runs the callback; an error goes to the loop's exception handler. */
+  _run(): void {
+    const callback = this._callback;
+    if (callback === null) return;
+    const previous = this._context === null ? null : swapContext(this._context);
+    try {
+      switch (this._argc) {
+        case 0:
+          callback();
+          break;
+        case 1:
+          callback(this._arg0);
+          break;
+        case 2:
+          callback(this._arg0, this._arg1);
+          break;
+        default:
+          callback(...(this._args as unknown[]));
+      }
+    } catch (exception) {
+      this._loop.callExceptionHandler({
+        message: `Exception in callback ${callback.name || "(anonymous)"}`,
+        exception,
+        handle: this,
+      });
+    } finally {
+      if (previous !== null) swapContext(previous);
+    }
+  }
+
+  toString(): string {
+    const name = this._callback?.name || "(anonymous)";
+    return `<${this.constructor.name} ${this._cancelled ? "cancelled" : name}>`;
+  }
+}
+
+/**
+ * A callback scheduled for a time, as returned by `callLater` and `callAt`.
+ *
+ * @example
+ * ```ts
+ * const timer = loop.callLater(100, () => console.log("100 ms later"));
+ * console.log(timer.when() - loop.time()); // about 100
+ * ```
+ */
+export class TimerHandle extends Handle {
+  /** @internal */ _when: number;
+  /** @internal */ _seq: number;
+  /** @internal True while the timer is in the loop's timer heap. */
+  _scheduled = true;
+
+  /** @internal Use loop.callLater() or loop.callAt() to make one. */
+  constructor(
+    when: number,
+    seq: number,
+    callback: AnyCallback,
+    args: unknown[] | null,
+    argc: number,
+    arg0: unknown,
+    arg1: unknown,
+    loop: BaseEventLoop,
+    context: Context | null,
+  ) {
+    super(callback, args, argc, arg0, arg1, loop, context);
+    this._when = when;
+    this._seq = seq;
+  }
+
+  /** The loop time (ms) the callback is due. */
+  when(): number {
+    return this._when;
+  }
+
+  override cancel(): void {
+    if (this._cancelled) return;
+    super.cancel();
+    if (this._scheduled) this._loop._timerHandleCancelled(this);
+  }
+}
+
+let runningLoop: BaseEventLoop | null = null;
+
+/** @internal Marks `loop` as the one running now; returns the previous. */
+export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null {
+  const previous = runningLoop;
+  runningLoop = loop;
+  return previous;
+}
+
+/** @internal The running loop, or null. */
+export function peekRunningLoop(): BaseEventLoop | null {
+  return runningLoop;
+}
+
+/**
+ * The event loop running the current code. Throws when called from outside a
+ * task or callback of a running loop.
+ *
+ * @example
+ * ```ts
+ * import { getRunningLoop, run } from "asynkit";
+ * await run(function* () { console.log(getRunningLoop().time()); });
+ * ```
+ */
+export function getRunningLoop(): BaseEventLoop {
+  if (runningLoop === null) {
+    throw new Error(
+      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()).",
+    );
+  }
+  return runningLoop;
+}
+
+let defaultLoop: () => BaseEventLoop = () => {
+  throw new Error(
+    "No event loop policy is installed: import asynkit from its package entry point.",
+  );
+};
+
+/** @internal The policy module installs how getEventLoop() finds a loop when none runs. */
+export function setDefaultLoopProvider(provider: () => BaseEventLoop): void {
+  defaultLoop = provider;
+}
+
+/**
+ * The running loop if there is one, else the current policy's loop
+ * (created on first use).
+ *
+ * @example
+ * ```ts
+ * import { getEventLoop } from "asynkit";
+ * const future = getEventLoop().createFuture<number>();
+ * ```
+ */
+export function getEventLoop(): BaseEventLoop {
+  return runningLoop ?? defaultLoop();
+}

@@ -1,0 +1,357 @@
+/**
+ * Future: a result that will be available later, as asyncio's Future.
+ * Also a PromiseLike (native `await future` works) and an iterable
+ * (`yield* future` suspends the coroutine until it is done).
+ */
+import { type Coro, describe, isPromiseLike, type Suspend } from "./coro.js";
+import { CancelledError, InvalidStateError } from "./errors.js";
+import { getEventLoop } from "./events.js";
+import type { BaseEventLoop } from "./loops/base.js";
+
+/** @internal */ export const PENDING = 0;
+/** @internal */ export const FINISHED = 1;
+/** @internal */ export const FAILED = 2;
+/** @internal */ export const CANCELLED = 3;
+
+/** A done-callback: called through the loop with the future once it is done. */
+export type DoneCallback<F> = (future: F) => void;
+
+/** @internal Something woken directly when a future it waits on is done (a task). */
+export interface Waiter {
+  _wakeup(future: Future<unknown>): void;
+}
+
+/** @internal The ready-queue callback that wakes a waiter; scheduling tools recognise it. */
+export function wakeWaiter(waiter: Waiter, future: Future<unknown>): void {
+  waiter._wakeup(future);
+}
+
+type Callback = DoneCallback<never> | Waiter;
+
+/** @internal A failure nobody has looked at yet: reported when the future is collected or its loop closes. */
+export interface Unretrieved {
+  readonly loop: BaseEventLoop;
+  readonly message: string;
+  readonly exception: unknown;
+  readonly future: WeakRef<Future<unknown>> | null;
+}
+
+const collected =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<Unretrieved>((report) => report.loop._reportUnretrieved(report))
+    : null;
+
+/**
+ * The eventual result of an operation, as asyncio's Future.
+ *
+ * A coroutine waits for it with `yield* future`; native code with `await future`.
+ * Done-callbacks run through the loop, in the order they were added.
+ *
+ * @example
+ * ```ts
+ * import { Future, run, getRunningLoop } from "asynkit";
+ * const value = await run(function* () {
+ *   const future = new Future<number>();
+ *   getRunningLoop().callLater(10, () => future.setResult(42));
+ *   return yield* future; // suspends until the result is set
+ * });
+ * console.log(value); // 42
+ * ```
+ */
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** @internal */ _state: number = PENDING;
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal */ _loop: BaseEventLoop;
+  /** @internal The first callback, kept inline: most futures have exactly one. */
+  _callback: Callback | null = null;
+  /** @internal */ _callbacks: Callback[] | null = null;
+  /** @internal Set by `yield*` just before the future is yielded to the task. */
+  _blocking = false;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+  /** @internal */ _unretrieved: Unretrieved | null = null;
+
+  constructor(options?: { loop?: BaseEventLoop }) {
+    this._loop = options?.loop ?? getEventLoop();
+  }
+
+  /** True when the future has a result, an exception, or was cancelled. */
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /**
+   * The result. Throws InvalidStateError while pending, CancelledError if
+   * cancelled, and the exception if one was set.
+   */
+  result(): T {
+    switch (this._state) {
+      case FINISHED:
+        return this._result as T;
+      case FAILED:
+        this._retrieved();
+        throw this._exception;
+      case CANCELLED:
+        throw this._makeCancelledError();
+      default:
+        throw new InvalidStateError(
+          "Result is not set yet: wait for the future first (yield* future), or check done().",
+        );
+    }
+  }
+
+  /**
+   * The exception, or undefined if it succeeded. Throws InvalidStateError while
+   * pending and CancelledError if cancelled.
+   */
+  exception(): unknown {
+    switch (this._state) {
+      case FINISHED:
+        return undefined;
+      case FAILED:
+        this._retrieved();
+        return this._exception;
+      case CANCELLED:
+        throw this._makeCancelledError();
+      default:
+        throw new InvalidStateError(
+          "Exception is not set yet: wait for the future first (yield* future), or check done().",
+        );
+    }
+  }
+
+  /** Marks the future done with `value`; InvalidStateError if it is already done. */
+  setResult(value: T): void {
+    if (this._state !== PENDING) throw this._alreadyDone("setResult");
+    this._resolve(value);
+  }
+
+  /** Marks the future failed with `error`; InvalidStateError if it is already done. */
+  setException(error: unknown): void {
+    if (this._state !== PENDING) throw this._alreadyDone("setException");
+    this._fail(error);
+  }
+
+  /** Cancels the future; false if it was already done. */
+  cancel(message?: string): boolean {
+    if (this._state !== PENDING) return false;
+    this._state = CANCELLED;
+    this._cancelMessage = message;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  /** Calls `callback(future)` through the loop once the future is done (at once if it is). */
+  addDoneCallback(callback: DoneCallback<this>): void {
+    if (typeof callback !== "function") {
+      throw new TypeError(`addDoneCallback() expects a function, got ${describe(callback)}.`);
+    }
+    this._addCallback(callback as DoneCallback<never>);
+  }
+
+  /** Removes every registration of `callback`; returns how many were removed. */
+  removeDoneCallback(callback: DoneCallback<this>): number {
+    let removed = 0;
+    if (this._callback === callback) {
+      this._callback = null;
+      removed++;
+    }
+    if (this._callbacks !== null) {
+      const kept = this._callbacks.filter((cb) => cb !== callback);
+      removed += this._callbacks.length - kept.length;
+      this._callbacks = kept.length > 0 ? kept : null;
+    }
+    if (this._callback === null && this._callbacks !== null) {
+      this._callback = this._callbacks.shift() ?? null;
+      if (this._callbacks.length === 0) this._callbacks = null;
+    }
+    return removed;
+  }
+
+  getLoop(): BaseEventLoop {
+    return this._loop;
+  }
+
+  /** Lets native code `await` the future; a cancelled future rejects with CancelledError. */
+  // biome-ignore lint/suspicious/noThenProperty: a Future is deliberately a PromiseLike.
+  then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const settled = new Promise<T>((resolve, reject) => {
+      const settle = (future: Future<T>): void => {
+        if (future._state === FINISHED) resolve(future._result as T);
+        else if (future._state === FAILED) {
+          future._retrieved();
+          reject(future._exception);
+        } else reject(future._makeCancelledError());
+      };
+      if (this._state !== PENDING) settle(this);
+      else this._addCallback(settle as DoneCallback<never>);
+    });
+    return settled.then(onfulfilled, onrejected);
+  }
+
+  /** `yield* future`: suspends until the future is done, then gives its result or throws. */
+  [Symbol.iterator](): Coro<T> {
+    return new FutureIterator(this) as unknown as Coro<T>;
+  }
+
+  toString(): string {
+    const state = ["pending", "finished", "failed", "cancelled"][this._state];
+    return `<${this.constructor.name} ${state}>`;
+  }
+
+  /** @internal */
+  _addCallback(callback: Callback): void {
+    if (this._state !== PENDING) this._schedule(callback);
+    else if (this._callback === null && this._callbacks === null) this._callback = callback;
+    else if (this._callbacks === null) this._callbacks = [callback];
+    else this._callbacks.push(callback);
+  }
+
+  /** @internal Finishes with a result. */
+  _resolve(value: T): void {
+    this._result = value;
+    this._state = FINISHED;
+    this._scheduleCallbacks();
+  }
+
+  /** @internal Finishes with an exception; reports it later if nobody retrieves it. */
+  _fail(error: unknown): void {
+    this._exception = error;
+    this._state = FAILED;
+    this._scheduleCallbacks();
+    const report: Unretrieved = {
+      loop: this._loop,
+      message: `${this._kind()} exception was never retrieved`,
+      exception: error,
+      future: typeof WeakRef === "function" ? new WeakRef(this as Future<unknown>) : null,
+    };
+    this._unretrieved = report;
+    this._loop._unretrieved.add(report);
+    collected?.register(this, report, this);
+  }
+
+  /** @internal "Future" or "Task", for messages. */
+  _kind(): string {
+    return "Future";
+  }
+
+  /** @internal The exception was looked at: nothing to report. */
+  _retrieved(): void {
+    const report = this._unretrieved;
+    if (report === null) return;
+    this._unretrieved = null;
+    report.loop._unretrieved.delete(report);
+    collected?.unregister(this);
+  }
+
+  /** @internal */
+  _makeCancelledError(): CancelledError {
+    return new CancelledError(this._cancelMessage ?? "");
+  }
+
+  private _alreadyDone(operation: string): InvalidStateError {
+    const state = ["pending", "finished", "failed", "cancelled"][this._state];
+    return new InvalidStateError(
+      `${operation}() on a ${state} ${this._kind()}: a future can be completed only once.`,
+    );
+  }
+
+  private _scheduleCallbacks(): void {
+    const first = this._callback;
+    if (first === null) return;
+    this._callback = null;
+    this._schedule(first);
+    const rest = this._callbacks;
+    if (rest !== null) {
+      this._callbacks = null;
+      for (let i = 0; i < rest.length; i++) this._schedule(rest[i] as Callback);
+    }
+  }
+
+  private _schedule(callback: Callback): void {
+    if (typeof callback === "function") this._loop._call(callback, 1, this, undefined, null);
+    else this._loop._call(wakeWaiter, 2, callback, this, null);
+  }
+}
+
+/** The iterator behind `yield* future`: yields the future while it is pending, then returns its result. */
+class FutureIterator<T> {
+  constructor(private readonly future: Future<T>) {}
+
+  next(): IteratorResult<Suspend, T> {
+    const future = this.future;
+    if (future._state === PENDING) {
+      future._blocking = true;
+      return { done: false, value: future as Future<unknown> };
+    }
+    return { done: true, value: future.result() };
+  }
+
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  return(value: T): IteratorResult<Suspend, T> {
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
+/**
+ * True for a Future (or Task).
+ *
+ * @example
+ * ```ts
+ * import { isFuture, Future } from "asynkit";
+ * console.log(isFuture(new Future()), isFuture(Promise.resolve())); // true false
+ * ```
+ */
+export function isFuture(x: unknown): x is Future<unknown> {
+  return x instanceof Future;
+}
+
+/**
+ * A Future that settles with a native promise, so a coroutine can wait for it:
+ * `const body = yield* fromPromise(fetch(url))`.
+ *
+ * @example
+ * ```ts
+ * import { fromPromise, run } from "asynkit";
+ * const text = await run(function* () {
+ *   return yield* fromPromise(Promise.resolve("from the host"));
+ * });
+ * ```
+ */
+export function fromPromise<T>(
+  promise: PromiseLike<T>,
+  options?: { loop?: BaseEventLoop },
+): Future<T> {
+  if (promise instanceof Future) return promise;
+  if (!isPromiseLike(promise)) {
+    throw new TypeError(`fromPromise() expects a promise or thenable, got ${describe(promise)}.`);
+  }
+  const loop = options?.loop ?? getEventLoop();
+  const future = new Future<T>({ loop });
+  loop._hostPending++;
+  promise.then(
+    (value) => {
+      loop._hostPending--;
+      if (future._state === PENDING && !loop.isClosed()) future.setResult(value);
+    },
+    (error: unknown) => {
+      loop._hostPending--;
+      if (future._state === PENDING && !loop.isClosed()) future.setException(error);
+    },
+  );
+  return future;
+}

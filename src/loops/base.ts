@@ -1,0 +1,553 @@
+/**
+ * BaseEventLoop: the ready queue, the timer heap and one iteration of the
+ * loop, as asyncio's BaseEventLoop. Subclasses decide what time is and what
+ * to do when nothing is ready (sleep on the host, or jump a virtual clock).
+ */
+
+import type { Context } from "../context.js";
+import { currentContext } from "../context.js";
+import type { Awaitable, Coro } from "../coro.js";
+import {
+  type ExceptionContext,
+  type ExceptionHandler,
+  Handle,
+  peekRunningLoop,
+  setRunningLoop,
+  TimerHandle,
+} from "../events.js";
+import { Future, type Unretrieved } from "../futures.js";
+import { ensureFuture, Task, type TaskOptions } from "../tasks.js";
+import { now } from "../util/clock.js";
+import { Deque } from "../util/deque.js";
+import { Heap } from "../util/heap.js";
+
+/** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
+export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
+
+// biome-ignore lint/suspicious/noExplicitAny: callbacks of any signature are scheduled.
+type AnyCallback = (...args: any[]) => unknown;
+
+/** How long the loop runs before it lets the host run its own work (I/O, timers, promises). */
+const SLICE_MS = 5;
+/** The clock is read once every this many iterations, not on every one. */
+const CHECKS_EVERY = 64;
+/** Callbacks slower than this are reported in debug mode, as asyncio's slow_callback_duration. */
+const SLOW_CALLBACK_MS = 100;
+
+/** How a run of iterations ended. */
+type Spin = 0 | 1 | 2;
+export const STOPPED = 0;
+const IDLE = 1;
+const OUT_OF_TIME = 2;
+
+const timerLess = (a: TimerHandle, b: TimerHandle): boolean =>
+  a._when < b._when || (a._when === b._when && a._seq < b._seq);
+
+function checkDelay(what: string, ms: unknown): number {
+  if (typeof ms !== "number" || Number.isNaN(ms)) {
+    throw new TypeError(`${what} must be a number of milliseconds, got ${String(ms)}.`);
+  }
+  return ms;
+}
+
+/**
+ * The event loop's machinery, shared by the host and virtual loops: a ready
+ * queue of Handles run in order, a heap of timers, task creation, and error
+ * reporting. Use {@link HostEventLoop} or {@link VirtualEventLoop}.
+ *
+ * @example
+ * ```ts
+ * import { VirtualEventLoop } from "asynkit";
+ * const loop = new VirtualEventLoop();
+ * loop.callSoon(() => console.log("first"));
+ * loop.callLater(1000, () => { console.log("a virtual second later"); loop.stop(); });
+ * await loop.runForever();
+ * ```
+ */
+export abstract class BaseEventLoop {
+  /** @internal Entries ready to run; position 0 runs next. */
+  _ready = new Deque<Handle>();
+  /** @internal Timers not yet due, the soonest on top. */
+  _scheduled = new Heap<TimerHandle>(timerLess);
+  /** @internal */ _timerSeq = 0;
+  /** @internal */ _cancelledTimers = 0;
+  /** @internal The task whose step is running, if any. */
+  _currentTask: Task<unknown> | null = null;
+  /** @internal Tasks not yet done. */
+  _tasks = new Set<Task<unknown>>();
+  /** @internal Failed futures whose exception nobody has retrieved yet. */
+  _unretrieved = new Set<Unretrieved>();
+  /** @internal Native promises awaited through fromPromise that have not settled. */
+  _hostPending = 0;
+  /** @internal True while the loop waits on the host for a wakeup or a timer. */
+  _parked = false;
+  /** @internal */ _running = false;
+  /** @internal */ _stopping = false;
+  /** @internal */ _closed = false;
+  private _debug = false;
+  private _exceptionHandler: ExceptionHandler | null = null;
+  private _taskFactory: TaskFactory | null = null;
+  private _onStopped: (() => void) | null = null;
+  private _driveQueued = false;
+
+  /** The loop's clock, in milliseconds. */
+  abstract time(): number;
+
+  /**
+   * What to do when nothing is ready: return true to go on at once (a virtual
+   * clock jumped to `nextTimer`), false to wait for the host (arming a host
+   * timer for `nextTimer` if there is one).
+   * @internal
+   */
+  abstract _idle(nextTimer: number | undefined): boolean;
+
+  /** @internal Wakes a loop that waits on the host. */
+  abstract _unpark(): void;
+
+  /**
+   * Schedules `callback(...args)` to run after everything already ready.
+   *
+   * @example
+   * ```ts
+   * loop.callSoon((a, b) => console.log(a + b), 1, 2);
+   * ```
+   */
+  callSoon<A extends unknown[]>(callback: (...args: A) => void, ...args: A): Handle {
+    checkCallback("callSoon", callback);
+    const n = args.length;
+    return this._call(callback, n, args[0], args[1], currentContext(), n > 2 ? args : null);
+  }
+
+  /**
+   * Schedules `callback(...args)` to run `delayMs` milliseconds from now.
+   *
+   * @example
+   * ```ts
+   * const timer = loop.callLater(50, () => console.log("late"));
+   * timer.cancel();
+   * ```
+   */
+  callLater<A extends unknown[]>(
+    delayMs: number,
+    callback: (...args: A) => void,
+    ...args: A
+  ): TimerHandle {
+    checkDelay("callLater() delay", delayMs);
+    if (delayMs < 0) {
+      throw new RangeError(
+        `callLater() delay must not be negative, got ${delayMs} ms: use 0 to run as soon as possible.`,
+      );
+    }
+    return this.callAt(this.time() + delayMs, callback, ...args);
+  }
+
+  /**
+   * Schedules `callback(...args)` to run when `time()` reaches `whenMs`.
+   *
+   * @example
+   * ```ts
+   * loop.callAt(loop.time() + 10, () => console.log("at a moment on the loop's clock"));
+   * ```
+   */
+  callAt<A extends unknown[]>(
+    whenMs: number,
+    callback: (...args: A) => void,
+    ...args: A
+  ): TimerHandle {
+    checkDelay("callAt() time", whenMs);
+    checkCallback("callAt", callback);
+    this._checkClosed();
+    const n = args.length;
+    const timer = new TimerHandle(
+      whenMs,
+      this._timerSeq++,
+      callback,
+      n > 2 ? args : null,
+      n,
+      args[0],
+      args[1],
+      this,
+      currentContext(),
+    );
+    this._scheduled.push(timer);
+    if (this._parked) this._unpark();
+    return timer;
+  }
+
+  /**
+   * @internal Schedules a call at the end of the ready queue without an argument
+   * array: futures and tasks use this on every wakeup.
+   */
+  _call(
+    callback: AnyCallback,
+    argc: number,
+    arg0: unknown,
+    arg1: unknown,
+    context: Context | null,
+    args: unknown[] | null = null,
+  ): Handle {
+    if (this._closed) this._checkClosed();
+    const handle = new Handle(callback, args, argc, arg0, arg1, this, context);
+    this._ready.push(handle);
+    if (this._parked) this._unpark();
+    return handle;
+  }
+
+  /** A new Future attached to this loop. */
+  createFuture<T>(): Future<T> {
+    return new Future<T>({ loop: this });
+  }
+
+  /**
+   * Wraps a coroutine in a Task that runs on this loop, through the task factory if one is set.
+   *
+   * @example
+   * ```ts
+   * function* work() { yield; return 1; }
+   * const task = loop.createTask(work(), { name: "worker" });
+   * ```
+   */
+  createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
+    this._checkClosed();
+    if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
+    return new Task(coro, { ...options, loop: this });
+  }
+
+  /** Installs a function that makes this loop's tasks (null: plain Task). */
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null && typeof factory !== "function") {
+      throw new TypeError("setTaskFactory() expects a function or null.");
+    }
+    this._taskFactory = factory;
+  }
+
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
+  }
+
+  /**
+   * Runs the loop until `main` is done; resolves with its result or rejects with its error.
+   *
+   * @example
+   * ```ts
+   * import { HostEventLoop, sleep } from "asynkit";
+   * const loop = new HostEventLoop();
+   * function* main() { yield* sleep(10); return "done"; }
+   * console.log(await loop.runUntilComplete(main()));
+   * loop.close();
+   * ```
+   */
+  runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T>): Promise<T> {
+    this._checkRunnable("runUntilComplete");
+    const future = ensureFuture(main, { loop: this });
+    const stop = (): void => this.stop();
+    future._addCallback(stop);
+    return this.runForever().then(() => {
+      future.removeDoneCallback(stop);
+      if (!future.done())
+        throw new Error("The event loop was stopped before the awaited future completed.");
+      return future.result();
+    });
+  }
+
+  /**
+   * Runs the loop until `stop()` is called; the promise settles then.
+   *
+   * @example
+   * ```ts
+   * loop.callLater(100, () => loop.stop());
+   * await loop.runForever();
+   * ```
+   */
+  runForever(): Promise<void> {
+    this._checkRunnable("runForever");
+    this._running = true;
+    this._stopping = false;
+    const stopped = new Promise<void>((resolve) => {
+      this._onStopped = resolve;
+    });
+    this._queueDrive();
+    return stopped;
+  }
+
+  /** Asks the loop to stop after the current iteration. */
+  stop(): void {
+    this._stopping = true;
+    if (this._parked) this._unpark();
+  }
+
+  /** True from runForever()/runUntilComplete() until it stops. */
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  /**
+   * Closes the loop: drops what is still scheduled and reports failures nobody
+   * retrieved. A closed loop accepts no more callbacks.
+   */
+  close(): void {
+    if (this._running)
+      throw new Error("Cannot close a running event loop: stop it first (loop.stop()).");
+    if (this._closed) return;
+    this._closed = true;
+    this._ready.clear();
+    this._scheduled.clear();
+    this._parkCleanup();
+    const reports = [...this._unretrieved];
+    for (const report of reports) this._reportUnretrieved(report);
+  }
+
+  /** Sets the function that receives errors nobody caught (null: the default handler). */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function") {
+      throw new TypeError(
+        "setExceptionHandler() expects a function (loop, context) => void, or null.",
+      );
+    }
+    this._exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this._exceptionHandler;
+  }
+
+  /** Logs the error with console.error, as asyncio logs it. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [context.message || "Unhandled exception in event loop"];
+    for (const [key, value] of Object.entries(context)) {
+      if (key !== "message" && key !== "exception") lines.push(`${key}: ${String(value)}`);
+    }
+    const error = context.exception;
+    if (error !== undefined)
+      lines.push(error instanceof Error ? (error.stack ?? String(error)) : String(error));
+    console.error(lines.join("\n"));
+  }
+
+  /** Passes `context` to the exception handler; an error in the handler itself is logged, never thrown. */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this._exceptionHandler;
+    if (handler === null) {
+      this.defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (error) {
+      this.defaultExceptionHandler({
+        message: "Unhandled error in exception handler",
+        exception: error,
+        context,
+      });
+    }
+  }
+
+  getDebug(): boolean {
+    return this._debug;
+  }
+
+  /** Debug mode reports callbacks that run longer than 100 ms and records where tasks were created. */
+  setDebug(enabled: boolean): void {
+    this._debug = Boolean(enabled);
+  }
+
+  toString(): string {
+    const state = this._closed ? "closed" : this._running ? "running" : "idle";
+    return `<${this.constructor.name} ${state} ready=${this._ready.length} timers=${this._scheduled.length}>`;
+  }
+
+  /** @internal A timer was cancelled: drop cancelled timers once they are most of the heap. */
+  _timerHandleCancelled(timer: TimerHandle): void {
+    if (!timer._scheduled) return;
+    this._cancelledTimers++;
+    const heap = this._scheduled;
+    if (this._cancelledTimers > 100 && this._cancelledTimers * 2 > heap.length) {
+      heap.filter((t) => {
+        if (t._cancelled) t._scheduled = false;
+        return !t._cancelled;
+      });
+      this._cancelledTimers = 0;
+    }
+  }
+
+  /** @internal Reports a failure nobody retrieved, once. */
+  _reportUnretrieved(report: Unretrieved): void {
+    if (!this._unretrieved.delete(report)) return;
+    const context: ExceptionContext = { message: report.message, exception: report.exception };
+    const future = report.future?.deref();
+    if (future !== undefined) context.future = future;
+    this.callExceptionHandler(context);
+  }
+
+  /** @internal When the soonest live timer is due, or undefined when there is none. */
+  _nextTimer(): number | undefined {
+    const heap = this._scheduled;
+    for (;;) {
+      const top = heap.peek();
+      if (top === undefined) return undefined;
+      if (!top._cancelled) return top._when;
+      heap.pop();
+      top._scheduled = false;
+      this._cancelledTimers--;
+    }
+  }
+
+  /** @internal One iteration: move due timers to the ready queue, then run what was ready when it began. */
+  _runOnce(): void {
+    const ready = this._ready;
+    if (this._scheduled.length > 0) this._collectDueTimers();
+    let n = ready.length;
+    if (this._debug) {
+      this._runDebug(n);
+      return;
+    }
+    while (n-- > 0) {
+      const handle = ready.shift();
+      if (handle === undefined) break;
+      handle._run();
+    }
+  }
+
+  /**
+   * @internal Runs iterations until the loop is asked to stop, nothing is ready,
+   * or the real clock passes `deadline`.
+   */
+  _spin(deadline: number): Spin {
+    let countdown = CHECKS_EVERY;
+    for (;;) {
+      this._runOnce();
+      if (this._stopping) return STOPPED;
+      if (this._ready.length === 0) {
+        const next = this._nextTimer();
+        if (next === undefined || next > this.time()) return IDLE;
+      }
+      if (--countdown === 0) {
+        countdown = CHECKS_EVERY;
+        if (now() > deadline) return OUT_OF_TIME;
+      }
+    }
+  }
+
+  /** @internal Runs the loop on the host for one time slice, then arranges what comes next. */
+  _drive = (): void => {
+    this._driveQueued = false;
+    if (!this._running) return;
+    const previous = setRunningLoop(this);
+    let end: Spin;
+    try {
+      const deadline = now() + SLICE_MS;
+      for (;;) {
+        end = this._spin(deadline);
+        if (end !== IDLE || !this._idle(this._nextTimer())) break;
+      }
+    } finally {
+      setRunningLoop(previous);
+    }
+    if (end === STOPPED) this._finishRun();
+    else if (end === OUT_OF_TIME) this._queueDrive(true);
+    else this._parked = true;
+  };
+
+  /** @internal Called when the loop stops: releases host resources and settles runForever(). */
+  _finishRun(): void {
+    this._running = false;
+    this._stopping = false;
+    this._parked = false;
+    this._parkCleanup();
+    const resolve = this._onStopped;
+    this._onStopped = null;
+    resolve?.();
+  }
+
+  /** @internal Releases whatever the loop holds on the host while parked (a host timer). */
+  _parkCleanup(): void {}
+
+  /** @internal Queues a drive on the host: a macrotask after a time slice (so I/O runs), else a microtask. */
+  _queueDrive(macrotask = false): void {
+    if (this._driveQueued) return;
+    this._driveQueued = true;
+    this._parked = false;
+    if (macrotask) yieldToHost(this._drive);
+    else queueMicrotask(this._drive);
+  }
+
+  /** @internal Throws the error for a loop that cannot start now. */
+  _checkRunnable(what: string): void {
+    this._checkClosed();
+    if (this._running) {
+      throw new Error(
+        `${what}(): this event loop is already running. Inside a coroutine, wait for work with yield* instead.`,
+      );
+    }
+    const other = peekRunningLoop();
+    if (other !== null) {
+      throw new Error(
+        `${what}(): cannot run an event loop while another loop is running in this stack; use yield* inside the running loop instead.`,
+      );
+    }
+  }
+
+  /** @internal */
+  _checkClosed(): void {
+    if (this._closed)
+      throw new Error(
+        "This event loop is closed: create a new one (or use run()) to schedule work.",
+      );
+  }
+
+  private _collectDueTimers(): void {
+    const heap = this._scheduled;
+    const ready = this._ready;
+    const time = this.time();
+    for (;;) {
+      const top = heap.peek();
+      if (top === undefined || top._when > time) break;
+      heap.pop();
+      top._scheduled = false;
+      if (top._cancelled) this._cancelledTimers--;
+      else ready.push(top);
+    }
+  }
+
+  private _runDebug(n: number): void {
+    const ready = this._ready;
+    while (n-- > 0) {
+      const handle = ready.shift();
+      if (handle === undefined) break;
+      const start = now();
+      handle._run();
+      const took = now() - start;
+      if (took >= SLOW_CALLBACK_MS)
+        console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
+    }
+  }
+}
+
+function checkCallback(what: string, callback: unknown): void {
+  if (typeof callback !== "function") {
+    throw new TypeError(`${what}() expects a function to call, got ${typeof callback}.`);
+  }
+}
+
+/** Runs `fn` in a host macrotask, so host I/O and timers get their turn first. */
+const yieldToHost: (fn: () => void) => void =
+  typeof setImmediate === "function"
+    ? (fn) => {
+        setImmediate(fn);
+      }
+    : typeof MessageChannel === "function"
+      ? (() => {
+          const channel = new MessageChannel();
+          const queue: (() => void)[] = [];
+          channel.port1.onmessage = () => queue.shift()?.();
+          return (fn: () => void) => {
+            queue.push(fn);
+            channel.port2.postMessage(null);
+          };
+        })()
+      : (fn) => {
+          setTimeout(fn, 0);
+        };

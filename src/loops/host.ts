@@ -1,0 +1,62 @@
+/**
+ * HostEventLoop: runs asynkit's loop on the JavaScript host's own event loop
+ * (Node, Deno, Bun, browsers), in real time.
+ */
+import { now } from "../util/clock.js";
+import { BaseEventLoop } from "./base.js";
+
+/** setTimeout's longest delay; longer ones would fire at once. */
+const MAX_HOST_DELAY = 2 ** 31 - 1;
+
+/**
+ * An event loop in real time on the JavaScript host. It runs ready work
+ * synchronously, sleeps on a host timer until the next timer of its own, and
+ * hands control back to the host after every few milliseconds of continuous
+ * work, so host I/O, timers and promise callbacks are never starved.
+ *
+ * @example
+ * ```ts
+ * import { HostEventLoop, sleep } from "asynkit";
+ * const loop = new HostEventLoop();
+ * function* main() { yield* sleep(5); return loop.time(); }
+ * console.log(await loop.runUntilComplete(main()));
+ * loop.close();
+ * ```
+ */
+export class HostEventLoop extends BaseEventLoop {
+  private _hostTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Milliseconds on the host's monotonic clock (performance.now()). */
+  time(): number {
+    return now();
+  }
+
+  /** @internal Nothing is ready: sleep on a host timer until the next timer is due, or until woken. */
+  _idle(nextTimer: number | undefined): boolean {
+    if (nextTimer !== undefined) {
+      const delay = Math.min(MAX_HOST_DELAY, Math.max(0, Math.ceil(nextTimer - now())));
+      this._hostTimer = setTimeout(this._onHostTimer, delay);
+    }
+    return false;
+  }
+
+  /** @internal */
+  _unpark(): void {
+    this._parkCleanup();
+    this._queueDrive();
+  }
+
+  /** @internal */
+  override _parkCleanup(): void {
+    if (this._hostTimer !== null) {
+      clearTimeout(this._hostTimer);
+      this._hostTimer = null;
+    }
+  }
+
+  private _onHostTimer = (): void => {
+    this._hostTimer = null;
+    this._parked = false;
+    this._drive();
+  };
+}

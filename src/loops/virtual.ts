@@ -1,0 +1,95 @@
+/**
+ * VirtualEventLoop: an event loop on a virtual clock, for deterministic
+ * programs and tests. Timers fire in order without waiting.
+ */
+import type { Awaitable } from "../coro.js";
+import { setRunningLoop } from "../events.js";
+import { ensureFuture } from "../tasks.js";
+import { BaseEventLoop, STOPPED } from "./base.js";
+
+/**
+ * An event loop whose clock is virtual: when nothing is ready it jumps to the
+ * next timer at once, so a program that sleeps for minutes finishes in
+ * microseconds, always in the same order. `runSync` runs a program to
+ * completion with no host at all.
+ *
+ * @example
+ * ```ts
+ * import { VirtualEventLoop, sleep } from "asynkit";
+ * const loop = new VirtualEventLoop();
+ * function* slow() { yield* sleep(60_000); return "a minute later"; }
+ * console.log(loop.runSync(slow()), loop.time()); // "a minute later" 60000
+ * ```
+ */
+export class VirtualEventLoop extends BaseEventLoop {
+  private _clock = 0;
+
+  /** The virtual clock, in milliseconds; it starts at 0. */
+  time(): number {
+    return this._clock;
+  }
+
+  /**
+   * Moves the clock forward by `ms`; timers that fall due run at the loop's
+   * next iteration.
+   */
+  advance(ms: number): void {
+    if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
+      throw new RangeError(
+        `advance() needs a non-negative number of milliseconds, got ${String(ms)}.`,
+      );
+    }
+    this._clock += ms;
+  }
+
+  /**
+   * Runs `main` to completion synchronously and returns its result (or throws
+   * its error). Throws when the program would wait on something only the host
+   * can deliver, or on something that never comes.
+   */
+  runSync<T>(main: Awaitable<T>): T {
+    this._checkRunnable("runSync");
+    const future = ensureFuture(main, { loop: this });
+    const stop = (): void => this.stop();
+    future._addCallback(stop);
+    this._running = true;
+    this._stopping = false;
+    const previous = setRunningLoop(this);
+    try {
+      for (;;) {
+        if (this._spin(Number.POSITIVE_INFINITY) === STOPPED) break;
+        if (!this._idle(this._nextTimer())) throw this._stuck();
+      }
+    } finally {
+      setRunningLoop(previous);
+      this._running = false;
+      this._stopping = false;
+      future.removeDoneCallback(stop);
+    }
+    return future.result();
+  }
+
+  /** @internal Nothing is ready: jump the clock to the next timer, if there is one. */
+  _idle(nextTimer: number | undefined): boolean {
+    if (nextTimer === undefined) return false;
+    if (nextTimer > this._clock) this._clock = nextTimer;
+    return true;
+  }
+
+  /** @internal */
+  _unpark(): void {
+    this._queueDrive();
+  }
+
+  private _stuck(): Error {
+    if (this._hostPending > 0) {
+      return new Error(
+        `runSync(): the program waits on ${this._hostPending} native promise(s) (fromPromise), which only the host can settle. ` +
+          "Use `await loop.runUntilComplete(main)` or `await run(main, { loopFactory: () => new VirtualEventLoop() })` instead.",
+      );
+    }
+    return new Error(
+      "runSync(): nothing is ready, no timer is pending, and the program is not done: it waits for something that can never happen (a deadlock).",
+    );
+  }
+}

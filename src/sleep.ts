@@ -1,0 +1,74 @@
+/**
+ * sleep(): suspend the current task for a while, as asyncio.sleep.
+ */
+import type { Coro, Suspend } from "./coro.js";
+import { getRunningLoop } from "./events.js";
+import type { Future } from "./futures.js";
+
+/**
+ * `sleep(0)`: one bare yield, then the value. A plain iterator rather than a
+ * generator, because `yield* sleep(0)` is the loop's most common switch.
+ */
+class YieldOnce<T> {
+  private yielded = false;
+  constructor(private readonly value: T) {}
+
+  next(): IteratorResult<Suspend, T> {
+    if (this.yielded) return { done: true, value: this.value };
+    this.yielded = true;
+    return { done: false, value: undefined };
+  }
+
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  return(value: T): IteratorResult<Suspend, T> {
+    this.yielded = true;
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
+function resolveUnlessDone<T>(future: Future<T>, value: T): void {
+  if (!future.done()) future.setResult(value);
+}
+
+function* sleepFor<T>(ms: number, value: T): Coro<T> {
+  const loop = getRunningLoop();
+  const future = loop.createFuture<T>();
+  const timer = loop.callLater(ms, resolveUnlessDone, future, value);
+  try {
+    return yield* future;
+  } finally {
+    timer.cancel();
+  }
+}
+
+/**
+ * Suspends the current task for `ms` milliseconds, then returns `value`.
+ * `sleep(0)` lets every other ready task run once first.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep } from "asynkit";
+ * await run(function* () {
+ *   yield* sleep(100);                    // 100 ms
+ *   const v = yield* sleep(10, "value"); // "value"
+ * });
+ * ```
+ */
+export function sleep<T = void>(ms: number, value?: T): Coro<T> {
+  if (typeof ms !== "number" || Number.isNaN(ms)) {
+    throw new TypeError(`sleep() needs a number of milliseconds, got ${String(ms)}.`);
+  }
+  if (ms < 0)
+    throw new RangeError(
+      `sleep() needs a non-negative delay, got ${ms} ms: use sleep(0) to just yield.`,
+    );
+  if (ms === 0) return new YieldOnce(value as T) as unknown as Coro<T>;
+  return sleepFor(ms, value as T);
+}

@@ -1,0 +1,353 @@
+/**
+ * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
+ */
+import { type Context, copyContext, swapContext } from "./context.js";
+import {
+  type Awaitable,
+  type Coro,
+  describe,
+  isCoroutine,
+  isPromiseLike,
+  notACoroutine,
+  type Suspend,
+} from "./coro.js";
+import { CancelledError, InvalidStateError } from "./errors.js";
+import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
+import { Future, fromPromise, PENDING, type Waiter } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+
+/** Options for creating a task. */
+export interface TaskOptions {
+  /** The task's name (default "Task-<n>"). */
+  name?: string;
+  /** The context the task runs in (default: a copy of the current one). */
+  context?: Context;
+  /** Run the coroutine at once, in the caller's stack, until it first suspends (Python 3.12's eager_start). */
+  eagerStart?: boolean;
+}
+
+let taskCount = 0;
+
+/** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
+const NO_ERROR: unique symbol = Symbol("no error");
+
+/** @internal The ready-queue callback that runs a task's next step; scheduling tools recognise it. */
+export function taskStep(task: Task<unknown>): void {
+  task._step(NO_ERROR);
+}
+
+/** @internal The ready-queue callback that throws `error` into a task's coroutine. */
+export function taskThrow(task: Task<unknown>, error: unknown): void {
+  task._step(error);
+}
+
+/**
+ * A coroutine scheduled to run on an event loop. A task is a Future of the
+ * coroutine's result: wait for it with `yield* task` (or native `await task`).
+ *
+ * Cancelling a task throws CancelledError into its coroutine at its next step;
+ * if it is waiting on a future, that future is cancelled.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, sleep } from "asynkit";
+ * function* worker(n: number) { yield* sleep(10); return n * 2; }
+ * const result = await run(function* () {
+ *   const task = createTask(worker(21), { name: "doubler" });
+ *   return yield* task;
+ * });
+ * console.log(result); // 42
+ * ```
+ */
+export class Task<T = unknown> extends Future<T> implements Waiter {
+  /** @internal */ _coro: Coro<T>;
+  /** @internal */ _context: Context;
+  /** @internal */ _name: string | null;
+  /** @internal */ _id: number;
+  /** @internal The future this task waits on, if any. */
+  _futWaiter: Future<unknown> | null = null;
+  /** @internal Throw CancelledError in at the next step. */
+  _mustCancel = false;
+  /** @internal */ _numCancelsRequested = 0;
+  /** @internal The CancelledError that ended the coroutine, chained as the cause of later ones. */
+  _cancelledError: CancelledError | null = null;
+
+  constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
+    if (!isCoroutine(coro)) throw notACoroutine("Task", coro);
+    super(options);
+    this._coro = coro;
+    this._context = options?.context ?? copyContext();
+    this._id = ++taskCount;
+    this._name = options?.name === undefined ? null : String(options.name);
+    const loop = this._loop;
+    loop._checkClosed();
+    loop._tasks.add(this as Task<unknown>);
+    if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
+    else loop._call(taskStep, 1, this, undefined, null);
+  }
+
+  /** The coroutine this task drives. */
+  getCoro(): Coro<T> | null {
+    return this._coro;
+  }
+
+  getName(): string {
+    if (this._name === null) this._name = `Task-${this._id}`;
+    return this._name;
+  }
+
+  setName(name: string): void {
+    this._name = String(name);
+  }
+
+  /** The context the task's coroutine runs in. */
+  getContext(): Context {
+    return this._context;
+  }
+
+  /**
+   * Requests cancellation: CancelledError is thrown into the coroutine at its
+   * next step (cancelling the future it waits on, if any). False if already done.
+   */
+  override cancel(message?: string): boolean {
+    if (this._state !== PENDING) return false;
+    this._numCancelsRequested++;
+    const waiter = this._futWaiter;
+    if (waiter?.cancel(message)) return true;
+    this._mustCancel = true;
+    this._cancelMessage = message;
+    return true;
+  }
+
+  /** How many cancellation requests are pending (cancel() calls not undone by uncancel()). */
+  cancelling(): number {
+    return this._numCancelsRequested;
+  }
+
+  /** Undoes one cancel() request; returns how many remain. */
+  uncancel(): number {
+    if (this._numCancelsRequested > 0) {
+      this._numCancelsRequested--;
+      if (this._numCancelsRequested === 0) this._mustCancel = false;
+    }
+    return this._numCancelsRequested;
+  }
+
+  /** A task's result comes from its coroutine: setting it from outside is an error. */
+  override setResult(_value: T): void {
+    throw new Error("Task does not support setResult(): the result is what its coroutine returns.");
+  }
+
+  /** A task's exception comes from its coroutine: setting it from outside is an error. */
+  override setException(_error: unknown): void {
+    throw new Error(
+      "Task does not support setException(): cancel() it, or throw from its coroutine.",
+    );
+  }
+
+  override toString(): string {
+    const state = ["pending", "finished", "failed", "cancelled"][this._state];
+    return `<Task ${state} name=${JSON.stringify(this.getName())}>`;
+  }
+
+  /** @internal */
+  override _kind(): string {
+    return "Task";
+  }
+
+  /** @internal */
+  override _makeCancelledError(): CancelledError {
+    const error = super._makeCancelledError();
+    if (this._cancelledError !== null) error.cause = this._cancelledError;
+    return error;
+  }
+
+  /** @internal The future this task waited on is done: resume the coroutine. */
+  _wakeup(_future: Future<unknown>): void {
+    this._step(NO_ERROR);
+  }
+
+  /** @internal Runs the coroutine to its next suspension, or to its end. */
+  _step(error: unknown): void {
+    if (this._state !== PENDING) {
+      throw new InvalidStateError(
+        `${this.toString()} was stepped after it finished: a ready-queue entry was run twice.`,
+      );
+    }
+    if (this._mustCancel) {
+      if (!(error instanceof CancelledError)) error = this._makeCancelledError();
+      this._mustCancel = false;
+    }
+    this._futWaiter = null;
+    const loop = this._loop;
+    const previousTask = loop._currentTask;
+    loop._currentTask = this as Task<unknown>;
+    const previousContext = swapContext(this._context);
+    try {
+      let next: IteratorResult<Suspend, T>;
+      try {
+        next = error === NO_ERROR ? this._coro.next() : this._coro.throw(error);
+      } catch (thrown) {
+        this._end();
+        if (thrown instanceof CancelledError) {
+          this._cancelledError = thrown;
+          super.cancel(thrown.message);
+        } else {
+          this._fail(thrown);
+        }
+        return;
+      }
+      if (next.done === true) {
+        this._end();
+        if (this._mustCancel) {
+          this._mustCancel = false;
+          super.cancel(this._cancelMessage);
+        } else {
+          this._resolve(next.value);
+        }
+        return;
+      }
+      this._suspend(next.value);
+    } finally {
+      swapContext(previousContext);
+      loop._currentTask = previousTask;
+    }
+  }
+
+  /** @internal Decides what wakes the task, from what its coroutine yielded. */
+  _suspend(yielded: Suspend): void {
+    const loop = this._loop;
+    if (yielded === undefined) {
+      loop._call(taskStep, 1, this, undefined, null);
+      return;
+    }
+    if (yielded instanceof Future && yielded._blocking) {
+      yielded._blocking = false;
+      if (yielded._loop !== loop) {
+        this._throwNext(
+          new Error(
+            `${this} waited on ${yielded}, which belongs to a different event loop: create it on this task's loop.`,
+          ),
+        );
+      } else if (yielded === (this as Future<unknown>)) {
+        this._throwNext(new Error(`${this} cannot wait on itself.`));
+      } else {
+        yielded._addCallback(this as Task<unknown>);
+        this._futWaiter = yielded;
+        if (this._mustCancel && yielded.cancel(this._cancelMessage)) this._mustCancel = false;
+      }
+      return;
+    }
+    const hint =
+      yielded instanceof Future
+        ? "`yield future` was used instead of `yield* future`"
+        : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
+    this._throwNext(new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`));
+  }
+
+  private _throwNext(error: Error): void {
+    this._loop._call(taskThrow, 2, this, error, null);
+  }
+
+  /** The coroutine finished: the task no longer counts as live. */
+  private _end(): void {
+    this._loop._tasks.delete(this as Task<unknown>);
+  }
+}
+
+/**
+ * Wraps a coroutine in a Task on the running loop, as asyncio.create_task.
+ * Throws when no loop is running: use run(main()) or loop.createTask().
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   const a = createTask(sleep(20, "a"));
+ *   const b = createTask(sleep(10, "b"));
+ *   console.log(yield* a, yield* b); // "a" "b", after 20 ms in all
+ * });
+ * ```
+ */
+export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
+  if (!isCoroutine(coro)) throw notACoroutine("createTask", coro);
+  const loop = peekRunningLoop();
+  if (loop === null) {
+    throw new Error(
+      "createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro).",
+    );
+  }
+  return loop.createTask(coro, options);
+}
+
+/**
+ * The task whose coroutine is running now, or null (in a plain callback).
+ * Without a loop argument it asks the running loop, and throws if none runs.
+ *
+ * @example
+ * ```ts
+ * import { currentTask, run } from "asynkit";
+ * await run(function* () { console.log(currentTask()?.getName()); }); // "Task-1"
+ * ```
+ */
+export function currentTask(loop?: BaseEventLoop): Task | null {
+  return (loop ?? getRunningLoop())._currentTask;
+}
+
+/**
+ * The loop's tasks that are not done yet (a new Set).
+ *
+ * @example
+ * ```ts
+ * import { allTasks, createTask, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   createTask(sleep(10));
+ *   console.log(allTasks().size); // 2: main and the sleeper
+ * });
+ * ```
+ */
+export function allTasks(loop?: BaseEventLoop): Set<Task> {
+  return new Set((loop ?? getRunningLoop())._tasks);
+}
+
+function* delegate<T>(awaitable: Iterable<Suspend, T, unknown>): Coro<T> {
+  return yield* awaitable;
+}
+
+/**
+ * A Future for anything awaitable: a Future as it is, a coroutine or other
+ * `yield*`-able wrapped in a Task, a native promise through fromPromise.
+ *
+ * @example
+ * ```ts
+ * import { ensureFuture, run } from "asynkit";
+ * await run(function* () {
+ *   const fromNative = ensureFuture(Promise.resolve(1));
+ *   console.log(yield* fromNative); // 1
+ * });
+ * ```
+ */
+export function ensureFuture<T>(
+  awaitable: Awaitable<T> | PromiseLike<T>,
+  options?: { loop?: BaseEventLoop },
+): Future<T> {
+  const loop = options?.loop;
+  if (awaitable instanceof Future) {
+    if (loop !== undefined && awaitable._loop !== loop) {
+      throw new Error(
+        "ensureFuture(): the future belongs to a different event loop than the one given.",
+      );
+    }
+    return awaitable;
+  }
+  if (isCoroutine(awaitable)) return (loop ?? getEventLoop()).createTask(awaitable as Coro<T>);
+  if (isPromiseLike(awaitable)) return fromPromise(awaitable, options);
+  if (typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable) {
+    return (loop ?? getEventLoop()).createTask(
+      delegate(awaitable as Iterable<Suspend, T, unknown>),
+    );
+  }
+  throw new TypeError(
+    `ensureFuture() expects a Future, a coroutine, a promise or a yield*-able, got ${describe(awaitable)}.`,
+  );
+}

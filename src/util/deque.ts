@@ -1,0 +1,158 @@
+/**
+ * A double-ended queue on a power-of-two ring buffer.
+ *
+ * Push and pop at either end are O(1). Indexed access is O(1). Inserting or
+ * removing at position `pos` moves the shorter side, so work near either end
+ * stays cheap however long the queue grows: the scheduling tools rely on that.
+ */
+export class Deque<T> {
+  private buffer: (T | undefined)[];
+  private mask: number;
+  private head = 0;
+  private size = 0;
+
+  constructor(capacity = 16) {
+    let cap = 16;
+    while (cap < capacity) cap <<= 1;
+    this.buffer = new Array<T | undefined>(cap);
+    this.mask = cap - 1;
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  push(item: T): void {
+    if (this.size === this.buffer.length) this.grow();
+    this.buffer[(this.head + this.size) & this.mask] = item;
+    this.size++;
+  }
+
+  unshift(item: T): void {
+    if (this.size === this.buffer.length) this.grow();
+    this.head = (this.head - 1) & this.mask;
+    this.buffer[this.head] = item;
+    this.size++;
+  }
+
+  /** Removes and returns the first item; undefined when empty. */
+  shift(): T | undefined {
+    if (this.size === 0) return undefined;
+    const item = this.buffer[this.head];
+    this.buffer[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    this.size--;
+    return item;
+  }
+
+  /** Removes and returns the last item; undefined when empty. */
+  pop(): T | undefined {
+    if (this.size === 0) return undefined;
+    this.size--;
+    const index = (this.head + this.size) & this.mask;
+    const item = this.buffer[index];
+    this.buffer[index] = undefined;
+    return item;
+  }
+
+  /** The item at `index` (0 is the first); the caller checks the range. */
+  get(index: number): T {
+    return this.buffer[(this.head + index) & this.mask] as T;
+  }
+
+  /** Inserts so that the item ends up at `index` (0 ≤ index ≤ length). */
+  insert(index: number, item: T): void {
+    if (index <= 0) {
+      this.unshift(item);
+      return;
+    }
+    if (index >= this.size) {
+      this.push(item);
+      return;
+    }
+    if (this.size === this.buffer.length) this.grow();
+    const buf = this.buffer;
+    const mask = this.mask;
+    if (index < this.size >> 1) {
+      // Move the front part one slot towards the head.
+      this.head = (this.head - 1) & mask;
+      for (let i = 0; i < index; i++) {
+        buf[(this.head + i) & mask] = buf[(this.head + i + 1) & mask];
+      }
+    } else {
+      for (let i = this.size; i > index; i--) {
+        buf[(this.head + i) & mask] = buf[(this.head + i - 1) & mask];
+      }
+    }
+    buf[(this.head + index) & mask] = item;
+    this.size++;
+  }
+
+  /** Removes and returns the item at `index` (0 ≤ index < length). */
+  removeAt(index: number): T {
+    const buf = this.buffer;
+    const mask = this.mask;
+    const item = buf[(this.head + index) & mask] as T;
+    if (index < this.size >> 1) {
+      for (let i = index; i > 0; i--) {
+        buf[(this.head + i) & mask] = buf[(this.head + i - 1) & mask];
+      }
+      buf[this.head] = undefined;
+      this.head = (this.head + 1) & mask;
+    } else {
+      for (let i = index; i < this.size - 1; i++) {
+        buf[(this.head + i) & mask] = buf[(this.head + i + 1) & mask];
+      }
+      buf[(this.head + this.size - 1) & mask] = undefined;
+    }
+    this.size--;
+    return item;
+  }
+
+  /** Index of the first item for which `match` is true, or -1. */
+  findIndex(match: (item: T) => boolean): number {
+    for (let i = 0; i < this.size; i++) {
+      if (match(this.buffer[(this.head + i) & this.mask] as T)) return i;
+    }
+    return -1;
+  }
+
+  /** Python's deque.rotate: n > 0 moves the last n items to the front. */
+  rotate(n: number): void {
+    if (this.size <= 1) return;
+    n %= this.size;
+    if (n < 0) n += this.size;
+    if (n === 0) return;
+    if (n <= this.size >> 1) {
+      for (let i = 0; i < n; i++) this.unshift(this.pop() as T);
+    } else {
+      for (let i = n; i < this.size; i++) this.push(this.shift() as T);
+    }
+  }
+
+  clear(): void {
+    this.buffer.fill(undefined);
+    this.head = 0;
+    this.size = 0;
+  }
+
+  *[Symbol.iterator](): Generator<T, void, undefined> {
+    for (let i = 0; i < this.size; i++) yield this.buffer[(this.head + i) & this.mask] as T;
+  }
+
+  toArray(): T[] {
+    const out = new Array<T>(this.size);
+    for (let i = 0; i < this.size; i++) out[i] = this.buffer[(this.head + i) & this.mask] as T;
+    return out;
+  }
+
+  private grow(): void {
+    const old = this.buffer;
+    const cap = old.length;
+    const next = new Array<T | undefined>(cap * 2);
+    for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & this.mask];
+    this.buffer = next;
+    this.mask = cap * 2 - 1;
+    this.head = 0;
+  }
+}
