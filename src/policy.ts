@@ -140,7 +140,7 @@ async function runOn<T>(loop: BaseEventLoop, main: Awaitable<T>): Promise<T> {
 
 /** Cancels the loop's remaining tasks and waits for them; failures other than cancellation are reported. */
 async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
-  const tasks = [...loop._tasks];
+  const tasks = loop._liveTasks();
   if (tasks.length === 0) return;
   for (const task of tasks) task.cancel();
   await loop.runUntilComplete(allDone(loop, tasks));

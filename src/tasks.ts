@@ -71,6 +71,9 @@ export class Task<T = unknown> extends Future<T> implements Waiter {
   /** @internal */ _numCancelsRequested = 0;
   /** @internal The CancelledError that ended the coroutine, chained as the cause of later ones. */
   _cancelledError: CancelledError | null = null;
+  /** @internal Neighbours in the loop's list of live tasks. */
+  _previousLive: Task<unknown> | null = null;
+  /** @internal */ _nextLive: Task<unknown> | null = null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
     if (!isCoroutine(coro)) throw notACoroutine("Task", coro);
@@ -81,7 +84,7 @@ export class Task<T = unknown> extends Future<T> implements Waiter {
     this._name = options?.name === undefined ? null : String(options.name);
     const loop = this._loop;
     loop._checkClosed();
-    loop._tasks.add(this as Task<unknown>);
+    loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
     else loop._call(taskStep, 1, this, undefined, null);
   }
@@ -251,7 +254,7 @@ export class Task<T = unknown> extends Future<T> implements Waiter {
 
   /** The coroutine finished: the task no longer counts as live. */
   private _end(): void {
-    this._loop._tasks.delete(this as Task<unknown>);
+    this._loop._removeLiveTask(this as Task<unknown>);
   }
 }
 
@@ -307,7 +310,7 @@ export function currentTask(loop?: BaseEventLoop): Task | null {
  * ```
  */
 export function allTasks(loop?: BaseEventLoop): Set<Task> {
-  return new Set((loop ?? getRunningLoop())._tasks);
+  return new Set((loop ?? getRunningLoop())._liveTasks());
 }
 
 function* delegate<T>(awaitable: Iterable<Suspend, T, unknown>): Coro<T> {

@@ -73,8 +73,12 @@ export abstract class BaseEventLoop {
   /** @internal */ _cancelledTimers = 0;
   /** @internal The task whose step is running, if any. */
   _currentTask: Task<unknown> | null = null;
-  /** @internal Tasks not yet done. */
-  _tasks = new Set<Task<unknown>>();
+  /**
+   * @internal The most recently created task not yet done. Live tasks form a
+   * doubly linked list through their own fields: O(1) to add and remove, with
+   * no allocation per task.
+   */
+  _lastTask: Task<unknown> | null = null;
   /** @internal Failed futures whose exception nobody has retrieved yet. */
   _unretrieved = new Set<Unretrieved>();
   /** @internal Native promises awaited through fromPromise that have not settled. */
@@ -210,7 +214,7 @@ export abstract class BaseEventLoop {
   createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
     this._checkClosed();
     if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
-    return new Task(coro, { ...options, loop: this });
+    return new Task(coro, options === undefined ? { loop: this } : { ...options, loop: this });
   }
 
   /** Installs a function that makes this loop's tasks (null: plain Task). */
@@ -357,6 +361,31 @@ export abstract class BaseEventLoop {
   toString(): string {
     const state = this._closed ? "closed" : this._running ? "running" : "idle";
     return `<${this.constructor.name} ${state} ready=${this._ready.length} timers=${this._scheduled.length}>`;
+  }
+
+  /** @internal Tasks not yet done, oldest first. */
+  _liveTasks(): Task<unknown>[] {
+    const tasks: Task<unknown>[] = [];
+    for (let task = this._lastTask; task !== null; task = task._previousLive) tasks.push(task);
+    return tasks.reverse();
+  }
+
+  /** @internal */
+  _addLiveTask(task: Task<unknown>): void {
+    const last = this._lastTask;
+    task._previousLive = last;
+    if (last !== null) last._nextLive = task;
+    this._lastTask = task;
+  }
+
+  /** @internal */
+  _removeLiveTask(task: Task<unknown>): void {
+    const previous = task._previousLive;
+    const next = task._nextLive;
+    if (previous !== null) previous._nextLive = next;
+    if (next !== null) next._previousLive = previous;
+    else if (this._lastTask === task) this._lastTask = previous;
+    task._previousLive = task._nextLive = null;
   }
 
   /** @internal A timer was cancelled: drop cancelled timers once they are most of the heap. */
