@@ -21,10 +21,36 @@ const virtual = new VirtualEventLoop().runSync(sleep(60000, "virtual"));
 console.log(JSON.stringify({ value, log, virtual }));
 `,
   );
+  // The published declarations must stand on their own: type-check a consumer against them.
+  writeFileSync(
+    join(dir, "consumer.ts"),
+    `import { run, createTask, sleep, type Coro, type Task } from "asynkit";
+function* child(): Coro<number> { yield* sleep(1); return 1; }
+export const result: Promise<number> = run(function* () { const t: Task<number> = createTask(child()); return yield* t; });
+`,
+  );
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        target: "ES2022",
+        lib: ["ES2023", "ESNext.Disposable"],
+        types: [],
+        skipLibCheck: false,
+        noEmit: true,
+      },
+      files: ["consumer.ts"],
+    }),
+  );
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", dir], { stdio: "inherit" });
   const out = execFileSync(process.execPath, ["main.mjs"], { cwd: dir, encoding: "utf8" }).trim();
   const expected = JSON.stringify({ value: 42, log: ["main", "child"], virtual: "virtual" });
   if (out !== expected) throw new Error(`package smoke test: expected ${expected}, got ${out}`);
-  console.log("package smoke test: `import ... from \"asynkit\"` works from another folder");
+  console.log("package smoke test: asynkit imports and type-checks by name from another folder");
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -13,7 +13,7 @@ import {
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
-import { Future, fromPromise, PENDING, type Waiter } from "./futures.js";
+import { Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 
 /** Options for creating a task. */
@@ -59,7 +59,7 @@ export function taskThrow(task: Task<unknown>, error: unknown): void {
  * console.log(result); // 42
  * ```
  */
-export class Task<T = unknown> extends Future<T> implements Waiter {
+export class Task<T = unknown> extends Future<T> {
   /** @internal */ _coro: Coro<T>;
   /** @internal */ _context: Context;
   /** @internal */ _name: string | null;
