@@ -1,0 +1,721 @@
+/**
+ * Eager (depth-first) execution, as asynkit's `coroutine` module: CoroStart
+ * runs a coroutine in the caller's stack until it first suspends, and eager()
+ * turns the outcome into a done Future or a Task that continues from there.
+ */
+import { type Context, copyContext, swapContext } from "./context.js";
+import {
+  type Coro,
+  describe,
+  isCoroutine,
+  isGeneratorFunction,
+  isPromiseLike,
+  notACoroutine,
+  type Suspend,
+} from "./coro.js";
+import { InvalidStateError } from "./errors.js";
+import { getEventLoop } from "./events.js";
+import { Future } from "./futures.js";
+import type { TaskFactory } from "./loops/base.js";
+import { Task, type TaskOptions } from "./tasks.js";
+
+// What a CoroStart holds.
+const NEW = 0; // autostart was false and start() has not run
+const PENDING = 1; // suspended at its first suspension (or again after throw())
+const RETURNED = 2; // returned without suspending
+const FAILED = 3; // threw without suspending
+const CONTINUED = 4; // handed to a continuation, or closed
+
+// How a step resumes the coroutine.
+const NEXT = 0;
+const THROW = 1;
+const RETURN = 2;
+
+// What asynkit has seen a coroutine do; no mark means it never ran under CoroStart.
+const RUNNING = 1;
+const SUSPENDED = 2;
+const FINISHED = 3;
+const coroState: unique symbol = Symbol("asynkit.coroState");
+type Tracked = { [coroState]?: number };
+
+/** Options for {@link CoroStart}. */
+export interface CoroStartOptions {
+  /** The context the coroutine runs in, at the start and every later step (default: whichever is current). */
+  context?: Context;
+  /** Start at once (default true); when false, call start() yourself. */
+  autostart?: boolean;
+}
+
+/**
+ * A coroutine run in the caller's stack until it first suspends, returns or
+ * throws, as asynkit's CoroStart. Then either it is `done()` (its result is
+ * ready, no loop involved) or it is pending, and `yield* start` (or a Task
+ * running `asCoroutine()`) continues it from exactly that suspension.
+ *
+ * Continuing forwards everything as `yield*` would: values sent in, errors
+ * thrown in (cancellation included) and `return()` reach the coroutine once.
+ *
+ * @example
+ * ```ts
+ * import { CoroStart, run, sleep } from "asynkit";
+ * function* fetchValue() { yield* sleep(10); return 42; }
+ * await run(function* () {
+ *   const start = new CoroStart(fetchValue()); // runs until sleep() suspends it
+ *   console.log(start.done());                 // false
+ *   console.log(yield* start);                 // 42, 10 ms later
+ * });
+ * ```
+ */
+export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
+  /** The coroutine being started. */
+  readonly coro: Coro<T>;
+  /** @internal The context each step runs in; null: the current one. */
+  _context: Context | null;
+  /** @internal */ _state = NEW;
+  /** @internal While pending: the suspension to yield again; once returned: the final step. */
+  _step: IteratorResult<Suspend, T> | null = null;
+  /** @internal Once failed: what the coroutine threw. */
+  _error: unknown = undefined;
+
+  constructor(coro: Coro<T>, options?: CoroStartOptions) {
+    if (!isCoroutine(coro)) throw notACoroutine("CoroStart", coro);
+    this.coro = coro;
+    this._context = options?.context ?? null;
+    if (options?.autostart !== false) this._record(NEXT, undefined);
+  }
+
+  /**
+   * Runs the coroutine until it suspends, returns or throws; for a CoroStart
+   * made with `autostart: false`. True when it finished without suspending.
+   */
+  start(): boolean {
+    if (this._state !== NEW) {
+      throw new InvalidStateError(
+        "CoroStart.start(): the coroutine was already started; start() runs once, and only after `autostart: false`.",
+      );
+    }
+    this._record(NEXT, undefined);
+    return this.done();
+  }
+
+  /** True when the coroutine returned or threw without suspending. */
+  done(): boolean {
+    return this._state === RETURNED || this._state === FAILED;
+  }
+
+  /** True when the coroutine is suspended and waits to be continued. */
+  pending(): boolean {
+    return this._state === PENDING;
+  }
+
+  /** True once a continuation took the coroutine over, or it was closed. */
+  continued(): boolean {
+    return this._state === CONTINUED;
+  }
+
+  /** The value it returned, or throws what it threw; InvalidStateError unless done(). */
+  result(): T {
+    if (this._state === RETURNED) return (this._step as IteratorReturnResult<T>).value;
+    if (this._state === FAILED) throw this._error;
+    throw this._notDone("result");
+  }
+
+  /** What it threw, or undefined if it returned; InvalidStateError unless done(). */
+  exception(): unknown {
+    if (this._state === RETURNED) return undefined;
+    if (this._state === FAILED) return this._error;
+    throw this._notDone("exception");
+  }
+
+  /** A done Future holding the result or the error; InvalidStateError unless done(). */
+  asFuture(): Future<T> {
+    const state = this._state;
+    if (state !== RETURNED && state !== FAILED) throw this._notDone("asFuture");
+    const future = new Future<T>();
+    if (state === RETURNED) future._resolve((this._step as IteratorReturnResult<T>).value);
+    else future._fail(this._error);
+    return future;
+  }
+
+  /**
+   * A coroutine that continues this one from its first suspension (or gives
+   * its result at once when done). A started coroutine can be continued once.
+   */
+  asCoroutine(): Coro<T> {
+    return new Continuation(this) as unknown as Coro<T>;
+  }
+
+  /** The Future of asFuture() when done, else asCoroutine(): no task is needed to read a result. */
+  asAwaitable(): Future<T> | Coro<T> {
+    return this.done() ? this.asFuture() : this.asCoroutine();
+  }
+
+  /**
+   * Throws `error` into the coroutine instead of continuing it; it becomes
+   * done or suspended again.
+   */
+  throw(error: unknown): void {
+    const state = this._state;
+    if (state === PENDING) this._dropSuspension();
+    else if (state !== NEW) throw this._cannotReuse("throw");
+    this._record(THROW, error);
+  }
+
+  /**
+   * Ends the coroutine with `return()`, running its `finally` blocks. It must
+   * exit at once: if it waits in a `finally`, an Error is thrown into it there
+   * and then raised here. Use aclose() for cleanup that waits.
+   */
+  close(): void {
+    const state = this._state;
+    this._state = CONTINUED;
+    if (state === RETURNED || state === FAILED) {
+      this._step = null;
+      this._error = undefined;
+      return;
+    }
+    if (state === PENDING) this._dropSuspension();
+    const step = this._advance(RETURN, undefined);
+    if (step.done === true) return;
+    unblock(step.value);
+    const error = new Error(
+      `CoroStart.close(): the coroutine suspended in a finally block (yielded ${describe(step.value)}) instead of exiting; use yield* start.aclose() for cleanup that waits.`,
+    );
+    try {
+      this._advance(THROW, error);
+    } catch {
+      // it unwound with this error (or another): either way it is closed
+    }
+    throw error;
+  }
+
+  /**
+   * Ends a pending coroutine with `return()`, letting its `finally` blocks
+   * wait (`yield*`) as they need; does nothing unless pending.
+   */
+  *aclose(): Coro<void> {
+    if (this._state !== PENDING) return;
+    this._dropSuspension();
+    this._record(RETURN, undefined);
+    yield* this.asCoroutine();
+  }
+
+  /** Throws `error` into the coroutine, then continues it: its result, or what it throws. */
+  *athrow(error: unknown): Coro<T> {
+    this.throw(error);
+    return yield* this.asCoroutine();
+  }
+
+  /** `yield* start` continues the coroutine: see asCoroutine(). */
+  [Symbol.iterator](): Coro<T> {
+    return this.asCoroutine();
+  }
+
+  toString(): string {
+    const state = ["new", "pending", "returned", "failed", "continued"][this._state];
+    return `<CoroStart ${state}>`;
+  }
+
+  /** @internal One step of the coroutine, in the start's context. */
+  _advance(mode: number, arg: unknown): IteratorResult<Suspend, T> {
+    return advance(this.coro, this._context, mode, arg);
+  }
+
+  /** @internal A continuation's first next(): the suspension again, or the outcome of the start. */
+  _claim(): IteratorResult<Suspend, T> {
+    const state = this._state;
+    if (state === PENDING || state === RETURNED) {
+      this._state = CONTINUED;
+      const step = this._step as IteratorResult<Suspend, T>;
+      this._step = null;
+      return step;
+    }
+    if (state === FAILED) {
+      this._state = CONTINUED;
+      const error = this._error;
+      this._error = undefined;
+      throw error;
+    }
+    throw state === NEW ? this._neverStarted() : this._cannotReuse("continue");
+  }
+
+  /**
+   * @internal A continuation's first step is a throw() or return(): it goes to
+   * the coroutine where it is suspended. A finished one ends at once, as a
+   * generator that never started.
+   */
+  _claimWith(mode: number, arg: unknown): IteratorResult<Suspend, T> {
+    const state = this._state;
+    if (state === PENDING) {
+      this._state = CONTINUED;
+      this._dropSuspension();
+      return this._advance(mode, arg);
+    }
+    if (state === NEW) throw this._neverStarted();
+    if (state === CONTINUED) throw this._cannotReuse("continue");
+    this._state = CONTINUED;
+    this._step = null;
+    this._error = undefined;
+    if (mode === THROW) throw arg;
+    return { done: true, value: arg as T };
+  }
+
+  /** Runs a step and keeps its outcome: pending, returned or failed. */
+  private _record(mode: number, arg: unknown): void {
+    try {
+      const step = this._advance(mode, arg);
+      this._step = step;
+      this._state = step.done === true ? RETURNED : PENDING;
+    } catch (error) {
+      this._step = null;
+      this._error = error;
+      this._state = FAILED;
+    }
+  }
+
+  /** The pending suspension will not be yielded: nobody waits on its future now. */
+  private _dropSuspension(): void {
+    const step = this._step;
+    if (step !== null && step.done !== true) unblock(step.value);
+    this._step = null;
+  }
+
+  private _notDone(what: string): InvalidStateError {
+    const why =
+      this._state === PENDING
+        ? "it suspended: continue it with `yield* start` (or asAwaitable())"
+        : this._state === NEW
+          ? "it was never started: call start() first"
+          : "it was already continued or closed";
+    return new InvalidStateError(`CoroStart.${what}(): the coroutine is not done, ${why}.`);
+  }
+
+  private _neverStarted(): InvalidStateError {
+    return new InvalidStateError(
+      "CoroStart: cannot continue a coroutine that was never started: call start() first (autostart was false).",
+    );
+  }
+
+  private _cannotReuse(what: string): InvalidStateError {
+    const why = this._state === CONTINUED ? "already continued or closed" : "already finished";
+    return new InvalidStateError(
+      `CoroStart.${what}(): cannot reuse a start that is ${why}; a started coroutine is continued once (keep the Future or Task that awaits it).`,
+    );
+  }
+}
+
+/** One step of `coro` in `context` (null: the current one), recording its state for coroIsNew() & co. */
+function advance<T>(
+  coro: Coro<T>,
+  context: Context | null,
+  mode: number,
+  arg: unknown,
+): IteratorResult<Suspend, T> {
+  const tracked = coro as Tracked;
+  const previous = context === null ? null : swapContext(context);
+  tracked[coroState] = RUNNING;
+  try {
+    const step =
+      mode === NEXT
+        ? coro.next(arg)
+        : mode === THROW
+          ? coro.throw(arg)
+          : typeof coro.return === "function"
+            ? coro.return(arg as T)
+            : { done: true as const, value: arg as T };
+    tracked[coroState] = step.done === true ? FINISHED : SUSPENDED;
+    return step;
+  } catch (error) {
+    tracked[coroState] = FINISHED;
+    throw error;
+  } finally {
+    if (previous !== null) swapContext(previous);
+  }
+}
+
+/** A future that a coroutine yielded but nobody will wait on: clear the mark `yield*` set on it. */
+function unblock(value: Suspend): void {
+  if (value instanceof Future) value._blocking = false;
+}
+
+/**
+ * The coroutine behind `yield* start`: its first next() yields the pending
+ * suspension again, then every next/throw/return goes to the started coroutine.
+ */
+class Continuation<T> {
+  private forwarding = false;
+
+  constructor(private readonly start: CoroStart<T>) {}
+
+  next(value?: unknown): IteratorResult<Suspend, T> {
+    if (this.forwarding) return this.start._advance(NEXT, value);
+    const step = this.start._claim();
+    this.forwarding = true;
+    return step;
+  }
+
+  throw(error: unknown): IteratorResult<Suspend, T> {
+    if (this.forwarding) return this.start._advance(THROW, error);
+    this.forwarding = true;
+    return this.start._claimWith(THROW, error);
+  }
+
+  return(value: T): IteratorResult<Suspend, T> {
+    if (this.forwarding) return this.start._advance(RETURN, value);
+    this.forwarding = true;
+    return this.start._claimWith(RETURN, value);
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
+/**
+ * Starts `coro` at once and runs it until it suspends, returns or throws, as
+ * asynkit's `coro_start()`.
+ *
+ * @example
+ * ```ts
+ * import { coroStart, coroIsBlocked, coroAsFuture, coroContinue } from "asynkit";
+ * const state = coroStart(work());
+ * const awaitable = coroIsBlocked(state) ? coroContinue(state) : coroAsFuture(state);
+ * ```
+ */
+export function coroStart<T>(coro: Coro<T>): CoroStart<T> {
+  return new CoroStart(coro);
+}
+
+/**
+ * True when the started coroutine suspended (it must be continued), false
+ * when it returned or threw.
+ *
+ * @example
+ * ```ts
+ * import { coroIsBlocked, coroStart, sleep } from "asynkit";
+ * console.log(coroIsBlocked(coroStart(sleep(0)))); // true: a bare yield suspends
+ * ```
+ */
+export function coroIsBlocked(state: CoroStart<unknown>): boolean {
+  return state.pending();
+}
+
+/**
+ * The result of a started coroutine that did not suspend, as a done Future.
+ *
+ * @example
+ * ```ts
+ * import { coroAsFuture, coroStart } from "asynkit";
+ * function* quick() { return 1; }
+ * const future = coroAsFuture(coroStart(quick())); // future.result() === 1
+ * ```
+ */
+export function coroAsFuture<T>(state: CoroStart<T>): Future<T> {
+  return state.asFuture();
+}
+
+/**
+ * A coroutine that continues a started one from its first suspension.
+ *
+ * @example
+ * ```ts
+ * import { coroContinue, coroStart, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   const state = coroStart(sleep(10, "later"));
+ *   console.log(yield* coroContinue(state)); // "later"
+ * });
+ * ```
+ */
+export function coroContinue<T>(state: CoroStart<T>): Coro<T> {
+  return state.asCoroutine();
+}
+
+/**
+ * `yield* coroAwait(coro)` is `yield* coro` done through CoroStart; with a
+ * `context`, the coroutine runs in that context instead of the current one.
+ *
+ * @example
+ * ```ts
+ * import { ContextVar, coroAwait, copyContext, run } from "asynkit";
+ * const user = new ContextVar<string>("user", { default: "nobody" });
+ * function* login() { user.set("ann"); return user.get(); }
+ * await run(function* () {
+ *   const isolated = copyContext();
+ *   console.log(yield* coroAwait(login(), { context: isolated }), user.get()); // "ann" "nobody"
+ * });
+ * ```
+ */
+export function coroAwait<T>(coro: Coro<T>, options?: { context?: Context }): Coro<T> {
+  if (!isCoroutine(coro)) throw notACoroutine("coroAwait", coro);
+  return awaitStarted(coro, options?.context);
+}
+
+function* awaitStarted<T>(coro: Coro<T>, context: Context | undefined): Coro<T> {
+  return yield* new CoroStart(coro, context === undefined ? undefined : { context });
+}
+
+/**
+ * True for a coroutine that has not run yet. JavaScript keeps a generator's
+ * state private, so asynkit knows it only for coroutines run through CoroStart
+ * (coroStart, coroAwait, eager): any other is reported as new.
+ *
+ * @example
+ * ```ts
+ * import { coroIsNew, coroStart, sleep } from "asynkit";
+ * function* work() { yield* sleep(0); }
+ * const coro = work();
+ * console.log(coroIsNew(coro)); // true
+ * coroStart(coro);
+ * console.log(coroIsNew(coro)); // false
+ * ```
+ */
+export function coroIsNew(coro: Coro<unknown>): boolean {
+  return trackedState("coroIsNew", coro) === undefined;
+}
+
+/**
+ * True for a coroutine that started and is suspended (not running, not
+ * finished), as far as CoroStart has seen it: see {@link coroIsNew}.
+ *
+ * @example
+ * ```ts
+ * import { coroIsSuspended, coroStart, sleep } from "asynkit";
+ * function* work() { yield* sleep(0); }
+ * const coro = work();
+ * coroStart(coro);
+ * console.log(coroIsSuspended(coro)); // true
+ * ```
+ */
+export function coroIsSuspended(coro: Coro<unknown>): boolean {
+  return trackedState("coroIsSuspended", coro) === SUSPENDED;
+}
+
+/**
+ * True for a coroutine that returned or threw, as far as CoroStart has seen
+ * it: see {@link coroIsNew}.
+ *
+ * @example
+ * ```ts
+ * import { coroIsFinished, coroStart } from "asynkit";
+ * function* quick() { return 1; }
+ * const coro = quick();
+ * coroStart(coro);
+ * console.log(coroIsFinished(coro)); // true
+ * ```
+ */
+export function coroIsFinished(coro: Coro<unknown>): boolean {
+  return trackedState("coroIsFinished", coro) === FINISHED;
+}
+
+function trackedState(where: string, coro: Coro<unknown>): number | undefined {
+  if (!isCoroutine(coro)) throw notACoroutine(where, coro);
+  return (coro as Tracked)[coroState];
+}
+
+/**
+ * Runs `coro` at once, in the caller's stack and a copy of the caller's
+ * context, until it suspends, returns or throws (asynkit's `coro_eager()`).
+ * Finished: a done Future with its value or error, with no task and no loop
+ * round trip. Suspended: a Task that continues it from that point, so the work
+ * it started is already in flight. Either way the caller continues at once.
+ *
+ * @example
+ * ```ts
+ * import { coroEager, run, sleep } from "asynkit";
+ * const log: unknown[] = [];
+ * function* request() { log.push("sent"); yield* sleep(10); return "reply"; }
+ * await run(function* () {
+ *   const reply = coroEager(request()); // "sent" is logged before the next line
+ *   log.push("doing other work");
+ *   log.push(yield* reply);             // ["sent", "doing other work", "reply"]
+ * });
+ * ```
+ */
+export function coroEager<T>(coro: Coro<T>): Future<T> {
+  if (!isCoroutine(coro)) throw notACoroutine("coroEager", coro);
+  // Inlined CoroStart: the common case (no suspension) needs only the Future.
+  const context = copyContext();
+  let step: IteratorResult<Suspend, T>;
+  try {
+    step = advance(coro, context, NEXT, undefined);
+  } catch (error) {
+    const failed = new Future<T>();
+    failed._fail(error);
+    return failed;
+  }
+  if (step.done === true) {
+    const returned = new Future<T>();
+    returned._resolve(step.value);
+    return returned;
+  }
+  const start = new CoroStart(coro, NO_AUTOSTART);
+  start._state = PENDING;
+  start._step = step;
+  // The task runs the rest in the context the start ran in.
+  return getEventLoop().createTask(start.asCoroutine(), { context });
+}
+
+const NO_AUTOSTART: CoroStartOptions = { autostart: false };
+
+/**
+ * Wraps a function that returns a coroutine so each call starts it eagerly
+ * with {@link coroEager} and returns its Future (or Task).
+ *
+ * @example
+ * ```ts
+ * import { funcEager, sleep } from "asynkit";
+ * const fetchUser = funcEager(function* (id: number) { yield* sleep(10); return { id }; });
+ * const pending = fetchUser(1); // already running
+ * ```
+ */
+export function funcEager<This, A extends unknown[], T>(
+  fn: (this: This, ...args: A) => Coro<T>,
+): (this: This, ...args: A) => Future<T> {
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `funcEager() expects a function that returns a coroutine, got ${describe(fn)}.`,
+    );
+  }
+  const eagerFn = function (this: This, ...args: A): Future<T> {
+    return coroEager(fn.apply(this, args));
+  };
+  Object.defineProperty(eagerFn, "name", { value: fn.name, configurable: true });
+  return eagerFn;
+}
+
+/** The seed's name for {@link funcEager}. */
+export const asyncEager: typeof funcEager = funcEager;
+
+/**
+ * Depth-first execution: on a coroutine, {@link coroEager}; on a generator
+ * function, {@link funcEager}. It is also a method decorator; declare the
+ * decorated method's return type as `Awaitable<T>`, since calls now return a
+ * Future (or Task).
+ *
+ * @example
+ * ```ts
+ * import { type Awaitable, eager, run, sleep } from "asynkit";
+ * class Client {
+ *   @eager
+ *   *fetch(path: string): Awaitable<string> { yield* sleep(10); return `data of ${path}`; }
+ * }
+ * await run(function* () {
+ *   const a = eager(sleep(20, "a")); // started: a Task, since it suspended
+ *   const b = new Client().fetch("/b"); // started too
+ *   console.log(yield* a, yield* b); // "a" "data of /b", after 20 ms in all
+ * });
+ * ```
+ */
+export function eager<T>(coro: Coro<T>): Future<T>;
+export function eager<This, A extends unknown[], T>(
+  fn: (this: This, ...args: A) => Coro<T>,
+  decoratorContext?: ClassMethodDecoratorContext<This>,
+): (this: This, ...args: A) => Future<T>;
+export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext): unknown {
+  if (decoratorContext !== undefined && decoratorContext.kind !== "method") {
+    throw new TypeError(
+      `@eager decorates generator methods, not a ${String(decoratorContext.kind)} (${String(decoratorContext.name)}).`,
+    );
+  }
+  if (isCoroutine(x)) return coroEager(x);
+  if (isGeneratorFunction(x)) return funcEager(x);
+  let hint = "call it as eager(work()) or eager(function* () { ... }).";
+  if (isPromiseLike(x))
+    hint = "a promise is already running: wait for it with yield* fromPromise(promise).";
+  else if (typeof x === "function")
+    hint = "for a plain function that returns a coroutine, use funcEager(fn).";
+  throw new TypeError(
+    `eager() expects a coroutine or a generator function (function*), got ${describe(x)}: ${hint}`,
+  );
+}
+
+/**
+ * Adds `[Symbol.dispose]` to `target` so that leaving a `using` scope cancels
+ * it (asynkit's `cancelling()` context manager). Cancelling a done task or
+ * future does nothing.
+ *
+ * @example
+ * ```ts
+ * import { cancelling, createTask, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   using task = cancelling(createTask(sleep(1000)));
+ *   yield* sleep(10);
+ * }); // the sleeper is cancelled when main's scope ends
+ * ```
+ */
+export function cancelling<T extends { cancel(message?: string): unknown }>(
+  target: T,
+  message?: string,
+): T & Disposable {
+  if (typeof target?.cancel !== "function") {
+    throw new TypeError(
+      `cancelling() expects something with a cancel() method (a Task or Future), got ${describe(target)}.`,
+    );
+  }
+  Object.defineProperty(target, Symbol.dispose, {
+    value: () => {
+      target.cancel(message);
+    },
+    configurable: true,
+  });
+  return target as T & Disposable;
+}
+
+/**
+ * Starts `coro` eagerly and cancels it when the `using` scope ends before it
+ * finished (asynkit's `eager_ctx()`).
+ *
+ * @example
+ * ```ts
+ * import { eagerCtx, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   using prefetch = eagerCtx(sleep(100, "data"));
+ *   if (Math.random() < 0.5) return; // leaving early cancels the prefetch
+ *   console.log(yield* prefetch);
+ * });
+ * ```
+ */
+export function eagerCtx<T>(coro: Coro<T>, message?: string): Future<T> & Disposable {
+  return cancelling(coroEager(coro), message);
+}
+
+/**
+ * A task factory whose tasks start eagerly, built on `taskClass` (as Python
+ * 3.12's `asyncio.create_eager_task_factory`): each new task runs at once, in
+ * its own context and as the current task, until it first suspends.
+ * `eagerStart: false` in the options still schedules it as usual.
+ *
+ * @example
+ * ```ts
+ * import { createEagerTaskFactory, getRunningLoop, run, Task } from "asynkit";
+ * class NamedTask<T> extends Task<T> {}
+ * await run(function* () {
+ *   getRunningLoop().setTaskFactory(createEagerTaskFactory(NamedTask));
+ * });
+ * ```
+ */
+export function createEagerTaskFactory(taskClass: typeof Task = Task): TaskFactory {
+  if (typeof taskClass !== "function") {
+    throw new TypeError(
+      `createEagerTaskFactory() expects a Task class, got ${describe(taskClass)}.`,
+    );
+  }
+  return <T>(loop: Parameters<TaskFactory>[0], coro: Coro<T>, options?: TaskOptions): Task<T> =>
+    new taskClass(coro, { ...options, loop, eagerStart: options?.eagerStart ?? true });
+}
+
+/**
+ * The task factory whose tasks start eagerly (Python 3.12's
+ * `asyncio.eager_task_factory`): `loop.setTaskFactory(eagerTaskFactory)`.
+ *
+ * @example
+ * ```ts
+ * import { createTask, eagerTaskFactory, getRunningLoop, run } from "asynkit";
+ * await run(function* () {
+ *   getRunningLoop().setTaskFactory(eagerTaskFactory);
+ *   const task = createTask((function* () { return 1; })());
+ *   console.log(task.done()); // true: it ran to its end inside createTask()
+ * });
+ * ```
+ */
+export const eagerTaskFactory: TaskFactory = createEagerTaskFactory(Task);
