@@ -1,0 +1,101 @@
+"""CPython asyncio twin of the asynkit benchmarks (see bench/README.md).
+
+    python3 bench/python/asyncio_bench.py <workload> <ops>
+
+Runs one workload (after a warm-up of ops/10) and prints one JSON line:
+{"nsPerOp": ...} for timed workloads, {"bytesPerTask": ...} for memory.
+"""
+
+import asyncio
+import gc
+import json
+import random
+import sys
+import time
+import tracemalloc
+
+
+async def switch(n: int) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def ping_pong(n: int) -> None:
+    loop = asyncio.get_running_loop()
+    ping = loop.create_future()
+    pong = loop.create_future()
+
+    async def ponger() -> None:
+        nonlocal ping
+        for _ in range(n):
+            await ping
+            ping = loop.create_future()
+            pong.set_result(None)
+
+    task = asyncio.create_task(ponger())
+    for _ in range(n):
+        reply = pong
+        ping.set_result(None)
+        await reply
+        pong = loop.create_future()
+    await task
+
+
+async def spawn_join(n: int) -> None:
+    async def child() -> None:
+        await asyncio.sleep(0)
+
+    tasks = [asyncio.create_task(child()) for _ in range(n)]
+    for t in tasks:
+        await t
+
+
+async def timers(n: int) -> None:
+    tasks = [asyncio.create_task(asyncio.sleep(random.random() * 0.010)) for _ in range(n)]
+    for t in tasks:
+        await t
+
+
+async def memory(n: int) -> float:
+    gate = asyncio.get_running_loop().create_future()
+
+    async def child() -> None:
+        await gate
+
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tasks = [asyncio.create_task(child()) for _ in range(n)]
+    await asyncio.sleep(0)  # let every task start and block on the gate
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    gate.set_result(None)
+    for t in tasks:
+        await t
+    return (after - before) / n
+
+
+TIMED = {"switch": switch, "ping-pong": ping_pong, "spawn-join": spawn_join, "timers": timers}
+
+
+def main() -> None:
+    if len(sys.argv) != 3 or sys.argv[1] not in (*TIMED, "memory"):
+        print(json.dumps({"error": f"usage: asyncio_bench.py <{'|'.join((*TIMED, 'memory'))}> <ops>"}))
+        sys.exit(2)
+    workload, n = sys.argv[1], int(sys.argv[2])
+    warmup = max(1, round(n / 10))
+    if workload == "memory":
+        asyncio.run(memory(warmup))
+        result = {"bytesPerTask": asyncio.run(memory(n))}
+    else:
+        fn = TIMED[workload]
+        asyncio.run(fn(warmup))
+        t0 = time.perf_counter_ns()
+        asyncio.run(fn(n))
+        result = {"nsPerOp": (time.perf_counter_ns() - t0) / n}
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
