@@ -1,0 +1,511 @@
+/**
+ * Future semantics, after CPython's Lib/test/test_asyncio/test_futures.py:
+ * states, done-callbacks through the ready queue, cancel messages, exception
+ * retrieval, and awaiting from native code and from coroutines.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  Future,
+  fromPromise,
+  getRunningLoop,
+  InvalidStateError,
+  isFuture,
+  run,
+  sleep,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+function newLoop(): VirtualEventLoop {
+  return new VirtualEventLoop();
+}
+
+/** Runs the loop until nothing else is ready. */
+function drain(loop: VirtualEventLoop): void {
+  loop.runSync(
+    (function* () {
+      while (loop._ready.length > 0) yield;
+    })(),
+  );
+}
+
+describe("Future states", () => {
+  it("starts pending", () => {
+    const f = new Future({ loop: newLoop() });
+    expect(f.done()).toBe(false);
+    expect(f.cancelled()).toBe(false);
+    expect(String(f)).toBe("<Future pending>");
+  });
+
+  it("result() and exception() of a pending future throw InvalidStateError", () => {
+    const f = new Future({ loop: newLoop() });
+    expect(() => f.result()).toThrow(InvalidStateError);
+    expect(() => f.result()).toThrow(/wait for the future first/);
+    expect(() => f.exception()).toThrow(InvalidStateError);
+  });
+
+  it("setResult makes it done with that result", () => {
+    const f = new Future<number>({ loop: newLoop() });
+    f.setResult(42);
+    expect(f.done()).toBe(true);
+    expect(f.cancelled()).toBe(false);
+    expect(f.result()).toBe(42);
+    expect(f.exception()).toBeUndefined();
+    expect(String(f)).toBe("<Future finished>");
+  });
+
+  it("setResult or setException on a done future throws InvalidStateError", () => {
+    const f = new Future<number>({ loop: newLoop() });
+    f.setResult(1);
+    expect(() => f.setResult(2)).toThrow(InvalidStateError);
+    expect(() => f.setResult(2)).toThrow("setResult() on a finished Future");
+    expect(() => f.setException(new Error("x"))).toThrow("setException() on a finished Future");
+    expect(f.result()).toBe(1);
+  });
+
+  it("setException makes result() rethrow and exception() return it", () => {
+    const f = new Future({ loop: newLoop() });
+    const error = new RangeError("boom");
+    f.setException(error);
+    expect(f.done()).toBe(true);
+    expect(f.exception()).toBe(error);
+    expect(() => f.result()).toThrow(error);
+    expect(String(f)).toBe("<Future failed>");
+  });
+
+  it("cancel() makes it cancelled; result() and exception() throw CancelledError", () => {
+    const f = new Future({ loop: newLoop() });
+    expect(f.cancel()).toBe(true);
+    expect(f.cancelled()).toBe(true);
+    expect(f.done()).toBe(true);
+    expect(() => f.result()).toThrow(CancelledError);
+    expect(() => f.exception()).toThrow(CancelledError);
+    expect(f.cancel()).toBe(false);
+    expect(() => f.setResult(1)).toThrow("setResult() on a cancelled Future");
+    expect(String(f)).toBe("<Future cancelled>");
+  });
+
+  it("cancel() of a done future returns false and changes nothing", () => {
+    const f = new Future({ loop: newLoop() });
+    f.setResult("x");
+    expect(f.cancel()).toBe(false);
+    expect(f.cancelled()).toBe(false);
+    expect(f.result()).toBe("x");
+  });
+
+  it("the cancel message becomes the CancelledError's message", () => {
+    const f = new Future({ loop: newLoop() });
+    f.cancel("my message");
+    let caught: unknown;
+    try {
+      f.result();
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(CancelledError);
+    expect((caught as Error).message).toBe("my message");
+    expect(() => f.exception()).toThrow("my message");
+  });
+
+  it("each result() of a cancelled future throws a new CancelledError", () => {
+    const f = new Future({ loop: newLoop() });
+    f.cancel();
+    const errors: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      try {
+        f.result();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    expect(errors[0]).not.toBe(errors[1]);
+  });
+
+  it("an undefined or null exception is still an exception", () => {
+    const f = new Future({ loop: newLoop() });
+    f.setException(undefined);
+    expect(f.done()).toBe(true);
+    expect(() => f.result()).toThrow();
+    let thrown: unknown = "nothing";
+    try {
+      f.result();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeUndefined();
+  });
+
+  it("getLoop() is the loop it was made with; the default is the running loop", () => {
+    const loop = newLoop();
+    expect(new Future({ loop }).getLoop()).toBe(loop);
+    expect(loop.createFuture().getLoop()).toBe(loop);
+    const seen = loop.runSync(
+      (function* () {
+        return new Future().getLoop();
+      })(),
+    );
+    expect(seen).toBe(loop);
+  });
+
+  it("isFuture is true for futures and tasks only", () => {
+    const loop = newLoop();
+    expect(isFuture(new Future({ loop }))).toBe(true);
+    expect(isFuture(loop.createTask((function* () {})()))).toBe(true);
+    expect(isFuture(Promise.resolve())).toBe(false);
+    expect(isFuture({ then() {} })).toBe(false);
+    expect(isFuture(null)).toBe(false);
+  });
+});
+
+describe("Future done-callbacks", () => {
+  it("run through the ready queue, not at once, in registration order", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = new Future<number>({ loop });
+    f.addDoneCallback((fut) => log.push(`a${fut.result()}`));
+    f.addDoneCallback((fut) => log.push(`b${fut.result()}`));
+    f.addDoneCallback((fut) => log.push(`c${fut.result()}`));
+    loop.callSoon(() => log.push("before"));
+    f.setResult(1);
+    loop.callSoon(() => log.push("after"));
+    expect(log).toEqual([]);
+    drain(loop);
+    expect(log).toEqual(["before", "a1", "b1", "c1", "after"]);
+  });
+
+  it("a callback added to a done future is scheduled with callSoon", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = new Future<number>({ loop });
+    f.setResult(5);
+    loop.callSoon(() => log.push("first"));
+    f.addDoneCallback((fut) => log.push(`cb${fut.result()}`));
+    expect(log).toEqual([]);
+    drain(loop);
+    expect(log).toEqual(["first", "cb5"]);
+  });
+
+  it("a callback receives the future itself", () => {
+    const loop = newLoop();
+    const f = new Future({ loop });
+    let got: unknown;
+    f.addDoneCallback((fut) => {
+      got = fut;
+    });
+    f.cancel();
+    drain(loop);
+    expect(got).toBe(f);
+  });
+
+  it("removeDoneCallback removes every registration and returns the count", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = new Future({ loop });
+    const a = () => log.push("a");
+    const b = () => log.push("b");
+    const c = () => log.push("c");
+    f.addDoneCallback(a);
+    f.addDoneCallback(b);
+    f.addDoneCallback(a);
+    f.addDoneCallback(c);
+    f.addDoneCallback(a);
+    expect(f.removeDoneCallback(a)).toBe(3);
+    expect(f.removeDoneCallback(a)).toBe(0);
+    f.setResult(undefined);
+    drain(loop);
+    expect(log).toEqual(["b", "c"]);
+  });
+
+  it("removeDoneCallback keeps the order of the rest", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = new Future({ loop });
+    const cbs = ["a", "b", "c", "d"].map((name) => () => log.push(name));
+    for (const cb of cbs) f.addDoneCallback(cb);
+    expect(f.removeDoneCallback(cbs[1]!)).toBe(1);
+    expect(f.removeDoneCallback(cbs[0]!)).toBe(1);
+    f.addDoneCallback(cbs[0]!);
+    f.setResult(undefined);
+    drain(loop);
+    expect(log).toEqual(["c", "d", "a"]);
+  });
+
+  it("removeDoneCallback of the only callback leaves none", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = new Future({ loop });
+    const a = () => log.push("a");
+    f.addDoneCallback(a);
+    expect(f.removeDoneCallback(a)).toBe(1);
+    f.setResult(undefined);
+    drain(loop);
+    expect(log).toEqual([]);
+  });
+
+  it("a callback that throws goes to the exception handler; the others still run", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const errors: unknown[] = [];
+    loop.setExceptionHandler((_loop, ctx) => errors.push(ctx.exception));
+    const f = new Future({ loop });
+    const boom = new Error("boom");
+    f.addDoneCallback(() => {
+      throw boom;
+    });
+    f.addDoneCallback(() => log.push("second"));
+    f.setResult(undefined);
+    drain(loop);
+    expect(errors).toEqual([boom]);
+    expect(log).toEqual(["second"]);
+  });
+
+  it("addDoneCallback with a non-function throws a TypeError", () => {
+    const f = new Future({ loop: newLoop() });
+    expect(() => f.addDoneCallback(42 as never)).toThrow(TypeError);
+    expect(() => f.addDoneCallback(42 as never)).toThrow(/expects a function/);
+  });
+
+  it("cancel schedules the callbacks too", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = new Future({ loop });
+    f.addDoneCallback((fut) => log.push(`cancelled=${fut.cancelled()}`));
+    f.cancel("why");
+    drain(loop);
+    expect(log).toEqual(["cancelled=true"]);
+  });
+});
+
+describe("yield* future", () => {
+  it("returns the result after the future is done", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = loop.createFuture<string>();
+    function* waiter(): Coro<string> {
+      log.push("wait");
+      const v = yield* f;
+      log.push(`got ${v}`);
+      return v;
+    }
+    loop.callLater(10, () => {
+      log.push("set");
+      f.setResult("v");
+    });
+    expect(loop.runSync(waiter())).toBe("v");
+    expect(log).toEqual(["wait", "set", "got v"]);
+    expect(loop.time()).toBe(10);
+  });
+
+  it("returns at once, without suspending, when the future is already done", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = loop.createFuture<number>();
+    f.setResult(3);
+    loop.runSync(
+      (function* () {
+        loop.callSoon(() => log.push("other"));
+        log.push(`got ${yield* f}`);
+        yield;
+        log.push("end");
+      })(),
+    );
+    expect(log).toEqual(["got 3", "other", "end"]);
+  });
+
+  it("throws the future's exception into the coroutine", () => {
+    const loop = newLoop();
+    const f = loop.createFuture<number>();
+    const error = new Error("failed");
+    loop.callLater(1, () => f.setException(error));
+    const result = loop.runSync(
+      (function* () {
+        try {
+          yield* f;
+          return "no";
+        } catch (e) {
+          return e;
+        }
+      })(),
+    );
+    expect(result).toBe(error);
+  });
+
+  it("throws CancelledError with the message when the future is cancelled", () => {
+    const loop = newLoop();
+    const f = loop.createFuture<number>();
+    loop.callLater(1, () => f.cancel("stop it"));
+    const result = loop.runSync(
+      (function* () {
+        try {
+          yield* f;
+          return null;
+        } catch (e) {
+          return e;
+        }
+      })(),
+    );
+    expect(result).toBeInstanceOf(CancelledError);
+    expect((result as Error).message).toBe("stop it");
+  });
+
+  it("the iterator of a future is its own iterable and returns on return()", () => {
+    const f = new Future<number>({ loop: newLoop() });
+    const it = f[Symbol.iterator]();
+    expect(it[Symbol.iterator]()).toBe(it);
+    // (not toEqual: deep equality iterates a pending future forever)
+    const first = it.next();
+    expect(first.done).toBe(false);
+    expect(first.value).toBe(f);
+    expect(it.return(7)).toEqual({ done: true, value: 7 });
+    expect(() => it.throw(new Error("in"))).toThrow("in");
+    f.setResult(1);
+    expect(it.next()).toEqual({ done: true, value: 1 });
+  });
+});
+
+describe("native await of a Future", () => {
+  it("resolves with the result", async () => {
+    const f = new Future<number>({ loop: newLoop() });
+    f.setResult(9);
+    await expect(f).resolves.toBe(9);
+    expect(await f.then((v) => v * 2)).toBe(18);
+  });
+
+  it("rejects with the exception, which then counts as retrieved", async () => {
+    const loop = newLoop();
+    const errors: unknown[] = [];
+    loop.setExceptionHandler((_l, ctx) => errors.push(ctx.message));
+    const f = new Future<number>({ loop });
+    const error = new Error("x");
+    f.setException(error);
+    await expect(f).rejects.toBe(error);
+    loop.close();
+    expect(errors).toEqual([]);
+  });
+
+  it("rejects with CancelledError when cancelled", async () => {
+    const f = new Future<number>({ loop: newLoop() });
+    f.cancel("gone");
+    await expect(f).rejects.toThrow(CancelledError);
+    await expect(f).rejects.toThrow("gone");
+  });
+
+  it("settles once the loop runs the done-callbacks", async () => {
+    const loop = newLoop();
+    const f = loop.createFuture<string>();
+    const log: string[] = [];
+    const awaited = (async () => {
+      const v = await f;
+      log.push(`native got ${v}`);
+    })();
+    await loop.runUntilComplete(
+      (function* () {
+        yield* sleep(5);
+        f.setResult("late");
+        log.push("set");
+      })(),
+    );
+    await awaited;
+    expect(log).toEqual(["set", "native got late"]);
+  });
+
+  it("onrejected receives the error", async () => {
+    const f = new Future({ loop: newLoop() });
+    f.setException(new Error("r"));
+    expect(await f.then(undefined, (e) => (e as Error).message)).toBe("r");
+  });
+});
+
+describe("fromPromise", () => {
+  it("settles with the promise's value", async () => {
+    const result = await run(
+      function* () {
+        return yield* fromPromise(Promise.resolve("host"));
+      },
+      { loopFactory: newLoop },
+    );
+    expect(result).toBe("host");
+  });
+
+  it("settles with the promise's rejection", async () => {
+    const error = new Error("rejected");
+    const result = await run(
+      function* () {
+        try {
+          yield* fromPromise(Promise.reject(error));
+        } catch (e) {
+          return e;
+        }
+      },
+      { loopFactory: newLoop },
+    );
+    expect(result).toBe(error);
+  });
+
+  it("returns a Future as it is", () => {
+    const f = new Future({ loop: newLoop() });
+    expect(fromPromise(f)).toBe(f);
+  });
+
+  it("rejects what is not a thenable with a TypeError", () => {
+    expect(() => fromPromise(42 as never)).toThrow(TypeError);
+    expect(() => fromPromise(42 as never)).toThrow(/expects a promise or thenable/);
+  });
+
+  it("a cancelled fromPromise future ignores the promise settling later", async () => {
+    const loop = newLoop();
+    let resolve!: (v: number) => void;
+    const promise = new Promise<number>((r) => {
+      resolve = r;
+    });
+    const f = fromPromise(promise, { loop });
+    f.cancel();
+    resolve(1);
+    await promise;
+    await Promise.resolve();
+    expect(f.cancelled()).toBe(true);
+    expect(loop._hostPending).toBe(0);
+  });
+
+  it("a promise that settles after the loop closed changes nothing", async () => {
+    const loop = newLoop();
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<number>((_r, j) => {
+      reject = j;
+    });
+    const f = fromPromise(promise, { loop });
+    loop.close();
+    reject(new Error("late"));
+    await promise.catch(() => {});
+    await Promise.resolve();
+    expect(f.done()).toBe(false);
+  });
+});
+
+describe("futures and tasks together", () => {
+  it("many tasks wait on one future and wake in the order they started waiting", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const result = loop.runSync(
+      (function* () {
+        const f = getRunningLoop().createFuture<number>();
+        const tasks = [1, 2, 3].map((i) =>
+          createTask(
+            (function* () {
+              const v = yield* f;
+              log.push(`t${i}:${v}`);
+            })(),
+          ),
+        );
+        yield;
+        f.setResult(7);
+        for (const t of tasks) yield* t;
+        return log.length;
+      })(),
+    );
+    expect(result).toBe(3);
+    expect(log).toEqual(["t1:7", "t2:7", "t3:7"]);
+  });
+});
