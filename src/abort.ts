@@ -1,0 +1,131 @@
+/**
+ * AbortSignal interop, both ways: an AbortSignal can cancel a task (or a whole
+ * `run()`), a task can wait for a signal, and a task can hand native APIs
+ * (`fetch`, `setTimeout` of `node:timers/promises`, …) a signal that aborts
+ * when the task is cancelled.
+ */
+import type { Coro } from "./coro.js";
+import { describe } from "./coro.js";
+import { CancelledError } from "./errors.js";
+import { getRunningLoop } from "./events.js";
+import { type Future, PENDING } from "./futures.js";
+
+/** The interface asynkit needs of a signal (AbortSignal, from any realm or polyfill). */
+type SignalLike = Pick<
+  AbortSignal,
+  "aborted" | "reason" | "addEventListener" | "removeEventListener"
+>;
+
+function checkSignal(where: string, signal: unknown): asserts signal is SignalLike {
+  if (
+    typeof signal !== "object" ||
+    signal === null ||
+    typeof (signal as SignalLike).addEventListener !== "function" ||
+    !("aborted" in signal)
+  ) {
+    throw new TypeError(`${where} expects an AbortSignal, got ${describe(signal)}.`);
+  }
+}
+
+/** The CancelledError message for an abort `reason`: an error's message, or the reason as text. */
+function abortMessage(reason: unknown): string {
+  if (reason instanceof Error) return reason.message || reason.name;
+  return String(reason);
+}
+
+/**
+ * @internal Cancels `future` (a task: requests its cancellation) when `signal`
+ * aborts, with the signal's reason as the CancelledError's message and cause.
+ * Returns a function that stops listening.
+ */
+export function cancelOnAbort(future: Future<unknown>, signal: AbortSignal): () => void {
+  checkSignal("the signal option", signal);
+  const onAbort = (): void => {
+    future._requestCancel(abortMessage(signal.reason), signal.reason);
+  };
+  if (signal.aborted) {
+    onAbort();
+    return noop;
+  }
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+function noop(): void {}
+
+/**
+ * Suspends until `signal` aborts and returns its `reason` (at once if it has
+ * already aborted). Cancelling the waiting task stops listening.
+ *
+ * @example
+ * ```ts
+ * import { run, waitAbort } from "asynkit";
+ * const controller = new AbortController();
+ * setTimeout(() => controller.abort("enough"), 100);
+ * await run(function* () {
+ *   console.log(yield* waitAbort(controller.signal)); // "enough"
+ * });
+ * ```
+ */
+export function* waitAbort(signal: AbortSignal): Coro<unknown> {
+  checkSignal("waitAbort()", signal);
+  if (signal.aborted) return signal.reason;
+  const fut = getRunningLoop().createFuture<unknown>();
+  const onAbort = (): void => {
+    if (fut._state === PENDING) fut._resolve(signal.reason);
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return yield* fut;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** The tasks that handed out a signal, and its controller. */
+const controllers = new WeakMap<object, AbortController>();
+
+/**
+ * An AbortSignal that aborts as soon as `task` (default: the current task) is
+ * asked to cancel, for native APIs that take one. Its reason is the
+ * cancellation's cause if it has one (an AbortSignal's reason), else a
+ * CancelledError with the cancel() message. Each task has one such signal.
+ *
+ * @example
+ * ```ts
+ * import { setTimeout as delay } from "node:timers/promises";
+ * import { fromPromise, run, taskSignal } from "asynkit";
+ * await run(function* () {
+ *   // the host timer is cleared if this task is cancelled
+ *   yield* fromPromise(delay(50, undefined, { signal: taskSignal() }));
+ * });
+ * ```
+ */
+export function taskSignal(task?: Future<unknown>): AbortSignal {
+  const target = task ?? getRunningLoop()._currentTask;
+  if (target === null || target === undefined) {
+    throw new Error(
+      "taskSignal() needs a task: call it from a coroutine run by a task, or pass the task.",
+    );
+  }
+  let controller = controllers.get(target);
+  if (controller === undefined) {
+    controller = new AbortController();
+    controllers.set(target, controller);
+    if (target.cancelled()) controller.abort(target._makeCancelledError());
+    else if (isCancelRequested(target)) controller.abort(new CancelledError("cancel requested"));
+  }
+  return controller.signal;
+}
+
+function isCancelRequested(future: Future<unknown>): boolean {
+  const cancelling = (future as Partial<{ cancelling(): number }>).cancelling;
+  return typeof cancelling === "function" && cancelling.call(future) > 0;
+}
+
+/** @internal Called by a task when its cancellation is requested: aborts its taskSignal(). */
+export function abortTaskSignal(task: object, message: string | undefined, cause: unknown): void {
+  const controller = controllers.get(task);
+  if (controller === undefined || controller.signal.aborted) return;
+  controller.abort(cause !== undefined ? cause : new CancelledError(message ?? ""));
+}

@@ -1,0 +1,392 @@
+/**
+ * Waiting for several things at once, as the combinators of asyncio's `tasks`
+ * module: gather, wait, waitFor, shield and asCompleted.
+ */
+import { type Awaitable, type Coro, describe, isCoroutine } from "./coro.js";
+import { CancelledError, TimeoutError } from "./errors.js";
+import { getEventLoop, getRunningLoop } from "./events.js";
+import { Future, PENDING } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import { Queue } from "./queues.js";
+import { ensureFuture } from "./tasks.js";
+import { timeout } from "./timeouts.js";
+
+/** Options for the list form of gather(). */
+export interface GatherOptions {
+  /** Put errors (and a CancelledError for a cancelled child) in the results instead of raising the first. */
+  returnExceptions?: boolean;
+}
+
+/** The future behind gather(): cancelling it cancels every child. */
+class GatheringFuture<T> extends Future<T> {
+  /** True once a cancel() reached a child: the gather then ends cancelled whatever the children do. */
+  _cancelRequested = false;
+
+  constructor(
+    private readonly _children: Future<unknown>[],
+    loop: BaseEventLoop,
+  ) {
+    super({ loop });
+  }
+
+  /** @internal */
+  override _requestCancel(message: string | undefined, cause: unknown): boolean {
+    if (this._state !== PENDING) return false;
+    let cancelled = false;
+    for (const child of this._children) if (child._requestCancel(message, cause)) cancelled = true;
+    if (cancelled) this._cancelRequested = true;
+    return cancelled;
+  }
+}
+
+function isGatherOptions(x: unknown): x is GatherOptions {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    !(x instanceof Future) &&
+    !isCoroutine(x) &&
+    !(Symbol.iterator in x)
+  );
+}
+
+/**
+ * Runs awaitables concurrently and returns their results in order, as
+ * asyncio.gather. Coroutines are wrapped in tasks. The first failure is raised
+ * at once while the others keep running; with `{ returnExceptions: true }`
+ * (list form) errors come back in the results instead. Cancelling the task
+ * that waits on gather() cancels every child.
+ *
+ * @example
+ * ```ts
+ * import { gather, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   const [a, b] = yield* gather(sleep(20, "a"), sleep(10, 2)); // ["a", 2], typed [string, number]
+ *   const all = yield* gather([sleep(5, 1), sleep(5, 2)], { returnExceptions: true });
+ * });
+ * ```
+ */
+export function gather<T extends readonly unknown[]>(
+  ...aws: { [K in keyof T]: Awaitable<T[K]> }
+): Coro<T>;
+export function gather(
+  aws: Iterable<Awaitable<unknown>>,
+  options: GatherOptions & { returnExceptions: true },
+): Coro<unknown[]>;
+export function gather<T>(aws: Iterable<Awaitable<T>>, options: GatherOptions): Coro<T[]>;
+export function* gather(...args: unknown[]): Coro<unknown[]> {
+  let aws: Iterable<unknown> = args;
+  let returnExceptions = false;
+  if (args.length === 2 && isGatherOptions(args[1])) {
+    const list = args[0];
+    if (typeof list !== "object" || list === null || !(Symbol.iterator in list)) {
+      throw new TypeError(
+        `gather(list, options) expects an array or iterable of awaitables first, got ${describe(list)}.`,
+      );
+    }
+    aws = list as Iterable<unknown>;
+    returnExceptions = args[1].returnExceptions === true;
+  }
+  return yield* gatherFuture(aws as Iterable<Awaitable<unknown>>, returnExceptions);
+}
+
+function gatherFuture(
+  aws: Iterable<Awaitable<unknown>>,
+  returnExceptions: boolean,
+): Future<unknown[]> {
+  const loop = getRunningLoop();
+  const children: Future<unknown>[] = [];
+  const byArg = new Map<unknown, Future<unknown>>();
+  for (const aw of aws) {
+    let child = byArg.get(aw);
+    if (child === undefined) {
+      child = ensureFuture(aw, { loop });
+      byArg.set(aw, child);
+    }
+    children.push(child);
+  }
+  const outer = new GatheringFuture<unknown[]>(children, loop);
+  if (children.length === 0) {
+    outer._resolve([]);
+    return outer;
+  }
+  const total = byArg.size;
+  let finished = 0;
+  const onChildDone = (child: Future<unknown>): void => {
+    finished++;
+    if (outer._state !== PENDING) {
+      if (!child.cancelled()) child.exception(); // seen: not reported as unretrieved
+      return;
+    }
+    if (!returnExceptions) {
+      if (child.cancelled()) {
+        outer.setException(child._makeCancelledError());
+        return;
+      }
+      const error = child.exception();
+      if (error !== undefined) {
+        outer.setException(error);
+        return;
+      }
+    }
+    if (finished < total) return;
+    const results = children.map((f) => {
+      if (f.cancelled()) return new CancelledError(f._cancelMessage ?? "");
+      const error = f.exception();
+      return error !== undefined ? error : f.result();
+    });
+    // A cancelled gather ends cancelled, even when it returns exceptions.
+    if (outer._cancelRequested) outer.setException(child._makeCancelledError());
+    else outer.setResult(results);
+  };
+  for (const child of byArg.values()) child._addCallback(onChildDone as (f: never) => void);
+  return outer;
+}
+
+/** When wait() returns: after the first completion, the first failure, or all. */
+export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
+
+/** Options for wait(). */
+export interface WaitOptions {
+  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled). */
+  timeout?: number;
+  /** Default "ALL_COMPLETED". */
+  returnWhen?: ReturnWhen;
+}
+
+/**
+ * Waits for futures (coroutines are wrapped in tasks) until `returnWhen` is
+ * met or `timeout` ms pass, as asyncio.wait. Returns the `done` and `pending`
+ * sets; cancels nothing, raises nothing from the futures.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, sleep, wait } from "asynkit";
+ * await run(function* () {
+ *   const fast = createTask(sleep(10, "fast"));
+ *   const slow = createTask(sleep(1000, "slow"));
+ *   const { done, pending } = yield* wait([fast, slow], { returnWhen: "FIRST_COMPLETED" });
+ *   console.log(done.has(fast), pending.has(slow)); // true true
+ *   slow.cancel();
+ * });
+ * ```
+ */
+export function* wait<T>(
+  aws: Iterable<Future<T> | Coro<T>>,
+  options?: WaitOptions,
+): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
+  if (aws instanceof Future || isCoroutine(aws) || !(Symbol.iterator in Object(aws))) {
+    throw new TypeError(`wait() expects an array or iterable of futures, got ${describe(aws)}.`);
+  }
+  const returnWhen = options?.returnWhen ?? "ALL_COMPLETED";
+  if (
+    returnWhen !== "ALL_COMPLETED" &&
+    returnWhen !== "FIRST_COMPLETED" &&
+    returnWhen !== "FIRST_EXCEPTION"
+  ) {
+    throw new RangeError(
+      `wait(): invalid returnWhen ${JSON.stringify(returnWhen)}: use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED".`,
+    );
+  }
+  const loop = getRunningLoop();
+  const fs = new Set<Future<T>>();
+  for (const aw of aws) fs.add(ensureFuture(aw, { loop }));
+  if (fs.size === 0) throw new RangeError("wait() needs at least one future: the set is empty.");
+
+  const waiter = loop.createFuture<void>();
+  const timer =
+    options?.timeout === undefined ? null : loop.callLater(options.timeout, releaseWaiter, waiter);
+  let counter = fs.size;
+  const onCompletion = (f: Future<T>): void => {
+    counter--;
+    if (
+      counter <= 0 ||
+      returnWhen === "FIRST_COMPLETED" ||
+      (returnWhen === "FIRST_EXCEPTION" && !f.cancelled() && f.exception() !== undefined)
+    ) {
+      timer?.cancel();
+      releaseWaiter(waiter);
+    }
+  };
+  for (const f of fs) f._addCallback(onCompletion as (f: never) => void);
+  try {
+    yield* waiter;
+  } finally {
+    timer?.cancel();
+    for (const f of fs) f.removeDoneCallback(onCompletion);
+  }
+  const done = new Set<Future<T>>();
+  const pending = new Set<Future<T>>();
+  for (const f of fs) (f.done() ? done : pending).add(f);
+  return { done, pending };
+}
+
+function releaseWaiter(waiter: Future<void>): void {
+  if (waiter._state === PENDING) waiter._resolve(undefined);
+}
+
+/** Cancels `fut` and waits until it is done, whatever it does with the cancellation. */
+function* cancelAndWait(fut: Future<unknown>): Coro<void> {
+  const waiter = getRunningLoop().createFuture<void>();
+  const release = (): void => releaseWaiter(waiter);
+  fut._addCallback(release);
+  try {
+    fut.cancel();
+    yield* waiter;
+  } finally {
+    fut.removeDoneCallback(release);
+  }
+}
+
+/**
+ * Waits for `aw` with a deadline of `timeoutMs` (null: none), as
+ * asyncio.wait_for: on expiry `aw` is cancelled and TimeoutError raised.
+ * A coroutine runs in the current task; a future is cancelled on timeout.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError, run, sleep, waitFor } from "asynkit";
+ * await run(function* () {
+ *   console.log(yield* waitFor(sleep(10, "quick"), 100)); // "quick"
+ *   try { yield* waitFor(sleep(60_000), 100); } catch (e) { console.log(e instanceof TimeoutError); }
+ * });
+ * ```
+ */
+export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+  if (timeoutMs !== null && timeoutMs <= 0) {
+    const fut = ensureFuture(aw);
+    if (fut.done()) return fut.result();
+    yield* cancelAndWait(fut);
+    try {
+      return fut.result();
+    } catch (error) {
+      if (error instanceof CancelledError) {
+        throw new TimeoutError(`waitFor(): timed out after ${timeoutMs} ms.`, { cause: error });
+      }
+      throw error;
+    }
+  }
+  return yield* timeout(timeoutMs, function* () {
+    return yield* aw;
+  });
+}
+
+/**
+ * Protects `aw` from cancellation, as asyncio.shield: cancelling the task that
+ * waits on the returned future does not cancel `aw`, which runs on.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, shield, sleep } from "asynkit";
+ * await run(function* () {
+ *   const save = createTask(sleep(100, "saved"));
+ *   const waiter = createTask((function* () { return yield* shield(save); })());
+ *   yield* sleep(10);
+ *   waiter.cancel();             // the waiter stops waiting…
+ *   console.log(yield* save);    // …but save completes: "saved"
+ * });
+ * ```
+ */
+export function shield<T>(aw: Awaitable<T>): Future<T> {
+  const inner = ensureFuture(aw);
+  if (inner.done()) return inner;
+  const outer = new Future<T>({ loop: inner.getLoop() });
+  const onInnerDone = (f: Future<T>): void => {
+    if (outer.cancelled()) {
+      if (!f.cancelled()) f.exception(); // seen: not reported as unretrieved
+      return;
+    }
+    if (f.cancelled()) outer.cancel();
+    else {
+      const error = f.exception();
+      if (error !== undefined) outer.setException(error);
+      else outer.setResult(f.result());
+    }
+  };
+  const onOuterDone = (): void => {
+    if (!inner.done()) inner.removeDoneCallback(onInnerDone);
+  };
+  inner._addCallback(onInnerDone as (f: never) => void);
+  outer._addCallback(onOuterDone);
+  return outer;
+}
+
+/** Options for asCompleted(). */
+export interface AsCompletedOptions {
+  /** After this many milliseconds, the coroutines still to come raise TimeoutError. */
+  timeout?: number;
+}
+
+/**
+ * Yields one coroutine per awaitable; each waits for the next one to finish
+ * and gives its result (or raises its error), in order of completion, as
+ * asyncio.as_completed. With `timeout`, the ones left raise TimeoutError.
+ *
+ * @example
+ * ```ts
+ * import { asCompleted, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   for (const next of asCompleted([sleep(30, "slow"), sleep(10, "fast")])) {
+ *     console.log(yield* next); // "fast", then "slow"
+ *   }
+ * });
+ * ```
+ */
+export function asCompleted<T>(
+  aws: Iterable<Awaitable<T>>,
+  options?: AsCompletedOptions,
+): IterableIterator<Coro<T>> {
+  if (aws instanceof Future || isCoroutine(aws) || !(Symbol.iterator in Object(aws))) {
+    throw new TypeError(
+      `asCompleted() expects an array or iterable of awaitables, got ${describe(aws)}.`,
+    );
+  }
+  return new AsCompleted(aws, options?.timeout);
+}
+
+class AsCompleted<T> implements IterableIterator<Coro<T>> {
+  /** Futures in the order they finished; null for each one the timeout gave up on. */
+  private readonly _done = new Queue<Future<T> | null>();
+  private readonly _todo = new Set<Future<T>>();
+  private _left: number;
+  private _timer: { cancel(): void } | null = null;
+
+  constructor(aws: Iterable<Awaitable<T>>, timeoutMs: number | undefined) {
+    const loop = getEventLoop();
+    for (const aw of new Set(aws)) this._todo.add(ensureFuture(aw, { loop }));
+    for (const f of this._todo) f._addCallback(this._onCompletion as (f: never) => void);
+    if (this._todo.size > 0 && timeoutMs !== undefined) {
+      this._timer = loop.callLater(timeoutMs, this._onTimeout);
+    }
+    this._left = this._todo.size;
+  }
+
+  next(): IteratorResult<Coro<T>, undefined> {
+    if (this._left === 0) return { done: true, value: undefined };
+    this._left--;
+    return { done: false, value: this._waitForOne() };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  private *_waitForOne(): Coro<T> {
+    const f = yield* this._done.get();
+    if (f === null) throw new TimeoutError("asCompleted(): timed out before this one finished.");
+    return f.result();
+  }
+
+  private _onCompletion = (f: Future<T>): void => {
+    if (!this._todo.delete(f)) return; // the timeout came first
+    this._done.putNowait(f);
+    if (this._todo.size === 0) this._timer?.cancel();
+  };
+
+  private _onTimeout = (): void => {
+    for (const f of this._todo) {
+      f.removeDoneCallback(this._onCompletion);
+      this._done.putNowait(null);
+    }
+    this._todo.clear();
+  };
+}

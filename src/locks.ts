@@ -1,0 +1,591 @@
+/**
+ * Synchronization primitives for coroutines, as asyncio's `locks` module:
+ * Lock, Event, Condition, Semaphore, BoundedSemaphore and Barrier.
+ *
+ * Every primitive stays consistent when a waiter is cancelled at any point,
+ * including between being woken and resuming: a wakeup that its waiter can no
+ * longer take is passed on to the next waiter, never lost.
+ */
+import type { Coro } from "./coro.js";
+import { BrokenBarrierError, CancelledError } from "./errors.js";
+import { getRunningLoop } from "./events.js";
+import { FINISHED, Future, PENDING } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import { Deque } from "./util/deque.js";
+
+/**
+ * @internal The loop binding of asyncio's `_LoopBoundMixin`: a primitive
+ * belongs to the first loop that waits on it, and refuses any other.
+ */
+export abstract class LoopBound {
+  /** @internal */ _loop: BaseEventLoop | null = null;
+
+  /** @internal The running loop, once checked to be this primitive's loop. */
+  _getLoop(): BaseEventLoop {
+    const loop = getRunningLoop();
+    if (this._loop === null) this._loop = loop;
+    else if (loop !== this._loop) {
+      throw new Error(
+        `${this} is bound to a different event loop: create a new one for each loop (for example inside the coroutine that run() runs).`,
+      );
+    }
+    return loop;
+  }
+}
+
+/** @internal Removes `item` from `waiters`; it is usually at the head. */
+export function removeWaiter<T>(waiters: Deque<T>, item: T): void {
+  if (waiters.length === 0) return;
+  if (waiters.get(0) === item) {
+    waiters.shift();
+    return;
+  }
+  for (let i = 1; i < waiters.length; i++) {
+    if (waiters.get(i) === item) {
+      waiters.removeAt(i);
+      return;
+    }
+  }
+}
+
+/** Releases a held lock or semaphore once, however often it is disposed. */
+class Held implements Disposable {
+  constructor(private owner: { release(): void } | null) {}
+
+  [Symbol.dispose](): void {
+    const owner = this.owner;
+    if (owner === null) return;
+    this.owner = null;
+    owner.release();
+  }
+}
+
+function describeWaiters(state: string, waiters: Deque<unknown> | null): string {
+  return waiters !== null && waiters.length > 0 ? `${state}, waiters:${waiters.length}` : state;
+}
+
+/**
+ * A mutual-exclusion lock, as asyncio.Lock. Not owned by a task: any code may
+ * release it. Waiters acquire it in FIFO order.
+ *
+ * @example
+ * ```ts
+ * import { Lock, run } from "asynkit";
+ * const lock = new Lock();
+ * await run(function* () {
+ *   using _ = yield* lock.hold(); // released on every exit path
+ *   // … the critical section …
+ * });
+ * ```
+ */
+export class Lock extends LoopBound {
+  /** @internal */ _locked = false;
+  /** @internal Futures of the waiting acquirers; a woken one stays until it resumes. */
+  _waiters: Deque<Future<true>> | null = null;
+
+  /** True while the lock is held. */
+  locked(): boolean {
+    return this._locked;
+  }
+
+  /**
+   * Waits until the lock is free, then takes it. Waiters are served first in,
+   * first out; one cancelled while waiting never ends up holding the lock.
+   */
+  *acquire(): Coro<true> {
+    if (!this._locked && allCancelled(this._waiters)) {
+      this._locked = true;
+      return true;
+    }
+    const fut = new Future<true>({ loop: this._getLoop() });
+    if (this._waiters === null) this._waiters = new Deque();
+    this._waiters.push(fut);
+    let acquired = false;
+    try {
+      yield* fut;
+      acquired = true;
+    } finally {
+      removeWaiter(this._waiters, fut);
+      // Woken but not taking the lock (cancelled, or closed): pass the turn on.
+      if (!acquired && !this._locked) this._wakeUpFirst();
+    }
+    this._locked = true;
+    return true;
+  }
+
+  /** Frees the lock and wakes the first waiter. Throws if the lock is not held. */
+  release(): void {
+    if (!this._locked) {
+      throw new Error(
+        "Lock is not acquired: release() must match a completed acquire() (or use `using _ = yield* lock.hold()`).",
+      );
+    }
+    this._locked = false;
+    this._wakeUpFirst();
+  }
+
+  /**
+   * Acquires the lock and returns a Disposable that releases it:
+   * `using _ = yield* lock.hold();`.
+   */
+  *hold(): Coro<Disposable> {
+    yield* this.acquire();
+    return new Held(this);
+  }
+
+  override toString(): string {
+    return `<Lock [${describeWaiters(this._locked ? "locked" : "unlocked", this._waiters)}]>`;
+  }
+
+  /** @internal A woken waiter (done, not cancelled) already has the turn: wake nobody else. */
+  _wakeUpFirst(): void {
+    const waiters = this._waiters;
+    if (waiters === null || waiters.length === 0) return;
+    const first = waiters.get(0);
+    if (first._state === PENDING) first._resolve(true);
+  }
+}
+
+function allCancelled(waiters: Deque<Future<unknown>> | null): boolean {
+  if (waiters === null) return true;
+  for (let i = 0; i < waiters.length; i++) if (!waiters.get(i).cancelled()) return false;
+  return true;
+}
+
+/**
+ * A flag that tasks can wait for, as asyncio.Event. `set()` wakes every waiter;
+ * `wait()` on a set event returns at once.
+ *
+ * @example
+ * ```ts
+ * import { Event, createTask, run } from "asynkit";
+ * await run(function* () {
+ *   const ready = new Event();
+ *   const waiter = createTask((function* () { yield* ready.wait(); return "woken"; })());
+ *   ready.set();
+ *   console.log(yield* waiter); // "woken"
+ * });
+ * ```
+ */
+export class Event extends LoopBound {
+  /** @internal */ _value = false;
+  /** @internal */ _waiters: Deque<Future<true>> = new Deque();
+
+  isSet(): boolean {
+    return this._value;
+  }
+
+  /** Sets the flag and wakes every waiter. */
+  set(): void {
+    if (this._value) return;
+    this._value = true;
+    const waiters = this._waiters;
+    for (let i = 0; i < waiters.length; i++) {
+      const fut = waiters.get(i);
+      if (fut._state === PENDING) fut._resolve(true);
+    }
+  }
+
+  /** Clears the flag: later wait() calls block until the next set(). */
+  clear(): void {
+    this._value = false;
+  }
+
+  /** Returns true once the flag is set (at once if it already is). */
+  *wait(): Coro<true> {
+    if (this._value) return true;
+    const fut = new Future<true>({ loop: this._getLoop() });
+    this._waiters.push(fut);
+    try {
+      return yield* fut;
+    } finally {
+      removeWaiter(this._waiters, fut);
+    }
+  }
+
+  override toString(): string {
+    return `<Event [${describeWaiters(this._value ? "set" : "unset", this._waiters)}]>`;
+  }
+}
+
+/**
+ * A condition variable, as asyncio.Condition: tasks wait, holding its lock,
+ * until another task notifies them. A wait() that is cancelled still
+ * re-acquires the lock before it raises, and passes its notification on.
+ *
+ * @example
+ * ```ts
+ * import { Condition, createTask, run } from "asynkit";
+ * await run(function* () {
+ *   const cond = new Condition();
+ *   const items: number[] = [];
+ *   const consumer = createTask((function* () {
+ *     using _ = yield* cond.hold();
+ *     yield* cond.waitFor(() => items.length > 0);
+ *     return items.shift();
+ *   })());
+ *   { using _ = yield* cond.hold(); items.push(1); cond.notify(); }
+ *   console.log(yield* consumer); // 1
+ * });
+ * ```
+ */
+export class Condition extends LoopBound {
+  /** @internal */ readonly _lock: Lock;
+  /** @internal */ _waiters: Deque<Future<boolean>> = new Deque();
+
+  /** Uses `lock` as the underlying lock, or a new Lock. */
+  constructor(lock?: Lock) {
+    super();
+    this._lock = lock ?? new Lock();
+  }
+
+  locked(): boolean {
+    return this._lock.locked();
+  }
+
+  acquire(): Coro<true> {
+    return this._lock.acquire();
+  }
+
+  release(): void {
+    this._lock.release();
+  }
+
+  hold(): Coro<Disposable> {
+    return this._lock.hold();
+  }
+
+  /**
+   * Releases the lock, waits until notified, re-acquires the lock and returns
+   * true. Throws if the lock is not held.
+   */
+  *wait(): Coro<true> {
+    if (!this.locked()) {
+      throw new Error("Cannot wait on an un-acquired lock: acquire the condition first.");
+    }
+    const loop = this._getLoop();
+    this.release();
+    let failed = false;
+    let failure: unknown;
+    try {
+      const fut = new Future<boolean>({ loop });
+      this._waiters.push(fut);
+      try {
+        yield* fut;
+      } finally {
+        removeWaiter(this._waiters, fut);
+      }
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    // The lock must be held again on every exit, even a cancelled one.
+    for (;;) {
+      try {
+        yield* this._lock.acquire();
+        break;
+      } catch (error) {
+        failed = true;
+        failure = error;
+        if (!(error instanceof CancelledError)) break;
+      }
+    }
+    if (failed) {
+      // This task may have been notified before it failed: notify another instead.
+      if (this._lock._locked) this._notify(1);
+      throw failure;
+    }
+    return true;
+  }
+
+  /** Waits until `predicate()` is truthy and returns its value. */
+  *waitFor<T>(predicate: () => T): Coro<T> {
+    let result = predicate();
+    while (!result) {
+      yield* this.wait();
+      result = predicate();
+    }
+    return result;
+  }
+
+  /** Wakes up to `n` waiters (default 1). Throws if the lock is not held. */
+  notify(n = 1): void {
+    if (!this.locked()) {
+      throw new Error("Cannot notify on an un-acquired lock: acquire the condition first.");
+    }
+    this._notify(n);
+  }
+
+  /** Wakes every waiter. Throws if the lock is not held. */
+  notifyAll(): void {
+    this.notify(this._waiters.length);
+  }
+
+  override toString(): string {
+    return `<Condition [${describeWaiters(this.locked() ? "locked" : "unlocked", this._waiters)}]>`;
+  }
+
+  /** @internal */
+  _notify(n: number): void {
+    const waiters = this._waiters;
+    let woken = 0;
+    for (let i = 0; i < waiters.length && woken < n; i++) {
+      const fut = waiters.get(i);
+      if (fut._state === PENDING) {
+        woken++;
+        fut._resolve(false);
+      }
+    }
+  }
+}
+
+/**
+ * A counter of free slots, as asyncio.Semaphore: acquire() takes one (waiting
+ * while none is free), release() gives one back. Waiters are served FIFO.
+ *
+ * @example
+ * ```ts
+ * import { Semaphore, gather, run, sleep } from "asynkit";
+ * const slots = new Semaphore(2); // at most two downloads at a time
+ * function* download(url: string) {
+ *   using _ = yield* slots.hold();
+ *   yield* sleep(100);
+ *   return url;
+ * }
+ * await run(gather(download("a"), download("b"), download("c")));
+ * ```
+ */
+export class Semaphore extends LoopBound {
+  /** @internal */ _value: number;
+  /** @internal */ _waiters: Deque<Future<true>> | null = null;
+
+  /** `value` free slots to start with (default 1); RangeError if negative. */
+  constructor(value = 1) {
+    super();
+    if (!(value >= 0)) {
+      throw new RangeError(`Semaphore initial value must be >= 0, got ${value}.`);
+    }
+    this._value = value;
+  }
+
+  /** True if acquire() would wait: no free slot, or earlier waiters go first. */
+  locked(): boolean {
+    if (this._value === 0) return true;
+    const waiters = this._waiters;
+    if (waiters === null) return false;
+    return !allCancelled(waiters);
+  }
+
+  /** Takes a slot, waiting FIFO for one if none is free. */
+  *acquire(): Coro<true> {
+    if (!this.locked()) {
+      this._value--;
+      return true;
+    }
+    const fut = new Future<true>({ loop: this._getLoop() });
+    if (this._waiters === null) this._waiters = new Deque();
+    this._waiters.push(fut);
+    let acquired = false;
+    try {
+      try {
+        yield* fut;
+        acquired = true;
+      } finally {
+        removeWaiter(this._waiters, fut);
+      }
+    } finally {
+      // Woken (the slot was counted for us) but not taking it: give it back.
+      if (!acquired && fut._state === FINISHED) this._value++;
+      // Later waiters may have queued behind us while slots were free.
+      while (this._value > 0 && this._wakeUpNext()) {}
+    }
+    return true;
+  }
+
+  /** Gives a slot back and wakes the first waiter. */
+  release(): void {
+    this._value++;
+    this._wakeUpNext();
+  }
+
+  /** Acquires a slot and returns a Disposable that releases it. */
+  *hold(): Coro<Disposable> {
+    yield* this.acquire();
+    return new Held(this);
+  }
+
+  override toString(): string {
+    const state = this.locked() ? "locked" : `unlocked, value:${this._value}`;
+    return `<${this.constructor.name} [${describeWaiters(state, this._waiters)}]>`;
+  }
+
+  /** @internal Hands a slot to the first waiter not yet woken; false if there is none. */
+  _wakeUpNext(): boolean {
+    const waiters = this._waiters;
+    if (waiters === null) return false;
+    for (let i = 0; i < waiters.length; i++) {
+      const fut = waiters.get(i);
+      if (fut._state === PENDING) {
+        this._value--;
+        fut._resolve(true);
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+/**
+ * A Semaphore that refuses to be released more often than it was acquired,
+ * as asyncio.BoundedSemaphore.
+ *
+ * @example
+ * ```ts
+ * import { BoundedSemaphore } from "asynkit";
+ * const sem = new BoundedSemaphore(1);
+ * try { sem.release(); } catch (e) { console.log(e instanceof RangeError); } // true
+ * ```
+ */
+export class BoundedSemaphore extends Semaphore {
+  private readonly _bound: number;
+
+  constructor(value = 1) {
+    super(value);
+    this._bound = value;
+  }
+
+  /** Gives a slot back; RangeError if that would exceed the initial value. */
+  override release(): void {
+    if (this._value >= this._bound) {
+      throw new RangeError(
+        `BoundedSemaphore released too many times: its value is already ${this._bound}, its initial value.`,
+      );
+    }
+    super.release();
+  }
+}
+
+const FILLING = "filling";
+const DRAINING = "draining";
+const RESETTING = "resetting";
+const BROKEN = "broken";
+type BarrierState = typeof FILLING | typeof DRAINING | typeof RESETTING | typeof BROKEN;
+
+/**
+ * A meeting point for a fixed number of tasks, as asyncio.Barrier: each
+ * wait() blocks until `parties` tasks wait, then all go on together.
+ *
+ * @example
+ * ```ts
+ * import { Barrier, createTask, run } from "asynkit";
+ * await run(function* () {
+ *   const barrier = new Barrier(2);
+ *   const other = createTask(barrier.wait());
+ *   const index = yield* barrier.wait(); // 1: the second to arrive
+ *   console.log(index, yield* other);    // 1 0
+ * });
+ * ```
+ */
+export class Barrier {
+  private readonly _cond = new Condition();
+  private readonly _parties: number;
+  private _state: BarrierState = FILLING;
+  private _count = 0;
+
+  /** A barrier for `parties` tasks; RangeError unless it is at least 1. */
+  constructor(parties: number) {
+    if (!(parties >= 1)) throw new RangeError(`Barrier parties must be >= 1, got ${parties}.`);
+    this._parties = parties;
+  }
+
+  /** How many tasks must wait before all are released. */
+  get parties(): number {
+    return this._parties;
+  }
+
+  /** How many tasks wait now, while the barrier fills. */
+  get nWaiting(): number {
+    return this._state === FILLING ? this._count : 0;
+  }
+
+  /** True after abort(), until reset(). */
+  get broken(): boolean {
+    return this._state === BROKEN;
+  }
+
+  /**
+   * Waits until `parties` tasks wait, and returns this task's arrival index
+   * (0 … parties-1). BrokenBarrierError if the barrier is reset or aborted.
+   */
+  *wait(): Coro<number> {
+    const cond = this._cond;
+    yield* cond.acquire();
+    try {
+      yield* this._block();
+      const index = this._count++;
+      try {
+        if (index + 1 === this._parties) {
+          this._state = DRAINING;
+          cond.notifyAll();
+        } else {
+          yield* cond.waitFor(() => this._state !== FILLING);
+          if (this._state === BROKEN || this._state === RESETTING) {
+            throw new BrokenBarrierError("Barrier aborted or reset while waiting.");
+          }
+        }
+        return index;
+      } finally {
+        this._count--;
+        this._exit();
+      }
+    } finally {
+      cond.release();
+    }
+  }
+
+  /** Returns the barrier to its empty state; tasks waiting now get BrokenBarrierError. */
+  *reset(): Coro<void> {
+    const cond = this._cond;
+    yield* cond.acquire();
+    try {
+      if (this._count > 0) {
+        if (this._state !== RESETTING) this._state = RESETTING;
+      } else {
+        this._state = FILLING;
+      }
+      cond.notifyAll();
+    } finally {
+      cond.release();
+    }
+  }
+
+  /** Breaks the barrier: current and future wait() calls get BrokenBarrierError. */
+  *abort(): Coro<void> {
+    const cond = this._cond;
+    yield* cond.acquire();
+    try {
+      this._state = BROKEN;
+      cond.notifyAll();
+    } finally {
+      cond.release();
+    }
+  }
+
+  toString(): string {
+    return `<Barrier [${this._state}, waiters:${this.nWaiting}/${this._parties}]>`;
+  }
+
+  /** Waits while the barrier drains or resets; BrokenBarrierError if it is broken. */
+  private *_block(): Coro<void> {
+    yield* this._cond.waitFor(() => this._state !== DRAINING && this._state !== RESETTING);
+    if (this._state === BROKEN) throw new BrokenBarrierError("Barrier aborted.");
+  }
+
+  /** The last task out lets the next round fill. */
+  private _exit(): void {
+    if (this._count === 0) {
+      if (this._state === RESETTING || this._state === DRAINING) this._state = FILLING;
+      this._cond.notifyAll();
+    }
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * Queues for coroutines, as asyncio's `queues` module: Queue (FIFO),
+ * LifoQueue, PriorityQueue, with join()/taskDone() and shutdown().
+ *
+ * A getter cancelled at the moment it is woken leaves the item in the queue
+ * and passes its wakeup to the next getter; the same holds for putters.
+ */
+import type { Coro } from "./coro.js";
+import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
+import { Future, PENDING } from "./futures.js";
+import { Event, LoopBound, removeWaiter } from "./locks.js";
+import { Deque } from "./util/deque.js";
+
+/** Wakes the first waiter that is still waiting, and forgets it. */
+function wakeupNext(waiters: Deque<Future<void>>): void {
+  for (;;) {
+    const waiter = waiters.shift();
+    if (waiter === undefined) return;
+    if (waiter._state === PENDING) {
+      waiter._resolve(undefined);
+      return;
+    }
+  }
+}
+
+/**
+ * A first-in, first-out queue, as asyncio.Queue. With a `maxsize` above 0,
+ * put() waits while the queue is full. Getters and putters are served in the
+ * order they came.
+ *
+ * @example
+ * ```ts
+ * import { Queue, createTask, run } from "asynkit";
+ * await run(function* () {
+ *   const queue = new Queue<number>(1);
+ *   const consumer = createTask((function* () {
+ *     let sum = 0;
+ *     for (let i = 0; i < 3; i++) { sum += yield* queue.get(); queue.taskDone(); }
+ *     return sum;
+ *   })());
+ *   for (const x of [1, 2, 3]) yield* queue.put(x); // waits while the queue is full
+ *   yield* queue.join();                            // until every item is processed
+ *   console.log(yield* consumer);                   // 6
+ * });
+ * ```
+ */
+export class Queue<T> extends LoopBound {
+  /** @internal */ readonly _maxsize: number;
+  /** @internal */ _getters = new Deque<Future<void>>();
+  /** @internal */ _putters = new Deque<Future<void>>();
+  /** @internal */ _unfinishedTasks = 0;
+  /** @internal */ _finished = new Event();
+  /** @internal */ _isShutdown = false;
+  private readonly _items: Deque<T> = new Deque<T>();
+
+  /** A queue holding at most `maxsize` items (0, the default: unbounded); RangeError if negative. */
+  constructor(maxsize = 0) {
+    super();
+    if (typeof maxsize !== "number" || !(maxsize >= 0)) {
+      throw new RangeError(
+        `Queue maxsize must be a number >= 0 (0 means unbounded), got ${String(maxsize)}.`,
+      );
+    }
+    this._maxsize = maxsize;
+    this._finished.set();
+  }
+
+  /** The most items the queue holds (0: unbounded). */
+  get maxsize(): number {
+    return this._maxsize;
+  }
+
+  /** How many items are in the queue. */
+  qsize(): number {
+    return this._size();
+  }
+
+  empty(): boolean {
+    return this._size() === 0;
+  }
+
+  /** True when put() would wait. */
+  full(): boolean {
+    return this._maxsize > 0 && this._size() >= this._maxsize;
+  }
+
+  /** Puts `item` in, waiting while the queue is full. QueueShutDown after shutdown(). */
+  *put(item: T): Coro<void> {
+    while (this.full()) {
+      if (this._isShutdown) throw shutDownError("put");
+      const putter = new Future<void>({ loop: this._getLoop() });
+      this._putters.push(putter);
+      let woken = false;
+      try {
+        yield* putter;
+        woken = true;
+      } finally {
+        if (!woken) {
+          removeWaiter(this._putters, putter);
+          // Woken by a get() but not putting now: let the next putter use the space.
+          if (!this.full() && !putter.cancelled()) wakeupNext(this._putters);
+        }
+      }
+    }
+    this.putNowait(item);
+  }
+
+  /** Puts `item` in without waiting; QueueFull if the queue is full, QueueShutDown after shutdown(). */
+  putNowait(item: T): void {
+    if (this._isShutdown) throw shutDownError("putNowait");
+    if (this.full()) {
+      throw new QueueFull(
+        `Queue is full (maxsize ${this._maxsize}): use yield* queue.put(item) to wait for space.`,
+      );
+    }
+    this._put(item);
+    this._unfinishedTasks++;
+    if (this._finished._value) this._finished.clear();
+    if (this._getters.length > 0) wakeupNext(this._getters);
+  }
+
+  /**
+   * Takes the next item, waiting while the queue is empty. QueueShutDown once
+   * the queue is shut down and empty.
+   */
+  *get(): Coro<T> {
+    while (this._size() === 0) {
+      if (this._isShutdown) throw shutDownError("get");
+      const getter = new Future<void>({ loop: this._getLoop() });
+      this._getters.push(getter);
+      let woken = false;
+      try {
+        yield* getter;
+        woken = true;
+      } finally {
+        if (!woken) {
+          removeWaiter(this._getters, getter);
+          // Woken by a put() but not taking the item: let the next getter have it.
+          if (this._size() > 0 && !getter.cancelled()) wakeupNext(this._getters);
+        }
+      }
+    }
+    return this.getNowait();
+  }
+
+  /** Takes the next item without waiting; QueueEmpty if there is none (QueueShutDown once shut down). */
+  getNowait(): T {
+    if (this._size() === 0) {
+      if (this._isShutdown) throw shutDownError("getNowait");
+      throw new QueueEmpty("Queue is empty: use yield* queue.get() to wait for an item.");
+    }
+    const item = this._get();
+    if (this._putters.length > 0) wakeupNext(this._putters);
+    return item;
+  }
+
+  /**
+   * Marks one item taken by get() as processed; join() returns once every item
+   * put in is. RangeError if called more often than items were put.
+   */
+  taskDone(): void {
+    if (this._unfinishedTasks <= 0) {
+      throw new RangeError(
+        "taskDone() called too many times: call it once for each item taken with get().",
+      );
+    }
+    this._unfinishedTasks--;
+    if (this._unfinishedTasks === 0) this._finished.set();
+  }
+
+  /** Waits until every item put in has been marked processed with taskDone(). */
+  *join(): Coro<void> {
+    if (this._unfinishedTasks > 0) yield* this._finished.wait();
+  }
+
+  /**
+   * Shuts the queue down: put() raises QueueShutDown, and get() does once the
+   * queue is empty. With `immediate`, the items left are dropped (counted as
+   * done for join()) and get() raises at once. Waiting putters and getters wake.
+   */
+  shutdown(immediate = false): void {
+    this._isShutdown = true;
+    if (immediate) {
+      while (this._size() > 0) {
+        this._get();
+        if (this._unfinishedTasks > 0) this._unfinishedTasks--;
+      }
+      if (this._unfinishedTasks === 0) this._finished.set();
+    }
+    // Every waiter wakes and re-checks, to raise QueueShutDown.
+    for (let getter = this._getters.shift(); getter; getter = this._getters.shift()) {
+      if (getter._state === PENDING) getter._resolve(undefined);
+    }
+    for (let putter = this._putters.shift(); putter; putter = this._putters.shift()) {
+      if (putter._state === PENDING) putter._resolve(undefined);
+    }
+  }
+
+  override toString(): string {
+    let extra = `maxsize=${this._maxsize}`;
+    if (this._size() > 0) extra += ` qsize=${this._size()}`;
+    if (this._getters.length > 0) extra += ` getters[${this._getters.length}]`;
+    if (this._putters.length > 0) extra += ` putters[${this._putters.length}]`;
+    if (this._unfinishedTasks > 0) extra += ` tasks=${this._unfinishedTasks}`;
+    if (this._isShutdown) extra += " shutdown";
+    return `<${this.constructor.name} ${extra}>`;
+  }
+
+  // The storage: subclasses override these three to change the order.
+
+  /** @internal */
+  _size(): number {
+    return this._items.length;
+  }
+
+  /** @internal */
+  _put(item: T): void {
+    this._items.push(item);
+  }
+
+  /** @internal */
+  _get(): T {
+    return this._items.shift() as T;
+  }
+}
+
+function shutDownError(operation: string): QueueShutDown {
+  return new QueueShutDown(`${operation}() on a queue that was shut down.`);
+}
+
+/**
+ * A last-in, first-out queue (a stack), as asyncio.LifoQueue.
+ *
+ * @example
+ * ```ts
+ * import { LifoQueue } from "asynkit";
+ * const stack = new LifoQueue<number>();
+ * stack.putNowait(1); stack.putNowait(2);
+ * console.log(stack.getNowait()); // 2
+ * ```
+ */
+export class LifoQueue<T> extends Queue<T> {
+  private readonly _stack: T[] = [];
+
+  /** @internal */
+  override _size(): number {
+    return this._stack.length;
+  }
+
+  /** @internal */
+  override _put(item: T): void {
+    this._stack.push(item);
+  }
+
+  /** @internal */
+  override _get(): T {
+    return this._stack.pop() as T;
+  }
+}
+
+/**
+ * Python's ordering for the default PriorityQueue: numbers, strings and
+ * bigints by `<`, arrays (such as `[priority, item]`) element by element.
+ */
+function defaultCompare(a: unknown, b: unknown): number {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const c = defaultCompare(a[i], b[i]);
+      if (c !== 0) return c;
+    }
+    return a.length - b.length;
+  }
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/**
+ * A queue that hands out its smallest item first, as asyncio.PriorityQueue.
+ * Items are ordered by `compare` (negative: a first), by default as Python
+ * orders them: numbers and strings by `<`, arrays like `[priority, data]`
+ * element by element. Equal items come out in no particular order.
+ *
+ * @example
+ * ```ts
+ * import { PriorityQueue } from "asynkit";
+ * const jobs = new PriorityQueue<[number, string]>();
+ * jobs.putNowait([2, "later"]); jobs.putNowait([1, "first"]);
+ * console.log(jobs.getNowait()); // [1, "first"]
+ * const byDeadline = new PriorityQueue<{ due: number }>(0, (a, b) => a.due - b.due);
+ * ```
+ */
+export class PriorityQueue<T> extends Queue<T> {
+  private readonly _heap: T[] = [];
+  private readonly _compare: (a: T, b: T) => number;
+
+  /** `maxsize` as for Queue; `compare` as for Array.prototype.sort. */
+  constructor(maxsize = 0, compare?: (a: T, b: T) => number) {
+    super(maxsize);
+    this._compare = compare ?? defaultCompare;
+  }
+
+  /** @internal */
+  override _size(): number {
+    return this._heap.length;
+  }
+
+  /** @internal Sift up. */
+  override _put(item: T): void {
+    const heap = this._heap;
+    let i = heap.length;
+    heap.push(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent] as T;
+      if (this._compare(item, p) >= 0) break;
+      heap[i] = p;
+      i = parent;
+    }
+    heap[i] = item;
+  }
+
+  /** @internal Take the top, sift the last item down. */
+  override _get(): T {
+    const heap = this._heap;
+    const top = heap[0] as T;
+    const last = heap.pop() as T;
+    const n = heap.length;
+    if (n === 0) return top;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this._compare(heap[child + 1] as T, heap[child] as T) < 0) child++;
+      const c = heap[child] as T;
+      if (this._compare(c, last) >= 0) break;
+      heap[i] = c;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * Structured concurrency, as asyncio's TaskGroup (3.11+): tasks started in a
+ * group never outlive it, the first failure cancels the rest, and every
+ * failure comes out together in one AggregateError.
+ */
+import type { Coro } from "./coro.js";
+import { CancelledError } from "./errors.js";
+import { getRunningLoop } from "./events.js";
+import { type Future, PENDING } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import type { Task, TaskOptions } from "./tasks.js";
+
+/** Marks "the body ended without an error", since `undefined` is a value JavaScript can throw. */
+const NO_ERROR: unique symbol = Symbol("no error");
+
+/**
+ * A group of tasks that all finish before the group does. Get one from
+ * {@link taskGroup}, which runs a body with it and waits for its tasks.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, taskGroup } from "asynkit";
+ * await run(function* () {
+ *   const [a, b] = yield* taskGroup(function* (tg) {
+ *     const a = tg.createTask(sleep(20, "a"));
+ *     const b = tg.createTask(sleep(10, "b"));
+ *     return [a, b];
+ *   });
+ *   console.log(a.result(), b.result()); // both done here: "a" "b"
+ * });
+ * ```
+ */
+export class TaskGroup {
+  private _entered = false;
+  private _exiting = false;
+  private _aborting = false;
+  private _loop: BaseEventLoop | null = null;
+  private _parentTask: Task | null = null;
+  private _parentCancelRequested = false;
+  private readonly _tasks = new Set<Task>();
+  private readonly _errors: unknown[] = [];
+  private _onCompleted: Future<true> | null = null;
+
+  /**
+   * Starts `coro` as a task of the group. Throws if the group has not started,
+   * has finished, or is shutting down after a failure.
+   */
+  createTask<T>(coro: Coro<T>, options?: Omit<TaskOptions, "eagerStart">): Task<T> {
+    let problem: string | null = null;
+    if (!this._entered) problem = "has not been entered: create tasks inside taskGroup(body)";
+    else if (this._exiting && this._tasks.size === 0) problem = "is finished";
+    else if (this._aborting) problem = "is shutting down after a failure or a cancellation";
+    if (problem !== null) {
+      coro.return(undefined as T);
+      throw new Error(`TaskGroup ${problem}: no new task can be started in it.`);
+    }
+    const task = (this._loop as BaseEventLoop).createTask(coro, options);
+    if (task.done()) this._onTaskDone(task);
+    else {
+      this._tasks.add(task as Task);
+      task._addCallback(this._onTaskDone as (f: never) => void);
+    }
+    return task;
+  }
+
+  toString(): string {
+    const state = this._aborting ? " cancelling" : this._entered ? " entered" : "";
+    return `<TaskGroup tasks=${this._tasks.size}${this._errors.length ? ` errors=${this._errors.length}` : ""}${state}>`;
+  }
+
+  /** @internal Runs `body` with the group, then waits for the group's tasks. */
+  *_run<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
+    if (this._entered) throw new Error("TaskGroup has already been entered: make a new one.");
+    const loop = getRunningLoop();
+    const parent = loop._currentTask;
+    if (parent === null) throw new Error("taskGroup() must be used inside a task.");
+    this._loop = loop;
+    this._parentTask = parent;
+    this._entered = true;
+    let result: T;
+    try {
+      result = yield* body(this);
+    } catch (error) {
+      yield* this._exit(error);
+      throw error;
+    }
+    yield* this._exit(NO_ERROR);
+    return result;
+  }
+
+  /**
+   * Waits for every task; raises what the group as a whole must raise. Returns
+   * normally when the body's own error (if any) should propagate unchanged.
+   */
+  private *_exit(error: unknown): Coro<void> {
+    this._exiting = true;
+    const parent = this._parentTask as Task;
+    let propagateCancel: CancelledError | null = error instanceof CancelledError ? error : null;
+    if (error !== NO_ERROR && !this._aborting) this._abort();
+
+    // A loop, since the parent may be cancelled again while it waits here.
+    while (this._tasks.size > 0) {
+      if (this._onCompleted === null)
+        this._onCompleted = (this._loop as BaseEventLoop).createFuture();
+      try {
+        yield* this._onCompleted;
+      } catch (cancelled) {
+        if (!(cancelled instanceof CancelledError)) throw cancelled;
+        if (!this._aborting) {
+          // The parent is cancelled from outside while the tasks still run.
+          propagateCancel = cancelled;
+          this._abort();
+        }
+      }
+      this._onCompleted = null;
+    }
+
+    if (this._parentCancelRequested && parent.uncancel() === 0) {
+      // Only our own cancellation of the parent: it ends here.
+      propagateCancel = null;
+    }
+    if (propagateCancel !== null && this._errors.length === 0) throw propagateCancel;
+    if (error !== NO_ERROR && !(error instanceof CancelledError)) this._errors.push(error);
+    if (this._errors.length > 0) {
+      // Keep an outside cancellation of the parent pending, and its count stable.
+      if (parent.cancelling() > 0) {
+        parent.uncancel();
+        parent.cancel();
+      }
+      const n = this._errors.length;
+      throw new AggregateError(
+        this._errors,
+        `unhandled errors in a TaskGroup (${n} sub-exception${n === 1 ? "" : "s"})`,
+      );
+    }
+  }
+
+  private _abort(): void {
+    this._aborting = true;
+    for (const task of this._tasks) if (!task.done()) task.cancel();
+  }
+
+  private _onTaskDone = (task: Task): void => {
+    this._tasks.delete(task);
+    const onCompleted = this._onCompleted;
+    if (onCompleted !== null && this._tasks.size === 0 && onCompleted._state === PENDING) {
+      onCompleted._resolve(true);
+    }
+    if (task.cancelled()) return;
+    const error = task.exception();
+    if (error === undefined) return;
+    this._errors.push(error);
+    const parent = this._parentTask as Task;
+    if (parent.done()) {
+      (this._loop as BaseEventLoop).callExceptionHandler({
+        message: `Task ${task} has errored out but its parent task ${parent} is already completed`,
+        exception: error,
+        future: task,
+      });
+      return;
+    }
+    if (!this._aborting && !this._parentCancelRequested) {
+      // Stop the body too: cancel the parent, and take that back in _exit().
+      this._abort();
+      this._parentCancelRequested = true;
+      parent.cancel();
+    }
+  };
+}
+
+/**
+ * Runs `body` with a new {@link TaskGroup} and waits until every task it
+ * started is done; returns the body's result. The first task to fail cancels
+ * the other tasks and the body; all the errors are then raised together in an
+ * AggregateError. Cancelling the task that runs the group cancels its tasks.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, taskGroup } from "asynkit";
+ * function* failSoon() { yield* sleep(10); throw new Error("boom"); }
+ * await run(function* () {
+ *   try {
+ *     yield* taskGroup(function* (tg) {
+ *       tg.createTask(failSoon());
+ *       tg.createTask(sleep(60_000)); // cancelled when failSoon fails
+ *     });
+ *   } catch (e) {
+ *     console.log((e as AggregateError).errors); // [Error: boom]
+ *   }
+ * });
+ * ```
+ */
+export function taskGroup<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
+  return new TaskGroup()._run(body);
+}

@@ -1,0 +1,165 @@
+/**
+ * Deadlines for a block of code, as asyncio's `timeouts` module: when the
+ * deadline passes, the task is cancelled, and the cancellation comes out of
+ * the block as a TimeoutError.
+ */
+import type { Coro } from "./coro.js";
+import { CancelledError, TimeoutError } from "./errors.js";
+import type { Handle, TimerHandle } from "./events.js";
+import { getRunningLoop } from "./events.js";
+import type { Task } from "./tasks.js";
+
+const CREATED = 0;
+const ENTERED = 1;
+const EXPIRING = 2;
+const EXPIRED = 3;
+const EXITED = 4;
+const STATE_NAMES = ["created", "active", "expiring", "expired", "finished"];
+
+/**
+ * The deadline of a `timeout()` block, handed to its body: read it with
+ * `when()`, move it with `reschedule()`, and ask `expired()` afterwards.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, timeout } from "asynkit";
+ * await run(function* () {
+ *   yield* timeout(1000, function* (t) {
+ *     yield* sleep(500);
+ *     t.reschedule(t.when()! + 1000); // more time for the rest
+ *     yield* sleep(1000);
+ *   });
+ * });
+ * ```
+ */
+export class Timeout {
+  private _state = CREATED;
+  private _when: number | null;
+  private _handle: Handle | TimerHandle | null = null;
+  private _task: Task | null = null;
+  private _cancelling = 0;
+
+  /** A deadline at loop time `when` (ms), or none (null). Use it through `timeout()` / `timeoutAt()`. */
+  constructor(when: number | null) {
+    this._when = when;
+  }
+
+  /** The deadline, in the loop's time (ms), or null for none. */
+  when(): number | null {
+    return this._when;
+  }
+
+  /** Moves the deadline to loop time `when` (null: no deadline). Only while the block runs. */
+  reschedule(when: number | null): void {
+    if (this._state !== ENTERED) {
+      if (this._state === CREATED)
+        throw new Error("Timeout has not been entered: run a body with it first.");
+      throw new Error(`Cannot reschedule a ${STATE_NAMES[this._state]} Timeout.`);
+    }
+    this._when = when;
+    this._handle?.cancel();
+    if (when === null) {
+      this._handle = null;
+      return;
+    }
+    const loop = getRunningLoop();
+    this._handle =
+      when <= loop.time() ? loop.callSoon(this._onTimeout) : loop.callAt(when, this._onTimeout);
+  }
+
+  /** True once the deadline has passed and cancelled the block. */
+  expired(): boolean {
+    return this._state === EXPIRING || this._state === EXPIRED;
+  }
+
+  toString(): string {
+    return `<Timeout [${STATE_NAMES[this._state]}] when=${this._when}>`;
+  }
+
+  /** Runs `body` under this deadline, in the current task. */
+  *run<T>(body: (timeout: Timeout) => Coro<T>): Coro<T> {
+    if (this._state !== CREATED)
+      throw new Error("Timeout has already been entered: make a new one.");
+    const loop = getRunningLoop();
+    const task = loop._currentTask;
+    if (task === null) throw new Error("timeout() must be used inside a task.");
+    this._state = ENTERED;
+    this._task = task;
+    this._cancelling = task.cancelling();
+    this.reschedule(this._when);
+    let result: T;
+    try {
+      result = yield* body(this);
+    } catch (error) {
+      if (this._exit() && error instanceof CancelledError) {
+        throw new TimeoutError(`Timed out: the deadline at loop time ${this._when} ms passed.`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    this._exit();
+    return result;
+  }
+
+  /** Leaves the block; true if our own cancellation is what ends it. */
+  private _exit(): boolean {
+    this._handle?.cancel();
+    this._handle = null;
+    if (this._state === EXPIRING) {
+      this._state = EXPIRED;
+      // Ours unless someone else also asked to cancel the task meanwhile.
+      return (this._task as Task).uncancel() <= this._cancelling;
+    }
+    this._state = EXITED;
+    return false;
+  }
+
+  private _onTimeout = (): void => {
+    (this._task as Task).cancel();
+    this._state = EXPIRING;
+    this._handle = null;
+  };
+}
+
+/**
+ * Runs `body` in the current task; if it has not finished after `ms`
+ * milliseconds, cancels it and raises TimeoutError. `null`: no deadline.
+ * The body receives the {@link Timeout}, to read or move the deadline.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError, run, sleep, timeout } from "asynkit";
+ * await run(function* () {
+ *   try {
+ *     yield* timeout(100, function* () { yield* sleep(60_000); });
+ *   } catch (e) {
+ *     console.log(e instanceof TimeoutError); // true, after 100 ms
+ *   }
+ * });
+ * ```
+ */
+export function* timeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  if (ms !== null && (typeof ms !== "number" || Number.isNaN(ms))) {
+    throw new TypeError(`timeout() needs a number of milliseconds or null, got ${String(ms)}.`);
+  }
+  const when = ms === null ? null : getRunningLoop().time() + ms;
+  return yield* new Timeout(when).run(body);
+}
+
+/**
+ * Like `timeout()`, with the deadline as a time on the loop's clock
+ * (`loop.time()`, ms) instead of a delay. `null`: no deadline.
+ *
+ * @example
+ * ```ts
+ * import { getRunningLoop, run, sleep, timeoutAt } from "asynkit";
+ * await run(function* () {
+ *   const deadline = getRunningLoop().time() + 1000;
+ *   yield* timeoutAt(deadline, function* () { yield* sleep(10); });
+ * });
+ * ```
+ */
+export function timeoutAt<T>(when: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  return new Timeout(when).run(body);
+}
