@@ -3,6 +3,7 @@
  * states, done-callbacks through the ready queue, cancel messages, exception
  * retrieval, and awaiting from native code and from coroutines.
  */
+// biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
@@ -154,6 +155,7 @@ describe("Future states", () => {
     expect(isFuture(new Future({ loop }))).toBe(true);
     expect(isFuture(loop.createTask((function* () {})()))).toBe(true);
     expect(isFuture(Promise.resolve())).toBe(false);
+    // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a Future.
     expect(isFuture({ then() {} })).toBe(false);
     expect(isFuture(null)).toBe(false);
   });

@@ -1,0 +1,539 @@
+/**
+ * Task semantics, after CPython's Lib/test/test_asyncio/test_tasks.py: how a
+ * task steps its coroutine, what a coroutine may yield, currentTask/allTasks,
+ * names, eager start, task factories and ensureFuture.
+ */
+// biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
+import { describe, expect, it } from "vitest";
+import {
+  allTasks,
+  type BaseEventLoop,
+  ContextVar,
+  type Coro,
+  copyContext,
+  createTask,
+  currentTask,
+  ensureFuture,
+  Future,
+  run,
+  sleep,
+  Task,
+  type TaskFactory,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+function runV<T>(main: Coro<T>): T {
+  return new VirtualEventLoop().runSync(main);
+}
+
+function* caught(body: () => Coro<unknown>): Coro<unknown> {
+  try {
+    return yield* body();
+  } catch (e) {
+    return e;
+  }
+}
+
+describe("stepping", () => {
+  it("a new task starts on the loop's next turn, after what is already ready", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const loop = currentTask()!.getLoop();
+        loop.callSoon(() => log.push("soon-1"));
+        const t = createTask(
+          (function* () {
+            log.push("task start");
+            yield;
+            log.push("task end");
+          })(),
+        );
+        loop.callSoon(() => log.push("soon-2"));
+        log.push("main");
+        yield* t;
+        log.push("main end");
+      })(),
+    );
+    expect(log).toEqual(["main", "soon-1", "task start", "soon-2", "task end", "main end"]);
+  });
+
+  it("a bare yield puts the task at the end of the ready queue", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const ticker = (name: string, n: number) =>
+          createTask(
+            (function* () {
+              for (let i = 0; i < n; i++) {
+                log.push(`${name}${i}`);
+                yield;
+              }
+            })(),
+          );
+        const a = ticker("a", 3);
+        const b = ticker("b", 2);
+        const c = ticker("c", 3);
+        yield* a;
+        yield* b;
+        yield* c;
+      })(),
+    );
+    expect(log).toEqual(["a0", "b0", "c0", "a1", "b1", "c1", "a2", "c2"]);
+  });
+
+  it("yield* sleep(0) also lets every other ready task run once", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            log.push("t");
+          })(),
+        );
+        log.push("before");
+        yield* sleep(0);
+        log.push("after");
+        yield* t;
+      })(),
+    );
+    expect(log).toEqual(["before", "t", "after"]);
+  });
+
+  it("yield* task gives the task's result; many waiters get it in order", () => {
+    const log: string[] = [];
+    const result = runV(
+      (function* () {
+        const worker = createTask(sleep(10, "value"));
+        const waiters = [1, 2].map((i) =>
+          createTask(
+            (function* () {
+              log.push(`w${i} got ${yield* worker}`);
+            })(),
+          ),
+        );
+        const v = yield* worker;
+        log.push(`main got ${v}`);
+        for (const w of waiters) yield* w;
+        return v;
+      })(),
+    );
+    expect(result).toBe("value");
+    expect(log).toEqual(["main got value", "w1 got value", "w2 got value"]);
+  });
+
+  it("a task's exception is thrown into the coroutine that waits for it", () => {
+    const error = new Error("inner");
+    const result = runV(
+      caught(function* () {
+        const t = createTask(
+          (function* (): Coro<never> {
+            yield;
+            throw error;
+          })(),
+        );
+        return yield* t;
+      }),
+    );
+    expect(result).toBe(error);
+  });
+
+  it("a coroutine that returns without suspending finishes its task on the first step", () => {
+    const loop = new VirtualEventLoop();
+    const t = loop.createTask(
+      (function* () {
+        return 5;
+      })(),
+    );
+    expect(t.done()).toBe(false);
+    expect(loop.runSync(t)).toBe(5);
+    expect(t.result()).toBe(5);
+    expect(String(t)).toMatch(/^<Task finished name="Task-\d+">$/);
+  });
+
+  it("a coroutine may yield* another coroutine: it runs inline, in the same task", () => {
+    const log: string[] = [];
+    function* inner(): Coro<number> {
+      log.push(`inner in ${currentTask()?.getName()}`);
+      yield;
+      return 2;
+    }
+    const result = runV(
+      (function* () {
+        log.push(`outer in ${currentTask()?.getName()}`);
+        return (yield* inner()) * 10;
+      })(),
+    );
+    expect(result).toBe(20);
+    expect(log[0]!.slice(9)).toBe(log[1]!.slice(9));
+  });
+});
+
+describe("what a coroutine may yield", () => {
+  it("`yield future` without * throws a TypeError into the coroutine that says to use yield*", () => {
+    const loop = new VirtualEventLoop();
+    const result = loop.runSync(
+      caught(function* () {
+        const f = loop.createFuture<number>();
+        yield f as never;
+        return "not reached";
+      }),
+    );
+    expect(result).toBeInstanceOf(TypeError);
+    expect((result as Error).message).toContain(
+      "`yield future` was used instead of `yield* future`",
+    );
+  });
+
+  it("yielding any other value throws a TypeError that names it", () => {
+    const result = runV(
+      caught(function* () {
+        yield 42 as never;
+      }),
+    );
+    expect(result).toBeInstanceOf(TypeError);
+    expect((result as Error).message).toMatch(/bad yield number 42/);
+    expect((result as Error).message).toMatch(/yield\*/);
+  });
+
+  it("a coroutine that catches the TypeError goes on, one turn later", () => {
+    const log: string[] = [];
+    const result = runV(
+      (function* () {
+        const other = createTask(
+          (function* () {
+            log.push("other");
+          })(),
+        );
+        try {
+          yield "oops" as never;
+        } catch (e) {
+          log.push((e as Error).constructor.name);
+        }
+        yield* other;
+        return "recovered";
+      })(),
+    );
+    expect(result).toBe("recovered");
+    expect(log).toEqual(["other", "TypeError"]);
+  });
+
+  it("a task that waits on itself gets an Error", () => {
+    const result = runV(
+      (function* () {
+        const me = { task: null as Task<unknown> | null };
+        const t = createTask(
+          caught(function* () {
+            return yield* me.task!;
+          }),
+        );
+        me.task = t;
+        return yield* t;
+      })(),
+    );
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).toMatch(/cannot wait on itself/);
+  });
+
+  it("waiting on a future of another loop gets an Error that says to use this loop", () => {
+    const other = new VirtualEventLoop();
+    const result = runV(
+      caught(function* () {
+        return yield* other.createFuture<number>();
+      }),
+    );
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).toMatch(/belongs to a different event loop/);
+  });
+});
+
+describe("currentTask and allTasks", () => {
+  it("currentTask is the task whose step runs, null in a plain callback", () => {
+    const loop = new VirtualEventLoop();
+    const seen: (Task | null)[] = [];
+    const main = loop.createTask(
+      (function* () {
+        seen.push(currentTask());
+        loop.callSoon(() => seen.push(currentTask()));
+        const t = createTask(
+          (function* () {
+            seen.push(currentTask());
+          })(),
+        );
+        yield* t;
+        seen.push(currentTask());
+        return t;
+      })(),
+    );
+    const t = loop.runSync(main);
+    expect(seen).toEqual([main, null, t, main]);
+    expect(currentTask(loop)).toBeNull();
+  });
+
+  it("currentTask() with no running loop throws", () => {
+    expect(() => currentTask()).toThrow(/no running event loop/);
+  });
+
+  it("currentTask is right when tasks interleave", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const make = (name: string) =>
+          createTask(
+            (function* () {
+              for (let i = 0; i < 2; i++) {
+                log.push(`${name}:${currentTask()?.getName()}`);
+                yield;
+              }
+            })(),
+            { name },
+          );
+        const a = make("A");
+        const b = make("B");
+        yield* a;
+        yield* b;
+      })(),
+    );
+    expect(log).toEqual(["A:A", "B:B", "A:A", "B:B"]);
+  });
+
+  it("allTasks holds the tasks not yet done, main included", () => {
+    const loop = new VirtualEventLoop();
+    const sizes: number[] = [];
+    loop.runSync(
+      (function* () {
+        const main = currentTask()!;
+        const a = createTask(sleep(10));
+        const b = createTask(sleep(20));
+        const all = allTasks();
+        expect(all).toEqual(new Set([main, a, b]));
+        sizes.push(all.size);
+        yield* a;
+        expect(allTasks()).toEqual(new Set([main, b]));
+        yield* b;
+        sizes.push(allTasks().size);
+      })(),
+    );
+    sizes.push(allTasks(loop).size);
+    expect(sizes).toEqual([3, 1, 0]);
+  });
+
+  it("allTasks returns a new set each time", () => {
+    runV(
+      (function* () {
+        const s = allTasks();
+        s.clear();
+        expect(allTasks().size).toBe(1);
+      })(),
+    );
+  });
+});
+
+describe("names, coroutine and context", () => {
+  it("default names are Task-N, numbered in creation order", () => {
+    const loop = new VirtualEventLoop();
+    const a = loop.createTask((function* () {})());
+    const b = loop.createTask((function* () {})());
+    const na = Number(/^Task-(\d+)$/.exec(a.getName())?.[1]);
+    expect(b.getName()).toBe(`Task-${na + 1}`);
+    loop.runSync(b);
+  });
+
+  it("name option, setName, and toString", () => {
+    const loop = new VirtualEventLoop();
+    const t = loop.createTask((function* () {})(), { name: "worker" });
+    expect(t.getName()).toBe("worker");
+    t.setName(7 as never);
+    expect(t.getName()).toBe("7");
+    expect(String(t)).toBe('<Task pending name="7">');
+    loop.runSync(t);
+  });
+
+  it("getCoro returns the coroutine; getContext the task's context", () => {
+    const loop = new VirtualEventLoop();
+    const coro = (function* () {})();
+    const ctx = copyContext();
+    const t = loop.createTask(coro, { context: ctx });
+    expect(t.getCoro()).toBe(coro);
+    expect(t.getContext()).toBe(ctx);
+    loop.runSync(t);
+  });
+
+  it("setResult and setException on a task throw and say why", () => {
+    const loop = new VirtualEventLoop();
+    const t = loop.createTask((function* () {})());
+    expect(() => t.setResult(undefined)).toThrow(/result is what its coroutine returns/);
+    expect(() => t.setException(new Error())).toThrow(/cancel\(\) it, or throw/);
+    loop.runSync(t);
+  });
+
+  it("new Task() with something that is not a coroutine throws a TypeError", () => {
+    const loop = new VirtualEventLoop();
+    expect(() => new Task(42 as never, { loop })).toThrow(TypeError);
+    expect(() => new Task(42 as never, { loop })).toThrow(/Task\(\) expects a coroutine/);
+  });
+});
+
+describe("eagerStart", () => {
+  it("runs the coroutine at once, as the current task, until it first suspends", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const main = currentTask();
+        const t = createTask(
+          (function* () {
+            log.push(`eager in ${currentTask() === main ? "main" : "own task"}`);
+            yield;
+            log.push("resumed");
+          })(),
+          { eagerStart: true },
+        );
+        log.push(`back in ${currentTask() === main ? "main" : "?"}`);
+        yield* t;
+      })(),
+    );
+    expect(log).toEqual(["eager in own task", "back in main", "resumed"]);
+  });
+
+  it("a coroutine that returns at once gives a task that is already done", () => {
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            return "quick";
+          })(),
+          { eagerStart: true },
+        );
+        expect(t.done()).toBe(true);
+        expect(t.result()).toBe("quick");
+        expect(allTasks().has(t)).toBe(false);
+        yield;
+      })(),
+    );
+  });
+
+  it("on a loop that is not running, eagerStart just schedules the task", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const t = loop.createTask(
+      (function* () {
+        log.push("ran");
+      })(),
+      { eagerStart: true },
+    );
+    expect(log).toEqual([]);
+    loop.runSync(t);
+    expect(log).toEqual(["ran"]);
+  });
+
+  it("an eager task runs in its own copy of the context", () => {
+    const v = new ContextVar<string>("v", { default: "outer" });
+    const result = runV(
+      (function* () {
+        v.set("main");
+        const t = createTask(
+          (function* () {
+            const seen = v.get();
+            v.set("eager");
+            yield;
+            return seen;
+          })(),
+          { eagerStart: true },
+        );
+        const inMain = v.get();
+        return [yield* t, inMain];
+      })(),
+    );
+    expect(result).toEqual(["main", "main"]);
+  });
+});
+
+describe("task factories", () => {
+  it("createTask goes through the loop's task factory", () => {
+    const loop = new VirtualEventLoop();
+    const made: string[] = [];
+    const factory: TaskFactory = (l, coro, options) => {
+      made.push(options?.name ?? "?");
+      return new Task(coro, { ...options, loop: l });
+    };
+    loop.setTaskFactory(factory);
+    expect(loop.getTaskFactory()).toBe(factory);
+    const result = loop.runSync(
+      (function* () {
+        return yield* createTask(sleep(1, "x"), { name: "child" });
+      })(),
+    );
+    expect(result).toBe("x");
+    expect(made).toEqual(["?", "child"]);
+    loop.setTaskFactory(null);
+    expect(loop.getTaskFactory()).toBeNull();
+  });
+
+  it("setTaskFactory rejects what is not a function", () => {
+    expect(() => new VirtualEventLoop().setTaskFactory(1 as never)).toThrow(TypeError);
+  });
+});
+
+describe("ensureFuture", () => {
+  it("returns a future as it is", () => {
+    const loop = new VirtualEventLoop();
+    const f = loop.createFuture();
+    expect(ensureFuture(f)).toBe(f);
+    expect(ensureFuture(f, { loop })).toBe(f);
+  });
+
+  it("a future of another loop than the one given is an error", () => {
+    const f = new VirtualEventLoop().createFuture();
+    expect(() => ensureFuture(f, { loop: new VirtualEventLoop() })).toThrow(
+      /belongs to a different event loop/,
+    );
+  });
+
+  it("wraps a coroutine in a task on the given loop", () => {
+    const loop = new VirtualEventLoop();
+    const t = ensureFuture(sleep(3, "slept"), { loop });
+    expect(t).toBeInstanceOf(Task);
+    expect(t.getLoop()).toBe(loop);
+    expect(loop.runSync(t)).toBe("slept");
+  });
+
+  it("wraps another yield*-able (an iterable) in a task", () => {
+    const loop = new VirtualEventLoop();
+    const iterable = {
+      *[Symbol.iterator](): Coro<number> {
+        yield;
+        return 11;
+      },
+    };
+    const t = ensureFuture(iterable, { loop });
+    expect(t).toBeInstanceOf(Task);
+    expect(loop.runSync(t)).toBe(11);
+  });
+
+  it("wraps a native promise with fromPromise", async () => {
+    const value = await run(
+      function* () {
+        const f = ensureFuture(Promise.resolve(4));
+        expect(f).toBeInstanceOf(Future);
+        return yield* f;
+      },
+      { loopFactory: () => new VirtualEventLoop() },
+    );
+    expect(value).toBe(4);
+  });
+
+  it("rejects anything else with a TypeError", () => {
+    expect(() => ensureFuture(42 as never)).toThrow(TypeError);
+    expect(() => ensureFuture(42 as never)).toThrow(/ensureFuture\(\) expects a Future/);
+  });
+});
+
+describe("tasks on the loop", () => {
+  it("loop.createTask makes a task of that loop", () => {
+    const loop: BaseEventLoop = new VirtualEventLoop();
+    const t = loop.createTask(sleep(0));
+    expect(t.getLoop()).toBe(loop);
+    expect(allTasks(loop).has(t)).toBe(true);
+    (loop as VirtualEventLoop).runSync(t);
+    expect(allTasks(loop).has(t)).toBe(false);
+  });
+});
