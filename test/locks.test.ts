@@ -18,6 +18,7 @@ import {
   getRunningLoop,
   Lock,
   Semaphore,
+  type Suspend,
   sleep,
   type Task,
   TimeoutError,
@@ -30,7 +31,7 @@ function runV<T>(main: () => Coro<T>): T {
 }
 
 /** Runs `coro` in the current task and returns what it threw (undefined if nothing). */
-function* catching(coro: Coro<unknown>): Coro<unknown> {
+function* catching(coro: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
   try {
     yield* coro;
   } catch (error) {
@@ -546,20 +547,21 @@ describe("Semaphore", () => {
   it("a task cancelled while it waits to enter does not hang the others (test_acquire_no_hang)", () => {
     runV(function* () {
       const sem = new Semaphore(1);
-      let t2: Task<void> | null = null;
+      const later: { t2: Task<void> | null } = { t2: null };
       const t1 = createTask(
         (function* () {
           using _ = yield* sem.hold();
           yield* sleep(0);
-          t2?.cancel();
+          later.t2?.cancel();
         })(),
       );
-      t2 = createTask(
+      const t2 = createTask(
         (function* () {
           using _ = yield* sem.hold();
           throw new Error("never gets in");
         })(),
       );
+      later.t2 = t2;
       const [r1, r2] = yield* gather([t1, t2], { returnExceptions: true });
       expect(r1).toBeUndefined();
       expect(r2).toBeInstanceOf(CancelledError);
