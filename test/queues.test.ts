@@ -1,0 +1,376 @@
+/**
+ * Queue, LifoQueue, PriorityQueue: ports of CPython's test_queues.py on the
+ * virtual loop, including the races where a getter or putter is cancelled at
+ * the moment it is woken (no item may be lost or duplicated).
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  gather,
+  getRunningLoop,
+  LifoQueue,
+  PriorityQueue,
+  Queue,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  type Suspend,
+  sleep,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+function runV<T>(main: () => Coro<T>): T {
+  return new VirtualEventLoop().runSync(main());
+}
+
+/** Runs `aw` in the current task and returns what it threw (undefined if nothing). */
+function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
+  try {
+    yield* aw;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe("Queue basics", () => {
+  it("is FIFO; qsize, empty, full and toString follow the contents", () => {
+    const q = new Queue<number>(2);
+    expect(String(q)).toBe("<Queue maxsize=2>");
+    expect(q.empty()).toBe(true);
+    q.putNowait(1);
+    q.putNowait(2);
+    expect(q.full()).toBe(true);
+    expect(q.qsize()).toBe(2);
+    expect(q.maxsize).toBe(2);
+    expect(String(q)).toBe("<Queue maxsize=2 qsize=2 tasks=2>");
+    expect(() => q.putNowait(3)).toThrow(QueueFull);
+    expect([q.getNowait(), q.getNowait()]).toEqual([1, 2]);
+    expect(() => q.getNowait()).toThrow(QueueEmpty);
+    expect(new Queue().full()).toBe(false); // unbounded
+  });
+
+  it("rejects a negative or non-numeric maxsize", () => {
+    expect(() => new Queue(-1)).toThrow(RangeError);
+    expect(() => new Queue(Number.NaN)).toThrow(/maxsize must be a number >= 0/);
+  });
+
+  it("put() waits while full, get() while empty (test_maxsize, test_blocking_get)", () => {
+    const log = runV(function* () {
+      const q = new Queue<number>(2);
+      const log: string[] = [];
+      const putter = createTask(
+        (function* () {
+          for (let i = 0; i < 3; i++) {
+            yield* q.put(i);
+            log.push(`put ${i}`);
+          }
+        })(),
+      );
+      yield* sleep(0);
+      log.push(`full with ${q.qsize()}`);
+      log.push(`got ${yield* q.get()}`);
+      yield* putter;
+      const getter = createTask(
+        (function* () {
+          const items: number[] = [];
+          for (let i = 0; i < 3; i++) items.push(yield* q.get());
+          return items;
+        })(),
+      );
+      yield* sleep(0);
+      log.push(`getter waits: ${getter.done()}`);
+      q.putNowait(9);
+      log.push(`items ${(yield* getter).join(",")}`);
+      return log;
+    });
+    expect(log).toEqual([
+      "put 0",
+      "put 1",
+      "full with 2",
+      "got 0",
+      "put 2",
+      "getter waits: false",
+      "items 1,2,9",
+    ]);
+  });
+
+  it("getters and putters are served first come, first served", () => {
+    const got = runV(function* () {
+      const q = new Queue<string>();
+      const got: string[] = [];
+      const getters = ["a", "b", "c"].map((name) =>
+        createTask(
+          (function* () {
+            got.push(`${name}:${yield* q.get()}`);
+          })(),
+        ),
+      );
+      yield* sleep(0);
+      for (const x of ["1", "2", "3"]) q.putNowait(x);
+      yield* gather(...getters);
+      return got;
+    });
+    expect(got).toEqual(["a:1", "b:2", "c:3"]);
+  });
+
+  it("LifoQueue is last in, first out; PriorityQueue smallest first", () => {
+    const lifo = new LifoQueue<number>();
+    for (const x of [1, 2, 3]) lifo.putNowait(x);
+    expect([lifo.getNowait(), lifo.getNowait(), lifo.getNowait()]).toEqual([3, 2, 1]);
+
+    const pq = new PriorityQueue<[number, string]>();
+    for (const x of [
+      [3, "c"],
+      [1, "a"],
+      [2, "b"],
+      [1, "0"],
+    ] as [number, string][]) {
+      pq.putNowait(x);
+    }
+    const out: string[] = [];
+    while (!pq.empty()) out.push(pq.getNowait().join(""));
+    expect(out).toEqual(["10", "1a", "2b", "3c"]);
+
+    const byDue = new PriorityQueue<{ due: number }>(0, (a, b) => b.due - a.due); // largest first
+    for (const due of [5, 9, 1, 7, 3]) byDue.putNowait({ due });
+    const dues: number[] = [];
+    while (!byDue.empty()) dues.push(byDue.getNowait().due);
+    expect(dues).toEqual([9, 7, 5, 3, 1]);
+    expect(String(byDue)).toBe("<PriorityQueue maxsize=0 tasks=5>");
+  });
+});
+
+describe("Queue under cancellation", () => {
+  it("a getter cancelled as it is woken leaves the item for the next get (test_get_cancel_drop_one_pending_reader)", () => {
+    const result = runV(function* () {
+      const q = new Queue<number>();
+      let reader = createTask(q.get());
+      yield* sleep(0);
+      q.putNowait(1); // wakes the reader…
+      q.putNowait(2);
+      reader.cancel(); // …which is cancelled before it runs
+      if ((yield* catching(reader)) instanceof CancelledError) {
+        reader = createTask(q.get());
+        yield* reader;
+      }
+      return reader.result();
+    });
+    expect(result).toBe(1); // 2 would mean 1 was dropped
+  });
+
+  it("of many pending readers, each item goes to exactly one (test_get_cancel_drop_many_pending_readers)", () => {
+    const result = runV(function* () {
+      const q = new Queue<number>();
+      const readers = [createTask(q.get()), createTask(q.get()), createTask(q.get())];
+      yield* sleep(0);
+      q.putNowait(1);
+      q.putNowait(2);
+      readers[0]?.cancel(); // woken for item 1, cancelled before it runs
+      const results = yield* gather(readers, { returnExceptions: true });
+      return { results, left: q.qsize() };
+    });
+    expect(result.results[0]).toBeInstanceOf(CancelledError);
+    expect(result.results.slice(1)).toEqual([1, 2]);
+    expect(result.left).toBe(0);
+  });
+
+  it("a getter cancelled from a callback that runs right before it resumes hands the item on", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const q = new Queue<string>();
+      const log: string[] = [];
+      const getter = (name: string) =>
+        createTask(
+          (function* () {
+            try {
+              log.push(`${name} got ${yield* q.get()}`);
+            } catch (error) {
+              log.push(`${name} ${(error as Error).name}`);
+            }
+          })(),
+        );
+      const a = getter("a");
+      const b = getter("b");
+      yield* sleep(0);
+      q.putNowait("x"); // a's wakeup is queued
+      loop.callSoon(() => a.cancel());
+      loop._ready.unshift(loop._ready.pop() as never); // the cancel runs just before a resumes
+      yield* gather(a, b);
+      return log;
+    });
+    expect(log).toEqual(["a CancelledError", "b got x"]);
+  });
+
+  it("a putter cancelled as it is woken does not put, and the space goes to the next (test_put_cancel_drop)", () => {
+    const result = runV(function* () {
+      const q = new Queue<number>(1);
+      q.putNowait(1);
+      let writer = createTask(q.put(2));
+      yield* sleep(0);
+      const value1 = q.getNowait(); // wakes the writer…
+      writer.cancel(); // …which is cancelled before it runs
+      if ((yield* catching(writer)) instanceof CancelledError) {
+        writer = createTask(q.put(2));
+        yield* writer;
+      }
+      const value2 = q.getNowait();
+      return [value1, value2, q.qsize()];
+    });
+    expect(result).toEqual([1, 2, 0]);
+  });
+
+  it("a woken putter that is cancelled wakes the next putter", () => {
+    const log = runV(function* () {
+      const q = new Queue<string>(1);
+      const log: string[] = [];
+      q.putNowait("first");
+      const p1 = createTask(q.put("p1"));
+      const p2 = createTask(q.put("p2"));
+      yield* sleep(0);
+      log.push(q.getNowait()); // wakes p1
+      p1.cancel();
+      log.push(String(yield* catching(p1)));
+      yield* p2;
+      log.push(q.getNowait());
+      return log;
+    });
+    expect(log).toEqual(["first", "CancelledError", "p2"]);
+  });
+
+  it("cancelled getters and putters do not stay registered", () => {
+    runV(function* () {
+      const q = new Queue<number>(1);
+      const g = createTask(q.get());
+      yield* sleep(0);
+      g.cancel();
+      yield* sleep(0);
+      expect(q._getters.length).toBe(0);
+      q.putNowait(1);
+      const p = createTask(q.put(2));
+      yield* sleep(0);
+      p.cancel();
+      yield* sleep(0);
+      expect(q._putters.length).toBe(0);
+      expect(q.getNowait()).toBe(1);
+    });
+  });
+});
+
+describe("join and taskDone", () => {
+  it("join() waits until every item is marked done (test_task_done)", () => {
+    const log = runV(function* () {
+      const q = new Queue<number>();
+      const log: string[] = [];
+      for (let i = 0; i < 4; i++) q.putNowait(i);
+      let sum = 0;
+      function* worker(name: string): Coro<void> {
+        for (;;) {
+          const item = yield* q.get();
+          yield* sleep(10 * (item + 1));
+          sum += item;
+          log.push(`${name} did ${item}`);
+          q.taskDone();
+        }
+      }
+      const workers = [createTask(worker("w1")), createTask(worker("w2"))];
+      yield* q.join();
+      log.push(`joined with sum ${sum}`);
+      for (const w of workers) w.cancel();
+      yield* gather(workers, { returnExceptions: true });
+      return log;
+    });
+    expect(log).toEqual(["w1 did 0", "w2 did 1", "w1 did 2", "w2 did 3", "joined with sum 6"]);
+  });
+
+  it("join() on a queue with nothing unfinished returns at once; too many taskDone() is an error", () => {
+    runV(function* () {
+      const q = new Queue<number>();
+      yield* q.join();
+      expect(() => q.taskDone()).toThrow(RangeError);
+      q.putNowait(1);
+      q.getNowait();
+      q.taskDone();
+      expect(() => q.taskDone()).toThrow(/called too many times/);
+    });
+  });
+});
+
+describe("shutdown", () => {
+  it("wakes blocked getters with QueueShutDown; put() is refused; items left can still be got", () => {
+    const log = runV(function* () {
+      const q = new Queue<number>(1);
+      const log: string[] = [];
+      const getter = createTask(q.get());
+      yield* sleep(0);
+      q.shutdown();
+      log.push(String(yield* catching(getter)));
+      expect(() => q.putNowait(1)).toThrow(QueueShutDown);
+      log.push(String(yield* catching(q.put(1))));
+      return log;
+    });
+    expect(log).toEqual([
+      "QueueShutDown: get() on a queue that was shut down.",
+      "QueueShutDown: putNowait() on a queue that was shut down.",
+    ]);
+  });
+
+  it("a non-immediate shutdown lets getters drain the queue first", () => {
+    runV(function* () {
+      const q = new Queue<number>(2);
+      q.putNowait(1);
+      q.putNowait(2);
+      const putter = createTask(q.put(3));
+      yield* sleep(0);
+      q.shutdown();
+      expect(yield* catching(putter)).toBeInstanceOf(QueueShutDown);
+      expect(yield* q.get()).toBe(1);
+      expect(q.getNowait()).toBe(2);
+      expect(yield* catching(q.get())).toBeInstanceOf(QueueShutDown);
+      expect(() => q.getNowait()).toThrow(QueueShutDown);
+      expect(String(q)).toBe("<Queue maxsize=2 tasks=2 shutdown>");
+    });
+  });
+
+  it("shutdown(true) drops the items, counts them done and releases join()", () => {
+    const log = runV(function* () {
+      const q = new Queue<number>();
+      const log: string[] = [];
+      q.putNowait(1);
+      q.putNowait(2);
+      const joiner = createTask(
+        (function* () {
+          yield* q.join();
+          log.push("joined");
+        })(),
+      );
+      yield* sleep(0);
+      q.shutdown(true);
+      expect(q.qsize()).toBe(0);
+      yield* joiner;
+      expect(yield* catching(q.get())).toBeInstanceOf(QueueShutDown);
+      return log;
+    });
+    expect(log).toEqual(["joined"]);
+  });
+});
+
+describe("loop binding", () => {
+  it("a queue waited on in one loop refuses another", () => {
+    const q = new Queue<number>();
+    runV(function* () {
+      const t = createTask(q.get());
+      yield* sleep(0);
+      q.putNowait(1);
+      yield* t;
+    });
+    runV(function* () {
+      q.putNowait(2); // no wait: works anywhere
+      expect(yield* q.get()).toBe(2);
+      const error = yield* catching(q.get());
+      expect(String(error)).toMatch(/is bound to a different event loop/);
+    });
+  });
+});
