@@ -1,0 +1,225 @@
+/**
+ * timeout() / timeoutAt() / Timeout: ports of CPython's test_timeouts.py on
+ * the virtual loop; timeouts of minutes run in microseconds.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  currentTask,
+  getRunningLoop,
+  type Suspend,
+  sleep,
+  Timeout,
+  TimeoutError,
+  timeout,
+  timeoutAt,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+function runV<T>(main: () => Coro<T>): T {
+  return new VirtualEventLoop().runSync(main());
+}
+
+function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
+  try {
+    yield* aw;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe("timeout", () => {
+  it("cancels the body at the deadline and raises TimeoutError (test_timeout_basic)", () => {
+    const started = performance.now();
+    const result = runV(function* () {
+      const loop = getRunningLoop();
+      let cm: Timeout | null = null;
+      const error = yield* catching(
+        timeout(5 * 60_000, function* (t) {
+          cm = t;
+          yield* sleep(60 * 60_000);
+        }),
+      );
+      return { error, now: loop.time(), expired: (cm as Timeout | null)?.expired() };
+    });
+    expect(result.error).toBeInstanceOf(TimeoutError);
+    expect((result.error as Error).cause).toBeInstanceOf(CancelledError);
+    expect(result.now).toBe(5 * 60_000);
+    expect(result.expired).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("the body sees the CancelledError; only the outermost expired block raises TimeoutError (test_nested_timeouts)", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const deadline = loop.time() + 10;
+      let cm1: Timeout | null = null;
+      let cm2: Timeout | null = null;
+      const error = yield* catching(
+        timeoutAt(deadline, function* (t1) {
+          cm1 = t1;
+          try {
+            yield* timeoutAt(deadline, function* (t2) {
+              cm2 = t2;
+              yield* sleep(10_000);
+            });
+          } catch (e) {
+            log.push(`inner: ${(e as Error).name}`);
+            throw e;
+          }
+        }),
+      );
+      log.push(`outer: ${(error as Error).name}`);
+      log.push(
+        `expired: ${(cm1 as Timeout | null)?.expired()} ${(cm2 as Timeout | null)?.expired()}`,
+      );
+      return log;
+    });
+    expect(log).toEqual(["inner: CancelledError", "outer: TimeoutError", "expired: true true"]);
+  });
+
+  it("returns the body's value when it finishes in time; null means no deadline", () => {
+    runV(function* () {
+      let cm: Timeout | null = null;
+      expect(
+        yield* timeout(100, function* (t) {
+          cm = t;
+          return yield* sleep(10, "in time");
+        }),
+      ).toBe("in time");
+      expect((cm as Timeout | null)?.expired()).toBe(false);
+      expect(String(cm)).toBe("<Timeout [finished] when=100>");
+      expect(
+        yield* timeout(null, function* (t) {
+          expect(t.when()).toBeNull();
+          return yield* sleep(60_000, "no deadline");
+        }),
+      ).toBe("no deadline");
+    });
+  });
+
+  it("a zero or past deadline still expires, at the next step (test_timeout_zero, test_timeout_in_the_past_sleep_zero)", () => {
+    runV(function* () {
+      expect(yield* catching(timeout(0, () => sleep(10_000)))).toBeInstanceOf(TimeoutError);
+      expect(yield* catching(timeout(-11, () => sleep(0)))).toBeInstanceOf(TimeoutError);
+    });
+  });
+
+  it("passes other errors through unchanged (test_foreign_exception_passed)", () => {
+    runV(function* () {
+      const error = yield* catching(
+        timeout(10, function* () {
+          yield* sleep(1);
+          throw new RangeError("mine");
+        }),
+      );
+      expect(error).toBeInstanceOf(RangeError);
+    });
+  });
+
+  it("a cancel from outside stays a CancelledError (test_foreign_cancel_doesnt_timeout_if_not_expired)", () => {
+    runV(function* () {
+      const task = createTask(timeout(10_000, () => sleep(60_000)));
+      yield* sleep(10);
+      task.cancel();
+      expect(yield* catching(task)).toBeInstanceOf(CancelledError);
+    });
+  });
+
+  it("the task is not left cancelled after a TimeoutError (test_outer_task_is_not_cancelled)", () => {
+    runV(function* () {
+      yield* catching(timeout(1, () => sleep(10)));
+      const task = currentTask();
+      expect(task?.cancelling()).toBe(0);
+      yield* sleep(10); // and it can still wait
+    });
+  });
+
+  it("reschedule() moves the deadline, null removes it (test_reschedule)", () => {
+    runV(function* () {
+      const loop = getRunningLoop();
+      const deadline1 = loop.time() + 10_000;
+      const deadline2 = deadline1 + 20_000;
+      const fut = loop.createFuture<Timeout>();
+      const task = createTask(
+        timeoutAt(deadline1, function* (cm) {
+          fut.setResult(cm);
+          yield* sleep(50_000);
+        }),
+      );
+      const cm = yield* fut;
+      expect(cm.when()).toBe(deadline1);
+      expect(String(cm)).toBe(`<Timeout [active] when=${deadline1}>`);
+      cm.reschedule(deadline2);
+      expect(cm.when()).toBe(deadline2);
+      cm.reschedule(null);
+      expect(cm.when()).toBeNull();
+      task.cancel();
+      expect(yield* catching(task)).toBeInstanceOf(CancelledError);
+      expect(cm.expired()).toBe(false);
+      expect(() => cm.reschedule(1)).toThrow(/Cannot reschedule a finished Timeout/);
+    });
+  });
+
+  it("extending the deadline from inside the body gives it more time", () => {
+    const end = runV(function* () {
+      yield* timeout(100, function* (t) {
+        yield* sleep(90);
+        t.reschedule((t.when() as number) + 100);
+        yield* sleep(90);
+      });
+      return getRunningLoop().time();
+    });
+    expect(end).toBe(180);
+  });
+
+  it("works in cleanup after the task swallowed a cancellation (test_timeout_after_cancellation)", () => {
+    runV(function* () {
+      try {
+        currentTask()?.cancel();
+        yield* sleep(1000);
+      } catch (error) {
+        expect(error).toBeInstanceOf(CancelledError);
+      }
+      expect(yield* catching(timeout(0, () => sleep(1000)))).toBeInstanceOf(TimeoutError);
+    });
+  });
+
+  it("a cancel inside an expiring block wins over the timeout (test_cancel_in_timeout_after_cancellation)", () => {
+    runV(function* () {
+      const error = yield* catching(
+        timeout(0, function* () {
+          currentTask()?.cancel();
+          yield* sleep(2000);
+        }),
+      );
+      expect(error).toBeInstanceOf(CancelledError);
+      expect(error).not.toBeInstanceOf(TimeoutError);
+    });
+  });
+
+  it("misuse is reported: reuse, reschedule before entering, outside a task, bad delay", () => {
+    runV(function* () {
+      const t = new Timeout(null);
+      expect(() => t.reschedule(1)).toThrow(/has not been entered/);
+      yield* t.run(() => sleep(0));
+      expect(() => t.run(() => sleep(0)).next()).toThrow(/already been entered/);
+      expect(() => timeout(Number.NaN, () => sleep(0)).next()).toThrow(TypeError);
+    });
+    const loop = new VirtualEventLoop();
+    let outside: unknown = null;
+    loop.callSoon(() => {
+      try {
+        timeout(1, () => sleep(0)).next();
+      } catch (error) {
+        outside = error;
+      }
+    });
+    loop.runSync(sleep(0));
+    expect(String(outside)).toMatch(/inside a task/);
+  });
+});
