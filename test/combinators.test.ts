@@ -1,0 +1,449 @@
+/**
+ * gather, wait, waitFor, shield, asCompleted: ports of the corresponding parts
+ * of CPython's test_tasks.py, on the virtual loop with exact event orders.
+ */
+import { describe, expect, expectTypeOf, it } from "vitest";
+import {
+  asCompleted,
+  CancelledError,
+  type Coro,
+  createTask,
+  type Future,
+  gather,
+  getRunningLoop,
+  type Suspend,
+  shield,
+  sleep,
+  type Task,
+  TimeoutError,
+  VirtualEventLoop,
+  wait,
+  waitFor,
+} from "../src/index.js";
+
+function runV<T>(main: () => Coro<T>): T {
+  return new VirtualEventLoop().runSync(main());
+}
+
+function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
+  try {
+    yield* aw;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+function* failAfter(ms: number, message: string): Coro<never> {
+  yield* sleep(ms);
+  throw new Error(message);
+}
+
+describe("gather", () => {
+  it("returns the results in argument order, typed as a tuple (test_gather)", () => {
+    const result = runV(function* () {
+      const loop = getRunningLoop();
+      const fut = loop.createFuture<boolean>();
+      loop.callLater(5, () => fut.setResult(true));
+      const r = yield* gather(sleep(30, "slow"), sleep(10, 42), fut);
+      expectTypeOf(r).toEqualTypeOf<[string, number, boolean]>();
+      return [r, loop.time()];
+    });
+    expect(result).toEqual([["slow", 42, true], 30]);
+  });
+
+  it("of nothing is an empty list; the same awaitable twice runs once", () => {
+    runV(function* () {
+      expect(yield* gather()).toEqual([]);
+      let runs = 0;
+      const loop = getRunningLoop();
+      const fut = loop.createFuture<string>();
+      const counted = createTask(
+        (function* () {
+          runs++;
+          return yield* sleep(1, "once");
+        })(),
+      );
+      loop.callSoon(() => fut.setResult("f"));
+      expect(yield* gather(counted, fut, counted, fut)).toEqual(["once", "f", "once", "f"]);
+      expect(runs).toBe(1);
+    });
+  });
+
+  it("raises the first failure at once; the others keep running (test_one_exception)", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      const loop = getRunningLoop();
+      const slow = createTask(sleep(50, "slow done"));
+      const error = yield* catching(gather(sleep(10), failAfter(20, "boom"), slow));
+      log.push(`${(error as Error).message} at ${loop.time()}`);
+      log.push(`${yield* slow} at ${loop.time()}`);
+      return log;
+    });
+    expect(log).toEqual(["boom at 20", "slow done at 50"]);
+  });
+
+  it("with returnExceptions puts errors and cancellations in the results (test_return_exceptions)", () => {
+    const results = runV(function* () {
+      const cancelledChild = createTask(sleep(1000));
+      getRunningLoop().callLater(5, () => cancelledChild.cancel("stop it"));
+      return yield* gather([sleep(10, "ok"), failAfter(20, "bad"), cancelledChild], {
+        returnExceptions: true,
+      });
+    });
+    expect(results[0]).toBe("ok");
+    expect((results[1] as Error).message).toBe("bad");
+    expect(results[2]).toBeInstanceOf(CancelledError);
+    expect((results[2] as Error).message).toBe("stop it");
+  });
+
+  it("a cancelled child makes the gather raise CancelledError (test_one_cancellation)", () => {
+    runV(function* () {
+      const child = createTask(sleep(100));
+      getRunningLoop().callLater(10, () => child.cancel());
+      const error = yield* catching(gather(sleep(50), child));
+      expect(error).toBeInstanceOf(CancelledError);
+    });
+  });
+
+  it("cancelling the task that waits on gather cancels every child, with the message (test_cancel_gather_2)", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      function* child(name: string): Coro<void> {
+        try {
+          yield* sleep(1000);
+        } catch (error) {
+          log.push(`${name}: ${(error as Error).name} "${(error as Error).message}"`);
+          throw error;
+        }
+      }
+      const parent = createTask(gather(child("a"), child("b")));
+      yield* sleep(10);
+      parent.cancel("shutting down");
+      const error = yield* catching(parent);
+      log.push(`parent: ${(error as Error).name} "${(error as Error).message}"`);
+      return log;
+    });
+    expect(log).toEqual([
+      'a: CancelledError "shutting down"',
+      'b: CancelledError "shutting down"',
+      'parent: CancelledError "shutting down"',
+    ]);
+  });
+
+  it("a cancelled gather stays cancelled even with returnExceptions (bpo-32684)", () => {
+    runV(function* () {
+      const parent = createTask(gather([sleep(1000), sleep(1000)], { returnExceptions: true }));
+      yield* sleep(1);
+      parent.cancel();
+      expect(yield* catching(parent)).toBeInstanceOf(CancelledError);
+    });
+  });
+
+  it("marks later failures as retrieved: nothing is reported as lost (test_exception_marking)", () => {
+    const loop = new VirtualEventLoop();
+    const reported: unknown[] = [];
+    loop.setExceptionHandler((_, context) => reported.push(context.message));
+    loop.runSync(
+      (function* () {
+        yield* catching(gather(failAfter(1, "first"), failAfter(2, "second")));
+        yield* sleep(5);
+      })(),
+    );
+    loop.close();
+    expect(reported).toEqual([]);
+  });
+
+  it("rejects a list without options object misuse", () => {
+    runV(function* () {
+      const bad = gather(42 as never, { returnExceptions: true });
+      expect(() => bad.next()).toThrow(/expects an array or iterable/);
+    });
+  });
+});
+
+describe("wait", () => {
+  it("ALL_COMPLETED returns every future in done (test_wait)", () => {
+    const result = runV(function* () {
+      const a = createTask(sleep(10, "a"));
+      const b = createTask(sleep(20, "b"));
+      const { done, pending } = yield* wait([b, a]);
+      return {
+        done: [...done].map((f) => f.result()).sort(),
+        pending: pending.size,
+        now: getRunningLoop().time(),
+      };
+    });
+    expect(result).toEqual({ done: ["a", "b"], pending: 0, now: 20 });
+  });
+
+  it("FIRST_COMPLETED returns after the first (test_wait_first_completed)", () => {
+    runV(function* () {
+      const a = createTask(sleep(10, "a"));
+      const b = createTask(sleep(20, "b"));
+      const { done, pending } = yield* wait([b, a], { returnWhen: "FIRST_COMPLETED" });
+      // (identity checks: deep equality would iterate a pending task, which never ends)
+      expect(done.size === 1 && done.has(a)).toBe(true);
+      expect(pending.size === 1 && pending.has(b)).toBe(true);
+      expect(getRunningLoop().time()).toBe(10);
+      yield* b;
+    });
+  });
+
+  it("FIRST_EXCEPTION returns at the first failure, or when all are done (test_wait_first_exception)", () => {
+    runV(function* () {
+      const ok = createTask(sleep(5, "ok"));
+      const bad = createTask(failAfter(10, "bad"));
+      const slow = createTask(sleep(100));
+      const r1 = yield* wait([ok, bad, slow], { returnWhen: "FIRST_EXCEPTION" });
+      expect(getRunningLoop().time()).toBe(10);
+      expect(r1.done).toEqual(new Set([ok, bad]));
+      expect(r1.pending).toEqual(new Set([slow]));
+      expect(bad.exception()).toBeInstanceOf(Error);
+      const r2 = yield* wait([slow, ok], { returnWhen: "FIRST_EXCEPTION" });
+      expect(r2.pending.size).toBe(0);
+    });
+  });
+
+  it("timeout returns what is done by then and cancels nothing (test_wait_with_timeout)", () => {
+    runV(function* () {
+      const a = createTask(sleep(10));
+      const b = createTask(sleep(100));
+      const { done, pending } = yield* wait([a, b], { timeout: 50 });
+      expect(getRunningLoop().time()).toBe(50);
+      expect(done).toEqual(new Set([a]));
+      expect(pending).toEqual(new Set([b]));
+      expect(b.cancelled()).toBe(false);
+      yield* b;
+    });
+  });
+
+  it("wraps coroutines in tasks, and reports bad input", () => {
+    runV(function* () {
+      const { done } = yield* wait([sleep(1, "x")]);
+      expect([...done].map((f) => f.result())).toEqual(["x"]);
+      expect(() => wait([]).next()).toThrow(RangeError);
+      expect(() => wait([sleep(1)], { returnWhen: "SOMETIMES" as never }).next()).toThrow(
+        /invalid returnWhen/,
+      );
+      const f = getRunningLoop().createFuture();
+      expect(() => wait(f as never).next()).toThrow(TypeError);
+    });
+  });
+
+  it("cancelling the waiter leaves the futures running", () => {
+    runV(function* () {
+      const a = createTask(sleep(100, "a"));
+      const waiter = createTask(wait([a]));
+      yield* sleep(10);
+      waiter.cancel();
+      expect(yield* catching(waiter)).toBeInstanceOf(CancelledError);
+      expect(yield* a).toBe("a");
+    });
+  });
+});
+
+describe("waitFor", () => {
+  it("returns the result in time, else cancels the work and raises TimeoutError (test_wait_for)", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      log.push(yield* waitFor(sleep(10, "quick"), 100));
+      function* slow(): Coro<string> {
+        try {
+          yield* sleep(60 * 60_000);
+          return "never";
+        } catch (error) {
+          log.push(`slow saw ${(error as Error).name} at ${loop.time()}`);
+          throw error;
+        }
+      }
+      const error = yield* catching(waitFor(slow(), 100));
+      log.push(`${(error as Error).name} at ${loop.time()}`);
+      return log;
+    });
+    expect(log).toEqual(["quick", "slow saw CancelledError at 110", "TimeoutError at 110"]);
+  });
+
+  it("a task given to waitFor is cancelled at the timeout", () => {
+    runV(function* () {
+      const task = createTask(sleep(1000));
+      expect(yield* catching(waitFor(task, 10))).toBeInstanceOf(TimeoutError);
+      expect(task.cancelled()).toBe(true);
+    });
+  });
+
+  it("with a timeout <= 0: a done future gives its result; other work is cancelled first (test_wait_for_timeout_less_then_0_or_0)", () => {
+    runV(function* () {
+      const loop = getRunningLoop();
+      const done = loop.createFuture<string>();
+      done.setResult("done");
+      expect(yield* waitFor(done, 0)).toBe("done");
+      let started = false;
+      const error = yield* catching(
+        waitFor(
+          (function* () {
+            started = true;
+            yield* sleep(1);
+          })(),
+          -1,
+        ),
+      );
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(started).toBe(false); // cancelled before it ever ran
+      expect(loop.time()).toBe(0);
+    });
+  });
+
+  it("null waits without a deadline", () => {
+    runV(function* () {
+      expect(yield* waitFor(sleep(60_000, "eventually"), null)).toBe("eventually");
+    });
+  });
+
+  it("cancelling the outer task cancels the inner work, not as a timeout (test_cancel_wait_for)", () => {
+    runV(function* () {
+      const inner = createTask(sleep(1000));
+      const outer = createTask(waitFor(inner, 500));
+      yield* sleep(10);
+      outer.cancel();
+      const error = yield* catching(outer);
+      expect(error).toBeInstanceOf(CancelledError);
+      expect(error).not.toBeInstanceOf(TimeoutError);
+      expect(inner.cancelled()).toBe(true);
+    });
+  });
+
+  it("work that finishes before the deadline keeps its result (test_wait_for_race_condition)", () => {
+    runV(function* () {
+      const loop = getRunningLoop();
+      const fut = loop.createFuture<string>();
+      loop.callLater(9, () => fut.setResult("made it"));
+      expect(yield* waitFor(fut, 10)).toBe("made it");
+      // A result that arrives in the very iteration of the deadline is too late, as in asyncio:
+      // the timeout's cancel() is already requested when the task resumes.
+      const late = loop.createFuture<string>();
+      loop.callLater(10, () => late.setResult("too late"));
+      expect(yield* catching(waitFor(late, 10))).toBeInstanceOf(TimeoutError);
+    });
+  });
+});
+
+describe("shield", () => {
+  it("passes the result and the error through (test_shield_result, test_shield_exception)", () => {
+    runV(function* () {
+      expect(yield* shield(sleep(5, "value"))).toBe("value");
+      expect(((yield* catching(shield(failAfter(5, "inner")))) as Error).message).toBe("inner");
+      const done = getRunningLoop().createFuture<number>();
+      done.setResult(1);
+      expect(shield(done)).toBe(done);
+    });
+  });
+
+  it("cancelling the waiter does not cancel the shielded work (test_shield_cancel_outer)", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      const inner = createTask(sleep(100, "saved"));
+      const outer = createTask(
+        (function* () {
+          return yield* shield(inner);
+        })(),
+      );
+      yield* sleep(10);
+      outer.cancel();
+      log.push(`outer: ${String(yield* catching(outer))}`);
+      log.push(`inner: ${yield* inner}`);
+      return log;
+    });
+    expect(log).toEqual(["outer: CancelledError", "inner: saved"]);
+  });
+
+  it("a cancelled inner cancels the shield (test_shield_cancel_inner)", () => {
+    runV(function* () {
+      const inner = createTask(sleep(100));
+      const outer = shield(inner);
+      inner.cancel();
+      expect(yield* catching(outer)).toBeInstanceOf(CancelledError);
+      expect(outer.cancelled()).toBe(true);
+    });
+  });
+
+  it("a shielded gather survives cancellation of its waiter (test_shield_gather)", () => {
+    runV(function* () {
+      const a = createTask(sleep(10, 1));
+      const b = createTask(sleep(20, 2));
+      const gathered = createTask(gather(a, b));
+      const outer = shield(gathered);
+      outer.cancel();
+      expect(yield* gathered).toEqual([1, 2]);
+    });
+  });
+});
+
+describe("asCompleted", () => {
+  it("yields results in completion order (test_as_completed)", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      for (const next of asCompleted([sleep(30, "c"), sleep(10, "a"), sleep(20, "b")])) {
+        log.push(`${yield* next}@${loop.time()}`);
+      }
+      return log;
+    });
+    expect(log).toEqual(["a@10", "b@20", "c@30"]);
+  });
+
+  it("raises a failure in its turn; duplicates count once", () => {
+    runV(function* () {
+      const t = createTask(sleep(5, "t"));
+      const results: unknown[] = [];
+      for (const next of asCompleted([failAfter(10, "bad"), t, t])) {
+        results.push(yield* catching(next));
+      }
+      expect(results.length).toBe(2);
+      expect(results[0]).toBeUndefined();
+      expect((results[1] as Error).message).toBe("bad");
+    });
+  });
+
+  it("after the timeout the ones left raise TimeoutError (test_as_completed_with_timeout)", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      const slow = createTask(sleep(1000, "slow"));
+      for (const next of asCompleted([sleep(10, "fast"), slow], { timeout: 100 })) {
+        try {
+          log.push(yield* next);
+        } catch (error) {
+          log.push(`${(error as Error).name}@${getRunningLoop().time()}`);
+        }
+      }
+      slow.cancel();
+      return log;
+    });
+    expect(log).toEqual(["fast", "TimeoutError@100"]);
+  });
+
+  it("an unused timeout does nothing (test_as_completed_with_unused_timeout)", () => {
+    runV(function* () {
+      for (const next of asCompleted([sleep(1, "x")], { timeout: 10 })) {
+        expect(yield* next).toBe("x");
+      }
+      yield* sleep(20);
+    });
+  });
+
+  it("the coroutines can be awaited concurrently (test_as_completed_concurrent)", () => {
+    runV(function* () {
+      const it = asCompleted([sleep(20, "b"), sleep(10, "a")]);
+      const waiters: Task<string>[] = [...it].map((c) => createTask(c));
+      expect(yield* gather(...waiters)).toEqual(["a", "b"]);
+    });
+  });
+
+  it("rejects a single future or coroutine instead of a list", () => {
+    runV(function* () {
+      const f: Future<number> = getRunningLoop().createFuture();
+      expect(() => asCompleted(f as never)).toThrow(TypeError);
+    });
+  });
+});
