@@ -170,6 +170,14 @@ export interface WaitOptions {
  * });
  * ```
  */
+export function wait<F extends Future<unknown>>(
+  aws: Iterable<F>,
+  options?: WaitOptions,
+): Coro<{ done: Set<F>; pending: Set<F> }>;
+export function wait(
+  aws: Iterable<Future<unknown> | Coro<unknown>>,
+  options?: WaitOptions,
+): Coro<{ done: Set<Future<unknown>>; pending: Set<Future<unknown>> }>;
 export function* wait<T>(
   aws: Iterable<Future<T> | Coro<T>>,
   options?: WaitOptions,
