@@ -5,6 +5,7 @@
  */
 import { type Context, copyContext, swapContext } from "./context.js";
 import {
+  type Awaitable,
   type Coro,
   describe,
   isCoroutine,
@@ -583,7 +584,16 @@ export function funcEager<This, A extends unknown[], T>(
   return eagerFn;
 }
 
-/** The seed's name for {@link funcEager}. */
+/**
+ * The seed's name for {@link funcEager}.
+ *
+ * @example
+ * ```ts
+ * import { asyncEager, sleep } from "asynkit";
+ * const getSlowRemoteData = asyncEager(function* () { yield* sleep(50); return "data"; });
+ * const future = getSlowRemoteData(); // the request is already in flight
+ * ```
+ */
 export const asyncEager: typeof funcEager = funcEager;
 
 /**
@@ -607,9 +617,17 @@ export const asyncEager: typeof funcEager = funcEager;
  * ```
  */
 export function eager<T>(coro: Coro<T>): Future<T>;
+// As a decorator: the method is declared `Awaitable<T>`, which its Future result also is.
+export function eager<This, A extends unknown[], T>(
+  method: (this: This, ...args: A) => Awaitable<T>,
+  decoratorContext: ClassMethodDecoratorContext<This>,
+): (this: This, ...args: A) => Future<T>;
 export function eager<This, A extends unknown[], T>(
   fn: (this: This, ...args: A) => Coro<T>,
-  decoratorContext?: ClassMethodDecoratorContext<This>,
+): (this: This, ...args: A) => Future<T>;
+export function eager<This, A extends unknown[], T>(
+  method: (this: This, ...args: A) => Awaitable<T>,
+  decoratorContext: ClassMethodDecoratorContext<This>,
 ): (this: This, ...args: A) => Future<T>;
 export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext): unknown {
   if (decoratorContext !== undefined && decoratorContext.kind !== "method") {
