@@ -617,11 +617,6 @@ export const asyncEager: typeof funcEager = funcEager;
  * ```
  */
 export function eager<T>(coro: Coro<T>): Future<T>;
-// As a decorator: the method is declared `Awaitable<T>`, which its Future result also is.
-export function eager<This, A extends unknown[], T>(
-  method: (this: This, ...args: A) => Awaitable<T>,
-  decoratorContext: ClassMethodDecoratorContext<This>,
-): (this: This, ...args: A) => Future<T>;
 export function eager<This, A extends unknown[], T>(
   fn: (this: This, ...args: A) => Coro<T>,
 ): (this: This, ...args: A) => Future<T>;
