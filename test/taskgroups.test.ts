@@ -1,0 +1,333 @@
+// biome-ignore-all lint/correctness/useYield: a task-group body that only starts tasks has nothing to wait for.
+/**
+ * taskGroup / TaskGroup: ports of CPython's test_taskgroups.py on the virtual
+ * loop. ExceptionGroup becomes AggregateError.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  currentTask,
+  getRunningLoop,
+  type Suspend,
+  sleep,
+  type Task,
+  TaskGroup,
+  taskGroup,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+function runV<T>(main: () => Coro<T>): T {
+  return new VirtualEventLoop().runSync(main());
+}
+
+function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
+  try {
+    yield* aw;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+function* failAfter(ms: number, message: string): Coro<never> {
+  yield* sleep(ms);
+  throw new Error(message);
+}
+
+function messages(error: unknown): string[] {
+  expect(error).toBeInstanceOf(AggregateError);
+  return (error as AggregateError).errors.map((e: Error) => `${e.name}: ${e.message}`);
+}
+
+describe("taskGroup", () => {
+  it("waits for every task and returns the body's value (test_taskgroup_01)", () => {
+    const result = runV(function* () {
+      const loop = getRunningLoop();
+      let t1: Task<number> | null = null;
+      let t2: Task<number> | null = null;
+      const value = yield* taskGroup(function* (tg) {
+        t1 = tg.createTask(sleep(100, 42));
+        t2 = tg.createTask(sleep(200, 11));
+        return "body";
+      });
+      return [value, t1!.result(), t2!.result(), loop.time()];
+    });
+    expect(result).toEqual(["body", 42, 11, 200]);
+  });
+
+  it("a failing task cancels its siblings and the body; errors come out together (test_taskgroup_03)", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      function* sibling(): Coro<void> {
+        try {
+          yield* sleep(10_000);
+        } catch (error) {
+          log.push(`sibling ${(error as Error).name} at ${loop.time()}`);
+          throw error;
+        }
+      }
+      const error = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(sibling());
+          tg.createTask(failAfter(10, "boom"));
+          try {
+            yield* sleep(10_000);
+          } catch (e) {
+            log.push(`body ${(e as Error).name} at ${loop.time()}`);
+            throw e;
+          }
+        }),
+      );
+      log.push(...messages(error));
+      log.push((error as Error).message);
+      log.push(`parent cancelling: ${currentTask()?.cancelling()}`);
+      return log;
+    });
+    expect(log).toEqual([
+      "sibling CancelledError at 10",
+      "body CancelledError at 10",
+      "Error: boom",
+      "unhandled errors in a TaskGroup (1 sub-exception)",
+      "parent cancelling: 0",
+    ]);
+  });
+
+  it("gathers several failures, and the body's own error, in one AggregateError (test_taskgroup_07, _10)", () => {
+    const result = runV(function* () {
+      const error = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(failAfter(5, "child 1"));
+          tg.createTask(
+            (function* () {
+              try {
+                yield* sleep(100);
+              } finally {
+                // cancelled by the body's failure, it fails while cleaning up
+                // biome-ignore lint/correctness/noUnsafeFinally: the test needs a failing cleanup.
+                throw new Error("child 2 cleanup");
+              }
+            })(),
+          );
+          try {
+            yield* sleep(10_000);
+          } finally {
+            // biome-ignore lint/correctness/noUnsafeFinally: the body fails while it is cancelled.
+            throw new RangeError("body");
+          }
+        }),
+      );
+      return messages(error);
+    });
+    expect(result).toEqual(["Error: child 1", "Error: child 2 cleanup", "RangeError: body"]);
+  });
+
+  it("a child that swallows its cancellation still lets the group raise (test_taskgroup_18)", () => {
+    const result = runV(function* () {
+      let swallowed: number | null = null;
+      const error = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(
+            (function* () {
+              try {
+                yield* sleep(10_000);
+              } catch {
+                swallowed = 42;
+                return;
+              }
+            })(),
+          );
+          yield* sleep(100);
+          throw new TypeError("from the body");
+        }),
+      );
+      return { messages: messages(error), swallowed };
+    });
+    expect(result).toEqual({ messages: ["TypeError: from the body"], swallowed: 42 });
+  });
+
+  it("cancelling the parent cancels every task and raises CancelledError (test_taskgroup_08)", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      function* child(name: string): Coro<void> {
+        try {
+          yield* sleep(10_000);
+        } catch (error) {
+          log.push(`${name} ${(error as Error).name}`);
+          throw error;
+        }
+      }
+      const runner = createTask(
+        taskGroup(function* (tg) {
+          tg.createTask(child("a"));
+          tg.createTask(child("b"));
+          yield* sleep(10_000);
+        }),
+      );
+      yield* sleep(10);
+      runner.cancel();
+      const error = yield* catching(runner);
+      log.push(`runner ${(error as Error).name}, cancelled: ${runner.cancelled()}`);
+      return log;
+    });
+    expect(log).toEqual([
+      "a CancelledError",
+      "b CancelledError",
+      "runner CancelledError, cancelled: true",
+    ]);
+  });
+
+  it("cancelling the parent while it waits for the tasks at the end also propagates (test_taskgroup_11)", () => {
+    runV(function* () {
+      const children: Task<void>[] = [];
+      const runner = createTask(
+        taskGroup(function* (tg) {
+          children.push(tg.createTask(sleep(10_000)));
+        }),
+      );
+      yield* sleep(10);
+      runner.cancel();
+      expect(yield* catching(runner)).toBeInstanceOf(CancelledError);
+      expect(children[0]?.cancelled()).toBe(true);
+    });
+  });
+
+  it("an error in a nested group reaches the outer group as a nested AggregateError (test_taskgroup_13)", () => {
+    const result = runV(function* () {
+      const error = yield* catching(
+        taskGroup(function* (outer) {
+          outer.createTask(sleep(10_000));
+          yield* taskGroup(function* (inner) {
+            inner.createTask(failAfter(5, "deep"));
+            yield* sleep(10_000);
+          });
+        }),
+      );
+      const outerErrors = (error as AggregateError).errors;
+      return [outerErrors.length, messages(outerErrors[0])];
+    });
+    expect(result).toEqual([1, ["Error: deep"]]);
+  });
+
+  it("a failure after the body finished still cancels the siblings (test_taskgroup_cancel_children_on_child_error)", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const error = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(
+            (function* () {
+              try {
+                yield* sleep(10_000);
+              } catch (e) {
+                log.push(`sibling cancelled at ${loop.time()}`);
+                throw e;
+              }
+            })(),
+          );
+          tg.createTask(failAfter(50, "late"));
+          log.push("body done");
+        }),
+      );
+      log.push(...messages(error));
+      return log;
+    });
+    expect(log).toEqual(["body done", "sibling cancelled at 50", "Error: late"]);
+  });
+
+  it("a cancelled child is not an error", () => {
+    runV(function* () {
+      const value = yield* taskGroup(function* (tg) {
+        const t = tg.createTask(sleep(100));
+        yield* sleep(1);
+        t.cancel();
+        return "fine";
+      });
+      expect(value).toBe("fine");
+    });
+  });
+
+  it("an outside cancel that arrives during a failure stays pending on the parent (test_taskgroup_cancel_parent_and_child_error)", () => {
+    runV(function* () {
+      const runner = createTask(
+        (function* () {
+          const error = yield* catching(
+            taskGroup(function* (tg) {
+              tg.createTask(failAfter(10, "child"));
+              try {
+                yield* sleep(10_000);
+              } finally {
+                // the parent is cancelled from outside while the group handles the failure
+                currentTask()?.cancel();
+              }
+            }),
+          );
+          expect(messages(error)).toEqual(["Error: child"]);
+          expect(currentTask()?.cancelling()).toBe(1);
+          yield* sleep(1); // the outside cancellation is delivered here
+          return "not reached";
+        })(),
+      );
+      expect(yield* catching(runner)).toBeInstanceOf(CancelledError);
+    });
+  });
+
+  it("refuses new tasks once finished or shutting down, and closes the coroutine (test_taskgroup_17, test_coro_closed_when_tg_closed)", () => {
+    runV(function* () {
+      let group: TaskGroup | null = null;
+      yield* taskGroup(function* (tg) {
+        group = tg;
+      });
+      let closed = false;
+      function* never(): Coro<void> {
+        try {
+          yield* sleep(1);
+        } finally {
+          closed = true;
+        }
+      }
+      const coro = never();
+      coro.next(); // started, so that closing it runs its finally
+      expect(() => (group as TaskGroup | null)?.createTask(coro)).toThrow(/TaskGroup is finished/);
+      expect(closed).toBe(true);
+      expect(() => new TaskGroup().createTask(sleep(0))).toThrow(/has not been entered/);
+      const error = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(failAfter(1, "x"));
+          yield* catching(sleep(100));
+          tg.createTask(sleep(1));
+        }),
+      );
+      expect(messages(error)).toEqual([
+        "Error: x",
+        "Error: TaskGroup is shutting down after a failure or a cancellation: no new task can be started in it.",
+      ]);
+    });
+  });
+
+  it("must run inside a task (test_taskgroup_without_parent_task)", () => {
+    const loop = new VirtualEventLoop();
+    let error: unknown = null;
+    loop.callSoon(() => {
+      try {
+        taskGroup(function* () {}).next();
+      } catch (e) {
+        error = e;
+      }
+    });
+    loop.runSync(sleep(0));
+    expect(String(error)).toMatch(/must be used inside a task/);
+  });
+
+  it("names tasks, and shows its state", () => {
+    runV(function* () {
+      yield* taskGroup(function* (tg) {
+        const t = tg.createTask(sleep(1), { name: "worker" });
+        expect(t.getName()).toBe("worker");
+        expect(String(tg)).toBe("<TaskGroup tasks=1 entered>");
+      });
+    });
+  });
+});
