@@ -1,0 +1,683 @@
+/**
+ * eager(), coroEager, funcEager and the decorator form, cancelling/eagerCtx,
+ * the eager task factory and createTask({ eagerStart }), after asynkit's
+ * tests/test_coro.py (TestEager) and Python 3.12's eager tasks.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import ts from "typescript";
+import { describe, expect, test } from "vitest";
+import {
+  allTasks,
+  asyncEager,
+  type BaseEventLoop,
+  CancelledError,
+  ContextVar,
+  type Coro,
+  cancelling,
+  coroEager,
+  createEagerTaskFactory,
+  createTask,
+  currentTask,
+  eager,
+  eagerCtx,
+  eagerTaskFactory,
+  Future,
+  funcEager,
+  getRunningLoop,
+  HostEventLoop,
+  run,
+  sleep,
+  Task,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+const loops: [string, () => BaseEventLoop][] = [
+  ["HostEventLoop", () => new HostEventLoop()],
+  ["VirtualEventLoop", () => new VirtualEventLoop()],
+];
+const runSync = <T>(main: Coro<T>): T => new VirtualEventLoop().runSync(main);
+
+const eagerVar = new ContextVar<string>("eagerVar");
+
+// biome-ignore lint/correctness/useYield: a coroutine that returns without suspending
+function* returns<T>(value: T): Coro<T> {
+  return value;
+}
+// biome-ignore lint/correctness/useYield: a coroutine that throws without suspending
+function* throws(error: unknown): Coro<never> {
+  throw error;
+}
+// biome-ignore lint/correctness/useYield: a main coroutine that only needs the loop running
+function* inLoop(body: () => void): Coro<void> {
+  body();
+}
+// biome-ignore lint/correctness/useYield: a coroutine that returns what `body` computes, at once
+function* inLoopValue<T>(body: () => T): Coro<T> {
+  return body();
+}
+
+describe.each([
+  ["block", true],
+  ["noblock", false],
+])("eager (TestEager, %s)", (_name, block) => {
+  function* coro1(log: unknown[]): Coro<void> {
+    log.push(1);
+    eagerVar.set("a");
+    if (block) yield* sleep(0);
+    log.push(2);
+    expect(eagerVar.get()).toBe("a");
+    eagerVar.set("b");
+  }
+  const expected = block ? [1, "a", 2] : [1, 2, "a"];
+  function* coro6(log: unknown[]): Coro<never> {
+    log.push(1);
+    if (block) yield* sleep(0);
+    log.push(2);
+    throw new RangeError("foo");
+  }
+
+  describe.each(loops)("on %s", (_loop, loopFactory) => {
+    const runOn = <T>(main: Coro<T>): Promise<T> => run(main, { loopFactory });
+
+    test("without eager it runs when awaited, in the caller's context", async () => {
+      const log: unknown[] = [];
+      await runOn(
+        (function* () {
+          eagerVar.set("X");
+          log.push("a");
+          yield* coro1(log);
+          expect(eagerVar.get()).toBe("b");
+        })(),
+      );
+      expect(log).toEqual(["a", 1, 2]);
+    });
+
+    test("coroEager runs it at once, in a copy of the caller's context", async () => {
+      const log: unknown[] = [];
+      await runOn(
+        (function* () {
+          eagerVar.set("X");
+          const future = coroEager(coro1(log));
+          log.push("a");
+          yield* future;
+          expect(eagerVar.get()).toBe("X");
+        })(),
+      );
+      expect(log).toEqual(expected);
+    });
+
+    test("funcEager and asyncEager wrap a generator function", async () => {
+      for (const wrap of [funcEager, asyncEager]) {
+        const log: unknown[] = [];
+        const eagerCoro1 = wrap(coro1);
+        expect(eagerCoro1.name).toBe("coro1");
+        await runOn(
+          (function* () {
+            eagerVar.set("X");
+            const future = eagerCoro1(log);
+            log.push("a");
+            yield* future;
+            expect(eagerVar.get()).toBe("X");
+          })(),
+        );
+        expect(log).toEqual(expected);
+      }
+    });
+
+    test("eager() on a coroutine and on a generator function", async () => {
+      const log: unknown[] = [];
+      await runOn(
+        (function* () {
+          eagerVar.set("X");
+          let future = eager(coro1(log));
+          log.push("a");
+          yield* future;
+          expect(log).toEqual(expected);
+          log.length = 0;
+          future = eager(coro1)(log);
+          log.push("a");
+          yield* future;
+          expect(log).toEqual(expected);
+          expect(eagerVar.get()).toBe("X");
+        })(),
+      );
+    });
+
+    test("a Task when it blocks, a done Future when it does not", async () => {
+      await runOn(
+        (function* () {
+          const future = eager(coro1([]));
+          expect(future instanceof Task).toBe(block);
+          expect(future).toBeInstanceOf(Future);
+          expect(future.done()).toBe(!block);
+          yield* future;
+        })(),
+      );
+    });
+
+    test("an error: raised when awaited, after the part before the block ran", async () => {
+      const log: unknown[] = [];
+      await runOn(
+        (function* () {
+          const awaitable = eager(coro6(log));
+          expect(log).toEqual(block ? [1] : [1, 2]);
+          let caught: unknown;
+          try {
+            yield* awaitable;
+          } catch (e) {
+            caught = e;
+          }
+          expect(caught).toBeInstanceOf(RangeError);
+          expect(log).toEqual([1, 2]);
+        })(),
+      );
+    });
+
+    test("eagerCtx: awaited inside the scope", async () => {
+      const log: unknown[] = [];
+      await runOn(
+        (function* () {
+          using c = eagerCtx(coro1(log));
+          log.push("a");
+          yield* c;
+        })(),
+      );
+      expect(log).toEqual(expected);
+    });
+
+    test("eagerCtx: leaving the scope cancels work not awaited", async () => {
+      const log: unknown[] = [];
+      await runOn(
+        (function* () {
+          let c: Future<void>;
+          {
+            using scoped = eagerCtx(coro1(log));
+            c = scoped;
+            log.push("a");
+          }
+          if (block) {
+            let caught: unknown;
+            try {
+              yield* c;
+            } catch (e) {
+              caught = e;
+            }
+            expect(caught).toBeInstanceOf(CancelledError);
+            expect(c.cancelled()).toBe(true);
+            expect(log).toEqual([1, "a"]);
+          } else {
+            expect(log).toEqual(expected);
+            expect(c.cancelled()).toBe(false);
+          }
+        })(),
+      );
+    });
+  });
+});
+
+describe("eager: what runs where", () => {
+  test("no task and no loop round trip when it does not block", () => {
+    runSync(
+      inLoop(() => {
+        const loop = getRunningLoop();
+        const tasksBefore = allTasks().size;
+        const readyBefore = loop._ready.length;
+        const future = eager(returns(7));
+        expect(loop._ready.length).toBe(readyBefore);
+        expect(allTasks().size).toBe(tasksBefore);
+        expect(future.result()).toBe(7);
+      }),
+    );
+  });
+
+  test("the eager start runs as the caller's task; the rest runs in the new task", () => {
+    const seen: unknown[] = [];
+    runSync(
+      (function* () {
+        const me = currentTask();
+        function* child(): Coro<void> {
+          seen.push(currentTask() === me);
+          yield* sleep(1);
+          seen.push(currentTask() === task);
+        }
+        const task = eager(child());
+        expect(task).toBeInstanceOf(Task);
+        expect(currentTask()).toBe(me);
+        yield* task;
+      })(),
+    );
+    expect(seen).toEqual([true, true]);
+  });
+
+  test("a bare yield at the start takes asynkit's two loop rounds to resume", () => {
+    const log: unknown[] = [];
+    runSync(
+      (function* () {
+        function* f(): Coro<void> {
+          log.push(1);
+          yield;
+          log.push(2);
+        }
+        const t = eager(f());
+        log.push("a");
+        yield;
+        log.push("b");
+        yield;
+        log.push("c");
+        yield* t;
+      })(),
+    );
+    expect(log).toEqual([1, "a", "b", 2, "c"]);
+  });
+
+  test("the task waits on the future the start blocked on", () => {
+    const log: unknown[] = [];
+    runSync(
+      (function* () {
+        const loop = getRunningLoop();
+        const gate = loop.createFuture<string>();
+        function* waiter(): Coro<string> {
+          log.push("waiting");
+          const v = yield* gate;
+          log.push(["woke", v]);
+          return v;
+        }
+        const t = eager(waiter());
+        loop.callLater(10, () => gate.setResult("open"));
+        log.push(["result", yield* t]);
+        expect(loop.time()).toBe(10);
+      })(),
+    );
+    expect(log).toEqual(["waiting", ["woke", "open"], ["result", "open"]]);
+  });
+
+  test("the rest runs in the context the start ran in", () => {
+    runSync(
+      (function* () {
+        eagerVar.set("caller");
+        function* f(): Coro<string> {
+          const token = eagerVar.set("inner");
+          yield* sleep(1);
+          const seen = eagerVar.get();
+          eagerVar.reset(token);
+          return `${seen}/${eagerVar.get()}`;
+        }
+        const t = eager(f());
+        expect(eagerVar.get()).toBe("caller");
+        expect(yield* t).toBe("inner/caller");
+        expect(t instanceof Task && t.getContext().get(eagerVar)).toBe("caller");
+        expect(eagerVar.get()).toBe("caller");
+      })(),
+    );
+  });
+});
+
+describe("eager: forwarding to the coroutine is exact", () => {
+  function* guarded(log: unknown[], gate: Future<string>): Coro<string> {
+    try {
+      log.push("start");
+      const v = yield* gate;
+      log.push(["got", v]);
+      return v;
+    } catch (e) {
+      log.push(["caught", (e as Error).name]);
+      throw e;
+    } finally {
+      log.push("finally");
+    }
+  }
+
+  test("cancelling the task while it waits: CancelledError reaches it once, finally once", () => {
+    const log: unknown[] = [];
+    runSync(
+      (function* () {
+        const gate = getRunningLoop().createFuture<string>();
+        const t = eager(guarded(log, gate));
+        yield* sleep(0); // the task takes over and waits on the gate
+        yield* sleep(0);
+        t.cancel();
+        let caught: unknown;
+        try {
+          yield* t;
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught).toBeInstanceOf(CancelledError);
+        expect(t.cancelled()).toBe(true);
+        expect(gate.cancelled()).toBe(true);
+      })(),
+    );
+    expect(log).toEqual(["start", ["caught", "CancelledError"], "finally"]);
+  });
+
+  test("cancelling the task before its first step still reaches the coroutine once", () => {
+    const log: unknown[] = [];
+    runSync(
+      (function* () {
+        const gate = getRunningLoop().createFuture<string>();
+        const t = eager(guarded(log, gate));
+        t.cancel("early");
+        let caught: unknown;
+        try {
+          yield* t;
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught).toBeInstanceOf(CancelledError);
+        expect(t.cancelled()).toBe(true);
+        expect(gate._blocking).toBe(false);
+      })(),
+    );
+    expect(log).toEqual(["start", ["caught", "CancelledError"], "finally"]);
+  });
+
+  test("a coroutine that handles the cancellation returns its value", () => {
+    const result = runSync(
+      (function* () {
+        function* stubborn(): Coro<string> {
+          try {
+            yield* sleep(100);
+          } catch (e) {
+            if (e instanceof CancelledError) return "handled";
+            throw e;
+          }
+          return "slept";
+        }
+        const t = eager(stubborn());
+        yield* sleep(1);
+        t.cancel();
+        return yield* t;
+      })(),
+    );
+    expect(result).toBe("handled");
+  });
+
+  test("values reach the coroutine through the task as through yield*", () => {
+    const log: unknown[] = [];
+    runSync(
+      (function* () {
+        const gate = getRunningLoop().createFuture<string>();
+        const t = eager(guarded(log, gate));
+        getRunningLoop().callLater(5, () => gate.setResult("v"));
+        expect(yield* t).toBe("v");
+      })(),
+    );
+    expect(log).toEqual(["start", ["got", "v"], "finally"]);
+  });
+});
+
+describe("eager: bad input", () => {
+  test("eager(42)", () => {
+    expect(() => eager(42 as never)).toThrow(TypeError);
+    expect(() => eager(42 as never)).toThrow(
+      /eager\(\) expects a coroutine or a generator function \(function\*\), got number 42/,
+    );
+  });
+
+  test("eager(promise) says to use fromPromise", () => {
+    expect(() => eager(Promise.resolve(1) as never)).toThrow(
+      /a promise is already running: wait for it with yield\* fromPromise\(promise\)/,
+    );
+  });
+
+  test("eager(plain function) points to funcEager", () => {
+    expect(() => eager((() => 1) as never)).toThrow(/use funcEager\(fn\)/);
+  });
+
+  test("funcEager(non-function), coroEager(non-coroutine)", () => {
+    expect(() => funcEager(7 as never)).toThrow(/funcEager\(\) expects a function/);
+    expect(() => coroEager({} as never)).toThrow(/coroEager\(\) expects a coroutine/);
+    function* gen(): Coro<void> {}
+    expect(() => coroEager(gen as never)).toThrow(/call it first: coroEager\(gen\(\)\)/);
+  });
+
+  test("@eager on something other than a method", () => {
+    function* gen(): Coro<void> {}
+    const context = { kind: "getter", name: "x" } as unknown as ClassMethodDecoratorContext;
+    expect(() => eager(gen, context)).toThrow(/@eager decorates generator methods, not a getter/);
+  });
+
+  test("cancelling(non-cancellable)", () => {
+    expect(() => cancelling({} as never)).toThrow(/cancelling\(\) expects something with a cancel/);
+  });
+});
+
+describe("eager as a TypeScript 5 method decorator", () => {
+  test("compiled @eager syntax runs eagerly and keeps `this`", () => {
+    const source = `
+      export function make(eager, sleep, log) {
+        class Client {
+          prefix = "data of ";
+          @eager
+          *fetch(path) {
+            log.push("sent " + path);
+            yield* sleep(10);
+            return this.prefix + path;
+          }
+        }
+        return Client;
+      }`;
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS },
+    });
+    const exports: { make?: (...a: unknown[]) => new () => { fetch(p: string): Future<string> } } =
+      {};
+    new Function("exports", outputText)(exports);
+    const log: unknown[] = [];
+    const Client = exports.make?.(eager, sleep, log);
+    if (Client === undefined) throw new Error("the compiled module did not export make()");
+    const result = runSync(
+      (function* () {
+        const client = new Client();
+        const pending = client.fetch("/x");
+        log.push("after call");
+        expect(pending).toBeInstanceOf(Task);
+        return yield* pending;
+      })(),
+    );
+    expect(result).toBe("data of /x");
+    expect(log).toEqual(["sent /x", "after call"]);
+  });
+
+  test("@eager type-checks on a method declared to return Awaitable<T>", () => {
+    const dir = mkdtempSync(join(tmpdir(), "asynkit-eager-"));
+    const file = join(dir, "decorated.ts");
+    const index = resolve(__dirname, "../src/index.js");
+    writeFileSync(
+      file,
+      `import { type Awaitable, type Coro, type Future, eager, sleep } from ${JSON.stringify(index)};
+      class Client {
+        @eager
+        *fetch(path: string): Awaitable<string> { yield* sleep(10); return path; }
+      }
+      function* use(c: Client): Coro<string> { return yield* c.fetch("/a"); }
+      const f: Future<number> = eager(function* (n: number) { return n; })(1);
+      export { use, f };`,
+    );
+    const program = ts.createProgram([file], {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      lib: ["lib.es2023.d.ts", "lib.esnext.disposable.d.ts", "lib.dom.d.ts"],
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+    });
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .filter((d) => d.file?.fileName === file)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    expect(diagnostics).toEqual([]);
+  });
+});
+
+describe("cancelling", () => {
+  test("leaving the scope cancels the task, with the message", () => {
+    runSync(
+      (function* () {
+        let task: Task<void>;
+        {
+          using t = cancelling(createTask(sleep(1000)), "scope left");
+          task = t;
+          yield* sleep(1);
+        }
+        let caught: unknown;
+        try {
+          yield* task;
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught).toBeInstanceOf(CancelledError);
+        expect((caught as Error).message).toBe("scope left");
+      })(),
+    );
+  });
+
+  test("a done task is left as it is", () => {
+    runSync(
+      (function* () {
+        const t = createTask(sleep(1, "v"));
+        {
+          using _ = cancelling(t);
+          yield* t;
+        }
+        expect(t.result()).toBe("v");
+      })(),
+    );
+  });
+});
+
+describe.each(loops)("eager tasks (Python 3.12 semantics) on %s", (_loop, loopFactory) => {
+  const runOn = <T>(main: Coro<T>): Promise<T> => run(main, { loopFactory });
+
+  test("createTask(coro, { eagerStart: true }) runs it at once, until it first suspends", async () => {
+    const log: unknown[] = [];
+    await runOn(
+      (function* () {
+        function* child(): Coro<string> {
+          log.push("child start");
+          yield* sleep(1);
+          log.push("child end");
+          return "done";
+        }
+        const task = createTask(child(), { eagerStart: true });
+        log.push("after create");
+        expect(task.done()).toBe(false);
+        log.push(yield* task);
+      })(),
+    );
+    expect(log).toEqual(["child start", "after create", "child end", "done"]);
+  });
+
+  test("currentTask() during the eager start is the new task", async () => {
+    await runOn(
+      inLoop(() => {
+        const me = currentTask();
+        let inside: unknown = null;
+        // biome-ignore lint/correctness/useYield: a coroutine that returns without suspending
+        function* child(): Coro<void> {
+          inside = currentTask();
+        }
+        const task = createTask(child(), { eagerStart: true });
+        expect(inside).toBe(task);
+        expect(inside).not.toBe(me);
+        expect(currentTask()).toBe(me);
+      }),
+    );
+  });
+
+  test("a task that finishes during its eager start is done at once and not live", async () => {
+    await runOn(
+      inLoop(() => {
+        const loop = getRunningLoop();
+        const task = createTask(returns(5), { eagerStart: true });
+        expect(task.done()).toBe(true);
+        expect(task.result()).toBe(5);
+        expect(allTasks().has(task)).toBe(false);
+        expect(loop._ready.length).toBe(0);
+      }),
+    );
+  });
+
+  test("an error during the eager start fails the task", async () => {
+    await runOn(
+      inLoop(() => {
+        const task = createTask(throws(new RangeError("at once")), { eagerStart: true });
+        expect(task.done()).toBe(true);
+        expect(task.exception()).toBeInstanceOf(RangeError);
+      }),
+    );
+  });
+
+  test("eagerStart runs in the task's own context", async () => {
+    await runOn(
+      inLoop(() => {
+        eagerVar.set("outer");
+        const setInner = (): string => {
+          eagerVar.set("inner");
+          return eagerVar.get();
+        };
+        const task = createTask(inLoopValue(setInner), { eagerStart: true });
+        expect(task.result()).toBe("inner");
+        expect(eagerVar.get()).toBe("outer");
+        expect(task.getContext().get(eagerVar)).toBe("inner");
+      }),
+    );
+  });
+
+  test("eagerTaskFactory makes every task eager; eagerStart: false opts out", async () => {
+    const log: unknown[] = [];
+    await runOn(
+      (function* () {
+        getRunningLoop().setTaskFactory(eagerTaskFactory);
+        function* child(name: string): Coro<void> {
+          log.push(`${name} start`);
+          yield;
+          log.push(`${name} end`);
+        }
+        const a = createTask(child("a"));
+        const b = createTask(child("b"), { eagerStart: false });
+        log.push("main");
+        yield* a;
+        yield* b;
+      })(),
+    );
+    expect(log).toEqual(["a start", "main", "a end", "b start", "b end"]);
+  });
+
+  test("createEagerTaskFactory(TaskClass) makes that class", async () => {
+    class Traced<T> extends Task<T> {}
+    await runOn(
+      (function* () {
+        getRunningLoop().setTaskFactory(createEagerTaskFactory(Traced as typeof Task));
+        const t = createTask(sleep(1, "x"), { name: "traced" });
+        expect(t).toBeInstanceOf(Traced);
+        expect(t.getName()).toBe("traced");
+        expect(yield* t).toBe("x");
+      })(),
+    );
+    expect(() => createEagerTaskFactory(1 as never)).toThrow(/expects a Task class/);
+  });
+
+  test("eager() under the eager task factory: the task takes over at once", async () => {
+    const log: unknown[] = [];
+    await runOn(
+      (function* () {
+        getRunningLoop().setTaskFactory(eagerTaskFactory);
+        function* f(): Coro<void> {
+          log.push(1);
+          yield* sleep(5);
+          log.push(2);
+        }
+        const t = eager(f());
+        log.push("a");
+        expect(t).toBeInstanceOf(Task);
+        yield* t;
+      })(),
+    );
+    expect(log).toEqual([1, "a", 2]);
+  });
+});
