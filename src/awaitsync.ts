@@ -41,7 +41,7 @@ export function awaitSync<T>(awaitable: Awaitable<T>): T {
 function abort<T>(iterator: Iterator<Suspend, T, unknown>, yielded: Suspend): T {
   if (yielded instanceof Future) yielded._blocking = false;
   const error = new SynchronousError(
-    `awaitSync(): the coroutine waited on ${describe(yielded)}, which is not done, so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.`,
+    `awaitSync(): the coroutine waited on ${yielded instanceof Future ? String(yielded) : describe(yielded)}, which is not done, so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.`,
   );
   if (typeof iterator.throw !== "function") throw error;
   let step = iterator.throw(error);

@@ -180,7 +180,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     if (step.done === true) return;
     unblock(step.value);
     const error = new Error(
-      `CoroStart.close(): the coroutine suspended in a finally block (yielded ${describe(step.value)}) instead of exiting; use yield* start.aclose() for cleanup that waits.`,
+      `CoroStart.close(): the coroutine suspended in a finally block (yielded ${step.value instanceof Future ? String(step.value) : describe(step.value)}) instead of exiting; use yield* start.aclose() for cleanup that waits.`,
     );
     try {
       this._advance(THROW, error);

@@ -1,0 +1,172 @@
+/**
+ * awaitSync(): driving a coroutine with no event loop, after asynkit's
+ * tests/test_coro.py (TestCoroRun).
+ */
+import { describe, expect, test } from "vitest";
+import {
+  awaitSync,
+  CancelledError,
+  type Coro,
+  Future,
+  SynchronousError,
+  sleep,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+/** A future nobody will complete: waiting on it can never finish synchronously. */
+const never = (): Future<void> => new Future<void>({ loop: new VirtualEventLoop() });
+
+// biome-ignore lint/correctness/useYield: a coroutine that returns without suspending
+function* simple(): Coro<string> {
+  return "simple";
+}
+
+function* nullsleep(): Coro<string> {
+  yield* sleep(0);
+  yield;
+  return "nullsleep";
+}
+
+describe("awaitSync", () => {
+  test("a coroutine that never waits", () => {
+    expect(awaitSync(simple())).toBe("simple");
+  });
+
+  test("bare yields (sleep(0)) are skipped", () => {
+    expect(awaitSync(nullsleep())).toBe("nullsleep");
+  });
+
+  test("nested coroutines", () => {
+    function* outer(): Coro<string> {
+      const a = yield* simple();
+      const b = yield* nullsleep();
+      return `${a}+${b}`;
+    }
+    expect(awaitSync(outer())).toBe("simple+nullsleep");
+  });
+
+  test("an error from the coroutine is thrown as it is", () => {
+    // biome-ignore lint/correctness/useYield: a coroutine that throws without suspending
+    function* fails(): Coro<never> {
+      throw new RangeError("bad");
+    }
+    expect(() => awaitSync(fails())).toThrow(RangeError);
+  });
+
+  test("a done Future gives its result; a pending one is a SynchronousError", () => {
+    const loop = new VirtualEventLoop();
+    const done = new Future<number>({ loop });
+    done.setResult(3);
+    expect(awaitSync(done)).toBe(3);
+    const pending = new Future<number>({ loop });
+    expect(() => awaitSync(pending)).toThrow(SynchronousError);
+    expect(pending._blocking).toBe(false);
+  });
+
+  test("waiting on a pending future: the error is thrown in, finally blocks run, then it is raised", () => {
+    const log: unknown[] = [];
+    const gate = never();
+    function* blocks(): Coro<void> {
+      try {
+        log.push("before");
+        yield* gate;
+        log.push("after");
+      } catch (e) {
+        log.push(["caught", (e as Error).name]);
+        throw e;
+      } finally {
+        log.push("finally");
+      }
+    }
+    let caught: unknown;
+    try {
+      awaitSync(blocks());
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(SynchronousError);
+    expect(String(caught)).toMatch(
+      /awaitSync\(\): the coroutine waited on <Future pending>, which is not done, so it cannot finish synchronously/,
+    );
+    expect(log).toEqual(["before", ["caught", "SynchronousError"], "finally"]);
+    expect(gate._blocking).toBe(false);
+  });
+
+  test("cleanup that only yields bare is completed (asynkit's test_cleanup)", () => {
+    const log: string[] = [];
+    function* cleanupper(): Coro<void> {
+      try {
+        yield* sleep(0);
+      } finally {
+        yield* sleep(0);
+        log.push("cleaned");
+      }
+    }
+    expect(awaitSync(cleanupper())).toBeUndefined();
+    expect(log).toEqual(["cleaned"]);
+  });
+
+  test("a coroutine that handles the abort and returns decided not to wait (test_handled_abort)", () => {
+    function* handledAbort(): Coro<string> {
+      try {
+        yield* never();
+      } catch (e) {
+        if (e instanceof SynchronousError) return "handled";
+        throw e;
+      }
+      return "blocked";
+    }
+    expect(awaitSync(handledAbort())).toBe("handled");
+  });
+
+  test("a coroutine that swallows errors (test_genexit)", () => {
+    function* genexit(): Coro<void> {
+      try {
+        yield* never();
+      } catch {
+        // ignores every error
+      }
+    }
+    expect(awaitSync(genexit())).toBeUndefined();
+  });
+
+  test("a coroutine that keeps waiting is ended, and the error raised (test_noexit)", () => {
+    const log: string[] = [];
+    function* noexit(): Coro<void> {
+      try {
+        for (;;) {
+          try {
+            yield* never();
+          } catch {
+            log.push("ignored");
+          }
+        }
+      } finally {
+        log.push("finally");
+      }
+    }
+    expect(() => awaitSync(noexit())).toThrow(SynchronousError);
+    expect(log).toEqual(["ignored", "finally"]);
+  });
+
+  test("a coroutine that turns the abort into another error raises that one", () => {
+    function* converts(): Coro<void> {
+      try {
+        yield* never();
+      } catch {
+        throw new CancelledError("gave up");
+      }
+    }
+    expect(() => awaitSync(converts())).toThrow(CancelledError);
+  });
+
+  test("a coroutine that needs a running loop fails clearly", () => {
+    expect(() => awaitSync(sleep(10))).toThrow(/no running event loop/);
+  });
+
+  test("anything not awaitable is a TypeError", () => {
+    expect(() => awaitSync(42 as never)).toThrow(
+      /awaitSync\(\) expects a coroutine, a Future or another yield\*-able, got number 42/,
+    );
+  });
+});
