@@ -1,19 +1,28 @@
 /**
  * The documentation cannot drift from the code: every ```ts block in README.md
  * and docs/*.md is type-checked against the package and, unless it says
- * `// not run: <reason>`, run. A ```text block right after a ts block is that
- * block's expected console output. Every exported function and class carries
- * an @example for the API reference.
+ * `// not run: <reason>`, run as a program of its own. A ```text block right
+ * after a ts block is that block's expected output. Every exported function
+ * and class carries an @example for the API reference.
+ *
+ * Blocks are type-checked as they are written (with "asynkit" meaning
+ * src/index.ts), then compiled with the TypeScript compiler, together with
+ * src/, and each is run in a fresh `node` process.
  */
+import { execFile } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { format } from "node:util";
+import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const blockDir = join(root, "test", ".doc-blocks");
+/** The blocks as written, for the type-checker. */
+const checkDir = join(blockDir, "check");
+/** The blocks and src/ compiled to JavaScript, for node. */
+const runDir = join(blockDir, "run");
 const NOT_RUN = /\/\/ not run: \S/;
 
 interface Block {
@@ -24,7 +33,10 @@ interface Block {
   code: string;
   /** The console output the following ```text block promises, if any. */
   output: string | null;
+  /** The block as a TypeScript module of this project. */
   path: string;
+  /** The block compiled, next to a compiled src/. */
+  runPath: string;
 }
 
 function docFiles(): string[] {
@@ -66,29 +78,33 @@ function collectBlocks(): Block[] {
         line: fence.line,
         code: fence.body,
         output: next !== undefined && next.lang === "text" ? next.body : null,
-        path: join(blockDir, `${slug}_${fence.line}.ts`),
+        path: join(checkDir, `${slug}_${fence.line}.ts`),
+        runPath: join(runDir, `${slug}_${fence.line}.js`),
       });
     });
   }
   return blocks;
 }
 
-/** The block as a module of this project: "asynkit" is the source tree. */
-function moduleText(block: Block): string {
-  const source = relative(blockDir, join(root, "src", "index.js")).replaceAll("\\", "/");
-  return `${block.code.replace(/from "asynkit"/g, `from "${source}"`)}\nexport {};\n`;
+/** The block as a module whose "asynkit" is `index` (a relative path). */
+function moduleText(block: Block, index: string): string {
+  return `${block.code.replace(/from "asynkit"/g, `from "${index}"`)}\nexport {};\n`;
 }
 
 const blocks = collectBlocks();
 
+let parsedOptions: ts.CompilerOptions | undefined;
+
 function compilerOptions(): ts.CompilerOptions {
+  if (parsedOptions !== undefined) return parsedOptions;
   const config = ts.getParsedCommandLineOfConfigFile(
     join(root, "tsconfig.json"),
     {},
     { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
   );
   if (config === undefined) throw new Error("cannot read tsconfig.json");
-  return { ...config.options, noEmit: true };
+  parsedOptions = { ...config.options, noEmit: true };
+  return parsedOptions;
 }
 
 function diagnosticText(diagnostic: ts.Diagnostic): string {
@@ -101,10 +117,80 @@ function diagnosticText(diagnostic: ts.Diagnostic): string {
   return `${where}: ${message}`;
 }
 
+let checked: ts.Program | undefined;
+
+/** One program for both checks: the blocks, and src/index.ts for its exports. */
+function program(): ts.Program {
+  checked ??= ts.createProgram(
+    [...blocks.map((b) => b.path), join(root, "src", "index.ts")],
+    compilerOptions(),
+  );
+  return checked;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Every runnable block's run, started at once, a few processes at a time. */
+const runs = new Map<string, Promise<Run>>();
+
+/** TypeScript to JavaScript, file by file, as `tsc` would emit it for Node 20. */
+function compile(source: string, fileName: string): string {
+  return ts.transpileModule(source, {
+    fileName,
+    compilerOptions: {
+      ...compilerOptions(),
+      noEmit: false,
+      module: ts.ModuleKind.ESNext,
+      target: ts.ScriptTarget.ES2022,
+      sourceMap: false,
+      declaration: false,
+    },
+  }).outputText;
+}
+
+function compileSources(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const path = join(from, entry.name);
+    if (entry.isDirectory()) compileSources(path, join(to, entry.name));
+    else if (entry.name.endsWith(".ts")) {
+      writeFileSync(
+        join(to, entry.name.replace(/\.ts$/, ".js")),
+        compile(readFileSync(path, "utf8"), path),
+      );
+    }
+  }
+}
+
 beforeAll(() => {
   rmSync(blockDir, { recursive: true, force: true });
-  mkdirSync(blockDir, { recursive: true });
-  for (const block of blocks) writeFileSync(block.path, moduleText(block));
+  mkdirSync(checkDir, { recursive: true });
+  compileSources(join(root, "src"), join(runDir, "src"));
+  const checkIndex = relative(checkDir, join(root, "src", "index.js")).replaceAll("\\", "/");
+  for (const block of blocks) {
+    writeFileSync(block.path, moduleText(block, checkIndex));
+    writeFileSync(block.runPath, compile(moduleText(block, "./src/index.js"), block.path));
+  }
+  let slots = Math.max(2, availableParallelism());
+  const waiting: (() => void)[] = [];
+  const slot = (): Promise<void> =>
+    slots > 0 ? Promise.resolve(void slots--) : new Promise((go) => waiting.push(go));
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else slots++;
+  };
+  for (const block of blocks) {
+    if (NOT_RUN.test(block.code)) continue;
+    runs.set(
+      block.path,
+      slot().then(() => runBlock(block.runPath).finally(release)),
+    );
+  }
 });
 
 afterAll(() => {
@@ -115,19 +201,21 @@ describe("documentation code blocks", () => {
   it("README.md and the guides have code to check", () => {
     expect(blocks.length).toBeGreaterThan(10);
     const files = new Set(blocks.map((b) => b.file));
-    for (const guide of ["README.md", "docs/getting-started.md", "docs/testing.md"]) {
+    for (const guide of [
+      "README.md",
+      "docs/getting-started.md",
+      "docs/eager.md",
+      "docs/testing.md",
+      "docs/from-asyncio.md",
+    ]) {
       expect(files, `${guide} has no ts code block`).toContain(guide);
     }
   });
 
   it("every block type-checks against the package", () => {
-    const program = ts.createProgram(
-      blocks.map((b) => b.path),
-      compilerOptions(),
-    );
     const problems = ts
-      .getPreEmitDiagnostics(program)
-      .filter((d) => d.file === undefined || resolve(d.file.fileName).startsWith(blockDir))
+      .getPreEmitDiagnostics(program())
+      .filter((d) => d.file === undefined || resolve(d.file.fileName).startsWith(checkDir))
       .map(diagnosticText);
     expect(problems).toEqual([]);
   }, 60_000);
@@ -139,31 +227,33 @@ describe("documentation code blocks", () => {
       continue;
     }
     it(title, async () => {
-      const printed: string[] = [];
-      const errors: string[] = [];
-      const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-        printed.push(format(...args));
-      });
-      const error = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
-        errors.push(format(...args));
-      });
-      try {
-        await import(pathToFileURL(block.path).href);
-      } finally {
-        log.mockRestore();
-        error.mockRestore();
-      }
-      expect(errors, "the block reported errors on console.error").toEqual([]);
-      if (block.output !== null) expect(printed.join("\n")).toBe(block.output.trimEnd());
-    }, 20_000);
+      const { code, stdout, stderr } = await (runs.get(block.path) as Promise<Run>);
+      expect(stderr, "the block wrote to stderr").toBe("");
+      expect(code, "the block's exit code").toBe(0);
+      if (block.output !== null) expect(stdout.trimEnd()).toBe(block.output.trimEnd());
+    }, 30_000);
   }
 });
 
+/** Runs a compiled block in a process of its own. */
+function runBlock(path: string): Promise<Run> {
+  return new Promise((resolveRun) => {
+    execFile(
+      process.execPath,
+      [path],
+      { cwd: root, timeout: 25_000, env: { ...process.env, NODE_OPTIONS: "", FORCE_COLOR: "0" } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
+        resolveRun({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
 describe("API reference", () => {
   it("every exported function and class has a TSDoc @example", () => {
-    const program = ts.createProgram([join(root, "src", "index.ts")], compilerOptions());
-    const checker = program.getTypeChecker();
-    const index = program.getSourceFile(join(root, "src", "index.ts"));
+    const checker = program().getTypeChecker();
+    const index = program().getSourceFile(join(root, "src", "index.ts"));
     if (index === undefined) throw new Error("src/index.ts not found");
     const moduleSymbol = checker.getSymbolAtLocation(index);
     if (moduleSymbol === undefined) throw new Error("src/index.ts is not a module");
