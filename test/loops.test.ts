@@ -1,0 +1,413 @@
+/**
+ * BaseEventLoop, seen through VirtualEventLoop: the ready queue, timers,
+ * handles, the exception handler, debug mode, stop/runForever/runUntilComplete
+ * and close.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  type ExceptionContext,
+  Handle,
+  sleep,
+  TimerHandle,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** Runs the loop until `ms` of virtual time have passed. */
+function runFor(loop: VirtualEventLoop, ms: number): void {
+  loop.runSync(sleep(ms));
+}
+
+describe("callSoon", () => {
+  it("runs callbacks in the order they were scheduled, with their arguments", () => {
+    const loop = new VirtualEventLoop();
+    const log: unknown[] = [];
+    loop.callSoon((...a: unknown[]) => log.push(a), 1);
+    loop.callSoon(() => log.push("none"));
+    loop.callSoon((a: number, b: number) => log.push(a + b), 2, 3);
+    loop.callSoon((a: number, b: number, c: number) => log.push(a * b * c), 2, 3, 4);
+    runFor(loop, 0);
+    expect(log).toEqual([[1], "none", 5, 24]);
+  });
+
+  it("a callback scheduled by a callback runs in the next iteration, after what was ready", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    loop.callSoon(() => {
+      log.push("a");
+      loop.callSoon(() => log.push("c"));
+    });
+    loop.callSoon(() => log.push("b"));
+    runFor(loop, 0);
+    expect(log).toEqual(["a", "b", "c"]);
+  });
+
+  it("returns a Handle that can be cancelled before it runs", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const h = loop.callSoon(() => log.push("cancelled one"));
+    loop.callSoon(() => log.push("kept"));
+    expect(h).toBeInstanceOf(Handle);
+    expect(h.cancelled()).toBe(false);
+    h.cancel();
+    h.cancel();
+    expect(h.cancelled()).toBe(true);
+    expect(h.callback).toBeNull();
+    runFor(loop, 0);
+    expect(log).toEqual(["kept"]);
+  });
+
+  it("a Handle shows its callback and arguments", () => {
+    const loop = new VirtualEventLoop();
+    function named(_a: number, _b: string): void {}
+    const h = loop.callSoon(named, 1, "x");
+    expect(h.callback).toBe(named);
+    expect(h.args).toEqual([1, "x"]);
+    expect(String(h)).toBe("<Handle named>");
+    expect(loop.callSoon(() => {}).args).toEqual([]);
+    expect(loop.callSoon((_a: number) => {}, 7).args).toEqual([7]);
+    expect(loop.callSoon((..._a: number[]) => {}, 1, 2, 3).args).toEqual([1, 2, 3]);
+    h.cancel();
+    expect(String(h)).toBe("<Handle cancelled>");
+  });
+
+  it("rejects a callback that is not a function", () => {
+    const loop = new VirtualEventLoop();
+    expect(() => loop.callSoon(5 as never)).toThrow(TypeError);
+    expect(() => loop.callSoon(5 as never)).toThrow("callSoon() expects a function to call");
+  });
+});
+
+describe("callLater and callAt", () => {
+  it("timers run in time order, ties in the order they were scheduled", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const at = (name: string) => () => log.push(`${name}@${loop.time()}`);
+    loop.callLater(30, at("c"));
+    loop.callLater(10, at("a1"));
+    loop.callAt(20, at("b"));
+    loop.callLater(10, at("a2"));
+    loop.callLater(0, at("zero"));
+    loop.callAt(10, at("a3"));
+    runFor(loop, 100);
+    expect(log).toEqual(["zero@0", "a1@10", "a2@10", "a3@10", "b@20", "c@30"]);
+  });
+
+  it("a due timer runs after the callbacks already ready", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    loop.callLater(0, () => log.push("timer"));
+    loop.callSoon(() => log.push("soon"));
+    runFor(loop, 0);
+    expect(log).toEqual(["soon", "timer"]);
+  });
+
+  it("callAt in the past runs as soon as possible", () => {
+    const loop = new VirtualEventLoop();
+    loop.advance(50);
+    const log: number[] = [];
+    loop.callAt(10, () => log.push(loop.time()));
+    runFor(loop, 0);
+    expect(log).toEqual([50]);
+  });
+
+  it("a cancelled timer never runs; when() tells when it was due", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const t = loop.callLater(10, () => log.push("cancelled"));
+    loop.callLater(20, () => log.push("kept"));
+    expect(t).toBeInstanceOf(TimerHandle);
+    expect(t.when()).toBe(10);
+    t.cancel();
+    t.cancel();
+    expect(t.cancelled()).toBe(true);
+    runFor(loop, 30);
+    expect(log).toEqual(["kept"]);
+  });
+
+  it("cancelling a timer that already ran changes nothing", () => {
+    const loop = new VirtualEventLoop();
+    let runs = 0;
+    const t = loop.callLater(1, () => runs++);
+    runFor(loop, 5);
+    t.cancel();
+    expect(runs).toBe(1);
+    expect(t.cancelled()).toBe(true);
+  });
+
+  it("many cancelled timers are swept out of the heap", () => {
+    const loop = new VirtualEventLoop();
+    const log: number[] = [];
+    const timers = Array.from({ length: 300 }, (_, i) => loop.callLater(i + 1, () => log.push(i)));
+    for (let i = 0; i < 300; i++) if (i % 100 !== 0) timers[i]!.cancel();
+    expect(loop._scheduled.length).toBeLessThan(300);
+    runFor(loop, 400);
+    expect(log).toEqual([0, 100, 200]);
+  });
+
+  it("passes arguments to timer callbacks", () => {
+    const loop = new VirtualEventLoop();
+    const log: unknown[] = [];
+    loop.callLater(1, (a: string, b: number) => log.push(a, b), "x", 2);
+    runFor(loop, 1);
+    expect(log).toEqual(["x", 2]);
+  });
+});
+
+describe("the exception handler", () => {
+  it("gets the error of a throwing callback, and the loop keeps running", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const contexts: ExceptionContext[] = [];
+    loop.setExceptionHandler((l, ctx) => {
+      expect(l).toBe(loop);
+      contexts.push(ctx);
+    });
+    const error = new Error("boom");
+    function thrower(): void {
+      throw error;
+    }
+    const h = loop.callSoon(thrower);
+    loop.callSoon(() => log.push("next"));
+    loop.callLater(5, () => log.push("timer"));
+    runFor(loop, 10);
+    expect(log).toEqual(["next", "timer"]);
+    expect(contexts).toHaveLength(1);
+    expect(contexts[0]!.message).toBe("Exception in callback thrower");
+    expect(contexts[0]!.exception).toBe(error);
+    expect(contexts[0]!.handle).toBe(h);
+  });
+
+  it("getExceptionHandler returns the handler; null restores the default", () => {
+    const loop = new VirtualEventLoop();
+    const handler = () => {};
+    expect(loop.getExceptionHandler()).toBeNull();
+    loop.setExceptionHandler(handler);
+    expect(loop.getExceptionHandler()).toBe(handler);
+    loop.setExceptionHandler(null);
+    expect(loop.getExceptionHandler()).toBeNull();
+    expect(() => loop.setExceptionHandler("x" as never)).toThrow(TypeError);
+  });
+
+  it("the default handler logs with console.error", () => {
+    const loop = new VirtualEventLoop();
+    const logged: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((msg: string) => logged.push(msg));
+    loop.callSoon(function failing() {
+      throw new Error("logged error");
+    });
+    loop.callSoon(() => {
+      throw "a string";
+    });
+    runFor(loop, 0);
+    expect(logged).toHaveLength(2);
+    expect(logged[0]).toMatch(
+      /^Exception in callback failing\nhandle: <Handle failing>\nError: logged error/,
+    );
+    expect(logged[1]).toMatch(/a string$/);
+  });
+
+  it("the default handler logs a context without message or exception", () => {
+    const loop = new VirtualEventLoop();
+    const logged: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((msg: string) => logged.push(msg));
+    loop.callExceptionHandler({ message: "", extra: 1 });
+    expect(logged).toEqual(["Unhandled exception in event loop\nextra: 1"]);
+  });
+
+  it("an error in the handler itself is logged, never thrown", () => {
+    const loop = new VirtualEventLoop();
+    const logged: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((msg: string) => logged.push(msg));
+    loop.setExceptionHandler(() => {
+      throw new Error("handler broke");
+    });
+    const log: string[] = [];
+    loop.callSoon(() => {
+      throw new Error("first");
+    });
+    loop.callSoon(() => log.push("still running"));
+    runFor(loop, 0);
+    expect(log).toEqual(["still running"]);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/^Unhandled error in exception handler/);
+    expect(logged[0]).toMatch(/handler broke/);
+  });
+});
+
+describe("debug mode", () => {
+  it("is off by default and can be set", () => {
+    const loop = new VirtualEventLoop();
+    expect(loop.getDebug()).toBe(false);
+    loop.setDebug(true);
+    expect(loop.getDebug()).toBe(true);
+    loop.setDebug(0 as never);
+    expect(loop.getDebug()).toBe(false);
+  });
+
+  it("reports callbacks slower than 100 ms with console.warn", () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    const warned: string[] = [];
+    vi.spyOn(console, "warn").mockImplementation((msg: string) => warned.push(msg));
+    let clock = 0;
+    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    const log: string[] = [];
+    loop.callSoon(function slow() {
+      clock += 150;
+      log.push("slow");
+    });
+    loop.callSoon(function fast() {
+      clock += 1;
+      log.push("fast");
+    });
+    runFor(loop, 0);
+    expect(log).toEqual(["slow", "fast"]);
+    expect(warned).toEqual(["Executing <Handle slow> took 150.0 ms"]);
+  });
+});
+
+describe("runForever, stop and runUntilComplete", () => {
+  it("runForever runs until stop(); callbacks ready in the same iteration still run", async () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    loop.callSoon(() => {
+      log.push("a");
+      loop.stop();
+      loop.callSoon(() => log.push("next iteration"));
+    });
+    loop.callSoon(() => log.push("b"));
+    expect(loop.isRunning()).toBe(false);
+    const done = loop.runForever();
+    expect(loop.isRunning()).toBe(true);
+    await done;
+    expect(loop.isRunning()).toBe(false);
+    expect(log).toEqual(["a", "b"]);
+  });
+
+  it("stop() before runForever() makes it run one iteration, then stop (as asyncio)", async () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    loop.callSoon(() => {
+      log.push("ready before");
+      loop.callSoon(() => log.push("next iteration"));
+    });
+    loop.stop();
+    await loop.runForever();
+    expect(log).toEqual(["ready before"]);
+    expect(loop.isRunning()).toBe(false);
+  });
+
+  it("runForever can run again after a stop, and picks up what is left", async () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    loop.callSoon(() => {
+      log.push("first run");
+      loop.stop();
+      loop.callSoon(() => {
+        log.push("second run");
+        loop.stop();
+      });
+    });
+    await loop.runForever();
+    await loop.runForever();
+    expect(log).toEqual(["first run", "second run"]);
+  });
+
+  it("runForever waits for timers on the virtual clock", async () => {
+    const loop = new VirtualEventLoop();
+    loop.callLater(5000, () => loop.stop());
+    await loop.runForever();
+    expect(loop.time()).toBe(5000);
+  });
+
+  it("a stopped loop that waits (nothing ready, no timer) is stopped by stop()", async () => {
+    const loop = new VirtualEventLoop();
+    const done = loop.runForever();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(loop.isRunning()).toBe(true);
+    loop.stop();
+    await done;
+    expect(loop.isRunning()).toBe(false);
+  });
+
+  it("runUntilComplete resolves with the result, or rejects with the error", async () => {
+    const loop = new VirtualEventLoop();
+    await expect(loop.runUntilComplete(sleep(10, "ok"))).resolves.toBe("ok");
+    const error = new Error("bad");
+    await expect(
+      loop.runUntilComplete(
+        (function* (): Generator<undefined, never> {
+          yield;
+          throw error;
+        })(),
+      ),
+    ).rejects.toBe(error);
+    expect(loop.time()).toBe(10);
+  });
+
+  it("runUntilComplete rejects when the loop is stopped before the future is done", async () => {
+    const loop = new VirtualEventLoop();
+    loop.callLater(1, () => loop.stop());
+    await expect(loop.runUntilComplete(sleep(100))).rejects.toThrow(
+      "The event loop was stopped before the awaited future completed.",
+    );
+  });
+
+  it("runUntilComplete takes a future and a native promise", async () => {
+    const loop = new VirtualEventLoop();
+    const f = loop.createFuture<number>();
+    loop.callLater(3, () => f.setResult(3));
+    await expect(loop.runUntilComplete(f)).resolves.toBe(3);
+    await expect(loop.runUntilComplete(Promise.resolve("p"))).resolves.toBe("p");
+  });
+});
+
+describe("close", () => {
+  it("drops what is scheduled and refuses new work", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    loop.callSoon(() => log.push("never"));
+    loop.callLater(10, () => log.push("never either"));
+    expect(loop.isClosed()).toBe(false);
+    loop.close();
+    expect(loop.isClosed()).toBe(true);
+    expect(loop._ready.length).toBe(0);
+    expect(loop._scheduled.length).toBe(0);
+    loop.close();
+    expect(() => loop.callSoon(() => {})).toThrow(/event loop is closed/);
+    expect(() => loop.callLater(1, () => {})).toThrow(/event loop is closed/);
+    expect(() => loop.createTask(sleep(0))).toThrow(/event loop is closed/);
+    expect(() => loop.runSync(sleep(0))).toThrow(/event loop is closed/);
+    expect(log).toEqual([]);
+  });
+
+  it("a running loop cannot be closed", async () => {
+    const loop = new VirtualEventLoop();
+    let error: unknown;
+    loop.callSoon(() => {
+      try {
+        loop.close();
+      } catch (e) {
+        error = e;
+      }
+      loop.stop();
+    });
+    await loop.runForever();
+    expect((error as Error).message).toBe(
+      "Cannot close a running event loop: stop it first (loop.stop()).",
+    );
+  });
+
+  it("toString tells the loop's state", () => {
+    const loop = new VirtualEventLoop();
+    loop.callSoon(() => {});
+    expect(String(loop)).toBe("<VirtualEventLoop idle ready=1 timers=0>");
+    loop.close();
+    expect(String(loop)).toBe("<VirtualEventLoop closed ready=0 timers=0>");
+  });
+});
