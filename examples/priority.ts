@@ -13,6 +13,7 @@ import {
   createTask,
   getRunningLoop,
   isSchedulingLoop,
+  Lock,
   SchedulingVirtualEventLoop,
   sleep,
   taskSwitch,
@@ -30,8 +31,12 @@ function* batch(name: string, log: string[]): Coro<void> {
   }
 }
 
-/** The interactive request: it answers as soon as it runs, and tells how many chunks it waited for. */
-function* request(log: string[], arrivedAt: number): Coro<number> {
+/**
+ * The interactive request: it reads the session under its lock (free here, so
+ * taking it does not wait), answers, and tells how many chunks it waited for.
+ */
+function* request(log: string[], session: Lock, arrivedAt: number): Coro<number> {
+  using _session = yield* session.hold();
   log.push("REPLY");
   return chunksDone - arrivedAt;
 }
@@ -48,7 +53,7 @@ function* service(prioritize: boolean): Coro<{ queue: string; order: string; wai
   const jobs = ["a", "b", "c", "d"].map((name) => createTask(batch(name, log), { name }));
   yield* sleep(0); // the batch jobs get going: each does its first chunk
   log.push("[request arrives]");
-  const reply = createTask(request(log, chunksDone), { name: "request" });
+  const reply = createTask(request(log, new Lock(), chunksDone), { name: "request" });
   const queue = readyQueue();
   if (prioritize) yield* taskSwitch(reply, { insertPos: 1 });
   log.push("dispatcher");
