@@ -138,9 +138,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Cancels the future; false if it was already done. */
   cancel(message?: string): boolean {
+    return this._requestCancel(message, undefined);
+  }
+
+  /**
+   * @internal cancel(), with a `cause` for the CancelledError (an AbortSignal's
+   * reason). Subclasses that cancel something else instead (a task, a gather) override it.
+   */
+  _requestCancel(message: string | undefined, cause: unknown): boolean {
     if (this._state !== PENDING) return false;
     this._state = CANCELLED;
     this._cancelMessage = message;
+    this._exception = cause; // a cancelled future has no exception: the slot keeps the cause
     this._scheduleCallbacks();
     return true;
   }
@@ -253,7 +262,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _makeCancelledError(): CancelledError {
-    return new CancelledError(this._cancelMessage ?? "");
+    const error = new CancelledError(this._cancelMessage ?? "");
+    if (this._exception !== undefined) error.cause = this._exception;
+    return error;
   }
 
   private _alreadyDone(operation: string): InvalidStateError {

@@ -7,6 +7,20 @@
  * @packageDocumentation
  */
 
+// AbortSignal interop
+export { taskSignal, waitAbort } from "./abort.js";
+// Combinators: waiting for several things at once
+export {
+  type AsCompletedOptions,
+  asCompleted,
+  type GatherOptions,
+  gather,
+  type ReturnWhen,
+  shield,
+  type WaitOptions,
+  wait,
+  waitFor,
+} from "./combinators.js";
 // Context variables
 export { Context, ContextVar, copyContext, Token } from "./context.js";
 // Coroutines and their types
@@ -34,6 +48,8 @@ export {
 } from "./events.js";
 // Futures
 export { type DoneCallback, Future, fromPromise, isFuture } from "./futures.js";
+// Synchronization primitives
+export { Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore } from "./locks.js";
 // Event loops
 export { BaseEventLoop, type TaskFactory } from "./loops/base.js";
 export { HostEventLoop } from "./loops/host.js";
@@ -47,7 +63,11 @@ export {
   run,
   setEventLoopPolicy,
 } from "./policy.js";
+// Queues
+export { LifoQueue, PriorityQueue, Queue } from "./queues.js";
 export { sleep } from "./sleep.js";
+// Structured concurrency
+export { TaskGroup, taskGroup } from "./taskgroups.js";
 // Tasks
 export {
   allTasks,
@@ -57,3 +77,5 @@ export {
   Task,
   type TaskOptions,
 } from "./tasks.js";
+// Deadlines
+export { Timeout, timeout, timeoutAt } from "./timeouts.js";

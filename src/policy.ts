@@ -2,6 +2,7 @@
  * Event loop policies and run(): which loop getEventLoop() returns, and how a
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
+import { cancelOnAbort } from "./abort.js";
 import { type Awaitable, type Coro, describe, isCoroutine, isPromiseLike } from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
 import { type Future, isFuture } from "./futures.js";
@@ -82,6 +83,8 @@ export interface RunOptions {
   loopFactory?: () => BaseEventLoop;
   /** Turns on the loop's debug mode. */
   debug?: boolean;
+  /** Cancels main when this signal aborts; the CancelledError carries the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -119,16 +122,23 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
   }
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
-  return runOn(loop, awaitable);
+  return runOn(loop, awaitable, options?.signal);
 }
 
-async function runOn<T>(loop: BaseEventLoop, main: Awaitable<T>): Promise<T> {
+async function runOn<T>(
+  loop: BaseEventLoop,
+  main: Awaitable<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   const owner = getEventLoopPolicy();
   owner.setEventLoop(loop);
+  let stopListening: (() => void) | null = null;
   try {
     const future = ensureFuture(main, { loop });
+    if (signal !== undefined) stopListening = cancelOnAbort(future, signal);
     return await loop.runUntilComplete(future);
   } finally {
+    stopListening?.();
     try {
       await cancelAllTasks(loop);
     } finally {

@@ -1,6 +1,7 @@
 /**
  * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
  */
+import { abortTaskSignal, cancelOnAbort } from "./abort.js";
 import { type Context, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
@@ -24,6 +25,8 @@ export interface TaskOptions {
   context?: Context;
   /** Run the coroutine at once, in the caller's stack, until it first suspends (Python 3.12's eager_start). */
   eagerStart?: boolean;
+  /** Cancel the task when this signal aborts; the CancelledError carries the signal's reason. */
+  signal?: AbortSignal;
 }
 
 let taskCount = 0;
@@ -87,6 +90,9 @@ export class Task<T = unknown> extends Future<T> {
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
     else loop._call(taskStep, 1, this, undefined, null);
+    if (options?.signal !== undefined && this._state === PENDING) {
+      this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
+    }
   }
 
   /** The coroutine this task drives. */
@@ -113,12 +119,19 @@ export class Task<T = unknown> extends Future<T> {
    * next step (cancelling the future it waits on, if any). False if already done.
    */
   override cancel(message?: string): boolean {
+    return this._requestCancel(message, undefined);
+  }
+
+  /** @internal cancel() with a cause for the CancelledError (kept in `_exception` until thrown in). */
+  override _requestCancel(message: string | undefined, cause: unknown): boolean {
     if (this._state !== PENDING) return false;
     this._numCancelsRequested++;
+    abortTaskSignal(this, message, cause);
     const waiter = this._futWaiter;
-    if (waiter?.cancel(message)) return true;
+    if (waiter?._requestCancel(message, cause)) return true;
     this._mustCancel = true;
     this._cancelMessage = message;
+    this._exception = cause;
     return true;
   }
 
@@ -180,6 +193,7 @@ export class Task<T = unknown> extends Future<T> {
     if (this._mustCancel) {
       if (!(error instanceof CancelledError)) error = this._makeCancelledError();
       this._mustCancel = false;
+      this._exception = undefined;
     }
     this._futWaiter = null;
     const loop = this._loop;
@@ -194,7 +208,7 @@ export class Task<T = unknown> extends Future<T> {
         this._end();
         if (thrown instanceof CancelledError) {
           this._cancelledError = thrown;
-          super.cancel(thrown.message);
+          super._requestCancel(thrown.message, undefined);
         } else {
           this._fail(thrown);
         }
@@ -204,7 +218,7 @@ export class Task<T = unknown> extends Future<T> {
         this._end();
         if (this._mustCancel) {
           this._mustCancel = false;
-          super.cancel(this._cancelMessage);
+          super._requestCancel(this._cancelMessage, this._exception);
         } else {
           this._resolve(next.value);
         }
@@ -237,7 +251,10 @@ export class Task<T = unknown> extends Future<T> {
       } else {
         yielded._addCallback(this as Task<unknown>);
         this._futWaiter = yielded;
-        if (this._mustCancel && yielded.cancel(this._cancelMessage)) this._mustCancel = false;
+        if (this._mustCancel && yielded._requestCancel(this._cancelMessage, this._exception)) {
+          this._mustCancel = false;
+          this._exception = undefined;
+        }
       }
       return;
     }

@@ -1,0 +1,263 @@
+/**
+ * AbortSignal interop: signals that cancel tasks and run(), waitAbort(), and
+ * taskSignal() handed to native APIs.
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  fromPromise,
+  getRunningLoop,
+  run,
+  type Suspend,
+  sleep,
+  taskSignal,
+  VirtualEventLoop,
+  waitAbort,
+} from "../src/index.js";
+
+function runV<T>(main: () => Coro<T>): T {
+  return new VirtualEventLoop().runSync(main());
+}
+
+function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
+  try {
+    yield* aw;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe("createTask(coro, { signal })", () => {
+  it("cancels the task when the signal aborts; the CancelledError carries the reason", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const controller = new AbortController();
+      const reason = new Error("user pressed stop");
+      const task = createTask(
+        (function* () {
+          try {
+            yield* sleep(60_000);
+          } catch (error) {
+            const e = error as Error;
+            log.push(`${e.name} "${e.message}" cause=${e.cause === reason} at ${loop.time()}`);
+            throw error;
+          }
+        })(),
+        { signal: controller.signal },
+      );
+      loop.callLater(100, () => controller.abort(reason));
+      const outside = (yield* catching(task)) as Error;
+      log.push(`task cancelled=${task.cancelled()} "${outside.message}"`);
+      return log;
+    });
+    expect(log).toEqual([
+      'CancelledError "user pressed stop" cause=true at 100',
+      'task cancelled=true "user pressed stop"',
+    ]);
+  });
+
+  it("an already aborted signal cancels the task before it starts", () => {
+    runV(function* () {
+      let started = false;
+      const task = createTask(
+        (function* () {
+          started = true;
+          yield* sleep(1);
+        })(),
+        { signal: AbortSignal.abort("too late") },
+      );
+      const error = yield* catching(task);
+      expect(error).toBeInstanceOf(CancelledError);
+      expect((error as Error).message).toBe("too late");
+      expect(started).toBe(false);
+    });
+  });
+
+  it("a task cancelled while it is runnable gets the reason too", () => {
+    runV(function* () {
+      const controller = new AbortController();
+      let seen: unknown = null;
+      const task = createTask(
+        (function* () {
+          controller.abort("from inside"); // the task is running: the cancel is delivered at its next step
+          try {
+            yield;
+          } catch (error) {
+            seen = error;
+          }
+        })(),
+        { signal: controller.signal },
+      );
+      yield* task;
+      expect(seen).toBeInstanceOf(CancelledError);
+      expect((seen as Error).message).toBe("from inside");
+      expect((seen as Error).cause).toBe("from inside");
+    });
+  });
+
+  it("an abort after the task finished does nothing; a bad signal is a TypeError", () => {
+    runV(function* () {
+      const controller = new AbortController();
+      const task = createTask(sleep(1, "done"), { signal: controller.signal });
+      expect(yield* task).toBe("done");
+      yield* sleep(0);
+      controller.abort();
+      expect(task.result()).toBe("done");
+      expect(() => createTask(sleep(1), { signal: {} as AbortSignal })).toThrow(
+        /expects an AbortSignal/,
+      );
+    });
+  });
+});
+
+describe("run(main, { signal })", () => {
+  it("cancels main when the signal aborts, and rejects with its reason", async () => {
+    const controller = new AbortController();
+    const cleanup: string[] = [];
+    const outcome = run(
+      function* () {
+        getRunningLoop().callLater(50, () => controller.abort(new Error("shutdown")));
+        try {
+          yield* sleep(60 * 60_000);
+        } finally {
+          cleanup.push(`cleaned up at ${getRunningLoop().time()}`);
+        }
+      },
+      { signal: controller.signal, loopFactory: () => new VirtualEventLoop() },
+    );
+    await expect(outcome).rejects.toThrow(CancelledError);
+    await expect(outcome).rejects.toThrow("shutdown");
+    expect(cleanup).toEqual(["cleaned up at 50"]);
+  });
+
+  it("an unaborted signal changes nothing", async () => {
+    const controller = new AbortController();
+    const value = await run(sleep(10, "fine"), {
+      signal: controller.signal,
+      loopFactory: () => new VirtualEventLoop(),
+    });
+    expect(value).toBe("fine");
+    controller.abort(); // after run: nothing left to cancel
+  });
+});
+
+describe("waitAbort", () => {
+  it("returns the reason once the signal aborts, at once if it already has", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const controller = new AbortController();
+      loop.callLater(30, () => controller.abort("enough"));
+      const log = [`${yield* waitAbort(controller.signal)} at ${loop.time()}`];
+      log.push(`${yield* waitAbort(controller.signal)} at ${loop.time()}`);
+      return log;
+    });
+    expect(log).toEqual(["enough at 30", "enough at 30"]);
+  });
+
+  it("a cancelled waiter stops listening", () => {
+    runV(function* () {
+      const controller = new AbortController();
+      const waiter = createTask(waitAbort(controller.signal));
+      yield* sleep(1);
+      waiter.cancel();
+      expect(yield* catching(waiter)).toBeInstanceOf(CancelledError);
+      controller.abort(); // no listener left to resolve a dead future
+      expect(() => waitAbort(42 as never).next()).toThrow(TypeError);
+    });
+  });
+});
+
+describe("taskSignal", () => {
+  it("aborts when the task is asked to cancel, with a CancelledError as reason", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      const task = createTask(
+        (function* () {
+          const signal = taskSignal();
+          signal.addEventListener("abort", () => {
+            const reason = signal.reason as Error;
+            log.push(`aborted: ${reason.name} "${reason.message}"`);
+          });
+          expect(taskSignal()).toBe(signal); // one per task
+          yield* sleep(1000);
+        })(),
+      );
+      yield* sleep(10);
+      log.push("cancel");
+      task.cancel("no longer needed");
+      log.push("cancel returned");
+      yield* catching(task);
+      return log;
+    });
+    expect(log).toEqual([
+      "cancel",
+      'aborted: CancelledError "no longer needed"',
+      "cancel returned",
+    ]);
+  });
+
+  it("carries an AbortSignal's reason through, and is aborted at once for a task already cancelling", () => {
+    runV(function* () {
+      const outer = new AbortController();
+      const reason = new Error("outer reason");
+      let inner: AbortSignal | null = null;
+      const task = createTask(
+        (function* () {
+          inner = taskSignal();
+          yield* sleep(1000);
+        })(),
+        { signal: outer.signal },
+      );
+      yield* sleep(1);
+      outer.abort(reason);
+      expect((inner as AbortSignal | null)?.reason).toBe(reason);
+      yield* catching(task);
+      expect(taskSignal(task).aborted).toBe(true);
+      const doomed = createTask(sleep(1));
+      doomed.cancel();
+      expect(taskSignal(doomed).aborted).toBe(true);
+      yield* catching(doomed);
+    });
+  });
+
+  it("needs a task", () => {
+    const loop = new VirtualEventLoop();
+    let error: unknown = null;
+    loop.callSoon(() => {
+      try {
+        taskSignal();
+      } catch (e) {
+        error = e;
+      }
+    });
+    loop.runSync(sleep(0));
+    expect(String(error)).toMatch(/taskSignal\(\) needs a task/);
+  });
+
+  it("clears a native host timer when the task is cancelled (host loop, real time)", async () => {
+    let hostTimer: Promise<void> | null = null;
+    const result = await run(function* () {
+      const sleeper = createTask(
+        (function* () {
+          hostTimer = delay(60_000, undefined, { signal: taskSignal() });
+          yield* fromPromise(hostTimer);
+          return "slept a minute";
+        })(),
+      );
+      yield* sleep(5);
+      sleeper.cancel("hurry");
+      return yield* catching(sleeper);
+    });
+    expect(result).toBeInstanceOf(CancelledError);
+    // The minute-long host timer was aborted with the cancellation as reason, not left running.
+    await expect(hostTimer).rejects.toMatchObject({
+      name: "AbortError",
+      cause: { message: "hurry" },
+    });
+  });
+});
