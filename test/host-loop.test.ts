@@ -1,0 +1,174 @@
+/**
+ * HostEventLoop on Node, in real time: it never starves the host, wakes when
+ * a native promise settles, and leaves no host timer behind when it stops.
+ * These are the few tests that use the wall clock, with short waits.
+ */
+import { describe, expect, it } from "vitest";
+import { type Coro, createTask, fromPromise, HostEventLoop, run, sleep } from "../src/index.js";
+
+/** Host timers alive now (setTimeout/setInterval), as Node counts them. */
+function activeTimers(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+}
+
+/** A task that switches with sleep(0) until `until()` holds, or gives up after `maxMs` of real time. */
+function* spinUntil(until: () => boolean, maxMs = 2000): Coro<number> {
+  const start = performance.now();
+  let switches = 0;
+  while (!until() && performance.now() - start < maxMs) {
+    yield* sleep(0);
+    switches++;
+  }
+  return switches;
+}
+
+describe("HostEventLoop never starves the host", () => {
+  it("a task that yields with sleep(0) forever does not block a host setTimeout callback", async () => {
+    let fired = false;
+    const switches = await run(function* () {
+      setTimeout(() => {
+        fired = true;
+      }, 5);
+      return yield* spinUntil(() => fired);
+    });
+    expect(fired).toBe(true);
+    expect(switches).toBeGreaterThan(100);
+  });
+
+  it("nor a native promise callback", async () => {
+    let resolved = false;
+    await run(function* () {
+      const spinner = createTask(spinUntil(() => resolved));
+      void Promise.resolve()
+        .then(() => undefined)
+        .then(() => {
+          resolved = true;
+        });
+      return yield* spinner;
+    });
+    expect(resolved).toBe(true);
+  });
+
+  it("nor host I/O-like macrotasks (setImmediate)", async () => {
+    let ran = false;
+    await run(function* () {
+      setImmediate(() => {
+        ran = true;
+      });
+      yield* spinUntil(() => ran);
+    });
+    expect(ran).toBe(true);
+  });
+});
+
+describe("waking up", () => {
+  it("fromPromise wakes an idle loop as soon as the promise settles", async () => {
+    let settledAt = 0;
+    const resumedAt = await run(function* () {
+      yield* fromPromise(
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            settledAt = performance.now();
+            resolve();
+          }, 20),
+        ),
+      );
+      return performance.now();
+    });
+    expect(settledAt).toBeGreaterThan(0);
+    expect(resumedAt - settledAt).toBeLessThan(10);
+  });
+
+  it("a callback scheduled from host code wakes a parked loop", async () => {
+    const loop = new HostEventLoop();
+    const log: string[] = [];
+    const done = loop.runForever();
+    setTimeout(() => {
+      loop.callSoon(() => {
+        log.push("woken");
+        loop.stop();
+      });
+    }, 5);
+    await done;
+    loop.close();
+    expect(log).toEqual(["woken"]);
+  });
+
+  it("a timer added from host code to a parked loop fires on time", async () => {
+    const loop = new HostEventLoop();
+    const done = loop.runForever();
+    let firedAfter = -1;
+    setTimeout(() => {
+      const start = loop.time();
+      loop.callLater(10, () => {
+        firedAfter = loop.time() - start;
+        loop.stop();
+      });
+    }, 1);
+    await done;
+    loop.close();
+    expect(firedAfter).toBeGreaterThanOrEqual(9);
+    expect(firedAfter).toBeLessThan(200);
+  });
+
+  it("sleep waits in real time on the host loop's monotonic clock", async () => {
+    const loop = new HostEventLoop();
+    const t0 = loop.time();
+    const elapsed = await loop.runUntilComplete(
+      (function* () {
+        yield* sleep(15);
+        return loop.time() - t0;
+      })(),
+    );
+    loop.close();
+    expect(elapsed).toBeGreaterThanOrEqual(14);
+    expect(loop.time()).toBeGreaterThanOrEqual(t0);
+  });
+});
+
+describe("no dangling host timer", () => {
+  it("after run() whose leftover task had a long sleep, no host timer keeps the process alive", async () => {
+    const before = activeTimers();
+    let cancelled = false;
+    await run(function* () {
+      createTask(
+        (function* () {
+          try {
+            yield* sleep(60_000);
+          } finally {
+            cancelled = true;
+          }
+        })(),
+      );
+      yield* sleep(1);
+    });
+    expect(cancelled).toBe(true);
+    expect(activeTimers()).toBe(before);
+  });
+
+  it("after runUntilComplete with a far timer still scheduled, the loop holds no host timer", async () => {
+    const before = activeTimers();
+    const loop = new HostEventLoop();
+    await loop.runUntilComplete(
+      (function* () {
+        loop.callLater(60_000, () => {});
+        yield* sleep(1);
+      })(),
+    );
+    expect(activeTimers()).toBe(before);
+    loop.close();
+    expect(activeTimers()).toBe(before);
+  });
+
+  it("a timer further away than setTimeout allows does not fire early", async () => {
+    const loop = new HostEventLoop();
+    let fired = false;
+    loop.callLater(2 ** 33, () => {
+      fired = true;
+    });
+    loop.callLater(5, () => loop.stop());
+    await loop.runForever();
+    loop.close();
+    expect(fired).toBe(false);
+  });
+});
