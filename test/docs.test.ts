@@ -205,6 +205,7 @@ describe("documentation code blocks", () => {
       "README.md",
       "docs/getting-started.md",
       "docs/eager.md",
+      "docs/scheduling.md",
       "docs/testing.md",
       "docs/from-asyncio.md",
     ]) {
