@@ -66,6 +66,11 @@ export class VirtualEventLoop extends BaseEventLoop {
       this._stopping = false;
       future.removeDoneCallback(stop);
     }
+    if (!future.done()) {
+      throw new Error(
+        "runSync(): the loop was stopped before the program completed: let main finish instead of calling loop.stop().",
+      );
+    }
     return future.result();
   }
 
