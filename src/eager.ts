@@ -534,21 +534,34 @@ function trackedState(where: string, coro: Coro<unknown>): number | undefined {
  */
 export function coroEager<T>(coro: Coro<T>): Future<T> {
   if (!isCoroutine(coro)) throw notACoroutine("coroEager", coro);
-  // Inlined CoroStart: the common case (no suspension) needs only the Future.
+  return startEager(coro);
+}
+
+/** coroEager() for a value known to be a coroutine. */
+function startEager<T>(coro: Coro<T>): Future<T> {
+  // advance() inlined: a start that does not suspend costs a context copy and a Future.
   const context = copyContext();
+  const previous = swapContext(context);
+  const tracked = coro as Tracked;
+  tracked[coroState] = RUNNING;
   let step: IteratorResult<Suspend, T>;
   try {
-    step = advance(coro, context, NEXT, undefined);
+    step = coro.next();
   } catch (error) {
+    tracked[coroState] = FINISHED;
+    swapContext(previous);
     const failed = new Future<T>();
     failed._fail(error);
     return failed;
   }
+  swapContext(previous);
   if (step.done === true) {
+    tracked[coroState] = FINISHED;
     const returned = new Future<T>();
     returned._resolve(step.value);
     return returned;
   }
+  tracked[coroState] = SUSPENDED;
   const start = new CoroStart(coro, NO_AUTOSTART);
   start._state = PENDING;
   start._step = step;
@@ -630,7 +643,7 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
       `@eager decorates generator methods, not a ${String(decoratorContext.kind)} (${String(decoratorContext.name)}).`,
     );
   }
-  if (isCoroutine(x)) return coroEager(x);
+  if (isCoroutine(x)) return startEager(x);
   if (isGeneratorFunction(x)) return funcEager(x);
   let hint = "call it as eager(work()) or eager(function* () { ... }).";
   if (isPromiseLike(x))
