@@ -5,7 +5,14 @@
  */
 
 /** Workloads timed in ns per op. */
-export const TIMED_WORKLOADS = ["switch", "ping-pong", "spawn-join", "timers"] as const;
+export const TIMED_WORKLOADS = [
+  "switch",
+  "ping-pong",
+  "spawn-join",
+  "timers",
+  "call",
+  "eager",
+] as const;
 export type TimedWorkload = (typeof TIMED_WORKLOADS)[number];
 
 /** All workloads; `memory` reports heap bytes per blocked task instead of time. */
@@ -18,6 +25,8 @@ export const DEFAULT_OPS: Record<Workload, number> = {
   "ping-pong": 200_000, // round trips between two tasks through futures
   "spawn-join": 100_000, // tasks spawned, each yields once, all joined
   timers: 100_000, // tasks each sleeping a random 0–10 ms, all joined
+  call: 1_000_000, // calls of a coroutine that returns without suspending: `yield* f()`
+  eager: 1_000_000, // the same calls started eagerly: `yield* eager(f())`
   memory: 100_000, // tasks blocked on one never-resolved future
 };
 

@@ -2,8 +2,22 @@
  * asynkit: coroutines are generator functions driven by asynkit's own loop
  * (the default policy's host loop, as `run()` picks it).
  */
-import { type Coro, createTask, getRunningLoop, run, sleep, type Task } from "../../src/index.js";
+import {
+  type Coro,
+  createTask,
+  eager,
+  getRunningLoop,
+  run,
+  sleep,
+  type Task,
+} from "../../src/index.js";
 import { heapUsed, type Impl, timerDelayMs } from "../workloads.js";
+
+/** The coroutine of the call and eager workloads: it returns without suspending. */
+// biome-ignore lint/correctness/useYield: the workload is a coroutine that never suspends
+function* answer(i: number): Coro<number> {
+  return i & 1;
+}
 
 const impl: Impl = {
   async switch(n) {
@@ -52,6 +66,22 @@ const impl: Impl = {
       const tasks: Task<void>[] = [];
       for (let i = 0; i < n; i++) tasks.push(createTask(sleep(timerDelayMs())));
       for (const t of tasks) yield* t;
+    });
+  },
+
+  async call(n) {
+    await run(function* () {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += yield* answer(i);
+      return sum;
+    });
+  },
+
+  async eager(n) {
+    await run(function* () {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += yield* eager(answer(i));
+      return sum;
     });
   },
 

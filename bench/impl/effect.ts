@@ -6,6 +6,16 @@
 import { Deferred, Effect, Fiber } from "effect";
 import { heapUsed, type Impl, timerDelayMs } from "../workloads.js";
 
+/** The effect of the call and eager workloads: it succeeds without suspending. */
+const answer = (i: number) => Effect.succeed(i & 1);
+
+const sumOfCalls = (n: number) =>
+  Effect.gen(function* () {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += yield* answer(i);
+    return sum;
+  });
+
 const impl: Impl = {
   async switch(n) {
     await Effect.runPromise(
@@ -60,6 +70,15 @@ const impl: Impl = {
         for (const f of fibers) yield* Fiber.join(f);
       }),
     );
+  },
+
+  async call(n) {
+    await Effect.runPromise(sumOfCalls(n));
+  },
+
+  // effect has no eager start: its plain call already runs the effect at once.
+  async eager(n) {
+    await Effect.runPromise(sumOfCalls(n));
   },
 
   async memory(n) {

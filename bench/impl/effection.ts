@@ -13,6 +13,18 @@ const yieldNow: Operation<void> = action<void>((resolve) => {
   return () => {};
 });
 
+/** The operation of the call and eager workloads: it returns without suspending. */
+// biome-ignore lint/correctness/useYield: the workload is an operation that never suspends
+function* answer(i: number): Operation<number> {
+  return i & 1;
+}
+
+function* sumOfCalls(n: number): Operation<number> {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += yield* answer(i);
+  return sum;
+}
+
 const impl: Impl = {
   async switch(n) {
     await run(function* () {
@@ -61,6 +73,15 @@ const impl: Impl = {
       for (let i = 0; i < n; i++) tasks.push(yield* spawn(() => sleep(timerDelayMs())));
       for (const t of tasks) yield* t;
     });
+  },
+
+  async call(n) {
+    await run(() => sumOfCalls(n));
+  },
+
+  // effection has no eager start: its plain call already runs the operation at once.
+  async eager(n) {
+    await run(() => sumOfCalls(n));
   },
 
   async memory(n) {

@@ -17,6 +17,17 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve };
 }
 
+/** The function of the call and eager workloads: it returns without awaiting. */
+async function answer(i: number): Promise<number> {
+  return i & 1;
+}
+
+async function sumOfCalls(n: number): Promise<number> {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += await answer(i);
+  return sum;
+}
+
 const impl: Impl = {
   async switch(n) {
     for (let i = 0; i < n; i++) await undefined;
@@ -55,6 +66,15 @@ const impl: Impl = {
     const tasks: Promise<void>[] = [];
     for (let i = 0; i < n; i++) tasks.push(child());
     for (const t of tasks) await t;
+  },
+
+  async call(n) {
+    await sumOfCalls(n);
+  },
+
+  // An async function always starts at once: its eager call is its plain call.
+  async eager(n) {
+    await sumOfCalls(n);
   },
 
   async memory(n) {

@@ -76,7 +76,32 @@ async def memory(n: int) -> float:
     return (after - before) / n
 
 
-TIMED = {"switch": switch, "ping-pong": ping_pong, "spawn-join": spawn_join, "timers": timers}
+async def answer(i: int) -> int:
+    return i & 1
+
+
+async def call(n: int) -> None:
+    total = 0
+    for i in range(n):
+        total += await answer(i)
+
+
+async def eager(n: int) -> None:
+    import asynkit  # py-asynkit: the model of asynkit's eager()
+
+    total = 0
+    for i in range(n):
+        total += await asynkit.eager(answer(i))
+
+
+TIMED = {
+    "switch": switch,
+    "ping-pong": ping_pong,
+    "spawn-join": spawn_join,
+    "timers": timers,
+    "call": call,
+    "eager": eager,
+}
 
 
 def main() -> None:
@@ -90,7 +115,11 @@ def main() -> None:
         result = {"bytesPerTask": asyncio.run(memory(n))}
     else:
         fn = TIMED[workload]
-        asyncio.run(fn(warmup))
+        try:
+            asyncio.run(fn(warmup))
+        except ModuleNotFoundError as err:  # the eager workload needs py-asynkit
+            print(json.dumps({"error": f"{err.name} is not installed (pip install {err.name})"}))
+            sys.exit(1)
         t0 = time.perf_counter_ns()
         asyncio.run(fn(n))
         result = {"nsPerOp": (time.perf_counter_ns() - t0) / n}
