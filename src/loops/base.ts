@@ -4,8 +4,7 @@
  * to do when nothing is ready (sleep on the host, or jump a virtual clock).
  */
 
-import type { Context } from "../context.js";
-import { currentContext } from "../context.js";
+import { type Context, copyContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
 import {
   type ExceptionContext,
@@ -119,7 +118,8 @@ export abstract class BaseEventLoop {
   callSoon<A extends unknown[]>(callback: (...args: A) => void, ...args: A): Handle {
     checkCallback("callSoon", callback);
     const n = args.length;
-    return this._call(callback, n, args[0], args[1], currentContext(), n > 2 ? args : null);
+    // A copy, as asyncio: what the caller sets after scheduling does not show in the callback.
+    return this._call(callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
   }
 
   /**
@@ -171,7 +171,7 @@ export abstract class BaseEventLoop {
       args[0],
       args[1],
       this,
-      currentContext(),
+      copyContext(),
     );
     this._scheduled.push(timer);
     if (this._parked) this._unpark();
