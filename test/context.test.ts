@@ -1,0 +1,237 @@
+/**
+ * ContextVar, Context and copyContext, after Python's contextvars; and the
+ * asyncio rule that every task runs in its own copy of the context current
+ * when it was created.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  Context,
+  ContextVar,
+  type Coro,
+  copyContext,
+  createTask,
+  getRunningLoop,
+  sleep,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+function runV<T>(main: Coro<T>): T {
+  return new VirtualEventLoop().runSync(main);
+}
+
+describe("ContextVar", () => {
+  it("get() gives the default, a fallback, or throws an error that says what to do", () => {
+    const withDefault = new ContextVar("a", { default: 1 });
+    const noDefault = new ContextVar<number>("b");
+    const undefinedDefault = new ContextVar<number | undefined>("c", { default: undefined });
+    expect(withDefault.get()).toBe(1);
+    expect(withDefault.get(5)).toBe(5);
+    expect(noDefault.get(7)).toBe(7);
+    expect(undefinedDefault.get()).toBeUndefined();
+    expect(() => noDefault.get()).toThrow(
+      'ContextVar "b" has no value in this context and no default: set it first or pass a fallback to get().',
+    );
+    expect(withDefault.name).toBe("a");
+    expect(String(withDefault)).toBe('<ContextVar name="a">');
+  });
+
+  it("set() and reset() with its token", () => {
+    const v = new ContextVar("v", { default: "d" });
+    copyContext().run(() => {
+      const t1 = v.set("one");
+      expect(t1.oldValue).toBeUndefined();
+      expect(t1.variable).toBe(v);
+      const t2 = v.set("two");
+      expect(t2.oldValue).toBe("one");
+      expect(v.get()).toBe("two");
+      v.reset(t2);
+      expect(v.get()).toBe("one");
+      v.reset(t1);
+      expect(v.get()).toBe("d");
+      expect(() => v.reset(t1)).toThrow(
+        "This Token has already been used once; a token resets only once.",
+      );
+    });
+  });
+
+  it("reset() refuses a token of another variable or another context", () => {
+    const a = new ContextVar("a", { default: 0 });
+    const b = new ContextVar("b", { default: 0 });
+    copyContext().run(() => {
+      const token = a.set(1);
+      expect(() => b.reset(token as never)).toThrow(
+        "This Token was created by a different ContextVar.",
+      );
+      copyContext().run(() => {
+        expect(() => a.reset(token)).toThrow("This Token was created in a different Context.");
+      });
+    });
+  });
+});
+
+describe("Context", () => {
+  it("run() makes changes inside the context, and none outside", () => {
+    const v = new ContextVar("v", { default: "outer" });
+    const ctx = copyContext();
+    const result = ctx.run(
+      (x: number, y: number) => {
+        v.set("inner");
+        return x + y;
+      },
+      2,
+      3,
+    );
+    expect(result).toBe(5);
+    expect(v.get()).toBe("outer");
+    expect(ctx.get(v)).toBe("inner");
+    expect(ctx.has(v)).toBe(true);
+    expect([...ctx.keys()]).toEqual([v]);
+    expect(ctx.size).toBe(1);
+    expect(ctx.run(() => v.get())).toBe("inner");
+  });
+
+  it("a new Context is empty; get() of a missing variable is undefined", () => {
+    const v = new ContextVar("v", { default: 1 });
+    const ctx = new Context();
+    expect(ctx.size).toBe(0);
+    expect(ctx.has(v)).toBe(false);
+    expect(ctx.get(v)).toBeUndefined();
+    expect(ctx.run(() => v.get())).toBe(1);
+  });
+
+  it("copy() is independent of the original", () => {
+    const v = new ContextVar<number>("v");
+    const ctx = new Context();
+    ctx.run(() => v.set(1));
+    const copy = ctx.copy();
+    copy.run(() => v.set(2));
+    expect(ctx.get(v)).toBe(1);
+    expect(copy.get(v)).toBe(2);
+  });
+
+  it("a context cannot be entered while it is entered", () => {
+    const ctx = new Context();
+    expect(() => ctx.run(() => ctx.run(() => 1))).toThrow(
+      "Cannot enter a Context that is already entered: run a copy of it instead (context.copy().run(...)).",
+    );
+    expect(ctx.run(() => 2)).toBe(2);
+  });
+
+  it("run() restores the previous context when the function throws", () => {
+    const v = new ContextVar("v", { default: "outer" });
+    const ctx = new Context();
+    expect(() =>
+      ctx.run(() => {
+        v.set("inner");
+        throw new Error("x");
+      }),
+    ).toThrow("x");
+    expect(v.get()).toBe("outer");
+    expect(ctx.get(v)).toBe("inner");
+  });
+});
+
+describe("tasks and contexts", () => {
+  it("each task runs in a copy of the context current when it was created", () => {
+    const v = new ContextVar("v", { default: "unset" });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        v.set("at creation");
+        const t = createTask(
+          (function* () {
+            log.push(`task sees ${v.get()}`);
+            v.set("set by task");
+            yield;
+            log.push(`task still sees ${v.get()}`);
+          })(),
+        );
+        v.set("changed after");
+        yield* t;
+        log.push(`main sees ${v.get()}`);
+      })(),
+    );
+    expect(log).toEqual([
+      "task sees at creation",
+      "task still sees set by task",
+      "main sees changed after",
+    ]);
+    expect(v.get()).toBe("unset");
+  });
+
+  it("interleaved tasks each keep their own values", () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const make = (n: number) =>
+          createTask(
+            (function* () {
+              v.set(n);
+              for (let i = 0; i < 2; i++) {
+                yield* sleep(n);
+                log.push(`${n}:${v.get()}`);
+              }
+            })(),
+          );
+        const a = make(1);
+        const b = make(2);
+        yield* a;
+        yield* b;
+        log.push(`main:${v.get()}`);
+      })(),
+    );
+    expect(log).toEqual(["1:1", "2:2", "1:1", "2:2", "main:0"]);
+  });
+
+  it("a task given a context runs in that very context", () => {
+    const v = new ContextVar<string>("v");
+    const ctx = new Context();
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            v.set("written");
+            yield;
+          })(),
+          { context: ctx },
+        );
+        yield* t;
+        expect(v.get("none")).toBe("none");
+      })(),
+    );
+    expect(ctx.get(v)).toBe("written");
+  });
+
+  it("callSoon and callLater callbacks run in the context current when scheduled", () => {
+    const v = new ContextVar("v", { default: "default" });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const loop = getRunningLoop();
+        v.set("scheduled");
+        loop.callSoon(() => log.push(`soon ${v.get()}`));
+        loop.callLater(1, () => log.push(`later ${v.get()}`));
+        v.set("after");
+        yield* sleep(2);
+      })(),
+    );
+    expect(log).toEqual(["soon scheduled", "later scheduled"]);
+  });
+
+  it("Context.run inside a task does not change the task's context", () => {
+    const v = new ContextVar("v", { default: "d" });
+    const result = runV(
+      (function* () {
+        v.set("task");
+        const inner = copyContext().run(() => {
+          v.set("inner");
+          return v.get();
+        });
+        yield;
+        return [inner, v.get()];
+      })(),
+    );
+    expect(result).toEqual(["inner", "task"]);
+  });
+});
