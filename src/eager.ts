@@ -16,7 +16,7 @@ import {
 } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
-import { Future } from "./futures.js";
+import { FINISHED, Future } from "./futures.js";
 import type { TaskFactory } from "./loops/base.js";
 import { Task, type TaskOptions } from "./tasks.js";
 
@@ -33,9 +33,9 @@ const THROW = 1;
 const RETURN = 2;
 
 // What asynkit has seen a coroutine do; no mark means it never ran under CoroStart.
-const RUNNING = 1;
-const SUSPENDED = 2;
-const FINISHED = 3;
+const CORO_RUNNING = 1;
+const CORO_SUSPENDED = 2;
+const CORO_FINISHED = 3;
 const coroState: unique symbol = Symbol("asynkit.coroState");
 type Tracked = { [coroState]?: number };
 
@@ -314,7 +314,7 @@ function advance<T>(
 ): IteratorResult<Suspend, T> {
   const tracked = coro as Tracked;
   const previous = context === null ? null : swapContext(context);
-  tracked[coroState] = RUNNING;
+  tracked[coroState] = CORO_RUNNING;
   try {
     const step =
       mode === NEXT
@@ -324,10 +324,10 @@ function advance<T>(
           : typeof coro.return === "function"
             ? coro.return(arg as T)
             : { done: true as const, value: arg as T };
-    tracked[coroState] = step.done === true ? FINISHED : SUSPENDED;
+    tracked[coroState] = step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
     return step;
   } catch (error) {
-    tracked[coroState] = FINISHED;
+    tracked[coroState] = CORO_FINISHED;
     throw error;
   } finally {
     if (previous !== null) swapContext(previous);
@@ -488,7 +488,7 @@ export function coroIsNew(coro: Coro<unknown>): boolean {
  * ```
  */
 export function coroIsSuspended(coro: Coro<unknown>): boolean {
-  return trackedState("coroIsSuspended", coro) === SUSPENDED;
+  return trackedState("coroIsSuspended", coro) === CORO_SUSPENDED;
 }
 
 /**
@@ -505,7 +505,7 @@ export function coroIsSuspended(coro: Coro<unknown>): boolean {
  * ```
  */
 export function coroIsFinished(coro: Coro<unknown>): boolean {
-  return trackedState("coroIsFinished", coro) === FINISHED;
+  return trackedState("coroIsFinished", coro) === CORO_FINISHED;
 }
 
 function trackedState(where: string, coro: Coro<unknown>): number | undefined {
@@ -543,12 +543,12 @@ function startEager<T>(coro: Coro<T>): Future<T> {
   const context = copyContext();
   const previous = swapContext(context);
   const tracked = coro as Tracked;
-  tracked[coroState] = RUNNING;
+  tracked[coroState] = CORO_RUNNING;
   let step: IteratorResult<Suspend, T>;
   try {
     step = coro.next();
   } catch (error) {
-    tracked[coroState] = FINISHED;
+    tracked[coroState] = CORO_FINISHED;
     swapContext(previous);
     const failed = new Future<T>();
     failed._fail(error);
@@ -556,12 +556,14 @@ function startEager<T>(coro: Coro<T>): Future<T> {
   }
   swapContext(previous);
   if (step.done === true) {
-    tracked[coroState] = FINISHED;
+    tracked[coroState] = CORO_FINISHED;
+    // A new future has no callbacks to schedule: set its result directly.
     const returned = new Future<T>();
-    returned._resolve(step.value);
+    returned._result = step.value;
+    returned._state = FINISHED;
     return returned;
   }
-  tracked[coroState] = SUSPENDED;
+  tracked[coroState] = CORO_SUSPENDED;
   const start = new CoroStart(coro, NO_AUTOSTART);
   start._state = PENDING;
   start._step = step;
