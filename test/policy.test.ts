@@ -1,0 +1,246 @@
+/**
+ * run(), the running loop, and event loop policies, as asyncio.run,
+ * get_running_loop, get_event_loop and the policy functions.
+ */
+// biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type BaseEventLoop,
+  CancelledError,
+  type Coro,
+  createTask,
+  DefaultEventLoopPolicy,
+  type EventLoopPolicy,
+  type ExceptionContext,
+  getEventLoop,
+  getEventLoopPolicy,
+  getRunningLoop,
+  HostEventLoop,
+  run,
+  setEventLoopPolicy,
+  sleep,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+afterEach(() => {
+  setEventLoopPolicy(null);
+});
+
+const virtual = { loopFactory: () => new VirtualEventLoop() };
+
+describe("run()", () => {
+  it("runs a coroutine and settles with its result", async () => {
+    await expect(run(sleep(10, "result"), virtual)).resolves.toBe("result");
+  });
+
+  it("calls a function* to get the coroutine", async () => {
+    await expect(
+      run(function* () {
+        yield* sleep(1);
+        return 7;
+      }, virtual),
+    ).resolves.toBe(7);
+  });
+
+  it("rejects with main's error", async () => {
+    const error = new Error("main failed");
+    await expect(
+      run(function* (): Coro<never> {
+        yield;
+        throw error;
+      }, virtual),
+    ).rejects.toBe(error);
+  });
+
+  it("runs on a new HostEventLoop from the default policy, and closes it", async () => {
+    let loop: BaseEventLoop | null = null;
+    await run(function* () {
+      loop = getRunningLoop();
+      yield;
+    });
+    expect(loop).toBeInstanceOf(HostEventLoop);
+    expect(loop!.isClosed()).toBe(true);
+    expect(loop!.isRunning()).toBe(false);
+  });
+
+  it("cancels the tasks that are left when main is done, and waits for them", async () => {
+    const log: string[] = [];
+    let leftover: ReturnType<typeof createTask> | null = null;
+    const result = await run(function* () {
+      leftover = createTask(
+        (function* () {
+          try {
+            yield* sleep(60_000);
+          } catch (e) {
+            log.push(`leftover got ${(e as Error).name}`);
+            yield* sleep(5);
+            log.push("leftover cleaned up");
+            throw e;
+          }
+        })(),
+      );
+      yield* sleep(1);
+      log.push("main done");
+      return "main";
+    }, virtual);
+    expect(result).toBe("main");
+    expect(log).toEqual(["main done", "leftover got CancelledError", "leftover cleaned up"]);
+    expect(leftover!.cancelled()).toBe(true);
+  });
+
+  it("cancels the leftovers when main fails too", async () => {
+    let leftover: ReturnType<typeof createTask> | null = null;
+    await expect(
+      run(function* (): Coro<never> {
+        leftover = createTask(sleep(1000));
+        yield;
+        throw new Error("main failed");
+      }, virtual),
+    ).rejects.toThrow("main failed");
+    expect(leftover!.cancelled()).toBe(true);
+  });
+
+  it("reports a leftover task that fails instead of being cancelled", async () => {
+    const contexts: ExceptionContext[] = [];
+    const error = new Error("refused to cancel");
+    await run(function* () {
+      getRunningLoop().setExceptionHandler((_l, ctx) => contexts.push(ctx));
+      createTask(
+        (function* () {
+          try {
+            yield* sleep(1000);
+          } catch {
+            throw error;
+          }
+        })(),
+      );
+      yield;
+    }, virtual);
+    expect(contexts).toHaveLength(1);
+    expect(contexts[0]!.message).toBe("unhandled exception during run() shutdown");
+    expect(contexts[0]!.exception).toBe(error);
+  });
+
+  it("debug: true turns on the loop's debug mode", async () => {
+    const debug = await run(
+      function* () {
+        yield;
+        return getRunningLoop().getDebug();
+      },
+      { ...virtual, debug: true },
+    );
+    expect(debug).toBe(true);
+  });
+
+  it("accepts a Future or a native promise as main", async () => {
+    await expect(run(Promise.resolve(3) as never, virtual)).resolves.toBe(3);
+  });
+
+  it("rejects main that is not a coroutine with a TypeError", () => {
+    expect(() => run(42 as never)).toThrow(TypeError);
+    expect(() => run(42 as never)).toThrow(/run\(\) expects a coroutine/);
+  });
+});
+
+describe("getRunningLoop and getEventLoop", () => {
+  it("getRunningLoop is the running loop inside, and throws outside", async () => {
+    let inside: BaseEventLoop | null = null;
+    const loop = new VirtualEventLoop();
+    loop.runSync(
+      (function* () {
+        inside = getRunningLoop();
+        yield;
+      })(),
+    );
+    expect(inside).toBe(loop);
+    expect(() => getRunningLoop()).toThrow(
+      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()).",
+    );
+  });
+
+  it("getEventLoop is the running loop when one runs", () => {
+    const loop = new VirtualEventLoop();
+    const seen = loop.runSync(
+      (function* () {
+        return getEventLoop();
+      })(),
+    );
+    expect(seen).toBe(loop);
+  });
+
+  it("outside a loop, getEventLoop is the policy's loop, created once", () => {
+    const a = getEventLoop();
+    expect(a).toBeInstanceOf(HostEventLoop);
+    expect(getEventLoop()).toBe(a);
+    expect(getEventLoopPolicy().getEventLoop()).toBe(a);
+  });
+
+  it("while run() runs, the policy's loop is run's loop; afterwards it is reset", async () => {
+    let policyLoop: BaseEventLoop | null = null;
+    let running: BaseEventLoop | null = null;
+    await run(function* () {
+      running = getRunningLoop();
+      policyLoop = getEventLoopPolicy().getEventLoop();
+      yield;
+    }, virtual);
+    expect(policyLoop).toBe(running);
+    expect(getEventLoopPolicy().getEventLoop()).not.toBe(running);
+  });
+});
+
+describe("policies", () => {
+  it("the default policy is a DefaultEventLoopPolicy", () => {
+    expect(getEventLoopPolicy()).toBeInstanceOf(DefaultEventLoopPolicy);
+    expect(getEventLoopPolicy()).toBe(getEventLoopPolicy());
+  });
+
+  it("DefaultEventLoopPolicy makes HostEventLoops and remembers the one it hands out", () => {
+    const policy = new DefaultEventLoopPolicy();
+    const a = policy.newEventLoop();
+    const b = policy.newEventLoop();
+    expect(a).toBeInstanceOf(HostEventLoop);
+    expect(a).not.toBe(b);
+    const current = policy.getEventLoop();
+    expect(policy.getEventLoop()).toBe(current);
+    policy.setEventLoop(a);
+    expect(policy.getEventLoop()).toBe(a);
+    policy.setEventLoop(null);
+    const fresh = policy.getEventLoop();
+    expect(fresh).not.toBe(a);
+    expect(fresh).toBeInstanceOf(HostEventLoop);
+  });
+
+  it("setEventLoopPolicy installs a policy that run() and getEventLoop() use; null restores the default", async () => {
+    const made: BaseEventLoop[] = [];
+    class VirtualPolicy extends DefaultEventLoopPolicy {
+      override newEventLoop(): BaseEventLoop {
+        const loop = new VirtualEventLoop();
+        made.push(loop);
+        return loop;
+      }
+    }
+    const policy: EventLoopPolicy = new VirtualPolicy();
+    setEventLoopPolicy(policy);
+    expect(getEventLoopPolicy()).toBe(policy);
+    const time = await run(function* () {
+      yield* sleep(86_400_000);
+      return getRunningLoop().time();
+    });
+    expect(time).toBe(86_400_000);
+    expect(made).toHaveLength(1);
+    expect(getEventLoop()).toBeInstanceOf(VirtualEventLoop);
+    setEventLoopPolicy(null);
+    expect(getEventLoopPolicy()).not.toBe(policy);
+    expect(getEventLoopPolicy()).toBeInstanceOf(DefaultEventLoopPolicy);
+  });
+
+  it("the CancelledError of a cancelled main rejects run()", async () => {
+    await expect(
+      run(function* () {
+        const me = getRunningLoop()._currentTask!;
+        me.cancel("cancelled main");
+        yield;
+      }, virtual),
+    ).rejects.toThrow(CancelledError);
+  });
+});
