@@ -137,6 +137,7 @@ export abstract class BaseEventLoop {
     ...args: A
   ): TimerHandle {
     checkDelay("callLater() delay", delayMs);
+    checkCallback("callLater", callback);
     if (delayMs < 0) {
       throw new RangeError(
         `callLater() delay must not be negative, got ${delayMs} ms: use 0 to run as soon as possible.`,
