@@ -1,0 +1,198 @@
+/**
+ * A failure nobody looked at is reported through the loop's exception
+ * handler ("Task exception was never retrieved"), never silently lost; one
+ * that was retrieved is not reported.
+ */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  type Coro,
+  createTask,
+  type ExceptionContext,
+  Future,
+  getRunningLoop,
+  run,
+  sleep,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function* failing(error: unknown): Coro<never> {
+  yield;
+  throw error;
+}
+
+/** A loop whose exception handler records what it is given. */
+function recordingLoop(): { loop: VirtualEventLoop; reports: ExceptionContext[] } {
+  const loop = new VirtualEventLoop();
+  const reports: ExceptionContext[] = [];
+  loop.setExceptionHandler((_l, ctx) => reports.push(ctx));
+  return { loop, reports };
+}
+
+describe("reported when the loop closes", () => {
+  it("a task whose exception nobody retrieved", () => {
+    const { loop, reports } = recordingLoop();
+    const error = new Error("lost");
+    const task = loop.createTask(failing(error));
+    loop.runSync(sleep(1));
+    expect(task.done()).toBe(true);
+    expect(reports).toEqual([]);
+    loop.close();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.message).toBe("Task exception was never retrieved");
+    expect(reports[0]!.exception).toBe(error);
+    expect(reports[0]!.future).toBe(task);
+  });
+
+  it("a future whose exception nobody retrieved", () => {
+    const { loop, reports } = recordingLoop();
+    const f = new Future({ loop });
+    const error = new Error("future lost");
+    f.setException(error);
+    loop.close();
+    // (field by field: deep equality would iterate the future, i.e. yield* it)
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.message).toBe("Future exception was never retrieved");
+    expect(reports[0]!.exception).toBe(error);
+    expect(reports[0]!.future).toBe(f);
+  });
+
+  it("once only, in the order the failures happened", () => {
+    const { loop, reports } = recordingLoop();
+    const a = new Future({ loop });
+    const b = new Future({ loop });
+    b.setException("b");
+    a.setException("a");
+    loop.close();
+    loop.close();
+    expect(reports.map((r) => r.exception)).toEqual(["b", "a"]);
+  });
+
+  it("run() closes its loop, so a background task's lost failure is reported", async () => {
+    const reports: ExceptionContext[] = [];
+    const error = new Error("background failure");
+    await run(
+      function* () {
+        getRunningLoop().setExceptionHandler((_l, ctx) => reports.push(ctx));
+        createTask(failing(error));
+        yield* sleep(10);
+        return "main ok";
+      },
+      { loopFactory: () => new VirtualEventLoop() },
+    );
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.message).toBe("Task exception was never retrieved");
+    expect(reports[0]!.exception).toBe(error);
+  });
+
+  it("the default handler writes the report with console.error", () => {
+    const loop = new VirtualEventLoop();
+    const logged: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((msg: string) => logged.push(msg));
+    const f = new Future({ loop });
+    f.setException(new Error("to the console"));
+    loop.close();
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(
+      /^Future exception was never retrieved\nfuture: <Future failed>\nError: to the console/,
+    );
+  });
+});
+
+describe("not reported when retrieved", () => {
+  it("by result(), exception(), yield* or a native await", async () => {
+    const { loop, reports } = recordingLoop();
+    const make = (): Future<never> => {
+      const f = new Future<never>({ loop });
+      f.setException(new Error("seen"));
+      return f;
+    };
+    expect(() => make().result()).toThrow("seen");
+    expect(make().exception()).toBeInstanceOf(Error);
+    const viaYield = make();
+    loop.runSync(
+      (function* () {
+        try {
+          yield* viaYield;
+        } catch {}
+      })(),
+    );
+    await make().then(undefined, () => {});
+    loop.close();
+    expect(reports).toEqual([]);
+  });
+
+  it("a task awaited by another task", () => {
+    const { loop, reports } = recordingLoop();
+    const result = loop.runSync(
+      (function* () {
+        const t = createTask(failing(new Error("handled")));
+        try {
+          yield* t;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })(),
+    );
+    expect(result).toBe("handled");
+    loop.close();
+    expect(reports).toEqual([]);
+  });
+
+  it("main's failure, which run() rejects with", async () => {
+    const reports: ExceptionContext[] = [];
+    await expect(
+      run(
+        function* () {
+          getRunningLoop().setExceptionHandler((_l, ctx) => reports.push(ctx));
+          yield* failing(new Error("main"));
+        },
+        { loopFactory: () => new VirtualEventLoop() },
+      ),
+    ).rejects.toThrow("main");
+    expect(reports).toEqual([]);
+  });
+
+  it("a cancelled task or future is never reported", () => {
+    const { loop, reports } = recordingLoop();
+    const t = loop.createTask(sleep(100));
+    const f = new Future({ loop });
+    f.cancel();
+    loop.runSync(
+      (function* () {
+        yield;
+        t.cancel();
+        yield;
+      })(),
+    );
+    expect(t.cancelled()).toBe(true);
+    loop.close();
+    expect(reports).toEqual([]);
+  });
+});
+
+describe("reported when collected", () => {
+  it("a failed future that is garbage-collected is reported without closing the loop", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const { loop, reports } = recordingLoop();
+    (() => {
+      const f = new Future({ loop });
+      f.setException(new Error("collected"));
+    })();
+    for (let i = 0; i < 20 && reports.length === 0; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.message).toBe("Future exception was never retrieved");
+    expect((reports[0]!.exception as Error).message).toBe("collected");
+    loop.close();
+    expect(reports).toHaveLength(1);
+  });
+});
