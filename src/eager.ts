@@ -567,8 +567,19 @@ function startEager<T>(coro: Coro<T>): Future<T> {
   const start = new CoroStart(coro, NO_AUTOSTART);
   start._state = PENDING;
   start._step = step;
-  // The task runs the rest in the context the start ran in.
-  return getEventLoop().createTask(start.asCoroutine(), { context });
+  try {
+    // The task runs the rest in the context the start ran in.
+    return getEventLoop().createTask(start.asCoroutine(), { context });
+  } catch (error) {
+    // No task to continue it (a closed loop): end the coroutine rather than leave it half-run.
+    start._context = context;
+    try {
+      start.close();
+    } catch {
+      // it waited in a finally block and was unwound: the loop's error says more
+    }
+    throw error;
+  }
 }
 
 const NO_AUTOSTART: CoroStartOptions = { autostart: false };

@@ -25,6 +25,7 @@ import {
   eagerTaskFactory,
   Future,
   funcEager,
+  getEventLoopPolicy,
   getRunningLoop,
   HostEventLoop,
   run,
@@ -409,6 +410,28 @@ describe("eager: forwarding to the coroutine is exact", () => {
 });
 
 describe("eager: bad input", () => {
+  test("no task can continue it (the loop is closed): the coroutine is ended, the error raised", () => {
+    const closed = new VirtualEventLoop();
+    closed.close();
+    getEventLoopPolicy().setEventLoop(closed);
+    const log: string[] = [];
+    function* work(): Coro<void> {
+      try {
+        log.push("started");
+        yield;
+        log.push("continued");
+      } finally {
+        log.push("finally");
+      }
+    }
+    try {
+      expect(() => eager(work())).toThrow(/event loop is closed/);
+    } finally {
+      getEventLoopPolicy().setEventLoop(null);
+    }
+    expect(log).toEqual(["started", "finally"]);
+  });
+
   test("eager(42)", () => {
     expect(() => eager(42 as never)).toThrow(TypeError);
     expect(() => eager(42 as never)).toThrow(
