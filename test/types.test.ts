@@ -1,0 +1,151 @@
+// biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
+/**
+ * The public signatures, checked by the type checker (expectTypeOf): what
+ * users write against must keep inferring the types they expect.
+ */
+import { describe, expectTypeOf, it } from "vitest";
+import {
+  type Awaitable,
+  allTasks,
+  type BaseEventLoop,
+  type Context,
+  ContextVar,
+  type Coro,
+  createTask,
+  currentTask,
+  ensureFuture,
+  Future,
+  fromPromise,
+  getEventLoop,
+  getRunningLoop,
+  type Handle,
+  isFuture,
+  run,
+  type Suspend,
+  sleep,
+  type Task,
+  type TimerHandle,
+  type Token,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+function* answer(): Coro<number> {
+  yield;
+  return 42;
+}
+
+describe("coroutines and tasks", () => {
+  it("Coro<T> is a generator of Suspend returning T", () => {
+    expectTypeOf<Coro<string>>().toEqualTypeOf<Generator<Suspend, string, unknown>>();
+    expectTypeOf<Coro>().toEqualTypeOf<Generator<Suspend, unknown, unknown>>();
+  });
+
+  it("createTask returns Task<T>; yield* task gives T", () => {
+    expectTypeOf(createTask<number>).returns.toEqualTypeOf<Task<number>>();
+    expectTypeOf<Task<number>>().toExtend<Future<number>>();
+    function* main(): Coro<void> {
+      const t = createTask(answer());
+      expectTypeOf(t).toEqualTypeOf<Task<number>>();
+      const n = yield* t;
+      expectTypeOf(n).toEqualTypeOf<number>();
+    }
+    expectTypeOf(main).returns.toEqualTypeOf<Coro<void>>();
+  });
+
+  it("yield* future and yield* sleep give their value types", () => {
+    function* main(): Coro<void> {
+      const f = new Future<string>();
+      const s = yield* f;
+      expectTypeOf(s).toEqualTypeOf<string>();
+      const v = yield* sleep(1, { a: 1 });
+      expectTypeOf(v).toEqualTypeOf<{ a: number }>();
+      const nothing = yield* sleep(0);
+      expectTypeOf(nothing).toEqualTypeOf<void>();
+    }
+    expectTypeOf(main).returns.toEqualTypeOf<Coro<void>>();
+  });
+
+  it("run returns Promise<T> for a coroutine or a function*", () => {
+    expectTypeOf(run<number>).returns.toEqualTypeOf<Promise<number>>();
+    expectTypeOf(run(answer)).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(run(answer())).toEqualTypeOf<Promise<number>>();
+    // @ts-expect-error: run() takes a coroutine, not a number
+    expectTypeOf(() => run(42)).toBeFunction();
+  });
+
+  it("runSync and runUntilComplete give T", () => {
+    const loop = new VirtualEventLoop();
+    expectTypeOf(loop.runSync<number>).returns.toEqualTypeOf<number>();
+    expectTypeOf(loop.runUntilComplete<string>).returns.toEqualTypeOf<Promise<string>>();
+  });
+
+  it("currentTask, allTasks, ensureFuture, isFuture", () => {
+    expectTypeOf(currentTask).returns.toEqualTypeOf<Task | null>();
+    expectTypeOf(allTasks).returns.toEqualTypeOf<Set<Task>>();
+    expectTypeOf(ensureFuture(answer())).toEqualTypeOf<Future<number>>();
+    expectTypeOf(ensureFuture(Promise.resolve("s"))).toEqualTypeOf<Future<string>>();
+    const x: unknown = null;
+    if (isFuture(x)) expectTypeOf(x).toEqualTypeOf<Future<unknown>>();
+  });
+
+  it("a Task and a Future are Awaitable of their type", () => {
+    expectTypeOf<Task<number>>().toExtend<Awaitable<number>>();
+    expectTypeOf<Future<string>>().toExtend<Awaitable<string>>();
+    expectTypeOf<Coro<boolean>>().toExtend<Awaitable<boolean>>();
+  });
+});
+
+describe("futures", () => {
+  it("Future<T> is PromiseLike<T>: native await gives T", async () => {
+    expectTypeOf<Future<number>>().toExtend<PromiseLike<number>>();
+    const f = new Future<number>({ loop: new VirtualEventLoop() });
+    f.setResult(1);
+    const v = await f;
+    expectTypeOf(v).toEqualTypeOf<number>();
+  });
+
+  it("result, exception, setResult and callbacks are typed by T", () => {
+    expectTypeOf<Future<number>["result"]>().returns.toEqualTypeOf<number>();
+    expectTypeOf<Future<number>["exception"]>().returns.toEqualTypeOf<unknown>();
+    expectTypeOf<Future<number>["setResult"]>().parameters.toEqualTypeOf<[number]>();
+    const f = new Future<number>({ loop: new VirtualEventLoop() });
+    f.addDoneCallback((fut) => expectTypeOf(fut).toEqualTypeOf<Future<number>>());
+    // @ts-expect-error: a Future<number> does not take a string
+    f.setResult("no");
+  });
+
+  it("fromPromise gives a Future of the promise's type", () => {
+    expectTypeOf(fromPromise<string>).returns.toEqualTypeOf<Future<string>>();
+  });
+});
+
+describe("loops", () => {
+  it("callSoon/callLater/callAt check the callback's arguments", () => {
+    const loop = new VirtualEventLoop();
+    expectTypeOf(
+      loop.callSoon((a: number, b: string) => void [a, b], 1, "x"),
+    ).toEqualTypeOf<Handle>();
+    expectTypeOf(loop.callLater(1, (a: number) => void a, 1)).toEqualTypeOf<TimerHandle>();
+    expectTypeOf(loop.callAt(1, () => {})).toEqualTypeOf<TimerHandle>();
+    // @ts-expect-error: the argument must be a number
+    loop.callSoon((a: number) => void a, "x");
+    loop.close();
+  });
+
+  it("getRunningLoop and getEventLoop return a BaseEventLoop; createFuture is typed", () => {
+    expectTypeOf(getRunningLoop).returns.toEqualTypeOf<BaseEventLoop>();
+    expectTypeOf(getEventLoop).returns.toEqualTypeOf<BaseEventLoop>();
+    expectTypeOf<BaseEventLoop["createFuture"]>().returns.toEqualTypeOf<Future<unknown>>();
+    expectTypeOf(new VirtualEventLoop().createFuture<number>()).toEqualTypeOf<Future<number>>();
+  });
+});
+
+describe("context variables", () => {
+  it("ContextVar<T> get/set are typed; Context.run returns what fn returns", () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    expectTypeOf(v.get()).toEqualTypeOf<number>();
+    expectTypeOf(v.set).returns.toEqualTypeOf<Token<number>>();
+    expectTypeOf<Context["get"]>().toBeFunction();
+    expectTypeOf<ReturnType<Context["copy"]>>().toEqualTypeOf<Context>();
+  });
+});
