@@ -128,7 +128,7 @@ export class Task<T = unknown> extends Future<T> {
     this._numCancelsRequested++;
     abortTaskSignal(this, message, cause);
     const waiter = this._futWaiter;
-    if (waiter?._requestCancel(message, cause)) return true;
+    if (waiter !== null && cancelFuture(waiter, message, cause)) return true;
     this._mustCancel = true;
     this._cancelMessage = message;
     this._exception = cause;
@@ -251,7 +251,7 @@ export class Task<T = unknown> extends Future<T> {
       } else {
         yielded._addCallback(this as Task<unknown>);
         this._futWaiter = yielded;
-        if (this._mustCancel && yielded._requestCancel(this._cancelMessage, this._exception)) {
+        if (this._mustCancel && cancelFuture(yielded, this._cancelMessage, this._exception)) {
           this._mustCancel = false;
           this._exception = undefined;
         }
@@ -273,6 +273,19 @@ export class Task<T = unknown> extends Future<T> {
   private _end(): void {
     this._loop._removeLiveTask(this as Task<unknown>);
   }
+}
+
+/**
+ * Cancels the future a task waits on. Without a cause it goes through the
+ * public cancel(), so a subclass that overrides cancel() is honoured (asyncio
+ * calls fut_waiter.cancel()).
+ */
+function cancelFuture(
+  future: Future<unknown>,
+  message: string | undefined,
+  cause: unknown,
+): boolean {
+  return cause === undefined ? future.cancel(message) : future._requestCancel(message, cause);
 }
 
 /**
