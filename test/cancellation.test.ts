@@ -1,0 +1,489 @@
+// biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
+/**
+ * Task cancellation, after the cancel tests of CPython's test_tasks.py:
+ * CancelledError is thrown into the coroutine at its next step, the awaited
+ * future is cancelled with it, and cancelling()/uncancel() count requests.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  currentTask,
+  Future,
+  getRunningLoop,
+  sleep,
+  type Task,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+function runV<T>(main: Coro<T>): T {
+  const loop = new VirtualEventLoop();
+  return loop.runSync(main);
+}
+
+/** Waits for `task` and returns what it gave: its result or its error. */
+function* outcome(task: Task<unknown>): Coro<unknown> {
+  try {
+    return yield* task;
+  } catch (e) {
+    return e;
+  }
+}
+
+describe("cancel()", () => {
+  it("cancelling a sleeping task throws CancelledError at its yield and cancels the sleep", () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    loop.runSync(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            log.push("sleep");
+            try {
+              yield* sleep(1000);
+              log.push("woke");
+            } catch (e) {
+              log.push(`caught ${(e as Error).name}`);
+              throw e;
+            } finally {
+              log.push("finally");
+            }
+          })(),
+        );
+        yield* sleep(10);
+        log.push("cancel");
+        expect(t.cancel()).toBe(true);
+        expect(t.done()).toBe(false);
+        const e = yield* outcome(t);
+        log.push(`outcome ${(e as Error).name}`);
+        expect(t.cancelled()).toBe(true);
+      })(),
+    );
+    expect(log).toEqual([
+      "sleep",
+      "cancel",
+      "caught CancelledError",
+      "finally",
+      "outcome CancelledError",
+    ]);
+    expect(loop.time()).toBe(10);
+  });
+
+  it("cancelling a task that waits on a future cancels that future", () => {
+    runV(
+      (function* () {
+        const f = getRunningLoop().createFuture<number>();
+        const t = createTask(
+          (function* () {
+            return yield* f;
+          })(),
+        );
+        yield;
+        t.cancel("why");
+        expect(f.cancelled()).toBe(true);
+        expect(t.cancelled()).toBe(false);
+        const e = yield* outcome(t);
+        expect(e).toBeInstanceOf(CancelledError);
+        expect((e as Error).message).toBe("why");
+        expect(t.cancelled()).toBe(true);
+      })(),
+    );
+  });
+
+  it("a task cancelled before it starts never runs its coroutine", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            log.push("ran");
+            yield;
+          })(),
+        );
+        t.cancel("early");
+        expect(t.cancelling()).toBe(1);
+        const e = yield* outcome(t);
+        expect(e).toBeInstanceOf(CancelledError);
+        expect((e as Error).message).toBe("early");
+      })(),
+    );
+    expect(log).toEqual([]);
+  });
+
+  it("a task that catches CancelledError can go on and return a value", () => {
+    const log: string[] = [];
+    const result = runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            try {
+              yield* sleep(100);
+            } catch (e) {
+              log.push(`caught ${(e as Error).message}`);
+            }
+            yield* sleep(5);
+            log.push("still running");
+            return 42;
+          })(),
+        );
+        yield;
+        t.cancel("go away");
+        const r = yield* t;
+        expect(t.cancelled()).toBe(false);
+        expect(t.cancelling()).toBe(1);
+        return r;
+      })(),
+    );
+    expect(result).toBe(42);
+    expect(log).toEqual(["caught go away", "still running"]);
+  });
+
+  it("a task that catches CancelledError and throws something else fails with it", () => {
+    const error = new Error("instead");
+    const result = runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            try {
+              yield* sleep(100);
+            } catch {
+              throw error;
+            }
+          })(),
+        );
+        yield;
+        t.cancel();
+        const e = yield* outcome(t);
+        expect(t.cancelled()).toBe(false);
+        return e;
+      })(),
+    );
+    expect(result).toBe(error);
+  });
+
+  it("a task that cancels itself gets CancelledError at its next suspension", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            currentTask()!.cancel("self");
+            log.push("after cancel");
+            try {
+              yield* sleep(1000);
+            } catch (e) {
+              log.push(`caught ${(e as Error).message}`);
+              throw e;
+            }
+          })(),
+        );
+        yield* outcome(t);
+        expect(t.cancelled()).toBe(true);
+      })(),
+    );
+    expect(log).toEqual(["after cancel", "caught self"]);
+  });
+
+  it("a task that cancels itself and then returns ends cancelled", () => {
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            currentTask()!.cancel("at end");
+            return 1;
+          })(),
+        );
+        const e = yield* outcome(t);
+        expect(t.cancelled()).toBe(true);
+        expect((e as Error).message).toBe("at end");
+      })(),
+    );
+  });
+
+  it("a task that cancels itself and yields bare gets CancelledError at the next step", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            currentTask()!.cancel();
+            try {
+              yield;
+            } catch (e) {
+              log.push((e as Error).name);
+            }
+            return "ok";
+          })(),
+        );
+        expect(yield* t).toBe("ok");
+      })(),
+    );
+    expect(log).toEqual(["CancelledError"]);
+  });
+
+  it("cancel() of a done task returns false", () => {
+    runV(
+      (function* () {
+        const t = createTask(sleep(1, "x"));
+        yield* t;
+        expect(t.cancel()).toBe(false);
+        expect(t.cancelling()).toBe(0);
+        expect(t.result()).toBe("x");
+      })(),
+    );
+  });
+
+  it("cancelling a task whose awaited future is done but which has not woken yet", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const f = getRunningLoop().createFuture<number>();
+        const t = createTask(
+          (function* () {
+            try {
+              const v = yield* f;
+              log.push(`got ${v}`);
+            } catch (e) {
+              log.push(`caught ${(e as Error).name}`);
+              throw e;
+            }
+          })(),
+        );
+        yield;
+        f.setResult(1);
+        expect(t.cancel()).toBe(true);
+        yield* outcome(t);
+        expect(t.cancelled()).toBe(true);
+        expect(f.result()).toBe(1);
+      })(),
+    );
+    expect(log).toEqual(["caught CancelledError"]);
+  });
+
+  it("a future that refuses to be cancelled makes the task cancel when it wakes", () => {
+    class Stubborn<T> extends Future<T> {
+      override cancel(): boolean {
+        return false;
+      }
+    }
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    loop.runSync(
+      (function* () {
+        const f = new Stubborn<number>({ loop });
+        const t = createTask(
+          (function* () {
+            try {
+              yield* f;
+              log.push("finished");
+            } catch (e) {
+              log.push(`caught ${(e as Error).name}`);
+              throw e;
+            }
+          })(),
+        );
+        yield;
+        expect(t.cancel()).toBe(true);
+        yield;
+        expect(t.done()).toBe(false);
+        log.push("set");
+        f.setResult(1);
+        yield* outcome(t);
+        expect(t.cancelled()).toBe(true);
+      })(),
+    );
+    expect(log).toEqual(["set", "caught CancelledError"]);
+  });
+
+  it("a cancel requested while a bad-yield TypeError is on its way wins", () => {
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            yield 1 as never;
+          })(),
+        );
+        yield;
+        t.cancel();
+        const e = yield* outcome(t);
+        expect(e).toBeInstanceOf(CancelledError);
+      })(),
+    );
+  });
+});
+
+describe("cancelling() and uncancel()", () => {
+  it("count the cancel requests", () => {
+    runV(
+      (function* () {
+        const t = createTask(sleep(100));
+        expect(t.cancelling()).toBe(0);
+        expect(t.cancel()).toBe(true);
+        expect(t.cancel()).toBe(true);
+        expect(t.cancelling()).toBe(2);
+        expect(t.uncancel()).toBe(1);
+        expect(t.uncancel()).toBe(0);
+        expect(t.uncancel()).toBe(0);
+        yield;
+      })(),
+    );
+  });
+
+  it("uncancel() to zero before the task starts withdraws the cancellation", () => {
+    const log: string[] = [];
+    const result = runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            log.push("ran");
+            return "ran normally";
+          })(),
+        );
+        t.cancel();
+        t.uncancel();
+        return yield* t;
+      })(),
+    );
+    expect(result).toBe("ran normally");
+    expect(log).toEqual(["ran"]);
+  });
+
+  it("a task can catch its cancellation, uncancel and carry on as if not cancelled", () => {
+    const result = runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            const me = currentTask()!;
+            try {
+              yield* sleep(100);
+            } catch (e) {
+              if (!(e instanceof CancelledError)) throw e;
+              if (me.uncancel() !== 0) throw e;
+            }
+            yield* sleep(1);
+            return me.cancelling();
+          })(),
+        );
+        yield;
+        t.cancel();
+        return yield* t;
+      })(),
+    );
+    expect(result).toBe(0);
+  });
+});
+
+describe("cancellation through awaiting tasks", () => {
+  it("cancelling the outer task cancels the inner task it waits on, with the message", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const inner = createTask(
+          (function* () {
+            try {
+              yield* sleep(1000);
+            } catch (e) {
+              log.push(`inner caught ${(e as Error).message}`);
+              throw e;
+            }
+          })(),
+          { name: "inner" },
+        );
+        const outer = createTask(
+          (function* () {
+            try {
+              yield* inner;
+            } catch (e) {
+              log.push(`outer caught ${(e as Error).message}`);
+              throw e;
+            }
+          })(),
+          { name: "outer" },
+        );
+        yield;
+        outer.cancel("stop");
+        expect(inner.cancelling()).toBe(1);
+        yield* outcome(outer);
+        expect(inner.cancelled()).toBe(true);
+        expect(outer.cancelled()).toBe(true);
+      })(),
+    );
+    expect(log).toEqual(["inner caught stop", "outer caught stop"]);
+  });
+
+  it("cancelling the inner task makes the outer one see CancelledError, without cancelling it", () => {
+    const result = runV(
+      (function* () {
+        const inner = createTask(sleep(1000));
+        const outer = createTask(
+          (function* () {
+            try {
+              yield* inner;
+              return "no";
+            } catch (e) {
+              return `outer saw ${(e as Error).name}: ${(e as Error).message}`;
+            }
+          })(),
+        );
+        yield;
+        inner.cancel("inner only");
+        const r = yield* outer;
+        expect(outer.cancelling()).toBe(0);
+        expect(outer.cancelled()).toBe(false);
+        return r;
+      })(),
+    );
+    expect(result).toBe("outer saw CancelledError: inner only");
+  });
+
+  it("the CancelledError of a cancelled task chains the one that ended its coroutine", () => {
+    runV(
+      (function* () {
+        const t = createTask(sleep(1000));
+        yield;
+        t.cancel("m");
+        yield* outcome(t);
+        let error: unknown;
+        try {
+          t.result();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(CancelledError);
+        expect((error as Error).message).toBe("m");
+        expect((error as Error).cause).toBeInstanceOf(CancelledError);
+      })(),
+    );
+  });
+
+  it("native await of a cancelled task rejects with its message", async () => {
+    const loop = new VirtualEventLoop();
+    const t = loop.createTask(sleep(100));
+    loop.runSync(
+      (function* () {
+        yield;
+        t.cancel("native");
+        yield;
+      })(),
+    );
+    await expect(t).rejects.toThrow(CancelledError);
+    await expect(t).rejects.toThrow("native");
+  });
+
+  it("done-callbacks of a cancelled task run after it ends", () => {
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const t = createTask(sleep(100));
+        t.addDoneCallback((task) => log.push(`done cancelled=${task.cancelled()}`));
+        yield;
+        t.cancel();
+        log.push("cancel requested");
+        yield* outcome(t);
+        log.push("awaited");
+      })(),
+    );
+    expect(log).toEqual(["cancel requested", "done cancelled=true", "awaited"]);
+  });
+});
