@@ -87,11 +87,6 @@ export function swapContext(context: Context): Context {
   return previous;
 }
 
-/** @internal The context code is running in now. */
-export function currentContext(): Context {
-  return current;
-}
-
 /**
  * A copy of the current context, as Python's `contextvars.copy_context()`.
  *
