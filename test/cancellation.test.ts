@@ -12,6 +12,7 @@ import {
   currentTask,
   Future,
   getRunningLoop,
+  InterruptError,
   sleep,
   type Task,
   VirtualEventLoop,
@@ -308,6 +309,26 @@ describe("cancel()", () => {
         t.cancel();
         const e = yield* outcome(t);
         expect(e).toBeInstanceOf(CancelledError);
+      })(),
+    );
+  });
+});
+
+describe("InterruptError", () => {
+  it("is a CancelledError: a coroutine that ends with it ends its task cancelled", () => {
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            yield;
+            throw new InterruptError("interrupted");
+          })(),
+        );
+        const e = yield* outcome(t);
+        expect(t.cancelled()).toBe(true);
+        expect(e).toBeInstanceOf(CancelledError);
+        expect((e as Error).message).toBe("interrupted");
+        expect(new InterruptError("x").name).toBe("InterruptError");
       })(),
     );
   });

@@ -3,8 +3,16 @@
  * a native promise settles, and leaves no host timer behind when it stops.
  * These are the few tests that use the wall clock, with short waits.
  */
-import { describe, expect, it } from "vitest";
-import { type Coro, createTask, fromPromise, HostEventLoop, run, sleep } from "../src/index.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  type Coro,
+  createTask,
+  fromPromise,
+  getRunningLoop,
+  HostEventLoop,
+  run,
+  sleep,
+} from "../src/index.js";
 
 /** Host timers alive now (setTimeout/setInterval), as Node counts them. */
 function activeTimers(): number {
@@ -61,6 +69,11 @@ describe("HostEventLoop never starves the host", () => {
   });
 });
 
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.resetModules();
+});
+
 describe("waking up", () => {
   it("fromPromise wakes an idle loop as soon as the promise settles", async () => {
     let settledAt = 0;
@@ -92,6 +105,23 @@ describe("waking up", () => {
     await done;
     loop.close();
     expect(log).toEqual(["woken"]);
+  });
+
+  it("a wakeup from host code drops the host timer the parked loop armed for a far timer", async () => {
+    const loop = new HostEventLoop();
+    const hostTimer = () => (loop as unknown as { _hostTimer: unknown })._hostTimer;
+    let far = false;
+    loop.callLater(60_000, () => {
+      far = true;
+    });
+    const done = loop.runForever();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(hostTimer()).not.toBeNull();
+    setTimeout(() => loop.callSoon(() => loop.stop()), 1);
+    await done;
+    expect(hostTimer()).toBeNull();
+    loop.close();
+    expect(far).toBe(false);
   });
 
   it("a timer added from host code to a parked loop fires on time", async () => {
@@ -126,11 +156,25 @@ describe("waking up", () => {
   });
 });
 
+describe("the host clock", () => {
+  it("falls back to Date.now() where the host has no performance.now()", async () => {
+    vi.stubGlobal("performance", undefined);
+    vi.resetModules();
+    const { now } = await import("../src/util/clock.js");
+    const before = Date.now();
+    const t = now();
+    expect(t).toBeGreaterThanOrEqual(before);
+    expect(t).toBeLessThanOrEqual(Date.now());
+  });
+});
+
 describe("no dangling host timer", () => {
   it("after run() whose leftover task had a long sleep, no host timer keeps the process alive", async () => {
     const before = activeTimers();
     let cancelled = false;
+    let loop: HostEventLoop | null = null;
     await run(function* () {
+      loop = getRunningLoop() as HostEventLoop;
       createTask(
         (function* () {
           try {
@@ -143,6 +187,7 @@ describe("no dangling host timer", () => {
       yield* sleep(1);
     });
     expect(cancelled).toBe(true);
+    expect((loop as unknown as { _hostTimer: unknown })._hostTimer).toBeNull();
     expect(activeTimers()).toBe(before);
   });
 

@@ -3,6 +3,7 @@
  * handles, the exception handler, debug mode, stop/runForever/runUntilComplete
  * and close.
  */
+import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type ExceptionContext,
@@ -11,6 +12,7 @@ import {
   TimerHandle,
   VirtualEventLoop,
 } from "../src/index.js";
+import { Deque } from "../src/util/deque.js";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -409,5 +411,83 @@ describe("close", () => {
     expect(String(loop)).toBe("<VirtualEventLoop idle ready=1 timers=0>");
     loop.close();
     expect(String(loop)).toBe("<VirtualEventLoop closed ready=0 timers=0>");
+  });
+});
+
+describe("the ready queue's ring-buffer deque", () => {
+  type Op =
+    | { op: "push" | "unshift"; value: number }
+    | { op: "shift" | "pop" | "clear" }
+    | { op: "insert" | "removeAt" | "rotate"; index: number };
+  const ops: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ op: fc.constantFrom("push" as const, "unshift" as const), value: fc.integer() }),
+    fc.record({ op: fc.constantFrom("shift" as const, "pop" as const, "clear" as const) }),
+    fc.record({
+      op: fc.constantFrom("insert" as const, "removeAt" as const, "rotate" as const),
+      index: fc.integer({ min: -40, max: 40 }),
+    }),
+  );
+
+  it("behaves as an array under any sequence of operations, across growth and wrap-around", () => {
+    fc.assert(
+      fc.property(fc.array(ops, { maxLength: 200 }), (sequence) => {
+        const deque = new Deque<number>(4);
+        const model: number[] = [];
+        let next = 0;
+        for (const step of sequence) {
+          switch (step.op) {
+            case "push":
+              deque.push(step.value);
+              model.push(step.value);
+              break;
+            case "unshift":
+              deque.unshift(step.value);
+              model.unshift(step.value);
+              break;
+            case "shift":
+              expect(deque.shift()).toBe(model.shift());
+              break;
+            case "pop":
+              expect(deque.pop()).toBe(model.pop());
+              break;
+            case "clear":
+              deque.clear();
+              model.length = 0;
+              break;
+            case "insert": {
+              const index = Math.max(0, Math.min(model.length, step.index));
+              deque.insert(step.index, next);
+              model.splice(index, 0, next++);
+              break;
+            }
+            case "removeAt":
+              if (model.length > 0) {
+                const index = Math.abs(step.index) % model.length;
+                expect(deque.removeAt(index)).toBe(model.splice(index, 1)[0]);
+              }
+              break;
+            case "rotate": {
+              deque.rotate(step.index);
+              const n = model.length;
+              if (n > 1) {
+                const k = ((step.index % n) + n) % n;
+                model.unshift(...model.splice(n - k, k));
+              }
+              break;
+            }
+          }
+          expect(deque.length).toBe(model.length);
+        }
+        expect(deque.toArray()).toEqual(model);
+        expect([...deque]).toEqual(model);
+        for (let i = 0; i < model.length; i++) expect(deque.get(i)).toBe(model[i]);
+        const probe = model[model.length >> 1];
+        // biome-ignore lint/complexity/useIndexOf: findIndex itself is under test.
+        expect(deque.findIndex((x) => x === probe)).toBe(
+          probe === undefined ? -1 : model.indexOf(probe),
+        );
+      }),
+      { numRuns: 300 },
+    );
   });
 });
