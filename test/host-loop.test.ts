@@ -74,6 +74,25 @@ afterEach(() => {
   vi.resetModules();
 });
 
+describe("yielding to hosts without setImmediate (browsers)", () => {
+  for (const missing of [["setImmediate"], ["setImmediate", "MessageChannel"]]) {
+    it(`still lets a host timer run with no ${missing.join(" and no ")}`, async () => {
+      for (const name of missing) vi.stubGlobal(name, undefined);
+      vi.resetModules();
+      const fresh = await import("../src/index.js");
+      let fired = false;
+      await fresh.run(function* () {
+        setTimeout(() => {
+          fired = true;
+        }, 5);
+        const start = performance.now();
+        while (!fired && performance.now() - start < 2000) yield* fresh.sleep(0);
+      });
+      expect(fired).toBe(true);
+    });
+  }
+});
+
 describe("waking up", () => {
   it("fromPromise wakes an idle loop as soon as the promise settles", async () => {
     let settledAt = 0;
