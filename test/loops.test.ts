@@ -430,10 +430,14 @@ describe("the ready queue's ring-buffer deque", () => {
 
   it("behaves as an array under any sequence of operations, across growth and wrap-around", () => {
     fc.assert(
-      fc.property(fc.array(ops, { maxLength: 200 }), (sequence) => {
+      fc.property(fc.nat(40), fc.array(ops, { maxLength: 200 }), (prefill, sequence) => {
         const deque = new Deque<number>(4);
         const model: number[] = [];
         let next = 0;
+        for (let i = 0; i < prefill; i++) {
+          deque.push(-i);
+          model.push(-i);
+        }
         for (const step of sequence) {
           switch (step.op) {
             case "push":
