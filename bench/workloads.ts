@@ -12,6 +12,9 @@ export const TIMED_WORKLOADS = [
   "timers",
   "call",
   "eager",
+  "event-ping-pong",
+  "queue-ping-pong",
+  "lock-contention",
 ] as const;
 export type TimedWorkload = (typeof TIMED_WORKLOADS)[number];
 
@@ -27,8 +30,14 @@ export const DEFAULT_OPS: Record<Workload, number> = {
   timers: 100_000, // tasks each sleeping a random 0–10 ms, all joined
   call: 1_000_000, // calls of a coroutine that returns without suspending: `yield* f()`
   eager: 1_000_000, // the same calls started eagerly: `yield* eager(f())`
+  "event-ping-pong": 200_000, // round trips between two tasks through two Events (set/wait/clear)
+  "queue-ping-pong": 200_000, // round trips between two tasks through two Queue(1)s (put/get)
+  "lock-contention": 100_000, // Lock acquisitions by 100 tasks, each holding it across one yield
   memory: 100_000, // tasks blocked on one never-resolved future
 };
+
+/** Tasks that compete for the lock in the lock-contention workload. */
+export const LOCK_TASKS = 100;
 
 /** What one implementation family provides: one function per workload. */
 export type Impl = { readonly [K in TimedWorkload]: (n: number) => Promise<void> } & {

@@ -5,13 +5,16 @@
 import {
   type Coro,
   createTask,
+  Event,
   eager,
   getRunningLoop,
+  Lock,
+  Queue,
   run,
   sleep,
   type Task,
 } from "../../src/index.js";
-import { heapUsed, type Impl, timerDelayMs } from "../workloads.js";
+import { heapUsed, type Impl, LOCK_TASKS, timerDelayMs } from "../workloads.js";
 
 /** The coroutine of the call and eager workloads: it returns without suspending. */
 // biome-ignore lint/correctness/useYield: the workload is a coroutine that never suspends
@@ -82,6 +85,64 @@ const impl: Impl = {
       let sum = 0;
       for (let i = 0; i < n; i++) sum += yield* eager(answer(i));
       return sum;
+    });
+  },
+
+  async "event-ping-pong"(n) {
+    await run(function* () {
+      const ping = new Event();
+      const pong = new Event();
+      const ponger = createTask(
+        (function* (): Coro<void> {
+          for (let i = 0; i < n; i++) {
+            yield* ping.wait();
+            ping.clear();
+            pong.set();
+          }
+        })(),
+      );
+      for (let i = 0; i < n; i++) {
+        ping.set();
+        yield* pong.wait();
+        pong.clear();
+      }
+      yield* ponger;
+    });
+  },
+
+  async "queue-ping-pong"(n) {
+    await run(function* () {
+      const ping = new Queue<number>(1);
+      const pong = new Queue<number>(1);
+      const ponger = createTask(
+        (function* (): Coro<void> {
+          for (let i = 0; i < n; i++) yield* pong.put(yield* ping.get());
+        })(),
+      );
+      for (let i = 0; i < n; i++) {
+        yield* ping.put(i);
+        yield* pong.get();
+      }
+      yield* ponger;
+    });
+  },
+
+  async "lock-contention"(n) {
+    await run(function* () {
+      const lock = new Lock();
+      function* worker(times: number): Coro<void> {
+        for (let i = 0; i < times; i++) {
+          yield* lock.acquire();
+          try {
+            yield; // hold the lock across a switch, so the others queue up
+          } finally {
+            lock.release();
+          }
+        }
+      }
+      const tasks: Task<void>[] = [];
+      for (let t = 0; t < LOCK_TASKS; t++) tasks.push(createTask(worker(n / LOCK_TASKS)));
+      for (const t of tasks) yield* t;
     });
   },
 

@@ -3,8 +3,8 @@
  * tasks are fibers (`Effect.forkChild` / `Fiber.join`), futures are `Deferred`s,
  * and a bare yield is `Effect.yieldNow`.
  */
-import { Deferred, Effect, Fiber } from "effect";
-import { heapUsed, type Impl, timerDelayMs } from "../workloads.js";
+import { Deferred, Effect, Fiber, Latch, Queue, Semaphore } from "effect";
+import { heapUsed, type Impl, LOCK_TASKS, timerDelayMs } from "../workloads.js";
 
 /** The effect of the call and eager workloads: it succeeds without suspending. */
 const answer = (i: number) => Effect.succeed(i & 1);
@@ -79,6 +79,67 @@ const impl: Impl = {
   // effect has no eager start: its plain call already runs the effect at once.
   async eager(n) {
     await Effect.runPromise(sumOfCalls(n));
+  },
+
+  // effect's Event is a Latch: open (set), await (wait), close (clear).
+  async "event-ping-pong"(n) {
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const ping = Latch.makeUnsafe(false);
+        const pong = Latch.makeUnsafe(false);
+        const ponger = yield* Effect.forkChild(
+          Effect.gen(function* () {
+            for (let i = 0; i < n; i++) {
+              yield* ping.await;
+              yield* ping.close;
+              yield* pong.open;
+            }
+          }),
+        );
+        for (let i = 0; i < n; i++) {
+          yield* ping.open;
+          yield* pong.await;
+          yield* pong.close;
+        }
+        yield* Fiber.join(ponger);
+      }),
+    );
+  },
+
+  async "queue-ping-pong"(n) {
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const ping = yield* Queue.bounded<number>(1);
+        const pong = yield* Queue.bounded<number>(1);
+        const ponger = yield* Effect.forkChild(
+          Effect.gen(function* () {
+            for (let i = 0; i < n; i++) yield* Queue.offer(pong, yield* Queue.take(ping));
+          }),
+        );
+        for (let i = 0; i < n; i++) {
+          yield* Queue.offer(ping, i);
+          yield* Queue.take(pong);
+        }
+        yield* Fiber.join(ponger);
+      }),
+    );
+  },
+
+  // effect's lock is a Semaphore with one permit.
+  async "lock-contention"(n) {
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const lock = Semaphore.makeUnsafe(1);
+        // hold the lock across a switch, so the others queue up
+        const critical = lock.withPermit(Effect.yieldNow);
+        const worker = Effect.gen(function* () {
+          for (let i = 0; i < n / LOCK_TASKS; i++) yield* critical;
+        });
+        const fibers: Fiber.Fiber<void>[] = [];
+        for (let t = 0; t < LOCK_TASKS; t++) fibers.push(yield* Effect.forkChild(worker));
+        for (const f of fibers) yield* Fiber.join(f);
+      }),
+    );
   },
 
   async memory(n) {

@@ -94,6 +94,53 @@ async def eager(n: int) -> None:
         total += await asynkit.eager(answer(i))
 
 
+async def event_ping_pong(n: int) -> None:
+    ping, pong = asyncio.Event(), asyncio.Event()
+
+    async def ponger() -> None:
+        for _ in range(n):
+            await ping.wait()
+            ping.clear()
+            pong.set()
+
+    task = asyncio.create_task(ponger())
+    for _ in range(n):
+        ping.set()
+        await pong.wait()
+        pong.clear()
+    await task
+
+
+async def queue_ping_pong(n: int) -> None:
+    ping, pong = asyncio.Queue(1), asyncio.Queue(1)
+
+    async def ponger() -> None:
+        for _ in range(n):
+            await pong.put(await ping.get())
+
+    task = asyncio.create_task(ponger())
+    for i in range(n):
+        await ping.put(i)
+        await pong.get()
+    await task
+
+
+LOCK_TASKS = 100
+
+
+async def lock_contention(n: int) -> None:
+    lock = asyncio.Lock()
+
+    async def worker(times: int) -> None:
+        for _ in range(times):
+            async with lock:
+                await asyncio.sleep(0)  # hold the lock across a switch, so the others queue up
+
+    tasks = [asyncio.create_task(worker(n // LOCK_TASKS)) for _ in range(LOCK_TASKS)]
+    for t in tasks:
+        await t
+
+
 TIMED = {
     "switch": switch,
     "ping-pong": ping_pong,
@@ -101,6 +148,9 @@ TIMED = {
     "timers": timers,
     "call": call,
     "eager": eager,
+    "event-ping-pong": event_ping_pong,
+    "queue-ping-pong": queue_ping_pong,
+    "lock-contention": lock_contention,
 }
 
 
