@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  CancelledError,
   type ExceptionContext,
   Handle,
   sleep,
@@ -358,6 +359,29 @@ describe("runForever, stop and runUntilComplete", () => {
     await expect(loop.runUntilComplete(sleep(100))).rejects.toThrow(
       "The event loop was stopped before the awaited future completed.",
     );
+  });
+
+  it("a task that stops the loop makes runUntilComplete reject; the task can be resumed later (test_stop_while_run_in_complete)", async () => {
+    const loop = new VirtualEventLoop();
+    let x = 0;
+    const task = loop.createTask(
+      (function* () {
+        while (x < 10) {
+          yield* sleep(100);
+          x++;
+          if (x === 2) loop.stop();
+        }
+      })(),
+    );
+    await expect(loop.runUntilComplete(task)).rejects.toThrow(
+      "The event loop was stopped before the awaited future completed.",
+    );
+    expect(task.done()).toBe(false);
+    expect(x).toBe(2);
+    expect(loop.time()).toBe(200);
+    task.cancel();
+    await expect(loop.runUntilComplete(task)).rejects.toThrow(CancelledError);
+    expect(x).toBe(2);
   });
 
   it("runUntilComplete takes a future and a native promise", async () => {
