@@ -53,6 +53,15 @@ export { Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore } from "./
 // Event loops
 export { BaseEventLoop, type TaskFactory } from "./loops/base.js";
 export { HostEventLoop } from "./loops/host.js";
+export {
+  DefaultSchedulingEventLoop,
+  isSchedulingLoop,
+  SchedulingHostEventLoop,
+  type SchedulingLoop,
+  SchedulingMixin,
+  SchedulingVirtualEventLoop,
+  schedulingLoopFactory,
+} from "./loops/scheduling.js";
 export { VirtualEventLoop } from "./loops/virtual.js";
 // Policies and run()
 export {
@@ -65,6 +74,21 @@ export {
 } from "./policy.js";
 // Queues
 export { LifoQueue, PriorityQueue, Queue } from "./queues.js";
+// Scheduling functions: sleepInsert, taskSwitch, createTaskDescend, runnable and blocked tasks
+export {
+  blockedTasks,
+  type CreateTaskOptions,
+  createTaskDescend,
+  createTaskStart,
+  runnableTasks,
+  sleepInsert,
+  type TaskSwitchOptions,
+  taskIsBlocked,
+  taskIsRunnable,
+  taskReinsert,
+  taskSwitch,
+} from "./scheduling.js";
+export { eventLoopPolicy, SchedulingEventLoopPolicy } from "./schedulingpolicy.js";
 export { sleep } from "./sleep.js";
 // Structured concurrency
 export { TaskGroup, taskGroup } from "./taskgroups.js";

@@ -1,0 +1,353 @@
+/**
+ * SchedulingMixin: a ready queue that user code can inspect and reorder, and
+ * the concrete scheduling loops built with it (asynkit's `SchedulingMixin`).
+ */
+import { Handle } from "../events.js";
+import { PENDING, wakeWaiter } from "../futures.js";
+import { Task, taskStep, taskThrow } from "../tasks.js";
+import type { BaseEventLoop } from "./base.js";
+import { HostEventLoop } from "./host.js";
+import { VirtualEventLoop } from "./virtual.js";
+
+/**
+ * The ready queue of a loop, open to inspection and reordering. It holds the
+ * `Handle`s that will run, in order: position 0 runs next. Positions follow
+ * Python: `readyPop` indexes like `list.pop` (negative counts from the end),
+ * `readyInsert` and `callInsert` clamp like `list.insert`, `readyRotate`
+ * turns like `deque.rotate`.
+ *
+ * The `queue*` names are the same operations for code that should not assume
+ * the queue is a plain FIFO.
+ *
+ * @example
+ * ```ts
+ * import { SchedulingVirtualEventLoop } from "asynkit";
+ * const loop = new SchedulingVirtualEventLoop();
+ * const log: string[] = [];
+ * loop.callSoon(() => log.push("b"));
+ * loop.callInsert(0, () => log.push("a"));
+ * console.log(loop.readyLen()); // 2
+ * loop.runSync((function* () { yield; })());
+ * console.log(log); // ["a", "b"]
+ * ```
+ */
+export interface SchedulingLoop {
+  /** How many entries are ready to run. */
+  readyLen(): number;
+  /** Takes the entry at `pos` out of the queue (default -1, the last); RangeError when out of range. */
+  readyPop(pos?: number): Handle;
+  /** Puts `handle` (taken out with readyPop) back so that it sits at `pos`. */
+  readyInsert(pos: number, handle: Handle): void;
+  /** Rotates the queue: n > 0 moves the last n entries to the front, n < 0 the first -n to the back. */
+  readyRotate(n: number): void;
+  /** Schedules `callback(...args)` like `callSoon`, but at position `pos`. */
+  callInsert<A extends unknown[]>(pos: number, callback: (...args: A) => void, ...args: A): Handle;
+  /** Same as readyLen(). */
+  queueLen(): number;
+  /** The entries in the order they will run (a snapshot). */
+  queueItems(): Iterable<Handle>;
+  /** The last entry for which `key` is true, or null; `remove` also takes it out of the queue. */
+  queueFind(key: (handle: Handle) => boolean, remove?: boolean): Handle | null;
+  /** Takes `handle` out of the queue; Error if it is not there. */
+  queueRemove(handle: Handle): void;
+  /** Puts `handle` at the default position: the end. */
+  queueInsert(handle: Handle): void;
+  /** Puts `handle` at `pos`, as readyInsert(pos, handle). */
+  queueInsertPos(handle: Handle, pos: number): void;
+  /** Same as callInsert(). */
+  callPos<A extends unknown[]>(pos: number, callback: (...args: A) => void, ...args: A): Handle;
+  /** The task this entry will resume, or null if it resumes none. */
+  taskFromHandle(handle: Handle): Task | null;
+  /** The tasks the queue will resume, in order (a snapshot). */
+  queueTasks(): Iterable<Task>;
+}
+
+/** @internal What the scheduling functions use besides the public interface. */
+export interface SchedulingLoopInternals extends SchedulingLoop {
+  /** Takes out the entry that will resume `task`; null when the task has none in the queue. */
+  _takeTask(task: Task): Handle | null;
+  /** Schedules `callback(arg0, arg1)` at the front of the queue, without an argument array or context. */
+  _callFirst(callback: (arg0: never, arg1: never) => void, arg0: unknown, arg1: unknown): void;
+}
+
+const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
+
+/** The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
+function taskOf(handle: Handle): Task | null {
+  const callback = handle._callback;
+  if (callback === taskStep || callback === taskThrow) return handle._arg0 as Task;
+  if (callback === wakeWaiter && handle._arg0 instanceof Task) return handle._arg0;
+  return null;
+}
+
+/** @internal Throws a TypeError unless `value` is an integer. */
+export function checkInteger(what: string, name: string, value: unknown): void {
+  if (!Number.isInteger(value)) {
+    throw new TypeError(`${what}() needs an integer ${name}, got ${String(value)}.`);
+  }
+}
+
+/** Python's list.insert position: negative counts from the end, out of range clamps. */
+function insertIndex(pos: number, length: number): number {
+  if (pos < 0) return Math.max(0, pos + length);
+  return Math.min(pos, length);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the mixin pattern requires an any[] constructor.
+type LoopClass = abstract new (...args: any[]) => BaseEventLoop;
+// biome-ignore lint/suspicious/noExplicitAny: the mixin pattern requires an any[] constructor.
+type SchedulingClass = abstract new (...args: any[]) => SchedulingLoop;
+
+/**
+ * Adds the {@link SchedulingLoop} methods to an event loop class.
+ *
+ * A task's entry in the ready queue is found without scanning the queue (each
+ * task remembers it), so moving a task near either end of the queue costs the
+ * same however long the queue is.
+ *
+ * @example
+ * ```ts
+ * import { SchedulingMixin, VirtualEventLoop } from "asynkit";
+ * class MyLoop extends SchedulingMixin(VirtualEventLoop) {}
+ * const loop = new MyLoop();
+ * loop.callSoon(() => console.log("second"));
+ * loop.callInsert(0, () => console.log("first"));
+ * loop.runSync((function* () { yield; })());
+ * ```
+ */
+export function SchedulingMixin<B extends LoopClass>(base: B): B & SchedulingClass {
+  abstract class Scheduling extends base implements SchedulingLoopInternals {
+    get [schedulingBrand](): true {
+      return true;
+    }
+
+    readyLen(): number {
+      return this._ready.length;
+    }
+
+    readyPop(pos = -1): Handle {
+      checkInteger("readyPop", "position", pos);
+      const ready = this._ready;
+      const length = ready.length;
+      const index = pos < 0 ? pos + length : pos;
+      if (index < 0 || index >= length) {
+        throw new RangeError(
+          length === 0
+            ? "readyPop(): the ready queue is empty."
+            : `readyPop(${pos}): no such position in a ready queue of ${length} entries.`,
+        );
+      }
+      const handle = ready.removeAt(index);
+      const task = taskOf(handle);
+      if (task !== null && task._readyHandle === handle) task._readyHandle = null;
+      return handle;
+    }
+
+    readyInsert(pos: number, handle: Handle): void {
+      checkInteger("readyInsert", "position", pos);
+      if (!(handle instanceof Handle)) {
+        throw new TypeError(
+          `readyInsert() needs a Handle (one taken out with readyPop()), got ${String(handle)}.`,
+        );
+      }
+      if (handle._loop !== this) {
+        throw new Error(
+          `readyInsert(): ${handle} belongs to a different event loop: insert it into its own loop.`,
+        );
+      }
+      const task = taskOf(handle);
+      if (task !== null) {
+        // A task resumed twice would run a step it never yielded for.
+        if (task._state !== PENDING) {
+          throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
+        }
+        if (task._readyHandle !== null) {
+          throw new Error(
+            `readyInsert(): ${task} already has an entry in the ready queue: a handle goes back in only after readyPop() or queueRemove() took it out.`,
+          );
+        }
+        task._readyHandle = handle;
+      }
+      this._ready.insert(insertIndex(pos, this._ready.length), handle);
+      if (this._parked) this._unpark();
+    }
+
+    readyRotate(n: number): void {
+      checkInteger("readyRotate", "count", n);
+      this._ready.rotate(n);
+    }
+
+    callInsert<A extends unknown[]>(
+      pos: number,
+      callback: (...args: A) => void,
+      ...args: A
+    ): Handle {
+      checkInteger("callInsert", "position", pos);
+      const handle = this.callSoon(callback, ...args);
+      const ready = this._ready;
+      ready.pop();
+      ready.insert(insertIndex(pos, ready.length), handle);
+      return handle;
+    }
+
+    queueLen(): number {
+      return this._ready.length;
+    }
+
+    queueItems(): Handle[] {
+      return this._ready.toArray();
+    }
+
+    queueFind(key: (handle: Handle) => boolean, remove = false): Handle | null {
+      const ready = this._ready;
+      for (let i = ready.length - 1; i >= 0; i--) {
+        const handle = ready.get(i);
+        if (key(handle)) {
+          if (remove) this.readyPop(i);
+          return handle;
+        }
+      }
+      return null;
+    }
+
+    queueRemove(handle: Handle): void {
+      const index = this._indexOf(handle);
+      if (index < 0) {
+        throw new Error(
+          `queueRemove(): ${handle} is not in the ready queue (it ran, was removed, or was never scheduled here).`,
+        );
+      }
+      this.readyPop(index);
+    }
+
+    queueInsert(handle: Handle): void {
+      this.readyInsert(this._ready.length, handle);
+    }
+
+    queueInsertPos(handle: Handle, pos: number): void {
+      this.readyInsert(pos, handle);
+    }
+
+    callPos<A extends unknown[]>(pos: number, callback: (...args: A) => void, ...args: A): Handle {
+      return this.callInsert(pos, callback, ...args);
+    }
+
+    taskFromHandle(handle: Handle): Task | null {
+      return taskOf(handle);
+    }
+
+    queueTasks(): Task[] {
+      const tasks: Task[] = [];
+      const ready = this._ready;
+      for (let i = 0; i < ready.length; i++) {
+        const task = taskOf(ready.get(i));
+        if (task !== null) tasks.push(task);
+      }
+      return tasks;
+    }
+
+    /** @internal */
+    _takeTask(task: Task): Handle | null {
+      const handle = task._readyHandle;
+      if (handle === null || handle._loop !== this) return null;
+      const index = this._indexOf(handle);
+      if (index < 0) return null;
+      this._ready.removeAt(index);
+      task._readyHandle = null;
+      return handle;
+    }
+
+    /** @internal */
+    _callFirst(callback: (arg0: never, arg1: never) => void, arg0: unknown, arg1: unknown): void {
+      const handle = this._call(callback, 2, arg0, arg1, null);
+      this._ready.pop();
+      this._ready.unshift(handle);
+    }
+
+    /** @internal Position of `handle`, searched from both ends at once, or -1. */
+    _indexOf(handle: Handle): number {
+      const ready = this._ready;
+      for (let front = 0, back = ready.length - 1; front <= back; front++, back--) {
+        if (ready.get(back) === handle) return back;
+        if (ready.get(front) === handle) return front;
+      }
+      return -1;
+    }
+  }
+  return Scheduling;
+}
+
+/**
+ * True for a loop made with {@link SchedulingMixin}, such as
+ * {@link SchedulingHostEventLoop} and {@link SchedulingVirtualEventLoop}.
+ *
+ * @example
+ * ```ts
+ * import { getRunningLoop, isSchedulingLoop, run } from "asynkit";
+ * await run(function* () {
+ *   const loop = getRunningLoop();
+ *   if (isSchedulingLoop(loop)) console.log(loop.readyLen());
+ * });
+ * ```
+ */
+export function isSchedulingLoop(loop: BaseEventLoop): loop is BaseEventLoop & SchedulingLoop {
+  return typeof loop === "object" && loop !== null && schedulingBrand in loop;
+}
+
+/**
+ * A {@link HostEventLoop} whose ready queue can be inspected and reordered.
+ *
+ * @example
+ * ```ts
+ * import { SchedulingHostEventLoop, run, sleepInsert } from "asynkit";
+ * await run(function* () { yield* sleepInsert(0); }, { loopFactory: () => new SchedulingHostEventLoop() });
+ * ```
+ */
+export class SchedulingHostEventLoop extends SchedulingMixin(HostEventLoop) {}
+
+/**
+ * A {@link VirtualEventLoop} whose ready queue can be inspected and reordered:
+ * the loop for deterministic tests of scheduling.
+ *
+ * @example
+ * ```ts
+ * import { SchedulingVirtualEventLoop, createTask, taskSwitch } from "asynkit";
+ * const loop = new SchedulingVirtualEventLoop();
+ * const log: string[] = [];
+ * loop.runSync((function* () {
+ *   const a = createTask((function* () { log.push("a"); })());
+ *   const b = createTask((function* () { log.push("b"); })());
+ *   yield* taskSwitch(b);
+ *   log.push("main");
+ *   yield* a;
+ * })());
+ * console.log(log); // ["b", "a", "main"]
+ * ```
+ */
+export class SchedulingVirtualEventLoop extends SchedulingMixin(VirtualEventLoop) {}
+
+/**
+ * The scheduling loop for real programs: the class `SchedulingEventLoopPolicy` creates.
+ *
+ * @example
+ * ```ts
+ * import { DefaultSchedulingEventLoop } from "asynkit";
+ * const loop = new DefaultSchedulingEventLoop();
+ * ```
+ */
+export const DefaultSchedulingEventLoop: typeof SchedulingHostEventLoop = SchedulingHostEventLoop;
+/** The instance type of {@link DefaultSchedulingEventLoop}. */
+export type DefaultSchedulingEventLoop = SchedulingHostEventLoop;
+
+/**
+ * A new {@link DefaultSchedulingEventLoop}: pass it as `run()`'s `loopFactory`.
+ *
+ * @example
+ * ```ts
+ * import { run, schedulingLoopFactory, sleepInsert } from "asynkit";
+ * await run(function* () { yield* sleepInsert(0); }, { loopFactory: schedulingLoopFactory });
+ * ```
+ */
+export function schedulingLoopFactory(): SchedulingHostEventLoop {
+  return new DefaultSchedulingEventLoop();
+}

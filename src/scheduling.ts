@@ -1,0 +1,315 @@
+/**
+ * Scheduling functions built on a scheduling loop's ready queue: wake after N
+ * others, move a task, switch to a task, start a task depth-first; and which
+ * tasks are runnable or blocked (asynkit's scheduling functions).
+ */
+import { type Coro, describe } from "./coro.js";
+import { getRunningLoop, type Handle } from "./events.js";
+import { PENDING } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import {
+  checkInteger,
+  isSchedulingLoop,
+  type SchedulingLoopInternals,
+} from "./loops/scheduling.js";
+import { allTasks, Task } from "./tasks.js";
+
+type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
+
+/** Options for createTaskDescend() and createTaskStart(). */
+export interface CreateTaskOptions {
+  /** The task's name (default "Task-<n>"). */
+  name?: string;
+}
+
+/** Options for taskSwitch(). */
+export interface TaskSwitchOptions {
+  /**
+   * Where the current task waits in the ready queue: at this position (1: right
+   * after the target). Default: at the end, as `sleep(0)`.
+   */
+  insertPos?: number;
+}
+
+function schedulingLoop(what: string, loop: BaseEventLoop = getRunningLoop()): AnySchedulingLoop {
+  if (!isSchedulingLoop(loop)) {
+    throw new TypeError(
+      `${what}() needs a scheduling event loop, but ${loop} is not one: run the program on a ` +
+        "SchedulingHostEventLoop or SchedulingVirtualEventLoop, e.g. `using _ = eventLoopPolicy(); " +
+        "await run(main())` or `run(main, { loopFactory: schedulingLoopFactory })`.",
+    );
+  }
+  return loop as AnySchedulingLoop;
+}
+
+function checkTask(what: string, task: unknown): void {
+  if (!(task instanceof Task))
+    throw new TypeError(`${what}() needs a Task, got ${describe(task)}.`);
+}
+
+/** Takes `task`'s entry out of the ready queue, or throws an Error that says why it has none. */
+function takeTask(what: string, loop: AnySchedulingLoop, task: Task): Handle {
+  const handle = loop._takeTask(task);
+  if (handle !== null) return handle;
+  let why: string;
+  if (task._loop !== loop) why = "it belongs to a different event loop";
+  else if (task.done()) why = "it is done";
+  else if (task === loop._currentTask) why = "it is the task running now";
+  else if (taskIsBlocked(task)) why = `it is blocked waiting for ${task._futWaiter}`;
+  else why = "its entry was taken out of the queue";
+  throw new Error(
+    `${what}(): ${task} is not in the ready queue (${why}), so it cannot be moved: ` +
+      "only a task waiting in the ready queue can (see runnableTasks()).",
+  );
+}
+
+/** Runs right after the task yielded, so its entry is the last one: moves it to `pos`. */
+function moveTaskTo(task: Task, pos: number): void {
+  const loop = task._loop as AnySchedulingLoop;
+  const handle = loop._takeTask(task);
+  if (handle !== null) loop.queueInsertPos(handle, pos);
+}
+
+function* sleepAt(what: string, loop: AnySchedulingLoop, pos: number): Coro<void> {
+  const task = loop._currentTask;
+  if (task === null) {
+    throw new Error(
+      `${what}() must be awaited by a task: yield* it from a coroutine the loop runs.`,
+    );
+  }
+  loop._callFirst(moveTaskTo, task, pos);
+  yield;
+}
+
+function* sleepInsertOn(pos: number): Coro<void> {
+  yield* sleepAt("sleepInsert", schedulingLoop("sleepInsert"), pos);
+}
+
+/**
+ * Like `sleep(0)`, but wakes after only `pos` other ready entries have run:
+ * the current task goes to position `pos` of the ready queue (0: next) rather
+ * than to its end. Later scheduling may move it again.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, schedulingLoopFactory, sleepInsert } from "asynkit";
+ * const log: string[] = [];
+ * await run(function* () {
+ *   for (const name of ["a", "b", "c"]) createTask((function* () { log.push(name); })());
+ *   yield* sleepInsert(1);
+ *   log.push("main");
+ * }, { loopFactory: schedulingLoopFactory });
+ * console.log(log); // ["a", "main", "b", "c"]
+ * ```
+ */
+export function sleepInsert(pos: number): Coro<void> {
+  checkInteger("sleepInsert", "position", pos);
+  return sleepInsertOn(pos);
+}
+
+/**
+ * Moves a runnable task's entry to position `pos` of the ready queue (Python
+ * `list.insert` positions). Throws an Error, leaving the queue as it was, if
+ * the task has no entry in the queue (it is blocked, done, or running).
+ *
+ * The one-argument form is asynkit's original: it moves the entry at the end
+ * of the queue, which is where a task just created waits.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, schedulingLoopFactory, taskReinsert } from "asynkit";
+ * const log: string[] = [];
+ * await run(function* () {
+ *   const tasks = ["a", "b", "c"].map((name) => createTask((function* () { log.push(name); })()));
+ *   taskReinsert(tasks[2]!, 0); // or, for the task created last: taskReinsert(0)
+ *   yield* tasks[1]!;
+ * }, { loopFactory: schedulingLoopFactory });
+ * console.log(log); // ["c", "a", "b"]
+ * ```
+ */
+export function taskReinsert(task: Task, pos: number): void;
+export function taskReinsert(pos: number): void;
+export function taskReinsert(taskOrPos: Task | number, pos?: number): void {
+  if (typeof taskOrPos === "number") {
+    checkInteger("taskReinsert", "position", taskOrPos);
+    reinsertLast(schedulingLoop("taskReinsert"), taskOrPos);
+    return;
+  }
+  checkTask("taskReinsert", taskOrPos);
+  checkInteger("taskReinsert", "position", pos);
+  const loop = schedulingLoop("taskReinsert");
+  loop.queueInsertPos(takeTask("taskReinsert", loop, taskOrPos), pos as number);
+}
+
+function reinsertLast(loop: AnySchedulingLoop, pos: number): void {
+  const length = loop.readyLen();
+  const last = length > 0 ? loop.readyPop() : null;
+  if (last === null || loop.taskFromHandle(last) === null) {
+    if (last !== null) loop.queueInsert(last);
+    throw new Error(
+      `taskReinsert(${pos}): the last entry of the ready queue resumes no task: pass the task to move, taskReinsert(task, ${pos}).`,
+    );
+  }
+  loop.queueInsertPos(last, pos);
+}
+
+function* switchTo(task: Task, insertPos: number | undefined): Coro<void> {
+  const loop = schedulingLoop("taskSwitch");
+  loop.queueInsertPos(takeTask("taskSwitch", loop, task), 0);
+  if (insertPos === undefined) yield;
+  else yield* sleepAt("taskSwitch", loop, insertPos);
+}
+
+/**
+ * Switches to `task` at once: it moves to the front of the ready queue and the
+ * current task waits, at the end of the queue or at `insertPos` (1: right
+ * after the target, so control comes back as soon as the target suspends).
+ * Throws an Error, leaving the queue as it was, if the task has no entry in the
+ * ready queue (it is blocked, done, or the current task).
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, schedulingLoopFactory, taskSwitch } from "asynkit";
+ * const log: string[] = [];
+ * await run(function* () {
+ *   const a = createTask((function* () { log.push("a"); })());
+ *   const b = createTask((function* () { log.push("b"); })());
+ *   yield* taskSwitch(b, { insertPos: 1 });
+ *   log.push("main");
+ *   yield* a;
+ * }, { loopFactory: schedulingLoopFactory });
+ * console.log(log); // ["b", "main", "a"]
+ * ```
+ */
+export function taskSwitch(task: Task, options?: TaskSwitchOptions): Coro<void> {
+  checkTask("taskSwitch", task);
+  const insertPos = options?.insertPos;
+  if (insertPos !== undefined) checkInteger("taskSwitch", "insertPos", insertPos);
+  return switchTo(task, insertPos);
+}
+
+/**
+ * Creates a task and runs it at once, until it first suspends; then the caller
+ * continues: depth-first task creation, done by reordering the ready queue.
+ * Unlike `eager()`, a Task is always created. If the loop's task factory
+ * already started the task eagerly and it is not waiting in the ready queue,
+ * the caller continues at once.
+ *
+ * @example
+ * ```ts
+ * import { createTaskDescend, run, schedulingLoopFactory, sleep } from "asynkit";
+ * const log: string[] = [];
+ * await run(function* () {
+ *   const child = yield* createTaskDescend((function* () {
+ *     log.push("child starts");
+ *     yield* sleep(10);
+ *     log.push("child ends");
+ *   })());
+ *   log.push("parent goes on");
+ *   yield* child;
+ * }, { loopFactory: schedulingLoopFactory });
+ * console.log(log); // ["child starts", "parent goes on", "child ends"]
+ * ```
+ */
+export function* createTaskDescend<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
+  const loop = schedulingLoop("createTaskDescend");
+  const task = loop.createTask(coro, options);
+  if (task._readyHandle !== null) yield* switchTo(task as Task, 1);
+  return task;
+}
+
+/**
+ * Creates a task and lets it start: the caller yields once (as `sleep(0)`), so
+ * the new task runs its first step before the caller goes on. Works on any loop.
+ *
+ * @example
+ * ```ts
+ * import { createTaskStart, run } from "asynkit";
+ * await run(function* () {
+ *   const task = yield* createTaskStart((function* () { console.log("started"); })());
+ *   console.log(task.done()); // true
+ * });
+ * ```
+ */
+export function* createTaskStart<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
+  const task = getRunningLoop().createTask(coro, options);
+  yield;
+  return task;
+}
+
+/**
+ * True when the task waits for a future that is not done yet. A task is
+ * blocked, runnable, running, or done. Works on any loop.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, sleep, taskIsBlocked } from "asynkit";
+ * await run(function* () {
+ *   const task = createTask(sleep(10));
+ *   console.log(taskIsBlocked(task)); // false: it has not started
+ *   yield;
+ *   console.log(taskIsBlocked(task)); // true: it sleeps
+ * });
+ * ```
+ */
+export function taskIsBlocked(task: Task): boolean {
+  const waitingFor = task._futWaiter;
+  return waitingFor !== null && waitingFor._state === PENDING;
+}
+
+/**
+ * True when the task is neither blocked nor done: it waits in the ready queue,
+ * or it is the task running now. Works on any loop.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, sleep, taskIsRunnable } from "asynkit";
+ * await run(function* () {
+ *   const task = createTask(sleep(10));
+ *   console.log(taskIsRunnable(task)); // true
+ * });
+ * ```
+ */
+export function taskIsRunnable(task: Task): boolean {
+  return task._state === PENDING && !taskIsBlocked(task);
+}
+
+/**
+ * The tasks that wait in the ready queue of `loop` (default: the running loop).
+ * With {@link blockedTasks} and the current task they make up `allTasks()`.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, runnableTasks, schedulingLoopFactory } from "asynkit";
+ * await run(function* () {
+ *   const task = createTask((function* () {})());
+ *   console.log(runnableTasks().has(task)); // true
+ * }, { loopFactory: schedulingLoopFactory });
+ * ```
+ */
+export function runnableTasks(loop?: BaseEventLoop): Set<Task> {
+  return new Set(schedulingLoop("runnableTasks", loop).queueTasks());
+}
+
+/**
+ * The tasks of `loop` (default: the running loop) that are neither in the
+ * ready queue nor running: they wait for a future.
+ *
+ * @example
+ * ```ts
+ * import { blockedTasks, createTask, run, schedulingLoopFactory, sleep } from "asynkit";
+ * await run(function* () {
+ *   const task = createTask(sleep(10));
+ *   yield;
+ *   console.log(blockedTasks().has(task)); // true
+ * }, { loopFactory: schedulingLoopFactory });
+ * ```
+ */
+export function blockedTasks(loop?: BaseEventLoop): Set<Task> {
+  const scheduling = schedulingLoop("blockedTasks", loop);
+  const blocked = allTasks(scheduling);
+  for (const task of scheduling.queueTasks()) blocked.delete(task);
+  const current = scheduling._currentTask;
+  if (current !== null) blocked.delete(current);
+  return blocked;
+}
