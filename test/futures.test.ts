@@ -263,6 +263,32 @@ describe("Future done-callbacks", () => {
     expect(log).toEqual(["second"]);
   });
 
+  it("once done, its callbacks are scheduled: removing one then returns 0 and it still runs", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = new Future({ loop });
+    const cb = () => log.push("ran");
+    f.addDoneCallback(cb);
+    f.setResult(undefined);
+    expect(f.removeDoneCallback(cb)).toBe(0);
+    drain(loop);
+    expect(log).toEqual(["ran"]);
+  });
+
+  it("a callback that adds another callback to its done future: that one runs after", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    const f = new Future({ loop });
+    f.addDoneCallback((fut) => {
+      log.push("first");
+      fut.addDoneCallback(() => log.push("added later"));
+    });
+    f.addDoneCallback(() => log.push("second"));
+    f.setResult(undefined);
+    drain(loop);
+    expect(log).toEqual(["first", "second", "added later"]);
+  });
+
   it("addDoneCallback with a non-function throws a TypeError", () => {
     const f = new Future({ loop: newLoop() });
     expect(() => f.addDoneCallback(42 as never)).toThrow(TypeError);
