@@ -106,6 +106,22 @@ describe("awaitSync", () => {
     expect(log).toEqual(["cleaned"]);
   });
 
+  test("cleanup after the abort may yield bare before it finishes", () => {
+    const log: string[] = [];
+    function* cleansUp(): Coro<string> {
+      try {
+        yield* never();
+      } catch {
+        yield* sleep(0);
+        log.push("cleaned");
+        return "recovered";
+      }
+      return "waited";
+    }
+    expect(awaitSync(cleansUp())).toBe("recovered");
+    expect(log).toEqual(["cleaned"]);
+  });
+
   test("a coroutine that handles the abort and returns decided not to wait (test_handled_abort)", () => {
     function* handledAbort(): Coro<string> {
       try {

@@ -402,6 +402,50 @@ describe("CoroStart close, throw, aclose, athrow (TestCoroStartClose)", () => {
   });
 });
 
+describe("CoroStart odds and ends", () => {
+  // biome-ignore lint/correctness/useYield: a coroutine that throws without suspending
+  function* fails(): Coro<never> {
+    throw new RangeError("at once");
+  }
+  // biome-ignore lint/correctness/useYield: a coroutine that returns without suspending
+  function* returns(): Coro<string> {
+    return "value";
+  }
+
+  test("asFuture() of a failed start holds the error", () => {
+    const future = runSync(
+      // biome-ignore lint/correctness/useYield: only needs the loop to be running
+      (function* () {
+        return new CoroStart(fails()).asFuture();
+      })(),
+    );
+    expect(future.done()).toBe(true);
+    expect(future.exception()).toBeInstanceOf(RangeError);
+  });
+
+  test("a continuation of a finished start ends at once on throw() or return()", () => {
+    const a = new CoroStart(returns()).asCoroutine();
+    expect(() => a.throw(new RangeError("in"))).toThrow("in");
+    const b = new CoroStart(returns()).asCoroutine();
+    expect(b.return("early")).toEqual({ done: true, value: "early" });
+    const never = new CoroStart(returns(), { autostart: false });
+    expect(() => never.asCoroutine().throw(new RangeError("in"))).toThrow(/never started/);
+    const twice = new CoroStart(returns());
+    twice.asCoroutine().next();
+    expect(() => twice.asCoroutine().return("x")).toThrow(/cannot reuse/);
+  });
+
+  test("toString() names the state", () => {
+    const cs = new CoroStart(returns(), { autostart: false });
+    expect(String(cs)).toBe("<CoroStart new>");
+    cs.start();
+    expect(String(cs)).toBe("<CoroStart returned>");
+    expect(String(new CoroStart(fails()))).toBe("<CoroStart failed>");
+    cs.close();
+    expect(String(cs)).toBe("<CoroStart continued>");
+  });
+});
+
 describe("coroAwait (TestCoroAwait)", () => {
   test("a value and an error without suspending", () => {
     const d = ["foo"];

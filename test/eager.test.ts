@@ -534,7 +534,7 @@ describe("eager as a TypeScript 5 method decorator", () => {
       .filter((d) => d.file?.fileName === file)
       .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     expect(diagnostics).toEqual([]);
-  });
+  }, 60_000); // a whole TypeScript program is built and checked
 });
 
 describe("cancelling", () => {
