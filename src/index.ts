@@ -9,6 +9,8 @@
 
 // AbortSignal interop
 export { taskSignal, waitAbort } from "./abort.js";
+// Eager (depth-first) execution and CoroStart; driving a coroutine without a loop
+export { awaitSync } from "./awaitsync.js";
 // Combinators: waiting for several things at once
 export {
   type AsCompletedOptions,
@@ -25,6 +27,26 @@ export {
 export { Context, ContextVar, copyContext, Token } from "./context.js";
 // Coroutines and their types
 export type { Awaitable, Coro, Signal, Suspend } from "./coro.js";
+export {
+  asyncEager,
+  CoroStart,
+  type CoroStartOptions,
+  cancelling,
+  coroAsFuture,
+  coroAwait,
+  coroContinue,
+  coroEager,
+  coroIsBlocked,
+  coroIsFinished,
+  coroIsNew,
+  coroIsSuspended,
+  coroStart,
+  createEagerTaskFactory,
+  eager,
+  eagerCtx,
+  eagerTaskFactory,
+  funcEager,
+} from "./eager.js";
 // Errors
 export {
   BrokenBarrierError,
