@@ -6,7 +6,7 @@
  * including between being woken and resuming: a wakeup that its waiter can no
  * longer take is passed on to the next waiter, never lost.
  */
-import type { Coro } from "./coro.js";
+import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop } from "./events.js";
 import { FINISHED, Future, PENDING } from "./futures.js";
@@ -192,19 +192,59 @@ export class Event extends LoopBound {
   }
 
   /** Returns true once the flag is set (at once if it already is). */
-  *wait(): Coro<true> {
-    if (this._value) return true;
-    const fut = new Future<true>({ loop: this._getLoop() });
-    this._waiters.push(fut);
-    try {
-      return yield* fut;
-    } finally {
-      removeWaiter(this._waiters, fut);
-    }
+  wait(): Coro<true> {
+    return new EventWait(this) as unknown as Coro<true>;
   }
 
   override toString(): string {
     return `<Event [${describeWaiters(this._value ? "set" : "unset", this._waiters)}]>`;
+  }
+}
+
+const DONE_TRUE: IteratorResult<Suspend, true> = Object.freeze({ done: true, value: true });
+
+/**
+ * `yield* event.wait()`, written as an iterator rather than a generator: it is
+ * the hot path of every Event hand-off, and this is one object per wait.
+ */
+class EventWait {
+  private fut: Future<true> | null = null;
+
+  constructor(private readonly event: Event) {}
+
+  next(): IteratorResult<Suspend, true> {
+    let fut = this.fut;
+    if (fut === null) {
+      const event = this.event;
+      if (event._value) return DONE_TRUE;
+      fut = this.fut = new Future<true>({ loop: event._getLoop() });
+      event._waiters.push(fut);
+    }
+    if (fut._state === PENDING) {
+      fut._blocking = true;
+      return { done: false, value: fut };
+    }
+    this._leave();
+    return { done: true, value: fut.result() };
+  }
+
+  /** Cancelled (or otherwise thrown into) while waiting: stop waiting, then raise. */
+  throw(error: unknown): never {
+    this._leave();
+    throw error;
+  }
+
+  return(value: true): IteratorResult<Suspend, true> {
+    this._leave();
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  private _leave(): void {
+    if (this.fut !== null) removeWaiter(this.event._waiters, this.fut);
   }
 }
 

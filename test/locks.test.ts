@@ -337,6 +337,19 @@ describe("Event", () => {
     });
   });
 
+  it("a wait() closed early (generator return) stops waiting", () => {
+    runV(function* () {
+      const ev = new Event();
+      const waiting = ev.wait();
+      expect(waiting.next().done).toBe(false);
+      expect(ev._waiters.length).toBe(1);
+      expect(waiting.return(true)).toEqual({ done: true, value: true });
+      expect(ev._waiters.length).toBe(0);
+      ev.set();
+      expect(ev.wait().next()).toEqual({ done: true, value: true });
+    });
+  });
+
   it("a cancelled waiter leaves no trace (test_wait_cancel)", () => {
     runV(function* () {
       const ev = new Event();
