@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  CancelledError,
   type Coro,
   createTask,
   fromPromise,
@@ -207,6 +208,25 @@ describe("no dangling host timer", () => {
     });
     expect(cancelled).toBe(true);
     expect((loop as unknown as { _hostTimer: unknown })._hostTimer).toBeNull();
+    expect(activeTimers()).toBe(before);
+  });
+
+  it("after run() whose main was cancelled mid-sleep by its signal, no host timer is left", async () => {
+    const before = activeTimers();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("enough"), 5);
+    let loop: HostEventLoop | null = null;
+    await expect(
+      run(
+        function* () {
+          loop = getRunningLoop() as HostEventLoop;
+          yield* sleep(60_000);
+        },
+        { signal: controller.signal },
+      ),
+    ).rejects.toThrow(CancelledError);
+    expect((loop as unknown as { _hostTimer: unknown })._hostTimer).toBeNull();
+    expect(loop!.isClosed()).toBe(true);
     expect(activeTimers()).toBe(before);
   });
 
