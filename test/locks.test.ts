@@ -339,6 +339,7 @@ describe("Event", () => {
 
   it("a wait() closed early (generator return) stops waiting", () => {
     runV(function* () {
+      yield* sleep(0);
       const ev = new Event();
       const waiting = ev.wait();
       expect(waiting.next().done).toBe(false);
