@@ -18,7 +18,8 @@ import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const blockDir = join(root, "test", ".doc-blocks");
+/** This run's own folder: several runs at once in one working tree must not share one. */
+const blockDir = join(root, "test", ".doc-blocks", `${process.pid}-${Date.now().toString(36)}`);
 /** The blocks as written, for the type-checker. */
 const checkDir = join(blockDir, "check");
 /** The blocks and src/ compiled to JavaScript, for node. */
@@ -167,7 +168,6 @@ function compileSources(from: string, to: string): void {
 }
 
 beforeAll(() => {
-  rmSync(blockDir, { recursive: true, force: true });
   mkdirSync(checkDir, { recursive: true });
   compileSources(join(root, "src"), join(runDir, "src"));
   const checkIndex = relative(checkDir, join(root, "src", "index.js")).replaceAll("\\", "/");
