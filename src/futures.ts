@@ -296,11 +296,21 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
 /** The iterator behind `yield* future`: yields the future while it is pending, then returns its result. */
 class FutureIterator<T> {
+  private yielded = false;
   constructor(private readonly future: Future<T>) {}
 
   next(): IteratorResult<Suspend, T> {
     const future = this.future;
     if (future._state === PENDING) {
+      // As asyncio's "await wasn't used with future": a task resumes the waiter only once the
+      // future is done, so a second call while pending comes from iterating the future by hand
+      // (deep equality in a test, a spread): fail rather than yield the future forever.
+      if (this.yielded) {
+        throw new InvalidStateError(
+          `${future} was iterated while pending: wait for a future only with \`yield* future\` inside a coroutine.`,
+        );
+      }
+      this.yielded = true;
       future._blocking = true;
       return { done: false, value: future as Future<unknown> };
     }

@@ -307,6 +307,18 @@ describe("Future done-callbacks", () => {
 });
 
 describe("yield* future", () => {
+  it("refuses to be iterated by hand while pending, so deep equality fails instead of hanging", () => {
+    const f = newLoop().createFuture<number>();
+    const iterator = f[Symbol.iterator]();
+    const first = iterator.next();
+    expect(first.done).toBe(false);
+    expect(first.value).toBe(f);
+    expect(() => iterator.next()).toThrow(InvalidStateError);
+    expect(() => [...f]).toThrow(
+      /iterated while pending: wait for a future only with `yield\* future`/,
+    );
+  });
+
   it("returns the result after the future is done", () => {
     const loop = newLoop();
     const log: string[] = [];

@@ -354,7 +354,7 @@ export abstract class BaseEventLoop {
     return this._debug;
   }
 
-  /** Debug mode reports callbacks that run longer than 100 ms and records where tasks were created. */
+  /** Debug mode warns (console.warn) about every callback or task step that runs 100 ms or longer. */
   setDebug(enabled: boolean): void {
     this._debug = Boolean(enabled);
   }
