@@ -27,6 +27,8 @@ export class Context {
   _store: Store;
   /** @internal */
   _entered = false;
+  /** @internal How many eager starts run in this context as if in a copy (see lendContext). */
+  _lent = 0;
 
   constructor(store: Store = EMPTY) {
     this._store = store;
@@ -101,6 +103,33 @@ export function copyContext(): Context {
   return current.copy();
 }
 
+/**
+ * @internal Lets an eager start run in the current context as if in a copy of
+ * it, without making the copy: the first ContextVar write while it is lent
+ * makes the copy then (so tokens belong to the copy). Pair with returnContext.
+ */
+export function lendContext(): Context {
+  current._lent++;
+  return current;
+}
+
+/**
+ * @internal Ends a lendContext(): makes `lent` current again and returns the
+ * copy the start wrote to, or null when it wrote nothing.
+ */
+export function returnContext(lent: Context): Context | null {
+  lent._lent--;
+  const written = current;
+  current = lent;
+  return written === lent ? null : written;
+}
+
+/** The current context, ready to be written: a lent one is copied first. */
+function writable(): Context {
+  if (current._lent > 0) current = new Context(current._store);
+  return current;
+}
+
 const MISSING: unique symbol = Symbol("missing");
 
 /**
@@ -173,7 +202,7 @@ export class ContextVar<T> {
 
   /** Sets the value in the current context; the token undoes it with `reset`. */
   set(value: T): Token<T> {
-    const ctx = current;
+    const ctx = writable();
     const self = this as ContextVar<unknown>;
     const old = ctx._store.has(self) ? (ctx._store.get(self) as T) : MISSING;
     const next = new Map(ctx._store);
@@ -188,7 +217,7 @@ export class ContextVar<T> {
       throw new Error("This Token has already been used once; a token resets only once.");
     if (token.variable !== this)
       throw new Error("This Token was created by a different ContextVar.");
-    if (token._context !== current)
+    if (token._context !== writable())
       throw new Error("This Token was created in a different Context.");
     const self = this as ContextVar<unknown>;
     const next = new Map(current._store);

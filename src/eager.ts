@@ -3,7 +3,7 @@
  * runs a coroutine in the caller's stack until it first suspends, and eager()
  * turns the outcome into a done Future or a Task that continues from there.
  */
-import { type Context, copyContext, swapContext } from "./context.js";
+import { type Context, lendContext, returnContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
@@ -539,9 +539,9 @@ export function coroEager<T>(coro: Coro<T>): Future<T> {
 
 /** coroEager() for a value known to be a coroutine. */
 function startEager<T>(coro: Coro<T>): Future<T> {
-  // advance() inlined: a start that does not suspend costs a context copy and a Future.
-  const context = copyContext();
-  const previous = swapContext(context);
+  // advance() inlined, in the caller's context lent as a copy: a start that
+  // neither suspends nor sets a ContextVar costs no more than its Future.
+  const lent = lendContext();
   const tracked = coro as Tracked;
   tracked[coroState] = CORO_RUNNING;
   let step: IteratorResult<Suspend, T>;
@@ -549,12 +549,12 @@ function startEager<T>(coro: Coro<T>): Future<T> {
     step = coro.next();
   } catch (error) {
     tracked[coroState] = CORO_FINISHED;
-    swapContext(previous);
+    returnContext(lent);
     const failed = new Future<T>();
     failed._fail(error);
     return failed;
   }
-  swapContext(previous);
+  const written = returnContext(lent);
   if (step.done === true) {
     tracked[coroState] = CORO_FINISHED;
     // A new future has no callbacks to schedule: set its result directly.
@@ -567,8 +567,9 @@ function startEager<T>(coro: Coro<T>): Future<T> {
   const start = new CoroStart(coro, NO_AUTOSTART);
   start._state = PENDING;
   start._step = step;
+  // The task runs the rest in the copy the start ran in.
+  const context = written ?? lent.copy();
   try {
-    // The task runs the rest in the context the start ran in.
     return getEventLoop().createTask(start.asCoroutine(), { context });
   } catch (error) {
     // No task to continue it (a closed loop): end the coroutine rather than leave it half-run.

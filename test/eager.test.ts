@@ -315,6 +315,87 @@ describe("eager: what runs where", () => {
   });
 });
 
+describe("eager: the start runs as if in a copy of the caller's context", () => {
+  test("a start that suspends without writing still gets its own copy", () => {
+    runSync(
+      (function* () {
+        eagerVar.set("before");
+        function* reader(): Coro<string> {
+          yield* sleep(1);
+          return eagerVar.get();
+        }
+        const t = eager(reader());
+        eagerVar.set("after"); // the caller's later write does not reach the coroutine
+        expect(yield* t).toBe("before");
+      })(),
+    );
+  });
+
+  test("a token of the caller cannot reset a value inside the start", () => {
+    runSync(
+      (function* () {
+        const token = eagerVar.set("caller");
+        // biome-ignore lint/correctness/useYield: a coroutine that throws without suspending
+        function* resetsCallers(): Coro<void> {
+          eagerVar.reset(token);
+        }
+        const f = eager(resetsCallers());
+        expect(() => f.result()).toThrow(/created in a different Context/);
+        expect(eagerVar.get()).toBe("caller");
+        eagerVar.reset(token);
+      })(),
+    );
+  });
+
+  test("nested eager starts each write to their own copy", () => {
+    const seen: string[] = [];
+    runSync(
+      (function* () {
+        eagerVar.set("main");
+        // biome-ignore lint/correctness/useYield: a coroutine that returns without suspending
+        function* inner(): Coro<void> {
+          eagerVar.set("inner");
+          seen.push(`inner sees ${eagerVar.get()}`);
+        }
+        function* outer(): Coro<void> {
+          seen.push(`outer sees ${eagerVar.get()}`);
+          eager(inner());
+          seen.push(`outer after inner sees ${eagerVar.get()}`);
+          eagerVar.set("outer");
+          yield* sleep(1);
+          seen.push(`outer resumed sees ${eagerVar.get()}`);
+        }
+        const t = eager(outer());
+        seen.push(`main sees ${eagerVar.get()}`);
+        yield* t;
+      })(),
+    );
+    expect(seen).toEqual([
+      "outer sees main",
+      "inner sees inner",
+      "outer after inner sees main",
+      "main sees main",
+      "outer resumed sees outer",
+    ]);
+  });
+
+  test("a callback scheduled by the start sees the values of that moment", () => {
+    const seen: string[] = [];
+    runSync(
+      (function* () {
+        eagerVar.set("start");
+        function* schedules(): Coro<void> {
+          getRunningLoop().callSoon(() => seen.push(eagerVar.get()));
+        }
+        eager(schedules());
+        eagerVar.set("later");
+        yield* sleep(0);
+      })(),
+    );
+    expect(seen).toEqual(["start"]);
+  });
+});
+
 describe("eager: forwarding to the coroutine is exact", () => {
   function* guarded(log: unknown[], gate: Future<string>): Coro<string> {
     try {
