@@ -5,7 +5,7 @@
  */
 import { type Coro, describe, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { getEventLoop, type Handle } from "./events.js";
+import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 
 /** @internal */ export const PENDING = 0;
@@ -19,8 +19,6 @@ export type DoneCallback<F> = (future: F) => void;
 /** @internal Something woken directly when a future it waits on is done (a task). */
 export interface Waiter {
   _wakeup(future: Future<unknown>): void;
-  /** The ready-queue entry that will wake it, kept so scheduling tools find it without a scan. */
-  _readyHandle: Handle | null;
 }
 
 /** @internal The ready-queue callback that wakes a waiter; scheduling tools recognise it. */
@@ -290,7 +288,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   private _schedule(callback: Callback): void {
     if (typeof callback === "function") this._loop._call(callback, 1, this, undefined, null);
-    else callback._readyHandle = this._loop._call(wakeWaiter, 2, callback, this, null);
+    else this._loop._call(wakeWaiter, 2, callback, this, null);
   }
 }
 

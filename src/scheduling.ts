@@ -214,7 +214,7 @@ export function taskSwitch(task: Task, options?: TaskSwitchOptions): Coro<void> 
 export function* createTaskDescend<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
   const loop = schedulingLoop("createTaskDescend");
   const task = loop.createTask(coro, options);
-  if (task._readyHandle !== null) yield* switchTo(task as Task, 1);
+  if (taskIsRunnable(task as Task)) yield* switchTo(task as Task, 1);
   return task;
 }
 

@@ -13,7 +13,7 @@ import {
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { getEventLoop, getRunningLoop, type Handle, peekRunningLoop } from "./events.js";
+import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
 import { Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 
@@ -69,11 +69,6 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _id: number;
   /** @internal The future this task waits on, if any. */
   _futWaiter: Future<unknown> | null = null;
-  /**
-   * @internal The ready-queue entry that will resume this task, while it is in
-   * the queue (null while the task runs, waits, or is done).
-   */
-  _readyHandle: Handle | null = null;
   /** @internal Throw CancelledError in at the next step. */
   _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
@@ -94,7 +89,7 @@ export class Task<T = unknown> extends Future<T> {
     loop._checkClosed();
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
-    else this._readyHandle = loop._call(taskStep, 1, this, undefined, null);
+    else loop._call(taskStep, 1, this, undefined, null);
     if (options?.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }
@@ -201,7 +196,6 @@ export class Task<T = unknown> extends Future<T> {
       this._exception = undefined;
     }
     this._futWaiter = null;
-    this._readyHandle = null;
     const loop = this._loop;
     const previousTask = loop._currentTask;
     loop._currentTask = this as Task<unknown>;
@@ -241,7 +235,7 @@ export class Task<T = unknown> extends Future<T> {
   _suspend(yielded: Suspend): void {
     const loop = this._loop;
     if (yielded === undefined) {
-      this._readyHandle = loop._call(taskStep, 1, this, undefined, null);
+      loop._call(taskStep, 1, this, undefined, null);
       return;
     }
     if (yielded instanceof Future && yielded._blocking) {
@@ -272,7 +266,7 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   private _throwNext(error: Error): void {
-    this._readyHandle = this._loop._call(taskThrow, 2, this, error, null);
+    this._loop._call(taskThrow, 2, this, error, null);
   }
 
   /** The coroutine finished: the task no longer counts as live. */

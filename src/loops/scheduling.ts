@@ -101,9 +101,9 @@ type SchedulingClass = abstract new (...args: any[]) => SchedulingLoop;
 /**
  * Adds the {@link SchedulingLoop} methods to an event loop class.
  *
- * A task's entry in the ready queue is found without scanning the queue (each
- * task remembers it), so moving a task near either end of the queue costs the
- * same however long the queue is.
+ * A task's entry in the ready queue is searched for from both ends of the
+ * queue at once, so moving a task that sits near either end costs the same
+ * however long the queue is.
  *
  * @example
  * ```ts
@@ -137,10 +137,7 @@ export function SchedulingMixin<B extends LoopClass>(base: B): B & SchedulingCla
             : `readyPop(${pos}): no such position in a ready queue of ${length} entries.`,
         );
       }
-      const handle = ready.removeAt(index);
-      const task = taskOf(handle);
-      if (task !== null && task._readyHandle === handle) task._readyHandle = null;
-      return handle;
+      return ready.removeAt(index);
     }
 
     readyInsert(pos: number, handle: Handle): void {
@@ -156,17 +153,8 @@ export function SchedulingMixin<B extends LoopClass>(base: B): B & SchedulingCla
         );
       }
       const task = taskOf(handle);
-      if (task !== null) {
-        // A task resumed twice would run a step it never yielded for.
-        if (task._state !== PENDING) {
-          throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
-        }
-        if (task._readyHandle !== null) {
-          throw new Error(
-            `readyInsert(): ${task} already has an entry in the ready queue: a handle goes back in only after readyPop() or queueRemove() took it out.`,
-          );
-        }
-        task._readyHandle = handle;
+      if (task !== null && task._state !== PENDING) {
+        throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
       this._ready.insert(insertIndex(pos, this._ready.length), handle);
       if (this._parked) this._unpark();
@@ -248,13 +236,18 @@ export function SchedulingMixin<B extends LoopClass>(base: B): B & SchedulingCla
 
     /** @internal */
     _takeTask(task: Task): Handle | null {
-      const handle = task._readyHandle;
-      if (handle === null || handle._loop !== this) return null;
-      const index = this._indexOf(handle);
-      if (index < 0) return null;
-      this._ready.removeAt(index);
-      task._readyHandle = null;
-      return handle;
+      // A task that is done, running, blocked or on another loop has no entry: no search needed.
+      if (task._loop !== this || task._state !== PENDING || task === this._currentTask) return null;
+      const waitingFor = task._futWaiter;
+      if (waitingFor !== null && waitingFor._state === PENDING) return null;
+      // Searched from both ends at once: a task just created or just woken is
+      // at the back, one just moved to the front is there.
+      const ready = this._ready;
+      for (let front = 0, back = ready.length - 1; front <= back; front++, back--) {
+        if (taskOf(ready.get(back)) === task) return ready.removeAt(back);
+        if (taskOf(ready.get(front)) === task) return ready.removeAt(front);
+      }
+      return null;
     }
 
     /** @internal */
