@@ -541,15 +541,15 @@ export function coroEager<T>(coro: Coro<T>): Future<T> {
 function startEager<T>(coro: Coro<T>): Future<T> {
   // advance() inlined, in the caller's context lent as a copy: a start that
   // neither suspends nor sets a ContextVar costs no more than its Future.
-  const lent = lendContext();
   const tracked = coro as Tracked;
   tracked[coroState] = CORO_RUNNING;
+  const lent = lendContext();
   let step: IteratorResult<Suspend, T>;
   try {
     step = coro.next();
   } catch (error) {
-    tracked[coroState] = CORO_FINISHED;
     returnContext(lent);
+    tracked[coroState] = CORO_FINISHED;
     const failed = new Future<T>();
     failed._fail(error);
     return failed;
