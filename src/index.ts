@@ -78,6 +78,7 @@ export { HostEventLoop } from "./loops/host.js";
 export {
   DefaultSchedulingEventLoop,
   isSchedulingLoop,
+  type LoopConstructor,
   SchedulingHostEventLoop,
   type SchedulingLoop,
   SchedulingMixin,

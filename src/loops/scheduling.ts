@@ -93,10 +93,9 @@ function insertIndex(pos: number, length: number): number {
   return Math.min(pos, length);
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the mixin pattern requires an any[] constructor.
-type LoopClass = abstract new (...args: any[]) => BaseEventLoop;
-// biome-ignore lint/suspicious/noExplicitAny: the mixin pattern requires an any[] constructor.
-type SchedulingClass = abstract new (...args: any[]) => SchedulingLoop;
+/** A class whose instances are `T`, as a mixin such as {@link SchedulingMixin} takes and returns it. */
+// biome-ignore lint/suspicious/noExplicitAny: TypeScript's mixin pattern requires any[] constructor arguments.
+export type LoopConstructor<T = BaseEventLoop> = abstract new (...args: any[]) => T;
 
 /**
  * Adds the {@link SchedulingLoop} methods to an event loop class.
@@ -115,7 +114,9 @@ type SchedulingClass = abstract new (...args: any[]) => SchedulingLoop;
  * loop.runSync((function* () { yield; })());
  * ```
  */
-export function SchedulingMixin<B extends LoopClass>(base: B): B & SchedulingClass {
+export function SchedulingMixin<B extends LoopConstructor>(
+  base: B,
+): B & LoopConstructor<SchedulingLoop> {
   abstract class Scheduling extends base implements SchedulingLoopInternals {
     get [schedulingBrand](): true {
       return true;
