@@ -46,7 +46,9 @@ export const result: Promise<number> = run(function* () { const t: Task<number> 
     }),
   );
   writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
-  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", dir], { stdio: "inherit" });
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", dir], {
+    stdio: "inherit",
+  });
   const out = execFileSync(process.execPath, ["main.mjs"], { cwd: dir, encoding: "utf8" }).trim();
   const expected = JSON.stringify({ value: 42, log: ["main", "child"], virtual: "virtual" });
   if (out !== expected) throw new Error(`package smoke test: expected ${expected}, got ${out}`);
