@@ -590,6 +590,35 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
       });
     });
 
+    it("the entry that throws a bad-yield TypeError into a task is the task's too", async () => {
+      const log = await runOn(kind, function* () {
+        const log: string[] = [];
+        const task = createTask(
+          (function* () {
+            try {
+              yield 42 as never; // a bad yield: the TypeError comes back at the next step
+            } catch (e) {
+              log.push((e as Error).name);
+            }
+          })(),
+        );
+        createTask(
+          (function* () {
+            log.push("other");
+          })(),
+        );
+        yield* sleep(0); // the task yields 42 and "other" runs; the throw-in entry waits in the queue
+        expect(names(runnableTasks())).toEqual(names([task]));
+        const entry = queue().queueFind(taskKey(task));
+        expect(entry?.callback?.name).toBe("taskThrow");
+        expectIdentity();
+        yield* taskSwitch(task, { insertPos: 1 });
+        log.push("main");
+        return log;
+      });
+      expect(log).toEqual(["other", "TypeError", "main"]);
+    });
+
     it.each([1, 2, 6])("queueRemove of one of %i tasks, twice", async (count) => {
       await runOn(kind, function* () {
         const tasks = Array.from({ length: count }, () => createTask((function* () {})()));
