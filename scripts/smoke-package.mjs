@@ -37,7 +37,7 @@ export const result: Promise<number> = run(function* () { const t: Task<number> 
         module: "NodeNext",
         moduleResolution: "NodeNext",
         target: "ES2022",
-        lib: ["ES2023", "ESNext.Disposable"],
+        lib: ["ES2023", "ESNext.Disposable", "DOM"],
         types: [],
         skipLibCheck: false,
         noEmit: true,
