@@ -15,6 +15,7 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  createTaskDescend,
   currentTask,
   DefaultEventLoopPolicy,
   DefaultSchedulingEventLoop,
@@ -741,11 +742,12 @@ describe("loops that are not scheduling loops", () => {
           });
           errors.push(yield* caught(() => sleepInsert(0)));
           errors.push(yield* caught(() => taskSwitch(task)));
+          errors.push(yield* caught(() => createTaskDescend((function* () {})())));
           return errors;
         },
         { loopFactory: factory },
       );
-      expect(errors).toHaveLength(6);
+      expect(errors).toHaveLength(7);
       for (const error of errors) {
         expect(error).toBeInstanceOf(TypeError);
         expect((error as Error).message).toMatch(
