@@ -17,10 +17,10 @@ import { Future } from "./futures.js";
  *
  * @example
  * ```ts
- * import { awaitSync, sleep, SynchronousError } from "asynkit";
+ * import { awaitSync, Future, sleep, SynchronousError } from "asynkit";
  * function* cached(key: string) { yield* sleep(0); return `value of ${key}`; }
  * console.log(awaitSync(cached("a"))); // "value of a"
- * try { awaitSync(sleep(10)); } catch (e) { console.log(e instanceof SynchronousError); } // true
+ * try { awaitSync(new Future()); } catch (e) { console.log(e instanceof SynchronousError); } // true
  * ```
  */
 export function awaitSync<T>(awaitable: Awaitable<T>): T {

@@ -51,7 +51,7 @@ export class TimeoutError extends Error {
  * @example
  * ```ts
  * import { SynchronousError } from "asynkit";
- * try { awaitSync(sleep(10)); } catch (e) { console.log(e instanceof SynchronousError); }
+ * try { awaitSync(new Future()); } catch (e) { console.log(e instanceof SynchronousError); }
  * ```
  */
 export class SynchronousError extends Error {
