@@ -297,7 +297,7 @@ export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T>
 export function shield<T>(aw: Awaitable<T>): Future<T> {
   const inner = ensureFuture(aw);
   if (inner.done()) return inner;
-  const outer = new Future<T>({ loop: inner.getLoop() });
+  const outer = inner.getLoop().createFuture<T>();
   const onInnerDone = (f: Future<T>): void => {
     if (outer.cancelled()) {
       if (!f.cancelled()) f.exception(); // seen: not reported as unretrieved

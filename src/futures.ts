@@ -362,7 +362,7 @@ export function fromPromise<T>(
     throw new TypeError(`fromPromise() expects a promise or thenable, got ${describe(promise)}.`);
   }
   const loop = options?.loop ?? getEventLoop();
-  const future = new Future<T>({ loop });
+  const future = loop.createFuture<T>();
   loop._hostPending++;
   promise.then(
     (value) => {

@@ -97,7 +97,7 @@ export class Lock extends LoopBound {
       this._locked = true;
       return true;
     }
-    const fut = new Future<true>({ loop: this._getLoop() });
+    const fut = this._getLoop().createFuture<true>();
     if (this._waiters === null) this._waiters = new Deque();
     this._waiters.push(fut);
     let acquired = false;
@@ -217,7 +217,7 @@ class EventWait {
     if (fut === null) {
       const event = this.event;
       if (event._value) return DONE_TRUE;
-      fut = this.fut = new Future<true>({ loop: event._getLoop() });
+      fut = this.fut = event._getLoop().createFuture<true>();
       event._waiters.push(fut);
     }
     if (fut._state === PENDING) {
@@ -308,7 +308,7 @@ export class Condition extends LoopBound {
     let failed = false;
     let failure: unknown;
     try {
-      const fut = new Future<boolean>({ loop });
+      const fut = loop.createFuture<boolean>();
       this._waiters.push(fut);
       try {
         yield* fut;
@@ -422,7 +422,7 @@ export class Semaphore extends LoopBound {
       this._value--;
       return true;
     }
-    const fut = new Future<true>({ loop: this._getLoop() });
+    const fut = this._getLoop().createFuture<true>();
     if (this._waiters === null) this._waiters = new Deque();
     this._waiters.push(fut);
     let acquired = false;

@@ -7,7 +7,7 @@
  */
 import type { Coro } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
-import { Future, PENDING } from "./futures.js";
+import { type Future, PENDING } from "./futures.js";
 import { Event, LoopBound, removeWaiter } from "./locks.js";
 import { Deque } from "./util/deque.js";
 
@@ -88,7 +88,7 @@ export class Queue<T> extends LoopBound {
   *put(item: T): Coro<void> {
     while (this.full()) {
       if (this._isShutdown) throw shutDownError("put");
-      const putter = new Future<void>({ loop: this._getLoop() });
+      const putter = this._getLoop().createFuture<void>();
       this._putters.push(putter);
       let woken = false;
       try {
@@ -126,7 +126,7 @@ export class Queue<T> extends LoopBound {
   *get(): Coro<T> {
     while (this._size() === 0) {
       if (this._isShutdown) throw shutDownError("get");
-      const getter = new Future<void>({ loop: this._getLoop() });
+      const getter = this._getLoop().createFuture<void>();
       this._getters.push(getter);
       let woken = false;
       try {

@@ -40,7 +40,7 @@ function resolveUnlessDone<T>(future: Future<T>, value: T): void {
 function* sleepFor<T>(ms: number, value: T): Coro<T> {
   const loop = getRunningLoop();
   const future = loop.createFuture<T>();
-  const timer = loop.callLater(ms, resolveUnlessDone, future, value);
+  const timer = loop._callAt(loop.time() + ms, resolveUnlessDone, 2, future, value, null);
   try {
     return yield* future;
   } finally {

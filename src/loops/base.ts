@@ -18,7 +18,7 @@ import { Future, type Unretrieved } from "../futures.js";
 import { ensureFuture, Task, type TaskOptions } from "../tasks.js";
 import { now } from "../util/clock.js";
 import { Deque } from "../util/deque.js";
-import { Heap } from "../util/heap.js";
+import { TimerHeap } from "../util/heap.js";
 
 /** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
 export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
@@ -38,9 +38,6 @@ type Spin = 0 | 1 | 2;
 export const STOPPED = 0;
 const IDLE = 1;
 const OUT_OF_TIME = 2;
-
-const timerLess = (a: TimerHandle, b: TimerHandle): boolean =>
-  a._when < b._when || (a._when === b._when && a._seq < b._seq);
 
 function checkDelay(what: string, ms: unknown): number {
   if (typeof ms !== "number" || Number.isNaN(ms)) {
@@ -67,7 +64,7 @@ export abstract class BaseEventLoop {
   /** @internal Entries ready to run; position 0 runs next. */
   _ready = new Deque<Handle>();
   /** @internal Timers not yet due, the soonest on top. */
-  _scheduled = new Heap<TimerHandle>(timerLess);
+  _scheduled = new TimerHeap<TimerHandle>();
   /** @internal */ _timerSeq = 0;
   /** @internal */ _cancelledTimers = 0;
   /** @internal The task whose step is running, if any. */
@@ -80,6 +77,8 @@ export abstract class BaseEventLoop {
   _lastTask: Task<unknown> | null = null;
   /** @internal Failed futures whose exception nobody has retrieved yet. */
   _unretrieved = new Set<Unretrieved>();
+  /** @internal Options binding a new Future or Task to this loop, made once rather than per future. */
+  readonly _bound: { readonly loop: BaseEventLoop } = { loop: this };
   /** @internal Native promises awaited through fromPromise that have not settled. */
   _hostPending = 0;
   /** @internal True while the loop waits on the host for a wakeup or a timer. */
@@ -143,7 +142,16 @@ export abstract class BaseEventLoop {
         `callLater() delay must not be negative, got ${delayMs} ms: use 0 to run as soon as possible.`,
       );
     }
-    return this.callAt(this.time() + delayMs, callback, ...args);
+    const n = args.length;
+    return this._callAt(
+      this.time() + delayMs,
+      callback,
+      n,
+      args[0],
+      args[1],
+      copyContext(),
+      n > 2 ? args : null,
+    );
   }
 
   /**
@@ -161,20 +169,24 @@ export abstract class BaseEventLoop {
   ): TimerHandle {
     checkDelay("callAt() time", whenMs);
     checkCallback("callAt", callback);
-    this._checkClosed();
     const n = args.length;
-    const timer = new TimerHandle(
-      whenMs,
-      this._timerSeq++,
-      callback,
-      n > 2 ? args : null,
-      n,
-      args[0],
-      args[1],
-      this,
-      copyContext(),
-    );
-    this._scheduled.push(timer);
+    return this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+  }
+
+  /** @internal callAt() without an argument array or a context copy, for asynkit's own timers. */
+  _callAt(
+    whenMs: number,
+    callback: AnyCallback,
+    argc: number,
+    arg0: unknown,
+    arg1: unknown,
+    context: Context | null,
+    args: unknown[] | null = null,
+  ): TimerHandle {
+    this._checkClosed();
+    const seq = this._timerSeq++;
+    const timer = new TimerHandle(whenMs, seq, callback, args, argc, arg0, arg1, this, context);
+    this._scheduled.push(timer, whenMs, seq);
     if (this._parked) this._unpark();
     return timer;
   }
@@ -200,7 +212,7 @@ export abstract class BaseEventLoop {
 
   /** A new Future attached to this loop. */
   createFuture<T>(): Future<T> {
-    return new Future<T>({ loop: this });
+    return new Future<T>(this._bound);
   }
 
   /**
@@ -215,7 +227,7 @@ export abstract class BaseEventLoop {
   createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
     this._checkClosed();
     if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
-    return new Task(coro, options === undefined ? { loop: this } : { ...options, loop: this });
+    return new Task(coro, options === undefined ? this._bound : { ...options, loop: this });
   }
 
   /** Installs a function that makes this loop's tasks (null: plain Task). */
