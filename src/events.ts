@@ -34,17 +34,16 @@ type AnyCallback = (...args: any[]) => unknown;
  * ```
  */
 export class Handle {
-  /** @internal */ _callback: AnyCallback | null;
-  /** @internal */ _arg0: unknown;
+  /** @internal Null once cancelled. */
+  _callback: AnyCallback | null;
+  /** @internal The first argument, or every argument (an array) when there are more than two. */
+  _arg0: unknown;
   /** @internal */ _arg1: unknown;
-  /** @internal */ _args: unknown[] | null;
   /** @internal */ _argc: number;
-  /** @internal */ _cancelled = false;
 
   /** @internal Use loop.callSoon() to make one. */
   constructor(
     callback: AnyCallback,
-    args: unknown[] | null,
     argc: number,
     arg0: unknown,
     arg1: unknown,
@@ -52,7 +51,6 @@ export class Handle {
     /** @internal */ readonly _context: Context | null,
   ) {
     this._callback = callback;
-    this._args = args;
     this._argc = argc;
     this._arg0 = arg0;
     this._arg1 = arg1;
@@ -60,15 +58,12 @@ export class Handle {
 
   /** Stops the callback from running, if it has not run yet. */
   cancel(): void {
-    if (this._cancelled) return;
-    this._cancelled = true;
     this._callback = null;
-    this._args = null;
     this._arg0 = this._arg1 = undefined;
   }
 
   cancelled(): boolean {
-    return this._cancelled;
+    return this._callback === null;
   }
 
   /** The callback this handle will call (null once cancelled). */
@@ -78,8 +73,8 @@ export class Handle {
 
   /** The arguments the callback will receive. */
   get args(): unknown[] {
-    if (this._args !== null) return this._args;
-    if (this._argc === 0) return [];
+    if (this._argc > 2) return [...(this._arg0 as unknown[])];
+    if (this._argc === 0 || this._callback === null) return [];
     return this._argc === 1 ? [this._arg0] : [this._arg0, this._arg1];
   }
 
@@ -100,7 +95,7 @@ export class Handle {
           callback(this._arg0, this._arg1);
           break;
         default:
-          callback(...(this._args as unknown[]));
+          callback(...(this._arg0 as unknown[]));
       }
     } catch (exception) {
       this._loop.callExceptionHandler({
@@ -115,7 +110,7 @@ export class Handle {
 
   toString(): string {
     const name = this._callback?.name || "(anonymous)";
-    return `<${this.constructor.name} ${this._cancelled ? "cancelled" : name}>`;
+    return `<${this.constructor.name} ${this._callback === null ? "cancelled" : name}>`;
   }
 }
 
@@ -130,25 +125,21 @@ export class Handle {
  */
 export class TimerHandle extends Handle {
   /** @internal */ _when: number;
-  /** @internal */ _seq: number;
   /** @internal True while the timer is in the loop's timer heap. */
   _scheduled = true;
 
   /** @internal Use loop.callLater() or loop.callAt() to make one. */
   constructor(
     when: number,
-    seq: number,
     callback: AnyCallback,
-    args: unknown[] | null,
     argc: number,
     arg0: unknown,
     arg1: unknown,
     loop: BaseEventLoop,
     context: Context | null,
   ) {
-    super(callback, args, argc, arg0, arg1, loop, context);
+    super(callback, argc, arg0, arg1, loop, context);
     this._when = when;
-    this._seq = seq;
   }
 
   /** The loop time (ms) the callback is due. */
@@ -157,7 +148,7 @@ export class TimerHandle extends Handle {
   }
 
   override cancel(): void {
-    if (this._cancelled) return;
+    if (this._callback === null) return;
     super.cancel();
     if (this._scheduled) this._loop._timerHandleCancelled(this);
   }

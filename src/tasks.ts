@@ -65,15 +65,13 @@ export function taskThrow(task: Task<unknown>, error: unknown): void {
 export class Task<T = unknown> extends Future<T> {
   /** @internal */ _coro: Coro<T>;
   /** @internal */ _context: Context;
-  /** @internal */ _name: string | null;
-  /** @internal */ _id: number;
+  /** @internal The task's name, or its number until getName() makes "Task-<n>" of it. */
+  _name: string | number;
   /** @internal The future this task waits on, if any. */
   _futWaiter: Future<unknown> | null = null;
   /** @internal Throw CancelledError in at the next step. */
   _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
-  /** @internal The CancelledError that ended the coroutine, chained as the cause of later ones. */
-  _cancelledError: CancelledError | null = null;
   /** @internal Neighbours in the loop's list of live tasks. */
   _previousLive: Task<unknown> | null = null;
   /** @internal */ _nextLive: Task<unknown> | null = null;
@@ -83,8 +81,7 @@ export class Task<T = unknown> extends Future<T> {
     super(options);
     this._coro = coro;
     this._context = options?.context ?? copyContext();
-    this._id = ++taskCount;
-    this._name = options?.name === undefined ? null : String(options.name);
+    this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
     loop._checkClosed();
     loop._addLiveTask(this as Task<unknown>);
@@ -101,7 +98,7 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   getName(): string {
-    if (this._name === null) this._name = `Task-${this._id}`;
+    if (typeof this._name === "number") this._name = `Task-${this._name}`;
     return this._name;
   }
 
@@ -171,13 +168,6 @@ export class Task<T = unknown> extends Future<T> {
     return "Task";
   }
 
-  /** @internal */
-  override _makeCancelledError(): CancelledError {
-    const error = super._makeCancelledError();
-    if (this._cancelledError !== null) error.cause = this._cancelledError;
-    return error;
-  }
-
   /** @internal The future this task waited on is done: resume the coroutine. */
   _wakeup(_future: Future<unknown>): void {
     this._step(NO_ERROR);
@@ -207,8 +197,8 @@ export class Task<T = unknown> extends Future<T> {
       } catch (thrown) {
         this._end();
         if (thrown instanceof CancelledError) {
-          this._cancelledError = thrown;
-          super._requestCancel(thrown.message, undefined);
+          // The error that ended the coroutine becomes the cause of the ones result() raises.
+          super._requestCancel(thrown.message, thrown);
         } else {
           this._fail(thrown);
         }

@@ -184,9 +184,8 @@ export abstract class BaseEventLoop {
     args: unknown[] | null = null,
   ): TimerHandle {
     this._checkClosed();
-    const seq = this._timerSeq++;
-    const timer = new TimerHandle(whenMs, seq, callback, args, argc, arg0, arg1, this, context);
-    this._scheduled.push(timer, whenMs, seq);
+    const timer = new TimerHandle(whenMs, callback, argc, args ?? arg0, arg1, this, context);
+    this._scheduled.push(timer, whenMs, this._timerSeq++);
     if (this._parked) this._unpark();
     return timer;
   }
@@ -204,7 +203,7 @@ export abstract class BaseEventLoop {
     args: unknown[] | null = null,
   ): Handle {
     if (this._closed) this._checkClosed();
-    const handle = new Handle(callback, args, argc, arg0, arg1, this, context);
+    const handle = new Handle(callback, argc, args ?? arg0, arg1, this, context);
     this._ready.push(handle);
     if (this._parked) this._unpark();
     return handle;
@@ -408,8 +407,8 @@ export abstract class BaseEventLoop {
     const heap = this._scheduled;
     if (this._cancelledTimers > 100 && this._cancelledTimers * 2 > heap.length) {
       heap.filter((t) => {
-        if (t._cancelled) t._scheduled = false;
-        return !t._cancelled;
+        if (t._callback === null) t._scheduled = false;
+        return t._callback !== null;
       });
       this._cancelledTimers = 0;
     }
@@ -430,7 +429,7 @@ export abstract class BaseEventLoop {
     for (;;) {
       const top = heap.peek();
       if (top === undefined) return undefined;
-      if (!top._cancelled) return top._when;
+      if (top._callback !== null) return top._when;
       heap.pop();
       top._scheduled = false;
       this._cancelledTimers--;
@@ -549,7 +548,7 @@ export abstract class BaseEventLoop {
       if (top === undefined || top._when > time) break;
       heap.pop();
       top._scheduled = false;
-      if (top._cancelled) this._cancelledTimers--;
+      if (top._callback === null) this._cancelledTimers--;
       else ready.push(top);
     }
   }
