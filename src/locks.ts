@@ -9,13 +9,20 @@
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop } from "./events.js";
-import { FINISHED, Future, PENDING } from "./futures.js";
+import { FINISHED, type Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Deque } from "./util/deque.js";
 
 /**
- * @internal The loop binding of asyncio's `_LoopBoundMixin`: a primitive
- * belongs to the first loop that waits on it, and refuses any other.
+ * The base of the synchronisation primitives and queues, as asyncio's
+ * `_LoopBoundMixin`: a primitive belongs to the first event loop that waits on
+ * it, and using it from any other loop is an error.
+ *
+ * @example
+ * ```ts
+ * import { Lock, LoopBound } from "asynkit";
+ * console.log(new Lock() instanceof LoopBound); // true
+ * ```
  */
 export abstract class LoopBound {
   /** @internal */ _loop: BaseEventLoop | null = null;
