@@ -71,7 +71,15 @@ export {
 // Futures
 export { type DoneCallback, Future, fromPromise, isFuture } from "./futures.js";
 // Synchronization primitives
-export { Barrier, BoundedSemaphore, Condition, Event, Lock, LoopBound, Semaphore } from "./locks.js";
+export {
+  Barrier,
+  BoundedSemaphore,
+  Condition,
+  Event,
+  Lock,
+  LoopBound,
+  Semaphore,
+} from "./locks.js";
 // Event loops
 export { BaseEventLoop, type TaskFactory } from "./loops/base.js";
 export { HostEventLoop } from "./loops/host.js";
