@@ -6,30 +6,16 @@ import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
-  type Coro,
   createTask,
   fromPromise,
   getRunningLoop,
   run,
-  type Suspend,
   sleep,
   taskSignal,
   VirtualEventLoop,
   waitAbort,
 } from "../src/index.js";
-
-function runV<T>(main: () => Coro<T>): T {
-  return new VirtualEventLoop().runSync(main());
-}
-
-function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* aw;
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { catching, runV } from "./helpers.js";
 
 describe("createTask(coro, { signal })", () => {
   it("cancels the task when the signal aborts; the CancelledError carries the reason", () => {

@@ -17,11 +17,7 @@ import {
   type Task,
   VirtualEventLoop,
 } from "../src/index.js";
-
-function runV<T>(main: Coro<T>): T {
-  const loop = new VirtualEventLoop();
-  return loop.runSync(main);
-}
+import { runV } from "./helpers.js";
 
 /** Waits for `task` and returns what it gave: its result or its error. */
 function* outcome(task: Task<unknown>): Coro<unknown> {

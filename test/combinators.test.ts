@@ -11,7 +11,6 @@ import {
   type Future,
   gather,
   getRunningLoop,
-  type Suspend,
   shield,
   sleep,
   type Task,
@@ -20,24 +19,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.js";
-
-function runV<T>(main: () => Coro<T>): T {
-  return new VirtualEventLoop().runSync(main());
-}
-
-function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* aw;
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
-function* failAfter(ms: number, message: string): Coro<never> {
-  yield* sleep(ms);
-  throw new Error(message);
-}
+import { catching, failAfter, runV } from "./helpers.js";
 
 describe("gather", () => {
   it("returns the results in argument order, typed as a tuple (test_gather)", () => {

@@ -7,17 +7,12 @@ import { describe, expect, it } from "vitest";
 import {
   Context,
   ContextVar,
-  type Coro,
   copyContext,
   createTask,
   getRunningLoop,
   sleep,
-  VirtualEventLoop,
 } from "../src/index.js";
-
-function runV<T>(main: Coro<T>): T {
-  return new VirtualEventLoop().runSync(main);
-}
+import { runV } from "./helpers.js";
 
 describe("ContextVar", () => {
   it("get() gives the default, a fallback, or throws an error that says what to do", () => {

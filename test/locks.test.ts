@@ -18,27 +18,15 @@ import {
   getRunningLoop,
   Lock,
   Semaphore,
-  type Suspend,
   sleep,
   type Task,
   TimeoutError,
   timeout,
   VirtualEventLoop,
 } from "../src/index.js";
-
-function runV<T>(main: () => Coro<T>): T {
-  return new VirtualEventLoop().runSync(main());
-}
+import { catching, runV } from "./helpers.js";
 
 /** Runs `coro` in the current task and returns what it threw (undefined if nothing). */
-function* catching(coro: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* coro;
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 /** Expects the coroutine to raise CancelledError; returns nothing. */
 function* expectCancelled(task: Task<unknown>): Coro<void> {

@@ -16,24 +16,11 @@ import {
   QueueEmpty,
   QueueFull,
   QueueShutDown,
-  type Suspend,
   sleep,
-  VirtualEventLoop,
 } from "../src/index.js";
-
-function runV<T>(main: () => Coro<T>): T {
-  return new VirtualEventLoop().runSync(main());
-}
+import { catching, runV } from "./helpers.js";
 
 /** Runs `aw` in the current task and returns what it threw (undefined if nothing). */
-function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* aw;
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describe("Queue basics", () => {
   it("is FIFO; qsize, empty, full and toString follow the contents", () => {

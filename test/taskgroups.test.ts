@@ -10,31 +10,13 @@ import {
   createTask,
   currentTask,
   getRunningLoop,
-  type Suspend,
   sleep,
   type Task,
   TaskGroup,
   taskGroup,
   VirtualEventLoop,
 } from "../src/index.js";
-
-function runV<T>(main: () => Coro<T>): T {
-  return new VirtualEventLoop().runSync(main());
-}
-
-function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* aw;
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
-function* failAfter(ms: number, message: string): Coro<never> {
-  yield* sleep(ms);
-  throw new Error(message);
-}
+import { catching, failAfter, runV } from "./helpers.js";
 
 function messages(error: unknown): string[] {
   expect(error).toBeInstanceOf(AggregateError);

@@ -21,10 +21,7 @@ import {
   type TaskFactory,
   VirtualEventLoop,
 } from "../src/index.js";
-
-function runV<T>(main: Coro<T>): T {
-  return new VirtualEventLoop().runSync(main);
-}
+import { runV } from "./helpers.js";
 
 function* caught(body: () => Coro<unknown>): Coro<unknown> {
   try {

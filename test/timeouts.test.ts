@@ -5,11 +5,9 @@
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
-  type Coro,
   createTask,
   currentTask,
   getRunningLoop,
-  type Suspend,
   sleep,
   Timeout,
   TimeoutError,
@@ -17,19 +15,7 @@ import {
   timeoutAt,
   VirtualEventLoop,
 } from "../src/index.js";
-
-function runV<T>(main: () => Coro<T>): T {
-  return new VirtualEventLoop().runSync(main());
-}
-
-function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* aw;
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { catching, runV } from "./helpers.js";
 
 describe("timeout", () => {
   it("cancels the body at the deadline and raises TimeoutError (test_timeout_basic)", () => {

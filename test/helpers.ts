@@ -1,0 +1,23 @@
+/** Small helpers shared by the test files. */
+import { type Coro, type Suspend, sleep, VirtualEventLoop } from "../src/index.js";
+
+/** Runs a coroutine (or a function* to call) to completion on a fresh virtual loop. */
+export function runV<T>(main: Coro<T> | (() => Coro<T>)): T {
+  return new VirtualEventLoop().runSync(typeof main === "function" ? main() : main);
+}
+
+/** Waits for `aw` and returns what it threw (undefined if it did not throw). */
+export function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown> {
+  try {
+    yield* aw;
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** Sleeps `ms`, then throws an Error with `message`. */
+export function* failAfter(ms: number, message: string): Coro<never> {
+  yield* sleep(ms);
+  throw new Error(message);
+}
