@@ -142,16 +142,7 @@ export abstract class BaseEventLoop {
         `callLater() delay must not be negative, got ${delayMs} ms: use 0 to run as soon as possible.`,
       );
     }
-    const n = args.length;
-    return this._callAt(
-      this.time() + delayMs,
-      callback,
-      n,
-      args[0],
-      args[1],
-      copyContext(),
-      n > 2 ? args : null,
-    );
+    return this._callAtWithArgs(this.time() + delayMs, callback, args);
   }
 
   /**
@@ -169,6 +160,11 @@ export abstract class BaseEventLoop {
   ): TimerHandle {
     checkDelay("callAt() time", whenMs);
     checkCallback("callAt", callback);
+    return this._callAtWithArgs(whenMs, callback, args);
+  }
+
+  /** A user's timer: runs in a copy of the current context, as asyncio's. */
+  private _callAtWithArgs(whenMs: number, callback: AnyCallback, args: unknown[]): TimerHandle {
     const n = args.length;
     return this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
   }
