@@ -2,8 +2,7 @@
  * The documentation cannot drift from the code: every ```ts block in README.md
  * and docs/*.md is type-checked against the package and, unless it says
  * `// not run: <reason>`, run as a program of its own. A ```text block right
- * after a ts block is that block's expected output. Every exported function
- * and class carries an @example for the API reference.
+ * after a ts block is that block's expected output.
  *
  * Blocks are type-checked as they are written (with "asynkit" meaning
  * src/index.ts), then compiled with the TypeScript compiler, together with
@@ -120,10 +119,10 @@ function diagnosticText(diagnostic: ts.Diagnostic): string {
 
 let checked: ts.Program | undefined;
 
-/** One program for both checks: the blocks, and src/index.ts for its exports. */
+/** All the blocks in one program: type-checked together, each a module of its own. */
 function program(): ts.Program {
   checked ??= ts.createProgram(
-    [...blocks.map((b) => b.path), join(root, "src", "index.ts")],
+    blocks.map((b) => b.path),
     compilerOptions(),
   );
   return checked;
@@ -250,37 +249,3 @@ function runBlock(path: string): Promise<Run> {
     );
   });
 }
-
-describe("API reference", () => {
-  it("every exported function and class has a TSDoc @example", () => {
-    const checker = program().getTypeChecker();
-    const index = program().getSourceFile(join(root, "src", "index.ts"));
-    if (index === undefined) throw new Error("src/index.ts not found");
-    const moduleSymbol = checker.getSymbolAtLocation(index);
-    if (moduleSymbol === undefined) throw new Error("src/index.ts is not a module");
-    const missing: string[] = [];
-    for (const exported of checker.getExportsOfModule(moduleSymbol)) {
-      const symbol =
-        exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-      const declarations = symbol.declarations ?? [];
-      const documented = declarations.filter(
-        (d) => ts.isFunctionDeclaration(d) || ts.isClassDeclaration(d) || isCallableConst(d),
-      );
-      if (documented.length === 0) continue;
-      const hasExample = documented.some((d) =>
-        ts.getJSDocTags(d).some((tag) => tag.tagName.text === "example"),
-      );
-      if (!hasExample) {
-        const file = relative(root, documented[0]?.getSourceFile().fileName ?? "");
-        missing.push(`${exported.name} (${file})`);
-      }
-    }
-    expect(missing, "exports without an @example in their TSDoc").toEqual([]);
-
-    function isCallableConst(declaration: ts.Declaration): boolean {
-      if (!ts.isVariableDeclaration(declaration)) return false;
-      const type = checker.getTypeAtLocation(declaration);
-      return type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0;
-    }
-  }, 60_000);
-});
