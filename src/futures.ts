@@ -292,27 +292,34 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 }
 
+/**
+ * @internal One step of waiting for `future` inside `yield*`: the first step
+ * (`resumed` false) yields a pending future to the task; a resumed step gives
+ * the result or throws.
+ */
+export function waitStep<T>(future: Future<T>, resumed: boolean): IteratorResult<Suspend, T> {
+  if (future._state !== PENDING) return { done: true, value: future.result() };
+  // As asyncio's "await wasn't used with future": a task resumes the waiter only once the
+  // future is done, so a resumed step while pending comes from iterating the future by hand
+  // (deep equality in a test, a spread): fail rather than yield the future forever.
+  if (resumed) {
+    throw new InvalidStateError(
+      `${future} was iterated while pending: wait for a future only with \`yield* future\` inside a coroutine.`,
+    );
+  }
+  future._blocking = true;
+  return { done: false, value: future as Future<unknown> };
+}
+
 /** The iterator behind `yield* future`: yields the future while it is pending, then returns its result. */
 class FutureIterator<T> {
-  private yielded = false;
+  private resumed = false;
   constructor(private readonly future: Future<T>) {}
 
   next(): IteratorResult<Suspend, T> {
-    const future = this.future;
-    if (future._state === PENDING) {
-      // As asyncio's "await wasn't used with future": a task resumes the waiter only once the
-      // future is done, so a second call while pending comes from iterating the future by hand
-      // (deep equality in a test, a spread): fail rather than yield the future forever.
-      if (this.yielded) {
-        throw new InvalidStateError(
-          `${future} was iterated while pending: wait for a future only with \`yield* future\` inside a coroutine.`,
-        );
-      }
-      this.yielded = true;
-      future._blocking = true;
-      return { done: false, value: future as Future<unknown> };
-    }
-    return { done: true, value: future.result() };
+    const step = waitStep(this.future, this.resumed);
+    this.resumed = true;
+    return step;
   }
 
   throw(error: unknown): never {

@@ -2,8 +2,9 @@
  * sleep(): suspend the current task for a while, as asyncio.sleep.
  */
 import type { Coro, Suspend } from "./coro.js";
+import type { TimerHandle } from "./events.js";
 import { getRunningLoop } from "./events.js";
-import type { Future } from "./futures.js";
+import { type Future, waitStep } from "./futures.js";
 
 /**
  * `sleep(0)`: one bare yield, then the value. A plain iterator rather than a
@@ -37,14 +38,56 @@ function resolveUnlessDone<T>(future: Future<T>, value: T): void {
   if (!future.done()) future.setResult(value);
 }
 
-function* sleepFor<T>(ms: number, value: T): Coro<T> {
-  const loop = getRunningLoop();
-  const future = loop.createFuture<T>();
-  const timer = loop._callAt(loop.time() + ms, resolveUnlessDone, 2, future, value, null);
-  try {
-    return yield* future;
-  } finally {
-    timer.cancel();
+/**
+ * `sleep(ms)` for ms > 0: a timer resolves a future the task waits on. A plain
+ * iterator rather than a generator around `yield* future`, so a sleeping task
+ * holds one small object instead of a generator and the future's iterator.
+ */
+class SleepFor<T> {
+  private future: Future<T> | null = null;
+  private timer: TimerHandle | null = null;
+  constructor(
+    private readonly ms: number,
+    private readonly value: T,
+  ) {}
+
+  next(): IteratorResult<Suspend, T> {
+    const future = this.future;
+    if (future !== null) {
+      this.stopTimer();
+      return waitStep(future, true);
+    }
+    const loop = getRunningLoop();
+    const started = loop.createFuture<T>();
+    this.future = started;
+    this.timer = loop._callAt(
+      loop.time() + this.ms,
+      resolveUnlessDone,
+      2,
+      started,
+      this.value,
+      null,
+    );
+    return waitStep(started, false);
+  }
+
+  throw(error: unknown): never {
+    this.stopTimer();
+    throw error;
+  }
+
+  return(value: T): IteratorResult<Suspend, T> {
+    this.stopTimer();
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  private stopTimer(): void {
+    this.timer?.cancel();
+    this.timer = null;
   }
 }
 
@@ -70,5 +113,5 @@ export function sleep<T = void>(ms: number, value?: T): Coro<T> {
       `sleep() needs a non-negative delay, got ${ms} ms: use sleep(0) to just yield.`,
     );
   if (ms === 0) return new YieldOnce(value as T) as unknown as Coro<T>;
-  return sleepFor(ms, value as T);
+  return new SleepFor(ms, value as T) as unknown as Coro<T>;
 }
