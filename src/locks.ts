@@ -9,7 +9,7 @@
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop } from "./events.js";
-import { FINISHED, type Future, PENDING } from "./futures.js";
+import { FINISHED, type Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Deque } from "./util/deque.js";
 
@@ -220,19 +220,17 @@ class EventWait {
   constructor(private readonly event: Event) {}
 
   next(): IteratorResult<Suspend, true> {
-    let fut = this.fut;
-    if (fut === null) {
-      const event = this.event;
-      if (event._value) return DONE_TRUE;
-      fut = this.fut = event._getLoop().createFuture<true>();
-      event._waiters.push(fut);
+    const waited = this.fut;
+    if (waited !== null) {
+      this._leave();
+      return waitStep(waited, true);
     }
-    if (fut._state === PENDING) {
-      fut._blocking = true;
-      return { done: false, value: fut };
-    }
-    this._leave();
-    return { done: true, value: fut.result() };
+    const event = this.event;
+    if (event._value) return DONE_TRUE;
+    const fut = event._getLoop().createFuture<true>();
+    this.fut = fut;
+    event._waiters.push(fut);
+    return waitStep(fut, false);
   }
 
   /** Cancelled (or otherwise thrown into) while waiting: stop waiting, then raise. */
