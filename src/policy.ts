@@ -8,7 +8,7 @@ import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
 import { type Future, isFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
-import { ensureFuture, type Task } from "./tasks.js";
+import { ensureFuture } from "./tasks.js";
 
 /** Decides which event loop code gets when none is running. */
 export interface EventLoopPolicy {
@@ -133,10 +133,19 @@ async function runOn<T>(
   const owner = getEventLoopPolicy();
   owner.setEventLoop(loop);
   let stopListening: (() => void) | null = null;
+  let outcome: { value: T } | { error: unknown };
   try {
     const future = ensureFuture(main, { loop });
     if (signal !== undefined) stopListening = cancelOnAbort(future, signal);
-    return await loop.runUntilComplete(future);
+    // Wait for main without taking its result through a promise: a result that is itself a
+    // Future (a thenable) would be adopted there, and wait for the cleanup below forever.
+    await loop.runUntilComplete(allDone(loop, [future]));
+    // Take the outcome before the loop closes, so closing does not report it as unretrieved.
+    try {
+      outcome = { value: future.result() };
+    } catch (error) {
+      outcome = { error };
+    }
   } finally {
     stopListening?.();
     try {
@@ -146,6 +155,8 @@ async function runOn<T>(
       loop.close();
     }
   }
+  if ("error" in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 /** Cancels the loop's remaining tasks and waits for them; failures other than cancellation are reported. */
@@ -167,7 +178,8 @@ async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
   }
 }
 
-function allDone(loop: BaseEventLoop, futures: Task<unknown>[]): Future<void> {
+/** A future that is done once every one of `futures` is. */
+function allDone(loop: BaseEventLoop, futures: Future<unknown>[]): Future<void> {
   const all = loop.createFuture<void>();
   let left = futures.length;
   const countDown = (): void => {

@@ -42,6 +42,41 @@ describe("run()", () => {
     ).resolves.toBe(7);
   });
 
+  it("settles when main returns a Future: a thenable result is adopted after the cleanup", async () => {
+    const finished = run(function* () {
+      const done = getRunningLoop().createFuture<string>();
+      done.setResult("inner");
+      return done;
+    }, virtual);
+    await expect(finished).resolves.toBe("inner");
+    // A task still running when main returns is cancelled by run()'s cleanup, as asyncio.run
+    // cancels what is left; the promise then adopts the cancelled task.
+    const leftover = run(function* () {
+      return createTask(sleep(50));
+    }, virtual);
+    await expect(leftover).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it("does not report main's failure as never retrieved when the loop closes", async () => {
+    const reports: string[] = [];
+    const error = new Error("main failed");
+    const loopFactory = (): BaseEventLoop => {
+      const loop = new VirtualEventLoop();
+      loop.setExceptionHandler((_loop, context: ExceptionContext) => reports.push(context.message));
+      return loop;
+    };
+    await expect(
+      run(
+        function* (): Coro<never> {
+          yield;
+          throw error;
+        },
+        { loopFactory },
+      ),
+    ).rejects.toBe(error);
+    expect(reports).toEqual([]);
+  });
+
   it("rejects with main's error", async () => {
     const error = new Error("main failed");
     await expect(
