@@ -74,6 +74,7 @@ export class Context {
     return this._store.keys();
   }
 
+  /** How many variables have a value in this context. */
   get size(): number {
     return this._store.size;
   }
@@ -148,6 +149,7 @@ export class Token<T> {
   _used = false;
   /** @internal */
   constructor(
+    /** The variable whose `set` made this token. */
     readonly variable: ContextVar<T>,
     /** @internal */ readonly _old: T | typeof MISSING,
     /** @internal */ readonly _context: Context,
@@ -176,6 +178,7 @@ export class Token<T> {
  * ```
  */
 export class ContextVar<T> {
+  /** The name given at construction, for messages and debugging. */
   readonly name: string;
   private readonly fallback: T | typeof MISSING;
 

@@ -9,9 +9,13 @@ import type { BaseEventLoop } from "./loops/base.js";
 
 /** What the loop's exception handler is told about an error nobody else caught. */
 export interface ExceptionContext {
+  /** What happened, in a sentence. */
   message: string;
+  /** The error nobody caught, if there is one. */
   exception?: unknown;
+  /** The future or task whose failure nobody retrieved. */
   future?: Future<unknown>;
+  /** The callback that threw. */
   handle?: Handle;
   [key: string]: unknown;
 }
@@ -62,6 +66,7 @@ export class Handle {
     this._arg0 = this._arg1 = undefined;
   }
 
+  /** True once cancel() was called. */
   cancelled(): boolean {
     return this._callback === null;
   }

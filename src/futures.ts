@@ -80,6 +80,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this._state !== PENDING;
   }
 
+  /** True when the future was cancelled. */
   cancelled(): boolean {
     return this._state === CANCELLED;
   }
@@ -181,6 +182,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return removed;
   }
 
+  /** The event loop the future belongs to: its callbacks run there. */
   getLoop(): BaseEventLoop {
     return this._loop;
   }

@@ -178,6 +178,7 @@ export class Event extends LoopBound {
   /** @internal */ _value = false;
   /** @internal */ _waiters: Deque<Future<true>> = new Deque();
 
+  /** True while the flag is set. */
   isSet(): boolean {
     return this._value;
   }
@@ -284,18 +285,22 @@ export class Condition extends LoopBound {
     this._lock = lock ?? new Lock();
   }
 
+  /** True while the underlying lock is held. */
   locked(): boolean {
     return this._lock.locked();
   }
 
+  /** Acquires the underlying lock (see Lock.acquire). */
   acquire(): Coro<true> {
     return this._lock.acquire();
   }
 
+  /** Releases the underlying lock (see Lock.release). */
   release(): void {
     this._lock.release();
   }
 
+  /** Acquires the underlying lock as a Disposable: `using _ = yield* condition.hold();`. */
   hold(): Coro<Disposable> {
     return this._lock.hold();
   }

@@ -14,6 +14,7 @@ import { ensureFuture } from "./tasks.js";
 export interface EventLoopPolicy {
   /** The loop for code that runs outside any loop (created on first use). */
   getEventLoop(): BaseEventLoop;
+  /** Makes `loop` the one getEventLoop() returns when none runs (null: make a new one on next use). */
   setEventLoop(loop: BaseEventLoop | null): void;
   /** A new loop of the policy's kind. */
   newEventLoop(): BaseEventLoop;
@@ -36,6 +37,7 @@ export class DefaultEventLoopPolicy implements EventLoopPolicy {
     return this._loop;
   }
 
+  /** Makes `loop` the one getEventLoop() returns when none runs (null: make a new one on next use). */
   setEventLoop(loop: BaseEventLoop | null): void {
     this._loop = loop;
   }

@@ -75,6 +75,7 @@ export class Queue<T> extends LoopBound {
     return this._size();
   }
 
+  /** True when the queue holds no items. */
   empty(): boolean {
     return this._size() === 0;
   }

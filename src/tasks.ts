@@ -97,11 +97,13 @@ export class Task<T = unknown> extends Future<T> {
     return this._coro;
   }
 
+  /** The task's name: the one given, else "Task-<n>" in order of creation. */
   getName(): string {
     if (typeof this._name === "number") this._name = `Task-${this._name}`;
     return this._name;
   }
 
+  /** Renames the task (for messages and debugging). */
   setName(name: string): void {
     this._name = String(name);
   }

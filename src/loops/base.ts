@@ -233,6 +233,7 @@ export abstract class BaseEventLoop {
     this._taskFactory = factory;
   }
 
+  /** The task factory in use, or null for plain Tasks. */
   getTaskFactory(): TaskFactory | null {
     return this._taskFactory;
   }
@@ -293,6 +294,7 @@ export abstract class BaseEventLoop {
     return this._running;
   }
 
+  /** True after close(): the loop accepts no more work. */
   isClosed(): boolean {
     return this._closed;
   }
@@ -323,6 +325,7 @@ export abstract class BaseEventLoop {
     this._exceptionHandler = handler;
   }
 
+  /** The handler set with setExceptionHandler(), or null for the default. */
   getExceptionHandler(): ExceptionHandler | null {
     return this._exceptionHandler;
   }
@@ -357,6 +360,7 @@ export abstract class BaseEventLoop {
     }
   }
 
+  /** True in debug mode. */
   getDebug(): boolean {
     return this._debug;
   }
