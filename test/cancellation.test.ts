@@ -7,26 +7,17 @@
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
-  type Coro,
   createTask,
   currentTask,
   Future,
   getRunningLoop,
   InterruptError,
   sleep,
-  type Task,
   VirtualEventLoop,
 } from "../src/index.js";
-import { runV } from "./helpers.js";
+import { caught, runV } from "./helpers.js";
 
 /** Waits for `task` and returns what it gave: its result or its error. */
-function* outcome(task: Task<unknown>): Coro<unknown> {
-  try {
-    return yield* task;
-  } catch (e) {
-    return e;
-  }
-}
 
 describe("cancel()", () => {
   it("cancelling a sleeping task throws CancelledError at its yield and cancels the sleep", () => {
@@ -52,7 +43,7 @@ describe("cancel()", () => {
         log.push("cancel");
         expect(t.cancel()).toBe(true);
         expect(t.done()).toBe(false);
-        const e = yield* outcome(t);
+        const e = yield* caught(() => t);
         log.push(`outcome ${(e as Error).name}`);
         expect(t.cancelled()).toBe(true);
       })(),
@@ -80,7 +71,7 @@ describe("cancel()", () => {
         t.cancel("why");
         expect(f.cancelled()).toBe(true);
         expect(t.cancelled()).toBe(false);
-        const e = yield* outcome(t);
+        const e = yield* caught(() => t);
         expect(e).toBeInstanceOf(CancelledError);
         expect((e as Error).message).toBe("why");
         expect(t.cancelled()).toBe(true);
@@ -100,7 +91,7 @@ describe("cancel()", () => {
         );
         t.cancel("early");
         expect(t.cancelling()).toBe(1);
-        const e = yield* outcome(t);
+        const e = yield* caught(() => t);
         expect(e).toBeInstanceOf(CancelledError);
         expect((e as Error).message).toBe("early");
       })(),
@@ -151,7 +142,7 @@ describe("cancel()", () => {
         );
         yield;
         t.cancel();
-        const e = yield* outcome(t);
+        const e = yield* caught(() => t);
         expect(t.cancelled()).toBe(false);
         return e;
       })(),
@@ -175,7 +166,7 @@ describe("cancel()", () => {
             }
           })(),
         );
-        yield* outcome(t);
+        yield* caught(() => t);
         expect(t.cancelled()).toBe(true);
       })(),
     );
@@ -191,7 +182,7 @@ describe("cancel()", () => {
             return 1;
           })(),
         );
-        const e = yield* outcome(t);
+        const e = yield* caught(() => t);
         expect(t.cancelled()).toBe(true);
         expect((e as Error).message).toBe("at end");
       })(),
@@ -250,7 +241,7 @@ describe("cancel()", () => {
         yield;
         f.setResult(1);
         expect(t.cancel()).toBe(true);
-        yield* outcome(t);
+        yield* caught(() => t);
         expect(t.cancelled()).toBe(true);
         expect(f.result()).toBe(1);
       })(),
@@ -286,7 +277,7 @@ describe("cancel()", () => {
         expect(t.done()).toBe(false);
         log.push("set");
         f.setResult(1);
-        yield* outcome(t);
+        yield* caught(() => t);
         expect(t.cancelled()).toBe(true);
       })(),
     );
@@ -303,7 +294,7 @@ describe("cancel()", () => {
         );
         yield;
         t.cancel();
-        const e = yield* outcome(t);
+        const e = yield* caught(() => t);
         expect(e).toBeInstanceOf(CancelledError);
       })(),
     );
@@ -320,7 +311,7 @@ describe("InterruptError", () => {
             throw new InterruptError("interrupted");
           })(),
         );
-        const e = yield* outcome(t);
+        const e = yield* caught(() => t);
         expect(t.cancelled()).toBe(true);
         expect(e).toBeInstanceOf(CancelledError);
         expect((e as Error).message).toBe("interrupted");
@@ -421,7 +412,7 @@ describe("cancellation through awaiting tasks", () => {
         yield;
         outer.cancel("stop");
         expect(inner.cancelling()).toBe(1);
-        yield* outcome(outer);
+        yield* caught(() => outer);
         expect(inner.cancelled()).toBe(true);
         expect(outer.cancelled()).toBe(true);
       })(),
@@ -460,7 +451,7 @@ describe("cancellation through awaiting tasks", () => {
         const t = createTask(sleep(1000));
         yield;
         t.cancel("m");
-        yield* outcome(t);
+        yield* caught(() => t);
         let error: unknown;
         try {
           t.result();
@@ -497,7 +488,7 @@ describe("cancellation through awaiting tasks", () => {
         yield;
         t.cancel();
         log.push("cancel requested");
-        yield* outcome(t);
+        yield* caught(() => t);
         log.push("awaited");
       })(),
     );

@@ -27,6 +27,7 @@ import {
   sleep,
   VirtualEventLoop,
 } from "../src/index.js";
+import { catching } from "./helpers.js";
 
 const runSync = <T>(main: Coro<T>): T => new VirtualEventLoop().runSync(main);
 /** Runs `body` inside a running (virtual) loop, for coroutines that need one to start. */
@@ -121,12 +122,7 @@ describe.each([
         const cs = new CoroStart(coro1(log));
         log.push("a");
         expect(yield* cs).toEqual(expected);
-        let caught: unknown;
-        try {
-          yield* cs;
-        } catch (e) {
-          caught = e;
-        }
+        const caught = yield* catching(cs);
         expect(caught).toBeInstanceOf(InvalidStateError);
         expect(String(caught)).toMatch(/cannot reuse a start that is already continued or closed/);
       })(),
@@ -374,12 +370,7 @@ describe("CoroStart close, throw, aclose, athrow (TestCoroStartClose)", () => {
         expect(() => a.athrow(new Handled()).next()).toThrow(/cannot reuse/);
         const b = new CoroStart(simple());
         expect(yield* b).toBe("simple");
-        let caught: unknown;
-        try {
-          yield* b.athrow(new Handled());
-        } catch (e) {
-          caught = e;
-        }
+        const caught = yield* catching(b.athrow(new Handled()));
         expect(String(caught)).toMatch(/cannot reuse/);
       })(),
     );
@@ -475,12 +466,7 @@ describe("coroAwait (TestCoroAwait)", () => {
         const task = createTask(coroAwait(func()));
         yield* sleep(0);
         task.cancel();
-        let caught: unknown;
-        try {
-          yield* task;
-        } catch (e) {
-          caught = e;
-        }
+        const caught = yield* catching(task);
         expect(caught).toBeInstanceOf(CancelledError);
       })(),
     );

@@ -33,6 +33,7 @@ import {
   Task,
   VirtualEventLoop,
 } from "../src/index.js";
+import { catching } from "./helpers.js";
 
 const loops: [string, () => BaseEventLoop][] = [
   ["HostEventLoop", () => new HostEventLoop()],
@@ -164,12 +165,7 @@ describe.each([
         (function* () {
           const awaitable = eager(coro6(log));
           expect(log).toEqual(block ? [1] : [1, 2]);
-          let caught: unknown;
-          try {
-            yield* awaitable;
-          } catch (e) {
-            caught = e;
-          }
+          const caught = yield* catching(awaitable);
           expect(caught).toBeInstanceOf(RangeError);
           expect(log).toEqual([1, 2]);
         })(),
@@ -199,12 +195,7 @@ describe.each([
             log.push("a");
           }
           if (block) {
-            let caught: unknown;
-            try {
-              yield* c;
-            } catch (e) {
-              caught = e;
-            }
+            const caught = yield* catching(c);
             expect(caught).toBeInstanceOf(CancelledError);
             expect(c.cancelled()).toBe(true);
             expect(log).toEqual([1, "a"]);
@@ -420,12 +411,7 @@ describe("eager: forwarding to the coroutine is exact", () => {
         yield* sleep(0); // the task takes over and waits on the gate
         yield* sleep(0);
         t.cancel();
-        let caught: unknown;
-        try {
-          yield* t;
-        } catch (e) {
-          caught = e;
-        }
+        const caught = yield* catching(t);
         expect(caught).toBeInstanceOf(CancelledError);
         expect(t.cancelled()).toBe(true);
         expect(gate.cancelled()).toBe(true);
@@ -441,12 +427,7 @@ describe("eager: forwarding to the coroutine is exact", () => {
         const gate = getRunningLoop().createFuture<string>();
         const t = eager(guarded(log, gate));
         t.cancel("early");
-        let caught: unknown;
-        try {
-          yield* t;
-        } catch (e) {
-          caught = e;
-        }
+        const caught = yield* catching(t);
         expect(caught).toBeInstanceOf(CancelledError);
         expect(t.cancelled()).toBe(true);
         expect(gate._blocking).toBe(false);
@@ -628,12 +609,7 @@ describe("cancelling", () => {
           task = t;
           yield* sleep(1);
         }
-        let caught: unknown;
-        try {
-          yield* task;
-        } catch (e) {
-          caught = e;
-        }
+        const caught = yield* catching(task);
         expect(caught).toBeInstanceOf(CancelledError);
         expect((caught as Error).message).toBe("scope left");
       })(),

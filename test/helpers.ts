@@ -1,5 +1,5 @@
 /** Small helpers shared by the test files. */
-import { type Coro, type Suspend, sleep, VirtualEventLoop } from "../src/index.js";
+import { type Awaitable, type Coro, type Suspend, sleep, VirtualEventLoop } from "../src/index.js";
 
 /** Runs a coroutine (or a function* to call) to completion on a fresh virtual loop. */
 export function runV<T>(main: Coro<T> | (() => Coro<T>)): T {
@@ -14,6 +14,18 @@ export function* catching(aw: Iterable<Suspend, unknown, unknown>): Coro<unknown
     return error;
   }
   return undefined;
+}
+
+/**
+ * Waits for what `body` returns and gives its result, or what it threw. `body`
+ * is called inside the try, so an error thrown by the call itself is caught too.
+ */
+export function* caught(body: () => Awaitable<unknown>): Coro<unknown> {
+  try {
+    return yield* body();
+  } catch (error) {
+    return error;
+  }
 }
 
 /** Sleeps `ms`, then throws an Error with `message`. */

@@ -8,7 +8,6 @@
 // biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
 import { describe, expect, it } from "vitest";
 import {
-  type Awaitable,
   allTasks,
   type BaseEventLoop,
   blockedTasks,
@@ -44,6 +43,7 @@ import {
   taskSwitch,
   VirtualEventLoop,
 } from "../src/index.js";
+import { caught } from "./helpers.js";
 import { expectIdentity, LOOP_KINDS, names, runOn } from "./scheduling-helpers.js";
 
 /** The running loop, as the scheduling loop every test here runs on. */
@@ -101,14 +101,6 @@ function taskKey(task: Task): (handle: Handle) => boolean {
 
 function* sleeper(ms: number): Coro<void> {
   yield* sleep(ms);
-}
-
-function* caught(body: () => Awaitable<unknown>): Coro<unknown> {
-  try {
-    return yield* body();
-  } catch (e) {
-    return e;
-  }
 }
 
 describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {

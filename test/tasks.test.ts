@@ -21,15 +21,7 @@ import {
   type TaskFactory,
   VirtualEventLoop,
 } from "../src/index.js";
-import { runV } from "./helpers.js";
-
-function* caught(body: () => Coro<unknown>): Coro<unknown> {
-  try {
-    return yield* body();
-  } catch (e) {
-    return e;
-  }
-}
+import { caught, runV } from "./helpers.js";
 
 describe("stepping", () => {
   it("a new task starts on the loop's next turn, after what is already ready", () => {
