@@ -7,7 +7,7 @@
 import type { Coro } from "./coro.js";
 import { describe } from "./coro.js";
 import { CancelledError } from "./errors.js";
-import { getRunningLoop } from "./events.js";
+import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING } from "./futures.js";
 
 /** The interface asynkit needs of a signal (AbortSignal, from any realm or polyfill). */
@@ -102,7 +102,7 @@ const controllers = new WeakMap<object, AbortController>();
  * ```
  */
 export function taskSignal(task?: Future<unknown>): AbortSignal {
-  const target = task ?? getRunningLoop()._currentTask;
+  const target = task ?? runningTask(getRunningLoop());
   if (target === null || target === undefined) {
     throw new Error(
       "taskSignal() needs a task: call it from a coroutine run by a task, or pass the task.",

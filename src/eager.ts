@@ -3,7 +3,7 @@
  * runs a coroutine in the caller's stack until it first suspends, and eager()
  * turns the outcome into a done Future or a Task that continues from there.
  */
-import { type Context, lendContext, returnContext, swapContext } from "./context.js";
+import { type Context, copyContext, lendContext, returnContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
@@ -15,10 +15,10 @@ import {
   type Suspend,
 } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
-import { getEventLoop } from "./events.js";
+import { EAGER_START, getEventLoop, onEagerStartTaskRequest, peekRunningLoop } from "./events.js";
 import { FINISHED, Future } from "./futures.js";
-import type { TaskFactory } from "./loops/base.js";
-import { Task, type TaskOptions } from "./tasks.js";
+import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
+import { HOLD_FIRST_STEP, Task, type TaskOptions, taskStep } from "./tasks.js";
 
 // What a CoroStart holds.
 const NEW = 0; // autostart was false and start() has not run
@@ -261,6 +261,12 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     return { done: true, value: arg as T };
   }
 
+  /** @internal A start run outside this object suspended at `step`: continue from there. */
+  _suspended(step: IteratorResult<Suspend, T>): void {
+    this._state = PENDING;
+    this._step = step;
+  }
+
   /** Runs a step and keeps its outcome: pending, returned or failed. */
   private _record(mode: number, arg: unknown): void {
     try {
@@ -346,7 +352,7 @@ function unblock(value: Suspend): void {
 class Continuation<T> {
   private forwarding = false;
 
-  constructor(private readonly start: CoroStart<T>) {}
+  constructor(readonly start: CoroStart<T>) {}
 
   next(value?: unknown): IteratorResult<Suspend, T> {
     if (this.forwarding) return this.start._advance(NEXT, value);
@@ -537,36 +543,57 @@ export function coroEager<T>(coro: Coro<T>): Future<T> {
   return startEager(coro);
 }
 
-/** coroEager() for a value known to be a coroutine. */
+/**
+ * coroEager() for a value known to be a coroutine. While it runs, the running
+ * loop's current task is EAGER_START: currentTask() then makes the task that
+ * carries the coroutine (makeStartTask), so nothing begun in the start binds
+ * to the caller. A start nobody asks that of costs no task unless it suspends.
+ */
 function startEager<T>(coro: Coro<T>): Future<T> {
   // advance() inlined, in the caller's context lent as a copy: a start that
   // neither suspends nor sets a ContextVar costs no more than its Future.
+  const loop = peekRunningLoop();
+  let outerTask: BaseEventLoop["_currentTask"] = null;
+  let outerStart: BaseEventLoop["_eagerStart"] = null;
+  if (loop !== null) {
+    outerTask = loop._currentTask;
+    outerStart = loop._eagerStart;
+    loop._currentTask = EAGER_START;
+    loop._eagerStart = coro;
+  }
   const tracked = coro as Tracked;
   tracked[coroState] = CORO_RUNNING;
   const lent = lendContext();
-  let step: IteratorResult<Suspend, T>;
+  let step: IteratorResult<Suspend, T> | null = null;
+  let error: unknown;
   try {
     step = coro.next();
-  } catch (error) {
-    returnContext(lent);
-    tracked[coroState] = CORO_FINISHED;
+  } catch (thrown) {
+    error = thrown;
+  }
+  let startTask: Task<T> | null = null;
+  if (loop !== null) {
+    if (loop._eagerStart !== coro) startTask = loop._eagerStart as Task<T>;
+    loop._currentTask = outerTask;
+    loop._eagerStart = outerStart;
+  }
+  const written = returnContext(lent);
+  tracked[coroState] = step === null || step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
+  if (startTask !== null) return settleStartTask(startTask, step, error, written ?? lent.copy());
+  if (step === null) {
     const failed = new Future<T>();
     failed._fail(error);
     return failed;
   }
-  const written = returnContext(lent);
   if (step.done === true) {
-    tracked[coroState] = CORO_FINISHED;
     // A new future has no callbacks to schedule: set its result directly.
     const returned = new Future<T>();
     returned._result = step.value;
     returned._state = FINISHED;
     return returned;
   }
-  tracked[coroState] = CORO_SUSPENDED;
   const start = new CoroStart(coro, NO_AUTOSTART);
-  start._state = PENDING;
-  start._step = step;
+  start._suspended(step);
   // The task runs the rest in the copy the start ran in.
   const context = written ?? lent.copy();
   try {
@@ -582,6 +609,45 @@ function startEager<T>(coro: Coro<T>): Future<T> {
     throw error;
   }
 }
+
+/**
+ * The start asked for its task (makeStartTask): that task carries the outcome,
+ * whatever it is, so a failure has one owner. Suspended (`step` not done), it
+ * continues from there, its first step scheduled as a new task's would be.
+ */
+function settleStartTask<T>(
+  task: Task<T>,
+  step: IteratorResult<Suspend, T> | null,
+  error: unknown,
+  context: Context,
+): Task<T> {
+  task._context = context;
+  if (step === null) task._endThrown(error);
+  else if (step.done === true) task._endReturned(step.value);
+  else {
+    (task._coro as unknown as Continuation<T>).start._suspended(step);
+    task._loop._call(taskStep, 1, task, undefined, null);
+  }
+  return task;
+}
+
+/**
+ * Makes the task of the eager start running on `loop`, when currentTask()
+ * asks for it: it will continue the coroutine from a CoroStart that the start
+ * fills in when it suspends; its first step is scheduled then, not now.
+ */
+function makeStartTask(loop: BaseEventLoop): Task<unknown> {
+  const start = new CoroStart(loop._eagerStart as Coro<unknown>, NO_AUTOSTART);
+  const task = loop.createTask(start.asCoroutine(), {
+    context: copyContext(),
+    eagerStart: false,
+    [HOLD_FIRST_STEP]: true,
+  });
+  loop._eagerStart = task;
+  return task;
+}
+
+onEagerStartTaskRequest(makeStartTask);
 
 const NO_AUTOSTART: CoroStartOptions = { autostart: false };
 

@@ -4,8 +4,9 @@
  * everything else needs.
  */
 import { type Context, swapContext } from "./context.js";
-import type { Future } from "./futures.js";
+import { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
 
 /** What the loop's exception handler is told about an error nobody else caught. */
 export interface ExceptionContext {
@@ -215,4 +216,33 @@ export function setDefaultLoopProvider(provider: () => BaseEventLoop): void {
  */
 export function getEventLoop(): BaseEventLoop {
   return runningLoop ?? defaultLoop();
+}
+
+/**
+ * @internal What a loop's `_currentTask` holds while eager() runs a coroutine
+ * in its caller's stack: the task that will carry the coroutine is made only
+ * if something asks for it (see {@link runningTask}).
+ */
+export const EAGER_START: { readonly eagerStart: true } = Object.freeze({ eagerStart: true });
+
+// Set when eager.ts loads; only eager.ts marks a start, so it is set whenever it is needed.
+let makeEagerStartTask: ((loop: BaseEventLoop) => Task<unknown>) | null = null;
+
+/** @internal eager.ts hands over how to make the task of the start in progress. */
+export function onEagerStartTaskRequest(maker: (loop: BaseEventLoop) => Task<unknown>): void {
+  makeEagerStartTask = maker;
+}
+
+/**
+ * @internal The task running on `loop` now. During an eager start that is the
+ * task that will continue the coroutine if it suspends, made on this first request.
+ */
+export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
+  const current = loop._currentTask;
+  if (current === EAGER_START) {
+    const start = loop._eagerStart;
+    if (start instanceof Future) return start as Task<unknown>;
+    return (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+  }
+  return current as Task<unknown> | null;
 }

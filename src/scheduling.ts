@@ -4,7 +4,7 @@
  * tasks are runnable or blocked (asynkit's scheduling functions).
  */
 import { type Coro, describe } from "./coro.js";
-import { getRunningLoop, type Handle } from "./events.js";
+import { getRunningLoop, type Handle, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import {
@@ -71,7 +71,7 @@ function moveTaskTo(task: Task, pos: number): void {
 }
 
 function* sleepAt(what: string, loop: AnySchedulingLoop, pos: number): Coro<void> {
-  const task = loop._currentTask;
+  const task = runningTask(loop);
   if (task === null) {
     throw new Error(
       `${what}() must be awaited by a task: yield* it from a coroutine the loop runs.`,
@@ -310,6 +310,6 @@ export function blockedTasks(loop?: BaseEventLoop): Set<Task> {
   const blocked = allTasks(scheduling);
   for (const task of scheduling.queueTasks()) blocked.delete(task);
   const current = scheduling._currentTask;
-  if (current !== null) blocked.delete(current);
+  if (current instanceof Task) blocked.delete(current);
   return blocked;
 }

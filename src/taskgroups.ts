@@ -5,7 +5,7 @@
  */
 import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";
-import { getRunningLoop } from "./events.js";
+import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task, TaskOptions } from "./tasks.js";
@@ -72,7 +72,7 @@ export class TaskGroup {
   *_run<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
     if (this._entered) throw new Error("TaskGroup has already been entered: make a new one.");
     const loop = getRunningLoop();
-    const parent = loop._currentTask;
+    const parent = runningTask(loop);
     if (parent === null) throw new Error("taskGroup() must be used inside a task.");
     this._loop = loop;
     this._parentTask = parent;

@@ -13,7 +13,7 @@ import {
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
+import { getEventLoop, getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
 import { Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 
@@ -25,11 +25,16 @@ export interface TaskOptions {
   context?: Context;
   /** Run the coroutine at once, in the caller's stack, until it first suspends (Python 3.12's eager_start). */
   eagerStart?: boolean;
+  /** @internal */
+  [HOLD_FIRST_STEP]?: boolean;
   /** Cancel the task when this signal aborts; the CancelledError carries the signal's reason. */
   signal?: AbortSignal;
 }
 
 let taskCount = 0;
+
+/** @internal TaskOptions key: construct the task but do not schedule its first step (eager() does). */
+export const HOLD_FIRST_STEP: unique symbol = Symbol("asynkit.holdFirstStep");
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -86,7 +91,7 @@ export class Task<T = unknown> extends Future<T> {
     loop._checkClosed();
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
-    else loop._call(taskStep, 1, this, undefined, null);
+    else if (options?.[HOLD_FIRST_STEP] !== true) loop._call(taskStep, 1, this, undefined, null);
     if (options?.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }
@@ -197,26 +202,11 @@ export class Task<T = unknown> extends Future<T> {
       try {
         next = error === NO_ERROR ? this._coro.next() : this._coro.throw(error);
       } catch (thrown) {
-        this._end();
-        if (thrown instanceof CancelledError) {
-          // The error that ended the coroutine becomes the cause of the ones result() raises.
-          super._requestCancel(thrown.message, thrown);
-        } else {
-          this._fail(thrown);
-        }
+        this._endThrown(thrown);
         return;
       }
-      if (next.done === true) {
-        this._end();
-        if (this._mustCancel) {
-          this._mustCancel = false;
-          super._requestCancel(this._cancelMessage, this._exception);
-        } else {
-          this._resolve(next.value);
-        }
-        return;
-      }
-      this._suspend(next.value);
+      if (next.done === true) this._endReturned(next.value);
+      else this._suspend(next.value);
     } finally {
       swapContext(previousContext);
       loop._currentTask = previousTask;
@@ -255,6 +245,28 @@ export class Task<T = unknown> extends Future<T> {
         ? "`yield future` was used instead of `yield* future`"
         : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
     this._throwNext(new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`));
+  }
+
+  /** @internal The coroutine threw: the task fails, or is cancelled if it threw CancelledError. */
+  _endThrown(thrown: unknown): void {
+    this._end();
+    if (thrown instanceof CancelledError) {
+      // The error that ended the coroutine becomes the cause of the ones result() raises.
+      super._requestCancel(thrown.message, thrown);
+    } else {
+      this._fail(thrown);
+    }
+  }
+
+  /** @internal The coroutine returned: the task has its result, unless a cancel() came too late to be thrown in. */
+  _endReturned(value: T): void {
+    this._end();
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      super._requestCancel(this._cancelMessage, this._exception);
+    } else {
+      this._resolve(value);
+    }
   }
 
   private _throwNext(error: Error): void {
@@ -309,6 +321,12 @@ export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
  * The task whose coroutine is running now, or null (in a plain callback).
  * Without a loop argument it asks the running loop, and throws if none runs.
  *
+ * Inside an eager start ({@link eager}, {@link coroEager}) it is the task that
+ * will carry the coroutine if it suspends, made on this first request (and
+ * done at once if the start then finishes without suspending): so a timeout,
+ * a TaskGroup or a taskSignal() begun in an eager start belongs to the
+ * eagerly started coroutine, never to its caller.
+ *
  * @example
  * ```ts
  * import { currentTask, run } from "asynkit";
@@ -316,7 +334,7 @@ export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
  * ```
  */
 export function currentTask(loop?: BaseEventLoop): Task | null {
-  return (loop ?? getRunningLoop())._currentTask;
+  return runningTask(loop ?? getRunningLoop());
 }
 
 /**

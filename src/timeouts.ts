@@ -6,7 +6,7 @@
 import type { Coro } from "./coro.js";
 import { CancelledError, TimeoutError } from "./errors.js";
 import type { Handle, TimerHandle } from "./events.js";
-import { getRunningLoop } from "./events.js";
+import { getRunningLoop, runningTask } from "./events.js";
 import type { Task } from "./tasks.js";
 
 const CREATED = 0;
@@ -81,7 +81,7 @@ export class Timeout {
     if (this._state !== CREATED)
       throw new Error("Timeout has already been entered: make a new one.");
     const loop = getRunningLoop();
-    const task = loop._currentTask;
+    const task = runningTask(loop);
     if (task === null) throw new Error("timeout() must be used inside a task.");
     this._state = ENTERED;
     this._task = task;

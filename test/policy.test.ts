@@ -9,6 +9,7 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  currentTask,
   DefaultEventLoopPolicy,
   type EventLoopPolicy,
   type ExceptionContext,
@@ -272,7 +273,7 @@ describe("policies", () => {
   it("the CancelledError of a cancelled main rejects run()", async () => {
     await expect(
       run(function* () {
-        const me = getRunningLoop()._currentTask!;
+        const me = currentTask()!;
         me.cancel("cancelled main");
         yield;
       }, virtual),

@@ -7,6 +7,7 @@
 import { type Context, copyContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
 import {
+  type EAGER_START,
   type ExceptionContext,
   type ExceptionHandler,
   Handle,
@@ -67,8 +68,13 @@ export abstract class BaseEventLoop {
   _scheduled = new TimerHeap<TimerHandle>();
   /** @internal */ _timerSeq = 0;
   /** @internal */ _cancelledTimers = 0;
-  /** @internal The task whose step is running, if any. */
-  _currentTask: Task<unknown> | null = null;
+  /** @internal The task whose step is running, if any; EAGER_START while eager() starts a coroutine. */
+  _currentTask: Task<unknown> | typeof EAGER_START | null = null;
+  /**
+   * @internal While `_currentTask` is EAGER_START: the coroutine eager() is
+   * starting, replaced by the task that carries it once something asks for it.
+   */
+  _eagerStart: Coro<unknown> | Task<unknown> | null = null;
   /**
    * @internal The most recently created task not yet done. Live tasks form a
    * doubly linked list through their own fields: O(1) to add and remove, with
