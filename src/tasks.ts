@@ -14,7 +14,7 @@ import {
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
-import { Future, fromPromise, PENDING } from "./futures.js";
+import { CANCELLED, FINISHED, Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 
 /** Options for creating a task. */
@@ -171,7 +171,16 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /** @internal The future this task waited on is done: resume the coroutine. */
-  _wakeup(_future: Future<unknown>): void {
+  _wakeup(future: Future<unknown>): void {
+    // A pending cancel() still honours the future's outcome, as asyncio's __wakeup, which
+    // takes it first: a failure counts as retrieved, a cancellation keeps its own message.
+    if (this._mustCancel && future._state !== FINISHED) {
+      if (future._state === CANCELLED) {
+        this._step(future._makeCancelledError());
+        return;
+      }
+      future._retrieved();
+    }
     this._step(NO_ERROR);
   }
 
