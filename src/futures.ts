@@ -3,6 +3,7 @@
  * Also a PromiseLike (native `await future` works) and an iterable
  * (`yield* future` suspends the coroutine until it is done).
  */
+import { Context, copyContext } from "./context.js";
 import { type Coro, describe, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
@@ -26,7 +27,21 @@ export function wakeWaiter(waiter: Waiter, future: Future<unknown>): void {
   waiter._wakeup(future);
 }
 
-type Callback = DoneCallback<never> | Waiter;
+/** A user's done-callback, with the context it runs in (asynkit's own callbacks have none). */
+class ContextCallback {
+  constructor(
+    readonly fn: DoneCallback<never>,
+    readonly context: Context,
+  ) {}
+}
+
+type Callback = DoneCallback<never> | Waiter | ContextCallback;
+
+/** Options for addDoneCallback(). */
+export interface DoneCallbackOptions {
+  /** The context the callback runs in (default: a copy of the current one). */
+  context?: Context;
+}
 
 /** @internal A failure nobody has looked at yet: reported when the future is collected or its loop closes. */
 export interface Unretrieved {
@@ -155,23 +170,37 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return true;
   }
 
-  /** Calls `callback(future)` through the loop once the future is done (at once if it is). */
-  addDoneCallback(callback: DoneCallback<this>): void {
+  /**
+   * Calls `callback(future)` through the loop once the future is done (soon, if
+   * it is). The callback runs in a copy of the context current now, as asyncio's,
+   * or in `options.context`.
+   */
+  addDoneCallback(callback: DoneCallback<this>, options?: DoneCallbackOptions): void {
     if (typeof callback !== "function") {
       throw new TypeError(`addDoneCallback() expects a function, got ${describe(callback)}.`);
     }
-    this._addCallback(callback as DoneCallback<never>);
+    const context = options?.context;
+    if (context !== undefined && !(context instanceof Context)) {
+      throw new TypeError(
+        `addDoneCallback() option context must be a Context (from copyContext()), got ${describe(context)}.`,
+      );
+    }
+    this._addCallback(
+      new ContextCallback(callback as DoneCallback<never>, context ?? copyContext()),
+    );
   }
 
   /** Removes every registration of `callback`; returns how many were removed. */
   removeDoneCallback(callback: DoneCallback<this>): number {
+    const matches = (cb: Callback | null): boolean =>
+      cb === callback || (cb instanceof ContextCallback && cb.fn === callback);
     let removed = 0;
-    if (this._callback === callback) {
+    if (matches(this._callback)) {
       this._callback = null;
       removed++;
     }
     if (this._callbacks !== null) {
-      const kept = this._callbacks.filter((cb) => cb !== callback);
+      const kept = this._callbacks.filter((cb) => !matches(cb));
       removed += this._callbacks.length - kept.length;
       this._callbacks = kept.length > 0 ? kept : null;
     }
@@ -289,8 +318,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   private _schedule(callback: Callback): void {
-    if (typeof callback === "function") this._loop._call(callback, 1, this, undefined, null);
-    else this._loop._call(wakeWaiter, 2, callback, this, null);
+    const loop = this._loop;
+    if (typeof callback === "function") loop._call(callback, 1, this, undefined, null);
+    else if (callback instanceof ContextCallback) {
+      loop._call(callback.fn, 1, this, undefined, callback.context);
+    } else loop._call(wakeWaiter, 2, callback, this, null);
   }
 }
 

@@ -69,7 +69,13 @@ export {
   TimerHandle,
 } from "./events.js";
 // Futures
-export { type DoneCallback, Future, fromPromise, isFuture } from "./futures.js";
+export {
+  type DoneCallback,
+  type DoneCallbackOptions,
+  Future,
+  fromPromise,
+  isFuture,
+} from "./futures.js";
 // Synchronization primitives
 export {
   Barrier,
