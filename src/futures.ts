@@ -48,13 +48,47 @@ export interface Unretrieved {
   readonly loop: BaseEventLoop;
   readonly message: string;
   readonly exception: unknown;
-  readonly future: WeakRef<Future<unknown>> | null;
+  /** The future: held during a synchronous run, then watched through a WeakRef (null without one). */
+  future: Future<unknown> | WeakRef<Future<unknown>> | null;
 }
 
 const collected =
   typeof FinalizationRegistry === "function"
     ? new FinalizationRegistry<Unretrieved>((report) => report.loop._reportUnretrieved(report))
     : null;
+
+/**
+ * A WeakRef made during a host job keeps its target alive until the job ends,
+ * and a synchronous run (runSync) is one job: a WeakRef per failure would keep
+ * every failed future of the run alive, retrieved or not. So while one lasts,
+ * failures are held in `held` (dropped when retrieved) and watched when it ends.
+ */
+let syncRuns = 0;
+const held = new Set<Unretrieved>();
+
+/** @internal A synchronous run starts: see `held`. */
+export function beginSyncRun(): void {
+  syncRuns++;
+}
+
+/** @internal A synchronous run ends: the failures still unretrieved are watched for collection. */
+export function endSyncRun(): void {
+  if (--syncRuns > 0) return;
+  for (const report of held) watch(report, report.future as Future<unknown>);
+  held.clear();
+}
+
+/** Reports the failure if `future` is collected before anyone retrieved it. */
+function watch(report: Unretrieved, future: Future<unknown>): void {
+  report.future = typeof WeakRef === "function" ? new WeakRef(future) : null;
+  collected?.register(future, report, future);
+}
+
+/** @internal The future of an unretrieved failure, if it is still alive. */
+export function unretrievedFuture(report: Unretrieved): Future<unknown> | undefined {
+  const future = report.future;
+  return future instanceof Future ? future : future?.deref();
+}
 
 /**
  * The eventual result of an operation, as asyncio's Future.
@@ -270,11 +304,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
       loop: this._loop,
       message: `${this._kind()} exception was never retrieved`,
       exception: error,
-      future: typeof WeakRef === "function" ? new WeakRef(this as Future<unknown>) : null,
+      future: this as Future<unknown>,
     };
     this._unretrieved = report;
     this._loop._unretrieved.add(report);
-    collected?.register(this, report, this);
+    if (syncRuns > 0) held.add(report);
+    else watch(report, this as Future<unknown>);
   }
 
   /** @internal "Future" or "Task", for messages. */
@@ -288,7 +323,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (report === null) return;
     this._unretrieved = null;
     report.loop._unretrieved.delete(report);
-    collected?.unregister(this);
+    if (!held.delete(report)) collected?.unregister(this);
   }
 
   /** @internal */
