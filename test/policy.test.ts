@@ -209,7 +209,7 @@ describe("run()", () => {
   it("names a leftover that ignored its cancellation and keeps yielding", async () => {
     const messages: string[] = [];
     await run(function* () {
-      const loop = getRunningLoop();
+      const loop = getRunningLoop() as VirtualEventLoop;
       loop.setExceptionHandler((_l, ctx) => messages.push(ctx.message));
       createTask(
         (function* () {
