@@ -248,6 +248,7 @@ describe("tasks and contexts", () => {
     expect(
       runV(
         (function* () {
+          yield;
           return v.get();
         })(),
       ),
