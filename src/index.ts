@@ -26,7 +26,7 @@ export {
 // Context variables
 export { Context, ContextVar, copyContext, Token } from "./context.js";
 // Coroutines and their types
-export type { Awaitable, Coro, Signal, Suspend } from "./coro.js";
+export type { Awaitable, AwaitedResult, Coro, Signal, Suspend } from "./coro.js";
 export {
   asyncEager,
   CoroStart,

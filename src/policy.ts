@@ -3,9 +3,16 @@
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
 import { cancelOnAbort } from "./abort.js";
-import { type Awaitable, type Coro, describe, isCoroutine, isPromiseLike } from "./coro.js";
+import {
+  type Awaitable,
+  type Coro,
+  isAwaitable,
+  isCoroutine,
+  isPromiseLike,
+  notAwaitable,
+} from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
-import { type Future, isFuture } from "./futures.js";
+import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture, type Task } from "./tasks.js";
@@ -114,15 +121,8 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
       "run() cannot be called from a running event loop: inside a coroutine, use yield* (or createTask) instead.",
     );
   }
-  if (
-    !isCoroutine(awaitable) &&
-    !isFuture(awaitable) &&
-    !isPromiseLike(awaitable) &&
-    !(typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable)
-  ) {
-    throw new TypeError(
-      `run() expects a coroutine (or a function* to call), got ${describe(awaitable)}.`,
-    );
+  if (!isAwaitable(awaitable) && !isPromiseLike(awaitable)) {
+    throw notAwaitable("run", awaitable, "a coroutine (or a function* to call)");
   }
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);

@@ -6,10 +6,12 @@ import { type Context, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
+  coroutineOf,
   describe,
   isCoroutine,
   isPromiseLike,
   notACoroutine,
+  notAwaitable,
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
@@ -30,6 +32,9 @@ export interface TaskOptions {
 }
 
 let taskCount = 0;
+
+/** The TypeErrors a task throws into a coroutine that yielded something it cannot wait on. */
+const badYields = new WeakSet<Error>();
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -211,7 +216,9 @@ export class Task<T = unknown> extends Future<T> {
           // The error that ended the coroutine becomes the cause of the ones result() raises.
           super._requestCancel(thrown.message, thrown);
         } else {
-          this._fail(thrown);
+          // A yield* over a list cannot take a bad-yield error thrown in: the engine raises
+          // its own TypeError instead. Keep ours, which names the mistake.
+          this._fail(badYields.has(error as Error) && thrown instanceof TypeError ? error : thrown);
         }
         return;
       }
@@ -261,9 +268,13 @@ export class Task<T = unknown> extends Future<T> {
     }
     const hint =
       yielded instanceof Future
-        ? "`yield future` was used instead of `yield* future`"
-        : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
-    this._throwNext(new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`));
+        ? "`yield future` was used instead of `yield* future`, or yield* was given a list (wait for several with yield* gather(list))"
+        : isCoroutine(yielded)
+          ? "`yield coro` was used instead of `yield* coro`, or yield* was given a list (wait for several with yield* gather(list))"
+          : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
+    const error = new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`);
+    badYields.add(error);
+    this._throwNext(error);
   }
 
   private _throwNext(error: Error): void {
@@ -344,10 +355,6 @@ export function allTasks(loop?: BaseEventLoop): Set<Task> {
   return new Set((loop ?? getRunningLoop())._liveTasks());
 }
 
-function* delegate<T>(awaitable: Iterable<Suspend, T, unknown>): Coro<T> {
-  return yield* awaitable;
-}
-
 /**
  * A Future for anything awaitable: a Future as it is, a coroutine or other
  * `yield*`-able wrapped in a Task, a native promise through fromPromise.
@@ -374,14 +381,10 @@ export function ensureFuture<T>(
     }
     return awaitable;
   }
-  if (isCoroutine(awaitable)) return (loop ?? getEventLoop()).createTask(awaitable as Coro<T>);
-  if (isPromiseLike(awaitable)) return fromPromise(awaitable, options);
-  if (typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable) {
-    return (loop ?? getEventLoop()).createTask(
-      delegate(awaitable as Iterable<Suspend, T, unknown>),
-    );
+  if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) return fromPromise(awaitable, options);
+  const coro = coroutineOf(awaitable);
+  if (coro === null) {
+    throw notAwaitable("ensureFuture", awaitable, "a Future, a coroutine or a promise");
   }
-  throw new TypeError(
-    `ensureFuture() expects a Future, a coroutine, a promise or a yield*-able, got ${describe(awaitable)}.`,
-  );
+  return (loop ?? getEventLoop()).createTask(coro as Coro<T>);
 }
