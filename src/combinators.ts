@@ -2,10 +2,20 @@
  * Waiting for several things at once, as the combinators of asyncio's `tasks`
  * module: gather, wait, waitFor, shield and asCompleted.
  */
-import { type Awaitable, type Coro, describe, isCoroutine } from "./coro.js";
+import {
+  type Awaitable,
+  type AwaitedResult,
+  type Coro,
+  describe,
+  isAwaitable,
+  isCoroutine,
+  isPromiseLike,
+  notAwaitable,
+  type Suspend,
+} from "./coro.js";
 import { CancelledError, TimeoutError } from "./errors.js";
-import { getEventLoop, getRunningLoop } from "./events.js";
-import { Future, PENDING } from "./futures.js";
+import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
+import { Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
 import { ensureFuture } from "./tasks.js";
@@ -40,66 +50,133 @@ class GatheringFuture<T> extends Future<T> {
 }
 
 function isGatherOptions(x: unknown): x is GatherOptions {
-  return (
-    typeof x === "object" &&
-    x !== null &&
-    !(x instanceof Future) &&
-    !isCoroutine(x) &&
-    !(Symbol.iterator in x)
-  );
+  return typeof x === "object" && x !== null && !isAwaitable(x) && !isPromiseLike(x);
 }
 
 /**
  * Runs awaitables concurrently and returns their results in order, as
- * asyncio.gather. Coroutines are wrapped in tasks. The first failure is raised
- * at once while the others keep running; with `{ returnExceptions: true }`
- * (list form) errors come back in the results instead. Cancelling the task
- * that waits on gather() cancels every child.
+ * asyncio.gather. Coroutines are wrapped in tasks at the call, so they start
+ * whether or not gather() is waited for (with no loop running, when it first
+ * runs). The awaitables come as arguments, or as one array or Set (the list
+ * form, as Promise.all). The first failure is raised at once while the others
+ * keep running; with `{ returnExceptions: true }` (list form) errors come back
+ * in the results instead. Cancelling the task that waits on gather() cancels
+ * every child.
  *
  * @example
  * ```ts
  * import { gather, run, sleep } from "asynkit";
  * await run(function* () {
  *   const [a, b] = yield* gather(sleep(20, "a"), sleep(10, 2)); // ["a", 2], typed [string, number]
+ *   const [c, d] = yield* gather([sleep(5, "c"), sleep(5, 4)]); // the list form, typed the same
  *   const all = yield* gather([sleep(5, 1), sleep(5, 2)], { returnExceptions: true });
  * });
  * ```
  */
-export function gather<T extends readonly unknown[]>(
-  ...aws: { [K in keyof T]: Awaitable<T[K]> }
-): Coro<T>;
 export function gather(
   aws: Iterable<Awaitable<unknown>>,
   options: GatherOptions & { returnExceptions: true },
 ): Coro<unknown[]>;
-export function gather<T>(aws: Iterable<Awaitable<T>>, options: GatherOptions): Coro<T[]>;
-export function* gather(...args: unknown[]): Coro<unknown[]> {
-  let aws: Iterable<unknown> = args;
+export function gather<const A extends readonly Awaitable<unknown>[] | []>(
+  aws: A,
+  options?: GatherOptions,
+): Coro<{ -readonly [K in keyof A]: AwaitedResult<A[K]> }>;
+export function gather<A extends Awaitable<unknown>>(
+  aws: ReadonlySet<A>,
+  options?: GatherOptions,
+): Coro<AwaitedResult<A>[]>;
+export function gather<A extends Awaitable<unknown>>(
+  aws: Iterable<A>,
+  options: GatherOptions,
+): Coro<AwaitedResult<A>[]>;
+export function gather<T extends readonly unknown[]>(
+  ...aws: { [K in keyof T]: Awaitable<T[K]> }
+): Coro<T>;
+export function gather(...args: unknown[]): Coro<unknown[]> {
+  let aws = args;
   let returnExceptions = false;
+  const list = args[0];
   if (args.length === 2 && isGatherOptions(args[1])) {
-    const list = args[0];
-    if (typeof list !== "object" || list === null || !(Symbol.iterator in list)) {
+    if (
+      isAwaitable(list) ||
+      typeof (list as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== "function"
+    ) {
       throw new TypeError(
         `gather(list, options) expects an array or iterable of awaitables first, got ${describe(list)}.`,
       );
     }
-    aws = list as Iterable<unknown>;
+    aws = [...(list as Iterable<unknown>)];
     returnExceptions = args[1].returnExceptions === true;
+  } else if (args.length === 1 && (Array.isArray(list) || list instanceof Set)) {
+    aws = [...list];
   }
-  return yield* gatherFuture(aws as Iterable<Awaitable<unknown>>, returnExceptions);
+  for (const aw of aws) {
+    if (!isAwaitable(aw) && !isPromiseLike(aw)) throw notAwaitable("gather", aw);
+  }
+  const loop = peekRunningLoop();
+  const gathering =
+    loop === null
+      ? new Gathering(null, aws, returnExceptions)
+      : new Gathering(gatherFuture(aws, returnExceptions, loop), null, false);
+  return gathering as unknown as Coro<unknown[]>;
+}
+
+/**
+ * The coroutine gather() returns: it waits for the gathering future, made at
+ * the call while a loop runs (as asyncio.gather schedules its children at
+ * once), else at its first step.
+ */
+class Gathering {
+  private resumed = false;
+
+  constructor(
+    private outer: GatheringFuture<unknown[]> | null,
+    /** The awaitables, until the future is made from them. */
+    private aws: readonly unknown[] | null,
+    private readonly returnExceptions: boolean,
+  ) {}
+
+  next(): IteratorResult<Suspend, unknown[]> {
+    if (this.outer === null) {
+      this.outer = gatherFuture(this.aws ?? [], this.returnExceptions, getRunningLoop());
+      this.aws = null;
+    }
+    const step = waitStep(this.outer, this.resumed);
+    this.resumed = true;
+    return step;
+  }
+
+  /**
+   * A cancellation thrown in (into a task cancelled before its first step)
+   * cancels the children, as it would have had the task been waiting.
+   */
+  throw(error: unknown): never {
+    if (error instanceof CancelledError && this.outer !== null) {
+      this.outer._requestCancel(error.message, error.cause);
+    }
+    throw error;
+  }
+
+  return(value: unknown[]): IteratorResult<Suspend, unknown[]> {
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
 }
 
 function gatherFuture(
-  aws: Iterable<Awaitable<unknown>>,
+  aws: readonly unknown[],
   returnExceptions: boolean,
-): Future<unknown[]> {
-  const loop = getRunningLoop();
+  loop: BaseEventLoop,
+): GatheringFuture<unknown[]> {
   const children: Future<unknown>[] = [];
   const byArg = new Map<unknown, Future<unknown>>();
   for (const aw of aws) {
     let child = byArg.get(aw);
     if (child === undefined) {
-      child = ensureFuture(aw, { loop });
+      child = ensureFuture(aw as Awaitable<unknown>, { loop });
       byArg.set(aw, child);
     }
     children.push(child);
@@ -259,7 +336,12 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
  * });
  * ```
  */
-export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+export function waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+  if (!isAwaitable(aw)) throw notAwaitable("waitFor", aw);
+  return waitForDeadline(aw, timeoutMs);
+}
+
+function* waitForDeadline<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
   if (timeoutMs !== null && timeoutMs <= 0) {
     const fut = ensureFuture(aw);
     if (fut.done()) return fut.result();

@@ -26,7 +26,7 @@ export {
 // Context variables
 export { Context, ContextVar, copyContext, Token } from "./context.js";
 // Coroutines and their types
-export type { Awaitable, Coro, Signal, Suspend } from "./coro.js";
+export type { Awaitable, AwaitedResult, Coro, Signal, Suspend } from "./coro.js";
 export {
   asyncEager,
   CoroStart,
@@ -69,7 +69,13 @@ export {
   TimerHandle,
 } from "./events.js";
 // Futures
-export { type DoneCallback, Future, fromPromise, isFuture } from "./futures.js";
+export {
+  type DoneCallback,
+  type DoneCallbackOptions,
+  Future,
+  fromPromise,
+  isFuture,
+} from "./futures.js";
 // Synchronization primitives
 export {
   Barrier,

@@ -3,12 +3,19 @@
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
 import { cancelOnAbort } from "./abort.js";
-import { type Awaitable, type Coro, describe, isCoroutine, isPromiseLike } from "./coro.js";
+import {
+  type Awaitable,
+  type Coro,
+  isAwaitable,
+  isCoroutine,
+  isPromiseLike,
+  notAwaitable,
+} from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
-import { type Future, isFuture } from "./futures.js";
+import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
-import { ensureFuture } from "./tasks.js";
+import { ensureFuture, type Task } from "./tasks.js";
 
 /** Decides which event loop code gets when none is running. */
 export interface EventLoopPolicy {
@@ -92,7 +99,9 @@ export interface RunOptions {
 /**
  * Runs `main` on a new event loop and settles with its result, as asyncio.run.
  * When main is done, run() cancels the tasks still running, waits for them,
- * and closes the loop. `main` is a coroutine, or a function* to call.
+ * and closes the loop. A task that catches its CancelledError and still runs
+ * a second (loop time) later is named through the loop's exception handler,
+ * and waited for. `main` is a coroutine, or a function* to call.
  *
  * @example
  * ```ts
@@ -112,15 +121,8 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
       "run() cannot be called from a running event loop: inside a coroutine, use yield* (or createTask) instead.",
     );
   }
-  if (
-    !isCoroutine(awaitable) &&
-    !isFuture(awaitable) &&
-    !isPromiseLike(awaitable) &&
-    !(typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable)
-  ) {
-    throw new TypeError(
-      `run() expects a coroutine (or a function* to call), got ${describe(awaitable)}.`,
-    );
+  if (!isAwaitable(awaitable) && !isPromiseLike(awaitable)) {
+    throw notAwaitable("run", awaitable, "a coroutine (or a function* to call)");
   }
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
@@ -161,12 +163,32 @@ async function runOn<T>(
   return outcome.value;
 }
 
-/** Cancels the loop's remaining tasks and waits for them; failures other than cancellation are reported. */
+/** How long (loop time) run() waits for the cancelled leftovers before it names the ones still running. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/**
+ * Cancels the loop's remaining tasks and waits for them, as asyncio's
+ * _cancel_all_tasks; failures other than cancellation are reported, and so are
+ * tasks that caught their cancellation and still run after a grace period.
+ */
 async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
   const tasks = loop._liveTasks();
   if (tasks.length === 0) return;
+  const waitedOn = tasks.map((task) => task._futWaiter);
   for (const task of tasks) task.cancel();
-  await loop.runUntilComplete(allDone(loop, tasks));
+  const grace = loop._callAt(
+    loop.time() + SHUTDOWN_GRACE_MS,
+    reportStillRunning,
+    2,
+    tasks,
+    waitedOn,
+    null,
+  );
+  try {
+    await loop.runUntilComplete(allDone(loop, tasks));
+  } finally {
+    grace.cancel();
+  }
   for (const task of tasks) {
     if (task.cancelled()) continue;
     const exception = task.exception();
@@ -178,6 +200,32 @@ async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
       });
     }
   }
+}
+
+/**
+ * Names each cancelled task that still runs after it got its CancelledError:
+ * run() would otherwise wait for it in silence. One that still waits on what it
+ * waited on when cancelled has not got its cancellation yet (it waits on a task
+ * that is named instead).
+ */
+function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[]): void {
+  tasks.forEach((task, i) => {
+    if (
+      task.done() ||
+      task._mustCancel ||
+      (waitedOn[i] !== null && task._futWaiter === waitedOn[i])
+    ) {
+      return;
+    }
+    const waiting =
+      task._futWaiter === null ? "nothing (it is ready to run)" : String(task._futWaiter);
+    task.getLoop().callExceptionHandler({
+      message:
+        `Task "${task.getName()}" was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +
+        `waiting on ${waiting}: it caught CancelledError without ending. run() waits until it ends.`,
+      future: task,
+    });
+  });
 }
 
 /** A future that is done once every one of `futures` is. */

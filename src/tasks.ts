@@ -6,15 +6,17 @@ import { type Context, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
+  coroutineOf,
   describe,
   isCoroutine,
   isPromiseLike,
   notACoroutine,
+  notAwaitable,
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
-import { Future, fromPromise, PENDING } from "./futures.js";
+import { CANCELLED, FINISHED, Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 
 /** Options for creating a task. */
@@ -35,6 +37,9 @@ let taskCount = 0;
 
 /** @internal TaskOptions key: construct the task but do not schedule its first step (eager() does). */
 export const HOLD_FIRST_STEP: unique symbol = Symbol("asynkit.holdFirstStep");
+
+/** The TypeErrors a task throws into a coroutine that yielded something it cannot wait on. */
+const badYields = new WeakSet<Error>();
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -176,7 +181,16 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /** @internal The future this task waited on is done: resume the coroutine. */
-  _wakeup(_future: Future<unknown>): void {
+  _wakeup(future: Future<unknown>): void {
+    // A pending cancel() still honours the future's outcome, as asyncio's __wakeup, which
+    // takes it first: a failure counts as retrieved, a cancellation keeps its own message.
+    if (this._mustCancel && future._state !== FINISHED) {
+      if (future._state === CANCELLED) {
+        this._step(future._makeCancelledError());
+        return;
+      }
+      future._retrieved();
+    }
     this._step(NO_ERROR);
   }
 
@@ -202,7 +216,11 @@ export class Task<T = unknown> extends Future<T> {
       try {
         next = error === NO_ERROR ? this._coro.next() : this._coro.throw(error);
       } catch (thrown) {
-        this._endThrown(thrown);
+        // A yield* over a list cannot take a bad-yield error thrown in: the engine raises
+        // its own TypeError instead. Keep ours, which names the mistake.
+        this._endThrown(
+          badYields.has(error as Error) && thrown instanceof TypeError ? error : thrown,
+        );
         return;
       }
       if (next.done === true) this._endReturned(next.value);
@@ -242,9 +260,13 @@ export class Task<T = unknown> extends Future<T> {
     }
     const hint =
       yielded instanceof Future
-        ? "`yield future` was used instead of `yield* future`"
-        : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
-    this._throwNext(new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`));
+        ? "`yield future` was used instead of `yield* future`, or yield* was given a list (wait for several with yield* gather(list))"
+        : isCoroutine(yielded)
+          ? "`yield coro` was used instead of `yield* coro`, or yield* was given a list (wait for several with yield* gather(list))"
+          : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
+    const error = new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`);
+    badYields.add(error);
+    this._throwNext(error);
   }
 
   /** @internal The coroutine threw: the task fails, or is cancelled if it threw CancelledError. */
@@ -353,10 +375,6 @@ export function allTasks(loop?: BaseEventLoop): Set<Task> {
   return new Set((loop ?? getRunningLoop())._liveTasks());
 }
 
-function* delegate<T>(awaitable: Iterable<Suspend, T, unknown>): Coro<T> {
-  return yield* awaitable;
-}
-
 /**
  * A Future for anything awaitable: a Future as it is, a coroutine or other
  * `yield*`-able wrapped in a Task, a native promise through fromPromise.
@@ -383,14 +401,10 @@ export function ensureFuture<T>(
     }
     return awaitable;
   }
-  if (isCoroutine(awaitable)) return (loop ?? getEventLoop()).createTask(awaitable as Coro<T>);
-  if (isPromiseLike(awaitable)) return fromPromise(awaitable, options);
-  if (typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable) {
-    return (loop ?? getEventLoop()).createTask(
-      delegate(awaitable as Iterable<Suspend, T, unknown>),
-    );
+  if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) return fromPromise(awaitable, options);
+  const coro = coroutineOf(awaitable);
+  if (coro === null) {
+    throw notAwaitable("ensureFuture", awaitable, "a Future, a coroutine or a promise");
   }
-  throw new TypeError(
-    `ensureFuture() expects a Future, a coroutine, a promise or a yield*-able, got ${describe(awaitable)}.`,
-  );
+  return (loop ?? getEventLoop()).createTask(coro as Coro<T>);
 }

@@ -15,7 +15,7 @@ import {
   setRunningLoop,
   TimerHandle,
 } from "../events.js";
-import { Future, type Unretrieved } from "../futures.js";
+import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
 import { ensureFuture, Task, type TaskOptions } from "../tasks.js";
 import { now } from "../util/clock.js";
 import { Deque } from "../util/deque.js";
@@ -424,7 +424,7 @@ export abstract class BaseEventLoop {
   _reportUnretrieved(report: Unretrieved): void {
     if (!this._unretrieved.delete(report)) return;
     const context: ExceptionContext = { message: report.message, exception: report.exception };
-    const future = report.future?.deref();
+    const future = unretrievedFuture(report);
     if (future !== undefined) context.future = future;
     this.callExceptionHandler(context);
   }

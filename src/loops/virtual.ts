@@ -4,6 +4,7 @@
  */
 import type { Awaitable } from "../coro.js";
 import { setRunningLoop } from "../events.js";
+import { beginSyncRun, endSyncRun } from "../futures.js";
 import { ensureFuture } from "../tasks.js";
 import { BaseEventLoop, STOPPED } from "./base.js";
 
@@ -55,12 +56,14 @@ export class VirtualEventLoop extends BaseEventLoop {
     this._running = true;
     this._stopping = false;
     const previous = setRunningLoop(this);
+    beginSyncRun();
     try {
       for (;;) {
         if (this._spin(Number.POSITIVE_INFINITY) === STOPPED) break;
         if (!this._idle(this._nextTimer())) throw this._stuck();
       }
     } finally {
+      endSyncRun();
       setRunningLoop(previous);
       this._running = false;
       this._stopping = false;
