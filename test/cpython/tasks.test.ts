@@ -67,11 +67,7 @@ import {
   wait,
 } from "../../src/index.js";
 import { catching } from "../helpers.js";
-
-/** `async def notmuch(): return value` */
-function* returns<T>(value: T): Coro<T> {
-  return value;
-}
+import { returns } from "./helpers.js";
 
 /** `async def coro(): await fut` with its result. */
 function* awaiting<T>(fut: Future<T>): Coro<T> {
