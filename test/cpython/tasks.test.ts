@@ -1,6 +1,7 @@
 /**
- * Port of CPython Lib/test/test_asyncio/test_tasks.py (3.11; the eager-task
- * tests that 3.12 added live in eager_task_factory.test.ts). CPython runs
+ * Port of CPython Lib/test/test_asyncio/test_tasks.py (3.11, with the cases
+ * 3.12 to 3.14 added: uncancel, eager_start, shield reporting, wait and
+ * asCompleted on iterators). CPython runs
  * BaseTaskTests for every pairing of the C and Python Task and Future; asynkit
  * has one of each, so every case runs once, on a virtual loop. The test loop's
  * `gen()` time checks become checks of the virtual clock; `run_until_complete`
@@ -11,8 +12,8 @@
  * test_wait_first_exception, test_wait_with_timeout, test_as_completed,
  * test_as_completed_with_timeout, test_as_completed_with_unused_timeout,
  * test_as_completed_concurrent, test_shield_cancel_inner, test_shield_cancel_outer,
- * test_shield_gather, test_cancel_gather_2, the gather tests test_one_exception,
- * test_return_exceptions, test_one_cancellation and test_exception_marking;
+ * test_shield_gather, test_cancel_gather_2, the gather tests test_one_cancellation and
+ * test_exception_marking;
  * in test/loops.test.ts: test_stop_while_run_in_complete.
  *
  * Not ported:
@@ -26,6 +27,9 @@
  * - test_exception_chaining_after_await, test_exception_chaining_after_await_with_context_cycle:
  *   Python's implicit __context__ chaining; JavaScript has only explicit `cause`.
  * - test_iscoroutinefunction, test_coroutine_non_gen_function: inspect and async def details.
+ * - test_as_completed_same_tasks_in_as_out and the `async for` halves of the asCompleted tests:
+ *   asynkit's asCompleted() is a plain iterator of coroutines.
+ * - test_task_not_crash_without_finalization, test_proper_refcounts: finalizers and refcounts.
  * - test_log_destroyed_pending_task: asynkit's loop holds every live task, so a pending task
  *   is never garbage-collected.
  * - test_error_in_call_soon: patches loop.call_soon to fail.
@@ -63,6 +67,7 @@ import {
   sleep,
   Task,
   type TaskFactory,
+  TimeoutError,
   VirtualEventLoop,
   wait,
 } from "../../src/index.js";
@@ -246,7 +251,7 @@ describe("test_tasks.BaseTaskTests", () => {
     expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
   });
 
-  it("test_uncancel", () => {
+  it("test_uncancel_basic", () => {
     const loop = testLoop();
     function* task(): Coro<void> {
       try {
@@ -260,10 +265,77 @@ describe("test_tasks.BaseTaskTests", () => {
     loop.runSync(sleep(10));
     expect(t.cancel()).toBe(true); // cancel the first sleep
     expect(t.cancelling()).toBe(1);
+    expect(t.cancelled()).toBe(false); // not complete yet
     loop.runSync(sleep(10));
     expect(t.cancelling()).toBe(0); // after uncancel()
+    expect(t.cancelled()).toBe(false);
     expect(t.cancel()).toBe(true); // cancel the second sleep
+    expect(t.cancelling()).toBe(1);
+    expect(t.cancelled()).toBe(false);
     expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
+    expect(t.cancelled()).toBe(true); // complete at last
+    // uncancel() no longer matters once the task is complete
+    t.uncancel();
+    expect(t.cancelled()).toBe(true);
+    expect(t.done()).toBe(true);
+  });
+
+  it("test_uncancel_structured_blocks", () => {
+    // A timeout built by hand from cancel() and uncancel(), as timeout() is:
+    // the structured block is cancelled, the code after it is not.
+    const loop = testLoop();
+    function* makeRequestWithTimeout(ms: number, timeoutMs: number): Coro<boolean[]> {
+      const task = currentTask() as Task;
+      let timedOut = false;
+      let structuredBlockFinished = false;
+      const timeoutHandle = getRunningLoop().callLater(timeoutMs, () => {
+        timedOut = true;
+        task.cancel();
+      });
+      try {
+        let error: unknown = null;
+        try {
+          yield* sleep(ms); // the block the timeout applies to
+          structuredBlockFinished = true;
+        } catch (e) {
+          error = e;
+          throw e;
+        } finally {
+          timeoutHandle.cancel();
+          // uncancel() in finally, only for our own cancel(), only to 0, and only a CancelledError
+          if (timedOut && task.uncancel() === 0 && error instanceof CancelledError) {
+            // biome-ignore lint/correctness/noUnsafeFinally: converting the cancellation is what is tested.
+            throw new TimeoutError();
+          }
+        }
+      } catch (error) {
+        if (!(error instanceof TimeoutError)) throw error;
+        expect(timedOut).toBe(true);
+      }
+      // the code after the block, not affected by the timeout
+      const outerCodeReached = true;
+      yield* sleep(0);
+      return [timedOut, structuredBlockFinished, outerCodeReached];
+    }
+    const t1 = loop.createTask(makeRequestWithTimeout(10_000, 100));
+    expect(loop.runSync(t1)).toEqual([true, false, true]);
+    expect(t1.cancelling()).toBe(0); // no cancellation left pending on the task
+    const t2 = loop.createTask(makeRequestWithTimeout(0, 10_000));
+    expect(loop.runSync(t2)).toEqual([false, true, true]);
+    expect(t2.cancelling()).toBe(0);
+  });
+
+  it("test_uncancel_resets_must_cancel", () => {
+    const loop = testLoop();
+    const fut = loop.createFuture<void>();
+    const task = loop.createTask(awaitThen12(fut));
+    loop.runSync(sleep(0)); // the task waits for fut
+    fut.setResult(); // the task can run
+    task.cancel(); // cancelled state
+    expect(task.cancelling()).toBe(1);
+    task.uncancel(); // undo the cancellation
+    expect(task.cancelling()).toBe(0);
+    expect(loop.runSync(task)).toBe(12);
   });
 
   it("test_cancel", () => {
@@ -568,6 +640,42 @@ describe("test_tasks.BaseTaskTests", () => {
     expect(loop.time()).toBe(150);
   });
 
+  it("test_wait_generator", () => {
+    const loop = testLoop();
+    loop.runSync(
+      (function* () {
+        // A lazy iterable (a generator object would be a coroutine to asynkit).
+        const tasks = {
+          *[Symbol.iterator]() {
+            for (let i = 0; i < 10; i++) yield loop.createTask(returns(i));
+          },
+        };
+        const { done, pending } = yield* wait(tasks, { returnWhen: "ALL_COMPLETED" });
+        expect(done.size).toBe(10);
+        expect(pending.size).toBe(0);
+      })(),
+    );
+  });
+
+  it("test_as_completed_resume_iterator", () => {
+    // Iteration can stop and go on later with the same iterator.
+    const loop = testLoop();
+    const collected = loop.runSync(
+      (function* () {
+        const iterator = asCompleted([returns(0), returns(1), returns(2), returns(3)]);
+        const collected: number[] = [];
+        for (const f of iterator) {
+          collected.push(yield* f);
+          if (collected.length === 2) break;
+        }
+        expect(collected).toHaveLength(2);
+        for (const f of iterator) collected.push(yield* f);
+        return collected;
+      })(),
+    );
+    expect([...collected].sort()).toEqual([0, 1, 2, 3]);
+  });
+
   it("test_as_completed_reverse_wait", () => {
     const loop = testLoop();
     loop.runSync(
@@ -618,6 +726,16 @@ describe("test_tasks.BaseTaskTests", () => {
     loop.runSync(t);
     expect(t.result()).toBe("yeah");
     expect(loop.time()).toBe(100);
+  });
+
+  it("test_sleep_when_delay_is_nan", () => {
+    const loop = testLoop();
+    const t = loop.createTask(
+      (function* () {
+        yield* sleep(Number.NaN);
+      })(),
+    );
+    expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(TypeError);
   });
 
   it("test_sleep_cancel", () => {
@@ -795,6 +913,48 @@ describe("test_tasks.BaseTaskTests", () => {
     inner.setException(exc);
     runBriefly(loop);
     expect(outer.exception()).toBe(exc);
+  });
+
+  /** A loop recording its exception handler calls, a future and a shield of it, the shield cancelled. */
+  function cancelledShield() {
+    const loop = testLoop();
+    const reports: ExceptionContext[] = [];
+    loop.setExceptionHandler((_l, context) => reports.push(context));
+    const inner = loop.createFuture<number>();
+    const outer = shield(inner);
+    runBriefly(loop);
+    outer.cancel();
+    runBriefly(loop);
+    return { loop, reports, inner };
+  }
+
+  it("test_shield_cancel_outer_result", () => {
+    const { loop, reports, inner } = cancelledShield();
+    inner.setResult(1);
+    runBriefly(loop);
+    loop.close();
+    expect(reports).toEqual([]);
+  });
+
+  it("test_shield_cancel_outer_exception", () => {
+    // Nobody waits for inner any more: its failure is reported (here when the loop closes).
+    const { loop, reports, inner } = cancelledShield();
+    inner.setException(new Error("foo"));
+    runBriefly(loop);
+    loop.close();
+    expect(reports.map((r) => String(r.exception))).toEqual(["Error: foo"]);
+  });
+
+  it("test_shield_duplicate_log_once", () => {
+    const { loop, reports, inner } = cancelledShield();
+    const outer = shield(inner);
+    runBriefly(loop);
+    outer.cancel();
+    runBriefly(loop);
+    inner.setException(new Error("foo"));
+    runBriefly(loop);
+    loop.close();
+    expect(reports).toHaveLength(1);
   });
 
   it("test_shield_shortcut", () => {
@@ -1114,6 +1274,36 @@ describe("test_tasks.BaseTaskTests", () => {
     expect(ret).toEqual([undefined, 1, 2]);
   });
 
+  it.each([
+    ["test_eager_start_true", true],
+    ["test_eager_start_false", false],
+  ])("%s", (_test, eagerStart) => {
+    let name: string | null = null;
+    testLoop().runSync(
+      (function* () {
+        const t = new Task(
+          (function* () {
+            name = currentTask()?.getName() ?? null;
+          })(),
+          { loop: getRunningLoop(), eagerStart, name: "example" },
+        );
+        expect(t.done()).toBe(eagerStart);
+        expect(name).toBe(eagerStart ? "example" : null);
+        yield* t;
+        expect(name).toBe("example");
+      })(),
+    );
+  });
+
+  it("test_get_context", () => {
+    const loop = testLoop();
+    const context = copyContext();
+    const task = loop.createTask(returns(undefined), { context });
+    loop.runSync(task);
+    expect(task.getContext()).toBe(context);
+    loop.close();
+  });
+
   it("test_get_coro", () => {
     const loop = testLoop();
     const coro = returns(undefined);
@@ -1218,6 +1408,12 @@ function gathered(
   return { fut, calls };
 }
 
+/** The done-callback ran once, with `fut` (checked by identity: deep equality would iterate the future). */
+function expectCalledOnceWith(calls: unknown[], fut: Future<unknown>): void {
+  expect(calls).toHaveLength(1);
+  expect(calls[0]).toBe(fut);
+}
+
 describe.each([
   ["FutureGatherTests", (fs: Future<number>[]) => fs],
   ["CoroutineGatherTests", (fs: Future<number>[]) => fs.map((f) => awaiting(f))],
@@ -1241,9 +1437,52 @@ describe.each([
     expect(fut.done()).toBe(false);
     c.setResult(3);
     runLoop(loop);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]).toBe(fut);
+    expectCalledOnceWith(calls, fut);
     expect(fut.result()).toEqual([2, 1, 3]);
+  });
+
+  it("test_one_exception", () => {
+    const loop = new VirtualEventLoop();
+    const fs = Array.from({ length: 5 }, () => loop.createFuture<number>());
+    const [a, b, c, d, e] = fs as [
+      Future<number>,
+      Future<number>,
+      Future<number>,
+      Future<number>,
+      Future<number>,
+    ];
+    const { fut, calls } = gathered(loop, wrapFutures(fs));
+    const exc = new RangeError("division by zero");
+    a.setResult(1);
+    b.setException(exc);
+    runLoop(loop);
+    expect(fut.done()).toBe(true);
+    expectCalledOnceWith(calls, fut);
+    expect(fut.exception()).toBe(exc);
+    // does nothing
+    c.setResult(3);
+    d.cancel();
+    e.setException(new Error("runtime"));
+    e.exception();
+  });
+
+  it("test_return_exceptions", () => {
+    const loop = new VirtualEventLoop();
+    const fs = Array.from({ length: 4 }, () => loop.createFuture<number>());
+    const [a, b, c, d] = fs as [Future<number>, Future<number>, Future<number>, Future<number>];
+    const { fut, calls } = gathered(loop, wrapFutures(fs), true);
+    const exc = new RangeError("division by zero");
+    const exc2 = new Error("runtime");
+    b.setResult(1);
+    c.setException(exc);
+    a.setResult(3);
+    runLoop(loop);
+    expect(fut.done()).toBe(false);
+    d.setException(exc2);
+    runLoop(loop);
+    expect(fut.done()).toBe(true);
+    expectCalledOnceWith(calls, fut);
+    expect(fut.result()).toEqual([3, 1, exc, exc2]);
   });
 });
 
@@ -1295,7 +1534,7 @@ describe("test_tasks.FutureGatherTests", () => {
     expect(res[4]).toBeInstanceOf(CancelledError);
     res[2] = res[4] = null;
     expect(res).toEqual([1, zde, null, 3, null, rte]);
-    expect(calls).toEqual([fut]);
+    expectCalledOnceWith(calls, fut);
   });
 });
 
