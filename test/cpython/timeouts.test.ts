@@ -1,5 +1,5 @@
 /**
- * Port of CPython Lib/test/test_asyncio/test_timeouts.py (3.13), on the virtual
+ * Port of CPython Lib/test/test_asyncio/test_timeouts.py (3.14), on the virtual
  * loop. `async with asyncio.timeout(s) as cm:` becomes
  * `yield* timeout(ms, function* (cm) { ... })`.
  *
@@ -22,6 +22,7 @@ import {
   sleep,
   Timeout,
   TimeoutError,
+  taskGroup,
   timeout,
   timeoutAt,
   VirtualEventLoop,
@@ -260,6 +261,29 @@ describe("test_timeouts.TimeoutTests", () => {
     });
   });
 
+  it("test_timeout_expired", () => {
+    runV(function* () {
+      let cm: Timeout | undefined;
+      const error = yield* catching(
+        timeout(10, function* (t) {
+          cm = t;
+          yield* sleep(1000);
+        }),
+      );
+      expect(error).toBeInstanceOf(TimeoutError);
+      expect(() => cm?.reschedule(20)).toThrow(/expired/);
+    });
+  });
+
+  it("test_timeout_expiring", () => {
+    runV(function* () {
+      yield* timeout(10, function* (cm) {
+        expect(yield* catching(sleep(1000))).toBeInstanceOf(CancelledError);
+        expect(() => cm.reschedule(20)).toThrow(/expiring/);
+      });
+    });
+  });
+
   it("test_timeout_not_entered", () => {
     const cm = new Timeout(10);
     expect(() => cm.reschedule(20)).toThrow(/has not been entered/);
@@ -286,6 +310,36 @@ describe("test_timeouts.TimeoutTests", () => {
       const task = createTask(catching(timeout(1, () => sleep(10_000))));
       expect(yield* task).toBeInstanceOf(TimeoutError);
       expect(task.cancelled()).toBe(false);
+    });
+  });
+
+  it("test_timeout_taskgroup", () => {
+    runV(function* () {
+      function* task(): Coro<void> {
+        try {
+          yield* sleep(2000); // interrupted after 10 ms
+        } finally {
+          // biome-ignore lint/correctness/noUnsafeFinally: a crash in cleanup is what is tested.
+          throw new RangeError("division by zero");
+        }
+      }
+      const error = yield* catching(
+        timeout(10, function* () {
+          yield* taskGroup(function* (tg) {
+            tg.createTask(task());
+            try {
+              throw new SyntaxError("value error");
+            } finally {
+              yield* sleep(1000);
+            }
+          });
+        }),
+      );
+      // The group's failure wins over the timeout: one error, the crash in cleanup.
+      expect(error).toBeInstanceOf(AggregateError);
+      const errors = (error as AggregateError).errors;
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(RangeError);
     });
   });
 });
