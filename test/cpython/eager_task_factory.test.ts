@@ -31,7 +31,6 @@ import {
   taskGroup,
   VirtualEventLoop,
 } from "../../src/index.js";
-import { catching } from "../helpers.js";
 import { returns } from "./helpers.js";
 
 /** A virtual loop with the eager task factory for `Task`. */
@@ -278,22 +277,6 @@ describe("test_eager_task_factory.PyEagerTaskFactoryLoopTests", () => {
         );
         expect(name).toBe("test name");
         yield* task;
-      })(),
-    );
-  });
-
-  it("a task that fails in its eager step is done at once, with its error (test_eager_completion, failing)", () => {
-    const { loop } = eagerLoop();
-    runCoro(
-      loop,
-      (function* () {
-        const t = loop.createTask(
-          (function* () {
-            throw new RangeError("eager failure");
-          })(),
-        );
-        expect(t.done()).toBe(true);
-        expect(String(yield* catching(t))).toBe("RangeError: eager failure");
       })(),
     );
   });

@@ -27,6 +27,8 @@
  * - test_exception_chaining_after_await, test_exception_chaining_after_await_with_context_cycle:
  *   Python's implicit __context__ chaining; JavaScript has only explicit `cause`.
  * - test_iscoroutinefunction, test_coroutine_non_gen_function: inspect and async def details.
+ * - The non-string message case (msg=5) of test_cancel_with_message_then_future_result and
+ *   _exception, and their __context__ depth checks: a CancelledError's message is a string.
  * - test_as_completed_same_tasks_in_as_out and the `async for` halves of the asCompleted tests:
  *   asynkit's asCompleted() is a plain iterator of coroutines.
  * - test_task_not_crash_without_finalization, test_proper_refcounts: finalizers and refcounts.
