@@ -55,11 +55,11 @@ export class TaskGroup {
       throw new Error(`TaskGroup ${problem}: no new task can be started in it.`);
     }
     const task = (this._loop as BaseEventLoop).createTask(coro, options);
-    if (task.done()) this._onTaskDone(task);
-    else {
-      this._tasks.add(task as Task);
-      task._addCallback(this._onTaskDone as (f: never) => void);
-    }
+    // A task that already finished in an eager start is reported through its
+    // callback too, so that its failure also cancels the sibling that is
+    // creating it, once that one is in the group (CPython gh-128550).
+    this._tasks.add(task as Task);
+    task._addCallback(this._onTaskDone as (f: never) => void);
     return task;
   }
 
