@@ -188,6 +188,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Cancels the future; false if it was already done. */
   cancel(message?: string): boolean {
+    // As asyncio: whoever cancels a future has dealt with it, even one that already failed.
+    this._retrieved();
     return this._requestCancel(message, undefined);
   }
 

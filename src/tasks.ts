@@ -128,6 +128,7 @@ export class Task<T = unknown> extends Future<T> {
    * next step (cancelling the future it waits on, if any). False if already done.
    */
   override cancel(message?: string): boolean {
+    this._retrieved();
     return this._requestCancel(message, undefined);
   }
 

@@ -218,8 +218,7 @@ describe("test_futures.PyFutureTests", () => {
     expect(reportsAfter(() => {})).toEqual([]);
   });
 
-  // pending: issue 9 cancel-after-failed-future retrieving
-  it.skip("test_tb_logger_not_called_after_cancel", () => {
+  it("test_tb_logger_not_called_after_cancel", () => {
     const reports = reportsAfter((f) => {
       f.setException(new Error());
       f.cancel();

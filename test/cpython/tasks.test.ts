@@ -1052,8 +1052,7 @@ describe("test_tasks.BaseTaskTests", () => {
     expect(() => loop.runSync(wait([]))).toThrow(RangeError);
   });
 
-  // pending: issue 9 cancel-after-failed-future retrieving
-  it.skip("test_tb_logger_not_called_after_cancel", () => {
+  it("test_tb_logger_not_called_after_cancel", () => {
     const loop = testLoop();
     const reports: ExceptionContext[] = [];
     loop.setExceptionHandler((_l, context) => reports.push(context));
@@ -1190,8 +1189,7 @@ describe("test_tasks.BaseTaskTests", () => {
     loop.close();
   });
 
-  // pending: issue 9 done-callback context
-  it.skip("test_context_2", () => {
+  it("test_context_2", () => {
     const cvar = new ContextVar("cvar", { default: "nope" });
     const loop = testLoop();
     function* main(): Coro<void> {
@@ -1588,8 +1586,7 @@ describe("test_tasks.CoroutineGatherTests", () => {
     expect(proof).toBe(0);
   });
 
-  // pending: issue 9 array awaitables (gather(c, {}) takes c as the list and {} as options)
-  it.skip("test_issue46672", () => {
+  it("test_issue46672", () => {
     const loop = new VirtualEventLoop();
     const reports: ExceptionContext[] = [];
     loop.setExceptionHandler((_l, context) => reports.push(context));
