@@ -5,6 +5,7 @@
 import { type Awaitable, describe, isCoroutine, type Suspend } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import { Future } from "./futures.js";
+import { argTypeError, awaitableHint } from "./validate.js";
 
 /**
  * Runs `awaitable` to its end right here, with no event loop, and returns its
@@ -67,7 +68,11 @@ function iteratorOf<T>(awaitable: Iterable<Suspend, T, unknown>): Iterator<Suspe
   ) {
     return awaitable[Symbol.iterator]();
   }
-  throw new TypeError(
-    `awaitSync() expects a coroutine, a Future or another yield*-able, got ${describe(awaitable)}.`,
+  throw argTypeError(
+    "awaitSync()",
+    "awaitable",
+    awaitable,
+    "a coroutine, a Future or another yield*-able",
+    awaitableHint(awaitable),
   );
 }

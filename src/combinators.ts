@@ -8,8 +8,15 @@ import { getEventLoop, getRunningLoop } from "./events.js";
 import { Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
-import { ensureFuture } from "./tasks.js";
-import { timeout } from "./timeouts.js";
+import { toFuture } from "./tasks.js";
+import { withTimeout } from "./timeouts.js";
+import {
+  argRangeError,
+  argTypeError,
+  checkAwaitable,
+  checkDelay,
+  checkOptions,
+} from "./validate.js";
 
 /** Options for the list form of gather(). */
 export interface GatherOptions {
@@ -99,7 +106,7 @@ function gatherFuture(
   for (const aw of aws) {
     let child = byArg.get(aw);
     if (child === undefined) {
-      child = ensureFuture(aw, { loop });
+      child = toFuture("gather()", "each awaitable", aw, loop);
       byArg.set(aw, child);
     }
     children.push(child);
@@ -178,31 +185,46 @@ export function wait(
   aws: Iterable<Future<unknown> | Coro<unknown>>,
   options?: WaitOptions,
 ): Coro<{ done: Set<Future<unknown>>; pending: Set<Future<unknown>> }>;
-export function* wait<T>(
+export function wait<T>(
   aws: Iterable<Future<T> | Coro<T>>,
   options?: WaitOptions,
 ): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
-  if (aws instanceof Future || isCoroutine(aws) || !(Symbol.iterator in Object(aws))) {
-    throw new TypeError(`wait() expects an array or iterable of futures, got ${describe(aws)}.`);
-  }
+  const timeoutMs = checkListAndTimeout(
+    "wait()",
+    aws,
+    options,
+    '{ returnWhen: "FIRST_COMPLETED" }',
+  );
   const returnWhen = options?.returnWhen ?? "ALL_COMPLETED";
   if (
     returnWhen !== "ALL_COMPLETED" &&
     returnWhen !== "FIRST_COMPLETED" &&
     returnWhen !== "FIRST_EXCEPTION"
   ) {
-    throw new RangeError(
-      `wait(): invalid returnWhen ${JSON.stringify(returnWhen)}: use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED".`,
+    const error = typeof returnWhen === "string" ? argRangeError : argTypeError;
+    throw error(
+      "wait()",
+      "options.returnWhen",
+      returnWhen,
+      "one of the ReturnWhen names",
+      'use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED"',
     );
   }
+  return waitUntil(aws, timeoutMs, returnWhen);
+}
+
+function* waitUntil<T>(
+  aws: Iterable<Future<T> | Coro<T>>,
+  timeoutMs: number | undefined,
+  returnWhen: ReturnWhen,
+): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
   const loop = getRunningLoop();
   const fs = new Set<Future<T>>();
-  for (const aw of aws) fs.add(ensureFuture(aw, { loop }));
+  for (const aw of aws) fs.add(toFuture("wait()", "each awaitable", aw, loop));
   if (fs.size === 0) throw new RangeError("wait() needs at least one future: the set is empty.");
 
   const waiter = loop.createFuture<void>();
-  const timer =
-    options?.timeout === undefined ? null : loop.callLater(options.timeout, releaseWaiter, waiter);
+  const timer = timeoutMs === undefined ? null : loop.callLater(timeoutMs, releaseWaiter, waiter);
   let counter = fs.size;
   const onCompletion = (f: Future<T>): void => {
     counter--;
@@ -226,6 +248,36 @@ export function* wait<T>(
   const pending = new Set<Future<T>>();
   for (const f of fs) (f.done() ? done : pending).add(f);
   return { done, pending };
+}
+
+/**
+ * The arguments of wait() and asCompleted(): an iterable of awaitables (not an
+ * awaitable), and options with a timeout, which comes back clamped to >= 0.
+ */
+function checkListAndTimeout(
+  where: string,
+  aws: unknown,
+  options: { timeout?: number } | undefined,
+  example: string,
+): number | undefined {
+  if (
+    typeof aws !== "object" ||
+    aws === null ||
+    aws instanceof Future ||
+    isCoroutine(aws) ||
+    !(Symbol.iterator in aws)
+  ) {
+    throw argTypeError(
+      where,
+      "aws",
+      aws,
+      "an array or iterable of awaitables",
+      `pass a list, e.g. ${where.replace("()", "")}([task1, task2])`,
+    );
+  }
+  checkOptions(where, options, example);
+  const timeoutMs = options?.timeout;
+  return timeoutMs === undefined ? undefined : checkDelay(where, "options.timeout", timeoutMs);
 }
 
 function releaseWaiter(waiter: Future<void>): void {
@@ -259,9 +311,15 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
  * });
  * ```
  */
-export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
-  if (timeoutMs !== null && timeoutMs <= 0) {
-    const fut = ensureFuture(aw);
+export function waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+  checkAwaitable("waitFor()", "aw", aw);
+  const delay = timeoutMs === null ? null : checkDelay("waitFor()", "timeoutMs", timeoutMs);
+  return waitForWithin(aw, delay);
+}
+
+function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+  if (timeoutMs === 0) {
+    const fut = toFuture("waitFor()", "aw", aw, undefined);
     if (fut.done()) return fut.result();
     yield* cancelAndWait(fut);
     try {
@@ -273,7 +331,7 @@ export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T>
       throw error;
     }
   }
-  return yield* timeout(timeoutMs, function* () {
+  return yield* withTimeout(timeoutMs, function* () {
     return yield* aw;
   });
 }
@@ -295,7 +353,7 @@ export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T>
  * ```
  */
 export function shield<T>(aw: Awaitable<T>): Future<T> {
-  const inner = ensureFuture(aw);
+  const inner = toFuture("shield()", "aw", aw, undefined);
   if (inner.done()) return inner;
   const outer = inner.getLoop().createFuture<T>();
   const onInnerDone = (f: Future<T>): void => {
@@ -343,12 +401,10 @@ export function asCompleted<T>(
   aws: Iterable<Awaitable<T>>,
   options?: AsCompletedOptions,
 ): IterableIterator<Coro<T>> {
-  if (aws instanceof Future || isCoroutine(aws) || !(Symbol.iterator in Object(aws))) {
-    throw new TypeError(
-      `asCompleted() expects an array or iterable of awaitables, got ${describe(aws)}.`,
-    );
-  }
-  return new AsCompleted(aws, options?.timeout);
+  return new AsCompleted(
+    aws,
+    checkListAndTimeout("asCompleted()", aws, options, "{ timeout: 100 }"),
+  );
 }
 
 class AsCompleted<T> implements IterableIterator<Coro<T>> {
@@ -360,7 +416,8 @@ class AsCompleted<T> implements IterableIterator<Coro<T>> {
 
   constructor(aws: Iterable<Awaitable<T>>, timeoutMs: number | undefined) {
     const loop = getEventLoop();
-    for (const aw of new Set(aws)) this._todo.add(ensureFuture(aw, { loop }));
+    for (const aw of new Set(aws))
+      this._todo.add(toFuture("asCompleted()", "each awaitable", aw, loop));
     for (const f of this._todo) f._addCallback(this._onCompletion as (f: never) => void);
     if (this._todo.size > 0 && timeoutMs !== undefined) {
       this._timer = loop.callLater(timeoutMs, this._onTimeout);

@@ -44,14 +44,44 @@ export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
   );
 }
 
-/** A short description of a value for error messages. */
+/** True for the object a `function*` returns (native, so its state is private). */
+function isGeneratorObject(x: object): boolean {
+  return Object.prototype.toString.call(x) === "[object Generator]";
+}
+
+/** A short description of a value for error messages: its kind, then the value. */
 export function describe(x: unknown): string {
   if (x === null) return "null";
-  if (typeof x === "string")
-    return `string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
-  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
-  if (typeof x === "object") return `${x.constructor?.name ?? "object"} ${String(x).slice(0, 60)}`;
-  return `${typeof x} ${String(x)}`;
+  switch (typeof x) {
+    case "string":
+      return `string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
+    case "function":
+      return `${isGeneratorFunction(x) ? "generator function" : "function"} ${x.name || "(anonymous)"}`;
+    case "object":
+      return describeObject(x);
+    case "bigint":
+      return `bigint ${x}n`;
+    case "symbol":
+      return `symbol ${x.description ?? ""}`;
+    case "undefined":
+      return "undefined";
+    default:
+      return `${typeof x} ${String(x)}`;
+  }
+}
+
+function describeObject(x: object): string {
+  if (isGeneratorObject(x)) return "a generator object";
+  if (Array.isArray(x)) return `array of length ${x.length}`;
+  if (x instanceof Map || x instanceof Set) return `${x.constructor.name} of size ${x.size}`;
+  const kind = Object.getPrototypeOf(x)?.constructor?.name ?? "";
+  if (kind === "" || kind === "Object") {
+    const keys = Object.keys(x);
+    return keys.length === 0 ? "object {}" : `object { ${keys.slice(0, 4).join(", ")} }`;
+  }
+  const text = x.toString === Object.prototype.toString ? "" : String(x);
+  if (text === "") return `${kind} object`;
+  return text.includes(kind) ? text.slice(0, 60) : `${kind} ${text.slice(0, 60)}`;
 }
 
 /** The TypeError for a value that is not a coroutine, with the likely fix. */
@@ -59,5 +89,5 @@ export function notACoroutine(where: string, x: unknown): TypeError {
   let hint = "pass the generator object a function* returns, e.g. createTask(work()).";
   if (isGeneratorFunction(x)) hint = `call it first: ${where}(${x.name || "fn"}()).`;
   else if (isPromiseLike(x)) hint = "wrap a promise with fromPromise(promise) to await it.";
-  return new TypeError(`${where}() expects a coroutine, got ${describe(x)}: ${hint}`);
+  return new TypeError(`${where}() expects coro to be a coroutine, got ${describe(x)}: ${hint}`);
 }

@@ -3,10 +3,11 @@
  * Also a PromiseLike (native `await future` works) and an iterable
  * (`yield* future` suspends the coroutine until it is done).
  */
-import { type Coro, describe, isPromiseLike, type Suspend } from "./coro.js";
+import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { argTypeError, checkLoopOption, checkOptions } from "./validate.js";
 
 /** @internal */ export const PENDING = 0;
 /** @internal */ export const FINISHED = 1;
@@ -71,8 +72,19 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _unretrieved: Unretrieved | null = null;
 
+  /** A pending future on `options.loop` (default: the running loop, else the policy's). */
   constructor(options?: { loop?: BaseEventLoop }) {
-    this._loop = options?.loop ?? getEventLoop();
+    const loop = options?.loop;
+    // loop.createFuture() passes the loop's own option object: nothing to check.
+    this._loop = loop !== undefined && loop._bound === options ? loop : this._checkedLoop(options);
+  }
+
+  /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
+  private _checkedLoop(options: { loop?: BaseEventLoop } | undefined): BaseEventLoop {
+    const where = `new ${this._kind()}()`;
+    checkOptions(where, options, "{ loop }");
+    checkLoopOption(where, "options.loop", options?.loop);
+    return options?.loop ?? getEventLoop();
   }
 
   /** True when the future has a result, an exception, or was cancelled. */
@@ -158,7 +170,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** Calls `callback(future)` through the loop once the future is done (at once if it is). */
   addDoneCallback(callback: DoneCallback<this>): void {
     if (typeof callback !== "function") {
-      throw new TypeError(`addDoneCallback() expects a function, got ${describe(callback)}.`);
+      throw argTypeError(
+        "future.addDoneCallback()",
+        "callback",
+        callback,
+        "a function",
+        "pass (future) => { ... }",
+      );
     }
     this._addCallback(callback as DoneCallback<never>);
   }
@@ -368,8 +386,16 @@ export function fromPromise<T>(
 ): Future<T> {
   if (promise instanceof Future) return promise;
   if (!isPromiseLike(promise)) {
-    throw new TypeError(`fromPromise() expects a promise or thenable, got ${describe(promise)}.`);
+    throw argTypeError(
+      "fromPromise()",
+      "promise",
+      promise,
+      "a promise or thenable",
+      "pass a promise, e.g. fromPromise(fetch(url))",
+    );
   }
+  checkOptions("fromPromise()", options, "{ loop }");
+  checkLoopOption("fromPromise()", "options.loop", options?.loop);
   const loop = options?.loop ?? getEventLoop();
   const future = loop.createFuture<T>();
   loop._hostPending++;

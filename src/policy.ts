@@ -2,13 +2,20 @@
  * Event loop policies and run(): which loop getEventLoop() returns, and how a
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
-import { cancelOnAbort } from "./abort.js";
-import { type Awaitable, type Coro, describe, isCoroutine, isPromiseLike } from "./coro.js";
+import { cancelOnAbort, checkSignal } from "./abort.js";
+import { type Awaitable, type Coro, isCoroutine, isPromiseLike } from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
 import { type Future, isFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture } from "./tasks.js";
+import {
+  argTypeError,
+  awaitableHint,
+  checkBooleanOption,
+  checkFunction,
+  checkOptions,
+} from "./validate.js";
 
 /** Decides which event loop code gets when none is running. */
 export interface EventLoopPolicy {
@@ -74,7 +81,25 @@ export function getEventLoopPolicy(): EventLoopPolicy {
  * ```
  */
 export function setEventLoopPolicy(newPolicy: EventLoopPolicy | null): void {
+  checkPolicy("setEventLoopPolicy()", newPolicy);
   policy = newPolicy;
+}
+
+/** @internal Throws a TypeError unless `policy` is an EventLoopPolicy (or null). */
+export function checkPolicy(where: string, policy: unknown): void {
+  if (
+    policy !== null &&
+    (typeof policy !== "object" ||
+      typeof (policy as Partial<EventLoopPolicy>).newEventLoop !== "function")
+  ) {
+    throw argTypeError(
+      where,
+      "policy",
+      policy,
+      "an EventLoopPolicy or null",
+      "pass new DefaultEventLoopPolicy(), new SchedulingEventLoopPolicy(), or null for the default",
+    );
+  }
 }
 
 setDefaultLoopProvider(() => getEventLoopPolicy().getEventLoop());
@@ -105,6 +130,7 @@ export interface RunOptions {
  * ```
  */
 export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOptions): Promise<T> {
+  checkRunOptions(options);
   const awaitable = typeof main === "function" ? main() : main;
   if (peekRunningLoop() !== null) {
     if (isCoroutine(awaitable)) awaitable.return(undefined as T);
@@ -118,13 +144,33 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
     !isPromiseLike(awaitable) &&
     !(typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable)
   ) {
-    throw new TypeError(
-      `run() expects a coroutine (or a function* to call), got ${describe(awaitable)}.`,
+    throw argTypeError(
+      "run()",
+      "main",
+      awaitable,
+      "a coroutine, or a function* to call",
+      awaitableHint(awaitable),
     );
   }
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
   return runOn(loop, awaitable, options?.signal);
+}
+
+function checkRunOptions(options: RunOptions | undefined): void {
+  checkOptions("run()", options, "{ loopFactory, debug, signal }");
+  if (options === undefined) return;
+  const { loopFactory, debug, signal } = options;
+  if (loopFactory !== undefined) {
+    checkFunction(
+      "run()",
+      "options.loopFactory",
+      loopFactory,
+      "pass a function that returns a new loop, e.g. () => new VirtualEventLoop()",
+    );
+  }
+  checkBooleanOption("run()", "options.debug", debug);
+  if (signal !== undefined) checkSignal("run()", "options.signal", signal);
 }
 
 async function runOn<T>(

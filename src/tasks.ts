@@ -1,8 +1,8 @@
 /**
  * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
  */
-import { abortTaskSignal, cancelOnAbort } from "./abort.js";
-import { type Context, copyContext, swapContext } from "./context.js";
+import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
+import { Context, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
@@ -16,6 +16,13 @@ import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
 import { Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import {
+  argTypeError,
+  awaitableHint,
+  checkBooleanOption,
+  checkLoopOption,
+  checkOptions,
+} from "./validate.js";
 
 /** Options for creating a task. */
 export interface TaskOptions {
@@ -33,6 +40,24 @@ let taskCount = 0;
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
+
+/** The task a coroutine was given to: a coroutine runs in one task, once. */
+const drivenBy: unique symbol = Symbol("asynkit.drivenBy");
+type Driven = { [drivenBy]?: Task<unknown> };
+
+/** @internal Throws unless `options` are valid task options; `where` names the public function. */
+export function checkTaskOptions(where: string, options: unknown): void {
+  checkOptions(where, options, '{ name: "worker" }');
+  if (options === undefined) return;
+  // Any name is taken as String(name), as asyncio takes str(name).
+  const { context, eagerStart, signal, loop } = options as TaskOptions & { loop?: unknown };
+  if (context !== undefined && !(context instanceof Context)) {
+    throw argTypeError(where, "options.context", context, "a Context", "pass copyContext()");
+  }
+  checkBooleanOption(where, "options.eagerStart", eagerStart);
+  if (signal !== undefined) checkSignal(where, "options.signal", signal);
+  checkLoopOption(where, "options.loop", loop);
+}
 
 /** @internal The ready-queue callback that runs a task's next step; scheduling tools recognise it. */
 export function taskStep(task: Task<unknown>): void {
@@ -77,13 +102,20 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _nextLive: Task<unknown> | null = null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
-    if (!isCoroutine(coro)) throw notACoroutine("Task", coro);
+    if (!isCoroutine(coro)) throw notACoroutine("new Task", coro);
+    // loop.createTask() without options passes the loop's own option object.
+    if (options !== undefined && options?.loop?._bound !== options) {
+      checkTaskOptions("new Task()", options);
+    }
+    const driver = (coro as Driven)[drivenBy];
+    if (driver !== undefined) throw reusedCoroutine(driver);
     super(options);
     this._coro = coro;
     this._context = options?.context ?? copyContext();
     this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
     loop._checkClosed();
+    (coro as Driven)[drivenBy] = this as Task<unknown>;
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
     else loop._call(taskStep, 1, this, undefined, null);
@@ -267,6 +299,13 @@ export class Task<T = unknown> extends Future<T> {
   }
 }
 
+/** The error for a coroutine given to a second task: its first task already runs (or ran) it. */
+function reusedCoroutine(driver: Task<unknown>): InvalidStateError {
+  return new InvalidStateError(
+    `This coroutine already belongs to ${driver}: a coroutine can be awaited once; wrap it in a task to share its result (create the task once, then yield* the task as often as needed).`,
+  );
+}
+
 /**
  * Cancels the future a task waits on. Without a cause it goes through the
  * public cancel(), so a subclass that overrides cancel() is honoured (asyncio
@@ -296,6 +335,7 @@ function cancelFuture(
  */
 export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
   if (!isCoroutine(coro)) throw notACoroutine("createTask", coro);
+  if (options !== undefined) checkTaskOptions("createTask()", options);
   const loop = peekRunningLoop();
   if (loop === null) {
     throw new Error(
@@ -316,6 +356,7 @@ export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
  * ```
  */
 export function currentTask(loop?: BaseEventLoop): Task | null {
+  checkLoopOption("currentTask()", "loop", loop);
   return (loop ?? getRunningLoop())._currentTask;
 }
 
@@ -332,6 +373,7 @@ export function currentTask(loop?: BaseEventLoop): Task | null {
  * ```
  */
 export function allTasks(loop?: BaseEventLoop): Set<Task> {
+  checkLoopOption("allTasks()", "loop", loop);
   return new Set((loop ?? getRunningLoop())._liveTasks());
 }
 
@@ -356,23 +398,39 @@ export function ensureFuture<T>(
   awaitable: Awaitable<T> | PromiseLike<T>,
   options?: { loop?: BaseEventLoop },
 ): Future<T> {
-  const loop = options?.loop;
+  checkOptions("ensureFuture()", options, "{ loop }");
+  checkLoopOption("ensureFuture()", "options.loop", options?.loop);
+  return toFuture("ensureFuture()", "awaitable", awaitable, options?.loop);
+}
+
+/** @internal ensureFuture() for argument `name` of the public function `where`, which its errors name. */
+export function toFuture<T>(
+  where: string,
+  name: string,
+  awaitable: Awaitable<T> | PromiseLike<T>,
+  loop: BaseEventLoop | undefined,
+): Future<T> {
   if (awaitable instanceof Future) {
     if (loop !== undefined && awaitable._loop !== loop) {
       throw new Error(
-        "ensureFuture(): the future belongs to a different event loop than the one given.",
+        `${where}: ${awaitable} belongs to a different event loop: create it on the loop that waits for it.`,
       );
     }
     return awaitable;
   }
   if (isCoroutine(awaitable)) return (loop ?? getEventLoop()).createTask(awaitable as Coro<T>);
-  if (isPromiseLike(awaitable)) return fromPromise(awaitable, options);
+  if (isPromiseLike(awaitable))
+    return fromPromise(awaitable, loop === undefined ? undefined : { loop });
   if (typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable) {
     return (loop ?? getEventLoop()).createTask(
       delegate(awaitable as Iterable<Suspend, T, unknown>),
     );
   }
-  throw new TypeError(
-    `ensureFuture() expects a Future, a coroutine, a promise or a yield*-able, got ${describe(awaitable)}.`,
+  throw argTypeError(
+    where,
+    name,
+    awaitable,
+    "a coroutine, a Future or a promise",
+    awaitableHint(awaitable),
   );
 }

@@ -206,7 +206,7 @@ describe("wait", () => {
       expect([...done].map((f) => f.result())).toEqual(["x"]);
       expect(() => wait([]).next()).toThrow(RangeError);
       expect(() => wait([sleep(1)], { returnWhen: "SOMETIMES" as never }).next()).toThrow(
-        /invalid returnWhen/,
+        /wait\(\) expects options\.returnWhen to be one of the ReturnWhen names/,
       );
       const f = getRunningLoop().createFuture();
       expect(() => wait(f as never).next()).toThrow(TypeError);

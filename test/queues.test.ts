@@ -41,7 +41,9 @@ describe("Queue basics", () => {
 
   it("rejects a negative or non-numeric maxsize", () => {
     expect(() => new Queue(-1)).toThrow(RangeError);
-    expect(() => new Queue(Number.NaN)).toThrow(/maxsize must be a number >= 0/);
+    expect(() => new Queue(Number.NaN)).toThrow(
+      /new Queue\(\) expects maxsize to be an integer >= 0/,
+    );
   });
 
   it("put() waits while full, get() while empty (test_maxsize, test_blocking_get)", () => {
