@@ -154,7 +154,7 @@ export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"
 
 /** Options for wait(). */
 export interface WaitOptions {
-  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled). */
+  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled); negative: 0. */
   timeout?: number;
   /** Default "ALL_COMPLETED". */
   returnWhen?: ReturnWhen;
@@ -300,7 +300,9 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
 /**
  * Waits for `aw` with a deadline of `timeoutMs` (null: none), as
  * asyncio.wait_for: on expiry `aw` is cancelled and TimeoutError raised.
- * A coroutine runs in the current task; a future is cancelled on timeout.
+ * A coroutine runs in the current task; a future is cancelled on timeout. A
+ * timeout of 0 or less does not wait: a done `aw` gives its result, any other
+ * is cancelled and TimeoutError raised.
  *
  * @example
  * ```ts
@@ -378,7 +380,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
 
 /** Options for asCompleted(). */
 export interface AsCompletedOptions {
-  /** After this many milliseconds, the coroutines still to come raise TimeoutError. */
+  /** After this many milliseconds (negative: 0), the coroutines still to come raise TimeoutError. */
   timeout?: number;
 }
 

@@ -7,7 +7,7 @@ import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { argTypeError, checkLoopOption, checkOptions } from "./validate.js";
+import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } from "./validate.js";
 
 /** @internal */ export const PENDING = 0;
 /** @internal */ export const FINISHED = 1;
@@ -81,10 +81,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
   private _checkedLoop(options: { loop?: BaseEventLoop } | undefined): BaseEventLoop {
+    if (options === undefined) return getEventLoop();
+    const loop = (options as { loop?: unknown } | null)?.loop;
+    if (
+      typeof options === "object" &&
+      options !== null &&
+      (loop === undefined || isEventLoop(loop))
+    ) {
+      return options.loop ?? getEventLoop();
+    }
     const where = `new ${this._kind()}()`;
     checkOptions(where, options, "{ loop }");
-    checkLoopOption(where, "options.loop", options?.loop);
-    return options?.loop ?? getEventLoop();
+    throw notALoop(where, "options.loop", loop);
   }
 
   /** True when the future has a result, an exception, or was cancelled. */

@@ -12,7 +12,7 @@ import { getRunningLoop } from "./events.js";
 import { FINISHED, type Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Deque } from "./util/deque.js";
-import { argTypeError, checkInteger } from "./validate.js";
+import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 
 /**
  * The base of the synchronisation primitives and queues, as asyncio's
@@ -82,6 +82,7 @@ interface Holdable {
  */
 class Hold {
   private acquiring: Coro<true> | null = null;
+  private held: Held | null = null;
 
   constructor(
     private readonly owner: Holdable,
@@ -91,12 +92,12 @@ class Hold {
 
   next(): IteratorResult<Suspend, Disposable> {
     if (this.acquiring === null) this.acquiring = this.owner.acquire();
-    return this.held(this.acquiring.next());
+    return this.toHeld(this.acquiring.next());
   }
 
   throw(error: unknown): IteratorResult<Suspend, Disposable> {
     if (this.acquiring === null) throw error;
-    return this.held(this.acquiring.throw(error));
+    return this.toHeld(this.acquiring.throw(error));
   }
 
   return(value: Disposable): IteratorResult<Suspend, Disposable> {
@@ -108,15 +109,21 @@ class Hold {
     return this;
   }
 
+  /** `using h = x.hold(); yield* h;` releases what it acquired, as the Disposable would. */
   [Symbol.dispose](): void {
-    if (this.acquiring !== null) return;
+    if (this.acquiring !== null) {
+      this.held?.[Symbol.dispose]();
+      return;
+    }
     throw new TypeError(
       `${this.call} was disposed without being awaited, so it never acquired: write \`using _ = yield* ${this.call};\`.`,
     );
   }
 
-  private held(step: IteratorResult<Suspend, true>): IteratorResult<Suspend, Disposable> {
-    return step.done === true ? { done: true, value: new Held(this.owner) } : step;
+  private toHeld(step: IteratorResult<Suspend, true>): IteratorResult<Suspend, Disposable> {
+    if (step.done !== true) return step;
+    this.held = new Held(this.owner);
+    return { done: true, value: this.held };
   }
 }
 
@@ -411,7 +418,17 @@ export class Condition extends LoopBound {
   }
 
   /** Waits until `predicate()` is truthy and returns its value. */
-  *waitFor<T>(predicate: () => T): Coro<T> {
+  waitFor<T>(predicate: () => T): Coro<T> {
+    checkFunction(
+      "condition.waitFor()",
+      "predicate",
+      predicate,
+      "pass a function that says whether to stop waiting, e.g. () => items.length > 0",
+    );
+    return this._waitFor(predicate);
+  }
+
+  private *_waitFor<T>(predicate: () => T): Coro<T> {
     let result = predicate();
     while (!result) {
       yield* this.wait();
@@ -422,6 +439,7 @@ export class Condition extends LoopBound {
 
   /** Wakes up to `n` waiters (default 1). Throws if the lock is not held. */
   notify(n = 1): void {
+    checkInteger("condition.notify()", "n", n, 0);
     if (!this.locked()) {
       throw new Error("Cannot notify on an un-acquired lock: acquire the condition first.");
     }

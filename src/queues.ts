@@ -10,7 +10,7 @@ import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import { type Future, PENDING } from "./futures.js";
 import { Event, LoopBound, removeWaiter } from "./locks.js";
 import { Deque } from "./util/deque.js";
-import { checkFunction, checkInteger } from "./validate.js";
+import { checkBooleanOption, checkFunction, checkInteger } from "./validate.js";
 
 /** Wakes the first waiter that is still waiting, and forgets it. */
 function wakeupNext(waiters: Deque<Future<void>>): void {
@@ -177,6 +177,7 @@ export class Queue<T> extends LoopBound {
    * done for join()) and get() raises at once. Waiting putters and getters wake.
    */
   shutdown(immediate = false): void {
+    checkBooleanOption("queue.shutdown()", "immediate", immediate);
     this._isShutdown = true;
     if (immediate) {
       while (this._size() > 0) {

@@ -9,7 +9,7 @@ import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduling.js";
 import { allTasks, checkTaskOptions, Task } from "./tasks.js";
-import { argTypeError, checkInteger, checkLoopOption } from "./validate.js";
+import { argTypeError, checkInteger, checkLoopOption, checkOptions } from "./validate.js";
 
 type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
 
@@ -195,6 +195,7 @@ function* switchTo(task: Task, insertPos: number | undefined): Coro<void> {
  */
 export function taskSwitch(task: Task, options?: TaskSwitchOptions): Coro<void> {
   checkTask("taskSwitch", task);
+  checkOptions("taskSwitch()", options, "{ insertPos: 1 }");
   const insertPos = options?.insertPos;
   if (insertPos !== undefined) checkInteger("taskSwitch()", "insertPos", insertPos);
   return switchTo(task, insertPos);

@@ -322,6 +322,8 @@ function cancelFuture(
 /**
  * Wraps a coroutine in a Task on the running loop, as asyncio.create_task.
  * Throws when no loop is running: use run(main()) or loop.createTask().
+ * A coroutine runs in one task only: giving it to a second one is an
+ * InvalidStateError (share the result by waiting for the task instead).
  *
  * @example
  * ```ts

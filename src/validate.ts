@@ -70,7 +70,7 @@ export function checkTime(where: string, name: string, ms: unknown): void {
 }
 
 /** True for an asynkit event loop (every loop's `_bound` option names itself). */
-function isEventLoop(x: unknown): boolean {
+export function isEventLoop(x: unknown): boolean {
   return (
     typeof x === "object" && x !== null && (x as { _bound?: { loop?: unknown } })._bound?.loop === x
   );
@@ -78,15 +78,18 @@ function isEventLoop(x: unknown): boolean {
 
 /** An event loop (or nothing, for the running or default one). */
 export function checkLoopOption(where: string, name: string, loop: unknown): void {
-  if (loop !== undefined && !isEventLoop(loop)) {
-    throw argTypeError(
-      where,
-      name,
-      loop,
-      "an asynkit event loop",
-      "pass a loop such as getRunningLoop(), or leave it out",
-    );
-  }
+  if (loop !== undefined && !isEventLoop(loop)) throw notALoop(where, name, loop);
+}
+
+/** The TypeError for something given as an event loop that is not one. */
+export function notALoop(where: string, name: string, loop: unknown): TypeError {
+  return argTypeError(
+    where,
+    name,
+    loop,
+    "an asynkit event loop",
+    "pass a loop such as getRunningLoop(), or leave it out",
+  );
 }
 
 /** An integer (of at least `min`, when given). */

@@ -6,6 +6,7 @@
  * row (and no reason to have none) fails the coverage test.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { Coro } from "../src/index.js";
 import * as asynkit from "../src/index.js";
 import {
   allTasks,
@@ -87,14 +88,14 @@ function thrown(fn: () => unknown): Error {
   throw new Error("expected an error, but none was thrown");
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** The standard message: `${where} expects ${arg} to be …, got ${got}: <what to do>.` */
 function expects(where: string, arg: string, got: string): RegExp {
   return new RegExp(
-    `^${escape(where)} expects ${escape(arg)} to be .+, got ${escape(got)}: .+\\.$`,
+    `^${escapeRegExp(where)} expects ${escapeRegExp(arg)} to be .+, got ${escapeRegExp(got)}: .+\\.$`,
   );
 }
 
@@ -466,6 +467,20 @@ const rows: Row[] = [
     message: expects("new Condition()", "lock", "number 5"),
   },
   {
+    export: "Condition",
+    call: 'condition.notify("all")',
+    run: () => new Condition().notify("all" as never),
+    error: T,
+    message: expects("condition.notify()", "n", 'string "all"'),
+  },
+  {
+    export: "Condition",
+    call: "condition.waitFor(true)",
+    run: () => new Condition().waitFor(true as never),
+    error: T,
+    message: expects("condition.waitFor()", "predicate", "boolean true"),
+  },
+  {
     export: "Semaphore",
     call: 'new Semaphore("abc")',
     run: () => new Semaphore("abc" as never),
@@ -588,6 +603,13 @@ const rows: Row[] = [
     message: expects("loop.readyRotate()", "n", "number 0.5"),
   },
   {
+    export: "SchedulingVirtualEventLoop",
+    call: "loop.queueFind(5)",
+    run: () => new SchedulingVirtualEventLoop().queueFind(bad),
+    error: T,
+    message: expects("loop.queueFind()", "key", "number 5"),
+  },
+  {
     export: "SchedulingMixin",
     call: "SchedulingMixin(5)",
     run: () => SchedulingMixin(bad),
@@ -663,6 +685,13 @@ const rows: Row[] = [
     run: () => new Queue(-1),
     error: R,
     message: expects("new Queue()", "maxsize", "number -1"),
+  },
+  {
+    export: "Queue",
+    call: 'queue.shutdown("now")',
+    run: () => new Queue().shutdown("now" as never),
+    error: T,
+    message: expects("queue.shutdown()", "immediate", 'string "now"'),
   },
   {
     export: "LifoQueue",
@@ -741,6 +770,13 @@ const rows: Row[] = [
     run: () => taskSwitch(bad),
     error: T,
     message: expects("taskSwitch()", "task", "number 5"),
+  },
+  {
+    export: "taskSwitch",
+    call: "taskSwitch(task, 1)",
+    run: () => taskSwitch(currentTask() as Task, 1 as never),
+    error: T,
+    message: expects("taskSwitch()", "options", "number 1"),
   },
   // sleep
   {
@@ -1043,11 +1079,13 @@ describe("errors that come from state, not from an argument", () => {
     const log: string[] = [];
     function* main() {
       log.push("main ran");
+      yield;
     }
     const coro = main();
     expect(() => run(coro, { signal: 5 as never })).toThrow(TypeError);
     expect(log).toEqual([]);
-    expect(coro.next().done).toBe(true);
+    expect(coro.next().done).toBe(false);
+    expect(log).toEqual(["main ran"]);
   });
 });
 
@@ -1247,6 +1285,23 @@ describe("hold() must be awaited before it is disposed", () => {
         const log: boolean[] = [];
         {
           using _ = yield* lock.hold();
+          log.push(lock.locked());
+        }
+        log.push(lock.locked());
+        return log;
+      })(),
+    );
+    expect(log).toEqual([true, false]);
+  });
+
+  it("using h = lock.hold(); yield* h; releases the lock when the scope ends, once", () => {
+    const lock = new Lock();
+    const log = new VirtualEventLoop().runSync(
+      (function* () {
+        const log: boolean[] = [];
+        {
+          using hold = lock.hold() as Coro<Disposable> & Disposable;
+          yield* hold;
           log.push(lock.locked());
         }
         log.push(lock.locked());

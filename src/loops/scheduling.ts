@@ -5,7 +5,7 @@
 import { Handle } from "../events.js";
 import { PENDING, wakeWaiter } from "../futures.js";
 import { Task, taskStep, taskThrow } from "../tasks.js";
-import { argTypeError, checkInteger } from "../validate.js";
+import { argTypeError, checkFunction, checkInteger } from "../validate.js";
 import { BaseEventLoop } from "./base.js";
 import { HostEventLoop } from "./host.js";
 import { VirtualEventLoop } from "./virtual.js";
@@ -191,6 +191,12 @@ export function SchedulingMixin<B extends LoopConstructor>(
     }
 
     queueFind(key: (handle: Handle) => boolean, remove = false): Handle | null {
+      checkFunction(
+        "loop.queueFind()",
+        "key",
+        key,
+        "pass (handle) => boolean, e.g. (h) => loop.taskFromHandle(h) === task",
+      );
       const ready = this._ready;
       for (let i = ready.length - 1; i >= 0; i--) {
         const handle = ready.get(i);
