@@ -1244,6 +1244,24 @@ describe("a coroutine is single-use", () => {
     }
   });
 
+  it("a coroutine that is running in its task cannot be handed to another", () => {
+    const error = new VirtualEventLoop().runSync(
+      (function* () {
+        const holder: { self: Coro<unknown> | null } = { self: null };
+        function* selfish(): Coro<unknown> {
+          yield;
+          return thrown(() => createTask(holder.self as Coro<unknown>));
+        }
+        holder.self = selfish();
+        return yield* createTask(holder.self, { name: "selfish" });
+      })(),
+    ) as Error;
+    expect(error).toBeInstanceOf(InvalidStateError);
+    expect(error.message).toMatch(
+      /^This coroutine already belongs to <Task pending name="selfish">/,
+    );
+  });
+
   it("a task wrapping the coroutine can be awaited any number of times", () => {
     const results = new VirtualEventLoop().runSync(
       (function* () {
