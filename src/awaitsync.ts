@@ -2,16 +2,10 @@
  * awaitSync(): drive a coroutine to its end without an event loop, as
  * asynkit's `await_sync()`, for async code that in fact never has to wait.
  */
-import {
-  type Awaitable,
-  type Coro,
-  coroutineOf,
-  describe,
-  notAwaitable,
-  type Suspend,
-} from "./coro.js";
+import { type Awaitable, type Coro, coroutineOf, describe, type Suspend } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import { Future } from "./futures.js";
+import { argTypeError, notAwaitable } from "./validate.js";
 
 /**
  * Runs `awaitable` to its end right here, with no event loop, and returns its
@@ -67,7 +61,12 @@ function abort<T>(iterator: Coro<T>, yielded: Suspend): T {
 function iteratorOf<T>(awaitable: Iterable<Suspend, T, unknown>): Coro<T> {
   const coro = coroutineOf(awaitable);
   if (coro === null) {
-    throw notAwaitable("awaitSync", awaitable, "a coroutine, a Future or another yield*-able");
+    throw notAwaitable(
+      "awaitSync()",
+      "awaitable",
+      awaitable,
+      "a coroutine, a Future or another yield*-able",
+    );
   }
   return coro as Coro<T>;
 }

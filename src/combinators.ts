@@ -10,7 +10,6 @@ import {
   isAwaitable,
   isCoroutine,
   isPromiseLike,
-  notAwaitable,
   type Suspend,
 } from "./coro.js";
 import { CancelledError, TimeoutError } from "./errors.js";
@@ -18,8 +17,16 @@ import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
 import { Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
-import { ensureFuture } from "./tasks.js";
-import { timeout } from "./timeouts.js";
+import { toFuture } from "./tasks.js";
+import { withTimeout } from "./timeouts.js";
+import {
+  argRangeError,
+  argTypeError,
+  checkAwaitable,
+  checkDelay,
+  checkOptions,
+  notAwaitable,
+} from "./validate.js";
 
 /** Options for the list form of gather(). */
 export interface GatherOptions {
@@ -101,8 +108,12 @@ export function gather(...args: unknown[]): Coro<unknown[]> {
       isAwaitable(list) ||
       typeof (list as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== "function"
     ) {
-      throw new TypeError(
-        `gather(list, options) expects an array or iterable of awaitables first, got ${describe(list)}.`,
+      throw argTypeError(
+        "gather()",
+        "list",
+        list,
+        "an array or iterable of awaitables when options follow",
+        "pass gather([a, b], { returnExceptions: true })",
       );
     }
     aws = [...(list as Iterable<unknown>)];
@@ -111,7 +122,8 @@ export function gather(...args: unknown[]): Coro<unknown[]> {
     aws = [...list];
   }
   for (const aw of aws) {
-    if (!isAwaitable(aw) && !isPromiseLike(aw)) throw notAwaitable("gather", aw);
+    if (!isAwaitable(aw) && !isPromiseLike(aw))
+      throw notAwaitable("gather()", "each awaitable", aw);
   }
   const loop = peekRunningLoop();
   const gathering =
@@ -176,7 +188,7 @@ function gatherFuture(
   for (const aw of aws) {
     let child = byArg.get(aw);
     if (child === undefined) {
-      child = ensureFuture(aw as Awaitable<unknown>, { loop });
+      child = toFuture("gather()", "each awaitable", aw as Awaitable<unknown>, loop);
       byArg.set(aw, child);
     }
     children.push(child);
@@ -224,7 +236,7 @@ export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"
 
 /** Options for wait(). */
 export interface WaitOptions {
-  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled). */
+  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled); negative: 0. */
   timeout?: number;
   /** Default "ALL_COMPLETED". */
   returnWhen?: ReturnWhen;
@@ -255,31 +267,46 @@ export function wait(
   aws: Iterable<Future<unknown> | Coro<unknown>>,
   options?: WaitOptions,
 ): Coro<{ done: Set<Future<unknown>>; pending: Set<Future<unknown>> }>;
-export function* wait<T>(
+export function wait<T>(
   aws: Iterable<Future<T> | Coro<T>>,
   options?: WaitOptions,
 ): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
-  if (aws instanceof Future || isCoroutine(aws) || !(Symbol.iterator in Object(aws))) {
-    throw new TypeError(`wait() expects an array or iterable of futures, got ${describe(aws)}.`);
-  }
+  const timeoutMs = checkListAndTimeout(
+    "wait()",
+    aws,
+    options,
+    '{ returnWhen: "FIRST_COMPLETED" }',
+  );
   const returnWhen = options?.returnWhen ?? "ALL_COMPLETED";
   if (
     returnWhen !== "ALL_COMPLETED" &&
     returnWhen !== "FIRST_COMPLETED" &&
     returnWhen !== "FIRST_EXCEPTION"
   ) {
-    throw new RangeError(
-      `wait(): invalid returnWhen ${JSON.stringify(returnWhen)}: use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED".`,
+    const error = typeof returnWhen === "string" ? argRangeError : argTypeError;
+    throw error(
+      "wait()",
+      "options.returnWhen",
+      returnWhen,
+      "one of the ReturnWhen names",
+      'use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED"',
     );
   }
+  return waitUntil(aws, timeoutMs, returnWhen);
+}
+
+function* waitUntil<T>(
+  aws: Iterable<Future<T> | Coro<T>>,
+  timeoutMs: number | undefined,
+  returnWhen: ReturnWhen,
+): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
   const loop = getRunningLoop();
   const fs = new Set<Future<T>>();
-  for (const aw of aws) fs.add(ensureFuture(aw, { loop }));
+  for (const aw of aws) fs.add(toFuture("wait()", "each awaitable", aw, loop));
   if (fs.size === 0) throw new RangeError("wait() needs at least one future: the set is empty.");
 
   const waiter = loop.createFuture<void>();
-  const timer =
-    options?.timeout === undefined ? null : loop.callLater(options.timeout, releaseWaiter, waiter);
+  const timer = timeoutMs === undefined ? null : loop.callLater(timeoutMs, releaseWaiter, waiter);
   let counter = fs.size;
   const onCompletion = (f: Future<T>): void => {
     counter--;
@@ -305,6 +332,36 @@ export function* wait<T>(
   return { done, pending };
 }
 
+/**
+ * The arguments of wait() and asCompleted(): an iterable of awaitables (not an
+ * awaitable), and options with a timeout, which comes back clamped to >= 0.
+ */
+function checkListAndTimeout(
+  where: string,
+  aws: unknown,
+  options: { timeout?: number } | undefined,
+  example: string,
+): number | undefined {
+  if (
+    typeof aws !== "object" ||
+    aws === null ||
+    aws instanceof Future ||
+    isCoroutine(aws) ||
+    !(Symbol.iterator in aws)
+  ) {
+    throw argTypeError(
+      where,
+      "aws",
+      aws,
+      "an array or iterable of awaitables",
+      `pass a list, e.g. ${where.replace("()", "")}([task1, task2])`,
+    );
+  }
+  checkOptions(where, options, example);
+  const timeoutMs = options?.timeout;
+  return timeoutMs === undefined ? undefined : checkDelay(where, "options.timeout", timeoutMs);
+}
+
 function releaseWaiter(waiter: Future<void>): void {
   if (waiter._state === PENDING) waiter._resolve(undefined);
 }
@@ -325,7 +382,9 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
 /**
  * Waits for `aw` with a deadline of `timeoutMs` (null: none), as
  * asyncio.wait_for: on expiry `aw` is cancelled and TimeoutError raised.
- * A coroutine runs in the current task; a future is cancelled on timeout.
+ * A coroutine runs in the current task; a future is cancelled on timeout. A
+ * timeout of 0 or less does not wait: a done `aw` gives its result, any other
+ * is cancelled and TimeoutError raised.
  *
  * @example
  * ```ts
@@ -337,13 +396,14 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
  * ```
  */
 export function waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
-  if (!isAwaitable(aw)) throw notAwaitable("waitFor", aw);
-  return waitForDeadline(aw, timeoutMs);
+  checkAwaitable("waitFor()", "aw", aw);
+  const delay = timeoutMs === null ? null : checkDelay("waitFor()", "timeoutMs", timeoutMs);
+  return waitForWithin(aw, delay);
 }
 
-function* waitForDeadline<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
-  if (timeoutMs !== null && timeoutMs <= 0) {
-    const fut = ensureFuture(aw);
+function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+  if (timeoutMs === 0) {
+    const fut = toFuture("waitFor()", "aw", aw, undefined);
     if (fut.done()) return fut.result();
     yield* cancelAndWait(fut);
     try {
@@ -355,7 +415,7 @@ function* waitForDeadline<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T
       throw error;
     }
   }
-  return yield* timeout(timeoutMs, function* () {
+  return yield* withTimeout(timeoutMs, function* () {
     return yield* aw;
   });
 }
@@ -377,7 +437,7 @@ function* waitForDeadline<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T
  * ```
  */
 export function shield<T>(aw: Awaitable<T>): Future<T> {
-  const inner = ensureFuture(aw);
+  const inner = toFuture("shield()", "aw", aw, undefined);
   if (inner.done()) return inner;
   const outer = inner.getLoop().createFuture<T>();
   const onInnerDone = (f: Future<T>): void => {
@@ -402,7 +462,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
 
 /** Options for asCompleted(). */
 export interface AsCompletedOptions {
-  /** After this many milliseconds, the coroutines still to come raise TimeoutError. */
+  /** After this many milliseconds (negative: 0), the coroutines still to come raise TimeoutError. */
   timeout?: number;
 }
 
@@ -425,12 +485,10 @@ export function asCompleted<T>(
   aws: Iterable<Awaitable<T>>,
   options?: AsCompletedOptions,
 ): IterableIterator<Coro<T>> {
-  if (aws instanceof Future || isCoroutine(aws) || !(Symbol.iterator in Object(aws))) {
-    throw new TypeError(
-      `asCompleted() expects an array or iterable of awaitables, got ${describe(aws)}.`,
-    );
-  }
-  return new AsCompleted(aws, options?.timeout);
+  return new AsCompleted(
+    aws,
+    checkListAndTimeout("asCompleted()", aws, options, "{ timeout: 100 }"),
+  );
 }
 
 class AsCompleted<T> implements IterableIterator<Coro<T>> {
@@ -442,7 +500,8 @@ class AsCompleted<T> implements IterableIterator<Coro<T>> {
 
   constructor(aws: Iterable<Awaitable<T>>, timeoutMs: number | undefined) {
     const loop = getEventLoop();
-    for (const aw of new Set(aws)) this._todo.add(ensureFuture(aw, { loop }));
+    for (const aw of new Set(aws))
+      this._todo.add(toFuture("asCompleted()", "each awaitable", aw, loop));
     for (const f of this._todo) f._addCallback(this._onCompletion as (f: never) => void);
     if (this._todo.size > 0 && timeoutMs !== undefined) {
       this._timer = loop.callLater(timeoutMs, this._onTimeout);

@@ -37,7 +37,7 @@ export function isCoroutine(x: unknown): x is Coro<unknown> {
  * True for a collection: an array, Set, Map, string or typed array. Its
  * iterator has no `throw`, so it is never awaitable, whatever it holds.
  */
-function isCollection(x: unknown): boolean {
+export function isCollection(x: unknown): boolean {
   return (
     typeof x === "string" ||
     Array.isArray(x) ||
@@ -84,42 +84,42 @@ export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
   );
 }
 
-/** A short description of a value for error messages. */
+/** True for the object a `function*` returns (native, so its state is private). */
+function isGeneratorObject(x: object): boolean {
+  return Object.prototype.toString.call(x) === "[object Generator]";
+}
+
+/** A short description of a value for error messages: its kind, then the value. */
 export function describe(x: unknown): string {
   if (x === null) return "null";
-  if (typeof x === "string")
-    return `string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
-  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
-  if (typeof x === "object") return `${x.constructor?.name ?? "object"} ${String(x).slice(0, 60)}`;
-  return `${typeof x} ${String(x)}`;
-}
-
-/** The likely fix for passing `x` where a coroutine or another awaitable was expected. */
-function awaitableHint(where: string, x: unknown): string {
-  if (isGeneratorFunction(x)) return `call it first: ${where}(${x.name || "fn"}()).`;
-  if (isPromiseLike(x)) return "wrap a promise with fromPromise(promise) to await it.";
-  if (Array.isArray(x) || x instanceof Set) {
-    return "a list is not awaitable: wait for all of them with yield* gather(list).";
+  switch (typeof x) {
+    case "string":
+      return `string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
+    case "function":
+      return `${isGeneratorFunction(x) ? "generator function" : "function"} ${x.name || "(anonymous)"}`;
+    case "object":
+      return describeObject(x);
+    case "bigint":
+      return `bigint ${x}n`;
+    case "symbol":
+      return `symbol ${x.description ?? ""}`;
+    case "undefined":
+      return "undefined";
+    default:
+      return `${typeof x} ${String(x)}`;
   }
-  if (isCollection(x))
-    return `a ${typeof x === "string" ? "string" : "collection"} is not awaitable.`;
-  return "pass the generator object a function* returns, e.g. createTask(work()).";
 }
 
-/** The TypeError for a value that is not a coroutine, with the likely fix. */
-export function notACoroutine(where: string, x: unknown): TypeError {
-  return new TypeError(
-    `${where}() expects a coroutine, got ${describe(x)}: ${awaitableHint(where, x)}`,
-  );
-}
-
-/** The TypeError for a value that is not awaitable (`what` says what is), with the likely fix. */
-export function notAwaitable(
-  where: string,
-  x: unknown,
-  what = "a coroutine, a Future or a Task",
-): TypeError {
-  return new TypeError(
-    `${where}() expects ${what}, got ${describe(x)}: ${awaitableHint(where, x)}`,
-  );
+function describeObject(x: object): string {
+  if (isGeneratorObject(x)) return "a generator object";
+  if (Array.isArray(x)) return `array of length ${x.length}`;
+  if (x instanceof Map || x instanceof Set) return `${x.constructor.name} of size ${x.size}`;
+  const kind = Object.getPrototypeOf(x)?.constructor?.name ?? "";
+  if (kind === "" || kind === "Object") {
+    const keys = Object.keys(x);
+    return keys.length === 0 ? "object {}" : `object { ${keys.slice(0, 4).join(", ")} }`;
+  }
+  const text = x.toString === Object.prototype.toString ? "" : String(x);
+  if (text === "") return `${kind} object`;
+  return text.includes(kind) ? text.slice(0, 60) : `${kind} ${text.slice(0, 60)}`;
 }

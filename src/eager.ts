@@ -11,7 +11,6 @@ import {
   isCoroutine,
   isGeneratorFunction,
   isPromiseLike,
-  notACoroutine,
   type Suspend,
 } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
@@ -19,6 +18,7 @@ import { EAGER_START, getEventLoop, onEagerStartTaskRequest, peekRunningLoop } f
 import { FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions, taskStep } from "./tasks.js";
+import { argTypeError, checkOptions, notACoroutine } from "./validate.js";
 
 // What a CoroStart holds.
 const NEW = 0; // autostart was false and start() has not run
@@ -79,7 +79,8 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   _error: unknown = undefined;
 
   constructor(coro: Coro<T>, options?: CoroStartOptions) {
-    if (!isCoroutine(coro)) throw notACoroutine("CoroStart", coro);
+    if (!isCoroutine(coro)) throw notACoroutine("new CoroStart()", coro);
+    checkOptions("new CoroStart()", options, "{ context, autostart }");
     this.coro = coro;
     this._context = options?.context ?? null;
     if (options?.autostart !== false) this._record(NEXT, undefined);
@@ -390,6 +391,7 @@ class Continuation<T> {
  * ```
  */
 export function coroStart<T>(coro: Coro<T>): CoroStart<T> {
+  if (!isCoroutine(coro)) throw notACoroutine("coroStart()", coro);
   return new CoroStart(coro);
 }
 
@@ -404,7 +406,7 @@ export function coroStart<T>(coro: Coro<T>): CoroStart<T> {
  * ```
  */
 export function coroIsBlocked(state: CoroStart<unknown>): boolean {
-  return state.pending();
+  return started("coroIsBlocked()", state).pending();
 }
 
 /**
@@ -418,7 +420,7 @@ export function coroIsBlocked(state: CoroStart<unknown>): boolean {
  * ```
  */
 export function coroAsFuture<T>(state: CoroStart<T>): Future<T> {
-  return state.asFuture();
+  return started("coroAsFuture()", state).asFuture();
 }
 
 /**
@@ -434,7 +436,15 @@ export function coroAsFuture<T>(state: CoroStart<T>): Future<T> {
  * ```
  */
 export function coroContinue<T>(state: CoroStart<T>): Coro<T> {
-  return state.asCoroutine();
+  return started("coroContinue()", state).asCoroutine();
+}
+
+/** `state`, checked to be what coroStart() returns. */
+function started<T>(where: string, state: CoroStart<T>): CoroStart<T> {
+  if (!(state instanceof CoroStart)) {
+    throw argTypeError(where, "state", state, "a CoroStart", "pass what coroStart(coro) returned");
+  }
+  return state;
 }
 
 /**
@@ -453,7 +463,8 @@ export function coroContinue<T>(state: CoroStart<T>): Coro<T> {
  * ```
  */
 export function coroAwait<T>(coro: Coro<T>, options?: { context?: Context }): Coro<T> {
-  if (!isCoroutine(coro)) throw notACoroutine("coroAwait", coro);
+  if (!isCoroutine(coro)) throw notACoroutine("coroAwait()", coro);
+  checkOptions("coroAwait()", options, "{ context }");
   return awaitStarted(coro, options?.context);
 }
 
@@ -515,7 +526,7 @@ export function coroIsFinished(coro: Coro<unknown>): boolean {
 }
 
 function trackedState(where: string, coro: Coro<unknown>): number | undefined {
-  if (!isCoroutine(coro)) throw notACoroutine(where, coro);
+  if (!isCoroutine(coro)) throw notACoroutine(`${where}()`, coro);
   return (coro as Tracked)[coroState];
 }
 
@@ -539,7 +550,7 @@ function trackedState(where: string, coro: Coro<unknown>): number | undefined {
  * ```
  */
 export function coroEager<T>(coro: Coro<T>): Future<T> {
-  if (!isCoroutine(coro)) throw notACoroutine("coroEager", coro);
+  if (!isCoroutine(coro)) throw notACoroutine("coroEager()", coro);
   return startEager(coro);
 }
 
@@ -666,8 +677,12 @@ export function funcEager<This, A extends unknown[], T>(
   fn: (this: This, ...args: A) => Coro<T>,
 ): (this: This, ...args: A) => Future<T> {
   if (typeof fn !== "function") {
-    throw new TypeError(
-      `funcEager() expects a function that returns a coroutine, got ${describe(fn)}.`,
+    throw argTypeError(
+      "funcEager()",
+      "fn",
+      fn,
+      "a function that returns a coroutine",
+      "pass a function*, e.g. funcEager(function* (id) { ... })",
     );
   }
   const eagerFn = function (this: This, ...args: A): Future<T> {
@@ -731,7 +746,7 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
   else if (typeof x === "function")
     hint = "for a plain function that returns a coroutine, use funcEager(fn).";
   throw new TypeError(
-    `eager() expects a coroutine or a generator function (function*), got ${describe(x)}: ${hint}`,
+    `eager() expects x to be a coroutine or a generator function (function*), got ${describe(x)}: ${hint}`,
   );
 }
 
@@ -754,8 +769,12 @@ export function cancelling<T extends { cancel(message?: string): unknown }>(
   message?: string,
 ): T & Disposable {
   if (typeof target?.cancel !== "function") {
-    throw new TypeError(
-      `cancelling() expects something with a cancel() method (a Task or Future), got ${describe(target)}.`,
+    throw argTypeError(
+      "cancelling()",
+      "target",
+      target,
+      "something with a cancel() method",
+      "pass a Task or a Future",
     );
   }
   Object.defineProperty(target, Symbol.dispose, {
@@ -782,6 +801,7 @@ export function cancelling<T extends { cancel(message?: string): unknown }>(
  * ```
  */
 export function eagerCtx<T>(coro: Coro<T>, message?: string): Future<T> & Disposable {
+  if (!isCoroutine(coro)) throw notACoroutine("eagerCtx()", coro);
   return cancelling(coroEager(coro), message);
 }
 
@@ -802,8 +822,12 @@ export function eagerCtx<T>(coro: Coro<T>, message?: string): Future<T> & Dispos
  */
 export function createEagerTaskFactory(taskClass: typeof Task = Task): TaskFactory {
   if (typeof taskClass !== "function") {
-    throw new TypeError(
-      `createEagerTaskFactory() expects a Task class, got ${describe(taskClass)}.`,
+    throw argTypeError(
+      "createEagerTaskFactory()",
+      "taskClass",
+      taskClass,
+      "a Task class",
+      "pass Task or a subclass of it",
     );
   }
   return <T>(loop: Parameters<TaskFactory>[0], coro: Coro<T>, options?: TaskOptions): Task<T> =>

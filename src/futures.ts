@@ -8,6 +8,7 @@ import { type Coro, describe, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } from "./validate.js";
 
 /** @internal */ export const PENDING = 0;
 /** @internal */ export const FINISHED = 1;
@@ -120,8 +121,27 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _unretrieved: Unretrieved | null = null;
 
+  /** A pending future on `options.loop` (default: the running loop, else the policy's). */
   constructor(options?: { loop?: BaseEventLoop }) {
-    this._loop = options?.loop ?? getEventLoop();
+    const loop = options?.loop;
+    // loop.createFuture() passes the loop's own option object: nothing to check.
+    this._loop = loop !== undefined && loop._bound === options ? loop : this._checkedLoop(options);
+  }
+
+  /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
+  private _checkedLoop(options: { loop?: BaseEventLoop } | undefined): BaseEventLoop {
+    if (options === undefined) return getEventLoop();
+    const loop = (options as { loop?: unknown } | null)?.loop;
+    if (
+      typeof options === "object" &&
+      options !== null &&
+      (loop === undefined || isEventLoop(loop))
+    ) {
+      return options.loop ?? getEventLoop();
+    }
+    const where = `new ${this._kind()}()`;
+    checkOptions(where, options, "{ loop }");
+    throw notALoop(where, "options.loop", loop);
   }
 
   /** True when the future has a result, an exception, or was cancelled. */
@@ -213,7 +233,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   addDoneCallback(callback: DoneCallback<this>, options?: DoneCallbackOptions): void {
     if (typeof callback !== "function") {
-      throw new TypeError(`addDoneCallback() expects a function, got ${describe(callback)}.`);
+      throw argTypeError(
+        "future.addDoneCallback()",
+        "callback",
+        callback,
+        "a function",
+        "pass (future) => { ... }",
+      );
     }
     const context = options?.context;
     if (context !== undefined && !(context instanceof Context)) {
@@ -437,8 +463,16 @@ export function fromPromise<T>(
 ): Future<T> {
   if (promise instanceof Future) return promise;
   if (!isPromiseLike(promise)) {
-    throw new TypeError(`fromPromise() expects a promise or thenable, got ${describe(promise)}.`);
+    throw argTypeError(
+      "fromPromise()",
+      "promise",
+      promise,
+      "a promise or thenable",
+      "pass a promise, e.g. fromPromise(fetch(url))",
+    );
   }
+  checkOptions("fromPromise()", options, "{ loop }");
+  checkLoopOption("fromPromise()", "options.loop", options?.loop);
   const loop = options?.loop ?? getEventLoop();
   const future = loop.createFuture<T>();
   loop._hostPending++;

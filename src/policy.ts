@@ -2,20 +2,20 @@
  * Event loop policies and run(): which loop getEventLoop() returns, and how a
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
-import { cancelOnAbort } from "./abort.js";
-import {
-  type Awaitable,
-  type Coro,
-  isAwaitable,
-  isCoroutine,
-  isPromiseLike,
-  notAwaitable,
-} from "./coro.js";
+import { cancelOnAbort, checkSignal } from "./abort.js";
+import { type Awaitable, type Coro, isAwaitable, isCoroutine, isPromiseLike } from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture, type Task } from "./tasks.js";
+import {
+  argTypeError,
+  checkBooleanOption,
+  checkFunction,
+  checkOptions,
+  notAwaitable,
+} from "./validate.js";
 
 /** Decides which event loop code gets when none is running. */
 export interface EventLoopPolicy {
@@ -81,7 +81,25 @@ export function getEventLoopPolicy(): EventLoopPolicy {
  * ```
  */
 export function setEventLoopPolicy(newPolicy: EventLoopPolicy | null): void {
+  checkPolicy("setEventLoopPolicy()", newPolicy);
   policy = newPolicy;
+}
+
+/** @internal Throws a TypeError unless `policy` is an EventLoopPolicy (or null). */
+export function checkPolicy(where: string, policy: unknown): void {
+  if (
+    policy !== null &&
+    (typeof policy !== "object" ||
+      typeof (policy as Partial<EventLoopPolicy>).newEventLoop !== "function")
+  ) {
+    throw argTypeError(
+      where,
+      "policy",
+      policy,
+      "an EventLoopPolicy or null",
+      "pass new DefaultEventLoopPolicy(), new SchedulingEventLoopPolicy(), or null for the default",
+    );
+  }
 }
 
 setDefaultLoopProvider(() => getEventLoopPolicy().getEventLoop());
@@ -114,6 +132,7 @@ export interface RunOptions {
  * ```
  */
 export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOptions): Promise<T> {
+  checkRunOptions(options);
   const awaitable = typeof main === "function" ? main() : main;
   if (peekRunningLoop() !== null) {
     if (isCoroutine(awaitable)) awaitable.return(undefined as T);
@@ -122,11 +141,27 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
     );
   }
   if (!isAwaitable(awaitable) && !isPromiseLike(awaitable)) {
-    throw notAwaitable("run", awaitable, "a coroutine (or a function* to call)");
+    throw notAwaitable("run()", "main", awaitable, "a coroutine, or a function* to call");
   }
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
   return runOn(loop, awaitable, options?.signal);
+}
+
+function checkRunOptions(options: RunOptions | undefined): void {
+  checkOptions("run()", options, "{ loopFactory, debug, signal }");
+  if (options === undefined) return;
+  const { loopFactory, debug, signal } = options;
+  if (loopFactory !== undefined) {
+    checkFunction(
+      "run()",
+      "options.loopFactory",
+      loopFactory,
+      "pass a function that returns a new loop, e.g. () => new VirtualEventLoop()",
+    );
+  }
+  checkBooleanOption("run()", "options.debug", debug);
+  if (signal !== undefined) checkSignal("run()", "options.signal", signal);
 }
 
 async function runOn<T>(

@@ -1,8 +1,8 @@
 /**
  * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
  */
-import { abortTaskSignal, cancelOnAbort } from "./abort.js";
-import { type Context, copyContext, swapContext } from "./context.js";
+import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
+import { Context, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
@@ -10,14 +10,20 @@ import {
   describe,
   isCoroutine,
   isPromiseLike,
-  notACoroutine,
-  notAwaitable,
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
 import { CANCELLED, FINISHED, Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import {
+  argTypeError,
+  checkBooleanOption,
+  checkLoopOption,
+  checkOptions,
+  notACoroutine,
+  notAwaitable,
+} from "./validate.js";
 
 /** Options for creating a task. */
 export interface TaskOptions {
@@ -43,6 +49,24 @@ const badYields = new WeakSet<Error>();
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
+
+/** The task a coroutine was given to: a coroutine runs in one task, once. */
+const drivenBy: unique symbol = Symbol("asynkit.drivenBy");
+type Driven = { [drivenBy]?: Task<unknown> };
+
+/** @internal Throws unless `options` are valid task options; `where` names the public function. */
+export function checkTaskOptions(where: string, options: unknown): void {
+  checkOptions(where, options, '{ name: "worker" }');
+  if (options === undefined) return;
+  // Any name is taken as String(name), as asyncio takes str(name).
+  const { context, eagerStart, signal, loop } = options as TaskOptions & { loop?: unknown };
+  if (context !== undefined && !(context instanceof Context)) {
+    throw argTypeError(where, "options.context", context, "a Context", "pass copyContext()");
+  }
+  checkBooleanOption(where, "options.eagerStart", eagerStart);
+  if (signal !== undefined) checkSignal(where, "options.signal", signal);
+  checkLoopOption(where, "options.loop", loop);
+}
 
 /** @internal The ready-queue callback that runs a task's next step; scheduling tools recognise it. */
 export function taskStep(task: Task<unknown>): void {
@@ -87,13 +111,20 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _nextLive: Task<unknown> | null = null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
-    if (!isCoroutine(coro)) throw notACoroutine("Task", coro);
+    if (!isCoroutine(coro)) throw notACoroutine("new Task()", coro);
+    // loop.createTask() without options passes the loop's own option object.
+    if (options !== undefined && options?.loop?._bound !== options) {
+      checkTaskOptions("new Task()", options);
+    }
+    const driver = (coro as Driven)[drivenBy];
+    if (driver !== undefined) throw reusedCoroutine(driver);
     super(options);
     this._coro = coro;
     this._context = options?.context ?? copyContext();
     this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
     loop._checkClosed();
+    (coro as Driven)[drivenBy] = this as Task<unknown>;
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
     else if (options?.[HOLD_FIRST_STEP] !== true) loop._call(taskStep, 1, this, undefined, null);
@@ -302,6 +333,13 @@ export class Task<T = unknown> extends Future<T> {
   }
 }
 
+/** The error for a coroutine given to a second task: its first task already runs (or ran) it. */
+function reusedCoroutine(driver: Task<unknown>): InvalidStateError {
+  return new InvalidStateError(
+    `This coroutine already belongs to ${driver}: a coroutine can be awaited once; wrap it in a task to share its result (create the task once, then yield* the task as often as needed).`,
+  );
+}
+
 /**
  * Cancels the future a task waits on. Without a cause it goes through the
  * public cancel(), so a subclass that overrides cancel() is honoured (asyncio
@@ -318,6 +356,8 @@ function cancelFuture(
 /**
  * Wraps a coroutine in a Task on the running loop, as asyncio.create_task.
  * Throws when no loop is running: use run(main()) or loop.createTask().
+ * A coroutine runs in one task only: giving it to a second one is an
+ * InvalidStateError (share the result by waiting for the task instead).
  *
  * @example
  * ```ts
@@ -330,7 +370,8 @@ function cancelFuture(
  * ```
  */
 export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
-  if (!isCoroutine(coro)) throw notACoroutine("createTask", coro);
+  if (!isCoroutine(coro)) throw notACoroutine("createTask()", coro);
+  if (options !== undefined) checkTaskOptions("createTask()", options);
   const loop = peekRunningLoop();
   if (loop === null) {
     throw new Error(
@@ -357,6 +398,7 @@ export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
  * ```
  */
 export function currentTask(loop?: BaseEventLoop): Task | null {
+  checkLoopOption("currentTask()", "loop", loop);
   return runningTask(loop ?? getRunningLoop());
 }
 
@@ -373,6 +415,7 @@ export function currentTask(loop?: BaseEventLoop): Task | null {
  * ```
  */
 export function allTasks(loop?: BaseEventLoop): Set<Task> {
+  checkLoopOption("allTasks()", "loop", loop);
   return new Set((loop ?? getRunningLoop())._liveTasks());
 }
 
@@ -393,19 +436,32 @@ export function ensureFuture<T>(
   awaitable: Awaitable<T> | PromiseLike<T>,
   options?: { loop?: BaseEventLoop },
 ): Future<T> {
-  const loop = options?.loop;
+  checkOptions("ensureFuture()", options, "{ loop }");
+  checkLoopOption("ensureFuture()", "options.loop", options?.loop);
+  return toFuture("ensureFuture()", "awaitable", awaitable, options?.loop);
+}
+
+/** @internal ensureFuture() for argument `name` of the public function `where`, which its errors name. */
+export function toFuture<T>(
+  where: string,
+  name: string,
+  awaitable: Awaitable<T> | PromiseLike<T>,
+  loop: BaseEventLoop | undefined,
+): Future<T> {
   if (awaitable instanceof Future) {
     if (loop !== undefined && awaitable._loop !== loop) {
       throw new Error(
-        "ensureFuture(): the future belongs to a different event loop than the one given.",
+        `${where}: ${awaitable} belongs to a different event loop: create it on the loop that waits for it.`,
       );
     }
     return awaitable;
   }
-  if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) return fromPromise(awaitable, options);
+  if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) {
+    return fromPromise(awaitable, loop === undefined ? undefined : { loop });
+  }
   const coro = coroutineOf(awaitable);
   if (coro === null) {
-    throw notAwaitable("ensureFuture", awaitable, "a Future, a coroutine or a promise");
+    throw notAwaitable(where, name, awaitable, "a coroutine, a Future or a promise");
   }
   return (loop ?? getEventLoop()).createTask(coro as Coro<T>);
 }

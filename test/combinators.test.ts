@@ -142,10 +142,10 @@ describe("gather", () => {
   it("rejects a list without options object misuse", () => {
     runV(function* () {
       expect(() => gather(42 as never, { returnExceptions: true })).toThrow(
-        "gather(list, options) expects an array or iterable of awaitables first, got number 42.",
+        "gather() expects list to be an array or iterable of awaitables when options follow, got number 42: pass gather([a, b], { returnExceptions: true }).",
       );
       expect(() => gather(sleep(1) as never, { returnExceptions: true })).toThrow(
-        /^gather\(list, options\) expects an array or iterable of awaitables first, got /,
+        /^gather\(\) expects list to be an array or iterable of awaitables when options follow, got /,
       );
     });
   });
@@ -205,7 +205,7 @@ describe("gather", () => {
     runV(function* () {
       const f = getRunningLoop().createFuture();
       expect(() => gather([f] as never, sleep(1))).toThrow(
-        /^gather\(\) expects a coroutine, a Future or a Task, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+        /^gather\(\) expects each awaitable to be an awaitable \(a coroutine or a Future\), got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
       );
     });
   });
@@ -216,21 +216,21 @@ describe("lists are not awaitables", () => {
     runV(function* () {
       const f = getRunningLoop().createFuture();
       expect(() => waitFor([f] as never, 10)).toThrow(
-        /^waitFor\(\) expects a coroutine, a Future or a Task, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+        /^waitFor\(\) expects aw to be an awaitable \(a coroutine or a Future\), got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
       );
       expect(() => ensureFuture(new Map() as never)).toThrow(
-        /^ensureFuture\(\) expects a Future, a coroutine or a promise, got .*: a collection is not awaitable\.$/,
+        /^ensureFuture\(\) expects awaitable to be a coroutine, a Future or a promise, got .*: a collection is not awaitable\.$/,
       );
       expect(() => createTask(new Set([f]) as never)).toThrow(
-        /^createTask\(\) expects a coroutine, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+        /^createTask\(\) expects coro to be a coroutine, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
       );
       expect(() => ensureFuture("text" as never)).toThrow(/: a string is not awaitable\.$/);
     });
     expect(() => awaitSync([] as never)).toThrow(
-      /^awaitSync\(\) expects a coroutine, a Future or another yield\*-able, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+      /^awaitSync\(\) expects awaitable to be a coroutine, a Future or another yield\*-able, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
     );
     expect(() => run([sleep(1)] as never)).toThrow(
-      /^run\(\) expects a coroutine \(or a function\* to call\), got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+      /^run\(\) expects main to be a coroutine, or a function\* to call, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
     );
   });
 
@@ -313,7 +313,7 @@ describe("wait", () => {
       expect([...done].map((f) => f.result())).toEqual(["x"]);
       expect(() => wait([]).next()).toThrow(RangeError);
       expect(() => wait([sleep(1)], { returnWhen: "SOMETIMES" as never }).next()).toThrow(
-        /invalid returnWhen/,
+        /wait\(\) expects options\.returnWhen to be one of the ReturnWhen names/,
       );
       const f = getRunningLoop().createFuture();
       expect(() => wait(f as never).next()).toThrow(TypeError);

@@ -738,7 +738,7 @@ describe("eager: bad input", () => {
   test("eager(42)", () => {
     expect(() => eager(42 as never)).toThrow(TypeError);
     expect(() => eager(42 as never)).toThrow(
-      /eager\(\) expects a coroutine or a generator function \(function\*\), got number 42/,
+      /eager\(\) expects x to be a coroutine or a generator function \(function\*\), got number 42/,
     );
   });
 
@@ -753,8 +753,8 @@ describe("eager: bad input", () => {
   });
 
   test("funcEager(non-function), coroEager(non-coroutine)", () => {
-    expect(() => funcEager(7 as never)).toThrow(/funcEager\(\) expects a function/);
-    expect(() => coroEager({} as never)).toThrow(/coroEager\(\) expects a coroutine/);
+    expect(() => funcEager(7 as never)).toThrow(/funcEager\(\) expects fn to be a function/);
+    expect(() => coroEager({} as never)).toThrow(/coroEager\(\) expects coro to be a coroutine/);
     function* gen(): Coro<void> {}
     expect(() => coroEager(gen as never)).toThrow(/call it first: coroEager\(gen\(\)\)/);
   });
@@ -766,7 +766,9 @@ describe("eager: bad input", () => {
   });
 
   test("cancelling(non-cancellable)", () => {
-    expect(() => cancelling({} as never)).toThrow(/cancelling\(\) expects something with a cancel/);
+    expect(() => cancelling({} as never)).toThrow(
+      /cancelling\(\) expects target to be something with a cancel/,
+    );
   });
 });
 
@@ -980,7 +982,9 @@ describe.each(loops)("eager tasks (Python 3.12 semantics) on %s", (_loop, loopFa
         expect(yield* t).toBe("x");
       })(),
     );
-    expect(() => createEagerTaskFactory(1 as never)).toThrow(/expects a Task class/);
+    expect(() => createEagerTaskFactory(1 as never)).toThrow(
+      /expects taskClass to be a Task class/,
+    );
   });
 
   test("eager() under the eager task factory: the task takes over at once", async () => {

@@ -251,7 +251,7 @@ describe("run()", () => {
 
   it("rejects main that is not a coroutine with a TypeError", () => {
     expect(() => run(42 as never)).toThrow(TypeError);
-    expect(() => run(42 as never)).toThrow(/run\(\) expects a coroutine/);
+    expect(() => run(42 as never)).toThrow(/run\(\) expects main to be a coroutine/);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 
 import { type Context, copyContext } from "../context.js";
-import type { Awaitable, Coro } from "../coro.js";
+import { type Awaitable, type Coro, isCoroutine } from "../coro.js";
 import {
   type EAGER_START,
   type ExceptionContext,
@@ -16,10 +16,11 @@ import {
   TimerHandle,
 } from "../events.js";
 import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
-import { ensureFuture, Task, type TaskOptions } from "../tasks.js";
+import { checkTaskOptions, Task, type TaskOptions, toFuture } from "../tasks.js";
 import { now } from "../util/clock.js";
 import { Deque } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
+import { argTypeError, checkDelay, checkFunction, checkTime, notACoroutine } from "../validate.js";
 
 /** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
 export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
@@ -39,13 +40,6 @@ type Spin = 0 | 1 | 2;
 export const STOPPED = 0;
 const IDLE = 1;
 const OUT_OF_TIME = 2;
-
-function checkDelay(what: string, ms: unknown): number {
-  if (typeof ms !== "number" || Number.isNaN(ms)) {
-    throw new TypeError(`${what} must be a number of milliseconds, got ${String(ms)}.`);
-  }
-  return ms;
-}
 
 /**
  * The event loop's machinery, shared by the host and virtual loops: a ready
@@ -128,7 +122,8 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * Schedules `callback(...args)` to run `delayMs` milliseconds from now.
+   * Schedules `callback(...args)` to run `delayMs` milliseconds from now (a
+   * negative delay: as soon as possible, as 0).
    *
    * @example
    * ```ts
@@ -141,14 +136,9 @@ export abstract class BaseEventLoop {
     callback: (...args: A) => void,
     ...args: A
   ): TimerHandle {
-    checkDelay("callLater() delay", delayMs);
+    const delay = checkDelay("loop.callLater()", "delayMs", delayMs);
     checkCallback("callLater", callback);
-    if (delayMs < 0) {
-      throw new RangeError(
-        `callLater() delay must not be negative, got ${delayMs} ms: use 0 to run as soon as possible.`,
-      );
-    }
-    return this._callAtWithArgs(this.time() + delayMs, callback, args);
+    return this._callAtWithArgs(this.time() + delay, callback, args);
   }
 
   /**
@@ -164,7 +154,7 @@ export abstract class BaseEventLoop {
     callback: (...args: A) => void,
     ...args: A
   ): TimerHandle {
-    checkDelay("callAt() time", whenMs);
+    checkTime("loop.callAt()", "whenMs", whenMs);
     checkCallback("callAt", callback);
     return this._callAtWithArgs(whenMs, callback, args);
   }
@@ -227,6 +217,8 @@ export abstract class BaseEventLoop {
    */
   createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
     this._checkClosed();
+    if (!isCoroutine(coro)) throw notACoroutine("loop.createTask()", coro);
+    if (options !== undefined) checkTaskOptions("loop.createTask()", options);
     if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
     return new Task(coro, options === undefined ? this._bound : { ...options, loop: this });
   }
@@ -234,7 +226,13 @@ export abstract class BaseEventLoop {
   /** Installs a function that makes this loop's tasks (null: plain Task). */
   setTaskFactory(factory: TaskFactory | null): void {
     if (factory !== null && typeof factory !== "function") {
-      throw new TypeError("setTaskFactory() expects a function or null.");
+      throw argTypeError(
+        "loop.setTaskFactory()",
+        "factory",
+        factory,
+        "a function or null",
+        "pass (loop, coro, options) => new Task(coro, { ...options, loop }), or null for plain tasks",
+      );
     }
     this._taskFactory = factory;
   }
@@ -258,7 +256,7 @@ export abstract class BaseEventLoop {
    */
   runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T>): Promise<T> {
     this._checkRunnable("runUntilComplete");
-    const future = ensureFuture(main, { loop: this });
+    const future = toFuture("loop.runUntilComplete()", "main", main, this);
     const stop = (): void => this.stop();
     future._addCallback(stop);
     return this.runForever().then(() => {
@@ -324,8 +322,12 @@ export abstract class BaseEventLoop {
   /** Sets the function that receives errors nobody caught (null: the default handler). */
   setExceptionHandler(handler: ExceptionHandler | null): void {
     if (handler !== null && typeof handler !== "function") {
-      throw new TypeError(
-        "setExceptionHandler() expects a function (loop, context) => void, or null.",
+      throw argTypeError(
+        "loop.setExceptionHandler()",
+        "handler",
+        handler,
+        "a function or null",
+        "pass (loop, context) => void, or null for the default handler",
       );
     }
     this._exceptionHandler = handler;
@@ -574,9 +576,12 @@ export abstract class BaseEventLoop {
 }
 
 function checkCallback(what: string, callback: unknown): void {
-  if (typeof callback !== "function") {
-    throw new TypeError(`${what}() expects a function to call, got ${typeof callback}.`);
-  }
+  checkFunction(
+    `loop.${what}()`,
+    "callback",
+    callback,
+    `pass the function to call, e.g. loop.${what}(${what === "callSoon" ? "" : "10, "}() => { ... })`,
+  );
 }
 
 /** Runs `fn` in a host macrotask, so host I/O and timers get their turn first. */

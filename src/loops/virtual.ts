@@ -5,7 +5,8 @@
 import type { Awaitable } from "../coro.js";
 import { setRunningLoop } from "../events.js";
 import { beginSyncRun, endSyncRun } from "../futures.js";
-import { ensureFuture } from "../tasks.js";
+import { toFuture } from "../tasks.js";
+import { argRangeError, argTypeError } from "../validate.js";
 import { BaseEventLoop, STOPPED } from "./base.js";
 
 /**
@@ -35,9 +36,22 @@ export class VirtualEventLoop extends BaseEventLoop {
    * next iteration.
    */
   advance(ms: number): void {
-    if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
-      throw new RangeError(
-        `advance() needs a non-negative number of milliseconds, got ${String(ms)}.`,
+    if (typeof ms !== "number") {
+      throw argTypeError(
+        "loop.advance()",
+        "ms",
+        ms,
+        "a number of milliseconds",
+        "pass a number, such as 10",
+      );
+    }
+    if (!(ms >= 0)) {
+      throw argRangeError(
+        "loop.advance()",
+        "ms",
+        ms,
+        "a number of milliseconds >= 0",
+        "the clock only moves forward",
       );
     }
     this._clock += ms;
@@ -50,7 +64,7 @@ export class VirtualEventLoop extends BaseEventLoop {
    */
   runSync<T>(main: Awaitable<T>): T {
     this._checkRunnable("runSync");
-    const future = ensureFuture(main, { loop: this });
+    const future = toFuture("loop.runSync()", "main", main, this);
     const stop = (): void => this.stop();
     future._addCallback(stop);
     this._running = true;

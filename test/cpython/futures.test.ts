@@ -101,8 +101,7 @@ describe("test_futures.PyFutureTests", () => {
     }
   });
 
-  // pending: issue 9 bad input errors
-  it.skip("test_constructor_positional", () => {
+  it("test_constructor_positional", () => {
     expect(() => new Future(42 as never)).toThrow(TypeError);
   });
 

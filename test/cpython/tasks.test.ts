@@ -208,7 +208,7 @@ describe("test_tasks.BaseTaskTests", () => {
   it("test_ensure_future_error_msg", () => {
     const f = new Future({ loop: testLoop() });
     expect(() => ensureFuture(f, { loop: new VirtualEventLoop() })).toThrow(
-      "ensureFuture(): the future belongs to a different event loop than the one given.",
+      "ensureFuture(): <Future pending> belongs to a different event loop: create it on the loop that waits for it.",
     );
   });
 
@@ -559,9 +559,12 @@ describe("test_tasks.BaseTaskTests", () => {
   it("test_wait_errors", () => {
     const loop = testLoop();
     expect(() => loop.runSync(wait(new Set<Future>()))).toThrow(RangeError);
-    // an invalid returnWhen
+    // an invalid returnWhen: asyncio's ValueError; a number where a name belongs is a TypeError here
     const sleepCoro = sleep(10_000);
-    expect(() => loop.runSync(wait([sleepCoro], { returnWhen: -1 as never }))).toThrow(RangeError);
+    expect(() => loop.runSync(wait([sleepCoro], { returnWhen: -1 as never }))).toThrow(TypeError);
+    expect(() => loop.runSync(wait([sleepCoro], { returnWhen: "NEVER" as never }))).toThrow(
+      RangeError,
+    );
     sleepCoro.return(undefined);
   });
 
@@ -737,7 +740,8 @@ describe("test_tasks.BaseTaskTests", () => {
         yield* sleep(Number.NaN);
       })(),
     );
-    expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(TypeError);
+    // asyncio's ValueError: NaN is a number, out of range
+    expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(RangeError);
   });
 
   it("test_sleep_cancel", () => {
@@ -1114,7 +1118,7 @@ describe("test_tasks.BaseTaskTests", () => {
     // twice, in case of caching
     for (let i = 0; i < 2; i++) {
       expect(() => new Task(123 as never, { loop })).toThrow(
-        /^Task\(\) expects a coroutine, got number 123/,
+        /^new Task\(\) expects coro to be a coroutine, got number 123/,
       );
     }
   });
