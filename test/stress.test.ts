@@ -98,6 +98,19 @@ interface Sem {
   held: number;
 }
 
+/** A lock and how many tasks believe they hold it. */
+interface Held {
+  readonly lock: Lock;
+  holders: number;
+}
+
+/** A condition over `held` with a count of items its waiters wait for. */
+interface Cond {
+  readonly cond: Condition;
+  readonly held: Held;
+  available: number;
+}
+
 interface Flag {
   readonly event: Event;
   sets: number;
@@ -111,8 +124,7 @@ class Stress {
   readonly violations: string[] = [];
   readonly tasks: Task[] = [];
 
-  readonly lock = new Lock();
-  lockHolders = 0;
+  readonly lock: Held = { lock: new Lock(), holders: 0 };
   readonly sems: Sem[] = [
     { sem: new Semaphore(3), bound: 3, held: 0 },
     { sem: new BoundedSemaphore(2), bound: 2, held: 0 },
@@ -126,8 +138,8 @@ class Stress {
     { event: new Event(), sets: 0 },
     { event: new Event(), sets: 0 },
   ];
-  readonly cond = new Condition();
-  available = 0;
+  /** One condition with a lock of its own, one over the lock the lock operations take. */
+  readonly conds: Cond[] = [this.condOver(new Lock()), this.condOver(this.lock.lock)];
   readonly barrier = new Barrier(3);
 
   nextItem = 0;
@@ -139,6 +151,11 @@ class Stress {
   readonly cancelledByTest = new WeakSet<Task>();
   /** The gather(), shield() and taskGroup() waits in progress, with the tasks each waits for. */
   readonly joining = new Set<{ readonly what: string; readonly tasks: readonly Task[] }>();
+
+  private condOver(lock: Lock): Cond {
+    const held = lock === this.lock.lock ? this.lock : { lock, holders: 0 };
+    return { cond: new Condition(lock), held, available: 0 };
+  }
 
   constructor(readonly seed: number) {
     this.random = mulberry32(seed);
@@ -247,14 +264,14 @@ class Stress {
   }
 
   *lockOp(): Coro<void> {
-    const lock = this.lock;
+    const { lock } = this.lock;
     if (this.chance(0.5)) {
       using _ = yield* this.waitingOn(lock, lock.hold());
-      yield* this.inLock();
+      yield* this.holding(this.lock, this.pause());
     } else {
       yield* this.waitingOn(lock, lock.acquire());
       try {
-        yield* this.inLock();
+        yield* this.holding(this.lock, this.pause());
       } finally {
         lock.release();
       }
@@ -262,18 +279,21 @@ class Stress {
     this.maybeCancelWaiter(lock);
   }
 
-  private *inLock(): Coro<void> {
-    if (this.lockHolders !== 0 || !this.lock.locked()) {
-      this.violation(
-        `lock acquired with ${this.lockHolders} holder(s), locked()=${this.lock.locked()}`,
-      );
-    }
-    this.lockHolders++;
+  /** Runs `body` as the holder of a lock just acquired: nobody else may hold it meanwhile. */
+  *holding<T>(held: Held, body: Coro<T>): Coro<T> {
+    this.enter(held);
     try {
-      yield* this.pause();
+      return yield* body;
     } finally {
-      this.lockHolders--;
+      held.holders--;
     }
+  }
+
+  private enter(held: Held): void {
+    if (held.holders !== 0 || !held.lock.locked()) {
+      this.violation(`${held.lock} acquired with ${held.holders} holder(s)`);
+    }
+    held.holders++;
   }
 
   *semOp(): Coro<void> {
@@ -346,24 +366,29 @@ class Stress {
   }
 
   *condOp(): Coro<void> {
-    const cond = this.cond;
-    using _ = yield* this.waitingOn(cond, cond.hold());
+    const c = this.pick(this.conds);
+    using _ = yield* this.waitingOn(c.cond, c.cond.hold());
+    yield* this.holding(c.held, this.condHeld(c));
+  }
+
+  private *condHeld(c: Cond): Coro<void> {
     if (this.chance(0.5)) {
-      this.available++;
-      cond.notify();
-      this.maybeCancelWaiter(cond);
+      c.available++;
+      c.cond.notify();
+      this.maybeCancelWaiter(c);
       return;
     }
-    try {
-      yield* this.waitingOn(
-        cond,
-        cond.waitFor(() => this.available > 0),
-      );
-    } finally {
-      // asyncio's promise: wait() holds the lock again on every way out.
-      if (!cond.locked()) this.violation("Condition.wait() ended without the lock");
+    // cond.waitFor() by hand, to count the lock as free while wait() has released it.
+    while (c.available === 0) {
+      c.held.holders--;
+      try {
+        yield* this.waitingOn(c, c.cond.wait());
+      } finally {
+        // asyncio's promise: wait() holds the lock again on every way out.
+        this.enter(c.held);
+      }
     }
-    this.available--;
+    c.available--;
   }
 
   *barrierOp(): Coro<void> {
@@ -413,7 +438,8 @@ class Stress {
     if (r < 58) return this.cancelSomeone();
     if (r < 64) return yield* sleep(this.int(5));
     if (r < 70) return yield* this.pause();
-    if (r < 78) return yield* this.shieldOp(depth);
+    if (r < 74) return yield* this.shieldOp(depth);
+    if (r < 78) return yield* this.waitForTaskOp(depth);
     if (r < 88) return yield* this.gatherOp(depth);
     return yield* this.taskGroupOp(depth);
   }
@@ -460,6 +486,16 @@ class Stress {
     } finally {
       if (inner.cancelled() && !this.cancelledByTest.has(inner))
         this.violation(`${inner} was cancelled through shield()`);
+    }
+  }
+
+  /** waitFor() on a task cancels it on timeout and returns only once it is done, as asyncio.wait_for. */
+  *waitForTaskOp(depth: number): Coro<void> {
+    const task = this.spawn(this.child(depth + 1));
+    try {
+      yield* waitFor(task, this.int(6));
+    } finally {
+      if (!task.done()) this.violation(`waitFor() ended with ${task} still running`);
     }
   }
 
@@ -549,12 +585,12 @@ class Stress {
     ) {
       this.violation(`idle: ${barrier}`);
     }
-    const lockProblem = restingLockProblem(this.lock);
-    if (lockProblem !== null) this.violation(`idle: ${lockProblem}`);
-    if (this.lock.locked() !== (this.lockHolders === 1)) {
-      this.violation(
-        `idle: lock locked()=${this.lock.locked()} with ${this.lockHolders} holder(s)`,
-      );
+    for (const held of [this.lock, ...this.conds.map((c) => c.held)]) {
+      const problem = restingLockProblem(held.lock);
+      if (problem !== null) this.violation(`idle: ${problem}`);
+      if (held.lock.locked() !== (held.holders === 1)) {
+        this.violation(`idle: ${held.lock} with ${held.holders} holder(s)`);
+      }
     }
     for (const s of this.sems) {
       if (s.sem._value + s.held !== s.bound) {
@@ -574,10 +610,16 @@ class Stress {
     for (const { event } of this.flags) {
       if (event.isSet() && event._waiters.length > 0) this.violation(`idle: waiters on ${event}`);
     }
-    const condProblem = restingLockProblem(this.cond._lock);
-    if (condProblem !== null) this.violation(`idle: condition ${condProblem}`);
-    if (this.available > 0 && this.cond._waiters.length > 0) {
-      this.violation(`idle: ${this.cond} has ${this.available} available but waiters`);
+    for (const c of this.conds) {
+      // Each available item must be meant for a waiter that was notified and now waits for the
+      // lock (it is in wait() but no longer waiting to be notified), or nobody may wait.
+      const waiting = c.cond._waiters.length;
+      const notified = (this.waiting.get(c)?.size ?? 0) - waiting;
+      if (waiting > 0 && c.available > notified) {
+        this.violation(
+          `idle: ${c.cond} has ${c.available} available but waiters (${notified} notified)`,
+        );
+      }
     }
   }
 
@@ -585,8 +627,9 @@ class Stress {
   checkEnd(main: Task): void {
     const left = [...allTasks()].filter((task) => task !== main);
     if (left.length > 0) this.violation(`tasks left pending: ${left.slice(0, 5).join(", ")}`);
-    if (this.lock.locked() || this.lockHolders !== 0)
-      this.violation(`lock still held at the end: ${this.lock}`);
+    for (const held of [this.lock, ...this.conds.map((c) => c.held)]) {
+      if (held.lock.locked() || held.holders !== 0) this.violation(`${held.lock} held at the end`);
+    }
     for (const s of this.sems) {
       if (s.sem._value !== s.bound || s.held !== 0)
         this.violation(`${s.sem} not back to ${s.bound} at the end`);
@@ -607,8 +650,9 @@ class Stress {
     for (const { event } of this.flags) {
       if (event._waiters.length > 0) this.violation(`${event}: waiters left at the end`);
     }
-    if (this.cond.locked() || this.cond._waiters.length > 0)
-      this.violation(`${this.cond} not at rest at the end`);
+    for (const { cond } of this.conds) {
+      if (cond._waiters.length > 0) this.violation(`${cond}: waiters left at the end`);
+    }
     if (this.barrier.nWaiting !== 0) this.violation(`${this.barrier} not empty at the end`);
   }
 }
