@@ -84,6 +84,9 @@ function mulberry32(seed: number): () => number {
 /** The error a task group child throws on purpose. */
 class Boom extends Error {}
 
+/** The error a callback throws on purpose, for the exception handler. */
+class Provoked extends Error {}
+
 /** What every put and get of one queue did. */
 interface QueueLog {
   readonly queue: Queue<number>;
@@ -449,22 +452,30 @@ class Stress {
     const task = currentTask() as Task;
     const loop = getRunningLoop();
     const ms = this.int(6);
-    const start = loop.time();
+    let due = loop.time() + ms;
     const cancelling = task.cancelling();
     let deadline: Timeout | null = null;
     try {
       if (useTimeout) {
-        yield* timeout(ms, (t) => {
-          deadline = t;
-          return this.primitive();
-        });
+        yield* timeout(
+          ms,
+          function* (this: Stress, t: Timeout) {
+            deadline = t;
+            if (this.chance(0.2)) {
+              yield* this.pause();
+              // Moved while it runs: sooner, later, or away.
+              due = this.chance(0.2) ? Number.POSITIVE_INFINITY : loop.time() + this.int(6);
+              t.reschedule(due === Number.POSITIVE_INFINITY ? null : due);
+            }
+            yield* this.primitive();
+          }.bind(this),
+        );
       } else yield* waitFor(this.primitive(9), ms);
     } catch (error) {
       // Ours, not one from inside: timeout() says so, and the waitFor() body has none inside.
       const ours = useTimeout ? (deadline as Timeout | null)?.expired() === true : true;
       if (error instanceof TimeoutError && ours) {
-        if (loop.time() < start + ms)
-          this.violation(`TimeoutError ${loop.time() - start} ms into ${ms}`);
+        if (loop.time() < due) this.violation(`TimeoutError at ${loop.time()}, due at ${due}`);
         if (task.cancelling() !== cancelling) {
           this.violation(
             `${task} is left cancelling ${task.cancelling()}, not ${cancelling}, by a timeout`,
@@ -707,6 +718,10 @@ function* chaosTask(s: Stress, loop: SchedulingVirtualEventLoop): Coro<void> {
 function* main(s: Stress): Coro<void> {
   const loop = getRunningLoop();
   const self = currentTask() as Task;
+  // The one report the test provokes, to show the recording handler hears what it must.
+  loop.callSoon(() => {
+    throw new Provoked("a callback failed on purpose");
+  });
   const helpers = [s.spawn(s.canceller())];
   if (isSchedulingLoop(loop)) {
     const scheduling = loop as SchedulingVirtualEventLoop;
@@ -758,8 +773,10 @@ function stress(
   }
   loop.close();
   let setAside = 0;
+  let provoked = 0;
   for (const report of reports) {
-    if (
+    if (report.exception instanceof Provoked) provoked++;
+    else if (
       SET_ASIDE_UNRETRIEVED_AFTER_CANCEL &&
       report.message === "Future exception was never retrieved" &&
       s.expected(report.exception)
@@ -771,6 +788,8 @@ function stress(
       );
     }
   }
+  if (provoked !== 1)
+    s.violations.push(`the provoked callback error was reported ${provoked} times`);
   return { violations: s.violations, tasks: s.tasks.length, setAside };
 }
 
