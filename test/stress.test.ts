@@ -182,8 +182,9 @@ class Stress {
     }
   }
 
+  /** Starts a task, sometimes eagerly: its first step then runs inside the caller's. */
   spawn<T>(coro: Coro<T>): Task<T> {
-    const task = createTask(coro);
+    const task = createTask(coro, { eagerStart: this.chance(0.25) });
     this.tasks.push(task as Task);
     return task;
   }
