@@ -67,13 +67,6 @@ const RUN_TIMEOUT_MS = Math.max(30_000, TASKS * 10);
 /** Enough to see what went wrong without drowning in it. */
 const MAX_VIOLATIONS = 20;
 
-// pending: issue 9 §2 "a pending cancellation honours the outcome of the future the task
-// was waiting on". Until that lands, a task cancelled after the future it waits on (a
-// gather() or a shield()) failed leaves the failure unretrieved, and close() reports
-// "Future exception was never retrieved". Only that exact report is set aside (and
-// counted); set this to false once issue 9 §2 is merged.
-const SET_ASIDE_UNRETRIEVED_AFTER_CANCEL = true;
-
 /** mulberry32: a small, fast, seeded PRNG; returns floats in [0, 1). */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -754,10 +747,7 @@ function* main(s: Stress): Coro<void> {
 }
 
 /** Runs one seed on one kind of loop; returns everything that went wrong. */
-function stress(
-  seed: number,
-  kind: LoopKind,
-): { violations: string[]; tasks: number; setAside: number } {
+function stress(seed: number, kind: LoopKind): { violations: string[]; tasks: number } {
   const s = new Stress(seed);
   const reports: ExceptionContext[] = [];
   const Base = kind === "virtual" ? VirtualEventLoop : SchedulingVirtualEventLoop;
@@ -774,17 +764,10 @@ function stress(
     s.violations.push(`the run failed: ${error instanceof Error ? error.stack : String(error)}`);
   }
   loop.close();
-  let setAside = 0;
   let provoked = 0;
   for (const report of reports) {
     if (report.exception instanceof Provoked) provoked++;
-    else if (
-      SET_ASIDE_UNRETRIEVED_AFTER_CANCEL &&
-      report.message === "Future exception was never retrieved" &&
-      s.expected(report.exception)
-    ) {
-      setAside++;
-    } else if (s.violations.length < MAX_VIOLATIONS) {
+    else if (s.violations.length < MAX_VIOLATIONS) {
       s.violations.push(
         `exception handler: ${report.message}: ${String(report.exception)} (${String(report.future)})`,
       );
@@ -792,12 +775,10 @@ function stress(
   }
   if (provoked !== 1)
     s.violations.push(`the provoked callback error was reported ${provoked} times`);
-  return { violations: s.violations, tasks: s.tasks.length, setAside };
+  return { violations: s.violations, tasks: s.tasks.length };
 }
 
 const rejections: unknown[] = [];
-/** Reports set aside while issue 9 §2 is pending, by run, for the summary line. */
-const setAsideByRun: string[] = [];
 const onRejection = (reason: unknown): void => {
   rejections.push(reason);
 };
@@ -808,9 +789,6 @@ describe("stress: the primitives under random cancellation", () => {
   });
   afterAll(() => {
     process.off("unhandledRejection", onRejection);
-    if (setAsideByRun.length > 0) {
-      console.info(`stress: reports set aside pending issue 9 §2: ${setAsideByRun.join(", ")}`);
-    }
   });
 
   for (const kind of ["virtual", "scheduling"] as const) {
@@ -818,8 +796,7 @@ describe("stress: the primitives under random cancellation", () => {
       it(
         `${kind} loop, seed ${seed}`,
         () => {
-          const { violations, tasks, setAside } = stress(seed, kind);
-          if (setAside > 0) setAsideByRun.push(`${kind} seed ${seed}: ${setAside}`);
+          const { violations, tasks } = stress(seed, kind);
           expect(violations, `STRESS_SEED=${seed} on the ${kind} loop`).toEqual([]);
           expect(tasks, `STRESS_SEED=${seed}: too few tasks to stress anything`).toBeGreaterThan(
             TASKS / 2,
