@@ -1,7 +1,8 @@
 // Imports the built package by its name, from a folder outside the project, through
 // package.json "exports": what a user gets after `npm install asynkit`. Both from an ES
 // module and from CommonJS (require() of the ES module, one instance for both), and
-// type-checked from a TypeScript ES module and a TypeScript CommonJS module.
+// type-checked from a TypeScript ES module and a TypeScript CommonJS module. require()
+// refuses a module graph with top-level await, so this also keeps it out of src/.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
