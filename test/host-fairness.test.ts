@@ -51,7 +51,7 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     const latencies = await probes.measure(100, 10_000);
     stopped = true;
     await load;
-    expect(switches).toBeGreaterThan(1_000_000);
+    expect(switches).toBeGreaterThan(100_000);
     // Waits stretch when the process waits for a CPU that other processes hold.
     const bound = 20 / Math.min(1, latencies.cpuShare);
     for (const delays of [latencies.timeout, latencies.immediate, latencies.http]) {
@@ -110,6 +110,22 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     expect(host).toBeGreaterThanOrEqual(1);
     expect(host).toBeLessThanOrEqual(3);
     expect(log.filter((entry) => entry !== "host")).toEqual(["0", "1", "2", "3", "4"]);
+  });
+
+  it("a stop() takes effect when the slice's deadline passes on the iteration's last step", async () => {
+    const loop = new HostEventLoop();
+    const log: string[] = [];
+    loop.callSoon(() => {
+      loop.stop();
+      burnCpu(6);
+      log.push("long step");
+    });
+    setImmediate(() => {
+      if (!loop.isClosed()) loop.callSoon(() => log.push("next iteration"));
+    });
+    await loop.runForever();
+    loop.close();
+    expect(log).toEqual(["long step"]);
   });
 
   it("a stop() in a cut iteration still lets the iteration finish", async () => {

@@ -480,6 +480,8 @@ export abstract class BaseEventLoop {
           const time = now();
           const remaining = deadline - time;
           if (remaining < 0) {
+            // A stop() asked for in this iteration takes effect once the iteration is done.
+            if (left === 0 && this._stopping) return STOPPED;
             this._iterationLeft = left;
             return OUT_OF_TIME;
           }
