@@ -30,8 +30,13 @@ type AnyCallback = (...args: any[]) => unknown;
 
 /** How long the loop runs before it lets the host run its own work (I/O, timers, promises). */
 const SLICE_MS = 5;
-/** The clock is read once every this many iterations, not on every one. */
-const CHECKS_EVERY = 64;
+/**
+ * The most handles run between two reads of the clock. Within a slice the
+ * reads come after 1, 2, 4 … handles, and only as far apart as the pace seen
+ * so far fits in what is left of the slice: cheap steps cost one read per 64,
+ * slow ones a read each, so a slice overruns by at most about one step.
+ */
+const MAX_CHECK_INTERVAL = 64;
 /** Callbacks slower than this are reported in debug mode, as asyncio's slow_callback_duration. */
 const SLOW_CALLBACK_MS = 100;
 
@@ -91,6 +96,8 @@ export abstract class BaseEventLoop {
   private _taskFactory: TaskFactory | null = null;
   private _onStopped: (() => void) | null = null;
   private _driveQueued = false;
+  /** @internal Handles of an iteration the slice's deadline cut short, still to run first. */
+  _iterationLeft = 0;
 
   /** The loop's clock, in milliseconds. */
   abstract time(): number;
@@ -444,38 +451,61 @@ export abstract class BaseEventLoop {
     }
   }
 
-  /** @internal One iteration: move due timers to the ready queue, then run what was ready when it began. */
-  _runOnce(): void {
-    const ready = this._ready;
-    if (this._scheduled.length > 0) this._collectDueTimers();
-    let n = ready.length;
-    if (this._debug) {
-      this._runDebug(n);
-      return;
-    }
-    while (n-- > 0) {
-      const handle = ready.shift();
-      if (handle === undefined) break;
-      handle._run();
-    }
-  }
-
   /**
-   * @internal Runs iterations until the loop is asked to stop, nothing is ready,
-   * or the real clock passes `deadline`.
+   * @internal Runs iterations until the loop is asked to stop, nothing is
+   * ready, or the clock passes `deadline`. Each iteration moves due timers to
+   * the ready queue, then runs what was ready when it began; the deadline can
+   * cut an iteration short, and the next call finishes it before anything else.
    */
-  _spin(deadline: number): Spin {
-    let countdown = CHECKS_EVERY;
+  _spin(sliceStart: number, deadline: number): Spin {
+    const ready = this._ready;
+    let lastCheck = sliceStart;
+    let interval = 1;
+    let countdown = 1;
+    let left = this._iterationLeft;
+    this._iterationLeft = 0;
     for (;;) {
-      this._runOnce();
+      if (left === 0) {
+        if (this._scheduled.length > 0) this._collectDueTimers();
+        left = ready.length;
+      }
+      if (this._debug) {
+        left = this._runDebug(left, deadline);
+        if (left > 0) {
+          this._iterationLeft = left;
+          return OUT_OF_TIME;
+        }
+      }
+      while (left > 0) {
+        left--;
+        const handle = ready.shift();
+        if (handle === undefined) {
+          left = 0;
+          break;
+        }
+        handle._run();
+        if (--countdown === 0) {
+          const time = now();
+          const remaining = deadline - time;
+          if (remaining < 0) {
+            // A stop() asked for in this iteration takes effect once the iteration is done.
+            if (left === 0 && this._stopping) return STOPPED;
+            this._iterationLeft = left;
+            return OUT_OF_TIME;
+          }
+          // Double the handles between reads, unless the pace just seen would overrun the slice.
+          const elapsed = time - lastCheck;
+          let next = interval < MAX_CHECK_INTERVAL ? interval * 2 : MAX_CHECK_INTERVAL;
+          if (elapsed * next > remaining * interval)
+            next = Math.max(1, Math.floor((remaining * interval) / elapsed));
+          lastCheck = time;
+          interval = countdown = next;
+        }
+      }
       if (this._stopping) return STOPPED;
-      if (this._ready.length === 0) {
+      if (ready.length === 0) {
         const next = this._nextTimer();
         if (next === undefined || next > this.time()) return IDLE;
-      }
-      if (--countdown === 0) {
-        countdown = CHECKS_EVERY;
-        if (now() > deadline) return OUT_OF_TIME;
       }
     }
   }
@@ -487,9 +517,10 @@ export abstract class BaseEventLoop {
     const previous = setRunningLoop(this);
     let end: Spin;
     try {
-      const deadline = now() + SLICE_MS;
+      const start = now();
+      const deadline = start + SLICE_MS;
       for (;;) {
-        end = this._spin(deadline);
+        end = this._spin(start, deadline);
         if (end !== IDLE || !this._idle(this._nextTimer())) break;
       }
     } finally {
@@ -561,17 +592,22 @@ export abstract class BaseEventLoop {
     }
   }
 
-  private _runDebug(n: number): void {
+  /** Runs up to `n` handles, warning about slow ones; returns how many are left when the deadline passed. */
+  private _runDebug(n: number, deadline: number): number {
     const ready = this._ready;
-    while (n-- > 0) {
+    while (n > 0) {
+      n--;
       const handle = ready.shift();
-      if (handle === undefined) break;
+      if (handle === undefined) return 0;
       const start = now();
       handle._run();
-      const took = now() - start;
+      const end = now();
+      const took = end - start;
       if (took >= SLOW_CALLBACK_MS)
         console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
+      if (end > deadline) return n;
     }
+    return 0;
   }
 }
 

@@ -73,7 +73,7 @@ export class VirtualEventLoop extends BaseEventLoop {
     beginSyncRun();
     try {
       for (;;) {
-        if (this._spin(Number.POSITIVE_INFINITY) === STOPPED) break;
+        if (this._spin(0, Number.POSITIVE_INFINITY) === STOPPED) break;
         if (!this._idle(this._nextTimer())) throw this._stuck();
       }
     } finally {
