@@ -6,7 +6,7 @@ import { cancelOnAbort } from "./abort.js";
 import { type Awaitable, type Coro, describe, isCoroutine, isPromiseLike } from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
 import { type Future, isFuture } from "./futures.js";
-import type { BaseEventLoop } from "./loops/base.js";
+import { type BaseEventLoop, checkAsyncLocalStorage } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture } from "./tasks.js";
 
@@ -87,6 +87,11 @@ export interface RunOptions {
   debug?: boolean;
   /** Cancels main when this signal aborts; the CancelledError carries the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Makes AsyncLocalStorage follow the loop's tasks and callbacks (see the
+   * loops' option of the same name; default: the loop's own setting, off).
+   */
+  asyncLocalStorage?: boolean;
 }
 
 /**
@@ -122,8 +127,11 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
       `run() expects a coroutine (or a function* to call), got ${describe(awaitable)}.`,
     );
   }
+  const propagate = options?.asyncLocalStorage;
+  if (propagate !== undefined) checkAsyncLocalStorage("run()", propagate);
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
+  if (propagate !== undefined) loop._asyncLocalStorage = propagate;
   return runOn(loop, awaitable, options?.signal);
 }
 

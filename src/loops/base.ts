@@ -4,8 +4,9 @@
  * to do when nothing is ready (sleep on the host, or jump a virtual clock).
  */
 
+import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { type Context, copyContext } from "../context.js";
-import type { Awaitable, Coro } from "../coro.js";
+import { type Awaitable, type Coro, describe } from "../coro.js";
 import {
   type ExceptionContext,
   type ExceptionHandler,
@@ -32,6 +33,33 @@ const SLICE_MS = 5;
 const CHECKS_EVERY = 64;
 /** Callbacks slower than this are reported in debug mode, as asyncio's slow_callback_duration. */
 const SLOW_CALLBACK_MS = 100;
+
+/** Options of an event loop's constructor. */
+export interface EventLoopOptions {
+  /**
+   * Run every task step in the AsyncLocalStorage context the task was created
+   * in, and every callback in the one it was scheduled in, as native awaits
+   * do. Off by default: it costs an AsyncResource per task and per callback,
+   * and entering a context each time consecutive steps change context (see
+   * docs/async-local-storage.md). Hosts without `node:async_hooks` ignore it.
+   *
+   * @example
+   * ```ts
+   * import { AsyncLocalStorage } from "node:async_hooks";
+   * import { HostEventLoop, sleep } from "asynkit";
+   * const requestId = new AsyncLocalStorage<string>();
+   * const loop = new HostEventLoop({ asyncLocalStorage: true });
+   * function* handler() {
+   *   yield* sleep(1);
+   *   return requestId.getStore();
+   * }
+   * const task = requestId.run("req-1", () => loop.createTask(handler()));
+   * console.log(await loop.runUntilComplete(task)); // "req-1"
+   * loop.close();
+   * ```
+   */
+  asyncLocalStorage?: boolean;
+}
 
 /** How a run of iterations ended. */
 type Spin = 0 | 1 | 2;
@@ -81,6 +109,12 @@ export abstract class BaseEventLoop {
   readonly _bound: { readonly loop: BaseEventLoop } = { loop: this };
   /** @internal Native promises awaited through fromPromise that have not settled. */
   _hostPending = 0;
+  /** @internal Capture and enter AsyncLocalStorage contexts (the asyncLocalStorage option). */
+  _asyncLocalStorage = false;
+  /** @internal The AsyncLocalStorage context the loop's code runs in now (see asynccontext.ts). */
+  _asyncScope: AsyncScope | undefined = undefined;
+  /** @internal The context the last step that had to enter one ran in: a drive starts in it. */
+  _homeScope: AsyncScope | undefined = undefined;
   /** @internal True while the loop waits on the host for a wakeup or a timer. */
   _parked = false;
   /** @internal */ _running = false;
@@ -91,6 +125,13 @@ export abstract class BaseEventLoop {
   private _taskFactory: TaskFactory | null = null;
   private _onStopped: (() => void) | null = null;
   private _driveQueued = false;
+
+  constructor(options?: EventLoopOptions) {
+    const propagate = options?.asyncLocalStorage;
+    if (propagate !== undefined) {
+      this._asyncLocalStorage = checkAsyncLocalStorage(`${new.target.name}()`, propagate);
+    }
+  }
 
   /** The loop's clock, in milliseconds. */
   abstract time(): number;
@@ -118,7 +159,9 @@ export abstract class BaseEventLoop {
     checkCallback("callSoon", callback);
     const n = args.length;
     // A copy, as asyncio: what the caller sets after scheduling does not show in the callback.
-    return this._call(callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    const handle = this._call(callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    if (this._asyncLocalStorage) handle._asyncScope = captureAsyncScope("asynkit.Handle");
+    return handle;
   }
 
   /**
@@ -166,7 +209,10 @@ export abstract class BaseEventLoop {
   /** A user's timer: runs in a copy of the current context, as asyncio's. */
   private _callAtWithArgs(whenMs: number, callback: AnyCallback, args: unknown[]): TimerHandle {
     const n = args.length;
-    return this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    const rest = n > 2 ? args : null;
+    const timer = this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), rest);
+    if (this._asyncLocalStorage) timer._asyncScope = captureAsyncScope("asynkit.TimerHandle");
+    return timer;
   }
 
   /** @internal callAt() without an argument array or a context copy, for asynkit's own timers. */
@@ -453,10 +499,42 @@ export abstract class BaseEventLoop {
   }
 
   /**
+   * @internal Calls `fn` on `thisArg` inside the AsyncLocalStorage context
+   * `scope`, which stays the loop's current one until it returns.
+   */
+  _runInScope<This>(
+    scope: AsyncScope,
+    fn: (this: This, arg: unknown) => void,
+    thisArg: This,
+    arg: unknown,
+  ): void {
+    const outer = this._asyncScope;
+    this._asyncScope = this._homeScope = scope;
+    try {
+      scope.runInAsyncScope(fn, thisArg, arg);
+    } finally {
+      this._asyncScope = outer;
+    }
+  }
+
+  /**
    * @internal Runs iterations until the loop is asked to stop, nothing is ready,
-   * or the real clock passes `deadline`.
+   * or the real clock passes `deadline`. They run in the context the last
+   * step entered, so a task that runs alone enters its context once per slice.
    */
   _spin(deadline: number): Spin {
+    const home = this._homeScope;
+    if (home === undefined || home === this._asyncScope) return this._iterate(deadline);
+    const outer = this._asyncScope;
+    this._asyncScope = home;
+    try {
+      return home.runInAsyncScope(this._iterate, this, deadline);
+    } finally {
+      this._asyncScope = outer;
+    }
+  }
+
+  private _iterate(deadline: number): Spin {
     let countdown = CHECKS_EVERY;
     for (;;) {
       this._runOnce();
@@ -565,6 +643,16 @@ export abstract class BaseEventLoop {
         console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
     }
   }
+}
+
+/** @internal The asyncLocalStorage option of `what`, checked. */
+export function checkAsyncLocalStorage(what: string, enabled: unknown): boolean {
+  if (typeof enabled !== "boolean") {
+    throw new TypeError(
+      `${what}: the asyncLocalStorage option must be true or false, got ${describe(enabled)}.`,
+    );
+  }
+  return enabled;
 }
 
 function checkCallback(what: string, callback: unknown): void {
