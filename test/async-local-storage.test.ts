@@ -34,14 +34,19 @@ function* reader(seen: (string | undefined)[]): Coro<void> {
 describe("AsyncLocalStorage follows tasks with the asyncLocalStorage option", () => {
   it("a task reads the store of where it was created: at its start, after sleep(), after fromPromise()", async () => {
     const seen: (string | undefined)[] = [];
+    const unset: (string | undefined)[] = [];
     const loop = new HostEventLoop(ON);
+    const madeOutside = loop.createTask(reader(unset));
     await als.run("outer", async () => {
       const child = als.run("req-A", () => loop.createTask(reader(seen)));
       await loop.runUntilComplete(child);
       expect(als.getStore()).toBe("outer");
     });
+    await loop.runUntilComplete(madeOutside);
     loop.close();
     expect(seen).toEqual(["req-A", "req-A", "req-A"]);
+    // Driving the loop from inside "outer" does not leak "outer" into a task made outside it.
+    expect(unset).toEqual([undefined, undefined, undefined]);
   });
 
   it("tasks created in different contexts keep theirs while they interleave", async () => {
