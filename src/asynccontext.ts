@@ -17,15 +17,12 @@ export interface AsyncScope {
   ): R;
 }
 
-type AsyncResourceClass = new (type: string) => AsyncScope;
+type AsyncHooks = { AsyncResource?: new (type: string) => AsyncScope };
+const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
 
 /** Reached without a static import, so every host loads this module and require() works. */
 const AsyncResource = (
-  (
-    globalThis as {
-      process?: { getBuiltinModule?: (id: string) => { AsyncResource?: AsyncResourceClass } };
-    }
-  ).process?.getBuiltinModule?.("node:async_hooks") as { AsyncResource?: AsyncResourceClass }
+  host.process?.getBuiltinModule?.("node:async_hooks") as AsyncHooks | undefined
 )?.AsyncResource;
 
 /** @internal The current async context, or undefined on a host that has none. */
