@@ -3,6 +3,7 @@
  * which event loop is running: the parts of asyncio's `events` module that
  * everything else needs.
  */
+import type { AsyncScope } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
 import { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -45,6 +46,8 @@ export class Handle {
   _arg0: unknown;
   /** @internal */ _arg1: unknown;
   /** @internal */ _argc: number;
+  /** @internal The AsyncLocalStorage context of whoever scheduled a user's callback. */
+  _asyncScope: AsyncScope | undefined = undefined;
 
   /** @internal Use loop.callSoon() to make one. */
   constructor(
@@ -88,6 +91,11 @@ export class Handle {
   _run(): void {
     const callback = this._callback;
     if (callback === null) return;
+    const scope = this._asyncScope;
+    if (scope !== undefined && scope !== this._loop._asyncScope) {
+      this._loop._runInScope(scope, this._run, this, undefined);
+      return;
+    }
     const previous = this._context === null ? null : swapContext(this._context);
     try {
       switch (this._argc) {

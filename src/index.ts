@@ -87,7 +87,7 @@ export {
   Semaphore,
 } from "./locks.js";
 // Event loops
-export { BaseEventLoop, type TaskFactory } from "./loops/base.js";
+export { BaseEventLoop, type EventLoopOptions, type TaskFactory } from "./loops/base.js";
 export { HostEventLoop } from "./loops/host.js";
 export {
   DefaultSchedulingEventLoop,

@@ -6,7 +6,7 @@ import { cancelOnAbort, checkSignal } from "./abort.js";
 import { type Awaitable, type Coro, isAwaitable, isCoroutine, isPromiseLike } from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
 import type { Future } from "./futures.js";
-import type { BaseEventLoop } from "./loops/base.js";
+import { type BaseEventLoop, checkAsyncLocalStorage } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture, type Task } from "./tasks.js";
 import {
@@ -112,6 +112,11 @@ export interface RunOptions {
   debug?: boolean;
   /** Cancels main when this signal aborts; the CancelledError carries the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Makes AsyncLocalStorage follow the loop's tasks and callbacks (see the
+   * loops' option of the same name; default: the loop's own setting, off).
+   */
+  asyncLocalStorage?: boolean;
 }
 
 /**
@@ -143,8 +148,11 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
   if (!isAwaitable(awaitable) && !isPromiseLike(awaitable)) {
     throw notAwaitable("run()", "main", awaitable, "a coroutine, or a function* to call");
   }
+  const propagate = options?.asyncLocalStorage;
+  if (propagate !== undefined) checkAsyncLocalStorage("run()", propagate);
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
+  if (propagate !== undefined) loop._asyncLocalStorage = propagate;
   return runOn(loop, awaitable, options?.signal);
 }
 

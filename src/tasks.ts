@@ -2,6 +2,7 @@
  * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
  */
 import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
+import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
 import { Context, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
@@ -99,6 +100,8 @@ export function taskThrow(task: Task<unknown>, error: unknown): void {
 export class Task<T = unknown> extends Future<T> {
   /** @internal */ _coro: Coro<T>;
   /** @internal */ _context: Context;
+  /** @internal The AsyncLocalStorage context the task was created in; each step runs in it. */
+  _asyncScope: AsyncScope | undefined = undefined;
   /** @internal The task's name, or its number until getName() makes "Task-<n>" of it. */
   _name: string | number;
   /** @internal The future this task waits on, if any. */
@@ -125,6 +128,11 @@ export class Task<T = unknown> extends Future<T> {
     const loop = this._loop;
     loop._checkClosed();
     (coro as Driven)[drivenBy] = this as Task<unknown>;
+    if (loop._asyncLocalStorage) {
+      this._asyncScope = captureAsyncScope("asynkit.Task");
+      // A loop's first task gives its drive a context to start in (see _spin).
+      loop._homeScope ??= this._asyncScope;
+    }
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
     else if (options?.[HOLD_FIRST_STEP] !== true) loop._call(taskStep, 1, this, undefined, null);
@@ -228,6 +236,12 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal Runs the coroutine to its next suspension, or to its end. */
   _step(error: unknown): void {
+    const scope = this._asyncScope;
+    if (scope !== this._loop._asyncScope) {
+      // Entered only when it changes: consecutive steps in one context pay nothing.
+      this._loop._runInScope(scope as AsyncScope, this._step, this, error);
+      return;
+    }
     if (this._state !== PENDING) {
       throw new InvalidStateError(
         `${this.toString()} was stepped after it finished: a ready-queue entry was run twice.`,

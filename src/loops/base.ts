@@ -4,8 +4,9 @@
  * to do when nothing is ready (sleep on the host, or jump a virtual clock).
  */
 
+import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { type Context, copyContext } from "../context.js";
-import { type Awaitable, type Coro, isCoroutine } from "../coro.js";
+import { type Awaitable, type Coro, describe, isCoroutine } from "../coro.js";
 import {
   type EAGER_START,
   type ExceptionContext,
@@ -39,6 +40,33 @@ const SLICE_MS = 5;
 const MAX_CHECK_INTERVAL = 64;
 /** Callbacks slower than this are reported in debug mode, as asyncio's slow_callback_duration. */
 const SLOW_CALLBACK_MS = 100;
+
+/** Options of an event loop's constructor. */
+export interface EventLoopOptions {
+  /**
+   * Run every task step in the AsyncLocalStorage context the task was created
+   * in, and every callback in the one it was scheduled in, as native awaits
+   * do. Off by default: it costs an AsyncResource per task and per callback,
+   * and entering a context each time consecutive steps change context (see
+   * docs/async-local-storage.md). Hosts without `node:async_hooks` ignore it.
+   *
+   * @example
+   * ```ts
+   * import { AsyncLocalStorage } from "node:async_hooks";
+   * import { HostEventLoop, sleep } from "asynkit";
+   * const requestId = new AsyncLocalStorage<string>();
+   * const loop = new HostEventLoop({ asyncLocalStorage: true });
+   * function* handler() {
+   *   yield* sleep(1);
+   *   return requestId.getStore();
+   * }
+   * const task = requestId.run("req-1", () => loop.createTask(handler()));
+   * console.log(await loop.runUntilComplete(task)); // "req-1"
+   * loop.close();
+   * ```
+   */
+  asyncLocalStorage?: boolean;
+}
 
 /** How a run of iterations ended. */
 type Spin = 0 | 1 | 2;
@@ -86,6 +114,12 @@ export abstract class BaseEventLoop {
   readonly _bound: { readonly loop: BaseEventLoop } = { loop: this };
   /** @internal Native promises awaited through fromPromise that have not settled. */
   _hostPending = 0;
+  /** @internal Capture and enter AsyncLocalStorage contexts (the asyncLocalStorage option). */
+  _asyncLocalStorage = false;
+  /** @internal The AsyncLocalStorage context the loop's code runs in now (see asynccontext.ts). */
+  _asyncScope: AsyncScope | undefined = undefined;
+  /** @internal The context the last step that had to enter one ran in: a drive starts in it. */
+  _homeScope: AsyncScope | undefined = undefined;
   /** @internal True while the loop waits on the host for a wakeup or a timer. */
   _parked = false;
   /** @internal */ _running = false;
@@ -98,6 +132,13 @@ export abstract class BaseEventLoop {
   private _driveQueued = false;
   /** @internal Handles of an iteration the slice's deadline cut short, still to run first. */
   _iterationLeft = 0;
+
+  constructor(options?: EventLoopOptions) {
+    const propagate = options?.asyncLocalStorage;
+    if (propagate !== undefined) {
+      this._asyncLocalStorage = checkAsyncLocalStorage(`${new.target.name}()`, propagate);
+    }
+  }
 
   /** The loop's clock, in milliseconds. */
   abstract time(): number;
@@ -125,7 +166,9 @@ export abstract class BaseEventLoop {
     checkCallback("callSoon", callback);
     const n = args.length;
     // A copy, as asyncio: what the caller sets after scheduling does not show in the callback.
-    return this._call(callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    const handle = this._call(callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    if (this._asyncLocalStorage) handle._asyncScope = captureAsyncScope("asynkit.Handle");
+    return handle;
   }
 
   /**
@@ -169,7 +212,10 @@ export abstract class BaseEventLoop {
   /** A user's timer: runs in a copy of the current context, as asyncio's. */
   private _callAtWithArgs(whenMs: number, callback: AnyCallback, args: unknown[]): TimerHandle {
     const n = args.length;
-    return this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    const rest = n > 2 ? args : null;
+    const timer = this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), rest);
+    if (this._asyncLocalStorage) timer._asyncScope = captureAsyncScope("asynkit.TimerHandle");
+    return timer;
   }
 
   /** @internal callAt() without an argument array or a context copy, for asynkit's own timers. */
@@ -452,12 +498,45 @@ export abstract class BaseEventLoop {
   }
 
   /**
+   * @internal Calls `fn` on `thisArg` inside the AsyncLocalStorage context
+   * `scope`, which stays the loop's current one until it returns.
+   */
+  _runInScope<This>(
+    scope: AsyncScope,
+    fn: (this: This, arg: unknown) => void,
+    thisArg: This,
+    arg: unknown,
+  ): void {
+    const outer = this._asyncScope;
+    this._asyncScope = this._homeScope = scope;
+    try {
+      scope.runInAsyncScope(fn, thisArg, arg);
+    } finally {
+      this._asyncScope = outer;
+    }
+  }
+
+  /**
    * @internal Runs iterations until the loop is asked to stop, nothing is
    * ready, or the clock passes `deadline`. Each iteration moves due timers to
    * the ready queue, then runs what was ready when it began; the deadline can
    * cut an iteration short, and the next call finishes it before anything else.
+   * They run in the context the last step entered, so a task that runs alone
+   * enters its AsyncLocalStorage context once per slice.
    */
   _spin(sliceStart: number, deadline: number): Spin {
+    const home = this._homeScope;
+    if (home === undefined || home === this._asyncScope) return this._iterate(sliceStart, deadline);
+    const outer = this._asyncScope;
+    this._asyncScope = home;
+    try {
+      return home.runInAsyncScope(this._iterate, this, sliceStart, deadline);
+    } finally {
+      this._asyncScope = outer;
+    }
+  }
+
+  private _iterate(sliceStart: number, deadline: number): Spin {
     const ready = this._ready;
     let lastCheck = sliceStart;
     let interval = 1;
@@ -609,6 +688,16 @@ export abstract class BaseEventLoop {
     }
     return 0;
   }
+}
+
+/** @internal The asyncLocalStorage option of `what`, checked. */
+export function checkAsyncLocalStorage(what: string, enabled: unknown): boolean {
+  if (typeof enabled !== "boolean") {
+    throw new TypeError(
+      `${what}: the asyncLocalStorage option must be true or false, got ${describe(enabled)}.`,
+    );
+  }
+  return enabled;
 }
 
 function checkCallback(what: string, callback: unknown): void {
