@@ -3,6 +3,7 @@
  * Also a PromiseLike (native `await future` works) and an iterable
  * (`yield* future` suspends the coroutine until it is done).
  */
+import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
 import { Context, copyContext } from "./context.js";
 import { type Coro, describe, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
@@ -33,6 +34,8 @@ class ContextCallback {
   constructor(
     readonly fn: DoneCallback<never>,
     readonly context: Context,
+    /** The adder's AsyncLocalStorage context, with the loop's asyncLocalStorage option. */
+    readonly asyncScope: AsyncScope | undefined,
   ) {}
 }
 
@@ -247,8 +250,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
         `addDoneCallback() option context must be a Context (from copyContext()), got ${describe(context)}.`,
       );
     }
+    const asyncScope = this._loop._asyncLocalStorage
+      ? captureAsyncScope("asynkit.DoneCallback")
+      : undefined;
     this._addCallback(
-      new ContextCallback(callback as DoneCallback<never>, context ?? copyContext()),
+      new ContextCallback(callback as DoneCallback<never>, context ?? copyContext(), asyncScope),
     );
   }
 
@@ -384,7 +390,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const loop = this._loop;
     if (typeof callback === "function") loop._call(callback, 1, this, undefined, null);
     else if (callback instanceof ContextCallback) {
-      loop._call(callback.fn, 1, this, undefined, callback.context);
+      const handle = loop._call(callback.fn, 1, this, undefined, callback.context);
+      handle._asyncScope = callback.asyncScope;
     } else loop._call(wakeWaiter, 2, callback, this, null);
   }
 }

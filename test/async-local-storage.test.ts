@@ -137,6 +137,20 @@ describe("AsyncLocalStorage follows tasks with the asyncLocalStorage option", ()
     expect(seen).toEqual(["soon:soon", "plain:undefined", "later:later", "at:at"]);
   });
 
+  it("a done-callback runs in the context of whoever added it", async () => {
+    const seen: string[] = [];
+    await run(function* () {
+      const future = getRunningLoop().createFuture<number>();
+      als.run("adder", () =>
+        future.addDoneCallback((f) => seen.push(`${f.result()}:${als.getStore()}`)),
+      );
+      future.addDoneCallback(() => seen.push(`plain:${als.getStore()}`));
+      als.run("setter", () => future.setResult(1));
+      yield* sleep(1);
+    }, ON);
+    expect(seen).toEqual(["1:adder", "plain:undefined"]);
+  });
+
   it("an eager() start runs in the caller's store, and so does the task that continues it", async () => {
     const seen: string[] = [];
     function* child(): Coro<string> {
