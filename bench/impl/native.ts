@@ -195,6 +195,14 @@ const impl: Impl = {
     for (const t of tasks) await t;
   },
 
+  async depth(n, depth) {
+    const level = async (d: number): Promise<void> => {
+      if (d > 1) await level(d - 1);
+      else for (let i = 0; i < n; i++) await undefined;
+    };
+    await level(depth); // a switch resumes the innermost function only
+  },
+
   async memory(n) {
     const gate = deferred<void>();
     const child = async () => {
