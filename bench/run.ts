@@ -85,11 +85,11 @@ function parseCli() {
     usage((err as Error).message);
   }
   if (values.help) usage();
-  const rounds = values.rounds === undefined ? 5 : Number(values.rounds);
+  const quick = values.quick ?? false;
+  const rounds = values.rounds === undefined ? (quick ? 3 : 5) : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) usage("--rounds takes a positive integer");
   const mode = values.mode ?? "both";
   if (!(MODES as readonly string[]).includes(mode)) usage(`--mode takes ${MODES.join(", ")}`);
-  const quick = values.quick ?? false;
   return {
     rounds,
     cases: selectCases(values.only, quick),
@@ -290,38 +290,37 @@ function vsBestSize(row: Row, rows: readonly Row[]): number | null {
 
 /** The goals table: asynkit against native, per case, with the goal and whether it is met. */
 function printMarkdown(title: string, rows: readonly Row[]): void {
-  console.log(`\n${title}\n`);
-  console.log(
-    "| workload | size | unit | asynkit | native | ratio | goal | met? | per task vs best size (≤ 1.5x) |",
-  );
-  console.log("|---|---|---|--:|--:|--:|---|---|--:|");
+  const header = ["workload", "size", "unit", "asynkit", "native", "ratio", "goal", "met?"];
+  header.push(`per task vs best size (≤ ${FLAT_MAX}x)`);
+  const right = new Set([3, 4, 5, 8]);
   const asynkitRows = rows.filter((r) => r.impl === "asynkit");
-  for (const a of asynkitRows) {
-    const n = rows.find(
+  const body = asynkitRows.map((a) => {
+    const native = rows.find(
       (r) => r.impl === "native" && r.workload === a.workload && r.size === a.size,
     );
     const goal = goalOf(a);
-    const met =
-      goal === undefined || a.medianRatio === null
-        ? ""
-        : a.medianRatio <= goal.maxRatio
-          ? "yes"
-          : "no";
+    const ratio = a.medianRatio;
     const flat = vsBestSize(a, asynkitRows);
-    const flatCell = flat === null ? "" : `${fmtRatio(flat)} ${flat <= FLAT_MAX ? "yes" : "no"}`;
-    const cells = [
+    return [
       a.workload,
       a.label,
       a.unit,
       fmtValue(a.median),
-      fmtValue(n?.median ?? null),
-      fmtRatio(a.medianRatio),
+      fmtValue(native?.median ?? null),
+      fmtRatio(ratio),
       goal ? `≤ ${goal.maxRatio.toFixed(1)}x` : "",
-      met,
-      flatCell,
+      goal && ratio !== null ? (ratio <= goal.maxRatio ? "yes" : "no") : "",
+      flat === null ? "" : `${fmtRatio(flat)} ${flat <= FLAT_MAX ? "yes" : "no"}`,
     ];
-    console.log(`| ${cells.join(" | ")} |`);
-  }
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
+  const rule = widths.map((w, i) => (right.has(i) ? `${"-".repeat(w - 1)}:` : "-".repeat(w)));
+  console.log(`\n${title}\n`);
+  console.log(line(header));
+  console.log(`| ${rule.join(" | ")} |`);
+  for (const b of body) console.log(line(b));
 }
 
 const TITLES: Record<Mode, string> = {

@@ -97,14 +97,13 @@ export const JS_IMPLS = ["native", "asynkit", "effection", "effect"] as const;
 export type JsImpl = (typeof JS_IMPLS)[number];
 export type ImplName = JsImpl | "asyncio";
 
-/** Above this many tasks effection and asyncio take minutes a run (effection ~100 µs a task). */
+/** Above this many tasks a run of effection (~100 µs a task) or asyncio (~20 µs, ~0.8 KB) takes too long. */
 const PEER_MAX_TASKS = 100_000;
 
 /**
  * Whether an implementation runs a case: the depth workload is asynkit and
  * native only, and spawn-join and timers at 1M tasks leave out effection and
- * asyncio (effection's cost per task grows with the task count; asyncio needs
- * about 20 s and a gigabyte a run there).
+ * asyncio.
  */
 export function runsCase(impl: ImplName, c: Case): boolean {
   if (impl === "native" || impl === "asynkit") return true;
