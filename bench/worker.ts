@@ -9,7 +9,7 @@
  *     interleaved timed runs (native, asynkit, native, asynkit, …), a full
  *     collection before each: `{"native":[…],"asynkit":[…]}` or `{"error":…}`
  *
- * A timed run is `reps` runs of the workload at `ops` ops each. run.ts spawns
+ * A timed run is `reps` batches of `ops` ops (see BATCHED_WORKLOADS). run.ts spawns
  * one fresh worker per (case, implementation, round) and one single worker per case.
  */
 import {
@@ -37,13 +37,22 @@ const loaders: Record<JsImpl, () => Promise<{ default: Impl }>> = {
   effect: () => import("./impl/effect.js"),
 };
 
-/** The workload's function for one run of `n` ops. */
-function workloadFn(impl: Impl, job: Job): (n: number) => Promise<unknown> {
-  if (job.workload === "memory") return impl.memory;
-  if (job.workload !== "depth") return impl[job.workload];
-  const { depth } = impl;
-  if (!depth) throw new Error("this implementation has no depth workload");
-  return (n) => depth(n, job.depth);
+/** The workload's function: `reps` batches of `n` ops (reps is 1 but for batched workloads). */
+function workloadFn(impl: Impl, job: Job): (n: number, reps: number) => Promise<unknown> {
+  switch (job.workload) {
+    case "memory":
+      return impl.memory;
+    case "spawn-join":
+    case "timers":
+      return impl[job.workload];
+    case "depth": {
+      const { depth } = impl;
+      if (!depth) throw new Error("this implementation has no depth workload");
+      return (n) => depth(n, job.depth);
+    }
+    default:
+      return impl[job.workload];
+  }
 }
 
 /** Now in ns: CPU time for timers (whose wall time is at least the sleeps' span), else wall time. */
@@ -60,19 +69,18 @@ function clock(workload: Workload): () => number {
 /** One timed run: ns per op, or heap bytes per task for memory. */
 async function timedRun(impl: Impl, job: Job): Promise<number> {
   const fn = workloadFn(impl, job);
-  if (job.workload === "memory") return (await fn(job.ops)) as number;
+  if (job.workload === "memory") return (await fn(job.ops, 1)) as number;
   const now = clock(job.workload);
   const t0 = now();
-  for (let r = 0; r < job.reps; r++) await fn(job.ops);
+  await fn(job.ops, job.reps);
   return (now() - t0) / (job.ops * job.reps);
 }
 
 /** A tenth of a timed run, untimed, so that the code is compiled before it counts. */
 async function warmUp(impl: Impl, job: Job): Promise<void> {
   const fn = workloadFn(impl, job);
-  if (job.reps >= 10) {
-    for (let r = 0; r < job.reps / 10; r++) await fn(job.ops);
-  } else await fn(Math.max(1, Math.round(job.ops / 10)));
+  if (job.reps >= 10) await fn(job.ops, Math.round(job.reps / 10));
+  else await fn(Math.max(1, Math.round(job.ops / 10)), 1);
 }
 
 function result(workload: Workload, value: number): WorkerResult {

@@ -46,22 +46,26 @@ const impl: Impl = {
     });
   },
 
-  async "spawn-join"(n) {
+  async "spawn-join"(n, reps) {
     await run(function* () {
       function* child(): Coro<void> {
         yield; // a bare yield: sleep(0)
       }
-      const tasks: Task<void>[] = [];
-      for (let i = 0; i < n; i++) tasks.push(createTask(child()));
-      for (const t of tasks) yield* t;
+      for (let r = 0; r < reps; r++) {
+        const tasks: Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(child()));
+        for (const t of tasks) yield* t;
+      }
     });
   },
 
-  async timers(n) {
+  async timers(n, reps) {
     await run(function* () {
-      const tasks: Task<void>[] = [];
-      for (let i = 0; i < n; i++) tasks.push(createTask(sleep(timerDelayMs())));
-      for (const t of tasks) yield* t;
+      for (let r = 0; r < reps; r++) {
+        const tasks: Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(sleep(timerDelayMs())));
+        for (const t of tasks) yield* t;
+      }
     });
   },
 

@@ -122,20 +122,24 @@ const impl: Impl = {
     await ponger;
   },
 
-  async "spawn-join"(n) {
+  async "spawn-join"(n, reps) {
     const child = async () => {
       await undefined;
     };
-    const tasks: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) tasks.push(child());
-    for (const t of tasks) await t;
+    for (let r = 0; r < reps; r++) {
+      const tasks: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) tasks.push(child());
+      for (const t of tasks) await t;
+    }
   },
 
-  async timers(n) {
+  async timers(n, reps) {
     const child = () => new Promise<void>((resolve) => setTimeout(resolve, timerDelayMs()));
-    const tasks: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) tasks.push(child());
-    for (const t of tasks) await t;
+    for (let r = 0; r < reps; r++) {
+      const tasks: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) tasks.push(child());
+      for (const t of tasks) await t;
+    }
   },
 
   async call(n) {
