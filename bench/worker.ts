@@ -42,16 +42,13 @@ function workloadFn(impl: Impl, job: Job): (n: number, reps: number) => Promise<
   switch (job.workload) {
     case "memory":
       return impl.memory;
-    case "spawn-join":
-    case "timers":
-      return impl[job.workload];
     case "depth": {
       const { depth } = impl;
       if (!depth) throw new Error("this implementation has no depth workload");
       return (n) => depth(n, job.depth);
     }
     default:
-      return impl[job.workload];
+      return impl[job.workload]; // the batched ones take `reps`, the others run once
   }
 }
 
