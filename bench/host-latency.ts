@@ -12,8 +12,15 @@
  * they starve the host. The CPU column is the share of one core the process
  * had: under 100% the machine was busy and every delay stretches.
  */
-import { createTask, run, sleep, type Task } from "../src/index.js";
-import { burnCpu, countTicks, type Latencies, percentile, startProbes } from "./host-probes.js";
+import { createTask, run, sleep } from "../src/index.js";
+import {
+  burnCpu,
+  countTicks,
+  type Latencies,
+  percentile,
+  startProbes,
+  startSpinners,
+} from "./host-probes.js";
 
 const SPINNERS = 10_000;
 const SAMPLES = 200;
@@ -38,18 +45,9 @@ function row(name: string, latencies: Latencies): string {
 }
 
 async function asynkitSpinners(): Promise<Latencies> {
-  let stopped = false;
-  function* spin() {
-    while (!stopped) yield* sleep(0);
-  }
-  const load = run(function* () {
-    const tasks: Task<void>[] = [];
-    for (let i = 0; i < SPINNERS; i++) tasks.push(createTask(spin()));
-    for (const task of tasks) yield* task;
-  });
+  const spinners = await startSpinners(SPINNERS);
   const latencies = await probes.measure(SAMPLES, 10_000);
-  stopped = true;
-  await load;
+  await spinners.stop();
   return latencies;
 }
 

@@ -6,6 +6,7 @@
  */
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createTask, run, sleep, type Task } from "../src/index.js";
 
 /** Delays in milliseconds, one per sample. */
 export interface Latencies {
@@ -24,10 +25,10 @@ export function burnCpu(ms: number): void {
   }
 }
 
-/** The value below which `p` (0–1) of `values` lie. */
+/** The `p` (0–1) percentile of `values`, by nearest rank: at least that share of them is at or below it. */
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 }
 
 /** How long `start(done)` takes to call `done`, in milliseconds. */
@@ -107,4 +108,41 @@ export async function countTicks(
 function cpuMsSince(start: NodeJS.CpuUsage): number {
   const cpu = process.cpuUsage(start);
   return (cpu.user + cpu.system) / 1000;
+}
+
+/** asynkit tasks that switch with `yield* sleep(0)` until stopped, on a loop of run()'s. */
+export interface Spinners {
+  /** How many switches they have made so far. */
+  switches(): number;
+  /** Stops them and waits for run() to end. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `count` spinners and resolves once each has switched at least once,
+ * so that what is measured next is their switching, not the one long step
+ * that creates them all.
+ */
+export async function startSpinners(count: number): Promise<Spinners> {
+  let stopped = false;
+  let switches = 0;
+  function* spin() {
+    while (!stopped) {
+      yield* sleep(0);
+      switches++;
+    }
+  }
+  const done = run(function* () {
+    const tasks: Task<void>[] = [];
+    for (let i = 0; i < count; i++) tasks.push(createTask(spin()));
+    for (const task of tasks) yield* task;
+  });
+  while (switches < count) await new Promise((resolve) => setImmediate(resolve));
+  return {
+    switches: () => switches,
+    stop() {
+      stopped = true;
+      return done;
+    },
+  };
 }

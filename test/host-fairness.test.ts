@@ -5,8 +5,15 @@
  * after the others, and its tests one at a time.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { burnCpu, countTicks, type Probes, percentile, startProbes } from "../bench/host-probes.js";
-import { createTask, HostEventLoop, run, sleep, type Task } from "../src/index.js";
+import {
+  burnCpu,
+  countTicks,
+  type Probes,
+  percentile,
+  startProbes,
+  startSpinners,
+} from "../bench/host-probes.js";
+import { createTask, HostEventLoop, run, sleep } from "../src/index.js";
 
 describe.sequential("HostEventLoop gives the host a turn every slice", () => {
   let probes: Probes;
@@ -15,7 +22,11 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
   });
   afterAll(() => probes.close());
 
-  it("a 5 ms host setInterval keeps firing while 10 tasks run 100 steps of 1 ms CPU each", async () => {
+  // The two measurements: a pause of the whole process (preempted by another process on a
+  // shared machine, or a long garbage collection) can spoil one run, so each gets three tries.
+  it("a 5 ms host setInterval keeps firing while 10 tasks run 100 steps of 1 ms CPU each", {
+    retry: 2,
+  }, async () => {
     function* worker() {
       for (let i = 0; i < 100; i++) {
         burnCpu(1);
@@ -34,28 +45,18 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     expect(ticks).toBeGreaterThanOrEqual((0.6 * Math.min(elapsedMs, cpuMs)) / 5);
   });
 
-  it("host timers, immediates and HTTP requests wait under 20 ms (p99) while 10,000 tasks switch", async () => {
-    let stopped = false;
-    let switches = 0;
-    function* spin() {
-      while (!stopped) {
-        yield* sleep(0);
-        switches++;
-      }
-    }
-    const load = run(function* () {
-      const tasks: Task<void>[] = [];
-      for (let i = 0; i < 10_000; i++) tasks.push(createTask(spin()));
-      for (const task of tasks) yield* task;
-    });
-    const latencies = await probes.measure(100, 10_000);
-    stopped = true;
-    await load;
+  it("host timers, immediates and HTTP requests wait under 20 ms (p99) while 10,000 tasks switch", {
+    retry: 2,
+  }, async () => {
+    const spinners = await startSpinners(10_000);
+    const latencies = await probes.measure(200, 10_000);
+    const switches = spinners.switches();
+    await spinners.stop();
     expect(switches).toBeGreaterThan(100_000);
     // Waits stretch when the process waits for a CPU that other processes hold.
     const bound = 20 / Math.min(1, latencies.cpuShare);
     for (const delays of [latencies.timeout, latencies.immediate, latencies.http]) {
-      expect(delays).toHaveLength(100);
+      expect(delays).toHaveLength(200);
       expect(percentile(delays, 0.99)).toBeLessThan(bound);
     }
   });
