@@ -5,7 +5,7 @@
 import { type Awaitable, type Coro, coroutineOf, describe, type Suspend } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import { Future } from "./futures.js";
-import { argTypeError, notAwaitable } from "./validate.js";
+import { notAwaitable } from "./validate.js";
 
 /**
  * Runs `awaitable` to its end right here, with no event loop, and returns its

@@ -6,7 +6,6 @@ import {
   type Awaitable,
   type AwaitedResult,
   type Coro,
-  describe,
   isAwaitable,
   isCoroutine,
   isPromiseLike,

@@ -352,8 +352,12 @@ function unblock(value: Suspend): void {
  */
 class Continuation<T> {
   private forwarding = false;
+  /** The start it continues: set later for the task of an eager start made before it ended. */
+  start: CoroStart<T>;
 
-  constructor(readonly start: CoroStart<T>) {}
+  constructor(start: CoroStart<T> | null) {
+    this.start = start as CoroStart<T>;
+  }
 
   next(value?: unknown): IteratorResult<Suspend, T> {
     if (this.forwarding) return this.start._advance(NEXT, value);
@@ -561,19 +565,20 @@ export function coroEager<T>(coro: Coro<T>): Future<T> {
  * to the caller. A start nobody asks that of costs no task unless it suspends.
  */
 function startEager<T>(coro: Coro<T>): Future<T> {
-  // advance() inlined, in the caller's context lent as a copy: a start that
-  // neither suspends nor sets a ContextVar costs no more than its Future.
+  // advance() inlined, in the caller's context lent as a copy. This function
+  // stays small enough for V8 to inline, and stores nothing new on the loop
+  // (a young object stored into the old loop costs a write barrier): a start
+  // that neither suspends nor asks for its task costs no more than its Future.
   const loop = peekRunningLoop();
   let outerTask: BaseEventLoop["_currentTask"] = null;
-  let outerStart: BaseEventLoop["_eagerStart"] = null;
+  let outerStartTask: Task<unknown> | null = null;
   if (loop !== null) {
     outerTask = loop._currentTask;
-    outerStart = loop._eagerStart;
+    outerStartTask = loop._eagerTask;
     loop._currentTask = EAGER_START;
-    loop._eagerStart = coro;
+    loop._eagerTask = null;
   }
-  const tracked = coro as Tracked;
-  tracked[coroState] = CORO_RUNNING;
+  (coro as Tracked)[coroState] = CORO_RUNNING;
   const lent = lendContext();
   let step: IteratorResult<Suspend, T> | null = null;
   let error: unknown;
@@ -582,31 +587,46 @@ function startEager<T>(coro: Coro<T>): Future<T> {
   } catch (thrown) {
     error = thrown;
   }
-  let startTask: Task<T> | null = null;
+  let asked: Task<unknown> | null = null;
   if (loop !== null) {
-    if (loop._eagerStart !== coro) startTask = loop._eagerStart as Task<T>;
+    asked = loop._eagerTask;
     loop._currentTask = outerTask;
-    loop._eagerStart = outerStart;
+    loop._eagerTask = outerStartTask;
   }
   const written = returnContext(lent);
-  tracked[coroState] = step === null || step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
-  if (startTask !== null) return settleStartTask(startTask, step, error, written ?? lent.copy());
-  if (step === null) {
-    const failed = new Future<T>();
-    failed._fail(error);
-    return failed;
-  }
-  if (step.done === true) {
+  if (step !== null && step.done === true && asked === null) {
+    (coro as Tracked)[coroState] = CORO_FINISHED;
     // A new future has no callbacks to schedule: set its result directly.
     const returned = new Future<T>();
     returned._result = step.value;
     returned._state = FINISHED;
     return returned;
   }
+  return endStart(coro, step, error, written ?? lent.copy(), asked as Task<T> | null);
+}
+
+/**
+ * The rest of startEager(), for a start that threw, suspended or asked for
+ * its task: `context` is the copy it ran in, `asked` the task it asked for.
+ */
+function endStart<T>(
+  coro: Coro<T>,
+  step: IteratorResult<Suspend, T> | null,
+  error: unknown,
+  context: Context,
+  asked: Task<T> | null,
+): Future<T> {
+  (coro as Tracked)[coroState] =
+    step === null || step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
+  if (asked !== null) return settleStartTask(asked, coro, step, error, context);
+  if (step === null) {
+    const failed = new Future<T>();
+    failed._fail(error);
+    return failed;
+  }
   const start = new CoroStart(coro, NO_AUTOSTART);
   start._suspended(step);
   // The task runs the rest in the copy the start ran in.
-  const context = written ?? lent.copy();
   try {
     return getEventLoop().createTask(start.asCoroutine(), { context });
   } catch (error) {
@@ -628,6 +648,7 @@ function startEager<T>(coro: Coro<T>): Future<T> {
  */
 function settleStartTask<T>(
   task: Task<T>,
+  coro: Coro<T>,
   step: IteratorResult<Suspend, T> | null,
   error: unknown,
   context: Context,
@@ -636,7 +657,9 @@ function settleStartTask<T>(
   if (step === null) task._endThrown(error);
   else if (step.done === true) task._endReturned(step.value);
   else {
-    (task._coro as unknown as Continuation<T>).start._suspended(step);
+    const start = new CoroStart(coro, NO_AUTOSTART);
+    start._suspended(step);
+    (task._coro as unknown as Continuation<T>).start = start;
     task._loop._call(taskStep, 1, task, undefined, null);
   }
   return task;
@@ -644,17 +667,17 @@ function settleStartTask<T>(
 
 /**
  * Makes the task of the eager start running on `loop`, when currentTask()
- * asks for it: it will continue the coroutine from a CoroStart that the start
- * fills in when it suspends; its first step is scheduled then, not now.
+ * asks for it. Its continuation gets the CoroStart to continue when the start
+ * suspends (settleStartTask); its first step is held back until then.
  */
 function makeStartTask(loop: BaseEventLoop): Task<unknown> {
-  const start = new CoroStart(loop._eagerStart as Coro<unknown>, NO_AUTOSTART);
-  const task = loop.createTask(start.asCoroutine(), {
+  const continuation = new Continuation<unknown>(null);
+  const task = loop.createTask(continuation as unknown as Coro<unknown>, {
     context: copyContext(),
     eagerStart: false,
     [HOLD_FIRST_STEP]: true,
   });
-  loop._eagerStart = task;
+  loop._eagerTask = task;
   return task;
 }
 

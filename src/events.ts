@@ -5,7 +5,7 @@
  */
 import type { AsyncScope } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
-import { Future } from "./futures.js";
+import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 
@@ -248,9 +248,7 @@ export function onEagerStartTaskRequest(maker: (loop: BaseEventLoop) => Task<unk
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
   const current = loop._currentTask;
   if (current === EAGER_START) {
-    const start = loop._eagerStart;
-    if (start instanceof Future) return start as Task<unknown>;
-    return (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+    return loop._eagerTask ?? (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
   }
   return current as Task<unknown> | null;
 }

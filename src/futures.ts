@@ -126,14 +126,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** A pending future on `options.loop` (default: the running loop, else the policy's). */
   constructor(options?: { loop?: BaseEventLoop }) {
-    const loop = options?.loop;
+    if (options === undefined) {
+      this._loop = getEventLoop();
+      return;
+    }
+    const loop = options?.loop; // options may be null or a non-object: _checkedLoop says so
     // loop.createFuture() passes the loop's own option object: nothing to check.
     this._loop = loop !== undefined && loop._bound === options ? loop : this._checkedLoop(options);
   }
 
   /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
-  private _checkedLoop(options: { loop?: BaseEventLoop } | undefined): BaseEventLoop {
-    if (options === undefined) return getEventLoop();
+  private _checkedLoop(options: { loop?: BaseEventLoop }): BaseEventLoop {
     const loop = (options as { loop?: unknown } | null)?.loop;
     if (
       typeof options === "object" &&

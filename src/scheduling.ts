@@ -3,7 +3,7 @@
  * others, move a task, switch to a task, start a task depth-first; and which
  * tasks are runnable or blocked (asynkit's scheduling functions).
  */
-import { type Coro, describe, isCoroutine } from "./coro.js";
+import { type Coro, isCoroutine } from "./coro.js";
 import { getRunningLoop, type Handle, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";

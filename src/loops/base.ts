@@ -98,10 +98,10 @@ export abstract class BaseEventLoop {
   /** @internal The task whose step is running, if any; EAGER_START while eager() starts a coroutine. */
   _currentTask: Task<unknown> | typeof EAGER_START | null = null;
   /**
-   * @internal While `_currentTask` is EAGER_START: the coroutine eager() is
-   * starting, replaced by the task that carries it once something asks for it.
+   * @internal While `_currentTask` is EAGER_START: the task that will carry
+   * the coroutine eager() is starting, once something asked for it.
    */
-  _eagerStart: Coro<unknown> | Task<unknown> | null = null;
+  _eagerTask: Task<unknown> | null = null;
   /**
    * @internal The most recently created task not yet done. Live tasks form a
    * doubly linked list through their own fields: O(1) to add and remove, with
