@@ -71,6 +71,7 @@ export function* waitAbort(signal: AbortSignal): Coro<unknown> {
   checkSignal("waitAbort()", signal);
   if (signal.aborted) return signal.reason;
   const fut = getRunningLoop().createFuture<unknown>();
+  fut._label = "waitAbort()";
   const onAbort = (): void => {
     if (fut._state === PENDING) fut._resolve(signal.reason);
   };

@@ -51,6 +51,7 @@ export {
 export {
   BrokenBarrierError,
   CancelledError,
+  DeadlockError,
   InterruptError,
   InvalidStateError,
   QueueEmpty,
@@ -81,6 +82,7 @@ export {
   Semaphore,
 } from "./locks.js";
 // Event loops
+export type { ShutdownOptions, SubmitOptions } from "./apploop.js";
 export { BaseEventLoop, type TaskFactory } from "./loops/base.js";
 export { HostEventLoop } from "./loops/host.js";
 export {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   type Coro,
   createTask,
+  DeadlockError,
   fromPromise,
   getRunningLoop,
   run,
@@ -136,15 +137,24 @@ describe("runSync", () => {
 
   it("says it is a deadlock when the program waits on something that can never happen", () => {
     const loop = new VirtualEventLoop();
-    expect(() =>
-      loop.runSync(
-        (function* () {
-          return yield* loop.createFuture<never>();
-        })(),
-      ),
-    ).toThrow(
-      "runSync(): nothing is ready, no timer is pending, and the program is not done: it waits for something that can never happen (a deadlock).",
+    const main = loop.createTask(
+      (function* () {
+        return yield* loop.createFuture<never>();
+      })(),
+      { name: "main" },
     );
+    let error: unknown;
+    try {
+      loop.runSync(main);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect((error as DeadlockError).message).toBe(
+      'runSync(): deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:\n  Task "main" waits on <Future pending>',
+    );
+    expect((error as DeadlockError).tasks.length).toBe(1);
+    expect((error as DeadlockError).tasks[0]).toBe(main);
   });
 
   it("cannot be called while the loop runs", () => {
