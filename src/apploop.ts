@@ -54,10 +54,7 @@ export function submitTo<T>(
 }
 
 /** @internal loop.shutdown(): checks its options at the call, then shuts down. */
-export function shutDown(
-  loop: BaseEventLoop,
-  options: ShutdownOptions | undefined,
-): Promise<void> {
+export function shutDown(loop: BaseEventLoop, options: ShutdownOptions | undefined): Promise<void> {
   const timeoutMs = options?.timeout ?? Number.POSITIVE_INFINITY;
   if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs)) {
     throw new TypeError(

@@ -39,7 +39,8 @@ export function deadlockError(
     list += `\n  Task ${JSON.stringify(task.getName())} waits on ${describeWait(task)}`;
   }
   if (tasks.length > MAX_LISTED) list += `\n  … and ${tasks.length - MAX_LISTED} more`;
-  const what = tasks.length > 0 ? ` Unfinished tasks:${list}` : ` It waits on ${describeAwaited(awaited)}.`;
+  const what =
+    tasks.length > 0 ? ` Unfinished tasks:${list}` : ` It waits on ${describeAwaited(awaited)}.`;
   return new DeadlockError(
     `${caller}: deadlock: the program waits for something that can never happen: ${why}.${what}`,
     tasks,

@@ -149,11 +149,12 @@ export class DeadlockError extends Error {
   override name = "DeadlockError";
 
   /** The tasks that were not done when the deadlock was found, oldest first. */
-  readonly tasks: readonly Task[];
+  declare readonly tasks: readonly Task[];
 
   /** @internal Made by the loop that found the deadlock. */
   constructor(message: string, tasks: readonly Task[]) {
     super(message);
-    this.tasks = tasks;
+    // Not enumerable: an uncaught error is printed with its own properties, and the message lists the tasks already.
+    Object.defineProperty(this, "tasks", { value: tasks });
   }
 }

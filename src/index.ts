@@ -9,6 +9,8 @@
 
 // AbortSignal interop
 export { taskSignal, waitAbort } from "./abort.js";
+// Event loops
+export type { ShutdownOptions, SubmitOptions } from "./apploop.js";
 // Eager (depth-first) execution and CoroStart; driving a coroutine without a loop
 export { awaitSync } from "./awaitsync.js";
 // Combinators: waiting for several things at once
@@ -81,8 +83,6 @@ export {
   LoopBound,
   Semaphore,
 } from "./locks.js";
-// Event loops
-export type { ShutdownOptions, SubmitOptions } from "./apploop.js";
 export { BaseEventLoop, type TaskFactory } from "./loops/base.js";
 export { HostEventLoop } from "./loops/host.js";
 export {

@@ -291,7 +291,9 @@ export abstract class BaseEventLoop {
       this._deadlock = null;
       future.removeDoneCallback(stop);
       if (!future.done())
-        throw deadlock ?? new Error("The event loop was stopped before the awaited future completed.");
+        throw (
+          deadlock ?? new Error("The event loop was stopped before the awaited future completed.")
+        );
       return future.result();
     });
   }
