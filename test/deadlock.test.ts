@@ -5,11 +5,7 @@
  * waiting when the process is about to exit rejects with one. Each lists the
  * unfinished tasks and what they wait on.
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   Condition,
@@ -28,8 +24,8 @@ import {
   VirtualEventLoop,
   waitAbort,
 } from "../src/index.js";
+import { removeScripts, root, runScript } from "./child.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const virtual = { loopFactory: () => new VirtualEventLoop() };
 
 /** A program in which every kind of primitive has a task stuck on it. */
@@ -205,32 +201,7 @@ describe("the beforeExit listener", () => {
   });
 });
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const scripts = mkdtempSync(join(tmpdir(), "asynkit-deadlock-"));
-afterAll(() => rmSync(scripts, { recursive: true, force: true }));
-
-/** Runs `body` as an ES module of its own in a new node process, with `asynkit` as the sources. */
-function runScript(name: string, body: string): Promise<Exit> {
-  const file = join(scripts, `${name}.mts`);
-  const index = pathToFileURL(join(root, "src", "index.ts")).href;
-  writeFileSync(file, body.replaceAll('from "asynkit"', `from ${JSON.stringify(index)}`));
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", file],
-      { cwd: root, timeout: 20_000, env: { ...process.env, NODE_OPTIONS: "", FORCE_COLOR: "0" } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : null;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
+afterAll(removeScripts);
 
 const exiting =
   "run(): deadlock: the program waits for something that can never happen: the host has nothing left to run and the process is about to exit.";
