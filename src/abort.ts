@@ -41,6 +41,8 @@ function abortMessage(reason: unknown): string {
 export function cancelOnAbort(future: Future<unknown>, signal: AbortSignal): () => void {
   checkSignal("the signal option", signal);
   const onAbort = (): void => {
+    // A task abandoned by its loop's shutdown() can outlive the loop: nothing is left to cancel.
+    if (future._loop.isClosed()) return;
     future._requestCancel(abortMessage(signal.reason), signal.reason);
   };
   if (signal.aborted) {

@@ -218,6 +218,29 @@ describe("loop.shutdown()", () => {
     expect(app.isClosed()).toBe(true);
   });
 
+  it("a signal that aborts after the loop closed has nothing left to cancel", async () => {
+    const app = new VirtualEventLoop();
+    reports(app);
+    const client = new AbortController();
+    const abandoned = app.submit(
+      function* () {
+        for (;;) {
+          try {
+            yield* forever();
+          } catch {
+            // ignores the cancellation
+          }
+        }
+      },
+      { signal: client.signal },
+    );
+    await tick();
+    await app.shutdown({ timeout: 10 });
+    client.abort(new Error("client went away"));
+    expect(abandoned.cancelling()).toBe(1); // shutdown()'s request only: the abort was ignored
+    expect(abandoned.done()).toBe(false);
+  });
+
   it("cancels tasks started during the shutdown too, once each", async () => {
     const app = new VirtualEventLoop();
     const log: string[] = [];
