@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  CancelledError,
   Condition,
   type Coro,
   createTask,
@@ -48,7 +49,6 @@ function* stuckEverywhere(): Coro<void> {
     yield* cond.wait();
   });
   spawn("semaphore", () => new Semaphore(0).acquire());
-  spawn("aborted", () => waitAbort(new AbortController().signal));
   const child = spawn("child", function* () {
     yield* new Future();
   });
@@ -63,7 +63,6 @@ const stuckList = [
   '  Task "putter" waits on Queue.put()',
   '  Task "waiter" waits on Condition.wait()',
   '  Task "semaphore" waits on Semaphore.acquire()',
-  '  Task "aborted" waits on waitAbort()',
   '  Task "child" waits on <Future pending>',
 ].join("\n");
 
@@ -90,7 +89,6 @@ describe("runSync", () => {
       "putter",
       "waiter",
       "semaphore",
-      "aborted",
       "child",
     ]);
   });
@@ -165,6 +163,18 @@ describe("run() on a virtual loop", () => {
       return yield* fromPromise(new Promise((done) => setTimeout(done, 20, "from the host")));
     }, virtual);
     expect(value).toBe("from the host");
+  });
+
+  it("waits for the host while it listens to an AbortSignal, which the host may abort", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("enough"), 20);
+    expect(await run(waitAbort(controller.signal), virtual)).toBe("enough");
+
+    const cancelling = new AbortController();
+    setTimeout(() => cancelling.abort("stop"), 20);
+    const outcome = run(new Event().wait(), { ...virtual, signal: cancelling.signal });
+    await expect(outcome).rejects.toThrow(CancelledError);
+    await expect(outcome).rejects.toThrow("stop");
   });
 
   it("a loop that runs forever is not a run: it waits, and nothing is reported", async () => {

@@ -130,7 +130,9 @@ describe("runSync", () => {
       error = e;
     }
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/^runSync\(\): the program waits on 1 native promise/);
+    expect((error as Error).message).toMatch(
+      /^runSync\(\): the program waits on 1 thing\(s\) only the host can deliver/,
+    );
     expect((error as Error).message).toContain("await loop.runUntilComplete(main)");
     expect(loop.isRunning()).toBe(false);
   });

@@ -84,9 +84,10 @@ export abstract class BaseEventLoop {
   readonly _bound: { readonly loop: BaseEventLoop } = { loop: this };
   /**
    * @internal Waits only the host can end: native promises awaited through
-   * fromPromise that have not settled. Any other wait on the host (a native
-   * task blocked on host I/O) must count itself here too: while this is above
-   * 0, an idle virtual loop waits for the host instead of reporting a deadlock.
+   * fromPromise that have not settled, AbortSignals listened to. Any other
+   * wait on the host (a native task blocked on host I/O) must count itself here
+   * too: while this is above 0, an idle virtual loop waits for the host instead
+   * of reporting a deadlock.
    */
   _hostPending = 0;
   /** @internal The future a pending runUntilComplete() waits for, and the public call that waits (for messages). */

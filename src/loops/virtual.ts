@@ -103,7 +103,7 @@ export class VirtualEventLoop extends BaseEventLoop {
   private _stuck(main: Future<unknown>): Error {
     if (this._hostPending > 0) {
       return new Error(
-        `runSync(): the program waits on ${this._hostPending} native promise(s) (fromPromise), which only the host can settle. ` +
+        `runSync(): the program waits on ${this._hostPending} thing(s) only the host can deliver (native promises through fromPromise, AbortSignals). ` +
           "Use `await loop.runUntilComplete(main)` or `await run(main, { loopFactory: () => new VirtualEventLoop() })` instead.",
       );
     }
