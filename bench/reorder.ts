@@ -4,7 +4,7 @@
  * reorder its ready queue, so there are no peers to compare with; what counts
  * is that the cost per round trip does not grow with the queue.
  *
- *   npx tsx bench/reorder.ts [--rounds N] [--quick] [--json file]
+ *   npm run build && npx tsx bench/reorder.ts [--rounds N] [--quick] [--json file]
  *
  * As run.ts does, every (size, round) runs in a fresh child process
  * (`node --import tsx bench/reorder.ts --child <size> <ops>`), sizes
@@ -16,14 +16,8 @@ import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import {
-  type Coro,
-  createTask,
-  run,
-  schedulingLoopFactory,
-  type Task,
-  taskSwitch,
-} from "../src/index.js";
+import type * as Asynkit from "../src/index.js";
+import { assertBuilt, loadAsynkit } from "./dist.js";
 
 /** Other ready entries in the queue during the round trips. */
 const SIZES = [100, 10_000, 100_000] as const;
@@ -39,19 +33,20 @@ const here = dirname(fileURLToPath(import.meta.url));
  * either end and inserts at both; the `size` filler tasks stay in between and
  * run only once the round trips are over.
  */
-async function reorder(size: number, n: number): Promise<number> {
+async function reorder(asynkit: typeof Asynkit, size: number, n: number): Promise<number> {
+  const { createTask, run, schedulingLoopFactory, taskSwitch } = asynkit;
   return run(
-    function* (): Coro<number> {
+    function* (): Asynkit.Coro<number> {
       let done = false;
-      let main = null as Task<number> | null;
+      let main = null as Asynkit.Task<number> | null;
       const partner = createTask(
-        (function* (): Coro<void> {
-          while (!done) yield* taskSwitch(main as Task<number>);
+        (function* (): Asynkit.Coro<void> {
+          while (!done) yield* taskSwitch(main as Asynkit.Task<number>);
         })(),
       );
-      for (let i = 0; i < size; i++) createTask((function* (): Coro<void> {})());
+      for (let i = 0; i < size; i++) createTask((function* (): Asynkit.Coro<void> {})());
       main = createTask(
-        (function* (): Coro<number> {
+        (function* (): Asynkit.Coro<number> {
           const t0 = process.hrtime.bigint();
           for (let i = 0; i < n; i++) yield* taskSwitch(partner, { insertPos: 1 });
           const elapsed = process.hrtime.bigint() - t0;
@@ -68,8 +63,9 @@ async function reorder(size: number, n: number): Promise<number> {
 }
 
 async function child(size: number, ops: number): Promise<void> {
-  await reorder(size, Math.max(1, Math.round(ops / 10))); // warm up
-  const nsPerOp = await reorder(size, ops);
+  const asynkit = await loadAsynkit(); // the built package, dist/
+  await reorder(asynkit, size, Math.max(1, Math.round(ops / 10))); // warm up
+  const nsPerOp = await reorder(asynkit, size, ops);
   process.stdout.write(`${JSON.stringify({ nsPerOp })}\n`);
 }
 
@@ -107,6 +103,7 @@ function main(): void {
     void child(Number(positionals[0]), Number(positionals[1]));
     return;
   }
+  assertBuilt();
   const rounds = values.rounds === undefined ? 5 : Number(values.rounds);
   const ops = values.quick ? OPS / 10 : OPS;
   const samples = new Map<number, number[]>(SIZES.map((size) => [size, []]));

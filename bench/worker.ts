@@ -1,10 +1,16 @@
 /**
- * Runs one workload of one JS implementation in this (fresh) process and prints
- * one JSON line: `{"nsPerOp":…}`, `{"bytesPerTask":…}` or `{"error":…}`.
+ * Runs one case (a workload at one size) in this process and prints one JSON line.
  *
- *   node --expose-gc --import tsx bench/worker.ts <workload> <impl> <ops>
+ *   node --expose-gc --import tsx bench/worker.ts fresh <impl> <workload> <ops> <reps> [depth]
+ *     one implementation, one timed run after a warm-up:
+ *     `{"nsPerOp":…}`, `{"bytesPerTask":…}` or `{"error":…}`
+ *   node --expose-gc --import tsx bench/worker.ts single <rounds> <workload> <ops> <reps> [depth]
+ *     native and asynkit in this one process: a warm-up of each, then `rounds`
+ *     interleaved timed runs (native, asynkit, native, asynkit, …), a full
+ *     collection before each: `{"native":[…],"asynkit":[…]}` or `{"error":…}`
  *
- * run.ts spawns one of these per (workload, implementation, round).
+ * A timed run is `reps` batches of `ops` ops (see BATCHED_WORKLOADS). run.ts spawns
+ * one fresh worker per (case, implementation, round) and one single worker per case.
  */
 import {
   type Impl,
@@ -15,6 +21,14 @@ import {
   type Workload,
 } from "./workloads.js";
 
+/** What one worker measures: the Case fields it needs. */
+interface Job {
+  workload: Workload;
+  ops: number;
+  reps: number;
+  depth: number;
+}
+
 // Static imports would make one broken implementation take the others down.
 const loaders: Record<JsImpl, () => Promise<{ default: Impl }>> = {
   native: () => import("./impl/native.js"),
@@ -23,41 +37,109 @@ const loaders: Record<JsImpl, () => Promise<{ default: Impl }>> = {
   effect: () => import("./impl/effect.js"),
 };
 
+/** The workload's function: `reps` batches of `n` ops (reps is 1 but for batched workloads). */
+function workloadFn(impl: Impl, job: Job): (n: number, reps: number) => Promise<unknown> {
+  switch (job.workload) {
+    case "memory":
+      return impl.memory;
+    case "depth": {
+      const { depth } = impl;
+      if (!depth) throw new Error("this implementation has no depth workload");
+      return (n) => depth(n, job.depth);
+    }
+    default:
+      return impl[job.workload]; // the batched ones take `reps`, the others run once
+  }
+}
+
+/** Now in ns: CPU time for timers (whose wall time is at least the sleeps' span), else wall time. */
+function clock(workload: Workload): () => number {
+  if (workload === "timers") {
+    return () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) * 1000;
+    };
+  }
+  return () => Number(process.hrtime.bigint());
+}
+
+/** One timed run: ns per op, or heap bytes per task for memory. */
+async function timedRun(impl: Impl, job: Job): Promise<number> {
+  const fn = workloadFn(impl, job);
+  if (job.workload === "memory") return (await fn(job.ops, 1)) as number;
+  const now = clock(job.workload);
+  const t0 = now();
+  await fn(job.ops, job.reps);
+  return (now() - t0) / (job.ops * job.reps);
+}
+
+/** A tenth of a timed run, untimed, so that the code is compiled before it counts. */
+async function warmUp(impl: Impl, job: Job): Promise<void> {
+  const fn = workloadFn(impl, job);
+  if (job.reps >= 10) await fn(job.ops, Math.round(job.reps / 10));
+  else await fn(Math.max(1, Math.round(job.ops / 10)), 1);
+}
+
+function result(workload: Workload, value: number): WorkerResult {
+  return workload === "memory" ? { bytesPerTask: value } : { nsPerOp: value };
+}
+
+function collect(): void {
+  globalThis.gc?.();
+}
+
+type Output = WorkerResult | { native: number[]; asynkit: number[] };
+
+async function fresh(implName: JsImpl, job: Job): Promise<Output> {
+  const impl = (await loaders[implName]()).default;
+  await warmUp(impl, job);
+  return result(job.workload, await timedRun(impl, job));
+}
+
+async function single(rounds: number, job: Job): Promise<Output> {
+  const native = (await loaders.native()).default;
+  const asynkit = (await loaders.asynkit()).default;
+  await warmUp(native, job);
+  await warmUp(asynkit, job);
+  const samples = { native: [] as number[], asynkit: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    collect(); // so one implementation's garbage is not collected on the other's time
+    samples.native.push(await timedRun(native, job));
+    collect();
+    samples.asynkit.push(await timedRun(asynkit, job));
+  }
+  return samples;
+}
+
 function isOneOf<T extends string>(list: readonly T[], x: string | undefined): x is T {
   return (list as readonly string[]).includes(x ?? "");
 }
 
-async function measure(impl: Impl, workload: Workload, n: number): Promise<WorkerResult> {
-  const warmup = Math.max(1, Math.round(n / 10));
-  if (workload === "memory") {
-    await impl.memory(warmup); // compile the code paths so their feedback is not counted
-    return { bytesPerTask: await impl.memory(n) };
-  }
-  const fn = impl[workload];
-  await fn(warmup);
-  const t0 = process.hrtime.bigint();
-  await fn(n);
-  const elapsed = process.hrtime.bigint() - t0;
-  return { nsPerOp: Number(elapsed) / n };
-}
+const USAGE =
+  `usage: worker.ts fresh <${JS_IMPLS.join("|")}> <workload> <ops> <reps> [depth]` +
+  ` | worker.ts single <rounds> <workload> <ops> <reps> [depth]; workloads: ${WORKLOADS.join(", ")}`;
 
-async function main(): Promise<WorkerResult> {
-  const [workload, implName, ops] = process.argv.slice(2);
-  const n = Number(ops);
-  if (!isOneOf(WORKLOADS, workload) || !isOneOf(JS_IMPLS, implName) || !(n >= 1)) {
-    return {
-      error: `usage: worker.ts <${WORKLOADS.join("|")}> <${JS_IMPLS.join("|")}> <ops>`,
-    };
+async function main(): Promise<Output> {
+  const [mode, who, workload, ops, reps, depth] = process.argv.slice(2);
+  const job = {
+    ops: Number(ops),
+    reps: Number(reps),
+    depth: depth === undefined ? 1 : Number(depth),
+  };
+  if (!isOneOf(WORKLOADS, workload) || !(job.ops >= 1 && job.reps >= 1 && job.depth >= 1)) {
+    return { error: USAGE };
   }
   try {
-    const impl = (await loaders[implName]()).default;
-    return await measure(impl, workload, n);
+    if (mode === "fresh" && isOneOf(JS_IMPLS, who)) return await fresh(who, { workload, ...job });
+    if (mode === "single" && Number(who) >= 1)
+      return await single(Number(who), { workload, ...job });
+    return { error: USAGE };
   } catch (err) {
     const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     return { error: msg.split("\n")[0] ?? msg };
   }
 }
 
-const result = await main();
+const output = await main();
 // Exit explicitly: a failed implementation may leave timers or tasks behind.
-process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit("error" in result ? 1 : 0));
+process.stdout.write(`${JSON.stringify(output)}\n`, () => process.exit("error" in output ? 1 : 0));

@@ -80,7 +80,7 @@ show(
 show(
   "eager",
   runMain((t) => caller(t, (coro) => named(eager(coro), "work"))),
-  "1 runs at once inside main, before b; only the rest of the work became a task",
+  "1 runs at once, inside main's call to eager(), before b: the work's task starts in main's stack",
 );
 
 // 2. Depth-first descend: a request fans out into a tree of sub-requests.
@@ -141,5 +141,5 @@ show(
 show(
   "eager",
   runMain((t) => request(t, "A", (coro, name) => named(eager(coro), name))),
-  "the same order, and every start ran inside main's own step; each task holds only what came after a wait",
+  "descend's order and timing, without a yield*: each start ran inside its parent's call to eager(), as its own task",
 );

@@ -1,5 +1,8 @@
 // Imports the built package by its name, from a folder outside the project, through
-// package.json "exports": what a user gets after `npm install asynkit`.
+// package.json "exports": what a user gets after `npm install asynkit`. Both from an ES
+// module and from CommonJS (require() of the ES module, one instance for both), and
+// type-checked from a TypeScript ES module and a TypeScript CommonJS module. require()
+// refuses a module graph with top-level await, so this also keeps it out of src/.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,12 +16,26 @@ try {
   symlinkSync(root, join(dir, "node_modules", "asynkit"), "dir");
   writeFileSync(
     join(dir, "main.mjs"),
-    `import { run, sleep, createTask, VirtualEventLoop } from "asynkit";
+    `import { createRequire } from "node:module";
+import { run, sleep, createTask, VirtualEventLoop } from "asynkit";
 const log = [];
 function* child() { log.push("child"); yield* sleep(5); return 2; }
 const value = await run(function* () { const t = createTask(child()); log.push("main"); return (yield* t) * 21; });
 const virtual = new VirtualEventLoop().runSync(sleep(60000, "virtual"));
+// require() must give this very module, not a second copy with its own classes and loop slot.
+const required = createRequire(import.meta.url)("asynkit");
+if (required.VirtualEventLoop !== VirtualEventLoop) throw new Error("require() loaded a second copy");
 console.log(JSON.stringify({ value, log, virtual }));
+`,
+  );
+  writeFileSync(
+    join(dir, "main.cjs"),
+    `const { run, sleep, createTask } = require("asynkit");
+const log = [];
+function* child() { log.push("child"); yield* sleep(5); return 2; }
+run(function* () { const t = createTask(child()); log.push("main"); return (yield* t) * 21; }).then(
+  (value) => console.log(JSON.stringify({ value, log })),
+);
 `,
   );
   // The published declarations must stand on their own: type-check a consumer against them.
@@ -27,6 +44,15 @@ console.log(JSON.stringify({ value, log, virtual }));
     `import { run, createTask, sleep, type Coro, type Task } from "asynkit";
 function* child(): Coro<number> { yield* sleep(1); return 1; }
 export const result: Promise<number> = run(function* () { const t: Task<number> = createTask(child()); return yield* t; });
+`,
+  );
+  // A CommonJS module compiled by TypeScript: its import becomes require() of the ES module,
+  // which TypeScript accepts from 5.8 on with "module": "nodenext" (or "node20").
+  writeFileSync(
+    join(dir, "consumer-cjs.cts"),
+    `import { run, sleep, type Coro } from "asynkit";
+function* main(): Coro<number> { yield* sleep(1); return 42; }
+run(main()).then((value: number) => console.log(JSON.stringify({ value })));
 `,
   );
   writeFileSync(
@@ -40,19 +66,30 @@ export const result: Promise<number> = run(function* () { const t: Task<number> 
         lib: ["ES2023", "ESNext.Disposable", "DOM"],
         types: [],
         skipLibCheck: false,
-        noEmit: true,
+        outDir: "out",
       },
-      files: ["consumer.ts"],
+      files: ["consumer.ts", "consumer-cjs.cts"],
     }),
   );
   writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", dir], {
     stdio: "inherit",
   });
-  const out = execFileSync(process.execPath, ["main.mjs"], { cwd: dir, encoding: "utf8" }).trim();
-  const expected = JSON.stringify({ value: 42, log: ["main", "child"], virtual: "virtual" });
-  if (out !== expected) throw new Error(`package smoke test: expected ${expected}, got ${out}`);
-  console.log("package smoke test: asynkit imports and type-checks by name from another folder");
+  const runs = [
+    ["main.mjs", { value: 42, log: ["main", "child"], virtual: "virtual" }],
+    ["main.cjs", { value: 42, log: ["main", "child"] }],
+    ["out/consumer-cjs.cjs", { value: 42 }],
+  ];
+  for (const [file, expected] of runs) {
+    const out = execFileSync(process.execPath, [file], { cwd: dir, encoding: "utf8" }).trim();
+    if (out !== JSON.stringify(expected))
+      throw new Error(
+        `package smoke test, ${file}: expected ${JSON.stringify(expected)}, got ${out}`,
+      );
+  }
+  console.log(
+    "package smoke test: asynkit imports, requires and type-checks by name from another folder",
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -5,11 +5,11 @@
  * when the task is cancelled.
  */
 import type { Coro } from "./coro.js";
-import { describe } from "./coro.js";
 import { CancelledError } from "./errors.js";
-import { getRunningLoop } from "./events.js";
-import { type Future, PENDING } from "./futures.js";
+import { getRunningLoop, runningTask } from "./events.js";
+import { Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { argTypeError } from "./validate.js";
 
 /** The interface asynkit needs of a signal (AbortSignal, from any realm or polyfill). */
 type SignalLike = Pick<
@@ -17,14 +17,25 @@ type SignalLike = Pick<
   "aborted" | "reason" | "addEventListener" | "removeEventListener"
 >;
 
-function checkSignal(where: string, signal: unknown): asserts signal is SignalLike {
+/** @internal Throws a TypeError unless `signal` is an AbortSignal (or works like one). */
+export function checkSignal(
+  where: string,
+  name: string,
+  signal: unknown,
+): asserts signal is SignalLike {
   if (
     typeof signal !== "object" ||
     signal === null ||
     typeof (signal as SignalLike).addEventListener !== "function" ||
     !("aborted" in signal)
   ) {
-    throw new TypeError(`${where} expects an AbortSignal, got ${describe(signal)}.`);
+    throw argTypeError(
+      where,
+      name,
+      signal,
+      "an AbortSignal",
+      "pass controller.signal of an AbortController, or AbortSignal.timeout(ms)",
+    );
   }
 }
 
@@ -40,7 +51,6 @@ function abortMessage(reason: unknown): string {
  * Returns a function that stops listening.
  */
 export function cancelOnAbort(future: Future<unknown>, signal: AbortSignal): () => void {
-  checkSignal("the signal option", signal);
   const onAbort = (): void => {
     // A task abandoned by its loop's shutdown() can outlive the loop: nothing is left to cancel.
     if (future._loop.isClosed()) return;
@@ -91,8 +101,12 @@ function listen(loop: BaseEventLoop, signal: SignalLike, onAbort: () => void): (
  * });
  * ```
  */
-export function* waitAbort(signal: AbortSignal): Coro<unknown> {
-  checkSignal("waitAbort()", signal);
+export function waitAbort(signal: AbortSignal): Coro<unknown> {
+  checkSignal("waitAbort()", "signal", signal);
+  return waitForAbort(signal);
+}
+
+function* waitForAbort(signal: AbortSignal): Coro<unknown> {
   if (signal.aborted) return signal.reason;
   const fut = getRunningLoop().createFuture<unknown>();
   fut._label = "waitAbort()";
@@ -126,7 +140,16 @@ const controllers = new WeakMap<object, AbortController>();
  * ```
  */
 export function taskSignal(task?: Future<unknown>): AbortSignal {
-  const target = task ?? getRunningLoop()._currentTask;
+  if (task !== undefined && !(task instanceof Future)) {
+    throw argTypeError(
+      "taskSignal()",
+      "task",
+      task,
+      "a Task",
+      "pass a task, or nothing for the current task",
+    );
+  }
+  const target = task ?? runningTask(getRunningLoop());
   if (target === null || target === undefined) {
     throw new Error(
       "taskSignal() needs a task: call it from a coroutine run by a task, or pass the task.",

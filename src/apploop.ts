@@ -4,10 +4,11 @@
  * tasks; shutdown() cancels what is left, waits a while, and closes it.
  */
 import type { Context } from "./context.js";
-import { type Coro, describe, isCoroutine } from "./coro.js";
+import { type Coro, isCoroutine } from "./coro.js";
 import { describeWait } from "./deadlock.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
+import { argTypeError, checkDelay, checkOptions } from "./validate.js";
 
 /** Options for `loop.submit()`. */
 export interface SubmitOptions {
@@ -37,10 +38,15 @@ export function submitTo<T>(
     );
   }
   loop._checkClosed();
+  checkOptions("loop.submit()", options, "{ name, signal }");
   const coro = typeof main === "function" ? main() : main;
   if (!isCoroutine(coro)) {
-    throw new TypeError(
-      `loop.submit() expects a coroutine (or a function* to call), got ${describe(coro)}.`,
+    throw argTypeError(
+      "loop.submit()",
+      "main",
+      coro,
+      "a coroutine (or a function* to call)",
+      "pass handler() or the function* itself",
     );
   }
   if (!loop.isRunning()) void loop.runForever();
@@ -55,18 +61,18 @@ export function submitTo<T>(
 
 /** @internal loop.shutdown(): checks its options at the call, then shuts down. */
 export function shutDown(loop: BaseEventLoop, options: ShutdownOptions | undefined): Promise<void> {
-  const timeoutMs = options?.timeout ?? Number.POSITIVE_INFINITY;
-  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs)) {
-    throw new TypeError(
-      `loop.shutdown(): options.timeout must be a number of milliseconds, got ${describe(timeoutMs)}.`,
-    );
-  }
+  checkOptions("loop.shutdown()", options, "{ timeout: 5000 }");
+  const timeoutMs = checkDelay(
+    "loop.shutdown()",
+    "options.timeout",
+    options?.timeout ?? Number.POSITIVE_INFINITY,
+  );
   if (loop._awaited !== null) {
     throw new Error(
       "loop.shutdown(): this loop is running runUntilComplete() (or run()), which stops it when main is done; shutdown() is for a loop started by submit() or runForever().",
     );
   }
-  return shutDownAfter(loop, Math.max(0, timeoutMs));
+  return shutDownAfter(loop, timeoutMs);
 }
 
 async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<void> {

@@ -2,9 +2,10 @@
  * awaitSync(): drive a coroutine to its end without an event loop, as
  * asynkit's `await_sync()`, for async code that in fact never has to wait.
  */
-import { type Awaitable, describe, isCoroutine, type Suspend } from "./coro.js";
+import { type Awaitable, type Coro, coroutineOf, describe, type Suspend } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import { Future } from "./futures.js";
+import { argTypeError, notAwaitable } from "./validate.js";
 
 /**
  * Runs `awaitable` to its end right here, with no event loop, and returns its
@@ -38,12 +39,11 @@ export function awaitSync<T>(awaitable: Awaitable<T>): T {
 }
 
 /** The coroutine wants to wait: throw the error into it, and give up if it still waits. */
-function abort<T>(iterator: Iterator<Suspend, T, unknown>, yielded: Suspend): T {
+function abort<T>(iterator: Coro<T>, yielded: Suspend): T {
   if (yielded instanceof Future) yielded._blocking = false;
   const error = new SynchronousError(
     `awaitSync(): the coroutine waited on ${yielded instanceof Future ? String(yielded) : describe(yielded)}, which is not done, so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.`,
   );
-  if (typeof iterator.throw !== "function") throw error;
   let step = iterator.throw(error);
   while (step.done !== true) {
     if (step.value === undefined) {
@@ -58,16 +58,15 @@ function abort<T>(iterator: Iterator<Suspend, T, unknown>, yielded: Suspend): T 
   return step.value;
 }
 
-function iteratorOf<T>(awaitable: Iterable<Suspend, T, unknown>): Iterator<Suspend, T, unknown> {
-  if (isCoroutine(awaitable)) return awaitable as Iterator<Suspend, T, unknown>;
-  if (
-    typeof awaitable === "object" &&
-    awaitable !== null &&
-    typeof (awaitable as Iterable<Suspend, T, unknown>)[Symbol.iterator] === "function"
-  ) {
-    return awaitable[Symbol.iterator]();
+function iteratorOf<T>(awaitable: Iterable<Suspend, T, unknown>): Coro<T> {
+  const coro = coroutineOf(awaitable);
+  if (coro === null) {
+    throw notAwaitable(
+      "awaitSync()",
+      "awaitable",
+      awaitable,
+      "a coroutine, a Future or another yield*-able",
+    );
   }
-  throw new TypeError(
-    `awaitSync() expects a coroutine, a Future or another yield*-able, got ${describe(awaitable)}.`,
-  );
+  return coro as Coro<T>;
 }

@@ -2,14 +2,31 @@
  * Waiting for several things at once, as the combinators of asyncio's `tasks`
  * module: gather, wait, waitFor, shield and asCompleted.
  */
-import { type Awaitable, type Coro, describe, isCoroutine } from "./coro.js";
+import {
+  type Awaitable,
+  type AwaitedResult,
+  type Coro,
+  describe,
+  isAwaitable,
+  isCoroutine,
+  isPromiseLike,
+  type Suspend,
+} from "./coro.js";
 import { CancelledError, TimeoutError } from "./errors.js";
-import { getEventLoop, getRunningLoop } from "./events.js";
-import { Future, PENDING } from "./futures.js";
+import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
+import { Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
-import { ensureFuture } from "./tasks.js";
-import { timeout } from "./timeouts.js";
+import { toFuture } from "./tasks.js";
+import { withTimeout } from "./timeouts.js";
+import {
+  argRangeError,
+  argTypeError,
+  checkAwaitable,
+  checkDelay,
+  checkOptions,
+  notAwaitable,
+} from "./validate.js";
 
 /** Options for the list form of gather(). */
 export interface GatherOptions {
@@ -40,66 +57,138 @@ class GatheringFuture<T> extends Future<T> {
 }
 
 function isGatherOptions(x: unknown): x is GatherOptions {
-  return (
-    typeof x === "object" &&
-    x !== null &&
-    !(x instanceof Future) &&
-    !isCoroutine(x) &&
-    !(Symbol.iterator in x)
-  );
+  return typeof x === "object" && x !== null && !isAwaitable(x) && !isPromiseLike(x);
 }
 
 /**
  * Runs awaitables concurrently and returns their results in order, as
- * asyncio.gather. Coroutines are wrapped in tasks. The first failure is raised
- * at once while the others keep running; with `{ returnExceptions: true }`
- * (list form) errors come back in the results instead. Cancelling the task
- * that waits on gather() cancels every child.
+ * asyncio.gather. Coroutines are wrapped in tasks at the call, so they start
+ * whether or not gather() is waited for (with no loop running, when it first
+ * runs). The awaitables come as arguments, or as one array or Set (the list
+ * form, as Promise.all). The first failure is raised at once while the others
+ * keep running; with `{ returnExceptions: true }` (list form) errors come back
+ * in the results instead. Cancelling the task that waits on gather() cancels
+ * every child.
  *
  * @example
  * ```ts
  * import { gather, run, sleep } from "asynkit";
  * await run(function* () {
  *   const [a, b] = yield* gather(sleep(20, "a"), sleep(10, 2)); // ["a", 2], typed [string, number]
+ *   const [c, d] = yield* gather([sleep(5, "c"), sleep(5, 4)]); // the list form, typed the same
  *   const all = yield* gather([sleep(5, 1), sleep(5, 2)], { returnExceptions: true });
  * });
  * ```
  */
-export function gather<T extends readonly unknown[]>(
-  ...aws: { [K in keyof T]: Awaitable<T[K]> }
-): Coro<T>;
 export function gather(
   aws: Iterable<Awaitable<unknown>>,
   options: GatherOptions & { returnExceptions: true },
 ): Coro<unknown[]>;
-export function gather<T>(aws: Iterable<Awaitable<T>>, options: GatherOptions): Coro<T[]>;
-export function* gather(...args: unknown[]): Coro<unknown[]> {
-  let aws: Iterable<unknown> = args;
+export function gather<const A extends readonly Awaitable<unknown>[] | []>(
+  aws: A,
+  options?: GatherOptions,
+): Coro<{ -readonly [K in keyof A]: AwaitedResult<A[K]> }>;
+export function gather<A extends Awaitable<unknown>>(
+  aws: ReadonlySet<A>,
+  options?: GatherOptions,
+): Coro<AwaitedResult<A>[]>;
+export function gather<A extends Awaitable<unknown>>(
+  aws: Iterable<A>,
+  options: GatherOptions,
+): Coro<AwaitedResult<A>[]>;
+export function gather<T extends readonly unknown[]>(
+  ...aws: { [K in keyof T]: Awaitable<T[K]> }
+): Coro<T>;
+export function gather(...args: unknown[]): Coro<unknown[]> {
+  let aws = args;
   let returnExceptions = false;
+  const list = args[0];
   if (args.length === 2 && isGatherOptions(args[1])) {
-    const list = args[0];
-    if (typeof list !== "object" || list === null || !(Symbol.iterator in list)) {
-      throw new TypeError(
-        `gather(list, options) expects an array or iterable of awaitables first, got ${describe(list)}.`,
+    if (
+      isAwaitable(list) ||
+      typeof (list as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== "function"
+    ) {
+      throw argTypeError(
+        "gather()",
+        "list",
+        list,
+        "an array or iterable of awaitables when options follow",
+        "pass gather([a, b], { returnExceptions: true })",
       );
     }
-    aws = list as Iterable<unknown>;
+    aws = [...(list as Iterable<unknown>)];
     returnExceptions = args[1].returnExceptions === true;
+  } else if (args.length === 1 && (Array.isArray(list) || list instanceof Set)) {
+    aws = [...list];
   }
-  return yield* gatherFuture(aws as Iterable<Awaitable<unknown>>, returnExceptions);
+  for (const aw of aws) {
+    if (!isAwaitable(aw) && !isPromiseLike(aw))
+      throw notAwaitable("gather()", "each awaitable", aw);
+  }
+  const loop = peekRunningLoop();
+  const gathering =
+    loop === null
+      ? new Gathering(null, aws, returnExceptions)
+      : new Gathering(gatherFuture(aws, returnExceptions, loop), null, false);
+  return gathering as unknown as Coro<unknown[]>;
+}
+
+/**
+ * The coroutine gather() returns: it waits for the gathering future, made at
+ * the call while a loop runs (as asyncio.gather schedules its children at
+ * once), else at its first step.
+ */
+class Gathering {
+  private resumed = false;
+
+  constructor(
+    private outer: GatheringFuture<unknown[]> | null,
+    /** The awaitables, until the future is made from them. */
+    private aws: readonly unknown[] | null,
+    private readonly returnExceptions: boolean,
+  ) {}
+
+  next(): IteratorResult<Suspend, unknown[]> {
+    if (this.outer === null) {
+      this.outer = gatherFuture(this.aws ?? [], this.returnExceptions, getRunningLoop());
+      this.aws = null;
+    }
+    const step = waitStep(this.outer, this.resumed);
+    this.resumed = true;
+    return step;
+  }
+
+  /**
+   * A cancellation thrown in (into a task cancelled before its first step)
+   * cancels the children, as it would have had the task been waiting.
+   */
+  throw(error: unknown): never {
+    if (error instanceof CancelledError && this.outer !== null) {
+      this.outer._requestCancel(error.message, error.cause);
+    }
+    throw error;
+  }
+
+  return(value: unknown[]): IteratorResult<Suspend, unknown[]> {
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
 }
 
 function gatherFuture(
-  aws: Iterable<Awaitable<unknown>>,
+  aws: readonly unknown[],
   returnExceptions: boolean,
-): Future<unknown[]> {
-  const loop = getRunningLoop();
+  loop: BaseEventLoop,
+): GatheringFuture<unknown[]> {
   const children: Future<unknown>[] = [];
   const byArg = new Map<unknown, Future<unknown>>();
   for (const aw of aws) {
     let child = byArg.get(aw);
     if (child === undefined) {
-      child = ensureFuture(aw, { loop });
+      child = toFuture("gather()", "each awaitable", aw as Awaitable<unknown>, loop);
       byArg.set(aw, child);
     }
     children.push(child);
@@ -147,7 +236,7 @@ export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"
 
 /** Options for wait(). */
 export interface WaitOptions {
-  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled). */
+  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled); negative: 0. */
   timeout?: number;
   /** Default "ALL_COMPLETED". */
   returnWhen?: ReturnWhen;
@@ -178,31 +267,46 @@ export function wait(
   aws: Iterable<Future<unknown> | Coro<unknown>>,
   options?: WaitOptions,
 ): Coro<{ done: Set<Future<unknown>>; pending: Set<Future<unknown>> }>;
-export function* wait<T>(
+export function wait<T>(
   aws: Iterable<Future<T> | Coro<T>>,
   options?: WaitOptions,
 ): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
-  if (aws instanceof Future || isCoroutine(aws) || !(Symbol.iterator in Object(aws))) {
-    throw new TypeError(`wait() expects an array or iterable of futures, got ${describe(aws)}.`);
-  }
+  const timeoutMs = checkListAndTimeout(
+    "wait()",
+    aws,
+    options,
+    '{ returnWhen: "FIRST_COMPLETED" }',
+  );
   const returnWhen = options?.returnWhen ?? "ALL_COMPLETED";
   if (
     returnWhen !== "ALL_COMPLETED" &&
     returnWhen !== "FIRST_COMPLETED" &&
     returnWhen !== "FIRST_EXCEPTION"
   ) {
-    throw new RangeError(
-      `wait(): invalid returnWhen ${JSON.stringify(returnWhen)}: use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED".`,
+    const error = typeof returnWhen === "string" ? argRangeError : argTypeError;
+    throw error(
+      "wait()",
+      "options.returnWhen",
+      returnWhen,
+      "one of the ReturnWhen names",
+      'use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED"',
     );
   }
+  return waitUntil(aws, timeoutMs, returnWhen);
+}
+
+function* waitUntil<T>(
+  aws: Iterable<Future<T> | Coro<T>>,
+  timeoutMs: number | undefined,
+  returnWhen: ReturnWhen,
+): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
   const loop = getRunningLoop();
   const fs = new Set<Future<T>>();
-  for (const aw of aws) fs.add(ensureFuture(aw, { loop }));
+  for (const aw of aws) fs.add(toFuture("wait()", "each awaitable", aw, loop));
   if (fs.size === 0) throw new RangeError("wait() needs at least one future: the set is empty.");
 
   const waiter = loop.createFuture<void>();
-  const timer =
-    options?.timeout === undefined ? null : loop.callLater(options.timeout, releaseWaiter, waiter);
+  const timer = timeoutMs === undefined ? null : loop.callLater(timeoutMs, releaseWaiter, waiter);
   let counter = fs.size;
   const onCompletion = (f: Future<T>): void => {
     counter--;
@@ -228,6 +332,36 @@ export function* wait<T>(
   return { done, pending };
 }
 
+/**
+ * The arguments of wait() and asCompleted(): an iterable of awaitables (not an
+ * awaitable), and options with a timeout, which comes back clamped to >= 0.
+ */
+function checkListAndTimeout(
+  where: string,
+  aws: unknown,
+  options: { timeout?: number } | undefined,
+  example: string,
+): number | undefined {
+  if (
+    typeof aws !== "object" ||
+    aws === null ||
+    aws instanceof Future ||
+    isCoroutine(aws) ||
+    !(Symbol.iterator in aws)
+  ) {
+    throw argTypeError(
+      where,
+      "aws",
+      aws,
+      "an array or iterable of awaitables",
+      `pass a list, e.g. ${where.replace("()", "")}([task1, task2])`,
+    );
+  }
+  checkOptions(where, options, example);
+  const timeoutMs = options?.timeout;
+  return timeoutMs === undefined ? undefined : checkDelay(where, "options.timeout", timeoutMs);
+}
+
 function releaseWaiter(waiter: Future<void>): void {
   if (waiter._state === PENDING) waiter._resolve(undefined);
 }
@@ -248,7 +382,9 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
 /**
  * Waits for `aw` with a deadline of `timeoutMs` (null: none), as
  * asyncio.wait_for: on expiry `aw` is cancelled and TimeoutError raised.
- * A coroutine runs in the current task; a future is cancelled on timeout.
+ * A coroutine runs in the current task; a future is cancelled on timeout. A
+ * timeout of 0 or less does not wait: a done `aw` gives its result, any other
+ * is cancelled and TimeoutError raised.
  *
  * @example
  * ```ts
@@ -259,9 +395,15 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
  * });
  * ```
  */
-export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
-  if (timeoutMs !== null && timeoutMs <= 0) {
-    const fut = ensureFuture(aw);
+export function waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+  checkAwaitable("waitFor()", "aw", aw);
+  const delay = timeoutMs === null ? null : checkDelay("waitFor()", "timeoutMs", timeoutMs);
+  return waitForWithin(aw, delay);
+}
+
+function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+  if (timeoutMs === 0) {
+    const fut = toFuture("waitFor()", "aw", aw, undefined);
     if (fut.done()) return fut.result();
     yield* cancelAndWait(fut);
     try {
@@ -273,7 +415,7 @@ export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T>
       throw error;
     }
   }
-  return yield* timeout(timeoutMs, function* () {
+  return yield* withTimeout(timeoutMs, function* () {
     return yield* aw;
   });
 }
@@ -295,7 +437,7 @@ export function* waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T>
  * ```
  */
 export function shield<T>(aw: Awaitable<T>): Future<T> {
-  const inner = ensureFuture(aw);
+  const inner = toFuture("shield()", "aw", aw, undefined);
   if (inner.done()) return inner;
   const outer = inner.getLoop().createFuture<T>();
   const onInnerDone = (f: Future<T>): void => {
@@ -320,7 +462,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
 
 /** Options for asCompleted(). */
 export interface AsCompletedOptions {
-  /** After this many milliseconds, the coroutines still to come raise TimeoutError. */
+  /** After this many milliseconds (negative: 0), the coroutines still to come raise TimeoutError. */
   timeout?: number;
 }
 
@@ -343,12 +485,10 @@ export function asCompleted<T>(
   aws: Iterable<Awaitable<T>>,
   options?: AsCompletedOptions,
 ): IterableIterator<Coro<T>> {
-  if (aws instanceof Future || isCoroutine(aws) || !(Symbol.iterator in Object(aws))) {
-    throw new TypeError(
-      `asCompleted() expects an array or iterable of awaitables, got ${describe(aws)}.`,
-    );
-  }
-  return new AsCompleted(aws, options?.timeout);
+  return new AsCompleted(
+    aws,
+    checkListAndTimeout("asCompleted()", aws, options, "{ timeout: 100 }"),
+  );
 }
 
 class AsCompleted<T> implements IterableIterator<Coro<T>> {
@@ -360,7 +500,8 @@ class AsCompleted<T> implements IterableIterator<Coro<T>> {
 
   constructor(aws: Iterable<Awaitable<T>>, timeoutMs: number | undefined) {
     const loop = getEventLoop();
-    for (const aw of new Set(aws)) this._todo.add(ensureFuture(aw, { loop }));
+    for (const aw of new Set(aws))
+      this._todo.add(toFuture("asCompleted()", "each awaitable", aw, loop));
     for (const f of this._todo) f._addCallback(this._onCompletion as (f: never) => void);
     if (this._todo.size > 0 && timeoutMs !== undefined) {
       this._timer = loop.callLater(timeoutMs, this._onTimeout);

@@ -5,6 +5,7 @@
  * `set` installs a new map, so `copy()` only shares the reference. That makes
  * the copy every task takes at creation a single small object.
  */
+import { argTypeError, checkFunction, checkOptions } from "./validate.js";
 
 type Store = ReadonlyMap<ContextVar<unknown>, unknown>;
 const EMPTY: Store = new Map();
@@ -31,6 +32,15 @@ export class Context {
   _lent = 0;
 
   constructor(store: Store = EMPTY) {
+    if (!(store instanceof Map)) {
+      throw argTypeError(
+        "new Context()",
+        "store",
+        store,
+        "a Map of ContextVars to values",
+        "call new Context() for an empty context, or copyContext() for a copy of the current one",
+      );
+    }
     this._store = store;
   }
 
@@ -39,6 +49,7 @@ export class Context {
    * A context can be entered only once at a time.
    */
   run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
+    checkFunction("context.run()", "fn", fn, "pass the function to call in this context");
     if (this._entered) {
       throw new Error(
         "Cannot enter a Context that is already entered: run a copy of it instead (context.copy().run(...)).",
@@ -183,6 +194,16 @@ export class ContextVar<T> {
   private readonly fallback: T | typeof MISSING;
 
   constructor(name: string, options?: { default?: T }) {
+    if (typeof name !== "string") {
+      throw argTypeError(
+        "new ContextVar()",
+        "name",
+        name,
+        "a string",
+        'pass a name, e.g. new ContextVar("user")',
+      );
+    }
+    checkOptions("new ContextVar()", options, "{ default: value }");
     this.name = name;
     this.fallback =
       options !== undefined && "default" in options ? (options.default as T) : MISSING;
@@ -216,6 +237,15 @@ export class ContextVar<T> {
 
   /** Puts back the value from before the `set` that returned `token`. */
   reset(token: Token<T>): void {
+    if (!(token instanceof Token)) {
+      throw argTypeError(
+        "contextVar.reset()",
+        "token",
+        token,
+        "a Token",
+        "pass the token that contextVar.set() returned",
+      );
+    }
     if (token._used)
       throw new Error("This Token has already been used once; a token resets only once.");
     if (token.variable !== this)

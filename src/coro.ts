@@ -20,6 +20,9 @@ export type Coro<T = unknown> = Generator<Suspend, T, unknown>;
 /** Anything `yield*` accepts that produces T: a Coro, a Future, a Task, a CoroStart. */
 export type Awaitable<T> = Coro<T> | Future<T> | Iterable<Suspend, T, unknown>;
 
+/** What `yield*` of an awaitable gives: the result type of a coroutine, Future, Task or CoroStart. */
+export type AwaitedResult<A> = A extends Iterable<Suspend, infer T, unknown> ? T : never;
+
 /** True for a generator-like object that a task can drive (it has `next` and `throw`). */
 export function isCoroutine(x: unknown): x is Coro<unknown> {
   return (
@@ -28,6 +31,43 @@ export function isCoroutine(x: unknown): x is Coro<unknown> {
     typeof (x as Coro).next === "function" &&
     typeof (x as Coro).throw === "function"
   );
+}
+
+/**
+ * True for a collection: an array, Set, Map, string or typed array. Its
+ * iterator has no `throw`, so it is never awaitable, whatever it holds.
+ */
+export function isCollection(x: unknown): boolean {
+  return (
+    typeof x === "string" ||
+    Array.isArray(x) ||
+    x instanceof Set ||
+    x instanceof Map ||
+    ArrayBuffer.isView(x)
+  );
+}
+
+/**
+ * True for what `yield*` can wait on: a coroutine, a Future, or another object
+ * whose `[Symbol.iterator]()` gives a coroutine (a CoroStart). The iterator is
+ * not called, so an odd iterable passes here and fails in coroutineOf().
+ */
+export function isAwaitable(x: unknown): x is Awaitable<unknown> {
+  return (
+    isCoroutine(x) ||
+    (typeof x === "object" &&
+      x !== null &&
+      typeof (x as Partial<Iterable<unknown>>)[Symbol.iterator] === "function" &&
+      !isCollection(x))
+  );
+}
+
+/** The coroutine `yield* x` drives: x itself, or what its `[Symbol.iterator]()` gives; null when x is not awaitable. */
+export function coroutineOf(x: unknown): Coro<unknown> | null {
+  if (isCoroutine(x)) return x;
+  if (!isAwaitable(x)) return null;
+  const iterator = (x as Iterable<Suspend>)[Symbol.iterator]();
+  return isCoroutine(iterator) ? iterator : null;
 }
 
 /** True for a function declared with `function*`. */
@@ -44,20 +84,42 @@ export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
   );
 }
 
-/** A short description of a value for error messages. */
-export function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (typeof x === "string")
-    return `string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
-  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
-  if (typeof x === "object") return `${x.constructor?.name ?? "object"} ${String(x).slice(0, 60)}`;
-  return `${typeof x} ${String(x)}`;
+/** True for the object a `function*` returns (native, so its state is private). */
+function isGeneratorObject(x: object): boolean {
+  return Object.prototype.toString.call(x) === "[object Generator]";
 }
 
-/** The TypeError for a value that is not a coroutine, with the likely fix. */
-export function notACoroutine(where: string, x: unknown): TypeError {
-  let hint = "pass the generator object a function* returns, e.g. createTask(work()).";
-  if (isGeneratorFunction(x)) hint = `call it first: ${where}(${x.name || "fn"}()).`;
-  else if (isPromiseLike(x)) hint = "wrap a promise with fromPromise(promise) to await it.";
-  return new TypeError(`${where}() expects a coroutine, got ${describe(x)}: ${hint}`);
+/** A short description of a value for error messages: its kind, then the value. */
+export function describe(x: unknown): string {
+  if (x === null) return "null";
+  switch (typeof x) {
+    case "string":
+      return `string ${JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}…` : x)}`;
+    case "function":
+      return `${isGeneratorFunction(x) ? "generator function" : "function"} ${x.name || "(anonymous)"}`;
+    case "object":
+      return describeObject(x);
+    case "bigint":
+      return `bigint ${x}n`;
+    case "symbol":
+      return `symbol ${x.description ?? ""}`;
+    case "undefined":
+      return "undefined";
+    default:
+      return `${typeof x} ${String(x)}`;
+  }
+}
+
+function describeObject(x: object): string {
+  if (isGeneratorObject(x)) return "a generator object";
+  if (Array.isArray(x)) return `array of length ${x.length}`;
+  if (x instanceof Map || x instanceof Set) return `${x.constructor.name} of size ${x.size}`;
+  const kind = Object.getPrototypeOf(x)?.constructor?.name ?? "";
+  if (kind === "" || kind === "Object") {
+    const keys = Object.keys(x);
+    return keys.length === 0 ? "object {}" : `object { ${keys.slice(0, 4).join(", ")} }`;
+  }
+  const text = x.toString === Object.prototype.toString ? "" : String(x);
+  if (text === "") return `${kind} object`;
+  return text.includes(kind) ? text.slice(0, 60) : `${kind} ${text.slice(0, 60)}`;
 }

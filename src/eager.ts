@@ -3,7 +3,7 @@
  * runs a coroutine in the caller's stack until it first suspends, and eager()
  * turns the outcome into a done Future or a Task that continues from there.
  */
-import { type Context, lendContext, returnContext, swapContext } from "./context.js";
+import { type Context, copyContext, lendContext, returnContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
@@ -11,14 +11,14 @@ import {
   isCoroutine,
   isGeneratorFunction,
   isPromiseLike,
-  notACoroutine,
   type Suspend,
 } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
-import { getEventLoop } from "./events.js";
+import { EAGER_START, getEventLoop, onEagerStartTaskRequest, peekRunningLoop } from "./events.js";
 import { FINISHED, Future } from "./futures.js";
-import type { TaskFactory } from "./loops/base.js";
-import { Task, type TaskOptions } from "./tasks.js";
+import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
+import { HOLD_FIRST_STEP, Task, type TaskOptions, taskStep } from "./tasks.js";
+import { argTypeError, checkOptions, notACoroutine } from "./validate.js";
 
 // What a CoroStart holds.
 const NEW = 0; // autostart was false and start() has not run
@@ -79,7 +79,8 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   _error: unknown = undefined;
 
   constructor(coro: Coro<T>, options?: CoroStartOptions) {
-    if (!isCoroutine(coro)) throw notACoroutine("CoroStart", coro);
+    if (!isCoroutine(coro)) throw notACoroutine("new CoroStart()", coro);
+    checkOptions("new CoroStart()", options, "{ context, autostart }");
     this.coro = coro;
     this._context = options?.context ?? null;
     if (options?.autostart !== false) this._record(NEXT, undefined);
@@ -261,6 +262,12 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     return { done: true, value: arg as T };
   }
 
+  /** @internal A start run outside this object suspended at `step`: continue from there. */
+  _suspended(step: IteratorResult<Suspend, T>): void {
+    this._state = PENDING;
+    this._step = step;
+  }
+
   /** Runs a step and keeps its outcome: pending, returned or failed. */
   private _record(mode: number, arg: unknown): void {
     try {
@@ -346,7 +353,7 @@ function unblock(value: Suspend): void {
 class Continuation<T> {
   private forwarding = false;
 
-  constructor(private readonly start: CoroStart<T>) {}
+  constructor(readonly start: CoroStart<T>) {}
 
   next(value?: unknown): IteratorResult<Suspend, T> {
     if (this.forwarding) return this.start._advance(NEXT, value);
@@ -384,6 +391,7 @@ class Continuation<T> {
  * ```
  */
 export function coroStart<T>(coro: Coro<T>): CoroStart<T> {
+  if (!isCoroutine(coro)) throw notACoroutine("coroStart()", coro);
   return new CoroStart(coro);
 }
 
@@ -398,7 +406,7 @@ export function coroStart<T>(coro: Coro<T>): CoroStart<T> {
  * ```
  */
 export function coroIsBlocked(state: CoroStart<unknown>): boolean {
-  return state.pending();
+  return started("coroIsBlocked()", state).pending();
 }
 
 /**
@@ -412,7 +420,7 @@ export function coroIsBlocked(state: CoroStart<unknown>): boolean {
  * ```
  */
 export function coroAsFuture<T>(state: CoroStart<T>): Future<T> {
-  return state.asFuture();
+  return started("coroAsFuture()", state).asFuture();
 }
 
 /**
@@ -428,7 +436,15 @@ export function coroAsFuture<T>(state: CoroStart<T>): Future<T> {
  * ```
  */
 export function coroContinue<T>(state: CoroStart<T>): Coro<T> {
-  return state.asCoroutine();
+  return started("coroContinue()", state).asCoroutine();
+}
+
+/** `state`, checked to be what coroStart() returns. */
+function started<T>(where: string, state: CoroStart<T>): CoroStart<T> {
+  if (!(state instanceof CoroStart)) {
+    throw argTypeError(where, "state", state, "a CoroStart", "pass what coroStart(coro) returned");
+  }
+  return state;
 }
 
 /**
@@ -447,7 +463,8 @@ export function coroContinue<T>(state: CoroStart<T>): Coro<T> {
  * ```
  */
 export function coroAwait<T>(coro: Coro<T>, options?: { context?: Context }): Coro<T> {
-  if (!isCoroutine(coro)) throw notACoroutine("coroAwait", coro);
+  if (!isCoroutine(coro)) throw notACoroutine("coroAwait()", coro);
+  checkOptions("coroAwait()", options, "{ context }");
   return awaitStarted(coro, options?.context);
 }
 
@@ -509,7 +526,7 @@ export function coroIsFinished(coro: Coro<unknown>): boolean {
 }
 
 function trackedState(where: string, coro: Coro<unknown>): number | undefined {
-  if (!isCoroutine(coro)) throw notACoroutine(where, coro);
+  if (!isCoroutine(coro)) throw notACoroutine(`${where}()`, coro);
   return (coro as Tracked)[coroState];
 }
 
@@ -533,40 +550,61 @@ function trackedState(where: string, coro: Coro<unknown>): number | undefined {
  * ```
  */
 export function coroEager<T>(coro: Coro<T>): Future<T> {
-  if (!isCoroutine(coro)) throw notACoroutine("coroEager", coro);
+  if (!isCoroutine(coro)) throw notACoroutine("coroEager()", coro);
   return startEager(coro);
 }
 
-/** coroEager() for a value known to be a coroutine. */
+/**
+ * coroEager() for a value known to be a coroutine. While it runs, the running
+ * loop's current task is EAGER_START: currentTask() then makes the task that
+ * carries the coroutine (makeStartTask), so nothing begun in the start binds
+ * to the caller. A start nobody asks that of costs no task unless it suspends.
+ */
 function startEager<T>(coro: Coro<T>): Future<T> {
   // advance() inlined, in the caller's context lent as a copy: a start that
   // neither suspends nor sets a ContextVar costs no more than its Future.
+  const loop = peekRunningLoop();
+  let outerTask: BaseEventLoop["_currentTask"] = null;
+  let outerStart: BaseEventLoop["_eagerStart"] = null;
+  if (loop !== null) {
+    outerTask = loop._currentTask;
+    outerStart = loop._eagerStart;
+    loop._currentTask = EAGER_START;
+    loop._eagerStart = coro;
+  }
   const tracked = coro as Tracked;
   tracked[coroState] = CORO_RUNNING;
   const lent = lendContext();
-  let step: IteratorResult<Suspend, T>;
+  let step: IteratorResult<Suspend, T> | null = null;
+  let error: unknown;
   try {
     step = coro.next();
-  } catch (error) {
-    returnContext(lent);
-    tracked[coroState] = CORO_FINISHED;
+  } catch (thrown) {
+    error = thrown;
+  }
+  let startTask: Task<T> | null = null;
+  if (loop !== null) {
+    if (loop._eagerStart !== coro) startTask = loop._eagerStart as Task<T>;
+    loop._currentTask = outerTask;
+    loop._eagerStart = outerStart;
+  }
+  const written = returnContext(lent);
+  tracked[coroState] = step === null || step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
+  if (startTask !== null) return settleStartTask(startTask, step, error, written ?? lent.copy());
+  if (step === null) {
     const failed = new Future<T>();
     failed._fail(error);
     return failed;
   }
-  const written = returnContext(lent);
   if (step.done === true) {
-    tracked[coroState] = CORO_FINISHED;
     // A new future has no callbacks to schedule: set its result directly.
     const returned = new Future<T>();
     returned._result = step.value;
     returned._state = FINISHED;
     return returned;
   }
-  tracked[coroState] = CORO_SUSPENDED;
   const start = new CoroStart(coro, NO_AUTOSTART);
-  start._state = PENDING;
-  start._step = step;
+  start._suspended(step);
   // The task runs the rest in the copy the start ran in.
   const context = written ?? lent.copy();
   try {
@@ -582,6 +620,45 @@ function startEager<T>(coro: Coro<T>): Future<T> {
     throw error;
   }
 }
+
+/**
+ * The start asked for its task (makeStartTask): that task carries the outcome,
+ * whatever it is, so a failure has one owner. Suspended (`step` not done), it
+ * continues from there, its first step scheduled as a new task's would be.
+ */
+function settleStartTask<T>(
+  task: Task<T>,
+  step: IteratorResult<Suspend, T> | null,
+  error: unknown,
+  context: Context,
+): Task<T> {
+  task._context = context;
+  if (step === null) task._endThrown(error);
+  else if (step.done === true) task._endReturned(step.value);
+  else {
+    (task._coro as unknown as Continuation<T>).start._suspended(step);
+    task._loop._call(taskStep, 1, task, undefined, null);
+  }
+  return task;
+}
+
+/**
+ * Makes the task of the eager start running on `loop`, when currentTask()
+ * asks for it: it will continue the coroutine from a CoroStart that the start
+ * fills in when it suspends; its first step is scheduled then, not now.
+ */
+function makeStartTask(loop: BaseEventLoop): Task<unknown> {
+  const start = new CoroStart(loop._eagerStart as Coro<unknown>, NO_AUTOSTART);
+  const task = loop.createTask(start.asCoroutine(), {
+    context: copyContext(),
+    eagerStart: false,
+    [HOLD_FIRST_STEP]: true,
+  });
+  loop._eagerStart = task;
+  return task;
+}
+
+onEagerStartTaskRequest(makeStartTask);
 
 const NO_AUTOSTART: CoroStartOptions = { autostart: false };
 
@@ -600,8 +677,12 @@ export function funcEager<This, A extends unknown[], T>(
   fn: (this: This, ...args: A) => Coro<T>,
 ): (this: This, ...args: A) => Future<T> {
   if (typeof fn !== "function") {
-    throw new TypeError(
-      `funcEager() expects a function that returns a coroutine, got ${describe(fn)}.`,
+    throw argTypeError(
+      "funcEager()",
+      "fn",
+      fn,
+      "a function that returns a coroutine",
+      "pass a function*, e.g. funcEager(function* (id) { ... })",
     );
   }
   const eagerFn = function (this: This, ...args: A): Future<T> {
@@ -665,7 +746,7 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
   else if (typeof x === "function")
     hint = "for a plain function that returns a coroutine, use funcEager(fn).";
   throw new TypeError(
-    `eager() expects a coroutine or a generator function (function*), got ${describe(x)}: ${hint}`,
+    `eager() expects x to be a coroutine or a generator function (function*), got ${describe(x)}: ${hint}`,
   );
 }
 
@@ -688,8 +769,12 @@ export function cancelling<T extends { cancel(message?: string): unknown }>(
   message?: string,
 ): T & Disposable {
   if (typeof target?.cancel !== "function") {
-    throw new TypeError(
-      `cancelling() expects something with a cancel() method (a Task or Future), got ${describe(target)}.`,
+    throw argTypeError(
+      "cancelling()",
+      "target",
+      target,
+      "something with a cancel() method",
+      "pass a Task or a Future",
     );
   }
   Object.defineProperty(target, Symbol.dispose, {
@@ -716,6 +801,7 @@ export function cancelling<T extends { cancel(message?: string): unknown }>(
  * ```
  */
 export function eagerCtx<T>(coro: Coro<T>, message?: string): Future<T> & Disposable {
+  if (!isCoroutine(coro)) throw notACoroutine("eagerCtx()", coro);
   return cancelling(coroEager(coro), message);
 }
 
@@ -736,8 +822,12 @@ export function eagerCtx<T>(coro: Coro<T>, message?: string): Future<T> & Dispos
  */
 export function createEagerTaskFactory(taskClass: typeof Task = Task): TaskFactory {
   if (typeof taskClass !== "function") {
-    throw new TypeError(
-      `createEagerTaskFactory() expects a Task class, got ${describe(taskClass)}.`,
+    throw argTypeError(
+      "createEagerTaskFactory()",
+      "taskClass",
+      taskClass,
+      "a Task class",
+      "pass Task or a subclass of it",
     );
   }
   return <T>(loop: Parameters<TaskFactory>[0], coro: Coro<T>, options?: TaskOptions): Task<T> =>

@@ -3,9 +3,11 @@
  * which event loop is running: the parts of asyncio's `events` module that
  * everything else needs.
  */
+import type { AsyncScope } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
-import type { Future } from "./futures.js";
+import { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
 
 /** What the loop's exception handler is told about an error nobody else caught. */
 export interface ExceptionContext {
@@ -44,6 +46,8 @@ export class Handle {
   _arg0: unknown;
   /** @internal */ _arg1: unknown;
   /** @internal */ _argc: number;
+  /** @internal The AsyncLocalStorage context of whoever scheduled a user's callback. */
+  _asyncScope: AsyncScope | undefined = undefined;
 
   /** @internal Use loop.callSoon() to make one. */
   constructor(
@@ -87,6 +91,11 @@ export class Handle {
   _run(): void {
     const callback = this._callback;
     if (callback === null) return;
+    const scope = this._asyncScope;
+    if (scope !== undefined && scope !== this._loop._asyncScope) {
+      this._loop._runInScope(scope, this._run, this, undefined);
+      return;
+    }
     const previous = this._context === null ? null : swapContext(this._context);
     try {
       switch (this._argc) {
@@ -215,4 +224,33 @@ export function setDefaultLoopProvider(provider: () => BaseEventLoop): void {
  */
 export function getEventLoop(): BaseEventLoop {
   return runningLoop ?? defaultLoop();
+}
+
+/**
+ * @internal What a loop's `_currentTask` holds while eager() runs a coroutine
+ * in its caller's stack: the task that will carry the coroutine is made only
+ * if something asks for it (see {@link runningTask}).
+ */
+export const EAGER_START: { readonly eagerStart: true } = Object.freeze({ eagerStart: true });
+
+// Set when eager.ts loads; only eager.ts marks a start, so it is set whenever it is needed.
+let makeEagerStartTask: ((loop: BaseEventLoop) => Task<unknown>) | null = null;
+
+/** @internal eager.ts hands over how to make the task of the start in progress. */
+export function onEagerStartTaskRequest(maker: (loop: BaseEventLoop) => Task<unknown>): void {
+  makeEagerStartTask = maker;
+}
+
+/**
+ * @internal The task running on `loop` now. During an eager start that is the
+ * task that will continue the coroutine if it suspends, made on this first request.
+ */
+export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
+  const current = loop._currentTask;
+  if (current === EAGER_START) {
+    const start = loop._eagerStart;
+    if (start instanceof Future) return start as Task<unknown>;
+    return (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+  }
+  return current as Task<unknown> | null;
 }

@@ -3,10 +3,13 @@
  * Also a PromiseLike (native `await future` works) and an iterable
  * (`yield* future` suspends the coroutine until it is done).
  */
+import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
+import { Context, copyContext } from "./context.js";
 import { type Coro, describe, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } from "./validate.js";
 
 /** @internal */ export const PENDING = 0;
 /** @internal */ export const FINISHED = 1;
@@ -26,20 +29,70 @@ export function wakeWaiter(waiter: Waiter, future: Future<unknown>): void {
   waiter._wakeup(future);
 }
 
-type Callback = DoneCallback<never> | Waiter;
+/** A user's done-callback, with the context it runs in (asynkit's own callbacks have none). */
+class ContextCallback {
+  constructor(
+    readonly fn: DoneCallback<never>,
+    readonly context: Context,
+    /** The adder's AsyncLocalStorage context, with the loop's asyncLocalStorage option. */
+    readonly asyncScope: AsyncScope | undefined,
+  ) {}
+}
+
+type Callback = DoneCallback<never> | Waiter | ContextCallback;
+
+/** Options for addDoneCallback(). */
+export interface DoneCallbackOptions {
+  /** The context the callback runs in (default: a copy of the current one). */
+  context?: Context;
+}
 
 /** @internal A failure nobody has looked at yet: reported when the future is collected or its loop closes. */
 export interface Unretrieved {
   readonly loop: BaseEventLoop;
   readonly message: string;
   readonly exception: unknown;
-  readonly future: WeakRef<Future<unknown>> | null;
+  /** The future: held during a synchronous run, then watched through a WeakRef (null without one). */
+  future: Future<unknown> | WeakRef<Future<unknown>> | null;
 }
 
 const collected =
   typeof FinalizationRegistry === "function"
     ? new FinalizationRegistry<Unretrieved>((report) => report.loop._reportUnretrieved(report))
     : null;
+
+/**
+ * A WeakRef made during a host job keeps its target alive until the job ends,
+ * and a synchronous run (runSync) is one job: a WeakRef per failure would keep
+ * every failed future of the run alive, retrieved or not. So while one lasts,
+ * failures are held in `held` (dropped when retrieved) and watched when it ends.
+ */
+let syncRuns = 0;
+const held = new Set<Unretrieved>();
+
+/** @internal A synchronous run starts: see `held`. */
+export function beginSyncRun(): void {
+  syncRuns++;
+}
+
+/** @internal A synchronous run ends: the failures still unretrieved are watched for collection. */
+export function endSyncRun(): void {
+  if (--syncRuns > 0) return;
+  for (const report of held) watch(report, report.future as Future<unknown>);
+  held.clear();
+}
+
+/** Reports the failure if `future` is collected before anyone retrieved it. */
+function watch(report: Unretrieved, future: Future<unknown>): void {
+  report.future = typeof WeakRef === "function" ? new WeakRef(future) : null;
+  collected?.register(future, report, future);
+}
+
+/** @internal The future of an unretrieved failure, if it is still alive. */
+export function unretrievedFuture(report: Unretrieved): Future<unknown> | undefined {
+  const future = report.future;
+  return future instanceof Future ? future : future?.deref();
+}
 
 /**
  * The eventual result of an operation, as asyncio's Future.
@@ -76,8 +129,27 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   _label: string | { toString(): string } | null = null;
 
+  /** A pending future on `options.loop` (default: the running loop, else the policy's). */
   constructor(options?: { loop?: BaseEventLoop }) {
-    this._loop = options?.loop ?? getEventLoop();
+    const loop = options?.loop;
+    // loop.createFuture() passes the loop's own option object: nothing to check.
+    this._loop = loop !== undefined && loop._bound === options ? loop : this._checkedLoop(options);
+  }
+
+  /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
+  private _checkedLoop(options: { loop?: BaseEventLoop } | undefined): BaseEventLoop {
+    if (options === undefined) return getEventLoop();
+    const loop = (options as { loop?: unknown } | null)?.loop;
+    if (
+      typeof options === "object" &&
+      options !== null &&
+      (loop === undefined || isEventLoop(loop))
+    ) {
+      return options.loop ?? getEventLoop();
+    }
+    const where = `new ${this._kind()}()`;
+    checkOptions(where, options, "{ loop }");
+    throw notALoop(where, "options.loop", loop);
   }
 
   /** True when the future has a result, an exception, or was cancelled. */
@@ -144,6 +216,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Cancels the future; false if it was already done. */
   cancel(message?: string): boolean {
+    // As asyncio: whoever cancels a future has dealt with it, even one that already failed.
+    this._retrieved();
     return this._requestCancel(message, undefined);
   }
 
@@ -160,23 +234,46 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return true;
   }
 
-  /** Calls `callback(future)` through the loop once the future is done (at once if it is). */
-  addDoneCallback(callback: DoneCallback<this>): void {
+  /**
+   * Calls `callback(future)` through the loop once the future is done (soon, if
+   * it is). The callback runs in a copy of the context current now, as asyncio's,
+   * or in `options.context`.
+   */
+  addDoneCallback(callback: DoneCallback<this>, options?: DoneCallbackOptions): void {
     if (typeof callback !== "function") {
-      throw new TypeError(`addDoneCallback() expects a function, got ${describe(callback)}.`);
+      throw argTypeError(
+        "future.addDoneCallback()",
+        "callback",
+        callback,
+        "a function",
+        "pass (future) => { ... }",
+      );
     }
-    this._addCallback(callback as DoneCallback<never>);
+    const context = options?.context;
+    if (context !== undefined && !(context instanceof Context)) {
+      throw new TypeError(
+        `addDoneCallback() option context must be a Context (from copyContext()), got ${describe(context)}.`,
+      );
+    }
+    const asyncScope = this._loop._asyncLocalStorage
+      ? captureAsyncScope("asynkit.DoneCallback")
+      : undefined;
+    this._addCallback(
+      new ContextCallback(callback as DoneCallback<never>, context ?? copyContext(), asyncScope),
+    );
   }
 
   /** Removes every registration of `callback`; returns how many were removed. */
   removeDoneCallback(callback: DoneCallback<this>): number {
+    const matches = (cb: Callback | null): boolean =>
+      cb === callback || (cb instanceof ContextCallback && cb.fn === callback);
     let removed = 0;
-    if (this._callback === callback) {
+    if (matches(this._callback)) {
       this._callback = null;
       removed++;
     }
     if (this._callbacks !== null) {
-      const kept = this._callbacks.filter((cb) => cb !== callback);
+      const kept = this._callbacks.filter((cb) => !matches(cb));
       removed += this._callbacks.length - kept.length;
       this._callbacks = kept.length > 0 ? kept : null;
     }
@@ -247,11 +344,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
       loop: this._loop,
       message: `${this._kind()} exception was never retrieved`,
       exception: error,
-      future: typeof WeakRef === "function" ? new WeakRef(this as Future<unknown>) : null,
+      future: this as Future<unknown>,
     };
     this._unretrieved = report;
     this._loop._unretrieved.add(report);
-    collected?.register(this, report, this);
+    if (syncRuns > 0) held.add(report);
+    else watch(report, this as Future<unknown>);
   }
 
   /** @internal "Future" or "Task", for messages. */
@@ -265,7 +363,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (report === null) return;
     this._unretrieved = null;
     report.loop._unretrieved.delete(report);
-    collected?.unregister(this);
+    if (!held.delete(report)) collected?.unregister(this);
   }
 
   /** @internal */
@@ -295,8 +393,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   private _schedule(callback: Callback): void {
-    if (typeof callback === "function") this._loop._call(callback, 1, this, undefined, null);
-    else this._loop._call(wakeWaiter, 2, callback, this, null);
+    const loop = this._loop;
+    if (typeof callback === "function") loop._call(callback, 1, this, undefined, null);
+    else if (callback instanceof ContextCallback) {
+      const handle = loop._call(callback.fn, 1, this, undefined, callback.context);
+      handle._asyncScope = callback.asyncScope;
+    } else loop._call(wakeWaiter, 2, callback, this, null);
   }
 }
 
@@ -374,8 +476,16 @@ export function fromPromise<T>(
 ): Future<T> {
   if (promise instanceof Future) return promise;
   if (!isPromiseLike(promise)) {
-    throw new TypeError(`fromPromise() expects a promise or thenable, got ${describe(promise)}.`);
+    throw argTypeError(
+      "fromPromise()",
+      "promise",
+      promise,
+      "a promise or thenable",
+      "pass a promise, e.g. fromPromise(fetch(url))",
+    );
   }
+  checkOptions("fromPromise()", options, "{ loop }");
+  checkLoopOption("fromPromise()", "options.loop", options?.loop);
   const loop = options?.loop ?? getEventLoop();
   const future = loop.createFuture<T>();
   future._label = "fromPromise()";

@@ -28,7 +28,7 @@ export {
 // Context variables
 export { Context, ContextVar, copyContext, Token } from "./context.js";
 // Coroutines and their types
-export type { Awaitable, Coro, Signal, Suspend } from "./coro.js";
+export type { Awaitable, AwaitedResult, Coro, Signal, Suspend } from "./coro.js";
 export {
   asyncEager,
   CoroStart,
@@ -72,7 +72,13 @@ export {
   TimerHandle,
 } from "./events.js";
 // Futures
-export { type DoneCallback, Future, fromPromise, isFuture } from "./futures.js";
+export {
+  type DoneCallback,
+  type DoneCallbackOptions,
+  Future,
+  fromPromise,
+  isFuture,
+} from "./futures.js";
 // Synchronization primitives
 export {
   Barrier,
@@ -83,7 +89,8 @@ export {
   LoopBound,
   Semaphore,
 } from "./locks.js";
-export { BaseEventLoop, type TaskFactory } from "./loops/base.js";
+// Event loops
+export { BaseEventLoop, type EventLoopOptions, type TaskFactory } from "./loops/base.js";
 export { HostEventLoop } from "./loops/host.js";
 export {
   DefaultSchedulingEventLoop,

@@ -12,6 +12,7 @@ import { getRunningLoop } from "./events.js";
 import { FINISHED, type Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Deque } from "./util/deque.js";
+import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 
 /**
  * The base of the synchronisation primitives and queues, as asyncio's
@@ -67,6 +68,65 @@ class Held implements Disposable {
     if (owner === null) return;
     this.owner = null;
     owner.release();
+  }
+}
+
+/** What hold() works with: a lock, a semaphore. */
+interface Holdable {
+  acquire(): Coro<true>;
+  release(): void;
+}
+
+/**
+ * `yield* x.hold()`: acquires, then returns the Disposable that releases. A
+ * plain iterator rather than a generator, so that it can refuse `using _ =
+ * x.hold()` without `yield*`, which would never acquire (a generator is
+ * disposable where the lib declares iterators disposable).
+ */
+class Hold {
+  private acquiring: Coro<true> | null = null;
+  private held: Held | null = null;
+
+  constructor(
+    private readonly owner: Holdable,
+    /** The call, as the error shows it: "lock.hold()". */
+    private readonly call: string,
+  ) {}
+
+  next(): IteratorResult<Suspend, Disposable> {
+    if (this.acquiring === null) this.acquiring = this.owner.acquire();
+    return this.toHeld(this.acquiring.next());
+  }
+
+  throw(error: unknown): IteratorResult<Suspend, Disposable> {
+    if (this.acquiring === null) throw error;
+    return this.toHeld(this.acquiring.throw(error));
+  }
+
+  return(value: Disposable): IteratorResult<Suspend, Disposable> {
+    this.acquiring?.return(true);
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  /** `using h = x.hold(); yield* h;` releases what it acquired, as the Disposable would. */
+  [Symbol.dispose](): void {
+    if (this.acquiring !== null) {
+      this.held?.[Symbol.dispose]();
+      return;
+    }
+    throw new TypeError(
+      `${this.call} was disposed without being awaited, so it never acquired: write \`using _ = yield* ${this.call};\`.`,
+    );
+  }
+
+  private toHeld(step: IteratorResult<Suspend, true>): IteratorResult<Suspend, Disposable> {
+    if (step.done !== true) return step;
+    this.held = new Held(this.owner);
+    return { done: true, value: this.held };
   }
 }
 
@@ -137,11 +197,11 @@ export class Lock extends LoopBound {
 
   /**
    * Acquires the lock and returns a Disposable that releases it:
-   * `using _ = yield* lock.hold();`.
+   * `using _ = yield* lock.hold();`. Disposing what hold() returns without
+   * `yield*` is a TypeError, since the lock was never taken.
    */
-  *hold(): Coro<Disposable> {
-    yield* this.acquire();
-    return new Held(this);
+  hold(): Coro<Disposable> {
+    return new Hold(this, "lock.hold()") as unknown as Coro<Disposable>;
   }
 
   override toString(): string {
@@ -287,6 +347,15 @@ export class Condition extends LoopBound {
   /** Uses `lock` as the underlying lock, or a new Lock. */
   constructor(lock?: Lock) {
     super();
+    if (lock !== undefined && !(lock instanceof Lock)) {
+      throw argTypeError(
+        "new Condition()",
+        "lock",
+        lock,
+        "a Lock",
+        "pass a Lock, or nothing for a new one",
+      );
+    }
     this._lock = lock ?? new Lock();
   }
 
@@ -307,7 +376,7 @@ export class Condition extends LoopBound {
 
   /** Acquires the underlying lock as a Disposable: `using _ = yield* condition.hold();`. */
   hold(): Coro<Disposable> {
-    return this._lock.hold();
+    return new Hold(this._lock, "condition.hold()") as unknown as Coro<Disposable>;
   }
 
   /**
@@ -355,7 +424,17 @@ export class Condition extends LoopBound {
   }
 
   /** Waits until `predicate()` is truthy and returns its value. */
-  *waitFor<T>(predicate: () => T): Coro<T> {
+  waitFor<T>(predicate: () => T): Coro<T> {
+    checkFunction(
+      "condition.waitFor()",
+      "predicate",
+      predicate,
+      "pass a function that says whether to stop waiting, e.g. () => items.length > 0",
+    );
+    return this._waitFor(predicate);
+  }
+
+  private *_waitFor<T>(predicate: () => T): Coro<T> {
     let result = predicate();
     while (!result) {
       yield* this.wait();
@@ -366,6 +445,7 @@ export class Condition extends LoopBound {
 
   /** Wakes up to `n` waiters (default 1). Throws if the lock is not held. */
   notify(n = 1): void {
+    checkInteger("condition.notify()", "n", n, 0);
     if (!this.locked()) {
       throw new Error("Cannot notify on an un-acquired lock: acquire the condition first.");
     }
@@ -418,9 +498,7 @@ export class Semaphore extends LoopBound {
   /** `value` free slots to start with (default 1); RangeError if negative. */
   constructor(value = 1) {
     super();
-    if (!(value >= 0)) {
-      throw new RangeError(`Semaphore initial value must be >= 0, got ${value}.`);
-    }
+    checkInteger(`new ${new.target.name}()`, "value", value, 0);
     this._value = value;
   }
 
@@ -465,10 +543,9 @@ export class Semaphore extends LoopBound {
     this._wakeUpNext();
   }
 
-  /** Acquires a slot and returns a Disposable that releases it. */
-  *hold(): Coro<Disposable> {
-    yield* this.acquire();
-    return new Held(this);
+  /** Acquires a slot and returns a Disposable that releases it: `using _ = yield* semaphore.hold();`. */
+  hold(): Coro<Disposable> {
+    return new Hold(this, "semaphore.hold()") as unknown as Coro<Disposable>;
   }
 
   override toString(): string {
@@ -551,7 +628,7 @@ export class Barrier {
 
   /** A barrier for `parties` tasks; RangeError unless it is at least 1. */
   constructor(parties: number) {
-    if (!(parties >= 1)) throw new RangeError(`Barrier parties must be >= 1, got ${parties}.`);
+    checkInteger("new Barrier()", "parties", parties, 1);
     this._parties = parties;
   }
 

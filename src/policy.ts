@@ -2,13 +2,20 @@
  * Event loop policies and run(): which loop getEventLoop() returns, and how a
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
-import { cancelOnAbort } from "./abort.js";
-import { type Awaitable, type Coro, describe, isCoroutine, isPromiseLike } from "./coro.js";
+import { cancelOnAbort, checkSignal } from "./abort.js";
+import { type Awaitable, type Coro, isAwaitable, isCoroutine, isPromiseLike } from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
-import { type Future, isFuture } from "./futures.js";
-import type { BaseEventLoop } from "./loops/base.js";
+import type { Future } from "./futures.js";
+import { type BaseEventLoop, checkAsyncLocalStorage } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
-import { ensureFuture } from "./tasks.js";
+import { ensureFuture, type Task } from "./tasks.js";
+import {
+  argTypeError,
+  checkBooleanOption,
+  checkFunction,
+  checkOptions,
+  notAwaitable,
+} from "./validate.js";
 
 /** Decides which event loop code gets when none is running. */
 export interface EventLoopPolicy {
@@ -74,7 +81,25 @@ export function getEventLoopPolicy(): EventLoopPolicy {
  * ```
  */
 export function setEventLoopPolicy(newPolicy: EventLoopPolicy | null): void {
+  checkPolicy("setEventLoopPolicy()", newPolicy);
   policy = newPolicy;
+}
+
+/** @internal Throws a TypeError unless `policy` is an EventLoopPolicy (or null). */
+export function checkPolicy(where: string, policy: unknown): void {
+  if (
+    policy !== null &&
+    (typeof policy !== "object" ||
+      typeof (policy as Partial<EventLoopPolicy>).newEventLoop !== "function")
+  ) {
+    throw argTypeError(
+      where,
+      "policy",
+      policy,
+      "an EventLoopPolicy or null",
+      "pass new DefaultEventLoopPolicy(), new SchedulingEventLoopPolicy(), or null for the default",
+    );
+  }
 }
 
 setDefaultLoopProvider(() => getEventLoopPolicy().getEventLoop());
@@ -87,12 +112,19 @@ export interface RunOptions {
   debug?: boolean;
   /** Cancels main when this signal aborts; the CancelledError carries the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Makes AsyncLocalStorage follow the loop's tasks and callbacks (see the
+   * loops' option of the same name; default: the loop's own setting, off).
+   */
+  asyncLocalStorage?: boolean;
 }
 
 /**
  * Runs `main` on a new event loop and settles with its result, as asyncio.run.
  * When main is done, run() cancels the tasks still running, waits for them,
- * and closes the loop. `main` is a coroutine, or a function* to call.
+ * and closes the loop. A task that catches its CancelledError and still runs
+ * a second (loop time) later is named through the loop's exception handler,
+ * and waited for. `main` is a coroutine, or a function* to call.
  *
  * @example
  * ```ts
@@ -105,6 +137,7 @@ export interface RunOptions {
  * ```
  */
 export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOptions): Promise<T> {
+  checkRunOptions(options);
   const awaitable = typeof main === "function" ? main() : main;
   if (peekRunningLoop() !== null) {
     if (isCoroutine(awaitable)) awaitable.return(undefined as T);
@@ -112,19 +145,31 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
       "run() cannot be called from a running event loop: inside a coroutine, use yield* (or createTask) instead.",
     );
   }
-  if (
-    !isCoroutine(awaitable) &&
-    !isFuture(awaitable) &&
-    !isPromiseLike(awaitable) &&
-    !(typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable)
-  ) {
-    throw new TypeError(
-      `run() expects a coroutine (or a function* to call), got ${describe(awaitable)}.`,
-    );
+  if (!isAwaitable(awaitable) && !isPromiseLike(awaitable)) {
+    throw notAwaitable("run()", "main", awaitable, "a coroutine, or a function* to call");
   }
+  const propagate = options?.asyncLocalStorage;
+  if (propagate !== undefined) checkAsyncLocalStorage("run()", propagate);
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
+  if (propagate !== undefined) loop._asyncLocalStorage = propagate;
   return runOn(loop, awaitable, options?.signal);
+}
+
+function checkRunOptions(options: RunOptions | undefined): void {
+  checkOptions("run()", options, "{ loopFactory, debug, signal }");
+  if (options === undefined) return;
+  const { loopFactory, debug, signal } = options;
+  if (loopFactory !== undefined) {
+    checkFunction(
+      "run()",
+      "options.loopFactory",
+      loopFactory,
+      "pass a function that returns a new loop, e.g. () => new VirtualEventLoop()",
+    );
+  }
+  checkBooleanOption("run()", "options.debug", debug);
+  if (signal !== undefined) checkSignal("run()", "options.signal", signal);
 }
 
 async function runOn<T>(
@@ -161,12 +206,32 @@ async function runOn<T>(
   return outcome.value;
 }
 
-/** Cancels the loop's remaining tasks and waits for them; failures other than cancellation are reported. */
+/** How long (loop time) run() waits for the cancelled leftovers before it names the ones still running. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/**
+ * Cancels the loop's remaining tasks and waits for them, as asyncio's
+ * _cancel_all_tasks; failures other than cancellation are reported, and so are
+ * tasks that caught their cancellation and still run after a grace period.
+ */
 async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
   const tasks = loop._liveTasks();
   if (tasks.length === 0) return;
+  const waitedOn = tasks.map((task) => task._futWaiter);
   for (const task of tasks) task.cancel();
-  await loop._runUntilComplete(allDone(loop, tasks), "run()");
+  const grace = loop._callAt(
+    loop.time() + SHUTDOWN_GRACE_MS,
+    reportStillRunning,
+    2,
+    tasks,
+    waitedOn,
+    null,
+  );
+  try {
+    await loop._runUntilComplete(allDone(loop, tasks), "run()");
+  } finally {
+    grace.cancel();
+  }
   for (const task of tasks) {
     if (task.cancelled()) continue;
     const exception = task.exception();
@@ -178,6 +243,32 @@ async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
       });
     }
   }
+}
+
+/**
+ * Names each cancelled task that still runs after it got its CancelledError:
+ * run() would otherwise wait for it in silence. One that still waits on what it
+ * waited on when cancelled has not got its cancellation yet (it waits on a task
+ * that is named instead).
+ */
+function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[]): void {
+  tasks.forEach((task, i) => {
+    if (
+      task.done() ||
+      task._mustCancel ||
+      (waitedOn[i] !== null && task._futWaiter === waitedOn[i])
+    ) {
+      return;
+    }
+    const waiting =
+      task._futWaiter === null ? "nothing (it is ready to run)" : String(task._futWaiter);
+    task.getLoop().callExceptionHandler({
+      message:
+        `Task "${task.getName()}" was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +
+        `waiting on ${waiting}: it caught CancelledError without ending. run() waits until it ends.`,
+      future: task,
+    });
+  });
 }
 
 /** A future that is done once every one of `futures` is. */

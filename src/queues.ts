@@ -10,6 +10,7 @@ import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import { type Future, PENDING } from "./futures.js";
 import { Event, LoopBound, removeWaiter } from "./locks.js";
 import { Deque } from "./util/deque.js";
+import { checkBooleanOption, checkFunction, checkNonNegative } from "./validate.js";
 
 /** Wakes the first waiter that is still waiting, and forgets it. */
 function wakeupNext(waiters: Deque<Future<void>>): void {
@@ -56,11 +57,12 @@ export class Queue<T> extends LoopBound {
   /** A queue holding at most `maxsize` items (0, the default: unbounded); RangeError if negative. */
   constructor(maxsize = 0) {
     super();
-    if (typeof maxsize !== "number" || !(maxsize >= 0)) {
-      throw new RangeError(
-        `Queue maxsize must be a number >= 0 (0 means unbounded), got ${String(maxsize)}.`,
-      );
-    }
+    checkNonNegative(
+      `new ${new.target.name}()`,
+      "maxsize",
+      maxsize,
+      "pass 0 for no limit, or the most items it may hold",
+    );
     this._maxsize = maxsize;
     this._finished.set();
   }
@@ -182,6 +184,7 @@ export class Queue<T> extends LoopBound {
    * done for join()) and get() raises at once. Waiting putters and getters wake.
    */
   shutdown(immediate = false): void {
+    checkBooleanOption("queue.shutdown()", "immediate", immediate);
     this._isShutdown = true;
     if (immediate) {
       while (this._size() > 0) {
@@ -299,6 +302,14 @@ export class PriorityQueue<T> extends Queue<T> {
   /** `maxsize` as for Queue; `compare` as for Array.prototype.sort. */
   constructor(maxsize = 0, compare?: (a: T, b: T) => number) {
     super(maxsize);
+    if (compare !== undefined) {
+      checkFunction(
+        "new PriorityQueue()",
+        "compare",
+        compare,
+        "pass (a, b) => number, as for Array.prototype.sort, or nothing",
+      );
+    }
     this._compare = compare ?? defaultCompare;
   }
 

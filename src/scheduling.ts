@@ -3,16 +3,19 @@
  * others, move a task, switch to a task, start a task depth-first; and which
  * tasks are runnable or blocked (asynkit's scheduling functions).
  */
-import { type Coro, describe } from "./coro.js";
-import { getRunningLoop, type Handle } from "./events.js";
+import { type Coro, describe, isCoroutine } from "./coro.js";
+import { getRunningLoop, type Handle, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduling.js";
+import { allTasks, checkTaskOptions, Task } from "./tasks.js";
 import {
+  argTypeError,
   checkInteger,
-  isSchedulingLoop,
-  type SchedulingLoopInternals,
-} from "./loops/scheduling.js";
-import { allTasks, Task } from "./tasks.js";
+  checkLoopOption,
+  checkOptions,
+  notACoroutine,
+} from "./validate.js";
 
 type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
 
@@ -31,7 +34,9 @@ export interface TaskSwitchOptions {
   insertPos?: number;
 }
 
-function schedulingLoop(what: string, loop: BaseEventLoop = getRunningLoop()): AnySchedulingLoop {
+function schedulingLoop(what: string, given?: BaseEventLoop): AnySchedulingLoop {
+  checkLoopOption(`${what}()`, "loop", given);
+  const loop = given ?? getRunningLoop();
   if (!isSchedulingLoop(loop)) {
     throw new TypeError(
       `${what}() needs a scheduling event loop, but ${loop} is not one: run the program on a ` +
@@ -43,8 +48,21 @@ function schedulingLoop(what: string, loop: BaseEventLoop = getRunningLoop()): A
 }
 
 function checkTask(what: string, task: unknown): void {
-  if (!(task instanceof Task))
-    throw new TypeError(`${what}() needs a Task, got ${describe(task)}.`);
+  if (!(task instanceof Task)) {
+    throw argTypeError(
+      `${what}()`,
+      "task",
+      task,
+      "a Task",
+      "pass a task, e.g. one createTask() returned",
+    );
+  }
+}
+
+/** The arguments of createTaskDescend() and createTaskStart(), checked at the call. */
+function checkNewTask(what: string, coro: unknown, options: unknown): void {
+  if (!isCoroutine(coro)) throw notACoroutine(`${what}()`, coro);
+  if (options !== undefined) checkTaskOptions(`${what}()`, options);
 }
 
 /** Takes `task`'s entry out of the ready queue, or throws an Error that says why it has none. */
@@ -71,7 +89,7 @@ function moveTaskTo(task: Task, pos: number): void {
 }
 
 function* sleepAt(what: string, loop: AnySchedulingLoop, pos: number): Coro<void> {
-  const task = loop._currentTask;
+  const task = runningTask(loop);
   if (task === null) {
     throw new Error(
       `${what}() must be awaited by a task: yield* it from a coroutine the loop runs.`,
@@ -103,7 +121,7 @@ function* sleepInsertOn(pos: number): Coro<void> {
  * ```
  */
 export function sleepInsert(pos: number): Coro<void> {
-  checkInteger("sleepInsert", "position", pos);
+  checkInteger("sleepInsert()", "pos", pos);
   return sleepInsertOn(pos);
 }
 
@@ -131,12 +149,12 @@ export function taskReinsert(task: Task, pos: number): void;
 export function taskReinsert(pos: number): void;
 export function taskReinsert(taskOrPos: Task | number, pos?: number): void {
   if (typeof taskOrPos === "number") {
-    checkInteger("taskReinsert", "position", taskOrPos);
+    checkInteger("taskReinsert()", "pos", taskOrPos);
     reinsertLast(schedulingLoop("taskReinsert"), taskOrPos);
     return;
   }
   checkTask("taskReinsert", taskOrPos);
-  checkInteger("taskReinsert", "position", pos);
+  checkInteger("taskReinsert()", "pos", pos);
   const loop = schedulingLoop("taskReinsert");
   loop.queueInsertPos(takeTask("taskReinsert", loop, taskOrPos), pos as number);
 }
@@ -183,8 +201,9 @@ function* switchTo(task: Task, insertPos: number | undefined): Coro<void> {
  */
 export function taskSwitch(task: Task, options?: TaskSwitchOptions): Coro<void> {
   checkTask("taskSwitch", task);
+  checkOptions("taskSwitch()", options, "{ insertPos: 1 }");
   const insertPos = options?.insertPos;
-  if (insertPos !== undefined) checkInteger("taskSwitch", "insertPos", insertPos);
+  if (insertPos !== undefined) checkInteger("taskSwitch()", "insertPos", insertPos);
   return switchTo(task, insertPos);
 }
 
@@ -211,7 +230,12 @@ export function taskSwitch(task: Task, options?: TaskSwitchOptions): Coro<void> 
  * console.log(log); // ["child starts", "parent goes on", "child ends"]
  * ```
  */
-export function* createTaskDescend<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
+export function createTaskDescend<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
+  checkNewTask("createTaskDescend", coro, options);
+  return descend(coro, options);
+}
+
+function* descend<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
   const loop = schedulingLoop("createTaskDescend");
   const task = loop.createTask(coro, options);
   if (taskIsRunnable(task as Task)) yield* switchTo(task as Task, 1);
@@ -231,7 +255,12 @@ export function* createTaskDescend<T>(coro: Coro<T>, options?: CreateTaskOptions
  * });
  * ```
  */
-export function* createTaskStart<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
+export function createTaskStart<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
+  checkNewTask("createTaskStart", coro, options);
+  return startTask(coro, options);
+}
+
+function* startTask<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
   const task = getRunningLoop().createTask(coro, options);
   yield;
   return task;
@@ -253,6 +282,7 @@ export function* createTaskStart<T>(coro: Coro<T>, options?: CreateTaskOptions):
  * ```
  */
 export function taskIsBlocked(task: Task): boolean {
+  checkTask("taskIsBlocked", task);
   const waitingFor = task._futWaiter;
   return waitingFor !== null && waitingFor._state === PENDING;
 }
@@ -271,6 +301,7 @@ export function taskIsBlocked(task: Task): boolean {
  * ```
  */
 export function taskIsRunnable(task: Task): boolean {
+  checkTask("taskIsRunnable", task);
   return task._state === PENDING && !taskIsBlocked(task);
 }
 
@@ -310,6 +341,6 @@ export function blockedTasks(loop?: BaseEventLoop): Set<Task> {
   const blocked = allTasks(scheduling);
   for (const task of scheduling.queueTasks()) blocked.delete(task);
   const current = scheduling._currentTask;
-  if (current !== null) blocked.delete(current);
+  if (current instanceof Task) blocked.delete(current);
   return blocked;
 }

@@ -6,6 +6,7 @@
 import type { BaseEventLoop } from "./loops/base.js";
 import { DefaultSchedulingEventLoop } from "./loops/scheduling.js";
 import {
+  checkPolicy,
   DefaultEventLoopPolicy,
   type EventLoopPolicy,
   getEventLoopPolicy,
@@ -54,6 +55,7 @@ function restorePrevious(this: EventLoopPolicy): void {
 export function eventLoopPolicy<P extends EventLoopPolicy = SchedulingEventLoopPolicy>(
   policy?: P,
 ): P & Disposable {
+  if (policy !== undefined) checkPolicy("eventLoopPolicy()", policy);
   const installed = (policy ?? new SchedulingEventLoopPolicy()) as P & Disposable;
   const previous = getEventLoopPolicy();
   const stack = replaced.get(installed);

@@ -5,6 +5,7 @@ import type { Coro, Suspend } from "./coro.js";
 import type { TimerHandle } from "./events.js";
 import { getRunningLoop } from "./events.js";
 import { type Future, waitStep } from "./futures.js";
+import { checkDelay } from "./validate.js";
 
 /**
  * `sleep(0)`: one bare yield, then the value. A plain iterator rather than a
@@ -100,7 +101,8 @@ class SleepFor<T> {
 
 /**
  * Suspends the current task for `ms` milliseconds, then returns `value`.
- * `sleep(0)` lets every other ready task run once first.
+ * `sleep(0)` lets every other ready task run once first; a negative delay is
+ * taken as 0, so `sleep(deadline - loop.time())` is safe after the deadline.
  *
  * @example
  * ```ts
@@ -112,13 +114,7 @@ class SleepFor<T> {
  * ```
  */
 export function sleep<T = void>(ms: number, value?: T): Coro<T> {
-  if (typeof ms !== "number" || Number.isNaN(ms)) {
-    throw new TypeError(`sleep() needs a number of milliseconds, got ${String(ms)}.`);
-  }
-  if (ms < 0)
-    throw new RangeError(
-      `sleep() needs a non-negative delay, got ${ms} ms: use sleep(0) to just yield.`,
-    );
+  if (typeof ms !== "number" || !(ms > 0)) ms = checkDelay("sleep()", "ms", ms);
   if (ms === 0) return new YieldOnce(value as T) as unknown as Coro<T>;
   return new SleepFor(ms, value as T) as unknown as Coro<T>;
 }

@@ -3,12 +3,13 @@
  * group never outlive it, the first failure cancels the rest, and every
  * failure comes out together in one AggregateError.
  */
-import type { Coro } from "./coro.js";
+import { type Coro, isCoroutine } from "./coro.js";
 import { CancelledError } from "./errors.js";
-import { getRunningLoop } from "./events.js";
+import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import type { Task, TaskOptions } from "./tasks.js";
+import { checkTaskOptions, type Task, type TaskOptions } from "./tasks.js";
+import { checkFunction, notACoroutine } from "./validate.js";
 
 /** Marks "the body ended without an error", since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -46,6 +47,8 @@ export class TaskGroup {
    * has finished, or is shutting down after a failure.
    */
   createTask<T>(coro: Coro<T>, options?: Omit<TaskOptions, "eagerStart">): Task<T> {
+    if (!isCoroutine(coro)) throw notACoroutine("tg.createTask()", coro);
+    if (options !== undefined) checkTaskOptions("tg.createTask()", options);
     let problem: string | null = null;
     if (!this._entered) problem = "has not been entered: create tasks inside taskGroup(body)";
     else if (this._exiting && this._tasks.size === 0) problem = "is finished";
@@ -55,11 +58,11 @@ export class TaskGroup {
       throw new Error(`TaskGroup ${problem}: no new task can be started in it.`);
     }
     const task = (this._loop as BaseEventLoop).createTask(coro, options);
-    if (task.done()) this._onTaskDone(task);
-    else {
-      this._tasks.add(task as Task);
-      task._addCallback(this._onTaskDone as (f: never) => void);
-    }
+    // A task that already finished in an eager start is reported through its
+    // callback too, so that its failure also cancels the sibling that is
+    // creating it, once that one is in the group (CPython gh-128550).
+    this._tasks.add(task as Task);
+    task._addCallback(this._onTaskDone as (f: never) => void);
     return task;
   }
 
@@ -72,7 +75,7 @@ export class TaskGroup {
   *_run<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
     if (this._entered) throw new Error("TaskGroup has already been entered: make a new one.");
     const loop = getRunningLoop();
-    const parent = loop._currentTask;
+    const parent = runningTask(loop);
     if (parent === null) throw new Error("taskGroup() must be used inside a task.");
     this._loop = loop;
     this._parentTask = parent;
@@ -191,5 +194,11 @@ export class TaskGroup {
  * ```
  */
 export function taskGroup<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
+  checkFunction(
+    "taskGroup()",
+    "body",
+    body,
+    "pass the block to run, as a function*: taskGroup(function* (tg) { ... })",
+  );
   return new TaskGroup()._run(body);
 }

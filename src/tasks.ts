@@ -1,21 +1,30 @@
 /**
  * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
  */
-import { abortTaskSignal, cancelOnAbort } from "./abort.js";
-import { type Context, copyContext, swapContext } from "./context.js";
+import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
+import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
+import { Context, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
+  coroutineOf,
   describe,
   isCoroutine,
   isPromiseLike,
-  notACoroutine,
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
-import { Future, fromPromise, PENDING } from "./futures.js";
+import { getEventLoop, getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
+import { CANCELLED, FINISHED, Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import {
+  argTypeError,
+  checkBooleanOption,
+  checkLoopOption,
+  checkOptions,
+  notACoroutine,
+  notAwaitable,
+} from "./validate.js";
 
 /** Options for creating a task. */
 export interface TaskOptions {
@@ -25,14 +34,40 @@ export interface TaskOptions {
   context?: Context;
   /** Run the coroutine at once, in the caller's stack, until it first suspends (Python 3.12's eager_start). */
   eagerStart?: boolean;
+  /** @internal */
+  [HOLD_FIRST_STEP]?: boolean;
   /** Cancel the task when this signal aborts; the CancelledError carries the signal's reason. */
   signal?: AbortSignal;
 }
 
 let taskCount = 0;
 
+/** @internal TaskOptions key: construct the task but do not schedule its first step (eager() does). */
+export const HOLD_FIRST_STEP: unique symbol = Symbol("asynkit.holdFirstStep");
+
+/** The TypeErrors a task throws into a coroutine that yielded something it cannot wait on. */
+const badYields = new WeakSet<Error>();
+
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
+
+/** The task a coroutine was given to: a coroutine runs in one task, once. */
+const drivenBy: unique symbol = Symbol("asynkit.drivenBy");
+type Driven = { [drivenBy]?: Task<unknown> };
+
+/** @internal Throws unless `options` are valid task options; `where` names the public function. */
+export function checkTaskOptions(where: string, options: unknown): void {
+  checkOptions(where, options, '{ name: "worker" }');
+  if (options === undefined) return;
+  // Any name is taken as String(name), as asyncio takes str(name).
+  const { context, eagerStart, signal, loop } = options as TaskOptions & { loop?: unknown };
+  if (context !== undefined && !(context instanceof Context)) {
+    throw argTypeError(where, "options.context", context, "a Context", "pass copyContext()");
+  }
+  checkBooleanOption(where, "options.eagerStart", eagerStart);
+  if (signal !== undefined) checkSignal(where, "options.signal", signal);
+  checkLoopOption(where, "options.loop", loop);
+}
 
 /** @internal The ready-queue callback that runs a task's next step; scheduling tools recognise it. */
 export function taskStep(task: Task<unknown>): void {
@@ -65,6 +100,8 @@ export function taskThrow(task: Task<unknown>, error: unknown): void {
 export class Task<T = unknown> extends Future<T> {
   /** @internal */ _coro: Coro<T>;
   /** @internal */ _context: Context;
+  /** @internal The AsyncLocalStorage context the task was created in; each step runs in it. */
+  _asyncScope: AsyncScope | undefined = undefined;
   /** @internal The task's name, or its number until getName() makes "Task-<n>" of it. */
   _name: string | number;
   /** @internal The future this task waits on, if any. */
@@ -77,16 +114,28 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _nextLive: Task<unknown> | null = null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
-    if (!isCoroutine(coro)) throw notACoroutine("Task", coro);
+    if (!isCoroutine(coro)) throw notACoroutine("new Task()", coro);
+    // loop.createTask() without options passes the loop's own option object.
+    if (options !== undefined && options?.loop?._bound !== options) {
+      checkTaskOptions("new Task()", options);
+    }
+    const driver = (coro as Driven)[drivenBy];
+    if (driver !== undefined) throw reusedCoroutine(driver);
     super(options);
     this._coro = coro;
     this._context = options?.context ?? copyContext();
     this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
     loop._checkClosed();
+    (coro as Driven)[drivenBy] = this as Task<unknown>;
+    if (loop._asyncLocalStorage) {
+      this._asyncScope = captureAsyncScope("asynkit.Task");
+      // A loop's first task gives its drive a context to start in (see _spin).
+      loop._homeScope ??= this._asyncScope;
+    }
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
-    else loop._call(taskStep, 1, this, undefined, null);
+    else if (options?.[HOLD_FIRST_STEP] !== true) loop._call(taskStep, 1, this, undefined, null);
     if (options?.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }
@@ -118,6 +167,7 @@ export class Task<T = unknown> extends Future<T> {
    * next step (cancelling the future it waits on, if any). False if already done.
    */
   override cancel(message?: string): boolean {
+    this._retrieved();
     return this._requestCancel(message, undefined);
   }
 
@@ -171,12 +221,27 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /** @internal The future this task waited on is done: resume the coroutine. */
-  _wakeup(_future: Future<unknown>): void {
+  _wakeup(future: Future<unknown>): void {
+    // A pending cancel() still honours the future's outcome, as asyncio's __wakeup, which
+    // takes it first: a failure counts as retrieved, a cancellation keeps its own message.
+    if (this._mustCancel && future._state !== FINISHED) {
+      if (future._state === CANCELLED) {
+        this._step(future._makeCancelledError());
+        return;
+      }
+      future._retrieved();
+    }
     this._step(NO_ERROR);
   }
 
   /** @internal Runs the coroutine to its next suspension, or to its end. */
   _step(error: unknown): void {
+    const scope = this._asyncScope;
+    if (scope !== this._loop._asyncScope) {
+      // Entered only when it changes: consecutive steps in one context pay nothing.
+      this._loop._runInScope(scope as AsyncScope, this._step, this, error);
+      return;
+    }
     if (this._state !== PENDING) {
       throw new InvalidStateError(
         `${this.toString()} was stepped after it finished: a ready-queue entry was run twice.`,
@@ -197,26 +262,15 @@ export class Task<T = unknown> extends Future<T> {
       try {
         next = error === NO_ERROR ? this._coro.next() : this._coro.throw(error);
       } catch (thrown) {
-        this._end();
-        if (thrown instanceof CancelledError) {
-          // The error that ended the coroutine becomes the cause of the ones result() raises.
-          super._requestCancel(thrown.message, thrown);
-        } else {
-          this._fail(thrown);
-        }
+        // A yield* over a list cannot take a bad-yield error thrown in: the engine raises
+        // its own TypeError instead. Keep ours, which names the mistake.
+        this._endThrown(
+          badYields.has(error as Error) && thrown instanceof TypeError ? error : thrown,
+        );
         return;
       }
-      if (next.done === true) {
-        this._end();
-        if (this._mustCancel) {
-          this._mustCancel = false;
-          super._requestCancel(this._cancelMessage, this._exception);
-        } else {
-          this._resolve(next.value);
-        }
-        return;
-      }
-      this._suspend(next.value);
+      if (next.done === true) this._endReturned(next.value);
+      else this._suspend(next.value);
     } finally {
       swapContext(previousContext);
       loop._currentTask = previousTask;
@@ -252,9 +306,35 @@ export class Task<T = unknown> extends Future<T> {
     }
     const hint =
       yielded instanceof Future
-        ? "`yield future` was used instead of `yield* future`"
-        : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
-    this._throwNext(new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`));
+        ? "`yield future` was used instead of `yield* future`, or yield* was given a list (wait for several with yield* gather(list))"
+        : isCoroutine(yielded)
+          ? "`yield coro` was used instead of `yield* coro`, or yield* was given a list (wait for several with yield* gather(list))"
+          : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
+    const error = new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`);
+    badYields.add(error);
+    this._throwNext(error);
+  }
+
+  /** @internal The coroutine threw: the task fails, or is cancelled if it threw CancelledError. */
+  _endThrown(thrown: unknown): void {
+    this._end();
+    if (thrown instanceof CancelledError) {
+      // The error that ended the coroutine becomes the cause of the ones result() raises.
+      super._requestCancel(thrown.message, thrown);
+    } else {
+      this._fail(thrown);
+    }
+  }
+
+  /** @internal The coroutine returned: the task has its result, unless a cancel() came too late to be thrown in. */
+  _endReturned(value: T): void {
+    this._end();
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      super._requestCancel(this._cancelMessage, this._exception);
+    } else {
+      this._resolve(value);
+    }
   }
 
   private _throwNext(error: Error): void {
@@ -265,6 +345,13 @@ export class Task<T = unknown> extends Future<T> {
   private _end(): void {
     this._loop._removeLiveTask(this as Task<unknown>);
   }
+}
+
+/** The error for a coroutine given to a second task: its first task already runs (or ran) it. */
+function reusedCoroutine(driver: Task<unknown>): InvalidStateError {
+  return new InvalidStateError(
+    `This coroutine already belongs to ${driver}: a coroutine can be awaited once; wrap it in a task to share its result (create the task once, then yield* the task as often as needed).`,
+  );
 }
 
 /**
@@ -283,6 +370,8 @@ function cancelFuture(
 /**
  * Wraps a coroutine in a Task on the running loop, as asyncio.create_task.
  * Throws when no loop is running: use run(main()) or loop.createTask().
+ * A coroutine runs in one task only: giving it to a second one is an
+ * InvalidStateError (share the result by waiting for the task instead).
  *
  * @example
  * ```ts
@@ -295,7 +384,8 @@ function cancelFuture(
  * ```
  */
 export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
-  if (!isCoroutine(coro)) throw notACoroutine("createTask", coro);
+  if (!isCoroutine(coro)) throw notACoroutine("createTask()", coro);
+  if (options !== undefined) checkTaskOptions("createTask()", options);
   const loop = peekRunningLoop();
   if (loop === null) {
     throw new Error(
@@ -309,6 +399,12 @@ export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
  * The task whose coroutine is running now, or null (in a plain callback).
  * Without a loop argument it asks the running loop, and throws if none runs.
  *
+ * Inside an eager start ({@link eager}, {@link coroEager}) it is the task that
+ * will carry the coroutine if it suspends, made on this first request (and
+ * done at once if the start then finishes without suspending): so a timeout,
+ * a TaskGroup or a taskSignal() begun in an eager start belongs to the
+ * eagerly started coroutine, never to its caller.
+ *
  * @example
  * ```ts
  * import { currentTask, run } from "asynkit";
@@ -316,7 +412,8 @@ export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
  * ```
  */
 export function currentTask(loop?: BaseEventLoop): Task | null {
-  return (loop ?? getRunningLoop())._currentTask;
+  checkLoopOption("currentTask()", "loop", loop);
+  return runningTask(loop ?? getRunningLoop());
 }
 
 /**
@@ -332,11 +429,8 @@ export function currentTask(loop?: BaseEventLoop): Task | null {
  * ```
  */
 export function allTasks(loop?: BaseEventLoop): Set<Task> {
+  checkLoopOption("allTasks()", "loop", loop);
   return new Set((loop ?? getRunningLoop())._liveTasks());
-}
-
-function* delegate<T>(awaitable: Iterable<Suspend, T, unknown>): Coro<T> {
-  return yield* awaitable;
 }
 
 /**
@@ -356,23 +450,32 @@ export function ensureFuture<T>(
   awaitable: Awaitable<T> | PromiseLike<T>,
   options?: { loop?: BaseEventLoop },
 ): Future<T> {
-  const loop = options?.loop;
+  checkOptions("ensureFuture()", options, "{ loop }");
+  checkLoopOption("ensureFuture()", "options.loop", options?.loop);
+  return toFuture("ensureFuture()", "awaitable", awaitable, options?.loop);
+}
+
+/** @internal ensureFuture() for argument `name` of the public function `where`, which its errors name. */
+export function toFuture<T>(
+  where: string,
+  name: string,
+  awaitable: Awaitable<T> | PromiseLike<T>,
+  loop: BaseEventLoop | undefined,
+): Future<T> {
   if (awaitable instanceof Future) {
     if (loop !== undefined && awaitable._loop !== loop) {
       throw new Error(
-        "ensureFuture(): the future belongs to a different event loop than the one given.",
+        `${where}: ${awaitable} belongs to a different event loop: create it on the loop that waits for it.`,
       );
     }
     return awaitable;
   }
-  if (isCoroutine(awaitable)) return (loop ?? getEventLoop()).createTask(awaitable as Coro<T>);
-  if (isPromiseLike(awaitable)) return fromPromise(awaitable, options);
-  if (typeof awaitable === "object" && awaitable !== null && Symbol.iterator in awaitable) {
-    return (loop ?? getEventLoop()).createTask(
-      delegate(awaitable as Iterable<Suspend, T, unknown>),
-    );
+  if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) {
+    return fromPromise(awaitable, loop === undefined ? undefined : { loop });
   }
-  throw new TypeError(
-    `ensureFuture() expects a Future, a coroutine, a promise or a yield*-able, got ${describe(awaitable)}.`,
-  );
+  const coro = coroutineOf(awaitable);
+  if (coro === null) {
+    throw notAwaitable(where, name, awaitable, "a coroutine, a Future or a promise");
+  }
+  return (loop ?? getEventLoop()).createTask(coro as Coro<T>);
 }

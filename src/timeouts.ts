@@ -6,8 +6,9 @@
 import type { Coro } from "./coro.js";
 import { CancelledError, TimeoutError } from "./errors.js";
 import type { Handle, TimerHandle } from "./events.js";
-import { getRunningLoop } from "./events.js";
+import { getRunningLoop, runningTask } from "./events.js";
 import type { Task } from "./tasks.js";
+import { checkDelay, checkFunction, checkTime } from "./validate.js";
 
 const CREATED = 0;
 const ENTERED = 1;
@@ -41,6 +42,7 @@ export class Timeout {
 
   /** A deadline at loop time `when` (ms), or none (null). Use it through `timeout()` / `timeoutAt()`. */
   constructor(when: number | null) {
+    checkWhen("new Timeout()", when);
     this._when = when;
   }
 
@@ -51,6 +53,7 @@ export class Timeout {
 
   /** Moves the deadline to loop time `when` (null: no deadline). Only while the block runs. */
   reschedule(when: number | null): void {
+    checkWhen("timeout.reschedule()", when);
     if (this._state !== ENTERED) {
       if (this._state === CREATED)
         throw new Error("Timeout has not been entered: run a body with it first.");
@@ -77,11 +80,17 @@ export class Timeout {
   }
 
   /** Runs `body` under this deadline, in the current task. */
-  *run<T>(body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  run<T>(body: (timeout: Timeout) => Coro<T>): Coro<T> {
+    checkBody("timeout.run()", body);
+    return this._run(body);
+  }
+
+  /** @internal run() once its argument is checked. */
+  *_run<T>(body: (timeout: Timeout) => Coro<T>): Coro<T> {
     if (this._state !== CREATED)
       throw new Error("Timeout has already been entered: make a new one.");
     const loop = getRunningLoop();
-    const task = loop._currentTask;
+    const task = runningTask(loop);
     if (task === null) throw new Error("timeout() must be used inside a task.");
     this._state = ENTERED;
     this._task = task;
@@ -124,7 +133,8 @@ export class Timeout {
 
 /**
  * Runs `body` in the current task; if it has not finished after `ms`
- * milliseconds, cancels it and raises TimeoutError. `null`: no deadline.
+ * milliseconds, cancels it and raises TimeoutError. `null`: no deadline; a
+ * negative delay is taken as 0 (the deadline has passed).
  * The body receives the {@link Timeout}, to read or move the deadline.
  *
  * @example
@@ -139,12 +149,16 @@ export class Timeout {
  * });
  * ```
  */
-export function* timeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
-  if (ms !== null && (typeof ms !== "number" || Number.isNaN(ms))) {
-    throw new TypeError(`timeout() needs a number of milliseconds or null, got ${String(ms)}.`);
-  }
+export function timeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  const delay = ms === null ? null : checkDelay("timeout()", "ms", ms);
+  checkBody("timeout()", body);
+  return withTimeout(delay, body);
+}
+
+/** @internal timeout() with checked arguments; the deadline counts from the first step. */
+export function* withTimeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
   const when = ms === null ? null : getRunningLoop().time() + ms;
-  return yield* new Timeout(when).run(body);
+  return yield* new Timeout(when)._run(body);
 }
 
 /**
@@ -161,5 +175,16 @@ export function* timeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<
  * ```
  */
 export function timeoutAt<T>(when: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
-  return new Timeout(when).run(body);
+  checkWhen("timeoutAt()", when);
+  checkBody("timeoutAt()", body);
+  return new Timeout(when)._run(body);
+}
+
+/** A deadline: a time on the loop's clock (ms), or null for none. */
+function checkWhen(where: string, when: unknown): void {
+  if (when !== null) checkTime(where, "when", when);
+}
+
+function checkBody(where: string, body: unknown): void {
+  checkFunction(where, "body", body, "pass the block to run, as a function*: function* () { ... }");
 }

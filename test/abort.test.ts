@@ -95,7 +95,7 @@ describe("createTask(coro, { signal })", () => {
       controller.abort();
       expect(task.result()).toBe("done");
       expect(() => createTask(sleep(1), { signal: {} as AbortSignal })).toThrow(
-        /expects an AbortSignal/,
+        /expects options\.signal to be an AbortSignal/,
       );
     });
   });

@@ -92,7 +92,9 @@ describe("loop.submit()", () => {
   it("refuses what is not a coroutine, and work after shutdown() or close()", async () => {
     const app = new VirtualEventLoop();
     expect(() => app.submit(5 as never)).toThrow(
-      new TypeError("loop.submit() expects a coroutine (or a function* to call), got number 5."),
+      new TypeError(
+        "loop.submit() expects main to be a coroutine (or a function* to call), got number 5: pass handler() or the function* itself.",
+      ),
     );
     const done = app.shutdown();
     expect(() => app.submit(sleep(1))).toThrow(
@@ -269,7 +271,7 @@ describe("loop.shutdown()", () => {
     const app = new VirtualEventLoop();
     expect(() => app.shutdown({ timeout: "soon" as never })).toThrow(
       new TypeError(
-        'loop.shutdown(): options.timeout must be a number of milliseconds, got string "soon".',
+        'loop.shutdown() expects options.timeout to be a number of milliseconds, got string "soon": pass a number, such as 10.',
       ),
     );
     await app.shutdown();

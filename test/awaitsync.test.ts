@@ -182,7 +182,7 @@ describe("awaitSync", () => {
 
   test("anything not awaitable is a TypeError", () => {
     expect(() => awaitSync(42 as never)).toThrow(
-      /awaitSync\(\) expects a coroutine, a Future or another yield\*-able, got number 42/,
+      /awaitSync\(\) expects awaitable to be a coroutine, a Future or another yield\*-able, got number 42/,
     );
   });
 });

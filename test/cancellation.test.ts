@@ -284,6 +284,49 @@ describe("cancel()", () => {
     expect(log).toEqual(["set", "caught CancelledError"]);
   });
 
+  it("cancelling a task whose awaited future failed retrieves that failure, as asyncio's __wakeup", () => {
+    const loop = new VirtualEventLoop();
+    const reports: string[] = [];
+    loop.setExceptionHandler((_l, ctx) => reports.push(ctx.message));
+    loop.runSync(
+      (function* () {
+        const f = getRunningLoop().createFuture<number>();
+        const t = createTask(
+          (function* () {
+            yield* f;
+          })(),
+        );
+        yield;
+        f.setException(new Error("boom"));
+        expect(t.cancel()).toBe(true);
+        const e = yield* caught(() => t);
+        expect(e).toBeInstanceOf(CancelledError);
+      })(),
+    );
+    loop.close();
+    expect(reports).toEqual([]);
+  });
+
+  it("a second cancel() of a task whose awaited future it already cancelled keeps the first message", () => {
+    runV(
+      (function* () {
+        const f = getRunningLoop().createFuture<number>();
+        const t = createTask(
+          (function* () {
+            yield* f;
+          })(),
+        );
+        yield;
+        expect(t.cancel("first")).toBe(true);
+        expect(t.cancel()).toBe(true);
+        expect(t.cancelling()).toBe(2);
+        const e = yield* caught(() => t);
+        expect(e).toBeInstanceOf(CancelledError);
+        expect((e as Error).message).toBe("first");
+      })(),
+    );
+  });
+
   it("a cancel requested while a bad-yield TypeError is on its way wins", () => {
     runV(
       (function* () {

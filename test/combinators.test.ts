@@ -5,12 +5,15 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   asCompleted,
+  awaitSync,
   CancelledError,
   type Coro,
   createTask,
+  ensureFuture,
   type Future,
   gather,
   getRunningLoop,
+  run,
   shield,
   sleep,
   type Task,
@@ -138,9 +141,113 @@ describe("gather", () => {
 
   it("rejects a list without options object misuse", () => {
     runV(function* () {
-      const bad = gather(42 as never, { returnExceptions: true });
-      expect(() => bad.next()).toThrow(/expects an array or iterable/);
+      expect(() => gather(42 as never, { returnExceptions: true })).toThrow(
+        "gather() expects list to be an array or iterable of awaitables when options follow, got number 42: pass gather([a, b], { returnExceptions: true }).",
+      );
+      expect(() => gather(sleep(1) as never, { returnExceptions: true })).toThrow(
+        /^gather\(\) expects list to be an array or iterable of awaitables when options follow, got /,
+      );
     });
+  });
+
+  it("starts its children at the call, as asyncio.gather, before it is waited for", () => {
+    const log: string[] = [];
+    function* child(name: string): Coro<string> {
+      log.push(`${name} runs`);
+      yield* sleep(10);
+      return name;
+    }
+    runV(function* () {
+      const both = gather(child("a"), child("b"));
+      log.push("gather called");
+      yield* sleep(20);
+      log.push("main waits");
+      log.push(`results ${(yield* both).join(" ")} at ${getRunningLoop().time()}`);
+    });
+    expect(log).toEqual(["gather called", "a runs", "b runs", "main waits", "results a b at 20"]);
+  });
+
+  it("with no loop running, starts its children when it first runs: run(gather(...))", async () => {
+    const results = await run(gather(sleep(2, "a"), sleep(1, "b")), {
+      loopFactory: () => new VirtualEventLoop(),
+    });
+    expect(results).toEqual(["a", "b"]);
+  });
+
+  it("a task over gather() cancelled before its first step cancels the children", () => {
+    runV(function* () {
+      const child = createTask(sleep(100, "child"));
+      const parent = createTask(gather(child, sleep(100)));
+      parent.cancel("early");
+      const error = yield* catching(parent);
+      expect(error).toBeInstanceOf(CancelledError);
+      expect((error as Error).message).toBe("early");
+      expect(child.cancelled()).toBe(true);
+    });
+  });
+
+  it("takes one array or Set as the list form, as Promise.all", () => {
+    runV(function* () {
+      const a = createTask(sleep(2, "a"));
+      const pair = yield* gather([a, sleep(1, 2)]);
+      expectTypeOf(pair).toEqualTypeOf<[string, number]>();
+      expect(pair).toEqual(["a", 2]);
+      const fromSet = yield* gather(new Set([a, createTask(sleep(1, "b"))]));
+      expectTypeOf(fromSet).toEqualTypeOf<string[]>();
+      expect(fromSet).toEqual(["a", "b"]);
+      const none = yield* gather([]);
+      expectTypeOf(none).toEqualTypeOf<[]>();
+      expect(none).toEqual([]);
+    });
+  });
+
+  it("an array among several arguments is not awaitable: a TypeError that says to gather it", () => {
+    runV(function* () {
+      const f = getRunningLoop().createFuture();
+      expect(() => gather([f] as never, sleep(1))).toThrow(
+        /^gather\(\) expects each awaitable to be an awaitable \(a coroutine or a Future\), got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+      );
+    });
+  });
+});
+
+describe("lists are not awaitables", () => {
+  it("waitFor, ensureFuture and createTask refuse an array, a Set or a Map with a TypeError", () => {
+    runV(function* () {
+      const f = getRunningLoop().createFuture();
+      expect(() => waitFor([f] as never, 10)).toThrow(
+        /^waitFor\(\) expects aw to be an awaitable \(a coroutine or a Future\), got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+      );
+      expect(() => ensureFuture(new Map() as never)).toThrow(
+        /^ensureFuture\(\) expects awaitable to be a coroutine, a Future or a promise, got .*: a collection is not awaitable\.$/,
+      );
+      expect(() => createTask(new Set([f]) as never)).toThrow(
+        /^createTask\(\) expects coro to be a coroutine, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+      );
+      expect(() => ensureFuture("text" as never)).toThrow(/: a string is not awaitable\.$/);
+    });
+    expect(() => awaitSync([] as never)).toThrow(
+      /^awaitSync\(\) expects awaitable to be a coroutine, a Future or another yield\*-able, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+    );
+    expect(() => run([sleep(1)] as never)).toThrow(
+      /^run\(\) expects main to be a coroutine, or a function\* to call, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+    );
+  });
+
+  it("yield* of an array where a Future is expected is a TypeError that names the mistake", () => {
+    const error = runV(function* () {
+      const f = getRunningLoop().createFuture();
+      const task = createTask(
+        (function* () {
+          yield* [f] as unknown as Coro<void>;
+        })(),
+      );
+      return yield* catching(task);
+    });
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(
+      /got bad yield .*: `yield future` was used instead of `yield\* future`, or yield\* was given a list \(wait for several with yield\* gather\(list\)\)\.$/,
+    );
   });
 });
 
@@ -206,7 +313,7 @@ describe("wait", () => {
       expect([...done].map((f) => f.result())).toEqual(["x"]);
       expect(() => wait([]).next()).toThrow(RangeError);
       expect(() => wait([sleep(1)], { returnWhen: "SOMETIMES" as never }).next()).toThrow(
-        /invalid returnWhen/,
+        /wait\(\) expects options\.returnWhen to be one of the ReturnWhen names/,
       );
       const f = getRunningLoop().createFuture();
       expect(() => wait(f as never).next()).toThrow(TypeError);

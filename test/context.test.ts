@@ -214,6 +214,70 @@ describe("tasks and contexts", () => {
     expect(log).toEqual(["soon scheduled", "later scheduled"]);
   });
 
+  it("a done-callback runs in a copy of the context current when it was added, as asyncio's", () => {
+    const v = new ContextVar("v", { default: "default" });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const f = getRunningLoop().createFuture<void>();
+        v.set("adder");
+        f.addDoneCallback(() => {
+          log.push(`callback sees ${v.get()}`);
+          v.set("set by the callback");
+        });
+        v.set("after adding");
+        f.setResult();
+        yield;
+        log.push(`adder sees ${v.get()}`);
+      })(),
+    );
+    expect(log).toEqual(["callback sees adder", "adder sees after adding"]);
+  });
+
+  it("a ContextVar set in a done-callback does not leak into later runs", () => {
+    const v = new ContextVar("v", { default: "default" });
+    runV(
+      (function* () {
+        const f = getRunningLoop().createFuture<void>();
+        f.addDoneCallback(() => v.set("leaked"));
+        f.setResult();
+        yield;
+      })(),
+    );
+    expect(v.get()).toBe("default");
+    expect(
+      runV(
+        (function* () {
+          yield;
+          return v.get();
+        })(),
+      ),
+    ).toBe("default");
+  });
+
+  it("addDoneCallback({ context }) runs the callback in that very context", () => {
+    const v = new ContextVar("v", { default: "default" });
+    const ctx = new Context();
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const f = getRunningLoop().createFuture<void>();
+        ctx.run(() => v.set("in ctx"));
+        f.addDoneCallback(
+          () => {
+            log.push(v.get());
+            v.set("written by the callback");
+          },
+          { context: ctx },
+        );
+        f.setResult();
+        yield;
+      })(),
+    );
+    expect(log).toEqual(["in ctx"]);
+    expect(ctx.get(v)).toBe("written by the callback");
+  });
+
   it("Context.run inside a task does not change the task's context", () => {
     const v = new ContextVar("v", { default: "d" });
     const result = runV(

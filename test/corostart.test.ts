@@ -506,7 +506,7 @@ describe("coroAwait (TestCoroAwait)", () => {
     runSync(awaiting);
     expect(log).toEqual(["ran"]);
     expect(() => coroAwait(42 as never)).toThrow(
-      /coroAwait\(\) expects a coroutine, got number 42/,
+      /coroAwait\(\) expects coro to be a coroutine, got number 42/,
     );
   });
 });
@@ -592,7 +592,9 @@ describe("coroIsNew, coroIsSuspended, coroIsFinished (TestCoroState)", () => {
 
   test("anything else is a TypeError", () => {
     expect(() => coroIsNew("string" as never)).toThrow(TypeError);
-    expect(() => coroIsSuspended(42 as never)).toThrow(/coroIsSuspended\(\) expects a coroutine/);
+    expect(() => coroIsSuspended(42 as never)).toThrow(
+      /coroIsSuspended\(\) expects coro to be a coroutine/,
+    );
   });
 });
 

@@ -75,8 +75,8 @@ describe("npm run demo", () => {
 
     const eager = section("1.", "eager");
     expect(order(eager)).toEqual({ events: "a 1 b c 2", doneAt: "20" });
-    expect(row(eager, "main")).toBe("a 1 b c"); // 1 ran inside main's step
-    expect(row(eager, "work")).toBe("2");
+    expect(row(eager, "main")).toBe("a b c"); // 1 ran inside main's step, as the work's task
+    expect(row(eager, "work")).toBe("1 2");
   });
 
   it("2. depth-first descend: natural order with plain calls, descend and eager; breadth-first with tasks", () => {
@@ -92,8 +92,9 @@ describe("npm run demo", () => {
 
     const eager = section("2.", "eager");
     expect(order(eager)).toEqual({ events: "A B D E C F G d e f g b c a", doneAt: "10" });
-    expect(row(eager, "main")).toBe("A B D E C F G a"); // every start ran in main's step
-    expect(row(eager, "D")).toBe("d");
+    expect(row(eager, "main")).toBe("A a"); // every start ran in main's step, as its own task
+    expect(row(eager, "B")).toBe("B b");
+    expect(row(eager, "D")).toBe("D d");
   });
 
   it("says what to notice, once for each run", () => {

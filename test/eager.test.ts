@@ -20,20 +20,26 @@ import {
   createEagerTaskFactory,
   createTask,
   currentTask,
+  type ExceptionContext,
   eager,
   eagerCtx,
   eagerTaskFactory,
   Future,
   funcEager,
+  gather,
   getEventLoopPolicy,
   getRunningLoop,
   HostEventLoop,
   run,
   sleep,
   Task,
+  TimeoutError,
+  taskGroup,
+  taskSignal,
+  timeout,
   VirtualEventLoop,
 } from "../src/index.js";
-import { catching } from "./helpers.js";
+import { catching, failAfter } from "./helpers.js";
 
 const loops: [string, () => BaseEventLoop][] = [
   ["HostEventLoop", () => new HostEventLoop()],
@@ -224,15 +230,16 @@ describe("eager: what runs where", () => {
     );
   });
 
-  test("the eager start runs as the caller's task; the rest runs in the new task", () => {
+  test("currentTask() in the start is the task that carries the rest; the caller's is untouched", () => {
     const seen: unknown[] = [];
     runSync(
       (function* () {
         const me = currentTask();
         function* child(): Coro<void> {
-          seen.push(currentTask() === me);
+          const mine = currentTask();
+          seen.push(mine instanceof Task, mine === me, currentTask() === mine);
           yield* sleep(1);
-          seen.push(currentTask() === task);
+          seen.push(currentTask() === mine, mine === task);
         }
         const task = eager(child());
         expect(task).toBeInstanceOf(Task);
@@ -240,7 +247,7 @@ describe("eager: what runs where", () => {
         yield* task;
       })(),
     );
-    expect(seen).toEqual([true, true]);
+    expect(seen).toEqual([true, false, true, true, true]);
   });
 
   test("a bare yield at the start takes asynkit's two loop rounds to resume", () => {
@@ -303,6 +310,240 @@ describe("eager: what runs where", () => {
         expect(eagerVar.get()).toBe("caller");
       })(),
     );
+  });
+});
+
+describe("eager: the start's own task, made when asked for", () => {
+  function* expires(label: string): Coro<string> {
+    try {
+      yield* timeout(0, function* () {
+        yield* sleep(1);
+      });
+      return `${label} finished`;
+    } catch (error) {
+      if (error instanceof TimeoutError) return `${label} timed out`;
+      throw error;
+    }
+  }
+
+  test.each([
+    ["eager()", (coro: Coro<string>) => eager(coro)],
+    ["createTask", (coro: Coro<string>) => createTask(coro)],
+    ["eagerStart", (coro: Coro<string>) => createTask(coro, { eagerStart: true })],
+  ])("a timeout in each of three overlapping starts cancels its own start (%s)", (_, start) => {
+    const results = runSync(
+      (function* () {
+        return yield* gather(start(expires("A")), start(expires("B")), start(expires("C")));
+      })(),
+    );
+    expect(results).toEqual(["A timed out", "B timed out", "C timed out"]);
+  });
+
+  test("a start that asks for its task and returns: that task, done at once, not live", () => {
+    runSync(
+      inLoop(() => {
+        const loop = getRunningLoop();
+        const readyBefore = loop._ready.length;
+        let inside: unknown = null;
+        // biome-ignore lint/correctness/useYield: a coroutine that returns without suspending
+        function* quick(): Coro<number> {
+          inside = currentTask();
+          return 5;
+        }
+        const result = eager(quick());
+        expect(result).toBe(inside);
+        expect(result).toBeInstanceOf(Task);
+        expect(result.done()).toBe(true);
+        expect(result.result()).toBe(5);
+        expect(allTasks().has(result as Task)).toBe(false);
+        expect(loop._ready.length).toBe(readyBefore);
+      }),
+    );
+  });
+
+  test("a start that asks for its task and throws: that task fails, reported once", () => {
+    const loop = new VirtualEventLoop();
+    const reports: ExceptionContext[] = [];
+    loop.setExceptionHandler((_, context) => reports.push(context));
+    const boom = new Error("boom");
+    let inside: unknown = null;
+    // biome-ignore lint/correctness/useYield: a coroutine that throws without suspending
+    function* failing(): Coro<never> {
+      inside = currentTask();
+      throw boom;
+    }
+    const started = loop.runSync(inLoopValue(() => eager(failing())));
+    expect(started).toBe(inside);
+    expect(started.exception()).toBe(boom);
+    loop.close();
+    expect(reports).toEqual([]);
+    const unread = new VirtualEventLoop();
+    const unreadReports: ExceptionContext[] = [];
+    unread.setExceptionHandler((_, context) => unreadReports.push(context));
+    unread.runSync(
+      inLoop(() => {
+        eager(failing());
+      }),
+    );
+    unread.close();
+    expect(unreadReports.map((r) => r.exception)).toEqual([boom]);
+  });
+
+  test("a start that throws CancelledError after asking: its task is cancelled", () => {
+    runSync(
+      inLoop(() => {
+        // biome-ignore lint/correctness/useYield: a coroutine that cancels itself without suspending
+        function* selfCancel(): Coro<never> {
+          currentTask();
+          throw new CancelledError("given up");
+        }
+        const task = eager(selfCancel());
+        expect(task.cancelled()).toBe(true);
+      }),
+    );
+  });
+
+  test("cancel() of its own task in the start: CancelledError at its first suspension", () => {
+    const log: unknown[] = [];
+    runSync(
+      (function* () {
+        function* child(): Coro<void> {
+          const me = currentTask() as Task;
+          me.cancel("stop");
+          log.push(["cancelling", me.cancelling()]);
+          try {
+            yield* sleep(10);
+            log.push("slept");
+          } catch (error) {
+            log.push((error as Error).message);
+            throw error;
+          }
+        }
+        const task = eager(child());
+        log.push(["caller cancelling", currentTask()?.cancelling()]);
+        log.push(yield* catching(task));
+        expect(task.cancelled()).toBe(true);
+        expect(getRunningLoop().time()).toBe(0);
+      })(),
+    );
+    expect(log).toEqual([
+      ["cancelling", 1],
+      ["caller cancelling", 0],
+      "stop",
+      expect.any(CancelledError),
+    ]);
+  });
+
+  test("taskSignal() in the start is the start's task's signal", () => {
+    runSync(
+      (function* () {
+        let signal: AbortSignal | null = null;
+        function* child(): Coro<void> {
+          signal = taskSignal();
+          yield* sleep(10);
+        }
+        const task = eager(child());
+        const callerSignal = taskSignal();
+        task.cancel("no longer needed");
+        yield* catching(task);
+        expect((signal as AbortSignal | null)?.aborted).toBe(true);
+        expect(callerSignal.aborted).toBe(false);
+      })(),
+    );
+  });
+
+  test("a TaskGroup in the start: a failing child cancels the start's task, not the caller", () => {
+    const log: unknown[] = [];
+    runSync(
+      (function* () {
+        function* child(): Coro<void> {
+          yield* taskGroup(function* (tg) {
+            tg.createTask(failAfter(5, "child failed"));
+            yield* sleep(100);
+          });
+        }
+        const task = eager(child());
+        yield* sleep(50);
+        log.push(["caller still running at", getRunningLoop().time()]);
+        const error = yield* catching(task);
+        log.push(error instanceof AggregateError ? (error.errors[0] as Error).message : error);
+      })(),
+    );
+    expect(log).toEqual([["caller still running at", 50], "child failed"]);
+  });
+
+  test("nested starts each get their own task; the outer one is current again after the inner", () => {
+    const seen: Task[] = [];
+    runSync(
+      (function* () {
+        function* inner(): Coro<void> {
+          seen.push(currentTask() as Task);
+          yield* sleep(1);
+        }
+        function* outer(): Coro<void> {
+          seen.push(currentTask() as Task);
+          const t = eager(inner());
+          seen.push(currentTask() as Task);
+          const eagerTask = createTask(inner(), { eagerStart: true });
+          seen.push(currentTask() as Task);
+          yield* t;
+          yield* eagerTask;
+        }
+        const main = currentTask() as Task;
+        const t = eager(outer());
+        expect(currentTask()).toBe(main);
+        yield* t;
+        expect(new Set(seen).size).toBe(3);
+        expect(seen[0]).toBe(t);
+        expect(seen[2]).toBe(t);
+        expect(seen[4]).toBe(t);
+        expect(seen).not.toContain(main);
+      })(),
+    );
+  });
+
+  test("a ContextVar set after asking for the task is in the task's context", () => {
+    runSync(
+      (function* () {
+        eagerVar.set("caller");
+        function* child(): Coro<string> {
+          currentTask();
+          eagerVar.set("start");
+          yield* sleep(1);
+          return eagerVar.get();
+        }
+        const task = eager(child()) as Task<string>;
+        expect(task.getContext().get(eagerVar)).toBe("start");
+        expect(eagerVar.get()).toBe("caller");
+        expect(yield* task).toBe("start");
+      })(),
+    );
+  });
+
+  test("a suspended start that asked resumes on the same schedule as one that did not", () => {
+    const orders: unknown[][] = [];
+    for (const ask of [false, true]) {
+      const log: unknown[] = [];
+      runSync(
+        (function* () {
+          function* child(name: string): Coro<void> {
+            if (ask) currentTask();
+            log.push(`${name} start`);
+            yield;
+            log.push(`${name} end`);
+          }
+          const a = eager(child("a"));
+          const b = eager(child("b"));
+          log.push("caller");
+          yield;
+          log.push("caller again");
+          yield* a;
+          yield* b;
+        })(),
+      );
+      orders.push(log);
+    }
+    expect(orders[1]).toEqual(orders[0]);
   });
 });
 
@@ -497,7 +738,7 @@ describe("eager: bad input", () => {
   test("eager(42)", () => {
     expect(() => eager(42 as never)).toThrow(TypeError);
     expect(() => eager(42 as never)).toThrow(
-      /eager\(\) expects a coroutine or a generator function \(function\*\), got number 42/,
+      /eager\(\) expects x to be a coroutine or a generator function \(function\*\), got number 42/,
     );
   });
 
@@ -512,8 +753,8 @@ describe("eager: bad input", () => {
   });
 
   test("funcEager(non-function), coroEager(non-coroutine)", () => {
-    expect(() => funcEager(7 as never)).toThrow(/funcEager\(\) expects a function/);
-    expect(() => coroEager({} as never)).toThrow(/coroEager\(\) expects a coroutine/);
+    expect(() => funcEager(7 as never)).toThrow(/funcEager\(\) expects fn to be a function/);
+    expect(() => coroEager({} as never)).toThrow(/coroEager\(\) expects coro to be a coroutine/);
     function* gen(): Coro<void> {}
     expect(() => coroEager(gen as never)).toThrow(/call it first: coroEager\(gen\(\)\)/);
   });
@@ -525,7 +766,9 @@ describe("eager: bad input", () => {
   });
 
   test("cancelling(non-cancellable)", () => {
-    expect(() => cancelling({} as never)).toThrow(/cancelling\(\) expects something with a cancel/);
+    expect(() => cancelling({} as never)).toThrow(
+      /cancelling\(\) expects target to be something with a cancel/,
+    );
   });
 });
 
@@ -739,7 +982,9 @@ describe.each(loops)("eager tasks (Python 3.12 semantics) on %s", (_loop, loopFa
         expect(yield* t).toBe("x");
       })(),
     );
-    expect(() => createEagerTaskFactory(1 as never)).toThrow(/expects a Task class/);
+    expect(() => createEagerTaskFactory(1 as never)).toThrow(
+      /expects taskClass to be a Task class/,
+    );
   });
 
   test("eager() under the eager task factory: the task takes over at once", async () => {

@@ -292,7 +292,9 @@ describe("Future done-callbacks", () => {
   it("addDoneCallback with a non-function throws a TypeError", () => {
     const f = new Future({ loop: newLoop() });
     expect(() => f.addDoneCallback(42 as never)).toThrow(TypeError);
-    expect(() => f.addDoneCallback(42 as never)).toThrow(/expects a function/);
+    expect(() => f.addDoneCallback(42 as never)).toThrow(
+      /addDoneCallback\(\) expects callback to be a function/,
+    );
   });
 
   it("cancel schedules the callbacks too", () => {
@@ -491,7 +493,9 @@ describe("fromPromise", () => {
 
   it("rejects what is not a thenable with a TypeError", () => {
     expect(() => fromPromise(42 as never)).toThrow(TypeError);
-    expect(() => fromPromise(42 as never)).toThrow(/expects a promise or thenable/);
+    expect(() => fromPromise(42 as never)).toThrow(
+      /fromPromise\(\) expects promise to be a promise or thenable/,
+    );
   });
 
   it("a cancelled fromPromise future ignores the promise settling later", async () => {

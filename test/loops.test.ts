@@ -80,7 +80,9 @@ describe("callSoon", () => {
   it("rejects a callback that is not a function", () => {
     const loop = new VirtualEventLoop();
     expect(() => loop.callSoon(5 as never)).toThrow(TypeError);
-    expect(() => loop.callSoon(5 as never)).toThrow("callSoon() expects a function to call");
+    expect(() => loop.callSoon(5 as never)).toThrow(
+      "loop.callSoon() expects callback to be a function",
+    );
   });
 });
 

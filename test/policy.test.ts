@@ -9,6 +9,7 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  currentTask,
   DefaultEventLoopPolicy,
   type EventLoopPolicy,
   type ExceptionContext,
@@ -19,6 +20,7 @@ import {
   run,
   setEventLoopPolicy,
   sleep,
+  type Task,
   VirtualEventLoop,
 } from "../src/index.js";
 
@@ -156,6 +158,82 @@ describe("run()", () => {
     expect(contexts[0]!.exception).toBe(error);
   });
 
+  it("names a leftover that caught its cancellation and still runs, and waits for it", async () => {
+    const messages: string[] = [];
+    const log: string[] = [];
+    await run(function* () {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_l, ctx) => {
+        messages.push(ctx.message);
+        log.push(`report at ${loop.time()} about ${(ctx.future as Task).getName()}`);
+      });
+      const stubborn = createTask(
+        (function* () {
+          try {
+            yield* sleep(60_000);
+          } catch {
+            log.push(`ignored at ${loop.time()}`);
+          }
+          yield* sleep(5000);
+          log.push(`stubborn ends at ${loop.time()}`);
+        })(),
+        { name: "stubborn" },
+      );
+      createTask(
+        (function* () {
+          yield* stubborn; // waits on the stubborn one: not named itself
+        })(),
+        { name: "waiter" },
+      );
+      createTask(
+        (function* () {
+          try {
+            yield* sleep(60_000);
+          } finally {
+            yield* sleep(500); // a cleanup within the grace period is not named
+          }
+        })(),
+        { name: "polite" },
+      );
+      yield* sleep(10);
+    }, virtual);
+    expect(log).toEqual([
+      "ignored at 10",
+      "report at 1010 about stubborn",
+      "stubborn ends at 5010",
+    ]);
+    expect(messages).toEqual([
+      'Task "stubborn" was cancelled at run() shutdown but still runs 1000 ms later, waiting on <Future pending sleep until t=5010 ms>: it caught CancelledError without ending. run() waits until it ends.',
+    ]);
+  });
+
+  it("names a leftover that ignored its cancellation and keeps yielding", async () => {
+    const messages: string[] = [];
+    await run(function* () {
+      const loop = getRunningLoop() as VirtualEventLoop;
+      loop.setExceptionHandler((_l, ctx) => messages.push(ctx.message));
+      createTask(
+        (function* () {
+          const start = loop.time();
+          for (;;) {
+            try {
+              yield* sleep(0);
+            } catch {
+              // ignored
+            }
+            if (loop.time() > start + 1500) return;
+            loop.advance(1);
+          }
+        })(),
+        { name: "spinner" },
+      );
+      yield;
+    }, virtual);
+    expect(messages).toEqual([
+      'Task "spinner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on nothing (it is ready to run): it caught CancelledError without ending. run() waits until it ends.',
+    ]);
+  });
+
   it("debug: true turns on the loop's debug mode", async () => {
     const debug = await run(
       function* () {
@@ -173,7 +251,7 @@ describe("run()", () => {
 
   it("rejects main that is not a coroutine with a TypeError", () => {
     expect(() => run(42 as never)).toThrow(TypeError);
-    expect(() => run(42 as never)).toThrow(/run\(\) expects a coroutine/);
+    expect(() => run(42 as never)).toThrow(/run\(\) expects main to be a coroutine/);
   });
 });
 
@@ -272,7 +350,7 @@ describe("policies", () => {
   it("the CancelledError of a cancelled main rejects run()", async () => {
     await expect(
       run(function* () {
-        const me = getRunningLoop()._currentTask!;
+        const me = currentTask()!;
         me.cancel("cancelled main");
         yield;
       }, virtual),

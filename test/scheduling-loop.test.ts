@@ -133,7 +133,7 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         const log: number[] = [];
         const tasks = loggers(log, 3);
         queue().readyRotate(7); // 7 mod 3 = 1
-        expect(() => queue().readyRotate(0.5)).toThrow(TypeError);
+        expect(() => queue().readyRotate(0.5)).toThrow(RangeError);
         yield* joinAll(tasks);
         return log;
       });
@@ -181,7 +181,7 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         loop.callInsert(99, (a: string, b: string) => log.push(a + b), "end", "!");
         loop.callInsert(-99, (a: string) => log.push(a), "front");
         loop.callPos(-1, () => log.push("before last"));
-        expect(() => loop.callInsert(1.5, () => {})).toThrow(TypeError);
+        expect(() => loop.callInsert(1.5, () => {})).toThrow(RangeError);
         expect(loop.readyLen()).toBe(4);
         yield* sleep(0);
         return log;
@@ -311,9 +311,11 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
     it("positions that are not integers, and things that are not tasks", async () => {
       await runOn(kind, function* () {
         const task = createTask((function* () {})());
-        expect(() => taskReinsert(task, 0.5)).toThrow(TypeError);
-        expect(() => taskReinsert(Number.NaN)).toThrow(TypeError);
-        expect(() => taskReinsert({} as Task, 0)).toThrow(/needs a Task/);
+        expect(() => taskReinsert(task, 0.5)).toThrow(RangeError);
+        expect(() => taskReinsert(Number.NaN)).toThrow(RangeError);
+        expect(() => taskReinsert({} as Task, 0)).toThrow(
+          /taskReinsert\(\) expects task to be a Task/,
+        );
         expect(taskIsRunnable(task)).toBe(true);
         yield* task;
       });
@@ -394,8 +396,10 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         const error = yield* caught(() => taskSwitch(currentTask()!));
         expect((error as Error).message).toMatch(/it is the task running now/);
         const task = createTask((function* () {})());
-        expect(() => taskSwitch(task, { insertPos: 0.5 })).toThrow(TypeError);
-        expect(() => taskSwitch("task" as unknown as Task)).toThrow(/needs a Task/);
+        expect(() => taskSwitch(task, { insertPos: 0.5 })).toThrow(RangeError);
+        expect(() => taskSwitch("task" as unknown as Task)).toThrow(
+          /taskSwitch\(\) expects task to be a Task/,
+        );
         expect(names(runnableTasks())).toEqual(names([task]));
         yield* task;
       });
@@ -450,7 +454,7 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
           new RangeError("readyPop(3): no such position in a ready queue of 3 entries."),
         );
         expect(() => loop.readyPop(-4)).toThrow(RangeError);
-        expect(() => loop.readyPop(Number.NaN)).toThrow(TypeError);
+        expect(() => loop.readyPop(Number.NaN)).toThrow(RangeError);
         const last = loop.readyPop();
         expect(loop.taskFromHandle(last)).toBe(tasks[2]);
         expect(names(runnableTasks())).toEqual(names([tasks[0]!, tasks[1]!]));

@@ -325,7 +325,9 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
 
     it("checks its argument at once, and needs a task to put to sleep", async () => {
       expect(() => sleepInsert(1.5)).toThrow(
-        new TypeError("sleepInsert() needs an integer position, got 1.5."),
+        new RangeError(
+          "sleepInsert() expects pos to be an integer, got number 1.5: pass a whole number.",
+        ),
       );
       await runOn(kind, function* () {
         const loop = getRunningLoop();

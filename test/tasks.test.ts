@@ -358,7 +358,9 @@ describe("names, coroutine and context", () => {
   it("new Task() with something that is not a coroutine throws a TypeError", () => {
     const loop = new VirtualEventLoop();
     expect(() => new Task(42 as never, { loop })).toThrow(TypeError);
-    expect(() => new Task(42 as never, { loop })).toThrow(/Task\(\) expects a coroutine/);
+    expect(() => new Task(42 as never, { loop })).toThrow(
+      /new Task\(\) expects coro to be a coroutine/,
+    );
   });
 });
 
@@ -512,7 +514,9 @@ describe("ensureFuture", () => {
 
   it("rejects anything else with a TypeError", () => {
     expect(() => ensureFuture(42 as never)).toThrow(TypeError);
-    expect(() => ensureFuture(42 as never)).toThrow(/ensureFuture\(\) expects a Future/);
+    expect(() => ensureFuture(42 as never)).toThrow(
+      /ensureFuture\(\) expects awaitable to be a coroutine, a Future or a promise/,
+    );
   });
 });
 

@@ -194,7 +194,7 @@ describe("timeout", () => {
       expect(() => t.reschedule(1)).toThrow(/has not been entered/);
       yield* t.run(() => sleep(0));
       expect(() => t.run(() => sleep(0)).next()).toThrow(/already been entered/);
-      expect(() => timeout(Number.NaN, () => sleep(0)).next()).toThrow(TypeError);
+      expect(() => timeout(Number.NaN, () => sleep(0))).toThrow(RangeError);
     });
     const loop = new VirtualEventLoop();
     let outside: unknown = null;

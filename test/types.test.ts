@@ -6,6 +6,7 @@
 import { describe, expectTypeOf, it } from "vitest";
 import {
   type Awaitable,
+  type AwaitedResult,
   allTasks,
   type BaseEventLoop,
   type Context,
@@ -16,6 +17,7 @@ import {
   ensureFuture,
   Future,
   fromPromise,
+  gather,
   getEventLoop,
   getRunningLoop,
   type Handle,
@@ -147,5 +149,33 @@ describe("context variables", () => {
     expectTypeOf(v.set).returns.toEqualTypeOf<Token<number>>();
     expectTypeOf<Context["get"]>().toBeFunction();
     expectTypeOf<ReturnType<Context["copy"]>>().toEqualTypeOf<Context>();
+  });
+});
+
+describe("gather", () => {
+  function* main(): Coro<void> {
+    const n = createTask(answer());
+    const s = new Future<string>();
+    const tasks: Task<number>[] = [n];
+    const iterable: Iterable<Task<number>> = tasks;
+    expectTypeOf(yield* gather(n, s)).toEqualTypeOf<[number, string]>();
+    expectTypeOf(yield* gather()).toEqualTypeOf<[]>();
+    expectTypeOf(yield* gather([n, s])).toEqualTypeOf<[number, string]>();
+    expectTypeOf(yield* gather([n, sleep(1, true)] as const)).toEqualTypeOf<[number, boolean]>();
+    expectTypeOf(yield* gather([])).toEqualTypeOf<[]>();
+    expectTypeOf(yield* gather(tasks)).toEqualTypeOf<number[]>();
+    expectTypeOf(yield* gather(new Set([n, s]))).toEqualTypeOf<(number | string)[]>();
+    expectTypeOf(yield* gather(iterable, {})).toEqualTypeOf<number[]>();
+    expectTypeOf(yield* gather([n, s], { returnExceptions: true })).toEqualTypeOf<unknown[]>();
+    expectTypeOf(yield* gather(tasks, { returnExceptions: false })).toEqualTypeOf<number[]>();
+  }
+
+  it("gives a tuple for arguments or a tuple, an array for an array, a Set or an iterable", () => {
+    expectTypeOf(main).returns.toEqualTypeOf<Coro<void>>();
+  });
+
+  it("AwaitedResult is what yield* gives", () => {
+    expectTypeOf<AwaitedResult<Task<number>>>().toEqualTypeOf<number>();
+    expectTypeOf<AwaitedResult<Coro<string>>>().toEqualTypeOf<string>();
   });
 });

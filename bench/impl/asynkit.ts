@@ -1,20 +1,13 @@
 /**
  * asynkit: coroutines are generator functions driven by asynkit's own loop
- * (the default policy's host loop, as `run()` picks it).
+ * (the default policy's host loop, as `run()` picks it). The code measured is
+ * the built package in dist/ (see ../dist.ts); the source only lends its types.
  */
-import {
-  type Coro,
-  createTask,
-  Event,
-  eager,
-  getRunningLoop,
-  Lock,
-  Queue,
-  run,
-  sleep,
-  type Task,
-} from "../../src/index.js";
+import type { Coro, Task } from "../../src/index.js";
+import { loadAsynkit } from "../dist.js";
 import { heapUsed, type Impl, LOCK_TASKS, timerDelayMs } from "../workloads.js";
+
+const { createTask, Event, eager, getRunningLoop, Lock, Queue, run, sleep } = await loadAsynkit();
 
 /** The coroutine of the call and eager workloads: it returns without suspending. */
 // biome-ignore lint/correctness/useYield: the workload is a coroutine that never suspends
@@ -53,22 +46,26 @@ const impl: Impl = {
     });
   },
 
-  async "spawn-join"(n) {
+  async "spawn-join"(n, reps) {
     await run(function* () {
       function* child(): Coro<void> {
         yield; // a bare yield: sleep(0)
       }
-      const tasks: Task<void>[] = [];
-      for (let i = 0; i < n; i++) tasks.push(createTask(child()));
-      for (const t of tasks) yield* t;
+      for (let r = 0; r < reps; r++) {
+        const tasks: Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(child()));
+        for (const t of tasks) yield* t;
+      }
     });
   },
 
-  async timers(n) {
+  async timers(n, reps) {
     await run(function* () {
-      const tasks: Task<void>[] = [];
-      for (let i = 0; i < n; i++) tasks.push(createTask(sleep(timerDelayMs())));
-      for (const t of tasks) yield* t;
+      for (let r = 0; r < reps; r++) {
+        const tasks: Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(sleep(timerDelayMs())));
+        for (const t of tasks) yield* t;
+      }
     });
   },
 
@@ -143,6 +140,16 @@ const impl: Impl = {
       const tasks: Task<void>[] = [];
       for (let t = 0; t < LOCK_TASKS; t++) tasks.push(createTask(worker(n / LOCK_TASKS)));
       for (const t of tasks) yield* t;
+    });
+  },
+
+  async depth(n, depth) {
+    await run(function* () {
+      function* level(d: number): Coro<void> {
+        if (d > 1) yield* level(d - 1);
+        else for (let i = 0; i < n; i++) yield* sleep(0);
+      }
+      yield* level(depth); // every switch resumes all `depth` generators
     });
   },
 

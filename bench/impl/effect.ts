@@ -50,24 +50,28 @@ const impl: Impl = {
     );
   },
 
-  async "spawn-join"(n) {
+  async "spawn-join"(n, reps) {
     await Effect.runPromise(
       Effect.gen(function* () {
-        const fibers: Fiber.Fiber<void>[] = [];
-        for (let i = 0; i < n; i++) fibers.push(yield* Effect.forkChild(Effect.yieldNow));
-        for (const f of fibers) yield* Fiber.join(f);
+        for (let r = 0; r < reps; r++) {
+          const fibers: Fiber.Fiber<void>[] = [];
+          for (let i = 0; i < n; i++) fibers.push(yield* Effect.forkChild(Effect.yieldNow));
+          for (const f of fibers) yield* Fiber.join(f);
+        }
       }),
     );
   },
 
-  async timers(n) {
+  async timers(n, reps) {
     await Effect.runPromise(
       Effect.gen(function* () {
-        const fibers: Fiber.Fiber<void>[] = [];
-        for (let i = 0; i < n; i++) {
-          fibers.push(yield* Effect.forkChild(Effect.sleep(timerDelayMs())));
+        for (let r = 0; r < reps; r++) {
+          const fibers: Fiber.Fiber<void>[] = [];
+          for (let i = 0; i < n; i++) {
+            fibers.push(yield* Effect.forkChild(Effect.sleep(timerDelayMs())));
+          }
+          for (const f of fibers) yield* Fiber.join(f);
         }
-        for (const f of fibers) yield* Fiber.join(f);
       }),
     );
   },

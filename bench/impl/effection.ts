@@ -110,25 +110,29 @@ const impl: Impl = {
     });
   },
 
-  async "spawn-join"(n) {
+  async "spawn-join"(n, reps) {
     await run(function* () {
-      const tasks: Task<void>[] = [];
-      for (let i = 0; i < n; i++) {
-        tasks.push(
-          yield* spawn(function* () {
-            yield* yieldNow;
-          }),
-        );
+      for (let r = 0; r < reps; r++) {
+        const tasks: Task<void>[] = [];
+        for (let i = 0; i < n; i++) {
+          tasks.push(
+            yield* spawn(function* () {
+              yield* yieldNow;
+            }),
+          );
+        }
+        for (const t of tasks) yield* t;
       }
-      for (const t of tasks) yield* t;
     });
   },
 
-  async timers(n) {
+  async timers(n, reps) {
     await run(function* () {
-      const tasks: Task<void>[] = [];
-      for (let i = 0; i < n; i++) tasks.push(yield* spawn(() => sleep(timerDelayMs())));
-      for (const t of tasks) yield* t;
+      for (let r = 0; r < reps; r++) {
+        const tasks: Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(yield* spawn(() => sleep(timerDelayMs())));
+        for (const t of tasks) yield* t;
+      }
     });
   },
 

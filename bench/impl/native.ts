@@ -122,20 +122,24 @@ const impl: Impl = {
     await ponger;
   },
 
-  async "spawn-join"(n) {
+  async "spawn-join"(n, reps) {
     const child = async () => {
       await undefined;
     };
-    const tasks: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) tasks.push(child());
-    for (const t of tasks) await t;
+    for (let r = 0; r < reps; r++) {
+      const tasks: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) tasks.push(child());
+      for (const t of tasks) await t;
+    }
   },
 
-  async timers(n) {
+  async timers(n, reps) {
     const child = () => new Promise<void>((resolve) => setTimeout(resolve, timerDelayMs()));
-    const tasks: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) tasks.push(child());
-    for (const t of tasks) await t;
+    for (let r = 0; r < reps; r++) {
+      const tasks: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) tasks.push(child());
+      for (const t of tasks) await t;
+    }
   },
 
   async call(n) {
@@ -193,6 +197,14 @@ const impl: Impl = {
     const tasks: Promise<void>[] = [];
     for (let t = 0; t < LOCK_TASKS; t++) tasks.push(worker(n / LOCK_TASKS));
     for (const t of tasks) await t;
+  },
+
+  async depth(n, depth) {
+    const level = async (d: number): Promise<void> => {
+      if (d > 1) await level(d - 1);
+      else for (let i = 0; i < n; i++) await undefined;
+    };
+    await level(depth); // a switch resumes the innermost function only
   },
 
   async memory(n) {

@@ -5,11 +5,13 @@
  */
 
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
+import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { type Context, copyContext } from "../context.js";
-import type { Awaitable, Coro } from "../coro.js";
+import { type Awaitable, type Coro, describe, isCoroutine } from "../coro.js";
 import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
 import type { DeadlockError } from "../errors.js";
 import {
+  type EAGER_START,
   type ExceptionContext,
   type ExceptionHandler,
   Handle,
@@ -17,11 +19,12 @@ import {
   setRunningLoop,
   TimerHandle,
 } from "../events.js";
-import { Future, type Unretrieved } from "../futures.js";
-import { ensureFuture, Task, type TaskOptions } from "../tasks.js";
+import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
+import { checkTaskOptions, Task, type TaskOptions, toFuture } from "../tasks.js";
 import { now } from "../util/clock.js";
 import { Deque } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
+import { argTypeError, checkDelay, checkFunction, checkTime, notACoroutine } from "../validate.js";
 
 /** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
 export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
@@ -31,23 +34,48 @@ type AnyCallback = (...args: any[]) => unknown;
 
 /** How long the loop runs before it lets the host run its own work (I/O, timers, promises). */
 const SLICE_MS = 5;
-/** The clock is read once every this many iterations, not on every one. */
-const CHECKS_EVERY = 64;
+/**
+ * The most handles run between two reads of the clock. Within a slice the
+ * reads come after 1, 2, 4 … handles, and only as far apart as the pace seen
+ * so far fits in what is left of the slice: cheap steps cost one read per 64,
+ * slow ones a read each, so a slice overruns by at most about one step.
+ */
+const MAX_CHECK_INTERVAL = 64;
 /** Callbacks slower than this are reported in debug mode, as asyncio's slow_callback_duration. */
 const SLOW_CALLBACK_MS = 100;
+
+/** Options of an event loop's constructor. */
+export interface EventLoopOptions {
+  /**
+   * Run every task step in the AsyncLocalStorage context the task was created
+   * in, and every callback in the one it was scheduled in, as native awaits
+   * do. Off by default: it costs an AsyncResource per task and per callback,
+   * and entering a context each time consecutive steps change context (see
+   * docs/async-local-storage.md). Hosts without `node:async_hooks` ignore it.
+   *
+   * @example
+   * ```ts
+   * import { AsyncLocalStorage } from "node:async_hooks";
+   * import { HostEventLoop, sleep } from "asynkit";
+   * const requestId = new AsyncLocalStorage<string>();
+   * const loop = new HostEventLoop({ asyncLocalStorage: true });
+   * function* handler() {
+   *   yield* sleep(1);
+   *   return requestId.getStore();
+   * }
+   * const task = requestId.run("req-1", () => loop.createTask(handler()));
+   * console.log(await loop.runUntilComplete(task)); // "req-1"
+   * loop.close();
+   * ```
+   */
+  asyncLocalStorage?: boolean;
+}
 
 /** How a run of iterations ended. */
 type Spin = 0 | 1 | 2;
 export const STOPPED = 0;
 const IDLE = 1;
 const OUT_OF_TIME = 2;
-
-function checkDelay(what: string, ms: unknown): number {
-  if (typeof ms !== "number" || Number.isNaN(ms)) {
-    throw new TypeError(`${what} must be a number of milliseconds, got ${String(ms)}.`);
-  }
-  return ms;
-}
 
 /**
  * The event loop's machinery, shared by the host and virtual loops: a ready
@@ -70,8 +98,13 @@ export abstract class BaseEventLoop {
   _scheduled = new TimerHeap<TimerHandle>();
   /** @internal */ _timerSeq = 0;
   /** @internal */ _cancelledTimers = 0;
-  /** @internal The task whose step is running, if any. */
-  _currentTask: Task<unknown> | null = null;
+  /** @internal The task whose step is running, if any; EAGER_START while eager() starts a coroutine. */
+  _currentTask: Task<unknown> | typeof EAGER_START | null = null;
+  /**
+   * @internal While `_currentTask` is EAGER_START: the coroutine eager() is
+   * starting, replaced by the task that carries it once something asks for it.
+   */
+  _eagerStart: Coro<unknown> | Task<unknown> | null = null;
   /**
    * @internal The most recently created task not yet done. Live tasks form a
    * doubly linked list through their own fields: O(1) to add and remove, with
@@ -99,6 +132,12 @@ export abstract class BaseEventLoop {
   _whenStopped: Promise<void> | null = null;
   /** @internal shutdown()'s promise, once it was called. */
   _shutdown: Promise<void> | null = null;
+  /** @internal Capture and enter AsyncLocalStorage contexts (the asyncLocalStorage option). */
+  _asyncLocalStorage = false;
+  /** @internal The AsyncLocalStorage context the loop's code runs in now (see asynccontext.ts). */
+  _asyncScope: AsyncScope | undefined = undefined;
+  /** @internal The context the last step that had to enter one ran in: a drive starts in it. */
+  _homeScope: AsyncScope | undefined = undefined;
   /** @internal True while the loop waits on the host for a wakeup or a timer. */
   _parked = false;
   /** @internal */ _running = false;
@@ -109,6 +148,15 @@ export abstract class BaseEventLoop {
   private _taskFactory: TaskFactory | null = null;
   private _onStopped: (() => void) | null = null;
   private _driveQueued = false;
+  /** @internal Handles of an iteration the slice's deadline cut short, still to run first. */
+  _iterationLeft = 0;
+
+  constructor(options?: EventLoopOptions) {
+    const propagate = options?.asyncLocalStorage;
+    if (propagate !== undefined) {
+      this._asyncLocalStorage = checkAsyncLocalStorage(`${new.target.name}()`, propagate);
+    }
+  }
 
   /** The loop's clock, in milliseconds. */
   abstract time(): number;
@@ -136,11 +184,14 @@ export abstract class BaseEventLoop {
     checkCallback("callSoon", callback);
     const n = args.length;
     // A copy, as asyncio: what the caller sets after scheduling does not show in the callback.
-    return this._call(callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    const handle = this._call(callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    if (this._asyncLocalStorage) handle._asyncScope = captureAsyncScope("asynkit.Handle");
+    return handle;
   }
 
   /**
-   * Schedules `callback(...args)` to run `delayMs` milliseconds from now.
+   * Schedules `callback(...args)` to run `delayMs` milliseconds from now (a
+   * negative delay: as soon as possible, as 0).
    *
    * @example
    * ```ts
@@ -153,14 +204,9 @@ export abstract class BaseEventLoop {
     callback: (...args: A) => void,
     ...args: A
   ): TimerHandle {
-    checkDelay("callLater() delay", delayMs);
+    const delay = checkDelay("loop.callLater()", "delayMs", delayMs);
     checkCallback("callLater", callback);
-    if (delayMs < 0) {
-      throw new RangeError(
-        `callLater() delay must not be negative, got ${delayMs} ms: use 0 to run as soon as possible.`,
-      );
-    }
-    return this._callAtWithArgs(this.time() + delayMs, callback, args);
+    return this._callAtWithArgs(this.time() + delay, callback, args);
   }
 
   /**
@@ -176,7 +222,7 @@ export abstract class BaseEventLoop {
     callback: (...args: A) => void,
     ...args: A
   ): TimerHandle {
-    checkDelay("callAt() time", whenMs);
+    checkTime("loop.callAt()", "whenMs", whenMs);
     checkCallback("callAt", callback);
     return this._callAtWithArgs(whenMs, callback, args);
   }
@@ -184,7 +230,10 @@ export abstract class BaseEventLoop {
   /** A user's timer: runs in a copy of the current context, as asyncio's. */
   private _callAtWithArgs(whenMs: number, callback: AnyCallback, args: unknown[]): TimerHandle {
     const n = args.length;
-    return this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
+    const rest = n > 2 ? args : null;
+    const timer = this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), rest);
+    if (this._asyncLocalStorage) timer._asyncScope = captureAsyncScope("asynkit.TimerHandle");
+    return timer;
   }
 
   /** @internal callAt() without an argument array or a context copy, for asynkit's own timers. */
@@ -239,6 +288,8 @@ export abstract class BaseEventLoop {
    */
   createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
     this._checkClosed();
+    if (!isCoroutine(coro)) throw notACoroutine("loop.createTask()", coro);
+    if (options !== undefined) checkTaskOptions("loop.createTask()", options);
     if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
     return new Task(coro, options === undefined ? this._bound : { ...options, loop: this });
   }
@@ -246,7 +297,13 @@ export abstract class BaseEventLoop {
   /** Installs a function that makes this loop's tasks (null: plain Task). */
   setTaskFactory(factory: TaskFactory | null): void {
     if (factory !== null && typeof factory !== "function") {
-      throw new TypeError("setTaskFactory() expects a function or null.");
+      throw argTypeError(
+        "loop.setTaskFactory()",
+        "factory",
+        factory,
+        "a function or null",
+        "pass (loop, coro, options) => new Task(coro, { ...options, loop }), or null for plain tasks",
+      );
     }
     this._taskFactory = factory;
   }
@@ -279,7 +336,7 @@ export abstract class BaseEventLoop {
    */
   _runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T>, caller: string): Promise<T> {
     this._checkRunnable("runUntilComplete");
-    const future = ensureFuture(main, { loop: this });
+    const future = toFuture("loop.runUntilComplete()", "main", main, this);
     const stop = (): void => this.stop();
     future._addCallback(stop);
     this._awaited = future;
@@ -405,8 +462,12 @@ export abstract class BaseEventLoop {
   /** Sets the function that receives errors nobody caught (null: the default handler). */
   setExceptionHandler(handler: ExceptionHandler | null): void {
     if (handler !== null && typeof handler !== "function") {
-      throw new TypeError(
-        "setExceptionHandler() expects a function (loop, context) => void, or null.",
+      throw argTypeError(
+        "loop.setExceptionHandler()",
+        "handler",
+        handler,
+        "a function or null",
+        "pass (loop, context) => void, or null for the default handler",
       );
     }
     this._exceptionHandler = handler;
@@ -505,7 +566,7 @@ export abstract class BaseEventLoop {
   _reportUnretrieved(report: Unretrieved): void {
     if (!this._unretrieved.delete(report)) return;
     const context: ExceptionContext = { message: report.message, exception: report.exception };
-    const future = report.future?.deref();
+    const future = unretrievedFuture(report);
     if (future !== undefined) context.future = future;
     this.callExceptionHandler(context);
   }
@@ -523,38 +584,94 @@ export abstract class BaseEventLoop {
     }
   }
 
-  /** @internal One iteration: move due timers to the ready queue, then run what was ready when it began. */
-  _runOnce(): void {
-    const ready = this._ready;
-    if (this._scheduled.length > 0) this._collectDueTimers();
-    let n = ready.length;
-    if (this._debug) {
-      this._runDebug(n);
-      return;
-    }
-    while (n-- > 0) {
-      const handle = ready.shift();
-      if (handle === undefined) break;
-      handle._run();
+  /**
+   * @internal Calls `fn` on `thisArg` inside the AsyncLocalStorage context
+   * `scope`, which stays the loop's current one until it returns.
+   */
+  _runInScope<This>(
+    scope: AsyncScope,
+    fn: (this: This, arg: unknown) => void,
+    thisArg: This,
+    arg: unknown,
+  ): void {
+    const outer = this._asyncScope;
+    this._asyncScope = this._homeScope = scope;
+    try {
+      scope.runInAsyncScope(fn, thisArg, arg);
+    } finally {
+      this._asyncScope = outer;
     }
   }
 
   /**
-   * @internal Runs iterations until the loop is asked to stop, nothing is ready,
-   * or the real clock passes `deadline`.
+   * @internal Runs iterations until the loop is asked to stop, nothing is
+   * ready, or the clock passes `deadline`. Each iteration moves due timers to
+   * the ready queue, then runs what was ready when it began; the deadline can
+   * cut an iteration short, and the next call finishes it before anything else.
+   * They run in the context the last step entered, so a task that runs alone
+   * enters its AsyncLocalStorage context once per slice.
    */
-  _spin(deadline: number): Spin {
-    let countdown = CHECKS_EVERY;
+  _spin(sliceStart: number, deadline: number): Spin {
+    const home = this._homeScope;
+    if (home === undefined || home === this._asyncScope) return this._iterate(sliceStart, deadline);
+    const outer = this._asyncScope;
+    this._asyncScope = home;
+    try {
+      return home.runInAsyncScope(this._iterate, this, sliceStart, deadline);
+    } finally {
+      this._asyncScope = outer;
+    }
+  }
+
+  private _iterate(sliceStart: number, deadline: number): Spin {
+    const ready = this._ready;
+    let lastCheck = sliceStart;
+    let interval = 1;
+    let countdown = 1;
+    let left = this._iterationLeft;
+    this._iterationLeft = 0;
     for (;;) {
-      this._runOnce();
+      if (left === 0) {
+        if (this._scheduled.length > 0) this._collectDueTimers();
+        left = ready.length;
+      }
+      if (this._debug) {
+        left = this._runDebug(left, deadline);
+        if (left > 0) {
+          this._iterationLeft = left;
+          return OUT_OF_TIME;
+        }
+      }
+      while (left > 0) {
+        left--;
+        const handle = ready.shift();
+        if (handle === undefined) {
+          left = 0;
+          break;
+        }
+        handle._run();
+        if (--countdown === 0) {
+          const time = now();
+          const remaining = deadline - time;
+          if (remaining < 0) {
+            // A stop() asked for in this iteration takes effect once the iteration is done.
+            if (left === 0 && this._stopping) return STOPPED;
+            this._iterationLeft = left;
+            return OUT_OF_TIME;
+          }
+          // Double the handles between reads, unless the pace just seen would overrun the slice.
+          const elapsed = time - lastCheck;
+          let next = interval < MAX_CHECK_INTERVAL ? interval * 2 : MAX_CHECK_INTERVAL;
+          if (elapsed * next > remaining * interval)
+            next = Math.max(1, Math.floor((remaining * interval) / elapsed));
+          lastCheck = time;
+          interval = countdown = next;
+        }
+      }
       if (this._stopping) return STOPPED;
-      if (this._ready.length === 0) {
+      if (ready.length === 0) {
         const next = this._nextTimer();
         if (next === undefined || next > this.time()) return IDLE;
-      }
-      if (--countdown === 0) {
-        countdown = CHECKS_EVERY;
-        if (now() > deadline) return OUT_OF_TIME;
       }
     }
   }
@@ -566,9 +683,10 @@ export abstract class BaseEventLoop {
     const previous = setRunningLoop(this);
     let end: Spin;
     try {
-      const deadline = now() + SLICE_MS;
+      const start = now();
+      const deadline = start + SLICE_MS;
       for (;;) {
-        end = this._spin(deadline);
+        end = this._spin(start, deadline);
         if (end !== IDLE || !this._idle(this._nextTimer())) break;
       }
     } finally {
@@ -640,24 +758,42 @@ export abstract class BaseEventLoop {
     }
   }
 
-  private _runDebug(n: number): void {
+  /** Runs up to `n` handles, warning about slow ones; returns how many are left when the deadline passed. */
+  private _runDebug(n: number, deadline: number): number {
     const ready = this._ready;
-    while (n-- > 0) {
+    while (n > 0) {
+      n--;
       const handle = ready.shift();
-      if (handle === undefined) break;
+      if (handle === undefined) return 0;
       const start = now();
       handle._run();
-      const took = now() - start;
+      const end = now();
+      const took = end - start;
       if (took >= SLOW_CALLBACK_MS)
         console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
+      if (end > deadline) return n;
     }
+    return 0;
   }
 }
 
-function checkCallback(what: string, callback: unknown): void {
-  if (typeof callback !== "function") {
-    throw new TypeError(`${what}() expects a function to call, got ${typeof callback}.`);
+/** @internal The asyncLocalStorage option of `what`, checked. */
+export function checkAsyncLocalStorage(what: string, enabled: unknown): boolean {
+  if (typeof enabled !== "boolean") {
+    throw new TypeError(
+      `${what}: the asyncLocalStorage option must be true or false, got ${describe(enabled)}.`,
+    );
   }
+  return enabled;
+}
+
+function checkCallback(what: string, callback: unknown): void {
+  checkFunction(
+    `loop.${what}()`,
+    "callback",
+    callback,
+    `pass the function to call, e.g. loop.${what}(${what === "callSoon" ? "" : "10, "}() => { ... })`,
+  );
 }
 
 /** Runs `fn` in a host macrotask, so host I/O and timers get their turn first. */

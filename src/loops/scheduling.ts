@@ -5,7 +5,8 @@
 import { Handle } from "../events.js";
 import { PENDING, wakeWaiter } from "../futures.js";
 import { Task, taskStep, taskThrow } from "../tasks.js";
-import type { BaseEventLoop } from "./base.js";
+import { argTypeError, checkFunction, checkInteger } from "../validate.js";
+import { BaseEventLoop } from "./base.js";
 import { HostEventLoop } from "./host.js";
 import { VirtualEventLoop } from "./virtual.js";
 
@@ -80,13 +81,6 @@ function taskOf(handle: Handle): Task | null {
   return null;
 }
 
-/** @internal Throws a TypeError unless `value` is an integer. */
-export function checkInteger(what: string, name: string, value: unknown): void {
-  if (!Number.isInteger(value)) {
-    throw new TypeError(`${what}() needs an integer ${name}, got ${String(value)}.`);
-  }
-}
-
 /** Python's list.insert position: negative counts from the end, out of range clamps. */
 function insertIndex(pos: number, length: number): number {
   if (pos < 0) return Math.max(0, pos + length);
@@ -117,6 +111,15 @@ export type LoopConstructor<T = BaseEventLoop> = abstract new (...args: any[]) =
 export function SchedulingMixin<B extends LoopConstructor>(
   base: B,
 ): B & LoopConstructor<SchedulingLoop> {
+  if (!(typeof base === "function" && base.prototype instanceof BaseEventLoop)) {
+    throw argTypeError(
+      "SchedulingMixin()",
+      "base",
+      base,
+      "an event loop class",
+      "pass a class such as VirtualEventLoop or HostEventLoop",
+    );
+  }
   abstract class Scheduling extends base implements SchedulingLoopInternals {
     get [schedulingBrand](): true {
       return true;
@@ -127,7 +130,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
     }
 
     readyPop(pos = -1): Handle {
-      checkInteger("readyPop", "position", pos);
+      checkInteger("loop.readyPop()", "pos", pos);
       const ready = this._ready;
       const length = ready.length;
       const index = pos < 0 ? pos + length : pos;
@@ -142,7 +145,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
     }
 
     readyInsert(pos: number, handle: Handle): void {
-      checkInteger("readyInsert", "position", pos);
+      checkInteger("loop.readyInsert()", "pos", pos);
       if (!(handle instanceof Handle)) {
         throw new TypeError(
           `readyInsert() needs a Handle (one taken out with readyPop()), got ${String(handle)}.`,
@@ -162,7 +165,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
     }
 
     readyRotate(n: number): void {
-      checkInteger("readyRotate", "count", n);
+      checkInteger("loop.readyRotate()", "n", n);
       this._ready.rotate(n);
     }
 
@@ -171,7 +174,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
       callback: (...args: A) => void,
       ...args: A
     ): Handle {
-      checkInteger("callInsert", "position", pos);
+      checkInteger("loop.callInsert()", "pos", pos);
       const handle = this.callSoon(callback, ...args);
       const ready = this._ready;
       ready.pop();
@@ -188,6 +191,12 @@ export function SchedulingMixin<B extends LoopConstructor>(
     }
 
     queueFind(key: (handle: Handle) => boolean, remove = false): Handle | null {
+      checkFunction(
+        "loop.queueFind()",
+        "key",
+        key,
+        "pass (handle) => boolean, e.g. (h) => loop.taskFromHandle(h) === task",
+      );
       const ready = this._ready;
       for (let i = ready.length - 1; i >= 0; i--) {
         const handle = ready.get(i);

@@ -5,8 +5,9 @@
 import type { Awaitable } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
 import { setRunningLoop } from "../events.js";
-import type { Future } from "../futures.js";
-import { ensureFuture } from "../tasks.js";
+import { beginSyncRun, endSyncRun, type Future } from "../futures.js";
+import { toFuture } from "../tasks.js";
+import { argRangeError, argTypeError } from "../validate.js";
 import { BaseEventLoop, STOPPED } from "./base.js";
 
 /**
@@ -36,9 +37,22 @@ export class VirtualEventLoop extends BaseEventLoop {
    * next iteration.
    */
   advance(ms: number): void {
-    if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
-      throw new RangeError(
-        `advance() needs a non-negative number of milliseconds, got ${String(ms)}.`,
+    if (typeof ms !== "number") {
+      throw argTypeError(
+        "loop.advance()",
+        "ms",
+        ms,
+        "a number of milliseconds",
+        "pass a number, such as 10",
+      );
+    }
+    if (!(ms >= 0)) {
+      throw argRangeError(
+        "loop.advance()",
+        "ms",
+        ms,
+        "a number of milliseconds >= 0",
+        "the clock only moves forward",
       );
     }
     this._clock += ms;
@@ -51,18 +65,20 @@ export class VirtualEventLoop extends BaseEventLoop {
    */
   runSync<T>(main: Awaitable<T>): T {
     this._checkRunnable("runSync");
-    const future = ensureFuture(main, { loop: this });
+    const future = toFuture("loop.runSync()", "main", main, this);
     const stop = (): void => this.stop();
     future._addCallback(stop);
     this._running = true;
     this._stopping = false;
     const previous = setRunningLoop(this);
+    beginSyncRun();
     try {
       for (;;) {
-        if (this._spin(Number.POSITIVE_INFINITY) === STOPPED) break;
+        if (this._spin(0, Number.POSITIVE_INFINITY) === STOPPED) break;
         if (!this._idle(this._nextTimer())) throw this._stuck(future);
       }
     } finally {
+      endSyncRun();
       setRunningLoop(previous);
       this._running = false;
       this._stopping = false;

@@ -1,0 +1,30 @@
+/**
+ * The host's async context, the one Node's AsyncLocalStorage reads: captured
+ * where a task or a callback is made, entered where it runs, so that
+ * AsyncLocalStorage follows tasks as it follows native awaits.
+ *
+ * The capture is one AsyncResource (the init hook copies every store into
+ * it); entering it is `runInAsyncScope`. Hosts without `node:async_hooks`
+ * (browsers) capture nothing and enter nothing.
+ */
+
+/** @internal A captured async context: an AsyncResource. */
+export interface AsyncScope {
+  runInAsyncScope<This, A extends unknown[], R>(
+    fn: (this: This, ...args: A) => R,
+    thisArg: This,
+    ...args: A
+  ): R;
+}
+
+type AsyncHooks = { AsyncResource?: new (type: string) => AsyncScope };
+const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
+
+/** Reached without a static import, so every host loads this module and require() works. */
+const AsyncResource = (
+  host.process?.getBuiltinModule?.("node:async_hooks") as AsyncHooks | undefined
+)?.AsyncResource;
+
+/** @internal The current async context, or undefined on a host that has none. */
+export const captureAsyncScope: (type: string) => AsyncScope | undefined =
+  AsyncResource === undefined ? () => undefined : (type) => new AsyncResource(type);

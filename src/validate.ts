@@ -1,0 +1,169 @@
+/**
+ * Checks of the public API's arguments, made at the call: a TypeError for a
+ * wrong type, a RangeError for a right type out of range, with a message that
+ * names the function and the argument, shows the value and its type, and says
+ * what to do.
+ */
+import { describe, isAwaitable, isCollection, isGeneratorFunction, isPromiseLike } from "./coro.js";
+
+/** `${where} expects ${name} to be ${expected}, got <value>: ${todo}.` */
+function message(
+  where: string,
+  name: string,
+  value: unknown,
+  expected: string,
+  todo: string,
+): string {
+  return `${where} expects ${name} to be ${expected}, got ${describe(value)}: ${todo}.`;
+}
+
+/** The TypeError for an argument of the wrong type. */
+export function argTypeError(
+  where: string,
+  name: string,
+  value: unknown,
+  expected: string,
+  todo: string,
+): TypeError {
+  return new TypeError(message(where, name, value, expected, todo));
+}
+
+/** The RangeError for an argument of the right type but out of range. */
+export function argRangeError(
+  where: string,
+  name: string,
+  value: unknown,
+  expected: string,
+  todo: string,
+): RangeError {
+  return new RangeError(message(where, name, value, expected, todo));
+}
+
+/**
+ * A delay in milliseconds: a number, not NaN. A negative delay means "now",
+ * as in asyncio and setTimeout, so it comes back as 0.
+ */
+export function checkDelay(where: string, name: string, ms: unknown): number {
+  if (typeof ms !== "number") {
+    throw argTypeError(where, name, ms, "a number of milliseconds", "pass a number, such as 10");
+  }
+  if (Number.isNaN(ms)) {
+    throw argRangeError(
+      where,
+      name,
+      ms,
+      "a number of milliseconds",
+      "NaN is no delay; use 0 for now",
+    );
+  }
+  return ms < 0 ? 0 : ms;
+}
+
+/** A time on the loop's clock, in milliseconds: a number, not NaN. */
+export function checkTime(where: string, name: string, ms: unknown): void {
+  if (typeof ms !== "number") {
+    throw argTypeError(where, name, ms, "a time in milliseconds", "pass loop.time() + delay");
+  }
+  if (Number.isNaN(ms)) {
+    throw argRangeError(where, name, ms, "a time in milliseconds", "pass loop.time() + delay");
+  }
+}
+
+/** True for an asynkit event loop (every loop's `_bound` option names itself). */
+export function isEventLoop(x: unknown): boolean {
+  return (
+    typeof x === "object" && x !== null && (x as { _bound?: { loop?: unknown } })._bound?.loop === x
+  );
+}
+
+/** An event loop (or nothing, for the running or default one). */
+export function checkLoopOption(where: string, name: string, loop: unknown): void {
+  if (loop !== undefined && !isEventLoop(loop)) throw notALoop(where, name, loop);
+}
+
+/** The TypeError for something given as an event loop that is not one. */
+export function notALoop(where: string, name: string, loop: unknown): TypeError {
+  return argTypeError(
+    where,
+    name,
+    loop,
+    "an asynkit event loop",
+    "pass a loop such as getRunningLoop(), or leave it out",
+  );
+}
+
+/** An integer (of at least `min`, when given). */
+export function checkInteger(where: string, name: string, value: unknown, min?: number): void {
+  const expected = min === undefined ? "an integer" : `an integer >= ${min}`;
+  if (typeof value !== "number") {
+    throw argTypeError(where, name, value, expected, `pass a number, such as ${min ?? 0}`);
+  }
+  if (!Number.isInteger(value) || (min !== undefined && value < min)) {
+    const todo = min === undefined ? "pass a whole number" : `pass a whole number from ${min} up`;
+    throw argRangeError(where, name, value, expected, todo);
+  }
+}
+
+/** A number of at least 0 (fractions allowed, as asyncio allows them for a queue's maxsize). */
+export function checkNonNegative(where: string, name: string, value: unknown, todo: string): void {
+  if (typeof value !== "number") {
+    throw argTypeError(where, name, value, "a number >= 0", todo);
+  }
+  if (Number.isNaN(value) || value < 0) {
+    throw argRangeError(where, name, value, "a number >= 0", todo);
+  }
+}
+
+/** A function, to call later. */
+export function checkFunction(where: string, name: string, value: unknown, todo: string): void {
+  if (typeof value !== "function") throw argTypeError(where, name, value, "a function", todo);
+}
+
+/** An options object (or nothing). */
+export function checkOptions(where: string, options: unknown, example: string): void {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw argTypeError(where, "options", options, "an object", `pass options as ${example}`);
+  }
+}
+
+/** A boolean option (or nothing). */
+export function checkBooleanOption(where: string, name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw argTypeError(where, name, value, "a boolean", "pass true or false");
+  }
+}
+
+/** What to do instead of passing `value` to `where` where an awaitable is expected. */
+function awaitableHint(where: string, value: unknown): string {
+  if (isGeneratorFunction(value)) {
+    return `call it first: ${where.replace(/\(\)$/, "")}(${value.name || "work"}())`;
+  }
+  if (isPromiseLike(value)) return "wrap a promise with fromPromise(promise)";
+  if (Array.isArray(value) || value instanceof Set) {
+    return "a list is not awaitable: wait for all of them with yield* gather(list)";
+  }
+  if (isCollection(value)) {
+    return `a ${typeof value === "string" ? "string" : "collection"} is not awaitable`;
+  }
+  return "pass the generator object a function* returns, or a Future";
+}
+
+/** The TypeError for argument `name` of `where`, which should have been `expected` (an awaitable). */
+export function notAwaitable(
+  where: string,
+  name: string,
+  value: unknown,
+  expected = "an awaitable (a coroutine or a Future)",
+): TypeError {
+  return argTypeError(where, name, value, expected, awaitableHint(where, value));
+}
+
+/** The TypeError for a `coro` argument that is not a coroutine. */
+export function notACoroutine(where: string, value: unknown): TypeError {
+  return notAwaitable(where, "coro", value, "a coroutine");
+}
+
+/** Something `yield*` can wait for: a coroutine, a Future, a Task, a CoroStart; never a list. */
+export function checkAwaitable(where: string, name: string, value: unknown): void {
+  if (!isAwaitable(value)) throw notAwaitable(where, name, value);
+}
