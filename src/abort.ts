@@ -8,6 +8,7 @@ import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { Future, PENDING } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
 import { argTypeError } from "./validate.js";
 
 /** The interface asynkit needs of a signal (AbortSignal, from any realm or polyfill). */
@@ -51,17 +52,40 @@ function abortMessage(reason: unknown): string {
  */
 export function cancelOnAbort(future: Future<unknown>, signal: AbortSignal): () => void {
   const onAbort = (): void => {
+    // A task abandoned by its loop's shutdown() can outlive the loop: nothing is left to cancel.
+    if (future._loop.isClosed()) return;
     future._requestCancel(abortMessage(signal.reason), signal.reason);
   };
   if (signal.aborted) {
     onAbort();
     return noop;
   }
-  signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
+  return listen(future._loop, signal, onAbort);
 }
 
 function noop(): void {}
+
+/**
+ * Calls `onAbort` when `signal` aborts; returns a function that stops
+ * listening. While it listens, the wait counts on `loop` as one the host may
+ * end, so an idle virtual loop waits for it instead of reporting a deadlock.
+ */
+function listen(loop: BaseEventLoop, signal: SignalLike, onAbort: () => void): () => void {
+  loop._hostPending++;
+  let listening = true;
+  const stop = (): void => {
+    if (!listening) return;
+    listening = false;
+    loop._hostPending--;
+    signal.removeEventListener("abort", aborted);
+  };
+  const aborted = (): void => {
+    stop();
+    onAbort();
+  };
+  signal.addEventListener("abort", aborted, { once: true });
+  return stop;
+}
 
 /**
  * Suspends until `signal` aborts and returns its `reason` (at once if it has
@@ -85,14 +109,14 @@ export function waitAbort(signal: AbortSignal): Coro<unknown> {
 function* waitForAbort(signal: AbortSignal): Coro<unknown> {
   if (signal.aborted) return signal.reason;
   const fut = getRunningLoop().createFuture<unknown>();
-  const onAbort = (): void => {
+  fut._label = "waitAbort()";
+  const stop = listen(fut._loop, signal, () => {
     if (fut._state === PENDING) fut._resolve(signal.reason);
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
+  });
   try {
     return yield* fut;
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    stop();
   }
 }
 

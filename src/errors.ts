@@ -2,6 +2,7 @@
  * The errors asynkit raises, as in asyncio's `exceptions` module.
  * Each sets `name`, so messages and stack traces say which one it is.
  */
+import type { Task } from "./tasks.js";
 
 /**
  * Thrown into a coroutine when its task is cancelled, and raised by
@@ -124,4 +125,36 @@ export class BrokenBarrierError extends Error {
  */
 export class InterruptError extends CancelledError {
   override name = "InterruptError";
+}
+
+/**
+ * A program can never finish: the run waits for tasks that wait for things
+ * nothing will ever deliver (a lock never released, an event never set, a
+ * future nobody resolves). Raised by `run()` and `runUntilComplete()` when the
+ * loop is idle with nothing pending on the host (or the process is about to
+ * exit), and by `runSync()`. The message lists every unfinished task and what
+ * it waits on; `tasks` holds them.
+ *
+ * @example
+ * ```ts
+ * import { DeadlockError, Future, run } from "asynkit";
+ * try {
+ *   await run(function* () { yield* new Future(); }); // nobody will resolve it
+ * } catch (e) {
+ *   console.log(e instanceof DeadlockError); // true
+ * }
+ * ```
+ */
+export class DeadlockError extends Error {
+  override name = "DeadlockError";
+
+  /** The tasks that were not done when the deadlock was found, oldest first. */
+  declare readonly tasks: readonly Task[];
+
+  /** @internal Made by the loop that found the deadlock. */
+  constructor(message: string, tasks: readonly Task[]) {
+    super(message);
+    // Not enumerable: an uncaught error is printed with its own properties, and the message lists the tasks already.
+    Object.defineProperty(this, "tasks", { value: tasks });
+  }
 }

@@ -123,6 +123,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _blocking = false;
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _unretrieved: Unretrieved | null = null;
+  /**
+   * @internal What the future stands for ("Lock.acquire()", a sleep), for
+   * deadlock reports and toString(); set only where such futures are made.
+   */
+  _label: string | { toString(): string } | null = null;
 
   /** A pending future on `options.loop` (default: the running loop, else the policy's). */
   constructor(options?: { loop?: BaseEventLoop }) {
@@ -314,7 +319,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   toString(): string {
     const state = ["pending", "finished", "failed", "cancelled"][this._state];
-    return `<${this.constructor.name} ${state}>`;
+    const label = this._label === null ? "" : ` ${this._label}`;
+    return `<${this.constructor.name} ${state}${label}>`;
   }
 
   /** @internal */
@@ -485,6 +491,7 @@ export function fromPromise<T>(
   checkLoopOption("fromPromise()", "options.loop", options?.loop);
   const loop = options?.loop ?? getEventLoop();
   const future = loop.createFuture<T>();
+  future._label = "fromPromise()";
   loop._hostPending++;
   promise.then(
     (value) => {

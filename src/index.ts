@@ -9,6 +9,8 @@
 
 // AbortSignal interop
 export { taskSignal, waitAbort } from "./abort.js";
+// Event loops
+export type { ShutdownOptions, SubmitOptions } from "./apploop.js";
 // Eager (depth-first) execution and CoroStart; driving a coroutine without a loop
 export { awaitSync } from "./awaitsync.js";
 // Combinators: waiting for several things at once
@@ -51,6 +53,7 @@ export {
 export {
   BrokenBarrierError,
   CancelledError,
+  DeadlockError,
   InterruptError,
   InvalidStateError,
   QueueEmpty,

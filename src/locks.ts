@@ -33,8 +33,11 @@ export abstract class LoopBound {
     const loop = getRunningLoop();
     if (this._loop === null) this._loop = loop;
     else if (loop !== this._loop) {
+      const closed = this._loop.isClosed() ? " (now closed)" : "";
       throw new Error(
-        `${this} is bound to a different event loop: create a new one for each loop (for example inside the coroutine that run() runs).`,
+        `${this} is bound to a different event loop${closed}: a primitive belongs to the first loop that waits on it. ` +
+          "To share one between requests, run them all on one long-lived loop: `const app = new HostEventLoop()` once, " +
+          "then `await app.submit(handler())` for each (see docs/servers.md); otherwise create the primitive inside the coroutine that run() runs.",
       );
     }
     return loop;
@@ -165,6 +168,7 @@ export class Lock extends LoopBound {
       return true;
     }
     const fut = this._getLoop().createFuture<true>();
+    fut._label = "Lock.acquire()";
     if (this._waiters === null) this._waiters = new Deque();
     this._waiters.push(fut);
     let acquired = false;
@@ -289,6 +293,7 @@ class EventWait {
     const event = this.event;
     if (event._value) return DONE_TRUE;
     const fut = event._getLoop().createFuture<true>();
+    fut._label = "Event.wait()";
     this.fut = fut;
     event._waiters.push(fut);
     return waitStep(fut, false);
@@ -388,6 +393,7 @@ export class Condition extends LoopBound {
     let failure: unknown;
     try {
       const fut = loop.createFuture<boolean>();
+      fut._label = "Condition.wait()";
       this._waiters.push(fut);
       try {
         yield* fut;
@@ -511,6 +517,7 @@ export class Semaphore extends LoopBound {
       return true;
     }
     const fut = this._getLoop().createFuture<true>();
+    fut._label = "Semaphore.acquire()";
     if (this._waiters === null) this._waiters = new Deque();
     this._waiters.push(fut);
     let acquired = false;

@@ -186,7 +186,7 @@ async function runOn<T>(
     if (signal !== undefined) stopListening = cancelOnAbort(future, signal);
     // Wait for main without taking its result through a promise: a result that is itself a
     // Future (a thenable) would be adopted there, and wait for the cleanup below forever.
-    await loop.runUntilComplete(allDone(loop, [future]));
+    await loop._runUntilComplete(allDone(loop, [future]), "run()");
     // Take the outcome before the loop closes, so closing does not report it as unretrieved.
     try {
       outcome = { value: future.result() };
@@ -228,7 +228,7 @@ async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
     null,
   );
   try {
-    await loop.runUntilComplete(allDone(loop, tasks));
+    await loop._runUntilComplete(allDone(loop, tasks), "run()");
   } finally {
     grace.cancel();
   }

@@ -92,6 +92,7 @@ export class Queue<T> extends LoopBound {
     while (this.full()) {
       if (this._isShutdown) throw shutDownError("put");
       const putter = this._getLoop().createFuture<void>();
+      putter._label = "Queue.put()";
       this._putters.push(putter);
       let woken = false;
       try {
@@ -130,6 +131,7 @@ export class Queue<T> extends LoopBound {
     while (this._size() === 0) {
       if (this._isShutdown) throw shutDownError("get");
       const getter = this._getLoop().createFuture<void>();
+      getter._label = "Queue.get()";
       this._getters.push(getter);
       let woken = false;
       try {

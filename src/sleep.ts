@@ -60,6 +60,7 @@ class SleepFor<T> {
     }
     const loop = getRunningLoop();
     const started = loop.createFuture<T>();
+    started._label = this; // described on demand: no string is built per sleep
     this.future = started;
     this.timer = loop._callAt(
       loop.time() + this.ms,
@@ -84,6 +85,12 @@ class SleepFor<T> {
 
   [Symbol.iterator](): this {
     return this;
+  }
+
+  /** What the sleeping task waits on, in deadlock and shutdown reports. */
+  toString(): string {
+    const timer = this.timer;
+    return timer === null ? `sleep(${this.ms})` : `sleep until t=${Math.round(timer.when())} ms`;
   }
 
   private stopTimer(): void {

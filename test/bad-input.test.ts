@@ -567,6 +567,38 @@ const rows: Row[] = [
     outside: true,
   },
   {
+    export: "BaseEventLoop",
+    call: "loop.submit(5)",
+    run: () => new VirtualEventLoop().submit(bad),
+    error: T,
+    message: expects("loop.submit()", "main", "number 5"),
+    outside: true,
+  },
+  {
+    export: "BaseEventLoop",
+    call: "loop.submit(coro, 5)",
+    run: () => new VirtualEventLoop().submit(sleep(0), bad),
+    error: T,
+    message: expects("loop.submit()", "options", "number 5"),
+    outside: true,
+  },
+  {
+    export: "BaseEventLoop",
+    call: 'loop.shutdown({ timeout: "soon" })',
+    run: () => new VirtualEventLoop().shutdown({ timeout: "soon" as never }),
+    error: T,
+    message: expects("loop.shutdown()", "options.timeout", 'string "soon"'),
+    outside: true,
+  },
+  {
+    export: "BaseEventLoop",
+    call: "loop.shutdown({ timeout: NaN })",
+    run: () => new VirtualEventLoop().shutdown({ timeout: Number.NaN }),
+    error: R,
+    message: expects("loop.shutdown()", "options.timeout", "number NaN"),
+    outside: true,
+  },
+  {
     export: "VirtualEventLoop",
     call: "loop.runSync(5)",
     run: () => new VirtualEventLoop().runSync(bad),
@@ -920,6 +952,7 @@ const rows: Row[] = [
 /** Exports that take no argument to check, and why. */
 const noArguments: Partial<Record<keyof typeof asynkit, string>> = {
   BrokenBarrierError: "an error class: any message",
+  DeadlockError: "an error class: made by a loop that finds a run can never finish",
   CancelledError: "an error class: any message",
   InterruptError: "an error class: any message",
   InvalidStateError: "an error class: any message",

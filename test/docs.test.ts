@@ -207,6 +207,7 @@ describe("documentation code blocks", () => {
       "docs/scheduling.md",
       "docs/testing.md",
       "docs/from-asyncio.md",
+      "docs/servers.md",
     ]) {
       expect(files, `${guide} has no ts code block`).toContain(guide);
     }

@@ -203,7 +203,7 @@ describe("run()", () => {
       "stubborn ends at 5010",
     ]);
     expect(messages).toEqual([
-      'Task "stubborn" was cancelled at run() shutdown but still runs 1000 ms later, waiting on <Future pending>: it caught CancelledError without ending. run() waits until it ends.',
+      'Task "stubborn" was cancelled at run() shutdown but still runs 1000 ms later, waiting on <Future pending sleep until t=5010 ms>: it caught CancelledError without ending. run() waits until it ends.',
     ]);
   });
 

@@ -274,7 +274,7 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         loggers(log, 2);
         const before = [...queue().queueItems()];
         expect(() => taskReinsert(task, 0)).toThrow(
-          /Task-\d+.* is not in the ready queue \(it is blocked waiting for <Future pending>\)/,
+          /Task-\d+.* is not in the ready queue \(it is blocked waiting for <Future pending sleep until t=\d+ ms>\)/,
         );
         expectQueue(before);
         task.cancel();

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   type Coro,
   createTask,
+  DeadlockError,
   fromPromise,
   getRunningLoop,
   run,
@@ -129,22 +130,33 @@ describe("runSync", () => {
       error = e;
     }
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/^runSync\(\): the program waits on 1 native promise/);
+    expect((error as Error).message).toMatch(
+      /^runSync\(\): the program waits on 1 thing\(s\) only the host can deliver/,
+    );
     expect((error as Error).message).toContain("await loop.runUntilComplete(main)");
     expect(loop.isRunning()).toBe(false);
   });
 
   it("says it is a deadlock when the program waits on something that can never happen", () => {
     const loop = new VirtualEventLoop();
-    expect(() =>
-      loop.runSync(
-        (function* () {
-          return yield* loop.createFuture<never>();
-        })(),
-      ),
-    ).toThrow(
-      "runSync(): nothing is ready, no timer is pending, and the program is not done: it waits for something that can never happen (a deadlock).",
+    const main = loop.createTask(
+      (function* () {
+        return yield* loop.createFuture<never>();
+      })(),
+      { name: "main" },
     );
+    let error: unknown;
+    try {
+      loop.runSync(main);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect((error as DeadlockError).message).toBe(
+      'runSync(): deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:\n  Task "main" waits on <Future pending>',
+    );
+    expect((error as DeadlockError).tasks.length).toBe(1);
+    expect((error as DeadlockError).tasks[0]).toBe(main);
   });
 
   it("cannot be called while the loop runs", () => {

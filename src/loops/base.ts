@@ -4,9 +4,12 @@
  * to do when nothing is ready (sleep on the host, or jump a virtual clock).
  */
 
+import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
 import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { type Context, copyContext } from "../context.js";
 import { type Awaitable, type Coro, describe, isCoroutine } from "../coro.js";
+import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
+import type { DeadlockError } from "../errors.js";
 import {
   type EAGER_START,
   type ExceptionContext,
@@ -112,8 +115,23 @@ export abstract class BaseEventLoop {
   _unretrieved = new Set<Unretrieved>();
   /** @internal Options binding a new Future or Task to this loop, made once rather than per future. */
   readonly _bound: { readonly loop: BaseEventLoop } = { loop: this };
-  /** @internal Native promises awaited through fromPromise that have not settled. */
+  /**
+   * @internal Waits only the host can end: native promises awaited through
+   * fromPromise that have not settled, AbortSignals listened to. Any other
+   * wait on the host (a native task blocked on host I/O) must count itself here
+   * too: while this is above 0, an idle virtual loop waits for the host instead
+   * of reporting a deadlock.
+   */
   _hostPending = 0;
+  /** @internal The future a pending runUntilComplete() waits for, and the public call that waits (for messages). */
+  _awaited: Future<unknown> | null = null;
+  /** @internal */ _awaitedBy = "";
+  /** @internal Set when the pending run was found deadlocked: the run rejects with it. */
+  _deadlock: DeadlockError | null = null;
+  /** @internal Settles when the current run stops. */
+  _whenStopped: Promise<void> | null = null;
+  /** @internal shutdown()'s promise, once it was called. */
+  _shutdown: Promise<void> | null = null;
   /** @internal Capture and enter AsyncLocalStorage contexts (the asyncLocalStorage option). */
   _asyncLocalStorage = false;
   /** @internal The AsyncLocalStorage context the loop's code runs in now (see asynccontext.ts). */
@@ -308,16 +326,84 @@ export abstract class BaseEventLoop {
    * ```
    */
   runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T>): Promise<T> {
+    return this._runUntilComplete(main, "runUntilComplete()");
+  }
+
+  /**
+   * @internal runUntilComplete() for `caller`, the public call a DeadlockError
+   * names. A run that can never finish rejects with that error instead of
+   * waiting forever (or letting the process exit without a word).
+   */
+  _runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T>, caller: string): Promise<T> {
     this._checkRunnable("runUntilComplete");
     const future = toFuture("loop.runUntilComplete()", "main", main, this);
     const stop = (): void => this.stop();
     future._addCallback(stop);
+    this._awaited = future;
+    this._awaitedBy = caller;
+    watchForDeadlock(this);
     return this.runForever().then(() => {
+      unwatchForDeadlock(this);
+      this._awaited = null;
+      const deadlock = this._deadlock;
+      this._deadlock = null;
       future.removeDoneCallback(stop);
       if (!future.done())
-        throw new Error("The event loop was stopped before the awaited future completed.");
+        throw (
+          deadlock ?? new Error("The event loop was stopped before the awaited future completed.")
+        );
       return future.result();
     });
+  }
+
+  /** @internal The pending run waits for what nothing can deliver (`why`): stop it with a DeadlockError. */
+  _stopDeadlocked(why: string): void {
+    if (this._awaited === null || this._deadlock !== null) return;
+    this._deadlock = deadlockError(this._awaitedBy, this._awaited, this, why);
+    this.stop();
+  }
+
+  /**
+   * Submits a coroutine from anywhere, native code included, and returns its
+   * Task, which native code can `await`. Starts the loop in the background
+   * (runForever()) if it is not running: one long-lived loop for the life of
+   * a server, as asyncio's run_coroutine_threadsafe with the loop's thread.
+   * The signal option cancels the task when it aborts. A loop that runs
+   * forever with nothing to do does not keep the process alive. See
+   * {@link shutdown} to stop it.
+   *
+   * @example
+   * ```ts
+   * import { HostEventLoop, sleep } from "asynkit";
+   * const app = new HostEventLoop(); // one for the whole process
+   * function* handle(n: number) { yield* sleep(5); return n * 2; }
+   * console.log(await app.submit(handle(21), { name: "request 1" })); // 42
+   * await app.shutdown();
+   * ```
+   */
+  submit<T>(main: Coro<T> | (() => Coro<T>), options?: SubmitOptions): Task<T> {
+    return submitTo(this, main, options);
+  }
+
+  /**
+   * Stops a loop started with submit() or runForever(), gracefully: cancels
+   * every task still running, waits for them up to `timeout` ms (default: as
+   * long as they take), reports by name, through the exception handler, each
+   * task that ignored its cancellation, stops the loop and closes it. Further
+   * calls return the same promise.
+   *
+   * @example
+   * ```ts
+   * import { HostEventLoop, sleep } from "asynkit";
+   * const app = new HostEventLoop();
+   * const worker = app.submit(sleep(60_000), { name: "worker" });
+   * await app.shutdown({ timeout: 1000 }); // the sleeping worker is cancelled at once
+   * console.log(worker.cancelled(), app.isClosed()); // true true
+   * ```
+   */
+  shutdown(options?: ShutdownOptions): Promise<void> {
+    this._shutdown ??= shutDown(this, options);
+    return this._shutdown;
   }
 
   /**
@@ -336,6 +422,7 @@ export abstract class BaseEventLoop {
     const stopped = new Promise<void>((resolve) => {
       this._onStopped = resolve;
     });
+    this._whenStopped = stopped;
     this._queueDrive();
     return stopped;
   }

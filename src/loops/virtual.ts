@@ -3,8 +3,9 @@
  * programs and tests. Timers fire in order without waiting.
  */
 import type { Awaitable } from "../coro.js";
+import { deadlockError } from "../deadlock.js";
 import { setRunningLoop } from "../events.js";
-import { beginSyncRun, endSyncRun } from "../futures.js";
+import { beginSyncRun, endSyncRun, type Future } from "../futures.js";
 import { toFuture } from "../tasks.js";
 import { argRangeError, argTypeError } from "../validate.js";
 import { BaseEventLoop, STOPPED } from "./base.js";
@@ -74,7 +75,7 @@ export class VirtualEventLoop extends BaseEventLoop {
     try {
       for (;;) {
         if (this._spin(0, Number.POSITIVE_INFINITY) === STOPPED) break;
-        if (!this._idle(this._nextTimer())) throw this._stuck();
+        if (!this._idle(this._nextTimer())) throw this._stuck(future);
       }
     } finally {
       endSyncRun();
@@ -91,9 +92,21 @@ export class VirtualEventLoop extends BaseEventLoop {
     return future.result();
   }
 
-  /** @internal Nothing is ready: jump the clock to the next timer, if there is one. */
+  /**
+   * @internal Nothing is ready: jump the clock to the next timer, if there is
+   * one. Without one, only the host can still wake the loop; if nothing is
+   * pending there either, a run waiting now would wait forever: it stops with a
+   * DeadlockError.
+   */
   _idle(nextTimer: number | undefined): boolean {
-    if (nextTimer === undefined) return false;
+    if (nextTimer === undefined) {
+      if (this._hostPending === 0) {
+        this._stopDeadlocked(
+          "nothing is ready, no timer is pending, and it waits on nothing the host could deliver",
+        );
+      }
+      return this._stopping;
+    }
     if (nextTimer > this._clock) this._clock = nextTimer;
     return true;
   }
@@ -103,15 +116,13 @@ export class VirtualEventLoop extends BaseEventLoop {
     this._queueDrive();
   }
 
-  private _stuck(): Error {
+  private _stuck(main: Future<unknown>): Error {
     if (this._hostPending > 0) {
       return new Error(
-        `runSync(): the program waits on ${this._hostPending} native promise(s) (fromPromise), which only the host can settle. ` +
+        `runSync(): the program waits on ${this._hostPending} thing(s) only the host can deliver (native promises through fromPromise, AbortSignals). ` +
           "Use `await loop.runUntilComplete(main)` or `await run(main, { loopFactory: () => new VirtualEventLoop() })` instead.",
       );
     }
-    return new Error(
-      "runSync(): nothing is ready, no timer is pending, and the program is not done: it waits for something that can never happen (a deadlock).",
-    );
+    return deadlockError("runSync()", main, this, "nothing is ready and no timer is pending");
   }
 }

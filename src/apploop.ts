@@ -1,0 +1,130 @@
+/**
+ * The application loop: one event loop for the life of a server process.
+ * Native code (an HTTP handler) submits coroutines to it and awaits their
+ * tasks; shutdown() cancels what is left, waits a while, and closes it.
+ */
+import type { Context } from "./context.js";
+import { type Coro, isCoroutine } from "./coro.js";
+import { describeWait } from "./deadlock.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
+import { argTypeError, checkDelay, checkOptions } from "./validate.js";
+
+/** Options for `loop.submit()`. */
+export interface SubmitOptions {
+  /** The task's name, for messages and reports (default "Task-<n>"). */
+  name?: string;
+  /** Cancels the task when this signal aborts (a client that went away). */
+  signal?: AbortSignal;
+  /** The context the task runs in (default: a copy of the current one). */
+  context?: Context;
+}
+
+/** Options for `loop.shutdown()`. */
+export interface ShutdownOptions {
+  /** How long (ms, on the loop's clock) cancelled tasks get to finish; default: no limit. */
+  timeout?: number;
+}
+
+/** @internal loop.submit(). */
+export function submitTo<T>(
+  loop: BaseEventLoop,
+  main: Coro<T> | (() => Coro<T>),
+  options: SubmitOptions | undefined,
+): Task<T> {
+  if (loop._shutdown !== null) {
+    throw new Error(
+      "loop.submit(): the loop is shutting down and takes no new work: submit before calling shutdown().",
+    );
+  }
+  loop._checkClosed();
+  checkOptions("loop.submit()", options, "{ name, signal }");
+  const coro = typeof main === "function" ? main() : main;
+  if (!isCoroutine(coro)) {
+    throw argTypeError(
+      "loop.submit()",
+      "main",
+      coro,
+      "a coroutine (or a function* to call)",
+      "pass handler() or the function* itself",
+    );
+  }
+  if (!loop.isRunning()) void loop.runForever();
+  // Never an eager start: the caller's stack is not the loop's.
+  return loop.createTask(
+    coro,
+    options === undefined
+      ? undefined
+      : { name: options.name, signal: options.signal, context: options.context },
+  );
+}
+
+/** @internal loop.shutdown(): checks its options at the call, then shuts down. */
+export function shutDown(loop: BaseEventLoop, options: ShutdownOptions | undefined): Promise<void> {
+  checkOptions("loop.shutdown()", options, "{ timeout: 5000 }");
+  const timeoutMs = checkDelay(
+    "loop.shutdown()",
+    "options.timeout",
+    options?.timeout ?? Number.POSITIVE_INFINITY,
+  );
+  if (loop._awaited !== null) {
+    throw new Error(
+      "loop.shutdown(): this loop is running runUntilComplete() (or run()), which stops it when main is done; shutdown() is for a loop started by submit() or runForever().",
+    );
+  }
+  return shutDownAfter(loop, timeoutMs);
+}
+
+async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<void> {
+  if (loop.isClosed()) return;
+  if (!loop.isRunning()) void loop.runForever();
+  await cancelAll(loop, timeoutMs);
+  for (const task of loop._liveTasks()) {
+    loop.callExceptionHandler({
+      message: `loop.shutdown(): Task ${JSON.stringify(task.getName())} ignored its cancellation and was still running ${timeoutMs} ms later (it waits on ${describeWait(task)}); it is abandoned as the loop closes.`,
+      future: task,
+    });
+  }
+  loop.stop();
+  await loop._whenStopped;
+  loop.close();
+}
+
+/**
+ * Cancels every live task once, tasks they start while cancelled included,
+ * and settles when none is left or `timeoutMs` has passed on the loop's clock.
+ */
+function cancelAll(loop: BaseEventLoop, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const cancelled = new Set<Task<unknown>>();
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      timer?.cancel();
+      resolve();
+    };
+    const round = (): void => {
+      if (finished) return;
+      const live = loop._liveTasks();
+      if (live.length === 0) {
+        finish();
+        return;
+      }
+      let left = live.length;
+      const countDown = (): void => {
+        if (--left === 0) round();
+      };
+      for (const task of live) {
+        // Once only: a task that caught the cancellation to clean up is not interrupted again.
+        if (!cancelled.has(task)) {
+          cancelled.add(task);
+          task.cancel();
+        }
+        task._addCallback(countDown);
+      }
+    };
+    const timer = timeoutMs === Number.POSITIVE_INFINITY ? null : loop.callLater(timeoutMs, finish);
+    round();
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * Deadlock detection: a run that waits for what can never come is told so
+ * with a DeadlockError that lists every unfinished task and what it waits on,
+ * instead of hanging, or letting the process exit in silence.
+ */
+import { DeadlockError } from "./errors.js";
+import type { Future } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import { Task } from "./tasks.js";
+
+/** A deadlock report lists at most this many tasks. */
+const MAX_LISTED = 20;
+
+/** @internal What a task waits on, in words: the future's description, or the task it waits for. */
+export function describeWait(task: Task<unknown>): string {
+  const waiter = task._futWaiter;
+  if (waiter === null) return "nothing the loop can see";
+  return describeAwaited(waiter);
+}
+
+function describeAwaited(future: Future<unknown>): string {
+  if (future instanceof Task) return `Task ${JSON.stringify(future.getName())}`;
+  return future._label === null ? String(future) : String(future._label);
+}
+
+/**
+ * @internal The DeadlockError of a run by `caller` (a public function, for the
+ * message) that waits for `awaited` on `loop`, which can never happen because of `why`.
+ */
+export function deadlockError(
+  caller: string,
+  awaited: Future<unknown>,
+  loop: BaseEventLoop,
+  why: string,
+): DeadlockError {
+  const tasks = loop._liveTasks();
+  let list = "";
+  for (const task of tasks.slice(0, MAX_LISTED)) {
+    list += `\n  Task ${JSON.stringify(task.getName())} waits on ${describeWait(task)}`;
+  }
+  if (tasks.length > MAX_LISTED) list += `\n  … and ${tasks.length - MAX_LISTED} more`;
+  const what =
+    tasks.length > 0 ? ` Unfinished tasks:${list}` : ` It waits on ${describeAwaited(awaited)}.`;
+  return new DeadlockError(
+    `${caller}: deadlock: the program waits for something that can never happen: ${why}.${what}`,
+    tasks,
+  );
+}
+
+interface ExitEvents {
+  on(event: "beforeExit", listener: () => void): unknown;
+  removeListener(event: "beforeExit", listener: () => void): unknown;
+}
+
+/** Node's `process` (also Bun's and Deno's), if this host has one that emits beforeExit. */
+function hostProcess(): ExitEvents | null {
+  const process = (globalThis as { process?: Partial<ExitEvents> }).process;
+  return typeof process?.on === "function" && typeof process.removeListener === "function"
+    ? (process as ExitEvents)
+    : null;
+}
+
+/** The loops whose runUntilComplete() is pending. */
+const waiting = new Set<BaseEventLoop>();
+
+/**
+ * The process is about to exit: the host has nothing left that could wake a
+ * loop, so a run still waiting (with nothing ready and no timer) never ends.
+ */
+function onBeforeExit(): void {
+  for (const loop of [...waiting]) {
+    if (loop._ready.length === 0 && loop._nextTimer() === undefined) {
+      loop._stopDeadlocked("the host has nothing left to run and the process is about to exit");
+    }
+  }
+}
+
+/**
+ * @internal Watches `loop`'s pending run for the process's exit. One listener
+ * serves every loop, and it is there only while some run is pending.
+ */
+export function watchForDeadlock(loop: BaseEventLoop): void {
+  if (waiting.size === 0) hostProcess()?.on("beforeExit", onBeforeExit);
+  waiting.add(loop);
+}
+
+/** @internal `loop`'s run is over. */
+export function unwatchForDeadlock(loop: BaseEventLoop): void {
+  if (waiting.delete(loop) && waiting.size === 0) {
+    hostProcess()?.removeListener("beforeExit", onBeforeExit);
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * The application loop: one loop for the life of the process. Native code
+ * submits coroutines to it and awaits their tasks; shutdown() cancels what is
+ * left, waits up to a deadline, reports the tasks that ignored it by name,
+ * and closes the loop. Primitives shared by its tasks bind to it once.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  Event,
+  type ExceptionContext,
+  getRunningLoop,
+  HostEventLoop,
+  run,
+  Semaphore,
+  sleep,
+  VirtualEventLoop,
+} from "../src/index.js";
+import { removeScripts, runScript } from "./child.js";
+
+afterAll(removeScripts);
+
+/** Lets a loop started in the background run what is ready (on a virtual loop, until it is idle). */
+function tick(): Promise<void> {
+  return new Promise((done) => setTimeout(done, 5));
+}
+
+/** Waits for an event nobody sets: on a virtual loop, a long sleep would end at once. */
+function forever(): Coro<true> {
+  return new Event().wait();
+}
+
+/** The messages a loop's exception handler receives. */
+function reports(loop: HostEventLoop | VirtualEventLoop): string[] {
+  const messages: string[] = [];
+  loop.setExceptionHandler((_loop, context: ExceptionContext) => {
+    messages.push(context.message);
+  });
+  return messages;
+}
+
+describe("loop.submit()", () => {
+  it("starts the loop in the background and returns a task native code can await", async () => {
+    const app = new HostEventLoop();
+    expect(app.isRunning()).toBe(false);
+    const task = app.submit(
+      (function* () {
+        yield* sleep(5);
+        return getRunningLoop() === app;
+      })(),
+      { name: "request 1" },
+    );
+    expect(app.isRunning()).toBe(true);
+    expect(task.getName()).toBe("request 1");
+    expect(await task).toBe(true);
+    // A function* works as well, as with run().
+    expect(
+      await app.submit(function* () {
+        yield* sleep(1);
+        return "again";
+      }),
+    ).toBe("again");
+    await app.shutdown();
+    expect(app.isClosed()).toBe(true);
+  });
+
+  it("cancels the task when its signal aborts, with the reason", async () => {
+    const app = new HostEventLoop();
+    const controller = new AbortController();
+    const log: string[] = [];
+    const task = app.submit(
+      function* () {
+        try {
+          yield* sleep(60_000);
+        } finally {
+          log.push(`cleaned up at t=${getRunningLoop().time()}`);
+        }
+      },
+      { signal: controller.signal },
+    );
+    await new Promise((done) => setTimeout(done, 5));
+    controller.abort(new Error("client went away"));
+    const error = await Promise.resolve(task).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect((error as Error).message).toBe("client went away");
+    expect(log).toEqual([expect.stringMatching(/^cleaned up at t=\d/)]);
+    await app.shutdown();
+  });
+
+  it("refuses what is not a coroutine, and work after shutdown() or close()", async () => {
+    const app = new VirtualEventLoop();
+    expect(() => app.submit(5 as never)).toThrow(
+      new TypeError(
+        "loop.submit() expects main to be a coroutine (or a function* to call), got number 5: pass handler() or the function* itself.",
+      ),
+    );
+    const done = app.shutdown();
+    expect(() => app.submit(sleep(1))).toThrow(
+      "loop.submit(): the loop is shutting down and takes no new work: submit before calling shutdown().",
+    );
+    await done;
+    const closed = new VirtualEventLoop();
+    closed.close();
+    expect(() => closed.submit(sleep(1))).toThrow(/This event loop is closed/);
+  });
+
+  it("lets requests share one module-level Semaphore, where a run() per request cannot", async () => {
+    const slots = new Semaphore(2);
+    let inFlight = 0;
+    let most = 0;
+    function* handler(n: number): Coro<number> {
+      using _ = yield* slots.hold();
+      inFlight++;
+      most = Math.max(most, inFlight);
+      yield* sleep(5);
+      inFlight--;
+      return n;
+    }
+    // One run() per request: the semaphore binds to the first run's loop, the others fail.
+    const perRequest = await Promise.allSettled([1, 2, 3, 4].map((n) => run(handler(n))));
+    const failures = perRequest.filter((r) => r.status === "rejected");
+    expect(failures.length).toBe(1);
+    expect(String((failures[0] as PromiseRejectedResult).reason)).toBe(
+      "Error: <Semaphore [locked, waiters:1]> is bound to a different event loop: a primitive belongs to the first loop that waits on it. " +
+        "To share one between requests, run them all on one long-lived loop: `const app = new HostEventLoop()` once, " +
+        "then `await app.submit(handler())` for each (see docs/servers.md); otherwise create the primitive inside the coroutine that run() runs.",
+    );
+
+    // It stays bound to that loop, closed now: it never rebinds (as asyncio's primitives).
+    const again = run(function* () {
+      for (let i = 0; i < 3; i++) yield* slots.acquire(); // the third waits
+    });
+    await expect(again).rejects.toThrow(
+      "<Semaphore [locked]> is bound to a different event loop (now closed): a primitive belongs",
+    );
+
+    const shared = new Semaphore(2);
+    const app = new HostEventLoop();
+    const slotsFor = (n: number) =>
+      app.submit(function* () {
+        using _ = yield* shared.hold();
+        inFlight++;
+        most = Math.max(most, inFlight);
+        yield* sleep(5);
+        inFlight--;
+        return n;
+      });
+    most = 0;
+    expect(await Promise.all([1, 2, 3, 4, 5, 6].map(slotsFor))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(most).toBe(2);
+    await app.shutdown();
+  });
+});
+
+describe("loop.shutdown()", () => {
+  it("cancels the tasks left, lets them clean up, and closes the loop", async () => {
+    const app = new VirtualEventLoop();
+    const log: string[] = [];
+    const worker = (name: string) =>
+      app.submit(
+        function* () {
+          try {
+            yield* forever();
+          } finally {
+            log.push(`${name} cleans up`);
+            yield* sleep(10); // cleanup may wait
+            log.push(`${name} cleaned up at t=${getRunningLoop().time()}`);
+          }
+        },
+        { name },
+      );
+    const a = worker("a");
+    const b = worker("b");
+    await tick();
+    const messages = reports(app);
+    const done = app.shutdown({ timeout: 1000 });
+    expect(app.shutdown()).toBe(done);
+    await done;
+    expect(log).toEqual([
+      "a cleans up",
+      "b cleans up",
+      "a cleaned up at t=10",
+      "b cleaned up at t=10",
+    ]);
+    expect([a.cancelled(), b.cancelled(), app.isClosed(), app.isRunning()]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect(messages).toEqual([]);
+  });
+
+  it("reports by name each task that ignored its cancellation, once the timeout has passed", async () => {
+    const app = new VirtualEventLoop();
+    const contexts: ExceptionContext[] = [];
+    app.setExceptionHandler((_loop, context) => contexts.push(context));
+    const stubborn = app.submit(
+      function* () {
+        for (;;) {
+          try {
+            yield* forever();
+          } catch {
+            // ignores every cancellation
+          }
+        }
+      },
+      { name: "stubborn" },
+    );
+    app.submit(forever(), { name: "polite" });
+    await tick();
+    await app.shutdown({ timeout: 500 });
+    expect(app.time()).toBe(500);
+    expect(contexts.map((c) => c.message)).toEqual([
+      'loop.shutdown(): Task "stubborn" ignored its cancellation and was still running 500 ms later (it waits on Event.wait()); it is abandoned as the loop closes.',
+    ]);
+    expect(contexts[0]?.future).toBe(stubborn);
+    expect(app.isClosed()).toBe(true);
+  });
+
+  it("a signal that aborts after the loop closed has nothing left to cancel", async () => {
+    const app = new VirtualEventLoop();
+    reports(app);
+    const client = new AbortController();
+    const abandoned = app.submit(
+      function* () {
+        for (;;) {
+          try {
+            yield* forever();
+          } catch {
+            // ignores the cancellation
+          }
+        }
+      },
+      { signal: client.signal },
+    );
+    await tick();
+    await app.shutdown({ timeout: 10 });
+    client.abort(new Error("client went away"));
+    expect(abandoned.cancelling()).toBe(1); // shutdown()'s request only: the abort was ignored
+    expect(abandoned.done()).toBe(false);
+  });
+
+  it("cancels tasks started during the shutdown too, once each", async () => {
+    const app = new VirtualEventLoop();
+    const log: string[] = [];
+    app.submit(function* () {
+      try {
+        yield* forever();
+      } finally {
+        createTask(
+          (function* () {
+            try {
+              yield* forever();
+            } catch (error) {
+              log.push(`late task: ${(error as Error).name}`);
+            }
+          })(),
+        );
+      }
+    });
+    await tick();
+    await app.shutdown({ timeout: 1000 });
+    expect(log).toEqual(["late task: CancelledError"]);
+    expect(app.time()).toBe(0);
+  });
+
+  it("closes a loop that never ran, and rejects bad options at the call", async () => {
+    const app = new VirtualEventLoop();
+    expect(() => app.shutdown({ timeout: "soon" as never })).toThrow(
+      new TypeError(
+        'loop.shutdown() expects options.timeout to be a number of milliseconds, got string "soon": pass a number, such as 10.',
+      ),
+    );
+    await app.shutdown();
+    expect(app.isClosed()).toBe(true);
+    await app.shutdown(); // again: nothing to do
+  });
+
+  it("is not for a loop that runs main: runUntilComplete() stops it", async () => {
+    const loop = new VirtualEventLoop();
+    const running = loop.runUntilComplete(sleep(10, "main"));
+    expect(() => loop.shutdown()).toThrow(
+      "loop.shutdown(): this loop is running runUntilComplete() (or run()), which stops it when main is done; shutdown() is for a loop started by submit() or runForever().",
+    );
+    expect(await running).toBe("main");
+    loop.close();
+  });
+
+  it("reports a failure nobody retrieved when it closes the loop", async () => {
+    const app = new VirtualEventLoop();
+    const messages = reports(app);
+    app.submit(function* () {
+      try {
+        yield* forever();
+      } finally {
+        // biome-ignore lint/correctness/noUnsafeFinally: the failure during cleanup is what is tested.
+        throw new Error("cleanup failed");
+      }
+    });
+    await tick();
+    await app.shutdown();
+    expect(messages).toEqual(["Task exception was never retrieved"]);
+  });
+
+  it("on the host loop, finishes within its deadline when a task ignores the cancellation", async () => {
+    const app = new HostEventLoop();
+    const messages = reports(app);
+    app.submit(
+      function* () {
+        for (;;) {
+          try {
+            yield* sleep(60_000);
+          } catch {
+            // ignores the cancellation
+          }
+        }
+      },
+      { name: "stubborn" },
+    );
+    await new Promise((done) => setTimeout(done, 5));
+    const start = performance.now();
+    await app.shutdown({ timeout: 100 });
+    const took = performance.now() - start;
+    expect(took).toBeGreaterThanOrEqual(99);
+    expect(took).toBeLessThan(400);
+    expect(messages.length).toBe(1);
+    expect(messages[0]).toMatch(/^loop\.shutdown\(\): Task "stubborn" ignored its cancellation/);
+  });
+});
+
+describe("a long-lived app loop", () => {
+  it("does not keep the process alive: it exits when the host has nothing left", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "app-loop-exits",
+      `import { HostEventLoop, sleep } from "asynkit";
+const app = new HostEventLoop();
+console.log(await app.submit(sleep(10, "done")), app.isRunning());
+`,
+    );
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: "done true\n", stderr: "" });
+  }, 30_000);
+});

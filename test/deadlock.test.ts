@@ -1,0 +1,302 @@
+/**
+ * A deadlock is an error, never a silent exit or a hang: runSync() throws a
+ * DeadlockError, run() on a virtual loop rejects with one as soon as it is
+ * idle with nothing pending on the host, and on the host loop a run still
+ * waiting when the process is about to exit rejects with one. Each lists the
+ * unfinished tasks and what they wait on.
+ */
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  Condition,
+  type Coro,
+  createTask,
+  currentTask,
+  DeadlockError,
+  Event,
+  Future,
+  fromPromise,
+  Lock,
+  Queue,
+  run,
+  Semaphore,
+  sleep,
+  VirtualEventLoop,
+  waitAbort,
+} from "../src/index.js";
+import { removeScripts, root, runScript } from "./child.js";
+
+const virtual = { loopFactory: () => new VirtualEventLoop() };
+
+/** A program in which every kind of primitive has a task stuck on it. */
+function* stuckEverywhere(): Coro<void> {
+  const lock = new Lock();
+  const full = new Queue<number>(1);
+  full.putNowait(1);
+  const cond = new Condition();
+  const spawn = (name: string, body: () => Coro<unknown>) => createTask(body(), { name });
+  spawn("holder", function* () {
+    yield* lock.acquire();
+    yield* new Event().wait();
+  });
+  yield* sleep(1);
+  spawn("locker", () => lock.acquire());
+  spawn("getter", () => new Queue<number>().get());
+  spawn("putter", () => full.put(2));
+  spawn("waiter", function* () {
+    yield* cond.acquire();
+    yield* cond.wait();
+  });
+  spawn("semaphore", () => new Semaphore(0).acquire());
+  const child = spawn("child", function* () {
+    yield* new Future();
+  });
+  yield* child;
+}
+
+const stuckList = [
+  '  Task "main" waits on Task "child"',
+  '  Task "holder" waits on Event.wait()',
+  '  Task "locker" waits on Lock.acquire()',
+  '  Task "getter" waits on Queue.get()',
+  '  Task "putter" waits on Queue.put()',
+  '  Task "waiter" waits on Condition.wait()',
+  '  Task "semaphore" waits on Semaphore.acquire()',
+  '  Task "child" waits on <Future pending>',
+].join("\n");
+
+describe("runSync", () => {
+  it("throws a DeadlockError naming each task and what it waits on", () => {
+    const loop = new VirtualEventLoop();
+    const main = loop.createTask(stuckEverywhere(), { name: "main" });
+    let error: unknown;
+    try {
+      loop.runSync(main);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect((error as Error).message).toBe(
+      "runSync(): deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:\n" +
+        stuckList,
+    );
+    expect((error as DeadlockError).tasks.map((t) => t.getName())).toEqual([
+      "main",
+      "holder",
+      "locker",
+      "getter",
+      "putter",
+      "waiter",
+      "semaphore",
+      "child",
+    ]);
+  });
+
+  it("lists twenty tasks and counts the rest", () => {
+    const loop = new VirtualEventLoop();
+    const main = loop.createTask(
+      (function* () {
+        for (let i = 1; i <= 24; i++) createTask(new Event().wait(), { name: `w${i}` });
+        yield* new Future();
+      })(),
+      { name: "main" },
+    );
+    let error: unknown;
+    try {
+      loop.runSync(main);
+    } catch (e) {
+      error = e;
+    }
+    const lines = (error as Error).message.split("\n");
+    expect(lines.slice(1, 3)).toEqual([
+      '  Task "main" waits on <Future pending>',
+      '  Task "w1" waits on Event.wait()',
+    ]);
+    expect(lines.slice(20)).toEqual(['  Task "w19" waits on Event.wait()', "  … and 5 more"]);
+    expect((error as DeadlockError).tasks.length).toBe(25);
+  });
+});
+
+describe("run() on a virtual loop", () => {
+  it("rejects with a DeadlockError instead of waiting for the host forever", async () => {
+    let loop: VirtualEventLoop | undefined;
+    const outcome = run(
+      function* () {
+        currentTask()?.setName("main");
+        yield* stuckEverywhere();
+      },
+      {
+        loopFactory: () => {
+          loop = new VirtualEventLoop();
+          return loop;
+        },
+      },
+    );
+    const error = await outcome.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect((error as Error).message).toBe(
+      "run(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver. Unfinished tasks:\n" +
+        stuckList,
+    );
+    // run() still cleans up: every stuck task was cancelled, and the loop is closed.
+    expect((error as DeadlockError).tasks.every((t) => t.cancelled())).toBe(true);
+    expect(loop?.isClosed()).toBe(true);
+  });
+
+  it("says what it waits on when that is a plain future, not a task", async () => {
+    const loop = new VirtualEventLoop();
+    const error = await loop.runUntilComplete(loop.createFuture()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect((error as Error).message).toBe(
+      "runUntilComplete(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver. It waits on <Future pending>.",
+    );
+    // The loop stopped cleanly and can run again.
+    expect(loop.isRunning()).toBe(false);
+    expect(await loop.runUntilComplete(sleep(5, "again"))).toBe("again");
+    loop.close();
+  });
+
+  it("waits for the host while a native promise it awaits is pending", async () => {
+    const value = await run(function* () {
+      yield* sleep(60_000);
+      return yield* fromPromise(new Promise((done) => setTimeout(done, 20, "from the host")));
+    }, virtual);
+    expect(value).toBe("from the host");
+  });
+
+  it("waits for the host while it listens to an AbortSignal, which the host may abort", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("enough"), 20);
+    expect(await run(waitAbort(controller.signal), virtual)).toBe("enough");
+
+    const cancelling = new AbortController();
+    setTimeout(() => cancelling.abort("stop"), 20);
+    const outcome = run(new Event().wait(), { ...virtual, signal: cancelling.signal });
+    await expect(outcome).rejects.toThrow(CancelledError);
+    await expect(outcome).rejects.toThrow("stop");
+  });
+
+  it("a loop that runs forever is not a run: it waits, and nothing is reported", async () => {
+    const loop = new VirtualEventLoop();
+    const stopped = loop.runForever();
+    await new Promise((done) => setTimeout(done, 10));
+    expect(loop.isRunning()).toBe(true);
+    loop.stop();
+    await stopped;
+    loop.close();
+  });
+});
+
+describe("the beforeExit listener", () => {
+  const listeners = () => process.listenerCount("beforeExit");
+
+  it("is there only while a run is pending, once for any number of runs", async () => {
+    const before = listeners();
+    const runs = [1, 2, 3].map((n) => run(sleep(10, n)));
+    expect(listeners()).toBe(before + 1);
+    expect(await Promise.all(runs)).toEqual([1, 2, 3]);
+    expect(listeners()).toBe(before);
+  });
+
+  it("is removed when a run rejects too", async () => {
+    const before = listeners();
+    const outcome = run(function* () {
+      yield* sleep(1);
+      throw new Error("boom");
+    });
+    expect(listeners()).toBe(before + 1);
+    await expect(outcome).rejects.toThrow("boom");
+    expect(listeners()).toBe(before);
+  });
+});
+
+afterAll(removeScripts);
+
+const exiting =
+  "run(): deadlock: the program waits for something that can never happen: the host has nothing left to run and the process is about to exit.";
+
+describe.concurrent("on the host loop, a run still waiting when the process is about to exit", () => {
+  it("rejects with a DeadlockError: an awaited run fails the program with the list", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "awaited",
+      `import { Future, Lock, createTask, run, sleep } from "asynkit";
+const lock = new Lock();
+console.log("start");
+await run(function* () {
+  createTask((function* () { yield* lock.acquire(); yield* new Future(); })(), { name: "holder" });
+  yield* sleep(1);
+  yield* lock.acquire();
+});
+console.log("never printed");
+`,
+    );
+    expect(code).toBe(1);
+    expect(stdout).toBe("start\n");
+    expect(stderr).toContain(
+      `DeadlockError: ${exiting} Unfinished tasks:\n  Task "Task-1" waits on Lock.acquire()\n  Task "holder" waits on <Future pending>\n`,
+    );
+  }, 30_000);
+
+  it("an unawaited run is an unhandled rejection, with the same message", async () => {
+    const { code, stderr } = await runScript(
+      "unawaited",
+      `import { Future, run } from "asynkit";
+run(function* () { yield* new Future(); });
+`,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `DeadlockError: ${exiting} Unfinished tasks:\n  Task "Task-1" waits on <Future pending>\n`,
+    );
+  }, 30_000);
+
+  it("a native promise that can never settle is reported as what the task waits on", async () => {
+    const { code, stderr } = await runScript(
+      "never-settles",
+      `import { fromPromise, run } from "asynkit";
+await run(function* () { yield* fromPromise(new Promise(() => {})); });
+`,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `DeadlockError: ${exiting} Unfinished tasks:\n  Task "Task-1" waits on fromPromise()\n`,
+    );
+  }, 30_000);
+
+  it("a program can catch it, and then exits normally", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "caught",
+      `import { DeadlockError, Future, run } from "asynkit";
+try {
+  await run(function* () { yield* new Future(); });
+} catch (error) {
+  console.log(error instanceof DeadlockError, error.tasks.length);
+}
+`,
+    );
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: "true 1\n", stderr: "" });
+  }, 30_000);
+
+  it("is not reported while the run waits on a host timer or host I/O", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "host-work",
+      `import { readFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
+import { HostEventLoop, fromPromise, run, sleep } from "asynkit";
+const a = await run(function* () { return yield* fromPromise(delay(50, "timer")); });
+const b = await run(function* () {
+  const text = yield* fromPromise(readFile(${JSON.stringify(join(root, "package.json"))}, "utf8"));
+  return JSON.parse(text).name;
+});
+const c = await run(function* () { yield* sleep(30); return "sleep"; });
+console.log(a, b, c);
+`,
+    );
+    expect({ code, stdout, stderr }).toEqual({
+      code: 0,
+      stdout: "timer asynkit sleep\n",
+      stderr: "",
+    });
+  }, 30_000);
+});
