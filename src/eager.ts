@@ -560,23 +560,20 @@ export function coroEager<T>(coro: Coro<T>): Future<T> {
 
 /**
  * coroEager() for a value known to be a coroutine. While it runs, the running
- * loop's current task is EAGER_START: currentTask() then makes the task that
+ * loop's `_eagerTask` is EAGER_START: currentTask() then makes the task that
  * carries the coroutine (makeStartTask), so nothing begun in the start binds
  * to the caller. A start nobody asks that of costs no task unless it suspends.
  */
 function startEager<T>(coro: Coro<T>): Future<T> {
   // advance() inlined, in the caller's context lent as a copy. This function
-  // stays small enough for V8 to inline, and stores nothing new on the loop
-  // (a young object stored into the old loop costs a write barrier): a start
-  // that neither suspends nor asks for its task costs no more than its Future.
+  // stays small enough for V8 to inline, and stores only constants on the
+  // loop (a young object stored into the old loop costs a write barrier): a
+  // start that neither suspends nor asks for its task costs about its Future.
   const loop = peekRunningLoop();
-  let outerTask: BaseEventLoop["_currentTask"] = null;
-  let outerStartTask: Task<unknown> | null = null;
+  let outerStart: BaseEventLoop["_eagerTask"] = null;
   if (loop !== null) {
-    outerTask = loop._currentTask;
-    outerStartTask = loop._eagerTask;
-    loop._currentTask = EAGER_START;
-    loop._eagerTask = null;
+    outerStart = loop._eagerTask;
+    loop._eagerTask = EAGER_START;
   }
   (coro as Tracked)[coroState] = CORO_RUNNING;
   const lent = lendContext();
@@ -587,14 +584,13 @@ function startEager<T>(coro: Coro<T>): Future<T> {
   } catch (thrown) {
     error = thrown;
   }
-  let asked: Task<unknown> | null = null;
+  let asked: BaseEventLoop["_eagerTask"] = null;
   if (loop !== null) {
     asked = loop._eagerTask;
-    loop._currentTask = outerTask;
-    loop._eagerTask = outerStartTask;
+    loop._eagerTask = outerStart;
   }
   const written = returnContext(lent);
-  if (step !== null && step.done === true && asked === null) {
+  if (step !== null && step.done === true && (asked === null || asked === EAGER_START)) {
     (coro as Tracked)[coroState] = CORO_FINISHED;
     // A new future has no callbacks to schedule: set its result directly.
     const returned = new Future<T>();
@@ -602,7 +598,8 @@ function startEager<T>(coro: Coro<T>): Future<T> {
     returned._state = FINISHED;
     return returned;
   }
-  return endStart(coro, step, error, written ?? lent.copy(), asked as Task<T> | null);
+  const task = asked === EAGER_START ? null : (asked as Task<T> | null);
+  return endStart(coro, step, error, written ?? lent.copy(), task);
 }
 
 /**

@@ -227,9 +227,9 @@ export function getEventLoop(): BaseEventLoop {
 }
 
 /**
- * @internal What a loop's `_currentTask` holds while eager() runs a coroutine
- * in its caller's stack: the task that will carry the coroutine is made only
- * if something asks for it (see {@link runningTask}).
+ * @internal What a loop's `_eagerTask` holds while eager() runs a coroutine in
+ * its caller's stack and nothing has asked for the task that will carry it
+ * (see {@link runningTask}).
  */
 export const EAGER_START: { readonly eagerStart: true } = Object.freeze({ eagerStart: true });
 
@@ -246,9 +246,10 @@ export function onEagerStartTaskRequest(maker: (loop: BaseEventLoop) => Task<unk
  * task that will continue the coroutine if it suspends, made on this first request.
  */
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
-  const current = loop._currentTask;
-  if (current === EAGER_START) {
-    return loop._eagerTask ?? (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+  const start = loop._eagerTask;
+  if (start === null) return loop._currentTask;
+  if (start === EAGER_START) {
+    return (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
   }
-  return current as Task<unknown> | null;
+  return start as Task<unknown>;
 }

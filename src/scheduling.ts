@@ -341,6 +341,6 @@ export function blockedTasks(loop?: BaseEventLoop): Set<Task> {
   const blocked = allTasks(scheduling);
   for (const task of scheduling.queueTasks()) blocked.delete(task);
   const current = scheduling._currentTask;
-  if (current instanceof Task) blocked.delete(current);
+  if (current !== null) blocked.delete(current);
   return blocked;
 }

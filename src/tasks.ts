@@ -134,7 +134,7 @@ export class Task<T = unknown> extends Future<T> {
       loop._homeScope ??= this._asyncScope;
     }
     loop._addLiveTask(this as Task<unknown>);
-    if (options?.eagerStart === true && loop.isRunning()) this._step(NO_ERROR);
+    if (options?.eagerStart === true && loop.isRunning()) this._startEagerly();
     else if (options?.[HOLD_FIRST_STEP] !== true) loop._call(taskStep, 1, this, undefined, null);
     if (options?.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
@@ -232,6 +232,18 @@ export class Task<T = unknown> extends Future<T> {
       future._retrieved();
     }
     this._step(NO_ERROR);
+  }
+
+  /** The first step, now, in the caller's stack: an eager() start around it is not this task. */
+  private _startEagerly(): void {
+    const loop = this._loop;
+    const outerStart = loop._eagerTask;
+    loop._eagerTask = null;
+    try {
+      this._step(NO_ERROR);
+    } finally {
+      loop._eagerTask = outerStart;
+    }
   }
 
   /** @internal Runs the coroutine to its next suspension, or to its end. */

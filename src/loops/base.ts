@@ -98,13 +98,13 @@ export abstract class BaseEventLoop {
   _scheduled = new TimerHeap<TimerHandle>();
   /** @internal */ _timerSeq = 0;
   /** @internal */ _cancelledTimers = 0;
-  /** @internal The task whose step is running, if any; EAGER_START while eager() starts a coroutine. */
-  _currentTask: Task<unknown> | typeof EAGER_START | null = null;
+  /** @internal The task whose step is running, if any. */
+  _currentTask: Task<unknown> | null = null;
   /**
-   * @internal While `_currentTask` is EAGER_START: the task that will carry
-   * the coroutine eager() is starting, once something asked for it.
+   * @internal While eager() starts a coroutine: EAGER_START, then the task
+   * that will carry it once something asked for it (null otherwise).
    */
-  _eagerTask: Task<unknown> | null = null;
+  _eagerTask: Task<unknown> | typeof EAGER_START | null = null;
   /**
    * @internal The most recently created task not yet done. Live tasks form a
    * doubly linked list through their own fields: O(1) to add and remove, with
