@@ -57,7 +57,7 @@ export class TaskGroup {
       coro.return(undefined as T);
       throw new Error(`TaskGroup ${problem}: no new task can be started in it.`);
     }
-    const task = (this._loop as BaseEventLoop).createTask(coro, options);
+    const task = (this._loop as BaseEventLoop)._createTask(coro, options);
     // A task that already finished in an eager start is reported through its
     // callback too, so that its failure also cancels the sibling that is
     // creating it, once that one is in the group (CPython gh-128550).

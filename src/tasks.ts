@@ -404,7 +404,7 @@ export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
       "createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro).",
     );
   }
-  return loop.createTask(coro, options);
+  return loop._createTask(coro, options);
 }
 
 /**

@@ -287,9 +287,14 @@ export abstract class BaseEventLoop {
    * ```
    */
   createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
-    this._checkClosed();
     if (!isCoroutine(coro)) throw notACoroutine("loop.createTask()", coro);
     if (options !== undefined) checkTaskOptions("loop.createTask()", options);
+    return this._createTask(coro, options);
+  }
+
+  /** @internal createTask() for arguments the caller has checked. */
+  _createTask<T>(coro: Coro<T>, options: TaskOptions | undefined): Task<T> {
+    this._checkClosed();
     if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
     return new Task(coro, options === undefined ? this._bound : { ...options, loop: this });
   }
