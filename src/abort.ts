@@ -7,7 +7,7 @@
 import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
-import { Future, PENDING } from "./futures.js";
+import { Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { argTypeError } from "./validate.js";
 
@@ -108,8 +108,7 @@ export function waitAbort(signal: AbortSignal): Coro<unknown> {
 
 function* waitForAbort(signal: AbortSignal): Coro<unknown> {
   if (signal.aborted) return signal.reason;
-  const fut = getRunningLoop().createFuture<unknown>();
-  fut._label = "waitAbort()";
+  const fut = new WaitFuture<unknown>(getRunningLoop(), "waitAbort()");
   const stop = listen(fut._loop, signal, () => {
     if (fut._state === PENDING) fut._resolve(signal.reason);
   });

@@ -20,7 +20,7 @@ export function describeWait(task: Task<unknown>): string {
 
 function describeAwaited(future: Future<unknown>): string {
   if (future instanceof Task) return `Task ${JSON.stringify(future.getName())}`;
-  return future._label === null ? String(future) : String(future._label);
+  return future._label() ?? String(future);
 }
 
 /**

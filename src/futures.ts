@@ -15,6 +15,7 @@ import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } fr
 /** @internal */ export const FINISHED = 1;
 /** @internal */ export const FAILED = 2;
 /** @internal */ export const CANCELLED = 3;
+const STATE_NAMES = ["pending", "finished", "failed", "cancelled"];
 
 /** A done-callback: called through the loop with the future once it is done. */
 export type DoneCallback<F> = (future: F) => void;
@@ -123,11 +124,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _blocking = false;
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _unretrieved: Unretrieved | null = null;
-  /**
-   * @internal What the future stands for ("Lock.acquire()", a sleep), for
-   * deadlock reports and toString(); set only where such futures are made.
-   */
-  _label: string | { toString(): string } | null = null;
 
   /** A pending future on `options.loop` (default: the running loop, else the policy's). */
   constructor(options?: { loop?: BaseEventLoop }) {
@@ -318,9 +314,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   toString(): string {
-    const state = ["pending", "finished", "failed", "cancelled"][this._state];
-    const label = this._label === null ? "" : ` ${this._label}`;
-    return `<${this.constructor.name} ${state}${label}>`;
+    const state = STATE_NAMES[this._state];
+    const label = this._label();
+    return `<${this.constructor.name} ${state}${label === null ? "" : ` ${label}`}>`;
   }
 
   /** @internal */
@@ -358,6 +354,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal "Future" or "Task", for messages. */
   _kind(): string {
     return "Future";
+  }
+
+  /** @internal What the future stands for, for deadlock reports and toString(): see WaitFuture. */
+  _label(): string | null {
+    return null;
   }
 
   /** @internal The exception was looked at: nothing to report. */
@@ -402,6 +403,29 @@ export class Future<T = unknown> implements PromiseLike<T> {
       const handle = loop._call(callback.fn, 1, this, undefined, callback.context);
       handle._asyncScope = callback.asyncScope;
     } else loop._call(wakeWaiter, 2, callback, this, null);
+  }
+}
+
+/**
+ * @internal A future a primitive waits on ("Lock.acquire()", "Queue.get()", a
+ * sleep), which says so in deadlock reports and toString(). Its own class, so
+ * that plain futures and tasks carry no label field.
+ */
+export class WaitFuture<T = unknown> extends Future<T> {
+  constructor(
+    loop: BaseEventLoop,
+    /** A string, or an object described only when printed (a sleep builds no string per sleep). */
+    private readonly _what: string | { toString(): string },
+  ) {
+    super(loop._bound);
+  }
+
+  override toString(): string {
+    return `<Future ${STATE_NAMES[this._state]} ${this._what}>`;
+  }
+
+  override _label(): string {
+    return String(this._what);
   }
 }
 
@@ -490,8 +514,7 @@ export function fromPromise<T>(
   checkOptions("fromPromise()", options, "{ loop }");
   checkLoopOption("fromPromise()", "options.loop", options?.loop);
   const loop = options?.loop ?? getEventLoop();
-  const future = loop.createFuture<T>();
-  future._label = "fromPromise()";
+  const future = new WaitFuture<T>(loop, "fromPromise()");
   loop._hostPending++;
   promise.then(
     (value) => {

@@ -9,7 +9,7 @@
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop } from "./events.js";
-import { FINISHED, type Future, PENDING, waitStep } from "./futures.js";
+import { FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Deque } from "./util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
@@ -167,8 +167,7 @@ export class Lock extends LoopBound {
       this._locked = true;
       return true;
     }
-    const fut = this._getLoop().createFuture<true>();
-    fut._label = "Lock.acquire()";
+    const fut = new WaitFuture<true>(this._getLoop(), "Lock.acquire()");
     if (this._waiters === null) this._waiters = new Deque();
     this._waiters.push(fut);
     let acquired = false;
@@ -292,8 +291,7 @@ class EventWait {
     }
     const event = this.event;
     if (event._value) return DONE_TRUE;
-    const fut = event._getLoop().createFuture<true>();
-    fut._label = "Event.wait()";
+    const fut = new WaitFuture<true>(event._getLoop(), "Event.wait()");
     this.fut = fut;
     event._waiters.push(fut);
     return waitStep(fut, false);
@@ -392,8 +390,7 @@ export class Condition extends LoopBound {
     let failed = false;
     let failure: unknown;
     try {
-      const fut = loop.createFuture<boolean>();
-      fut._label = "Condition.wait()";
+      const fut = new WaitFuture<boolean>(loop, "Condition.wait()");
       this._waiters.push(fut);
       try {
         yield* fut;
@@ -516,8 +513,7 @@ export class Semaphore extends LoopBound {
       this._value--;
       return true;
     }
-    const fut = this._getLoop().createFuture<true>();
-    fut._label = "Semaphore.acquire()";
+    const fut = new WaitFuture<true>(this._getLoop(), "Semaphore.acquire()");
     if (this._waiters === null) this._waiters = new Deque();
     this._waiters.push(fut);
     let acquired = false;

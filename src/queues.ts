@@ -7,7 +7,7 @@
  */
 import type { Coro } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
-import { type Future, PENDING } from "./futures.js";
+import { type Future, PENDING, WaitFuture } from "./futures.js";
 import { Event, LoopBound, removeWaiter } from "./locks.js";
 import { Deque } from "./util/deque.js";
 import { checkBooleanOption, checkFunction, checkNonNegative } from "./validate.js";
@@ -91,8 +91,7 @@ export class Queue<T> extends LoopBound {
   *put(item: T): Coro<void> {
     while (this.full()) {
       if (this._isShutdown) throw shutDownError("put");
-      const putter = this._getLoop().createFuture<void>();
-      putter._label = "Queue.put()";
+      const putter = new WaitFuture<void>(this._getLoop(), "Queue.put()");
       this._putters.push(putter);
       let woken = false;
       try {
@@ -130,8 +129,7 @@ export class Queue<T> extends LoopBound {
   *get(): Coro<T> {
     while (this._size() === 0) {
       if (this._isShutdown) throw shutDownError("get");
-      const getter = this._getLoop().createFuture<void>();
-      getter._label = "Queue.get()";
+      const getter = new WaitFuture<void>(this._getLoop(), "Queue.get()");
       this._getters.push(getter);
       let woken = false;
       try {

@@ -4,7 +4,7 @@
 import type { Coro, Suspend } from "./coro.js";
 import type { TimerHandle } from "./events.js";
 import { getRunningLoop } from "./events.js";
-import { type Future, waitStep } from "./futures.js";
+import { type Future, WaitFuture, waitStep } from "./futures.js";
 import { checkDelay } from "./validate.js";
 
 /**
@@ -59,8 +59,7 @@ class SleepFor<T> {
       return waitStep(future, true);
     }
     const loop = getRunningLoop();
-    const started = loop.createFuture<T>();
-    started._label = this; // described on demand: no string is built per sleep
+    const started = new WaitFuture<T>(loop, this); // described on demand: no string per sleep
     this.future = started;
     this.timer = loop._callAt(
       loop.time() + this.ms,
