@@ -115,6 +115,13 @@ export function copyContext(): Context {
   return current.copy();
 }
 
+/** @internal A `context` option (or nothing): a Context, such as copyContext() returns. */
+export function checkContextOption(where: string, context: unknown): void {
+  if (context !== undefined && !(context instanceof Context)) {
+    throw argTypeError(where, "options.context", context, "a Context", "pass copyContext()");
+  }
+}
+
 /**
  * @internal Lets an eager start run in the current context as if in a copy of
  * it, without making the copy: the first ContextVar write while it is lent

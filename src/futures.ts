@@ -4,8 +4,8 @@
  * (`yield* future` suspends the coroutine until it is done).
  */
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
-import { Context, copyContext } from "./context.js";
-import { type Coro, describe, isPromiseLike, type Suspend } from "./coro.js";
+import { type Context, checkContextOption, copyContext } from "./context.js";
+import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -249,11 +249,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       );
     }
     const context = options?.context;
-    if (context !== undefined && !(context instanceof Context)) {
-      throw new TypeError(
-        `addDoneCallback() option context must be a Context (from copyContext()), got ${describe(context)}.`,
-      );
-    }
+    checkContextOption("future.addDoneCallback()", context);
     const asyncScope = this._loop._asyncLocalStorage
       ? captureAsyncScope("asynkit.DoneCallback")
       : undefined;

@@ -6,7 +6,7 @@ import { cancelOnAbort, checkSignal } from "./abort.js";
 import { type Awaitable, type Coro, isAwaitable, isCoroutine, isPromiseLike } from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
 import type { Future } from "./futures.js";
-import { type BaseEventLoop, checkAsyncLocalStorage } from "./loops/base.js";
+import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture, type Task } from "./tasks.js";
 import {
@@ -149,7 +149,7 @@ export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOption
     throw notAwaitable("run()", "main", awaitable, "a coroutine, or a function* to call");
   }
   const propagate = options?.asyncLocalStorage;
-  if (propagate !== undefined) checkAsyncLocalStorage("run()", propagate);
+  checkBooleanOption("run()", "options.asyncLocalStorage", propagate);
   const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
   if (propagate !== undefined) loop._asyncLocalStorage = propagate;

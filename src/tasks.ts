@@ -3,7 +3,7 @@
  */
 import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
-import { Context, copyContext, swapContext } from "./context.js";
+import { type Context, checkContextOption, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
   type Coro,
@@ -18,7 +18,6 @@ import { getEventLoop, getRunningLoop, peekRunningLoop, runningTask } from "./ev
 import { CANCELLED, FINISHED, Future, fromPromise, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import {
-  argTypeError,
   checkBooleanOption,
   checkLoopOption,
   checkOptions,
@@ -61,9 +60,7 @@ export function checkTaskOptions(where: string, options: unknown): void {
   if (options === undefined) return;
   // Any name is taken as String(name), as asyncio takes str(name).
   const { context, eagerStart, signal, loop } = options as TaskOptions & { loop?: unknown };
-  if (context !== undefined && !(context instanceof Context)) {
-    throw argTypeError(where, "options.context", context, "a Context", "pass copyContext()");
-  }
+  checkContextOption(where, context);
   checkBooleanOption(where, "options.eagerStart", eagerStart);
   if (signal !== undefined) checkSignal(where, "options.signal", signal);
   checkLoopOption(where, "options.loop", loop);

@@ -262,11 +262,13 @@ describe("the asyncLocalStorage option", () => {
   it("must be a boolean", () => {
     expect(() => new HostEventLoop({ asyncLocalStorage: "yes" as never })).toThrow(
       new TypeError(
-        'HostEventLoop(): the asyncLocalStorage option must be true or false, got string "yes".',
+        'new HostEventLoop() expects options.asyncLocalStorage to be a boolean, got string "yes": pass true or false.',
       ),
     );
     expect(() => run(function* () {}, { asyncLocalStorage: 1 as never })).toThrow(
-      new TypeError("run(): the asyncLocalStorage option must be true or false, got number 1."),
+      new TypeError(
+        "run() expects options.asyncLocalStorage to be a boolean, got number 1: pass true or false.",
+      ),
     );
   });
 });

@@ -7,7 +7,7 @@
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
 import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { type Context, copyContext } from "../context.js";
-import { type Awaitable, type Coro, describe, isCoroutine } from "../coro.js";
+import { type Awaitable, type Coro, isCoroutine } from "../coro.js";
 import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
 import type { DeadlockError } from "../errors.js";
 import {
@@ -24,7 +24,14 @@ import { checkTaskOptions, Task, type TaskOptions, toFuture } from "../tasks.js"
 import { now } from "../util/clock.js";
 import { Deque } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
-import { argTypeError, checkDelay, checkFunction, checkTime, notACoroutine } from "../validate.js";
+import {
+  argTypeError,
+  checkBooleanOption,
+  checkDelay,
+  checkFunction,
+  checkTime,
+  notACoroutine,
+} from "../validate.js";
 
 /** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
 export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
@@ -153,9 +160,8 @@ export abstract class BaseEventLoop {
 
   constructor(options?: EventLoopOptions) {
     const propagate = options?.asyncLocalStorage;
-    if (propagate !== undefined) {
-      this._asyncLocalStorage = checkAsyncLocalStorage(`${new.target.name}()`, propagate);
-    }
+    checkBooleanOption(`new ${new.target.name}()`, "options.asyncLocalStorage", propagate);
+    this._asyncLocalStorage = propagate === true;
   }
 
   /** The loop's clock, in milliseconds. */
@@ -780,16 +786,6 @@ export abstract class BaseEventLoop {
     }
     return 0;
   }
-}
-
-/** @internal The asyncLocalStorage option of `what`, checked. */
-export function checkAsyncLocalStorage(what: string, enabled: unknown): boolean {
-  if (typeof enabled !== "boolean") {
-    throw new TypeError(
-      `${what}: the asyncLocalStorage option must be true or false, got ${describe(enabled)}.`,
-    );
-  }
-  return enabled;
 }
 
 function checkCallback(what: string, callback: unknown): void {
