@@ -760,14 +760,12 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
   }
   if (isCoroutine(x)) return startEager(x);
   if (isGeneratorFunction(x)) return funcEager(x);
-  let hint = "call it as eager(work()) or eager(function* () { ... }).";
+  let hint = "call it as eager(work()) or eager(function* () { ... })";
   if (isPromiseLike(x))
-    hint = "a promise is already running: wait for it with yield* fromPromise(promise).";
+    hint = "a promise is already running: wait for it with yield* fromPromise(promise)";
   else if (typeof x === "function")
-    hint = "for a plain function that returns a coroutine, use funcEager(fn).";
-  throw new TypeError(
-    `eager() expects x to be a coroutine or a generator function (function*), got ${describe(x)}: ${hint}`,
-  );
+    hint = "for a plain function that returns a coroutine, use funcEager(fn)";
+  throw argTypeError("eager()", "x", x, "a coroutine or a generator function (function*)", hint);
 }
 
 /**
