@@ -13,84 +13,19 @@ import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type * as Asynkit from "../src/index.js";
+import { asynkitWorkloads } from "./impl/asynkit-workloads.js";
+import type { Impl } from "./workloads.js";
 
-type Workload = (asynkit: typeof Asynkit) => Promise<number>;
-
-/** Each returns ns per op, or bytes per task for memory; the fastest of 5 timed runs after a warm-up. */
-const WORKLOADS: Record<string, Workload> = {
-  switch: ({ run, sleep }) =>
-    fastest(1_000_000, (n) =>
-      run(function* () {
-        for (let i = 0; i < n; i++) yield* sleep(0);
-      }),
-    ),
-  "ping-pong": ({ run, createTask, getRunningLoop }) =>
-    fastest(200_000, (n) =>
-      run(function* () {
-        const loop = getRunningLoop();
-        let ping = loop.createFuture<void>();
-        let pong = loop.createFuture<void>();
-        const ponger = createTask(
-          (function* () {
-            for (let i = 0; i < n; i++) {
-              yield* ping;
-              ping = loop.createFuture();
-              pong.setResult();
-            }
-          })(),
-        );
-        for (let i = 0; i < n; i++) {
-          const reply = pong;
-          ping.setResult();
-          yield* reply;
-          pong = loop.createFuture();
-        }
-        yield* ponger;
-      }),
-    ),
-  "spawn-join": ({ run, createTask }) =>
-    fastest(100_000, (n) =>
-      run(function* () {
-        function* child() {
-          yield;
-        }
-        const tasks = [];
-        for (let i = 0; i < n; i++) tasks.push(createTask(child()));
-        for (const t of tasks) yield* t;
-      }),
-    ),
-  eager: ({ run, eager }) =>
-    fastest(1_000_000, (n) =>
-      run(function* () {
-        // biome-ignore lint/correctness/useYield: the workload is a coroutine that never suspends
-        function* answer(i: number) {
-          return i & 1;
-        }
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += yield* eager(answer(i));
-        return sum;
-      }),
-    ),
-  memory: async ({ run, createTask, getRunningLoop }) => {
-    const n = 100_000;
-    let bytes = 0;
-    await run(function* () {
-      const never = getRunningLoop().createFuture<void>();
-      function* blocked() {
-        yield* never;
-      }
-      const before = heapUsed();
-      const tasks = [];
-      for (let i = 0; i < n; i++) tasks.push(createTask(blocked()));
-      yield;
-      bytes = (heapUsed() - before) / n;
-      never.setResult();
-      for (const t of tasks) yield* t;
-    });
-    return bytes;
-  },
+/** Each gives ns per op, or bytes per task for memory: the harness's own workloads, at their usual sizes. */
+const WORKLOADS: Record<string, (impl: Impl) => Promise<number>> = {
+  switch: (impl) => fastest(1_000_000, (n) => impl.switch(n)),
+  "ping-pong": (impl) => fastest(200_000, (n) => impl["ping-pong"](n)),
+  "spawn-join": (impl) => fastest(100_000, (n) => impl["spawn-join"](n, 1)),
+  eager: (impl) => fastest(1_000_000, (n) => impl.eager(n)),
+  memory: (impl) => impl.memory(100_000),
 };
 
+/** The fastest of 5 timed runs after a warm-up of n / 10, in ns per op. */
 async function fastest(n: number, once: (n: number) => Promise<unknown>): Promise<number> {
   await once(n / 10);
   let best = Number.POSITIVE_INFINITY;
@@ -100,12 +35,6 @@ async function fastest(n: number, once: (n: number) => Promise<unknown>): Promis
     best = Math.min(best, Number(process.hrtime.bigint() - start) / n);
   }
   return best;
-}
-
-function heapUsed(): number {
-  (globalThis.gc as () => void)();
-  (globalThis.gc as () => void)();
-  return process.memoryUsage().heapUsed;
 }
 
 function usage(message: string): never {
@@ -119,7 +48,8 @@ function usage(message: string): never {
 /** In a child: runs one workload against one build and prints its figure. */
 async function worker(dist: string, workload: string): Promise<void> {
   const asynkit = (await import(pathToFileURL(resolve(dist, "index.js")).href)) as typeof Asynkit;
-  console.log((await (WORKLOADS[workload] as Workload)(asynkit)).toFixed(1));
+  const measure = WORKLOADS[workload] as (impl: Impl) => Promise<number>;
+  console.log((await measure(asynkitWorkloads(asynkit))).toFixed(1));
 }
 
 function median(xs: readonly number[]): number {
