@@ -3,19 +3,13 @@
  * others, move a task, switch to a task, start a task depth-first; and which
  * tasks are runnable or blocked (asynkit's scheduling functions).
  */
-import { type Coro, isCoroutine } from "./coro.js";
+import type { Coro } from "./coro.js";
 import { getRunningLoop, type Handle, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduling.js";
-import { allTasks, checkTaskOptions, Task } from "./tasks.js";
-import {
-  argTypeError,
-  checkInteger,
-  checkLoopOption,
-  checkOptions,
-  notACoroutine,
-} from "./validate.js";
+import { allTasks, checkNewTask, Task } from "./tasks.js";
+import { argTypeError, checkInteger, checkLoopOption, checkOptions } from "./validate.js";
 
 type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
 
@@ -57,12 +51,6 @@ function checkTask(what: string, task: unknown): void {
       "pass a task, e.g. one createTask() returned",
     );
   }
-}
-
-/** The arguments of createTaskDescend() and createTaskStart(), checked at the call. */
-function checkNewTask(what: string, coro: unknown, options: unknown): void {
-  if (!isCoroutine(coro)) throw notACoroutine(`${what}()`, coro);
-  if (options !== undefined) checkTaskOptions(`${what}()`, options);
 }
 
 /** Takes `task`'s entry out of the ready queue, or throws an Error that says why it has none. */
@@ -231,7 +219,7 @@ export function taskSwitch(task: Task, options?: TaskSwitchOptions): Coro<void> 
  * ```
  */
 export function createTaskDescend<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
-  checkNewTask("createTaskDescend", coro, options);
+  checkNewTask("createTaskDescend()", coro, options);
   return descend(coro, options);
 }
 
@@ -256,7 +244,7 @@ function* descend<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Cor
  * ```
  */
 export function createTaskStart<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
-  checkNewTask("createTaskStart", coro, options);
+  checkNewTask("createTaskStart()", coro, options);
   return startTask(coro, options);
 }
 

@@ -3,13 +3,13 @@
  * group never outlive it, the first failure cancels the rest, and every
  * failure comes out together in one AggregateError.
  */
-import { type Coro, isCoroutine } from "./coro.js";
+import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { checkTaskOptions, type Task, type TaskOptions } from "./tasks.js";
-import { checkFunction, notACoroutine } from "./validate.js";
+import { checkNewTask, type Task, type TaskOptions } from "./tasks.js";
+import { checkFunction } from "./validate.js";
 
 /** Marks "the body ended without an error", since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -47,8 +47,7 @@ export class TaskGroup {
    * has finished, or is shutting down after a failure.
    */
   createTask<T>(coro: Coro<T>, options?: Omit<TaskOptions, "eagerStart">): Task<T> {
-    if (!isCoroutine(coro)) throw notACoroutine("tg.createTask()", coro);
-    if (options !== undefined) checkTaskOptions("tg.createTask()", options);
+    checkNewTask("tg.createTask()", coro, options);
     let problem: string | null = null;
     if (!this._entered) problem = "has not been entered: create tasks inside taskGroup(body)";
     else if (this._exiting && this._tasks.size === 0) problem = "is finished";

@@ -66,6 +66,12 @@ export function checkTaskOptions(where: string, options: unknown): void {
   checkLoopOption(where, "options.loop", loop);
 }
 
+/** @internal The arguments of a call that makes a task (createTask() and its kin), checked at the call. */
+export function checkNewTask(where: string, coro: unknown, options: unknown): void {
+  if (!isCoroutine(coro)) throw notACoroutine(where, coro);
+  if (options !== undefined) checkTaskOptions(where, options);
+}
+
 /** @internal The ready-queue callback that runs a task's next step; scheduling tools recognise it. */
 export function taskStep(task: Task<unknown>): void {
   task._step(NO_ERROR);
@@ -393,8 +399,7 @@ function cancelFuture(
  * ```
  */
 export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
-  if (!isCoroutine(coro)) throw notACoroutine("createTask()", coro);
-  if (options !== undefined) checkTaskOptions("createTask()", options);
+  checkNewTask("createTask()", coro, options);
   const loop = peekRunningLoop();
   if (loop === null) {
     throw new Error(

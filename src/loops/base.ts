@@ -7,7 +7,7 @@
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
 import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { type Context, copyContext } from "../context.js";
-import { type Awaitable, type Coro, isCoroutine } from "../coro.js";
+import type { Awaitable, Coro } from "../coro.js";
 import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
 import type { DeadlockError } from "../errors.js";
 import {
@@ -20,7 +20,7 @@ import {
   TimerHandle,
 } from "../events.js";
 import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
-import { checkTaskOptions, Task, type TaskOptions, toFuture } from "../tasks.js";
+import { checkNewTask, Task, type TaskOptions, toFuture } from "../tasks.js";
 import { now } from "../util/clock.js";
 import { Deque } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
@@ -30,7 +30,6 @@ import {
   checkDelay,
   checkFunction,
   checkTime,
-  notACoroutine,
 } from "../validate.js";
 
 /** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
@@ -293,8 +292,7 @@ export abstract class BaseEventLoop {
    * ```
    */
   createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
-    if (!isCoroutine(coro)) throw notACoroutine("loop.createTask()", coro);
-    if (options !== undefined) checkTaskOptions("loop.createTask()", options);
+    checkNewTask("loop.createTask()", coro, options);
     return this._createTask(coro, options);
   }
 
