@@ -79,16 +79,7 @@ import {
   waitAbort,
   waitFor,
 } from "../src/index.js";
-
-/** The error `fn` throws (fails the test if it throws nothing). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected an error, but none was thrown");
-}
+import { thrown } from "./helpers.js";
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

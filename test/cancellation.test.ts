@@ -15,7 +15,7 @@ import {
   sleep,
   VirtualEventLoop,
 } from "../src/index.js";
-import { caught, runV } from "./helpers.js";
+import { caught, runV, thrown } from "./helpers.js";
 
 /** Waits for `task` and returns what it gave: its result or its error. */
 
@@ -495,12 +495,7 @@ describe("cancellation through awaiting tasks", () => {
         yield;
         t.cancel("m");
         yield* caught(() => t);
-        let error: unknown;
-        try {
-          t.result();
-        } catch (e) {
-          error = e;
-        }
+        const error = thrown(() => t.result());
         expect(error).toBeInstanceOf(CancelledError);
         expect((error as Error).message).toBe("m");
         expect((error as Error).cause).toBeInstanceOf(CancelledError);

@@ -26,6 +26,7 @@ import {
   waitAbort,
 } from "../src/index.js";
 import { removeScripts, root, runScript } from "./child.js";
+import { thrown } from "./helpers.js";
 
 const virtual = { loopFactory: () => new VirtualEventLoop() };
 
@@ -70,12 +71,7 @@ describe("runSync", () => {
   it("throws a DeadlockError naming each task and what it waits on", () => {
     const loop = new VirtualEventLoop();
     const main = loop.createTask(stuckEverywhere(), { name: "main" });
-    let error: unknown;
-    try {
-      loop.runSync(main);
-    } catch (e) {
-      error = e;
-    }
+    const error = thrown(() => loop.runSync(main));
     expect(error).toBeInstanceOf(DeadlockError);
     expect((error as Error).message).toBe(
       "runSync(): deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:\n" +
@@ -102,12 +98,7 @@ describe("runSync", () => {
       })(),
       { name: "main" },
     );
-    let error: unknown;
-    try {
-      loop.runSync(main);
-    } catch (e) {
-      error = e;
-    }
+    const error = thrown(() => loop.runSync(main));
     const lines = (error as Error).message.split("\n");
     expect(lines.slice(1, 3)).toEqual([
       '  Task "main" waits on <Future pending>',

@@ -28,6 +28,16 @@ export function* caught(body: () => Awaitable<unknown>): Coro<unknown> {
   }
 }
 
+/** The error `fn()` throws (fails the test if it returns): the synchronous twin of caught(). */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error, but none was thrown");
+}
+
 /** Sleeps `ms`, then throws an Error with `message`. */
 export function* failAfter(ms: number, message: string): Coro<never> {
   yield* sleep(ms);

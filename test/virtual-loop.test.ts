@@ -14,6 +14,7 @@ import {
   sleep,
   VirtualEventLoop,
 } from "../src/index.js";
+import { thrown } from "./helpers.js";
 
 describe("virtual time", () => {
   it("jumps to the next timer: a minute of sleeps takes no real time", () => {
@@ -145,12 +146,7 @@ describe("runSync", () => {
       })(),
       { name: "main" },
     );
-    let error: unknown;
-    try {
-      loop.runSync(main);
-    } catch (e) {
-      error = e;
-    }
+    const error = thrown(() => loop.runSync(main));
     expect(error).toBeInstanceOf(DeadlockError);
     expect((error as DeadlockError).message).toBe(
       'runSync(): deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:\n  Task "main" waits on <Future pending>',

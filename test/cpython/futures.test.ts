@@ -40,6 +40,7 @@ import {
   sleep,
   VirtualEventLoop,
 } from "../../src/index.js";
+import { thrown } from "../helpers.js";
 
 /** A virtual loop whose exception handler records what it receives. */
 function recordingLoop(): { loop: VirtualEventLoop; reports: ExceptionContext[] } {
@@ -108,12 +109,7 @@ describe("test_futures.PyFutureTests", () => {
   it("test_future_cancel_message_getter", () => {
     const f = newFuture();
     f.cancel("my message");
-    let error: unknown;
-    try {
-      loop.runSync(f);
-    } catch (e) {
-      error = e;
-    }
+    const error = thrown(() => loop.runSync(f));
     expect(error).toBeInstanceOf(CancelledError);
     expect((error as Error).message).toBe("my message");
   });

@@ -73,22 +73,12 @@ import {
   VirtualEventLoop,
   wait,
 } from "../../src/index.js";
-import { catching } from "../helpers.js";
+import { catching, thrown } from "../helpers.js";
 import { returns } from "./helpers.js";
 
 /** `async def coro(): await fut` with its result. */
 function* awaiting<T>(fut: Future<T>): Coro<T> {
   return yield* fut;
-}
-
-/** What `fn()` throws (undefined if nothing). */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
 }
 
 /** Waits for `f`, then returns 12. */
@@ -99,7 +89,7 @@ function* awaitThen12(f: Future<void>): Coro<number> {
 
 /** Runs `t` to its end and checks that it ended cancelled, for good: cancel() is then refused. */
 function expectEndsCancelled(loop: VirtualEventLoop, t: Task<unknown>): void {
-  expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
+  expect(thrown(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
   expect(t.done()).toBe(true);
   expect(t.cancelled()).toBe(true);
   expect(t.cancel()).toBe(false);
@@ -124,7 +114,7 @@ describe("test_tasks.BaseTaskTests", () => {
     const loop = testLoop();
     const t = loop.createTask(returns(undefined));
     t.cancel("my message");
-    const error = thrownBy(() => loop.runSync(t));
+    const error = thrown(() => loop.runSync(t));
     expect(error).toBeInstanceOf(CancelledError);
     expect((error as Error).message).toBe("my message");
   });
@@ -132,7 +122,7 @@ describe("test_tasks.BaseTaskTests", () => {
   it("test_other_loop_future", () => {
     const loop = testLoop();
     const fut = new Future({ loop: new VirtualEventLoop() });
-    expect(String(thrownBy(() => loop.runSync(awaiting(fut))))).toMatch(
+    expect(String(thrown(() => loop.runSync(awaiting(fut))))).toMatch(
       /Task .* waited on <Future pending>, which belongs to a different event loop/,
     );
   });
@@ -143,7 +133,7 @@ describe("test_tasks.BaseTaskTests", () => {
       yield* task;
     }
     const task: Task<void> = ensureFuture(taskBody(), { loop }) as Task<void>;
-    expect(String(thrownBy(() => loop.runSync(task)))).toMatch(/cannot wait on itself/);
+    expect(String(thrown(() => loop.runSync(task)))).toMatch(/cannot wait on itself/);
   });
 
   it("test_task_class", () => {
@@ -250,7 +240,7 @@ describe("test_tasks.BaseTaskTests", () => {
     expect(t.cancelling()).toBe(1);
     expect(t.cancel()).toBe(true);
     expect(t.cancelling()).toBe(2);
-    expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
+    expect(thrown(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
   });
 
   it("test_uncancel_basic", () => {
@@ -274,7 +264,7 @@ describe("test_tasks.BaseTaskTests", () => {
     expect(t.cancel()).toBe(true); // cancel the second sleep
     expect(t.cancelling()).toBe(1);
     expect(t.cancelled()).toBe(false);
-    expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
+    expect(thrown(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
     expect(t.cancelled()).toBe(true); // complete at last
     // uncancel() no longer matters once the task is complete
     t.uncancel();
@@ -370,7 +360,7 @@ describe("test_tasks.BaseTaskTests", () => {
         yield* wait([task]);
         task[retrieve]();
       }
-      const exc = thrownBy(() => loop.runSync(loop.createTask(coro())));
+      const exc = thrown(() => loop.runSync(loop.createTask(coro())));
       expect(exc).toBeInstanceOf(CancelledError);
       expect((exc as Error).message).toBe(expected);
     }
@@ -394,7 +384,7 @@ describe("test_tasks.BaseTaskTests", () => {
         throw new RangeError("cancelled", { cause: ex });
       }
     }
-    const exc = thrownBy(() => loop.runSync(loop.createTask(coro())));
+    const exc = thrown(() => loop.runSync(loop.createTask(coro())));
     expect(exc).toBeInstanceOf(RangeError);
     expect((exc as Error).message).toBe("cancelled");
     const cause = (exc as Error).cause;
@@ -411,7 +401,7 @@ describe("test_tasks.BaseTaskTests", () => {
       yield* wait([task]);
       task.exception();
     }
-    const exc = thrownBy(() => loop.runSync(loop.createTask(coro())));
+    const exc = thrown(() => loop.runSync(loop.createTask(coro())));
     expect(exc).toBeInstanceOf(CancelledError);
     expect((exc as Error).message).toBe("my message");
   });
@@ -436,7 +426,7 @@ describe("test_tasks.BaseTaskTests", () => {
     const t = loop.createTask(awaitThen12(f));
     runBriefly(loop); // start the task
     f.cancel();
-    expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
+    expect(thrown(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
     expect(f.cancelled()).toBe(true);
     expect(t.cancelled()).toBe(true);
   });
@@ -448,7 +438,7 @@ describe("test_tasks.BaseTaskTests", () => {
     runBriefly(loop);
     f.cancel();
     t.cancel();
-    expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
+    expect(thrown(() => loop.runSync(t))).toBeInstanceOf(CancelledError);
     expect(t.done()).toBe(true);
     expect(f.cancelled()).toBe(true);
     expect(t.cancelled()).toBe(true);
@@ -542,7 +532,7 @@ describe("test_tasks.BaseTaskTests", () => {
       yield* nestedTask;
     }
     const task: Task<void> = loop.createTask(taskBody());
-    expect(thrownBy(() => loop.runSync(task))).toBeInstanceOf(CancelledError);
+    expect(thrown(() => loop.runSync(task))).toBeInstanceOf(CancelledError);
     expect(task.cancelled()).toBe(true);
     expect(nestedTask?.cancelled()).toBe(true);
     expect(fut.cancelled()).toBe(true);
@@ -741,7 +731,7 @@ describe("test_tasks.BaseTaskTests", () => {
       })(),
     );
     // asyncio's ValueError: NaN is a number, out of range
-    expect(thrownBy(() => loop.runSync(t))).toBeInstanceOf(RangeError);
+    expect(thrown(() => loop.runSync(t))).toBeInstanceOf(RangeError);
   });
 
   it("test_sleep_cancel", () => {
@@ -775,7 +765,7 @@ describe("test_tasks.BaseTaskTests", () => {
     runBriefly(loop);
     task.cancel();
     runBriefly(loop);
-    expect(thrownBy(() => loop.runSync(task))).toBeInstanceOf(CancelledError);
+    expect(thrown(() => loop.runSync(task))).toBeInstanceOf(CancelledError);
     expect(fut.cancelled()).toBe(true);
   });
 
@@ -990,7 +980,7 @@ describe("test_tasks.BaseTaskTests", () => {
     const f = ensureFuture(outer(), { loop });
     runBriefly(loop);
     f.cancel();
-    expect(thrownBy(() => loop.runSync(f))).toBeInstanceOf(CancelledError);
+    expect(thrown(() => loop.runSync(f))).toBeInstanceOf(CancelledError);
     waiter.setResult();
     runBriefly(loop);
     expect(proof).toBe(1);
@@ -1582,7 +1572,7 @@ describe("test_tasks.CoroutineGatherTests", () => {
     );
     runBriefly(loop);
     expect(f.cancel()).toBe(true);
-    expect(thrownBy(() => loop.runSync(f))).toBeInstanceOf(CancelledError);
+    expect(thrown(() => loop.runSync(f))).toBeInstanceOf(CancelledError);
     expect(waiter.cancelled()).toBe(true);
     expect(child1.cancelled()).toBe(true);
     expect(child2.cancelled()).toBe(true);
