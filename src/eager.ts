@@ -17,7 +17,7 @@ import { InvalidStateError } from "./errors.js";
 import { EAGER_START, getEventLoop, onEagerStartTaskRequest, peekRunningLoop } from "./events.js";
 import { FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
-import { HOLD_FIRST_STEP, Task, type TaskOptions, taskStep } from "./tasks.js";
+import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
 import { argTypeError, checkOptions, notACoroutine } from "./validate.js";
 
 // What a CoroStart holds.
@@ -657,7 +657,7 @@ function settleStartTask<T>(
     const start = new CoroStart(coro, NO_AUTOSTART);
     start._suspended(step);
     (task._coro as unknown as Continuation<T>).start = start;
-    task._loop._call(taskStep, 1, task, undefined, null);
+    task._loop._readyTask(task as Task<unknown>);
   }
   return task;
 }

@@ -9,6 +9,7 @@ import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
 import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } from "./validate.js";
 
 /** @internal */ export const PENDING = 0;
@@ -20,14 +21,9 @@ const STATE_NAMES = ["pending", "finished", "failed", "cancelled"];
 /** A done-callback: called through the loop with the future once it is done. */
 export type DoneCallback<F> = (future: F) => void;
 
-/** @internal Something woken directly when a future it waits on is done (a task). */
-export interface Waiter {
-  _wakeup(future: Future<unknown>): void;
-}
-
-/** @internal The ready-queue callback that wakes a waiter; scheduling tools recognise it. */
-export function wakeWaiter(waiter: Waiter, future: Future<unknown>): void {
-  waiter._wakeup(future);
+/** @internal The ready-queue callback that wakes a task; the scheduling API's Handles for a woken task call it. */
+export function wakeWaiter(task: Task<unknown>, future: Future<unknown>): void {
+  task._wakeup(future);
 }
 
 /** A user's done-callback, with the context it runs in (asynkit's own callbacks have none). */
@@ -40,7 +36,8 @@ class ContextCallback {
   ) {}
 }
 
-type Callback = DoneCallback<never> | Waiter | ContextCallback;
+/** A task among a future's callbacks waits on it: it is queued itself when the future is done. */
+type Callback = DoneCallback<never> | Task<unknown> | ContextCallback;
 
 /** Options for addDoneCallback(). */
 export interface DoneCallbackOptions {
@@ -398,7 +395,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     else if (callback instanceof ContextCallback) {
       const handle = loop._call(callback.fn, 1, this, undefined, callback.context);
       handle._asyncScope = callback.asyncScope;
-    } else loop._call(wakeWaiter, 2, callback, this, null);
+    } else loop._readyTask(callback);
   }
 }
 

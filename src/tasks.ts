@@ -14,8 +14,8 @@ import {
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { getEventLoop, getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
-import { CANCELLED, FINISHED, Future, fromPromise, PENDING } from "./futures.js";
+import { getEventLoop, getRunningLoop, Handle, peekRunningLoop, runningTask } from "./events.js";
+import { CANCELLED, FINISHED, Future, fromPromise, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import {
   checkBooleanOption,
@@ -138,7 +138,7 @@ export class Task<T = unknown> extends Future<T> {
     }
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._startEagerly();
-    else if (options?.[HOLD_FIRST_STEP] !== true) loop._call(taskStep, 1, this, undefined, null);
+    else if (options?.[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
     if (options?.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }
@@ -237,6 +237,33 @@ export class Task<T = unknown> extends Future<T> {
     this._step(NO_ERROR);
   }
 
+  /**
+   * @internal Runs the task's entry in the ready queue: its wakeup if it waited
+   * on a future (done by now), else its next step. A failure of the step itself
+   * goes to the exception handler, as a Handle's would.
+   */
+  _run(): void {
+    try {
+      const waitedOn = this._futWaiter;
+      if (waitedOn === null) this._step(NO_ERROR);
+      else this._wakeup(waitedOn);
+    } catch (exception) {
+      this._loop.callExceptionHandler({
+        message: "Exception in callback taskStep",
+        exception,
+        handle: this._readyHandle(),
+      });
+    }
+  }
+
+  /** @internal A Handle for the task's entry in the ready queue, for the scheduling API that shows one. */
+  _readyHandle(): Handle {
+    const waitedOn = this._futWaiter;
+    return waitedOn === null
+      ? new Handle(taskStep, 1, this, undefined, this._loop, null)
+      : new Handle(wakeWaiter, 2, this, waitedOn, this._loop, null);
+  }
+
   /** The first step, now, in the caller's stack: an eager() start around it is not this task. */
   private _startEagerly(): void {
     const loop = this._loop;
@@ -296,7 +323,7 @@ export class Task<T = unknown> extends Future<T> {
   _suspend(yielded: Suspend): void {
     const loop = this._loop;
     if (yielded === undefined) {
-      loop._call(taskStep, 1, this, undefined, null);
+      loop._readyTask(this as Task<unknown>);
       return;
     }
     if (yielded instanceof Future && yielded._blocking) {

@@ -587,6 +587,51 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
       });
     });
 
+    it("a task's entry keeps one Handle across queueItems() calls, and cancelling it cancels the entry", async () => {
+      const log = await runOn(kind, function* () {
+        const log: string[] = [];
+        const loop = queue();
+        const waiter = new Future<string>();
+        const woken = createTask(
+          (function* () {
+            log.push(`woken with ${yield* waiter}`);
+          })(),
+        );
+        yield* sleep(0); // woken now waits on the future
+        waiter.setResult("x"); // its wakeup is queued
+        const stepped = createTask(
+          (function* () {
+            log.push("stepped");
+          })(),
+        );
+        const first = [...loop.queueItems()];
+        const second = [...loop.queueItems()];
+        expect(first.length).toBe(2);
+        expect(loop.taskFromHandle(first[0] as Handle)).toBe(woken);
+        expect(loop.taskFromHandle(first[1] as Handle)).toBe(stepped);
+        expect(second.length).toBe(2);
+        expect(second[0]).toBe(first[0]);
+        expect(second[1]).toBe(first[1]);
+        const [wakeup, step] = first as [Handle, Handle];
+        expect(wakeup.args[0]).toBe(woken);
+        expect(wakeup.args[1]).toBe(waiter);
+        expect(loop.queueFind((h) => h === step)).toBe(step);
+        const resend = [wakeup, step].map((h) => [h.callback, h.args] as const);
+        wakeup.cancel();
+        step.cancel();
+        yield* sleep(0);
+        log.push(`after the cancelled entries: ${woken.done()} ${stepped.done()}`);
+        // The same calls, scheduled again, resume both.
+        for (const [callback, args] of resend) {
+          loop.callSoon(callback as (...a: unknown[]) => void, ...args);
+        }
+        yield* woken;
+        yield* stepped;
+        return log;
+      });
+      expect(log).toEqual(["after the cancelled entries: false false", "woken with x", "stepped"]);
+    });
+
     it("the entry that throws a bad-yield TypeError into a task is the task's too", async () => {
       const log = await runOn(kind, function* () {
         const log: string[] = [];

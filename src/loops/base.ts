@@ -98,8 +98,12 @@ const OUT_OF_TIME = 2;
  * ```
  */
 export abstract class BaseEventLoop {
-  /** @internal Entries ready to run; position 0 runs next. */
-  _ready = new Deque<Handle>();
+  /**
+   * @internal Entries ready to run; position 0 runs next. A task stands for
+   * its own next step (or its wakeup by the future it waited on): no Handle is
+   * made for it unless the scheduling API asks for one (see scheduling.ts).
+   */
+  _ready = new Deque<Handle | Task<unknown>>();
   /** @internal Timers not yet due, the soonest on top. */
   _scheduled = new TimerHeap<TimerHandle>();
   /** @internal */ _timerSeq = 0;
@@ -275,6 +279,13 @@ export abstract class BaseEventLoop {
     this._ready.push(handle);
     if (this._parked) this._unpark();
     return handle;
+  }
+
+  /** @internal Queues a task's next step, or its wakeup once the future it waits on is done. */
+  _readyTask(task: Task<unknown>): void {
+    if (this._closed) this._checkClosed();
+    this._ready.push(task);
+    if (this._parked) this._unpark();
   }
 
   /** A new Future attached to this loop. */

@@ -5,6 +5,7 @@
 import { Handle } from "../events.js";
 import { PENDING, wakeWaiter } from "../futures.js";
 import { Task, taskStep, taskThrow } from "../tasks.js";
+import type { Deque } from "../util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "../validate.js";
 import { BaseEventLoop } from "./base.js";
 import { HostEventLoop } from "./host.js";
@@ -74,11 +75,32 @@ export interface SchedulingLoopInternals extends SchedulingLoop {
 const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
 
 /** The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
-function taskOf(handle: Handle): Task | null {
-  const callback = handle._callback;
-  if (callback === taskStep || callback === taskThrow) return handle._arg0 as Task;
-  if (callback === wakeWaiter && handle._arg0 instanceof Task) return handle._arg0;
+function taskOf(entry: Handle | Task): Task | null {
+  if (entry instanceof Task) return entry;
+  const callback = entry._callback;
+  if (callback === taskStep || callback === taskThrow) return entry._arg0 as Task;
+  if (callback === wakeWaiter && entry._arg0 instanceof Task) return entry._arg0;
   return null;
+}
+
+/**
+ * The entry at `index` as a Handle. A task queued for its own step gets its
+ * Handle here, once: it takes the task's place in the queue, so the same
+ * Handle is seen every time after and cancelling it cancels the entry.
+ */
+function handleAt(ready: Deque<Handle | Task>, index: number): Handle {
+  const entry = ready.get(index);
+  if (entry instanceof Handle) return entry;
+  const handle = entry._readyHandle();
+  ready.set(index, handle);
+  return handle;
+}
+
+/** Takes the entry at `index` out of the queue, as a Handle. */
+function removeAt(ready: Deque<Handle | Task>, index: number): Handle {
+  const handle = handleAt(ready, index);
+  ready.removeAt(index);
+  return handle;
 }
 
 /** Python's list.insert position: negative counts from the end, out of range clamps. */
@@ -141,7 +163,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
             : `readyPop(${pos}): no such position in a ready queue of ${length} entries.`,
         );
       }
-      return ready.removeAt(index);
+      return removeAt(ready, index);
     }
 
     readyInsert(pos: number, handle: Handle): void {
@@ -187,7 +209,10 @@ export function SchedulingMixin<B extends LoopConstructor>(
     }
 
     queueItems(): Handle[] {
-      return this._ready.toArray();
+      const ready = this._ready;
+      const items: Handle[] = [];
+      for (let i = 0; i < ready.length; i++) items.push(handleAt(ready, i));
+      return items;
     }
 
     queueFind(key: (handle: Handle) => boolean, remove = false): Handle | null {
@@ -199,7 +224,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
       );
       const ready = this._ready;
       for (let i = ready.length - 1; i >= 0; i--) {
-        const handle = ready.get(i);
+        const handle = handleAt(ready, i);
         if (key(handle)) {
           if (remove) this.readyPop(i);
           return handle;
@@ -254,8 +279,8 @@ export function SchedulingMixin<B extends LoopConstructor>(
       // at the back, one just moved to the front is there.
       const ready = this._ready;
       for (let front = 0, back = ready.length - 1; front <= back; front++, back--) {
-        if (taskOf(ready.get(back)) === task) return ready.removeAt(back);
-        if (taskOf(ready.get(front)) === task) return ready.removeAt(front);
+        if (taskOf(ready.get(back)) === task) return removeAt(ready, back);
+        if (taskOf(ready.get(front)) === task) return removeAt(ready, front);
       }
       return null;
     }

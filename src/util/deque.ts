@@ -60,6 +60,11 @@ export class Deque<T> {
     return this.buffer[(this.head + index) & this.mask] as T;
   }
 
+  /** Replaces the item at `index` (0 ≤ index < length). */
+  set(index: number, item: T): void {
+    this.buffer[(this.head + index) & this.mask] = item;
+  }
+
   /** Inserts so that the item ends up at `index` (0 ≤ index ≤ length). */
   insert(index: number, item: T): void {
     if (index <= 0) {
