@@ -594,7 +594,7 @@ function startEager<T>(coro: Coro<T>): Future<T> {
     (coro as Tracked)[coroState] = CORO_FINISHED;
     // A new future has no callbacks to schedule: set its result directly.
     const returned = new Future<T>();
-    returned._result = step.value;
+    returned._outcome = step.value;
     returned._state = FINISHED;
     return returned;
   }

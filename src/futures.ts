@@ -111,12 +111,15 @@ export function unretrievedFuture(report: Unretrieved): Future<unknown> | undefi
  */
 export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _state: number = PENDING;
-  /** @internal */ _result: T | undefined = undefined;
-  /** @internal */ _exception: unknown = undefined;
+  /**
+   * @internal One slot for what the state says: the result when finished, the
+   * exception when failed, the cause (if any) when cancelled; a pending task
+   * keeps the cause of a cancellation it has yet to throw in.
+   */
+  _outcome: unknown = undefined;
   /** @internal */ _loop: BaseEventLoop;
-  /** @internal The first callback, kept inline: most futures have exactly one. */
-  _callback: Callback | null = null;
-  /** @internal */ _callbacks: Callback[] | null = null;
+  /** @internal The callback itself while there is one (most futures have exactly one), then an array. */
+  _callbacks: Callback | Callback[] | null = null;
   /** @internal Set by `yield*` just before the future is yielded to the task. */
   _blocking = false;
   /** @internal */ _cancelMessage: string | undefined = undefined;
@@ -165,10 +168,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
   result(): T {
     switch (this._state) {
       case FINISHED:
-        return this._result as T;
+        return this._outcome as T;
       case FAILED:
         this._retrieved();
-        throw this._exception;
+        throw this._outcome;
       case CANCELLED:
         throw this._makeCancelledError();
       default:
@@ -188,7 +191,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
         return undefined;
       case FAILED:
         this._retrieved();
-        return this._exception;
+        return this._outcome;
       case CANCELLED:
         throw this._makeCancelledError();
       default:
@@ -225,7 +228,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this._state !== PENDING) return false;
     this._state = CANCELLED;
     this._cancelMessage = message;
-    this._exception = cause; // a cancelled future has no exception: the slot keeps the cause
+    this._outcome = cause;
     this._scheduleCallbacks();
     return true;
   }
@@ -259,21 +262,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   removeDoneCallback(callback: DoneCallback<this>): number {
     const matches = (cb: Callback | null): boolean =>
       cb === callback || (cb instanceof ContextCallback && cb.fn === callback);
-    let removed = 0;
-    if (matches(this._callback)) {
-      this._callback = null;
-      removed++;
-    }
-    if (this._callbacks !== null) {
-      const kept = this._callbacks.filter((cb) => !matches(cb));
-      removed += this._callbacks.length - kept.length;
-      this._callbacks = kept.length > 0 ? kept : null;
-    }
-    if (this._callback === null && this._callbacks !== null) {
-      this._callback = this._callbacks.shift() ?? null;
-      if (this._callbacks.length === 0) this._callbacks = null;
-    }
-    return removed;
+    const callbacks = this._callbacks;
+    if (callbacks === null) return 0;
+    const all = callbacks instanceof Array ? callbacks : [callbacks];
+    const kept = all.filter((cb) => !matches(cb));
+    this._callbacks = kept.length === 0 ? null : kept.length === 1 ? (kept[0] as Callback) : kept;
+    return all.length - kept.length;
   }
 
   /** The event loop the future belongs to: its callbacks run there. */
@@ -289,10 +283,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
   ): Promise<A | B> {
     const settled = new Promise<T>((resolve, reject) => {
       const settle = (future: Future<T>): void => {
-        if (future._state === FINISHED) resolve(future._result as T);
+        if (future._state === FINISHED) resolve(future._outcome as T);
         else if (future._state === FAILED) {
           future._retrieved();
-          reject(future._exception);
+          reject(future._outcome);
         } else reject(future._makeCancelledError());
       };
       if (this._state !== PENDING) settle(this);
@@ -314,22 +308,23 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _addCallback(callback: Callback): void {
+    const callbacks = this._callbacks;
     if (this._state !== PENDING) this._schedule(callback);
-    else if (this._callback === null && this._callbacks === null) this._callback = callback;
-    else if (this._callbacks === null) this._callbacks = [callback];
-    else this._callbacks.push(callback);
+    else if (callbacks === null) this._callbacks = callback;
+    else if (callbacks instanceof Array) callbacks.push(callback);
+    else this._callbacks = [callbacks, callback];
   }
 
   /** @internal Finishes with a result. */
   _resolve(value: T): void {
-    this._result = value;
+    this._outcome = value;
     this._state = FINISHED;
     this._scheduleCallbacks();
   }
 
   /** @internal Finishes with an exception; reports it later if nobody retrieves it. */
   _fail(error: unknown): void {
-    this._exception = error;
+    this._outcome = error;
     this._state = FAILED;
     this._scheduleCallbacks();
     const report: Unretrieved = {
@@ -366,7 +361,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */
   _makeCancelledError(): CancelledError {
     const error = new CancelledError(this._cancelMessage ?? "");
-    if (this._exception !== undefined) error.cause = this._exception;
+    if (this._outcome !== undefined) error.cause = this._outcome;
     return error;
   }
 
@@ -378,15 +373,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   private _scheduleCallbacks(): void {
-    const first = this._callback;
-    if (first === null) return;
-    this._callback = null;
-    this._schedule(first);
-    const rest = this._callbacks;
-    if (rest !== null) {
-      this._callbacks = null;
-      for (let i = 0; i < rest.length; i++) this._schedule(rest[i] as Callback);
-    }
+    const callbacks = this._callbacks;
+    if (callbacks === null) return;
+    this._callbacks = null;
+    if (!(callbacks instanceof Array)) this._schedule(callbacks);
+    else for (let i = 0; i < callbacks.length; i++) this._schedule(callbacks[i] as Callback);
   }
 
   private _schedule(callback: Callback): void {

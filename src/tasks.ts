@@ -50,6 +50,13 @@ const badYields = new WeakSet<Error>();
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
 
+/**
+ * The AsyncLocalStorage context each task was created in, with the loop's
+ * asyncLocalStorage option; each step runs in it. Kept beside the tasks, not
+ * in them, so that a task without the option carries no slot for it.
+ */
+const asyncScopes = new WeakMap<Task<unknown>, AsyncScope>();
+
 /** The task a coroutine was given to: a coroutine runs in one task, once. */
 const drivenBy: unique symbol = Symbol("asynkit.drivenBy");
 type Driven = { [drivenBy]?: Task<unknown> };
@@ -103,8 +110,6 @@ export function taskThrow(task: Task<unknown>, error: unknown): void {
 export class Task<T = unknown> extends Future<T> {
   /** @internal */ _coro: Coro<T>;
   /** @internal */ _context: Context;
-  /** @internal The AsyncLocalStorage context the task was created in; each step runs in it. */
-  _asyncScope: AsyncScope | undefined = undefined;
   /** @internal The task's name, or its number until getName() makes "Task-<n>" of it. */
   _name: string | number;
   /** @internal The future this task waits on, if any. */
@@ -132,9 +137,12 @@ export class Task<T = unknown> extends Future<T> {
     loop._checkClosed();
     (coro as Driven)[drivenBy] = this as Task<unknown>;
     if (loop._asyncLocalStorage) {
-      this._asyncScope = captureAsyncScope("asynkit.Task");
-      // A loop's first task gives its drive a context to start in (see _spin).
-      loop._homeScope ??= this._asyncScope;
+      const scope = captureAsyncScope("asynkit.Task");
+      if (scope !== undefined) {
+        asyncScopes.set(this as Task<unknown>, scope);
+        // A loop's first task gives its drive a context to start in (see _spin).
+        loop._homeScope ??= scope;
+      }
     }
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._startEagerly();
@@ -183,7 +191,7 @@ export class Task<T = unknown> extends Future<T> {
     if (waiter !== null && cancelFuture(waiter, message, cause)) return true;
     this._mustCancel = true;
     this._cancelMessage = message;
-    this._exception = cause;
+    this._outcome = cause;
     return true;
   }
 
@@ -278,11 +286,13 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal Runs the coroutine to its next suspension, or to its end. */
   _step(error: unknown): void {
-    const scope = this._asyncScope;
-    if (scope !== this._loop._asyncScope) {
-      // Entered only when it changes: consecutive steps in one context pay nothing.
-      this._loop._runInScope(scope as AsyncScope, this._step, this, error);
-      return;
+    if (this._loop._asyncLocalStorage) {
+      const scope = asyncScopes.get(this as Task<unknown>);
+      if (scope !== this._loop._asyncScope) {
+        // Entered only when it changes: consecutive steps in one context pay nothing.
+        this._loop._runInScope(scope as AsyncScope, this._step, this, error);
+        return;
+      }
     }
     if (this._state !== PENDING) {
       throw new InvalidStateError(
@@ -292,7 +302,7 @@ export class Task<T = unknown> extends Future<T> {
     if (this._mustCancel) {
       if (!(error instanceof CancelledError)) error = this._makeCancelledError();
       this._mustCancel = false;
-      this._exception = undefined;
+      this._outcome = undefined;
     }
     this._futWaiter = null;
     const loop = this._loop;
@@ -339,9 +349,9 @@ export class Task<T = unknown> extends Future<T> {
       } else {
         yielded._addCallback(this as Task<unknown>);
         this._futWaiter = yielded;
-        if (this._mustCancel && cancelFuture(yielded, this._cancelMessage, this._exception)) {
+        if (this._mustCancel && cancelFuture(yielded, this._cancelMessage, this._outcome)) {
           this._mustCancel = false;
-          this._exception = undefined;
+          this._outcome = undefined;
         }
       }
       return;
@@ -373,7 +383,7 @@ export class Task<T = unknown> extends Future<T> {
     this._end();
     if (this._mustCancel) {
       this._mustCancel = false;
-      super._requestCancel(this._cancelMessage, this._exception);
+      super._requestCancel(this._cancelMessage, this._outcome);
     } else {
       this._resolve(value);
     }
