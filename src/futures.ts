@@ -264,7 +264,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       cb === callback || (cb instanceof ContextCallback && cb.fn === callback);
     const callbacks = this._callbacks;
     if (callbacks === null) return 0;
-    const all = callbacks instanceof Array ? callbacks : [callbacks];
+    const all = Array.isArray(callbacks) ? callbacks : [callbacks];
     const kept = all.filter((cb) => !matches(cb));
     this._callbacks = kept.length === 0 ? null : kept.length === 1 ? (kept[0] as Callback) : kept;
     return all.length - kept.length;
@@ -311,7 +311,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const callbacks = this._callbacks;
     if (this._state !== PENDING) this._schedule(callback);
     else if (callbacks === null) this._callbacks = callback;
-    else if (callbacks instanceof Array) callbacks.push(callback);
+    else if (Array.isArray(callbacks)) callbacks.push(callback);
     else this._callbacks = [callbacks, callback];
   }
 
@@ -376,7 +376,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const callbacks = this._callbacks;
     if (callbacks === null) return;
     this._callbacks = null;
-    if (!(callbacks instanceof Array)) this._schedule(callbacks);
+    if (!(Array.isArray(callbacks))) this._schedule(callbacks);
     else for (let i = 0; i < callbacks.length; i++) this._schedule(callbacks[i] as Callback);
   }
 
