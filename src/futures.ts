@@ -376,7 +376,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const callbacks = this._callbacks;
     if (callbacks === null) return;
     this._callbacks = null;
-    if (!(Array.isArray(callbacks))) this._schedule(callbacks);
+    if (!Array.isArray(callbacks)) this._schedule(callbacks);
     else for (let i = 0; i < callbacks.length; i++) this._schedule(callbacks[i] as Callback);
   }
 
