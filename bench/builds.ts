@@ -16,13 +16,43 @@ import type * as Asynkit from "../src/index.js";
 import { asynkitWorkloads } from "./impl/asynkit-workloads.js";
 import type { Impl } from "./workloads.js";
 
-/** Each gives ns per op, or bytes per task for memory: the harness's own workloads, at their usual sizes. */
-const WORKLOADS: Record<string, (impl: Impl) => Promise<number>> = {
+/**
+ * Each gives ns per op, or bytes per task for memory: the harness's own
+ * workloads at their usual sizes, and two that run coroutines of many
+ * generator functions (each function's generators have a map of their own).
+ */
+const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise<number>> = {
   switch: (impl) => fastest(1_000_000, (n) => impl.switch(n)),
   "ping-pong": (impl) => fastest(200_000, (n) => impl["ping-pong"](n)),
   "spawn-join": (impl) => fastest(100_000, (n) => impl["spawn-join"](n, 1)),
   eager: (impl) => fastest(1_000_000, (n) => impl.eager(n)),
   memory: (impl) => impl.memory(100_000),
+  // spawn-join where every task's coroutine comes from a generator function of its own.
+  "spawn-join-fresh-functions": (_, { createTask, run }) =>
+    fastest(100_000, (n) =>
+      run(function* () {
+        const makeChild = () =>
+          function* child(): Generator<undefined, void> {
+            yield;
+          };
+        const tasks: Asynkit.Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(makeChild()()));
+        for (const t of tasks) yield* t;
+      }),
+    ),
+  // switch among 64 tasks, each running a generator function of its own.
+  "switch-64-functions": (_, { createTask, run, sleep }) =>
+    fastest(1_000_000, (n) =>
+      run(function* () {
+        const tasks = Array.from({ length: 64 }, () => {
+          function* worker(count: number): Asynkit.Coro<void> {
+            for (let i = 0; i < count; i++) yield* sleep(0);
+          }
+          return createTask(worker(n / 64));
+        });
+        for (const t of tasks) yield* t;
+      }),
+    ),
 };
 
 /** The fastest of 5 timed runs after a warm-up of n / 10, in ns per op. */
@@ -48,8 +78,8 @@ function usage(message: string): never {
 /** In a child: runs one workload against one build and prints its figure. */
 async function worker(dist: string, workload: string): Promise<void> {
   const asynkit = (await import(pathToFileURL(resolve(dist, "index.js")).href)) as typeof Asynkit;
-  const measure = WORKLOADS[workload] as (impl: Impl) => Promise<number>;
-  console.log((await measure(asynkitWorkloads(asynkit))).toFixed(1));
+  const measure = WORKLOADS[workload] as (impl: Impl, asynkit: typeof Asynkit) => Promise<number>;
+  console.log((await measure(asynkitWorkloads(asynkit), asynkit)).toFixed(1));
 }
 
 function median(xs: readonly number[]): number {

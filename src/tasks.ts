@@ -47,6 +47,24 @@ export const HOLD_FIRST_STEP: unique symbol = Symbol("asynkit.holdFirstStep");
 /** The TypeErrors a task throws into a coroutine that yielded something it cannot wait on. */
 const badYields = new WeakSet<Error>();
 
+/**
+ * %GeneratorPrototype%, whose next and throw step every generator. Called
+ * directly, they are one call target for all of a program's generator
+ * functions; `coro.next` is a property load that goes megamorphic as soon as
+ * tasks run coroutines of many generator functions (each has its own map).
+ */
+const generatorPrototype = Object.getPrototypeOf(function* () {}).prototype as Generator;
+const generatorNext = generatorPrototype.next as (this: Coro<unknown>) => IteratorResult<Suspend>;
+const generatorThrow = generatorPrototype.throw as (
+  this: Coro<unknown>,
+  error: unknown,
+) => IteratorResult<Suspend>;
+
+/** True for a generator made by a generator function (not an iterator that imitates one). */
+function isGenerator(coro: Coro<unknown>): boolean {
+  return coro.next === generatorNext && coro.throw === generatorThrow;
+}
+
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
 
@@ -109,6 +127,8 @@ export function taskThrow(task: Task<unknown>, error: unknown): void {
  */
 export class Task<T = unknown> extends Future<T> {
   /** @internal */ _coro: Coro<T>;
+  /** @internal The coroutine is a generator: stepped through %GeneratorPrototype% (see generatorNext). */
+  _generator: boolean;
   /** @internal */ _context: Context;
   /** @internal The task's name, or its number until getName() makes "Task-<n>" of it. */
   _name: string | number;
@@ -131,6 +151,7 @@ export class Task<T = unknown> extends Future<T> {
     if (driver !== undefined) throw reusedCoroutine(driver);
     super(options);
     this._coro = coro;
+    this._generator = isGenerator(coro);
     this._context = options?.context ?? copyContext();
     this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
@@ -312,7 +333,10 @@ export class Task<T = unknown> extends Future<T> {
     try {
       let next: IteratorResult<Suspend, T>;
       try {
-        next = error === NO_ERROR ? this._coro.next() : this._coro.throw(error);
+        const coro = this._coro;
+        if (this._generator) {
+          next = error === NO_ERROR ? generatorNext.call(coro) : generatorThrow.call(coro, error);
+        } else next = error === NO_ERROR ? coro.next() : coro.throw(error);
       } catch (thrown) {
         // A yield* over a list cannot take a bad-yield error thrown in: the engine raises
         // its own TypeError instead. Keep ours, which names the mistake.
