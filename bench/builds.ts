@@ -40,6 +40,33 @@ const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise
         for (const t of tasks) yield* t;
       }),
     ),
+  // spawn-join where each task is created with options (its context).
+  "spawn-join-options": (_, { copyContext, createTask, run }) =>
+    fastest(100_000, (n) =>
+      run(function* () {
+        const context = copyContext();
+        const tasks: Asynkit.Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(child(), { context }));
+        for (const t of tasks) yield* t;
+      }),
+    ),
+  // spawn-join through the eager task factory, each task created with options.
+  "eager-factory-options": (_, { createTask, eagerTaskFactory, getRunningLoop, run }) =>
+    fastest(100_000, (n) =>
+      run(function* () {
+        getRunningLoop().setTaskFactory(eagerTaskFactory);
+        const tasks: Asynkit.Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(child(), { name: "child" }));
+        for (const t of tasks) yield* t;
+      }),
+    ),
+  // `yield* eager(f())` where f suspends once: the start's continuation becomes a task.
+  "eager-suspending": (_, { eager, run }) =>
+    fastest(100_000, (n) =>
+      run(function* () {
+        for (let i = 0; i < n; i++) yield* eager(child());
+      }),
+    ),
   // switch among 64 tasks, each running a generator function of its own.
   "switch-64-functions": (_, { createTask, run, sleep }) =>
     fastest(1_000_000, (n) =>
@@ -54,6 +81,11 @@ const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise
       }),
     ),
 };
+
+/** A coroutine that suspends once (a bare yield) and returns. */
+function* child(): Generator<undefined, void> {
+  yield;
+}
 
 /** The fastest of 5 timed runs after a warm-up of n / 10, in ns per op. */
 async function fastest(n: number, once: (n: number) => Promise<unknown>): Promise<number> {
