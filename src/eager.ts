@@ -14,7 +14,7 @@ import {
   type Suspend,
 } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
-import { EAGER_START, getEventLoop, onEagerStartTaskRequest, peekRunningLoop } from "./events.js";
+import { beginEagerStart, endEagerStart, getEventLoop, onEagerStartTaskRequest } from "./events.js";
 import { FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
@@ -559,22 +559,16 @@ export function coroEager<T>(coro: Coro<T>): Future<T> {
 }
 
 /**
- * coroEager() for a value known to be a coroutine. While it runs, the running
- * loop's `_eagerTask` is EAGER_START: currentTask() then makes the task that
+ * coroEager() for a value known to be a coroutine. While it runs it counts as
+ * an eager start (beginEagerStart): currentTask() then makes the task that
  * carries the coroutine (makeStartTask), so nothing begun in the start binds
  * to the caller. A start nobody asks that of costs no task unless it suspends.
  */
 function startEager<T>(coro: Coro<T>): Future<T> {
   // advance() inlined, in the caller's context lent as a copy. This function
-  // stays small enough for V8 to inline, and stores only constants on the
-  // loop (a young object stored into the old loop costs a write barrier): a
-  // start that neither suspends nor asks for its task costs about its Future.
-  const loop = peekRunningLoop();
-  let outerStart: BaseEventLoop["_eagerTask"] = null;
-  if (loop !== null) {
-    outerStart = loop._eagerTask;
-    loop._eagerTask = EAGER_START;
-  }
+  // stays small enough for V8 to inline: a start that neither suspends nor
+  // asks for its task costs about its Future.
+  const depth = beginEagerStart();
   (coro as Tracked)[coroState] = CORO_RUNNING;
   const lent = lendContext();
   let step: IteratorResult<Suspend, T> | null = null;
@@ -584,13 +578,9 @@ function startEager<T>(coro: Coro<T>): Future<T> {
   } catch (thrown) {
     error = thrown;
   }
-  let asked: BaseEventLoop["_eagerTask"] = null;
-  if (loop !== null) {
-    asked = loop._eagerTask;
-    loop._eagerTask = outerStart;
-  }
+  const asked = endEagerStart(depth) as Task<T> | null;
   const written = returnContext(lent);
-  if (step !== null && step.done === true && (asked === null || asked === EAGER_START)) {
+  if (step !== null && step.done === true && asked === null) {
     (coro as Tracked)[coroState] = CORO_FINISHED;
     // A new future has no callbacks to schedule: set its result directly.
     const returned = new Future<T>();
@@ -598,8 +588,7 @@ function startEager<T>(coro: Coro<T>): Future<T> {
     returned._state = FINISHED;
     return returned;
   }
-  const task = asked === EAGER_START ? null : (asked as Task<T> | null);
-  return endStart(coro, step, error, written ?? lent.copy(), task);
+  return endStart(coro, step, error, written ?? lent.copy(), asked);
 }
 
 /**
@@ -674,7 +663,6 @@ function makeStartTask(loop: BaseEventLoop): Task<unknown> {
     eagerStart: false,
     [HOLD_FIRST_STEP]: true,
   });
-  loop._eagerTask = task;
   return task;
 }
 

@@ -226,14 +226,25 @@ export function getEventLoop(): BaseEventLoop {
   return runningLoop ?? defaultLoop();
 }
 
-/**
- * @internal What a loop's `_eagerTask` holds while eager() runs a coroutine in
- * its caller's stack and nothing has asked for the task that will carry it
- * (see {@link runningTask}).
+/*
+ * Eager starts in progress: eager() runs a coroutine in its caller's stack, and
+ * currentTask() inside it is the task that will carry the coroutine if it
+ * suspends, made on the first request. Counted in one module-level object
+ * rather than marked on the loop: a start that nobody asks for its task only
+ * stores small integers (no write barrier, no check for an uninitialised
+ * binding), so it costs next to nothing.
  */
-export const EAGER_START: { readonly eagerStart: true } = Object.freeze({ eagerStart: true });
+const starts = {
+  /** Starts in progress on the running loop's stack. */
+  depth: 0,
+  /** The depth of the innermost start whose task was made, and that task. */
+  askedDepth: 0,
+  askedTask: null as Task<unknown> | null,
+};
+/** The askedDepth and askedTask pairs of outer starts, while an inner one has its own. */
+const outerAsks: (number | Task<unknown> | null)[] = [];
 
-// Set when eager.ts loads; only eager.ts marks a start, so it is set whenever it is needed.
+// Set when eager.ts loads; only eager.ts begins a start, so it is set whenever it is needed.
 let makeEagerStartTask: ((loop: BaseEventLoop) => Task<unknown>) | null = null;
 
 /** @internal eager.ts hands over how to make the task of the start in progress. */
@@ -242,14 +253,54 @@ export function onEagerStartTaskRequest(maker: (loop: BaseEventLoop) => Task<unk
 }
 
 /**
+ * @internal An eager start begins; returns its depth, for endEagerStart(). With
+ * no loop running nothing can ask for its task, and nothing is counted (0).
+ */
+export function beginEagerStart(): number {
+  return runningLoop === null ? 0 : ++starts.depth;
+}
+
+/** @internal The start at `depth` ended: the task made for it, if anything asked for one. */
+export function endEagerStart(depth: number): Task<unknown> | null {
+  if (depth === 0) return null;
+  starts.depth = depth - 1;
+  if (starts.askedDepth !== depth) return null;
+  const task = starts.askedTask;
+  starts.askedTask = outerAsks.pop() as Task<unknown> | null;
+  starts.askedDepth = outerAsks.pop() as number;
+  return task;
+}
+
+/**
+ * @internal Runs `fn` as no start, though starts are in progress around it: a
+ * task's eager first step (Task's eagerStart option) is that task's, not theirs.
+ */
+export function outsideEagerStarts(fn: () => void): void {
+  const depth = starts.depth;
+  outerAsks.push(starts.askedDepth, starts.askedTask);
+  starts.depth = 0;
+  starts.askedDepth = 0;
+  starts.askedTask = null;
+  try {
+    fn();
+  } finally {
+    starts.depth = depth;
+    starts.askedTask = outerAsks.pop() as Task<unknown> | null;
+    starts.askedDepth = outerAsks.pop() as number;
+  }
+}
+
+/**
  * @internal The task running on `loop` now. During an eager start that is the
  * task that will continue the coroutine if it suspends, made on this first request.
  */
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
-  const start = loop._eagerTask;
-  if (start === null) return loop._currentTask;
-  if (start === EAGER_START) {
-    return (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+  if (starts.depth === 0 || loop !== runningLoop) return loop._currentTask;
+  if (starts.askedDepth !== starts.depth) {
+    const task = (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+    outerAsks.push(starts.askedDepth, starts.askedTask);
+    starts.askedDepth = starts.depth;
+    starts.askedTask = task;
   }
-  return start as Task<unknown>;
+  return starts.askedTask;
 }

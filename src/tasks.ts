@@ -14,7 +14,14 @@ import {
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { getEventLoop, getRunningLoop, Handle, peekRunningLoop, runningTask } from "./events.js";
+import {
+  getEventLoop,
+  getRunningLoop,
+  Handle,
+  outsideEagerStarts,
+  peekRunningLoop,
+  runningTask,
+} from "./events.js";
 import { CANCELLED, FINISHED, Future, fromPromise, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import {
@@ -295,14 +302,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The first step, now, in the caller's stack: an eager() start around it is not this task. */
   private _startEagerly(): void {
-    const loop = this._loop;
-    const outerStart = loop._eagerTask;
-    loop._eagerTask = null;
-    try {
-      this._step(NO_ERROR);
-    } finally {
-      loop._eagerTask = outerStart;
-    }
+    outsideEagerStarts(() => this._step(NO_ERROR));
   }
 
   /** @internal Runs the coroutine to its next suspension, or to its end. */

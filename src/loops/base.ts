@@ -11,7 +11,6 @@ import type { Awaitable, Coro } from "../coro.js";
 import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
 import type { DeadlockError } from "../errors.js";
 import {
-  type EAGER_START,
   type ExceptionContext,
   type ExceptionHandler,
   Handle,
@@ -110,11 +109,6 @@ export abstract class BaseEventLoop {
   /** @internal */ _cancelledTimers = 0;
   /** @internal The task whose step is running, if any. */
   _currentTask: Task<unknown> | null = null;
-  /**
-   * @internal While eager() starts a coroutine: EAGER_START, then the task
-   * that will carry it once something asked for it (null otherwise).
-   */
-  _eagerTask: Task<unknown> | typeof EAGER_START | null = null;
   /**
    * @internal The most recently created task not yet done. Live tasks form a
    * doubly linked list through their own fields: O(1) to add and remove, with
