@@ -25,6 +25,7 @@ const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise
   switch: (impl) => fastest(1_000_000, (n) => impl.switch(n)),
   "ping-pong": (impl) => fastest(200_000, (n) => impl["ping-pong"](n)),
   "spawn-join": (impl) => fastest(100_000, (n) => impl["spawn-join"](n, 1)),
+  timers: (impl) => fastest(100_000, (n) => impl.timers(n, 1)),
   eager: (impl) => fastest(1_000_000, (n) => impl.eager(n)),
   memory: (impl) => impl.memory(100_000),
   // spawn-join where every task's coroutine comes from a generator function of its own.

@@ -168,6 +168,26 @@ export class TimerHandle extends Handle {
   }
 }
 
+/**
+ * @internal An entry of the ready queue other than a Handle: a task (its next
+ * step or wakeup) or a sleep's timer (see sleep.ts). The scheduling API shows
+ * each as the Handle `_readyHandle()` makes for it.
+ */
+export interface ReadyEntry {
+  _run(): void;
+  _readyHandle(): Handle;
+}
+
+/** @internal What the loop's timer heap holds: a TimerHandle, or a sleep's own timer. */
+export interface Timer {
+  /** The loop time it is due. */
+  _when: number;
+  /** What runs when it is due; null once cancelled. */
+  _callback: unknown;
+  /** True while it is in the loop's timer heap. */
+  _scheduled: boolean;
+}
+
 let runningLoop: BaseEventLoop | null = null;
 
 /** @internal Marks `loop` as the one running now; returns the previous. */

@@ -399,7 +399,7 @@ export class WaitFuture<T = unknown> extends Future<T> {
   constructor(
     loop: BaseEventLoop,
     /** A string, or an object described only when printed (a sleep builds no string per sleep). */
-    private readonly _what: string | { toString(): string },
+    protected readonly _what: string | { toString(): string },
   ) {
     super(loop._bound);
   }

@@ -2,9 +2,9 @@
  * sleep(): suspend the current task for a while, as asyncio.sleep.
  */
 import type { Coro, Suspend } from "./coro.js";
-import type { TimerHandle } from "./events.js";
-import { getRunningLoop } from "./events.js";
-import { type Future, WaitFuture, waitStep } from "./futures.js";
+import { getRunningLoop, Handle, type ReadyEntry, type Timer } from "./events.js";
+import { PENDING, WaitFuture, waitStep } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
 import { checkDelay } from "./validate.js";
 
 /**
@@ -35,50 +35,85 @@ class YieldOnce<T> {
   }
 }
 
-function resolveUnlessDone<T>(future: Future<T>, value: T): void {
-  if (!future.done()) future.setResult(value);
+/**
+ * What a sleeping task waits on: a future that is its own timer. It goes into
+ * the loop's timer heap and, once due, its ready queue, where running it
+ * resolves it, so that the task is queued where a timer's callback resolving
+ * a future would have queued it, with no TimerHandle and no callback between.
+ */
+class SleepTimer<T> extends WaitFuture<T> implements ReadyEntry, Timer {
+  _callback: typeof fire | null = fire;
+  _scheduled = true;
+
+  constructor(
+    loop: BaseEventLoop,
+    readonly _when: number,
+    sleep: SleepFor<T>,
+  ) {
+    super(loop, sleep); // the sleep describes it, on demand: no string per sleep
+    loop._addTimer(this);
+  }
+
+  /** @internal Due: the sleep is over, unless it was cancelled. */
+  _run(): void {
+    if (this._callback !== null && this._state === PENDING) {
+      this._resolve((this._what as SleepFor<T>).value);
+    }
+  }
+
+  /** @internal */
+  _readyHandle(): Handle {
+    return new Handle(fire, 1, this, undefined, this._loop, null);
+  }
+
+  /** A cancelled sleep leaves the timer heap (once cancelled timers are most of it). */
+  override _requestCancel(message: string | undefined, cause: unknown): boolean {
+    if (!super._requestCancel(message, cause)) return false;
+    this.stop();
+    return true;
+  }
+
+  /** Disarms the timer, if it has not fired. */
+  stop(): void {
+    if (this._callback === null) return;
+    this._callback = null;
+    if (this._scheduled) this._loop._timerHandleCancelled(this);
+  }
+}
+
+/** The callback of a sleep timer's Handle, when the scheduling API shows one. */
+function fire(timer: SleepTimer<unknown>): void {
+  timer._run();
 }
 
 /**
- * `sleep(ms)` for ms > 0: a timer resolves a future the task waits on. A plain
- * iterator rather than a generator around `yield* future`, so a sleeping task
- * holds one small object instead of a generator and the future's iterator.
+ * `sleep(ms)` for ms > 0: the task waits on a SleepTimer. A plain iterator
+ * rather than a generator around `yield* future`, so a sleeping task holds
+ * one small object beside its timer instead of a generator and an iterator.
  */
 class SleepFor<T> {
-  private future: Future<T> | null = null;
-  private timer: TimerHandle | null = null;
+  private timer: SleepTimer<T> | null = null;
   constructor(
     private readonly ms: number,
-    private readonly value: T,
+    readonly value: T,
   ) {}
 
   next(): IteratorResult<Suspend, T> {
-    const future = this.future;
-    if (future !== null) {
-      this.stopTimer();
-      return waitStep(future, true);
-    }
+    const timer = this.timer;
+    if (timer !== null) return waitStep(timer, true);
     const loop = getRunningLoop();
-    const started = new WaitFuture<T>(loop, this); // described on demand: no string per sleep
-    this.future = started;
-    this.timer = loop._callAt(
-      loop.time() + this.ms,
-      resolveUnlessDone,
-      2,
-      started,
-      this.value,
-      null,
-    );
+    const started = new SleepTimer<T>(loop, loop.time() + this.ms, this);
+    this.timer = started;
     return waitStep(started, false);
   }
 
   throw(error: unknown): never {
-    this.stopTimer();
+    this.timer?.stop();
     throw error;
   }
 
   return(value: T): IteratorResult<Suspend, T> {
-    this.stopTimer();
+    this.timer?.stop();
     return { done: true, value };
   }
 
@@ -89,12 +124,7 @@ class SleepFor<T> {
   /** What the sleeping task waits on, in deadlock and shutdown reports. */
   toString(): string {
     const timer = this.timer;
-    return timer === null ? `sleep(${this.ms})` : `sleep until t=${Math.round(timer.when())} ms`;
-  }
-
-  private stopTimer(): void {
-    this.timer?.cancel();
-    this.timer = null;
+    return timer === null ? `sleep(${this.ms})` : `sleep until t=${Math.round(timer._when)} ms`;
   }
 }
 

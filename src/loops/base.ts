@@ -15,7 +15,9 @@ import {
   type ExceptionHandler,
   Handle,
   peekRunningLoop,
+  type ReadyEntry,
   setRunningLoop,
+  type Timer,
   TimerHandle,
 } from "../events.js";
 import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
@@ -102,9 +104,9 @@ export abstract class BaseEventLoop {
    * its own next step (or its wakeup by the future it waited on): no Handle is
    * made for it unless the scheduling API asks for one (see scheduling.ts).
    */
-  _ready = new Deque<Handle | Task<unknown>>();
+  _ready = new Deque<Handle | ReadyEntry>();
   /** @internal Timers not yet due, the soonest on top. */
-  _scheduled = new TimerHeap<TimerHandle>();
+  _scheduled = new TimerHeap<(TimerHandle | ReadyEntry) & Timer>();
   /** @internal */ _timerSeq = 0;
   /** @internal */ _cancelledTimers = 0;
   /** @internal The task whose step is running, if any. */
@@ -251,9 +253,14 @@ export abstract class BaseEventLoop {
   ): TimerHandle {
     this._checkClosed();
     const timer = new TimerHandle(whenMs, callback, argc, args ?? arg0, arg1, this, context);
-    this._scheduled.push(timer, whenMs, this._timerSeq++);
-    if (this._parked) this._unpark();
+    this._addTimer(timer);
     return timer;
+  }
+
+  /** @internal Puts a timer into the heap: a TimerHandle, or a sleep's own timer. */
+  _addTimer(timer: (TimerHandle | ReadyEntry) & Timer): void {
+    this._scheduled.push(timer, timer._when, this._timerSeq++);
+    if (this._parked) this._unpark();
   }
 
   /**
@@ -567,7 +574,7 @@ export abstract class BaseEventLoop {
   }
 
   /** @internal A timer was cancelled: drop cancelled timers once they are most of the heap. */
-  _timerHandleCancelled(timer: TimerHandle): void {
+  _timerHandleCancelled(timer: Timer): void {
     if (!timer._scheduled) return;
     this._cancelledTimers++;
     const heap = this._scheduled;

@@ -2,7 +2,7 @@
  * SchedulingMixin: a ready queue that user code can inspect and reorder, and
  * the concrete scheduling loops built with it (asynkit's `SchedulingMixin`).
  */
-import { Handle } from "../events.js";
+import { Handle, type ReadyEntry } from "../events.js";
 import { PENDING, wakeWaiter } from "../futures.js";
 import { Task, taskStep, taskThrow } from "../tasks.js";
 import type { Deque } from "../util/deque.js";
@@ -75,8 +75,9 @@ export interface SchedulingLoopInternals extends SchedulingLoop {
 const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
 
 /** The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
-function taskOf(entry: Handle | Task): Task | null {
+function taskOf(entry: Handle | ReadyEntry): Task | null {
   if (entry instanceof Task) return entry;
+  if (!(entry instanceof Handle)) return null;
   const callback = entry._callback;
   if (callback === taskStep || callback === taskThrow) return entry._arg0 as Task;
   if (callback === wakeWaiter && entry._arg0 instanceof Task) return entry._arg0;
@@ -84,11 +85,11 @@ function taskOf(entry: Handle | Task): Task | null {
 }
 
 /**
- * The entry at `index` as a Handle. A task queued for its own step gets its
- * Handle here, once: it takes the task's place in the queue, so the same
- * Handle is seen every time after and cancelling it cancels the entry.
+ * The entry at `index` as a Handle. A task queued for its own step (or a due
+ * sleep) gets its Handle here, once: it takes the entry's place in the queue,
+ * so the same Handle is seen every time after and cancelling it cancels the entry.
  */
-function handleAt(ready: Deque<Handle | Task>, index: number): Handle {
+function handleAt(ready: Deque<Handle | ReadyEntry>, index: number): Handle {
   const entry = ready.get(index);
   if (entry instanceof Handle) return entry;
   const handle = entry._readyHandle();
@@ -97,7 +98,7 @@ function handleAt(ready: Deque<Handle | Task>, index: number): Handle {
 }
 
 /** Takes the entry at `index` out of the queue, as a Handle. */
-function removeAt(ready: Deque<Handle | Task>, index: number): Handle {
+function removeAt(ready: Deque<Handle | ReadyEntry>, index: number): Handle {
   const handle = handleAt(ready, index);
   ready.removeAt(index);
   return handle;
