@@ -8,6 +8,12 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { checkDelay } from "./validate.js";
 
 /**
+ * The step of a bare yield, one object for every sleep(0): `yield*` hands the
+ * inner iterator's result to the task as it is, and the task only reads it.
+ */
+const BARE_YIELD: IteratorResult<Suspend, never> = Object.freeze({ done: false, value: undefined });
+
+/**
  * `sleep(0)`: one bare yield, then the value. A plain iterator rather than a
  * generator, because `yield* sleep(0)` is the loop's most common switch.
  */
@@ -18,7 +24,7 @@ class YieldOnce<T> {
   next(): IteratorResult<Suspend, T> {
     if (this.yielded) return { done: true, value: this.value };
     this.yielded = true;
-    return { done: false, value: undefined };
+    return BARE_YIELD;
   }
 
   throw(error: unknown): never {
