@@ -555,44 +555,11 @@ function trackedState(where: string, coro: Coro<unknown>): number | undefined {
  */
 export function coroEager<T>(coro: Coro<T>): Future<T> {
   if (!isCoroutine(coro)) throw notACoroutine("coroEager()", coro);
-  return startEager(coro);
+  return eager(coro);
 }
 
 /**
- * coroEager() for a value known to be a coroutine. While it runs it counts as
- * an eager start (beginEagerStart): currentTask() then makes the task that
- * carries the coroutine (makeStartTask), so nothing begun in the start binds
- * to the caller. A start nobody asks that of costs no task unless it suspends.
- */
-function startEager<T>(coro: Coro<T>): Future<T> {
-  // advance() inlined, in the caller's context lent as a copy. This function
-  // stays small enough for V8 to inline: a start that neither suspends nor
-  // asks for its task costs about its Future.
-  const depth = beginEagerStart();
-  (coro as Tracked)[coroState] = CORO_RUNNING;
-  const lent = lendContext();
-  let step: IteratorResult<Suspend, T> | null = null;
-  let error: unknown;
-  try {
-    step = coro.next();
-  } catch (thrown) {
-    error = thrown;
-  }
-  const asked = endEagerStart(depth) as Task<T> | null;
-  const written = returnContext(lent);
-  if (step !== null && step.done === true && asked === null) {
-    (coro as Tracked)[coroState] = CORO_FINISHED;
-    // A new future has no callbacks to schedule: set its result directly.
-    const returned = new Future<T>();
-    returned._outcome = step.value;
-    returned._state = FINISHED;
-    return returned;
-  }
-  return endStart(coro, step, error, written ?? lent.copy(), asked);
-}
-
-/**
- * The rest of startEager(), for a start that threw, suspended or asked for
+ * The rest of an eager() start, for one that threw, suspended or asked for
  * its task: `context` is the copy it ran in, `asked` the task it asked for.
  */
 function endStart<T>(
@@ -746,7 +713,36 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
       `@eager decorates generator methods, not a ${String(decoratorContext.kind)} (${String(decoratorContext.name)}).`,
     );
   }
-  if (isCoroutine(x)) return startEager(x);
+  if (isCoroutine(x)) {
+    // The start runs here rather than in a function of its own: nested
+    // `yield* eager(f())` then costs one frame of this function per level.
+    // While it runs it counts as an eager start (beginEagerStart): currentTask()
+    // then makes the task that carries the coroutine (makeStartTask), so nothing
+    // begun in the start binds to the caller. It runs in the caller's context
+    // lent as a copy: a start that neither suspends nor asks for its task
+    // costs about its Future.
+    const depth = beginEagerStart();
+    (x as Tracked)[coroState] = CORO_RUNNING;
+    const lent = lendContext();
+    let step: IteratorResult<Suspend, unknown> | null = null;
+    let error: unknown;
+    try {
+      step = x.next();
+    } catch (thrown) {
+      error = thrown;
+    }
+    const asked = endEagerStart(depth);
+    const written = returnContext(lent);
+    if (step !== null && step.done === true && asked === null) {
+      (x as Tracked)[coroState] = CORO_FINISHED;
+      // A new future has no callbacks to schedule: set its result directly.
+      const returned = new Future<unknown>();
+      returned._outcome = step.value;
+      returned._state = FINISHED;
+      return returned;
+    }
+    return endStart(x, step, error, written ?? lent.copy(), asked);
+  }
   if (isGeneratorFunction(x)) return funcEager(x);
   let hint = "call it as eager(work()) or eager(function* () { ... })";
   if (isPromiseLike(x))
