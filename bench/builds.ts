@@ -68,6 +68,32 @@ const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise
         for (let i = 0; i < n; i++) yield* eager(child());
       }),
     ),
+  // taskInterrupt() round trips: a task waiting on an event is interrupted, takes the error and waits again.
+  "interrupt-round-trip": (_, asynkit) =>
+    fastest(100_000, (n) => {
+      const { Event, createTask, run, schedulingLoopFactory, sleep, taskInterrupt } = asynkit;
+      return run(
+        function* () {
+          const never = new Event();
+          let caught = 0;
+          const waiter = createTask(
+            (function* (): Asynkit.Coro<void> {
+              while (caught < n) {
+                try {
+                  yield* never.wait();
+                } catch {
+                  caught++;
+                }
+              }
+            })(),
+          );
+          yield* sleep(0);
+          for (let i = 0; i < n; i++) yield* taskInterrupt(waiter, i);
+          yield* waiter;
+        },
+        { loopFactory: schedulingLoopFactory },
+      );
+    }),
   // switch among 64 tasks, each running a generator function of its own.
   "switch-64-functions": (_, { createTask, run, sleep }) =>
     fastest(1_000_000, (n) =>

@@ -128,6 +128,20 @@ export class InterruptError extends CancelledError {
 }
 
 /**
+ * What taskTimeout() interrupts its task with when the deadline passes; its
+ * body form turns it into a TimeoutError as it leaves the block.
+ *
+ * @example
+ * ```ts
+ * import { InterruptError, TimeoutInterrupt } from "asynkit";
+ * console.log(new TimeoutInterrupt("late") instanceof InterruptError); // true
+ * ```
+ */
+export class TimeoutInterrupt extends InterruptError {
+  override name = "TimeoutInterrupt";
+}
+
+/**
  * A program can never finish: the run waits for tasks that wait for things
  * nothing will ever deliver (a lock never released, an event never set, a
  * future nobody resolves). Raised by `run()` and `runUntilComplete()` when the

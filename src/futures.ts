@@ -260,8 +260,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Removes every registration of `callback`; returns how many were removed. */
   removeDoneCallback(callback: DoneCallback<this>): number {
-    const matches = (cb: Callback | null): boolean =>
-      cb === callback || (cb instanceof ContextCallback && cb.fn === callback);
+    return this._removeCallbacks(
+      (cb) => cb === callback || (cb instanceof ContextCallback && cb.fn === callback),
+    );
+  }
+
+  /** @internal Stops waking `task` when the future is done (it stopped waiting). */
+  _removeWaiter(task: Task<unknown>): void {
+    this._removeCallbacks((cb) => cb === task);
+  }
+
+  /** Removes the callbacks `matches` picks; returns how many. */
+  private _removeCallbacks(matches: (callback: Callback) => boolean): number {
     const callbacks = this._callbacks;
     if (callbacks === null) return 0;
     const all = Array.isArray(callbacks) ? callbacks : [callbacks];

@@ -61,6 +61,7 @@ export {
   QueueShutDown,
   SynchronousError,
   TimeoutError,
+  TimeoutInterrupt,
 } from "./errors.js";
 // Scheduled callbacks and the running loop
 export {
@@ -79,6 +80,8 @@ export {
   fromPromise,
   isFuture,
 } from "./futures.js";
+// Immediate interruption
+export { TaskTimeout, taskInterrupt, taskThrow, taskTimeout } from "./interrupt.js";
 // Synchronization primitives
 export {
   Barrier,

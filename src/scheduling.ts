@@ -11,7 +11,8 @@ import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduli
 import { allTasks, checkNewTask, Task } from "./tasks.js";
 import { argTypeError, checkInteger, checkLoopOption, checkOptions } from "./validate.js";
 
-type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
+/** @internal A loop made with SchedulingMixin, with its internals. */
+export type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
 
 /** Options for createTaskDescend() and createTaskStart(). */
 export interface CreateTaskOptions {
@@ -28,7 +29,8 @@ export interface TaskSwitchOptions {
   insertPos?: number;
 }
 
-function schedulingLoop(what: string, given?: BaseEventLoop): AnySchedulingLoop {
+/** @internal `given` (default: the running loop) as a scheduling loop, or a TypeError naming `what`. */
+export function schedulingLoop(what: string, given?: BaseEventLoop): AnySchedulingLoop {
   checkLoopOption(`${what}()`, "loop", given);
   const loop = given ?? getRunningLoop();
   if (!isSchedulingLoop(loop)) {
@@ -41,7 +43,8 @@ function schedulingLoop(what: string, given?: BaseEventLoop): AnySchedulingLoop 
   return loop as AnySchedulingLoop;
 }
 
-function checkTask(what: string, task: unknown): void {
+/** @internal Throws unless `task` is a Task; `what` names the public function. */
+export function checkTask(what: string, task: unknown): void {
   if (!(task instanceof Task)) {
     throw argTypeError(
       `${what}()`,
@@ -76,7 +79,8 @@ function moveTaskTo(task: Task, pos: number): void {
   if (handle !== null) loop.queueInsertPos(handle, pos);
 }
 
-function* sleepAt(what: string, loop: AnySchedulingLoop, pos: number): Coro<void> {
+/** @internal The current task waits at position `pos` of the ready queue (sleepInsert). */
+export function* sleepAt(what: string, loop: AnySchedulingLoop, pos: number): Coro<void> {
   const task = runningTask(loop);
   if (task === null) {
     throw new Error(

@@ -110,7 +110,7 @@ export function taskStep(task: Task<unknown>): void {
 }
 
 /** @internal The ready-queue callback that throws `error` into a task's coroutine. */
-export function taskThrow(task: Task<unknown>, error: unknown): void {
+export function throwIntoTask(task: Task<unknown>, error: unknown): void {
   task._step(error);
 }
 
@@ -414,7 +414,7 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   private _throwNext(error: Error): void {
-    this._loop._call(taskThrow, 2, this, error, null);
+    this._loop._call(throwIntoTask, 2, this, error, null);
   }
 
   /** The coroutine finished: the task no longer counts as live. */

@@ -652,7 +652,7 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         yield* sleep(0); // the task yields 42 and "other" runs; the throw-in entry waits in the queue
         expect(names(runnableTasks())).toEqual(names([task]));
         const entry = queue().queueFind(taskKey(task));
-        expect(entry?.callback?.name).toBe("taskThrow");
+        expect(entry?.callback?.name).toBe("throwIntoTask");
         expectIdentity();
         yield* taskSwitch(task, { insertPos: 1 });
         log.push("main");

@@ -4,7 +4,7 @@
  */
 import { Handle, type ReadyEntry } from "../events.js";
 import { PENDING, wakeWaiter } from "../futures.js";
-import { Task, taskStep, taskThrow } from "../tasks.js";
+import { Task, taskStep, throwIntoTask } from "../tasks.js";
 import type { Deque } from "../util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "../validate.js";
 import { BaseEventLoop } from "./base.js";
@@ -79,7 +79,7 @@ function taskOf(entry: Handle | ReadyEntry): Task | null {
   if (entry instanceof Task) return entry;
   if (!(entry instanceof Handle)) return null;
   const callback = entry._callback;
-  if (callback === taskStep || callback === taskThrow) return entry._arg0 as Task;
+  if (callback === taskStep || callback === throwIntoTask) return entry._arg0 as Task;
   if (callback === wakeWaiter && entry._arg0 instanceof Task) return entry._arg0;
   return null;
 }

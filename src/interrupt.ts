@@ -1,0 +1,223 @@
+/**
+ * Immediate interruption, as asynkit's task_throw / task_interrupt /
+ * task_timeout: an error thrown into a task at its very next step, ahead of
+ * everything else that is ready. Unlike cancel(), it cancels nothing: the
+ * future the task waited on goes on, only the wait is abandoned.
+ */
+import type { Coro } from "./coro.js";
+import { TimeoutError, TimeoutInterrupt } from "./errors.js";
+import { getRunningLoop, runningTask, type TimerHandle } from "./events.js";
+import { PENDING } from "./futures.js";
+import {
+  type AnySchedulingLoop,
+  checkTask,
+  schedulingLoop,
+  sleepAt,
+  type TaskSwitchOptions,
+} from "./scheduling.js";
+import { type Task, throwIntoTask } from "./tasks.js";
+import { checkDelay, checkFunction, checkInteger, checkOptions } from "./validate.js";
+
+/**
+ * Throws `error` (any value) into `task` at its next step, and moves that step
+ * to the front of the ready queue: the task runs it before anything else that
+ * is ready. A task blocked on a future stops waiting for it without cancelling
+ * it (a lock or a queue gives what the future would have brought to the next
+ * in line). The task must be pending, not the current task, and without a
+ * cancellation pending (Errors that say which). Needs a scheduling loop.
+ *
+ * @example
+ * ```ts
+ * import { Event, createTask, run, schedulingLoopFactory, sleep, taskThrow } from "asynkit";
+ * const log: string[] = [];
+ * await run(function* () {
+ *   const never = new Event();
+ *   const waiter = createTask((function* () {
+ *     try { yield* never.wait(); } catch (e) { log.push(`interrupted: ${(e as Error).message}`); }
+ *   })());
+ *   yield* sleep(0); // the waiter blocks on the event
+ *   taskThrow(waiter, new Error("wake up"));
+ *   yield* waiter;
+ * }, { loopFactory: schedulingLoopFactory });
+ * console.log(log); // ["interrupted: wake up"]
+ * ```
+ */
+export function taskThrow(task: Task, error: unknown): void {
+  checkTask("taskThrow", task);
+  throwInto("taskThrow", schedulingLoop("taskThrow", task._loop), task, error);
+}
+
+/**
+ * Interrupts `task` with `error` and switches to it at once, as taskThrow()
+ * then taskSwitch(): the error is raised in the task before anything else
+ * runs, and the caller waits at the end of the ready queue, or at `insertPos`
+ * (1: right after the task). An AbortSignal's reason arrives as that very
+ * object, so `catch (e) { if (e === signal.reason) … }` works.
+ *
+ * @example
+ * ```ts
+ * import { createTask, run, schedulingLoopFactory, sleep, taskInterrupt } from "asynkit";
+ * const log: string[] = [];
+ * await run(function* () {
+ *   const sleeper = createTask((function* () {
+ *     try { yield* sleep(60_000); } catch (e) { log.push(String(e)); }
+ *   })());
+ *   yield* sleep(0);
+ *   yield* taskInterrupt(sleeper, "stop");
+ *   log.push("back");
+ * }, { loopFactory: schedulingLoopFactory });
+ * console.log(log); // ["stop", "back"]
+ * ```
+ */
+export function taskInterrupt(task: Task, error: unknown, options?: TaskSwitchOptions): Coro<void> {
+  checkTask("taskInterrupt", task);
+  checkOptions("taskInterrupt()", options, "{ insertPos: 1 }");
+  const insertPos = options?.insertPos;
+  if (insertPos !== undefined) checkInteger("taskInterrupt()", "insertPos", insertPos);
+  return interrupt(task, error, insertPos);
+}
+
+function* interrupt(task: Task, error: unknown, insertPos: number | undefined): Coro<void> {
+  const loop = schedulingLoop("taskInterrupt");
+  throwInto("taskInterrupt", loop, task, error);
+  if (insertPos === undefined) yield;
+  else yield* sleepAt("taskInterrupt", loop, insertPos);
+}
+
+/** Puts `error` at the front of the ready queue as `task`'s next step, or says why it cannot. */
+function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unknown): void {
+  const cannot = (why: string): Error => new Error(`${what}(): cannot interrupt ${task}: ${why}.`);
+  if (task.done()) throw cannot("it is done");
+  if (task === loop._currentTask) {
+    throw cannot("it is the task running now (to stop yourself, throw the error)");
+  }
+  const waitedOn = task._futWaiter;
+  if (task._mustCancel || waitedOn?.cancelled()) {
+    throw cannot("it has a cancellation pending, which it must take first");
+  }
+  if (waitedOn !== null && waitedOn._state === PENDING) {
+    // Blocked: it stops waiting, and the future goes on without it.
+    waitedOn._removeWaiter(task);
+    task._futWaiter = null;
+  } else if (loop._takeTask(task) === null) {
+    throw cannot("it has no step in the ready queue to replace (it was taken out)");
+  }
+  loop._callFirst(throwIntoTask, task, error);
+}
+
+/**
+ * The deadline of a `taskTimeout()` block: `expired()` tells whether it
+ * interrupted the block; disposing it (the end of a `using` block) disarms it.
+ *
+ * @example
+ * ```ts
+ * import { run, schedulingLoopFactory, sleep, taskTimeout, TimeoutInterrupt } from "asynkit";
+ * await run(function* () {
+ *   try {
+ *     using deadline = yield* taskTimeout(10);
+ *     yield* sleep(1000);
+ *   } catch (e) {
+ *     console.log(e instanceof TimeoutInterrupt); // true: the deadline interrupted the scope
+ *   }
+ * }, { loopFactory: schedulingLoopFactory });
+ * ```
+ */
+export class TaskTimeout implements Disposable {
+  private _timer: TimerHandle | null;
+  private _expired = false;
+  /** The error this deadline interrupts its task with. */
+  readonly interrupt: TimeoutInterrupt;
+
+  /** @internal Use taskTimeout(). */
+  constructor(task: Task, ms: number) {
+    const loop = schedulingLoop("taskTimeout", task._loop);
+    this.interrupt = new TimeoutInterrupt(`taskTimeout(${ms}): the deadline passed`);
+    this._timer = loop.callLater(ms, () => {
+      // From a task of its own, as taskInterrupt(): two deadlines due at once
+      // interrupt one after the other, each after the last was delivered.
+      loop.createTask(this._fire(task), { name: `taskTimeout(${ms})` });
+    });
+  }
+
+  /** True once the deadline interrupted the block. */
+  expired(): boolean {
+    return this._expired;
+  }
+
+  /** Disarms the deadline (the block is over). */
+  [Symbol.dispose](): void {
+    this._timer?.cancel();
+    this._timer = null;
+  }
+
+  private *_fire(task: Task): Coro<void> {
+    // The block may have ended, or its task be done or cancelled, by now.
+    if (this._timer === null || task.done() || task._mustCancel) return;
+    this._timer = null;
+    this._expired = true;
+    yield* taskInterrupt(task, this.interrupt);
+  }
+}
+
+/**
+ * Interrupts the current task with a {@link TimeoutInterrupt} if the block
+ * has not ended `ms` milliseconds from now (asynkit's task_timeout). Unlike
+ * `timeout()`, nothing is cancelled and no cancellation is counted: the error
+ * is thrown straight in, at once (see taskInterrupt()).
+ *
+ * With a body, it returns the body's result, and its own interrupt comes out
+ * of the block as a TimeoutError (any other error passes through). Without
+ * one, `using _ = yield* taskTimeout(ms)` guards the rest of the scope, and
+ * the interrupt comes out as it is: a TimeoutInterrupt, which a Disposable
+ * cannot turn into something else. A negative timeout means now. Needs a
+ * scheduling loop.
+ *
+ * @example
+ * ```ts
+ * import { run, schedulingLoopFactory, sleep, taskTimeout, TimeoutError } from "asynkit";
+ * await run(function* () {
+ *   try {
+ *     yield* taskTimeout(10, function* () { yield* sleep(1000); });
+ *   } catch (e) {
+ *     console.log(e instanceof TimeoutError); // true, after 10 ms
+ *   }
+ * }, { loopFactory: schedulingLoopFactory });
+ * ```
+ */
+export function taskTimeout(ms: number): Coro<TaskTimeout>;
+export function taskTimeout<T>(ms: number, body: () => Coro<T>): Coro<T>;
+export function taskTimeout<T>(ms: number, body?: () => Coro<T>): Coro<TaskTimeout | T> {
+  const delay = checkDelay("taskTimeout()", "ms", ms);
+  if (body !== undefined) {
+    checkFunction("taskTimeout()", "body", body, "pass function* () { ... }, or no body");
+    return timeBody(delay, body);
+  }
+  return startTimeout(delay);
+}
+
+// biome-ignore lint/correctness/useYield: a coroutine, so that it is awaited in the task it guards.
+function* startTimeout(ms: number): Coro<TaskTimeout> {
+  const task = runningTask(getRunningLoop());
+  if (task === null) {
+    throw new Error(
+      "taskTimeout() must be awaited by a task: yield* it from a coroutine the loop runs.",
+    );
+  }
+  return new TaskTimeout(task, ms);
+}
+
+function* timeBody<T>(ms: number, body: () => Coro<T>): Coro<T> {
+  const deadline = yield* startTimeout(ms);
+  try {
+    return yield* body();
+  } catch (error) {
+    if (error === deadline.interrupt) {
+      throw new TimeoutError(`taskTimeout(): the block did not finish within ${ms} ms.`, {
+        cause: error,
+      });
+    }
+    throw error;
+  } finally {
+    deadline[Symbol.dispose]();
+  }
+}

@@ -1,0 +1,408 @@
+/**
+ * Immediate interruption: taskThrow, taskInterrupt and taskTimeout, after
+ * asynkit's tests/experimental/test_interrupt.py (translated: asyncio's Event,
+ * Queue and sleep become asynkit's; pytest.raises becomes caught()), plus the
+ * primitives the issue names (Lock, Queue.get, Event, sleep, a task) and the
+ * AbortSignal bridge. Every test runs on both scheduling loops.
+ */
+// biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
+import { describe, expect, it } from "vitest";
+import {
+  createTask,
+  currentTask,
+  Event,
+  getRunningLoop,
+  HostEventLoop,
+  Lock,
+  Queue,
+  run,
+  sleep,
+  type Task,
+  type TaskTimeout,
+  TimeoutError,
+  TimeoutInterrupt,
+  taskInterrupt,
+  taskIsBlocked,
+  taskIsRunnable,
+  taskThrow,
+  taskTimeout,
+} from "../src/index.js";
+import { caught, thrown } from "./helpers.js";
+import { LOOP_KINDS, runOn } from "./scheduling-helpers.js";
+
+class ZeroDivisionError extends Error {
+  override name = "ZeroDivisionError";
+}
+
+/** A task that waits for `event` and logs how the wait ended: woken, or the error's name. */
+function waitLogging(event: Event, log: string[]): Task {
+  return createTask(
+    (function* () {
+      const outcome = yield* caught(() => event.wait()); // true, or the error
+      log.push(outcome === true ? "task woken" : `task: ${(outcome as Error).name}`);
+    })(),
+  );
+}
+
+for (const kind of LOOP_KINDS) {
+  describe(`on the ${kind} scheduling loop`, () => {
+    describe("taskThrow (TestThrow)", () => {
+      it("throws into a task waiting on an event, which runs before anything else", async () => {
+        const log = await runOn(kind, function* () {
+          const log: string[] = [];
+          const e = new Event();
+          const w = new Event();
+          let state = "starting";
+          const task = createTask(
+            (function* () {
+              state = "waiting";
+              w.set();
+              const error = yield* caught(() => e.wait());
+              log.push(`${(error as Error).name} while ${state}`);
+              state = "interrupted";
+            })(),
+          );
+          yield* w.wait();
+          const other = createTask(
+            (function* () {
+              log.push(`other sees ${state}`);
+            })(),
+          );
+          taskThrow(task, new ZeroDivisionError());
+          expect(taskIsRunnable(task)).toBe(true);
+          state = "interrupting";
+          yield* task;
+          yield* other;
+          log.push(`${task.done()} ${e.isSet()}`);
+          return log;
+        });
+        expect(log).toEqual([
+          "ZeroDivisionError while interrupting",
+          "other sees interrupted",
+          "true false",
+        ]);
+      });
+    });
+
+    describe("taskInterrupt (TestInterrupt)", () => {
+      it("interrupts a task waiting on an event; the event is not touched", async () => {
+        const log = await runOn(kind, function* () {
+          const log: string[] = [];
+          const e = new Event();
+          const task = waitLogging(e, log);
+          yield* sleep(0);
+          expect(taskIsRunnable(task)).toBe(false);
+          yield* taskInterrupt(task, new ZeroDivisionError());
+          log.push(`main: ${task.done()}`);
+          e.set();
+          return log;
+        });
+        expect(log).toEqual(["task: ZeroDivisionError", "main: true"]);
+      });
+
+      it("interrupts a sleeping task, and the sleep's timer later does nothing", async () => {
+        const log = await runOn(kind, function* () {
+          const log: string[] = [];
+          const task = createTask(
+            (function* () {
+              const error = yield* caught(() => sleep(10));
+              log.push(`task: ${(error as Error).name}`);
+            })(),
+          );
+          yield* sleep(0);
+          yield* taskInterrupt(task, new ZeroDivisionError());
+          log.push("main");
+          yield* sleep(20); // past the sleep's deadline
+          log.push(`after: ${task.done()}`);
+          return log;
+        });
+        expect(log).toEqual(["task: ZeroDivisionError", "main", "after: true"]);
+      });
+
+      // Blocked or already woken (its wakeup queued after task2), an interrupted task runs first.
+      for (const when of ["while blocked", "once woken", "never"] as const) {
+        it(`runs the interrupted task before any other ready task (interrupted: ${when})`, async () => {
+          const log = await runOn(kind, function* () {
+            const log: string[] = [];
+            const e = new Event();
+            const task = waitLogging(e, log);
+            yield* sleep(0);
+            createTask(
+              (function* () {
+                log.push("task2");
+              })(),
+            );
+            expect(taskIsRunnable(task)).toBe(false);
+            if (when !== "while blocked") e.set();
+            expect(taskIsRunnable(task)).toBe(when !== "while blocked");
+            if (when === "never") yield* sleep(0);
+            else yield* taskInterrupt(task, new ZeroDivisionError());
+            log.push("main");
+            yield* task;
+            return log;
+          });
+          expect(log).toEqual(
+            when === "never"
+              ? ["task2", "task woken", "main"]
+              : ["task: ZeroDivisionError", "task2", "main"],
+          );
+        });
+      }
+
+      it("interrupts a task waiting on another task, which goes on", async () => {
+        const got = await runOn(kind, function* () {
+          const task1 = createTask(sleep(100, "ok"));
+          const task2 = createTask(
+            (function* () {
+              return yield* caught(() => task1);
+            })(),
+          );
+          yield* sleep(0);
+          expect(taskIsBlocked(task2)).toBe(true);
+          yield* taskInterrupt(task2, new ZeroDivisionError());
+          expect(task2.done()).toBe(true);
+          expect(taskIsBlocked(task1)).toBe(true);
+          return [((yield* task2) as Error).name, yield* task1];
+        });
+        expect(got).toEqual(["ZeroDivisionError", "ok"]);
+      });
+
+      it("refuses to interrupt the current task, a done task, or one with a cancellation pending", async () => {
+        const messages = await runOn(kind, function* () {
+          const messages: string[] = [];
+          const self = currentTask() as Task;
+          messages.push(((yield* caught(() => taskInterrupt(self, 1))) as Error).message);
+          const done = createTask(sleep(0));
+          yield* done;
+          messages.push(((yield* caught(() => taskInterrupt(done, 1))) as Error).message);
+          const blocked = createTask(new Event().wait(), { name: "blocked" });
+          yield* sleep(0);
+          blocked.cancel(); // cancels the future it waits on: runnable, cancellation pending
+          expect(taskIsRunnable(blocked)).toBe(true);
+          messages.push(((yield* caught(() => taskInterrupt(blocked, 1))) as Error).message);
+          const ready = createTask(sleep(0), { name: "ready" });
+          yield* sleep(0);
+          ready.cancel(); // in the ready queue: the cancellation waits for its next step
+          messages.push(thrown(() => taskThrow(ready, 1)).message);
+          messages.push(((yield* caught(() => blocked)) as Error).name);
+          messages.push(((yield* caught(() => ready)) as Error).name);
+          return messages.map((m) => m.replace(/Task-\d+/, "Task-N"));
+        });
+        expect(messages).toEqual([
+          'taskInterrupt(): cannot interrupt <Task pending name="Task-N">: it is the task running now (to stop yourself, throw the error).',
+          'taskInterrupt(): cannot interrupt <Task finished name="Task-N">: it is done.',
+          'taskInterrupt(): cannot interrupt <Task pending name="blocked">: it has a cancellation pending, which it must take first.',
+          'taskThrow(): cannot interrupt <Task pending name="ready">: it has a cancellation pending, which it must take first.',
+          "CancelledError",
+          "CancelledError",
+        ]);
+      });
+
+      it("interrupts a task that has not started: it fails with the error", async () => {
+        const error = await runOn(kind, function* () {
+          const task = createTask(sleep(0));
+          yield* taskInterrupt(task, new ZeroDivisionError());
+          return yield* caught(() => task);
+        });
+        expect((error as Error).name).toBe("ZeroDivisionError");
+      });
+
+      it("a task interrupted after a put() woke it still gets the item on its next try", async () => {
+        const got = await runOn(kind, function* () {
+          const q = new Queue<number>();
+          const task = createTask(
+            (function* () {
+              const error = yield* caught(() => q.get());
+              return [(error as Error).name, yield* q.get()];
+            })(),
+          );
+          yield* sleep(0);
+          expect(taskIsBlocked(task)).toBe(true);
+          q.putNowait(1);
+          expect(taskIsRunnable(task)).toBe(true);
+          yield* taskInterrupt(task, new ZeroDivisionError());
+          return yield* task;
+        });
+        expect(got).toEqual(["ZeroDivisionError", 1]);
+      });
+
+      it("a task interrupted while it waits for a lock never holds it, and the lock goes on", async () => {
+        const log = await runOn(kind, function* () {
+          const log: string[] = [];
+          const lock = new Lock();
+          yield* lock.acquire();
+          const waiter = createTask(
+            (function* () {
+              const error = yield* caught(() => lock.acquire());
+              log.push(`waiter: ${(error as Error).name}, locked by main: ${lock.locked()}`);
+            })(),
+          );
+          const next = createTask(
+            (function* () {
+              yield* lock.acquire();
+              log.push("next has the lock");
+              lock.release();
+            })(),
+          );
+          yield* sleep(0);
+          yield* taskInterrupt(waiter, new ZeroDivisionError());
+          lock.release();
+          yield* next;
+          log.push(`locked at the end: ${lock.locked()}`);
+          return log;
+        });
+        expect(log).toEqual([
+          "waiter: ZeroDivisionError, locked by main: true",
+          "next has the lock",
+          "locked at the end: false",
+        ]);
+      });
+
+      it("any value arrives as it is: an AbortSignal's reason is that very object", async () => {
+        const same = await runOn(kind, function* () {
+          const controller = new AbortController();
+          controller.abort();
+          const task = createTask(
+            (function* () {
+              try {
+                yield* sleep(1000);
+                return false;
+              } catch (e) {
+                return e === controller.signal.reason;
+              }
+            })(),
+          );
+          yield* sleep(0);
+          yield* taskInterrupt(task, controller.signal.reason);
+          return yield* task;
+        });
+        expect(same).toBe(true);
+      });
+
+      it("insertPos: the caller resumes right after the interrupted task", async () => {
+        const log = await runOn(kind, function* () {
+          const log: string[] = [];
+          const task = createTask(
+            (function* () {
+              yield* caught(() => sleep(1000));
+              log.push("task");
+            })(),
+          );
+          const other = createTask(
+            (function* () {
+              yield* sleep(0);
+              log.push("other");
+            })(),
+          );
+          yield* sleep(0);
+          yield* taskInterrupt(task, 1, { insertPos: 1 });
+          log.push("main");
+          yield* other;
+          return log;
+        });
+        expect(log).toEqual(["task", "main", "other"]);
+      });
+    });
+
+    describe("taskTimeout (TestTimeout)", () => {
+      it("interrupts a sleep at the deadline: TimeoutError out of the body", async () => {
+        const got = await runOn(kind, function* () {
+          const error = yield* caught(() =>
+            taskTimeout(5, function* () {
+              yield* sleep(100);
+            }),
+          );
+          return [(error as Error).name, ((error as Error).cause as Error).name];
+        });
+        expect(got).toEqual(["TimeoutError", "TimeoutInterrupt"]);
+      });
+
+      it("interrupts the wait for a task, which goes on", async () => {
+        const got = await runOn(kind, function* () {
+          const t = createTask(sleep(100, "ok"), { name: "task1" });
+          const error = yield* caught(() =>
+            taskTimeout(5, function* () {
+              return yield* t;
+            }),
+          );
+          expect(error).toBeInstanceOf(TimeoutError);
+          expect(taskIsBlocked(t)).toBe(true);
+          return yield* t;
+        });
+        expect(got).toBe("ok");
+      });
+
+      it("nested: the outer deadline passes through the inner block as it is", async () => {
+        const got = await runOn(kind, function* () {
+          let seenInside: unknown;
+          const error = yield* caught(() =>
+            taskTimeout(1, function* () {
+              try {
+                yield* taskTimeout(100, function* () {
+                  yield* sleep(200);
+                });
+              } catch (e) {
+                seenInside = e;
+                throw e;
+              }
+            }),
+          );
+          return [(seenInside as Error).name, (error as Error).name];
+        });
+        expect(got).toEqual(["TimeoutInterrupt", "TimeoutError"]);
+      });
+
+      it("returns the body's result when it finishes in time, and the deadline is disarmed", async () => {
+        const got = await runOn(kind, function* () {
+          const value = yield* taskTimeout(50, function* () {
+            return yield* sleep(10, "in time");
+          });
+          yield* sleep(100); // past the deadline: nothing is interrupted
+          return value;
+        });
+        expect(got).toBe("in time");
+      });
+
+      it("the using form: the interrupt comes out as a TimeoutInterrupt; expired() says so", async () => {
+        const got = await runOn(kind, function* () {
+          let deadline: TaskTimeout | undefined;
+          const error = yield* caught(function* () {
+            using d = yield* taskTimeout(5);
+            deadline = d;
+            yield* sleep(100);
+          });
+          return [error instanceof TimeoutInterrupt, deadline?.expired(), getRunningLoop().time()];
+        });
+        expect(got[0]).toBe(true);
+        expect(got[1]).toBe(true);
+        if (kind === "virtual") expect(got[2]).toBe(5);
+      });
+
+      it("a negative timeout means now", async () => {
+        const got = await runOn(kind, function* () {
+          const error = yield* caught(() =>
+            taskTimeout(-5, function* () {
+              yield* sleep(1);
+            }),
+          );
+          return (error as Error).name;
+        });
+        expect(got).toBe("TimeoutError");
+      });
+    });
+  });
+}
+
+describe("interruption needs a scheduling loop", () => {
+  it("says which loop to use", async () => {
+    const message = await run(
+      function* () {
+        const task = createTask(sleep(10));
+        yield* sleep(0);
+        return thrown(() => taskThrow(task, 1)).message;
+      },
+      { loopFactory: () => new HostEventLoop() },
+    );
+    expect(message).toMatch(/^taskThrow\(\) needs a scheduling event loop/);
+  });
+});
