@@ -4,7 +4,10 @@
  * reorder its ready queue, so there are no peers to compare with; what counts
  * is that the cost per round trip does not grow with the queue.
  *
- *   npm run build && npx tsx bench/reorder.ts [--rounds N] [--quick] [--json file]
+ *   npm run build && npx tsx bench/reorder.ts [--rounds N] [--quick] [--json file] [--priority]
+ *
+ * `--priority` runs it on a priority loop (PriorityHostEventLoop), all tasks
+ * at the default priority: there, a positional insert reorders the heap.
  *
  * As run.ts does, every (size, round) runs in a fresh child process
  * (`node --import tsx bench/reorder.ts --child <size> <ops>`), sizes
@@ -33,8 +36,13 @@ const here = dirname(fileURLToPath(import.meta.url));
  * either end and inserts at both; the `size` filler tasks stay in between and
  * run only once the round trips are over.
  */
-async function reorder(asynkit: typeof Asynkit, size: number, n: number): Promise<number> {
-  const { createTask, run, schedulingLoopFactory, taskSwitch } = asynkit;
+async function reorder(
+  asynkit: typeof Asynkit,
+  size: number,
+  n: number,
+  priority: boolean,
+): Promise<number> {
+  const { createTask, PriorityHostEventLoop, run, schedulingLoopFactory, taskSwitch } = asynkit;
   return run(
     function* (): Asynkit.Coro<number> {
       let done = false;
@@ -58,14 +66,14 @@ async function reorder(asynkit: typeof Asynkit, size: number, n: number): Promis
       yield* partner;
       return nsPerOp;
     },
-    { loopFactory: schedulingLoopFactory },
+    { loopFactory: priority ? () => new PriorityHostEventLoop() : schedulingLoopFactory },
   );
 }
 
-async function child(size: number, ops: number): Promise<void> {
+async function child(size: number, ops: number, priority: boolean): Promise<void> {
   const asynkit = await loadAsynkit(); // the built package, dist/
-  await reorder(asynkit, size, Math.max(1, Math.round(ops / 10))); // warm up
-  const nsPerOp = await reorder(asynkit, size, ops);
+  await reorder(asynkit, size, Math.max(1, Math.round(ops / 10)), priority); // warm up
+  const nsPerOp = await reorder(asynkit, size, ops, priority);
   process.stdout.write(`${JSON.stringify({ nsPerOp })}\n`);
 }
 
@@ -75,12 +83,13 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-function runChild(size: number, ops: number): number {
-  const r = spawnSync(
-    process.execPath,
-    ["--import", "tsx", join(here, "reorder.ts"), "--child", String(size), String(ops)],
-    { cwd: join(here, ".."), encoding: "utf8", maxBuffer: 16 << 20 },
-  );
+function runChild(size: number, ops: number, priority: boolean): number {
+  const args = ["--import", "tsx", join(here, "reorder.ts"), "--child", String(size), String(ops)];
+  const r = spawnSync(process.execPath, priority ? [...args, "--priority"] : args, {
+    cwd: join(here, ".."),
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+  });
   const line = r.stdout.trim().split("\n").at(-1) ?? "";
   try {
     return (JSON.parse(line) as { nsPerOp: number }).nsPerOp;
@@ -97,21 +106,24 @@ function main(): void {
       rounds: { type: "string" },
       quick: { type: "boolean" },
       json: { type: "string" },
+      priority: { type: "boolean" },
     },
   });
+  const priority = values.priority === true;
   if (values.child) {
-    void child(Number(positionals[0]), Number(positionals[1]));
+    void child(Number(positionals[0]), Number(positionals[1]), priority);
     return;
   }
   assertBuilt();
   const rounds = values.rounds === undefined ? 5 : Number(values.rounds);
   const ops = values.quick ? OPS / 10 : OPS;
   const samples = new Map<number, number[]>(SIZES.map((size) => [size, []]));
-  console.error(`node ${process.version}; ${rounds} round(s) of ${ops} round trips`);
+  const loop = priority ? "a priority loop" : "a scheduling loop";
+  console.error(`node ${process.version}; ${rounds} round(s) of ${ops} round trips on ${loop}`);
   for (let round = 1; round <= rounds; round++) {
     process.stderr.write(`reorder round ${round}/${rounds}:`);
     for (const size of SIZES) {
-      const ns = runChild(size, ops);
+      const ns = runChild(size, ops, priority);
       samples.get(size)?.push(ns);
       process.stderr.write(` ${size} ${ns.toFixed(1)}`);
     }

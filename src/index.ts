@@ -96,6 +96,12 @@ export {
 export { BaseEventLoop, type EventLoopOptions, type TaskFactory } from "./loops/base.js";
 export { HostEventLoop } from "./loops/host.js";
 export {
+  PriorityHostEventLoop,
+  PriorityMixin,
+  PriorityVirtualEventLoop,
+  STARVATION_BOUND,
+} from "./loops/priority.js";
+export {
   DefaultSchedulingEventLoop,
   isSchedulingLoop,
   type LoopConstructor,
@@ -115,6 +121,9 @@ export {
   run,
   setEventLoopPolicy,
 } from "./policy.js";
+// Priorities
+export { PRIORITIES, type TaskPriority } from "./priority.js";
+export { PriorityCondition, PriorityLock } from "./prioritylocks.js";
 // Queues
 export { LifoQueue, PriorityQueue, Queue } from "./queues.js";
 // Scheduling functions: sleepInsert, taskSwitch, createTaskDescend, runnable and blocked tasks

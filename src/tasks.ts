@@ -25,6 +25,13 @@ import {
 import { CANCELLED, FINISHED, Future, fromPromise, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import {
+  basePriority,
+  initPriority,
+  setBasePriority,
+  type TaskPriority,
+  toPriority,
+} from "./priority.js";
+import {
   checkBooleanOption,
   checkLoopOption,
   checkOptions,
@@ -44,6 +51,13 @@ export interface TaskOptions {
   [HOLD_FIRST_STEP]?: boolean;
   /** Cancel the task when this signal aborts; the CancelledError carries the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * The task's priority: a number (lower runs first) or "user-blocking" (-10),
+   * "user-visible" (0, the default) or "background" (10). A priority loop
+   * (PriorityHostEventLoop, PriorityVirtualEventLoop) orders by it; other loops
+   * keep it on the task and ignore it.
+   */
+  priority?: TaskPriority;
 }
 
 let taskCount = 0;
@@ -91,8 +105,11 @@ export function checkTaskOptions(where: string, options: unknown): void {
   checkOptions(where, options, '{ name: "worker" }');
   if (options === undefined) return;
   // Any name is taken as String(name), as asyncio takes str(name).
-  const { context, eagerStart, signal, loop } = options as TaskOptions & { loop?: unknown };
+  const { context, eagerStart, signal, loop, priority } = options as TaskOptions & {
+    loop?: unknown;
+  };
   checkContextOption(where, context);
+  if (priority !== undefined) toPriority(where, "options.priority", priority);
   checkBooleanOption(where, "options.eagerStart", eagerStart);
   if (signal !== undefined) checkSignal(where, "options.signal", signal);
   checkLoopOption(where, "options.loop", loop);
@@ -172,6 +189,13 @@ export class Task<T = unknown> extends Future<T> {
         loop._homeScope ??= scope;
       }
     }
+    if (options?.priority !== undefined) {
+      // Before its first step is queued, which a priority loop orders by it.
+      initPriority(
+        this as Task<unknown>,
+        toPriority("new Task()", "options.priority", options.priority),
+      );
+    }
     loop._addLiveTask(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._startEagerly();
     else if (options?.[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
@@ -194,6 +218,19 @@ export class Task<T = unknown> extends Future<T> {
   /** Renames the task (for messages and debugging). */
   setName(name: string): void {
     this._name = String(name);
+  }
+
+  /** The priority the task asked for (0 unless set): see TaskOptions.priority. */
+  getPriority(): number {
+    return basePriority(this as Task<unknown>);
+  }
+
+  /**
+   * Changes the task's priority, while it runs or waits: a priority loop moves
+   * its ready entry to match (other loops keep it and ignore it).
+   */
+  setPriority(priority: TaskPriority): void {
+    setBasePriority(this as Task<unknown>, toPriority("task.setPriority()", "priority", priority));
   }
 
   /** The context the task's coroutine runs in. */

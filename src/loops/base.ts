@@ -23,7 +23,7 @@ import {
 import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
 import { checkNewTask, Task, type TaskOptions, toFuture } from "../tasks.js";
 import { now } from "../util/clock.js";
-import { Deque } from "../util/deque.js";
+import { Deque, type ReadyQueue } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
 import {
   argTypeError,
@@ -104,7 +104,7 @@ export abstract class BaseEventLoop {
    * its own next step (or its wakeup by the future it waited on): no Handle is
    * made for it unless the scheduling API asks for one (see scheduling.ts).
    */
-  _ready = new Deque<Handle | ReadyEntry>();
+  _ready: ReadyQueue<Handle | ReadyEntry> = new Deque<Handle | ReadyEntry>();
   /** @internal Timers not yet due, the soonest on top. */
   _scheduled = new TimerHeap<(TimerHandle | ReadyEntry) & Timer>();
   /** @internal */ _timerSeq = 0;

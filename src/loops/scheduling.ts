@@ -5,7 +5,7 @@
 import { Handle, type ReadyEntry } from "../events.js";
 import { PENDING, wakeWaiter } from "../futures.js";
 import { Task, taskStep, throwIntoTask } from "../tasks.js";
-import type { Deque } from "../util/deque.js";
+import type { ReadyQueue } from "../util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "../validate.js";
 import { BaseEventLoop } from "./base.js";
 import { HostEventLoop } from "./host.js";
@@ -74,8 +74,8 @@ export interface SchedulingLoopInternals extends SchedulingLoop {
 
 const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
 
-/** The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
-function taskOf(entry: Handle | ReadyEntry): Task | null {
+/** @internal The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
+export function taskOfEntry(entry: Handle | ReadyEntry): Task | null {
   if (entry instanceof Task) return entry;
   if (!(entry instanceof Handle)) return null;
   const callback = entry._callback;
@@ -89,7 +89,7 @@ function taskOf(entry: Handle | ReadyEntry): Task | null {
  * sleep) gets its Handle here, once: it takes the entry's place in the queue,
  * so the same Handle is seen every time after and cancelling it cancels the entry.
  */
-function handleAt(ready: Deque<Handle | ReadyEntry>, index: number): Handle {
+function handleAt(ready: ReadyQueue<Handle | ReadyEntry>, index: number): Handle {
   const entry = ready.get(index);
   if (entry instanceof Handle) return entry;
   const handle = entry._readyHandle();
@@ -98,10 +98,20 @@ function handleAt(ready: Deque<Handle | ReadyEntry>, index: number): Handle {
 }
 
 /** Takes the entry at `index` out of the queue, as a Handle. */
-function removeAt(ready: Deque<Handle | ReadyEntry>, index: number): Handle {
+function removeAt(ready: ReadyQueue<Handle | ReadyEntry>, index: number): Handle {
   const handle = handleAt(ready, index);
   ready.removeAt(index);
   return handle;
+}
+
+/** Takes out `handle`, just pushed: the last entry, unless the queue orders by priority. */
+function removeJustPushed(ready: ReadyQueue<Handle | ReadyEntry>, handle: Handle): void {
+  for (let i = ready.length - 1; i >= 0; i--) {
+    if (ready.get(i) === handle) {
+      ready.removeAt(i);
+      return;
+    }
+  }
 }
 
 /** Python's list.insert position: negative counts from the end, out of range clamps. */
@@ -179,7 +189,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
           `readyInsert(): ${handle} belongs to a different event loop: insert it into its own loop.`,
         );
       }
-      const task = taskOf(handle);
+      const task = taskOfEntry(handle);
       if (task !== null && task._state !== PENDING) {
         throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
@@ -200,7 +210,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
       checkInteger("loop.callInsert()", "pos", pos);
       const handle = this.callSoon(callback, ...args);
       const ready = this._ready;
-      ready.pop();
+      removeJustPushed(ready, handle);
       ready.insert(insertIndex(pos, ready.length), handle);
       return handle;
     }
@@ -257,14 +267,14 @@ export function SchedulingMixin<B extends LoopConstructor>(
     }
 
     taskFromHandle(handle: Handle): Task | null {
-      return taskOf(handle);
+      return taskOfEntry(handle);
     }
 
     queueTasks(): Task[] {
       const tasks: Task[] = [];
       const ready = this._ready;
       for (let i = 0; i < ready.length; i++) {
-        const task = taskOf(ready.get(i));
+        const task = taskOfEntry(ready.get(i));
         if (task !== null) tasks.push(task);
       }
       return tasks;
@@ -280,8 +290,8 @@ export function SchedulingMixin<B extends LoopConstructor>(
       // at the back, one just moved to the front is there.
       const ready = this._ready;
       for (let front = 0, back = ready.length - 1; front <= back; front++, back--) {
-        if (taskOf(ready.get(back)) === task) return removeAt(ready, back);
-        if (taskOf(ready.get(front)) === task) return removeAt(ready, front);
+        if (taskOfEntry(ready.get(back)) === task) return removeAt(ready, back);
+        if (taskOfEntry(ready.get(front)) === task) return removeAt(ready, front);
       }
       return null;
     }
@@ -289,7 +299,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
     /** @internal */
     _callFirst(callback: (arg0: never, arg1: never) => void, arg0: unknown, arg1: unknown): void {
       const handle = this._call(callback, 2, arg0, arg1, null);
-      this._ready.pop();
+      removeJustPushed(this._ready, handle);
       this._ready.unshift(handle);
     }
 

@@ -5,7 +5,26 @@
  * removing at position `pos` moves the shorter side, so work near either end
  * stays cheap however long the queue grows: the scheduling tools rely on that.
  */
-export class Deque<T> {
+/**
+ * What an event loop's ready queue offers: a Deque, or an ordering of its own
+ * with the same operations (a priority loop's).
+ */
+export interface ReadyQueue<T> {
+  readonly length: number;
+  push(item: T): void;
+  unshift(item: T): void;
+  shift(): T | undefined;
+  pop(): T | undefined;
+  get(index: number): T;
+  set(index: number, item: T): void;
+  insert(index: number, item: T): void;
+  removeAt(index: number): T;
+  rotate(n: number): void;
+  clear(): void;
+  toArray(): T[];
+}
+
+export class Deque<T> implements ReadyQueue<T> {
   private buffer: (T | undefined)[];
   private mask: number;
   private head = 0;

@@ -1,0 +1,98 @@
+/**
+ * What picking the next entry costs on a priority loop, by how many entries
+ * are ready: 100, 10k or 100k tasks of mixed priorities (-10 to 10) each
+ * switching with `yield* sleep(0)` until 1M switches are done; the cost per
+ * switch, beside the same tasks on a plain scheduling loop (FIFO). The goal:
+ * within 3x of each other from 100 to 100k (O(log n) a pick).
+ *
+ *   npm run build && npx tsx bench/priority.ts [--rounds N]
+ *
+ * Each (loop, size, round) runs in a fresh child process; it reports medians.
+ */
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type * as Asynkit from "../src/index.js";
+import { assertBuilt, loadAsynkit } from "./dist.js";
+
+const SIZES = [100, 10_000, 100_000] as const;
+const SWITCHES = 1_000_000;
+const LOOPS = ["priority", "scheduling"] as const;
+type Loop = (typeof LOOPS)[number];
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function switches(asynkit: typeof Asynkit, loop: Loop, size: number): Promise<number> {
+  const { createTask, PriorityHostEventLoop, run, schedulingLoopFactory, sleep } = asynkit;
+  const each = Math.ceil(SWITCHES / size);
+  function* worker(): Asynkit.Coro<void> {
+    for (let i = 0; i < each; i++) yield* sleep(0);
+  }
+  return run(
+    function* (): Asynkit.Coro<number> {
+      const tasks = [];
+      for (let i = 0; i < size; i++) {
+        tasks.push(createTask(worker(), { priority: ((i * 7919) % 21) - 10 }));
+      }
+      const t0 = process.hrtime.bigint();
+      for (const task of tasks) yield* task;
+      return Number(process.hrtime.bigint() - t0) / (each * size);
+    },
+    {
+      loopFactory: loop === "priority" ? () => new PriorityHostEventLoop() : schedulingLoopFactory,
+    },
+  );
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function main(): void {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { child: { type: "boolean" }, rounds: { type: "string" } },
+  });
+  if (values.child) {
+    void loadAsynkit().then(async (asynkit) => {
+      const [loop, size] = [positionals[0] as Loop, Number(positionals[1])];
+      await switches(asynkit, loop, size); // warm up
+      console.log(await switches(asynkit, loop, size));
+    });
+    return;
+  }
+  assertBuilt();
+  const rounds = values.rounds === undefined ? 3 : Number(values.rounds);
+  const samples = new Map<string, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const loop of LOOPS) {
+      for (const size of SIZES) {
+        const r = spawnSync(
+          process.execPath,
+          ["--import", "tsx", join(here, "priority.ts"), "--child", loop, String(size)],
+          { cwd: join(here, ".."), encoding: "utf8" },
+        );
+        const ns = Number(r.stdout.trim().split("\n").at(-1));
+        if (Number.isNaN(ns)) throw new Error(`child ${loop} ${size} failed: ${r.stderr}`);
+        const key = `${loop} ${size}`;
+        samples.set(key, [...(samples.get(key) ?? []), ns]);
+      }
+    }
+  }
+  console.log("loop       | ready tasks | median ns/switch | ratio to 100");
+  console.log("-----------|-------------|------------------|-------------");
+  for (const loop of LOOPS) {
+    const base = median(samples.get(`${loop} 100`) ?? []);
+    for (const size of SIZES) {
+      const m = median(samples.get(`${loop} ${size}`) ?? []);
+      console.log(
+        `${loop.padEnd(10)} | ${size.toLocaleString("en-US").padStart(11)} | ${m.toFixed(1).padStart(16)} | ${(m / base).toFixed(2)}x`,
+      );
+    }
+  }
+}
+
+main();

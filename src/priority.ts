@@ -1,0 +1,142 @@
+/**
+ * Task priorities (asynkit's priority scheduling, with the web's Prioritized
+ * Task Scheduling names): what each task asks for, and what it gets once
+ * priority inheritance through PriorityLocks is counted.
+ *
+ * Kept beside the tasks, not in them: most programs never set a priority, and
+ * their tasks carry no slot for one.
+ */
+import type { Task } from "./tasks.js";
+import { argRangeError, argTypeError } from "./validate.js";
+
+/** The web's priority names, and asynkit's Priority.HIGH / NORMAL / LOW. Lower runs first. */
+export const PRIORITIES = {
+  "user-blocking": -10,
+  "user-visible": 0,
+  background: 10,
+} as const;
+
+/** A priority: a number (lower runs first) or one of the web's names. */
+export type TaskPriority = number | keyof typeof PRIORITIES;
+
+/** @internal Something a task can hold that raises its holder's priority to its waiters' (a PriorityLock). */
+export interface PriorityHolder {
+  /** The best effective priority among the tasks waiting for it, or undefined when none waits. */
+  _waitersPriority(): number | undefined;
+  /** The task that holds it, if any. */
+  _owner(): Task | null;
+}
+
+/** What a task with a priority, or in a priority lock's chain, keeps. */
+interface PriorityState {
+  base: number;
+  /** The priority locks it holds: it runs at least at their waiters' priority. */
+  held: Set<PriorityHolder> | null;
+  /** The priority lock it waits for, if any. */
+  waitingOn: PriorityHolder | null;
+}
+
+const states = new WeakMap<Task, PriorityState>();
+
+/** What a loop that orders by priority does when a task's effective priority changes. */
+export interface PriorityListener {
+  _priorityChanged(task: Task): void;
+}
+
+/** @internal `value` as a number, or a TypeError / RangeError naming `where` and `arg`. */
+export function toPriority(where: string, arg: string, value: unknown): number {
+  if (typeof value === "string" && value in PRIORITIES) {
+    return PRIORITIES[value as keyof typeof PRIORITIES];
+  }
+  const hint =
+    'pass a number (lower runs first) or "user-blocking", "user-visible" or "background"';
+  if (typeof value !== "number") {
+    throw argTypeError(where, arg, value, "a number or a priority name", hint);
+  }
+  if (Number.isNaN(value)) throw argRangeError(where, arg, value, "a number, not NaN", hint);
+  return value;
+}
+
+function stateOf(task: Task): PriorityState {
+  let state = states.get(task);
+  if (state === undefined) {
+    state = { base: 0, held: null, waitingOn: null };
+    states.set(task, state);
+  }
+  return state;
+}
+
+/** @internal The priority the task asked for (0 when it never did). */
+export function basePriority(task: Task): number {
+  return states.get(task)?.base ?? 0;
+}
+
+/**
+ * @internal The priority the task runs at: its own, or better while it holds a
+ * priority lock that a task of better priority waits for (transitively).
+ */
+export function effectivePriority(task: Task): number {
+  const state = states.get(task);
+  if (state === undefined) return 0;
+  let best = state.base;
+  if (state.held !== null) {
+    for (const holder of state.held) {
+      const waiting = holder._waitersPriority();
+      if (waiting !== undefined && waiting < best) best = waiting;
+    }
+  }
+  return best;
+}
+
+/** @internal A new task's priority, before it is queued: nothing to move yet. */
+export function initPriority(task: Task, priority: number): void {
+  stateOf(task).base = priority;
+}
+
+/** @internal Sets the task's own priority, and tells its loop when what it runs at changed. */
+export function setBasePriority(task: Task, priority: number): void {
+  const before = effectivePriority(task);
+  stateOf(task).base = priority;
+  if (effectivePriority(task) !== before) priorityChanged(task);
+}
+
+/** @internal The task starts waiting for `holder`: its holder, and theirs, may now run sooner. */
+export function startWaiting(task: Task, holder: PriorityHolder): void {
+  stateOf(task).waitingOn = holder;
+  propagate(holder);
+}
+
+/** @internal The task stopped waiting for a priority lock. */
+export function stopWaiting(task: Task): void {
+  const state = states.get(task);
+  if (state !== undefined) state.waitingOn = null;
+}
+
+/** @internal The task took `holder`: it runs at least at its waiters' priority from now on. */
+export function startHolding(task: Task, holder: PriorityHolder): void {
+  const state = stateOf(task);
+  if (state.held === null) state.held = new Set();
+  state.held.add(holder);
+}
+
+/** @internal The task let `holder` go. */
+export function stopHolding(task: Task, holder: PriorityHolder): void {
+  states.get(task)?.held?.delete(holder);
+}
+
+/** A waiter of `holder` changed: its owner, and whoever that owner waits for, are told in turn. */
+function propagate(holder: PriorityHolder): void {
+  const seen = new Set<PriorityHolder>();
+  for (let at: PriorityHolder | null = holder; at !== null && !seen.has(at); ) {
+    seen.add(at);
+    const owner = at._owner();
+    if (owner === null) return;
+    priorityChanged(owner);
+    at = states.get(owner)?.waitingOn ?? null;
+  }
+}
+
+function priorityChanged(task: Task): void {
+  const loop = task._loop as Partial<PriorityListener>;
+  loop._priorityChanged?.(task);
+}

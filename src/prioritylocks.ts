@@ -1,0 +1,172 @@
+/**
+ * PriorityLock and PriorityCondition (asynkit's priority locks): waiters are
+ * served in order of their tasks' effective priority, first in, first out
+ * among equals, and a PriorityLock lends its waiters' priority to the task
+ * that holds it (priority inheritance), so a low-priority holder is not kept
+ * from finishing its critical section by tasks of middling priority.
+ */
+import type { Coro } from "./coro.js";
+import { getRunningLoop, runningTask } from "./events.js";
+import { FINISHED, type Future, PENDING } from "./futures.js";
+import { Condition, Lock } from "./locks.js";
+import {
+  effectivePriority,
+  type PriorityHolder,
+  startHolding,
+  startWaiting,
+  stopHolding,
+  stopWaiting,
+} from "./priority.js";
+import { Task } from "./tasks.js";
+import type { Deque } from "./util/deque.js";
+import { argTypeError } from "./validate.js";
+
+/** The task waiting on a waiter future: its one callback. */
+function waitingTask(future: Future<unknown>): Task | null {
+  const callbacks = future._callbacks;
+  return callbacks instanceof Task ? callbacks : null;
+}
+
+/**
+ * The pending waiter futures in the order they are served: best effective
+ * priority of the waiting task first, first come first among equals. The one
+ * way of waiting both priority primitives share.
+ */
+function servingOrder(waiters: Deque<Future<unknown>>): Future<unknown>[] {
+  const pending: { future: Future<unknown>; priority: number }[] = [];
+  for (let i = 0; i < waiters.length; i++) {
+    const future = waiters.get(i);
+    if (future._state !== PENDING) continue;
+    const task = waitingTask(future);
+    pending.push({ future, priority: task === null ? 0 : effectivePriority(task) });
+  }
+  // Array.prototype.sort is stable: equal priorities keep their order of arrival.
+  return pending.sort((a, b) => a.priority - b.priority).map((w) => w.future);
+}
+
+/**
+ * A Lock that serves waiters by priority and knows its holder: while a task
+ * of better priority waits for it, the holder runs at that priority
+ * (transitively, through chains of PriorityLocks), on a priority loop.
+ * Only the task that holds it may release it.
+ *
+ * @example
+ * ```ts
+ * import { PriorityLock, PriorityVirtualEventLoop, createTask } from "asynkit";
+ * const lock = new PriorityLock();
+ * const order: string[] = [];
+ * new PriorityVirtualEventLoop().runSync((function* () {
+ *   yield* lock.acquire();
+ *   const low = createTask((function* () { using _ = yield* lock.hold(); order.push("low"); })(), { priority: 10 });
+ *   const high = createTask((function* () { using _ = yield* lock.hold(); order.push("high"); })(), { priority: -10 });
+ *   yield* (function* () { yield; })(); // both wait now
+ *   lock.release();
+ *   yield* low;
+ *   yield* high;
+ * })());
+ * console.log(order); // ["high", "low"]
+ * ```
+ */
+export class PriorityLock extends Lock implements PriorityHolder {
+  private _holder: Task | null = null;
+  private readonly _waitingTasks = new Set<Task>();
+
+  override *acquire(): Coro<true> {
+    const task = runningTask(getRunningLoop());
+    if (task === null) {
+      throw new Error("PriorityLock.acquire() must be awaited by a task: its holder is a task.");
+    }
+    // It waits unless the lock is free and nobody is ahead (Lock.acquire's own test).
+    const waits = this._locked || (this._waiters?.length ?? 0) > 0;
+    if (waits) {
+      this._waitingTasks.add(task);
+      startWaiting(task, this);
+    }
+    try {
+      yield* super.acquire();
+    } finally {
+      if (waits) {
+        this._waitingTasks.delete(task);
+        stopWaiting(task);
+      }
+    }
+    this._holder = task;
+    startHolding(task, this);
+    return true;
+  }
+
+  /** Frees the lock and wakes the waiter of best priority. Only its holder may release it. */
+  override release(): void {
+    const holder = this._holder;
+    if (holder !== null) {
+      const current = runningTask(getRunningLoop());
+      if (current !== holder) {
+        throw new Error(
+          `PriorityLock.release(): the lock is held by ${holder}, not by ${current ?? "a callback"}: only its holder may release it.`,
+        );
+      }
+      this._holder = null;
+      stopHolding(holder, this);
+    }
+    super.release();
+  }
+
+  override toString(): string {
+    return super.toString().replace("<Lock", "<PriorityLock");
+  }
+
+  /** @internal A woken waiter already has the turn; else the waiter of best priority gets it. */
+  override _wakeUpFirst(): void {
+    const waiters = this._waiters;
+    if (waiters === null) return;
+    for (let i = 0; i < waiters.length; i++) if (waiters.get(i)._state === FINISHED) return;
+    servingOrder(waiters)[0]?._resolve(true);
+  }
+
+  /** @internal */
+  _waitersPriority(): number | undefined {
+    let best: number | undefined;
+    for (const task of this._waitingTasks) {
+      const priority = effectivePriority(task);
+      if (best === undefined || priority < best) best = priority;
+    }
+    return best;
+  }
+
+  /** @internal */
+  _owner(): Task | null {
+    return this._holder;
+  }
+}
+
+/**
+ * A Condition that notifies its waiters in priority order (first come first
+ * among equals), over a PriorityLock by default.
+ *
+ * @example
+ * ```ts
+ * import { PriorityCondition } from "asynkit";
+ * const ready = new PriorityCondition();
+ * ```
+ */
+export class PriorityCondition extends Condition {
+  /** Uses `lock` as the underlying lock, or a new PriorityLock. */
+  constructor(lock?: Lock) {
+    if (lock !== undefined && !(lock instanceof Lock)) {
+      throw argTypeError(
+        "new PriorityCondition()",
+        "lock",
+        lock,
+        "a Lock",
+        "pass a PriorityLock, or nothing for a new one",
+      );
+    }
+    super(lock ?? new PriorityLock());
+  }
+
+  /** @internal */
+  override _notify(n: number): void {
+    const order = servingOrder(this._waiters);
+    for (let i = 0; i < order.length && i < n; i++) order[i]?._resolve(false);
+  }
+}

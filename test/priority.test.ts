@@ -1,0 +1,389 @@
+/**
+ * Priority scheduling: the priority loops' order, the scheduling API on them,
+ * priority locks with inheritance, and the starvation guard. After asynkit's
+ * tests/experimental/test_priority.py and the web platform's
+ * task-controller-setPriority1 test, written as coroutines.
+ */
+// biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
+import { describe, expect, it } from "vitest";
+import {
+  type Coro,
+  createTask,
+  currentTask,
+  Event,
+  getRunningLoop,
+  Lock,
+  PriorityCondition,
+  PriorityHostEventLoop,
+  PriorityLock,
+  PriorityMixin,
+  PriorityVirtualEventLoop,
+  run,
+  STARVATION_BOUND,
+  sleep,
+  sleepInsert,
+  type Task,
+  type TaskPriority,
+  taskReinsert,
+  VirtualEventLoop,
+} from "../src/index.js";
+import { caught, thrown } from "./helpers.js";
+
+/** Runs `main` on a new priority virtual loop. */
+function runP<T>(main: () => Coro<T>): T {
+  return new PriorityVirtualEventLoop().runSync(main());
+}
+
+/** A task that logs its name once it runs. */
+function logs(log: string[], name: string, priority?: TaskPriority): Task {
+  return createTask(
+    (function* () {
+      log.push(name);
+    })(),
+    priority === undefined ? { name } : { name, priority },
+  );
+}
+
+describe("a priority loop", () => {
+  it("runs the ready task of best priority first, first come first among equals", () => {
+    const log = runP(function* () {
+      const log: string[] = [];
+      logs(log, "normal-1");
+      logs(log, "low", "background");
+      logs(log, "high-1", -10);
+      logs(log, "normal-2", 0);
+      logs(log, "high-2", "user-blocking");
+      yield* sleep(1);
+      return log;
+    });
+    expect(log).toEqual(["high-1", "high-2", "normal-1", "normal-2", "low"]);
+  });
+
+  it("orders as the web's task-controller-setPriority1 test: tasks moved to background before any runs", () => {
+    const log = runP(function* () {
+      const log: string[] = [];
+      const controlled = [0, 1, 2, 3, 4].map((i) => logs(log, `${i}`, "user-visible"));
+      logs(log, "5", "user-blocking");
+      logs(log, "6", "user-visible");
+      for (const task of controlled) task.setPriority("background");
+      yield* sleep(1);
+      return log;
+    });
+    expect(log).toEqual(["5", "6", "0", "1", "2", "3", "4"]);
+  });
+
+  it("keeps the scheduling API's positions: an entry put at a position runs after that many, whatever its priority", () => {
+    const log = runP(function* () {
+      const log: string[] = [];
+      logs(log, "high", -10);
+      logs(log, "normal");
+      const low = logs(log, "low", 10);
+      taskReinsert(low, 0); // first, though its priority is the worst
+      yield* sleepInsert(1); // main comes back right after the first entry
+      log.push("main");
+      yield* sleep(1);
+      return log;
+    });
+    expect(log).toEqual(["low", "main", "high", "normal"]);
+  });
+
+  it("callbacks have the default priority", () => {
+    const log = runP(function* () {
+      const log: string[] = [];
+      logs(log, "low", 10);
+      getRunningLoop().callSoon(() => log.push("callback"));
+      logs(log, "high", -10);
+      yield* sleep(1);
+      return log;
+    });
+    expect(log).toEqual(["high", "callback", "low"]);
+  });
+
+  it("raises an entry passed over for STARVATION_BOUND picks", () => {
+    const ran = runP(function* () {
+      let lowRanAt = -1;
+      let picks = 0;
+      const low = createTask(
+        (function* () {
+          lowRanAt = picks;
+        })(),
+        { priority: 10 },
+      );
+      // A stream of better tasks, each making the next: without the guard, low would wait for all of them.
+      const stream = createTask(
+        (function* () {
+          for (let i = 0; i < 10 * STARVATION_BOUND; i++) {
+            picks++;
+            yield* sleep(0);
+          }
+        })(),
+        { priority: -10 },
+      );
+      yield* stream;
+      yield* low;
+      return lowRanAt;
+    });
+    expect(ran).toBeGreaterThanOrEqual(0);
+    expect(ran).toBeLessThanOrEqual(2 * STARVATION_BOUND);
+  });
+
+  it("keeps a priority on a loop without priorities, and ignores it there", () => {
+    const got = new VirtualEventLoop().runSync(
+      (function* () {
+        const log: string[] = [];
+        const low = logs(log, "low", "background");
+        logs(log, "high", "user-blocking");
+        yield* sleep(0);
+        return [log, low.getPriority()];
+      })(),
+    );
+    expect(got).toEqual([["low", "high"], 10]);
+  });
+
+  it("setPriority() moves a waiting task's entry, and getPriority() reads it", () => {
+    const log = runP(function* () {
+      const log: string[] = [];
+      const a = logs(log, "a");
+      logs(log, "b");
+      a.setPriority(5);
+      expect(a.getPriority()).toBe(5);
+      yield* sleep(1);
+      return log;
+    });
+    expect(log).toEqual(["b", "a"]);
+  });
+
+  it("runs on the host too", async () => {
+    const log = await run(
+      function* () {
+        const log: string[] = [];
+        logs(log, "low", "background");
+        logs(log, "high", "user-blocking");
+        yield* sleep(1);
+        return log;
+      },
+      { loopFactory: () => new PriorityHostEventLoop() },
+    );
+    expect(log).toEqual(["high", "low"]);
+  });
+
+  it("refuses what is not a priority, and a mixin base that is not a loop class", () => {
+    expect(thrown(() => createTask(sleep(0), { priority: "urgent" as never })).message).toMatch(
+      /^createTask\(\) expects options\.priority to be a number or a priority name, got string "urgent"/,
+    );
+    expect(() => PriorityMixin(5 as never)).toThrow(TypeError);
+  });
+});
+
+/**
+ * The priority inversion scenario: a low task holds the lock a high task
+ * wants, and is ready to go on, while a medium task would take every turn it
+ * can. Main, of the best priority, only sets the scene.
+ */
+function inversion(lock: Lock): string[] {
+  return runP(function* () {
+    currentTask()?.setPriority(-20);
+    const log: string[] = [];
+    const held = new Event();
+    const low = createTask(
+      (function* () {
+        yield* lock.acquire();
+        log.push("low holds");
+        held.set();
+        yield* sleep(0); // ready to go on, holding the lock
+        log.push("low releases");
+        lock.release();
+      })(),
+      { priority: 10, name: "low" },
+    );
+    yield* held.wait();
+    const medium = createTask(
+      (function* () {
+        log.push("medium step 1");
+        yield* sleep(0);
+        log.push("medium step 2");
+      })(),
+      { priority: 0, name: "medium" },
+    );
+    const high = createTask(
+      (function* () {
+        yield* lock.acquire();
+        log.push("high holds");
+        lock.release();
+      })(),
+      { priority: -10, name: "high" },
+    );
+    yield* low;
+    yield* high;
+    yield* medium;
+    return log;
+  });
+}
+
+describe("PriorityLock", () => {
+  it("lends its waiters' priority to its holder: low finishes its critical section before medium runs", () => {
+    expect(inversion(new PriorityLock())).toEqual([
+      "low holds",
+      "low releases",
+      "high holds",
+      "medium step 1",
+      "medium step 2",
+    ]);
+  });
+
+  it("a plain Lock does not: medium runs first", () => {
+    expect(inversion(new Lock())).toEqual([
+      "low holds",
+      "medium step 1",
+      "medium step 2",
+      "low releases",
+      "high holds",
+    ]);
+  });
+
+  it("passes inherited priority along a chain of locks", () => {
+    const log = runP(function* () {
+      currentTask()?.setPriority(-20);
+      const log: string[] = [];
+      const outer = new PriorityLock();
+      const inner = new PriorityLock();
+      const innerHeld = new Event();
+      const outerHeld = new Event();
+      // low holds inner; mid holds outer and waits for inner; high waits for outer.
+      const low = createTask(
+        (function* () {
+          using _ = yield* inner.hold();
+          innerHeld.set();
+          yield* sleep(0);
+          log.push("low done");
+        })(),
+        { priority: 10 },
+      );
+      yield* innerHeld.wait();
+      const mid = createTask(
+        (function* () {
+          using _ = yield* outer.hold();
+          outerHeld.set();
+          using __ = yield* inner.hold();
+          log.push("mid done");
+        })(),
+        { priority: 5 },
+      );
+      yield* outerHeld.wait();
+      const busy = createTask(
+        (function* () {
+          log.push("busy");
+        })(),
+        { priority: 0 },
+      );
+      const high = createTask(
+        (function* () {
+          using _ = yield* outer.hold();
+          log.push("high done");
+        })(),
+        { priority: -10 },
+      );
+      for (const t of [low, mid, busy, high]) yield* t;
+      return log;
+    });
+    expect(log).toEqual(["low done", "mid done", "high done", "busy"]);
+  });
+
+  it("serves waiters by priority, first come first among equals", () => {
+    const order = runP(function* () {
+      const lock = new PriorityLock();
+      const order: string[] = [];
+      yield* lock.acquire();
+      const tasks = (
+        [
+          ["a", 0],
+          ["b", 5],
+          ["c", -5],
+          ["d", 0],
+        ] as const
+      ).map(([name, priority]) =>
+        createTask(
+          (function* () {
+            using _ = yield* lock.hold();
+            order.push(name);
+          })(),
+          { priority, name },
+        ),
+      );
+      yield* sleepInsert(-1); // all of them wait now
+      yield* sleep(0);
+      lock.release();
+      for (const t of tasks) yield* t;
+      return order;
+    });
+    expect(order).toEqual(["c", "a", "d", "b"]);
+  });
+
+  it("only its holder may release it", () => {
+    const message = runP(function* () {
+      const lock = new PriorityLock();
+      const holder = createTask(
+        (function* () {
+          yield* lock.acquire();
+          yield* sleep(10);
+          lock.release();
+        })(),
+        { name: "holder" },
+      );
+      yield* sleep(0);
+      const error = thrown(() => lock.release());
+      yield* holder;
+      return error.message;
+    });
+    expect(message).toMatch(
+      /^PriorityLock\.release\(\): the lock is held by <Task pending name="holder">, not by <Task pending name="Task-\d+">: only its holder may release it\.$/,
+    );
+  });
+
+  it("a waiter cancelled while waiting never holds it", () => {
+    const got = runP(function* () {
+      const lock = new PriorityLock();
+      yield* lock.acquire();
+      const waiter = createTask(lock.acquire(), { priority: -10 });
+      yield* sleep(0);
+      waiter.cancel();
+      const error = yield* caught(() => waiter);
+      lock.release();
+      return [(error as Error).name, lock.locked()];
+    });
+    expect(got).toEqual(["CancelledError", false]);
+  });
+});
+
+describe("PriorityCondition", () => {
+  it("notifies waiters in priority order", () => {
+    const order = runP(function* () {
+      const condition = new PriorityCondition();
+      const order: string[] = [];
+      const tasks = (
+        [
+          ["low", 10],
+          ["high", -10],
+          ["normal", 0],
+        ] as const
+      ).map(([name, priority]) =>
+        createTask(
+          (function* () {
+            using _ = yield* condition.hold();
+            yield* condition.wait();
+            order.push(name);
+          })(),
+          { priority, name },
+        ),
+      );
+      yield* sleep(1); // all wait
+      for (let i = 0; i < 3; i++) {
+        using _ = yield* condition.hold();
+        condition.notify(1);
+      }
+      for (const t of tasks) yield* t;
+      return order;
+    });
+    expect(order).toEqual(["high", "normal", "low"]);
+  });
+});
