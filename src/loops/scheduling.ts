@@ -74,8 +74,8 @@ export interface SchedulingLoopInternals extends SchedulingLoop {
 
 const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
 
-/** The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
-function taskOf(entry: Handle | ReadyEntry): Task | null {
+/** @internal The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
+export function taskOf(entry: Handle | ReadyEntry): Task | null {
   if (entry instanceof Task) return entry;
   if (!(entry instanceof Handle)) return null;
   const callback = entry._callback;
