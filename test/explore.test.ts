@@ -219,8 +219,8 @@ describe("a lock-order deadlock", () => {
       [
         "explore(): deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:",
         '  Task "main" waits on Task "A"',
-        '  Task "A" waits on Lock.acquire()',
-        '  Task "B" waits on Lock.acquire()',
+        '  Task "A" waits on Lock.acquire() (held by Task "B")',
+        '  Task "B" waits on Lock.acquire() (held by Task "A")',
       ].join("\n"),
     );
     expect(error.schedule).toEqual(['step 2: ran Task "B" instead of Task "A"']);
