@@ -394,6 +394,29 @@ describe("failures besides a throw", () => {
     expect((error.cause as Error).message).toBe("something looks wrong");
   });
 
+  it("explore() and replay() cannot run inside a running loop: they say to call them from the test", () => {
+    const loop = new VirtualEventLoop();
+    const errors = loop.runSync(
+      (function* () {
+        yield;
+        return [() => explore(lostUpdate), () => replay(lostUpdate, "1:")].map((call) => {
+          try {
+            void call();
+          } catch (error) {
+            return (error as Error).message;
+          }
+          return null;
+        });
+      })(),
+    );
+    expect(errors).toEqual(
+      ["explore()", "replay()"].map(
+        (where) =>
+          `${where}: an event loop is running in this stack: call it from the test itself, not from inside a coroutine.`,
+      ),
+    );
+  });
+
   it("main that returns no coroutine is a TypeError, not a failure of the program", async () => {
     await expect(explore(() => Promise.resolve(1))).rejects.toThrow(
       new TypeError(

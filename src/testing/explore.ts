@@ -3,6 +3,7 @@
  * the next ready entry made by a strategy, until one fails; shrink that
  * schedule, and report it with a token that replays it exactly.
  */
+import { peekRunningLoop } from "../events.js";
 import { now } from "../util/clock.js";
 import {
   argRangeError,
@@ -145,6 +146,7 @@ const STRATEGIES = ["random", "pct", "dfs"] as const;
 export function explore(main: () => unknown, options?: ExploreOptions): Promise<ExploreReport> {
   checkMain("explore()", main);
   const settings = checkExploreOptions(options ?? {});
+  checkNoLoopRunning("explore()");
   return new Promise((resolve) => resolve(search(main, settings)));
 }
 
@@ -166,6 +168,7 @@ export function explore(main: () => unknown, options?: ExploreOptions): Promise<
 export function replay(main: () => unknown, token: string): Promise<void> {
   checkMain("replay()", main);
   const deviations = decodeToken("replay()", token);
+  checkNoLoopRunning("replay()");
   return new Promise((resolve) => {
     const outcome = runOnce(main, scripted(deviations), REPLAY_RULES, "replay()");
     if (outcome.failure !== null) throw reportFailure(outcome, null, null, null);
@@ -253,6 +256,15 @@ function reportFailure(
     steps: outcome.steps,
     cause,
   });
+}
+
+/** A search runs loops of its own: not from inside a running one. */
+function checkNoLoopRunning(where: string): void {
+  if (peekRunningLoop() !== null) {
+    throw new Error(
+      `${where}: an event loop is running in this stack: call it from the test itself, not from inside a coroutine.`,
+    );
+  }
 }
 
 function checkMain(where: string, main: unknown): void {

@@ -165,10 +165,14 @@ export function runOnce(
   loop.setExceptionHandler((_loop, context) => void reports.push(context));
   // Names numbered per run, so that reports and schedules read the same in every run.
   let tasks = 0;
-  loop.setTaskFactory(
-    (loop, coro, options) =>
-      new Task(coro, { ...options, loop, name: options?.name ?? `Task-${++tasks}` }),
-  );
+  loop.setTaskFactory((loop, coro, options) => {
+    if (options === undefined) return new Task(coro, { loop, name: `Task-${++tasks}` });
+    // The loop key first, then set, as BaseEventLoop does: far quicker than `{ ...options, loop }`.
+    const bound = { loop, ...options };
+    bound.loop = loop;
+    bound.name ??= `Task-${++tasks}`;
+    return new Task(coro, bound);
+  });
   const outcome = run.outcome;
   const leave = enterRun(run);
   try {
