@@ -11,6 +11,7 @@ import {
   type Coro,
   createTask,
   DeadlockError,
+  fromPromise,
   getRunningLoop,
   Lock,
   Queue,
@@ -413,6 +414,18 @@ describe("failures besides a throw", () => {
       ["explore()", "replay()"].map(
         (where) =>
           `${where}: an event loop is running in this stack: call it from the test itself, not from inside a coroutine.`,
+      ),
+    );
+  });
+
+  it("a program that waits on the host cannot be explored, and is told what to do instead", async () => {
+    function* main(): Coro<void> {
+      yield* sleep(1);
+      yield* fromPromise(new Promise<void>(() => {}));
+    }
+    await expect(explore(main)).rejects.toThrow(
+      new Error(
+        "explore(): the program waits on a native promise (through fromPromise) or an AbortSignal, which only the host settles, so no schedule can order it: give the program a stand-in on the loop (a Future the test resolves, a sleep()) instead",
       ),
     );
   });

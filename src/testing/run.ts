@@ -50,6 +50,9 @@ class StepLimitError extends Error {
   override name = "StepLimitError";
 }
 
+/** A program that waits on the host, which no strategy can order: explore() cannot run it. */
+class HostWaitError extends Error {}
+
 /** Records the decisions of one run and counts its steps. */
 class Run implements Decider {
   readonly outcome: Outcome = {
@@ -62,7 +65,7 @@ class Run implements Decider {
 
   constructor(
     private readonly _chooser: Chooser,
-    private readonly _caller: string,
+    readonly caller: string,
     private readonly _maxSteps: number,
   ) {}
 
@@ -92,7 +95,7 @@ class Run implements Decider {
   step(): void {
     if (this.outcome.steps === this._maxSteps) {
       throw new StepLimitError(
-        `${this._caller}: main did not finish within ${this._maxSteps} steps (options.maxSteps): ` +
+        `${this.caller}: main did not finish within ${this._maxSteps} steps (options.maxSteps): ` +
           "a livelock, or a program that needs a higher maxSteps",
       );
     }
@@ -127,6 +130,18 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
 
   constructor(private readonly _run: Run) {
     super();
+  }
+
+  /** Nothing ready and no timer, while the host holds what the program waits on. */
+  override _idle(nextTimer: number | undefined): boolean {
+    if (nextTimer === undefined && this._hostPending > 0) {
+      throw new HostWaitError(
+        `${this._run.caller}: the program waits on a native promise (through fromPromise) or an AbortSignal, ` +
+          "which only the host settles, so no schedule can order it: give the program a stand-in on the loop " +
+          "(a Future the test resolves, a sleep()) instead",
+      );
+    }
+    return super._idle(nextTimer);
   }
 
   override _spin(): Spin {
@@ -191,6 +206,7 @@ export function runOnce(
     try {
       loop._runSync(loop.createTask(program, { name: "main" }), caller);
     } catch (error) {
+      if (error instanceof HostWaitError) throw error;
       outcome.failure = {
         kind:
           error instanceof StepLimitError
