@@ -1070,6 +1070,20 @@ const rows: Row[] = [
     message: expects("replay()", "token", 'string "4-1"'),
   },
   {
+    export: "replay",
+    call: 'replay(main, "1:", "fast")',
+    run: () => replay(work, "1:", "fast" as never),
+    error: T,
+    message: expects("replay()", "options", 'string "fast"'),
+  },
+  {
+    export: "replay",
+    call: 'replay(main, "1:", { maxSteps: 0 })',
+    run: () => replay(work, "1:", { maxSteps: 0 }),
+    error: R,
+    message: expects("replay()", "options.maxSteps", "number 0"),
+  },
+  {
     export: "choose",
     call: 'choose("2")',
     run: () => choose("2" as never),

@@ -366,6 +366,11 @@ describe("failures besides a throw", () => {
     expect((error.cause as Error).message).toBe(
       "explore(): main did not finish within 50 steps (options.maxSteps): a livelock, or a program that needs a higher maxSteps",
     );
+    expect(error.message.split("\n").at(-1)).toBe(
+      'Replay it with replay(main, "1:", { maxSteps: 50 }).',
+    );
+    const again = await rejection(replay(main, error.token, { maxSteps: 50 }));
+    expect([again.kind, again.steps]).toEqual(["step limit", 50]);
   });
 
   it("an error nobody retrieved fails the run, with the error as the cause", async () => {
@@ -393,6 +398,13 @@ describe("failures besides a throw", () => {
     const error = await rejection(explore(main, { failOnWarnings: true }));
     expect(error.kind).toBe("exception report");
     expect((error.cause as Error).message).toBe("something looks wrong");
+    expect(error.message.split("\n").at(-1)).toBe(
+      'Replay it with replay(main, "1:", { failOnWarnings: true }).',
+    );
+    await expect(replay(main, error.token)).resolves.toBe(undefined);
+    await expect(replay(main, error.token, { failOnWarnings: true })).rejects.toMatchObject({
+      kind: "exception report",
+    });
   });
 
   it("explore() and replay() cannot run inside a running loop: they say to call them from the test", () => {

@@ -39,6 +39,9 @@ export interface ExploreOptions {
   failOnWarnings?: boolean;
 }
 
+/** Options of {@link replay}: the rules of the run, as the search that found the token had them. */
+export type ReplayOptions = Pick<ExploreOptions, "maxSteps" | "failOnWarnings">;
+
 /** What {@link explore} found when no schedule failed. */
 export interface ExploreReport {
   strategy: "random" | "pct" | "dfs";
@@ -155,7 +158,8 @@ export function explore(main: () => unknown, options?: ExploreOptions): Promise<
  * ExploreError) again, and rejects with the same failure, every time: a
  * regression test for a race. Resolves once the program no longer fails under
  * it. A decision the token chooses an option for that the program no longer
- * has (it changed since) is made in FIFO order.
+ * has (it changed since) is made in FIFO order. Pass the `maxSteps` and
+ * `failOnWarnings` the search had, as the ExploreError's message does.
  *
  * @example
  * ```ts
@@ -165,19 +169,20 @@ export function explore(main: () => unknown, options?: ExploreOptions): Promise<
  * await replay(main, "1:"); // the FIFO schedule: passes
  * ```
  */
-export function replay(main: () => unknown, token: string): Promise<void> {
+export function replay(main: () => unknown, token: string, options?: ReplayOptions): Promise<void> {
   checkMain("replay()", main);
   const deviations = decodeToken("replay()", token);
+  checkOptions("replay()", options, "{ maxSteps: 1000 }");
+  const rules = checkRunRules("replay()", options ?? {});
   checkNoLoopRunning("replay()");
   return new Promise((resolve) => {
-    const outcome = runOnce(main, scripted(deviations), REPLAY_RULES, "replay()");
-    if (outcome.failure !== null) throw reportFailure(outcome, null, null, null);
+    const outcome = runOnce(main, scripted(deviations), rules, "replay()");
+    if (outcome.failure !== null) throw reportFailure(outcome, null, null, null, rules);
     resolve();
   });
 }
 
-/** replay() runs as explore() does by default. */
-const REPLAY_RULES: RunRules = { maxSteps: 100_000, failOnWarnings: false };
+const DEFAULT_MAX_STEPS = 100_000;
 
 interface Settings extends StrategySettings, RunRules {
   readonly iterations: number;
@@ -201,7 +206,7 @@ function search(main: () => unknown, settings: Settings): ExploreReport {
     seen.add(outcome.choices.join());
     if (outcome.failure !== null) {
       const shrunk = shrinkFailure(main, outcome, settings);
-      throw reportFailure(shrunk, outcome, iteration, settings.seed);
+      throw reportFailure(shrunk, outcome, iteration, settings.seed, settings);
     }
   }
   return {
@@ -224,6 +229,7 @@ function reportFailure(
   first: Outcome | null,
   iteration: number | null,
   seed: number | null,
+  rules: RunRules,
 ): ExploreError {
   const failure = outcome.failure as NonNullable<Outcome["failure"]>;
   const token = encodeToken(outcome.choices);
@@ -245,7 +251,7 @@ function reportFailure(
     `${where}: ${what}`,
     `Schedule: ${deviations} departure(s) from FIFO order${shrunk}, ${outcome.steps} steps${deviations > 0 ? ":" : "."}`,
     ...outcome.schedule.map((line) => `  ${line}`),
-    `Replay it with replay(main, ${JSON.stringify(token)}).`,
+    `Replay it with replay(main, ${JSON.stringify(token)}${replayOptions(rules)}).`,
   ];
   return new ExploreError(lines.join("\n"), {
     kind: failure.kind,
@@ -256,6 +262,14 @@ function reportFailure(
     steps: outcome.steps,
     cause,
   });
+}
+
+/** The options replay() needs to run by `rules`, as code: none for the defaults. */
+function replayOptions(rules: RunRules): string {
+  const options: string[] = [];
+  if (rules.maxSteps !== DEFAULT_MAX_STEPS) options.push(`maxSteps: ${rules.maxSteps}`);
+  if (rules.failOnWarnings) options.push("failOnWarnings: true");
+  return options.length === 0 ? "" : `, { ${options.join(", ")} }`;
 }
 
 /** A search runs loops of its own: not from inside a running one. */
@@ -280,8 +294,8 @@ function checkExploreOptions(options: ExploreOptions): Settings {
   const where = "explore()";
   checkOptions(where, options, '{ iterations: 100, strategy: "pct" }');
   const { iterations = 1000, seed = 0, strategy = "random", depth = 3 } = options;
-  const { preemptionBound = Number.POSITIVE_INFINITY, maxSteps = 100_000 } = options;
-  const { timeLimitMs = Number.POSITIVE_INFINITY, failOnWarnings = false } = options;
+  const { preemptionBound = Number.POSITIVE_INFINITY } = options;
+  const { timeLimitMs = Number.POSITIVE_INFINITY } = options;
   checkInteger(where, "options.iterations", iterations, 1);
   checkInteger(where, "options.seed", seed, 0);
   if (typeof strategy !== "string" || !STRATEGIES.includes(strategy)) {
@@ -298,22 +312,27 @@ function checkExploreOptions(options: ExploreOptions): Settings {
   if (preemptionBound !== Number.POSITIVE_INFINITY) {
     checkInteger(where, "options.preemptionBound", preemptionBound, 0);
   }
-  checkInteger(where, "options.maxSteps", maxSteps, 1);
   checkNonNegative(
     where,
     "options.timeLimitMs",
     timeLimitMs,
     "pass a number of milliseconds, such as 5000",
   );
-  checkBooleanOption(where, "options.failOnWarnings", failOnWarnings);
   return {
     iterations,
     seed,
     strategy,
     depth,
     preemptionBound,
-    maxSteps,
     timeLimitMs,
-    failOnWarnings,
+    ...checkRunRules(where, options),
   };
+}
+
+/** The options of every run, explore()'s and replay()'s. */
+function checkRunRules(where: string, options: ReplayOptions): RunRules {
+  const { maxSteps = DEFAULT_MAX_STEPS, failOnWarnings = false } = options;
+  checkInteger(where, "options.maxSteps", maxSteps, 1);
+  checkBooleanOption(where, "options.failOnWarnings", failOnWarnings);
+  return { maxSteps, failOnWarnings };
 }

@@ -11,6 +11,7 @@ export {
   type ExploreOptions,
   type ExploreReport,
   explore,
+  type ReplayOptions,
   replay,
 } from "./explore.js";
 export type { FailureKind } from "./run.js";
