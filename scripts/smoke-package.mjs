@@ -18,6 +18,7 @@ try {
     join(dir, "main.mjs"),
     `import { createRequire } from "node:module";
 import { run, sleep, createTask, VirtualEventLoop } from "asynkit";
+import { explore, choose } from "asynkit/testing";
 const log = [];
 function* child() { log.push("child"); yield* sleep(5); return 2; }
 const value = await run(function* () { const t = createTask(child()); log.push("main"); return (yield* t) * 21; });
@@ -25,7 +26,10 @@ const virtual = new VirtualEventLoop().runSync(sleep(60000, "virtual"));
 // require() must give this very module, not a second copy with its own classes and loop slot.
 const required = createRequire(import.meta.url)("asynkit");
 if (required.VirtualEventLoop !== VirtualEventLoop) throw new Error("require() loaded a second copy");
-console.log(JSON.stringify({ value, log, virtual }));
+// The testing entry point shares the main one's classes: its loops run the main entry's tasks.
+const explored = await explore(function* () { yield* sleep(choose(2)); }, { strategy: "dfs" });
+if (createRequire(import.meta.url)("asynkit/testing").explore !== explore) throw new Error("require() loaded a second asynkit/testing");
+console.log(JSON.stringify({ value, log, virtual, schedules: explored.schedules }));
 `,
   );
   writeFileSync(
@@ -42,8 +46,10 @@ run(function* () { const t = createTask(child()); log.push("main"); return (yiel
   writeFileSync(
     join(dir, "consumer.ts"),
     `import { run, createTask, sleep, type Coro, type Task } from "asynkit";
+import { explore, type ExploreReport } from "asynkit/testing";
 function* child(): Coro<number> { yield* sleep(1); return 1; }
 export const result: Promise<number> = run(function* () { const t: Task<number> = createTask(child()); return yield* t; });
+export const report: Promise<ExploreReport> = explore(child, { strategy: "pct", depth: 2 });
 `,
   );
   // A CommonJS module compiled by TypeScript: its import becomes require() of the ES module,
@@ -76,7 +82,7 @@ run(main()).then((value: number) => console.log(JSON.stringify({ value })));
     stdio: "inherit",
   });
   const runs = [
-    ["main.mjs", { value: 42, log: ["main", "child"], virtual: "virtual" }],
+    ["main.mjs", { value: 42, log: ["main", "child"], virtual: "virtual", schedules: 2 }],
     ["main.cjs", { value: 42, log: ["main", "child"] }],
     ["out/consumer-cjs.cjs", { value: 42 }],
   ];
@@ -88,7 +94,7 @@ run(main()).then((value: number) => console.log(JSON.stringify({ value })));
       );
   }
   console.log(
-    "package smoke test: asynkit imports, requires and type-checks by name from another folder",
+    "package smoke test: asynkit and asynkit/testing import, require and type-check by name from another folder",
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

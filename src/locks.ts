@@ -8,9 +8,10 @@
  */
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
-import { getRunningLoop } from "./events.js";
+import { getRunningLoop, peekRunningLoop } from "./events.js";
 import { FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
 import { Deque } from "./util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 
@@ -150,6 +151,10 @@ function describeWaiters(state: string, waiters: Deque<unknown> | null): string 
  */
 export class Lock extends LoopBound {
   /** @internal */ _locked = false;
+  /** @internal The task that took the lock (null: none, or code outside a task), for deadlock reports. */
+  _holder: Task<unknown> | null = null;
+  /** @internal What a waiter waits on, in words made only when printed: which lock, by its holder. */
+  private _waitLabel: { toString(): string } | null = null;
   /** @internal Futures of the waiting acquirers; a woken one stays until it resumes. */
   _waiters: Deque<Future<true>> | null = null;
 
@@ -164,10 +169,11 @@ export class Lock extends LoopBound {
    */
   *acquire(): Coro<true> {
     if (!this._locked && allCancelled(this._waiters)) {
-      this._locked = true;
+      this._take();
       return true;
     }
-    const fut = new WaitFuture<true>(this._getLoop(), "Lock.acquire()");
+    this._waitLabel ??= { toString: () => this._describeWait() };
+    const fut = new WaitFuture<true>(this._getLoop(), this._waitLabel);
     if (this._waiters === null) this._waiters = new Deque();
     this._waiters.push(fut);
     let acquired = false;
@@ -179,8 +185,21 @@ export class Lock extends LoopBound {
       // Woken but not taking the lock (cancelled, or closed): pass the turn on.
       if (!acquired && !this._locked) this._wakeUpFirst();
     }
-    this._locked = true;
+    this._take();
     return true;
+  }
+
+  private _take(): void {
+    this._locked = true;
+    this._holder = peekRunningLoop()?._currentTask ?? null;
+  }
+
+  /** "Lock.acquire()", and the task that holds the lock: two locks in a deadlock report tell apart. */
+  private _describeWait(): string {
+    const holder = this._holder;
+    return holder === null
+      ? "Lock.acquire()"
+      : `Lock.acquire() (held by Task ${JSON.stringify(holder.getName())})`;
   }
 
   /** Frees the lock and wakes the first waiter. Throws if the lock is not held. */
@@ -191,6 +210,7 @@ export class Lock extends LoopBound {
       );
     }
     this._locked = false;
+    this._holder = null;
     this._wakeUpFirst();
   }
 

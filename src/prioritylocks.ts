@@ -68,7 +68,6 @@ function servingOrder(waiters: Deque<Future<unknown>>): Future<unknown>[] {
  * ```
  */
 export class PriorityLock extends Lock implements PriorityHolder {
-  private _holder: Task | null = null;
   private readonly _waitingTasks = new Set<Task>();
 
   override *acquire(): Coro<true> {
@@ -90,7 +89,7 @@ export class PriorityLock extends Lock implements PriorityHolder {
         stopWaiting(task);
       }
     }
-    this._holder = task;
+    this._holder = task; // the task that asked, even inside an eager start
     startHolding(task, this);
     return true;
   }
@@ -105,7 +104,6 @@ export class PriorityLock extends Lock implements PriorityHolder {
           `PriorityLock.release(): the lock is held by ${holder}, not by ${current ?? "a callback"}: only its holder may release it.`,
         );
       }
-      this._holder = null;
       stopHolding(holder, this);
     }
     super.release();

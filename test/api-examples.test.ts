@@ -6,9 +6,11 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { expect, it } from "vitest";
 
-const entry = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+const entries = ["../src/index.ts", "../src/testing/index.ts"].map((path) =>
+  fileURLToPath(new URL(path, import.meta.url)),
+);
 
-function exportsWithoutExample(): string[] {
+function exportsWithoutExample(entry: string): string[] {
   const program = ts.createProgram([entry], {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -18,9 +20,9 @@ function exportsWithoutExample(): string[] {
   });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(entry);
-  if (source === undefined) throw new Error("src/index.ts not found");
+  if (source === undefined) throw new Error(`${entry} not found`);
   const module = checker.getSymbolAtLocation(source);
-  if (module === undefined) throw new Error("src/index.ts has no exports");
+  if (module === undefined) throw new Error(`${entry} has no exports`);
   const missing: string[] = [];
   for (const exported of checker.getExportsOfModule(module)) {
     const symbol =
@@ -40,6 +42,10 @@ function exportsWithoutExample(): string[] {
   return missing.sort();
 }
 
-it("every exported function and class has an @example", () => {
-  expect(exportsWithoutExample()).toEqual([]);
-}, 60_000);
+it.each(entries)(
+  "every exported function and class of %s has an @example",
+  (entry) => {
+    expect(exportsWithoutExample(entry)).toEqual([]);
+  },
+  60_000,
+);

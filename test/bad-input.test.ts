@@ -86,6 +86,8 @@ import {
   waitAbort,
   waitFor,
 } from "../src/index.js";
+import * as testing from "../src/testing/index.js";
+import { choose, explore, replay } from "../src/testing/index.js";
 import { thrown } from "./helpers.js";
 
 function escapeRegExp(text: string): string {
@@ -106,8 +108,8 @@ function* work(): Generator<undefined, number, unknown> {
 
 /** One bad call and the error it must raise. */
 interface Row {
-  /** The export of src/index.ts the call belongs to. */
-  export: keyof typeof asynkit;
+  /** The export of an entry point (src/index.ts, src/testing/index.ts) the call belongs to. */
+  export: keyof typeof asynkit | keyof typeof testing;
   /** The bad call, as the test's name shows it. */
   call: string;
   /** Makes the call (inside a coroutine on a running virtual loop, unless `outside`). */
@@ -1046,10 +1048,145 @@ const rows: Row[] = [
     error: R,
     message: expects("timeoutAt()", "when", "number NaN"),
   },
+  // asynkit/testing
+  {
+    export: "explore",
+    call: "explore(5)",
+    run: () => explore(bad),
+    error: T,
+    message: expects("explore()", "main", "number 5"),
+  },
+  {
+    export: "explore",
+    call: "explore(main, 5)",
+    run: () => explore(work, bad),
+    error: T,
+    message: expects("explore()", "options", "number 5"),
+  },
+  {
+    export: "explore",
+    call: 'explore(main, { iterations: "5" })',
+    run: () => explore(work, { iterations: "5" as never }),
+    error: T,
+    message: expects("explore()", "options.iterations", 'string "5"'),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { iterations: 0 })",
+    run: () => explore(work, { iterations: 0 }),
+    error: R,
+    message: expects("explore()", "options.iterations", "number 0"),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { seed: -1 })",
+    run: () => explore(work, { seed: -1 }),
+    error: R,
+    message: expects("explore()", "options.seed", "number -1"),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { strategy: 5 })",
+    run: () => explore(work, { strategy: bad }),
+    error: T,
+    message: expects("explore()", "options.strategy", "number 5"),
+  },
+  {
+    export: "explore",
+    call: 'explore(main, { strategy: "bfs" })',
+    run: () => explore(work, { strategy: "bfs" as never }),
+    error: R,
+    message: expects("explore()", "options.strategy", 'string "bfs"'),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { depth: 0 })",
+    run: () => explore(work, { depth: 0 }),
+    error: R,
+    message: expects("explore()", "options.depth", "number 0"),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { preemptionBound: 1.5 })",
+    run: () => explore(work, { preemptionBound: 1.5 }),
+    error: R,
+    message: expects("explore()", "options.preemptionBound", "number 1.5"),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { maxSteps: 0 })",
+    run: () => explore(work, { maxSteps: 0 }),
+    error: R,
+    message: expects("explore()", "options.maxSteps", "number 0"),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { timeLimitMs: -1 })",
+    run: () => explore(work, { timeLimitMs: -1 }),
+    error: R,
+    message: expects("explore()", "options.timeLimitMs", "number -1"),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { failOnWarnings: 1 })",
+    run: () => explore(work, { failOnWarnings: 1 as never }),
+    error: T,
+    message: expects("explore()", "options.failOnWarnings", "number 1"),
+  },
+  {
+    export: "replay",
+    call: 'replay(5, "1:")',
+    run: () => replay(bad, "1:"),
+    error: T,
+    message: expects("replay()", "main", "number 5"),
+  },
+  {
+    export: "replay",
+    call: "replay(main, 5)",
+    run: () => replay(work, bad),
+    error: T,
+    message: expects("replay()", "token", "number 5"),
+  },
+  {
+    export: "replay",
+    call: 'replay(main, "4-1")',
+    run: () => replay(work, "4-1"),
+    error: R,
+    message: expects("replay()", "token", 'string "4-1"'),
+  },
+  {
+    export: "replay",
+    call: 'replay(main, "1:", "fast")',
+    run: () => replay(work, "1:", "fast" as never),
+    error: T,
+    message: expects("replay()", "options", 'string "fast"'),
+  },
+  {
+    export: "replay",
+    call: 'replay(main, "1:", { maxSteps: 0 })',
+    run: () => replay(work, "1:", { maxSteps: 0 }),
+    error: R,
+    message: expects("replay()", "options.maxSteps", "number 0"),
+  },
+  {
+    export: "choose",
+    call: 'choose("2")',
+    run: () => choose("2" as never),
+    error: T,
+    message: expects("choose()", "n", 'string "2"'),
+  },
+  {
+    export: "choose",
+    call: "choose(0)",
+    run: () => choose(0),
+    error: R,
+    message: expects("choose()", "n", "number 0"),
+  },
 ];
 
 /** Exports that take no argument to check, and why. */
-const noArguments: Partial<Record<keyof typeof asynkit, string>> = {
+const noArguments: Partial<Record<keyof typeof asynkit | keyof typeof testing, string>> = {
+  ExploreError: "an error class: made by explore() and replay() for a schedule that fails",
   BrokenBarrierError: "an error class: any message",
   DeadlockError: "an error class: made by a loop that finds a run can never finish",
   CancelledError: "an error class: any message",
@@ -1102,12 +1239,14 @@ describe("every export checks its arguments at the call", () => {
     expect(error.message).toMatch(row.message);
   });
 
-  it("the table has a row (or a reason for none) for every export of the package", () => {
+  it("the table has a row (or a reason for none) for every export of every entry point", () => {
     const covered = new Set<string>([
       ...rows.map((row) => row.export),
       ...Object.keys(noArguments),
     ]);
-    const missing = Object.keys(asynkit).filter((name) => !covered.has(name));
+    const missing = [...Object.keys(asynkit), ...Object.keys(testing)].filter(
+      (name) => !covered.has(name),
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -59,7 +59,7 @@ function* stuckEverywhere(): Coro<void> {
 const stuckList = [
   '  Task "main" waits on Task "child"',
   '  Task "holder" waits on Event.wait()',
-  '  Task "locker" waits on Lock.acquire()',
+  '  Task "locker" waits on Lock.acquire() (held by Task "holder")',
   '  Task "getter" waits on Queue.get()',
   '  Task "putter" waits on Queue.put()',
   '  Task "waiter" waits on Condition.wait()',
@@ -106,6 +106,46 @@ describe("runSync", () => {
     ]);
     expect(lines.slice(20)).toEqual(['  Task "w19" waits on Event.wait()', "  … and 5 more"]);
     expect((error as DeadlockError).tasks.length).toBe(25);
+  });
+
+  it("names the task that holds the lock a task waits for", () => {
+    const loop = new VirtualEventLoop();
+    const lock = new Lock();
+    const main = loop.createTask(
+      (function* () {
+        yield* lock.acquire();
+        yield* createTask(lock.acquire(), { name: "child" });
+      })(),
+      { name: "main" },
+    );
+    expect(
+      thrown(() => loop.runSync(main))
+        .message.split("\n")
+        .slice(1),
+    ).toEqual([
+      '  Task "main" waits on Task "child"',
+      '  Task "child" waits on Lock.acquire() (held by Task "main")',
+    ]);
+  });
+
+  it("names no task when code outside a task's step holds the lock", () => {
+    const loop = new VirtualEventLoop();
+    const lock = new Lock();
+    const main = loop.createTask(
+      (function* () {
+        yield* lock.acquire();
+        lock.release();
+        loop.callSoon(() => void lock.acquire().next()); // a callback takes it
+        yield* sleep(0);
+        yield* lock.acquire();
+      })(),
+      { name: "main" },
+    );
+    expect(
+      thrown(() => loop.runSync(main))
+        .message.split("\n")
+        .slice(1),
+    ).toEqual(['  Task "main" waits on Lock.acquire()']);
   });
 });
 
@@ -225,7 +265,7 @@ console.log("never printed");
     expect(code).toBe(1);
     expect(stdout).toBe("start\n");
     expect(stderr).toContain(
-      `DeadlockError: ${exiting} Unfinished tasks:\n  Task "Task-1" waits on Lock.acquire()\n  Task "holder" waits on <Future pending>\n`,
+      `DeadlockError: ${exiting} Unfinished tasks:\n  Task "Task-1" waits on Lock.acquire() (held by Task "holder")\n  Task "holder" waits on <Future pending>\n`,
     );
   }, 30_000);
 

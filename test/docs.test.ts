@@ -86,9 +86,13 @@ function collectBlocks(): Block[] {
   return blocks;
 }
 
-/** The block as a module whose "asynkit" is `index` (a relative path). */
+/** The block as a module whose "asynkit" is `index` (a relative path), and "asynkit/testing" the testing entry beside it. */
 function moduleText(block: Block, index: string): string {
-  return `${block.code.replace(/from "asynkit"/g, `from "${index}"`)}\nexport {};\n`;
+  const testing = index.replace(/index\.js$/, "testing/index.js");
+  const code = block.code
+    .replace(/from "asynkit\/testing"/g, `from "${testing}"`)
+    .replace(/from "asynkit"/g, `from "${index}"`);
+  return `${code}\nexport {};\n`;
 }
 
 const blocks = collectBlocks();

@@ -64,6 +64,40 @@ const expectations: Record<string, (stdout: string) => void> = {
     );
   },
 
+  "explore-lost-update.ts": (stdout) => {
+    expect(stdout).toBe(
+      [
+        "the ordinary test passes",
+        "explore(): iteration 5 (seed 0) failed: main threw Error: lost update: n is 1",
+        "Schedule: 2 departure(s) from FIFO order, shrunk from 3, 9 steps:",
+        '  step 4: ran Task "B" instead of Task "A"',
+        '  step 5: ran Task "B" instead of Task "A"',
+        'Replay it with replay(main, "1:2-1.3-1").',
+        "replay 1: lost update: n is 1",
+        "replay 2: lost update: n is 1",
+        "replay 3: lost update: n is 1",
+        "fixed: the token passes, and so do 1000 pct schedules",
+        "",
+      ].join("\n"),
+    );
+  },
+
+  "explore-deadlock.ts": (stdout) => {
+    expect(stdout).toBe(
+      [
+        "FIFO order alone: 1 schedule, no failure",
+        "explore(): iteration 3 (seed 0) failed: deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:",
+        '  Task "main" waits on Task "pay"',
+        '  Task "pay" waits on Lock.acquire() (held by Task "report")',
+        '  Task "report" waits on Lock.acquire() (held by Task "pay")',
+        "Schedule: 1 departure(s) from FIFO order, 6 steps:",
+        '  step 4: ran Task "report" instead of Task "pay"',
+        'Replay it with replay(main, "1:2-1").',
+        "",
+      ].join("\n"),
+    );
+  },
+
   "priority.ts": (stdout) => {
     expect(stdout).toBe(
       [

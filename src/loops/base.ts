@@ -79,9 +79,9 @@ export interface EventLoopOptions {
 }
 
 /** How a run of iterations ended. */
-type Spin = 0 | 1 | 2;
+export type Spin = 0 | 1 | 2;
 export const STOPPED = 0;
-const IDLE = 1;
+export const IDLE = 1;
 const OUT_OF_TIME = 2;
 
 /**
@@ -769,7 +769,8 @@ export abstract class BaseEventLoop {
       );
   }
 
-  private _collectDueTimers(): void {
+  /** @internal Moves the timers that are due to the end of the ready queue. */
+  _collectDueTimers(): void {
     const heap = this._scheduled;
     const ready = this._ready;
     const time = this.time();

@@ -64,6 +64,11 @@ export class VirtualEventLoop extends BaseEventLoop {
    * can deliver, or on something that never comes.
    */
   runSync<T>(main: Awaitable<T>): T {
+    return this._runSync(main, "runSync()");
+  }
+
+  /** @internal runSync() for `caller`, the public call its errors name. */
+  _runSync<T>(main: Awaitable<T>, caller: string): T {
     this._checkRunnable("runSync");
     const future = toFuture("loop.runSync()", "main", main, this);
     const stop = (): void => this.stop();
@@ -75,7 +80,7 @@ export class VirtualEventLoop extends BaseEventLoop {
     try {
       for (;;) {
         if (this._spin(0, Number.POSITIVE_INFINITY) === STOPPED) break;
-        if (!this._idle(this._nextTimer())) throw this._stuck(future);
+        if (!this._idle(this._nextTimer())) throw this._stuck(future, caller);
       }
     } finally {
       endSyncRun();
@@ -116,13 +121,13 @@ export class VirtualEventLoop extends BaseEventLoop {
     this._queueDrive();
   }
 
-  private _stuck(main: Future<unknown>): Error {
+  private _stuck(main: Future<unknown>, caller: string): Error {
     if (this._hostPending > 0) {
       return new Error(
-        `runSync(): the program waits on ${this._hostPending} thing(s) only the host can deliver (native promises through fromPromise, AbortSignals). ` +
+        `${caller}: the program waits on ${this._hostPending} thing(s) only the host can deliver (native promises through fromPromise, AbortSignals). ` +
           "Use `await loop.runUntilComplete(main)` or `await run(main, { loopFactory: () => new VirtualEventLoop() })` instead.",
       );
     }
-    return deadlockError("runSync()", main, this, "nothing is ready and no timer is pending");
+    return deadlockError(caller, main, this, "nothing is ready and no timer is pending");
   }
 }

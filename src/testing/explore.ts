@@ -1,0 +1,338 @@
+/**
+ * explore() and replay(): run a program under many schedules, each choice of
+ * the next ready entry made by a strategy, until one fails; shrink that
+ * schedule, and report it with a token that replays it exactly.
+ */
+import { peekRunningLoop } from "../events.js";
+import { now } from "../util/clock.js";
+import {
+  argRangeError,
+  argTypeError,
+  checkBooleanOption,
+  checkFunction,
+  checkInteger,
+  checkNonNegative,
+  checkOptions,
+} from "../validate.js";
+import { type Chooser, type FailureKind, type Outcome, type RunRules, runOnce } from "./run.js";
+import { shrink } from "./shrink.js";
+import { makeStrategy, type StrategySettings } from "./strategies.js";
+import { decodeToken, encodeToken, scripted } from "./token.js";
+
+/** Options of {@link explore}. */
+export interface ExploreOptions {
+  /** How many schedules to run at most (default 1000); iteration 0 is the FIFO schedule. */
+  iterations?: number;
+  /** The seed of the strategy's choices (default 0): the same seed runs the same schedules. */
+  seed?: number;
+  /** How to choose: "random" (default) at each decision, "pct" by random priorities, "dfs" every schedule in turn. */
+  strategy?: "random" | "pct" | "dfs";
+  /** PCT's bug depth (default 3): the number of ordering constraints a bug it should find needs. */
+  depth?: number;
+  /** "dfs" only: the most departures from FIFO order a schedule may have (default: no bound). */
+  preemptionBound?: number;
+  /** The most entries one run may run (default 100000): a run past it fails, as a livelock. */
+  maxSteps?: number;
+  /** Stop searching after this many milliseconds (default: no limit); the report says the search was cut short. */
+  timeLimitMs?: number;
+  /** Fail on exception-handler reports without an exception (warnings) too (default false). */
+  failOnWarnings?: boolean;
+}
+
+/** Options of {@link replay}: the rules of the run, as the search that found the token had them. */
+export type ReplayOptions = Pick<ExploreOptions, "maxSteps" | "failOnWarnings">;
+
+/** What {@link explore} found when no schedule failed. */
+export interface ExploreReport {
+  strategy: "random" | "pct" | "dfs";
+  seed: number;
+  /** Schedules run. */
+  iterations: number;
+  /** Distinct schedules among them. */
+  schedules: number;
+  /** "dfs": every schedule within the bounds was run. */
+  exhausted: boolean;
+  /** timeLimitMs ended the search before `iterations`. */
+  timedOut: boolean;
+}
+
+/** The fields of an {@link ExploreError} besides its message. */
+interface Found {
+  kind: FailureKind;
+  iteration: number | null;
+  seed: number | null;
+  token: string;
+  schedule: readonly string[];
+  steps: number;
+  cause: unknown;
+}
+
+/**
+ * A schedule under which the program failed, found by {@link explore} or
+ * run again by {@link replay}. `cause` is what failed: main's error, a
+ * DeadlockError naming each blocked task and what it waits on, the error of
+ * the step limit, or the exception the loop's exception handler was given.
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "asynkit";
+ * import { ExploreError, explore } from "asynkit/testing";
+ * function* main() {
+ *   yield* sleep(0);
+ *   throw new Error("always");
+ * }
+ * try {
+ *   await explore(main);
+ * } catch (e) {
+ *   if (e instanceof ExploreError) console.log(e.kind, e.iteration, e.token); // "main threw" 0 "1:"
+ * }
+ * ```
+ */
+export class ExploreError extends Error {
+  override name = "ExploreError";
+  /** How the run failed: "main threw", "deadlock", "step limit" or "exception report". */
+  readonly kind: FailureKind;
+  /** The iteration that failed first (null from replay()). */
+  readonly iteration: number | null;
+  /** The seed of the search (null from replay()). */
+  readonly seed: number | null;
+  /** Every decision of the (shrunk) failing schedule: pass it to replay(). */
+  readonly token: string;
+  /** The decisions that departed from FIFO order, in words, e.g. `step 7: ran Task "writer" instead of Task "reader"`. */
+  readonly schedule: readonly string[];
+  /** Entries the failing run ran. */
+  readonly steps: number;
+
+  /** @internal Made by explore() and replay(). */
+  constructor(message: string, found: Found) {
+    super(message, { cause: found.cause });
+    this.kind = found.kind;
+    this.iteration = found.iteration;
+    this.seed = found.seed;
+    this.token = found.token;
+    this.schedule = found.schedule;
+    this.steps = found.steps;
+  }
+}
+
+/** At most this many runs go into shrinking one failure. */
+const MAX_SHRINK_RUNS = 500;
+
+const STRATEGIES = ["random", "pct", "dfs"] as const;
+
+/**
+ * Runs the program `main` makes (a function that returns a new coroutine on
+ * each call) once per iteration, on a fresh virtual loop whose every choice of
+ * the next ready entry is made by the strategy, until a run fails: main
+ * throws, deadlocks, passes `maxSteps`, or the loop's exception handler gets
+ * an error. Then it shrinks the failing schedule and rejects with an
+ * {@link ExploreError} whose token {@link replay} runs again exactly.
+ * Resolves with a report when no schedule failed.
+ *
+ * @example
+ * ```ts
+ * import { createTask, sleep } from "asynkit";
+ * import { explore } from "asynkit/testing";
+ * function* main() {
+ *   let n = 0;
+ *   function* a() { const v = n; yield* sleep(0); n = v + 1; }
+ *   function* b() { yield* sleep(0); yield* sleep(0); n += 1; }
+ *   const ta = createTask(a(), { name: "A" });
+ *   const tb = createTask(b(), { name: "B" });
+ *   yield* ta;
+ *   yield* tb;
+ *   if (n !== 2) throw new Error(`lost update: n is ${n}`);
+ * }
+ * await explore(main, { strategy: "pct" }).catch((e) => console.log(e.schedule));
+ * ```
+ */
+export function explore(main: () => unknown, options?: ExploreOptions): Promise<ExploreReport> {
+  checkMain("explore()", main);
+  const settings = checkExploreOptions(options ?? {});
+  checkNoLoopRunning("explore()");
+  return new Promise((resolve) => resolve(search(main, settings)));
+}
+
+/**
+ * Runs the program `main` makes under the schedule `token` (from an
+ * ExploreError) again, and rejects with the same failure, every time: a
+ * regression test for a race. Resolves once the program no longer fails under
+ * it. A decision the token chooses an option for that the program no longer
+ * has (it changed since) is made in FIFO order. Pass the `maxSteps` and
+ * `failOnWarnings` the search had, as the ExploreError's message does.
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "asynkit";
+ * import { replay } from "asynkit/testing";
+ * function* main() { yield* sleep(0); }
+ * await replay(main, "1:"); // the FIFO schedule: passes
+ * ```
+ */
+export function replay(main: () => unknown, token: string, options?: ReplayOptions): Promise<void> {
+  checkMain("replay()", main);
+  const deviations = decodeToken("replay()", token);
+  checkOptions("replay()", options, "{ maxSteps: 1000 }");
+  const rules = checkRunRules("replay()", options ?? {});
+  checkNoLoopRunning("replay()");
+  return new Promise((resolve) => {
+    const outcome = runOnce(main, scripted(deviations), rules, "replay()");
+    if (outcome.failure !== null) throw reportFailure(outcome, null, null, null, rules);
+    resolve();
+  });
+}
+
+const DEFAULT_MAX_STEPS = 100_000;
+
+interface Settings extends StrategySettings, RunRules {
+  readonly iterations: number;
+  readonly timeLimitMs: number;
+}
+
+function search(main: () => unknown, settings: Settings): ExploreReport {
+  const strategy = makeStrategy(settings);
+  const deadline = now() + settings.timeLimitMs;
+  const seen = new Set<string>();
+  let iteration = 0;
+  let timedOut = false;
+  for (; iteration < settings.iterations; iteration++) {
+    if (iteration > 0 && now() > deadline) {
+      timedOut = true;
+      break;
+    }
+    if (!strategy.begin(iteration)) break;
+    const outcome = runOnce(main, strategy, settings, "explore()");
+    strategy.end(outcome);
+    seen.add(outcome.choices.join());
+    if (outcome.failure !== null) {
+      const shrunk = shrinkFailure(main, outcome, settings);
+      throw reportFailure(shrunk, outcome, iteration, settings.seed, settings);
+    }
+  }
+  return {
+    strategy: settings.strategy,
+    seed: settings.seed,
+    iterations: iteration,
+    schedules: seen.size,
+    exhausted: strategy.exhausted,
+    timedOut,
+  };
+}
+
+function shrinkFailure(main: () => unknown, failing: Outcome, rules: RunRules): Outcome {
+  const rerun = (chooser: Chooser): Outcome => runOnce(main, chooser, rules, "explore()");
+  return shrink(failing, rerun, MAX_SHRINK_RUNS);
+}
+
+function reportFailure(
+  outcome: Outcome,
+  first: Outcome | null,
+  iteration: number | null,
+  seed: number | null,
+  rules: RunRules,
+): ExploreError {
+  const failure = outcome.failure as NonNullable<Outcome["failure"]>;
+  const token = encodeToken(outcome.choices);
+  const cause = failure.cause;
+  const what =
+    failure.kind === "main threw"
+      ? `main threw ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`
+      : `${failure.kind}: ${cause instanceof Error ? cause.message.replace(/^(explore|replay)\(\): (deadlock: )?/, "") : String(cause)}`;
+  const where =
+    iteration === null
+      ? "replay(): the schedule fails again"
+      : `explore(): iteration ${iteration} (seed ${seed}) failed`;
+  const deviations = outcome.schedule.length;
+  const shrunk =
+    first !== null && first.schedule.length !== deviations
+      ? `, shrunk from ${first.schedule.length}`
+      : "";
+  const lines = [
+    `${where}: ${what}`,
+    `Schedule: ${deviations} departure(s) from FIFO order${shrunk}, ${outcome.steps} steps${deviations > 0 ? ":" : "."}`,
+    ...outcome.schedule.map((line) => `  ${line}`),
+    `Replay it with replay(main, ${JSON.stringify(token)}${replayOptions(rules)}).`,
+  ];
+  return new ExploreError(lines.join("\n"), {
+    kind: failure.kind,
+    iteration,
+    seed,
+    token,
+    schedule: outcome.schedule,
+    steps: outcome.steps,
+    cause,
+  });
+}
+
+/** The options replay() needs to run by `rules`, as code: none for the defaults. */
+function replayOptions(rules: RunRules): string {
+  const options: string[] = [];
+  if (rules.maxSteps !== DEFAULT_MAX_STEPS) options.push(`maxSteps: ${rules.maxSteps}`);
+  if (rules.failOnWarnings) options.push("failOnWarnings: true");
+  return options.length === 0 ? "" : `, { ${options.join(", ")} }`;
+}
+
+/** A search runs loops of its own: not from inside a running one. */
+function checkNoLoopRunning(where: string): void {
+  if (peekRunningLoop() !== null) {
+    throw new Error(
+      `${where}: an event loop is running in this stack: call it from the test itself, not from inside a coroutine.`,
+    );
+  }
+}
+
+function checkMain(where: string, main: unknown): void {
+  checkFunction(
+    where,
+    "main",
+    main,
+    "pass a generator function, function* main() { ... }, that makes the program afresh on each call",
+  );
+}
+
+function checkExploreOptions(options: ExploreOptions): Settings {
+  const where = "explore()";
+  checkOptions(where, options, '{ iterations: 100, strategy: "pct" }');
+  const { iterations = 1000, seed = 0, strategy = "random", depth = 3 } = options;
+  const { preemptionBound = Number.POSITIVE_INFINITY } = options;
+  const { timeLimitMs = Number.POSITIVE_INFINITY } = options;
+  checkInteger(where, "options.iterations", iterations, 1);
+  checkInteger(where, "options.seed", seed, 0);
+  if (typeof strategy !== "string" || !STRATEGIES.includes(strategy)) {
+    const make = typeof strategy === "string" ? argRangeError : argTypeError;
+    throw make(
+      where,
+      "options.strategy",
+      strategy,
+      '"random", "pct" or "dfs"',
+      'pass strategy: "pct", for example',
+    );
+  }
+  checkInteger(where, "options.depth", depth, 1);
+  if (preemptionBound !== Number.POSITIVE_INFINITY) {
+    checkInteger(where, "options.preemptionBound", preemptionBound, 0);
+  }
+  checkNonNegative(
+    where,
+    "options.timeLimitMs",
+    timeLimitMs,
+    "pass a number of milliseconds, such as 5000",
+  );
+  return {
+    iterations,
+    seed,
+    strategy,
+    depth,
+    preemptionBound,
+    timeLimitMs,
+    ...checkRunRules(where, options),
+  };
+}
+
+/** The options of every run, explore()'s and replay()'s. */
+function checkRunRules(where: string, options: ReplayOptions): RunRules {
+  const { maxSteps = DEFAULT_MAX_STEPS, failOnWarnings = false } = options;
+  checkInteger(where, "options.maxSteps", maxSteps, 1);
+  checkBooleanOption(where, "options.failOnWarnings", failOnWarnings);
+  return { maxSteps, failOnWarnings };
+}

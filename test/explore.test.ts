@@ -1,0 +1,601 @@
+/**
+ * explore() runs a program under many schedules and replay() runs one again:
+ * the acceptance tests of issue 13 (a lost update and a lock-order deadlock
+ * found, shrunk and replayed; dfs visiting every interleaving; guards for
+ * asynkit's own primitives across 1,000 schedules each; determinism), and
+ * the rules of the search.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  DeadlockError,
+  fromPromise,
+  getRunningLoop,
+  Lock,
+  Queue,
+  Semaphore,
+  sleep,
+  TimeoutError,
+  VirtualEventLoop,
+  waitFor,
+} from "../src/index.js";
+import { choose, type ExploreError, explore, replay } from "../src/testing/index.js";
+import { type Outcome, runOnce } from "../src/testing/run.js";
+import { makeStrategy } from "../src/testing/strategies.js";
+
+/** The rejection of `promise`, which must reject. */
+async function rejection(promise: Promise<unknown>): Promise<ExploreError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ExploreError;
+  }
+  throw new Error("expected a rejection");
+}
+
+/**
+ * A lost update FIFO order does not show: B's increment can fall between A's
+ * read and A's write. A bystander task C, if asked for, adds departures that
+ * the failure does not need.
+ */
+function lostUpdateProgram(bystander: boolean): () => Coro<void> {
+  return function* main() {
+    let n = 0;
+    function* a(): Coro<void> {
+      const v = n;
+      yield* sleep(0);
+      n = v + 1;
+    }
+    function* b(): Coro<void> {
+      yield* sleep(0);
+      yield* sleep(0);
+      n += 1;
+    }
+    function* c(): Coro<void> {
+      for (let i = 0; i < 3; i++) yield* sleep(0);
+    }
+    const tasks = [createTask(a(), { name: "A" })];
+    if (bystander) tasks.push(createTask(c(), { name: "C" }));
+    tasks.push(createTask(b(), { name: "B" }));
+    for (const task of tasks) yield* task;
+    if (n !== 2) throw new Error(`lost update: n is ${n}`);
+  };
+}
+
+const lostUpdate = lostUpdateProgram(false);
+
+const RULES = { maxSteps: 100_000, failOnWarnings: false };
+
+/** The first failing run of a search, unshrunk, found by running the strategy as explore() does. */
+function firstFailure(strategy: "random" | "pct", seed: number, iteration: number): Outcome {
+  const search = makeStrategy({ strategy, seed, depth: 3, preemptionBound: Infinity });
+  let outcome: Outcome | null = null;
+  for (let i = 0; i <= iteration; i++) {
+    search.begin(i);
+    outcome = runOnce(lostUpdate, search, RULES, "explore()");
+    search.end(outcome);
+  }
+  return outcome as Outcome;
+}
+
+describe("a lost update FIFO order does not show", () => {
+  it("passes under the FIFO schedule, iteration 0", async () => {
+    expect(await explore(lostUpdate, { iterations: 1 })).toEqual({
+      strategy: "random",
+      seed: 0,
+      iterations: 1,
+      schedules: 1,
+      exhausted: false,
+      timedOut: false,
+    });
+  });
+
+  it.each(["random", "pct"] as const)(
+    "%s finds it within 50 iterations for at least 95 of the seeds 0-99, shrunk no longer than found",
+    async (strategy) => {
+      let found = 0;
+      for (let seed = 0; seed < 100; seed++) {
+        const error = await rejection(
+          explore(lostUpdate, { strategy, seed, iterations: 50 }),
+        ).catch(() => null);
+        if (error === null) continue;
+        found++;
+        expect(error.kind).toBe("main threw");
+        expect(error.seed).toBe(seed);
+        const first = firstFailure(strategy, seed, error.iteration as number);
+        expect(first.failure?.kind).toBe("main threw");
+        expect(error.schedule.length).toBeLessThanOrEqual(first.schedule.length);
+      }
+      expect(found).toBeGreaterThanOrEqual(95);
+    },
+  );
+
+  it("reports the shrunk schedule in words with a token that replays it, failing 20 times out of 20", async () => {
+    const error = await rejection(explore(lostUpdate, { strategy: "pct" }));
+    expect(error.name).toBe("ExploreError");
+    expect(error.iteration).toBe(5);
+    expect(error.token).toBe("1:2-1.3-1");
+    expect(error.schedule).toEqual([
+      'step 4: ran Task "B" instead of Task "A"',
+      'step 5: ran Task "B" instead of Task "A"',
+    ]);
+    expect(error.cause).toBeInstanceOf(Error);
+    expect((error.cause as Error).message).toBe("lost update: n is 1");
+    expect(error.message).toBe(
+      [
+        "explore(): iteration 5 (seed 0) failed: main threw Error: lost update: n is 1",
+        "Schedule: 2 departure(s) from FIFO order, 8 steps:",
+        '  step 4: ran Task "B" instead of Task "A"',
+        '  step 5: ran Task "B" instead of Task "A"',
+        'Replay it with replay(main, "1:2-1.3-1").',
+      ].join("\n"),
+    );
+    for (let i = 0; i < 20; i++) {
+      const again = await rejection(replay(lostUpdate, error.token));
+      expect(again.kind).toBe("main threw");
+      expect((again.cause as Error).message).toBe("lost update: n is 1");
+      expect(again.token).toBe(error.token);
+      expect(again.schedule).toEqual(error.schedule);
+      expect(again.iteration).toBe(null);
+      expect(again.seed).toBe(null);
+      expect(again.message.split("\n")[0]).toBe(
+        "replay(): the schedule fails again: main threw Error: lost update: n is 1",
+      );
+    }
+  });
+
+  it("shrinks to the fewest departures from FIFO order, below the schedule that first failed", async () => {
+    const noisy = lostUpdateProgram(true);
+    const error = await rejection(explore(noisy));
+    expect(error.iteration).toBe(2);
+    expect(error.message).toContain("2 departure(s) from FIFO order, shrunk from 6, 13 steps");
+    expect(error.schedule).toEqual([
+      'step 5: ran Task "B" instead of Task "A"',
+      'step 6: ran Task "B" instead of Task "A"',
+    ]);
+    expect(error.token).toBe("1:3-2.4-2");
+    await expect(replay(noisy, error.token)).rejects.toThrow("lost update: n is 1");
+  });
+
+  it("a replay of the FIFO token, or of the program with the race fixed, passes", async () => {
+    await expect(replay(lostUpdate, "1:")).resolves.toBe(undefined);
+    function* fixed(): Coro<void> {
+      let n = 0;
+      const lock = new Lock();
+      function* add(steps: number): Coro<void> {
+        for (let i = 0; i < steps; i++) yield* sleep(0);
+        using _ = yield* lock.hold();
+        const v = n;
+        yield* sleep(0);
+        n = v + 1;
+      }
+      const ta = createTask(add(0), { name: "A" });
+      const tb = createTask(add(2), { name: "B" });
+      yield* ta;
+      yield* tb;
+      if (n !== 2) throw new Error(`lost update: n is ${n}`);
+    }
+    // Its decisions differ: a choice the program no longer has falls back to FIFO order.
+    await expect(replay(fixed, "1:2-1.3-1.9-5")).resolves.toBe(undefined);
+    await expect(explore(fixed, { strategy: "pct", iterations: 200 })).resolves.toMatchObject({
+      iterations: 200,
+    });
+  });
+});
+
+describe("a lock-order deadlock", () => {
+  function* lockOrder(): Coro<void> {
+    const first = new Lock();
+    const second = new Lock();
+    function* a(): Coro<void> {
+      using _1 = yield* first.hold();
+      yield* sleep(0);
+      using _2 = yield* second.hold();
+    }
+    function* b(): Coro<void> {
+      yield* sleep(0);
+      using _2 = yield* second.hold();
+      yield* sleep(0);
+      using _1 = yield* first.hold();
+    }
+    const ta = createTask(a(), { name: "A" });
+    const tb = createTask(b(), { name: "B" });
+    yield* ta;
+    yield* tb;
+  }
+
+  it("does not show under FIFO order", async () => {
+    await expect(explore(lockOrder, { iterations: 1 })).resolves.toMatchObject({ iterations: 1 });
+  });
+
+  it("is found and reported as a deadlock naming each blocked task and what it waits on", async () => {
+    const error = await rejection(explore(lockOrder));
+    expect(error.kind).toBe("deadlock");
+    expect(error.cause).toBeInstanceOf(DeadlockError);
+    const cause = error.cause as DeadlockError;
+    expect(cause.tasks.map((task) => task.getName())).toEqual(["main", "A", "B"]);
+    expect(cause.message).toBe(
+      [
+        "explore(): deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:",
+        '  Task "main" waits on Task "A"',
+        '  Task "A" waits on Lock.acquire() (held by Task "B")',
+        '  Task "B" waits on Lock.acquire() (held by Task "A")',
+      ].join("\n"),
+    );
+    expect(error.schedule).toEqual(['step 2: ran Task "B" instead of Task "A"']);
+    expect(error.message.split("\n")[0]).toBe(
+      `explore(): iteration ${error.iteration} (seed 0) failed: deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:`,
+    );
+    await expect(replay(lockOrder, error.token)).rejects.toMatchObject({ kind: "deadlock" });
+  });
+});
+
+describe('"dfs"', () => {
+  /** Two tasks of two steps each; main records the order they ran in. */
+  function interleavings(logs: Set<string>): () => Coro<void> {
+    return function* main() {
+      const log: string[] = [];
+      function* worker(name: string): Coro<void> {
+        log.push(`${name}1`);
+        yield;
+        log.push(`${name}2`);
+      }
+      const a = createTask(worker("a"), { name: "a" });
+      const b = createTask(worker("b"), { name: "b" });
+      yield* a;
+      yield* b;
+      logs.add(log.join(" "));
+    };
+  }
+
+  it("visits every interleaving of two tasks of two steps, and says the space is exhausted", async () => {
+    const logs = new Set<string>();
+    const report = await explore(interleavings(logs), { strategy: "dfs" });
+    expect([...logs].sort()).toEqual([
+      "a1 a2 b1 b2",
+      "a1 b1 a2 b2",
+      "a1 b1 b2 a2",
+      "b1 a1 a2 b2",
+      "b1 a1 b2 a2",
+      "b1 b2 a1 a2",
+    ]);
+    expect(report).toEqual({
+      strategy: "dfs",
+      seed: 0,
+      iterations: report.schedules,
+      schedules: report.schedules,
+      exhausted: true,
+      timedOut: false,
+    });
+    expect(report.schedules).toBeGreaterThanOrEqual(6);
+  });
+
+  it("with preemptionBound 0 runs the FIFO schedule alone; with 1, the schedules one departure away", async () => {
+    const none = new Set<string>();
+    expect(
+      await explore(interleavings(none), { strategy: "dfs", preemptionBound: 0 }),
+    ).toMatchObject({
+      iterations: 1,
+      exhausted: true,
+    });
+    expect([...none]).toEqual(["a1 b1 a2 b2"]);
+    const one = new Set<string>();
+    await explore(interleavings(one), { strategy: "dfs", preemptionBound: 1 });
+    // FIFO order alternates a and b: "b1 a1 a2 b2" departs from it twice.
+    expect([...one].sort()).toEqual(["a1 a2 b1 b2", "a1 b1 a2 b2", "a1 b1 b2 a2", "b1 a1 b2 a2"]);
+  });
+
+  it("is cut short by iterations, and says it is not exhausted", async () => {
+    const logs = new Set<string>();
+    expect(await explore(interleavings(logs), { strategy: "dfs", iterations: 2 })).toMatchObject({
+      iterations: 2,
+      schedules: 2,
+      exhausted: false,
+    });
+  });
+
+  it("explores every value of choose() with the schedule", async () => {
+    const seen: number[][] = [];
+    function* main(): Coro<void> {
+      seen.push([choose(3), choose(2)]);
+      yield* sleep(choose(1));
+    }
+    const report = await explore(main, { strategy: "dfs" });
+    expect(seen).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+      [2, 0],
+      [2, 1],
+    ]);
+    expect(report).toMatchObject({ iterations: 6, schedules: 6, exhausted: true });
+  });
+
+  it("orders timers due at the same moment in every way", async () => {
+    const logs = new Set<string>();
+    function* main(): Coro<void> {
+      const log: string[] = [];
+      const loop = getRunningLoop();
+      loop.callLater(5, () => log.push("x"));
+      loop.callLater(5, () => log.push("y"));
+      yield* sleep(10);
+      logs.add(log.join(""));
+    }
+    await explore(main, { strategy: "dfs" });
+    expect([...logs]).toEqual(["xy", "yx"]);
+  });
+});
+
+describe("choose()", () => {
+  it("is 0 outside explore() and replay()", () => {
+    expect(choose(5)).toBe(0);
+    expect(
+      new VirtualEventLoop().runSync(
+        // biome-ignore lint/correctness/useYield: a coroutine that chooses without suspending
+        (function* () {
+          return choose(3);
+        })(),
+      ),
+    ).toBe(0);
+  });
+
+  it("is part of the schedule: shrunk, described and replayed", async () => {
+    function* main(): Coro<void> {
+      yield* sleep(0);
+      if (choose(4) === 3) throw new Error("the fault was injected");
+    }
+    const error = await rejection(explore(main));
+    expect(error.schedule).toEqual(["step 2: choose(4) returned 3"]);
+    expect(error.token).toBe("1:0-3");
+    await expect(replay(main, error.token)).rejects.toThrow("the fault was injected");
+  });
+});
+
+describe("failures besides a throw", () => {
+  it("a livelock stops at maxSteps", async () => {
+    function* main(): Coro<void> {
+      for (;;) yield* sleep(0);
+    }
+    const error = await rejection(explore(main, { maxSteps: 50 }));
+    expect(error.kind).toBe("step limit");
+    expect(error.iteration).toBe(0);
+    expect(error.steps).toBe(50);
+    expect((error.cause as Error).message).toBe(
+      "explore(): main did not finish within 50 steps (options.maxSteps): a livelock, or a program that needs a higher maxSteps",
+    );
+    expect(error.message.split("\n").at(-1)).toBe(
+      'Replay it with replay(main, "1:", { maxSteps: 50 }).',
+    );
+    const again = await rejection(replay(main, error.token, { maxSteps: 50 }));
+    expect([again.kind, again.steps]).toEqual(["step limit", 50]);
+  });
+
+  it("an error nobody retrieved fails the run, with the error as the cause", async () => {
+    const lost = new Error("nobody looked");
+    function* main(): Coro<void> {
+      createTask(
+        // biome-ignore lint/correctness/useYield: a task that fails at its first step
+        (function* () {
+          throw lost;
+        })(),
+      );
+      yield* sleep(1);
+    }
+    const error = await rejection(explore(main));
+    expect(error.kind).toBe("exception report");
+    expect(error.cause).toBe(lost);
+  });
+
+  it("a warning (a report without an exception) fails the run only with failOnWarnings", async () => {
+    function* main(): Coro<void> {
+      yield* sleep(0);
+      getRunningLoop().callExceptionHandler({ message: "something looks wrong" });
+    }
+    await expect(explore(main, { iterations: 3 })).resolves.toMatchObject({ iterations: 3 });
+    const error = await rejection(explore(main, { failOnWarnings: true }));
+    expect(error.kind).toBe("exception report");
+    expect((error.cause as Error).message).toBe("something looks wrong");
+    expect(error.message.split("\n").at(-1)).toBe(
+      'Replay it with replay(main, "1:", { failOnWarnings: true }).',
+    );
+    await expect(replay(main, error.token)).resolves.toBe(undefined);
+    await expect(replay(main, error.token, { failOnWarnings: true })).rejects.toMatchObject({
+      kind: "exception report",
+    });
+  });
+
+  it("explore() and replay() cannot run inside a running loop: they say to call them from the test", () => {
+    const loop = new VirtualEventLoop();
+    const errors = loop.runSync(
+      (function* () {
+        yield;
+        return [() => explore(lostUpdate), () => replay(lostUpdate, "1:")].map((call) => {
+          try {
+            void call();
+          } catch (error) {
+            return (error as Error).message;
+          }
+          return null;
+        });
+      })(),
+    );
+    expect(errors).toEqual(
+      ["explore()", "replay()"].map(
+        (where) =>
+          `${where}: an event loop is running in this stack: call it from the test itself, not from inside a coroutine.`,
+      ),
+    );
+  });
+
+  it("a program that waits on the host cannot be explored, and is told what to do instead", async () => {
+    function* main(): Coro<void> {
+      yield* sleep(1);
+      yield* fromPromise(new Promise<void>(() => {}));
+    }
+    await expect(explore(main)).rejects.toThrow(
+      new Error(
+        "explore(): the program waits on a native promise (through fromPromise) or an AbortSignal, which only the host settles, so no schedule can order it: give the program a stand-in on the loop (a Future the test resolves, a sleep()) instead",
+      ),
+    );
+  });
+
+  it("main that returns no coroutine is a TypeError, not a failure of the program", async () => {
+    await expect(explore(() => Promise.resolve(1))).rejects.toThrow(
+      new TypeError(
+        "explore() expects main to be a function that returns a coroutine (it returned Promise object), got function (anonymous): pass a generator function, function* main() { ... }, that makes the program afresh on each call.",
+      ),
+    );
+  });
+});
+
+describe("the search", () => {
+  /** The order in which three tasks ran, one entry per schedule. */
+  function recorder(orders: string[]): () => Coro<void> {
+    return function* main() {
+      let order = "";
+      function* worker(name: string): Coro<void> {
+        yield* sleep(0);
+        order += name;
+      }
+      const tasks = ["a", "b", "c"].map((name) => createTask(worker(name), { name }));
+      for (const task of tasks) yield* task;
+      orders.push(order);
+    };
+  }
+
+  it("is deterministic: the same seed runs the same schedules and gives the same report", async () => {
+    for (const strategy of ["random", "pct"] as const) {
+      const first: string[] = [];
+      const second: string[] = [];
+      const other: string[] = [];
+      const report = await explore(recorder(first), { strategy, seed: 7, iterations: 40 });
+      expect(await explore(recorder(second), { strategy, seed: 7, iterations: 40 })).toEqual(
+        report,
+      );
+      await explore(recorder(other), { strategy, seed: 8, iterations: 40 });
+      expect(second).toEqual(first);
+      expect(other).not.toEqual(first);
+      expect(first[0]).toBe("abc"); // iteration 0: FIFO
+      expect(report.schedules).toBeGreaterThan(1);
+    }
+    const failures = await Promise.all(
+      [1, 2].map(() => rejection(explore(lostUpdate, { seed: 11 }))),
+    );
+    expect(failures[1]?.message).toBe(failures[0]?.message);
+  });
+
+  it("timeLimitMs cuts the search short after the FIFO run, and the report says so", async () => {
+    const orders: string[] = [];
+    expect(await explore(recorder(orders), { timeLimitMs: 0 })).toMatchObject({
+      iterations: 1,
+      timedOut: true,
+    });
+  });
+});
+
+describe("guards for asynkit's own primitives, across 1,000 schedules each", () => {
+  it("a cancelled waitFor never returns a value, and loses nothing", async () => {
+    function* main(): Coro<void> {
+      const queue = new Queue<string>();
+      const waiter = createTask(waitFor(queue.get(), 1), { name: "waiter" });
+      const producer = createTask(
+        (function* () {
+          yield* sleep(1);
+          queue.putNowait("item");
+        })(),
+        { name: "producer" },
+      );
+      yield* sleep(1);
+      const cancelled = waiter.cancel();
+      yield* producer;
+      let got: string | null = null;
+      try {
+        got = yield* waiter;
+      } catch (error) {
+        if (!(error instanceof CancelledError || error instanceof TimeoutError)) throw error;
+      }
+      if (cancelled && got !== null) throw new Error("a cancelled waitFor returned a value");
+      const left = queue.qsize();
+      if ((got === null ? 1 : 0) !== left) throw new Error(`item lost: got ${got}, ${left} left`);
+    }
+    const report = await explore(main, { iterations: 1000 });
+    expect(report.iterations).toBe(1000);
+    expect(report.schedules).toBeGreaterThan(5);
+  });
+
+  it("a cancelled queue.get() never loses an item, nor the wakeup that came with it", async () => {
+    // asyncio's bug: a getter woken by put() and cancelled before it ran kept
+    // the wakeup, and the next getter waited with an item in the queue.
+    function* main(): Coro<void> {
+      const queue = new Queue<number>();
+      const getters = [0, 1].map((i) => createTask(queue.get(), { name: `getter ${i}` }));
+      const producer = createTask(
+        (function* () {
+          yield* sleep(0);
+          queue.putNowait(1);
+        })(),
+        { name: "producer" },
+      );
+      const canceller = createTask(
+        (function* () {
+          yield* sleep(0);
+          getters[choose(2)]?.cancel();
+        })(),
+        { name: "canceller" },
+      );
+      yield* producer;
+      yield* canceller;
+      yield* sleep(1); // a timer: everything ready has run by then
+      const waiting = getters.filter((getter) => !getter.done());
+      if (waiting.length > 0 && !queue.empty()) {
+        throw new Error("a getter waits while an item sits in the queue");
+      }
+      let got = queue.qsize();
+      for (const getter of getters) {
+        getter.cancel();
+        try {
+          got += yield* getter;
+        } catch (error) {
+          if (!(error instanceof CancelledError)) throw error;
+        }
+      }
+      if (got !== 1) throw new Error(`${got} items instead of 1`);
+    }
+    const report = await explore(main, { iterations: 1000 });
+    expect(report.iterations).toBe(1000);
+    expect(report.schedules).toBeGreaterThan(5);
+  });
+
+  it("a Semaphore never lets more than its bound in", async () => {
+    function* main(): Coro<void> {
+      const semaphore = new Semaphore(2);
+      let inside = 0;
+      function* worker(): Coro<void> {
+        using _ = yield* semaphore.hold();
+        inside++;
+        try {
+          if (inside > 2) throw new Error(`${inside} tasks inside a Semaphore(2)`);
+          yield* sleep(choose(2));
+        } finally {
+          inside--;
+        }
+      }
+      const workers = [0, 1, 2, 3].map((i) => createTask(worker(), { name: `worker ${i}` }));
+      yield* sleep(0);
+      workers[choose(4)]?.cancel();
+      for (const task of workers) {
+        try {
+          yield* task;
+        } catch (error) {
+          if (!(error instanceof CancelledError)) throw error;
+        }
+      }
+    }
+    const report = await explore(main, { iterations: 1000 });
+    expect(report.iterations).toBe(1000);
+    expect(report.schedules).toBeGreaterThan(5);
+  });
+});
