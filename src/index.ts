@@ -103,6 +103,8 @@ export {
   schedulingLoopFactory,
 } from "./loops/scheduling.js";
 export { VirtualEventLoop } from "./loops/virtual.js";
+// Out-of-band messages from a coroutine to the one awaiting it
+export { type BoundMonitor, Monitor } from "./monitor.js";
 // Policies and run()
 export {
   DefaultEventLoopPolicy,

@@ -51,6 +51,7 @@ import {
   InvalidStateError,
   LifoQueue,
   Lock,
+  Monitor,
   PriorityQueue,
   Queue,
   run,
@@ -716,6 +717,28 @@ const rows: Row[] = [
     run: () => eventLoopPolicy(bad),
     error: T,
     message: expects("eventLoopPolicy()", "policy", "number 5"),
+  },
+  // Out-of-band messages
+  {
+    export: "Monitor",
+    call: "monitor.await(5)",
+    run: () => new Monitor().await(bad),
+    error: T,
+    message: expects("Monitor.await()", "coro", "number 5"),
+  },
+  {
+    export: "Monitor",
+    call: "monitor.bind(work)",
+    run: () => new Monitor().bind(work as never),
+    error: T,
+    message: expects("Monitor.bind()", "coro", "generator function work"),
+  },
+  {
+    export: "Monitor",
+    call: "monitor.close(5)",
+    run: () => new Monitor().close(bad),
+    error: T,
+    message: expects("Monitor.close()", "coro", "number 5"),
   },
   // Queues
   {
