@@ -79,6 +79,15 @@ export {
   fromPromise,
   isFuture,
 } from "./futures.js";
+// Asynchronous generators as coroutines, and async iteration across the border with native code
+export { GeneratorObject } from "./generatorobject.js";
+export {
+  aiterSync,
+  type ForAwaitBody,
+  type ForAwaitSource,
+  forAwait,
+  fromAsyncIterable,
+} from "./iteration.js";
 // Synchronization primitives
 export {
   Barrier,

@@ -33,9 +33,6 @@ export const Resume = { NEXT: 0, THROW: 1, RETURN: 2 } as const;
 /** @internal */
 export type Resume = (typeof Resume)[keyof typeof Resume];
 
-/** The arguments of oob(): the message may be left out when undefined is one. */
-type OobArgs<Out> = undefined extends Out ? [data?: Out] : [data: Out];
-
 /**
  * Awaits a coroutine while it sends out-of-band messages: the coroutine calls
  * `yield* monitor.oob(data)`, which suspends it and makes the caller's
@@ -80,9 +77,9 @@ export class Monitor<Out = unknown, In = unknown> {
    * Sends `data` to the caller of `monitor.await()` and suspends until it
    * answers; returns the reply (the `data` of its next await(), or throws what
    * it passes to throw()). An InvalidStateError when nobody awaits through
-   * this monitor.
+   * this monitor. `data` may be left out when `Out` allows undefined.
    */
-  oob(...[data]: OobArgs<Out>): Coro<In> {
+  oob(...[data]: undefined extends Out ? [data?: Out] : [data: Out]): Coro<In> {
     return new OobRequest<Out, In>(this, data as Out) as unknown as Coro<In>;
   }
 
