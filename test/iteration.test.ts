@@ -11,10 +11,12 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  type ExceptionContext,
   Future,
   forAwait,
   fromAsyncIterable,
   GeneratorObject,
+  HostEventLoop,
   run,
   SynchronousError,
   sleep,
@@ -112,6 +114,34 @@ describe("fromAsyncIterable: a native async iterable read by a coroutine", () =>
     release();
     await hostTurn();
     expect(log).toEqual(["consumer cancelled", "read went on", "source finally"]);
+  });
+
+  test("a source that fails to close after an abandoned read goes to the loop's exception handler", async () => {
+    const failure = new Error("close failed");
+    const stuck: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<never>(() => {}),
+        return: () => Promise.reject(failure),
+      }),
+    };
+    const reported: ExceptionContext[] = [];
+    const loop = new HostEventLoop();
+    loop.setExceptionHandler((_loop, context) => reported.push(context));
+    await loop.runUntilComplete(
+      (function* () {
+        const reader = createTask(fromAsyncIterable(stuck).next());
+        yield* sleep(1);
+        reader.cancel();
+        yield* catching(reader);
+      })(),
+    );
+    await hostTurn();
+    expect(reported).toEqual([
+      {
+        message: "fromAsyncIterable(): the source failed to close after a read was abandoned",
+        exception: failure,
+      },
+    ]);
   });
 });
 

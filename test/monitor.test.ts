@@ -290,6 +290,23 @@ describe("Monitor (test_monitor.py TestMonitor)", () => {
     });
   });
 
+  test("closing a coroutine that has no return() leaves it be", () => {
+    let steps = 0;
+    const bare = {
+      next: () => ({ done: steps++ > 0, value: undefined }),
+      throw: (e: unknown) => {
+        throw e;
+      },
+      [Symbol.iterator]() {
+        return this;
+      },
+    } as unknown as Coro<void>;
+    const m = new Monitor();
+    expect(awaitSync(m.await(bare))).toEqual({ done: true, value: undefined });
+    awaitSync(m.close(bare));
+    expect(steps).toBe(2);
+  });
+
   test("test_monitor_aclose_ignore: a message sent while closing is an Error", () => {
     runV(function* () {
       const m = new Monitor();
