@@ -102,17 +102,17 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
 
   /** Runs the body to its next item: `{ done: false, value: item }`, or `{ done: true, value: result }` at its end. */
   next(...[value]: [] | [TNext]): Coro<IteratorResult<T, TReturn>> {
-    return this._resume("next()", Resume.NEXT, value);
+    return this._resume("GeneratorObject.next()", Resume.NEXT, value);
   }
 
   /** Throws `error` into the body where it yielded; it may catch it and yield again. On a finished generator, throws `error`. */
   throw(error: unknown): Coro<IteratorResult<T, TReturn>> {
-    return this._resume("throw()", Resume.THROW, error);
+    return this._resume("GeneratorObject.throw()", Resume.THROW, error);
   }
 
   /** Ends the body where it yielded, running its `finally` blocks, and gives `{ done: true, value }`. */
   return(value?: TReturn): Coro<IteratorResult<T, TReturn>> {
-    return this._resume("return()", Resume.RETURN, value);
+    return this._resume("GeneratorObject.return()", Resume.RETURN, value);
   }
 
   /** As return(), but an Error if the body yields again while closing (asynkit's aclose()). */
@@ -133,7 +133,7 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
   *_resume(where: string, how: Resume, arg: unknown): Coro<IteratorResult<T, TReturn>> {
     if (this._state === GeneratorState.RUNNING) {
       throw new InvalidStateError(
-        `GeneratorObject.${where}: ${this} is already running for another call: wait for that call to finish first.`,
+        `${where}: ${this} is already running for another call: wait for that call to finish first.`,
       );
     }
     if (this._state === GeneratorState.DONE) {
@@ -142,7 +142,7 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
     }
     this._state = GeneratorState.RUNNING;
     try {
-      const result = yield* this._monitor._drive(`GeneratorObject.${where}`, this._coro, how, arg);
+      const result = yield* this._monitor._drive(where, this._coro, how, arg);
       this._state = result.done === true ? GeneratorState.DONE : GeneratorState.SUSPENDED;
       return result;
     } finally {
