@@ -75,8 +75,15 @@ function* pump<T, TReturn>(
       }
       yield* g.yield(step.value);
     }
+  } catch (error) {
+    if (open) {
+      open = false;
+      yield* closeAfterError(closeSource(source, iterator, reading));
+    }
+    throw error;
   } finally {
-    if (open) yield* closeSource(source, iterator, reading);
+    // Closed with return() where it yields an item: no read is pending.
+    if (open) yield* closeSource(source, iterator, false);
   }
 }
 
@@ -157,19 +164,34 @@ function* eachItem<T>(
   gen: GeneratorObject<T, unknown, unknown>,
   body: ForAwaitBody<T>,
 ): Coro<void> {
-  let exhausted = false;
+  // While the body handles an item, the generator waits where it yielded it: leaving then closes it.
+  let open = false;
   try {
     for (;;) {
       const step = yield* gen.next();
-      if (step.done === true) {
-        exhausted = true;
-        return;
-      }
+      if (step.done === true) return;
+      open = true;
       const outcome = body(step.value);
       if ((isCoroutine(outcome) ? yield* outcome : outcome) === false) return;
+      open = false;
     }
+  } catch (error) {
+    if (open) {
+      open = false;
+      yield* closeAfterError(gen.return());
+    }
+    throw error;
   } finally {
-    if (!exhausted) yield* gen.return();
+    if (open) yield* gen.return();
+  }
+}
+
+/** Closes what a loop left early because of an error, which wins over one from closing, as in `for await`. */
+function* closeAfterError(closing: Coro<unknown>): Coro<void> {
+  try {
+    yield* closing;
+  } catch {
+    // The error that ended the loop is the one to report.
   }
 }
 

@@ -145,6 +145,67 @@ describe("fromAsyncIterable: a native async iterable read by a coroutine", () =>
   });
 });
 
+describe("forAwait closes the source as for await does", () => {
+  /** Items 1, 2, 3…, whose return() fails. */
+  function failingToClose(log: string[]): AsyncIterable<number> {
+    let n = 0;
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.resolve({ done: false, value: ++n }),
+        return: () => {
+          log.push("return");
+          return Promise.reject(new Error("close failed"));
+        },
+      }),
+    };
+  }
+
+  test("stopping early: the error from closing comes out", async () => {
+    const log: string[] = [];
+    const error = await run(catching(forAwait(failingToClose(log), () => false)));
+    expect((error as Error).message).toBe("close failed");
+    expect(log).toEqual(["return"]);
+  });
+
+  test("an error in the body wins over the error from closing", async () => {
+    const log: string[] = [];
+    const error = await run(
+      catching(
+        forAwait(failingToClose(log), () => {
+          throw new Error("body failed");
+        }),
+      ),
+    );
+    expect((error as Error).message).toBe("body failed");
+    expect(log).toEqual(["return"]);
+  });
+
+  test("so does a cancellation, and the same holds for native for await", async () => {
+    const log: string[] = [];
+    const error = await run(function* () {
+      const reader = createTask(
+        forAwait(failingToClose(log), function* () {
+          yield* sleep(100);
+          return undefined;
+        }),
+      );
+      yield* sleep(1);
+      reader.cancel();
+      return yield* catching(reader);
+    });
+    expect(error).toBeInstanceOf(CancelledError);
+    const native = await (async () => {
+      try {
+        for await (const _ of failingToClose(log)) throw new Error("native body failed");
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((native as Error).message).toBe("native body failed");
+    expect(log).toEqual(["return", "return"]);
+  });
+});
+
 describe("a Node Readable consumed from a coroutine", () => {
   test("its chunks, in order, through forAwait", async () => {
     const stream = Readable.from(["alpha", "beta", "gamma"]);
