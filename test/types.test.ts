@@ -224,6 +224,11 @@ describe("monitors and generators", () => {
       expectTypeOf(n).toEqualTypeOf<number>();
       return undefined;
     });
+    yield* forAwait(gen, function* (n) {
+      expectTypeOf(n).toEqualTypeOf<number>();
+      yield* sleep(1);
+      return n < 3;
+    });
   }
 
   it("oob() replies, await() results and items are typed by the monitor's and generator's parameters", () => {
