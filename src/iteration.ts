@@ -26,7 +26,7 @@ type Destroyable = { destroy(): unknown };
  *
  * @example
  * ```ts
- * import { type Coro, fromAsyncIterable, run } from "asynkit";
+ * import { fromAsyncIterable, run } from "asynkit";
  * async function* native() { yield "a"; yield "b"; }
  * await run(function* () {
  *   const items = fromAsyncIterable(native());
