@@ -225,6 +225,11 @@ class OobRequest<Out, In> {
   }
 
   throw(error: unknown): never {
+    // Thrown in while the message is still on its way: it never reached monitor.await()
+    // (oob() was called in another task, whose task refused the yield).
+    if (this.sent && this.monitor._state === MonitorState.OOB) {
+      this.monitor._state = MonitorState.ACTIVE;
+    }
     throw error;
   }
 

@@ -395,6 +395,22 @@ describe("GeneratorObject from a coroutine", () => {
     );
   });
 
+  test("yield() from another task fails there, and the body can still yield afterwards", () => {
+    runV(function* () {
+      const gen = new GeneratorObject<string>(function* (g) {
+        const helper = createTask(g.yield("from the helper"), { name: "helper" });
+        const e = (yield* catching(helper)) as Error;
+        yield* g.yield(`${e.name}: ${e.message}`);
+      });
+      expect(yield* gen.next()).toEqual({
+        done: false,
+        value:
+          'TypeError: <Task pending name="helper"> got bad yield <Monitor sending>: a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`.',
+      });
+      expect(yield* gen.next()).toEqual({ done: true, value: undefined });
+    });
+  });
+
   test("close() runs the finally block once; an item yielded while closing is an Error", () => {
     runV(function* () {
       const log: string[] = [];
