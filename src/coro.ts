@@ -112,6 +112,9 @@ export function describe(x: unknown): string {
 
 function describeObject(x: object): string {
   if (isGeneratorObject(x)) return "a generator object";
+  if (Object.prototype.toString.call(x) === "[object AsyncGenerator]") {
+    return "an async generator object";
+  }
   if (Array.isArray(x)) return `array of length ${x.length}`;
   if (x instanceof Map || x instanceof Set) return `${x.constructor.name} of size ${x.size}`;
   const kind = Object.getPrototypeOf(x)?.constructor?.name ?? "";

@@ -80,8 +80,17 @@ export {
   fromPromise,
   isFuture,
 } from "./futures.js";
+// Asynchronous generators as coroutines, and async iteration across the border with native code
+export { GeneratorObject } from "./generatorobject.js";
 // Immediate interruption
 export { TaskTimeout, taskInterrupt, taskThrow, taskTimeout } from "./interrupt.js";
+export {
+  aiterSync,
+  type ForAwaitBody,
+  type ForAwaitSource,
+  forAwait,
+  fromAsyncIterable,
+} from "./iteration.js";
 // Synchronization primitives
 export {
   Barrier,
@@ -112,6 +121,8 @@ export {
   schedulingLoopFactory,
 } from "./loops/scheduling.js";
 export { VirtualEventLoop } from "./loops/virtual.js";
+// Out-of-band messages from a coroutine to the one awaiting it
+export { type BoundMonitor, Monitor } from "./monitor.js";
 // Policies and run()
 export {
   DefaultEventLoopPolicy,

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Coro } from "../src/index.js";
 import * as asynkit from "../src/index.js";
 import {
+  aiterSync,
   allTasks,
   asCompleted,
   asyncEager,
@@ -43,14 +44,18 @@ import {
   ensureFuture,
   eventLoopPolicy,
   Future,
+  forAwait,
+  fromAsyncIterable,
   fromPromise,
   funcEager,
+  GeneratorObject,
   gather,
   getRunningLoop,
   HostEventLoop,
   InvalidStateError,
   LifoQueue,
   Lock,
+  Monitor,
   PriorityCondition,
   PriorityHostEventLoop,
   PriorityMixin,
@@ -767,6 +772,71 @@ const rows: Row[] = [
     run: () => eventLoopPolicy(bad),
     error: T,
     message: expects("eventLoopPolicy()", "policy", "number 5"),
+  },
+  // Out-of-band messages
+  {
+    export: "Monitor",
+    call: "monitor.await(5)",
+    run: () => new Monitor().await(bad),
+    error: T,
+    message: expects("Monitor.await()", "coro", "number 5"),
+  },
+  {
+    export: "Monitor",
+    call: "monitor.bind(work)",
+    run: () => new Monitor().bind(work as never),
+    error: T,
+    message: expects("Monitor.bind()", "coro", "generator function work"),
+  },
+  {
+    export: "Monitor",
+    call: "monitor.close(5)",
+    run: () => new Monitor().close(bad),
+    error: T,
+    message: expects("Monitor.close()", "coro", "number 5"),
+  },
+  // Asynchronous generators and async iteration
+  {
+    export: "GeneratorObject",
+    call: "new GeneratorObject(5)",
+    run: () => new GeneratorObject(bad),
+    error: T,
+    message: expects("new GeneratorObject()", "body", "number 5"),
+  },
+  {
+    export: "GeneratorObject",
+    call: "new GeneratorObject(() => 5)",
+    run: () => new GeneratorObject((() => 5) as never),
+    error: T,
+    message: expects("new GeneratorObject()", "body", "function (anonymous)"),
+  },
+  {
+    export: "fromAsyncIterable",
+    call: "fromAsyncIterable([1])",
+    run: () => fromAsyncIterable([1] as never),
+    error: T,
+    message: expects("fromAsyncIterable()", "source", "array of length 1"),
+  },
+  {
+    export: "forAwait",
+    call: "forAwait(5, body)",
+    run: () => forAwait(bad, () => undefined),
+    error: T,
+    message: expects("forAwait()", "source", "number 5"),
+  },
+  {
+    export: "forAwait",
+    call: "forAwait(gen, 5)",
+    run: () => forAwait(new GeneratorObject(work as never), bad),
+    error: T,
+    message: expects("forAwait()", "body", "number 5"),
+  },
+  {
+    export: "aiterSync",
+    call: "aiterSync(asyncGenerator)",
+    run: () => aiterSync((async function* () {})() as never),
+    error: T,
+    message: expects("aiterSync()", "gen", "an async generator object"),
   },
   // Queues
   {

@@ -7,6 +7,7 @@ import { describe, expectTypeOf, it } from "vitest";
 import {
   type Awaitable,
   type AwaitedResult,
+  aiterSync,
   allTasks,
   type BaseEventLoop,
   type Context,
@@ -16,12 +17,16 @@ import {
   currentTask,
   ensureFuture,
   Future,
+  forAwait,
+  fromAsyncIterable,
   fromPromise,
+  GeneratorObject,
   gather,
   getEventLoop,
   getRunningLoop,
   type Handle,
   isFuture,
+  Monitor,
   run,
   type Suspend,
   sleep,
@@ -177,5 +182,61 @@ describe("gather", () => {
   it("AwaitedResult is what yield* gives", () => {
     expectTypeOf<AwaitedResult<Task<number>>>().toEqualTypeOf<number>();
     expectTypeOf<AwaitedResult<Coro<string>>>().toEqualTypeOf<string>();
+  });
+});
+
+describe("monitors and generators", () => {
+  function* asker(m: Monitor<string, number>): Coro<boolean> {
+    const reply = yield* m.oob("question");
+    expectTypeOf(reply).toEqualTypeOf<number>();
+    return reply > 0;
+  }
+
+  function* numbers(g: GeneratorObject<number, string, boolean>): Coro<string> {
+    expectTypeOf(yield* g.yield(1)).toEqualTypeOf<boolean>();
+    return "end";
+  }
+
+  function* main(): Coro<void> {
+    const m = new Monitor<string, number>();
+    const c = asker(m);
+    const r = yield* m.await(c, 1);
+    expectTypeOf(r).toEqualTypeOf<IteratorResult<string, boolean>>();
+    if (r.done) expectTypeOf(r.value).toEqualTypeOf<boolean>();
+    else expectTypeOf(r.value).toEqualTypeOf<string>();
+    expectTypeOf(yield* m.bind(c)).toEqualTypeOf<IteratorResult<string, boolean>>();
+    expectTypeOf(yield* m.start(c)).toEqualTypeOf<string>();
+    expectTypeOf(yield* m.tryAwait(c, 2, null)).toEqualTypeOf<boolean | null>();
+
+    const gen = new GeneratorObject(numbers);
+    expectTypeOf(gen).toEqualTypeOf<GeneratorObject<number, string, boolean>>();
+    expectTypeOf(yield* gen.next(true)).toEqualTypeOf<IteratorResult<number, string>>();
+    expectTypeOf(gen).toExtend<AsyncIterable<number, string, boolean>>();
+    expectTypeOf(aiterSync(gen)).toEqualTypeOf<Generator<number, string | undefined, undefined>>();
+    async function* native(): AsyncGenerator<number, string> {
+      yield 1;
+      return "end";
+    }
+    expectTypeOf(fromAsyncIterable(native())).toEqualTypeOf<
+      GeneratorObject<number, string | undefined>
+    >();
+    yield* forAwait(native(), (n) => {
+      expectTypeOf(n).toEqualTypeOf<number>();
+      return undefined;
+    });
+    yield* forAwait(gen, function* (n) {
+      expectTypeOf(n).toEqualTypeOf<number>();
+      yield* sleep(1);
+      return n < 3;
+    });
+  }
+
+  it("oob() replies, await() results and items are typed by the monitor's and generator's parameters", () => {
+    expectTypeOf(main).returns.toEqualTypeOf<Coro<void>>();
+  });
+
+  it("oob() may leave out its message only when the message type allows undefined", () => {
+    expectTypeOf<Monitor<undefined>["oob"]>().parameters.toEqualTypeOf<[data?: undefined]>();
+    expectTypeOf<Monitor<string>["oob"]>().parameters.toEqualTypeOf<[data: string]>();
   });
 });

@@ -1,0 +1,200 @@
+/**
+ * GeneratorObject: an asynchronous generator written as a coroutine, as
+ * asynkit's. A generator coroutine's own `yield` belongs to the task that
+ * drives it, so its items go out through a Monitor instead:
+ * `yield* g.yield(item)` is `yield* monitor.oob(item)`, and the consumer's
+ * `yield* g.next()` drives the body with `monitor.await()` until the next
+ * item or the end. Native code iterates it with `for await`.
+ */
+import { type Coro, describe, isCoroutine } from "./coro.js";
+import { InvalidStateError } from "./errors.js";
+import { getEventLoop } from "./events.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import { Monitor, Resume } from "./monitor.js";
+import { argTypeError } from "./validate.js";
+
+/** A generator's states, and their names for messages. */
+const GeneratorState = {
+  /** The body has not run yet. */
+  NEW: 0,
+  /** The body waits in g.yield() for the next call. */
+  SUSPENDED: 1,
+  /** A consumer's next(), throw() or return() is running the body. */
+  RUNNING: 2,
+  /** The body returned or threw: every call now says so at once. */
+  DONE: 3,
+} as const;
+type GeneratorState = (typeof GeneratorState)[keyof typeof GeneratorState];
+const stateNames = ["new", "suspended", "running", "done"] as const;
+
+/**
+ * An asynchronous generator whose body is a coroutine: it can `yield*` sleeps,
+ * futures and tasks like any coroutine, and hands out items with
+ * `yield* g.yield(item)`. A coroutine consumes it with `yield* g.next()` (or
+ * {@link forAwait}), native code with `for await`. `throw()`, `return()` and
+ * `close()` work as on a native async generator: its `finally` blocks run
+ * once, and a consumer cancelled while the body waits cancels the body.
+ *
+ * `T` is the type of the items, `TReturn` what the body returns, `TNext` what
+ * `next(value)` sends in (what `g.yield()` returns).
+ *
+ * @example
+ * ```ts
+ * import { type Coro, GeneratorObject, run, sleep } from "asynkit";
+ * function* numbers(g: GeneratorObject<number>): Coro<void> {
+ *   for (let i = 0; i < 3; i++) {
+ *     yield* sleep(1);
+ *     yield* g.yield(i);
+ *   }
+ * }
+ * await run(function* () {
+ *   const gen = new GeneratorObject(numbers);
+ *   for (let r = yield* gen.next(); !r.done; r = yield* gen.next()) console.log(r.value); // 0 1 2
+ * });
+ * for await (const n of new GeneratorObject(numbers)) console.log(n); // 0 1 2
+ * ```
+ */
+export class GeneratorObject<T, TReturn = void, TNext = unknown>
+  implements AsyncIterable<T, TReturn, TNext>
+{
+  /** @internal */ readonly _monitor = new Monitor<T, TNext>();
+  /** @internal */ readonly _coro: Coro<TReturn>;
+  /** @internal */ _state: GeneratorState = GeneratorState.NEW;
+
+  /** `body` is called at once with this object and returns the coroutine to run (a function* does not start until the first next()). */
+  constructor(body: (g: GeneratorObject<T, TReturn, TNext>) => Coro<TReturn>) {
+    if (typeof body !== "function") {
+      throw argTypeError(
+        "new GeneratorObject()",
+        "body",
+        body,
+        "a generator function that takes the GeneratorObject",
+        "pass function* (g) { yield* g.yield(item); }",
+      );
+    }
+    const coro = body(this);
+    if (!isCoroutine(coro)) {
+      throw argTypeError(
+        "new GeneratorObject()",
+        "body",
+        body,
+        "a function that returns a coroutine",
+        `it returned ${describe(coro)}; declare it with function*`,
+      );
+    }
+    this._coro = coro;
+  }
+
+  /**
+   * Hands `item` to the consumer and suspends the body until the next call:
+   * returns the value passed to `next(value)`, or throws the error passed to
+   * `throw()`. Only the body (and what it calls) may yield, while a consumer
+   * waits.
+   */
+  yield(item: T): Coro<TNext> {
+    if (this._state !== GeneratorState.RUNNING) {
+      throw new InvalidStateError(
+        `GeneratorObject.yield(): ${this} has no consumer waiting for an item: call yield() only from the generator's body, which runs inside next().`,
+      );
+    }
+    return (this._monitor.oob as (data: T) => Coro<TNext>)(item);
+  }
+
+  /** Runs the body to its next item: `{ done: false, value: item }`, or `{ done: true, value: result }` at its end. */
+  next(...[value]: [] | [TNext]): Coro<IteratorResult<T, TReturn>> {
+    return this._resume("GeneratorObject.next()", Resume.NEXT, value);
+  }
+
+  /** Throws `error` into the body where it yielded; it may catch it and yield again. On a finished generator, throws `error`. */
+  throw(error: unknown): Coro<IteratorResult<T, TReturn>> {
+    return this._resume("GeneratorObject.throw()", Resume.THROW, error);
+  }
+
+  /** Ends the body where it yielded, running its `finally` blocks, and gives `{ done: true, value }`. */
+  return(value?: TReturn): Coro<IteratorResult<T, TReturn>> {
+    return this._resume("GeneratorObject.return()", Resume.RETURN, value);
+  }
+
+  /** As return(), but an Error if the body yields again while closing (asynkit's aclose()). */
+  close(): Coro<void> {
+    return closed(this, this.return());
+  }
+
+  /** Native iteration: each call runs the body in a task of the running loop (or runs the loop until it is done). */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T, TReturn, TNext> {
+    return new NativeIterator(this);
+  }
+
+  toString(): string {
+    return `<GeneratorObject ${stateNames[this._state]}>`;
+  }
+
+  /** @internal next(), throw() and return(): runs the body once as asked. */
+  *_resume(where: string, how: Resume, arg: unknown): Coro<IteratorResult<T, TReturn>> {
+    if (this._state === GeneratorState.RUNNING) {
+      throw new InvalidStateError(
+        `${where}: ${this} is already running for another call: wait for that call to finish first.`,
+      );
+    }
+    if (this._state === GeneratorState.DONE) {
+      if (how === Resume.THROW) throw arg;
+      return { done: true, value: (how === Resume.RETURN ? arg : undefined) as TReturn };
+    }
+    this._state = GeneratorState.RUNNING;
+    try {
+      const result = yield* this._monitor._drive(where, this._coro, how, arg);
+      this._state = result.done === true ? GeneratorState.DONE : GeneratorState.SUSPENDED;
+      return result;
+    } finally {
+      // The body threw, or was closed with the caller: it is over.
+      if (this._state === GeneratorState.RUNNING) this._state = GeneratorState.DONE;
+    }
+  }
+}
+
+function* closed(
+  gen: GeneratorObject<unknown, unknown, unknown>,
+  returning: Coro<IteratorResult<unknown, unknown>>,
+): Coro<void> {
+  const result = yield* returning;
+  if (result.done !== true) {
+    throw new Error(
+      `GeneratorObject.close(): the generator yielded ${describe(result.value)} while closing: its finally blocks should only clean up. ${gen} goes on from there at the next call.`,
+    );
+  }
+}
+
+/**
+ * A GeneratorObject's face for native code: each call returns a promise. The
+ * calls run on the loop of the first one (getEventLoop() then: the running
+ * loop, or the policy's), so the body never moves between loops: as a task
+ * when that loop is running (in run(), or started by submit()), else by
+ * running it until the call is done.
+ */
+class NativeIterator<T, TReturn, TNext> {
+  private loop: BaseEventLoop | null = null;
+
+  constructor(private readonly gen: GeneratorObject<T, TReturn, TNext>) {}
+
+  next(...value: [] | [TNext]): Promise<IteratorResult<T, TReturn>> {
+    return this.onLoop(this.gen.next(...value));
+  }
+
+  return(value?: TReturn): Promise<IteratorResult<T, TReturn>> {
+    return this.onLoop(this.gen.return(value));
+  }
+
+  throw(error: unknown): Promise<IteratorResult<T, TReturn>> {
+    return this.onLoop(this.gen.throw(error));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private onLoop<R>(coro: Coro<R>): Promise<R> {
+    this.loop ??= getEventLoop();
+    const loop = this.loop;
+    return loop.isRunning() ? loop.createTask(coro).then() : loop.runUntilComplete(coro);
+  }
+}

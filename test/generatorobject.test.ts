@@ -1,0 +1,498 @@
+/**
+ * GeneratorObject: an asynchronous generator written as a coroutine, after
+ * asynkit 0.20's tests/test_monitor.py (TestGenerator). As there, each case
+ * runs against a native async generator ("async gen") and a GeneratorObject
+ * ("GeneratorObject", through its native face) with the same code, so the
+ * GeneratorObject is held to the native generator's behaviour; JavaScript's,
+ * where it differs from Python's:
+ * - a value sent to a generator that has not started is ignored, not a TypeError;
+ * - throw() on a finished generator throws the error (Python returns None);
+ * - return() of a generator that yields in a finally block gives that item;
+ * - PEP 479 (StopIteration inside a generator) has no JavaScript counterpart,
+ *   nor have the asyncgen hooks of test_loop_cleanup;
+ * - a native generator queues overlapping calls; a GeneratorObject refuses
+ *   them, as asynkit's does (test_issue_74956, below with the coroutine API).
+ * The coroutine API (`yield* gen.next()`) is tested after the ported cases.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import {
+  CancelledError,
+  type Coro,
+  createTask,
+  fromPromise,
+  GeneratorObject,
+  getEventLoopPolicy,
+  InvalidStateError,
+  setEventLoopPolicy,
+  sleep,
+  VirtualEventLoop,
+} from "../src/index.js";
+import { catching, runV, thrown } from "./helpers.js";
+
+class EOFError extends Error {
+  override name = "EOFError";
+}
+class ZeroDivisionError extends Error {
+  override name = "ZeroDivisionError";
+}
+
+type Gen = AsyncIterableIterator<number, unknown, unknown> & {
+  next(value?: unknown): Promise<IteratorResult<number, unknown>>;
+  return(value?: unknown): Promise<IteratorResult<number, unknown>>;
+  throw(error: unknown): Promise<IteratorResult<number, unknown>>;
+};
+
+/** A GeneratorObject over `body`, through the face native code sees. */
+function generatorObject(body: (g: GeneratorObject<number>) => Coro<void>): Gen {
+  return new GeneratorObject<number>(body)[Symbol.asyncIterator]() as Gen;
+}
+
+// The generators of test_monitor.py: top() yields 11 12 13 21 22 23, adding what is sent in.
+function* top(g: GeneratorObject<number>): Coro<void> {
+  const v = yield* bottom(g, 10);
+  yield* sleep(0);
+  yield* bottom(g, 20, v);
+}
+
+function* bottom(g: GeneratorObject<number>, i: number, v?: unknown): Coro<unknown> {
+  v = yield* g.yield(i + 1 + ((v as number) || 0));
+  yield* sleep(0);
+  v = yield* g.yield(i + 2 + ((v as number) || 0));
+  yield* sleep(0);
+  v = yield* g.yield(i + 3 + ((v as number) || 0));
+  yield* sleep(0);
+  return v;
+}
+
+function* topfail(g: GeneratorObject<number>): Coro<void> {
+  yield* g.yield(11);
+  yield* sleep(0);
+  throw new ZeroDivisionError();
+}
+
+async function* standard(): AsyncGenerator<number, void, unknown> {
+  let v: unknown = 0;
+  for (const i of [11, 12, 13, 21, 22, 23]) v = yield i + ((v as number) || 0);
+}
+
+async function* standardfail(): AsyncGenerator<number, void, unknown> {
+  yield 11;
+  throw new ZeroDivisionError();
+}
+
+const kinds = ["async gen", "GeneratorObject"] as const;
+type Kind = (typeof kinds)[number];
+
+function normalgen(kind: Kind): Gen {
+  return kind === "async gen" ? (standard() as Gen) : generatorObject(top);
+}
+
+function failgen(kind: Kind): Gen {
+  return kind === "async gen" ? (standardfail() as Gen) : generatorObject(topfail);
+}
+
+/** test_monitor.py's catchgen1: catches EOFError and yields 2. */
+function catchgen1(kind: Kind): Gen {
+  if (kind === "async gen") {
+    return (async function* () {
+      try {
+        yield 1;
+      } catch (e) {
+        if (e instanceof EOFError) yield 2;
+      }
+    })() as Gen;
+  }
+  return generatorObject(function* (g) {
+    try {
+      yield* g.yield(1);
+    } catch (e) {
+      if (e instanceof EOFError) yield* g.yield(2);
+    }
+  });
+}
+
+/** catchgen2: catches EOFError and ends. */
+function catchgen2(kind: Kind): Gen {
+  if (kind === "async gen") {
+    return (async function* () {
+      try {
+        yield 1;
+      } catch {}
+    })() as Gen;
+  }
+  return generatorObject(function* (g) {
+    try {
+      yield* g.yield(1);
+    } catch {}
+  });
+}
+
+/** closegen1: yields 2 from its finally block when closed. */
+function closegen1(kind: Kind, log: string[]): Gen {
+  if (kind === "async gen") {
+    return (async function* () {
+      try {
+        yield 1;
+      } finally {
+        yield 2;
+        log.push("finally ended");
+      }
+    })() as Gen;
+  }
+  return generatorObject(function* (g) {
+    try {
+      yield* g.yield(1);
+    } finally {
+      yield* g.yield(2);
+      log.push("finally ended");
+    }
+  });
+}
+
+/** closegen2: counts to 10, logging its finally block. */
+function closegen2(kind: Kind, log: string[]): Gen {
+  if (kind === "async gen") {
+    return (async function* () {
+      try {
+        for (let i = 0; i < 10; i++) yield i;
+      } finally {
+        log.push("finally");
+      }
+    })() as Gen;
+  }
+  return generatorObject(function* (g) {
+    try {
+      for (let i = 0; i < 10; i++) yield* g.yield(i);
+    } finally {
+      log.push("finally");
+    }
+  });
+}
+
+async function collect(g: Gen): Promise<number[]> {
+  const items: number[] = [];
+  for await (const item of g) items.push(item);
+  return items;
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a rejection");
+}
+
+async function assertExhausted(g: Gen): Promise<void> {
+  expect(await g.next(undefined)).toEqual({ done: true, value: undefined });
+  expect(await g.next()).toEqual({ done: true, value: undefined });
+  // JavaScript: throw() into a finished generator throws the error.
+  const error = new EOFError();
+  expect(await rejection(g.throw(error))).toBe(error);
+}
+
+describe.each(kinds)("TestGenerator (%s)", (kind) => {
+  // The native face of a GeneratorObject runs each call on the policy's loop: a virtual one.
+  beforeEach(() => getEventLoopPolicy().setEventLoop(new VirtualEventLoop()));
+  afterEach(() => setEventLoopPolicy(null));
+
+  test("test_generator_iter", async () => {
+    expect(await collect(normalgen(kind))).toEqual([11, 12, 13, 21, 22, 23]);
+  });
+
+  test("test_generator_send", async () => {
+    const g = normalgen(kind);
+    expect(await g.next(undefined)).toEqual({ done: false, value: 11 });
+    expect(await g.next(0)).toEqual({ done: false, value: 12 });
+    expect(await g.next(100)).toEqual({ done: false, value: 113 });
+  });
+
+  test("test_send_to_new: a value sent to a new generator is ignored", async () => {
+    const g = normalgen(kind);
+    expect(await g.next("foo")).toEqual({ done: false, value: 11 });
+    expect(await g.next()).toEqual({ done: false, value: 12 });
+  });
+
+  test("test_send_exhausted", async () => {
+    const g = normalgen(kind);
+    await collect(g);
+    await assertExhausted(g);
+  });
+
+  test("test_throw: into a new generator, which ends unrun", async () => {
+    const g = normalgen(kind);
+    const error = new ZeroDivisionError();
+    expect(await rejection(g.throw(error))).toBe(error);
+    await assertExhausted(g);
+  });
+
+  test("test_throw_catch1: the generator catches and yields", async () => {
+    const g = catchgen1(kind);
+    expect(await g.next()).toEqual({ done: false, value: 1 });
+    expect(await g.throw(new EOFError())).toEqual({ done: false, value: 2 });
+  });
+
+  test("test_throw_catch2: the generator catches and ends", async () => {
+    const g = catchgen2(kind);
+    expect(await g.next()).toEqual({ done: false, value: 1 });
+    expect(await g.throw(new EOFError())).toEqual({ done: true, value: undefined });
+  });
+
+  test("test_throw_live", async () => {
+    const g = normalgen(kind);
+    await g.next();
+    const error = new ZeroDivisionError();
+    expect(await rejection(g.throw(error))).toBe(error);
+    await assertExhausted(g);
+  });
+
+  test("test_fail", async () => {
+    const g = failgen(kind);
+    expect(await rejection(collect(g))).toBeInstanceOf(ZeroDivisionError);
+    await assertExhausted(g);
+  });
+
+  test("test_close_on_exhausted", async () => {
+    const g = normalgen(kind);
+    await collect(g);
+    expect(await g.return()).toEqual({ done: true, value: undefined });
+  });
+
+  test("test_close_on_failed", async () => {
+    const g = failgen(kind);
+    await rejection(collect(g));
+    expect(await g.return()).toEqual({ done: true, value: undefined });
+  });
+
+  test("test_close_on_active", async () => {
+    const g = normalgen(kind);
+    expect(await g.next()).toEqual({ done: false, value: 11 });
+    expect(await g.return("r")).toEqual({ done: true, value: "r" });
+    expect(await g.next()).toEqual({ done: true, value: undefined });
+  });
+
+  test("test_close_twice_on_active: the finally block runs once", async () => {
+    const log: string[] = [];
+    const g = closegen2(kind, log);
+    expect(await g.next()).toEqual({ done: false, value: 0 });
+    expect(await g.return()).toEqual({ done: true, value: undefined });
+    expect(await g.return()).toEqual({ done: true, value: undefined });
+    expect(await g.next()).toEqual({ done: true, value: undefined });
+    expect(log).toEqual(["finally"]);
+  });
+
+  test("test_close_yield: an item yielded while closing comes out of return()", async () => {
+    const log: string[] = [];
+    const g = closegen1(kind, log);
+    expect(await g.next()).toEqual({ done: false, value: 1 });
+    expect(await g.return()).toEqual({ done: false, value: 2 });
+    // It goes on with the return from there.
+    expect(await g.next()).toEqual({ done: true, value: undefined });
+    expect(log).toEqual(["finally ended"]);
+  });
+
+  test("test_close_exit: closing a generator that was never started runs nothing", async () => {
+    const log: string[] = [];
+    const g = closegen2(kind, log);
+    expect(await g.return()).toEqual({ done: true, value: undefined });
+    expect(await g.next()).toEqual({ done: true, value: undefined });
+    expect(log).toEqual([]);
+  });
+
+  test("breaking out of for await closes the generator", async () => {
+    const log: string[] = [];
+    const g = closegen2(kind, log);
+    for await (const i of g) if (i === 2) break;
+    expect(log).toEqual(["finally"]);
+  });
+});
+
+describe("the native face runs on the running loop", () => {
+  test("inside a run, each call is a task of that loop", async () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const items = await loop.runUntilComplete(
+      (function* () {
+        const gen = new GeneratorObject<number>(function* (g) {
+          for (let i = 0; i < 2; i++) {
+            yield* sleep(10);
+            log.push(`at ${loop.time()}`);
+            yield* g.yield(i);
+          }
+        });
+        const items: number[] = [];
+        const native = (async () => {
+          for await (const item of gen) items.push(item);
+          return items;
+        })();
+        return yield* fromPromise(native);
+      })(),
+    );
+    expect(items).toEqual([0, 1]);
+    expect(log).toEqual(["at 10", "at 20"]);
+  });
+});
+
+describe("GeneratorObject from a coroutine", () => {
+  function* counter(g: GeneratorObject<number, string, number>): Coro<string> {
+    let total = 0;
+    for (let i = 1; i <= 3; i++) {
+      yield* sleep(1);
+      total += (yield* g.yield(i)) ?? 0;
+    }
+    return `total ${total}`;
+  }
+
+  test("next() gives each item, then the body's result, then done with undefined", () => {
+    runV(function* () {
+      const gen = new GeneratorObject(counter);
+      expect(yield* gen.next()).toEqual({ done: false, value: 1 });
+      expect(yield* gen.next(10)).toEqual({ done: false, value: 2 });
+      expect(yield* gen.next(20)).toEqual({ done: false, value: 3 });
+      expect(yield* gen.next(30)).toEqual({ done: true, value: "total 60" });
+      expect(yield* gen.next()).toEqual({ done: true, value: undefined });
+      expect(String(gen)).toBe("<GeneratorObject done>");
+    });
+  });
+
+  test("test_ag_running: new, running while a call runs the body, suspended, done", () => {
+    const gen = new GeneratorObject<string>(function* (g) {
+      yield;
+      yield* g.yield("foo");
+    });
+    expect(String(gen)).toBe("<GeneratorObject new>");
+    const call = gen.next();
+    expect(call.next()).toEqual({ done: false, value: undefined }); // the bare yield
+    expect(String(gen)).toBe("<GeneratorObject running>");
+    expect(call.next()).toEqual({ done: true, value: { done: false, value: "foo" } });
+    expect(String(gen)).toBe("<GeneratorObject suspended>");
+    const last = gen.next();
+    expect(last.next()).toEqual({ done: true, value: { done: true, value: undefined } });
+    expect(String(gen)).toBe("<GeneratorObject done>");
+  });
+
+  test("test_issue_74956: a second call while one runs is an InvalidStateError", () => {
+    runV(function* () {
+      const gen = new GeneratorObject(counter);
+      const first = createTask(gen.next());
+      const second = createTask(gen.next());
+      const e = (yield* catching(second)) as Error;
+      expect(e).toBeInstanceOf(InvalidStateError);
+      expect(e.message).toBe(
+        "GeneratorObject.next(): <GeneratorObject running> is already running for another call: wait for that call to finish first.",
+      );
+      expect(yield* first).toEqual({ done: false, value: 1 });
+    });
+  });
+
+  test("yield() outside the body's run is an InvalidStateError", () => {
+    const gen = new GeneratorObject(counter);
+    const e = thrown(() => gen.yield(1));
+    expect(e).toBeInstanceOf(InvalidStateError);
+    expect(e.message).toBe(
+      "GeneratorObject.yield(): <GeneratorObject new> has no consumer waiting for an item: call yield() only from the generator's body, which runs inside next().",
+    );
+  });
+
+  test("yield() from another task fails there, and the body can still yield afterwards", () => {
+    runV(function* () {
+      const gen = new GeneratorObject<string>(function* (g) {
+        const helper = createTask(g.yield("from the helper"), { name: "helper" });
+        const e = (yield* catching(helper)) as Error;
+        yield* g.yield(`${e.name}: ${e.message}`);
+      });
+      expect(yield* gen.next()).toEqual({
+        done: false,
+        value:
+          'TypeError: <Task pending name="helper"> got bad yield <Monitor sending>: a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`.',
+      });
+      expect(yield* gen.next()).toEqual({ done: true, value: undefined });
+    });
+  });
+
+  test("close() runs the finally block once; an item yielded while closing is an Error", () => {
+    runV(function* () {
+      const log: string[] = [];
+      const gen = new GeneratorObject<number>(function* (g) {
+        try {
+          yield* g.yield(1);
+        } finally {
+          log.push("finally");
+          yield* g.yield(2);
+        }
+      });
+      yield* gen.next();
+      const e = (yield* catching(gen.close())) as Error;
+      expect(e.message).toBe(
+        "GeneratorObject.close(): the generator yielded number 2 while closing: its finally blocks should only clean up. <GeneratorObject suspended> goes on from there at the next call.",
+      );
+      yield* gen.close();
+      yield* gen.close();
+      expect(log).toEqual(["finally"]);
+    });
+  });
+
+  test("cancelling the consumer while the body waits cancels the body, which cleans up", () => {
+    const log: string[] = [];
+    runV(function* () {
+      const gen = new GeneratorObject<number>(function* (g) {
+        try {
+          yield* g.yield(1);
+          yield* sleep(100);
+          yield* g.yield(2);
+        } finally {
+          log.push("body finally");
+        }
+      });
+      const consumer = createTask(
+        (function* () {
+          for (;;) {
+            const r = yield* gen.next();
+            if (r.done) return;
+            log.push(`item ${r.value}`);
+          }
+        })(),
+      );
+      yield* sleep(10);
+      consumer.cancel();
+      expect(yield* catching(consumer)).toBeInstanceOf(CancelledError);
+      expect(String(gen)).toBe("<GeneratorObject done>");
+    });
+    expect(log).toEqual(["item 1", "body finally"]);
+  });
+
+  test("a body that catches the cancellation can still yield an item", () => {
+    runV(function* () {
+      const gen = new GeneratorObject<string>(function* (g) {
+        try {
+          yield* sleep(100);
+        } catch (e) {
+          yield* g.yield(`caught ${(e as Error).name}`);
+        }
+      });
+      const consumer = createTask(gen.next());
+      yield* sleep(1);
+      consumer.cancel();
+      expect(yield* consumer).toEqual({ done: false, value: "caught CancelledError" });
+      expect(String(gen)).toBe("<GeneratorObject suspended>");
+      yield* gen.close();
+    });
+  });
+
+  test("a consumer coroutine closed in the middle of next() closes the body", () => {
+    const log: string[] = [];
+    const gen = new GeneratorObject<number>(function* () {
+      try {
+        yield* sleep(0);
+      } finally {
+        log.push("body finally");
+      }
+    });
+    const call = gen.next();
+    call.next();
+    expect(call.return(undefined as never)).toEqual({ done: true, value: undefined });
+    expect(log).toEqual(["body finally"]);
+    expect(String(gen)).toBe("<GeneratorObject done>");
+  });
+});
