@@ -9,17 +9,24 @@ import {
   type Coro,
   createTask,
   createTaskDescend,
+  currentTask,
+  Event,
   eager,
   type Future,
+  Lock,
+  PriorityLock,
+  PriorityVirtualEventLoop,
   SchedulingVirtualEventLoop,
   sleep,
   Task,
 } from "../src/index.js";
 import { Timeline } from "./timeline.js";
 
-/** Runs `main` as a task named "main" on a fresh scheduling loop with a virtual clock. */
-function runMain<T>(main: (timeline: Timeline) => Coro<T>): Timeline {
-  const loop = new SchedulingVirtualEventLoop();
+/** Runs `main` as a task named "main" on a fresh scheduling loop (by default) with a virtual clock. */
+function runMain<T>(
+  main: (timeline: Timeline) => Coro<T>,
+  loop: SchedulingVirtualEventLoop = new SchedulingVirtualEventLoop(),
+): Timeline {
   const timeline = new Timeline();
   loop.runSync(loop.createTask(main(timeline), { name: "main" }));
   loop.close();
@@ -142,4 +149,61 @@ show(
   "eager",
   runMain((t) => request(t, "A", (coro, name) => named(eager(coro), name))),
   "descend's order and timing, without a yield*: each start ran inside its parent's call to eager(), as its own task",
+);
+
+// 3. Priority inversion: a low-priority task holds a lock that a high-priority one wants.
+
+/**
+ * Low (background) takes the lock and has two more steps to go (L2, L3)
+ * before it releases it; then medium (three steps, M1 to M3) and high (wants
+ * the lock, then H) arrive. Main, of the best priority, only sets the scene.
+ */
+function* inversion(t: Timeline, lock: Lock): Coro<void> {
+  currentTask()?.setPriority(-20);
+  const held = new Event();
+  const low = createTask(
+    (function* () {
+      using _ = yield* lock.hold();
+      t.mark("L1");
+      held.set();
+      yield* sleep(0);
+      t.mark("L2");
+      yield* sleep(0);
+      t.mark("L3");
+    })(),
+    { name: "low", priority: "background" },
+  );
+  yield* held.wait();
+  const medium = createTask(
+    (function* () {
+      for (let step = 1; step <= 3; step++) {
+        t.mark(`M${step}`);
+        yield* sleep(0);
+      }
+    })(),
+    { name: "medium" },
+  );
+  const high = createTask(
+    (function* () {
+      using _ = yield* lock.hold();
+      t.mark("H");
+    })(),
+    { name: "high", priority: "user-blocking" },
+  );
+  for (const task of [low, medium, high]) yield* task;
+}
+
+console.log("3. priority inversion on a priority loop: low holds a lock and has two steps left,");
+console.log("   medium has three steps, high wants the lock");
+console.log();
+
+show(
+  "Lock",
+  runMain((t) => inversion(t, new Lock()), new PriorityVirtualEventLoop()),
+  "medium outranks low, so high waits for all of medium: inverted",
+);
+show(
+  "PriorityLock",
+  runMain((t) => inversion(t, new PriorityLock()), new PriorityVirtualEventLoop()),
+  "high waiting lends low its priority: low finishes, high runs, medium comes last",
 );

@@ -97,9 +97,17 @@ describe("npm run demo", () => {
     expect(row(eager, "D")).toBe("D d");
   });
 
+  it("3. priority inversion: a plain Lock lets medium run first; a PriorityLock lends high's priority to low", () => {
+    const plain = section("3.", "Lock");
+    expect(order(plain).events).toBe("L1 M1 M2 M3 L2 L3 H");
+    const inheriting = section("3.", "PriorityLock");
+    expect(order(inheriting).events).toBe("L1 L2 L3 H M1 M2 M3");
+    expect(row(inheriting, "low")).toBe("L1 L2 L3");
+  });
+
   it("says what to notice, once for each run", () => {
     const notices = output.split("\n").filter((line) => line.startsWith("      notice: "));
-    expect(notices).toHaveLength(7);
+    expect(notices).toHaveLength(9);
     for (const notice of notices) expect(notice.length).toBeGreaterThan(30);
   });
 
