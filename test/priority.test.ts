@@ -27,6 +27,7 @@ import {
   taskReinsert,
   VirtualEventLoop,
 } from "../src/index.js";
+import { effectivePriority } from "../src/priority.js";
 import { caught, thrown } from "./helpers.js";
 
 /** Runs `main` on a new priority virtual loop. */
@@ -386,4 +387,130 @@ describe("PriorityCondition", () => {
     });
     expect(order).toEqual(["high", "normal", "low"]);
   });
+});
+
+/** The numbers 0 … n-1 in a fixed shuffled order (a seeded LCG: the same order every run). */
+function shuffled(n: number, seed: number): number[] {
+  const values = Array.from({ length: n }, (_, i) => i);
+  let state = seed;
+  for (let i = n - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    const j = state % (i + 1);
+    [values[i], values[j]] = [values[j] as number, values[i] as number];
+  }
+  return values;
+}
+
+describe("test_priority.py", () => {
+  it("TestPriorityLock.test_lock_effective_priority / test_priority_inheritance: the holder runs at its waiters' best", () => {
+    const seen = runP(function* () {
+      const seen: number[] = [];
+      const me = currentTask() as Task;
+      me.setPriority(1);
+      const lock = new PriorityLock();
+      function* doSomething(): Coro<void> {
+        yield* lock.acquire();
+        yield* sleep(100);
+        lock.release();
+      }
+      seen.push(effectivePriority(me));
+      yield* lock.acquire();
+      const tasks: Task[] = [];
+      for (const priority of [0, -1, -2, 2]) {
+        tasks.push(createTask(doSomething(), { priority }));
+        yield* sleep(0);
+        seen.push(effectivePriority(me));
+      }
+      lock.release();
+      for (const t of tasks) yield* t;
+      seen.push(effectivePriority(me));
+      return seen;
+    });
+    expect(seen).toEqual([1, 0, -1, -2, -2, 1]);
+  });
+
+  for (const prioritized of [true, false]) {
+    it(`TestPriorityLock.test_lock_scheduling: waiters take the lock in priority order (priorities: ${prioritized})`, () => {
+      const results = runP(function* () {
+        const lock = new PriorityLock();
+        const results: number[] = [];
+        yield* lock.acquire();
+        const tasks = shuffled(20, 7).map((i) =>
+          createTask(
+            (function* () {
+              using _ = yield* lock.hold();
+              results.push(i);
+            })(),
+            prioritized ? { priority: i } : {},
+          ),
+        );
+        yield* sleep(1);
+        expect(results).toEqual([]);
+        lock.release();
+        for (const t of tasks) yield* t;
+        return results;
+      });
+      if (prioritized) expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      else expect(results).toEqual(shuffled(20, 7));
+    });
+  }
+
+  it("TestPriorityLock.test_lock_cancel: cancelled waiters drop out, the rest keep their order", () => {
+    const results = runP(function* () {
+      const lock = new PriorityLock();
+      const results: number[] = [];
+      yield* lock.acquire();
+      const order = shuffled(20, 11);
+      const tasks = order.map((i) =>
+        createTask(
+          (function* () {
+            try {
+              using _ = yield* lock.hold();
+              results.push(i);
+            } catch {}
+          })(),
+          { priority: i },
+        ),
+      );
+      yield* sleep(1);
+      (tasks[8] as Task).cancel();
+      yield* sleep(1);
+      (tasks[12] as Task).cancel();
+      lock.release();
+      for (const t of tasks) yield* t;
+      return [results, order[8], order[12]];
+    });
+    const [got, i, j] = results as [number[], number, number];
+    expect(got).toEqual(Array.from({ length: 20 }, (_, k) => k).filter((k) => k !== i && k !== j));
+  });
+
+  for (const lockType of ["PriorityLock", "Lock"] as const) {
+    it(`TestPriorityCondition.test_notify_scheduling: notified in priority order (over a ${lockType})`, () => {
+      const results = runP(function* () {
+        const cond = new PriorityCondition(lockType === "Lock" ? new Lock() : new PriorityLock());
+        const results: number[] = [];
+        let wake = false;
+        const tasks = shuffled(20, 3).map((i) =>
+          createTask(
+            (function* () {
+              using _ = yield* cond.hold();
+              yield* cond.waitFor(() => wake);
+              results.push(i);
+              cond.notify(1);
+            })(),
+            { priority: i },
+          ),
+        );
+        yield* sleep(1);
+        {
+          using _ = yield* cond.hold();
+          wake = true;
+          cond.notify(1);
+        }
+        for (const t of tasks) yield* t;
+        return results;
+      });
+      expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    });
+  }
 });
