@@ -67,7 +67,7 @@ function servingOrder(waiters: Deque<Future<unknown>>): Future<unknown>[] {
  * console.log(order); // ["high", "low"]
  * ```
  */
-export class PriorityLock extends Lock implements PriorityHolder {
+export class PriorityLock extends Lock {
   private readonly _waitingTasks = new Set<Task>();
 
   override *acquire(): Coro<true> {

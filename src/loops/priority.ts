@@ -36,7 +36,7 @@ class Bucket {
 }
 
 /**
- * A ready queue in two parts: the entries placed at a position (readyInsert,
+ * @internal A ready queue in two parts: the entries placed at a position (readyInsert,
  * taskSwitch, sleepInsert, …), in the order they were placed, which run
  * first; then the rest in one first-in-first-out bucket per priority, the
  * buckets in order of priority. Programs use a handful of priorities, so
