@@ -169,12 +169,19 @@ export class TimerHandle extends Handle {
 }
 
 let runningLoop: BaseEventLoop | null = null;
+/** The loop started last: native code awaiting between its drives (in microtasks) runs on it. */
+let lastStarted: BaseEventLoop | null = null;
 
 /** @internal Marks `loop` as the one running now; returns the previous. */
 export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null {
   const previous = runningLoop;
   runningLoop = loop;
   return previous;
+}
+
+/** @internal A loop starts to run (runForever()): native awaits outside its drives go to it. */
+export function loopStarted(loop: BaseEventLoop): void {
+  lastStarted = loop;
 }
 
 /** @internal The running loop, or null. */
@@ -199,6 +206,17 @@ export function getRunningLoop(): BaseEventLoop {
     );
   }
   return runningLoop;
+}
+
+/**
+ * @internal The loop native code runs on: the running loop, else the loop started
+ * last, while it is still running (runForever() or runUntilComplete()
+ * pending). Throws the "no running event loop" error when there is none.
+ */
+export function activeLoop(): BaseEventLoop {
+  if (runningLoop !== null) return runningLoop;
+  if (lastStarted?.isRunning()) return lastStarted;
+  return getRunningLoop();
 }
 
 let defaultLoop: () => BaseEventLoop = () => {

@@ -141,5 +141,6 @@ export {
   Task,
   type TaskOptions,
 } from "./tasks.js";
+export type { Op } from "./thenable.js";
 // Deadlines
 export { Timeout, timeout, timeoutAt } from "./timeouts.js";

@@ -11,6 +11,7 @@ import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop } from "./events.js";
 import { FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { type Op, thenable } from "./thenable.js";
 import { Deque } from "./util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 
@@ -130,6 +131,8 @@ class Hold {
   }
 }
 
+thenable(Hold);
+
 function describeWaiters(state: string, waiters: Deque<unknown> | null): string {
   return waiters !== null && waiters.length > 0 ? `${state}, waiters:${waiters.length}` : state;
 }
@@ -162,6 +165,7 @@ export class Lock extends LoopBound {
    * Waits until the lock is free, then takes it. Waiters are served first in,
    * first out; one cancelled while waiting never ends up holding the lock.
    */
+  acquire(): Op<true>;
   *acquire(): Coro<true> {
     if (!this._locked && allCancelled(this._waiters)) {
       this._locked = true;
@@ -199,8 +203,8 @@ export class Lock extends LoopBound {
    * `using _ = yield* lock.hold();`. Disposing what hold() returns without
    * `yield*` is a TypeError, since the lock was never taken.
    */
-  hold(): Coro<Disposable> {
-    return new Hold(this, "lock.hold()") as unknown as Coro<Disposable>;
+  hold(): Op<Disposable> {
+    return new Hold(this, "lock.hold()") as unknown as Op<Disposable>;
   }
 
   override toString(): string {
@@ -215,6 +219,8 @@ export class Lock extends LoopBound {
     if (first._state === PENDING) first._resolve(true);
   }
 }
+
+thenable(Lock.prototype.acquire);
 
 function allCancelled(waiters: Deque<Future<unknown>> | null): boolean {
   if (waiters === null) return true;
@@ -263,8 +269,8 @@ export class Event extends LoopBound {
   }
 
   /** Returns true once the flag is set (at once if it already is). */
-  wait(): Coro<true> {
-    return new EventWait(this) as unknown as Coro<true>;
+  wait(): Op<true> {
+    return new EventWait(this) as unknown as Op<true>;
   }
 
   override toString(): string {
@@ -317,6 +323,8 @@ class EventWait {
   }
 }
 
+thenable(EventWait);
+
 /**
  * A condition variable, as asyncio.Condition: tasks wait, holding its lock,
  * until another task notifies them. A wait() that is cancelled still
@@ -363,7 +371,7 @@ export class Condition extends LoopBound {
   }
 
   /** Acquires the underlying lock (see Lock.acquire). */
-  acquire(): Coro<true> {
+  acquire(): Op<true> {
     return this._lock.acquire();
   }
 
@@ -373,14 +381,15 @@ export class Condition extends LoopBound {
   }
 
   /** Acquires the underlying lock as a Disposable: `using _ = yield* condition.hold();`. */
-  hold(): Coro<Disposable> {
-    return new Hold(this._lock, "condition.hold()") as unknown as Coro<Disposable>;
+  hold(): Op<Disposable> {
+    return new Hold(this._lock, "condition.hold()") as unknown as Op<Disposable>;
   }
 
   /**
    * Releases the lock, waits until notified, re-acquires the lock and returns
    * true. Throws if the lock is not held.
    */
+  wait(): Op<true>;
   *wait(): Coro<true> {
     if (!this.locked()) {
       throw new Error("Cannot wait on an un-acquired lock: acquire the condition first.");
@@ -421,17 +430,18 @@ export class Condition extends LoopBound {
   }
 
   /** Waits until `predicate()` is truthy and returns its value. */
-  waitFor<T>(predicate: () => T): Coro<T> {
+  waitFor<T>(predicate: () => T): Op<T> {
     checkFunction(
       "condition.waitFor()",
       "predicate",
       predicate,
       "pass a function that says whether to stop waiting, e.g. () => items.length > 0",
     );
-    return this._waitFor(predicate);
+    return this._waitForPredicate(predicate) as Op<T>;
   }
 
-  private *_waitFor<T>(predicate: () => T): Coro<T> {
+  /** @internal */
+  *_waitForPredicate<T>(predicate: () => T): Coro<T> {
     let result = predicate();
     while (!result) {
       yield* this.wait();
@@ -472,6 +482,9 @@ export class Condition extends LoopBound {
   }
 }
 
+thenable(Condition.prototype.wait);
+thenable(Condition.prototype._waitForPredicate);
+
 /**
  * A counter of free slots, as asyncio.Semaphore: acquire() takes one (waiting
  * while none is free), release() gives one back. Waiters are served FIFO.
@@ -508,6 +521,7 @@ export class Semaphore extends LoopBound {
   }
 
   /** Takes a slot, waiting FIFO for one if none is free. */
+  acquire(): Op<true>;
   *acquire(): Coro<true> {
     if (!this.locked()) {
       this._value--;
@@ -540,8 +554,8 @@ export class Semaphore extends LoopBound {
   }
 
   /** Acquires a slot and returns a Disposable that releases it: `using _ = yield* semaphore.hold();`. */
-  hold(): Coro<Disposable> {
-    return new Hold(this, "semaphore.hold()") as unknown as Coro<Disposable>;
+  hold(): Op<Disposable> {
+    return new Hold(this, "semaphore.hold()") as unknown as Op<Disposable>;
   }
 
   override toString(): string {
@@ -564,6 +578,8 @@ export class Semaphore extends LoopBound {
     return false;
   }
 }
+
+thenable(Semaphore.prototype.acquire);
 
 /**
  * A Semaphore that refuses to be released more often than it was acquired,
@@ -647,6 +663,7 @@ export class Barrier {
    * Waits until `parties` tasks wait, and returns this task's arrival index
    * (0 … parties-1). BrokenBarrierError if the barrier is reset or aborted.
    */
+  wait(): Op<number>;
   *wait(): Coro<number> {
     const cond = this._cond;
     yield* cond.acquire();
@@ -674,6 +691,7 @@ export class Barrier {
   }
 
   /** Returns the barrier to its empty state; tasks waiting now get BrokenBarrierError. */
+  reset(): Op<void>;
   *reset(): Coro<void> {
     const cond = this._cond;
     yield* cond.acquire();
@@ -690,6 +708,7 @@ export class Barrier {
   }
 
   /** Breaks the barrier: current and future wait() calls get BrokenBarrierError. */
+  abort(): Op<void>;
   *abort(): Coro<void> {
     const cond = this._cond;
     yield* cond.acquire();
@@ -719,3 +738,7 @@ export class Barrier {
     }
   }
 }
+
+thenable(Barrier.prototype.wait);
+thenable(Barrier.prototype.reset);
+thenable(Barrier.prototype.abort);

@@ -1,10 +1,11 @@
 /**
  * sleep(): suspend the current task for a while, as asyncio.sleep.
  */
-import type { Coro, Suspend } from "./coro.js";
+import type { Suspend } from "./coro.js";
 import type { TimerHandle } from "./events.js";
 import { getRunningLoop } from "./events.js";
 import { type Future, WaitFuture, waitStep } from "./futures.js";
+import { type Op, thenable } from "./thenable.js";
 import { checkDelay } from "./validate.js";
 
 /**
@@ -34,6 +35,8 @@ class YieldOnce<T> {
     return this;
   }
 }
+
+thenable(YieldOnce);
 
 function resolveUnlessDone<T>(future: Future<T>, value: T): void {
   if (!future.done()) future.setResult(value);
@@ -98,6 +101,8 @@ class SleepFor<T> {
   }
 }
 
+thenable(SleepFor);
+
 /**
  * Suspends the current task for `ms` milliseconds, then returns `value`.
  * `sleep(0)` lets every other ready task run once first; a negative delay is
@@ -112,8 +117,8 @@ class SleepFor<T> {
  * });
  * ```
  */
-export function sleep<T = void>(ms: number, value?: T): Coro<T> {
+export function sleep<T = void>(ms: number, value?: T): Op<T> {
   if (typeof ms !== "number" || !(ms > 0)) ms = checkDelay("sleep()", "ms", ms);
-  if (ms === 0) return new YieldOnce(value as T) as unknown as Coro<T>;
-  return new SleepFor(ms, value as T) as unknown as Coro<T>;
+  if (ms === 0) return new YieldOnce(value as T) as unknown as Op<T>;
+  return new SleepFor(ms, value as T) as unknown as Op<T>;
 }

@@ -9,6 +9,7 @@ import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { checkNewTask, type Task, type TaskOptions } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { checkFunction } from "./validate.js";
 
 /** Marks "the body ended without an error", since `undefined` is a value JavaScript can throw. */
@@ -192,12 +193,14 @@ export class TaskGroup {
  * });
  * ```
  */
-export function taskGroup<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
+export function taskGroup<T>(body: (tg: TaskGroup) => Coro<T>): Op<T> {
   checkFunction(
     "taskGroup()",
     "body",
     body,
     "pass the block to run, as a function*: taskGroup(function* (tg) { ... })",
   );
-  return new TaskGroup()._run(body);
+  return new TaskGroup()._run(body) as Op<T>;
 }
+
+thenable(TaskGroup.prototype._run);

@@ -8,6 +8,7 @@ import { CancelledError, TimeoutError } from "./errors.js";
 import type { Handle, TimerHandle } from "./events.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import type { Task } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { checkDelay, checkFunction, checkTime } from "./validate.js";
 
 const CREATED = 0;
@@ -80,9 +81,9 @@ export class Timeout {
   }
 
   /** Runs `body` under this deadline, in the current task. */
-  run<T>(body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  run<T>(body: (timeout: Timeout) => Coro<T>): Op<T> {
     checkBody("timeout.run()", body);
-    return this._run(body);
+    return this._run(body) as Op<T>;
   }
 
   /** @internal run() once its argument is checked. */
@@ -149,10 +150,10 @@ export class Timeout {
  * });
  * ```
  */
-export function timeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+export function timeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<T>): Op<T> {
   const delay = ms === null ? null : checkDelay("timeout()", "ms", ms);
   checkBody("timeout()", body);
-  return withTimeout(delay, body);
+  return withTimeout(delay, body) as Op<T>;
 }
 
 /** @internal timeout() with checked arguments; the deadline counts from the first step. */
@@ -174,10 +175,10 @@ export function* withTimeout<T>(ms: number | null, body: (timeout: Timeout) => C
  * });
  * ```
  */
-export function timeoutAt<T>(when: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+export function timeoutAt<T>(when: number | null, body: (timeout: Timeout) => Coro<T>): Op<T> {
   checkWhen("timeoutAt()", when);
   checkBody("timeoutAt()", body);
-  return new Timeout(when)._run(body);
+  return new Timeout(when)._run(body) as Op<T>;
 }
 
 /** A deadline: a time on the loop's clock (ms), or null for none. */
@@ -188,3 +189,6 @@ function checkWhen(where: string, when: unknown): void {
 function checkBody(where: string, body: unknown): void {
   checkFunction(where, "body", body, "pass the block to run, as a function*: function* () { ... }");
 }
+
+thenable(Timeout.prototype._run);
+thenable(withTimeout);

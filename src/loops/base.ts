@@ -14,6 +14,7 @@ import {
   type ExceptionContext,
   type ExceptionHandler,
   Handle,
+  loopStarted,
   peekRunningLoop,
   setRunningLoop,
   TimerHandle,
@@ -436,6 +437,7 @@ export abstract class BaseEventLoop {
   runForever(): Promise<void> {
     this._checkRunnable("runForever");
     this._running = true;
+    loopStarted(this);
     // A stop() made before the run is kept: the loop runs one iteration, then stops (as asyncio).
     const stopped = new Promise<void>((resolve) => {
       this._onStopped = resolve;
