@@ -20,10 +20,10 @@ import { toFuture } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { withTimeout } from "./timeouts.js";
 import {
-  argRangeError,
   argTypeError,
   checkAwaitable,
   checkDelay,
+  checkOneOf,
   checkOptions,
   notAwaitable,
 } from "./validate.js";
@@ -278,20 +278,14 @@ export function wait<T>(
     '{ returnWhen: "FIRST_COMPLETED" }',
   );
   const returnWhen = options?.returnWhen ?? "ALL_COMPLETED";
-  if (
-    returnWhen !== "ALL_COMPLETED" &&
-    returnWhen !== "FIRST_COMPLETED" &&
-    returnWhen !== "FIRST_EXCEPTION"
-  ) {
-    const error = typeof returnWhen === "string" ? argRangeError : argTypeError;
-    throw error(
-      "wait()",
-      "options.returnWhen",
-      returnWhen,
-      "one of the ReturnWhen names",
-      'use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED"',
-    );
-  }
+  checkOneOf(
+    "wait()",
+    "options.returnWhen",
+    returnWhen,
+    ["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"],
+    "one of the ReturnWhen names",
+    'use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED"',
+  );
   return waitUntil(aws, timeoutMs, returnWhen) as Op<{
     done: Set<Future<T>>;
     pending: Set<Future<T>>;

@@ -214,9 +214,13 @@ export function getRunningLoop(): BaseEventLoop {
  * pending). Throws the "no running event loop" error when there is none.
  */
 export function activeLoop(): BaseEventLoop {
+  return activeLoopOrNull() ?? getRunningLoop();
+}
+
+/** @internal activeLoop(), or null when there is none. */
+export function activeLoopOrNull(): BaseEventLoop | null {
   if (runningLoop !== null) return runningLoop;
-  if (lastStarted?.isRunning()) return lastStarted;
-  return getRunningLoop();
+  return lastStarted?.isRunning() ? lastStarted : null;
 }
 
 let defaultLoop: () => BaseEventLoop = () => {

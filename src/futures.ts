@@ -9,6 +9,7 @@ import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { awaitInTask } from "./native.js";
 import type { Task } from "./tasks.js";
 import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } from "./validate.js";
 
@@ -281,6 +282,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
+    // In a native task, this is an await the task drives (see native.ts).
+    if (awaitInTask(this, onfulfilled as never, onrejected as never)) return undefined as never;
     const settled = new Promise<T>((resolve, reject) => {
       const settle = (future: Future<T>): void => {
         if (future._state === FINISHED) resolve(future._outcome as T);

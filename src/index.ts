@@ -102,7 +102,7 @@ export {
   SchedulingVirtualEventLoop,
   schedulingLoopFactory,
 } from "./loops/scheduling.js";
-export { VirtualEventLoop } from "./loops/virtual.js";
+export { VirtualEventLoop, type VirtualEventLoopOptions } from "./loops/virtual.js";
 // Policies and run()
 export {
   DefaultEventLoopPolicy,
@@ -139,6 +139,7 @@ export {
   currentTask,
   ensureFuture,
   Task,
+  type TaskBody,
   type TaskOptions,
 } from "./tasks.js";
 export type { Op } from "./thenable.js";

@@ -8,7 +8,7 @@ import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { checkNewTask, type Task, type TaskOptions } from "./tasks.js";
+import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { checkFunction } from "./validate.js";
 
@@ -47,14 +47,14 @@ export class TaskGroup {
    * Starts `coro` as a task of the group. Throws if the group has not started,
    * has finished, or is shutting down after a failure.
    */
-  createTask<T>(coro: Coro<T>, options?: Omit<TaskOptions, "eagerStart">): Task<T> {
+  createTask<T>(coro: TaskBody<T>, options?: Omit<TaskOptions, "eagerStart">): Task<T> {
     checkNewTask("tg.createTask()", coro, options);
     let problem: string | null = null;
     if (!this._entered) problem = "has not been entered: create tasks inside taskGroup(body)";
     else if (this._exiting && this._tasks.size === 0) problem = "is finished";
     else if (this._aborting) problem = "is shutting down after a failure or a cancellation";
     if (problem !== null) {
-      coro.return(undefined as T);
+      if (typeof coro !== "function") coro.return(undefined as T);
       throw new Error(`TaskGroup ${problem}: no new task can be started in it.`);
     }
     const task = (this._loop as BaseEventLoop)._createTask(coro, options);

@@ -24,7 +24,9 @@ import {
 } from "./events.js";
 import { CANCELLED, FINISHED, Future, fromPromise, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { NATIVE_STEP, NativeBody, nativeBody } from "./native.js";
 import {
+  argTypeError,
   checkBooleanOption,
   checkLoopOption,
   checkOptions,
@@ -98,10 +100,32 @@ export function checkTaskOptions(where: string, options: unknown): void {
   checkLoopOption(where, "options.loop", loop);
 }
 
+/**
+ * What a task runs: a coroutine, or a function called at the task's first
+ * step that returns a promise (an async function: a native task) or a coroutine.
+ */
+export type TaskBody<T> = Coro<T> | (() => PromiseLike<T> | Coro<T>);
+
 /** @internal The arguments of a call that makes a task (createTask() and its kin), checked at the call. */
 export function checkNewTask(where: string, coro: unknown, options: unknown): void {
-  if (!isCoroutine(coro)) throw notACoroutine(where, coro);
+  if (!isCoroutine(coro) && typeof coro !== "function") {
+    if (isPromiseLike(coro)) {
+      throw argTypeError(
+        where,
+        "coro",
+        coro,
+        "a coroutine or an async function",
+        "a promise is already running, so no task can start it: pass the function that makes it, () => thePromiseMaker()",
+      );
+    }
+    throw notAwaitable(where, "coro", coro, "a coroutine or an async function");
+  }
   if (options !== undefined) checkTaskOptions(where, options);
+}
+
+/** @internal The coroutine a task runs for a checked body: a function becomes a native task's body. */
+export function taskCoroutine<T>(body: TaskBody<T>): Coro<T> {
+  return typeof body === "function" ? (nativeBody(body) as Coro<T>) : body;
 }
 
 /** @internal The ready-queue callback that runs a task's next step; scheduling tools recognise it. */
@@ -182,7 +206,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The coroutine this task drives. */
   getCoro(): Coro<T> | null {
-    return this._coro;
+    return this._coro instanceof NativeBody ? null : this._coro;
   }
 
   /** The task's name: the one given, else "Task-<n>" in order of creation. */
@@ -380,6 +404,7 @@ export class Task<T = unknown> extends Future<T> {
       }
       return;
     }
+    if (yielded === NATIVE_STEP) return; // the step goes on in microtasks (see native.ts)
     const hint =
       yielded instanceof Future
         ? "`yield future` was used instead of `yield* future`, or yield* was given a list (wait for several with yield* gather(list))"
@@ -459,7 +484,7 @@ function cancelFuture(
  * });
  * ```
  */
-export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
+export function createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T> {
   checkNewTask("createTask()", coro, options);
   const loop = peekRunningLoop();
   if (loop === null) {
@@ -522,7 +547,7 @@ export function allTasks(loop?: BaseEventLoop): Set<Task> {
  * ```
  */
 export function ensureFuture<T>(
-  awaitable: Awaitable<T> | PromiseLike<T>,
+  awaitable: Awaitable<T> | PromiseLike<T> | TaskBody<T>,
   options?: { loop?: BaseEventLoop },
 ): Future<T> {
   checkOptions("ensureFuture()", options, "{ loop }");
@@ -534,7 +559,7 @@ export function ensureFuture<T>(
 export function toFuture<T>(
   where: string,
   name: string,
-  awaitable: Awaitable<T> | PromiseLike<T>,
+  awaitable: Awaitable<T> | PromiseLike<T> | TaskBody<T>,
   loop: BaseEventLoop | undefined,
 ): Future<T> {
   if (awaitable instanceof Future) {
@@ -548,7 +573,7 @@ export function toFuture<T>(
   if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) {
     return fromPromise(awaitable, loop === undefined ? undefined : { loop });
   }
-  const coro = coroutineOf(awaitable);
+  const coro = typeof awaitable === "function" ? awaitable : coroutineOf(awaitable);
   if (coro === null) {
     throw notAwaitable(where, name, awaitable, "a coroutine, a Future or a promise");
   }

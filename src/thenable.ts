@@ -7,6 +7,7 @@
  */
 import type { Coro } from "./coro.js";
 import { activeLoop } from "./events.js";
+import { awaitInTask } from "./native.js";
 
 /**
  * An asynkit operation: a coroutine for `yield*` in a generator, and a
@@ -23,6 +24,7 @@ function then<T, A = T, B = never>(
   onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
   onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
 ): Promise<A | B> {
+  if (awaitInTask(this, onfulfilled as never, onrejected as never)) return undefined as never;
   let task: PromiseLike<T>;
   try {
     task = activeLoop().createTask(this);

@@ -871,6 +871,14 @@ const rows: Row[] = [
   },
   {
     export: "createTask",
+    call: "createTask(promise)",
+    run: () => createTask(Promise.resolve(1) as never),
+    error: T,
+    message:
+      /^createTask\(\) expects coro to be a coroutine or an async function, got Promise object: a promise is already running, so no task can start it: pass the function that makes it, \(\) => thePromiseMaker\(\)\.$/,
+  },
+  {
+    export: "createTask",
     call: 'createTask(work(), "name")',
     run: () => createTask(work(), "name" as never),
     error: T,
@@ -1027,8 +1035,8 @@ describe("values in messages", () => {
     expect(thrown(() => sleep(work() as never)).message).toBe(
       "sleep() expects ms to be a number of milliseconds, got a generator object: pass a number, such as 10.",
     );
-    expect(thrown(() => createTask(work as never)).message).toBe(
-      "createTask() expects coro to be a coroutine, got generator function work: call it first: createTask(work()).",
+    expect(thrown(() => waitFor(work as never, 1)).message).toBe(
+      "waitFor() expects aw to be an awaitable (a coroutine or a Future), got generator function work: call it first: waitFor(work()).",
     );
   });
 

@@ -1,0 +1,367 @@
+/**
+ * Native async functions as tasks: `createTask(async () => { ... })`.
+ *
+ * What holds. A native task's body runs in microtasks, which the loop cannot
+ * step; but `await x` on an asynkit awaitable calls x.then() from a microtask,
+ * in the order the awaits ran. So a native step is bounded exactly: the loop
+ * resumes the body (calls the await's resolve function) from a ready-queue
+ * entry, hands the host over to the microtasks (its drive returns), and runs
+ * nothing else until the then() of the body's next asynkit await, or the
+ * settling of its promise; then it steps the awaited coroutine within the
+ * task, as `yield*` would, and goes on. Native and generator tasks therefore
+ * interleave as two generator tasks do (test/native-tasks.test.ts).
+ *
+ * Whose then() is it? The tasks whose first step ran (in a loop entry, or an
+ * eager start) and ended in an await get theirs first, in the order they
+ * started; then the task that was resumed, which awaits after the tasks it
+ * started eagerly.
+ *
+ * What does not hold. An await of a promise the loop did not make (fetch, a
+ * host timer) never reaches an asynkit then(): once the microtasks ran out (a
+ * host macrotask comes) the task counts as blocked on the host, and the loop
+ * goes on. Its continuation is not ordered by the loop; its later asynkit
+ * awaits run as tasks of their own. A VirtualEventLoop reports it.
+ */
+import { type Context, swapContext } from "./context.js";
+import {
+  type Coro,
+  coroutineOf,
+  describe,
+  isCoroutine,
+  isPromiseLike,
+  type Signal,
+  type Suspend,
+} from "./coro.js";
+import { activeLoopOrNull, setRunningLoop } from "./events.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
+import { yieldToHost } from "./util/host.js";
+
+/** What a native task's body yields to its task: the step goes on in microtasks. */
+export const NATIVE_STEP = Symbol("asynkit.nativeStep") as unknown as Signal;
+const IN_MICROTASKS: IteratorResult<Suspend, never> = Object.freeze({
+  done: false,
+  value: NATIVE_STEP,
+});
+
+type Settle = (value: unknown) => void;
+
+/**
+ * @internal The coroutine of a native task: it calls the function at the
+ * task's first step, then drives each asynkit awaitable the function awaits,
+ * as `yield*` drives one, and settles that await with its outcome. A Task
+ * steps it as any coroutine.
+ */
+export class NativeBody<T = unknown> {
+  /** The function to call at the first step, until then. */
+  private fn: (() => unknown) | null;
+  /** The task that runs it, from the first step. */
+  private task: Task<T> | null = null;
+  /** The asynkit coroutine the function awaits now, if any. */
+  private inner: Coro<unknown> | null = null;
+  /** The await's resolve and reject functions: null for a coroutine the function returned. */
+  private resolve: Settle | null = null;
+  private reject: Settle | null = null;
+  /** Steps so far, for reports. */
+  steps = 0;
+  /** Blocked on the host: its awaits are no longer the task's steps. */
+  detached = false;
+
+  constructor(fn: () => unknown) {
+    this.fn = fn;
+  }
+
+  next(): IteratorResult<Suspend, T> {
+    if (this.fn !== null) return this.start();
+    const inner = this.inner;
+    if (inner === null)
+      throw new Error(`${this.task}: a native task was stepped with nothing to run.`);
+    return this.advance(inner, false, undefined);
+  }
+
+  throw(error: unknown): IteratorResult<Suspend, T> {
+    const inner = this.inner;
+    // Not started, or nothing awaited: the error ends the task (a CancelledError cancels it).
+    this.fn = null;
+    if (inner === null) throw error;
+    return this.advance(inner, true, error);
+  }
+
+  return(value: T): IteratorResult<Suspend, T> {
+    this.fn = null;
+    this.inner?.return(undefined);
+    this.inner = null;
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  toString(): string {
+    return `the native body of ${this.task}`;
+  }
+
+  /** @internal The function awaits `op` (its then() was called): the next step drives it. */
+  _awaits(op: Coro<unknown>, resolve: Settle, reject: Settle): void {
+    this.inner = op;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  /** @internal The task, once started. */
+  _task(): Task<T> | null {
+    return this.task;
+  }
+
+  /** Steps the awaited coroutine, as `yield*` does; its end settles the await. */
+  private advance(
+    inner: Coro<unknown>,
+    throwing: boolean,
+    error: unknown,
+  ): IteratorResult<Suspend, T> {
+    let step: IteratorResult<Suspend, unknown>;
+    try {
+      step = throwing ? inner.throw(error) : inner.next();
+    } catch (thrown) {
+      return this.settle(false, thrown);
+    }
+    return step.done === true
+      ? this.settle(true, step.value)
+      : (step as IteratorResult<Suspend, T>);
+  }
+
+  /** The first step: call the function in the task's context. */
+  private start(): IteratorResult<Suspend, T> {
+    const fn = this.fn as () => unknown;
+    this.fn = null;
+    const loop = activeLoopOrNull() as BaseEventLoop;
+    const task = loop._currentTask as Task<T>;
+    this.task = task;
+    if (loop._syncRun) {
+      throw new Error(
+        `runSync() cannot run ${task}, a native async function: its awaits resume in microtasks, which need the host. Use \`await loop.runUntilComplete(main)\` or \`await run(main)\` instead.`,
+      );
+    }
+    const steps = loop._nativeSteps;
+    const suspended = steps?.suspended;
+    // A then() the function calls itself (not an await) is not a step's end.
+    if (steps !== null) steps.suspended = false;
+    let result: unknown;
+    try {
+      result = fn();
+    } finally {
+      if (steps !== null) steps.suspended = suspended as boolean;
+    }
+    if (isCoroutine(result)) {
+      // A function that returns a coroutine: the task drives it to its end.
+      this.inner = result;
+      return this.next();
+    }
+    if (!isPromiseLike(result)) {
+      throw new TypeError(
+        `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.`,
+      );
+    }
+    result.then(
+      (value) => bodySettled(this as NativeBody<unknown>, true, value),
+      (error: unknown) => bodySettled(this as NativeBody<unknown>, false, error),
+    );
+    expectThen(loop, task as Task<unknown>, true);
+    return IN_MICROTASKS;
+  }
+
+  /** The awaited coroutine ended: settle the await, and let the function run on. */
+  private settle(ok: boolean, outcome: unknown): IteratorResult<Suspend, T> {
+    this.inner = null;
+    const settle = ok ? this.resolve : this.reject;
+    this.resolve = this.reject = null;
+    if (settle === null) {
+      // The coroutine the function returned: its end is the task's.
+      if (ok) return { done: true, value: outcome as T };
+      throw outcome;
+    }
+    settle(outcome);
+    this.steps++;
+    expectThen((this.task as Task<T>)._loop, this.task as Task<unknown>, false);
+    return IN_MICROTASKS;
+  }
+}
+
+/**
+ * @internal The native steps a loop waits for: the tasks whose then() is due.
+ * While any is, the loop's drive has handed the host over to the microtasks.
+ */
+export class NativeSteps {
+  /** Tasks whose first step ended in an await, in the order their then() comes. */
+  readonly started: Task<unknown>[] = [];
+  /** The task resumed last: its then() comes after theirs. */
+  resumed: Task<unknown> | null = null;
+  /** True while the loop's drive is handed over (the running loop, task and context are kept). */
+  handedOver = false;
+  /** The context to restore when the hand-over ends. */
+  outerContext: Context | null = null;
+  /** True while a check after the microtasks is queued. */
+  checking = false;
+  /**
+   * False from a resume until a microtask queued just after it runs: until
+   * then the resumed function runs (or has not started), so a then() call is
+   * its own `.then()`, not an await (whose then() comes in a job of its own).
+   */
+  suspended = true;
+  readonly markSuspended = (): void => {
+    this.suspended = true;
+  };
+
+  constructor(readonly loop: BaseEventLoop) {}
+
+  /** True while a then() is due. */
+  pending(): boolean {
+    return this.resumed !== null || this.started.length > 0;
+  }
+
+  /** The task the next then() belongs to. */
+  take(): Task<unknown> {
+    const task = this.started.length > 0 ? (this.started.shift() as Task<unknown>) : this.resumed;
+    if (task === this.resumed) this.resumed = null;
+    return task as Task<unknown>;
+  }
+
+  /** Forgets `task` (its body settled without another await). */
+  drop(task: Task<unknown>): void {
+    if (this.resumed === task) this.resumed = null;
+    const i = this.started.indexOf(task);
+    if (i >= 0) this.started.splice(i, 1);
+  }
+}
+
+/** A native step of `task` goes on in microtasks until its next then(): the loop hands over. */
+function expectThen(loop: BaseEventLoop, task: Task<unknown>, first: boolean): void {
+  let steps = loop._nativeSteps;
+  if (steps === null) steps = loop._nativeSteps = new NativeSteps(loop);
+  if (first) steps.started.push(task);
+  else {
+    steps.resumed = task;
+    steps.suspended = false;
+    queueMicrotask(steps.markSuspended);
+  }
+  loop._handover = steps;
+}
+
+/**
+ * @internal The loop's drive stopped for a native step: keep the loop running
+ * for the microtasks (the running loop, and the resumed task as the current
+ * one), and check after them whether the step ended.
+ */
+export function handOver(loop: BaseEventLoop): void {
+  const steps = loop._handover as NativeSteps;
+  steps.handedOver = true;
+  setRunningLoop(loop);
+  enterResumed(steps);
+  armHostCheck(steps);
+}
+
+/** During a hand-over the resumed task is the current one, in its context, as in a step. */
+function enterResumed(steps: NativeSteps): void {
+  const resumed = steps.resumed;
+  steps.loop._currentTask = resumed;
+  if (resumed !== null) {
+    const outer = swapContext(resumed._context);
+    steps.outerContext ??= outer;
+  } else if (steps.outerContext !== null) {
+    swapContext(steps.outerContext);
+    steps.outerContext = null;
+  }
+}
+
+/**
+ * In the host's next macrotask, the microtasks have all run: a then() still
+ * due would have come. The steps still waiting for one await the host.
+ */
+function armHostCheck(steps: NativeSteps): void {
+  if (steps.checking) return;
+  steps.checking = true;
+  yieldToHost(() => {
+    steps.checking = false;
+    if (steps.loop._handover === steps && steps.handedOver) detachBlocked(steps);
+  });
+}
+
+/** The tasks still due a then() await the host: the loop goes on without them. */
+function detachBlocked(steps: NativeSteps): void {
+  const loop = steps.loop;
+  const blocked = [...steps.started];
+  if (steps.resumed !== null) blocked.push(steps.resumed);
+  steps.started.length = 0;
+  steps.resumed = null;
+  for (const task of blocked) {
+    const body = task._coro as unknown as NativeBody<unknown>;
+    body.detached = true;
+    loop._hostPending++;
+    loop._hostAwait(task, body.steps);
+  }
+  stepsDone(steps);
+}
+
+/** No then() is due any more: give the loop back its drive. */
+function stepsDone(steps: NativeSteps): void {
+  const loop = steps.loop;
+  if (steps.pending()) {
+    if (steps.handedOver) enterResumed(steps);
+    return;
+  }
+  loop._handover = null;
+  if (!steps.handedOver) return;
+  steps.handedOver = false;
+  enterResumed(steps);
+  setRunningLoop(null);
+  loop._resumeDrive();
+}
+
+/**
+ * @internal `await op` (op.then()) in code the loop runs: when a native task
+ * is due its then(), this is its await, which the task now drives; returns
+ * false otherwise (the caller runs op as a task of its own).
+ */
+export function awaitInTask(op: object, resolve: Settle, reject: Settle): boolean {
+  const steps = activeLoopOrNull()?._handover;
+  if (steps == null || !steps.handedOver || !steps.suspended || !steps.pending()) return false;
+  const task = steps.take();
+  const body = task._coro as unknown as NativeBody<unknown>;
+  body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
+  const previous = setRunningLoop(steps.loop);
+  try {
+    task._run();
+  } finally {
+    setRunningLoop(previous);
+  }
+  stepsDone(steps);
+  return true;
+}
+
+/** The body's promise settled: the task ends with it (cancelled, if a cancel() came too late). */
+function bodySettled(body: NativeBody<unknown>, ok: boolean, outcome: unknown): void {
+  const task = body._task() as Task<unknown>;
+  const loop = task._loop;
+  if (body.detached) loop._hostPending--;
+  if (task.done()) return;
+  const waitedOn = task._futWaiter;
+  if (waitedOn !== null) {
+    // The function went on without the await the task drives (e.g. Promise.race): drop it.
+    waitedOn.removeDoneCallback(task as never);
+    task._futWaiter = null;
+  }
+  body.return(undefined);
+  if (ok) task._endReturned(outcome);
+  else task._endThrown(outcome);
+  const steps = loop._handover;
+  if (steps !== null) {
+    steps.drop(task);
+    stepsDone(steps);
+  }
+}
+
+/** @internal What createTask() and its kin make of a function: the coroutine of a native task. */
+export function nativeBody(fn: () => unknown): Coro<unknown> {
+  return new NativeBody(fn) as unknown as Coro<unknown>;
+}

@@ -1,0 +1,338 @@
+/**
+ * Native async functions as tasks: createTask(async () => ...), with the
+ * step boundaries, context, cancellation and reports of generator tasks.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  blockedTasks,
+  ContextVar,
+  createTask,
+  currentTask,
+  type ExceptionContext,
+  fromPromise,
+  run,
+  runnableTasks,
+  SchedulingVirtualEventLoop,
+  sleep,
+  type Task,
+  taskSignal,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+/** The issue's example: two native workers on a virtual clock. */
+async function interleaving(): Promise<{ log: string[]; result: string[]; time: number }> {
+  const loop = new VirtualEventLoop();
+  const log: string[] = [];
+  async function worker(name: string) {
+    log.push(`${name}1`);
+    await sleep(0);
+    log.push(`${name}2`);
+    await sleep(60_000);
+    return name;
+  }
+  const result = await loop.runUntilComplete(async () => {
+    const a = createTask(() => worker("a"));
+    const b = createTask(() => worker("b"));
+    return [await a, await b];
+  });
+  const time = loop.time();
+  loop.close();
+  return { log, result, time };
+}
+
+/** What awaiting `task` gives, or the error it throws (an await: `.then()` would not be one). */
+async function outcome(task: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    return await task;
+  } catch (error) {
+    return error;
+  }
+}
+
+/** Runs `main` as a native task on a new virtual loop; reports go to `reports`. */
+async function onLoop<T>(
+  main: () => Promise<T>,
+  reports: string[] = [],
+  loop: VirtualEventLoop = new VirtualEventLoop(),
+): Promise<T> {
+  loop.setExceptionHandler((_loop, context: ExceptionContext) => reports.push(context.message));
+  try {
+    return await loop.runUntilComplete(main);
+  } finally {
+    loop.close();
+  }
+}
+
+describe("native tasks", () => {
+  it("interleave at their asynkit awaits, on virtual time", async () => {
+    const started = performance.now();
+    expect(await interleaving()).toEqual({
+      log: ["a1", "b1", "a2", "b2"],
+      result: ["a", "b"],
+      time: 60_000,
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("give one log in 1,000 runs", async () => {
+    const logs = new Set<string>();
+    for (let i = 0; i < 1000; i++) logs.add((await interleaving()).log.join(" "));
+    expect([...logs]).toEqual(["a1 b1 a2 b2"]);
+  });
+
+  it("are the current task, with their context and signal, across every await", async () => {
+    const user = new ContextVar<string>("user", { default: "nobody" });
+    const seen = await onLoop(async () => {
+      const worker = createTask(
+        async () => {
+          user.set("ann");
+          const task = currentTask();
+          const signal = taskSignal();
+          const seen: unknown[] = [];
+          for (const ms of [0, 10, 0]) {
+            await sleep(ms);
+            seen.push(currentTask() === task, taskSignal() === signal, user.get());
+          }
+          return seen;
+        },
+        { name: "worker" },
+      );
+      await sleep(5);
+      const outside = [currentTask()?.getName(), user.get()];
+      return [...outside, ...(await worker)];
+    });
+    expect(seen).toEqual([
+      expect.stringMatching(/^Task-\d+$/),
+      "nobody",
+      true,
+      true,
+      "ann",
+      true,
+      true,
+      "ann",
+      true,
+      true,
+      "ann",
+    ]);
+  });
+
+  it("run() takes an async function as its main task", async () => {
+    const result = await run(
+      async () => {
+        await sleep(1000);
+        return [currentTask()?.getName(), currentTask()?.getCoro()];
+      },
+      { loopFactory: () => new VirtualEventLoop() },
+    );
+    expect(result).toEqual([expect.stringMatching(/^Task-\d+$/), null]);
+  });
+
+  it("a function that returns a coroutine runs it as the task's body", async () => {
+    const result = await onLoop(async () => {
+      const task = createTask(() =>
+        (function* () {
+          yield* sleep(10);
+          return currentTask()?.getName();
+        })(),
+      );
+      return [await task, task.getCoro()];
+    });
+    expect(result).toEqual([expect.stringMatching(/^Task-\d+$/), null]);
+  });
+
+  it("a native task awaits a generator task, and a generator task waits for a native one", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const native = createTask(async () => {
+        log.push("native starts");
+        await sleep(10);
+        log.push("native ends");
+        return "n";
+      });
+      const generator = createTask(
+        (function* () {
+          log.push("generator starts");
+          const n = yield* native;
+          log.push(`generator got ${n}`);
+          return "g";
+        })(),
+      );
+      log.push(`main got ${await generator}`);
+    });
+    expect(log).toEqual([
+      "native starts",
+      "generator starts",
+      "native ends",
+      "generator got n",
+      "main got g",
+    ]);
+  });
+
+  it("a function that returns neither a promise nor a coroutine fails the task with a TypeError", async () => {
+    const error = await onLoop(async () => {
+      return await outcome(createTask((() => 5) as never));
+    });
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe(
+      "createTask(): function (anonymous) returned number 5, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.",
+    );
+  });
+
+  it("runSync refuses a native task: it says to use runUntilComplete() or run()", () => {
+    const loop = new VirtualEventLoop();
+    expect(() => loop.runSync((async () => 1) as never)).toThrow(
+      /^runSync\(\) cannot run <Task pending name="Task-\d+">, a native async function: its awaits resume in microtasks, which need the host\. Use `await loop\.runUntilComplete\(main\)` or `await run\(main\)` instead\.$/,
+    );
+    loop.close();
+  });
+});
+
+describe("cancelling a native task", () => {
+  it("rejects the asynkit await it is blocked on with CancelledError", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const task = createTask(async () => {
+        try {
+          await sleep(60_000);
+        } catch (error) {
+          log.push(`caught ${(error as Error).name}: ${(error as Error).message}`);
+          throw error;
+        }
+      });
+      await sleep(10);
+      task.cancel("enough");
+      log.push(`task ${((await outcome(task)) as Error).name}`);
+      log.push(`cancelled: ${task.cancelled()}`);
+    });
+    expect(log).toEqual([
+      "caught CancelledError: enough",
+      "task CancelledError",
+      "cancelled: true",
+    ]);
+  });
+
+  it("a task cancelled in its step that returns without another await ends cancelled", async () => {
+    const state = await onLoop(async () => {
+      const task = createTask(async () => {
+        (currentTask() as Task).cancel();
+        return "ignored";
+      });
+      await sleep(0);
+      return [task.cancelled(), task.done()];
+    });
+    expect(state).toEqual([true, true]);
+  });
+
+  it("a cancel() that comes while it runs is thrown in at its next asynkit await", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const task = createTask(async () => {
+        (currentTask() as Task).cancel();
+        log.push("still running");
+        try {
+          await sleep(0);
+          log.push("not reached");
+        } catch (error) {
+          log.push((error as Error).name);
+        }
+      });
+      await sleep(10);
+      log.push(`cancelled: ${task.cancelled()}`);
+    });
+    expect(log).toEqual(["still running", "CancelledError", "cancelled: false"]);
+  });
+});
+
+describe("awaits the loop does not control", () => {
+  it("a host promise blocks the task on the host; the virtual loop reports it", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    await onLoop(async () => {
+      const task = createTask(
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          log.push("host promise settled");
+          return "done";
+        },
+        { name: "fetcher" },
+      );
+      log.push(`got ${await task}`);
+    }, reports);
+    expect(log).toEqual(["host promise settled", "got done"]);
+    expect(reports).toEqual([
+      '<Task pending name="fetcher"> awaited a promise the loop did not make, in its step 0: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it.',
+    ]);
+  });
+
+  it('with hostAwaits: "error" the task fails with the report', async () => {
+    const loop = new VirtualEventLoop({ hostAwaits: "error" });
+    const error = await loop.runUntilComplete(async () => {
+      const task = createTask(async () => {
+        await sleep(0);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      });
+      return ((await outcome(task)) as Error).message;
+    });
+    loop.close();
+    expect(error).toMatch(/awaited a promise the loop did not make, in its step 1:/);
+  });
+
+  it("blocked on the host, a cancelled task's taskSignal() aborts at once", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const task = createTask(async () => {
+        const signal = taskSignal();
+        signal.addEventListener("abort", () => log.push("aborted"));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push(`settled, aborted: ${signal.aborted}`);
+      });
+      await fromPromise(new Promise((resolve) => setTimeout(resolve, 1)));
+      task.cancel();
+      log.push("cancel() returned");
+      log.push(((await outcome(task)) as Error).name);
+    });
+    expect(log).toEqual([
+      "aborted",
+      "cancel() returned",
+      "settled, aborted: true",
+      "CancelledError",
+    ]);
+  });
+
+  it("fromPromise orders a host promise: the task stays a task", async () => {
+    const reports: string[] = [];
+    const seen = await onLoop(async () => {
+      const task: Task<boolean> = createTask(async () => {
+        await fromPromise(new Promise((resolve) => setTimeout(resolve, 1)));
+        return currentTask() === task;
+      });
+      return await task;
+    }, reports);
+    expect([seen, reports]).toEqual([true, []]);
+  });
+});
+
+describe("the scheduling API sees native tasks", () => {
+  it("runnableTasks and blockedTasks", async () => {
+    const seen = await onLoop(
+      async () => {
+        const sleeper = createTask(async () => {
+          await sleep(100);
+        });
+        const yielder = createTask(async () => {
+          await sleep(0);
+          await sleep(0);
+        });
+        await sleep(0);
+        return [
+          blockedTasks().has(sleeper),
+          runnableTasks().has(yielder),
+          runnableTasks().has(sleeper),
+        ];
+      },
+      [],
+      new SchedulingVirtualEventLoop(),
+    );
+    expect(seen).toEqual([true, true, false]);
+  });
+});
