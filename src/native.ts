@@ -32,7 +32,7 @@ import {
   type Signal,
   type Suspend,
 } from "./coro.js";
-import { activeLoopOrNull, setRunningLoop } from "./events.js";
+import { activeLoopOrNull, getRunningLoop, runningTask, setRunningLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { yieldToHost } from "./util/host.js";
@@ -46,6 +46,10 @@ const IN_MICROTASKS: IteratorResult<Suspend, never> = Object.freeze({
 
 type Settle = (value: unknown) => void;
 
+const UNSETTLED = 0;
+const OK = 1;
+const FAILED = 2;
+
 /**
  * @internal The coroutine of a native task: it calls the function at the
  * task's first step, then drives each asynkit awaitable the function awaits,
@@ -55,8 +59,13 @@ type Settle = (value: unknown) => void;
 export class NativeBody<T = unknown> {
   /** The function to call at the first step, until then. */
   private fn: (() => unknown) | null;
+  /** An async body already running (timeout(), taskGroup()): watched from the first step. */
+  private promise: PromiseLike<unknown> | null;
   /** The task that runs it, from the first step. */
-  private task: Task<T> | null = null;
+  task: Task<unknown> | null;
+  /** The function's promise settled (OK or FAILED), with this outcome. */
+  private settled = UNSETTLED;
+  private outcome: unknown = undefined;
   /** The asynkit coroutine the function awaits now, if any. */
   private inner: Coro<unknown> | null = null;
   /** The await's resolve and reject functions: null for a coroutine the function returned. */
@@ -67,12 +76,20 @@ export class NativeBody<T = unknown> {
   /** Blocked on the host: its awaits are no longer the task's steps. */
   detached = false;
 
-  constructor(fn: () => unknown) {
+  constructor(
+    fn: (() => unknown) | null,
+    promise: PromiseLike<unknown> | null = null,
+    task: Task<unknown> | null = null,
+  ) {
     this.fn = fn;
+    this.promise = promise;
+    this.task = task;
   }
 
   next(): IteratorResult<Suspend, T> {
     if (this.fn !== null) return this.start();
+    if (this.promise !== null) return this.watch(this.promise);
+    if (this.settled !== UNSETTLED) return this.finish();
     const inner = this.inner;
     if (inner === null)
       throw new Error(`${this.task}: a native task was stepped with nothing to run.`);
@@ -83,6 +100,7 @@ export class NativeBody<T = unknown> {
     const inner = this.inner;
     // Not started, or nothing awaited: the error ends the task (a CancelledError cancels it).
     this.fn = null;
+    this.promise = null;
     if (inner === null) throw error;
     return this.advance(inner, true, error);
   }
@@ -109,9 +127,12 @@ export class NativeBody<T = unknown> {
     this.reject = reject;
   }
 
-  /** @internal The task, once started. */
-  _task(): Task<T> | null {
-    return this.task;
+  /** @internal The function's promise settled: the next step ends with its outcome. */
+  _settled(ok: boolean, outcome: unknown): void {
+    this.settled = ok ? OK : FAILED;
+    this.outcome = outcome;
+    this.inner?.return(undefined);
+    this.inner = null;
   }
 
   /** Steps the awaited coroutine, as `yield*` does; its end settles the await. */
@@ -136,7 +157,7 @@ export class NativeBody<T = unknown> {
     const fn = this.fn as () => unknown;
     this.fn = null;
     const loop = activeLoopOrNull() as BaseEventLoop;
-    const task = loop._currentTask as Task<T>;
+    const task = loop._currentTask as Task<unknown>;
     this.task = task;
     if (loop._syncRun) {
       throw new Error(
@@ -163,12 +184,26 @@ export class NativeBody<T = unknown> {
         `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.`,
       );
     }
-    result.then(
+    return this.watch(result);
+  }
+
+  /** The function runs on in microtasks: its then() is due, and its promise will end it. */
+  private watch(promise: PromiseLike<unknown>): IteratorResult<Suspend, T> {
+    this.promise = null;
+    promise.then(
       (value) => bodySettled(this as NativeBody<unknown>, true, value),
       (error: unknown) => bodySettled(this as NativeBody<unknown>, false, error),
     );
-    expectThen(loop, task as Task<unknown>, true);
+    expectThen(this as NativeBody<unknown>, true);
     return IN_MICROTASKS;
+  }
+
+  /** The step after the function's promise settled: its outcome is this coroutine's. */
+  private finish(): IteratorResult<Suspend, T> {
+    const outcome = this.outcome;
+    this.outcome = undefined;
+    if (this.settled === OK) return { done: true, value: outcome as T };
+    throw outcome;
   }
 
   /** The awaited coroutine ended: settle the await, and let the function run on. */
@@ -183,7 +218,7 @@ export class NativeBody<T = unknown> {
     }
     settle(outcome);
     this.steps++;
-    expectThen((this.task as Task<T>)._loop, this.task as Task<unknown>, false);
+    expectThen(this as NativeBody<unknown>, false);
     return IN_MICROTASKS;
   }
 }
@@ -193,10 +228,10 @@ export class NativeBody<T = unknown> {
  * While any is, the loop's drive has handed the host over to the microtasks.
  */
 export class NativeSteps {
-  /** Tasks whose first step ended in an await, in the order their then() comes. */
-  readonly started: Task<unknown>[] = [];
-  /** The task resumed last: its then() comes after theirs. */
-  resumed: Task<unknown> | null = null;
+  /** Functions whose first step ended in an await, in the order their then() comes. */
+  readonly started: NativeBody[] = [];
+  /** The function resumed last: its then() comes after theirs. */
+  resumed: NativeBody | null = null;
   /** True while the loop's drive is handed over (the running loop, task and context are kept). */
   handedOver = false;
   /** The context to restore when the hand-over ends. */
@@ -220,28 +255,29 @@ export class NativeSteps {
     return this.resumed !== null || this.started.length > 0;
   }
 
-  /** The task the next then() belongs to. */
-  take(): Task<unknown> {
-    const task = this.started.length > 0 ? (this.started.shift() as Task<unknown>) : this.resumed;
-    if (task === this.resumed) this.resumed = null;
-    return task as Task<unknown>;
+  /** The function the next then() belongs to. */
+  take(): NativeBody {
+    const body = this.started.length > 0 ? (this.started.shift() as NativeBody) : this.resumed;
+    if (body === this.resumed) this.resumed = null;
+    return body as NativeBody;
   }
 
-  /** Forgets `task` (its body settled without another await). */
-  drop(task: Task<unknown>): void {
-    if (this.resumed === task) this.resumed = null;
-    const i = this.started.indexOf(task);
+  /** Forgets `body` (its promise settled without another await). */
+  drop(body: NativeBody): void {
+    if (this.resumed === body) this.resumed = null;
+    const i = this.started.indexOf(body);
     if (i >= 0) this.started.splice(i, 1);
   }
 }
 
-/** A native step of `task` goes on in microtasks until its next then(): the loop hands over. */
-function expectThen(loop: BaseEventLoop, task: Task<unknown>, first: boolean): void {
+/** A native step goes on in microtasks until the function's next then(): the loop hands over. */
+function expectThen(body: NativeBody, first: boolean): void {
+  const loop = (body.task as Task<unknown>)._loop;
   let steps = loop._nativeSteps;
   if (steps === null) steps = loop._nativeSteps = new NativeSteps(loop);
-  if (first) steps.started.push(task);
+  if (first) steps.started.push(body);
   else {
-    steps.resumed = task;
+    steps.resumed = body;
     steps.suspended = false;
     queueMicrotask(steps.markSuspended);
   }
@@ -263,7 +299,7 @@ export function handOver(loop: BaseEventLoop): void {
 
 /** During a hand-over the resumed task is the current one, in its context, as in a step. */
 function enterResumed(steps: NativeSteps): void {
-  const resumed = steps.resumed;
+  const resumed = steps.resumed?.task ?? null;
   steps.loop._currentTask = resumed;
   if (resumed !== null) {
     const outer = swapContext(resumed._context);
@@ -294,11 +330,10 @@ function detachBlocked(steps: NativeSteps): void {
   if (steps.resumed !== null) blocked.push(steps.resumed);
   steps.started.length = 0;
   steps.resumed = null;
-  for (const task of blocked) {
-    const body = task._coro as unknown as NativeBody<unknown>;
+  for (const body of blocked) {
     body.detached = true;
     loop._hostPending++;
-    loop._hostAwait(task, body.steps);
+    loop._hostAwait(body.task as Task<unknown>, body.steps);
   }
   stepsDone(steps);
 }
@@ -326,22 +361,26 @@ function stepsDone(steps: NativeSteps): void {
 export function awaitInTask(op: object, resolve: Settle, reject: Settle): boolean {
   const steps = activeLoopOrNull()?._handover;
   if (steps == null || !steps.handedOver || !steps.suspended || !steps.pending()) return false;
-  const task = steps.take();
-  const body = task._coro as unknown as NativeBody<unknown>;
+  const body = steps.take();
   body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
-  const previous = setRunningLoop(steps.loop);
+  stepTask(body.task as Task<unknown>);
+  stepsDone(steps);
+  return true;
+}
+
+/** Runs the task's next step now, on its loop, whether or not the loop's drive runs. */
+function stepTask(task: Task<unknown>): void {
+  const previous = setRunningLoop(task._loop);
   try {
     task._run();
   } finally {
     setRunningLoop(previous);
   }
-  stepsDone(steps);
-  return true;
 }
 
-/** The body's promise settled: the task ends with it (cancelled, if a cancel() came too late). */
-function bodySettled(body: NativeBody<unknown>, ok: boolean, outcome: unknown): void {
-  const task = body._task() as Task<unknown>;
+/** The function's promise settled: the task steps on from it (a native task ends). */
+function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
+  const task = body.task as Task<unknown>;
   const loop = task._loop;
   if (body.detached) loop._hostPending--;
   if (task.done()) return;
@@ -351,17 +390,30 @@ function bodySettled(body: NativeBody<unknown>, ok: boolean, outcome: unknown): 
     waitedOn.removeDoneCallback(task as never);
     task._futWaiter = null;
   }
-  body.return(undefined);
-  if (ok) task._endReturned(outcome);
-  else task._endThrown(outcome);
+  body._settled(ok, outcome);
   const steps = loop._handover;
-  if (steps !== null) {
-    steps.drop(task);
-    stepsDone(steps);
-  }
+  steps?.drop(body);
+  stepTask(task);
+  if (steps !== null) stepsDone(steps);
 }
 
 /** @internal What createTask() and its kin make of a function: the coroutine of a native task. */
 export function nativeBody(fn: () => unknown): Coro<unknown> {
   return new NativeBody(fn) as unknown as Coro<unknown>;
+}
+
+/**
+ * @internal What a body given to timeout() or taskGroup() returned, as the
+ * coroutine that waits for it in the current task: a coroutine as it is, a
+ * promise (an async body) as a native function the task drives.
+ */
+export function bodyCoroutine<T>(where: string, result: unknown): Coro<T> {
+  if (isCoroutine(result)) return result as Coro<T>;
+  if (!isPromiseLike(result)) {
+    throw new TypeError(
+      `${where}: the body returned ${describe(result)}, not a coroutine or a promise: pass a function* or an async function.`,
+    );
+  }
+  const task = runningTask(getRunningLoop());
+  return new NativeBody(null, result, task) as unknown as Coro<T>;
 }

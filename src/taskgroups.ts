@@ -8,6 +8,7 @@ import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { bodyCoroutine } from "./native.js";
 import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { checkFunction } from "./validate.js";
@@ -72,7 +73,7 @@ export class TaskGroup {
   }
 
   /** @internal Runs `body` with the group, then waits for the group's tasks. */
-  *_run<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
+  *_run<T>(body: (tg: TaskGroup) => Coro<T> | PromiseLike<T>): Coro<T> {
     if (this._entered) throw new Error("TaskGroup has already been entered: make a new one.");
     const loop = getRunningLoop();
     const parent = runningTask(loop);
@@ -82,7 +83,7 @@ export class TaskGroup {
     this._entered = true;
     let result: T;
     try {
-      result = yield* body(this);
+      result = yield* bodyCoroutine<T>("taskGroup()", body(this));
     } catch (error) {
       yield* this._exit(error);
       throw error;
@@ -193,12 +194,12 @@ export class TaskGroup {
  * });
  * ```
  */
-export function taskGroup<T>(body: (tg: TaskGroup) => Coro<T>): Op<T> {
+export function taskGroup<T>(body: (tg: TaskGroup) => Coro<T> | PromiseLike<T>): Op<T> {
   checkFunction(
     "taskGroup()",
     "body",
     body,
-    "pass the block to run, as a function*: taskGroup(function* (tg) { ... })",
+    "pass the block to run, as a function* or an async function: taskGroup(async (tg) => { ... })",
   );
   return new TaskGroup()._run(body) as Op<T>;
 }

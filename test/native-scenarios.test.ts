@@ -213,8 +213,8 @@ const scenarios: Record<string, Scenario> = {
         }
       }
       try {
-        await timeout(50, function* () {
-          yield* sleep(1000);
+        await timeout(50, async () => {
+          await sleep(1000);
         });
       } catch (error) {
         log.push(`${(error as Error).name} at ${at()}`);
@@ -291,7 +291,7 @@ const scenarios: Record<string, Scenario> = {
       },
     native: (log) => async () => {
       try {
-        await taskGroup(function* (tg) {
+        await taskGroup(async (tg) => {
           tg.createTask(async () => {
             await sleep(10);
             log.push(`fails at ${at()}`);

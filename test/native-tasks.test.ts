@@ -10,12 +10,15 @@ import {
   currentTask,
   type ExceptionContext,
   fromPromise,
+  getRunningLoop,
   run,
   runnableTasks,
   SchedulingVirtualEventLoop,
   sleep,
   type Task,
+  taskGroup,
   taskSignal,
+  timeout,
   VirtualEventLoop,
 } from "../src/index.js";
 
@@ -184,6 +187,56 @@ describe("native tasks", () => {
       /^runSync\(\) cannot run <Task pending name="Task-\d+">, a native async function: its awaits resume in microtasks, which need the host\. Use `await loop\.runUntilComplete\(main\)` or `await run\(main\)` instead\.$/,
     );
     loop.close();
+  });
+});
+
+describe("async bodies", () => {
+  it("timeout() and taskGroup() take an async body, in a native task and in a generator task", async () => {
+    const log: string[] = [];
+    const body = async (label: string) => {
+      const task = currentTask();
+      try {
+        await timeout(50, async () => {
+          await sleep(10);
+          log.push(
+            `${label}: in the body at ${getRunningLoop().time()}, same task: ${currentTask() === task}`,
+          );
+          await sleep(1000);
+        });
+      } catch (error) {
+        log.push(`${label}: ${(error as Error).name} at ${getRunningLoop().time()}`);
+      }
+      const sum = await taskGroup(async (tg) => {
+        const a = tg.createTask(async () => (await sleep(5, 1)) + 1);
+        const b = tg.createTask(sleep(7, 3));
+        return (await a) + (await b);
+      });
+      log.push(`${label}: group gave ${sum} at ${getRunningLoop().time()}`);
+    };
+    await onLoop(async () => {
+      await createTask(() => body("native"));
+      await createTask(
+        (function* () {
+          yield* timeout(50, async () => {
+            await sleep(10);
+            log.push("generator: in an async body");
+          });
+        })(),
+      );
+    });
+    expect(log).toEqual([
+      "native: in the body at 10, same task: true",
+      "native: TimeoutError at 50",
+      "native: group gave 5 at 57",
+      "generator: in an async body",
+    ]);
+  });
+
+  it("a body that returns neither a coroutine nor a promise is a TypeError naming the call", async () => {
+    const error = await onLoop(async () => outcome(timeout(10, (() => 5) as never)));
+    expect((error as Error).message).toBe(
+      "timeout(): the body returned number 5, not a coroutine or a promise: pass a function* or an async function.",
+    );
   });
 });
 
