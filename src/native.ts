@@ -209,6 +209,14 @@ export class NativeBody<T = unknown> {
   /** The awaited coroutine ended: settle the await, and let the function run on. */
   private settle(ok: boolean, outcome: unknown): IteratorResult<Suspend, T> {
     this.inner = null;
+    const adopted =
+      ok && this.resolve !== null && isPromiseLike(outcome) ? coroutineOf(outcome) : null;
+    if (adopted !== null) {
+      // A promise never resolves to a thenable (a Task, a Future): the engine would wait
+      // for it outside the loop's order. Wait for it here instead, as the await would.
+      this.inner = adopted;
+      return this.advance(adopted, false, undefined);
+    }
     const settle = ok ? this.resolve : this.reject;
     this.resolve = this.reject = null;
     if (settle === null) {

@@ -8,7 +8,7 @@ import { getRunningLoop, type Handle, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduling.js";
-import { allTasks, checkNewTask, Task } from "./tasks.js";
+import { allTasks, checkNewTask, Task, type TaskBody } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { argTypeError, checkInteger, checkLoopOption, checkOptions } from "./validate.js";
 
@@ -219,12 +219,12 @@ export function taskSwitch(task: Task, options?: TaskSwitchOptions): Op<void> {
  * console.log(log); // ["child starts", "parent goes on", "child ends"]
  * ```
  */
-export function createTaskDescend<T>(coro: Coro<T>, options?: CreateTaskOptions): Op<Task<T>> {
+export function createTaskDescend<T>(coro: TaskBody<T>, options?: CreateTaskOptions): Op<Task<T>> {
   checkNewTask("createTaskDescend()", coro, options);
   return descend(coro, options) as Op<Task<T>>;
 }
 
-function* descend<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
+function* descend<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
   const loop = schedulingLoop("createTaskDescend");
   const task = loop.createTask(coro, options);
   if (taskIsRunnable(task as Task)) yield* switchTo(task as Task, 1);
@@ -244,12 +244,12 @@ function* descend<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Cor
  * });
  * ```
  */
-export function createTaskStart<T>(coro: Coro<T>, options?: CreateTaskOptions): Op<Task<T>> {
+export function createTaskStart<T>(coro: TaskBody<T>, options?: CreateTaskOptions): Op<Task<T>> {
   checkNewTask("createTaskStart()", coro, options);
   return startTask(coro, options) as Op<Task<T>>;
 }
 
-function* startTask<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
+function* startTask<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
   const task = getRunningLoop().createTask(coro, options);
   yield;
   return task;

@@ -7,6 +7,7 @@ import {
   blockedTasks,
   ContextVar,
   createTask,
+  createTaskDescend,
   currentTask,
   type ExceptionContext,
   fromPromise,
@@ -183,7 +184,12 @@ describe("native tasks", () => {
 
   it("runSync refuses a native task: it says to use runUntilComplete() or run()", () => {
     const loop = new VirtualEventLoop();
-    expect(() => loop.runSync((async () => 1) as never)).toThrow(
+    const main = loop.createTask(
+      (function* () {
+        yield* createTask(async () => 1);
+      })(),
+    );
+    expect(() => loop.runSync(main)).toThrow(
       /^runSync\(\) cannot run <Task pending name="Task-\d+">, a native async function: its awaits resume in microtasks, which need the host\. Use `await loop\.runUntilComplete\(main\)` or `await run\(main\)` instead\.$/,
     );
     loop.close();
@@ -387,5 +393,65 @@ describe("the scheduling API sees native tasks", () => {
       new SchedulingVirtualEventLoop(),
     );
     expect(seen).toEqual([true, true, false]);
+  });
+});
+
+describe("native tasks on other loops and modes", () => {
+  it("run on a HostEventLoop in real time, parking between steps", async () => {
+    const log: string[] = [];
+    const result = await run(async () => {
+      const worker = createTask(async () => {
+        log.push("worker 1");
+        await sleep(5);
+        log.push("worker 2");
+        return "w";
+      });
+      log.push("main 1");
+      await sleep(0);
+      log.push("main 2");
+      return await worker;
+    });
+    expect([result, log]).toEqual(["w", ["main 1", "worker 1", "main 2", "worker 2"]]);
+  });
+
+  it("in debug mode, the loop hands over to native steps the same way", async () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const other = createTask(async () => {
+        log.push("other 1");
+        await sleep(0);
+        log.push("other 2");
+      });
+      log.push("main 1");
+      await sleep(0);
+      log.push("main 2");
+      await other;
+    });
+    loop.close();
+    expect(log).toEqual(["main 1", "other 1", "main 2", "other 2"]);
+  });
+
+  it("createTaskDescend runs a native child at once; await gives its result, as a promise never resolves to a task", async () => {
+    const log: string[] = [];
+    await onLoop(
+      async () => {
+        const other = createTask(async () => {
+          log.push("other runs");
+        });
+        const result = await createTaskDescend(async () => {
+          log.push("child starts");
+          await sleep(10);
+          log.push("child ends");
+          return "child's result";
+        });
+        log.push(`parent got ${result}`);
+        await other;
+      },
+      [],
+      new SchedulingVirtualEventLoop(),
+    );
+    expect(log).toEqual(["child starts", "other runs", "child ends", "parent got child's result"]);
   });
 });

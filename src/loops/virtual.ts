@@ -100,6 +100,15 @@ export class VirtualEventLoop extends BaseEventLoop {
    */
   runSync<T>(main: Awaitable<T>): T {
     this._checkRunnable("runSync");
+    if (typeof main === "function") {
+      throw argTypeError(
+        "loop.runSync()",
+        "main",
+        main,
+        "a coroutine or a Future",
+        "a function's task may be native, whose awaits resume in microtasks, which need the host: use `await loop.runUntilComplete(main)` or `await run(main)`, or pass a coroutine",
+      );
+    }
     const future = toFuture("loop.runSync()", "main", main, this);
     const stop = (): void => this.stop();
     future._addCallback(stop);
