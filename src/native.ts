@@ -22,6 +22,7 @@
  * goes on. Its continuation is not ordered by the loop; its later asynkit
  * awaits run as tasks of their own. A VirtualEventLoop reports it.
  */
+import { type AsyncStore, newAsyncStore } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
 import {
   type Coro,
@@ -170,7 +171,7 @@ export class NativeBody<T = unknown> {
     if (steps !== null) steps.suspended = false;
     let result: unknown;
     try {
-      result = fn();
+      result = loop._asyncLocalStorage ? runAsOwner(this as NativeBody<unknown>, fn) : fn();
     } finally {
       if (steps !== null) steps.suspended = suspended as boolean;
     }
@@ -240,6 +241,8 @@ export class NativeSteps {
   readonly started: NativeBody[] = [];
   /** The function resumed last: its then() comes after theirs. */
   resumed: NativeBody | null = null;
+  /** Functions blocked on the host, found again by their async context (asyncLocalStorage option). */
+  readonly detached: NativeBody[] = [];
   /** True while the loop's drive is handed over (the running loop, task and context are kept). */
   handedOver = false;
   /** The context to restore when the hand-over ends. */
@@ -340,6 +343,7 @@ function detachBlocked(steps: NativeSteps): void {
   steps.resumed = null;
   for (const body of blocked) {
     body.detached = true;
+    if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
     loop._hostPending++;
     loop._hostAwait(body.task as Task<unknown>, body.steps);
   }
@@ -367,12 +371,52 @@ function stepsDone(steps: NativeSteps): void {
  * false otherwise (the caller runs op as a task of its own).
  */
 export function awaitInTask(op: object, resolve: Settle, reject: Settle): boolean {
-  const steps = activeLoopOrNull()?._handover;
-  if (steps == null || !steps.handedOver || !steps.suspended || !steps.pending()) return false;
+  const loop = activeLoopOrNull();
+  if (loop === null) return false;
+  const steps = loop._handover;
+  if (steps === null || !steps.handedOver || !steps.suspended || !steps.pending()) {
+    // With the asyncLocalStorage option, the host's async context tells whose await it is.
+    const owner = loop._asyncLocalStorage ? owners?.getStore() : undefined;
+    return owner !== undefined && reattach(loop, owner, op, resolve, reject);
+  }
   const body = steps.take();
   body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
   stepTask(body.task as Task<unknown>);
   stepsDone(steps);
+  return true;
+}
+
+/**
+ * The async context runs `fn` in, on hosts that have one: the task's function,
+ * so that its awaits after a host promise are found to be the task's again.
+ */
+let owners: AsyncStore<NativeBody> | undefined | null = null;
+
+function runAsOwner(body: NativeBody, fn: () => unknown): unknown {
+  if (owners === null) owners = newAsyncStore<NativeBody>();
+  return owners === undefined ? fn() : owners.run(body, fn);
+}
+
+/**
+ * The await of a task blocked on the host, now that the host resumed it: the
+ * task is back in the loop's order, its next step (which drives the awaited
+ * coroutine) queued as any wakeup.
+ */
+function reattach(
+  loop: BaseEventLoop,
+  owner: NativeBody,
+  op: object,
+  resolve: Settle,
+  reject: Settle,
+): boolean {
+  const detached = loop._nativeSteps?.detached;
+  const i = detached?.findLastIndex((body) => body.task === owner.task) ?? -1;
+  if (i < 0) return false;
+  const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
+  body.detached = false;
+  loop._hostPending--;
+  body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
+  loop._readyTask(body.task as Task<unknown>);
   return true;
 }
 
@@ -390,7 +434,12 @@ function stepTask(task: Task<unknown>): void {
 function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   const task = body.task as Task<unknown>;
   const loop = task._loop;
-  if (body.detached) loop._hostPending--;
+  if (body.detached) {
+    loop._hostPending--;
+    const detached = loop._nativeSteps?.detached;
+    const i = detached?.indexOf(body) ?? -1;
+    if (i >= 0) detached?.splice(i, 1);
+  }
   if (task.done()) return;
   const waitedOn = task._futWaiter;
   if (waitedOn !== null) {

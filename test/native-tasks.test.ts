@@ -455,3 +455,27 @@ describe("native tasks on other loops and modes", () => {
     expect(log).toEqual(["child starts", "other runs", "child ends", "parent got child's result"]);
   });
 });
+
+describe("with the asyncLocalStorage option", () => {
+  it("a task blocked on the host is back in the loop's order at its next asynkit await", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    const loop = new VirtualEventLoop({ asyncLocalStorage: true });
+    await onLoop(
+      async () => {
+        const task: Task<boolean> = createTask(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          log.push("host promise settled");
+          await sleep(10);
+          log.push(`after sleep(10), the task's own: ${currentTask() === task}`);
+          return currentTask() === task;
+        });
+        return await task;
+      },
+      reports,
+      loop,
+    );
+    expect(log).toEqual(["host promise settled", "after sleep(10), the task's own: true"]);
+    expect(reports).toHaveLength(1);
+  });
+});
