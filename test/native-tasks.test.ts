@@ -10,17 +10,20 @@ import {
   createTaskDescend,
   currentTask,
   type ExceptionContext,
+  eagerTaskFactory,
   fromPromise,
   getRunningLoop,
   run,
   runnableTasks,
   SchedulingVirtualEventLoop,
+  shield,
   sleep,
-  type Task,
+  Task,
   taskGroup,
   taskSignal,
   timeout,
   VirtualEventLoop,
+  waitFor,
 } from "../src/index.js";
 
 /** The issue's example: two native workers on a virtual clock. */
@@ -477,5 +480,72 @@ describe("with the asyncLocalStorage option", () => {
     );
     expect(log).toEqual(["host promise settled", "after sleep(10), the task's own: true"]);
     expect(reports).toHaveLength(1);
+  });
+});
+
+describe("native children of waitFor, shield and task factories", () => {
+  it("waitFor cancels a native task at its deadline; shield keeps one running", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const slow = createTask(async () => {
+        try {
+          await sleep(100);
+        } finally {
+          log.push(`slow unwinds at ${getRunningLoop().time()}`);
+        }
+      });
+      try {
+        await waitFor(slow, 10);
+      } catch (error) {
+        log.push(`${(error as Error).name} at ${getRunningLoop().time()}`);
+      }
+      const saved = createTask(async () => {
+        await sleep(20);
+        log.push(`saved at ${getRunningLoop().time()}`);
+      });
+      const waiter = createTask(async () => {
+        await shield(saved);
+      });
+      await sleep(5);
+      waiter.cancel();
+      await saved;
+      log.push(`waiter cancelled: ${waiter.cancelled()}`);
+    });
+    expect(log).toEqual([
+      "slow unwinds at 10",
+      "TimeoutError at 10",
+      "saved at 30",
+      "waiter cancelled: true",
+    ]);
+  });
+
+  it("a task factory receives a native task's coroutine and passes it on; the eager factory starts it at once", async () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    loop.setTaskFactory((factoryLoop, coro, options) => {
+      log.push(`factory: getCoro() ${coro === null ? "null" : typeof coro}`);
+      return new Task(coro, { ...options, loop: factoryLoop, name: "made" });
+    });
+    await loop.runUntilComplete(async () => {
+      const task = createTask(async () => currentTask()?.getName());
+      log.push(`name ${await task}, getCoro() ${task.getCoro()}`);
+    });
+    loop.setTaskFactory(eagerTaskFactory);
+    await loop.runUntilComplete(async () => {
+      createTask(async () => {
+        log.push("eager child runs at once");
+        await sleep(0);
+      });
+      log.push("parent goes on");
+      await sleep(0);
+    });
+    loop.close();
+    expect(log).toEqual([
+      "factory: getCoro() object",
+      "factory: getCoro() object",
+      "name made, getCoro() null",
+      "eager child runs at once",
+      "parent goes on",
+    ]);
   });
 });
