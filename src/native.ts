@@ -1,26 +1,32 @@
 /**
  * Native async functions as tasks: `createTask(async () => { ... })`.
  *
- * What holds. A native task's body runs in microtasks, which the loop cannot
- * step; but `await x` on an asynkit awaitable calls x.then() from a microtask,
- * in the order the awaits ran. So a native step is bounded exactly: the loop
- * resumes the body (calls the await's resolve function) from a ready-queue
- * entry, hands the host over to the microtasks (its drive returns), and runs
- * nothing else until the then() of the body's next asynkit await, or the
- * settling of its promise; then it steps the awaited coroutine within the
- * task, as `yield*` would, and goes on. Native and generator tasks therefore
- * interleave as two generator tasks do (test/native-tasks.test.ts).
+ * What holds. A native task's function runs in microtasks, which the loop
+ * cannot step; but `await x` on an asynkit awaitable calls x.then() from a job
+ * of its own, queued when the await ran, so the then() calls come in the order
+ * the awaits ran. So a native step is bounded exactly: the loop resumes the
+ * function (calls the await's resolve function) from a ready-queue entry,
+ * hands the host over to the microtasks (its drive returns), and runs nothing
+ * else until the then() of the function's next asynkit await, or the settling
+ * of its promise; then the task steps the awaited coroutine, as `yield*`
+ * would, and the drive goes on. Native and generator tasks therefore
+ * interleave as two generator tasks do (test/native-scenarios.test.ts), with
+ * the task current and its context set across awaits, and cancellation thrown
+ * in at the await (test/native-tasks.test.ts).
  *
- * Whose then() is it? The tasks whose first step ran (in a loop entry, or an
- * eager start) and ended in an await get theirs first, in the order they
- * started; then the task that was resumed, which awaits after the tasks it
- * started eagerly.
+ * Whose then() is it? The functions whose first step ran (in a loop entry, or
+ * an eager start) and ended in an await get theirs first, in the order they
+ * started; then the function resumed last, which awaits after the tasks it
+ * started eagerly. An async body of timeout() or taskGroup() is a function of
+ * its own, nested in the task's coroutine.
  *
  * What does not hold. An await of a promise the loop did not make (fetch, a
  * host timer) never reaches an asynkit then(): once the microtasks ran out (a
  * host macrotask comes) the task counts as blocked on the host, and the loop
  * goes on. Its continuation is not ordered by the loop; its later asynkit
- * awaits run as tasks of their own. A VirtualEventLoop reports it.
+ * awaits run as tasks of their own, unless the loop's asyncLocalStorage option
+ * lets the host's async context say whose they are. A VirtualEventLoop
+ * reports such awaits ("awaits the loop does not control" in the tests).
  */
 import { type AsyncStore, newAsyncStore } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
