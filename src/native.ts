@@ -264,6 +264,12 @@ export class NativeSteps {
   readonly markSuspended = (): void => {
     this.suspended = true;
   };
+  /**
+   * How many of `started` were due at the last resume: their then() jobs were
+   * queued before the resumed function's continuation, so they come, and
+   * count, even while it has not suspended yet.
+   */
+  ungated = 0;
 
   constructor(readonly loop: BaseEventLoop) {}
 
@@ -274,16 +280,22 @@ export class NativeSteps {
 
   /** The function the next then() belongs to. */
   take(): NativeBody {
-    const body = this.started.length > 0 ? (this.started.shift() as NativeBody) : this.resumed;
-    if (body === this.resumed) this.resumed = null;
-    return body as NativeBody;
+    if (this.started.length > 0) {
+      if (this.ungated > 0) this.ungated--;
+      return this.started.shift() as NativeBody;
+    }
+    const body = this.resumed as NativeBody;
+    this.resumed = null;
+    return body;
   }
 
   /** Forgets `body` (its promise settled without another await). */
   drop(body: NativeBody): void {
     if (this.resumed === body) this.resumed = null;
     const i = this.started.indexOf(body);
-    if (i >= 0) this.started.splice(i, 1);
+    if (i < 0) return;
+    this.started.splice(i, 1);
+    if (i < this.ungated) this.ungated--;
   }
 }
 
@@ -296,6 +308,7 @@ function expectThen(body: NativeBody, first: boolean): void {
   else {
     steps.resumed = body;
     steps.suspended = false;
+    steps.ungated = steps.started.length;
     queueMicrotask(steps.markSuspended);
   }
   loop._handover = steps;
@@ -380,7 +393,12 @@ export function awaitInTask(op: object, resolve: Settle, reject: Settle): boolea
   const loop = activeLoopOrNull();
   if (loop === null) return false;
   const steps = loop._handover;
-  if (steps === null || !steps.handedOver || !steps.suspended || !steps.pending()) {
+  if (
+    steps === null ||
+    !steps.handedOver ||
+    !steps.pending() ||
+    (!steps.suspended && steps.ungated === 0)
+  ) {
     // With the asyncLocalStorage option, the host's async context tells whose await it is.
     const owner = loop._asyncLocalStorage ? owners?.getStore() : undefined;
     return owner !== undefined && reattach(loop, owner, op, resolve, reject);

@@ -13,6 +13,7 @@ import {
   eagerTaskFactory,
   fromPromise,
   getRunningLoop,
+  Lock,
   run,
   runnableTasks,
   SchedulingVirtualEventLoop,
@@ -547,5 +548,43 @@ describe("native children of waitFor, shield and task factories", () => {
       "eager child runs at once",
       "parent goes on",
     ]);
+  });
+});
+
+describe("eager native starts", () => {
+  it("each eager child's await is its own, even when what it awaits is done at once", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    await onLoop(async () => {
+      const lock = new Lock();
+      const child = (name: string) => async () => {
+        log.push(`${name} starts`);
+        await lock.acquire();
+        log.push(`${name} has the lock, as ${currentTask()?.getName()}`);
+        lock.release();
+        await sleep(0);
+        log.push(`${name} ends`);
+      };
+      const tasks = ["a", "b", "c"].map((name) =>
+        createTask(child(name), { eagerStart: true, name }),
+      );
+      log.push("main goes on");
+      for (const task of tasks) await task;
+    }, reports);
+    // A native await always suspends, so each eager start ends at its first
+    // await; the lock is then taken in turn, each task as itself.
+    expect(log).toEqual([
+      "a starts",
+      "b starts",
+      "c starts",
+      "main goes on",
+      "a has the lock, as a",
+      "b has the lock, as b",
+      "a ends",
+      "c has the lock, as c",
+      "b ends",
+      "c ends",
+    ]);
+    expect(reports).toEqual([]);
   });
 });
