@@ -220,7 +220,9 @@ export function activeLoop(): BaseEventLoop {
 /** @internal activeLoop(), or null when there is none. */
 export function activeLoopOrNull(): BaseEventLoop | null {
   if (runningLoop !== null) return runningLoop;
-  return lastStarted?.isRunning() ? lastStarted : null;
+  if (lastStarted?.isRunning()) return lastStarted;
+  lastStarted = null; // a stopped loop is not kept alive for this
+  return null;
 }
 
 let defaultLoop: () => BaseEventLoop = () => {
