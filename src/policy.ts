@@ -131,7 +131,8 @@ export interface RunOptions {
  * When main is done, run() cancels the tasks still running, waits for them,
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later is named through the loop's exception handler,
- * and waited for. `main` is a coroutine, or a function* to call.
+ * and waited for. `main` is a coroutine, a function* to call, or an async
+ * function, which runs as the main task (a native task).
  *
  * @example
  * ```ts

@@ -469,8 +469,11 @@ function cancelFuture(
 }
 
 /**
- * Wraps a coroutine in a Task on the running loop, as asyncio.create_task.
- * Throws when no loop is running: use run(main()) or loop.createTask().
+ * Wraps a coroutine in a Task on the running loop, as asyncio.create_task;
+ * or makes a native task of an async function (or `() => work(x)`), which the
+ * task calls at its first step (see docs/async-functions.md). A promise is
+ * refused: it is already running. Throws when no loop is running: use
+ * run(main()) or loop.createTask().
  * A coroutine runs in one task only: giving it to a second one is an
  * InvalidStateError (share the result by waiting for the task instead).
  *
@@ -481,6 +484,10 @@ function cancelFuture(
  *   const a = createTask(sleep(20, "a"));
  *   const b = createTask(sleep(10, "b"));
  *   console.log(yield* a, yield* b); // "a" "b", after 20 ms in all
+ * });
+ * await run(async () => {
+ *   const c = createTask(async () => await sleep(10, "c")); // a native task
+ *   console.log(await c); // "c"
  * });
  * ```
  */

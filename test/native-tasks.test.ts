@@ -57,6 +57,14 @@ async function outcome(task: PromiseLike<unknown>): Promise<unknown> {
   }
 }
 
+/**
+ * A host promise that settles two host macrotasks from now: after the loop's
+ * check for steps blocked on the host (one macrotask), whatever the load.
+ */
+function afterTwoHostTurns(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
 /** Runs `main` as a native task on a new virtual loop; reports go to `reports`. */
 async function onLoop<T>(
   main: () => Promise<T>,
@@ -313,7 +321,7 @@ describe("awaits the loop does not control", () => {
     await onLoop(async () => {
       const task = createTask(
         async () => {
-          await new Promise((resolve) => setTimeout(resolve, 1));
+          await afterTwoHostTurns();
           log.push("host promise settled");
           return "done";
         },
@@ -332,7 +340,7 @@ describe("awaits the loop does not control", () => {
     const error = await loop.runUntilComplete(async () => {
       const task = createTask(async () => {
         await sleep(0);
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        await afterTwoHostTurns();
       });
       return ((await outcome(task)) as Error).message;
     });
@@ -468,7 +476,7 @@ describe("with the asyncLocalStorage option", () => {
     await onLoop(
       async () => {
         const task: Task<boolean> = createTask(async () => {
-          await new Promise((resolve) => setTimeout(resolve, 1));
+          await afterTwoHostTurns();
           log.push("host promise settled");
           await sleep(10);
           log.push(`after sleep(10), the task's own: ${currentTask() === task}`);

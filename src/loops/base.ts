@@ -308,7 +308,8 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * Wraps a coroutine in a Task that runs on this loop, through the task factory if one is set.
+   * Wraps a coroutine in a Task that runs on this loop, through the task factory if one is set;
+   * an async function makes a native task, which calls it at its first step.
    *
    * @example
    * ```ts
@@ -354,6 +355,8 @@ export abstract class BaseEventLoop {
 
   /**
    * Runs the loop until `main` is done; resolves with its result or rejects with its error.
+   * `main` is a coroutine, a Future, a promise, or a function to run as the main task
+   * (an async function: a native task).
    *
    * @example
    * ```ts
