@@ -171,16 +171,14 @@ export class NativeBody<T = unknown> {
         `runSync() cannot run ${task}, a native async function: its awaits resume in microtasks, which need the host. Use \`await loop.runUntilComplete(main)\` or \`await run(main)\` instead.`,
       );
     }
-    const steps = loop._nativeSteps;
-    const suspended = steps?.suspended;
+    const steps = stepsOf(loop);
+    const suspended = steps.suspended;
     // A then() the function calls itself (not an await) is not a step's end.
-    if (steps !== null) steps.suspended = false;
-    let result: unknown;
-    try {
-      result = loop._asyncLocalStorage ? runAsOwner(this as NativeBody<unknown>, fn) : fn();
-    } finally {
-      if (steps !== null) steps.suspended = suspended as boolean;
-    }
+    steps.suspended = false;
+    const result = steps.callFirst(() =>
+      loop._asyncLocalStorage ? runAsOwner(this as NativeBody<unknown>, fn) : fn(),
+    );
+    steps.suspended = suspended;
     if (isCoroutine(result)) {
       // A function that returns a coroutine: the task drives it to its end.
       this.inner = result;
@@ -265,11 +263,16 @@ export class NativeSteps {
     this.suspended = true;
   };
   /**
-   * How many of `started` were due at the last resume: their then() jobs were
-   * queued before the resumed function's continuation, so they come, and
-   * count, even while it has not suspended yet.
+   * How many of `started` may take a then() now. A function's first step
+   * queues a credit before it calls the function, so the credit comes just
+   * before the then() job of the function's first await: a then() job queued
+   * earlier (outside code awaiting a task, Promise.all over tasks) finds no
+   * credit and is not taken for the function's await.
    */
-  ungated = 0;
+  credits = 0;
+  readonly credit = (): void => {
+    this.credits++;
+  };
 
   constructor(readonly loop: BaseEventLoop) {}
 
@@ -281,12 +284,34 @@ export class NativeSteps {
   /** The function the next then() belongs to. */
   take(): NativeBody {
     if (this.started.length > 0) {
-      if (this.ungated > 0) this.ungated--;
+      this.credits--;
       return this.started.shift() as NativeBody;
     }
     const body = this.resumed as NativeBody;
     this.resumed = null;
     return body;
+  }
+
+  /** True if a then() now is the await of the function it would be given to. */
+  due(): boolean {
+    if (this.started.length > 0) return this.credits > 0;
+    return this.resumed !== null && this.suspended;
+  }
+
+  /**
+   * Calls a function's first part (its call, up to its first await), with its
+   * credit queued before; a call that does not return a promise takes no then(),
+   * and gives its credit back.
+   */
+  callFirst(fn: () => unknown): unknown {
+    queueMicrotask(this.credit);
+    let result: unknown;
+    try {
+      result = fn();
+    } finally {
+      if (!isPromiseLike(result) || isCoroutine(result)) this.credits--;
+    }
+    return result;
   }
 
   /** Forgets `body` (its promise settled without another await). */
@@ -295,23 +320,27 @@ export class NativeSteps {
     const i = this.started.indexOf(body);
     if (i < 0) return;
     this.started.splice(i, 1);
-    if (i < this.ungated) this.ungated--;
+    this.credits--;
   }
 }
 
 /** A native step goes on in microtasks until the function's next then(): the loop hands over. */
 function expectThen(body: NativeBody, first: boolean): void {
   const loop = (body.task as Task<unknown>)._loop;
-  let steps = loop._nativeSteps;
-  if (steps === null) steps = loop._nativeSteps = new NativeSteps(loop);
+  const steps = stepsOf(loop);
   if (first) steps.started.push(body);
   else {
     steps.resumed = body;
     steps.suspended = false;
-    steps.ungated = steps.started.length;
     queueMicrotask(steps.markSuspended);
   }
   loop._handover = steps;
+}
+
+function stepsOf(loop: BaseEventLoop): NativeSteps {
+  let steps = loop._nativeSteps;
+  if (steps === null) steps = loop._nativeSteps = new NativeSteps(loop);
+  return steps;
 }
 
 /**
@@ -359,6 +388,7 @@ function detachBlocked(steps: NativeSteps): void {
   const blocked = [...steps.started];
   if (steps.resumed !== null) blocked.push(steps.resumed);
   steps.started.length = 0;
+  steps.credits = 0; // every credit has come: the microtasks have all run
   steps.resumed = null;
   for (const body of blocked) {
     body.detached = true;
@@ -393,12 +423,7 @@ export function awaitInTask(op: object, resolve: Settle, reject: Settle): boolea
   const loop = activeLoopOrNull();
   if (loop === null) return false;
   const steps = loop._handover;
-  if (
-    steps === null ||
-    !steps.handedOver ||
-    !steps.pending() ||
-    (!steps.suspended && steps.ungated === 0)
-  ) {
+  if (steps === null || !steps.handedOver || !steps.due()) {
     // With the asyncLocalStorage option, the host's async context tells whose await it is.
     const owner = loop._asyncLocalStorage ? owners?.getStore() : undefined;
     return owner !== undefined && reattach(loop, owner, op, resolve, reject);
@@ -488,13 +513,14 @@ export function nativeBody(fn: () => unknown): Coro<unknown> {
  * coroutine that waits for it in the current task: a coroutine as it is, a
  * promise (an async body) as a native function the task drives.
  */
-export function bodyCoroutine<T>(where: string, result: unknown): Coro<T> {
+export function bodyCoroutine<T>(where: string, call: () => unknown): Coro<T> {
+  const loop = getRunningLoop();
+  const result = stepsOf(loop).callFirst(call);
   if (isCoroutine(result)) return result as Coro<T>;
   if (!isPromiseLike(result)) {
     throw new TypeError(
       `${where}: the body returned ${describe(result)}, not a coroutine or a promise: pass a function* or an async function.`,
     );
   }
-  const task = runningTask(getRunningLoop());
-  return new NativeBody(null, result, task) as unknown as Coro<T>;
+  return new NativeBody(null, result, runningTask(loop)) as unknown as Coro<T>;
 }

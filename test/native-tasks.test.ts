@@ -13,6 +13,7 @@ import {
   eagerTaskFactory,
   fromPromise,
   getRunningLoop,
+  HostEventLoop,
   Lock,
   run,
   runnableTasks,
@@ -594,5 +595,28 @@ describe("eager native starts", () => {
       "c ends",
     ]);
     expect(reports).toEqual([]);
+  });
+});
+
+describe("an app loop", () => {
+  it("submit() takes an async function from native code and runs it as a native task", async () => {
+    const app = new HostEventLoop();
+    const lock = new Lock();
+    const order: string[] = [];
+    const handle = (n: number) => async () => {
+      using _ = await lock.hold();
+      order.push(`request ${n} as ${currentTask()?.getName()}`);
+      await sleep(1);
+      return n * 2;
+    };
+    const results = await Promise.all([
+      app.submit(handle(1), { name: "r1" }),
+      app.submit(handle(2), { name: "r2" }),
+    ]);
+    await app.shutdown();
+    expect([results, order]).toEqual([
+      [2, 4],
+      ["request 1 as r1", "request 2 as r2"],
+    ]);
   });
 });

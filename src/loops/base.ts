@@ -409,7 +409,8 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * Submits a coroutine from anywhere, native code included, and returns its
+   * Submits a coroutine (or an async function, run as a native task) from
+   * anywhere, native code included, and returns its
    * Task, which native code can `await`. Starts the loop in the background
    * (runForever()) if it is not running: one long-lived loop for the life of
    * a server, as asyncio's run_coroutine_threadsafe with the loop's thread.
@@ -426,7 +427,7 @@ export abstract class BaseEventLoop {
    * await app.shutdown();
    * ```
    */
-  submit<T>(main: Coro<T> | (() => Coro<T>), options?: SubmitOptions): Task<T> {
+  submit<T>(main: TaskBody<T>, options?: SubmitOptions): Task<T> {
     return submitTo(this, main, options);
   }
 
