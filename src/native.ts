@@ -489,7 +489,8 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
     const i = detached?.indexOf(body) ?? -1;
     if (i >= 0) detached?.splice(i, 1);
   }
-  if (task.done()) return;
+  // A task blocked on the host may settle after its loop closed: nothing is left to step.
+  if (task.done() || loop.isClosed()) return;
   const waitedOn = task._futWaiter;
   if (waitedOn !== null) {
     // The function went on without the await the task drives (e.g. Promise.race): drop it.

@@ -620,3 +620,30 @@ describe("an app loop", () => {
     ]);
   });
 });
+
+describe("a native task outliving its loop", () => {
+  it("settles quietly after the loop closed", async () => {
+    const loop = new VirtualEventLoop();
+    const reports: string[] = [];
+    loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let task: Task<string> | null = null;
+    await loop.runUntilComplete(async () => {
+      task = createTask(async () => {
+        await gate; // a host promise, outliving the loop
+        return "late";
+      });
+      await sleep(0);
+    });
+    loop.close();
+    release();
+    await afterTwoHostTurns();
+    expect([(task as Task<string> | null)?.done(), reports]).toEqual([
+      false,
+      [expect.stringMatching(/awaited a promise the loop did not make, in its step 0/)],
+    ]);
+  });
+});
