@@ -8,6 +8,7 @@
 import type { Coro } from "./coro.js";
 import { activeLoop } from "./events.js";
 import { awaitInTask } from "./native.js";
+import type { Task } from "./tasks.js";
 
 /**
  * An asynkit operation: a coroutine for `yield*` in a generator, and a
@@ -25,13 +26,13 @@ function then<T, A = T, B = never>(
   onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
 ): Promise<A | B> {
   if (awaitInTask(this, onfulfilled as never, onrejected as never)) return undefined as never;
-  let task: PromiseLike<T>;
+  let task: Task<T>;
   try {
     task = activeLoop().createTask(this);
   } catch (error) {
     return Promise.reject(error).then(onfulfilled, onrejected);
   }
-  return Promise.resolve(task).then(onfulfilled, onrejected);
+  return task._promise().then(onfulfilled, onrejected);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type ExceptionContext,
   eagerTaskFactory,
   fromPromise,
+  gather,
   getRunningLoop,
   HostEventLoop,
   Lock,
@@ -645,5 +646,18 @@ describe("a native task outliving its loop", () => {
       false,
       [expect.stringMatching(/awaited a promise the loop did not make, in its step 0/)],
     ]);
+  });
+});
+
+describe("Promise.all over asynkit awaitables in a native task", () => {
+  it("gives the right values, as a host promise: the virtual loop reports it; gather is the ordered form", async () => {
+    const reports: string[] = [];
+    const result = await onLoop(async () => {
+      const all = await Promise.all([sleep(10, "a"), sleep(20, "b")]);
+      const gathered = await gather(sleep(10, "c"), sleep(20, "d"));
+      return [...all, ...gathered];
+    }, reports);
+    expect(result).toEqual(["a", "b", "c", "d"]);
+    expect(reports).toEqual([expect.stringMatching(/awaited a promise the loop did not make/)]);
   });
 });
