@@ -9,6 +9,7 @@ import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { type Op, thenable } from "./thenable.js";
 import { argTypeError } from "./validate.js";
 
 /** The interface asynkit needs of a signal (AbortSignal, from any realm or polyfill). */
@@ -101,9 +102,9 @@ function listen(loop: BaseEventLoop, signal: SignalLike, onAbort: () => void): (
  * });
  * ```
  */
-export function waitAbort(signal: AbortSignal): Coro<unknown> {
+export function waitAbort(signal: AbortSignal): Op<unknown> {
   checkSignal("waitAbort()", "signal", signal);
-  return waitForAbort(signal);
+  return waitForAbort(signal) as Op<unknown>;
 }
 
 function* waitForAbort(signal: AbortSignal): Coro<unknown> {
@@ -118,6 +119,8 @@ function* waitForAbort(signal: AbortSignal): Coro<unknown> {
     stop();
   }
 }
+
+thenable(waitForAbort);
 
 /** The tasks that handed out a signal, and its controller. */
 const controllers = new WeakMap<object, AbortController>();

@@ -4,10 +4,10 @@
  * tasks; shutdown() cancels what is left, waits a while, and closes it.
  */
 import type { Context } from "./context.js";
-import { type Coro, isCoroutine } from "./coro.js";
+import { type Coro, isCoroutine, isGeneratorFunction } from "./coro.js";
 import { describeWait } from "./deadlock.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import type { Task } from "./tasks.js";
+import type { Task, TaskBody } from "./tasks.js";
 import { argTypeError, checkDelay, checkOptions } from "./validate.js";
 
 /** Options for `loop.submit()`. */
@@ -29,7 +29,7 @@ export interface ShutdownOptions {
 /** @internal loop.submit(). */
 export function submitTo<T>(
   loop: BaseEventLoop,
-  main: Coro<T> | (() => Coro<T>),
+  main: TaskBody<T>,
   options: SubmitOptions | undefined,
 ): Task<T> {
   if (loop._shutdown !== null) {
@@ -39,14 +39,15 @@ export function submitTo<T>(
   }
   loop._checkClosed();
   checkOptions("loop.submit()", options, "{ name, signal }");
-  const coro = typeof main === "function" ? main() : main;
-  if (!isCoroutine(coro)) {
+  // A function* is called here; any other function runs as a native task, called at its first step.
+  const coro = isGeneratorFunction(main) ? (main() as Coro<T>) : main;
+  if (!isCoroutine(coro) && typeof coro !== "function") {
     throw argTypeError(
       "loop.submit()",
       "main",
       coro,
-      "a coroutine (or a function* to call)",
-      "pass handler() or the function* itself",
+      "a coroutine (or a function* or async function to call)",
+      "pass handler() or the function itself",
     );
   }
   if (!loop.isRunning()) void loop.runForever();

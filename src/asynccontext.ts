@@ -17,14 +17,28 @@ export interface AsyncScope {
   ): R;
 }
 
-type AsyncHooks = { AsyncResource?: new (type: string) => AsyncScope };
+/** @internal A value that follows the host's async context: an AsyncLocalStorage. */
+export interface AsyncStore<T> {
+  run<R>(store: T, fn: () => R): R;
+  getStore(): T | undefined;
+}
+
+type AsyncHooks = {
+  AsyncResource?: new (type: string) => AsyncScope;
+  AsyncLocalStorage?: new () => AsyncStore<never>;
+};
 const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
 
 /** Reached without a static import, so every host loads this module and require() works. */
-const AsyncResource = (
-  host.process?.getBuiltinModule?.("node:async_hooks") as AsyncHooks | undefined
-)?.AsyncResource;
+const hooks = host.process?.getBuiltinModule?.("node:async_hooks") as AsyncHooks | undefined;
+const AsyncResource = hooks?.AsyncResource;
 
 /** @internal The current async context, or undefined on a host that has none. */
 export const captureAsyncScope: (type: string) => AsyncScope | undefined =
   AsyncResource === undefined ? () => undefined : (type) => new AsyncResource(type);
+
+/** @internal A new AsyncLocalStorage, or undefined on a host that has none. */
+export function newAsyncStore<T>(): AsyncStore<T> | undefined {
+  const Store = hooks?.AsyncLocalStorage;
+  return Store === undefined ? undefined : (new Store() as AsyncStore<T>);
+}

@@ -17,12 +17,13 @@ import { Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
 import { toFuture } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { withTimeout } from "./timeouts.js";
 import {
-  argRangeError,
   argTypeError,
   checkAwaitable,
   checkDelay,
+  checkOneOf,
   checkOptions,
   notAwaitable,
 } from "./validate.js";
@@ -82,23 +83,23 @@ function isGatherOptions(x: unknown): x is GatherOptions {
 export function gather(
   aws: Iterable<Awaitable<unknown>>,
   options: GatherOptions & { returnExceptions: true },
-): Coro<unknown[]>;
+): Op<unknown[]>;
 export function gather<const A extends readonly Awaitable<unknown>[] | []>(
   aws: A,
   options?: GatherOptions,
-): Coro<{ -readonly [K in keyof A]: AwaitedResult<A[K]> }>;
+): Op<{ -readonly [K in keyof A]: AwaitedResult<A[K]> }>;
 export function gather<A extends Awaitable<unknown>>(
   aws: ReadonlySet<A>,
   options?: GatherOptions,
-): Coro<AwaitedResult<A>[]>;
+): Op<AwaitedResult<A>[]>;
 export function gather<A extends Awaitable<unknown>>(
   aws: Iterable<A>,
   options: GatherOptions,
-): Coro<AwaitedResult<A>[]>;
+): Op<AwaitedResult<A>[]>;
 export function gather<T extends readonly unknown[]>(
   ...aws: { [K in keyof T]: Awaitable<T[K]> }
-): Coro<T>;
-export function gather(...args: unknown[]): Coro<unknown[]> {
+): Op<T>;
+export function gather(...args: unknown[]): Op<unknown[]> {
   let aws = args;
   let returnExceptions = false;
   const list = args[0];
@@ -129,7 +130,7 @@ export function gather(...args: unknown[]): Coro<unknown[]> {
     loop === null
       ? new Gathering(null, aws, returnExceptions)
       : new Gathering(gatherFuture(aws, returnExceptions, loop), null, false);
-  return gathering as unknown as Coro<unknown[]>;
+  return gathering as unknown as Op<unknown[]>;
 }
 
 /**
@@ -261,15 +262,15 @@ export interface WaitOptions {
 export function wait<F extends Future<unknown>>(
   aws: Iterable<F>,
   options?: WaitOptions,
-): Coro<{ done: Set<F>; pending: Set<F> }>;
+): Op<{ done: Set<F>; pending: Set<F> }>;
 export function wait(
   aws: Iterable<Future<unknown> | Coro<unknown>>,
   options?: WaitOptions,
-): Coro<{ done: Set<Future<unknown>>; pending: Set<Future<unknown>> }>;
+): Op<{ done: Set<Future<unknown>>; pending: Set<Future<unknown>> }>;
 export function wait<T>(
   aws: Iterable<Future<T> | Coro<T>>,
   options?: WaitOptions,
-): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
+): Op<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
   const timeoutMs = checkListAndTimeout(
     "wait()",
     aws,
@@ -277,21 +278,18 @@ export function wait<T>(
     '{ returnWhen: "FIRST_COMPLETED" }',
   );
   const returnWhen = options?.returnWhen ?? "ALL_COMPLETED";
-  if (
-    returnWhen !== "ALL_COMPLETED" &&
-    returnWhen !== "FIRST_COMPLETED" &&
-    returnWhen !== "FIRST_EXCEPTION"
-  ) {
-    const error = typeof returnWhen === "string" ? argRangeError : argTypeError;
-    throw error(
-      "wait()",
-      "options.returnWhen",
-      returnWhen,
-      "one of the ReturnWhen names",
-      'use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED"',
-    );
-  }
-  return waitUntil(aws, timeoutMs, returnWhen);
+  checkOneOf(
+    "wait()",
+    "options.returnWhen",
+    returnWhen,
+    ["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"],
+    "one of the ReturnWhen names",
+    'use "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED"',
+  );
+  return waitUntil(aws, timeoutMs, returnWhen) as Op<{
+    done: Set<Future<T>>;
+    pending: Set<Future<T>>;
+  }>;
 }
 
 function* waitUntil<T>(
@@ -394,10 +392,10 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
  * });
  * ```
  */
-export function waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
+export function waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Op<T> {
   checkAwaitable("waitFor()", "aw", aw);
   const delay = timeoutMs === null ? null : checkDelay("waitFor()", "timeoutMs", timeoutMs);
-  return waitForWithin(aw, delay);
+  return waitForWithin(aw, delay) as Op<T>;
 }
 
 function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
@@ -483,14 +481,14 @@ export interface AsCompletedOptions {
 export function asCompleted<T>(
   aws: Iterable<Awaitable<T>>,
   options?: AsCompletedOptions,
-): IterableIterator<Coro<T>> {
+): IterableIterator<Op<T>> {
   return new AsCompleted(
     aws,
     checkListAndTimeout("asCompleted()", aws, options, "{ timeout: 100 }"),
   );
 }
 
-class AsCompleted<T> implements IterableIterator<Coro<T>> {
+class AsCompleted<T> implements IterableIterator<Op<T>> {
   /** Futures in the order they finished; null for each one the timeout gave up on. */
   private readonly _done = new Queue<Future<T> | null>();
   private readonly _todo = new Set<Future<T>>();
@@ -508,17 +506,18 @@ class AsCompleted<T> implements IterableIterator<Coro<T>> {
     this._left = this._todo.size;
   }
 
-  next(): IteratorResult<Coro<T>, undefined> {
+  next(): IteratorResult<Op<T>, undefined> {
     if (this._left === 0) return { done: true, value: undefined };
     this._left--;
-    return { done: false, value: this._waitForOne() };
+    return { done: false, value: this._waitForOne() as Op<T> };
   }
 
   [Symbol.iterator](): this {
     return this;
   }
 
-  private *_waitForOne(): Coro<T> {
+  /** @internal */
+  *_waitForOne(): Coro<T> {
     const f = yield* this._done.get();
     if (f === null) throw new TimeoutError("asCompleted(): timed out before this one finished.");
     return f.result();
@@ -538,3 +537,8 @@ class AsCompleted<T> implements IterableIterator<Coro<T>> {
     this._todo.clear();
   };
 }
+
+thenable(Gathering);
+thenable(waitUntil);
+thenable(waitForWithin);
+thenable(AsCompleted.prototype._waitForOne);

@@ -18,6 +18,7 @@ import { beginEagerStart, endEagerStart, getEventLoop, onEagerStartTaskRequest }
 import { FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { argTypeError, checkOptions, notACoroutine } from "./validate.js";
 
 // What a CoroStart holds.
@@ -143,12 +144,12 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
    * A coroutine that continues this one from its first suspension (or gives
    * its result at once when done). A started coroutine can be continued once.
    */
-  asCoroutine(): Coro<T> {
-    return new Continuation(this) as unknown as Coro<T>;
+  asCoroutine(): Op<T> {
+    return new Continuation(this) as unknown as Op<T>;
   }
 
   /** The Future of asFuture() when done, else asCoroutine(): no task is needed to read a result. */
-  asAwaitable(): Future<T> | Coro<T> {
+  asAwaitable(): Future<T> | Op<T> {
     return this.done() ? this.asFuture() : this.asCoroutine();
   }
 
@@ -195,6 +196,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
    * Ends a pending coroutine with `return()`, letting its `finally` blocks
    * wait (`yield*`) as they need; does nothing unless pending.
    */
+  aclose(): Op<void>;
   *aclose(): Coro<void> {
     if (this._state !== PENDING) return;
     this._dropSuspension();
@@ -203,6 +205,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   }
 
   /** Throws `error` into the coroutine, then continues it: its result, or what it throws. */
+  athrow(error: unknown): Op<T>;
   *athrow(error: unknown): Coro<T> {
     this.throw(error);
     return yield* this.asCoroutine();
@@ -439,7 +442,7 @@ export function coroAsFuture<T>(state: CoroStart<T>): Future<T> {
  * });
  * ```
  */
-export function coroContinue<T>(state: CoroStart<T>): Coro<T> {
+export function coroContinue<T>(state: CoroStart<T>): Op<T> {
   return started("coroContinue()", state).asCoroutine();
 }
 
@@ -466,10 +469,10 @@ function started<T>(where: string, state: CoroStart<T>): CoroStart<T> {
  * });
  * ```
  */
-export function coroAwait<T>(coro: Coro<T>, options?: { context?: Context }): Coro<T> {
+export function coroAwait<T>(coro: Coro<T>, options?: { context?: Context }): Op<T> {
   if (!isCoroutine(coro)) throw notACoroutine("coroAwait()", coro);
   checkOptions("coroAwait()", options, "{ context }");
-  return awaitStarted(coro, options?.context);
+  return awaitStarted(coro, options?.context) as Op<T>;
 }
 
 function* awaitStarted<T>(coro: Coro<T>, context: Context | undefined): Coro<T> {
@@ -856,3 +859,8 @@ export function createEagerTaskFactory(taskClass: typeof Task = Task): TaskFacto
  * ```
  */
 export const eagerTaskFactory: TaskFactory = createEagerTaskFactory(Task);
+
+thenable(CoroStart.prototype.aclose);
+thenable(CoroStart.prototype.athrow);
+thenable(Continuation);
+thenable(awaitStarted);

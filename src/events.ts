@@ -189,12 +189,19 @@ export interface Timer {
 }
 
 let runningLoop: BaseEventLoop | null = null;
+/** The loop started last: native code awaiting between its drives (in microtasks) runs on it. */
+let lastStarted: BaseEventLoop | null = null;
 
 /** @internal Marks `loop` as the one running now; returns the previous. */
 export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null {
   const previous = runningLoop;
   runningLoop = loop;
   return previous;
+}
+
+/** @internal A loop starts to run (runForever()): native awaits outside its drives go to it. */
+export function loopStarted(loop: BaseEventLoop): void {
+  lastStarted = loop;
 }
 
 /** @internal The running loop, or null. */
@@ -219,6 +226,23 @@ export function getRunningLoop(): BaseEventLoop {
     );
   }
   return runningLoop;
+}
+
+/**
+ * @internal The loop native code runs on: the running loop, else the loop started
+ * last, while it is still running (runForever() or runUntilComplete()
+ * pending). Throws the "no running event loop" error when there is none.
+ */
+export function activeLoop(): BaseEventLoop {
+  return activeLoopOrNull() ?? getRunningLoop();
+}
+
+/** @internal activeLoop(), or null when there is none. */
+export function activeLoopOrNull(): BaseEventLoop | null {
+  if (runningLoop !== null) return runningLoop;
+  if (lastStarted?.isRunning()) return lastStarted;
+  lastStarted = null; // a stopped loop is not kept alive for this
+  return null;
 }
 
 let defaultLoop: () => BaseEventLoop = () => {

@@ -9,6 +9,7 @@ import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { awaitInTask } from "./native.js";
 import type { Task } from "./tasks.js";
 import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } from "./validate.js";
 
@@ -291,7 +292,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    const settled = new Promise<T>((resolve, reject) => {
+    // In a native task, this is an await the task drives (see native.ts).
+    if (awaitInTask(this, onfulfilled as never, onrejected as never)) return undefined as never;
+    return this._promise().then(onfulfilled, onrejected);
+  }
+
+  /**
+   * @internal A native promise that settles with the future, made directly:
+   * resolving a promise with the future itself would call its then() from a
+   * job, which a native task could take for its own await.
+   */
+  _promise(): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const settle = (future: Future<T>): void => {
         if (future._state === FINISHED) resolve(future._outcome as T);
         else if (future._state === FAILED) {
@@ -302,7 +314,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
       if (this._state !== PENDING) settle(this);
       else this._addCallback(settle as DoneCallback<never>);
     });
-    return settled.then(onfulfilled, onrejected);
   }
 
   /** `yield* future`: suspends until the future is done, then gives its result or throws. */

@@ -120,7 +120,7 @@ export {
   SchedulingVirtualEventLoop,
   schedulingLoopFactory,
 } from "./loops/scheduling.js";
-export { VirtualEventLoop } from "./loops/virtual.js";
+export { VirtualEventLoop, type VirtualEventLoopOptions } from "./loops/virtual.js";
 // Out-of-band messages from a coroutine to the one awaiting it
 export { type BoundMonitor, Monitor } from "./monitor.js";
 // Policies and run()
@@ -162,7 +162,9 @@ export {
   currentTask,
   ensureFuture,
   Task,
+  type TaskBody,
   type TaskOptions,
 } from "./tasks.js";
+export type { Op } from "./thenable.js";
 // Deadlines
 export { Timeout, timeout, timeoutAt } from "./timeouts.js";

@@ -16,6 +16,7 @@ import {
   type TaskSwitchOptions,
 } from "./scheduling.js";
 import { type Task, throwIntoTask } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { checkDelay, checkFunction, checkInteger, checkOptions } from "./validate.js";
 
 /**
@@ -74,7 +75,7 @@ export function taskInterrupt(task: Task, error: unknown, options?: TaskSwitchOp
   checkOptions("taskInterrupt()", options, "{ insertPos: 1 }");
   const insertPos = options?.insertPos;
   if (insertPos !== undefined) checkInteger("taskInterrupt()", "insertPos", insertPos);
-  return interrupt(task, error, insertPos);
+  return interrupt(task, error, insertPos) as Op<void>;
 }
 
 function* interrupt(task: Task, error: unknown, insertPos: number | undefined): Coro<void> {
@@ -83,6 +84,7 @@ function* interrupt(task: Task, error: unknown, insertPos: number | undefined): 
   if (insertPos === undefined) yield;
   else yield* sleepAt("taskInterrupt", loop, insertPos);
 }
+thenable(interrupt);
 
 /** Puts `error` at the front of the ready queue as `task`'s next step, or says why it cannot. */
 function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unknown): void {
@@ -184,15 +186,15 @@ export class TaskTimeout implements Disposable {
  * }, { loopFactory: schedulingLoopFactory });
  * ```
  */
-export function taskTimeout(ms: number): Coro<TaskTimeout>;
-export function taskTimeout<T>(ms: number, body: () => Coro<T>): Coro<T>;
-export function taskTimeout<T>(ms: number, body?: () => Coro<T>): Coro<TaskTimeout | T> {
+export function taskTimeout(ms: number): Op<TaskTimeout>;
+export function taskTimeout<T>(ms: number, body: () => Coro<T>): Op<T>;
+export function taskTimeout<T>(ms: number, body?: () => Coro<T>): Op<TaskTimeout | T> {
   const delay = checkDelay("taskTimeout()", "ms", ms);
   if (body !== undefined) {
     checkFunction("taskTimeout()", "body", body, "pass function* () { ... }, or no body");
-    return timeBody(delay, body);
+    return timeBody(delay, body) as Op<T>;
   }
-  return startTimeout(delay);
+  return startTimeout(delay) as Op<TaskTimeout>;
 }
 
 // biome-ignore lint/correctness/useYield: a coroutine, so that it is awaited in the task it guards.
@@ -205,6 +207,8 @@ function* startTimeout(ms: number): Coro<TaskTimeout> {
   }
   return new TaskTimeout(task, ms);
 }
+
+thenable(startTimeout);
 
 function* timeBody<T>(ms: number, body: () => Coro<T>): Coro<T> {
   const deadline = yield* startTimeout(ms);
@@ -221,3 +225,4 @@ function* timeBody<T>(ms: number, body: () => Coro<T>): Coro<T> {
     deadline[Symbol.dispose]();
   }
 }
+thenable(timeBody);

@@ -12,6 +12,7 @@ import { getRunningLoop, peekRunningLoop } from "./events.js";
 import { FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { Deque } from "./util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 
@@ -131,6 +132,8 @@ class Hold {
   }
 }
 
+thenable(Hold);
+
 function describeWaiters(state: string, waiters: Deque<unknown> | null): string {
   return waiters !== null && waiters.length > 0 ? `${state}, waiters:${waiters.length}` : state;
 }
@@ -167,6 +170,7 @@ export class Lock extends LoopBound {
    * Waits until the lock is free, then takes it. Waiters are served first in,
    * first out; one cancelled while waiting never ends up holding the lock.
    */
+  acquire(): Op<true>;
   *acquire(): Coro<true> {
     if (!this._locked && allCancelled(this._waiters)) {
       this._take();
@@ -219,8 +223,8 @@ export class Lock extends LoopBound {
    * `using _ = yield* lock.hold();`. Disposing what hold() returns without
    * `yield*` is a TypeError, since the lock was never taken.
    */
-  hold(): Coro<Disposable> {
-    return new Hold(this, "lock.hold()") as unknown as Coro<Disposable>;
+  hold(): Op<Disposable> {
+    return new Hold(this, "lock.hold()") as unknown as Op<Disposable>;
   }
 
   override toString(): string {
@@ -235,6 +239,8 @@ export class Lock extends LoopBound {
     if (first._state === PENDING) first._resolve(true);
   }
 }
+
+thenable(Lock.prototype.acquire);
 
 function allCancelled(waiters: Deque<Future<unknown>> | null): boolean {
   if (waiters === null) return true;
@@ -283,8 +289,8 @@ export class Event extends LoopBound {
   }
 
   /** Returns true once the flag is set (at once if it already is). */
-  wait(): Coro<true> {
-    return new EventWait(this) as unknown as Coro<true>;
+  wait(): Op<true> {
+    return new EventWait(this) as unknown as Op<true>;
   }
 
   override toString(): string {
@@ -337,6 +343,8 @@ class EventWait {
   }
 }
 
+thenable(EventWait);
+
 /**
  * A condition variable, as asyncio.Condition: tasks wait, holding its lock,
  * until another task notifies them. A wait() that is cancelled still
@@ -383,7 +391,7 @@ export class Condition extends LoopBound {
   }
 
   /** Acquires the underlying lock (see Lock.acquire). */
-  acquire(): Coro<true> {
+  acquire(): Op<true> {
     return this._lock.acquire();
   }
 
@@ -393,14 +401,15 @@ export class Condition extends LoopBound {
   }
 
   /** Acquires the underlying lock as a Disposable: `using _ = yield* condition.hold();`. */
-  hold(): Coro<Disposable> {
-    return new Hold(this._lock, "condition.hold()") as unknown as Coro<Disposable>;
+  hold(): Op<Disposable> {
+    return new Hold(this._lock, "condition.hold()") as unknown as Op<Disposable>;
   }
 
   /**
    * Releases the lock, waits until notified, re-acquires the lock and returns
    * true. Throws if the lock is not held.
    */
+  wait(): Op<true>;
   *wait(): Coro<true> {
     if (!this.locked()) {
       throw new Error("Cannot wait on an un-acquired lock: acquire the condition first.");
@@ -441,17 +450,18 @@ export class Condition extends LoopBound {
   }
 
   /** Waits until `predicate()` is truthy and returns its value. */
-  waitFor<T>(predicate: () => T): Coro<T> {
+  waitFor<T>(predicate: () => T): Op<T> {
     checkFunction(
       "condition.waitFor()",
       "predicate",
       predicate,
       "pass a function that says whether to stop waiting, e.g. () => items.length > 0",
     );
-    return this._waitFor(predicate);
+    return this._waitForPredicate(predicate) as Op<T>;
   }
 
-  private *_waitFor<T>(predicate: () => T): Coro<T> {
+  /** @internal */
+  *_waitForPredicate<T>(predicate: () => T): Coro<T> {
     let result = predicate();
     while (!result) {
       yield* this.wait();
@@ -492,6 +502,9 @@ export class Condition extends LoopBound {
   }
 }
 
+thenable(Condition.prototype.wait);
+thenable(Condition.prototype._waitForPredicate);
+
 /**
  * A counter of free slots, as asyncio.Semaphore: acquire() takes one (waiting
  * while none is free), release() gives one back. Waiters are served FIFO.
@@ -528,6 +541,7 @@ export class Semaphore extends LoopBound {
   }
 
   /** Takes a slot, waiting FIFO for one if none is free. */
+  acquire(): Op<true>;
   *acquire(): Coro<true> {
     if (!this.locked()) {
       this._value--;
@@ -560,8 +574,8 @@ export class Semaphore extends LoopBound {
   }
 
   /** Acquires a slot and returns a Disposable that releases it: `using _ = yield* semaphore.hold();`. */
-  hold(): Coro<Disposable> {
-    return new Hold(this, "semaphore.hold()") as unknown as Coro<Disposable>;
+  hold(): Op<Disposable> {
+    return new Hold(this, "semaphore.hold()") as unknown as Op<Disposable>;
   }
 
   override toString(): string {
@@ -584,6 +598,8 @@ export class Semaphore extends LoopBound {
     return false;
   }
 }
+
+thenable(Semaphore.prototype.acquire);
 
 /**
  * A Semaphore that refuses to be released more often than it was acquired,
@@ -667,6 +683,7 @@ export class Barrier {
    * Waits until `parties` tasks wait, and returns this task's arrival index
    * (0 … parties-1). BrokenBarrierError if the barrier is reset or aborted.
    */
+  wait(): Op<number>;
   *wait(): Coro<number> {
     const cond = this._cond;
     yield* cond.acquire();
@@ -694,6 +711,7 @@ export class Barrier {
   }
 
   /** Returns the barrier to its empty state; tasks waiting now get BrokenBarrierError. */
+  reset(): Op<void>;
   *reset(): Coro<void> {
     const cond = this._cond;
     yield* cond.acquire();
@@ -710,6 +728,7 @@ export class Barrier {
   }
 
   /** Breaks the barrier: current and future wait() calls get BrokenBarrierError. */
+  abort(): Op<void>;
   *abort(): Coro<void> {
     const cond = this._cond;
     yield* cond.acquire();
@@ -739,3 +758,7 @@ export class Barrier {
     }
   }
 }
+
+thenable(Barrier.prototype.wait);
+thenable(Barrier.prototype.reset);
+thenable(Barrier.prototype.abort);

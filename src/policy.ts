@@ -3,12 +3,19 @@
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
 import { cancelOnAbort, checkSignal } from "./abort.js";
-import { type Awaitable, type Coro, isAwaitable, isCoroutine, isPromiseLike } from "./coro.js";
+import {
+  type Awaitable,
+  type Coro,
+  isAwaitable,
+  isCoroutine,
+  isGeneratorFunction,
+  isPromiseLike,
+} from "./coro.js";
 import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
-import { ensureFuture, type Task } from "./tasks.js";
+import { ensureFuture, type Task, type TaskBody } from "./tasks.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -124,7 +131,8 @@ export interface RunOptions {
  * When main is done, run() cancels the tasks still running, waits for them,
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later is named through the loop's exception handler,
- * and waited for. `main` is a coroutine, or a function* to call.
+ * and waited for. `main` is a coroutine, a function* to call, or an async
+ * function, which runs as the main task (a native task).
  *
  * @example
  * ```ts
@@ -136,17 +144,23 @@ export interface RunOptions {
  * console.log(await run(main())); // "hello"
  * ```
  */
-export function run<T>(main: Awaitable<T> | (() => Coro<T>), options?: RunOptions): Promise<T> {
+export function run<T>(main: Awaitable<T> | TaskBody<T>, options?: RunOptions): Promise<T> {
   checkRunOptions(options);
-  const awaitable = typeof main === "function" ? main() : main;
+  // A function* is called here; any other function is called by the main task, at its first step.
+  const awaitable = isGeneratorFunction(main) ? (main() as Coro<T>) : main;
   if (peekRunningLoop() !== null) {
     if (isCoroutine(awaitable)) awaitable.return(undefined as T);
     throw new Error(
       "run() cannot be called from a running event loop: inside a coroutine, use yield* (or createTask) instead.",
     );
   }
-  if (!isAwaitable(awaitable) && !isPromiseLike(awaitable)) {
-    throw notAwaitable("run()", "main", awaitable, "a coroutine, or a function* to call");
+  if (!isAwaitable(awaitable) && !isPromiseLike(awaitable) && typeof awaitable !== "function") {
+    throw notAwaitable(
+      "run()",
+      "main",
+      awaitable,
+      "a coroutine, or a function* or async function to call",
+    );
   }
   const propagate = options?.asyncLocalStorage;
   checkBooleanOption("run()", "options.asyncLocalStorage", propagate);
@@ -174,7 +188,7 @@ function checkRunOptions(options: RunOptions | undefined): void {
 
 async function runOn<T>(
   loop: BaseEventLoop,
-  main: Awaitable<T>,
+  main: Awaitable<T> | TaskBody<T>,
   signal: AbortSignal | undefined,
 ): Promise<T> {
   const owner = getEventLoopPolicy();

@@ -11,13 +11,13 @@ import { FINISHED, type Future, PENDING } from "./futures.js";
 import { Condition, Lock } from "./locks.js";
 import {
   effectivePriority,
-  type PriorityHolder,
   startHolding,
   startWaiting,
   stopHolding,
   stopWaiting,
 } from "./priority.js";
 import { Task } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import type { Deque } from "./util/deque.js";
 import { argTypeError } from "./validate.js";
 
@@ -70,6 +70,7 @@ function servingOrder(waiters: Deque<Future<unknown>>): Future<unknown>[] {
 export class PriorityLock extends Lock {
   private readonly _waitingTasks = new Set<Task>();
 
+  override acquire(): Op<true>;
   override *acquire(): Coro<true> {
     const task = runningTask(getRunningLoop());
     if (task === null) {
@@ -136,6 +137,8 @@ export class PriorityLock extends Lock {
     return this._holder;
   }
 }
+
+thenable(PriorityLock.prototype.acquire);
 
 /**
  * A Condition that notifies its waiters in priority order (first come first

@@ -9,6 +9,7 @@ import type { Coro } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import { type Future, PENDING, WaitFuture } from "./futures.js";
 import { Event, LoopBound, removeWaiter } from "./locks.js";
+import { type Op, thenable } from "./thenable.js";
 import { Deque } from "./util/deque.js";
 import { checkBooleanOption, checkFunction, checkNonNegative } from "./validate.js";
 
@@ -88,6 +89,7 @@ export class Queue<T> extends LoopBound {
   }
 
   /** Puts `item` in, waiting while the queue is full. QueueShutDown after shutdown(). */
+  put(item: T): Op<void>;
   *put(item: T): Coro<void> {
     while (this.full()) {
       if (this._isShutdown) throw shutDownError("put");
@@ -126,6 +128,7 @@ export class Queue<T> extends LoopBound {
    * Takes the next item, waiting while the queue is empty. QueueShutDown once
    * the queue is shut down and empty.
    */
+  get(): Op<T>;
   *get(): Coro<T> {
     while (this._size() === 0) {
       if (this._isShutdown) throw shutDownError("get");
@@ -172,6 +175,7 @@ export class Queue<T> extends LoopBound {
   }
 
   /** Waits until every item put in has been marked processed with taskDone(). */
+  join(): Op<void>;
   *join(): Coro<void> {
     if (this._unfinishedTasks > 0) yield* this._finished.wait();
   }
@@ -352,3 +356,7 @@ export class PriorityQueue<T> extends Queue<T> {
     return top;
   }
 }
+
+thenable(Queue.prototype.put);
+thenable(Queue.prototype.get);
+thenable(Queue.prototype.join);

@@ -8,7 +8,8 @@ import { getRunningLoop, type Handle, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduling.js";
-import { allTasks, checkNewTask, Task } from "./tasks.js";
+import { allTasks, checkNewTask, Task, type TaskBody } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { argTypeError, checkInteger, checkLoopOption, checkOptions } from "./validate.js";
 
 /** @internal A loop made with SchedulingMixin, with its internals. */
@@ -112,9 +113,9 @@ function* sleepInsertOn(pos: number): Coro<void> {
  * console.log(log); // ["a", "main", "b", "c"]
  * ```
  */
-export function sleepInsert(pos: number): Coro<void> {
+export function sleepInsert(pos: number): Op<void> {
   checkInteger("sleepInsert()", "pos", pos);
-  return sleepInsertOn(pos);
+  return sleepInsertOn(pos) as Op<void>;
 }
 
 /**
@@ -191,12 +192,12 @@ function* switchTo(task: Task, insertPos: number | undefined): Coro<void> {
  * console.log(log); // ["b", "main", "a"]
  * ```
  */
-export function taskSwitch(task: Task, options?: TaskSwitchOptions): Coro<void> {
+export function taskSwitch(task: Task, options?: TaskSwitchOptions): Op<void> {
   checkTask("taskSwitch", task);
   checkOptions("taskSwitch()", options, "{ insertPos: 1 }");
   const insertPos = options?.insertPos;
   if (insertPos !== undefined) checkInteger("taskSwitch()", "insertPos", insertPos);
-  return switchTo(task, insertPos);
+  return switchTo(task, insertPos) as Op<void>;
 }
 
 /**
@@ -222,12 +223,12 @@ export function taskSwitch(task: Task, options?: TaskSwitchOptions): Coro<void> 
  * console.log(log); // ["child starts", "parent goes on", "child ends"]
  * ```
  */
-export function createTaskDescend<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
+export function createTaskDescend<T>(coro: TaskBody<T>, options?: CreateTaskOptions): Op<Task<T>> {
   checkNewTask("createTaskDescend()", coro, options);
-  return descend(coro, options);
+  return descend(coro, options) as Op<Task<T>>;
 }
 
-function* descend<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
+function* descend<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
   const loop = schedulingLoop("createTaskDescend");
   const task = loop.createTask(coro, options);
   if (taskIsRunnable(task as Task)) yield* switchTo(task as Task, 1);
@@ -247,12 +248,12 @@ function* descend<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Cor
  * });
  * ```
  */
-export function createTaskStart<T>(coro: Coro<T>, options?: CreateTaskOptions): Coro<Task<T>> {
+export function createTaskStart<T>(coro: TaskBody<T>, options?: CreateTaskOptions): Op<Task<T>> {
   checkNewTask("createTaskStart()", coro, options);
-  return startTask(coro, options);
+  return startTask(coro, options) as Op<Task<T>>;
 }
 
-function* startTask<T>(coro: Coro<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
+function* startTask<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined): Coro<Task<T>> {
   const task = getRunningLoop().createTask(coro, options);
   yield;
   return task;
@@ -336,3 +337,8 @@ export function blockedTasks(loop?: BaseEventLoop): Set<Task> {
   if (current !== null) blocked.delete(current);
   return blocked;
 }
+
+thenable(sleepInsertOn);
+thenable(switchTo);
+thenable(descend);
+thenable(startTask);

@@ -1,10 +1,11 @@
 /**
  * sleep(): suspend the current task for a while, as asyncio.sleep.
  */
-import type { Coro, Suspend } from "./coro.js";
+import type { Suspend } from "./coro.js";
 import { getRunningLoop, Handle, type ReadyEntry, type Timer } from "./events.js";
 import { PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { type Op, thenable } from "./thenable.js";
 import { checkDelay } from "./validate.js";
 
 /**
@@ -40,6 +41,8 @@ class YieldOnce<T> {
     return this;
   }
 }
+
+thenable(YieldOnce);
 
 /**
  * What a sleeping task waits on: a future that is its own timer. It goes into
@@ -134,6 +137,8 @@ class SleepFor<T> {
   }
 }
 
+thenable(SleepFor);
+
 /**
  * Suspends the current task for `ms` milliseconds, then returns `value`.
  * `sleep(0)` lets every other ready task run once first; a negative delay is
@@ -148,8 +153,8 @@ class SleepFor<T> {
  * });
  * ```
  */
-export function sleep<T = void>(ms: number, value?: T): Coro<T> {
+export function sleep<T = void>(ms: number, value?: T): Op<T> {
   if (typeof ms !== "number" || !(ms > 0)) ms = checkDelay("sleep()", "ms", ms);
-  if (ms === 0) return new YieldOnce(value as T) as unknown as Coro<T>;
-  return new SleepFor(ms, value as T) as unknown as Coro<T>;
+  if (ms === 0) return new YieldOnce(value as T) as unknown as Op<T>;
+  return new SleepFor(ms, value as T) as unknown as Op<T>;
 }

@@ -8,7 +8,9 @@ import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { checkNewTask, type Task, type TaskOptions } from "./tasks.js";
+import { bodyCoroutine } from "./native.js";
+import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { checkFunction } from "./validate.js";
 
 /** Marks "the body ended without an error", since `undefined` is a value JavaScript can throw. */
@@ -46,14 +48,14 @@ export class TaskGroup {
    * Starts `coro` as a task of the group. Throws if the group has not started,
    * has finished, or is shutting down after a failure.
    */
-  createTask<T>(coro: Coro<T>, options?: Omit<TaskOptions, "eagerStart">): Task<T> {
+  createTask<T>(coro: TaskBody<T>, options?: Omit<TaskOptions, "eagerStart">): Task<T> {
     checkNewTask("tg.createTask()", coro, options);
     let problem: string | null = null;
     if (!this._entered) problem = "has not been entered: create tasks inside taskGroup(body)";
     else if (this._exiting && this._tasks.size === 0) problem = "is finished";
     else if (this._aborting) problem = "is shutting down after a failure or a cancellation";
     if (problem !== null) {
-      coro.return(undefined as T);
+      if (typeof coro !== "function") coro.return(undefined as T);
       throw new Error(`TaskGroup ${problem}: no new task can be started in it.`);
     }
     const task = (this._loop as BaseEventLoop)._createTask(coro, options);
@@ -71,7 +73,7 @@ export class TaskGroup {
   }
 
   /** @internal Runs `body` with the group, then waits for the group's tasks. */
-  *_run<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
+  *_run<T>(body: (tg: TaskGroup) => Coro<T> | PromiseLike<T>): Coro<T> {
     if (this._entered) throw new Error("TaskGroup has already been entered: make a new one.");
     const loop = getRunningLoop();
     const parent = runningTask(loop);
@@ -81,7 +83,7 @@ export class TaskGroup {
     this._entered = true;
     let result: T;
     try {
-      result = yield* body(this);
+      result = yield* bodyCoroutine<T>("taskGroup()", () => body(this));
     } catch (error) {
       yield* this._exit(error);
       throw error;
@@ -192,12 +194,14 @@ export class TaskGroup {
  * });
  * ```
  */
-export function taskGroup<T>(body: (tg: TaskGroup) => Coro<T>): Coro<T> {
+export function taskGroup<T>(body: (tg: TaskGroup) => Coro<T> | PromiseLike<T>): Op<T> {
   checkFunction(
     "taskGroup()",
     "body",
     body,
-    "pass the block to run, as a function*: taskGroup(function* (tg) { ... })",
+    "pass the block to run, as a function* or an async function: taskGroup(async (tg) => { ... })",
   );
-  return new TaskGroup()._run(body);
+  return new TaskGroup()._run(body) as Op<T>;
 }
+
+thenable(TaskGroup.prototype._run);

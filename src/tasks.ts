@@ -24,6 +24,7 @@ import {
 } from "./events.js";
 import { CANCELLED, FINISHED, Future, fromPromise, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { NATIVE_STEP, NativeBody, nativeBody } from "./native.js";
 import {
   basePriority,
   initPriority,
@@ -32,6 +33,7 @@ import {
   toPriority,
 } from "./priority.js";
 import {
+  argTypeError,
   checkBooleanOption,
   checkLoopOption,
   checkOptions,
@@ -115,10 +117,32 @@ export function checkTaskOptions(where: string, options: unknown): void {
   checkLoopOption(where, "options.loop", loop);
 }
 
+/**
+ * What a task runs: a coroutine, or a function called at the task's first
+ * step that returns a promise (an async function: a native task) or a coroutine.
+ */
+export type TaskBody<T> = Coro<T> | (() => PromiseLike<T> | Coro<T>);
+
 /** @internal The arguments of a call that makes a task (createTask() and its kin), checked at the call. */
 export function checkNewTask(where: string, coro: unknown, options: unknown): void {
-  if (!isCoroutine(coro)) throw notACoroutine(where, coro);
+  if (!isCoroutine(coro) && typeof coro !== "function") {
+    if (isPromiseLike(coro)) {
+      throw argTypeError(
+        where,
+        "coro",
+        coro,
+        "a coroutine or an async function",
+        "a promise is already running, so no task can start it: pass the function that makes it, () => thePromiseMaker()",
+      );
+    }
+    throw notAwaitable(where, "coro", coro, "a coroutine or an async function");
+  }
   if (options !== undefined) checkTaskOptions(where, options);
+}
+
+/** @internal The coroutine a task runs for a checked body: a function becomes a native task's body. */
+export function taskCoroutine<T>(body: TaskBody<T>): Coro<T> {
+  return typeof body === "function" ? (nativeBody(body) as Coro<T>) : body;
 }
 
 /** @internal The ready-queue callback that runs a task's next step; scheduling tools recognise it. */
@@ -206,7 +230,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The coroutine this task drives. */
   getCoro(): Coro<T> | null {
-    return this._coro;
+    return this._coro instanceof NativeBody ? null : this._coro;
   }
 
   /** The task's name: the one given, else "Task-<n>" in order of creation. */
@@ -417,6 +441,7 @@ export class Task<T = unknown> extends Future<T> {
       }
       return;
     }
+    if (yielded === NATIVE_STEP) return; // the step goes on in microtasks (see native.ts)
     const hint =
       yielded instanceof Future
         ? "`yield future` was used instead of `yield* future`, or yield* was given a list (wait for several with yield* gather(list))"
@@ -481,8 +506,11 @@ function cancelFuture(
 }
 
 /**
- * Wraps a coroutine in a Task on the running loop, as asyncio.create_task.
- * Throws when no loop is running: use run(main()) or loop.createTask().
+ * Wraps a coroutine in a Task on the running loop, as asyncio.create_task;
+ * or makes a native task of an async function (or `() => work(x)`), which the
+ * task calls at its first step (see docs/async-functions.md). A promise is
+ * refused: it is already running. Throws when no loop is running: use
+ * run(main()) or loop.createTask().
  * A coroutine runs in one task only: giving it to a second one is an
  * InvalidStateError (share the result by waiting for the task instead).
  *
@@ -494,9 +522,13 @@ function cancelFuture(
  *   const b = createTask(sleep(10, "b"));
  *   console.log(yield* a, yield* b); // "a" "b", after 20 ms in all
  * });
+ * await run(async () => {
+ *   const c = createTask(async () => await sleep(10, "c")); // a native task
+ *   console.log(await c); // "c"
+ * });
  * ```
  */
-export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
+export function createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T> {
   checkNewTask("createTask()", coro, options);
   const loop = peekRunningLoop();
   if (loop === null) {
@@ -559,7 +591,7 @@ export function allTasks(loop?: BaseEventLoop): Set<Task> {
  * ```
  */
 export function ensureFuture<T>(
-  awaitable: Awaitable<T> | PromiseLike<T>,
+  awaitable: Awaitable<T> | PromiseLike<T> | TaskBody<T>,
   options?: { loop?: BaseEventLoop },
 ): Future<T> {
   checkOptions("ensureFuture()", options, "{ loop }");
@@ -571,7 +603,7 @@ export function ensureFuture<T>(
 export function toFuture<T>(
   where: string,
   name: string,
-  awaitable: Awaitable<T> | PromiseLike<T>,
+  awaitable: Awaitable<T> | PromiseLike<T> | TaskBody<T>,
   loop: BaseEventLoop | undefined,
 ): Future<T> {
   if (awaitable instanceof Future) {
@@ -585,7 +617,7 @@ export function toFuture<T>(
   if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) {
     return fromPromise(awaitable, loop === undefined ? undefined : { loop });
   }
-  const coro = coroutineOf(awaitable);
+  const coro = typeof awaitable === "function" ? awaitable : coroutineOf(awaitable);
   if (coro === null) {
     throw notAwaitable(where, name, awaitable, "a coroutine, a Future or a promise");
   }

@@ -7,7 +7,9 @@ import type { Coro } from "./coro.js";
 import { CancelledError, TimeoutError } from "./errors.js";
 import type { Handle, TimerHandle } from "./events.js";
 import { getRunningLoop, runningTask } from "./events.js";
+import { bodyCoroutine } from "./native.js";
 import type { Task } from "./tasks.js";
+import { type Op, thenable } from "./thenable.js";
 import { checkDelay, checkFunction, checkTime } from "./validate.js";
 
 const CREATED = 0;
@@ -80,13 +82,13 @@ export class Timeout {
   }
 
   /** Runs `body` under this deadline, in the current task. */
-  run<T>(body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  run<T>(body: (timeout: Timeout) => Coro<T> | PromiseLike<T>): Op<T> {
     checkBody("timeout.run()", body);
-    return this._run(body);
+    return this._run(body) as Op<T>;
   }
 
   /** @internal run() once its argument is checked. */
-  *_run<T>(body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  *_run<T>(body: (timeout: Timeout) => Coro<T> | PromiseLike<T>): Coro<T> {
     if (this._state !== CREATED)
       throw new Error("Timeout has already been entered: make a new one.");
     const loop = getRunningLoop();
@@ -98,7 +100,7 @@ export class Timeout {
     this.reschedule(this._when);
     let result: T;
     try {
-      result = yield* body(this);
+      result = yield* bodyCoroutine<T>("timeout()", () => body(this));
     } catch (error) {
       if (this._exit() && error instanceof CancelledError) {
         throw new TimeoutError(`Timed out: the deadline at loop time ${this._when} ms passed.`, {
@@ -149,14 +151,20 @@ export class Timeout {
  * });
  * ```
  */
-export function timeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+export function timeout<T>(
+  ms: number | null,
+  body: (timeout: Timeout) => Coro<T> | PromiseLike<T>,
+): Op<T> {
   const delay = ms === null ? null : checkDelay("timeout()", "ms", ms);
   checkBody("timeout()", body);
-  return withTimeout(delay, body);
+  return withTimeout(delay, body) as Op<T>;
 }
 
 /** @internal timeout() with checked arguments; the deadline counts from the first step. */
-export function* withTimeout<T>(ms: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+export function* withTimeout<T>(
+  ms: number | null,
+  body: (timeout: Timeout) => Coro<T> | PromiseLike<T>,
+): Coro<T> {
   const when = ms === null ? null : getRunningLoop().time() + ms;
   return yield* new Timeout(when)._run(body);
 }
@@ -174,10 +182,13 @@ export function* withTimeout<T>(ms: number | null, body: (timeout: Timeout) => C
  * });
  * ```
  */
-export function timeoutAt<T>(when: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+export function timeoutAt<T>(
+  when: number | null,
+  body: (timeout: Timeout) => Coro<T> | PromiseLike<T>,
+): Op<T> {
   checkWhen("timeoutAt()", when);
   checkBody("timeoutAt()", body);
-  return new Timeout(when)._run(body);
+  return new Timeout(when)._run(body) as Op<T>;
 }
 
 /** A deadline: a time on the loop's clock (ms), or null for none. */
@@ -186,5 +197,13 @@ function checkWhen(where: string, when: unknown): void {
 }
 
 function checkBody(where: string, body: unknown): void {
-  checkFunction(where, "body", body, "pass the block to run, as a function*: function* () { ... }");
+  checkFunction(
+    where,
+    "body",
+    body,
+    "pass the block to run, as a function* or an async function: function* () { ... }",
+  );
 }
+
+thenable(Timeout.prototype._run);
+thenable(withTimeout);

@@ -115,6 +115,20 @@ export function checkNonNegative(where: string, name: string, value: unknown, to
 }
 
 /** A function, to call later. */
+/** A value that must be one of a few names: TypeError if not a string, RangeError for another string. */
+export function checkOneOf(
+  where: string,
+  name: string,
+  value: unknown,
+  names: readonly string[],
+  expected: string,
+  todo: string,
+): void {
+  if (names.includes(value as string)) return;
+  const error = typeof value === "string" ? argRangeError : argTypeError;
+  throw error(where, name, value, expected, todo);
+}
+
 export function checkFunction(where: string, name: string, value: unknown, todo: string): void {
   if (typeof value !== "function") throw argTypeError(where, name, value, "a function", todo);
 }

@@ -93,7 +93,7 @@ describe("loop.submit()", () => {
     const app = new VirtualEventLoop();
     expect(() => app.submit(5 as never)).toThrow(
       new TypeError(
-        "loop.submit() expects main to be a coroutine (or a function* to call), got number 5: pass handler() or the function* itself.",
+        "loop.submit() expects main to be a coroutine (or a function* or async function to call), got number 5: pass handler() or the function itself.",
       ),
     );
     const done = app.shutdown();

@@ -567,6 +567,13 @@ const rows: Row[] = [
   },
   {
     export: "BaseEventLoop",
+    call: "loop.createTask(promise)",
+    run: () => getRunningLoop().createTask(Promise.resolve(5) as never),
+    error: T,
+    message: expects("loop.createTask()", "coro", "Promise object"),
+  },
+  {
+    export: "BaseEventLoop",
     call: 'loop.createTask(work(), "name")',
     run: () => getRunningLoop().createTask(work(), "name" as never),
     error: T,
@@ -632,6 +639,30 @@ const rows: Row[] = [
     run: () => new VirtualEventLoop().runSync(bad),
     error: T,
     message: expects("loop.runSync()", "main", "number 5"),
+    outside: true,
+  },
+  {
+    export: "VirtualEventLoop",
+    call: "new VirtualEventLoop({ hostAwaits: 5 })",
+    run: () => new VirtualEventLoop({ hostAwaits: bad }),
+    error: T,
+    message: expects("new VirtualEventLoop()", "options.hostAwaits", "number 5"),
+    outside: true,
+  },
+  {
+    export: "VirtualEventLoop",
+    call: 'new VirtualEventLoop({ hostAwaits: "warn" })',
+    run: () => new VirtualEventLoop({ hostAwaits: "warn" as never }),
+    error: R,
+    message: expects("new VirtualEventLoop()", "options.hostAwaits", 'string "warn"'),
+    outside: true,
+  },
+  {
+    export: "VirtualEventLoop",
+    call: "loop.runSync(async () => 5)",
+    run: () => new VirtualEventLoop().runSync((async () => 5) as never),
+    error: T,
+    message: expects("loop.runSync()", "main", "function (anonymous)"),
     outside: true,
   },
   {
@@ -1028,6 +1059,14 @@ const rows: Row[] = [
   },
   {
     export: "createTask",
+    call: "createTask(promise)",
+    run: () => createTask(Promise.resolve(1) as never),
+    error: T,
+    message:
+      /^createTask\(\) expects coro to be a coroutine or an async function, got Promise object: a promise is already running, so no task can start it: pass the function that makes it, \(\) => thePromiseMaker\(\)\.$/,
+  },
+  {
+    export: "createTask",
     call: 'createTask(work(), "name")',
     run: () => createTask(work(), "name" as never),
     error: T,
@@ -1326,8 +1365,8 @@ describe("values in messages", () => {
     expect(thrown(() => sleep(work() as never)).message).toBe(
       "sleep() expects ms to be a number of milliseconds, got a generator object: pass a number, such as 10.",
     );
-    expect(thrown(() => createTask(work as never)).message).toBe(
-      "createTask() expects coro to be a coroutine, got generator function work: call it first: createTask(work()).",
+    expect(thrown(() => waitFor(work as never, 1)).message).toBe(
+      "waitFor() expects aw to be an awaitable (a coroutine or a Future), got generator function work: call it first: waitFor(work()).",
     );
   });
 

@@ -222,7 +222,7 @@ describe("lists are not awaitables", () => {
         /^ensureFuture\(\) expects awaitable to be a coroutine, a Future or a promise, got .*: a collection is not awaitable\.$/,
       );
       expect(() => createTask(new Set([f]) as never)).toThrow(
-        /^createTask\(\) expects coro to be a coroutine, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+        /^createTask\(\) expects coro to be a coroutine or an async function, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
       );
       expect(() => ensureFuture("text" as never)).toThrow(/: a string is not awaitable\.$/);
     });
@@ -230,7 +230,7 @@ describe("lists are not awaitables", () => {
       /^awaitSync\(\) expects awaitable to be a coroutine, a Future or another yield\*-able, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
     );
     expect(() => run([sleep(1)] as never)).toThrow(
-      /^run\(\) expects main to be a coroutine, or a function\* to call, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
+      /^run\(\) expects main to be a coroutine, or a function\* or async function to call, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
     );
   });
 

@@ -14,6 +14,7 @@ import {
   type ExceptionContext,
   type ExceptionHandler,
   Handle,
+  loopStarted,
   peekRunningLoop,
   type ReadyEntry,
   setRunningLoop,
@@ -21,10 +22,19 @@ import {
   TimerHandle,
 } from "../events.js";
 import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
-import { checkNewTask, Task, type TaskOptions, toFuture } from "../tasks.js";
+import { handOver, type NativeSteps } from "../native.js";
+import {
+  checkNewTask,
+  Task,
+  type TaskBody,
+  type TaskOptions,
+  taskCoroutine,
+  toFuture,
+} from "../tasks.js";
 import { now } from "../util/clock.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
+import { yieldToHost } from "../util/host.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -79,10 +89,12 @@ export interface EventLoopOptions {
 }
 
 /** How a run of iterations ended. */
-export type Spin = 0 | 1 | 2;
+export type Spin = 0 | 1 | 2 | 3;
 export const STOPPED = 0;
 export const IDLE = 1;
 const OUT_OF_TIME = 2;
+/** A native task's step goes on in microtasks: the drive returns to the host until it ends. */
+const HANDED_OVER = 3;
 
 /**
  * The event loop's machinery, shared by the host and virtual loops: a ready
@@ -156,6 +168,14 @@ export abstract class BaseEventLoop {
   private _driveQueued = false;
   /** @internal Handles of an iteration the slice's deadline cut short, still to run first. */
   _iterationLeft = 0;
+  /** @internal The native steps this loop waits for, made at the first one (see native.ts). */
+  _nativeSteps: NativeSteps | null = null;
+  /** @internal Set while a native step goes on in microtasks: the loop runs nothing else. */
+  _handover: NativeSteps | null = null;
+  /** @internal True during runSync(), which cannot run native tasks (their awaits need the host). */
+  _syncRun = false;
+  /** @internal When the current time slice began: a drive resumed after a native step keeps it. */
+  private _sliceStart = 0;
 
   constructor(options?: EventLoopOptions) {
     const propagate = options?.asyncLocalStorage;
@@ -295,7 +315,8 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * Wraps a coroutine in a Task that runs on this loop, through the task factory if one is set.
+   * Wraps a coroutine in a Task that runs on this loop, through the task factory if one is set;
+   * an async function makes a native task, which calls it at its first step.
    *
    * @example
    * ```ts
@@ -303,14 +324,15 @@ export abstract class BaseEventLoop {
    * const task = loop.createTask(work(), { name: "worker" });
    * ```
    */
-  createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
+  createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T> {
     checkNewTask("loop.createTask()", coro, options);
     return this._createTask(coro, options);
   }
 
   /** @internal createTask() for arguments the caller has checked. */
-  _createTask<T>(coro: Coro<T>, options: TaskOptions | undefined): Task<T> {
+  _createTask<T>(body: TaskBody<T>, options: TaskOptions | undefined): Task<T> {
     this._checkClosed();
+    const coro = taskCoroutine(body);
     if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
     if (options === undefined) return new Task(coro, this._bound);
     // The loop key first, then set: V8 takes about 25 times as long to make `{ ...options, loop }`.
@@ -340,6 +362,8 @@ export abstract class BaseEventLoop {
 
   /**
    * Runs the loop until `main` is done; resolves with its result or rejects with its error.
+   * `main` is a coroutine, a Future, a promise, or a function to run as the main task
+   * (an async function: a native task).
    *
    * @example
    * ```ts
@@ -350,7 +374,7 @@ export abstract class BaseEventLoop {
    * loop.close();
    * ```
    */
-  runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T>): Promise<T> {
+  runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T> | TaskBody<T>): Promise<T> {
     return this._runUntilComplete(main, "runUntilComplete()");
   }
 
@@ -359,7 +383,10 @@ export abstract class BaseEventLoop {
    * names. A run that can never finish rejects with that error instead of
    * waiting forever (or letting the process exit without a word).
    */
-  _runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T>, caller: string): Promise<T> {
+  _runUntilComplete<T>(
+    main: Awaitable<T> | PromiseLike<T> | TaskBody<T>,
+    caller: string,
+  ): Promise<T> {
     this._checkRunnable("runUntilComplete");
     const future = toFuture("loop.runUntilComplete()", "main", main, this);
     const stop = (): void => this.stop();
@@ -389,7 +416,8 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * Submits a coroutine from anywhere, native code included, and returns its
+   * Submits a coroutine (or an async function, run as a native task) from
+   * anywhere, native code included, and returns its
    * Task, which native code can `await`. Starts the loop in the background
    * (runForever()) if it is not running: one long-lived loop for the life of
    * a server, as asyncio's run_coroutine_threadsafe with the loop's thread.
@@ -406,7 +434,7 @@ export abstract class BaseEventLoop {
    * await app.shutdown();
    * ```
    */
-  submit<T>(main: Coro<T> | (() => Coro<T>), options?: SubmitOptions): Task<T> {
+  submit<T>(main: TaskBody<T>, options?: SubmitOptions): Task<T> {
     return submitTo(this, main, options);
   }
 
@@ -443,6 +471,7 @@ export abstract class BaseEventLoop {
   runForever(): Promise<void> {
     this._checkRunnable("runForever");
     this._running = true;
+    loopStarted(this);
     // A stop() made before the run is kept: the loop runs one iteration, then stops (as asyncio).
     const stopped = new Promise<void>((resolve) => {
       this._onStopped = resolve;
@@ -662,6 +691,10 @@ export abstract class BaseEventLoop {
       }
       if (this._debug) {
         left = this._runDebug(left, deadline);
+        if (this._handover !== null) {
+          this._iterationLeft = left;
+          return HANDED_OVER;
+        }
         if (left > 0) {
           this._iterationLeft = left;
           return OUT_OF_TIME;
@@ -675,6 +708,10 @@ export abstract class BaseEventLoop {
           break;
         }
         handle._run();
+        if (this._handover !== null) {
+          this._iterationLeft = left;
+          return HANDED_OVER;
+        }
         if (--countdown === 0) {
           const time = now();
           const remaining = deadline - time;
@@ -704,11 +741,21 @@ export abstract class BaseEventLoop {
   /** @internal Runs the loop on the host for one time slice, then arranges what comes next. */
   _drive = (): void => {
     this._driveQueued = false;
+    this._runSlice(now());
+  };
+
+  /** @internal A native step ended: go on with the time slice it interrupted. */
+  _resumeDrive(): void {
+    if (this._parked) this._unpark();
+    else if (!this._driveQueued) this._runSlice(this._sliceStart);
+  }
+
+  private _runSlice(start: number): void {
     if (!this._running) return;
     const previous = setRunningLoop(this);
+    this._sliceStart = start;
     let end: Spin;
     try {
-      const start = now();
       const deadline = start + SLICE_MS;
       for (;;) {
         end = this._spin(start, deadline);
@@ -719,8 +766,16 @@ export abstract class BaseEventLoop {
     }
     if (end === STOPPED) this._finishRun();
     else if (end === OUT_OF_TIME) this._queueDrive(true);
+    else if (end === HANDED_OVER) handOver(this);
     else this._parked = true;
-  };
+  }
+
+  /**
+   * @internal A native task's step awaited something the loop did not make (a
+   * host promise): from here on its continuation is not ordered by the loop.
+   * The virtual loop reports it.
+   */
+  _hostAwait(_task: Task<unknown>, _step: number): void {}
 
   /** @internal Called when the loop stops: releases host resources and settles runForever(). */
   _finishRun(): void {
@@ -797,7 +852,7 @@ export abstract class BaseEventLoop {
       const took = end - start;
       if (took >= SLOW_CALLBACK_MS)
         console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
-      if (end > deadline) return n;
+      if (end > deadline || this._handover !== null) return n;
     }
     return 0;
   }
@@ -811,20 +866,3 @@ function checkCallback(what: string, callback: unknown): void {
     `pass the function to call, e.g. loop.${what}(${what === "callSoon" ? "" : "10, "}() => { ... })`,
   );
 }
-
-/** Runs `fn` in a host macrotask, so host I/O and timers get their turn first. */
-const yieldToHost: (fn: () => void) => void = (() => {
-  const host = globalThis as { setImmediate?: (fn: () => void) => unknown };
-  const setImmediate = host.setImmediate;
-  if (typeof setImmediate === "function") return (fn: () => void) => void setImmediate(fn);
-  if (typeof MessageChannel === "function") {
-    const channel = new MessageChannel();
-    const queue: (() => void)[] = [];
-    channel.port1.onmessage = () => queue.shift()?.();
-    return (fn: () => void) => {
-      queue.push(fn);
-      channel.port2.postMessage(null);
-    };
-  }
-  return (fn: () => void) => void setTimeout(fn, 0);
-})();

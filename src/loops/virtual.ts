@@ -6,9 +6,27 @@ import type { Awaitable } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
 import { setRunningLoop } from "../events.js";
 import { beginSyncRun, endSyncRun, type Future } from "../futures.js";
-import { toFuture } from "../tasks.js";
-import { argRangeError, argTypeError } from "../validate.js";
-import { BaseEventLoop, STOPPED } from "./base.js";
+import { type Task, toFuture } from "../tasks.js";
+import { argRangeError, argTypeError, checkOneOf } from "../validate.js";
+import { BaseEventLoop, type EventLoopOptions, STOPPED } from "./base.js";
+
+/** Options of a VirtualEventLoop. */
+export interface VirtualEventLoopOptions extends EventLoopOptions {
+  /**
+   * What happens when a native task awaits a promise the loop did not make
+   * (fetch, a host timer), which makes the run nondeterministic: "report"
+   * (the default) tells the exception handler; "error" fails the task, for
+   * tests that must stay deterministic. Route such awaits through fromPromise().
+   *
+   * @example
+   * ```ts
+   * import { VirtualEventLoop } from "asynkit";
+   * const loop = new VirtualEventLoop({ hostAwaits: "error" });
+   * loop.close();
+   * ```
+   */
+  hostAwaits?: "report" | "error";
+}
 
 /**
  * An event loop whose clock is virtual: when nothing is ready it jumps to the
@@ -26,6 +44,23 @@ import { BaseEventLoop, STOPPED } from "./base.js";
  */
 export class VirtualEventLoop extends BaseEventLoop {
   private _clock = 0;
+  private readonly _failHostAwaits: boolean;
+
+  constructor(options?: VirtualEventLoopOptions) {
+    super(options);
+    const hostAwaits = options?.hostAwaits;
+    if (hostAwaits !== undefined) {
+      checkOneOf(
+        "new VirtualEventLoop()",
+        "options.hostAwaits",
+        hostAwaits,
+        ["report", "error"],
+        '"report" or "error"',
+        'pass "error" to fail a native task that awaits a host promise, or leave it out',
+      );
+    }
+    this._failHostAwaits = hostAwaits === "error";
+  }
 
   /** The virtual clock, in milliseconds; it starts at 0. */
   time(): number {
@@ -70,11 +105,21 @@ export class VirtualEventLoop extends BaseEventLoop {
   /** @internal runSync() for `caller`, the public call its errors name. */
   _runSync<T>(main: Awaitable<T>, caller: string): T {
     this._checkRunnable("runSync");
+    if (typeof main === "function") {
+      throw argTypeError(
+        "loop.runSync()",
+        "main",
+        main,
+        "a coroutine or a Future",
+        "a function's task may be native, whose awaits resume in microtasks, which need the host: use `await loop.runUntilComplete(main)` or `await run(main)`, or pass a coroutine",
+      );
+    }
     const future = toFuture("loop.runSync()", "main", main, this);
     const stop = (): void => this.stop();
     future._addCallback(stop);
     this._running = true;
     this._stopping = false;
+    this._syncRun = true;
     const previous = setRunningLoop(this);
     beginSyncRun();
     try {
@@ -85,6 +130,7 @@ export class VirtualEventLoop extends BaseEventLoop {
     } finally {
       endSyncRun();
       setRunningLoop(previous);
+      this._syncRun = false;
       this._running = false;
       this._stopping = false;
       future.removeDoneCallback(stop);
@@ -114,6 +160,17 @@ export class VirtualEventLoop extends BaseEventLoop {
     }
     if (nextTimer > this._clock) this._clock = nextTimer;
     return true;
+  }
+
+  /**
+   * @internal A native task awaited a host promise: the run is no longer
+   * deterministic. Reported through the exception handler, or, with the
+   * hostAwaits: "error" option, the task fails with the report.
+   */
+  override _hostAwait(task: Task<unknown>, step: number): void {
+    const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it.`;
+    if (this._failHostAwaits) task._endThrown(new Error(message));
+    else this.callExceptionHandler({ message, task });
   }
 
   /** @internal */

@@ -1,0 +1,527 @@
+/**
+ * Native async functions as tasks: `createTask(async () => { ... })`.
+ *
+ * What holds. A native task's function runs in microtasks, which the loop
+ * cannot step; but `await x` on an asynkit awaitable calls x.then() from a job
+ * of its own, queued when the await ran, so the then() calls come in the order
+ * the awaits ran. So a native step is bounded exactly: the loop resumes the
+ * function (calls the await's resolve function) from a ready-queue entry,
+ * hands the host over to the microtasks (its drive returns), and runs nothing
+ * else until the then() of the function's next asynkit await, or the settling
+ * of its promise; then the task steps the awaited coroutine, as `yield*`
+ * would, and the drive goes on. Native and generator tasks therefore
+ * interleave as two generator tasks do (test/native-scenarios.test.ts), with
+ * the task current and its context set across awaits, and cancellation thrown
+ * in at the await (test/native-tasks.test.ts).
+ *
+ * Whose then() is it? The functions whose first step ran (in a loop entry, or
+ * an eager start) and ended in an await get theirs first, in the order they
+ * started; then the function resumed last, which awaits after the tasks it
+ * started eagerly. An async body of timeout() or taskGroup() is a function of
+ * its own, nested in the task's coroutine.
+ *
+ * What does not hold. An await of a promise the loop did not make (fetch, a
+ * host timer) never reaches an asynkit then(): once the microtasks ran out (a
+ * host macrotask comes) the task counts as blocked on the host, and the loop
+ * goes on. Its continuation is not ordered by the loop; its later asynkit
+ * awaits run as tasks of their own, unless the loop's asyncLocalStorage option
+ * lets the host's async context say whose they are. A VirtualEventLoop
+ * reports such awaits ("awaits the loop does not control" in the tests).
+ */
+import { type AsyncStore, newAsyncStore } from "./asynccontext.js";
+import { type Context, swapContext } from "./context.js";
+import {
+  type Coro,
+  coroutineOf,
+  describe,
+  isCoroutine,
+  isPromiseLike,
+  type Signal,
+  type Suspend,
+} from "./coro.js";
+import { activeLoopOrNull, getRunningLoop, runningTask, setRunningLoop } from "./events.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
+import { yieldToHost } from "./util/host.js";
+
+/** What a native task's body yields to its task: the step goes on in microtasks. */
+export const NATIVE_STEP = Symbol("asynkit.nativeStep") as unknown as Signal;
+const IN_MICROTASKS: IteratorResult<Suspend, never> = Object.freeze({
+  done: false,
+  value: NATIVE_STEP,
+});
+
+type Settle = (value: unknown) => void;
+
+const UNSETTLED = 0;
+const OK = 1;
+const FAILED = 2;
+
+/**
+ * @internal The coroutine of a native task: it calls the function at the
+ * task's first step, then drives each asynkit awaitable the function awaits,
+ * as `yield*` drives one, and settles that await with its outcome. A Task
+ * steps it as any coroutine.
+ */
+export class NativeBody<T = unknown> {
+  /** The function to call at the first step, until then. */
+  private fn: (() => unknown) | null;
+  /** An async body already running (timeout(), taskGroup()): watched from the first step. */
+  private promise: PromiseLike<unknown> | null;
+  /** The task that runs it, from the first step. */
+  task: Task<unknown> | null;
+  /** The function's promise settled (OK or FAILED), with this outcome. */
+  private settled = UNSETTLED;
+  private outcome: unknown = undefined;
+  /** The asynkit coroutine the function awaits now, if any. */
+  private inner: Coro<unknown> | null = null;
+  /** The await's resolve and reject functions: null for a coroutine the function returned. */
+  private resolve: Settle | null = null;
+  private reject: Settle | null = null;
+  /** Steps so far, for reports. */
+  steps = 0;
+  /** Blocked on the host: its awaits are no longer the task's steps. */
+  detached = false;
+
+  constructor(
+    fn: (() => unknown) | null,
+    promise: PromiseLike<unknown> | null = null,
+    task: Task<unknown> | null = null,
+  ) {
+    this.fn = fn;
+    this.promise = promise;
+    this.task = task;
+  }
+
+  next(): IteratorResult<Suspend, T> {
+    if (this.fn !== null) return this.start();
+    if (this.promise !== null) return this.watch(this.promise);
+    if (this.settled !== UNSETTLED) return this.finish();
+    const inner = this.inner;
+    if (inner === null)
+      throw new Error(`${this.task}: a native task was stepped with nothing to run.`);
+    return this.advance(inner, false, undefined);
+  }
+
+  throw(error: unknown): IteratorResult<Suspend, T> {
+    const inner = this.inner;
+    // Not started, or nothing awaited: the error ends the task (a CancelledError cancels it).
+    this.fn = null;
+    this.promise = null;
+    if (inner === null) throw error;
+    return this.advance(inner, true, error);
+  }
+
+  return(value: T): IteratorResult<Suspend, T> {
+    this.fn = null;
+    this.inner?.return(undefined);
+    this.inner = null;
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  toString(): string {
+    return `the native body of ${this.task}`;
+  }
+
+  /** @internal The function awaits `op` (its then() was called): the next step drives it. */
+  _awaits(op: Coro<unknown>, resolve: Settle, reject: Settle): void {
+    this.inner = op;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  /** @internal The function's promise settled: the next step ends with its outcome. */
+  _settled(ok: boolean, outcome: unknown): void {
+    this.settled = ok ? OK : FAILED;
+    this.outcome = outcome;
+    this.inner?.return(undefined);
+    this.inner = null;
+  }
+
+  /** Steps the awaited coroutine, as `yield*` does; its end settles the await. */
+  private advance(
+    inner: Coro<unknown>,
+    throwing: boolean,
+    error: unknown,
+  ): IteratorResult<Suspend, T> {
+    let step: IteratorResult<Suspend, unknown>;
+    try {
+      step = throwing ? inner.throw(error) : inner.next();
+    } catch (thrown) {
+      return this.settle(false, thrown);
+    }
+    return step.done === true
+      ? this.settle(true, step.value)
+      : (step as IteratorResult<Suspend, T>);
+  }
+
+  /** The first step: call the function in the task's context. */
+  private start(): IteratorResult<Suspend, T> {
+    const fn = this.fn as () => unknown;
+    this.fn = null;
+    const loop = activeLoopOrNull() as BaseEventLoop;
+    const task = loop._currentTask as Task<unknown>;
+    this.task = task;
+    if (loop._syncRun) {
+      throw new Error(
+        `runSync() cannot run ${task}, a native async function: its awaits resume in microtasks, which need the host. Use \`await loop.runUntilComplete(main)\` or \`await run(main)\` instead.`,
+      );
+    }
+    const steps = stepsOf(loop);
+    const suspended = steps.suspended;
+    // A then() the function calls itself (not an await) is not a step's end.
+    steps.suspended = false;
+    const result = steps.callFirst(() =>
+      loop._asyncLocalStorage ? runAsOwner(this as NativeBody<unknown>, fn) : fn(),
+    );
+    steps.suspended = suspended;
+    if (isCoroutine(result)) {
+      // A function that returns a coroutine: the task drives it to its end.
+      this.inner = result;
+      return this.next();
+    }
+    if (!isPromiseLike(result)) {
+      throw new TypeError(
+        `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.`,
+      );
+    }
+    return this.watch(result);
+  }
+
+  /** The function runs on in microtasks: its then() is due, and its promise will end it. */
+  private watch(promise: PromiseLike<unknown>): IteratorResult<Suspend, T> {
+    this.promise = null;
+    promise.then(
+      (value) => bodySettled(this as NativeBody<unknown>, true, value),
+      (error: unknown) => bodySettled(this as NativeBody<unknown>, false, error),
+    );
+    expectThen(this as NativeBody<unknown>, true);
+    return IN_MICROTASKS;
+  }
+
+  /** The step after the function's promise settled: its outcome is this coroutine's. */
+  private finish(): IteratorResult<Suspend, T> {
+    const outcome = this.outcome;
+    this.outcome = undefined;
+    if (this.settled === OK) return { done: true, value: outcome as T };
+    throw outcome;
+  }
+
+  /** The awaited coroutine ended: settle the await, and let the function run on. */
+  private settle(ok: boolean, outcome: unknown): IteratorResult<Suspend, T> {
+    this.inner = null;
+    const adopted =
+      ok && this.resolve !== null && isPromiseLike(outcome) ? coroutineOf(outcome) : null;
+    if (adopted !== null) {
+      // A promise never resolves to a thenable (a Task, a Future): the engine would wait
+      // for it outside the loop's order. Wait for it here instead, as the await would.
+      this.inner = adopted;
+      return this.advance(adopted, false, undefined);
+    }
+    const settle = ok ? this.resolve : this.reject;
+    this.resolve = this.reject = null;
+    if (settle === null) {
+      // The coroutine the function returned: its end is the task's.
+      if (ok) return { done: true, value: outcome as T };
+      throw outcome;
+    }
+    settle(outcome);
+    this.steps++;
+    expectThen(this as NativeBody<unknown>, false);
+    return IN_MICROTASKS;
+  }
+}
+
+/**
+ * @internal The native steps a loop waits for: the tasks whose then() is due.
+ * While any is, the loop's drive has handed the host over to the microtasks.
+ */
+export class NativeSteps {
+  /** Functions whose first step ended in an await, in the order their then() comes. */
+  readonly started: NativeBody[] = [];
+  /** The function resumed last: its then() comes after theirs. */
+  resumed: NativeBody | null = null;
+  /** Functions blocked on the host, found again by their async context (asyncLocalStorage option). */
+  readonly detached: NativeBody[] = [];
+  /** True while the loop's drive is handed over (the running loop, task and context are kept). */
+  handedOver = false;
+  /** The context to restore when the hand-over ends. */
+  outerContext: Context | null = null;
+  /** True while a check after the microtasks is queued. */
+  checking = false;
+  /**
+   * False from a resume until a microtask queued just after it runs: until
+   * then the resumed function runs (or has not started), so a then() call is
+   * its own `.then()`, not an await (whose then() comes in a job of its own).
+   */
+  suspended = true;
+  readonly markSuspended = (): void => {
+    this.suspended = true;
+  };
+  /**
+   * How many of `started` may take a then() now. A function's first step
+   * queues a credit before it calls the function, so the credit comes just
+   * before the then() job of the function's first await: a then() job queued
+   * earlier (outside code awaiting a task, Promise.all over tasks) finds no
+   * credit and is not taken for the function's await.
+   */
+  credits = 0;
+  readonly credit = (): void => {
+    this.credits++;
+  };
+
+  constructor(readonly loop: BaseEventLoop) {}
+
+  /** True while a then() is due. */
+  pending(): boolean {
+    return this.resumed !== null || this.started.length > 0;
+  }
+
+  /** The function the next then() belongs to. */
+  take(): NativeBody {
+    if (this.started.length > 0) {
+      this.credits--;
+      return this.started.shift() as NativeBody;
+    }
+    const body = this.resumed as NativeBody;
+    this.resumed = null;
+    return body;
+  }
+
+  /** True if a then() now is the await of the function it would be given to. */
+  due(): boolean {
+    if (this.started.length > 0) return this.credits > 0;
+    return this.resumed !== null && this.suspended;
+  }
+
+  /**
+   * Calls a function's first part (its call, up to its first await), with its
+   * credit queued before; a call that does not return a promise takes no then(),
+   * and gives its credit back.
+   */
+  callFirst(fn: () => unknown): unknown {
+    queueMicrotask(this.credit);
+    let result: unknown;
+    try {
+      result = fn();
+    } finally {
+      if (!isPromiseLike(result) || isCoroutine(result)) this.credits--;
+    }
+    return result;
+  }
+
+  /** Forgets `body` (its promise settled without another await). */
+  drop(body: NativeBody): void {
+    if (this.resumed === body) this.resumed = null;
+    const i = this.started.indexOf(body);
+    if (i < 0) return;
+    this.started.splice(i, 1);
+    this.credits--;
+  }
+}
+
+/** A native step goes on in microtasks until the function's next then(): the loop hands over. */
+function expectThen(body: NativeBody, first: boolean): void {
+  const loop = (body.task as Task<unknown>)._loop;
+  const steps = stepsOf(loop);
+  if (first) steps.started.push(body);
+  else {
+    steps.resumed = body;
+    steps.suspended = false;
+    queueMicrotask(steps.markSuspended);
+  }
+  loop._handover = steps;
+}
+
+function stepsOf(loop: BaseEventLoop): NativeSteps {
+  let steps = loop._nativeSteps;
+  if (steps === null) steps = loop._nativeSteps = new NativeSteps(loop);
+  return steps;
+}
+
+/**
+ * @internal The loop's drive stopped for a native step: keep the loop running
+ * for the microtasks (the running loop, and the resumed task as the current
+ * one), and check after them whether the step ended.
+ */
+export function handOver(loop: BaseEventLoop): void {
+  const steps = loop._handover as NativeSteps;
+  steps.handedOver = true;
+  setRunningLoop(loop);
+  enterResumed(steps);
+  armHostCheck(steps);
+}
+
+/** During a hand-over the resumed task is the current one, in its context, as in a step. */
+function enterResumed(steps: NativeSteps): void {
+  const resumed = steps.resumed?.task ?? null;
+  steps.loop._currentTask = resumed;
+  if (resumed !== null) {
+    const outer = swapContext(resumed._context);
+    steps.outerContext ??= outer;
+  } else if (steps.outerContext !== null) {
+    swapContext(steps.outerContext);
+    steps.outerContext = null;
+  }
+}
+
+/**
+ * In the host's next macrotask, the microtasks have all run: a then() still
+ * due would have come. The steps still waiting for one await the host.
+ */
+function armHostCheck(steps: NativeSteps): void {
+  if (steps.checking) return;
+  steps.checking = true;
+  yieldToHost(() => {
+    steps.checking = false;
+    if (steps.loop._handover === steps && steps.handedOver) detachBlocked(steps);
+  });
+}
+
+/** The tasks still due a then() await the host: the loop goes on without them. */
+function detachBlocked(steps: NativeSteps): void {
+  const loop = steps.loop;
+  const blocked = [...steps.started];
+  if (steps.resumed !== null) blocked.push(steps.resumed);
+  steps.started.length = 0;
+  steps.credits = 0; // every credit has come: the microtasks have all run
+  steps.resumed = null;
+  for (const body of blocked) {
+    body.detached = true;
+    if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
+    loop._hostPending++;
+    loop._hostAwait(body.task as Task<unknown>, body.steps);
+  }
+  stepsDone(steps);
+}
+
+/** No then() is due any more: give the loop back its drive. */
+function stepsDone(steps: NativeSteps): void {
+  const loop = steps.loop;
+  if (steps.pending()) {
+    if (steps.handedOver) enterResumed(steps);
+    return;
+  }
+  loop._handover = null;
+  if (!steps.handedOver) return;
+  steps.handedOver = false;
+  enterResumed(steps);
+  setRunningLoop(null);
+  loop._resumeDrive();
+}
+
+/**
+ * @internal `await op` (op.then()) in code the loop runs: when a native task
+ * is due its then(), this is its await, which the task now drives; returns
+ * false otherwise (the caller runs op as a task of its own).
+ */
+export function awaitInTask(op: object, resolve: Settle, reject: Settle): boolean {
+  const loop = activeLoopOrNull();
+  if (loop === null) return false;
+  const steps = loop._handover;
+  if (steps === null || !steps.handedOver || !steps.due()) {
+    // With the asyncLocalStorage option, the host's async context tells whose await it is.
+    const owner = loop._asyncLocalStorage ? owners?.getStore() : undefined;
+    return owner !== undefined && reattach(loop, owner, op, resolve, reject);
+  }
+  const body = steps.take();
+  body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
+  stepTask(body.task as Task<unknown>);
+  stepsDone(steps);
+  return true;
+}
+
+/**
+ * The async context runs `fn` in, on hosts that have one: the task's function,
+ * so that its awaits after a host promise are found to be the task's again.
+ */
+let owners: AsyncStore<NativeBody> | undefined | null = null;
+
+function runAsOwner(body: NativeBody, fn: () => unknown): unknown {
+  if (owners === null) owners = newAsyncStore<NativeBody>();
+  return owners === undefined ? fn() : owners.run(body, fn);
+}
+
+/**
+ * The await of a task blocked on the host, now that the host resumed it: the
+ * task is back in the loop's order, its next step (which drives the awaited
+ * coroutine) queued as any wakeup.
+ */
+function reattach(
+  loop: BaseEventLoop,
+  owner: NativeBody,
+  op: object,
+  resolve: Settle,
+  reject: Settle,
+): boolean {
+  const detached = loop._nativeSteps?.detached;
+  const i = detached?.findLastIndex((body) => body.task === owner.task) ?? -1;
+  if (i < 0) return false;
+  const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
+  body.detached = false;
+  loop._hostPending--;
+  body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
+  loop._readyTask(body.task as Task<unknown>);
+  return true;
+}
+
+/** Runs the task's next step now, on its loop, whether or not the loop's drive runs. */
+function stepTask(task: Task<unknown>): void {
+  const previous = setRunningLoop(task._loop);
+  try {
+    task._run();
+  } finally {
+    setRunningLoop(previous);
+  }
+}
+
+/** The function's promise settled: the task steps on from it (a native task ends). */
+function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
+  const task = body.task as Task<unknown>;
+  const loop = task._loop;
+  if (body.detached) {
+    loop._hostPending--;
+    const detached = loop._nativeSteps?.detached;
+    const i = detached?.indexOf(body) ?? -1;
+    if (i >= 0) detached?.splice(i, 1);
+  }
+  // A task blocked on the host may settle after its loop closed: nothing is left to step.
+  if (task.done() || loop.isClosed()) return;
+  const waitedOn = task._futWaiter;
+  if (waitedOn !== null) {
+    // The function went on without the await the task drives (e.g. Promise.race): drop it.
+    waitedOn.removeDoneCallback(task as never);
+    task._futWaiter = null;
+  }
+  body._settled(ok, outcome);
+  const steps = loop._handover;
+  steps?.drop(body);
+  stepTask(task);
+  if (steps !== null) stepsDone(steps);
+}
+
+/** @internal What createTask() and its kin make of a function: the coroutine of a native task. */
+export function nativeBody(fn: () => unknown): Coro<unknown> {
+  return new NativeBody(fn) as unknown as Coro<unknown>;
+}
+
+/**
+ * @internal What a body given to timeout() or taskGroup() returned, as the
+ * coroutine that waits for it in the current task: a coroutine as it is, a
+ * promise (an async body) as a native function the task drives.
+ */
+export function bodyCoroutine<T>(where: string, call: () => unknown): Coro<T> {
+  const loop = getRunningLoop();
+  const result = stepsOf(loop).callFirst(call);
+  if (isCoroutine(result)) return result as Coro<T>;
+  if (!isPromiseLike(result)) {
+    throw new TypeError(
+      `${where}: the body returned ${describe(result)}, not a coroutine or a promise: pass a function* or an async function.`,
+    );
+  }
+  return new NativeBody(null, result, runningTask(loop)) as unknown as Coro<T>;
+}

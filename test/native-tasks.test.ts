@@ -1,0 +1,663 @@
+/**
+ * Native async functions as tasks: createTask(async () => ...), with the
+ * step boundaries, context, cancellation and reports of generator tasks.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  blockedTasks,
+  ContextVar,
+  createTask,
+  createTaskDescend,
+  currentTask,
+  type ExceptionContext,
+  eagerTaskFactory,
+  fromPromise,
+  gather,
+  getRunningLoop,
+  HostEventLoop,
+  Lock,
+  run,
+  runnableTasks,
+  SchedulingVirtualEventLoop,
+  shield,
+  sleep,
+  Task,
+  taskGroup,
+  taskSignal,
+  timeout,
+  VirtualEventLoop,
+  waitFor,
+} from "../src/index.js";
+
+/** The issue's example: two native workers on a virtual clock. */
+async function interleaving(): Promise<{ log: string[]; result: string[]; time: number }> {
+  const loop = new VirtualEventLoop();
+  const log: string[] = [];
+  async function worker(name: string) {
+    log.push(`${name}1`);
+    await sleep(0);
+    log.push(`${name}2`);
+    await sleep(60_000);
+    return name;
+  }
+  const result = await loop.runUntilComplete(async () => {
+    const a = createTask(() => worker("a"));
+    const b = createTask(() => worker("b"));
+    return [await a, await b];
+  });
+  const time = loop.time();
+  loop.close();
+  return { log, result, time };
+}
+
+/** What awaiting `task` gives, or the error it throws (an await: `.then()` would not be one). */
+async function outcome(task: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    return await task;
+  } catch (error) {
+    return error;
+  }
+}
+
+/**
+ * A host promise that settles two host macrotasks from now: after the loop's
+ * check for steps blocked on the host (one macrotask), whatever the load.
+ */
+function afterTwoHostTurns(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/** Runs `main` as a native task on a new virtual loop; reports go to `reports`. */
+async function onLoop<T>(
+  main: () => Promise<T>,
+  reports: string[] = [],
+  loop: VirtualEventLoop = new VirtualEventLoop(),
+): Promise<T> {
+  loop.setExceptionHandler((_loop, context: ExceptionContext) => reports.push(context.message));
+  try {
+    return await loop.runUntilComplete(main);
+  } finally {
+    loop.close();
+  }
+}
+
+describe("native tasks", () => {
+  it("interleave at their asynkit awaits, on virtual time", async () => {
+    const started = performance.now();
+    expect(await interleaving()).toEqual({
+      log: ["a1", "b1", "a2", "b2"],
+      result: ["a", "b"],
+      time: 60_000,
+    });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("give one log in 1,000 runs", async () => {
+    const logs = new Set<string>();
+    for (let i = 0; i < 1000; i++) logs.add((await interleaving()).log.join(" "));
+    expect([...logs]).toEqual(["a1 b1 a2 b2"]);
+  });
+
+  it("are the current task, with their context and signal, across every await", async () => {
+    const user = new ContextVar<string>("user", { default: "nobody" });
+    const seen = await onLoop(async () => {
+      const worker = createTask(
+        async () => {
+          user.set("ann");
+          const task = currentTask();
+          const signal = taskSignal();
+          const seen: unknown[] = [];
+          for (const ms of [0, 10, 0]) {
+            await sleep(ms);
+            seen.push(currentTask() === task, taskSignal() === signal, user.get());
+          }
+          return seen;
+        },
+        { name: "worker" },
+      );
+      await sleep(5);
+      const outside = [currentTask()?.getName(), user.get()];
+      return [...outside, ...(await worker)];
+    });
+    expect(seen).toEqual([
+      expect.stringMatching(/^Task-\d+$/),
+      "nobody",
+      true,
+      true,
+      "ann",
+      true,
+      true,
+      "ann",
+      true,
+      true,
+      "ann",
+    ]);
+  });
+
+  it("run() takes an async function as its main task", async () => {
+    const result = await run(
+      async () => {
+        await sleep(1000);
+        return [currentTask()?.getName(), currentTask()?.getCoro()];
+      },
+      { loopFactory: () => new VirtualEventLoop() },
+    );
+    expect(result).toEqual([expect.stringMatching(/^Task-\d+$/), null]);
+  });
+
+  it("a function that returns a coroutine runs it as the task's body", async () => {
+    const result = await onLoop(async () => {
+      const task = createTask(() =>
+        (function* () {
+          yield* sleep(10);
+          return currentTask()?.getName();
+        })(),
+      );
+      return [await task, task.getCoro()];
+    });
+    expect(result).toEqual([expect.stringMatching(/^Task-\d+$/), null]);
+  });
+
+  it("a native task awaits a generator task, and a generator task waits for a native one", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const native = createTask(async () => {
+        log.push("native starts");
+        await sleep(10);
+        log.push("native ends");
+        return "n";
+      });
+      const generator = createTask(
+        (function* () {
+          log.push("generator starts");
+          const n = yield* native;
+          log.push(`generator got ${n}`);
+          return "g";
+        })(),
+      );
+      log.push(`main got ${await generator}`);
+    });
+    expect(log).toEqual([
+      "native starts",
+      "generator starts",
+      "native ends",
+      "generator got n",
+      "main got g",
+    ]);
+  });
+
+  it("a function that returns neither a promise nor a coroutine fails the task with a TypeError", async () => {
+    const error = await onLoop(async () => {
+      return await outcome(createTask((() => 5) as never));
+    });
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe(
+      "createTask(): function (anonymous) returned number 5, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.",
+    );
+  });
+
+  it("runSync refuses a native task: it says to use runUntilComplete() or run()", () => {
+    const loop = new VirtualEventLoop();
+    const main = loop.createTask(
+      (function* () {
+        yield* createTask(async () => 1);
+      })(),
+    );
+    expect(() => loop.runSync(main)).toThrow(
+      /^runSync\(\) cannot run <Task pending name="Task-\d+">, a native async function: its awaits resume in microtasks, which need the host\. Use `await loop\.runUntilComplete\(main\)` or `await run\(main\)` instead\.$/,
+    );
+    loop.close();
+  });
+});
+
+describe("async bodies", () => {
+  it("timeout() and taskGroup() take an async body, in a native task and in a generator task", async () => {
+    const log: string[] = [];
+    const body = async (label: string) => {
+      const task = currentTask();
+      try {
+        await timeout(50, async () => {
+          await sleep(10);
+          log.push(
+            `${label}: in the body at ${getRunningLoop().time()}, same task: ${currentTask() === task}`,
+          );
+          await sleep(1000);
+        });
+      } catch (error) {
+        log.push(`${label}: ${(error as Error).name} at ${getRunningLoop().time()}`);
+      }
+      const sum = await taskGroup(async (tg) => {
+        const a = tg.createTask(async () => (await sleep(5, 1)) + 1);
+        const b = tg.createTask(sleep(7, 3));
+        return (await a) + (await b);
+      });
+      log.push(`${label}: group gave ${sum} at ${getRunningLoop().time()}`);
+    };
+    await onLoop(async () => {
+      await createTask(() => body("native"));
+      await createTask(
+        (function* () {
+          yield* timeout(50, async () => {
+            await sleep(10);
+            log.push("generator: in an async body");
+          });
+        })(),
+      );
+    });
+    expect(log).toEqual([
+      "native: in the body at 10, same task: true",
+      "native: TimeoutError at 50",
+      "native: group gave 5 at 57",
+      "generator: in an async body",
+    ]);
+  });
+
+  it("a body that returns neither a coroutine nor a promise is a TypeError naming the call", async () => {
+    const error = await onLoop(async () => outcome(timeout(10, (() => 5) as never)));
+    expect((error as Error).message).toBe(
+      "timeout(): the body returned number 5, not a coroutine or a promise: pass a function* or an async function.",
+    );
+  });
+});
+
+describe("cancelling a native task", () => {
+  it("rejects the asynkit await it is blocked on with CancelledError", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const task = createTask(async () => {
+        try {
+          await sleep(60_000);
+        } catch (error) {
+          log.push(`caught ${(error as Error).name}: ${(error as Error).message}`);
+          throw error;
+        }
+      });
+      await sleep(10);
+      task.cancel("enough");
+      log.push(`task ${((await outcome(task)) as Error).name}`);
+      log.push(`cancelled: ${task.cancelled()}`);
+    });
+    expect(log).toEqual([
+      "caught CancelledError: enough",
+      "task CancelledError",
+      "cancelled: true",
+    ]);
+  });
+
+  it("a task cancelled in its step that returns without another await ends cancelled", async () => {
+    const state = await onLoop(async () => {
+      const task = createTask(async () => {
+        (currentTask() as Task).cancel();
+        return "ignored";
+      });
+      await sleep(0);
+      return [task.cancelled(), task.done()];
+    });
+    expect(state).toEqual([true, true]);
+  });
+
+  it("a cancel() that comes while it runs is thrown in at its next asynkit await", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const task = createTask(async () => {
+        (currentTask() as Task).cancel();
+        log.push("still running");
+        try {
+          await sleep(0);
+          log.push("not reached");
+        } catch (error) {
+          log.push((error as Error).name);
+        }
+      });
+      await sleep(10);
+      log.push(`cancelled: ${task.cancelled()}`);
+    });
+    expect(log).toEqual(["still running", "CancelledError", "cancelled: false"]);
+  });
+});
+
+describe("awaits the loop does not control", () => {
+  it("a host promise blocks the task on the host; the virtual loop reports it", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    await onLoop(async () => {
+      const task = createTask(
+        async () => {
+          await afterTwoHostTurns();
+          log.push("host promise settled");
+          return "done";
+        },
+        { name: "fetcher" },
+      );
+      log.push(`got ${await task}`);
+    }, reports);
+    expect(log).toEqual(["host promise settled", "got done"]);
+    expect(reports).toEqual([
+      '<Task pending name="fetcher"> awaited a promise the loop did not make, in its step 0: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it.',
+    ]);
+  });
+
+  it('with hostAwaits: "error" the task fails with the report', async () => {
+    const loop = new VirtualEventLoop({ hostAwaits: "error" });
+    const error = await loop.runUntilComplete(async () => {
+      const task = createTask(async () => {
+        await sleep(0);
+        await afterTwoHostTurns();
+      });
+      return ((await outcome(task)) as Error).message;
+    });
+    loop.close();
+    expect(error).toMatch(/awaited a promise the loop did not make, in its step 1:/);
+  });
+
+  it("blocked on the host, a cancelled task's taskSignal() aborts at once", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const task = createTask(async () => {
+        const signal = taskSignal();
+        signal.addEventListener("abort", () => log.push("aborted"));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push(`settled, aborted: ${signal.aborted}`);
+      });
+      await fromPromise(new Promise((resolve) => setTimeout(resolve, 1)));
+      task.cancel();
+      log.push("cancel() returned");
+      log.push(((await outcome(task)) as Error).name);
+    });
+    expect(log).toEqual([
+      "aborted",
+      "cancel() returned",
+      "settled, aborted: true",
+      "CancelledError",
+    ]);
+  });
+
+  it("fromPromise orders a host promise: the task stays a task", async () => {
+    const reports: string[] = [];
+    const seen = await onLoop(async () => {
+      const task: Task<boolean> = createTask(async () => {
+        await fromPromise(new Promise((resolve) => setTimeout(resolve, 1)));
+        return currentTask() === task;
+      });
+      return await task;
+    }, reports);
+    expect([seen, reports]).toEqual([true, []]);
+  });
+});
+
+describe("the scheduling API sees native tasks", () => {
+  it("runnableTasks and blockedTasks", async () => {
+    const seen = await onLoop(
+      async () => {
+        const sleeper = createTask(async () => {
+          await sleep(100);
+        });
+        const yielder = createTask(async () => {
+          await sleep(0);
+          await sleep(0);
+        });
+        await sleep(0);
+        return [
+          blockedTasks().has(sleeper),
+          runnableTasks().has(yielder),
+          runnableTasks().has(sleeper),
+        ];
+      },
+      [],
+      new SchedulingVirtualEventLoop(),
+    );
+    expect(seen).toEqual([true, true, false]);
+  });
+});
+
+describe("native tasks on other loops and modes", () => {
+  it("run on a HostEventLoop in real time, parking between steps", async () => {
+    const log: string[] = [];
+    const result = await run(async () => {
+      const worker = createTask(async () => {
+        log.push("worker 1");
+        await sleep(5);
+        log.push("worker 2");
+        return "w";
+      });
+      log.push("main 1");
+      await sleep(0);
+      log.push("main 2");
+      return await worker;
+    });
+    expect([result, log]).toEqual(["w", ["main 1", "worker 1", "main 2", "worker 2"]]);
+  });
+
+  it("in debug mode, the loop hands over to native steps the same way", async () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const other = createTask(async () => {
+        log.push("other 1");
+        await sleep(0);
+        log.push("other 2");
+      });
+      log.push("main 1");
+      await sleep(0);
+      log.push("main 2");
+      await other;
+    });
+    loop.close();
+    expect(log).toEqual(["main 1", "other 1", "main 2", "other 2"]);
+  });
+
+  it("createTaskDescend runs a native child at once; await gives its result, as a promise never resolves to a task", async () => {
+    const log: string[] = [];
+    await onLoop(
+      async () => {
+        const other = createTask(async () => {
+          log.push("other runs");
+        });
+        const result = await createTaskDescend(async () => {
+          log.push("child starts");
+          await sleep(10);
+          log.push("child ends");
+          return "child's result";
+        });
+        log.push(`parent got ${result}`);
+        await other;
+      },
+      [],
+      new SchedulingVirtualEventLoop(),
+    );
+    expect(log).toEqual(["child starts", "other runs", "child ends", "parent got child's result"]);
+  });
+});
+
+describe("with the asyncLocalStorage option", () => {
+  it("a task blocked on the host is back in the loop's order at its next asynkit await", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    const loop = new VirtualEventLoop({ asyncLocalStorage: true });
+    await onLoop(
+      async () => {
+        const task: Task<boolean> = createTask(async () => {
+          await afterTwoHostTurns();
+          log.push("host promise settled");
+          await sleep(10);
+          log.push(`after sleep(10), the task's own: ${currentTask() === task}`);
+          return currentTask() === task;
+        });
+        return await task;
+      },
+      reports,
+      loop,
+    );
+    expect(log).toEqual(["host promise settled", "after sleep(10), the task's own: true"]);
+    expect(reports).toHaveLength(1);
+  });
+});
+
+describe("native children of waitFor, shield and task factories", () => {
+  it("waitFor cancels a native task at its deadline; shield keeps one running", async () => {
+    const log: string[] = [];
+    await onLoop(async () => {
+      const slow = createTask(async () => {
+        try {
+          await sleep(100);
+        } finally {
+          log.push(`slow unwinds at ${getRunningLoop().time()}`);
+        }
+      });
+      try {
+        await waitFor(slow, 10);
+      } catch (error) {
+        log.push(`${(error as Error).name} at ${getRunningLoop().time()}`);
+      }
+      const saved = createTask(async () => {
+        await sleep(20);
+        log.push(`saved at ${getRunningLoop().time()}`);
+      });
+      const waiter = createTask(async () => {
+        await shield(saved);
+      });
+      await sleep(5);
+      waiter.cancel();
+      await saved;
+      log.push(`waiter cancelled: ${waiter.cancelled()}`);
+    });
+    expect(log).toEqual([
+      "slow unwinds at 10",
+      "TimeoutError at 10",
+      "saved at 30",
+      "waiter cancelled: true",
+    ]);
+  });
+
+  it("a task factory receives a native task's coroutine and passes it on; the eager factory starts it at once", async () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    loop.setTaskFactory((factoryLoop, coro, options) => {
+      log.push(`factory: getCoro() ${coro === null ? "null" : typeof coro}`);
+      return new Task(coro, { ...options, loop: factoryLoop, name: "made" });
+    });
+    await loop.runUntilComplete(async () => {
+      const task = createTask(async () => currentTask()?.getName());
+      log.push(`name ${await task}, getCoro() ${task.getCoro()}`);
+    });
+    loop.setTaskFactory(eagerTaskFactory);
+    await loop.runUntilComplete(async () => {
+      createTask(async () => {
+        log.push("eager child runs at once");
+        await sleep(0);
+      });
+      log.push("parent goes on");
+      await sleep(0);
+    });
+    loop.close();
+    expect(log).toEqual([
+      "factory: getCoro() object",
+      "factory: getCoro() object",
+      "name made, getCoro() null",
+      "eager child runs at once",
+      "parent goes on",
+    ]);
+  });
+});
+
+describe("eager native starts", () => {
+  it("each eager child's await is its own, even when what it awaits is done at once", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    await onLoop(async () => {
+      const lock = new Lock();
+      const child = (name: string) => async () => {
+        log.push(`${name} starts`);
+        await lock.acquire();
+        log.push(`${name} has the lock, as ${currentTask()?.getName()}`);
+        lock.release();
+        await sleep(0);
+        log.push(`${name} ends`);
+      };
+      const tasks = ["a", "b", "c"].map((name) =>
+        createTask(child(name), { eagerStart: true, name }),
+      );
+      log.push("main goes on");
+      for (const task of tasks) await task;
+    }, reports);
+    // A native await always suspends, so each eager start ends at its first
+    // await; the lock is then taken in turn, each task as itself.
+    expect(log).toEqual([
+      "a starts",
+      "b starts",
+      "c starts",
+      "main goes on",
+      "a has the lock, as a",
+      "b has the lock, as b",
+      "a ends",
+      "c has the lock, as c",
+      "b ends",
+      "c ends",
+    ]);
+    expect(reports).toEqual([]);
+  });
+});
+
+describe("an app loop", () => {
+  it("submit() takes an async function from native code and runs it as a native task", async () => {
+    const app = new HostEventLoop();
+    const lock = new Lock();
+    const order: string[] = [];
+    const handle = (n: number) => async () => {
+      using _ = await lock.hold();
+      order.push(`request ${n} as ${currentTask()?.getName()}`);
+      await sleep(1);
+      return n * 2;
+    };
+    const results = await Promise.all([
+      app.submit(handle(1), { name: "r1" }),
+      app.submit(handle(2), { name: "r2" }),
+    ]);
+    await app.shutdown();
+    expect([results, order]).toEqual([
+      [2, 4],
+      ["request 1 as r1", "request 2 as r2"],
+    ]);
+  });
+});
+
+describe("a native task outliving its loop", () => {
+  it("settles quietly after the loop closed", async () => {
+    const loop = new VirtualEventLoop();
+    const reports: string[] = [];
+    loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let task: Task<string> | null = null;
+    await loop.runUntilComplete(async () => {
+      task = createTask(async () => {
+        await gate; // a host promise, outliving the loop
+        return "late";
+      });
+      await sleep(0);
+    });
+    loop.close();
+    release();
+    await afterTwoHostTurns();
+    expect([(task as Task<string> | null)?.done(), reports]).toEqual([
+      false,
+      [expect.stringMatching(/awaited a promise the loop did not make, in its step 0/)],
+    ]);
+  });
+});
+
+describe("Promise.all over asynkit awaitables in a native task", () => {
+  it("gives the right values, as a host promise: the virtual loop reports it; gather is the ordered form", async () => {
+    const reports: string[] = [];
+    const result = await onLoop(async () => {
+      const all = await Promise.all([sleep(10, "a"), sleep(20, "b")]);
+      const gathered = await gather(sleep(10, "c"), sleep(20, "d"));
+      return [...all, ...gathered];
+    }, reports);
+    expect(result).toEqual(["a", "b", "c", "d"]);
+    expect(reports).toEqual([expect.stringMatching(/awaited a promise the loop did not make/)]);
+  });
+});
