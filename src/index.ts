@@ -164,5 +164,6 @@ export {
   Task,
   type TaskOptions,
 } from "./tasks.js";
+export { formatTaskTree } from "./tasktree.js";
 // Deadlines
 export { Timeout, timeout, timeoutAt } from "./timeouts.js";

@@ -164,6 +164,12 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal Neighbours in the loop's list of live tasks. */
   _previousLive: Task<unknown> | null = null;
   /** @internal */ _nextLive: Task<unknown> | null = null;
+  /**
+   * @internal The task whose step created this one (null: a callback or the
+   * outside did), for the task tree; dropped when this one ends, so that a
+   * chain of tasks each made by the last holds at most one finished task alive.
+   */
+  _parent: Task<unknown> | null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
     if (!isCoroutine(coro)) throw notACoroutine("new Task()", coro);
@@ -180,6 +186,7 @@ export class Task<T = unknown> extends Future<T> {
     this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
     loop._checkClosed();
+    this._parent = loop._currentTask;
     (coro as Driven)[drivenBy] = this as Task<unknown>;
     if (loop._asyncLocalStorage) {
       const scope = captureAsyncScope("asynkit.Task");
@@ -456,6 +463,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The coroutine finished: the task no longer counts as live. */
   private _end(): void {
+    this._parent = null;
     this._loop._removeLiveTask(this as Task<unknown>);
   }
 }

@@ -45,6 +45,7 @@ import {
   eventLoopPolicy,
   Future,
   forAwait,
+  formatTaskTree,
   fromAsyncIterable,
   fromPromise,
   funcEager,
@@ -1018,6 +1019,13 @@ const rows: Row[] = [
     run: () => allTasks(bad),
     error: T,
     message: expects("allTasks()", "loop", "number 5"),
+  },
+  {
+    export: "formatTaskTree",
+    call: "formatTaskTree(5)",
+    run: () => formatTaskTree(bad),
+    error: T,
+    message: expects("formatTaskTree()", "loop", "number 5"),
   },
   {
     export: "createTask",

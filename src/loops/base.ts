@@ -22,6 +22,7 @@ import {
 } from "../events.js";
 import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
 import { checkNewTask, Task, type TaskOptions, toFuture } from "../tasks.js";
+import { taskTree } from "../tasktree.js";
 import { now } from "../util/clock.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
@@ -546,6 +547,25 @@ export abstract class BaseEventLoop {
   toString(): string {
     const state = this._closed ? "closed" : this._running ? "running" : "idle";
     return `<${this.constructor.name} ${state} ready=${this._ready.length} timers=${this._scheduled.length}>`;
+  }
+
+  /**
+   * The live tasks as a text tree: each with its state and what it waits on,
+   * under the task that created it (see {@link formatTaskTree}).
+   *
+   * @example
+   * ```ts
+   * import { createTask, getRunningLoop, sleep, VirtualEventLoop } from "asynkit";
+   * new VirtualEventLoop().runSync(function* () {
+   *   createTask(sleep(5), { name: "sleeper" });
+   *   console.log(getRunningLoop().dumpTasks());
+   *   // Task "Task-1" running
+   *   // └── Task "sleeper" ready at position 0
+   * }());
+   * ```
+   */
+  dumpTasks(): string {
+    return taskTree(this);
   }
 
   /** @internal Tasks not yet done, oldest first. */

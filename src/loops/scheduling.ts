@@ -3,8 +3,9 @@
  * the concrete scheduling loops built with it (asynkit's `SchedulingMixin`).
  */
 import { Handle, type ReadyEntry } from "../events.js";
-import { PENDING, wakeWaiter } from "../futures.js";
-import { Task, taskStep, throwIntoTask } from "../tasks.js";
+import { PENDING } from "../futures.js";
+import type { Task } from "../tasks.js";
+import { taskOfEntry } from "../tasktree.js";
 import type { ReadyQueue } from "../util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "../validate.js";
 import { BaseEventLoop } from "./base.js";
@@ -73,16 +74,6 @@ export interface SchedulingLoopInternals extends SchedulingLoop {
 }
 
 const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
-
-/** @internal The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
-export function taskOfEntry(entry: Handle | ReadyEntry): Task | null {
-  if (entry instanceof Task) return entry;
-  if (!(entry instanceof Handle)) return null;
-  const callback = entry._callback;
-  if (callback === taskStep || callback === throwIntoTask) return entry._arg0 as Task;
-  if (callback === wakeWaiter && entry._arg0 instanceof Task) return entry._arg0;
-  return null;
-}
 
 /**
  * The entry at `index` as a Handle. A task queued for its own step (or a due
