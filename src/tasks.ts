@@ -3,6 +3,7 @@
  */
 import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
+import { observed, publish } from "./channels.js";
 import { type Context, checkContextOption, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
@@ -31,6 +32,7 @@ import {
   type TaskPriority,
   toPriority,
 } from "./priority.js";
+import { describeAwaited } from "./tasktree.js";
 import {
   checkBooleanOption,
   checkLoopOption,
@@ -204,6 +206,7 @@ export class Task<T = unknown> extends Future<T> {
       );
     }
     loop._addLiveTask(this as Task<unknown>);
+    if (observed) publishCreated(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._startEagerly();
     else if (options?.[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
     if (options?.signal !== undefined && this._state === PENDING) {
@@ -257,6 +260,7 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal cancel() with a cause for the CancelledError (kept in `_exception` until thrown in). */
   override _requestCancel(message: string | undefined, cause: unknown): boolean {
     if (this._state !== PENDING) return false;
+    if (observed) publish("task.cancelled", { task: this as Task<unknown>, message });
     this._numCancelsRequested++;
     abortTaskSignal(this, message, cause);
     const waiter = this._futWaiter;
@@ -374,6 +378,8 @@ export class Task<T = unknown> extends Future<T> {
     const previousTask = loop._currentTask;
     loop._currentTask = this as Task<unknown>;
     const previousContext = swapContext(this._context);
+    const watched = observed; // read once: the step's start and end are published together or not at all
+    if (watched) publish("task.step.start", { task: this as Task<unknown> });
     try {
       let next: IteratorResult<Suspend, T>;
       try {
@@ -392,6 +398,7 @@ export class Task<T = unknown> extends Future<T> {
       if (next.done === true) this._endReturned(next.value);
       else this._suspend(next.value);
     } finally {
+      if (watched) publishStepEnd(this as Task<unknown>);
       swapContext(previousContext);
       loop._currentTask = previousTask;
     }
@@ -444,6 +451,7 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       this._fail(thrown);
     }
+    if (observed) publishDone(this as Task<unknown>);
   }
 
   /** @internal The coroutine returned: the task has its result, unless a cancel() came too late to be thrown in. */
@@ -455,6 +463,7 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       this._resolve(value);
     }
+    if (observed) publishDone(this as Task<unknown>);
   }
 
   private _throwNext(error: Error): void {
@@ -466,6 +475,29 @@ export class Task<T = unknown> extends Future<T> {
     this._parent = null;
     this._loop._removeLiveTask(this as Task<unknown>);
   }
+}
+
+/** Publishes a new task on `asynkit:task.created` (see channels.ts). */
+function publishCreated(task: Task<unknown>): void {
+  const { _parent: parent } = task;
+  publish("task.created", { task, parent, name: task.getName(), priority: task.getPriority() });
+}
+
+/** Publishes the end of `task`'s step, after what it waits on now, if it waits on a future. */
+function publishStepEnd(task: Task<unknown>): void {
+  const future = task._futWaiter;
+  if (future !== null && task._state === PENDING) {
+    publish("task.suspended", { task, future, what: describeAwaited(future) });
+  }
+  publish("task.step.end", { task });
+}
+
+/** Publishes on `asynkit:task.done` how `task` ended. */
+function publishDone(task: Task<unknown>): void {
+  publish("task.done", {
+    task,
+    state: ["pending", "finished", "failed", "cancelled"][task._state] as string,
+  });
 }
 
 /** The error for a coroutine given to a second task: its first task already runs (or ran) it. */

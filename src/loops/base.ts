@@ -6,6 +6,7 @@
 
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
 import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
+import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
 import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
@@ -261,6 +262,7 @@ export abstract class BaseEventLoop {
   /** @internal Puts a timer into the heap: a TimerHandle, or a sleep's own timer. */
   _addTimer(timer: (TimerHandle | ReadyEntry) & Timer): void {
     this._scheduled.push(timer, timer._when, this._timerSeq++);
+    if (observed) publish("timer.scheduled", { loop: this, when: timer._when });
     if (this._parked) this._unpark();
   }
 
@@ -725,6 +727,7 @@ export abstract class BaseEventLoop {
   _drive = (): void => {
     this._driveQueued = false;
     if (!this._running) return;
+    checkObservers();
     const previous = setRunningLoop(this);
     let end: Spin;
     try {
@@ -800,7 +803,10 @@ export abstract class BaseEventLoop {
       heap.pop();
       top._scheduled = false;
       if (top._callback === null) this._cancelledTimers--;
-      else ready.push(top);
+      else {
+        ready.push(top);
+        if (observed) publish("timer.fired", { loop: this, when: top._when });
+      }
     }
   }
 

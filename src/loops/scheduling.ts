@@ -2,6 +2,7 @@
  * SchedulingMixin: a ready queue that user code can inspect and reorder, and
  * the concrete scheduling loops built with it (asynkit's `SchedulingMixin`).
  */
+import { observed, publish } from "../channels.js";
 import { Handle, type ReadyEntry } from "../events.js";
 import { PENDING } from "../futures.js";
 import type { Task } from "../tasks.js";
@@ -74,6 +75,11 @@ export interface SchedulingLoopInternals extends SchedulingLoop {
 }
 
 const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
+
+/** Publishes on `asynkit:ready.move` that `op` moved `handle` to (or from) `position`. */
+function publishMove(loop: BaseEventLoop, op: string, handle: Handle, position: number): void {
+  publish("ready.move", { loop, op, task: taskOfEntry(handle), position });
+}
 
 /**
  * The entry at `index` as a Handle. A task queued for its own step (or a due
@@ -165,7 +171,9 @@ export function SchedulingMixin<B extends LoopConstructor>(
             : `readyPop(${pos}): no such position in a ready queue of ${length} entries.`,
         );
       }
-      return removeAt(ready, index);
+      const handle = removeAt(ready, index);
+      if (observed) publishMove(this, "readyPop", handle, index);
+      return handle;
     }
 
     readyInsert(pos: number, handle: Handle): void {
@@ -184,7 +192,9 @@ export function SchedulingMixin<B extends LoopConstructor>(
       if (task !== null && task._state !== PENDING) {
         throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
-      this._ready.insert(insertIndex(pos, this._ready.length), handle);
+      const index = insertIndex(pos, this._ready.length);
+      this._ready.insert(index, handle);
+      if (observed) publishMove(this, "readyInsert", handle, index);
       if (this._parked) this._unpark();
     }
 

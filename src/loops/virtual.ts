@@ -2,6 +2,7 @@
  * VirtualEventLoop: an event loop on a virtual clock, for deterministic
  * programs and tests. Timers fire in order without waiting.
  */
+import { checkObservers } from "../channels.js";
 import type { Awaitable } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
 import { setRunningLoop } from "../events.js";
@@ -76,6 +77,7 @@ export class VirtualEventLoop extends BaseEventLoop {
     this._running = true;
     this._stopping = false;
     const previous = setRunningLoop(this);
+    checkObservers();
     beginSyncRun();
     try {
       for (;;) {
