@@ -207,6 +207,54 @@ describe("traceRecorder", () => {
   });
 });
 
+describe("taskStats", () => {
+  it("counts each task's steps, busy time, longest step, waits and scheduling delay", () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    function* worker(): Coro<void> {
+      loop.advance(3); // a step that computes for 3 ms
+      yield;
+      loop.advance(1);
+      yield* sleep(10);
+    }
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const a = createTask(worker(), { name: "a" });
+          const b = createTask(worker(), { name: "b" });
+          yield* a;
+          yield* b;
+        })(),
+        { name: "main" },
+      ),
+    );
+    rec.stop();
+    const stat = (
+      name: string,
+      steps: number,
+      busy: number,
+      longest: number,
+      waiting: number,
+      ready: number,
+    ) => ({
+      name,
+      steps,
+      busyMs: busy,
+      longestStepMs: longest,
+      waitingMs: waiting,
+      readyMs: ready,
+    });
+    expect(rec.taskStats()).toEqual([
+      // main waits for a from 0 to 17, then for b until 18
+      stat("main", 3, 0, 0, 18, 0),
+      // a runs at 0 and 6 (ready from 3, when its first step yielded), sleeps from 7 to 17
+      stat("a", 3, 4, 3, 10, 3),
+      // b waits behind a: ready from 0 to 3, then from 6 to 7; sleeps from 8 to 18
+      stat("b", 3, 4, 3, 10, 4),
+    ]);
+  });
+});
+
 describe("asynkit:* channels", () => {
   it("publish a task's life to diagnostics_channel subscribers, in order", () => {
     const heard: string[] = [];

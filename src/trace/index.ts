@@ -7,6 +7,7 @@
  */
 export {
   type ChromeTrace,
+  type TaskStats,
   type TraceEvent,
   type TraceRecorder,
   traceRecorder,

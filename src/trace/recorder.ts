@@ -39,10 +39,31 @@ export interface ChromeTrace {
   displayTimeUnit: "ms";
 }
 
+/**
+ * What one task did while recorded, in milliseconds of its loop's clock (on a
+ * virtual loop a step takes no time: busy time is 0, and the waits are virtual).
+ */
+export interface TaskStats {
+  /** The task's name when it was first seen. */
+  name: string;
+  /** Steps run. */
+  steps: number;
+  /** Time spent running steps. */
+  busyMs: number;
+  /** The longest step. */
+  longestStepMs: number;
+  /** Time spent waiting on a future (a lock, a queue, a sleep, another task). */
+  waitingMs: number;
+  /** Time spent ready but not running: queued behind other work (the scheduling delay). */
+  readyMs: number;
+}
+
 /** Records loop events for a trace; stop it (or `using` it) to detach. */
 export interface TraceRecorder extends Disposable {
   /** The trace so far. */
   toChromeTrace(): ChromeTrace;
+  /** Per-task statistics so far, in the order the tasks were first seen. */
+  taskStats(): TaskStats[];
   /** Stops recording; the trace so far stays available. */
   stop(): void;
 }
@@ -65,6 +86,10 @@ interface TaskTrack {
   waiting: string | null;
   /** Flows to finish at the task's next step. */
   flowsIn: { id: number; name: string }[];
+  stats: TaskStats;
+  /** What the task is doing for the statistics ("unknown": made before recording began), and since when. */
+  phase: "ready" | "running" | "waiting" | "done" | "unknown";
+  since: number;
 }
 
 /**
@@ -106,6 +131,10 @@ class Recorder implements TraceRecorder {
 
   constructor(private readonly only: BaseEventLoop | null) {
     this.unlisten = listen((name, message) => this.hear(name, message));
+  }
+
+  taskStats(): TaskStats[] {
+    return [...this.tasks.values()].map((track) => ({ ...track.stats }));
   }
 
   toChromeTrace(): ChromeTrace {
@@ -189,7 +218,24 @@ class Recorder implements TraceRecorder {
     if (track !== undefined) return track;
     const loop = this.loopTrack(task._loop);
     if (loop === null) return null;
-    track = { tid: this.nextTid++, loop, waitingFor: null, waiting: null, flowsIn: [] };
+    const stats = {
+      name: task.getName(),
+      steps: 0,
+      busyMs: 0,
+      longestStepMs: 0,
+      waitingMs: 0,
+      readyMs: 0,
+    };
+    track = {
+      tid: this.nextTid++,
+      loop,
+      waitingFor: null,
+      waiting: null,
+      flowsIn: [],
+      stats,
+      phase: "unknown",
+      since: 0,
+    };
     this.tasks.set(task, track);
     this.meta(loop.pid, track.tid, "thread_name", `Task ${JSON.stringify(task.getName())}`);
     this.meta(loop.pid, track.tid, "thread_sort_index", track.tid);
@@ -206,6 +252,7 @@ class Recorder implements TraceRecorder {
     if (priority !== 0) args.priority = priority;
     this.instant(task, "created", args);
     if (parent !== null) this.flow(parent, track, "spawn");
+    this.enter(task, track, "ready");
     if (!counted) track.loop.liveTasks++;
     this.count(task._loop, track.loop, "live tasks", { tasks: track.loop.liveTasks });
   }
@@ -215,6 +262,7 @@ class Recorder implements TraceRecorder {
     if (track === null) return;
     const loop = track.loop;
     this.endWait(task, track); // woken by what the channels do not show (a throw-in)
+    this.enter(task, track, "running");
     this.count(task._loop, loop, "ready queue", { entries: task._loop._ready.length });
     this.push(task._loop, loop, { name: "step", ph: "B", tid: track.tid });
     for (const { id, name } of track.flowsIn) {
@@ -227,8 +275,10 @@ class Recorder implements TraceRecorder {
     const track = this.track(task);
     if (track === null) return;
     this.push(task._loop, track.loop, { name: "step", ph: "E", tid: track.tid });
+    const waits = task._futWaiter !== null;
+    this.enter(task, track, task.done() ? "done" : waits ? "waiting" : "ready");
     const what = track.waitingFor;
-    if (what !== null && task._futWaiter !== null) {
+    if (what !== null && waits) {
       track.waiting = `waiting for ${what}`;
       this.push(task._loop, track.loop, { name: track.waiting, ph: "B", tid: track.tid });
     }
@@ -239,7 +289,24 @@ class Recorder implements TraceRecorder {
     const track = this.track(task);
     if (track === null) return;
     this.endWait(task, track);
+    if (track.phase === "waiting") this.enter(task, track, "ready");
     if (by !== null) this.flow(by, track, "wakeup");
+  }
+
+  /** The task goes into `phase` now: the time since its last change counts for the one it leaves. */
+  private enter(task: Task, track: TaskTrack, phase: TaskTrack["phase"]): void {
+    const time = task._loop.time();
+    const spent = time - track.since;
+    const stats = track.stats;
+    if (track.phase === "ready") stats.readyMs += spent;
+    else if (track.phase === "waiting") stats.waitingMs += spent;
+    else if (track.phase === "running") {
+      stats.steps++;
+      stats.busyMs += spent;
+      if (spent > stats.longestStepMs) stats.longestStepMs = spent;
+    }
+    track.phase = phase;
+    track.since = time;
   }
 
   private endWait(task: Task, track: TaskTrack): void {
