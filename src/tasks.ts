@@ -451,7 +451,6 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       this._fail(thrown);
     }
-    if (observed) publishDone(this as Task<unknown>);
   }
 
   /** @internal The coroutine returned: the task has its result, unless a cancel() came too late to be thrown in. */
@@ -463,7 +462,6 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       this._resolve(value);
     }
-    if (observed) publishDone(this as Task<unknown>);
   }
 
   private _throwNext(error: Error): void {
@@ -479,25 +477,23 @@ export class Task<T = unknown> extends Future<T> {
 
 /** Publishes a new task on `asynkit:task.created` (see channels.ts). */
 function publishCreated(task: Task<unknown>): void {
-  const { _parent: parent } = task;
+  const parent = task._parent;
   publish("task.created", { task, parent, name: task.getName(), priority: task.getPriority() });
 }
 
-/** Publishes the end of `task`'s step, after what it waits on now, if it waits on a future. */
+/**
+ * Publishes the end of `task`'s step, after what it waits on now if it waits
+ * on a future, or how it ended if its coroutine finished.
+ */
 function publishStepEnd(task: Task<unknown>): void {
   const future = task._futWaiter;
-  if (future !== null && task._state === PENDING) {
+  if (task._state !== PENDING) {
+    const state = ["pending", "finished", "failed", "cancelled"][task._state] as string;
+    publish("task.done", { task, state });
+  } else if (future !== null) {
     publish("task.suspended", { task, future, what: describeAwaited(future) });
   }
   publish("task.step.end", { task });
-}
-
-/** Publishes on `asynkit:task.done` how `task` ended. */
-function publishDone(task: Task<unknown>): void {
-  publish("task.done", {
-    task,
-    state: ["pending", "finished", "failed", "cancelled"][task._state] as string,
-  });
 }
 
 /** The error for a coroutine given to a second task: its first task already runs (or ran) it. */
