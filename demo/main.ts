@@ -4,6 +4,7 @@
  * and when (on a virtual clock, so it finishes at once and prints the same
  * every time), and what to notice.
  */
+import { writeFileSync } from "node:fs";
 import {
   type Awaitable,
   type Coro,
@@ -20,7 +21,16 @@ import {
   sleep,
   Task,
 } from "../src/index.js";
+import { traceRecorder } from "../src/trace/index.js";
 import { Timeline } from "./timeline.js";
+
+/** `npm run demo -- --trace out.json` also writes a Chrome/Perfetto trace: one process per run. */
+const traceAt = process.argv.indexOf("--trace");
+const traceFile = traceAt < 0 ? undefined : process.argv[traceAt + 1];
+if (traceAt >= 0 && traceFile === undefined) {
+  throw new Error("--trace needs a file to write, e.g. npm run demo -- --trace out.json");
+}
+const recorder = traceFile === undefined ? null : traceRecorder();
 
 /** Runs `main` as a task named "main" on a fresh scheduling loop (by default) with a virtual clock. */
 function runMain<T>(
@@ -207,3 +217,9 @@ show(
   runMain((t) => inversion(t, new PriorityLock()), new PriorityVirtualEventLoop()),
   "high waiting lends low its priority: low finishes, high runs, medium comes last",
 );
+
+if (recorder !== null && traceFile !== undefined) {
+  recorder.stop();
+  writeFileSync(traceFile, JSON.stringify(recorder.toChromeTrace()));
+  console.log(`Trace written to ${traceFile}: open it at https://ui.perfetto.dev`);
+}

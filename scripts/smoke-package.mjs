@@ -19,6 +19,7 @@ try {
     `import { createRequire } from "node:module";
 import { run, sleep, createTask, VirtualEventLoop } from "asynkit";
 import { explore, choose } from "asynkit/testing";
+import { traceRecorder } from "asynkit/trace";
 const log = [];
 function* child() { log.push("child"); yield* sleep(5); return 2; }
 const value = await run(function* () { const t = createTask(child()); log.push("main"); return (yield* t) * 21; });
@@ -29,7 +30,14 @@ if (required.VirtualEventLoop !== VirtualEventLoop) throw new Error("require() l
 // The testing entry point shares the main one's classes: its loops run the main entry's tasks.
 const explored = await explore(function* () { yield* sleep(choose(2)); }, { strategy: "dfs" });
 if (createRequire(import.meta.url)("asynkit/testing").explore !== explore) throw new Error("require() loaded a second asynkit/testing");
-console.log(JSON.stringify({ value, log, virtual, schedules: explored.schedules }));
+// The trace entry point hears the main entry's loops.
+const loop = new VirtualEventLoop();
+const rec = traceRecorder(loop);
+loop.runSync(sleep(5));
+rec.stop();
+if (createRequire(import.meta.url)("asynkit/trace").traceRecorder !== traceRecorder) throw new Error("require() loaded a second asynkit/trace");
+const traced = rec.toChromeTrace().traceEvents.filter((e) => e.ph === "B").length;
+console.log(JSON.stringify({ value, log, virtual, schedules: explored.schedules, traced }));
 `,
   );
   writeFileSync(
@@ -47,6 +55,8 @@ run(function* () { const t = createTask(child()); log.push("main"); return (yiel
     join(dir, "consumer.ts"),
     `import { run, createTask, sleep, type Coro, type Task } from "asynkit";
 import { explore, type ExploreReport } from "asynkit/testing";
+import { traceRecorder, type ChromeTrace } from "asynkit/trace";
+export const trace: ChromeTrace = traceRecorder().toChromeTrace();
 function* child(): Coro<number> { yield* sleep(1); return 1; }
 export const result: Promise<number> = run(function* () { const t: Task<number> = createTask(child()); return yield* t; });
 export const report: Promise<ExploreReport> = explore(child, { strategy: "pct", depth: 2 });
@@ -82,7 +92,10 @@ run(main()).then((value: number) => console.log(JSON.stringify({ value })));
     stdio: "inherit",
   });
   const runs = [
-    ["main.mjs", { value: 42, log: ["main", "child"], virtual: "virtual", schedules: 2 }],
+    [
+      "main.mjs",
+      { value: 42, log: ["main", "child"], virtual: "virtual", schedules: 2, traced: 3 },
+    ],
     ["main.cjs", { value: 42, log: ["main", "child"] }],
     ["out/consumer-cjs.cjs", { value: 42 }],
   ];
@@ -94,7 +107,7 @@ run(main()).then((value: number) => console.log(JSON.stringify({ value })));
       );
   }
   console.log(
-    "package smoke test: asynkit and asynkit/testing import, require and type-check by name from another folder",
+    "package smoke test: asynkit, asynkit/testing and asynkit/trace import, require and type-check by name from another folder",
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

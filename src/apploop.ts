@@ -5,9 +5,9 @@
  */
 import type { Context } from "./context.js";
 import { type Coro, isCoroutine, isGeneratorFunction } from "./coro.js";
-import { describeWait } from "./deadlock.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task, TaskBody } from "./tasks.js";
+import { describeWait } from "./tasktree.js";
 import { argTypeError, checkDelay, checkOptions } from "./validate.js";
 
 /** Options for `loop.submit()`. */

@@ -6,22 +6,10 @@
 import { DeadlockError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { Task } from "./tasks.js";
+import { describeAwaited, readyPositions, taskLine } from "./tasktree.js";
 
 /** A deadlock report lists at most this many tasks. */
 const MAX_LISTED = 20;
-
-/** @internal What a task waits on, in words: the future's description, or the task it waits for. */
-export function describeWait(task: Task<unknown>): string {
-  const waiter = task._futWaiter;
-  if (waiter === null) return "nothing the loop can see";
-  return describeAwaited(waiter);
-}
-
-function describeAwaited(future: Future<unknown>): string {
-  if (future instanceof Task) return `Task ${JSON.stringify(future.getName())}`;
-  return future._label() ?? String(future);
-}
 
 /**
  * @internal The DeadlockError of a run by `caller` (a public function, for the
@@ -34,10 +22,10 @@ export function deadlockError(
   why: string,
 ): DeadlockError {
   const tasks = loop._liveTasks();
+  // Each task in the words of the task tree (see formatTaskTree()).
+  const positions = readyPositions(loop);
   let list = "";
-  for (const task of tasks.slice(0, MAX_LISTED)) {
-    list += `\n  Task ${JSON.stringify(task.getName())} waits on ${describeWait(task)}`;
-  }
+  for (const task of tasks.slice(0, MAX_LISTED)) list += `\n  ${taskLine(task, positions)}`;
   if (tasks.length > MAX_LISTED) list += `\n  … and ${tasks.length - MAX_LISTED} more`;
   const what =
     tasks.length > 0 ? ` Unfinished tasks:${list}` : ` It waits on ${describeAwaited(awaited)}.`;

@@ -4,6 +4,7 @@
  * (`yield* future` suspends the coroutine until it is done).
  */
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
+import { observed, publish } from "./channels.js";
 import { type Context, checkContextOption, copyContext } from "./context.js";
 import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
@@ -407,7 +408,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     else if (callback instanceof ContextCallback) {
       const handle = loop._call(callback.fn, 1, this, undefined, callback.context);
       handle._asyncScope = callback.asyncScope;
-    } else loop._readyTask(callback);
+    } else {
+      if (observed) publish("task.woken", { task: callback, future: this, by: loop._currentTask });
+      loop._readyTask(callback);
+    }
   }
 }
 

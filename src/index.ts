@@ -13,6 +13,8 @@ export { taskSignal, waitAbort } from "./abort.js";
 export type { ShutdownOptions, SubmitOptions } from "./apploop.js";
 // Eager (depth-first) execution and CoroStart; driving a coroutine without a loop
 export { awaitSync } from "./awaitsync.js";
+// Observability
+export type { ChannelMessages, ChannelName } from "./channels.js";
 // Combinators: waiting for several things at once
 export {
   type AsCompletedOptions,
@@ -165,6 +167,7 @@ export {
   type TaskBody,
   type TaskOptions,
 } from "./tasks.js";
+export { formatTaskTree } from "./tasktree.js";
 export type { Op } from "./thenable.js";
 // Deadlines
 export { Timeout, timeout, timeoutAt } from "./timeouts.js";

@@ -3,6 +3,7 @@
  * others, move a task, switch to a task, start a task depth-first; and which
  * tasks are runnable or blocked (asynkit's scheduling functions).
  */
+import { observed, publish } from "./channels.js";
 import type { Coro } from "./coro.js";
 import { getRunningLoop, type Handle, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
@@ -88,6 +89,7 @@ export function* sleepAt(what: string, loop: AnySchedulingLoop, pos: number): Co
       `${what}() must be awaited by a task: yield* it from a coroutine the loop runs.`,
     );
   }
+  if (observed) publish("ready.move", { loop, op: what, task, position: pos });
   loop._callFirst(moveTaskTo, task, pos);
   yield;
 }
@@ -149,7 +151,10 @@ export function taskReinsert(taskOrPos: Task | number, pos?: number): void {
   checkTask("taskReinsert", taskOrPos);
   checkInteger("taskReinsert()", "pos", pos);
   const loop = schedulingLoop("taskReinsert");
-  loop.queueInsertPos(takeTask("taskReinsert", loop, taskOrPos), pos as number);
+  const handle = takeTask("taskReinsert", loop, taskOrPos);
+  if (observed)
+    publish("ready.move", { loop, op: "taskReinsert", task: taskOrPos, position: pos as number });
+  loop.queueInsertPos(handle, pos as number);
 }
 
 function reinsertLast(loop: AnySchedulingLoop, pos: number): void {
@@ -166,7 +171,9 @@ function reinsertLast(loop: AnySchedulingLoop, pos: number): void {
 
 function* switchTo(task: Task, insertPos: number | undefined): Coro<void> {
   const loop = schedulingLoop("taskSwitch");
-  loop.queueInsertPos(takeTask("taskSwitch", loop, task), 0);
+  const handle = takeTask("taskSwitch", loop, task);
+  if (observed) publish("ready.move", { loop, op: "taskSwitch", task, position: 0 });
+  loop.queueInsertPos(handle, 0);
   if (insertPos === undefined) yield;
   else yield* sleepAt("taskSwitch", loop, insertPos);
 }

@@ -6,7 +6,7 @@
 import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
-import { type Future, PENDING } from "./futures.js";
+import { type Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { bodyCoroutine } from "./native.js";
 import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
@@ -105,7 +105,7 @@ export class TaskGroup {
     // A loop, since the parent may be cancelled again while it waits here.
     while (this._tasks.size > 0) {
       if (this._onCompleted === null)
-        this._onCompleted = (this._loop as BaseEventLoop).createFuture();
+        this._onCompleted = new WaitFuture(this._loop as BaseEventLoop, "its TaskGroup's tasks");
       try {
         yield* this._onCompleted;
       } catch (cancelled) {

@@ -3,6 +3,7 @@
  */
 import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
+import { observed, publish } from "./channels.js";
 import { type Context, checkContextOption, copyContext, swapContext } from "./context.js";
 import {
   type Awaitable,
@@ -32,6 +33,7 @@ import {
   type TaskPriority,
   toPriority,
 } from "./priority.js";
+import { describeAwaited } from "./tasktree.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -188,6 +190,12 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal Neighbours in the loop's list of live tasks. */
   _previousLive: Task<unknown> | null = null;
   /** @internal */ _nextLive: Task<unknown> | null = null;
+  /**
+   * @internal The task whose step created this one (null: a callback or the
+   * outside did), for the task tree; dropped when this one ends, so that a
+   * chain of tasks each made by the last holds at most one finished task alive.
+   */
+  _parent: Task<unknown> | null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
     if (!isCoroutine(coro)) throw notACoroutine("new Task()", coro);
@@ -204,6 +212,7 @@ export class Task<T = unknown> extends Future<T> {
     this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
     loop._checkClosed();
+    this._parent = loop._currentTask;
     (coro as Driven)[drivenBy] = this as Task<unknown>;
     if (loop._asyncLocalStorage) {
       const scope = captureAsyncScope("asynkit.Task");
@@ -221,6 +230,7 @@ export class Task<T = unknown> extends Future<T> {
       );
     }
     loop._addLiveTask(this as Task<unknown>);
+    if (observed) publishCreated(this as Task<unknown>);
     if (options?.eagerStart === true && loop.isRunning()) this._startEagerly();
     else if (options?.[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
     if (options?.signal !== undefined && this._state === PENDING) {
@@ -274,6 +284,7 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal cancel() with a cause for the CancelledError (kept in `_exception` until thrown in). */
   override _requestCancel(message: string | undefined, cause: unknown): boolean {
     if (this._state !== PENDING) return false;
+    if (observed) publish("task.cancelled", { task: this as Task<unknown>, message });
     this._numCancelsRequested++;
     abortTaskSignal(this, message, cause);
     const waiter = this._futWaiter;
@@ -391,6 +402,8 @@ export class Task<T = unknown> extends Future<T> {
     const previousTask = loop._currentTask;
     loop._currentTask = this as Task<unknown>;
     const previousContext = swapContext(this._context);
+    const watched = observed; // read once: the step's start and end are published together or not at all
+    if (watched) publish("task.step.start", { task: this as Task<unknown> });
     try {
       let next: IteratorResult<Suspend, T>;
       try {
@@ -409,6 +422,7 @@ export class Task<T = unknown> extends Future<T> {
       if (next.done === true) this._endReturned(next.value);
       else this._suspend(next.value);
     } finally {
+      if (watched) publishStepEnd(this as Task<unknown>);
       swapContext(previousContext);
       loop._currentTask = previousTask;
     }
@@ -481,8 +495,30 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The coroutine finished: the task no longer counts as live. */
   private _end(): void {
+    this._parent = null;
     this._loop._removeLiveTask(this as Task<unknown>);
   }
+}
+
+/** Publishes a new task on `asynkit:task.created` (see channels.ts). */
+function publishCreated(task: Task<unknown>): void {
+  const parent = task._parent;
+  publish("task.created", { task, parent, name: task.getName(), priority: task.getPriority() });
+}
+
+/**
+ * Publishes the end of `task`'s step, after what it waits on now if it waits
+ * on a future, or how it ended if its coroutine finished.
+ */
+function publishStepEnd(task: Task<unknown>): void {
+  const future = task._futWaiter;
+  if (task._state !== PENDING) {
+    const state = ["pending", "finished", "failed", "cancelled"][task._state] as string;
+    publish("task.done", { task, state });
+  } else if (future !== null) {
+    publish("task.suspended", { task, future, what: describeAwaited(future) });
+  }
+  publish("task.step.end", { task });
 }
 
 /** The error for a coroutine given to a second task: its first task already runs (or ran) it. */

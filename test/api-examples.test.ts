@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { expect, it } from "vitest";
 
-const entries = ["../src/index.ts", "../src/testing/index.ts"].map((path) =>
-  fileURLToPath(new URL(path, import.meta.url)),
+const entries = ["../src/index.ts", "../src/testing/index.ts", "../src/trace/index.ts"].map(
+  (path) => fileURLToPath(new URL(path, import.meta.url)),
 );
 
 function exportsWithoutExample(entry: string): string[] {

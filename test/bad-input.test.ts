@@ -45,6 +45,7 @@ import {
   eventLoopPolicy,
   Future,
   forAwait,
+  formatTaskTree,
   fromAsyncIterable,
   fromPromise,
   funcEager,
@@ -93,6 +94,8 @@ import {
 } from "../src/index.js";
 import * as testing from "../src/testing/index.js";
 import { choose, explore, replay } from "../src/testing/index.js";
+import * as trace from "../src/trace/index.js";
+import { traceRecorder } from "../src/trace/index.js";
 import { thrown } from "./helpers.js";
 
 function escapeRegExp(text: string): string {
@@ -114,7 +117,7 @@ function* work(): Generator<undefined, number, unknown> {
 /** One bad call and the error it must raise. */
 interface Row {
   /** The export of an entry point (src/index.ts, src/testing/index.ts) the call belongs to. */
-  export: keyof typeof asynkit | keyof typeof testing;
+  export: keyof typeof asynkit | keyof typeof testing | keyof typeof trace;
   /** The bad call, as the test's name shows it. */
   call: string;
   /** Makes the call (inside a coroutine on a running virtual loop, unless `outside`). */
@@ -1051,6 +1054,13 @@ const rows: Row[] = [
     message: expects("allTasks()", "loop", "number 5"),
   },
   {
+    export: "formatTaskTree",
+    call: "formatTaskTree(5)",
+    run: () => formatTaskTree(bad),
+    error: T,
+    message: expects("formatTaskTree()", "loop", "number 5"),
+  },
+  {
     export: "createTask",
     call: "createTask(5)",
     run: () => createTask(bad),
@@ -1164,6 +1174,14 @@ const rows: Row[] = [
     run: () => explore(bad),
     error: T,
     message: expects("explore()", "main", "number 5"),
+  },
+  // asynkit/trace
+  {
+    export: "traceRecorder",
+    call: "traceRecorder(5)",
+    run: () => traceRecorder(bad),
+    error: T,
+    message: expects("traceRecorder()", "loop", "number 5"),
   },
   {
     export: "explore",
@@ -1353,9 +1371,11 @@ describe("every export checks its arguments at the call", () => {
       ...rows.map((row) => row.export),
       ...Object.keys(noArguments),
     ]);
-    const missing = [...Object.keys(asynkit), ...Object.keys(testing)].filter(
-      (name) => !covered.has(name),
-    );
+    const missing = [
+      ...Object.keys(asynkit),
+      ...Object.keys(testing),
+      ...Object.keys(trace),
+    ].filter((name) => !covered.has(name));
     expect(missing).toEqual([]);
   });
 });

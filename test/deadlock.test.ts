@@ -57,7 +57,7 @@ function* stuckEverywhere(): Coro<void> {
 }
 
 const stuckList = [
-  '  Task "main" waits on Task "child"',
+  '  Task "main" waits on Task "child" → <Future pending>',
   '  Task "holder" waits on Event.wait()',
   '  Task "locker" waits on Lock.acquire() (held by Task "holder")',
   '  Task "getter" waits on Queue.get()',
@@ -123,7 +123,7 @@ describe("runSync", () => {
         .message.split("\n")
         .slice(1),
     ).toEqual([
-      '  Task "main" waits on Task "child"',
+      '  Task "main" waits on Task "child" → Lock.acquire() (held by Task "main")',
       '  Task "child" waits on Lock.acquire() (held by Task "main")',
     ]);
   });

@@ -3,21 +3,24 @@
  * print the seed's orders, a timeline for each, and what to notice.
  */
 import { execFile } from "node:child_process";
-import { dirname, resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ChromeTrace } from "../src/trace/index.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 let output = "";
 let took = 0;
 
-beforeAll(async () => {
-  const started = performance.now();
-  output = await new Promise<string>((done, fail) => {
+/** Runs the demo with `args`; resolves with what it printed. */
+function demo(args: string[]): Promise<string> {
+  return new Promise<string>((done, fail) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", "demo/main.ts"],
+      ["--import", "tsx", "demo/main.ts", ...args],
       { cwd: root, timeout: 30_000, env: { ...process.env, NODE_OPTIONS: "", FORCE_COLOR: "0" } },
       (error, stdout, stderr) => {
         if (error !== null || stderr !== "") fail(new Error(`demo failed: ${stderr || error}`));
@@ -25,6 +28,11 @@ beforeAll(async () => {
       },
     );
   });
+}
+
+beforeAll(async () => {
+  const started = performance.now();
+  output = await demo([]);
   took = performance.now() - started;
 }, 40_000);
 
@@ -119,4 +127,25 @@ describe("npm run demo", () => {
     expect(times?.[work?.indexOf("1") ?? -1]).toBe("0");
     expect(times?.slice(work?.indexOf("2") ?? -1)).toMatch(/^20/);
   });
+
+  it("writes a trace of every run with --trace, the same one each time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "asynkit-demo-"));
+    try {
+      const files = [join(dir, "1.json"), join(dir, "2.json")];
+      const outputs = await Promise.all(files.map((file) => demo(["--trace", file])));
+      expect(outputs[0]?.split("\n").slice(0, -2).join("\n").trimEnd()).toBe(output.trimEnd());
+      expect(outputs[0]?.trimEnd().split("\n").at(-1)).toBe(
+        `Trace written to ${files[0]}: open it at https://ui.perfetto.dev`,
+      );
+      const [first, second] = files.map((file) => readFileSync(file, "utf8"));
+      expect(second).toBe(first);
+      const events = (JSON.parse(first as string) as ChromeTrace).traceEvents;
+      const count = (ph: string) => events.filter((e) => e.ph === ph).length;
+      expect(events.filter((e) => e.name === "process_name")).toHaveLength(9);
+      expect(count("B")).toBe(count("E"));
+      expect(count("s")).toBe(count("f"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });

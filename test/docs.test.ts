@@ -86,11 +86,13 @@ function collectBlocks(): Block[] {
   return blocks;
 }
 
-/** The block as a module whose "asynkit" is `index` (a relative path), and "asynkit/testing" the testing entry beside it. */
+/** The block as a module whose "asynkit" is `index` (a relative path), and "asynkit/testing" and "asynkit/trace" the entries beside it. */
 function moduleText(block: Block, index: string): string {
   const testing = index.replace(/index\.js$/, "testing/index.js");
+  const trace = index.replace(/index\.js$/, "trace/index.js");
   const code = block.code
     .replace(/from "asynkit\/testing"/g, `from "${testing}"`)
+    .replace(/from "asynkit\/trace"/g, `from "${trace}"`)
     .replace(/from "asynkit"/g, `from "${index}"`);
   return `${code}\nexport {};\n`;
 }

@@ -87,7 +87,7 @@ const expectations: Record<string, (stdout: string) => void> = {
       [
         "FIFO order alone: 1 schedule, no failure",
         "explore(): iteration 3 (seed 0) failed: deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:",
-        '  Task "main" waits on Task "pay"',
+        '  Task "main" waits on Task "pay" → Lock.acquire() (held by Task "report")',
         '  Task "pay" waits on Lock.acquire() (held by Task "report")',
         '  Task "report" waits on Lock.acquire() (held by Task "pay")',
         "Schedule: 1 departure(s) from FIFO order, 6 steps:",

@@ -219,7 +219,7 @@ describe("a lock-order deadlock", () => {
     expect(cause.message).toBe(
       [
         "explore(): deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:",
-        '  Task "main" waits on Task "A"',
+        '  Task "main" waits on Task "A" → Lock.acquire() (held by Task "B")',
         '  Task "A" waits on Lock.acquire() (held by Task "B")',
         '  Task "B" waits on Lock.acquire() (held by Task "A")',
       ].join("\n"),

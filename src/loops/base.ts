@@ -6,6 +6,7 @@
 
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
 import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
+import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
 import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
@@ -31,6 +32,7 @@ import {
   taskCoroutine,
   toFuture,
 } from "../tasks.js";
+import { taskTree } from "../tasktree.js";
 import { now } from "../util/clock.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
@@ -280,6 +282,7 @@ export abstract class BaseEventLoop {
   /** @internal Puts a timer into the heap: a TimerHandle, or a sleep's own timer. */
   _addTimer(timer: (TimerHandle | ReadyEntry) & Timer): void {
     this._scheduled.push(timer, timer._when, this._timerSeq++);
+    if (observed) publish("timer.scheduled", { loop: this, when: timer._when });
     if (this._parked) this._unpark();
   }
 
@@ -577,6 +580,25 @@ export abstract class BaseEventLoop {
     return `<${this.constructor.name} ${state} ready=${this._ready.length} timers=${this._scheduled.length}>`;
   }
 
+  /**
+   * The live tasks as a text tree: each with its state and what it waits on,
+   * under the task that created it (see {@link formatTaskTree}).
+   *
+   * @example
+   * ```ts
+   * import { createTask, getRunningLoop, sleep, VirtualEventLoop } from "asynkit";
+   * new VirtualEventLoop().runSync(function* () {
+   *   createTask(sleep(5), { name: "sleeper" });
+   *   console.log(getRunningLoop().dumpTasks());
+   *   // Task "Task-1" running
+   *   // └── Task "sleeper" ready at position 0
+   * }());
+   * ```
+   */
+  dumpTasks(): string {
+    return taskTree(this);
+  }
+
   /** @internal Tasks not yet done, oldest first. */
   _liveTasks(): Task<unknown>[] {
     const tasks: Task<unknown>[] = [];
@@ -752,6 +774,7 @@ export abstract class BaseEventLoop {
 
   private _runSlice(start: number): void {
     if (!this._running) return;
+    checkObservers();
     const previous = setRunningLoop(this);
     this._sliceStart = start;
     let end: Spin;
@@ -835,7 +858,10 @@ export abstract class BaseEventLoop {
       heap.pop();
       top._scheduled = false;
       if (top._callback === null) this._cancelledTimers--;
-      else ready.push(top);
+      else {
+        ready.push(top);
+        if (observed) publish("timer.fired", { loop: this, when: top._when });
+      }
     }
   }
 

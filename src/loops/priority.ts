@@ -6,16 +6,12 @@
 import type { Handle, ReadyEntry } from "../events.js";
 import { effectivePriority, type PriorityListener } from "../priority.js";
 import type { Task } from "../tasks.js";
+import { taskOfEntry } from "../tasktree.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { argTypeError } from "../validate.js";
 import { BaseEventLoop } from "./base.js";
 import { HostEventLoop } from "./host.js";
-import {
-  type LoopConstructor,
-  type SchedulingLoop,
-  SchedulingMixin,
-  taskOfEntry,
-} from "./scheduling.js";
+import { type LoopConstructor, type SchedulingLoop, SchedulingMixin } from "./scheduling.js";
 import { VirtualEventLoop } from "./virtual.js";
 
 type Entry = Handle | ReadyEntry;

@@ -2,9 +2,11 @@
  * SchedulingMixin: a ready queue that user code can inspect and reorder, and
  * the concrete scheduling loops built with it (asynkit's `SchedulingMixin`).
  */
+import { observed, publish } from "../channels.js";
 import { Handle, type ReadyEntry } from "../events.js";
-import { PENDING, wakeWaiter } from "../futures.js";
-import { Task, taskStep, throwIntoTask } from "../tasks.js";
+import { PENDING } from "../futures.js";
+import type { Task } from "../tasks.js";
+import { taskOfEntry } from "../tasktree.js";
 import type { ReadyQueue } from "../util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "../validate.js";
 import { BaseEventLoop } from "./base.js";
@@ -74,14 +76,9 @@ export interface SchedulingLoopInternals extends SchedulingLoop {
 
 const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
 
-/** @internal The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
-export function taskOfEntry(entry: Handle | ReadyEntry): Task | null {
-  if (entry instanceof Task) return entry;
-  if (!(entry instanceof Handle)) return null;
-  const callback = entry._callback;
-  if (callback === taskStep || callback === throwIntoTask) return entry._arg0 as Task;
-  if (callback === wakeWaiter && entry._arg0 instanceof Task) return entry._arg0;
-  return null;
+/** Publishes on `asynkit:ready.move` that `op` moved `handle` to (or from) `position`. */
+function publishMove(loop: BaseEventLoop, op: string, handle: Handle, position: number): void {
+  publish("ready.move", { loop, op, task: taskOfEntry(handle), position });
 }
 
 /**
@@ -174,7 +171,9 @@ export function SchedulingMixin<B extends LoopConstructor>(
             : `readyPop(${pos}): no such position in a ready queue of ${length} entries.`,
         );
       }
-      return removeAt(ready, index);
+      const handle = removeAt(ready, index);
+      if (observed) publishMove(this, "readyPop", handle, index);
+      return handle;
     }
 
     readyInsert(pos: number, handle: Handle): void {
@@ -193,7 +192,9 @@ export function SchedulingMixin<B extends LoopConstructor>(
       if (task !== null && task._state !== PENDING) {
         throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
-      this._ready.insert(insertIndex(pos, this._ready.length), handle);
+      const index = insertIndex(pos, this._ready.length);
+      this._ready.insert(index, handle);
+      if (observed) publishMove(this, "readyInsert", handle, index);
       if (this._parked) this._unpark();
     }
 

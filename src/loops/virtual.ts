@@ -2,6 +2,7 @@
  * VirtualEventLoop: an event loop on a virtual clock, for deterministic
  * programs and tests. Timers fire in order without waiting.
  */
+import { checkObservers } from "../channels.js";
 import type { Awaitable } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
 import { setRunningLoop } from "../events.js";
@@ -121,6 +122,7 @@ export class VirtualEventLoop extends BaseEventLoop {
     this._stopping = false;
     this._syncRun = true;
     const previous = setRunningLoop(this);
+    checkObservers();
     beginSyncRun();
     try {
       for (;;) {

@@ -4,7 +4,7 @@
  * change points), and a bounded depth-first search over every decision.
  * Iteration 0 is always the FIFO schedule; the rest follow from the seed.
  */
-import { taskOfEntry } from "../loops/scheduling.js";
+import { taskOfEntry } from "../tasktree.js";
 import type { Chooser, Outcome, Ready } from "./run.js";
 
 /** A Chooser that learns from each run and says when nothing is left to try. */

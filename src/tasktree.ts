@@ -1,0 +1,124 @@
+/**
+ * The live task tree, in text: each task with its state and what it waits on,
+ * children under the task that created them, as `python -m asyncio pstree`.
+ * Deadlock reports describe each task with the same words.
+ */
+import { getRunningLoop, Handle, type ReadyEntry } from "./events.js";
+import { type Future, PENDING, wakeWaiter } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import { Task, taskStep, throwIntoTask } from "./tasks.js";
+import { checkLoopOption } from "./validate.js";
+
+/** @internal The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
+export function taskOfEntry(entry: Handle | ReadyEntry): Task | null {
+  if (entry instanceof Task) return entry;
+  if (!(entry instanceof Handle)) return null;
+  const callback = entry._callback;
+  if (callback === taskStep || callback === throwIntoTask) return entry._arg0 as Task;
+  if (callback === wakeWaiter && entry._arg0 instanceof Task) return entry._arg0;
+  return null;
+}
+
+/** @internal A future a task waits on, in words: its label, or the task's name. */
+export function describeAwaited(future: Future<unknown>): string {
+  if (future instanceof Task) return `Task ${JSON.stringify(future.getName())}`;
+  return future._label() ?? String(future);
+}
+
+/** @internal What a task waits on, in words: the future's description, or the task it waits for. */
+export function describeWait(task: Task<unknown>): string {
+  const waiter = task._futWaiter;
+  if (waiter === null) return "nothing the loop can see";
+  return describeAwaited(waiter);
+}
+
+/**
+ * The await chain of a waiting task: what it waits on, then, while that is a
+ * pending task, what that task waits on, and so on ("Task "b" → Queue.get()").
+ */
+function awaitChain(task: Task<unknown>): string {
+  let chain = describeWait(task);
+  const seen = new Set<Task<unknown>>([task]);
+  let awaited = task._futWaiter;
+  while (awaited instanceof Task && awaited._state === PENDING && awaited._futWaiter !== null) {
+    if (seen.has(awaited)) return `${chain} → (a cycle)`;
+    seen.add(awaited);
+    awaited = awaited._futWaiter;
+    chain += ` → ${describeAwaited(awaited)}`;
+  }
+  return chain;
+}
+
+/** @internal Where each task with an entry in the loop's ready queue stands in it (position 0 runs next). */
+export function readyPositions(loop: BaseEventLoop): Map<Task<unknown>, number> {
+  const positions = new Map<Task<unknown>, number>();
+  const ready = loop._ready;
+  for (let i = 0; i < ready.length; i++) {
+    const task = taskOfEntry(ready.get(i));
+    if (task !== null && !positions.has(task)) positions.set(task, i);
+  }
+  return positions;
+}
+
+/** @internal One task's line: its name and state, as the tree and deadlock reports show it. */
+export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, number>): string {
+  const name = `Task ${JSON.stringify(task.getName())}`;
+  if (task === task._loop._currentTask) return `${name} running`;
+  const position = positions.get(task);
+  if (position !== undefined) return `${name} ready at position ${position}`;
+  return `${name} waits on ${awaitChain(task)}`;
+}
+
+/**
+ * The loop's live tasks as a text tree, one line per task: its name, its
+ * state (`running`, `ready at position N` in the ready queue, or `waits on`
+ * its await chain: the future or task it waits on, and what that task waits
+ * on in turn), and under it the tasks it created (with createTask() or a
+ * TaskGroup) that are still live. A task whose creator is done stands at the
+ * top level. Without a loop argument it shows the running loop's tasks.
+ * `loop.dumpTasks()` gives the same text.
+ *
+ * @example
+ * ```ts
+ * import { createTask, Event, formatTaskTree, VirtualEventLoop } from "asynkit";
+ * new VirtualEventLoop().runSync(function* () {
+ *   const go = new Event();
+ *   createTask(go.wait(), { name: "waiter" });
+ *   yield;
+ *   console.log(formatTaskTree(getRunningLoop()));
+ *   // Task "Task-1" running
+ *   // └── Task "waiter" waits on Event.wait()
+ *   go.set();
+ * }());
+ * ```
+ */
+export function formatTaskTree(loop?: BaseEventLoop): string {
+  checkLoopOption("formatTaskTree()", "loop", loop);
+  return taskTree(loop ?? getRunningLoop());
+}
+
+/** @internal formatTaskTree() for a loop known to be one. */
+export function taskTree(loop: BaseEventLoop): string {
+  const tasks = loop._liveTasks();
+  if (tasks.length === 0) return "No live tasks.";
+  const positions = readyPositions(loop);
+  const live = new Set(tasks);
+  const children = new Map<Task<unknown> | null, Task<unknown>[]>();
+  for (const task of tasks) {
+    const parent = task._parent !== null && live.has(task._parent) ? task._parent : null;
+    const siblings = children.get(parent);
+    if (siblings === undefined) children.set(parent, [task]);
+    else siblings.push(task);
+  }
+  const lines: string[] = [];
+  const add = (task: Task<unknown>, lead: string, indent: string): void => {
+    lines.push(lead + taskLine(task, positions));
+    const own = children.get(task) ?? [];
+    own.forEach((child, i) => {
+      const last = i === own.length - 1;
+      add(child, indent + (last ? "└── " : "├── "), indent + (last ? "    " : "│   "));
+    });
+  };
+  for (const root of children.get(null) ?? []) add(root, "", "");
+  return lines.join("\n");
+}

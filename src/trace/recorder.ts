@@ -1,0 +1,358 @@
+/**
+ * A trace of what loops did, in the Chrome/Perfetto trace event format: a
+ * track per task with a slice per step and a "waiting for" span between
+ * steps, flow arrows from the task that woke (or made) a task to the step
+ * that follows, instants for ready-queue moves, timers and cancellations,
+ * and counters for the ready queue and the live tasks. Built from the
+ * `asynkit:*` events (channels.ts).
+ */
+import { type ChannelMessages, type ChannelName, listen } from "../channels.js";
+import type { BaseEventLoop } from "../loops/base.js";
+import type { Task } from "../tasks.js";
+import { isEventLoop, notALoop } from "../validate.js";
+
+/** One event of the Chrome trace event format (the fields asynkit writes). */
+export interface TraceEvent {
+  /** The slice's, instant's, counter's or metadata's name. */
+  name: string;
+  /** The phase: B/E begin/end a slice, i an instant, C a counter, s/f a flow, M metadata. */
+  ph: "B" | "E" | "i" | "C" | "s" | "f" | "M";
+  /** Microseconds on the loop's clock (a nanosecond apart for events at the same moment). */
+  ts: number;
+  /** One process per loop. */
+  pid: number;
+  /** 0: the loop itself; then one thread per task. */
+  tid: number;
+  cat?: string;
+  /** A flow's id, shared by its start (s) and finish (f). */
+  id?: number;
+  /** "e": the flow finish binds to the slice that encloses it. */
+  bp?: "e";
+  /** An instant's scope: "t", its thread. */
+  s?: "t";
+  args?: Record<string, unknown>;
+}
+
+/** A trace that ui.perfetto.dev and chrome://tracing open (JSON.stringify it to a file). */
+export interface ChromeTrace {
+  traceEvents: TraceEvent[];
+  displayTimeUnit: "ms";
+}
+
+/**
+ * What one task did while recorded, in milliseconds of its loop's clock (on a
+ * virtual loop a step takes no time: busy time is 0, and the waits are virtual).
+ */
+export interface TaskStats {
+  /** The task's name when it was first seen. */
+  name: string;
+  /** Steps run. */
+  steps: number;
+  /** Time spent running steps. */
+  busyMs: number;
+  /** The longest step. */
+  longestStepMs: number;
+  /** Time spent waiting on a future (a lock, a queue, a sleep, another task). */
+  waitingMs: number;
+  /** Time spent ready but not running: queued behind other work (the scheduling delay). */
+  readyMs: number;
+}
+
+/** Records loop events for a trace; stop it (or `using` it) to detach. */
+export interface TraceRecorder extends Disposable {
+  /** The trace so far. */
+  toChromeTrace(): ChromeTrace;
+  /** Per-task statistics so far, in the order the tasks were first seen. */
+  taskStats(): TaskStats[];
+  /** Stops recording; the trace so far stays available. */
+  stop(): void;
+}
+
+/** What the recorder keeps for one loop. */
+interface LoopTrack {
+  pid: number;
+  /** The last timestamp given out, in nanoseconds: later events get later ones. */
+  lastNs: number;
+  liveTasks: number;
+}
+
+/** What the recorder keeps for one task. */
+interface TaskTrack {
+  tid: number;
+  loop: LoopTrack;
+  /** What the task waits on, from its suspension until its step ends (the span opens then). */
+  waitingFor: string | null;
+  /** The name of the open "waiting for" span, if one is open. */
+  waiting: string | null;
+  /** Flows to finish at the task's next step. */
+  flowsIn: { id: number; name: string }[];
+  stats: TaskStats;
+  /** What the task is doing for the statistics ("unknown": made before recording began), and since when. */
+  phase: "ready" | "running" | "waiting" | "done" | "unknown";
+  since: number;
+}
+
+/**
+ * Starts recording `loop`'s events (every loop's, without an argument) for a
+ * Chrome/Perfetto trace. On a VirtualEventLoop the trace is the same, byte
+ * for byte, every time the program runs: timestamps are the virtual clock's,
+ * and events at the same moment are a nanosecond apart in the order they happened.
+ *
+ * @example
+ * ```ts
+ * import { createTask, sleep, VirtualEventLoop } from "asynkit";
+ * import { traceRecorder } from "asynkit/trace";
+ * const loop = new VirtualEventLoop();
+ * const rec = traceRecorder(loop);
+ * loop.runSync(function* () {
+ *   const child = createTask(sleep(10), { name: "child" });
+ *   yield* child;
+ * }());
+ * rec.stop();
+ * const json = JSON.stringify(rec.toChromeTrace()); // save it, open it in ui.perfetto.dev
+ * console.log(json.includes('"name":"waiting for Task \\"child\\""')); // true
+ * ```
+ */
+export function traceRecorder(loop?: BaseEventLoop): TraceRecorder {
+  if (loop !== undefined && !isEventLoop(loop)) {
+    throw notALoop("traceRecorder()", "loop", loop);
+  }
+  return new Recorder(loop ?? null);
+}
+
+class Recorder implements TraceRecorder {
+  private readonly events: TraceEvent[] = [];
+  private readonly metadata: TraceEvent[] = [];
+  private readonly loops = new Map<BaseEventLoop, LoopTrack>();
+  private readonly tasks = new Map<Task, TaskTrack>();
+  private nextTid = 1;
+  private nextFlow = 1;
+  private unlisten: (() => void) | null;
+
+  constructor(private readonly only: BaseEventLoop | null) {
+    this.unlisten = listen((name, message) => this.hear(name, message));
+  }
+
+  taskStats(): TaskStats[] {
+    return [...this.tasks.values()].map((track) => ({ ...track.stats }));
+  }
+
+  toChromeTrace(): ChromeTrace {
+    return { traceEvents: [...this.metadata, ...this.events], displayTimeUnit: "ms" };
+  }
+
+  stop(): void {
+    this.unlisten?.();
+    this.unlisten = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+
+  private hear(name: ChannelName, message: unknown): void {
+    switch (name) {
+      case "task.created":
+        this.created(message as ChannelMessages["task.created"]);
+        break;
+      case "task.step.start":
+        this.stepStart((message as ChannelMessages["task.step.start"]).task);
+        break;
+      case "task.step.end":
+        this.stepEnd((message as ChannelMessages["task.step.end"]).task);
+        break;
+      case "task.suspended": {
+        const { task, what } = message as ChannelMessages["task.suspended"];
+        const track = this.track(task);
+        if (track !== null) track.waitingFor = what;
+        break;
+      }
+      case "task.woken":
+        this.woken(message as ChannelMessages["task.woken"]);
+        break;
+      case "task.cancelled": {
+        const { task, message: why } = message as ChannelMessages["task.cancelled"];
+        this.instant(task, "cancel()", why === undefined ? undefined : { message: why });
+        break;
+      }
+      case "task.done": {
+        const { task, state } = message as ChannelMessages["task.done"];
+        const track = this.track(task);
+        if (track === null) break;
+        this.instant(task, state);
+        track.loop.liveTasks--;
+        this.count(task._loop, track.loop, "live tasks", { tasks: track.loop.liveTasks });
+        break;
+      }
+      case "ready.move": {
+        const { loop, op, task, position } = message as ChannelMessages["ready.move"];
+        if (task !== null) this.instant(task, op, { position });
+        else this.loopInstant(loop, op, { position });
+        break;
+      }
+      default: {
+        const { loop, when } = message as ChannelMessages["timer.fired"];
+        this.loopInstant(loop, name === "timer.fired" ? "timer fired" : "timer scheduled", {
+          when,
+        });
+      }
+    }
+  }
+
+  /** The loop's track, made on its first event; null for a loop not recorded. */
+  private loopTrack(loop: BaseEventLoop): LoopTrack | null {
+    if (this.only !== null && loop !== this.only) return null;
+    let track = this.loops.get(loop);
+    if (track === undefined) {
+      track = { pid: this.loops.size + 1, lastNs: -1, liveTasks: loop._liveTasks().length };
+      this.loops.set(loop, track);
+      this.meta(track.pid, 0, "process_name", `${loop.constructor.name} ${track.pid}`);
+      this.meta(track.pid, 0, "thread_name", "loop (timers, callbacks)");
+    }
+    return track;
+  }
+
+  /** The task's track, made on its first event (a task made before recording began too). */
+  private track(task: Task): TaskTrack | null {
+    let track = this.tasks.get(task);
+    if (track !== undefined) return track;
+    const loop = this.loopTrack(task._loop);
+    if (loop === null) return null;
+    const stats = {
+      name: task.getName(),
+      steps: 0,
+      busyMs: 0,
+      longestStepMs: 0,
+      waitingMs: 0,
+      readyMs: 0,
+    };
+    track = {
+      tid: this.nextTid++,
+      loop,
+      waitingFor: null,
+      waiting: null,
+      flowsIn: [],
+      stats,
+      phase: "unknown",
+      since: 0,
+    };
+    this.tasks.set(task, track);
+    this.meta(loop.pid, track.tid, "thread_name", `Task ${JSON.stringify(task.getName())}`);
+    this.meta(loop.pid, track.tid, "thread_sort_index", track.tid);
+    return track;
+  }
+
+  private created({ task, parent, priority }: ChannelMessages["task.created"]): void {
+    // A loop's track, made now, counts the new task already.
+    const counted = !this.loops.has(task._loop);
+    const track = this.track(task);
+    if (track === null) return;
+    const args: Record<string, unknown> = {};
+    if (parent !== null) args.parent = `Task ${JSON.stringify(parent.getName())}`;
+    if (priority !== 0) args.priority = priority;
+    this.instant(task, "created", args);
+    if (parent !== null) this.flow(parent, track, "spawn");
+    this.enter(task, track, "ready");
+    if (!counted) track.loop.liveTasks++;
+    this.count(task._loop, track.loop, "live tasks", { tasks: track.loop.liveTasks });
+  }
+
+  private stepStart(task: Task): void {
+    const track = this.track(task);
+    if (track === null) return;
+    const loop = track.loop;
+    this.endWait(task, track); // woken by what the channels do not show (a throw-in)
+    this.enter(task, track, "running");
+    this.count(task._loop, loop, "ready queue", { entries: task._loop._ready.length });
+    this.push(task._loop, loop, { name: "step", ph: "B", tid: track.tid });
+    for (const { id, name } of track.flowsIn) {
+      this.push(task._loop, loop, { name, ph: "f", tid: track.tid, id, cat: "flow", bp: "e" });
+    }
+    track.flowsIn.length = 0;
+  }
+
+  private stepEnd(task: Task): void {
+    const track = this.track(task);
+    if (track === null) return;
+    this.push(task._loop, track.loop, { name: "step", ph: "E", tid: track.tid });
+    const waits = task._futWaiter !== null;
+    this.enter(task, track, task.done() ? "done" : waits ? "waiting" : "ready");
+    const what = track.waitingFor;
+    if (what !== null && waits) {
+      track.waiting = `waiting for ${what}`;
+      this.push(task._loop, track.loop, { name: track.waiting, ph: "B", tid: track.tid });
+    }
+    track.waitingFor = null;
+  }
+
+  private woken({ task, by }: ChannelMessages["task.woken"]): void {
+    const track = this.track(task);
+    if (track === null) return;
+    this.endWait(task, track);
+    if (track.phase === "waiting") this.enter(task, track, "ready");
+    if (by !== null) this.flow(by, track, "wakeup");
+  }
+
+  /** The task goes into `phase` now: the time since its last change counts for the one it leaves. */
+  private enter(task: Task, track: TaskTrack, phase: TaskTrack["phase"]): void {
+    const time = task._loop.time();
+    const spent = time - track.since;
+    const stats = track.stats;
+    if (track.phase === "ready") stats.readyMs += spent;
+    else if (track.phase === "waiting") stats.waitingMs += spent;
+    else if (track.phase === "running") {
+      stats.steps++;
+      stats.busyMs += spent;
+      if (spent > stats.longestStepMs) stats.longestStepMs = spent;
+    }
+    track.phase = phase;
+    track.since = time;
+  }
+
+  private endWait(task: Task, track: TaskTrack): void {
+    const name = track.waiting;
+    if (name === null) return;
+    track.waiting = null;
+    this.push(task._loop, track.loop, { name, ph: "E", tid: track.tid });
+  }
+
+  /** A flow arrow from `from`'s running step to `to`'s next step. */
+  private flow(from: Task, to: TaskTrack, name: string): void {
+    const source = this.track(from);
+    if (source === null) return;
+    const id = this.nextFlow++;
+    this.push(from._loop, source.loop, { name, ph: "s", tid: source.tid, id, cat: "flow" });
+    to.flowsIn.push({ id, name });
+  }
+
+  private instant(task: Task, name: string, args?: Record<string, unknown>): void {
+    const track = this.track(task);
+    if (track === null) return;
+    const event: Omit<TraceEvent, "ts" | "pid"> = { name, ph: "i", tid: track.tid, s: "t" };
+    if (args !== undefined && Object.keys(args).length > 0) event.args = args;
+    this.push(task._loop, track.loop, event);
+  }
+
+  private loopInstant(loop: BaseEventLoop, name: string, args: Record<string, unknown>): void {
+    const track = this.loopTrack(loop);
+    if (track !== null) this.push(loop, track, { name, ph: "i", tid: 0, s: "t", args });
+  }
+
+  private count(loop: BaseEventLoop, track: LoopTrack, name: string, args: Record<string, number>) {
+    this.push(loop, track, { name, ph: "C", tid: 0, args });
+  }
+
+  private meta(pid: number, tid: number, name: string, value: string | number): void {
+    const args = name === "thread_sort_index" ? { sort_index: value } : { name: value };
+    this.metadata.push({ name, ph: "M", ts: 0, pid, tid, args });
+  }
+
+  private push(loop: BaseEventLoop, track: LoopTrack, event: Omit<TraceEvent, "ts" | "pid">): void {
+    // Nanoseconds, each event after the last: ties on a virtual clock keep their order.
+    let ns = Math.round(loop.time() * 1e6);
+    if (ns <= track.lastNs) ns = track.lastNs + 1;
+    track.lastNs = ns;
+    const { name, ph, ...rest } = event;
+    this.events.push({ name, ph, ts: ns / 1000, pid: track.pid, ...rest });
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The task tree: loop.dumpTasks() and formatTaskTree() show every live task
+ * with its state and await chain, under the task that created it.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  type Coro,
+  createTask,
+  DeadlockError,
+  Event,
+  formatTaskTree,
+  getRunningLoop,
+  Lock,
+  Queue,
+  sleep,
+  type Task,
+  taskGroup,
+  VirtualEventLoop,
+} from "../src/index.js";
+import { thrown } from "./helpers.js";
+
+describe("formatTaskTree", () => {
+  it("shows running, ready and waiting tasks, children under their creator", () => {
+    const loop = new VirtualEventLoop();
+    let tree = "";
+    loop.runSync(
+      (function* () {
+        const go = new Event();
+        const lock = new Lock();
+        yield* lock.acquire();
+        createTask(go.wait(), { name: "waiter" });
+        const child = createTask(
+          (function* () {
+            createTask(lock.acquire(), { name: "grandchild" });
+            yield* sleep(3);
+          })(),
+          { name: "child" },
+        );
+        createTask(
+          (function* () {
+            yield* child;
+          })(),
+          { name: "joiner" },
+        );
+        yield; // the children run their first steps; "child" makes "grandchild", ready after this task
+        createTask(sleep(1), { name: "fresh" });
+        tree = getRunningLoop().dumpTasks();
+        go.set();
+        lock.release();
+      })(),
+    );
+    expect(tree.split("\n")).toEqual([
+      'Task "Task-1" running',
+      '├── Task "waiter" waits on Event.wait()',
+      '├── Task "child" waits on sleep until t=3 ms',
+      '│   └── Task "grandchild" ready at position 0',
+      '├── Task "joiner" waits on Task "child" → sleep until t=3 ms',
+      '└── Task "fresh" ready at position 1',
+    ]);
+  });
+
+  it("gives the position of each ready task, counting the callbacks before it", () => {
+    const loop = new VirtualEventLoop();
+    loop.callSoon(() => {});
+    const a = loop.createTask(sleep(0), { name: "a" });
+    loop.callSoon(() => {});
+    loop.createTask(sleep(0), { name: "b" });
+    expect(formatTaskTree(loop)).toBe('Task "a" ready at position 1\nTask "b" ready at position 3');
+    a.cancel();
+    loop.runSync(sleep(1));
+  });
+
+  it("puts TaskGroup members three levels deep under the tasks that made them", () => {
+    const loop = new VirtualEventLoop();
+    let tree = "";
+    function* leaf(): Coro<void> {
+      yield* sleep(10);
+    }
+    function* middle(): Coro<void> {
+      yield* taskGroup(function* (tg) {
+        tg.createTask(leaf(), { name: "leaf" });
+        yield; // then waits for the group
+      });
+    }
+    function* main(): Coro<void> {
+      yield* taskGroup(function* (tg) {
+        tg.createTask(middle(), { name: "middle" });
+        yield* sleep(1);
+        tree = formatTaskTree();
+      });
+    }
+    loop.runSync(loop.createTask(main(), { name: "main" }));
+    expect(tree.split("\n")).toEqual([
+      'Task "main" running',
+      '└── Task "middle" waits on its TaskGroup\'s tasks',
+      '    └── Task "leaf" waits on sleep until t=10 ms',
+    ]);
+  });
+
+  it("puts a task whose creator is done at the top level", () => {
+    const loop = new VirtualEventLoop();
+    let orphan: Task | undefined;
+    loop.runSync(
+      (function* () {
+        yield* createTask(
+          (function* () {
+            yield;
+            orphan = createTask(sleep(5), { name: "orphan" });
+          })(),
+          { name: "parent" },
+        );
+      })(),
+    );
+    expect(loop.dumpTasks()).toBe('Task "orphan" waits on sleep until t=5 ms');
+    orphan?.cancel();
+    loop.runSync(sleep(0));
+    expect(loop.dumpTasks()).toBe("No live tasks.");
+  });
+
+  it("marks a cycle of tasks waiting on each other", () => {
+    const loop = new VirtualEventLoop();
+    const tasks: Task[] = [];
+    function* waitFor(i: number): Coro<void> {
+      yield;
+      yield* tasks[i] as Task;
+    }
+    const error = thrown(() =>
+      loop.runSync(
+        loop.createTask(
+          (function* () {
+            tasks.push(
+              createTask(waitFor(1), { name: "a" }),
+              createTask(waitFor(0), { name: "b" }),
+            );
+            yield* tasks[0] as Task;
+          })(),
+          { name: "main" },
+        ),
+      ),
+    );
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect(loop.dumpTasks().split("\n")).toEqual([
+      'Task "main" waits on Task "a" → Task "b" → Task "a" → (a cycle)',
+      '├── Task "a" waits on Task "b" → Task "a" → (a cycle)',
+      '└── Task "b" waits on Task "a" → Task "b" → (a cycle)',
+    ]);
+  });
+
+  it("names every blocked task of a deadlocked pipeline and what it waits for", () => {
+    const loop = new VirtualEventLoop();
+    function* stage(input: Queue<number>, output: Queue<number>): Coro<void> {
+      for (;;) yield* output.put((yield* input.get()) + 1);
+    }
+    const error = thrown(() => loop.runSync(loop.createTask(pipeline(), { name: "main" })));
+    function* pipeline(): Coro<void> {
+      const source = new Queue<number>();
+      const middle = new Queue<number>(1);
+      const sink = new Queue<number>(1);
+      createTask(stage(source, middle), { name: "parse" });
+      createTask(stage(middle, sink), { name: "enrich" });
+      source.putNowait(1);
+      source.putNowait(2);
+      source.putNowait(3);
+      yield* sleep(1); // nobody drains the sink: "enrich" fills it, "parse" empties the source
+      yield* createTask(
+        (function* () {
+          yield* new Event().wait();
+        })(),
+        { name: "report" },
+      );
+    }
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect(loop.dumpTasks().split("\n")).toEqual([
+      'Task "main" waits on Task "report" → Event.wait()',
+      '├── Task "parse" waits on Queue.get()',
+      '├── Task "enrich" waits on Queue.put()',
+      '└── Task "report" waits on Event.wait()',
+    ]);
+  });
+});

@@ -1,0 +1,328 @@
+/**
+ * asynkit/trace and the asynkit:* channels: what a recorder writes for known
+ * programs, that it is the same byte for byte across processes, that begin/end
+ * and flow events pair up, and what the channels publish.
+ */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  type Coro,
+  createTask,
+  Event,
+  SchedulingVirtualEventLoop,
+  sleep,
+  type Task,
+  taskGroup,
+  taskReinsert,
+  VirtualEventLoop,
+} from "../src/index.js";
+import { type ChromeTrace, type TraceEvent, traceRecorder } from "../src/trace/index.js";
+import { removeScripts, root, runScript } from "./child.js";
+
+afterAll(removeScripts);
+
+/** Throws unless every B has its E (same name) on its own track and every flow start one finish. */
+function checkPairs(trace: ChromeTrace): { slices: number; flows: number } {
+  const open = new Map<string, string[]>();
+  const flows = new Map<number, string>();
+  let slices = 0;
+  for (const event of trace.traceEvents) {
+    const key = `${event.pid}/${event.tid}`;
+    const stack = open.get(key) ?? [];
+    open.set(key, stack);
+    if (event.ph === "B") stack.push(event.name);
+    if (event.ph === "E") {
+      expect(stack.pop()).toBe(event.name);
+      slices++;
+    }
+    if (event.ph === "s") flows.set(event.id as number, "started");
+    if (event.ph === "f") {
+      expect(flows.get(event.id as number)).toBe("started");
+      flows.set(event.id as number, "finished");
+    }
+  }
+  for (const stack of open.values()) expect(stack).toEqual([]);
+  expect([...flows.values()].every((state) => state === "finished")).toBe(true);
+  return { slices, flows: flows.size };
+}
+
+/** The events of one task's track, by name, with its thread found by task name. */
+function trackOf(trace: ChromeTrace, name: string): TraceEvent[] {
+  const thread = trace.traceEvents.find(
+    (e) => e.name === "thread_name" && e.args?.name === `Task ${JSON.stringify(name)}`,
+  );
+  return trace.traceEvents.filter((e) => e.ph !== "M" && e.tid === thread?.tid);
+}
+
+const readmeEagerExample = `
+import { type Awaitable, type Coro, createTask, eager, run, sleep, VirtualEventLoop } from "asynkit";
+import { traceRecorder } from ${JSON.stringify(pathToFileURL(join(root, "src", "trace", "index.ts")).href)};
+const rec = traceRecorder();
+const log: (string | number)[] = [];
+function* test(): Coro<void> {
+  log.push(1);
+  yield* sleep(20); // some long I/O
+  log.push(2);
+}
+function* caller(convert: (coro: Coro<void>) => Awaitable<void>): Coro<void> {
+  log.length = 0;
+  log.push("a");
+  const future = convert(test());
+  log.push("b");
+  yield* sleep(10); // some other I/O
+  log.push("c");
+  yield* future;
+}
+const virtual = { loopFactory: () => new VirtualEventLoop() };
+await run(caller((c) => c), virtual);
+await run(caller((c) => createTask(c)), virtual);
+await run(caller((c) => eager(c)), virtual);
+rec.stop();
+console.log(JSON.stringify(rec.toChromeTrace()));
+`;
+
+describe("traceRecorder", () => {
+  it("gives the README's eager example the same trace in two processes, every pair matched", async () => {
+    const [first, second] = await Promise.all([
+      runScript("trace-1", readmeEagerExample),
+      runScript("trace-2", readmeEagerExample),
+    ]);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+    const trace = JSON.parse(first.stdout) as ChromeTrace;
+    const processes = trace.traceEvents.filter((e) => e.name === "process_name");
+    expect(processes.map((e) => e.args?.name)).toEqual([
+      "VirtualEventLoop 1",
+      "VirtualEventLoop 2",
+      "VirtualEventLoop 3",
+    ]);
+    const { slices, flows } = checkPairs(trace);
+    expect(slices).toBeGreaterThan(10);
+    expect(flows).toBeGreaterThan(2);
+  }, 30_000);
+
+  it("records each step, each wait and the arrows between tasks, in virtual time", () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const child = createTask(sleep(10), { name: "child" });
+          yield* child;
+        })(),
+        { name: "main" },
+      ),
+    );
+    rec.stop();
+    const trace = rec.toChromeTrace();
+    checkPairs(trace);
+    const brief = (e: TraceEvent) => `${e.ts} ${e.ph} ${e.name}`;
+    expect(trackOf(trace, "main").map(brief)).toEqual([
+      "0 i created",
+      "0.003 B step",
+      "0.005 s spawn",
+      "0.007 E step",
+      '0.008 B waiting for Task "child"',
+      '10000.004 E waiting for Task "child"',
+      "10000.01 B step",
+      "10000.011 f wakeup",
+      "10000.012 i finished",
+      "10000.014 E step",
+    ]);
+    expect(trackOf(trace, "child").map(brief)).toEqual([
+      "0.004 i created",
+      "0.01 B step",
+      "0.011 f spawn",
+      "0.013 E step",
+      "0.014 B waiting for sleep until t=10 ms",
+      "10000.001 E waiting for sleep until t=10 ms",
+      "10000.003 B step",
+      "10000.005 s wakeup",
+      "10000.006 i finished",
+      "10000.008 E step",
+    ]);
+    const counters = trace.traceEvents.filter((e) => e.name === "live tasks");
+    expect(counters.map((e) => e.args?.tasks)).toEqual([1, 2, 1, 0]);
+  });
+
+  it("shows the parent of each task of a three-level TaskGroup", () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    function* level(depth: number): Coro<void> {
+      if (depth === 3) return yield* sleep(1);
+      yield* taskGroup(function* (tg) {
+        tg.createTask(level(depth + 1), { name: `level ${depth + 1}` });
+        yield;
+      });
+    }
+    loop.runSync(loop.createTask(level(1), { name: "level 1" }));
+    rec.stop();
+    const trace = rec.toChromeTrace();
+    checkPairs(trace);
+    const parents = trace.traceEvents
+      .filter((e) => e.name === "created")
+      .map((e) => [e.tid, e.args?.parent]);
+    expect(parents).toEqual([
+      [1, undefined],
+      [2, 'Task "level 1"'],
+      [3, 'Task "level 2"'],
+    ]);
+    expect(
+      trace.traceEvents.filter((e) => e.name === "spawn").map((e) => `${e.ph} ${e.tid}`),
+    ).toEqual(["s 1", "f 2", "s 2", "f 3"]);
+  });
+
+  it("marks moves of the ready queue on the moved task's track", () => {
+    const loop = new SchedulingVirtualEventLoop();
+    const rec = traceRecorder(loop);
+    loop.runSync(
+      (function* () {
+        const tasks = ["a", "b"].map((name) => createTask(sleep(0), { name }));
+        taskReinsert(tasks[1] as Task, 0);
+        yield* tasks[0] as Task;
+      })(),
+    );
+    rec.stop();
+    const moves = trackOf(rec.toChromeTrace(), "b").filter((e) => e.ph === "i");
+    expect(moves.map((e) => [e.name, e.args])).toEqual([
+      ["created", { parent: expect.stringMatching(/^Task "Task-\d+"$/) }],
+      ["taskReinsert", { position: 0 }],
+      ["readyInsert", { position: 0 }],
+      ["finished", undefined],
+    ]);
+  });
+
+  it("records nothing once stopped, and nothing of other loops", () => {
+    const loop = new VirtualEventLoop();
+    const other = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    other.runSync(sleep(1));
+    expect(rec.toChromeTrace().traceEvents).toEqual([]);
+    rec[Symbol.dispose]();
+    loop.runSync(sleep(1));
+    expect(rec.toChromeTrace()).toEqual({ traceEvents: [], displayTimeUnit: "ms" });
+  });
+});
+
+describe("taskStats", () => {
+  it("counts each task's steps, busy time, longest step, waits and scheduling delay", () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    function* worker(): Coro<void> {
+      loop.advance(3); // a step that computes for 3 ms
+      yield;
+      loop.advance(1);
+      yield* sleep(10);
+    }
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const a = createTask(worker(), { name: "a" });
+          const b = createTask(worker(), { name: "b" });
+          yield* a;
+          yield* b;
+        })(),
+        { name: "main" },
+      ),
+    );
+    rec.stop();
+    const stat = (
+      name: string,
+      steps: number,
+      busy: number,
+      longest: number,
+      waiting: number,
+      ready: number,
+    ) => ({
+      name,
+      steps,
+      busyMs: busy,
+      longestStepMs: longest,
+      waitingMs: waiting,
+      readyMs: ready,
+    });
+    expect(rec.taskStats()).toEqual([
+      // main waits for a from 0 to 17, then for b until 18
+      stat("main", 3, 0, 0, 18, 0),
+      // a runs at 0 and 6 (ready from 3, when its first step yielded), sleeps from 7 to 17
+      stat("a", 3, 4, 3, 10, 3),
+      // b waits behind a: ready from 0 to 3, then from 6 to 7; sleeps from 8 to 18
+      stat("b", 3, 4, 3, 10, 4),
+    ]);
+  });
+});
+
+describe("asynkit:* channels", () => {
+  it("publish a task's life to diagnostics_channel subscribers, in order", () => {
+    const heard: string[] = [];
+    // Every channel but ready.move (a plain loop moves nothing).
+    const tasks = ["created", "step.start", "step.end", "suspended", "woken", "cancelled", "done"];
+    const names = [...tasks.map((name) => `task.${name}`), "timer.scheduled", "timer.fired"];
+    const listeners = names.map((name) => {
+      const listener = (message: unknown) => {
+        const { task, what, state, when } = message as Record<string, unknown>;
+        const who = task === undefined ? "" : ` ${(task as Task).getName()}`;
+        heard.push(
+          `${name}${who}${[what, state, when]
+            .filter((x) => x !== undefined)
+            .map((x) => ` ${x}`)
+            .join("")}`,
+        );
+      };
+      subscribe(`asynkit:${name}`, listener);
+      return () => unsubscribe(`asynkit:${name}`, listener);
+    });
+    const loop = new VirtualEventLoop();
+    try {
+      loop.runSync(
+        loop.createTask(
+          (function* () {
+            const go = new Event();
+            const waiter = createTask(go.wait(), { name: "waiter" });
+            yield* sleep(5);
+            waiter.cancel();
+            yield* sleep(0);
+          })(),
+          { name: "main" },
+        ),
+      );
+    } finally {
+      for (const stop of listeners) stop();
+    }
+    // "main" was made before the run began: subscribers are looked for when a run starts.
+    expect(heard).toEqual([
+      "task.step.start main",
+      "task.created waiter",
+      "timer.scheduled 5",
+      "task.suspended main sleep until t=5 ms",
+      "task.step.end main",
+      "task.step.start waiter",
+      "task.suspended waiter Event.wait()",
+      "task.step.end waiter",
+      "timer.fired 5",
+      "task.woken main",
+      "task.step.start main",
+      "task.cancelled waiter",
+      "task.woken waiter",
+      "task.step.end main",
+      "task.step.start waiter",
+      "task.done waiter cancelled",
+      "task.step.end waiter",
+      "task.step.start main",
+      "task.done main finished",
+      "task.step.end main",
+    ]);
+  });
+
+  it("are silent when nobody subscribes", () => {
+    const heard: unknown[] = [];
+    const listener = (message: unknown) => heard.push(message);
+    subscribe("asynkit:task.step.start", listener);
+    unsubscribe("asynkit:task.step.start", listener);
+    new VirtualEventLoop().runSync(sleep(1));
+    expect(heard).toEqual([]);
+  });
+});
