@@ -90,6 +90,11 @@ function isGenerator(coro: Coro<unknown>): boolean {
   return coro.next === generatorNext && coro.throw === generatorThrow;
 }
 
+/** Task._flags: the coroutine is a generator. */
+const GENERATOR = 1;
+/** Task._flags: throw CancelledError in at the next step. */
+const MUST_CANCEL = 2;
+
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
 
@@ -177,15 +182,13 @@ export function throwIntoTask(task: Task<unknown>, error: unknown): void {
  */
 export class Task<T = unknown> extends Future<T> {
   /** @internal */ _coro: Coro<T>;
-  /** @internal The coroutine is a generator: stepped through %GeneratorPrototype% (see generatorNext). */
-  _generator: boolean;
+  /** @internal GENERATOR and MUST_CANCEL, in one field: every field costs each task 4 bytes. */
+  _flags: number;
   /** @internal */ _context: Context;
   /** @internal The task's name, or its number until getName() makes "Task-<n>" of it. */
   _name: string | number;
   /** @internal The future this task waits on, if any. */
   _futWaiter: Future<unknown> | null = null;
-  /** @internal Throw CancelledError in at the next step. */
-  _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal Neighbours in the loop's list of live tasks. */
   _previousLive: Task<unknown> | null = null;
@@ -207,7 +210,7 @@ export class Task<T = unknown> extends Future<T> {
     if (driver !== undefined) throw reusedCoroutine(driver);
     super(options);
     this._coro = coro;
-    this._generator = isGenerator(coro);
+    this._flags = isGenerator(coro) ? GENERATOR : 0;
     this._context = options?.context ?? copyContext();
     this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
@@ -236,6 +239,20 @@ export class Task<T = unknown> extends Future<T> {
     if (options?.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }
+  }
+
+  /** @internal The coroutine is a generator: stepped through %GeneratorPrototype% (see generatorNext). */
+  get _generator(): boolean {
+    return (this._flags & GENERATOR) !== 0;
+  }
+
+  /** @internal Throw CancelledError in at the next step. */
+  get _mustCancel(): boolean {
+    return (this._flags & MUST_CANCEL) !== 0;
+  }
+
+  set _mustCancel(on: boolean) {
+    this._flags = on ? this._flags | MUST_CANCEL : this._flags & ~MUST_CANCEL;
   }
 
   /** The coroutine this task drives. */
