@@ -93,6 +93,8 @@ export {
   forAwait,
   fromAsyncIterable,
 } from "./iteration.js";
+// Debug mode's lints
+export { SLOW_STEP_MS, STARVED_ITERATIONS } from "./lints.js";
 // Synchronization primitives
 export {
   Barrier,

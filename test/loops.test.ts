@@ -7,9 +7,13 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CancelledError,
+  Event,
   type ExceptionContext,
   Handle,
+  Queue,
+  SchedulingVirtualEventLoop,
   sleep,
+  sleepInsert,
   TimerHandle,
   VirtualEventLoop,
 } from "../src/index.js";
@@ -253,11 +257,20 @@ describe("debug mode", () => {
     expect(loop.getDebug()).toBe(false);
   });
 
-  it("reports callbacks slower than 100 ms with console.warn", () => {
-    const loop = new VirtualEventLoop();
+  /** A virtual loop in debug mode whose exception handler collects the lint messages. */
+  function linted(loop: VirtualEventLoop): string[] {
+    const lints: string[] = [];
     loop.setDebug(true);
-    const warned: string[] = [];
-    vi.spyOn(console, "warn").mockImplementation((msg: string) => warned.push(msg));
+    loop.setExceptionHandler((_, context) => {
+      expect(context.lint).toBe(true);
+      lints.push(context.message);
+    });
+    return lints;
+  }
+
+  it("reports callbacks slower than 100 ms to the exception handler, as a lint", () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
     let clock = 0;
     vi.spyOn(performance, "now").mockImplementation(() => clock);
     const log: string[] = [];
@@ -271,7 +284,69 @@ describe("debug mode", () => {
     });
     runFor(loop, 0);
     expect(log).toEqual(["slow", "fast"]);
-    expect(warned).toEqual(["Executing <Handle slow> took 150.0 ms"]);
+    expect(lints).toEqual([
+      "Executing <Handle slow> took 150.0 ms: a step this long holds up every other task",
+    ]);
+  });
+
+  it("reports a slow task step with the task and what it resumed after", () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    let clock = 0;
+    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    const queue = new Queue<number>();
+    loop.runSync(
+      (function* () {
+        const consumer = loop.createTask(
+          (function* () {
+            yield* queue.get();
+            clock += 120; // a long computation once the item came
+          })(),
+          { name: "consumer" },
+        );
+        yield* sleep(0);
+        queue.putNowait(1);
+        yield* consumer;
+      })(),
+    );
+    expect(lints).toEqual([
+      'Executing <Task finished name="consumer"> took 120.0 ms (resumed after Queue.get()): a step this long holds up every other task',
+    ]);
+  });
+
+  it("reports a task kept ready for more than 100 iterations, once", () => {
+    const loop = new SchedulingVirtualEventLoop();
+    const lints = linted(loop);
+    loop.runSync(
+      (function* () {
+        const starved = loop.createTask(
+          (function* () {
+            yield;
+          })(),
+          { name: "starved" },
+        );
+        // Main goes back to the front of the queue 300 times, ahead of it.
+        for (let i = 0; i < 300; i++) yield* sleepInsert(0);
+        yield* starved;
+      })(),
+    );
+    expect(lints).toEqual([
+      '<Task pending name="starved"> has been ready for 101 iterations without running: it is starved (the ready queue was reordered ahead of it ever since)',
+    ]);
+  });
+
+  it("reports, as the loop closes, the futures tasks still wait on", () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    const event = new Event();
+    const waiters = ["a", "b"].map((name) => loop.createTask(event.wait(), { name }));
+    runFor(loop, 0);
+    expect(waiters.every((t) => !t.done())).toBe(true);
+    loop.close();
+    expect(lints).toEqual([
+      'Event.wait() was never completed, and <Task pending name="a"> still waits on it as the loop closes',
+      'Event.wait() was never completed, and <Task pending name="b"> still waits on it as the loop closes',
+    ]);
   });
 });
 

@@ -23,6 +23,7 @@ import {
   TimerHandle,
 } from "../events.js";
 import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
+import { Linter, lintPendingAtClose } from "../lints.js";
 import { handOver, type NativeSteps } from "../native.js";
 import {
   checkNewTask,
@@ -60,8 +61,6 @@ const SLICE_MS = 5;
  * slow ones a read each, so a slice overruns by at most about one step.
  */
 const MAX_CHECK_INTERVAL = 64;
-/** Callbacks slower than this are reported in debug mode, as asyncio's slow_callback_duration. */
-const SLOW_CALLBACK_MS = 100;
 
 /** Options of an event loop's constructor. */
 export interface EventLoopOptions {
@@ -164,6 +163,8 @@ export abstract class BaseEventLoop {
   /** @internal */ _stopping = false;
   /** @internal */ _closed = false;
   private _debug = false;
+  /** Debug mode's lint state, made when debug mode first runs an iteration. */
+  private _linter: Linter | null = null;
   private _exceptionHandler: ExceptionHandler | null = null;
   private _taskFactory: TaskFactory | null = null;
   private _onStopped: (() => void) | null = null;
@@ -508,6 +509,7 @@ export abstract class BaseEventLoop {
     if (this._running)
       throw new Error("Cannot close a running event loop: stop it first (loop.stop()).");
     if (this._closed) return;
+    if (this._debug) lintPendingAtClose(this, this._liveTasks());
     this._closed = true;
     this._ready.clear();
     this._scheduled.clear();
@@ -570,7 +572,12 @@ export abstract class BaseEventLoop {
     return this._debug;
   }
 
-  /** Debug mode warns (console.warn) about every callback or task step that runs 100 ms or longer. */
+  /**
+   * Debug mode reports lints through the exception handler (see
+   * docs/observability.md): every callback or task step that runs 100 ms or
+   * longer, a task ready for more than 100 iterations without running, and the
+   * futures tasks still wait on when the loop closes.
+   */
   setDebug(enabled: boolean): void {
     this._debug = Boolean(enabled);
   }
@@ -707,12 +714,14 @@ export abstract class BaseEventLoop {
     let left = this._iterationLeft;
     this._iterationLeft = 0;
     for (;;) {
+      let iterationStart = false;
       if (left === 0) {
         if (this._scheduled.length > 0) this._collectDueTimers();
         left = ready.length;
+        iterationStart = true;
       }
       if (this._debug) {
-        left = this._runDebug(left, deadline);
+        left = this._runDebug(left, deadline, iterationStart);
         if (this._handover !== null) {
           this._iterationLeft = left;
           return HANDED_OVER;
@@ -866,18 +875,24 @@ export abstract class BaseEventLoop {
   }
 
   /** Runs up to `n` handles, warning about slow ones; returns how many are left when the deadline passed. */
-  private _runDebug(n: number, deadline: number): number {
+  /**
+   * Runs up to `n` handles with debug mode's lints (see lints.ts): slow steps,
+   * and at an iteration's start, starved tasks. Returns how many are left when
+   * the deadline passed.
+   */
+  private _runDebug(n: number, deadline: number, iterationStart: boolean): number {
     const ready = this._ready;
+    const linter = (this._linter ??= new Linter(this));
+    if (iterationStart) linter.iterationStarted(ready);
     while (n > 0) {
       n--;
       const handle = ready.shift();
       if (handle === undefined) return 0;
+      const resumedAfter = linter.before(handle);
       const start = now();
       handle._run();
       const end = now();
-      const took = end - start;
-      if (took >= SLOW_CALLBACK_MS)
-        console.warn(`Executing ${String(handle)} took ${took.toFixed(1)} ms`);
+      linter.after(handle, end - start, resumedAfter);
       if (end > deadline || this._handover !== null) return n;
     }
     return 0;

@@ -1,0 +1,91 @@
+/**
+ * Lints in debug mode (`loop.setDebug(true)`), reported through the loop's
+ * exception handler, as tokio-console points at tasks that misbehave: a step
+ * that ran too long, a task left ready for too many iterations, and futures
+ * still awaited when the loop closes. Nothing here runs outside debug mode.
+ */
+import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
+import type { Future } from "./futures.js";
+import { PENDING } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
+import { describeAwaited, taskOfEntry } from "./tasktree.js";
+import type { ReadyQueue } from "./util/deque.js";
+
+/** A callback or task step that runs this long (ms) or longer is reported, as asyncio's slow_callback_duration. */
+export const SLOW_STEP_MS = 100;
+
+/** A task that waits in the ready queue through more iterations than this is reported as starved. */
+export const STARVED_ITERATIONS = 100;
+
+/** A lint as the exception handler receives it: no exception, a message, and what it is about. */
+function lint(loop: BaseEventLoop, context: ExceptionContext): void {
+  loop.callExceptionHandler({ ...context, lint: true });
+}
+
+/** @internal What a loop in debug mode keeps to find starved tasks: when each ready task was first seen ready. */
+export class Linter {
+  private iteration = 0;
+  private readonly readySince = new WeakMap<Task, number>();
+  private readonly reported = new WeakSet<Task>();
+
+  constructor(private readonly loop: BaseEventLoop) {}
+
+  /** An iteration begins: a task ready through more than STARVED_ITERATIONS of them is reported, once. */
+  iterationStarted(ready: ReadyQueue<Handle | ReadyEntry>): void {
+    const iteration = ++this.iteration;
+    for (let i = 0; i < ready.length; i++) {
+      const task = taskOfEntry(ready.get(i));
+      if (task === null) continue;
+      const since = this.readySince.get(task);
+      if (since === undefined) this.readySince.set(task, iteration);
+      else if (iteration - since > STARVED_ITERATIONS && !this.reported.has(task)) {
+        this.reported.add(task);
+        lint(this.loop, {
+          message: `${task} has been ready for ${iteration - since} iterations without running: it is starved (the ready queue was reordered ahead of it ever since)`,
+          task,
+        });
+      }
+    }
+  }
+
+  /**
+   * The entry about to run: what its task waited for until now, for a slow
+   * step's report (generators keep no frames to say where they resumed).
+   */
+  before(entry: Handle | ReadyEntry): string | null {
+    const task = taskOfEntry(entry);
+    if (task === null) return null;
+    this.readySince.delete(task);
+    const waited = task._futWaiter;
+    return waited === null ? "a bare yield" : describeAwaited(waited);
+  }
+
+  /** The entry ran for `took` ms: a slow one is reported with its task and where it resumed. */
+  after(entry: Handle | ReadyEntry, took: number, resumedAfter: string | null): void {
+    if (took < SLOW_STEP_MS) return;
+    const task = taskOfEntry(entry);
+    const what = task === null ? String(entry) : String(task);
+    const where = resumedAfter === null ? "" : ` (resumed after ${resumedAfter})`;
+    lint(this.loop, {
+      message: `Executing ${what} took ${took.toFixed(1)} ms${where}: a step this long holds up every other task`,
+      ...(task === null ? { handle: entry as Handle } : { task }),
+    });
+  }
+}
+
+/** The loop closes: every future live tasks still wait on is reported, once each, with its waiters. */
+export function lintPendingAtClose(loop: BaseEventLoop, tasks: readonly Task[]): void {
+  const waiters = new Map<Future<unknown>, Task[]>();
+  for (const task of tasks) {
+    const future = task._futWaiter;
+    if (future === null || future._state !== PENDING) continue;
+    waiters.set(future, [...(waiters.get(future) ?? []), task]);
+  }
+  for (const [future, tasks] of waiters) {
+    lint(loop, {
+      message: `${describeAwaited(future)} was never completed, and ${tasks.join(", ")} still wait${tasks.length === 1 ? "s" : ""} on it as the loop closes`,
+      future,
+    });
+  }
+}
