@@ -28,6 +28,8 @@ export class Linter {
   private iteration = 0;
   private readonly readySince = new WeakMap<Task, number>();
   private readonly reported = new WeakSet<Task>();
+  /** When (loop time) each task began the wait it is in, for the task tree. */
+  private readonly waits = new WeakMap<Task, number>();
 
   constructor(private readonly loop: BaseEventLoop) {}
 
@@ -61,10 +63,21 @@ export class Linter {
     return waited === null ? "a bare yield" : describeAwaited(waited);
   }
 
-  /** The entry ran for `took` ms: a slow one is reported with its task and where it resumed. */
+  /** The loop time the task began the wait it is in, if it began in debug mode. */
+  waitingSince(task: Task): number | undefined {
+    return this.waits.get(task);
+  }
+
+  /**
+   * The entry ran for `took` ms: a slow one is reported with its task and
+   * where it resumed; a task that now waits on a future is timed from here.
+   */
   after(entry: Handle | ReadyEntry, took: number, resumedAfter: string | null): void {
-    if (took < SLOW_STEP_MS) return;
     const task = taskOfEntry(entry);
+    if (task !== null && task._futWaiter !== null && task._futWaiter._state === PENDING) {
+      this.waits.set(task, this.loop.time());
+    }
+    if (took < SLOW_STEP_MS) return;
     const what = task === null ? String(entry) : String(task);
     const where = resumedAfter === null ? "" : ` (resumed after ${resumedAfter})`;
     lint(this.loop, {

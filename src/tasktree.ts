@@ -66,7 +66,10 @@ export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, numb
   if (task === task._loop._currentTask) return `${name} running`;
   const position = positions.get(task);
   if (position !== undefined) return `${name} ready at position ${position}`;
-  return `${name} waits on ${awaitChain(task)}`;
+  // In debug mode the loop notes when each wait began.
+  const since = task._loop._linter?.waitingSince(task);
+  const when = since === undefined ? "" : ` since t=${Math.round(since)} ms`;
+  return `${name} waits on ${awaitChain(task)}${when}`;
 }
 
 /**
@@ -76,7 +79,8 @@ export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, numb
  * on in turn), and under it the tasks it created (with createTask() or a
  * TaskGroup) that are still live. A task whose creator is done stands at the
  * top level. Without a loop argument it shows the running loop's tasks.
- * `loop.dumpTasks()` gives the same text.
+ * In debug mode a waiting task's line also says since when it waits (loop
+ * time). `loop.dumpTasks()` gives the same text.
  *
  * @example
  * ```ts

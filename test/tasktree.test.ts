@@ -59,6 +59,27 @@ describe("formatTaskTree", () => {
     ]);
   });
 
+  it("in debug mode, says since when each waiting task waits", () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    let tree = "";
+    loop.runSync(
+      (function* () {
+        const go = new Event();
+        createTask(go.wait(), { name: "early" });
+        yield* sleep(5);
+        createTask(go.wait(), { name: "late" });
+        yield* sleep(2);
+        tree = getRunningLoop().dumpTasks();
+        go.set();
+      })(),
+    );
+    expect(tree.split("\n").slice(1)).toEqual([
+      '├── Task "early" waits on Event.wait() since t=0 ms',
+      '└── Task "late" waits on Event.wait() since t=5 ms',
+    ]);
+  });
+
   it("gives the position of each ready task, counting the callbacks before it", () => {
     const loop = new VirtualEventLoop();
     loop.callSoon(() => {});

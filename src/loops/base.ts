@@ -163,8 +163,8 @@ export abstract class BaseEventLoop {
   /** @internal */ _stopping = false;
   /** @internal */ _closed = false;
   private _debug = false;
-  /** Debug mode's lint state, made when debug mode first runs an iteration. */
-  private _linter: Linter | null = null;
+  /** @internal Debug mode's lint state, made when debug mode first runs an iteration. */
+  _linter: Linter | null = null;
   private _exceptionHandler: ExceptionHandler | null = null;
   private _taskFactory: TaskFactory | null = null;
   private _onStopped: (() => void) | null = null;
