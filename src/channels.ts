@@ -26,6 +26,8 @@ export interface ChannelMessages {
   "task.woken": { task: Task; future: Future; by: Task | null };
   /** cancel() was asked of a task that is not done. */
   "task.cancelled": { task: Task; message: string | undefined };
+  /** taskThrow() or taskInterrupt() put `error` first in the ready queue, to be thrown into the task. */
+  "task.interrupted": { task: Task; error: unknown };
   /** A task's coroutine finished: `state` is "finished", "failed" or "cancelled". */
   "task.done": { task: Task; state: string };
   /**
@@ -63,6 +65,7 @@ const NAMES: readonly ChannelName[] = [
   "task.suspended",
   "task.woken",
   "task.cancelled",
+  "task.interrupted",
   "task.done",
   "ready.move",
   "timer.scheduled",

@@ -4,6 +4,7 @@
  * everything else that is ready. Unlike cancel(), it cancels nothing: the
  * future the task waited on goes on, only the wait is abandoned.
  */
+import { observed, publish } from "./channels.js";
 import type { Coro } from "./coro.js";
 import { TimeoutError, TimeoutInterrupt } from "./errors.js";
 import { getRunningLoop, runningTask, type TimerHandle } from "./events.js";
@@ -105,6 +106,7 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
     throw cannot("it has no step in the ready queue to replace (it was taken out)");
   }
   loop._callFirst(throwIntoTask, task, error);
+  if (observed) publish("task.interrupted", { task, error });
 }
 
 /**

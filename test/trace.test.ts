@@ -15,11 +15,13 @@ import {
   sleep,
   type Task,
   taskGroup,
+  taskInterrupt,
   taskReinsert,
   VirtualEventLoop,
 } from "../src/index.js";
 import { type ChromeTrace, type TraceEvent, traceRecorder } from "../src/trace/index.js";
 import { removeScripts, root, runScript } from "./child.js";
+import { caught } from "./helpers.js";
 
 afterAll(removeScripts);
 
@@ -192,6 +194,25 @@ describe("traceRecorder", () => {
       ["taskReinsert", { position: 0 }],
       ["readyInsert", { position: 0 }],
       ["finished", undefined],
+    ]);
+  });
+
+  it("marks an interrupt on the interrupted task's track", () => {
+    const loop = new SchedulingVirtualEventLoop();
+    const rec = traceRecorder(loop);
+    loop.runSync(
+      (function* () {
+        const sleeper = createTask(sleep(1000), { name: "sleeper" });
+        yield* sleep(0);
+        yield* taskInterrupt(sleeper, "wake up");
+        yield* caught(() => sleeper);
+      })(),
+    );
+    rec.stop();
+    const instants = trackOf(rec.toChromeTrace(), "sleeper").filter((e) => e.ph === "i");
+    expect(instants.map((e) => [e.name, e.args])).toContainEqual([
+      "interrupted",
+      { error: "wake up" },
     ]);
   });
 

@@ -175,6 +175,11 @@ class Recorder implements TraceRecorder {
         this.instant(task, "cancel()", why === undefined ? undefined : { message: why });
         break;
       }
+      case "task.interrupted": {
+        const { task, error } = message as ChannelMessages["task.interrupted"];
+        this.instant(task, "interrupted", { error: String(error) });
+        break;
+      }
       case "task.done": {
         const { task, state } = message as ChannelMessages["task.done"];
         const track = this.track(task);
