@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import fc from "fast-check";
 import type * as Testing from "../src/testing/index.js";
 import { assertBuilt, loadAsynkit } from "./dist.js";
+import { median } from "./stats.js";
 
 const { values } = parseArgs({
   options: { seeds: { type: "string", default: "100" }, runs: { type: "string", default: "2000" } },
@@ -89,14 +90,6 @@ async function asynkitRunsToFailure(strategy: "random" | "pct", seed: number): P
 async function fastCheckRunsToFailure(seed: number): Promise<number> {
   const out = await fc.check(fastCheckProperty(true), { seed, numRuns: CAP, endOnFailure: true });
   return out.failed ? out.numRuns : CAP;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 async function runsPerSecond(search: () => Promise<unknown>): Promise<number> {

@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type * as Asynkit from "../src/index.js";
 import { assertBuilt, loadAsynkit } from "./dist.js";
+import { median } from "./stats.js";
 
 const SWITCHES = 1_000_000;
 const TASKS = 100_000;
@@ -99,12 +100,6 @@ async function child(name: string): Promise<void> {
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / c.ops);
   }
   console.log(best);
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function main(): void {

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type * as Asynkit from "../src/index.js";
 import { assertBuilt, loadAsynkit } from "./dist.js";
+import { median } from "./stats.js";
 
 const SIZES = [100, 10_000, 100_000] as const;
 const SWITCHES = 1_000_000;
@@ -43,12 +44,6 @@ async function switches(asynkit: typeof Asynkit, loop: Loop, size: number): Prom
       loopFactory: loop === "priority" ? () => new PriorityHostEventLoop() : schedulingLoopFactory,
     },
   );
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function main(): void {

@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type * as Asynkit from "../src/index.js";
 import { assertBuilt, loadAsynkit } from "./dist.js";
+import { median } from "./stats.js";
 
 /** Other ready entries in the queue during the round trips. */
 const SIZES = [100, 10_000, 100_000] as const;
@@ -75,12 +76,6 @@ async function child(size: number, ops: number, priority: boolean): Promise<void
   await reorder(asynkit, size, Math.max(1, Math.round(ops / 10)), priority); // warm up
   const nsPerOp = await reorder(asynkit, size, ops, priority);
   process.stdout.write(`${JSON.stringify({ nsPerOp })}\n`);
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 function runChild(size: number, ops: number, priority: boolean): number {
