@@ -94,6 +94,41 @@ describe("yielding to hosts without setImmediate (browsers)", () => {
   }
 });
 
+describe("yielding through a MessageChannel that delivers before the host's timers", () => {
+  it("still lets a host timer run: every 16th yield goes through a timer", async () => {
+    // A port that delivers its messages before any timer can run (as Node's
+    // delivers up to 1,000 in a row): only the timers in between let one in.
+    class EagerPort {
+      onmessage: (() => void) | null = null;
+      peer: EagerPort | null = null;
+      postMessage(): void {
+        const target = this.peer;
+        queueMicrotask(() => target?.onmessage?.());
+      }
+    }
+    class EagerChannel {
+      port1 = new EagerPort();
+      port2 = new EagerPort();
+      constructor() {
+        this.port2.peer = this.port1;
+      }
+    }
+    vi.stubGlobal("setImmediate", undefined);
+    vi.stubGlobal("MessageChannel", EagerChannel);
+    vi.resetModules();
+    const fresh = await import("../src/index.js");
+    let fired = false;
+    await fresh.run(function* () {
+      setTimeout(() => {
+        fired = true;
+      }, 5);
+      const start = performance.now();
+      while (!fired && performance.now() - start < 2000) yield* fresh.sleep(0);
+    });
+    expect(fired).toBe(true);
+  });
+});
+
 describe("waking up", () => {
   it("fromPromise wakes an idle loop as soon as the promise settles", async () => {
     let settledAt = 0;
