@@ -60,6 +60,17 @@ describe("a priority loop", () => {
     expect(log).toEqual(["high-1", "high-2", "normal-1", "normal-2", "low"]);
   });
 
+  it("orders many distinct priorities, fractions and negatives too", () => {
+    const priorities = shuffled(50, 5).map((i) => (i - 25) / 4);
+    const log = runP(function* () {
+      const log: string[] = [];
+      for (const p of priorities) logs(log, String(p), p);
+      yield* sleep(1);
+      return log;
+    });
+    expect(log).toEqual([...priorities].sort((a, b) => a - b).map(String));
+  });
+
   it("orders as the web's task-controller-setPriority1 test: tasks moved to background before any runs", () => {
     const log = runP(function* () {
       const log: string[] = [];
