@@ -94,7 +94,7 @@ export {
   fromAsyncIterable,
 } from "./iteration.js";
 // Debug mode's lints
-export { SLOW_STEP_MS, STARVED_ITERATIONS } from "./lints.js";
+export { POLLING_STEPS, SLOW_STEP_MS, STARVED_ITERATIONS } from "./lints.js";
 // Synchronization primitives
 export {
   Barrier,

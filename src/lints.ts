@@ -18,6 +18,15 @@ export const SLOW_STEP_MS = 100;
 /** A task that waits in the ready queue through more iterations than this is reported as starved. */
 export const STARVED_ITERATIONS = 100;
 
+/**
+ * A task woken this many times in a row with nothing to wait for, each step
+ * shorter than POLL_STEP_MS, is reported: it polls (`while (!ready) yield*
+ * sleep(0)`) where it could wait on an Event or a Future. Chunks of real work
+ * separated by sleep(0) take longer than that and are not reported.
+ */
+export const POLLING_STEPS = 1000;
+const POLL_STEP_MS = 0.05;
+
 /** A lint as the exception handler receives it: no exception, a message, and what it is about. */
 function lint(loop: BaseEventLoop, context: ExceptionContext): void {
   loop.callExceptionHandler({ ...context, lint: true });
@@ -30,6 +39,8 @@ export class Linter {
   private readonly reported = new WeakSet<Task>();
   /** When (loop time) each task began the wait it is in, for the task tree. */
   private readonly waits = new WeakMap<Task, number>();
+  /** How many short steps in a row each task has ended with nothing to wait for. */
+  private readonly polls = new WeakMap<Task, number>();
 
   constructor(private readonly loop: BaseEventLoop) {}
 
@@ -77,6 +88,7 @@ export class Linter {
     if (task !== null && task._futWaiter !== null && task._futWaiter._state === PENDING) {
       this.waits.set(task, this.loop.time());
     }
+    if (task !== null) this.countPolls(task, took);
     if (took < SLOW_STEP_MS) return;
     const what = task === null ? String(entry) : String(task);
     const where = resumedAfter === null ? "" : ` (resumed after ${resumedAfter})`;
@@ -84,6 +96,22 @@ export class Linter {
       message: `Executing ${what} took ${took.toFixed(1)} ms${where}: a step this long holds up every other task`,
       ...(task === null ? { handle: entry as Handle } : { task }),
     });
+  }
+
+  /** A step of `task` ended: a run of short ones with nothing to wait for is polling. */
+  private countPolls(task: Task, took: number): void {
+    if (task._state !== PENDING || task._futWaiter !== null || took >= POLL_STEP_MS) {
+      this.polls.delete(task);
+      return;
+    }
+    const polls = (this.polls.get(task) ?? 0) + 1;
+    this.polls.set(task, polls);
+    if (polls === POLLING_STEPS) {
+      lint(this.loop, {
+        message: `${task} was woken ${polls} times in a row with nothing to wait for: it polls, where it could wait on an Event or a Future`,
+        task,
+      });
+    }
   }
 }
 

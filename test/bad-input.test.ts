@@ -1328,6 +1328,7 @@ const noArguments: Partial<Record<keyof typeof asynkit | keyof typeof testing, s
   PRIORITIES: "a constant: the priority names and their numbers",
   STARVATION_BOUND: "a constant",
   SLOW_STEP_MS: "a constant",
+  POLLING_STEPS: "a constant",
   STARVED_ITERATIONS: "a constant",
   PriorityLock: "no arguments (release() by another task is tested in priority.test.ts)",
   TaskTimeout: "made by taskTimeout(), which checks its arguments",

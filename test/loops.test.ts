@@ -335,6 +335,34 @@ describe("debug mode", () => {
     ]);
   });
 
+  it("reports a task woken again and again with nothing to wait for (polling), once", () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    vi.spyOn(performance, "now").mockImplementation(() => 0); // every step takes no time
+    loop.runSync(
+      (function* () {
+        const poller = loop.createTask(
+          (function* () {
+            for (let i = 0; i < 1500; i++) yield* sleep(0);
+          })(),
+          { name: "poller" },
+        );
+        // A task that waits for real between its steps is not polling.
+        const waiter = loop.createTask(
+          (function* () {
+            for (let i = 0; i < 1500; i++) yield* sleep(0.001);
+          })(),
+          { name: "waiter" },
+        );
+        yield* poller;
+        yield* waiter;
+      })(),
+    );
+    expect(lints).toEqual([
+      '<Task pending name="poller"> was woken 1000 times in a row with nothing to wait for: it polls, where it could wait on an Event or a Future',
+    ]);
+  });
+
   it("reports, as the loop closes, the futures tasks still wait on", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);

@@ -575,7 +575,8 @@ export abstract class BaseEventLoop {
   /**
    * Debug mode reports lints through the exception handler (see
    * docs/observability.md): every callback or task step that runs 100 ms or
-   * longer, a task ready for more than 100 iterations without running, and the
+   * longer, a task ready for more than 100 iterations without running, a task
+   * that polls (woken 1,000 times in a row with nothing to wait for), and the
    * futures tasks still wait on when the loop closes.
    */
   setDebug(enabled: boolean): void {
