@@ -242,7 +242,8 @@ export class Lock extends LoopBound {
 
 thenable(Lock.prototype.acquire);
 
-function allCancelled(waiters: Deque<Future<unknown>> | null): boolean {
+/** @internal True when no waiter is left that a free lock should go to first (all were cancelled). */
+export function allCancelled(waiters: Deque<Future<unknown>> | null): boolean {
   if (waiters === null) return true;
   for (let i = 0; i < waiters.length; i++) if (!waiters.get(i).cancelled()) return false;
   return true;
@@ -375,7 +376,7 @@ export class Condition extends LoopBound {
     super();
     if (lock !== undefined && !(lock instanceof Lock)) {
       throw argTypeError(
-        "new Condition()",
+        `new ${new.target.name}()`,
         "lock",
         lock,
         "a Lock",

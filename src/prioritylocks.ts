@@ -8,7 +8,7 @@
 import type { Coro } from "./coro.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { FINISHED, type Future, PENDING } from "./futures.js";
-import { Condition, Lock } from "./locks.js";
+import { allCancelled, Condition, Lock } from "./locks.js";
 import {
   effectivePriority,
   startHolding,
@@ -19,7 +19,6 @@ import {
 import { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import type { Deque } from "./util/deque.js";
-import { argTypeError } from "./validate.js";
 
 /** The task waiting on a waiter future: its one callback. */
 function waitingTask(future: Future<unknown>): Task | null {
@@ -76,8 +75,8 @@ export class PriorityLock extends Lock {
     if (task === null) {
       throw new Error("PriorityLock.acquire() must be awaited by a task: its holder is a task.");
     }
-    // It waits unless the lock is free and nobody is ahead (Lock.acquire's own test).
-    const waits = this._locked || (this._waiters?.length ?? 0) > 0;
+    // Lock.acquire()'s own test for whether it waits.
+    const waits = this._locked || !allCancelled(this._waiters);
     if (waits) {
       this._waitingTasks.add(task);
       startWaiting(task, this);
@@ -153,15 +152,7 @@ thenable(PriorityLock.prototype.acquire);
 export class PriorityCondition extends Condition {
   /** Uses `lock` as the underlying lock, or a new PriorityLock. */
   constructor(lock?: Lock) {
-    if (lock !== undefined && !(lock instanceof Lock)) {
-      throw argTypeError(
-        "new PriorityCondition()",
-        "lock",
-        lock,
-        "a Lock",
-        "pass a PriorityLock, or nothing for a new one",
-      );
-    }
+    // Condition checks `lock`, naming this class in its error.
     super(lock ?? new PriorityLock());
   }
 

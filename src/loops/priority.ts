@@ -8,10 +8,13 @@ import { effectivePriority, type PriorityListener } from "../priority.js";
 import type { Task } from "../tasks.js";
 import { taskOfEntry } from "../tasktree.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
-import { argTypeError } from "../validate.js";
-import { BaseEventLoop } from "./base.js";
 import { HostEventLoop } from "./host.js";
-import { type LoopConstructor, type SchedulingLoop, SchedulingMixin } from "./scheduling.js";
+import {
+  checkLoopClass,
+  type LoopConstructor,
+  type SchedulingLoop,
+  SchedulingMixin,
+} from "./scheduling.js";
 import { VirtualEventLoop } from "./virtual.js";
 
 type Entry = Handle | ReadyEntry;
@@ -229,15 +232,7 @@ function priorityOf(entry: Entry): number {
 export function PriorityMixin<B extends LoopConstructor>(
   base: B,
 ): B & LoopConstructor<SchedulingLoop> {
-  if (!(typeof base === "function" && base.prototype instanceof BaseEventLoop)) {
-    throw argTypeError(
-      "PriorityMixin()",
-      "base",
-      base,
-      "an event loop class",
-      "pass a class such as VirtualEventLoop or HostEventLoop",
-    );
-  }
+  checkLoopClass("PriorityMixin()", base);
   abstract class Priority extends SchedulingMixin(base) implements PriorityListener {
     // biome-ignore lint/suspicious/noExplicitAny: the mixin constructor passes its arguments on.
     constructor(...args: any[]) {

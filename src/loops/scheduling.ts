@@ -117,6 +117,19 @@ function insertIndex(pos: number, length: number): number {
   return Math.min(pos, length);
 }
 
+/** @internal Throws unless `base` is an event loop class, for the mixin `where` names. */
+export function checkLoopClass(where: string, base: unknown): void {
+  if (!(typeof base === "function" && base.prototype instanceof BaseEventLoop)) {
+    throw argTypeError(
+      where,
+      "base",
+      base,
+      "an event loop class",
+      "pass a class such as VirtualEventLoop or HostEventLoop",
+    );
+  }
+}
+
 /** A class whose instances are `T`, as a mixin such as {@link SchedulingMixin} takes and returns it. */
 // biome-ignore lint/suspicious/noExplicitAny: TypeScript's mixin pattern requires any[] constructor arguments.
 export type LoopConstructor<T = BaseEventLoop> = abstract new (...args: any[]) => T;
@@ -141,15 +154,7 @@ export type LoopConstructor<T = BaseEventLoop> = abstract new (...args: any[]) =
 export function SchedulingMixin<B extends LoopConstructor>(
   base: B,
 ): B & LoopConstructor<SchedulingLoop> {
-  if (!(typeof base === "function" && base.prototype instanceof BaseEventLoop)) {
-    throw argTypeError(
-      "SchedulingMixin()",
-      "base",
-      base,
-      "an event loop class",
-      "pass a class such as VirtualEventLoop or HostEventLoop",
-    );
-  }
+  checkLoopClass("SchedulingMixin()", base);
   abstract class Scheduling extends base implements SchedulingLoopInternals {
     get [schedulingBrand](): true {
       return true;
