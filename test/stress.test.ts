@@ -57,6 +57,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.js";
+import { prng } from "../src/testing/strategies.js";
 
 const SEEDS = process.env.STRESS_SEED
   ? process.env.STRESS_SEED.split(",").map(Number)
@@ -66,18 +67,6 @@ const TASKS = Number(process.env.STRESS_TASKS ?? 3000);
 const RUN_TIMEOUT_MS = Math.max(30_000, TASKS * 10);
 /** Enough to see what went wrong without drowning in it. */
 const MAX_VIOLATIONS = 20;
-
-/** mulberry32: a small, fast, seeded PRNG; returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The error a task group child throws on purpose. */
 class Boom extends Error {}
@@ -159,7 +148,7 @@ class Stress {
   }
 
   constructor(readonly seed: number) {
-    this.random = mulberry32(seed);
+    this.random = prng(seed);
   }
 
   int(n: number): number {

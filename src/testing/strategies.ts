@@ -36,8 +36,8 @@ export function makeStrategy(settings: StrategySettings): Strategy {
   }
 }
 
-/** mulberry32: a small, fast PRNG whose numbers follow from its seed alone. */
-function prng(seed: number): () => number {
+/** @internal mulberry32: a small, fast PRNG whose numbers, in [0, 1), follow from its seed alone. */
+export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
