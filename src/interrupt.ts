@@ -128,24 +128,29 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
  */
 export class TaskTimeout implements Disposable {
   private _timer: TimerHandle | null;
-  private _expired = false;
-  /** The error this deadline interrupts its task with. */
-  readonly interrupt: TimeoutInterrupt;
+  private _interrupt: TimeoutInterrupt | null = null;
 
   /** @internal Use taskTimeout(). */
   constructor(task: Task, ms: number) {
     const loop = schedulingLoop("taskTimeout", task._loop);
-    this.interrupt = new TimeoutInterrupt(`taskTimeout(${ms}): the deadline passed`);
     this._timer = loop.callLater(ms, () => {
       // From a task of its own, as taskInterrupt(): two deadlines due at once
       // interrupt one after the other, each after the last was delivered.
-      loop.createTask(this._fire(task), { name: `taskTimeout(${ms})` });
+      loop.createTask(this._fire(task, ms), { name: `taskTimeout(${ms})` });
     });
+  }
+
+  /**
+   * The error this deadline interrupted its task with, or null while it has
+   * not: made only then, so a block that ends in time costs no Error.
+   */
+  get interrupt(): TimeoutInterrupt | null {
+    return this._interrupt;
   }
 
   /** True once the deadline interrupted the block. */
   expired(): boolean {
-    return this._expired;
+    return this._interrupt !== null;
   }
 
   /** Disarms the deadline (the block is over). */
@@ -154,12 +159,12 @@ export class TaskTimeout implements Disposable {
     this._timer = null;
   }
 
-  private *_fire(task: Task): Coro<void> {
+  private *_fire(task: Task, ms: number): Coro<void> {
     // The block may have ended, or its task be done or cancelled, by now.
     if (this._timer === null || task.done() || task._mustCancel) return;
     this._timer = null;
-    this._expired = true;
-    yield* taskInterrupt(task, this.interrupt);
+    this._interrupt = new TimeoutInterrupt(`taskTimeout(${ms}): the deadline passed`);
+    yield* taskInterrupt(task, this._interrupt);
   }
 }
 
@@ -217,7 +222,7 @@ function* timeBody<T>(ms: number, body: () => Coro<T>): Coro<T> {
   try {
     return yield* body();
   } catch (error) {
-    if (error === deadline.interrupt) {
+    if (error !== null && error === deadline.interrupt) {
       throw new TimeoutError(`taskTimeout(): the block did not finish within ${ms} ms.`, {
         cause: error,
       });
