@@ -121,7 +121,9 @@ export function lintPendingAtClose(loop: BaseEventLoop, tasks: readonly Task[]):
   for (const task of tasks) {
     const future = task._futWaiter;
     if (future === null || future._state !== PENDING) continue;
-    waiters.set(future, [...(waiters.get(future) ?? []), task]);
+    const waiting = waiters.get(future);
+    if (waiting === undefined) waiters.set(future, [task]);
+    else waiting.push(task);
   }
   for (const [future, tasks] of waiters) {
     lint(loop, {
