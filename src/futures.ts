@@ -124,8 +124,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _callbacks: Callback | Callback[] | null = null;
   /** @internal Set by `yield*` just before the future is yielded to the task. */
   _blocking = false;
-  /** @internal */ _cancelMessage: string | undefined = undefined;
-  /** @internal */ _unretrieved: Unretrieved | null = null;
+  /**
+   * @internal The message of a cancellation (string or undefined), or the
+   * report of a failure nobody has retrieved yet: one slot, since a future is
+   * never both cancelled and failed, and every field costs each future 8 bytes.
+   */
+  _aside: string | Unretrieved | undefined = undefined;
 
   /** A pending future on `options.loop` (default: the running loop, else the policy's). */
   constructor(options?: { loop?: BaseEventLoop }) {
@@ -229,7 +233,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _requestCancel(message: string | undefined, cause: unknown): boolean {
     if (this._state !== PENDING) return false;
     this._state = CANCELLED;
-    this._cancelMessage = message;
+    this._aside = message;
     this._outcome = cause;
     this._scheduleCallbacks();
     return true;
@@ -355,7 +359,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       exception: error,
       future: this as Future<unknown>,
     };
-    this._unretrieved = report;
+    this._aside = report;
     this._loop._unretrieved.add(report);
     if (syncRuns > 0) held.add(report);
     else watch(report, this as Future<unknown>);
@@ -373,11 +377,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal The exception was looked at: nothing to report. */
   _retrieved(): void {
-    const report = this._unretrieved;
-    if (report === null) return;
-    this._unretrieved = null;
+    const report = this._aside;
+    if (typeof report !== "object") return;
+    this._aside = undefined;
     report.loop._unretrieved.delete(report);
     if (!held.delete(report)) collected?.unregister(this);
+  }
+
+  /** @internal The message cancel() was given, if any. */
+  get _cancelMessage(): string | undefined {
+    const aside = this._aside;
+    return typeof aside === "string" ? aside : undefined;
   }
 
   /** @internal */
