@@ -2,8 +2,10 @@
  * Context variables, as Python's `contextvars`.
  *
  * A Context maps ContextVars to values. Its map is never changed in place:
- * `set` installs a new map, so `copy()` only shares the reference. That makes
- * the copy every task takes at creation a single small object.
+ * `set` installs a new map, so `copy()` only shares the reference. A new task
+ * does not even take a copy of its own: the tasks made from the same values
+ * share one frozen snapshot (snapshotContext), and a task gets its own copy
+ * when it first writes to it or someone asks for it (task.getContext()).
  */
 import { argTypeError, checkFunction, checkOptions } from "./validate.js";
 
@@ -30,6 +32,8 @@ export class Context {
   _entered = false;
   /** @internal How many eager starts run in this context as if in a copy (see lendContext). */
   _lent = 0;
+  /** @internal A snapshot shared by tasks (see snapshotContext): never written, always copied first. */
+  _frozen = false;
 
   constructor(store: Store = EMPTY) {
     if (!(store instanceof Map)) {
@@ -113,6 +117,32 @@ export function swapContext(context: Context): Context {
  */
 export function copyContext(): Context {
   return current.copy();
+}
+
+/** The snapshot tasks made last share, while its values are the current ones. */
+let snapshot: Context = frozenCopy(rootContext);
+
+function frozenCopy(context: Context): Context {
+  const frozen = new Context(context._store);
+  frozen._frozen = true;
+  frozen._lent = 1; // so that a write makes a copy first (see writable)
+  return frozen;
+}
+
+/**
+ * @internal The context a new task starts in: a copy of the current one, in
+ * effect, but shared with the other tasks made from the same values. A write
+ * makes the writer a copy of its own (writable), which the task keeps; so does
+ * task.getContext(), so that the Context it hands out is the task's alone.
+ */
+export function snapshotContext(): Context {
+  if (snapshot._store !== current._store) snapshot = frozenCopy(current);
+  return snapshot;
+}
+
+/** @internal The current context is `context`. */
+export function isCurrentContext(context: Context): boolean {
+  return current === context;
 }
 
 /** @internal A `context` option (or nothing): a Context, such as copyContext() returns. */

@@ -361,7 +361,8 @@ function enterResumed(steps: NativeSteps): void {
   const resumed = steps.resumed?.task ?? null;
   steps.loop._currentTask = resumed;
   if (resumed !== null) {
-    const outer = swapContext(resumed._context);
+    // Its own context, not a shared snapshot: a write in the microtasks could not be given back.
+    const outer = swapContext(resumed.getContext());
     steps.outerContext ??= outer;
   } else if (steps.outerContext !== null) {
     swapContext(steps.outerContext);

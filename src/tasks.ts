@@ -4,7 +4,13 @@
 import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
-import { type Context, checkContextOption, copyContext, swapContext } from "./context.js";
+import {
+  type Context,
+  checkContextOption,
+  isCurrentContext,
+  snapshotContext,
+  swapContext,
+} from "./context.js";
 import {
   type Awaitable,
   type Coro,
@@ -215,7 +221,7 @@ export class Task<T = unknown> extends Future<T> {
     super(options);
     this._coro = coro;
     this._flags = isGenerator(coro) ? GENERATOR : 0;
-    this._context = options?.context ?? copyContext();
+    this._context = options?.context ?? snapshotContext();
     this._name = options?.name === undefined ? ++taskCount : String(options.name);
     const loop = this._loop;
     loop._checkClosed();
@@ -290,7 +296,16 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The context the task's coroutine runs in. */
   getContext(): Context {
-    return this._context;
+    const shared = this._context;
+    if (!shared._frozen) return shared;
+    // The task still shares the snapshot it was made with: the Context handed out is its own.
+    const own = shared.copy();
+    this._context = own;
+    // Running in it (and not lending it to an eager start, whose writes go to a copy): go on in the own one.
+    if (this._loop._currentTask === this && isCurrentContext(shared) && shared._lent === 1) {
+      swapContext(own);
+    }
+    return own;
   }
 
   /**
@@ -444,7 +459,9 @@ export class Task<T = unknown> extends Future<T> {
       else this._suspend(next.value);
     } finally {
       if (watched) publishStepEnd(this as Task<unknown>);
-      swapContext(previousContext);
+      // A step that wrote to the snapshot it shared ends in a copy of its own: the task keeps it.
+      const ended = swapContext(previousContext);
+      if (ended !== this._context) this._context = ended;
       loop._currentTask = previousTask;
     }
   }

@@ -9,8 +9,12 @@ import {
   ContextVar,
   copyContext,
   createTask,
+  currentTask,
+  eager,
   getRunningLoop,
   sleep,
+  type Task,
+  VirtualEventLoop,
 } from "../src/index.js";
 import { runV } from "./helpers.js";
 
@@ -292,5 +296,185 @@ describe("tasks and contexts", () => {
       })(),
     );
     expect(result).toEqual(["inner", "task"]);
+  });
+});
+
+/**
+ * Tasks made from the same values share one frozen snapshot of them until a
+ * task writes or its context is asked for: none of that may show.
+ */
+describe("tasks that share the snapshot they were made with", () => {
+  it("siblings made from the same values write only to their own copies", () => {
+    const v = new ContextVar<string>("v", { default: "root" });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        v.set("parent");
+        const child = (name: string) =>
+          createTask(
+            (function* () {
+              log.push(`${name} sees ${v.get()}`);
+              v.set(name);
+              yield;
+              log.push(`${name} still sees ${v.get()}`);
+            })(),
+          );
+        const tasks = [child("a"), child("b"), child("c")];
+        v.set("parent, later");
+        for (const t of tasks) yield* t;
+        log.push(`parent sees ${v.get()}`);
+      })(),
+    );
+    expect(log).toEqual([
+      "a sees parent",
+      "b sees parent",
+      "c sees parent",
+      "a still sees a",
+      "b still sees b",
+      "c still sees c",
+      "parent sees parent, later",
+    ]);
+  });
+
+  it("task.getContext() is the task's own, the same object every time, and shows the task's later writes", () => {
+    const v = new ContextVar<string>("v", { default: "unset" });
+    runV(
+      (function* () {
+        const made = (function* () {
+          yield;
+          v.set("written by the task");
+          yield;
+        })();
+        const a = createTask(made);
+        const b = createTask((function* () {})());
+        const context = a.getContext();
+        expect(a.getContext()).toBe(context);
+        expect(context).not.toBe(b.getContext());
+        expect(context.get(v)).toBeUndefined();
+        yield* a;
+        expect(context.get(v)).toBe("written by the task");
+        expect(a.getContext()).toBe(context);
+      })(),
+    );
+  });
+
+  it("a running task that asks for its own context goes on writing to that object", () => {
+    const v = new ContextVar<number>("v", { default: 0 });
+    runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            const mine = (currentTask() as Task<void>).getContext();
+            v.set(1);
+            expect(mine.get(v)).toBe(1);
+            yield;
+            v.set(2);
+            expect(mine.get(v)).toBe(2);
+            expect(currentTask()?.getContext()).toBe(mine);
+          })(),
+        );
+        yield* t;
+        expect(v.get()).toBe(0);
+      })(),
+    );
+  });
+
+  it("a value written into a waiting task's context from outside reaches the task", () => {
+    const v = new ContextVar<string>("v", { default: "unset" });
+    const seen = runV(
+      (function* () {
+        const t = createTask(
+          (function* () {
+            yield;
+            return v.get();
+          })(),
+        );
+        t.getContext().run(() => v.set("from outside"));
+        return yield* t;
+      })(),
+    );
+    expect(seen).toBe("from outside");
+  });
+
+  it("a token set in one step of a task resets in a later one", () => {
+    const v = new ContextVar<string>("v", { default: "default" });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        yield* createTask(
+          (function* () {
+            const token = v.set("temporary");
+            yield;
+            log.push(v.get());
+            v.reset(token);
+            yield;
+            log.push(v.get());
+          })(),
+        );
+      })(),
+    );
+    expect(log).toEqual(["temporary", "default"]);
+  });
+
+  it("a parent's token still resets after it made tasks from its values", () => {
+    const v = new ContextVar<string>("v", { default: "default" });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        const token = v.set("parent");
+        const t = createTask(
+          (function* () {
+            yield;
+            log.push(`child: ${v.get()}`);
+          })(),
+        );
+        v.reset(token);
+        log.push(`parent: ${v.get()}`);
+        yield* t;
+      })(),
+    );
+    expect(log).toEqual(["parent: default", "child: parent"]);
+  });
+
+  it("an eager start inside a task on the snapshot writes to a copy, not to the task", () => {
+    const v = new ContextVar<string>("v", { default: "default" });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        yield* createTask(
+          (function* () {
+            function* start() {
+              v.set("in the start");
+              yield;
+              log.push(`start: ${v.get()}`);
+            }
+            yield* eager(start());
+            log.push(`task: ${v.get()}`);
+          })(),
+        );
+      })(),
+    );
+    expect(log).toEqual(["start: in the start", "task: default"]);
+  });
+
+  it("a native task's writes after its awaits stay its own", async () => {
+    const v = new ContextVar<string>("v", { default: "default" });
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    await loop.runUntilComplete(async () => {
+      const worker = async (name: string) => {
+        await sleep(0);
+        v.set(name);
+        await sleep(1);
+        log.push(`${name}: ${v.get()}`);
+      };
+      const a = createTask(() => worker("a"));
+      const b = createTask(() => worker("b"));
+      await a;
+      await b;
+      log.push(`main: ${v.get()}`);
+    });
+    loop.close();
+    expect(log).toEqual(["a: a", "b: b", "main: default"]);
   });
 });
