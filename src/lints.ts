@@ -6,8 +6,9 @@
  */
 import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
 import type { Future } from "./futures.js";
-import { PENDING } from "./futures.js";
+import { noteSuspensions, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { captureSuspension } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { describeAwaited, taskOfEntry } from "./tasktree.js";
 import type { ReadyQueue } from "./util/deque.js";
@@ -39,10 +40,16 @@ export class Linter {
   private readonly reported = new WeakSet<Task>();
   /** When (loop time) each task began the wait it is in, for the task tree. */
   private readonly waits = new WeakMap<Task, number>();
+  /** Where each task suspended for the wait it is in, for the task tree. */
+  private readonly sites = new WeakMap<Task, Error>();
+  /** Where the entry running now last suspended a coroutine: its task's site, if the task then waits. */
+  private site: Error | null = null;
   /** How many short steps in a row each task has ended with nothing to wait for. */
   private readonly polls = new WeakMap<Task, number>();
 
-  constructor(private readonly loop: BaseEventLoop) {}
+  constructor(private readonly loop: BaseEventLoop) {
+    noteSuspensions();
+  }
 
   /** An iteration begins: a task ready through more than STARVED_ITERATIONS of them is reported, once. */
   iterationStarted(ready: ReadyQueue<Handle | ReadyEntry>): void {
@@ -67,6 +74,7 @@ export class Linter {
    * step's report (generators keep no frames to say where they resumed).
    */
   before(entry: Handle | ReadyEntry): string | null {
+    this.site = null;
     const task = taskOfEntry(entry);
     if (task === null) return null;
     this.readySince.delete(task);
@@ -80,14 +88,32 @@ export class Linter {
   }
 
   /**
+   * A coroutine suspends on a future (waitStep() tells): the stack is taken
+   * now, the task's frames still on it. The last one of a step is its task's:
+   * an eager start inside the step suspends before the task itself does.
+   */
+  suspending(): void {
+    if (this.loop.getDebug()) this.site = captureSuspension();
+  }
+
+  /** Where the task suspended for the wait it is in, if it suspended in debug mode. */
+  suspendedAt(task: Task): Error | undefined {
+    return this.sites.get(task);
+  }
+
+  /**
    * The entry ran for `took` ms: a slow one is reported with its task and
-   * where it resumed; a task that now waits on a future is timed from here.
+   * where it resumed; a task that now waits on a future is timed from here,
+   * and keeps where it suspended.
    */
   after(entry: Handle | ReadyEntry, took: number, resumedAfter: string | null): void {
     const task = taskOfEntry(entry);
     if (task !== null && task._futWaiter !== null && task._futWaiter._state === PENDING) {
       this.waits.set(task, this.loop.time());
+      if (this.site === null) this.sites.delete(task);
+      else this.sites.set(task, this.site);
     }
+    this.site = null;
     if (task !== null) this.countPolls(task, took);
     if (took < SLOW_STEP_MS) return;
     const what = task === null ? String(entry) : String(task);

@@ -6,6 +6,7 @@
 import { getRunningLoop, Handle, type ReadyEntry } from "./events.js";
 import { type Future, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { suspensionFrames } from "./suspendsite.js";
 import { Task, taskStep, throwIntoTask } from "./tasks.js";
 import { checkLoopOption } from "./validate.js";
 
@@ -73,6 +74,16 @@ export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, numb
 }
 
 /**
+ * @internal Where a waiting task suspended, innermost frame first, if its wait
+ * began in debug mode (empty otherwise, and for a task that runs or is ready).
+ */
+export function suspendedAt(task: Task<unknown>, positions: Map<Task<unknown>, number>): string[] {
+  if (task === task._loop._currentTask || positions.has(task)) return [];
+  const site = task._loop._linter?.suspendedAt(task);
+  return site === undefined ? [] : suspensionFrames(site);
+}
+
+/**
  * The loop's live tasks as a text tree, one line per task: its name, its
  * state (`running`, `ready at position N` in the ready queue, or `waits on`
  * its await chain: the future or task it waits on, and what that task waits
@@ -80,7 +91,9 @@ export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, numb
  * TaskGroup) that are still live. A task whose creator is done stands at the
  * top level. Without a loop argument it shows the running loop's tasks.
  * In debug mode a waiting task's line also says since when it waits (loop
- * time). `loop.dumpTasks()` gives the same text.
+ * time), and the lines under it where its coroutine suspended: the user's
+ * frames of the stack taken at its `yield*`, innermost first, since a
+ * suspended generator shows none. `loop.dumpTasks()` gives the same text.
  *
  * @example
  * ```ts
@@ -118,6 +131,9 @@ export function taskTree(loop: BaseEventLoop): string {
   const add = (task: Task<unknown>, lead: string, indent: string): void => {
     lines.push(lead + taskLine(task, positions));
     const own = children.get(task) ?? [];
+    // Under the task's line; the line down to its children goes on beside them.
+    const margin = `${indent}${own.length > 0 ? "│" : " "}     `;
+    for (const frame of suspendedAt(task, positions)) lines.push(margin + frame);
     own.forEach((child, i) => {
       const last = i === own.length - 1;
       add(child, indent + (last ? "└── " : "├── "), indent + (last ? "    " : "│   "));
