@@ -462,6 +462,31 @@ describe("asynkit:* channels", () => {
     ]);
   });
 
+  it("leave a host without diagnostics_channel working, and a recorder hears them there", async () => {
+    const src = (file: string) => JSON.stringify(pathToFileURL(join(root, "src", file)).href);
+    const { code, stdout, stderr } = await runScript(
+      "no-diagnostics",
+      `
+import { subscribe } from "node:diagnostics_channel";
+let heard = 0;
+subscribe("asynkit:task.created", () => heard++);
+delete (process as { getBuiltinModule?: unknown }).getBuiltinModule; // as a browser has none
+const { createTask, sleep, VirtualEventLoop } = await import(${src("index.ts")});
+const { traceRecorder } = await import(${src("trace/index.ts")});
+const loop = new VirtualEventLoop();
+const rec = traceRecorder(loop);
+loop.runSync(loop.createTask((function* () { yield* createTask(sleep(5), { name: "nap" }); })(), { name: "main" }));
+rec.stop();
+const events = rec.toChromeTrace().traceEvents;
+console.log(events.filter((e) => e.ph === "f").map((e) => e.name).join(" "), heard);
+`,
+    );
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    // The recorder heard the run; the channels, which asynkit could not reach, did not.
+    expect(stdout.trim()).toBe("spawn wakeup wakeup 0");
+  }, 30_000);
+
   it("are silent when nobody subscribes", () => {
     const heard: unknown[] = [];
     const listener = (message: unknown) => heard.push(message);
