@@ -6,6 +6,7 @@
 import { getRunningLoop, Handle, type ReadyEntry } from "./events.js";
 import { type Future, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { NativeBody } from "./native.js";
 import { suspensionFrames } from "./suspendsite.js";
 import { Task, taskStep, throwIntoTask } from "./tasks.js";
 import { checkLoopOption } from "./validate.js";
@@ -26,11 +27,14 @@ export function describeAwaited(future: Future<unknown>): string {
   return future._label() ?? String(future);
 }
 
-/** @internal What a task waits on, in words: the future's description, or the task it waits for. */
+/** @internal What a task waits on, in words: the future's description, the task it waits for, or the host. */
 export function describeWait(task: Task<unknown>): string {
   const waiter = task._futWaiter;
-  if (waiter === null) return "nothing the loop can see";
-  return describeAwaited(waiter);
+  if (waiter !== null) return describeAwaited(waiter);
+  // An async function's await of something the loop did not make (see native.ts).
+  const coro = task._coro;
+  if (coro instanceof NativeBody && coro.detached) return "a native promise only the host settles";
+  return "nothing the loop can see";
 }
 
 /**

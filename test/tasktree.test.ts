@@ -10,6 +10,7 @@ import {
   Event,
   formatTaskTree,
   getRunningLoop,
+  HostEventLoop,
   Lock,
   Queue,
   sleep,
@@ -77,6 +78,36 @@ describe("formatTaskTree", () => {
     expect(tree.split("\n").slice(1)).toEqual([
       '├── Task "early" waits on Event.wait() since t=0 ms',
       '└── Task "late" waits on Event.wait() since t=5 ms',
+    ]);
+  });
+
+  it("says so of a native task whose await only the host settles", async () => {
+    const loop = new HostEventLoop();
+    let tree = "";
+    let release = () => {};
+    await loop.runUntilComplete(
+      loop.createTask(
+        (function* () {
+          const hosted = createTask(
+            async () => {
+              await new Promise<void>((resolve) => {
+                release = resolve;
+              });
+            },
+            { name: "hosted" },
+          );
+          yield* sleep(5); // the loop sees, in a macrotask, that no microtask will resume it
+          tree = formatTaskTree();
+          release();
+          yield* hosted;
+        })(),
+        { name: "main" },
+      ),
+    );
+    loop.close();
+    expect(tree.split("\n")).toEqual([
+      'Task "main" running',
+      '└── Task "hosted" waits on a native promise only the host settles',
     ]);
   });
 
