@@ -8,7 +8,7 @@ import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
 import type { Future } from "./futures.js";
 import { noteSuspensions, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { captureSuspension } from "./suspendsite.js";
+import { captureSuspension, suspensionFrames } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { describeAwaited, taskOfEntry } from "./tasktree.js";
 import type { ReadyQueue } from "./util/deque.js";
@@ -27,6 +27,12 @@ export const STARVED_ITERATIONS = 100;
  */
 export const POLLING_STEPS = 1000;
 const POLL_STEP_MS = 0.05;
+
+/** What a task's step resumed after, for a slow step's report: the wait, and where it suspended for it. */
+interface Resumed {
+  what: string;
+  site: Error | undefined;
+}
 
 /** A lint as the exception handler receives it: no exception, a message, and what it is about. */
 function lint(loop: BaseEventLoop, context: ExceptionContext): void {
@@ -70,16 +76,18 @@ export class Linter {
   }
 
   /**
-   * The entry about to run: what its task waited for until now, for a slow
-   * step's report (generators keep no frames to say where they resumed).
+   * The entry about to run: what its task waited for until now, and where it
+   * suspended for it, for a slow step's report (generators keep no frames to
+   * say where they resumed).
    */
-  before(entry: Handle | ReadyEntry): string | null {
+  before(entry: Handle | ReadyEntry): Resumed | null {
     this.site = null;
     const task = taskOfEntry(entry);
     if (task === null) return null;
     this.readySince.delete(task);
     const waited = task._futWaiter;
-    return waited === null ? "a bare yield" : describeAwaited(waited);
+    if (waited === null) return { what: "a bare yield", site: undefined };
+    return { what: describeAwaited(waited), site: this.sites.get(task) };
   }
 
   /** The loop time the task began the wait it is in, if it began in debug mode. */
@@ -106,7 +114,7 @@ export class Linter {
    * where it resumed; a task that now waits on a future is timed from here,
    * and keeps where it suspended.
    */
-  after(entry: Handle | ReadyEntry, took: number, resumedAfter: string | null): void {
+  after(entry: Handle | ReadyEntry, took: number, resumed: Resumed | null): void {
     const task = taskOfEntry(entry);
     if (task !== null && task._futWaiter !== null && task._futWaiter._state === PENDING) {
       this.waits.set(task, this.loop.time());
@@ -117,7 +125,9 @@ export class Linter {
     if (task !== null) this.countPolls(task, took);
     if (took < SLOW_STEP_MS) return;
     const what = task === null ? String(entry) : String(task);
-    const where = resumedAfter === null ? "" : ` (resumed after ${resumedAfter})`;
+    const frame = resumed?.site === undefined ? undefined : suspensionFrames(resumed.site)[0];
+    const at = frame === undefined ? "" : ` ${frame}`;
+    const where = resumed === null ? "" : ` (resumed after ${resumed.what}${at})`;
     lint(this.loop, {
       message: `Executing ${what} took ${took.toFixed(1)} ms${where}: a step this long holds up every other task`,
       ...(task === null ? { handle: entry as Handle } : { task }),
