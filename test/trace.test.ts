@@ -13,6 +13,7 @@ import {
   Event,
   Future,
   fromPromise,
+  getRunningLoop,
   HostEventLoop,
   SchedulingVirtualEventLoop,
   sleep,
@@ -22,6 +23,7 @@ import {
   taskReinsert,
   VirtualEventLoop,
 } from "../src/index.js";
+import { explore } from "../src/testing/index.js";
 import { type ChromeTrace, type TraceEvent, traceRecorder } from "../src/trace/index.js";
 import { removeScripts, root, runScript } from "./child.js";
 import { caught } from "./helpers.js";
@@ -262,6 +264,24 @@ describe("traceRecorder", () => {
     const trace = rec.toChromeTrace();
     checkPairs(trace);
     expect(wakers(trace, "main")).toEqual(["loop: outside the loop"]);
+  });
+
+  it("draws a wakeup from a callback of explore()'s loop, which runs its entries itself", async () => {
+    const rec = traceRecorder();
+    await explore(function* () {
+      const settled = new Future<number>();
+      getRunningLoop().callSoon(() => settled.setResult(1));
+      yield* settled;
+    });
+    rec.stop();
+    const trace = rec.toChromeTrace();
+    checkPairs(trace);
+    const woken = trace.traceEvents.filter((e) => e.ph === "f" && e.name === "wakeup");
+    expect(woken.length).toBeGreaterThan(0);
+    const thread = trace.traceEvents.find((e) => e.ph === "M" && e.tid === woken[0]?.tid);
+    expect(wakers(trace, String(thread?.args?.name).replace(/^Task "(.*)"$/, "$1"))).toEqual([
+      "loop: callback",
+    ]);
   });
 
   it("shows the parent of each task of a three-level TaskGroup", () => {

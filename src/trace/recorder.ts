@@ -8,6 +8,7 @@
  * `asynkit:*` events (channels.ts).
  */
 import { type ChannelMessages, type ChannelName, listen } from "../channels.js";
+import { peekRunningLoop } from "../events.js";
 import type { BaseEventLoop } from "../loops/base.js";
 import type { Task } from "../tasks.js";
 import { isEventLoop, notALoop } from "../validate.js";
@@ -358,16 +359,18 @@ class Recorder implements TraceRecorder {
 
   /**
    * A wakeup arrow from the loop's track: from the timer or callback running
-   * now, else from a moment's slice for code outside the loop (a host callback
-   * that completed the future between the loop's runs).
+   * now, else from a moment's slice of its own: "outside the loop" for host
+   * code that completed the future between the loop's runs, "callback" for an
+   * entry of a loop that does not publish its callbacks (explore()'s).
    */
   private flowFromLoop(loop: BaseEventLoop, to: TaskTrack): void {
     const track = to.loop;
     const id = this.nextFlow++;
-    const outside = track.callback === null;
-    if (outside) this.push(loop, track, { name: "outside the loop", ph: "B", tid: 0 });
+    const own = track.callback === null;
+    const slice = track.callback ?? (peekRunningLoop() === loop ? "callback" : "outside the loop");
+    if (own) this.push(loop, track, { name: slice, ph: "B", tid: 0 });
     this.push(loop, track, { name: "wakeup", ph: "s", tid: 0, id, cat: "flow" });
-    if (outside) this.push(loop, track, { name: "outside the loop", ph: "E", tid: 0 });
+    if (own) this.push(loop, track, { name: slice, ph: "E", tid: 0 });
     to.flowsIn.push({ id, name: "wakeup" });
   }
 
