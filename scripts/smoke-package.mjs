@@ -17,7 +17,7 @@ try {
   writeFileSync(
     join(dir, "main.mjs"),
     `import { createRequire } from "node:module";
-import { run, sleep, createTask, VirtualEventLoop } from "asynkit";
+import { run, sleep, createTask, Event, VirtualEventLoop } from "asynkit";
 import { explore, choose } from "asynkit/testing";
 import { traceRecorder } from "asynkit/trace";
 const log = [];
@@ -36,8 +36,17 @@ const rec = traceRecorder(loop);
 loop.runSync(sleep(5));
 rec.stop();
 if (createRequire(import.meta.url)("asynkit/trace").traceRecorder !== traceRecorder) throw new Error("require() loaded a second asynkit/trace");
+// Slices: the two steps of the sleep's task, its wait, and on the loop's track the sleep's timer and the run's stop.
 const traced = rec.toChromeTrace().traceEvents.filter((e) => e.ph === "B").length;
-console.log(JSON.stringify({ value, log, virtual, schedules: explored.schedules, traced }));
+// In debug mode the task tree shows where a task suspended: this file's frame, none of the package's.
+const debugged = new VirtualEventLoop();
+debugged.setDebug(true);
+function* stuck(gate) { yield* gate.wait(); }
+let tree = "";
+debugged.runSync((function* () { const gate = new Event(); createTask(stuck(gate)); yield* sleep(1); tree = debugged.dumpTasks(); gate.set(); })());
+const frames = tree.split("\\n").filter((line) => line.trim().startsWith("at "));
+const suspendedAt = frames.map((line) => line.trim().replace(/ \\(.*\\/(main\\.mjs):\\d+:\\d+\\)$/, " $1"));
+console.log(JSON.stringify({ value, log, virtual, schedules: explored.schedules, traced, suspendedAt }));
 `,
   );
   writeFileSync(
@@ -94,7 +103,14 @@ run(main()).then((value: number) => console.log(JSON.stringify({ value })));
   const runs = [
     [
       "main.mjs",
-      { value: 42, log: ["main", "child"], virtual: "virtual", schedules: 2, traced: 3 },
+      {
+        value: 42,
+        log: ["main", "child"],
+        virtual: "virtual",
+        schedules: 2,
+        traced: 5,
+        suspendedAt: ["at stuck main.mjs"],
+      },
     ],
     ["main.cjs", { value: 42, log: ["main", "child"] }],
     ["out/consumer-cjs.cjs", { value: 42 }],

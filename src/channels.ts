@@ -22,7 +22,7 @@ export interface ChannelMessages {
   "task.step.end": { task: Task };
   /** A task waits on a future (`what` says what it stands for, as the task tree does). */
   "task.suspended": { task: Task; future: Future; what: string };
-  /** The future a task waited on is done, so the task is ready: `by` is the task whose step completed it, else null (a timer, a callback). */
+  /** The future a task waited on is done, so the task is ready: `by` is the task whose step completed it, else null (a timer or callback, published around it as callback.start/end, or code outside the loop). */
   "task.woken": { task: Task; future: Future; by: Task | null };
   /** cancel() was asked of a task that is not done. */
   "task.cancelled": { task: Task; message: string | undefined };
@@ -37,6 +37,15 @@ export interface ChannelMessages {
    * (or where it was taken from, for readyPop).
    */
   "ready.move": { loop: BaseEventLoop; op: string; task: Task | null; position: number };
+  /**
+   * The loop runs a callback that is not a task's step: a timer's (`when` is
+   * when it was due: a callLater() callback, or a sleep's deadline, named
+   * "sleep until t=… ms") or a callSoon() one (`when` null). `name` is the
+   * function's name. What it wakes is published between this and its end.
+   */
+  "callback.start": { loop: BaseEventLoop; name: string; when: number | null };
+  /** That callback returned. */
+  "callback.end": { loop: BaseEventLoop };
   /** A timer went into the loop's heap (a sleep's own timer too), due at `when` on the loop's clock. */
   "timer.scheduled": { loop: BaseEventLoop; when: number };
   /** A timer became due and went to the ready queue. */
@@ -68,6 +77,8 @@ const NAMES: readonly ChannelName[] = [
   "task.interrupted",
   "task.done",
   "ready.move",
+  "callback.start",
+  "callback.end",
   "timer.scheduled",
   "timer.fired",
 ];

@@ -6,7 +6,7 @@
 import { DeadlockError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { describeAwaited, readyPositions, taskLine } from "./tasktree.js";
+import { describeAwaited, readyPositions, suspendedAt, taskLine } from "./tasktree.js";
 
 /** A deadlock report lists at most this many tasks. */
 const MAX_LISTED = 20;
@@ -25,7 +25,10 @@ export function deadlockError(
   // Each task in the words of the task tree (see formatTaskTree()).
   const positions = readyPositions(loop);
   let list = "";
-  for (const task of tasks.slice(0, MAX_LISTED)) list += `\n  ${taskLine(task, positions)}`;
+  for (const task of tasks.slice(0, MAX_LISTED)) {
+    list += `\n  ${taskLine(task, positions)}`;
+    for (const frame of suspendedAt(task, positions)) list += `\n        ${frame}`;
+  }
   if (tasks.length > MAX_LISTED) list += `\n  … and ${tasks.length - MAX_LISTED} more`;
   const what =
     tasks.length > 0 ? ` Unfinished tasks:${list}` : ` It waits on ${describeAwaited(awaited)}.`;

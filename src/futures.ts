@@ -449,6 +449,18 @@ export class WaitFuture<T = unknown> extends Future<T> {
 }
 
 /**
+ * Set once a loop is put in debug mode: from then on each wait tells the
+ * future's loop, whose linter notes where the task suspended (see lints.ts).
+ * Until then a suspension pays one test of this boolean.
+ */
+let suspensionsNoted = false;
+
+/** @internal A loop entered debug mode: waits note where their task suspended from now on. */
+export function noteSuspensions(): void {
+  suspensionsNoted = true;
+}
+
+/**
  * @internal One step of waiting for `future` inside `yield*`: the first step
  * (`resumed` false) yields a pending future to the task; a resumed step gives
  * the result or throws.
@@ -464,6 +476,8 @@ export function waitStep<T>(future: Future<T>, resumed: boolean): IteratorResult
     );
   }
   future._blocking = true;
+  // Here, while the coroutine that suspends is still on the stack.
+  if (suspensionsNoted) future._loop._linter?.suspending();
   return { done: false, value: future as Future<unknown> };
 }
 

@@ -6,8 +6,9 @@
  */
 import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
 import type { Future } from "./futures.js";
-import { PENDING } from "./futures.js";
+import { noteSuspensions, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { captureSuspension, suspensionFrames } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { describeAwaited, taskOfEntry } from "./tasktree.js";
 import type { ReadyQueue } from "./util/deque.js";
@@ -27,6 +28,12 @@ export const STARVED_ITERATIONS = 100;
 export const POLLING_STEPS = 1000;
 const POLL_STEP_MS = 0.05;
 
+/** What a task's step resumed after, for a slow step's report: the wait, and where it suspended for it. */
+interface Resumed {
+  what: string;
+  site: Error | undefined;
+}
+
 /** A lint as the exception handler receives it: no exception, a message, and what it is about. */
 function lint(loop: BaseEventLoop, context: ExceptionContext): void {
   loop.callExceptionHandler({ ...context, lint: true });
@@ -39,10 +46,16 @@ export class Linter {
   private readonly reported = new WeakSet<Task>();
   /** When (loop time) each task began the wait it is in, for the task tree. */
   private readonly waits = new WeakMap<Task, number>();
+  /** Where each task suspended for the wait it is in, for the task tree. */
+  private readonly sites = new WeakMap<Task, Error>();
+  /** Where the entry running now last suspended a coroutine: its task's site, if the task then waits. */
+  private site: Error | null = null;
   /** How many short steps in a row each task has ended with nothing to wait for. */
   private readonly polls = new WeakMap<Task, number>();
 
-  constructor(private readonly loop: BaseEventLoop) {}
+  constructor(private readonly loop: BaseEventLoop) {
+    noteSuspensions();
+  }
 
   /** An iteration begins: a task ready through more than STARVED_ITERATIONS of them is reported, once. */
   iterationStarted(ready: ReadyQueue<Handle | ReadyEntry>): void {
@@ -63,15 +76,18 @@ export class Linter {
   }
 
   /**
-   * The entry about to run: what its task waited for until now, for a slow
-   * step's report (generators keep no frames to say where they resumed).
+   * The entry about to run: what its task waited for until now, and where it
+   * suspended for it, for a slow step's report (generators keep no frames to
+   * say where they resumed).
    */
-  before(entry: Handle | ReadyEntry): string | null {
+  before(entry: Handle | ReadyEntry): Resumed | null {
+    this.site = null;
     const task = taskOfEntry(entry);
     if (task === null) return null;
     this.readySince.delete(task);
     const waited = task._futWaiter;
-    return waited === null ? "a bare yield" : describeAwaited(waited);
+    if (waited === null) return { what: "a bare yield", site: undefined };
+    return { what: describeAwaited(waited), site: this.sites.get(task) };
   }
 
   /** The loop time the task began the wait it is in, if it began in debug mode. */
@@ -80,18 +96,38 @@ export class Linter {
   }
 
   /**
-   * The entry ran for `took` ms: a slow one is reported with its task and
-   * where it resumed; a task that now waits on a future is timed from here.
+   * A coroutine suspends on a future (waitStep() tells): the stack is taken
+   * now, the task's frames still on it. The last one of a step is its task's:
+   * an eager start inside the step suspends before the task itself does.
    */
-  after(entry: Handle | ReadyEntry, took: number, resumedAfter: string | null): void {
+  suspending(): void {
+    if (this.loop.getDebug()) this.site = captureSuspension();
+  }
+
+  /** Where the task suspended for the wait it is in, if it suspended in debug mode. */
+  suspendedAt(task: Task): Error | undefined {
+    return this.sites.get(task);
+  }
+
+  /**
+   * The entry ran for `took` ms: a slow one is reported with its task and
+   * where it resumed; a task that now waits on a future is timed from here,
+   * and keeps where it suspended.
+   */
+  after(entry: Handle | ReadyEntry, took: number, resumed: Resumed | null): void {
     const task = taskOfEntry(entry);
     if (task !== null && task._futWaiter !== null && task._futWaiter._state === PENDING) {
       this.waits.set(task, this.loop.time());
+      if (this.site === null) this.sites.delete(task);
+      else this.sites.set(task, this.site);
     }
+    this.site = null;
     if (task !== null) this.countPolls(task, took);
     if (took < SLOW_STEP_MS) return;
     const what = task === null ? String(entry) : String(task);
-    const where = resumedAfter === null ? "" : ` (resumed after ${resumedAfter})`;
+    const frame = resumed?.site === undefined ? undefined : suspensionFrames(resumed.site)[0];
+    const at = frame === undefined ? "" : ` ${frame}`;
+    const where = resumed === null ? "" : ` (resumed after ${resumed.what}${at})`;
     lint(this.loop, {
       message: `Executing ${what} took ${took.toFixed(1)} ms${where}: a step this long holds up every other task`,
       ...(task === null ? { handle: entry as Handle } : { task }),

@@ -6,6 +6,8 @@
 import { getRunningLoop, Handle, type ReadyEntry } from "./events.js";
 import { type Future, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { NativeBody } from "./native.js";
+import { suspensionFrames } from "./suspendsite.js";
 import { Task, taskStep, throwIntoTask } from "./tasks.js";
 import { checkLoopOption } from "./validate.js";
 
@@ -25,11 +27,14 @@ export function describeAwaited(future: Future<unknown>): string {
   return future._label() ?? String(future);
 }
 
-/** @internal What a task waits on, in words: the future's description, or the task it waits for. */
+/** @internal What a task waits on, in words: the future's description, the task it waits for, or the host. */
 export function describeWait(task: Task<unknown>): string {
   const waiter = task._futWaiter;
-  if (waiter === null) return "nothing the loop can see";
-  return describeAwaited(waiter);
+  if (waiter !== null) return describeAwaited(waiter);
+  // An async function's await of something the loop did not make (see native.ts).
+  const coro = task._coro;
+  if (coro instanceof NativeBody && coro.detached) return "a native promise only the host settles";
+  return "nothing the loop can see";
 }
 
 /**
@@ -73,6 +78,16 @@ export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, numb
 }
 
 /**
+ * @internal Where a waiting task suspended, innermost frame first, if its wait
+ * began in debug mode (empty otherwise, and for a task that runs or is ready).
+ */
+export function suspendedAt(task: Task<unknown>, positions: Map<Task<unknown>, number>): string[] {
+  if (task === task._loop._currentTask || positions.has(task)) return [];
+  const site = task._loop._linter?.suspendedAt(task);
+  return site === undefined ? [] : suspensionFrames(site);
+}
+
+/**
  * The loop's live tasks as a text tree, one line per task: its name, its
  * state (`running`, `ready at position N` in the ready queue, or `waits on`
  * its await chain: the future or task it waits on, and what that task waits
@@ -80,7 +95,9 @@ export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, numb
  * TaskGroup) that are still live. A task whose creator is done stands at the
  * top level. Without a loop argument it shows the running loop's tasks.
  * In debug mode a waiting task's line also says since when it waits (loop
- * time). `loop.dumpTasks()` gives the same text.
+ * time), and the lines under it where its coroutine suspended: the user's
+ * frames of the stack taken at its `yield*`, innermost first, since a
+ * suspended generator shows none. `loop.dumpTasks()` gives the same text.
  *
  * @example
  * ```ts
@@ -118,6 +135,9 @@ export function taskTree(loop: BaseEventLoop): string {
   const add = (task: Task<unknown>, lead: string, indent: string): void => {
     lines.push(lead + taskLine(task, positions));
     const own = children.get(task) ?? [];
+    // Under the task's line; the line down to its children goes on beside them.
+    const margin = `${indent}${own.length > 0 ? "│" : " "}     `;
+    for (const frame of suspendedAt(task, positions)) lines.push(margin + frame);
     own.forEach((child, i) => {
       const last = i === own.length - 1;
       add(child, indent + (last ? "└── " : "├── "), indent + (last ? "    " : "│   "));

@@ -10,6 +10,7 @@ import {
   Event,
   formatTaskTree,
   getRunningLoop,
+  HostEventLoop,
   Lock,
   Queue,
   sleep,
@@ -77,6 +78,36 @@ describe("formatTaskTree", () => {
     expect(tree.split("\n").slice(1)).toEqual([
       '├── Task "early" waits on Event.wait() since t=0 ms',
       '└── Task "late" waits on Event.wait() since t=5 ms',
+    ]);
+  });
+
+  it("says so of a native task whose await only the host settles", async () => {
+    const loop = new HostEventLoop();
+    let tree = "";
+    let release = () => {};
+    await loop.runUntilComplete(
+      loop.createTask(
+        (function* () {
+          const hosted = createTask(
+            async () => {
+              await new Promise<void>((resolve) => {
+                release = resolve;
+              });
+            },
+            { name: "hosted" },
+          );
+          yield* sleep(5); // the loop sees, in a macrotask, that no microtask will resume it
+          tree = formatTaskTree();
+          release();
+          yield* hosted;
+        })(),
+        { name: "main" },
+      ),
+    );
+    loop.close();
+    expect(tree.split("\n")).toEqual([
+      'Task "main" running',
+      '└── Task "hosted" waits on a native promise only the host settles',
     ]);
   });
 
@@ -197,5 +228,105 @@ describe("formatTaskTree", () => {
       '├── Task "enrich" waits on Queue.put()',
       '└── Task "report" waits on Event.wait()',
     ]);
+  });
+});
+
+describe("formatTaskTree in debug mode: where each waiting task suspended", () => {
+  function* fetchRows(gate: Event): Coro<void> {
+    yield* gate.wait(); // the frame the tree shows first
+  }
+  function* report(gate: Event): Coro<void> {
+    yield* fetchRows(gate);
+  }
+  function treeOf(debug: boolean): string {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(debug);
+    let tree = "";
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const gate = new Event();
+          createTask(report(gate), { name: "report" });
+          createTask(gate.wait(), { name: "bare" }); // asynkit's own coroutine: no frame of the user's
+          yield* sleep(5);
+          tree = formatTaskTree();
+          gate.set();
+        })(),
+        { name: "main" },
+      ),
+    );
+    return tree;
+  }
+
+  it("shows the stack taken at the yield*, innermost first, without asynkit's frames", () => {
+    const lines = treeOf(true).split("\n");
+    expect(lines[0]).toBe('Task "main" running');
+    expect(lines[1]).toBe('├── Task "report" waits on Event.wait() since t=0 ms');
+    expect(lines[2]).toMatch(/^│ {9}at fetchRows \(.*test\/tasktree\.test\.ts:\d+:\d+\)$/);
+    expect(lines[3]).toMatch(/^│ {9}at report \(.*test\/tasktree\.test\.ts:\d+:\d+\)$/);
+    expect(lines.slice(4)).toEqual(['└── Task "bare" waits on Event.wait() since t=0 ms']);
+  });
+
+  it("captures nothing without debug mode", () => {
+    expect(treeOf(false).split("\n")).toEqual([
+      'Task "main" running',
+      '├── Task "report" waits on Event.wait()',
+      '└── Task "bare" waits on Event.wait()',
+    ]);
+  });
+
+  it("keeps the line down to a task's children beside its frames, and drops them once it is ready", () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    const trees: string[] = [];
+    function* parent(gate: Event): Coro<void> {
+      createTask(sleep(10), { name: "child" });
+      yield* fetchRows(gate);
+    }
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const gate = new Event();
+          createTask(parent(gate), { name: "parent" });
+          yield* sleep(1);
+          trees.push(formatTaskTree());
+          gate.set(); // "parent" is ready now
+          trees.push(formatTaskTree());
+        })(),
+        { name: "main" },
+      ),
+    );
+    const waiting = (trees[0] as string).split("\n");
+    expect(waiting[1]).toBe('└── Task "parent" waits on Event.wait() since t=0 ms');
+    expect(waiting[2]).toMatch(/^ {4}│ {5}at fetchRows \(/);
+    expect(waiting[3]).toMatch(/^ {4}│ {5}at parent \(/);
+    expect(waiting[4]).toBe('    └── Task "child" waits on sleep until t=10 ms since t=0 ms');
+    expect(waiting).toHaveLength(5);
+    expect((trees[1] as string).split("\n")).toEqual([
+      'Task "main" running',
+      '└── Task "parent" ready at position 0',
+      '    └── Task "child" waits on sleep until t=10 ms since t=0 ms',
+    ]);
+  });
+
+  it("shows the frames in a deadlock's error in debug mode, and only then", () => {
+    function deadlock(debug: boolean): string {
+      const loop = new VirtualEventLoop();
+      loop.setDebug(debug);
+      const error = thrown(() =>
+        loop.runSync(loop.createTask(report(new Event()), { name: "stuck" })),
+      );
+      expect(error).toBeInstanceOf(DeadlockError);
+      return (error as DeadlockError).message;
+    }
+    const [, list] = deadlock(true).split("Unfinished tasks:\n");
+    const lines = (list as string).split("\n");
+    expect(lines[0]).toBe('  Task "stuck" waits on Event.wait() since t=0 ms');
+    expect(lines[1]).toMatch(/^ {8}at fetchRows \(.*test\/tasktree\.test\.ts:\d+:\d+\)$/);
+    expect(lines[2]).toMatch(/^ {8}at report \(.*test\/tasktree\.test\.ts:\d+:\d+\)$/);
+    expect(lines).toHaveLength(3);
+    expect(deadlock(false)).toMatch(
+      /Unfinished tasks:\n {2}Task "stuck" waits on Event\.wait\(\)$/,
+    );
   });
 });

@@ -11,6 +11,10 @@ import {
   type Coro,
   createTask,
   Event,
+  Future,
+  fromPromise,
+  getRunningLoop,
+  HostEventLoop,
   SchedulingVirtualEventLoop,
   sleep,
   type Task,
@@ -19,6 +23,7 @@ import {
   taskReinsert,
   VirtualEventLoop,
 } from "../src/index.js";
+import { explore } from "../src/testing/index.js";
 import { type ChromeTrace, type TraceEvent, traceRecorder } from "../src/trace/index.js";
 import { removeScripts, root, runScript } from "./child.js";
 import { caught } from "./helpers.js";
@@ -48,6 +53,29 @@ function checkPairs(trace: ChromeTrace): { slices: number; flows: number } {
   for (const stack of open.values()) expect(stack).toEqual([]);
   expect([...flows.values()].every((state) => state === "finished")).toBe(true);
   return { slices, flows: flows.size };
+}
+
+/**
+ * What each wakeup arrow into a task's steps starts from: the slice enclosing
+ * the arrow's start, with its thread's name.
+ */
+function wakers(trace: ChromeTrace, name: string): string[] {
+  const threads = new Map<string, string>();
+  const open = new Map<string, string[]>();
+  const starts = new Map<number, string>();
+  for (const event of trace.traceEvents) {
+    const key = `${event.pid}/${event.tid}`;
+    if (event.name === "thread_name") threads.set(key, String(event.args?.name));
+    const stack = open.get(key) ?? [];
+    open.set(key, stack);
+    if (event.ph === "B") stack.push(event.name);
+    if (event.ph === "E") stack.pop();
+    const thread = (threads.get(key) ?? "").replace(/ \(.*\)$/, "");
+    if (event.ph === "s") starts.set(event.id as number, `${thread}: ${stack.at(-1)}`);
+  }
+  return trackOf(trace, name)
+    .filter((e) => e.ph === "f" && e.name === "wakeup")
+    .map((e) => starts.get(e.id as number) as string);
 }
 
 /** The events of one task's track, by name, with its thread found by task name. */
@@ -128,11 +156,11 @@ describe("traceRecorder", () => {
       "0.005 s spawn",
       "0.007 E step",
       '0.008 B waiting for Task "child"',
-      '10000.004 E waiting for Task "child"',
-      "10000.01 B step",
-      "10000.011 f wakeup",
-      "10000.012 i finished",
-      "10000.014 E step",
+      '10000.008 E waiting for Task "child"',
+      "10000.014 B step",
+      "10000.015 f wakeup",
+      "10000.016 i finished",
+      "10000.018 E step",
     ]);
     expect(trackOf(trace, "child").map(brief)).toEqual([
       "0.004 i created",
@@ -140,14 +168,120 @@ describe("traceRecorder", () => {
       "0.011 f spawn",
       "0.013 E step",
       "0.014 B waiting for sleep until t=10 ms",
-      "10000.001 E waiting for sleep until t=10 ms",
-      "10000.003 B step",
-      "10000.005 s wakeup",
-      "10000.006 i finished",
-      "10000.008 E step",
+      "10000.002 E waiting for sleep until t=10 ms",
+      "10000.006 B step",
+      "10000.007 f wakeup",
+      "10000.009 s wakeup",
+      "10000.01 i finished",
+      "10000.012 E step",
     ]);
+    // The loop's own track: timers, and the callbacks it ran (the sleep's deadline, runSync's stop).
+    expect(
+      trace.traceEvents.filter((e) => e.tid === 0 && e.ph !== "M" && e.ph !== "C").map(brief),
+    ).toEqual([
+      "0.012 i timer scheduled",
+      "10000 i timer fired",
+      "10000.001 B timer sleep until t=10 ms",
+      "10000.003 s wakeup",
+      "10000.004 E timer sleep until t=10 ms",
+      "10000.019 B callback stop",
+      "10000.02 E callback stop",
+    ]);
+    expect(wakers(trace, "main")).toEqual(['Task "child": step']);
+    expect(wakers(trace, "child")).toEqual(["loop: timer sleep until t=10 ms"]);
     const counters = trace.traceEvents.filter((e) => e.name === "live tasks");
     expect(counters.map((e) => e.args?.tasks)).toEqual([1, 2, 1, 0]);
+  });
+
+  it("draws wakeups from the timer or callback that completed the future", () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    const wait = (future: Future<number>): Coro<number> => future[Symbol.iterator]();
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const late = new Future<number>();
+          const soon = new Future<number>();
+          const gate = new Event();
+          createTask(wait(late), { name: "late" });
+          createTask(wait(soon), { name: "soon" });
+          const gated = [1, 2].map((n) => createTask(gate.wait(), { name: `gated ${n}` }));
+          yield* sleep(1);
+          loop.callLater(5, function settleLate() {
+            late.setResult(1);
+          });
+          loop.callSoon(function settleSoon() {
+            soon.setResult(2);
+            gate.set();
+          });
+          yield* sleep(10);
+          yield* gated[1] as Task;
+        })(),
+        { name: "main" },
+      ),
+    );
+    rec.stop();
+    const trace = rec.toChromeTrace();
+    checkPairs(trace);
+    expect(wakers(trace, "late")).toEqual(["loop: timer settleLate"]);
+    expect(wakers(trace, "soon")).toEqual(["loop: callback settleSoon"]);
+    // One callback, two arrows out of its one slice.
+    expect(wakers(trace, "gated 1")).toEqual(["loop: callback settleSoon"]);
+    expect(wakers(trace, "gated 2")).toEqual(["loop: callback settleSoon"]);
+    expect(wakers(trace, "main")).toEqual([
+      "loop: timer sleep until t=1 ms",
+      "loop: timer sleep until t=11 ms",
+    ]);
+    const slices = trace.traceEvents.filter((e) => e.tid === 0 && e.ph === "B");
+    expect(slices.map((e) => [e.ts, e.name, e.args])).toEqual([
+      [1000.001, "timer sleep until t=1 ms", { when: 1 }],
+      [1000.012, "callback settleSoon", undefined],
+      [6000.001, "timer settleLate", { when: 6 }],
+      [11000.001, "timer sleep until t=11 ms", { when: 11 }],
+      [11000.011, "callback stop", undefined],
+    ]);
+  });
+
+  it("draws a wakeup from outside the loop when host code completed the future", async () => {
+    const loop = new HostEventLoop();
+    const rec = traceRecorder(loop);
+    let settle = (_: number) => {};
+    const hosted = new Promise<number>((resolve) => {
+      settle = resolve;
+    });
+    await loop.runUntilComplete(
+      loop.createTask(
+        (function* () {
+          const future = fromPromise(hosted);
+          setTimeout(() => settle(1), 1);
+          yield* future;
+        })(),
+        { name: "main" },
+      ),
+    );
+    rec.stop();
+    loop.close();
+    const trace = rec.toChromeTrace();
+    checkPairs(trace);
+    expect(wakers(trace, "main")).toEqual(["loop: outside the loop"]);
+  });
+
+  it("draws a wakeup from a callback of explore()'s loop, which runs its entries itself", async () => {
+    const rec = traceRecorder();
+    await explore(function* () {
+      const settled = new Future<number>();
+      getRunningLoop().callSoon(() => settled.setResult(1));
+      yield* settled;
+    });
+    rec.stop();
+    const trace = rec.toChromeTrace();
+    checkPairs(trace);
+    const woken = trace.traceEvents.filter((e) => e.ph === "f" && e.name === "wakeup");
+    expect(woken.length).toBeGreaterThan(0);
+    const thread = trace.traceEvents.find((e) => e.ph === "M" && e.tid === woken[0]?.tid);
+    expect(wakers(trace, String(thread?.args?.name).replace(/^Task "(.*)"$/, "$1"))).toEqual([
+      "loop: callback",
+    ]);
   });
 
   it("shows the parent of each task of a three-level TaskGroup", () => {
@@ -281,14 +415,20 @@ describe("asynkit:* channels", () => {
     const heard: string[] = [];
     // Every channel but ready.move (a plain loop moves nothing).
     const tasks = ["created", "step.start", "step.end", "suspended", "woken", "cancelled", "done"];
-    const names = [...tasks.map((name) => `task.${name}`), "timer.scheduled", "timer.fired"];
+    const names = [
+      ...tasks.map((name) => `task.${name}`),
+      "timer.scheduled",
+      "timer.fired",
+      "callback.start",
+      "callback.end",
+    ];
     const listeners = names.map((name) => {
       const listener = (message: unknown) => {
-        const { task, what, state, when } = message as Record<string, unknown>;
+        const { task, what, state, when, name: callback } = message as Record<string, unknown>;
         const who = task === undefined ? "" : ` ${(task as Task).getName()}`;
         heard.push(
-          `${name}${who}${[what, state, when]
-            .filter((x) => x !== undefined)
+          `${name}${who}${[what, state, task === undefined ? callback : undefined, when]
+            .filter((x) => x !== undefined && x !== null)
             .map((x) => ` ${x}`)
             .join("")}`,
         );
@@ -324,7 +464,9 @@ describe("asynkit:* channels", () => {
       "task.suspended waiter Event.wait()",
       "task.step.end waiter",
       "timer.fired 5",
+      "callback.start sleep until t=5 ms 5",
       "task.woken main",
+      "callback.end",
       "task.step.start main",
       "task.cancelled waiter",
       "task.woken waiter",
@@ -335,8 +477,35 @@ describe("asynkit:* channels", () => {
       "task.step.start main",
       "task.done main finished",
       "task.step.end main",
+      "callback.start stop",
+      "callback.end",
     ]);
   });
+
+  it("leave a host without diagnostics_channel working, and a recorder hears them there", async () => {
+    const src = (file: string) => JSON.stringify(pathToFileURL(join(root, "src", file)).href);
+    const { code, stdout, stderr } = await runScript(
+      "no-diagnostics",
+      `
+import { subscribe } from "node:diagnostics_channel";
+let heard = 0;
+subscribe("asynkit:task.created", () => heard++);
+delete (process as { getBuiltinModule?: unknown }).getBuiltinModule; // as a browser has none
+const { createTask, sleep, VirtualEventLoop } = await import(${src("index.ts")});
+const { traceRecorder } = await import(${src("trace/index.ts")});
+const loop = new VirtualEventLoop();
+const rec = traceRecorder(loop);
+loop.runSync(loop.createTask((function* () { yield* createTask(sleep(5), { name: "nap" }); })(), { name: "main" }));
+rec.stop();
+const events = rec.toChromeTrace().traceEvents;
+console.log(events.filter((e) => e.ph === "f").map((e) => e.name).join(" "), heard);
+`,
+    );
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    // The recorder heard the run; the channels, which asynkit could not reach, did not.
+    expect(stdout.trim()).toBe("spawn wakeup wakeup 0");
+  }, 30_000);
 
   it("are silent when nobody subscribes", () => {
     const heard: unknown[] = [];

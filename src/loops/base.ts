@@ -33,7 +33,7 @@ import {
   taskCoroutine,
   toFuture,
 } from "../tasks.js";
-import { taskTree } from "../tasktree.js";
+import { taskOfEntry, taskTree } from "../tasktree.js";
 import { now } from "../util/clock.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { TimerHeap } from "../util/heap.js";
@@ -721,8 +721,8 @@ export abstract class BaseEventLoop {
         left = ready.length;
         iterationStart = true;
       }
-      if (this._debug) {
-        left = this._runDebug(left, deadline, iterationStart);
+      if (this._debug || observed) {
+        left = this._runWatched(left, deadline, iterationStart);
         if (this._handover !== null) {
           this._iterationLeft = left;
           return HANDED_OVER;
@@ -875,25 +875,26 @@ export abstract class BaseEventLoop {
     }
   }
 
-  /** Runs up to `n` handles, warning about slow ones; returns how many are left when the deadline passed. */
   /**
-   * Runs up to `n` handles with debug mode's lints (see lints.ts): slow steps,
-   * and at an iteration's start, starved tasks. Returns how many are left when
-   * the deadline passed.
+   * Runs up to `n` handles one by one, watched: in debug mode with its lints
+   * (see lints.ts: slow steps, and at an iteration's start, starved tasks),
+   * and while someone listens with the asynkit:callback.* events. Returns how
+   * many are left when the deadline passed.
    */
-  private _runDebug(n: number, deadline: number, iterationStart: boolean): number {
+  private _runWatched(n: number, deadline: number, iterationStart: boolean): number {
     const ready = this._ready;
-    const linter = (this._linter ??= new Linter(this));
-    if (iterationStart) linter.iterationStarted(ready);
+    const linter = this._debug ? (this._linter ??= new Linter(this)) : null;
+    if (iterationStart) linter?.iterationStarted(ready);
     while (n > 0) {
       n--;
       const handle = ready.shift();
       if (handle === undefined) return 0;
-      const resumedAfter = linter.before(handle);
+      const resumedAfter = linter === null ? null : linter.before(handle);
       const start = now();
-      handle._run();
+      if (observed) runPublished(this, handle);
+      else handle._run();
       const end = now();
-      linter.after(handle, end - start, resumedAfter);
+      linter?.after(handle, end - start, resumedAfter);
       if (end > deadline || this._handover !== null) return n;
     }
     return 0;
@@ -907,4 +908,30 @@ function checkCallback(what: string, callback: unknown): void {
     callback,
     `pass the function to call, e.g. loop.${what}(${what === "callSoon" ? "" : "10, "}() => { ... })`,
   );
+}
+
+/**
+ * Runs a ready entry while someone listens: one that is not a task's step (a
+ * timer's or a callSoon() callback, a sleep's deadline) is published as a
+ * callback, so that a trace can draw the wakeups it makes from it.
+ */
+function runPublished(loop: BaseEventLoop, entry: Handle | ReadyEntry): void {
+  const timer = entry as Partial<Timer>;
+  if (taskOfEntry(entry) !== null || timer._callback === null) {
+    entry._run(); // a task's step publishes its own events; a cancelled entry does nothing
+    return;
+  }
+  // A ready entry that is a future is a sleep's own timer (see sleep.ts).
+  const name =
+    entry instanceof Future
+      ? String(entry._label())
+      : (entry as Handle)._callback?.name || "(anonymous)";
+  const when =
+    entry instanceof TimerHandle || entry instanceof Future ? (timer._when as number) : null;
+  publish("callback.start", { loop, name, when });
+  try {
+    entry._run();
+  } finally {
+    publish("callback.end", { loop });
+  }
 }

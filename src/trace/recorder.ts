@@ -1,12 +1,14 @@
 /**
  * A trace of what loops did, in the Chrome/Perfetto trace event format: a
  * track per task with a slice per step and a "waiting for" span between
- * steps, flow arrows from the task that woke (or made) a task to the step
- * that follows, instants for ready-queue moves, timers and cancellations,
+ * steps, flow arrows from what woke (or made) a task to the step that
+ * follows (another task's step, or a timer's or callback's slice on the
+ * loop's track), instants for ready-queue moves, timers and cancellations,
  * and counters for the ready queue and the live tasks. Built from the
  * `asynkit:*` events (channels.ts).
  */
 import { type ChannelMessages, type ChannelName, listen } from "../channels.js";
+import { peekRunningLoop } from "../events.js";
 import type { BaseEventLoop } from "../loops/base.js";
 import type { Task } from "../tasks.js";
 import { isEventLoop, notALoop } from "../validate.js";
@@ -74,6 +76,8 @@ interface LoopTrack {
   /** The last timestamp given out, in nanoseconds: later events get later ones. */
   lastNs: number;
   liveTasks: number;
+  /** The name of the callback slice open on the loop's track, while a timer or callback runs. */
+  callback: string | null;
 }
 
 /** What the recorder keeps for one task. */
@@ -189,6 +193,23 @@ class Recorder implements TraceRecorder {
         this.count(task._loop, track.loop, "live tasks", { tasks: track.loop.liveTasks });
         break;
       }
+      case "callback.start": {
+        const { loop, name, when } = message as ChannelMessages["callback.start"];
+        const track = this.loopTrack(loop);
+        if (track === null) break;
+        track.callback = when === null ? `callback ${name}` : `timer ${name}`;
+        const args = when === null ? undefined : { when };
+        this.push(loop, track, { name: track.callback, ph: "B", tid: 0, ...(args && { args }) });
+        break;
+      }
+      case "callback.end": {
+        const { loop } = message as ChannelMessages["callback.end"];
+        const track = this.loopTrack(loop);
+        if (track?.callback == null) break;
+        this.push(loop, track, { name: track.callback, ph: "E", tid: 0 });
+        track.callback = null;
+        break;
+      }
       case "ready.move": {
         const { loop, op, task, position } = message as ChannelMessages["ready.move"];
         if (task !== null) this.instant(task, op, { position });
@@ -209,7 +230,12 @@ class Recorder implements TraceRecorder {
     if (this.only !== null && loop !== this.only) return null;
     let track = this.loops.get(loop);
     if (track === undefined) {
-      track = { pid: this.loops.size + 1, lastNs: -1, liveTasks: loop._liveTasks().length };
+      track = {
+        pid: this.loops.size + 1,
+        lastNs: -1,
+        liveTasks: loop._liveTasks().length,
+        callback: null,
+      };
       this.loops.set(loop, track);
       this.meta(track.pid, 0, "process_name", `${loop.constructor.name} ${track.pid}`);
       this.meta(track.pid, 0, "thread_name", "loop (timers, callbacks)");
@@ -296,6 +322,7 @@ class Recorder implements TraceRecorder {
     this.endWait(task, track);
     if (track.phase === "waiting") this.enter(task, track, "ready");
     if (by !== null) this.flow(by, track, "wakeup");
+    else this.flowFromLoop(task._loop, track);
   }
 
   /** The task goes into `phase` now: the time since its last change counts for the one it leaves. */
@@ -328,6 +355,23 @@ class Recorder implements TraceRecorder {
     const id = this.nextFlow++;
     this.push(from._loop, source.loop, { name, ph: "s", tid: source.tid, id, cat: "flow" });
     to.flowsIn.push({ id, name });
+  }
+
+  /**
+   * A wakeup arrow from the loop's track: from the timer or callback running
+   * now, else from a moment's slice of its own: "outside the loop" for host
+   * code that completed the future between the loop's runs, "callback" for an
+   * entry of a loop that does not publish its callbacks (explore()'s).
+   */
+  private flowFromLoop(loop: BaseEventLoop, to: TaskTrack): void {
+    const track = to.loop;
+    const id = this.nextFlow++;
+    const own = track.callback === null;
+    const slice = track.callback ?? (peekRunningLoop() === loop ? "callback" : "outside the loop");
+    if (own) this.push(loop, track, { name: slice, ph: "B", tid: 0 });
+    this.push(loop, track, { name: "wakeup", ph: "s", tid: 0, id, cat: "flow" });
+    if (own) this.push(loop, track, { name: slice, ph: "E", tid: 0 });
+    to.flowsIn.push({ id, name: "wakeup" });
   }
 
   private instant(task: Task, name: string, args?: Record<string, unknown>): void {

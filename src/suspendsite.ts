@@ -1,0 +1,63 @@
+/**
+ * Where a task suspended, for the task tree in debug mode: a suspended
+ * generator shows no frames, so the stack is captured while the `yield*` that
+ * suspends it is still on it, and shown without asynkit's own frames.
+ */
+
+/** Frames captured per suspension: asynkit's own at the top, then the user's with the engine's `.next` between. */
+const CAPTURED_FRAMES = 24;
+
+/** At most this many of the user's frames are shown. */
+const SHOWN_FRAMES = 5;
+
+/** The file of a stack frame ("at f (file:1:2)", "at file:1:2", "f@file:1:2"); null for an engine frame. */
+function frameFile(frame: string): string | null {
+  return /(?:\(|at |@)([^()]+?):\d+:\d+\)?$/.exec(frame)?.[1] ?? null;
+}
+
+/** The directory of asynkit's files (src/ or dist/), from where this module was loaded. */
+const ownDirectory = ((): string | null => {
+  const file = new Error().stack
+    ?.split("\n")
+    .map((line) => frameFile(line.trim()))
+    .find((found) => found !== null);
+  return file == null
+    ? null
+    : file.slice(0, Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\")) + 1);
+})();
+
+/** @internal The stack as it is now, deep enough to reach past asynkit's frames to the user's. */
+export function captureSuspension(): Error {
+  // V8's and JavaScriptCore's depth limit; another host ignores it.
+  const errors = Error as { stackTraceLimit?: number };
+  const limit = errors.stackTraceLimit;
+  errors.stackTraceLimit = CAPTURED_FRAMES;
+  const site = new Error("suspended here");
+  errors.stackTraceLimit = limit;
+  return site;
+}
+
+/**
+ * @internal The user's frames of a captured suspension, innermost (the
+ * `yield*` that suspended) first: those above asynkit's own, down to the
+ * task's step that ran them. Empty when the task's coroutine is asynkit's own
+ * (`createTask(event.wait())`) or the host gives no file names.
+ */
+export function suspensionFrames(site: Error): string[] {
+  const frames: string[] = [];
+  if (ownDirectory === null) return frames;
+  for (const line of site.stack?.split("\n") ?? []) {
+    const frame = line.trim();
+    const file = frameFile(frame);
+    if (file === null) continue; // the message, or the engine's generator.next between two yield*
+    if (file.startsWith(ownDirectory)) {
+      // asynkit's frame under the user's (the task's step, or what drove them),
+      // or Task._step itself: what lies below ran the loop, not the coroutine.
+      if (frames.length > 0 || /\b_step\b/.test(frame)) break;
+      continue;
+    }
+    frames.push(frame);
+    if (frames.length === SHOWN_FRAMES) break;
+  }
+  return frames;
+}
