@@ -182,7 +182,10 @@ export abstract class BaseEventLoop {
 
   constructor(options?: EventLoopOptions) {
     const propagate = options?.asyncLocalStorage;
-    checkBooleanOption(`new ${new.target.name}()`, "options.asyncLocalStorage", propagate);
+    // The message's name only when there is something to check: most loops take no options.
+    if (propagate !== undefined) {
+      checkBooleanOption(`new ${new.target.name}()`, "options.asyncLocalStorage", propagate);
+    }
     this._asyncLocalStorage = propagate === true;
   }
 

@@ -209,21 +209,22 @@ async function search(main: () => unknown, settings: Settings): Promise<ExploreR
   const runner = new Runner(main, settings, "explore()");
   const strategy = makeStrategy(settings);
   const deadline = now() + settings.timeLimitMs;
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   let iteration = 0;
   let timedOut = false;
   let uncontrolledRuns = 0;
+  const timed = settings.timeLimitMs !== Number.POSITIVE_INFINITY;
+  const restart = (): boolean => strategy.begin(iteration);
   for (; iteration < settings.iterations; iteration++) {
-    if (iteration > 0 && now() > deadline) {
+    if (timed && iteration > 0 && now() > deadline) {
       timedOut = true;
       break;
     }
     if (!strategy.begin(iteration)) break;
-    const begun = iteration;
-    let outcome = runner.run(strategy, () => strategy.begin(begun));
+    let outcome = runner.run(strategy, restart);
     if (outcome instanceof Promise) outcome = await outcome;
     strategy.end(outcome);
-    seen.add(outcome.choices.join());
+    seen.add(outcome.key());
     if (outcome.uncontrolled > 0) uncontrolledRuns++;
     if (outcome.failure !== null) {
       const shrunk = await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS);

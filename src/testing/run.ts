@@ -28,19 +28,71 @@ export interface Chooser {
 /** How a run failed. */
 export type FailureKind = "main threw" | "deadlock" | "step limit" | "exception report";
 
+/** A departure from FIFO order as it happened, put in words only when a report asks. */
+interface Departure {
+  readonly decision: number;
+  readonly step: number;
+  /** The entry run and the one FIFO order would have run; null for a choose(). */
+  readonly ran: Handle | ReadyEntry | null;
+  readonly instead: Handle | ReadyEntry | null;
+  readonly n: number;
+  readonly choice: number;
+}
+
 /** @internal What a run did. */
-export interface Outcome {
+export class Outcome {
   /** Every decision, in order; 0 is the choice FIFO order makes. */
-  readonly choices: number[];
-  /** The decisions that departed from FIFO order, in words. */
-  readonly schedule: string[];
-  /** The entry each departure from FIFO order ran, by decision, described (for shrinking). */
-  readonly ran: Map<number, string>;
+  readonly choices: number[] = [];
   /** Entries run. */
-  steps: number;
-  failure: { kind: FailureKind; cause: unknown } | null;
+  steps = 0;
+  failure: { kind: FailureKind; cause: unknown } | null = null;
   /** Awaits of promises the loop did not make, in native tasks: past them the order was the host's. */
-  uncontrolled: number;
+  uncontrolled = 0;
+  /** Two FNV-1a hashes of the choices, for telling schedules apart without a string per run. */
+  private _hashLow = 0x811c9dc5;
+  private _hashHigh = 0x01000193;
+  private _departures: Departure[] | null = null;
+  private _schedule: string[] | null = null;
+
+  /** @internal Records decision `choice` of `n`, and, if it departs from FIFO order, what it ran. */
+  _record(
+    choice: number,
+    n: number,
+    ran: Handle | ReadyEntry | null,
+    instead: Handle | ReadyEntry | null,
+  ): void {
+    const decision = this.choices.length;
+    this.choices.push(choice);
+    this._hashLow = Math.imul(this._hashLow ^ choice, 0x01000193);
+    this._hashHigh = Math.imul(this._hashHigh ^ (choice + decision), 0x85ebca6b);
+    if (choice === 0) return;
+    // An entry departs at the step it runs as; a choose() within the step that ran last.
+    const step = ran === null ? this.steps : this.steps + 1;
+    (this._departures ??= []).push({ decision, step, ran, instead, n, choice });
+  }
+
+  /** The schedule as a number: equal for equal choices, and (53 bits) as good as unique among the runs of a search. */
+  key(): number {
+    return (this._hashHigh >>> 0) * 0x200000 + ((this._hashLow >>> 0) & 0x1fffff);
+  }
+
+  /** The decisions that departed from FIFO order, in words. */
+  get schedule(): string[] {
+    this._schedule ??= (this._departures ?? []).map((d) =>
+      d.ran === null
+        ? `step ${d.step}: choose(${d.n}) returned ${d.choice}`
+        : `step ${d.step}: ran ${describeEntry(d.ran)} instead of ${describeEntry(d.instead as Handle | ReadyEntry)}`,
+    );
+    return this._schedule;
+  }
+
+  /** The entry each departure from FIFO order ran, by decision, described (for shrinking). */
+  get ran(): Map<number, string> {
+    const ran = new Map<number, string>();
+    for (const d of this._departures ?? [])
+      if (d.ran !== null) ran.set(d.decision, describeEntry(d.ran));
+    return ran;
+  }
 }
 
 /** @internal Limits and rules of every run of a search. */
@@ -73,14 +125,7 @@ class NoProgram extends Error {
 
 /** Records the decisions of one run and counts its steps. */
 class Run implements Decider {
-  readonly outcome: Outcome = {
-    choices: [],
-    schedule: [],
-    ran: new Map(),
-    steps: 0,
-    failure: null,
-    uncontrolled: 0,
-  };
+  readonly outcome = new Outcome();
 
   constructor(
     private readonly _chooser: Chooser,
@@ -90,23 +135,17 @@ class Run implements Decider {
 
   /** Which of the `n` ready entries runs next. */
   chooseEntry(n: number, ready: Ready): number {
-    const choice = this._decide(n, ready);
-    if (choice !== 0) {
-      const step = this.outcome.steps + 1;
-      const ran = describeEntry(ready.get(choice));
-      this.outcome.ran.set(this.outcome.choices.length - 1, ran);
-      this.outcome.schedule.push(
-        `step ${step}: ran ${ran} instead of ${describeEntry(ready.get(0))}`,
-      );
-    }
+    const outcome = this.outcome;
+    const choice = this._chooser.pick(outcome.choices.length, n, ready);
+    if (choice === 0) outcome._record(0, n, null, null);
+    else outcome._record(choice, n, ready.get(choice), ready.get(0));
     return choice;
   }
 
   chooseValue(n: number): number {
-    const choice = this._decide(n, null);
-    if (choice !== 0) {
-      this.outcome.schedule.push(`step ${this.outcome.steps}: choose(${n}) returned ${choice}`);
-    }
+    const outcome = this.outcome;
+    const choice = this._chooser.pick(outcome.choices.length, n, null);
+    outcome._record(choice, n, null, null);
     return choice;
   }
 
@@ -120,13 +159,6 @@ class Run implements Decider {
     }
     this.outcome.steps++;
     return null;
-  }
-
-  private _decide(n: number, ready: Ready | null): number {
-    const choices = this.outcome.choices;
-    const choice = this._chooser.pick(choices.length, n, ready);
-    choices.push(choice);
-    return choice;
   }
 }
 
