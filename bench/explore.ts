@@ -25,7 +25,7 @@ import { assertBuilt, loadAsynkit } from "./dist.js";
 import { median } from "./stats.js";
 
 const { values } = parseArgs({
-  options: { seeds: { type: "string", default: "100" }, runs: { type: "string", default: "2000" } },
+  options: { seeds: { type: "string", default: "100" }, runs: { type: "string", default: "20000" } },
 });
 const SEEDS = Number(values.seeds);
 const RUNS = Number(values.runs);

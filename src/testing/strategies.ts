@@ -104,9 +104,9 @@ class Pct implements Strategy {
     // Among the decisions of a run of mean length, not of the longest: a change point
     // past the end of the run is lost, and the longest run is longer than most.
     const horizon = this._runs === 0 ? 1 : Math.max(1, Math.round(this._decisions / this._runs));
-    this._changePoints.length = 0;
-    for (let i = 1; i < this._depth; i++) {
-      this._changePoints.push(Math.floor(random() * horizon));
+    // Written over in place: the array always holds depth - 1 of them.
+    for (let i = 0; i < this._depth - 1; i++) {
+      this._changePoints[i] = Math.floor(random() * horizon);
     }
     return true;
   }
