@@ -743,6 +743,38 @@ describe("async functions: main and its tasks written with async/await", () => {
     await expect(replay(main, error.token)).rejects.toMatchObject({ kind: "main threw" });
   });
 
+  it("choose() in an async program is explored with the schedule", async () => {
+    const seen: number[][] = [];
+    const report = await explore(
+      async () => {
+        const first = choose(2);
+        await sleep(0);
+        seen.push([first, choose(3)]);
+      },
+      { strategy: "dfs" },
+    );
+    expect(seen).toEqual([
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+    ]);
+    expect(report).toMatchObject({ iterations: 6, exhausted: true });
+  });
+
+  it("an async program that waits on fromPromise cannot be explored either, and is told so", async () => {
+    await expect(
+      explore(async () => {
+        await sleep(1);
+        await fromPromise(new Promise<void>(() => {}));
+      }),
+    ).rejects.toThrow(
+      "explore(): the program waits on a native promise (through fromPromise) or an AbortSignal",
+    );
+  });
+
   /** A task that awaits a host timer, which no strategy orders, then fails when `fails`. */
   function hostTimer(fails: boolean): () => Promise<void> {
     return async () => {
