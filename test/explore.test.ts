@@ -743,6 +743,15 @@ describe("async functions: main and its tasks written with async/await", () => {
     await expect(replay(main, error.token)).rejects.toMatchObject({ kind: "main threw" });
   });
 
+  it("a plain function that returns a coroutine runs on the host, and finds what the generator function finds", async () => {
+    const error = await rejection(explore(() => lostUpdate(), { strategy: "pct" }));
+    expect(error.iteration).toBe(5);
+    expect(error.token).toBe("1:2-1.3-1");
+    await expect(replay(() => lostUpdate(), error.token)).rejects.toMatchObject({
+      kind: "main threw",
+    });
+  });
+
   it("choose() in an async program is explored with the schedule", async () => {
     const seen: number[][] = [];
     const report = await explore(
