@@ -82,6 +82,23 @@ const expectations: Record<string, (stdout: string) => void> = {
     );
   },
 
+  "explore-async.ts": (stdout) => {
+    expect(stdout).toBe(
+      [
+        "explore(): iteration 5 (seed 0) failed: main threw Error: lost update: n is 1",
+        "Schedule: 2 departure(s) from FIFO order, shrunk from 3, 9 steps:",
+        '  step 4: ran Task "B" instead of Task "A"',
+        '  step 5: ran Task "B" instead of Task "A"',
+        'Replay it with replay(main, "1:2-1.3-1").',
+        "replayed: lost update: n is 1",
+        "fixed: the token passes, and so do 1000 pct schedules",
+        "5 of 5 runs awaited a promise the loop did not make",
+        'failOnWarnings: exception report: <Task pending name="main"> awaited a promise the loop did not make, in its step 1',
+        "",
+      ].join("\n"),
+    );
+  },
+
   "explore-deadlock.ts": (stdout) => {
     expect(stdout).toBe(
       [

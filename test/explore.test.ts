@@ -22,7 +22,7 @@ import {
   waitFor,
 } from "../src/index.js";
 import { choose, type ExploreError, explore, replay } from "../src/testing/index.js";
-import { type Outcome, runOnce } from "../src/testing/run.js";
+import { type Outcome, Runner } from "../src/testing/run.js";
 import { makeStrategy } from "../src/testing/strategies.js";
 
 /** The rejection of `promise`, which must reject. */
@@ -66,15 +66,33 @@ function lostUpdateProgram(bystander: boolean): () => Coro<void> {
 
 const lostUpdate = lostUpdateProgram(false);
 
+/** The failures searches of at most 50 iterations with the seeds 0-99 find, one per seed at most. */
+async function failuresWithin50(
+  main: () => unknown,
+  strategy: "random" | "pct",
+): Promise<ExploreError[]> {
+  const found: ExploreError[] = [];
+  for (let seed = 0; seed < 100; seed++) {
+    const error = await rejection(explore(main, { strategy, seed, iterations: 50 })).catch(
+      () => null,
+    );
+    if (error === null) continue;
+    expect(error.seed).toBe(seed);
+    found.push(error);
+  }
+  return found;
+}
+
 const RULES = { maxSteps: 100_000, failOnWarnings: false };
 
 /** The first failing run of a search, unshrunk, found by running the strategy as explore() does. */
 function firstFailure(strategy: "random" | "pct", seed: number, iteration: number): Outcome {
   const search = makeStrategy({ strategy, seed, depth: 3, preemptionBound: Infinity });
+  const runner = new Runner(lostUpdate, RULES, "explore()");
   let outcome: Outcome | null = null;
   for (let i = 0; i <= iteration; i++) {
     search.begin(i);
-    outcome = runOnce(lostUpdate, search, RULES, "explore()");
+    outcome = runner.run(search) as Outcome; // a generator function's program: run at once
     search.end(outcome);
   }
   return outcome as Outcome;
@@ -89,26 +107,21 @@ describe("a lost update FIFO order does not show", () => {
       schedules: 1,
       exhausted: false,
       timedOut: false,
+      uncontrolledRuns: 0,
     });
   });
 
   it.each(["random", "pct"] as const)(
     "%s finds it within 50 iterations for at least 95 of the seeds 0-99, shrunk no longer than found",
     async (strategy) => {
-      let found = 0;
-      for (let seed = 0; seed < 100; seed++) {
-        const error = await rejection(
-          explore(lostUpdate, { strategy, seed, iterations: 50 }),
-        ).catch(() => null);
-        if (error === null) continue;
-        found++;
+      const found = await failuresWithin50(lostUpdate, strategy);
+      expect(found.length).toBeGreaterThanOrEqual(95);
+      for (const error of found) {
         expect(error.kind).toBe("main threw");
-        expect(error.seed).toBe(seed);
-        const first = firstFailure(strategy, seed, error.iteration as number);
+        const first = firstFailure(strategy, error.seed as number, error.iteration as number);
         expect(first.failure?.kind).toBe("main threw");
         expect(error.schedule.length).toBeLessThanOrEqual(first.schedule.length);
       }
-      expect(found).toBeGreaterThanOrEqual(95);
     },
   );
 
@@ -232,6 +245,16 @@ describe("a lock-order deadlock", () => {
   });
 });
 
+/** The 6 interleavings of [a1, a2] with [b1, b2]. */
+const SIX_INTERLEAVINGS = [
+  "a1 a2 b1 b2",
+  "a1 b1 a2 b2",
+  "a1 b1 b2 a2",
+  "b1 a1 a2 b2",
+  "b1 a1 b2 a2",
+  "b1 b2 a1 a2",
+];
+
 describe('"dfs"', () => {
   /** Two tasks of two steps each; main records the order they ran in. */
   function interleavings(logs: Set<string>): () => Coro<void> {
@@ -253,14 +276,7 @@ describe('"dfs"', () => {
   it("visits every interleaving of two tasks of two steps, and says the space is exhausted", async () => {
     const logs = new Set<string>();
     const report = await explore(interleavings(logs), { strategy: "dfs" });
-    expect([...logs].sort()).toEqual([
-      "a1 a2 b1 b2",
-      "a1 b1 a2 b2",
-      "a1 b1 b2 a2",
-      "b1 a1 a2 b2",
-      "b1 a1 b2 a2",
-      "b1 b2 a1 a2",
-    ]);
+    expect([...logs].sort()).toEqual(SIX_INTERLEAVINGS);
     expect(report).toEqual({
       strategy: "dfs",
       seed: 0,
@@ -268,6 +284,7 @@ describe('"dfs"', () => {
       schedules: report.schedules,
       exhausted: true,
       timedOut: false,
+      uncontrolledRuns: 0,
     });
     expect(report.schedules).toBeGreaterThanOrEqual(6);
   });
@@ -442,10 +459,10 @@ describe("failures besides a throw", () => {
     );
   });
 
-  it("main that returns no coroutine is a TypeError, not a failure of the program", async () => {
-    await expect(explore(() => Promise.resolve(1))).rejects.toThrow(
+  it("main that returns neither a coroutine nor a promise is a TypeError, not a failure of the program", async () => {
+    await expect(explore(() => 1)).rejects.toThrow(
       new TypeError(
-        "explore() expects main to be a function that returns a coroutine (it returned Promise object), got function (anonymous): pass a generator function, function* main() { ... }, that makes the program afresh on each call.",
+        "explore() expects main to be a function that returns a coroutine or a promise (it returned number 1), got function (anonymous): pass a generator function or an async function that makes the program afresh on each call.",
       ),
     );
   });
@@ -597,5 +614,211 @@ describe("guards for asynkit's own primitives, across 1,000 schedules each", () 
     const report = await explore(main, { iterations: 1000 });
     expect(report.iterations).toBe(1000);
     expect(report.schedules).toBeGreaterThan(5);
+  });
+});
+
+describe("async functions: main and its tasks written with async/await", () => {
+  /** A of the lost update, with await: reads, awaits once, writes what it read plus one. */
+  function readAwaitWrite(counter: { n: number }): () => Promise<void> {
+    return async () => {
+      const v = counter.n;
+      await sleep(0);
+      counter.n = v + 1;
+    };
+  }
+
+  /** The lost update of the generator tests, with await: the same schedules find it. */
+  async function lostUpdateAsync(): Promise<void> {
+    const counter = { n: 0 };
+    const a = createTask(readAwaitWrite(counter), { name: "A" });
+    const b = createTask(
+      async () => {
+        await sleep(0);
+        await sleep(0);
+        counter.n += 1;
+      },
+      { name: "B" },
+    );
+    await a;
+    await b;
+    if (counter.n !== 2) throw new Error(`lost update: n is ${counter.n}`);
+  }
+
+  it("a lost update: passes under FIFO, found by random and pct within 50 iterations for at least 95 of the seeds 0-99", async () => {
+    expect(await explore(lostUpdateAsync, { iterations: 1 })).toMatchObject({ iterations: 1 });
+    for (const strategy of ["random", "pct"] as const) {
+      const found = await failuresWithin50(lostUpdateAsync, strategy);
+      expect(found.length).toBeGreaterThanOrEqual(95);
+      for (const error of found) expect(error.kind).toBe("main threw");
+    }
+  });
+
+  it("a lost update: the same schedule as the generators' is found, shrunk, and replayed 20 times out of 20", async () => {
+    const error = await rejection(explore(lostUpdateAsync, { strategy: "pct" }));
+    expect(error.iteration).toBe(5);
+    expect(error.token).toBe("1:2-1.3-1");
+    expect(error.schedule).toEqual([
+      'step 4: ran Task "B" instead of Task "A"',
+      'step 5: ran Task "B" instead of Task "A"',
+    ]);
+    for (let i = 0; i < 20; i++) {
+      const again = await rejection(replay(lostUpdateAsync, error.token));
+      expect((again.cause as Error).message).toBe("lost update: n is 1");
+    }
+    await expect(replay(lostUpdateAsync, "1:")).resolves.toBe(undefined);
+  });
+
+  it("a lock-order deadlock is found and reported naming both tasks and the lock each waits for", async () => {
+    /** Waits `wait` turns, takes `one`, then, a turn later, `two`. */
+    const takeBoth = (one: Lock, two: Lock, wait: number) => async () => {
+      for (let i = 0; i < wait; i++) await sleep(0);
+      await one.acquire();
+      await sleep(0);
+      await two.acquire();
+      two.release();
+      one.release();
+    };
+    async function lockOrder(): Promise<void> {
+      const first = new Lock();
+      const second = new Lock();
+      const a = createTask(takeBoth(first, second, 0), { name: "A" });
+      const b = createTask(takeBoth(second, first, 1), { name: "B" });
+      await a;
+      await b;
+    }
+    await expect(explore(lockOrder, { iterations: 1 })).resolves.toMatchObject({ iterations: 1 });
+    const error = await rejection(explore(lockOrder));
+    expect(error.kind).toBe("deadlock");
+    expect((error.cause as DeadlockError).message).toBe(
+      [
+        "explore(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver. Unfinished tasks:",
+        '  Task "main" waits on Task "A" → Lock.acquire() (held by Task "B")',
+        '  Task "A" waits on Lock.acquire() (held by Task "B")',
+        '  Task "B" waits on Lock.acquire() (held by Task "A")',
+      ].join("\n"),
+    );
+    await expect(replay(lockOrder, error.token)).rejects.toMatchObject({ kind: "deadlock" });
+  });
+
+  it('"dfs" visits every interleaving of two async tasks of two steps, and says the space is exhausted', async () => {
+    const logs = new Set<string>();
+    const report = await explore(
+      async () => {
+        const log: string[] = [];
+        const worker = (name: string) => async () => {
+          log.push(`${name}1`);
+          await sleep(0);
+          log.push(`${name}2`);
+        };
+        const a = createTask(worker("a"), { name: "a" });
+        const b = createTask(worker("b"), { name: "b" });
+        await a;
+        await b;
+        logs.add(log.join(" "));
+      },
+      { strategy: "dfs" },
+    );
+    expect([...logs].sort()).toEqual(SIX_INTERLEAVINGS);
+    expect(report).toMatchObject({ exhausted: true, uncontrolledRuns: 0 });
+  });
+
+  it("a generator main whose program starts a native task runs on the host from then on", async () => {
+    function* main(): Coro<void> {
+      const counter = { n: 0 };
+      const a = createTask(readAwaitWrite(counter), { name: "A" });
+      const b = createTask(
+        (function* () {
+          yield* sleep(0);
+          yield* sleep(0);
+          counter.n += 1;
+        })(),
+        { name: "B" },
+      );
+      yield* a;
+      yield* b;
+      if (counter.n !== 2) throw new Error(`lost update: n is ${counter.n}`);
+    }
+    const error = await rejection(explore(main, { strategy: "pct" }));
+    expect(error.token).toBe("1:2-1.3-1");
+    await expect(replay(main, error.token)).rejects.toMatchObject({ kind: "main threw" });
+  });
+
+  it("a plain function that returns a coroutine runs on the host, and finds what the generator function finds", async () => {
+    const error = await rejection(explore(() => lostUpdate(), { strategy: "pct" }));
+    expect(error.iteration).toBe(5);
+    expect(error.token).toBe("1:2-1.3-1");
+    await expect(replay(() => lostUpdate(), error.token)).rejects.toMatchObject({
+      kind: "main threw",
+    });
+  });
+
+  it("choose() in an async program is explored with the schedule", async () => {
+    const seen: number[][] = [];
+    const report = await explore(
+      async () => {
+        const first = choose(2);
+        await sleep(0);
+        seen.push([first, choose(3)]);
+      },
+      { strategy: "dfs" },
+    );
+    expect(seen).toEqual([
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+    ]);
+    expect(report).toMatchObject({ iterations: 6, exhausted: true });
+  });
+
+  it("an async program that waits on fromPromise cannot be explored either, and is told so", async () => {
+    await expect(
+      explore(async () => {
+        await sleep(1);
+        await fromPromise(new Promise<void>(() => {}));
+      }),
+    ).rejects.toThrow(
+      "explore(): the program waits on a native promise (through fromPromise) or an AbortSignal",
+    );
+  });
+
+  /** A task that awaits a host timer, which no strategy orders, then fails when `fails`. */
+  function hostTimer(fails: boolean): () => Promise<void> {
+    return async () => {
+      const careless = createTask(
+        async () => {
+          await sleep(0);
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          if (fails) throw new Error("late");
+        },
+        { name: "careless" },
+      );
+      await careless;
+    };
+  }
+
+  it("an await of a promise the loop did not make is a warning: the runs go on, and the report counts them", async () => {
+    expect(await explore(hostTimer(false), { iterations: 3 })).toMatchObject({
+      iterations: 3,
+      uncontrolledRuns: 3,
+    });
+  });
+
+  it("with failOnWarnings it fails the run at once, saying which task awaited what", async () => {
+    const error = await rejection(explore(hostTimer(true), { failOnWarnings: true }));
+    expect(error.kind).toBe("exception report");
+    expect((error.cause as Error).message).toBe(
+      '<Task pending name="careless"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it.',
+    );
+  });
+
+  it("a failure in a run with such an await says its replay may not fail the same way", async () => {
+    const error = await rejection(explore(hostTimer(true)));
+    expect(error.kind).toBe("main threw");
+    expect(error.message.split("\n").at(-2)).toBe(
+      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise(), or pass failOnWarnings: true to fail at such an await.",
+    );
   });
 });

@@ -95,7 +95,7 @@ export const STOPPED = 0;
 export const IDLE = 1;
 const OUT_OF_TIME = 2;
 /** A native task's step goes on in microtasks: the drive returns to the host until it ends. */
-const HANDED_OVER = 3;
+export const HANDED_OVER = 3;
 
 /**
  * The event loop's machinery, shared by the host and virtual loops: a ready
@@ -182,7 +182,10 @@ export abstract class BaseEventLoop {
 
   constructor(options?: EventLoopOptions) {
     const propagate = options?.asyncLocalStorage;
-    checkBooleanOption(`new ${new.target.name}()`, "options.asyncLocalStorage", propagate);
+    // The message's name only when there is something to check: most loops take no options.
+    if (propagate !== undefined) {
+      checkBooleanOption(`new ${new.target.name}()`, "options.asyncLocalStorage", propagate);
+    }
     this._asyncLocalStorage = propagate === true;
   }
 

@@ -14,7 +14,7 @@ import {
   checkNonNegative,
   checkOptions,
 } from "../validate.js";
-import { type Chooser, type FailureKind, type Outcome, type RunRules, runOnce } from "./run.js";
+import { type FailureKind, type Outcome, Runner, type RunRules } from "./run.js";
 import { shrink } from "./shrink.js";
 import { makeStrategy, type StrategySettings } from "./strategies.js";
 import { decodeToken, encodeToken, scripted } from "./token.js";
@@ -35,7 +35,7 @@ export interface ExploreOptions {
   maxSteps?: number;
   /** Stop searching after this many milliseconds (default: no limit); the report says the search was cut short. */
   timeLimitMs?: number;
-  /** Fail on exception-handler reports without an exception (warnings) too (default false). */
+  /** Fail on exception-handler reports without an exception (warnings) too, such as an await of a promise the loop did not make (default false). */
   failOnWarnings?: boolean;
 }
 
@@ -54,6 +54,12 @@ export interface ExploreReport {
   exhausted: boolean;
   /** timeLimitMs ended the search before `iterations`. */
   timedOut: boolean;
+  /**
+   * Runs in which a native task awaited a promise the loop did not make (a
+   * host timer, I/O): past that await their order was the host's, not the
+   * strategy's. `failOnWarnings: true` fails the first such run instead.
+   */
+  uncontrolledRuns: number;
 }
 
 /** The fields of an {@link ExploreError} besides its message. */
@@ -121,9 +127,10 @@ const MAX_SHRINK_RUNS = 500;
 const STRATEGIES = ["random", "pct", "dfs"] as const;
 
 /**
- * Runs the program `main` makes (a function that returns a new coroutine on
- * each call) once per iteration, on a fresh virtual loop whose every choice of
- * the next ready entry is made by the strategy, until a run fails: main
+ * Runs the program `main` makes (a generator function, or an async function
+ * run as a native task: a new program on each call) once per iteration, on a
+ * fresh virtual loop whose every choice of the next ready entry is made by the
+ * strategy, until a run fails: main
  * throws, deadlocks, passes `maxSteps`, or the loop's exception handler gets
  * an error. Then it shrinks the failing schedule and rejects with an
  * {@link ExploreError} whose token {@link replay} runs again exactly.
@@ -150,7 +157,7 @@ export function explore(main: () => unknown, options?: ExploreOptions): Promise<
   checkMain("explore()", main);
   const settings = checkExploreOptions(options ?? {});
   checkNoLoopRunning("explore()");
-  return new Promise((resolve) => resolve(search(main, settings)));
+  return inTurn(() => search(main, settings));
 }
 
 /**
@@ -175,11 +182,20 @@ export function replay(main: () => unknown, token: string, options?: ReplayOptio
   checkOptions("replay()", options, "{ maxSteps: 1000 }");
   const rules = checkRunRules("replay()", options ?? {});
   checkNoLoopRunning("replay()");
-  return new Promise((resolve) => {
-    const outcome = runOnce(main, scripted(deviations), rules, "replay()");
+  return inTurn(async () => {
+    const outcome = await new Runner(main, rules, "replay()").run(scripted(deviations));
     if (outcome.failure !== null) throw reportFailure(outcome, null, null, null, rules);
-    resolve();
   });
+}
+
+/** The searches and replays not yet done: they run one at a time, as choose() asks the one running. */
+let running: Promise<unknown> = Promise.resolve();
+
+/** Runs `work` once the searches and replays before it are done. */
+function inTurn<T>(work: () => T | Promise<T>): Promise<T> {
+  const result = running.then(work);
+  running = result.catch(() => undefined);
+  return result;
 }
 
 const DEFAULT_MAX_STEPS = 100_000;
@@ -189,23 +205,29 @@ interface Settings extends StrategySettings, RunRules {
   readonly timeLimitMs: number;
 }
 
-function search(main: () => unknown, settings: Settings): ExploreReport {
+async function search(main: () => unknown, settings: Settings): Promise<ExploreReport> {
+  const runner = new Runner(main, settings, "explore()");
   const strategy = makeStrategy(settings);
   const deadline = now() + settings.timeLimitMs;
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   let iteration = 0;
   let timedOut = false;
+  let uncontrolledRuns = 0;
+  const timed = settings.timeLimitMs !== Number.POSITIVE_INFINITY;
+  const restart = (): boolean => strategy.begin(iteration);
   for (; iteration < settings.iterations; iteration++) {
-    if (iteration > 0 && now() > deadline) {
+    if (timed && iteration > 0 && now() > deadline) {
       timedOut = true;
       break;
     }
     if (!strategy.begin(iteration)) break;
-    const outcome = runOnce(main, strategy, settings, "explore()");
+    let outcome = runner.run(strategy, restart);
+    if (outcome instanceof Promise) outcome = await outcome;
     strategy.end(outcome);
-    seen.add(outcome.choices.join());
+    seen.add(outcome.key());
+    if (outcome.uncontrolled > 0) uncontrolledRuns++;
     if (outcome.failure !== null) {
-      const shrunk = shrinkFailure(main, outcome, settings);
+      const shrunk = await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS);
       throw reportFailure(shrunk, outcome, iteration, settings.seed, settings);
     }
   }
@@ -216,12 +238,8 @@ function search(main: () => unknown, settings: Settings): ExploreReport {
     schedules: seen.size,
     exhausted: strategy.exhausted,
     timedOut,
+    uncontrolledRuns,
   };
-}
-
-function shrinkFailure(main: () => unknown, failing: Outcome, rules: RunRules): Outcome {
-  const rerun = (chooser: Chooser): Outcome => runOnce(main, chooser, rules, "explore()");
-  return shrink(failing, rerun, MAX_SHRINK_RUNS);
 }
 
 function reportFailure(
@@ -251,6 +269,11 @@ function reportFailure(
     `${where}: ${what}`,
     `Schedule: ${deviations} departure(s) from FIFO order${shrunk}, ${outcome.steps} steps${deviations > 0 ? ":" : "."}`,
     ...outcome.schedule.map((line) => `  ${line}`),
+    ...(outcome.uncontrolled > 0
+      ? [
+          `This run awaited ${outcome.uncontrolled} promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise(), or pass failOnWarnings: true to fail at such an await.`,
+        ]
+      : []),
     `Replay it with replay(main, ${JSON.stringify(token)}${replayOptions(rules)}).`,
   ];
   return new ExploreError(lines.join("\n"), {
@@ -286,7 +309,7 @@ function checkMain(where: string, main: unknown): void {
     where,
     "main",
     main,
-    "pass a generator function, function* main() { ... }, that makes the program afresh on each call",
+    "pass a generator function or an async function that makes the program afresh on each call",
   );
 }
 

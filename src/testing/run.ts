@@ -1,14 +1,16 @@
 /**
  * One run of an explored program: a fresh virtual loop whose every choice of
  * the next ready entry is made by a Chooser, each decision recorded, and the
- * ones that depart from FIFO order described in words.
+ * ones that depart from FIFO order described in words. A generator function's
+ * program runs without the host (runSync); any other main, and a program that
+ * starts a native task, runs on the host, its native tasks stepped by the loop.
  */
-import { describe, isCoroutine } from "../coro.js";
+import { describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
 import { DeadlockError } from "../errors.js";
 import type { ExceptionContext, Handle, ReadyEntry } from "../events.js";
-import { IDLE, type Spin, STOPPED } from "../loops/base.js";
+import { type BaseEventLoop, HANDED_OVER, IDLE, type Spin, STOPPED } from "../loops/base.js";
 import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
-import { Task } from "../tasks.js";
+import type { Task, TaskBody, TaskOptions } from "../tasks.js";
 import { taskOfEntry } from "../tasktree.js";
 import type { ReadyQueue } from "../util/deque.js";
 import { argTypeError } from "../validate.js";
@@ -26,17 +28,71 @@ export interface Chooser {
 /** How a run failed. */
 export type FailureKind = "main threw" | "deadlock" | "step limit" | "exception report";
 
+/** A departure from FIFO order as it happened, put in words only when a report asks. */
+interface Departure {
+  readonly decision: number;
+  readonly step: number;
+  /** The entry run and the one FIFO order would have run; null for a choose(). */
+  readonly ran: Handle | ReadyEntry | null;
+  readonly instead: Handle | ReadyEntry | null;
+  readonly n: number;
+  readonly choice: number;
+}
+
 /** @internal What a run did. */
-export interface Outcome {
+export class Outcome {
   /** Every decision, in order; 0 is the choice FIFO order makes. */
-  readonly choices: number[];
-  /** The decisions that departed from FIFO order, in words. */
-  readonly schedule: string[];
-  /** The entry each departure from FIFO order ran, by decision, described (for shrinking). */
-  readonly ran: Map<number, string>;
+  readonly choices: number[] = [];
   /** Entries run. */
-  steps: number;
-  failure: { kind: FailureKind; cause: unknown } | null;
+  steps = 0;
+  failure: { kind: FailureKind; cause: unknown } | null = null;
+  /** Awaits of promises the loop did not make, in native tasks: past them the order was the host's. */
+  uncontrolled = 0;
+  /** Two FNV-1a hashes of the choices, for telling schedules apart without a string per run. */
+  private _hashLow = 0x811c9dc5;
+  private _hashHigh = 0x01000193;
+  private _departures: Departure[] | null = null;
+  private _schedule: string[] | null = null;
+
+  /** @internal Records decision `choice` of `n`, and, if it departs from FIFO order, what it ran. */
+  _record(
+    choice: number,
+    n: number,
+    ran: Handle | ReadyEntry | null,
+    instead: Handle | ReadyEntry | null,
+  ): void {
+    const decision = this.choices.length;
+    this.choices.push(choice);
+    this._hashLow = Math.imul(this._hashLow ^ choice, 0x01000193);
+    this._hashHigh = Math.imul(this._hashHigh ^ (choice + decision), 0x85ebca6b);
+    if (choice === 0) return;
+    // An entry departs at the step it runs as; a choose() within the step that ran last.
+    const step = ran === null ? this.steps : this.steps + 1;
+    (this._departures ??= []).push({ decision, step, ran, instead, n, choice });
+  }
+
+  /** The schedule as a number: equal for equal choices, and (53 bits) as good as unique among the runs of a search. */
+  key(): number {
+    return (this._hashHigh >>> 0) * 0x200000 + ((this._hashLow >>> 0) & 0x1fffff);
+  }
+
+  /** The decisions that departed from FIFO order, in words. */
+  get schedule(): string[] {
+    this._schedule ??= (this._departures ?? []).map((d) =>
+      d.ran === null
+        ? `step ${d.step}: choose(${d.n}) returned ${d.choice}`
+        : `step ${d.step}: ran ${describeEntry(d.ran)} instead of ${describeEntry(d.instead as Handle | ReadyEntry)}`,
+    );
+    return this._schedule;
+  }
+
+  /** The entry each departure from FIFO order ran, by decision, described (for shrinking). */
+  get ran(): Map<number, string> {
+    const ran = new Map<number, string>();
+    for (const d of this._departures ?? [])
+      if (d.ran !== null) ran.set(d.decision, describeEntry(d.ran));
+    return ran;
+  }
 }
 
 /** @internal Limits and rules of every run of a search. */
@@ -54,15 +110,22 @@ class StepLimitError extends Error {
 /** A program that waits on the host, which no strategy can order: explore() cannot run it. */
 class HostWaitError extends Error {}
 
+/** A run begun without the host met a native task: it is run again on the host. */
+class NeedsHost extends Error {}
+
+/** The cause of a run stopped at a warning, with failOnWarnings: an exception report. */
+class WarningError extends Error {}
+
+/** main made no program: the caller's mistake, not a failure of the program. */
+class NoProgram extends Error {
+  constructor(readonly error: TypeError) {
+    super(error.message);
+  }
+}
+
 /** Records the decisions of one run and counts its steps. */
 class Run implements Decider {
-  readonly outcome: Outcome = {
-    choices: [],
-    schedule: [],
-    ran: new Map(),
-    steps: 0,
-    failure: null,
-  };
+  readonly outcome = new Outcome();
 
   constructor(
     private readonly _chooser: Chooser,
@@ -72,42 +135,30 @@ class Run implements Decider {
 
   /** Which of the `n` ready entries runs next. */
   chooseEntry(n: number, ready: Ready): number {
-    const choice = this._decide(n, ready);
-    if (choice !== 0) {
-      const step = this.outcome.steps + 1;
-      const ran = describeEntry(ready.get(choice));
-      this.outcome.ran.set(this.outcome.choices.length - 1, ran);
-      this.outcome.schedule.push(
-        `step ${step}: ran ${ran} instead of ${describeEntry(ready.get(0))}`,
-      );
-    }
+    const outcome = this.outcome;
+    const choice = this._chooser.pick(outcome.choices.length, n, ready);
+    if (choice === 0) outcome._record(0, n, null, null);
+    else outcome._record(choice, n, ready.get(choice), ready.get(0));
     return choice;
   }
 
   chooseValue(n: number): number {
-    const choice = this._decide(n, null);
-    if (choice !== 0) {
-      this.outcome.schedule.push(`step ${this.outcome.steps}: choose(${n}) returned ${choice}`);
-    }
+    const outcome = this.outcome;
+    const choice = this._chooser.pick(outcome.choices.length, n, null);
+    outcome._record(choice, n, null, null);
     return choice;
   }
 
-  /** One more entry runs; past the limit the run ends. */
-  step(): void {
+  /** One more entry runs; past the limit, the error that ends the run. */
+  step(): StepLimitError | null {
     if (this.outcome.steps === this._maxSteps) {
-      throw new StepLimitError(
+      return new StepLimitError(
         `${this.caller}: main did not finish within ${this._maxSteps} steps (options.maxSteps): ` +
           "a livelock, or a program that needs a higher maxSteps",
       );
     }
     this.outcome.steps++;
-  }
-
-  private _decide(n: number, ready: Ready | null): number {
-    const choices = this.outcome.choices;
-    const choice = this._chooser.pick(choices.length, n, ready);
-    choices.push(choice);
-    return choice;
+    return null;
   }
 }
 
@@ -117,35 +168,79 @@ export function describeEntry(entry: Handle | ReadyEntry): string {
   return task === null ? String(entry) : `Task "${task.getName()}"`;
 }
 
+function keepReport(loop: BaseEventLoop, context: ExceptionContext): void {
+  (loop as ExploringLoop).reports.push(context);
+}
+
 /**
  * A virtual loop that runs one entry at a time, the one the run chooses. It
  * has its own iteration instead of BaseEventLoop's, so that production loops
  * pay nothing for exploring. Timers due now join the ready queue when the
  * entries ready before them have run, as on any loop: FIFO order (every
  * choice 0) is the ordinary schedule, and timers due at the same moment are
- * ordered by the same choices as every other entry.
+ * ordered by the same choices as every other entry. What cuts a run short
+ * stops the loop rather than throwing, since on the host it runs in microtasks.
  */
 class ExploringLoop extends SchedulingVirtualEventLoop {
   /** Entries left of the current iteration: when none are, due timers join the queue. */
   private _left = 0;
+  /** Tasks made without a name, for names numbered per run. */
+  private _unnamed = 0;
+  /** What cut the run short, if anything. */
+  stoppedBy: Error | null = null;
+  /** The exception handler's reports. */
+  readonly reports: ExceptionContext[] = [];
 
-  constructor(private readonly _run: Run) {
+  constructor(
+    private readonly _run: Run,
+    private readonly _failOnWarnings: boolean,
+  ) {
     super();
+    this.setExceptionHandler(keepReport);
+  }
+
+  private _stopWith(error: Error): void {
+    this.stoppedBy ??= error;
+    this.stop();
   }
 
   /** Nothing ready and no timer, while the host holds what the program waits on. */
   override _idle(nextTimer: number | undefined): boolean {
-    if (nextTimer === undefined && this._hostPending > 0) {
-      throw new HostWaitError(
-        `${this._run.caller}: the program waits on a native promise (through fromPromise) or an AbortSignal, ` +
-          "which only the host settles, so no schedule can order it: give the program a stand-in on the loop " +
-          "(a Future the test resolves, a sleep()) instead",
+    // After an uncontrolled await, the program's order is the host's already: wait for it.
+    if (nextTimer === undefined && this._hostPending > 0 && this._run.outcome.uncontrolled === 0) {
+      this._stopWith(
+        new HostWaitError(
+          `${this._run.caller}: the program waits on a native promise (through fromPromise) or an AbortSignal, ` +
+            "which only the host settles, so no schedule can order it: give the program a stand-in on the loop " +
+            "(a Future the test resolves, a sleep()) instead",
+        ),
       );
+      return true;
     }
     return super._idle(nextTimer);
   }
 
+  /** A native task awaited a promise the loop did not make: a warning, reported. */
+  override _hostAwait(task: Task<unknown>, step: number): void {
+    super._hostAwait(task, step);
+    this._run.outcome.uncontrolled++;
+    const report = this.reports.at(-1);
+    if (this._failOnWarnings && report !== undefined) {
+      this._stopWith(new WarningError(report.message));
+    }
+  }
+
+  override _createTask<T>(body: TaskBody<T>, options: TaskOptions | undefined): Task<T> {
+    if (typeof body === "function" && this._syncRun) this._stopWith(new NeedsHost());
+    if (options?.name !== undefined || this.getTaskFactory() !== null) {
+      return super._createTask(body, options);
+    }
+    // Names numbered per run, so that reports and schedules read the same in every run.
+    return super._createTask(body, { ...options, name: `Task-${++this._unnamed}` });
+  }
+
   override _spin(): Spin {
+    if (this._stopping) return STOPPED;
     const ready = this._ready;
     const run = this._run;
     for (;;) {
@@ -157,79 +252,130 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
       const n = ready.length;
       const entry = ready.removeAt(n === 1 ? 0 : run.chooseEntry(n, ready));
       this._left--;
-      run.step();
+      const limit = run.step();
+      if (limit !== null) {
+        this._stopWith(limit);
+        return STOPPED;
+      }
       entry._run();
+      if (this._handover !== null) return HANDED_OVER;
       if (this._stopping) return STOPPED;
     }
   }
 }
 
+const MAIN = { name: "main" };
+/** No error was thrown. */
+const NONE = Symbol("none");
+
 /**
- * @internal Runs the program `main` makes once, every decision made by `chooser`. A
- * failure is recorded, not thrown: main threw, deadlocked, ran past the step
- * limit, or the loop's exception handler got a report.
+ * @internal Runs the program `main` makes, once per call, each decision made
+ * by the chooser given. A failure is recorded, not thrown: main threw,
+ * deadlocked, ran past the step limit, or the loop's exception handler got a
+ * report. A generator function's program runs at once, without the host,
+ * until it starts a native task: from then on every run is on the host.
  */
-export function runOnce(
-  main: () => unknown,
-  chooser: Chooser,
-  rules: RunRules,
-  caller: string,
-): Outcome {
-  const run = new Run(chooser, caller, rules.maxSteps);
-  const loop = new ExploringLoop(run);
-  const reports: ExceptionContext[] = [];
-  loop.setExceptionHandler((_loop, context) => void reports.push(context));
-  // Names numbered per run, so that reports and schedules read the same in every run.
-  let tasks = 0;
-  loop.setTaskFactory((loop, coro, options) => {
-    if (options === undefined) return new Task(coro, { loop, name: `Task-${++tasks}` });
-    // The loop key first, then set, as BaseEventLoop does: far quicker than `{ ...options, loop }`.
-    const bound = { loop, ...options };
-    bound.loop = loop;
-    bound.name ??= `Task-${++tasks}`;
-    return new Task(coro, bound);
-  });
-  const outcome = run.outcome;
-  const leave = enterRun(run);
-  try {
-    const program = main();
-    // A promise-returning main (a native async function) waits for native async tasks,
-    // which the loop will step like any other task: it is to be accepted here.
-    if (!isCoroutine(program)) {
-      throw argTypeError(
-        caller,
-        "main",
-        main,
-        `a function that returns a coroutine (it returned ${describe(program)})`,
-        "pass a generator function, function* main() { ... }, that makes the program afresh on each call",
-      );
+export class Runner {
+  private _onHost: boolean;
+
+  constructor(
+    private readonly _main: () => unknown,
+    private readonly _rules: RunRules,
+    private readonly _caller: string,
+  ) {
+    this._onHost = !isGeneratorFunction(_main);
+  }
+
+  /** One run; `restart` makes the chooser begin its run again, for one that moves to the host. */
+  run(chooser: Chooser, restart?: () => void): Outcome | Promise<Outcome> {
+    if (!this._onHost) {
+      const outcome = this._runHere(chooser);
+      if (outcome !== null) return outcome;
+      this._onHost = true;
+      restart?.();
     }
+    return this._runOnHost(chooser);
+  }
+
+  /** The run without the host, or null when the program started a native task. */
+  private _runHere(chooser: Chooser): Outcome | null {
+    const { run, loop } = this._prepare(chooser);
+    const leave = enterRun(run);
+    let thrown: unknown = NONE;
     try {
-      loop._runSync(loop.createTask(program, { name: "main" }), caller);
+      loop._runSync(loop.createTask(this._main() as TaskBody<unknown>, MAIN), this._caller);
     } catch (error) {
-      if (error instanceof HostWaitError) throw error;
-      outcome.failure = {
-        kind:
-          error instanceof StepLimitError
-            ? "step limit"
-            : error instanceof DeadlockError
-              ? "deadlock"
-              : "main threw",
-        cause: error,
-      };
+      thrown = error;
+    } finally {
+      leave();
     }
-  } finally {
-    leave();
+    return this._finish(run, loop, thrown);
   }
-  loop.close(); // reports the failures nobody retrieved
-  if (outcome.failure === null) {
-    const report = reports.find((r) => r.exception !== undefined || rules.failOnWarnings);
-    if (report !== undefined) {
-      outcome.failure = {
-        kind: "exception report",
-        cause: report.exception ?? new Error(report.message),
-      };
+
+  private async _runOnHost(chooser: Chooser): Promise<Outcome> {
+    const { run, loop } = this._prepare(chooser);
+    const leave = enterRun(run);
+    let thrown: unknown = NONE;
+    try {
+      await loop._runUntilComplete(
+        loop.createTask((() => this._program()) as () => PromiseLike<unknown>, MAIN),
+        this._caller,
+      );
+    } catch (error) {
+      thrown = error;
+    } finally {
+      leave();
     }
+    return this._finish(run, loop, thrown) as Outcome;
   }
-  return outcome;
+
+  private _prepare(chooser: Chooser): { run: Run; loop: ExploringLoop } {
+    const run = new Run(chooser, this._caller, this._rules.maxSteps);
+    return { run, loop: new ExploringLoop(run, this._rules.failOnWarnings) };
+  }
+
+  /** What main returns, a coroutine or a promise (run in main's task). */
+  private _program(): unknown {
+    const program = this._main();
+    if (isCoroutine(program) || isPromiseLike(program)) return program;
+    throw new NoProgram(
+      argTypeError(
+        this._caller,
+        "main",
+        this._main,
+        `a function that returns a coroutine or a promise (it returned ${describe(program)})`,
+        "pass a generator function or an async function that makes the program afresh on each call",
+      ),
+    );
+  }
+
+  private _finish(run: Run, loop: ExploringLoop, thrown: unknown): Outcome | null {
+    const stoppedBy = loop.stoppedBy;
+    loop.close(); // reports the failures nobody retrieved
+    if (stoppedBy instanceof NeedsHost) return null;
+    if (stoppedBy instanceof HostWaitError) throw stoppedBy;
+    if (thrown instanceof NoProgram) throw thrown.error;
+    const outcome = run.outcome;
+    const cause = stoppedBy ?? thrown;
+    if (cause !== NONE) outcome.failure = { kind: kindOf(cause), cause };
+    else {
+      const report = loop.reports.find(
+        (r) => r.exception !== undefined || this._rules.failOnWarnings,
+      );
+      if (report !== undefined) {
+        outcome.failure = {
+          kind: "exception report",
+          cause: report.exception ?? new Error(report.message),
+        };
+      }
+    }
+    return outcome;
+  }
+}
+
+function kindOf(cause: unknown): FailureKind {
+  if (cause instanceof StepLimitError) return "step limit";
+  if (cause instanceof DeadlockError) return "deadlock";
+  if (cause instanceof WarningError) return "exception report";
+  return "main threw";
 }

@@ -16,41 +16,41 @@ interface Departure {
 }
 
 /** Runs the program under `chooser`. */
-export type Rerun = (chooser: Chooser) => Outcome;
+export type Rerun = (chooser: Chooser) => Outcome | Promise<Outcome>;
 
 /** The smallest schedule found that fails as `failing` does, in at most `budget` runs. */
-export function shrink(failing: Outcome, rerun: Rerun, budget: number): Outcome {
+export async function shrink(failing: Outcome, rerun: Rerun, budget: number): Promise<Outcome> {
   let runsLeft = budget;
   /** The outcome under `chooser` if it fails the same way, null if not; undefined once the budget is spent. */
-  const attempt: Attempt = (chooser, passed) => {
+  const attempt: Attempt = async (chooser, passed) => {
     if (runsLeft === 0) return undefined;
     runsLeft--;
-    const outcome = rerun(chooser);
+    const outcome = await rerun(chooser);
     if (outcome.failure?.kind === failing.failure?.kind) return outcome;
     passed?.(outcome);
     return null;
   };
-  let best = shrinkGreedily(failing, attempt);
-  const fewest = fewestDepartures(best, attempt);
-  if (fewest !== null) best = shrinkGreedily(fewest, attempt);
+  let best = await shrinkGreedily(failing, attempt);
+  const fewest = await fewestDepartures(best, attempt);
+  if (fewest !== null) best = await shrinkGreedily(fewest, attempt);
   return best;
 }
 
 type Attempt = (
   chooser: Chooser,
   passed?: (outcome: Outcome) => void,
-) => Outcome | null | undefined;
+) => Promise<Outcome | null | undefined>;
 
-function shrinkGreedily(failing: Outcome, attempt: Attempt): Outcome {
+async function shrinkGreedily(failing: Outcome, attempt: Attempt): Promise<Outcome> {
   let best = failing;
   for (;;) {
-    const smaller = shrinkOnce(best, attempt);
+    const smaller = await shrinkOnce(best, attempt);
     if (smaller === null) return best;
     best = smaller;
   }
 }
 
-function shrinkOnce(best: Outcome, attempt: Attempt): Outcome | null {
+async function shrinkOnce(best: Outcome, attempt: Attempt): Promise<Outcome | null> {
   const departures = new Map<number, Departure>();
   for (const [index, choice] of deviationsOf(best.choices)) {
     departures.set(index, { choice, entry: best.ran.get(index) });
@@ -69,7 +69,7 @@ function shrinkOnce(best: Outcome, attempt: Attempt): Outcome | null {
     candidates.push(nearer);
   }
   for (const candidate of candidates) {
-    const tried = attempt(targeted(candidate));
+    const tried = await attempt(targeted(candidate));
     if (tried === undefined) return null;
     if (tried !== null && smallerThan(tried, best)) return tried;
   }
@@ -77,13 +77,13 @@ function shrinkOnce(best: Outcome, attempt: Attempt): Outcome | null {
 }
 
 /** A failing schedule with fewer departures than `best`, the fewest there are, or null. */
-function fewestDepartures(best: Outcome, attempt: Attempt): Outcome | null {
+async function fewestDepartures(best: Outcome, attempt: Attempt): Promise<Outcome | null> {
   const most = deviationsOf(best.choices).size;
   for (let bound = 1; bound < most; bound++) {
     const dfs = makeStrategy({ strategy: "dfs", seed: 0, depth: 1, preemptionBound: bound });
     // The FIFO schedule (iteration 0) passed, or there would be nothing to shrink.
     for (let iteration = 0; dfs.begin(iteration); iteration++) {
-      const tried = attempt(dfs, (outcome) => dfs.end(outcome));
+      const tried = await attempt(dfs, (outcome) => dfs.end(outcome));
       if (tried === undefined) return null;
       if (tried !== null) return tried;
     }

@@ -83,9 +83,10 @@ class Pct implements Strategy {
   readonly exhausted = false;
   private _random: (() => number) | null = null;
   private readonly _priorities = new Map<object, number>();
-  private _changePoints: number[] = [];
-  /** The most decisions a run has made: change points fall among them. */
-  private _longest = 1;
+  private readonly _changePoints: number[] = [];
+  /** Decisions made by the runs so far, and runs: change points fall among a run's mean. */
+  private _decisions = 0;
+  private _runs = 0;
 
   constructor(
     private readonly _seed: number,
@@ -100,9 +101,12 @@ class Pct implements Strategy {
     }
     const random = iterationRandom(this._seed, iteration);
     this._random = random;
-    this._changePoints = [];
-    for (let i = 1; i < this._depth; i++) {
-      this._changePoints.push(Math.floor(random() * this._longest));
+    // Among the decisions of a run of mean length, not of the longest: a change point
+    // past the end of the run is lost, and the longest run is longer than most.
+    const horizon = this._runs === 0 ? 1 : Math.max(1, Math.round(this._decisions / this._runs));
+    // Written over in place: the array always holds depth - 1 of them.
+    for (let i = 0; i < this._depth - 1; i++) {
+      this._changePoints[i] = Math.floor(random() * horizon);
     }
     return true;
   }
@@ -122,7 +126,8 @@ class Pct implements Strategy {
   }
 
   end(outcome: Outcome): void {
-    this._longest = Math.max(this._longest, outcome.choices.length);
+    this._decisions += outcome.choices.length;
+    this._runs++;
   }
 
   private _highest(ready: Ready, n: number, random: () => number): number {
