@@ -20,8 +20,12 @@ export interface ChannelMessages {
   "task.step.start": { task: Task };
   /** A task's step ends: the coroutine suspended, or finished. */
   "task.step.end": { task: Task };
-  /** A task waits on a future (`what` says what it stands for, as the task tree does). */
-  "task.suspended": { task: Task; future: Future; what: string };
+  /**
+   * A task waits on a future (`what` says what it stands for, as the task tree
+   * does). `future` is null for a native task that awaits a promise only the
+   * host settles: published when the loop finds it blocked, after its step ended.
+   */
+  "task.suspended": { task: Task; future: Future | null; what: string };
   /** The future a task waited on is done, so the task is ready: `by` is the task whose step completed it, else null (a timer or callback, published around it as callback.start/end, or code outside the loop). */
   "task.woken": { task: Task; future: Future; by: Task | null };
   /** cancel() was asked of a task that is not done. */

@@ -29,6 +29,7 @@
  * reports such awaits ("awaits the loop does not control" in the tests).
  */
 import { type AsyncStore, newAsyncStore } from "./asynccontext.js";
+import { observed, publish } from "./channels.js";
 import { type Context, swapContext } from "./context.js";
 import {
   type Coro,
@@ -52,6 +53,9 @@ const IN_MICROTASKS: IteratorResult<Suspend, never> = Object.freeze({
 });
 
 type Settle = (value: unknown) => void;
+
+/** @internal What a native task blocked on the host waits on, in words (task tree, trace). */
+export const HOST_AWAIT = "a native promise only the host settles";
 
 const UNSETTLED = 0;
 const OK = 1;
@@ -396,6 +400,13 @@ function detachBlocked(steps: NativeSteps): void {
     if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
     loop._hostPending++;
     loop._hostAwait(body.task as Task<unknown>, body.steps);
+    if (observed) {
+      publish("task.suspended", {
+        task: body.task as Task<unknown>,
+        future: null,
+        what: HOST_AWAIT,
+      });
+    }
   }
   stepsDone(steps);
 }

@@ -266,6 +266,51 @@ describe("traceRecorder", () => {
     expect(wakers(trace, "main")).toEqual(["loop: outside the loop"]);
   });
 
+  it("shows a native task blocked on a host promise as waiting for it, from when the loop finds it blocked", async () => {
+    const loop = new HostEventLoop();
+    const rec = traceRecorder(loop);
+    const heard: { name: string; future: unknown; what: string }[] = [];
+    const onSuspended = (message: unknown) => {
+      const { task, future, what } = message as { task: Task; future: unknown; what: string };
+      heard.push({ name: task.getName(), future, what });
+    };
+    subscribe("asynkit:task.suspended", onSuspended);
+    try {
+      await loop.runUntilComplete(
+        loop.createTask(
+          async () => {
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            await sleep(0);
+          },
+          { name: "fetcher" },
+        ),
+      );
+    } finally {
+      unsubscribe("asynkit:task.suspended", onSuspended);
+      rec.stop();
+      loop.close();
+    }
+    expect(heard).toEqual([
+      { name: "fetcher", future: null, what: "a native promise only the host settles" },
+    ]);
+    const trace = rec.toChromeTrace();
+    checkPairs(trace);
+    expect(
+      trackOf(trace, "fetcher")
+        .filter((e) => e.ph === "B" || e.ph === "E")
+        .map((e) => `${e.ph} ${e.name}`),
+    ).toEqual([
+      "B step",
+      "E step",
+      "B waiting for a native promise only the host settles",
+      "E waiting for a native promise only the host settles",
+      // Its function's end; the sleep(0) after the host await ran as a task of its own
+      // (without the asyncLocalStorage option the loop cannot tell whose await it is).
+      "B step",
+      "E step",
+    ]);
+  });
+
   it("draws a wakeup from a callback of explore()'s loop, which runs its entries itself", async () => {
     const rec = traceRecorder();
     await explore(function* () {

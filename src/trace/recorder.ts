@@ -166,9 +166,11 @@ class Recorder implements TraceRecorder {
         this.stepEnd((message as ChannelMessages["task.step.end"]).task);
         break;
       case "task.suspended": {
-        const { task, what } = message as ChannelMessages["task.suspended"];
+        const { task, future, what } = message as ChannelMessages["task.suspended"];
         const track = this.track(task);
-        if (track !== null) track.waitingFor = what;
+        if (track === null) break;
+        if (future !== null) track.waitingFor = what;
+        else this.blockedOnHost(task, track, what);
         break;
       }
       case "task.woken":
@@ -314,6 +316,13 @@ class Recorder implements TraceRecorder {
       this.push(task._loop, track.loop, { name: track.waiting, ph: "B", tid: track.tid });
     }
     track.waitingFor = null;
+  }
+
+  /** A native task's step ended some time ago, and the loop found it blocked on the host: it waits from now. */
+  private blockedOnHost(task: Task, track: TaskTrack, what: string): void {
+    this.enter(task, track, "waiting");
+    track.waiting = `waiting for ${what}`;
+    this.push(task._loop, track.loop, { name: track.waiting, ph: "B", tid: track.tid });
   }
 
   private woken({ task, by }: ChannelMessages["task.woken"]): void {
