@@ -461,12 +461,27 @@ export function noteSuspensions(): void {
 }
 
 /**
+ * The end of a wait for undefined (a future set with `setResult()`, a sleep(0)),
+ * one object for all of them: `yield*` hands the inner iterator's result to the
+ * task as it is, and the task only reads it.
+ */
+const DONE_UNDEFINED: IteratorResult<never, undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
+
+/** @internal The last step of a wait, with its value: for undefined, one shared object. */
+export function doneStep<T>(value: T): IteratorResult<never, T> {
+  return value === undefined ? (DONE_UNDEFINED as IteratorResult<never, T>) : { done: true, value };
+}
+
+/**
  * @internal One step of waiting for `future` inside `yield*`: the first step
  * (`resumed` false) yields a pending future to the task; a resumed step gives
  * the result or throws.
  */
 export function waitStep<T>(future: Future<T>, resumed: boolean): IteratorResult<Suspend, T> {
-  if (future._state !== PENDING) return { done: true, value: future.result() };
+  if (future._state !== PENDING) return doneStep(future.result());
   // As asyncio's "await wasn't used with future": a task resumes the waiter only once the
   // future is done, so a resumed step while pending comes from iterating the future by hand
   // (deep equality in a test, a spread): fail rather than yield the future forever.

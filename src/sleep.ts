@@ -3,7 +3,7 @@
  */
 import type { Suspend } from "./coro.js";
 import { getRunningLoop, Handle, type ReadyEntry, type Timer } from "./events.js";
-import { PENDING, WaitFuture, waitStep } from "./futures.js";
+import { doneStep, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { type Op, thenable } from "./thenable.js";
 import { checkDelay } from "./validate.js";
@@ -23,7 +23,7 @@ class YieldOnce<T> {
   constructor(private readonly value: T) {}
 
   next(): IteratorResult<Suspend, T> {
-    if (this.yielded) return { done: true, value: this.value };
+    if (this.yielded) return doneStep(this.value);
     this.yielded = true;
     return BARE_YIELD;
   }
