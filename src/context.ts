@@ -34,6 +34,12 @@ export class Context {
   _lent = 0;
   /** @internal A snapshot shared by tasks (see snapshotContext): never written, always copied first. */
   _frozen = false;
+  /**
+   * @internal The snapshot of this context's values that tasks made in it
+   * share, while they are its values. Kept here rather than in one module
+   * variable, so that it holds no values longer than this context does.
+   */
+  _snapshot: Context | null = null;
 
   constructor(store: Store = EMPTY) {
     if (!(store instanceof Map)) {
@@ -119,9 +125,6 @@ export function copyContext(): Context {
   return current.copy();
 }
 
-/** The snapshot tasks made last share, while its values are the current ones. */
-let snapshot: Context = frozenCopy(rootContext);
-
 function frozenCopy(context: Context): Context {
   const frozen = new Context(context._store);
   frozen._frozen = true;
@@ -136,7 +139,12 @@ function frozenCopy(context: Context): Context {
  * task.getContext(), so that the Context it hands out is the task's alone.
  */
 export function snapshotContext(): Context {
-  if (snapshot._store !== current._store) snapshot = frozenCopy(current);
+  const context = current;
+  let snapshot = context._snapshot;
+  if (snapshot === null || snapshot._store !== context._store) {
+    snapshot = context._frozen ? context : frozenCopy(context);
+    context._snapshot = snapshot;
+  }
   return snapshot;
 }
 
