@@ -28,6 +28,8 @@ const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise
   timers: (impl) => fastest(100_000, (n) => impl.timers(n, 1)),
   eager: (impl) => fastest(1_000_000, (n) => impl.eager(n)),
   memory: (impl) => impl.memory(100_000),
+  "async-switch": (impl) => fastest(1_000_000, (n) => asyncWorkload(impl, "async-switch")(n)),
+  "async-spawn-join": (impl) => fastest(100_000, (n) => asyncWorkload(impl, "async-spawn-join")(n)),
   // spawn-join where every task's coroutine comes from a generator function of its own.
   "spawn-join-fresh-functions": (_, { createTask, run }) =>
     fastest(100_000, (n) =>
@@ -179,3 +181,13 @@ function main(args: string[]): void {
 const args = process.argv.slice(2);
 if (args[0] === "--worker") await worker(args[1] as string, args[2] as string);
 else main(args);
+
+/** One of asynkit's async-function workloads, which every build's impl has. */
+function asyncWorkload(
+  impl: Impl,
+  name: "async-switch" | "async-spawn-join",
+): (n: number) => Promise<void> {
+  const fn = impl[name];
+  if (!fn) throw new Error(`no ${name} workload`);
+  return fn;
+}

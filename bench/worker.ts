@@ -47,8 +47,11 @@ function workloadFn(impl: Impl, job: Job): (n: number, reps: number) => Promise<
       if (!depth) throw new Error("this implementation has no depth workload");
       return (n) => depth(n, job.depth);
     }
-    default:
-      return impl[job.workload]; // the batched ones take `reps`, the others run once
+    default: {
+      const fn = impl[job.workload]; // the batched ones take `reps`, the others run once
+      if (!fn) throw new Error(`this implementation has no ${job.workload} workload`);
+      return fn;
+    }
   }
 }
 

@@ -17,6 +17,8 @@ export const TIMED_WORKLOADS = [
   "queue-ping-pong",
   "lock-contention",
   "depth",
+  "async-switch",
+  "async-spawn-join",
 ] as const;
 export type TimedWorkload = (typeof TIMED_WORKLOADS)[number];
 
@@ -36,8 +38,18 @@ export const SIZES: Record<Workload, readonly number[]> = {
   "queue-ping-pong": [200_000], // round trips between two tasks through two Queue(1)s (put/get)
   "lock-contention": [100_000], // Lock acquisitions by 100 tasks, each holding it across one yield
   depth: [], // sized by DEPTHS instead
+  "async-switch": [1_000_000], // switch with async functions: two tasks taking turns, `await sleep(0)`
+  "async-spawn-join": [100_000], // spawn-join with async functions: each awaits sleep(0) once
   memory: [100_000], // tasks blocked on one never-resolved future
 };
+
+/**
+ * Workloads of asynkit tasks written as async functions (native tasks), against
+ * plain async functions doing the same (`await null` for a switch): asynkit
+ * and native only.
+ */
+export const ASYNC_FUNCTION_WORKLOADS = ["async-switch", "async-spawn-join"] as const;
+type AsyncFunctionWorkload = (typeof ASYNC_FUNCTION_WORKLOADS)[number];
 
 /** The depth workload: `yield*` levels above the suspension, and switches per run. */
 export const DEPTHS: readonly { depth: number; ops: number }[] = [
@@ -104,7 +116,8 @@ export type JsImpl = (typeof JS_IMPLS)[number];
 export type ImplName = JsImpl | "asyncio";
 
 /**
- * Whether an implementation runs a case. depth is asynkit and native only.
+ * Whether an implementation runs a case. depth and the async-function
+ * workloads are asynkit and native only.
  * spawn-join and timers run every size in asynkit, native and effect; asyncio
  * leaves out 1M tasks (about 20 µs and 0.8 KB a task: 20 s and a gigabyte a
  * run), and effection runs 100k only: about 100 µs a task there, and several
@@ -113,6 +126,7 @@ export type ImplName = JsImpl | "asyncio";
 export function runsCase(impl: ImplName, c: Case): boolean {
   if (impl === "native" || impl === "asynkit") return true;
   if (c.workload === "depth") return false;
+  if ((ASYNC_FUNCTION_WORKLOADS as readonly Workload[]).includes(c.workload)) return false;
   if (c.workload !== "spawn-join" && c.workload !== "timers") return true;
   if (impl === "effection") return c.fullOps === 100_000;
   if (impl === "asyncio") return c.fullOps <= 100_000;
@@ -133,6 +147,9 @@ export const GOALS: Partial<Record<Workload, Goal>> = {
   timers: { maxRatio: 1.2, sizes: ["10k", "100k", "1M"] },
   eager: { maxRatio: 1.0 },
   memory: { maxRatio: 1.1 },
+  // Native async tasks (issue 12): asynkit's bounded steps cost a hand-over per step.
+  "async-switch": { maxRatio: 10 },
+  "async-spawn-join": { maxRatio: 3 },
 };
 
 /** The goal of a case, if it has one. */
@@ -150,7 +167,12 @@ export const LOCK_TASKS = 100;
 
 /** What one implementation family provides: one function per workload. */
 export type Impl = {
-  readonly [K in Exclude<TimedWorkload, "depth" | BatchedWorkload>]: (n: number) => Promise<void>;
+  readonly [K in Exclude<TimedWorkload, "depth" | BatchedWorkload | AsyncFunctionWorkload>]: (
+    n: number,
+  ) => Promise<void>;
+} & {
+  /** The async-function workloads (asynkit and native only). */
+  readonly [K in AsyncFunctionWorkload]?: (n: number) => Promise<void>;
 } & {
   /** `reps` batches of `n` tasks in one start of the runtime (see BATCHED_WORKLOADS). */
   readonly [K in BatchedWorkload]: (n: number, reps: number) => Promise<void>;

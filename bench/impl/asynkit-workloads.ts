@@ -61,6 +61,29 @@ export function asynkitWorkloads(asynkit: typeof Asynkit): Impl {
       });
     },
 
+    async "async-switch"(n) {
+      await run(async () => {
+        const turn = async () => {
+          for (let i = 0; i < n / 2; i++) await sleep(0);
+        };
+        const a = createTask(turn);
+        const b = createTask(turn);
+        await a;
+        await b;
+      });
+    },
+
+    async "async-spawn-join"(n) {
+      await run(async () => {
+        const child = async () => {
+          await sleep(0);
+        };
+        const tasks: Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(child));
+        for (const t of tasks) await t;
+      });
+    },
+
     async timers(n, reps) {
       await run(function* () {
         for (let r = 0; r < reps; r++) {

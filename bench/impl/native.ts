@@ -122,6 +122,22 @@ const impl: Impl = {
     await ponger;
   },
 
+  async "async-switch"(n) {
+    const turn = async () => {
+      for (let i = 0; i < n / 2; i++) await null;
+    };
+    await Promise.all([turn(), turn()]);
+  },
+
+  async "async-spawn-join"(n) {
+    const child = async () => {
+      await null;
+    };
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) all.push(child());
+    for (const p of all) await p;
+  },
+
   async "spawn-join"(n, reps) {
     const child = async () => {
       await undefined;
