@@ -43,7 +43,7 @@ import {
 import { activeLoopOrNull, getRunningLoop, runningTask, setRunningLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
-import { yieldToHost } from "./util/host.js";
+import { inMicrotask, yieldToHost } from "./util/host.js";
 
 /** What a native task's body yields to its task: the step goes on in microtasks. */
 export const NATIVE_STEP = Symbol("asynkit.nativeStep") as unknown as Signal;
@@ -308,7 +308,7 @@ export class NativeSteps {
    * and gives its credit back.
    */
   callFirst(fn: () => unknown): unknown {
-    queueMicrotask(this.credit);
+    inMicrotask(this.credit);
     let result: unknown;
     try {
       result = fn();
@@ -336,7 +336,7 @@ function expectThen(body: NativeBody, first: boolean): void {
   else {
     steps.resumed = body;
     steps.suspended = false;
-    queueMicrotask(steps.markSuspended);
+    inMicrotask(steps.markSuspended);
   }
   loop._handover = steps;
 }
