@@ -181,8 +181,12 @@ export function returnContext(lent: Context): Context | null {
   return written === lent ? null : written;
 }
 
-/** The current context, ready to be written: a lent one is copied first. */
-function writable(): Context {
+/**
+ * @internal The current context, ready to be written: a lent one is copied
+ * first, and the copy made current. An eager start that asks for its task
+ * gives it this one, the very context the start goes on writing to.
+ */
+export function writable(): Context {
   if (current._lent > 0) current = new Context(current._store);
   return current;
 }

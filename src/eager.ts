@@ -3,7 +3,7 @@
  * runs a coroutine in the caller's stack until it first suspends, and eager()
  * turns the outcome into a done Future or a Task that continues from there.
  */
-import { type Context, copyContext, lendContext, returnContext, swapContext } from "./context.js";
+import { type Context, lendContext, returnContext, swapContext, writable } from "./context.js";
 import {
   type Awaitable,
   type Coro,
@@ -629,7 +629,9 @@ function settleStartTask<T>(
 function makeStartTask(loop: BaseEventLoop): Task<unknown> {
   const continuation = new Continuation<unknown>(null);
   const task = loop.createTask(continuation as unknown as Coro<unknown>, {
-    context: copyContext(),
+    // The copy the start writes to (made now if it has not written yet), so that
+    // the Context task.getContext() hands out stays the task's after the start.
+    context: writable(),
     eagerStart: false,
     [HOLD_FIRST_STEP]: true,
   });

@@ -457,6 +457,33 @@ describe("tasks that share the snapshot they were made with", () => {
     expect(log).toEqual(["start: in the start", "task: default"]);
   });
 
+  it("the task an eager start asks for hands out the context the start goes on writing to", () => {
+    const v = new ContextVar<string>("v", { default: "default" });
+    const log: string[] = [];
+    runV(
+      (function* () {
+        v.set("parent");
+        function* start() {
+          const task = currentTask() as Task<void>;
+          const context = task.getContext();
+          v.set("in the start");
+          yield* sleep(1);
+          log.push(`${context.get(v)} ${v.get()} ${context === task.getContext()}`);
+          context.run(() => v.set("through the context"));
+          yield* sleep(1);
+          log.push(v.get());
+        }
+        yield* eager(start());
+        log.push(`parent: ${v.get()}`);
+      })(),
+    );
+    expect(log).toEqual([
+      "in the start in the start true",
+      "through the context",
+      "parent: parent",
+    ]);
+  });
+
   it("a native task's writes after its awaits stay its own", async () => {
     const v = new ContextVar<string>("v", { default: "default" });
     const log: string[] = [];
