@@ -11,6 +11,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { captureSuspension, suspensionFrames } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { describeAwaited, taskOfEntry } from "./tasktree.js";
+import { now } from "./util/clock.js";
 import type { ReadyQueue } from "./util/deque.js";
 
 /** A callback or task step that runs this long (ms) or longer is reported, as asyncio's slow_callback_duration. */
@@ -52,6 +53,8 @@ export class Linter {
   private site: Error | null = null;
   /** How many short steps in a row each task has ended with nothing to wait for. */
   private readonly polls = new WeakMap<Task, number>();
+  /** Native tasks whose step goes on in microtasks: when it began, and what it resumed after. */
+  private readonly openSteps = new WeakMap<Task, { began: number; resumed: Resumed | null }>();
 
   constructor(private readonly loop: BaseEventLoop) {
     noteSuspensions();
@@ -116,6 +119,29 @@ export class Linter {
    */
   after(entry: Handle | ReadyEntry, took: number, resumed: Resumed | null): void {
     const task = taskOfEntry(entry);
+    if (task?._stepInMicrotasks) {
+      // A native task's step goes on in microtasks: it is judged when it ends (nativeStepEnded).
+      this.openSteps.set(task, { began: now() - took, resumed });
+      this.site = null;
+      return;
+    }
+    this.stepEnded(entry, task, took, resumed);
+  }
+
+  /** A native task's step that went on in microtasks ended: judged as a whole, as after() judges a step. */
+  nativeStepEnded(task: Task): void {
+    const open = this.openSteps.get(task);
+    if (open === undefined || !this.loop.getDebug()) return;
+    this.openSteps.delete(task);
+    this.stepEnded(task, task, now() - open.began, open.resumed);
+  }
+
+  private stepEnded(
+    entry: Handle | ReadyEntry,
+    task: Task | null,
+    took: number,
+    resumed: Resumed | null,
+  ): void {
     if (task !== null && task._futWaiter !== null && task._futWaiter._state === PENDING) {
       this.waits.set(task, this.loop.time());
       if (this.site === null) this.sites.delete(task);

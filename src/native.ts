@@ -399,6 +399,7 @@ function detachBlocked(steps: NativeSteps): void {
     body.detached = true;
     if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
     loop._hostPending++;
+    (body.task as Task<unknown>)._endStepOnHost();
     loop._hostAwait(body.task as Task<unknown>, body.steps);
     if (observed) {
       publish("task.suspended", {

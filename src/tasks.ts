@@ -100,8 +100,14 @@ function isGenerator(coro: Coro<unknown>): boolean {
 const GENERATOR = 1;
 /** Task._flags: throw CancelledError in at the next step. */
 const MUST_CANCEL = 2;
+/**
+ * Task._flags: a native task's step goes on in microtasks (see native.ts): the
+ * step that drives its next await continues it, so the step is one to whoever
+ * watches (channels, lints), with the function's own code inside it.
+ */
+const STEP_IN_MICROTASKS = 4;
 /** Task._flags counts pending cancel() requests in the bits above these: one request adds this. */
-const CANCEL_REQUEST = 4;
+const CANCEL_REQUEST = 8;
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -191,8 +197,8 @@ export function throwIntoTask(task: Task<unknown>, error: unknown): void {
 export class Task<T = unknown> extends Future<T> {
   /** @internal */ _coro: Coro<T>;
   /**
-   * @internal GENERATOR, MUST_CANCEL and the count of pending cancel()
-   * requests, in one field: every field costs each task 8 bytes.
+   * @internal GENERATOR, MUST_CANCEL, STEP_IN_MICROTASKS and the count of
+   * pending cancel() requests, in one field: every field costs each task 8 bytes.
    */
   _flags: number;
   /** @internal */ _context: Context;
@@ -254,6 +260,22 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal The coroutine is a generator: stepped through %GeneratorPrototype% (see generatorNext). */
   get _generator(): boolean {
     return (this._flags & GENERATOR) !== 0;
+  }
+
+  /** @internal A native task's step goes on in microtasks, until the step that drives its next await ends. */
+  get _stepInMicrotasks(): boolean {
+    return (this._flags & STEP_IN_MICROTASKS) !== 0;
+  }
+
+  /**
+   * @internal The loop found this native task blocked on the host: the step
+   * that went on in microtasks ended at its await of the host's promise.
+   */
+  _endStepOnHost(): void {
+    if (!this._stepInMicrotasks) return;
+    this._flags &= ~STEP_IN_MICROTASKS;
+    if (observed) publish("task.step.end", { task: this as Task<unknown> });
+    this._loop._linter?.nativeStepEnded(this as Task<unknown>);
   }
 
   /** @internal Throw CancelledError in at the next step. */
@@ -439,7 +461,9 @@ export class Task<T = unknown> extends Future<T> {
     loop._currentTask = this as Task<unknown>;
     const previousContext = swapContext(this._context);
     const watched = observed; // read once: the step's start and end are published together or not at all
-    if (watched) publish("task.step.start", { task: this as Task<unknown> });
+    const continued = (this._flags & STEP_IN_MICROTASKS) !== 0;
+    if (continued) this._flags &= ~STEP_IN_MICROTASKS;
+    else if (watched) publish("task.step.start", { task: this as Task<unknown> });
     try {
       let next: IteratorResult<Suspend, T>;
       try {
@@ -458,7 +482,10 @@ export class Task<T = unknown> extends Future<T> {
       if (next.done === true) this._endReturned(next.value);
       else this._suspend(next.value);
     } finally {
-      if (watched) publishStepEnd(this as Task<unknown>);
+      if ((this._flags & STEP_IN_MICROTASKS) === 0) {
+        if (watched) publishStepEnd(this as Task<unknown>);
+        if (continued) loop._linter?.nativeStepEnded(this as Task<unknown>);
+      }
       // A step that wrote to the snapshot it shared ends in a copy of its own: the task keeps it.
       const ended = swapContext(previousContext);
       if (ended !== this._context) this._context = ended;
@@ -493,7 +520,10 @@ export class Task<T = unknown> extends Future<T> {
       }
       return;
     }
-    if (yielded === NATIVE_STEP) return; // the step goes on in microtasks (see native.ts)
+    if (yielded === NATIVE_STEP) {
+      this._flags |= STEP_IN_MICROTASKS; // the step goes on in microtasks (see native.ts)
+      return;
+    }
     const hint =
       yielded instanceof Future
         ? "`yield future` was used instead of `yield* future`, or yield* was given a list (wait for several with yield* gather(list))"

@@ -316,6 +316,41 @@ describe("debug mode", () => {
     );
   });
 
+  it("reports a slow step of a native task, its own code after an await included", async () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    let clock = 0;
+    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    await loop.runUntilComplete(
+      loop.createTask(
+        async () => {
+          await sleep(1);
+          clock += 120; // a long computation in the microtasks after the await
+          await sleep(1);
+        },
+        { name: "cruncher" },
+      ),
+    );
+    loop.close();
+    expect(lints).toEqual([
+      expect.stringMatching(
+        /^Executing <Task pending name="cruncher"> took 120\.0 ms \(resumed after sleep until t=1 ms\): a step this long holds up every other task$/,
+      ),
+    ]);
+  });
+
+  it("does not take a native task's awaits for polling", async () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    await loop.runUntilComplete(
+      loop.createTask(async () => {
+        for (let i = 0; i < 1500; i++) await sleep(1);
+      }),
+    );
+    loop.close();
+    expect(lints).toEqual([]);
+  });
+
   it("reports a task kept ready for more than 100 iterations, once", () => {
     const loop = new SchedulingVirtualEventLoop();
     const lints = linted(loop);

@@ -455,6 +455,42 @@ describe("taskStats", () => {
   });
 });
 
+describe("native tasks in a trace", () => {
+  it("count one step per await, with the function's own code inside it, as a generator task's", async () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    const ev = new Event();
+    await loop.runUntilComplete(async () => {
+      const waiter = createTask(ev.wait(), { name: "waiter" });
+      const crunch = createTask(
+        async () => {
+          await sleep(10);
+          loop.advance(3); // computes for 3 ms, then wakes the waiter
+          ev.set();
+          await sleep(10);
+        },
+        { name: "crunch" },
+      );
+      await crunch;
+      await waiter;
+    });
+    rec.stop();
+    loop.close();
+    const trace = rec.toChromeTrace();
+    checkPairs(trace);
+    expect(rec.taskStats().find((s) => s.name === "crunch")).toEqual({
+      name: "crunch",
+      steps: 3,
+      busyMs: 3,
+      longestStepMs: 3,
+      waitingMs: 20,
+      readyMs: 0,
+    });
+    // The arrow to the waiter starts inside crunch's step, where ev.set() ran.
+    expect(wakers(trace, "waiter")).toEqual(['Task "crunch": step']);
+  });
+});
+
 describe("asynkit:* channels", () => {
   it("publish a task's life to diagnostics_channel subscribers, in order", () => {
     const heard: string[] = [];
