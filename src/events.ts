@@ -222,7 +222,7 @@ export function peekRunningLoop(): BaseEventLoop | null {
 export function getRunningLoop(): BaseEventLoop {
   if (runningLoop === null) {
     throw new Error(
-      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()).",
+      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()). (In an async function task, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead.)",
     );
   }
   return runningLoop;
