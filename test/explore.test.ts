@@ -812,6 +812,10 @@ describe("async functions: main and its tasks written with async/await", () => {
     expect((error.cause as Error).message).toBe(
       '<Task pending name="careless"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it.',
     );
+    // It was passed already: the message does not ask for it.
+    expect(error.message.split("\n").at(-2)).toBe(
+      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise().",
+    );
   });
 
   it("a failure in a run with such an await says its replay may not fail the same way", async () => {

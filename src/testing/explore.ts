@@ -271,7 +271,7 @@ function reportFailure(
     ...outcome.schedule.map((line) => `  ${line}`),
     ...(outcome.uncontrolled > 0
       ? [
-          `This run awaited ${outcome.uncontrolled} promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise(), or pass failOnWarnings: true to fail at such an await.`,
+          `This run awaited ${outcome.uncontrolled} promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise()${rules.failOnWarnings ? "." : ", or pass failOnWarnings: true to fail at such an await."}`,
         ]
       : []),
     `Replay it with replay(main, ${JSON.stringify(token)}${replayOptions(rules)}).`,
