@@ -17,6 +17,7 @@ import { Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
 import { toFuture } from "./tasks.js";
+import { describeAwaited } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
 import { withTimeout } from "./timeouts.js";
 import {
@@ -44,6 +45,12 @@ class GatheringFuture<T> extends Future<T> {
     loop: BaseEventLoop,
   ) {
     super({ loop });
+  }
+
+  /** @internal What it stands for, in the task tree and deadlock reports. */
+  override _label(): string {
+    const pending = this._children.filter((child) => !child.done()).length;
+    return `gather() of ${this._children.length}, ${pending} pending`;
   }
 
   /** @internal */
@@ -436,7 +443,7 @@ function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> 
 export function shield<T>(aw: Awaitable<T>): Future<T> {
   const inner = toFuture("shield()", "aw", aw, undefined);
   if (inner.done()) return inner;
-  const outer = inner.getLoop().createFuture<T>();
+  const outer = new ShieldFuture(inner);
   const onInnerDone = (f: Future<T>): void => {
     if (outer.cancelled()) {
       if (!f.cancelled()) f.exception(); // seen: not reported as unretrieved
@@ -455,6 +462,18 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   inner._addCallback(onInnerDone as (f: never) => void);
   outer._addCallback(onOuterDone);
   return outer;
+}
+
+/** What shield() returns: a future that says, in the task tree, what it shields. */
+class ShieldFuture<T> extends Future<T> {
+  constructor(private readonly _inner: Future<T>) {
+    super(_inner.getLoop()._bound);
+  }
+
+  /** @internal */
+  override _label(): string {
+    return `shield() of ${describeAwaited(this._inner)}`;
+  }
 }
 
 /** Options for asCompleted(). */

@@ -9,10 +9,12 @@ import {
   DeadlockError,
   Event,
   formatTaskTree,
+  gather,
   getRunningLoop,
   HostEventLoop,
   Lock,
   Queue,
+  shield,
   sleep,
   type Task,
   taskGroup,
@@ -328,5 +330,40 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
     expect(deadlock(false)).toMatch(
       /Unfinished tasks:\n {2}Task "stuck" waits on Event\.wait\(\)$/,
     );
+  });
+});
+
+describe("formatTaskTree names what a task waits on", () => {
+  it("says in words what a gather() or a shield() stands for", () => {
+    const loop = new VirtualEventLoop();
+    let tree = "";
+    loop.runSync(
+      (function* () {
+        const go = new Event();
+        const a = createTask(go.wait(), { name: "a" });
+        const b = createTask(sleep(5), { name: "b" });
+        const gatherer = createTask(
+          (function* () {
+            yield* gather(a, b);
+          })(),
+          { name: "gatherer" },
+        );
+        const shielder = createTask(
+          (function* () {
+            yield* shield(b);
+          })(),
+          { name: "shielder" },
+        );
+        yield* sleep(1);
+        tree = getRunningLoop().dumpTasks();
+        go.set();
+        yield* gatherer;
+        yield* shielder;
+      })(),
+    );
+    expect(tree.split("\n").slice(3)).toEqual([
+      '├── Task "gatherer" waits on gather() of 2, 2 pending',
+      '└── Task "shielder" waits on shield() of Task "b"',
+    ]);
   });
 });
