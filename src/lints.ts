@@ -29,9 +29,12 @@ export const STARVED_ITERATIONS = 100;
 export const POLLING_STEPS = 1000;
 const POLL_STEP_MS = 0.05;
 
-/** What a task's step resumed after, for a slow step's report: the wait, and where it suspended for it. */
+/**
+ * What a task's step resumed after, for a slow step's report: the wait (null:
+ * nothing, it is the task's first step), and where it suspended for it.
+ */
 interface Resumed {
-  what: string;
+  what: string | null;
   site: Error | undefined;
 }
 
@@ -51,6 +54,8 @@ export class Linter {
   private readonly sites = new WeakMap<Task, Error>();
   /** Where the entry running now last suspended a coroutine: its task's site, if the task then waits. */
   private site: Error | null = null;
+  /** The tasks seen to step, so that a first step is not said to resume after anything. */
+  private readonly stepped = new WeakSet<Task>();
   /** How many short steps in a row each task has ended with nothing to wait for. */
   private readonly polls = new WeakMap<Task, number>();
   /** Native tasks whose step goes on in microtasks: when it began, and what it resumed after. */
@@ -88,6 +93,10 @@ export class Linter {
     const task = taskOfEntry(entry);
     if (task === null) return null;
     this.readySince.delete(task);
+    if (!this.stepped.has(task)) {
+      this.stepped.add(task);
+      return { what: null, site: undefined };
+    }
     const waited = task._futWaiter;
     if (waited === null) return { what: "a bare yield", site: undefined };
     return { what: describeAwaited(waited), site: this.sites.get(task) };
@@ -153,7 +162,12 @@ export class Linter {
     const what = task === null ? String(entry) : String(task);
     const frame = resumed?.site === undefined ? undefined : suspensionFrames(resumed.site)[0];
     const at = frame === undefined ? "" : ` ${frame}`;
-    const where = resumed === null ? "" : ` (resumed after ${resumed.what}${at})`;
+    const where =
+      resumed === null
+        ? ""
+        : resumed.what === null
+          ? " (its first step)"
+          : ` (resumed after ${resumed.what}${at})`;
     lint(this.loop, {
       message: `Executing ${what} took ${took.toFixed(1)} ms${where}: a step this long holds up every other task`,
       ...(task === null ? { handle: entry as Handle } : { task }),

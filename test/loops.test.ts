@@ -339,6 +339,25 @@ describe("debug mode", () => {
     ]);
   });
 
+  it("says of a slow first step that it is the task's first, not that it resumed after anything", () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    let clock = 0;
+    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          clock += 130; // computes before it ever suspends
+          yield;
+        })(),
+        { name: "eager beaver" },
+      ),
+    );
+    expect(lints).toEqual([
+      'Executing <Task pending name="eager beaver"> took 130.0 ms (its first step): a step this long holds up every other task',
+    ]);
+  });
+
   it("does not take a native task's awaits for polling", async () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);
