@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   Context,
   ContextVar,
+  type Coro,
   copyContext,
   createTask,
   currentTask,
@@ -304,6 +305,14 @@ describe("tasks and contexts", () => {
  * task writes or its context is asked for: none of that may show.
  */
 describe("tasks that share the snapshot they were made with", () => {
+  /** A ContextVar whose default is "default", and what `main` logged running on a virtual loop. */
+  function logged(main: (v: ContextVar<string>, log: string[]) => Coro<void>): string[] {
+    const v = new ContextVar<string>("v", { default: "default" });
+    const log: string[] = [];
+    runV(main(v, log));
+    return log;
+  }
+
   it("siblings made from the same values write only to their own copies", () => {
     const v = new ContextVar<string>("v", { default: "root" });
     const log: string[] = [];
@@ -397,87 +406,71 @@ describe("tasks that share the snapshot they were made with", () => {
   });
 
   it("a token set in one step of a task resets in a later one", () => {
-    const v = new ContextVar<string>("v", { default: "default" });
-    const log: string[] = [];
-    runV(
-      (function* () {
-        yield* createTask(
-          (function* () {
-            const token = v.set("temporary");
-            yield;
-            log.push(v.get());
-            v.reset(token);
-            yield;
-            log.push(v.get());
-          })(),
-        );
-      })(),
-    );
-    expect(log).toEqual(["temporary", "default"]);
+    const lines = logged(function* (v, log) {
+      yield* createTask(
+        (function* () {
+          const token = v.set("temporary");
+          yield;
+          log.push(v.get());
+          v.reset(token);
+          yield;
+          log.push(v.get());
+        })(),
+      );
+    });
+    expect(lines).toEqual(["temporary", "default"]);
   });
 
   it("a parent's token still resets after it made tasks from its values", () => {
-    const v = new ContextVar<string>("v", { default: "default" });
-    const log: string[] = [];
-    runV(
-      (function* () {
-        const token = v.set("parent");
-        const t = createTask(
-          (function* () {
-            yield;
-            log.push(`child: ${v.get()}`);
-          })(),
-        );
-        v.reset(token);
-        log.push(`parent: ${v.get()}`);
-        yield* t;
-      })(),
-    );
-    expect(log).toEqual(["parent: default", "child: parent"]);
+    const lines = logged(function* (v, log) {
+      const token = v.set("parent");
+      const t = createTask(
+        (function* () {
+          yield;
+          log.push(`child: ${v.get()}`);
+        })(),
+      );
+      v.reset(token);
+      log.push(`parent: ${v.get()}`);
+      yield* t;
+    });
+    expect(lines).toEqual(["parent: default", "child: parent"]);
   });
 
   it("an eager start inside a task on the snapshot writes to a copy, not to the task", () => {
-    const v = new ContextVar<string>("v", { default: "default" });
-    const log: string[] = [];
-    runV(
-      (function* () {
-        yield* createTask(
-          (function* () {
-            function* start() {
-              v.set("in the start");
-              yield;
-              log.push(`start: ${v.get()}`);
-            }
-            yield* eager(start());
-            log.push(`task: ${v.get()}`);
-          })(),
-        );
-      })(),
-    );
-    expect(log).toEqual(["start: in the start", "task: default"]);
+    const lines = logged(function* (v, log) {
+      yield* createTask(
+        (function* () {
+          function* start() {
+            v.set("in the start");
+            yield;
+            log.push(`start: ${v.get()}`);
+          }
+          yield* eager(start());
+          log.push(`task: ${v.get()}`);
+        })(),
+      );
+    });
+    expect(lines).toEqual(["start: in the start", "task: default"]);
   });
 
   it("the task an eager start asks for hands out the context the start goes on writing to", () => {
-    const v = new ContextVar<string>("v", { default: "default" });
-    const log: string[] = [];
-    runV(
-      (function* () {
-        v.set("parent");
-        function* start() {
-          const task = currentTask() as Task<void>;
-          const context = task.getContext();
-          v.set("in the start");
-          yield* sleep(1);
-          log.push(`${context.get(v)} ${v.get()} ${context === task.getContext()}`);
-          context.run(() => v.set("through the context"));
-          yield* sleep(1);
-          log.push(v.get());
-        }
-        yield* eager(start());
-        log.push(`parent: ${v.get()}`);
-      })(),
-    );
-    expect(log).toEqual([
+    const lines = logged(function* (v, log) {
+      v.set("parent");
+      function* start() {
+        const task = currentTask() as Task<void>;
+        const context = task.getContext();
+        v.set("in the start");
+        yield* sleep(1);
+        log.push(`${context.get(v)} ${v.get()} ${context === task.getContext()}`);
+        context.run(() => v.set("through the context"));
+        yield* sleep(1);
+        log.push(v.get());
+      }
+      yield* eager(start());
+      log.push(`parent: ${v.get()}`);
+    });
+    expect(lines).toEqual([
       "in the start in the start true",
       "through the context",
       "parent: parent",
