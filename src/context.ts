@@ -148,6 +148,11 @@ export function snapshotContext(): Context {
   return snapshot;
 }
 
+/** @internal An eager start runs in `context` as if in a copy of it (see lendContext). */
+export function lentToEagerStart(context: Context): boolean {
+  return context._lent > (context._frozen ? 1 : 0);
+}
+
 /** @internal The current context is `context`. */
 export function isCurrentContext(context: Context): boolean {
   return current === context;

@@ -399,15 +399,10 @@ function detachBlocked(steps: NativeSteps): void {
     body.detached = true;
     if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
     loop._hostPending++;
-    (body.task as Task<unknown>)._endStepOnHost();
-    loop._hostAwait(body.task as Task<unknown>, body.steps);
-    if (observed) {
-      publish("task.suspended", {
-        task: body.task as Task<unknown>,
-        future: null,
-        what: HOST_AWAIT,
-      });
-    }
+    const task = body.task as Task<unknown>;
+    task._endStepOnHost();
+    loop._hostAwait(task, body.steps);
+    if (observed) publish("task.suspended", { task, future: null, what: HOST_AWAIT });
   }
   stepsDone(steps);
 }

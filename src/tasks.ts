@@ -8,6 +8,7 @@ import {
   type Context,
   checkContextOption,
   isCurrentContext,
+  lentToEagerStart,
   snapshotContext,
   swapContext,
 } from "./context.js";
@@ -274,8 +275,13 @@ export class Task<T = unknown> extends Future<T> {
   _endStepOnHost(): void {
     if (!this._stepInMicrotasks) return;
     this._flags &= ~STEP_IN_MICROTASKS;
-    if (observed) publish("task.step.end", { task: this as Task<unknown> });
-    this._loop._linter?.nativeStepEnded(this as Task<unknown>);
+    this._stepEnded(observed, true);
+  }
+
+  /** A step ended (a native one that went on in microtasks: `continued`): watchers and lints hear it. */
+  private _stepEnded(watched: boolean, continued: boolean): void {
+    if (watched) publishStepEnd(this as Task<unknown>);
+    if (continued) this._loop._linter?.nativeStepEnded(this as Task<unknown>);
   }
 
   /** @internal Throw CancelledError in at the next step. */
@@ -324,7 +330,7 @@ export class Task<T = unknown> extends Future<T> {
     const own = shared.copy();
     this._context = own;
     // Running in it (and not lending it to an eager start, whose writes go to a copy): go on in the own one.
-    if (this._loop._currentTask === this && isCurrentContext(shared) && shared._lent === 1) {
+    if (this._loop._currentTask === this && isCurrentContext(shared) && !lentToEagerStart(shared)) {
       swapContext(own);
     }
     return own;
@@ -482,9 +488,8 @@ export class Task<T = unknown> extends Future<T> {
       if (next.done === true) this._endReturned(next.value);
       else this._suspend(next.value);
     } finally {
-      if ((this._flags & STEP_IN_MICROTASKS) === 0) {
-        if (watched) publishStepEnd(this as Task<unknown>);
-        if (continued) loop._linter?.nativeStepEnded(this as Task<unknown>);
+      if ((watched || continued) && (this._flags & STEP_IN_MICROTASKS) === 0) {
+        this._stepEnded(watched, continued);
       }
       // A step that wrote to the snapshot it shared ends in a copy of its own: the task keeps it.
       const ended = swapContext(previousContext);
