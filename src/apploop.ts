@@ -7,7 +7,7 @@ import type { Context } from "./context.js";
 import { type Coro, isCoroutine, isGeneratorFunction } from "./coro.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task, TaskBody } from "./tasks.js";
-import { describeWait } from "./tasktree.js";
+import { describeWait, taskLabel } from "./tasktree.js";
 import { argTypeError, checkDelay, checkOptions } from "./validate.js";
 
 /** Options for `loop.submit()`. */
@@ -82,7 +82,7 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   await cancelAll(loop, timeoutMs);
   for (const task of loop._liveTasks()) {
     loop.callExceptionHandler({
-      message: `loop.shutdown(): Task ${JSON.stringify(task.getName())} ignored its cancellation and was still running ${timeoutMs} ms later (it waits on ${describeWait(task)}); it is abandoned as the loop closes.`,
+      message: `loop.shutdown(): ${taskLabel(task)} ignored its cancellation and was still running ${timeoutMs} ms later (it waits on ${describeWait(task)}); it is abandoned as the loop closes.`,
       future: task,
     });
   }

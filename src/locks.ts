@@ -12,6 +12,7 @@ import { getRunningLoop, peekRunningLoop } from "./events.js";
 import { FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
+import { taskLabel } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
 import { Deque } from "./util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
@@ -201,9 +202,7 @@ export class Lock extends LoopBound {
   /** "Lock.acquire()", and the task that holds the lock: two locks in a deadlock report tell apart. */
   private _describeWait(): string {
     const holder = this._holder;
-    return holder === null
-      ? "Lock.acquire()"
-      : `Lock.acquire() (held by Task ${JSON.stringify(holder.getName())})`;
+    return holder === null ? "Lock.acquire()" : `Lock.acquire() (held by ${taskLabel(holder)})`;
   }
 
   /** Frees the lock and wakes the first waiter. Throws if the lock is not held. */

@@ -21,9 +21,14 @@ export function taskOfEntry(entry: Handle | ReadyEntry): Task | null {
   return null;
 }
 
+/** @internal How reports name a task: `Task "name"`. */
+export function taskLabel(task: Task<unknown>): string {
+  return `Task ${JSON.stringify(task.getName())}`;
+}
+
 /** @internal A future a task waits on, in words: its label, or the task's name. */
 export function describeAwaited(future: Future<unknown>): string {
-  if (future instanceof Task) return `Task ${JSON.stringify(future.getName())}`;
+  if (future instanceof Task) return taskLabel(future);
   return future._label() ?? String(future);
 }
 
@@ -67,7 +72,7 @@ export function readyPositions(loop: BaseEventLoop): Map<Task<unknown>, number> 
 
 /** @internal One task's line: its name and state, as the tree and deadlock reports show it. */
 export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, number>): string {
-  const name = `Task ${JSON.stringify(task.getName())}`;
+  const name = taskLabel(task);
   if (task === task._loop._currentTask) return `${name} running`;
   const position = positions.get(task);
   if (position !== undefined) return `${name} ready at position ${position}`;

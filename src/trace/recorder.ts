@@ -11,6 +11,7 @@ import { type ChannelMessages, type ChannelName, listen } from "../channels.js";
 import { peekRunningLoop } from "../events.js";
 import type { BaseEventLoop } from "../loops/base.js";
 import type { Task } from "../tasks.js";
+import { taskLabel } from "../tasktree.js";
 import { isEventLoop, notALoop } from "../validate.js";
 
 /** One event of the Chrome trace event format (the fields asynkit writes). */
@@ -270,7 +271,7 @@ class Recorder implements TraceRecorder {
       since: 0,
     };
     this.tasks.set(task, track);
-    this.meta(loop.pid, track.tid, "thread_name", `Task ${JSON.stringify(task.getName())}`);
+    this.meta(loop.pid, track.tid, "thread_name", taskLabel(task));
     this.meta(loop.pid, track.tid, "thread_sort_index", track.tid);
     return track;
   }
@@ -281,7 +282,7 @@ class Recorder implements TraceRecorder {
     const track = this.track(task);
     if (track === null) return;
     const args: Record<string, unknown> = {};
-    if (parent !== null) args.parent = `Task ${JSON.stringify(parent.getName())}`;
+    if (parent !== null) args.parent = taskLabel(parent);
     if (priority !== 0) args.priority = priority;
     this.instant(task, "created", args);
     if (parent !== null) this.flow(parent, track, "spawn");
