@@ -148,4 +148,44 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     expect(log.filter((entry) => entry !== "host")).toEqual(["0", "1", "2", "3", "4"]);
     expect(log).toContain("host");
   });
+
+  // A native step hands the host to the microtasks and the drive resumes after them:
+  // the slice's deadline must still end the slice, in plain and in debug mode.
+  for (const debug of [false, true]) {
+    it(`a slice of native (async function) steps ends by its deadline too${debug ? ", in debug mode" : ""}`, async () => {
+      const loop = new HostEventLoop();
+      loop.setDebug(debug);
+      const log: string[] = [];
+      let running = true;
+      const host = () => {
+        log.push("host");
+        if (running) setImmediate(host);
+      };
+      setImmediate(host);
+      await loop.runUntilComplete(async () => {
+        const worker = async (name: string) => {
+          for (let i = 0; i < 10; i++) {
+            burnCpu(1);
+            log.push(`${name}${i}`);
+            await sleep(0);
+          }
+        };
+        const a = createTask(() => worker("a"));
+        const b = createTask(() => worker("b"));
+        await a;
+        await b;
+      });
+      running = false;
+      loop.close();
+      const steps = log.filter((entry) => entry !== "host");
+      expect(steps).toEqual(Array.from({ length: 10 }, (_, i) => [`a${i}`, `b${i}`]).flat());
+      // Each step takes 1 ms: a 5 ms slice ends after its sixth step at the latest.
+      const runs = log
+        .join(" ")
+        .split("host")
+        .map((part) => part.trim().split(" ").filter(Boolean).length);
+      expect(Math.max(...runs)).toBeLessThanOrEqual(6);
+      expect(runs.filter((n) => n > 0).length).toBeGreaterThanOrEqual(3);
+    });
+  }
 });

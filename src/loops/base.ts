@@ -179,6 +179,15 @@ export abstract class BaseEventLoop {
   _syncRun = false;
   /** @internal When the current time slice began: a drive resumed after a native step keeps it. */
   private _sliceStart = 0;
+  /**
+   * Where the slice's reads of the clock stood when a native step took the
+   * host (see _handOverMidSlice), for the drive that resumes the slice; a
+   * countdown of 0 keeps nothing. Spent: the slice's deadline has passed.
+   */
+  private _keptCountdown = 0;
+  private _keptInterval = 1;
+  private _keptLastCheck = 0;
+  private _sliceSpent = false;
 
   constructor(options?: EventLoopOptions) {
     const propagate = options?.asyncLocalStorage;
@@ -715,6 +724,12 @@ export abstract class BaseEventLoop {
     let lastCheck = sliceStart;
     let interval = 1;
     let countdown = 1;
+    if (this._keptCountdown !== 0) {
+      countdown = this._keptCountdown;
+      interval = this._keptInterval;
+      lastCheck = this._keptLastCheck;
+      this._keptCountdown = 0;
+    }
     let left = this._iterationLeft;
     this._iterationLeft = 0;
     for (;;) {
@@ -728,6 +743,7 @@ export abstract class BaseEventLoop {
         left = this._runWatched(left, deadline, iterationStart);
         if (this._handover !== null) {
           this._iterationLeft = left;
+          this._sliceSpent = now() > deadline;
           return HANDED_OVER;
         }
         if (left > 0) {
@@ -745,6 +761,7 @@ export abstract class BaseEventLoop {
         handle._run();
         if (this._handover !== null) {
           this._iterationLeft = left;
+          this._handOverMidSlice(countdown, interval, lastCheck, deadline);
           return HANDED_OVER;
         }
         if (--countdown === 0) {
@@ -756,13 +773,8 @@ export abstract class BaseEventLoop {
             this._iterationLeft = left;
             return OUT_OF_TIME;
           }
-          // Double the handles between reads, unless the pace just seen would overrun the slice.
-          const elapsed = time - lastCheck;
-          let next = interval < MAX_CHECK_INTERVAL ? interval * 2 : MAX_CHECK_INTERVAL;
-          if (elapsed * next > remaining * interval)
-            next = Math.max(1, Math.floor((remaining * interval) / elapsed));
+          interval = countdown = nextCheckInterval(interval, time - lastCheck, remaining);
           lastCheck = time;
-          interval = countdown = next;
         }
       }
       if (this._stopping) return STOPPED;
@@ -773,16 +785,43 @@ export abstract class BaseEventLoop {
     }
   }
 
+  /**
+   * A native step took the host in the middle of a slice (see native.ts):
+   * the drive that resumes the slice goes on reading the clock where this one
+   * left off. The handle counts, and a read due now is taken now: a slice of
+   * native steps alone ends by its deadline too.
+   */
+  private _handOverMidSlice(
+    countdown: number,
+    interval: number,
+    lastCheck: number,
+    deadline: number,
+  ): void {
+    if (--countdown === 0) {
+      const time = now();
+      this._sliceSpent = time > deadline;
+      interval = countdown = nextCheckInterval(interval, time - lastCheck, deadline - time);
+      lastCheck = time;
+    }
+    this._keptCountdown = countdown;
+    this._keptInterval = interval;
+    this._keptLastCheck = lastCheck;
+  }
+
   /** @internal Runs the loop on the host for one time slice, then arranges what comes next. */
   _drive = (): void => {
     this._driveQueued = false;
+    this._keptCountdown = 0;
+    this._sliceSpent = false;
     this._runSlice(now());
   };
 
-  /** @internal A native step ended: go on with the time slice it interrupted. */
+  /** @internal A native step ended: go on with the time slice it interrupted, or give the host its turn. */
   _resumeDrive(): void {
     if (this._parked) this._unpark();
-    else if (!this._driveQueued) this._runSlice(this._sliceStart);
+    else if (this._driveQueued) return;
+    else if (this._sliceSpent) this._queueDrive(true);
+    else this._runSlice(this._sliceStart);
   }
 
   private _runSlice(start: number): void {
@@ -902,6 +941,17 @@ export abstract class BaseEventLoop {
     }
     return 0;
   }
+}
+
+/**
+ * Handles to run before the next read of the clock, after `interval` took
+ * `elapsed` ms with `remaining` ms left of the slice: double them, unless the
+ * pace just seen would overrun the slice.
+ */
+function nextCheckInterval(interval: number, elapsed: number, remaining: number): number {
+  const next = interval < MAX_CHECK_INTERVAL ? interval * 2 : MAX_CHECK_INTERVAL;
+  if (elapsed * next <= remaining * interval) return next;
+  return Math.max(1, Math.floor((remaining * interval) / elapsed));
 }
 
 function checkCallback(what: string, callback: unknown): void {
