@@ -158,6 +158,11 @@ export function isCurrentContext(context: Context): boolean {
   return current === context;
 }
 
+/** @internal The current context, as it is (not a copy). */
+export function currentContext(): Context {
+  return current;
+}
+
 /** @internal A `context` option (or nothing): a Context, such as copyContext() returns. */
 export function checkContextOption(where: string, context: unknown): void {
   if (context !== undefined && !(context instanceof Context)) {

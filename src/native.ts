@@ -30,7 +30,7 @@
  */
 import { type AsyncStore, newAsyncStore } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
-import { type Context, swapContext } from "./context.js";
+import { type Context, currentContext, swapContext } from "./context.js";
 import {
   type Coro,
   coroutineOf,
@@ -293,6 +293,7 @@ export class NativeSteps {
     }
     const body = this.resumed as NativeBody;
     this.resumed = null;
+    keepContextOfMicrotasks(body);
     return body;
   }
 
@@ -320,7 +321,10 @@ export class NativeSteps {
 
   /** Forgets `body` (its promise settled without another await). */
   drop(body: NativeBody): void {
-    if (this.resumed === body) this.resumed = null;
+    if (this.resumed === body) {
+      this.resumed = null;
+      keepContextOfMicrotasks(body);
+    }
     const i = this.started.indexOf(body);
     if (i < 0) return;
     this.started.splice(i, 1);
@@ -360,13 +364,16 @@ export function handOver(loop: BaseEventLoop): void {
   armHostCheck(steps);
 }
 
-/** During a hand-over the resumed task is the current one, in its context, as in a step. */
+/**
+ * During a hand-over the resumed task is the current one, in its context, as
+ * in a step. A write there to a snapshot the task shares makes a copy, which
+ * the task takes when the part in microtasks ends (keepContextOfMicrotasks).
+ */
 function enterResumed(steps: NativeSteps): void {
   const resumed = steps.resumed?.task ?? null;
   steps.loop._currentTask = resumed;
   if (resumed !== null) {
-    // Its own context, not a shared snapshot: a write in the microtasks could not be given back.
-    const outer = swapContext(resumed.getContext());
+    const outer = swapContext(resumed._context);
     steps.outerContext ??= outer;
   } else if (steps.outerContext !== null) {
     swapContext(steps.outerContext);
@@ -387,11 +394,23 @@ function armHostCheck(steps: NativeSteps): void {
   });
 }
 
+/**
+ * The part of a resumed function that ran in microtasks ended: the task keeps
+ * the context it ran in (enterResumed), which is a copy of its own if it wrote
+ * to a snapshot it shared.
+ */
+function keepContextOfMicrotasks(body: NativeBody): void {
+  (body.task as Task<unknown>)._context = currentContext();
+}
+
 /** The tasks still due a then() await the host: the loop goes on without them. */
 function detachBlocked(steps: NativeSteps): void {
   const loop = steps.loop;
   const blocked = [...steps.started];
-  if (steps.resumed !== null) blocked.push(steps.resumed);
+  if (steps.resumed !== null) {
+    keepContextOfMicrotasks(steps.resumed);
+    blocked.push(steps.resumed);
+  }
   steps.started.length = 0;
   steps.credits = 0; // every credit has come: the microtasks have all run
   steps.resumed = null;

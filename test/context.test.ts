@@ -13,6 +13,7 @@ import {
   currentTask,
   eager,
   getRunningLoop,
+  HostEventLoop,
   sleep,
   type Task,
   VirtualEventLoop,
@@ -496,5 +497,33 @@ describe("tasks that share the snapshot they were made with", () => {
     });
     loop.close();
     expect(log).toEqual(["a: a", "b: b", "main: default"]);
+  });
+
+  it("a native task keeps a write after an await when it then ends, or awaits the host", async () => {
+    const v = new ContextVar<string>("v", { default: "default" });
+    const loop = new HostEventLoop();
+    const [ends, host, sibling] = await loop.runUntilComplete(async () => {
+      const ends = createTask(async () => {
+        await sleep(0);
+        v.set("ends");
+      });
+      const host = createTask(async () => {
+        await sleep(0);
+        v.set("host");
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      });
+      const sibling = createTask(async () => {
+        await sleep(0);
+      });
+      await ends;
+      await host;
+      await sibling;
+      return [ends, host, sibling];
+    });
+    loop.close();
+    expect(ends.getContext().get(v)).toBe("ends");
+    expect(host.getContext().get(v)).toBe("host");
+    // The three shared one snapshot: the writes made copies.
+    expect(sibling.getContext().get(v)).toBeUndefined();
   });
 });
