@@ -41,6 +41,7 @@ import {
   type Suspend,
 } from "./coro.js";
 import { activeLoopOrNull, getRunningLoop, runningTask, setRunningLoop } from "./events.js";
+import { Future, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { inMicrotask, yieldToHost } from "./util/host.js";
@@ -136,6 +137,27 @@ export class NativeBody<T = unknown> {
     this.inner = op;
     this.resolve = resolve;
     this.reject = reject;
+  }
+
+  /**
+   * @internal The function awaits a future that is done: settle the await now,
+   * with no step, as `yield*` of a done future goes on without suspending.
+   * False for a result that is itself awaitable, which the task must wait for.
+   */
+  _awaitsDone(future: Future<unknown>, resolve: Settle, reject: Settle): boolean {
+    let ok = true;
+    let outcome: unknown;
+    try {
+      outcome = future.result();
+    } catch (error) {
+      ok = false;
+      outcome = error;
+    }
+    if (ok && isPromiseLike(outcome)) return false;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.settle(ok, outcome);
+    return true;
   }
 
   /** @internal The function's promise settled: the next step ends with its outcome. */
@@ -456,8 +478,12 @@ export function awaitInTask(op: object, resolve: Settle, reject: Settle): boolea
     return owner !== undefined && reattach(loop, owner, op, resolve, reject);
   }
   const body = steps.take();
-  body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
-  stepTask(body.task as Task<unknown>);
+  const task = body.task as Task<unknown>;
+  const done = op instanceof Future && op._state !== PENDING && !task._mustCancel;
+  if (!done || !body._awaitsDone(op, resolve, reject)) {
+    body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
+    stepTask(task);
+  }
   stepsDone(steps);
   return true;
 }

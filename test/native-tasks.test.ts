@@ -210,6 +210,46 @@ describe("native tasks", () => {
   });
 });
 
+describe("awaiting a future that is already done", () => {
+  it("gives its value, error or cancellation at once, and the step goes on", async () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    await loop.runUntilComplete(async () => {
+      const ok = loop.createFuture<number>();
+      ok.setResult(1);
+      const failed = loop.createFuture<number>();
+      failed.setException(new Error("boom"));
+      const cancelled = loop.createFuture<number>();
+      cancelled.cancel("gone");
+      const inner = createTask(async () => 7);
+      await sleep(0);
+      // A promise never resolves to a task: the await waits for the task inside.
+      const wrapping = loop.createFuture<Task<number>>();
+      wrapping.setResult(inner);
+      const other = createTask(async () => {
+        log.push("other runs");
+      });
+      log.push(`ok ${await ok}`);
+      log.push(`failed ${String(await outcome(failed))}`);
+      log.push(`cancelled ${String(await outcome(cancelled))}`);
+      log.push(`through ${await wrapping}`);
+      // A cancel() pending is thrown in at the next asynkit await, done or not.
+      currentTask()?.cancel("stop");
+      log.push(`then ${String(await outcome(ok))}`);
+      await other;
+    });
+    loop.close();
+    expect(log).toEqual([
+      "ok 1",
+      "failed Error: boom",
+      "cancelled CancelledError: gone",
+      "through 7",
+      "then CancelledError: stop",
+      "other runs",
+    ]);
+  });
+});
+
 describe("async bodies", () => {
   it("timeout() and taskGroup() take an async body, in a native task and in a generator task", async () => {
     const log: string[] = [];
