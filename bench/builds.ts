@@ -43,6 +43,16 @@ const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise
         for (const t of tasks) yield* t;
       }),
     ),
+  // async-spawn-join with children that never await: what a native task costs without being blocked.
+  "async-spawn-join-no-await": (_, { createTask, run }) =>
+    fastest(100_000, (n) =>
+      run(async () => {
+        const noAwait = async () => {};
+        const tasks: Asynkit.Task<void>[] = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(noAwait));
+        for (const t of tasks) await t;
+      }),
+    ),
   // spawn-join where each task is created with options (its context).
   "spawn-join-options": (_, { copyContext, createTask, run }) =>
     fastest(100_000, (n) =>
