@@ -305,14 +305,26 @@ export class NativeSteps {
 
   /** The function the next then() belongs to. */
   take(): NativeBody {
+    this.keepResumedContext();
     if (this.started.length > 0) {
       this.credits--;
       return this.started.shift() as NativeBody;
     }
     const body = this.resumed as NativeBody;
     this.resumed = null;
-    keepContextOfMicrotasks(body);
     return body;
+  }
+
+  /**
+   * Before a task steps during the hand-over: the resumed task keeps the
+   * context its microtasks ran in (see enterResumed), which is a copy of its
+   * own if it wrote to a snapshot it shared; the next enterResumed() enters it.
+   */
+  keepResumedContext(): void {
+    const resumed = this.resumed;
+    if (resumed !== null && this.handedOver) {
+      (resumed.task as Task<unknown>)._context = currentContext();
+    }
   }
 
   /** True if a then() now is the await of the function it would be given to. */
@@ -340,10 +352,7 @@ export class NativeSteps {
 
   /** Forgets `body` (its promise settled without another await). */
   drop(body: NativeBody): void {
-    if (this.resumed === body) {
-      this.resumed = null;
-      keepContextOfMicrotasks(body);
-    }
+    if (this.resumed === body) this.resumed = null;
     const i = this.started.indexOf(body);
     if (i < 0) return;
     this.started.splice(i, 1);
@@ -386,7 +395,7 @@ export function handOver(loop: BaseEventLoop): void {
 /**
  * During a hand-over the resumed task is the current one, in its context, as
  * in a step. A write there to a snapshot the task shares makes a copy, which
- * the task takes when the part in microtasks ends (keepContextOfMicrotasks).
+ * the task takes before any task steps (keepResumedContext).
  */
 function enterResumed(steps: NativeSteps): void {
   const resumed = steps.resumed?.task ?? null;
@@ -413,23 +422,12 @@ function armHostCheck(steps: NativeSteps): void {
   });
 }
 
-/**
- * The part of a resumed function that ran in microtasks ended: the task keeps
- * the context it ran in (enterResumed), which is a copy of its own if it wrote
- * to a snapshot it shared.
- */
-function keepContextOfMicrotasks(body: NativeBody): void {
-  (body.task as Task<unknown>)._context = currentContext();
-}
-
 /** The tasks still due a then() await the host: the loop goes on without them. */
 function detachBlocked(steps: NativeSteps): void {
   const loop = steps.loop;
+  steps.keepResumedContext();
   const blocked = [...steps.started];
-  if (steps.resumed !== null) {
-    keepContextOfMicrotasks(steps.resumed);
-    blocked.push(steps.resumed);
-  }
+  if (steps.resumed !== null) blocked.push(steps.resumed);
   steps.started.length = 0;
   steps.credits = 0; // every credit has come: the microtasks have all run
   steps.resumed = null;
@@ -557,6 +555,7 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   }
   body._settled(ok, outcome);
   const steps = loop._handover;
+  steps?.keepResumedContext();
   steps?.drop(body);
   stepTask(task);
   if (steps !== null) stepsDone(steps);

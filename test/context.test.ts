@@ -499,6 +499,32 @@ describe("tasks that share the snapshot they were made with", () => {
     expect(log).toEqual(["a: a", "b: b", "main: default"]);
   });
 
+  it("a native task keeps a write made before it starts an eager native task", async () => {
+    const v = new ContextVar<string>("v", { default: "default" });
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    await loop.runUntilComplete(async () => {
+      const a = createTask(async () => {
+        await sleep(0);
+        v.set("a");
+        // b's first step runs now, and its then() comes before a's next one.
+        const b = createTask(
+          async () => {
+            await sleep(0);
+            log.push(`b: ${v.get()}`);
+          },
+          { eagerStart: true },
+        );
+        await sleep(0);
+        log.push(`a: ${v.get()}`);
+        await b;
+      });
+      await a;
+    });
+    loop.close();
+    expect(log).toEqual(["b: a", "a: a"]);
+  });
+
   it("a native task keeps a write after an await when it then ends, or awaits the host", async () => {
     const v = new ContextVar<string>("v", { default: "default" });
     const loop = new HostEventLoop();
