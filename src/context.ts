@@ -153,11 +153,6 @@ export function lentToEagerStart(context: Context): boolean {
   return context._lent > (context._frozen ? 1 : 0);
 }
 
-/** @internal The current context is `context`. */
-export function isCurrentContext(context: Context): boolean {
-  return current === context;
-}
-
 /** @internal The current context, as it is (not a copy). */
 export function currentContext(): Context {
   return current;

@@ -7,7 +7,7 @@ import { observed, publish } from "./channels.js";
 import {
   type Context,
   checkContextOption,
-  isCurrentContext,
+  currentContext,
   lentToEagerStart,
   snapshotContext,
   swapContext,
@@ -330,7 +330,11 @@ export class Task<T = unknown> extends Future<T> {
     const own = shared.copy();
     this._context = own;
     // Running in it (and not lending it to an eager start, whose writes go to a copy): go on in the own one.
-    if (this._loop._currentTask === this && isCurrentContext(shared) && !lentToEagerStart(shared)) {
+    if (
+      this._loop._currentTask === this &&
+      currentContext() === shared &&
+      !lentToEagerStart(shared)
+    ) {
       swapContext(own);
     }
     return own;
