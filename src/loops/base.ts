@@ -743,7 +743,6 @@ export abstract class BaseEventLoop {
         left = this._runWatched(left, deadline, iterationStart);
         if (this._handover !== null) {
           this._iterationLeft = left;
-          this._sliceSpent = now() > deadline;
           return HANDED_OVER;
         }
         if (left > 0) {
@@ -937,7 +936,10 @@ export abstract class BaseEventLoop {
       else handle._run();
       const end = now();
       linter?.after(handle, end - start, resumedAfter);
-      if (end > deadline || this._handover !== null) return n;
+      if (end > deadline || this._handover !== null) {
+        this._sliceSpent = end > deadline; // for a drive resumed after a native step
+        return n;
+      }
     }
     return 0;
   }
