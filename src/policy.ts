@@ -16,6 +16,7 @@ import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture, type Task, type TaskBody } from "./tasks.js";
+import { taskLabel } from "./tasktree.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -278,7 +279,7 @@ function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[])
       task._futWaiter === null ? "nothing (it is ready to run)" : String(task._futWaiter);
     task.getLoop().callExceptionHandler({
       message:
-        `Task "${task.getName()}" was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +
+        `${taskLabel(task)} was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +
         `waiting on ${waiting}: it caught CancelledError without ending. run() waits until it ends.`,
       future: task,
     });

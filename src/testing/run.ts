@@ -11,7 +11,7 @@ import type { ExceptionContext, Handle, ReadyEntry } from "../events.js";
 import { type BaseEventLoop, HANDED_OVER, IDLE, type Spin, STOPPED } from "../loops/base.js";
 import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
 import type { Task, TaskBody, TaskOptions } from "../tasks.js";
-import { taskOfEntry } from "../tasktree.js";
+import { taskLabel, taskOfEntry } from "../tasktree.js";
 import type { ReadyQueue } from "../util/deque.js";
 import { argTypeError } from "../validate.js";
 import { type Decider, enterRun } from "./choose.js";
@@ -165,7 +165,7 @@ class Run implements Decider {
 /** @internal An entry in words: the task it runs, else the Handle or timer itself. */
 export function describeEntry(entry: Handle | ReadyEntry): string {
   const task = taskOfEntry(entry);
-  return task === null ? String(entry) : `Task "${task.getName()}"`;
+  return task === null ? String(entry) : taskLabel(task);
 }
 
 function keepReport(loop: BaseEventLoop, context: ExceptionContext): void {
