@@ -482,6 +482,12 @@ export function doneStep<T>(value: T): IteratorResult<never, T> {
  */
 export function waitStep<T>(future: Future<T>, resumed: boolean): IteratorResult<Suspend, T> {
   if (future._state !== PENDING) return doneStep(future.result());
+  blockOn(future, resumed);
+  return { done: false, value: future as Future<unknown> };
+}
+
+/** A wait's first step finds `future` pending: the task will block on it. */
+function blockOn(future: Future<unknown>, resumed: boolean): void {
   // As asyncio's "await wasn't used with future": a task resumes the waiter only once the
   // future is done, so a resumed step while pending comes from iterating the future by hand
   // (deep equality in a test, a spread): fail rather than yield the future forever.
@@ -493,18 +499,24 @@ export function waitStep<T>(future: Future<T>, resumed: boolean): IteratorResult
   future._blocking = true;
   // Here, while the coroutine that suspends is still on the stack.
   if (suspensionsNoted) future._loop._linter?.suspending();
-  return { done: false, value: future as Future<unknown> };
 }
 
-/** The iterator behind `yield* future`: yields the future while it is pending, then returns its result. */
+/**
+ * The iterator behind `yield* future`: yields the future while it is pending,
+ * then returns its result. It is also its own pending step (`{ done: false,
+ * value: future }`), so a wait allocates one object, not two.
+ */
 class FutureIterator<T> {
+  readonly done = false;
   private resumed = false;
-  constructor(private readonly future: Future<T>) {}
+  constructor(readonly value: Future<T>) {}
 
   next(): IteratorResult<Suspend, T> {
-    const step = waitStep(this.future, this.resumed);
+    const future = this.value;
+    if (future._state !== PENDING) return doneStep(future.result());
+    blockOn(future, this.resumed);
     this.resumed = true;
-    return step;
+    return this as IteratorYieldResult<Suspend>;
   }
 
   throw(error: unknown): never {
