@@ -139,7 +139,7 @@ export class Handle {
  */
 export class TimerHandle extends Handle {
   /** @internal */ _when: number;
-  /** @internal True while the timer is in the loop's timer heap. */
+  /** @internal True while the timer is in the loop's timer queue. */
   _scheduled = true;
 
   /** @internal Use loop.callLater() or loop.callAt() to make one. */
@@ -178,13 +178,13 @@ export interface ReadyEntry {
   _readyHandle(): Handle;
 }
 
-/** @internal What the loop's timer heap holds: a TimerHandle, or a sleep's own timer. */
+/** @internal What the loop's timer queue holds: a TimerHandle, or a sleep's own timer. */
 export interface Timer {
   /** The loop time it is due. */
   _when: number;
   /** What runs when it is due; null once cancelled. */
   _callback: unknown;
-  /** True while it is in the loop's timer heap. */
+  /** True while it is in the loop's timer queue. */
   _scheduled: boolean;
 }
 

@@ -46,7 +46,7 @@ thenable(YieldOnce);
 
 /**
  * What a sleeping task waits on: a future that is its own timer. It goes into
- * the loop's timer heap and, once due, its ready queue, where running it
+ * the loop's timer queue and, once due, its ready queue, where running it
  * resolves it, so that the task is queued where a timer's callback resolving
  * a future would have queued it, with no TimerHandle and no callback between.
  */
@@ -75,7 +75,7 @@ class SleepTimer<T> extends WaitFuture<T> implements ReadyEntry, Timer {
     return new Handle(fire, 1, this, undefined, this._loop, null);
   }
 
-  /** A cancelled sleep leaves the timer heap (once cancelled timers are most of it). */
+  /** A cancelled sleep leaves the timer queue (once cancelled timers are most of it). */
   override _requestCancel(message: string | undefined, cause: unknown): boolean {
     if (!super._requestCancel(message, cause)) return false;
     this.stop();

@@ -18,6 +18,7 @@ import {
   VirtualEventLoop,
 } from "../src/index.js";
 import { Deque } from "../src/util/deque.js";
+import { TimerQueue } from "../src/util/timerqueue.js";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -677,6 +678,69 @@ describe("the ready queue's ring-buffer deque", () => {
         );
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("the timer queue", () => {
+  type Op = { op: "push"; time: number } | { op: "pop" | "peek" | "filter" | "clear" };
+  // Few distinct times, so that ties (ordered by sequence number) and pushes into the
+  // millisecond being served are common; and the far ends a timer can be set for.
+  const time = fc.oneof(
+    fc.integer({ min: -3, max: 12 }).map((ms) => ms / 2),
+    fc.constantFrom(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 1e12 + 0.5),
+  );
+  const ops: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ op: fc.constant("push" as const), time }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constantFrom("pop" as const, "peek" as const) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ op: fc.constantFrom("filter" as const, "clear" as const) }),
+    },
+  );
+
+  it("serves items in (time, sequence) order under any sequence of operations", () => {
+    fc.assert(
+      fc.property(fc.array(ops, { maxLength: 200 }), (sequence) => {
+        type Entry = { time: number; seq: number };
+        const queue = new TimerQueue<Entry>();
+        const model: Entry[] = []; // kept sorted by (time, seq)
+        let seq = 0;
+        for (const step of sequence) {
+          switch (step.op) {
+            case "push": {
+              const entry = { time: step.time, seq: seq++ };
+              queue.push(entry, entry.time, entry.seq);
+              let at = model.length;
+              while (at > 0 && (model[at - 1] as Entry).time > entry.time) at--;
+              model.splice(at, 0, entry);
+              break;
+            }
+            case "pop":
+              expect(queue.pop()).toBe(model.shift());
+              break;
+            case "peek":
+              expect(queue.peek()).toBe(model[0]);
+              break;
+            case "filter": {
+              const keep = (entry: Entry) => entry.seq % 3 !== 0;
+              queue.filter(keep);
+              model.splice(0, model.length, ...model.filter(keep));
+              break;
+            }
+            case "clear":
+              queue.clear();
+              model.length = 0;
+              break;
+          }
+          expect(queue.length).toBe(model.length);
+        }
+        const rest: (Entry | undefined)[] = [];
+        while (queue.length > 0) rest.push(queue.pop());
+        expect(rest).toEqual(model);
+        expect(queue.pop()).toBeUndefined();
+      }),
+      { numRuns: 500 },
     );
   });
 });

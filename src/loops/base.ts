@@ -1,5 +1,5 @@
 /**
- * BaseEventLoop: the ready queue, the timer heap and one iteration of the
+ * BaseEventLoop: the ready queue, the timer queue and one iteration of the
  * loop, as asyncio's BaseEventLoop. Subclasses decide what time is and what
  * to do when nothing is ready (sleep on the host, or jump a virtual clock).
  */
@@ -36,8 +36,8 @@ import {
 import { taskOfEntry, taskTree } from "../tasktree.js";
 import { now } from "../util/clock.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
-import { TimerHeap } from "../util/heap.js";
 import { yieldToHost } from "../util/host.js";
+import { TimerQueue } from "../util/timerqueue.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -99,7 +99,7 @@ export const HANDED_OVER = 3;
 
 /**
  * The event loop's machinery, shared by the host and virtual loops: a ready
- * queue of Handles run in order, a heap of timers, task creation, and error
+ * queue of Handles run in order, a queue of timers, task creation, and error
  * reporting. Use {@link HostEventLoop} or {@link VirtualEventLoop}.
  *
  * @example
@@ -118,8 +118,8 @@ export abstract class BaseEventLoop {
    * made for it unless the scheduling API asks for one (see scheduling.ts).
    */
   _ready: ReadyQueue<Handle | ReadyEntry> = new Deque<Handle | ReadyEntry>();
-  /** @internal Timers not yet due, the soonest on top. */
-  _scheduled = new TimerHeap<(TimerHandle | ReadyEntry) & Timer>();
+  /** @internal Timers not yet due, the soonest first. */
+  _scheduled = new TimerQueue<(TimerHandle | ReadyEntry) & Timer>();
   /** @internal */ _timerSeq = 0;
   /** @internal */ _cancelledTimers = 0;
   /** @internal The task whose step is running, if any. */
@@ -292,7 +292,7 @@ export abstract class BaseEventLoop {
     return timer;
   }
 
-  /** @internal Puts a timer into the heap: a TimerHandle, or a sleep's own timer. */
+  /** @internal Puts a timer into the timer queue: a TimerHandle, or a sleep's own timer. */
   _addTimer(timer: (TimerHandle | ReadyEntry) & Timer): void {
     this._scheduled.push(timer, timer._when, this._timerSeq++);
     if (observed) publish("timer.scheduled", { loop: this, when: timer._when });
@@ -644,13 +644,13 @@ export abstract class BaseEventLoop {
     task._previousLive = task._nextLive = null;
   }
 
-  /** @internal A timer was cancelled: drop cancelled timers once they are most of the heap. */
+  /** @internal A timer was cancelled: drop cancelled timers once they are most of the queue. */
   _timerHandleCancelled(timer: Timer): void {
     if (!timer._scheduled) return;
     this._cancelledTimers++;
-    const heap = this._scheduled;
-    if (this._cancelledTimers > 100 && this._cancelledTimers * 2 > heap.length) {
-      heap.filter((t) => {
+    const timers = this._scheduled;
+    if (this._cancelledTimers > 100 && this._cancelledTimers * 2 > timers.length) {
+      timers.filter((t) => {
         if (t._callback === null) t._scheduled = false;
         return t._callback !== null;
       });
@@ -669,12 +669,12 @@ export abstract class BaseEventLoop {
 
   /** @internal When the soonest live timer is due, or undefined when there is none. */
   _nextTimer(): number | undefined {
-    const heap = this._scheduled;
+    const timers = this._scheduled;
     for (;;) {
-      const top = heap.peek();
+      const top = timers.peek();
       if (top === undefined) return undefined;
       if (top._callback !== null) return top._when;
-      heap.pop();
+      timers.pop();
       top._scheduled = false;
       this._cancelledTimers--;
     }
@@ -900,13 +900,13 @@ export abstract class BaseEventLoop {
 
   /** @internal Moves the timers that are due to the end of the ready queue. */
   _collectDueTimers(): void {
-    const heap = this._scheduled;
+    const timers = this._scheduled;
     const ready = this._ready;
     const time = this.time();
     for (;;) {
-      const top = heap.peek();
+      const top = timers.peek();
       if (top === undefined || top._when > time) break;
-      heap.pop();
+      timers.pop();
       top._scheduled = false;
       if (top._callback === null) this._cancelledTimers--;
       else {
