@@ -33,7 +33,7 @@ export class Deque<T> implements ReadyQueue<T> {
   constructor(capacity = 16) {
     let cap = 16;
     while (cap < capacity) cap <<= 1;
-    this.buffer = new Array<T | undefined>(cap);
+    this.buffer = emptyBuffer<T>(cap);
     this.mask = cap - 1;
   }
 
@@ -173,10 +173,20 @@ export class Deque<T> implements ReadyQueue<T> {
   private grow(): void {
     const old = this.buffer;
     const cap = old.length;
-    const next = new Array<T | undefined>(cap * 2);
+    const next = emptyBuffer<T>(cap * 2);
     for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & this.mask];
     this.buffer = next;
     this.mask = cap * 2 - 1;
     this.head = 0;
   }
+}
+
+/**
+ * A buffer of `n` empty slots that can hold any value from the start: a bare
+ * `new Array(n)` holds small integers until its first object, so each new
+ * deque's buffer would have another hidden class than the last one's, and the
+ * code V8 optimised for the ready queue would be thrown away at every run().
+ */
+function emptyBuffer<T>(n: number): (T | undefined)[] {
+  return new Array<T | undefined>(n).fill(undefined);
 }
