@@ -486,8 +486,8 @@ export function waitStep<T>(future: Future<T>, resumed: boolean): IteratorResult
   return { done: false, value: future as Future<unknown> };
 }
 
-/** A wait's first step finds `future` pending: the task will block on it. */
-function blockOn(future: Future<unknown>, resumed: boolean): void {
+/** @internal A wait's first step finds `future` pending: the task will block on it. */
+export function blockOn(future: Future<unknown>, resumed: boolean): void {
   // As asyncio's "await wasn't used with future": a task resumes the waiter only once the
   // future is done, so a resumed step while pending comes from iterating the future by hand
   // (deep equality in a test, a spread): fail rather than yield the future forever.

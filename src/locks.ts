@@ -9,7 +9,7 @@
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop, peekRunningLoop } from "./events.js";
-import { FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
+import { blockOn, FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { taskLabel } from "./tasktree.js";
@@ -302,15 +302,18 @@ const DONE_TRUE: IteratorResult<Suspend, true> = Object.freeze({ done: true, val
 
 /**
  * `yield* event.wait()`, written as an iterator rather than a generator: it is
- * the hot path of every Event hand-off, and this is one object per wait.
+ * the hot path of every Event hand-off, and this is one object per wait. It is
+ * also its own pending step (`{ done: false, value: future }`).
  */
 class EventWait {
-  private fut: Future<true> | null = null;
+  readonly done = false;
+  /** The future the wait blocks on, once it has to. */
+  value: Future<true> | null = null;
 
   constructor(private readonly event: Event) {}
 
   next(): IteratorResult<Suspend, true> {
-    const waited = this.fut;
+    const waited = this.value;
     if (waited !== null) {
       this._leave();
       return waitStep(waited, true);
@@ -318,9 +321,10 @@ class EventWait {
     const event = this.event;
     if (event._value) return DONE_TRUE;
     const fut = new WaitFuture<true>(event._getLoop(), "Event.wait()");
-    this.fut = fut;
+    this.value = fut;
     event._waiters.push(fut);
-    return waitStep(fut, false);
+    blockOn(fut, false);
+    return this as IteratorYieldResult<Suspend>;
   }
 
   /** Cancelled (or otherwise thrown into) while waiting: stop waiting, then raise. */
@@ -339,7 +343,7 @@ class EventWait {
   }
 
   private _leave(): void {
-    if (this.fut !== null) removeWaiter(this.event._waiters, this.fut);
+    if (this.value !== null) removeWaiter(this.event._waiters, this.value);
   }
 }
 
