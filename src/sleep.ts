@@ -54,13 +54,12 @@ class SleepTimer<T> extends WaitFuture<T> implements ReadyEntry, Timer {
   _callback: typeof fire | null = fire;
   _scheduled = true;
 
-  constructor(
-    loop: BaseEventLoop,
-    readonly _when: number,
-    sleep: SleepFor<T>,
-  ) {
+  readonly _when: number;
+
+  constructor(loop: BaseEventLoop, ms: number, sleep: SleepFor<T>) {
     super(loop, sleep); // the sleep describes it, on demand: no string per sleep
-    loop._addTimer(this);
+    this._when = loop.time() + ms;
+    loop._addTimer(this, ms);
   }
 
   /** @internal Due: the sleep is over, unless it was cancelled. */
@@ -111,7 +110,7 @@ class SleepFor<T> {
     const timer = this.timer;
     if (timer !== null) return waitStep(timer, true);
     const loop = getRunningLoop();
-    const started = new SleepTimer<T>(loop, loop.time() + this.ms, this);
+    const started = new SleepTimer<T>(loop, this.ms, this);
     this.timer = started;
     return waitStep(started, false);
   }

@@ -683,15 +683,27 @@ describe("the ready queue's ring-buffer deque", () => {
 });
 
 describe("the timer queue", () => {
-  type Op = { op: "push"; time: number } | { op: "pop" | "peek" | "filter" | "clear" };
+  type Op =
+    | { op: "push"; time: number; delay: number }
+    | { op: "pop" | "peek" | "filter" | "clear" };
   // Few distinct times, so that ties (ordered by sequence number) and pushes into the
-  // millisecond being served are common; and the far ends a timer can be set for.
+  // millisecond being served are common; times past the 64 ms of buckets; and the far
+  // ends a timer can be set for.
   const time = fc.oneof(
     fc.integer({ min: -3, max: 12 }).map((ms) => ms / 2),
+    fc.integer({ min: 0, max: 400 }).map((ms) => ms / 2),
     fc.constantFrom(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 1e12 + 0.5),
   );
   const ops: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ op: fc.constant("push" as const), time }) },
+    {
+      weight: 3,
+      // How far ahead it was set decides between a bucket and the far heap, not its place.
+      arbitrary: fc.record({
+        op: fc.constant("push" as const),
+        time,
+        delay: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(Number.POSITIVE_INFINITY)),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ op: fc.constantFrom("pop" as const, "peek" as const) }) },
     {
       weight: 1,
@@ -710,7 +722,7 @@ describe("the timer queue", () => {
           switch (step.op) {
             case "push": {
               const entry = { time: step.time, seq: seq++ };
-              queue.push(entry, entry.time, entry.seq);
+              queue.push(entry, entry.time, entry.seq, step.delay);
               let at = model.length;
               while (at > 0 && (model[at - 1] as Entry).time > entry.time) at--;
               model.splice(at, 0, entry);
@@ -740,7 +752,26 @@ describe("the timer queue", () => {
         expect(rest).toEqual(model);
         expect(queue.pop()).toBeUndefined();
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
+  });
+
+  it("serves a timer set far ahead before a later one of its millisecond that came in a bucket", () => {
+    const queue = new TimerQueue<string>();
+    queue.push("first", 0.5, 0, 0.5);
+    queue.push("far", 100.1, 1, 100.1); // set more than 64 ms ahead: the far heap
+    expect(queue.pop()).toBe("first");
+    queue.push("bucketed", 100.9, 2, 50); // set 50 ms ahead, at 50.9: a bucket
+    expect([queue.pop(), queue.pop(), queue.pop()]).toEqual(["far", "bucketed", undefined]);
+  });
+
+  it("gives timers set far ahead no bucket of their own", () => {
+    const queue = new TimerQueue<number>();
+    for (let i = 0; i < 10_000; i++) queue.push(i, 30_000 + i * 3.5, i, 30_000); // timeouts
+    queue.push(10_000, 100_000, 10_000, 10); // and a short sleep, much later
+    expect((queue as unknown as { buckets: Map<number, unknown> }).buckets.size).toBe(1);
+    const order: (number | undefined)[] = [];
+    while (queue.length > 0) order.push(queue.pop());
+    expect(order).toEqual(Array.from({ length: 10_001 }, (_, i) => i));
   });
 });

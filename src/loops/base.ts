@@ -246,7 +246,7 @@ export abstract class BaseEventLoop {
   ): TimerHandle {
     const delay = checkDelay("loop.callLater()", "delayMs", delayMs);
     checkCallback("callLater", callback);
-    return this._callAtWithArgs(this.time() + delay, callback, args);
+    return this._callAtWithArgs(this.time() + delay, callback, args, delay);
   }
 
   /**
@@ -268,15 +268,23 @@ export abstract class BaseEventLoop {
   }
 
   /** A user's timer: runs in a copy of the current context, as asyncio's. */
-  private _callAtWithArgs(whenMs: number, callback: AnyCallback, args: unknown[]): TimerHandle {
+  private _callAtWithArgs(
+    whenMs: number,
+    callback: AnyCallback,
+    args: unknown[],
+    delayMs = Number.POSITIVE_INFINITY,
+  ): TimerHandle {
     const n = args.length;
     const rest = n > 2 ? args : null;
-    const timer = this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), rest);
+    const timer = this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), rest, delayMs);
     if (this._asyncLocalStorage) timer._asyncScope = captureAsyncScope("asynkit.TimerHandle");
     return timer;
   }
 
-  /** @internal callAt() without an argument array or a context copy, for asynkit's own timers. */
+  /**
+   * @internal callAt() without an argument array or a context copy, for
+   * asynkit's own timers; `delayMs` is how far ahead it is set, when known.
+   */
   _callAt(
     whenMs: number,
     callback: AnyCallback,
@@ -285,16 +293,20 @@ export abstract class BaseEventLoop {
     arg1: unknown,
     context: Context | null,
     args: unknown[] | null = null,
+    delayMs = Number.POSITIVE_INFINITY,
   ): TimerHandle {
     this._checkClosed();
     const timer = new TimerHandle(whenMs, callback, argc, args ?? arg0, arg1, this, context);
-    this._addTimer(timer);
+    this._addTimer(timer, delayMs);
     return timer;
   }
 
-  /** @internal Puts a timer into the timer queue: a TimerHandle, or a sleep's own timer. */
-  _addTimer(timer: (TimerHandle | ReadyEntry) & Timer): void {
-    this._scheduled.push(timer, timer._when, this._timerSeq++);
+  /**
+   * @internal Puts a timer into the timer queue: a TimerHandle, or a sleep's
+   * own timer, set `delayMs` ahead (+Infinity when not known: see TimerQueue).
+   */
+  _addTimer(timer: (TimerHandle | ReadyEntry) & Timer, delayMs: number): void {
+    this._scheduled.push(timer, timer._when, this._timerSeq++, delayMs);
     if (observed) publish("timer.scheduled", { loop: this, when: timer._when });
     if (this._parked) this._unpark();
   }

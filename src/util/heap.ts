@@ -19,6 +19,20 @@ export class TimerHeap<T> {
     return this.items[0];
   }
 
+  /** The time of the item due first (+Infinity when empty). */
+  peekTime(): number {
+    return this.items.length === 0 ? Number.POSITIVE_INFINITY : (this.times[0] as number);
+  }
+
+  /** Moves the item due first, with its keys, into `other`. */
+  popInto(other: TimerHeap<T>): void {
+    const item = this.items[0] as T;
+    const time = this.times[0] as number;
+    const seq = this.seqs[0] as number;
+    this.pop();
+    other.push(item, time, seq);
+  }
+
   push(item: T, time: number, seq: number): void {
     const { items, times, seqs } = this;
     let i = items.length;

@@ -1,14 +1,23 @@
 /**
  * The loop's timers in (time, sequence number) order, as one heap would keep
- * them, at less cost when there are many.
+ * them, at less cost when many are due soon.
  *
- * Only the timers of the earliest millisecond that has any sit in a heap (the
- * near heap); later ones wait unsorted in a bucket per millisecond, and a
- * bucket becomes the near heap when the near heap runs out. A push is then
- * an append, and a pop sifts through a heap of one millisecond's timers, which
- * stays small and in cache, instead of through all of them.
+ * Three tiers, each later than the one before:
+ * - the near heap: every timer due before `horizon`;
+ * - a bucket per millisecond for timers set less than `WINDOW_MS` ahead,
+ *   unsorted: a push there is an append;
+ * - the far heap: timers set further ahead (timeouts, most of them
+ *   cancelled), which cost what they cost in a plain heap, and no bucket
+ *   each; and timers at ±Infinity, which have no millisecond.
+ * When the near heap runs out, the earliest millisecond that has a timer, in
+ * a bucket or on top of the far heap, becomes the near heap. A pop then sifts
+ * through one millisecond's timers, which stay few and in cache, instead of
+ * through all of them.
  */
 import { TimerHeap } from "./heap.js";
+
+/** Timers set less than this far ahead go into buckets, which so span about this many milliseconds. */
+const WINDOW_MS = 64;
 
 /** One millisecond's timers in the order they were pushed, keys beside the items. */
 interface Bucket<T> {
@@ -19,20 +28,30 @@ interface Bucket<T> {
 
 export class TimerQueue<T> {
   private readonly near = new TimerHeap<T>();
-  /** Every time in the near heap is below this; timers at or past it go to buckets. */
-  private horizon = Number.NEGATIVE_INFINITY;
+  /** Every time in the near heap is below this; no bucket or far timer is. */
+  private horizon = Number.POSITIVE_INFINITY;
   private readonly buckets = new Map<number, Bucket<T>>();
   /** The buckets' milliseconds, the earliest on top. */
   private readonly keys = new TimerHeap<number>();
   private bucketed = 0;
+  private readonly far = new TimerHeap<T>();
 
   get length(): number {
-    return this.near.length + this.bucketed;
+    return this.near.length + this.bucketed + this.far.length;
   }
 
-  push(item: T, time: number, seq: number): void {
+  /** Adds `item`, due at `time`, set `delay` ms ahead (+Infinity when not known). */
+  push(item: T, time: number, seq: number, delay: number): void {
     if (time < this.horizon) {
-      this.near.push(item, time, seq);
+      if (this.near.length > 0) {
+        this.near.push(item, time, seq);
+        return;
+      }
+      // Nothing is below the horizon: it can move down to this timer's millisecond.
+      this.horizon = Math.floor(time);
+    }
+    if (!(delay < WINDOW_MS) || !Number.isFinite(time)) {
+      this.far.push(item, time, seq);
       return;
     }
     const key = Math.floor(time);
@@ -50,18 +69,19 @@ export class TimerQueue<T> {
 
   /** The item due first, or undefined when empty. */
   peek(): T | undefined {
-    if (this.near.length === 0 && this.bucketed !== 0) this.nextBucket();
+    if (this.near.length === 0) this.advance();
     return this.near.peek();
   }
 
   pop(): T | undefined {
-    if (this.near.length === 0 && this.bucketed !== 0) this.nextBucket();
+    if (this.near.length === 0) this.advance();
     return this.near.pop();
   }
 
   /** Keeps only the items for which `keep` is true, in their order. */
   filter(keep: (item: T) => boolean): void {
     this.near.filter(keep);
+    this.far.filter(keep);
     this.bucketed = 0;
     this.keys.clear();
     for (const [key, bucket] of this.buckets) {
@@ -89,19 +109,28 @@ export class TimerQueue<T> {
     this.buckets.clear();
     this.keys.clear();
     this.bucketed = 0;
+    this.far.clear();
   }
 
-  /** The near heap ran out: the earliest bucket becomes it. */
-  private nextBucket(): void {
-    const key = this.keys.pop() as number;
-    const bucket = this.buckets.get(key) as Bucket<T>;
-    this.buckets.delete(key);
-    this.horizon = key + 1;
-    const { items, times, seqs } = bucket;
-    this.bucketed -= items.length;
+  /** The near heap ran out: the earliest millisecond with a timer becomes it. */
+  private advance(): void {
     const near = this.near;
-    for (let i = 0; i < items.length; i++) {
-      near.push(items[i] as T, times[i] as number, seqs[i] as number);
-    }
+    const far = this.far;
+    const first = this.keys.peek();
+    const farTime = far.peekTime();
+    if (first !== undefined && first <= Math.floor(farTime)) {
+      this.keys.pop();
+      const { items, times, seqs } = this.buckets.get(first) as Bucket<T>;
+      this.buckets.delete(first);
+      this.bucketed -= items.length;
+      for (let i = 0; i < items.length; i++) {
+        near.push(items[i] as T, times[i] as number, seqs[i] as number);
+      }
+      this.horizon = first + 1;
+    } else if (far.length > 0) {
+      far.popInto(near);
+      this.horizon = Math.floor(farTime) + 1; // ±Infinity stays itself
+    } else return;
+    while (far.peekTime() < this.horizon) far.popInto(near);
   }
 }
