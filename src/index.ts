@@ -173,3 +173,6 @@ export { formatTaskTree } from "./tasktree.js";
 export type { Op } from "./thenable.js";
 // Deadlines
 export { Timeout, timeout, timeoutAt } from "./timeouts.js";
+
+// One object of each hot kind, kept for the life of the process: see layouts.ts.
+import "./layouts.js";
