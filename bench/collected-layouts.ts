@@ -6,77 +6,51 @@
  * starts from unoptimised code. Native promises keep their layouts for good.
  *
  * Each child process times `rounds` runs of a workload, each after a full
- * collection; in "kept" processes the first run keeps its loop, a task and a
- * future iterator alive, so that their layouts outlive the collections.
+ * collection; "kept" processes first keep a loop, its task, a future and a
+ * wait iterator alive, so that their layouts outlive the collections. Since
+ * src/layouts.ts does the same for every program, the two now measure alike.
  *
  *   node --expose-gc --import tsx bench/collected-layouts.ts [processes] [rounds]
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Coro, Task } from "../src/index.js";
 import { loadAsynkit } from "./dist.js";
+import { asynkitWorkloads } from "./impl/asynkit-workloads.js";
 import { median } from "./stats.js";
 
-const { createTask, getRunningLoop, run } = await loadAsynkit();
-
-/** Objects a run made, kept alive in "kept" processes. */
-const kept: unknown[] = [];
-
-function* child(): Coro<void> {
-  yield;
-}
+const asynkit = await loadAsynkit();
+const impl = asynkitWorkloads(asynkit);
 
 const WORKLOADS = {
-  "spawn-join@100k": {
-    ops: 100_000,
-    run: (n: number, keep: boolean) =>
-      run(function* () {
-        const tasks: Task<void>[] = [];
-        for (let i = 0; i < n; i++) tasks.push(createTask(child()));
-        if (keep && kept.length === 0)
-          kept.push(getRunningLoop(), tasks[0], tasks[1]?.[Symbol.iterator]());
-        for (const t of tasks) yield* t;
-      }),
-  },
-  "ping-pong@200k": {
-    ops: 200_000,
-    run: (n: number, keep: boolean) =>
-      run(function* () {
-        const loop = getRunningLoop();
-        let ping = loop.createFuture<void>();
-        let pong = loop.createFuture<void>();
-        const ponger = createTask(
-          (function* (): Coro<void> {
-            for (let i = 0; i < n; i++) {
-              yield* ping;
-              ping = loop.createFuture();
-              pong.setResult();
-            }
-          })(),
-        );
-        if (keep && kept.length === 0) kept.push(loop, ping, ponger, ping[Symbol.iterator]());
-        for (let i = 0; i < n; i++) {
-          const reply = pong;
-          ping.setResult();
-          yield* reply;
-          pong = loop.createFuture();
-        }
-        yield* ponger;
-      }),
-  },
+  "spawn-join@100k": { ops: 100_000, once: (n: number) => impl["spawn-join"](n, 1) },
+  "ping-pong@200k": { ops: 200_000, once: (n: number) => impl["ping-pong"](n) },
 };
 type Name = keyof typeof WORKLOADS;
 
+/** Objects of a run of their own, kept alive in "kept" processes. */
+const kept: unknown[] = [];
+
+/** Keeps a loop, its task, a future and the future's wait iterator. */
+function keepObjects(): Promise<void> {
+  const { currentTask, getRunningLoop, run, sleep } = asynkit;
+  return run(function* () {
+    yield* sleep(0);
+    const future = getRunningLoop().createFuture<void>();
+    kept.push(getRunningLoop(), currentTask(), future, future[Symbol.iterator]());
+  });
+}
+
 /** In a child: a warm-up of two runs, then `rounds` timed runs each after a full collection; prints ns/op. */
 async function worker(name: Name, keep: boolean, rounds: number): Promise<void> {
-  const { ops, run: once } = WORKLOADS[name];
-  await once(ops, keep);
-  await once(ops, keep);
+  const { ops, once } = WORKLOADS[name];
+  if (keep) await keepObjects();
+  await once(ops);
+  await once(ops);
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) {
     globalThis.gc?.();
     const start = process.hrtime.bigint();
-    await once(ops, keep);
+    await once(ops);
     times.push(Number(process.hrtime.bigint() - start) / ops);
   }
   console.log(JSON.stringify(times));
