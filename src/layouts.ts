@@ -6,7 +6,7 @@
  * throws away the code it optimised for that layout. A program that drops
  * every task, future and loop at the end of a run() and meets a full garbage
  * collection before the next, as a test suite does, would start each run
- * from unoptimised code: ping-pong through futures ran 16% slower that way
+ * from unoptimised code: ping-pong through futures ran 19% slower that way
  * (bench/collected-layouts.ts). These objects keep the layouts alive. They
  * sit on a loop of their own that never runs, and the task has a name, so
  * that the numbering of unnamed tasks ("Task-1", …) is left alone.

@@ -28,7 +28,7 @@ interface Bucket<T> {
 
 export class TimerQueue<T> {
   private readonly near = new TimerHeap<T>();
-  /** Every time in the near heap is below this; no bucket or far timer is. */
+  /** No bucket or far timer is due before this; the near heap's timers come before them all. */
   private horizon = Number.POSITIVE_INFINITY;
   private readonly buckets = new Map<number, Bucket<T>>();
   /** The buckets' milliseconds, the earliest on top. */
