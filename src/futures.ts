@@ -478,16 +478,15 @@ export function doneStep<T>(value: T): IteratorResult<never, T> {
 /**
  * @internal One step of waiting for `future` inside `yield*`: the first step
  * (`resumed` false) yields a pending future to the task; a resumed step gives
- * the result or throws.
+ * the result or throws. `pending` is the step to yield, when the wait's
+ * iterator is its own (`{ done: false, value: future }`); else one is made.
  */
-export function waitStep<T>(future: Future<T>, resumed: boolean): IteratorResult<Suspend, T> {
+export function waitStep<T>(
+  future: Future<T>,
+  resumed: boolean,
+  pending: IteratorYieldResult<Suspend> | null = null,
+): IteratorResult<Suspend, T> {
   if (future._state !== PENDING) return doneStep(future.result());
-  blockOn(future, resumed);
-  return { done: false, value: future as Future<unknown> };
-}
-
-/** @internal A wait's first step finds `future` pending: the task will block on it. */
-export function blockOn(future: Future<unknown>, resumed: boolean): void {
   // As asyncio's "await wasn't used with future": a task resumes the waiter only once the
   // future is done, so a resumed step while pending comes from iterating the future by hand
   // (deep equality in a test, a spread): fail rather than yield the future forever.
@@ -499,6 +498,7 @@ export function blockOn(future: Future<unknown>, resumed: boolean): void {
   future._blocking = true;
   // Here, while the coroutine that suspends is still on the stack.
   if (suspensionsNoted) future._loop._linter?.suspending();
+  return pending ?? { done: false, value: future as Future<unknown> };
 }
 
 /**
@@ -512,11 +512,9 @@ class FutureIterator<T> {
   constructor(readonly value: Future<T>) {}
 
   next(): IteratorResult<Suspend, T> {
-    const future = this.value;
-    if (future._state !== PENDING) return doneStep(future.result());
-    blockOn(future, this.resumed);
+    const step = waitStep(this.value, this.resumed, this as IteratorYieldResult<Suspend>);
     this.resumed = true;
-    return this as IteratorYieldResult<Suspend>;
+    return step;
   }
 
   throw(error: unknown): never {

@@ -9,7 +9,7 @@
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop, peekRunningLoop } from "./events.js";
-import { blockOn, FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
+import { FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { taskLabel } from "./tasktree.js";
@@ -323,8 +323,7 @@ class EventWait {
     const fut = new WaitFuture<true>(event._getLoop(), "Event.wait()");
     this.value = fut;
     event._waiters.push(fut);
-    blockOn(fut, false);
-    return this as IteratorYieldResult<Suspend>;
+    return waitStep(fut, false, this as IteratorYieldResult<Suspend>);
   }
 
   /** Cancelled (or otherwise thrown into) while waiting: stop waiting, then raise. */
