@@ -41,13 +41,13 @@ await replay(fixed, error.token);
 const report = await explore(fixed, { strategy: "pct" });
 console.log(`fixed: the token passes, and so do ${report.iterations} pct schedules`);
 
-// A host timer is outside the loop's order: a warning, and with failOnWarnings a failure.
-async function hostTimer(): Promise<void> {
+// A host macrotask is outside the loop's order: a warning, and with failOnWarnings a failure.
+async function hostMacrotask(): Promise<void> {
   await sleep(1);
-  await new Promise((resolve) => setTimeout(resolve, 1));
+  await new Promise((resolve) => setImmediate(resolve));
 }
-const { uncontrolledRuns } = await explore(hostTimer, { iterations: 5 });
+const { uncontrolledRuns } = await explore(hostMacrotask, { iterations: 5 });
 console.log(`${uncontrolledRuns} of 5 runs awaited a promise the loop did not make`);
-await explore(hostTimer, { failOnWarnings: true }).catch((e: ExploreError) =>
+await explore(hostMacrotask, { failOnWarnings: true }).catch((e: ExploreError) =>
   console.log(`failOnWarnings: ${e.kind}: ${(e.cause as Error).message.split(":")[0]}`),
 );

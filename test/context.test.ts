@@ -536,7 +536,7 @@ describe("tasks that share the snapshot they were made with", () => {
       const host = createTask(async () => {
         await sleep(0);
         v.set("host");
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        await new Promise((resolve) => setImmediate(resolve)); // settles after the host check
       });
       const sibling = createTask(async () => {
         await sleep(0);
