@@ -824,6 +824,7 @@ export abstract class BaseEventLoop {
     this._driveQueued = false;
     this._keptCountdown = 0;
     this._sliceSpent = false;
+    checkObservers(); // once a slice: a native step's hand-over resumes the slice it took
     this._runSlice(now());
   };
 
@@ -837,7 +838,6 @@ export abstract class BaseEventLoop {
 
   private _runSlice(start: number): void {
     if (!this._running) return;
-    checkObservers();
     const previous = setRunningLoop(this);
     this._sliceStart = start;
     let end: Spin;
