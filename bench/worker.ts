@@ -76,11 +76,23 @@ async function timedRun(impl: Impl, job: Job): Promise<number> {
   return (now() - t0) / (job.ops * job.reps);
 }
 
-/** A tenth of a timed run, untimed, so that the code is compiled before it counts. */
+/** How many untimed runs of a tenth of the work come before the timed runs. */
+const WARM_UP_RUNS = 3;
+
+/**
+ * Untimed runs, so that the code is compiled before it counts. Several short
+ * runs rather than one: what a run does once (its first steps, its end) runs
+ * once per run, and V8 collects type feedback for a function only after its
+ * first calls, so after a single warm-up run that code was optimised without
+ * it, deoptimised in the timed run and compiled again there (ping-pong: 20
+ * compilations and deoptimisations in the timed run after one, 1 after three).
+ */
 async function warmUp(impl: Impl, job: Job): Promise<void> {
   const fn = workloadFn(impl, job);
-  if (job.reps >= 10) await fn(job.ops, Math.round(job.reps / 10));
-  else await fn(Math.max(1, Math.round(job.ops / 10)), 1);
+  for (let run = 0; run < WARM_UP_RUNS; run++) {
+    if (job.reps >= 10) await fn(job.ops, Math.round(job.reps / 10));
+    else await fn(Math.max(1, Math.round(job.ops / 10)), 1);
+  }
 }
 
 function result(workload: Workload, value: number): WorkerResult {

@@ -2,7 +2,8 @@
 
     python3 bench/python/asyncio_bench.py <workload> <ops> [reps]
 
-Runs one workload (after a warm-up of ops/10) and prints one JSON line:
+Runs one workload (after three warm-up runs of ops/10, as the JS worker does)
+and prints one JSON line:
 {"nsPerOp": ...} for timed workloads, {"bytesPerTask": ...} for memory.
 spawn-join and timers take `reps` (1 by default): the timed run is `reps`
 batches of `ops` tasks in one asyncio.run(), so that small sizes still time
@@ -161,6 +162,9 @@ TIMED = {
 }
 
 
+WARM_UP_RUNS = 3
+
+
 def main() -> None:
     if len(sys.argv) not in (3, 4) or sys.argv[1] not in (*TIMED, "memory"):
         usage = f"usage: asyncio_bench.py <{'|'.join((*TIMED, 'memory'))}> <ops> [reps]"
@@ -170,12 +174,14 @@ def main() -> None:
     reps = int(sys.argv[3]) if len(sys.argv) == 4 else 1
     warmup = max(1, round(n / 10))
     if workload == "memory":
-        asyncio.run(memory(warmup))
+        for _ in range(WARM_UP_RUNS):
+            asyncio.run(memory(warmup))
         result = {"bytesPerTask": asyncio.run(memory(n))}
     else:
         fn = TIMED[workload]
         try:
-            asyncio.run(fn(warmup))
+            for _ in range(WARM_UP_RUNS):
+                asyncio.run(fn(warmup))
         except ModuleNotFoundError as err:  # the eager workload needs py-asynkit
             print(json.dumps({"error": f"{err.name} is not installed (pip install {err.name})"}))
             sys.exit(1)
