@@ -21,7 +21,9 @@ import type { Impl } from "./workloads.js";
  * workloads at their usual sizes, and two that run coroutines of many
  * generator functions (each function's generators have a map of their own).
  */
-const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise<number>> = {
+type Measure = (impl: Impl, asynkit: typeof Asynkit, dist: string) => Promise<number>;
+
+const WORKLOADS: Record<string, Measure> = {
   switch: (impl) => fastest(1_000_000, (n) => impl.switch(n)),
   "ping-pong": (impl) => fastest(200_000, (n) => impl["ping-pong"](n)),
   "spawn-join": (impl) => fastest(100_000, (n) => impl["spawn-join"](n, 1)),
@@ -109,6 +111,20 @@ const WORKLOADS: Record<string, (impl: Impl, asynkit: typeof Asynkit) => Promise
         { loopFactory: schedulingLoopFactory },
       );
     }),
+  // The loop's timer queue alone: 100k timers spread over 10 ms, pushed, then popped; ns per timer.
+  "timer-queue": async (_, __, dist) => {
+    const { TimerQueue } = (await import(
+      pathToFileURL(resolve(dist, "util/timerqueue.js")).href
+    )) as typeof import("../src/util/timerqueue.js");
+    return fastest(100_000, async (n) => {
+      const queue = new TimerQueue<number>();
+      for (let i = 0; i < n; i++) {
+        const delay = Math.random() * 10;
+        queue.push(i, 1_000 + delay, i, delay);
+      }
+      while (queue.pop() !== undefined);
+    });
+  },
   // switch among 64 tasks, each running a generator function of its own.
   "switch-64-functions": (_, { createTask, run, sleep }) =>
     fastest(1_000_000, (n) =>
@@ -152,8 +168,8 @@ function usage(message: string): never {
 /** In a child: runs one workload against one build and prints its figure. */
 async function worker(dist: string, workload: string): Promise<void> {
   const asynkit = (await import(pathToFileURL(resolve(dist, "index.js")).href)) as typeof Asynkit;
-  const measure = WORKLOADS[workload] as (impl: Impl, asynkit: typeof Asynkit) => Promise<number>;
-  console.log((await measure(asynkitWorkloads(asynkit), asynkit)).toFixed(1));
+  const measure = WORKLOADS[workload] as Measure;
+  console.log((await measure(asynkitWorkloads(asynkit), asynkit, dist)).toFixed(1));
 }
 
 function median(xs: readonly number[]): number {

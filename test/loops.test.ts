@@ -756,6 +756,38 @@ describe("the timer queue", () => {
     );
   });
 
+  it("sorts a millisecond of thousands of timers exactly, with those pushed into it while it is served", () => {
+    // Fractions on a coarse grid make ties (ordered by sequence number); doubles make
+    // times that differ in their last bits, up to just below the next millisecond.
+    const fraction = fc.oneof(
+      fc.integer({ min: 0, max: 255 }).map((k) => k / 256),
+      fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fraction, { minLength: 32, maxLength: 3000 }),
+        fc.array(fraction, { maxLength: 50 }),
+        (first, later) => {
+          type Entry = { time: number; seq: number };
+          const queue = new TimerQueue<Entry>();
+          const entries: Entry[] = [];
+          const push = (f: number) => {
+            const entry = { time: 7 + f, seq: entries.length };
+            entries.push(entry);
+            queue.push(entry, entry.time, entry.seq, 5);
+          };
+          first.forEach(push);
+          const served: (Entry | undefined)[] = [queue.pop()]; // the millisecond is sorted now
+          later.forEach(push); // below the horizon: they join the millisecond being served
+          while (queue.length > 0) served.push(queue.pop());
+          const expected = [...entries].sort((a, b) => a.time - b.time || a.seq - b.seq);
+          expect(served).toEqual(expected);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it("serves a timer set far ahead before a later one of its millisecond that came in a bucket", () => {
     const queue = new TimerQueue<string>();
     queue.push("first", 0.5, 0, 0.5);

@@ -24,6 +24,11 @@ export class TimerHeap<T> {
     return this.items.length === 0 ? Number.POSITIVE_INFINITY : (this.times[0] as number);
   }
 
+  /** The sequence number of the item due first; only when not empty. */
+  peekSeq(): number {
+    return this.seqs[0] as number;
+  }
+
   /** Moves the item due first, with its keys, into `other`. */
   popInto(other: TimerHeap<T>): void {
     const item = this.items[0] as T;

@@ -3,18 +3,20 @@
  * them, at less cost when many are due soon.
  *
  * Three tiers, each later than the one before:
- * - the near heap: every timer due before `horizon`;
+ * - the near timers, every timer due before `horizon`: the earliest
+ *   millisecond's bucket, sorted once (a SortedRun), and a heap for the
+ *   timers that come below the horizon after it was sorted;
  * - a bucket per millisecond for timers set less than `WINDOW_MS` ahead,
  *   unsorted: a push there is an append;
  * - the far heap: timers set further ahead (timeouts, most of them
  *   cancelled), which cost what they cost in a plain heap, and no bucket
  *   each; and timers at ±Infinity, which have no millisecond.
- * When the near heap runs out, the earliest millisecond that has a timer, in
- * a bucket or on top of the far heap, becomes the near heap. A pop then sifts
- * through one millisecond's timers, which stay few and in cache, instead of
- * through all of them.
+ * When the near timers run out, the earliest millisecond that has a timer, in
+ * a bucket or on top of the far heap, becomes them. A pop then takes the
+ * front of a sorted millisecond instead of sifting through all the timers.
  */
 import { TimerHeap } from "./heap.js";
+import { SortedRun } from "./sortedrun.js";
 
 /** Timers set less than this far ahead go into buckets, which so span about this many milliseconds. */
 const WINDOW_MS = 64;
@@ -27,8 +29,11 @@ interface Bucket<T> {
 }
 
 export class TimerQueue<T> {
+  /** The earliest millisecond's bucket, sorted when it became near. */
+  private readonly run = new SortedRun<T>();
+  /** Near timers that came after the run was sorted. */
   private readonly near = new TimerHeap<T>();
-  /** No bucket or far timer is due before this; the near heap's timers come before them all. */
+  /** No bucket or far timer is due before this; the near timers come before them all. */
   private horizon = Number.POSITIVE_INFINITY;
   private readonly buckets = new Map<number, Bucket<T>>();
   /** The buckets' milliseconds, the earliest on top. */
@@ -37,13 +42,13 @@ export class TimerQueue<T> {
   private readonly far = new TimerHeap<T>();
 
   get length(): number {
-    return this.near.length + this.bucketed + this.far.length;
+    return this.run.length + this.near.length + this.bucketed + this.far.length;
   }
 
   /** Adds `item`, due at `time`, set `delay` ms ahead (+Infinity when not known). */
   push(item: T, time: number, seq: number, delay: number): void {
     if (time < this.horizon) {
-      if (this.near.length > 0) {
+      if (this.run.length > 0 || this.near.length > 0) {
         this.near.push(item, time, seq);
         return;
       }
@@ -69,17 +74,28 @@ export class TimerQueue<T> {
 
   /** The item due first, or undefined when empty. */
   peek(): T | undefined {
-    if (this.near.length === 0) this.advance();
-    return this.near.peek();
+    return this.runFirst() ? this.run.peek() : this.near.peek();
   }
 
   pop(): T | undefined {
-    if (this.near.length === 0) this.advance();
-    return this.near.pop();
+    return this.runFirst() ? this.run.shift() : this.near.pop();
+  }
+
+  /** True when the first item is the run's, false when it is the near heap's (or there is none). */
+  private runFirst(): boolean {
+    const run = this.run;
+    const near = this.near;
+    if (run.length === 0 && near.length === 0) this.advance();
+    if (run.length === 0) return false;
+    if (near.length === 0) return true;
+    const rt = run.headTime();
+    const nt = near.peekTime();
+    return rt < nt || (rt === nt && run.headSeq() < near.peekSeq());
   }
 
   /** Keeps only the items for which `keep` is true, in their order. */
   filter(keep: (item: T) => boolean): void {
+    this.run.filter(keep);
     this.near.filter(keep);
     this.far.filter(keep);
     this.bucketed = 0;
@@ -105,6 +121,7 @@ export class TimerQueue<T> {
   }
 
   clear(): void {
+    this.run.clear();
     this.near.clear();
     this.buckets.clear();
     this.keys.clear();
@@ -112,7 +129,7 @@ export class TimerQueue<T> {
     this.far.clear();
   }
 
-  /** The near heap ran out: the earliest millisecond with a timer becomes it. */
+  /** The near timers ran out: the earliest millisecond with a timer becomes them. */
   private advance(): void {
     const near = this.near;
     const far = this.far;
@@ -123,9 +140,7 @@ export class TimerQueue<T> {
       const { items, times, seqs } = this.buckets.get(first) as Bucket<T>;
       this.buckets.delete(first);
       this.bucketed -= items.length;
-      for (let i = 0; i < items.length; i++) {
-        near.push(items[i] as T, times[i] as number, seqs[i] as number);
-      }
+      this.run.load(items, times, seqs, first);
       this.horizon = first + 1;
     } else if (far.length > 0) {
       far.popInto(near);
