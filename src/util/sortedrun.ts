@@ -4,8 +4,8 @@
  * pop that sifts through all of that millisecond's timers.
  *
  * The sort is a counting sort on the time's fraction of the millisecond, each
- * slot about two timers wide, then an insertion sort, which only has to order
- * the timers that share a slot. Both keep equal keys in the order given.
+ * slot about two timers wide, then an insertion sort by (time, sequence
+ * number), which only has to move timers that share a slot.
  */
 
 /** Below this many timers an insertion sort alone is cheaper than counting. */
@@ -52,8 +52,7 @@ export class SortedRun<T> {
 
   /**
    * Makes the run (which must be empty) of a millisecond's bucket, whose
-   * times all lie in [ms, ms + 1) and which was pushed in the order of its
-   * sequence numbers. The run takes the arrays over.
+   * times all lie in [ms, ms + 1). The run takes the arrays over.
    */
   load(items: T[], times: readonly number[], seqs: readonly number[], ms: number): void {
     this.items = items;
