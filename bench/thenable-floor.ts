@@ -16,7 +16,7 @@ import { median } from "./stats.js";
 type Settle = (value: unknown) => void;
 
 /** A thenable already settled, as a Task that is done: its then() settles the await at once. */
-const settled = {
+const alreadyDone = {
   // biome-ignore lint/suspicious/noThenProperty: the awaited thenable is what is measured.
   then(resolve: Settle): void {
     resolve(undefined);
@@ -26,7 +26,7 @@ const settled = {
 /** n functions, each awaiting a thenable, started and settled one at a time, then joined. */
 async function sequentialThenables(n: number): Promise<void> {
   await startAndSettle(n);
-  for (let i = 0; i < n; i++) await settled;
+  for (let i = 0; i < n; i++) await alreadyDone;
 }
 
 function startAndSettle(n: number): Promise<void> {
