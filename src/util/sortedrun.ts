@@ -25,11 +25,9 @@ export class SortedRun<T> {
     return this.order.length - this.head;
   }
 
-  /** The first timer's time (+Infinity when empty). */
+  /** The first timer's time; only when not empty. */
   headTime(): number {
-    return this.length === 0
-      ? Number.POSITIVE_INFINITY
-      : (this.times[this.order[this.head] as number] as number);
+    return this.times[this.order[this.head] as number] as number;
   }
 
   /** The first timer's sequence number; only when not empty. */
