@@ -15,7 +15,7 @@ import {
 } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
 import { beginEagerStart, endEagerStart, getEventLoop, onEagerStartTaskRequest } from "./events.js";
-import { FINISHED, Future } from "./futures.js";
+import { FINISHED, Future, markBlocking, takeBlocking } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
@@ -76,6 +76,11 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   /** @internal */ _state = NEW;
   /** @internal While pending: the suspension to yield again; once returned: the final step. */
   _step: IteratorResult<Suspend, T> | null = null;
+  /**
+   * @internal While pending on a `yield*` of a future: that future, which the
+   * task that claims the suspension is to wait on (see takeBlocking).
+   */
+  _waitsOn: Future<unknown> | null = null;
   /** @internal Once failed: what the coroutine threw. */
   _error: unknown = undefined;
 
@@ -180,7 +185,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     if (state === PENDING) this._dropSuspension();
     const step = this._advance(RETURN, undefined);
     if (step.done === true) return;
-    unblock(step.value);
+    takeBlocking(step.value); // nobody will wait on it
     const error = new Error(
       `CoroStart.close(): the coroutine suspended in a finally block (yielded ${step.value instanceof Future ? String(step.value) : describe(step.value)}) instead of exiting; use yield* start.aclose() for cleanup that waits.`,
     );
@@ -233,6 +238,8 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
       this._state = CONTINUED;
       const step = this._step as IteratorResult<Suspend, T>;
       this._step = null;
+      if (this._waitsOn !== null) markBlocking(this._waitsOn);
+      this._waitsOn = null;
       return step;
     }
     if (state === FAILED) {
@@ -269,14 +276,17 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   _suspended(step: IteratorResult<Suspend, T>): void {
     this._state = PENDING;
     this._step = step;
+    this._waitsOn = takeBlocking(step.value) ? (step.value as Future<unknown>) : null;
   }
 
   /** Runs a step and keeps its outcome: pending, returned or failed. */
   private _record(mode: number, arg: unknown): void {
     try {
       const step = this._advance(mode, arg);
-      this._step = step;
-      this._state = step.done === true ? RETURNED : PENDING;
+      if (step.done === true) {
+        this._step = step;
+        this._state = RETURNED;
+      } else this._suspended(step);
     } catch (error) {
       this._step = null;
       this._error = error;
@@ -286,9 +296,8 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
 
   /** The pending suspension will not be yielded: nobody waits on its future now. */
   private _dropSuspension(): void {
-    const step = this._step;
-    if (step !== null && step.done !== true) unblock(step.value);
     this._step = null;
+    this._waitsOn = null;
   }
 
   private _notDone(what: string): InvalidStateError {
@@ -342,11 +351,6 @@ function advance<T>(
   } finally {
     if (previous !== null) swapContext(previous);
   }
-}
-
-/** A future that a coroutine yielded but nobody will wait on: clear the mark `yield*` set on it. */
-function unblock(value: Suspend): void {
-  if (value instanceof Future) value._blocking = false;
 }
 
 /**

@@ -122,8 +122,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _loop: BaseEventLoop;
   /** @internal The callback itself while there is one (most futures have exactly one), then an array. */
   _callbacks: Callback | Callback[] | null = null;
-  /** @internal Set by `yield*` just before the future is yielded to the task. */
-  _blocking = false;
   /**
    * @internal The message of a cancellation (string or undefined), or the
    * report of a failure nobody has retrieved yet: one slot, since a future is
@@ -449,6 +447,33 @@ export class WaitFuture<T = unknown> extends Future<T> {
 }
 
 /**
+ * The future a `yield*` is about to yield to its task, until the task takes
+ * it: a future yielded any other way (a bare `yield future`) is a mistake the
+ * task reports. One slot for all futures rather than a flag on each (8 bytes
+ * on every future and task): nothing runs between the wait that sets it and
+ * the task that takes it, and a CoroStart that keeps a suspension for a later
+ * task takes it at once and marks it again when that task claims it.
+ */
+let blocking: Future<unknown> | null = null;
+
+/** @internal The future a `yield*` yielded that no task has taken yet, if any. */
+export function blockingFuture(): Future<unknown> | null {
+  return blocking;
+}
+
+/** @internal A suspension taken earlier (see takeBlocking) is yielded again: its task is to wait on `future`. */
+export function markBlocking(future: Future<unknown>): void {
+  blocking = future;
+}
+
+/** @internal True if `yielded` is the future a `yield*` just yielded (and takes it). */
+export function takeBlocking(yielded: unknown): boolean {
+  if (yielded !== blocking || yielded === null) return false;
+  blocking = null;
+  return true;
+}
+
+/**
  * Set once a loop is put in debug mode: from then on each wait tells the
  * future's loop, whose linter notes where the task suspended (see lints.ts).
  * Until then a suspension pays one test of this boolean.
@@ -495,7 +520,7 @@ export function waitStep<T>(
       `${future} was iterated while pending: wait for a future only with \`yield* future\` inside a coroutine.`,
     );
   }
-  future._blocking = true;
+  blocking = future as Future<unknown>;
   // Here, while the coroutine that suspends is still on the stack.
   if (suspensionsNoted) future._loop._linter?.suspending();
   return pending ?? { done: false, value: future as Future<unknown> };

@@ -30,7 +30,15 @@ import {
   peekRunningLoop,
   runningTask,
 } from "./events.js";
-import { CANCELLED, FINISHED, Future, fromPromise, PENDING, wakeWaiter } from "./futures.js";
+import {
+  CANCELLED,
+  FINISHED,
+  Future,
+  fromPromise,
+  PENDING,
+  takeBlocking,
+  wakeWaiter,
+} from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { NATIVE_STEP, NativeBody, nativeBody } from "./native.js";
 import {
@@ -509,20 +517,20 @@ export class Task<T = unknown> extends Future<T> {
       loop._readyTask(this as Task<unknown>);
       return;
     }
-    if (yielded instanceof Future && yielded._blocking) {
-      yielded._blocking = false;
-      if (yielded._loop !== loop) {
+    if (takeBlocking(yielded)) {
+      const future = yielded as Future<unknown>;
+      if (future._loop !== loop) {
         this._throwNext(
           new Error(
-            `${this} waited on ${yielded}, which belongs to a different event loop: create it on this task's loop.`,
+            `${this} waited on ${future}, which belongs to a different event loop: create it on this task's loop.`,
           ),
         );
-      } else if (yielded === (this as Future<unknown>)) {
+      } else if (future === (this as Future<unknown>)) {
         this._throwNext(new Error(`${this} cannot wait on itself.`));
       } else {
-        yielded._addCallback(this as Task<unknown>);
-        this._futWaiter = yielded;
-        if (this._mustCancel && cancelFuture(yielded, this._cancelMessage, this._outcome)) {
+        future._addCallback(this as Task<unknown>);
+        this._futWaiter = future;
+        if (this._mustCancel && cancelFuture(future, this._cancelMessage, this._outcome)) {
           this._mustCancel = false;
           this._outcome = undefined;
         }

@@ -4,6 +4,7 @@
  * plus exact forwarding of next/throw/return through a continuation.
  */
 import { describe, expect, test } from "vitest";
+import { blockingFuture } from "../src/futures.js";
 import {
   CancelledError,
   ContextVar,
@@ -798,6 +799,6 @@ describe("forwarding through a continuation is exactly yield*'s", () => {
     const step = cont.next();
     expect(step.done).toBe(false);
     expect(step.value as Suspend).toBe(f);
-    expect(f._blocking).toBe(true);
+    expect(blockingFuture()).toBe(f);
   });
 });
