@@ -670,6 +670,9 @@ describe("the ready queue's ring-buffer deque", () => {
         }
         expect(deque.toArray()).toEqual(model);
         expect([...deque]).toEqual(model);
+        // Slots outside the ring hold nothing: a removed or moved item is not kept alive.
+        const slots = (deque as unknown as { buffer: unknown[] }).buffer;
+        expect(slots.filter((slot) => slot !== undefined)).toHaveLength(model.length);
         for (let i = 0; i < model.length; i++) expect(deque.get(i)).toBe(model[i]);
         const probe = model[model.length >> 1];
         // biome-ignore lint/complexity/useIndexOf: findIndex itself is under test.

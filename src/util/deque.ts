@@ -170,14 +170,18 @@ export class Deque<T> implements ReadyQueue<T> {
     return out;
   }
 
+  /**
+   * Doubles a full buffer. Two copies of it back to back hold the ring in
+   * order from `head` on, so the head stays where it is and only the stale
+   * halves of the two copies are cleared: builtins do all the copying.
+   */
   private grow(): void {
-    const old = this.buffer;
-    const cap = old.length;
-    const next = emptyBuffer<T>(cap * 2);
-    for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & this.mask];
+    const cap = this.buffer.length;
+    const next = this.buffer.concat(this.buffer);
+    next.fill(undefined, 0, this.head);
+    next.fill(undefined, this.head + cap);
     this.buffer = next;
     this.mask = cap * 2 - 1;
-    this.head = 0;
   }
 }
 
