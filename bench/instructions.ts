@@ -3,8 +3,9 @@
  * each build runs the workload under valgrind's callgrind, which counts the
  * instructions the process executes. On a shared VM whose speed drifts by
  * ±15% between runs, a change of a few percent never shows in the wall clock
- * (builds.ts); the count moves by about 1–2% between runs of one build (when
- * the collector runs still varies), so give each build two runs or more.
+ * (builds.ts); the count moves by about 1–2% between runs of one build, and
+ * now and then a run is several percent off (when the collector runs still
+ * varies: one eager run of eight, +7%), so give each build three runs.
  *
  * The count includes start-up, compilation and garbage collection; what
  * differs between two builds is their own work. The loop's clock is made
