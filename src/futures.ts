@@ -528,17 +528,30 @@ export function waitStep<T>(
 
 /**
  * The iterator behind `yield* future`: yields the future while it is pending,
- * then returns its result. It is also its own pending step (`{ done: false,
- * value: future }`), so a wait allocates one object, not two.
+ * then returns its result. It is its own steps, so a wait allocates one
+ * object: `{ done: false, value: future }` while pending, then, once the
+ * future is done, `{ done: true, value: result }`.
  */
 class FutureIterator<T> {
-  readonly done = false;
-  private resumed = false;
-  constructor(readonly value: Future<T>) {}
+  done = false;
+  /** A private field: the iterator is also the wait's steps, which show only `done` and `value`. */
+  #resumed = false;
+  /** The future, until the wait is over; then its result. */
+  value: Future<T> | T;
+  constructor(future: Future<T>) {
+    this.value = future;
+  }
 
   next(): IteratorResult<Suspend, T> {
-    const step = waitStep(this.value, this.resumed, this as IteratorYieldResult<Suspend>);
-    this.resumed = true;
+    if (this.done) return this as IteratorReturnResult<T>;
+    const future = this.value as Future<T>;
+    if (future._state !== PENDING) {
+      this.value = future.result();
+      this.done = true;
+      return this as IteratorReturnResult<T>;
+    }
+    const step = waitStep(future, this.#resumed, this as IteratorYieldResult<Suspend>);
+    this.#resumed = true;
     return step;
   }
 
