@@ -77,10 +77,10 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   /** @internal While pending: the suspension to yield again; once returned: the final step. */
   _step: IteratorResult<Suspend, T> | null = null;
   /**
-   * @internal While pending on a `yield*` of a future: that future, which the
-   * task that claims the suspension is to wait on (see takeBlocking).
+   * @internal While pending: the suspension is a `yield*` of a future (its
+   * value), which the task that claims it is to wait on (see takeBlocking).
    */
-  _waitsOn: Future<unknown> | null = null;
+  _waitsOnFuture = false;
   /** @internal Once failed: what the coroutine threw. */
   _error: unknown = undefined;
 
@@ -238,8 +238,8 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
       this._state = CONTINUED;
       const step = this._step as IteratorResult<Suspend, T>;
       this._step = null;
-      if (this._waitsOn !== null) markBlocking(this._waitsOn);
-      this._waitsOn = null;
+      if (this._waitsOnFuture) markBlocking(step.value as Future<unknown>);
+      this._waitsOnFuture = false;
       return step;
     }
     if (state === FAILED) {
@@ -276,7 +276,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   _suspended(step: IteratorResult<Suspend, T>): void {
     this._state = PENDING;
     this._step = step;
-    this._waitsOn = takeBlocking(step.value) ? (step.value as Future<unknown>) : null;
+    this._waitsOnFuture = takeBlocking(step.value);
   }
 
   /** Runs a step and keeps its outcome: pending, returned or failed. */
@@ -297,7 +297,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   /** The pending suspension will not be yielded: nobody waits on its future now. */
   private _dropSuspension(): void {
     this._step = null;
-    this._waitsOn = null;
+    this._waitsOnFuture = false;
   }
 
   private _notDone(what: string): InvalidStateError {
