@@ -22,7 +22,7 @@
  * 100k takes about a minute and a half.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -67,6 +67,7 @@ if (!(COUNTED as readonly string[]).includes(workload)) {
 if (dists.length === 0) usage("name at least one dist/ folder");
 
 const dir = mkdtempSync(join(tmpdir(), "asynkit-instructions-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 const worker = join(dir, "worker.mjs");
 const workloads = join(dir, "workloads.mjs");
 writeFileSync(worker, WORKER);
