@@ -4,7 +4,7 @@
  */
 import { type Awaitable, type Coro, coroutineOf, describe, type Suspend } from "./coro.js";
 import { SynchronousError } from "./errors.js";
-import { Future, takeBlocking } from "./futures.js";
+import { Future } from "./futures.js";
 import { notAwaitable } from "./validate.js";
 
 /**
@@ -40,7 +40,6 @@ export function awaitSync<T>(awaitable: Awaitable<T>): T {
 
 /** The coroutine wants to wait: throw the error into it, and give up if it still waits. */
 function abort<T>(iterator: Coro<T>, yielded: Suspend): T {
-  takeBlocking(yielded);
   const error = new SynchronousError(
     `awaitSync(): the coroutine waited on ${yielded instanceof Future ? String(yielded) : describe(yielded)}, which is not done, so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.`,
   );
@@ -51,7 +50,6 @@ function abort<T>(iterator: Coro<T>, yielded: Suspend): T {
       continue;
     }
     // It caught the error and waits again: end it, then fail.
-    takeBlocking(step.value);
     iterator.return?.(undefined as T);
     throw error;
   }

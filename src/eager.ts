@@ -15,7 +15,7 @@ import {
 } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
 import { beginEagerStart, endEagerStart, getEventLoop, onEagerStartTaskRequest } from "./events.js";
-import { FINISHED, Future, markBlocking, takeBlocking } from "./futures.js";
+import { FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
@@ -74,13 +74,11 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   /** @internal The context each step runs in; null: the current one. */
   _context: Context | null;
   /** @internal */ _state = NEW;
-  /** @internal While pending: the suspension to yield again; once returned: the final step. */
-  _step: IteratorResult<Suspend, T> | null = null;
   /**
-   * @internal While pending: the suspension is a `yield*` of a future (its
-   * value), which the task that claims it is to wait on (see takeBlocking).
+   * @internal While pending: the suspension to yield again, as it is (a wait's
+   * step stays one: see WaitStep); once returned: the final step.
    */
-  _waitsOnFuture = false;
+  _step: IteratorResult<Suspend, T> | null = null;
   /** @internal Once failed: what the coroutine threw. */
   _error: unknown = undefined;
 
@@ -185,7 +183,6 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     if (state === PENDING) this._dropSuspension();
     const step = this._advance(RETURN, undefined);
     if (step.done === true) return;
-    takeBlocking(step.value); // nobody will wait on it
     const error = new Error(
       `CoroStart.close(): the coroutine suspended in a finally block (yielded ${step.value instanceof Future ? String(step.value) : describe(step.value)}) instead of exiting; use yield* start.aclose() for cleanup that waits.`,
     );
@@ -238,8 +235,6 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
       this._state = CONTINUED;
       const step = this._step as IteratorResult<Suspend, T>;
       this._step = null;
-      if (this._waitsOnFuture) markBlocking(step.value as Future<unknown>);
-      this._waitsOnFuture = false;
       return step;
     }
     if (state === FAILED) {
@@ -276,7 +271,6 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   _suspended(step: IteratorResult<Suspend, T>): void {
     this._state = PENDING;
     this._step = step;
-    this._waitsOnFuture = takeBlocking(step.value);
   }
 
   /** Runs a step and keeps its outcome: pending, returned or failed. */
@@ -297,7 +291,6 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   /** The pending suspension will not be yielded: nobody waits on its future now. */
   private _dropSuspension(): void {
     this._step = null;
-    this._waitsOnFuture = false;
   }
 
   private _notDone(what: string): InvalidStateError {

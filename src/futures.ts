@@ -447,31 +447,36 @@ export class WaitFuture<T = unknown> extends Future<T> {
 }
 
 /**
- * The future a `yield*` is about to yield to its task, until the task takes
- * it: a future yielded any other way (a bare `yield future`) is a mistake the
- * task reports. One slot for all futures rather than a flag on each (8 bytes
- * on every future and task): nothing runs between the wait that sets it and
- * the task that takes it, and a CoroStart that keeps a suspension for a later
- * task takes it at once and marks it again when that task claims it.
+ * The pending step of a wait, `{ done: false, value: future }`, is the only
+ * step with which a coroutine hands its task a future to wait on. asynkit's
+ * wait iterators make it (PendingWait) or are it (FutureIterator, EventWait),
+ * and `yield*` passes it to the task as it is; `yield future`, the mistake of
+ * leaving out the star, makes a plain result object instead, which the task
+ * reports. Their classes carry this mark on their prototypes, so a step costs
+ * no field for it. The step says it all: a CoroStart that keeps a suspension
+ * for a later task keeps it with the step, and no wait writes to anything but
+ * its own objects (a write of a new future into a long-lived object is a call
+ * of the collector's write barrier).
  */
-let blocking: Future<unknown> | null = null;
+const waits: unique symbol = Symbol("asynkit.waits");
 
-/** @internal The future a `yield*` yielded that no task has taken yet, if any. */
-export function blockingFuture(): Future<unknown> | null {
-  return blocking;
+/** @internal Marks the instances of `cls` as a wait's pending steps: see `waits`. */
+export function waitSteps(cls: { prototype: object }): void {
+  Object.defineProperty(cls.prototype, waits, { value: true });
 }
 
-/** @internal A suspension taken earlier (see takeBlocking) is yielded again: its task is to wait on `future`. */
-export function markBlocking(future: Future<unknown>): void {
-  blocking = future;
+/** @internal True if `step` hands the task a future to wait on: see `waits`. */
+export function isWaitStep(step: IteratorResult<unknown, unknown>): boolean {
+  return (step as { [waits]?: true })[waits] === true;
 }
 
-/** @internal True if `yielded` is the future a `yield*` just yielded (and takes it). */
-export function takeBlocking(yielded: unknown): boolean {
-  if (yielded !== blocking || yielded === null) return false;
-  blocking = null;
-  return true;
+/** The pending step of a wait whose iterator is not its own step. */
+class PendingWait {
+  readonly done = false;
+  constructor(readonly value: Future<unknown>) {}
 }
+
+waitSteps(PendingWait);
 
 /**
  * Set once a loop is put in debug mode: from then on each wait tells the
@@ -504,7 +509,7 @@ export function doneStep<T>(value: T): IteratorResult<never, T> {
  * @internal One step of waiting for `future` inside `yield*`: the first step
  * (`resumed` false) yields a pending future to the task; a resumed step gives
  * the result or throws. `pending` is the step to yield, when the wait's
- * iterator is its own (`{ done: false, value: future }`); else one is made.
+ * iterator is its own; else one is made.
  */
 export function waitStep<T>(
   future: Future<T>,
@@ -520,10 +525,9 @@ export function waitStep<T>(
       `${future} was iterated while pending: wait for a future only with \`yield* future\` inside a coroutine.`,
     );
   }
-  blocking = future as Future<unknown>;
   // Here, while the coroutine that suspends is still on the stack.
   if (suspensionsNoted) future._loop._linter?.suspending();
-  return pending ?? { done: false, value: future as Future<unknown> };
+  return pending ?? (new PendingWait(future as Future<unknown>) as IteratorYieldResult<Suspend>);
 }
 
 /**
@@ -567,6 +571,8 @@ class FutureIterator<T> {
     return this;
   }
 }
+
+waitSteps(FutureIterator);
 
 /**
  * True for a Future (or Task).

@@ -9,7 +9,7 @@
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop, peekRunningLoop } from "./events.js";
-import { FINISHED, type Future, PENDING, WaitFuture, waitStep } from "./futures.js";
+import { FINISHED, type Future, PENDING, WaitFuture, waitStep, waitSteps } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { taskLabel } from "./tasktree.js";
@@ -345,6 +345,8 @@ class EventWait {
     if (this.value !== null) removeWaiter(this.event._waiters, this.value);
   }
 }
+
+waitSteps(EventWait);
 
 thenable(EventWait);
 

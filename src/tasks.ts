@@ -35,8 +35,8 @@ import {
   FINISHED,
   Future,
   fromPromise,
+  isWaitStep,
   PENDING,
-  takeBlocking,
   wakeWaiter,
 } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -498,7 +498,7 @@ export class Task<T = unknown> extends Future<T> {
         return;
       }
       if (next.done === true) this._endReturned(next.value);
-      else this._suspend(next.value);
+      else this._suspend(next);
     } finally {
       if ((watched || continued) && (this._flags & STEP_IN_MICROTASKS) === 0) {
         this._stepEnded(watched, continued);
@@ -510,14 +510,15 @@ export class Task<T = unknown> extends Future<T> {
     }
   }
 
-  /** @internal Decides what wakes the task, from what its coroutine yielded. */
-  _suspend(yielded: Suspend): void {
+  /** @internal Decides what wakes the task, from the step its coroutine yielded. */
+  _suspend(step: IteratorYieldResult<Suspend>): void {
     const loop = this._loop;
+    const yielded = step.value;
     if (yielded === undefined) {
       loop._readyTask(this as Task<unknown>);
       return;
     }
-    if (takeBlocking(yielded)) {
+    if (isWaitStep(step)) {
       const future = yielded as Future<unknown>;
       if (future._loop !== loop) {
         this._throwNext(

@@ -173,6 +173,44 @@ describe("what a coroutine may yield", () => {
     );
   });
 
+  it("a step made by hand is a bad yield too: only a wait's own step hands the task a future", () => {
+    const loop = new VirtualEventLoop();
+    const f = loop.createFuture<number>();
+    const forged = {
+      next: () => ({ done: false, value: f }),
+      throw: (error: unknown) => {
+        throw error;
+      },
+      [Symbol.iterator]() {
+        return this;
+      },
+    };
+    const result = loop.runSync(
+      caught(function* () {
+        yield* forged as unknown as Coro<number>;
+      }),
+    );
+    expect(result).toBeInstanceOf(TypeError);
+    expect((result as Error).message).toContain(
+      "`yield future` was used instead of `yield* future`",
+    );
+  });
+
+  it("a wait begun by hand and dropped leaves nothing behind: `yield future` is still reported", () => {
+    const loop = new VirtualEventLoop();
+    const f = loop.createFuture<number>();
+    const result = loop.runSync(
+      caught(function* () {
+        f[Symbol.iterator]().next(); // the first step of a wait, which no task takes
+        yield f as never;
+      }),
+    );
+    expect(result).toBeInstanceOf(TypeError);
+    expect((result as Error).message).toContain(
+      "`yield future` was used instead of `yield* future`",
+    );
+  });
+
   it("yielding any other value throws a TypeError that names it", () => {
     const result = runV(
       caught(function* () {
