@@ -18,15 +18,25 @@
  *   npm run build && npx tsx bench/instructions.ts <workload> <ops> <dist> <dist> …
  *
  * e.g. `npx tsx bench/instructions.ts spawn-join 100000 /tmp/before/dist dist dist`.
+ *
+ * With `--by-function`, where the instructions of one op go, for asynkit
+ * (dist/) and native async/await side by side: each runs the workload at
+ * `ops` and at three times `ops`, and the difference between the two, per
+ * op, is what an op costs without start-up and compilation. Functions are
+ * named through the map of compiled code Node writes with `--perf-basic-prof`.
+ *
+ *   npx tsx bench/instructions.ts --by-function <workload> <ops> [rows]
+ *
  * Needs valgrind (Debian: `apt-get install valgrind`); a run of spawn-join at
  * 100k takes about a minute and a half.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { difference, type Profile, readProfile } from "./callgrind.js";
 import { TIMED_WORKLOADS } from "./workloads.js";
 
 const RUNS = 4;
@@ -36,7 +46,8 @@ const COUNTED = TIMED_WORKLOADS.filter((w) => w !== "timers" && w !== "depth");
 /**
  * The process valgrind runs: plain JavaScript, since a TypeScript loader's
  * thread would add its own, varying count. It runs the workload RUNS times on
- * a clock that advances 10 µs a read. Arguments: workloads module, dist, workload, ops.
+ * a clock that advances 10 µs a read. Arguments: the bundle of the
+ * implementation's workloads, dist (asynkit) or "native", workload, ops.
  */
 const WORKER = `
 let clock = 0;
@@ -46,60 +57,135 @@ Object.defineProperty(globalThis, "performance", {
   writable: true,
 });
 const [workloads, dist, workload, ops] = process.argv.slice(2);
-const { asynkitWorkloads } = await import(workloads);
-const asynkit = await import(dist);
-const run = asynkitWorkloads(asynkit)[workload];
+const impl = await import(workloads);
+const run =
+  dist === "native" ? impl.default[workload] : impl.asynkitWorkloads(await import(dist))[workload];
 for (let i = 0; i < ${RUNS}; i++) await run(Number(ops), 1);
 `;
 
+const USAGE =
+  "usage: npx tsx bench/instructions.ts <workload> <ops> <dist> <dist> …\n" +
+  "       npx tsx bench/instructions.ts --by-function <workload> <ops> [rows]";
+
 function usage(message: string): never {
   console.error(`error: ${message}`);
-  console.error("usage: npx tsx bench/instructions.ts <workload> <ops> <dist> <dist> …");
+  console.error(USAGE);
   process.exit(2);
 }
 
-const [workload, opsText, ...dists] = process.argv.slice(2);
+const byFunction = process.argv[2] === "--by-function";
+const [workload, opsText, ...rest] = process.argv.slice(byFunction ? 3 : 2);
 const ops = Number(opsText);
 if (workload === undefined || !(ops >= 1)) usage("name a workload and a number of ops");
 if (!(COUNTED as readonly string[]).includes(workload)) {
   usage(`"${workload}" is not one of ${COUNTED.join(", ")}`);
 }
-if (dists.length === 0) usage("name at least one dist/ folder");
+if (!byFunction && rest.length === 0) usage("name at least one dist/ folder");
 
 const dir = mkdtempSync(join(tmpdir(), "asynkit-instructions-"));
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 const worker = join(dir, "worker.mjs");
-const workloads = join(dir, "workloads.mjs");
 writeFileSync(worker, WORKER);
-await build({
-  entryPoints: [fileURLToPath(new URL("impl/asynkit-workloads.ts", import.meta.url))],
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  outfile: workloads,
-  logLevel: "error",
-});
-for (const dist of dists) {
+
+/** The workloads of `impl/<name>.ts` as one plain JavaScript module. */
+async function bundle(name: string): Promise<string> {
+  const outfile = join(dir, `${name}.mjs`);
+  await build({
+    entryPoints: [fileURLToPath(new URL(`impl/${name}.ts`, import.meta.url))],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    outfile,
+    logLevel: "error",
+  });
+  return pathToFileURL(outfile).href;
+}
+
+/** Runs the worker under callgrind; `extra` goes to valgrind, `nodeFlags` to node. */
+function callgrind(
+  args: string[],
+  extra: string[],
+  nodeFlags: string[],
+): { count: number; pid: number } {
   const child = spawnSync(
     "valgrind",
     [
       "--tool=callgrind",
-      "--callgrind-out-file=/dev/null",
+      ...extra,
       process.execPath,
       "--single-threaded",
+      ...nodeFlags,
       worker,
-      pathToFileURL(workloads).href,
-      pathToFileURL(resolve(dist, "index.js")).href,
-      workload,
-      String(ops),
+      ...args,
     ],
-    { encoding: "utf8" },
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
   );
   if (child.error !== undefined) usage(`valgrind: ${child.error.message}`);
   const count = /Collected : (\d+)/.exec(child.stderr)?.[1];
   if (child.status !== 0 || count === undefined) {
-    usage(`${dist}: ${child.stderr.trim().split("\n").at(-1) ?? `exit ${child.status}`}`);
+    usage(`${args[1]}: ${child.stderr.trim().split("\n").at(-1) ?? `exit ${child.status}`}`);
   }
-  const millions = (Number(count) / 1e6).toFixed(0);
-  console.log(`${workload} ${dist}: ${millions}M instructions (${RUNS} runs of ${ops})`);
+  return { count: Number(count), pid: child.pid as number };
+}
+
+/** Instructions by function for `RUNS` runs of `n` ops. */
+function profileOf(workloads: string, dist: string, n: number): Profile {
+  const out = join(dir, `callgrind-${dist === "native" ? "native" : "asynkit"}-${n}.out`);
+  const { pid } = callgrind(
+    [workloads, dist, workload as string, String(n)],
+    ["--dump-instr=yes", `--callgrind-out-file=${out}`],
+    // --perf-basic-prof also writes V8's log, per isolate, in the working directory: keep it in dir.
+    ["--perf-basic-prof", "--no-logfile-per-isolate", `--logfile=${join(dir, "v8.log")}`],
+  );
+  const map = `/tmp/perf-${pid}.map`;
+  if (!existsSync(map)) usage(`node wrote no ${map} for --perf-basic-prof`);
+  try {
+    return readProfile(out, map);
+  } finally {
+    rmSync(map, { force: true });
+    rmSync(out, { force: true });
+  }
+}
+
+/** Prints the functions that cost an op the most, in instructions per op. */
+function report(name: string, perOp: Profile, rows: number): void {
+  const total = [...perOp.values()].reduce((sum, n) => sum + n, 0);
+  console.log(`\n${name}: ${total.toFixed(0)} instructions per op`);
+  const top = [...perOp].sort((a, b) => b[1] - a[1]).slice(0, rows);
+  for (const [fn, n] of top) {
+    console.log(
+      `${n.toFixed(0).padStart(8)} ${((100 * n) / total).toFixed(1).padStart(5)}%  ${fn}`,
+    );
+  }
+}
+
+if (byFunction) {
+  const rows = Number(rest[0] ?? 20);
+  const dist = pathToFileURL(resolve("dist", "index.js")).href;
+  const impls = [
+    ["asynkit (dist/)", await bundle("asynkit-workloads"), dist],
+    ["native", await bundle("native"), "native"],
+  ] as const;
+  console.log(
+    `${workload}: instructions per op, from ${RUNS} runs of ${ops} and of ${3 * ops} ops`,
+  );
+  for (const [name, workloads, which] of impls) {
+    const small = profileOf(workloads, which, ops);
+    const large = profileOf(workloads, which, 3 * ops);
+    const perOp: Profile = new Map();
+    for (const [fn, n] of difference(large, small)) perOp.set(fn, n / (RUNS * 2 * ops));
+    report(name, perOp, rows);
+  }
+} else {
+  const workloads = await bundle("asynkit-workloads");
+  for (const dist of rest) {
+    const href = pathToFileURL(resolve(dist, "index.js")).href;
+    const { count } = callgrind(
+      [workloads, href, workload, String(ops)],
+      ["--callgrind-out-file=/dev/null"],
+      [],
+    );
+    const millions = (count / 1e6).toFixed(0);
+    console.log(`${workload} ${dist}: ${millions}M instructions (${RUNS} runs of ${ops})`);
+  }
 }

@@ -1,0 +1,136 @@
+/**
+ * Reads a callgrind profile (`--dump-instr=yes`) into instructions per
+ * function. Code V8 compiled at run time has no symbols for valgrind, so its
+ * instructions are attributed through the map Node writes with
+ * `--perf-basic-prof` (`/tmp/perf-<pid>.map`: start, size and name of each
+ * piece of compiled code), and named after the JavaScript function they run.
+ */
+import { readFileSync } from "node:fs";
+
+/** A piece of compiled JavaScript: where its code lies, and what it runs. */
+interface CodeRange {
+  start: number;
+  end: number;
+  name: string;
+}
+
+/** Instructions executed in each function, native or JavaScript, by name. */
+export type Profile = Map<string, number>;
+
+/** The code ranges of a perf map, sorted by start; a later entry for an address wins. */
+function readPerfMap(file: string): CodeRange[] {
+  const ranges: CodeRange[] = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const [start, size, ...name] = line.split(" ");
+    if (start === undefined || size === undefined || name.length === 0) continue;
+    const from = Number.parseInt(start, 16);
+    ranges.push({
+      start: from,
+      end: from + Number.parseInt(size, 16),
+      name: jsName(name.join(" ")),
+    });
+  }
+  // A stable sort keeps the order written among equal starts: the last is the newest code.
+  return ranges.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * "JS:*_step file:///…/dist/tasks.js:347:10" → "_step tasks.js:347": one name
+ * for every tier of a function (`~` interpreted, `^` baseline, `*` optimised).
+ */
+function jsName(entry: string): string {
+  const match = /^JS:[~^*+]?(\S*) (?:file:\/\/)?(?:.*\/)?([^/\s]+?):(\d+):\d+$/.exec(entry);
+  if (match === null) return entry;
+  return `${match[1] || "(anonymous)"} ${match[2]}:${match[3]}`;
+}
+
+/** The newest range holding `address`, if any (ranges may overlap once code is moved or freed). */
+function rangeOf(ranges: CodeRange[], address: number): CodeRange | undefined {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  let last = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if ((ranges[mid] as CodeRange).start <= address) {
+      last = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  for (let i = last; i >= 0 && i > last - 64; i--) {
+    const range = ranges[i] as CodeRange;
+    if (address < range.end) return range;
+  }
+  return undefined;
+}
+
+/** Native functions grouped under one name: the collector's and the optimising compiler's. */
+function nativeName(name: string): string {
+  if (
+    /Scaveng|MarkCompact|Marking|Sweep|Evacuat|ConcurrentMark|Heap::|GCTracer|IterateObjectCache|RootVisitor/.test(
+      name,
+    )
+  ) {
+    return "(garbage collection)";
+  }
+  if (name.includes("v8::internal::compiler::") || name.includes("v8::internal::maglev::")) {
+    return "(optimising compiler)";
+  }
+  return name.replace(/'\d+$/, ""); // callgrind's marks for recursion levels
+}
+
+/**
+ * Self instructions by function, from a callgrind file written with
+ * `--dump-instr=yes` and the perf map of the same process.
+ */
+export function readProfile(callgrindFile: string, perfMapFile: string): Profile {
+  const ranges = readPerfMap(perfMapFile);
+  const names = new Map<string, string>();
+  const profile: Profile = new Map();
+  const add = (name: string, count: number): void => {
+    profile.set(name, (profile.get(name) ?? 0) + count);
+  };
+  /** callgrind names a file or function once, "(id) name", then by "(id)" alone. */
+  const named = (spec: string): string => {
+    const match = /^\((\d+)\)(?: (.*))?$/.exec(spec);
+    if (match === null) return spec;
+    const [, id, name] = match as unknown as [string, string, string | undefined];
+    if (name !== undefined) names.set(id, name);
+    return names.get(id) ?? spec;
+  };
+  let fn = "";
+  let address = 0;
+  let callCost = false;
+  for (const line of readFileSync(callgrindFile, "utf8").split("\n")) {
+    if (line.startsWith("fn=")) fn = named(line.slice(3));
+    else if (line.startsWith("cfn=")) named(line.slice(4));
+    else if (line.startsWith("calls="))
+      callCost = true; // the next line is a call's inclusive cost
+    else {
+      const first = line.charCodeAt(0);
+      // A cost line: "<address> <line> <Ir>", the address absolute, relative (+n, -n) or the same (*).
+      if (first !== 0x30 && first !== 0x2b && first !== 0x2d && first !== 0x2a) continue;
+      const fields = line.split(" ");
+      const at = fields[0] as string;
+      if (at.startsWith("0x")) address = Number.parseInt(at, 16);
+      else if (first === 0x2b) address += Number(at.slice(1));
+      else if (first === 0x2d) address -= Number(at.slice(1));
+      if (callCost) {
+        callCost = false;
+        continue;
+      }
+      const count = Number(fields[fields.length - 1]);
+      if (/^0x[0-9a-f]+$/.test(fn)) add(rangeOf(ranges, address)?.name ?? "(unmapped code)", count);
+      else add(nativeName(fn), count);
+    }
+  }
+  return profile;
+}
+
+/** `large` minus `small`, function by function: what the extra work of the larger run cost. */
+export function difference(large: Profile, small: Profile): Profile {
+  const result: Profile = new Map();
+  for (const name of new Set([...large.keys(), ...small.keys()])) {
+    result.set(name, (large.get(name) ?? 0) - (small.get(name) ?? 0));
+  }
+  return result;
+}
