@@ -135,7 +135,12 @@ function profileOf(workloads: string, dist: string, n: number): Profile {
     [workloads, dist, workload as string, String(n)],
     ["--dump-instr=yes", `--callgrind-out-file=${out}`],
     // --perf-basic-prof also writes V8's log, per isolate, in the working directory: keep it in dir.
-    ["--perf-basic-prof", "--no-logfile-per-isolate", `--logfile=${join(dir, "v8.log")}`],
+    [
+      "--perf-basic-prof",
+      "--interpreted-frames-native-stack", // interpreted functions named too, not one trampoline
+      "--no-logfile-per-isolate",
+      `--logfile=${join(dir, "v8.log")}`,
+    ],
   );
   const map = `/tmp/perf-${pid}.map`;
   if (!existsSync(map)) usage(`node wrote no ${map} for --perf-basic-prof`);
