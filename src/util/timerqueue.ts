@@ -40,13 +40,16 @@ export class TimerQueue<T> {
   private readonly keys = new TimerHeap<number>();
   private bucketed = 0;
   private readonly far = new TimerHeap<T>();
+  /** Timers in all tiers: the loop asks at every iteration, so it is kept rather than summed. */
+  private size = 0;
 
   get length(): number {
-    return this.run.length + this.near.length + this.bucketed + this.far.length;
+    return this.size;
   }
 
   /** Adds `item`, due at `time`, set `delay` ms ahead (+Infinity when not known). */
   push(item: T, time: number, seq: number, delay: number): void {
+    this.size++;
     if (time < this.horizon) {
       if (this.run.length > 0 || this.near.length > 0) {
         this.near.push(item, time, seq);
@@ -74,10 +77,13 @@ export class TimerQueue<T> {
 
   /** The item due first, or undefined when empty. */
   peek(): T | undefined {
+    if (this.size === 0) return undefined;
     return this.runFirst() ? this.run.peek() : this.near.peek();
   }
 
   pop(): T | undefined {
+    if (this.size === 0) return undefined;
+    this.size--;
     return this.runFirst() ? this.run.shift() : this.near.pop();
   }
 
@@ -118,6 +124,7 @@ export class TimerQueue<T> {
         this.bucketed += kept;
       }
     }
+    this.size = this.run.length + this.near.length + this.bucketed + this.far.length;
   }
 
   clear(): void {
@@ -127,6 +134,7 @@ export class TimerQueue<T> {
     this.keys.clear();
     this.bucketed = 0;
     this.far.clear();
+    this.size = 0;
   }
 
   /** The near timers ran out: the earliest millisecond with a timer becomes them. */
