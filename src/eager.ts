@@ -76,7 +76,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   /** @internal */ _state = NEW;
   /**
    * @internal While pending: the suspension to yield again, as it is (a wait's
-   * step stays one: see WaitStep); once returned: the final step.
+   * step stays one: see isWaitStep); once returned: the final step.
    */
   _step: IteratorResult<Suspend, T> | null = null;
   /** @internal Once failed: what the coroutine threw. */
