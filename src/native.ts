@@ -58,26 +58,27 @@ type Settle = (value: unknown) => void;
 /** @internal What a native task blocked on the host waits on, in words (task tree, trace). */
 export const HOST_AWAIT = "a native promise only the host settles";
 
-const UNSETTLED = 0;
-const OK = 1;
-const FAILED = 2;
+/** NativeBody's state: what its next step does, and what `pending` holds for it. */
+const START = 0; // call the function (pending)
+const WATCH = 1; // watch the promise of an async body already running (pending)
+const RUNNING = 2; // the function runs, or awaits `inner`
+const ON_HOST = 3; // the function is blocked on the host: its awaits are no longer the task's steps
+const RETURNED = 4; // end with the function's result (pending)
+const THREW = 5; // end by throwing what the function threw (pending)
 
 /**
  * @internal The coroutine of a native task: it calls the function at the
  * task's first step, then drives each asynkit awaitable the function awaits,
  * as `yield*` drives one, and settles that await with its outcome. A Task
- * steps it as any coroutine.
+ * steps it as any coroutine. A blocked native task keeps it alive, so its
+ * states share one slot for what each needs.
  */
 export class NativeBody<T = unknown> {
-  /** The function to call at the first step, until then. */
-  private fn: (() => unknown) | null;
-  /** An async body already running (timeout(), taskGroup()): watched from the first step. */
-  private promise: PromiseLike<unknown> | null;
+  private state: number;
+  /** What the state needs: the function, the promise, or the function's outcome. */
+  private pending: unknown;
   /** The task that runs it, from the first step. */
   task: Task<unknown> | null;
-  /** The function's promise settled (OK or FAILED), with this outcome. */
-  private settled = UNSETTLED;
-  private outcome: unknown = undefined;
   /** The asynkit coroutine the function awaits now, if any. */
   private inner: Coro<unknown> | null = null;
   /** The await's resolve and reject functions: null for a coroutine the function returned. */
@@ -85,23 +86,38 @@ export class NativeBody<T = unknown> {
   private reject: Settle | null = null;
   /** Steps so far, for reports. */
   steps = 0;
-  /** Blocked on the host: its awaits are no longer the task's steps. */
-  detached = false;
 
-  constructor(
-    fn: (() => unknown) | null,
-    promise: PromiseLike<unknown> | null = null,
-    task: Task<unknown> | null = null,
-  ) {
-    this.fn = fn;
-    this.promise = promise;
+  private constructor(state: number, pending: unknown, task: Task<unknown> | null) {
+    this.state = state;
+    this.pending = pending;
     this.task = task;
   }
 
+  /** The body of a task that calls `fn` at its first step. */
+  static calling(fn: () => unknown): NativeBody {
+    return new NativeBody(START, fn, null);
+  }
+
+  /** The body of `task` that waits for an async body already running. */
+  static watching(promise: PromiseLike<unknown>, task: Task<unknown> | null): NativeBody {
+    return new NativeBody(WATCH, promise, task);
+  }
+
+  /** Blocked on the host: its awaits are no longer the task's steps. */
+  get detached(): boolean {
+    return this.state === ON_HOST;
+  }
+
+  /** @internal The function awaits the host (detached), or is back in the loop's order. */
+  _onHost(detached: boolean): void {
+    if (this.state === RUNNING || this.state === ON_HOST) this.state = detached ? ON_HOST : RUNNING;
+  }
+
   next(): IteratorResult<Suspend, T> {
-    if (this.fn !== null) return this.start();
-    if (this.promise !== null) return this.watch(this.promise);
-    if (this.settled !== UNSETTLED) return this.finish();
+    const state = this.state;
+    if (state === START) return this.start();
+    if (state === WATCH) return this.watch();
+    if (state >= RETURNED) return this.finish();
     const inner = this.inner;
     if (inner === null)
       throw new Error(`${this.task}: a native task was stepped with nothing to run.`);
@@ -111,14 +127,13 @@ export class NativeBody<T = unknown> {
   throw(error: unknown): IteratorResult<Suspend, T> {
     const inner = this.inner;
     // Not started, or nothing awaited: the error ends the task (a CancelledError cancels it).
-    this.fn = null;
-    this.promise = null;
+    if (this.state <= WATCH) this.run();
     if (inner === null) throw error;
     return this.advance(inner, true, error);
   }
 
   return(value: T): IteratorResult<Suspend, T> {
-    this.fn = null;
+    if (this.state === START) this.run();
     this.inner?.return(undefined);
     this.inner = null;
     return { done: true, value };
@@ -162,10 +177,16 @@ export class NativeBody<T = unknown> {
 
   /** @internal The function's promise settled: the next step ends with its outcome. */
   _settled(ok: boolean, outcome: unknown): void {
-    this.settled = ok ? OK : FAILED;
-    this.outcome = outcome;
+    this.state = ok ? RETURNED : THREW;
+    this.pending = outcome;
     this.inner?.return(undefined);
     this.inner = null;
+  }
+
+  /** The function runs from now on: what started it is let go. */
+  private run(): void {
+    this.state = RUNNING;
+    this.pending = undefined;
   }
 
   /** Steps the awaited coroutine, as `yield*` does; its end settles the await. */
@@ -187,8 +208,8 @@ export class NativeBody<T = unknown> {
 
   /** The first step: call the function in the task's context. */
   private start(): IteratorResult<Suspend, T> {
-    const fn = this.fn as () => unknown;
-    this.fn = null;
+    const fn = this.pending as () => unknown;
+    this.run();
     const loop = activeLoopOrNull() as BaseEventLoop;
     const task = loop._currentTask as Task<unknown>;
     this.task = task;
@@ -213,12 +234,14 @@ export class NativeBody<T = unknown> {
         `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.`,
       );
     }
-    return this.watch(result);
+    this.pending = result;
+    return this.watch();
   }
 
-  /** The function runs on in microtasks: its then() is due, and its promise will end it. */
-  private watch(promise: PromiseLike<unknown>): IteratorResult<Suspend, T> {
-    this.promise = null;
+  /** The function runs on in microtasks: its then() is due, and its promise (pending) will end it. */
+  private watch(): IteratorResult<Suspend, T> {
+    const promise = this.pending as PromiseLike<unknown>;
+    this.run();
     // Bound rather than closures: a task blocked for long keeps them, and these take 56 bytes less.
     promise.then(bodyFulfilled.bind(this), bodyRejected.bind(this));
     expectThen(this as NativeBody<unknown>, true);
@@ -227,9 +250,9 @@ export class NativeBody<T = unknown> {
 
   /** The step after the function's promise settled: its outcome is this coroutine's. */
   private finish(): IteratorResult<Suspend, T> {
-    const outcome = this.outcome;
-    this.outcome = undefined;
-    if (this.settled === OK) return { done: true, value: outcome as T };
+    const outcome = this.pending;
+    this.pending = undefined;
+    if (this.state === RETURNED) return { done: true, value: outcome as T };
     throw outcome;
   }
 
@@ -432,7 +455,7 @@ function detachBlocked(steps: NativeSteps): void {
   steps.credits = 0; // every credit has come: the microtasks have all run
   steps.resumed = null;
   for (const body of blocked) {
-    body.detached = true;
+    body._onHost(true);
     if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
     loop._hostPending++;
     const task = body.task as Task<unknown>;
@@ -510,7 +533,7 @@ function reattach(
   const i = detached?.findLastIndex((body) => body.task === owner.task) ?? -1;
   if (i < 0) return false;
   const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
-  body.detached = false;
+  body._onHost(false);
   loop._hostPending--;
   body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
   loop._readyTask(body.task as Task<unknown>);
@@ -563,7 +586,7 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
 
 /** @internal What createTask() and its kin make of a function: the coroutine of a native task. */
 export function nativeBody(fn: () => unknown): Coro<unknown> {
-  return new NativeBody(fn) as unknown as Coro<unknown>;
+  return NativeBody.calling(fn) as unknown as Coro<unknown>;
 }
 
 /**
@@ -580,5 +603,5 @@ export function bodyCoroutine<T>(where: string, call: () => unknown): Coro<T> {
       `${where}: the body returned ${describe(result)}, not a coroutine or a promise: pass a function* or an async function.`,
     );
   }
-  return new NativeBody(null, result, runningTask(loop)) as unknown as Coro<T>;
+  return NativeBody.watching(result, runningTask(loop)) as unknown as Coro<T>;
 }
