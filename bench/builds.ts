@@ -32,6 +32,7 @@ const WORKLOADS: Record<string, Measure> = {
   "timers-1M": (impl) => fastest(1_000_000, (n) => impl.timers(n, 1)),
   eager: (impl) => fastest(1_000_000, (n) => impl.eager(n)),
   "event-ping-pong": (impl) => fastest(200_000, (n) => impl["event-ping-pong"](n)),
+  "queue-ping-pong": (impl) => fastest(200_000, (n) => impl["queue-ping-pong"](n)),
   memory: (impl) => impl.memory(100_000),
   "async-switch": (impl) => fastest(1_000_000, (n) => asyncWorkload(impl, "async-switch")(n)),
   "async-spawn-join": (impl) => fastest(100_000, (n) => asyncWorkload(impl, "async-spawn-join")(n)),

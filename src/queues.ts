@@ -5,9 +5,17 @@
  * A getter cancelled at the moment it is woken leaves the item in the queue
  * and passes its wakeup to the next getter; the same holds for putters.
  */
-import type { Coro } from "./coro.js";
+import type { Coro, Suspend } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
-import { type Future, PENDING, WaitFuture } from "./futures.js";
+import {
+  doneStep,
+  FINISHED,
+  type Future,
+  PENDING,
+  WaitFuture,
+  waitStep,
+  waitSteps,
+} from "./futures.js";
 import { Event, LoopBound, removeWaiter } from "./locks.js";
 import { type Op, thenable } from "./thenable.js";
 import { Deque } from "./util/deque.js";
@@ -89,25 +97,8 @@ export class Queue<T> extends LoopBound {
   }
 
   /** Puts `item` in, waiting while the queue is full. QueueShutDown after shutdown(). */
-  put(item: T): Op<void>;
-  *put(item: T): Coro<void> {
-    while (this.full()) {
-      if (this._isShutdown) throw shutDownError("put");
-      const putter = new WaitFuture<void>(this._getLoop(), "Queue.put()");
-      this._putters.push(putter);
-      let woken = false;
-      try {
-        yield* putter;
-        woken = true;
-      } finally {
-        if (!woken) {
-          removeWaiter(this._putters, putter);
-          // Woken by a get() but not putting now: let the next putter use the space.
-          if (!this.full() && !putter.cancelled()) wakeupNext(this._putters);
-        }
-      }
-    }
-    this.putNowait(item);
+  put(item: T): Op<void> {
+    return new QueueWait<T, void>(this, PUT, item) as unknown as Op<void>;
   }
 
   /** Puts `item` in without waiting; QueueFull if the queue is full, QueueShutDown after shutdown(). */
@@ -128,25 +119,8 @@ export class Queue<T> extends LoopBound {
    * Takes the next item, waiting while the queue is empty. QueueShutDown once
    * the queue is shut down and empty.
    */
-  get(): Op<T>;
-  *get(): Coro<T> {
-    while (this._size() === 0) {
-      if (this._isShutdown) throw shutDownError("get");
-      const getter = new WaitFuture<void>(this._getLoop(), "Queue.get()");
-      this._getters.push(getter);
-      let woken = false;
-      try {
-        yield* getter;
-        woken = true;
-      } finally {
-        if (!woken) {
-          removeWaiter(this._getters, getter);
-          // Woken by a put() but not taking the item: let the next getter have it.
-          if (this._size() > 0 && !getter.cancelled()) wakeupNext(this._getters);
-        }
-      }
-    }
-    return this.getNowait();
+  get(): Op<T> {
+    return new QueueWait<T, T>(this, GET, undefined) as unknown as Op<T>;
   }
 
   /** Takes the next item without waiting; QueueEmpty if there is none (QueueShutDown once shut down). */
@@ -235,6 +209,92 @@ export class Queue<T> extends LoopBound {
 function shutDownError(operation: string): QueueShutDown {
   return new QueueShutDown(`${operation}() on a queue that was shut down.`);
 }
+
+const GET = 0;
+const PUT = 1;
+
+/**
+ * `yield* queue.get()` and `yield* queue.put(item)`, written as an iterator
+ * rather than a generator, as Event.wait is: a hand-off through a queue is one
+ * object per call, and its own pending step. It waits on a future of its own
+ * while the queue is empty (get) or full (put), and tries again once woken; a
+ * wait that ends otherwise (cancelled, thrown into, closed) leaves the line of
+ * waiters, and passes a wakeup it took on to the next waiter.
+ */
+class QueueWait<T, R> {
+  readonly done = false;
+  /** The future it waits on, while it waits. */
+  value: WaitFuture<void> | null = null;
+
+  constructor(
+    private readonly queue: Queue<T>,
+    private readonly kind: typeof GET | typeof PUT,
+    private readonly item: T | undefined,
+  ) {}
+
+  next(): IteratorResult<Suspend, R> {
+    const waited = this.value;
+    if (waited !== null && waited._state !== FINISHED) {
+      // Cancelled (or iterated by hand while pending): leave, then raise what the wait gives.
+      this._leave();
+      return waitStep(waited, true) as IteratorResult<Suspend, R>;
+    }
+    this.value = null;
+    const queue = this.queue;
+    if (this.kind === GET) {
+      if (queue._size() === 0) return this._wait(queue._getters, "get");
+      return doneStep(queue.getNowait() as unknown as R);
+    }
+    if (queue.full()) return this._wait(queue._putters, "put");
+    queue.putNowait(this.item as T);
+    return doneStep(undefined as R);
+  }
+
+  throw(error: unknown): never {
+    this._leave();
+    throw error;
+  }
+
+  return(value: R): IteratorResult<Suspend, R> {
+    this._leave();
+    return { done: true, value };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  /** Joins the line of waiters, on a future of its own. */
+  private _wait(waiters: Deque<Future<void>>, what: "get" | "put"): IteratorResult<Suspend, R> {
+    const queue = this.queue;
+    if (queue._isShutdown) throw shutDownError(what);
+    const fut = new WaitFuture<void>(
+      queue._getLoop(),
+      what === "get" ? "Queue.get()" : "Queue.put()",
+    );
+    waiters.push(fut);
+    this.value = fut;
+    return waitStep(fut, false, this as IteratorYieldResult<Suspend>) as IteratorResult<Suspend, R>;
+  }
+
+  /** Stops waiting: a wakeup it was given but will not use goes to the next waiter. */
+  private _leave(): void {
+    const waited = this.value;
+    if (waited === null) return;
+    this.value = null;
+    const queue = this.queue;
+    if (this.kind === GET) {
+      removeWaiter(queue._getters, waited);
+      if (queue._size() > 0 && !waited.cancelled()) wakeupNext(queue._getters);
+    } else {
+      removeWaiter(queue._putters, waited);
+      if (!queue.full() && !waited.cancelled()) wakeupNext(queue._putters);
+    }
+  }
+}
+
+waitSteps(QueueWait);
+thenable(QueueWait);
 
 /**
  * A last-in, first-out queue (a stack), as asyncio.LifoQueue.
@@ -357,6 +417,4 @@ export class PriorityQueue<T> extends Queue<T> {
   }
 }
 
-thenable(Queue.prototype.put);
-thenable(Queue.prototype.get);
 thenable(Queue.prototype.join);
