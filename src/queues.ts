@@ -212,6 +212,9 @@ function shutDownError(operation: string): QueueShutDown {
 
 const GET = 0;
 const PUT = 1;
+/** By kind: the call's name, and its future's label in deadlock reports. */
+const NAMES = ["get", "put"] as const;
+const LABELS = ["Queue.get()", "Queue.put()"] as const;
 
 /**
  * `yield* queue.get()` and `yield* queue.put(item)`, written as an iterator
@@ -242,10 +245,10 @@ class QueueWait<T, R> {
     this.value = null;
     const queue = this.queue;
     if (this.kind === GET) {
-      if (queue._size() === 0) return this._wait(queue._getters, "get");
+      if (queue._size() === 0) return this._wait(queue._getters);
       return doneStep(queue.getNowait() as unknown as R);
     }
-    if (queue.full()) return this._wait(queue._putters, "put");
+    if (queue.full()) return this._wait(queue._putters);
     queue.putNowait(this.item as T);
     return doneStep(undefined as R);
   }
@@ -264,14 +267,11 @@ class QueueWait<T, R> {
     return this;
   }
 
-  /** Joins the line of waiters, on a future of its own. */
-  private _wait(waiters: Deque<Future<void>>, what: "get" | "put"): IteratorResult<Suspend, R> {
+  /** Joins `waiters`, the line of this kind of call, on a future of its own. */
+  private _wait(waiters: Deque<Future<void>>): IteratorResult<Suspend, R> {
     const queue = this.queue;
-    if (queue._isShutdown) throw shutDownError(what);
-    const fut = new WaitFuture<void>(
-      queue._getLoop(),
-      what === "get" ? "Queue.get()" : "Queue.put()",
-    );
+    if (queue._isShutdown) throw shutDownError(NAMES[this.kind]);
+    const fut = new WaitFuture<void>(queue._getLoop(), LABELS[this.kind]);
     waiters.push(fut);
     this.value = fut;
     return waitStep(fut, false, this as IteratorYieldResult<Suspend>) as IteratorResult<Suspend, R>;
@@ -283,13 +283,12 @@ class QueueWait<T, R> {
     if (waited === null) return;
     this.value = null;
     const queue = this.queue;
-    if (this.kind === GET) {
-      removeWaiter(queue._getters, waited);
-      if (queue._size() > 0 && !waited.cancelled()) wakeupNext(queue._getters);
-    } else {
-      removeWaiter(queue._putters, waited);
-      if (!queue.full() && !waited.cancelled()) wakeupNext(queue._putters);
-    }
+    const get = this.kind === GET;
+    const waiters = get ? queue._getters : queue._putters;
+    removeWaiter(waiters, waited);
+    // The call could go on now (an item to take, room to put one), but will not: pass it on.
+    const canGo = get ? queue._size() > 0 : !queue.full();
+    if (canGo && !waited.cancelled()) wakeupNext(waiters);
   }
 }
 
