@@ -688,6 +688,7 @@ describe("the ready queue's ring-buffer deque", () => {
 describe("the timer queue", () => {
   type Op =
     | { op: "push"; time: number; delay: number }
+    | { op: "popDue"; time: number }
     | { op: "pop" | "peek" | "filter" | "clear" };
   // Few distinct times, so that ties (ordered by sequence number) and pushes into the
   // millisecond being served are common; times past the 64 ms of buckets; and the far
@@ -708,6 +709,7 @@ describe("the timer queue", () => {
       }),
     },
     { weight: 2, arbitrary: fc.record({ op: fc.constantFrom("pop" as const, "peek" as const) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant("popDue" as const), time }) },
     {
       weight: 1,
       arbitrary: fc.record({ op: fc.constantFrom("filter" as const, "clear" as const) }),
@@ -737,6 +739,12 @@ describe("the timer queue", () => {
             case "peek":
               expect(queue.peek()).toBe(model[0]);
               break;
+            case "popDue": {
+              const first = model[0];
+              const due = first !== undefined && first.time <= step.time;
+              expect(queue.popDue(step.time)).toBe(due ? model.shift() : undefined);
+              break;
+            }
             case "filter": {
               const keep = (entry: Entry) => entry.seq % 3 !== 0;
               queue.filter(keep);

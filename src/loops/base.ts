@@ -916,9 +916,8 @@ export abstract class BaseEventLoop {
     const ready = this._ready;
     const time = this.time();
     for (;;) {
-      const top = timers.peek();
-      if (top === undefined || top._when > time) break;
-      timers.pop();
+      const top = timers.popDue(time);
+      if (top === undefined) break;
       top._scheduled = false;
       if (top._callback === null) this._cancelledTimers--;
       else {

@@ -87,6 +87,19 @@ export class TimerQueue<T> {
     return this.runFirst() ? this.run.shift() : this.near.pop();
   }
 
+  /**
+   * The item due first, taken if its time is at most `time`; else undefined.
+   * One look at the tiers and at the stored time, not the item's own: a loop
+   * collecting due timers would otherwise read each one from memory twice.
+   */
+  popDue(time: number): T | undefined {
+    if (this.size === 0) return undefined;
+    const fromRun = this.runFirst();
+    if ((fromRun ? this.run.headTime() : this.near.peekTime()) > time) return undefined;
+    this.size--;
+    return fromRun ? this.run.shift() : this.near.pop();
+  }
+
   /** True when the first item is the run's, false when it is the near heap's (or there is none). */
   private runFirst(): boolean {
     const run = this.run;
