@@ -6,8 +6,9 @@
  *     `{"nsPerOp":…}`, `{"bytesPerTask":…}` or `{"error":…}`
  *   node --expose-gc --import tsx bench/worker.ts single <rounds> <workload> <ops> <reps> [depth]
  *     native and asynkit in this one process: a warm-up of each, then `rounds`
- *     interleaved timed runs (native, asynkit, native, asynkit, …), a full
- *     collection before each: `{"native":[…],"asynkit":[…]}` or `{"error":…}`
+ *     interleaved timed runs (native, asynkit, native, asynkit, …), each after
+ *     a full collection and an untimed run of a tenth of the work (see
+ *     settle()): `{"native":[…],"asynkit":[…]}` or `{"error":…}`
  *
  * A timed run is `reps` batches of `ops` ops (see BATCHED_WORKLOADS). run.ts spawns
  * one fresh worker per (case, implementation, round) and one single worker per case.
@@ -88,11 +89,14 @@ const WARM_UP_RUNS = 3;
  * compilations and deoptimisations in the timed run after one, 1 after three).
  */
 async function warmUp(impl: Impl, job: Job): Promise<void> {
+  for (let run = 0; run < WARM_UP_RUNS; run++) await tenth(impl, job);
+}
+
+/** An untimed run of a tenth of the work. */
+async function tenth(impl: Impl, job: Job): Promise<void> {
   const fn = workloadFn(impl, job);
-  for (let run = 0; run < WARM_UP_RUNS; run++) {
-    if (job.reps >= 10) await fn(job.ops, Math.round(job.reps / 10));
-    else await fn(Math.max(1, Math.round(job.ops / 10)), 1);
-  }
+  if (job.reps >= 10) await fn(job.ops, Math.round(job.reps / 10));
+  else await fn(Math.max(1, Math.round(job.ops / 10)), 1);
 }
 
 function result(workload: Workload, value: number): WorkerResult {
@@ -101,6 +105,21 @@ function result(workload: Workload, value: number): WorkerResult {
 
 function collect(): void {
   globalThis.gc?.();
+}
+
+/**
+ * Before each timed run of the single mode: a full collection, so that one
+ * implementation's garbage is not collected on the other's time; then a run
+ * of a tenth of the work, since the collection also drops optimised code
+ * that embedded an object only the last run kept alive (for asynkit, the
+ * layout a coroutine's generator objects take once eager() marks them: the
+ * timed run would otherwise compile it again); then a minor collection, for
+ * that run's garbage.
+ */
+async function settle(impl: Impl, job: Job): Promise<void> {
+  collect();
+  await tenth(impl, job);
+  globalThis.gc?.({ type: "minor" });
 }
 
 type Output = WorkerResult | { native: number[]; asynkit: number[] };
@@ -118,9 +137,9 @@ async function single(rounds: number, job: Job): Promise<Output> {
   await warmUp(asynkit, job);
   const samples = { native: [] as number[], asynkit: [] as number[] };
   for (let round = 0; round < rounds; round++) {
-    collect(); // so one implementation's garbage is not collected on the other's time
+    await settle(native, job);
     samples.native.push(await timedRun(native, job));
-    collect();
+    await settle(asynkit, job);
     samples.asynkit.push(await timedRun(asynkit, job));
   }
   return samples;
