@@ -4,7 +4,10 @@
  * (A B A B …), reporting each build's min and median. Ratios to native (run.ts)
  * hide a change on a machine whose speed drifts; this compares builds directly.
  *
- *   npx tsx bench/builds.ts <workload> <rounds> <dist> <dist> …
+ *   npx tsx bench/builds.ts <workload> <rounds> <dist> <dist> … [--collect]
+ *
+ * With `--collect`, each timed run follows a full collection, as a run of a
+ * program (a test in a suite) may: what V8 drops then, src/layouts.ts keeps.
  *
  * A build of an earlier commit: `git worktree add /tmp/old <rev> && cd /tmp/old
  * && npm ci && npm run build`, then pass /tmp/old/dist.
@@ -33,6 +36,7 @@ const WORKLOADS: Record<string, Measure> = {
   eager: (impl) => fastest(1_000_000, (n) => impl.eager(n)),
   "event-ping-pong": (impl) => fastest(200_000, (n) => impl["event-ping-pong"](n)),
   "queue-ping-pong": (impl) => fastest(200_000, (n) => impl["queue-ping-pong"](n)),
+  "lock-contention": (impl) => fastest(100_000, (n) => impl["lock-contention"](n)),
   memory: (impl) => impl.memory(100_000),
   "async-switch": (impl) => fastest(1_000_000, (n) => asyncWorkload(impl, "async-switch")(n)),
   "async-spawn-join": (impl) => fastest(100_000, (n) => asyncWorkload(impl, "async-spawn-join")(n)),
@@ -146,11 +150,16 @@ function* child(): Generator<undefined, void> {
   yield;
 }
 
+/** `--collect`: a full collection before each timed run. */
+const COLLECT = "--collect";
+const collectFirst = process.argv.includes(COLLECT);
+
 /** The fastest of 5 timed runs after a warm-up of n / 10, in ns per op. */
 async function fastest(n: number, once: (n: number) => Promise<unknown>): Promise<number> {
   await once(n / 10);
   let best = Number.POSITIVE_INFINITY;
   for (let round = 0; round < 5; round++) {
+    if (collectFirst) globalThis.gc?.();
     const start = process.hrtime.bigint();
     await once(n);
     best = Math.min(best, Number(process.hrtime.bigint() - start) / n);
@@ -161,7 +170,7 @@ async function fastest(n: number, once: (n: number) => Promise<unknown>): Promis
 function usage(message: string): never {
   console.error(`error: ${message}`);
   console.error(
-    `usage: npx tsx bench/builds.ts <${Object.keys(WORKLOADS).join("|")}> <rounds> <dist> <dist> …`,
+    `usage: npx tsx bench/builds.ts <${Object.keys(WORKLOADS).join("|")}> <rounds> <dist> <dist> … [${COLLECT}]`,
   );
   process.exit(2);
 }
@@ -179,7 +188,7 @@ function median(xs: readonly number[]): number {
 }
 
 function main(args: string[]): void {
-  const [workload, roundsText, ...dists] = args;
+  const [workload, roundsText, ...dists] = args.filter((arg) => arg !== COLLECT);
   if (workload === undefined || !(workload in WORKLOADS)) usage(`unknown workload "${workload}"`);
   const rounds = Number(roundsText);
   if (!Number.isInteger(rounds) || rounds < 1) usage("<rounds> takes a positive integer");
@@ -190,7 +199,9 @@ function main(args: string[]): void {
     for (const dist of dists) {
       const child = spawnSync(
         process.execPath,
-        ["--expose-gc", "--import", "tsx", self, "--worker", dist, workload],
+        ["--expose-gc", "--import", "tsx", self, "--worker", dist, workload].concat(
+          collectFirst ? [COLLECT] : [],
+        ),
         { encoding: "utf8" },
       );
       const figure = Number(child.stdout.trim());
