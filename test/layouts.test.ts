@@ -20,6 +20,7 @@ describe("the objects kept for their layouts", () => {
       tasks.map((t) => [t.getName(), t.getLoop() === loop, t.done(), taskIsBlocked(t)]),
     ).toEqual([
       ["asynkit layouts", true, false, false], // never stepped
+      ["asynkit layouts: native", true, false, false], // never started
       ["asynkit layouts: asleep", true, false, true], // waits on its sleep's timer for good
     ]);
     const task = tasks[0] as Task;
