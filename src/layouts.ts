@@ -8,8 +8,8 @@
  * collection before the next, as a test suite does, would start each run
  * from unoptimised code: ping-pong through futures ran 19% slower that way
  * (bench/collected-layouts.ts); 100k sleeping tasks, Event, Queue and Lock
- * hand-offs and 100k native tasks ran 13–43% slower before theirs were kept
- * (`bench/builds.ts <workload> 5 <before> <after> --collect`).
+ * hand-offs and 100k native tasks took 12–44% less time once theirs were
+ * kept (`bench/builds.ts <workload> 5 <before> <after> --collect`).
  *
  * These objects keep the layouts alive. They sit on a loop of their own that
  * never runs, and the tasks have names, so that the numbering of unnamed
