@@ -3,9 +3,12 @@
  * asynkit's built package blocked on one Future, against n plain async
  * functions blocked on one promise, each in a heap snapshot of its own
  * process, summed by kind (the snapshot's node type and name) over the kinds
- * with at least n × 0.9 objects, in bytes per task.
+ * with at least n × 0.9 objects, in bytes per task. With --sleeping, what
+ * the timers workload keeps alive instead: n generator tasks of asynkit's
+ * built package in `yield* sleep(ms)`, against n of native's timers, each a
+ * promise that a setTimeout() resolves.
  *
- *   npx tsx bench/blocked-objects.ts [n]
+ *   npx tsx bench/blocked-objects.ts [n] [--sleeping]
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,14 +18,19 @@ import { fileURLToPath } from "node:url";
 import { assertBuilt, loadAsynkit } from "./dist.js";
 
 type Kind = "asynkit" | "native";
+type Wait = "blocked" | "sleeping";
+
+/** Delays the sleepers' snapshot is taken well within. */
+const SLEEP_MS = 1_000;
 
 /** In a child: blocks n tasks of `kind`, writes a heap snapshot to `file`, then lets them go. */
-async function child(kind: Kind, n: number, file: string): Promise<void> {
+async function child(kind: Kind, wait: Wait, n: number, file: string): Promise<void> {
   const { writeHeapSnapshot } = await import("node:v8");
   const snapshot = () => {
     globalThis.gc?.();
     writeHeapSnapshot(file);
   };
+  if (wait === "sleeping") return sleepers(kind, n, snapshot);
   if (kind === "native") {
     let release = (): void => {};
     const gate = new Promise<void>((resolve) => {
@@ -49,6 +57,30 @@ async function child(kind: Kind, n: number, file: string): Promise<void> {
     snapshot();
     gate.setResult();
     for (const task of tasks) await task;
+  });
+}
+
+/** n sleepers of `kind`, as the timers workload makes them, each due in about SLEEP_MS. */
+async function sleepers(kind: Kind, n: number, snapshot: () => void): Promise<void> {
+  const delay = (i: number) => SLEEP_MS + (i % 10);
+  if (kind === "native") {
+    const all = Array.from(
+      { length: n },
+      (_, i) => new Promise<void>((resolve) => setTimeout(resolve, delay(i))),
+    );
+    snapshot();
+    await Promise.all(all);
+    return;
+  }
+  const { createTask, run, sleep } = await loadAsynkit();
+  await run(function* () {
+    function* sleeper(ms: number) {
+      yield* sleep(ms);
+    }
+    const tasks = Array.from({ length: n }, (_, i) => createTask(sleeper(delay(i))));
+    yield* sleep(1); // every sleeper's first step has run
+    snapshot();
+    for (const task of tasks) yield* task;
   });
 }
 
@@ -82,7 +114,7 @@ function perTask(file: string, n: number): [string, number, number][] {
     .sort((a, b) => b[2] - a[2]);
 }
 
-function main(n: number): void {
+function main(n: number, wait: Wait): void {
   assertBuilt();
   const dir = mkdtempSync(join(tmpdir(), "asynkit-blocked-"));
   const self = fileURLToPath(import.meta.url);
@@ -91,13 +123,15 @@ function main(n: number): void {
       const file = join(dir, `${kind}.heapsnapshot`);
       const run = spawnSync(
         process.execPath,
-        ["--expose-gc", "--import", "tsx", self, "--child", kind, String(n), file],
+        ["--expose-gc", "--import", "tsx", self, "--child", kind, wait, String(n), file],
         { encoding: "utf8" },
       );
       if (run.status !== 0) throw new Error(`${kind}: ${run.stderr}`);
       const rows = perTask(file, n);
       const total = rows.reduce((sum, [, , bytes]) => sum + bytes, 0);
-      console.log(`${kind}: ${total.toFixed(0)} B a blocked task`);
+      console.log(
+        `${kind}: ${total.toFixed(0)} B a ${wait === "blocked" ? "blocked" : "sleeping"} task`,
+      );
       for (const [what, count, bytes] of rows) {
         console.log(`  ${bytes.toFixed(1).padStart(7)} B  ${count.toFixed(2)} × ${what}`);
       }
@@ -108,5 +142,10 @@ function main(n: number): void {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === "--child") await child(args[1] as Kind, Number(args[2]), args[3] as string);
-else main(Number(args[0] ?? 10_000));
+if (args[0] === "--child") {
+  await child(args[1] as Kind, args[2] as Wait, Number(args[3]), args[4] as string);
+} else {
+  const sleeping = args.includes("--sleeping");
+  const n = args.find((arg) => !arg.startsWith("--"));
+  main(Number(n ?? 10_000), sleeping ? "sleeping" : "blocked");
+}

@@ -4,13 +4,15 @@
  * CPython asyncio.
  *
  *   npm run bench -- [--mode fresh|single|both] [--rounds N] [--only switch,spawn-join@1M]
- *                    [--quick] [--markdown] [--json out.json]
+ *                    [--quick] [--markdown] [--json out.json] [--node-flags="--max-semi-space-size=64"]
  *
  * fresh: each round runs every implementation once, in turn, each in a fresh
  * child process so JIT and heap state never leak between them. single: native
  * and asynkit in one child process per workload and size, in interleaved rounds
  * after a warm-up of each. Either way it computes each round's ratio to native
- * and reports the median value and the median ratio.
+ * and reports the median value and the median ratio. --node-flags are passed
+ * to every JavaScript worker, native's and asynkit's alike (e.g. a larger
+ * young generation: see docs/benchmarks.md, "The young generation").
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -54,7 +56,8 @@ function usage(message?: string): never {
   console.error(
     "usage: tsx bench/run.ts [--mode fresh|single|both] [--rounds N] [--quick] [--markdown]\n" +
       `         [--json file] [--only workload[@size],…]   (workloads: ${WORKLOADS.join(", ")};\n` +
-      "         sizes as the tables show them, e.g. spawn-join@1M, ping-pong@200k, depth@D=100)",
+      "         sizes as the tables show them, e.g. spawn-join@1M, ping-pong@200k, depth@D=100)\n" +
+      '         [--node-flags="<flags for every JavaScript worker>"]',
   );
   process.exit(2);
 }
@@ -67,6 +70,7 @@ function parseCli() {
     json?: string;
     mode?: string;
     markdown?: boolean;
+    "node-flags"?: string;
     help?: boolean;
   };
   try {
@@ -78,6 +82,7 @@ function parseCli() {
         json: { type: "string" },
         mode: { type: "string" },
         markdown: { type: "boolean" },
+        "node-flags": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -97,6 +102,7 @@ function parseCli() {
     quick,
     markdown: values.markdown ?? false,
     json: values.json,
+    nodeFlags: (values["node-flags"] ?? "").split(" ").filter((flag) => flag !== ""),
   };
 }
 
@@ -145,22 +151,22 @@ function runChild<T>(cmd: string, args: string[]): T | { error: string } {
   }
 }
 
-/** `node --expose-gc --import tsx bench/worker.ts <mode> <who> <workload> <ops> <reps> [depth]`. */
-function worker(c: Case, mode: Mode, who: string): [string, string[]] {
+/** `node [flags] --expose-gc --import tsx bench/worker.ts <mode> <who> <workload> <ops> <reps> [depth]`. */
+function worker(c: Case, mode: Mode, who: string, flags: string[]): [string, string[]] {
   const depth = c.depth === undefined ? [] : [String(c.depth)];
   const job = [c.workload, String(c.ops), String(c.reps), ...depth];
   return [
     process.execPath,
-    ["--expose-gc", "--import", "tsx", join(here, "worker.ts"), mode, who, ...job],
+    [...flags, "--expose-gc", "--import", "tsx", join(here, "worker.ts"), mode, who, ...job],
   ];
 }
 
-function runFreshChild(impl: ImplName, c: Case): WorkerResult {
+function runFreshChild(impl: ImplName, c: Case, flags: string[]): WorkerResult {
   if (impl === "asyncio") {
     const script = join(here, "python", "asyncio_bench.py");
     return runChild("python3", [script, c.workload, String(c.ops), String(c.reps)]);
   }
-  return runChild(...worker(c, "fresh", impl));
+  return runChild(...worker(c, "fresh", impl, flags));
 }
 
 function median(xs: readonly number[]): number | null {
@@ -193,7 +199,7 @@ function fmtRatio(x: number | null): string {
 }
 
 /** Every implementation in turn, each round, each run in a fresh process. */
-function measureFresh(c: Case, impls: readonly ImplName[], rounds: number): Row[] {
+function measureFresh(c: Case, impls: readonly ImplName[], rounds: number, flags: string[]): Row[] {
   const byImpl = new Map<ImplName, Row>();
   for (const impl of impls) if (runsCase(impl, c)) byImpl.set(impl, newRow(c, impl));
   const broken = new Set<ImplName>(); // failed once: not retried for this case
@@ -202,7 +208,7 @@ function measureFresh(c: Case, impls: readonly ImplName[], rounds: number): Row[
     process.stderr.write(`fresh ${c.workload}@${c.label} round ${round}/${rounds}:`);
     for (const [impl, row] of byImpl) {
       if (broken.has(impl)) continue;
-      const res = runFreshChild(impl, c);
+      const res = runFreshChild(impl, c, flags);
       if ("error" in res) {
         row.error = res.error;
         broken.add(impl);
@@ -225,12 +231,12 @@ function measureFresh(c: Case, impls: readonly ImplName[], rounds: number): Row[
 }
 
 /** Native and asynkit in one process, interleaved rounds. */
-function measureSingle(c: Case, rounds: number): Row[] {
+function measureSingle(c: Case, rounds: number, flags: string[]): Row[] {
   const native = newRow(c, "native");
   const asynkit = newRow(c, "asynkit");
   process.stderr.write(`single ${c.workload}@${c.label}, ${rounds} rounds:`);
   const res = runChild<{ native: number[]; asynkit: number[] }>(
-    ...worker(c, "single", String(rounds)),
+    ...worker(c, "single", String(rounds), flags),
   );
   if ("error" in res) {
     native.error = asynkit.error = res.error;
@@ -335,13 +341,16 @@ function main(): void {
   const impls: ImplName[] = [...JS_IMPLS, ...(python ? (["asyncio"] as const) : [])];
   console.error(
     `node ${process.version}, ${python ?? "python3 not found or not needed: asyncio skipped"}; ` +
-      `${opts.rounds} round(s)${opts.quick ? ", quick (ops / 10)" : ""}; mode ${opts.modes.join(" + ")}`,
+      `${opts.rounds} round(s)${opts.quick ? ", quick (ops / 10)" : ""}; mode ${opts.modes.join(" + ")}` +
+      (opts.nodeFlags.length > 0 ? `; node flags ${opts.nodeFlags.join(" ")}` : ""),
   );
 
   const results: Partial<Record<Mode, Row[]>> = {};
   for (const mode of opts.modes) {
     results[mode] = opts.cases.flatMap((c) =>
-      mode === "fresh" ? measureFresh(c, impls, opts.rounds) : measureSingle(c, opts.rounds),
+      mode === "fresh"
+        ? measureFresh(c, impls, opts.rounds, opts.nodeFlags)
+        : measureSingle(c, opts.rounds, opts.nodeFlags),
     );
   }
   for (const mode of opts.modes) printTable(TITLES[mode], results[mode]!);
@@ -356,6 +365,7 @@ function main(): void {
       platform: `${process.platform} ${process.arch}`,
       rounds: opts.rounds,
       quick: opts.quick,
+      nodeFlags: opts.nodeFlags,
       results,
     };
     writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
