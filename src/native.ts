@@ -376,9 +376,12 @@ export class NativeSteps {
   /** Forgets `body` (its promise settled without another await). */
   drop(body: NativeBody): void {
     if (this.resumed === body) this.resumed = null;
-    const i = this.started.indexOf(body);
+    const started = this.started;
+    const i = started.indexOf(body);
     if (i < 0) return;
-    this.started.splice(i, 1);
+    // Usually the first: a function that ended without an await, before the next one started.
+    if (i === 0) started.shift();
+    else started.splice(i, 1);
     this.credits--;
   }
 }
