@@ -44,7 +44,14 @@ const RUNS = 4;
  * Not depth (it takes a second size). timers waits on the host for its delays,
  * which costs no instructions: its count is the loop's work, as for the rest.
  */
-const COUNTED = TIMED_WORKLOADS.filter((w) => w !== "depth");
+const HARNESS = TIMED_WORKLOADS.filter((w) => w !== "depth");
+/**
+ * Workloads of this tool alone, written into the worker below: native tasks
+ * whose functions never await (builds.ts's async-spawn-join-no-await), against
+ * plain async functions that never await.
+ */
+const EXTRA = ["async-spawn-join-no-await"] as const;
+const COUNTED = [...HARNESS, ...EXTRA];
 
 /**
  * The process valgrind runs: plain JavaScript, since a TypeScript loader's
@@ -60,9 +67,26 @@ Object.defineProperty(globalThis, "performance", {
   writable: true,
 });
 const [workloads, dist, workload, ops] = process.argv.slice(2);
-const impl = await import(workloads);
-const run =
-  dist === "native" ? impl.default[workload] : impl.asynkitWorkloads(await import(dist))[workload];
+const extra = {
+  "async-spawn-join-no-await": {
+    native: async (n) => {
+      const all = [];
+      for (let i = 0; i < n; i++) all.push((async () => {})());
+      for (const p of all) await p;
+    },
+    asynkit: ({ createTask, run }) => (n) =>
+      run(async () => {
+        const tasks = [];
+        for (let i = 0; i < n; i++) tasks.push(createTask(async () => {}));
+        for (const t of tasks) await t;
+      }),
+  },
+}[workload];
+const run = extra !== undefined
+  ? dist === "native" ? extra.native : extra.asynkit(await import(dist))
+  : dist === "native"
+    ? (await import(workloads)).default[workload]
+    : (await import(workloads)).asynkitWorkloads(await import(dist))[workload];
 for (let i = 0; i < ${RUNS}; i++) await run(Number(ops), 1);
 `;
 
