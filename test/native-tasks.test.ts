@@ -637,6 +637,35 @@ describe("eager native starts", () => {
     ]);
     expect(reports).toEqual([]);
   });
+  it("a function that ends before the eager child it started takes its then(): the child's await stays its own", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    const results = await onLoop(async () => {
+      let b: Task<string> | null = null;
+      const child = async () => {
+        log.push("b starts");
+        await null; // not asynkit's: b has no then() yet when a ends
+        log.push("b after null");
+        await sleep(0);
+        log.push(`b ends, as ${currentTask()?.getName()}`);
+        return "b";
+      };
+      const a = createTask(
+        async () => {
+          log.push("a starts");
+          b = createTask(child, { eagerStart: true, name: "b" });
+          log.push("a ends");
+          return "a";
+        },
+        { name: "a" },
+      );
+      const first = await a;
+      return [first, await (b as unknown as Task<string>)];
+    }, reports);
+    expect(results).toEqual(["a", "b"]);
+    expect(log).toEqual(["a starts", "b starts", "a ends", "b after null", "b ends, as b"]);
+    expect(reports).toEqual([]);
+  });
 });
 
 describe("an app loop", () => {
