@@ -78,17 +78,22 @@ function nativeName(name: string): string {
   return name.replace(/'\d+$/, ""); // callgrind's marks for recursion levels
 }
 
+/** A call line's callee and count, for the cost line after it (the call's inclusive cost). */
+interface Call {
+  callee: string;
+  calls: number;
+}
+
 /**
- * Self instructions by function, from a callgrind file written with
- * `--dump-instr=yes` and the perf map of the same process.
+ * Visits each cost line of a callgrind file written with `--dump-instr=yes`:
+ * the function it is in, its address and its count, and for the cost line of
+ * a call, the callee and the number of calls.
  */
-export function readProfile(callgrindFile: string, perfMapFile: string): Profile {
-  const ranges = readPerfMap(perfMapFile);
+function eachCost(
+  callgrindFile: string,
+  visit: (fn: string, address: number, count: number, call: Call | null) => void,
+): void {
   const names = new Map<string, string>();
-  const profile: Profile = new Map();
-  const add = (name: string, count: number): void => {
-    profile.set(name, (profile.get(name) ?? 0) + count);
-  };
   /** callgrind names a file or function once, "(id) name", then by "(id)" alone. */
   const named = (spec: string): string => {
     const match = /^\((\d+)\)(?: (.*))?$/.exec(spec);
@@ -98,13 +103,15 @@ export function readProfile(callgrindFile: string, perfMapFile: string): Profile
     return names.get(id) ?? spec;
   };
   let fn = "";
+  let callee = "";
   let address = 0;
-  let callCost = false;
+  let call: Call | null = null;
   for (const line of readFileSync(callgrindFile, "utf8").split("\n")) {
     if (line.startsWith("fn=")) fn = named(line.slice(3));
-    else if (line.startsWith("cfn=")) named(line.slice(4));
+    else if (line.startsWith("cfn=")) callee = named(line.slice(4));
     else if (line.startsWith("calls="))
-      callCost = true; // the next line is a call's inclusive cost
+      // the next line is the call's inclusive cost
+      call = { callee, calls: Number(line.slice(6).split(" ")[0]) };
     else {
       const first = line.charCodeAt(0);
       // A cost line: "<address> <line> <Ir>", the address absolute, relative (+n, -n) or the same (*).
@@ -114,16 +121,46 @@ export function readProfile(callgrindFile: string, perfMapFile: string): Profile
       if (at.startsWith("0x")) address = Number.parseInt(at, 16);
       else if (first === 0x2b) address += Number(at.slice(1));
       else if (first === 0x2d) address -= Number(at.slice(1));
-      if (callCost) {
-        callCost = false;
-        continue;
-      }
-      const count = Number(fields[fields.length - 1]);
-      if (/^0x[0-9a-f]+$/.test(fn)) add(rangeOf(ranges, address)?.name ?? "(unmapped code)", count);
-      else add(nativeName(fn), count);
+      visit(fn, address, Number(fields[fields.length - 1]), call);
+      call = null;
     }
   }
+}
+
+/** The name of the code at `address` in `fn`: the JavaScript function compiled there, or fn's own. */
+function codeName(ranges: CodeRange[], fn: string, address: number): string {
+  if (/^0x[0-9a-f]+$/.test(fn)) return rangeOf(ranges, address)?.name ?? "(unmapped code)";
+  return nativeName(fn);
+}
+
+/**
+ * Self instructions by function, from a callgrind file written with
+ * `--dump-instr=yes` and the perf map of the same process.
+ */
+export function readProfile(callgrindFile: string, perfMapFile: string): Profile {
+  const ranges = readPerfMap(perfMapFile);
+  const profile: Profile = new Map();
+  eachCost(callgrindFile, (fn, address, count, call) => {
+    if (call !== null) return; // a call's cost is the callee's, counted there
+    const name = codeName(ranges, fn, address);
+    profile.set(name, (profile.get(name) ?? 0) + count);
+  });
   return profile;
+}
+
+/**
+ * Calls into the functions whose name contains `callee` (a builtin such as
+ * the write barrier's `Builtins_RecordWriteSaveFP`), by calling function.
+ */
+export function readCallers(callgrindFile: string, perfMapFile: string, callee: string): Profile {
+  const ranges = readPerfMap(perfMapFile);
+  const callers: Profile = new Map();
+  eachCost(callgrindFile, (fn, address, _count, call) => {
+    if (call === null || !call.callee.includes(callee)) return;
+    const name = codeName(ranges, fn, address);
+    callers.set(name, (callers.get(name) ?? 0) + call.calls);
+  });
+  return callers;
 }
 
 /** `large` minus `small`, function by function: what the extra work of the larger run cost. */

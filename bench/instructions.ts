@@ -25,7 +25,12 @@
  * op, is what an op costs without start-up and compilation. Functions are
  * named through the map of compiled code Node writes with `--perf-basic-prof`.
  *
- *   npx tsx bench/instructions.ts --by-function <workload> <ops> [rows]
+ *   npx tsx bench/instructions.ts --by-function <workload> <ops> [rows] [--callers-of <name>]
+ *
+ * With `--callers-of`, also the calls per op into the functions whose name
+ * contains `name`, by calling function: e.g. `Builtins_RecordWriteSaveFP`,
+ * the collector's write barrier, which V8 calls for a store of a new object
+ * into an old one, and for every store of a pointer while it marks.
  *
  * Needs valgrind (Debian: `apt-get install valgrind`); a run of spawn-join at
  * 100k takes about a minute and a half.
@@ -36,7 +41,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { difference, type Profile, readProfile } from "./callgrind.js";
+import { difference, type Profile, readCallers, readProfile } from "./callgrind.js";
 import { TIMED_WORKLOADS } from "./workloads.js";
 
 const RUNS = 4;
@@ -92,7 +97,7 @@ for (let i = 0; i < ${RUNS}; i++) await run(Number(ops), 1);
 
 const USAGE =
   "usage: npx tsx bench/instructions.ts <workload> <ops> <dist> <dist> …\n" +
-  "       npx tsx bench/instructions.ts --by-function <workload> <ops> [rows]";
+  "       npx tsx bench/instructions.ts --by-function <workload> <ops> [rows] [--callers-of <name>]";
 
 function usage(message: string): never {
   console.error(`error: ${message}`);
@@ -101,7 +106,13 @@ function usage(message: string): never {
 }
 
 const byFunction = process.argv[2] === "--by-function";
-const [workload, opsText, ...rest] = process.argv.slice(byFunction ? 3 : 2);
+const args = process.argv.slice(byFunction ? 3 : 2);
+const callersAt = args.indexOf("--callers-of");
+const callee = callersAt < 0 ? undefined : args.splice(callersAt, 2)[1];
+if (callersAt >= 0 && (callee === undefined || !byFunction)) {
+  usage("--callers-of takes a function's name, with --by-function");
+}
+const [workload, opsText, ...rest] = args;
 const ops = Number(opsText);
 if (workload === undefined || !(ops >= 1)) usage("name a workload and a number of ops");
 if (!(COUNTED as readonly string[]).includes(workload)) {
@@ -155,8 +166,12 @@ function callgrind(
   return { count: Number(count), pid: child.pid as number };
 }
 
-/** Instructions by function for `RUNS` runs of `n` ops. */
-function profileOf(workloads: string, dist: string, n: number): Profile {
+/** Instructions by function for `RUNS` runs of `n` ops, and calls into `callee` by caller. */
+function profileOf(
+  workloads: string,
+  dist: string,
+  n: number,
+): { profile: Profile; callers: Profile } {
   const out = join(dir, `callgrind-${dist === "native" ? "native" : "asynkit"}-${n}.out`);
   const { pid } = callgrind(
     [workloads, dist, workload as string, String(n)],
@@ -172,23 +187,33 @@ function profileOf(workloads: string, dist: string, n: number): Profile {
   const map = `/tmp/perf-${pid}.map`;
   if (!existsSync(map)) usage(`node wrote no ${map} for --perf-basic-prof`);
   try {
-    return readProfile(out, map);
+    return {
+      profile: readProfile(out, map),
+      callers: callee === undefined ? new Map() : readCallers(out, map, callee),
+    };
   } finally {
     rmSync(map, { force: true });
     rmSync(out, { force: true });
   }
 }
 
-/** Prints the functions that cost an op the most, in instructions per op. */
-function report(name: string, perOp: Profile, rows: number): void {
+/** Prints the functions that count the most per op: instructions, or calls. */
+function report(title: string, perOp: Profile, rows: number): void {
   const total = [...perOp.values()].reduce((sum, n) => sum + n, 0);
-  console.log(`\n${name}: ${total.toFixed(0)} instructions per op`);
+  console.log(`\n${title}: ${total.toFixed(total < 100 ? 2 : 0)} per op`);
   const top = [...perOp].sort((a, b) => b[1] - a[1]).slice(0, rows);
   for (const [fn, n] of top) {
     console.log(
-      `${n.toFixed(0).padStart(8)} ${((100 * n) / total).toFixed(1).padStart(5)}%  ${fn}`,
+      `${n.toFixed(n < 100 ? 2 : 0).padStart(8)} ${((100 * n) / total).toFixed(1).padStart(5)}%  ${fn}`,
     );
   }
+}
+
+/** `large` minus `small`, per op of the difference in ops between them. */
+function perOpOf(large: Profile, small: Profile, ops: number): Profile {
+  const perOp: Profile = new Map();
+  for (const [fn, n] of difference(large, small)) perOp.set(fn, n / (RUNS * 2 * ops));
+  return perOp;
 }
 
 if (byFunction) {
@@ -204,9 +229,10 @@ if (byFunction) {
   for (const [name, workloads, which] of impls) {
     const small = profileOf(workloads, which, ops);
     const large = profileOf(workloads, which, 3 * ops);
-    const perOp: Profile = new Map();
-    for (const [fn, n] of difference(large, small)) perOp.set(fn, n / (RUNS * 2 * ops));
-    report(name, perOp, rows);
+    report(`${name}, instructions`, perOpOf(large.profile, small.profile, ops), rows);
+    if (callee !== undefined) {
+      report(`${name}, calls into ${callee}`, perOpOf(large.callers, small.callers, ops), rows);
+    }
   }
 } else {
   const workloads = await bundle("asynkit-workloads");
