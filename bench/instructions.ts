@@ -51,11 +51,16 @@ const RUNS = 4;
  */
 const HARNESS = TIMED_WORKLOADS.filter((w) => w !== "depth");
 /**
- * Workloads of this tool alone, written into the worker below: native tasks
- * whose functions never await (builds.ts's async-spawn-join-no-await), against
- * plain async functions that never await.
+ * Workloads of this tool alone, written into the worker below:
+ * - async-spawn-join-no-await: native tasks whose functions never await
+ *   (builds.ts's), against plain async functions that never await;
+ * - mixed-futures, asynkit only: a program that makes futures of many kinds
+ *   (a Semaphore's and an Event's waits, waitFor, gather, shield, sleeps),
+ *   then ops sleeping tasks, each of a generator function of its own. Its
+ *   count falls when the code that makes a future stops being megamorphic.
  */
-const EXTRA = ["async-spawn-join-no-await"] as const;
+const EXTRA = ["async-spawn-join-no-await", "mixed-futures"] as const;
+const ASYNKIT_ONLY: readonly string[] = ["mixed-futures"];
 const COUNTED = [...HARNESS, ...EXTRA];
 
 /**
@@ -84,6 +89,34 @@ const extra = {
         const tasks = [];
         for (let i = 0; i < n; i++) tasks.push(createTask(async () => {}));
         for (const t of tasks) await t;
+      }),
+  },
+  "mixed-futures": {
+    asynkit: (a) => (n) =>
+      a.run(function* () {
+        const loop = a.getRunningLoop();
+        for (let r = 0; r < 50; r++) {
+          const semaphore = new a.Semaphore(1);
+          const event = new a.Event();
+          const waiters = [];
+          for (let i = 0; i < 20; i++) {
+            waiters.push(a.createTask((function* () {
+              yield* semaphore.acquire();
+              yield* a.sleep(0);
+              semaphore.release();
+              yield* event.wait();
+            })()));
+          }
+          const future = new a.Future();
+          loop.callLater(1, () => future.setResult(1));
+          yield* a.waitFor(future, 100);
+          event.set();
+          yield* a.gather(...waiters);
+          yield* a.shield(a.createTask(a.sleep(0)));
+        }
+        const sleepers = [];
+        for (let i = 0; i < n; i++) sleepers.push(a.createTask((function* () { yield* a.sleep(i % 10); })()));
+        for (const t of sleepers) yield* t;
       }),
   },
 }[workload];
@@ -219,10 +252,10 @@ function perOpOf(large: Profile, small: Profile, ops: number): Profile {
 if (byFunction) {
   const rows = Number(rest[0] ?? 20);
   const dist = pathToFileURL(resolve("dist", "index.js")).href;
-  const impls = [
+  const impls: [string, string, string][] = [
     ["asynkit (dist/)", await bundle("asynkit-workloads"), dist],
-    ["native", await bundle("native"), "native"],
-  ] as const;
+  ];
+  if (!ASYNKIT_ONLY.includes(workload)) impls.push(["native", await bundle("native"), "native"]);
   console.log(
     `${workload}: instructions per op, from ${RUNS} runs of ${ops} and of ${3 * ops} ops`,
   );
