@@ -438,7 +438,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
  */
 export class WaitFuture<T = unknown> extends Future<T> {
   /** A string, or an object described only when printed (a sleep builds no string per sleep). */
-  protected declare readonly _what: string | { toString(): string };
+  declare protected readonly _what: string | { toString(): string };
 
   // The field is assigned, not initialised, so that a subclass's `super()` inlines this (see Future).
   constructor(loop: BaseEventLoop, what: string | { toString(): string }) {
