@@ -204,26 +204,28 @@ export function throwIntoTask(task: Task<unknown>, error: unknown): void {
  * ```
  */
 export class Task<T = unknown> extends Future<T> {
-  /** @internal */ _coro: Coro<T>;
+  // Declared and assigned in the constructor, as Future's are: V8 inlines this
+  // constructor into a subclass's super() only if it has no field initialisers.
+  /** @internal */ declare _coro: Coro<T>;
   /**
    * @internal GENERATOR, MUST_CANCEL, STEP_IN_MICROTASKS and the count of
    * pending cancel() requests, in one field: every field costs each task 8 bytes.
    */
-  _flags: number;
-  /** @internal */ _context: Context;
+  declare _flags: number;
+  /** @internal */ declare _context: Context;
   /** @internal The task's name, or its number until getName() makes "Task-<n>" of it. */
-  _name: string | number;
+  declare _name: string | number;
   /** @internal The future this task waits on, if any. */
-  _futWaiter: Future<unknown> | null = null;
+  declare _futWaiter: Future<unknown> | null;
   /** @internal Neighbours in the loop's list of live tasks. */
-  _previousLive: Task<unknown> | null = null;
-  /** @internal */ _nextLive: Task<unknown> | null = null;
+  declare _previousLive: Task<unknown> | null;
+  /** @internal */ declare _nextLive: Task<unknown> | null;
   /**
    * @internal The task whose step created this one (null: a callback or the
    * outside did), for the task tree; dropped when this one ends, so that a
    * chain of tasks each made by the last holds at most one finished task alive.
    */
-  _parent: Task<unknown> | null;
+  declare _parent: Task<unknown> | null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
     if (!isCoroutine(coro)) throw notACoroutine("new Task()", coro);
@@ -239,6 +241,9 @@ export class Task<T = unknown> extends Future<T> {
     this._flags = isGenerator(coro) ? GENERATOR : 0;
     this._context = (plain ? undefined : options.context) ?? snapshotContext();
     this._name = plain || options.name === undefined ? ++taskCount : String(options.name);
+    this._futWaiter = null;
+    this._previousLive = null;
+    this._nextLive = null;
     const loop = this._loop;
     loop._checkClosed();
     this._parent = loop._currentTask;
