@@ -57,10 +57,12 @@ const HARNESS = TIMED_WORKLOADS.filter((w) => w !== "depth");
  * - mixed-futures, asynkit only: a program that makes futures of many kinds
  *   (a Semaphore's and an Event's waits, waitFor, gather, shield, sleeps),
  *   then ops sleeping tasks, each of a generator function of its own. Its
- *   count falls when the code that makes a future stops being megamorphic.
+ *   count falls when the code that makes a future stops being megamorphic;
+ * - task-subclass, asynkit only: spawn-join whose tasks a TaskFactory makes,
+ *   of a Task subclass without fields of its own.
  */
-const EXTRA = ["async-spawn-join-no-await", "mixed-futures"] as const;
-const ASYNKIT_ONLY: readonly string[] = ["mixed-futures"];
+const EXTRA = ["async-spawn-join-no-await", "mixed-futures", "task-subclass"] as const;
+const ASYNKIT_ONLY: readonly string[] = ["mixed-futures", "task-subclass"];
 const COUNTED = [...HARNESS, ...EXTRA];
 
 /**
@@ -118,6 +120,19 @@ const extra = {
         for (let i = 0; i < n; i++) sleepers.push(a.createTask((function* () { yield* a.sleep(i % 10); })()));
         for (const t of sleepers) yield* t;
       }),
+  },
+  "task-subclass": {
+    asynkit: (a) => {
+      class NamedTask extends a.Task {}
+      return (n) =>
+        a.run(function* () {
+          a.getRunningLoop().setTaskFactory((loop, coro, options) => new NamedTask(coro, { ...options, loop }));
+          function* child() { yield; }
+          const tasks = [];
+          for (let i = 0; i < n; i++) tasks.push(a.createTask(child()));
+          for (const t of tasks) yield* t;
+        });
+    },
   },
 }[workload];
 const run = extra !== undefined
