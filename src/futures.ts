@@ -114,7 +114,8 @@ export function unretrievedFuture(report: Unretrieved): Future<unknown> | undefi
 export class Future<T = unknown> implements PromiseLike<T> {
   // Declared, and assigned in the constructor rather than initialised as class fields:
   // V8 inlines a `super()` only into a constructor whose parent has no field initialisers,
-  // and an inlined one allocates the task or timer in place, with no write barrier on its stores.
+  // and once a program makes futures of many kinds, the definitions of class fields go
+  // megamorphic and run in V8's runtime (see "Single process" in docs/benchmarks.md).
   /** @internal */ declare _state: number;
   /**
    * @internal One slot for what the state says: the result when finished, the
