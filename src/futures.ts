@@ -459,8 +459,8 @@ export class WaitFuture<T = unknown> extends Future<T> {
 /**
  * The pending step of a wait, `{ done: false, value: future }`, is the only
  * step with which a coroutine hands its task a future to wait on. asynkit's
- * wait iterators make it (PendingWait) or are it (FutureIterator, EventWait,
- * QueueWait), and `yield*` passes it to the task as it is; `yield future`,
+ * wait iterators make it (PendingWait) or are it (FutureIterator, SleepFor,
+ * EventWait, QueueWait), and `yield*` passes it to the task as it is; `yield future`,
  * the mistake of leaving out the star, makes a plain result object instead,
  * which the task reports. Their classes carry this mark on their prototypes,
  * so a step costs no field for it. The step says it all: a CoroStart that

@@ -3,7 +3,7 @@
  */
 import type { Suspend } from "./coro.js";
 import { getRunningLoop, Handle, type ReadyEntry, type Timer } from "./events.js";
-import { doneStep, PENDING, WaitFuture, waitStep } from "./futures.js";
+import { doneStep, PENDING, WaitFuture, waitStep, waitSteps } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { type Op, thenable } from "./thenable.js";
 import { checkDelay } from "./validate.js";
@@ -65,7 +65,7 @@ class SleepTimer<T> extends WaitFuture<T> implements ReadyEntry, Timer {
   /** @internal Due: the sleep is over, unless it was cancelled. */
   _run(): void {
     if (this._callback !== null && this._state === PENDING) {
-      this._resolve((this._what as SleepFor<T>).value);
+      this._resolve((this._what as SleepFor<T>)._result);
     }
   }
 
@@ -97,31 +97,35 @@ function fire(timer: SleepTimer<unknown>): void {
 /**
  * `sleep(ms)` for ms > 0: the task waits on a SleepTimer. A plain iterator
  * rather than a generator around `yield* future`, so a sleeping task holds
- * one small object beside its timer instead of a generator and an iterator.
+ * one small object beside its timer instead of a generator and an iterator;
+ * and that object is also the wait's pending step, `{ done: false, value:
+ * timer }` (see `waits` in futures.ts), so a sleep makes no step of its own.
  */
 class SleepFor<T> {
-  private timer: SleepTimer<T> | null = null;
+  readonly done = false;
+  /** The timer, once the sleep has started. */
+  value: SleepTimer<T> | null = null;
   constructor(
     private readonly ms: number,
-    readonly value: T,
+    /** @internal What the sleep returns. */
+    readonly _result: T,
   ) {}
 
   next(): IteratorResult<Suspend, T> {
-    const timer = this.timer;
+    const timer = this.value;
     if (timer !== null) return waitStep(timer, true);
-    const loop = getRunningLoop();
-    const started = new SleepTimer<T>(loop, this.ms, this);
-    this.timer = started;
-    return waitStep(started, false);
+    const started = new SleepTimer<T>(getRunningLoop(), this.ms, this);
+    this.value = started;
+    return waitStep(started, false, this as IteratorYieldResult<Suspend>);
   }
 
   throw(error: unknown): never {
-    this.timer?.stop();
+    this.value?.stop();
     throw error;
   }
 
   return(value: T): IteratorResult<Suspend, T> {
-    this.timer?.stop();
+    this.value?.stop();
     return { done: true, value };
   }
 
@@ -131,11 +135,12 @@ class SleepFor<T> {
 
   /** What the sleeping task waits on, in deadlock and shutdown reports. */
   toString(): string {
-    const timer = this.timer;
+    const timer = this.value;
     return timer === null ? `sleep(${this.ms})` : `sleep until t=${Math.round(timer._when)} ms`;
   }
 }
 
+waitSteps(SleepFor);
 thenable(SleepFor);
 
 /**

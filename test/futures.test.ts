@@ -407,6 +407,32 @@ describe("yield* future", () => {
   });
 });
 
+describe("yield* sleep(ms)", () => {
+  it("stepped by hand, hands over its timer (a pending future), then returns its value", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    loop.runSync(
+      (function* () {
+        const slept = sleep(5, "woke");
+        const first = slept.next();
+        const timer = first.value as Future<string>;
+        expect(first.done).toBe(false);
+        expect(isFuture(timer)).toBe(true);
+        expect(timer.done()).toBe(false);
+        expect(String(slept)).toBe("sleep until t=5 ms");
+        expect(() => slept.next()).toThrow(InvalidStateError);
+        yield* timer;
+        log.push(`t=${loop.time()} ${timer.result()}`);
+        expect(slept.next()).toEqual({ done: true, value: "woke" });
+        // The step handed over earlier still says what it said: a start that keeps it can replay it.
+        expect(first.done).toBe(false);
+        expect(first.value).toBe(timer);
+      })(),
+    );
+    expect(log).toEqual(["t=5 woke"]);
+  });
+});
+
 describe("native await of a Future", () => {
   it("resolves with the result", async () => {
     const f = new Future<number>({ loop: newLoop() });
