@@ -86,11 +86,14 @@ interface Call {
 
 /**
  * Visits each cost line of a callgrind file written with `--dump-instr=yes`:
- * the function it is in, its address and its count, and for the cost line of
- * a call, the callee and the number of calls.
+ * the function it is in, its address and its count of `events` (summed; the
+ * file's header names the events it counts: Ir alone, or with `--cache-sim=yes`
+ * also the cache's misses, such as DLmr and DLmw), and for the cost line of a
+ * call, the callee and the number of calls.
  */
 function eachCost(
   callgrindFile: string,
+  events: readonly string[],
   visit: (fn: string, address: number, count: number, call: Call | null) => void,
 ): void {
   const names = new Map<string, string>();
@@ -106,8 +109,19 @@ function eachCost(
   let callee = "";
   let address = 0;
   let call: Call | null = null;
+  let positions = 2; // "instr line": the columns before the costs
+  let columns: number[] = [];
   for (const line of readFileSync(callgrindFile, "utf8").split("\n")) {
-    if (line.startsWith("fn=")) fn = named(line.slice(3));
+    if (line.startsWith("positions:")) positions = line.split(" ").length - 1;
+    else if (line.startsWith("events:")) {
+      const names = line.split(" ").slice(1);
+      columns = events.map((event) => {
+        const at = names.indexOf(event);
+        if (at < 0)
+          throw new Error(`${callgrindFile} counts no ${event} (it has ${names.join(" ")})`);
+        return positions + at;
+      });
+    } else if (line.startsWith("fn=")) fn = named(line.slice(3));
     else if (line.startsWith("cfn=")) callee = named(line.slice(4));
     else if (line.startsWith("calls="))
       // the next line is the call's inclusive cost
@@ -121,7 +135,10 @@ function eachCost(
       if (at.startsWith("0x")) address = Number.parseInt(at, 16);
       else if (first === 0x2b) address += Number(at.slice(1));
       else if (first === 0x2d) address -= Number(at.slice(1));
-      visit(fn, address, Number(fields[fields.length - 1]), call);
+      // Costs left off the end of a line are zero.
+      let count = 0;
+      for (const column of columns) count += Number(fields[column] ?? 0);
+      visit(fn, address, count, call);
       call = null;
     }
   }
@@ -134,13 +151,17 @@ function codeName(ranges: CodeRange[], fn: string, address: number): string {
 }
 
 /**
- * Self instructions by function, from a callgrind file written with
- * `--dump-instr=yes` and the perf map of the same process.
+ * Self cost by function, from a callgrind file written with `--dump-instr=yes`
+ * and the perf map of the same process: instructions, or the sum of `events`.
  */
-export function readProfile(callgrindFile: string, perfMapFile: string): Profile {
+export function readProfile(
+  callgrindFile: string,
+  perfMapFile: string,
+  events: readonly string[] = ["Ir"],
+): Profile {
   const ranges = readPerfMap(perfMapFile);
   const profile: Profile = new Map();
-  eachCost(callgrindFile, (fn, address, count, call) => {
+  eachCost(callgrindFile, events, (fn, address, count, call) => {
     if (call !== null) return; // a call's cost is the callee's, counted there
     const name = codeName(ranges, fn, address);
     profile.set(name, (profile.get(name) ?? 0) + count);
@@ -155,7 +176,7 @@ export function readProfile(callgrindFile: string, perfMapFile: string): Profile
 export function readCallers(callgrindFile: string, perfMapFile: string, callee: string): Profile {
   const ranges = readPerfMap(perfMapFile);
   const callers: Profile = new Map();
-  eachCost(callgrindFile, (fn, address, _count, call) => {
+  eachCost(callgrindFile, ["Ir"], (fn, address, _count, call) => {
     if (call === null || !call.callee.includes(callee)) return;
     const name = codeName(ranges, fn, address);
     callers.set(name, (callers.get(name) ?? 0) + call.calls);

@@ -25,12 +25,19 @@
  * op, is what an op costs without start-up and compilation. Functions are
  * named through the map of compiled code Node writes with `--perf-basic-prof`.
  *
- *   npx tsx bench/instructions.ts --by-function <workload> <ops> [rows] [--callers-of <name>]
+ *   npx tsx bench/instructions.ts --by-function <workload> <ops> [rows] [--callers-of <name>] [--misses]
  *
  * With `--callers-of`, also the calls per op into the functions whose name
  * contains `name`, by calling function: e.g. `Builtins_RecordWriteSaveFP`,
  * the collector's write barrier, which V8 calls for a store of a new object
  * into an old one, and for every store of a pointer while it marks.
+ *
+ * With `--misses`, also the data misses per op of the first-level cache and
+ * of the last-level one (reads and writes: D1mr + D1mw, DLmr + DLmw), by
+ * function: callgrind simulates this machine's caches (`--cache-sim=yes`; two
+ * levels, so the first-level misses stand for the traffic to L2), so a
+ * workload whose instructions match native's but whose time does not shows
+ * where it waits on memory. The simulation runs about twice as long.
  *
  * Needs valgrind (Debian: `apt-get install valgrind`); a run of spawn-join at
  * 100k takes about a minute and a half.
@@ -145,7 +152,7 @@ for (let i = 0; i < ${RUNS}; i++) await run(Number(ops), 1);
 
 const USAGE =
   "usage: npx tsx bench/instructions.ts <workload> <ops> <dist> <dist> …\n" +
-  "       npx tsx bench/instructions.ts --by-function <workload> <ops> [rows] [--callers-of <name>]";
+  "       npx tsx bench/instructions.ts --by-function <workload> <ops> [rows] [--callers-of <name>] [--misses]";
 
 function usage(message: string): never {
   console.error(`error: ${message}`);
@@ -160,6 +167,12 @@ const callee = callersAt < 0 ? undefined : args.splice(callersAt, 2)[1];
 if (callersAt >= 0 && (callee === undefined || !byFunction)) {
   usage("--callers-of takes a function's name, with --by-function");
 }
+const missesAt = args.indexOf("--misses");
+const misses = missesAt >= 0;
+if (misses) args.splice(missesAt, 1);
+if (misses && !byFunction) usage("--misses goes with --by-function");
+/** The cache misses --misses counts, of data read and written: the first level's, the last level's. */
+const MISSES = { "first-level": ["D1mr", "D1mw"], "last-level": ["DLmr", "DLmw"] } as const;
 const [workload, opsText, ...rest] = args;
 const ops = Number(opsText);
 if (workload === undefined || !(ops >= 1)) usage("name a workload and a number of ops");
@@ -219,11 +232,11 @@ function profileOf(
   workloads: string,
   dist: string,
   n: number,
-): { profile: Profile; callers: Profile } {
+): { profile: Profile; callers: Profile; misses: [string, Profile][] } {
   const out = join(dir, `callgrind-${dist === "native" ? "native" : "asynkit"}-${n}.out`);
   const { pid } = callgrind(
     [workloads, dist, workload as string, String(n)],
-    ["--dump-instr=yes", `--callgrind-out-file=${out}`],
+    ["--dump-instr=yes", `--callgrind-out-file=${out}`, ...(misses ? ["--cache-sim=yes"] : [])],
     // --perf-basic-prof also writes V8's log, per isolate, in the working directory: keep it in dir.
     [
       "--perf-basic-prof",
@@ -238,6 +251,9 @@ function profileOf(
     return {
       profile: readProfile(out, map),
       callers: callee === undefined ? new Map() : readCallers(out, map, callee),
+      misses: misses
+        ? Object.entries(MISSES).map(([level, events]) => [level, readProfile(out, map, events)])
+        : [],
     };
   } finally {
     rmSync(map, { force: true });
@@ -280,6 +296,10 @@ if (byFunction) {
     report(`${name}, instructions`, perOpOf(large.profile, small.profile, ops), rows);
     if (callee !== undefined) {
       report(`${name}, calls into ${callee}`, perOpOf(large.callers, small.callers, ops), rows);
+    }
+    for (const [i, [level, inLarge]] of large.misses.entries()) {
+      const inSmall = (small.misses[i] as [string, Profile])[1];
+      report(`${name}, ${level} data misses`, perOpOf(inLarge, inSmall, ops), rows);
     }
   }
 } else {
