@@ -65,7 +65,9 @@ class SleepTimer<T> extends WaitFuture<T> implements ReadyEntry, Timer {
   /** @internal Due: the sleep is over, unless it was cancelled. */
   _run(): void {
     if (this._callback !== null && this._state === PENDING) {
-      this._resolve((this._what as SleepFor<T>)._result);
+      const sleep = this._what as SleepFor<T>;
+      this._resolve(sleep._result);
+      sleep._fired = true;
     }
   }
 
@@ -105,6 +107,8 @@ class SleepFor<T> {
   readonly done = false;
   /** The timer, once the sleep has started. */
   value: SleepTimer<T> | null = null;
+  /** @internal The timer fired: the sleep is over, and its task need not read the timer again. */
+  _fired = false;
   constructor(
     private readonly ms: number,
     /** @internal What the sleep returns. */
@@ -113,7 +117,7 @@ class SleepFor<T> {
 
   next(): IteratorResult<Suspend, T> {
     const timer = this.value;
-    if (timer !== null) return waitStep(timer, true);
+    if (timer !== null) return this._fired ? doneStep(this._result) : waitStep(timer, true);
     const started = new SleepTimer<T>(getRunningLoop(), this.ms, this);
     this.value = started;
     return waitStep(started, false, this as IteratorYieldResult<Suspend>);
