@@ -16,6 +16,7 @@ import {
   isFuture,
   run,
   sleep,
+  type Task,
   VirtualEventLoop,
 } from "../src/index.js";
 
@@ -430,6 +431,41 @@ describe("yield* sleep(ms)", () => {
       })(),
     );
     expect(log).toEqual(["t=5 woke"]);
+  });
+
+  it("cancelled after its timer fired but before its task resumed, ends the task cancelled", () => {
+    const loop = newLoop();
+    const log: string[] = [];
+    loop.runSync(
+      (function* () {
+        const late: { sleeper?: Task<string> } = {};
+        // The killer's timer, due at the same time but made first, fires first: its task runs
+        // in the next iteration before the sleeper's, whose timer has fired by then.
+        const killer = createTask(
+          (function* () {
+            yield* sleep(5);
+            late.sleeper?.cancel("late");
+            log.push("cancel sent");
+          })(),
+        );
+        const sleeper = createTask(
+          (function* () {
+            const value = yield* sleep(5, "woke");
+            log.push(`got ${value}`);
+            return value;
+          })(),
+        );
+        late.sleeper = sleeper;
+        try {
+          yield* sleeper;
+        } catch (error) {
+          log.push(`${error instanceof CancelledError} ${(error as Error).message}`);
+        }
+        yield* killer;
+      })(),
+    );
+    expect(log).toEqual(["cancel sent", "true late"]);
+    expect(loop.time()).toBe(5);
   });
 });
 
