@@ -114,11 +114,11 @@ function eachCost(
   for (const line of readFileSync(callgrindFile, "utf8").split("\n")) {
     if (line.startsWith("positions:")) positions = line.split(" ").length - 1;
     else if (line.startsWith("events:")) {
-      const names = line.split(" ").slice(1);
+      const counted = line.split(" ").slice(1);
       columns = events.map((event) => {
-        const at = names.indexOf(event);
+        const at = counted.indexOf(event);
         if (at < 0)
-          throw new Error(`${callgrindFile} counts no ${event} (it has ${names.join(" ")})`);
+          throw new Error(`${callgrindFile} counts no ${event} (it has ${counted.join(" ")})`);
         return positions + at;
       });
     } else if (line.startsWith("fn=")) fn = named(line.slice(3));

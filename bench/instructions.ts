@@ -173,6 +173,7 @@ if (misses) args.splice(missesAt, 1);
 if (misses && !byFunction) usage("--misses goes with --by-function");
 /** The cache misses --misses counts, of data read and written: the first level's, the last level's. */
 const MISSES = { "first-level": ["D1mr", "D1mw"], "last-level": ["DLmr", "DLmw"] } as const;
+type Level = keyof typeof MISSES;
 const [workload, opsText, ...rest] = args;
 const ops = Number(opsText);
 if (workload === undefined || !(ops >= 1)) usage("name a workload and a number of ops");
@@ -227,12 +228,15 @@ function callgrind(
   return { count: Number(count), pid: child.pid as number };
 }
 
-/** Instructions by function for `RUNS` runs of `n` ops, and calls into `callee` by caller. */
+/**
+ * Instructions by function for `RUNS` runs of `n` ops, calls into `callee` by
+ * caller, and with --misses the data misses of each cache level by function.
+ */
 function profileOf(
   workloads: string,
   dist: string,
   n: number,
-): { profile: Profile; callers: Profile; misses: [string, Profile][] } {
+): { profile: Profile; callers: Profile; misses: Partial<Record<Level, Profile>> } {
   const out = join(dir, `callgrind-${dist === "native" ? "native" : "asynkit"}-${n}.out`);
   const { pid } = callgrind(
     [workloads, dist, workload as string, String(n)],
@@ -252,8 +256,10 @@ function profileOf(
       profile: readProfile(out, map),
       callers: callee === undefined ? new Map() : readCallers(out, map, callee),
       misses: misses
-        ? Object.entries(MISSES).map(([level, events]) => [level, readProfile(out, map, events)])
-        : [],
+        ? (Object.fromEntries(
+            Object.entries(MISSES).map(([level, events]) => [level, readProfile(out, map, events)]),
+          ) as Record<Level, Profile>)
+        : {},
     };
   } finally {
     rmSync(map, { force: true });
@@ -297,9 +303,9 @@ if (byFunction) {
     if (callee !== undefined) {
       report(`${name}, calls into ${callee}`, perOpOf(large.callers, small.callers, ops), rows);
     }
-    for (const [i, [level, inLarge]] of large.misses.entries()) {
-      const inSmall = (small.misses[i] as [string, Profile])[1];
-      report(`${name}, ${level} data misses`, perOpOf(inLarge, inSmall, ops), rows);
+    for (const level of Object.keys(large.misses) as Level[]) {
+      const perOp = perOpOf(large.misses[level] as Profile, small.misses[level] as Profile, ops);
+      report(`${name}, ${level} data misses`, perOp, rows);
     }
   }
 } else {
