@@ -164,7 +164,9 @@ export class TimerHandle extends Handle {
   override cancel(): void {
     if (this._callback === null) return;
     super.cancel();
-    if (this._scheduled) this._loop._timerHandleCancelled(this);
+    if (!this._scheduled) return;
+    this._loop._timerHandles--;
+    this._loop._timerHandleCancelled(this);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   Handle,
   Queue,
   SchedulingVirtualEventLoop,
+  type Suspend,
   sleep,
   sleepInsert,
   TimerHandle,
@@ -113,6 +114,27 @@ describe("callLater and callAt", () => {
     loop.callSoon(() => log.push("soon"));
     runFor(loop, 0);
     expect(log).toEqual(["soon", "timer"]);
+  });
+
+  it("a timer callback due with sleeping tasks runs in their iteration, beside their timers", () => {
+    // Sleep timers due alone fire as they are collected; a callback among them must still
+    // see the iteration as it is: the sleeps' timers ready after it, their tasks not yet.
+    const loop = new SchedulingVirtualEventLoop();
+    const log: string[] = [];
+    const dropped = loop.callLater(10, () => log.push("dropped"));
+    dropped.cancel();
+    dropped.cancel(); // counted once
+    loop.callLater(10, () => log.push(`callback: ${loop.readyLen()} ready`));
+    function* sleeper(name: string): Generator<Suspend, void> {
+      yield* sleep(10);
+      log.push(`${name}@${loop.time()}`);
+      yield* sleep(10); // due alone
+      log.push(`${name}@${loop.time()}`);
+    }
+    loop.createTask(sleeper("a"));
+    loop.createTask(sleeper("b"));
+    runFor(loop, 30);
+    expect(log).toEqual(["callback: 2 ready", "a@10", "b@10", "a@20", "b@20"]);
   });
 
   it("callAt in the past runs as soon as possible", () => {

@@ -122,6 +122,8 @@ export abstract class BaseEventLoop {
   _scheduled = new TimerQueue<(TimerHandle | ReadyEntry) & Timer>();
   /** @internal */ _timerSeq = 0;
   /** @internal */ _cancelledTimers = 0;
+  /** @internal TimerHandles in the timer queue and not cancelled: while none are, every due timer is a sleep's. */
+  _timerHandles = 0;
   /** @internal The task whose step is running, if any. */
   _currentTask: Task<unknown> | null = null;
   /**
@@ -298,6 +300,7 @@ export abstract class BaseEventLoop {
     this._checkClosed();
     const timer = new TimerHandle(whenMs, callback, argc, args ?? arg0, arg1, this, context);
     this._addTimer(timer, delayMs);
+    this._timerHandles++;
     return timer;
   }
 
@@ -537,6 +540,7 @@ export abstract class BaseEventLoop {
     this._closed = true;
     this._ready.clear();
     this._scheduled.clear();
+    this._timerHandles = 0;
     this._parkCleanup();
     const reports = [...this._unretrieved];
     for (const report of reports) this._reportUnretrieved(report);
@@ -747,7 +751,7 @@ export abstract class BaseEventLoop {
     for (;;) {
       let iterationStart = false;
       if (left === 0) {
-        if (this._scheduled.length > 0) this._collectDueTimers();
+        if (this._scheduled.length > 0) this._collectDueTimers(ready.length === 0);
         left = ready.length;
         iterationStart = true;
       }
@@ -910,17 +914,27 @@ export abstract class BaseEventLoop {
       );
   }
 
-  /** @internal Moves the timers that are due to the end of the ready queue. */
-  _collectDueTimers(): void {
+  /**
+   * @internal Moves the timers that are due to the end of the ready queue.
+   * When nothing else is ready (`idle`) and every due timer is a sleep's, the
+   * iteration would run their timers alone, and no code of the program with
+   * them: each fires here instead, queuing its task where running it would
+   * have, so that a timer is read once rather than twice, far apart. Debug
+   * mode and observers, which see each timer as a callback, keep that iteration.
+   */
+  _collectDueTimers(idle = false): void {
     const timers = this._scheduled;
     const ready = this._ready;
     const time = this.time();
+    const fireHere = idle && this._timerHandles === 0 && !this._debug && !observed;
     for (;;) {
       const top = timers.popDue(time);
       if (top === undefined) break;
       top._scheduled = false;
       if (top._callback === null) this._cancelledTimers--;
+      else if (fireHere) top._run();
       else {
+        if (top instanceof TimerHandle) this._timerHandles--;
         ready.push(top);
         if (observed) publish("timer.fired", { loop: this, when: top._when });
       }
