@@ -101,8 +101,13 @@ const generatorThrow = generatorPrototype.throw as (
 ) => IteratorResult<Suspend>;
 
 /** True for a generator made by a generator function (not an iterator that imitates one). */
-function isGenerator(coro: Coro<unknown>): boolean {
-  return coro.next === generatorNext && coro.throw === generatorThrow;
+function isGenerator(x: unknown): x is Coro<unknown> {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    (x as Coro<unknown>).next === generatorNext &&
+    (x as Coro<unknown>).throw === generatorThrow
+  );
 }
 
 /** Task._flags: the coroutine is a generator. */
@@ -228,7 +233,9 @@ export class Task<T = unknown> extends Future<T> {
   declare _parent: Task<unknown> | null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
-    if (!isCoroutine(coro)) throw notACoroutine("new Task()", coro);
+    // A generator is a coroutine: most tasks' check reads next and throw once.
+    const generator = isGenerator(coro);
+    if (!generator && !isCoroutine(coro)) throw notACoroutine("new Task()", coro);
     // loop.createTask() without options passes the loop's own option object, which says
     // nothing else. Such a task reads no option, and what reads them lives in functions
     // of their own: V8 inlines a constructor of at most 460 bytes of bytecode only.
@@ -238,7 +245,7 @@ export class Task<T = unknown> extends Future<T> {
     if (driver !== undefined) throw reusedCoroutine(driver);
     super(options);
     this._coro = coro;
-    this._flags = isGenerator(coro) ? GENERATOR : 0;
+    this._flags = generator ? GENERATOR : 0;
     this._context = (plain ? undefined : options.context) ?? snapshotContext();
     this._name = plain || options.name === undefined ? ++taskCount : String(options.name);
     this._futWaiter = null;
