@@ -145,6 +145,36 @@ describe("waking up", () => {
     expect(resumedAt - settledAt).toBeLessThan(10);
   });
 
+  it("a sleep that comes due while other entries are ready wakes its task after what they schedule", async () => {
+    const log: string[] = [];
+    await run(function* () {
+      const loop = getRunningLoop();
+      const sleeper = createTask(
+        (function* (): Coro<void> {
+          yield* sleep(1);
+          log.push("sleeper");
+        })(),
+      );
+      const spinner = createTask(
+        (function* (): Coro<void> {
+          const until = performance.now() + 5;
+          while (performance.now() < until); // the sleep comes due while this step runs
+          loop.callSoon(() => {
+            log.push("X");
+            loop.callSoon(() => log.push("Y"));
+          });
+          yield;
+          log.push("spinner");
+        })(),
+      );
+      yield* sleeper;
+      yield* spinner;
+    });
+    // The sleep's timer runs in the iteration after X and the spinner, so its task steps
+    // after Y, which X queued in that iteration.
+    expect(log).toEqual(["X", "spinner", "Y", "sleeper"]);
+  });
+
   it("a callback scheduled from host code wakes a parked loop", async () => {
     const loop = new HostEventLoop();
     const log: string[] = [];

@@ -137,6 +137,44 @@ describe("callLater and callAt", () => {
     expect(log).toEqual(["callback: 2 ready", "a@10", "b@10", "a@20", "b@20"]);
   });
 
+  it("sleep timers fired as they are collected keep the order of an iteration that runs them", () => {
+    // Debug mode runs every due timer as a ready entry: the order to match.
+    type Action = { sleep: number } | { callLater: number; cancelPrevious: boolean };
+    const action = fc.oneof(
+      fc.record({ sleep: fc.constantFrom(0, 1, 2, 5) }),
+      fc.record({ callLater: fc.constantFrom(0, 1, 2, 5), cancelPrevious: fc.boolean() }),
+    );
+    const program = fc.array(fc.array(action, { maxLength: 6 }), { minLength: 1, maxLength: 6 });
+    function runProgram(tasks: Action[][], debug: boolean): string[] {
+      const loop = new SchedulingVirtualEventLoop();
+      loop.setDebug(debug);
+      loop.setExceptionHandler(() => {}); // debug mode's reports of slow steps are not the point
+      const log: string[] = [];
+      const note = (what: string) => log.push(`${what}@${loop.time()} ready=${loop.readyLen()}`);
+      let previous: TimerHandle | null = null;
+      function* worker(name: string, actions: Action[]): Generator<Suspend, void> {
+        for (const [i, a] of actions.entries()) {
+          if ("sleep" in a) {
+            yield* sleep(a.sleep);
+            note(`${name}${i} woke`);
+          } else {
+            if (a.cancelPrevious) previous?.cancel();
+            previous = loop.callLater(a.callLater, () => note(`${name}${i} callback`));
+          }
+        }
+      }
+      for (const [i, actions] of tasks.entries()) loop.createTask(worker(`t${i}.`, actions));
+      runFor(loop, 20);
+      return log;
+    }
+    fc.assert(
+      fc.property(program, (tasks) => {
+        expect(runProgram(tasks, false)).toEqual(runProgram(tasks, true));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("callAt in the past runs as soon as possible", () => {
     const loop = new VirtualEventLoop();
     loop.advance(50);
