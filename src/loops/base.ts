@@ -916,11 +916,12 @@ export abstract class BaseEventLoop {
 
   /**
    * @internal Moves the timers that are due to the end of the ready queue.
-   * When nothing else is ready (`idle`) and every due timer is a sleep's, the
-   * iteration would run their timers alone, and no code of the program with
-   * them: each fires here instead, queuing its task where running it would
-   * have, so that a timer is read once rather than twice, far apart. Debug
-   * mode and observers, which see each timer as a callback, keep that iteration.
+   * When nothing else is ready (`idle`) and no TimerHandle is scheduled, so
+   * that every due timer is a sleep's, the iteration would run their timers
+   * alone, and no code of the program with them: each fires here instead,
+   * queuing its task where running it would have, so that a timer is read
+   * once rather than twice, far apart. Debug mode and observers, which see
+   * each timer as a callback, keep that iteration.
    */
   _collectDueTimers(idle = false): void {
     const timers = this._scheduled;
