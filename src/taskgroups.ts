@@ -83,7 +83,7 @@ export class TaskGroup {
     this._entered = true;
     let result: T;
     try {
-      result = yield* bodyCoroutine<T>("taskGroup()", () => body(this));
+      result = yield* bodyCoroutine<T, this>("taskGroup()", body, this);
     } catch (error) {
       yield* this._exit(error);
       throw error;

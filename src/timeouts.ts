@@ -100,7 +100,7 @@ export class Timeout {
     this.reschedule(this._when);
     let result: T;
     try {
-      result = yield* bodyCoroutine<T>("timeout()", () => body(this));
+      result = yield* bodyCoroutine<T, this>("timeout()", body, this);
     } catch (error) {
       if (this._exit() && error instanceof CancelledError) {
         throw new TimeoutError(`Timed out: the deadline at loop time ${this._when} ms passed.`, {
