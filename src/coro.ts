@@ -70,9 +70,20 @@ export function coroutineOf(x: unknown): Coro<unknown> | null {
   return isCoroutine(iterator) ? iterator : null;
 }
 
-/** True for a function declared with `function*`. */
+/** %GeneratorFunction.prototype%, the prototype of this realm's generator functions. */
+const generatorFunctionPrototype: unknown = Object.getPrototypeOf(function* () {});
+
+/**
+ * True for a function declared with `function*`. This realm's are told by
+ * their prototype, which reads no property of a function that may be new on
+ * every call (each has a layout of its own); another realm's by their constructor's name.
+ */
 export function isGeneratorFunction(x: unknown): x is (...args: unknown[]) => Coro<unknown> {
-  return typeof x === "function" && x.constructor?.name === "GeneratorFunction";
+  return (
+    typeof x === "function" &&
+    (Object.getPrototypeOf(x) === generatorFunctionPrototype ||
+      x.constructor?.name === "GeneratorFunction")
+  );
 }
 
 /** True for a native promise or any other object with a `then` method. */

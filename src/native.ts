@@ -36,6 +36,7 @@ import {
   coroutineOf,
   describe,
   isCoroutine,
+  isGeneratorFunction,
   isPromiseLike,
   type Signal,
   type Suspend,
@@ -592,18 +593,14 @@ export function nativeBody(fn: () => unknown): Coro<unknown> {
   return NativeBody.calling(fn) as unknown as Coro<unknown>;
 }
 
-/** %GeneratorFunction.prototype%, the prototype of every generator function. */
-const generatorFunctionPrototype: unknown = Object.getPrototypeOf(function* () {});
-
 /**
  * @internal What a body given to timeout() or taskGroup() returns for `arg`,
  * as the coroutine that waits for it in the current task: a coroutine as it
  * is, a promise (an async body) as a native function the task drives.
  */
 export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, arg: A): Coro<T> {
-  // A generator function's call is a coroutine, with no native step to expect. Told by its
-  // prototype, which reads no property of a body that may be a new function on every call.
-  if (Object.getPrototypeOf(body) === generatorFunctionPrototype) return body(arg) as Coro<T>;
+  // A generator function's call is a coroutine, with no native step to expect.
+  if (isGeneratorFunction(body)) return body(arg) as Coro<T>;
   const loop = getRunningLoop();
   const result = stepsOf(loop).callFirst(() => body(arg), null);
   if (isCoroutine(result)) return result as Coro<T>;

@@ -18,6 +18,7 @@ import {
   coroutineOf,
   describe,
   isCoroutine,
+  isGeneratorFunction,
   isPromiseLike,
   type Suspend,
 } from "./coro.js";
@@ -175,9 +176,16 @@ export function checkNewTask(where: string, coro: unknown, options: unknown): vo
   if (options !== undefined) checkTaskOptions(where, options);
 }
 
-/** @internal The coroutine a task runs for a checked body: a function becomes a native task's body. */
+/**
+ * @internal The coroutine a task runs for a checked body. A generator
+ * function is called now: its call runs none of its body, which starts at the
+ * task's first step, so the task is a coroutine's as for `body()`. Another
+ * function becomes a native task's body, called at the first step.
+ */
 export function taskCoroutine<T>(body: TaskBody<T>): Coro<T> {
-  return typeof body === "function" ? (nativeBody(body) as Coro<T>) : body;
+  if (typeof body !== "function") return body;
+  if (isGeneratorFunction(body)) return body() as Coro<T>;
+  return nativeBody(body) as Coro<T>;
 }
 
 /** @internal The ready-queue callback that runs a task's next step; scheduling tools recognise it. */
@@ -656,7 +664,9 @@ function cancelFuture(
 /**
  * Wraps a coroutine in a Task on the running loop, as asyncio.create_task;
  * or makes a native task of an async function (or `() => work(x)`), which the
- * task calls at its first step (see docs/async-functions.md). A promise is
+ * task calls at its first step (see docs/async-functions.md). A generator
+ * function is taken as its call, `work` as `work()`: the call runs none of
+ * its body, which starts at the task's first step. A promise is
  * refused: it is already running. Throws when no loop is running: use
  * run(main()) or loop.createTask().
  * A coroutine runs in one task only: giving it to a second one is an

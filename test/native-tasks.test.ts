@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   blockedTasks,
   ContextVar,
+  type Coro,
   createTask,
   createTaskDescend,
   currentTask,
@@ -143,6 +144,23 @@ describe("native tasks", () => {
       { loopFactory: () => new VirtualEventLoop() },
     );
     expect(result).toEqual([expect.stringMatching(/^Task-\d+$/), null]);
+  });
+
+  it("a generator function given to createTask() makes a coroutine task, which runSync() runs", () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    function* body(): Coro<number> {
+      log.push(`body in ${currentTask()?.getName()}`);
+      yield* sleep(10);
+      return 7;
+    }
+    const result = loop.runSync(function* () {
+      const task = createTask(body, { name: "gen" });
+      log.push("created");
+      return [yield* task, task.getCoro() === null ? "no coroutine" : "a coroutine", loop.time()];
+    });
+    expect(result).toEqual([7, "a coroutine", 10]);
+    expect(log).toEqual(["created", "body in gen"]);
   });
 
   it("a function that returns a coroutine runs it as the task's body", async () => {

@@ -3,7 +3,7 @@
  * programs and tests. Timers fire in order without waiting.
  */
 import { checkObservers } from "../channels.js";
-import type { Awaitable } from "../coro.js";
+import { type Awaitable, type Coro, isGeneratorFunction } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
 import { setRunningLoop } from "../events.js";
 import { beginSyncRun, endSyncRun, type Future } from "../futures.js";
@@ -95,23 +95,25 @@ export class VirtualEventLoop extends BaseEventLoop {
   }
 
   /**
-   * Runs `main` to completion synchronously and returns its result (or throws
-   * its error). Throws when the program would wait on something only the host
-   * can deliver, or on something that never comes.
+   * Runs `main` (a coroutine, a Future, or a generator function, which it
+   * calls, as run() does) to completion synchronously and returns its result
+   * (or throws its error). Throws when the program would wait on something
+   * only the host can deliver, or on something that never comes.
    */
-  runSync<T>(main: Awaitable<T>): T {
+  runSync<T>(main: Awaitable<T> | (() => Coro<T>)): T {
     return this._runSync(main, "runSync()");
   }
 
   /** @internal runSync() for `caller`, the public call its errors name. */
-  _runSync<T>(main: Awaitable<T>, caller: string): T {
+  _runSync<T>(main: Awaitable<T> | (() => Coro<T>), caller: string): T {
     this._checkRunnable("runSync");
-    if (typeof main === "function") {
+    if (isGeneratorFunction(main)) main = main() as Coro<T>;
+    else if (typeof main === "function") {
       throw argTypeError(
         "loop.runSync()",
         "main",
         main,
-        "a coroutine or a Future",
+        "a coroutine, a Future or a generator function",
         "a function's task may be native, whose awaits resume in microtasks, which need the host: use `await loop.runUntilComplete(main)` or `await run(main)`, or pass a coroutine",
       );
     }
