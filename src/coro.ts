@@ -70,19 +70,24 @@ export function coroutineOf(x: unknown): Coro<unknown> | null {
   return isCoroutine(iterator) ? iterator : null;
 }
 
-/** %GeneratorFunction.prototype%, the prototype of this realm's generator functions. */
-const generatorFunctionPrototype: unknown = Object.getPrototypeOf(function* () {});
+/** %GeneratorFunction%, the constructor of this realm's generator functions. */
+const GeneratorFunction: unknown = Object.getPrototypeOf(function* () {}).constructor;
 
 /**
- * True for a function declared with `function*`. This realm's are told by
- * their prototype, which reads no property of a function that may be new on
- * every call (each has a layout of its own); another realm's by their constructor's name.
+ * True for a function declared with `function*` in this realm, told by its
+ * prototype chain alone: what takes a body on every call asks this, since it
+ * reads no property of the function (a function written in the call is new
+ * each time, with a layout of its own) and calls no accessor (a function's `name`).
  */
+export function isLocalGeneratorFunction(x: unknown): x is (...args: unknown[]) => Coro<unknown> {
+  return typeof x === "function" && x instanceof (GeneratorFunction as FunctionConstructor);
+}
+
+/** True for a function declared with `function*`, in this realm or another. */
 export function isGeneratorFunction(x: unknown): x is (...args: unknown[]) => Coro<unknown> {
   return (
-    typeof x === "function" &&
-    (Object.getPrototypeOf(x) === generatorFunctionPrototype ||
-      x.constructor?.name === "GeneratorFunction")
+    isLocalGeneratorFunction(x) ||
+    (typeof x === "function" && x.constructor?.name === "GeneratorFunction")
   );
 }
 

@@ -36,7 +36,7 @@ import {
   coroutineOf,
   describe,
   isCoroutine,
-  isGeneratorFunction,
+  isLocalGeneratorFunction,
   isPromiseLike,
   type Signal,
   type Suspend,
@@ -600,7 +600,7 @@ export function nativeBody(fn: () => unknown): Coro<unknown> {
  */
 export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, arg: A): Coro<T> {
   // A generator function's call is a coroutine, with no native step to expect.
-  if (isGeneratorFunction(body)) return body(arg) as Coro<T>;
+  if (isLocalGeneratorFunction(body)) return body(arg) as Coro<T>;
   const loop = getRunningLoop();
   const result = stepsOf(loop).callFirst(() => body(arg), null);
   if (isCoroutine(result)) return result as Coro<T>;

@@ -18,7 +18,7 @@ import {
   coroutineOf,
   describe,
   isCoroutine,
-  isGeneratorFunction,
+  isLocalGeneratorFunction,
   isPromiseLike,
   type Suspend,
 } from "./coro.js";
@@ -184,7 +184,7 @@ export function checkNewTask(where: string, coro: unknown, options: unknown): vo
  */
 export function taskCoroutine<T>(body: TaskBody<T>): Coro<T> {
   if (typeof body !== "function") return body;
-  if (isGeneratorFunction(body)) return body() as Coro<T>;
+  if (isLocalGeneratorFunction(body)) return body() as Coro<T>;
   return nativeBody(body) as Coro<T>;
 }
 
