@@ -226,6 +226,38 @@ describe("native tasks", () => {
     );
     loop.close();
   });
+
+  it("watches the function's promise once the task resumes it, not while it is blocked at its first await", async () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const gate = loop.createFuture<number>();
+    const body = async () => {
+      log.push("start");
+      const value = await gate;
+      log.push(`resumed ${value}`);
+      return value * 2;
+    };
+    // The task's function returns a thenable that says when the task watches it.
+    const watched = (): PromiseLike<number> => {
+      const promise = body();
+      return {
+        // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose
+        then(fulfilled, rejected) {
+          log.push("watched");
+          return promise.then(fulfilled, rejected);
+        },
+      };
+    };
+    await loop.runUntilComplete(async () => {
+      const task = createTask(watched);
+      await sleep(1);
+      log.push("blocked");
+      gate.setResult(21);
+      log.push(`result ${await task}`);
+    });
+    expect(log).toEqual(["start", "blocked", "watched", "resumed 21", "result 42"]);
+    loop.close();
+  });
 });
 
 describe("awaiting a future that is already done", () => {
