@@ -82,9 +82,12 @@ export class NativeBody<T = unknown> {
   task: Task<unknown> | null;
   /** The asynkit coroutine the function awaits now, if any. */
   private inner: Coro<unknown> | null = null;
-  /** The await's resolve and reject functions: null for a coroutine the function returned. */
+  /**
+   * The await's resolve function: null for a coroutine the function returned.
+   * Its reject function is let go (a task blocked for long would keep it): a
+   * rejection goes through `resolve` (see Rejection).
+   */
   private resolve: Settle | null = null;
-  private reject: Settle | null = null;
   /** Steps so far, for reports. */
   steps = 0;
 
@@ -149,10 +152,9 @@ export class NativeBody<T = unknown> {
   }
 
   /** @internal The function awaits `op` (its then() was called): the next step drives it. */
-  _awaits(op: Coro<unknown>, resolve: Settle, reject: Settle): void {
+  _awaits(op: Coro<unknown>, resolve: Settle): void {
     this.inner = op;
     this.resolve = resolve;
-    this.reject = reject;
   }
 
   /**
@@ -160,7 +162,7 @@ export class NativeBody<T = unknown> {
    * with no step, as `yield*` of a done future goes on without suspending.
    * False for a result that is itself awaitable, which the task must wait for.
    */
-  _awaitsDone(future: Future<unknown>, resolve: Settle, reject: Settle): boolean {
+  _awaitsDone(future: Future<unknown>, resolve: Settle): boolean {
     let ok = true;
     let outcome: unknown;
     try {
@@ -171,7 +173,6 @@ export class NativeBody<T = unknown> {
     }
     if (ok && isPromiseLike(outcome)) return false;
     this.resolve = resolve;
-    this.reject = reject;
     this.settle(ok, outcome);
     return true;
   }
@@ -289,18 +290,21 @@ export class NativeBody<T = unknown> {
       this.inner = adopted;
       return this.advance(adopted, false, undefined);
     }
-    const settle = ok ? this.resolve : this.reject;
-    this.resolve = this.reject = null;
-    if (settle === null) {
+    const resolve = this.resolve;
+    this.resolve = null;
+    if (resolve === null) {
       // The coroutine the function returned: its end is the task's.
       if (ok) return { done: true, value: outcome as T };
       throw outcome;
     }
     // Resumed, the function may run to its end.
     this.watchNow();
-    settle(outcome);
+    const steps = expectThen(this as NativeBody<unknown>, false);
     this.steps++;
-    expectThen(this as NativeBody<unknown>, false);
+    if (ok) {
+      resolve(outcome);
+      inMicrotask(steps.markSuspended);
+    } else resolve(new Rejection(outcome, steps));
     return IN_MICROTASKS;
   }
 }
@@ -421,17 +425,40 @@ export class NativeSteps {
   }
 }
 
-/** A native step goes on in microtasks until the function's next then(): the loop hands over. */
-function expectThen(body: NativeBody, first: boolean): void {
+/**
+ * A native step goes on in microtasks until the function's next then(): the
+ * loop hands over. A resumed function's caller queues `markSuspended` just
+ * after the continuation it queued.
+ */
+function expectThen(body: NativeBody, first: boolean): NativeSteps {
   const loop = (body.task as Task<unknown>)._loop;
   const steps = stepsOf(loop);
   if (first) steps.started.push(body);
   else {
     steps.resumed = body;
     steps.suspended = false;
-    inMicrotask(steps.markSuspended);
   }
   loop._handover = steps;
+  return steps;
+}
+
+/**
+ * What an await is resolved with to throw `error` into its function, which
+ * then keeps no reject function: the engine calls this then() in a microtask
+ * of its own, whose reject queues the continuation, and the step's marker
+ * follows it (one microtask later than a reject would).
+ */
+class Rejection {
+  constructor(
+    private readonly error: unknown,
+    private readonly steps: NativeSteps,
+  ) {}
+
+  // biome-ignore lint/suspicious/noThenProperty: the engine must call it, as for any thenable
+  then(_resolve: Settle, reject: Settle): void {
+    reject(this.error);
+    inMicrotask(this.steps.markSuspended);
+  }
 }
 
 function stepsOf(loop: BaseEventLoop): NativeSteps {
@@ -524,20 +551,20 @@ function stepsDone(steps: NativeSteps): void {
  * is due its then(), this is its await, which the task now drives; returns
  * false otherwise (the caller runs op as a task of its own).
  */
-export function awaitInTask(op: object, resolve: Settle, reject: Settle): boolean {
+export function awaitInTask(op: object, resolve: Settle): boolean {
   const loop = activeLoopOrNull();
   if (loop === null) return false;
   const steps = loop._handover;
   if (steps === null || !steps.handedOver || !steps.due()) {
     // With the asyncLocalStorage option, the host's async context tells whose await it is.
     const owner = loop._asyncLocalStorage ? owners?.getStore() : undefined;
-    return owner !== undefined && reattach(loop, owner, op, resolve, reject);
+    return owner !== undefined && reattach(loop, owner, op, resolve);
   }
   const body = steps.take();
   const task = body.task as Task<unknown>;
   const done = op instanceof Future && op._state !== PENDING && !task._mustCancel;
-  if (!done || !body._awaitsDone(op, resolve, reject)) {
-    body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
+  if (!done || !body._awaitsDone(op, resolve)) {
+    body._awaits(coroutineOf(op) as Coro<unknown>, resolve);
     stepTask(task);
   }
   stepsDone(steps);
@@ -560,20 +587,14 @@ function runAsOwner(body: NativeBody, fn: () => unknown): unknown {
  * task is back in the loop's order, its next step (which drives the awaited
  * coroutine) queued as any wakeup.
  */
-function reattach(
-  loop: BaseEventLoop,
-  owner: NativeBody,
-  op: object,
-  resolve: Settle,
-  reject: Settle,
-): boolean {
+function reattach(loop: BaseEventLoop, owner: NativeBody, op: object, resolve: Settle): boolean {
   const detached = loop._nativeSteps?.detached;
   const i = detached?.findLastIndex((body) => body.task === owner.task) ?? -1;
   if (i < 0) return false;
   const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
   body._onHost(false);
   loop._hostPending--;
-  body._awaits(coroutineOf(op) as Coro<unknown>, resolve, reject);
+  body._awaits(coroutineOf(op) as Coro<unknown>, resolve);
   loop._readyTask(body.task as Task<unknown>);
   return true;
 }

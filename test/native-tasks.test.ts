@@ -779,4 +779,33 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     expect(result).toEqual(["a", "b", "c", "d"]);
     expect(reports).toEqual([expect.stringMatching(/awaited a promise the loop did not make/)]);
   });
+
+  it("after an await that threw, a then() the function calls itself is not an await", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    const result = await onLoop(
+      async () => {
+        const failing = loop.createFuture<string>();
+        loop.callLater(5, () => failing.setException(new Error("failed")));
+        try {
+          await failing;
+        } catch (error) {
+          log.push(`caught ${(error as Error).message}`);
+          // Called while the function runs on: a task of its own, not the function's await.
+          sleep(10, "a").then((value) => log.push(`${value} at ${loop.time()}`));
+        }
+        await sleep(20);
+        log.push(`b at ${loop.time()}`);
+        return "done";
+      },
+      reports,
+      loop,
+    );
+    expect(result).toBe("done");
+    // b's sleep began at 5, not after a's (35); a's callback runs from a host promise,
+    // after the virtual clock went on.
+    expect(log).toEqual(["caught failed", "a at 25", "b at 25"]);
+    expect(reports).toEqual([]);
+  });
 });
