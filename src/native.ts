@@ -42,7 +42,7 @@ import {
   type Suspend,
 } from "./coro.js";
 import { activeLoopOrNull, getRunningLoop, runningTask, setRunningLoop } from "./events.js";
-import { Future, PENDING } from "./futures.js";
+import { Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { inMicrotask, yieldToHost } from "./util/host.js";
@@ -55,6 +55,14 @@ const IN_MICROTASKS: IteratorResult<Suspend, never> = Object.freeze({
 });
 
 type Settle = (value: unknown) => void;
+
+/** What a native task's await drives: an asynkit coroutine, or a future waited on directly. */
+type AwaitTarget = Coro<unknown> | Future<unknown>;
+
+/** What an await of `x` drives, if x is asynkit's: a future itself, else its coroutine. */
+function awaitTarget(x: unknown): AwaitTarget | null {
+  return x instanceof Future ? x : coroutineOf(x);
+}
 
 /** @internal What a native task blocked on the host waits on, in words (task tree, trace). */
 export const HOST_AWAIT = "a native promise only the host settles";
@@ -80,8 +88,8 @@ export class NativeBody<T = unknown> {
   private pending: unknown;
   /** The task that runs it, from the first step. */
   task: Task<unknown> | null;
-  /** The asynkit coroutine the function awaits now, if any. */
-  private inner: Coro<unknown> | null = null;
+  /** The asynkit coroutine or future the function awaits now, if any. */
+  private inner: AwaitTarget | null = null;
   /**
    * The await's resolve function: null for a coroutine the function returned.
    * Its reject function is let go (a task blocked for long would keep it): a
@@ -138,8 +146,7 @@ export class NativeBody<T = unknown> {
 
   return(value: T): IteratorResult<Suspend, T> {
     if (this.state === START) this.run();
-    this.inner?.return(undefined);
-    this.inner = null;
+    this.closeInner();
     return { done: true, value };
   }
 
@@ -152,7 +159,7 @@ export class NativeBody<T = unknown> {
   }
 
   /** @internal The function awaits `op` (its then() was called): the next step drives it. */
-  _awaits(op: Coro<unknown>, resolve: Settle): void {
+  _awaits(op: AwaitTarget, resolve: Settle): void {
     this.inner = op;
     this.resolve = resolve;
   }
@@ -181,8 +188,14 @@ export class NativeBody<T = unknown> {
   _settled(ok: boolean, outcome: unknown): void {
     this.state = ok ? RETURNED : THREW;
     this.pending = outcome;
-    this.inner?.return(undefined);
+    this.closeInner();
+  }
+
+  /** Lets go of what the function awaited, closing a coroutine as `yield*` would. */
+  private closeInner(): void {
+    const inner = this.inner;
     this.inner = null;
+    if (inner !== null && !(inner instanceof Future)) inner.return(undefined);
   }
 
   /** The function runs from now on: what started it is let go. */
@@ -193,13 +206,18 @@ export class NativeBody<T = unknown> {
 
   /** Steps the awaited coroutine, as `yield*` does; its end settles the await. */
   private advance(
-    inner: Coro<unknown>,
+    inner: AwaitTarget,
     throwing: boolean,
     error: unknown,
   ): IteratorResult<Suspend, T> {
     let step: IteratorResult<Suspend, unknown>;
     try {
-      step = throwing ? inner.throw(error) : inner.next();
+      if (inner instanceof Future) {
+        // Waited on as `yield* future` does, without the iterator a task blocked for long
+        // would keep (48 bytes): only its task steps it, once it is done or to throw.
+        if (throwing) throw error;
+        step = waitStep(inner, false);
+      } else step = throwing ? inner.throw(error) : inner.next();
     } catch (thrown) {
       return this.settle(false, thrown);
     }
@@ -283,7 +301,7 @@ export class NativeBody<T = unknown> {
   private settle(ok: boolean, outcome: unknown): IteratorResult<Suspend, T> {
     this.inner = null;
     const adopted =
-      ok && this.resolve !== null && isPromiseLike(outcome) ? coroutineOf(outcome) : null;
+      ok && this.resolve !== null && isPromiseLike(outcome) ? awaitTarget(outcome) : null;
     if (adopted !== null) {
       // A promise never resolves to a thenable (a Task, a Future): the engine would wait
       // for it outside the loop's order. Wait for it here instead, as the await would.
@@ -564,7 +582,7 @@ export function awaitInTask(op: object, resolve: Settle): boolean {
   const task = body.task as Task<unknown>;
   const done = op instanceof Future && op._state !== PENDING && !task._mustCancel;
   if (!done || !body._awaitsDone(op, resolve)) {
-    body._awaits(coroutineOf(op) as Coro<unknown>, resolve);
+    body._awaits(awaitTarget(op) as AwaitTarget, resolve);
     stepTask(task);
   }
   stepsDone(steps);
@@ -594,7 +612,7 @@ function reattach(loop: BaseEventLoop, owner: NativeBody, op: object, resolve: S
   const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
   body._onHost(false);
   loop._hostPending--;
-  body._awaits(coroutineOf(op) as Coro<unknown>, resolve);
+  body._awaits(awaitTarget(op) as AwaitTarget, resolve);
   loop._readyTask(body.task as Task<unknown>);
   return true;
 }
