@@ -70,7 +70,7 @@ export const HOST_AWAIT = "a native promise only the host settles";
 /** NativeBody's state: what its next step does, and what `pending` holds for it. */
 const START = 0; // call the function (pending)
 const WATCH = 1; // watch the promise of an async body already running (pending)
-const RUNNING = 2; // the function runs, or awaits `inner` (pending: its promise, until watched)
+const RUNNING = 2; // the function runs, or awaits `inner`
 const ON_HOST = 3; // the function is blocked on the host: its awaits are no longer the task's steps
 const RETURNED = 4; // end with the function's result (pending)
 const THREW = 5; // end by throwing what the function threw (pending)
@@ -254,39 +254,18 @@ export class NativeBody<T = unknown> {
         `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.`,
       );
     }
-    // Watched only once it may settle unseen (see _watchUnlessAwaiting): a function that
-    // awaits an asynkit awaitable cannot settle before the task resumes it, and a task
-    // blocked there keeps no watch (193 bytes) until then.
     this.pending = result;
-    expectThen(this as NativeBody<unknown>, true);
-    steps.verdictDue(this as NativeBody<unknown>);
-    return IN_MICROTASKS;
+    return this.watch();
   }
 
   /** The function runs on in microtasks: its then() is due, and its promise (pending) will end it. */
   private watch(): IteratorResult<Suspend, T> {
     const promise = this.pending as PromiseLike<unknown>;
     this.run();
-    watchPromise(this as NativeBody<unknown>, promise);
+    // Bound rather than closures: a task blocked for long keeps them, and these take 56 bytes less.
+    promise.then(bodyFulfilled.bind(this), bodyRejected.bind(this));
     expectThen(this as NativeBody<unknown>, true);
     return IN_MICROTASKS;
-  }
-
-  /**
-   * @internal In the first microtask after the function's call, after the
-   * then() of an asynkit await it ended its first part in: without one, the
-   * function may settle with no await the task drives, so watch its promise now.
-   */
-  _watchUnlessAwaiting(): void {
-    if (this.state === RUNNING && this.resolve === null) this.watchNow();
-  }
-
-  /** Watches the function's promise (pending), if not yet watched: its settling ends the task. */
-  private watchNow(): void {
-    const promise = this.pending as PromiseLike<unknown> | undefined;
-    if (promise === undefined) return;
-    this.pending = undefined;
-    watchPromise(this as NativeBody<unknown>, promise);
   }
 
   /** The step after the function's promise settled: its outcome is this coroutine's. */
@@ -315,8 +294,6 @@ export class NativeBody<T = unknown> {
       if (ok) return { done: true, value: outcome as T };
       throw outcome;
     }
-    // Resumed, the function may run to its end.
-    this.watchNow();
     const steps = expectThen(this as NativeBody<unknown>, false);
     this.steps++;
     if (ok) {
@@ -363,11 +340,6 @@ export class NativeSteps {
   credits = 0;
   readonly credit = (): void => {
     this.credits++;
-  };
-  /** Functions whose first part ended in an await, in the order their verdict microtasks come. */
-  private readonly unverified: NativeBody[] = [];
-  private readonly verdict = (): void => {
-    (this.unverified.shift() as NativeBody)._watchUnlessAwaiting();
   };
 
   constructor(readonly loop: BaseEventLoop) {}
@@ -422,12 +394,6 @@ export class NativeSteps {
       if (!isPromiseLike(result) || isCoroutine(result)) this.credits--;
     }
     return result;
-  }
-
-  /** Queues `body`'s verdict: a microtask after the then() its function's first await calls, if any. */
-  verdictDue(body: NativeBody): void {
-    this.unverified.push(body);
-    inMicrotask(this.verdict);
   }
 
   /** Forgets `body` (its promise settled without another await). */
@@ -625,11 +591,6 @@ function stepTask(task: Task<unknown>): void {
   } finally {
     setRunningLoop(previous);
   }
-}
-
-/** Bound rather than closures: a task blocked for long keeps them, and these take 56 bytes less. */
-function watchPromise(body: NativeBody, promise: PromiseLike<unknown>): void {
-  promise.then(bodyFulfilled.bind(body), bodyRejected.bind(body));
 }
 
 function bodyFulfilled(this: NativeBody, value: unknown): void {
