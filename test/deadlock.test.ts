@@ -175,6 +175,32 @@ describe("run() on a virtual loop", () => {
     expect(loop?.isClosed()).toBe(true);
   });
 
+  it("with native tasks, reports the deadlock once the microtasks have run", async () => {
+    const log: string[] = [];
+    const error = await run(async () => {
+      currentTask()?.setName("main");
+      const never = new Event();
+      const waiter = createTask(
+        async () => {
+          log.push("waiting");
+          await never.wait();
+        },
+        { name: "waiter" },
+      );
+      // A microtask chain after the loop went idle: it runs before the verdict.
+      void Promise.resolve()
+        .then(() => undefined)
+        .then(() => log.push("microtasks ran"));
+      await waiter;
+    }, virtual).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect((error as Error).message.split("\n").slice(1)).toEqual([
+      '  Task "main" waits on Task "waiter" → Event.wait()',
+      '  Task "waiter" waits on Event.wait()',
+    ]);
+    expect(log).toEqual(["waiting", "microtasks ran"]);
+  });
+
   it("says what it waits on when that is a plain future, not a task", async () => {
     const loop = new VirtualEventLoop();
     const error = await loop.runUntilComplete(loop.createFuture()).catch((e: unknown) => e);

@@ -765,6 +765,25 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     expect(outcome).toBe("fast");
   });
 
+  it("on a virtual loop, that race ends the task too: idle in a microtask is no deadlock yet", async () => {
+    // The task's drive of the event's wait leaves the loop idle inside race's then() job,
+    // before the function runs on in the microtasks after it.
+    const loop = new VirtualEventLoop();
+    const result = await onLoop(
+      async () => {
+        const never = new Event();
+        const task = createTask(async () => {
+          const winner = await Promise.race([never.wait(), Promise.resolve("fast")]);
+          return `${winner} at ${loop.time()}`;
+        });
+        return await task;
+      },
+      [],
+      loop,
+    );
+    expect(result).toBe("fast at 0");
+  });
+
   it("after an await that threw, a then() the function calls itself is not an await", async () => {
     const reports: string[] = [];
     const log: string[] = [];

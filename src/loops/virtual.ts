@@ -8,8 +8,12 @@ import { deadlockError } from "../deadlock.js";
 import { setRunningLoop } from "../events.js";
 import { beginSyncRun, endSyncRun, type Future } from "../futures.js";
 import { type Task, toFuture } from "../tasks.js";
+import { yieldToHost } from "../util/host.js";
 import { argRangeError, argTypeError, checkOneOf } from "../validate.js";
 import { BaseEventLoop, type EventLoopOptions, STOPPED } from "./base.js";
+
+const DEADLOCKED =
+  "nothing is ready, no timer is pending, and it waits on nothing the host could deliver";
 
 /** Options of a VirtualEventLoop. */
 export interface VirtualEventLoopOptions extends EventLoopOptions {
@@ -151,14 +155,15 @@ export class VirtualEventLoop extends BaseEventLoop {
    * @internal Nothing is ready: jump the clock to the next timer, if there is
    * one. Without one, only the host can still wake the loop; if nothing is
    * pending there either, a run waiting now would wait forever: it stops with a
-   * DeadlockError.
+   * DeadlockError. With native tasks about, the verdict waits for the host's
+   * next macrotask: the loop may be idle inside a microtask, with a native
+   * function still to run on in the microtasks after it.
    */
   _idle(nextTimer: number | undefined): boolean {
     if (nextTimer === undefined) {
       if (this._hostPending === 0) {
-        this._stopDeadlocked(
-          "nothing is ready, no timer is pending, and it waits on nothing the host could deliver",
-        );
+        if (this._nativeSteps === null || this._syncRun) this._stopDeadlocked(DEADLOCKED);
+        else yieldToHost(this._checkDeadlocked);
       }
       return this._stopping;
     }
@@ -181,6 +186,13 @@ export class VirtualEventLoop extends BaseEventLoop {
   _unpark(): void {
     this._queueDrive();
   }
+
+  /** Still parked with nothing to wake it, once the microtasks have run: a deadlock. */
+  private _checkDeadlocked = (): void => {
+    if (this._parked && this._nextTimer() === undefined && this._hostPending === 0) {
+      this._stopDeadlocked(DEADLOCKED);
+    }
+  };
 
   private _stuck(main: Future<unknown>, caller: string): Error {
     if (this._hostPending > 0) {
