@@ -784,6 +784,28 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     expect(result).toBe("fast at 0");
   });
 
+  it("a function that ends while its task drives a wait not its own lets go of that wait", async () => {
+    // race's then() on the acquire is taken for the function's await: the task queues for
+    // the lock, and once the function returned, that place in the queue must go.
+    const loop = new VirtualEventLoop();
+    const result = await onLoop(
+      async () => {
+        const lock = new Lock();
+        await lock.acquire();
+        const task = createTask(async () => {
+          return await Promise.race([lock.acquire(), Promise.resolve("fast")]);
+        });
+        const winner = await task;
+        lock.release();
+        await sleep(1);
+        return [winner, lock.locked()];
+      },
+      [],
+      loop,
+    );
+    expect(result).toEqual(["fast", false]);
+  });
+
   it("after an await that threw, a then() the function calls itself is not an await", async () => {
     const reports: string[] = [];
     const log: string[] = [];
