@@ -70,6 +70,11 @@ function afterTwoHostTurns(): Promise<void> {
 }
 
 /** Runs `main` as a native task on a new virtual loop; reports go to `reports`. */
+/** Promise.race over a wait that never ends and a settled promise: "fast". */
+function raceANeverEndingWait(): Promise<string | true> {
+  return Promise.race([new Event().wait(), Promise.resolve("fast")]);
+}
+
 async function onLoop<T>(
   main: () => Promise<T>,
   reports: string[] = [],
@@ -754,11 +759,7 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     // (a host promise), so the task takes it for the function's await and drives it: the
     // function must still end the task when it returns, though that wait never ends.
     const outcome = await run(async () => {
-      const never = new Event();
-      const task = createTask(async () => {
-        const winner = await Promise.race([never.wait(), Promise.resolve("fast")]);
-        return winner;
-      });
+      const task = createTask(async () => await raceANeverEndingWait());
       const late = new Promise<string>((resolve) => setTimeout(() => resolve("not ended"), 200));
       return await Promise.race([task, late]);
     });
@@ -771,11 +772,7 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     const loop = new VirtualEventLoop();
     const result = await onLoop(
       async () => {
-        const never = new Event();
-        const task = createTask(async () => {
-          const winner = await Promise.race([never.wait(), Promise.resolve("fast")]);
-          return `${winner} at ${loop.time()}`;
-        });
+        const task = createTask(async () => `${await raceANeverEndingWait()} at ${loop.time()}`);
         return await task;
       },
       [],
