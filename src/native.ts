@@ -349,9 +349,19 @@ export class NativeSteps {
     return this.resumed !== null || this.started.length > 0;
   }
 
+  /**
+   * The function the hand-over runs as, between its asynkit awaits: the one
+   * resumed last, else the last whose first step ended in an await (the step
+   * the drive ran; the eager children it started come before it).
+   */
+  running(): NativeBody | null {
+    const started = this.started;
+    return this.resumed ?? started[started.length - 1] ?? null;
+  }
+
   /** The function the next then() belongs to. */
   take(): NativeBody {
-    this.keepResumedContext();
+    this.keepRunningContext();
     if (this.started.length > 0) {
       this.credits--;
       return this.started.shift() as NativeBody;
@@ -362,14 +372,14 @@ export class NativeSteps {
   }
 
   /**
-   * Before a task steps during the hand-over: the resumed task keeps the
-   * context its microtasks ran in (see enterResumed), which is a copy of its
-   * own if it wrote to a snapshot it shared; the next enterResumed() enters it.
+   * Before a task steps during the hand-over: the running task keeps the
+   * context its microtasks ran in (see enterRunning), which is a copy of its
+   * own if it wrote to a snapshot it shared; the next enterRunning() enters it.
    */
-  keepResumedContext(): void {
-    const resumed = this.resumed;
-    if (resumed !== null && this.handedOver) {
-      (resumed.task as Task<unknown>)._context = currentContext();
+  keepRunningContext(): void {
+    const running = this.running();
+    if (running !== null && this.handedOver) {
+      (running.task as Task<unknown>)._context = currentContext();
     }
   }
 
@@ -453,27 +463,28 @@ function stepsOf(loop: BaseEventLoop): NativeSteps {
 
 /**
  * @internal The loop's drive stopped for a native step: keep the loop running
- * for the microtasks (the running loop, and the resumed task as the current
+ * for the microtasks (the running loop, and the running task as the current
  * one), and check after them whether the step ended.
  */
 export function handOver(loop: BaseEventLoop): void {
   const steps = loop._handover as NativeSteps;
   steps.handedOver = true;
   setRunningLoop(loop);
-  enterResumed(steps);
+  enterRunning(steps);
   armHostCheck(steps);
 }
 
 /**
- * During a hand-over the resumed task is the current one, in its context, as
- * in a step. A write there to a snapshot the task shares makes a copy, which
- * the task takes before any task steps (keepResumedContext).
+ * During a hand-over the running task is the current one, in its context, as
+ * in a step: its code up to its next asynkit await is the step's, plain awaits
+ * included. A write there to a snapshot the task shares makes a copy, which
+ * the task takes before any task steps (keepRunningContext).
  */
-function enterResumed(steps: NativeSteps): void {
-  const resumed = steps.resumed?.task ?? null;
-  steps.loop._currentTask = resumed;
-  if (resumed !== null) {
-    const outer = swapContext(resumed._context);
+function enterRunning(steps: NativeSteps): void {
+  const running = steps.running()?.task ?? null;
+  steps.loop._currentTask = running;
+  if (running !== null) {
+    const outer = swapContext(running._context);
     steps.outerContext ??= outer;
   } else if (steps.outerContext !== null) {
     swapContext(steps.outerContext);
@@ -497,7 +508,7 @@ function armHostCheck(steps: NativeSteps): void {
 /** The tasks still due a then() await the host: the loop goes on without them. */
 function detachBlocked(steps: NativeSteps): void {
   const loop = steps.loop;
-  steps.keepResumedContext();
+  steps.keepRunningContext();
   const blocked = [...steps.started];
   if (steps.resumed !== null) blocked.push(steps.resumed);
   steps.started.length = 0;
@@ -519,13 +530,13 @@ function detachBlocked(steps: NativeSteps): void {
 function stepsDone(steps: NativeSteps): void {
   const loop = steps.loop;
   if (steps.pending()) {
-    if (steps.handedOver) enterResumed(steps);
+    if (steps.handedOver) enterRunning(steps);
     return;
   }
   loop._handover = null;
   if (!steps.handedOver) return;
   steps.handedOver = false;
-  enterResumed(steps);
+  enterRunning(steps);
   setRunningLoop(null);
   loop._resumeDrive();
 }
@@ -621,7 +632,7 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   }
   body._settled(ok, outcome);
   const steps = loop._handover;
-  steps?.keepResumedContext();
+  steps?.keepRunningContext();
   steps?.drop(body);
   stepTask(task);
   if (steps !== null) stepsDone(steps);

@@ -69,12 +69,12 @@ function afterTwoHostTurns(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
-/** Runs `main` as a native task on a new virtual loop; reports go to `reports`. */
 /** Promise.race over a wait that never ends and a settled promise: "fast". */
 function raceANeverEndingWait(): Promise<string | true> {
   return Promise.race([new Event().wait(), Promise.resolve("fast")]);
 }
 
+/** Runs `main` as a native task on a new virtual loop; reports go to `reports`. */
 async function onLoop<T>(
   main: () => Promise<T>,
   reports: string[] = [],
@@ -139,6 +139,25 @@ describe("native tasks", () => {
       true,
       "ann",
     ]);
+  });
+
+  it("are the current task, in their context, after a plain await that comes before their first asynkit await", async () => {
+    const id = new ContextVar<string>("id", { default: "none" });
+    const lookup = async (name: string) => `user-${name}`; // settles at once: no host I/O
+    const handle = async (name: string) => {
+      const user = await lookup(name);
+      const seen = [currentTask()?.getName(), id.get()];
+      id.set(name);
+      await sleep(10);
+      return [user, ...seen, id.get()];
+    };
+    const results = await onLoop(async () => {
+      const a = createTask(() => handle("a"), { name: "a" });
+      const b = createTask(() => handle("b"), { name: "b" });
+      return [await a, await b, id.get()];
+    });
+    expect(results).toEqual([["user-a", "a", "none", "a"], ["user-b", "b", "none", "b"], "none"]);
+    expect(id.get()).toBe("none");
   });
 
   it("run() takes an async function as its main task", async () => {
