@@ -773,6 +773,22 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     expect(reports).toEqual([expect.stringMatching(/awaited a promise the loop did not make/)]);
   });
 
+  it("on a virtual loop, their sleeps all start before the clock moves: the times and the race's winner are right", async () => {
+    const loop = new VirtualEventLoop();
+    const result = await onLoop(
+      async () => {
+        const start = loop.time();
+        const all = await Promise.all([sleep(30, "a"), sleep(20, "b"), sleep(10, "c")]);
+        const allTook = loop.time() - start;
+        const winner = await Promise.race([sleep(500, "work"), sleep(100, "deadline")]);
+        return [all, allTook, winner, loop.time() - start];
+      },
+      [],
+      loop,
+    );
+    expect(result).toEqual([["a", "b", "c"], 30, "deadline", 130]);
+  });
+
   it("Promise.race over an asynkit awaitable as the first thing: the task ends with its function", async () => {
     // race's then() on the event's wait comes before the function's own await of the race
     // (a host promise), so the task takes it for the function's await and drives it: the
@@ -846,8 +862,8 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     );
     expect(result).toBe("done");
     // b's sleep began at 5, not after a's (35); a's callback runs from a host promise,
-    // after the virtual clock went on.
-    expect(log).toEqual(["caught failed", "a at 25", "b at 25"]);
+    // before the virtual clock goes on.
+    expect(log).toEqual(["caught failed", "a at 15", "b at 25"]);
     expect(reports).toEqual([]);
   });
 });

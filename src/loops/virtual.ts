@@ -50,6 +50,8 @@ export interface VirtualEventLoopOptions extends EventLoopOptions {
 export class VirtualEventLoop extends BaseEventLoop {
   private _clock = 0;
   private readonly _failHostAwaits: boolean;
+  /** True while a look at the idle loop after the host's microtasks is queued. */
+  private _idleCheckQueued = false;
 
   constructor(options?: VirtualEventLoopOptions) {
     super(options);
@@ -155,16 +157,30 @@ export class VirtualEventLoop extends BaseEventLoop {
    * @internal Nothing is ready: jump the clock to the next timer, if there is
    * one. Without one, only the host can still wake the loop; if nothing is
    * pending there either, a run waiting now would wait forever: it stops with a
-   * DeadlockError. With native tasks about, the verdict waits for the host's
-   * next macrotask: the loop may be idle inside a microtask, with a native
-   * function still to run on in the microtasks after it.
+   * DeadlockError. With native tasks about, both wait for the host's next
+   * macrotask: the loop may be idle inside a microtask, with native functions
+   * still to run on in the microtasks after it (the other then() calls of a
+   * Promise.all, whose sleeps must start before the clock moves).
    */
   _idle(nextTimer: number | undefined): boolean {
+    if (this._nativeSteps === null || this._syncRun) return this._idleNow(nextTimer);
+    if (!this._idleCheckQueued) {
+      this._idleCheckQueued = true;
+      yieldToHost(this._idleAfterMicrotasks);
+    }
+    return false;
+  }
+
+  /** Still parked once the microtasks have run: now the loop is idle. */
+  private _idleAfterMicrotasks = (): void => {
+    this._idleCheckQueued = false;
+    if (this._parked && this._idleNow(this._nextTimer())) this._unpark();
+  };
+
+  /** The clock jumps to `nextTimer`; with no timer and nothing pending on the host, a deadlock. */
+  private _idleNow(nextTimer: number | undefined): boolean {
     if (nextTimer === undefined) {
-      if (this._hostPending === 0) {
-        if (this._nativeSteps === null || this._syncRun) this._stopDeadlocked(DEADLOCKED);
-        else yieldToHost(this._checkDeadlocked);
-      }
+      if (this._hostPending === 0) this._stopDeadlocked(DEADLOCKED);
       return this._stopping;
     }
     if (nextTimer > this._clock) this._clock = nextTimer;
@@ -186,13 +202,6 @@ export class VirtualEventLoop extends BaseEventLoop {
   _unpark(): void {
     this._queueDrive();
   }
-
-  /** Still parked with nothing to wake it, once the microtasks have run: a deadlock. */
-  private _checkDeadlocked = (): void => {
-    if (this._parked && this._nextTimer() === undefined && this._hostPending === 0) {
-      this._stopDeadlocked(DEADLOCKED);
-    }
-  };
 
   private _stuck(main: Future<unknown>, caller: string): Error {
     if (this._hostPending > 0) {
