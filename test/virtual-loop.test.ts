@@ -12,6 +12,7 @@ import {
   getRunningLoop,
   run,
   sleep,
+  timeout,
   VirtualEventLoop,
 } from "../src/index.js";
 import { thrown } from "./helpers.js";
@@ -155,6 +156,22 @@ describe("runSync", () => {
     expect((error as DeadlockError).tasks[0]).toBe(main);
   });
 
+  it("a timer at Infinity never fires: waiting only on it is a deadlock, and the clock stays finite", async () => {
+    const loop = new VirtualEventLoop();
+    const error = thrown(() => loop.runSync(sleep(Number.POSITIVE_INFINITY)));
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect(loop.time()).toBe(0);
+    const native = await loop
+      .runUntilComplete(async () => {
+        await sleep(Number.POSITIVE_INFINITY);
+      })
+      .catch((e: unknown) => e);
+    expect(native).toBeInstanceOf(DeadlockError);
+    // The loop is still usable: a timeout around a short sleep is not expired at once.
+    expect(loop.runSync(timeout(10, () => sleep(1, "ok")))).toBe("ok");
+    expect(loop.time()).toBe(1);
+  });
+
   it("cannot be called while the loop runs", () => {
     const loop = new VirtualEventLoop();
     const error = loop.runSync(
@@ -216,12 +233,13 @@ describe("advance()", () => {
     expect(loop.time()).toBe(25);
   });
 
-  it("rejects a negative, NaN or non-number step", () => {
+  it("rejects a negative, NaN, infinite or non-number step", () => {
     const loop = new VirtualEventLoop();
     expect(() => loop.advance(-1)).toThrow(RangeError);
     expect(() => loop.advance(Number.NaN)).toThrow(
-      "loop.advance() expects ms to be a number of milliseconds >= 0, got number NaN: the clock only moves forward.",
+      "loop.advance() expects ms to be a finite number of milliseconds >= 0, got number NaN: the clock only moves forward, and never to Infinity.",
     );
+    expect(() => loop.advance(Number.POSITIVE_INFINITY)).toThrow(RangeError);
     expect(() => loop.advance("5" as never)).toThrow(TypeError);
     expect(loop.time()).toBe(0);
   });

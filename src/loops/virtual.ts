@@ -88,13 +88,13 @@ export class VirtualEventLoop extends BaseEventLoop {
         "pass a number, such as 10",
       );
     }
-    if (!(ms >= 0)) {
+    if (!(ms >= 0 && ms < Number.POSITIVE_INFINITY)) {
       throw argRangeError(
         "loop.advance()",
         "ms",
         ms,
-        "a number of milliseconds >= 0",
-        "the clock only moves forward",
+        "a finite number of milliseconds >= 0",
+        "the clock only moves forward, and never to Infinity",
       );
     }
     this._clock += ms;
@@ -177,9 +177,12 @@ export class VirtualEventLoop extends BaseEventLoop {
     if (this._parked && this._idleNow(this._nextTimer())) this._unpark();
   };
 
-  /** The clock jumps to `nextTimer`; with no timer and nothing pending on the host, a deadlock. */
+  /**
+   * The clock jumps to `nextTimer`. With no timer (or only timers at Infinity,
+   * which never fire: `sleep(Infinity)`) and nothing pending on the host, a deadlock.
+   */
   private _idleNow(nextTimer: number | undefined): boolean {
-    if (nextTimer === undefined) {
+    if (nextTimer === undefined || nextTimer === Number.POSITIVE_INFINITY) {
       if (this._hostPending === 0) this._stopDeadlocked(DEADLOCKED);
       return this._stopping;
     }
