@@ -12,6 +12,7 @@ import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { awaitInTask } from "./native.js";
 import type { Task } from "./tasks.js";
+import { failedUnretrieved, retrieved, type Unretrieved } from "./unretrieved.js";
 import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } from "./validate.js";
 
 /** @internal */ export const PENDING = 0;
@@ -45,53 +46,6 @@ type Callback = DoneCallback<never> | Task<unknown> | ContextCallback;
 export interface DoneCallbackOptions {
   /** The context the callback runs in (default: a copy of the current one). */
   context?: Context;
-}
-
-/** @internal A failure nobody has looked at yet: reported when the future is collected or its loop closes. */
-export interface Unretrieved {
-  readonly loop: BaseEventLoop;
-  readonly message: string;
-  readonly exception: unknown;
-  /** The future: held during a synchronous run, then watched through a WeakRef (null without one). */
-  future: Future<unknown> | WeakRef<Future<unknown>> | null;
-}
-
-const collected =
-  typeof FinalizationRegistry === "function"
-    ? new FinalizationRegistry<Unretrieved>((report) => report.loop._reportUnretrieved(report))
-    : null;
-
-/**
- * A WeakRef made during a host job keeps its target alive until the job ends,
- * and a synchronous run (runSync) is one job: a WeakRef per failure would keep
- * every failed future of the run alive, retrieved or not. So while one lasts,
- * failures are held in `held` (dropped when retrieved) and watched when it ends.
- */
-let syncRuns = 0;
-const held = new Set<Unretrieved>();
-
-/** @internal A synchronous run starts: see `held`. */
-export function beginSyncRun(): void {
-  syncRuns++;
-}
-
-/** @internal A synchronous run ends: the failures still unretrieved are watched for collection. */
-export function endSyncRun(): void {
-  if (--syncRuns > 0) return;
-  for (const report of held) watch(report, report.future as Future<unknown>);
-  held.clear();
-}
-
-/** Reports the failure if `future` is collected before anyone retrieved it. */
-function watch(report: Unretrieved, future: Future<unknown>): void {
-  report.future = typeof WeakRef === "function" ? new WeakRef(future) : null;
-  collected?.register(future, report, future);
-}
-
-/** @internal The future of an unretrieved failure, if it is still alive. */
-export function unretrievedFuture(report: Unretrieved): Future<unknown> | undefined {
-  const future = report.future;
-  return future instanceof Future ? future : future?.deref();
 }
 
 /**
@@ -360,16 +314,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._outcome = error;
     this._state = FAILED;
     this._scheduleCallbacks();
-    const report: Unretrieved = {
-      loop: this._loop,
-      message: `${this._kind()} exception was never retrieved`,
-      exception: error,
-      future: this as Future<unknown>,
-    };
-    this._aside = report;
-    this._loop._unretrieved.add(report);
-    if (syncRuns > 0) held.add(report);
-    else watch(report, this as Future<unknown>);
+    this._aside = failedUnretrieved(this as Future<unknown>, error);
   }
 
   /** @internal "Future" or "Task", for messages. */
@@ -387,8 +332,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const report = this._aside;
     if (typeof report !== "object") return;
     this._aside = undefined;
-    report.loop._unretrieved.delete(report);
-    if (!held.delete(report)) collected?.unregister(this);
+    retrieved(report, this as Future<unknown>);
   }
 
   /** @internal The message cancel() was given, if any. */

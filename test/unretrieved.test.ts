@@ -5,7 +5,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import {
   type Coro,
   createTask,
@@ -17,6 +17,7 @@ import {
   sleep,
   VirtualEventLoop,
 } from "../src/index.js";
+import { removeScripts, runScript } from "./child.js";
 import { failAfter } from "./helpers.js";
 
 afterEach(() => {
@@ -196,6 +197,81 @@ describe("reported when collected", () => {
     expect((reports[0]!.exception as Error).message).toBe("collected");
     loop.close();
     expect(reports).toHaveLength(1);
+  });
+});
+
+describe("reported when a task that threw is collected, the loop never closed", () => {
+  /** Collects garbage until `reports` has one, for a few host macrotasks at most. */
+  async function collectUntilReported(reports: ExceptionContext[]): Promise<void> {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    for (let i = 0; i < 20 && reports.length === 0; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  // The error's stack keeps the frames of the coroutine or function that threw it, and
+  // through them the task: only once that stack is formatted can the task be collected.
+  it("a generator task, by runUntilComplete()", async () => {
+    const { loop, reports } = recordingLoop();
+    await loop.runUntilComplete(function* () {
+      createTask(failing(new Error("thrown in a coroutine")));
+      yield* sleep(5);
+    });
+    await collectUntilReported(reports);
+    expect(reports.map((r) => [r.message, (r.exception as Error).message])).toEqual([
+      ["Task exception was never retrieved", "thrown in a coroutine"],
+    ]);
+  });
+
+  it("a native task, by runUntilComplete()", async () => {
+    const { loop, reports } = recordingLoop();
+    await loop.runUntilComplete(async () => {
+      createTask(async () => {
+        await sleep(1);
+        throw new Error("thrown in an async function");
+      });
+      await sleep(5);
+    });
+    await collectUntilReported(reports);
+    expect(reports.map((r) => [r.message, (r.exception as Error).message])).toEqual([
+      ["Task exception was never retrieved", "thrown in an async function"],
+    ]);
+  });
+
+  it("a generator task, by runSync()", async () => {
+    const { loop, reports } = recordingLoop();
+    loop.runSync(
+      (function* () {
+        createTask(failing(new Error("thrown under runSync")));
+        yield* sleep(5);
+      })(),
+    );
+    await collectUntilReported(reports);
+    expect(reports.map((r) => (r.exception as Error).message)).toEqual(["thrown under runSync"]);
+  });
+});
+
+describe("reported when the process exits", () => {
+  afterAll(removeScripts);
+
+  it("a failure still unreported, on a loop never closed, goes to the default handler", async () => {
+    const exit = await runScript(
+      "unretrieved-at-exit",
+      `import { VirtualEventLoop, createTask, sleep } from "asynkit";
+const loop = new VirtualEventLoop();
+await loop.runUntilComplete(function* () {
+  createTask((function* () { yield* sleep(1); throw new Error("lost at exit"); })(), { name: "doomed" });
+  yield* sleep(5);
+});
+console.log("run over");
+`,
+    );
+    expect(exit.code).toBe(0);
+    expect(exit.stdout).toBe("run over\n");
+    expect(exit.stderr).toContain("Task exception was never retrieved");
+    expect(exit.stderr).toContain("Error: lost at exit");
   });
 });
 

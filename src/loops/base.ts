@@ -22,7 +22,7 @@ import {
   type Timer,
   TimerHandle,
 } from "../events.js";
-import { Future, type Unretrieved, unretrievedFuture } from "../futures.js";
+import { Future } from "../futures.js";
 import { Linter, lintPendingAtClose } from "../lints.js";
 import { handOver, type NativeSteps } from "../native.js";
 import {
@@ -34,6 +34,7 @@ import {
   toFuture,
 } from "../tasks.js";
 import { taskOfEntry, taskTree } from "../tasktree.js";
+import { forget, type Unretrieved, unretrievedFuture } from "../unretrieved.js";
 import { now } from "../util/clock.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { yieldToHost } from "../util/host.js";
@@ -676,7 +677,7 @@ export abstract class BaseEventLoop {
 
   /** @internal Reports a failure nobody retrieved, once. */
   _reportUnretrieved(report: Unretrieved): void {
-    if (!this._unretrieved.delete(report)) return;
+    if (!forget(report)) return;
     const context: ExceptionContext = { message: report.message, exception: report.exception };
     const future = unretrievedFuture(report);
     if (future !== undefined) context.future = future;
