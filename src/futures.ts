@@ -259,7 +259,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
     // In a native task, this is an await the task drives (see native.ts).
-    if (awaitInTask(this, onfulfilled as never)) return undefined as never;
+    if (awaitInTask(this, onfulfilled as never, onrejected)) return undefined as never;
     return this._promise().then(onfulfilled, onrejected);
   }
 

@@ -544,9 +544,12 @@ function stepsDone(steps: NativeSteps): void {
 /**
  * @internal `await op` (op.then()) in code the loop runs: when a native task
  * is due its then(), this is its await, which the task now drives; returns
- * false otherwise (the caller runs op as a task of its own).
+ * false otherwise (the caller runs op as a task of its own). An await always
+ * passes both functions: a then() without `reject` (`op.then(f)`, made inside
+ * a thenable's own then()) is never one, and gets its promise.
  */
-export function awaitInTask(op: object, resolve: Settle): boolean {
+export function awaitInTask(op: object, resolve: Settle, reject: unknown): boolean {
+  if (typeof reject !== "function") return false;
   const loop = activeLoopOrNull();
   if (loop === null) return false;
   const steps = loop._handover;

@@ -25,7 +25,7 @@ function then<T, A = T, B = never>(
   onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
   onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
 ): Promise<A | B> {
-  if (awaitInTask(this, onfulfilled as never)) return undefined as never;
+  if (awaitInTask(this, onfulfilled as never, onrejected)) return undefined as never;
   let task: Task<T>;
   try {
     task = activeLoop().createTask(this);

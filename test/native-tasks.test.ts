@@ -838,6 +838,28 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     expect(result).toEqual(["fast", false]);
   });
 
+  it("inside a thenable's own then(), an asynkit awaitable's then(f) gives a promise to chain on", async () => {
+    const reports: string[] = [];
+    const query = {
+      // biome-ignore lint/suspicious/noThenProperty: a thenable, as many query builders are
+      then(resolve: (value: string) => void, reject: (error: unknown) => void): void {
+        const chained = sleep(10, "x").then((value) => `${value}!`);
+        chained.then(resolve, reject);
+      },
+    };
+    const result = await onLoop(async () => {
+      const task = createTask(async () => `got ${await query}`, { name: "querying" });
+      return await task;
+    }, reports);
+    expect(result).toBe("got x!");
+    // The chain is a host promise: the task's await is not ordered, and the virtual loop says so.
+    expect(reports).toEqual([
+      expect.stringMatching(
+        /^<Task pending name="querying"> awaited a promise the loop did not make/,
+      ),
+    ]);
+  });
+
   it("after an await that threw, a then() the function calls itself is not an await", async () => {
     const reports: string[] = [];
     const log: string[] = [];
