@@ -83,6 +83,14 @@ export function isLocalGeneratorFunction(x: unknown): x is (...args: unknown[]) 
   return typeof x === "function" && x instanceof (GeneratorFunction as FunctionConstructor);
 }
 
+/** %AsyncFunction%, the constructor of this realm's async functions. */
+const AsyncFunction: unknown = Object.getPrototypeOf(async () => {}).constructor;
+
+/** True for a function declared with `async` (not `async function*`) in this realm. */
+export function isLocalAsyncFunction(x: unknown): x is (...args: unknown[]) => Promise<unknown> {
+  return typeof x === "function" && x instanceof (AsyncFunction as FunctionConstructor);
+}
+
 /** True for a function declared with `function*`, in this realm or another. */
 export function isGeneratorFunction(x: unknown): x is (...args: unknown[]) => Coro<unknown> {
   return (

@@ -211,6 +211,10 @@ export function peekRunningLoop(): BaseEventLoop | null {
   return runningLoop;
 }
 
+/** @internal Why code that a loop started may find no loop running. */
+export const AFTER_HOST_AWAIT =
+  "(In an async function task, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead.)";
+
 /**
  * The event loop running the current code. Throws when called from outside a
  * task or callback of a running loop.
@@ -224,7 +228,7 @@ export function peekRunningLoop(): BaseEventLoop | null {
 export function getRunningLoop(): BaseEventLoop {
   if (runningLoop === null) {
     throw new Error(
-      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()). (In an async function task, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead.)",
+      `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()). ${AFTER_HOST_AWAIT}`,
     );
   }
   return runningLoop;

@@ -36,6 +36,7 @@ import {
   coroutineOf,
   describe,
   isCoroutine,
+  isLocalAsyncFunction,
   isLocalGeneratorFunction,
   isPromiseLike,
   type Signal,
@@ -233,17 +234,7 @@ export class NativeBody<T = unknown> {
     const loop = activeLoopOrNull() as BaseEventLoop;
     const task = loop._currentTask as Task<unknown>;
     this.task = task;
-    if (loop._syncRun) {
-      throw new Error(
-        `runSync() cannot run ${task}, a native async function: its awaits resume in microtasks, which need the host. Use \`await loop.runUntilComplete(main)\` or \`await run(main)\` instead.`,
-      );
-    }
-    const steps = stepsOf(loop);
-    const suspended = steps.suspended;
-    // A then() the function calls itself (not an await) is not a step's end.
-    steps.suspended = false;
-    const result = steps.callFirst(fn, this as NativeBody<unknown>);
-    steps.suspended = suspended;
+    const result = loop._syncRun ? callInSyncRun(fn, task) : this.callFirst(fn, loop);
     if (isCoroutine(result)) {
       // A function that returns a coroutine: the task drives it to its end.
       this.inner = result;
@@ -254,8 +245,24 @@ export class NativeBody<T = unknown> {
         `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.`,
       );
     }
+    if (loop._syncRun) {
+      // Its rest runs in microtasks, for a task that failed: nothing is left to report a failure.
+      Promise.resolve(result).catch(ignore);
+      throw cannotRunSync(task, "whose function returned a promise");
+    }
     this.pending = result;
     return this.watch();
+  }
+
+  /** Calls the function, up to its first await, in the loop's order of native steps. */
+  private callFirst(fn: () => unknown, loop: BaseEventLoop): unknown {
+    const steps = stepsOf(loop);
+    const suspended = steps.suspended;
+    // A then() the function calls itself (not an await) is not a step's end.
+    steps.suspended = false;
+    const result = steps.callFirst(fn, this as NativeBody<unknown>);
+    steps.suspended = suspended;
+    return result;
   }
 
   /** The function runs on in microtasks: its then() is due, and its promise (pending) will end it. */
@@ -303,6 +310,23 @@ export class NativeBody<T = unknown> {
     return IN_MICROTASKS;
   }
 }
+
+/**
+ * Under runSync() a function that returns a coroutine runs; an async one is
+ * refused before its call (its awaits would resume in microtasks).
+ */
+function callInSyncRun(fn: () => unknown, task: Task<unknown>): unknown {
+  if (isLocalAsyncFunction(fn)) throw cannotRunSync(task, "a native async function");
+  return fn();
+}
+
+function cannotRunSync(task: Task<unknown>, what: string): Error {
+  return new Error(
+    `runSync() cannot run ${task}, ${what}: its awaits resume in microtasks, which need the host. Use \`await loop.runUntilComplete(main)\` or \`await run(main)\` instead.`,
+  );
+}
+
+function ignore(): void {}
 
 /**
  * @internal The native steps a loop waits for: the tasks whose then() is due.

@@ -24,6 +24,7 @@ import {
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import {
+  AFTER_HOST_AWAIT,
   getEventLoop,
   getRunningLoop,
   Handle,
@@ -691,7 +692,7 @@ export function createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T>
   const loop = peekRunningLoop();
   if (loop === null) {
     throw new Error(
-      "createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro).",
+      `createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro). ${AFTER_HOST_AWAIT}`,
     );
   }
   return loop._createTask(coro, options);

@@ -1409,7 +1409,7 @@ describe("errors that come from state, not from an argument", () => {
     const e = thrown(() => createTask(work()));
     expect(e.constructor).toBe(Error);
     expect(e.message).toBe(
-      "createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro).",
+      "createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro). (In an async function task, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead.)",
     );
   });
 

@@ -251,6 +251,39 @@ describe("native tasks", () => {
     );
     loop.close();
   });
+
+  it("under runSync, a plain function's result is judged by what it is: a coroutine runs, anything else is named", () => {
+    const loop = new VirtualEventLoop();
+    function* work(): Coro<number> {
+      yield* sleep(1);
+      return 1;
+    }
+    const calling = () => work();
+    const returningTheFunction = (() => work) as unknown as () => Coro<number>;
+    const returningAPromise = () => Promise.reject(new Error("never seen")) as never;
+    expect(
+      loop.runSync(function* () {
+        return yield* createTask(calling);
+      }),
+    ).toBe(1);
+    const outcome = (body: () => Coro<number>) =>
+      loop.runSync(
+        (function* () {
+          try {
+            return yield* createTask(body);
+          } catch (error) {
+            return (error as Error).message;
+          }
+        })(),
+      );
+    expect(outcome(returningTheFunction)).toBe(
+      "createTask(): function returningTheFunction returned generator function work, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.",
+    );
+    expect(outcome(returningAPromise)).toMatch(
+      /^runSync\(\) cannot run <Task pending name="Task-\d+">, whose function returned a promise: its awaits resume in microtasks/,
+    );
+    loop.close();
+  });
 });
 
 describe("awaiting a future that is already done", () => {
