@@ -260,7 +260,7 @@ export class NativeBody<T = unknown> {
     const suspended = steps.suspended;
     // A then() the function calls itself (not an await) is not a step's end.
     steps.suspended = false;
-    const result = steps.callFirst(fn, this as NativeBody<unknown>);
+    const result = steps.callFirst(fn, this.task);
     steps.suspended = suspended;
     return result;
   }
@@ -419,7 +419,7 @@ export class NativeSteps {
    * and gives its credit back. With the loop's asyncLocalStorage option, the
    * function runs as `owner`'s, if given (see runAsOwner).
    */
-  callFirst(fn: () => unknown, owner: NativeBody | null): unknown {
+  callFirst(fn: () => unknown, owner: Task<unknown> | null): unknown {
     inMicrotask(this.credit);
     let result: unknown;
     try {
@@ -594,14 +594,15 @@ export function awaitInTask(op: object, resolve: Settle, reject: unknown): boole
 }
 
 /**
- * The async context runs `fn` in, on hosts that have one: the task's function,
- * so that its awaits after a host promise are found to be the task's again.
+ * The async context runs `fn` in, on hosts that have one: the task whose
+ * function (or async body of timeout() or taskGroup()) it is, so that its
+ * awaits after a host promise are found to be the task's again.
  */
-let owners: AsyncStore<NativeBody> | undefined | null = null;
+let owners: AsyncStore<Task<unknown>> | undefined | null = null;
 
-function runAsOwner(body: NativeBody, fn: () => unknown): unknown {
-  if (owners === null) owners = newAsyncStore<NativeBody>();
-  return owners === undefined ? fn() : owners.run(body, fn);
+function runAsOwner(task: Task<unknown>, fn: () => unknown): unknown {
+  if (owners === null) owners = newAsyncStore<Task<unknown>>();
+  return owners === undefined ? fn() : owners.run(task, fn);
 }
 
 /**
@@ -609,9 +610,9 @@ function runAsOwner(body: NativeBody, fn: () => unknown): unknown {
  * task is back in the loop's order, its next step (which drives the awaited
  * coroutine) queued as any wakeup.
  */
-function reattach(loop: BaseEventLoop, owner: NativeBody, op: object, resolve: Settle): boolean {
+function reattach(loop: BaseEventLoop, owner: Task<unknown>, op: object, resolve: Settle): boolean {
   const detached = loop._nativeSteps?.detached;
-  const i = detached?.findLastIndex((body) => body.task === owner.task) ?? -1;
+  const i = detached?.findLastIndex((body) => body.task === owner) ?? -1;
   if (i < 0) return false;
   const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
   body._onHost(false);
@@ -679,12 +680,13 @@ export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, ar
   // A generator function's call is a coroutine, with no native step to expect.
   if (isLocalGeneratorFunction(body)) return body(arg) as Coro<T>;
   const loop = getRunningLoop();
-  const result = stepsOf(loop).callFirst(() => body(arg), null);
+  const task = runningTask(loop);
+  const result = stepsOf(loop).callFirst(() => body(arg), task);
   if (isCoroutine(result)) return result as Coro<T>;
   if (!isPromiseLike(result)) {
     throw new TypeError(
       `${where}: the body returned ${describe(result)}, not a coroutine or a promise: pass a function* or an async function.`,
     );
   }
-  return NativeBody.watching(result, runningTask(loop)) as unknown as Coro<T>;
+  return NativeBody.watching(result, task) as unknown as Coro<T>;
 }

@@ -608,6 +608,39 @@ describe("with the asyncLocalStorage option", () => {
     expect(log).toEqual(["host promise settled", "after sleep(10), the task's own: true"]);
     expect(reports).toHaveLength(1);
   });
+
+  it("an async body of timeout() or taskGroup() cancelled while it awaits the host gets the CancelledError at its next asynkit await", async () => {
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    const log: string[] = [];
+    const body = (label: string) => async () => {
+      await new Promise((resolve) => setTimeout(resolve, 30)); // cancelled at 10 ms, in here
+      try {
+        await sleep(5_000);
+        log.push(`${label}: slept`);
+      } catch (error) {
+        log.push(`${label}: ${(error as Error).name}`);
+        throw error;
+      }
+    };
+    const started = performance.now();
+    const outcomes = await loop.runUntilComplete(async () => {
+      const deadline = await outcome(timeout(10, body("timeout")));
+      const group = await outcome(
+        taskGroup(async (tg) => {
+          tg.createTask(async () => {
+            await sleep(10);
+            throw new Error("child failed");
+          });
+          await body("taskGroup")();
+        }),
+      );
+      return [(deadline as Error).name, (group as Error).name];
+    });
+    loop.close();
+    expect(outcomes).toEqual(["TimeoutError", "AggregateError"]);
+    expect(log).toEqual(["timeout: CancelledError", "taskGroup: CancelledError"]);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
 });
 
 describe("native children of waitFor, shield and task factories", () => {
