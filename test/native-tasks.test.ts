@@ -711,6 +711,38 @@ describe("native children of waitFor, shield and task factories", () => {
 });
 
 describe("eager native starts", () => {
+  it("end at the first await, whose operation begins in its then() job, after the caller's step goes on", () => {
+    const lock = new Lock();
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    const run = loop.runUntilComplete(function* () {
+      const child = createTask(
+        async () => {
+          log.push("child starts");
+          await lock.acquire();
+          log.push("child has the lock");
+          lock.release();
+        },
+        { eagerStart: true },
+      );
+      log.push(`locked after createTask(): ${lock.locked()}`);
+      yield* lock.acquire(); // in the same step: before the child's then() job
+      log.push("caller has the lock");
+      yield* sleep(0);
+      lock.release();
+      yield* child;
+    });
+    return run.then(() => {
+      loop.close();
+      expect(log).toEqual([
+        "child starts",
+        "locked after createTask(): false",
+        "caller has the lock",
+        "child has the lock",
+      ]);
+    });
+  });
+
   it("each eager child's await is its own, even when what it awaits is done at once", async () => {
     const reports: string[] = [];
     const log: string[] = [];
