@@ -59,7 +59,7 @@ export class Timeout {
     if (this._state !== ENTERED) {
       if (this._state === CREATED)
         throw new Error("Timeout has not been entered: run a body with it first.");
-      throw new Error(`Cannot reschedule a ${STATE_NAMES[this._state]} Timeout.`);
+      throw new Error(`Cannot reschedule a Timeout that is ${STATE_NAMES[this._state]}.`);
     }
     this._when = when;
     this._handle?.cancel();

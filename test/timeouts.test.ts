@@ -147,7 +147,7 @@ describe("timeout", () => {
       task.cancel();
       expect(yield* catching(task)).toBeInstanceOf(CancelledError);
       expect(cm.expired()).toBe(false);
-      expect(() => cm.reschedule(1)).toThrow(/Cannot reschedule a finished Timeout/);
+      expect(() => cm.reschedule(1)).toThrow("Cannot reschedule a Timeout that is finished.");
     });
   });
 
