@@ -379,8 +379,10 @@ export class NativeSteps {
    * the drive ran; the eager children it started come before it).
    */
   running(): NativeBody | null {
+    if (this.resumed !== null) return this.resumed;
     const started = this.started;
-    return this.resumed ?? started[started.length - 1] ?? null;
+    // Not started[-1], which V8 looks up as a property named "-1", up the prototype chain.
+    return started.length > 0 ? (started[started.length - 1] as NativeBody) : null;
   }
 
   /** The function the next then() belongs to. */
