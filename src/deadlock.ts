@@ -57,13 +57,24 @@ const waiting = new Set<BaseEventLoop>();
 /**
  * The process is about to exit: the host has nothing left that could wake a
  * loop, so a run still waiting (with nothing ready and no timer) never ends.
+ * It is stopped in a host macrotask: work that only microtasks would do (the
+ * rejection, and a next run that deadlocks as well) would not make the host
+ * emit beforeExit again, and the process would exit in silence.
  */
 function onBeforeExit(): void {
-  for (const loop of [...waiting]) {
-    if (loop._ready.length === 0 && loop._nextTimer() === undefined) {
-      loop._stopDeadlocked("the host has nothing left to run and the process is about to exit");
+  const stuck = [...waiting].filter(isStuck);
+  if (stuck.length === 0) return;
+  setTimeout(() => {
+    for (const loop of stuck) {
+      if (isStuck(loop)) {
+        loop._stopDeadlocked("the host has nothing left to run and the process is about to exit");
+      }
     }
-  }
+  }, 0);
+}
+
+function isStuck(loop: BaseEventLoop): boolean {
+  return waiting.has(loop) && loop._ready.length === 0 && loop._nextTimer() === undefined;
 }
 
 /**

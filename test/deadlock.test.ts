@@ -321,6 +321,26 @@ await run(function* () { yield* fromPromise(new Promise(() => {})); });
     );
   }, 30_000);
 
+  it("each of several runs that deadlock one after the other is reported", async () => {
+    const { code, stdout } = await runScript(
+      "one-after-another",
+      `import { Event, run } from "asynkit";
+for (const job of ["job 1", "job 2", "job 3"]) {
+  try {
+    await run(function* () { yield* new Event().wait(); });
+  } catch (error) {
+    console.log(job, (error as Error).name);
+  }
+}
+console.log("all jobs done");
+`,
+    );
+    expect(stdout).toBe(
+      "job 1 DeadlockError\njob 2 DeadlockError\njob 3 DeadlockError\nall jobs done\n",
+    );
+    expect(code).toBe(0);
+  }, 30_000);
+
   it("a program can catch it, and then exits normally", async () => {
     const { code, stdout, stderr } = await runScript(
       "caught",
