@@ -33,6 +33,17 @@ export function isCoroutine(x: unknown): x is Coro<unknown> {
   );
 }
 
+/** %AsyncGeneratorPrototype%, which every async generator object of this realm inherits from. */
+const AsyncGeneratorPrototype: object = Object.getPrototypeOf(async function* () {}).prototype;
+
+/**
+ * True for an async generator object: it has next() and throw(), but they
+ * return promises, so no task can drive it (it would spin on them for ever).
+ */
+export function isAsyncGenerator(x: object): boolean {
+  return Object.prototype.isPrototypeOf.call(AsyncGeneratorPrototype, x);
+}
+
 /**
  * True for a collection: an array, Set, Map, string or typed array. Its
  * iterator has no `throw`, so it is never awaitable, whatever it holds.

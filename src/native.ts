@@ -35,6 +35,7 @@ import {
   type Coro,
   coroutineOf,
   describe,
+  isAsyncGenerator,
   isCoroutine,
   isLocalAsyncFunction,
   isLocalGeneratorFunction,
@@ -235,7 +236,7 @@ export class NativeBody<T = unknown> {
     const task = loop._currentTask as Task<unknown>;
     this.task = task;
     const result = loop._syncRun ? callInSyncRun(fn, task) : this.callFirst(fn, loop);
-    if (isCoroutine(result)) {
+    if (isCoroutine(result) && !isAsyncGenerator(result)) {
       // A function that returns a coroutine: the task drives it to its end.
       this.inner = result;
       return this.next();

@@ -17,6 +17,7 @@ import {
   type Coro,
   coroutineOf,
   describe,
+  isAsyncGenerator,
   isCoroutine,
   isLocalGeneratorFunction,
   isPromiseLike,
@@ -244,7 +245,9 @@ export class Task<T = unknown> extends Future<T> {
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
     // A generator is a coroutine: most tasks' check reads next and throw once.
     const generator = isGenerator(coro);
-    if (!generator && !isCoroutine(coro)) throw notACoroutine("new Task()", coro);
+    if (!generator && (!isCoroutine(coro) || isAsyncGenerator(coro))) {
+      throw notACoroutine("new Task()", coro);
+    }
     // loop.createTask() without options passes the loop's own option object, which says
     // nothing else. Such a task reads no option, and what reads them lives in functions
     // of their own: V8 inlines a constructor of at most 460 bytes of bytecode only.

@@ -4,7 +4,14 @@
  * names the function and the argument, shows the value and its type, and says
  * what to do.
  */
-import { describe, isAwaitable, isCollection, isGeneratorFunction, isPromiseLike } from "./coro.js";
+import {
+  describe,
+  isAsyncGenerator,
+  isAwaitable,
+  isCollection,
+  isGeneratorFunction,
+  isPromiseLike,
+} from "./coro.js";
 
 /** `${where} expects ${name} to be ${expected}, got <value>: ${todo}.` */
 function message(
@@ -151,6 +158,9 @@ export function checkBooleanOption(where: string, name: string, value: unknown):
 function awaitableHint(where: string, value: unknown): string {
   if (isGeneratorFunction(value)) {
     return `call it first: ${where.replace(/\(\)$/, "")}(${value.name || "work"}())`;
+  }
+  if (typeof value === "object" && value !== null && isAsyncGenerator(value)) {
+    return "an async generator is not a coroutine: write it as a function* (waiting with yield*) or as an async function";
   }
   if (isPromiseLike(value)) return "wrap a promise with fromPromise(promise)";
   if (Array.isArray(value) || value instanceof Set) {

@@ -239,6 +239,38 @@ describe("native tasks", () => {
     );
   });
 
+  it("an async generator is no task body: a TypeError, on every loop and under runSync, never a spin", async () => {
+    async function* numbers(): AsyncGenerator<number, string> {
+      yield 1;
+      return "done";
+    }
+    const viaFunction = await onLoop(async () => await outcome(createTask(numbers as never)));
+    expect((viaFunction as Error).message).toMatch(
+      /^createTask\(\): function numbers returned .*, not a promise or a coroutine/,
+    );
+    const viaObject = await onLoop(async () => {
+      try {
+        return createTask(numbers() as never);
+      } catch (error) {
+        return error;
+      }
+    });
+    expect(viaObject).toBeInstanceOf(TypeError);
+    expect((viaObject as Error).message).toMatch(
+      /an async generator is not a coroutine: write it as a function\* \(waiting with yield\*\) or as an async function\.$/,
+    );
+    const loop = new VirtualEventLoop();
+    const underRunSync = loop.runSync(function* () {
+      try {
+        return yield* createTask(numbers as never);
+      } catch (error) {
+        return error;
+      }
+    });
+    expect(underRunSync).toBeInstanceOf(TypeError);
+    loop.close();
+  });
+
   it("runSync refuses a native task: it says to use runUntilComplete() or run()", () => {
     const loop = new VirtualEventLoop();
     const main = loop.createTask(
