@@ -4,6 +4,7 @@
  * tasks; shutdown() cancels what is left, waits a while, and closes it.
  */
 import type { Context } from "./context.js";
+import type { TaskPriority } from "./priority.js";
 import { type Coro, isCoroutine, isGeneratorFunction } from "./coro.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task, TaskBody } from "./tasks.js";
@@ -18,6 +19,8 @@ export interface SubmitOptions {
   signal?: AbortSignal;
   /** The context the task runs in (default: a copy of the current one). */
   context?: Context;
+  /** The task's priority, which a priority loop orders by (see TaskOptions.priority). */
+  priority?: TaskPriority;
 }
 
 /** Options for `loop.shutdown()`. */
@@ -32,13 +35,13 @@ export function submitTo<T>(
   main: TaskBody<T>,
   options: SubmitOptions | undefined,
 ): Task<T> {
+  loop._checkClosed();
   if (loop._shutdown !== null) {
     throw new Error(
       "loop.submit(): the loop is shutting down and takes no new work: submit before calling shutdown().",
     );
   }
-  loop._checkClosed();
-  checkOptions("loop.submit()", options, "{ name, signal }");
+  checkOptions("loop.submit()", options, "{ name, signal, priority }");
   // A function* is called here; any other function runs as a native task, called at its first step.
   const coro = isGeneratorFunction(main) ? (main() as Coro<T>) : main;
   if (!isCoroutine(coro) && typeof coro !== "function") {
@@ -56,7 +59,12 @@ export function submitTo<T>(
     coro,
     options === undefined
       ? undefined
-      : { name: options.name, signal: options.signal, context: options.context },
+      : {
+          name: options.name,
+          signal: options.signal,
+          context: options.context,
+          priority: options.priority,
+        },
   );
 }
 

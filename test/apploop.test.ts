@@ -13,6 +13,7 @@ import {
   type ExceptionContext,
   getRunningLoop,
   HostEventLoop,
+  PriorityVirtualEventLoop,
   run,
   Semaphore,
   sleep,
@@ -104,6 +105,24 @@ describe("loop.submit()", () => {
     const closed = new VirtualEventLoop();
     closed.close();
     expect(() => closed.submit(sleep(1))).toThrow(/This event loop is closed/);
+  });
+
+  it("gives the task its priority, which a priority loop orders by", async () => {
+    const app = new PriorityVirtualEventLoop();
+    const order: string[] = [];
+    const work = (name: string) =>
+      function* () {
+        order.push(name);
+        yield* sleep(0);
+      };
+    const tasks = [
+      app.submit(work("background"), { name: "background", priority: "background" }),
+      app.submit(work("urgent"), { name: "urgent", priority: "user-blocking" }),
+    ];
+    expect(tasks.map((task) => task.getPriority())).toEqual([10, -10]);
+    await Promise.all(tasks);
+    expect(order).toEqual(["urgent", "background"]);
+    await app.shutdown();
   });
 
   it("lets requests share one module-level Semaphore, where a run() per request cannot", async () => {

@@ -111,7 +111,7 @@ describe("a priority loop", () => {
     expect(log).toEqual(["high", "callback", "low"]);
   });
 
-  it("raises an entry passed over for STARVATION_BOUND picks", () => {
+  it("raises an entry passed over within twice STARVATION_BOUND picks", () => {
     const ran = runP(function* () {
       let lowRanAt = -1;
       let picks = 0;

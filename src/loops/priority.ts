@@ -20,9 +20,10 @@ import { VirtualEventLoop } from "./virtual.js";
 type Entry = Handle | ReadyEntry;
 
 /**
- * How many picks an entry may be passed over before it is raised to the best
- * priority in the queue: at most this many, or the queue's length if that is
- * more, so a long queue of better entries is still worked through first.
+ * How often, in picks, the starvation guard looks for entries passed over
+ * since the look before (or every queue's length of picks, if that is more,
+ * so a long queue of better entries is still worked through first): an entry
+ * waits at most about twice this many picks before it is raised to run next.
  * Deterministic: the same program gives the same order.
  */
 export const STARVATION_BOUND = 64;
