@@ -4,9 +4,9 @@
  * tasks; shutdown() cancels what is left, waits a while, and closes it.
  */
 import type { Context } from "./context.js";
-import type { TaskPriority } from "./priority.js";
 import { type Coro, isCoroutine, isGeneratorFunction } from "./coro.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import type { TaskPriority } from "./priority.js";
 import type { Task, TaskBody } from "./tasks.js";
 import { describeWait, taskLabel } from "./tasktree.js";
 import { argTypeError, checkDelay, checkOptions } from "./validate.js";

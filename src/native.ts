@@ -72,10 +72,12 @@ export const HOST_AWAIT = "a native promise only the host settles";
 /** NativeBody's state: what its next step does, and what `pending` holds for it. */
 const START = 0; // call the function (pending)
 const WATCH = 1; // watch the promise of an async body already running (pending)
-const RUNNING = 2; // the function runs, or awaits `inner`
-const ON_HOST = 3; // the function is blocked on the host: its awaits are no longer the task's steps
-const RETURNED = 4; // end with the function's result (pending)
-const THREW = 5; // end by throwing what the function threw (pending)
+const FIRST = 2; // the function's first part runs: the then() of its first asynkit await is due
+const AFTER_PLAIN = 3; // FIRST, past a first await of a plain promise: it runs on in microtasks
+const RUNNING = 4; // the function runs, or awaits `inner`
+const ON_HOST = 5; // the function is blocked on the host: its awaits are no longer the task's steps
+const RETURNED = 6; // end with the function's result (pending)
+const THREW = 7; // end by throwing what the function threw (pending)
 
 /**
  * @internal The coroutine of a native task: it calls the function at the
@@ -124,7 +126,25 @@ export class NativeBody<T = unknown> {
 
   /** @internal The function awaits the host (detached), or is back in the loop's order. */
   _onHost(detached: boolean): void {
-    if (this.state === RUNNING || this.state === ON_HOST) this.state = detached ? ON_HOST : RUNNING;
+    if (this.state >= FIRST && this.state <= ON_HOST) this.state = detached ? ON_HOST : RUNNING;
+  }
+
+  /**
+   * @internal Just after its first part: if the then() of its first await has
+   * not come, that await was of a plain promise, and the function runs on.
+   */
+  _firstPartEnded(): void {
+    if (this.state === FIRST) this.state = AFTER_PLAIN;
+  }
+
+  /** @internal Its first part runs: the then() of its first asynkit await has not come. */
+  get _inFirstPart(): boolean {
+    return this.state === FIRST;
+  }
+
+  /** @internal Its first await was of a plain promise; its first asynkit then() is still due. */
+  get _afterPlainAwait(): boolean {
+    return this.state === AFTER_PLAIN;
   }
 
   next(): IteratorResult<Suspend, T> {
@@ -162,6 +182,7 @@ export class NativeBody<T = unknown> {
 
   /** @internal The function awaits `op` (its then() was called): the next step drives it. */
   _awaits(op: AwaitTarget, resolve: Settle): void {
+    this.state = RUNNING;
     this.inner = op;
     this.resolve = resolve;
   }
@@ -181,6 +202,7 @@ export class NativeBody<T = unknown> {
       outcome = error;
     }
     if (ok && isPromiseLike(outcome)) return false;
+    this.state = RUNNING;
     this.resolve = resolve;
     this.settle(ok, outcome);
     return true;
@@ -261,7 +283,7 @@ export class NativeBody<T = unknown> {
     const suspended = steps.suspended;
     // A then() the function calls itself (not an await) is not a step's end.
     steps.suspended = false;
-    const result = steps.callFirst(fn, this.task);
+    const result = steps.callFirst(fn, this.task, this as NativeBody<unknown>);
     steps.suspended = suspended;
     return result;
   }
@@ -272,6 +294,7 @@ export class NativeBody<T = unknown> {
     this.run();
     // Bound rather than closures: a task blocked for long keeps them, and these take 56 bytes less.
     promise.then(bodyFulfilled.bind(this), bodyRejected.bind(this));
+    this.state = FIRST;
     expectThen(this as NativeBody<unknown>, true);
     return IN_MICROTASKS;
   }
@@ -363,8 +386,67 @@ export class NativeSteps {
    * credit and is not taken for the function's await.
    */
   credits = 0;
+  /** The functions whose first part was called, in the order of their credits (null: not a task's own). */
+  private readonly crediting: (NativeBody | null)[] = [];
   readonly credit = (): void => {
     this.credits++;
+    const body = this.crediting.shift() as NativeBody | null;
+    // From its credit to its firstPartEnded(), the microtasks are those its first part queued.
+    if (body?._inFirstPart && this.handedOver && body !== this.running()) {
+      this.keepRunningContext();
+      this.firstPart = body;
+      enterRunning(this);
+    }
+  };
+  /** The function whose first part's microtasks run now, if it is not the running one anyway. */
+  private firstPart: NativeBody | null = null;
+  /** @internal The microtasks have all run: no first part's are running. */
+  endFirstPart(): void {
+    this.firstPart = null;
+  }
+
+  /** Functions whose first part was called, each with a firstPartEnded() queued just after it. */
+  private readonly firstParts: NativeBody[] = [];
+  /**
+   * A function whose first part ended with no other function due a then(),
+   * whose firstPartEnded() waits until another first part begins: a then()
+   * can be taken for the wrong function only once two are due one, and the
+   * first part's microtasks were all queued before the other's begin. (At
+   * most one: the next to end its first part finds this one due.)
+   */
+  private unmarked: NativeBody | null = null;
+
+  /** How many first parts are being called now (one inside another: an eager start). */
+  private calling = 0;
+
+  /** True if the function whose first part just ended is the only one due a then(). */
+  alone(): boolean {
+    return this.calling === 0 && !this.pending();
+  }
+
+  /** `body`'s first part ended: its firstPartEnded() is queued now, or once another begins. */
+  firstPartOver(body: NativeBody, alone: boolean): void {
+    if (alone) {
+      this.unmarked = body;
+      return;
+    }
+    this.firstParts.push(body);
+    inMicrotask(this.firstPartEnded);
+  }
+
+  /** @internal No function is due a then(): the one left unmarked is past its first part. */
+  forgetUnmarked(): void {
+    this.unmarked = null;
+  }
+  /** Just after a function's first part: see NativeBody._firstPartEnded(). */
+  readonly firstPartEnded = (): void => {
+    const body = this.firstParts.shift() as NativeBody;
+    body._firstPartEnded();
+    if (this.firstPart === body) {
+      this.keepRunningContext();
+      this.firstPart = null;
+      if (this.handedOver) enterRunning(this);
+    }
   };
 
   constructor(readonly loop: BaseEventLoop) {}
@@ -375,11 +457,13 @@ export class NativeSteps {
   }
 
   /**
-   * The function the hand-over runs as, between its asynkit awaits: the one
-   * resumed last, else the last whose first step ended in an await (the step
-   * the drive ran; the eager children it started come before it).
+   * The function the hand-over runs as, between its asynkit awaits: one whose
+   * first part's microtasks run now (see credit), else the one resumed last,
+   * else the last whose first step ended in an await (the step the drive ran;
+   * the eager children it started come before it).
    */
   running(): NativeBody | null {
+    if (this.firstPart !== null) return this.firstPart;
     if (this.resumed !== null) return this.resumed;
     const started = this.started;
     // Not started[-1], which V8 looks up as a property named "-1", up the prototype chain.
@@ -412,8 +496,31 @@ export class NativeSteps {
 
   /** True if a then() now is the await of the function it would be given to. */
   due(): boolean {
-    if (this.started.length > 0) return this.credits > 0;
+    if (this.started.length > 0) {
+      this.detachAfterPlainAwaits();
+      if (this.started.length > 0) return this.credits > 0;
+    }
     return this.resumed !== null && this.suspended;
+  }
+
+  /**
+   * A started function whose first await was of a plain promise runs on in
+   * the microtasks, and the then() of its first asynkit await comes when that
+   * promise's chain says. Alone, it is the only function a then() can be
+   * from. Beside another function due one (its creator, a task started with
+   * it), a then() now could be either's: it goes on outside the loop's order,
+   * as a function blocked on the host (which the asyncLocalStorage option
+   * finds again), and the then() goes to the other.
+   */
+  private detachAfterPlainAwaits(): void {
+    const started = this.started;
+    while (started.length > 1 || (started.length === 1 && this.resumed !== null)) {
+      const first = started[0] as NativeBody;
+      if (!first._afterPlainAwait) return;
+      started.shift();
+      this.credits--;
+      detach(this, first);
+    }
   }
 
   /**
@@ -422,12 +529,21 @@ export class NativeSteps {
    * and gives its credit back. With the loop's asyncLocalStorage option, the
    * function runs as `owner`'s, if given (see runAsOwner).
    */
-  callFirst(fn: () => unknown, owner: Task<unknown> | null): unknown {
+  callFirst(fn: () => unknown, owner: Task<unknown> | null, body: NativeBody | null): unknown {
+    // Another first part begins: the one that waited for it gets its firstPartEnded() now.
+    const unmarked = this.unmarked;
+    if (unmarked !== null) {
+      this.unmarked = null;
+      if (unmarked._inFirstPart) this.firstPartOver(unmarked, false);
+    }
+    this.crediting.push(body);
     inMicrotask(this.credit);
     let result: unknown;
+    this.calling++;
     try {
       result = owner !== null && this.loop._asyncLocalStorage ? runAsOwner(owner, fn) : fn();
     } finally {
+      this.calling--;
       if (!isPromiseLike(result) || isCoroutine(result)) this.credits--;
     }
     return result;
@@ -454,8 +570,10 @@ export class NativeSteps {
 function expectThen(body: NativeBody, first: boolean): NativeSteps {
   const loop = (body.task as Task<unknown>)._loop;
   const steps = stepsOf(loop);
-  if (first) steps.started.push(body);
-  else {
+  if (first) {
+    steps.firstPartOver(body, steps.alone());
+    steps.started.push(body);
+  } else {
     steps.resumed = body;
     steps.suspended = false;
   }
@@ -534,23 +652,27 @@ function armHostCheck(steps: NativeSteps): void {
 
 /** The tasks still due a then() await the host: the loop goes on without them. */
 function detachBlocked(steps: NativeSteps): void {
-  const loop = steps.loop;
   steps.keepRunningContext();
   const blocked = [...steps.started];
   if (steps.resumed !== null) blocked.push(steps.resumed);
   steps.started.length = 0;
   steps.credits = 0; // every credit has come: the microtasks have all run
+  steps.endFirstPart();
   steps.resumed = null;
-  for (const body of blocked) {
-    body._onHost(true);
-    if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
-    loop._hostPending++;
-    const task = body.task as Task<unknown>;
-    task._endStepOnHost();
-    loop._hostAwait(task, body.steps);
-    if (observed) publish("task.suspended", { task, future: null, what: HOST_AWAIT });
-  }
+  for (const body of blocked) detach(steps, body);
   stepsDone(steps);
+}
+
+/** `body`'s function goes on outside the loop's order: it counts as blocked on the host. */
+function detach(steps: NativeSteps, body: NativeBody): void {
+  const loop = steps.loop;
+  body._onHost(true);
+  if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
+  loop._hostPending++;
+  const task = body.task as Task<unknown>;
+  task._endStepOnHost();
+  loop._hostAwait(task, body.steps);
+  if (observed) publish("task.suspended", { task, future: null, what: HOST_AWAIT });
 }
 
 /** No then() is due any more: give the loop back its drive. */
@@ -560,6 +682,7 @@ function stepsDone(steps: NativeSteps): void {
     if (steps.handedOver) enterRunning(steps);
     return;
   }
+  steps.forgetUnmarked(); // none is in its first part any more
   loop._handover = null;
   if (!steps.handedOver) return;
   steps.handedOver = false;
@@ -684,7 +807,7 @@ export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, ar
   if (isLocalGeneratorFunction(body)) return body(arg) as Coro<T>;
   const loop = getRunningLoop();
   const task = runningTask(loop);
-  const result = stepsOf(loop).callFirst(() => body(arg), task);
+  const result = stepsOf(loop).callFirst(() => body(arg), task, null);
   if (isCoroutine(result)) return result as Coro<T>;
   if (!isPromiseLike(result)) {
     throw new TypeError(

@@ -810,6 +810,73 @@ describe("eager native starts", () => {
     ]);
     expect(reports).toEqual([]);
   });
+  it("a child whose first await is a plain promise, beside its creator, goes on outside the order: no await is taken for the other's", async () => {
+    const reports: string[] = [];
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const result = await onLoop(
+      async () => {
+        const child = async (name: string) => {
+          await null; // a plain promise: the creator runs on meanwhile
+          log.push(`${name} after null, as ${currentTask()?.getName()}`);
+          await sleep(5);
+          return `${name} done`;
+        };
+        const a = createTask(() => child("a"), { name: "a", eagerStart: true });
+        const b = createTask(() => child("b"), { name: "b", eagerStart: true });
+        return [await a, await b, loop.time()];
+      },
+      reports,
+      loop,
+    );
+    expect(result).toEqual(["a done", "b done", 5]);
+    // Each child's code after the plain await ran as that child, and then outside the order.
+    expect(log).toEqual(["a after null, as a", "b after null, as b"]);
+    expect(reports).toEqual([
+      expect.stringMatching(
+        /^<Task pending name="a"> awaited a promise the loop did not make, in its step 0/,
+      ),
+      expect.stringMatching(
+        /^<Task pending name="b"> awaited a promise the loop did not make, in its step 0/,
+      ),
+    ]);
+  });
+
+  it("started by a generator task, a child after a plain await does not take its sibling's then()", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    const result = await onLoop(
+      async () =>
+        await createTask(function* () {
+          const plain = createTask(
+            async () => {
+              await null;
+              await sleep(5);
+              log.push(`plain at ${loop.time()}`);
+            },
+            { name: "plain", eagerStart: true },
+          );
+          const ordered = createTask(
+            async () => {
+              await sleep(1);
+              log.push(`ordered at ${loop.time()}, as ${currentTask()?.getName()}`);
+            },
+            { name: "ordered", eagerStart: true },
+          );
+          yield* gather(plain, ordered);
+          return "done";
+        }),
+      reports,
+      loop,
+    );
+    expect(result).toBe("done");
+    expect(log).toEqual(["ordered at 1, as ordered", "plain at 5"]);
+    expect(reports).toEqual([
+      expect.stringMatching(/^<Task pending name="plain"> awaited a promise/),
+    ]);
+  });
+
   it("a function that ends before the eager child it started takes its then(): the child's await stays its own", async () => {
     const reports: string[] = [];
     const log: string[] = [];
