@@ -127,17 +127,24 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
  * ```
  */
 export class TaskTimeout implements Disposable {
-  private _timer: TimerHandle | null;
+  /** The deadline's timer; null once it fired or the block ended (see _armed). */
+  private _timer: TimerHandle | null = null;
+  /** True until the deadline fired or the block ended. */
+  private _armed = true;
   private _interrupt: TimeoutInterrupt | null = null;
 
   /** @internal Use taskTimeout(). */
   constructor(task: Task, ms: number) {
     const loop = schedulingLoop("taskTimeout", task._loop);
-    this._timer = loop.callLater(ms, () => {
-      // From a task of its own, as taskInterrupt(): two deadlines due at once
-      // interrupt one after the other, each after the last was delivered.
+    // From a task of its own, as taskInterrupt(): two deadlines due at once
+    // interrupt one after the other, each after the last was delivered.
+    const fire = (): void => {
       loop.createTask(this._fire(task, ms), { name: `taskTimeout(${ms})` });
-    });
+    };
+    // A deadline already passed fires now: its task is queued ahead of the
+    // block's first suspension, as timeout()'s callback is.
+    if (ms <= 0) fire();
+    else this._timer = loop.callLater(ms, fire);
   }
 
   /**
@@ -157,12 +164,14 @@ export class TaskTimeout implements Disposable {
   [Symbol.dispose](): void {
     this._timer?.cancel();
     this._timer = null;
+    this._armed = false;
   }
 
   private *_fire(task: Task, ms: number): Coro<void> {
     // The block may have ended, or its task be done or cancelled, by now.
-    if (this._timer === null || task.done() || task._mustCancel) return;
+    if (!this._armed || task.done() || task._mustCancel) return;
     this._timer = null;
+    this._armed = false;
     this._interrupt = new TimeoutInterrupt(`taskTimeout(${ms}): the deadline passed`);
     yield* taskInterrupt(task, this._interrupt);
   }

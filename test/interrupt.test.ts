@@ -26,6 +26,7 @@ import {
   taskIsRunnable,
   taskThrow,
   taskTimeout,
+  timeout,
 } from "../src/index.js";
 import { caught, thrown } from "./helpers.js";
 import { LOOP_KINDS, runOn } from "./scheduling-helpers.js";
@@ -315,6 +316,34 @@ for (const kind of LOOP_KINDS) {
           return [(error as Error).name, ((error as Error).cause as Error).name];
         });
         expect(got).toEqual(["TimeoutError", "TimeoutInterrupt"]);
+      });
+
+      it("a deadline already passed interrupts the body at its first suspension, as timeout()'s does", async () => {
+        const got = await runOn(kind, function* () {
+          const outcomes: string[] = [];
+          for (const ms of [-5, 0]) {
+            for (const guard of [timeout, taskTimeout]) {
+              const error = yield* caught(() =>
+                guard(ms, function* () {
+                  yield* sleep(0); // one suspension
+                  return "finished";
+                }),
+              );
+              outcomes.push(`${guard.name}(${ms}): ${(error as Error).name}`);
+            }
+          }
+          const unsuspended = yield* taskTimeout(0, function* () {
+            return "never suspended";
+          });
+          return [...outcomes, unsuspended];
+        });
+        expect(got).toEqual([
+          "timeout(-5): TimeoutError",
+          "taskTimeout(-5): TimeoutError",
+          "timeout(0): TimeoutError",
+          "taskTimeout(0): TimeoutError",
+          "never suspended",
+        ]);
       });
 
       it("interrupts the wait for a task, which goes on", async () => {
