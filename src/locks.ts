@@ -266,6 +266,8 @@ export function allCancelled(waiters: Deque<Future<unknown>> | null): boolean {
 export class Event extends LoopBound {
   /** @internal */ _value = false;
   /** @internal */ _waiters: Deque<Future<true>> = new Deque();
+  /** @internal What its waits are called in the task tree (a Queue's join() names its own). */
+  _waitName = "Event.wait()";
 
   /** True while the flag is set. */
   isSet(): boolean {
@@ -320,7 +322,7 @@ class EventWait {
     }
     const event = this.event;
     if (event._value) return DONE_TRUE;
-    const fut = new WaitFuture<true>(event._getLoop(), "Event.wait()");
+    const fut = new WaitFuture<true>(event._getLoop(), event._waitName);
     this.value = fut;
     event._waiters.push(fut);
     return waitStep(fut, false, this as IteratorYieldResult<Suspend>);
@@ -374,6 +376,8 @@ thenable(EventWait);
 export class Condition extends LoopBound {
   /** @internal */ readonly _lock: Lock;
   /** @internal */ _waiters: Deque<Future<boolean>> = new Deque();
+  /** @internal What its waits are called in the task tree (a Barrier's wait() names its own). */
+  _waitName: string;
 
   /** Uses `lock` as the underlying lock, or a new Lock. */
   constructor(lock?: Lock) {
@@ -388,6 +392,7 @@ export class Condition extends LoopBound {
       );
     }
     this._lock = lock ?? new Lock();
+    this._waitName = `${new.target.name}.wait()`;
   }
 
   /** True while the underlying lock is held. */
@@ -424,7 +429,7 @@ export class Condition extends LoopBound {
     let failed = false;
     let failure: unknown;
     try {
-      const fut = new WaitFuture<boolean>(loop, "Condition.wait()");
+      const fut = new WaitFuture<boolean>(loop, this._waitName);
       this._waiters.push(fut);
       try {
         yield* fut;
@@ -658,7 +663,7 @@ type BarrierState = typeof FILLING | typeof DRAINING | typeof RESETTING | typeof
  * ```
  */
 export class Barrier {
-  private readonly _cond = new Condition();
+  private readonly _cond = barrierCondition();
   private readonly _parties: number;
   private _state: BarrierState = FILLING;
   private _count = 0;
@@ -762,6 +767,13 @@ export class Barrier {
       this._cond.notifyAll();
     }
   }
+}
+
+/** The condition a Barrier's tasks wait on, its waits named as the barrier's in the task tree. */
+function barrierCondition(): Condition {
+  const cond = new Condition();
+  cond._waitName = "Barrier.wait()";
+  return cond;
 }
 
 thenable(Barrier.prototype.wait);

@@ -59,7 +59,7 @@ export class Queue<T> extends LoopBound {
   /** @internal */ _getters = new Deque<Future<void>>();
   /** @internal */ _putters = new Deque<Future<void>>();
   /** @internal */ _unfinishedTasks = 0;
-  /** @internal */ _finished = new Event();
+  /** @internal */ _finished = joinEvent();
   /** @internal */ _isShutdown = false;
   private readonly _items: Deque<T> = new Deque<T>();
 
@@ -417,3 +417,10 @@ export class PriorityQueue<T> extends Queue<T> {
 }
 
 thenable(Queue.prototype.join);
+
+/** The event join() waits on, its waits named as join()'s in the task tree. */
+function joinEvent(): Event {
+  const finished = new Event();
+  finished._waitName = "Queue.join()";
+  return finished;
+}

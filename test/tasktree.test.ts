@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  Barrier,
   type Coro,
   createTask,
   DeadlockError,
@@ -13,6 +14,7 @@ import {
   getRunningLoop,
   HostEventLoop,
   Lock,
+  PriorityCondition,
   Queue,
   shield,
   sleep,
@@ -364,6 +366,42 @@ describe("formatTaskTree names what a task waits on", () => {
     expect(tree.split("\n").slice(3)).toEqual([
       '├── Task "gatherer" waits on gather() of 2, 2 pending',
       '└── Task "shielder" waits on shield() of Task "b"',
+    ]);
+  });
+
+  it("names a Barrier's, a Queue join()'s and a PriorityCondition's waits as theirs, not by what they are built on", () => {
+    const loop = new VirtualEventLoop();
+    let tree = "";
+    loop.runSync(
+      (function* () {
+        const barrier = new Barrier(2);
+        const queue = new Queue<number>();
+        queue.putNowait(1);
+        const condition = new PriorityCondition();
+        createTask(barrier.wait(), { name: "barrier" });
+        createTask(queue.join(), { name: "join" });
+        createTask(
+          (function* () {
+            yield* condition.acquire();
+            yield* condition.wait();
+            condition.release();
+          })(),
+          { name: "condition" },
+        );
+        yield* sleep(1);
+        tree = getRunningLoop().dumpTasks();
+        yield* barrier.wait();
+        queue.getNowait();
+        queue.taskDone();
+        yield* condition.acquire();
+        condition.notify();
+        condition.release();
+      })(),
+    );
+    expect(tree.split("\n").slice(1)).toEqual([
+      '├── Task "barrier" waits on Barrier.wait()',
+      '├── Task "join" waits on Queue.join()',
+      '└── Task "condition" waits on PriorityCondition.wait()',
     ]);
   });
 });
