@@ -13,7 +13,7 @@ import {
 } from "./coro.js";
 import { CancelledError, TimeoutError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
-import { Future, PENDING, waitStep } from "./futures.js";
+import { Future, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
 import { toFuture } from "./tasks.js";
@@ -309,7 +309,7 @@ function* waitUntil<T>(
   for (const aw of aws) fs.add(toFuture("wait()", "each awaitable", aw, loop));
   if (fs.size === 0) throw new RangeError("wait() needs at least one future: the set is empty.");
 
-  const waiter = loop.createFuture<void>();
+  const waiter = new WaitFuture<void>(loop, `wait() of ${fs.size}`);
   const timer = timeoutMs === undefined ? null : loop.callLater(timeoutMs, releaseWaiter, waiter);
   let counter = fs.size;
   const onCompletion = (f: Future<T>): void => {

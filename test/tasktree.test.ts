@@ -21,6 +21,7 @@ import {
   type Task,
   taskGroup,
   VirtualEventLoop,
+  wait,
 } from "../src/index.js";
 import { thrown } from "./helpers.js";
 
@@ -369,7 +370,7 @@ describe("formatTaskTree names what a task waits on", () => {
     ]);
   });
 
-  it("names a Barrier's, a Queue join()'s and a PriorityCondition's waits as theirs, not by what they are built on", () => {
+  it("names the waits of wait(), a Barrier, a Queue's join() and a PriorityCondition as theirs, not by what they are built on", () => {
     const loop = new VirtualEventLoop();
     let tree = "";
     loop.runSync(
@@ -378,6 +379,8 @@ describe("formatTaskTree names what a task waits on", () => {
         const queue = new Queue<number>();
         queue.putNowait(1);
         const condition = new PriorityCondition();
+        const never = new Event();
+        createTask(wait([never.wait(), sleep(1_000)]), { name: "wait" });
         createTask(barrier.wait(), { name: "barrier" });
         createTask(queue.join(), { name: "join" });
         createTask(
@@ -398,7 +401,8 @@ describe("formatTaskTree names what a task waits on", () => {
         condition.release();
       })(),
     );
-    expect(tree.split("\n").slice(1)).toEqual([
+    expect(tree.split("\n").slice(1, 2)).toEqual(['├── Task "wait" waits on wait() of 2']);
+    expect(tree.split("\n").slice(-3)).toEqual([
       '├── Task "barrier" waits on Barrier.wait()',
       '├── Task "join" waits on Queue.join()',
       '└── Task "condition" waits on PriorityCondition.wait()',
