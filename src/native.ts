@@ -398,8 +398,10 @@ export class NativeSteps {
       enterRunning(this);
     }
   };
+
   /** The function whose first part's microtasks run now, if it is not the running one anyway. */
   private firstPart: NativeBody | null = null;
+
   /** @internal The microtasks have all run: no first part's are running. */
   endFirstPart(): void {
     this.firstPart = null;
@@ -407,6 +409,17 @@ export class NativeSteps {
 
   /** Functions whose first part was called, each with a firstPartEnded() queued just after it. */
   private readonly firstParts: NativeBody[] = [];
+  /** Just after a function's first part: see NativeBody._firstPartEnded(). */
+  readonly firstPartEnded = (): void => {
+    const body = this.firstParts.shift() as NativeBody;
+    body._firstPartEnded();
+    if (this.firstPart === body) {
+      this.keepRunningContext();
+      this.firstPart = null;
+      if (this.handedOver) enterRunning(this);
+    }
+  };
+
   /**
    * A function whose first part ended with no other function due a then(),
    * whose firstPartEnded() waits until another first part begins: a then()
@@ -438,16 +451,6 @@ export class NativeSteps {
   forgetUnmarked(): void {
     this.unmarked = null;
   }
-  /** Just after a function's first part: see NativeBody._firstPartEnded(). */
-  readonly firstPartEnded = (): void => {
-    const body = this.firstParts.shift() as NativeBody;
-    body._firstPartEnded();
-    if (this.firstPart === body) {
-      this.keepRunningContext();
-      this.firstPart = null;
-      if (this.handedOver) enterRunning(this);
-    }
-  };
 
   constructor(readonly loop: BaseEventLoop) {}
 
