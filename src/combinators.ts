@@ -509,7 +509,7 @@ export function asCompleted<T>(
 
 class AsCompleted<T> implements IterableIterator<Op<T>> {
   /** Futures in the order they finished; null for each one the timeout gave up on. */
-  private readonly _done = new Queue<Future<T> | null>();
+  private readonly _done = finishedQueue<T>();
   private readonly _todo = new Set<Future<T>>();
   private _left: number;
   private _timer: { cancel(): void } | null = null;
@@ -555,6 +555,13 @@ class AsCompleted<T> implements IterableIterator<Op<T>> {
     }
     this._todo.clear();
   };
+}
+
+/** The queue asCompleted() takes the futures from, its waits named as asCompleted()'s. */
+function finishedQueue<T>(): Queue<Future<T> | null> {
+  const queue = new Queue<Future<T> | null>();
+  queue._getName = "asCompleted()";
+  return queue;
 }
 
 thenable(Gathering);

@@ -60,6 +60,8 @@ export class Queue<T> extends LoopBound {
   /** @internal */ _putters = new Deque<Future<void>>();
   /** @internal */ _unfinishedTasks = 0;
   /** @internal */ _finished = joinEvent();
+  /** @internal What its get() waits are called in the task tree (asCompleted() names its own). */
+  _getName = "Queue.get()";
   /** @internal */ _isShutdown = false;
   private readonly _items: Deque<T> = new Deque<T>();
 
@@ -212,9 +214,9 @@ function shutDownError(operation: string): QueueShutDown {
 
 const GET = 0;
 const PUT = 1;
-/** By kind: the call's name, and its future's label in deadlock reports. */
+/** By kind: the call's name (its future's label in deadlock reports: queue._getName, or PUT_LABEL). */
 const NAMES = ["get", "put"] as const;
-const LABELS = ["Queue.get()", "Queue.put()"] as const;
+const PUT_LABEL = "Queue.put()";
 
 /**
  * `yield* queue.get()` and `yield* queue.put(item)`, written as an iterator
@@ -271,7 +273,10 @@ class QueueWait<T, R> {
   private _wait(waiters: Deque<Future<void>>): IteratorResult<Suspend, R> {
     const queue = this.queue;
     if (queue._isShutdown) throw shutDownError(NAMES[this.kind]);
-    const fut = new WaitFuture<void>(queue._getLoop(), LABELS[this.kind]);
+    const fut = new WaitFuture<void>(
+      queue._getLoop(),
+      this.kind === GET ? queue._getName : PUT_LABEL,
+    );
     waiters.push(fut);
     this.value = fut;
     return waitStep(fut, false, this as IteratorYieldResult<Suspend>) as IteratorResult<Suspend, R>;

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  asCompleted,
   Barrier,
   type Coro,
   createTask,
@@ -381,6 +382,8 @@ describe("formatTaskTree names what a task waits on", () => {
         const condition = new PriorityCondition();
         const never = new Event();
         createTask(wait([never.wait(), sleep(1_000)]), { name: "wait" });
+        const [first] = asCompleted([never.wait()]);
+        createTask(first as Coro<true>, { name: "asCompleted" });
         createTask(barrier.wait(), { name: "barrier" });
         createTask(queue.join(), { name: "join" });
         createTask(
@@ -401,7 +404,11 @@ describe("formatTaskTree names what a task waits on", () => {
         condition.release();
       })(),
     );
-    expect(tree.split("\n").slice(1, 2)).toEqual(['├── Task "wait" waits on wait() of 2']);
+    const lines = tree.split("\n");
+    expect(lines.filter((line) => /"(wait|asCompleted)"/.test(line))).toEqual([
+      '├── Task "wait" waits on wait() of 2',
+      '├── Task "asCompleted" waits on asCompleted()',
+    ]);
     expect(tree.split("\n").slice(-3)).toEqual([
       '├── Task "barrier" waits on Barrier.wait()',
       '├── Task "join" waits on Queue.join()',
