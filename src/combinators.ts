@@ -509,12 +509,13 @@ export function asCompleted<T>(
 
 class AsCompleted<T> implements IterableIterator<Op<T>> {
   /** Futures in the order they finished; null for each one the timeout gave up on. */
-  private readonly _done = finishedQueue<T>();
+  private readonly _done = new Queue<Future<T> | null>();
   private readonly _todo = new Set<Future<T>>();
   private _left: number;
   private _timer: { cancel(): void } | null = null;
 
   constructor(aws: Iterable<Awaitable<T>>, timeoutMs: number | undefined) {
+    this._done._getName = "asCompleted()"; // the task tree names its waits as asCompleted()'s
     const loop = getEventLoop();
     for (const aw of new Set(aws))
       this._todo.add(toFuture("asCompleted()", "each awaitable", aw, loop));
@@ -555,13 +556,6 @@ class AsCompleted<T> implements IterableIterator<Op<T>> {
     }
     this._todo.clear();
   };
-}
-
-/** The queue asCompleted() takes the futures from, its waits named as asCompleted()'s. */
-function finishedQueue<T>(): Queue<Future<T> | null> {
-  const queue = new Queue<Future<T> | null>();
-  queue._getName = "asCompleted()";
-  return queue;
 }
 
 thenable(Gathering);

@@ -663,7 +663,7 @@ type BarrierState = typeof FILLING | typeof DRAINING | typeof RESETTING | typeof
  * ```
  */
 export class Barrier {
-  private readonly _cond = barrierCondition();
+  private readonly _cond = new Condition();
   private readonly _parties: number;
   private _state: BarrierState = FILLING;
   private _count = 0;
@@ -672,6 +672,7 @@ export class Barrier {
   constructor(parties: number) {
     checkInteger("new Barrier()", "parties", parties, 1);
     this._parties = parties;
+    this._cond._waitName = "Barrier.wait()"; // the task tree names its tasks' waits as the barrier's
   }
 
   /** How many tasks must wait before all are released. */
@@ -767,13 +768,6 @@ export class Barrier {
       this._cond.notifyAll();
     }
   }
-}
-
-/** The condition a Barrier's tasks wait on, its waits named as the barrier's in the task tree. */
-function barrierCondition(): Condition {
-  const cond = new Condition();
-  cond._waitName = "Barrier.wait()";
-  return cond;
 }
 
 thenable(Barrier.prototype.wait);

@@ -399,13 +399,12 @@ export class NativeSteps {
     }
   };
 
-  /** The function whose first part's microtasks run now, if it is not the running one anyway. */
+  /**
+   * The function whose first part's microtasks run now, if it is not the
+   * running one anyway; its firstPartEnded() clears it (only a function whose
+   * marker is queued can differ from the running one at its credit).
+   */
   private firstPart: NativeBody | null = null;
-
-  /** @internal The microtasks have all run: no first part's are running. */
-  endFirstPart(): void {
-    this.firstPart = null;
-  }
 
   /** Functions whose first part was called, each with a firstPartEnded() queued just after it. */
   private readonly firstParts: NativeBody[] = [];
@@ -432,17 +431,18 @@ export class NativeSteps {
   /** How many first parts are being called now (one inside another: an eager start). */
   private calling = 0;
 
-  /** True if the function whose first part just ended is the only one due a then(). */
-  alone(): boolean {
-    return this.calling === 0 && !this.pending();
+  /**
+   * `body`'s first part ended (before it joins `started`): its firstPartEnded()
+   * is queued now, or, if it is the only function due a then(), once another
+   * first part begins.
+   */
+  firstPartOver(body: NativeBody): void {
+    if (this.calling === 0 && !this.pending()) this.unmarked = body;
+    else this.mark(body);
   }
 
-  /** `body`'s first part ended: its firstPartEnded() is queued now, or once another begins. */
-  firstPartOver(body: NativeBody, alone: boolean): void {
-    if (alone) {
-      this.unmarked = body;
-      return;
-    }
+  /** Queues `body`'s firstPartEnded(). */
+  private mark(body: NativeBody): void {
     this.firstParts.push(body);
     inMicrotask(this.firstPartEnded);
   }
@@ -537,7 +537,7 @@ export class NativeSteps {
     const unmarked = this.unmarked;
     if (unmarked !== null) {
       this.unmarked = null;
-      if (unmarked._inFirstPart) this.firstPartOver(unmarked, false);
+      if (unmarked._inFirstPart) this.mark(unmarked);
     }
     this.crediting.push(body);
     inMicrotask(this.credit);
@@ -574,7 +574,7 @@ function expectThen(body: NativeBody, first: boolean): NativeSteps {
   const loop = (body.task as Task<unknown>)._loop;
   const steps = stepsOf(loop);
   if (first) {
-    steps.firstPartOver(body, steps.alone());
+    steps.firstPartOver(body);
     steps.started.push(body);
   } else {
     steps.resumed = body;
@@ -660,7 +660,6 @@ function detachBlocked(steps: NativeSteps): void {
   if (steps.resumed !== null) blocked.push(steps.resumed);
   steps.started.length = 0;
   steps.credits = 0; // every credit has come: the microtasks have all run
-  steps.endFirstPart();
   steps.resumed = null;
   for (const body of blocked) detach(steps, body);
   stepsDone(steps);

@@ -59,7 +59,7 @@ export class Queue<T> extends LoopBound {
   /** @internal */ _getters = new Deque<Future<void>>();
   /** @internal */ _putters = new Deque<Future<void>>();
   /** @internal */ _unfinishedTasks = 0;
-  /** @internal */ _finished = joinEvent();
+  /** @internal */ _finished = new Event();
   /** @internal What its get() waits are called in the task tree (asCompleted() names its own). */
   _getName = "Queue.get()";
   /** @internal */ _isShutdown = false;
@@ -76,6 +76,7 @@ export class Queue<T> extends LoopBound {
     );
     this._maxsize = maxsize;
     this._finished.set();
+    this._finished._waitName = "Queue.join()"; // the task tree names join()'s waits as its own
   }
 
   /** The most items the queue holds (0: unbounded). */
@@ -422,10 +423,3 @@ export class PriorityQueue<T> extends Queue<T> {
 }
 
 thenable(Queue.prototype.join);
-
-/** The event join() waits on, its waits named as join()'s in the task tree. */
-function joinEvent(): Event {
-  const finished = new Event();
-  finished._waitName = "Queue.join()";
-  return finished;
-}

@@ -126,7 +126,5 @@ function armExitReport(): void {
 }
 
 function reportAtExit(): void {
-  for (const loop of [...loopsWithFailures]) {
-    for (const report of [...loop._unretrieved]) loop._reportUnretrieved(report);
-  }
+  for (const loop of [...loopsWithFailures]) loop._reportAllUnretrieved();
 }

@@ -543,8 +543,7 @@ export abstract class BaseEventLoop {
     this._scheduled.clear();
     this._timerHandles = 0;
     this._parkCleanup();
-    const reports = [...this._unretrieved];
-    for (const report of reports) this._reportUnretrieved(report);
+    this._reportAllUnretrieved();
   }
 
   /** Sets the function that receives errors nobody caught (null: the default handler). */
@@ -673,6 +672,11 @@ export abstract class BaseEventLoop {
       });
       this._cancelledTimers = 0;
     }
+  }
+
+  /** @internal Reports every failure nobody retrieved yet (the loop closes, or the process exits). */
+  _reportAllUnretrieved(): void {
+    for (const report of [...this._unretrieved]) this._reportUnretrieved(report);
   }
 
   /** @internal Reports a failure nobody retrieved, once. */
