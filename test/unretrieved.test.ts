@@ -29,6 +29,16 @@ function* failing(error: unknown): Coro<never> {
   throw error;
 }
 
+/** Collects garbage until `reports` has one, for a few host macrotasks at most. */
+async function collectUntilReported(reports: ExceptionContext[]): Promise<void> {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  for (let i = 0; i < 20 && reports.length === 0; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A loop whose exception handler records what it is given. */
 function recordingLoop(): { loop: VirtualEventLoop; reports: ExceptionContext[] } {
   const loop = new VirtualEventLoop();
@@ -181,17 +191,12 @@ describe("not reported when retrieved", () => {
 
 describe("reported when collected", () => {
   it("a failed future that is garbage-collected is reported without closing the loop", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     const { loop, reports } = recordingLoop();
     (() => {
       const f = new Future({ loop });
       f.setException(new Error("collected"));
     })();
-    for (let i = 0; i < 20 && reports.length === 0; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await collectUntilReported(reports);
     expect(reports).toHaveLength(1);
     expect(reports[0]!.message).toBe("Future exception was never retrieved");
     expect((reports[0]!.exception as Error).message).toBe("collected");
@@ -201,16 +206,6 @@ describe("reported when collected", () => {
 });
 
 describe("reported when a task that threw is collected, the loop never closed", () => {
-  /** Collects garbage until `reports` has one, for a few host macrotasks at most. */
-  async function collectUntilReported(reports: ExceptionContext[]): Promise<void> {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    for (let i = 0; i < 20 && reports.length === 0; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
   // The error's stack keeps the frames of the coroutine or function that threw it, and
   // through them the task: only once that stack is formatted can the task be collected.
   it("a generator task, by runUntilComplete()", async () => {
@@ -277,8 +272,6 @@ console.log("run over");
 
 describe("runSync and memory", () => {
   it("a failure left unretrieved by runSync is reported once it is collected", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     const { loop, reports } = recordingLoop();
     const error = new Error("dropped");
     loop.runSync(
@@ -287,10 +280,7 @@ describe("runSync and memory", () => {
         yield;
       })(),
     );
-    for (let i = 0; i < 20 && reports.length === 0; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await collectUntilReported(reports);
     expect(reports.map((r) => [r.message, (r.exception as Error).message])).toEqual([
       ["Future exception was never retrieved", "dropped"],
     ]);
