@@ -9,6 +9,7 @@ import type { Coro } from "./coro.js";
 import { TimeoutError, TimeoutInterrupt } from "./errors.js";
 import { getRunningLoop, runningTask, type TimerHandle } from "./events.js";
 import { PENDING } from "./futures.js";
+import { awaitsHost, HOST_AWAIT } from "./native.js";
 import {
   type AnySchedulingLoop,
   checkTask,
@@ -102,6 +103,10 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
     // Blocked: it stops waiting, and the future goes on without it.
     waitedOn._removeWaiter(task);
     task._futWaiter = null;
+  } else if (awaitsHost(task)) {
+    throw cannot(
+      `it awaits ${HOST_AWAIT}, which the loop cannot interrupt: await it through fromPromise() to make the wait interruptible, or cancel() the task (its taskSignal() aborts at once)`,
+    );
   } else if (loop._takeTask(task) === null) {
     throw cannot("it has no step in the ready queue to replace (it was taken out)");
   }

@@ -69,6 +69,12 @@ function awaitTarget(x: unknown): AwaitTarget | null {
 /** @internal What a native task blocked on the host waits on, in words (task tree, trace). */
 export const HOST_AWAIT = "a native promise only the host settles";
 
+/** @internal True while `task`, a native task, awaits a promise only the host settles. */
+export function awaitsHost(task: Task<unknown>): boolean {
+  const coro = task._coro;
+  return coro instanceof NativeBody && coro.detached;
+}
+
 /** NativeBody's state: what its next step does, and what `pending` holds for it. */
 const START = 0; // call the function (pending)
 const WATCH = 1; // watch the promise of an async body already running (pending)

@@ -164,6 +164,15 @@ export type TaskBody<T> = Coro<T> | (() => PromiseLike<T> | Coro<T>);
 /** @internal The arguments of a call that makes a task (createTask() and its kin), checked at the call. */
 export function checkNewTask(where: string, coro: unknown, options: unknown): void {
   if (!isCoroutine(coro) && typeof coro !== "function") {
+    if (coro instanceof Future) {
+      throw argTypeError(
+        where,
+        "coro",
+        coro,
+        "a coroutine or an async function",
+        "a Future (a Task, shield()'s) is awaited, not run: wait for it with `yield* future` or `await future`, or give a task a function that waits for it, async () => await future",
+      );
+    }
     if (isPromiseLike(coro)) {
       throw argTypeError(
         where,

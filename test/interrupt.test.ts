@@ -16,6 +16,7 @@ import {
   Lock,
   Queue,
   run,
+  schedulingLoopFactory,
   sleep,
   type Task,
   type TaskTimeout,
@@ -433,5 +434,34 @@ describe("interruption needs a scheduling loop", () => {
       { loopFactory: () => new HostEventLoop() },
     );
     expect(message).toMatch(/^taskThrow\(\) needs a scheduling event loop/);
+  });
+});
+
+describe("a native task blocked on a host promise", () => {
+  it("cannot be interrupted: the error says how to make its wait interruptible", async () => {
+    let release = (): void => {};
+    const message = await run(
+      async () => {
+        const onHost = createTask(
+          async () => {
+            await new Promise<void>((resolve) => {
+              release = resolve;
+            });
+            return "released";
+          },
+          { name: "onHost" },
+        );
+        await sleep(0);
+        await new Promise((resolve) => setTimeout(resolve, 0)); // the loop found it blocked on the host
+        const message = thrown(() => taskThrow(onHost, 1)).message;
+        release();
+        expect(await onHost).toBe("released");
+        return message;
+      },
+      { loopFactory: schedulingLoopFactory },
+    );
+    expect(message).toBe(
+      'taskThrow(): cannot interrupt <Task pending name="onHost">: it awaits a native promise only the host settles, which the loop cannot interrupt: await it through fromPromise() to make the wait interruptible, or cancel() the task (its taskSignal() aborts at once).',
+    );
   });
 });
