@@ -81,9 +81,10 @@ const WATCH = 1; // watch the promise of an async body already running (pending)
 const FIRST = 2; // the function's first part runs: the then() of its first asynkit await is due
 const AFTER_PLAIN = 3; // FIRST, past a first await of a plain promise: it runs on in microtasks
 const RUNNING = 4; // the function runs, or awaits `inner`
-const ON_HOST = 5; // the function is blocked on the host: its awaits are no longer the task's steps
-const RETURNED = 6; // end with the function's result (pending)
-const THREW = 7; // end by throwing what the function threw (pending)
+const QUEUED = 5; // RUNNING, with the task's step that drives `inner` in the ready queue (a bare yield)
+const ON_HOST = 6; // the function is blocked on the host: its awaits are no longer the task's steps
+const RETURNED = 7; // end with the function's result (pending)
+const THREW = 8; // end by throwing what the function threw (pending)
 
 /**
  * @internal The coroutine of a native task: it calls the function at the
@@ -101,11 +102,12 @@ export class NativeBody<T = unknown> {
   /** The asynkit coroutine or future the function awaits now, if any. */
   private inner: AwaitTarget | null = null;
   /**
-   * The await's resolve function: null for a coroutine the function returned.
-   * Its reject function is let go (a task blocked for long would keep it): a
-   * rejection goes through `resolve` (see Rejection).
+   * The functions the await's then() was given: null for a coroutine the
+   * function returned. Both are kept: a then() the loop took for an await
+   * may be a plain `then(onFulfilled, onRejected)` call (see awaitInTask).
    */
   private resolve: Settle | null = null;
+  private reject: Settle | null = null;
   /** Steps so far, for reports. */
   steps = 0;
 
@@ -186,11 +188,20 @@ export class NativeBody<T = unknown> {
     return `the native body of ${this.task}`;
   }
 
-  /** @internal The function awaits `op` (its then() was called): the next step drives it. */
-  _awaits(op: AwaitTarget, resolve: Settle): void {
-    this.state = RUNNING;
+  /**
+   * @internal The function awaits `op` (its then() was called): the next step
+   * drives it, now (RUNNING) or from the ready queue (QUEUED).
+   */
+  _awaits(
+    op: AwaitTarget,
+    resolve: Settle,
+    reject: Settle,
+    state: typeof RUNNING | typeof QUEUED,
+  ): void {
+    this.state = state;
     this.inner = op;
     this.resolve = resolve;
+    this.reject = reject;
   }
 
   /**
@@ -198,7 +209,7 @@ export class NativeBody<T = unknown> {
    * with no step, as `yield*` of a done future goes on without suspending.
    * False for a result that is itself awaitable, which the task must wait for.
    */
-  _awaitsDone(future: Future<unknown>, resolve: Settle): boolean {
+  _awaitsDone(future: Future<unknown>, resolve: Settle, reject: Settle): boolean {
     let ok = true;
     let outcome: unknown;
     try {
@@ -210,15 +221,48 @@ export class NativeBody<T = unknown> {
     if (ok && isPromiseLike(outcome)) return false;
     this.state = RUNNING;
     this.resolve = resolve;
+    this.reject = reject;
     this.settle(ok, outcome);
     return true;
   }
 
-  /** @internal The function's promise settled: the next step ends with its outcome. */
-  _settled(ok: boolean, outcome: unknown): void {
+  /** @internal The task drives an await of the function's: the function is not running. */
+  get _drivesAwait(): boolean {
+    return this.inner !== null && this.resolve !== null;
+  }
+
+  /**
+   * @internal The function settled while the task's step goes on in
+   * microtasks for the await it drives, which was not the function's own:
+   * the task settles that await, then ends with the function's outcome.
+   */
+  _endAfterAwait(ok: boolean, outcome: unknown): void {
+    this.pending = new Ended(ok, outcome);
+  }
+
+  /** @internal The task's step is in the ready queue: its function's end must wait for that step. */
+  get _queued(): boolean {
+    return this.state === QUEUED;
+  }
+
+  /**
+   * @internal The function's promise settled: the next step ends with its
+   * outcome. An await the task still drives was not the function's own (a
+   * then() of Promise.race, or of a function the loop did not order): it goes
+   * on in a task of its own, which settles it, as for any then() not an await.
+   * `waitedOn` is the future the task stopped waiting on for it.
+   */
+  _settled(ok: boolean, outcome: unknown, waitedOn: Future<unknown> | null): void {
     this.state = ok ? RETURNED : THREW;
     this.pending = outcome;
-    this.closeInner();
+    const inner = this.inner;
+    const resolve = this.resolve as Settle;
+    const reject = this.reject as Settle;
+    this.inner = null;
+    this.resolve = this.reject = null;
+    if (inner !== null) {
+      settleElsewhere((this.task as Task<unknown>)._loop, inner, waitedOn, resolve, reject);
+    }
   }
 
   /** Lets go of what the function awaited, closing a coroutine as `yield*` would. */
@@ -251,9 +295,9 @@ export class NativeBody<T = unknown> {
     } catch (thrown) {
       return this.settle(false, thrown);
     }
-    return step.done === true
-      ? this.settle(true, step.value)
-      : (step as IteratorResult<Suspend, T>);
+    if (step.done === true) return this.settle(true, step.value);
+    this.state = step.value === undefined ? QUEUED : RUNNING;
+    return step as IteratorResult<Suspend, T>;
   }
 
   /** The first step: call the function in the task's context. */
@@ -325,20 +369,37 @@ export class NativeBody<T = unknown> {
       return this.advance(adopted, false, undefined);
     }
     const resolve = this.resolve;
-    this.resolve = null;
+    const reject = this.reject as Settle;
+    this.resolve = this.reject = null;
     if (resolve === null) {
       // The coroutine the function returned: its end is the task's.
       if (ok) return { done: true, value: outcome as T };
       throw outcome;
     }
+    // While the function runs, nothing is pending but its outcome, kept by _endAfterAwait.
+    const ended = this.pending as Ended | undefined;
+    if (ended !== undefined) {
+      // The function settled meanwhile (see _endAfterAwait): no then() is due, the task ends.
+      (ok ? resolve : reject)(outcome);
+      this.state = ended.ok ? RETURNED : THREW;
+      this.pending = ended.outcome;
+      return this.finish();
+    }
+    this.state = RUNNING;
     const steps = expectThen(this as NativeBody<unknown>, false);
     this.steps++;
-    if (ok) {
-      resolve(outcome);
-      inMicrotask(steps.markSuspended);
-    } else resolve(new Rejection(outcome, steps));
+    (ok ? resolve : reject)(outcome);
+    inMicrotask(steps.markSuspended);
     return IN_MICROTASKS;
   }
+}
+
+/** A function's outcome, kept until the task's step that drives another await ends. */
+class Ended {
+  constructor(
+    readonly ok: boolean,
+    readonly outcome: unknown,
+  ) {}
 }
 
 /**
@@ -492,6 +553,27 @@ export class NativeSteps {
   }
 
   /**
+   * The function of `owner`, whose then() this is by the host's async context,
+   * if it is due one (null: the then() is not an await the loop ordered).
+   */
+  takeOwned(owner: Task<unknown>): NativeBody | null {
+    const started = this.started;
+    for (let i = 0; i < started.length; i++) {
+      const body = started[i] as NativeBody;
+      if (body.task !== owner) continue;
+      this.keepRunningContext();
+      started.splice(i, 1);
+      this.credits--;
+      return body;
+    }
+    const body = this.resumed;
+    if (body === null || body.task !== owner) return null;
+    this.keepRunningContext();
+    this.resumed = null;
+    return body;
+  }
+
+  /**
    * Before a task steps during the hand-over: the running task keeps the
    * context its microtasks ran in (see enterRunning), which is a copy of its
    * own if it wrote to a snapshot it shared; the next enterRunning() enters it.
@@ -591,21 +673,40 @@ function expectThen(body: NativeBody, first: boolean): NativeSteps {
 }
 
 /**
- * What an await is resolved with to throw `error` into its function, which
- * then keeps no reject function: the engine calls this then() in a microtask
- * of its own, whose reject queues the continuation, and the step's marker
- * follows it (one microtask later than a reject would).
+ * Settles an await with what it drives, in a task of its own (see
+ * NativeBody._settled): a future is waited for, a coroutine goes on from where
+ * the function's task left it.
  */
-class Rejection {
-  constructor(
-    private readonly error: unknown,
-    private readonly steps: NativeSteps,
-  ) {}
+function settleElsewhere(
+  loop: BaseEventLoop,
+  inner: AwaitTarget,
+  waitedOn: Future<unknown> | null,
+  resolve: Settle,
+  reject: Settle,
+): void {
+  const future = inner instanceof Future ? inner : loop.createTask(resumeFrom(inner, waitedOn));
+  future._promise().then(resolve, reject);
+}
 
-  // biome-ignore lint/suspicious/noThenProperty: the engine must call it, as for any thenable
-  then(_resolve: Settle, reject: Settle): void {
-    reject(this.error);
-    inMicrotask(this.steps.markSuspended);
+/**
+ * A coroutine that was suspended in another task's step, driven on: once
+ * `waitedOn`, the future it waited on, is done (it reads the outcome itself),
+ * or at once after a bare yield.
+ */
+function* resumeFrom(inner: Coro<unknown>, waitedOn: Future<unknown> | null): Coro<unknown> {
+  let resumed = false;
+  try {
+    if (waitedOn !== null) {
+      try {
+        yield* waitedOn;
+      } catch (error) {
+        if (!waitedOn.done()) throw error; // interrupted while waiting
+      }
+    }
+    resumed = true;
+    return yield* inner;
+  } finally {
+    if (!resumed) inner.return(undefined);
   }
 }
 
@@ -711,16 +812,34 @@ export function awaitInTask(op: object, resolve: Settle, reject: unknown): boole
   const loop = activeLoopOrNull();
   if (loop === null) return false;
   const steps = loop._handover;
-  if (steps === null || !steps.handedOver || !steps.due()) {
-    // With the asyncLocalStorage option, the host's async context tells whose await it is.
-    const owner = loop._asyncLocalStorage ? owners?.getStore() : undefined;
-    return owner !== undefined && reattach(loop, owner, op, resolve);
+  const due = steps?.handedOver === true && steps.due();
+  if (loop._asyncLocalStorage && owners) {
+    // The host's async context tells whose await it is: a then() outside every task's
+    // (a host callback's) is no task's await, and one of a task blocked on the host is its.
+    const owner = owners.getStore();
+    if (owner === undefined) return false;
+    const body = due ? (steps as NativeSteps).takeOwned(owner) : null;
+    if (body === null) return reattach(loop, owner, op, resolve, reject as Settle);
+    return driveAwait(steps as NativeSteps, body, op, resolve, reject as Settle);
   }
-  const body = steps.take();
+  return (
+    due &&
+    driveAwait(steps as NativeSteps, (steps as NativeSteps).take(), op, resolve, reject as Settle)
+  );
+}
+
+/** The task of `body` drives `op`, its function's await, from now on. */
+function driveAwait(
+  steps: NativeSteps,
+  body: NativeBody,
+  op: object,
+  resolve: Settle,
+  reject: Settle,
+): true {
   const task = body.task as Task<unknown>;
   const done = op instanceof Future && op._state !== PENDING && !task._mustCancel;
-  if (!done || !body._awaitsDone(op, resolve)) {
-    body._awaits(awaitTarget(op) as AwaitTarget, resolve);
+  if (!done || !body._awaitsDone(op, resolve, reject)) {
+    body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, RUNNING);
     stepTask(task);
   }
   stepsDone(steps);
@@ -744,14 +863,20 @@ function runAsOwner(task: Task<unknown>, fn: () => unknown): unknown {
  * task is back in the loop's order, its next step (which drives the awaited
  * coroutine) queued as any wakeup.
  */
-function reattach(loop: BaseEventLoop, owner: Task<unknown>, op: object, resolve: Settle): boolean {
+function reattach(
+  loop: BaseEventLoop,
+  owner: Task<unknown>,
+  op: object,
+  resolve: Settle,
+  reject: Settle,
+): boolean {
   const detached = loop._nativeSteps?.detached;
   const i = detached?.findLastIndex((body) => body.task === owner) ?? -1;
   if (i < 0) return false;
   const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
   body._onHost(false);
   loop._hostPending--;
-  body._awaits(awaitTarget(op) as AwaitTarget, resolve);
+  body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
   loop._readyTask(body.task as Task<unknown>);
   return true;
 }
@@ -787,16 +912,23 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   // A task blocked on the host may settle after its loop closed: nothing is left to step.
   if (task.done() || loop.isClosed()) return;
   const waitedOn = task._futWaiter;
+  if (waitedOn === null && task._stepInMicrotasks && body._drivesAwait) {
+    // The await the task drives goes on in microtasks (an async body inside it): the task ends after it.
+    body._endAfterAwait(ok, outcome);
+    return;
+  }
+  // The task's step is queued: a bare yield, or a wakeup from the future it waited on. It ends the task.
+  const queued = body._queued || waitedOn?.done() === true;
   if (waitedOn !== null) {
-    // The function went on without the await the task drives (e.g. Promise.race): drop it.
+    // The function went on without the await the task drives (e.g. Promise.race).
     waitedOn.removeDoneCallback(task as never);
     task._futWaiter = null;
   }
-  body._settled(ok, outcome);
+  body._settled(ok, outcome, waitedOn);
   const steps = loop._handover;
   steps?.keepRunningContext();
   steps?.drop(body);
-  stepTask(task);
+  if (!queued) stepTask(task);
   if (steps !== null) stepsDone(steps);
 }
 

@@ -1081,7 +1081,7 @@ const rows: Row[] = [
     run: () => createTask(new Future({ loop: new HostEventLoop() }) as never),
     error: T,
     message:
-      "createTask() expects coro to be a coroutine or an async function, got <Future pending>: a Future (a Task, shield()'s) is awaited, not run: wait for it with `yield* future` or `await future`, or give a task a function that waits for it, async () => await future.",
+      /^createTask\(\) expects coro to be a coroutine or an async function, got <Future pending>: a Future \(a Task, shield\(\)'s\) is awaited, not run: wait for it with `yield\* future` or `await future`, or give a task a function that waits for it, async \(\) => await future\.$/,
   },
   {
     export: "createTask",

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  allTasks,
   blockedTasks,
   ContextVar,
   type Coro,
@@ -18,12 +19,16 @@ import {
   getRunningLoop,
   HostEventLoop,
   Lock,
+  Queue,
+  QueueShutDown,
   run,
   runnableTasks,
   SchedulingVirtualEventLoop,
+  Semaphore,
   shield,
   sleep,
   Task,
+  TimeoutError,
   taskGroup,
   taskSignal,
   timeout,
@@ -520,6 +525,76 @@ describe("awaits the loop does not control", () => {
     ]);
   });
 
+  for (const asyncLocalStorage of [false, true]) {
+    it(`tasks that go on after host promises keep their own asynkit awaits (asyncLocalStorage: ${asyncLocalStorage})`, async () => {
+      // Their continuations run in host turns, beside other tasks' native steps: none may be
+      // taken for another's await, stepped twice or lost.
+      for (let round = 0; round < 10; round++) {
+        const results = await run(
+          async () => {
+            const tasks = Array.from({ length: 10 }, (_, i) =>
+              createTask(async () => {
+                await new Promise((resolve) => setTimeout(resolve, i % 3));
+                await sleep(1);
+                await sleep(0);
+                return i;
+              }),
+            );
+            return await gather(...tasks);
+          },
+          { asyncLocalStorage },
+        );
+        expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      }
+    });
+  }
+
+  it("a worker that goes on after a host promise loses no item and steps no task twice", async () => {
+    // `.then()` on an acquire gives a host promise: each worker's later awaits are not
+    // ordered, and may come while another task's step is due its then().
+    const reports: string[] = [];
+    const done = await onLoop(async () => {
+      const queue = new Queue<number>(2);
+      const semaphore = new Semaphore(2);
+      const done: number[] = [];
+      const producer = createTask(async () => {
+        for (let i = 0; i < 6; i++) await queue.put(i);
+        queue.shutdown();
+      });
+      const worker = async () => {
+        for (;;) {
+          let item: number;
+          try {
+            item = await queue.get();
+          } catch (error) {
+            if (error instanceof QueueShutDown) return;
+            throw error;
+          }
+          await semaphore.acquire().then(() => {});
+          try {
+            await timeout(50, async () => {
+              await sleep(item * 20);
+            });
+            done.push(item);
+          } catch (error) {
+            if (!(error instanceof TimeoutError)) throw error;
+            done.push(-item);
+          } finally {
+            semaphore.release();
+          }
+        }
+      };
+      const workers = [1, 2, 3].map(() => createTask(worker));
+      await producer;
+      await gather(...workers);
+      return done;
+    }, reports);
+    expect(done.map(Math.abs).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(reports.filter((r) => !r.includes("awaited a promise the loop did not make"))).toEqual(
+      [],
+    );
+  });
+
   it("fromPromise orders a host promise: the task stays a task", async () => {
     const reports: string[] = [];
     const seen = await onLoop(async () => {
@@ -1013,9 +1088,10 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     expect(result).toBe("fast at 0");
   });
 
-  it("a function that ends while its task drives a wait not its own lets go of that wait", async () => {
+  it("a function that ends while its task drives a wait not its own leaves that wait to a task of its own", async () => {
     // race's then() on the acquire is taken for the function's await: the task queues for
-    // the lock, and once the function returned, that place in the queue must go.
+    // the lock. Once the function returned, the acquire goes on in a task of its own, as
+    // Promise.race leaves its losers running (and as a then() the loop does not take does).
     const loop = new VirtualEventLoop();
     const result = await onLoop(
       async () => {
@@ -1025,14 +1101,16 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
           return await Promise.race([lock.acquire(), Promise.resolve("fast")]);
         });
         const winner = await task;
+        const waiting = allTasks().size;
         lock.release();
         await sleep(1);
-        return [winner, lock.locked()];
+        return [winner, waiting, lock.locked(), allTasks().size];
       },
       [],
       loop,
     );
-    expect(result).toEqual(["fast", false]);
+    // Two tasks while the lock is held: main and the acquire; the acquire took the lock and ended.
+    expect(result).toEqual(["fast", 2, true, 1]);
   });
 
   it("inside a thenable's own then(), an asynkit awaitable's then(f) gives a promise to chain on", async () => {
