@@ -724,6 +724,7 @@ function stepsOf(loop: BaseEventLoop): NativeSteps {
 export function handOver(loop: BaseEventLoop): void {
   const steps = loop._handover as NativeSteps;
   steps.handedOver = true;
+  handedOverLoop = loop;
   setRunningLoop(loop);
   enterRunning(steps);
   armHostCheck(steps);
@@ -797,7 +798,28 @@ function stepsDone(steps: NativeSteps): void {
   steps.handedOver = false;
   enterRunning(steps);
   setRunningLoop(null);
+  handedOverLoop = null;
   loop._resumeDrive();
+  if (handedOverLoop === null) wakeWaitingLoops();
+}
+
+/**
+ * The loop whose native step goes on in the microtasks now. One at a time: a
+ * then() finds its loop as the running one, so while one loop is handed over,
+ * another runs no step (its drive waits until the hand-over ends).
+ */
+let handedOverLoop: BaseEventLoop | null = null;
+const waitingLoops: BaseEventLoop[] = [];
+
+/** @internal False (and `loop` waits its turn) while another loop's native step runs. */
+export function mayRunSlice(loop: BaseEventLoop): boolean {
+  if (handedOverLoop === null || handedOverLoop === loop) return true;
+  if (!waitingLoops.includes(loop)) waitingLoops.push(loop);
+  return false;
+}
+
+function wakeWaitingLoops(): void {
+  for (const loop of waitingLoops.splice(0)) loop._queueDrive();
 }
 
 /**

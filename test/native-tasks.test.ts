@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   allTasks,
+  type BaseEventLoop,
   blockedTasks,
   ContextVar,
   type Coro,
@@ -634,6 +635,37 @@ describe("the scheduling API sees native tasks", () => {
 });
 
 describe("native tasks on other loops and modes", () => {
+  it("two loops running native tasks at the same time keep their own awaits", async () => {
+    const fetchAll = async (name: string, loop: BaseEventLoop): Promise<string[]> => {
+      const reports: string[] = [];
+      loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+      try {
+        const results = await loop.runUntilComplete(async () => {
+          const tasks = [1, 2].map((i) =>
+            createTask(async () => {
+              await sleep(i * 10);
+              return `${name}${i}`;
+            }),
+          );
+          return await gather(...tasks);
+        });
+        return [...results, ...reports];
+      } finally {
+        loop.close();
+      }
+    };
+    const both = await Promise.all([
+      fetchAll("a", new VirtualEventLoop({ hostAwaits: "error" })),
+      fetchAll("b", new VirtualEventLoop({ hostAwaits: "error" })),
+      fetchAll("h", new HostEventLoop()),
+    ]);
+    expect(both).toEqual([
+      ["a1", "a2"],
+      ["b1", "b2"],
+      ["h1", "h2"],
+    ]);
+  });
+
   it("run on a HostEventLoop in real time, parking between steps", async () => {
     const log: string[] = [];
     const result = await run(async () => {

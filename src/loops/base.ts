@@ -24,7 +24,7 @@ import {
 } from "../events.js";
 import { Future } from "../futures.js";
 import { Linter, lintPendingAtClose } from "../lints.js";
-import { handOver, type NativeSteps } from "../native.js";
+import { handOver, mayRunSlice, type NativeSteps } from "../native.js";
 import {
   checkNewTask,
   Task,
@@ -846,7 +846,7 @@ export abstract class BaseEventLoop {
   }
 
   private _runSlice(start: number): void {
-    if (!this._running) return;
+    if (!this._running || !mayRunSlice(this)) return;
     const previous = setRunningLoop(this);
     this._sliceStart = start;
     let end: Spin;
