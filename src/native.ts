@@ -167,6 +167,9 @@ export class NativeBody<T = unknown> {
   }
 
   throw(error: unknown): IteratorResult<Suspend, T> {
+    // The function failed already: its error ends the task, as a coroutine's own raise wins
+    // over a cancellation still pending (asyncio's Task.__step).
+    if (this.state === THREW) return this.finish();
     const inner = this.inner;
     // Not started, or nothing awaited: the error ends the task (a CancelledError cancels it).
     if (this.state <= WATCH) this.run();
@@ -859,10 +862,10 @@ function driveAwait(
   reject: Settle,
 ): true {
   const task = body.task as Task<unknown>;
-  const done = op instanceof Future && op._state !== PENDING && !task._mustCancel;
+  const done = op instanceof Future && op._state !== PENDING;
   if (!done || !body._awaitsDone(op, resolve, reject)) {
     body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, RUNNING);
-    stepTask(task);
+    stepTask(task, true);
   }
   stepsDone(steps);
   return true;
@@ -899,15 +902,19 @@ function reattach(
   body._onHost(false);
   loop._hostPending--;
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
-  loop._readyTask(body.task as Task<unknown>);
+  (body.task as Task<unknown>)._runAwaitStart(true);
   return true;
 }
 
-/** Runs the task's next step now, on its loop, whether or not the loop's drive runs. */
-function stepTask(task: Task<unknown>): void {
+/**
+ * Runs the task's next step now, on its loop, whether or not the loop's drive
+ * runs: the start of its function's await, or the end of its function.
+ */
+function stepTask(task: Task<unknown>, awaitStart: boolean): void {
   const previous = setRunningLoop(task._loop);
   try {
-    task._run();
+    if (awaitStart) task._runAwaitStart(false);
+    else task._run();
   } finally {
     setRunningLoop(previous);
   }
@@ -950,7 +957,7 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   const steps = loop._handover;
   steps?.keepRunningContext();
   steps?.drop(body);
-  if (!queued) stepTask(task);
+  if (!queued) stepTask(task, false);
   if (steps !== null) stepsDone(steps);
 }
 

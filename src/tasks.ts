@@ -123,8 +123,13 @@ const MUST_CANCEL = 2;
  * watches (channels, lints), with the function's own code inside it.
  */
 const STEP_IN_MICROTASKS = 4;
+/**
+ * Task._flags: a native task's step begins an await: a pending cancellation
+ * waits for that await to suspend, as a coroutine's waits for its next yield.
+ */
+const AWAIT_START = 8;
 /** Task._flags counts pending cancel() requests in the bits above these: one request adds this. */
-const CANCEL_REQUEST = 8;
+const CANCEL_REQUEST = 16;
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -486,6 +491,17 @@ export class Task<T = unknown> extends Future<T> {
     outsideEagerStarts(() => this._step(NO_ERROR));
   }
 
+  /**
+   * @internal Runs the step of a native task whose function begins an await
+   * now (queued: at its turn): a cancellation pending since the function ran
+   * is thrown in where the await suspends, and not at all if it does not.
+   */
+  _runAwaitStart(queued: boolean): void {
+    this._flags |= AWAIT_START;
+    if (queued) this._loop._readyTask(this as Task<unknown>);
+    else this._run();
+  }
+
   /** @internal Runs the coroutine to its next suspension, or to its end. */
   _step(error: unknown): void {
     if (this._loop._asyncLocalStorage) {
@@ -501,7 +517,9 @@ export class Task<T = unknown> extends Future<T> {
         `${this.toString()} was stepped after it finished: a ready-queue entry was run twice.`,
       );
     }
-    if (this._mustCancel) {
+    const flags = this._flags;
+    if ((flags & AWAIT_START) !== 0) this._flags &= ~AWAIT_START;
+    else if ((flags & MUST_CANCEL) !== 0) {
       if (!(error instanceof CancelledError)) error = this._makeCancelledError();
       this._mustCancel = false;
       this._outcome = undefined;

@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import {
   type Coro,
   createTask,
+  currentTask,
+  ensureFuture,
   getRunningLoop,
   Lock,
   Queue,
@@ -30,6 +32,15 @@ type Scenario = {
 };
 
 const at = (): number => getRunningLoop().time();
+
+/** What a task ended with: its result, or the error it failed with. */
+function* outcomeOf(task: Task<unknown>): Coro<unknown> {
+  try {
+    return yield* task;
+  } catch (error) {
+    return error;
+  }
+}
 
 async function logOf(form: "generator" | "native", scenario: Scenario): Promise<Log> {
   const loop = scenario.scheduling ? new SchedulingVirtualEventLoop() : new VirtualEventLoop();
@@ -312,6 +323,109 @@ const scenarios: Record<string, Scenario> = {
     expected: ["fails at 10", "sibling cancelled at 10", "boom at 10"],
   },
 
+  "a cancel() while the task runs waits for its next suspension, and cancels what it awaits": {
+    generator: (log) =>
+      function* () {
+        const lock = new Lock();
+        const victim = createTask(
+          (function* () {
+            currentTask()?.cancel();
+            try {
+              using _held = yield* lock.hold(); // uncontended: no suspension
+              log.push("victim holds the lock");
+              yield* sleep(0);
+            } catch (error) {
+              log.push(`victim ${(error as Error).name}`);
+              throw error;
+            }
+          })(),
+        );
+        const other = createTask(sleep(1000));
+        const waiter = createTask(
+          (function* () {
+            currentTask()?.cancel();
+            yield* other;
+          })(),
+        );
+        for (const task of [victim, waiter]) yield* outcomeOf(task);
+        log.push(`other cancelled: ${other.cancelled()}, lock free: ${!lock.locked()}`);
+      },
+    native: (log) => async () => {
+      const lock = new Lock();
+      const victim = createTask(async () => {
+        currentTask()?.cancel();
+        try {
+          using _held = await lock.hold();
+          log.push("victim holds the lock");
+          await sleep(0);
+        } catch (error) {
+          log.push(`victim ${(error as Error).name}`);
+          throw error;
+        }
+      });
+      const other = createTask(sleep(1000));
+      const waiter = createTask(async () => {
+        currentTask()?.cancel();
+        await other;
+      });
+      for (const task of [victim, waiter]) await ensureFuture(outcomeOf(task));
+      log.push(`other cancelled: ${other.cancelled()}, lock free: ${!lock.locked()}`);
+    },
+    expected: [
+      "victim holds the lock",
+      "victim CancelledError",
+      "other cancelled: true, lock free: true",
+    ],
+  },
+  "a TaskGroup child that fails while its cancelled parent waits: its error wins": {
+    generator: (log) =>
+      function* () {
+        const parent = createTask(
+          (function* () {
+            // biome-ignore lint/correctness/useYield: a body that only starts a child
+            yield* taskGroup(function* (group) {
+              group.createTask(
+                (function* () {
+                  try {
+                    yield* sleep(1000);
+                  } finally {
+                    // biome-ignore lint/correctness/noUnsafeFinally: the cleanup that fails is the point
+                    throw new Error("cleanup failed");
+                  }
+                })(),
+              );
+            });
+          })(),
+        );
+        yield* sleep(10);
+        parent.cancel();
+        const error = (yield* outcomeOf(parent)) as AggregateError;
+        log.push(
+          `${error.name} [${error.errors.map((e) => (e as Error).message)}], cancelled: ${parent.cancelled()}`,
+        );
+      },
+    native: (log) => async () => {
+      const parent = createTask(async () => {
+        await taskGroup(async (group) => {
+          group.createTask(async () => {
+            try {
+              await sleep(1000);
+            } finally {
+              // biome-ignore lint/correctness/noUnsafeFinally: the cleanup that fails is the point
+              throw new Error("cleanup failed");
+            }
+          });
+        });
+      });
+      await sleep(10);
+      parent.cancel();
+      const error = (await ensureFuture(outcomeOf(parent))) as AggregateError;
+      log.push(
+        `${error.name} [${error.errors.map((e) => (e as Error).message)}], cancelled: ${parent.cancelled()}`,
+      );
+    },
+    expected: ["AggregateError [cleanup failed], cancelled: false"],
+  },
   "taskSwitch and taskReinsert reorder the ready queue": {
     scheduling: true,
     generator: (log) =>

@@ -347,10 +347,11 @@ describe("awaiting a future that is already done", () => {
       log.push(`failed ${String(await outcome(failed))}`);
       log.push(`cancelled ${String(await outcome(cancelled))}`);
       log.push(`through ${await wrapping}`);
-      // A cancel() pending is thrown in at the next asynkit await, done or not.
+      // A cancel() pending waits for an await that suspends, as a coroutine's waits for its
+      // next yield: a done future's goes on; a pending task's is cancelled with the wait.
       currentTask()?.cancel("stop");
       log.push(`then ${String(await outcome(ok))}`);
-      await other;
+      log.push(`other ${String(await outcome(other))}, cancelled: ${other.cancelled()}`);
     });
     loop.close();
     expect(log).toEqual([
@@ -358,8 +359,8 @@ describe("awaiting a future that is already done", () => {
       "failed Error: boom",
       "cancelled CancelledError: gone",
       "through 7",
-      "then CancelledError: stop",
-      "other runs",
+      "then 1",
+      "other CancelledError: stop, cancelled: true",
     ]);
   });
 });
