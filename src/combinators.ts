@@ -87,22 +87,19 @@ function isGatherOptions(x: unknown): x is GatherOptions {
  * });
  * ```
  */
-export function gather(
-  aws: Iterable<Awaitable<unknown>>,
-  options: GatherOptions & { returnExceptions: true },
-): Op<unknown[]>;
 export function gather<const A extends readonly Awaitable<unknown>[] | []>(
   aws: A,
-  options?: GatherOptions,
+  options?: GatherOptions & { returnExceptions?: false },
 ): Op<{ -readonly [K in keyof A]: AwaitedResult<A[K]> }>;
 export function gather<A extends Awaitable<unknown>>(
   aws: ReadonlySet<A>,
-  options?: GatherOptions,
+  options?: GatherOptions & { returnExceptions?: false },
 ): Op<AwaitedResult<A>[]>;
-export function gather<A extends Awaitable<unknown>>(
-  aws: Iterable<A>,
+/** With `returnExceptions` (or a boolean not known to be false), a result may be an error. */
+export function gather(
+  aws: readonly Awaitable<unknown>[] | ReadonlySet<Awaitable<unknown>>,
   options: GatherOptions,
-): Op<AwaitedResult<A>[]>;
+): Op<unknown[]>;
 export function gather<T extends readonly unknown[]>(
   ...aws: { [K in keyof T]: Awaitable<T[K]> }
 ): Op<T>;
@@ -119,8 +116,8 @@ export function gather(...args: unknown[]): Op<unknown[]> {
         "gather()",
         "list",
         list,
-        "an array or iterable of awaitables when options follow",
-        "pass gather([a, b], { returnExceptions: true })",
+        "an array or Set of awaitables when options follow",
+        "pass gather([a, b], { returnExceptions: true }); spread any other iterable into an array, gather([...iterable], options)",
       );
     }
     aws = [...(list as Iterable<unknown>)];
@@ -497,6 +494,14 @@ export interface AsCompletedOptions {
  * });
  * ```
  */
+export function asCompleted<A extends Awaitable<unknown>>(
+  aws: Iterable<A>,
+  options?: AsCompletedOptions,
+): IterableIterator<Op<AwaitedResult<A>>>;
+export function asCompleted<T>(
+  aws: Iterable<Awaitable<T>>,
+  options?: AsCompletedOptions,
+): IterableIterator<Op<T>>;
 export function asCompleted<T>(
   aws: Iterable<Awaitable<T>>,
   options?: AsCompletedOptions,

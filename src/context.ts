@@ -267,11 +267,13 @@ export class ContextVar<T> {
    * The value in the current context; else `fallback` when given; else the
    * variable's default. Throws a LookupError-like Error when there is none.
    */
-  get(...fallback: [T?]): T {
+  get(): T;
+  get<D>(fallback: D): T | D;
+  get(...fallback: [unknown?]): unknown {
     const store = current._store;
     const self = this as ContextVar<unknown>;
-    if (store.has(self)) return store.get(self) as T;
-    if (fallback.length > 0) return fallback[0] as T;
+    if (store.has(self)) return store.get(self);
+    if (fallback.length > 0) return fallback[0];
     if (this.fallback !== MISSING) return this.fallback;
     throw new Error(
       `ContextVar "${this.name}" has no value in this context and no default: set it first or pass a fallback to get().`,

@@ -5,7 +5,7 @@
  * A getter cancelled at the moment it is woken leaves the item in the queue
  * and passes its wakeup to the next getter; the same holds for putters.
  */
-import type { Coro, Suspend } from "./coro.js";
+import { type Coro, describe, type Suspend } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import {
   doneStep,
@@ -332,8 +332,9 @@ export class LifoQueue<T> extends Queue<T> {
 }
 
 /**
- * Python's ordering for the default PriorityQueue: numbers, strings and
- * bigints by `<`, arrays (such as `[priority, item]`) element by element.
+ * Python's ordering for the default PriorityQueue: numbers and bigints, or
+ * strings, by `<`, arrays (such as `[priority, item]`) element by element.
+ * Anything else cannot be ordered, as in Python: a TypeError.
  */
 function defaultCompare(a: unknown, b: unknown): number {
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -344,14 +345,25 @@ function defaultCompare(a: unknown, b: unknown): number {
     }
     return a.length - b.length;
   }
+  if (!(typeof a === "string" ? typeof b === "string" : isNumeric(a) && isNumeric(b))) {
+    throw new TypeError(
+      `PriorityQueue cannot order ${describe(a)} and ${describe(b)}: without a compare function it orders numbers, strings and arrays of them, as Python does. Pass one, e.g. new PriorityQueue(0, (a, b) => a.priority - b.priority).`,
+    );
+  }
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+function isNumeric(x: unknown): boolean {
+  return typeof x === "number" || typeof x === "bigint";
 }
 
 /**
  * A queue that hands out its smallest item first, as asyncio.PriorityQueue.
  * Items are ordered by `compare` (negative: a first), by default as Python
  * orders them: numbers and strings by `<`, arrays like `[priority, data]`
- * element by element. Equal items come out in no particular order.
+ * element by element; an item it cannot order so (an object, a string beside
+ * numbers) is refused with a TypeError. Equal items come out in no particular
+ * order.
  *
  * @example
  * ```ts
@@ -385,16 +397,21 @@ export class PriorityQueue<T> extends Queue<T> {
     return this._heap.length;
   }
 
-  /** @internal Sift up. */
+  /**
+   * @internal Sift up, its comparisons before its writes: an item that
+   * cannot be ordered (the compare throws) leaves the queue as it was.
+   */
   override _put(item: T): void {
     const heap = this._heap;
+    let levels = 0;
+    for (let i = heap.length; i > 0; i = (i - 1) >> 1, levels++) {
+      if (this._compare(item, heap[(i - 1) >> 1] as T) >= 0) break;
+    }
     let i = heap.length;
     heap.push(item);
-    while (i > 0) {
+    for (; levels > 0; levels--) {
       const parent = (i - 1) >> 1;
-      const p = heap[parent] as T;
-      if (this._compare(item, p) >= 0) break;
-      heap[i] = p;
+      heap[i] = heap[parent] as T;
       i = parent;
     }
     heap[i] = item;

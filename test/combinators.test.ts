@@ -142,10 +142,10 @@ describe("gather", () => {
   it("rejects a list without options object misuse", () => {
     runV(function* () {
       expect(() => gather(42 as never, { returnExceptions: true })).toThrow(
-        "gather() expects list to be an array or iterable of awaitables when options follow, got number 42: pass gather([a, b], { returnExceptions: true }).",
+        "gather() expects list to be an array or Set of awaitables when options follow, got number 42: pass gather([a, b], { returnExceptions: true }); spread any other iterable into an array, gather([...iterable], options).",
       );
       expect(() => gather(sleep(1) as never, { returnExceptions: true })).toThrow(
-        /^gather\(\) expects list to be an array or iterable of awaitables when options follow, got /,
+        /^gather\(\) expects list to be an array or Set of awaitables when options follow, got /,
       );
     });
   });

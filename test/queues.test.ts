@@ -131,6 +131,24 @@ describe("Queue basics", () => {
     expect(dues).toEqual([9, 7, 5, 3, 1]);
     expect(String(byDue)).toBe("<PriorityQueue maxsize=0 tasks=5>");
   });
+
+  it("a PriorityQueue without compare refuses items it cannot order, as Python does, and stays as it was", () => {
+    const jobs = new PriorityQueue<{ priority: number }>();
+    jobs.putNowait({ priority: 2 });
+    expect(() => jobs.putNowait({ priority: 1 })).toThrow(
+      new TypeError(
+        "PriorityQueue cannot order object { priority } and object { priority }: without a compare function it orders numbers, strings and arrays of them, as Python does. Pass one, e.g. new PriorityQueue(0, (a, b) => a.priority - b.priority).",
+      ),
+    );
+    expect([jobs.qsize(), jobs.getNowait()]).toEqual([1, { priority: 2 }]);
+
+    const mixed = new PriorityQueue<number | string | bigint>();
+    for (const x of [5, 3n, 8]) mixed.putNowait(x);
+    expect(() => mixed.putNowait("a")).toThrow(TypeError);
+    const out: (number | string | bigint)[] = [];
+    while (!mixed.empty()) out.push(mixed.getNowait());
+    expect(out).toEqual([3n, 5, 8]);
+  });
 });
 
 describe("Queue under cancellation", () => {

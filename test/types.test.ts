@@ -9,6 +9,7 @@ import {
   type AwaitedResult,
   aiterSync,
   allTasks,
+  asCompleted,
   type BaseEventLoop,
   type Context,
   ContextVar,
@@ -151,6 +152,9 @@ describe("context variables", () => {
   it("ContextVar<T> get/set are typed; Context.run returns what fn returns", () => {
     const v = new ContextVar<number>("v", { default: 0 });
     expectTypeOf(v.get()).toEqualTypeOf<number>();
+    expectTypeOf(v.get(5)).toEqualTypeOf<number>();
+    expectTypeOf(v.get(undefined)).toEqualTypeOf<number | undefined>();
+    expectTypeOf(v.get("none")).toEqualTypeOf<number | string>();
     expectTypeOf(v.set).returns.toEqualTypeOf<Token<number>>();
     expectTypeOf<Context["get"]>().toBeFunction();
     expectTypeOf<ReturnType<Context["copy"]>>().toEqualTypeOf<Context>();
@@ -170,9 +174,20 @@ describe("gather", () => {
     expectTypeOf(yield* gather([])).toEqualTypeOf<[]>();
     expectTypeOf(yield* gather(tasks)).toEqualTypeOf<number[]>();
     expectTypeOf(yield* gather(new Set([n, s]))).toEqualTypeOf<(number | string)[]>();
-    expectTypeOf(yield* gather(iterable, {})).toEqualTypeOf<number[]>();
+    // Any other iterable is spread into an array: with options, only an array or a Set is a list.
+    // @ts-expect-error
+    gather(iterable, {});
+    expectTypeOf(yield* gather([...iterable], {})).toEqualTypeOf<number[]>();
     expectTypeOf(yield* gather([n, s], { returnExceptions: true })).toEqualTypeOf<unknown[]>();
     expectTypeOf(yield* gather(tasks, { returnExceptions: false })).toEqualTypeOf<number[]>();
+    const mixed = [n, s];
+    for (const next of asCompleted(mixed))
+      expectTypeOf(yield* next).toEqualTypeOf<number | string>();
+    for (const next of asCompleted<number | string>(mixed)) {
+      expectTypeOf(yield* next).toEqualTypeOf<number | string>();
+    }
+    const returnExceptions: boolean = tasks.length > 1;
+    expectTypeOf(yield* gather(tasks, { returnExceptions })).toEqualTypeOf<unknown[]>();
   }
 
   it("gives a tuple for arguments or a tuple, an array for an array, a Set or an iterable", () => {
