@@ -340,12 +340,34 @@ export function outsideEagerStarts(fn: () => void): void {
   }
 }
 
+// Set when native.ts loads: it hands over to native steps, so it is set whenever it is needed.
+let taskOfCodeInMicrotasks: (loop: BaseEventLoop, running: Task<unknown>) => Task<unknown> | null =
+  (_loop, running) => running;
+
+/**
+ * @internal native.ts hands over whose code runs in the microtasks of a native
+ * step, which the host's async context may know better than the loop.
+ */
+export function onCodeInMicrotasks(
+  lookup: (loop: BaseEventLoop, running: Task<unknown>) => Task<unknown> | null,
+): void {
+  taskOfCodeInMicrotasks = lookup;
+}
+
 /**
  * @internal The task running on `loop` now. During an eager start that is the
  * task that will continue the coroutine if it suspends, made on this first request.
+ * With the asyncLocalStorage option, code in the microtasks of a native step
+ * that is not that step's task's (a task's after its host await, a host
+ * callback's) is its own task's, or no task's.
  */
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
-  if (starts.depth === 0 || loop !== runningLoop) return loop._currentTask;
+  if (starts.depth === 0 || loop !== runningLoop) {
+    const task = loop._currentTask;
+    return task !== null && loop._asyncLocalStorage && loop._handover !== null
+      ? taskOfCodeInMicrotasks(loop, task)
+      : task;
+  }
   if (starts.askedDepth !== starts.depth) {
     const task = (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
     outerAsks.push(starts.askedDepth, starts.askedTask);

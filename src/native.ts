@@ -43,7 +43,13 @@ import {
   type Signal,
   type Suspend,
 } from "./coro.js";
-import { activeLoopOrNull, getRunningLoop, runningTask, setRunningLoop } from "./events.js";
+import {
+  activeLoopOrNull,
+  getRunningLoop,
+  onCodeInMicrotasks,
+  runningTask,
+  setRunningLoop,
+} from "./events.js";
 import { Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
@@ -870,6 +876,13 @@ function driveAwait(
   stepsDone(steps);
   return true;
 }
+
+onCodeInMicrotasks((loop, running) => {
+  const steps = loop._handover as NativeSteps;
+  // Inside a step (its own task's code), or on a host without async contexts, the loop knows.
+  if (!steps.handedOver || running !== steps.running()?.task || !owners) return running;
+  return owners.getStore() ?? null;
+});
 
 /**
  * The async context runs `fn` in, on hosts that have one: the task whose

@@ -727,6 +727,44 @@ describe("native tasks on other loops and modes", () => {
 });
 
 describe("with the asyncLocalStorage option", () => {
+  it("code after a host await never sees another task as the current one", async () => {
+    // Other tasks' native steps run while the host resumes each function: their hand-overs
+    // make their task the loop's current one, which the function's own code must not see.
+    const seen: string[] = [];
+    await run(
+      async () => {
+        let stop = false;
+        const busy = [1, 2].map(() =>
+          createTask(async () => {
+            while (!stop) {
+              const until = performance.now() + 0.2;
+              while (performance.now() < until);
+              await sleep(0);
+            }
+          }),
+        );
+        const requests = Array.from({ length: 20 }, (_, i) =>
+          createTask(async () => {
+            const mine = currentTask();
+            await new Promise((resolve) => setTimeout(resolve, i % 4));
+            let now: Task | null = null;
+            try {
+              now = currentTask();
+            } catch {
+              // no loop running: not another task's
+            }
+            if (now !== null && now !== mine) seen.push(`${mine?.getName()} saw ${now.getName()}`);
+          }),
+        );
+        await gather(...requests);
+        stop = true;
+        await gather(...busy);
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(seen).toEqual([]);
+  });
+
   it("a task blocked on the host is back in the loop's order at its next asynkit await", async () => {
     const reports: string[] = [];
     const log: string[] = [];
