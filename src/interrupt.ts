@@ -9,7 +9,7 @@ import type { Coro } from "./coro.js";
 import { TimeoutError, TimeoutInterrupt } from "./errors.js";
 import { getRunningLoop, runningTask, type TimerHandle } from "./events.js";
 import { PENDING } from "./futures.js";
-import { awaitsHost, HOST_AWAIT } from "./native.js";
+import { awaitsHost, bodyCoroutine, HOST_AWAIT } from "./native.js";
 import {
   type AnySchedulingLoop,
   checkTask,
@@ -188,8 +188,9 @@ export class TaskTimeout implements Disposable {
  * `timeout()`, nothing is cancelled and no cancellation is counted: the error
  * is thrown straight in, at once (see taskInterrupt()).
  *
- * With a body, it returns the body's result, and its own interrupt comes out
- * of the block as a TimeoutError (any other error passes through). Without
+ * With a body (a function* or an async function, as timeout() takes), it
+ * returns the body's result, and its own interrupt comes out of the block as
+ * a TimeoutError (any other error passes through). Without
  * one, `using _ = yield* taskTimeout(ms)` guards the rest of the scope, and
  * the interrupt comes out as it is: a TimeoutInterrupt, which a Disposable
  * cannot turn into something else. A negative timeout means now. Needs a
@@ -208,11 +209,19 @@ export class TaskTimeout implements Disposable {
  * ```
  */
 export function taskTimeout(ms: number): Op<TaskTimeout>;
-export function taskTimeout<T>(ms: number, body: () => Coro<T>): Op<T>;
-export function taskTimeout<T>(ms: number, body?: () => Coro<T>): Op<TaskTimeout | T> {
+export function taskTimeout<T>(ms: number, body: () => Coro<T> | PromiseLike<T>): Op<T>;
+export function taskTimeout<T>(
+  ms: number,
+  body?: () => Coro<T> | PromiseLike<T>,
+): Op<TaskTimeout | T> {
   const delay = checkDelay("taskTimeout()", "ms", ms);
   if (body !== undefined) {
-    checkFunction("taskTimeout()", "body", body, "pass function* () { ... }, or no body");
+    checkFunction(
+      "taskTimeout()",
+      "body",
+      body,
+      "pass function* () { ... } or an async function, or no body",
+    );
     return timeBody(delay, body) as Op<T>;
   }
   return startTimeout(delay) as Op<TaskTimeout>;
@@ -231,10 +240,10 @@ function* startTimeout(ms: number): Coro<TaskTimeout> {
 
 thenable(startTimeout);
 
-function* timeBody<T>(ms: number, body: () => Coro<T>): Coro<T> {
+function* timeBody<T>(ms: number, body: () => Coro<T> | PromiseLike<T>): Coro<T> {
   const deadline = yield* startTimeout(ms);
   try {
-    return yield* body();
+    return yield* bodyCoroutine<T, undefined>("taskTimeout()", body, undefined);
   } catch (error) {
     if (error !== null && error === deadline.interrupt) {
       throw new TimeoutError(`taskTimeout(): the block did not finish within ${ms} ms.`, {

@@ -437,6 +437,35 @@ describe("interruption needs a scheduling loop", () => {
   });
 });
 
+describe("taskTimeout() with an async body", () => {
+  it("interrupts the body where it waits, and the block ends with a TimeoutError", async () => {
+    const log: string[] = [];
+    await run(
+      async () => {
+        try {
+          await taskTimeout(50, async () => {
+            try {
+              await sleep(1000);
+            } catch (error) {
+              log.push(`body: ${(error as Error).name}`);
+              throw error;
+            }
+          });
+        } catch (error) {
+          log.push(`block: ${String(error)}`);
+        }
+        log.push(`${await taskTimeout(50, async () => "in time")}`);
+      },
+      { loopFactory: schedulingLoopFactory },
+    );
+    expect(log).toEqual([
+      "body: TimeoutInterrupt",
+      "block: TimeoutError: taskTimeout(): the block did not finish within 50 ms.",
+      "in time",
+    ]);
+  });
+});
+
 describe("a native task blocked on a host promise", () => {
   it("cannot be interrupted: the error says how to make its wait interruptible", async () => {
     let release = (): void => {};
