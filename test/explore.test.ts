@@ -398,12 +398,44 @@ describe("failures besides a throw", () => {
         (function* () {
           throw lost;
         })(),
+        { name: "uploader" },
       );
       yield* sleep(1);
     }
     const error = await rejection(explore(main));
     expect(error.kind).toBe("exception report");
     expect(error.cause).toBe(lost);
+    expect(error.message.split("\n")[0]).toBe(
+      'explore(): iteration 0 (seed 0) failed: exception report: Task exception was never retrieved: <Task failed name="uploader">: Error: nobody looked',
+    );
+  });
+
+  it("tasks main left running are cancelled and waited for, as run() does: a cleanup that fails fails the run", async () => {
+    let cleanups = 0;
+    const cleanupFailed = new Error("cleanup failed");
+    const leaving = (fail: boolean) =>
+      function* main(): Coro<void> {
+        createTask(
+          (function* () {
+            try {
+              yield* sleep(5);
+            } finally {
+              cleanups++;
+              // biome-ignore lint/correctness/noUnsafeFinally: the cleanup that fails is the point
+              if (fail) throw cleanupFailed;
+            }
+          })(),
+          { name: "forgotten" },
+        );
+        yield* sleep(1);
+      };
+    await expect(explore(leaving(false), { iterations: 3 })).resolves.toMatchObject({
+      iterations: 3,
+    });
+    expect(cleanups).toBe(3);
+    const error = await rejection(explore(leaving(true)));
+    expect(error.kind).toBe("exception report");
+    expect(error.cause).toBe(cleanupFailed);
   });
 
   it("a warning (a report without an exception) fails the run only with failOnWarnings", async () => {

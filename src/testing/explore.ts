@@ -252,10 +252,13 @@ function reportFailure(
   const failure = outcome.failure as NonNullable<Outcome["failure"]>;
   const token = encodeToken(outcome.choices);
   const cause = failure.cause;
+  const said = cause instanceof Error ? cause.message : String(cause);
   const what =
     failure.kind === "main threw"
-      ? `main threw ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`
-      : `${failure.kind}: ${cause instanceof Error ? cause.message.replace(/^(explore|replay)\(\): (deadlock: )?/, "") : String(cause)}`;
+      ? `main threw ${cause instanceof Error ? `${cause.name}: ${said}` : said}`
+      : failure.report !== undefined && failure.report !== said
+        ? `${failure.kind}: ${failure.report}: ${cause instanceof Error ? `${cause.name}: ${said}` : said}`
+        : `${failure.kind}: ${said.replace(/^(explore|replay)\(\): (deadlock: )?/, "")}`;
   const where =
     iteration === null
       ? "replay(): the schedule fails again"

@@ -5,6 +5,7 @@
  * program runs without the host (runSync); any other main, and a program that
  * starts a native task, runs on the host, its native tasks stepped by the loop.
  */
+import { wait } from "../combinators.js";
 import { describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
 import { DeadlockError } from "../errors.js";
 import type { ExceptionContext, Handle, ReadyEntry } from "../events.js";
@@ -45,7 +46,8 @@ export class Outcome {
   readonly choices: number[] = [];
   /** Entries run. */
   steps = 0;
-  failure: { kind: FailureKind; cause: unknown } | null = null;
+  /** How the run failed; for an exception report, the report's own words too. */
+  failure: { kind: FailureKind; cause: unknown; report?: string } | null = null;
   /** Awaits of promises the loop did not make, in native tasks: past them the order was the host's. */
   uncontrolled = 0;
   /** Two FNV-1a hashes of the choices, for telling schedules apart without a string per run. */
@@ -265,6 +267,18 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
 }
 
 const MAIN = { name: "main" };
+
+/**
+ * Once main is done, the tasks still running are cancelled and waited for, as
+ * run() does: their cleanup runs under the schedule too, and a failure of
+ * theirs (nobody retrieves it) fails the run. Null when none is left.
+ */
+function cancelLeftovers(loop: ExploringLoop): Task<unknown> | null {
+  const leftovers = loop._liveTasks();
+  if (leftovers.length === 0 || loop.stoppedBy !== null) return null;
+  for (const task of leftovers) task.cancel();
+  return loop.createTask(wait(leftovers), { name: "cleanup" });
+}
 /** No error was thrown. */
 const NONE = Symbol("none");
 
@@ -304,6 +318,8 @@ export class Runner {
     let thrown: unknown = NONE;
     try {
       loop._runSync(loop.createTask(this._main() as TaskBody<unknown>, MAIN), this._caller);
+      const leftovers = cancelLeftovers(loop);
+      if (leftovers !== null) loop._runSync(leftovers, this._caller);
     } catch (error) {
       thrown = error;
     } finally {
@@ -321,6 +337,8 @@ export class Runner {
         loop.createTask((() => this._program()) as () => PromiseLike<unknown>, MAIN),
         this._caller,
       );
+      const leftovers = cancelLeftovers(loop);
+      if (leftovers !== null) await loop._runUntilComplete(leftovers, this._caller);
     } catch (error) {
       thrown = error;
     } finally {
@@ -366,6 +384,8 @@ export class Runner {
         outcome.failure = {
           kind: "exception report",
           cause: report.exception ?? new Error(report.message),
+          report:
+            report.future === undefined ? report.message : `${report.message}: ${report.future}`,
         };
       }
     }
