@@ -828,6 +828,7 @@ export function mayRunSlice(loop: BaseEventLoop): boolean {
 }
 
 function wakeWaitingLoops(): void {
+  if (waitingLoops.length === 0) return;
   for (const loop of waitingLoops.splice(0)) loop._queueDrive();
 }
 
