@@ -19,6 +19,24 @@ export class CancelledError extends Error {
 }
 
 /**
+ * @internal The cancellation an error stands for: a CancelledError itself, or
+ * the one a host API's AbortError carries as its cause (Node's timers, fs and
+ * child_process reject so when given a taskSignal() that a cancellation
+ * aborted); null for any other error.
+ */
+export function cancellationOf(error: unknown): CancelledError | null {
+  if (error instanceof CancelledError) return error;
+  if (
+    error instanceof Error &&
+    error.name === "AbortError" &&
+    error.cause instanceof CancelledError
+  ) {
+    return error.cause;
+  }
+  return null;
+}
+
+/**
  * An operation was attempted on a future in the wrong state, such as
  * `result()` on a pending future or `setResult()` on a done one.
  *

@@ -191,8 +191,11 @@ export interface Timer {
 }
 
 let runningLoop: BaseEventLoop | null = null;
-/** The loop started last: native code awaiting between its drives (in microtasks) runs on it. */
-let lastStarted: BaseEventLoop | null = null;
+/**
+ * Loops started (runForever() or runUntilComplete() pending), the last started
+ * last: native code awaiting between their drives (in microtasks) runs on one.
+ */
+const startedLoops: BaseEventLoop[] = [];
 
 /** @internal Marks `loop` as the one running now; returns the previous. */
 export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null {
@@ -203,7 +206,9 @@ export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null
 
 /** @internal A loop starts to run (runForever()): native awaits outside its drives go to it. */
 export function loopStarted(loop: BaseEventLoop): void {
-  lastStarted = loop;
+  const i = startedLoops.indexOf(loop);
+  if (i >= 0) startedLoops.splice(i, 1);
+  startedLoops.push(loop);
 }
 
 /** @internal The running loop, or null. */
@@ -243,12 +248,29 @@ export function activeLoop(): BaseEventLoop {
   return activeLoopOrNull() ?? getRunningLoop();
 }
 
-/** @internal activeLoop(), or null when there is none. */
+/**
+ * @internal activeLoop(), or null when there is none. Outside every drive,
+ * the host's async context may say whose code it is (the asyncLocalStorage
+ * option): that task's loop, else the loop started last that still runs.
+ */
 export function activeLoopOrNull(): BaseEventLoop | null {
   if (runningLoop !== null) return runningLoop;
-  if (lastStarted?.isRunning()) return lastStarted;
-  lastStarted = null; // a stopped loop is not kept alive for this
+  const owner = ownerOfHostCode();
+  if (owner?._loop.isRunning()) return owner._loop;
+  for (let i = startedLoops.length - 1; i >= 0; i--) {
+    const loop = startedLoops[i] as BaseEventLoop;
+    if (loop.isRunning()) return loop;
+    startedLoops.splice(i, 1); // a stopped loop is not kept alive for this
+  }
   return null;
+}
+
+// Set when native.ts loads: the task whose function the host's async context runs, if any.
+let ownerOfHostCode: () => Task<unknown> | null | undefined = () => null;
+
+/** @internal native.ts hands over how to ask the host's async context whose code runs. */
+export function onHostCodeOwner(lookup: () => Task<unknown> | null | undefined): void {
+  ownerOfHostCode = lookup;
 }
 
 let defaultLoop: () => BaseEventLoop = () => {

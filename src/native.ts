@@ -47,6 +47,7 @@ import {
   activeLoopOrNull,
   getRunningLoop,
   onCodeInMicrotasks,
+  onHostCodeOwner,
   runningTask,
   setRunningLoop,
 } from "./events.js";
@@ -162,6 +163,7 @@ export class NativeBody<T = unknown> {
   }
 
   next(): IteratorResult<Suspend, T> {
+    this.followTask();
     const state = this.state;
     if (state === START) return this.start();
     if (state === WATCH) return this.watch();
@@ -173,6 +175,7 @@ export class NativeBody<T = unknown> {
   }
 
   throw(error: unknown): IteratorResult<Suspend, T> {
+    this.followTask();
     // The function failed already: its error ends the task, as a coroutine's own raise wins
     // over a cancellation still pending (asyncio's Task.__step).
     if (this.state === THREW) return this.finish();
@@ -195,6 +198,15 @@ export class NativeBody<T = unknown> {
 
   toString(): string {
     return `the native body of ${this.task}`;
+  }
+
+  /**
+   * Its task is the one stepping it: an async body inside a coroutine moves
+   * with that coroutine when another task takes it on (see settleElsewhere).
+   */
+  private followTask(): void {
+    const stepping = this.task?._loop._currentTask;
+    if (stepping !== null && stepping !== undefined) this.task = stepping;
   }
 
   /**
@@ -877,6 +889,8 @@ function driveAwait(
   stepsDone(steps);
   return true;
 }
+
+onHostCodeOwner(() => owners?.getStore());
 
 onCodeInMicrotasks((loop, running) => {
   const steps = loop._handover as NativeSteps;

@@ -4,7 +4,7 @@
  * failure comes out together in one AggregateError.
  */
 import type { Coro } from "./coro.js";
-import { CancelledError } from "./errors.js";
+import { CancelledError, cancellationOf } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -96,9 +96,11 @@ export class TaskGroup {
    * Waits for every task; raises what the group as a whole must raise. Returns
    * normally when the body's own error (if any) should propagate unchanged.
    */
-  private *_exit(error: unknown): Coro<void> {
+  private *_exit(thrown: unknown): Coro<void> {
     this._exiting = true;
     const parent = this._parentTask as Task;
+    // A host API's abort of the parent's taskSignal() is the parent's cancellation.
+    const error = thrown === NO_ERROR ? thrown : (cancellationOf(thrown) ?? thrown);
     let propagateCancel: CancelledError | null = error instanceof CancelledError ? error : null;
     if (error !== NO_ERROR && !this._aborting) this._abort();
 

@@ -23,7 +23,7 @@ import {
   isPromiseLike,
   type Suspend,
 } from "./coro.js";
-import { CancelledError, InvalidStateError } from "./errors.js";
+import { CancelledError, cancellationOf, InvalidStateError } from "./errors.js";
 import {
   AFTER_HOST_AWAIT,
   getEventLoop,
@@ -607,9 +607,14 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal The coroutine threw: the task fails, or is cancelled if it threw CancelledError. */
   _endThrown(thrown: unknown): void {
     this._end();
-    if (thrown instanceof CancelledError) {
+    // A host API's abort of the task's signal, after a cancel(), is that cancellation.
+    const cancelled =
+      thrown instanceof CancelledError || this.cancelling() === 0
+        ? thrown
+        : (cancellationOf(thrown) ?? thrown);
+    if (cancelled instanceof CancelledError) {
       // The error that ended the coroutine becomes the cause of the ones result() raises.
-      super._requestCancel(thrown.message, thrown);
+      super._requestCancel(cancelled.message, cancelled);
     } else {
       this._fail(thrown);
     }

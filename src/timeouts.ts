@@ -4,7 +4,7 @@
  * the block as a TimeoutError.
  */
 import type { Coro } from "./coro.js";
-import { CancelledError, TimeoutError } from "./errors.js";
+import { cancellationOf, TimeoutError } from "./errors.js";
 import type { Handle, TimerHandle } from "./events.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { bodyCoroutine } from "./native.js";
@@ -102,9 +102,10 @@ export class Timeout {
     try {
       result = yield* bodyCoroutine<T, this>("timeout()", body, this);
     } catch (error) {
-      if (this._exit() && error instanceof CancelledError) {
+      const cancelled = cancellationOf(error);
+      if (this._exit() && cancelled !== null) {
         throw new TimeoutError(`Timed out: the deadline at loop time ${this._when} ms passed.`, {
-          cause: error,
+          cause: cancelled,
         });
       }
       throw error;

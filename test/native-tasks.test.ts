@@ -2,6 +2,7 @@
  * Native async functions as tasks: createTask(async () => ...), with the
  * step boundaries, context, cancellation and reports of generator tasks.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
   allTasks,
@@ -551,6 +552,49 @@ describe("awaits the loop does not control", () => {
     });
   }
 
+  it("an async body of timeout() after a host promise moves with the await that runs it", async () => {
+    // Its await may be taken for another task's, whose function can end first: the body then
+    // goes on in the task of its own that takes the await on, and no task is stepped twice.
+    for (let round = 0; round < 5; round++) {
+      const app = new HostEventLoop();
+      const reports: string[] = [];
+      app.setExceptionHandler((_loop, context) => reports.push(context.message));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          app.submit(async () => {
+            await new Promise((resolve) => setTimeout(resolve, i % 3));
+            await timeout(50, async () => {
+              await sleep(1);
+            });
+            return i;
+          }),
+        ),
+      );
+      await app.shutdown();
+      expect([results, reports]).toEqual([Array.from({ length: 20 }, (_, i) => i), []]);
+    }
+  });
+
+  it("native code after a host await finds its loop while another loop started later has stopped", async () => {
+    const app = new HostEventLoop();
+    const work = Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        app.submit(async () => {
+          for (let k = 0; k < 3; k++) {
+            await delay(1);
+            await sleep(0);
+          }
+          return i;
+        }),
+      ),
+    );
+    const other = new VirtualEventLoop();
+    expect(await other.runUntilComplete(async () => await sleep(1000, "virtual"))).toBe("virtual");
+    other.close();
+    expect(await work).toEqual([0, 1, 2]);
+    await app.shutdown();
+  });
+
   it("a worker that goes on after a host promise loses no item and steps no task twice", async () => {
     // `.then()` on an acquire gives a host promise: each worker's later awaits are not
     // ordered, and may come while another task's step is due its then().
@@ -595,6 +639,37 @@ describe("awaits the loop does not control", () => {
     expect(reports.filter((r) => !r.includes("awaited a promise the loop did not make"))).toEqual(
       [],
     );
+  });
+
+  it("a host API's AbortError for the task's signal counts as its cancellation", async () => {
+    // Node's timers, fs and child_process reject with an AbortError whose cause is the
+    // signal's reason; fetch rejects with the reason itself.
+    const hostWait = () => delay(1000, undefined, { signal: taskSignal() });
+    const got = await run(async () => {
+      const cancelled = createTask(async () => {
+        await hostWait();
+      });
+      await sleep(5);
+      cancelled.cancel("client gone");
+      const ended = String(await outcome(cancelled));
+      const timedOut = String(await outcome(timeout(20, async () => await hostWait())));
+      const inGroup = String(
+        await outcome(
+          timeout(20, async () => {
+            await taskGroup(async (group) => {
+              group.createTask(async () => await hostWait());
+            });
+          }),
+        ),
+      );
+      return [ended, cancelled.cancelled(), timedOut, inGroup];
+    });
+    expect(got).toEqual([
+      "CancelledError: client gone",
+      true,
+      expect.stringMatching(/^TimeoutError: Timed out/),
+      expect.stringMatching(/^TimeoutError: Timed out/),
+    ]);
   });
 
   it("fromPromise orders a host promise: the task stays a task", async () => {
