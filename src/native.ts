@@ -206,7 +206,8 @@ export class NativeBody<T = unknown> {
    */
   private followTask(): void {
     const stepping = this.task?._loop._currentTask;
-    if (stepping !== null && stepping !== undefined) this.task = stepping;
+    // Stored only when it moved: a store is a write barrier, dear while the collector marks.
+    if (stepping !== this.task && stepping !== null && stepping !== undefined) this.task = stepping;
   }
 
   /**
