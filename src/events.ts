@@ -265,8 +265,9 @@ export function activeLoopOrNull(): BaseEventLoop | null {
   return null;
 }
 
-// Set when native.ts loads: the task whose function the host's async context runs, if any.
-let ownerOfHostCode: () => Task<unknown> | null | undefined = () => null;
+// Set when native.ts loads: the task whose function the host's async context runs (null:
+// no task's), or undefined where the host has no async context to ask.
+let ownerOfHostCode: () => Task<unknown> | null | undefined = () => undefined;
 
 /** @internal native.ts hands over how to ask the host's async context whose code runs. */
 export function onHostCodeOwner(lookup: () => Task<unknown> | null | undefined): void {
@@ -362,20 +363,6 @@ export function outsideEagerStarts(fn: () => void): void {
   }
 }
 
-// Set when native.ts loads: it hands over to native steps, so it is set whenever it is needed.
-let taskOfCodeInMicrotasks: (loop: BaseEventLoop, running: Task<unknown>) => Task<unknown> | null =
-  (_loop, running) => running;
-
-/**
- * @internal native.ts hands over whose code runs in the microtasks of a native
- * step, which the host's async context may know better than the loop.
- */
-export function onCodeInMicrotasks(
-  lookup: (loop: BaseEventLoop, running: Task<unknown>) => Task<unknown> | null,
-): void {
-  taskOfCodeInMicrotasks = lookup;
-}
-
 /**
  * @internal The task running on `loop` now. During an eager start that is the
  * task that will continue the coroutine if it suspends, made on this first request.
@@ -386,9 +373,14 @@ export function onCodeInMicrotasks(
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
   if (starts.depth === 0 || loop !== runningLoop) {
     const task = loop._currentTask;
-    return task !== null && loop._asyncLocalStorage && loop._handover !== null
-      ? taskOfCodeInMicrotasks(loop, task)
-      : task;
+    const steps = loop._handover;
+    // Inside a step (its own task's code), the loop knows; between steps the running one is
+    // only made current for the code of the hand-over's microtasks, whoever's that is.
+    if (!loop._asyncLocalStorage || !steps?.handedOver || task !== steps.running()?.task) {
+      return task;
+    }
+    const owner = ownerOfHostCode();
+    return owner === undefined ? task : owner;
   }
   if (starts.askedDepth !== starts.depth) {
     const task = (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);

@@ -46,7 +46,6 @@ import {
 import {
   activeLoopOrNull,
   getRunningLoop,
-  onCodeInMicrotasks,
   onHostCodeOwner,
   runningTask,
   setRunningLoop,
@@ -891,14 +890,7 @@ function driveAwait(
   return true;
 }
 
-onHostCodeOwner(() => owners?.getStore());
-
-onCodeInMicrotasks((loop, running) => {
-  const steps = loop._handover as NativeSteps;
-  // Inside a step (its own task's code), or on a host without async contexts, the loop knows.
-  if (!steps.handedOver || running !== steps.running()?.task || !owners) return running;
-  return owners.getStore() ?? null;
-});
+onHostCodeOwner(() => (owners ? (owners.getStore() ?? null) : undefined));
 
 /**
  * The async context runs `fn` in, on hosts that have one: the task whose

@@ -609,10 +609,8 @@ export class Task<T = unknown> extends Future<T> {
     this._end();
     // A host API's abort of the task's signal, after a cancel(), is that cancellation.
     const cancelled =
-      thrown instanceof CancelledError || this.cancelling() === 0
-        ? thrown
-        : (cancellationOf(thrown) ?? thrown);
-    if (cancelled instanceof CancelledError) {
+      thrown instanceof CancelledError || this.cancelling() > 0 ? cancellationOf(thrown) : null;
+    if (cancelled !== null) {
       // The error that ended the coroutine becomes the cause of the ones result() raises.
       super._requestCancel(cancelled.message, cancelled);
     } else {

@@ -253,11 +253,12 @@ function reportFailure(
   const token = encodeToken(outcome.choices);
   const cause = failure.cause;
   const said = cause instanceof Error ? cause.message : String(cause);
+  const named = cause instanceof Error ? `${cause.name}: ${said}` : said;
   const what =
     failure.kind === "main threw"
-      ? `main threw ${cause instanceof Error ? `${cause.name}: ${said}` : said}`
+      ? `main threw ${named}`
       : failure.report !== undefined && failure.report !== said
-        ? `${failure.kind}: ${failure.report}: ${cause instanceof Error ? `${cause.name}: ${said}` : said}`
+        ? `${failure.kind}: ${failure.report}: ${named}`
         : `${failure.kind}: ${said.replace(/^(explore|replay)\(\): (deadlock: )?/, "")}`;
   const where =
     iteration === null

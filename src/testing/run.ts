@@ -279,6 +279,7 @@ function cancelLeftovers(loop: ExploringLoop): Task<unknown> | null {
   for (const task of leftovers) task.cancel();
   return loop.createTask(wait(leftovers), { name: "cleanup" });
 }
+
 /** No error was thrown. */
 const NONE = Symbol("none");
 
