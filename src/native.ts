@@ -458,6 +458,14 @@ export class NativeSteps {
   /** True while a check after the microtasks is queued. */
   checking = false;
   /**
+   * The check itself, made once: a closure made in armHostCheck() would have
+   * it allocate its context at every hand-over, though it queues one a slice.
+   */
+  readonly hostCheck = (): void => {
+    this.checking = false;
+    if (this.loop._handover === this && this.handedOver) detachBlocked(this);
+  };
+  /**
    * False from a resume until a microtask queued just after it runs: until
    * then the resumed function runs (or has not started), so a then() call is
    * its own `.then()`, not an await (whose then() comes in a job of its own).
@@ -776,10 +784,7 @@ function enterRunning(steps: NativeSteps): void {
 function armHostCheck(steps: NativeSteps): void {
   if (steps.checking) return;
   steps.checking = true;
-  yieldToHost(() => {
-    steps.checking = false;
-    if (steps.loop._handover === steps && steps.handedOver) detachBlocked(steps);
-  });
+  yieldToHost(steps.hostCheck);
 }
 
 /** The tasks still due a then() await the host: the loop goes on without them. */
