@@ -180,8 +180,14 @@ export abstract class BaseEventLoop {
   _handover: NativeSteps | null = null;
   /** @internal True during runSync(), which cannot run native tasks (their awaits need the host). */
   _syncRun = false;
-  /** @internal When the current time slice began: a drive resumed after a native step keeps it. */
-  private _sliceStart = 0;
+  /**
+   * @internal When the current time slice began, and when it ends: a drive
+   * resumed after a native step keeps both. Fields rather than arguments: a
+   * fractional time passed to a call is a heap number made at every call, and
+   * the drive resumes after every native step.
+   */
+  _sliceStart = 0;
+  _sliceDeadline = 0;
   /**
    * Where the slice's reads of the clock stood when a native step took the
    * host (see _handOverMidSlice), for the drive that resumes the slice; a
@@ -728,21 +734,22 @@ export abstract class BaseEventLoop {
    * They run in the context the last step entered, so a task that runs alone
    * enters its AsyncLocalStorage context once per slice.
    */
-  _spin(sliceStart: number, deadline: number): Spin {
+  _spin(): Spin {
     const home = this._homeScope;
-    if (home === undefined || home === this._asyncScope) return this._iterate(sliceStart, deadline);
+    if (home === undefined || home === this._asyncScope) return this._iterate();
     const outer = this._asyncScope;
     this._asyncScope = home;
     try {
-      return home.runInAsyncScope(this._iterate, this, sliceStart, deadline);
+      return home.runInAsyncScope(this._iterate, this);
     } finally {
       this._asyncScope = outer;
     }
   }
 
-  private _iterate(sliceStart: number, deadline: number): Spin {
+  private _iterate(): Spin {
     const ready = this._ready;
-    let lastCheck = sliceStart;
+    const deadline = this._sliceDeadline;
+    let lastCheck = this._sliceStart;
     let interval = 1;
     let countdown = 1;
     if (this._keptCountdown !== 0) {
@@ -781,7 +788,8 @@ export abstract class BaseEventLoop {
         handle._run();
         if (this._handover !== null) {
           this._iterationLeft = left;
-          this._handOverMidSlice(countdown, interval, lastCheck, deadline);
+          this._keptLastCheck = lastCheck;
+          this._handOverMidSlice(countdown, interval);
           return HANDED_OVER;
         }
         if (--countdown === 0) {
@@ -809,23 +817,22 @@ export abstract class BaseEventLoop {
    * A native step took the host in the middle of a slice (see native.ts):
    * the drive that resumes the slice goes on reading the clock where this one
    * left off. The handle counts, and a read due now is taken now: a slice of
-   * native steps alone ends by its deadline too.
+   * native steps alone ends by its deadline too. The last read is kept already.
    */
-  private _handOverMidSlice(
-    countdown: number,
-    interval: number,
-    lastCheck: number,
-    deadline: number,
-  ): void {
+  private _handOverMidSlice(countdown: number, interval: number): void {
     if (--countdown === 0) {
       const time = now();
+      const deadline = this._sliceDeadline;
       this._sliceSpent = time > deadline;
-      interval = countdown = nextCheckInterval(interval, time - lastCheck, deadline - time);
-      lastCheck = time;
+      interval = countdown = nextCheckInterval(
+        interval,
+        time - this._keptLastCheck,
+        deadline - time,
+      );
+      this._keptLastCheck = time;
     }
     this._keptCountdown = countdown;
     this._keptInterval = interval;
-    this._keptLastCheck = lastCheck;
   }
 
   /** @internal Runs the loop on the host for one time slice, then arranges what comes next. */
@@ -834,7 +841,10 @@ export abstract class BaseEventLoop {
     this._keptCountdown = 0;
     this._sliceSpent = false;
     checkObservers(); // once a slice: a native step's hand-over resumes the slice it took
-    this._runSlice(now());
+    const start = now();
+    this._sliceStart = start;
+    this._sliceDeadline = start + SLICE_MS;
+    this._runSlice();
   };
 
   /** @internal A native step ended: go on with the time slice it interrupted, or give the host its turn. */
@@ -842,18 +852,17 @@ export abstract class BaseEventLoop {
     if (this._parked) this._unpark();
     else if (this._driveQueued) return;
     else if (this._sliceSpent) this._queueDrive(true);
-    else this._runSlice(this._sliceStart);
+    else this._runSlice();
   }
 
-  private _runSlice(start: number): void {
+  /** Runs the loop until the slice's deadline (see _drive), or until it is idle or hands over. */
+  private _runSlice(): void {
     if (!this._running || !mayRunSlice(this)) return;
     const previous = setRunningLoop(this);
-    this._sliceStart = start;
     let end: Spin;
     try {
-      const deadline = start + SLICE_MS;
       for (;;) {
-        end = this._spin(start, deadline);
+        end = this._spin();
         if (end !== IDLE || !this._idle(this._nextTimer())) break;
       }
     } finally {

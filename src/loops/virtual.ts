@@ -133,9 +133,11 @@ export class VirtualEventLoop extends BaseEventLoop {
     const previous = setRunningLoop(this);
     checkObservers();
     beginSyncRun();
+    this._sliceStart = 0;
+    this._sliceDeadline = Number.POSITIVE_INFINITY;
     try {
       for (;;) {
-        if (this._spin(0, Number.POSITIVE_INFINITY) === STOPPED) break;
+        if (this._spin() === STOPPED) break;
         if (!this._idle(this._nextTimer())) throw this._stuck(future, caller);
       }
     } finally {
