@@ -454,9 +454,14 @@ const DONE_UNDEFINED: IteratorResult<never, undefined> = Object.freeze({
   value: undefined,
 });
 
-/** @internal The last step of a wait, with its value: for undefined, one shared object. */
+/** The end of a wait for true: what acquire() and the waits of Event and Condition return. */
+const DONE_TRUE: IteratorResult<never, true> = Object.freeze({ done: true, value: true });
+
+/** @internal The last step of a wait, with its value: for undefined and true, one shared object. */
 export function doneStep<T>(value: T): IteratorResult<never, T> {
-  return value === undefined ? (DONE_UNDEFINED as IteratorResult<never, T>) : { done: true, value };
+  if (value === undefined) return DONE_UNDEFINED as IteratorResult<never, T>;
+  if (value === true) return DONE_TRUE as IteratorResult<never, T>;
+  return { done: true, value };
 }
 
 /**
