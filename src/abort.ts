@@ -172,9 +172,29 @@ function isCancelRequested(future: Future<unknown>): boolean {
   return typeof cancelling === "function" && cancelling.call(future) > 0;
 }
 
-/** @internal Called by a task when its cancellation is requested: aborts its taskSignal(). */
-export function abortTaskSignal(task: object, message: string | undefined, cause: unknown): void {
+const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
+
+/** Node's count of a signal's listeners, reached without a static import (see channels.ts). */
+const listenersOf = (
+  host.process?.getBuiltinModule?.("node:events") as
+    | { getEventListeners?(target: EventTarget, type: string): unknown[] }
+    | undefined
+)?.getEventListeners;
+
+/**
+ * @internal Called by a task when its cancellation is requested: aborts its
+ * taskSignal(). True if something listened to the abort (a host API the task
+ * gave its signal to), so that the cancellation reached it; false where the
+ * host cannot tell.
+ */
+export function abortTaskSignal(
+  task: object,
+  message: string | undefined,
+  cause: unknown,
+): boolean {
   const controller = controllers.get(task);
-  if (controller === undefined || controller.signal.aborted) return;
+  if (controller === undefined || controller.signal.aborted) return false;
+  const heard = (listenersOf?.(controller.signal, "abort").length ?? 0) > 0;
   controller.abort(cause !== undefined ? cause : new CancelledError(message ?? ""));
+  return heard;
 }

@@ -9,7 +9,7 @@ import type { Coro } from "./coro.js";
 import { TimeoutError, TimeoutInterrupt } from "./errors.js";
 import { getRunningLoop, runningTask, type TimerHandle } from "./events.js";
 import { PENDING } from "./futures.js";
-import { awaitsHost, bodyCoroutine, HOST_AWAIT } from "./native.js";
+import { bodyCoroutine, HOST_AWAIT } from "./native.js";
 import {
   type AnySchedulingLoop,
   checkTask,
@@ -103,7 +103,7 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
     // Blocked: it stops waiting, and the future goes on without it.
     waitedOn._removeWaiter(task);
     task._futWaiter = null;
-  } else if (awaitsHost(task)) {
+  } else if (task._blockedOnHost) {
     throw cannot(
       `it awaits ${HOST_AWAIT}, which the loop cannot interrupt: await it through fromPromise() to make the wait interruptible, or cancel() the task (its taskSignal() aborts at once)`,
     );

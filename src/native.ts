@@ -75,12 +75,6 @@ function awaitTarget(x: unknown): AwaitTarget | null {
 /** @internal What a native task blocked on the host waits on, in words (task tree, trace). */
 export const HOST_AWAIT = "a native promise only the host settles";
 
-/** @internal True while `task`, a native task, awaits a promise only the host settles. */
-export function awaitsHost(task: Task<unknown>): boolean {
-  const coro = task._coro;
-  return coro instanceof NativeBody && coro.detached;
-}
-
 /** NativeBody's state: what its next step does, and what `pending` holds for it. */
 const START = 0; // call the function (pending)
 const WATCH = 1; // watch the promise of an async body already running (pending)
@@ -926,6 +920,7 @@ function reattach(
   if (i < 0) return false;
   const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
   body._onHost(false);
+  (body.task as Task<unknown>)._backFromHost();
   loop._hostPending--;
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
   (body.task as Task<unknown>)._runAwaitStart(true);
@@ -959,6 +954,7 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   const task = body.task as Task<unknown>;
   const loop = task._loop;
   if (body.detached) {
+    task._backFromHost();
     loop._hostPending--;
     const detached = loop._nativeSteps?.detached;
     const i = detached?.indexOf(body) ?? -1;

@@ -128,8 +128,19 @@ const STEP_IN_MICROTASKS = 4;
  * waits for that await to suspend, as a coroutine's waits for its next yield.
  */
 const AWAIT_START = 8;
+/**
+ * Task._flags, beside MUST_CANCEL: a native task blocked on the host got the
+ * cancellation from a host API listening to its taskSignal() (its rejection):
+ * the next asynkit await spends it rather than raising it again.
+ */
+const SIGNAL_DELIVERED = 16;
+/**
+ * Task._flags: a native task blocked on the host (its function, or an async
+ * body it runs, awaits a promise the loop did not make): no step of it is due.
+ */
+const ON_HOST = 32;
 /** Task._flags counts pending cancel() requests in the bits above these: one request adds this. */
-const CANCEL_REQUEST = 16;
+const CANCEL_REQUEST = 64;
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -319,9 +330,20 @@ export class Task<T = unknown> extends Future<T> {
    * that went on in microtasks ended at its await of the host's promise.
    */
   _endStepOnHost(): void {
+    this._flags |= ON_HOST;
     if (!this._stepInMicrotasks) return;
     this._flags &= ~STEP_IN_MICROTASKS;
     this._stepEnded(observed, true);
+  }
+
+  /** @internal The host resumed it: its next step is due (an await's start, or its end). */
+  _backFromHost(): void {
+    this._flags &= ~ON_HOST;
+  }
+
+  /** @internal Blocked on the host: see ON_HOST. */
+  get _blockedOnHost(): boolean {
+    return (this._flags & ON_HOST) !== 0;
   }
 
   /** A step ended (a native one that went on in microtasks: `continued`): watchers and lints hear it. */
@@ -336,7 +358,9 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   set _mustCancel(on: boolean) {
-    this._flags = on ? this._flags | MUST_CANCEL : this._flags & ~MUST_CANCEL;
+    // Either way a delivery through the signal is over: a new request is raised, a spent one is gone.
+    const flags = this._flags & ~SIGNAL_DELIVERED;
+    this._flags = on ? flags | MUST_CANCEL : flags & ~MUST_CANCEL;
   }
 
   /** The coroutine this task drives. */
@@ -400,12 +424,15 @@ export class Task<T = unknown> extends Future<T> {
     if (this._state !== PENDING) return false;
     if (observed) publish("task.cancelled", { task: this as Task<unknown>, message });
     this._flags += CANCEL_REQUEST;
-    abortTaskSignal(this, message, cause);
+    const heard = abortTaskSignal(this, message, cause);
     const waiter = this._futWaiter;
     if (waiter !== null && cancelFuture(waiter, message, cause)) return true;
     this._mustCancel = true;
     this._aside = message;
     this._outcome = cause;
+    // A native task blocked on a host API that listens to its signal gets the cancellation
+    // there, as the API's rejection: its next asynkit await (a cleanup's) is not cancelled again.
+    if (heard && this._blockedOnHost) this._flags |= SIGNAL_DELIVERED;
     return true;
   }
 
@@ -518,8 +545,13 @@ export class Task<T = unknown> extends Future<T> {
       );
     }
     const flags = this._flags;
-    if ((flags & AWAIT_START) !== 0) this._flags &= ~AWAIT_START;
-    else if ((flags & MUST_CANCEL) !== 0) {
+    if ((flags & AWAIT_START) !== 0) {
+      this._flags &= ~AWAIT_START;
+      if ((flags & SIGNAL_DELIVERED) !== 0) {
+        this._mustCancel = false;
+        this._outcome = undefined;
+      }
+    } else if ((flags & MUST_CANCEL) !== 0) {
       if (!(error instanceof CancelledError)) error = this._makeCancelledError();
       this._mustCancel = false;
       this._outcome = undefined;

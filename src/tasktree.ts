@@ -6,7 +6,7 @@
 import { getRunningLoop, Handle, type ReadyEntry } from "./events.js";
 import { type Future, PENDING, wakeWaiter } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { awaitsHost, HOST_AWAIT } from "./native.js";
+import { HOST_AWAIT } from "./native.js";
 import { suspensionFrames } from "./suspendsite.js";
 import { Task, taskStep, throwIntoTask } from "./tasks.js";
 import { checkLoopOption } from "./validate.js";
@@ -37,7 +37,7 @@ export function describeWait(task: Task<unknown>): string {
   const waiter = task._futWaiter;
   if (waiter !== null) return describeAwaited(waiter);
   // An async function's await of something the loop did not make (see native.ts).
-  if (awaitsHost(task)) return HOST_AWAIT;
+  if (task._blockedOnHost) return HOST_AWAIT;
   return "nothing the loop can see";
 }
 

@@ -2,6 +2,7 @@
  * Native async functions as tasks: createTask(async () => ...), with the
  * step boundaries, context, cancellation and reports of generator tasks.
  */
+import { EventEmitter, once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
@@ -670,6 +671,110 @@ describe("awaits the loop does not control", () => {
       expect.stringMatching(/^TimeoutError: Timed out/),
       expect.stringMatching(/^TimeoutError: Timed out/),
     ]);
+  });
+
+  for (const asyncLocalStorage of [false, true]) {
+    it(`a cancellation a host API heard through taskSignal() is not raised again at the cleanup's awaits (asyncLocalStorage: ${asyncLocalStorage})`, async () => {
+      const log: string[] = [];
+      const hostWait = () => delay(10_000, undefined, { signal: taskSignal() });
+      const cleanUp = async (who: string) => {
+        try {
+          await sleep(1);
+          log.push(`${who}: cleaned up`);
+        } catch (error) {
+          log.push(`${who}: cleanup got ${(error as Error).name}`);
+        }
+      };
+      await run(
+        async () => {
+          const task = createTask(async () => {
+            try {
+              await hostWait();
+            } finally {
+              await cleanUp("task");
+            }
+          });
+          await sleep(5);
+          task.cancel();
+          log.push(`task: ${String(await outcome(task))}`);
+          // The same for an async body of timeout(), which runs in the calling task.
+          const timedOut = await outcome(
+            timeout(5, async () => {
+              try {
+                await hostWait();
+              } finally {
+                await cleanUp("timeout body");
+              }
+            }),
+          );
+          log.push(`timeout: ${(timedOut as Error).name}`);
+          const emitter = new EventEmitter();
+          const grouped = await outcome(
+            taskGroup(async (group) => {
+              group.createTask(async () => {
+                try {
+                  await once(emitter, "never", { signal: taskSignal() });
+                } finally {
+                  await cleanUp("group child");
+                }
+              });
+              group.createTask(async () => {
+                await sleep(5);
+                throw new Error("boom");
+              });
+            }),
+          );
+          log.push(`group: ${(grouped as Error).name}`);
+        },
+        { asyncLocalStorage },
+      );
+      expect(log).toEqual([
+        "task: cleaned up",
+        "task: CancelledError",
+        "timeout body: cleaned up",
+        "timeout: TimeoutError",
+        "group child: cleaned up",
+        "group: AggregateError",
+      ]);
+    });
+  }
+
+  it("with asyncLocalStorage, a cancellation nothing heard is raised at the next asynkit await; one a host API heard is spent there", async () => {
+    const got = await run(
+      async () => {
+        const unheard = createTask(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 20)); // ignores the signal
+          try {
+            await sleep(1);
+            return "not cancelled";
+          } catch (error) {
+            return (error as Error).name;
+          }
+        });
+        const swallowed = createTask(async () => {
+          try {
+            await delay(10_000, undefined, { signal: taskSignal() });
+          } catch (error) {
+            if ((error as Error).name !== "AbortError") throw error;
+          }
+          await sleep(1);
+          return "carried on";
+        });
+        await sleep(5);
+        unheard.cancel();
+        swallowed.cancel();
+        return [
+          await outcome(unheard),
+          await outcome(swallowed),
+          unheard.cancelled(),
+          swallowed.cancelling(),
+        ];
+      },
+      { asyncLocalStorage: true },
+    );
+    // As an asyncio task that catches its CancelledError and goes on: it ends with its
+    // value, and cancelling() still counts the request.
+    expect(got).toEqual(["CancelledError", "carried on", false, 1]);
   });
 
   it("fromPromise orders a host promise: the task stays a task", async () => {
