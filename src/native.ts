@@ -263,13 +263,20 @@ export class NativeBody<T = unknown> {
   /**
    * @internal The function's promise settled: the next step ends with its
    * outcome. An await the task still drives was not the function's own (a
-   * then() of Promise.race, or of a function the loop did not order): it goes
-   * on in a task of its own, which settles it, as for any then() not an await.
-   * `waitedOn` is the future the task stopped waiting on for it.
+   * then() of Promise.race, or of a function the loop did not order).
    */
   _settled(ok: boolean, outcome: unknown, waitedOn: Future<unknown> | null): void {
     this.state = ok ? RETURNED : THREW;
     this.pending = outcome;
+    this._letGoOfAwait(waitedOn);
+  }
+
+  /**
+   * @internal The await the task drives is not the function's (any more): it
+   * goes on in a task of its own, which settles it, as for any then() not an
+   * await. `waitedOn` is the future the task stopped waiting on for it.
+   */
+  _letGoOfAwait(waitedOn: Future<unknown> | null): void {
     const inner = this.inner;
     const resolve = this.resolve as Settle;
     const reject = this.reject as Settle;
@@ -906,7 +913,9 @@ function runAsOwner(task: Task<unknown>, fn: () => unknown): unknown {
 /**
  * The await of a task blocked on the host, now that the host resumed it: the
  * task is back in the loop's order, its next step (which drives the awaited
- * coroutine) queued as any wakeup.
+ * coroutine) queued as any wakeup. Only an await's then(), which is given a
+ * promise's resolving functions: the code the host resumed may call `then()`
+ * itself first (`task.then(onDone, onError)`), and that call is no await.
  */
 function reattach(
   loop: BaseEventLoop,
@@ -915,16 +924,54 @@ function reattach(
   resolve: Settle,
   reject: Settle,
 ): boolean {
+  if (!isResolvingFunction(resolve)) return false;
   const detached = loop._nativeSteps?.detached;
   const i = detached?.findLastIndex((body) => body.task === owner) ?? -1;
-  if (i < 0) return false;
+  if (i < 0) return retake(owner, op, resolve, reject);
   const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
   body._onHost(false);
   (body.task as Task<unknown>)._backFromHost();
   loop._hostPending--;
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
-  (body.task as Task<unknown>)._runAwaitStart(true);
+  (body.task as Task<unknown>)._runAwaitStart("queue");
   return true;
+}
+
+/**
+ * The function of `owner` awaits `op` while its task still drives an await
+ * taken for it before: that then() was a combinator's (`Promise.race` over
+ * asynkit awaitables, after a resume), whose winner let the function run on.
+ * That await goes on in a task of its own, as a race's losers do, and the
+ * task drives `op`, so that cancel() reaches the function where it waits.
+ */
+function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settle): boolean {
+  const body = owner._coro;
+  if (!(body instanceof NativeBody) || !body._drivesAwait || owner._stepInMicrotasks) return false;
+  if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
+  const waitedOn = owner._futWaiter;
+  const queued = body._queued || waitedOn?.done() === true;
+  if (waitedOn !== null) {
+    waitedOn.removeDoneCallback(owner as never);
+    owner._futWaiter = null;
+  }
+  body._letGoOfAwait(waitedOn);
+  body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
+  owner._runAwaitStart(queued ? "queued" : "queue");
+  return true;
+}
+
+/** How the host prints a promise's resolving functions: built in, unnamed. */
+const resolverSource = (() => {
+  let source = "";
+  void new Promise((resolve) => {
+    source = Function.prototype.toString.call(resolve);
+  });
+  return source;
+})();
+
+/** True for a promise's resolving function, what an await passes then() (a bound function has a name). */
+function isResolvingFunction(fn: Settle): boolean {
+  return fn.name === "" && Function.prototype.toString.call(fn) === resolverSource;
 }
 
 /**
@@ -934,7 +981,7 @@ function reattach(
 function stepTask(task: Task<unknown>, awaitStart: boolean): void {
   const previous = setRunningLoop(task._loop);
   try {
-    if (awaitStart) task._runAwaitStart(false);
+    if (awaitStart) task._runAwaitStart("now");
     else task._run();
   } finally {
     setRunningLoop(previous);

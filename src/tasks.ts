@@ -520,13 +520,14 @@ export class Task<T = unknown> extends Future<T> {
 
   /**
    * @internal Runs the step of a native task whose function begins an await
-   * now (queued: at its turn): a cancellation pending since the function ran
-   * is thrown in where the await suspends, and not at all if it does not.
+   * now, or at its turn (queued now, or in the ready queue already): a
+   * cancellation pending since the function ran is thrown in where the await
+   * suspends, and not at all if it does not.
    */
-  _runAwaitStart(queued: boolean): void {
+  _runAwaitStart(when: "now" | "queue" | "queued"): void {
     this._flags |= AWAIT_START;
-    if (queued) this._loop._readyTask(this as Task<unknown>);
-    else this._run();
+    if (when === "now") this._run();
+    else if (when === "queue") this._loop._readyTask(this as Task<unknown>);
   }
 
   /** @internal Runs the coroutine to its next suspension, or to its end. */

@@ -907,6 +907,56 @@ describe("native tasks on other loops and modes", () => {
 });
 
 describe("with the asyncLocalStorage option", () => {
+  it("a Promise.race whose loser the task drove gives the task back to the function at its next await", async () => {
+    // The race's first then() is taken for the function's await, so the task drives sleep(200)
+    // while the queue's item wins: the function's next asynkit await must be the task's again.
+    const log: string[] = [];
+    await run(
+      async () => {
+        const queue = new Queue<string>();
+        const worker = createTask(async () => {
+          await sleep(0);
+          const job = await Promise.race([sleep(200, "gave up"), queue.get()]);
+          log.push(`got ${job}, current task is the worker: ${currentTask() === worker}`);
+          await sleep(1000); // cancel() must reach this await
+          log.push("worked to the end");
+        });
+        await sleep(5);
+        queue.putNowait("job-1");
+        await sleep(5);
+        worker.cancel();
+        log.push(String(await outcome(worker)));
+        log.push(`cancelling: ${worker.cancelling()}`);
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(log).toEqual([
+      "got job-1, current task is the worker: true",
+      "CancelledError",
+      "cancelling: 1",
+    ]);
+  });
+
+  it("code the host resumed may call task.then(onDone, onError) itself: that is no await", async () => {
+    const got = await run(
+      async () => {
+        const task = createTask(async () => {
+          await delay(20);
+          return "result";
+        });
+        await sleep(1);
+        await delay(5); // a host await: what follows runs when the host says
+        const promise = task.then(
+          (value) => `done: ${value}`,
+          () => "failed",
+        );
+        return [promise instanceof Promise, await promise, task.done()];
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(got).toEqual([true, "done: result", true]);
+  });
+
   it("code after a host await never sees another task as the current one", async () => {
     // Other tasks' native steps run while the host resumes each function: their hand-overs
     // make their task the loop's current one, which the function's own code must not see.
