@@ -161,6 +161,7 @@ export function taskSignal(task?: Future<unknown>): AbortSignal {
   if (controller === undefined) {
     controller = new AbortController();
     controllers.set(target, controller);
+    watchPolls(controller.signal, target);
     if (target.cancelled()) controller.abort(target._makeCancelledError());
     else if (isCancelRequested(target)) controller.abort(new CancelledError("cancel requested"));
   }
@@ -181,11 +182,31 @@ const listenersOf = (
     | undefined
 )?.getEventListeners;
 
+/** The tasks whose signal's abort reached something: a listener, or a look at `aborted` since. */
+const reached = new WeakSet<object>();
+
+const abortedOf = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")?.get as (
+  this: AbortSignal,
+) => boolean;
+
+/**
+ * Notes a look at the signal's `aborted` once it is: a host API that polls it
+ * rather than listening (Node's fs) learns of the cancellation that way.
+ */
+function watchPolls(signal: AbortSignal, task: object): void {
+  Object.defineProperty(signal, "aborted", {
+    configurable: true,
+    get(this: AbortSignal): boolean {
+      const aborted = abortedOf.call(this);
+      if (aborted) reached.add(task);
+      return aborted;
+    },
+  });
+}
+
 /**
  * @internal Called by a task when its cancellation is requested: aborts its
- * taskSignal(). True if something listened to the abort (a host API the task
- * gave its signal to), so that the cancellation reached it; false where the
- * host cannot tell.
+ * taskSignal(), if it handed one out. True if it aborted it now.
  */
 export function abortTaskSignal(
   task: object,
@@ -193,8 +214,17 @@ export function abortTaskSignal(
   cause: unknown,
 ): boolean {
   const controller = controllers.get(task);
-  if (controller === undefined || controller.signal.aborted) return false;
-  const heard = (listenersOf?.(controller.signal, "abort").length ?? 0) > 0;
+  if (controller === undefined || abortedOf.call(controller.signal)) return false;
+  if ((listenersOf?.(controller.signal, "abort").length ?? 0) > 0) reached.add(task);
   controller.abort(cause !== undefined ? cause : new CancelledError(message ?? ""));
-  return heard;
+  return true;
+}
+
+/**
+ * @internal True once the abort of the task's signal reached something: a
+ * listener when it aborted (a host API the task gave it to), or code that
+ * looked at `signal.aborted` since; false where the host cannot tell.
+ */
+export function abortReached(task: object): boolean {
+  return reached.has(task);
 }

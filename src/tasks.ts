@@ -1,7 +1,7 @@
 /**
  * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
  */
-import { abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
+import { abortReached, abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
 import {
@@ -129,11 +129,12 @@ const STEP_IN_MICROTASKS = 4;
  */
 const AWAIT_START = 8;
 /**
- * Task._flags, beside MUST_CANCEL: a native task blocked on the host got the
- * cancellation from a host API listening to its taskSignal() (its rejection):
- * the next asynkit await spends it rather than raising it again.
+ * Task._flags, beside MUST_CANCEL: the cancellation aborted the taskSignal()
+ * of a native task blocked on the host. If that reached a host API (see
+ * abortReached), whose rejection the function got, the next asynkit await
+ * spends the cancellation rather than raising it again.
  */
-const SIGNAL_DELIVERED = 16;
+const SIGNAL_ABORTED = 16;
 /**
  * Task._flags: a native task blocked on the host (its function, or an async
  * body it runs, awaits a promise the loop did not make): no step of it is due.
@@ -358,9 +359,8 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   set _mustCancel(on: boolean) {
-    // Either way a delivery through the signal is over: a new request is raised, a spent one is gone.
-    const flags = this._flags & ~SIGNAL_DELIVERED;
-    this._flags = on ? flags | MUST_CANCEL : flags & ~MUST_CANCEL;
+    // A request made while one is pending joins it, as in asyncio; one spent takes its signal's abort along.
+    this._flags = on ? this._flags | MUST_CANCEL : this._flags & ~(MUST_CANCEL | SIGNAL_ABORTED);
   }
 
   /** The coroutine this task drives. */
@@ -424,15 +424,15 @@ export class Task<T = unknown> extends Future<T> {
     if (this._state !== PENDING) return false;
     if (observed) publish("task.cancelled", { task: this as Task<unknown>, message });
     this._flags += CANCEL_REQUEST;
-    const heard = abortTaskSignal(this, message, cause);
+    const aborted = abortTaskSignal(this, message, cause);
     const waiter = this._futWaiter;
     if (waiter !== null && cancelFuture(waiter, message, cause)) return true;
     this._mustCancel = true;
     this._aside = message;
     this._outcome = cause;
-    // A native task blocked on a host API that listens to its signal gets the cancellation
-    // there, as the API's rejection: its next asynkit await (a cleanup's) is not cancelled again.
-    if (heard && this._blockedOnHost) this._flags |= SIGNAL_DELIVERED;
+    // A native task blocked on a host API that heard its signal gets the cancellation there,
+    // as the API's rejection: its next asynkit await (a cleanup's) is not cancelled again.
+    if (aborted && this._blockedOnHost) this._flags |= SIGNAL_ABORTED;
     return true;
   }
 
@@ -548,7 +548,7 @@ export class Task<T = unknown> extends Future<T> {
     const flags = this._flags;
     if ((flags & AWAIT_START) !== 0) {
       this._flags &= ~AWAIT_START;
-      if ((flags & SIGNAL_DELIVERED) !== 0) {
+      if ((flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) {
         this._mustCancel = false;
         this._outcome = undefined;
       }

@@ -739,6 +739,43 @@ describe("awaits the loop does not control", () => {
     });
   }
 
+  it("with asyncLocalStorage, a host API that polls the signal rather than listening hears the cancellation too", async () => {
+    // Node's fs checks signal.aborted between reads: its AbortError is the delivery.
+    const pollingRead = async (signal: AbortSignal) => {
+      for (;;) {
+        await delay(1);
+        if (signal.aborted) {
+          throw Object.assign(new Error("The operation was aborted", { cause: signal.reason }), {
+            name: "AbortError",
+          });
+        }
+      }
+    };
+    const log: string[] = [];
+    await run(
+      async () => {
+        const task = createTask(async () => {
+          try {
+            await pollingRead(taskSignal());
+          } finally {
+            try {
+              await sleep(1);
+              log.push("cleaned up");
+            } catch (error) {
+              log.push(`cleanup got ${(error as Error).name}`);
+            }
+          }
+        });
+        await sleep(5);
+        task.cancel();
+        task.cancel(); // a second request joins the first, as in asyncio
+        log.push(String(await outcome(task)));
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(log).toEqual(["cleaned up", "CancelledError"]);
+  });
+
   it("with asyncLocalStorage, a cancellation nothing heard is raised at the next asynkit await; one a host API heard is spent there", async () => {
     const got = await run(
       async () => {
