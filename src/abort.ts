@@ -185,9 +185,11 @@ const listenersOf = (
 /** The tasks whose signal's abort reached something: a listener, or a look at `aborted` since. */
 const reached = new WeakSet<object>();
 
-const abortedOf = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")?.get as (
-  this: AbortSignal,
-) => boolean;
+/** The signal's own getter (on hosts with AbortSignal: taskSignal() needs one). */
+const abortedOf = (
+  globalThis.AbortSignal &&
+  Object.getOwnPropertyDescriptor(globalThis.AbortSignal.prototype, "aborted")
+)?.get as (this: AbortSignal) => boolean;
 
 /**
  * Notes a look at the signal's `aborted` once it is: a host API that polls it

@@ -948,16 +948,21 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
   const body = owner._coro;
   if (!(body instanceof NativeBody) || !body._drivesAwait || owner._stepInMicrotasks) return false;
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
-  const waitedOn = owner._futWaiter;
-  const queued = body._queued || waitedOn?.done() === true;
-  if (waitedOn !== null) {
-    waitedOn.removeDoneCallback(owner as never);
-    owner._futWaiter = null;
-  }
-  body._letGoOfAwait(waitedOn);
+  const queued = body._queued || owner._futWaiter?.done() === true;
+  body._letGoOfAwait(stopWaiting(owner));
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
   owner._runAwaitStart(queued ? "queued" : "queue");
   return true;
+}
+
+/** `task` stops waiting on the future of an await that goes on elsewhere: that future, if any. */
+function stopWaiting(task: Task<unknown>): Future<unknown> | null {
+  const waitedOn = task._futWaiter;
+  if (waitedOn !== null) {
+    waitedOn.removeDoneCallback(task as never);
+    task._futWaiter = null;
+  }
+  return waitedOn;
 }
 
 /** How the host prints a promise's resolving functions: built in, unnamed. */
@@ -1017,12 +1022,8 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   }
   // The task's step is queued: a bare yield, or a wakeup from the future it waited on. It ends the task.
   const queued = body._queued || waitedOn?.done() === true;
-  if (waitedOn !== null) {
-    // The function went on without the await the task drives (e.g. Promise.race).
-    waitedOn.removeDoneCallback(task as never);
-    task._futWaiter = null;
-  }
-  body._settled(ok, outcome, waitedOn);
+  // The function went on without the await the task drives (e.g. Promise.race).
+  body._settled(ok, outcome, stopWaiting(task));
   const steps = loop._handover;
   steps?.keepRunningContext();
   steps?.drop(body);
