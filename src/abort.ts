@@ -161,7 +161,7 @@ export function taskSignal(task?: Future<unknown>): AbortSignal {
   if (controller === undefined) {
     controller = new AbortController();
     controllers.set(target, controller);
-    watchPolls(controller.signal, target);
+    watchReason(controller.signal, target);
     if (target.cancelled()) controller.abort(target._makeCancelledError());
     else if (isCancelRequested(target)) controller.abort(new CancelledError("cancel requested"));
   }
@@ -173,35 +173,27 @@ function isCancelRequested(future: Future<unknown>): boolean {
   return typeof cancelling === "function" && cancelling.call(future) > 0;
 }
 
-const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
-
-/** Node's count of a signal's listeners, reached without a static import (see channels.ts). */
-const listenersOf = (
-  host.process?.getBuiltinModule?.("node:events") as
-    | { getEventListeners?(target: EventTarget, type: string): unknown[] }
-    | undefined
-)?.getEventListeners;
-
-/** The tasks whose signal's abort reached something: a listener, or a look at `aborted` since. */
+/** The tasks whose signal's abort reached something: its reason was read since. */
 const reached = new WeakSet<object>();
 
 /** The signal's own getter (on hosts with AbortSignal: taskSignal() needs one). */
-const abortedOf = (
+const reasonOf = (
   globalThis.AbortSignal &&
-  Object.getOwnPropertyDescriptor(globalThis.AbortSignal.prototype, "aborted")
-)?.get as (this: AbortSignal) => boolean;
+  Object.getOwnPropertyDescriptor(globalThis.AbortSignal.prototype, "reason")
+)?.get as (this: AbortSignal) => unknown;
 
 /**
- * Notes a look at the signal's `aborted` once it is: a host API that polls it
- * rather than listening (Node's fs) learns of the cancellation that way.
+ * Notes a read of the signal's `reason` once it has aborted: what a host API
+ * does to make the error it rejects with (Node's timers, events, fs, streams
+ * and child_process give it as the cause of their AbortError; fetch rejects
+ * with it), whether it listened for the abort or polled `aborted`.
  */
-function watchPolls(signal: AbortSignal, task: object): void {
-  Object.defineProperty(signal, "aborted", {
+function watchReason(signal: AbortSignal, task: object): void {
+  Object.defineProperty(signal, "reason", {
     configurable: true,
-    get(this: AbortSignal): boolean {
-      const aborted = abortedOf.call(this);
-      if (aborted) reached.add(task);
-      return aborted;
+    get(this: AbortSignal): unknown {
+      if (this.aborted) reached.add(task);
+      return reasonOf.call(this);
     },
   });
 }
@@ -216,16 +208,16 @@ export function abortTaskSignal(
   cause: unknown,
 ): boolean {
   const controller = controllers.get(task);
-  if (controller === undefined || abortedOf.call(controller.signal)) return false;
-  if ((listenersOf?.(controller.signal, "abort").length ?? 0) > 0) reached.add(task);
+  if (controller === undefined || controller.signal.aborted) return false;
   controller.abort(cause !== undefined ? cause : new CancelledError(message ?? ""));
   return true;
 }
 
 /**
- * @internal True once the abort of the task's signal reached something: a
- * listener when it aborted (a host API the task gave it to), or code that
- * looked at `signal.aborted` since; false where the host cannot tell.
+ * @internal True once the abort of the task's signal reached something that
+ * read its reason, as a host API does to reject: not a listener of the task's
+ * own that only notes the abort, nor a signal derived with AbortSignal.any(),
+ * which the host aborts without reading it.
  */
 export function abortReached(task: object): boolean {
   return reached.has(task);

@@ -1029,6 +1029,9 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   steps?.drop(body);
   if (!queued) stepTask(task, false);
   if (steps !== null) stepsDone(steps);
+  // Settled outside a hand-over (the host resumed the function), the step may have resumed an
+  // outer function (an async body of timeout() ended): its step goes on in the microtasks.
+  else if (loop._handover !== null && !loop._handover.handedOver) handOver(loop);
 }
 
 /** @internal What createTask() and its kin make of a function: the coroutine of a native task. */

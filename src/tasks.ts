@@ -131,8 +131,9 @@ const AWAIT_START = 8;
 /**
  * Task._flags, beside MUST_CANCEL: the cancellation aborted the taskSignal()
  * of a native task blocked on the host. If that reached a host API (see
- * abortReached), whose rejection the function got, the next asynkit await
- * spends the cancellation rather than raising it again.
+ * abortReached), whose rejection the function got, the task's next step takes
+ * the cancellation as delivered: it raises nothing, as after a CancelledError
+ * thrown in (a cleanup's await goes on; a function that returns ends with its value).
  */
 const SIGNAL_ABORTED = 16;
 /**
@@ -545,14 +546,15 @@ export class Task<T = unknown> extends Future<T> {
         `${this.toString()} was stepped after it finished: a ready-queue entry was run twice.`,
       );
     }
-    const flags = this._flags;
-    if ((flags & AWAIT_START) !== 0) {
-      this._flags &= ~AWAIT_START;
-      if ((flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) {
-        this._mustCancel = false;
-        this._outcome = undefined;
-      }
-    } else if ((flags & MUST_CANCEL) !== 0) {
+    let flags = this._flags;
+    if ((flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) {
+      // The cancellation reached a host API through the signal: the function got it there.
+      this._mustCancel = false;
+      this._outcome = undefined;
+      flags = this._flags;
+    }
+    if ((flags & AWAIT_START) !== 0) this._flags &= ~AWAIT_START;
+    else if ((flags & MUST_CANCEL) !== 0) {
       if (!(error instanceof CancelledError)) error = this._makeCancelledError();
       this._mustCancel = false;
       this._outcome = undefined;

@@ -739,6 +739,57 @@ describe("awaits the loop does not control", () => {
     });
   }
 
+  for (const asyncLocalStorage of [false, true]) {
+    it(`a function that catches the AbortError a host API gave it for a cancel() and returns ends with its value, as a swallowed CancelledError (asyncLocalStorage: ${asyncLocalStorage})`, async () => {
+      const got = await run(
+        async () => {
+          const task = createTask(async () => {
+            try {
+              await delay(10_000, undefined, { signal: taskSignal() });
+            } catch {
+              // swallowed
+            }
+            return "value";
+          });
+          await sleep(5);
+          task.cancel();
+          return [await outcome(task), task.cancelled(), task.cancelling()];
+        },
+        { asyncLocalStorage },
+      );
+      expect(got).toEqual(["value", false, 1]);
+    });
+  }
+
+  it("with asyncLocalStorage, after timeout() of an async body a host API aborted, the function's next await is the task's", async () => {
+    const log: string[] = [];
+    await run(
+      async () => {
+        const task: Task<void> = createTask(async () => {
+          try {
+            await timeout(5, async () => {
+              await delay(10_000, undefined, { signal: taskSignal() });
+            });
+          } catch (error) {
+            log.push((error as Error).name);
+          }
+          try {
+            await sleep(1000); // the cancel() below must reach this await
+            log.push("not cancelled");
+          } catch (error) {
+            log.push(`${(error as Error).name}, in the task: ${currentTask() === task}`);
+            throw error;
+          }
+        });
+        await sleep(20);
+        task.cancel();
+        log.push(String(await outcome(task)));
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(log).toEqual(["TimeoutError", "CancelledError, in the task: true", "CancelledError"]);
+  });
+
   it("with asyncLocalStorage, a host API that polls the signal rather than listening hears the cancellation too", async () => {
     // Node's fs checks signal.aborted between reads: its AbortError is the delivery.
     const pollingRead = async (signal: AbortSignal) => {
