@@ -546,19 +546,8 @@ export class Task<T = unknown> extends Future<T> {
         `${this.toString()} was stepped after it finished: a ready-queue entry was run twice.`,
       );
     }
-    let flags = this._flags;
-    if ((flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) {
-      // The cancellation reached a host API through the signal: the function got it there.
-      this._mustCancel = false;
-      this._outcome = undefined;
-      flags = this._flags;
-    }
-    if ((flags & AWAIT_START) !== 0) this._flags &= ~AWAIT_START;
-    else if ((flags & MUST_CANCEL) !== 0) {
-      if (!(error instanceof CancelledError)) error = this._makeCancelledError();
-      this._mustCancel = false;
-      this._outcome = undefined;
-    }
+    // One test on the common path: SIGNAL_ABORTED comes with MUST_CANCEL.
+    if ((this._flags & (AWAIT_START | MUST_CANCEL)) !== 0) error = this._stepError(error);
     this._futWaiter = null;
     const loop = this._loop;
     const previousTask = loop._currentTask;
@@ -594,6 +583,28 @@ export class Task<T = unknown> extends Future<T> {
       if (ended !== this._context) this._context = ended;
       loop._currentTask = previousTask;
     }
+  }
+
+  /**
+   * What a step that begins an await, or has a cancellation pending, throws
+   * in: the CancelledError of the pending cancellation, unless the step begins
+   * an await (which it cancels where it suspends) or the function got the
+   * cancellation already, from a host API that read its signal's abort.
+   */
+  private _stepError(error: unknown): unknown {
+    let flags = this._flags;
+    if ((flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) {
+      this._mustCancel = false;
+      this._outcome = undefined;
+      flags = this._flags;
+    }
+    if ((flags & AWAIT_START) !== 0) this._flags &= ~AWAIT_START;
+    else if ((flags & MUST_CANCEL) !== 0) {
+      if (!(error instanceof CancelledError)) error = this._makeCancelledError();
+      this._mustCancel = false;
+      this._outcome = undefined;
+    }
+    return error;
   }
 
   /** @internal Decides what wakes the task, from the step its coroutine yielded. */
