@@ -55,7 +55,8 @@ export function cancelOnAbort(future: Future<unknown>, signal: AbortSignal): () 
   const onAbort = (): void => {
     // A task abandoned by its loop's shutdown() can outlive the loop: nothing is left to cancel.
     if (future._loop.isClosed()) return;
-    future._requestCancel(abortMessage(signal.reason), signal.reason);
+    const reason = reasonOfSignal(signal);
+    future._requestCancel(abortMessage(reason), reason);
   };
   if (signal.aborted) {
     onAbort();
@@ -108,10 +109,10 @@ export function waitAbort(signal: AbortSignal): Op<unknown> {
 }
 
 function* waitForAbort(signal: AbortSignal): Coro<unknown> {
-  if (signal.aborted) return signal.reason;
+  if (signal.aborted) return reasonOfSignal(signal);
   const fut = new WaitFuture<unknown>(getRunningLoop(), "waitAbort()");
   const stop = listen(fut._loop, signal, () => {
-    if (fut._state === PENDING) fut._resolve(signal.reason);
+    if (fut._state === PENDING) fut._resolve(reasonOfSignal(signal));
   });
   try {
     return yield* fut;
@@ -180,7 +181,18 @@ const reached = new WeakSet<object>();
 const reasonOf = (
   globalThis.AbortSignal &&
   Object.getOwnPropertyDescriptor(globalThis.AbortSignal.prototype, "reason")
-)?.get as (this: AbortSignal) => unknown;
+)?.get as ((this: AbortSignal) => unknown) | undefined;
+
+/**
+ * A signal's reason, read as asynkit's own: a task's signal does not count it
+ * as a host API's read (a child cancelled through its parent's signal is not
+ * the parent's function learning of its cancellation).
+ */
+function reasonOfSignal(signal: AbortSignal): unknown {
+  return reasonOf !== undefined && signal instanceof AbortSignal
+    ? reasonOf.call(signal)
+    : signal.reason;
+}
 
 /**
  * Notes a read of the signal's `reason` once it has aborted: what a host API
@@ -193,7 +205,7 @@ function watchReason(signal: AbortSignal, task: object): void {
     configurable: true,
     get(this: AbortSignal): unknown {
       if (this.aborted) reached.add(task);
-      return reasonOf.call(this);
+      return (reasonOf as (this: AbortSignal) => unknown).call(this);
     },
   });
 }

@@ -790,6 +790,31 @@ describe("awaits the loop does not control", () => {
     expect(log).toEqual(["TimeoutError", "CancelledError, in the task: true", "CancelledError"]);
   });
 
+  it("with asyncLocalStorage, a child cancelled through its parent's signal is not the parent learning of its cancellation", async () => {
+    const log: string[] = [];
+    await run(
+      async () => {
+        const parent = createTask(async () => {
+          const child = createTask(() => sleep(10_000), { signal: taskSignal() });
+          await new Promise((resolve) => setTimeout(resolve, 20)); // ignores the signal
+          log.push(`child cancelled: ${child.cancelled()}`);
+          try {
+            await sleep(1);
+            log.push("not cancelled");
+          } catch (error) {
+            log.push(`next await: ${(error as Error).name}`);
+            throw error;
+          }
+        });
+        await sleep(5);
+        parent.cancel();
+        log.push(String(await outcome(parent)));
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(log).toEqual(["child cancelled: true", "next await: CancelledError", "CancelledError"]);
+  });
+
   it("with asyncLocalStorage, a host API that polls the signal rather than listening hears the cancellation too", async () => {
     // Node's fs checks signal.aborted between reads: its AbortError is the delivery.
     const pollingRead = async (signal: AbortSignal) => {
