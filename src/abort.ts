@@ -198,7 +198,8 @@ function reasonOfSignal(signal: AbortSignal): unknown {
  * Notes a read of the signal's `reason` once it has aborted: what a host API
  * does to make the error it rejects with (Node's timers, events, fs, streams
  * and child_process give it as the cause of their AbortError; fetch rejects
- * with it), whether it listened for the abort or polled `aborted`.
+ * with it), whether it listened for the abort or polled `aborted`; and a
+ * `throwIfAborted()` that throws it.
  */
 function watchReason(signal: AbortSignal, task: object): void {
   Object.defineProperty(signal, "reason", {
@@ -206,6 +207,16 @@ function watchReason(signal: AbortSignal, task: object): void {
     get(this: AbortSignal): unknown {
       if (this.aborted) reached.add(task);
       return (reasonOf as (this: AbortSignal) => unknown).call(this);
+    },
+  });
+  // throwIfAborted() throws the reason without the getter.
+  const throwIfAborted = signal.throwIfAborted;
+  Object.defineProperty(signal, "throwIfAborted", {
+    configurable: true,
+    writable: true,
+    value(this: AbortSignal): void {
+      if (this.aborted) reached.add(task);
+      throwIfAborted.call(this);
     },
   });
 }

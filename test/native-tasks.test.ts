@@ -815,41 +815,53 @@ describe("awaits the loop does not control", () => {
     expect(log).toEqual(["child cancelled: true", "next await: CancelledError", "CancelledError"]);
   });
 
-  it("with asyncLocalStorage, a host API that polls the signal rather than listening hears the cancellation too", async () => {
-    // Node's fs checks signal.aborted between reads: its AbortError is the delivery.
-    const pollingRead = async (signal: AbortSignal) => {
-      for (;;) {
-        await delay(1);
+  it("with asyncLocalStorage, code that polls the signal rather than listening hears the cancellation too", async () => {
+    // Node's fs checks signal.aborted between reads and rejects with the reason as the cause;
+    // code of one's own may call signal.throwIfAborted().
+    const pollers = {
+      "aborted and reason": (signal: AbortSignal) => {
         if (signal.aborted) {
           throw Object.assign(new Error("The operation was aborted", { cause: signal.reason }), {
             name: "AbortError",
           });
         }
-      }
+      },
+      throwIfAborted: (signal: AbortSignal) => signal.throwIfAborted(),
     };
     const log: string[] = [];
-    await run(
-      async () => {
-        const task = createTask(async () => {
-          try {
-            await pollingRead(taskSignal());
-          } finally {
+    for (const [name, poll] of Object.entries(pollers)) {
+      await run(
+        async () => {
+          const task = createTask(async () => {
+            const signal = taskSignal();
             try {
-              await sleep(1);
-              log.push("cleaned up");
-            } catch (error) {
-              log.push(`cleanup got ${(error as Error).name}`);
+              for (;;) {
+                await delay(1);
+                poll(signal);
+              }
+            } finally {
+              try {
+                await sleep(1);
+                log.push(`${name}: cleaned up`);
+              } catch (error) {
+                log.push(`${name}: cleanup got ${(error as Error).name}`);
+              }
             }
-          }
-        });
-        await sleep(5);
-        task.cancel();
-        task.cancel(); // a second request joins the first, as in asyncio
-        log.push(String(await outcome(task)));
-      },
-      { asyncLocalStorage: true },
-    );
-    expect(log).toEqual(["cleaned up", "CancelledError"]);
+          });
+          await sleep(5);
+          task.cancel();
+          task.cancel(); // a second request joins the first, as in asyncio
+          log.push(`${name}: ${String(await outcome(task))}`);
+        },
+        { asyncLocalStorage: true },
+      );
+    }
+    expect(log).toEqual([
+      "aborted and reason: cleaned up",
+      "aborted and reason: CancelledError",
+      "throwIfAborted: cleaned up",
+      "throwIfAborted: CancelledError",
+    ]);
   });
 
   it("with asyncLocalStorage, a cancellation nothing heard is raised at the next asynkit await; one a host API heard is spent there", async () => {
