@@ -948,11 +948,16 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
   const body = owner._coro;
   if (!(body instanceof NativeBody) || !body._drivesAwait || owner._stepInMicrotasks) return false;
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
-  const queued = body._queued || owner._futWaiter?.done() === true;
+  const queued = stepQueued(owner, body);
   body._letGoOfAwait(stopWaiting(owner));
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
   owner._runAwaitStart(queued ? "queued" : "queue");
   return true;
+}
+
+/** The task's step that drives `body`'s await is in the ready queue: a bare yield's, or the wakeup of a done future. */
+function stepQueued(task: Task<unknown>, body: NativeBody): boolean {
+  return body._queued || task._futWaiter?.done() === true;
 }
 
 /** `task` stops waiting on the future of an await that goes on elsewhere: that future, if any. */
@@ -1014,14 +1019,13 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   }
   // A task blocked on the host may settle after its loop closed: nothing is left to step.
   if (task.done() || loop.isClosed()) return;
-  const waitedOn = task._futWaiter;
-  if (waitedOn === null && task._stepInMicrotasks && body._drivesAwait) {
+  if (task._futWaiter === null && task._stepInMicrotasks && body._drivesAwait) {
     // The await the task drives goes on in microtasks (an async body inside it): the task ends after it.
     body._endAfterAwait(ok, outcome);
     return;
   }
-  // The task's step is queued: a bare yield, or a wakeup from the future it waited on. It ends the task.
-  const queued = body._queued || waitedOn?.done() === true;
+  // A step of the task's already queued ends the task.
+  const queued = stepQueued(task, body);
   // The function went on without the await the task drives (e.g. Promise.race).
   body._settled(ok, outcome, stopWaiting(task));
   const steps = loop._handover;

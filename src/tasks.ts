@@ -592,19 +592,20 @@ export class Task<T = unknown> extends Future<T> {
    * cancellation already, from a host API that read its signal's abort.
    */
   private _stepError(error: unknown): unknown {
-    let flags = this._flags;
-    if ((flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) {
-      this._mustCancel = false;
-      this._outcome = undefined;
-      flags = this._flags;
-    }
+    if ((this._flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) this._cancelSpent();
+    const flags = this._flags;
     if ((flags & AWAIT_START) !== 0) this._flags &= ~AWAIT_START;
     else if ((flags & MUST_CANCEL) !== 0) {
       if (!(error instanceof CancelledError)) error = this._makeCancelledError();
-      this._mustCancel = false;
-      this._outcome = undefined;
+      this._cancelSpent();
     }
     return error;
+  }
+
+  /** The pending cancellation reached the coroutine: nothing is left to throw in. */
+  private _cancelSpent(): void {
+    this._mustCancel = false;
+    this._outcome = undefined;
   }
 
   /** @internal Decides what wakes the task, from the step its coroutine yielded. */
@@ -629,8 +630,7 @@ export class Task<T = unknown> extends Future<T> {
         future._addCallback(this as Task<unknown>);
         this._futWaiter = future;
         if (this._mustCancel && cancelFuture(future, this._cancelMessage, this._outcome)) {
-          this._mustCancel = false;
-          this._outcome = undefined;
+          this._cancelSpent();
         }
       }
       return;
