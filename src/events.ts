@@ -192,8 +192,8 @@ export interface Timer {
 
 let runningLoop: BaseEventLoop | null = null;
 /**
- * Loops started (runForever() or runUntilComplete() pending), the last started
- * last: native code awaiting between their drives (in microtasks) runs on one.
+ * Loops running (runForever() or runUntilComplete() pending), the last started
+ * last: native code awaiting between their drives (in microtasks) runs on the last.
  */
 const startedLoops: BaseEventLoop[] = [];
 
@@ -206,9 +206,13 @@ export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null
 
 /** @internal A loop starts to run (runForever()): native awaits outside its drives go to it. */
 export function loopStarted(loop: BaseEventLoop): void {
-  const i = startedLoops.indexOf(loop);
-  if (i >= 0) startedLoops.splice(i, 1);
   startedLoops.push(loop);
+}
+
+/** @internal A loop stopped: it is no longer one native code can run on, nor kept alive for it. */
+export function loopStopped(loop: BaseEventLoop): void {
+  const i = startedLoops.lastIndexOf(loop);
+  if (i >= 0) startedLoops.splice(i, 1);
 }
 
 /** @internal The running loop, or null. */
@@ -257,12 +261,7 @@ export function activeLoopOrNull(): BaseEventLoop | null {
   if (runningLoop !== null) return runningLoop;
   const owner = ownerOfHostCode();
   if (owner?._loop.isRunning()) return owner._loop;
-  for (let i = startedLoops.length - 1; i >= 0; i--) {
-    const loop = startedLoops[i] as BaseEventLoop;
-    if (loop.isRunning()) return loop;
-    startedLoops.splice(i, 1); // a stopped loop is not kept alive for this
-  }
-  return null;
+  return startedLoops.at(-1) ?? null;
 }
 
 // Set when native.ts loads: the task whose function the host's async context runs (null:

@@ -3,14 +3,18 @@
  * handles, the exception handler, debug mode, stop/runForever/runUntilComplete
  * and close.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CancelledError,
   Event,
   type ExceptionContext,
+  getRunningLoop,
   Handle,
   Queue,
+  run,
   SchedulingVirtualEventLoop,
   type Suspend,
   sleep,
@@ -612,6 +616,32 @@ describe("runForever, stop and runUntilComplete", () => {
     loop.callLater(3, () => f.setResult(3));
     await expect(loop.runUntilComplete(f)).resolves.toBe(3);
     await expect(loop.runUntilComplete(Promise.resolve("p"))).resolves.toBe("p");
+  });
+
+  it("keeps nothing of a loop that has stopped: each of many run() calls can be collected", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    // A FinalizationRegistry, not WeakRefs: a deref() keeps its target alive until the job ends.
+    const collected: string[] = [];
+    const registry = new FinalizationRegistry<string>((name) => collected.push(name));
+    for (let i = 0; i < 3; i++) {
+      await run(function* () {
+        registry.register(getRunningLoop(), `run ${i}`);
+        yield* sleep(0);
+      });
+    }
+    // In a function of its own, so that no variable of this test keeps the loop.
+    await (async () => {
+      const virtual = new VirtualEventLoop();
+      registry.register(virtual, "virtual");
+      await virtual.runUntilComplete(sleep(10));
+      virtual.close();
+    })();
+    for (let i = 0; i < 20 && collected.length < 4; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(collected.sort()).toEqual(["run 0", "run 1", "run 2", "virtual"]);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   type ExceptionHandler,
   Handle,
   loopStarted,
+  loopStopped,
   peekRunningLoop,
   type ReadyEntry,
   setRunningLoop,
@@ -884,6 +885,7 @@ export abstract class BaseEventLoop {
   /** @internal Called when the loop stops: releases host resources and settles runForever(). */
   _finishRun(): void {
     this._running = false;
+    loopStopped(this);
     this._stopping = false;
     this._parked = false;
     this._parkCleanup();
