@@ -4,9 +4,9 @@
  * functions blocked on one promise, each in a heap snapshot of its own
  * process, summed by kind (the snapshot's node type and name) over the kinds
  * with at least n × 0.9 objects, in bytes per task. With --sleeping, what
- * the timers workload keeps alive instead: n generator tasks of asynkit's
- * built package in `yield* sleep(ms)`, against n of native's timers, each a
- * promise that a setTimeout() resolves.
+ * the timers workload keeps alive instead: n tasks of asynkit's built
+ * package made as `createTask(sleep(ms))`, against n of native's timers, each
+ * a promise that a setTimeout() resolves.
  *
  *   npx tsx bench/blocked-objects.ts [n] [--sleeping]
  */
@@ -74,10 +74,7 @@ async function sleepers(kind: Kind, n: number, snapshot: () => void): Promise<vo
   }
   const { createTask, run, sleep } = await loadAsynkit();
   await run(function* () {
-    function* sleeper(ms: number) {
-      yield* sleep(ms);
-    }
-    const tasks = Array.from({ length: n }, (_, i) => createTask(sleeper(delay(i))));
+    const tasks = Array.from({ length: n }, (_, i) => createTask(sleep(delay(i))));
     yield* sleep(1); // every sleeper's first step has run
     snapshot();
     for (const task of tasks) yield* task;
