@@ -72,6 +72,16 @@ function awaitTarget(x: unknown): AwaitTarget | null {
   return x instanceof Future ? x : coroutineOf(x);
 }
 
+/**
+ * What a task drives, as `yield*` would, when a body's call returned `x`: a
+ * future (a task, shield()'s) or an asynkit coroutine; null for a promise, an
+ * async generator (its steps are promises) or anything else.
+ */
+function returnedTarget(x: unknown): AwaitTarget | null {
+  const target = awaitTarget(x);
+  return target !== null && isAsyncGenerator(target) ? null : target;
+}
+
 /** @internal What a native task blocked on the host waits on, in words (task tree, trace). */
 export const HOST_AWAIT = "a native promise only the host settles";
 
@@ -330,14 +340,15 @@ export class NativeBody<T = unknown> {
     const task = loop._currentTask as Task<unknown>;
     this.task = task;
     const result = loop._syncRun ? callInSyncRun(fn, task) : this.callFirst(fn, loop);
-    if (isCoroutine(result) && !isAsyncGenerator(result)) {
-      // A function that returns a coroutine: the task drives it to its end.
-      this.inner = result;
+    const target = returnedTarget(result);
+    if (target !== null) {
+      // A function that returns a coroutine, a task or a future: the task drives it to its end.
+      this.inner = target;
       return this.next();
     }
     if (!isPromiseLike(result)) {
       throw new TypeError(
-        `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.`,
+        `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise, a coroutine or a future: pass an async function, or a function that returns a coroutine.`,
       );
     }
     if (loop._syncRun) {
@@ -1054,10 +1065,12 @@ export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, ar
   const loop = getRunningLoop();
   const task = runningTask(loop);
   const result = stepsOf(loop).callFirst(() => body(arg), task, null);
-  if (isCoroutine(result)) return result as Coro<T>;
+  const target = returnedTarget(result);
+  if (target !== null)
+    return (target instanceof Future ? target[Symbol.iterator]() : target) as Coro<T>;
   if (!isPromiseLike(result)) {
     throw new TypeError(
-      `${where}: the body returned ${describe(result)}, not a coroutine or a promise: pass a function* or an async function.`,
+      `${where}: the body returned ${describe(result)}, not a coroutine, a future or a promise: pass a function* or an async function.`,
     );
   }
   return NativeBody.watching(result, task) as unknown as Coro<T>;

@@ -175,7 +175,8 @@ export function checkTaskOptions(where: string, options: unknown): void {
 
 /**
  * What a task runs: a coroutine, or a function called at the task's first
- * step that returns a promise (an async function: a native task) or a coroutine.
+ * step that returns a promise (an async function: a native task), a
+ * coroutine, or a task or future (waited on as an await of it would be).
  */
 export type TaskBody<T> = Coro<T> | (() => PromiseLike<T> | Coro<T>);
 

@@ -243,7 +243,7 @@ describe("native tasks", () => {
     });
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe(
-      "createTask(): function (anonymous) returned number 5, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.",
+      "createTask(): function (anonymous) returned number 5, not a promise, a coroutine or a future: pass an async function, or a function that returns a coroutine.",
     );
   });
 
@@ -254,7 +254,7 @@ describe("native tasks", () => {
     }
     const viaFunction = await onLoop(async () => await outcome(createTask(numbers as never)));
     expect((viaFunction as Error).message).toMatch(
-      /^createTask\(\): function numbers returned .*, not a promise or a coroutine/,
+      /^createTask\(\): function numbers returned .*, not a promise, a coroutine or a future/,
     );
     const viaObject = await onLoop(async () => {
       try {
@@ -317,7 +317,7 @@ describe("native tasks", () => {
         })(),
       );
     expect(outcome(returningTheFunction)).toBe(
-      "createTask(): function returningTheFunction returned generator function work, not a promise or a coroutine: pass an async function, or a function that returns a coroutine.",
+      "createTask(): function returningTheFunction returned generator function work, not a promise, a coroutine or a future: pass an async function, or a function that returns a coroutine.",
     );
     expect(outcome(returningAPromise)).toMatch(
       /^runSync\(\) cannot run <Task pending name="Task-\d+">, whose function returned a promise: its awaits resume in microtasks/,
@@ -409,10 +409,60 @@ describe("async bodies", () => {
     ]);
   });
 
+  it("a body that returns a task or a future is waited on as its await would be: in the loop's order, with its timeout and its cancellation", async () => {
+    const loop = new VirtualEventLoop({ hostAwaits: "error" });
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const slow = createTask(sleep(1000, "slow"));
+      const timedOut = await outcome(timeout(50, () => slow));
+      log.push(
+        `timeout: ${(timedOut as Error).name} at ${loop.time()}, slow cancelled: ${slow.cancelled()}`,
+      );
+      const inner = createTask(sleep(1000, "inner"));
+      const outer = createTask(() => inner);
+      await sleep(10);
+      outer.cancel();
+      log.push(
+        `cancelled: ${(await outcome(outer)) as Error} at ${loop.time()}, inner cancelled: ${inner.cancelled()}`,
+      );
+      const future = loop.createFuture<string>();
+      loop.callLater(5, () => future.setResult("set"));
+      log.push(`future: ${await createTask(() => future)} at ${loop.time()}`);
+      log.push(
+        `group: ${await taskGroup(() => createTask(sleep(5, "in group")))} at ${loop.time()}`,
+      );
+    });
+    loop.close();
+    expect(log).toEqual([
+      "timeout: TimeoutError at 50, slow cancelled: true",
+      "cancelled: CancelledError at 60, inner cancelled: true",
+      "future: set at 65",
+      "group: in group at 70",
+    ]);
+  });
+
+  it("a body that returns a future nobody will set is a deadlock, reported as one", async () => {
+    const loop = new VirtualEventLoop();
+    const never = loop.createFuture<void>();
+    const error = await outcome(loop.runUntilComplete(() => createTask(() => never)));
+    expect((error as Error).name).toBe("DeadlockError");
+    loop.close();
+  });
+
+  it("a body that returns an async generator is a TypeError naming the call, not an iteration error", async () => {
+    async function* numbers(): AsyncGenerator<number> {
+      yield 1;
+    }
+    const error = await onLoop(async () => outcome(timeout(10, numbers as never)));
+    expect((error as Error).message).toBe(
+      "timeout(): the body returned an async generator object, not a coroutine, a future or a promise: pass a function* or an async function.",
+    );
+  });
+
   it("a body that returns neither a coroutine nor a promise is a TypeError naming the call", async () => {
     const error = await onLoop(async () => outcome(timeout(10, (() => 5) as never)));
     expect((error as Error).message).toBe(
-      "timeout(): the body returned number 5, not a coroutine or a promise: pass a function* or an async function.",
+      "timeout(): the body returned number 5, not a coroutine, a future or a promise: pass a function* or an async function.",
     );
   });
 });
