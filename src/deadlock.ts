@@ -7,6 +7,7 @@ import { DeadlockError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { describeAwaited, readyPositions, suspendedAt, taskLine } from "./tasktree.js";
+import { hostSetTimeout } from "./util/host.js";
 
 /** A deadlock report lists at most this many tasks. */
 const MAX_LISTED = 20;
@@ -64,7 +65,7 @@ const waiting = new Set<BaseEventLoop>();
 function onBeforeExit(): void {
   const stuck = [...waiting].filter(isStuck);
   if (stuck.length === 0) return;
-  setTimeout(() => {
+  hostSetTimeout(() => {
     for (const loop of stuck) {
       if (isStuck(loop)) {
         loop._stopDeadlocked("the host has nothing left to run and the process is about to exit");

@@ -71,9 +71,16 @@ describe("HostEventLoop never starves the host", () => {
 });
 
 afterEach(() => {
+  vi.useRealTimers();
   vi.unstubAllGlobals();
+  vi.restoreAllMocks();
   vi.resetModules();
 });
+
+/** A host without Node's builtin modules (a browser): asynkit takes its timers from the globals. */
+function withoutBuiltinModules(): void {
+  vi.spyOn(process, "getBuiltinModule").mockReturnValue(undefined as never);
+}
 
 /**
  * With the host's globals as the test stubbed them: whether a host timer due
@@ -96,6 +103,7 @@ async function hostTimerFiresWhileSpinning(): Promise<boolean> {
 describe("yielding to hosts without setImmediate (browsers)", () => {
   for (const missing of [["setImmediate"], ["setImmediate", "MessageChannel"]]) {
     it(`still lets a host timer run with no ${missing.join(" and no ")}`, async () => {
+      withoutBuiltinModules();
       for (const name of missing) vi.stubGlobal(name, undefined);
       expect(await hostTimerFiresWhileSpinning()).toBe(true);
     });
@@ -121,6 +129,7 @@ describe("yielding through a MessageChannel that delivers before the host's time
         this.port2.peer = this.port1;
       }
     }
+    withoutBuiltinModules();
     vi.stubGlobal("setImmediate", undefined);
     vi.stubGlobal("MessageChannel", EagerChannel);
     expect(await hostTimerFiresWhileSpinning()).toBe(true);
@@ -241,6 +250,7 @@ describe("waking up", () => {
 
 describe("the host clock", () => {
   it("falls back to Date.now() where the host has no performance.now()", async () => {
+    withoutBuiltinModules();
     vi.stubGlobal("performance", undefined);
     vi.resetModules();
     const { now } = await import("../src/util/clock.js");
@@ -248,6 +258,51 @@ describe("the host clock", () => {
     const t = now();
     expect(t).toBeGreaterThanOrEqual(before);
     expect(t).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe("fake timers", () => {
+  /** What a program on each kind of loop gives with the globals' timers faked: virtual and real time, as without. */
+  async function underFakeTimers(asynkit: typeof import("../src/index.js")): Promise<unknown[]> {
+    const virtual = new asynkit.VirtualEventLoop();
+    const onVirtual = await virtual.runUntilComplete(async () => {
+      const worker = asynkit.createTask(async () => {
+        await asynkit.sleep(60_000);
+        return virtual.time();
+      });
+      return await worker;
+    });
+    virtual.close();
+    const start = Date.now();
+    const onHost = await asynkit.run(async () => {
+      await asynkit.sleep(20);
+      await asynkit.sleep(0);
+      return "host";
+    });
+    return [onVirtual, onHost, Date.now() === start];
+  }
+
+  it("installed before asynkit loads (a setup file), leave its loops on their own time", async () => {
+    vi.useFakeTimers();
+    vi.resetModules();
+    const fresh = await import("../src/index.js");
+    // Date is faked too: it stands still while the host loop sleeps 20 ms in real time.
+    expect(await underFakeTimers(fresh)).toEqual([60_000, "host", true]);
+  });
+
+  it("installed after, the same", async () => {
+    const loaded = await import("../src/index.js");
+    vi.useFakeTimers({
+      toFake: [
+        "setTimeout",
+        "clearTimeout",
+        "setImmediate",
+        "queueMicrotask",
+        "performance",
+        "Date",
+      ],
+    });
+    expect(await underFakeTimers(loaded)).toEqual([60_000, "host", true]);
   });
 });
 

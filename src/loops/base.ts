@@ -38,7 +38,7 @@ import { taskOfEntry, taskTree } from "../tasktree.js";
 import { forget, type Unretrieved, unretrievedFuture } from "../unretrieved.js";
 import { now } from "../util/clock.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
-import { yieldToHost } from "../util/host.js";
+import { inMicrotask, yieldToHost } from "../util/host.js";
 import { TimerQueue } from "../util/timerqueue.js";
 import {
   argTypeError,
@@ -903,7 +903,7 @@ export abstract class BaseEventLoop {
     this._driveQueued = true;
     this._parked = false;
     if (macrotask) yieldToHost(this._drive);
-    else queueMicrotask(this._drive);
+    else inMicrotask(this._drive); // not queueMicrotask(), which fake timers may replace (see util/host.ts)
   }
 
   /** @internal Throws the error for a loop that cannot start now. */

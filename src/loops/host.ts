@@ -3,6 +3,7 @@
  * (Node, Deno, Bun, browsers), in real time.
  */
 import { now } from "../util/clock.js";
+import { hostClearTimeout, hostSetTimeout } from "../util/host.js";
 import { BaseEventLoop } from "./base.js";
 
 /** setTimeout's longest delay; longer ones would fire at once. */
@@ -25,7 +26,7 @@ const MAX_HOST_DELAY = 2 ** 31 - 1;
  * ```
  */
 export class HostEventLoop extends BaseEventLoop {
-  private _hostTimer: ReturnType<typeof setTimeout> | null = null;
+  private _hostTimer: unknown = null;
 
   /** Milliseconds on the host's monotonic clock (performance.now()). */
   time(): number {
@@ -36,7 +37,7 @@ export class HostEventLoop extends BaseEventLoop {
   _idle(nextTimer: number | undefined): boolean {
     if (nextTimer !== undefined) {
       const delay = Math.min(MAX_HOST_DELAY, Math.max(0, Math.ceil(nextTimer - now())));
-      this._hostTimer = setTimeout(this._onHostTimer, delay);
+      this._hostTimer = hostSetTimeout(this._onHostTimer, delay);
     }
     return false;
   }
@@ -50,7 +51,7 @@ export class HostEventLoop extends BaseEventLoop {
   /** @internal */
   override _parkCleanup(): void {
     if (this._hostTimer !== null) {
-      clearTimeout(this._hostTimer);
+      hostClearTimeout(this._hostTimer);
       this._hostTimer = null;
     }
   }

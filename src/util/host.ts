@@ -1,12 +1,48 @@
-/** Scheduling on the host itself, outside any asynkit loop. */
+/**
+ * Scheduling on the host itself, outside any asynkit loop, with the host's
+ * own timers as they were. Fake timers that a test installs
+ * (vi.useFakeTimers(), jest's, @sinonjs/fake-timers) replace the globals,
+ * before asynkit loads or after it; a loop that took its host turns, its
+ * wake-ups and its clock from them would wait for the test to advance the
+ * fake clock, and hang. On Node (and hosts with its process.getBuiltinModule)
+ * they come from the timers and perf_hooks modules, which fake timers leave
+ * alone; elsewhere, from the globals as asynkit loads. Virtual time is
+ * VirtualEventLoop's.
+ */
+
+/** A builtin module of the host, where it has Node's process.getBuiltinModule. */
+export function builtinModule<T>(id: string): T | undefined {
+  const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+    .process;
+  return typeof process?.getBuiltinModule === "function"
+    ? (process.getBuiltinModule(id) as T | undefined)
+    : undefined;
+}
+
+interface HostTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+  setImmediate?: (fn: () => void) => unknown;
+}
+
+const timers: HostTimers = builtinModule<HostTimers>("node:timers") ?? {
+  setTimeout: globalThis.setTimeout.bind(globalThis),
+  clearTimeout: globalThis.clearTimeout.bind(globalThis),
+  setImmediate: (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate,
+};
+
+/** The host's setTimeout(), as it was (see above). */
+export const hostSetTimeout: (fn: () => void, ms: number) => unknown = timers.setTimeout;
+
+/** The host's clearTimeout(), as it was (see above). */
+export const hostClearTimeout: (timer: unknown) => void = timers.clearTimeout;
 
 /** With MessageChannel: how many yields in a row may go through the port before one goes through a timer. */
 const TIMER_EVERY = 16;
 
 /** Runs `fn` in a host macrotask, so host I/O and timers get their turn first. */
 export const yieldToHost: (fn: () => void) => void = (() => {
-  const host = globalThis as { setImmediate?: (fn: () => void) => unknown };
-  const setImmediate = host.setImmediate;
+  const setImmediate = timers.setImmediate;
   if (typeof setImmediate === "function") return (fn: () => void) => void setImmediate(fn);
   if (typeof MessageChannel === "function") {
     const channel = new MessageChannel();
@@ -18,14 +54,14 @@ export const yieldToHost: (fn: () => void) => void = (() => {
       // (Node's delivers up to 1,000 in a row): every 16th yield goes through
       // a timer instead, so a busy loop never holds the host's timers back long.
       if (++yields % TIMER_EVERY === 0) {
-        setTimeout(fn, 0);
+        hostSetTimeout(fn, 0);
         return;
       }
       queue.push(fn);
       channel.port2.postMessage(null);
     };
   }
-  return (fn: () => void) => void setTimeout(fn, 0);
+  return (fn: () => void) => void hostSetTimeout(fn, 0);
 })();
 
 const settled = Promise.resolve();
