@@ -332,7 +332,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const report = this._aside;
     if (typeof report !== "object") return;
     this._aside = undefined;
-    retrieved(report, this as Future<unknown>);
+    retrieved(report);
   }
 
   /** @internal The message cancel() was given, if any. */

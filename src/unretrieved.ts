@@ -76,15 +76,17 @@ export function failedUnretrieved(future: Future<unknown>, exception: unknown): 
 }
 
 /** @internal The failure was looked at (`future`'s exception retrieved): nothing to report. */
-export function retrieved(report: Unretrieved, future: Future<unknown>): void {
+export function retrieved(report: Unretrieved): void {
   forget(report);
-  if (!held.delete(report)) collected?.unregister(future);
+  held.delete(report);
 }
 
 /** @internal Takes the report off its loop: true if it was still to be made. */
 export function forget(report: Unretrieved): boolean {
   const loop = report.loop;
   if (!loop._unretrieved.delete(report)) return false;
+  // The registry holds the report, whose exception's frames may hold the future: for good.
+  collected?.unregister(report);
   if (loop._unretrieved.size === 0) loopsWithFailures.delete(loop);
   return true;
 }
@@ -99,7 +101,7 @@ export function unretrievedFuture(report: Unretrieved): Future<unknown> | undefi
 /** Reports the failure if `future` is collected before anyone retrieved it. */
 function watch(report: Unretrieved, future: Future<unknown>): void {
   report.future = typeof WeakRef === "function" ? new WeakRef(future) : null;
-  collected?.register(future, report, future);
+  collected?.register(future, report, report);
   if (unformatted.push(report) === 1) yieldToHost(formatStacks);
 }
 
