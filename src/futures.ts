@@ -550,6 +550,13 @@ export function isFuture(x: unknown): x is Future<unknown> {
  * A Future that settles with a native promise, so a coroutine can wait for it:
  * `const body = yield* fromPromise(fetch(url))`.
  *
+ * Until the future is done (settled by the promise, or cancelled), an idle
+ * virtual loop waits for the host instead of reporting a deadlock. Each call
+ * adds a reaction to the promise, which lasts until the promise settles (a
+ * promise's reactions cannot be removed): to race many waits against one
+ * long-lived promise (a shutdown signal), make one future of it and let each
+ * wait watch that, with `wait([work, stopping], { returnWhen: "FIRST_COMPLETED" })`.
+ *
  * @example
  * ```ts
  * import { fromPromise, run } from "asynkit";
@@ -576,16 +583,43 @@ export function fromPromise<T>(
   checkLoopOption("fromPromise()", "options.loop", options?.loop);
   const loop = options?.loop ?? getEventLoop();
   const future = new WaitFuture<T>(loop, "fromPromise()");
-  loop._hostPending++;
+  const wait = new HostWait(future);
+  future._addCallback(() => wait.end()); // cancelled, say: see HostWait
   promise.then(
     (value) => {
-      loop._hostPending--;
-      if (future._state === PENDING && !loop.isClosed()) future.setResult(value);
+      const waiting = wait.end();
+      if (waiting !== null && !waiting._loop.isClosed()) waiting.setResult(value);
     },
     (error: unknown) => {
-      loop._hostPending--;
-      if (future._state === PENDING && !loop.isClosed()) future.setException(error);
+      const waiting = wait.end();
+      if (waiting !== null && !waiting._loop.isClosed()) waiting.setException(error);
     },
   );
   return future;
+}
+
+/**
+ * A fromPromise() future while its promise may still settle it. It counts on
+ * its loop as a wait only the host can end (an idle virtual loop waits for it
+ * rather than report a deadlock) until the future is done, by the promise or
+ * by a cancellation; then it lets the future go, since the promise's
+ * reactions cannot be taken back and a promise may outlive many waits (a
+ * shutdown signal that each request races against).
+ */
+class HostWait<T> {
+  private future: WaitFuture<T> | null;
+
+  constructor(future: WaitFuture<T>) {
+    this.future = future;
+    future._loop._hostPending++;
+  }
+
+  /** The wait is over: the future, if it was still waiting and still pending, else null. */
+  end(): WaitFuture<T> | null {
+    const future = this.future;
+    if (future === null) return null;
+    this.future = null;
+    future._loop._hostPending--;
+    return future._state === PENDING ? future : null;
+  }
 }

@@ -234,6 +234,18 @@ describe("run() on a virtual loop", () => {
     await expect(outcome).rejects.toThrow("stop");
   });
 
+  it("stops waiting for a native promise once its wait is cancelled: a deadlock after it is reported", async () => {
+    const never = new Promise<void>(() => {});
+    function* main(): Coro<void> {
+      const waiting = fromPromise(never);
+      yield* sleep(10);
+      waiting.cancel();
+      yield* new Event().wait();
+    }
+    await expect(run(main(), virtual)).rejects.toThrow(DeadlockError);
+    expect(() => new VirtualEventLoop().runSync(main())).toThrow(DeadlockError);
+  });
+
   it("a loop that runs forever is not a run: it waits, and nothing is reported", async () => {
     const loop = new VirtualEventLoop();
     const stopped = loop.runForever();
