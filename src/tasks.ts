@@ -264,11 +264,12 @@ export class Task<T = unknown> extends Future<T> {
   declare _previousLive: Task<unknown> | null;
   /** @internal */ declare _nextLive: Task<unknown> | null;
   /**
-   * @internal The task whose step created this one (null: a callback or the
-   * outside did), for the task tree; dropped when this one ends, so that a
-   * chain of tasks each made by the last holds at most one finished task alive.
+   * @internal The link to the task whose step created this one (null: a
+   * callback or the outside did), for the task tree: see ParentLink.
    */
-  declare _parent: Task<unknown> | null;
+  declare _parent: ParentLink | null;
+  /** @internal The link this task's children hold, made at its first child. */
+  declare _childLink: ParentLink | null;
 
   constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
     // A generator is a coroutine: most tasks' check reads next and throw once.
@@ -293,24 +294,27 @@ export class Task<T = unknown> extends Future<T> {
     this._nextLive = null;
     const loop = this._loop;
     loop._checkClosed();
-    this._parent = loop._currentTask;
+    this._parent = linkTo(loop._currentTask);
+    this._childLink = null;
     (coro as Driven)[drivenBy] = this as Task<unknown>;
     if (loop._asyncLocalStorage) keepAsyncScope(this as Task<unknown>, loop);
-    // Before the task is published and its first step queued, which a priority loop orders by it.
-    if (!plain && options.priority !== undefined)
-      initOptionPriority(this as Task<unknown>, options);
     loop._addLiveTask(this as Task<unknown>);
-    if (observed) publishCreated(this as Task<unknown>);
-    if (plain) loop._readyTask(this as Task<unknown>);
-    else this._start(options);
+    if (!plain) this._start(options);
+    else {
+      if (observed) publishCreated(this as Task<unknown>);
+      loop._readyTask(this as Task<unknown>);
+    }
   }
 
   /**
-   * The first step as the options ask: now (eagerStart), held for the caller
-   * to queue, or queued; and cancellation when their signal aborts.
+   * What the options ask: the priority; then the first step now (eagerStart),
+   * held for the caller to queue, or queued; and cancellation when their signal aborts.
    */
   private _start(options: TaskOptions): void {
     const loop = this._loop;
+    // Before the task is published and its first step queued, which a priority loop orders by it.
+    if (options.priority !== undefined) initOptionPriority(this as Task<unknown>, options);
+    if (observed) publishCreated(this as Task<unknown>);
     if (options.eagerStart === true && loop.isRunning()) this._startEagerly();
     else if (options[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
     if (options.signal !== undefined && this._state === PENDING) {
@@ -683,8 +687,25 @@ export class Task<T = unknown> extends Future<T> {
   /** The coroutine finished: the task no longer counts as live. */
   private _end(): void {
     this._parent = null;
+    if (this._childLink !== null) this._childLink.task = null;
     this._loop._removeLiveTask(this as Task<unknown>);
   }
+}
+
+/** What a new task holds of the task whose step creates it (null: none does). */
+function linkTo(creator: Task<unknown> | null): ParentLink | null {
+  return creator === null ? null : (creator._childLink ??= { task: creator });
+}
+
+/**
+ * What a task's children hold of it, one for all of them: the task while it
+ * lives, then null. The tree shows a child under its creator only while the
+ * creator lives, and a finished task must not stay in memory, with its result,
+ * for as long as a child it started runs (a request's handler and the
+ * background task it left behind).
+ */
+interface ParentLink {
+  task: Task<unknown> | null;
 }
 
 /** With the loop's asyncLocalStorage option: the task's steps run in the context it was made in. */
@@ -703,7 +724,7 @@ function initOptionPriority(task: Task<unknown>, options: TaskOptions): void {
 
 /** Publishes a new task on `asynkit:task.created` (see channels.ts). */
 function publishCreated(task: Task<unknown>): void {
-  const parent = task._parent;
+  const parent = task._parent?.task ?? null;
   publish("task.created", { task, parent, name: task.getName(), priority: task.getPriority() });
 }
 

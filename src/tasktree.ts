@@ -127,10 +127,9 @@ export function taskTree(loop: BaseEventLoop): string {
   const tasks = loop._liveTasks();
   if (tasks.length === 0) return "No live tasks.";
   const positions = readyPositions(loop);
-  const live = new Set(tasks);
   const children = new Map<Task<unknown> | null, Task<unknown>[]>();
   for (const task of tasks) {
-    const parent = task._parent !== null && live.has(task._parent) ? task._parent : null;
+    const parent = task._parent?.task ?? null;
     const siblings = children.get(parent);
     if (siblings === undefined) children.set(parent, [task]);
     else siblings.push(task);

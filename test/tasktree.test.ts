@@ -2,6 +2,8 @@
  * The task tree: loop.dumpTasks() and formatTaskTree() show every live task
  * with its state and await chain, under the task that created it.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
   asCompleted,
@@ -11,6 +13,7 @@ import {
   DeadlockError,
   Event,
   formatTaskTree,
+  fromPromise,
   gather,
   getRunningLoop,
   HostEventLoop,
@@ -173,6 +176,39 @@ describe("formatTaskTree", () => {
     orphan?.cancel();
     loop.runSync(sleep(0));
     expect(loop.dumpTasks()).toBe("No live tasks.");
+  });
+
+  it("keeps no finished creator alive for its children: a handler's result goes while the task it left runs", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const collected: string[] = [];
+    const registry = new FinalizationRegistry<string>((name) => collected.push(name));
+    const loop = new VirtualEventLoop();
+    const stop = new Event();
+    // A request's handler: it leaves a task behind, and returns a large result.
+    const handle = async (i: number): Promise<void> => {
+      const handler = createTask(async () => {
+        createTask(stop.wait(), { name: `background ${i}` });
+        return new Uint8Array(1 << 20);
+      });
+      registry.register(await handler, `result ${i}`);
+    };
+    await loop.runUntilComplete(async () => {
+      for (let i = 0; i < 3; i++) await handle(i);
+      // The handlers are done: the tasks they left stand at the top level, beside the main task.
+      expect(loop.dumpTasks().split("\n").slice(1)).toEqual([
+        'Task "background 0" waits on Event.wait()',
+        'Task "background 1" waits on Event.wait()',
+        'Task "background 2" waits on Event.wait()',
+      ]);
+      for (let i = 0; i < 20 && collected.length < 3; i++) {
+        gc();
+        await fromPromise(new Promise((resolve) => setTimeout(resolve, 5)));
+      }
+      stop.set();
+    });
+    loop.close();
+    expect(collected.sort()).toEqual(["result 0", "result 1", "result 2"]);
   });
 
   it("marks a cycle of tasks waiting on each other", () => {
