@@ -193,9 +193,11 @@ export interface Timer {
 let runningLoop: BaseEventLoop | null = null;
 /**
  * Loops running (runForever() or runUntilComplete() pending), the last started
- * last: native code awaiting between their drives (in microtasks) runs on the last.
+ * last: native code awaiting between their drives (in microtasks) runs on the
+ * last. Held weakly: a loop nobody holds (an app loop dropped without
+ * shutdown(), idle, with no timer) has nothing left that could run on it.
  */
-const startedLoops: BaseEventLoop[] = [];
+const startedLoops: WeakRef<BaseEventLoop>[] = [];
 
 /** @internal Marks `loop` as the one running now; returns the previous. */
 export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null {
@@ -206,13 +208,21 @@ export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null
 
 /** @internal A loop starts to run (runForever()): native awaits outside its drives go to it. */
 export function loopStarted(loop: BaseEventLoop): void {
-  startedLoops.push(loop);
+  dropStarted(undefined);
+  startedLoops.push(new WeakRef(loop));
 }
 
-/** @internal A loop stopped: it is no longer one native code can run on, nor kept alive for it. */
+/** @internal A loop stopped: it is no longer one native code can run on. */
 export function loopStopped(loop: BaseEventLoop): void {
-  const i = startedLoops.lastIndexOf(loop);
-  if (i >= 0) startedLoops.splice(i, 1);
+  dropStarted(loop);
+}
+
+/** Drops `loop` from the started loops, and the loops already collected. */
+function dropStarted(loop: BaseEventLoop | undefined): void {
+  for (let i = startedLoops.length - 1; i >= 0; i--) {
+    const started = (startedLoops[i] as WeakRef<BaseEventLoop>).deref();
+    if (started === undefined || started === loop) startedLoops.splice(i, 1);
+  }
 }
 
 /** @internal The running loop, or null. */
@@ -261,7 +271,8 @@ export function activeLoopOrNull(): BaseEventLoop | null {
   if (runningLoop !== null) return runningLoop;
   const owner = ownerOfHostCode();
   if (owner?._loop.isRunning()) return owner._loop;
-  return startedLoops.at(-1) ?? null;
+  dropStarted(undefined);
+  return startedLoops.at(-1)?.deref() ?? null;
 }
 
 // Set when native.ts loads: the task whose function the host's async context runs (null:

@@ -4,6 +4,8 @@
  * left, waits up to a deadline, reports the tasks that ignored it by name,
  * and closes the loop. Primitives shared by its tasks bind to it once.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   CancelledError,
@@ -361,4 +363,23 @@ console.log(await app.submit(sleep(10, "done")), app.isRunning());
     );
     expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: "done true\n", stderr: "" });
   }, 30_000);
+
+  it("dropped without shutdown(), idle, is collected: nothing is left that could run on it", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const collected: number[] = [];
+    const registry = new FinalizationRegistry<number>((i) => collected.push(i));
+    // In a function of its own, so that no variable of this test keeps the loop.
+    const serve = async (i: number): Promise<number> => {
+      const app = new HostEventLoop();
+      registry.register(app, i);
+      return await app.submit(sleep(0, i));
+    };
+    expect([await serve(1), await serve(2)]).toEqual([1, 2]);
+    for (let i = 0; i < 20 && collected.length < 2; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(collected.sort()).toEqual([1, 2]);
+  });
 });
