@@ -79,6 +79,7 @@ function listen(loop: BaseEventLoop, signal: SignalLike, onAbort: () => void): (
     if (!listening) return;
     listening = false;
     loop._hostPending--;
+    loop._hostWaits?.delete(stop);
     signal.removeEventListener("abort", aborted);
   };
   const aborted = (): void => {
@@ -86,6 +87,7 @@ function listen(loop: BaseEventLoop, signal: SignalLike, onAbort: () => void): (
     onAbort();
   };
   signal.addEventListener("abort", aborted, { once: true });
+  (loop._hostWaits ??= new Set()).add(stop); // close() stops it: see _hostWaits
   return stop;
 }
 

@@ -586,14 +586,8 @@ export function fromPromise<T>(
   const wait = new HostWait(future);
   future._addCallback(() => wait.end()); // cancelled, say: see HostWait
   promise.then(
-    (value) => {
-      const waiting = wait.end();
-      if (waiting !== null && !waiting._loop.isClosed()) waiting.setResult(value);
-    },
-    (error: unknown) => {
-      const waiting = wait.end();
-      if (waiting !== null && !waiting._loop.isClosed()) waiting.setException(error);
-    },
+    (value) => wait.end()?.setResult(value),
+    (error: unknown) => wait.end()?.setException(error),
   );
   return future;
 }
@@ -602,16 +596,20 @@ export function fromPromise<T>(
  * A fromPromise() future while its promise may still settle it. It counts on
  * its loop as a wait only the host can end (an idle virtual loop waits for it
  * rather than report a deadlock) until the future is done, by the promise or
- * by a cancellation; then it lets the future go, since the promise's
- * reactions cannot be taken back and a promise may outlive many waits (a
- * shutdown signal that each request races against).
+ * by a cancellation, or the loop closes; then it lets the future go, since
+ * the promise's reactions cannot be taken back and a promise may outlive many
+ * waits (a shutdown signal that each request races against).
  */
 class HostWait<T> {
   private future: WaitFuture<T> | null;
+  /** For the loop's close(), which ends the wait: see BaseEventLoop._hostWaits. */
+  private readonly stop = (): void => void this.end();
 
   constructor(future: WaitFuture<T>) {
     this.future = future;
-    future._loop._hostPending++;
+    const loop = future._loop;
+    loop._hostPending++;
+    (loop._hostWaits ??= new Set()).add(this.stop);
   }
 
   /** The wait is over: the future, if it was still waiting and still pending, else null. */
@@ -619,7 +617,9 @@ class HostWait<T> {
     const future = this.future;
     if (future === null) return null;
     this.future = null;
-    future._loop._hostPending--;
+    const loop = future._loop;
+    loop._hostPending--;
+    loop._hostWaits?.delete(this.stop);
     return future._state === PENDING ? future : null;
   }
 }

@@ -2,7 +2,10 @@
  * AbortSignal interop: signals that cancel tasks and run(), waitAbort(), and
  * taskSignal() handed to native APIs.
  */
+import { getEventListeners } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
@@ -155,6 +158,39 @@ describe("waitAbort", () => {
       controller.abort(); // no listener left to resolve a dead future
       expect(() => waitAbort(42 as never).next()).toThrow(TypeError);
     });
+  });
+});
+
+describe("a loop closed while it still waits on the host", () => {
+  it("leaves nothing on a long-lived signal or promise: its listeners go, and the loop with them", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const collected: string[] = [];
+    const registry = new FinalizationRegistry<string>((name) => collected.push(name));
+    const stopping = new AbortController();
+    const listeners = () => getEventListeners(stopping.signal, "abort").length;
+    const never = new Promise<void>(() => {});
+    // In a function of its own, so that no variable of this test keeps the loop.
+    (() => {
+      const loop = new VirtualEventLoop();
+      registry.register(loop, "loop");
+      loop.createTask(sleep(1000), { signal: stopping.signal });
+      loop.createTask(waitAbort(stopping.signal));
+      loop.createTask(
+        (function* () {
+          yield* fromPromise(never);
+        })(),
+      );
+      loop.runSync(sleep(1));
+      expect(listeners()).toBe(2);
+      loop.close();
+    })();
+    expect(listeners()).toBe(0);
+    for (let i = 0; i < 20 && collected.length === 0; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(collected).toEqual(["loop"]);
   });
 });
 

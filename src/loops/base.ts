@@ -146,6 +146,13 @@ export abstract class BaseEventLoop {
    * of reporting a deadlock.
    */
   _hostPending = 0;
+  /**
+   * @internal How to stop each wait on a host object that outlives the loop
+   * (an AbortSignal listened to, a promise awaited through fromPromise):
+   * close() stops them, so that the signal or the promise keeps nothing of a
+   * closed loop. Made at the first one.
+   */
+  _hostWaits: Set<() => void> | null = null;
   /** @internal The future a pending runUntilComplete() waits for, and the public call that waits (for messages). */
   _awaited: Future<unknown> | null = null;
   /** @internal */ _awaitedBy = "";
@@ -550,6 +557,7 @@ export abstract class BaseEventLoop {
     this._scheduled.clear();
     this._timerHandles = 0;
     this._parkCleanup();
+    if (this._hostWaits !== null) for (const stop of [...this._hostWaits]) stop();
     this._reportAllUnretrieved();
   }
 
