@@ -199,7 +199,7 @@ export class VirtualEventLoop extends BaseEventLoop {
    * hostAwaits: "error" option, the task fails with the report.
    */
   override _hostAwait(task: Task<unknown>, step: number): void {
-    const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it.`;
+    const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it; wait for several asynkit awaitables with gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits.`;
     if (this._failHostAwaits) task._endThrown(new Error(message));
     else this.callExceptionHandler({ message, task });
   }
