@@ -1459,7 +1459,7 @@ describe("errors that come from state, not from an argument", () => {
       })(),
     );
     expect(e.message).toBe(
-      "runUntilComplete(): this event loop is already running. Inside a coroutine, wait for work with yield* instead.",
+      "runUntilComplete(): this event loop is already running. Inside one of its tasks, wait for the work instead: yield* it in a coroutine, await it in an async function.",
     );
   });
 

@@ -409,7 +409,9 @@ export abstract class BaseEventLoop {
   /**
    * Runs the loop until `main` is done; resolves with its result or rejects with its error.
    * `main` is a coroutine, a Future, a promise, or a function to run as the main task
-   * (an async function: a native task).
+   * (an async function: a native task). A call that cannot start (a closed loop, one
+   * already running, another loop running in this stack, a `main` of the wrong kind)
+   * throws at once, as in asyncio, rather than returning a rejected promise.
    *
    * @example
    * ```ts
@@ -919,13 +921,13 @@ export abstract class BaseEventLoop {
     this._checkClosed();
     if (this._running) {
       throw new Error(
-        `${what}(): this event loop is already running. Inside a coroutine, wait for work with yield* instead.`,
+        `${what}(): this event loop is already running. Inside one of its tasks, wait for the work instead: yield* it in a coroutine, await it in an async function.`,
       );
     }
     const other = peekRunningLoop();
     if (other !== null) {
       throw new Error(
-        `${what}(): cannot run an event loop while another loop is running in this stack; use yield* inside the running loop instead.`,
+        `${what}(): cannot run an event loop while another loop is running in this stack; inside the running loop's tasks, yield* or await the work instead.`,
       );
     }
   }
