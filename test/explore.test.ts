@@ -847,7 +847,7 @@ describe("async functions: main and its tasks written with async/await", () => {
     const error = await rejection(explore(hostAwait(true), { failOnWarnings: true }));
     expect(error.kind).toBe("exception report");
     expect((error.cause as Error).message).toBe(
-      '<Task pending name="careless"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it; wait for several asynkit awaitables with gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits.',
+      '<Task pending name="careless"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it; wait for several asynkit awaitables with gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task\'s awaits.',
     );
     // It was passed already: the message does not ask for it.
     expect(error.message.split("\n").at(-2)).toBe(
