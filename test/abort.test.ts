@@ -4,8 +4,6 @@
  */
 import { getEventListeners } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
@@ -18,7 +16,7 @@ import {
   VirtualEventLoop,
   waitAbort,
 } from "../src/index.js";
-import { catching, runV } from "./helpers.js";
+import { catching, collection, runV } from "./helpers.js";
 
 describe("createTask(coro, { signal })", () => {
   it("cancels the task when the signal aborts; the CancelledError carries the reason", () => {
@@ -163,17 +161,14 @@ describe("waitAbort", () => {
 
 describe("a loop closed while it still waits on the host", () => {
   it("leaves nothing on a long-lived signal or promise: its listeners go, and the loop with them", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    const collected: string[] = [];
-    const registry = new FinalizationRegistry<string>((name) => collected.push(name));
+    const { watch, collected } = collection();
     const stopping = new AbortController();
     const listeners = () => getEventListeners(stopping.signal, "abort").length;
     const never = new Promise<void>(() => {});
     // In a function of its own, so that no variable of this test keeps the loop.
     (() => {
       const loop = new VirtualEventLoop();
-      registry.register(loop, "loop");
+      watch(loop, "loop");
       loop.createTask(sleep(1000), { signal: stopping.signal });
       loop.createTask(waitAbort(stopping.signal));
       loop.createTask(
@@ -186,11 +181,7 @@ describe("a loop closed while it still waits on the host", () => {
       loop.close();
     })();
     expect(listeners()).toBe(0);
-    for (let i = 0; i < 20 && collected.length === 0; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    expect(collected).toEqual(["loop"]);
+    expect(await collected(1)).toEqual(["loop"]);
   });
 });
 

@@ -1,4 +1,6 @@
 /** Small helpers shared by the test files. */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { type Awaitable, type Coro, type Suspend, sleep, VirtualEventLoop } from "../src/index.js";
 
 /** Runs a coroutine (or a function* to call) to completion on a fresh virtual loop. */
@@ -42,4 +44,31 @@ export function thrown(fn: () => unknown): Error {
 export function* failAfter(ms: number, message: string): Coro<never> {
   yield* sleep(ms);
   throw new Error(message);
+}
+
+/**
+ * Which objects the collector frees: `watch(object, name)`, then
+ * `await collected(count)` runs full collections (a host turn after each, for
+ * the finalizers) until `count` of them are gone, twenty at most, and gives
+ * their names, sorted. A FinalizationRegistry rather than WeakRefs: a deref()
+ * keeps its target alive until the host's job ends.
+ */
+export function collection(): {
+  watch(target: object, name: string): void;
+  collected(count: number): Promise<string[]>;
+} {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const names: string[] = [];
+  const registry = new FinalizationRegistry<string>((name) => names.push(name));
+  return {
+    watch: (target, name) => registry.register(target, name),
+    async collected(count) {
+      for (let i = 0; i < 20 && names.length < count; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return [...names].sort();
+    },
+  };
 }

@@ -3,8 +3,6 @@
  * handles, the exception handler, debug mode, stop/runForever/runUntilComplete
  * and close.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
@@ -24,6 +22,7 @@ import {
 } from "../src/index.js";
 import { Deque } from "../src/util/deque.js";
 import { TimerQueue } from "../src/util/timerqueue.js";
+import { collection } from "./helpers.js";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -619,29 +618,21 @@ describe("runForever, stop and runUntilComplete", () => {
   });
 
   it("keeps nothing of a loop that has stopped: each of many run() calls can be collected", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    // A FinalizationRegistry, not WeakRefs: a deref() keeps its target alive until the job ends.
-    const collected: string[] = [];
-    const registry = new FinalizationRegistry<string>((name) => collected.push(name));
+    const { watch, collected } = collection();
     for (let i = 0; i < 3; i++) {
       await run(function* () {
-        registry.register(getRunningLoop(), `run ${i}`);
+        watch(getRunningLoop(), `run ${i}`);
         yield* sleep(0);
       });
     }
     // In a function of its own, so that no variable of this test keeps the loop.
     await (async () => {
       const virtual = new VirtualEventLoop();
-      registry.register(virtual, "virtual");
+      watch(virtual, "virtual");
       await virtual.runUntilComplete(sleep(10));
       virtual.close();
     })();
-    for (let i = 0; i < 20 && collected.length < 4; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    expect(collected.sort()).toEqual(["run 0", "run 1", "run 2", "virtual"]);
+    expect(await collected(4)).toEqual(["run 0", "run 1", "run 2", "virtual"]);
   });
 });
 

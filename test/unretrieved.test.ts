@@ -18,7 +18,7 @@ import {
   VirtualEventLoop,
 } from "../src/index.js";
 import { removeScripts, runScript } from "./child.js";
-import { failAfter } from "./helpers.js";
+import { collection, failAfter } from "./helpers.js";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -119,16 +119,13 @@ describe("reported when the loop closes", () => {
 
 describe("what a report keeps", () => {
   it("nothing once made: a loop closed with a failure reported, by a handler that never read the stack, is collected", async () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
-    const collected: string[] = [];
-    const registry = new FinalizationRegistry<string>((name) => collected.push(name));
+    const { watch, collected } = collection();
     const messages: string[] = [];
     // In a function of its own, so that no variable of this test keeps the loop.
     (() => {
       const loop = new VirtualEventLoop();
       loop.setExceptionHandler((_loop, context) => messages.push(String(context.exception)));
-      registry.register(loop, "loop");
+      watch(loop, "loop");
       loop.runSync(
         (function* () {
           createTask(failAfter(5, "disk full"));
@@ -137,12 +134,8 @@ describe("what a report keeps", () => {
       );
       loop.close();
     })();
-    for (let i = 0; i < 20 && collected.length === 0; i++) {
-      gc();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
     expect(messages).toEqual(["Error: disk full"]);
-    expect(collected).toEqual(["loop"]);
+    expect(await collected(1)).toEqual(["loop"]);
   });
 });
 
