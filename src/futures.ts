@@ -584,7 +584,7 @@ export function fromPromise<T>(
   const loop = options?.loop ?? getEventLoop();
   const future = new WaitFuture<T>(loop, "fromPromise()");
   const wait = new HostWait(future);
-  future._addCallback(() => wait.end()); // cancelled, say: see HostWait
+  future._addCallback(wait.stop); // done otherwise (cancelled, say): see HostWait
   promise.then(
     (value) => wait.end()?.setResult(value),
     (error: unknown) => wait.end()?.setException(error),
@@ -602,8 +602,8 @@ export function fromPromise<T>(
  */
 class HostWait<T> {
   private future: WaitFuture<T> | null;
-  /** For the loop's close(), which ends the wait: see BaseEventLoop._hostWaits. */
-  private readonly stop = (): void => void this.end();
+  /** Ends the wait: for the future's done-callbacks, and for the loop's close() (see BaseEventLoop._hostWaits). */
+  readonly stop = (): void => void this.end();
 
   constructor(future: WaitFuture<T>) {
     this.future = future;
