@@ -194,10 +194,18 @@ let runningLoop: BaseEventLoop | null = null;
 /**
  * Loops running (runForever() or runUntilComplete() pending), the last started
  * last: native code awaiting between their drives (in microtasks) runs on the
- * last. Held weakly: a loop nobody holds (an app loop dropped without
- * shutdown(), idle, with no timer) has nothing left that could run on it.
+ * last. One that runForever() alone started is held weakly: a loop nobody
+ * holds (an app loop dropped without shutdown(), idle, with no timer) has
+ * nothing left that could run on it. A runUntilComplete() stops its loop when
+ * main is done, and a WeakRef keeps its target alive until the host's job
+ * ends: one per run would keep every loop of runs made in one job (explore()
+ * of an async main, all in microtasks) alive until the last.
  */
-const startedLoops: WeakRef<BaseEventLoop>[] = [];
+const startedLoops: (BaseEventLoop | WeakRef<BaseEventLoop>)[] = [];
+
+function startedLoop(entry: BaseEventLoop | WeakRef<BaseEventLoop>): BaseEventLoop | undefined {
+  return entry instanceof WeakRef ? entry.deref() : entry;
+}
 
 /** @internal Marks `loop` as the one running now; returns the previous. */
 export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null {
@@ -206,10 +214,13 @@ export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null
   return previous;
 }
 
-/** @internal A loop starts to run (runForever()): native awaits outside its drives go to it. */
-export function loopStarted(loop: BaseEventLoop): void {
+/**
+ * @internal A loop starts to run: native awaits outside its drives go to it.
+ * `untilComplete`: runUntilComplete() started it (see startedLoops).
+ */
+export function loopStarted(loop: BaseEventLoop, untilComplete: boolean): void {
   dropStarted(undefined);
-  startedLoops.push(new WeakRef(loop));
+  startedLoops.push(untilComplete ? loop : new WeakRef(loop));
 }
 
 /** @internal A loop stopped: it is no longer one native code can run on. */
@@ -220,7 +231,7 @@ export function loopStopped(loop: BaseEventLoop): void {
 /** Drops `loop` from the started loops, and the loops already collected. */
 function dropStarted(loop: BaseEventLoop | undefined): void {
   for (let i = startedLoops.length - 1; i >= 0; i--) {
-    const started = (startedLoops[i] as WeakRef<BaseEventLoop>).deref();
+    const started = startedLoop(startedLoops[i] as BaseEventLoop | WeakRef<BaseEventLoop>);
     if (started === undefined || started === loop) startedLoops.splice(i, 1);
   }
 }
@@ -272,7 +283,8 @@ export function activeLoopOrNull(): BaseEventLoop | null {
   const owner = ownerOfHostCode();
   if (owner?._loop.isRunning()) return owner._loop;
   dropStarted(undefined);
-  return startedLoops.at(-1)?.deref() ?? null;
+  const last = startedLoops.at(-1);
+  return last === undefined ? null : (startedLoop(last) as BaseEventLoop);
 }
 
 // Set when native.ts loads: the task whose function the host's async context runs (null:

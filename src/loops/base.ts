@@ -519,7 +519,7 @@ export abstract class BaseEventLoop {
   runForever(): Promise<void> {
     this._checkRunnable("runForever");
     this._running = true;
-    loopStarted(this);
+    loopStarted(this, this._awaited !== null);
     // A stop() made before the run is kept: the loop runs one iteration, then stops (as asyncio).
     const stopped = new Promise<void>((resolve) => {
       this._onStopped = resolve;
