@@ -685,6 +685,21 @@ describe("async functions: main and its tasks written with async/await", () => {
     }
   });
 
+  it("a long search lets the host in between runs: the host checks the runs left armed do not pile up", async () => {
+    const pendingImmediates = () =>
+      process.getActiveResourcesInfo().filter((resource) => resource === "Immediate").length;
+    const before = pendingImmediates();
+    const report = await explore(
+      async () => {
+        await createTask(async () => await sleep(0));
+      },
+      { iterations: 300 },
+    );
+    expect(report.iterations).toBe(300);
+    // Read in the search's own host job: each run armed one check, and at most 64 runs ran since the host's last turn.
+    expect(pendingImmediates() - before).toBeLessThanOrEqual(64);
+  });
+
   it("a lost update: the same schedule as the generators' is found, shrunk, and replayed 20 times out of 20", async () => {
     const error = await rejection(explore(lostUpdateAsync, { strategy: "pct" }));
     expect(error.iteration).toBe(5);

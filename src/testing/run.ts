@@ -14,6 +14,7 @@ import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
 import type { Task, TaskBody, TaskOptions } from "../tasks.js";
 import { taskLabel, taskOfEntry } from "../tasktree.js";
 import type { ReadyQueue } from "../util/deque.js";
+import { yieldToHost } from "../util/host.js";
 import { argTypeError } from "../validate.js";
 import { type Decider, enterRun } from "./choose.js";
 
@@ -284,6 +285,15 @@ function cancelLeftovers(loop: ExploringLoop): Task<unknown> | null {
 const NONE = Symbol("none");
 
 /**
+ * Runs on the host between two host macrotasks. A run of native tasks ends in
+ * microtasks but leaves its loop's check for steps blocked on the host armed
+ * (a host macrotask, see native.ts), which holds the loop until the host's
+ * next turn: a search that never let the host in would hold every run's loop,
+ * and keep the host's own timers and I/O (a test runner's timeout) waiting.
+ */
+const RUNS_PER_HOST_TURN = 64;
+
+/**
  * @internal Runs the program `main` makes, once per call, each decision made
  * by the chooser given. A failure is recorded, not thrown: main threw,
  * deadlocked, ran past the step limit, or the loop's exception handler got a
@@ -292,6 +302,8 @@ const NONE = Symbol("none");
  */
 export class Runner {
   private _onHost: boolean;
+  /** Runs on the host since the host last had a turn: see RUNS_PER_HOST_TURN. */
+  private _runsSinceHostTurn = 0;
 
   constructor(
     private readonly _main: () => unknown,
@@ -330,6 +342,10 @@ export class Runner {
   }
 
   private async _runOnHost(chooser: Chooser): Promise<Outcome> {
+    if (++this._runsSinceHostTurn === RUNS_PER_HOST_TURN) {
+      this._runsSinceHostTurn = 0;
+      await new Promise<void>((resolve) => yieldToHost(resolve));
+    }
     const { run, loop } = this._prepare(chooser);
     const leave = enterRun(run);
     let thrown: unknown = NONE;
