@@ -89,14 +89,25 @@ export function effectivePriority(task: Task): number {
   const state = stateIfAny(task);
   if (state === undefined) return 0;
   let best = state.base;
-  if (state.held !== null) {
+  if (state.held === null || state.held.size === 0 || lending.has(task)) return best;
+  lending.add(task);
+  try {
     for (const holder of state.held) {
       const waiting = holder._waitersPriority();
       if (waiting !== undefined && waiting < best) best = waiting;
     }
+  } finally {
+    lending.delete(task);
   }
   return best;
 }
+
+/**
+ * The lock holders whose effective priority is being worked out. Tasks that
+ * each hold a lock another waits for (a deadlock, until a timeout or a cancel
+ * breaks it) lend round in a cycle: each counts its own priority there once.
+ */
+const lending = new Set<Task>();
 
 /** @internal A new task's priority, before it is queued: nothing to move yet. */
 export function initPriority(task: Task, priority: number): void {
@@ -105,9 +116,12 @@ export function initPriority(task: Task, priority: number): void {
 
 /** @internal Sets the task's own priority, and tells its loop when what it runs at changed. */
 export function setBasePriority(task: Task, priority: number): void {
+  const state = stateOf(task);
   const before = effectivePriority(task);
-  stateOf(task).base = priority;
+  state.base = priority;
   if (effectivePriority(task) !== before) priorityChanged(task);
+  // It lends what it runs at to the holder of the lock it waits for, and on up.
+  if (state.waitingOn !== null) propagate(state.waitingOn);
 }
 
 /** @internal The task starts waiting for `holder`: its holder, and theirs, may now run sooner. */
@@ -116,10 +130,13 @@ export function startWaiting(task: Task, holder: PriorityHolder): void {
   propagate(holder);
 }
 
-/** @internal The task stopped waiting for a priority lock. */
+/** @internal The task stopped waiting for a priority lock: its holder no longer runs at its priority. */
 export function stopWaiting(task: Task): void {
   const state = stateIfAny(task);
-  if (state !== undefined) state.waitingOn = null;
+  const holder = state?.waitingOn;
+  if (holder === undefined || holder === null) return;
+  (state as PriorityState).waitingOn = null;
+  propagate(holder);
 }
 
 /** @internal The task took `holder`: it runs at least at its waiters' priority from now on. */

@@ -25,6 +25,7 @@ import {
   type Task,
   type TaskPriority,
   taskReinsert,
+  timeout,
   VirtualEventLoop,
 } from "../src/index.js";
 import { effectivePriority } from "../src/priority.js";
@@ -364,6 +365,111 @@ describe("PriorityLock", () => {
       return [(error as Error).name, lock.locked()];
     });
     expect(got).toEqual(["CancelledError", false]);
+  });
+});
+
+describe("PriorityLock: lending as waits change", () => {
+  /** Two tasks that each take one lock, then wait for the other's: a deadlock, broken by `breaker`. */
+  function lockOrderDeadlock(breaker: "timeout" | "cancel"): string[] {
+    const log: string[] = [];
+    runP(function* () {
+      const first = new PriorityLock();
+      const second = new PriorityLock();
+      const taker = (name: string, mine: PriorityLock, theirs: PriorityLock, priority: number) =>
+        createTask(
+          (function* () {
+            using _ = yield* mine.hold();
+            yield* sleep(1);
+            try {
+              if (breaker === "timeout") yield* timeout(10, () => theirs.acquire());
+              else yield* theirs.acquire();
+              log.push(`${name} took both`);
+              theirs.release();
+            } catch (error) {
+              log.push(`${name}: ${(error as Error).name}`);
+            }
+          })(),
+          { name, priority },
+        );
+      const a = taker("A", first, second, -10);
+      const b = taker("B", second, first, 10);
+      yield* sleep(5);
+      if (breaker === "cancel") b.cancel();
+      yield* sleep(20);
+      log.push(`A ${a.done()}, B ${b.done()}`);
+    });
+    return log;
+  }
+
+  it("a lock-order deadlock broken by a timeout or a cancel: the lending round the cycle ends, nothing overflows", () => {
+    expect(lockOrderDeadlock("timeout")).toEqual([
+      "A: TimeoutError",
+      "B: TimeoutError",
+      "A true, B true",
+    ]);
+    expect(lockOrderDeadlock("cancel")).toEqual([
+      "B: CancelledError",
+      "A took both",
+      "A true, B true",
+    ]);
+  });
+
+  it("a waiter raised with setPriority() lends at once, to a holder already in the ready queue too", () => {
+    const log: string[] = [];
+    runP(function* () {
+      currentTask()?.setPriority(-20);
+      const lock = new PriorityLock();
+      const go = new Event();
+      createTask(
+        (function* () {
+          using _ = yield* lock.hold();
+          yield* go.wait();
+          log.push("holder runs");
+        })(),
+        { priority: "background" },
+      );
+      yield* sleep(1);
+      const waiter = createTask(lock.acquire(), { priority: "background" });
+      yield* sleep(1);
+      go.set(); // the holder is ready now, at background
+      createTask(
+        (function* () {
+          log.push("medium runs");
+        })(),
+      );
+      waiter.setPriority("user-blocking");
+      yield* sleep(5);
+    });
+    expect(log).toEqual(["holder runs", "medium runs"]);
+  });
+
+  it("a holder loses what its only better waiter lent once that waiter gives up", () => {
+    const log: string[] = [];
+    runP(function* () {
+      currentTask()?.setPriority(-20);
+      const lock = new PriorityLock();
+      const go = new Event();
+      createTask(
+        (function* () {
+          using _ = yield* lock.hold();
+          yield* go.wait();
+          log.push("holder runs");
+        })(),
+        { priority: "background" },
+      );
+      yield* sleep(1);
+      const waiter = createTask(lock.acquire(), { priority: "user-blocking" });
+      yield* sleep(1);
+      waiter.cancel();
+      go.set();
+      createTask(
+        (function* () {
+          log.push("medium runs");
+        })(),
+      );
+      yield* sleep(5);
+    });
+    expect(log).toEqual(["medium runs", "holder runs"]);
   });
 });
 
