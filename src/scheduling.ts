@@ -78,7 +78,7 @@ function takeTask(what: string, loop: AnySchedulingLoop, task: Task): Handle {
 function moveTaskTo(task: Task, pos: number): void {
   const loop = task._loop as AnySchedulingLoop;
   const handle = loop._takeTask(task);
-  if (handle !== null) loop.queueInsertPos(handle, pos);
+  if (handle !== null) loop._putBack(handle, pos);
 }
 
 /** @internal The current task waits at position `pos` of the ready queue (sleepInsert). */
@@ -154,26 +154,28 @@ export function taskReinsert(taskOrPos: Task | number, pos?: number): void {
   const handle = takeTask("taskReinsert", loop, taskOrPos);
   if (observed)
     publish("ready.move", { loop, op: "taskReinsert", task: taskOrPos, position: pos as number });
-  loop.queueInsertPos(handle, pos as number);
+  loop._putBack(handle, pos as number);
 }
 
 function reinsertLast(loop: AnySchedulingLoop, pos: number): void {
   const length = loop.readyLen();
-  const last = length > 0 ? loop.readyPop() : null;
-  if (last === null || loop.taskFromHandle(last) === null) {
-    if (last !== null) loop.queueInsert(last);
+  const last = length > 0 ? loop._takeAt(length - 1) : null;
+  const task = last === null ? null : loop.taskFromHandle(last);
+  if (task === null) {
+    if (last !== null) loop._putBack(last, length - 1);
     throw new Error(
       `taskReinsert(${pos}): the last entry of the ready queue resumes no task: pass the task to move, taskReinsert(task, ${pos}).`,
     );
   }
-  loop.queueInsertPos(last, pos);
+  if (observed) publish("ready.move", { loop, op: "taskReinsert", task, position: pos });
+  loop._putBack(last as Handle, pos);
 }
 
 function* switchTo(task: Task, insertPos: number | undefined): Coro<void> {
   const loop = schedulingLoop("taskSwitch");
   const handle = takeTask("taskSwitch", loop, task);
   if (observed) publish("ready.move", { loop, op: "taskSwitch", task, position: 0 });
-  loop.queueInsertPos(handle, 0);
+  loop._putBack(handle, 0);
   if (insertPos === undefined) yield;
   else yield* sleepAt("taskSwitch", loop, insertPos);
 }

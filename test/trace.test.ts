@@ -17,10 +17,12 @@ import {
   HostEventLoop,
   SchedulingVirtualEventLoop,
   sleep,
+  sleepInsert,
   type Task,
   taskGroup,
   taskInterrupt,
   taskReinsert,
+  taskSwitch,
   VirtualEventLoop,
 } from "../src/index.js";
 import { explore } from "../src/testing/index.js";
@@ -371,7 +373,6 @@ describe("traceRecorder", () => {
     expect(moves.map((e) => [e.name, e.args])).toEqual([
       ["created", { parent: expect.stringMatching(/^Task "Task-\d+"$/) }],
       ["taskReinsert", { position: 0 }],
-      ["readyInsert", { position: 0 }],
       ["finished", undefined],
     ]);
   });
@@ -587,6 +588,35 @@ console.log(events.filter((e) => e.ph === "f").map((e) => e.name).join(" "), hea
     // The recorder heard the run; the channels, which asynkit could not reach, did not.
     expect(stdout.trim()).toBe("spawn wakeup wakeup 0");
   }, 30_000);
+
+  it("publish each move of the scheduling API once, as the call the program made", () => {
+    const heard: string[] = [];
+    const listener = (message: unknown) => {
+      const { op, task, position } = message as { op: string; task: Task | null; position: number };
+      heard.push(`${op} ${task?.getName()} ${position}`);
+    };
+    subscribe("asynkit:ready.move", listener);
+    try {
+      new SchedulingVirtualEventLoop().runSync(
+        (function* () {
+          const [a, b, c] = ["a", "b", "c"].map((name) => createTask(sleep(0), { name })) as Task[];
+          taskReinsert(b as Task, 0);
+          taskReinsert(0); // the last entry: c
+          yield* taskSwitch(a as Task);
+          yield* sleepInsert(1);
+          yield* c as Task;
+        })(),
+      );
+    } finally {
+      unsubscribe("asynkit:ready.move", listener);
+    }
+    expect(heard.map((line) => line.replace(/Task-\d+/, "main"))).toEqual([
+      "taskReinsert b 0",
+      "taskReinsert c 0",
+      "taskSwitch a 0",
+      "sleepInsert main 1",
+    ]);
+  });
 
   it("are silent when nobody subscribes", () => {
     const heard: unknown[] = [];

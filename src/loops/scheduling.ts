@@ -72,6 +72,10 @@ export interface SchedulingLoopInternals extends SchedulingLoop {
   _takeTask(task: Task): Handle | null;
   /** Schedules `callback(arg0, arg1)` at the front of the queue, without an argument array or context. */
   _callFirst(callback: (arg0: never, arg1: never) => void, arg0: unknown, arg1: unknown): void;
+  /** readyPop(index) for an index in range, unpublished: the caller publishes the move it makes. */
+  _takeAt(index: number): Handle;
+  /** readyInsert(pos, handle) for an entry taken out, unpublished; returns where it went. */
+  _putBack(handle: Handle, pos: number): number;
 }
 
 const schedulingBrand: unique symbol = Symbol("asynkit.SchedulingLoop");
@@ -176,9 +180,13 @@ export function SchedulingMixin<B extends LoopConstructor>(
             : `readyPop(${pos}): no such position in a ready queue of ${length} entries.`,
         );
       }
-      const handle = removeAt(ready, index);
+      const handle = this._takeAt(index);
       if (observed) publishMove(this, "readyPop", handle, index);
       return handle;
+    }
+
+    _takeAt(index: number): Handle {
+      return removeAt(this._ready, index);
     }
 
     readyInsert(pos: number, handle: Handle): void {
@@ -197,10 +205,15 @@ export function SchedulingMixin<B extends LoopConstructor>(
       if (task !== null && task._state !== PENDING) {
         throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
+      const index = this._putBack(handle, pos);
+      if (observed) publishMove(this, "readyInsert", handle, index);
+    }
+
+    _putBack(handle: Handle, pos: number): number {
       const index = insertIndex(pos, this._ready.length);
       this._ready.insert(index, handle);
-      if (observed) publishMove(this, "readyInsert", handle, index);
       if (this._parked) this._unpark();
+      return index;
     }
 
     readyRotate(n: number): void {
