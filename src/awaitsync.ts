@@ -4,6 +4,7 @@
  */
 import { type Awaitable, type Coro, coroutineOf, describe, type Suspend } from "./coro.js";
 import { SynchronousError } from "./errors.js";
+import { enterAwaitSync } from "./events.js";
 import { Future } from "./futures.js";
 import { notAwaitable } from "./validate.js";
 
@@ -26,16 +27,21 @@ import { notAwaitable } from "./validate.js";
  */
 export function awaitSync<T>(awaitable: Awaitable<T>): T {
   const iterator = iteratorOf(awaitable);
-  let step = iterator.next();
-  while (step.done !== true) {
-    const yielded = step.value;
-    if (yielded === undefined) {
-      step = iterator.next();
-      continue;
+  const leave = enterAwaitSync();
+  try {
+    let step = iterator.next();
+    while (step.done !== true) {
+      const yielded = step.value;
+      if (yielded === undefined) {
+        step = iterator.next();
+        continue;
+      }
+      return abort(iterator, yielded);
     }
-    return abort(iterator, yielded);
+    return step.value;
+  } finally {
+    leave();
   }
-  return step.value;
 }
 
 /** The coroutine wants to wait: throw the error into it, and give up if it still waits. */

@@ -5,6 +5,7 @@
  */
 import type { AsyncScope } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
+import { SynchronousError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
@@ -191,6 +192,16 @@ export interface Timer {
 }
 
 let runningLoop: BaseEventLoop | null = null;
+/** awaitSync() calls under way: code that asks for the running loop while none runs cannot finish synchronously. */
+let syncAwaits = 0;
+
+/** @internal awaitSync() drives a coroutine until the function returned is called. */
+export function enterAwaitSync(): () => void {
+  syncAwaits++;
+  return () => {
+    syncAwaits--;
+  };
+}
 /**
  * Loops running (runForever() or runUntilComplete() pending), the last started
  * last: native code awaiting between their drives (in microtasks) runs on the
@@ -257,6 +268,11 @@ export const AFTER_HOST_AWAIT =
  */
 export function getRunningLoop(): BaseEventLoop {
   if (runningLoop === null) {
+    if (syncAwaits > 0) {
+      throw new SynchronousError(
+        "awaitSync(): the coroutine needs a running event loop (to sleep, or to wait for a lock, an event or a task), so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.",
+      );
+    }
     throw new Error(
       `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()). ${AFTER_HOST_AWAIT}`,
     );

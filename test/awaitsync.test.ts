@@ -7,9 +7,12 @@ import {
   awaitSync,
   CancelledError,
   type Coro,
+  Event,
   Future,
+  Lock,
   SynchronousError,
   sleep,
+  timeout,
   VirtualEventLoop,
 } from "../src/index.js";
 
@@ -51,6 +54,38 @@ describe("awaitSync", () => {
       throw new RangeError("bad");
     }
     expect(() => awaitSync(fails())).toThrow(RangeError);
+  });
+
+  test("a wait on something only a loop gives (a timer, a lock's turn, an event) is a SynchronousError, with no loop running too", () => {
+    const lock = new Lock();
+    const waits: [string, () => Coro<unknown>][] = [
+      ["sleep(5)", () => sleep(5)],
+      ["timeout()", () => timeout(10, () => sleep(0, 1))],
+      ["event.wait()", () => new Event().wait()],
+      [
+        "a held lock",
+        function* () {
+          yield* lock.acquire();
+          yield* lock.acquire();
+        },
+      ],
+    ];
+    const thrownBy = waits.map(([what, wait]) => {
+      try {
+        awaitSync(wait());
+        return `${what}: returned`;
+      } catch (error) {
+        return `${what}: ${(error as Error).name}`;
+      }
+    });
+    expect(thrownBy).toEqual([
+      "sleep(5): SynchronousError",
+      "timeout(): SynchronousError",
+      "event.wait(): SynchronousError",
+      "a held lock: SynchronousError",
+    ]);
+    // Outside awaitSync(), the same call says that no loop runs.
+    expect(() => sleep(5).next()).toThrow(/^no running event loop/);
   });
 
   test("a done Future gives its result; a pending one is a SynchronousError", () => {
@@ -174,8 +209,12 @@ describe("awaitSync", () => {
     expect(() => awaitSync(converts())).toThrow(CancelledError);
   });
 
-  test("a coroutine that needs a running loop fails clearly", () => {
-    expect(() => awaitSync(sleep(10))).toThrow(/no running event loop/);
+  test("a coroutine that needs a running loop says so, as a SynchronousError", () => {
+    expect(() => awaitSync(sleep(10))).toThrow(
+      new SynchronousError(
+        "awaitSync(): the coroutine needs a running event loop (to sleep, or to wait for a lock, an event or a task), so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.",
+      ),
+    );
   });
 
   test("anything not awaitable is a TypeError", () => {
