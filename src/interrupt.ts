@@ -137,6 +137,8 @@ export class TaskTimeout implements Disposable {
   /** True until the deadline fired or the block ended. */
   private _armed = true;
   private _interrupt: TimeoutInterrupt | null = null;
+  /** The deadline passed while the task was blocked on the host: see _fire. */
+  private _undelivered = false;
 
   /** @internal Use taskTimeout(). */
   constructor(task: Task, ms: number) {
@@ -165,11 +167,28 @@ export class TaskTimeout implements Disposable {
     return this._interrupt !== null;
   }
 
-  /** Disarms the deadline (the block is over). */
+  /**
+   * Disarms the deadline (the block is over). If it passed while the task
+   * awaited a promise only the host settles, which no interrupt can reach,
+   * the interrupt comes out here, at the block's end.
+   */
   [Symbol.dispose](): void {
+    this._disarm();
+    this._throwUndelivered();
+  }
+
+  /** @internal */
+  _disarm(): void {
     this._timer?.cancel();
     this._timer = null;
     this._armed = false;
+  }
+
+  /** @internal Throws the interrupt made while the task was blocked on the host, once. */
+  _throwUndelivered(): void {
+    if (!this._undelivered) return;
+    this._undelivered = false;
+    throw this._interrupt;
   }
 
   private *_fire(task: Task, ms: number): Coro<void> {
@@ -178,7 +197,9 @@ export class TaskTimeout implements Disposable {
     this._timer = null;
     this._armed = false;
     this._interrupt = new TimeoutInterrupt(`taskTimeout(${ms}): the deadline passed`);
-    yield* taskInterrupt(task, this._interrupt);
+    // Its await of a host promise cannot be interrupted: the block's end delivers it.
+    if (task._blockedOnHost) this._undelivered = true;
+    else yield* taskInterrupt(task, this._interrupt);
   }
 }
 
@@ -243,7 +264,9 @@ thenable(startTimeout);
 function* timeBody<T>(ms: number, body: () => Coro<T> | PromiseLike<T>): Coro<T> {
   const deadline = yield* startTimeout(ms);
   try {
-    return yield* bodyCoroutine<T, undefined>("taskTimeout()", body, undefined);
+    const result = yield* bodyCoroutine<T, undefined>("taskTimeout()", body, undefined);
+    deadline._throwUndelivered();
+    return result;
   } catch (error) {
     if (error !== null && error === deadline.interrupt) {
       throw new TimeoutError(`taskTimeout(): the block did not finish within ${ms} ms.`, {
@@ -252,7 +275,7 @@ function* timeBody<T>(ms: number, body: () => Coro<T> | PromiseLike<T>): Coro<T>
     }
     throw error;
   } finally {
-    deadline[Symbol.dispose]();
+    deadline._disarm();
   }
 }
 thenable(timeBody);

@@ -464,6 +464,41 @@ describe("taskTimeout() with an async body", () => {
       "in time",
     ]);
   });
+
+  it("whose deadline passes while it awaits a host promise ends with the TimeoutError when the body ends, not with the late result", async () => {
+    const reports: string[] = [];
+    const log: string[] = [];
+    const hostTimer = () => new Promise((resolve) => setTimeout(resolve, 30));
+    await run(
+      async () => {
+        getRunningLoop().setExceptionHandler((_loop, context) => reports.push(context.message));
+        try {
+          log.push(
+            await taskTimeout(5, async () => {
+              await hostTimer();
+              return "late";
+            }),
+          );
+        } catch (error) {
+          log.push(`block: ${String(error)}, cause: ${(error as Error).cause}`);
+        }
+        try {
+          using deadline = await taskTimeout(5);
+          await hostTimer();
+          log.push(`scope: expired ${deadline.expired()}`);
+        } catch (error) {
+          log.push(`scope: ${(error as Error).name}`);
+        }
+      },
+      { loopFactory: schedulingLoopFactory },
+    );
+    expect(log).toEqual([
+      "block: TimeoutError: taskTimeout(): the block did not finish within 5 ms., cause: TimeoutInterrupt: taskTimeout(5): the deadline passed",
+      "scope: expired true",
+      "scope: TimeoutInterrupt",
+    ]);
+    expect(reports).toEqual([]);
+  });
 });
 
 describe("a native task blocked on a host promise", () => {
