@@ -231,7 +231,14 @@ function gatherFuture(
     if (outer._cancelRequested) outer.setException(child._makeCancelledError());
     else outer.setResult(results);
   };
-  for (const child of byArg.values()) child._addCallback(onChildDone as (f: never) => void);
+  // As in Python 3.12: a child done already counts now, not a loop turn later, so a
+  // gather of done children (eager tasks that finished at once) is done when made.
+  const done: Future<unknown>[] = [];
+  for (const child of byArg.values()) {
+    if (child._state !== PENDING) done.push(child);
+    else child._addCallback(onChildDone as (f: never) => void);
+  }
+  for (const child of done) onChildDone(child);
   return outer;
 }
 

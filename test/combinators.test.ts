@@ -9,6 +9,7 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  eagerTaskFactory,
   ensureFuture,
   type Future,
   gather,
@@ -18,6 +19,7 @@ import {
   sleep,
   type Task,
   TimeoutError,
+  timeout,
   VirtualEventLoop,
   wait,
   waitFor,
@@ -199,6 +201,37 @@ describe("gather", () => {
       expectTypeOf(none).toEqualTypeOf<[]>();
       expect(none).toEqual([]);
     });
+  });
+
+  it("counts children already done at once, as Python 3.12 does: a gather of eager tasks that finished is done with no loop turn", () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    loop.setTaskFactory(eagerTaskFactory);
+    loop.runSync(
+      (function* () {
+        // biome-ignore lint/correctness/useYield: an eager task that finishes at once
+        function* at(value: string): Coro<string> {
+          return value;
+        }
+        // biome-ignore lint/correctness/useYield: an eager task that fails at once
+        function* failing(): Coro<string> {
+          throw new Error("boom");
+        }
+        getRunningLoop().callSoon(() => log.push("callback queued before"));
+        log.push(`gather -> ${yield* gather(createTask(at("a")), createTask(at("b")))}`);
+        const error = yield* catching(
+          timeout(0, () => gather(createTask(failing()), createTask(at("c")))),
+        );
+        log.push(`gather of a failed child: ${(error as Error).message}`);
+        yield* sleep(0);
+      })(),
+    );
+    loop.close();
+    expect(log).toEqual([
+      "gather -> a,b",
+      "gather of a failed child: boom",
+      "callback queued before",
+    ]);
   });
 
   it("an array among several arguments is not awaitable: a TypeError that says to gather it", () => {
