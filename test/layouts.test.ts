@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { setFlagsFromString } from "node:v8";
+import { describe, expect, it, vi } from "vitest";
 import {
   allTasks,
   createTask,
@@ -35,5 +36,23 @@ describe("the objects kept for their layouts", () => {
     // Task-1, as the kept task, made when the module loaded, took no number.
     expect(seen.names).toEqual(["Task-1", "Task-2"]);
     expect((loop as HostEventLoop).isRunning()).toBe(false);
+  });
+
+  it("include a loop with the layout of one that has run: a run's loop shares the kept loop's hidden class", async () => {
+    setFlagsFromString("--allow-natives-syntax");
+    const haveSameMap = new Function("a", "b", "return %HaveSameMap(a, b)") as (
+      a: unknown,
+      b: unknown,
+    ) => boolean;
+    // Fresh modules: a kept loop read since a run (as above) has been moved to the new layout already.
+    vi.resetModules();
+    const fresh = await import("../src/index.js");
+    const [kept] = (await import("../src/layouts.js")).keptLayouts;
+    let ran: unknown;
+    await fresh.run(function* () {
+      ran = fresh.getRunningLoop();
+      yield* fresh.createTask((function* () {})());
+    });
+    expect(haveSameMap(kept, ran)).toBe(true);
   });
 });

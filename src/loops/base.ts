@@ -203,7 +203,7 @@ export abstract class BaseEventLoop {
    */
   private _keptCountdown = 0;
   private _keptInterval = 1;
-  private _keptLastCheck = 0;
+  /** @internal */ _keptLastCheck = 0;
   private _sliceSpent = false;
 
   constructor(options?: EventLoopOptions) {
