@@ -414,7 +414,12 @@ describe("PriorityLock: lending as waits change", () => {
     ]);
   });
 
-  it("a waiter raised with setPriority() lends at once, to a holder already in the ready queue too", () => {
+  /**
+   * A background task holds a lock, and a waiter of `priority` waits for it;
+   * the holder is made ready, a task of the default priority is created, then
+   * `change` is made to the waiter: the order in which the two others run.
+   */
+  function afterWaiterChange(priority: TaskPriority, change: (waiter: Task) => void): string[] {
     const log: string[] = [];
     runP(function* () {
       currentTask()?.setPriority(-20);
@@ -429,47 +434,31 @@ describe("PriorityLock: lending as waits change", () => {
         { priority: "background" },
       );
       yield* sleep(1);
-      const waiter = createTask(lock.acquire(), { priority: "background" });
+      const waiter = createTask(lock.acquire(), { priority });
       yield* sleep(1);
-      go.set(); // the holder is ready now, at background
+      go.set(); // the holder is ready now
       createTask(
         (function* () {
           log.push("medium runs");
         })(),
       );
-      waiter.setPriority("user-blocking");
+      change(waiter);
       yield* sleep(5);
     });
-    expect(log).toEqual(["holder runs", "medium runs"]);
+    return log;
+  }
+
+  it("a waiter raised with setPriority() lends at once, to a holder already in the ready queue too", () => {
+    expect(
+      afterWaiterChange("background", (waiter) => waiter.setPriority("user-blocking")),
+    ).toEqual(["holder runs", "medium runs"]);
   });
 
   it("a holder loses what its only better waiter lent once that waiter gives up", () => {
-    const log: string[] = [];
-    runP(function* () {
-      currentTask()?.setPriority(-20);
-      const lock = new PriorityLock();
-      const go = new Event();
-      createTask(
-        (function* () {
-          using _ = yield* lock.hold();
-          yield* go.wait();
-          log.push("holder runs");
-        })(),
-        { priority: "background" },
-      );
-      yield* sleep(1);
-      const waiter = createTask(lock.acquire(), { priority: "user-blocking" });
-      yield* sleep(1);
-      waiter.cancel();
-      go.set();
-      createTask(
-        (function* () {
-          log.push("medium runs");
-        })(),
-      );
-      yield* sleep(5);
-    });
-    expect(log).toEqual(["medium runs", "holder runs"]);
+    expect(afterWaiterChange("user-blocking", (waiter) => waiter.cancel())).toEqual([
+      "medium runs",
+      "holder runs",
+    ]);
   });
 });
 
