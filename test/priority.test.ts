@@ -416,10 +416,15 @@ describe("PriorityLock: lending as waits change", () => {
 
   /**
    * A background task holds a lock, and a waiter of `priority` waits for it;
-   * the holder is made ready, a task of the default priority is created, then
-   * `change` is made to the waiter: the order in which the two others run.
+   * `change` is made to the waiter before or after the holder is made ready,
+   * and a task of the default priority is created: the order in which the
+   * holder and that task run.
    */
-  function afterWaiterChange(priority: TaskPriority, change: (waiter: Task) => void): string[] {
+  function afterWaiterChange(
+    priority: TaskPriority,
+    change: (waiter: Task) => void,
+    when: "before" | "after",
+  ): string[] {
     const log: string[] = [];
     runP(function* () {
       currentTask()?.setPriority(-20);
@@ -436,13 +441,14 @@ describe("PriorityLock: lending as waits change", () => {
       yield* sleep(1);
       const waiter = createTask(lock.acquire(), { priority });
       yield* sleep(1);
+      if (when === "before") change(waiter);
       go.set(); // the holder is ready now
       createTask(
         (function* () {
           log.push("medium runs");
         })(),
       );
-      change(waiter);
+      if (when === "after") change(waiter);
       yield* sleep(5);
     });
     return log;
@@ -450,12 +456,12 @@ describe("PriorityLock: lending as waits change", () => {
 
   it("a waiter raised with setPriority() lends at once, to a holder already in the ready queue too", () => {
     expect(
-      afterWaiterChange("background", (waiter) => waiter.setPriority("user-blocking")),
+      afterWaiterChange("background", (waiter) => waiter.setPriority("user-blocking"), "after"),
     ).toEqual(["holder runs", "medium runs"]);
   });
 
   it("a holder loses what its only better waiter lent once that waiter gives up", () => {
-    expect(afterWaiterChange("user-blocking", (waiter) => waiter.cancel())).toEqual([
+    expect(afterWaiterChange("user-blocking", (waiter) => waiter.cancel(), "before")).toEqual([
       "medium runs",
       "holder runs",
     ]);
