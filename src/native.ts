@@ -1042,7 +1042,9 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   const steps = loop._handover;
   steps?.keepRunningContext();
   steps?.drop(body);
-  if (!queued) stepTask(task, false);
+  // The step that ran the function goes on: a pending cancellation waits for its next
+  // suspension, as for a generator body that returns without one (see _runAwaitStart).
+  if (!queued) stepTask(task, task._mustCancel);
   if (steps !== null) stepsDone(steps);
   // Settled outside a hand-over (the host resumed the function), the step may have resumed an
   // outer function (an async body of timeout() ended): its step goes on in the microtasks.

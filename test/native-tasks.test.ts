@@ -468,6 +468,46 @@ describe("async bodies", () => {
 });
 
 describe("cancelling a native task", () => {
+  it("a cancellation pending when an async body of timeout() or taskGroup() returns without waiting waits for the next suspension, as for a function* body", async () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    const selfCancelling = (name: string, block: () => PromiseLike<unknown> | Coro<unknown>) =>
+      createTask(
+        async () => {
+          currentTask()?.cancel();
+          await block();
+          log.push(`${name}: block done`);
+          return "returned";
+        },
+        { name },
+      );
+    await loop.runUntilComplete(async () => {
+      const tasks = [
+        selfCancelling("timeout", () => timeout(5, async () => {})),
+        selfCancelling("taskGroup", () => taskGroup(async () => {})),
+        selfCancelling("function* body", () =>
+          timeout(5, function* () {
+            return 1;
+          }),
+        ),
+      ];
+      for (const task of tasks) {
+        log.push(
+          `${task.getName()}: ${(await outcome(task)) instanceof Error ? "cancelled" : "?"}, ${task.cancelled()}`,
+        );
+      }
+    });
+    loop.close();
+    expect(log).toEqual([
+      "timeout: block done",
+      "taskGroup: block done",
+      "function* body: block done",
+      "timeout: cancelled, true",
+      "taskGroup: cancelled, true",
+      "function* body: cancelled, true",
+    ]);
+  });
+
   it("rejects the asynkit await it is blocked on with CancelledError", async () => {
     const log: string[] = [];
     await onLoop(async () => {
