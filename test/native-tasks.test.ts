@@ -634,15 +634,19 @@ describe("awaits the loop does not control", () => {
   it("blocked on the host, a cancelled task's taskSignal() aborts at once", async () => {
     const log: string[] = [];
     await onLoop(async () => {
+      let settle = (): void => {};
       const task = createTask(async () => {
         const signal = taskSignal();
         signal.addEventListener("abort", () => log.push("aborted"));
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise<void>((resolve) => {
+          settle = resolve;
+        });
         log.push(`settled, aborted: ${signal.aborted}`);
       });
-      await fromPromise(new Promise((resolve) => setTimeout(resolve, 1)));
+      await fromPromise(afterTwoHostTurns()); // the loop found the task blocked on the host
       task.cancel();
       log.push("cancel() returned");
+      settle();
       log.push(((await outcome(task)) as Error).name);
     });
     expect(log).toEqual([
