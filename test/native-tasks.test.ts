@@ -520,6 +520,7 @@ describe("cancelling a native task", () => {
         selfCancelling("timeout", () => timeout(5, async () => {})),
         selfCancelling("taskGroup", () => taskGroup(async () => {})),
         selfCancelling("function* body", () =>
+          // biome-ignore lint/correctness/useYield: a body that returns without waiting
           timeout(5, function* () {
             return 1;
           }),
