@@ -363,12 +363,13 @@ export class NativeBody<T = unknown> {
   /** Calls the function, up to its first await, in the loop's order of native steps. */
   private callFirst(fn: () => unknown, loop: BaseEventLoop): unknown {
     const steps = stepsOf(loop);
-    const suspended = steps.suspended;
     // A then() the function calls itself (not an await) is not a step's end.
-    steps.suspended = false;
-    const result = steps.callFirst(fn, this.task, this as NativeBody<unknown>);
-    steps.suspended = suspended;
-    return result;
+    steps.mayRun++;
+    try {
+      return steps.callFirst(fn, this.task, this as NativeBody<unknown>);
+    } finally {
+      steps.mayRun--;
+    }
   }
 
   /** The function runs on in microtasks: its then() is due, and its promise (pending) will end it. */
@@ -459,8 +460,45 @@ function ignore(): void {}
 export class NativeSteps {
   /** Functions whose first step ended in an await, in the order their then() comes. */
   readonly started: NativeBody[] = [];
-  /** The function resumed last: its then() comes after theirs. */
+  /**
+   * The function resumed and not yet at its next await, whose then() comes
+   * after those of `started`; then any resumed after it, in the order they
+   * were resumed: each resume queued its function's continuation after the
+   * one before's (several are resumed at once when the first awaits of
+   * eager starts end at once). Two fields, so that the common case, one
+   * resumed function, moves no array.
+   */
   resumed: NativeBody | null = null;
+  private resumedAfter: NativeBody[] | null = null;
+
+  /** `body` was resumed: its then() comes after those of the functions resumed before it. */
+  resume(body: NativeBody): void {
+    if (this.resumed === null) this.resumed = body;
+    else (this.resumedAfter ??= []).push(body);
+    this.mayRun++;
+  }
+
+  /** Takes the function resumed first; the next one resumed takes its place. */
+  private takeResumed(): NativeBody | null {
+    const body = this.resumed;
+    const after = this.resumedAfter;
+    this.resumed = after !== null && after.length > 0 ? (after.shift() as NativeBody) : null;
+    return body;
+  }
+
+  /** The functions resumed, in order. */
+  private allResumed(): NativeBody[] {
+    const resumed = this.resumed;
+    return resumed === null ? [] : [resumed, ...(this.resumedAfter ?? [])];
+  }
+
+  /** Takes every function resumed, in order (see detachBlocked). */
+  takeAllResumed(): NativeBody[] {
+    const all = this.allResumed();
+    this.resumed = null;
+    this.resumedAfter = null;
+    return all;
+  }
   /** Functions blocked on the host, found again by their async context (asyncLocalStorage option). */
   readonly detached: NativeBody[] = [];
   /** True while the loop's drive is handed over (the running loop, task and context are kept). */
@@ -478,13 +516,14 @@ export class NativeSteps {
     if (this.loop._handover === this && this.handedOver) detachBlocked(this);
   };
   /**
-   * False from a resume until a microtask queued just after it runs: until
-   * then the resumed function runs (or has not started), so a then() call is
-   * its own `.then()`, not an await (whose then() comes in a job of its own).
+   * Resumes (and first parts being called) whose function may still run: from
+   * a resume until a microtask queued just after it, the resumed function runs
+   * (or has not started), so a then() call is its own `.then()`, not an await
+   * (whose then() comes in a job of its own).
    */
-  suspended = true;
+  mayRun = 0;
   readonly markSuspended = (): void => {
-    this.suspended = true;
+    this.mayRun--;
   };
   /**
    * How many of `started` may take a then() now. A function's first step
@@ -575,6 +614,8 @@ export class NativeSteps {
    */
   running(): NativeBody | null {
     if (this.firstPart !== null) return this.firstPart;
+    const after = this.resumedAfter;
+    if (after !== null && after.length > 0) return after[after.length - 1] as NativeBody;
     if (this.resumed !== null) return this.resumed;
     const started = this.started;
     // Not started[-1], which V8 looks up as a property named "-1", up the prototype chain.
@@ -588,9 +629,7 @@ export class NativeSteps {
       this.credits--;
       return this.started.shift() as NativeBody;
     }
-    const body = this.resumed as NativeBody;
-    this.resumed = null;
-    return body;
+    return this.takeResumed() as NativeBody;
   }
 
   /**
@@ -607,10 +646,10 @@ export class NativeSteps {
       this.credits--;
       return body;
     }
-    const body = this.resumed;
-    if (body === null || body.task !== owner) return null;
+    const body = this.allResumed().find((resumed) => resumed.task === owner);
+    if (body === undefined) return null;
     this.keepRunningContext();
-    this.resumed = null;
+    this.dropResumed(body);
     return body;
   }
 
@@ -632,7 +671,7 @@ export class NativeSteps {
       this.detachAfterPlainAwaits();
       if (this.started.length > 0) return this.credits > 0;
     }
-    return this.resumed !== null && this.suspended;
+    return this.resumed !== null && this.mayRun === 0;
   }
 
   /**
@@ -681,9 +720,19 @@ export class NativeSteps {
     return result;
   }
 
+  /** `body` is no longer due a then() as a resumed function. */
+  private dropResumed(body: NativeBody): void {
+    if (this.resumed === body) this.takeResumed();
+    else {
+      const after = this.resumedAfter;
+      const i = after?.indexOf(body) ?? -1;
+      if (i >= 0) after?.splice(i, 1);
+    }
+  }
+
   /** Forgets `body` (its promise settled without another await). */
   drop(body: NativeBody): void {
-    if (this.resumed === body) this.resumed = null;
+    this.dropResumed(body);
     const started = this.started;
     const i = started.indexOf(body);
     if (i < 0) return;
@@ -706,8 +755,7 @@ function expectThen(body: NativeBody, first: boolean): NativeSteps {
     steps.firstPartOver(body);
     steps.started.push(body);
   } else {
-    steps.resumed = body;
-    steps.suspended = false;
+    steps.resume(body);
   }
   loop._handover = steps;
   return steps;
@@ -803,10 +851,9 @@ function armHostCheck(steps: NativeSteps): void {
 function detachBlocked(steps: NativeSteps): void {
   steps.keepRunningContext();
   const blocked = [...steps.started];
-  if (steps.resumed !== null) blocked.push(steps.resumed);
+  blocked.push(...steps.takeAllResumed());
   steps.started.length = 0;
   steps.credits = 0; // every credit has come: the microtasks have all run
-  steps.resumed = null;
   for (const body of blocked) detach(steps, body);
   stepsDone(steps);
 }
