@@ -16,8 +16,8 @@
  *
  * Whose then() is it? The functions whose first step ran (in a loop entry, or
  * an eager start) and ended in an await get theirs first, in the order they
- * started; then the function resumed last, which awaits after the tasks it
- * started eagerly. An async body of timeout() or taskGroup() is a function of
+ * started; then the functions resumed, in the order they were resumed, each
+ * awaiting after the tasks it started eagerly. An async body of timeout() or taskGroup() is a function of
  * its own, nested in the task's coroutine.
  *
  * What does not hold. An await of a promise the loop did not make (fetch, a
