@@ -364,11 +364,11 @@ export class NativeBody<T = unknown> {
   private callFirst(fn: () => unknown, loop: BaseEventLoop): unknown {
     const steps = stepsOf(loop);
     // A then() the function calls itself (not an await) is not a step's end.
-    steps.mayRun++;
+    steps.firstCalls++;
     try {
       return steps.callFirst(fn, this.task, this as NativeBody<unknown>);
     } finally {
-      steps.mayRun--;
+      steps.firstCalls--;
     }
   }
 
@@ -475,7 +475,7 @@ export class NativeSteps {
   resume(body: NativeBody): void {
     if (this.resumed === null) this.resumed = body;
     else (this.resumedAfter ??= []).push(body);
-    this.mayRun++;
+    this.unmarkedResumes++;
   }
 
   /** Takes the function resumed first; the next one resumed takes its place. */
@@ -516,15 +516,24 @@ export class NativeSteps {
     if (this.loop._handover === this && this.handedOver) detachBlocked(this);
   };
   /**
-   * Resumes (and first parts being called) whose function may still run: from
-   * a resume until a microtask queued just after it, the resumed function runs
+   * The resumed functions, the last ones, whose marker has not run: from a
+   * resume until a microtask queued just after it, the resumed function runs
    * (or has not started), so a then() call is its own `.then()`, not an await
-   * (whose then() comes in a job of its own).
+   * (whose then() comes in a job of its own). Markers run in the order of the
+   * resumes, so the first resumed function is suspended once its own has run.
    */
-  mayRun = 0;
+  private unmarkedResumes = 0;
   readonly markSuspended = (): void => {
-    this.mayRun--;
+    if (this.unmarkedResumes > 0) this.unmarkedResumes--;
   };
+  /** First parts being called: a then() call now is the function's own `.then()`. */
+  firstCalls = 0;
+
+  /** How many resumed functions, from the first, are suspended: their then() may be an await. */
+  private suspendedResumes(): number {
+    if (this.resumed === null) return 0;
+    return 1 + (this.resumedAfter?.length ?? 0) - this.unmarkedResumes;
+  }
   /**
    * How many of `started` may take a then() now. A function's first step
    * queues a credit before it calls the function, so the credit comes just
@@ -646,7 +655,9 @@ export class NativeSteps {
       this.credits--;
       return body;
     }
-    const body = this.allResumed().find((resumed) => resumed.task === owner);
+    const body = this.allResumed()
+      .slice(0, this.suspendedResumes())
+      .find((resumed) => resumed.task === owner);
     if (body === undefined) return null;
     this.keepRunningContext();
     this.dropResumed(body);
@@ -671,7 +682,10 @@ export class NativeSteps {
       this.detachAfterPlainAwaits();
       if (this.started.length > 0) return this.credits > 0;
     }
-    return this.resumed !== null && this.mayRun === 0;
+    if (this.resumed === null || this.firstCalls !== 0) return false;
+    // The first resumed function's marker has run: it and those before the unmarked ones are suspended.
+    const after = this.resumedAfter;
+    return this.unmarkedResumes <= (after === null ? 0 : after.length);
   }
 
   /**

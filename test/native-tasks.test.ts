@@ -473,6 +473,30 @@ describe("native tasks started eagerly in one step", () => {
   // Their first awaits end at once (uncontended locks) in then() calls that
   // come one after the other: each function is resumed before the last one's
   // next await, and each next await is its own, in the order of the resumes.
+  it("a resumed task that starts another, whose first await ends at once, keeps its own next await", async () => {
+    // The child is resumed after the parent, but the parent's then() job was queued first.
+    const loop = new VirtualEventLoop({ hostAwaits: "error" });
+    loop.setTaskFactory(eagerTaskFactory);
+    const queue = new Queue<number>();
+    const lock = new Lock();
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const parent = createTask(async () => {
+        await sleep(1);
+        createTask(async () => {
+          using _ = await lock.hold();
+          log.push("child locked");
+        });
+        log.push(`parent got ${await queue.get()}`);
+      });
+      await sleep(2);
+      queue.putNowait(7);
+      await parent;
+    });
+    loop.close();
+    expect(log).toEqual(["child locked", "parent got 7"]);
+  });
+
   it("keep their next awaits: a Condition wait after an eager start is the task's own, and is cancelled with it", async () => {
     const loop = new VirtualEventLoop();
     loop.setTaskFactory(eagerTaskFactory);
