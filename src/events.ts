@@ -298,9 +298,12 @@ export function activeLoopOrNull(): BaseEventLoop | null {
   if (runningLoop !== null) return runningLoop;
   const owner = ownerOfHostCode();
   if (owner?._loop.isRunning()) return owner._loop;
-  dropStarted(undefined);
-  const last = startedLoops.at(-1);
-  return last === undefined ? null : (startedLoop(last) as BaseEventLoop);
+  for (let i = startedLoops.length - 1; i >= 0; i--) {
+    const loop = startedLoop(startedLoops[i] as BaseEventLoop | WeakRef<BaseEventLoop>);
+    if (loop !== undefined) return loop;
+    startedLoops.splice(i, 1); // collected
+  }
+  return null;
 }
 
 // Set when native.ts loads: the task whose function the host's async context runs (null:

@@ -17,8 +17,8 @@
  * Whose then() is it? The functions whose first step ran (in a loop entry, or
  * an eager start) and ended in an await get theirs first, in the order they
  * started; then the functions resumed, in the order they were resumed, each
- * awaiting after the tasks it started eagerly. An async body of timeout() or taskGroup() is a function of
- * its own, nested in the task's coroutine.
+ * awaiting after the tasks it started eagerly. An async body of timeout() or
+ * taskGroup() is a function of its own, nested in the task's coroutine.
  *
  * What does not hold. An await of a promise the loop did not make (fetch, a
  * host timer) never reaches an asynkit then(): once the microtasks ran out (a
@@ -486,15 +486,10 @@ export class NativeSteps {
     return body;
   }
 
-  /** The functions resumed, in order. */
-  private allResumed(): NativeBody[] {
-    const resumed = this.resumed;
-    return resumed === null ? [] : [resumed, ...(this.resumedAfter ?? [])];
-  }
-
   /** Takes every function resumed, in order (see detachBlocked). */
   takeAllResumed(): NativeBody[] {
-    const all = this.allResumed();
+    const resumed = this.resumed;
+    const all = resumed === null ? [] : [resumed, ...(this.resumedAfter ?? [])];
     this.resumed = null;
     this.resumedAfter = null;
     return all;
@@ -532,7 +527,20 @@ export class NativeSteps {
   /** How many resumed functions, from the first, are suspended: their then() may be an await. */
   private suspendedResumes(): number {
     if (this.resumed === null) return 0;
-    return 1 + (this.resumedAfter?.length ?? 0) - this.unmarkedResumes;
+    const after = this.resumedAfter;
+    return 1 + (after === null ? 0 : after.length) - this.unmarkedResumes;
+  }
+
+  /** The suspended resumed function of `owner`'s task, if any (no array made: once per await). */
+  private suspendedResume(owner: Task<unknown>): NativeBody | null {
+    const suspended = this.suspendedResumes();
+    if (suspended === 0) return null;
+    if ((this.resumed as NativeBody).task === owner) return this.resumed;
+    const after = this.resumedAfter as NativeBody[];
+    for (let i = 0; i < suspended - 1; i++) {
+      if ((after[i] as NativeBody).task === owner) return after[i] as NativeBody;
+    }
+    return null;
   }
   /**
    * How many of `started` may take a then() now. A function's first step
@@ -655,10 +663,8 @@ export class NativeSteps {
       this.credits--;
       return body;
     }
-    const body = this.allResumed()
-      .slice(0, this.suspendedResumes())
-      .find((resumed) => resumed.task === owner);
-    if (body === undefined) return null;
+    const body = this.suspendedResume(owner);
+    if (body === null) return null;
     this.keepRunningContext();
     this.dropResumed(body);
     return body;
@@ -682,10 +688,7 @@ export class NativeSteps {
       this.detachAfterPlainAwaits();
       if (this.started.length > 0) return this.credits > 0;
     }
-    if (this.resumed === null || this.firstCalls !== 0) return false;
-    // The first resumed function's marker has run: it and those before the unmarked ones are suspended.
-    const after = this.resumedAfter;
-    return this.unmarkedResumes <= (after === null ? 0 : after.length);
+    return this.firstCalls === 0 && this.suspendedResumes() > 0;
   }
 
   /**
