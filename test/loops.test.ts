@@ -20,7 +20,8 @@ import {
   TimerHandle,
   VirtualEventLoop,
 } from "../src/index.js";
-import { Deque } from "../src/util/deque.js";
+import { ChunkDeque } from "../src/util/chunkdeque.js";
+import { Deque, type ReadyQueue } from "../src/util/deque.js";
 import { TimerQueue } from "../src/util/timerqueue.js";
 import { collection } from "./helpers.js";
 
@@ -681,24 +682,62 @@ describe("close", () => {
   });
 });
 
-describe("the ready queue's ring-buffer deque", () => {
+/** A deque under test, and the slots it holds items in (every chunk, for a ChunkDeque). */
+interface DequeCase {
+  make: () => ReadyQueue<number>;
+  slots: (deque: ReadyQueue<number>) => unknown[];
+}
+
+describe.each<[string, DequeCase]>([
+  [
+    "ring-buffer Deque (locks' waiters)",
+    {
+      make: () => new Deque<number>(4),
+      slots: (deque) => (deque as unknown as { buffer: unknown[] }).buffer,
+    },
+  ],
+  [
+    "chunked ChunkDeque (the ready queue)",
+    {
+      make: () => new ChunkDeque<number>(),
+      slots: (deque) => {
+        const { chunks, spare } = deque as unknown as {
+          chunks: unknown[][];
+          spare: unknown[] | null;
+        };
+        return [...chunks.flat(), ...(spare ?? [])];
+      },
+    },
+  ],
+])("the %s", (_, { make, slots }) => {
   type Op =
     | { op: "push" | "unshift"; value: number }
     | { op: "shift" | "pop" | "clear" }
-    | { op: "insert" | "removeAt" | "rotate"; index: number };
+    | { op: "insert" | "removeAt" | "rotate"; index: number }
+    // Enough items at once to cross a chunk's end (256 slots) either way.
+    | { op: "pushMany" | "shiftMany" | "unshiftMany" | "popMany"; count: number };
   const ops: fc.Arbitrary<Op> = fc.oneof(
     fc.record({ op: fc.constantFrom("push" as const, "unshift" as const), value: fc.integer() }),
     fc.record({ op: fc.constantFrom("shift" as const, "pop" as const, "clear" as const) }),
     fc.record({
       op: fc.constantFrom("insert" as const, "removeAt" as const, "rotate" as const),
-      index: fc.integer({ min: -40, max: 40 }),
+      index: fc.integer({ min: -600, max: 600 }),
+    }),
+    fc.record({
+      op: fc.constantFrom(
+        "pushMany" as const,
+        "shiftMany" as const,
+        "unshiftMany" as const,
+        "popMany" as const,
+      ),
+      count: fc.integer({ min: 0, max: 300 }),
     }),
   );
 
   it("behaves as an array under any sequence of operations, across growth and wrap-around", () => {
     fc.assert(
-      fc.property(fc.nat(40), fc.array(ops, { maxLength: 200 }), (prefill, sequence) => {
-        const deque = new Deque<number>(4);
+      fc.property(fc.nat(600), fc.array(ops, { maxLength: 200 }), (prefill, sequence) => {
+        const deque = make();
         const model: number[] = [];
         let next = 0;
         for (let i = 0; i < prefill; i++) {
@@ -746,20 +785,30 @@ describe("the ready queue's ring-buffer deque", () => {
               }
               break;
             }
+            case "pushMany":
+            case "unshiftMany":
+              for (let i = 0; i < step.count; i++) {
+                if (step.op === "pushMany") deque.push(next);
+                else deque.unshift(next);
+                if (step.op === "pushMany") model.push(next++);
+                else model.unshift(next++);
+              }
+              break;
+            case "shiftMany":
+            case "popMany":
+              for (let i = 0; i < step.count; i++) {
+                if (step.op === "shiftMany") expect(deque.shift()).toBe(model.shift());
+                else expect(deque.pop()).toBe(model.pop());
+              }
+              break;
           }
           expect(deque.length).toBe(model.length);
         }
         expect(deque.toArray()).toEqual(model);
-        expect([...deque]).toEqual(model);
-        // Slots outside the ring hold nothing: a removed or moved item is not kept alive.
-        const slots = (deque as unknown as { buffer: unknown[] }).buffer;
-        expect(slots.filter((slot) => slot !== undefined)).toHaveLength(model.length);
+        expect([...(deque as unknown as Iterable<number>)]).toEqual(model);
+        // Slots outside the items hold nothing: a removed or moved item is not kept alive.
+        expect(slots(deque).filter((slot) => slot !== undefined)).toHaveLength(model.length);
         for (let i = 0; i < model.length; i++) expect(deque.get(i)).toBe(model[i]);
-        const probe = model[model.length >> 1];
-        // biome-ignore lint/complexity/useIndexOf: findIndex itself is under test.
-        expect(deque.findIndex((x) => x === probe)).toBe(
-          probe === undefined ? -1 : model.indexOf(probe),
-        );
       }),
       { numRuns: 300 },
     );

@@ -36,8 +36,9 @@ import {
 } from "../tasks.js";
 import { taskOfEntry, taskTree } from "../tasktree.js";
 import { forget, type Unretrieved, unretrievedFuture } from "../unretrieved.js";
+import { ChunkDeque } from "../util/chunkdeque.js";
 import { now } from "../util/clock.js";
-import { Deque, type ReadyQueue } from "../util/deque.js";
+import type { ReadyQueue } from "../util/deque.js";
 import { inMicrotask, yieldToHost } from "../util/host.js";
 import { TimerQueue } from "../util/timerqueue.js";
 import {
@@ -119,7 +120,7 @@ export abstract class BaseEventLoop {
    * its own next step (or its wakeup by the future it waited on): no Handle is
    * made for it unless the scheduling API asks for one (see scheduling.ts).
    */
-  _ready: ReadyQueue<Handle | ReadyEntry> = new Deque<Handle | ReadyEntry>();
+  _ready: ReadyQueue<Handle | ReadyEntry> = new ChunkDeque<Handle | ReadyEntry>();
   /** @internal Timers not yet due, the soonest first. */
   _scheduled = new TimerQueue<(TimerHandle | ReadyEntry) & Timer>();
   /** @internal */ _timerSeq = 0;

@@ -6,8 +6,8 @@
  * stays cheap however long the queue grows: the scheduling tools rely on that.
  */
 /**
- * What an event loop's ready queue offers: a Deque, or an ordering of its own
- * with the same operations (a priority loop's).
+ * What an event loop's ready queue offers: a ChunkDeque (chunkdeque.ts), or an
+ * ordering of its own with the same operations (a priority loop's).
  */
 export interface ReadyQueue<T> {
   readonly length: number;
@@ -133,25 +133,9 @@ export class Deque<T> implements ReadyQueue<T> {
     return item;
   }
 
-  /** Index of the first item for which `match` is true, or -1. */
-  findIndex(match: (item: T) => boolean): number {
-    for (let i = 0; i < this.size; i++) {
-      if (match(this.buffer[(this.head + i) & this.mask] as T)) return i;
-    }
-    return -1;
-  }
-
   /** Python's deque.rotate: n > 0 moves the last n items to the front. */
   rotate(n: number): void {
-    if (this.size <= 1) return;
-    n %= this.size;
-    if (n < 0) n += this.size;
-    if (n === 0) return;
-    if (n <= this.size >> 1) {
-      for (let i = 0; i < n; i++) this.unshift(this.pop() as T);
-    } else {
-      for (let i = n; i < this.size; i++) this.push(this.shift() as T);
-    }
+    rotate(this, n);
   }
 
   clear(): void {
@@ -193,4 +177,18 @@ export class Deque<T> implements ReadyQueue<T> {
  */
 function emptyBuffer<T>(n: number): (T | undefined)[] {
   return new Array<T | undefined>(n).fill(undefined);
+}
+
+/** Python's deque.rotate on any ReadyQueue: n > 0 moves the last n items to the front. */
+export function rotate<T>(queue: ReadyQueue<T>, n: number): void {
+  const size = queue.length;
+  if (size <= 1) return;
+  n %= size;
+  if (n < 0) n += size;
+  if (n === 0) return;
+  if (n <= size >> 1) {
+    for (let i = 0; i < n; i++) queue.unshift(queue.pop() as T);
+  } else {
+    for (let i = n; i < size; i++) queue.push(queue.shift() as T);
+  }
 }
