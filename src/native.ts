@@ -50,7 +50,7 @@ import {
   runningTask,
   setRunningLoop,
 } from "./events.js";
-import { Future, PENDING, waitStep } from "./futures.js";
+import { doneStep, Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { inMicrotask, yieldToHost } from "./util/host.js";
@@ -387,7 +387,7 @@ export class NativeBody<T = unknown> {
   private finish(): IteratorResult<Suspend, T> {
     const outcome = this.pending;
     this.pending = undefined;
-    if (this.state === RETURNED) return { done: true, value: outcome as T };
+    if (this.state === RETURNED) return doneStep(outcome as T);
     throw outcome;
   }
 
@@ -407,7 +407,7 @@ export class NativeBody<T = unknown> {
     this.resolve = this.reject = null;
     if (resolve === null) {
       // The coroutine the function returned: its end is the task's.
-      if (ok) return { done: true, value: outcome as T };
+      if (ok) return doneStep(outcome as T);
       throw outcome;
     }
     // While the function runs, nothing is pending but its outcome, kept by _endAfterAwait.
