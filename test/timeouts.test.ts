@@ -2,6 +2,7 @@
  * timeout() / timeoutAt() / Timeout: ports of CPython's test_timeouts.py on
  * the virtual loop; timeouts of minutes run in microseconds.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
@@ -11,6 +12,7 @@ import {
   sleep,
   Timeout,
   TimeoutError,
+  taskSignal,
   timeout,
   timeoutAt,
   VirtualEventLoop,
@@ -207,5 +209,35 @@ describe("timeout", () => {
     });
     loop.runSync(sleep(0));
     expect(String(outside)).toMatch(/inside a task/);
+  });
+});
+
+describe("timeout() around an async body blocked on a host promise", () => {
+  it("returns the late result when the cancellation never reached the body, as asyncio.timeout() does; one that takes taskSignal() raises TimeoutError", async () => {
+    const log: string[] = [];
+    const reports: string[] = [];
+    const loop = new VirtualEventLoop();
+    loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+    await loop.runUntilComplete(async () => {
+      let deadline: Timeout | null = null;
+      const value = await timeout(10, async (cm) => {
+        deadline = cm;
+        await new Promise((resolve) => setTimeout(resolve, 30)); // ignores the task's signal
+        return "late";
+      });
+      log.push(`${value}, expired ${(deadline as Timeout | null)?.expired()}, t=${loop.time()}`);
+      await sleep(1); // the deadline's cancellation is not left pending for the task
+      log.push(`then t=${loop.time()}`);
+      try {
+        await timeout(10, () => delay(30, "late", { signal: taskSignal() }));
+      } catch (error) {
+        log.push(`${(error as Error).name} at t=${loop.time()}`);
+      }
+    });
+    loop.close();
+    expect(log).toEqual(["late, expired true, t=10", "then t=11", "TimeoutError at t=21"]);
+    // Each host await is reported on a virtual loop: it breaks determinism.
+    expect(reports).toHaveLength(2);
+    for (const report of reports) expect(report).toMatch(/awaited a promise the loop did not make/);
   });
 });
