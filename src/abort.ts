@@ -5,7 +5,7 @@
  * when the task is cancelled.
  */
 import type { Coro } from "./coro.js";
-import { CancelledError } from "./errors.js";
+import { CancelledError, cancellationOf } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -236,6 +236,27 @@ export function abortTaskSignal(
   if (controller === undefined || controller.signal.aborted) return false;
   controller.abort(cause !== undefined ? cause : new CancelledError(message ?? ""));
   return true;
+}
+
+/**
+ * @internal The cancellation `thrown` carries for `task`: a CancelledError, or
+ * a host API's rejection for the abort of the task's signal. Its reason is a
+ * CancelledError, unless an AbortSignal cancelled the task (the `signal`
+ * option), whose reason it carries through: a host API then rejects with
+ * that reason (fetch) or an AbortError caused by it (Node's APIs), which is
+ * the task's cancellation, with the reason as message and cause, as
+ * cancelOnAbort() makes it.
+ */
+export function cancellationFor(task: object, thrown: unknown): CancelledError | null {
+  const cancelled = cancellationOf(thrown);
+  if (cancelled !== null || reasonOf === undefined) return cancelled;
+  const signal = controllers.get(task)?.signal;
+  if (signal === undefined || !signal.aborted) return null;
+  const reason = reasonOf.call(signal);
+  const carried =
+    thrown === reason ||
+    (thrown instanceof Error && thrown.name === "AbortError" && thrown.cause === reason);
+  return carried ? new CancelledError(abortMessage(reason), { cause: reason }) : null;
 }
 
 /**

@@ -8,7 +8,7 @@ import { observed, publish } from "./channels.js";
 import { type Context, checkContextOption, copyContext } from "./context.js";
 import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { getEventLoop } from "./events.js";
+import { activeLoopOrNull, getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { awaitInTask } from "./native.js";
 import type { Task } from "./tasks.js";
@@ -548,7 +548,10 @@ export function isFuture(x: unknown): x is Future<unknown> {
 
 /**
  * A Future that settles with a native promise, so a coroutine can wait for it:
- * `const body = yield* fromPromise(fetch(url))`.
+ * `const body = yield* fromPromise(fetch(url))`. It belongs to `options.loop`,
+ * else to the loop the calling code runs on: the running loop, or, in an
+ * async function task after a host await, its task's loop (with the loop's
+ * asyncLocalStorage option) or the loop running now; else the policy's loop.
  *
  * Until the future is done (settled by the promise, or cancelled), an idle
  * virtual loop waits for the host instead of reporting a deadlock. Each call
@@ -581,7 +584,10 @@ export function fromPromise<T>(
   }
   checkOptions("fromPromise()", options, "{ loop }");
   checkLoopOption("fromPromise()", "options.loop", options?.loop);
-  const loop = options?.loop ?? getEventLoop();
+  // The loop the calling code runs on: in an async function task after a host await,
+  // outside every loop's step, its task's loop (or, without the asyncLocalStorage
+  // option, the loop running now), not the policy's, which would never settle it.
+  const loop = options?.loop ?? activeLoopOrNull() ?? getEventLoop();
   const future = new WaitFuture<T>(loop, "fromPromise()");
   const wait = new HostWait(future);
   future._addCallback(wait.stop); // done otherwise (cancelled, say): see HostWait

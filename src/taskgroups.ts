@@ -3,8 +3,10 @@
  * group never outlive it, the first failure cancels the rest, and every
  * failure comes out together in one AggregateError.
  */
+
+import { cancellationFor } from "./abort.js";
 import type { Coro } from "./coro.js";
-import { CancelledError, cancellationOf } from "./errors.js";
+import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -100,7 +102,7 @@ export class TaskGroup {
     this._exiting = true;
     const parent = this._parentTask as Task;
     // A host API's abort of the parent's taskSignal() is the parent's cancellation.
-    const error = thrown === NO_ERROR ? thrown : (cancellationOf(thrown) ?? thrown);
+    const error = thrown === NO_ERROR ? thrown : (cancellationFor(parent, thrown) ?? thrown);
     let propagateCancel: CancelledError | null = error instanceof CancelledError ? error : null;
     if (error !== NO_ERROR && !this._aborting) this._abort();
 

@@ -1,7 +1,13 @@
 /**
  * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
  */
-import { abortReached, abortTaskSignal, cancelOnAbort, checkSignal } from "./abort.js";
+import {
+  abortReached,
+  abortTaskSignal,
+  cancellationFor,
+  cancelOnAbort,
+  checkSignal,
+} from "./abort.js";
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
 import {
@@ -23,7 +29,7 @@ import {
   isPromiseLike,
   type Suspend,
 } from "./coro.js";
-import { CancelledError, cancellationOf, InvalidStateError } from "./errors.js";
+import { CancelledError, InvalidStateError } from "./errors.js";
 import {
   AFTER_HOST_AWAIT,
   getEventLoop,
@@ -660,7 +666,9 @@ export class Task<T = unknown> extends Future<T> {
     this._end();
     // A host API's abort of the task's signal, after a cancel(), is that cancellation.
     const cancelled =
-      thrown instanceof CancelledError || this.cancelling() > 0 ? cancellationOf(thrown) : null;
+      thrown instanceof CancelledError || this.cancelling() > 0
+        ? cancellationFor(this, thrown)
+        : null;
     if (cancelled !== null) {
       // The error that ended the coroutine becomes the cause of the ones result() raises.
       super._requestCancel(cancelled.message, cancelled);

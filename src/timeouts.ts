@@ -3,8 +3,10 @@
  * deadline passes, the task is cancelled, and the cancellation comes out of
  * the block as a TimeoutError.
  */
+
+import { cancellationFor } from "./abort.js";
 import type { Coro } from "./coro.js";
-import { cancellationOf, TimeoutError } from "./errors.js";
+import { TimeoutError } from "./errors.js";
 import type { Handle, TimerHandle } from "./events.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { bodyCoroutine } from "./native.js";
@@ -102,7 +104,7 @@ export class Timeout {
     try {
       result = yield* bodyCoroutine<T, this>("timeout()", body, this);
     } catch (error) {
-      const cancelled = cancellationOf(error);
+      const cancelled = cancellationFor(task, error);
       if (this._exit() && cancelled !== null) {
         throw new TimeoutError(`Timed out: the deadline at loop time ${this._when} ms passed.`, {
           cause: cancelled,

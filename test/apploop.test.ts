@@ -4,6 +4,7 @@
  * left, waits up to a deadline, reports the tasks that ignored it by name,
  * and closes the loop. Primitives shared by its tasks bind to it once.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   CancelledError,
@@ -11,12 +12,14 @@ import {
   createTask,
   Event,
   type ExceptionContext,
+  fromPromise,
   getRunningLoop,
   HostEventLoop,
   PriorityVirtualEventLoop,
   run,
   Semaphore,
   sleep,
+  taskSignal,
   VirtualEventLoop,
 } from "../src/index.js";
 import { removeScripts, runScript } from "./child.js";
@@ -89,6 +92,52 @@ describe("loop.submit()", () => {
     expect((error as Error).message).toBe("client went away");
     expect(log).toEqual([expect.stringMatching(/^cleaned up at t=\d/)]);
     await app.shutdown();
+  });
+
+  it("a handler that hands taskSignal() to a host API ends cancelled when the submit signal aborts", async () => {
+    const app = new HostEventLoop();
+    const outcomes: string[] = [];
+    for (const hostApi of ["timers", "fetch-like"] as const) {
+      const client = new AbortController();
+      const task = app.submit(
+        async () => {
+          const signal = taskSignal();
+          if (hostApi === "timers") await delay(60_000, undefined, { signal });
+          else {
+            // As fetch() does: reject with the signal's reason itself.
+            await new Promise((_, reject) =>
+              signal.addEventListener("abort", () => reject(signal.reason)),
+            );
+          }
+        },
+        { signal: client.signal },
+      );
+      await new Promise((done) => setTimeout(done, 5));
+      const reason = new Error("client went away");
+      client.abort(reason);
+      const error = await Promise.resolve(task).catch((e: unknown) => e);
+      outcomes.push(
+        `${hostApi}: ${(error as Error).name} "${(error as Error).message}", cancelled ${task.cancelled()}, cause kept ${(error as Error).cause === reason || ((error as Error).cause as Error | undefined)?.cause === reason}`,
+      );
+    }
+    await app.shutdown();
+    expect(outcomes).toEqual([
+      'timers: CancelledError "client went away", cancelled true, cause kept true',
+      'fetch-like: CancelledError "client went away", cancelled true, cause kept true',
+    ]);
+  });
+
+  it("fromPromise() after a host await binds to the task's loop, with or without asyncLocalStorage", async () => {
+    for (const asyncLocalStorage of [false, true]) {
+      const app = new HostEventLoop({ asyncLocalStorage });
+      const task = app.submit(async () => {
+        await new Promise((done) => setTimeout(done, 1)); // a driver's promise, awaited directly
+        const future = fromPromise(new Promise((done) => setTimeout(() => done("ok"), 1)));
+        return `${await future}, on the app loop ${future.getLoop() === app}`;
+      });
+      expect(await task).toBe("ok, on the app loop true");
+      await app.shutdown();
+    }
   });
 
   it("refuses what is not a coroutine, and work after shutdown() or close()", async () => {
