@@ -254,7 +254,7 @@ export function peekRunningLoop(): BaseEventLoop | null {
 
 /** @internal Why code that a loop started may find no loop running. */
 export const AFTER_HOST_AWAIT =
-  "(In an async function task, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead.)";
+  "(In an async function, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead. So does a helper's code after its await when the helper runs beside other awaits of its task, as in gather(helper(a), helper(b)): give each helper a task, createTask(() => helper(a)).)";
 
 /**
  * The event loop running the current code. Throws when called from outside a

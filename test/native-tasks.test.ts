@@ -623,6 +623,29 @@ describe("cancelling a native task", () => {
 });
 
 describe("awaits the loop does not control", () => {
+  it("helpers' promises gathered in one task: the error says to give each helper a task, which works", async () => {
+    const log: string[] = [];
+    const helper = async (name: string, ms: number) => {
+      await sleep(ms);
+      log.push(`${name} at t=${getRunningLoop().time()}`);
+      return name;
+    };
+    const wrong = await onLoop(async () => {
+      // @ts-expect-error gather() takes tasks and asynkit awaitables, not promises of helpers running in this task
+      return await gather(helper("a", 300), helper("b", 100));
+    }).catch((error: unknown) => (error as Error).message);
+    expect(wrong).toMatch(/give each helper a task, createTask\(\(\) => helper\(a\)\)/);
+    log.length = 0;
+    const right = await onLoop(async () =>
+      gather(
+        createTask(() => helper("a", 300)),
+        createTask(() => helper("b", 100)),
+      ),
+    );
+    expect(right).toEqual(["a", "b"]);
+    expect(log).toEqual(["b at t=100", "a at t=300"]);
+  });
+
   it("a host promise blocks the task on the host; the virtual loop reports it", async () => {
     const reports: string[] = [];
     const log: string[] = [];
