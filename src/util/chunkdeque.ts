@@ -153,6 +153,9 @@ export class ChunkDeque<T> implements ReadyQueue<T> {
 
   /** Empties the queue and gives its chunks back to the pool. */
   clear(): void {
+    // Only the items' slots hold anything: emptied, every chunk is clean (a loop
+    // closes with an empty queue, as a run() ends, and then there is nothing to do).
+    for (let i = 0; i < this.size; i++) this.set(i, undefined as T);
     for (const chunk of this.chunks) release(chunk);
     if (this.spare !== null) release(this.spare);
     this.chunks = [];
@@ -217,7 +220,5 @@ export class ChunkDeque<T> implements ReadyQueue<T> {
 
 /** An empty chunk goes to the pool, if it has room. */
 function release(chunk: Chunk<unknown>): void {
-  if (pool.length >= POOL_MAX) return;
-  chunk.fill(undefined);
-  pool.push(chunk);
+  if (pool.length < POOL_MAX) pool.push(chunk);
 }
