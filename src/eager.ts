@@ -10,6 +10,7 @@ import {
   describe,
   isCoroutine,
   isGeneratorFunction,
+  isLocalAsyncFunction,
   isPromiseLike,
   type Suspend,
 } from "./coro.js";
@@ -20,6 +21,10 @@ import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { argTypeError, checkOptions, notACoroutine } from "./validate.js";
+
+/** What eager() and funcEager() tell a caller who passes an async function. */
+const ASYNC_FUNCTION_HINT =
+  "an async function already starts at its call, up to its first await; to run it as a task started at once, use createTask(fn, { eagerStart: true })";
 
 // What a CoroStart holds.
 const NEW = 0; // autostart was false and start() has not run
@@ -653,13 +658,16 @@ const NO_AUTOSTART: CoroStartOptions = { autostart: false };
 export function funcEager<This, A extends unknown[], T>(
   fn: (this: This, ...args: A) => Coro<T>,
 ): (this: This, ...args: A) => Future<T> {
-  if (typeof fn !== "function") {
+  if (typeof fn !== "function" || isLocalAsyncFunction(fn)) {
+    // An async function's call runs its body at once: refused here, not after it ran.
     throw argTypeError(
       "funcEager()",
       "fn",
       fn,
       "a function that returns a coroutine",
-      "pass a function*, e.g. funcEager(function* (id) { ... })",
+      typeof fn === "function"
+        ? ASYNC_FUNCTION_HINT
+        : "pass a function*, e.g. funcEager(function* (id) { ... })",
     );
   }
   const eagerFn = function (this: This, ...args: A): Future<T> {
@@ -749,6 +757,7 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
   let hint = "call it as eager(work()) or eager(function* () { ... })";
   if (isPromiseLike(x))
     hint = "a promise is already running: wait for it with yield* fromPromise(promise)";
+  else if (isLocalAsyncFunction(x)) hint = ASYNC_FUNCTION_HINT;
   else if (typeof x === "function")
     hint = "for a plain function that returns a coroutine, use funcEager(fn)";
   throw argTypeError("eager()", "x", x, "a coroutine or a generator function (function*)", hint);

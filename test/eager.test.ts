@@ -751,6 +751,18 @@ describe("eager: bad input", () => {
     expect(() => eager((() => 1) as never)).toThrow(/use funcEager\(fn\)/);
   });
 
+  test("an async function is refused before it runs, pointing to createTask's eagerStart", () => {
+    let ran = false;
+    const request = async (): Promise<void> => {
+      ran = true;
+    };
+    const hint = /createTask\(fn, \{ eagerStart: true \}\)/;
+    expect(() => eager(request as never)).toThrow(hint);
+    expect(() => funcEager(request as never)).toThrow(hint);
+    expect(() => asyncEager(request as never)).toThrow(hint);
+    expect(ran).toBe(false);
+  });
+
   test("funcEager(non-function), coroEager(non-coroutine)", () => {
     expect(() => funcEager(7 as never)).toThrow(/funcEager\(\) expects fn to be a function/);
     expect(() => coroEager({} as never)).toThrow(/coroEager\(\) expects coro to be a coroutine/);
