@@ -310,6 +310,15 @@ export function activeLoopOrNull(): BaseEventLoop | null {
 // no task's), or undefined where the host has no async context to ask.
 let ownerOfHostCode: () => Task<unknown> | null | undefined = () => undefined;
 
+/**
+ * @internal The task whose function the host's async context says runs now,
+ * where no loop's step does (null: no task's; undefined: the host cannot tell,
+ * or no loop has the asyncLocalStorage option).
+ */
+export function hostCodeOwner(): Task<unknown> | null | undefined {
+  return ownerOfHostCode();
+}
+
 /** @internal native.ts hands over how to ask the host's async context whose code runs. */
 export function onHostCodeOwner(lookup: () => Task<unknown> | null | undefined): void {
   ownerOfHostCode = lookup;

@@ -6,7 +6,7 @@
  * from finishing its critical section by tasks of middling priority.
  */
 import type { Coro } from "./coro.js";
-import { getRunningLoop, runningTask } from "./events.js";
+import { getRunningLoop, hostCodeOwner, peekRunningLoop, runningTask } from "./events.js";
 import { FINISHED, type Future, PENDING } from "./futures.js";
 import { allCancelled, Condition, Lock } from "./locks.js";
 import {
@@ -98,8 +98,8 @@ export class PriorityLock extends Lock {
   override release(): void {
     const holder = this._holder;
     if (holder !== null) {
-      const current = runningTask(getRunningLoop());
-      if (current !== holder) {
+      const current = releasingTask(holder);
+      if (current !== undefined && current !== holder) {
         throw new Error(
           `PriorityLock.release(): the lock is held by ${holder}, not by ${current ?? "a callback"}: only its holder may release it.`,
         );
@@ -161,4 +161,17 @@ export class PriorityCondition extends Condition {
     const order = servingOrder(this._waiters);
     for (let i = 0; i < order.length && i < n; i++) order[i]?._resolve(false);
   }
+}
+
+/**
+ * The task whose code releases a lock `holder` holds: the running loop's task,
+ * else, for an async function's code after a host await (no loop's step runs
+ * it), the task the host's async context names when the holder's loop asks it
+ * (its asyncLocalStorage option); undefined when nothing can tell, and the
+ * release is taken as the holder's, as a Lock takes any.
+ */
+function releasingTask(holder: Task): Task | null | undefined {
+  const loop = peekRunningLoop();
+  if (loop !== null) return runningTask(loop);
+  return holder._loop._asyncLocalStorage ? hostCodeOwner() : undefined;
 }

@@ -353,6 +353,54 @@ describe("PriorityLock", () => {
     );
   });
 
+  it("its holder releases it after a host await in its critical section, with or without asyncLocalStorage", async () => {
+    for (const asyncLocalStorage of [false, true]) {
+      const loop = new PriorityHostEventLoop({ asyncLocalStorage });
+      const lock = new PriorityLock();
+      const log: string[] = [];
+      await loop.runUntilComplete(async () => {
+        const io = createTask(
+          async () => {
+            using _ = await lock.hold();
+            await new Promise((done) => setTimeout(done, 5)); // host I/O, outside every step
+            log.push("io releases");
+          },
+          { name: "io" },
+        );
+        const other = createTask(async () => {
+          using _ = await lock.hold();
+          log.push("other holds");
+        });
+        await io;
+        await other;
+        if (asyncLocalStorage) {
+          // Another task's code after a host await is still refused: the host can tell whose it is.
+          const gate = new Event();
+          const holder = createTask(async () => {
+            await lock.acquire();
+            await gate.wait();
+            lock.release();
+          });
+          const intruder = createTask(async () => {
+            await new Promise((done) => setTimeout(done, 5));
+            log.push(
+              thrown(() => lock.release()).message.includes("only its holder") ? "refused" : "?",
+            );
+            gate.set();
+          });
+          await holder;
+          await intruder;
+        }
+      });
+      loop.close();
+      expect(log).toEqual(
+        asyncLocalStorage
+          ? ["io releases", "other holds", "refused"]
+          : ["io releases", "other holds"],
+      );
+    }
+  });
+
   it("a waiter cancelled while waiting never holds it", () => {
     const got = runP(function* () {
       const lock = new PriorityLock();
