@@ -43,13 +43,18 @@ export function describeWait(task: Task<unknown>): string {
 
 /**
  * The await chain of a waiting task: what it waits on, then, while that is a
- * pending task, what that task waits on, and so on ("Task "b" → Queue.get()").
+ * pending task, what that task waits on, and so on ("Task "b" → Queue.get()",
+ * "Task "b" → a native promise only the host settles").
  */
 function awaitChain(task: Task<unknown>): string {
   let chain = describeWait(task);
   const seen = new Set<Task<unknown>>([task]);
   let awaited = task._futWaiter;
-  while (awaited instanceof Task && awaited._state === PENDING && awaited._futWaiter !== null) {
+  while (awaited instanceof Task && awaited._state === PENDING) {
+    if (awaited._futWaiter === null) {
+      // A native task blocked on the host waits on no future: the chain ends there, said so.
+      return awaited._blockedOnHost ? `${chain} → ${HOST_AWAIT}` : chain;
+    }
     if (seen.has(awaited)) return `${chain} → (a cycle)`;
     seen.add(awaited);
     awaited = awaited._futWaiter;

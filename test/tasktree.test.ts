@@ -88,7 +88,7 @@ describe("formatTaskTree", () => {
     ]);
   });
 
-  it("says so of a native task whose await only the host settles", async () => {
+  it("says so of a native task whose await only the host settles, and at the end of a chain of tasks awaiting it", async () => {
     const loop = new HostEventLoop();
     let tree = "";
     let release = () => {};
@@ -103,10 +103,11 @@ describe("formatTaskTree", () => {
             },
             { name: "hosted" },
           );
+          const chained = createTask(async () => await hosted, { name: "chained" });
           yield* sleep(5); // the loop sees, in a macrotask, that no microtask will resume it
           tree = formatTaskTree();
           release();
-          yield* hosted;
+          yield* chained;
         })(),
         { name: "main" },
       ),
@@ -114,7 +115,8 @@ describe("formatTaskTree", () => {
     loop.close();
     expect(tree.split("\n")).toEqual([
       'Task "main" running',
-      '└── Task "hosted" waits on a native promise only the host settles',
+      '├── Task "hosted" waits on a native promise only the host settles',
+      '└── Task "chained" waits on Task "hosted" → a native promise only the host settles',
     ]);
   });
 
