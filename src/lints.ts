@@ -151,7 +151,9 @@ export class Linter {
     took: number,
     resumed: Resumed | null,
   ): void {
-    if (task !== null && task._futWaiter !== null && task._futWaiter._state === PENDING) {
+    const waiter = task?._futWaiter ?? null;
+    // A wait begins: on a pending future, or on the host (a native task's step ended there).
+    if (task !== null && ((waiter !== null && waiter._state === PENDING) || task._blockedOnHost)) {
       this.waits.set(task, this.loop.time());
       if (this.site === null) this.sites.delete(task);
       else this.sites.set(task, this.site);

@@ -120,6 +120,31 @@ describe("formatTaskTree", () => {
     ]);
   });
 
+  it("in debug mode, says since when a native task waits on the host", async () => {
+    const loop = new HostEventLoop();
+    loop.setDebug(true);
+    let tree = "";
+    let release = () => {};
+    await loop.runUntilComplete(async () => {
+      const hosted = createTask(
+        async () => {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+        },
+        { name: "hosted" },
+      );
+      await sleep(5); // the loop sees, in a macrotask, that no microtask will resume it
+      tree = formatTaskTree();
+      release();
+      await hosted;
+    });
+    loop.close();
+    expect(tree.split("\n")[1]).toMatch(
+      /^└── Task "hosted" waits on a native promise only the host settles since t=\d+ ms$/,
+    );
+  });
+
   it("gives the position of each ready task, counting the callbacks before it", () => {
     const loop = new VirtualEventLoop();
     loop.callSoon(() => {});
