@@ -11,7 +11,7 @@
  * nothing. Indexed access reaches any slot in two loads: the chunks are
  * aligned, the first item at `head` of the first chunk.
  */
-import { type ReadyQueue, rotate } from "./deque.js";
+import { emptyBuffer, type ReadyQueue, rotate } from "./deque.js";
 
 const CHUNK_BITS = 8;
 const CHUNK = 1 << CHUNK_BITS;
@@ -27,20 +27,14 @@ const pool: Chunk<unknown>[] = [];
 const POOL_MAX = 4;
 
 function takeChunk<T>(): Chunk<T> {
-  return (pool.pop() as Chunk<T> | undefined) ?? newChunk<T>(CHUNK);
+  return (pool.pop() as Chunk<T> | undefined) ?? emptyBuffer<T>(CHUNK);
 }
 
 /**
- * Filled, not a bare `new Array(n)`, which holds small integers until its
- * first object: every chunk, and the empty one a queue starts with, then has
- * one hidden class, and push() and shift() one shape to expect (see deque.ts).
+ * Where a queue with no chunk yet pushes: its first push() takes one. Made as
+ * the chunks are, so that push() and shift() see one hidden class.
  */
-function newChunk<T>(slots: number): Chunk<T> {
-  return new Array<T | undefined>(slots).fill(undefined);
-}
-
-/** Where a queue with no chunk yet pushes: its first push() takes one. */
-const NO_CHUNK: Chunk<never> = newChunk(1);
+const NO_CHUNK: Chunk<never> = emptyBuffer(1);
 NO_CHUNK.length = 0;
 
 export class ChunkDeque<T> implements ReadyQueue<T> {

@@ -170,12 +170,12 @@ export class Deque<T> implements ReadyQueue<T> {
 }
 
 /**
- * A buffer of `n` empty slots that can hold any value from the start: a bare
+ * @internal A buffer of `n` empty slots that can hold any value from the start: a bare
  * `new Array(n)` holds small integers until its first object, so each new
  * deque's buffer would have another hidden class than the last one's, and the
  * code V8 optimised for the ready queue would be thrown away at every run().
  */
-function emptyBuffer<T>(n: number): (T | undefined)[] {
+export function emptyBuffer<T>(n: number): (T | undefined)[] {
   return new Array<T | undefined>(n).fill(undefined);
 }
 
