@@ -6,9 +6,8 @@
  * for V8's young generation, allocated fresh from the system and traced as an
  * old object, so every young task pushed into it takes the write barrier's
  * slow path. Chunks of CHUNK slots never move: the queue grows by a chunk at
- * the back (or the front) and gives a chunk back once it empties, keeping one
- * to reuse, so a queue that cycles (a task switching with itself) allocates
- * nothing. Indexed access reaches any slot in two loads: the chunks are
+ * the back (or the front) and gives a chunk back to a pool once it empties,
+ * so a queue that cycles allocates nothing. Indexed access reaches any slot in two loads: the chunks are
  * aligned, the first item at `head` of the first chunk.
  */
 import { emptyBuffer, type ReadyQueue, rotate } from "./deque.js";
@@ -20,8 +19,9 @@ const SLOT_MASK = CHUNK - 1;
 type Chunk<T> = (T | undefined)[];
 
 /**
- * Empty chunks that closed loops gave back, for the next loops to take: a
- * program that runs many short loops (tests, explore()) makes none of its own.
+ * Empty chunks given back (a queue's front or back emptied, a loop closed),
+ * for any queue to take: a queue that cycles, or a program that runs many
+ * short loops (tests, explore()), makes none of its own.
  */
 const pool: Chunk<unknown>[] = [];
 const POOL_MAX = 4;
@@ -47,8 +47,6 @@ export class ChunkDeque<T> implements ReadyQueue<T> {
   private head = 0;
   private tail = CHUNK;
   private size = 0;
-  /** The last chunk emptied, for the next one needed (null: none). */
-  private spare: Chunk<T> | null = null;
 
   get length(): number {
     return this.size;
@@ -151,13 +149,11 @@ export class ChunkDeque<T> implements ReadyQueue<T> {
     // closes with an empty queue, as a run() ends, and then there is nothing to do).
     for (let i = 0; i < this.size; i++) this.set(i, undefined as T);
     for (const chunk of this.chunks) release(chunk);
-    if (this.spare !== null) release(this.spare);
     this.chunks = [];
     this.front = this.back = NO_CHUNK;
     this.head = 0;
     this.tail = CHUNK;
     this.size = 0;
-    this.spare = null;
   }
 
   *[Symbol.iterator](): Generator<T, void, undefined> {
@@ -170,9 +166,9 @@ export class ChunkDeque<T> implements ReadyQueue<T> {
     return out;
   }
 
-  /** A chunk for the back: the spare, else one from the pool or new. */
+  /** A chunk for the back, from the pool or new. */
   private addBack(): void {
-    const chunk = this.takeSpare();
+    const chunk = takeChunk<T>();
     this.chunks.push(chunk);
     if (this.chunks.length === 1) {
       this.front = chunk;
@@ -184,29 +180,22 @@ export class ChunkDeque<T> implements ReadyQueue<T> {
 
   /** A chunk for the front (the queue is not empty). */
   private addFront(): void {
-    const chunk = this.takeSpare();
+    const chunk = takeChunk<T>();
     this.chunks.unshift(chunk);
     this.front = chunk;
     this.head = CHUNK;
   }
 
-  private takeSpare(): Chunk<T> {
-    const spare = this.spare;
-    if (spare === null) return takeChunk<T>();
-    this.spare = null;
-    return spare;
-  }
-
-  /** The front chunk emptied, and another follows: it becomes the spare. */
+  /** The front chunk emptied, and another follows: it goes back to the pool. */
   private dropFront(): void {
-    this.spare = this.chunks.shift() as Chunk<T>;
+    release(this.chunks.shift() as Chunk<T>);
     this.front = this.chunks[0] as Chunk<T>;
     this.head = 0;
   }
 
-  /** The back chunk emptied, and another precedes it: it becomes the spare. */
+  /** The back chunk emptied, and another precedes it: it goes back to the pool. */
   private dropBack(): void {
-    this.spare = this.chunks.pop() as Chunk<T>;
+    release(this.chunks.pop() as Chunk<T>);
     this.back = this.chunks[this.chunks.length - 1] as Chunk<T>;
     this.tail = CHUNK;
   }
