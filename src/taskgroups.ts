@@ -3,7 +3,6 @@
  * group never outlive it, the first failure cancels the rest, and every
  * failure comes out together in one AggregateError.
  */
-
 import { cancellationFor } from "./abort.js";
 import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";

@@ -3,7 +3,6 @@
  * deadline passes, the task is cancelled, and the cancellation comes out of
  * the block as a TimeoutError.
  */
-
 import { cancellationFor } from "./abort.js";
 import type { Coro } from "./coro.js";
 import { TimeoutError } from "./errors.js";
