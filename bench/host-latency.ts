@@ -7,6 +7,9 @@
  *    request on 127.0.0.1 complete.
  * 2. 10 tasks × 100 steps of 1 ms CPU work, each step followed by a switch:
  *    how often a host setInterval of 5 ms fires.
+ * 3. 100 tasks of cheap steps queued before 20 tasks of 10 ms steps, for
+ *    2 s: the gaps between the ticks of a host setInterval of 1 ms (asynkit
+ *    only: native async functions that never wait for I/O starve the host).
  *
  * The native spinners stop after SPIN_LIMIT_MS, so the run ends even though
  * they starve the host. The CPU column is the share of one core the process
@@ -28,6 +31,10 @@ const SPIN_LIMIT_MS = 2000;
 const CPU_TASKS = 10;
 const CPU_STEPS = 100;
 const TICK_MS = 5;
+const CHEAP_TASKS = 100;
+const HEAVY_TASKS = 20;
+const HEAVY_STEP_MS = 10;
+const MIXED_MS = 2000;
 
 const probes = await startProbes();
 
@@ -88,6 +95,36 @@ function nativeCpuSteps() {
   return countTicks(TICK_MS, () => Promise.all(Array.from({ length: CPU_TASKS }, worker)));
 }
 
+/** Gaps between the ticks of a 1 ms host setInterval while cheap steps are queued before heavy ones. */
+async function mixedStepGaps(): Promise<number[]> {
+  const gaps: number[] = [];
+  let last = performance.now();
+  const interval = setInterval(() => {
+    const now = performance.now();
+    gaps.push(now - last);
+    last = now;
+  }, 1);
+  let stop = false;
+  function* cheap() {
+    while (!stop) yield;
+  }
+  function* heavy() {
+    while (!stop) {
+      burnCpu(HEAVY_STEP_MS);
+      yield;
+    }
+  }
+  await run(function* () {
+    const tasks = Array.from({ length: CHEAP_TASKS }, () => createTask(cheap()));
+    tasks.push(...Array.from({ length: HEAVY_TASKS }, () => createTask(heavy())));
+    yield* sleep(MIXED_MS);
+    stop = true;
+    for (const task of tasks) yield* task;
+  });
+  clearInterval(interval);
+  return gaps;
+}
+
 console.log(
   `Host delays (ms, p50 / p99 / max) while ${SPINNERS.toLocaleString("en")} tasks switch:\n`,
 );
@@ -113,3 +150,13 @@ for (const [name, measure] of [
     `| ${name} | ${elapsedMs.toFixed(0)} | ${ticks} | ${Math.floor(elapsedMs / TICK_MS)} | ${share(cpuMs / elapsedMs)} |`,
   );
 }
+
+const gaps = await mixedStepGaps();
+console.log(
+  `\nGaps between the ticks of a 1 ms host setInterval while ${CHEAP_TASKS} tasks of cheap steps come before ${HEAVY_TASKS} of ${HEAVY_STEP_MS} ms steps, for ${MIXED_MS} ms (ms):\n`,
+);
+console.log("| ticks | p50 | p99 | max | over 20 ms |");
+console.log("| --- | --- | --- | --- | --- |");
+console.log(
+  `| ${gaps.length} | ${percentile(gaps, 0.5).toFixed(1)} | ${percentile(gaps, 0.99).toFixed(1)} | ${Math.max(...gaps).toFixed(1)} | ${gaps.filter((gap) => gap > 20).length} |`,
+);

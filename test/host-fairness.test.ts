@@ -149,6 +149,43 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     expect(log).toContain("host");
   });
 
+  it("heavy steps queued behind cheap ones hold the host once, then get a slice each", async () => {
+    const loop = new HostEventLoop();
+    const log: string[] = [];
+    let running = true;
+    const host = () => {
+      log.push("host");
+      if (running) setImmediate(host);
+    };
+    setImmediate(host);
+    await loop.runUntilComplete(function* () {
+      function* cheap() {
+        for (let i = 0; i < 10; i++) yield;
+      }
+      function* heavy() {
+        for (let i = 0; i < 3; i++) {
+          burnCpu(6);
+          log.push("heavy");
+          yield;
+        }
+      }
+      // The cheap steps come first in each iteration: by the heavy ones, the loop reads the
+      // clock only every 64 handles.
+      const tasks = Array.from({ length: 100 }, () => createTask(cheap()));
+      tasks.push(...Array.from({ length: 10 }, () => createTask(heavy())));
+      for (const task of tasks) yield* task;
+    });
+    running = false;
+    loop.close();
+    const heavyPerSlice = log
+      .join(" ")
+      .split("host")
+      .map((part) => part.split(" ").filter((entry) => entry === "heavy").length);
+    expect(heavyPerSlice.reduce((a, b) => a + b)).toBe(30);
+    // The first stretch of heavy steps is found once they ran; from then on each has a slice.
+    expect(heavyPerSlice.filter((n) => n > 1).length).toBeLessThanOrEqual(1);
+  });
+
   // A native step hands the host to the microtasks and the drive resumes after them:
   // the slice's deadline must still end the slice, in plain and in debug mode.
   for (const debug of [false, true]) {

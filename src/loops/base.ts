@@ -64,6 +64,16 @@ const SLICE_MS = 5;
  * slow ones a read each, so a slice overruns by at most about one step.
  */
 const MAX_CHECK_INTERVAL = 64;
+/**
+ * Handles that ran between two reads of the clock and took longer than this
+ * hid steps heavy enough to hold the host past their slice: cheap steps had
+ * grown the count between reads, and heavy ones came after them. From then
+ * on the clock is read after every handle, for HEAVY_HOLD_MS after the last
+ * handle that took HEAVY_STEP_MS or more.
+ */
+const HEAVY_STRETCH_MS = 2 * SLICE_MS;
+const HEAVY_STEP_MS = 1;
+const HEAVY_HOLD_MS = 100;
 
 /** Options of an event loop's constructor. */
 export interface EventLoopOptions {
@@ -205,6 +215,8 @@ export abstract class BaseEventLoop {
   private _keptCountdown = 0;
   private _keptInterval = 1;
   /** @internal */ _keptLastCheck = 0;
+  /** Until then the clock is read after every handle (see HEAVY_STRETCH_MS); a double from the start. */
+  private _heavyUntil = Number.NEGATIVE_INFINITY;
   private _sliceSpent = false;
 
   constructor(options?: EventLoopOptions) {
@@ -775,7 +787,12 @@ export abstract class BaseEventLoop {
     for (;;) {
       let iterationStart = false;
       if (left === 0) {
-        if (this._scheduled.length > 0) this._collectDueTimers(ready.length === 0);
+        if (
+          this._scheduled.length > 0 &&
+          this._collectDueTimers(ready.length === 0) >= MAX_CHECK_INTERVAL
+        ) {
+          lastCheck = now(); // many timers took their time: not the handles' (see _nextCheckInterval)
+        }
         left = ready.length;
         iterationStart = true;
       }
@@ -807,13 +824,14 @@ export abstract class BaseEventLoop {
         if (--countdown === 0) {
           const time = now();
           const remaining = deadline - time;
+          const next = this._nextCheckInterval(interval, time - lastCheck, remaining, time);
           if (remaining < 0) {
             // A stop() asked for in this iteration takes effect once the iteration is done.
             if (left === 0 && this._stopping) return STOPPED;
             this._iterationLeft = left;
             return OUT_OF_TIME;
           }
-          interval = countdown = nextCheckInterval(interval, time - lastCheck, remaining);
+          interval = countdown = next;
           lastCheck = time;
         }
       }
@@ -836,10 +854,11 @@ export abstract class BaseEventLoop {
       const time = now();
       const deadline = this._sliceDeadline;
       this._sliceSpent = time > deadline;
-      interval = countdown = nextCheckInterval(
+      interval = countdown = this._nextCheckInterval(
         interval,
         time - this._keptLastCheck,
         deadline - time,
+        time,
       );
       this._keptLastCheck = time;
     }
@@ -948,16 +967,17 @@ export abstract class BaseEventLoop {
    * alone, and no code of the program with them: each fires here instead,
    * queuing its task where running it would have, so that a timer is read
    * once rather than twice, far apart. Debug mode and observers, which see
-   * each timer as a callback, keep that iteration.
+   * each timer as a callback, keep that iteration. Returns how many it took.
    */
-  _collectDueTimers(idle = false): void {
+  _collectDueTimers(idle = false): number {
     const timers = this._scheduled;
     const ready = this._ready;
     const time = this.time();
     const fireHere = idle && this._timerHandles === 0 && !this._debug && !observed;
-    for (;;) {
+    let collected = 0;
+    for (; ; collected++) {
       const top = timers.popDue(time);
-      if (top === undefined) break;
+      if (top === undefined) return collected;
       top._scheduled = false;
       if (top._callback === null) this._cancelledTimers--;
       else if (fireHere) top._run();
@@ -967,6 +987,30 @@ export abstract class BaseEventLoop {
         if (observed) publish("timer.fired", { loop: this, when: top._when });
       }
     }
+  }
+
+  /**
+   * Handles to run before the next read of the clock, read at `time` after
+   * `interval` handles took `elapsed` ms. The pace alone cannot see a heavy
+   * step coming after cheap ones: a stretch that took far longer than a slice
+   * shows the program has such steps, and for a while each handle gets a read.
+   */
+  private _nextCheckInterval(
+    interval: number,
+    elapsed: number,
+    remaining: number,
+    time: number,
+  ): number {
+    if (time < this._heavyUntil) {
+      if (elapsed >= HEAVY_STEP_MS) this._heavyUntil = time + HEAVY_HOLD_MS;
+      return 1;
+    }
+    // A single handle read on its own (the first of a slice) held the host by itself, not hidden.
+    if (elapsed > HEAVY_STRETCH_MS && interval > 1) {
+      this._heavyUntil = time + HEAVY_HOLD_MS;
+      return 1;
+    }
+    return pacedCheckInterval(interval, elapsed, remaining);
   }
 
   /**
@@ -1003,7 +1047,7 @@ export abstract class BaseEventLoop {
  * `elapsed` ms with `remaining` ms left of the slice: double them, unless the
  * pace just seen would overrun the slice.
  */
-function nextCheckInterval(interval: number, elapsed: number, remaining: number): number {
+function pacedCheckInterval(interval: number, elapsed: number, remaining: number): number {
   const next = interval < MAX_CHECK_INTERVAL ? interval * 2 : MAX_CHECK_INTERVAL;
   if (elapsed * next <= remaining * interval) return next;
   return Math.max(1, Math.floor((remaining * interval) / elapsed));

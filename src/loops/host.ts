@@ -14,7 +14,9 @@ const MAX_HOST_DELAY = 2 ** 31 - 1;
  * synchronously, sleeps on a host timer until the next timer of its own, and
  * hands control back to the host (I/O, timers, promise callbacks) after every
  * 5 ms of continuous work plus the one step running when they end: a step
- * that computes for 100 ms without yielding holds the host that long.
+ * that computes for 100 ms without yielding holds the host that long. Heavy
+ * steps queued behind many cheap ones can run together once (up to 64); from
+ * then on each is timed, and ends its slice.
  *
  * @example
  * ```ts
