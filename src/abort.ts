@@ -132,7 +132,10 @@ const controllers = new WeakMap<object, AbortController>();
  * An AbortSignal that aborts as soon as `task` (default: the current task) is
  * asked to cancel, for native APIs that take one. Its reason is the
  * cancellation's cause if it has one (an AbortSignal's reason), else a
- * CancelledError with the cancel() message. Each task has one such signal.
+ * CancelledError with the cancel() message. A task has one such signal at a
+ * time: once a cancellation is handled (uncancel() brings `cancelling()` back
+ * to 0, as timeout() and TaskGroup do when they catch their own), the next
+ * call gives a fresh one; the aborted one stays aborted for what it was given to.
  *
  * @example
  * ```ts
@@ -236,6 +239,16 @@ export function abortTaskSignal(
   if (controller === undefined || controller.signal.aborted) return false;
   controller.abort(cause !== undefined ? cause : new CancelledError(message ?? ""));
   return true;
+}
+
+/**
+ * @internal The task's cancellation was handled (uncancel() left none
+ * pending): its next taskSignal() is a fresh one.
+ */
+export function renewTaskSignal(task: object): void {
+  if (controllers.get(task)?.signal.aborted !== true) return;
+  controllers.delete(task);
+  reached.delete(task);
 }
 
 /**

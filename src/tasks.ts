@@ -7,6 +7,7 @@ import {
   cancellationFor,
   cancelOnAbort,
   checkSignal,
+  renewTaskSignal,
 } from "./abort.js";
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
@@ -457,7 +458,10 @@ export class Task<T = unknown> extends Future<T> {
   uncancel(): number {
     if (this._flags >= CANCEL_REQUEST) {
       this._flags -= CANCEL_REQUEST;
-      if (this._flags < CANCEL_REQUEST) this._mustCancel = false;
+      if (this._flags < CANCEL_REQUEST) {
+        this._mustCancel = false;
+        renewTaskSignal(this);
+      }
     }
     return this.cancelling();
   }

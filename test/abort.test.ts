@@ -8,11 +8,14 @@ import { describe, expect, it } from "vitest";
 import {
   CancelledError,
   createTask,
+  currentTask,
   fromPromise,
   getRunningLoop,
   run,
   sleep,
+  type Task,
   taskSignal,
+  timeout,
   VirtualEventLoop,
   waitAbort,
 } from "../src/index.js";
@@ -238,6 +241,39 @@ describe("taskSignal", () => {
     });
   });
 
+  it("is a fresh one once the task handled its cancellation; the aborted one stays aborted", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      const first = taskSignal();
+      try {
+        yield* timeout(10, function* () {
+          yield* sleep(1000);
+        });
+      } catch (error) {
+        log.push(`${(error as Error).name}, cancelling() ${currentTask()?.cancelling()}`);
+      }
+      const second = taskSignal();
+      log.push(
+        `fresh: ${second !== first && !second.aborted}, first still aborted: ${first.aborted}`,
+      );
+      // A cancel() the task has not handled keeps its signal aborted.
+      const task = currentTask() as Task<unknown>;
+      task.cancel();
+      task.cancel();
+      task.uncancel();
+      log.push(`one of two handled: ${taskSignal() === second && second.aborted}`);
+      task.uncancel();
+      log.push(`both handled: ${!taskSignal().aborted}`);
+      return log;
+    });
+    expect(log).toEqual([
+      "TimeoutError, cancelling() 0",
+      "fresh: true, first still aborted: true",
+      "one of two handled: true",
+      "both handled: true",
+    ]);
+  });
+
   it("needs a task", () => {
     const loop = new VirtualEventLoop();
     let error: unknown = null;
@@ -250,6 +286,19 @@ describe("taskSignal", () => {
     });
     loop.runSync(sleep(0));
     expect(String(error)).toMatch(/taskSignal\(\) needs a task/);
+  });
+
+  it("after a timeout the task caught, a host API given taskSignal() runs (host loop, real time)", async () => {
+    const result = await run(function* () {
+      const timedOut = yield* catching(
+        timeout(20, function* () {
+          yield* fromPromise(delay(60_000, undefined, { signal: taskSignal() }));
+        }),
+      );
+      const value = yield* fromPromise(delay(5, "after", { signal: taskSignal() }));
+      return [(timedOut as Error).name, value];
+    });
+    expect(result).toEqual(["TimeoutError", "after"]);
   });
 
   it("clears a native host timer when the task is cancelled (host loop, real time)", async () => {
