@@ -435,11 +435,22 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal cancel() with a cause for the CancelledError (kept in `_exception` until thrown in). */
   override _requestCancel(message: string | undefined, cause: unknown): boolean {
     if (this._state !== PENDING) return false;
+    // Tasks that await each other in a ring pass a request round it once (see below).
+    if (passingCancel.includes(this)) return false;
     if (observed) publish("task.cancelled", { task: this as Task<unknown>, message });
     this._flags += CANCEL_REQUEST;
     const aborted = abortTaskSignal(this, message, cause);
     const waiter = this._futWaiter;
-    if (waiter !== null && cancelFuture(waiter, message, cause)) return true;
+    if (waiter !== null) {
+      if (passCancel(this, waiter, message, cause)) return true;
+      if (passingCancel.includes(waiter as Task<unknown>)) {
+        // The request came round a ring of tasks awaiting each other (a deadlock): this one
+        // stops waiting and takes it at once, so that each task in the ring ends cancelled.
+        waiter.removeDoneCallback(this as never);
+        this._futWaiter = null;
+        this._loop._readyTask(this as Task<unknown>);
+      }
+    }
     this._mustCancel = true;
     this._aside = message;
     this._outcome = cause;
@@ -760,6 +771,24 @@ function reusedCoroutine(driver: Task<unknown>): InvalidStateError {
   return new InvalidStateError(
     `This coroutine already belongs to ${driver}: a coroutine can be awaited once; wrap it in a task to share its result (create the task once, then yield* the task as often as needed).`,
   );
+}
+
+/** The tasks passing a cancellation on to what they wait on, outermost first. */
+const passingCancel: Task<unknown>[] = [];
+
+/** `task` passes its cancellation on to `waiter`, the future it waits on. */
+function passCancel(
+  task: Task<unknown>,
+  waiter: Future<unknown>,
+  message: string | undefined,
+  cause: unknown,
+): boolean {
+  passingCancel.push(task);
+  try {
+    return cancelFuture(waiter, message, cause);
+  } finally {
+    passingCancel.pop();
+  }
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   run,
   Semaphore,
   sleep,
+  type Task,
   VirtualEventLoop,
   waitAbort,
 } from "../src/index.js";
@@ -199,6 +200,71 @@ describe("run() on a virtual loop", () => {
       '  Task "waiter" waits on Event.wait()',
     ]);
     expect(log).toEqual(["waiting", "microtasks ran"]);
+  });
+
+  it("tasks that await each other: the cycle is reported, and each ends cancelled", async () => {
+    const tasks: Task<void>[] = [];
+    const error = await run(function* () {
+      currentTask()?.setName("main");
+      const awaiting = (name: string, other: () => Task<void>) =>
+        createTask(
+          (function* () {
+            yield* sleep(1);
+            yield* other();
+          })(),
+          { name },
+        );
+      tasks.push(awaiting("alice", () => tasks[1] as Task<void>));
+      tasks.push(awaiting("bob", () => tasks[0] as Task<void>));
+      yield* tasks[0] as Task<void>;
+    }, virtual).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect((error as Error).message).toBe(
+      "run(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver. Unfinished tasks:\n" +
+        '  Task "main" waits on Task "alice" → Task "bob" → Task "alice" → (a cycle)\n' +
+        '  Task "alice" waits on Task "bob" → Task "alice" → (a cycle)\n' +
+        '  Task "bob" waits on Task "alice" → Task "bob" → (a cycle)',
+    );
+    expect(tasks.map((task) => task.cancelled())).toEqual([true, true]);
+  });
+
+  it("a cancel() that comes round a cycle of tasks stops there: each ends cancelled, in order", () => {
+    const log = new VirtualEventLoop().runSync(
+      (function* () {
+        const log: string[] = [];
+        const tasks: Task<void>[] = [];
+        const awaiting = (name: string, other: () => Task<void>) =>
+          createTask(
+            (function* () {
+              try {
+                yield* sleep(1);
+                yield* other();
+              } catch (error) {
+                log.push(`${name}: ${(error as Error).name}`);
+                throw error;
+              }
+            })(),
+            { name },
+          );
+        tasks.push(awaiting("a", () => tasks[1] as Task<void>));
+        tasks.push(awaiting("b", () => tasks[2] as Task<void>));
+        tasks.push(awaiting("c", () => tasks[0] as Task<void>));
+        yield* sleep(5);
+        log.push(`cancel(): ${tasks[0]?.cancel()}`);
+        yield* sleep(0);
+        yield* sleep(0);
+        yield* sleep(0);
+        log.push(tasks.map((task) => task.cancelled()).join(" "));
+        return log;
+      })(),
+    );
+    expect(log).toEqual([
+      "cancel(): true",
+      "c: CancelledError",
+      "b: CancelledError",
+      "a: CancelledError",
+      "true true true",
+    ]);
   });
 
   it("says what it waits on when that is a plain future, not a task", async () => {
