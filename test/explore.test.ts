@@ -11,6 +11,7 @@ import {
   type Coro,
   createTask,
   DeadlockError,
+  Event,
   fromPromise,
   getRunningLoop,
   Lock,
@@ -542,6 +543,40 @@ describe("the search", () => {
       iterations: 1,
       timedOut: true,
     });
+  });
+
+  it("a run still waiting on the host when timeLimitMs passes fails the search, naming what waits", async () => {
+    // Past a host await the loop cannot tell this deadlock (nobody sets the event) from a wait
+    // for the host: without the limit the search would wait forever.
+    const start = performance.now();
+    const error = await rejection(
+      explore(
+        async () => {
+          const never = new Event();
+          const stuck = createTask(
+            async () => {
+              await new Promise((resolve) => setTimeout(resolve, 1));
+              await never.wait();
+            },
+            { name: "stuck" },
+          );
+          await stuck;
+        },
+        { timeLimitMs: 100 },
+      ),
+    );
+    expect(performance.now() - start).toBeLessThan(5000);
+    expect(error.kind).toBe("time limit");
+    expect(error.iteration).toBe(0);
+    expect(error.message).toBe(
+      "explore(): iteration 0 (seed 0) failed: time limit: the run still waited on the host when timeLimitMs (100 ms) passed: " +
+        "past an await of a promise the loop did not make, the loop cannot tell a deadlock from a wait for the host. Its tasks:\n" +
+        'Task "main" waits on Task "stuck" → a native promise only the host settles\n' +
+        '└── Task "stuck" waits on a native promise only the host settles\n' +
+        'Task "Task-1" waits on Event.wait()\n' +
+        `Schedule: 0 departure(s) from FIFO order, ${error.steps} steps.\n` +
+        "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise(), or pass failOnWarnings: true to fail at such an await.",
+    );
   });
 });
 

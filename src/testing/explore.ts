@@ -5,6 +5,7 @@
  */
 import { peekRunningLoop } from "../events.js";
 import { now } from "../util/clock.js";
+import { hostClearTimeout, hostSetTimeout } from "../util/host.js";
 import {
   argRangeError,
   argTypeError,
@@ -33,7 +34,12 @@ export interface ExploreOptions {
   preemptionBound?: number;
   /** The most entries one run may run (default 100000): a run past it fails, as a livelock. */
   maxSteps?: number;
-  /** Stop searching after this many milliseconds (default: no limit); the report says the search was cut short. */
+  /**
+   * Stop searching after this many milliseconds (default: no limit); the
+   * report says the search was cut short. A run then still waiting on the
+   * host alone (past an await of a promise the loop did not make) fails the
+   * search, as kind "time limit".
+   */
   timeLimitMs?: number;
   /** Fail on exception-handler reports without an exception (warnings) too, such as an await of a promise the loop did not make (default false). */
   failOnWarnings?: boolean;
@@ -77,7 +83,7 @@ interface Found {
  * A schedule under which the program failed, found by {@link explore} or
  * run again by {@link replay}. `cause` is what failed: main's error, a
  * DeadlockError naming each blocked task and what it waits on, the error of
- * the step limit, or the exception the loop's exception handler was given.
+ * the step limit or of the time limit, or the exception the loop's exception handler was given.
  *
  * @example
  * ```ts
@@ -96,7 +102,7 @@ interface Found {
  */
 export class ExploreError extends Error {
   override name = "ExploreError";
-  /** How the run failed: "main threw", "deadlock", "step limit" or "exception report". */
+  /** How the run failed: "main threw", "deadlock", "step limit", "exception report" or "time limit". */
   readonly kind: FailureKind;
   /** The iteration that failed first (null from replay()). */
   readonly iteration: number | null;
@@ -215,21 +221,30 @@ async function search(main: () => unknown, settings: Settings): Promise<ExploreR
   let uncontrolledRuns = 0;
   const timed = settings.timeLimitMs !== Number.POSITIVE_INFINITY;
   const restart = (): boolean => strategy.begin(iteration);
-  for (; iteration < settings.iterations; iteration++) {
-    if (timed && iteration > 0 && now() > deadline) {
-      timedOut = true;
-      break;
+  const stopWatch = timed ? watchTimeLimit(runner, settings.timeLimitMs) : null;
+  try {
+    for (; iteration < settings.iterations; iteration++) {
+      if (timed && iteration > 0 && now() > deadline) {
+        timedOut = true;
+        break;
+      }
+      if (!strategy.begin(iteration)) break;
+      let outcome = runner.run(strategy, restart);
+      if (outcome instanceof Promise) outcome = await outcome;
+      strategy.end(outcome);
+      seen.add(outcome.key());
+      if (outcome.uncontrolled > 0) uncontrolledRuns++;
+      if (outcome.failure !== null) {
+        // A run stopped by the time limit waited on the host: its schedule is not the cause.
+        const shrunk =
+          outcome.failure.kind === "time limit"
+            ? outcome
+            : await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS);
+        throw reportFailure(shrunk, outcome, iteration, settings.seed, settings);
+      }
     }
-    if (!strategy.begin(iteration)) break;
-    let outcome = runner.run(strategy, restart);
-    if (outcome instanceof Promise) outcome = await outcome;
-    strategy.end(outcome);
-    seen.add(outcome.key());
-    if (outcome.uncontrolled > 0) uncontrolledRuns++;
-    if (outcome.failure !== null) {
-      const shrunk = await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS);
-      throw reportFailure(shrunk, outcome, iteration, settings.seed, settings);
-    }
+  } finally {
+    stopWatch?.();
   }
   return {
     strategy: settings.strategy,
@@ -240,6 +255,25 @@ async function search(main: () => unknown, settings: Settings): Promise<ExploreR
     timedOut,
     uncontrolledRuns,
   };
+}
+
+/** How often a search past its time limit looks again for a run waiting on the host alone. */
+const TIME_LIMIT_RECHECK_MS = 10;
+
+/**
+ * From the time limit on, stops a run on the host that waits on the host
+ * alone: one stuck past an await of a host promise would hold the search
+ * forever, since the limit is otherwise checked between runs. Returns the
+ * function that stops watching.
+ */
+function watchTimeLimit(runner: Runner, timeLimitMs: number): () => void {
+  let timer: unknown;
+  const check = (): void => {
+    runner.stopIfWaitingOnHost(timeLimitMs);
+    timer = hostSetTimeout(check, TIME_LIMIT_RECHECK_MS);
+  };
+  timer = hostSetTimeout(check, timeLimitMs);
+  return () => hostClearTimeout(timer);
 }
 
 function reportFailure(
@@ -278,7 +312,10 @@ function reportFailure(
           `This run awaited ${outcome.uncontrolled} promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise()${rules.failOnWarnings ? "." : ", or pass failOnWarnings: true to fail at such an await."}`,
         ]
       : []),
-    `Replay it with replay(main, ${JSON.stringify(token)}${replayOptions(rules)}).`,
+    // A replay has no time limit: it would wait on the host as long as the run did.
+    ...(failure.kind === "time limit"
+      ? []
+      : [`Replay it with replay(main, ${JSON.stringify(token)}${replayOptions(rules)}).`]),
   ];
   return new ExploreError(lines.join("\n"), {
     kind: failure.kind,

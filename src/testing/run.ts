@@ -28,7 +28,12 @@ export interface Chooser {
 }
 
 /** How a run failed. */
-export type FailureKind = "main threw" | "deadlock" | "step limit" | "exception report";
+export type FailureKind =
+  | "main threw"
+  | "deadlock"
+  | "step limit"
+  | "exception report"
+  | "time limit";
 
 /** A departure from FIFO order as it happened, put in words only when a report asks. */
 interface Departure {
@@ -108,6 +113,11 @@ export interface RunRules {
 /** The cause of a run stopped by `maxSteps`. */
 class StepLimitError extends Error {
   override name = "StepLimitError";
+}
+
+/** The cause of a run still waiting on the host alone when the search's time limit passed. */
+class TimeLimitError extends Error {
+  override name = "TimeLimitError";
 }
 
 /** A program that waits on the host, which no strategy can order: explore() cannot run it. */
@@ -223,6 +233,24 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
     return super._idle(nextTimer);
   }
 
+  /**
+   * The search's time limit passed: if the run waits on the host alone (past
+   * an await of a promise the loop did not make, where the loop cannot tell a
+   * deadlock from a wait for the host), it stops, failed.
+   */
+  stopIfWaitingOnHost(timeLimitMs: number): void {
+    const next = this._nextTimer();
+    const timerDue = next !== undefined && next !== Number.POSITIVE_INFINITY;
+    if (!this._parked || this._ready.length > 0 || timerDue || this._hostPending === 0) return;
+    this._stopWith(
+      new TimeLimitError(
+        `${this._run.caller}: the run still waited on the host when timeLimitMs (${timeLimitMs} ms) passed: ` +
+          "past an await of a promise the loop did not make, the loop cannot tell a deadlock from a wait for the host. " +
+          `Its tasks:\n${this.dumpTasks()}`,
+      ),
+    );
+  }
+
   /** A native task awaited a promise the loop did not make: a warning, reported. */
   override _hostAwait(task: Task<unknown>, step: number): void {
     super._hostAwait(task, step);
@@ -302,6 +330,8 @@ const RUNS_PER_HOST_TURN = 64;
  */
 export class Runner {
   private _onHost: boolean;
+  /** The loop of the run on the host under way, if any. */
+  private _loop: ExploringLoop | null = null;
   /** Runs on the host since the host last had a turn: see RUNS_PER_HOST_TURN. */
   private _runsSinceHostTurn = 0;
 
@@ -348,6 +378,7 @@ export class Runner {
     }
     const { run, loop } = this._prepare(chooser);
     const leave = enterRun(run);
+    this._loop = loop;
     let thrown: unknown = NONE;
     try {
       await loop._runUntilComplete(
@@ -359,9 +390,15 @@ export class Runner {
     } catch (error) {
       thrown = error;
     } finally {
+      this._loop = null;
       leave();
     }
     return this._finish(run, loop, thrown) as Outcome;
+  }
+
+  /** The search's time limit passed: stops the run under way if it waits on the host alone. */
+  stopIfWaitingOnHost(timeLimitMs: number): void {
+    this._loop?.stopIfWaitingOnHost(timeLimitMs);
   }
 
   private _prepare(chooser: Chooser): { run: Run; loop: ExploringLoop } {
@@ -414,5 +451,6 @@ function kindOf(cause: unknown): FailureKind {
   if (cause instanceof StepLimitError) return "step limit";
   if (cause instanceof DeadlockError) return "deadlock";
   if (cause instanceof WarningError) return "exception report";
+  if (cause instanceof TimeLimitError) return "time limit";
   return "main threw";
 }
