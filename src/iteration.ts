@@ -110,8 +110,11 @@ function* closeSource<T, TReturn>(
 /** Anything {@link forAwait} iterates: a GeneratorObject, or a native async iterable. */
 export type ForAwaitSource<T> = GeneratorObject<T, unknown, unknown> | AsyncIterable<T, unknown>;
 
-/** What {@link forAwait} runs for each item: false stops the loop. */
-export type ForAwaitBody<T> = (item: T) => Coro<boolean | undefined> | boolean | undefined;
+/** What {@link forAwait} runs for each item: false stops the loop; anything else goes on. */
+export type ForAwaitBody<T> = (
+  item: T,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a body that returns nothing is typed as returning void.
+) => Coro<boolean | undefined | void> | boolean | undefined | void;
 
 /**
  * Runs `body` for each item of `source`, in order, as `for await` does for

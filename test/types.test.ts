@@ -244,6 +244,13 @@ describe("monitors and generators", () => {
       yield* sleep(1);
       return n < 3;
     });
+    // Bodies that return nothing, as for-await loop bodies usually do.
+    yield* forAwait(native(), (n) => {
+      expectTypeOf(n).toEqualTypeOf<number>();
+    });
+    yield* forAwait(native(), function* (n) {
+      yield* sleep(n);
+    });
   }
 
   it("oob() replies, await() results and items are typed by the monitor's and generator's parameters", () => {
