@@ -18,6 +18,8 @@ export interface ExceptionContext {
   exception?: unknown;
   /** The future or task whose failure nobody retrieved. */
   future?: Future<unknown>;
+  /** That future or task in words, when it was garbage-collected before the report: `<Task failed name="bg">`. */
+  collected?: string;
   /** The callback that threw. */
   handle?: Handle;
   [key: string]: unknown;

@@ -16,6 +16,8 @@ export interface Unretrieved {
   readonly exception: unknown;
   /** The future: held during a synchronous run, then watched through a WeakRef (null without one). */
   future: Future<unknown> | WeakRef<Future<unknown>> | null;
+  /** The future in words, once it is watched: what the report says of it once it is collected. */
+  described?: string;
 }
 
 const collected =
@@ -105,12 +107,17 @@ function watch(report: Unretrieved, future: Future<unknown>): void {
   if (unformatted.push(report) === 1) yieldToHost(formatStacks);
 }
 
-/** Formats the stacks of the failures still unretrieved: see `unformatted`. */
+/**
+ * Formats the stacks of the failures still unretrieved (see `unformatted`),
+ * and puts their futures in words, for a report made once they are collected.
+ */
 function formatStacks(): void {
   const reports = unformatted;
   unformatted = [];
   for (const report of reports) {
     if (!report.loop._unretrieved.has(report)) continue;
+    const future = unretrievedFuture(report);
+    if (future !== undefined) report.described = String(future);
     const exception = report.exception;
     try {
       if (exception instanceof Error) void exception.stack;

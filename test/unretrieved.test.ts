@@ -222,6 +222,9 @@ describe("reported when collected", () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]!.message).toBe("Future exception was never retrieved");
     expect((reports[0]!.exception as Error).message).toBe("collected");
+    // The future is gone: the report says what it was.
+    expect(reports[0]!.future).toBeUndefined();
+    expect(reports[0]!.collected).toBe("<Future failed>");
     loop.close();
     expect(reports).toHaveLength(1);
   });
@@ -233,12 +236,16 @@ describe("reported when a task that threw is collected, the loop never closed", 
   it("a generator task, by runUntilComplete()", async () => {
     const { loop, reports } = recordingLoop();
     await loop.runUntilComplete(function* () {
-      createTask(failing(new Error("thrown in a coroutine")));
+      createTask(failing(new Error("thrown in a coroutine")), { name: "background" });
       yield* sleep(5);
     });
     await collectUntilReported(reports);
-    expect(reports.map((r) => [r.message, (r.exception as Error).message])).toEqual([
-      ["Task exception was never retrieved", "thrown in a coroutine"],
+    expect(reports.map((r) => [r.message, (r.exception as Error).message, r.collected])).toEqual([
+      [
+        "Task exception was never retrieved",
+        "thrown in a coroutine",
+        '<Task failed name="background">',
+      ],
     ]);
   });
 

@@ -715,6 +715,7 @@ export abstract class BaseEventLoop {
     const context: ExceptionContext = { message: report.message, exception: report.exception };
     const future = unretrievedFuture(report);
     if (future !== undefined) context.future = future;
+    else if (report.described !== undefined) context.collected = report.described;
     this.callExceptionHandler(context);
   }
 
