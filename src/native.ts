@@ -519,7 +519,12 @@ export class NativeSteps {
    */
   private unmarkedResumes = 0;
   readonly markSuspended = (): void => {
-    if (this.unmarkedResumes > 0) this.unmarkedResumes--;
+    if (this.unmarkedResumes === 0) return;
+    // The continuation of the next function resumed comes next: the hand-over runs as it.
+    const next = this.handedOver && this.unmarkedResumes > 1;
+    if (next) this.keepRunningContext();
+    this.unmarkedResumes--;
+    if (next) enterRunning(this);
   };
   /** First parts being called: a then() call now is the function's own `.then()`. */
   firstCalls = 0;
@@ -625,14 +630,20 @@ export class NativeSteps {
 
   /**
    * The function the hand-over runs as, between its asynkit awaits: one whose
-   * first part's microtasks run now (see credit), else the one resumed last,
-   * else the last whose first step ended in an await (the step the drive ran;
-   * the eager children it started come before it).
+   * first part's microtasks run now (see credit), else the first resumed whose
+   * continuation has not run (their continuations run in the order of the
+   * resumes, each followed by its marker), else the one resumed last, else the
+   * last whose first step ended in an await (the step the drive ran; the
+   * eager children it started come before it).
    */
   running(): NativeBody | null {
     if (this.firstPart !== null) return this.firstPart;
     const after = this.resumedAfter;
-    if (after !== null && after.length > 0) return after[after.length - 1] as NativeBody;
+    if (after !== null && after.length > 0) {
+      const suspended = this.suspendedResumes();
+      if (suspended === 0) return this.resumed;
+      return after[Math.min(suspended, after.length) - 1] as NativeBody;
+    }
     if (this.resumed !== null) return this.resumed;
     const started = this.started;
     // Not started[-1], which V8 looks up as a property named "-1", up the prototype chain.

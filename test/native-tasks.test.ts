@@ -523,6 +523,42 @@ describe("native tasks started eagerly in one step", () => {
     loop.close();
     expect(log).toEqual(["other unlocked", "waiter cancelled: true"]);
   });
+
+  it("each runs on after its first await as itself, in its own context, when both awaits end at once", async () => {
+    // Both continuations come after both then() calls: the first runs as the first task.
+    const user = new ContextVar<string>("user", { default: "nobody" });
+    const loop = new VirtualEventLoop({ hostAwaits: "error" });
+    const reports: string[] = [];
+    loop.setExceptionHandler((_, context) => reports.push(context.message));
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const worker = (name: string) => async () => {
+        user.set(name);
+        const lock = new Lock();
+        await lock.acquire(); // uncontended: ends at once
+        log.push(`${name} runs as ${currentTask()?.getName()}, user ${user.get()}`);
+        await sleep(1);
+        log.push(`${name} runs as ${currentTask()?.getName()}, user ${user.get()}`);
+        lock.release();
+      };
+      const a = createTask(worker("a"), { name: "a", eagerStart: true });
+      const b = createTask(worker("b"), { name: "b", eagerStart: true });
+      const c = createTask(worker("c"), { name: "c", eagerStart: true });
+      await a;
+      await b;
+      await c;
+    });
+    loop.close();
+    expect(log).toEqual([
+      "a runs as a, user a",
+      "b runs as b, user b",
+      "c runs as c, user c",
+      "a runs as a, user a",
+      "b runs as b, user b",
+      "c runs as c, user c",
+    ]);
+    expect(reports).toEqual([]);
+  });
 });
 
 describe("cancelling a native task", () => {
