@@ -650,10 +650,10 @@ export class NativeSteps {
     return started.length > 0 ? (started[started.length - 1] as NativeBody) : null;
   }
 
-  /** The function the next then() belongs to. */
+  /** The function the next then() belongs to (see due()). */
   take(): NativeBody {
     this.keepRunningContext();
-    if (this.started.length > 0) {
+    if (this.started.length > 0 && this.credits > 0) {
       this.credits--;
       return this.started.shift() as NativeBody;
     }
@@ -693,11 +693,17 @@ export class NativeSteps {
     }
   }
 
-  /** True if a then() now is the await of the function it would be given to. */
+  /**
+   * True if a then() now is the await of the function it would be given to: a
+   * started function's once its credit came, else a suspended resumed one's.
+   * A then() before the credit is not the started function's: it may be the
+   * await of a function resumed before that one started (its then() job was
+   * queued before the credit).
+   */
   due(): boolean {
     if (this.started.length > 0) {
       this.detachAfterPlainAwaits();
-      if (this.started.length > 0) return this.credits > 0;
+      if (this.started.length > 0 && this.credits > 0) return true;
     }
     return this.firstCalls === 0 && this.suspendedResumes() > 0;
   }

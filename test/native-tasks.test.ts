@@ -559,6 +559,31 @@ describe("native tasks started eagerly in one step", () => {
     ]);
     expect(reports).toEqual([]);
   });
+
+  it("the next await of the second is its own, though the first started an async body before it", async () => {
+    // b's then() job was queued before the credit of a's timeout() body: it is b's await.
+    const loop = new VirtualEventLoop({ hostAwaits: "error" });
+    const reports: string[] = [];
+    loop.setExceptionHandler((_, context) => reports.push(context.message));
+    const queue = new Queue<number>();
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const worker = (name: string) => async () => {
+        await queue.put(1); // room: ends at once
+        await timeout(5, async () => {
+          await queue.put(2);
+        });
+        log.push(`${name} put twice as ${currentTask()?.getName()}`);
+      };
+      const a = createTask(worker("a"), { name: "a", eagerStart: true });
+      const b = createTask(worker("b"), { name: "b", eagerStart: true });
+      await a;
+      await b;
+    });
+    loop.close();
+    expect(log).toEqual(["a put twice as a", "b put twice as b"]);
+    expect(reports).toEqual([]);
+  });
 });
 
 describe("cancelling a native task", () => {
