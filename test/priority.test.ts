@@ -140,6 +140,44 @@ describe("a priority loop", () => {
     expect(ran).toBeLessThanOrEqual(2 * STARVATION_BOUND);
   });
 
+  it("runs in the same order watched (debug mode) as not: due sleeps wait their turn as entries", () => {
+    // At t=1 both sleeps are due, B's first. Their timers are entries of the default priority:
+    // B, woken by the first, runs (and runs on) before the second timer wakes A.
+    const order = (debug: boolean): string[] => {
+      const loop = new PriorityVirtualEventLoop();
+      loop.setDebug(debug);
+      loop.setExceptionHandler(() => {}); // debug lints are not what is tested
+      const log: string[] = [];
+      const lock = new Lock();
+      loop.runSync(
+        (function* () {
+          createTask(
+            (function* () {
+              yield* sleep(0);
+              yield* sleep(1);
+              log.push("A slept");
+            })(),
+            { name: "A", priority: "user-blocking" },
+          );
+          createTask(
+            (function* () {
+              yield* sleep(1);
+              log.push("B slept");
+              using _ = yield* lock.hold();
+              yield* sleep(0);
+              log.push("B ran on");
+            })(),
+            { name: "B", priority: "user-blocking" },
+          );
+          yield* sleep(10);
+        })(),
+      );
+      return log;
+    };
+    expect(order(false)).toEqual(["B slept", "B ran on", "A slept"]);
+    expect(order(true)).toEqual(order(false));
+  });
+
   it("keeps a priority on a loop without priorities, and ignores it there", () => {
     const got = new VirtualEventLoop().runSync(
       (function* () {

@@ -137,6 +137,8 @@ export abstract class BaseEventLoop {
   /** @internal */ _cancelledTimers = 0;
   /** @internal TimerHandles in the timer queue and not cancelled: while none are, every due timer is a sleep's. */
   _timerHandles = 0;
+  /** @internal The ready queue runs its entries in the order they come (not a priority loop's). */
+  _readyInArrivalOrder = true;
   /** @internal The task whose step is running, if any. */
   _currentTask: Task<unknown> | null = null;
   /**
@@ -968,13 +970,16 @@ export abstract class BaseEventLoop {
    * alone, and no code of the program with them: each fires here instead,
    * queuing its task where running it would have, so that a timer is read
    * once rather than twice, far apart. Debug mode and observers, which see
-   * each timer as a callback, keep that iteration. Returns how many it took.
+   * each timer as a callback, keep that iteration, and so does a queue that
+   * orders its entries (a priority loop's), where a task a timer wakes may
+   * come before the next timer. Returns how many it took.
    */
   _collectDueTimers(idle = false): number {
     const timers = this._scheduled;
     const ready = this._ready;
     const time = this.time();
-    const fireHere = idle && this._timerHandles === 0 && !this._debug && !observed;
+    const fireHere =
+      idle && this._timerHandles === 0 && this._readyInArrivalOrder && !this._debug && !observed;
     let collected = 0;
     for (; ; collected++) {
       const top = timers.popDue(time);

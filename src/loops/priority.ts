@@ -239,6 +239,7 @@ export function PriorityMixin<B extends LoopConstructor>(
     constructor(...args: any[]) {
       super(...args);
       this._ready = new PriorityReadyQueue();
+      this._readyInArrivalOrder = false;
     }
 
     /** @internal */
