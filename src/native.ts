@@ -743,6 +743,7 @@ export class NativeSteps {
     }
     this.crediting.push(body);
     inMicrotask(this.credit);
+    armHostCheck(this); // before the function can queue host callbacks of its own (see there)
     let result: unknown;
     this.calling++;
     try {
@@ -790,6 +791,7 @@ function expectThen(body: NativeBody, first: boolean): NativeSteps {
     steps.started.push(body);
   } else {
     steps.resume(body);
+    armHostCheck(steps); // before the continuation can queue host callbacks of its own
   }
   loop._handover = steps;
   return steps;
@@ -873,7 +875,9 @@ function enterRunning(steps: NativeSteps): void {
 
 /**
  * In the host's next macrotask, the microtasks have all run: a then() still
- * due would have come. The steps still waiting for one await the host.
+ * due would have come. The steps still waiting for one await the host. Armed
+ * before a function's code runs, so that it comes before the host callbacks
+ * that code queues (a setImmediate), which must not find the loop running.
  */
 function armHostCheck(steps: NativeSteps): void {
   if (steps.checking) return;

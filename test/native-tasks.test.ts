@@ -1152,6 +1152,31 @@ describe("awaits the loop does not control", () => {
   });
 });
 
+describe("host callbacks a native task queues", () => {
+  it("run outside the loop, in its first part and after an await alike", async () => {
+    const seen: string[] = [];
+    const probe = (where: string) => () => {
+      try {
+        seen.push(`${where}: ${getRunningLoop().constructor.name} ${currentTask()?.getName()}`);
+      } catch {
+        seen.push(`${where}: no loop`);
+      }
+    };
+    // Each step then waits on the host, so that its hand-over lasts until the host's turn.
+    const hostAwait = () => new Promise((resolve) => setTimeout(resolve, 5));
+    await run(async () => {
+      setImmediate(probe("first part"));
+      await hostAwait();
+    });
+    await run(async () => {
+      await sleep(0);
+      setImmediate(probe("after an await"));
+      await hostAwait();
+    });
+    expect(seen).toEqual(["first part: no loop", "after an await: no loop"]);
+  });
+});
+
 describe("the scheduling API sees native tasks", () => {
   it("runnableTasks and blockedTasks", async () => {
     const seen = await onLoop(
