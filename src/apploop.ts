@@ -53,7 +53,8 @@ export function submitTo<T>(
       "pass handler() or the function itself",
     );
   }
-  if (!loop.isRunning()) void loop.runForever();
+  // From anywhere: even inside another loop's step, the loop's drives run on the host later.
+  if (!loop.isRunning()) void loop._runForever();
   // Never an eager start: the caller's stack is not the loop's.
   return loop.createTask(
     coro,

@@ -552,6 +552,8 @@ export function isFuture(x: unknown): x is Future<unknown> {
  * else to the loop the calling code runs on: the running loop, or, in an
  * async function task after a host await, its task's loop (with the loop's
  * asyncLocalStorage option) or the loop running now; else the policy's loop.
+ * A future of that loop is returned as it is; another loop's future (a task
+ * a library's own loop runs) is waited for as a promise.
  *
  * Until the future is done (settled by the promise, or cancelled), an idle
  * virtual loop waits for the host instead of reporting a deadlock. Each call
@@ -572,7 +574,10 @@ export function fromPromise<T>(
   promise: PromiseLike<T>,
   options?: { loop?: BaseEventLoop },
 ): Future<T> {
-  if (promise instanceof Future) return promise;
+  if (promise instanceof Future) {
+    const here = options?.loop ?? activeLoopOrNull();
+    if (here === null || here === promise._loop) return promise;
+  }
   if (!isPromiseLike(promise)) {
     throw argTypeError(
       "fromPromise()",

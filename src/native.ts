@@ -949,7 +949,8 @@ function wakeWaitingLoops(): void {
 /**
  * @internal `await op` (op.then()) in code the loop runs: when a native task
  * is due its then(), this is its await, which the task now drives; returns
- * false otherwise (the caller runs op as a task of its own). An await always
+ * false otherwise (the caller runs op as a task of its own, or waits for a
+ * future's promise: another loop's future is always waited for so). An await always
  * passes both functions: a then() without `reject` (`op.then(f)`, made inside
  * a thenable's own then()) is never one, and gets its promise.
  */
@@ -957,6 +958,8 @@ export function awaitInTask(op: object, resolve: Settle, reject: unknown): boole
   if (typeof reject !== "function") return false;
   const loop = activeLoopOrNull();
   if (loop === null) return false;
+  // Another loop's future settles in that loop's time: to this one it is a host promise.
+  if (op instanceof Future && op._loop !== loop) return false;
   const steps = loop._handover;
   const due = steps?.handedOver === true && steps.due();
   if (loop._asyncLocalStorage && owners) {

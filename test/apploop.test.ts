@@ -223,6 +223,47 @@ describe("loop.submit()", () => {
   });
 });
 
+describe("an app loop behind a library's promise API", () => {
+  // The library runs its work on a loop of its own; its callers may run asynkit loops too.
+  const libraryWith = () => {
+    const lib = new HostEventLoop();
+    return {
+      lib,
+      task: (x: string) => lib.submit(sleep(2, `got ${x}`)),
+      promise: async (x: string) => await lib.submit(sleep(2, `got ${x}`)),
+    };
+  };
+
+  it("is started by a submit() made inside another loop's step, native or generator", async () => {
+    const native = libraryWith();
+    expect(await run(async () => await native.promise("a"))).toBe("got a");
+    const generator = libraryWith();
+    expect(
+      await run(function* () {
+        return yield* fromPromise(generator.promise("b"));
+      }),
+    ).toBe("got b");
+    await native.lib.shutdown();
+    await generator.lib.shutdown();
+  });
+
+  it("its tasks are awaited from another loop's tasks as promises, directly or through fromPromise()", async () => {
+    const { lib, task, promise } = libraryWith();
+    expect(await promise("warm")).toBe("got warm"); // the library's loop runs already
+    // Each a run of its own: past an await of a host promise, code runs outside the loop.
+    const results = [
+      await run(async () => await promise("a")),
+      await run(async () => await task("b")),
+      await run(async () => await fromPromise(task("c"))),
+      await run(function* () {
+        return yield* fromPromise(task("d"));
+      }),
+    ];
+    expect(results).toEqual(["got a", "got b", "got c", "got d"]);
+    await lib.shutdown();
+  });
+});
+
 describe("loop.shutdown()", () => {
   it("cancels the tasks left, lets them clean up, and closes the loop", async () => {
     const app = new VirtualEventLoop();

@@ -533,6 +533,15 @@ export abstract class BaseEventLoop {
    */
   runForever(): Promise<void> {
     this._checkRunnable("runForever");
+    return this._runForever();
+  }
+
+  /**
+   * @internal runForever() once checked. Its drives run on the host, never in
+   * the caller's stack: submit() starts a loop this way from anywhere, a step
+   * of another loop's task included.
+   */
+  _runForever(): Promise<void> {
     this._running = true;
     loopStarted(this, this._awaited !== null);
     // A stop() made before the run is kept: the loop runs one iteration, then stops (as asyncio).
