@@ -5,7 +5,7 @@
  * future the task waited on goes on, only the wait is abandoned.
  */
 import { observed, publish } from "./channels.js";
-import type { Coro } from "./coro.js";
+import { type Coro, describe } from "./coro.js";
 import { TimeoutError, TimeoutInterrupt } from "./errors.js";
 import { getRunningLoop, runningTask, type TimerHandle } from "./events.js";
 import { PENDING } from "./futures.js";
@@ -17,7 +17,7 @@ import {
   sleepAt,
   type TaskSwitchOptions,
 } from "./scheduling.js";
-import { type Task, throwIntoTask } from "./tasks.js";
+import { noteInterrupt, pendingInterrupt, type Task, throwIntoTask } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { checkDelay, checkFunction, checkInteger, checkOptions } from "./validate.js";
 
@@ -27,7 +27,9 @@ import { checkDelay, checkFunction, checkInteger, checkOptions } from "./validat
  * is ready. A task blocked on a future stops waiting for it without cancelling
  * it (a lock or a queue gives what the future would have brought to the next
  * in line). The task must be pending, not the current task, and without a
- * cancellation pending (Errors that say which). Needs a scheduling loop.
+ * cancellation or another interrupt pending (Errors that say which); a
+ * cancel() made after it comes after it, at the task's next suspension.
+ * Needs a scheduling loop.
  *
  * @example
  * ```ts
@@ -99,6 +101,12 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
   if (task._mustCancel || waitedOn?.cancelled()) {
     throw cannot("it has a cancellation pending, which it must take first");
   }
+  const queued = pendingInterrupt(task);
+  if (queued !== null) {
+    throw cannot(
+      `it has an interrupt pending (${describe(queued.error)}), which it must take first`,
+    );
+  }
   if (waitedOn !== null && waitedOn._state === PENDING) {
     // Blocked: it stops waiting, and the future goes on without it.
     waitedOn._removeWaiter(task);
@@ -110,6 +118,7 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
   } else if (loop._takeTask(task) === null) {
     throw cannot("it has no step in the ready queue to replace (it was taken out)");
   }
+  noteInterrupt(task, error);
   loop._callFirst(throwIntoTask, task, error);
   if (observed) publish("task.interrupted", { task, error });
 }

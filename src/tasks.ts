@@ -131,10 +131,11 @@ const MUST_CANCEL = 2;
  */
 const STEP_IN_MICROTASKS = 4;
 /**
- * Task._flags: a native task's step begins an await: a pending cancellation
- * waits for that await to suspend, as a coroutine's waits for its next yield.
+ * Task._flags: the step throws something else in first (a native task's step
+ * begins an await; an interrupt): a pending cancellation waits for the task's
+ * next suspension, as a coroutine's waits for its next yield.
  */
-const AWAIT_START = 8;
+const CANCEL_LATER = 8;
 /**
  * Task._flags, beside MUST_CANCEL: the cancellation aborted the taskSignal()
  * of a native task blocked on the host. If that reached a host API (see
@@ -230,8 +231,26 @@ export function taskStep(task: Task<unknown>): void {
   task._step(NO_ERROR);
 }
 
+/** The tasks with an interrupt (taskThrow()) queued, not yet thrown in, and its error. */
+const interrupts = new WeakMap<Task<unknown>, unknown>();
+
+/**
+ * @internal An interrupt of `task` with `error` is queued (taskThrow()): a
+ * cancel() requested before it is thrown in comes after it.
+ */
+export function noteInterrupt(task: Task<unknown>, error: unknown): void {
+  interrupts.set(task, error);
+}
+
+/** @internal The error of the interrupt queued for `task`, if one is. */
+export function pendingInterrupt(task: Task<unknown>): { error: unknown } | null {
+  return interrupts.has(task) ? { error: interrupts.get(task) } : null;
+}
+
 /** @internal The ready-queue callback that throws `error` into a task's coroutine. */
 export function throwIntoTask(task: Task<unknown>, error: unknown): void {
+  // An interrupt comes before a cancellation requested after it: that waits for the next suspension.
+  if (interrupts.delete(task) && task._mustCancel) task._flags |= CANCEL_LATER;
   task._step(error);
 }
 
@@ -552,7 +571,7 @@ export class Task<T = unknown> extends Future<T> {
    * suspends, and not at all if it does not.
    */
   _runAwaitStart(when: "now" | "queue" | "queued"): void {
-    this._flags |= AWAIT_START;
+    this._flags |= CANCEL_LATER;
     if (when === "now") this._run();
     else if (when === "queue") this._loop._readyTask(this as Task<unknown>);
   }
@@ -573,7 +592,7 @@ export class Task<T = unknown> extends Future<T> {
       );
     }
     // One test on the common path: SIGNAL_ABORTED comes with MUST_CANCEL.
-    if ((this._flags & (AWAIT_START | MUST_CANCEL)) !== 0) error = this._stepError(error);
+    if ((this._flags & (CANCEL_LATER | MUST_CANCEL)) !== 0) error = this._stepError(error);
     this._futWaiter = null;
     const loop = this._loop;
     const previousTask = loop._currentTask;
@@ -620,7 +639,7 @@ export class Task<T = unknown> extends Future<T> {
   private _stepError(error: unknown): unknown {
     if ((this._flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) this._cancelSpent();
     const flags = this._flags;
-    if ((flags & AWAIT_START) !== 0) this._flags &= ~AWAIT_START;
+    if ((flags & CANCEL_LATER) !== 0) this._flags &= ~CANCEL_LATER;
     else if ((flags & MUST_CANCEL) !== 0) {
       if (!(error instanceof CancelledError)) error = this._makeCancelledError();
       this._cancelSpent();

@@ -200,6 +200,41 @@ for (const kind of LOOP_KINDS) {
         ]);
       });
 
+      it("refuses a second interrupt while one is pending; a cancel() after one comes after it", async () => {
+        const log = await runOn(kind, function* () {
+          const log: string[] = [];
+          const task = createTask(
+            (function* () {
+              for (;;) {
+                try {
+                  yield* sleep(1000);
+                } catch (error) {
+                  log.push(`caught ${(error as Error).name}: ${(error as Error).message}`);
+                  if ((error as Error).name === "CancelledError") throw error;
+                }
+              }
+            })(),
+            { name: "t" },
+          );
+          yield* sleep(0);
+          taskThrow(task, new Error("first"));
+          log.push(thrown(() => taskThrow(task, new Error("second"))).message);
+          yield* sleep(0);
+          taskThrow(task, new Error("third"));
+          log.push(`cancel(): ${task.cancel("stop")}`);
+          log.push(`task: ${((yield* caught(() => task)) as Error).name}`);
+          return log;
+        });
+        expect(log).toEqual([
+          'taskThrow(): cannot interrupt <Task pending name="t">: it has an interrupt pending (Error: first), which it must take first.',
+          "caught Error: first",
+          "cancel(): true",
+          "caught Error: third", // the interrupt first,
+          "caught CancelledError: stop", // then the cancellation, where the task waits again
+          "task: CancelledError",
+        ]);
+      });
+
       it("interrupts a task that has not started: it fails with the error", async () => {
         const error = await runOn(kind, function* () {
           const task = createTask(sleep(0));
