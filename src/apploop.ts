@@ -14,19 +14,19 @@ import { argTypeError, checkDelay, checkOptions } from "./validate.js";
 /** Options for `loop.submit()`. */
 export interface SubmitOptions {
   /** The task's name, for messages and reports (default "Task-<n>"). */
-  name?: string;
+  name?: string | undefined;
   /** Cancels the task when this signal aborts (a client that went away). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** The context the task runs in (default: a copy of the current one). */
-  context?: Context;
+  context?: Context | undefined;
   /** The task's priority, which a priority loop orders by (see TaskOptions.priority). */
-  priority?: TaskPriority;
+  priority?: TaskPriority | undefined;
 }
 
 /** Options for `loop.shutdown()`. */
 export interface ShutdownOptions {
   /** How long (ms, on the loop's clock) cancelled tasks get to finish; default: no limit. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /** @internal loop.submit(). */

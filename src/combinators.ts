@@ -32,7 +32,7 @@ import {
 /** Options for the list form of gather(). */
 export interface GatherOptions {
   /** Put errors (and a CancelledError for a cancelled child) in the results instead of raising the first. */
-  returnExceptions?: boolean;
+  returnExceptions?: boolean | undefined;
 }
 
 /** The future behind gather(): cancelling it cancels every child. */
@@ -248,9 +248,9 @@ export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"
 /** Options for wait(). */
 export interface WaitOptions {
   /** Return after this many milliseconds even if the condition is not met (nothing is cancelled); negative: 0. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Default "ALL_COMPLETED". */
-  returnWhen?: ReturnWhen;
+  returnWhen?: ReturnWhen | undefined;
 }
 
 /**
@@ -347,7 +347,7 @@ function* waitUntil<T>(
 function checkListAndTimeout(
   where: string,
   aws: unknown,
-  options: { timeout?: number } | undefined,
+  options: { timeout?: number | undefined } | undefined,
   example: string,
 ): number | undefined {
   if (
@@ -483,7 +483,7 @@ class ShieldFuture<T> extends Future<T> {
 /** Options for asCompleted(). */
 export interface AsCompletedOptions {
   /** After this many milliseconds (negative: 0), the coroutines still to come raise TimeoutError. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /**

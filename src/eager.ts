@@ -48,9 +48,9 @@ type Tracked = { [coroState]?: number };
 /** Options for {@link CoroStart}. */
 export interface CoroStartOptions {
   /** The context the coroutine runs in, at the start and every later step (default: whichever is current). */
-  context?: Context;
+  context?: Context | undefined;
   /** Start at once (default true); when false, call start() yourself. */
-  autostart?: boolean;
+  autostart?: boolean | undefined;
 }
 
 /**
@@ -471,7 +471,7 @@ function started<T>(where: string, state: CoroStart<T>): CoroStart<T> {
  * });
  * ```
  */
-export function coroAwait<T>(coro: Coro<T>, options?: { context?: Context }): Op<T> {
+export function coroAwait<T>(coro: Coro<T>, options?: { context?: Context | undefined }): Op<T> {
   if (!isCoroutine(coro)) throw notACoroutine("coroAwait()", coro);
   checkOptions("coroAwait()", options, "{ context }");
   return awaitStarted(coro, options?.context) as Op<T>;

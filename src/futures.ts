@@ -45,7 +45,7 @@ type Callback = DoneCallback<never> | Task<unknown> | ContextCallback;
 /** Options for addDoneCallback(). */
 export interface DoneCallbackOptions {
   /** The context the callback runs in (default: a copy of the current one). */
-  context?: Context;
+  context?: Context | undefined;
 }
 
 /**
@@ -88,7 +88,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   declare _aside: string | Unretrieved | undefined;
 
   /** A pending future on `options.loop` (default: the running loop, else the policy's). */
-  constructor(options?: { loop?: BaseEventLoop }) {
+  constructor(options?: { loop?: BaseEventLoop | undefined }) {
     this._state = PENDING;
     this._outcome = undefined;
     const loop = options?.loop; // options may be null or a non-object: _checkedLoop says so
@@ -104,7 +104,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
-  private _checkedLoop(options: { loop?: BaseEventLoop }): BaseEventLoop {
+  private _checkedLoop(options: { loop?: BaseEventLoop | undefined }): BaseEventLoop {
     const loop = (options as { loop?: unknown } | null)?.loop;
     if (
       typeof options === "object" &&
@@ -572,7 +572,7 @@ export function isFuture(x: unknown): x is Future<unknown> {
  */
 export function fromPromise<T>(
   promise: PromiseLike<T>,
-  options?: { loop?: BaseEventLoop },
+  options?: { loop?: BaseEventLoop | undefined },
 ): Future<T> {
   if (promise instanceof Future) {
     const here = options?.loop ?? activeLoopOrNull();

@@ -115,16 +115,16 @@ setDefaultLoopProvider(() => getEventLoopPolicy().getEventLoop());
 /** Options for run(). */
 export interface RunOptions {
   /** Makes the loop to run on (default: the policy's newEventLoop()). */
-  loopFactory?: () => BaseEventLoop;
+  loopFactory?: (() => BaseEventLoop) | undefined;
   /** Turns on the loop's debug mode. */
-  debug?: boolean;
+  debug?: boolean | undefined;
   /** Cancels main when this signal aborts; the CancelledError carries the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Makes AsyncLocalStorage follow the loop's tasks and callbacks (see the
    * loops' option of the same name; default: the loop's own setting, off).
    */
-  asyncLocalStorage?: boolean;
+  asyncLocalStorage?: boolean | undefined;
 }
 
 /**

@@ -19,7 +19,7 @@ export type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
 /** Options for createTaskDescend() and createTaskStart(). */
 export interface CreateTaskOptions {
   /** The task's name (default "Task-<n>"). */
-  name?: string;
+  name?: string | undefined;
 }
 
 /** Options for taskSwitch(). */
@@ -28,7 +28,7 @@ export interface TaskSwitchOptions {
    * Where the current task waits in the ready queue: at this position (1: right
    * after the target). Default: at the end, as `sleep(0)`.
    */
-  insertPos?: number;
+  insertPos?: number | undefined;
 }
 
 /** @internal `given` (default: the running loop) as a scheduling loop, or a TypeError naming `what`. */

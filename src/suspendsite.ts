@@ -29,7 +29,7 @@ const ownDirectory = ((): string | null => {
 /** @internal The stack as it is now, deep enough to reach past asynkit's frames to the user's. */
 export function captureSuspension(): Error {
   // V8's and JavaScriptCore's depth limit; another host ignores it.
-  const errors = Error as { stackTraceLimit?: number };
+  const errors = Error as { stackTraceLimit?: number | undefined };
   const limit = errors.stackTraceLimit;
   errors.stackTraceLimit = CAPTURED_FRAMES;
   const site = new Error("suspended here");

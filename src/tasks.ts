@@ -71,22 +71,22 @@ import {
 /** Options for creating a task. */
 export interface TaskOptions {
   /** The task's name (default "Task-<n>"). */
-  name?: string;
+  name?: string | undefined;
   /** The context the task runs in (default: a copy of the current one). */
-  context?: Context;
+  context?: Context | undefined;
   /** Run the coroutine at once, in the caller's stack, until it first suspends (Python 3.12's eager_start). */
-  eagerStart?: boolean;
+  eagerStart?: boolean | undefined;
   /** @internal */
   [HOLD_FIRST_STEP]?: boolean;
   /** Cancel the task when this signal aborts; the CancelledError carries the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * The task's priority: a number (lower runs first) or "user-blocking" (-10),
    * "user-visible" (0, the default) or "background" (10). A priority loop
    * (PriorityHostEventLoop, PriorityVirtualEventLoop) orders by it; other loops
    * keep it on the task and ignore it.
    */
-  priority?: TaskPriority;
+  priority?: TaskPriority | undefined;
 }
 
 let taskCount = 0;
@@ -912,7 +912,7 @@ export function allTasks(loop?: BaseEventLoop): Set<Task> {
  */
 export function ensureFuture<T>(
   awaitable: Awaitable<T> | PromiseLike<T> | TaskBody<T>,
-  options?: { loop?: BaseEventLoop },
+  options?: { loop?: BaseEventLoop | undefined },
 ): Future<T> {
   checkOptions("ensureFuture()", options, "{ loop }");
   checkLoopOption("ensureFuture()", "options.loop", options?.loop);

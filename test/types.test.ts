@@ -26,6 +26,7 @@ import {
   getEventLoop,
   getRunningLoop,
   type Handle,
+  type HostEventLoop,
   isFuture,
   Monitor,
   run,
@@ -35,6 +36,7 @@ import {
   type TimerHandle,
   type Token,
   VirtualEventLoop,
+  wait,
 } from "../src/index.js";
 
 function* answer(): Coro<number> {
@@ -260,5 +262,31 @@ describe("monitors and generators", () => {
   it("oob() may leave out its message only when the message type allows undefined", () => {
     expectTypeOf<Monitor<undefined>["oob"]>().parameters.toEqualTypeOf<[data?: undefined]>();
     expectTypeOf<Monitor<string>["oob"]>().parameters.toEqualTypeOf<[data: string]>();
+  });
+});
+
+describe("options", () => {
+  // A caller that passes its own optional settings on (exactOptionalPropertyTypes, on in this
+  // project's tsconfig) may give a field as undefined: it means the default, as leaving it out does.
+  function passOn(signal?: AbortSignal, name?: string, timeout?: number): Coro<void> {
+    return (function* () {
+      const task = createTask(sleep(1), { name, signal, context: undefined, priority: undefined });
+      yield* gather([task], { returnExceptions: undefined });
+      yield* wait([task], { timeout, returnWhen: undefined });
+      yield* fromPromise(Promise.resolve(), { loop: undefined });
+    })();
+  }
+
+  it("take undefined for any field, under exactOptionalPropertyTypes", () => {
+    expectTypeOf(run).toBeCallableWith(passOn(), {
+      signal: undefined,
+      debug: undefined,
+      loopFactory: undefined,
+      asyncLocalStorage: undefined,
+    });
+    expectTypeOf<HostEventLoop["submit"]>().toBeCallableWith(passOn(), {
+      name: undefined,
+      signal: undefined,
+    });
   });
 });

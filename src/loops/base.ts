@@ -99,7 +99,7 @@ export interface EventLoopOptions {
    * loop.close();
    * ```
    */
-  asyncLocalStorage?: boolean;
+  asyncLocalStorage?: boolean | undefined;
 }
 
 /** How a run of iterations ended. */

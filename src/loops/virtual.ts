@@ -31,7 +31,7 @@ export interface VirtualEventLoopOptions extends EventLoopOptions {
    * loop.close();
    * ```
    */
-  hostAwaits?: "report" | "error";
+  hostAwaits?: "report" | "error" | undefined;
 }
 
 /**

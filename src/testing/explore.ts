@@ -23,26 +23,26 @@ import { decodeToken, encodeToken, scripted } from "./token.js";
 /** Options of {@link explore}. */
 export interface ExploreOptions {
   /** How many schedules to run at most (default 1000); iteration 0 is the FIFO schedule. */
-  iterations?: number;
+  iterations?: number | undefined;
   /** The seed of the strategy's choices (default 0): the same seed runs the same schedules. */
-  seed?: number;
+  seed?: number | undefined;
   /** How to choose: "random" (default) at each decision, "pct" by random priorities, "dfs" every schedule in turn. */
-  strategy?: "random" | "pct" | "dfs";
+  strategy?: "random" | "pct" | "dfs" | undefined;
   /** PCT's bug depth (default 3): the number of ordering constraints a bug it should find needs. */
-  depth?: number;
+  depth?: number | undefined;
   /** "dfs" only: the most departures from FIFO order a schedule may have (default: no bound). */
-  preemptionBound?: number;
+  preemptionBound?: number | undefined;
   /** The most entries one run may run (default 100000): a run past it fails, as a livelock. */
-  maxSteps?: number;
+  maxSteps?: number | undefined;
   /**
    * Stop searching after this many milliseconds (default: no limit); the
    * report says the search was cut short. A run then still waiting on the
    * host alone (past an await of a promise the loop did not make) fails the
    * search, as kind "time limit".
    */
-  timeLimitMs?: number;
+  timeLimitMs?: number | undefined;
   /** Fail on exception-handler reports without an exception (warnings) too, such as an await of a promise the loop did not make (default false). */
-  failOnWarnings?: boolean;
+  failOnWarnings?: boolean | undefined;
 }
 
 /** Options of {@link replay}: the rules of the run, as the search that found the token had them. */

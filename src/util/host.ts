@@ -22,7 +22,7 @@ export function builtinModule<T>(id: string): T | undefined {
 interface HostTimers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(timer: unknown): void;
-  setImmediate?: (fn: () => void) => unknown;
+  setImmediate?: ((fn: () => void) => unknown) | undefined;
 }
 
 const timers: HostTimers = builtinModule<HostTimers>("node:timers") ?? {
