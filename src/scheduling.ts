@@ -161,8 +161,11 @@ function reinsertLast(loop: AnySchedulingLoop, pos: number): void {
   const length = loop.readyLen();
   const last = length > 0 ? loop._takeAt(length - 1) : null;
   const task = last === null ? null : loop.taskFromHandle(last);
+  if (last === null) {
+    throw new Error(`taskReinsert(${pos}): the ready queue is empty: there is no task to move.`);
+  }
   if (task === null) {
-    if (last !== null) loop._putBack(last, length - 1);
+    loop._putBack(last, length - 1);
     throw new Error(
       `taskReinsert(${pos}): the last entry of the ready queue resumes no task: pass the task to move, taskReinsert(task, ${pos}).`,
     );

@@ -304,7 +304,9 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         yield* sleep(0);
         expect(log).toEqual(["callback"]);
         yield* sleep(0);
-        expect(() => taskReinsert(0)).toThrow(/resumes no task/);
+        expect(() => taskReinsert(0)).toThrow(
+          "taskReinsert(0): the ready queue is empty: there is no task to move.",
+        );
       });
     });
 
@@ -486,6 +488,22 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         yield* task;
         expect(() => loop.readyInsert(0, handle)).toThrow(/which is already done/);
         expect(loop.readyLen()).toBe(0);
+      });
+    });
+
+    it("refuses an entry already in the queue: it would run twice", async () => {
+      await runOn(kind, function* () {
+        const loop = queue();
+        const callback = loop.callSoon(() => {});
+        const task = createTask((function* () {})(), { name: "queued" });
+        // The Handle itself, and a Handle that shows the task's entry (the queue holds the task).
+        expect(() => loop.readyInsert(0, callback)).toThrow(
+          /^readyInsert\(\): <Handle .*> is in the ready queue already, at 0: take it out with readyPop\(0\) before inserting it elsewhere\.$/,
+        );
+        const shown = loop.queueFind(taskKey(task)) as Handle;
+        expect(() => loop.readyInsert(0, shown)).toThrow(/is in the ready queue already, at 1/);
+        expect(loop.readyLen()).toBe(2);
+        yield* task;
       });
     });
   });

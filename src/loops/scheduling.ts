@@ -205,6 +205,12 @@ export function SchedulingMixin<B extends LoopConstructor>(
       if (task !== null && task._state !== PENDING) {
         throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
+      const queued = this._entryIndex(handle, task);
+      if (queued >= 0) {
+        throw new Error(
+          `readyInsert(): ${handle} is in the ready queue already, at ${queued}: take it out with readyPop(${queued}) before inserting it elsewhere.`,
+        );
+      }
       const index = this._putBack(handle, pos);
       if (observed) publishMove(this, "readyInsert", handle, index);
     }
@@ -324,10 +330,17 @@ export function SchedulingMixin<B extends LoopConstructor>(
 
     /** @internal Position of `handle`, searched from both ends at once, or -1. */
     _indexOf(handle: Handle): number {
+      return this._entryIndex(handle, null);
+    }
+
+    /** Position of `handle`, or of the entry of `task` (the one it resumes), or -1. */
+    private _entryIndex(handle: Handle, task: Task | null): number {
       const ready = this._ready;
+      const matches = (entry: Handle | ReadyEntry | undefined): boolean =>
+        entry === handle || (task !== null && taskOfEntry(entry as Handle) === task);
       for (let front = 0, back = ready.length - 1; front <= back; front++, back--) {
-        if (ready.get(back) === handle) return back;
-        if (ready.get(front) === handle) return front;
+        if (matches(ready.get(back))) return back;
+        if (matches(ready.get(front))) return front;
       }
       return -1;
     }
