@@ -126,6 +126,51 @@ describe("a lost update FIFO order does not show", () => {
     },
   );
 
+  it("shrinks only to schedules that fail with the same error, not another bug of the same kind", async () => {
+    const thrown: string[] = [];
+    function* main(): Coro<void> {
+      yield* sleep(0);
+      const mode = choose(3);
+      if (mode === 1) {
+        thrown.push("total");
+        throw new Error("total is 99, expected 100");
+      }
+      yield* sleep(0);
+      if (mode === 2) {
+        thrown.push("TypeError");
+        throw new TypeError("Cannot read properties of undefined (reading 'id')");
+      }
+    }
+    for (const seed of [0, 1, 2]) {
+      thrown.length = 0;
+      const error = await rejection(explore(main, { seed }));
+      const found = thrown[0];
+      expect(error.message.split("\n")[0]).toContain(
+        found === "TypeError" ? "main threw TypeError: Cannot read" : "main threw Error: total is",
+      );
+      expect((error.cause as Error).name).toBe(found === "TypeError" ? "TypeError" : "Error");
+    }
+  });
+
+  it("names a sleep's timer by the task that sleeps, as it was when it ran", async () => {
+    function* main(): Coro<void> {
+      const log: string[] = [];
+      function* worker(name: string): Coro<void> {
+        yield* sleep(10);
+        log.push(name);
+      }
+      const a = createTask(worker("reader"), { name: "reader" });
+      const b = createTask(worker("writer"), { name: "writer" });
+      yield* a;
+      yield* b;
+      if (log[0] !== "reader") throw new Error(`writer went first: ${log}`);
+    }
+    const error = await rejection(explore(main));
+    expect(error.schedule).toEqual([
+      'step 4: ran the timer of Task "writer" (sleep until t=10 ms) instead of the timer of Task "reader" (sleep until t=10 ms)',
+    ]);
+  });
+
   it("reports the shrunk schedule in words with a token that replays it, failing 20 times out of 20", async () => {
     const error = await rejection(explore(lostUpdate, { strategy: "pct" }));
     expect(error.name).toBe("ExploreError");
@@ -543,6 +588,42 @@ describe("the search", () => {
       iterations: 1,
       timedOut: true,
     });
+  });
+
+  it("a run stopped at a host await leaves nothing running into the next: replays back to back fail alike", async () => {
+    async function main() {
+      let n = 0;
+      const a = createTask(
+        async () => {
+          const seen = n;
+          await sleep(0);
+          n = seen + 1;
+        },
+        { name: "A" },
+      );
+      const b = createTask(
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1)); // stopped here (failOnWarnings)
+          await sleep(0); // after the host timer: must not run as a step of the next replay
+          await sleep(0);
+          n += 1;
+        },
+        { name: "B" },
+      );
+      await a;
+      await b;
+      if (n !== 2) throw new Error(`n is ${n}`);
+    }
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const error = await rejection(replay(main, "1:", { failOnWarnings: true }));
+      outcomes.add(`${error.kind}, ${error.steps} steps: ${error.message.split("\n")[0]}`);
+    }
+    expect([...outcomes]).toEqual([
+      expect.stringMatching(
+        /^exception report, 3 steps: replay\(\): the schedule fails again: exception report: <Task pending name="B"> awaited a promise the loop did not make, in its step 0/,
+      ),
+    ]);
   });
 
   it("a run still waiting on the host when timeLimitMs passes fails the search, naming what waits", async () => {

@@ -9,12 +9,14 @@ import { wait } from "../combinators.js";
 import { describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
 import { DeadlockError } from "../errors.js";
 import type { ExceptionContext, Handle, ReadyEntry } from "../events.js";
+import { Future } from "../futures.js";
 import { type BaseEventLoop, HANDED_OVER, IDLE, type Spin, STOPPED } from "../loops/base.js";
 import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
-import type { Task, TaskBody, TaskOptions } from "../tasks.js";
+import { Task, type TaskBody, type TaskOptions } from "../tasks.js";
 import { taskLabel, taskOfEntry } from "../tasktree.js";
+import { now } from "../util/clock.js";
 import type { ReadyQueue } from "../util/deque.js";
-import { yieldToHost } from "../util/host.js";
+import { hostSetTimeout, yieldToHost } from "../util/host.js";
 import { argTypeError } from "../validate.js";
 import { type Decider, enterRun } from "./choose.js";
 
@@ -39,9 +41,13 @@ export type FailureKind =
 interface Departure {
   readonly decision: number;
   readonly step: number;
-  /** The entry run and the one FIFO order would have run; null for a choose(). */
-  readonly ran: Handle | ReadyEntry | null;
-  readonly instead: Handle | ReadyEntry | null;
+  /**
+   * The entry run and the one FIFO order would have run; null for a choose().
+   * An entry that is no task's step is put in words at once: a timer's words
+   * change once it ran (its state, its waiter).
+   */
+  readonly ran: Handle | ReadyEntry | string | null;
+  readonly instead: Handle | ReadyEntry | string | null;
   readonly n: number;
   readonly choice: number;
 }
@@ -76,7 +82,14 @@ export class Outcome {
     if (choice === 0) return;
     // An entry departs at the step it runs as; a choose() within the step that ran last.
     const step = ran === null ? this.steps : this.steps + 1;
-    (this._departures ??= []).push({ decision, step, ran, instead, n, choice });
+    (this._departures ??= []).push({
+      decision,
+      step,
+      ran: describedNow(ran),
+      instead: describedNow(instead),
+      n,
+      choice,
+    });
   }
 
   /** The schedule as a number: equal for equal choices, and (53 bits) as good as unique among the runs of a search. */
@@ -89,7 +102,7 @@ export class Outcome {
     this._schedule ??= (this._departures ?? []).map((d) =>
       d.ran === null
         ? `step ${d.step}: choose(${d.n}) returned ${d.choice}`
-        : `step ${d.step}: ran ${describeEntry(d.ran)} instead of ${describeEntry(d.instead as Handle | ReadyEntry)}`,
+        : `step ${d.step}: ran ${described(d.ran)} instead of ${described(d.instead)}`,
     );
     return this._schedule;
   }
@@ -98,7 +111,7 @@ export class Outcome {
   get ran(): Map<number, string> {
     const ran = new Map<number, string>();
     for (const d of this._departures ?? [])
-      if (d.ran !== null) ran.set(d.decision, describeEntry(d.ran));
+      if (d.ran !== null) ran.set(d.decision, described(d.ran));
     return ran;
   }
 }
@@ -175,10 +188,28 @@ class Run implements Decider {
   }
 }
 
-/** @internal An entry in words: the task it runs, else the Handle or timer itself. */
+/**
+ * @internal An entry in words: the task it runs; a sleep's timer by the task
+ * that sleeps on it; else the Handle itself.
+ */
 export function describeEntry(entry: Handle | ReadyEntry): string {
   const task = taskOfEntry(entry);
-  return task === null ? String(entry) : taskLabel(task);
+  if (task !== null) return taskLabel(task);
+  if (entry instanceof Future) {
+    const sleeper = entry._callbacks; // the one task that waits on a sleep's timer
+    const what = entry._label() ?? "a timer";
+    return sleeper instanceof Task ? `the timer of ${taskLabel(sleeper)} (${what})` : what;
+  }
+  return String(entry);
+}
+
+/** A departure's entry as it is kept: a task's step as the entry, anything else in words. */
+function describedNow(entry: Handle | ReadyEntry | null): Handle | ReadyEntry | string | null {
+  return entry === null || taskOfEntry(entry) !== null ? entry : describeEntry(entry);
+}
+
+function described(entry: Handle | ReadyEntry | string | null): string {
+  return typeof entry === "string" ? entry : describeEntry(entry as Handle | ReadyEntry);
 }
 
 function keepReport(loop: BaseEventLoop, context: ExceptionContext): void {
@@ -297,6 +328,21 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
 
 const MAIN = { name: "main" };
 
+/** How long the functions a stopped run left running on the host are waited for, at most. */
+const HOST_LEFTOVERS_MS = 100;
+
+/**
+ * Waits for the functions of a closed run that still run on the host to end:
+ * their next asynkit await finds no loop and fails them, once their host
+ * promise settles.
+ */
+async function hostLeftoversEnd(loop: ExploringLoop): Promise<void> {
+  const deadline = now() + HOST_LEFTOVERS_MS;
+  while (loop._hostPending > 0 && now() < deadline) {
+    await new Promise<void>((resolve) => hostSetTimeout(resolve, 1));
+  }
+}
+
 /**
  * Once main is done, the tasks still running are cancelled and waited for, as
  * run() does: their cleanup runs under the schedule too, and a failure of
@@ -393,7 +439,11 @@ export class Runner {
       this._loop = null;
       leave();
     }
-    return this._finish(run, loop, thrown) as Outcome;
+    const outcome = this._finish(run, loop, thrown) as Outcome;
+    // Stopped while functions of the program ran on past host awaits, the run leaves them
+    // running: their code must not run inside the next run's steps.
+    if (loop.stoppedBy !== null && loop._hostPending > 0) await hostLeftoversEnd(loop);
+    return outcome;
   }
 
   /** The search's time limit passed: stops the run under way if it waits on the host alone. */

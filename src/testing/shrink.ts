@@ -18,6 +18,24 @@ interface Departure {
 /** Runs the program under `chooser`. */
 export type Rerun = (chooser: Chooser) => Outcome | Promise<Outcome>;
 
+/**
+ * True if `outcome` fails as `failing` does: the same kind and, for an error
+ * the program threw or reported, the same class and message, numbers aside
+ * ("n is 2" and "n is 3" are one bug; a TypeError is another).
+ */
+function sameFailure(outcome: Outcome, failing: Outcome): boolean {
+  const a = outcome.failure;
+  const b = failing.failure;
+  if (a === null || b === null || a.kind !== b.kind) return false;
+  if (a.kind !== "main threw" && a.kind !== "exception report") return true;
+  return errorShape(a.cause) === errorShape(b.cause);
+}
+
+function errorShape(cause: unknown): string {
+  const said = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  return said.replace(/\d+/g, "#");
+}
+
 /** The smallest schedule found that fails as `failing` does, in at most `budget` runs. */
 export async function shrink(failing: Outcome, rerun: Rerun, budget: number): Promise<Outcome> {
   let runsLeft = budget;
@@ -26,7 +44,7 @@ export async function shrink(failing: Outcome, rerun: Rerun, budget: number): Pr
     if (runsLeft === 0) return undefined;
     runsLeft--;
     const outcome = await rerun(chooser);
-    if (outcome.failure?.kind === failing.failure?.kind) return outcome;
+    if (sameFailure(outcome, failing)) return outcome;
     passed?.(outcome);
     return null;
   };
