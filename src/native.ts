@@ -744,6 +744,7 @@ export class NativeSteps {
     this.crediting.push(body);
     inMicrotask(this.credit);
     armHostCheck(this); // before the function can queue host callbacks of its own (see there)
+    const creator = body === null ? null : this.runningStarted();
     let result: unknown;
     this.calling++;
     try {
@@ -751,8 +752,44 @@ export class NativeSteps {
     } finally {
       this.calling--;
       if (!isPromiseLike(result) || isCoroutine(result)) this.credits--;
+      this.startedBody = body;
+      this.startedBy = creator;
     }
     return result;
+  }
+
+  /**
+   * The function whose first part was just called, and the started function
+   * whose code called it, if one did: a function past a plain first await,
+   * still due its first then(), which starts one eagerly.
+   */
+  private startedBody: NativeBody | null = null;
+  private startedBy: NativeBody | null = null;
+
+  /**
+   * The function the hand-over runs as, if it is a started one past its
+   * credit: alone, it runs on past a plain first await (its code, or code its
+   * microtasks run, as the hand-over takes all of it to be).
+   */
+  private runningStarted(): NativeBody | null {
+    const started = this.started;
+    if (!this.handedOver || this.firstPart !== null || this.resumed !== null) return null;
+    return started.length === 1 && this.credits === 1 ? (started[0] as NativeBody) : null;
+  }
+
+  /**
+   * `body`'s first part ended in an await: it joins the started functions, in
+   * the order their then() comes. One started by a started function's code
+   * comes before that function, whose next await comes after the code that
+   * started it.
+   */
+  addStarted(body: NativeBody): void {
+    const creator = this.startedBody === body ? this.startedBy : null;
+    this.startedBody = this.startedBy = null;
+    const started = this.started;
+    const at = creator === null ? -1 : started.lastIndexOf(creator);
+    if (at < 0) started.push(body);
+    else started.splice(at, 0, body);
   }
 
   /** `body` is no longer due a then() as a resumed function. */
@@ -788,7 +825,7 @@ function expectThen(body: NativeBody, first: boolean): NativeSteps {
   const steps = stepsOf(loop);
   if (first) {
     steps.firstPartOver(body);
-    steps.started.push(body);
+    steps.addStarted(body);
   } else {
     steps.resume(body);
     armHostCheck(steps); // before the continuation can queue host callbacks of its own

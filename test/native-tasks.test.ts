@@ -560,6 +560,32 @@ describe("native tasks started eagerly in one step", () => {
     expect(reports).toEqual([]);
   });
 
+  it("a task past a plain first await that starts one eagerly keeps its own next await", async () => {
+    // The child's first part runs inside the parent's code, so its then() comes first.
+    const loop = new VirtualEventLoop({ hostAwaits: "error" });
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const parent = createTask(
+        async () => {
+          await null; // settles in microtasks: still the parent's first step
+          createTask(
+            async () => {
+              await sleep(0);
+              log.push(`child slept as ${currentTask()?.getName()}`);
+            },
+            { name: "child", eagerStart: true },
+          );
+          await sleep(0);
+          log.push(`parent slept as ${currentTask()?.getName()}`);
+        },
+        { name: "parent" },
+      );
+      await parent;
+    });
+    loop.close();
+    expect(log).toEqual(["child slept as child", "parent slept as parent"]);
+  });
+
   it("the next await of the second is its own, though the first started an async body before it", async () => {
     // b's then() job was queued before the credit of a's timeout() body: it is b's await.
     const loop = new VirtualEventLoop({ hostAwaits: "error" });
