@@ -15,7 +15,7 @@ import {
   type Suspend,
 } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
-import { beginEagerStart, endEagerStart, getEventLoop, onEagerStartTaskRequest } from "./events.js";
+import { activeLoop, beginEagerStart, endEagerStart, onEagerStartTaskRequest } from "./events.js";
 import { FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
@@ -92,7 +92,10 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     checkOptions("new CoroStart()", options, "{ context, autostart }");
     this.coro = coro;
     this._context = options?.context ?? null;
-    if (options?.autostart !== false) this._record(NEXT, undefined);
+    if (options?.autostart !== false) {
+      checkNotStarted("new CoroStart()", coro);
+      this._record(NEXT, undefined);
+    }
   }
 
   /**
@@ -105,6 +108,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
         "CoroStart.start(): the coroutine was already started; start() runs once, and only after `autostart: false`.",
       );
     }
+    checkNotStarted("CoroStart.start()", this.coro);
     this._record(NEXT, undefined);
     return this.done();
   }
@@ -320,6 +324,18 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
       `CoroStart.${what}(): cannot reuse a start that is ${why}; a started coroutine is continued once (keep the Future or Task that awaits it).`,
     );
   }
+}
+
+/**
+ * A coroutine asynkit started (an eager() or a CoroStart) belongs to what
+ * continues it: a second start would take it from there, and leave that
+ * continuation a finished coroutine, with no result.
+ */
+function checkNotStarted(where: string, coro: Coro<unknown>): void {
+  if ((coro as Tracked)[coroState] === undefined) return;
+  throw new InvalidStateError(
+    `${where}: this coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.`,
+  );
 }
 
 /** One step of `coro` in `context` (null: the current one), recording its state for coroIsNew() & co. */
@@ -586,7 +602,7 @@ function endStart<T>(
   start._suspended(step);
   // The task runs the rest in the copy the start ran in.
   try {
-    return getEventLoop().createTask(start.asCoroutine(), { context });
+    return activeLoop().createTask(start.asCoroutine(), { context });
   } catch (error) {
     // No task to continue it (a closed loop): end the coroutine rather than leave it half-run.
     start._context = context;
@@ -731,6 +747,7 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
     // begun in the start binds to the caller. It runs in the caller's context
     // lent as a copy: a start that neither suspends nor asks for its task
     // costs about its Future.
+    checkNotStarted("eager()", x);
     const depth = beginEagerStart();
     (x as Tracked)[coroState] = CORO_RUNNING;
     const lent = lendContext();

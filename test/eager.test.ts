@@ -15,6 +15,7 @@ import {
   CancelledError,
   ContextVar,
   type Coro,
+  CoroStart,
   cancelling,
   coroEager,
   createEagerTaskFactory,
@@ -39,7 +40,7 @@ import {
   timeout,
   VirtualEventLoop,
 } from "../src/index.js";
-import { catching, failAfter } from "./helpers.js";
+import { catching, failAfter, thrown } from "./helpers.js";
 
 const loops: [string, () => BaseEventLoop][] = [
   ["HostEventLoop", () => new HostEventLoop()],
@@ -712,10 +713,10 @@ describe("eager: forwarding to the coroutine is exact", () => {
 });
 
 describe("eager: bad input", () => {
-  test("no task can continue it (the loop is closed): the coroutine is ended, the error raised", () => {
-    const closed = new VirtualEventLoop();
-    closed.close();
-    getEventLoopPolicy().setEventLoop(closed);
+  test("no loop runs a task to continue it: the coroutine is ended, the error raised", () => {
+    // The policy's loop is not running: a task there would never run (as asyncio, which needs a running loop).
+    const idle = new VirtualEventLoop();
+    getEventLoopPolicy().setEventLoop(idle);
     const log: string[] = [];
     function* work(): Coro<void> {
       try {
@@ -727,11 +728,32 @@ describe("eager: bad input", () => {
       }
     }
     try {
-      expect(() => eager(work())).toThrow(/event loop is closed/);
+      expect(() => eager(work())).toThrow(/^no running event loop/);
     } finally {
       getEventLoopPolicy().setEventLoop(null);
+      idle.close();
     }
     expect(log).toEqual(["started", "finally"]);
+    // A start that does not suspend needs no loop: its Future is done.
+    expect(eager(returns(1)).result()).toBe(1);
+  });
+
+  test("a coroutine started once is not started again: its first start's result stays its own", async () => {
+    function* work(): Coro<number> {
+      yield* sleep(1);
+      return 5;
+    }
+    const results = await run(function* () {
+      const coro = work();
+      const task = eager(coro);
+      const again = [thrown(() => eager(coro)).message, thrown(() => new CoroStart(coro)).message];
+      return [...again, yield* task];
+    });
+    expect(results).toEqual([
+      "eager(): this coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.",
+      "new CoroStart(): this coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.",
+      5,
+    ]);
   });
 
   test("eager(42)", () => {
