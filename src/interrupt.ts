@@ -108,9 +108,7 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
     );
   }
   if (waitedOn !== null && waitedOn._state === PENDING) {
-    // Blocked: it stops waiting, and the future goes on without it.
-    waitedOn._removeWaiter(task);
-    task._futWaiter = null;
+    task._stopWaiting(); // blocked: the future goes on without it
   } else if (task._blockedOnHost) {
     throw cannot(
       `it awaits ${HOST_AWAIT}, which the loop cannot interrupt: await it through fromPromise() to make the wait interruptible, or cancel() the task (its taskSignal() aborts at once)`,

@@ -1085,7 +1085,7 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
   if (!(body instanceof NativeBody) || !body._drivesAwait || owner._stepInMicrotasks) return false;
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
   const queued = stepQueued(owner, body);
-  body._letGoOfAwait(stopWaiting(owner));
+  body._letGoOfAwait(owner._stopWaiting());
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
   owner._runAwaitStart(queued ? "queued" : "queue");
   return true;
@@ -1094,16 +1094,6 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
 /** The task's step that drives `body`'s await is in the ready queue: a bare yield's, or the wakeup of a done future. */
 function stepQueued(task: Task<unknown>, body: NativeBody): boolean {
   return body._queued || task._futWaiter?.done() === true;
-}
-
-/** `task` stops waiting on the future of an await that goes on elsewhere: that future, if any. */
-function stopWaiting(task: Task<unknown>): Future<unknown> | null {
-  const waitedOn = task._futWaiter;
-  if (waitedOn !== null) {
-    waitedOn.removeDoneCallback(task as never);
-    task._futWaiter = null;
-  }
-  return waitedOn;
 }
 
 /** How the host prints a promise's resolving functions: built in, unnamed. */
@@ -1163,7 +1153,7 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   // A step of the task's already queued ends the task.
   const queued = stepQueued(task, body);
   // The function went on without the await the task drives (e.g. Promise.race).
-  body._settled(ok, outcome, stopWaiting(task));
+  body._settled(ok, outcome, task._stopWaiting());
   const steps = loop._handover;
   steps?.keepRunningContext();
   steps?.drop(body);

@@ -159,11 +159,11 @@ export function taskReinsert(taskOrPos: Task | number, pos?: number): void {
 
 function reinsertLast(loop: AnySchedulingLoop, pos: number): void {
   const length = loop.readyLen();
-  const last = length > 0 ? loop._takeAt(length - 1) : null;
-  const task = last === null ? null : loop.taskFromHandle(last);
-  if (last === null) {
+  if (length === 0) {
     throw new Error(`taskReinsert(${pos}): the ready queue is empty: there is no task to move.`);
   }
+  const last = loop._takeAt(length - 1);
+  const task = loop.taskFromHandle(last);
   if (task === null) {
     loop._putBack(last, length - 1);
     throw new Error(
@@ -171,7 +171,7 @@ function reinsertLast(loop: AnySchedulingLoop, pos: number): void {
     );
   }
   if (observed) publish("ready.move", { loop, op: "taskReinsert", task, position: pos });
-  loop._putBack(last as Handle, pos);
+  loop._putBack(last, pos);
 }
 
 function* switchTo(task: Task, insertPos: number | undefined): Coro<void> {

@@ -465,8 +465,7 @@ export class Task<T = unknown> extends Future<T> {
       if (passingCancel.includes(waiter as Task<unknown>)) {
         // The request came round a ring of tasks awaiting each other (a deadlock): this one
         // stops waiting and takes it at once, so that each task in the ring ends cancelled.
-        waiter.removeDoneCallback(this as never);
-        this._futWaiter = null;
+        this._stopWaiting();
         this._loop._readyTask(this as Task<unknown>);
       }
     }
@@ -477,6 +476,16 @@ export class Task<T = unknown> extends Future<T> {
     // as the API's rejection: its next asynkit await (a cleanup's) is not cancelled again.
     if (aborted && this._blockedOnHost) this._flags |= SIGNAL_ABORTED;
     return true;
+  }
+
+  /** @internal The task stops waiting on its future, which goes on without it: that future, if any. */
+  _stopWaiting(): Future<unknown> | null {
+    const waitedOn = this._futWaiter;
+    if (waitedOn !== null) {
+      waitedOn._removeWaiter(this as Task<unknown>);
+      this._futWaiter = null;
+    }
+    return waitedOn;
   }
 
   /** How many cancellation requests are pending (cancel() calls not undone by uncancel()). */
