@@ -22,6 +22,7 @@ import {
   checkBooleanOption,
   checkFunction,
   checkOptions,
+  isEventLoop,
   notAwaitable,
 } from "./validate.js";
 
@@ -114,7 +115,10 @@ setDefaultLoopProvider(() => getEventLoopPolicy().getEventLoop());
 
 /** Options for run(). */
 export interface RunOptions {
-  /** Makes the loop to run on (default: the policy's newEventLoop()). */
+  /**
+   * Makes the loop to run on (default: the policy's newEventLoop()): a new one, since
+   * run() closes it at the end. A loop that is running or closed is refused at the call.
+   */
   loopFactory?: (() => BaseEventLoop) | undefined;
   /** Turns on the loop's debug mode. */
   debug?: boolean | undefined;
@@ -165,10 +169,43 @@ export function run<T>(main: Awaitable<T> | TaskBody<T>, options?: RunOptions): 
   }
   const propagate = options?.asyncLocalStorage;
   checkBooleanOption("run()", "options.asyncLocalStorage", propagate);
-  const loop = options?.loopFactory ? options.loopFactory() : getEventLoopPolicy().newEventLoop();
+  let loop: BaseEventLoop;
+  try {
+    loop = options?.loopFactory
+      ? factoryLoop(options.loopFactory)
+      : getEventLoopPolicy().newEventLoop();
+  } catch (error) {
+    if (isCoroutine(awaitable)) awaitable.return(undefined as T);
+    throw error;
+  }
   if (options?.debug !== undefined) loop.setDebug(options.debug);
   if (propagate !== undefined) loop._asyncLocalStorage = propagate;
   return runOn(loop, awaitable, options?.signal);
+}
+
+/**
+ * A new loop from run()'s loopFactory. run() closes the loop it ran on, so a
+ * loop already running (another run's) or closed is refused before anything
+ * touches it.
+ */
+function factoryLoop(loopFactory: () => BaseEventLoop): BaseEventLoop {
+  const loop: unknown = loopFactory();
+  if (!isEventLoop(loop)) {
+    throw argTypeError(
+      "run()",
+      "the loop options.loopFactory returned",
+      loop,
+      "an asynkit event loop",
+      "return a new loop, e.g. () => new VirtualEventLoop()",
+    );
+  }
+  const made = loop as BaseEventLoop;
+  if (made.isRunning() || made.isClosed()) {
+    throw new Error(
+      `run(): options.loopFactory returned a loop that is ${made.isRunning() ? "running (another run's)" : "closed"}; run() runs on a loop of its own and closes it at the end: return a new loop, e.g. () => new VirtualEventLoop().`,
+    );
+  }
+  return made;
 }
 
 function checkRunOptions(options: RunOptions | undefined): void {

@@ -255,6 +255,42 @@ describe("run()", () => {
   });
 });
 
+it("refuses a loopFactory whose loop is another run's, and leaves that run alone", async () => {
+  const shared = new VirtualEventLoop();
+  const first = run(
+    async () => {
+      await sleep(10);
+      return "first";
+    },
+    { loopFactory: () => shared },
+  );
+  let started = false;
+  expect(() =>
+    run(
+      function* () {
+        started = true;
+        return "second";
+      },
+      { loopFactory: () => shared },
+    ),
+  ).toThrow(
+    "run(): options.loopFactory returned a loop that is running (another run's); run() runs on a loop of its own and closes it at the end: return a new loop, e.g. () => new VirtualEventLoop().",
+  );
+  await expect(first).resolves.toBe("first");
+  expect(started).toBe(false);
+  expect(() => run(async () => 1, { loopFactory: () => shared })).toThrow(
+    "options.loopFactory returned a loop that is closed",
+  );
+});
+
+it("refuses a loopFactory that returns no loop, at the call", () => {
+  expect(() => run(async () => 1, { loopFactory: () => 42 as never })).toThrow(
+    new TypeError(
+      "run() expects the loop options.loopFactory returned to be an asynkit event loop, got number 42: return a new loop, e.g. () => new VirtualEventLoop().",
+    ),
+  );
+});
+
 describe("getRunningLoop and getEventLoop", () => {
   it("getRunningLoop is the running loop inside, and throws outside", async () => {
     let inside: BaseEventLoop | null = null;
