@@ -101,28 +101,37 @@ export class Handle {
     }
     const previous = this._context === null ? null : swapContext(this._context);
     try {
+      let result: unknown;
       switch (this._argc) {
         case 0:
-          callback();
+          result = callback();
           break;
         case 1:
-          callback(this._arg0);
+          result = callback(this._arg0);
           break;
         case 2:
-          callback(this._arg0, this._arg1);
+          result = callback(this._arg0, this._arg1);
           break;
         default:
-          callback(...(this._arg0 as unknown[]));
+          result = callback(...(this._arg0 as unknown[]));
       }
+      // An async callback fails later, in its promise: that is an exception in the callback too.
+      if (result instanceof Promise)
+        result.then(undefined, (exception) => this._failed(callback, exception));
     } catch (exception) {
-      this._loop.callExceptionHandler({
-        message: `Exception in callback ${callback.name || "(anonymous)"}`,
-        exception,
-        handle: this,
-      });
+      this._failed(callback, exception);
     } finally {
       if (previous !== null) swapContext(previous);
     }
+  }
+
+  /** The callback threw: the loop's exception handler hears of it. */
+  private _failed(callback: AnyCallback, exception: unknown): void {
+    this._loop.callExceptionHandler({
+      message: `Exception in callback ${callback.name || "(anonymous)"}`,
+      exception,
+      handle: this,
+    });
   }
 
   toString(): string {

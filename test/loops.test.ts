@@ -310,6 +310,55 @@ describe("the exception handler", () => {
     expect(logged[0]).toMatch(/^Unhandled error in exception handler/);
     expect(logged[0]).toMatch(/handler broke/);
   });
+
+  it("a handler that throws: the error it was given is logged whole beside its own", () => {
+    const loop = new VirtualEventLoop();
+    const logged: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((msg: string) => logged.push(msg));
+    loop.setExceptionHandler(() => {
+      throw new Error("handler broke");
+    });
+    loop.callSoon(function failing() {
+      throw new Error("first");
+    });
+    runFor(loop, 0);
+    const lines = (logged[0] as string).split("\n");
+    expect(lines.slice(0, 4)).toEqual([
+      "Unhandled error in exception handler",
+      "context:",
+      "  Exception in callback failing",
+      "  handle: <Handle failing>",
+    ]);
+    expect(lines[4]).toBe("  Error: first");
+    expect(lines.some((line) => line.startsWith("  ") && line.includes("at failing"))).toBe(true);
+    expect(lines).toContain("Error: handler broke");
+  });
+
+  it("an async callback's rejection goes to the handler, as a throw does", async () => {
+    const loop = new VirtualEventLoop();
+    const contexts: ExceptionContext[] = [];
+    loop.setExceptionHandler((_l, ctx) => contexts.push(ctx));
+    const error = new Error("later");
+    const future = loop.createFuture<number>();
+    future.addDoneCallback(async function afterDone() {
+      await null;
+      throw error;
+    });
+    const handle = loop.callSoon(async function soon() {
+      throw new TypeError("at once");
+    });
+    const fine = loop.callSoon(async () => "a value is no failure");
+    future.setResult(1);
+    runFor(loop, 0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(contexts.map((c) => [c.message, String(c.exception)])).toEqual([
+      ["Exception in callback soon", "TypeError: at once"],
+      ["Exception in callback afterDone", "Error: later"],
+    ]);
+    expect(contexts[0]!.handle).toBe(handle);
+    expect(contexts[1]!.exception).toBe(error);
+    expect(fine.cancelled()).toBe(false);
+  });
 });
 
 describe("debug mode", () => {

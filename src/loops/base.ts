@@ -245,7 +245,10 @@ export abstract class BaseEventLoop {
   abstract _unpark(): void;
 
   /**
-   * Schedules `callback(...args)` to run after everything already ready.
+   * Schedules `callback(...args)` to run after everything already ready. A
+   * callback that throws, or an async one whose promise rejects, reports the
+   * error to the exception handler; the loop goes on. (An async callback's
+   * code after its first await is not ordered by the loop: give it a task.)
    *
    * @example
    * ```ts
@@ -587,7 +590,12 @@ export abstract class BaseEventLoop {
     this._reportAllUnretrieved();
   }
 
-  /** Sets the function that receives errors nobody caught (null: the default handler). */
+  /**
+   * Sets the function that receives errors nobody caught (null: the default
+   * handler): a callback's (a throw, or an async callback's rejection), a
+   * failed task's or future's nobody retrieved. An error in the handler
+   * itself goes to the default handler, with the context it was given.
+   */
   setExceptionHandler(handler: ExceptionHandler | null): void {
     if (handler !== null && typeof handler !== "function") {
       throw argTypeError(
@@ -608,14 +616,7 @@ export abstract class BaseEventLoop {
 
   /** Logs the error with console.error, as asyncio logs it. */
   defaultExceptionHandler(context: ExceptionContext): void {
-    const lines = [context.message || "Unhandled exception in event loop"];
-    for (const [key, value] of Object.entries(context)) {
-      if (key !== "message" && key !== "exception") lines.push(`${key}: ${String(value)}`);
-    }
-    const error = context.exception;
-    if (error !== undefined)
-      lines.push(error instanceof Error ? (error.stack ?? String(error)) : String(error));
-    console.error(lines.join("\n"));
+    console.error(formatContext(context).join("\n"));
   }
 
   /** Passes `context` to the exception handler; an error in the handler itself is logged, never thrown. */
@@ -1101,4 +1102,30 @@ function runPublished(loop: BaseEventLoop, entry: Handle | ReadyEntry): void {
   } finally {
     publish("callback.end", { loop });
   }
+}
+
+/**
+ * The default handler's lines for `context`: its message, its other keys, then
+ * the exception's stack. A context given as the `context` of another (the one
+ * an exception handler failed on) is shown whole, indented, so that the error
+ * the handler was given is not lost behind the handler's own.
+ */
+function formatContext(context: ExceptionContext): string[] {
+  const lines = [context.message || "Unhandled exception in event loop"];
+  for (const [key, value] of Object.entries(context)) {
+    if (key === "message" || key === "exception") continue;
+    if (key === "context" && isExceptionContext(value)) {
+      lines.push("context:", ...formatContext(value).map((line) => `  ${line}`));
+    } else lines.push(`${key}: ${String(value)}`);
+  }
+  const error = context.exception;
+  if (error !== undefined)
+    lines.push(error instanceof Error ? (error.stack ?? String(error)) : String(error));
+  return lines;
+}
+
+function isExceptionContext(x: unknown): x is ExceptionContext {
+  return (
+    typeof x === "object" && x !== null && typeof (x as { message?: unknown }).message === "string"
+  );
 }
