@@ -288,6 +288,10 @@ export function wait<T>(
     options,
     '{ returnWhen: "FIRST_COMPLETED" }',
   );
+  // An iterable that is not a list is read once, when the wait starts: only then can it be found empty.
+  if ((Array.isArray(aws) && aws.length === 0) || (aws instanceof Set && aws.size === 0)) {
+    throw new RangeError(EMPTY_WAIT);
+  }
   const returnWhen = options?.returnWhen ?? "ALL_COMPLETED";
   checkOneOf(
     "wait()",
@@ -303,6 +307,8 @@ export function wait<T>(
   }>;
 }
 
+const EMPTY_WAIT = "wait() needs at least one future: the set is empty.";
+
 function* waitUntil<T>(
   aws: Iterable<Future<T> | Coro<T>>,
   timeoutMs: number | undefined,
@@ -311,7 +317,7 @@ function* waitUntil<T>(
   const loop = getRunningLoop();
   const fs = new Set<Future<T>>();
   for (const aw of aws) fs.add(toFuture("wait()", "each awaitable", aw, loop));
-  if (fs.size === 0) throw new RangeError("wait() needs at least one future: the set is empty.");
+  if (fs.size === 0) throw new RangeError(EMPTY_WAIT);
 
   const waiter = new WaitFuture<void>(loop, `wait() of ${fs.size}`);
   const timer = timeoutMs === undefined ? null : loop.callLater(timeoutMs, releaseWaiter, waiter);

@@ -344,7 +344,14 @@ describe("wait", () => {
     runV(function* () {
       const { done } = yield* wait([sleep(1, "x")]);
       expect([...done].map((f) => f.result())).toEqual(["x"]);
-      expect(() => wait([]).next()).toThrow(RangeError);
+      // A list is found empty at the call; an iterable read once, when the wait starts.
+      for (const empty of [[], new Set<Future>()]) {
+        expect(() => wait(empty)).toThrow(
+          new RangeError("wait() needs at least one future: the set is empty."),
+        );
+      }
+      const none = wait(new Map<string, Future>().values());
+      expect(() => none.next()).toThrow("wait() needs at least one future: the set is empty.");
       expect(() => wait([sleep(1)], { returnWhen: "SOMETIMES" as never }).next()).toThrow(
         /wait\(\) expects options\.returnWhen to be one of the ReturnWhen names/,
       );
