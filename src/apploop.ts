@@ -9,7 +9,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import type { TaskPriority } from "./priority.js";
 import type { Task, TaskBody } from "./tasks.js";
 import { describeWait, taskLabel } from "./tasktree.js";
-import { argTypeError, checkDelay, checkOptions } from "./validate.js";
+import { argTypeError, checkDelay, checkOptions, type OptionNames } from "./validate.js";
 
 /** Options for `loop.submit()`. */
 export interface SubmitOptions {
@@ -23,11 +23,20 @@ export interface SubmitOptions {
   priority?: TaskPriority | undefined;
 }
 
+const SUBMIT_OPTIONS: OptionNames<SubmitOptions> = {
+  name: true,
+  signal: true,
+  context: true,
+  priority: true,
+};
+
 /** Options for `loop.shutdown()`. */
 export interface ShutdownOptions {
   /** How long (ms, on the loop's clock) cancelled tasks get to finish; default: no limit. */
   timeout?: number | undefined;
 }
+
+const SHUTDOWN_OPTIONS: OptionNames<ShutdownOptions> = { timeout: true };
 
 /** @internal loop.submit(). */
 export function submitTo<T>(
@@ -41,7 +50,7 @@ export function submitTo<T>(
       "loop.submit(): the loop is shutting down and takes no new work: submit before calling shutdown().",
     );
   }
-  checkOptions("loop.submit()", options, "{ name, signal, priority }");
+  checkOptions("loop.submit()", options, "{ name, signal, priority }", SUBMIT_OPTIONS);
   // A function* is called here; any other function runs as a native task, called at its first step.
   const coro = isGeneratorFunction(main) ? (main() as Coro<T>) : main;
   if (!isCoroutine(coro) && typeof coro !== "function") {
@@ -71,7 +80,7 @@ export function submitTo<T>(
 
 /** @internal loop.shutdown(): checks its options at the call, then shuts down. */
 export function shutDown(loop: BaseEventLoop, options: ShutdownOptions | undefined): Promise<void> {
-  checkOptions("loop.shutdown()", options, "{ timeout: 5000 }");
+  checkOptions("loop.shutdown()", options, "{ timeout: 5000 }", SHUTDOWN_OPTIONS);
   const timeoutMs = checkDelay(
     "loop.shutdown()",
     "options.timeout",

@@ -23,10 +23,12 @@ import { withTimeout } from "./timeouts.js";
 import {
   argTypeError,
   checkAwaitable,
+  checkBooleanOption,
   checkDelay,
   checkOneOf,
   checkOptions,
   notAwaitable,
+  type OptionNames,
 } from "./validate.js";
 
 /** Options for the list form of gather(). */
@@ -34,6 +36,8 @@ export interface GatherOptions {
   /** Put errors (and a CancelledError for a cancelled child) in the results instead of raising the first. */
   returnExceptions?: boolean | undefined;
 }
+
+const GATHER_OPTIONS: OptionNames<GatherOptions> = { returnExceptions: true };
 
 /** The future behind gather(): cancelling it cancels every child. */
 class GatheringFuture<T> extends Future<T> {
@@ -120,8 +124,11 @@ export function gather(...args: unknown[]): Op<unknown[]> {
         "pass gather([a, b], { returnExceptions: true }); spread any other iterable into an array, gather([...iterable], options)",
       );
     }
+    const options = args[1];
+    checkOptions("gather()", options, "{ returnExceptions: true }", GATHER_OPTIONS);
+    checkBooleanOption("gather()", "options.returnExceptions", options.returnExceptions);
     aws = [...(list as Iterable<unknown>)];
-    returnExceptions = args[1].returnExceptions === true;
+    returnExceptions = options.returnExceptions === true;
   } else if (args.length === 1 && (Array.isArray(list) || list instanceof Set)) {
     aws = [...list];
   }
@@ -253,6 +260,8 @@ export interface WaitOptions {
   returnWhen?: ReturnWhen | undefined;
 }
 
+const WAIT_OPTIONS: OptionNames<WaitOptions> = { timeout: true, returnWhen: true };
+
 /**
  * Waits for futures (coroutines are wrapped in tasks) until `returnWhen` is
  * met or `timeout` ms pass, as asyncio.wait. Returns the `done` and `pending`
@@ -287,6 +296,7 @@ export function wait<T>(
     aws,
     options,
     '{ returnWhen: "FIRST_COMPLETED" }',
+    WAIT_OPTIONS,
   );
   // An iterable that is not a list is read once, when the wait starts: only then can it be found empty.
   if ((Array.isArray(aws) && aws.length === 0) || (aws instanceof Set && aws.size === 0)) {
@@ -355,6 +365,7 @@ function checkListAndTimeout(
   aws: unknown,
   options: { timeout?: number | undefined } | undefined,
   example: string,
+  names: OptionNames<object>,
 ): number | undefined {
   if (
     typeof aws !== "object" ||
@@ -371,7 +382,7 @@ function checkListAndTimeout(
       `pass a list, e.g. ${where.replace("()", "")}([task1, task2])`,
     );
   }
-  checkOptions(where, options, example);
+  checkOptions(where, options, example, names);
   const timeoutMs = options?.timeout;
   return timeoutMs === undefined ? undefined : checkDelay(where, "options.timeout", timeoutMs);
 }
@@ -492,6 +503,8 @@ export interface AsCompletedOptions {
   timeout?: number | undefined;
 }
 
+const AS_COMPLETED_OPTIONS: OptionNames<AsCompletedOptions> = { timeout: true };
+
 /**
  * Yields one coroutine per awaitable; each waits for the next one to finish
  * and gives its result (or raises its error), in order of completion, as
@@ -521,7 +534,7 @@ export function asCompleted<T>(
 ): IterableIterator<Op<T>> {
   return new AsCompleted(
     aws,
-    checkListAndTimeout("asCompleted()", aws, options, "{ timeout: 100 }"),
+    checkListAndTimeout("asCompleted()", aws, options, "{ timeout: 100 }", AS_COMPLETED_OPTIONS),
   );
 }
 

@@ -7,7 +7,7 @@
  * share one frozen snapshot (snapshotContext), and a task gets its own copy
  * when it first writes to it or someone asks for it (task.getContext()).
  */
-import { argTypeError, checkFunction, checkOptions } from "./validate.js";
+import { argTypeError, checkFunction, checkOptions, type OptionNames } from "./validate.js";
 
 type Store = ReadonlyMap<ContextVar<unknown>, unknown>;
 const EMPTY: Store = new Map();
@@ -226,6 +226,8 @@ export class Token<T> {
   }
 }
 
+const CONTEXT_VAR_OPTIONS: OptionNames<{ default?: unknown }> = { default: true };
+
 /**
  * A variable whose value depends on the context it is read in: each task sees
  * its own value, as Python's `contextvars.ContextVar`.
@@ -257,7 +259,7 @@ export class ContextVar<T> {
         'pass a name, e.g. new ContextVar("user")',
       );
     }
-    checkOptions("new ContextVar()", options, "{ default: value }");
+    checkOptions("new ContextVar()", options, "{ default: value }", CONTEXT_VAR_OPTIONS);
     this.name = name;
     this.fallback =
       options !== undefined && "default" in options ? (options.default as T) : MISSING;

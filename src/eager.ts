@@ -20,7 +20,7 @@ import { FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
-import { argTypeError, checkOptions, notACoroutine } from "./validate.js";
+import { argTypeError, checkOptions, notACoroutine, type OptionNames } from "./validate.js";
 
 /** What eager() and funcEager() tell a caller who passes an async function. */
 const ASYNC_FUNCTION_HINT =
@@ -52,6 +52,9 @@ export interface CoroStartOptions {
   /** Start at once (default true); when false, call start() yourself. */
   autostart?: boolean | undefined;
 }
+
+const CORO_START_OPTIONS: OptionNames<CoroStartOptions> = { context: true, autostart: true };
+const CONTEXT_OPTION: OptionNames<{ context?: Context }> = { context: true };
 
 /**
  * A coroutine run in the caller's stack until it first suspends, returns or
@@ -89,7 +92,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
 
   constructor(coro: Coro<T>, options?: CoroStartOptions) {
     if (!isCoroutine(coro)) throw notACoroutine("new CoroStart()", coro);
-    checkOptions("new CoroStart()", options, "{ context, autostart }");
+    checkOptions("new CoroStart()", options, "{ context, autostart }", CORO_START_OPTIONS);
     this.coro = coro;
     this._context = options?.context ?? null;
     if (options?.autostart !== false) {
@@ -489,7 +492,7 @@ function started<T>(where: string, state: CoroStart<T>): CoroStart<T> {
  */
 export function coroAwait<T>(coro: Coro<T>, options?: { context?: Context | undefined }): Op<T> {
   if (!isCoroutine(coro)) throw notACoroutine("coroAwait()", coro);
-  checkOptions("coroAwait()", options, "{ context }");
+  checkOptions("coroAwait()", options, "{ context }", CONTEXT_OPTION);
   return awaitStarted(coro, options?.context) as Op<T>;
 }
 

@@ -13,7 +13,14 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { awaitInTask } from "./native.js";
 import type { Task } from "./tasks.js";
 import { failedUnretrieved, retrieved, type Unretrieved } from "./unretrieved.js";
-import { argTypeError, checkLoopOption, checkOptions, isEventLoop, notALoop } from "./validate.js";
+import {
+  argTypeError,
+  checkLoopOption,
+  checkOptions,
+  isEventLoop,
+  notALoop,
+  type OptionNames,
+} from "./validate.js";
 
 /** @internal */ export const PENDING = 0;
 /** @internal */ export const FINISHED = 1;
@@ -47,6 +54,9 @@ export interface DoneCallbackOptions {
   /** The context the callback runs in (default: a copy of the current one). */
   context?: Context | undefined;
 }
+
+const CONTEXT_OPTION: OptionNames<DoneCallbackOptions> = { context: true };
+const LOOP_OPTION: OptionNames<{ loop?: unknown }> = { loop: true };
 
 /**
  * The eventual result of an operation, as asyncio's Future.
@@ -105,17 +115,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
   private _checkedLoop(options: { loop?: BaseEventLoop | undefined }): BaseEventLoop {
-    const loop = (options as { loop?: unknown } | null)?.loop;
-    if (
-      typeof options === "object" &&
-      options !== null &&
-      (loop === undefined || isEventLoop(loop))
-    ) {
-      return options.loop ?? getEventLoop();
-    }
     const where = `new ${this._kind()}()`;
-    checkOptions(where, options, "{ loop }");
-    throw notALoop(where, "options.loop", loop);
+    checkOptions(where, options, "{ loop }", LOOP_OPTION);
+    const loop = (options as { loop?: unknown } | undefined)?.loop;
+    if (loop !== undefined && !isEventLoop(loop)) throw notALoop(where, "options.loop", loop);
+    return options.loop ?? getEventLoop();
   }
 
   /** True when the future has a result, an exception, or was cancelled. */
@@ -215,6 +219,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
         "pass (future) => { ... }",
       );
     }
+    checkOptions("future.addDoneCallback()", options, "{ context }", CONTEXT_OPTION);
     const context = options?.context;
     checkContextOption("future.addDoneCallback()", context);
     const asyncScope = this._loop._asyncLocalStorage
@@ -587,7 +592,7 @@ export function fromPromise<T>(
       "pass a promise, e.g. fromPromise(fetch(url))",
     );
   }
-  checkOptions("fromPromise()", options, "{ loop }");
+  checkOptions("fromPromise()", options, "{ loop }", LOOP_OPTION);
   checkLoopOption("fromPromise()", "options.loop", options?.loop);
   // The loop the calling code runs on: in an async function task after a host await,
   // outside every loop's step, its task's loop (or, without the asyncLocalStorage

@@ -15,6 +15,7 @@ import {
   checkTask,
   schedulingLoop,
   sleepAt,
+  TASK_SWITCH_OPTIONS,
   type TaskSwitchOptions,
 } from "./scheduling.js";
 import { noteInterrupt, pendingInterrupt, type Task, throwIntoTask } from "./tasks.js";
@@ -76,7 +77,7 @@ export function taskThrow(task: Task, error: unknown): void {
  */
 export function taskInterrupt(task: Task, error: unknown, options?: TaskSwitchOptions): Coro<void> {
   checkTask("taskInterrupt", task);
-  checkOptions("taskInterrupt()", options, "{ insertPos: 1 }");
+  checkOptions("taskInterrupt()", options, "{ insertPos: 1 }", TASK_SWITCH_OPTIONS);
   const insertPos = options?.insertPos;
   if (insertPos !== undefined) checkInteger("taskInterrupt()", "insertPos", insertPos);
   return interrupt(task, error, insertPos) as Op<void>;

@@ -24,6 +24,7 @@ import {
   checkOptions,
   isEventLoop,
   notAwaitable,
+  type OptionNames,
 } from "./validate.js";
 
 /** Decides which event loop code gets when none is running. */
@@ -131,6 +132,13 @@ export interface RunOptions {
   asyncLocalStorage?: boolean | undefined;
 }
 
+const RUN_OPTIONS: OptionNames<RunOptions> = {
+  loopFactory: true,
+  debug: true,
+  signal: true,
+  asyncLocalStorage: true,
+};
+
 /**
  * Runs `main` on a new event loop and settles with its result, as asyncio.run.
  * When main is done, run() cancels the tasks still running, waits for them,
@@ -209,7 +217,7 @@ function factoryLoop(loopFactory: () => BaseEventLoop): BaseEventLoop {
 }
 
 function checkRunOptions(options: RunOptions | undefined): void {
-  checkOptions("run()", options, "{ loopFactory, debug, signal }");
+  checkOptions("run()", options, "{ loopFactory, debug, signal }", RUN_OPTIONS);
   if (options === undefined) return;
   const { loopFactory, debug, signal } = options;
   if (loopFactory !== undefined) {

@@ -11,7 +11,13 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduling.js";
 import { allTasks, checkNewTask, Task, type TaskBody } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
-import { argTypeError, checkInteger, checkLoopOption, checkOptions } from "./validate.js";
+import {
+  argTypeError,
+  checkInteger,
+  checkLoopOption,
+  checkOptions,
+  type OptionNames,
+} from "./validate.js";
 
 /** @internal A loop made with SchedulingMixin, with its internals. */
 export type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
@@ -30,6 +36,9 @@ export interface TaskSwitchOptions {
    */
   insertPos?: number | undefined;
 }
+
+/** @internal */
+export const TASK_SWITCH_OPTIONS: OptionNames<TaskSwitchOptions> = { insertPos: true };
 
 /** @internal `given` (default: the running loop) as a scheduling loop, or a TypeError naming `what`. */
 export function schedulingLoop(what: string, given?: BaseEventLoop): AnySchedulingLoop {
@@ -206,7 +215,7 @@ function* switchTo(task: Task, insertPos: number | undefined): Coro<void> {
  */
 export function taskSwitch(task: Task, options?: TaskSwitchOptions): Op<void> {
   checkTask("taskSwitch", task);
-  checkOptions("taskSwitch()", options, "{ insertPos: 1 }");
+  checkOptions("taskSwitch()", options, "{ insertPos: 1 }", TASK_SWITCH_OPTIONS);
   const insertPos = options?.insertPos;
   if (insertPos !== undefined) checkInteger("taskSwitch()", "insertPos", insertPos);
   return switchTo(task, insertPos) as Op<void>;

@@ -66,6 +66,7 @@ import {
   checkOptions,
   notACoroutine,
   notAwaitable,
+  type OptionNames,
 } from "./validate.js";
 
 /** Options for creating a task. */
@@ -88,6 +89,16 @@ export interface TaskOptions {
    */
   priority?: TaskPriority | undefined;
 }
+
+/** The task options by name, and `loop` (new Task()'s, and a TaskFactory's). */
+const TASK_OPTIONS: OptionNames<Omit<TaskOptions, typeof HOLD_FIRST_STEP> & { loop?: unknown }> = {
+  name: true,
+  context: true,
+  eagerStart: true,
+  signal: true,
+  priority: true,
+  loop: true,
+};
 
 let taskCount = 0;
 
@@ -168,7 +179,7 @@ type Driven = { [drivenBy]?: Task<unknown> };
 
 /** @internal Throws unless `options` are valid task options; `where` names the public function. */
 export function checkTaskOptions(where: string, options: unknown): void {
-  checkOptions(where, options, '{ name: "worker" }');
+  checkOptions(where, options, '{ name: "worker" }', TASK_OPTIONS);
   if (options === undefined) return;
   // Any name is taken as String(name), as asyncio takes str(name).
   const { context, eagerStart, signal, loop, priority } = options as TaskOptions & {
@@ -310,7 +321,8 @@ export class Task<T = unknown> extends Future<T> {
     if (!plain) checkTaskOptions("new Task()", options);
     const driver = (coro as Driven)[drivenBy];
     if (driver !== undefined) throw reusedCoroutine(driver);
-    super(options);
+    // The loop's own option object: the task options are not a Future's (checked above).
+    super(options === undefined ? undefined : options.loop?._bound);
     this._coro = coro;
     this._flags = generator ? GENERATOR : 0;
     this._context = (plain ? undefined : options.context) ?? snapshotContext();
@@ -923,7 +935,7 @@ export function ensureFuture<T>(
   awaitable: Awaitable<T> | PromiseLike<T> | TaskBody<T>,
   options?: { loop?: BaseEventLoop | undefined },
 ): Future<T> {
-  checkOptions("ensureFuture()", options, "{ loop }");
+  checkOptions("ensureFuture()", options, "{ loop }", { loop: true });
   checkLoopOption("ensureFuture()", "options.loop", options?.loop);
   return toFuture("ensureFuture()", "awaitable", awaitable, options?.loop);
 }

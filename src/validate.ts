@@ -140,10 +140,33 @@ export function checkFunction(where: string, name: string, value: unknown, todo:
   if (typeof value !== "function") throw argTypeError(where, name, value, "a function", todo);
 }
 
-/** An options object (or nothing). */
-export function checkOptions(where: string, options: unknown, example: string): void {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
+/**
+ * The names of an options type's fields: a record rather than a list, so that
+ * the compiler checks it names every field, and only fields.
+ */
+export type OptionNames<O> = { readonly [K in keyof Required<O>]: true };
+
+/**
+ * An options object (or nothing) whose every key is one of `names`: a
+ * misspelt option (`{ nmae: "x" }`, from JavaScript or a spread object) would
+ * otherwise be ignored without a word.
+ */
+export function checkOptions(
+  where: string,
+  options: unknown,
+  example: string,
+  names: OptionNames<object>,
+): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) {
     throw argTypeError(where, "options", options, "an object", `pass options as ${example}`);
+  }
+  for (const key in options) {
+    if (!Object.hasOwn(names, key)) {
+      throw new TypeError(
+        `${where} has no option ${JSON.stringify(key)}: its options are ${Object.keys(names).join(", ")}.`,
+      );
+    }
   }
 }
 

@@ -1503,6 +1503,75 @@ describe("errors that come from state, not from an argument", () => {
   });
 });
 
+describe("a misspelt option is refused at the call, naming it and the options there are", () => {
+  const misspelt = { nmae: "x" } as never;
+  const fn = async () => {};
+  const calls: [string, () => unknown, string][] = [
+    ["run()", () => run(fn, misspelt), "loopFactory, debug, signal, asyncLocalStorage"],
+    [
+      "new VirtualEventLoop()",
+      () => new VirtualEventLoop(misspelt),
+      "asyncLocalStorage, hostAwaits",
+    ],
+    ["new HostEventLoop()", () => new HostEventLoop(misspelt), "asyncLocalStorage"],
+    ["new ContextVar()", () => new ContextVar("v", misspelt), "default"],
+    ["new CoroStart()", () => new CoroStart(sleep(0), misspelt), "context, autostart"],
+    ["coroAwait()", () => coroAwait(sleep(0), misspelt), "context"],
+    ["fromPromise()", () => fromPromise(new Promise(() => {}), misspelt), "loop"],
+    ["ensureFuture()", () => ensureFuture(Promise.resolve(1), misspelt), "loop"],
+    ["new Future()", () => new Future(misspelt), "loop"],
+    ["wait()", () => wait([sleep(0)], misspelt), "timeout, returnWhen"],
+    ["asCompleted()", () => asCompleted([sleep(0)], misspelt), "timeout"],
+    ["gather()", () => gather([sleep(0)], misspelt), "returnExceptions"],
+    [
+      "explore()",
+      () => explore(() => sleep(0), misspelt),
+      "iterations, seed, strategy, depth, preemptionBound, maxSteps, timeLimitMs, failOnWarnings",
+    ],
+    ["replay()", () => replay(() => sleep(0), "1:", misspelt), "maxSteps, failOnWarnings"],
+  ];
+  for (const [where, call, names] of calls) {
+    it(where, () => {
+      expect(call).toThrow(
+        new TypeError(`${where} has no option "nmae": its options are ${names}.`),
+      );
+    });
+  }
+
+  it("createTask(), loop.submit(), addDoneCallback(), taskSwitch(), taskInterrupt(), loop.shutdown()", () => {
+    const loop = new SchedulingVirtualEventLoop();
+    const where = (w: string, names: string) =>
+      new TypeError(`${w} has no option "nmae": its options are ${names}.`);
+    const task = "name, context, eagerStart, signal, priority, loop";
+    loop.runSync(function* () {
+      expect(() => createTask(fn, misspelt)).toThrow(where("createTask()", task));
+      expect(() => loop.createTask(fn, misspelt)).toThrow(where("loop.createTask()", task));
+      const other = createTask(sleep(0));
+      expect(() => other.addDoneCallback(() => {}, misspelt)).toThrow(
+        where("future.addDoneCallback()", "context"),
+      );
+      expect(() => taskSwitch(other, misspelt)).toThrow(where("taskSwitch()", "insertPos"));
+      expect(() => taskInterrupt(other, "stop", misspelt)).toThrow(
+        where("taskInterrupt()", "insertPos"),
+      );
+      yield* other;
+    });
+    const app = new VirtualEventLoop();
+    expect(() => app.submit(fn, misspelt)).toThrow(
+      where("loop.submit()", "name, signal, context, priority"),
+    );
+    expect(() => app.shutdown(misspelt)).toThrow(where("loop.shutdown()", "timeout"));
+  });
+
+  it("gather() checks that returnExceptions is a boolean", () => {
+    expect(() => gather([sleep(0)], { returnExceptions: "yes" as never })).toThrow(
+      new TypeError(
+        'gather() expects options.returnExceptions to be a boolean, got string "yes": pass true or false.',
+      ),
+    );
+  });
+});
+
 describe("a negative delay means now, as in asyncio and setTimeout", () => {
   it("sleep(negative) yields once, like sleep(0), and returns its value", () => {
     const log: string[] = [];

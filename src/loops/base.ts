@@ -46,7 +46,9 @@ import {
   checkBooleanOption,
   checkDelay,
   checkFunction,
+  checkOptions,
   checkTime,
+  type OptionNames,
 } from "../validate.js";
 
 /** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
@@ -125,6 +127,11 @@ export const HANDED_OVER = 3;
  * ```
  */
 export abstract class BaseEventLoop {
+  /** @internal The options this class's constructor takes, by name. */
+  static readonly _optionNames: OptionNames<object> = {
+    asyncLocalStorage: true,
+  } satisfies OptionNames<EventLoopOptions>;
+
   /**
    * @internal Entries ready to run; position 0 runs next. A task stands for
    * its own next step (or its wakeup by the future it waited on): no Handle is
@@ -222,6 +229,10 @@ export abstract class BaseEventLoop {
   private _sliceSpent = false;
 
   constructor(options?: EventLoopOptions) {
+    if (options !== undefined) {
+      const where = `new ${new.target.name}()`;
+      checkOptions(where, options, "{ asyncLocalStorage: true }", new.target._optionNames);
+    }
     const propagate = options?.asyncLocalStorage;
     // The message's name only when there is something to check: most loops take no options.
     if (propagate !== undefined) {

@@ -10,7 +10,7 @@ import type { Future } from "../futures.js";
 import { type Task, toFuture } from "../tasks.js";
 import { beginSyncRun, endSyncRun } from "../unretrieved.js";
 import { yieldToHost } from "../util/host.js";
-import { argRangeError, argTypeError, checkOneOf } from "../validate.js";
+import { argRangeError, argTypeError, checkOneOf, type OptionNames } from "../validate.js";
 import { BaseEventLoop, type EventLoopOptions, STOPPED } from "./base.js";
 
 const DEADLOCKED =
@@ -49,6 +49,12 @@ export interface VirtualEventLoopOptions extends EventLoopOptions {
  * ```
  */
 export class VirtualEventLoop extends BaseEventLoop {
+  /** @internal */
+  static override readonly _optionNames: OptionNames<object> = {
+    asyncLocalStorage: true,
+    hostAwaits: true,
+  } satisfies OptionNames<VirtualEventLoopOptions>;
+
   private _clock = 0;
   private readonly _failHostAwaits: boolean;
   /** True while a look at the idle loop after the host's microtasks is queued. */

@@ -14,6 +14,7 @@ import {
   checkInteger,
   checkNonNegative,
   checkOptions,
+  type OptionNames,
 } from "../validate.js";
 import { type FailureKind, type Outcome, Runner, type RunRules } from "./run.js";
 import { shrink } from "./shrink.js";
@@ -47,6 +48,18 @@ export interface ExploreOptions {
 
 /** Options of {@link replay}: the rules of the run, as the search that found the token had them. */
 export type ReplayOptions = Pick<ExploreOptions, "maxSteps" | "failOnWarnings">;
+
+const EXPLORE_OPTIONS: OptionNames<ExploreOptions> = {
+  iterations: true,
+  seed: true,
+  strategy: true,
+  depth: true,
+  preemptionBound: true,
+  maxSteps: true,
+  timeLimitMs: true,
+  failOnWarnings: true,
+};
+const REPLAY_OPTIONS: OptionNames<ReplayOptions> = { maxSteps: true, failOnWarnings: true };
 
 /** What {@link explore} found when no schedule failed. */
 export interface ExploreReport {
@@ -185,7 +198,7 @@ export function explore(main: () => unknown, options?: ExploreOptions): Promise<
 export function replay(main: () => unknown, token: string, options?: ReplayOptions): Promise<void> {
   checkMain("replay()", main);
   const deviations = decodeToken("replay()", token);
-  checkOptions("replay()", options, "{ maxSteps: 1000 }");
+  checkOptions("replay()", options, "{ maxSteps: 1000 }", REPLAY_OPTIONS);
   const rules = checkRunRules("replay()", options ?? {});
   checkNoLoopRunning("replay()");
   return inTurn(async () => {
@@ -356,7 +369,7 @@ function checkMain(where: string, main: unknown): void {
 
 function checkExploreOptions(options: ExploreOptions): Settings {
   const where = "explore()";
-  checkOptions(where, options, '{ iterations: 100, strategy: "pct" }');
+  checkOptions(where, options, '{ iterations: 100, strategy: "pct" }', EXPLORE_OPTIONS);
   const { iterations = 1000, seed = 0, strategy = "random", depth = 3 } = options;
   const { preemptionBound = Number.POSITIVE_INFINITY } = options;
   const { timeLimitMs = Number.POSITIVE_INFINITY } = options;
