@@ -4,6 +4,7 @@
  * Timing tests with generous bounds; vitest.config.ts runs this file alone,
  * after the others, and its tests one at a time.
  */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   burnCpu,
@@ -134,6 +135,34 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     expect(host).toBeGreaterThanOrEqual(1);
     expect(host).toBeLessThanOrEqual(3);
     expect(log.filter((entry) => entry !== "host")).toEqual(["0", "1", "2", "3", "4"]);
+  });
+
+  it("watched (debug mode, a channel subscriber), one task yielding alone lets the host in every slice", async () => {
+    for (const watch of ["debug", "channel"]) {
+      const loop = new HostEventLoop();
+      const listener = () => {};
+      if (watch === "channel") subscribe("asynkit:task.done", listener);
+      if (watch === "debug") loop.setDebug(true);
+      let hostRan = false;
+      setTimeout(() => {
+        hostRan = true;
+      }, 20);
+      const start = performance.now();
+      const steps = await loop.runUntilComplete(
+        (function* () {
+          let n = 0;
+          while (!hostRan && performance.now() - start < 1000) {
+            n++;
+            yield;
+          }
+          return n;
+        })(),
+      );
+      loop.close();
+      if (watch === "channel") unsubscribe("asynkit:task.done", listener);
+      expect([watch, hostRan]).toEqual([watch, true]);
+      expect(steps).toBeGreaterThan(1);
+    }
   });
 
   it("a stop() takes effect when the slice's deadline passes on the iteration's last step", async () => {

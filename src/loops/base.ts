@@ -826,7 +826,10 @@ export abstract class BaseEventLoop {
           this._iterationLeft = left;
           return HANDED_OVER;
         }
-        if (left > 0) {
+        // Out of time after the iteration's last entry too: a task that requeues itself
+        // alone would otherwise start iteration after iteration, and never let the host in.
+        if (left > 0 || this._sliceSpent) {
+          if (left === 0 && this._stopping) return STOPPED;
           this._iterationLeft = left;
           return OUT_OF_TIME;
         }
