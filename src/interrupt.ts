@@ -75,7 +75,7 @@ export function taskThrow(task: Task, error: unknown): void {
  * console.log(log); // ["stop", "back"]
  * ```
  */
-export function taskInterrupt(task: Task, error: unknown, options?: TaskSwitchOptions): Coro<void> {
+export function taskInterrupt(task: Task, error: unknown, options?: TaskSwitchOptions): Op<void> {
   checkTask("taskInterrupt", task);
   checkOptions("taskInterrupt()", options, "{ insertPos: 1 }", TASK_SWITCH_OPTIONS);
   const insertPos = options?.insertPos;
@@ -95,6 +95,9 @@ thenable(interrupt);
 function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unknown): void {
   const cannot = (why: string): Error => new Error(`${what}(): cannot interrupt ${task}: ${why}.`);
   if (task.done()) throw cannot("it is done");
+  if (task._loop !== loop) {
+    throw cannot("it belongs to a different event loop (taskThrow() queues it on its own)");
+  }
   if (task === loop._currentTask) {
     throw cannot("it is the task running now (to stop yourself, throw the error)");
   }

@@ -140,6 +140,17 @@ export function checkFunction(where: string, name: string, value: unknown, todo:
   if (typeof value !== "function") throw argTypeError(where, name, value, "a function", todo);
 }
 
+/** The callback of loop.callSoon() and its kin, whose first argument (if any) is a delay or a position. */
+export function checkCallback(what: string, callback: unknown): void {
+  const first = what === "callSoon" ? "" : what === "callInsert" ? "0, " : "10, ";
+  checkFunction(
+    `loop.${what}()`,
+    "callback",
+    callback,
+    `pass the function to call, e.g. loop.${what}(${first}() => { ... })`,
+  );
+}
+
 /**
  * The names of an options type's fields: a record rather than a list, so that
  * the compiler checks it names every field, and only fields.

@@ -16,6 +16,7 @@ import {
   Lock,
   Queue,
   run,
+  SchedulingVirtualEventLoop,
   schedulingLoopFactory,
   sleep,
   type Task,
@@ -469,6 +470,36 @@ describe("interruption needs a scheduling loop", () => {
       { loopFactory: () => new HostEventLoop() },
     );
     expect(message).toMatch(/^taskThrow\(\) needs a scheduling event loop/);
+  });
+});
+
+describe("another loop's task", () => {
+  it("taskInterrupt() refuses it; taskThrow() queues the error on the task's own loop", () => {
+    const own = new SchedulingVirtualEventLoop();
+    const other = new SchedulingVirtualEventLoop();
+    const log: string[] = [];
+    let task!: Task;
+    own.runSync(function* () {
+      task = createTask(
+        (function* () {
+          try {
+            yield* new Event().wait();
+          } catch (error) {
+            log.push(`${error} on ${getRunningLoop() === own ? "its own loop" : "another loop"}`);
+          }
+        })(),
+      );
+      yield;
+    });
+    other.runSync(function* () {
+      log.push(((yield* caught(() => taskInterrupt(task, "stop"))) as Error).message);
+      taskThrow(task, "thrown");
+    });
+    own.runSync(task);
+    expect(log.map((entry) => entry.replace(/Task-\d+/, "Task-N"))).toEqual([
+      'taskInterrupt(): cannot interrupt <Task pending name="Task-N">: it belongs to a different event loop (taskThrow() queues it on its own).',
+      "thrown on its own loop",
+    ]);
   });
 });
 

@@ -182,6 +182,11 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         loop.callInsert(-99, (a: string) => log.push(a), "front");
         loop.callPos(-1, () => log.push("before last"));
         expect(() => loop.callInsert(1.5, () => {})).toThrow(RangeError);
+        expect(() => loop.callInsert(0, "notfn" as never)).toThrow(
+          new TypeError(
+            'loop.callInsert() expects callback to be a function, got string "notfn": pass the function to call, e.g. loop.callInsert(0, () => { ... }).',
+          ),
+        );
         expect(loop.readyLen()).toBe(4);
         yield* sleep(0);
         return log;

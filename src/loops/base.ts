@@ -44,8 +44,8 @@ import { TimerQueue } from "../util/timerqueue.js";
 import {
   argTypeError,
   checkBooleanOption,
+  checkCallback,
   checkDelay,
-  checkFunction,
   checkOptions,
   checkTime,
   type OptionNames,
@@ -1081,15 +1081,6 @@ function pacedCheckInterval(interval: number, elapsed: number, remaining: number
   const next = interval < MAX_CHECK_INTERVAL ? interval * 2 : MAX_CHECK_INTERVAL;
   if (elapsed * next <= remaining * interval) return next;
   return Math.max(1, Math.floor((remaining * interval) / elapsed));
-}
-
-function checkCallback(what: string, callback: unknown): void {
-  checkFunction(
-    `loop.${what}()`,
-    "callback",
-    callback,
-    `pass the function to call, e.g. loop.${what}(${what === "callSoon" ? "" : "10, "}() => { ... })`,
-  );
 }
 
 /**

@@ -8,7 +8,7 @@ import { PENDING } from "../futures.js";
 import type { Task } from "../tasks.js";
 import { taskOfEntry } from "../tasktree.js";
 import type { ReadyQueue } from "../util/deque.js";
-import { argTypeError, checkFunction, checkInteger } from "../validate.js";
+import { argTypeError, checkCallback, checkFunction, checkInteger } from "../validate.js";
 import { BaseEventLoop } from "./base.js";
 import { HostEventLoop } from "./host.js";
 import { VirtualEventLoop } from "./virtual.js";
@@ -233,6 +233,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
       ...args: A
     ): Handle {
       checkInteger("loop.callInsert()", "pos", pos);
+      checkCallback("callInsert", callback);
       const handle = this.callSoon(callback, ...args);
       const ready = this._ready;
       removeJustPushed(ready, handle);
