@@ -993,16 +993,19 @@ function wakeWaitingLoops(): void {
  */
 export function awaitInTask(op: object, resolve: Settle, reject: unknown): boolean {
   if (typeof reject !== "function") return false;
-  const loop = activeLoopOrNull();
+  let loop = activeLoopOrNull();
   if (loop === null) return false;
+  // The host's async context tells whose await it is (the asyncLocalStorage option): a
+  // task blocked on the host may resume while another loop's native step has the host.
+  const owner = owners ? owners.getStore() : undefined;
+  if (owner !== undefined) loop = owner._loop;
   // Another loop's future settles in that loop's time: to this one it is a host promise.
   if (op instanceof Future && op._loop !== loop) return false;
   const steps = loop._handover;
   const due = steps?.handedOver === true && steps.due();
   if (loop._asyncLocalStorage && owners) {
-    // The host's async context tells whose await it is: a then() outside every task's
-    // (a host callback's) is no task's await, and one of a task blocked on the host is its.
-    const owner = owners.getStore();
+    // A then() outside every task's code (a host callback's) is no task's await, and one
+    // of a task blocked on the host is its.
     if (owner === undefined) return false;
     const body = due ? (steps as NativeSteps).takeOwned(owner) : null;
     if (body === null) return reattach(loop, owner, op, resolve, reject as Settle);

@@ -1408,6 +1408,46 @@ describe("with the asyncLocalStorage option", () => {
     expect(seen).toEqual([]);
   });
 
+  it("with two loops at once, code after a host await finds its own task and context", async () => {
+    // A task's function resumed by the host may run while the other loop's native step has
+    // the host (it awaits a host promise too): its next asynkit await is still its own loop's.
+    const request = new ContextVar("request", { default: "none" });
+    const wrong: string[] = [];
+    async function worker(name: string): Promise<void> {
+      request.set(name);
+      for (let round = 0; round < 5; round++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        await sleep(0);
+        await sleep(0);
+        let current: string;
+        try {
+          current = currentTask()?.getName() ?? "null";
+        } catch {
+          current = "no loop";
+        }
+        if (current !== name || request.get() !== name) {
+          wrong.push(`${name}: current task ${current}, request ${request.get()}`);
+        }
+      }
+    }
+    for (let run_ = 0; run_ < 10; run_++) {
+      await Promise.all(
+        ["a", "b"].map((loop) =>
+          run(
+            () =>
+              gather(
+                ...[1, 2, 3].map((i) =>
+                  createTask(() => worker(`${loop}${i}`), { name: `${loop}${i}` }),
+                ),
+              ),
+            { asyncLocalStorage: true },
+          ),
+        ),
+      );
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it("a task blocked on the host is back in the loop's order at its next asynkit await", async () => {
     const reports: string[] = [];
     const log: string[] = [];
