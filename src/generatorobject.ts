@@ -11,6 +11,7 @@ import { InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Monitor, Resume } from "./monitor.js";
+import { type Op, thenable } from "./thenable.js";
 import { argTypeError } from "./validate.js";
 
 /** A generator's states, and their names for messages. */
@@ -101,23 +102,29 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
   }
 
   /** Runs the body to its next item: `{ done: false, value: item }`, or `{ done: true, value: result }` at its end. */
-  next(...[value]: [] | [TNext]): Coro<IteratorResult<T, TReturn>> {
-    return this._resume("GeneratorObject.next()", Resume.NEXT, value);
+  next(...[value]: [] | [TNext]): Op<IteratorResult<T, TReturn>> {
+    return this._resume("GeneratorObject.next()", Resume.NEXT, value) as Op<
+      IteratorResult<T, TReturn>
+    >;
   }
 
   /** Throws `error` into the body where it yielded; it may catch it and yield again. On a finished generator, throws `error`. */
-  throw(error: unknown): Coro<IteratorResult<T, TReturn>> {
-    return this._resume("GeneratorObject.throw()", Resume.THROW, error);
+  throw(error: unknown): Op<IteratorResult<T, TReturn>> {
+    return this._resume("GeneratorObject.throw()", Resume.THROW, error) as Op<
+      IteratorResult<T, TReturn>
+    >;
   }
 
   /** Ends the body where it yielded, running its `finally` blocks, and gives `{ done: true, value }`. */
-  return(value?: TReturn): Coro<IteratorResult<T, TReturn>> {
-    return this._resume("GeneratorObject.return()", Resume.RETURN, value);
+  return(value?: TReturn): Op<IteratorResult<T, TReturn>> {
+    return this._resume("GeneratorObject.return()", Resume.RETURN, value) as Op<
+      IteratorResult<T, TReturn>
+    >;
   }
 
   /** As return(), but an Error if the body yields again while closing (asynkit's aclose()). */
-  close(): Coro<void> {
-    return closed(this, this.return());
+  close(): Op<void> {
+    return closed(this, this.return()) as Op<void>;
   }
 
   /** Native iteration: each call runs the body in a task of the running loop (or runs the loop until it is done). */
@@ -198,3 +205,7 @@ class NativeIterator<T, TReturn, TNext> {
     return loop.isRunning() ? loop.createTask(coro).then() : loop.runUntilComplete(coro);
   }
 }
+
+// Awaitable from async functions too, as the rest of asynkit (see thenable.ts).
+thenable(GeneratorObject.prototype._resume);
+thenable(closed);

@@ -89,6 +89,7 @@ export { TaskTimeout, taskInterrupt, taskThrow, taskTimeout } from "./interrupt.
 export {
   aiterSync,
   type ForAwaitBody,
+  type ForAwaitOutcome,
   type ForAwaitSource,
   forAwait,
   fromAsyncIterable,

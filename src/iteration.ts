@@ -5,10 +5,12 @@
  * and a GeneratorObject iterated by synchronous code with no loop.
  */
 import { awaitSync } from "./awaitsync.js";
-import { type Coro, isCoroutine } from "./coro.js";
+import type { Coro } from "./coro.js";
 import { getEventLoop } from "./events.js";
 import { fromPromise } from "./futures.js";
 import { GeneratorObject } from "./generatorobject.js";
+import { callBody, resultCoroutine } from "./native.js";
+import { type Op, thenable } from "./thenable.js";
 import { argTypeError, checkFunction } from "./validate.js";
 
 /** A source that a stream's destroy() ends at once, even in the middle of a read. */
@@ -110,17 +112,25 @@ function* closeSource<T, TReturn>(
 /** Anything {@link forAwait} iterates: a GeneratorObject, or a native async iterable. */
 export type ForAwaitSource<T> = GeneratorObject<T, unknown, unknown> | AsyncIterable<T, unknown>;
 
-/** What {@link forAwait} runs for each item: false stops the loop; anything else goes on. */
+/**
+ * What {@link forAwait} runs for each item: false stops the loop; anything
+ * else goes on. A coroutine or a promise (an async body) is waited for first.
+ */
 export type ForAwaitBody<T> = (
   item: T,
-  // biome-ignore lint/suspicious/noConfusingVoidType: a body that returns nothing is typed as returning void.
-) => Coro<boolean | undefined | void> | boolean | undefined | void;
+) => ForAwaitOutcome | Coro<ForAwaitOutcome> | PromiseLike<ForAwaitOutcome>;
+
+/** What a {@link ForAwaitBody} gives for an item, at once or when awaited: false stops the loop. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a body that returns nothing is typed as returning void.
+export type ForAwaitOutcome = boolean | undefined | void;
 
 /**
  * Runs `body` for each item of `source`, in order, as `for await` does for
- * native code: `yield* forAwait(gen, function* (item) { ... })`. `body` may be
- * a generator function (each call is waited for before the next item) or a
- * plain function; returning `false` stops the loop, as `break` would. When
+ * native code: `yield* forAwait(gen, function* (item) { ... })`, or `await
+ * forAwait(...)` in an async function. `body` may be a generator function or
+ * an async function (each call is waited for before the next item, in the
+ * task's order) or a plain function; returning `false` stops the loop, as
+ * `break` would. When
  * the loop ends early (false, an error, a cancellation), the source is closed
  * with its return(). A native async iterable is read through
  * {@link fromAsyncIterable}.
@@ -143,7 +153,7 @@ export type ForAwaitBody<T> = (
  * });
  * ```
  */
-export function forAwait<T>(source: ForAwaitSource<T>, body: ForAwaitBody<T>): Coro<void> {
+export function forAwait<T>(source: ForAwaitSource<T>, body: ForAwaitBody<T>): Op<void> {
   const gen = source instanceof GeneratorObject ? source : null;
   if (gen === null && !isAsyncIterable(source)) {
     throw argTypeError(
@@ -160,7 +170,7 @@ export function forAwait<T>(source: ForAwaitSource<T>, body: ForAwaitBody<T>): C
     body,
     "pass the function to run for each item, e.g. function* (item) { ... }",
   );
-  return eachItem(gen ?? fromAsyncIterable(source as AsyncIterable<T, unknown>), body);
+  return eachItem(gen ?? fromAsyncIterable(source as AsyncIterable<T, unknown>), body) as Op<void>;
 }
 
 function* eachItem<T>(
@@ -174,8 +184,9 @@ function* eachItem<T>(
       const step = yield* gen.next();
       if (step.done === true) return;
       open = true;
-      const outcome = body(step.value);
-      if ((isCoroutine(outcome) ? yield* outcome : outcome) === false) return;
+      const outcome = callBody(body, step.value);
+      const waitFor = resultCoroutine(outcome);
+      if ((waitFor === null ? outcome : yield* waitFor) === false) return;
       open = false;
     }
   } catch (error) {
@@ -250,3 +261,6 @@ function isAsyncIterable(x: unknown): x is AsyncIterable<unknown, unknown> {
     typeof (x as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function"
   );
 }
+
+// Awaitable from async functions too, as the rest of asynkit (see thenable.ts).
+thenable(eachItem);

@@ -14,6 +14,7 @@
  */
 import { type Coro, isCoroutine, type Signal, type Suspend } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
+import { type Op, thenable } from "./thenable.js";
 import { notACoroutine } from "./validate.js";
 
 /** A monitor's states, and their names for messages. */
@@ -89,12 +90,12 @@ export class Monitor<Out = unknown, In = unknown> {
    * message }` or `{ done: true, value: result }`. Errors it throws come out
    * as they are.
    */
-  await<T>(coro: Coro<T>, data?: In): Coro<IteratorResult<Out, T>> {
+  await<T>(coro: Coro<T>, data?: In): Op<IteratorResult<Out, T>> {
     return this._drive("Monitor.await()", coro, Resume.NEXT, data);
   }
 
   /** Throws `error` into `coro` where it sent its last message (or at its start), then as await(). */
-  throw<T>(coro: Coro<T>, error: unknown): Coro<IteratorResult<Out, T>> {
+  throw<T>(coro: Coro<T>, error: unknown): Op<IteratorResult<Out, T>> {
     return this._drive("Monitor.throw()", coro, Resume.THROW, error);
   }
 
@@ -103,21 +104,24 @@ export class Monitor<Out = unknown, In = unknown> {
    * happens to one that is done or never started. An Error if it sends
    * another message while closing.
    */
-  close(coro: Coro<unknown>): Coro<void> {
-    return closed(this._drive("Monitor.close()", coro, Resume.RETURN, undefined));
+  close(coro: Coro<unknown>): Op<void> {
+    return closed(this._drive("Monitor.close()", coro, Resume.RETURN, undefined)) as Op<void>;
   }
 
   /**
    * Starts `coro` and returns its first message; an Error if it returns
    * without sending one.
    */
-  start(coro: Coro<unknown>): Coro<Out> {
-    return firstMessage(this._drive("Monitor.start()", coro, Resume.NEXT, undefined));
+  start(coro: Coro<unknown>): Op<Out> {
+    return firstMessage(this._drive("Monitor.start()", coro, Resume.NEXT, undefined)) as Op<Out>;
   }
 
   /** As await(), but gives `coro`'s result, or `sentinel` when it sent a message (which is dropped). */
-  tryAwait<T, S = undefined>(coro: Coro<T>, data?: In, sentinel?: S): Coro<T | S> {
-    return resultOr(this._drive("Monitor.tryAwait()", coro, Resume.NEXT, data), sentinel as S);
+  tryAwait<T, S = undefined>(coro: Coro<T>, data?: In, sentinel?: S): Op<T | S> {
+    return resultOr(
+      this._drive("Monitor.tryAwait()", coro, Resume.NEXT, data),
+      sentinel as S,
+    ) as Op<T | S>;
   }
 
   /** This monitor bound to `coro`, so the coroutine need not be passed each time. */
@@ -131,11 +135,9 @@ export class Monitor<Out = unknown, In = unknown> {
   }
 
   /** @internal The coroutine behind await(), throw(), close() and the GeneratorObject's calls. */
-  _drive<T>(where: string, coro: Coro<T>, how: Resume, arg: unknown): Coro<IteratorResult<Out, T>> {
+  _drive<T>(where: string, coro: Coro<T>, how: Resume, arg: unknown): Op<IteratorResult<Out, T>> {
     if (!isCoroutine(coro)) throw notACoroutine(where, coro);
-    return new MonitorDriver(this, coro, how, arg, where) as unknown as Coro<
-      IteratorResult<Out, T>
-    >;
+    return new MonitorDriver(this, coro, how, arg, where) as unknown as Op<IteratorResult<Out, T>>;
   }
 }
 
@@ -167,27 +169,27 @@ export class BoundMonitor<T, Out = unknown, In = unknown> {
   ) {}
 
   /** monitor.await(coro, data). */
-  await(data?: In): Coro<IteratorResult<Out, T>> {
+  await(data?: In): Op<IteratorResult<Out, T>> {
     return this.monitor.await(this.coro, data);
   }
 
   /** monitor.throw(coro, error). */
-  throw(error: unknown): Coro<IteratorResult<Out, T>> {
+  throw(error: unknown): Op<IteratorResult<Out, T>> {
     return this.monitor.throw(this.coro, error);
   }
 
   /** monitor.close(coro). */
-  close(): Coro<void> {
+  close(): Op<void> {
     return this.monitor.close(this.coro);
   }
 
   /** monitor.start(coro). */
-  start(): Coro<Out> {
+  start(): Op<Out> {
     return this.monitor.start(this.coro);
   }
 
   /** monitor.tryAwait(coro, data, sentinel). */
-  tryAwait<S = undefined>(data?: In, sentinel?: S): Coro<T | S> {
+  tryAwait<S = undefined>(data?: In, sentinel?: S): Op<T | S> {
     return this.monitor.tryAwait(this.coro, data, sentinel);
   }
 
@@ -356,3 +358,9 @@ function* resultOr<T, S>(driver: Coro<IteratorResult<unknown, T>>, sentinel: S):
 function returnOf<T>(coro: Coro<T>, value: T): IteratorResult<Suspend, T> {
   return typeof coro.return === "function" ? coro.return(value) : { done: true, value };
 }
+
+// Awaitable from async functions too, as the rest of asynkit (see thenable.ts).
+thenable(MonitorDriver);
+thenable(closed);
+thenable(firstMessage);
+thenable(resultOr);

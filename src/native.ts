@@ -1180,18 +1180,36 @@ export function nativeBody(fn: () => unknown): Coro<unknown> {
  * is, a promise (an async body) as a native function the task drives.
  */
 export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, arg: A): Coro<T> {
-  // A generator function's call is a coroutine, with no native step to expect.
-  if (isLocalGeneratorFunction(body)) return body(arg) as Coro<T>;
-  const loop = getRunningLoop();
-  const task = runningTask(loop);
-  const result = stepsOf(loop).callFirst(() => body(arg), task, null);
-  const target = returnedTarget(result);
-  if (target !== null)
-    return (target instanceof Future ? target[Symbol.iterator]() : target) as Coro<T>;
-  if (!isPromiseLike(result)) {
+  const result = callBody(body, arg);
+  const coro = resultCoroutine<T>(result);
+  if (coro === null) {
     throw new TypeError(
       `${where}: the body returned ${describe(result)}, not a coroutine, a future or a promise: pass a function* or an async function.`,
     );
   }
-  return NativeBody.watching(result, task) as unknown as Coro<T>;
+  return coro;
+}
+
+/**
+ * @internal Calls a body in the current task, in the loop's order of native
+ * steps, so that an async body's awaits are the task's own.
+ */
+export function callBody<A>(body: (arg: A) => unknown, arg: A): unknown {
+  // A generator function's call is a coroutine, with no native step to expect.
+  if (isLocalGeneratorFunction(body)) return body(arg);
+  const loop = getRunningLoop();
+  return stepsOf(loop).callFirst(() => body(arg), runningTask(loop), null);
+}
+
+/**
+ * @internal The coroutine that waits, in the current task, for what a body
+ * returned: a coroutine as it is, a future, a promise (an async body) as a
+ * native function the task drives; null for anything else.
+ */
+export function resultCoroutine<T>(result: unknown): Coro<T> | null {
+  const target = returnedTarget(result);
+  if (target !== null)
+    return (target instanceof Future ? target[Symbol.iterator]() : target) as Coro<T>;
+  if (!isPromiseLike(result)) return null;
+  return NativeBody.watching(result, runningTask(getRunningLoop())) as unknown as Coro<T>;
 }

@@ -17,6 +17,7 @@ import {
   fromAsyncIterable,
   GeneratorObject,
   HostEventLoop,
+  Monitor,
   run,
   SynchronousError,
   sleep,
@@ -410,5 +411,124 @@ describe("aiterSync: a GeneratorObject read by synchronous code", () => {
     const e = thrown(() => [...aiterSync(gen)]);
     expect(e).toBeInstanceOf(SynchronousError);
     expect(log).toEqual(["finally"]);
+  });
+});
+
+describe("from async functions: forAwait(), a GeneratorObject's calls and Monitor's are awaited as they are yield*ed", () => {
+  test("forAwait() with an async body, a generator body and a plain one, each item in turn", async () => {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    const numbers = () =>
+      new GeneratorObject<number>(function* (g) {
+        for (let i = 1; i <= 3; i++) yield* g.yield(i);
+      });
+    await loop.runUntilComplete(async () => {
+      const other = createTask(async () => {
+        for (let i = 0; i < 3; i++) {
+          log.push(`other ${i}`);
+          await sleep(1);
+        }
+      });
+      await forAwait(numbers(), async (n) => {
+        await sleep(1);
+        log.push(`async ${n} at ${loop.time()}`);
+        return n < 2;
+      });
+      await forAwait(numbers(), function* (n) {
+        yield* sleep(1);
+        log.push(`generator ${n} at ${loop.time()}`);
+      });
+      await forAwait(Readable.from(["a", "b"]), (chunk: string) => {
+        log.push(`plain ${chunk}`);
+      });
+      await other;
+    });
+    // The body's first sleep starts before `other` first runs: at each tie, the body's timer is first.
+    expect(log).toEqual([
+      "other 0",
+      "async 1 at 1",
+      "other 1",
+      "async 2 at 2",
+      "other 2",
+      "generator 1 at 3",
+      "generator 2 at 4",
+      "generator 3 at 5",
+      "plain a",
+      "plain b",
+    ]);
+  });
+
+  test("an async body that fails ends forAwait() with its error, and closes the source", async () => {
+    const log: string[] = [];
+    const source = new GeneratorObject<number>(function* (g) {
+      try {
+        yield* g.yield(1);
+        yield* g.yield(2);
+      } finally {
+        log.push("source closed");
+      }
+    });
+    const error = await run(async () => {
+      try {
+        await forAwait(source, async () => {
+          await sleep(1);
+          throw new Error("body failed");
+        });
+      } catch (caught) {
+        return String(caught);
+      }
+    });
+    expect([error, ...log]).toEqual(["Error: body failed", "source closed"]);
+  });
+
+  test("a GeneratorObject's next(), throw(), return() and close()", async () => {
+    const log: string[] = [];
+    const got = await run(async () => {
+      const gen = new GeneratorObject<number, string, string>(function* (g) {
+        try {
+          log.push(`sent ${yield* g.yield(1)}`);
+          yield* g.yield(2);
+        } catch (error) {
+          log.push(`caught ${error}`);
+          yield* g.yield(3);
+        } finally {
+          log.push("finally");
+        }
+        return "end";
+      });
+      const first = await gen.next();
+      const second = await gen.next("hello");
+      const third = await gen.throw("oops");
+      const last = await gen.return("early");
+      await gen.close();
+      return [first, second, third, last];
+    });
+    expect(got).toEqual([
+      { done: false, value: 1 },
+      { done: false, value: 2 },
+      { done: false, value: 3 },
+      { done: true, value: "early" },
+    ]);
+    expect(log).toEqual(["sent hello", "caught oops", "finally"]);
+  });
+
+  test("Monitor's await(), start(), tryAwait() and close()", async () => {
+    const got = await run(async () => {
+      const m = new Monitor<string, number>();
+      function* ask(): Coro<number> {
+        const a = yield* m.oob("a?");
+        const b = yield* m.oob("b?");
+        return a + b;
+      }
+      const coro = ask();
+      const first = await m.start(coro);
+      const second = await m.await(coro, 1);
+      const result = await m.tryAwait(coro, 2, "sent a message");
+      const other = ask();
+      await m.start(other);
+      await m.close(other);
+      return [first, second, result];
+    });
+    expect(got).toEqual(["a?", { done: false, value: "b?" }, 3]);
   });
 });
