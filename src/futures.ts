@@ -46,6 +46,19 @@ class ContextCallback {
   ) {}
 }
 
+/** @internal cancel()'s message is a string (or nothing): it travels in the CancelledError's message. */
+export function checkCancelMessage(future: Future<unknown>, message: unknown): void {
+  if (message !== undefined && typeof message !== "string") {
+    throw argTypeError(
+      `${future._kind().toLowerCase()}.cancel()`,
+      "message",
+      message,
+      "a string",
+      'pass a message, e.g. cancel("shutting down"), or String(reason)',
+    );
+  }
+}
+
 /** A task among a future's callbacks waits on it: it is queued itself when the future is done. */
 type Callback = DoneCallback<never> | Task<unknown> | ContextCallback;
 
@@ -186,6 +199,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Cancels the future; false if it was already done. */
   cancel(message?: string): boolean {
+    if (message !== undefined && typeof message !== "string") checkCancelMessage(this, message);
     // As asyncio: whoever cancels a future has dealt with it, even one that already failed.
     this._retrieved();
     return this._requestCancel(message, undefined);

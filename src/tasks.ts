@@ -42,6 +42,7 @@ import {
 } from "./events.js";
 import {
   CANCELLED,
+  checkCancelMessage,
   FINISHED,
   Future,
   fromPromise,
@@ -459,6 +460,7 @@ export class Task<T = unknown> extends Future<T> {
    * next step (cancelling the future it waits on, if any). False if already done.
    */
   override cancel(message?: string): boolean {
+    if (message !== undefined && typeof message !== "string") checkCancelMessage(this, message);
     this._retrieved();
     return this._requestCancel(message, undefined);
   }

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CancelledError,
+  createTask,
   Event,
   type ExceptionContext,
   getRunningLoop,
@@ -367,8 +368,33 @@ describe("debug mode", () => {
     expect(loop.getDebug()).toBe(false);
     loop.setDebug(true);
     expect(loop.getDebug()).toBe(true);
-    loop.setDebug(0 as never);
+    loop.setDebug(false);
     expect(loop.getDebug()).toBe(false);
+    expect(() => loop.setDebug("yes" as never)).toThrow(
+      new TypeError(
+        'loop.setDebug() expects enabled to be a boolean, got string "yes": pass true or false.',
+      ),
+    );
+  });
+
+  it("cancel() takes a string message, or none", () => {
+    const loop = new VirtualEventLoop();
+    const future = loop.createFuture();
+    expect(() => future.cancel(42 as never)).toThrow(
+      new TypeError(
+        'future.cancel() expects message to be a string, got number 42: pass a message, e.g. cancel("shutting down"), or String(reason).',
+      ),
+    );
+    expect(future.cancelled()).toBe(false);
+    loop.runSync(function* () {
+      const task = createTask(sleep(10));
+      expect(() => task.cancel({ reason: 1 } as never)).toThrow(
+        /^task\.cancel\(\) expects message to be a string/,
+      );
+      expect(task.cancel("stop")).toBe(true);
+      yield* sleep(0);
+      expect(task.cancelled()).toBe(true);
+    });
   });
 
   /** A virtual loop in debug mode whose exception handler collects the lint messages. */

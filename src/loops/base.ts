@@ -661,7 +661,8 @@ export abstract class BaseEventLoop {
    * futures tasks still wait on when the loop closes.
    */
   setDebug(enabled: boolean): void {
-    this._debug = Boolean(enabled);
+    checkBooleanOption("loop.setDebug()", "enabled", enabled);
+    this._debug = enabled;
   }
 
   toString(): string {
