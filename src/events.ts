@@ -22,6 +22,10 @@ export interface ExceptionContext {
   collected?: string;
   /** The callback that threw. */
   handle?: Handle;
+  /** The task a report is about: a lint's, or a native task's await of a host promise on a VirtualEventLoop. */
+  task?: Task<unknown>;
+  /** True for a lint of debug mode (see setDebug()): advice, not an error. */
+  lint?: boolean;
   [key: string]: unknown;
 }
 

@@ -58,6 +58,8 @@ export class Linter {
   private readonly stepped = new WeakSet<Task>();
   /** How many short steps in a row each task has ended with nothing to wait for. */
   private readonly polls = new WeakMap<Task, number>();
+  /** The tasks reported as polling: once each, as a task that polls goes on doing so. */
+  private readonly pollers = new WeakSet<Task>();
   /** Native tasks whose step goes on in microtasks: when it began, and what it resumed after. */
   private readonly openSteps = new WeakMap<Task, { began: number; resumed: Resumed | null }>();
 
@@ -178,6 +180,7 @@ export class Linter {
 
   /** A step of `task` ended: a run of short ones with nothing to wait for is polling. */
   private countPolls(task: Task, took: number): void {
+    if (this.pollers.has(task)) return;
     if (task._state !== PENDING || task._futWaiter !== null || took >= POLL_STEP_MS) {
       this.polls.delete(task);
       return;
@@ -185,6 +188,8 @@ export class Linter {
     const polls = (this.polls.get(task) ?? 0) + 1;
     this.polls.set(task, polls);
     if (polls === POLLING_STEPS) {
+      this.polls.delete(task);
+      this.pollers.add(task);
       lint(this.loop, {
         message: `${task} was woken ${polls} times in a row with nothing to wait for: it polls, where it could wait on an Event or a Future`,
         task,

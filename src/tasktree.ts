@@ -110,7 +110,7 @@ export function suspendedAt(task: Task<unknown>, positions: Map<Task<unknown>, n
  *
  * @example
  * ```ts
- * import { createTask, Event, formatTaskTree, VirtualEventLoop } from "asynkit";
+ * import { createTask, Event, formatTaskTree, getRunningLoop, VirtualEventLoop } from "asynkit";
  * new VirtualEventLoop().runSync(function* () {
  *   const go = new Event();
  *   createTask(go.wait(), { name: "waiter" });

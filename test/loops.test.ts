@@ -550,12 +550,21 @@ describe("debug mode", () => {
           })(),
           { name: "waiter" },
         );
+        // One that polls on after a wait now and then is reported once, not at each run of polls.
+        const again = loop.createTask(
+          (function* () {
+            for (let i = 1; i <= 4000; i++) yield* sleep(i % 1100 === 0 ? 0.001 : 0);
+          })(),
+          { name: "again" },
+        );
         yield* poller;
         yield* waiter;
+        yield* again;
       })(),
     );
     expect(lints).toEqual([
       '<Task pending name="poller"> was woken 1000 times in a row with nothing to wait for: it polls, where it could wait on an Event or a Future',
+      '<Task pending name="again"> was woken 1000 times in a row with nothing to wait for: it polls, where it could wait on an Event or a Future',
     ]);
   });
 
