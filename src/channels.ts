@@ -36,9 +36,10 @@ export interface ChannelMessages {
   "task.done": { task: Task; state: string };
   /**
    * The scheduling API moved an entry of the ready queue: `op` names the call
-   * (taskSwitch, taskReinsert, sleepInsert, readyPop, readyInsert), `task` the
-   * task the entry resumes (null: a plain callback), `position` where it went
-   * (or where it was taken from, for readyPop).
+   * (taskSwitch, taskReinsert, sleepInsert, readyPop, readyInsert, readyRotate),
+   * `task` the task the entry resumes (null: a plain callback, or every entry
+   * for readyRotate), `position` where it went (where it was taken from, for
+   * readyPop; the rotation, for readyRotate).
    */
   "ready.move": { loop: BaseEventLoop; op: string; task: Task | null; position: number };
   /**

@@ -604,6 +604,7 @@ console.log(events.filter((e) => e.ph === "f").map((e) => e.name).join(" "), hea
           taskReinsert(0); // the last entry: c
           yield* taskSwitch(a as Task);
           yield* sleepInsert(1);
+          (getRunningLoop() as SchedulingVirtualEventLoop).readyRotate(-1);
           yield* c as Task;
         })(),
       );
@@ -615,6 +616,7 @@ console.log(events.filter((e) => e.ph === "f").map((e) => e.name).join(" "), hea
       "taskReinsert c 0",
       "taskSwitch a 0",
       "sleepInsert main 1",
+      "readyRotate undefined -1",
     ]);
   });
 
