@@ -406,6 +406,36 @@ describe("traceRecorder", () => {
     loop.runSync(sleep(1));
     expect(rec.toChromeTrace()).toEqual({ traceEvents: [], displayTimeUnit: "ms" });
   });
+
+  it("stops at maxEvents, and the trace says so", () => {
+    const run = (maxEvents?: number) => {
+      const loop = new VirtualEventLoop();
+      const rec = traceRecorder(loop, maxEvents === undefined ? undefined : { maxEvents });
+      loop.runSync(function* () {
+        for (let i = 0; i < 100; i++) yield* createTask(sleep(1), { name: `t${i}` });
+      });
+      rec.stop();
+      return rec;
+    };
+    const whole = run().toChromeTrace().traceEvents;
+    expect(whole.length).toBeGreaterThan(500);
+    const rec = run(100);
+    const trace = rec.toChromeTrace();
+    expect(rec.truncated).toBe(true);
+    expect(trace.traceEvents).toHaveLength(100);
+    // The events kept are the first ones the whole recording made, in its order.
+    const key = (e: TraceEvent) => `${e.ph} ${e.name} ${e.ts} ${e.tid}`;
+    const kept = new Set(trace.traceEvents.map(key));
+    expect(whole.filter((e) => kept.has(key(e))).length).toBe(100);
+    expect(trace.otherData).toEqual({
+      truncated: "recording stopped at 100 events (traceRecorder()'s maxEvents)",
+    });
+    expect(run(Number.POSITIVE_INFINITY).truncated).toBe(false);
+    expect(() => traceRecorder(null, { maxEvents: 0 })).toThrow(RangeError);
+    expect(() => traceRecorder(null, { maxEvnts: 5 } as never)).toThrow(
+      'traceRecorder() has no option "maxEvnts": its options are maxEvents.',
+    );
+  });
 });
 
 describe("taskStats", () => {

@@ -10,5 +10,6 @@ export {
   type TaskStats,
   type TraceEvent,
   type TraceRecorder,
+  type TraceRecorderOptions,
   traceRecorder,
 } from "./recorder.js";

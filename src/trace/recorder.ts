@@ -12,7 +12,14 @@ import { peekRunningLoop } from "../events.js";
 import type { BaseEventLoop } from "../loops/base.js";
 import type { Task } from "../tasks.js";
 import { taskLabel } from "../tasktree.js";
-import { isEventLoop, notALoop } from "../validate.js";
+import {
+  argRangeError,
+  argTypeError,
+  checkOptions,
+  isEventLoop,
+  notALoop,
+  type OptionNames,
+} from "../validate.js";
 
 /** One event of the Chrome trace event format (the fields asynkit writes). */
 export interface TraceEvent {
@@ -40,7 +47,21 @@ export interface TraceEvent {
 export interface ChromeTrace {
   traceEvents: TraceEvent[];
   displayTimeUnit: "ms";
+  /** Set when the recording stopped at its maxEvents: why the trace ends there. */
+  otherData?: { truncated: string };
 }
+
+/** Options for {@link traceRecorder}. */
+export interface TraceRecorderOptions {
+  /**
+   * The most events to keep (default 1,000,000, about 160 MB); recording
+   * stops when they are reached, and the trace says so. Infinity: no limit.
+   */
+  maxEvents?: number | undefined;
+}
+
+const TRACE_OPTIONS: OptionNames<TraceRecorderOptions> = { maxEvents: true };
+const DEFAULT_MAX_EVENTS = 1_000_000;
 
 /**
  * What one task did while recorded, in milliseconds of its loop's clock (on a
@@ -69,6 +90,8 @@ export interface TraceRecorder extends Disposable {
   taskStats(): TaskStats[];
   /** Stops recording; the trace so far stays available. */
   stop(): void;
+  /** True once recording stopped at maxEvents. */
+  readonly truncated: boolean;
 }
 
 /** What the recorder keeps for one loop. */
@@ -118,11 +141,25 @@ interface TaskTrack {
  * console.log(json.includes('"name":"waiting for Task \\"child\\""')); // true
  * ```
  */
-export function traceRecorder(loop?: BaseEventLoop): TraceRecorder {
-  if (loop !== undefined && !isEventLoop(loop)) {
+export function traceRecorder(
+  loop?: BaseEventLoop | null,
+  options?: TraceRecorderOptions,
+): TraceRecorder {
+  if (loop !== undefined && loop !== null && !isEventLoop(loop)) {
     throw notALoop("traceRecorder()", "loop", loop);
   }
-  return new Recorder(loop ?? null);
+  checkOptions("traceRecorder()", options, "{ maxEvents: 100_000 }", TRACE_OPTIONS);
+  const maxEvents = options?.maxEvents ?? DEFAULT_MAX_EVENTS;
+  if (typeof maxEvents !== "number" || !(maxEvents >= 1)) {
+    throw (typeof maxEvents === "number" ? argRangeError : argTypeError)(
+      "traceRecorder()",
+      "options.maxEvents",
+      maxEvents,
+      "a number of events, at least 1",
+      "pass the most events to keep, or Infinity for no limit",
+    );
+  }
+  return new Recorder(loop ?? null, maxEvents);
 }
 
 class Recorder implements TraceRecorder {
@@ -134,7 +171,12 @@ class Recorder implements TraceRecorder {
   private nextFlow = 1;
   private unlisten: (() => void) | null;
 
-  constructor(private readonly only: BaseEventLoop | null) {
+  truncated = false;
+
+  constructor(
+    private readonly only: BaseEventLoop | null,
+    private readonly maxEvents: number,
+  ) {
     this.unlisten = listen((name, message) => this.hear(name, message));
   }
 
@@ -143,7 +185,16 @@ class Recorder implements TraceRecorder {
   }
 
   toChromeTrace(): ChromeTrace {
-    return { traceEvents: [...this.metadata, ...this.events], displayTimeUnit: "ms" };
+    const trace: ChromeTrace = {
+      traceEvents: [...this.metadata, ...this.events],
+      displayTimeUnit: "ms",
+    };
+    if (this.truncated) {
+      trace.otherData = {
+        truncated: `recording stopped at ${this.maxEvents} events (traceRecorder()'s maxEvents)`,
+      };
+    }
+    return trace;
   }
 
   stop(): void {
@@ -403,6 +454,7 @@ class Recorder implements TraceRecorder {
 
   private meta(pid: number, tid: number, name: string, value: string | number): void {
     const args = name === "thread_sort_index" ? { sort_index: value } : { name: value };
+    if (this.full()) return;
     this.metadata.push({ name, ph: "M", ts: 0, pid, tid, args });
   }
 
@@ -412,6 +464,15 @@ class Recorder implements TraceRecorder {
     if (ns <= track.lastNs) ns = track.lastNs + 1;
     track.lastNs = ns;
     const { name, ph, ...rest } = event;
+    if (this.full()) return;
     this.events.push({ name, ph, ts: ns / 1000, pid: track.pid, ...rest });
+  }
+
+  /** True once maxEvents are kept: recording stops there, so that it never outgrows memory. */
+  private full(): boolean {
+    if (this.events.length + this.metadata.length < this.maxEvents) return false;
+    this.truncated = true;
+    this.stop();
+    return true;
   }
 }
