@@ -288,7 +288,10 @@ async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
     null,
   );
   try {
-    await loop._runUntilComplete(allDone(loop, tasks), "run()");
+    await loop._runUntilComplete(
+      allDone(loop, tasks),
+      "run(), main being done, waiting for the tasks it left (cancelled)",
+    );
   } finally {
     grace.cancel();
   }

@@ -386,6 +386,23 @@ run(function* () { yield* new Future(); });
     );
   }, 30_000);
 
+  it("a task main left, blocked on a host promise that ignores its cancellation: the error says main was done", async () => {
+    const { code, stderr } = await runScript(
+      "leftover",
+      `import { createTask, run, sleep } from "asynkit";
+await run(async () => {
+  createTask(async () => { await new Promise(() => {}); }, { name: "leftover" });
+  await sleep(1);
+  return "main's result";
+});
+`,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'DeadlockError: run(), main being done, waiting for the tasks it left (cancelled): deadlock: the program waits for something that can never happen: the host has nothing left to run and the process is about to exit. Unfinished tasks:\n  Task "leftover" waits on a native promise only the host settles\n',
+    );
+  }, 30_000);
+
   it("a native promise that can never settle is reported as what the task waits on", async () => {
     const { code, stderr } = await runScript(
       "never-settles",
