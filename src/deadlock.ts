@@ -6,6 +6,7 @@
 import { DeadlockError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import type { Task } from "./tasks.js";
 import { describeAwaited, readyPositions, suspendedAt, taskLine } from "./tasktree.js";
 import { hostSetTimeout } from "./util/host.js";
 
@@ -56,6 +57,17 @@ function hostProcess(): ExitEvents | null {
 const waiting = new Set<BaseEventLoop>();
 
 /**
+ * The loops running for ever (an application loop, submit()'s), whose waiting
+ * tasks the exit ends; held weakly, as an idle loop dropped without shutdown()
+ * is collected (its waiting tasks with it: nothing could have woken them).
+ */
+const serving = new Set<WeakRef<BaseEventLoop>>();
+const servingRefs = new WeakMap<BaseEventLoop, WeakRef<BaseEventLoop>>();
+
+/** The tasks already reported as ended by the exit: beforeExit may come again. */
+const reportedAtExit = new WeakSet<Task<unknown>>();
+
+/**
  * The process is about to exit: the host has nothing left that could wake a
  * loop, so a run still waiting (with nothing ready and no timer) never ends.
  * It is stopped in a host macrotask: work that only microtasks would do (the
@@ -63,6 +75,11 @@ const waiting = new Set<BaseEventLoop>();
  * emit beforeExit again, and the process would exit in silence.
  */
 function onBeforeExit(): void {
+  for (const ref of serving) {
+    const loop = ref.deref();
+    if (loop === undefined) serving.delete(ref);
+    else if (isIdle(loop)) reportPendingAtExit(loop);
+  }
   const stuck = [...waiting].filter(isStuck);
   if (stuck.length === 0) return;
   hostSetTimeout(() => {
@@ -75,21 +92,51 @@ function onBeforeExit(): void {
 }
 
 function isStuck(loop: BaseEventLoop): boolean {
-  return waiting.has(loop) && loop._ready.length === 0 && loop._nextTimer() === undefined;
+  return waiting.has(loop) && isIdle(loop);
+}
+
+function isIdle(loop: BaseEventLoop): boolean {
+  return loop._ready.length === 0 && loop._nextTimer() === undefined;
 }
 
 /**
- * @internal Watches `loop`'s pending run for the process's exit. One listener
- * serves every loop, and it is there only while some run is pending.
+ * A loop running for ever is idle as the process exits: its tasks never
+ * finish, and their finally blocks never run. Each is reported, as asyncio
+ * reports a pending task that is destroyed.
  */
-export function watchForDeadlock(loop: BaseEventLoop): void {
-  if (waiting.size === 0) hostProcess()?.on("beforeExit", onBeforeExit);
-  waiting.add(loop);
+function reportPendingAtExit(loop: BaseEventLoop): void {
+  const positions = readyPositions(loop);
+  for (const task of loop._liveTasks()) {
+    if (reportedAtExit.has(task)) continue;
+    reportedAtExit.add(task);
+    loop.callExceptionHandler({
+      message: `Task was destroyed but it is pending: the process is exiting, and nothing is left that could wake ${taskLine(task, positions)}`,
+      task,
+    });
+  }
+}
+
+/**
+ * @internal Watches `loop`'s pending run for the process's exit (`forever`:
+ * runForever() with nothing awaited, whose waiting tasks are reported). One
+ * listener serves every loop, and it is there only while some loop is watched.
+ */
+export function watchForDeadlock(loop: BaseEventLoop, forever = false): void {
+  if (forever && typeof WeakRef !== "function") return;
+  if (waiting.size + serving.size === 0) hostProcess()?.on("beforeExit", onBeforeExit);
+  if (!forever) waiting.add(loop);
+  else {
+    const ref = new WeakRef(loop);
+    servingRefs.set(loop, ref);
+    serving.add(ref);
+  }
 }
 
 /** @internal `loop`'s run is over. */
 export function unwatchForDeadlock(loop: BaseEventLoop): void {
-  if (waiting.delete(loop) && waiting.size === 0) {
+  const ref = servingRefs.get(loop);
+  const watched = waiting.delete(loop) || (ref !== undefined && serving.delete(ref));
+  if (watched && waiting.size + serving.size === 0) {
     hostProcess()?.removeListener("beforeExit", onBeforeExit);
   }
 }

@@ -403,6 +403,25 @@ await run(async () => {
     );
   }, 30_000);
 
+  it("an application loop's tasks still waiting as the process exits are reported, each once", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "app-pending",
+      `import { Event, HostEventLoop, sleep } from "asynkit";
+const app = new HostEventLoop();
+const never = new Event();
+app.submit(async () => { try { await never.wait(); } finally { console.log("never printed"); } }, { name: "waiter" });
+app.submit(async () => { await sleep(5); console.log("done"); }, { name: "quick" });
+let exits = 0;
+process.on("beforeExit", () => { if (exits++ === 0) setTimeout(() => {}, 1); }); // beforeExit comes twice
+`,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toBe("done\n");
+    expect(stderr).toBe(
+      'Task was destroyed but it is pending: the process is exiting, and nothing is left that could wake Task "waiter" waits on Event.wait()\ntask: <Task pending name="waiter">\n',
+    );
+  }, 30_000);
+
   it("a native promise that can never settle is reported as what the task waits on", async () => {
     const { code, stderr } = await runScript(
       "never-settles",

@@ -558,6 +558,8 @@ export abstract class BaseEventLoop {
   _runForever(): Promise<void> {
     this._running = true;
     loopStarted(this, this._awaited !== null);
+    // Running for ever, awaited by nothing: the tasks it still has when the process exits are reported.
+    if (this._awaited === null) watchForDeadlock(this, true);
     // A stop() made before the run is kept: the loop runs one iteration, then stops (as asyncio).
     const stopped = new Promise<void>((resolve) => {
       this._onStopped = resolve;
@@ -944,6 +946,7 @@ export abstract class BaseEventLoop {
   _finishRun(): void {
     this._running = false;
     loopStopped(this);
+    unwatchForDeadlock(this);
     this._stopping = false;
     this._parked = false;
     this._parkCleanup();
