@@ -32,7 +32,8 @@ export interface CreateTaskOptions {
 export interface TaskSwitchOptions {
   /**
    * Where the current task waits in the ready queue: at this position (1: right
-   * after the target). Default: at the end, as `sleep(0)`.
+   * after the target; 0: before it, so that it runs again first and nothing
+   * switches). Default: at the end, as `sleep(0)`.
    */
   insertPos?: number | undefined;
 }

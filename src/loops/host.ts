@@ -15,7 +15,8 @@ const MAX_HOST_DELAY = 2 ** 31 - 1;
  * hands control back to the host (I/O, timers, promise callbacks) after every
  * 5 ms of continuous work plus the one step running when they end: a step
  * that computes for 100 ms without yielding holds the host that long. Heavy
- * steps queued behind many cheap ones can run together once (up to 64); from
+ * steps queued behind many cheap ones can run together once (up to 64, so the
+ * host may wait 64 times such a step's cost, once); from
  * then on each is timed, and ends its slice.
  *
  * @example
