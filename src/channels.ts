@@ -33,7 +33,7 @@ export interface ChannelMessages {
   /** taskThrow() or taskInterrupt() put `error` first in the ready queue, to be thrown into the task. */
   "task.interrupted": { task: Task; error: unknown };
   /** A task's coroutine finished: `state` is "finished", "failed" or "cancelled". */
-  "task.done": { task: Task; state: string };
+  "task.done": { task: Task; state: "finished" | "failed" | "cancelled" };
   /**
    * The scheduling API moved an entry of the ready queue: `op` names the call
    * (taskSwitch, taskReinsert, sleepInsert, readyPop, readyInsert, readyRotate),

@@ -793,6 +793,9 @@ function publishCreated(task: Task<unknown>): void {
   publish("task.created", { task, parent, name: task.getName(), priority: task.getPriority() });
 }
 
+/** A done task's state in words, by its state number (FINISHED, FAILED, CANCELLED). */
+const DONE_STATES = [undefined, "finished", "failed", "cancelled"] as const;
+
 /**
  * Publishes the end of `task`'s step, after what it waits on now if it waits
  * on a future, or how it ended if its coroutine finished.
@@ -800,7 +803,7 @@ function publishCreated(task: Task<unknown>): void {
 function publishStepEnd(task: Task<unknown>): void {
   const future = task._futWaiter;
   if (task._state !== PENDING) {
-    const state = ["pending", "finished", "failed", "cancelled"][task._state] as string;
+    const state = DONE_STATES[task._state as 1 | 2 | 3];
     publish("task.done", { task, state });
   } else if (future !== null) {
     publish("task.suspended", { task, future, what: describeAwaited(future) });
