@@ -180,8 +180,8 @@ export function run<T>(main: Awaitable<T> | TaskBody<T>, options?: RunOptions): 
   let loop: BaseEventLoop;
   try {
     loop = options?.loopFactory
-      ? factoryLoop(options.loopFactory)
-      : getEventLoopPolicy().newEventLoop();
+      ? newRunLoop(options.loopFactory(), "options.loopFactory")
+      : newRunLoop(getEventLoopPolicy().newEventLoop(), "the event loop policy's newEventLoop()");
   } catch (error) {
     if (isCoroutine(awaitable)) awaitable.return(undefined as T);
     throw error;
@@ -192,16 +192,15 @@ export function run<T>(main: Awaitable<T> | TaskBody<T>, options?: RunOptions): 
 }
 
 /**
- * A new loop from run()'s loopFactory. run() closes the loop it ran on, so a
- * loop already running (another run's) or closed is refused before anything
- * touches it.
+ * The loop run() runs on, as `source` made it. run() closes the loop it ran
+ * on, so a loop already running (another run's) or closed is refused before
+ * anything touches it.
  */
-function factoryLoop(loopFactory: () => BaseEventLoop): BaseEventLoop {
-  const loop: unknown = loopFactory();
+function newRunLoop(loop: unknown, source: string): BaseEventLoop {
   if (!isEventLoop(loop)) {
     throw argTypeError(
       "run()",
-      "the loop options.loopFactory returned",
+      `the loop ${source} returned`,
       loop,
       "an asynkit event loop",
       "return a new loop, e.g. () => new VirtualEventLoop()",
@@ -210,7 +209,7 @@ function factoryLoop(loopFactory: () => BaseEventLoop): BaseEventLoop {
   const made = loop as BaseEventLoop;
   if (made.isRunning() || made.isClosed()) {
     throw new Error(
-      `run(): options.loopFactory returned a loop that is ${made.isRunning() ? "running (another run's)" : "closed"}; run() runs on a loop of its own and closes it at the end: return a new loop, e.g. () => new VirtualEventLoop().`,
+      `run(): ${source} returned a loop that is ${made.isRunning() ? "running (another run's)" : "closed"}; run() runs on a loop of its own and closes it at the end: return a new loop, e.g. () => new VirtualEventLoop().`,
     );
   }
   return made;

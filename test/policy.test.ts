@@ -253,42 +253,68 @@ describe("run()", () => {
     expect(() => run(42 as never)).toThrow(TypeError);
     expect(() => run(42 as never)).toThrow(/run\(\) expects main to be a coroutine/);
   });
-});
 
-it("refuses a loopFactory whose loop is another run's, and leaves that run alone", async () => {
-  const shared = new VirtualEventLoop();
-  const first = run(
-    async () => {
-      await sleep(10);
-      return "first";
-    },
-    { loopFactory: () => shared },
-  );
-  let started = false;
-  expect(() =>
-    run(
-      function* () {
-        started = true;
-        return "second";
+  it("refuses a loopFactory whose loop is another run's, and leaves that run alone", async () => {
+    const shared = new VirtualEventLoop();
+    const first = run(
+      async () => {
+        await sleep(10);
+        return "first";
       },
       { loopFactory: () => shared },
-    ),
-  ).toThrow(
-    "run(): options.loopFactory returned a loop that is running (another run's); run() runs on a loop of its own and closes it at the end: return a new loop, e.g. () => new VirtualEventLoop().",
-  );
-  await expect(first).resolves.toBe("first");
-  expect(started).toBe(false);
-  expect(() => run(async () => 1, { loopFactory: () => shared })).toThrow(
-    "options.loopFactory returned a loop that is closed",
-  );
-});
+    );
+    let started = false;
+    expect(() =>
+      run(
+        function* () {
+          started = true;
+          return "second";
+        },
+        { loopFactory: () => shared },
+      ),
+    ).toThrow(
+      "run(): options.loopFactory returned a loop that is running (another run's); run() runs on a loop of its own and closes it at the end: return a new loop, e.g. () => new VirtualEventLoop().",
+    );
+    await expect(first).resolves.toBe("first");
+    expect(started).toBe(false);
+    expect(() => run(async () => 1, { loopFactory: () => shared })).toThrow(
+      "options.loopFactory returned a loop that is closed",
+    );
+  });
 
-it("refuses a loopFactory that returns no loop, at the call", () => {
-  expect(() => run(async () => 1, { loopFactory: () => 42 as never })).toThrow(
-    new TypeError(
-      "run() expects the loop options.loopFactory returned to be an asynkit event loop, got number 42: return a new loop, e.g. () => new VirtualEventLoop().",
-    ),
-  );
+  it("refuses a loopFactory that returns no loop, at the call", () => {
+    expect(() => run(async () => 1, { loopFactory: () => 42 as never })).toThrow(
+      new TypeError(
+        "run() expects the loop options.loopFactory returned to be an asynkit event loop, got number 42: return a new loop, e.g. () => new VirtualEventLoop().",
+      ),
+    );
+  });
+
+  it("refuses a policy's loop that is another run's, and leaves that run alone", async () => {
+    const shared = new HostEventLoop();
+    const first = run(
+      async () => {
+        await sleep(5);
+        return "first";
+      },
+      { loopFactory: () => shared },
+    );
+    setEventLoopPolicy(
+      new (class extends DefaultEventLoopPolicy {
+        override newEventLoop(): BaseEventLoop {
+          return shared;
+        }
+      })(),
+    );
+    try {
+      expect(() => run(async () => 3)).toThrow(
+        "run(): the event loop policy's newEventLoop() returned a loop that is running (another run's)",
+      );
+    } finally {
+      setEventLoopPolicy(null);
+    }
+    await expect(first).resolves.toBe("first");
+  });
 });
 
 describe("getRunningLoop and getEventLoop", () => {
