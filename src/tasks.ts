@@ -91,15 +91,18 @@ export interface TaskOptions {
   priority?: TaskPriority | undefined;
 }
 
-/** The task options by name, and `loop` (new Task()'s, and a TaskFactory's). */
-const TASK_OPTIONS: OptionNames<Omit<TaskOptions, typeof HOLD_FIRST_STEP> & { loop?: unknown }> = {
+/** The task options by name. */
+const TASK_OPTIONS: OptionNames<Omit<TaskOptions, typeof HOLD_FIRST_STEP>> = {
   name: true,
   context: true,
   eagerStart: true,
   signal: true,
   priority: true,
-  loop: true,
 };
+/** new Task()'s: the task options and its loop (a TaskFactory passes `{ ...options, loop }`). */
+const NEW_TASK_OPTIONS: OptionNames<
+  Omit<TaskOptions, typeof HOLD_FIRST_STEP> & { loop?: unknown }
+> = { ...TASK_OPTIONS, loop: true };
 
 let taskCount = 0;
 
@@ -179,8 +182,12 @@ const drivenBy: unique symbol = Symbol("asynkit.drivenBy");
 type Driven = { [drivenBy]?: Task<unknown> };
 
 /** @internal Throws unless `options` are valid task options; `where` names the public function. */
-export function checkTaskOptions(where: string, options: unknown): void {
-  checkOptions(where, options, '{ name: "worker" }', TASK_OPTIONS);
+export function checkTaskOptions(
+  where: string,
+  options: unknown,
+  names: OptionNames<object> = TASK_OPTIONS,
+): void {
+  checkOptions(where, options, '{ name: "worker" }', names);
   if (options === undefined) return;
   // Any name is taken as String(name), as asyncio takes str(name).
   const { context, eagerStart, signal, loop, priority } = options as TaskOptions & {
@@ -319,7 +326,7 @@ export class Task<T = unknown> extends Future<T> {
     // nothing else. Such a task reads no option, and what reads them lives in functions
     // of their own: V8 inlines a constructor of at most 460 bytes of bytecode only.
     const plain = options === undefined || options?.loop?._bound === options;
-    if (!plain) checkTaskOptions("new Task()", options);
+    if (!plain) checkTaskOptions("new Task()", options, NEW_TASK_OPTIONS);
     const driver = (coro as Driven)[drivenBy];
     if (driver !== undefined) throw reusedCoroutine(driver);
     // The loop's own option object: the task options are not a Future's (checked above).

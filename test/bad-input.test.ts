@@ -1542,10 +1542,15 @@ describe("a misspelt option is refused at the call, naming it and the options th
     const loop = new SchedulingVirtualEventLoop();
     const where = (w: string, names: string) =>
       new TypeError(`${w} has no option "nmae": its options are ${names}.`);
-    const task = "name, context, eagerStart, signal, priority, loop";
+    const task = "name, context, eagerStart, signal, priority";
     loop.runSync(function* () {
       expect(() => createTask(fn, misspelt)).toThrow(where("createTask()", task));
       expect(() => loop.createTask(fn, misspelt)).toThrow(where("loop.createTask()", task));
+      // A loop is new Task()'s option (a TaskFactory's); createTask() makes the task on its loop.
+      expect(() => createTask(fn, { loop: new VirtualEventLoop() } as never)).toThrow(
+        where("createTask()", task).message.replace('"nmae"', '"loop"'),
+      );
+      expect(() => new Task(sleep(0), misspelt)).toThrow(where("new Task()", `${task}, loop`));
       const other = createTask(sleep(0));
       expect(() => other.addDoneCallback(() => {}, misspelt)).toThrow(
         where("future.addDoneCallback()", "context"),
