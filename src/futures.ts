@@ -129,7 +129,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
   private _checkedLoop(options: { loop?: BaseEventLoop | undefined }): BaseEventLoop {
     const where = `new ${this._kind()}()`;
-    checkOptions(where, options, "{ loop }", LOOP_OPTION);
+    // A task's options are checked as a task's (new Task()): a future's are its loop alone.
+    if (this._kind() === "Future") checkOptions(where, options, "{ loop }", LOOP_OPTION);
     const loop = (options as { loop?: unknown } | undefined)?.loop;
     if (loop !== undefined && !isEventLoop(loop)) throw notALoop(where, "options.loop", loop);
     return options.loop ?? getEventLoop();

@@ -329,8 +329,7 @@ export class Task<T = unknown> extends Future<T> {
     if (!plain) checkTaskOptions("new Task()", options, NEW_TASK_OPTIONS);
     const driver = (coro as Driven)[drivenBy];
     if (driver !== undefined) throw reusedCoroutine(driver);
-    // The loop's own option object: the task options are not a Future's (checked above).
-    super(options === undefined ? undefined : options.loop?._bound);
+    super(options);
     this._coro = coro;
     this._flags = generator ? GENERATOR : 0;
     this._context = (plain ? undefined : options.context) ?? snapshotContext();
