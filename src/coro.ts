@@ -3,6 +3,7 @@
  * pending Future (`yield* future`) or nothing (a bare `yield`).
  */
 import type { Future } from "./futures.js";
+import type { Task } from "./tasks.js";
 
 declare const signalBrand: unique symbol;
 
@@ -161,3 +162,12 @@ function describeObject(x: object): string {
   if (text === "") return `${kind} object`;
   return text.includes(kind) ? text.slice(0, 60) : `${kind} ${text.slice(0, 60)}`;
 }
+
+/**
+ * @internal What asynkit knows of a coroutine, kept on it: the task it was
+ * given to (a coroutine runs in one task, once), or the state eager() and a
+ * CoroStart saw it in (see eager.ts). One slot, so that a check of both reads
+ * the coroutine once.
+ */
+export const coroMark: unique symbol = Symbol("asynkit.coroMark");
+export type Marked = { [coroMark]?: number | Task<unknown> };

@@ -8,17 +8,18 @@ import {
   type Awaitable,
   type Coro,
   describe,
+  coroMark as importedMark,
   isCoroutine,
-  isGeneratorFunction,
   isLocalAsyncFunction,
   isPromiseLike,
+  type Marked,
   type Suspend,
 } from "./coro.js";
-import { InvalidStateError } from "./errors.js";
+import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoop, beginEagerStart, endEagerStart, onEagerStartTaskRequest } from "./events.js";
 import { FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
-import { HOLD_FIRST_STEP, Task, type TaskOptions } from "./tasks.js";
+import { HOLD_FIRST_STEP, reusedCoroutine, Task, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { argTypeError, checkOptions, notACoroutine, type OptionNames } from "./validate.js";
 
@@ -38,12 +39,17 @@ const NEXT = 0;
 const THROW = 1;
 const RETURN = 2;
 
+/**
+ * The coroutines' mark (coro.ts), as a constant of this module: V8 folds a
+ * module's own constant into a named property access, where an imported
+ * binding's key is looked up at each access.
+ */
+const coroMark: typeof importedMark = importedMark;
+
 // What asynkit has seen a coroutine do; no mark means it never ran under CoroStart.
 const CORO_RUNNING = 1;
 const CORO_SUSPENDED = 2;
 const CORO_FINISHED = 3;
-const coroState: unique symbol = Symbol("asynkit.coroState");
-type Tracked = { [coroState]?: number };
 
 /** Options for {@link CoroStart}. */
 export interface CoroStartOptions {
@@ -330,13 +336,19 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
 }
 
 /**
- * A coroutine asynkit started (an eager() or a CoroStart) belongs to what
- * continues it: a second start would take it from there, and leave that
- * continuation a finished coroutine, with no result.
+ * A coroutine asynkit started (an eager() or a CoroStart), or a task took,
+ * belongs to what continues it: a second start would take it from there, and
+ * leave that continuation a finished coroutine, with no result.
  */
 function checkNotStarted(where: string, coro: Coro<unknown>): void {
-  if ((coro as Tracked)[coroState] === undefined) return;
-  throw new InvalidStateError(
+  const mark = (coro as Marked)[coroMark];
+  if (mark !== undefined) throw startedAlready(where, mark);
+}
+
+/** Out of checkNotStarted(), so that eager() still inlines it whole. */
+function startedAlready(where: string, mark: number | Task<unknown>): Error {
+  if (typeof mark === "object") return reusedCoroutine(mark);
+  return new InvalidStateError(
     `${where}: this coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.`,
   );
 }
@@ -348,9 +360,9 @@ function advance<T>(
   mode: number,
   arg: unknown,
 ): IteratorResult<Suspend, T> {
-  const tracked = coro as Tracked;
+  const tracked = coro as Marked;
   const previous = context === null ? null : swapContext(context);
-  tracked[coroState] = CORO_RUNNING;
+  tracked[coroMark] = CORO_RUNNING;
   try {
     const step =
       mode === NEXT
@@ -360,10 +372,10 @@ function advance<T>(
           : typeof coro.return === "function"
             ? coro.return(arg as T)
             : { done: true as const, value: arg as T };
-    tracked[coroState] = step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
+    tracked[coroMark] = step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
     return step;
   } catch (error) {
-    tracked[coroState] = CORO_FINISHED;
+    tracked[coroMark] = CORO_FINISHED;
     throw error;
   } finally {
     if (previous !== null) swapContext(previous);
@@ -553,9 +565,11 @@ export function coroIsFinished(coro: Coro<unknown>): boolean {
   return trackedState("coroIsFinished", coro) === CORO_FINISHED;
 }
 
+/** The state eager() or a CoroStart saw `coro` in; undefined for any other (a task's is not followed). */
 function trackedState(where: string, coro: Coro<unknown>): number | undefined {
   if (!isCoroutine(coro)) throw notACoroutine(`${where}()`, coro);
-  return (coro as Tracked)[coroState];
+  const mark = (coro as Marked)[coroMark];
+  return typeof mark === "number" ? mark : undefined;
 }
 
 /**
@@ -593,12 +607,13 @@ function endStart<T>(
   context: Context,
   asked: Task<T> | null,
 ): Future<T> {
-  (coro as Tracked)[coroState] =
-    step === null || step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
+  (coro as Marked)[coroMark] = step === null || step.done === true ? CORO_FINISHED : CORO_SUSPENDED;
   if (asked !== null) return settleStartTask(asked, coro, step, error, context);
   if (step === null) {
     const failed = new Future<T>();
-    failed._fail(error);
+    // A coroutine that raised CancelledError ends cancelled, as a task's would.
+    if (error instanceof CancelledError) failed._requestCancel(error.message, error.cause);
+    else failed._fail(error);
     return failed;
   }
   const start = new CoroStart(coro, NO_AUTOSTART);
@@ -709,8 +724,8 @@ export function funcEager<This, A extends unknown[], T>(
 export const asyncEager: typeof funcEager = funcEager;
 
 /**
- * Depth-first execution: on a coroutine, {@link coroEager}; on a generator
- * function, {@link funcEager}. It is also a method decorator; declare the
+ * Depth-first execution: on a coroutine, {@link coroEager}; on a function
+ * that returns one (a generator function), {@link funcEager}. It is also a method decorator; declare the
  * decorated method's return type as `Awaitable<T>`, since calls now return a
  * Future (or Task).
  *
@@ -752,7 +767,7 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
     // costs about its Future.
     checkNotStarted("eager()", x);
     const depth = beginEagerStart();
-    (x as Tracked)[coroState] = CORO_RUNNING;
+    (x as Marked)[coroMark] = CORO_RUNNING;
     const lent = lendContext();
     let step: IteratorResult<Suspend, unknown> | null = null;
     let error: unknown;
@@ -764,7 +779,7 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
     const asked = endEagerStart(depth);
     const written = returnContext(lent);
     if (step !== null && step.done === true && asked === null) {
-      (x as Tracked)[coroState] = CORO_FINISHED;
+      (x as Marked)[coroMark] = CORO_FINISHED;
       // A new future has no callbacks to schedule: set its result directly.
       const returned = new Future<unknown>();
       returned._outcome = step.value;
@@ -773,14 +788,20 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
     }
     return endStart(x, step, error, written ?? lent.copy(), asked);
   }
-  if (isGeneratorFunction(x)) return funcEager(x);
+  // A function that returns a coroutine (a function*, or a plain one), as funcEager(fn).
+  if (typeof x === "function" && !isLocalAsyncFunction(x))
+    return funcEager(x as () => Coro<unknown>);
   let hint = "call it as eager(work()) or eager(function* () { ... })";
   if (isPromiseLike(x))
     hint = "a promise is already running: wait for it with yield* fromPromise(promise)";
   else if (isLocalAsyncFunction(x)) hint = ASYNC_FUNCTION_HINT;
-  else if (typeof x === "function")
-    hint = "for a plain function that returns a coroutine, use funcEager(fn)";
-  throw argTypeError("eager()", "x", x, "a coroutine or a generator function (function*)", hint);
+  throw argTypeError(
+    "eager()",
+    "x",
+    x,
+    "a coroutine or a function that returns one (function*)",
+    hint,
+  );
 }
 
 /**

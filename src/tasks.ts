@@ -24,10 +24,12 @@ import {
   type Coro,
   coroutineOf,
   describe,
+  coroMark as importedMark,
   isAsyncGenerator,
   isCoroutine,
   isLocalGeneratorFunction,
   isPromiseLike,
+  type Marked,
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
@@ -170,16 +172,15 @@ const CANCEL_REQUEST = 64;
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
 
+/** The coroutines' mark, as a constant of this module (see eager.ts). */
+const coroMark: typeof importedMark = importedMark;
+
 /**
  * The AsyncLocalStorage context each task was created in, with the loop's
  * asyncLocalStorage option; each step runs in it. Kept beside the tasks, not
  * in them, so that a task without the option carries no slot for it.
  */
 const asyncScopes = new WeakMap<Task<unknown>, AsyncScope>();
-
-/** The task a coroutine was given to: a coroutine runs in one task, once. */
-const drivenBy: unique symbol = Symbol("asynkit.drivenBy");
-type Driven = { [drivenBy]?: Task<unknown> };
 
 /** @internal Throws unless `options` are valid task options; `where` names the public function. */
 export function checkTaskOptions(
@@ -327,8 +328,7 @@ export class Task<T = unknown> extends Future<T> {
     // of their own: V8 inlines a constructor of at most 460 bytes of bytecode only.
     const plain = options === undefined || options?.loop?._bound === options;
     if (!plain) checkTaskOptions("new Task()", options, NEW_TASK_OPTIONS);
-    const driver = (coro as Driven)[drivenBy];
-    if (driver !== undefined) throw reusedCoroutine(driver);
+    checkNotTaken(coro);
     super(options);
     this._coro = coro;
     this._flags = generator ? GENERATOR : 0;
@@ -341,7 +341,7 @@ export class Task<T = unknown> extends Future<T> {
     loop._checkClosed();
     this._parent = linkTo(loop._currentTask);
     this._childLink = null;
-    (coro as Driven)[drivenBy] = this as Task<unknown>;
+    (coro as Marked)[coroMark] = this as Task<unknown>;
     if (loop._asyncLocalStorage) keepAsyncScope(this as Task<unknown>, loop);
     loop._addLiveTask(this as Task<unknown>);
     if (!plain) this._start(options);
@@ -818,7 +818,14 @@ function publishStepEnd(task: Task<unknown>): void {
 }
 
 /** The error for a coroutine given to a second task: its first task already runs (or ran) it. */
-function reusedCoroutine(driver: Task<unknown>): InvalidStateError {
+/** Throws if a task took `coro`: a coroutine runs in one task, once. */
+function checkNotTaken(coro: Coro<unknown>): void {
+  const mark = (coro as Marked)[coroMark];
+  if (typeof mark === "object") throw reusedCoroutine(mark);
+}
+
+/** @internal The error for a coroutine `driver` took, given to something else. */
+export function reusedCoroutine(driver: Task<unknown>): InvalidStateError {
   return new InvalidStateError(
     `This coroutine already belongs to ${driver}: a coroutine can be awaited once; wrap it in a task to share its result (create the task once, then yield* the task as often as needed).`,
   );

@@ -18,6 +18,7 @@ import {
   CoroStart,
   cancelling,
   coroEager,
+  coroStart,
   createEagerTaskFactory,
   createTask,
   currentTask,
@@ -404,6 +405,20 @@ describe("eager: the start's own task, made when asked for", () => {
     );
   });
 
+  test("a start that throws CancelledError without asking: its future is cancelled too, with the message", () => {
+    runSync(
+      inLoop(() => {
+        // biome-ignore lint/correctness/useYield: a coroutine that cancels itself without suspending
+        function* selfCancel(): Coro<never> {
+          throw new CancelledError("given up");
+        }
+        const future = eager(selfCancel());
+        expect([future.done(), future.cancelled()]).toEqual([true, true]);
+        expect(() => future.result()).toThrow(new CancelledError("given up"));
+      }),
+    );
+  });
+
   test("cancel() of its own task in the start: CancelledError at its first suspension", () => {
     const log: unknown[] = [];
     runSync(
@@ -756,10 +771,32 @@ describe("eager: bad input", () => {
     ]);
   });
 
+  test("a coroutine a task took is not started by eager() or a CoroStart: the task keeps its result", async () => {
+    function* work(): Coro<string> {
+      yield* sleep(5);
+      return "the task's";
+    }
+    const results = await run(function* () {
+      const coro = work();
+      const task = createTask(coro, { name: "owner" });
+      yield* sleep(1);
+      const refused = [
+        thrown(() => eager(coro)).message,
+        thrown(() => new CoroStart(coro)).message,
+        thrown(() => coroStart(coro)).message,
+      ];
+      return [...new Set(refused), yield* task];
+    });
+    expect(results).toEqual([
+      'This coroutine already belongs to <Task pending name="owner">: a coroutine can be awaited once; wrap it in a task to share its result (create the task once, then yield* the task as often as needed).',
+      "the task's",
+    ]);
+  });
+
   test("eager(42)", () => {
     expect(() => eager(42 as never)).toThrow(TypeError);
     expect(() => eager(42 as never)).toThrow(
-      /eager\(\) expects x to be a coroutine or a generator function \(function\*\), got number 42/,
+      /eager\(\) expects x to be a coroutine or a function that returns one \(function\*\), got number 42/,
     );
   });
 
@@ -769,8 +806,17 @@ describe("eager: bad input", () => {
     );
   });
 
-  test("eager(plain function) points to funcEager", () => {
-    expect(() => eager((() => 1) as never)).toThrow(/use funcEager\(fn\)/);
+  test("eager(plain function that returns a coroutine) is funcEager(fn), as API.md types it", async () => {
+    function* double(x: number): Coro<number> {
+      yield* sleep(1);
+      return x * 2;
+    }
+    const eagerDouble = eager((x: number) => double(x));
+    expect(await run(() => eagerDouble(21))).toBe(42);
+    // A function that returns no coroutine fails at its call, as funcEager()'s does.
+    expect(() => (eager((() => 1) as never) as unknown as () => unknown)()).toThrow(
+      /coroEager\(\)/,
+    );
   });
 
   test("an async function is refused before it runs, pointing to createTask's eagerStart", () => {
