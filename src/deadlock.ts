@@ -110,7 +110,7 @@ function reportPendingAtExit(loop: BaseEventLoop): void {
     if (reportedAtExit.has(task)) continue;
     reportedAtExit.add(task);
     loop.callExceptionHandler({
-      message: `Task was destroyed but it is pending: the process is exiting, and nothing is left that could wake ${taskLine(task, positions)}`,
+      message: `Task was destroyed but it is pending: the process is exiting, and nothing is left that could wake it: ${taskLine(task, positions)}`,
       task,
     });
   }

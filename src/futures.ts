@@ -6,7 +6,7 @@
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
 import { type Context, checkContextOption, copyContext } from "./context.js";
-import { type Coro, isPromiseLike, type Suspend } from "./coro.js";
+import { type Coro, isGeneratorFunction, isPromiseLike, type Suspend } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoopOrNull, getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -17,6 +17,7 @@ import {
   argTypeError,
   checkLoopOption,
   checkOptions,
+  generatorCallback,
   isEventLoop,
   notALoop,
   type OptionNames,
@@ -234,6 +235,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
         "pass (future) => { ... }",
       );
     }
+    if (isGeneratorFunction(callback))
+      throw generatorCallback("future.addDoneCallback()", callback);
     checkOptions("future.addDoneCallback()", options, "{ context }", CONTEXT_OPTION);
     const context = options?.context;
     checkContextOption("future.addDoneCallback()", context);

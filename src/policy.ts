@@ -16,7 +16,7 @@ import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture, type Task, type TaskBody } from "./tasks.js";
-import { taskLabel } from "./tasktree.js";
+import { describeWait, taskLabel } from "./tasktree.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -323,7 +323,9 @@ function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[])
       return;
     }
     const waiting =
-      task._futWaiter === null ? "nothing (it is ready to run)" : String(task._futWaiter);
+      task._futWaiter === null && !task._blockedOnHost
+        ? "nothing (it is ready to run)"
+        : describeWait(task);
     task.getLoop().callExceptionHandler({
       message:
         `${taskLabel(task)} was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +

@@ -149,6 +149,18 @@ export function checkCallback(what: string, callback: unknown): void {
     callback,
     `pass the function to call, e.g. loop.${what}(${first}() => { ... })`,
   );
+  if (isGeneratorFunction(callback)) throw generatorCallback(`loop.${what}()`, callback);
+}
+
+/** A generator function given as a callback: its call makes a coroutine, which nothing would run. */
+export function generatorCallback(where: string, callback: unknown): TypeError {
+  return argTypeError(
+    where,
+    "callback",
+    callback,
+    "a function to call",
+    "calling a function* only makes a coroutine, which a callback would drop: run it as a task, () => loop.createTask(work())",
+  );
 }
 
 /**

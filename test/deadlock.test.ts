@@ -418,7 +418,7 @@ process.on("beforeExit", () => { if (exits++ === 0) setTimeout(() => {}, 1); });
     expect(code).toBe(0);
     expect(stdout).toBe("done\n");
     expect(stderr).toBe(
-      'Task was destroyed but it is pending: the process is exiting, and nothing is left that could wake Task "waiter" waits on Event.wait()\ntask: <Task pending name="waiter">\n',
+      'Task was destroyed but it is pending: the process is exiting, and nothing is left that could wake it: Task "waiter" waits on Event.wait()\ntask: <Task pending name="waiter">\n',
     );
   }, 30_000);
 

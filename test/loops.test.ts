@@ -335,6 +335,47 @@ describe("the exception handler", () => {
     expect(lines).toContain("Error: handler broke");
   });
 
+  it("an async handler's rejection is logged with the context it was given, never thrown", async () => {
+    const loop = new VirtualEventLoop();
+    const logged: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((msg: string) => logged.push(msg));
+    loop.setExceptionHandler(async () => {
+      await null;
+      throw new Error("async handler broke");
+    });
+    loop.callSoon(function failing() {
+      throw new Error("first");
+    });
+    runFor(loop, 0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const lines = (logged[0] as string).split("\n");
+    expect(lines.slice(0, 3)).toEqual([
+      "Unhandled error in exception handler",
+      "context:",
+      "  Exception in callback failing",
+    ]);
+    expect(lines).toContain("Error: async handler broke");
+  });
+
+  it("a generator function is refused as a callback: its coroutine would never run", () => {
+    const loop = new VirtualEventLoop();
+    function* work() {
+      yield;
+    }
+    for (const [where, call] of [
+      ["loop.callSoon()", () => loop.callSoon(work)],
+      ["loop.callLater()", () => loop.callLater(10, work)],
+      ["loop.callAt()", () => loop.callAt(10, work)],
+      ["future.addDoneCallback()", () => loop.createFuture().addDoneCallback(work as never)],
+    ] as const) {
+      expect(call).toThrow(
+        new TypeError(
+          `${where} expects callback to be a function to call, got generator function work: calling a function* only makes a coroutine, which a callback would drop: run it as a task, () => loop.createTask(work()).`,
+        ),
+      );
+    }
+  });
+
   it("an async callback's rejection goes to the handler, as a throw does", async () => {
     const loop = new VirtualEventLoop();
     const contexts: ExceptionContext[] = [];
@@ -370,6 +411,7 @@ describe("debug mode", () => {
     expect(loop.getDebug()).toBe(true);
     loop.setDebug(false);
     expect(loop.getDebug()).toBe(false);
+    expect(() => loop.setDebug(undefined as never)).toThrow(/got undefined/);
     expect(() => loop.setDebug("yes" as never)).toThrow(
       new TypeError(
         'loop.setDebug() expects enabled to be a boolean, got string "yes": pass true or false.',

@@ -203,7 +203,31 @@ describe("run()", () => {
       "stubborn ends at 5010",
     ]);
     expect(messages).toEqual([
-      'Task "stubborn" was cancelled at run() shutdown but still runs 1000 ms later, waiting on <Future pending sleep until t=5010 ms>: it caught CancelledError without ending. run() waits until it ends.',
+      'Task "stubborn" was cancelled at run() shutdown but still runs 1000 ms later, waiting on sleep until t=5010 ms: it caught CancelledError without ending. run() waits until it ends.',
+    ]);
+  });
+
+  it("names a native leftover whose cleanup awaits a host promise as waiting on the host", async () => {
+    const messages: string[] = [];
+    await run(
+      async () => {
+        getRunningLoop().setExceptionHandler((_l, ctx) => messages.push(ctx.message));
+        createTask(
+          async () => {
+            try {
+              await sleep(60_000);
+            } finally {
+              await new Promise((resolve) => setTimeout(resolve, 1200));
+            }
+          },
+          { name: "cleaner" },
+        );
+        await sleep(1);
+      },
+      { loopFactory: () => new HostEventLoop() },
+    );
+    expect(messages).toEqual([
+      'Task "cleaner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: it caught CancelledError without ending. run() waits until it ends.',
     ]);
   });
 

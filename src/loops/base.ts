@@ -639,14 +639,18 @@ export abstract class BaseEventLoop {
       this.defaultExceptionHandler(context);
       return;
     }
-    try {
-      handler(this, context);
-    } catch (error) {
+    const failed = (error: unknown): void =>
       this.defaultExceptionHandler({
         message: "Unhandled error in exception handler",
         exception: error,
         context,
       });
+    try {
+      const result: unknown = handler(this, context);
+      // An async handler fails in its promise: that is the handler failing too.
+      if (result instanceof Promise) result.then(undefined, failed);
+    } catch (error) {
+      failed(error);
     }
   }
 
@@ -663,7 +667,9 @@ export abstract class BaseEventLoop {
    * futures tasks still wait on when the loop closes.
    */
   setDebug(enabled: boolean): void {
-    checkBooleanOption("loop.setDebug()", "enabled", enabled);
+    if (typeof enabled !== "boolean") {
+      throw argTypeError("loop.setDebug()", "enabled", enabled, "a boolean", "pass true or false");
+    }
     this._debug = enabled;
   }
 

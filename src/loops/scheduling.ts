@@ -225,8 +225,9 @@ export function SchedulingMixin<B extends LoopConstructor>(
     readyRotate(n: number): void {
       checkInteger("loop.readyRotate()", "n", n);
       this._ready.rotate(n);
-      if (observed)
+      if (observed && n !== 0) {
         publish("ready.move", { loop: this, op: "readyRotate", task: null, position: n });
+      }
     }
 
     callInsert<A extends unknown[]>(

@@ -150,12 +150,16 @@ export function traceRecorder(
   }
   checkOptions("traceRecorder()", options, "{ maxEvents: 100_000 }", TRACE_OPTIONS);
   const maxEvents = options?.maxEvents ?? DEFAULT_MAX_EVENTS;
-  if (typeof maxEvents !== "number" || !(maxEvents >= 1)) {
+  if (
+    typeof maxEvents !== "number" ||
+    !(maxEvents >= 1) ||
+    (maxEvents !== Number.POSITIVE_INFINITY && !Number.isInteger(maxEvents))
+  ) {
     throw (typeof maxEvents === "number" ? argRangeError : argTypeError)(
       "traceRecorder()",
       "options.maxEvents",
       maxEvents,
-      "a number of events, at least 1",
+      "a whole number of events, at least 1",
       "pass the most events to keep, or Infinity for no limit",
     );
   }
