@@ -170,4 +170,5 @@ function describeObject(x: object): string {
  * the coroutine once.
  */
 export const coroMark: unique symbol = Symbol("asynkit.coroMark");
+/** @internal A coroutine as asynkit marks it. */
 export type Marked = { [coroMark]?: number | Task<unknown> };
