@@ -425,9 +425,13 @@ class Continuation<T> {
  *
  * @example
  * ```ts
- * import { coroStart, coroIsBlocked, coroAsFuture, coroContinue } from "asynkit";
- * const state = coroStart(work());
- * const awaitable = coroIsBlocked(state) ? coroContinue(state) : coroAsFuture(state);
+ * import { coroAsFuture, coroContinue, coroIsBlocked, coroStart, run, sleep } from "asynkit";
+ * function* work() { yield* sleep(10); return "done"; }
+ * await run(function* () {
+ *   const state = coroStart(work()); // runs until the sleep
+ *   const rest = coroIsBlocked(state) ? coroContinue(state) : coroAsFuture(state);
+ *   console.log(yield* rest); // "done"
+ * });
  * ```
  */
 export function coroStart<T>(coro: Coro<T>): CoroStart<T> {

@@ -10,8 +10,15 @@ import type { Task } from "./tasks.js";
  *
  * @example
  * ```ts
- * import { CancelledError } from "asynkit";
- * try { yield* sleep(1000); } catch (e) { if (e instanceof CancelledError) cleanup(); throw e; }
+ * import { CancelledError, createTask, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   const worker = createTask((function* () {
+ *     try { yield* sleep(1000); } catch (e) { console.log(e instanceof CancelledError); throw e; } // true
+ *   })());
+ *   yield* sleep(10);
+ *   worker.cancel();
+ *   yield* sleep(0);
+ * });
  * ```
  */
 export class CancelledError extends Error {
@@ -42,8 +49,9 @@ export function cancellationOf(error: unknown): CancelledError | null {
  *
  * @example
  * ```ts
- * import { Future, InvalidStateError } from "asynkit";
- * try { new Future().result(); } catch (e) { console.log(e instanceof InvalidStateError); }
+ * import { Future, InvalidStateError, VirtualEventLoop } from "asynkit";
+ * const future = new Future({ loop: new VirtualEventLoop() });
+ * try { future.result(); } catch (e) { console.log(e instanceof InvalidStateError); } // true
  * ```
  */
 export class InvalidStateError extends Error {
@@ -55,8 +63,10 @@ export class InvalidStateError extends Error {
  *
  * @example
  * ```ts
- * import { TimeoutError } from "asynkit";
- * try { yield* waitFor(sleep(100), 10); } catch (e) { console.log(e instanceof TimeoutError); }
+ * import { run, sleep, TimeoutError, waitFor } from "asynkit";
+ * await run(function* () {
+ *   try { yield* waitFor(sleep(100), 10); } catch (e) { console.log(e instanceof TimeoutError); } // true
+ * });
  * ```
  */
 export class TimeoutError extends Error {
@@ -69,8 +79,9 @@ export class TimeoutError extends Error {
  *
  * @example
  * ```ts
- * import { SynchronousError } from "asynkit";
- * try { awaitSync(new Future()); } catch (e) { console.log(e instanceof SynchronousError); }
+ * import { awaitSync, Future, SynchronousError, VirtualEventLoop } from "asynkit";
+ * const pending = new Future({ loop: new VirtualEventLoop() });
+ * try { awaitSync(pending); } catch (e) { console.log(e instanceof SynchronousError); } // true
  * ```
  */
 export class SynchronousError extends Error {
@@ -123,8 +134,14 @@ export class QueueShutDown extends Error {
  *
  * @example
  * ```ts
- * import { BrokenBarrierError } from "asynkit";
- * try { yield* barrier.wait(); } catch (e) { console.log(e instanceof BrokenBarrierError); }
+ * import { Barrier, BrokenBarrierError, createTask, run, sleep } from "asynkit";
+ * await run(function* () {
+ *   const barrier = new Barrier(2);
+ *   const waiter = createTask(barrier.wait());
+ *   yield* sleep(0);
+ *   yield* barrier.abort();
+ *   try { yield* waiter; } catch (e) { console.log(e instanceof BrokenBarrierError); } // true
+ * });
  * ```
  */
 export class BrokenBarrierError extends Error {

@@ -41,6 +41,8 @@ type AnyCallback = (...args: any[]) => unknown;
  *
  * @example
  * ```ts
+ * import { VirtualEventLoop } from "asynkit";
+ * const loop = new VirtualEventLoop();
  * const handle = loop.callSoon(() => console.log("never runs"));
  * handle.cancel();
  * console.log(handle.cancelled()); // true
@@ -149,6 +151,8 @@ export class Handle {
  *
  * @example
  * ```ts
+ * import { VirtualEventLoop } from "asynkit";
+ * const loop = new VirtualEventLoop();
  * const timer = loop.callLater(100, () => console.log("100 ms later"));
  * console.log(timer.when() - loop.time()); // about 100
  * ```

@@ -50,6 +50,7 @@ function stateIfAny(task: Task): PriorityState | undefined {
 
 /** What a loop that orders by priority does when a task's effective priority changes. */
 export interface PriorityListener {
+  /** @internal */
   _priorityChanged(task: Task): void;
 }
 

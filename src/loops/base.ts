@@ -215,6 +215,7 @@ export abstract class BaseEventLoop {
    * the drive resumes after every native step.
    */
   _sliceStart = 0;
+  /** @internal */
   _sliceDeadline = 0;
   /**
    * Where the slice's reads of the clock stood when a native step took the
@@ -263,7 +264,9 @@ export abstract class BaseEventLoop {
    *
    * @example
    * ```ts
-   * loop.callSoon((a, b) => console.log(a + b), 1, 2);
+   * import { VirtualEventLoop } from "asynkit";
+   * const loop = new VirtualEventLoop();
+   * loop.callSoon((a: number, b: number) => console.log(a + b), 1, 2); // 3, once the loop runs
    * ```
    */
   callSoon<A extends unknown[]>(callback: (...args: A) => void, ...args: A): Handle {
@@ -281,6 +284,8 @@ export abstract class BaseEventLoop {
    *
    * @example
    * ```ts
+   * import { VirtualEventLoop } from "asynkit";
+   * const loop = new VirtualEventLoop();
    * const timer = loop.callLater(50, () => console.log("late"));
    * timer.cancel();
    * ```
@@ -300,6 +305,8 @@ export abstract class BaseEventLoop {
    *
    * @example
    * ```ts
+   * import { VirtualEventLoop } from "asynkit";
+   * const loop = new VirtualEventLoop();
    * loop.callAt(loop.time() + 10, () => console.log("at a moment on the loop's clock"));
    * ```
    */
@@ -395,6 +402,8 @@ export abstract class BaseEventLoop {
    *
    * @example
    * ```ts
+   * import { VirtualEventLoop } from "asynkit";
+   * const loop = new VirtualEventLoop();
    * function* work() { yield; return 1; }
    * const task = loop.createTask(work(), { name: "worker" });
    * ```
@@ -541,6 +550,8 @@ export abstract class BaseEventLoop {
    *
    * @example
    * ```ts
+   * import { VirtualEventLoop } from "asynkit";
+   * const loop = new VirtualEventLoop();
    * loop.callLater(100, () => loop.stop());
    * await loop.runForever();
    * ```
