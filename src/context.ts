@@ -9,8 +9,9 @@
  */
 import { argTypeError, checkFunction, checkOptions, type OptionNames } from "./validate.js";
 
-type Store = ReadonlyMap<ContextVar<unknown>, unknown>;
-const EMPTY: Store = new Map();
+/** The values of a Context, by variable: what `new Context(store)` starts from. */
+export type ContextStore = ReadonlyMap<ContextVar<unknown>, unknown>;
+const EMPTY: ContextStore = new Map();
 
 /**
  * A mapping of context variables to values. Every task runs in its own
@@ -27,7 +28,7 @@ const EMPTY: Store = new Map();
  */
 export class Context {
   /** @internal */
-  _store: Store;
+  _store: ContextStore;
   /** @internal */
   _entered = false;
   /** @internal How many eager starts run in this context as if in a copy (see lendContext). */
@@ -41,7 +42,7 @@ export class Context {
    */
   _snapshot: Context | null = null;
 
-  constructor(store: Store = EMPTY) {
+  constructor(store: ContextStore = EMPTY) {
     if (!(store instanceof Map)) {
       throw argTypeError(
         "new Context()",

@@ -32,8 +32,9 @@ export interface ExceptionContext {
 /** Receives errors from callbacks and from futures whose exception nobody retrieved. */
 export type ExceptionHandler = (loop: BaseEventLoop, context: ExceptionContext) => void;
 
+/** A callback a Handle runs: any function, called with the arguments it was scheduled with. */
 // biome-ignore lint/suspicious/noExplicitAny: a Handle stores callbacks of any signature.
-type AnyCallback = (...args: any[]) => unknown;
+export type HandleCallback = (...args: any[]) => unknown;
 
 /**
  * A callback scheduled on an event loop, as returned by `callSoon`.
@@ -50,7 +51,7 @@ type AnyCallback = (...args: any[]) => unknown;
  */
 export class Handle {
   /** @internal Null once cancelled. */
-  _callback: AnyCallback | null;
+  _callback: HandleCallback | null;
   /** @internal The first argument, or every argument (an array) when there are more than two. */
   _arg0: unknown;
   /** @internal */ _arg1: unknown;
@@ -60,7 +61,7 @@ export class Handle {
 
   /** @internal Use loop.callSoon() to make one. */
   constructor(
-    callback: AnyCallback,
+    callback: HandleCallback,
     argc: number,
     arg0: unknown,
     arg1: unknown,
@@ -85,7 +86,7 @@ export class Handle {
   }
 
   /** The callback this handle will call (null once cancelled). */
-  get callback(): AnyCallback | null {
+  get callback(): HandleCallback | null {
     return this._callback;
   }
 
@@ -132,7 +133,7 @@ export class Handle {
   }
 
   /** The callback threw: the loop's exception handler hears of it. */
-  private _failed(callback: AnyCallback, exception: unknown): void {
+  private _failed(callback: HandleCallback, exception: unknown): void {
     this._loop.callExceptionHandler({
       message: `Exception in callback ${callback.name || "(anonymous)"}`,
       exception,
@@ -165,7 +166,7 @@ export class TimerHandle extends Handle {
   /** @internal Use loop.callLater() or loop.callAt() to make one. */
   constructor(
     when: number,
-    callback: AnyCallback,
+    callback: HandleCallback,
     argc: number,
     arg0: unknown,
     arg1: unknown,

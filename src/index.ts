@@ -28,7 +28,7 @@ export {
   waitFor,
 } from "./combinators.js";
 // Context variables
-export { Context, ContextVar, copyContext, Token } from "./context.js";
+export { Context, type ContextStore, ContextVar, copyContext, Token } from "./context.js";
 // Coroutines and their types
 export type { Awaitable, AwaitedResult, Coro, Signal, Suspend } from "./coro.js";
 export {
@@ -72,6 +72,7 @@ export {
   getEventLoop,
   getRunningLoop,
   Handle,
+  type HandleCallback,
   TimerHandle,
 } from "./events.js";
 // Futures

@@ -15,6 +15,7 @@ import {
   type ExceptionContext,
   type ExceptionHandler,
   Handle,
+  type HandleCallback,
   loopStarted,
   loopStopped,
   peekRunningLoop,
@@ -53,9 +54,6 @@ import {
 
 /** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
 export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
-
-// biome-ignore lint/suspicious/noExplicitAny: callbacks of any signature are scheduled.
-type AnyCallback = (...args: any[]) => unknown;
 
 /** How long the loop runs before it lets the host run its own work (I/O, timers, promises). */
 const SLICE_MS = 5;
@@ -323,7 +321,7 @@ export abstract class BaseEventLoop {
   /** A user's timer: runs in a copy of the current context, as asyncio's. */
   private _callAtWithArgs(
     whenMs: number,
-    callback: AnyCallback,
+    callback: HandleCallback,
     args: unknown[],
     delayMs = Number.POSITIVE_INFINITY,
   ): TimerHandle {
@@ -340,7 +338,7 @@ export abstract class BaseEventLoop {
    */
   _callAt(
     whenMs: number,
-    callback: AnyCallback,
+    callback: HandleCallback,
     argc: number,
     arg0: unknown,
     arg1: unknown,
@@ -370,7 +368,7 @@ export abstract class BaseEventLoop {
    * array: futures and tasks use this on every wakeup.
    */
   _call(
-    callback: AnyCallback,
+    callback: HandleCallback,
     argc: number,
     arg0: unknown,
     arg1: unknown,
