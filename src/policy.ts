@@ -240,26 +240,32 @@ async function runOn<T>(
   owner.setEventLoop(loop);
   let stopListening: (() => void) | null = null;
   let outcome: { value: T } | { error: unknown };
+  let mainDone = false;
   try {
     const future = ensureFuture(main, { loop });
     if (signal !== undefined) stopListening = cancelOnAbort(future, signal);
     // Wait for main without taking its result through a promise: a result that is itself a
     // Future (a thenable) would be adopted there, and wait for the cleanup below forever.
     await loop._runUntilComplete(allDone(loop, [future]), "run()");
+    mainDone = true;
     // Take the outcome before the loop closes, so closing does not report it as unretrieved.
     try {
       outcome = { value: future.result() };
     } catch (error) {
       outcome = { error };
     }
+  } catch (error) {
+    outcome = { error }; // main never finished (a deadlock): that is what run() reports
+  }
+  stopListening?.();
+  try {
+    await cancelAllTasks(loop, mainDone);
+  } catch (error) {
+    // The leftovers' own deadlock is news only when main finished; else main's error says it.
+    if (mainDone) outcome = { error };
   } finally {
-    stopListening?.();
-    try {
-      await cancelAllTasks(loop);
-    } finally {
-      owner.setEventLoop(null);
-      loop.close();
-    }
+    owner.setEventLoop(null);
+    loop.close();
   }
   if ("error" in outcome) throw outcome.error;
   return outcome.value;
@@ -273,7 +279,7 @@ const SHUTDOWN_GRACE_MS = 1000;
  * _cancel_all_tasks; failures other than cancellation are reported, and so are
  * tasks that caught their cancellation and still run after a grace period.
  */
-async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
+async function cancelAllTasks(loop: BaseEventLoop, mainDone: boolean): Promise<void> {
   const tasks = loop._liveTasks();
   if (tasks.length === 0) return;
   const waitedOn = tasks.map((task) => task._futWaiter);
@@ -289,7 +295,9 @@ async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
   try {
     await loop._runUntilComplete(
       allDone(loop, tasks),
-      "run(), main being done, waiting for the tasks it left (cancelled)",
+      mainDone
+        ? "run(), main being done, waiting for the tasks it left (cancelled)"
+        : "run(), waiting for the tasks it cancelled",
     );
   } finally {
     grace.cancel();

@@ -422,6 +422,19 @@ process.on("beforeExit", () => { if (exits++ === 0) setTimeout(() => {}, 1); });
     );
   }, 30_000);
 
+  it("an async main stuck on a host promise: run() reports main's deadlock, not its leftovers'", async () => {
+    const { code, stderr } = await runScript(
+      "main-stuck",
+      `import { run } from "asynkit";
+await run(async () => { await new Promise(() => {}); });
+`,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `DeadlockError: ${exiting} Unfinished tasks:\n  Task "Task-1" waits on a native promise only the host settles\n`,
+    );
+  }, 30_000);
+
   it("a native promise that can never settle is reported as what the task waits on", async () => {
     const { code, stderr } = await runScript(
       "never-settles",
