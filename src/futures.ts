@@ -442,9 +442,37 @@ export function waitSteps(cls: { prototype: object }): void {
   Object.defineProperty(cls.prototype, waits, { value: true });
 }
 
+/**
+ * True where `yield*` hands on a result object of its own instead of the inner
+ * iterator's (JavaScriptCore: Bun, Safari), which drops the `waits` mark.
+ * There a wait is known instead by its future: the one the last pending wait
+ * step held, as a step ends at the first suspension (see lastWait).
+ */
+const rewrapsHere = (() => {
+  const inner = { done: false, value: 0 };
+  const iterator = { [Symbol.iterator]: () => iterator, next: () => inner };
+  function* outer(): Generator<number, void, unknown> {
+    yield* iterator as unknown as Iterable<number>;
+  }
+  return outer().next() !== inner;
+})();
+let yieldStarRewraps = rewrapsHere;
+
+/** @internal For tests on V8: behave as where `yield*` rewraps steps (true), or as detected (null). */
+export function setYieldStarRewraps(rewraps: boolean | null): void {
+  yieldStarRewraps = rewraps ?? rewrapsHere;
+  lastWait = null;
+}
+
+/** Where yield* rewraps steps: the future of the last pending wait step made (see yieldStarRewraps). */
+let lastWait: Future<unknown> | null = null;
+
 /** @internal True if `step` hands the task a future to wait on: see `waits`. */
 export function isWaitStep(step: IteratorResult<unknown, unknown>): boolean {
-  return (step as { [waits]?: true })[waits] === true;
+  if ((step as { [waits]?: true })[waits] === true) return true;
+  if (!yieldStarRewraps || lastWait === null || step.value !== lastWait) return false;
+  lastWait = null;
+  return true;
 }
 
 /** The pending step of a wait whose iterator is not its own step. */
@@ -509,6 +537,7 @@ export function waitStep<T>(
   }
   // Here, while the coroutine that suspends is still on the stack.
   if (suspensionsNoted) future._loop._linter?.suspending();
+  if (yieldStarRewraps) lastWait = future as Future<unknown>;
   return pending ?? (new PendingWait(future as Future<unknown>) as IteratorYieldResult<Suspend>);
 }
 

@@ -5,6 +5,7 @@
  */
 // biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
 import { describe, expect, it } from "vitest";
+import { setYieldStarRewraps } from "../src/futures.js";
 import {
   CancelledError,
   type Coro,
@@ -15,6 +16,7 @@ import {
   InvalidStateError,
   isFuture,
   run,
+  type Suspend,
   sleep,
   type Task,
   VirtualEventLoop,
@@ -613,5 +615,45 @@ describe("futures and tasks together", () => {
     );
     expect(result).toBe(3);
     expect(log).toEqual(["t1:7", "t2:7", "t3:7"]);
+  });
+});
+
+describe("where yield* hands on result objects of its own (JavaScriptCore: Bun, Safari)", () => {
+  /** A coroutine whose steps are copies, as such an engine's `yield*` makes them. */
+  function rewrapped<T>(coro: Coro<T>): Coro<T> {
+    const copy = (step: IteratorResult<Suspend, T>) => ({ done: step.done, value: step.value });
+    const wrapper = {
+      next: (value?: unknown) => copy(coro.next(value)),
+      throw: (error: unknown) => copy(coro.throw(error)),
+      return: (value: T) => copy(coro.return(value)),
+      [Symbol.iterator]: () => wrapper,
+    };
+    return wrapper as unknown as Coro<T>;
+  }
+
+  function* waits(): Coro<string> {
+    const slept = yield* sleep(5, "slept");
+    const future = getRunningLoop().createFuture<string>();
+    getRunningLoop().callLater(5, () => future.setResult("set"));
+    return `${slept} ${yield* future} at ${getRunningLoop().time()}`;
+  }
+
+  it("a wait's future is known as the last one a wait handed out, and a bare yield of one is still refused", () => {
+    const loop = new VirtualEventLoop();
+    // V8 passes steps on as they are: a copied step is not a wait there.
+    expect(() => loop.runSync(loop.createTask(rewrapped(waits())))).toThrow(/got bad yield/);
+    setYieldStarRewraps(true);
+    try {
+      expect(loop.runSync(loop.createTask(rewrapped(waits())))).toBe("slept set at 10");
+      function* bare(): Coro<void> {
+        const future = getRunningLoop().createFuture();
+        yield future as never; // the star left out
+      }
+      expect(() => loop.runSync(loop.createTask(rewrapped(bare())))).toThrow(
+        /`yield future` was used instead of `yield\* future`/,
+      );
+    } finally {
+      setYieldStarRewraps(null);
+    }
   });
 });
