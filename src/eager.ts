@@ -17,7 +17,7 @@ import {
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoop, beginEagerStart, endEagerStart, onEagerStartTaskRequest } from "./events.js";
-import { FINISHED, Future } from "./futures.js";
+import { CONTEXT_OPTION, FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, reusedCoroutine, Task, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
@@ -60,7 +60,6 @@ export interface CoroStartOptions {
 }
 
 const CORO_START_OPTIONS: OptionNames<CoroStartOptions> = { context: true, autostart: true };
-const CONTEXT_OPTION: OptionNames<{ context?: Context }> = { context: true };
 
 /**
  * A coroutine run in the caller's stack until it first suspends, returns or

@@ -47,17 +47,15 @@ class ContextCallback {
   ) {}
 }
 
-/** @internal cancel()'s message is a string (or nothing): it travels in the CancelledError's message. */
-export function checkCancelMessage(future: Future<unknown>, message: unknown): void {
-  if (message !== undefined && typeof message !== "string") {
-    throw argTypeError(
-      `${future._kind().toLowerCase()}.cancel()`,
-      "message",
-      message,
-      "a string",
-      'pass a message, e.g. cancel("shutting down"), or String(reason)',
-    );
-  }
+/** cancel()'s message is a string (or nothing): it travels in the CancelledError's message. */
+function badCancelMessage(future: Future<unknown>, message: unknown): TypeError {
+  return argTypeError(
+    `${future._kind().toLowerCase()}.cancel()`,
+    "message",
+    message,
+    "a string",
+    'pass a message, e.g. cancel("shutting down"), or String(reason)',
+  );
 }
 
 /** A task among a future's callbacks waits on it: it is queued itself when the future is done. */
@@ -69,8 +67,10 @@ export interface DoneCallbackOptions {
   context?: Context | undefined;
 }
 
-const CONTEXT_OPTION: OptionNames<DoneCallbackOptions> = { context: true };
-const LOOP_OPTION: OptionNames<{ loop?: unknown }> = { loop: true };
+/** @internal The names of options that are a context alone. */
+export const CONTEXT_OPTION: OptionNames<DoneCallbackOptions> = { context: true };
+/** @internal The names of options that are a loop alone. */
+export const LOOP_OPTION: OptionNames<{ loop?: unknown }> = { loop: true };
 
 /**
  * The eventual result of an operation, as asyncio's Future.
@@ -127,11 +127,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._aside = undefined;
   }
 
-  /** The loop of a `new Future(options)` given by the user: checked, or the current one. */
-  private _checkedLoop(options: { loop?: BaseEventLoop | undefined }): BaseEventLoop {
+  /**
+   * @internal The loop of a `new Future(options)` given by the user: checked,
+   * or the current one. A Task's options are checked as a task's (new Task()).
+   */
+  _checkedLoop(options: { loop?: BaseEventLoop | undefined }): BaseEventLoop {
     const where = `new ${this._kind()}()`;
-    // A task's options are checked as a task's (new Task()): a future's are its loop alone.
-    if (this._kind() === "Future") checkOptions(where, options, "{ loop }", LOOP_OPTION);
+    checkOptions(where, options, "{ loop }", LOOP_OPTION);
     const loop = (options as { loop?: unknown } | undefined)?.loop;
     if (loop !== undefined && !isEventLoop(loop)) throw notALoop(where, "options.loop", loop);
     return options.loop ?? getEventLoop();
@@ -201,7 +203,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Cancels the future; false if it was already done. */
   cancel(message?: string): boolean {
-    if (message !== undefined && typeof message !== "string") checkCancelMessage(this, message);
+    if (message !== undefined && typeof message !== "string") {
+      throw badCancelMessage(this, message);
+    }
     // As asyncio: whoever cancels a future has dealt with it, even one that already failed.
     this._retrieved();
     return this._requestCancel(message, undefined);

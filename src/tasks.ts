@@ -44,11 +44,11 @@ import {
 } from "./events.js";
 import {
   CANCELLED,
-  checkCancelMessage,
   FINISHED,
   Future,
   fromPromise,
   isWaitStep,
+  LOOP_OPTION,
   PENDING,
   wakeWaiter,
 } from "./futures.js";
@@ -466,9 +466,12 @@ export class Task<T = unknown> extends Future<T> {
    * next step (cancelling the future it waits on, if any). False if already done.
    */
   override cancel(message?: string): boolean {
-    if (message !== undefined && typeof message !== "string") checkCancelMessage(this, message);
-    this._retrieved();
-    return this._requestCancel(message, undefined);
+    return super.cancel(message);
+  }
+
+  /** @internal The options were checked as a task's (checkTaskOptions): only the loop is left. */
+  override _checkedLoop(options: { loop?: BaseEventLoop | undefined }): BaseEventLoop {
+    return options.loop ?? getEventLoop();
   }
 
   /** @internal cancel() with a cause for the CancelledError (kept in `_exception` until thrown in). */
@@ -953,7 +956,7 @@ export function ensureFuture<T>(
   awaitable: Awaitable<T> | PromiseLike<T> | TaskBody<T>,
   options?: { loop?: BaseEventLoop | undefined },
 ): Future<T> {
-  checkOptions("ensureFuture()", options, "{ loop }", { loop: true });
+  checkOptions("ensureFuture()", options, "{ loop }", LOOP_OPTION);
   checkLoopOption("ensureFuture()", "options.loop", options?.loop);
   return toFuture("ensureFuture()", "awaitable", awaitable, options?.loop);
 }

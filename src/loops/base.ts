@@ -228,16 +228,13 @@ export abstract class BaseEventLoop {
   private _sliceSpent = false;
 
   constructor(options?: EventLoopOptions) {
+    // The message's name only when there is something to check: most loops take no options.
     if (options !== undefined) {
       const where = `new ${new.target.name}()`;
       checkOptions(where, options, "{ asyncLocalStorage: true }", new.target._optionNames);
+      checkBooleanOption(where, "options.asyncLocalStorage", options.asyncLocalStorage);
     }
-    const propagate = options?.asyncLocalStorage;
-    // The message's name only when there is something to check: most loops take no options.
-    if (propagate !== undefined) {
-      checkBooleanOption(`new ${new.target.name}()`, "options.asyncLocalStorage", propagate);
-    }
-    this._asyncLocalStorage = propagate === true;
+    this._asyncLocalStorage = options?.asyncLocalStorage === true;
   }
 
   /** The loop's clock, in milliseconds. */
