@@ -3,7 +3,7 @@
  * the eager task factory and createTask({ eagerStart }), after asynkit's
  * tests/test_coro.py (TestEager) and Python 3.12's eager tasks.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import ts from "typescript";
@@ -917,6 +917,7 @@ describe("eager as a TypeScript 5 method decorator", () => {
       .getPreEmitDiagnostics(program)
       .filter((d) => d.file?.fileName === file)
       .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    rmSync(dir, { recursive: true });
     expect(diagnostics).toEqual([]);
   }, 60_000); // a whole TypeScript program is built and checked
 });
