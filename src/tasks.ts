@@ -550,6 +550,17 @@ export class Task<T = unknown> extends Future<T> {
     return "Task";
   }
 
+  /**
+   * @internal As asyncio's: a task that its coroutine's CancelledError ended
+   * raises that very error, so an awaiter catches what the task threw.
+   */
+  override _makeCancelledError(): CancelledError {
+    const ended = this._outcome;
+    return this._state === CANCELLED && ended instanceof CancelledError
+      ? ended
+      : super._makeCancelledError();
+  }
+
   /** @internal The future this task waited on is done: resume the coroutine. */
   _wakeup(future: Future<unknown>): void {
     // A pending cancel() still honours the future's outcome, as asyncio's __wakeup, which
@@ -736,7 +747,7 @@ export class Task<T = unknown> extends Future<T> {
         ? cancellationFor(this, thrown)
         : null;
     if (cancelled !== null) {
-      // The error that ended the coroutine becomes the cause of the ones result() raises.
+      // The CancelledError that ended the coroutine is the one result() and its awaiters get.
       super._requestCancel(cancelled.message, cancelled);
     } else {
       this._fail(thrown);

@@ -488,17 +488,29 @@ describe("cancellation through awaiting tasks", () => {
     expect(result).toBe("outer saw CancelledError: inner only");
   });
 
-  it("the CancelledError of a cancelled task chains the one that ended its coroutine", () => {
+  it("a cancelled task raises the CancelledError that ended its coroutine, every time", () => {
     runV(
       (function* () {
-        const t = createTask(sleep(1000));
+        let raised: unknown;
+        const t = createTask(
+          (function* () {
+            try {
+              yield* sleep(1000);
+            } catch (error) {
+              raised = error;
+              throw error;
+            }
+          })(),
+        );
         yield;
         t.cancel("m");
-        yield* caught(() => t);
-        const error = thrown(() => t.result());
-        expect(error).toBeInstanceOf(CancelledError);
-        expect((error as Error).message).toBe("m");
-        expect((error as Error).cause).toBeInstanceOf(CancelledError);
+        const awaited = yield* caught(() => t);
+        expect(raised).toBeInstanceOf(CancelledError);
+        expect((raised as Error).message).toBe("m");
+        expect((raised as Error).cause).toBeUndefined();
+        expect(awaited).toBe(raised);
+        expect(thrown(() => t.result())).toBe(raised);
+        expect(thrown(() => t.exception())).toBe(raised);
       })(),
     );
   });
