@@ -41,10 +41,22 @@ export function wakeWaiter(task: Task<unknown>, future: Future<unknown>): void {
 class ContextCallback {
   constructor(
     readonly fn: DoneCallback<never>,
-    readonly context: Context,
+    /** Null for then()'s bridge, which runs no user code. */
+    readonly context: Context | null,
     /** The adder's AsyncLocalStorage context, with the loop's asyncLocalStorage option. */
     readonly asyncScope: AsyncScope | undefined,
   ) {}
+}
+
+/**
+ * then()'s bridge to a native promise: a done-callback that only settles the
+ * promise. A loop that is not running would never run it, and native code
+ * awaits the future without one: then it settles the promise at once.
+ */
+class PromiseBridge extends ContextCallback {
+  constructor(settle: DoneCallback<never>) {
+    super(settle, null, undefined);
+  }
 }
 
 /** cancel()'s message is a string (or nothing): it travels in the CancelledError's message. */
@@ -279,7 +291,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this._loop;
   }
 
-  /** Lets native code `await` the future; a cancelled future rejects with CancelledError. */
+  /**
+   * Lets native code `await` the future; a cancelled future rejects with
+   * CancelledError. The await settles through the loop, in the order of the
+   * future's done-callbacks, or at once if the loop is not running then.
+   */
   // biome-ignore lint/suspicious/noThenProperty: a Future is deliberately a PromiseLike.
   then<A = T, B = never>(
     onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
@@ -305,7 +321,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
         } else reject(future._makeCancelledError());
       };
       if (this._state !== PENDING) settle(this);
-      else this._addCallback(settle as DoneCallback<never>);
+      else {
+        this._addCallback(new PromiseBridge(settle as DoneCallback<never>));
+      }
     });
   }
 
@@ -394,6 +412,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const loop = this._loop;
     if (typeof callback === "function") loop._call(callback, 1, this, undefined, null);
     else if (callback instanceof ContextCallback) {
+      if (callback instanceof PromiseBridge && !loop._running) {
+        callback.fn(this as never);
+        return;
+      }
       const handle = loop._call(callback.fn, 1, this, undefined, callback.context);
       handle._asyncScope = callback.asyncScope;
     } else {

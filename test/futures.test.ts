@@ -517,6 +517,25 @@ describe("native await of a Future", () => {
     expect(log).toEqual(["set", "native got late"]);
   });
 
+  it("settles when it is done while its loop is not running, which would never run a callback", async () => {
+    const loop = newLoop();
+    const results = loop.createFuture<number>();
+    const failures = loop.createFuture<number>();
+    const cancels = loop.createFuture<number>();
+    const settled = Promise.allSettled([results, failures, cancels]);
+    const error = new Error("x");
+    setTimeout(() => {
+      results.setResult(42);
+      failures.setException(error);
+      cancels.cancel("gone");
+    }, 1);
+    const [result, failure, cancel] = await settled;
+    expect(result).toEqual({ status: "fulfilled", value: 42 });
+    expect(failure).toEqual({ status: "rejected", reason: error });
+    expect(cancel?.status).toBe("rejected");
+    expect(((cancel as PromiseRejectedResult).reason as Error).message).toBe("gone");
+  });
+
   it("onrejected receives the error", async () => {
     const f = new Future({ loop: newLoop() });
     f.setException(new Error("r"));
