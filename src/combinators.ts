@@ -13,7 +13,7 @@ import {
 } from "./coro.js";
 import { CancelledError, TimeoutError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
-import { Future, PENDING, WaitFuture, waitStep } from "./futures.js";
+import { Future, ownFuture, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
 import { toFuture } from "./tasks.js";
@@ -160,13 +160,18 @@ class Gathering {
   ) {}
 
   next(): IteratorResult<Suspend, unknown[]> {
-    if (this.outer === null) {
-      this.outer = gatherFuture(this.aws ?? [], this.returnExceptions, getRunningLoop());
-      this.aws = null;
-    }
-    const step = waitStep(this.outer, this.resumed);
+    const step = waitStep(this[ownFuture](getRunningLoop()), this.resumed);
     this.resumed = true;
     return step;
+  }
+
+  /** The gathering future, made on `loop` if the call did not make it. */
+  [ownFuture](loop: BaseEventLoop): GatheringFuture<unknown[]> {
+    if (this.outer === null) {
+      this.outer = gatherFuture(this.aws ?? [], this.returnExceptions, loop);
+      this.aws = null;
+    }
+    return this.outer;
   }
 
   /**

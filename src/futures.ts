@@ -23,6 +23,13 @@ import {
   type OptionNames,
 } from "./validate.js";
 
+/**
+ * @internal The method of an operation that waits on a future of its own
+ * (gather()'s): ensureFuture() gives that future, on the loop it names, as
+ * asyncio's gather() returns one, rather than a task that waits on it.
+ */
+export const ownFuture: unique symbol = Symbol("asynkit.ownFuture");
+
 /** @internal */ export const PENDING = 0;
 /** @internal */ export const FINISHED = 1;
 /** @internal */ export const FAILED = 2;

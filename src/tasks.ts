@@ -49,6 +49,7 @@ import {
   fromPromise,
   isWaitStep,
   LOOP_OPTION,
+  ownFuture,
   PENDING,
   wakeWaiter,
 } from "./futures.js";
@@ -953,6 +954,9 @@ export function allTasks(loop?: BaseEventLoop): Set<Task> {
 /**
  * A Future for anything awaitable: a Future as it is, a coroutine or other
  * `yield*`-able wrapped in a Task, a native promise through fromPromise.
+ * gather()'s operation gives its own future, as asyncio.gather returns one:
+ * its cancel() cancels the children, and a child's cancellation is its
+ * exception.
  *
  * @example
  * ```ts
@@ -990,6 +994,9 @@ export function toFuture<T>(
   if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) {
     return fromPromise(awaitable, loop === undefined ? undefined : { loop });
   }
+  const own = (awaitable as { [ownFuture]?: (loop: BaseEventLoop) => Future<T> })[ownFuture];
+  if (own !== undefined)
+    return toFuture(where, name, own.call(awaitable, loop ?? getEventLoop()), loop);
   const coro = typeof awaitable === "function" ? awaitable : coroutineOf(awaitable);
   if (coro === null) {
     throw notAwaitable(where, name, awaitable, "a coroutine, a Future or a promise");

@@ -17,7 +17,7 @@ import {
   run,
   shield,
   sleep,
-  type Task,
+  Task,
   TimeoutError,
   timeout,
   VirtualEventLoop,
@@ -90,6 +90,34 @@ describe("gather", () => {
       getRunningLoop().callLater(10, () => child.cancel());
       const error = yield* catching(gather(sleep(50), child));
       expect(error).toBeInstanceOf(CancelledError);
+    });
+  });
+
+  it("ensureFuture() gives gather()'s own future, as asyncio.gather returns one (test_cancel_gather_1, test_one_cancellation)", () => {
+    runV(function* () {
+      const loop = getRunningLoop();
+      const input = loop.createFuture<number>();
+      const gathered = ensureFuture(gather(ensureFuture(input)));
+      expect(gathered).not.toBeInstanceOf(Task);
+      yield* sleep(0);
+      // The children are done: cancel() finds nothing to cancel, and the result is kept.
+      const cancelled: boolean[] = [];
+      input.addDoneCallback(() => cancelled.push(gathered.cancel()));
+      input.setResult(42);
+      expect(yield* gathered).toEqual([42]);
+      expect(cancelled).toEqual([false]);
+
+      // A child's cancellation is the gather's exception; the gather itself was not cancelled.
+      const a = loop.createFuture();
+      const b = loop.createFuture();
+      const both = ensureFuture(gather(a, b));
+      b.cancel("b went");
+      yield* sleep(0);
+      expect(both.cancelled()).toBe(false);
+      expect(both.exception()).toBeInstanceOf(CancelledError);
+      expect((both.exception() as Error).message).toBe("b went");
+      expect(a.done()).toBe(false);
+      a.cancel();
     });
   });
 
