@@ -12,7 +12,7 @@ import { getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Monitor, Resume } from "./monitor.js";
 import { type Op, thenable } from "./thenable.js";
-import { argTypeError } from "./validate.js";
+import { argTypeError, rejectingThrows } from "./validate.js";
 
 /** A generator's states, and their names for messages. */
 const GeneratorState = {
@@ -200,9 +200,11 @@ class NativeIterator<T, TReturn, TNext> {
   }
 
   private onLoop<R>(coro: Coro<R>): Promise<R> {
-    this.loop ??= getEventLoop();
-    const loop = this.loop;
-    return loop.isRunning() ? loop.createTask(coro).then() : loop.runUntilComplete(coro);
+    return rejectingThrows(() => {
+      this.loop ??= getEventLoop();
+      const loop = this.loop;
+      return loop.isRunning() ? loop.createTask(coro).then() : loop.runUntilComplete(coro);
+    });
   }
 }
 

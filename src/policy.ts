@@ -25,6 +25,7 @@ import {
   isEventLoop,
   notAwaitable,
   type OptionNames,
+  rejectingThrows,
 } from "./validate.js";
 
 /** Decides which event loop code gets when none is running. */
@@ -158,6 +159,14 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
  * ```
  */
 export function run<T>(main: Awaitable<T> | TaskBody<T>, options?: RunOptions): Promise<T> {
+  return rejectingThrows(() => startRun(main, options));
+}
+
+/** run() itself: what it throws is run()'s rejection. */
+function startRun<T>(
+  main: Awaitable<T> | TaskBody<T>,
+  options: RunOptions | undefined,
+): Promise<T> {
   checkRunOptions(options);
   // A function* is called here; any other function is called by the main task, at its first step.
   const awaitable = isGeneratorFunction(main) ? (main() as Coro<T>) : main;

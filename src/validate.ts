@@ -24,6 +24,19 @@ function message(
   return `${where} expects ${name} to be ${expected}, got ${describe(value)}: ${todo}.`;
 }
 
+/**
+ * Calls `start`, the body of a public function that returns a promise: what
+ * it throws (a bad argument, a loop that cannot run) is the promise's
+ * rejection, as an async function's would be, so `.catch()` sees it too.
+ */
+export function rejectingThrows<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** The TypeError for an argument of the wrong type. */
 export function argTypeError(
   where: string,

@@ -379,7 +379,7 @@ describe("loop.shutdown()", () => {
 
   it("closes a loop that never ran, and rejects bad options at the call", async () => {
     const app = new VirtualEventLoop();
-    expect(() => app.shutdown({ timeout: "soon" as never })).toThrow(
+    await expect(app.shutdown({ timeout: "soon" as never })).rejects.toThrow(
       new TypeError(
         'loop.shutdown() expects options.timeout to be a number of milliseconds, got string "soon": pass a number, such as 10.',
       ),
@@ -392,7 +392,7 @@ describe("loop.shutdown()", () => {
   it("is not for a loop that runs main: runUntilComplete() stops it", async () => {
     const loop = new VirtualEventLoop();
     const running = loop.runUntilComplete(sleep(10, "main"));
-    expect(() => loop.shutdown()).toThrow(
+    await expect(loop.shutdown()).rejects.toThrow(
       "loop.shutdown(): this loop is running runUntilComplete() (or run()), which stops it when main is done; shutdown() is for a loop started by submit() or runForever().",
     );
     expect(await running).toBe("main");

@@ -259,13 +259,13 @@ describe("the asyncLocalStorage option", () => {
     expect(seen).toEqual(["outer", "outer", "outer", "scheduled"]);
   });
 
-  it("must be a boolean", () => {
+  it("must be a boolean", async () => {
     expect(() => new HostEventLoop({ asyncLocalStorage: "yes" as never })).toThrow(
       new TypeError(
         'new HostEventLoop() expects options.asyncLocalStorage to be a boolean, got string "yes": pass true or false.',
       ),
     );
-    expect(() => run(function* () {}, { asyncLocalStorage: 1 as never })).toThrow(
+    await expect(run(function* () {}, { asyncLocalStorage: 1 as never })).rejects.toThrow(
       new TypeError(
         "run() expects options.asyncLocalStorage to be a boolean, got number 1: pass true or false.",
       ),

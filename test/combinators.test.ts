@@ -273,7 +273,7 @@ describe("gather", () => {
 });
 
 describe("lists are not awaitables", () => {
-  it("waitFor, ensureFuture and createTask refuse an array, a Set or a Map with a TypeError", () => {
+  it("waitFor, ensureFuture and createTask refuse an array, a Set or a Map with a TypeError", async () => {
     runV(function* () {
       const f = getRunningLoop().createFuture();
       expect(() => waitFor([f] as never, 10)).toThrow(
@@ -290,7 +290,7 @@ describe("lists are not awaitables", () => {
     expect(() => awaitSync([] as never)).toThrow(
       /^awaitSync\(\) expects awaitable to be a coroutine, a Future or another yield\*-able, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
     );
-    expect(() => run([sleep(1)] as never)).toThrow(
+    await expect(run([sleep(1)] as never)).rejects.toThrow(
       /^run\(\) expects main to be a coroutine, or a function\* or async function to call, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
     );
   });

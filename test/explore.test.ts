@@ -25,6 +25,7 @@ import {
 import { choose, type ExploreError, explore, replay } from "../src/testing/index.js";
 import { type Outcome, Runner } from "../src/testing/run.js";
 import { makeStrategy } from "../src/testing/strategies.js";
+import { refused } from "./helpers.js";
 
 /** The rejection of `promise`, which must reject. */
 async function rejection(promise: Promise<unknown>): Promise<ExploreError> {
@@ -502,21 +503,15 @@ describe("failures besides a throw", () => {
     });
   });
 
-  it("explore() and replay() cannot run inside a running loop: they say to call them from the test", () => {
+  it("explore() and replay() cannot run inside a running loop: they say to call them from the test", async () => {
     const loop = new VirtualEventLoop();
-    const errors = loop.runSync(
+    const refusals = loop.runSync(
       (function* () {
         yield;
-        return [() => explore(lostUpdate), () => replay(lostUpdate, "1:")].map((call) => {
-          try {
-            void call();
-          } catch (error) {
-            return (error as Error).message;
-          }
-          return null;
-        });
+        return [refused(() => explore(lostUpdate)), refused(() => replay(lostUpdate, "1:"))];
       })(),
     );
+    const errors = (await Promise.all(refusals)).map((error) => error.message);
     expect(errors).toEqual(
       ["explore()", "replay()"].map(
         (where) =>

@@ -40,6 +40,39 @@ export function thrown(fn: () => unknown): Error {
   throw new Error("expected an error, but none was thrown");
 }
 
+/**
+ * What a call refused at once: its throw, or, for a function that returns a
+ * promise, the rejection that promise had already when the call returned.
+ */
+export async function refused(fn: () => unknown): Promise<Error> {
+  let returned: unknown;
+  try {
+    returned = fn();
+  } catch (error) {
+    return error as Error;
+  }
+  return rejectedAtCall(returned);
+}
+
+/** The rejection of `promise`, which must be rejected already (see refused()). */
+export async function rejectedAtCall(promise: unknown): Promise<Error> {
+  if (!(promise instanceof Promise)) {
+    throw new Error(`expected an error, but none was thrown and ${String(promise)} was returned`);
+  }
+  const notYet = Symbol("not settled at the call");
+  // An already rejected promise's reaction is queued first, so it wins the race.
+  const outcome = await Promise.race([promise, notYet]).then(
+    (value: unknown) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if ("error" in outcome) return outcome.error as Error;
+  throw new Error(
+    outcome.value === notYet
+      ? "expected a promise rejected at the call, but it was still pending"
+      : "expected a rejected promise, but it fulfilled",
+  );
+}
+
 /** Sleeps `ms`, then throws an Error with `message`. */
 export function* failAfter(ms: number, message: string): Coro<never> {
   yield* sleep(ms);

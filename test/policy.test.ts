@@ -273,9 +273,9 @@ describe("run()", () => {
     await expect(run(Promise.resolve(3) as never, virtual)).resolves.toBe(3);
   });
 
-  it("rejects main that is not a coroutine with a TypeError", () => {
-    expect(() => run(42 as never)).toThrow(TypeError);
-    expect(() => run(42 as never)).toThrow(/run\(\) expects main to be a coroutine/);
+  it("rejects main that is not a coroutine with a TypeError", async () => {
+    await expect(run(42 as never)).rejects.toThrow(TypeError);
+    await expect(run(42 as never)).rejects.toThrow(/run\(\) expects main to be a coroutine/);
   });
 
   it("refuses a loopFactory whose loop is another run's, and leaves that run alone", async () => {
@@ -288,7 +288,7 @@ describe("run()", () => {
       { loopFactory: () => shared },
     );
     let started = false;
-    expect(() =>
+    await expect(
       run(
         function* () {
           started = true;
@@ -296,18 +296,18 @@ describe("run()", () => {
         },
         { loopFactory: () => shared },
       ),
-    ).toThrow(
+    ).rejects.toThrow(
       "run(): options.loopFactory returned a loop that is running (another run's); run() runs on a loop of its own and closes it at the end: return a new loop, e.g. () => new VirtualEventLoop().",
     );
     await expect(first).resolves.toBe("first");
     expect(started).toBe(false);
-    expect(() => run(async () => 1, { loopFactory: () => shared })).toThrow(
+    await expect(run(async () => 1, { loopFactory: () => shared })).rejects.toThrow(
       "options.loopFactory returned a loop that is closed",
     );
   });
 
-  it("refuses a loopFactory that returns no loop, at the call", () => {
-    expect(() => run(async () => 1, { loopFactory: () => 42 as never })).toThrow(
+  it("refuses a loopFactory that returns no loop, at the call", async () => {
+    await expect(run(async () => 1, { loopFactory: () => 42 as never })).rejects.toThrow(
       new TypeError(
         "run() expects the loop options.loopFactory returned to be an asynkit event loop, got number 42: return a new loop, e.g. () => new VirtualEventLoop().",
       ),
@@ -331,7 +331,7 @@ describe("run()", () => {
       })(),
     );
     try {
-      expect(() => run(async () => 3)).toThrow(
+      await expect(run(async () => 3)).rejects.toThrow(
         "run(): the event loop policy's newEventLoop() returned a loop that is running (another run's)",
       );
     } finally {

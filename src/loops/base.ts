@@ -50,6 +50,7 @@ import {
   checkOptions,
   checkTime,
   type OptionNames,
+  rejectingThrows,
 } from "../validate.js";
 
 /** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
@@ -456,7 +457,7 @@ export abstract class BaseEventLoop {
    * ```
    */
   runUntilComplete<T>(main: Awaitable<T> | PromiseLike<T> | TaskBody<T>): Promise<T> {
-    return this._runUntilComplete(main, "runUntilComplete()");
+    return rejectingThrows(() => this._runUntilComplete(main, "runUntilComplete()"));
   }
 
   /**
@@ -536,8 +537,10 @@ export abstract class BaseEventLoop {
    * ```
    */
   shutdown(options?: ShutdownOptions): Promise<void> {
-    this._shutdown ??= shutDown(this, options);
-    return this._shutdown;
+    return rejectingThrows(() => {
+      this._shutdown ??= shutDown(this, options);
+      return this._shutdown;
+    });
   }
 
   /**
@@ -552,8 +555,10 @@ export abstract class BaseEventLoop {
    * ```
    */
   runForever(): Promise<void> {
-    this._checkRunnable("runForever");
-    return this._runForever();
+    return rejectingThrows(() => {
+      this._checkRunnable("runForever");
+      return this._runForever();
+    });
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   checkNonNegative,
   checkOptions,
   type OptionNames,
+  rejectingThrows,
 } from "../validate.js";
 import { type FailureKind, type Outcome, Runner, type RunRules } from "./run.js";
 import { shrink } from "./shrink.js";
@@ -173,10 +174,12 @@ const STRATEGIES = ["random", "pct", "dfs"] as const;
  * ```
  */
 export function explore(main: () => unknown, options?: ExploreOptions): Promise<ExploreReport> {
-  checkMain("explore()", main);
-  const settings = checkExploreOptions(options ?? {});
-  checkNoLoopRunning("explore()");
-  return inTurn(() => search(main, settings));
+  return rejectingThrows(() => {
+    checkMain("explore()", main);
+    const settings = checkExploreOptions(options ?? {});
+    checkNoLoopRunning("explore()");
+    return inTurn(() => search(main, settings));
+  });
 }
 
 /**
@@ -196,14 +199,16 @@ export function explore(main: () => unknown, options?: ExploreOptions): Promise<
  * ```
  */
 export function replay(main: () => unknown, token: string, options?: ReplayOptions): Promise<void> {
-  checkMain("replay()", main);
-  const deviations = decodeToken("replay()", token);
-  checkOptions("replay()", options, "{ maxSteps: 1000 }", REPLAY_OPTIONS);
-  const rules = checkRunRules("replay()", options ?? {});
-  checkNoLoopRunning("replay()");
-  return inTurn(async () => {
-    const outcome = await new Runner(main, rules, "replay()").run(scripted(deviations));
-    if (outcome.failure !== null) throw reportFailure(outcome, null, null, null, rules);
+  return rejectingThrows(() => {
+    checkMain("replay()", main);
+    const deviations = decodeToken("replay()", token);
+    checkOptions("replay()", options, "{ maxSteps: 1000 }", REPLAY_OPTIONS);
+    const rules = checkRunRules("replay()", options ?? {});
+    checkNoLoopRunning("replay()");
+    return inTurn(async () => {
+      const outcome = await new Runner(main, rules, "replay()").run(scripted(deviations));
+      if (outcome.failure !== null) throw reportFailure(outcome, null, null, null, rules);
+    });
   });
 }
 
