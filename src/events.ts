@@ -272,6 +272,17 @@ export function peekRunningLoop(): BaseEventLoop | null {
   return runningLoop;
 }
 
+/**
+ * @internal The loop running in this stack, in a drive of its own (a step, a
+ * callback), which cannot start another run. Null while a native step goes
+ * on in the microtasks: they are anyone's code there (a concurrent test that
+ * starts its own loop), as between the loop's drives.
+ */
+export function loopInThisStack(): BaseEventLoop | null {
+  const loop = runningLoop;
+  return loop?._handover?.handedOver === true ? null : loop;
+}
+
 /** @internal Why code that a loop started may find no loop running. */
 export const AFTER_HOST_AWAIT =
   "(In an async function, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead. So does a helper's code after its await when the helper runs beside other awaits of its task, as in gather(helper(a), helper(b)): give each helper a task, createTask(() => helper(a)).)";

@@ -11,7 +11,7 @@ import {
   isGeneratorFunction,
   isPromiseLike,
 } from "./coro.js";
-import { peekRunningLoop, setDefaultLoopProvider } from "./events.js";
+import { loopInThisStack, setDefaultLoopProvider } from "./events.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
@@ -170,7 +170,7 @@ function startRun<T>(
   checkRunOptions(options);
   // A function* is called here; any other function is called by the main task, at its first step.
   const awaitable = isGeneratorFunction(main) ? (main() as Coro<T>) : main;
-  if (peekRunningLoop() !== null) {
+  if (loopInThisStack() !== null) {
     if (isCoroutine(awaitable)) awaitable.return(undefined as T);
     throw new Error(
       "run() cannot be called from a running event loop: inside a coroutine, use yield* (or createTask) instead.",

@@ -40,6 +40,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.js";
+import { refused } from "./helpers.js";
 
 /** The example: two native workers on a virtual clock. */
 async function interleaving(): Promise<{ log: string[]; result: string[]; time: number }> {
@@ -1258,6 +1259,55 @@ describe("native tasks on other loops and modes", () => {
       ["b1", "b2"],
       ["h1", "h2"],
     ]);
+  });
+
+  it("a loop starts from the microtasks of another loop's native step, as a concurrent test starts beside another", async () => {
+    const twice = (loop: VirtualEventLoop) => async () => {
+      await sleep(10);
+      await sleep(10);
+      return loop.time();
+    };
+    const starts: Record<string, (start: () => Promise<number>) => Promise<number>> = {
+      "in the same tick": (start) => start(),
+      "from a microtask": (start) =>
+        new Promise((ok, fail) => queueMicrotask(() => start().then(ok, fail))),
+      "after await null": async (start) => {
+        await null;
+        return await start();
+      },
+      "from setImmediate": (start) =>
+        new Promise((ok, fail) => setImmediate(() => start().then(ok, fail))),
+    };
+    const outcomes: Record<string, unknown> = {};
+    for (const [when, startOther] of Object.entries(starts)) {
+      const first = new VirtualEventLoop();
+      const other = new VirtualEventLoop();
+      const both = [
+        first.runUntilComplete(twice(first)),
+        startOther(() => other.runUntilComplete(twice(other))),
+      ];
+      outcomes[when] = (await Promise.allSettled(both)).map((outcome) =>
+        outcome.status === "fulfilled" ? outcome.value : (outcome.reason as Error).message,
+      );
+    }
+    expect(outcomes).toEqual({
+      "in the same tick": [20, 20],
+      "from a microtask": [20, 20],
+      "after await null": [20, 20],
+      "from setImmediate": [20, 20],
+    });
+  });
+
+  it("a step of one loop's generator task cannot start another loop's run: it says to wait for the work", async () => {
+    const other = new VirtualEventLoop();
+    const refusal = await new VirtualEventLoop().runUntilComplete(
+      (function* () {
+        return refused(() => other.runUntilComplete(sleep(1)));
+      })(),
+    );
+    expect((await refusal).message).toBe(
+      "runUntilComplete(): cannot run an event loop while another loop is running in this stack; inside the running loop's tasks, yield* or await the work instead.",
+    );
   });
 
   it("run on a HostEventLoop in real time, parking between steps", async () => {

@@ -16,9 +16,9 @@ import {
   type ExceptionHandler,
   Handle,
   type HandleCallback,
+  loopInThisStack,
   loopStarted,
   loopStopped,
-  peekRunningLoop,
   type ReadyEntry,
   setRunningLoop,
   type Timer,
@@ -992,8 +992,7 @@ export abstract class BaseEventLoop {
         `${what}(): this event loop is already running. Inside one of its tasks, wait for the work instead: yield* it in a coroutine, await it in an async function.`,
       );
     }
-    const other = peekRunningLoop();
-    if (other !== null) {
+    if (loopInThisStack() !== null) {
       throw new Error(
         `${what}(): cannot run an event loop while another loop is running in this stack; inside the running loop's tasks, yield* or await the work instead.`,
       );

@@ -3,7 +3,7 @@
  * the next ready entry made by a strategy, until one fails; shrink that
  * schedule, and report it with a token that replays it exactly.
  */
-import { peekRunningLoop } from "../events.js";
+import { loopInThisStack } from "../events.js";
 import { now } from "../util/clock.js";
 import { hostClearTimeout, hostSetTimeout } from "../util/host.js";
 import {
@@ -356,7 +356,7 @@ function replayOptions(rules: RunRules): string {
 
 /** A search runs loops of its own: not from inside a running one. */
 function checkNoLoopRunning(where: string): void {
-  if (peekRunningLoop() !== null) {
+  if (loopInThisStack() !== null) {
     throw new Error(
       `${where}: an event loop is running in this stack: call it from the test itself, not from inside a coroutine.`,
     );
