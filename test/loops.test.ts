@@ -454,7 +454,7 @@ describe("debug mode", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);
     let clock = 0;
-    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
     const log: string[] = [];
     loop.callSoon(function slow() {
       clock += 150;
@@ -475,7 +475,7 @@ describe("debug mode", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);
     let clock = 0;
-    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
     const queue = new Queue<number>();
     loop.runSync(
       (function* () {
@@ -502,7 +502,7 @@ describe("debug mode", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);
     let clock = 0;
-    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
     await loop.runUntilComplete(
       loop.createTask(
         async () => {
@@ -525,7 +525,7 @@ describe("debug mode", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);
     let clock = 0;
-    vi.spyOn(performance, "now").mockImplementation(() => clock);
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
     loop.runSync(
       loop.createTask(
         (function* () {
@@ -576,7 +576,7 @@ describe("debug mode", () => {
   it("reports a task woken again and again with nothing to wait for (polling), once", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);
-    vi.spyOn(performance, "now").mockImplementation(() => 0); // every step takes no time
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => 0); // every step takes no time
     loop.runSync(
       (function* () {
         const poller = loop.createTask(

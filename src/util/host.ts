@@ -5,8 +5,10 @@
  * before asynkit loads or after it; a loop that took its host turns, its
  * wake-ups and its clock from them would wait for the test to advance the
  * fake clock, and hang. On Node (and hosts with its process.getBuiltinModule)
- * they come from the timers and perf_hooks modules, which fake timers leave
- * alone; elsewhere, from the globals as asynkit loads. Virtual time is
+ * they come from the timers and perf_hooks modules; elsewhere, from the
+ * globals as asynkit loads. Recent @sinonjs/fake-timers (which jest's fake
+ * timers are) replace the modules' functions too: a fake of theirs installed
+ * before asynkit loads is seen through (see unfaked). Virtual time is
  * VirtualEventLoop's.
  */
 
@@ -17,6 +19,17 @@ export function builtinModule<T>(id: string): T | undefined {
   return typeof process?.getBuiltinModule === "function"
     ? (process.getBuiltinModule(id) as T | undefined)
     : undefined;
+}
+
+/**
+ * The host's own function behind `fn` where `fn` is a fake of
+ * @sinonjs/fake-timers, which keeps each function it replaced on its clock
+ * as `_<name>`; else `fn` itself.
+ */
+export function unfaked<F>(fn: F, name: string): F {
+  const clock = (fn as { clock?: Record<string, unknown> } | undefined)?.clock;
+  const original = typeof clock === "object" && clock !== null ? clock[`_${name}`] : undefined;
+  return typeof original === "function" ? (original as F) : fn;
 }
 
 interface HostTimers {
@@ -32,17 +45,23 @@ const timers: HostTimers = builtinModule<HostTimers>("node:timers") ?? {
 };
 
 /** The host's setTimeout(), as it was (see above). */
-export const hostSetTimeout: (fn: () => void, ms: number) => unknown = timers.setTimeout;
+export const hostSetTimeout: (fn: () => void, ms: number) => unknown = unfaked(
+  timers.setTimeout,
+  "setTimeout",
+);
 
 /** The host's clearTimeout(), as it was (see above). */
-export const hostClearTimeout: (timer: unknown) => void = timers.clearTimeout;
+export const hostClearTimeout: (timer: unknown) => void = unfaked(
+  timers.clearTimeout,
+  "clearTimeout",
+);
 
 /** With MessageChannel: how many yields in a row may go through the port before one goes through a timer. */
 const TIMER_EVERY = 16;
 
 /** Runs `fn` in a host macrotask, so host I/O and timers get their turn first. */
 export const yieldToHost: (fn: () => void) => void = (() => {
-  const setImmediate = timers.setImmediate;
+  const setImmediate = unfaked(timers.setImmediate, "setImmediate");
   if (typeof setImmediate === "function") return (fn: () => void) => void setImmediate(fn);
   if (typeof MessageChannel === "function") {
     const channel = new MessageChannel();
