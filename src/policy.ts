@@ -57,6 +57,15 @@ export class DefaultEventLoopPolicy implements EventLoopPolicy {
 
   /** Makes `loop` the one getEventLoop() returns when none runs (null: make a new one on next use). */
   setEventLoop(loop: BaseEventLoop | null): void {
+    if (loop !== null && !isEventLoop(loop)) {
+      throw argTypeError(
+        "policy.setEventLoop()",
+        "loop",
+        loop,
+        "an asynkit event loop or null",
+        "pass a loop such as new HostEventLoop(), or null for a new one on the next getEventLoop()",
+      );
+    }
     this._loop = loop;
   }
 

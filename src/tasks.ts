@@ -832,7 +832,6 @@ function publishStepEnd(task: Task<unknown>): void {
   publish("task.step.end", { task });
 }
 
-/** The error for a coroutine given to a second task: its first task already runs (or ran) it. */
 /** Throws if a task took `coro`: a coroutine runs in one task, once. */
 function checkNotTaken(coro: Coro<unknown>): void {
   const mark = (coro as Marked)[coroMark];

@@ -168,7 +168,7 @@ describe("run() on a virtual loop", () => {
     const error = await outcome.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeadlockError);
     expect((error as Error).message).toBe(
-      "run(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver. Unfinished tasks:\n" +
+      "run(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver (a virtual loop waits only for the host work it knows of: a host timer or event that settles a future is known through fromPromise()). Unfinished tasks:\n" +
         stuckList,
     );
     // run() still cleans up: every stuck task was cancelled, and the loop is closed.
@@ -220,7 +220,7 @@ describe("run() on a virtual loop", () => {
     }, virtual).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeadlockError);
     expect((error as Error).message).toBe(
-      "run(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver. Unfinished tasks:\n" +
+      "run(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver (a virtual loop waits only for the host work it knows of: a host timer or event that settles a future is known through fromPromise()). Unfinished tasks:\n" +
         '  Task "main" waits on Task "alice" → Task "bob" → Task "alice" → (a cycle)\n' +
         '  Task "alice" waits on Task "bob" → Task "alice" → (a cycle)\n' +
         '  Task "bob" waits on Task "alice" → Task "bob" → (a cycle)',
@@ -272,7 +272,7 @@ describe("run() on a virtual loop", () => {
     const error = await loop.runUntilComplete(loop.createFuture()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeadlockError);
     expect((error as Error).message).toBe(
-      "runUntilComplete(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver. It waits on <Future pending>.",
+      "runUntilComplete(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver (a virtual loop waits only for the host work it knows of: a host timer or event that settles a future is known through fromPromise()). It waits on <Future pending>.",
     );
     // The loop stopped cleanly and can run again.
     expect(loop.isRunning()).toBe(false);

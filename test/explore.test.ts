@@ -849,7 +849,7 @@ describe("async functions: main and its tasks written with async/await", () => {
     expect(error.kind).toBe("deadlock");
     expect((error.cause as DeadlockError).message).toBe(
       [
-        "explore(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver. Unfinished tasks:",
+        "explore(): deadlock: the program waits for something that can never happen: nothing is ready, no timer is pending, and it waits on nothing the host could deliver (a virtual loop waits only for the host work it knows of: a host timer or event that settles a future is known through fromPromise()). Unfinished tasks:",
         '  Task "main" waits on Task "A" → Lock.acquire() (held by Task "B")',
         '  Task "A" waits on Lock.acquire() (held by Task "B")',
         '  Task "B" waits on Lock.acquire() (held by Task "A")',

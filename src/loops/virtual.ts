@@ -14,7 +14,7 @@ import { argRangeError, argTypeError, checkOneOf, type OptionNames } from "../va
 import { BaseEventLoop, type EventLoopOptions, STOPPED } from "./base.js";
 
 const DEADLOCKED =
-  "nothing is ready, no timer is pending, and it waits on nothing the host could deliver";
+  "nothing is ready, no timer is pending, and it waits on nothing the host could deliver (a virtual loop waits only for the host work it knows of: a host timer or event that settles a future is known through fromPromise())";
 
 /** Options of a VirtualEventLoop. */
 export interface VirtualEventLoopOptions extends EventLoopOptions {
