@@ -445,9 +445,16 @@ function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> 
       throw error;
     }
   }
-  return yield* withTimeout(timeoutMs, function* () {
-    return yield* aw;
-  });
+  return yield* withTimeout(timeoutMs, () => awaiting(aw));
+}
+
+/**
+ * The coroutine that waits for `aw`, as waitFor()'s timeout body: one
+ * generator function, where a `function*` made per call would give V8 a
+ * generator function, and a prototype to track, per waitFor().
+ */
+function* awaiting<T>(aw: Awaitable<T>): Coro<T> {
+  return yield* aw;
 }
 
 /**
