@@ -55,6 +55,8 @@ export interface ChannelMessages {
   "timer.scheduled": { loop: BaseEventLoop; when: number };
   /** A timer became due and went to the ready queue. */
   "timer.fired": { loop: BaseEventLoop; when: number };
+  /** The loop was closed: it runs nothing more. */
+  "loop.closed": { loop: BaseEventLoop };
 }
 
 /** The name of an asynkit event: the channel is `asynkit:` followed by it. */
@@ -86,6 +88,7 @@ const NAMES: readonly ChannelName[] = [
   "callback.end",
   "timer.scheduled",
   "timer.fired",
+  "loop.closed",
 ];
 
 const channels = new Map<ChannelName, Channel>(

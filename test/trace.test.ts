@@ -7,6 +7,7 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { observed } from "../src/channels.js";
 import {
   type Coro,
   createTask,
@@ -405,6 +406,19 @@ describe("traceRecorder", () => {
     rec[Symbol.dispose]();
     loop.runSync(sleep(1));
     expect(rec.toChromeTrace()).toEqual({ traceEvents: [], displayTimeUnit: "ms" });
+  });
+
+  it("of one loop, stops when that loop is closed: it hears no later loop", () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    loop.runSync(sleep(1));
+    const recorded = rec.toChromeTrace();
+    expect(observed).toBe(true);
+    loop.close();
+    // Nobody listens any more: later loops publish nothing, and the recorder keeps what it had.
+    expect(observed).toBe(false);
+    new VirtualEventLoop().runSync(sleep(1));
+    expect(rec.toChromeTrace()).toEqual(recorded);
   });
 
   it("stops at maxEvents, and the trace says so", () => {

@@ -612,6 +612,7 @@ export abstract class BaseEventLoop {
     this._parkCleanup();
     if (this._hostWaits !== null) for (const stop of [...this._hostWaits]) stop();
     this._reportAllUnretrieved();
+    if (observed) publish("loop.closed", { loop: this });
   }
 
   /**

@@ -88,7 +88,10 @@ export interface TraceRecorder extends Disposable {
   toChromeTrace(): ChromeTrace;
   /** Per-task statistics so far, in the order the tasks were first seen. */
   taskStats(): TaskStats[];
-  /** Stops recording; the trace so far stays available. */
+  /**
+   * Stops recording; the trace so far stays available. A recorder of one
+   * loop stops by itself when that loop is closed.
+   */
   stop(): void;
   /** True once recording stopped at maxEvents. */
   readonly truncated: boolean;
@@ -212,6 +215,10 @@ class Recorder implements TraceRecorder {
 
   private hear(name: ChannelName, message: unknown): void {
     switch (name) {
+      case "loop.closed":
+        // Its loop runs nothing more: a recorder left running would hear every later loop.
+        if ((message as ChannelMessages["loop.closed"]).loop === this.only) this.stop();
+        break;
       case "task.created":
         this.created(message as ChannelMessages["task.created"]);
         break;
