@@ -353,7 +353,7 @@ function* waitUntil<T>(
     yield* waiter;
   } finally {
     timer?.cancel();
-    for (const f of fs) f.removeDoneCallback(onCompletion);
+    for (const f of fs) f._removeCallback(onCompletion as (f: never) => void);
   }
   const done = new Set<Future<T>>();
   const pending = new Set<Future<T>>();
@@ -405,7 +405,7 @@ function* cancelAndWait(fut: Future<unknown>): Coro<void> {
     fut.cancel();
     yield* waiter;
   } finally {
-    fut.removeDoneCallback(release);
+    fut._removeCallback(release);
   }
 }
 
@@ -490,7 +490,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
     }
   };
   const onOuterDone = (): void => {
-    if (!inner.done()) inner.removeDoneCallback(onInnerDone);
+    if (!inner.done()) inner._removeCallback(onInnerDone as (f: never) => void);
   };
   inner._addCallback(onInnerDone as (f: never) => void);
   outer._addCallback(onOuterDone);
@@ -594,7 +594,7 @@ class AsCompleted<T> implements IterableIterator<Op<T>> {
 
   private _onTimeout = (): void => {
     for (const f of this._todo) {
-      f.removeDoneCallback(this._onCompletion);
+      f._removeCallback(this._onCompletion as (f: never) => void);
       this._done.putNowait(null);
     }
     this._todo.clear();

@@ -80,6 +80,27 @@ function badCancelMessage(future: Future<unknown>, message: unknown): TypeError 
 /** A task among a future's callbacks waits on it: it is queued itself when the future is done. */
 type Callback = DoneCallback<never> | Task<unknown> | ContextCallback;
 
+/** A future's callbacks once there are two or more; a removed one leaves a hole (null) in a long array. */
+type Callbacks = (Callback | null)[];
+
+/** A callback array longer than this is indexed at its first removal (see CallbackIndex). */
+const INDEXED = 32;
+
+/**
+ * Where each callback of a long array sits, and how many of its slots are
+ * holes: a callback that leaves (one of thousands of requests waiting on one
+ * task, timed out) is removed in O(1) as a hole, and the array is compacted
+ * once half of it is holes, where a scan and a copy per removal made the
+ * waiters' leaving quadratic. Held weakly by the array: no future carries a
+ * field for it.
+ */
+interface CallbackIndex {
+  readonly at: Map<Callback, number>;
+  holes: number;
+}
+
+const indexes = new WeakMap<Callbacks, CallbackIndex>();
+
 /** Options for addDoneCallback(). */
 export interface DoneCallbackOptions {
   /** The context the callback runs in (default: a copy of the current one). */
@@ -122,7 +143,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   declare _outcome: unknown;
   /** @internal */ declare _loop: BaseEventLoop;
   /** @internal The callback itself while there is one (most futures have exactly one), then an array. */
-  declare _callbacks: Callback | Callback[] | null;
+  declare _callbacks: Callback | Callbacks | null;
   /**
    * @internal The message of a cancellation (string or undefined), or the
    * report of a failure nobody has retrieved yet: one slot, since a future is
@@ -280,17 +301,55 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Stops waking `task` when the future is done (it stopped waiting). */
   _removeWaiter(task: Task<unknown>): void {
-    this._removeCallbacks((cb) => cb === task);
+    this._removeCallback(task);
   }
 
-  /** Removes the callbacks `matches` picks; returns how many. */
+  /**
+   * @internal Removes `callback`, which was added once (a waiting task,
+   * asynkit's own closure): in O(1), however many callbacks there are.
+   */
+  _removeCallback(callback: Callback): void {
+    const callbacks = this._callbacks;
+    if (callbacks === callback) this._callbacks = null;
+    else if (Array.isArray(callbacks)) {
+      if (callbacks.length > INDEXED) this._removeIndexed(callbacks, callback);
+      else this._removeCallbacks((cb) => cb === callback);
+    }
+  }
+
+  /** Leaves a hole where `callback` was in `callbacks`; compacts them once half are holes. */
+  private _removeIndexed(callbacks: Callbacks, callback: Callback): void {
+    let index = indexes.get(callbacks);
+    if (index === undefined) {
+      index = { at: new Map(), holes: 0 };
+      for (let i = 0; i < callbacks.length; i++) {
+        const cb = callbacks[i];
+        if (cb === null) index.holes++;
+        else index.at.set(cb as Callback, i);
+      }
+      indexes.set(callbacks, index);
+    }
+    const at = index.at.get(callback);
+    if (at === undefined) return;
+    index.at.delete(callback);
+    callbacks[at] = null;
+    if (++index.holes * 2 > callbacks.length) this._removeCallbacks(() => false);
+  }
+
+  /** Removes the callbacks `matches` picks, and the holes; returns how many callbacks it removed. */
   private _removeCallbacks(matches: (callback: Callback) => boolean): number {
     const callbacks = this._callbacks;
     if (callbacks === null) return 0;
     const all = Array.isArray(callbacks) ? callbacks : [callbacks];
-    const kept = all.filter((cb) => !matches(cb));
+    const kept: Callback[] = [];
+    let removed = 0;
+    for (const cb of all) {
+      if (cb === null) continue;
+      if (matches(cb)) removed++;
+      else kept.push(cb);
+    }
     this._callbacks = kept.length === 0 ? null : kept.length === 1 ? (kept[0] as Callback) : kept;
-    return all.length - kept.length;
+    return removed;
   }
 
   /** The event loop the future belongs to: its callbacks run there. */
@@ -350,8 +409,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const callbacks = this._callbacks;
     if (this._state !== PENDING) this._schedule(callback);
     else if (callbacks === null) this._callbacks = callback;
-    else if (Array.isArray(callbacks)) callbacks.push(callback);
-    else this._callbacks = [callbacks, callback];
+    else if (Array.isArray(callbacks)) {
+      callbacks.push(callback);
+      if (callbacks.length > INDEXED)
+        indexes.get(callbacks)?.at.set(callback, callbacks.length - 1);
+    } else this._callbacks = [callbacks, callback];
   }
 
   /** @internal Finishes with a result. */
@@ -412,7 +474,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (callbacks === null) return;
     this._callbacks = null;
     if (!Array.isArray(callbacks)) this._schedule(callbacks);
-    else for (let i = 0; i < callbacks.length; i++) this._schedule(callbacks[i] as Callback);
+    else {
+      for (let i = 0; i < callbacks.length; i++) {
+        const callback = callbacks[i] as Callback | null;
+        if (callback !== null) this._schedule(callback);
+      }
+    }
   }
 
   private _schedule(callback: Callback): void {

@@ -17,6 +17,7 @@ import {
   isFuture,
   run,
   type Suspend,
+  shield,
   sleep,
   type Task,
   VirtualEventLoop,
@@ -190,6 +191,43 @@ describe("Future done-callbacks", () => {
     expect(log).toEqual([]);
     drain(loop);
     expect(log).toEqual(["first", "cb5"]);
+  });
+
+  it("many waiters that leave in any order: the rest are woken in the order they came, each once", () => {
+    const loop = newLoop();
+    const woken = loop.runSync(
+      (function* () {
+        const shared = loop.createFuture<string>();
+        const woken: number[] = [];
+        const waiters = Array.from({ length: 200 }, (_, i) =>
+          createTask(
+            (function* () {
+              yield* shield(shared); // leaving cancels its shield, not shared
+              woken.push(i);
+            })(),
+          ),
+        );
+        const seen = loop.createFuture();
+        const watcher = (): void => void woken.push(-1);
+        shared.addDoneCallback(watcher);
+        shared.addDoneCallback(() => seen.setResult(undefined));
+        yield* sleep(0); // every waiter's shield waits on shared now
+        // Two in three leave (past half: the callbacks are compacted, then indexed again),
+        // from the front and the back in turn.
+        const leaving = waiters.filter((_, i) => i % 3 !== 0);
+        for (let k = 0; k < leaving.length; k++) {
+          (leaving[k % 2 === 0 ? k / 2 : leaving.length - 1 - (k - 1) / 2] as Task<void>).cancel();
+        }
+        yield* sleep(0);
+        expect(shared.removeDoneCallback(watcher)).toBe(1);
+        shared.setResult("go");
+        yield* seen;
+        yield* sleep(0);
+        expect(leaving.every((t) => t.cancelled())).toBe(true);
+        return woken;
+      })(),
+    );
+    expect(woken).toEqual(Array.from({ length: 200 }, (_, i) => i).filter((i) => i % 3 === 0));
   });
 
   it("a callback receives the future itself", () => {
