@@ -787,6 +787,16 @@ describe("async functions: main and its tasks written with async/await", () => {
     if (counter.n !== 2) throw new Error(`lost update: n is ${counter.n}`);
   }
 
+  it("the replay() call in the message names the function, so that it runs when pasted", async () => {
+    const error = await rejection(explore(lostUpdateAsync, { strategy: "pct" }));
+    const lines = error.message.split("\n");
+    expect(lines.at(-1)).toBe(
+      `Replay it with replay(lostUpdateAsync, ${JSON.stringify(error.token)}).`,
+    );
+    const anonymous = await rejection(explore(() => lostUpdateAsync(), { strategy: "pct" }));
+    expect(anonymous.message.split("\n").at(-1)).toMatch(/^Replay it with replay\(main, "/);
+  });
+
   it("a lost update: passes under FIFO, found by random and pct within 50 iterations for at least 95 of the seeds 0-99", async () => {
     expect(await explore(lostUpdateAsync, { iterations: 1 })).toMatchObject({ iterations: 1 });
     for (const strategy of ["random", "pct"] as const) {

@@ -207,7 +207,7 @@ export function replay(main: () => unknown, token: string, options?: ReplayOptio
     checkNoLoopRunning("replay()");
     return inTurn(async () => {
       const outcome = await new Runner(main, rules, "replay()").run(scripted(deviations));
-      if (outcome.failure !== null) throw reportFailure(outcome, null, null, null, rules);
+      if (outcome.failure !== null) throw reportFailure(main, outcome, null, null, null, rules);
     });
   });
 }
@@ -258,7 +258,7 @@ async function search(main: () => unknown, settings: Settings): Promise<ExploreR
           outcome.failure.kind === "time limit"
             ? outcome
             : await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS);
-        throw reportFailure(shrunk, outcome, iteration, settings.seed, settings);
+        throw reportFailure(main, shrunk, outcome, iteration, settings.seed, settings);
       }
     }
   } finally {
@@ -295,6 +295,7 @@ function watchTimeLimit(runner: Runner, timeLimitMs: number): () => void {
 }
 
 function reportFailure(
+  main: () => unknown,
   outcome: Outcome,
   first: Outcome | null,
   iteration: number | null,
@@ -333,7 +334,9 @@ function reportFailure(
     // A replay has no time limit: it would wait on the host as long as the run did.
     ...(failure.kind === "time limit"
       ? []
-      : [`Replay it with replay(main, ${JSON.stringify(token)}${replayOptions(rules)}).`]),
+      : [
+          `Replay it with replay(${nameIn(main)}, ${JSON.stringify(token)}${replayOptions(rules)}).`,
+        ]),
   ];
   return new ExploreError(lines.join("\n"), {
     kind: failure.kind,
@@ -352,6 +355,11 @@ function replayOptions(rules: RunRules): string {
   if (rules.maxSteps !== DEFAULT_MAX_STEPS) options.push(`maxSteps: ${rules.maxSteps}`);
   if (rules.failOnWarnings) options.push("failOnWarnings: true");
   return options.length === 0 ? "" : `, { ${options.join(", ")} }`;
+}
+
+/** What the program is called in a replay() call to paste: its function's name, or `main`. */
+function nameIn(main: () => unknown): string {
+  return /^[A-Za-z_$][\w$]*$/.test(main.name) ? main.name : "main";
 }
 
 /** A search runs loops of its own: not from inside a running one. */
