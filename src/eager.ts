@@ -3,6 +3,7 @@
  * runs a coroutine in the caller's stack until it first suspends, and eager()
  * turns the outcome into a done Future or a Task that continues from there.
  */
+import "./util/dispose.js";
 import { type Context, lendContext, returnContext, swapContext, writable } from "./context.js";
 import {
   type Awaitable,

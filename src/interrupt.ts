@@ -4,6 +4,7 @@
  * everything else that is ready. Unlike cancel(), it cancels nothing: the
  * future the task waited on goes on, only the wait is abandoned.
  */
+import "./util/dispose.js";
 import { observed, publish } from "./channels.js";
 import { type Coro, describe } from "./coro.js";
 import { TimeoutError, TimeoutInterrupt } from "./errors.js";

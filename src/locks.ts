@@ -6,6 +6,7 @@
  * including between being woken and resuming: a wakeup that its waiter can no
  * longer take is passed on to the next waiter, never lost.
  */
+import "./util/dispose.js";
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop, peekRunningLoop } from "./events.js";

@@ -3,6 +3,7 @@
  * eventLoopPolicy(): a policy installed for a scope (asynkit's
  * `SchedulingEventLoopPolicy` and `event_loop_policy()`).
  */
+import "./util/dispose.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { DefaultSchedulingEventLoop } from "./loops/scheduling.js";
 import {

@@ -4,6 +4,7 @@
  * the cancellation races (a waiter cancelled between its wakeup and its
  * resumption) forced deterministically through the ready queue.
  */
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
   Barrier,
@@ -24,6 +25,7 @@ import {
   timeout,
   VirtualEventLoop,
 } from "../src/index.js";
+import { provideDisposeSymbols } from "../src/util/dispose.js";
 import { catching, runV } from "./helpers.js";
 
 /** Runs `coro` in the current task and returns what it threw (undefined if nothing). */
@@ -662,5 +664,27 @@ describe("Barrier", () => {
       expect(yield* barrier.wait()).toBe(0);
       expect(yield* other).toBe(1);
     });
+  });
+});
+
+describe("Symbol.dispose in a realm without it (a vm context, where jest 29 runs test files)", () => {
+  it("is given Node's, so that the realm's `using` and asynkit's disposables agree", () => {
+    const realm = runInNewContext("Symbol") as SymbolConstructor;
+    expect(typeof realm.dispose).toBe("undefined");
+    provideDisposeSymbols(realm);
+    expect(realm.dispose).toBe(Symbol.for("nodejs.dispose"));
+    expect(realm.asyncDispose).toBe(Symbol.for("nodejs.asyncDispose"));
+    // Node's own realm has the same ones, which asynkit's classes are keyed by.
+    expect(Symbol.dispose).toBe(realm.dispose);
+    expect(typeof (Lock.prototype as unknown as Record<symbol, unknown>)[realm.dispose]).toBe(
+      "undefined", // a Lock is not itself disposable: what hold() gives is
+    );
+    const loop = new VirtualEventLoop();
+    const held = loop.runSync(
+      (function* () {
+        return yield* new Lock().hold();
+      })(),
+    );
+    expect(typeof (held as unknown as Record<symbol, unknown>)[realm.dispose]).toBe("function");
   });
 });

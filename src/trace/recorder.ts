@@ -7,6 +7,7 @@
  * and counters for the ready queue and the live tasks. Built from the
  * `asynkit:*` events (channels.ts).
  */
+import "../util/dispose.js";
 import { type ChannelMessages, type ChannelName, listen } from "../channels.js";
 import { peekRunningLoop } from "../events.js";
 import type { BaseEventLoop } from "../loops/base.js";
