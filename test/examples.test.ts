@@ -109,7 +109,7 @@ const expectations: Record<string, (stdout: string) => void> = {
         '  Task "report" waits on Lock.acquire() (held by Task "pay")',
         "Schedule: 1 departure(s) from FIFO order, 6 steps:",
         '  step 4: ran Task "report" instead of Task "pay"',
-        'Replay it with replay(main, "1:2-1").',
+        'Replay it with replay(transfer, "1:2-1").',
         "",
       ].join("\n"),
     );
