@@ -53,6 +53,7 @@ import {
 import { doneStep, Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
+import { Deque } from "./util/deque.js";
 import { inMicrotask, yieldToHost } from "./util/host.js";
 
 /** What a native task's body yields to its task: the step goes on in microtasks. */
@@ -556,7 +557,7 @@ export class NativeSteps {
    */
   credits = 0;
   /** The functions whose first part was called, in the order of their credits (null: not a task's own). */
-  private readonly crediting: (NativeBody | null)[] = [];
+  private readonly crediting = new Deque<NativeBody | null>();
   readonly credit = (): void => {
     this.credits++;
     const body = this.crediting.shift() as NativeBody | null;
@@ -576,7 +577,7 @@ export class NativeSteps {
   private firstPart: NativeBody | null = null;
 
   /** Functions whose first part was called, each with a firstPartEnded() queued just after it. */
-  private readonly firstParts: NativeBody[] = [];
+  private readonly firstParts = new Deque<NativeBody>();
   /** Just after a function's first part: see NativeBody._firstPartEnded(). */
   readonly firstPartEnded = (): void => {
     const body = this.firstParts.shift() as NativeBody;
