@@ -235,7 +235,7 @@ function gatherFuture(
     }
     if (finished < total) return;
     const results = children.map((f) => {
-      if (f.cancelled()) return new CancelledError(f._cancelMessage ?? "");
+      if (f.cancelled()) return f._makeCancelledError();
       const error = f.exception();
       return error !== undefined ? error : f.result();
     });

@@ -427,8 +427,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _fail(error: unknown): void {
     this._outcome = error;
     this._state = FAILED;
-    this._scheduleCallbacks();
+    // Reported unless retrieved, by then()'s bridge too, which an idle loop settles at once.
     this._aside = failedUnretrieved(this as Future<unknown>, error);
+    this._scheduleCallbacks();
   }
 
   /** @internal "Future" or "Task", for messages. */

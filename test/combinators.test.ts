@@ -71,17 +71,20 @@ describe("gather", () => {
   });
 
   it("with returnExceptions puts errors and cancellations in the results (test_return_exceptions)", () => {
-    const results = runV(function* () {
+    const [results, childsOwn] = runV(function* () {
       const cancelledChild = createTask(sleep(1000));
       getRunningLoop().callLater(5, () => cancelledChild.cancel("stop it"));
-      return yield* gather([sleep(10, "ok"), failAfter(20, "bad"), cancelledChild], {
+      const results = yield* gather([sleep(10, "ok"), failAfter(20, "bad"), cancelledChild], {
         returnExceptions: true,
       });
+      return [results, yield* catching(cancelledChild)];
     });
     expect(results[0]).toBe("ok");
     expect((results[1] as Error).message).toBe("bad");
     expect(results[2]).toBeInstanceOf(CancelledError);
     expect((results[2] as Error).message).toBe("stop it");
+    // The task's own CancelledError, as its every reader gets.
+    expect(results[2]).toBe(childsOwn);
   });
 
   it("a cancelled child makes the gather raise CancelledError (test_one_cancellation)", () => {

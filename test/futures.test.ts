@@ -572,6 +572,11 @@ describe("native await of a Future", () => {
     expect(failure).toEqual({ status: "rejected", reason: error });
     expect(cancel?.status).toBe("rejected");
     expect(((cancel as PromiseRejectedResult).reason as Error).message).toBe("gone");
+    // The await retrieved the failure: closing the loop reports nothing.
+    const reports: string[] = [];
+    loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+    loop.close();
+    expect(reports).toEqual([]);
   });
 
   it("onrejected receives the error", async () => {
