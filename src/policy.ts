@@ -155,7 +155,9 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later is named through the loop's exception handler,
  * and waited for. `main` is a coroutine, a function* to call, or an async
- * function, which runs as the main task (a native task).
+ * function, which runs as the main task (a native task). What run() refuses
+ * (a bad option, a loop running in this stack) is the promise's rejection,
+ * there when the call returns.
  *
  * @example
  * ```ts

@@ -993,7 +993,10 @@ export function toFuture<T>(
   if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) {
     return fromPromise(awaitable, loop === undefined ? undefined : { loop });
   }
-  const own = (awaitable as { [ownFuture]?: (loop: BaseEventLoop) => Future<T> })[ownFuture];
+  const own =
+    typeof awaitable === "object" && awaitable !== null
+      ? (awaitable as { [ownFuture]?: (loop: BaseEventLoop) => Future<T> })[ownFuture]
+      : undefined;
   if (own !== undefined)
     return toFuture(where, name, own.call(awaitable, loop ?? getEventLoop()), loop);
   const coro = typeof awaitable === "function" ? awaitable : coroutineOf(awaitable);

@@ -608,6 +608,21 @@ const rows: Row[] = [
   },
   {
     export: "BaseEventLoop",
+    call: "loop.runUntilComplete()",
+    run: () => new VirtualEventLoop().runUntilComplete(undefined as never),
+    error: T,
+    message: expects("loop.runUntilComplete()", "main", "undefined"),
+    outside: true,
+  },
+  {
+    export: "ensureFuture",
+    call: "ensureFuture(null)",
+    run: () => ensureFuture(null as never),
+    error: T,
+    message: expects("ensureFuture()", "awaitable", "null"),
+  },
+  {
+    export: "BaseEventLoop",
     call: "loop.submit(5)",
     run: () => new VirtualEventLoop().submit(bad),
     error: T,

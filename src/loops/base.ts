@@ -445,7 +445,7 @@ export abstract class BaseEventLoop {
    * `main` is a coroutine, a Future, a promise, or a function to run as the main task
    * (an async function: a native task). A call that cannot start (a closed loop, one
    * already running, another loop running in this stack, a `main` of the wrong kind)
-   * throws at once, as in asyncio, rather than returning a rejected promise.
+   * returns a promise rejected already, as an async function's throw would.
    *
    * @example
    * ```ts
