@@ -20,6 +20,8 @@ export interface AsyncScope {
 /** @internal A value that follows the host's async context: an AsyncLocalStorage. */
 export interface AsyncStore<T> {
   run<R>(store: T, fn: () => R): R;
+  /** Runs `fn` with no store, as the async work it starts will have. */
+  exit<R>(fn: () => R): R;
   getStore(): T | undefined;
 }
 

@@ -749,7 +749,11 @@ export class NativeSteps {
     let result: unknown;
     this.calling++;
     try {
-      result = owner !== null && this.loop._asyncLocalStorage ? runAsOwner(owner, fn) : fn();
+      result = !this.loop._asyncLocalStorage
+        ? runAsNoOwner(fn)
+        : owner !== null
+          ? runAsOwner(owner, fn)
+          : fn();
     } finally {
       this.calling--;
       if (!isPromiseLike(result) || isCoroutine(result)) this.credits--;
@@ -981,7 +985,10 @@ export function mayRunSlice(loop: BaseEventLoop): boolean {
 
 function wakeWaitingLoops(): void {
   if (waitingLoops.length === 0) return;
-  for (const loop of waitingLoops.splice(0)) loop._queueDrive();
+  // Woken from a hand-over's microtasks: the drives must not run as that task's code.
+  runAsNoOwner(() => {
+    for (const loop of waitingLoops.splice(0)) loop._queueDrive();
+  });
 }
 
 /**
@@ -1048,6 +1055,16 @@ let owners: AsyncStore<Task<unknown>> | undefined | null = null;
 function runAsOwner(task: Task<unknown>, fn: () => unknown): unknown {
   if (owners === null) owners = newAsyncStore<Task<unknown>>();
   return owners === undefined ? fn() : owners.run(task, fn);
+}
+
+/**
+ * Runs `fn` as no task's code: a loop without the asyncLocalStorage option
+ * starts its functions so, and its drives, which may be queued from the code
+ * of another loop's task that has the option; else their awaits would be
+ * taken for that task's, on that loop.
+ */
+function runAsNoOwner<R>(fn: () => R): R {
+  return owners ? owners.exit(fn) : fn();
 }
 
 /**

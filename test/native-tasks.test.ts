@@ -1298,6 +1298,32 @@ describe("native tasks on other loops and modes", () => {
     });
   });
 
+  it("loops with and without the asyncLocalStorage option, started in the same tick, keep their own awaits", async () => {
+    const runOne = async (i: number, asyncLocalStorage: boolean): Promise<string> => {
+      const loop = new VirtualEventLoop({ asyncLocalStorage, hostAwaits: "error" });
+      try {
+        return await loop.runUntilComplete(async () => {
+          const task = createTask(
+            async () => {
+              await sleep(10);
+              await sleep(10);
+              return currentTask()?.getName();
+            },
+            { name: `t${i}` },
+          );
+          await sleep(5);
+          return `${await task} at ${loop.time()}`;
+        });
+      } catch (error) {
+        return (error as Error).message;
+      } finally {
+        loop.close();
+      }
+    };
+    const outcomes = await Promise.all([0, 1, 2, 3].map((i) => runOne(i, i % 2 === 0)));
+    expect(outcomes).toEqual(["t0 at 20", "t1 at 20", "t2 at 20", "t3 at 20"]);
+  });
+
   it("a step of one loop's generator task cannot start another loop's run: it says to wait for the work", async () => {
     const other = new VirtualEventLoop();
     const refusal = await new VirtualEventLoop().runUntilComplete(
