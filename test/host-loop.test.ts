@@ -3,7 +3,6 @@
  * a native promise settles, and leaves no host timer behind when it stops.
  * These are the few tests that use the wall clock, with short waits.
  */
-import FakeTimers from "@sinonjs/fake-timers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CancelledError,
@@ -304,28 +303,6 @@ describe("fake timers", () => {
       ],
     });
     expect(await underFakeTimers(loaded)).toEqual([60_000, "host", true]);
-  });
-
-  // jest's fake timers are these; recent versions replace node:timers' and node:perf_hooks' functions too.
-  it("of @sinonjs/fake-timers, installed before asynkit loads, leave its loops on their own time", async () => {
-    const clock = FakeTimers.install();
-    try {
-      vi.resetModules();
-      const fresh = await import("../src/index.js");
-      expect(await underFakeTimers(fresh)).toEqual([60_000, "host", true]);
-    } finally {
-      clock.uninstall();
-    }
-  });
-
-  it("of @sinonjs/fake-timers, installed after, the same", async () => {
-    const loaded = await import("../src/index.js");
-    const clock = FakeTimers.install();
-    try {
-      expect(await underFakeTimers(loaded)).toEqual([60_000, "host", true]);
-    } finally {
-      clock.uninstall();
-    }
   });
 });
 
