@@ -664,6 +664,20 @@ console.log(events.filter((e) => e.ph === "f").map((e) => e.name).join(" "), hea
     ]);
   });
 
+  it("tell a subscriber that came after the loop last ran that the loop closed", () => {
+    const loop = new VirtualEventLoop();
+    loop.runSync(sleep(1));
+    const closed: unknown[] = [];
+    const listener = (message: unknown) => closed.push((message as { loop: unknown }).loop);
+    subscribe("asynkit:loop.closed", listener);
+    try {
+      loop.close();
+    } finally {
+      unsubscribe("asynkit:loop.closed", listener);
+    }
+    expect(closed).toEqual([loop]);
+  });
+
   it("are silent when nobody subscribes", () => {
     const heard: unknown[] = [];
     const listener = (message: unknown) => heard.push(message);

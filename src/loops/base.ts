@@ -612,6 +612,8 @@ export abstract class BaseEventLoop {
     this._parkCleanup();
     if (this._hostWaits !== null) for (const stop of [...this._hostWaits]) stop();
     this._reportAllUnretrieved();
+    // A subscriber may have come since the loop last ran: look again (a close is rare).
+    checkObservers();
     if (observed) publish("loop.closed", { loop: this });
   }
 
