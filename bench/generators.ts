@@ -44,7 +44,16 @@ const workloads: Record<string, () => Promise<number>> = {
       for (let r = yield* gen.next(); !r.done; r = yield* gen.next()) sum += r.value;
       return sum;
     }),
-  "GeneratorObject, forAwait()": () =>
+  "GeneratorObject, forAwait(function*)": () =>
+    run(function* () {
+      const total = { sum: 0 };
+      yield* forAwait(new GeneratorObject<number>((g) => numbers(g, ITEMS)), function* (n) {
+        total.sum += n;
+      });
+      return total.sum;
+    }),
+  // A plain function may be an async one's wrapper: each call is ready for a native step.
+  "GeneratorObject, forAwait(arrow)": () =>
     run(function* () {
       let sum = 0;
       yield* forAwait(new GeneratorObject<number>((g) => numbers(g, ITEMS)), (n) => {
