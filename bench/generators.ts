@@ -26,6 +26,14 @@ function* numbersWithSwitch(g: GeneratorObjectType<number>, n: number): Coro<voi
   }
 }
 
+const total = { sum: 0 };
+
+/** forAwait()'s function* body: it never suspends. */
+// biome-ignore lint/correctness/useYield: a body that returns at once, as a plain function's would
+function* addToTotal(n: number): Coro<void> {
+  total.sum += n;
+}
+
 async function* nativeNumbers(n: number): AsyncGenerator<number> {
   for (let i = 0; i < n; i++) yield i;
 }
@@ -46,10 +54,8 @@ const workloads: Record<string, () => Promise<number>> = {
     }),
   "GeneratorObject, forAwait(function*)": () =>
     run(function* () {
-      const total = { sum: 0 };
-      yield* forAwait(new GeneratorObject<number>((g) => numbers(g, ITEMS)), function* (n) {
-        total.sum += n;
-      });
+      total.sum = 0;
+      yield* forAwait(new GeneratorObject<number>((g) => numbers(g, ITEMS)), addToTotal);
       return total.sum;
     }),
   // A plain function may be an async one's wrapper: each call is ready for a native step.

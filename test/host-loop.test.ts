@@ -261,51 +261,6 @@ describe("the host clock", () => {
   });
 });
 
-describe("fake timers", () => {
-  /** What a program on each kind of loop gives with the globals' timers faked: virtual and real time, as without. */
-  async function underFakeTimers(asynkit: typeof import("../src/index.js")): Promise<unknown[]> {
-    const virtual = new asynkit.VirtualEventLoop();
-    const onVirtual = await virtual.runUntilComplete(async () => {
-      const worker = asynkit.createTask(async () => {
-        await asynkit.sleep(60_000);
-        return virtual.time();
-      });
-      return await worker;
-    });
-    virtual.close();
-    const start = Date.now();
-    const onHost = await asynkit.run(async () => {
-      await asynkit.sleep(20);
-      await asynkit.sleep(0);
-      return "host";
-    });
-    return [onVirtual, onHost, Date.now() === start];
-  }
-
-  it("installed before asynkit loads (a setup file), leave its loops on their own time", async () => {
-    vi.useFakeTimers();
-    vi.resetModules();
-    const fresh = await import("../src/index.js");
-    // Date is faked too: it stands still while the host loop sleeps 20 ms in real time.
-    expect(await underFakeTimers(fresh)).toEqual([60_000, "host", true]);
-  });
-
-  it("installed after, the same", async () => {
-    const loaded = await import("../src/index.js");
-    vi.useFakeTimers({
-      toFake: [
-        "setTimeout",
-        "clearTimeout",
-        "setImmediate",
-        "queueMicrotask",
-        "performance",
-        "Date",
-      ],
-    });
-    expect(await underFakeTimers(loaded)).toEqual([60_000, "host", true]);
-  });
-});
-
 describe("no dangling host timer", () => {
   it("after run() whose leftover task had a long sleep, no host timer keeps the process alive", async () => {
     const before = activeTimers();
