@@ -48,16 +48,19 @@ export abstract class LoopBound {
   }
 }
 
-/** @internal Removes `item` from `waiters`; it is usually at the head. */
+/**
+ * @internal Removes `item` from `waiters`. It is usually near one end (the
+ * woken head, the oldest timing out, the newest cancelled), so the search goes
+ * inwards from both: removing waiters oldest first or newest first is O(1).
+ */
 export function removeWaiter<T>(waiters: Deque<T>, item: T): void {
-  if (waiters.length === 0) return;
-  if (waiters.get(0) === item) {
-    waiters.shift();
-    return;
-  }
-  for (let i = 1; i < waiters.length; i++) {
-    if (waiters.get(i) === item) {
-      waiters.removeAt(i);
+  for (let front = 0, back = waiters.length - 1; front <= back; front++, back--) {
+    if (waiters.get(front) === item) {
+      waiters.removeAt(front);
+      return;
+    }
+    if (waiters.get(back) === item) {
+      waiters.removeAt(back);
       return;
     }
   }

@@ -486,6 +486,26 @@ describe("Condition", () => {
 });
 
 describe("Semaphore", () => {
+  it("waiters that leave from either end or the middle leave the rest served in order", () => {
+    const served = runV(function* () {
+      const sem = new Semaphore(0);
+      const served: number[] = [];
+      function* waiter(n: number): Coro<void> {
+        yield* sem.acquire();
+        served.push(n);
+      }
+      const tasks = Array.from({ length: 10 }, (_, n) => createTask(waiter(n)));
+      yield* sleep(0);
+      for (const n of [9, 8, 0, 5, 1, 7]) (tasks[n] as Task<void>).cancel(); // back, front, middle
+      yield* sleep(0);
+      expect(String(sem)).toBe("<Semaphore [locked, waiters:4]>");
+      for (let i = 0; i < 4; i++) sem.release();
+      yield* sleep(0);
+      return served;
+    });
+    expect(served).toEqual([2, 3, 4, 6]);
+  });
+
   it("counts, and serves waiters FIFO (test_acquire)", () => {
     const log = runV(function* () {
       const sem = new Semaphore(3);
