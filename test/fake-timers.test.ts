@@ -1,13 +1,17 @@
 /**
  * Fake timers (vitest's, and @sinonjs/fake-timers, which jest's are) leave
  * asynkit's loops on their own time. In a file of their own: installing them
- * replaces node:timers' functions for the rest of the file. asynkit is
- * imported here first, so that vitest has transformed its modules before a
- * test installs the fakes (its own module loading waits on timers).
+ * replaces timers for the rest of the file. asynkit is imported here first,
+ * so that vitest has transformed its modules before a test installs vitest's
+ * fakes (its own module loading waits on timers); sinon's run in a process
+ * of their own.
  */
-import FakeTimers from "@sinonjs/fake-timers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import * as loaded from "../src/index.js";
+import { type Exit, removeScripts, root, runScript } from "./child.js";
 
 /** What a program on each kind of loop gives with the globals' timers faked: virtual and real time, as without. */
 async function underFakeTimers(asynkit: typeof import("../src/index.js")): Promise<unknown[]> {
@@ -57,25 +61,51 @@ describe("vi.useFakeTimers()", () => {
   });
 });
 
+const require = createRequire(import.meta.url);
+
 describe("@sinonjs/fake-timers", () => {
+  afterAll(removeScripts);
+
+  /**
+   * A program of its own, in a process of its own: installing these fakes
+   * replaces node:timers' functions, which the test runner's own worker uses.
+   */
+  async function underSinon(installed: "before" | "after"): Promise<Exit> {
+    const asynkit = JSON.stringify(pathToFileURL(join(root, "src", "index.ts")).href);
+    const sinon = JSON.stringify(pathToFileURL(require.resolve("@sinonjs/fake-timers")).href);
+    return runScript(
+      `sinon-${installed}`,
+      `import FakeTimers from ${sinon};
+      const load = () => import(${asynkit});
+      const loaded = ${installed === "after" ? "await load()" : "null"};
+      const clock = FakeTimers.install();
+      const asynkit = loaded ?? (await load());
+      const virtual = new asynkit.VirtualEventLoop();
+      const onVirtual = await virtual.runUntilComplete(async () => {
+        await asynkit.sleep(60_000);
+        return virtual.time();
+      });
+      virtual.close();
+      const start = Date.now();
+      const onHost = await asynkit.run(async () => {
+        await asynkit.sleep(20);
+        await asynkit.sleep(0);
+        return "host";
+      });
+      const dateStoodStill = Date.now() === start; // Date is faked: the host loop slept in real time
+      clock.uninstall();
+      console.log(JSON.stringify([onVirtual, onHost, dateStoodStill]));`,
+    );
+  }
+
   // Recent versions replace node:timers' and node:perf_hooks' functions too.
   it("installed before asynkit loads, leave its loops on their own time", async () => {
-    const clock = FakeTimers.install();
-    try {
-      vi.resetModules();
-      const fresh = await import("../src/index.js");
-      expect(await underFakeTimers(fresh)).toEqual([60_000, "host", true]);
-    } finally {
-      clock.uninstall();
-    }
+    const exit = await underSinon("before");
+    expect(exit).toMatchObject({ code: 0, stdout: '[60000,"host",true]\n' });
   });
 
   it("installed after, the same", async () => {
-    const clock = FakeTimers.install();
-    try {
-      expect(await underFakeTimers(loaded)).toEqual([60_000, "host", true]);
-    } finally {
-      clock.uninstall();
-    }
+    const exit = await underSinon("after");
+    expect(exit).toMatchObject({ code: 0, stdout: '[60000,"host",true]\n' });
   });
 });
