@@ -12,26 +12,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import * as loaded from "../src/index.js";
 import { type Exit, removeScripts, root, runScript } from "./child.js";
-
-/** What a program on each kind of loop gives with the globals' timers faked: virtual and real time, as without. */
-async function underFakeTimers(asynkit: typeof import("../src/index.js")): Promise<unknown[]> {
-  const virtual = new asynkit.VirtualEventLoop();
-  const onVirtual = await virtual.runUntilComplete(async () => {
-    const worker = asynkit.createTask(async () => {
-      await asynkit.sleep(60_000);
-      return virtual.time();
-    });
-    return await worker;
-  });
-  virtual.close();
-  const start = Date.now();
-  const onHost = await asynkit.run(async () => {
-    await asynkit.sleep(20);
-    await asynkit.sleep(0);
-    return "host";
-  });
-  return [onVirtual, onHost, Date.now() === start];
-}
+import { underFakeTimers } from "./fake-timer-program.js";
 
 describe("vi.useFakeTimers()", () => {
   afterEach(() => {
@@ -73,6 +54,7 @@ describe("@sinonjs/fake-timers", () => {
   async function underSinon(installed: "before" | "after"): Promise<Exit> {
     const asynkit = JSON.stringify(pathToFileURL(join(root, "src", "index.ts")).href);
     const sinon = JSON.stringify(pathToFileURL(require.resolve("@sinonjs/fake-timers")).href);
+    const program = JSON.stringify(pathToFileURL(join(root, "test", "fake-timer-program.ts")).href);
     return runScript(
       `sinon-${installed}`,
       `import FakeTimers from ${sinon};
@@ -80,21 +62,10 @@ describe("@sinonjs/fake-timers", () => {
       const loaded = ${installed === "after" ? "await load()" : "null"};
       const clock = FakeTimers.install();
       const asynkit = loaded ?? (await load());
-      const virtual = new asynkit.VirtualEventLoop();
-      const onVirtual = await virtual.runUntilComplete(async () => {
-        await asynkit.sleep(60_000);
-        return virtual.time();
-      });
-      virtual.close();
-      const start = Date.now();
-      const onHost = await asynkit.run(async () => {
-        await asynkit.sleep(20);
-        await asynkit.sleep(0);
-        return "host";
-      });
-      const dateStoodStill = Date.now() === start; // Date is faked: the host loop slept in real time
+      const { underFakeTimers } = await import(${program});
+      const outcome = await underFakeTimers(asynkit);
       clock.uninstall();
-      console.log(JSON.stringify([onVirtual, onHost, dateStoodStill]));`,
+      console.log(JSON.stringify(outcome));`,
     );
   }
 
