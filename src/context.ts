@@ -105,6 +105,30 @@ export class Context {
 const rootContext = new Context();
 let current: Context = rootContext;
 
+/** What context.ts needs of a task: its context, and one of its own to write to. */
+interface ContextOwner {
+  readonly _context: Context;
+  getContext(): Context;
+}
+
+let hostCodeTask: () => ContextOwner | null = () => null;
+
+/** @internal tasks.ts hands over how to find the task whose code the host runs (see hostCodeTask). */
+export function onHostCodeTask(lookup: () => ContextOwner | null): void {
+  hostCodeTask = lookup;
+}
+
+/**
+ * The context code reads: the current one; outside every step (in the root
+ * context), the context of the task whose code the host runs there, if the
+ * host can tell (an async function's code after a host await, with the loop's
+ * asyncLocalStorage option).
+ */
+function here(): Context {
+  if (current !== rootContext) return current;
+  return hostCodeTask()?._context ?? current;
+}
+
 /** @internal Makes `context` current and returns the one it replaced. */
 export function swapContext(context: Context): Context {
   const previous = current;
@@ -123,7 +147,7 @@ export function swapContext(context: Context): Context {
  * ```
  */
 export function copyContext(): Context {
-  return current.copy();
+  return here().copy();
 }
 
 function frozenCopy(context: Context): Context {
@@ -140,7 +164,7 @@ function frozenCopy(context: Context): Context {
  * task.getContext(), so that the Context it hands out is the task's alone.
  */
 export function snapshotContext(): Context {
-  const context = current;
+  const context = here();
   let snapshot = context._snapshot;
   if (snapshot === null || snapshot._store !== context._store) {
     snapshot = context._frozen ? context : frozenCopy(context);
@@ -193,6 +217,10 @@ export function returnContext(lent: Context): Context | null {
  * gives it this one, the very context the start goes on writing to.
  */
 export function writable(): Context {
+  if (current === rootContext) {
+    const task = hostCodeTask();
+    if (task !== null) return task.getContext();
+  }
   if (current._lent > 0) current = new Context(current._store);
   return current;
 }
@@ -273,7 +301,7 @@ export class ContextVar<T> {
   get(): T;
   get<D>(fallback: D): T | D;
   get(...fallback: [unknown?]): unknown {
-    const store = current._store;
+    const store = here()._store;
     const self = this as ContextVar<unknown>;
     if (store.has(self)) return store.get(self);
     if (fallback.length > 0) return fallback[0];
@@ -309,13 +337,13 @@ export class ContextVar<T> {
       throw new Error("This Token has already been used once; a token resets only once.");
     if (token.variable !== this)
       throw new Error("This Token was created by a different ContextVar.");
-    if (token._context !== writable())
-      throw new Error("This Token was created in a different Context.");
+    const ctx = writable();
+    if (token._context !== ctx) throw new Error("This Token was created in a different Context.");
     const self = this as ContextVar<unknown>;
-    const next = new Map(current._store);
+    const next = new Map(ctx._store);
     if (token._old === MISSING) next.delete(self);
     else next.set(self, token._old);
-    current._store = next;
+    ctx._store = next;
     token._used = true;
   }
 

@@ -285,7 +285,7 @@ export function loopInThisStack(): BaseEventLoop | null {
 
 /** @internal Why code that a loop started may find no loop running. */
 export const AFTER_HOST_AWAIT =
-  "(In an async function, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead. So does a helper's code after its await when the helper runs beside other awaits of its task, as in gather(helper(a), helper(b)): give each helper a task, createTask(() => helper(a)).)";
+  "(In an async function, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's. So does a helper's code after its await when the helper runs beside other awaits of its task, as in gather(helper(a), helper(b)): give each helper a task, createTask(() => helper(a)).)";
 
 /**
  * The event loop running the current code. Throws when called from outside a
@@ -299,6 +299,8 @@ export const AFTER_HOST_AWAIT =
  */
 export function getRunningLoop(): BaseEventLoop {
   if (runningLoop === null) {
+    const task = hostCodeTask();
+    if (task !== null) return task._loop;
     if (syncAwaits > 0) {
       throw new SynchronousError(
         "awaitSync(): the coroutine needs a running event loop (to sleep, or to wait for a lock, an event or a task), so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.",
@@ -348,6 +350,17 @@ let ownerOfHostCode: () => Task<unknown> | null | undefined = () => undefined;
  */
 export function hostCodeOwner(): Task<unknown> | null | undefined {
   return ownerOfHostCode();
+}
+
+/**
+ * @internal The task whose async function the host runs outside every loop's
+ * step (its code after an await of a host promise), as the host's async
+ * context says (the asyncLocalStorage option), while the task is not done and
+ * its loop runs; else null.
+ */
+export function hostCodeTask(): Task<unknown> | null {
+  const owner = ownerOfHostCode();
+  return owner != null && !owner.done() && owner._loop.isRunning() ? owner : null;
 }
 
 /** @internal native.ts hands over how to ask the host's async context whose code runs. */
@@ -454,12 +467,16 @@ export function outsideEagerStarts(fn: () => void): void {
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
   if (starts.depth === 0 || loop !== runningLoop) {
     const task = loop._currentTask;
+    if (!loop._asyncLocalStorage) return task;
+    if (loop !== runningLoop) {
+      // Between the loop's drives, the code the host runs may be a task's (after a host await).
+      const owner = hostCodeTask();
+      return owner !== null && owner._loop === loop ? owner : task;
+    }
     const steps = loop._handover;
     // Inside a step (its own task's code), the loop knows; between steps the running one is
     // only made current for the code of the hand-over's microtasks, whoever's that is.
-    if (!loop._asyncLocalStorage || !steps?.handedOver || task !== steps.running()?.task) {
-      return task;
-    }
+    if (!steps?.handedOver || task !== steps.running()?.task) return task;
     const owner = ownerOfHostCode();
     return owner === undefined ? task : owner;
   }

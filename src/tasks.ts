@@ -16,6 +16,7 @@ import {
   checkContextOption,
   currentContext,
   lentToEagerStart,
+  onHostCodeTask,
   snapshotContext,
   swapContext,
 } from "./context.js";
@@ -38,6 +39,7 @@ import {
   getEventLoop,
   getRunningLoop,
   Handle,
+  hostCodeTask,
   outsideEagerStarts,
   peekRunningLoop,
   runningTask,
@@ -876,6 +878,9 @@ function cancelFuture(
   return cause === undefined ? future.cancel(message) : future._requestCancel(message, cause);
 }
 
+// An async function's code after a host await reads and writes its task's context.
+onHostCodeTask(hostCodeTask);
+
 /**
  * Wraps a coroutine in a Task on the running loop, as asyncio.create_task;
  * or makes a native task of an async function (or `() => work(x)`), which the
@@ -903,7 +908,7 @@ function cancelFuture(
  */
 export function createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T> {
   checkNewTask("createTask()", coro, options);
-  const loop = peekRunningLoop();
+  const loop = peekRunningLoop() ?? hostCodeTask()?._loop ?? null;
   if (loop === null) {
     throw new Error(
       `createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro). ${AFTER_HOST_AWAIT}`,

@@ -1177,6 +1177,56 @@ describe("awaits the loop does not control", () => {
     }, reports);
     expect([seen, reports]).toEqual([true, []]);
   });
+
+  it("with asyncLocalStorage, code after a host await is still its task's: its loop, signal, context and children", async () => {
+    const request = new ContextVar("request", { default: "none" });
+    const seen: unknown[] = [];
+    const got = await run(
+      async () => {
+        const loop = getRunningLoop();
+        const task: Task<string> = createTask(async () => {
+          request.set("first");
+          const signal = taskSignal();
+          await delay(1); // the host resumes the function, between the loop's steps
+          seen.push(currentTask() === task, getRunningLoop() === loop, taskSignal() === signal);
+          seen.push(request.get());
+          request.set("second");
+          const child = createTask(async () => `child saw ${request.get()}`);
+          await sleep(0);
+          seen.push(request.get(), await child);
+          return "done";
+        });
+        return [await task, request.get()];
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(seen).toEqual([true, true, true, "first", "second", "child saw second"]);
+    expect(got).toEqual(["done", "none"]);
+    expect(request.get()).toBe("none"); // the root context is untouched
+  });
+
+  it("without asyncLocalStorage, code after a host await finds no task", async () => {
+    const seen = await run(async () => {
+      const task = createTask(async () => {
+        await delay(1);
+        const tries = [() => currentTask(), () => taskSignal(), () => createTask(sleep(0))];
+        return tries.map((attempt) => {
+          try {
+            attempt();
+            return "ran";
+          } catch (error) {
+            return (error as Error).message.replace(/:.*/s, "");
+          }
+        });
+      });
+      return await task;
+    });
+    expect(seen).toEqual([
+      "no running event loop",
+      "no running event loop",
+      "createTask() needs a running event loop",
+    ]);
+  });
 });
 
 describe("host callbacks a native task queues", () => {
