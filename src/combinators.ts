@@ -67,6 +67,21 @@ class GatheringFuture<T> extends Future<T> {
   }
 }
 
+/**
+ * gather()'s list before options: any iterable but an awaitable, and an
+ * iterator that is not a coroutine (a Map's values(): it has no throw(),
+ * though `yield*` would take it). An iterable whose iterator is a generator
+ * looks like a CoroStart, and is taken for an awaitable.
+ */
+function isList(x: unknown): x is Iterable<unknown> {
+  if (typeof (x as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== "function") {
+    return false;
+  }
+  if (!isAwaitable(x)) return true;
+  const next = (x as Partial<Iterator<unknown>>).next;
+  return typeof next === "function" && !isCoroutine(x);
+}
+
 function isGatherOptions(x: unknown): x is GatherOptions {
   return typeof x === "object" && x !== null && !isAwaitable(x) && !isPromiseLike(x);
 }
@@ -93,17 +108,14 @@ function isGatherOptions(x: unknown): x is GatherOptions {
  */
 export function gather<const A extends readonly Awaitable<unknown>[] | []>(
   aws: A,
-  options?: GatherOptions & { returnExceptions?: false },
+  options?: GatherOptions & { returnExceptions?: false | undefined },
 ): Op<{ -readonly [K in keyof A]: AwaitedResult<A[K]> }>;
 export function gather<A extends Awaitable<unknown>>(
   aws: ReadonlySet<A>,
-  options?: GatherOptions & { returnExceptions?: false },
+  options?: GatherOptions & { returnExceptions?: false | undefined },
 ): Op<AwaitedResult<A>[]>;
 /** With `returnExceptions` (or a boolean not known to be false), a result may be an error. */
-export function gather(
-  aws: readonly Awaitable<unknown>[] | ReadonlySet<Awaitable<unknown>>,
-  options: GatherOptions,
-): Op<unknown[]>;
+export function gather(aws: Iterable<Awaitable<unknown>>, options: GatherOptions): Op<unknown[]>;
 export function gather<T extends readonly unknown[]>(
   ...aws: { [K in keyof T]: Awaitable<T[K]> }
 ): Op<T>;
@@ -112,22 +124,19 @@ export function gather(...args: unknown[]): Op<unknown[]> {
   let returnExceptions = false;
   const list = args[0];
   if (args.length === 2 && isGatherOptions(args[1])) {
-    if (
-      isAwaitable(list) ||
-      typeof (list as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== "function"
-    ) {
+    if (!isList(list)) {
       throw argTypeError(
         "gather()",
         "list",
         list,
-        "an array or Set of awaitables when options follow",
-        "pass gather([a, b], { returnExceptions: true }); spread any other iterable into an array, gather([...iterable], options)",
+        "an iterable of awaitables when options follow",
+        "pass gather([a, b], { returnExceptions: true }); spread an iterable whose iterator is a generator into an array, gather([...iterable], options)",
       );
     }
     const options = args[1];
     checkOptions("gather()", options, "{ returnExceptions: true }", GATHER_OPTIONS);
     checkBooleanOption("gather()", "options.returnExceptions", options.returnExceptions);
-    aws = [...(list as Iterable<unknown>)];
+    aws = [...list];
     returnExceptions = options.returnExceptions === true;
   } else if (args.length === 1 && (Array.isArray(list) || list instanceof Set)) {
     aws = [...list];

@@ -18,8 +18,12 @@ export type Suspend = Future<unknown> | undefined | Signal;
 /** A coroutine: the generator object a `function*` returns. */
 export type Coro<T = unknown> = Generator<Suspend, T, unknown>;
 
-/** Anything `yield*` accepts that produces T: a Coro, a Future, a Task, a CoroStart. */
-export type Awaitable<T> = Coro<T> | Future<T> | Iterable<Suspend, T, unknown>;
+/**
+ * Anything `yield*` accepts that produces T: a Coro, a Future, a Task, a
+ * CoroStart (an object whose `[Symbol.iterator]()` gives a coroutine; an
+ * array's gives no coroutine, so a list is not one).
+ */
+export type Awaitable<T> = Coro<T> | Future<T> | { [Symbol.iterator](): Coro<T> };
 
 /** What `yield*` of an awaitable gives: the result type of a coroutine, Future, Task or CoroStart. */
 export type AwaitedResult<A> = A extends Iterable<Suspend, infer T, unknown> ? T : never;

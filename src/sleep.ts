@@ -161,7 +161,9 @@ thenable(SleepFor);
  * });
  * ```
  */
-export function sleep<T = void>(ms: number, value?: T): Op<T> {
+export function sleep(ms: number): Op<void>;
+export function sleep<T>(ms: number, value: T): Op<T>;
+export function sleep<T>(ms: number, value?: T): Op<T | undefined> {
   if (typeof ms !== "number" || !(ms > 0)) ms = checkDelay("sleep()", "ms", ms);
   if (ms === 0) return new YieldOnce(value as T) as unknown as Op<T>;
   return new SleepFor(ms, value as T) as unknown as Op<T>;

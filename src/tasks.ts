@@ -320,7 +320,7 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal The link this task's children hold, made at its first child. */
   declare _childLink: ParentLink | null;
 
-  constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop }) {
+  constructor(coro: Coro<T>, options?: TaskOptions & { loop?: BaseEventLoop | undefined }) {
     // A generator is a coroutine: most tasks' check reads next and throw once.
     const generator = isGenerator(coro);
     if (!generator && (!isCoroutine(coro) || isAsyncGenerator(coro))) {
@@ -412,6 +412,7 @@ export class Task<T = unknown> extends Future<T> {
     return (this._flags & MUST_CANCEL) !== 0;
   }
 
+  /** @internal */
   set _mustCancel(on: boolean) {
     // A request made while one is pending joins it, as in asyncio; one spent takes its signal's abort along.
     this._flags = on ? this._flags | MUST_CANCEL : this._flags & ~(MUST_CANCEL | SIGNAL_ABORTED);

@@ -175,12 +175,32 @@ describe("gather", () => {
   it("rejects a list without options object misuse", () => {
     runV(function* () {
       expect(() => gather(42 as never, { returnExceptions: true })).toThrow(
-        "gather() expects list to be an array or Set of awaitables when options follow, got number 42: pass gather([a, b], { returnExceptions: true }); spread any other iterable into an array, gather([...iterable], options).",
+        "gather() expects list to be an iterable of awaitables when options follow, got number 42: pass gather([a, b], { returnExceptions: true }); spread an iterable whose iterator is a generator into an array, gather([...iterable], options).",
       );
       expect(() => gather(sleep(1) as never, { returnExceptions: true })).toThrow(
-        /^gather\(\) expects list to be an array or Set of awaitables when options follow, got /,
+        /^gather\(\) expects list to be an iterable of awaitables when options follow, got /,
+      );
+      const generated = { *[Symbol.iterator]() {} }; // looks like a CoroStart
+      expect(() => gather(generated, { returnExceptions: true })).toThrow(
+        /^gather\(\) expects list to be an iterable of awaitables when options follow, got /,
       );
     });
+  });
+
+  it("with options, takes any iterable as its list (a Map's values, an iterator)", () => {
+    const got = runV(function* () {
+      const byName = new Map([
+        ["a", sleep(2, "a")],
+        ["b", sleep(1, "b")],
+      ]);
+      const fromMap = yield* gather(byName.values(), { returnExceptions: true });
+      const fromIterator = yield* gather([sleep(1, 1), sleep(1, 2)][Symbol.iterator](), {});
+      return [fromMap, fromIterator];
+    });
+    expect(got).toEqual([
+      ["a", "b"],
+      [1, 2],
+    ]);
   });
 
   it("starts its children at the call, as asyncio.gather, before it is waited for", () => {

@@ -32,7 +32,7 @@ import {
   run,
   type Suspend,
   sleep,
-  type Task,
+  Task,
   type TimerHandle,
   type Token,
   VirtualEventLoop,
@@ -71,6 +71,8 @@ describe("coroutines and tasks", () => {
       expectTypeOf(v).toEqualTypeOf<{ a: number }>();
       const nothing = yield* sleep(0);
       expectTypeOf(nothing).toEqualTypeOf<void>();
+      // @ts-expect-error: without a value, sleep() gives undefined, whatever T says
+      yield* sleep<number>(1);
     }
     expectTypeOf(main).returns.toEqualTypeOf<Coro<void>>();
   });
@@ -176,10 +178,18 @@ describe("gather", () => {
     expectTypeOf(yield* gather([])).toEqualTypeOf<[]>();
     expectTypeOf(yield* gather(tasks)).toEqualTypeOf<number[]>();
     expectTypeOf(yield* gather(new Set([n, s]))).toEqualTypeOf<(number | string)[]>();
-    // Any other iterable is spread into an array: with options, only an array or a Set is a list.
-    // @ts-expect-error
-    gather(iterable, {});
+    // With options, any iterable is a list; without, only an array or a Set is.
+    expectTypeOf(yield* gather(iterable, {})).toEqualTypeOf<unknown[]>();
+    expectTypeOf(yield* gather(new Map([[1, n]]).values(), {})).toEqualTypeOf<unknown[]>();
     expectTypeOf(yield* gather([...iterable], {})).toEqualTypeOf<number[]>();
+    expectTypeOf(yield* gather([n, s], { returnExceptions: undefined })).toEqualTypeOf<
+      [number, string]
+    >();
+    // A list is not an awaitable: its iterator gives no coroutine.
+    // @ts-expect-error
+    gather([n], [s]);
+    // @ts-expect-error
+    ensureFuture([n, s]);
     expectTypeOf(yield* gather([n, s], { returnExceptions: true })).toEqualTypeOf<unknown[]>();
     expectTypeOf(yield* gather(tasks, { returnExceptions: false })).toEqualTypeOf<number[]>();
     const mixed = [n, s];
@@ -284,6 +294,7 @@ describe("options", () => {
       loopFactory: undefined,
       asyncLocalStorage: undefined,
     });
+    expectTypeOf(Task<void>).toBeConstructibleWith(passOn(), { loop: undefined, name: undefined });
     expectTypeOf<HostEventLoop["submit"]>().toBeCallableWith(passOn(), {
       name: undefined,
       signal: undefined,
