@@ -153,8 +153,9 @@ export class TaskTimeout implements Disposable {
   private _undelivered = false;
 
   /** @internal Use taskTimeout(). */
-  constructor(task: Task, ms: number) {
+  constructor(task: Task, ms: number | null) {
     const loop = schedulingLoop("taskTimeout", task._loop);
+    if (ms === null) return; // no deadline
     // From a task of its own, as taskInterrupt(): two deadlines due at once
     // interrupt one after the other, each after the last was delivered.
     const fire = (): void => {
@@ -226,8 +227,8 @@ export class TaskTimeout implements Disposable {
  * a TimeoutError (any other error passes through). Without
  * one, `using _ = yield* taskTimeout(ms)` guards the rest of the scope, and
  * the interrupt comes out as it is: a TimeoutInterrupt, which a Disposable
- * cannot turn into something else. A negative timeout means now. Needs a
- * scheduling loop.
+ * cannot turn into something else. A negative timeout means now; `null`,
+ * no deadline (the block just runs). Needs a scheduling loop.
  *
  * @example
  * ```ts
@@ -241,13 +242,13 @@ export class TaskTimeout implements Disposable {
  * }, { loopFactory: schedulingLoopFactory });
  * ```
  */
-export function taskTimeout(ms: number): Op<TaskTimeout>;
-export function taskTimeout<T>(ms: number, body: () => Coro<T> | PromiseLike<T>): Op<T>;
+export function taskTimeout(ms: number | null): Op<TaskTimeout>;
+export function taskTimeout<T>(ms: number | null, body: () => Coro<T> | PromiseLike<T>): Op<T>;
 export function taskTimeout<T>(
-  ms: number,
+  ms: number | null,
   body?: () => Coro<T> | PromiseLike<T>,
 ): Op<TaskTimeout | T> {
-  const delay = checkDelay("taskTimeout()", "ms", ms);
+  const delay = ms === null ? null : checkDelay("taskTimeout()", "ms", ms);
   if (body !== undefined) {
     checkFunction(
       "taskTimeout()",
@@ -261,7 +262,7 @@ export function taskTimeout<T>(
 }
 
 // biome-ignore lint/correctness/useYield: a coroutine, so that it is awaited in the task it guards.
-function* startTimeout(ms: number): Coro<TaskTimeout> {
+function* startTimeout(ms: number | null): Coro<TaskTimeout> {
   const task = runningTask(getRunningLoop());
   if (task === null) {
     throw new Error(
@@ -273,7 +274,17 @@ function* startTimeout(ms: number): Coro<TaskTimeout> {
 
 thenable(startTimeout);
 
-function* timeBody<T>(ms: number, body: () => Coro<T> | PromiseLike<T>): Coro<T> {
+// `using _ = taskTimeout(ms)`, without the yield*, would arm no deadline: say so where it is
+// disposed (on hosts whose iterators are Disposable, that would do nothing at all).
+Object.defineProperty(startTimeout.prototype, Symbol.dispose, {
+  value(): never {
+    throw new TypeError(
+      "taskTimeout() was disposed without being awaited, so it never armed its deadline: write `using _ = yield* taskTimeout(ms);`.",
+    );
+  },
+});
+
+function* timeBody<T>(ms: number | null, body: () => Coro<T> | PromiseLike<T>): Coro<T> {
   const deadline = yield* startTimeout(ms);
   try {
     const result = yield* bodyCoroutine<T, undefined>("taskTimeout()", body, undefined);

@@ -343,6 +343,35 @@ for (const kind of LOOP_KINDS) {
     });
 
     describe("taskTimeout (TestTimeout)", () => {
+      it("null is no deadline, with a body and without (test_sleep_none)", async () => {
+        const got = await runOn(kind, function* () {
+          const start = getRunningLoop().time();
+          const result = yield* taskTimeout(null, function* () {
+            yield* sleep(10);
+            return "finished";
+          });
+          using deadline = yield* taskTimeout(null);
+          yield* sleep(10);
+          return [result, deadline.expired(), getRunningLoop().time() - start >= 20];
+        });
+        expect(got).toEqual(["finished", false, true]);
+      });
+
+      it("disposed without its yield*, it says so", async () => {
+        const got = await runOn(kind, function* () {
+          try {
+            // biome-ignore lint/correctness/noUnusedVariables: the mistake under test
+            using forgotten = taskTimeout(10) as unknown as Disposable;
+          } catch (error) {
+            return (error as Error).message;
+          }
+          return "no error";
+        });
+        expect(got).toBe(
+          "taskTimeout() was disposed without being awaited, so it never armed its deadline: write `using _ = yield* taskTimeout(ms);`.",
+        );
+      });
+
       it("interrupts a sleep at the deadline: TimeoutError out of the body", async () => {
         const got = await runOn(kind, function* () {
           const error = yield* caught(() =>
