@@ -105,7 +105,9 @@ export class Timeout {
     } catch (error) {
       const cancelled = cancellationFor(task, error);
       if (this._exit() && cancelled !== null) {
-        throw new TimeoutError(`Timed out: the deadline at loop time ${this._when} ms passed.`, {
+        // A host loop's clock has sub-microsecond digits no reader wants.
+        const when = Math.round((this._when as number) * 1000) / 1000;
+        throw new TimeoutError(`Timed out: the deadline at loop time ${when} ms passed.`, {
           cause: cancelled,
         });
       }

@@ -9,6 +9,7 @@ import {
   createTask,
   currentTask,
   getRunningLoop,
+  run,
   sleep,
   Timeout,
   TimeoutError,
@@ -20,6 +21,20 @@ import {
 import { catching, runV } from "./helpers.js";
 
 describe("timeout", () => {
+  it("names its deadline to the microsecond on the host's clock", async () => {
+    const message = await run(function* () {
+      try {
+        yield* timeout(1.000_123_4, function* () {
+          yield* sleep(50);
+        });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "no timeout";
+    });
+    expect(message).toMatch(/^Timed out: the deadline at loop time \d+(\.\d{1,3})? ms passed\.$/);
+  });
+
   it("cancels the body at the deadline and raises TimeoutError (test_timeout_basic)", () => {
     const started = performance.now();
     const result = runV(function* () {
