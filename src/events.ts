@@ -325,12 +325,15 @@ export function activeLoop(): BaseEventLoop {
 /**
  * @internal activeLoop(), or null when there is none. Outside every drive,
  * the host's async context may say whose code it is (the asyncLocalStorage
- * option): that task's loop, else the loop started last that still runs.
+ * option): that task's loop, even stopped (it goes on when the loop runs
+ * again), but none once closed (never another loop: a test's task that
+ * outlived it must not run on the next test's); else the loop started last
+ * that still runs.
  */
 export function activeLoopOrNull(): BaseEventLoop | null {
   if (runningLoop !== null) return runningLoop;
   const owner = ownerOfHostCode();
-  if (owner?._loop.isRunning()) return owner._loop;
+  if (owner) return owner._loop.isClosed() ? null : owner._loop;
   for (let i = startedLoops.length - 1; i >= 0; i--) {
     const loop = startedLoop(startedLoops[i] as BaseEventLoop | WeakRef<BaseEventLoop>);
     if (loop !== undefined) return loop;

@@ -611,6 +611,46 @@ describe("native tasks started eagerly in one step", () => {
     expect(log).toEqual(["a put twice as a", "b put twice as b"]);
     expect(reports).toEqual([]);
   });
+
+  it("with asyncLocalStorage, the function of a task failed at a host await keeps off the next test's loop", async () => {
+    // hostAwaits: "error" fails the task, but its function runs on once the host's promise
+    // settles; its next asynkit await must not land on whatever loop runs then.
+    const log: string[] = [];
+    const first = new VirtualEventLoop({ hostAwaits: "error", asyncLocalStorage: true });
+    const outcome = await first.runUntilComplete(async () => {
+      const task = createTask(async () => {
+        await delay(5);
+        log.push("first: after the host await");
+        try {
+          await sleep(100);
+          log.push("first: slept");
+        } catch (error) {
+          log.push(`first: ${(error as Error).message.slice(0, 21)}`);
+        }
+      });
+      try {
+        await task;
+        return "finished";
+      } catch (error) {
+        return (error as Error).name;
+      }
+    });
+    first.close();
+    const second = new VirtualEventLoop();
+    second.setExceptionHandler(() => {}); // its own host await is reported: not under test
+    const time = await second.runUntilComplete(async () => {
+      await sleep(100);
+      await delay(20); // the first test's function resumes meanwhile
+      await sleep(100);
+      return second.time();
+    });
+    second.close();
+    expect([outcome, time, log]).toEqual([
+      "Error",
+      200,
+      ["first: after the host await", "first: no running event loop"],
+    ]);
+  });
 });
 
 describe("cancelling a native task", () => {
