@@ -13,6 +13,7 @@ import {
   DeadlockError,
   Event,
   fromPromise,
+  gather,
   getRunningLoop,
   Lock,
   Queue,
@@ -217,6 +218,42 @@ describe("a lost update FIFO order does not show", () => {
     ]);
     expect(error.token).toBe("1:3-2.4-2");
     await expect(replay(noisy, error.token)).rejects.toThrow("lost update: n is 1");
+  });
+
+  it("shrinks away a departure that moved the later choose() calls to other decisions", async () => {
+    // Run before A, B takes three more steps: more decisions come before the choose() calls.
+    // Without that departure they come earlier, and are still the same calls.
+    function* worker(steps: number): Coro<void> {
+      for (let s = 0; s < steps; s++) yield* sleep(0);
+    }
+    function* program(): Coro<void> {
+      let aStarted = false;
+      const a = createTask(
+        (function* () {
+          aStarted = true;
+          yield* sleep(0);
+        })(),
+        { name: "A" },
+      );
+      const b = createTask(
+        (function* () {
+          if (!aStarted) yield* worker(3);
+        })(),
+        { name: "B" },
+      );
+      const noise = Array.from({ length: 12 }, (_, i) => createTask(worker(1 + (i % 4))));
+      yield* gather(a, b, ...noise);
+      const first = choose(2);
+      yield* sleep(0);
+      const second = choose(2);
+      if (first === 1 && second === 1) throw new Error("both faults");
+    }
+    const error = await rejection(explore(program, { seed: 2 }));
+    expect(error.schedule).toEqual([
+      "step 61: choose(2) returned 1",
+      "step 62: choose(2) returned 1",
+    ]);
+    await expect(replay(program, error.token)).rejects.toThrow("both faults");
   });
 
   it("a replay of the FIFO token, or of the program with the race fixed, passes", async () => {

@@ -56,6 +56,8 @@ interface Departure {
 export class Outcome {
   /** Every decision, in order; 0 is the choice FIFO order makes. */
   readonly choices: number[] = [];
+  /** The decisions that were choose() calls, in order. */
+  readonly valueDecisions: number[] = [];
   /** Entries run. */
   steps = 0;
   /** How the run failed; for an exception report, the report's own words too. */
@@ -170,6 +172,7 @@ class Run implements Decider {
 
   chooseValue(n: number): number {
     const outcome = this.outcome;
+    outcome.valueDecisions.push(outcome.choices.length);
     const choice = this._chooser.pick(outcome.choices.length, n, null);
     outcome._record(choice, n, null, null);
     return choice;

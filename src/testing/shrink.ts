@@ -9,10 +9,35 @@ import { type Chooser, describeEntry, type Outcome } from "./run.js";
 import { makeStrategy } from "./strategies.js";
 import { deviationsOf } from "./token.js";
 
-/** A departure from FIFO order to try: the entry to run (when it was a ready entry), else the option. */
+/** A departure from the ready queue's FIFO order to try: the entry to run, else the option. */
 interface Departure {
   readonly choice: number;
   readonly entry: string | undefined;
+}
+
+/**
+ * The departures of a schedule: of the ready queue by decision, of choose()
+ * by call (the k-th choose() of the run). Without a departure before it, a
+ * run may make fewer decisions, and a choose() comes as an earlier decision:
+ * it is still the same call.
+ */
+interface Plan {
+  readonly entries: Map<number, Departure>;
+  readonly values: Map<number, number>;
+}
+
+function planOf(outcome: Outcome): Plan {
+  const entries = new Map<number, Departure>();
+  const values = new Map<number, number>();
+  const ran = outcome.ran;
+  const calls = outcome.valueDecisions;
+  let call = 0;
+  for (const [index, choice] of deviationsOf(outcome.choices)) {
+    while (call < calls.length && (calls[call] as number) < index) call++;
+    if (calls[call] === index) values.set(call, choice);
+    else entries.set(index, { choice, entry: ran.get(index) });
+  }
+  return { entries, values };
 }
 
 /** Runs the program under `chooser`. */
@@ -69,22 +94,28 @@ async function shrinkGreedily(failing: Outcome, attempt: Attempt): Promise<Outco
 }
 
 async function shrinkOnce(best: Outcome, attempt: Attempt): Promise<Outcome | null> {
-  const departures = new Map<number, Departure>();
-  for (const [index, choice] of deviationsOf(best.choices)) {
-    departures.set(index, { choice, entry: best.ran.get(index) });
-  }
-  const candidates: Map<number, Departure>[] = [];
-  for (const index of departures.keys()) {
-    const fewer = new Map(departures);
+  const { entries, values } = planOf(best);
+  const candidates: Plan[] = [];
+  for (const index of entries.keys()) {
+    const fewer = new Map(entries);
     fewer.delete(index);
-    candidates.push(fewer);
+    candidates.push({ entries: fewer, values });
+  }
+  for (const call of values.keys()) {
+    const fewer = new Map(values);
+    fewer.delete(call);
+    candidates.push({ entries, values: fewer });
   }
   // The nearest other option is often as good, and makes for a shorter run.
-  for (const [index, departure] of departures) {
+  for (const [index, departure] of entries) {
     if (departure.choice === 1) continue;
-    const nearer = new Map(departures);
+    const nearer = new Map(entries);
     nearer.set(index, { choice: 1, entry: undefined });
-    candidates.push(nearer);
+    candidates.push({ entries: nearer, values });
+  }
+  for (const [call, choice] of values) {
+    if (choice === 1) continue;
+    candidates.push({ entries, values: new Map(values).set(call, 1) });
   }
   for (const candidate of candidates) {
     const tried = await attempt(targeted(candidate));
@@ -110,16 +141,22 @@ async function fewestDepartures(best: Outcome, attempt: Attempt): Promise<Outcom
 }
 
 /**
- * Makes the departures `departures` lists, FIFO order elsewhere. A departure
- * runs the same entry (the same task) as before, wherever it now is in the
- * queue: removing an earlier departure moves entries, not what the schedule meant.
+ * Makes the departures `plan` lists, FIFO order elsewhere. A departure of the
+ * ready queue runs the same entry (the same task) as before, wherever it now
+ * is in the queue: removing an earlier departure moves entries, not what the
+ * schedule meant; and one of choose() is of the same call.
  */
-function targeted(departures: ReadonlyMap<number, Departure>): Chooser {
+function targeted(plan: Plan): Chooser {
+  let calls = 0;
   return {
     pick(index, n, ready) {
-      const departure = departures.get(index);
+      if (ready === null) {
+        const choice = plan.values.get(calls++);
+        return choice !== undefined && choice < n ? choice : 0;
+      }
+      const departure = plan.entries.get(index);
       if (departure === undefined) return 0;
-      if (ready !== null && departure.entry !== undefined) {
+      if (departure.entry !== undefined) {
         for (let i = 0; i < n; i++) if (describeEntry(ready.get(i)) === departure.entry) return i;
       }
       return departure.choice < n ? departure.choice : 0;
