@@ -88,15 +88,17 @@ export class Monitor<Out = unknown, In = unknown> {
    * Runs `coro` (the first time) or resumes it with `data` (the reply to its
    * last message) until it sends a message or returns: `{ done: false, value:
    * message }` or `{ done: true, value: result }`. Errors it throws come out
-   * as they are.
+   * as they are. The first await's `data` goes nowhere, as a generator's first
+   * `next(value)`'s; an await of a coroutine whose end a monitor already gave
+   * is an InvalidStateError (a coroutine runs once).
    */
   await<T>(coro: Coro<T>, data?: In): Op<IteratorResult<Out, T>> {
-    return this._drive("Monitor.await()", coro, Resume.NEXT, data);
+    return this._drive("Monitor.await()", unfinished("Monitor.await()", coro), Resume.NEXT, data);
   }
 
   /** Throws `error` into `coro` where it sent its last message (or at its start), then as await(). */
   throw<T>(coro: Coro<T>, error: unknown): Op<IteratorResult<Out, T>> {
-    return this._drive("Monitor.throw()", coro, Resume.THROW, error);
+    return this._drive("Monitor.throw()", unfinished("Monitor.throw()", coro), Resume.THROW, error);
   }
 
   /**
@@ -113,13 +115,20 @@ export class Monitor<Out = unknown, In = unknown> {
    * without sending one.
    */
   start(coro: Coro<unknown>): Op<Out> {
-    return firstMessage(this._drive("Monitor.start()", coro, Resume.NEXT, undefined)) as Op<Out>;
+    const driver = this._drive(
+      "Monitor.start()",
+      unfinished("Monitor.start()", coro),
+      Resume.NEXT,
+      undefined,
+    );
+    return firstMessage(driver) as Op<Out>;
   }
 
   /** As await(), but gives `coro`'s result, or `sentinel` when it sent a message (which is dropped). */
   tryAwait<T, S = undefined>(coro: Coro<T>, data?: In, sentinel?: S): Op<T | S> {
+    const where = "Monitor.tryAwait()";
     return resultOr(
-      this._drive("Monitor.tryAwait()", coro, Resume.NEXT, data),
+      this._drive(where, unfinished(where, coro), Resume.NEXT, data),
       sentinel as S,
     ) as Op<T | S>;
   }
@@ -244,6 +253,19 @@ class OobRequest<Out, In> {
   }
 }
 
+/** Coroutines whose end a monitor gave: a generator resumed after it would just say it is done again. */
+const finished = new WeakSet<object>();
+
+/** `coro`, unless a monitor already gave its end: then an InvalidStateError, as Python's "cannot reuse already awaited coroutine". */
+function unfinished<T>(where: string, coro: Coro<T>): Coro<T> {
+  if (typeof coro === "object" && coro !== null && finished.has(coro)) {
+    throw new InvalidStateError(
+      `${where}: the coroutine has already finished, and its result was given: a coroutine runs once, so make a new one to run it again.`,
+    );
+  }
+  return coro;
+}
+
 /**
  * The coroutine behind `yield* monitor.await(coro)`: it resumes `coro` once as
  * asked, then forwards every step between `coro` and the task, as `yield*`
@@ -312,11 +334,13 @@ class MonitorDriver<Out, In, T> {
     } catch (error) {
       this.ended = true;
       monitor._state = MonitorState.INACTIVE;
+      finished.add(coro);
       throw error;
     }
     if (step.done === true) {
       this.ended = true;
       monitor._state = MonitorState.INACTIVE;
+      finished.add(coro);
       // The step is { done: true, value: result }: the very result await() gives.
       return { done: true, value: step };
     }

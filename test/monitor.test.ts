@@ -54,6 +54,36 @@ describe("Monitor (test_monitor.py TestMonitor)", () => {
     });
   });
 
+  test("a coroutine whose end was given is not awaited again (cannot reuse already awaited coroutine)", () => {
+    runV(function* () {
+      const m = new Monitor<string, string>();
+      const b = m.bind(helper(m));
+      yield* b;
+      yield* b;
+      expect(yield* b).toEqual({ done: true, value: "undefinedfoo" });
+      const message =
+        "the coroutine has already finished, and its result was given: a coroutine runs once, so make a new one to run it again.";
+      for (const [where, again] of [
+        ["await", () => b.await()],
+        ["tryAwait", () => b.tryAwait()],
+        ["start", () => b.start()],
+        ["throw", () => b.throw(new Error("late"))],
+      ] as const) {
+        const error = thrown(again);
+        expect(error).toBeInstanceOf(InvalidStateError);
+        expect((error as Error).message).toBe(`Monitor.${where}(): ${message}`);
+      }
+      yield* b.close(); // closing a finished coroutine does nothing
+      function* failing(): Coro<never> {
+        yield* sleep(0);
+        throw new EOFError("failed once");
+      }
+      const c = failing();
+      expect(yield* catching(m.await(c))).toBeInstanceOf(EOFError);
+      expect(thrown(() => m.await(c))).toBeInstanceOf(InvalidStateError);
+    });
+  });
+
   test("test_bound_monitor_aawait: a reply through the bound monitor", () => {
     runV(function* () {
       const m = new Monitor<string, string>();
