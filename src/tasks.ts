@@ -909,13 +909,19 @@ onHostCodeTask(hostCodeTask);
  */
 export function createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T> {
   checkNewTask("createTask()", coro, options);
-  const loop = peekRunningLoop() ?? hostCodeTask()?._loop ?? null;
-  if (loop === null) {
+  const loop = peekRunningLoop();
+  return (loop ?? loopOfHostCode())._createTask(coro, options);
+}
+
+/** createTask()'s loop outside every loop's step: the task's whose code the host runs (hostCodeTask). */
+function loopOfHostCode(): BaseEventLoop {
+  const task = hostCodeTask();
+  if (task === null) {
     throw new Error(
       `createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro). ${AFTER_HOST_AWAIT}`,
     );
   }
-  return loop._createTask(coro, options);
+  return task._loop;
 }
 
 /**
