@@ -111,22 +111,37 @@ interface ContextOwner {
   getContext(): Context;
 }
 
-let hostCodeTask: () => ContextOwner | null = () => null;
+let codeOwner: () => ContextOwner | null | undefined = () => undefined;
 
-/** @internal tasks.ts hands over how to find the task whose code the host runs (see hostCodeTask). */
-export function onHostCodeTask(lookup: () => ContextOwner | null): void {
-  hostCodeTask = lookup;
+/** @internal tasks.ts hands over how to ask whose code runs (see hostCodeOwnerNow in events.ts). */
+export function onCodeOwner(lookup: () => ContextOwner | null | undefined): void {
+  codeOwner = lookup;
 }
 
 /**
- * The context code reads: the current one; outside every step (in the root
- * context), the context of the task whose code the host runs there, if the
- * host can tell (an async function's code after a host await, with the loop's
- * asyncLocalStorage option).
+ * True while a loop's native step is handed over to the microtasks: the
+ * current context is that step's task's, but code the host runs meanwhile
+ * may be another task's, or no task's.
+ */
+let handedOver = false;
+
+/** @internal native.ts says when a hand-over begins and ends. */
+export function setHandedOver(on: boolean): void {
+  handedOver = on;
+}
+
+/**
+ * The context code reads: the current one, unless the code runs outside the
+ * loops' steps (in the root context, or during a hand-over), not in a
+ * context.run(), and the host's async context names its task (the
+ * asyncLocalStorage option): then that task's, or the root one for code that
+ * is no task's.
  */
 function here(): Context {
-  if (current !== rootContext) return current;
-  return hostCodeTask()?._context ?? current;
+  // An entered context is a context.run()'s, in this very stack: it wins.
+  if ((!handedOver && current !== rootContext) || current._entered) return current;
+  const owner = codeOwner();
+  return owner === undefined ? current : owner === null ? rootContext : owner._context;
 }
 
 /** @internal Makes `context` current and returns the one it replaced. */
@@ -217,9 +232,9 @@ export function returnContext(lent: Context): Context | null {
  * gives it this one, the very context the start goes on writing to.
  */
 export function writable(): Context {
-  if (current === rootContext) {
-    const task = hostCodeTask();
-    if (task !== null) return task.getContext();
+  if ((handedOver || current === rootContext) && !current._entered) {
+    const owner = codeOwner();
+    if (owner !== undefined) return owner === null ? rootContext : owner.getContext();
   }
   if (current._lent > 0) current = new Context(current._store);
   return current;

@@ -298,19 +298,31 @@ export const AFTER_HOST_AWAIT =
  * ```
  */
 export function getRunningLoop(): BaseEventLoop {
-  if (runningLoop === null) {
-    const task = hostCodeTask();
-    if (task !== null) return task._loop;
-    if (syncAwaits > 0) {
-      throw new SynchronousError(
-        "awaitSync(): the coroutine needs a running event loop (to sleep, or to wait for a lock, an event or a task), so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.",
-      );
-    }
-    throw new Error(
-      `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()). ${AFTER_HOST_AWAIT}`,
+  const loop = runningLoop;
+  if (loop !== null && loop._handover?.handedOver !== true) return loop;
+  const found = codeLoop(loop);
+  if (found !== null) return found;
+  if (syncAwaits > 0) {
+    throw new SynchronousError(
+      "awaitSync(): the coroutine needs a running event loop (to sleep, or to wait for a lock, an event or a task), so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.",
     );
   }
-  return runningLoop;
+  throw new Error(
+    `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()). ${AFTER_HOST_AWAIT}`,
+  );
+}
+
+/**
+ * @internal The loop of the code running outside every loop's drive, or while
+ * the `running` loop's native step is handed over: the loop of the task whose
+ * code it is, if the host's async context tells (see hostCodeOwnerNow), else
+ * `running`; null for no task's code, or a task that is done or whose loop
+ * does not run.
+ */
+export function codeLoop(running: BaseEventLoop | null): BaseEventLoop | null {
+  const owner = hostCodeOwnerNow();
+  if (owner === undefined) return running;
+  return owner !== null && !owner.done() && owner._loop.isRunning() ? owner._loop : null;
 }
 
 /**
@@ -331,9 +343,11 @@ export function activeLoop(): BaseEventLoop {
  * that still runs.
  */
 export function activeLoopOrNull(): BaseEventLoop | null {
-  if (runningLoop !== null) return runningLoop;
-  const owner = ownerOfHostCode();
+  const running = runningLoop;
+  if (running !== null && running._handover?.handedOver !== true) return running;
+  const owner = hostCodeOwnerNow();
   if (owner) return owner._loop.isClosed() ? null : owner._loop;
+  if (running !== null) return running;
   for (let i = startedLoops.length - 1; i >= 0; i--) {
     const loop = startedLoop(startedLoops[i] as BaseEventLoop | WeakRef<BaseEventLoop>);
     if (loop !== undefined) return loop;
@@ -356,13 +370,32 @@ export function hostCodeOwner(): Task<unknown> | null | undefined {
 }
 
 /**
- * @internal The task whose async function the host runs outside every loop's
- * step (its code after an await of a host promise), as the host's async
- * context says (the asyncLocalStorage option), while the task is not done and
- * its loop runs; else null.
+ * @internal Whose code runs now, as the host's async context says (the
+ * asyncLocalStorage option), where the loops cannot tell: outside every
+ * loop's drive, and while the running loop's native step is handed over to
+ * the microtasks, where until the loop's check after them the host may run
+ * other code too (an I/O callback; another task's function, resumed after its
+ * host await). A task, null for code that is no task's, undefined where the
+ * loops' own answer stands (a step's code, or no context to ask).
+ */
+export function hostCodeOwnerNow(): Task<unknown> | null | undefined {
+  const loop = runningLoop;
+  if (loop === null) return ownerOfHostCode();
+  const steps = loop._handover;
+  // A loop without the option runs its functions as no task's: its step's code looks like any other.
+  if (steps === null || !steps.handedOver || steps.stepping > 0 || !loop._asyncLocalStorage) {
+    return undefined;
+  }
+  const owner = ownerOfHostCode();
+  return owner === steps.running()?.task ? undefined : owner;
+}
+
+/**
+ * @internal The task whose async function runs now outside its loop's steps
+ * (see hostCodeOwnerNow), while it is not done and its loop runs; else null.
  */
 export function hostCodeTask(): Task<unknown> | null {
-  const owner = ownerOfHostCode();
+  const owner = hostCodeOwnerNow();
   return owner != null && !owner.done() && owner._loop.isRunning() ? owner : null;
 }
 
@@ -470,18 +503,12 @@ export function outsideEagerStarts(fn: () => void): void {
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
   if (starts.depth === 0 || loop !== runningLoop) {
     const task = loop._currentTask;
-    if (!loop._asyncLocalStorage) return task;
-    if (loop !== runningLoop) {
-      // Between the loop's drives, the code the host runs may be a task's (after a host await).
-      const owner = hostCodeTask();
-      return owner !== null && owner._loop === loop ? owner : task;
-    }
-    const steps = loop._handover;
-    // Inside a step (its own task's code), the loop knows; between steps the running one is
-    // only made current for the code of the hand-over's microtasks, whoever's that is.
-    if (!steps?.handedOver || task !== steps.running()?.task) return task;
-    const owner = ownerOfHostCode();
-    return owner === undefined ? task : owner;
+    // Inside a step (its own task's code), the loop knows. Between its drives, or while its
+    // native step is handed over, the code may be another task's, or no task's.
+    if (loop === runningLoop && loop._handover?.handedOver !== true) return task;
+    const owner = hostCodeOwnerNow();
+    if (owner === undefined) return task;
+    return owner !== null && owner._loop === loop && !owner.done() ? owner : null;
   }
   if (starts.askedDepth !== starts.depth) {
     const task = (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);

@@ -30,7 +30,7 @@
  */
 import { type AsyncStore, newAsyncStore } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
-import { type Context, currentContext, swapContext } from "./context.js";
+import { type Context, currentContext, setHandedOver, swapContext } from "./context.js";
 import {
   type Coro,
   coroutineOf,
@@ -499,6 +499,8 @@ export class NativeSteps {
   readonly detached: NativeBody[] = [];
   /** True while the loop's drive is handed over (the running loop, task and context are kept). */
   handedOver = false;
+  /** Task steps running now (the loop runs one within the hand-over to begin an await). */
+  stepping = 0;
   /** The context to restore when the hand-over ends. */
   outerContext: Context | null = null;
   /** True while a check after the microtasks is queued. */
@@ -892,6 +894,7 @@ export function handOver(loop: BaseEventLoop): void {
   const steps = loop._handover as NativeSteps;
   steps.handedOver = true;
   handedOverLoop = loop;
+  setHandedOver(true);
   setRunningLoop(loop);
   enterRunning(steps);
   armHostCheck(steps);
@@ -964,6 +967,7 @@ function stepsDone(steps: NativeSteps): void {
   enterRunning(steps);
   setRunningLoop(null);
   handedOverLoop = null;
+  setHandedOver(false);
   loop._resumeDrive();
   if (handedOverLoop === null) wakeWaitingLoops();
 }

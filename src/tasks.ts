@@ -16,7 +16,7 @@ import {
   checkContextOption,
   currentContext,
   lentToEagerStart,
-  onHostCodeTask,
+  onCodeOwner,
   snapshotContext,
   swapContext,
 } from "./context.js";
@@ -36,10 +36,11 @@ import {
 import { CancelledError, InvalidStateError } from "./errors.js";
 import {
   AFTER_HOST_AWAIT,
+  codeLoop,
   getEventLoop,
   getRunningLoop,
   Handle,
-  hostCodeTask,
+  hostCodeOwnerNow,
   outsideEagerStarts,
   peekRunningLoop,
   runningTask,
@@ -645,6 +646,9 @@ export class Task<T = unknown> extends Future<T> {
     const previousTask = loop._currentTask;
     loop._currentTask = this as Task<unknown>;
     const previousContext = swapContext(this._context);
+    // A step within a native step's hand-over is the loop's own code, whatever the host's async context says.
+    const handover = loop._handover;
+    if (handover !== null) handover.stepping++;
     const watched = observed; // read once: the step's start and end are published together or not at all
     const continued = (this._flags & STEP_IN_MICROTASKS) !== 0;
     if (continued) this._flags &= ~STEP_IN_MICROTASKS;
@@ -674,6 +678,7 @@ export class Task<T = unknown> extends Future<T> {
       const ended = swapContext(previousContext);
       if (ended !== this._context) this._context = ended;
       loop._currentTask = previousTask;
+      if (handover !== null) handover.stepping--;
     }
   }
 
@@ -880,7 +885,7 @@ function cancelFuture(
 }
 
 // An async function's code after a host await reads and writes its task's context.
-onHostCodeTask(hostCodeTask);
+onCodeOwner(hostCodeOwnerNow);
 
 /**
  * Wraps a coroutine in a Task on the running loop, as asyncio.create_task;
@@ -910,18 +915,19 @@ onHostCodeTask(hostCodeTask);
 export function createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T> {
   checkNewTask("createTask()", coro, options);
   const loop = peekRunningLoop();
-  return (loop ?? loopOfHostCode())._createTask(coro, options);
+  const here = loop !== null && loop._handover?.handedOver !== true ? loop : loopOfCode(loop);
+  return here._createTask(coro, options);
 }
 
-/** createTask()'s loop outside every loop's step: the task's whose code the host runs (hostCodeTask). */
-function loopOfHostCode(): BaseEventLoop {
-  const task = hostCodeTask();
-  if (task === null) {
+/** createTask()'s loop outside a loop's steps (see codeLoop). */
+function loopOfCode(running: BaseEventLoop | null): BaseEventLoop {
+  const loop = codeLoop(running);
+  if (loop === null) {
     throw new Error(
       `createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro). ${AFTER_HOST_AWAIT}`,
     );
   }
-  return task._loop;
+  return loop;
 }
 
 /**

@@ -40,7 +40,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.js";
-import { refused } from "./helpers.js";
+import { refused, thrown } from "./helpers.js";
 
 /** The example: two native workers on a virtual clock. */
 async function interleaving(): Promise<{ log: string[]; result: string[]; time: number }> {
@@ -1243,6 +1243,94 @@ describe("awaits the loop does not control", () => {
     expect(seen).toEqual([true, true, true, "first", "second", "child saw second"]);
     expect(got).toEqual(["done", "none"]);
     expect(request.get()).toBe("none"); // the root context is untouched
+  });
+
+  it("with asyncLocalStorage, code after a host await reads its own task's context while another task's step is handed over", async () => {
+    // A's function resumes from the host while B's step, which ended at a host await, still has
+    // the loop handed over (until the loop's check after the microtasks): B's context is current.
+    const v = new ContextVar("v", { default: "root" });
+    const got = await run(
+      async () => {
+        const a = createTask(
+          async () => {
+            v.set("A");
+            await new Promise((resolve) => setImmediate(resolve));
+            const seen = [currentTask()?.getName(), v.get()];
+            v.set("A2");
+            return seen;
+          },
+          { name: "A" },
+        );
+        const b = createTask(
+          async () => {
+            v.set("B");
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return [currentTask()?.getName(), v.get()];
+          },
+          { name: "B" },
+        );
+        return [await a, await b, a.getContext().get(v), b.getContext().get(v)];
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(got).toEqual([["A", "A"], ["B", "B"], "A2", "B"]);
+  });
+
+  it("with asyncLocalStorage, host code of no task finds no loop and the root context, even during a hand-over", async () => {
+    const v = new ContextVar("v", { default: "root" });
+    const seen: unknown[] = [];
+    const running = run(
+      async () => {
+        const b = createTask(async () => {
+          v.set("B");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return v.get();
+        });
+        return await b;
+      },
+      { asyncLocalStorage: true },
+    );
+    setImmediate(() => {
+      // queued before the loop's check that B's first step ended
+      for (const ask of [getRunningLoop, currentTask]) {
+        seen.push(thrown(() => ask()).message.replace(/:.*/s, ""));
+      }
+      seen.push(v.get());
+      v.set("top level");
+    });
+    const fromB = await running;
+    expect([seen, fromB, v.get()]).toEqual([
+      ["no running event loop", "no running event loop", "root"],
+      "B",
+      "top level",
+    ]);
+    v.set("root");
+  });
+
+  it("with asyncLocalStorage, a write after a host await while the loop is stopped stays the task's", async () => {
+    const v = new ContextVar("v", { default: "root" });
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    let task: Task<string> | undefined;
+    let wrote = () => {};
+    const written = new Promise<void>((resolve) => {
+      wrote = resolve;
+    });
+    await loop.runUntilComplete(async () => {
+      task = createTask(async () => {
+        v.set("T");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        v.set("T after the host"); // runUntilComplete() has returned: the loop is stopped
+        wrote();
+        await sleep(1);
+        return v.get();
+      });
+      await sleep(1);
+    });
+    await written;
+    const rootAfter = v.get();
+    const result = await loop.runUntilComplete(task as Task<string>);
+    loop.close();
+    expect([rootAfter, result]).toEqual(["root", "T after the host"]);
   });
 
   it("without asyncLocalStorage, code after a host await finds no task", async () => {
