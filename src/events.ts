@@ -299,7 +299,7 @@ export const AFTER_HOST_AWAIT =
  */
 export function getRunningLoop(): BaseEventLoop {
   const loop = runningLoop;
-  if (loop !== null && loop._handover?.handedOver !== true) return loop;
+  if (loop !== null && loopKnows(loop)) return loop;
   const found = codeLoop(loop);
   if (found !== null) return found;
   if (syncAwaits > 0) {
@@ -344,7 +344,7 @@ export function activeLoop(): BaseEventLoop {
  */
 export function activeLoopOrNull(): BaseEventLoop | null {
   const running = runningLoop;
-  if (running !== null && running._handover?.handedOver !== true) return running;
+  if (running !== null && loopKnows(running)) return running;
   const owner = hostCodeOwnerNow();
   if (owner) return owner._loop.isClosed() ? null : owner._loop;
   if (running !== null) return running;
@@ -367,6 +367,16 @@ let ownerOfHostCode: () => Task<unknown> | null | undefined = () => undefined;
  */
 export function hostCodeOwner(): Task<unknown> | null | undefined {
   return ownerOfHostCode();
+}
+
+/**
+ * @internal True where the running `loop` knows whose code runs: in its drive;
+ * and while its native step is handed over to the microtasks, unless the
+ * host's async context can tell (its asyncLocalStorage option, see
+ * hostCodeOwnerNow).
+ */
+export function loopKnows(loop: BaseEventLoop): boolean {
+  return !loop._asyncLocalStorage || loop._handover?.handedOver !== true;
 }
 
 /**
@@ -505,7 +515,7 @@ export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
     const task = loop._currentTask;
     // Inside a step (its own task's code), the loop knows. Between its drives, or while its
     // native step is handed over, the code may be another task's, or no task's.
-    if (loop === runningLoop && loop._handover?.handedOver !== true) return task;
+    if (loop === runningLoop && loopKnows(loop)) return task;
     const owner = hostCodeOwnerNow();
     if (owner === undefined) return task;
     return owner !== null && owner._loop === loop && !owner.done() ? owner : null;

@@ -894,7 +894,8 @@ export function handOver(loop: BaseEventLoop): void {
   const steps = loop._handover as NativeSteps;
   steps.handedOver = true;
   handedOverLoop = loop;
-  setHandedOver(true);
+  // Only a loop with the asyncLocalStorage option lets ContextVars ask whose code runs.
+  setHandedOver(loop._asyncLocalStorage);
   setRunningLoop(loop);
   enterRunning(steps);
   armHostCheck(steps);

@@ -41,6 +41,7 @@ import {
   getRunningLoop,
   Handle,
   hostCodeOwnerNow,
+  loopKnows,
   outsideEagerStarts,
   peekRunningLoop,
   runningTask,
@@ -364,8 +365,11 @@ export class Task<T = unknown> extends Future<T> {
     // Before the task is published and its first step queued, which a priority loop orders by it.
     if (options.priority !== undefined) initOptionPriority(this as Task<unknown>, options);
     if (observed) publishCreated(this as Task<unknown>);
-    if (options.eagerStart === true && loop.isRunning()) this._startEagerly();
-    else if (options[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
+    if (options.eagerStart === true && loop.isRunning()) {
+      this._startEagerly();
+      // As asyncio's (3.13): a task done within its eager start shows no coroutine.
+      if (this._state !== PENDING) this._coro = null as unknown as Coro<T>;
+    } else if (options[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
     if (options.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }
@@ -419,7 +423,10 @@ export class Task<T = unknown> extends Future<T> {
     this._flags = on ? this._flags | MUST_CANCEL : this._flags & ~(MUST_CANCEL | SIGNAL_ABORTED);
   }
 
-  /** The coroutine this task drives. */
+  /**
+   * The coroutine this task drives; null for an async function's task, and
+   * for a task that ended within its eager start (as asyncio's get_coro()).
+   */
   getCoro(): Coro<T> | null {
     return this._coro instanceof NativeBody ? null : this._coro;
   }
@@ -646,8 +653,9 @@ export class Task<T = unknown> extends Future<T> {
     const previousTask = loop._currentTask;
     loop._currentTask = this as Task<unknown>;
     const previousContext = swapContext(this._context);
-    // A step within a native step's hand-over is the loop's own code, whatever the host's async context says.
-    const handover = loop._handover;
+    // A step within a native step's hand-over is the loop's own code, whatever the host's
+    // async context says (which only a loop with the asyncLocalStorage option asks).
+    const handover = loop._asyncLocalStorage ? loop._handover : null;
     if (handover !== null) handover.stepping++;
     const watched = observed; // read once: the step's start and end are published together or not at all
     const continued = (this._flags & STEP_IN_MICROTASKS) !== 0;
@@ -915,7 +923,7 @@ onCodeOwner(hostCodeOwnerNow);
 export function createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T> {
   checkNewTask("createTask()", coro, options);
   const loop = peekRunningLoop();
-  const here = loop !== null && loop._handover?.handedOver !== true ? loop : loopOfCode(loop);
+  const here = loop !== null && loopKnows(loop) ? loop : loopOfCode(loop);
   return here._createTask(coro, options);
 }
 

@@ -619,7 +619,7 @@ describe("native tasks started eagerly in one step", () => {
     const first = new VirtualEventLoop({ hostAwaits: "error", asyncLocalStorage: true });
     const outcome = await first.runUntilComplete(async () => {
       const task = createTask(async () => {
-        await delay(5);
+        await delay(30); // long enough for the loop to notice it first, even on a busy machine
         log.push("first: after the host await");
         try {
           await sleep(100);
@@ -640,7 +640,7 @@ describe("native tasks started eagerly in one step", () => {
     second.setExceptionHandler(() => {}); // its own host await is reported: not under test
     const time = await second.runUntilComplete(async () => {
       await sleep(100);
-      await delay(20); // the first test's function resumes meanwhile
+      await delay(100); // the first test's function resumes meanwhile
       await sleep(100);
       return second.time();
     });
