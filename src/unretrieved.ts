@@ -5,6 +5,7 @@
  * garbage-collected, when its loop closes, or at the latest when the process
  * exits. Never silently lost.
  */
+import type { Context } from "./context.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { yieldToHost } from "./util/host.js";
@@ -18,6 +19,8 @@ export interface Unretrieved {
   future: Future<unknown> | WeakRef<Future<unknown>> | null;
   /** The future in words, once it is watched: what the report says of it once it is collected. */
   described?: string;
+  /** A task's context, which the handler runs in (as asyncio's since 3.12). */
+  readonly context: Context | undefined;
 }
 
 const collected =
@@ -68,6 +71,7 @@ export function failedUnretrieved(future: Future<unknown>, exception: unknown): 
     message: `${future._kind()} exception was never retrieved`,
     exception,
     future,
+    context: (future as { _context?: Context })._context,
   };
   loop._unretrieved.add(report);
   loopsWithFailures.add(loop);

@@ -385,6 +385,27 @@ describe("names, coroutine and context", () => {
     loop.runSync(t);
   });
 
+  it("getCoro is null for a task that ended within its eager start (test_issue122332)", () => {
+    const loop = new VirtualEventLoop();
+    const got = loop.runSync(
+      (function* () {
+        const quick = (function* () {
+          return 1;
+        })();
+        const slow = (function* () {
+          yield* sleep(1);
+        })();
+        const ended = createTask(quick, { eagerStart: true });
+        const waiting = createTask(slow, { eagerStart: true });
+        const coros = [ended.getCoro(), waiting.getCoro() === slow];
+        yield* waiting;
+        return [...coros, waiting.getCoro() === slow];
+      })(),
+    );
+    loop.close();
+    expect(got).toEqual([null, true, true]);
+  });
+
   it("setResult and setException on a task throw and say why", () => {
     const loop = new VirtualEventLoop();
     const t = loop.createTask((function* () {})());

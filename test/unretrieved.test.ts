@@ -7,6 +7,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import {
+  ContextVar,
   type Coro,
   createTask,
   type ExceptionContext,
@@ -60,6 +61,30 @@ describe("reported when the loop closes", () => {
     expect(reports[0]!.message).toBe("Task exception was never retrieved");
     expect(reports[0]!.exception).toBe(error);
     expect(reports[0]!.future).toBe(task);
+  });
+
+  it("a task's failure is reported in the task's context (test_task_exc_handler_correct_context)", () => {
+    const variable = new ContextVar("variable", { default: "foo" });
+    const loop = new VirtualEventLoop();
+    const seen: string[] = [];
+    loop.setExceptionHandler(() => seen.push(variable.get()));
+    loop.createTask(
+      (function* () {
+        variable.set("bar");
+        yield;
+        throw new Error("lost");
+      })(),
+    );
+    loop.createTask(
+      (function* () {
+        yield;
+        variable.set("baz"); // in the step that fails
+        throw new Error("lost too");
+      })(),
+    );
+    loop.runSync(sleep(1));
+    loop.close();
+    expect([seen, variable.get()]).toEqual([["bar", "baz"], "foo"]);
   });
 
   it("a future whose exception nobody retrieved", () => {

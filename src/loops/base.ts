@@ -7,7 +7,7 @@
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
 import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { checkObservers, observed, publish } from "../channels.js";
-import { type Context, copyContext } from "../context.js";
+import { type Context, copyContext, swapContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
 import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
 import type { DeadlockError } from "../errors.js";
@@ -762,7 +762,16 @@ export abstract class BaseEventLoop {
     const future = unretrievedFuture(report);
     if (future !== undefined) context.future = future;
     else if (report.described !== undefined) context.collected = report.described;
-    this.callExceptionHandler(context);
+    // A failed task's is reported in its context, as asyncio's since 3.12 (gh-96704): the live
+    // task's, which has its last step's writes (taken as that step ends), else the one it failed in.
+    const taskContext = (future as { _context?: Context } | undefined)?._context ?? report.context;
+    if (taskContext === undefined) return this.callExceptionHandler(context);
+    const outer = swapContext(taskContext);
+    try {
+      this.callExceptionHandler(context);
+    } finally {
+      swapContext(outer);
+    }
   }
 
   /** @internal When the soonest live timer is due, or undefined when there is none. */
