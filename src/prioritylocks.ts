@@ -43,6 +43,23 @@ function servingOrder(waiters: Deque<Future<unknown>>): Future<unknown>[] {
   return pending.sort((a, b) => a.priority - b.priority).map((w) => w.future);
 }
 
+/** The first of servingOrder(), found in one pass with nothing made: what a release or notify(1) wakes. */
+function firstServed(waiters: Deque<Future<unknown>>): Future<unknown> | undefined {
+  let first: Future<unknown> | undefined;
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < waiters.length; i++) {
+    const future = waiters.get(i);
+    if (future._state !== PENDING) continue;
+    const task = waitingTask(future);
+    const priority = task === null ? 0 : effectivePriority(task);
+    if (first === undefined || priority < best) {
+      first = future;
+      best = priority;
+    }
+  }
+  return first;
+}
+
 /**
  * A Lock that serves waiters by priority and knows its holder: while a task
  * of better priority waits for it, the holder runs at that priority
@@ -118,7 +135,7 @@ export class PriorityLock extends Lock {
     const waiters = this._waiters;
     if (waiters === null) return;
     for (let i = 0; i < waiters.length; i++) if (waiters.get(i)._state === FINISHED) return;
-    servingOrder(waiters)[0]?._resolve(true);
+    firstServed(waiters)?._resolve(true);
   }
 
   /** @internal */
@@ -158,6 +175,10 @@ export class PriorityCondition extends Condition {
 
   /** @internal */
   override _notify(n: number): void {
+    if (n === 1) {
+      firstServed(this._waiters)?._resolve(false);
+      return;
+    }
     const order = servingOrder(this._waiters);
     for (let i = 0; i < order.length && i < n; i++) order[i]?._resolve(false);
   }

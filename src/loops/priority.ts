@@ -4,6 +4,7 @@
  * equals, with the SchedulingMixin operations still meaning what they say.
  */
 import type { Handle, ReadyEntry } from "../events.js";
+import { PENDING } from "../futures.js";
 import { effectivePriority, type PriorityListener } from "../priority.js";
 import type { Task } from "../tasks.js";
 import { taskOfEntry } from "../tasktree.js";
@@ -135,6 +136,10 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
 
   /** @internal A task's entry moves to the end of its new priority's bucket, unless placed. */
   reprioritize(task: Task): void {
+    // A task that is done, running, blocked or on the host has no entry: no search for one.
+    if (task._state !== PENDING || task._loop._currentTask === task || task._blockedOnHost) return;
+    const waitingFor = task._futWaiter;
+    if (waitingFor !== null && waitingFor._state === PENDING) return;
     for (let b = 0; b < this.buckets.length; b++) {
       const entries = (this.buckets[b] as Bucket).entries;
       for (let i = 0; i < entries.length; i++) {
