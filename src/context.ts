@@ -31,6 +31,8 @@ export class Context {
   _store: ContextStore;
   /** @internal */
   _entered = false;
+  /** @internal `_store` is this context's alone (made by its first write), so a write may change it in place. */
+  _owned = false;
   /** @internal How many eager starts run in this context as if in a copy (see lendContext). */
   _lent = 0;
   /** @internal A snapshot shared by tasks (see snapshotContext): never written, always copied first. */
@@ -88,12 +90,27 @@ export class Context {
 
   /** A shallow copy: later changes to either do not show in the other. */
   copy(): Context {
-    return new Context(this._store);
+    return new Context(this._shared());
   }
 
   /** The variables that have a value here. */
   keys(): IterableIterator<ContextVar<unknown>> {
-    return this._store.keys();
+    return this._shared().keys(); // an iterator that later writes do not change
+  }
+
+  /** @internal The store, to be shared: the next write copies it rather than change it. */
+  _shared(): ContextStore {
+    this._owned = false;
+    return this._store;
+  }
+
+  /** @internal The store to write to: this context's own, copied from the shared one at the first write. */
+  _ownStore(): Map<ContextVar<unknown>, unknown> {
+    if (this._owned) return this._store as Map<ContextVar<unknown>, unknown>;
+    const own = new Map(this._store);
+    this._store = own;
+    this._owned = true;
+    return own;
   }
 
   /** How many variables have a value in this context. */
@@ -166,7 +183,7 @@ export function copyContext(): Context {
 }
 
 function frozenCopy(context: Context): Context {
-  const frozen = new Context(context._store);
+  const frozen = new Context(context._shared());
   frozen._frozen = true;
   frozen._lent = 1; // so that a write makes a copy first (see writable)
   return frozen;
@@ -236,7 +253,7 @@ export function writable(): Context {
     const owner = codeOwner();
     if (owner !== undefined) return owner === null ? rootContext : owner.getContext();
   }
-  if (current._lent > 0) current = new Context(current._store);
+  if (current._lent > 0) current = new Context(current._shared());
   return current;
 }
 
@@ -331,9 +348,7 @@ export class ContextVar<T> {
     const ctx = writable();
     const self = this as ContextVar<unknown>;
     const old = ctx._store.has(self) ? (ctx._store.get(self) as T) : MISSING;
-    const next = new Map(ctx._store);
-    next.set(self, value);
-    ctx._store = next;
+    ctx._ownStore().set(self, value); // in place once the store is its own: O(1), not O(variables)
     return new Token(this, old, ctx);
   }
 
@@ -355,10 +370,9 @@ export class ContextVar<T> {
     const ctx = writable();
     if (token._context !== ctx) throw new Error("This Token was created in a different Context.");
     const self = this as ContextVar<unknown>;
-    const next = new Map(ctx._store);
-    if (token._old === MISSING) next.delete(self);
-    else next.set(self, token._old);
-    ctx._store = next;
+    const store = ctx._ownStore();
+    if (token._old === MISSING) store.delete(self);
+    else store.set(self, token._old);
     token._used = true;
   }
 

@@ -71,6 +71,50 @@ describe("ContextVar", () => {
 });
 
 describe("Context", () => {
+  it("writes to a context's own values change nothing a copy, a snapshot or a keys() iterator has", () => {
+    const [a, b, c] = ["a", "b", "c"].map((name) => new ContextVar(name, { default: 0 }));
+    const ctx = new Context();
+    const seen = ctx.run(() => {
+      (a as ContextVar<number>).set(1);
+      (b as ContextVar<number>).set(1); // the context's own values from here: written in place
+      const copy = copyContext();
+      const keys = ctx.keys();
+      (c as ContextVar<number>).set(1);
+      (a as ContextVar<number>).set(2);
+      return [
+        copy.get(a as ContextVar<number>),
+        copy.has(c as ContextVar<number>),
+        [...keys].length,
+      ];
+    });
+    expect(seen).toEqual([1, false, 2]);
+    expect([ctx.get(a as ContextVar<number>), ctx.size]).toEqual([2, 3]);
+    const parent = runV(function* () {
+      (a as ContextVar<number>).set(10);
+      (b as ContextVar<number>).set(10);
+      const child = createTask(
+        (function* () {
+          yield* sleep(1);
+          (c as ContextVar<number>).set(30);
+          return [(a as ContextVar<number>).get(), (b as ContextVar<number>).get()];
+        })(),
+      );
+      (b as ContextVar<number>).set(20); // after the child was made: not the child's
+      return [yield* child, (c as ContextVar<number>).get()];
+    });
+    expect(parent).toEqual([[10, 10], 0]);
+  });
+
+  it("setting many variables in one context costs each set O(1), not a copy of them all", () => {
+    const vars = Array.from({ length: 20_000 }, (_, i) => new ContextVar(`v${i}`, { default: 0 }));
+    const started = performance.now();
+    new Context().run(() => {
+      for (const v of vars) v.set(1);
+    });
+    // Copying every value at each set took seconds for 20k variables; in place, milliseconds.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   it("run() makes changes inside the context, and none outside", () => {
     const v = new ContextVar("v", { default: "outer" });
     const ctx = copyContext();
