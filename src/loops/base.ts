@@ -765,7 +765,10 @@ export abstract class BaseEventLoop {
     // A failed task's is reported in its context, as asyncio's since 3.12 (gh-96704): the live
     // task's, which has its last step's writes (taken as that step ends), else the one it failed in.
     const taskContext = (future as { _context?: Context } | undefined)?._context ?? report.context;
-    if (taskContext === undefined) return this.callExceptionHandler(context);
+    if (taskContext === undefined) {
+      this.callExceptionHandler(context);
+      return;
+    }
     const outer = swapContext(taskContext);
     try {
       this.callExceptionHandler(context);
