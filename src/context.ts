@@ -135,6 +135,13 @@ export function onCodeOwner(lookup: () => ContextOwner | null | undefined): void
   codeOwner = lookup;
 }
 
+let runningTaskContext: () => Context | null = () => null;
+
+/** @internal tasks.ts hands over how to find the context of the task running now. */
+export function onRunningTaskContext(lookup: () => Context | null): void {
+  runningTaskContext = lookup;
+}
+
 /**
  * True while a loop's native step is handed over to the microtasks: the
  * current context is that step's task's, but code the host runs meanwhile
@@ -253,8 +260,19 @@ export function writable(): Context {
     const owner = codeOwner();
     if (owner !== undefined) return owner === null ? rootContext : owner.getContext();
   }
-  if (current._lent > 0) current = new Context(current._shared());
+  if (current._lent > 0) current = ownContextSince(current) ?? new Context(current._shared());
   return current;
+}
+
+/**
+ * The context of its own the running task got (its getContext()) while it
+ * ran in `snapshot`, the one it shared, but was inside a context.run() or an
+ * eager start, so that it could not go on in it at once: its writes go there.
+ */
+function ownContextSince(snapshot: Context): Context | null {
+  if (!snapshot._frozen || snapshot._lent !== 1) return null; // not a task's snapshot, or lent to an eager start
+  const own = runningTaskContext();
+  return own !== null && own !== snapshot && !own._frozen ? own : null;
 }
 
 const MISSING: unique symbol = Symbol("missing");

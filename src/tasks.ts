@@ -17,6 +17,7 @@ import {
   currentContext,
   lentToEagerStart,
   onCodeOwner,
+  onRunningTaskContext,
   snapshotContext,
   swapContext,
 } from "./context.js";
@@ -652,7 +653,8 @@ export class Task<T = unknown> extends Future<T> {
     const loop = this._loop;
     const previousTask = loop._currentTask;
     loop._currentTask = this as Task<unknown>;
-    const previousContext = swapContext(this._context);
+    const startedIn = this._context;
+    const previousContext = swapContext(startedIn);
     // A step within a native step's hand-over is the loop's own code, whatever the host's
     // async context says (which only a loop with the asyncLocalStorage option asks).
     const handover = loop._asyncLocalStorage ? loop._handover : null;
@@ -682,9 +684,10 @@ export class Task<T = unknown> extends Future<T> {
       if ((watched || continued) && (this._flags & STEP_IN_MICROTASKS) === 0) {
         this._stepEnded(watched, continued);
       }
-      // A step that wrote to the snapshot it shared ends in a copy of its own: the task keeps it.
+      // A step that wrote to the snapshot it shared ends in a copy of its own: the task keeps
+      // it (one that ends where it began keeps what getContext() may have given it meanwhile).
       const ended = swapContext(previousContext);
-      if (ended !== this._context) this._context = ended;
+      if (ended !== startedIn) this._context = ended;
       loop._currentTask = previousTask;
       if (handover !== null) handover.stepping--;
     }
@@ -894,6 +897,7 @@ function cancelFuture(
 
 // An async function's code after a host await reads and writes its task's context.
 onCodeOwner(hostCodeOwnerNow);
+onRunningTaskContext(() => peekRunningLoop()?._currentTask?._context ?? null);
 
 /**
  * Wraps a coroutine in a Task on the running loop, as asyncio.create_task;

@@ -350,6 +350,44 @@ describe("tasks and contexts", () => {
  * task writes or its context is asked for: none of that may show.
  */
 describe("tasks that share the snapshot they were made with", () => {
+  it("getContext() asked by the task itself inside a context.run() or an eager start stays its context", () => {
+    const v = new ContextVar("v", { default: 0 });
+    const got = runV(function* () {
+      const inRun = createTask(
+        (function* () {
+          const me = currentTask() as Task;
+          const held = copyContext().run(() => me.getContext());
+          yield; // a step that writes nothing keeps it
+          const again = me.getContext();
+          v.set(1);
+          yield;
+          v.set(2);
+          return [held === again, held === me.getContext(), held.get(v), v.get()];
+        })(),
+      );
+      const inEager = createTask(
+        (function* () {
+          const me = currentTask() as Task;
+          let held: Context | undefined;
+          yield* eager(
+            // biome-ignore lint/correctness/useYield: a start that ends without suspending
+            (function* () {
+              held = me.getContext();
+            })(),
+          );
+          v.set(3);
+          yield;
+          return [held === me.getContext(), held?.get(v)];
+        })(),
+      );
+      return [yield* inRun, yield* inEager];
+    });
+    expect(got).toEqual([
+      [true, true, 2, 2],
+      [true, 3],
+    ]);
+  });
+
   /** A ContextVar whose default is "default", and what `main` logged running on a virtual loop. */
   function logged(main: (v: ContextVar<string>, log: string[]) => Coro<void>): string[] {
     const v = new ContextVar<string>("v", { default: "default" });
