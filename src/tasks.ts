@@ -554,7 +554,12 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   override toString(): string {
-    const state = ["pending", "finished", "failed", "cancelled"][this._state];
+    // As asyncio's repr: a pending task with a cancel() request on it is "cancelling".
+    const pending = this._state === PENDING;
+    const state =
+      pending && this._flags >= CANCEL_REQUEST
+        ? "cancelling"
+        : ["pending", "finished", "failed", "cancelled"][this._state];
     return `<Task ${state} name=${JSON.stringify(this.getName())}>`;
   }
 

@@ -21,7 +21,7 @@ import {
   type TaskFactory,
   VirtualEventLoop,
 } from "../src/index.js";
-import { caught, runV } from "./helpers.js";
+import { catching, caught, runV } from "./helpers.js";
 
 describe("stepping", () => {
   it("a new task starts on the loop's next turn, after what is already ready", () => {
@@ -373,6 +373,26 @@ describe("names, coroutine and context", () => {
     expect(t.getName()).toBe("7");
     expect(String(t)).toBe('<Task pending name="7">');
     loop.runSync(t);
+  });
+
+  it("toString says cancelling while a cancel() request waits to be taken (test_cancelling)", () => {
+    const loop = new VirtualEventLoop();
+    const t = loop.createTask(sleep(10), { name: "sleeper" });
+    const seen = [String(t)];
+    t.cancel();
+    seen.push(String(t));
+    t.uncancel();
+    seen.push(String(t));
+    t.cancel();
+    loop.runSync(catching(t));
+    seen.push(String(t));
+    loop.close();
+    expect(seen).toEqual([
+      '<Task pending name="sleeper">',
+      '<Task cancelling name="sleeper">',
+      '<Task pending name="sleeper">',
+      '<Task cancelled name="sleeper">',
+    ]);
   });
 
   it("getCoro returns the coroutine; getContext the task's context", () => {
