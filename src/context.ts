@@ -162,10 +162,15 @@ export function setHandedOver(on: boolean): void {
  * is no task's.
  */
 function here(): Context {
-  // An entered context is a context.run()'s, in this very stack: it wins.
-  if ((!handedOver && current !== rootContext) || current._entered) return current;
-  const owner = codeOwner();
+  const owner = ownerOutsideSteps();
   return owner === undefined ? current : owner === null ? rootContext : owner._context;
+}
+
+/** Whose code runs where the current context may not be its own (see here()); undefined: it is. */
+function ownerOutsideSteps(): ContextOwner | null | undefined {
+  // An entered context is a context.run()'s, in this very stack: it wins.
+  if ((!handedOver && current !== rootContext) || current._entered) return undefined;
+  return codeOwner();
 }
 
 /** @internal Makes `context` current and returns the one it replaced. */
@@ -256,10 +261,8 @@ export function returnContext(lent: Context): Context | null {
  * gives it this one, the very context the start goes on writing to.
  */
 export function writable(): Context {
-  if ((handedOver || current === rootContext) && !current._entered) {
-    const owner = codeOwner();
-    if (owner !== undefined) return owner === null ? rootContext : owner.getContext();
-  }
+  const owner = ownerOutsideSteps();
+  if (owner !== undefined) return owner === null ? rootContext : owner.getContext();
   if (current._lent > 0) current = ownContextSince(current) ?? new Context(current._shared());
   return current;
 }

@@ -361,15 +361,6 @@ export function activeLoopOrNull(): BaseEventLoop | null {
 let ownerOfHostCode: () => Task<unknown> | null | undefined = () => undefined;
 
 /**
- * @internal The task whose function the host's async context says runs now,
- * where no loop's step does (null: no task's; undefined: the host cannot tell,
- * or no loop has the asyncLocalStorage option).
- */
-export function hostCodeOwner(): Task<unknown> | null | undefined {
-  return ownerOfHostCode();
-}
-
-/**
  * @internal True where the running `loop` knows whose code runs: in its drive;
  * and while its native step is handed over to the microtasks, unless the
  * host's async context can tell (its asyncLocalStorage option, see
@@ -398,15 +389,6 @@ export function hostCodeOwnerNow(): Task<unknown> | null | undefined {
   }
   const owner = ownerOfHostCode();
   return owner === steps.running()?.task ? undefined : owner;
-}
-
-/**
- * @internal The task whose async function runs now outside its loop's steps
- * (see hostCodeOwnerNow), while it is not done and its loop runs; else null.
- */
-export function hostCodeTask(): Task<unknown> | null {
-  const owner = hostCodeOwnerNow();
-  return owner != null && !owner.done() && owner._loop.isRunning() ? owner : null;
 }
 
 /** @internal native.ts hands over how to ask the host's async context whose code runs. */

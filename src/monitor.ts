@@ -93,12 +93,12 @@ export class Monitor<Out = unknown, In = unknown> {
    * is an InvalidStateError (a coroutine runs once).
    */
   await<T>(coro: Coro<T>, data?: In): Op<IteratorResult<Out, T>> {
-    return this._drive("Monitor.await()", unfinished("Monitor.await()", coro), Resume.NEXT, data);
+    return this._driveUnfinished("Monitor.await()", coro, Resume.NEXT, data);
   }
 
   /** Throws `error` into `coro` where it sent its last message (or at its start), then as await(). */
   throw<T>(coro: Coro<T>, error: unknown): Op<IteratorResult<Out, T>> {
-    return this._drive("Monitor.throw()", unfinished("Monitor.throw()", coro), Resume.THROW, error);
+    return this._driveUnfinished("Monitor.throw()", coro, Resume.THROW, error);
   }
 
   /**
@@ -115,22 +115,15 @@ export class Monitor<Out = unknown, In = unknown> {
    * without sending one.
    */
   start(coro: Coro<unknown>): Op<Out> {
-    const driver = this._drive(
-      "Monitor.start()",
-      unfinished("Monitor.start()", coro),
-      Resume.NEXT,
-      undefined,
-    );
-    return firstMessage(driver) as Op<Out>;
+    return firstMessage(
+      this._driveUnfinished("Monitor.start()", coro, Resume.NEXT, undefined),
+    ) as Op<Out>;
   }
 
   /** As await(), but gives `coro`'s result, or `sentinel` when it sent a message (which is dropped). */
   tryAwait<T, S = undefined>(coro: Coro<T>, data?: In, sentinel?: S): Op<T | S> {
-    const where = "Monitor.tryAwait()";
-    return resultOr(
-      this._drive(where, unfinished(where, coro), Resume.NEXT, data),
-      sentinel as S,
-    ) as Op<T | S>;
+    const driver = this._driveUnfinished("Monitor.tryAwait()", coro, Resume.NEXT, data);
+    return resultOr(driver, sentinel as S) as Op<T | S>;
   }
 
   /** This monitor bound to `coro`, so the coroutine need not be passed each time. */
@@ -141,6 +134,16 @@ export class Monitor<Out = unknown, In = unknown> {
 
   toString(): string {
     return `<Monitor ${stateNames[this._state]}>`;
+  }
+
+  /** _drive() of a coroutine whose end no monitor gave yet (see unfinished), for the calls that resume it. */
+  private _driveUnfinished<T>(
+    where: string,
+    coro: Coro<T>,
+    how: Resume,
+    arg: unknown,
+  ): Op<IteratorResult<Out, T>> {
+    return this._drive(where, unfinished(where, coro), how, arg);
   }
 
   /** @internal The coroutine behind await(), throw(), close() and the GeneratorObject's calls. */

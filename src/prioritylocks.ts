@@ -6,7 +6,7 @@
  * from finishing its critical section by tasks of middling priority.
  */
 import type { Coro } from "./coro.js";
-import { getRunningLoop, hostCodeOwner, peekRunningLoop, runningTask } from "./events.js";
+import { getRunningLoop, hostCodeOwnerNow, peekRunningLoop, runningTask } from "./events.js";
 import { FINISHED, type Future, PENDING } from "./futures.js";
 import { allCancelled, Condition, Lock } from "./locks.js";
 import {
@@ -35,12 +35,16 @@ function servingOrder(waiters: Deque<Future<unknown>>): Future<unknown>[] {
   const pending: { future: Future<unknown>; priority: number }[] = [];
   for (let i = 0; i < waiters.length; i++) {
     const future = waiters.get(i);
-    if (future._state !== PENDING) continue;
-    const task = waitingTask(future);
-    pending.push({ future, priority: task === null ? 0 : effectivePriority(task) });
+    if (future._state === PENDING) pending.push({ future, priority: servingPriority(future) });
   }
   // Array.prototype.sort is stable: equal priorities keep their order of arrival.
   return pending.sort((a, b) => a.priority - b.priority).map((w) => w.future);
+}
+
+/** Where a waiter is served: by its task's effective priority (0 for a wait that is no task's). */
+function servingPriority(future: Future<unknown>): number {
+  const task = waitingTask(future);
+  return task === null ? 0 : effectivePriority(task);
 }
 
 /** The first of servingOrder(), found in one pass with nothing made: what a release or notify(1) wakes. */
@@ -50,8 +54,7 @@ function firstServed(waiters: Deque<Future<unknown>>): Future<unknown> | undefin
   for (let i = 0; i < waiters.length; i++) {
     const future = waiters.get(i);
     if (future._state !== PENDING) continue;
-    const task = waitingTask(future);
-    const priority = task === null ? 0 : effectivePriority(task);
+    const priority = servingPriority(future);
     if (first === undefined || priority < best) {
       first = future;
       best = priority;
@@ -194,5 +197,5 @@ export class PriorityCondition extends Condition {
 function releasingTask(holder: Task): Task | null | undefined {
   const loop = peekRunningLoop();
   if (loop !== null) return runningTask(loop);
-  return holder._loop._asyncLocalStorage ? hostCodeOwner() : undefined;
+  return holder._loop._asyncLocalStorage ? hostCodeOwnerNow() : undefined;
 }

@@ -555,9 +555,8 @@ export class Task<T = unknown> extends Future<T> {
 
   override toString(): string {
     // As asyncio's repr: a pending task with a cancel() request on it is "cancelling".
-    const pending = this._state === PENDING;
     const state =
-      pending && this._flags >= CANCEL_REQUEST
+      this._state === PENDING && this.cancelling() > 0
         ? "cancelling"
         : ["pending", "finished", "failed", "cancelled"][this._state];
     return `<Task ${state} name=${JSON.stringify(this.getName())}>`;
