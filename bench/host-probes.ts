@@ -13,8 +13,21 @@ export interface Latencies {
   timeout: number[];
   immediate: number[];
   http: number[];
+  /**
+   * The same waits counted in the CPU time the process ran during each (at
+   * most its wall time): a wait stretched while other processes held the CPU
+   * counts only what this process did meanwhile, which is what the loop holds
+   * the host back with.
+   */
+  running: { timeout: number[]; immediate: number[]; http: number[] };
   /** CPU time the process had over the elapsed time: below 1 when other processes compete for the CPU. */
   cpuShare: number;
+}
+
+/** One wait: its wall time, and the CPU time the process ran meanwhile (at most the wall time). */
+interface Delay {
+  wall: number;
+  running: number;
 }
 
 /** Runs the CPU for `ms` milliseconds of wall time without yielding. */
@@ -32,14 +45,20 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** How long `start(done)` takes to call `done`, in milliseconds. */
-function delayOf(start: (done: () => void) => void): Promise<number> {
+function delayOf(start: (done: () => void) => void): Promise<Delay> {
   const begin = performance.now();
-  return new Promise((resolve) => start(() => resolve(performance.now() - begin)));
+  const beginCpu = process.cpuUsage();
+  return new Promise((resolve) =>
+    start(() => {
+      const wall = performance.now() - begin;
+      resolve({ wall, running: Math.min(wall, cpuMsSince(beginCpu)) });
+    }),
+  );
 }
 
 /** `samples` delays from `probe`, one after another, stopping early once `maxMs` have passed. */
-async function sample(probe: () => Promise<number>, samples: number, maxMs: number) {
-  const delays: number[] = [];
+async function sample(probe: () => Promise<Delay>, samples: number, maxMs: number) {
+  const delays: Delay[] = [];
   const end = performance.now() + maxMs;
   while (delays.length < samples && performance.now() < end) delays.push(await probe());
   return delays;
@@ -74,7 +93,15 @@ export async function startProbes(): Promise<Probes> {
         sample(() => delayOf(get), samples, maxMs),
       ]);
       const cpuShare = cpuMsSince(startCpu) / (performance.now() - start);
-      return { timeout, immediate, http, cpuShare };
+      const wall = (delays: Delay[]) => delays.map((d) => d.wall);
+      const running = (delays: Delay[]) => delays.map((d) => d.running);
+      return {
+        timeout: wall(timeout),
+        immediate: wall(immediate),
+        http: wall(http),
+        running: { timeout: running(timeout), immediate: running(immediate), http: running(http) },
+        cpuShare,
+      };
     },
     close() {
       agent.destroy();

@@ -77,11 +77,12 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     const switches = spinners.switches();
     await spinners.stop();
     expect(switches).toBeGreaterThan(100_000);
-    // Waits stretch when the process waits for a CPU that other processes hold.
-    const bound = 20 / Math.min(1, latencies.cpuShare);
-    for (const delays of [latencies.timeout, latencies.immediate, latencies.http]) {
+    // Waits stretch when the process waits for a CPU that other processes hold: count only
+    // the time it ran during each (a step that held the host back ran all that time).
+    const { running } = latencies;
+    for (const delays of [running.timeout, running.immediate, running.http]) {
       expect(delays).toHaveLength(200);
-      expect(percentile(delays, 0.99)).toBeLessThan(bound);
+      expect(percentile(delays, 0.99)).toBeLessThan(20);
     }
   });
 
