@@ -41,7 +41,8 @@ await replay(fixed, error.token);
 const report = await explore(fixed, { strategy: "pct" });
 console.log(`fixed: the token passes, and so do ${report.iterations} pct schedules`);
 
-// A host macrotask is outside the loop's order: a warning, and with failOnWarnings a failure.
+// A host macrotask is outside the loop's order: a warning (explore() counts the runs and says
+// so once, on stderr), and with failOnWarnings a failure.
 async function hostMacrotask(): Promise<void> {
   await sleep(1);
   await new Promise((resolve) => setImmediate(resolve));

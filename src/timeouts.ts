@@ -40,7 +40,8 @@ export class Timeout {
   private _state = CREATED;
   private _when: number | null;
   private _handle: Handle | TimerHandle | null = null;
-  private _task: Task | null = null;
+  /** @internal The task the block runs in, once entered. */
+  _task: Task | null = null;
   private _cancelling = 0;
 
   /** A deadline at loop time `when` (ms), or none (null). Use it through `timeout()` / `timeoutAt()`. */
@@ -70,7 +71,7 @@ export class Timeout {
     }
     const loop = getRunningLoop();
     this._handle =
-      when <= loop.time() ? loop.callSoon(this._onTimeout) : loop.callAt(when, this._onTimeout);
+      when <= loop.time() ? loop.callSoon(expire, this) : loop.callAt(when, expire, this);
   }
 
   /** True once the deadline has passed and cancelled the block. */
@@ -130,11 +131,20 @@ export class Timeout {
     return false;
   }
 
-  private _onTimeout = (): void => {
+  /** @internal The deadline passed: cancel the block's task. */
+  _expire(): void {
     (this._task as Task).cancel();
     this._state = EXPIRING;
     this._handle = null;
-  };
+  }
+}
+
+/**
+ * A deadline's callback, with the Timeout as its argument rather than a
+ * closure: explore() names the entry by the task whose deadline it is.
+ */
+function expire(timeout: Timeout): void {
+  timeout._expire();
 }
 
 /**

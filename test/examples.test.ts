@@ -160,6 +160,14 @@ const expectations: Record<string, (stdout: string) => void> = {
   },
 };
 
+/** What an example writes to stderr, where it should write anything: the warnings it shows. */
+const warnings: Record<string, string> = {
+  "explore-async.ts": [
+    "explore(): 5 of 5 runs awaited a promise the loop did not make: past it their order was the host's, which no schedule varies, so the search did not cover it. The first: <Task pending name=\"main\"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits. Host I/O is ordered when awaited through fromPromise(promise). Pass failOnWarnings: true to fail at such an await.",
+    "",
+  ].join("\n"),
+};
+
 describe("examples", () => {
   it("every example has its expected output written down here", () => {
     const examples = readdirSync(join(root, "examples")).filter((name) => name.endsWith(".ts"));
@@ -169,7 +177,7 @@ describe("examples", () => {
   for (const [name, check] of Object.entries(expectations)) {
     it(`examples/${name} runs and prints what it should`, async () => {
       const { code, stdout, stderr } = await runExample(name);
-      expect(stderr).toBe("");
+      expect(stderr).toBe(warnings[name] ?? "");
       expect(code).toBe(0);
       check(stdout);
     }, 40_000);

@@ -5,8 +5,9 @@
  * asynkit's own primitives across 1,000 schedules each; determinism), and
  * the rules of the search.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
+  BoundedSemaphore,
   CancelledError,
   type Coro,
   createTask,
@@ -20,6 +21,7 @@ import {
   Semaphore,
   sleep,
   TimeoutError,
+  timeout,
   VirtualEventLoop,
   waitFor,
 } from "../src/index.js";
@@ -218,6 +220,100 @@ describe("a lost update FIFO order does not show", () => {
     ]);
     expect(error.token).toBe("1:3-2.4-2");
     await expect(replay(noisy, error.token)).rejects.toThrow("lost update: n is 1");
+  });
+
+  it("reports a schedule none of whose departures can be dropped alone, as the token numbers them", async () => {
+    // A pool whose acquire and connect share one waitFor(): a timeout after the permit was
+    // taken leaks it. Dropping one departure moves later entries, so a shrink that kept each
+    // later departure on its task alone left some that the token's numbering could drop.
+    async function pool(): Promise<void> {
+      const permits = new BoundedSemaphore(2);
+      const idle: number[] = [];
+      let held = 0;
+      let made = 0;
+      const acquire = () =>
+        waitFor(
+          createTask(
+            async () => {
+              await permits.acquire();
+              held++;
+              const connection = idle.pop();
+              if (connection !== undefined) return connection;
+              await sleep(10);
+              return ++made;
+            },
+            { name: "acquire" },
+          ),
+          30,
+        );
+      const clients = [0, 0, 0, 5].map((at, i) =>
+        createTask(
+          async () => {
+            await sleep(at);
+            try {
+              const connection = await acquire();
+              try {
+                await sleep(20);
+              } finally {
+                idle.push(connection);
+                held--;
+                permits.release();
+              }
+            } catch (error) {
+              if (!(error instanceof TimeoutError)) throw error;
+            }
+          },
+          { name: `client${i}` },
+        ),
+      );
+      await gather(...clients);
+      if (held !== 0) throw new Error(`permits leaked: ${held}`);
+    }
+    const error = await rejection(explore(pool, { strategy: "pct" }));
+    expect(error.schedule).toHaveLength(9);
+    // Deadlines and done callbacks are named by their tasks, not as handles of internal callbacks.
+    expect(error.schedule.join("\n")).not.toMatch(/<\w*Handle/);
+    expect(error.schedule).toContain(
+      'step 21: ran the timer of Task "client0" (sleep until t=30 ms) instead of the deadline of Task "client1" (t=30 ms)',
+    );
+    expect(error.schedule).toContain(
+      'step 23: ran onChildDone for Task "client0" instead of the deadline of Task "client1" (t=30 ms)',
+    );
+    const departures = error.token.slice(2).split(".");
+    for (let i = 0; i < departures.length; i++) {
+      const fewer = `1:${departures.filter((_, j) => j !== i).join(".")}`;
+      const again = await replay(pool, fewer).then(
+        () => null,
+        (e: ExploreError) => e,
+      );
+      expect(
+        again === null || again.kind !== error.kind || `${again.cause}` !== `${error.cause}`,
+      ).toBe(true);
+    }
+  });
+
+  it("names a deadline's entry by the task whose deadline it is", async () => {
+    async function main(): Promise<void> {
+      const a = createTask(
+        async () => {
+          try {
+            await timeout(5, () => sleep(5));
+            return "slept";
+          } catch {
+            return "timed out";
+          }
+        },
+        { name: "A" },
+      );
+      const b = createTask(() => sleep(1), { name: "B" });
+      const [outcome] = await gather(a, b);
+      if (outcome === "slept") throw new Error("slept through its deadline");
+    }
+    const error = await rejection(explore(main, { strategy: "dfs" }));
+    expect(error.schedule).toEqual([
+      'step 7: ran the timer of Task "A" (sleep until t=5 ms) instead of the deadline of Task "A" (t=5 ms)',
+      'step 8: ran Task "A" instead of the deadline of Task "A" (t=5 ms)',
+    ]);
   });
 
   it("shrinks away a departure that moved the later choose() calls to other decisions", async () => {
@@ -688,7 +784,7 @@ describe("the search", () => {
         '└── Task "stuck" waits on a native promise only the host settles\n' +
         'Task "Task-1" waits on Event.wait()\n' +
         `Schedule: 0 departure(s) from FIFO order, ${error.steps} steps.\n` +
-        "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise(), or pass failOnWarnings: true to fail at such an await.",
+        "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.",
     );
   });
 });
@@ -1009,22 +1105,55 @@ describe("async functions: main and its tasks written with async/await", () => {
     };
   }
 
-  it("an await of a promise the loop did not make is a warning: the runs go on, and the report counts them", async () => {
-    expect(await explore(hostAwait(false), { iterations: 3 })).toMatchObject({
-      iterations: 3,
-      uncontrolledRuns: 3,
-    });
+  it("an await of a promise the loop did not make is a warning: the runs go on, the report counts them, and explore() says so once", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      expect(await explore(hostAwait(false), { iterations: 3 })).toMatchObject({
+        iterations: 3,
+        uncontrolledRuns: 3,
+      });
+      expect(warn.mock.calls).toEqual([
+        [
+          "explore(): 3 of 3 runs awaited a promise the loop did not make: past it their order was the host's, which no schedule varies, so the search did not cover it. The first: <Task pending name=\"careless\"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits. Host I/O is ordered when awaited through fromPromise(promise). Pass failOnWarnings: true to fail at such an await.",
+        ],
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("dfs does not call a space exhausted when its runs left the loop's order: their host order was not searched", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      async function shared(): Promise<void> {
+        let n = 0;
+        const inc = async () => {
+          const seen = n;
+          await sleep(0);
+          n = seen + 1;
+        };
+        await Promise.all([inc(), inc()]); // a lost update, in an order no schedule varies
+      }
+      expect(await explore(shared, { strategy: "dfs" })).toMatchObject({
+        iterations: 1,
+        exhausted: false,
+        uncontrolledRuns: 1,
+      });
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("with failOnWarnings it fails the run at once, saying which task awaited what", async () => {
     const error = await rejection(explore(hostAwait(true), { failOnWarnings: true }));
     expect(error.kind).toBe("exception report");
     expect((error.cause as Error).message).toBe(
-      '<Task pending name="careless"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await it through fromPromise(promise) to order it; wait for several asynkit awaitables with gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task\'s awaits.',
+      "<Task pending name=\"careless\"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits. Host I/O is ordered when awaited through fromPromise(promise).",
     );
     // It was passed already: the message does not ask for it.
     expect(error.message.split("\n").at(-2)).toBe(
-      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise().",
+      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop.",
     );
   });
 
@@ -1032,7 +1161,7 @@ describe("async functions: main and its tasks written with async/await", () => {
     const error = await rejection(explore(hostAwait(true)));
     expect(error.kind).toBe("main threw");
     expect(error.message.split("\n").at(-2)).toBe(
-      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await them through fromPromise(), or pass failOnWarnings: true to fail at such an await.",
+      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.",
     );
   });
 });

@@ -14,6 +14,7 @@ import { type BaseEventLoop, HANDED_OVER, IDLE, type Spin, STOPPED } from "../lo
 import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
 import { Task, type TaskBody, type TaskOptions } from "../tasks.js";
 import { taskLabel, taskOfEntry } from "../tasktree.js";
+import { Timeout } from "../timeouts.js";
 import { now } from "../util/clock.js";
 import type { ReadyQueue } from "../util/deque.js";
 import { hostSetTimeout, yieldToHost } from "../util/host.js";
@@ -64,6 +65,8 @@ export class Outcome {
   failure: { kind: FailureKind; cause: unknown; report?: string } | null = null;
   /** Awaits of promises the loop did not make, in native tasks: past them the order was the host's. */
   uncontrolled = 0;
+  /** The report of the first of them. */
+  firstUncontrolled: string | null = null;
   /** Two FNV-1a hashes of the choices, for telling schedules apart without a string per run. */
   private _hashLow = 0x811c9dc5;
   private _hashHigh = 0x01000193;
@@ -203,7 +206,25 @@ export function describeEntry(entry: Handle | ReadyEntry): string {
     const what = entry._label() ?? "a timer";
     return sleeper instanceof Task ? `the timer of ${taskLabel(sleeper)} (${what})` : what;
   }
-  return String(entry);
+  return describeCallback(entry as Handle);
+}
+
+/**
+ * A callback entry: a deadline by its task, a future's done callback with the
+ * future it was called for; else as the handle says (its callback's name).
+ */
+function describeCallback(handle: Handle): string {
+  const callback = handle.callback;
+  if (callback === null) return String(handle);
+  const arg = handle.args[0];
+  if (arg instanceof Timeout && arg._task !== null) {
+    return `the deadline of ${taskLabel(arg._task)} (t=${arg.when()} ms)`;
+  }
+  if (arg instanceof Future) {
+    const of = arg instanceof Task ? taskLabel(arg) : (arg._label() ?? String(arg));
+    return `${callback.name || "a callback"} for ${of}`;
+  }
+  return String(handle);
 }
 
 /** A departure's entry as it is kept: a task's step as the entry, anything else in words. */
@@ -288,8 +309,9 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   /** A native task awaited a promise the loop did not make: a warning, reported. */
   override _hostAwait(task: Task<unknown>, step: number): void {
     super._hostAwait(task, step);
-    this._run.outcome.uncontrolled++;
+    const outcome = this._run.outcome;
     const report = this.reports.at(-1);
+    if (outcome.uncontrolled++ === 0) outcome.firstUncontrolled = report?.message ?? null;
     if (this._failOnWarnings && report !== undefined) {
       this._stopWith(new WarningError(report.message));
     }

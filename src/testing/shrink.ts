@@ -101,6 +101,14 @@ async function shrinkOnce(best: Outcome, attempt: Attempt): Promise<Outcome | nu
     fewer.delete(index);
     candidates.push({ entries: fewer, values });
   }
+  // The same drops with the others taken as the token numbers them (the option, not the
+  // entry): where a dropped departure moved entries, either reading may keep the failure.
+  const numbered = new Map([...entries].map(([index, d]) => [index, byOption(d)]));
+  for (const index of entries.keys()) {
+    const fewer = new Map(numbered);
+    fewer.delete(index);
+    candidates.push({ entries: fewer, values });
+  }
   for (const call of values.keys()) {
     const fewer = new Map(values);
     fewer.delete(call);
@@ -162,6 +170,11 @@ function targeted(plan: Plan): Chooser {
       return departure.choice < n ? departure.choice : 0;
     },
   };
+}
+
+/** `departure`, made by its option alone (see targeted). */
+function byOption(departure: Departure): Departure {
+  return { choice: departure.choice, entry: undefined };
 }
 
 function smallerThan(a: Outcome, b: Outcome): boolean {
