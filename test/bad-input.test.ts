@@ -1282,6 +1282,27 @@ const rows: Row[] = [
   },
   {
     export: "explore",
+    call: "explore(main, { preemptionBound: 2 })",
+    run: () => explore(work, { preemptionBound: 2 }),
+    error: T,
+    message: expects("explore()", "options.preemptionBound", "number 2"),
+  },
+  {
+    export: "explore",
+    call: 'explore(main, { strategy: "dfs", depth: 2 })',
+    run: () => explore(work, { strategy: "dfs", depth: 2 }),
+    error: T,
+    message: expects("explore()", "options.depth", "number 2"),
+  },
+  {
+    export: "explore",
+    call: "explore(main, { signal: 5 })",
+    run: () => explore(work, { signal: bad }),
+    error: T,
+    message: expects("explore()", "options.signal", "number 5"),
+  },
+  {
+    export: "explore",
     call: "explore(main, { maxSteps: 0 })",
     run: () => explore(work, { maxSteps: 0 }),
     error: R,
@@ -1558,9 +1579,9 @@ describe("a misspelt option is refused at the call, naming it and the options th
     [
       "explore()",
       () => explore(() => sleep(0), misspelt),
-      "iterations, seed, strategy, depth, preemptionBound, maxSteps, timeLimitMs, failOnWarnings",
+      "iterations, seed, strategy, depth, preemptionBound, maxSteps, timeLimitMs, failOnWarnings, signal",
     ],
-    ["replay()", () => replay(() => sleep(0), "1:", misspelt), "maxSteps, failOnWarnings"],
+    ["replay()", () => replay(() => sleep(0), "1:", misspelt), "maxSteps, failOnWarnings, signal"],
   ];
   for (const [where, call, names] of calls) {
     it(where, async () => {

@@ -91,13 +91,17 @@ async function failuresWithin50(
 const RULES = { maxSteps: 100_000, failOnWarnings: false };
 
 /** The first failing run of a search, unshrunk, found by running the strategy as explore() does. */
-function firstFailure(strategy: "random" | "pct", seed: number, iteration: number): Outcome {
+async function firstFailure(
+  strategy: "random" | "pct",
+  seed: number,
+  iteration: number,
+): Promise<Outcome> {
   const search = makeStrategy({ strategy, seed, depth: 3, preemptionBound: Infinity });
   const runner = new Runner(lostUpdate, RULES, "explore()");
   let outcome: Outcome | null = null;
   for (let i = 0; i <= iteration; i++) {
     search.begin(i);
-    outcome = runner.run(search) as Outcome; // a generator function's program: run at once
+    outcome = await runner.run(search); // at once, unless the host's turn comes first
     search.end(outcome);
   }
   return outcome as Outcome;
@@ -123,7 +127,7 @@ describe("a lost update FIFO order does not show", () => {
       expect(found.length).toBeGreaterThanOrEqual(95);
       for (const error of found) {
         expect(error.kind).toBe("main threw");
-        const first = firstFailure(strategy, error.seed as number, error.iteration as number);
+        const first = await firstFailure(strategy, error.seed as number, error.iteration as number);
         expect(first.failure?.kind).toBe("main threw");
         expect(error.schedule.length).toBeLessThanOrEqual(first.schedule.length);
       }
@@ -688,6 +692,63 @@ describe("the search", () => {
       orders.push(order);
     };
   }
+
+  /** A program with many schedules and no bug: a search of it runs all its iterations. */
+  function* busy(): Coro<void> {
+    const tasks = Array.from({ length: 4 }, () =>
+      createTask(
+        (function* () {
+          for (let i = 0; i < 5; i++) yield* sleep(0);
+        })(),
+      ),
+    );
+    for (const task of tasks) yield* task;
+  }
+
+  it("lets the host in while it searches a generator program, which needs no host: its timers fire", async () => {
+    let ticks = 0;
+    const interval = setInterval(() => ticks++, 1);
+    try {
+      const start = performance.now();
+      const report = await explore(busy, { iterations: 100_000, timeLimitMs: 200 });
+      const elapsed = performance.now() - start;
+      expect(report.timedOut).toBe(true);
+      // A host turn every 10 ms of runs, whatever the machine's speed; a tick at most each turn.
+      expect(ticks).toBeGreaterThanOrEqual(Math.floor(elapsed / 40));
+    } finally {
+      clearInterval(interval);
+    }
+  });
+
+  it("stops when its signal aborts, rejecting with the reason; the next search need not wait", async () => {
+    const controller = new AbortController();
+    const reason = new Error("the test timed out");
+    setTimeout(() => controller.abort(reason), 30);
+    const start = performance.now();
+    await expect(explore(busy, { iterations: 1e9, signal: controller.signal })).rejects.toBe(
+      reason,
+    );
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(await explore(busy, { iterations: 3 })).toMatchObject({ iterations: 3 });
+  });
+
+  it("stops a run that waits on the host when its signal aborts, and refuses to begin once aborted", async () => {
+    const controller = new AbortController();
+    const forever = async () => {
+      await new Promise(() => {}); // a host promise that never settles
+    };
+    const search = explore(forever, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 30);
+    const aborted = await search.catch((error: unknown) => error);
+    expect(aborted).toBeInstanceOf(DOMException);
+    expect((aborted as DOMException).name).toBe("AbortError");
+    await expect(replay(forever, "1:", { signal: controller.signal })).rejects.toBe(
+      controller.signal.reason,
+    );
+    await expect(
+      replay(lostUpdate, "1:2-1.3-1", { signal: new AbortController().signal }),
+    ).rejects.toThrow("lost update: n is 1");
+  });
 
   it("is deterministic: the same seed runs the same schedules and gives the same report", async () => {
     for (const strategy of ["random", "pct"] as const) {

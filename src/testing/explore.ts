@@ -3,6 +3,7 @@
  * the next ready entry made by a strategy, until one fails; shrink that
  * schedule, and report it with a token that replays it exactly.
  */
+import { checkSignal } from "../abort.js";
 import { loopInThisStack } from "../events.js";
 import { now } from "../util/clock.js";
 import { hostClearTimeout, hostSetTimeout } from "../util/host.js";
@@ -17,7 +18,7 @@ import {
   type OptionNames,
   rejectingThrows,
 } from "../validate.js";
-import { type FailureKind, type Outcome, Runner, type RunRules } from "./run.js";
+import { type Chooser, type FailureKind, type Outcome, Runner, type RunRules } from "./run.js";
 import { shrink } from "./shrink.js";
 import { makeStrategy, type StrategySettings } from "./strategies.js";
 import { decodeToken, encodeToken, scripted } from "./token.js";
@@ -45,10 +46,16 @@ export interface ExploreOptions {
   timeLimitMs?: number | undefined;
   /** Fail on exception-handler reports without an exception (warnings) too, such as an await of a promise the loop did not make (default false). */
   failOnWarnings?: boolean | undefined;
+  /**
+   * Stops the search when it aborts (a test runner's timeout: vitest's
+   * `context.signal`): it rejects with the signal's reason, and the next
+   * search need not wait for it to end.
+   */
+  signal?: AbortSignal | undefined;
 }
 
-/** Options of {@link replay}: the rules of the run, as the search that found the token had them. */
-export type ReplayOptions = Pick<ExploreOptions, "maxSteps" | "failOnWarnings">;
+/** Options of {@link replay}: the rules of the run, as the search that found the token had them, and a signal. */
+export type ReplayOptions = Pick<ExploreOptions, "maxSteps" | "failOnWarnings" | "signal">;
 
 const EXPLORE_OPTIONS: OptionNames<ExploreOptions> = {
   iterations: true,
@@ -59,8 +66,13 @@ const EXPLORE_OPTIONS: OptionNames<ExploreOptions> = {
   maxSteps: true,
   timeLimitMs: true,
   failOnWarnings: true,
+  signal: true,
 };
-const REPLAY_OPTIONS: OptionNames<ReplayOptions> = { maxSteps: true, failOnWarnings: true };
+const REPLAY_OPTIONS: OptionNames<ReplayOptions> = {
+  maxSteps: true,
+  failOnWarnings: true,
+  signal: true,
+};
 
 /** What {@link explore} found when no schedule failed. */
 export interface ExploreReport {
@@ -205,12 +217,35 @@ export function replay(main: () => unknown, token: string, options?: ReplayOptio
     const deviations = decodeToken("replay()", token);
     checkOptions("replay()", options, "{ maxSteps: 1000 }", REPLAY_OPTIONS);
     const rules = checkRunRules("replay()", options ?? {});
+    const signal = checkSearchSignal("replay()", options?.signal);
     checkNoLoopRunning("replay()");
-    return inTurn(async () => {
-      const outcome = await new Runner(main, rules, "replay()").run(scripted(deviations));
-      if (outcome.failure !== null) throw reportFailure(main, outcome, null, null, null, rules);
-    });
+    return inTurn(() =>
+      untilAborted(signal, new Runner(main, rules, "replay()"), async (runner) => {
+        const outcome = await runner.run(scripted(deviations));
+        if (outcome.failure !== null) throw reportFailure(main, outcome, null, null, null, rules);
+      }),
+    );
   });
+}
+
+/**
+ * Runs `work` with `runner`, stopping it when `signal` aborts: the run under
+ * way at once, the next one before it begins (see Runner.run).
+ */
+async function untilAborted<T>(
+  signal: AbortSignal | undefined,
+  runner: Runner,
+  work: (runner: Runner) => Promise<T>,
+): Promise<T> {
+  if (signal === undefined) return work(runner);
+  throwIfAborted(signal);
+  const stop = (): void => runner.abort(signal.reason);
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await work(runner);
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
 }
 
 /** The searches and replays not yet done: they run one at a time, as choose() asks the one running. */
@@ -228,10 +263,19 @@ const DEFAULT_MAX_STEPS = 100_000;
 interface Settings extends StrategySettings, RunRules {
   readonly iterations: number;
   readonly timeLimitMs: number;
+  readonly signal: AbortSignal | undefined;
 }
 
-async function search(main: () => unknown, settings: Settings): Promise<ExploreReport> {
+function search(main: () => unknown, settings: Settings): Promise<ExploreReport> {
   const runner = new Runner(main, settings, "explore()");
+  return untilAborted(settings.signal, runner, (r) => searchWith(r, main, settings));
+}
+
+async function searchWith(
+  runner: Runner,
+  main: () => unknown,
+  settings: Settings,
+): Promise<ExploreReport> {
   const strategy = makeStrategy(settings);
   const deadline = now() + settings.timeLimitMs;
   const seen = new Set<number>();
@@ -241,6 +285,10 @@ async function search(main: () => unknown, settings: Settings): Promise<ExploreR
   let firstUncontrolled: string | null = null;
   const timed = settings.timeLimitMs !== Number.POSITIVE_INFINITY;
   const restart = (): boolean => strategy.begin(iteration);
+  const rerun = (chooser: Chooser): Outcome | Promise<Outcome> => {
+    throwIfAborted(settings.signal);
+    return runner.run(chooser);
+  };
   const stopWatch = timed ? watchTimeLimit(runner, settings.timeLimitMs) : null;
   try {
     for (; iteration < settings.iterations; iteration++) {
@@ -249,6 +297,7 @@ async function search(main: () => unknown, settings: Settings): Promise<ExploreR
         break;
       }
       if (!strategy.begin(iteration)) break;
+      throwIfAborted(settings.signal);
       let outcome = runner.run(strategy, restart);
       if (outcome instanceof Promise) outcome = await outcome;
       strategy.end(outcome);
@@ -261,7 +310,7 @@ async function search(main: () => unknown, settings: Settings): Promise<ExploreR
         const shrunk =
           outcome.failure.kind === "time limit"
             ? outcome
-            : await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS);
+            : await shrink(outcome, rerun, MAX_SHRINK_RUNS);
         throw reportFailure(main, shrunk, outcome, iteration, settings.seed, settings);
       }
     }
@@ -420,6 +469,8 @@ function checkExploreOptions(options: ExploreOptions): Settings {
   if (preemptionBound !== Number.POSITIVE_INFINITY) {
     checkInteger(where, "options.preemptionBound", preemptionBound, 0);
   }
+  checkStrategyOption(where, "depth", options.depth, "pct", strategy);
+  checkStrategyOption(where, "preemptionBound", options.preemptionBound, "dfs", strategy);
   checkNonNegative(
     where,
     "options.timeLimitMs",
@@ -433,8 +484,37 @@ function checkExploreOptions(options: ExploreOptions): Settings {
     depth,
     preemptionBound,
     timeLimitMs,
+    signal: checkSearchSignal(where, options.signal),
     ...checkRunRules(where, options),
   };
+}
+
+/** Throws the signal's reason once it aborted (not every AbortSignal-like object has throwIfAborted()). */
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw signal.reason;
+}
+
+function checkSearchSignal(where: string, signal: unknown): AbortSignal | undefined {
+  if (signal !== undefined) checkSignal(where, "options.signal", signal);
+  return signal as AbortSignal | undefined;
+}
+
+/** An option only `owner` reads, given with another strategy: the caller meant something else. */
+function checkStrategyOption(
+  where: string,
+  name: string,
+  value: unknown,
+  owner: string,
+  strategy: string,
+): void {
+  if (value === undefined || strategy === owner) return;
+  throw argTypeError(
+    where,
+    `options.${name}`,
+    value,
+    `an option of strategy "${owner}" alone (the strategy is "${strategy}")`,
+    `pass strategy: "${owner}" with it, or leave it out`,
+  );
 }
 
 /** The options of every run, explore()'s and replay()'s. */

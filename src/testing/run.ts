@@ -147,6 +147,13 @@ class NeedsHost extends Error {}
 /** The cause of a run stopped at a warning, with failOnWarnings: an exception report. */
 class WarningError extends Error {}
 
+/** A run stopped because the search's signal aborted: the search rejects with its reason. */
+class Aborted extends Error {
+  constructor(readonly reason: unknown) {
+    super("aborted");
+  }
+}
+
 /** main made no program: the caller's mistake, not a failure of the program. */
 class NoProgram extends Error {
   constructor(readonly error: TypeError) {
@@ -306,6 +313,11 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
     );
   }
 
+  /** The search's signal aborted: stop the run. */
+  stopAborted(reason: unknown): void {
+    this._stopWith(new Aborted(reason));
+  }
+
   /** A native task awaited a promise the loop did not make: a warning, reported. */
   override _hostAwait(task: Task<unknown>, step: number): void {
     super._hostAwait(task, step);
@@ -384,12 +396,15 @@ function cancelLeftovers(loop: ExploringLoop): Task<unknown> | null {
 const NONE = Symbol("none");
 
 /**
- * Runs on the host between two host macrotasks. A run of native tasks ends in
- * microtasks but leaves its loop's check for steps blocked on the host armed
- * (a host macrotask, see native.ts), which holds the loop until the host's
- * next turn: a search that never let the host in would hold every run's loop,
- * and keep the host's own timers and I/O (a test runner's timeout) waiting.
+ * How long runs go on before the host has a turn, and how many on the host.
+ * A generator program's runs need no host at all, and a run of native tasks
+ * ends in microtasks but leaves its loop's check for steps blocked on the host
+ * armed (a host macrotask, see native.ts), which holds the loop until the
+ * host's next turn: a search that never let the host in would hold every
+ * run's loop, and keep the host's own timers and I/O (a test runner's
+ * timeout, an abort) waiting.
  */
+const HOST_TURN_MS = 10;
 const RUNS_PER_HOST_TURN = 64;
 
 /**
@@ -403,8 +418,9 @@ export class Runner {
   private _onHost: boolean;
   /** The loop of the run on the host under way, if any. */
   private _loop: ExploringLoop | null = null;
-  /** Runs on the host since the host last had a turn: see RUNS_PER_HOST_TURN. */
-  private _runsSinceHostTurn = 0;
+  /** When the host has its next turn, and runs on the host since its last: see HOST_TURN_MS. */
+  private _hostTurnAt = now() + HOST_TURN_MS;
+  private _runsOnHost = 0;
 
   constructor(
     private readonly _main: () => unknown,
@@ -416,6 +432,9 @@ export class Runner {
 
   /** One run; `restart` makes the chooser begin its run again, for one that moves to the host. */
   run(chooser: Chooser, restart?: () => void): Outcome | Promise<Outcome> {
+    if (this._runsOnHost === RUNS_PER_HOST_TURN || now() >= this._hostTurnAt) {
+      return this._afterHostTurn(chooser, restart);
+    }
     if (!this._onHost) {
       const outcome = this._runHere(chooser);
       if (outcome !== null) return outcome;
@@ -442,11 +461,20 @@ export class Runner {
     return this._finish(run, loop, thrown);
   }
 
+  /** Stops the run on the host under way, if any: the search rejects with `reason`. */
+  abort(reason: unknown): void {
+    this._loop?.stopAborted(reason);
+  }
+
+  private async _afterHostTurn(chooser: Chooser, restart?: () => void): Promise<Outcome> {
+    await new Promise<void>((resolve) => yieldToHost(resolve));
+    this._hostTurnAt = now() + HOST_TURN_MS;
+    this._runsOnHost = 0;
+    return this.run(chooser, restart);
+  }
+
   private async _runOnHost(chooser: Chooser): Promise<Outcome> {
-    if (++this._runsSinceHostTurn === RUNS_PER_HOST_TURN) {
-      this._runsSinceHostTurn = 0;
-      await new Promise<void>((resolve) => yieldToHost(resolve));
-    }
+    this._runsOnHost++;
     const { run, loop } = this._prepare(chooser);
     const leave = enterRun(run);
     this._loop = loop;
@@ -501,6 +529,7 @@ export class Runner {
     loop.close(); // reports the failures nobody retrieved
     if (stoppedBy instanceof NeedsHost) return null;
     if (stoppedBy instanceof HostWaitError) throw stoppedBy;
+    if (stoppedBy instanceof Aborted) throw stoppedBy.reason;
     if (thrown instanceof NoProgram) throw thrown.error;
     const outcome = run.outcome;
     const cause = stoppedBy ?? thrown;
