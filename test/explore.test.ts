@@ -565,7 +565,7 @@ describe("failures besides a throw", () => {
     expect(error.iteration).toBe(0);
     expect(error.steps).toBe(50);
     expect((error.cause as Error).message).toBe(
-      "explore(): main did not finish within 50 steps (options.maxSteps): a livelock, or a program that needs a higher maxSteps",
+      "explore(): main did not finish within 50 steps (options.maxSteps): a livelock (time is virtual here: sleeps take no real time, so code that sleeps until Date.now() or performance.now() reaches a moment spins; read getRunningLoop().time()), or a program that needs a higher maxSteps",
     );
     expect(error.message.split("\n").at(-1)).toBe(
       'Replay it with replay(main, "1:", { maxSteps: 50 }).',

@@ -193,7 +193,8 @@ class Run implements Decider {
     if (this.outcome.steps === this._maxSteps) {
       return new StepLimitError(
         `${this.caller}: main did not finish within ${this._maxSteps} steps (options.maxSteps): ` +
-          "a livelock, or a program that needs a higher maxSteps",
+          "a livelock (time is virtual here: sleeps take no real time, so code that sleeps until " +
+          "Date.now() or performance.now() reaches a moment spins; read getRunningLoop().time()), or a program that needs a higher maxSteps",
       );
     }
     this.outcome.steps++;
