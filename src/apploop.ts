@@ -81,10 +81,9 @@ export function submitTo<T>(
 /** @internal loop.shutdown(): checks its options at the call, then shuts down. */
 export function shutDown(loop: BaseEventLoop, options: ShutdownOptions | undefined): Promise<void> {
   checkOptions("loop.shutdown()", options, "{ timeout: 5000 }", SHUTDOWN_OPTIONS);
-  const timeoutMs = checkDelay(
-    "loop.shutdown()",
-    "options.timeout",
-    options?.timeout ?? Number.POSITIVE_INFINITY,
+  const timeoutMs = Math.max(
+    0,
+    checkDelay("loop.shutdown()", "options.timeout", options?.timeout ?? Number.POSITIVE_INFINITY),
   );
   if (loop._awaited !== null) {
     throw new Error(

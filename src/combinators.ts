@@ -16,7 +16,7 @@ import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
 import { Future, ownFuture, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
-import { toFuture } from "./tasks.js";
+import { foreignFuture, toFuture } from "./tasks.js";
 import { describeAwaited } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
 import { withTimeout } from "./timeouts.js";
@@ -268,7 +268,7 @@ export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"
 
 /** Options for wait(). */
 export interface WaitOptions {
-  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled); negative: 0. */
+  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled); negative: due in the past, before timers due now. */
   timeout?: number | undefined;
   /** Default "ALL_COMPLETED". */
   returnWhen?: ReturnWhen | undefined;
@@ -441,9 +441,11 @@ export function waitFor<T>(aw: Awaitable<T>, timeoutMs: number | null): Op<T> {
 }
 
 function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> {
-  if (timeoutMs === 0) {
+  if (timeoutMs !== null && timeoutMs <= 0) {
     const fut = toFuture("waitFor()", "aw", aw, undefined);
     if (fut.done()) return fut.result();
+    // Cancelled on another loop, it would end there, and this wait never.
+    if (fut._loop !== getRunningLoop()) throw foreignFuture("waitFor()", fut);
     yield* cancelAndWait(fut);
     try {
       return fut.result();
@@ -520,7 +522,7 @@ class ShieldFuture<T> extends Future<T> {
 
 /** Options for asCompleted(). */
 export interface AsCompletedOptions {
-  /** After this many milliseconds (negative: 0), the coroutines still to come raise TimeoutError. */
+  /** After this many milliseconds (negative: due in the past, before timers due now), the coroutines still to come raise TimeoutError. */
   timeout?: number | undefined;
 }
 

@@ -149,8 +149,8 @@ thenable(SleepFor);
 
 /**
  * Suspends the current task for `ms` milliseconds, then returns `value`.
- * `sleep(0)` lets every other ready task run once first; a negative delay is
- * taken as 0, so `sleep(deadline - loop.time())` is safe after the deadline.
+ * `sleep(0)` lets every other ready task run once first, and so does a
+ * negative delay, so `sleep(deadline - loop.time())` is safe after the deadline.
  *
  * @example
  * ```ts
@@ -165,6 +165,6 @@ export function sleep(ms: number): Op<void>;
 export function sleep<T>(ms: number, value: T): Op<T>;
 export function sleep<T>(ms: number, value?: T): Op<T | undefined> {
   if (typeof ms !== "number" || !(ms > 0)) ms = checkDelay("sleep()", "ms", ms);
-  if (ms === 0) return new YieldOnce(value as T) as unknown as Op<T>;
+  if (ms <= 0) return new YieldOnce(value as T) as unknown as Op<T>;
   return new SleepFor(ms, value as T) as unknown as Op<T>;
 }

@@ -1009,6 +1009,13 @@ export function ensureFuture<T>(
   return toFuture("ensureFuture()", "awaitable", awaitable, options?.loop);
 }
 
+/** @internal The error for a future given to `where` on a loop it does not belong to. */
+export function foreignFuture(where: string, future: Future<unknown>): Error {
+  return new Error(
+    `${where}: ${future} belongs to a different event loop: create it on the loop that waits for it.`,
+  );
+}
+
 /** @internal ensureFuture() for argument `name` of the public function `where`, which its errors name. */
 export function toFuture<T>(
   where: string,
@@ -1017,11 +1024,7 @@ export function toFuture<T>(
   loop: BaseEventLoop | undefined,
 ): Future<T> {
   if (awaitable instanceof Future) {
-    if (loop !== undefined && awaitable._loop !== loop) {
-      throw new Error(
-        `${where}: ${awaitable} belongs to a different event loop: create it on the loop that waits for it.`,
-      );
-    }
+    if (loop !== undefined && awaitable._loop !== loop) throw foreignFuture(where, awaitable);
     return awaitable;
   }
   if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) {

@@ -150,7 +150,8 @@ function expire(timeout: Timeout): void {
 /**
  * Runs `body` in the current task; if it has not finished after `ms`
  * milliseconds, cancels it and raises TimeoutError. `null`: no deadline; a
- * negative delay is taken as 0 (the deadline has passed).
+ * negative delay is a deadline that has passed (`when()` is that long ago, as
+ * in asyncio): the body is cancelled at its first suspension.
  * The body receives the {@link Timeout}, to read or move the deadline.
  *
  * @example

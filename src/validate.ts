@@ -60,8 +60,9 @@ export function argRangeError(
 }
 
 /**
- * A delay in milliseconds: a number, not NaN. A negative delay means "now",
- * as in asyncio and setTimeout, so it comes back as 0.
+ * A delay in milliseconds: a number, not NaN. A negative one comes back as it
+ * is: as in asyncio, a timer set a negative delay ahead is due in the past
+ * (before timers due now), and a sleep or wait of one ends at once.
  */
 export function checkDelay(where: string, name: string, ms: unknown): number {
   if (typeof ms !== "number") {
@@ -76,7 +77,7 @@ export function checkDelay(where: string, name: string, ms: unknown): number {
       "NaN is no delay; use 0 for now",
     );
   }
-  return ms < 0 ? 0 : ms;
+  return ms;
 }
 
 /** A time on the loop's clock, in milliseconds: a number, not NaN. */

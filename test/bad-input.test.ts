@@ -1662,21 +1662,23 @@ describe("a negative delay means now, as in asyncio and setTimeout", () => {
     expect(at).toBe(25);
   });
 
-  it("callLater(negative) runs the callback at once, as callLater(0)", () => {
+  it("callLater(negative) is due that long ago, as asyncio's: before a callLater(0), after an earlier callAt()", () => {
     const loop = new VirtualEventLoop();
     const log: string[] = [];
     loop.runSync(
       (function* () {
-        yield* sleep(5);
-        const timer = loop.callLater(-100, () => log.push(`late at ${loop.time()}`));
-        expect(timer.when()).toBe(5);
+        yield* sleep(10);
+        const now = loop.callLater(0, () => log.push(`callLater(0) at ${loop.time()}`));
+        const late = loop.callLater(-1, () => log.push(`callLater(-1) at ${loop.time()}`));
+        const earlier = loop.callAt(5, () => log.push(`callAt(5) at ${loop.time()}`));
+        expect([now.when(), late.when(), earlier.when()]).toEqual([10, 9, 5]);
         yield* sleep(1);
       })(),
     );
-    expect(log).toEqual(["late at 5"]);
+    expect(log).toEqual(["callAt(5) at 10", "callLater(-1) at 10", "callLater(0) at 10"]);
   });
 
-  it("timeout(negative) expires at the first suspension, as timeout(0)", () => {
+  it("timeout(negative) has a deadline that long ago, as asyncio's, and expires at the first suspension", () => {
     const log: string[] = [];
     const error = new VirtualEventLoop().runSync(
       (function* () {
@@ -1692,7 +1694,27 @@ describe("a negative delay means now, as in asyncio and setTimeout", () => {
       })(),
     );
     expect(error).toBeInstanceOf(asynkit.TimeoutError);
-    expect(log).toEqual(["deadline 0"]);
+    expect((error as Error).message).toBe("Timed out: the deadline at loop time -1 ms passed.");
+    expect(log).toEqual(["deadline -1"]);
+  });
+
+  it("waitFor(future, 0) of a pending future of another loop is refused, not left waiting forever", () => {
+    const other = new VirtualEventLoop();
+    const foreign = other.createFuture<number>();
+    const error = new VirtualEventLoop().runSync(
+      (function* () {
+        try {
+          yield* waitFor(foreign, 0);
+        } catch (e) {
+          return e;
+        }
+      })(),
+    );
+    expect((error as Error).message).toBe(
+      "waitFor(): <Future pending> belongs to a different event loop: create it on the loop that waits for it.",
+    );
+    expect(foreign.cancelled()).toBe(false);
+    other.close();
   });
 
   it("waitFor(aw, negative) behaves as waitFor(aw, 0): a done future gives its result, a pending one times out", () => {

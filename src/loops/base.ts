@@ -275,8 +275,8 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * Schedules `callback(...args)` to run `delayMs` milliseconds from now (a
-   * negative delay: as soon as possible, as 0).
+   * Schedules `callback(...args)` to run `delayMs` milliseconds from now. A
+   * negative delay is due that long ago, as in asyncio: before timers due now.
    *
    * @example
    * ```ts
