@@ -2014,6 +2014,64 @@ describe("an app loop", () => {
   });
 });
 
+describe("an app loop whose native tasks native code awaits", () => {
+  /**
+   * A handler resumes in the slice in which the loop also resumed the native
+   * code that awaits the tasks (a callback it ran first): that code's next
+   * `await task` reaches the loop between the handler's resumption and its
+   * own next await. What each of the handler's awaits found as the current task.
+   */
+  async function handlerSeesItself(options: { asyncLocalStorage: boolean }): Promise<string[]> {
+    const app = new HostEventLoop(options);
+    const seen: string[] = [];
+    let resolveOutside!: () => void;
+    const outside = new Promise<void>((resolve) => {
+      resolveOutside = resolve;
+    });
+    const other = app.submit(() => sleep(50), { name: "other" });
+    const caller = (async () => {
+      await outside;
+      await other;
+    })();
+    const handler = app.submit(
+      async () => {
+        const me = currentTask();
+        app.callSoon(resolveOutside);
+        for (let i = 0; i < 3; i++) {
+          await sleep(0);
+          try {
+            const now = currentTask();
+            seen.push(now === me ? "itself" : `${now?.getName() ?? "no task"}`);
+          } catch {
+            seen.push("no loop");
+          }
+        }
+      },
+      { name: "handler" },
+    );
+    await handler;
+    await caller;
+    await app.shutdown();
+    return seen;
+  }
+
+  it("with the asyncLocalStorage option, a handler stays its own task across every await", async () => {
+    expect(await handlerSeesItself({ asyncLocalStorage: true })).toEqual([
+      "itself",
+      "itself",
+      "itself",
+    ]);
+  });
+
+  it("without it, the loop goes by order, and the awaiting code's then() is taken for the handler's (servers.md says to give the option)", async () => {
+    expect(await handlerSeesItself({ asyncLocalStorage: false })).toEqual([
+      "itself",
+      "no loop",
+      "no loop",
+    ]);
+  });
+});
+
 describe("a native task outliving its loop", () => {
   it("settles quietly after the loop closed", async () => {
     const loop = new VirtualEventLoop();
