@@ -163,7 +163,7 @@ const expectations: Record<string, (stdout: string) => void> = {
 /** What an example writes to stderr, where it should write anything: the warnings it shows. */
 const warnings: Record<string, string> = {
   "explore-async.ts": [
-    "explore(): 5 of 5 runs awaited a promise the loop did not make: past it their order was the host's, which no schedule varies, so the search did not cover it. The first: <Task pending name=\"main\"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits. Host I/O is ordered when awaited through fromPromise(promise). Pass failOnWarnings: true to fail at such an await.",
+    'explore(): 5 of 5 runs awaited a promise the loop did not make (the first, <Task pending name="main"> in its step 1): past it their order was the host\'s, which no schedule varies, so the search did not cover it. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.',
     "",
   ].join("\n"),
 };

@@ -281,7 +281,7 @@ describe("a lost update FIFO order does not show", () => {
       'step 21: ran the timer of Task "client0" (sleep until t=30 ms) instead of the deadline of Task "client1" (t=30 ms)',
     );
     expect(error.schedule).toContain(
-      'step 23: ran onChildDone for Task "client0" instead of the deadline of Task "client1" (t=30 ms)',
+      'step 23: ran the done callback onChildDone of Task "client0" instead of the deadline of Task "client1" (t=30 ms)',
     );
     const departures = error.token.slice(2).split(".");
     for (let i = 0; i < departures.length; i++) {
@@ -295,6 +295,43 @@ describe("a lost update FIFO order does not show", () => {
       ).toBe(true);
     }
   });
+
+  it("says when the shrink ran out of runs before it could drop no more", async () => {
+    // A lost update among 20 noise tasks of 20 switches: the random schedule that finds it
+    // departs from FIFO order hundreds of times, more than 500 runs can take away.
+    function* noise(): Coro<void> {
+      for (let i = 0; i < 20; i++) yield* sleep(0);
+    }
+    function* crowded(): Coro<void> {
+      let n = 0;
+      const noisy = Array.from({ length: 20 }, (_, k) => createTask(noise(), { name: `N${k}` }));
+      const a = createTask(
+        (function* () {
+          yield* sleep(0);
+          const seen = n;
+          yield* sleep(0);
+          n = seen + 1;
+        })(),
+        { name: "A" },
+      );
+      const b = createTask(
+        (function* () {
+          for (let i = 0; i < 3; i++) yield* sleep(0);
+          n += 1;
+        })(),
+        { name: "B" },
+      );
+      yield* a;
+      yield* b;
+      for (const task of noisy) yield* task;
+      if (n !== 2) throw new Error(`lost update: n is ${n}`);
+    }
+    const error = await rejection(explore(crowded));
+    expect(error.message.split("\n")[1]).toMatch(
+      /^Schedule: \d+ departure\(s\) from FIFO order, shrunk from \d+ until its 500 runs ran out \(some may go alone\), \d+ steps:$/,
+    );
+    await expect(replay(crowded, error.token)).rejects.toThrow("lost update");
+  }, 30_000);
 
   it("names a deadline's entry by the task whose deadline it is", async () => {
     async function main(): Promise<void> {
@@ -317,6 +354,28 @@ describe("a lost update FIFO order does not show", () => {
     expect(error.schedule).toEqual([
       'step 7: ran the timer of Task "A" (sleep until t=5 ms) instead of the deadline of Task "A" (t=5 ms)',
       'step 8: ran Task "A" instead of the deadline of Task "A" (t=5 ms)',
+    ]);
+  });
+
+  it("names a user's callbacks by their names, and a timer's by its time too", async () => {
+    function* main(): Coro<void> {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      loop.callSoon(() => log.push("anonymous"));
+      loop.callSoon(function named() {
+        log.push("named");
+      });
+      loop.callLater(1, function tick() {
+        log.push("tick");
+      });
+      loop.callLater(1, () => log.push("tock"));
+      yield* sleep(2);
+      if (log.join() === "named,anonymous,tock,tick") throw new Error("reversed");
+    }
+    const error = await rejection(explore(main, { strategy: "dfs" }));
+    expect(error.schedule).toEqual([
+      "step 2: ran the callback named instead of an anonymous callback",
+      "step 4: ran an anonymous callback due at t=1 ms instead of the callback tick due at t=1 ms",
     ]);
   });
 
@@ -730,6 +789,29 @@ describe("the search", () => {
     );
     expect(performance.now() - start).toBeLessThan(1000);
     expect(await explore(busy, { iterations: 3 })).toMatchObject({ iterations: 3 });
+  });
+
+  it("an abort in the host's turn between two runs stops the search before the next run begins", async () => {
+    // Two runs of 15 ms of CPU each, then runs that wait on the host forever: the abort,
+    // due at 5 ms, comes in the host's turn after the first or second run.
+    let runs = 0;
+    let runsAfterAbort = 0;
+    const controller = new AbortController();
+    const reason = new Error("the test timed out");
+    setTimeout(() => controller.abort(reason), 5);
+    function* busy(): Coro<void> {
+      if (controller.signal.aborted) runsAfterAbort++;
+      if (runs++ < 2) {
+        const end = performance.now() + 15;
+        while (performance.now() < end) {
+          // one long step
+        }
+        return;
+      }
+      yield* fromPromise(new Promise(() => {}));
+    }
+    await expect(explore(busy, { iterations: 5, signal: controller.signal })).rejects.toBe(reason);
+    expect(runsAfterAbort).toBe(0);
   });
 
   it("stops a run that waits on the host when its signal aborts, and refuses to begin once aborted", async () => {
@@ -1175,7 +1257,7 @@ describe("async functions: main and its tasks written with async/await", () => {
       });
       expect(warn.mock.calls).toEqual([
         [
-          "explore(): 3 of 3 runs awaited a promise the loop did not make: past it their order was the host's, which no schedule varies, so the search did not cover it. The first: <Task pending name=\"careless\"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits. Host I/O is ordered when awaited through fromPromise(promise). Pass failOnWarnings: true to fail at such an await.",
+          'explore(): 3 of 3 runs awaited a promise the loop did not make (the first, <Task pending name="careless"> in its step 1): past it their order was the host\'s, which no schedule varies, so the search did not cover it. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.',
         ],
       ]);
     } finally {

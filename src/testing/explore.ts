@@ -18,7 +18,7 @@ import {
   type OptionNames,
   rejectingThrows,
 } from "../validate.js";
-import { type Chooser, type FailureKind, type Outcome, Runner, type RunRules } from "./run.js";
+import { type FailureKind, type Outcome, Runner, type RunRules } from "./run.js";
 import { shrink } from "./shrink.js";
 import { makeStrategy, type StrategySettings } from "./strategies.js";
 import { decodeToken, encodeToken, scripted } from "./token.js";
@@ -222,7 +222,7 @@ export function replay(main: () => unknown, token: string, options?: ReplayOptio
     return inTurn(() =>
       untilAborted(signal, new Runner(main, rules, "replay()"), async (runner) => {
         const outcome = await runner.run(scripted(deviations));
-        if (outcome.failure !== null) throw reportFailure(main, outcome, null, null, null, rules);
+        if (outcome.failure !== null) throw reportFailure(main, outcome, null, rules);
       }),
     );
   });
@@ -238,7 +238,7 @@ async function untilAborted<T>(
   work: (runner: Runner) => Promise<T>,
 ): Promise<T> {
   if (signal === undefined) return work(runner);
-  throwIfAborted(signal);
+  if (signal.aborted) throw signal.reason;
   const stop = (): void => runner.abort(signal.reason);
   signal.addEventListener("abort", stop, { once: true });
   try {
@@ -285,10 +285,6 @@ async function searchWith(
   let firstUncontrolled: string | null = null;
   const timed = settings.timeLimitMs !== Number.POSITIVE_INFINITY;
   const restart = (): boolean => strategy.begin(iteration);
-  const rerun = (chooser: Chooser): Outcome | Promise<Outcome> => {
-    throwIfAborted(settings.signal);
-    return runner.run(chooser);
-  };
   const stopWatch = timed ? watchTimeLimit(runner, settings.timeLimitMs) : null;
   try {
     for (; iteration < settings.iterations; iteration++) {
@@ -297,7 +293,6 @@ async function searchWith(
         break;
       }
       if (!strategy.begin(iteration)) break;
-      throwIfAborted(settings.signal);
       let outcome = runner.run(strategy, restart);
       if (outcome instanceof Promise) outcome = await outcome;
       strategy.end(outcome);
@@ -309,9 +304,10 @@ async function searchWith(
         // A run stopped by the time limit waited on the host: its schedule is not the cause.
         const shrunk =
           outcome.failure.kind === "time limit"
-            ? outcome
-            : await shrink(outcome, rerun, MAX_SHRINK_RUNS);
-        throw reportFailure(main, shrunk, outcome, iteration, settings.seed, settings);
+            ? { outcome, cutShort: false }
+            : await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS);
+        const found = { first: outcome, cutShort: shrunk.cutShort, iteration, seed: settings.seed };
+        throw reportFailure(main, shrunk.outcome, found, settings);
       }
     }
   } finally {
@@ -337,10 +333,14 @@ async function searchWith(
  */
 function warnUncontrolled(runs: number, iterations: number, first: string | null): void {
   console.warn(
-    `explore(): ${runs} of ${iterations} runs awaited a promise the loop did not make: past it their order was the host's, which no schedule varies, so the search did not cover it.` +
-      `${first === null ? "" : ` The first: ${first}`} Pass failOnWarnings: true to fail at such an await.`,
+    `explore(): ${runs} of ${iterations} runs awaited a promise the loop did not make${first === null ? "" : ` (the first, ${first})`}: past it their order was the host's, which no schedule varies, so the search did not cover it. ` +
+      `${AWAIT_WHAT_THE_LOOP_MAKES}, or pass failOnWarnings: true to fail at such an await.`,
   );
 }
+
+/** What brings code that awaited a promise the loop did not make back under the search. */
+const AWAIT_WHAT_THE_LOOP_MAKES =
+  "Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop";
 
 /** How often a search past its time limit looks again for a run waiting on the host alone. */
 const TIME_LIMIT_RECHECK_MS = 10;
@@ -361,12 +361,18 @@ function watchTimeLimit(runner: Runner, timeLimitMs: number): () => void {
   return () => hostClearTimeout(timer);
 }
 
+/** Where a search found a failure: its first failing run, and whether the shrink ran out of runs. */
+interface Search {
+  readonly first: Outcome;
+  readonly cutShort: boolean;
+  readonly iteration: number;
+  readonly seed: number;
+}
+
 function reportFailure(
   main: () => unknown,
   outcome: Outcome,
-  first: Outcome | null,
-  iteration: number | null,
-  seed: number | null,
+  search: Search | null,
   rules: RunRules,
 ): ExploreError {
   const failure = outcome.failure as NonNullable<Outcome["failure"]>;
@@ -381,21 +387,24 @@ function reportFailure(
         ? `${failure.kind}: ${failure.report}: ${named}`
         : `${failure.kind}: ${said.replace(/^(explore|replay)\(\): (deadlock: )?/, "")}`;
   const where =
-    iteration === null
+    search === null
       ? "replay(): the schedule fails again"
-      : `explore(): iteration ${iteration} (seed ${seed}) failed`;
+      : `explore(): iteration ${search.iteration} (seed ${search.seed}) failed`;
   const deviations = outcome.schedule.length;
+  const from = search?.first.schedule.length;
   const shrunk =
-    first !== null && first.schedule.length !== deviations
-      ? `, shrunk from ${first.schedule.length}`
-      : "";
+    search?.cutShort === true
+      ? `, shrunk from ${from} until its ${MAX_SHRINK_RUNS} runs ran out (some may go alone)`
+      : from !== undefined && from !== deviations
+        ? `, shrunk from ${from}`
+        : "";
   const lines = [
     `${where}: ${what}`,
     `Schedule: ${deviations} departure(s) from FIFO order${shrunk}, ${outcome.steps} steps${deviations > 0 ? ":" : "."}`,
     ...outcome.schedule.map((line) => `  ${line}`),
     ...(outcome.uncontrolled > 0
       ? [
-          `This run awaited ${outcome.uncontrolled} promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop${rules.failOnWarnings ? "." : ", or pass failOnWarnings: true to fail at such an await."}`,
+          `This run awaited ${outcome.uncontrolled} promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. ${AWAIT_WHAT_THE_LOOP_MAKES}${rules.failOnWarnings ? "." : ", or pass failOnWarnings: true to fail at such an await."}`,
         ]
       : []),
     // A replay has no time limit: it would wait on the host as long as the run did.
@@ -407,8 +416,8 @@ function reportFailure(
   ];
   return new ExploreError(lines.join("\n"), {
     kind: failure.kind,
-    iteration,
-    seed,
+    iteration: search?.iteration ?? null,
+    seed: search?.seed ?? null,
     token,
     schedule: outcome.schedule,
     steps: outcome.steps,
@@ -487,11 +496,6 @@ function checkExploreOptions(options: ExploreOptions): Settings {
     signal: checkSearchSignal(where, options.signal),
     ...checkRunRules(where, options),
   };
-}
-
-/** Throws the signal's reason once it aborted (not every AbortSignal-like object has throwIfAborted()). */
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw signal.reason;
 }
 
 function checkSearchSignal(where: string, signal: unknown): AbortSignal | undefined {

@@ -8,7 +8,7 @@
 import { wait } from "../combinators.js";
 import { describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
 import { DeadlockError } from "../errors.js";
-import type { ExceptionContext, Handle, ReadyEntry } from "../events.js";
+import { type ExceptionContext, type Handle, type ReadyEntry, TimerHandle } from "../events.js";
 import { Future } from "../futures.js";
 import { type BaseEventLoop, HANDED_OVER, IDLE, type Spin, STOPPED } from "../loops/base.js";
 import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
@@ -65,7 +65,7 @@ export class Outcome {
   failure: { kind: FailureKind; cause: unknown; report?: string } | null = null;
   /** Awaits of promises the loop did not make, in native tasks: past them the order was the host's. */
   uncontrolled = 0;
-  /** The report of the first of them. */
+  /** The first of them: which task, in which step. */
   firstUncontrolled: string | null = null;
   /** Two FNV-1a hashes of the choices, for telling schedules apart without a string per run. */
   private _hashLow = 0x811c9dc5;
@@ -218,8 +218,9 @@ export function describeEntry(entry: Handle | ReadyEntry): string {
 }
 
 /**
- * A callback entry: a deadline by its task, a future's done callback with the
- * future it was called for; else as the handle says (its callback's name).
+ * A callback entry: a deadline by its task, a future's done callback by the
+ * future it was called for, a user's callback by its name and, for a timer,
+ * its time.
  */
 function describeCallback(handle: Handle): string {
   const callback = handle.callback;
@@ -228,11 +229,14 @@ function describeCallback(handle: Handle): string {
   if (arg instanceof Timeout && arg._task !== null) {
     return `the deadline of ${taskLabel(arg._task)} (t=${arg.when()} ms)`;
   }
+  // A private callback's underscore says nothing to the reader of a schedule.
+  const name = callback.name.replace(/^_+/, "");
   if (arg instanceof Future) {
     const of = arg instanceof Task ? taskLabel(arg) : (arg._label() ?? String(arg));
-    return `${callback.name || "a callback"} for ${of}`;
+    return `the done callback${name === "" ? "" : ` ${name}`} of ${of}`;
   }
-  return String(handle);
+  const what = name === "" ? "an anonymous callback" : `the callback ${name}`;
+  return handle instanceof TimerHandle ? `${what} due at t=${handle.when()} ms` : what;
 }
 
 /** A departure's entry as it is kept: a task's step as the entry, anything else in words. */
@@ -324,7 +328,7 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
     super._hostAwait(task, step);
     const outcome = this._run.outcome;
     const report = this.reports.at(-1);
-    if (outcome.uncontrolled++ === 0) outcome.firstUncontrolled = report?.message ?? null;
+    if (outcome.uncontrolled++ === 0) outcome.firstUncontrolled = `${task} in its step ${step}`;
     if (this._failOnWarnings && report !== undefined) {
       this._stopWith(new WarningError(report.message));
     }
@@ -422,6 +426,8 @@ export class Runner {
   /** When the host has its next turn, and runs on the host since its last: see HOST_TURN_MS. */
   private _hostTurnAt = now() + HOST_TURN_MS;
   private _runsOnHost = 0;
+  /** Set by abort(): no run begins after it. */
+  private _aborted: Aborted | null = null;
 
   constructor(
     private readonly _main: () => unknown,
@@ -433,6 +439,7 @@ export class Runner {
 
   /** One run; `restart` makes the chooser begin its run again, for one that moves to the host. */
   run(chooser: Chooser, restart?: () => void): Outcome | Promise<Outcome> {
+    this._throwIfAborted();
     if (this._runsOnHost === RUNS_PER_HOST_TURN || now() >= this._hostTurnAt) {
       return this._afterHostTurn(chooser, restart);
     }
@@ -462,9 +469,18 @@ export class Runner {
     return this._finish(run, loop, thrown);
   }
 
-  /** Stops the run on the host under way, if any: the search rejects with `reason`. */
+  /**
+   * Stops the run on the host under way, if any, and refuses every run after
+   * it: the search rejects with `reason`.
+   */
   abort(reason: unknown): void {
+    this._aborted = new Aborted(reason);
     this._loop?.stopAborted(reason);
+  }
+
+  /** Throws the reason abort() was given, if it was called (in the host's turn before a run, say). */
+  private _throwIfAborted(): void {
+    if (this._aborted !== null) throw this._aborted.reason;
   }
 
   private async _afterHostTurn(chooser: Chooser, restart?: () => void): Promise<Outcome> {

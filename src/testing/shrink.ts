@@ -61,12 +61,25 @@ function errorShape(cause: unknown): string {
   return said.replace(/\d+/g, "#");
 }
 
+/**
+ * A shrunk schedule; `cutShort` when the runs ran out before no departure
+ * could be dropped alone any more.
+ */
+export interface Shrunk {
+  readonly outcome: Outcome;
+  readonly cutShort: boolean;
+}
+
 /** The smallest schedule found that fails as `failing` does, in at most `budget` runs. */
-export async function shrink(failing: Outcome, rerun: Rerun, budget: number): Promise<Outcome> {
+export async function shrink(failing: Outcome, rerun: Rerun, budget: number): Promise<Shrunk> {
   let runsLeft = budget;
+  let spent = false;
   /** The outcome under `chooser` if it fails the same way, null if not; undefined once the budget is spent. */
   const attempt: Attempt = async (chooser, passed) => {
-    if (runsLeft === 0) return undefined;
+    if (runsLeft === 0) {
+      spent = true;
+      return undefined;
+    }
     runsLeft--;
     const outcome = await rerun(chooser);
     if (sameFailure(outcome, failing)) return outcome;
@@ -74,9 +87,14 @@ export async function shrink(failing: Outcome, rerun: Rerun, budget: number): Pr
     return null;
   };
   let best = await shrinkGreedily(failing, attempt);
+  // Spent in the search for fewer departures, the runs leave the greedy result as it was.
+  let cutShort = spent;
   const fewest = await fewestDepartures(best, attempt);
-  if (fewest !== null) best = await shrinkGreedily(fewest, attempt);
-  return best;
+  if (fewest !== null) {
+    best = await shrinkGreedily(fewest, attempt);
+    cutShort = spent;
+  }
+  return { outcome: best, cutShort };
 }
 
 type Attempt = (
