@@ -10,6 +10,7 @@ import { type Coro, describe } from "./coro.js";
 import { TimeoutError, TimeoutInterrupt } from "./errors.js";
 import { getRunningLoop, runningTask, type TimerHandle } from "./events.js";
 import { PENDING } from "./futures.js";
+import { effectivePriority } from "./priority.js";
 import { bodyCoroutine, HOST_AWAIT } from "./native.js";
 import {
   type AnySchedulingLoop,
@@ -152,19 +153,32 @@ export class TaskTimeout implements Disposable {
   /** The deadline passed while the task was blocked on the host: see _fire. */
   private _undelivered = false;
 
+  /** @internal The task whose deadline this is. */
+  readonly _task: Task;
+
   /** @internal Use taskTimeout(). */
   constructor(task: Task, ms: number | null) {
     const loop = schedulingLoop("taskTimeout", task._loop);
+    this._task = task;
     if (ms === null) return; // no deadline
-    // From a task of its own, as taskInterrupt(): two deadlines due at once
-    // interrupt one after the other, each after the last was delivered.
-    const fire = (): void => {
-      loop.createTask(this._fire(task, ms), { name: `taskTimeout(${ms})` });
-    };
     // A deadline already passed fires now: its task is queued ahead of the
     // block's first suspension, as timeout()'s callback is.
-    if (ms <= 0) fire();
-    else this._timer = loop.callLater(ms, fire);
+    if (ms <= 0) this._fireNow(ms);
+    else this._timer = loop.callLater(ms, fireTaskTimeout, this, ms);
+  }
+
+  /**
+   * @internal The deadline passed: interrupt from a task of its own, as
+   * taskInterrupt() does (two deadlines due at once interrupt one after the
+   * other, each after the last was delivered), at the priority of the task it
+   * interrupts, which a priority loop would otherwise hold it back from.
+   */
+  _fireNow(ms: number): void {
+    const task = this._task;
+    task._loop.createTask(this._fire(task, ms), {
+      name: `taskTimeout(${ms})`,
+      priority: effectivePriority(task),
+    });
   }
 
   /**
@@ -214,6 +228,14 @@ export class TaskTimeout implements Disposable {
     if (task._blockedOnHost) this._undelivered = true;
     else yield* taskInterrupt(task, this._interrupt);
   }
+}
+
+/**
+ * A taskTimeout()'s callback, with the deadline as its argument rather than a
+ * closure: a priority loop orders it by the deadline's task.
+ */
+function fireTaskTimeout(deadline: TaskTimeout, ms: number): void {
+  deadline._fireNow(ms);
 }
 
 /**

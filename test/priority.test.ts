@@ -25,6 +25,7 @@ import {
   type Task,
   type TaskPriority,
   taskReinsert,
+  taskTimeout,
   timeout,
   VirtualEventLoop,
 } from "../src/index.js";
@@ -141,8 +142,9 @@ describe("a priority loop", () => {
   });
 
   it("runs in the same order watched (debug mode) as not: due sleeps wait their turn as entries", () => {
-    // At t=1 both sleeps are due, B's first. Their timers are entries of the default priority:
-    // B, woken by the first, runs (and runs on) before the second timer wakes A.
+    // At t=1 both sleeps are due, B's first. Their timers are entries of their tasks'
+    // priority: B, woken by the first, queues behind the second, which wakes A; B runs
+    // first, then A, then B runs on.
     const order = (debug: boolean): string[] => {
       const loop = new PriorityVirtualEventLoop();
       loop.setDebug(debug);
@@ -174,7 +176,7 @@ describe("a priority loop", () => {
       );
       return log;
     };
-    expect(order(false)).toEqual(["B slept", "B ran on", "A slept"]);
+    expect(order(false)).toEqual(["B slept", "A slept", "B ran on"]);
     expect(order(true)).toEqual(order(false));
   });
 
@@ -270,6 +272,97 @@ function inversion(lock: Lock): string[] {
     return log;
   });
 }
+
+describe("timers of urgent tasks on a priority loop", () => {
+  /**
+   * When a user-blocking task waiting with a 5 ms deadline resumes, while another
+   * user-blocking task works 1 ms at a time: its timer must not wait behind that work.
+   */
+  function resumedAt(kind: "sleep" | "timeout" | "taskTimeout", priority: TaskPriority): number {
+    const loop = new PriorityVirtualEventLoop();
+    let resumed = Number.NaN;
+    loop.runSync(
+      (function* (): Coro<void> {
+        let done = false;
+        const worker = createTask(
+          (function* () {
+            for (let i = 0; i < 300 && !done; i++) {
+              loop.advance(1);
+              yield* sleep(0);
+            }
+          })(),
+          { priority },
+        );
+        const waiter = createTask(
+          (function* () {
+            const never = new Event();
+            try {
+              if (kind === "sleep") yield* sleep(5);
+              else yield* (kind === "timeout" ? timeout : taskTimeout)(5, () => never.wait());
+            } catch {
+              // the deadline
+            }
+            resumed = loop.time();
+            done = true;
+          })(),
+          { priority },
+        );
+        yield* waiter;
+        yield* worker;
+      })(),
+    );
+    return resumed;
+  }
+
+  it("a sleep, a timeout() and a taskTimeout() of an urgent task end on time beside urgent work", () => {
+    for (const kind of ["sleep", "timeout", "taskTimeout"] as const) {
+      expect([kind, resumedAt(kind, "user-blocking")]).toEqual([kind, resumedAt(kind, 0)]);
+      expect([kind, resumedAt(kind, "user-blocking")]).toEqual([kind, 8]);
+    }
+  });
+
+  it("a waiter's deadline is kept while the lock's holder runs at the priority the waiter lends it", () => {
+    const loop = new PriorityVirtualEventLoop();
+    const log: string[] = [];
+    loop.runSync(
+      (function* (): Coro<void> {
+        currentTask()?.setPriority(-100);
+        const lock = new PriorityLock();
+        const holding = new Event();
+        const holder = createTask(
+          (function* () {
+            using _ = yield* lock.hold();
+            holding.set();
+            for (let i = 0; i < 10; i++) {
+              yield* sleep(0);
+              loop.advance(1);
+            }
+          })(),
+          { priority: "background" },
+        );
+        yield* holding.wait();
+        const waiter = createTask(
+          (function* () {
+            try {
+              yield* timeout(2, function* () {
+                using _ = yield* lock.hold();
+              });
+              log.push(`got the lock at t=${loop.time()}`);
+            } catch (error) {
+              log.push(`${(error as Error).name} at t=${loop.time()}`);
+            }
+          })(),
+          { priority: "user-blocking" },
+        );
+        yield* waiter;
+        yield* holder;
+      })(),
+    );
+    // The deadline joins the holder's priority: it runs after the holder's step already
+    // queued, not after the holder's ten, nor after the starvation guard's 122 picks.
+    expect(log).toEqual(["TimeoutError at t=4"]);
+  });
+});
 
 describe("PriorityLock", () => {
   it("lends its waiters' priority to its holder: low finishes its critical section before medium runs", () => {

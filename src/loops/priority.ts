@@ -4,9 +4,11 @@
  * equals, with the SchedulingMixin operations still meaning what they say.
  */
 import type { Handle, ReadyEntry } from "../events.js";
-import { PENDING } from "../futures.js";
+import { Future, PENDING } from "../futures.js";
+import { TaskTimeout } from "../interrupt.js";
 import { effectivePriority, type PriorityListener } from "../priority.js";
-import type { Task } from "../tasks.js";
+import { Task } from "../tasks.js";
+import { Timeout } from "../timeouts.js";
 import { taskOfEntry } from "../tasktree.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { HostEventLoop } from "./host.js";
@@ -216,16 +218,32 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
   }
 }
 
-/** The priority an entry is ordered by: its task's effective priority; a plain callback has 0. */
+/**
+ * The priority an entry is ordered by: its task's effective priority, and a
+ * timer's for a task (a sleep's, a deadline's) its task's too, so that an
+ * urgent task's deadline does not wait behind the urgent work it is there to
+ * cut short; a plain callback has 0.
+ */
 function priorityOf(entry: Entry): number {
-  const task = taskOfEntry(entry);
+  const task = taskOfEntry(entry) ?? timerTask(entry);
   return task === null ? 0 : effectivePriority(task);
+}
+
+/** The task a timer entry is for: a sleep's sleeper, the task of a timeout() or taskTimeout(). */
+function timerTask(entry: Entry): Task | null {
+  if (entry instanceof Future) {
+    const sleeper = entry._callbacks; // a sleep's timer has its one task as its callback
+    return sleeper instanceof Task ? sleeper : null;
+  }
+  const deadline = (entry as Handle)._arg0;
+  return deadline instanceof Timeout || deadline instanceof TaskTimeout ? deadline._task : null;
 }
 
 /**
  * Adds priority scheduling to an event loop class, on top of
  * {@link SchedulingMixin}: the ready entry of best effective priority runs
- * next (lower numbers first, FIFO among equals; callbacks have priority 0),
+ * next (lower numbers first, FIFO among equals; callbacks have priority 0,
+ * a task's timers the task's),
  * and an entry passed over for long is raised (STARVATION_BOUND).
  *
  * @example
