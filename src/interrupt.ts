@@ -10,8 +10,8 @@ import { type Coro, describe } from "./coro.js";
 import { TimeoutError, TimeoutInterrupt } from "./errors.js";
 import { getRunningLoop, runningTask, type TimerHandle } from "./events.js";
 import { PENDING } from "./futures.js";
-import { effectivePriority } from "./priority.js";
 import { bodyCoroutine, HOST_AWAIT } from "./native.js";
+import { effectivePriority } from "./priority.js";
 import {
   type AnySchedulingLoop,
   checkTask,

@@ -8,8 +8,8 @@ import { Future, PENDING } from "../futures.js";
 import { TaskTimeout } from "../interrupt.js";
 import { effectivePriority, type PriorityListener } from "../priority.js";
 import { Task } from "../tasks.js";
-import { Timeout } from "../timeouts.js";
 import { taskOfEntry } from "../tasktree.js";
+import { Timeout } from "../timeouts.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { HostEventLoop } from "./host.js";
 import {
