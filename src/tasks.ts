@@ -62,6 +62,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { NATIVE_STEP, NativeBody, nativeBody } from "./native.js";
 import {
   basePriority,
+  effectivePriority,
   initPriority,
   setBasePriority,
   type TaskPriority,
@@ -446,6 +447,15 @@ export class Task<T = unknown> extends Future<T> {
   /** The priority the task asked for (0 unless set): see TaskOptions.priority. */
   getPriority(): number {
     return basePriority(this as Task<unknown>);
+  }
+
+  /**
+   * The priority a priority loop orders the task by: the best of its own and
+   * those it is lent by the tasks waiting on a PriorityLock or
+   * PriorityCondition it holds, transitively (asynkit's effective_priority()).
+   */
+  getEffectivePriority(): number {
+    return effectivePriority(this as Task<unknown>);
   }
 
   /**

@@ -29,7 +29,6 @@ import {
   timeout,
   VirtualEventLoop,
 } from "../src/index.js";
-import { effectivePriority } from "../src/priority.js";
 import { caught, thrown } from "./helpers.js";
 
 /** Runs `main` on a new priority virtual loop. */
@@ -704,17 +703,17 @@ describe("test_priority.py", () => {
         yield* sleep(100);
         lock.release();
       }
-      seen.push(effectivePriority(me));
+      seen.push(me.getEffectivePriority());
       yield* lock.acquire();
       const tasks: Task[] = [];
       for (const priority of [0, -1, -2, 2]) {
         tasks.push(createTask(doSomething(), { priority }));
         yield* sleep(0);
-        seen.push(effectivePriority(me));
+        seen.push(me.getEffectivePriority());
       }
       lock.release();
       for (const t of tasks) yield* t;
-      seen.push(effectivePriority(me));
+      seen.push(me.getEffectivePriority());
       return seen;
     });
     expect(seen).toEqual([1, 0, -1, -2, -2, 1]);
