@@ -203,10 +203,16 @@ export class Lock extends LoopBound {
     this._holder = peekRunningLoop()?._currentTask ?? null;
   }
 
-  /** "Lock.acquire()", and the task that holds the lock: two locks in a deadlock report tell apart. */
+  /**
+   * "Lock.acquire()" (or the subclass's name), and the task that holds the
+   * lock: two locks in a deadlock report tell apart.
+   */
   private _describeWait(): string {
+    const wait = `${this.constructor.name}.acquire()`;
     const holder = this._holder;
-    return holder === null ? "Lock.acquire()" : `Lock.acquire() (held by ${taskLabel(holder)})`;
+    if (holder === null) return wait;
+    // A holder that ended without releasing the lock is why nobody gets it.
+    return `${wait} (held by ${taskLabel(holder)}${holder.done() ? ", which is done" : ""})`;
   }
 
   /** Frees the lock and wakes the first waiter. Throws if the lock is not held. */

@@ -18,6 +18,8 @@ import {
   Future,
   fromPromise,
   Lock,
+  PriorityLock,
+  PriorityVirtualEventLoop,
   Queue,
   run,
   Semaphore,
@@ -126,6 +128,25 @@ describe("runSync", () => {
     ).toEqual([
       '  Task "main" waits on Task "child" → Lock.acquire() (held by Task "main")',
       '  Task "child" waits on Lock.acquire() (held by Task "main")',
+    ]);
+  });
+
+  it("names a PriorityLock as such, and a holder that ended without releasing it as done", () => {
+    const loop = new PriorityVirtualEventLoop();
+    const lock = new PriorityLock();
+    const main = loop.createTask(
+      (function* () {
+        yield* createTask(lock.acquire(), { name: "forgetful" }); // takes it, never releases it
+        yield* lock.acquire();
+      })(),
+      { name: "main" },
+    );
+    expect(
+      thrown(() => loop.runSync(main))
+        .message.split("\n")
+        .slice(1),
+    ).toEqual([
+      '  Task "main" waits on PriorityLock.acquire() (held by Task "forgetful", which is done)',
     ]);
   });
 
