@@ -59,6 +59,7 @@ import {
   wakeWaiter,
 } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { Monitor } from "./monitor.js";
 import { NATIVE_STEP, NativeBody, nativeBody } from "./native.js";
 import {
   basePriority,
@@ -766,7 +767,9 @@ export class Task<T = unknown> extends Future<T> {
         ? "`yield future` was used instead of `yield* future`, or yield* was given a list (wait for several with yield* gather(list))"
         : isCoroutine(yielded)
           ? "`yield coro` was used instead of `yield* coro`, or yield* was given a list (wait for several with yield* gather(list))"
-          : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
+          : yielded instanceof Monitor
+            ? "monitor.oob(), or a GeneratorObject's g.yield(), ran in a coroutine the monitor does not drive: call it only in the coroutine given to the monitor (a generator's own body), not in a task that coroutine created"
+            : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
     const error = new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`);
     badYields.add(error);
     this._throwNext(error);

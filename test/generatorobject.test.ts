@@ -405,7 +405,7 @@ describe("GeneratorObject from a coroutine", () => {
       expect(yield* gen.next()).toEqual({
         done: false,
         value:
-          'TypeError: <Task pending name="helper"> got bad yield <Monitor sending>: a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`.',
+          "TypeError: <Task pending name=\"helper\"> got bad yield <Monitor sending>: monitor.oob(), or a GeneratorObject's g.yield(), ran in a coroutine the monitor does not drive: call it only in the coroutine given to the monitor (a generator's own body), not in a task that coroutine created.",
       });
       expect(yield* gen.next()).toEqual({ done: true, value: undefined });
     });
