@@ -436,11 +436,29 @@ describe("traceRecorder", () => {
     const rec = run(100);
     const trace = rec.toChromeTrace();
     expect(rec.truncated).toBe(true);
-    expect(trace.traceEvents).toHaveLength(100);
-    // The events kept are the first ones the whole recording made, in its order.
+    // The first 100 events the whole recording made, in its order, then an end for each
+    // slice still open, innermost first, a nanosecond apart after its loop's last event.
     const key = (e: TraceEvent) => `${e.ph} ${e.name} ${e.ts} ${e.tid}`;
-    const kept = new Set(trace.traceEvents.map(key));
+    const first = trace.traceEvents.slice(0, 100);
+    const kept = new Set(first.map(key));
     expect(whole.filter((e) => kept.has(key(e))).length).toBe(100);
+    const closing = trace.traceEvents.slice(100);
+    expect(closing.length).toBeGreaterThan(0);
+    const open = new Map<number, string[]>();
+    for (const e of first.filter((e) => e.ph === "B" || e.ph === "E")) {
+      const names = open.get(e.tid) ?? [];
+      if (e.ph === "B") names.push(e.name);
+      else names.pop();
+      open.set(e.tid, names);
+    }
+    const lastTs = Math.max(...first.map((e) => e.ts));
+    expect(closing).toEqual(
+      [...open]
+        .flatMap(([tid, names]) =>
+          names.reverse().map((name) => ({ name, ph: "E", pid: first[0]?.pid, tid })),
+        )
+        .map((e, i) => ({ ...e, ts: (Math.round(lastTs * 1000) + i + 1) / 1000 })),
+    );
     expect(trace.otherData).toEqual({
       truncated: "recording stopped at 100 events (traceRecorder()'s maxEvents)",
     });

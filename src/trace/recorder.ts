@@ -180,6 +180,8 @@ class Recorder implements TraceRecorder {
   private unlisten: (() => void) | null;
 
   truncated = false;
+  /** The slices begun and not yet ended, by thread ("pid:tid"), innermost last. */
+  private readonly openSlices = new Map<string, TraceEvent[]>();
 
   constructor(
     private readonly only: BaseEventLoop | null,
@@ -471,20 +473,45 @@ class Recorder implements TraceRecorder {
   }
 
   private push(loop: BaseEventLoop, track: LoopTrack, event: Omit<TraceEvent, "ts" | "pid">): void {
+    if (this.full()) return;
     // Nanoseconds, each event after the last: ties on a virtual clock keep their order.
     let ns = Math.round(loop.time() * 1e6);
     if (ns <= track.lastNs) ns = track.lastNs + 1;
     track.lastNs = ns;
     const { name, ph, ...rest } = event;
-    if (this.full()) return;
-    this.events.push({ name, ph, ts: ns / 1000, pid: track.pid, ...rest });
+    const recorded: TraceEvent = { name, ph, ts: ns / 1000, pid: track.pid, ...rest };
+    this.events.push(recorded);
+    if (ph === "B" || ph === "E") this.noteSlice(recorded);
   }
 
-  /** True once maxEvents are kept: recording stops there, so that it never outgrows memory. */
+  /** Keeps the slices begun and not yet ended, per thread, for a recording cut short. */
+  private noteSlice(event: TraceEvent): void {
+    const thread = `${event.pid}:${event.tid}`;
+    let open = this.openSlices.get(thread);
+    if (event.ph === "E") open?.pop();
+    else if (open === undefined) this.openSlices.set(thread, [event]);
+    else open.push(event);
+  }
+
+  /**
+   * True once maxEvents are kept: recording stops there, so that it never
+   * outgrows memory, and the slices still open end just after their loop's
+   * last event, innermost first, so that every begin has its end.
+   */
   private full(): boolean {
     if (this.events.length + this.metadata.length < this.maxEvents) return false;
     this.truncated = true;
     this.stop();
+    const lastNs = new Map([...this.loops.values()].map((track) => [track.pid, track.lastNs]));
+    for (const open of this.openSlices.values()) {
+      for (let i = open.length - 1; i >= 0; i--) {
+        const { name, pid, tid } = open[i] as TraceEvent;
+        const ns = (lastNs.get(pid) as number) + 1;
+        lastNs.set(pid, ns);
+        this.events.push({ name, ph: "E", ts: ns / 1000, pid, tid });
+      }
+    }
+    this.openSlices.clear();
     return true;
   }
 }
