@@ -6,6 +6,7 @@
  * from finishing its critical section by tasks of middling priority.
  */
 import type { Coro } from "./coro.js";
+import { SynchronousError } from "./errors.js";
 import { getRunningLoop, hostCodeOwnerNow, peekRunningLoop, runningTask } from "./events.js";
 import { FINISHED, type Future, PENDING } from "./futures.js";
 import { allCancelled, Condition, Lock } from "./locks.js";
@@ -64,6 +65,20 @@ function firstServed(waiters: Deque<Future<unknown>>): Future<unknown> | undefin
 }
 
 /**
+ * The task that acquires a PriorityLock, if any. Under awaitSync() there is
+ * none, nor a loop: a free lock needs no loop, but a task, which is what the
+ * error must say.
+ */
+function taskAcquiring(): Task | null {
+  try {
+    return runningTask(getRunningLoop());
+  } catch (error) {
+    if (error instanceof SynchronousError) return null;
+    throw error;
+  }
+}
+
+/**
  * A Lock that serves waiters by priority and knows its holder: while a task
  * of better priority waits for it, the holder runs at that priority
  * (transitively, through chains of PriorityLocks), on a priority loop.
@@ -91,7 +106,7 @@ export class PriorityLock extends Lock {
 
   override acquire(): Op<true>;
   override *acquire(): Coro<true> {
-    const task = runningTask(getRunningLoop());
+    const task = taskAcquiring();
     if (task === null) {
       throw new Error("PriorityLock.acquire() must be awaited by a task: its holder is a task.");
     }

@@ -7,6 +7,7 @@
 // biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
 import { describe, expect, it } from "vitest";
 import {
+  awaitSync,
   type Coro,
   createTask,
   currentTask,
@@ -543,6 +544,15 @@ describe("PriorityLock", () => {
       return [(error as Error).name, lock.locked()];
     });
     expect(got).toEqual(["CancelledError", false]);
+  });
+});
+
+describe("PriorityLock outside a task", () => {
+  it("awaitSync() of a free PriorityLock's acquire() says a task must await it, not that a loop is needed", () => {
+    expect(awaitSync(new Lock().acquire())).toBe(true);
+    expect(thrown(() => awaitSync(new PriorityLock().acquire())).message).toBe(
+      "PriorityLock.acquire() must be awaited by a task: its holder is a task.",
+    );
   });
 });
 
