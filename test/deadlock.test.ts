@@ -111,41 +111,39 @@ describe("runSync", () => {
     expect((error as DeadlockError).tasks.length).toBe(25);
   });
 
+  /** The lines of the DeadlockError a task named "main" running `body` on `loop` ends in, its tasks'. */
+  function deadlockLines(loop: VirtualEventLoop, body: Coro<void>): string[] {
+    const main = loop.createTask(body, { name: "main" });
+    return thrown(() => loop.runSync(main))
+      .message.split("\n")
+      .slice(1);
+  }
+
   it("names the task that holds the lock a task waits for", () => {
-    const loop = new VirtualEventLoop();
     const lock = new Lock();
-    const main = loop.createTask(
+    const lines = deadlockLines(
+      new VirtualEventLoop(),
       (function* () {
         yield* lock.acquire();
         yield* createTask(lock.acquire(), { name: "child" });
       })(),
-      { name: "main" },
     );
-    expect(
-      thrown(() => loop.runSync(main))
-        .message.split("\n")
-        .slice(1),
-    ).toEqual([
+    expect(lines).toEqual([
       '  Task "main" waits on Task "child" → Lock.acquire() (held by Task "main")',
       '  Task "child" waits on Lock.acquire() (held by Task "main")',
     ]);
   });
 
   it("names a PriorityLock as such, and a holder that ended without releasing it as done", () => {
-    const loop = new PriorityVirtualEventLoop();
     const lock = new PriorityLock();
-    const main = loop.createTask(
+    const lines = deadlockLines(
+      new PriorityVirtualEventLoop(),
       (function* () {
         yield* createTask(lock.acquire(), { name: "forgetful" }); // takes it, never releases it
         yield* lock.acquire();
       })(),
-      { name: "main" },
     );
-    expect(
-      thrown(() => loop.runSync(main))
-        .message.split("\n")
-        .slice(1),
-    ).toEqual([
+    expect(lines).toEqual([
       '  Task "main" waits on PriorityLock.acquire() (held by Task "forgetful", which is done)',
     ]);
   });
@@ -153,7 +151,8 @@ describe("runSync", () => {
   it("names no task when code outside a task's step holds the lock", () => {
     const loop = new VirtualEventLoop();
     const lock = new Lock();
-    const main = loop.createTask(
+    const lines = deadlockLines(
+      loop,
       (function* () {
         yield* lock.acquire();
         lock.release();
@@ -161,13 +160,8 @@ describe("runSync", () => {
         yield* sleep(0);
         yield* lock.acquire();
       })(),
-      { name: "main" },
     );
-    expect(
-      thrown(() => loop.runSync(main))
-        .message.split("\n")
-        .slice(1),
-    ).toEqual(['  Task "main" waits on Lock.acquire()']);
+    expect(lines).toEqual(['  Task "main" waits on Lock.acquire()']);
   });
 });
 
