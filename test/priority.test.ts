@@ -547,6 +547,52 @@ describe("PriorityLock", () => {
   });
 });
 
+describe("PriorityLock among equals", () => {
+  it("a waiter that lends no better priority leaves its holder's place among equals alone", () => {
+    const orders = [PriorityVirtualEventLoop, VirtualEventLoop].flatMap((Loop) =>
+      [PriorityLock, Lock].map((LockKind) => {
+        const log: string[] = [];
+        new Loop().runSync(
+          (function* () {
+            const lock = new LockKind();
+            const holder = createTask(
+              (function* () {
+                yield* lock.acquire();
+                yield; // ready again, ahead of other
+                log.push("holder");
+                lock.release();
+              })(),
+            );
+            const other = createTask(
+              (function* () {
+                yield;
+                log.push("other");
+              })(),
+            );
+            const waiter = createTask(
+              (function* () {
+                yield* lock.acquire();
+                log.push("waiter");
+                lock.release();
+              })(),
+            );
+            yield* holder;
+            yield* other;
+            yield* waiter;
+          })(),
+        );
+        return log.join(" ");
+      }),
+    );
+    expect(orders).toEqual([
+      "holder other waiter",
+      "holder other waiter",
+      "holder other waiter",
+      "holder other waiter",
+    ]);
+  });
+});
+
 describe("PriorityLock outside a task", () => {
   it("awaitSync() of a free PriorityLock's acquire() says a task must await it, not that a loop is needed", () => {
     expect(awaitSync(new Lock().acquire())).toBe(true);

@@ -147,8 +147,11 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
       for (let i = 0; i < entries.length; i++) {
         const entry = entries.get(i);
         if (taskOfEntry(entry) === task) {
+          const priority = effectivePriority(task);
+          // Unchanged (a waiter that lends no better): it keeps its place among its equals.
+          if (priority === (this.buckets[b] as Bucket).priority) return;
           this.takeFrom(b, i);
-          this.append(entry, effectivePriority(task));
+          this.append(entry, priority);
           return;
         }
       }
