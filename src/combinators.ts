@@ -11,7 +11,7 @@ import {
   isPromiseLike,
   type Suspend,
 } from "./coro.js";
-import { CancelledError, TimeoutError } from "./errors.js";
+import { CancelledError, InterruptError, TimeoutError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
 import { Future, ownFuture, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -185,10 +185,16 @@ class Gathering {
 
   /**
    * A cancellation thrown in (into a task cancelled before its first step)
-   * cancels the children, as it would have had the task been waiting.
+   * cancels the children, as it would have had the task been waiting. An
+   * interrupt (taskInterrupt(), taskTimeout()) is thrown straight in and
+   * cancels nothing: the children go on.
    */
   throw(error: unknown): never {
-    if (error instanceof CancelledError && this.outer !== null) {
+    if (
+      error instanceof CancelledError &&
+      !(error instanceof InterruptError) &&
+      this.outer !== null
+    ) {
       this.outer._requestCancel(error.message, error.cause);
     }
     throw error;

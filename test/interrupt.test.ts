@@ -8,16 +8,20 @@
 // biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
 import { describe, expect, it } from "vitest";
 import {
+  type Awaitable,
   createTask,
   currentTask,
   Event,
+  gather,
   getRunningLoop,
   HostEventLoop,
+  InterruptError,
   Lock,
   Queue,
   run,
   SchedulingVirtualEventLoop,
   schedulingLoopFactory,
+  shield,
   sleep,
   type Task,
   type TaskTimeout,
@@ -29,6 +33,8 @@ import {
   taskThrow,
   taskTimeout,
   timeout,
+  wait,
+  waitFor,
 } from "../src/index.js";
 import { caught, thrown } from "./helpers.js";
 import { LOOP_KINDS, runOn } from "./scheduling-helpers.js";
@@ -487,6 +493,42 @@ for (const kind of LOOP_KINDS) {
     });
   });
 }
+
+describe("an interrupt cancels nothing the task waits for", () => {
+  const waits: Record<string, (task: Task<string>) => Awaitable<unknown>> = {
+    "yield* task": (task) => task,
+    "gather(task)": (task) => gather(task),
+    "wait([task])": (task) => wait([task]),
+    "waitFor(task, 100)": (task) => waitFor(task, 100),
+    "shield(task)": (task) => shield(task),
+  };
+  for (const [name, waitOn] of Object.entries(waits)) {
+    it(`${name}: the task waited for goes on, and nothing is reported`, () => {
+      const loop = new SchedulingVirtualEventLoop();
+      const reports: string[] = [];
+      loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+      const [caughtThere, result] = loop.runSync(
+        (function* () {
+          const slow = createTask(sleep(10, "done"), { name: "slow" });
+          const waiter = createTask(
+            (function* () {
+              try {
+                yield* waitOn(slow);
+              } catch (error) {
+                return (error as Error).message;
+              }
+            })(),
+          );
+          yield* sleep(5);
+          yield* taskInterrupt(waiter, new InterruptError("stop"));
+          return [yield* waiter, yield* slow];
+        })(),
+      );
+      loop.close();
+      expect([caughtThere, result, reports]).toEqual(["stop", "done", []]);
+    });
+  }
+});
 
 describe("interruption needs a scheduling loop", () => {
   it("says which loop to use", async () => {
