@@ -205,9 +205,14 @@ export class VirtualEventLoop extends BaseEventLoop {
    * hostAwaits: "error" option, the task fails with the report.
    */
   override _hostAwait(task: Task<unknown>, step: number): void {
-    const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits. Host I/O is ordered when awaited through fromPromise(promise).`;
+    const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. ${this._toOrderIt()}`;
     if (this._failHostAwaits) task._endThrown(new Error(message));
     else this.callExceptionHandler({ message, task });
+  }
+
+  /** @internal What brings code that awaited a host promise back into the loop's order. */
+  _toOrderIt(): string {
+    return "Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits. Host I/O is ordered when awaited through fromPromise(promise).";
   }
 
   /** @internal */

@@ -18,7 +18,13 @@ import {
   type OptionNames,
   rejectingThrows,
 } from "../validate.js";
-import { type FailureKind, type Outcome, Runner, type RunRules } from "./run.js";
+import {
+  AWAIT_WHAT_THE_LOOP_MAKES,
+  type FailureKind,
+  type Outcome,
+  Runner,
+  type RunRules,
+} from "./run.js";
 import { shrink } from "./shrink.js";
 import { makeStrategy, type StrategySettings } from "./strategies.js";
 import { decodeToken, encodeToken, scripted } from "./token.js";
@@ -305,7 +311,7 @@ async function searchWith(
         const shrunk =
           outcome.failure.kind === "time limit"
             ? { outcome, cutShort: false }
-            : await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS);
+            : await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS, deadline);
         const found = { first: outcome, cutShort: shrunk.cutShort, iteration, seed: settings.seed };
         throw reportFailure(main, shrunk.outcome, found, settings);
       }
@@ -337,10 +343,6 @@ function warnUncontrolled(runs: number, iterations: number, first: string | null
       `${AWAIT_WHAT_THE_LOOP_MAKES}, or pass failOnWarnings: true to fail at such an await.`,
   );
 }
-
-/** What brings code that awaited a promise the loop did not make back under the search. */
-const AWAIT_WHAT_THE_LOOP_MAKES =
-  "Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop";
 
 /** How often a search past its time limit looks again for a run waiting on the host alone. */
 const TIME_LIMIT_RECHECK_MS = 10;
@@ -394,7 +396,7 @@ function reportFailure(
   const from = search?.first.schedule.length;
   const shrunk =
     search?.cutShort === true
-      ? `, shrunk from ${from} until its ${MAX_SHRINK_RUNS} runs ran out (some may go alone)`
+      ? `, shrunk from ${from} until its ${MAX_SHRINK_RUNS} runs or the time limit ran out (some may go alone)`
       : from !== undefined && from !== deviations
         ? `, shrunk from ${from}`
         : "";

@@ -323,6 +323,11 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
     this._stopWith(new Aborted(reason));
   }
 
+  /** Under explore() host I/O is not ordered even through fromPromise(): it needs a stand-in. */
+  override _toOrderIt(): string {
+    return `${AWAIT_WHAT_THE_LOOP_MAKES}.`;
+  }
+
   /** A native task awaited a promise the loop did not make: a warning, reported. */
   override _hostAwait(task: Task<unknown>, step: number): void {
     super._hostAwait(task, step);
@@ -396,6 +401,10 @@ function cancelLeftovers(loop: ExploringLoop): Task<unknown> | null {
   for (const task of leftovers) task.cancel();
   return loop.createTask(wait(leftovers), { name: "cleanup" });
 }
+
+/** What brings code that awaited a promise the loop did not make back under the search. */
+export const AWAIT_WHAT_THE_LOOP_MAKES =
+  "Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop";
 
 /** No error was thrown. */
 const NONE = Symbol("none");

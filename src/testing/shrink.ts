@@ -5,6 +5,7 @@
  * greedy steps reach, a search of every schedule with fewer departures, as
  * iterative context bounding does, within what is left of the budget.
  */
+import { now } from "../util/clock.js";
 import { type Chooser, describeEntry, type Outcome } from "./run.js";
 import { makeStrategy } from "./strategies.js";
 import { deviationsOf } from "./token.js";
@@ -70,13 +71,21 @@ export interface Shrunk {
   readonly cutShort: boolean;
 }
 
-/** The smallest schedule found that fails as `failing` does, in at most `budget` runs. */
-export async function shrink(failing: Outcome, rerun: Rerun, budget: number): Promise<Shrunk> {
+/**
+ * The smallest schedule found that fails as `failing` does, in at most
+ * `budget` runs begun before `deadline` (on the clock of util/clock.js).
+ */
+export async function shrink(
+  failing: Outcome,
+  rerun: Rerun,
+  budget: number,
+  deadline: number,
+): Promise<Shrunk> {
   let runsLeft = budget;
   let spent = false;
   /** The outcome under `chooser` if it fails the same way, null if not; undefined once the budget is spent. */
   const attempt: Attempt = async (chooser, passed) => {
-    if (runsLeft === 0) {
+    if (runsLeft === 0 || now() > deadline) {
       spent = true;
       return undefined;
     }
@@ -112,43 +121,42 @@ async function shrinkGreedily(failing: Outcome, attempt: Attempt): Promise<Outco
 }
 
 async function shrinkOnce(best: Outcome, attempt: Attempt): Promise<Outcome | null> {
-  const { entries, values } = planOf(best);
-  const candidates: Plan[] = [];
-  for (const index of entries.keys()) {
-    const fewer = new Map(entries);
-    fewer.delete(index);
-    candidates.push({ entries: fewer, values });
-  }
-  // The same drops with the others taken as the token numbers them (the option, not the
-  // entry): where a dropped departure moved entries, either reading may keep the failure.
-  const numbered = new Map([...entries].map(([index, d]) => [index, byOption(d)]));
-  for (const index of entries.keys()) {
-    const fewer = new Map(numbered);
-    fewer.delete(index);
-    candidates.push({ entries: fewer, values });
-  }
-  for (const call of values.keys()) {
-    const fewer = new Map(values);
-    fewer.delete(call);
-    candidates.push({ entries, values: fewer });
-  }
-  // The nearest other option is often as good, and makes for a shorter run.
-  for (const [index, departure] of entries) {
-    if (departure.choice === 1) continue;
-    const nearer = new Map(entries);
-    nearer.set(index, { choice: 1, entry: undefined });
-    candidates.push({ entries: nearer, values });
-  }
-  for (const [call, choice] of values) {
-    if (choice === 1) continue;
-    candidates.push({ entries, values: new Map(values).set(call, 1) });
-  }
-  for (const candidate of candidates) {
+  for (const candidate of candidates(planOf(best))) {
     const tried = await attempt(targeted(candidate));
     if (tried === undefined) return null;
     if (tried !== null && smallerThan(tried, best)) return tried;
   }
   return null;
+}
+
+/**
+ * The plans one step smaller than `plan`, made one at a time as they are
+ * tried: each is a copy of the plan, and a schedule of D departures has
+ * about 3D of them, most never tried once one of the first fails.
+ */
+function* candidates({ entries, values }: Plan): Generator<Plan> {
+  for (const index of entries.keys()) yield { entries: without(entries, index), values };
+  // The same drops with the others taken as the token numbers them (the option, not the
+  // entry): where a dropped departure moved entries, either reading may keep the failure.
+  const numbered = new Map([...entries].map(([index, d]) => [index, byOption(d)]));
+  for (const index of entries.keys()) yield { entries: without(numbered, index), values };
+  for (const call of values.keys()) yield { entries, values: without(values, call) };
+  // The nearest other option is often as good, and makes for a shorter run.
+  for (const [index, departure] of entries) {
+    if (departure.choice !== 1) {
+      yield { entries: new Map(entries).set(index, { choice: 1, entry: undefined }), values };
+    }
+  }
+  for (const [call, choice] of values) {
+    if (choice !== 1) yield { entries, values: new Map(values).set(call, 1) };
+  }
+}
+
+/** A copy of `map` without `key`. */
+function without<K, V>(map: ReadonlyMap<K, V>, key: K): Map<K, V> {
+  const copy = new Map(map);
+  copy.delete(key);
+  return copy;
 }
 
 /** A failing schedule with fewer departures than `best`, the fewest there are, or null. */

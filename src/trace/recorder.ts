@@ -487,7 +487,7 @@ class Recorder implements TraceRecorder {
   /** Keeps the slices begun and not yet ended, per thread, for a recording cut short. */
   private noteSlice(event: TraceEvent): void {
     const thread = `${event.pid}:${event.tid}`;
-    let open = this.openSlices.get(thread);
+    const open = this.openSlices.get(thread);
     if (event.ph === "E") open?.pop();
     else if (open === undefined) this.openSlices.set(thread, [event]);
     else open.push(event);
