@@ -296,15 +296,17 @@ describe("a lost update FIFO order does not show", () => {
     }
   });
 
-  it("says when the shrink ran out of runs before it could drop no more", async () => {
-    // A lost update among 20 noise tasks of 20 switches: the random schedule that finds it
-    // departs from FIFO order hundreds of times, more than 500 runs can take away.
+  /**
+   * A lost update among `size` noise tasks of `size` switches each: the random schedule
+   * that finds it departs from FIFO order hundreds of times.
+   */
+  function crowdedLostUpdate(size: number): () => Coro<void> {
     function* noise(): Coro<void> {
-      for (let i = 0; i < 20; i++) yield* sleep(0);
+      for (let i = 0; i < size; i++) yield* sleep(0);
     }
-    function* crowded(): Coro<void> {
+    return function* crowded(): Coro<void> {
       let n = 0;
-      const noisy = Array.from({ length: 20 }, (_, k) => createTask(noise(), { name: `N${k}` }));
+      const noisy = Array.from({ length: size }, () => createTask(noise()));
       const a = createTask(
         (function* () {
           yield* sleep(0);
@@ -312,20 +314,23 @@ describe("a lost update FIFO order does not show", () => {
           yield* sleep(0);
           n = seen + 1;
         })(),
-        { name: "A" },
       );
       const b = createTask(
         (function* () {
           for (let i = 0; i < 3; i++) yield* sleep(0);
           n += 1;
         })(),
-        { name: "B" },
       );
       yield* a;
       yield* b;
       for (const task of noisy) yield* task;
       if (n !== 2) throw new Error(`lost update: n is ${n}`);
-    }
+    };
+  }
+
+  it("says when the shrink ran out of runs before it could drop no more", async () => {
+    // More departures than 500 runs can take away.
+    const crowded = crowdedLostUpdate(20);
     const error = await rejection(explore(crowded));
     expect(error.message.split("\n")[1]).toMatch(
       /^Schedule: \d+ departure\(s\) from FIFO order, shrunk from \d+ until its 500 runs or the time limit ran out \(some may go alone\), \d+ steps:$/,
@@ -334,39 +339,14 @@ describe("a lost update FIFO order does not show", () => {
   }, 30_000);
 
   it("stops shrinking at timeLimitMs, and says so", async () => {
-    // A lost update among 30 noise tasks of 30 switches: a run takes a millisecond or
-    // more, and shrinking the schedule that found it would take hundreds of them.
-    function* noise(): Coro<void> {
-      for (let i = 0; i < 30; i++) yield* sleep(0);
-    }
-    function* crowded(): Coro<void> {
-      let n = 0;
-      const noisy = Array.from({ length: 30 }, () => createTask(noise()));
-      const a = createTask(
-        (function* () {
-          yield* sleep(0);
-          const seen = n;
-          yield* sleep(0);
-          n = seen + 1;
-        })(),
-      );
-      const b = createTask(
-        (function* () {
-          for (let i = 0; i < 3; i++) yield* sleep(0);
-          n += 1;
-        })(),
-      );
-      yield* a;
-      yield* b;
-      for (const task of noisy) yield* task;
-      if (n !== 2) throw new Error(`lost update: n is ${n}`);
-    }
+    // A run of 60 tasks of 60 switches takes milliseconds: 500 of them take seconds.
+    const crowded = crowdedLostUpdate(60);
     const start = performance.now();
-    const error = await rejection(explore(crowded, { timeLimitMs: 200 }));
-    expect(performance.now() - start).toBeLessThan(2_000);
+    const error = await rejection(explore(crowded, { timeLimitMs: 100 }));
+    expect(performance.now() - start).toBeLessThan(1_000);
     expect(error.message.split("\n")[1]).toMatch(/until its 500 runs or the time limit ran out/);
     await expect(replay(crowded, error.token)).rejects.toThrow("lost update");
-  });
+  }, 30_000);
 
   it("names a deadline's entry by the task whose deadline it is", async () => {
     async function main(): Promise<void> {
