@@ -319,8 +319,8 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   }
 
   /** The search's signal aborted: stop the run. */
-  stopAborted(reason: unknown): void {
-    this._stopWith(new Aborted(reason));
+  stopAborted(aborted: Aborted): void {
+    this._stopWith(aborted);
   }
 
   /** Under explore() host I/O is not ordered even through fromPromise(): it needs a stand-in. */
@@ -483,8 +483,9 @@ export class Runner {
    * it: the search rejects with `reason`.
    */
   abort(reason: unknown): void {
-    this._aborted = new Aborted(reason);
-    this._loop?.stopAborted(reason);
+    const aborted = new Aborted(reason);
+    this._aborted = aborted;
+    this._loop?.stopAborted(aborted);
   }
 
   /** Throws the reason abort() was given, if it was called (in the host's turn before a run, say). */
