@@ -4,11 +4,13 @@
  * Deadlock reports describe each task with the same words.
  */
 import { getRunningLoop, Handle, type ReadyEntry } from "./events.js";
-import { type Future, PENDING, wakeWaiter } from "./futures.js";
+import { Future, PENDING, wakeWaiter } from "./futures.js";
+import { TaskTimeout } from "./interrupt.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HOST_AWAIT } from "./native.js";
 import { suspensionFrames } from "./suspendsite.js";
 import { Task, taskStep, throwIntoTask } from "./tasks.js";
+import { Timeout } from "./timeouts.js";
 import { checkLoopOption } from "./validate.js";
 
 /** @internal The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
@@ -19,6 +21,16 @@ export function taskOfEntry(entry: Handle | ReadyEntry): Task | null {
   if (callback === taskStep || callback === throwIntoTask) return entry._arg0 as Task;
   if (callback === wakeWaiter && entry._arg0 instanceof Task) return entry._arg0;
   return null;
+}
+
+/** @internal The task a timer entry is for: a sleep's sleeper, the task of a timeout() or taskTimeout(). */
+export function timerTask(entry: Handle | ReadyEntry): Task | null {
+  if (entry instanceof Future) {
+    const sleeper = entry._callbacks; // a sleep's timer has its one task as its callback
+    return sleeper instanceof Task ? sleeper : null;
+  }
+  const deadline = (entry as Handle)._arg0;
+  return deadline instanceof Timeout || deadline instanceof TaskTimeout ? deadline._task : null;
 }
 
 /** @internal How reports name a task: `Task "name"`. */

@@ -16,17 +16,20 @@ import {
   fromPromise,
   gather,
   getRunningLoop,
+  type Handle,
   Lock,
   Queue,
+  SchedulingVirtualEventLoop,
   Semaphore,
   sleep,
   TimeoutError,
+  taskTimeout,
   timeout,
   VirtualEventLoop,
   waitFor,
 } from "../src/index.js";
 import { choose, type ExploreError, explore, replay } from "../src/testing/index.js";
-import { type Outcome, Runner } from "../src/testing/run.js";
+import { describeEntry, type Outcome, Runner } from "../src/testing/run.js";
 import { makeStrategy } from "../src/testing/strategies.js";
 import { refused } from "./helpers.js";
 
@@ -370,6 +373,17 @@ describe("a lost update FIFO order does not show", () => {
       'step 7: ran the timer of Task "A" (sleep until t=5 ms) instead of the deadline of Task "A" (t=5 ms)',
       'step 8: ran Task "A" instead of the deadline of Task "A" (t=5 ms)',
     ]);
+  });
+
+  it("names a taskTimeout() deadline's entry by its task too", async () => {
+    // No failing schedule passes over this entry: the interrupt comes from a task the
+    // deadline starts, which a report names instead (Task "taskTimeout(5)").
+    let described = "";
+    await new SchedulingVirtualEventLoop().runUntilComplete(function* () {
+      using deadline = yield* taskTimeout(5);
+      described = describeEntry((deadline as unknown as { _timer: Handle })._timer);
+    });
+    expect(described).toMatch(/^the deadline of Task "Task-\d+" \(t=5 ms\)$/);
   });
 
   it("names a user's callbacks by their names, and a timer's by its time too", async () => {

@@ -4,12 +4,10 @@
  * equals, with the SchedulingMixin operations still meaning what they say.
  */
 import type { Handle, ReadyEntry } from "../events.js";
-import { Future, PENDING } from "../futures.js";
-import { TaskTimeout } from "../interrupt.js";
+import { PENDING } from "../futures.js";
 import { effectivePriority, type PriorityListener } from "../priority.js";
-import { Task } from "../tasks.js";
-import { taskOfEntry } from "../tasktree.js";
-import { Timeout } from "../timeouts.js";
+import type { Task } from "../tasks.js";
+import { taskOfEntry, timerTask } from "../tasktree.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
 import { HostEventLoop } from "./host.js";
 import {
@@ -230,16 +228,6 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
 function priorityOf(entry: Entry): number {
   const task = taskOfEntry(entry) ?? timerTask(entry);
   return task === null ? 0 : effectivePriority(task);
-}
-
-/** The task a timer entry is for: a sleep's sleeper, the task of a timeout() or taskTimeout(). */
-function timerTask(entry: Entry): Task | null {
-  if (entry instanceof Future) {
-    const sleeper = entry._callbacks; // a sleep's timer has its one task as its callback
-    return sleeper instanceof Task ? sleeper : null;
-  }
-  const deadline = (entry as Handle)._arg0;
-  return deadline instanceof Timeout || deadline instanceof TaskTimeout ? deadline._task : null;
 }
 
 /**

@@ -13,8 +13,8 @@ import { Future } from "../futures.js";
 import { type BaseEventLoop, HANDED_OVER, IDLE, type Spin, STOPPED } from "../loops/base.js";
 import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
 import { Task, type TaskBody, type TaskOptions } from "../tasks.js";
-import { taskLabel, taskOfEntry } from "../tasktree.js";
-import { Timeout } from "../timeouts.js";
+import { taskLabel, taskOfEntry, timerTask } from "../tasktree.js";
+import type { Timeout } from "../timeouts.js";
 import { now } from "../util/clock.js";
 import type { ReadyQueue } from "../util/deque.js";
 import { hostSetTimeout, yieldToHost } from "../util/host.js";
@@ -210,9 +210,9 @@ export function describeEntry(entry: Handle | ReadyEntry): string {
   const task = taskOfEntry(entry);
   if (task !== null) return taskLabel(task);
   if (entry instanceof Future) {
-    const sleeper = entry._callbacks; // the one task that waits on a sleep's timer
+    const sleeper = timerTask(entry);
     const what = entry._label() ?? "a timer";
-    return sleeper instanceof Task ? `the timer of ${taskLabel(sleeper)} (${what})` : what;
+    return sleeper !== null ? `the timer of ${taskLabel(sleeper)} (${what})` : what;
   }
   return describeCallback(entry as Handle);
 }
@@ -226,8 +226,11 @@ function describeCallback(handle: Handle): string {
   const callback = handle.callback;
   if (callback === null) return String(handle);
   const arg = handle.args[0];
-  if (arg instanceof Timeout && arg._task !== null) {
-    return `the deadline of ${taskLabel(arg._task)} (t=${arg.when()} ms)`;
+  const deadlineOf = timerTask(handle);
+  if (deadlineOf !== null) {
+    // timeout()'s deadline, passed already when it was set, is a callSoon().
+    const when = handle instanceof TimerHandle ? handle.when() : (arg as Timeout).when();
+    return `the deadline of ${taskLabel(deadlineOf)} (t=${when} ms)`;
   }
   // A private callback's underscore says nothing to the reader of a schedule.
   const name = callback.name.replace(/^_+/, "");
