@@ -312,6 +312,38 @@ describe("the exception handler", () => {
     expect(logged[0]).toMatch(/handler broke/);
   });
 
+  it("a default handler that throws (a subclass's) is logged as asyncio logs it, and the loop goes on", () => {
+    class Strict extends VirtualEventLoop {
+      override defaultExceptionHandler(context: ExceptionContext): void {
+        throw new Error(`default broke on: ${context.message}`);
+      }
+    }
+    const logged: unknown[][] = [];
+    vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => logged.push(args));
+    for (const custom of [false, true]) {
+      const loop = new Strict();
+      if (custom) {
+        loop.setExceptionHandler(() => {
+          throw new Error("handler broke");
+        });
+      }
+      const log: string[] = [];
+      loop.callSoon(function failing() {
+        throw new Error("first");
+      });
+      loop.callSoon(() => log.push("still running"));
+      runFor(loop, 0);
+      expect(log).toEqual(["still running"]);
+    }
+    expect(logged.map(([what, error]) => [what, (error as Error).message])).toEqual([
+      ["Exception in default exception handler", "default broke on: Exception in callback failing"],
+      [
+        "Exception in default exception handler while handling an unexpected error in custom exception handler",
+        "default broke on: Unhandled error in exception handler",
+      ],
+    ]);
+  });
+
   it("a handler that throws: the error it was given is logged whole beside its own", () => {
     const loop = new VirtualEventLoop();
     const logged: string[] = [];

@@ -650,15 +650,15 @@ export abstract class BaseEventLoop {
   callExceptionHandler(context: ExceptionContext): void {
     const handler = this._exceptionHandler;
     if (handler === null) {
-      this.defaultExceptionHandler(context);
+      callDefaultHandler(this, context, "Exception in default exception handler");
       return;
     }
     const failed = (error: unknown): void =>
-      this.defaultExceptionHandler({
-        message: "Unhandled error in exception handler",
-        exception: error,
-        context,
-      });
+      callDefaultHandler(
+        this,
+        { message: "Unhandled error in exception handler", exception: error, context },
+        "Exception in default exception handler while handling an unexpected error in custom exception handler",
+      );
     try {
       const result: unknown = handler(this, context);
       // An async handler fails in its promise: that is the handler failing too.
@@ -1141,6 +1141,18 @@ function runPublished(loop: BaseEventLoop, entry: Handle | ReadyEntry): void {
     entry._run();
   } finally {
     publish("callback.end", { loop });
+  }
+}
+
+/**
+ * The default handler, which a subclass may override: an error in it is
+ * logged, as asyncio logs it, and the loop goes on.
+ */
+function callDefaultHandler(loop: BaseEventLoop, context: ExceptionContext, failure: string): void {
+  try {
+    loop.defaultExceptionHandler(context);
+  } catch (error) {
+    console.error(failure, error);
   }
 }
 
