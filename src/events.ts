@@ -90,10 +90,10 @@ export class Handle {
     return this._callback;
   }
 
-  /** The arguments the callback will receive. */
+  /** The arguments the callback will receive (none once cancelled). */
   get args(): unknown[] {
-    if (this._argc > 2) return [...(this._arg0 as unknown[])];
     if (this._argc === 0 || this._callback === null) return [];
+    if (this._argc > 2) return [...(this._arg0 as unknown[])];
     return this._argc === 1 ? [this._arg0] : [this._arg0, this._arg1];
   }
 
@@ -142,8 +142,12 @@ export class Handle {
   }
 
   toString(): string {
-    const name = this._callback?.name || "(anonymous)";
-    return `<${this.constructor.name} ${this._callback === null ? "cancelled" : name}>`;
+    return `<${this.constructor.name} ${this._describe()}>`;
+  }
+
+  /** @internal What toString() shows between the class's name and the bracket. */
+  _describe(): string {
+    return this._callback === null ? "cancelled" : this._callback.name || "(anonymous)";
   }
 }
 
@@ -180,6 +184,13 @@ export class TimerHandle extends Handle {
   /** The loop time (ms) the callback is due. */
   when(): number {
     return this._when;
+  }
+
+  /** @internal As asyncio's repr: `<TimerHandle when=100 callback>`, `<TimerHandle cancelled when=100>`. */
+  override _describe(): string {
+    const callback = this._callback;
+    const when = `when=${this._when}`;
+    return callback === null ? `cancelled ${when}` : `${when} ${super._describe()}`;
   }
 
   override cancel(): void {

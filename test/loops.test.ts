@@ -86,6 +86,19 @@ describe("callSoon", () => {
     expect(loop.callSoon((..._a: number[]) => {}, 1, 2, 3).args).toEqual([1, 2, 3]);
     h.cancel();
     expect(String(h)).toBe("<Handle cancelled>");
+    expect(h.args).toEqual([]);
+  });
+
+  it("a cancelled handle shows no arguments, however many it had, and a timer shows when it is due", () => {
+    const loop = new VirtualEventLoop();
+    const callback = (..._a: number[]): void => {};
+    const soon = loop.callSoon(callback, 1, 2, 3);
+    const later = loop.callAt(100, function due(..._a: number[]) {}, 1, 2, 3);
+    expect(String(later)).toBe("<TimerHandle when=100 due>");
+    soon.cancel();
+    later.cancel();
+    expect([soon.args, later.args]).toEqual([[], []]);
+    expect(String(later)).toBe("<TimerHandle cancelled when=100>");
   });
 
   it("rejects a callback that is not a function", () => {
