@@ -22,7 +22,7 @@ export interface ExceptionContext {
   collected?: string;
   /** The callback that threw. */
   handle?: Handle;
-  /** The task a report is about: a lint's, or a native task's await of a host promise on a VirtualEventLoop. */
+  /** The task a report is about: a lint's, a native task's await of a host promise on a VirtualEventLoop, a task run() left that failed or would not end at shutdown. */
   task?: Task<unknown>;
   /** True for a lint of debug mode (see setDebug()): advice, not an error. */
   lint?: boolean;

@@ -11,8 +11,9 @@ import {
   isGeneratorFunction,
   isPromiseLike,
 } from "./coro.js";
+import { InvalidStateError } from "./errors.js";
 import { loopInThisStack, setDefaultLoopProvider } from "./events.js";
-import type { Future } from "./futures.js";
+import { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { ensureFuture, type Task, type TaskBody } from "./tasks.js";
@@ -288,7 +289,14 @@ async function runOn<T>(
     loop.close();
   }
   if ("error" in outcome) throw outcome.error;
-  return outcome.value;
+  const result = outcome.value;
+  if (result instanceof Future && result._loop === loop && !result.done()) {
+    // The promise would wait for it (a promise adopts a thenable), on a loop closed now.
+    throw new InvalidStateError(
+      `run(): main returned ${result}, pending on the loop run() ran and has closed, so it can never be done: return (yield* future) to return its result instead.`,
+    );
+  }
+  return result;
 }
 
 /** How long (loop time) run() waits for the cancelled leftovers before it names the ones still running. */
@@ -329,7 +337,7 @@ async function cancelAllTasks(loop: BaseEventLoop, mainDone: boolean): Promise<v
       loop.callExceptionHandler({
         message: "unhandled exception during run() shutdown",
         exception,
-        future: task,
+        task,
       });
     }
   }
@@ -358,7 +366,7 @@ function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[])
       message:
         `${taskLabel(task)} was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +
         `waiting on ${waiting}: it caught CancelledError without ending. run() waits until it ends.`,
-      future: task,
+      task,
     });
   });
 }

@@ -13,10 +13,12 @@ import {
   DefaultEventLoopPolicy,
   type EventLoopPolicy,
   type ExceptionContext,
+  type Future,
   getEventLoop,
   getEventLoopPolicy,
   getRunningLoop,
   HostEventLoop,
+  InvalidStateError,
   run,
   setEventLoopPolicy,
   sleep,
@@ -140,9 +142,10 @@ describe("run()", () => {
   it("reports a leftover task that fails instead of being cancelled", async () => {
     const contexts: ExceptionContext[] = [];
     const error = new Error("refused to cancel");
+    let leftover: Task<void> | undefined;
     await run(function* () {
       getRunningLoop().setExceptionHandler((_l, ctx) => contexts.push(ctx));
-      createTask(
+      leftover = createTask(
         (function* () {
           try {
             yield* sleep(1000);
@@ -156,6 +159,31 @@ describe("run()", () => {
     expect(contexts).toHaveLength(1);
     expect(contexts[0]!.message).toBe("unhandled exception during run() shutdown");
     expect(contexts[0]!.exception).toBe(error);
+    // asyncio's key for it: a handler written for asyncio's contexts finds it.
+    expect(contexts[0]!.task).toBe(leftover);
+  });
+
+  it("refuses a pending future of its own loop as main's result, which could never be done", async () => {
+    let pending: Future<number> | undefined;
+    const error = await run(function* () {
+      pending = getRunningLoop().createFuture<number>();
+      return pending;
+    }, virtual).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(InvalidStateError);
+    expect(error!.message).toBe(
+      "run(): main returned <Future pending>, pending on the loop run() ran and has closed, so it can never be done: return (yield* future) to return its result instead.",
+    );
+    // A done one is waited for, as a promise waits for any thenable it resolves to.
+    const done = await run(function* () {
+      const future = getRunningLoop().createFuture<number>();
+      future.setResult(7);
+      return future;
+    }, virtual);
+    expect(done).toBe(7);
+    expect(pending!.done()).toBe(false);
   });
 
   it("names a leftover that caught its cancellation and still runs, and waits for it", async () => {
@@ -165,7 +193,7 @@ describe("run()", () => {
       const loop = getRunningLoop();
       loop.setExceptionHandler((_l, ctx) => {
         messages.push(ctx.message);
-        log.push(`report at ${loop.time()} about ${(ctx.future as Task).getName()}`);
+        log.push(`report at ${loop.time()} about ${(ctx.task as Task).getName()}`);
       });
       const stubborn = createTask(
         (function* () {
