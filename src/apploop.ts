@@ -96,12 +96,25 @@ export function shutDown(loop: BaseEventLoop, options: ShutdownOptions | undefin
 async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<void> {
   if (loop.isClosed()) return;
   if (!loop.isRunning()) void loop.runForever();
+  const deadline = loop.time() + timeoutMs;
   await cancelAll(loop, timeoutMs);
-  for (const task of loop._liveTasks()) {
+  const left = loop._liveTasks();
+  for (const task of left) {
     loop.callExceptionHandler({
       message: `loop.shutdown(): ${taskLabel(task)} ignored its cancellation and was still running ${timeoutMs} ms later (it waits on ${describeWait(task)}); it is abandoned as the loop closes.`,
-      future: task,
+      task,
     });
+  }
+  // Then the GeneratorObjects their consumers left suspended, within the same time.
+  if (left.length === 0 && (loop._generators?.size ?? 0) > 0) {
+    const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });
+    await doneWithin(loop, closing, Math.max(0, deadline - loop.time()));
+    if (!closing.done()) {
+      loop.callExceptionHandler({
+        message: `loop.shutdown(): the GeneratorObjects left suspended were still closing ${timeoutMs} ms later (${taskLabel(closing)} waits on ${describeWait(closing)}); they are abandoned as the loop closes.`,
+        task: closing,
+      });
+    }
   }
   loop.stop();
   await loop._whenStopped;
@@ -144,5 +157,17 @@ function cancelAll(loop: BaseEventLoop, timeoutMs: number): Promise<void> {
     };
     const timer = timeoutMs === Number.POSITIVE_INFINITY ? null : loop.callLater(timeoutMs, finish);
     round();
+  });
+}
+
+/** Settles when `task` is done or `timeoutMs` has passed on the loop's clock. */
+function doneWithin(loop: BaseEventLoop, task: Task<unknown>, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer =
+      timeoutMs === Number.POSITIVE_INFINITY ? null : loop.callLater(timeoutMs, resolve);
+    task._addCallback(() => {
+      timer?.cancel();
+      resolve();
+    });
   });
 }

@@ -7,6 +7,7 @@ import type { AsyncScope } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
 import { SynchronousError } from "./errors.js";
 import type { Future } from "./futures.js";
+import type { GeneratorObject } from "./generatorobject.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 
@@ -24,6 +25,8 @@ export interface ExceptionContext {
   handle?: Handle;
   /** The task a report is about: a lint's, a native task's await of a host promise on a VirtualEventLoop, a task run() left that failed or would not end at shutdown. */
   task?: Task<unknown>;
+  /** The GeneratorObject that failed to close at loop.shutdownAsyncgens(), or began after it. */
+  asyncgen?: GeneratorObject<unknown, unknown, unknown>;
   /** True for a lint of debug mode (see setDebug()): advice, not an error. */
   lint?: boolean;
   [key: string]: unknown;

@@ -153,6 +153,7 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
 /**
  * Runs `main` on a new event loop and settles with its result, as asyncio.run.
  * When main is done, run() cancels the tasks still running, waits for them,
+ * closes the GeneratorObjects left suspended (see loop.shutdownAsyncgens()),
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later is named through the loop's exception handler,
  * and waited for. `main` is a coroutine, a function* to call, or an async
@@ -281,6 +282,10 @@ async function runOn<T>(
   stopListening?.();
   try {
     await cancelAllTasks(loop, mainDone);
+    if (loop._generators !== null && loop._generators.size > 0) {
+      const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });
+      await loop._runUntilComplete(closing, "run(), closing the generators left suspended");
+    }
   } catch (error) {
     // The leftovers' own deadlock is news only when main finished; else main's error says it.
     if (mainDone) outcome = { error };

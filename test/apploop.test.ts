@@ -326,7 +326,7 @@ describe("loop.shutdown()", () => {
     expect(contexts.map((c) => c.message)).toEqual([
       'loop.shutdown(): Task "stubborn" ignored its cancellation and was still running 500 ms later (it waits on Event.wait()); it is abandoned as the loop closes.',
     ]);
-    expect(contexts[0]?.future).toBe(stubborn);
+    expect(contexts[0]?.task).toBe(stubborn);
     expect(app.isClosed()).toBe(true);
   });
 

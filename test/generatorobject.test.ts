@@ -19,10 +19,14 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  Event,
+  type ExceptionContext,
   fromPromise,
   GeneratorObject,
   getEventLoopPolicy,
+  getRunningLoop,
   InvalidStateError,
+  run,
   setEventLoopPolicy,
   sleep,
   VirtualEventLoop,
@@ -494,5 +498,127 @@ describe("GeneratorObject from a coroutine", () => {
     expect(call.return(undefined as never)).toEqual({ done: true, value: undefined });
     expect(log).toEqual(["body finally"]);
     expect(String(gen)).toBe("<GeneratorObject done>");
+  });
+});
+
+describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", () => {
+  /** A generator of `name` whose finally takes `cleanupMs`, logged with the loop's time. */
+  function lines(name: string, log: string[], cleanupMs = 0): GeneratorObject<string> {
+    return new GeneratorObject<string>(function* (g) {
+      try {
+        for (let i = 0; ; i++) yield* g.yield(`${name}${i}`);
+      } finally {
+        if (cleanupMs > 0) yield* sleep(cleanupMs);
+        log.push(`${name} closed at ${getRunningLoop().time()}`);
+      }
+    });
+  }
+
+  test("run() closes a generator left suspended, after the tasks it left, before it settles", async () => {
+    const log: string[] = [];
+    const result = await run(
+      function* () {
+        const gen = lines("a", log);
+        log.push(`took ${(yield* gen.next()).value}`);
+        createTask(
+          (function* () {
+            try {
+              yield* sleep(1_000);
+            } finally {
+              log.push("leftover cancelled");
+            }
+          })(),
+        );
+        yield* sleep(0);
+        return "main done";
+      },
+      { loopFactory: () => new VirtualEventLoop() },
+    );
+    log.push(result);
+    expect(log).toEqual(["took a0", "leftover cancelled", "a closed at 0", "main done"]);
+  });
+
+  test("closes them all at once; a finished generator is not closed again; awaitable from an async function", async () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    await loop.runUntilComplete(async () => {
+      const a = lines("a", log, 10);
+      const b = lines("b", log, 10);
+      const finished = new GeneratorObject<number>(function* (g) {
+        try {
+          yield* g.yield(1);
+        } finally {
+          log.push("finished closed");
+        }
+      });
+      await a.next();
+      await b.next();
+      await finished.next();
+      await finished.next(); // done: its finally ran here
+      await loop.shutdownAsyncgens();
+      log.push(`shut down at ${loop.time()}`);
+    });
+    expect(log).toEqual(["finished closed", "a closed at 10", "b closed at 10", "shut down at 10"]);
+  });
+
+  test("a generator that fails to close is reported with it, and the others are still closed", () => {
+    const log: string[] = [];
+    const contexts: ExceptionContext[] = [];
+    const loop = new VirtualEventLoop();
+    loop.setExceptionHandler((_loop, context) => contexts.push(context));
+    let stubborn: GeneratorObject<number> | undefined;
+    loop.runSync(
+      (function* () {
+        stubborn = new GeneratorObject<number>(function* (g) {
+          try {
+            yield* g.yield(1);
+          } finally {
+            yield* g.yield(2); // yields while closing
+          }
+        });
+        const other = lines("other", log);
+        yield* stubborn.next();
+        yield* other.next();
+        yield* loop.shutdownAsyncgens();
+        const late = lines("late", log);
+        yield* late.next();
+      })(),
+    );
+    expect(log).toEqual(["other closed at 0"]);
+    expect(contexts.map((c) => [c.message, c.asyncgen])).toEqual([
+      ["an error occurred during closing of <GeneratorObject suspended>", stubborn],
+      [
+        "<GeneratorObject new> began after loop.shutdownAsyncgens() was called: nothing will close it if it is left suspended.",
+        expect.any(GeneratorObject),
+      ],
+    ]);
+    expect((contexts[0]!.exception as Error).message).toMatch(
+      /^GeneratorObject.close\(\): the generator yielded number 2 while closing/,
+    );
+  });
+
+  test("an app loop's shutdown() closes them within its timeout, and names the closing that outlasts it", async () => {
+    const log: string[] = [];
+    const contexts: ExceptionContext[] = [];
+    const app = new VirtualEventLoop();
+    app.setExceptionHandler((_loop, context) => contexts.push(context));
+    await app.submit(function* () {
+      yield* lines("quick", log).next();
+      const slow = new GeneratorObject<number>(function* (g) {
+        try {
+          yield* g.yield(1);
+        } finally {
+          yield* new Event().wait(); // a cleanup that never ends
+        }
+      });
+      yield* slow.next();
+    });
+    await app.shutdown({ timeout: 100 });
+    expect(app.time()).toBe(100);
+    expect(log).toEqual(["quick closed at 0"]);
+    expect(contexts).toHaveLength(1);
+    expect(contexts[0]?.message).toMatch(
+      /^loop\.shutdown\(\): the GeneratorObjects left suspended were still closing 100 ms later \(Task "shutdownAsyncgens" waits on Task "Task-\d+"\); they are abandoned as the loop closes\.$/,
+    );
   });
 });

@@ -6,6 +6,7 @@
 
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
 import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
+import { type LiveGenerators, shutdownAsyncgens } from "../asyncgens.js";
 import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext, swapContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
@@ -36,6 +37,7 @@ import {
   toFuture,
 } from "../tasks.js";
 import { taskOfEntry, taskTree } from "../tasktree.js";
+import type { Op } from "../thenable.js";
 import { forget, type Unretrieved, unretrievedFuture } from "../unretrieved.js";
 import { ChunkDeque } from "../util/chunkdeque.js";
 import { now } from "../util/clock.js";
@@ -181,6 +183,8 @@ export abstract class BaseEventLoop {
   _whenStopped: Promise<void> | null = null;
   /** @internal shutdown()'s promise, once it was called. */
   _shutdown: Promise<void> | null = null;
+  /** @internal The GeneratorObjects begun on this loop and not yet done, once one began. */
+  _generators: LiveGenerators | null = null;
   /** @internal Capture and enter AsyncLocalStorage contexts (the asyncLocalStorage option). */
   _asyncLocalStorage = false;
   /** @internal The AsyncLocalStorage context the loop's code runs in now (see asynccontext.ts). */
@@ -523,9 +527,10 @@ export abstract class BaseEventLoop {
   /**
    * Stops a loop started with submit() or runForever(), gracefully: cancels
    * every task still running, waits for them up to `timeout` ms (default: as
-   * long as they take), reports by name, through the exception handler, each
-   * task that ignored its cancellation, stops the loop and closes it. Further
-   * calls return the same promise.
+   * long as they take), closes the GeneratorObjects they left suspended
+   * (shutdownAsyncgens(), within the same time), reports by name, through the
+   * exception handler, each task that ignored its cancellation, stops the loop
+   * and closes it. Further calls return the same promise.
    *
    * @example
    * ```ts
@@ -541,6 +546,32 @@ export abstract class BaseEventLoop {
       this._shutdown ??= shutDown(this, options);
       return this._shutdown;
     });
+  }
+
+  /**
+   * Closes every GeneratorObject begun on this loop and not yet done, all at
+   * once, as asyncio's `loop.shutdown_asyncgens()`: each body left suspended
+   * runs its `finally` blocks. One that fails to close is reported through the
+   * exception handler; one begun later is reported as it begins. run() calls
+   * it once the tasks it left are done, and so does shutdown().
+   *
+   * @example
+   * ```ts
+   * import { GeneratorObject, run } from "asynkit";
+   * await run(function* () {
+   *   const lines = new GeneratorObject<string>(function* (g) {
+   *     try {
+   *       for (;;) yield* g.yield("line");
+   *     } finally {
+   *       console.log("closed");
+   *     }
+   *   });
+   *   yield* lines.next(); // left suspended: run() closes it at the end
+   * });
+   * ```
+   */
+  shutdownAsyncgens(): Op<void> {
+    return shutdownAsyncgens(this);
   }
 
   /**
