@@ -236,6 +236,15 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     return this.asCoroutine();
   }
 
+  /** `await start` in an async function continues the coroutine too, as `yield* start` does. */
+  // biome-ignore lint/suspicious/noThenProperty: a CoroStart is awaitable, as asynkit's operations are.
+  then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): PromiseLike<A | B> {
+    return this.asAwaitable().then(onfulfilled, onrejected);
+  }
+
   toString(): string {
     const state = ["new", "pending", "returned", "failed", "continued"][this._state];
     return `<CoroStart ${state}>`;

@@ -28,6 +28,7 @@ import {
   describe,
   coroMark as importedMark,
   isAsyncGenerator,
+  isAwaitable,
   isCoroutine,
   isLocalGeneratorFunction,
   isPromiseLike,
@@ -228,7 +229,7 @@ export function checkNewTask(where: string, coro: unknown, options: unknown): vo
         "a Future (a Task, shield()'s) is awaited, not run: wait for it with `yield* future` or `await future`, or give a task a function that waits for it, async () => await future",
       );
     }
-    if (isPromiseLike(coro)) {
+    if (isPromiseLike(coro) && !isAwaitable(coro)) {
       throw argTypeError(
         where,
         "coro",
@@ -1040,7 +1041,8 @@ export function toFuture<T>(
     if (loop !== undefined && awaitable._loop !== loop) throw foreignFuture(where, awaitable);
     return awaitable;
   }
-  if (isPromiseLike(awaitable) && !isCoroutine(awaitable)) {
+  // A promise, not one of asynkit's awaitables (a CoroStart is a thenable too).
+  if (isPromiseLike(awaitable) && !isAwaitable(awaitable)) {
     return fromPromise(awaitable, loop === undefined ? undefined : { loop });
   }
   const own =

@@ -20,12 +20,15 @@ import {
   coroIsSuspended,
   coroStart,
   createTask,
+  ensureFuture,
   Future,
+  gather,
   HostEventLoop,
   InvalidStateError,
   run,
   type Suspend,
   sleep,
+  Task,
   VirtualEventLoop,
 } from "../src/index.js";
 import { catching } from "./helpers.js";
@@ -435,6 +438,49 @@ describe("CoroStart odds and ends", () => {
     expect(String(new CoroStart(fails()))).toBe("<CoroStart failed>");
     cs.close();
     expect(String(cs)).toBe("<CoroStart continued>");
+  });
+});
+
+describe("await of a CoroStart in an async function (TestCoroStart.test_await)", () => {
+  function* worker(log: string[], name: string): Coro<string> {
+    log.push(`${name}1`);
+    yield* sleep(10);
+    log.push(`${name}2`);
+    return name;
+  }
+
+  test("continues it, pending or done, in the loop's order, as yield* does", async () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    const result = await loop.runUntilComplete(async () => {
+      const pending = new CoroStart(worker(log, "a"));
+      // biome-ignore lint/correctness/useYield: returns without suspending
+      const done = new CoroStart(
+        (function* () {
+          return "at once";
+        })(),
+      );
+      const other = createTask(worker(log, "b"));
+      log.push("started");
+      const values = [await pending, await done, await other];
+      log.push(`t=${loop.time()}`);
+      return values;
+    });
+    expect(result).toEqual(["a", "at once", "b"]);
+    expect(log).toEqual(["a1", "started", "b1", "a2", "b2", "t=10"]);
+  });
+
+  test("ensureFuture() and gather() still drive it as a coroutine, not as a promise", async () => {
+    const log: string[] = [];
+    const loop = new VirtualEventLoop();
+    const values = await loop.runUntilComplete(function* () {
+      const starts = [new CoroStart(worker(log, "a")), new CoroStart(worker(log, "b"))];
+      const first = ensureFuture(starts[0]!);
+      expect(first).toBeInstanceOf(Task); // fromPromise() would make a Future its then() settles
+      return yield* gather(first, starts[1]!);
+    });
+    expect(values).toEqual(["a", "b"]);
+    expect(log).toEqual(["a1", "b1", "a2", "b2"]);
   });
 });
 
