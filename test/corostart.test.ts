@@ -449,17 +449,17 @@ describe("await of a CoroStart in an async function (TestCoroStart.test_await)",
     return name;
   }
 
+  // biome-ignore lint/correctness/useYield: returns without suspending
+  function* atOnce(): Coro<string> {
+    return "at once";
+  }
+
   test("continues it, pending or done, in the loop's order, as yield* does", async () => {
     const log: string[] = [];
     const loop = new VirtualEventLoop();
     const result = await loop.runUntilComplete(async () => {
       const pending = new CoroStart(worker(log, "a"));
-      // biome-ignore lint/correctness/useYield: returns without suspending
-      const done = new CoroStart(
-        (function* () {
-          return "at once";
-        })(),
-      );
+      const done = new CoroStart(atOnce());
       const other = createTask(worker(log, "b"));
       log.push("started");
       const values = [await pending, await done, await other];
