@@ -9,6 +9,7 @@ import { getRunningLoop, type Handle, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduling.js";
+import { HOST_AWAIT } from "./native.js";
 import { allTasks, checkNewTask, Task, type TaskBody } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import {
@@ -76,6 +77,7 @@ function takeTask(what: string, loop: AnySchedulingLoop, task: Task): Handle {
   if (task._loop !== loop) why = "it belongs to a different event loop";
   else if (task.done()) why = "it is done";
   else if (task === loop._currentTask) why = "it is the task running now";
+  else if (task._blockedOnHost) why = `it is blocked waiting for ${HOST_AWAIT}`;
   else if (taskIsBlocked(task)) why = `it is blocked waiting for ${task._futWaiter}`;
   else why = "its entry was taken out of the queue";
   throw new Error(
@@ -282,7 +284,8 @@ function* startTask<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined
 }
 
 /**
- * True when the task waits for a future that is not done yet. A task is
+ * True when the task waits for a future that is not done yet, or (an async
+ * function task) for a native promise only the host settles. A task is
  * blocked, runnable, running, or done. Works on any loop.
  *
  * @example
@@ -299,7 +302,7 @@ function* startTask<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined
 export function taskIsBlocked(task: Task): boolean {
   checkTask("taskIsBlocked", task);
   const waitingFor = task._futWaiter;
-  return waitingFor !== null && waitingFor._state === PENDING;
+  return (waitingFor !== null && waitingFor._state === PENDING) || task._blockedOnHost;
 }
 
 /**

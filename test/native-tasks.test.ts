@@ -29,18 +29,22 @@ import {
   runnableTasks,
   SchedulingVirtualEventLoop,
   Semaphore,
+  schedulingLoopFactory,
   shield,
   sleep,
   Task,
   TimeoutError,
   taskGroup,
+  taskIsBlocked,
+  taskIsRunnable,
   taskSignal,
+  taskSwitch,
   timeout,
   VirtualEventLoop,
   wait,
   waitFor,
 } from "../src/index.js";
-import { refused, thrown } from "./helpers.js";
+import { catching, refused, thrown } from "./helpers.js";
 
 /** The example: two native workers on a virtual clock. */
 async function interleaving(): Promise<{ log: string[]; result: string[]; time: number }> {
@@ -1404,6 +1408,37 @@ describe("the scheduling API sees native tasks", () => {
       new SchedulingVirtualEventLoop(),
     );
     expect(seen).toEqual([true, true, false]);
+  });
+
+  it("a task blocked on the host is blocked, not runnable, and cannot be moved, which says why", async () => {
+    const seen = await run(
+      function* () {
+        const fetcher = createTask(
+          async () => {
+            await delay(20); // a host await: no entry in the ready queue
+          },
+          { name: "fetcher" },
+        );
+        yield* fromPromise(afterTwoHostTurns()); // the loop found the task blocked on the host
+        const state = [
+          taskIsBlocked(fetcher),
+          taskIsRunnable(fetcher),
+          blockedTasks().has(fetcher),
+          runnableTasks().has(fetcher),
+        ];
+        const refused = (yield* catching(taskSwitch(fetcher))) as Error;
+        yield* fetcher;
+        return [...state, refused.message];
+      },
+      { loopFactory: schedulingLoopFactory },
+    );
+    expect(seen).toEqual([
+      true,
+      false,
+      true,
+      false,
+      'taskSwitch(): <Task pending name="fetcher"> is not in the ready queue (it is blocked waiting for a native promise only the host settles), so it cannot be moved: only a task waiting in the ready queue can (see runnableTasks()).',
+    ]);
   });
 });
 
