@@ -7,6 +7,7 @@
  * share one frozen snapshot (snapshotContext), and a task gets its own copy
  * when it first writes to it or someone asks for it (task.getContext()).
  */
+import { describe } from "./coro.js";
 import { argTypeError, checkFunction, checkOptions, type OptionNames } from "./validate.js";
 
 /** The values of a Context, by variable: what `new Context(store)` starts from. */
@@ -80,11 +81,13 @@ export class Context {
 
   /** The value of `variable` in this context, or undefined when it has none. */
   get<T>(variable: ContextVar<T>): T | undefined {
+    checkVariable("context.get()", variable);
     return this._store.get(variable as ContextVar<unknown>) as T | undefined;
   }
 
   /** True when `variable` has a value in this context. */
   has(variable: ContextVar<unknown>): boolean {
+    checkVariable("context.has()", variable);
     return this._store.has(variable);
   }
 
@@ -306,6 +309,18 @@ export class Token<T> {
   get oldValue(): T | undefined {
     return this._old === MISSING ? undefined : this._old;
   }
+
+  /** As Python's repr: `<Token var=<ContextVar name="a">>`, `<Token used var=…>` once reset. */
+  toString(): string {
+    return `<Token${this._used ? " used" : ""} var=${this.variable}>`;
+  }
+}
+
+/** Context.get() and has() take a ContextVar: any other key has no value, which would say nothing. */
+function checkVariable(where: string, variable: unknown): void {
+  if (!(variable instanceof ContextVar)) {
+    throw argTypeError(where, "variable", variable, "a ContextVar", "pass the variable to look up");
+  }
 }
 
 const CONTEXT_VAR_OPTIONS: OptionNames<{ default?: unknown }> = { default: true };
@@ -397,7 +412,20 @@ export class ContextVar<T> {
     token._used = true;
   }
 
+  /** As Python's repr: `<ContextVar name="a">`, `<ContextVar name="a" default=123>`. */
   toString(): string {
-    return `<ContextVar name=${JSON.stringify(this.name)}>`;
+    const fallback = this.fallback;
+    const shown =
+      fallback === MISSING
+        ? ""
+        : ` default=${typeof fallback === "string" ? JSON.stringify(fallback) : describeDefault(fallback)}`;
+    return `<ContextVar name=${JSON.stringify(this.name)}${shown}>`;
   }
+}
+
+/** A default that is not a string: a primitive as it reads, an object or function as describe() names it. */
+function describeDefault(value: unknown): string {
+  return (typeof value === "object" && value !== null) || typeof value === "function"
+    ? describe(value)
+    : String(value);
 }

@@ -33,7 +33,36 @@ describe("ContextVar", () => {
       'ContextVar "b" has no value in this context and no default: set it first or pass a fallback to get().',
     );
     expect(withDefault.name).toBe("a");
-    expect(String(withDefault)).toBe('<ContextVar name="a">');
+    expect(String(withDefault)).toBe('<ContextVar name="a" default=1>');
+    expect(String(noDefault)).toBe('<ContextVar name="b">');
+    expect(String(undefinedDefault)).toBe('<ContextVar name="c" default=undefined>');
+    expect(String(new ContextVar("d", { default: "x" }))).toBe('<ContextVar name="d" default="x">');
+    expect(String(new ContextVar("e", { default: [1, 2] }))).toBe(
+      '<ContextVar name="e" default=array of length 2>',
+    );
+  });
+
+  it("a token shows its variable, and that it was used (test_context_var_repr_1)", () => {
+    const v = new ContextVar("v", { default: 0 });
+    copyContext().run(() => {
+      const token = v.set(1);
+      expect(String(token)).toBe('<Token var=<ContextVar name="v" default=0>>');
+      v.reset(token);
+      expect(String(token)).toBe('<Token used var=<ContextVar name="v" default=0>>');
+    });
+  });
+
+  it("a context's get() and has() take only a ContextVar (test_context_typerrors_1)", () => {
+    const ctx = copyContext();
+    for (const [where, call] of [
+      ["context.get()", () => ctx.get(1 as never)],
+      ["context.has()", () => ctx.has("v" as never)],
+    ] as const) {
+      expect(call).toThrow(TypeError);
+      expect(call).toThrow(
+        new RegExp(`^${where.replace(/[().]/g, "\\$&")} expects variable to be a ContextVar`),
+      );
+    }
   });
 
   it("set() and reset() with its token", () => {
