@@ -349,7 +349,7 @@ export class NativeBody<T = unknown> {
     }
     if (!isPromiseLike(result)) {
       throw new TypeError(
-        `createTask(): ${describe(fn)} returned ${describe(result)}, not a promise, a coroutine or a future: pass an async function, or a function that returns a coroutine.`,
+        `${task}: its function, ${describe(fn)}, returned ${describe(result)}, not a promise, a coroutine or a future: give createTask() (or run(), runUntilComplete(), submit()) an async function, or a function that returns a coroutine.`,
       );
     }
     if (loop._syncRun) {

@@ -163,6 +163,14 @@ describe("run()", () => {
     expect(contexts[0]!.task).toBe(leftover);
   });
 
+  it("a main function that returns neither a promise nor a coroutine fails with a TypeError that names its task", async () => {
+    const failure = run((() => undefined) as never, virtual);
+    await expect(failure).rejects.toThrow(TypeError);
+    await expect(failure).rejects.toThrow(
+      /^<Task \w+ name="Task-\d+">: its function, function \(anonymous\), returned undefined, not a promise, a coroutine or a future: give createTask\(\) \(or run\(\), runUntilComplete\(\), submit\(\)\) an async function/,
+    );
+  });
+
   it("refuses a pending future of its own loop as main's result, which could never be done", async () => {
     let pending: Future<number> | undefined;
     const error = await run(function* () {
