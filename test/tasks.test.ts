@@ -222,6 +222,17 @@ describe("what a coroutine may yield", () => {
     expect((result as Error).message).toMatch(/yield\*/);
   });
 
+  it("yielding a promise says how a coroutine waits for one", () => {
+    const result = runV(
+      caught(function* () {
+        yield Promise.resolve(1) as never;
+      }),
+    );
+    expect((result as Error).message).toMatch(
+      /got bad yield .*: a coroutine waits for a promise with `yield\* fromPromise\(promise\)`\.$/,
+    );
+  });
+
   it("a coroutine that catches the TypeError goes on, one turn later", () => {
     const log: string[] = [];
     const result = runV(
