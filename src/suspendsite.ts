@@ -15,6 +15,14 @@ function frameFile(frame: string): string | null {
   return /(?:\(|at |@)([^()]+?):\d+:\d+\)?$/.exec(frame)?.[1] ?? null;
 }
 
+/** asynkit's functions below which a suspended task's own frames end: its step, an eager start. */
+const TASK_BOUNDARY = /(?:^|\.)(?:_step|_start|eager|coroEager)$/;
+
+/** The function of a stack frame ("at Task._step (file:1:2)" gives "Task._step"); "" for none. */
+function functionOf(frame: string): string {
+  return /^at (?:new |async )?([^\s(]+) \(/.exec(frame)?.[1] ?? "";
+}
+
 /** The directory of asynkit's files (src/ or dist/), from where this module was loaded. */
 const ownDirectory = ((): string | null => {
   const file = new Error().stack
@@ -39,8 +47,8 @@ export function captureSuspension(): Error {
 
 /**
  * @internal The user's frames of a captured suspension, innermost (the
- * `yield*` that suspended) first: those above asynkit's own, down to the
- * task's step that ran them. Empty when the task's coroutine is asynkit's own
+ * `yield*` that suspended) first, down to the task's step that ran them,
+ * without asynkit's own between them. Empty when the task's coroutine is asynkit's own
  * (`createTask(event.wait())`) or the host gives no file names.
  */
 export function suspensionFrames(site: Error): string[] {
@@ -51,9 +59,10 @@ export function suspensionFrames(site: Error): string[] {
     const file = frameFile(frame);
     if (file === null) continue; // the message, or the engine's generator.next between two yield*
     if (file.startsWith(ownDirectory)) {
-      // asynkit's frame under the user's (the task's step, or what drove them),
-      // or Task._step itself: what lies below ran the loop, not the coroutine.
-      if (frames.length > 0 || /\b_step\b/.test(frame)) break;
+      // The task's step, or an eager start (another task's code runs below it):
+      // what lies below is not this task's coroutine. Any other of asynkit's
+      // frames (coroAwait(), timeout(), waitFor() …) lies between the user's.
+      if (TASK_BOUNDARY.test(functionOf(frame))) break;
       continue;
     }
     frames.push(frame);

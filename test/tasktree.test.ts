@@ -7,6 +7,7 @@ import {
   asCompleted,
   Barrier,
   type Coro,
+  coroAwait,
   createTask,
   DeadlockError,
   Event,
@@ -22,8 +23,10 @@ import {
   sleep,
   type Task,
   taskGroup,
+  timeout,
   VirtualEventLoop,
   wait,
+  waitFor,
 } from "../src/index.js";
 import { collection, thrown } from "./helpers.js";
 
@@ -326,6 +329,54 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
     expect(lines[2]).toMatch(/^│ {9}at fetchRows \(.*test\/tasktree\.test\.ts:\d+:\d+\)$/);
     expect(lines[3]).toMatch(/^│ {9}at report \(.*test\/tasktree\.test\.ts:\d+:\d+\)$/);
     expect(lines.slice(4)).toEqual(['└── Task "bare" waits on Event.wait() since t=0 ms']);
+  });
+
+  it("shows the frames of the coroutines that wait through coroAwait(), timeout() and waitFor(), below asynkit's", () => {
+    function* viaCoroAwait(gate: Event): Coro<void> {
+      yield* coroAwait(fetchRows(gate));
+    }
+    function* viaTimeout(gate: Event): Coro<void> {
+      yield* timeout(1_000, function* body() {
+        yield* fetchRows(gate);
+      });
+    }
+    function* viaWaitFor(gate: Event): Coro<void> {
+      yield* waitFor(fetchRows(gate), 1_000);
+    }
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    let tree = "";
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const gate = new Event();
+          for (const via of [viaCoroAwait, viaTimeout, viaWaitFor]) {
+            createTask(via(gate), { name: via.name });
+          }
+          yield* sleep(5);
+          tree = formatTaskTree();
+          gate.set();
+        })(),
+        { name: "main" },
+      ),
+    );
+    const functions = tree
+      .split("\n")
+      .map((line) => /^\W*(?:Task "(\w+)"|at (\w+) )/.exec(line))
+      .map((found) => found?.[1] ?? found?.[2]);
+    expect(functions).toEqual([
+      "main",
+      "viaCoroAwait",
+      "fetchRows",
+      "viaCoroAwait",
+      "viaTimeout",
+      "fetchRows",
+      "body",
+      "viaTimeout",
+      "viaWaitFor",
+      "fetchRows",
+      "viaWaitFor",
+    ]);
   });
 
   it("captures nothing without debug mode", () => {
