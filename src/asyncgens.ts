@@ -6,7 +6,7 @@
  */
 import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";
-import { peekRunningLoop } from "./events.js";
+import { peekRunningLoop, runningTask } from "./events.js";
 import type { GeneratorObject } from "./generatorobject.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { type Op, thenable } from "./thenable.js";
@@ -87,7 +87,9 @@ function* closeAll(loop: BaseEventLoop): Coro<void> {
     try {
       yield* task;
     } catch (error) {
-      if (error instanceof CancelledError) throw error; // the shutdown itself was cancelled
+      // The shutdown itself was cancelled (a closing task cancelled alone is reported).
+      if (error instanceof CancelledError && (runningTask(loop)?.cancelling() ?? 0) > 0)
+        throw error;
       loop.callExceptionHandler({
         message: `an error occurred during closing of ${gen}`,
         exception: error,

@@ -577,7 +577,17 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
           }
         });
         const other = lines("other", log);
+        const cancelledInCleanup = new GeneratorObject<number>(function* (g) {
+          try {
+            yield* g.yield(1);
+          } finally {
+            const gone = getRunningLoop().createFuture<void>();
+            gone.cancel();
+            yield* gone; // a CancelledError of its own, not the shutdown's
+          }
+        });
         yield* stubborn.next();
+        yield* cancelledInCleanup.next();
         yield* other.next();
         yield* loop.shutdownAsyncgens();
         const late = lines("late", log);
@@ -587,6 +597,7 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
     expect(log).toEqual(["other closed at 0"]);
     expect(contexts.map((c) => [c.message, c.asyncgen])).toEqual([
       ["an error occurred during closing of <GeneratorObject suspended>", stubborn],
+      ["an error occurred during closing of <GeneratorObject done>", expect.any(GeneratorObject)],
       [
         "<GeneratorObject new> began after loop.shutdownAsyncgens() was called: nothing will close it if it is left suspended.",
         expect.any(GeneratorObject),
