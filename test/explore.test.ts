@@ -281,10 +281,10 @@ describe("a lost update FIFO order does not show", () => {
     // Deadlines and done callbacks are named by their tasks, not as handles of internal callbacks.
     expect(error.schedule.join("\n")).not.toMatch(/<\w*Handle/);
     expect(error.schedule).toContain(
-      'step 21: ran the timer of Task "client0" (sleep until t=30 ms) instead of the deadline of Task "client1" (t=30 ms)',
+      'step 21: ran the timer of Task "client2" (sleep until t=30 ms) instead of the deadline of Task "client1" (t=30 ms)',
     );
     expect(error.schedule).toContain(
-      'step 23: ran the done callback onChildDone of Task "client0" instead of the deadline of Task "client1" (t=30 ms)',
+      'step 23: ran the done callback onChildDone of Task "client2" instead of the deadline of Task "client1" (t=30 ms)',
     );
     const departures = error.token.slice(2).split(".");
     for (let i = 0; i < departures.length; i++) {
@@ -373,6 +373,30 @@ describe("a lost update FIFO order does not show", () => {
       'step 7: ran the timer of Task "A" (sleep until t=5 ms) instead of the deadline of Task "A" (t=5 ms)',
       'step 8: ran Task "A" instead of the deadline of Task "A" (t=5 ms)',
     ]);
+  });
+
+  it("tells apart tasks that share a name by which of that name each is", async () => {
+    function* main(): Coro<void> {
+      let n = 0;
+      function* worker(wait: number): Coro<void> {
+        for (let i = 0; i < wait; i++) yield* sleep(0);
+        const v = n;
+        yield* sleep(0);
+        n = v + 1;
+      }
+      const workers = [0, 2, 4].map((wait) => createTask(worker(wait), { name: "worker" }));
+      for (const task of workers) yield* task;
+      if (n !== 3) throw new Error(`lost update: n is ${n}`);
+    }
+    const lines = (await rejection(explore(main, { strategy: "dfs" }))).schedule;
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).toMatch(
+        /^step \d+: ran Task "worker"( \(the (2nd|3rd) of that name\))? instead of Task "worker"( \(the (2nd|3rd) of that name\))?$/,
+      );
+      const [ran, passedOver] = line.split(" instead of ");
+      expect(ran?.replace(/^step \d+: ran /, "")).not.toBe(passedOver);
+    }
   });
 
   it("names a taskTimeout() deadline's entry by its task too", async () => {

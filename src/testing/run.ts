@@ -208,11 +208,11 @@ class Run implements Decider {
  */
 export function describeEntry(entry: Handle | ReadyEntry): string {
   const task = taskOfEntry(entry);
-  if (task !== null) return taskLabel(task);
+  if (task !== null) return scheduleLabel(task);
   if (entry instanceof Future) {
     const sleeper = timerTask(entry);
     const what = entry._label() ?? "a timer";
-    return sleeper !== null ? `the timer of ${taskLabel(sleeper)} (${what})` : what;
+    return sleeper !== null ? `the timer of ${scheduleLabel(sleeper)} (${what})` : what;
   }
   return describeCallback(entry as Handle);
 }
@@ -230,16 +230,34 @@ function describeCallback(handle: Handle): string {
   if (deadlineOf !== null) {
     // timeout()'s deadline, passed already when it was set, is a callSoon().
     const when = handle instanceof TimerHandle ? handle.when() : (arg as Timeout).when();
-    return `the deadline of ${taskLabel(deadlineOf)} (t=${when} ms)`;
+    return `the deadline of ${scheduleLabel(deadlineOf)} (t=${when} ms)`;
   }
   // A private callback's underscore says nothing to the reader of a schedule.
   const name = callback.name.replace(/^_+/, "");
   if (arg instanceof Future) {
-    const of = arg instanceof Task ? taskLabel(arg) : (arg._label() ?? String(arg));
+    const of = arg instanceof Task ? scheduleLabel(arg) : (arg._label() ?? String(arg));
     return `the done callback${name === "" ? "" : ` ${name}`} of ${of}`;
   }
   const what = name === "" ? "an anonymous callback" : `the callback ${name}`;
   return handle instanceof TimerHandle ? `${what} due at t=${handle.when()} ms` : what;
+}
+
+/**
+ * A task as a schedule line names it: its label, and, for a task named as one
+ * made before it in the run, which of that name it is, so that the lines of
+ * tasks that share a name (`createTask(worker(), { name: "worker" })` in a
+ * loop) tell them apart.
+ */
+function scheduleLabel(task: Task<unknown>): string {
+  const loop = task._loop;
+  const nth = loop instanceof ExploringLoop ? loop.nthOfItsName(task) : 1;
+  return nth === 1 ? taskLabel(task) : `${taskLabel(task)} (the ${ordinal(nth)} of that name)`;
+}
+
+function ordinal(n: number): string {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  const suffix = teen ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${suffix}`;
 }
 
 /** A departure's entry as it is kept: a task's step as the entry, anything else in words. */
@@ -269,6 +287,8 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   private _left = 0;
   /** Tasks made without a name, for names numbered per run. */
   private _unnamed = 0;
+  /** The run's tasks, in the order they were made: see nthOfItsName(). */
+  private readonly _made: Task<unknown>[] = [];
   /** What cut the run short, if anything. */
   stoppedBy: Error | null = null;
   /** The exception handler's reports. */
@@ -340,6 +360,22 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
     if (this._failOnWarnings && report !== undefined) {
       this._stopWith(new WarningError(report.message));
     }
+  }
+
+  override _addLiveTask(task: Task<unknown>): void {
+    super._addLiveTask(task);
+    this._made.push(task);
+  }
+
+  /** 1 for the first task of the run with `task`'s name, 2 for the next, and so on. */
+  nthOfItsName(task: Task<unknown>): number {
+    const name = task.getName();
+    let nth = 1;
+    for (const made of this._made) {
+      if (made === task) break;
+      if (made.getName() === name) nth++;
+    }
+    return nth;
   }
 
   override _createTask<T>(body: TaskBody<T>, options: TaskOptions | undefined): Task<T> {
