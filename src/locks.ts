@@ -132,6 +132,8 @@ class Hold {
 
   private toHeld(step: IteratorResult<Suspend, true>): IteratorResult<Suspend, Disposable> {
     if (step.done !== true) return step;
+    // Awaited again, it acquired nothing more: undefined, as from a finished generator.
+    if (this.held !== null) return { done: true, value: undefined as never };
     this.held = new Held(this.owner);
     return { done: true, value: this.held };
   }

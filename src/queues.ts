@@ -231,6 +231,8 @@ class QueueWait<T, R> {
   readonly done = false;
   /** The future it waits on, while it waits. */
   value: WaitFuture<void> | null = null;
+  /** It took or put its item: awaited again, it gives undefined, as a finished generator does. */
+  private over = false;
 
   constructor(
     private readonly queue: Queue<T>,
@@ -246,13 +248,16 @@ class QueueWait<T, R> {
       return waitStep(waited, true) as IteratorResult<Suspend, R>;
     }
     this.value = null;
+    if (this.over) return doneStep(undefined as R);
     const queue = this.queue;
     if (this.kind === GET) {
       if (queue._size() === 0) return this._wait(queue._getters);
+      this.over = true;
       return doneStep(queue.getNowait() as unknown as R);
     }
     if (queue.full()) return this._wait(queue._putters);
     queue.putNowait(this.item as T);
+    this.over = true;
     return doneStep(undefined as R);
   }
 

@@ -257,6 +257,25 @@ describe("Lock", () => {
     });
   });
 
+  it("a hold() awaited again acquires nothing and gives undefined, as a finished generator does", async () => {
+    runV(function* () {
+      const lock = new Lock();
+      const hold = lock.hold();
+      const held = yield* hold;
+      expect(yield* hold).toBeUndefined();
+      held[Symbol.dispose]();
+      expect(lock.locked()).toBe(false);
+    });
+    await new VirtualEventLoop().runUntilComplete(async () => {
+      const lock = new Lock();
+      const hold = lock.hold();
+      const held = await hold;
+      expect(await hold).toBeUndefined();
+      held[Symbol.dispose]();
+      expect(lock.locked()).toBe(false);
+    });
+  });
+
   it("refuses to be used from a second event loop", () => {
     const lock = new Lock();
     new VirtualEventLoop().runSync(

@@ -17,6 +17,7 @@ import {
   QueueFull,
   QueueShutDown,
   sleep,
+  VirtualEventLoop,
 } from "../src/index.js";
 import { catching, runV } from "./helpers.js";
 
@@ -148,6 +149,33 @@ describe("Queue basics", () => {
     const out: (number | string | bigint)[] = [];
     while (!mixed.empty()) out.push(mixed.getNowait());
     expect(out).toEqual([3n, 5, 8]);
+  });
+});
+
+describe("a queue call awaited again (test_coroutines' cannot reuse already awaited coroutine)", () => {
+  it("gives undefined and moves no item, as a finished generator gives undefined", async () => {
+    runV(function* () {
+      const queue = new Queue<string>();
+      const put = queue.put("a");
+      yield* put;
+      expect(yield* put).toBeUndefined();
+      expect(queue.qsize()).toBe(1);
+      queue.putNowait("b");
+      const get = queue.get();
+      expect(yield* get).toBe("a");
+      expect(yield* get).toBeUndefined();
+      expect(queue.qsize()).toBe(1);
+    });
+    await new VirtualEventLoop().runUntilComplete(async () => {
+      const queue = new Queue<string>(1);
+      const put = queue.put("a");
+      await put;
+      expect(await put).toBeUndefined();
+      const get = queue.get();
+      expect(await get).toBe("a");
+      expect(await get).toBeUndefined();
+      expect(queue.qsize()).toBe(0);
+    });
   });
 });
 
