@@ -127,8 +127,18 @@ export class Handle {
       }
       // An async callback fails later, in its promise: that is an exception in the callback too.
       if (result instanceof Promise)
-        result.then(undefined, (exception) => this._failed(callback, exception));
+        result.then(undefined, (exception) => this._failedLater(callback, exception));
     } catch (exception) {
+      this._failed(callback, exception);
+    } finally {
+      if (previous !== null) swapContext(previous);
+    }
+  }
+
+  /** An async callback's promise rejected: reported in the callback's context, as a throw is. */
+  private _failedLater(callback: HandleCallback, exception: unknown): void {
+    const previous = this._context === null ? null : swapContext(this._context);
+    try {
       this._failed(callback, exception);
     } finally {
       if (previous !== null) swapContext(previous);

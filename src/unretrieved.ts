@@ -5,7 +5,7 @@
  * garbage-collected, when its loop closes, or at the latest when the process
  * exits. Never silently lost.
  */
-import type { Context } from "./context.js";
+import { type Context, currentContext } from "./context.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { yieldToHost } from "./util/host.js";
@@ -71,7 +71,7 @@ export function failedUnretrieved(future: Future<unknown>, exception: unknown): 
     message: `${future._kind()} exception was never retrieved`,
     exception,
     future,
-    context: (future as { _context?: Context })._context,
+    context: failedIn(future),
   };
   loop._unretrieved.add(report);
   loopsWithFailures.add(loop);
@@ -79,6 +79,17 @@ export function failedUnretrieved(future: Future<unknown>, exception: unknown): 
   if (syncRuns > 0) held.add(report);
   else watch(report, future);
   return report;
+}
+
+/**
+ * A task's context, for the report: while its own step fails it, the context
+ * that step runs in, with the step's writes (the task takes it as its own
+ * only as the step ends, after this). A plain future has none.
+ */
+function failedIn(future: Future<unknown>): Context | undefined {
+  const own = (future as { _context?: Context })._context;
+  if (own === undefined) return undefined;
+  return future._loop._currentTask === future ? currentContext() : own;
 }
 
 /** @internal The failure was looked at (`future`'s exception retrieved): nothing to report. */

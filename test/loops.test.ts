@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   CancelledError,
+  ContextVar,
   createTask,
   Event,
   type ExceptionContext,
@@ -445,6 +446,24 @@ describe("the exception handler", () => {
     expect(contexts[0]!.handle).toBe(handle);
     expect(contexts[1]!.exception).toBe(error);
     expect(fine.cancelled()).toBe(false);
+  });
+
+  it("an async callback's rejection is handled in the callback's context, as a throw is (gh-96704)", async () => {
+    const name = new ContextVar("name", { default: "foo" });
+    const loop = new VirtualEventLoop();
+    const seen: string[] = [];
+    loop.setExceptionHandler(() => seen.push(name.get()));
+    loop.callSoon(() => {
+      name.set("bar");
+      throw new Error("at once");
+    });
+    loop.callSoon(async () => {
+      name.set("baz");
+      throw new Error("in its promise");
+    });
+    runFor(loop, 0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect([seen, name.get()]).toEqual([["bar", "baz"], "foo"]);
   });
 });
 

@@ -31,7 +31,7 @@ function* failing(error: unknown): Coro<never> {
 }
 
 /** Collects garbage until `reports` has one, for a few host macrotasks at most. */
-async function collectUntilReported(reports: ExceptionContext[]): Promise<void> {
+async function collectUntilReported(reports: readonly unknown[]): Promise<void> {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void;
   for (let i = 0; i < 20 && reports.length === 0; i++) {
@@ -272,6 +272,25 @@ describe("reported when a task that threw is collected, the loop never closed", 
         '<Task failed name="background">',
       ],
     ]);
+  });
+
+  it("in the context the task failed in, with its failing step's writes (test_task_exc_handler_correct_context)", async () => {
+    const variable = new ContextVar("variable", { default: "foo" });
+    const loop = new VirtualEventLoop();
+    const seen: string[] = [];
+    loop.setExceptionHandler(() => seen.push(variable.get()));
+    await loop.runUntilComplete(function* () {
+      createTask(
+        (function* () {
+          yield;
+          variable.set("bar"); // in the step that fails
+          throw new Error("lost");
+        })(),
+      );
+      yield* sleep(5);
+    });
+    await collectUntilReported(seen);
+    expect([seen, variable.get()]).toEqual([["bar"], "foo"]);
   });
 
   it("a native task, by runUntilComplete()", async () => {
