@@ -97,24 +97,30 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   if (loop.isClosed()) return;
   if (!loop.isRunning()) void loop.runForever();
   const deadline = loop.time() + timeoutMs;
+  const left = (): number => Math.max(0, deadline - loop.time());
   await cancelAll(loop, timeoutMs);
-  const left = loop._liveTasks();
-  for (const task of left) {
-    loop.callExceptionHandler({
-      message: `loop.shutdown(): ${taskLabel(task)} ignored its cancellation and was still running ${timeoutMs} ms later (it waits on ${describeWait(task)}); it is abandoned as the loop closes.`,
-      task,
-    });
-  }
-  // Then the GeneratorObjects their consumers left suspended, within the same time.
-  if (left.length === 0 && (loop._generators?.size ?? 0) > 0) {
+  let cancelled = loop._liveTasks(); // and still running
+  // Then the GeneratorObjects their consumers left suspended, within the same time, and
+  // the tasks their cleanup started.
+  if ((loop._generators?.size ?? 0) > 0) {
     const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });
-    await doneWithin(loop, closing, Math.max(0, deadline - loop.time()));
-    if (!closing.done()) {
+    await doneWithin(loop, closing, left());
+    if (closing.done()) {
+      await cancelAll(loop, left());
+      cancelled = loop._liveTasks();
+    } else {
       loop.callExceptionHandler({
         message: `loop.shutdown(): the GeneratorObjects left suspended were still closing ${timeoutMs} ms later (${taskLabel(closing)} waits on ${describeWait(closing)}); they are abandoned as the loop closes.`,
         task: closing,
       });
     }
+  }
+  for (const task of cancelled) {
+    if (task.done()) continue;
+    loop.callExceptionHandler({
+      message: `loop.shutdown(): ${taskLabel(task)} ignored its cancellation and was still running ${timeoutMs} ms later (it waits on ${describeWait(task)}); it is abandoned as the loop closes.`,
+      task,
+    });
   }
   loop.stop();
   await loop._whenStopped;

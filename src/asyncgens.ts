@@ -14,62 +14,32 @@ import { type Op, thenable } from "./thenable.js";
 type AnyGenerator = GeneratorObject<unknown, unknown, unknown>;
 
 /**
- * @internal Held weakly, as asyncio's WeakSet: a generator its consumer
- * dropped half-read is not kept alive for the loop's life. Dead entries are
- * swept when the set has doubled since the last sweep.
+ * @internal The loop's live generators, held until each is done: a weak hold
+ * would let one dropped half-read be collected before its loop shuts down,
+ * and its `finally` would not run (asyncio runs it from the collector, which
+ * JavaScript cannot do).
  */
-export class LiveGenerators {
-  private readonly refs = new Set<WeakRef<AnyGenerator>>();
-  private sweepAt = 64;
+export class LiveGenerators extends Set<AnyGenerator> {
   /** shutdownAsyncgens() was called: a generator begun later is reported. */
   shutDown = false;
-
-  add(gen: AnyGenerator): WeakRef<AnyGenerator> {
-    if (this.refs.size >= this.sweepAt) {
-      for (const ref of this.refs) if (ref.deref() === undefined) this.refs.delete(ref);
-      this.sweepAt = Math.max(64, 2 * this.refs.size);
-    }
-    const ref = new WeakRef(gen);
-    this.refs.add(ref);
-    return ref;
-  }
-
-  delete(ref: WeakRef<AnyGenerator>): void {
-    this.refs.delete(ref);
-  }
-
-  /** Every live one, in the order they began; the set is emptied. */
-  take(): AnyGenerator[] {
-    const live: AnyGenerator[] = [];
-    for (const ref of this.refs) {
-      const gen = ref.deref();
-      if (gen !== undefined) live.push(gen);
-    }
-    this.refs.clear();
-    return live;
-  }
-
-  get size(): number {
-    return this.refs.size;
-  }
 }
 
 /**
  * @internal `gen` begins on the running loop, if there is one (a generator
- * read with aiterSync() runs on none): returns how to forget it once done.
+ * read with aiterSync() runs on none): returns the set to leave once done.
  */
-export function trackGenerator(gen: AnyGenerator): (() => void) | null {
+export function trackGenerator(gen: AnyGenerator): LiveGenerators | null {
   const loop = peekRunningLoop();
   if (loop === null) return null;
   const live = (loop._generators ??= new LiveGenerators());
   if (live.shutDown) {
     loop.callExceptionHandler({
-      message: `${gen} began after loop.shutdownAsyncgens() was called: nothing will close it if it is left suspended.`,
+      message: `${gen} began after loop.shutdownAsyncgens() was called: only another call closes it if it is left suspended (run() and shutdown() make one as they end).`,
       asyncgen: gen,
     });
   }
-  const ref = live.add(gen);
-  return () => live.delete(ref);
+  live.add(gen);
+  return live;
 }
 
 /** @internal loop.shutdownAsyncgens(). */
@@ -81,7 +51,8 @@ export function shutdownAsyncgens(loop: BaseEventLoop): Op<void> {
 function* closeAll(loop: BaseEventLoop): Coro<void> {
   const live = (loop._generators ??= new LiveGenerators());
   live.shutDown = true;
-  const generators = live.take();
+  const generators = [...live];
+  live.clear();
   const closing = generators.map((gen) => [gen, loop.createTask(gen.close())] as const);
   for (const [gen, task] of closing) {
     try {

@@ -6,7 +6,7 @@
  * `yield* g.next()` drives the body with `monitor.await()` until the next
  * item or the end. Native code iterates it with `for await`.
  */
-import { trackGenerator } from "./asyncgens.js";
+import { type LiveGenerators, trackGenerator } from "./asyncgens.js";
 import { type Coro, describe, isCoroutine } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
 import { getEventLoop } from "./events.js";
@@ -62,8 +62,8 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
   /** @internal */ readonly _monitor = new Monitor<T, TNext>();
   /** @internal */ readonly _coro: Coro<TReturn>;
   /** @internal */ _state: GeneratorState = GeneratorState.NEW;
-  /** @internal Forgets it in its loop's list of live generators (see asyncgens.ts), once it began. */
-  _forget: (() => void) | null = null;
+  /** @internal Its loop's live generators, which it leaves once done (see asyncgens.ts). */
+  _liveIn: LiveGenerators | null = null;
 
   /** `body` is called at once with this object and returns the coroutine to run (a function* does not start until the first next()). */
   constructor(body: (g: GeneratorObject<T, TReturn, TNext>) => Coro<TReturn>) {
@@ -150,7 +150,7 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
       if (how === Resume.THROW) throw arg;
       return { done: true, value: (how === Resume.RETURN ? arg : undefined) as TReturn };
     }
-    if (this._state === GeneratorState.NEW) this._forget = trackGenerator(this);
+    if (this._state === GeneratorState.NEW) this._liveIn = trackGenerator(this);
     this._state = GeneratorState.RUNNING;
     try {
       const result = yield* this._monitor._drive(where, this._coro, how, arg);
@@ -159,7 +159,7 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
     } finally {
       // The body threw, or was closed with the caller: it is over.
       if (this._state === GeneratorState.RUNNING) this._state = GeneratorState.DONE;
-      if (this._state === GeneratorState.DONE) this._forget?.();
+      if (this._state === GeneratorState.DONE) this._liveIn?.delete(this);
     }
   }
 }

@@ -285,6 +285,7 @@ async function runOn<T>(
     if (loop._generators !== null && loop._generators.size > 0) {
       const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });
       await loop._runUntilComplete(closing, "run(), closing the generators left suspended");
+      await cancelAllTasks(loop, mainDone); // the tasks their cleanup started
     }
   } catch (error) {
     // The leftovers' own deadlock is news only when main finished; else main's error says it.

@@ -14,6 +14,8 @@
  *   them, as asynkit's does (test_issue_74956, below with the coroutine API).
  * The coroutine API (`yield* gen.next()`) is tested after the ported cases.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import {
   CancelledError,
@@ -538,6 +540,64 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
     expect(log).toEqual(["took a0", "leftover cancelled", "a closed at 0", "main done"]);
   });
 
+  test("a generator dropped half-read is still closed, however soon it is collectable; the tasks its cleanup starts are cancelled too", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const log: string[] = [];
+    await run(
+      function* () {
+        yield* lines("dropped", log).next();
+        const cleanup = new GeneratorObject<number>(function* (g) {
+          try {
+            yield* g.yield(1);
+          } finally {
+            createTask(
+              (function* () {
+                try {
+                  yield* sleep(1_000);
+                } finally {
+                  log.push("started by a cleanup, cancelled");
+                }
+              })(),
+            );
+          }
+        });
+        yield* cleanup.next();
+        gc(); // the loop holds them: nothing else does
+        yield* sleep(1);
+      },
+      { loopFactory: () => new VirtualEventLoop() },
+    );
+    expect(log).toEqual(["dropped closed at 1", "started by a cleanup, cancelled"]);
+  });
+
+  test("an app loop closes them even when a task ignored its cancellation, and reports that task", async () => {
+    const log: string[] = [];
+    const contexts: ExceptionContext[] = [];
+    const app = new VirtualEventLoop();
+    app.setExceptionHandler((_loop, context) => contexts.push(context));
+    app.submit(
+      function* () {
+        for (;;) {
+          try {
+            yield* new Event().wait();
+          } catch {
+            // ignores every cancellation
+          }
+        }
+      },
+      { name: "stubborn" },
+    );
+    await app.submit(function* () {
+      yield* lines("read once", log).next();
+    });
+    await app.shutdown({ timeout: 100 });
+    expect(log).toEqual(["read once closed at 100"]); // once the stubborn task had its 100 ms
+    expect(contexts.map((c) => c.message)).toEqual([
+      'loop.shutdown(): Task "stubborn" ignored its cancellation and was still running 100 ms later (it waits on Event.wait()); it is abandoned as the loop closes.',
+    ]);
+  });
+
   test("closes them all at once; a finished generator is not closed again; awaitable from an async function", async () => {
     const log: string[] = [];
     const loop = new VirtualEventLoop();
@@ -599,7 +659,7 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
       ["an error occurred during closing of <GeneratorObject suspended>", stubborn],
       ["an error occurred during closing of <GeneratorObject done>", expect.any(GeneratorObject)],
       [
-        "<GeneratorObject new> began after loop.shutdownAsyncgens() was called: nothing will close it if it is left suspended.",
+        "<GeneratorObject new> began after loop.shutdownAsyncgens() was called: only another call closes it if it is left suspended (run() and shutdown() make one as they end).",
         expect.any(GeneratorObject),
       ],
     ]);

@@ -553,7 +553,8 @@ export abstract class BaseEventLoop {
    * once, as asyncio's `loop.shutdown_asyncgens()`: each body left suspended
    * runs its `finally` blocks. One that fails to close is reported through the
    * exception handler; one begun later is reported as it begins. run() calls
-   * it once the tasks it left are done, and so does shutdown().
+   * it once the tasks it left are done, and so does shutdown(). The loop holds
+   * each generator until it is done: close one you stop reading.
    *
    * @example
    * ```ts
