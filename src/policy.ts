@@ -6,6 +6,7 @@ import { cancelOnAbort, checkSignal } from "./abort.js";
 import {
   type Awaitable,
   type Coro,
+  describe,
   isAwaitable,
   isCoroutine,
   isGeneratorFunction,
@@ -287,6 +288,7 @@ async function runOn<T>(
       await loop._runUntilComplete(closing, "run(), closing the generators left suspended");
       await cancelAllTasks(loop, mainDone); // the tasks their cleanup started
     }
+    if ("value" in outcome) outcome = readBeforeClose(loop, outcome.value);
   } catch (error) {
     // The leftovers' own deadlock is news only when main finished; else main's error says it.
     if (mainDone) outcome = { error };
@@ -295,14 +297,33 @@ async function runOn<T>(
     loop.close();
   }
   if ("error" in outcome) throw outcome.error;
-  const result = outcome.value;
-  if (result instanceof Future && result._loop === loop && !result.done()) {
-    // The promise would wait for it (a promise adopts a thenable), on a loop closed now.
-    throw new InvalidStateError(
-      `run(): main returned ${result}, pending on the loop run() ran and has closed, so it can never be done: return (yield* future) to return its result instead.`,
-    );
+  return outcome.value;
+}
+
+/**
+ * What run() settles with when main returned `value`. run()'s promise would
+ * adopt a thenable, after the loop closed: a future of the loop is read now
+ * (its failure retrieved, not reported at the close); a pending one, or an
+ * operation or CoroStart, which would have to run on the closed loop, is refused.
+ */
+function readBeforeClose<T>(loop: BaseEventLoop, value: T): { value: T } | { error: unknown } {
+  const own = value instanceof Future && value._loop === loop;
+  if (own && value.done()) {
+    try {
+      return { value: value.result() as T };
+    } catch (error) {
+      return { error };
+    }
   }
-  return result;
+  if (own || (isPromiseLike(value) && isAwaitable(value))) {
+    const what = own ? String(value) : describe(value);
+    return {
+      error: new InvalidStateError(
+        `run(): main returned ${what}, which could finish only on the loop run() ran, closed now: return (yield* it) to return its result instead.`,
+      ),
+    };
+  }
+  return { value };
 }
 
 /** How long (loop time) run() waits for the cancelled leftovers before it names the ones still running. */

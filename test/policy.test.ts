@@ -8,6 +8,7 @@ import {
   type BaseEventLoop,
   CancelledError,
   type Coro,
+  CoroStart,
   createTask,
   currentTask,
   DefaultEventLoopPolicy,
@@ -182,8 +183,34 @@ describe("run()", () => {
     );
     expect(error).toBeInstanceOf(InvalidStateError);
     expect(error!.message).toBe(
-      "run(): main returned <Future pending>, pending on the loop run() ran and has closed, so it can never be done: return (yield* future) to return its result instead.",
+      "run(): main returned <Future pending>, which could finish only on the loop run() ran, closed now: return (yield* it) to return its result instead.",
     );
+    // So is an operation or a CoroStart, which would have to run on that loop.
+    for (const made of [() => sleep(5, "late"), () => new CoroStart(sleep(5, "late"))]) {
+      const refused = await run(function* () {
+        return made();
+      }, virtual).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(refused).toBeInstanceOf(InvalidStateError);
+      expect(refused!.message).toMatch(
+        /^run\(\): main returned .+, which could finish only on the loop run\(\) ran/,
+      );
+    }
+    // A failed one gives its error, retrieved: no report at the loop's close.
+    const reports: ExceptionContext[] = [];
+    const failure = await run(function* () {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_l, ctx) => reports.push(ctx));
+      const future = loop.createFuture<number>();
+      future.setException(new RangeError("failed"));
+      return future;
+    }, virtual).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect([failure, reports]).toEqual([new RangeError("failed"), []]);
     // A done one is waited for, as a promise waits for any thenable it resolves to.
     const done = await run(function* () {
       const future = getRunningLoop().createFuture<number>();
