@@ -805,7 +805,8 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
   if (typeof x === "function" && !isLocalAsyncFunction(x))
     return funcEager(x as () => Coro<unknown>);
   let hint = "call it as eager(work()) or eager(function* () { ... })";
-  if (isPromiseLike(x))
+  if (x instanceof CoroStart) hint = "it started already: wait for it with yield* start";
+  else if (isPromiseLike(x))
     hint = "a promise is already running: wait for it with yield* fromPromise(promise)";
   else if (isLocalAsyncFunction(x)) hint = ASYNC_FUNCTION_HINT;
   throw argTypeError(

@@ -770,9 +770,11 @@ export class Task<T = unknown> extends Future<T> {
           ? "`yield coro` was used instead of `yield* coro`, or yield* was given a list (wait for several with yield* gather(list))"
           : yielded instanceof Monitor
             ? "monitor.oob(), or a GeneratorObject's g.yield(), ran in a coroutine the monitor does not drive: call it only in the coroutine given to the monitor (a generator's own body), not in a task that coroutine created"
-            : isPromiseLike(yielded)
-              ? "a coroutine waits for a promise with `yield* fromPromise(promise)`"
-              : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
+            : isAwaitable(yielded)
+              ? "`yield x` was used instead of `yield* x`"
+              : isPromiseLike(yielded)
+                ? "a coroutine waits for a promise with `yield* fromPromise(promise)`"
+                : "a coroutine may only yield* futures, tasks and coroutines, or use a bare `yield`";
     const error = new TypeError(`${this} got bad yield ${describe(yielded)}: ${hint}.`);
     badYields.add(error);
     this._throwNext(error);

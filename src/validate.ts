@@ -222,6 +222,9 @@ function awaitableHint(where: string, value: unknown): string {
   if (typeof value === "object" && value !== null && isAsyncGenerator(value)) {
     return "an async generator is not a coroutine: write it as a function* (waiting with yield*) or as an async function";
   }
+  // One of asynkit's awaitables that is not a coroutine itself: a CoroStart.
+  if (isAwaitable(value))
+    return "wait for it with yield* (in a task), or make it a task with ensureFuture()";
   if (isPromiseLike(value)) return "wrap a promise with fromPromise(promise)";
   if (Array.isArray(value) || value instanceof Set) {
     return "a list is not awaitable: wait for all of them with yield* gather(list)";

@@ -20,6 +20,7 @@ import {
   coroIsSuspended,
   coroStart,
   createTask,
+  eager,
   ensureFuture,
   Future,
   gather,
@@ -31,7 +32,7 @@ import {
   Task,
   VirtualEventLoop,
 } from "../src/index.js";
-import { catching } from "./helpers.js";
+import { catching, runV } from "./helpers.js";
 
 const runSync = <T>(main: Coro<T>): T => new VirtualEventLoop().runSync(main);
 /** Runs `body` inside a running (virtual) loop, for coroutines that need one to start. */
@@ -468,6 +469,39 @@ describe("await of a CoroStart in an async function (TestCoroStart.test_await)",
     });
     expect(result).toEqual(["a", "at once", "b"]);
     expect(log).toEqual(["a1", "started", "b1", "a2", "b2", "t=10"]);
+  });
+
+  test("the errors for a CoroStart where a coroutine belongs say to wait for it, not to wrap a promise", () => {
+    const messages = runV(function* () {
+      const caughtMessage = function* (body: () => Coro<unknown>): Coro<string> {
+        try {
+          yield* body();
+          return "no error";
+        } catch (error) {
+          return (error as Error).message;
+        }
+      };
+      return [
+        // biome-ignore lint/correctness/useYield: throws at once
+        yield* caughtMessage(function* () {
+          createTask(new CoroStart(worker([], "a")) as never);
+        }),
+        // biome-ignore lint/correctness/useYield: throws at once
+        yield* caughtMessage(function* () {
+          eager(new CoroStart(worker([], "b")) as never);
+        }),
+        yield* caughtMessage(function* () {
+          yield new CoroStart(worker([], "c")) as never;
+        }),
+      ];
+    });
+    expect(messages).toEqual([
+      "createTask() expects coro to be a coroutine or an async function, got <CoroStart pending>: wait for it with yield* (in a task), or make it a task with ensureFuture().",
+      "eager() expects x to be a coroutine or a function that returns one (function*), got <CoroStart pending>: it started already: wait for it with yield* start.",
+      expect.stringMatching(
+        /got bad yield <CoroStart pending>: `yield x` was used instead of `yield\* x`\.$/,
+      ),
+    ]);
   });
 
   test("ensureFuture() and gather() still drive it as a coroutine, not as a promise", async () => {
