@@ -78,6 +78,8 @@ function takeTask(what: string, loop: AnySchedulingLoop, task: Task): Handle {
   else if (task.done()) why = "it is done";
   else if (task === loop._currentTask) why = "it is the task running now";
   else if (task._blockedOnHost) why = `it is blocked waiting for ${HOST_AWAIT}`;
+  else if (task._stepInMicrotasks)
+    why = "its function runs on in the microtasks, to its next await";
   else if (taskIsBlocked(task)) why = `it is blocked waiting for ${task._futWaiter}`;
   else why = "its entry was taken out of the queue";
   throw new Error(
@@ -285,8 +287,9 @@ function* startTask<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined
 
 /**
  * True when the task waits for a future that is not done yet, or (an async
- * function task) for a native promise only the host settles. A task is
- * blocked, runnable, running, or done. Works on any loop.
+ * function task) for a native promise only the host settles, or for its
+ * function to reach its next await in the microtasks. A task is blocked,
+ * runnable, running, or done. Works on any loop.
  *
  * @example
  * ```ts
@@ -302,7 +305,10 @@ function* startTask<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined
 export function taskIsBlocked(task: Task): boolean {
   checkTask("taskIsBlocked", task);
   const waitingFor = task._futWaiter;
-  return (waitingFor !== null && waitingFor._state === PENDING) || task._blockedOnHost;
+  if (waitingFor !== null && waitingFor._state === PENDING) return true;
+  // An async function task on the host, or, started eagerly by the task running now, on
+  // its way to its first await in the microtasks: no entry in the ready queue either way.
+  return task._blockedOnHost || (task._stepInMicrotasks && task !== task._loop._currentTask);
 }
 
 /**

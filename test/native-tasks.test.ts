@@ -1442,6 +1442,36 @@ describe("the scheduling API sees native tasks", () => {
   });
 });
 
+describe("the scheduling API sees native tasks started eagerly", () => {
+  it("on its way to its first await, such a task is blocked, as blockedTasks() says, and cannot be moved", async () => {
+    const seen = await run(
+      function* () {
+        const eagerly = createTask(async () => await sleep(10), {
+          name: "eagerly",
+          eagerStart: true,
+        });
+        const state = [
+          taskIsBlocked(eagerly),
+          taskIsRunnable(eagerly),
+          blockedTasks().has(eagerly),
+          runnableTasks().has(eagerly),
+        ];
+        const refused = (yield* catching(taskSwitch(eagerly))) as Error;
+        yield* eagerly;
+        return [...state, refused.message];
+      },
+      { loopFactory: schedulingLoopFactory },
+    );
+    expect(seen).toEqual([
+      true,
+      false,
+      true,
+      false,
+      'taskSwitch(): <Task pending name="eagerly"> is not in the ready queue (its function runs on in the microtasks, to its next await), so it cannot be moved: only a task waiting in the ready queue can (see runnableTasks()).',
+    ]);
+  });
+});
+
 describe("native tasks on other loops and modes", () => {
   it("two loops running native tasks at the same time keep their own awaits", async () => {
     const fetchAll = async (name: string, loop: BaseEventLoop): Promise<string[]> => {
