@@ -4,8 +4,12 @@
  * suspends it is still on it, and shown without asynkit's own frames.
  */
 
-/** Frames captured per suspension: asynkit's own at the top, then the user's with the engine's `.next` between. */
-const CAPTURED_FRAMES = 24;
+/**
+ * Frames captured per suspension: asynkit's own at the top, then the user's
+ * with the engine's `.next` between, and asynkit's again under each wrapper
+ * (coroAwait() takes 8): enough for five of the user's under several.
+ */
+const CAPTURED_FRAMES = 64;
 
 /** At most this many of the user's frames are shown. */
 const SHOWN_FRAMES = 5;

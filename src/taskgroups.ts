@@ -162,7 +162,7 @@ export class TaskGroup {
       (this._loop as BaseEventLoop).callExceptionHandler({
         message: `Task ${task} has errored out but its parent task ${parent} is already completed`,
         exception: error,
-        future: task,
+        task,
       });
       return;
     }

@@ -343,6 +343,17 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
     function* viaWaitFor(gate: Event): Coro<void> {
       yield* waitFor(fetchRows(gate), 1_000);
     }
+    function* viaNested(gate: Event): Coro<void> {
+      yield* coroAwait(
+        (function* outer() {
+          yield* coroAwait(
+            (function* inner() {
+              yield* coroAwait(fetchRows(gate));
+            })(),
+          );
+        })(),
+      );
+    }
     const loop = new VirtualEventLoop();
     loop.setDebug(true);
     let tree = "";
@@ -350,7 +361,7 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
       loop.createTask(
         (function* () {
           const gate = new Event();
-          for (const via of [viaCoroAwait, viaTimeout, viaWaitFor]) {
+          for (const via of [viaCoroAwait, viaTimeout, viaWaitFor, viaNested]) {
             createTask(via(gate), { name: via.name });
           }
           yield* sleep(5);
@@ -376,6 +387,11 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
       "viaWaitFor",
       "fetchRows",
       "viaWaitFor",
+      "viaNested",
+      "fetchRows",
+      "inner",
+      "outer",
+      "viaNested",
     ]);
   });
 
