@@ -633,7 +633,10 @@ function endStart<T>(
   start._suspended(step);
   // The task runs the rest in the copy the start ran in.
   try {
-    return activeLoop().createTask(start.asCoroutine(), { context });
+    const loop = activeLoop();
+    const task = loop.createTask(start.asCoroutine(), { context });
+    startSuspended(loop, task, step);
+    return task;
   } catch (error) {
     // No task to continue it (a closed loop): end the coroutine rather than leave it half-run.
     start._context = context;
@@ -666,8 +669,14 @@ function settleStartTask<T>(
     start._suspended(step);
     (task._coro as unknown as Continuation<T>).start = start;
     task._loop._readyTask(task as Task<unknown>);
+    startSuspended(task._loop, task, step);
   }
   return task;
+}
+
+/** In debug mode, the task tree shows the wait the start suspended on as its task's (see Linter). */
+function startSuspended(loop: BaseEventLoop, task: Task<unknown>, step: IteratorResult<Suspend>): void {
+  if (step.value instanceof Future) loop._linter?.startSuspended(task, step.value);
 }
 
 /**

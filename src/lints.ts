@@ -52,6 +52,8 @@ export class Linter {
   private readonly waits = new WeakMap<Task, number>();
   /** Where each task suspended for the wait it is in, for the task tree. */
   private readonly sites = new WeakMap<Task, Error>();
+  /** The future of each task's wait in `waits`: a step that goes on waiting on it keeps both. */
+  private readonly waitedOn = new WeakMap<Task, Future<unknown>>();
   /** Where the entry running now last suspended a coroutine: its task's site, if the task then waits. */
   private site: Error | null = null;
   /** The tasks seen to step, so that a first step is not said to resume after anything. */
@@ -139,6 +141,25 @@ export class Linter {
     this.stepEnded(entry, task, took, resumed);
   }
 
+  /**
+   * The eager start of `task` suspended on `future` inside the step running
+   * now: the wait and where it began are the task's, not the step's (which
+   * may suspend after it).
+   */
+  startSuspended(task: Task, future: Future<unknown>): void {
+    if (!this.loop.getDebug()) return;
+    this.waitBegins(task, future);
+    this.site = null;
+  }
+
+  private waitBegins(task: Task, future: Future<unknown> | null): void {
+    this.waits.set(task, this.loop.time());
+    if (this.site === null) this.sites.delete(task);
+    else this.sites.set(task, this.site);
+    if (future === null) this.waitedOn.delete(task);
+    else this.waitedOn.set(task, future);
+  }
+
   /** A native task's step that went on in microtasks ended: judged as a whole, as after() judges a step. */
   nativeStepEnded(task: Task): void {
     const open = this.openSteps.get(task);
@@ -156,9 +177,10 @@ export class Linter {
     const waiter = task?._futWaiter ?? null;
     // A wait begins: on a pending future, or on the host (a native task's step ended there).
     if (task !== null && ((waiter !== null && waiter._state === PENDING) || task._blockedOnHost)) {
-      this.waits.set(task, this.loop.time());
-      if (this.site === null) this.sites.delete(task);
-      else this.sites.set(task, this.site);
+      // The first step of a task whose eager start suspended waits where the start did.
+      if (this.site !== null || waiter === null || this.waitedOn.get(task) !== waiter) {
+        this.waitBegins(task, waiter);
+      }
     }
     this.site = null;
     if (task !== null) this.countPolls(task, took);

@@ -373,6 +373,7 @@ export class Task<T = unknown> extends Future<T> {
       this._startEagerly();
       // As asyncio's (3.13): a task done within its eager start shows no coroutine.
       if (this._state !== PENDING) this._coro = null as unknown as Coro<T>;
+      else if (this._futWaiter !== null) loop._linter?.startSuspended(this, this._futWaiter);
     } else if (options[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
     if (options.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));

@@ -11,6 +11,7 @@ import {
   createTask,
   DeadlockError,
   Event,
+  eager,
   formatTaskTree,
   fromPromise,
   gather,
@@ -393,6 +394,40 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
       "outer",
       "viaNested",
     ]);
+  });
+
+  it("shows where a task started eagerly suspended in its start, as for one started lazily", () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    let tree = "";
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const gate = new Event();
+          createTask(report(gate), { name: "lazy" });
+          createTask(report(gate), { name: "eagerStart", eagerStart: true });
+          const started = eager(report(gate));
+          yield* sleep(5);
+          tree = formatTaskTree();
+          gate.set();
+          yield* started;
+        })(),
+        { name: "main" },
+      ),
+    );
+    const lines = tree.split("\n");
+    expect(
+      lines.filter((line) => line.includes("Task ")).map((line) => line.replace(/^\W+/, "")),
+    ).toEqual([
+      'Task "main" running',
+      'Task "lazy" waits on Event.wait() since t=0 ms',
+      'Task "eagerStart" waits on Event.wait() since t=0 ms',
+      expect.stringMatching(/^Task "Task-\d+" waits on Event\.wait\(\) since t=0 ms$/),
+    ]);
+    const frames = lines
+      .filter((line) => line.includes(" at "))
+      .map((line) => /at (\w+)/.exec(line)?.[1]);
+    expect(frames).toEqual(["fetchRows", "report", "fetchRows", "report", "fetchRows", "report"]);
   });
 
   it("captures nothing without debug mode", () => {
