@@ -675,7 +675,11 @@ function settleStartTask<T>(
 }
 
 /** In debug mode, the task tree shows the wait the start suspended on as its task's (see Linter). */
-function startSuspended(loop: BaseEventLoop, task: Task<unknown>, step: IteratorResult<Suspend>): void {
+function startSuspended(
+  loop: BaseEventLoop,
+  task: Task<unknown>,
+  step: IteratorResult<Suspend>,
+): void {
   if (step.value instanceof Future) loop._linter?.startSuspended(task, step.value);
 }
 
