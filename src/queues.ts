@@ -215,6 +215,8 @@ function shutDownError(operation: string): QueueShutDown {
 
 const GET = 0;
 const PUT = 1;
+/** A call that took or put its item: awaited again, it gives undefined, as a finished generator does. */
+const OVER = 2;
 /** By kind: the call's name (its future's label in deadlock reports: queue._getName, or PUT_LABEL). */
 const NAMES = ["get", "put"] as const;
 const PUT_LABEL = "Queue.put()";
@@ -231,12 +233,10 @@ class QueueWait<T, R> {
   readonly done = false;
   /** The future it waits on, while it waits. */
   value: WaitFuture<void> | null = null;
-  /** It took or put its item: awaited again, it gives undefined, as a finished generator does. */
-  private over = false;
 
   constructor(
     private readonly queue: Queue<T>,
-    private readonly kind: typeof GET | typeof PUT,
+    private kind: typeof GET | typeof PUT | typeof OVER,
     private readonly item: T | undefined,
   ) {}
 
@@ -248,16 +248,17 @@ class QueueWait<T, R> {
       return waitStep(waited, true) as IteratorResult<Suspend, R>;
     }
     this.value = null;
-    if (this.over) return doneStep(undefined as R);
     const queue = this.queue;
-    if (this.kind === GET) {
-      if (queue._size() === 0) return this._wait(queue._getters);
-      this.over = true;
+    const kind = this.kind;
+    if (kind === GET) {
+      if (queue._size() === 0) return this._wait(queue._getters, GET);
+      this.kind = OVER;
       return doneStep(queue.getNowait() as unknown as R);
     }
-    if (queue.full()) return this._wait(queue._putters);
+    if (kind === OVER) return doneStep(undefined as R);
+    if (queue.full()) return this._wait(queue._putters, PUT);
     queue.putNowait(this.item as T);
-    this.over = true;
+    this.kind = OVER;
     return doneStep(undefined as R);
   }
 
@@ -275,14 +276,14 @@ class QueueWait<T, R> {
     return this;
   }
 
-  /** Joins `waiters`, the line of this kind of call, on a future of its own. */
-  private _wait(waiters: Deque<Future<void>>): IteratorResult<Suspend, R> {
+  /** Joins `waiters`, the line of its `kind` of call, on a future of its own. */
+  private _wait(
+    waiters: Deque<Future<void>>,
+    kind: typeof GET | typeof PUT,
+  ): IteratorResult<Suspend, R> {
     const queue = this.queue;
-    if (queue._isShutdown) throw shutDownError(NAMES[this.kind]);
-    const fut = new WaitFuture<void>(
-      queue._getLoop(),
-      this.kind === GET ? queue._getName : PUT_LABEL,
-    );
+    if (queue._isShutdown) throw shutDownError(NAMES[kind]);
+    const fut = new WaitFuture<void>(queue._getLoop(), kind === GET ? queue._getName : PUT_LABEL);
     waiters.push(fut);
     this.value = fut;
     return waitStep(fut, false, this as IteratorYieldResult<Suspend>) as IteratorResult<Suspend, R>;
