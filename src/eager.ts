@@ -710,9 +710,12 @@ const NO_AUTOSTART: CoroStartOptions = { autostart: false };
  *
  * @example
  * ```ts
- * import { funcEager, sleep } from "asynkit";
+ * import { funcEager, run, sleep } from "asynkit";
  * const fetchUser = funcEager(function* (id: number) { yield* sleep(10); return { id }; });
- * const pending = fetchUser(1); // already running
+ * await run(function* () {
+ *   const pending = fetchUser(1); // already running
+ *   console.log(yield* pending); // { id: 1 }
+ * });
  * ```
  */
 export function funcEager<This, A extends unknown[], T>(
@@ -742,9 +745,12 @@ export function funcEager<This, A extends unknown[], T>(
  *
  * @example
  * ```ts
- * import { asyncEager, sleep } from "asynkit";
+ * import { asyncEager, run, sleep } from "asynkit";
  * const getSlowRemoteData = asyncEager(function* () { yield* sleep(50); return "data"; });
- * const future = getSlowRemoteData(); // the request is already in flight
+ * await run(function* () {
+ *   const future = getSlowRemoteData(); // the request is already in flight
+ *   console.log(yield* future); // "data"
+ * });
  * ```
  */
 export const asyncEager: typeof funcEager = funcEager;

@@ -668,9 +668,9 @@ type BarrierState = typeof FILLING | typeof DRAINING | typeof RESETTING | typeof
  * import { Barrier, createTask, run } from "asynkit";
  * await run(function* () {
  *   const barrier = new Barrier(2);
- *   const other = createTask(barrier.wait());
- *   const index = yield* barrier.wait(); // 1: the second to arrive
- *   console.log(index, yield* other);    // 1 0
+ *   const other = createTask(barrier.wait()); // arrives once main waits
+ *   const index = yield* barrier.wait(); // 0: the first to arrive
+ *   console.log(index, yield* other);    // 0 1
  * });
  * ```
  */

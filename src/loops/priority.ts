@@ -271,8 +271,10 @@ export function PriorityMixin<B extends LoopConstructor>(
  * ```ts
  * import { PriorityHostEventLoop, createTask, run } from "asynkit";
  * await run(function* () {
- *   createTask((function* () { console.log("background"); })(), { priority: "background" });
- *   createTask((function* () { console.log("urgent"); })(), { priority: "user-blocking" });
+ *   const low = createTask((function* () { console.log("background"); })(), { priority: "background" });
+ *   const high = createTask((function* () { console.log("urgent"); })(), { priority: "user-blocking" });
+ *   yield* low;
+ *   yield* high;
  * }, { loopFactory: () => new PriorityHostEventLoop() }); // "urgent", then "background"
  * ```
  */
