@@ -597,6 +597,16 @@ export function noteSuspensions(): void {
 }
 
 /**
+ * @internal The error for a call of asynkit's awaited again while an await of
+ * it waits (another task's `yield*` of the same call): the first keeps its place.
+ */
+export function awaitedAlready(call: string): InvalidStateError {
+  return new InvalidStateError(
+    `${call} is awaited already, by another task: a call is awaited once (to wait for it from several tasks, make it a task, createTask(call), and await that).`,
+  );
+}
+
+/**
  * The end of a wait for undefined (a future set with `setResult()`, a sleep(0)),
  * one object for all of them: `yield*` hands the inner iterator's result to the
  * task as it is, and the task only reads it.

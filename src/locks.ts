@@ -10,7 +10,15 @@ import "./util/dispose.js";
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop, peekRunningLoop } from "./events.js";
-import { FINISHED, type Future, PENDING, WaitFuture, waitStep, waitSteps } from "./futures.js";
+import {
+  awaitedAlready,
+  FINISHED,
+  Future,
+  PENDING,
+  WaitFuture,
+  waitStep,
+  waitSteps,
+} from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { taskLabel } from "./tasktree.js";
@@ -93,6 +101,8 @@ interface Holdable {
 class Hold {
   private acquiring: Coro<true> | null = null;
   private held: Held | null = null;
+  /** What the acquire waits on, while it waits. */
+  private waitingOn: Future<unknown> | null = null;
 
   constructor(
     private readonly owner: Holdable,
@@ -101,6 +111,8 @@ class Hold {
   ) {}
 
   next(): IteratorResult<Suspend, Disposable> {
+    // Another task's yield* of this call, while the first waits: the first keeps its place.
+    if (this.waitingOn?._state === PENDING) throw awaitedAlready(this.call);
     if (this.acquiring === null) this.acquiring = this.owner.acquire();
     return this.toHeld(this.acquiring.next());
   }
@@ -131,7 +143,11 @@ class Hold {
   }
 
   private toHeld(step: IteratorResult<Suspend, true>): IteratorResult<Suspend, Disposable> {
-    if (step.done !== true) return step;
+    if (step.done !== true) {
+      this.waitingOn = step.value instanceof Future ? step.value : null;
+      return step;
+    }
+    this.waitingOn = null;
     // Awaited again, it acquired nothing more: undefined, as from a finished generator.
     if (this.held !== null) return { done: true, value: undefined as never };
     this.held = new Held(this.owner);
@@ -329,6 +345,8 @@ class EventWait {
   next(): IteratorResult<Suspend, true> {
     const waited = this.value;
     if (waited !== null) {
+      // Another task's yield* of this call, while the first waits: the first keeps its place.
+      if (waited._state === PENDING) throw awaitedAlready("Event.wait()");
       this._leave();
       return waitStep(waited, true);
     }

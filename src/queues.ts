@@ -8,6 +8,7 @@
 import { type Coro, describe, type Suspend } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import {
+  awaitedAlready,
   doneStep,
   FINISHED,
   type Future,
@@ -243,7 +244,10 @@ class QueueWait<T, R> {
   next(): IteratorResult<Suspend, R> {
     const waited = this.value;
     if (waited !== null && waited._state !== FINISHED) {
-      // Cancelled (or iterated by hand while pending): leave, then raise what the wait gives.
+      // Another task's yield* of this call, while the first waits: the first keeps its place.
+      if (waited._state === PENDING)
+        throw awaitedAlready(this.kind === GET ? "Queue.get()" : PUT_LABEL);
+      // Cancelled: leave, then raise what the wait gives.
       this._leave();
       return waitStep(waited, true) as IteratorResult<Suspend, R>;
     }

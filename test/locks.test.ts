@@ -19,6 +19,7 @@ import {
   getRunningLoop,
   Lock,
   Semaphore,
+  type Suspend,
   sleep,
   type Task,
   TimeoutError,
@@ -273,6 +274,39 @@ describe("Lock", () => {
       expect(await hold).toBeUndefined();
       held[Symbol.dispose]();
       expect(lock.locked()).toBe(false);
+    });
+  });
+
+  it("a hold() or an Event.wait() awaited by a second task while the first waits fails there alone", () => {
+    runV(function* () {
+      const lock = new Lock();
+      const event = new Event();
+      yield* lock.acquire();
+      const hold = lock.hold();
+      const wait = event.wait();
+      const awaiting = (call: Iterable<Suspend, unknown, unknown>) =>
+        [0, 1].map(() =>
+          createTask(
+            (function* () {
+              return yield* call;
+            })(),
+          ),
+        );
+      const [holder, late] = awaiting(hold);
+      const [waiter, alsoLate] = awaiting(wait);
+      yield* sleep(1);
+      lock.release();
+      event.set();
+      const held = (yield* holder!) as Disposable;
+      expect([lock.locked(), yield* waiter!]).toEqual([true, true]);
+      held[Symbol.dispose]();
+      expect([
+        ((yield* catching(late!)) as Error).message,
+        ((yield* catching(alsoLate!)) as Error).message,
+      ]).toEqual([
+        expect.stringMatching(/^lock\.hold\(\) is awaited already, by another task/),
+        expect.stringMatching(/^Event\.wait\(\) is awaited already, by another task/),
+      ]);
     });
   });
 

@@ -179,6 +179,32 @@ describe("a queue call awaited again (test_coroutines' cannot reuse already awai
   });
 });
 
+describe("a queue call awaited by a second task while the first waits", () => {
+  it("fails in the second task alone: the first keeps its place and gets the item", () => {
+    runV(function* () {
+      const queue = new Queue<number>();
+      const get = queue.get();
+      const first = createTask(
+        (function* () {
+          return yield* get;
+        })(),
+      );
+      const second = createTask(
+        (function* () {
+          return yield* get;
+        })(),
+      );
+      yield* sleep(1);
+      queue.putNowait(1);
+      expect(yield* first).toBe(1);
+      expect(((yield* catching(second)) as Error).message).toBe(
+        "Queue.get() is awaited already, by another task: a call is awaited once (to wait for it from several tasks, make it a task, createTask(call), and await that).",
+      );
+      expect(queue.qsize()).toBe(0);
+    });
+  });
+});
+
 describe("Queue under cancellation", () => {
   it("a getter cancelled as it is woken leaves the item for the next get (test_get_cancel_drop_one_pending_reader)", () => {
     const result = runV(function* () {
