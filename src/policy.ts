@@ -12,6 +12,7 @@ import {
   isGeneratorFunction,
   isPromiseLike,
 } from "./coro.js";
+import { CoroStart } from "./eager.js";
 import { InvalidStateError } from "./errors.js";
 import { loopInThisStack, setDefaultLoopProvider } from "./events.js";
 import { Future } from "./futures.js";
@@ -273,7 +274,7 @@ async function runOn<T>(
     mainDone = true;
     // Take the outcome before the loop closes, so closing does not report it as unretrieved.
     try {
-      outcome = { value: future.result() };
+      outcome = readBeforeClose(loop, future.result());
     } catch (error) {
       outcome = { error };
     }
@@ -288,7 +289,6 @@ async function runOn<T>(
       await loop._runUntilComplete(closing, "run(), closing the generators left suspended");
       await cancelAllTasks(loop, mainDone); // the tasks their cleanup started
     }
-    if ("value" in outcome) outcome = readBeforeClose(loop, outcome.value);
   } catch (error) {
     // The leftovers' own deadlock is news only when main finished; else main's error says it.
     if (mainDone) outcome = { error };
@@ -301,29 +301,45 @@ async function runOn<T>(
 }
 
 /**
- * What run() settles with when main returned `value`. run()'s promise would
- * adopt a thenable, after the loop closed: a future of the loop is read now
- * (its failure retrieved, not reported at the close); a pending one, or an
- * operation or CoroStart, which would have to run on the closed loop, is refused.
+ * What run() settles with when main returned `value`, read as main ends:
+ * run()'s promise would adopt a thenable only after the loop closed. A done
+ * future of the loop, or CoroStart, gives its outcome (a failure retrieved,
+ * not reported at the close); a pending one, or an operation (sleep(5)),
+ * which could finish only on the loop, is refused, and a coroutine left
+ * suspended is closed. Another loop's future is waited for, as any thenable.
  */
 function readBeforeClose<T>(loop: BaseEventLoop, value: T): { value: T } | { error: unknown } {
-  const own = value instanceof Future && value._loop === loop;
-  if (own && value.done()) {
+  const done =
+    (value instanceof Future && value._loop === loop && value.done()) ||
+    (value instanceof CoroStart && value.done());
+  if (done) {
     try {
-      return { value: value.result() as T };
+      return { value: (value as unknown as Future<T> | CoroStart<T>).result() };
     } catch (error) {
       return { error };
     }
   }
-  if (own || (isPromiseLike(value) && isAwaitable(value))) {
-    const what = own ? String(value) : describe(value);
-    return {
-      error: new InvalidStateError(
-        `run(): main returned ${what}, which could finish only on the loop run() ran, closed now: return (yield* it) to return its result instead.`,
-      ),
-    };
+  const pending =
+    (value instanceof Future && value._loop === loop) ||
+    (!(value instanceof Future) && isPromiseLike(value) && isAwaitable(value));
+  if (!pending) return { value };
+  const what = value instanceof Future ? String(value) : describe(value);
+  if (value instanceof CoroStart) closeQuietly(() => value.close());
+  else if (isCoroutine(value)) closeQuietly(() => value.return(undefined));
+  return {
+    error: new InvalidStateError(
+      `run(): main returned ${what}, which could finish only on the loop run() ran, closed as main ends: return (yield* it) to return its result instead.`,
+    ),
+  };
+}
+
+/** Ends a coroutine run() will not wait for; one that will not end at once is left as it is. */
+function closeQuietly(close: () => unknown): void {
+  try {
+    close();
+  } catch {
+    // it waited in a finally block: nothing more can be done for it here
   }
-  return { value };
 }
 
 /** How long (loop time) run() waits for the cancelled leftovers before it names the ones still running. */

@@ -54,12 +54,14 @@ describe("run()", () => {
       return done;
     }, virtual);
     await expect(finished).resolves.toBe("inner");
-    // A task still running when main returns is cancelled by run()'s cleanup, as asyncio.run
-    // cancels what is left; the promise then adopts the cancelled task.
+    // A task still running when main returns could finish only on the loop run() closes (its
+    // cleanup cancels it, as asyncio.run cancels what is left): refused, with what to do.
     const leftover = run(function* () {
       return createTask(sleep(50));
     }, virtual);
-    await expect(leftover).rejects.toBeInstanceOf(CancelledError);
+    await expect(leftover).rejects.toThrow(
+      /^run\(\): main returned <Task pending name="Task-\d+"[^>]*>, which could finish only on the loop/,
+    );
   });
 
   it("does not report main's failure as never retrieved when the loop closes", async () => {
@@ -183,10 +185,14 @@ describe("run()", () => {
     );
     expect(error).toBeInstanceOf(InvalidStateError);
     expect(error!.message).toBe(
-      "run(): main returned <Future pending>, which could finish only on the loop run() ran, closed now: return (yield* it) to return its result instead.",
+      "run(): main returned <Future pending>, which could finish only on the loop run() ran, closed as main ends: return (yield* it) to return its result instead.",
     );
-    // So is an operation or a CoroStart, which would have to run on that loop.
-    for (const made of [() => sleep(5, "late"), () => new CoroStart(sleep(5, "late"))]) {
+    // So is a pending task, an operation or a CoroStart, which would have to run on that loop.
+    for (const made of [
+      () => createTask(sleep(5, "late")),
+      () => sleep(5, "late"),
+      () => new CoroStart(sleep(5, "late")),
+    ]) {
       const refused = await run(function* () {
         return made();
       }, virtual).then(
@@ -211,6 +217,24 @@ describe("run()", () => {
       (e: unknown) => e as Error,
     );
     expect([failure, reports]).toEqual([new RangeError("failed"), []]);
+    // A CoroStart done in its start gives its result; another loop's future is waited for.
+    const elsewhere = new VirtualEventLoop();
+    const theirs = elsewhere.createFuture<string>();
+    theirs.setResult("theirs");
+    const results = [
+      await run(function* () {
+        // biome-ignore lint/correctness/useYield: returns at once
+        return new CoroStart(
+          (function* () {
+            return "started";
+          })(),
+        );
+      }, virtual),
+      await run(function* () {
+        return theirs;
+      }, virtual),
+    ];
+    expect(results).toEqual(["started", "theirs"]);
     // A done one is waited for, as a promise waits for any thenable it resolves to.
     const done = await run(function* () {
       const future = getRunningLoop().createFuture<number>();
