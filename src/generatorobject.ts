@@ -9,7 +9,8 @@
 import { type LiveGenerators, trackGenerator } from "./asyncgens.js";
 import { type Coro, describe, isCoroutine } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
-import { getEventLoop } from "./events.js";
+import { getEventLoop, getRunningLoop } from "./events.js";
+import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Monitor, Resume } from "./monitor.js";
 import { type Op, thenable } from "./thenable.js";
@@ -64,6 +65,12 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
   /** @internal */ _state: GeneratorState = GeneratorState.NEW;
   /** @internal Its loop's live generators, which it leaves once done (see asyncgens.ts). */
   _liveIn: LiveGenerators | null = null;
+  /**
+   * @internal While a return() or close() runs the body's cleanup: the other
+   * closes that came meanwhile, each waiting for it (a forAwait() closing its
+   * source as the loop's shutdown closes that source too).
+   */
+  _closing: Future<void>[] | null = null;
 
   /** `body` is called at once with this object and returns the coroutine to run (a function* does not start until the first next()). */
   constructor(body: (g: GeneratorObject<T, TReturn, TNext>) => Coro<TReturn>) {
@@ -142,9 +149,17 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
   /** @internal next(), throw() and return(): runs the body once as asked. */
   *_resume(where: string, how: Resume, arg: unknown): Coro<IteratorResult<T, TReturn>> {
     if (this._state === GeneratorState.RUNNING) {
-      throw new InvalidStateError(
-        `${where}: ${this} is already running for another call: wait for that call to finish first.`,
-      );
+      const closing = this._closing;
+      if (how !== Resume.RETURN || closing === null) {
+        throw new InvalidStateError(
+          `${where}: ${this} is already running for another call: wait for that call to finish first.`,
+        );
+      }
+      // Being closed already: this close waits for that one, then ends as a close of what is left.
+      const closed = getRunningLoop().createFuture<void>();
+      closing.push(closed);
+      yield* closed;
+      return yield* this._resume(where, how, arg);
     }
     if (this._state === GeneratorState.DONE) {
       if (how === Resume.THROW) throw arg;
@@ -152,6 +167,7 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
     }
     if (this._state === GeneratorState.NEW) this._liveIn = trackGenerator(this);
     this._state = GeneratorState.RUNNING;
+    if (how === Resume.RETURN) this._closing = [];
     try {
       const result = yield* this._monitor._drive(where, this._coro, how, arg);
       this._state = result.done === true ? GeneratorState.DONE : GeneratorState.SUSPENDED;
@@ -160,6 +176,9 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
       // The body threw, or was closed with the caller: it is over.
       if (this._state === GeneratorState.RUNNING) this._state = GeneratorState.DONE;
       if (this._state === GeneratorState.DONE) this._liveIn?.delete(this);
+      const closing = this._closing;
+      this._closing = null;
+      if (closing !== null) for (const closed of closing) closed.setResult();
     }
   }
 }

@@ -23,6 +23,7 @@ import {
   createTask,
   Event,
   type ExceptionContext,
+  forAwait,
   fromPromise,
   GeneratorObject,
   getEventLoopPolicy,
@@ -569,6 +570,28 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
       { loopFactory: () => new VirtualEventLoop() },
     );
     expect(log).toEqual(["dropped closed at 1", "started by a cleanup, cancelled"]);
+  });
+
+  test("a generator its consumer closes while the shutdown closes it too is closed once, and nothing is reported", async () => {
+    const log: string[] = [];
+    await run(
+      function* () {
+        getRunningLoop().setExceptionHandler((_loop, context) => log.push(context.message));
+        const inner = lines("inner", log, 5); // its cleanup waits
+        const outer = new GeneratorObject<number>(function* (g) {
+          try {
+            yield* forAwait(inner, function* (line: string) {
+              yield* g.yield(line.length);
+            });
+          } finally {
+            log.push("outer closed"); // forAwait closed inner as it left
+          }
+        });
+        yield* outer.next();
+      },
+      { loopFactory: () => new VirtualEventLoop() },
+    );
+    expect(log).toEqual(["inner closed at 5", "outer closed"]);
   });
 
   test("an app loop closes them even when a task ignored its cancellation, and reports that task", async () => {
