@@ -14,6 +14,7 @@ import {
   DeadlockError,
   Event,
   fromPromise,
+  GeneratorObject,
   gather,
   getRunningLoop,
   type Handle,
@@ -724,6 +725,31 @@ describe("failures besides a throw", () => {
           { name: "forgotten" },
         );
         yield* sleep(1);
+      };
+    await expect(explore(leaving(false), { iterations: 3 })).resolves.toMatchObject({
+      iterations: 3,
+    });
+    expect(cleanups).toBe(3);
+    const error = await rejection(explore(leaving(true)));
+    expect(error.kind).toBe("exception report");
+    expect(error.cause).toBe(cleanupFailed);
+  });
+
+  it("GeneratorObjects main left suspended are closed, as run() does: a cleanup that fails fails the run", async () => {
+    let cleanups = 0;
+    const cleanupFailed = new Error("generator cleanup failed");
+    const leaving = (fail: boolean) =>
+      function* main(): Coro<void> {
+        const rows = new GeneratorObject<number>(function* (g) {
+          try {
+            for (let i = 0; ; i++) yield* g.yield(i);
+          } finally {
+            cleanups++;
+            // biome-ignore lint/correctness/noUnsafeFinally: the cleanup that fails is the point
+            if (fail) throw cleanupFailed;
+          }
+        });
+        yield* rows.next();
       };
     await expect(explore(leaving(false), { iterations: 3 })).resolves.toMatchObject({
       iterations: 3,

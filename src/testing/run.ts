@@ -6,7 +6,7 @@
  * starts a native task, runs on the host, its native tasks stepped by the loop.
  */
 import { wait } from "../combinators.js";
-import { describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
+import { type Coro, describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
 import { DeadlockError } from "../errors.js";
 import { type ExceptionContext, type Handle, type ReadyEntry, TimerHandle } from "../events.js";
 import { Future } from "../futures.js";
@@ -430,15 +430,32 @@ async function hostLeftoversEnd(loop: ExploringLoop): Promise<void> {
 }
 
 /**
- * Once main is done, the tasks still running are cancelled and waited for, as
- * run() does: their cleanup runs under the schedule too, and a failure of
- * theirs (nobody retrieves it) fails the run. Null when none is left.
+ * Once main is done, the tasks still running are cancelled and waited for,
+ * then the GeneratorObjects left suspended are closed, as run() does: their
+ * cleanup runs under the schedule too, and a failure of theirs (nobody
+ * retrieves it, or a generator that fails to close) fails the run. Null when
+ * nothing is left.
  */
 function cancelLeftovers(loop: ExploringLoop): Task<unknown> | null {
-  const leftovers = loop._liveTasks();
-  if (leftovers.length === 0 || loop.stoppedBy !== null) return null;
-  for (const task of leftovers) task.cancel();
-  return loop.createTask(wait(leftovers), { name: "cleanup" });
+  if (loop.stoppedBy !== null) return null;
+  if (loop._liveTasks().length === 0 && (loop._generators?.size ?? 0) === 0) return null;
+  return loop.createTask(cleanUp(loop), { name: "cleanup" });
+}
+
+function* cleanUp(loop: ExploringLoop): Coro<void> {
+  yield* cancelOthers(loop);
+  if ((loop._generators?.size ?? 0) === 0) return;
+  yield* loop.shutdownAsyncgens();
+  yield* cancelOthers(loop); // the tasks their cleanup started
+}
+
+/** Cancels the live tasks but the one running this, and waits for them. */
+function* cancelOthers(loop: ExploringLoop): Coro<void> {
+  const me = loop._currentTask;
+  const others = loop._liveTasks().filter((task) => task !== me);
+  if (others.length === 0) return;
+  for (const task of others) task.cancel();
+  yield* wait(others);
 }
 
 /** What brings code that awaited a promise the loop did not make back under the search. */
