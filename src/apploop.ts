@@ -4,7 +4,7 @@
  * tasks; shutdown() cancels what is left, waits a while, and closes it.
  */
 import type { Context } from "./context.js";
-import { type Coro, isCoroutine, isGeneratorFunction } from "./coro.js";
+import { type Coro, isAwaitable, isCoroutine, isGeneratorFunction } from "./coro.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { TaskPriority } from "./priority.js";
 import type { Task, TaskBody } from "./tasks.js";
@@ -59,7 +59,9 @@ export function submitTo<T>(
       "main",
       coro,
       "a coroutine (or a function* or async function to call)",
-      "pass handler() or the function itself",
+      isAwaitable(coro)
+        ? "to wait for it, submit a coroutine that does: submit(function* () { return yield* it; })"
+        : "pass handler() or the function itself",
     );
   }
   // From anywhere: even inside another loop's step, the loop's drives run on the host later.
@@ -110,7 +112,7 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
       cancelled = loop._liveTasks();
     } else {
       loop.callExceptionHandler({
-        message: `loop.shutdown(): the GeneratorObjects left suspended were still closing ${timeoutMs} ms later (${taskLabel(closing)} waits on ${describeWait(closing)}); they are abandoned as the loop closes.`,
+        message: `loop.shutdown(): the GeneratorObjects left suspended were still closing when the ${timeoutMs} ms ran out (${taskLabel(closing)} waits on ${describeWait(closing)}); they are abandoned as the loop closes.`,
         task: closing,
       });
     }

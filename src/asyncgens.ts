@@ -34,7 +34,7 @@ export function trackGenerator(gen: AnyGenerator): LiveGenerators | null {
   const live = (loop._generators ??= new LiveGenerators());
   if (live.shutDown) {
     loop.callExceptionHandler({
-      message: `${gen} began after loop.shutdownAsyncgens() was called: only another call closes it if it is left suspended (run() and shutdown() make one as they end).`,
+      message: `${gen} began after loop.shutdownAsyncgens() was called, which does not close it: close it where it is read.`,
       asyncgen: gen,
     });
   }

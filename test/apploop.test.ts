@@ -147,6 +147,11 @@ describe("loop.submit()", () => {
         "loop.submit() expects main to be a coroutine (or a function* or async function to call), got number 5: pass handler() or the function itself.",
       ),
     );
+    const future = app.createFuture();
+    expect(() => app.submit(future as never)).toThrow(
+      /, got <Future pending>: to wait for it, submit a coroutine that does: submit\(function\* \(\) \{ return yield\* it; \}\)\.$/,
+    );
+    future.cancel();
     const done = app.shutdown();
     expect(() => app.submit(sleep(1))).toThrow(
       "loop.submit(): the loop is shutting down and takes no new work: submit before calling shutdown().",

@@ -682,7 +682,7 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
       ["an error occurred during closing of <GeneratorObject suspended>", stubborn],
       ["an error occurred during closing of <GeneratorObject done>", expect.any(GeneratorObject)],
       [
-        "<GeneratorObject new> began after loop.shutdownAsyncgens() was called: only another call closes it if it is left suspended (run() and shutdown() make one as they end).",
+        "<GeneratorObject new> began after loop.shutdownAsyncgens() was called, which does not close it: close it where it is read.",
         expect.any(GeneratorObject),
       ],
     ]);
@@ -712,7 +712,7 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
     expect(log).toEqual(["quick closed at 0"]);
     expect(contexts).toHaveLength(1);
     expect(contexts[0]?.message).toMatch(
-      /^loop\.shutdown\(\): the GeneratorObjects left suspended were still closing 100 ms later \(Task "shutdownAsyncgens" waits on Task "Task-\d+"\); they are abandoned as the loop closes\.$/,
+      /^loop\.shutdown\(\): the GeneratorObjects left suspended were still closing when the 100 ms ran out \(Task "shutdownAsyncgens" waits on Task "Task-\d+"\); they are abandoned as the loop closes\.$/,
     );
   });
 });
