@@ -223,7 +223,6 @@ describe("run()", () => {
     theirs.setResult("theirs");
     const results = [
       await run(function* () {
-        // biome-ignore lint/correctness/useYield: returns at once
         return new CoroStart(
           (function* () {
             return "started";
