@@ -31,6 +31,9 @@ function* withRetry<T>(
     try {
       return yield* timeout(policy.timeoutMs, () => operation(attempt));
     } catch (error) {
+      // The caller's cancellation is not a failure to retry: it ends the retries (an
+      // attempt's own deadline comes out of timeout() as a TimeoutError instead).
+      if (error instanceof CancelledError) throw error;
       lastError = error;
       onFailure(attempt, error);
       if (attempt < policy.attempts) yield* sleep(policy.backoffMs * 2 ** (attempt - 1));

@@ -301,7 +301,7 @@ thenable(startTimeout);
 Object.defineProperty(startTimeout.prototype, Symbol.dispose, {
   value(): never {
     throw new TypeError(
-      "taskTimeout() was disposed without being awaited, so it never armed its deadline: write `using _ = yield* taskTimeout(ms);`.",
+      "taskTimeout() was disposed without being awaited, so it never armed its deadline: write `using _ = yield* taskTimeout(ms);` in a coroutine, `using _ = await taskTimeout(ms);` in an async function.",
     );
   },
 });

@@ -138,7 +138,7 @@ class Hold {
       return;
     }
     throw new TypeError(
-      `${this.call} was disposed without being awaited, so it never acquired: write \`using _ = yield* ${this.call};\`.`,
+      `${this.call} was disposed without being awaited, so it never acquired, and the block ran without it: write \`using _ = yield* ${this.call};\` in a coroutine, \`using _ = await ${this.call};\` in an async function.`,
     );
   }
 

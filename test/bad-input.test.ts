@@ -1856,7 +1856,7 @@ describe("hold() must be awaited before it is disposed", () => {
       });
       expect(error).toBeInstanceOf(TypeError);
       expect(error.message).toBe(
-        `${call} was disposed without being awaited, so it never acquired: write \`using _ = yield* ${call};\`.`,
+        `${call} was disposed without being awaited, so it never acquired, and the block ran without it: write \`using _ = yield* ${call};\` in a coroutine, \`using _ = await ${call};\` in an async function.`,
       );
     },
   );

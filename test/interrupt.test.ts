@@ -374,7 +374,7 @@ for (const kind of LOOP_KINDS) {
           return "no error";
         });
         expect(got).toBe(
-          "taskTimeout() was disposed without being awaited, so it never armed its deadline: write `using _ = yield* taskTimeout(ms);`.",
+          "taskTimeout() was disposed without being awaited, so it never armed its deadline: write `using _ = yield* taskTimeout(ms);` in a coroutine, `using _ = await taskTimeout(ms);` in an async function.",
         );
       });
 
