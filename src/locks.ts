@@ -9,11 +9,11 @@
 import "./util/dispose.js";
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
-import { getRunningLoop, peekRunningLoop } from "./events.js";
+import { getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
 import {
   awaitedAlready,
   FINISHED,
-  Future,
+  type Future,
   PENDING,
   WaitFuture,
   waitStep,
@@ -101,8 +101,8 @@ interface Holdable {
 class Hold {
   private acquiring: Coro<true> | null = null;
   private held: Held | null = null;
-  /** What the acquire waits on, while it waits. */
-  private waitingOn: Future<unknown> | null = null;
+  /** The task whose acquire it is, while it waits: another one's yield* of it is refused. */
+  private by: Task | null = null;
 
   constructor(
     private readonly owner: Holdable,
@@ -111,8 +111,11 @@ class Hold {
   ) {}
 
   next(): IteratorResult<Suspend, Disposable> {
-    // Another task's yield* of this call, while the first waits: the first keeps its place.
-    if (this.waitingOn?._state === PENDING) throw awaitedAlready(this.call);
+    // Another task's yield* of this call, while the first waits or is about to resume:
+    // the first keeps its place.
+    if (this.by !== null && this.by !== peekRunningLoop()?._currentTask) {
+      throw awaitedAlready(this.call);
+    }
     if (this.acquiring === null) this.acquiring = this.owner.acquire();
     return this.toHeld(this.acquiring.next());
   }
@@ -144,10 +147,11 @@ class Hold {
 
   private toHeld(step: IteratorResult<Suspend, true>): IteratorResult<Suspend, Disposable> {
     if (step.done !== true) {
-      this.waitingOn = step.value instanceof Future ? step.value : null;
+      const loop = peekRunningLoop();
+      this.by = loop === null ? null : runningTask(loop);
       return step;
     }
-    this.waitingOn = null;
+    this.by = null;
     // Awaited again, it acquired nothing more: undefined, as from a finished generator.
     if (this.held !== null) return { done: true, value: undefined as never };
     this.held = new Held(this.owner);
@@ -339,14 +343,19 @@ class EventWait {
   readonly done = false;
   /** The future the wait blocks on, once it has to. */
   value: Future<true> | null = null;
+  /** The task whose wait it is, once it blocks: another one's yield* of it is refused. */
+  private by: Task | null = null;
 
   constructor(private readonly event: Event) {}
 
   next(): IteratorResult<Suspend, true> {
     const waited = this.value;
     if (waited !== null) {
-      // Another task's yield* of this call, while the first waits: the first keeps its place.
-      if (waited._state === PENDING) throw awaitedAlready("Event.wait()");
+      // Another task's yield* of this call, while the first waits or is about to resume:
+      // the first keeps its place.
+      if (this.by !== null && this.by !== this.event._getLoop()._currentTask) {
+        throw awaitedAlready("Event.wait()");
+      }
       this._leave();
       return waitStep(waited, true);
     }
@@ -354,6 +363,7 @@ class EventWait {
     if (event._value) return DONE_TRUE;
     const fut = new WaitFuture<true>(event._getLoop(), event._waitName);
     this.value = fut;
+    this.by = runningTask(event._getLoop());
     event._waiters.push(fut);
     return waitStep(fut, false, this as IteratorYieldResult<Suspend>);
   }

@@ -7,6 +7,7 @@
  */
 import { type Coro, describe, type Suspend } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
+import { runningTask } from "./events.js";
 import {
   awaitedAlready,
   doneStep,
@@ -18,6 +19,7 @@ import {
   waitSteps,
 } from "./futures.js";
 import { Event, LoopBound, removeWaiter } from "./locks.js";
+import type { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { Deque } from "./util/deque.js";
 import { checkBooleanOption, checkFunction, checkNonNegative } from "./validate.js";
@@ -234,6 +236,8 @@ class QueueWait<T, R> {
   readonly done = false;
   /** The future it waits on, while it waits. */
   value: WaitFuture<void> | null = null;
+  /** The task whose wait it is, while it waits: another one's yield* of it is refused. */
+  private by: Task<unknown> | null = null;
 
   constructor(
     private readonly queue: Queue<T>,
@@ -243,13 +247,17 @@ class QueueWait<T, R> {
 
   next(): IteratorResult<Suspend, R> {
     const waited = this.value;
-    if (waited !== null && waited._state !== FINISHED) {
-      // Another task's yield* of this call, while the first waits: the first keeps its place.
-      if (waited._state === PENDING)
+    if (waited !== null) {
+      // Another task's yield* of this call, while the first waits or is about to resume:
+      // the first keeps its place.
+      if (this.by !== null && this.by !== this.queue._getLoop()._currentTask) {
         throw awaitedAlready(this.kind === GET ? "Queue.get()" : PUT_LABEL);
-      // Cancelled: leave, then raise what the wait gives.
-      this._leave();
-      return waitStep(waited, true) as IteratorResult<Suspend, R>;
+      }
+      if (waited._state !== FINISHED) {
+        // Cancelled: leave, then raise what the wait gives.
+        this._leave();
+        return waitStep(waited, true) as IteratorResult<Suspend, R>;
+      }
     }
     this.value = null;
     const queue = this.queue;
@@ -290,6 +298,7 @@ class QueueWait<T, R> {
     const fut = new WaitFuture<void>(queue._getLoop(), kind === GET ? queue._getName : PUT_LABEL);
     waiters.push(fut);
     this.value = fut;
+    this.by = runningTask(queue._getLoop());
     return waitStep(fut, false, this as IteratorYieldResult<Suspend>) as IteratorResult<Suspend, R>;
   }
 

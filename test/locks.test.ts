@@ -310,6 +310,33 @@ describe("Lock", () => {
     });
   });
 
+  it("a hold() awaited by a second task between the first's wakeup and its resumption fails there: one holder", () => {
+    runV(function* () {
+      const lock = new Lock();
+      yield* lock.acquire();
+      const hold = lock.hold();
+      const inside: string[] = [];
+      const enter = (name: string) =>
+        createTask(
+          (function* () {
+            using _ = yield* hold;
+            inside.push(`${name} in`);
+            yield* sleep(1);
+            inside.push(`${name} out`);
+          })(),
+        );
+      const first = enter("first");
+      yield* sleep(0); // first waits
+      const second = enter("second");
+      lock.release(); // wakes first, queued behind second
+      expect(((yield* catching(second)) as Error).message).toMatch(
+        /^lock\.hold\(\) is awaited already/,
+      );
+      yield* first;
+      expect([inside, lock.locked()]).toEqual([["first in", "first out"], false]);
+    });
+  });
+
   it("refuses to be used from a second event loop", () => {
     const lock = new Lock();
     new VirtualEventLoop().runSync(

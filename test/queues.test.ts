@@ -17,6 +17,7 @@ import {
   QueueFull,
   QueueShutDown,
   sleep,
+  type Task,
   VirtualEventLoop,
 } from "../src/index.js";
 import { catching, runV } from "./helpers.js";
@@ -200,6 +201,38 @@ describe("a queue call awaited by a second task while the first waits", () => {
       expect(((yield* catching(second)) as Error).message).toBe(
         "Queue.get() is awaited already, by another task: a call is awaited once (to wait for it from several tasks, make it a task, createTask(call), and await that).",
       );
+      expect(queue.qsize()).toBe(0);
+    });
+  });
+
+  it("fails in the second task alone when the first was woken, or cancelled, and has not resumed yet", () => {
+    runV(function* () {
+      const queue = new Queue<string>();
+      for (const wakeFirst of [
+        (first: Task<unknown>) => queue.putNowait("item"),
+        (first: Task<unknown>) => first.cancel(),
+      ]) {
+        const get = queue.get();
+        const first = createTask(
+          (function* () {
+            return yield* get;
+          })(),
+        );
+        yield* sleep(0); // the first waits
+        const second = createTask(
+          (function* () {
+            return yield* get;
+          })(),
+        );
+        wakeFirst(first); // queued behind second
+        expect(((yield* catching(second)) as Error).message).toMatch(
+          /^Queue\.get\(\) is awaited already/,
+        );
+        const outcome = yield* catching(first);
+        expect(outcome === undefined ? first.result() : (outcome as Error).name).toBe(
+          first.cancelled() ? "CancelledError" : "item",
+        );
+      }
       expect(queue.qsize()).toBe(0);
     });
   });
