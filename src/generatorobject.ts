@@ -178,7 +178,8 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
       if (this._state === GeneratorState.DONE) this._liveIn?.delete(this);
       const closing = this._closing;
       this._closing = null;
-      if (closing !== null) for (const closed of closing) closed.setResult();
+      // A waiting close that was cancelled meanwhile has its outcome already.
+      if (closing !== null) for (const closed of closing) if (!closed.done()) closed.setResult();
     }
   }
 }

@@ -594,6 +594,23 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
     expect(log).toEqual(["inner closed at 5", "outer closed"]);
   });
 
+  test("a close waiting for another one can be cancelled, and the other ends as it would have", () => {
+    const log: string[] = [];
+    runV(function* () {
+      const gen = lines("slow", log, 10);
+      yield* gen.next();
+      const first = createTask(gen.close());
+      yield* sleep(1); // the first close runs the cleanup
+      const waiting = createTask(gen.close());
+      yield* sleep(1);
+      waiting.cancel();
+      expect((yield* catching(waiting)) instanceof CancelledError).toBe(true);
+      yield* first;
+      expect(String(gen)).toBe("<GeneratorObject done>");
+    });
+    expect(log).toEqual(["slow closed at 10"]);
+  });
+
   test("an app loop closes them even when a task ignored its cancellation, and reports that task", async () => {
     const log: string[] = [];
     const contexts: ExceptionContext[] = [];
