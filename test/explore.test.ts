@@ -11,6 +11,7 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  currentTask,
   DeadlockError,
   Event,
   fromPromise,
@@ -398,6 +399,29 @@ describe("a lost update FIFO order does not show", () => {
       const [ran, passedOver] = line.split(" instead of ");
       expect(ran?.replace(/^step \d+: ran /, "")).not.toBe(passedOver);
     }
+  });
+
+  it("shrinks alike whatever the tasks are named, and whenever they are renamed", async () => {
+    const program = (rename: boolean) =>
+      function* main(): Coro<void> {
+        let n = 0;
+        function* worker(wait: number): Coro<void> {
+          for (let i = 0; i < wait; i++) yield* sleep(0);
+          if (rename) currentTask()?.setName(`renamed ${wait}`);
+          const v = n;
+          yield* sleep(0);
+          n = v + 1;
+        }
+        const workers = [0, 2, 4].map((wait) => createTask(worker(wait), { name: "worker" }));
+        for (const task of workers) yield* task;
+        if (n !== 3) throw new Error(`lost update: n is ${n}`);
+      };
+    const [kept, renamed] = [
+      await rejection(explore(program(false), { seed: 3 })),
+      await rejection(explore(program(true), { seed: 3 })),
+    ];
+    expect(renamed.token).toBe(kept.token);
+    expect(renamed.schedule).toHaveLength(kept.schedule.length);
   });
 
   it("names a taskTimeout() deadline's entry by its task too", async () => {

@@ -49,6 +49,8 @@ interface Departure {
    */
   readonly ran: Handle | ReadyEntry | string | null;
   readonly instead: Handle | ReadyEntry | string | null;
+  /** The entry run as the shrinker finds it again (see entryKey), taken as it ran. */
+  readonly ranKey: string | null;
   readonly n: number;
   readonly choice: number;
 }
@@ -92,6 +94,7 @@ export class Outcome {
       step,
       ran: describedNow(ran),
       instead: describedNow(instead),
+      ranKey: ran === null ? null : entryKey(ran),
       n,
       choice,
     });
@@ -112,11 +115,10 @@ export class Outcome {
     return this._schedule;
   }
 
-  /** The entry each departure from FIFO order ran, by decision, described (for shrinking). */
+  /** The entry each departure from FIFO order ran, by decision, as the shrinker finds it again. */
   get ran(): Map<number, string> {
     const ran = new Map<number, string>();
-    for (const d of this._departures ?? [])
-      if (d.ran !== null) ran.set(d.decision, described(d.ran));
+    for (const d of this._departures ?? []) if (d.ranKey !== null) ran.set(d.decision, d.ranKey);
     return ran;
   }
 }
@@ -202,19 +204,37 @@ class Run implements Decider {
   }
 }
 
+/** How an entry's words name a task. */
+type TaskNamer = (task: Task<unknown>) => string;
+
 /**
  * @internal An entry in words: the task it runs; a sleep's timer by the task
- * that sleeps on it; else the Handle itself.
+ * that sleeps on it; else the Handle itself. Tasks are named by `name`: as a
+ * schedule line names them, by default.
  */
-export function describeEntry(entry: Handle | ReadyEntry): string {
+export function describeEntry(entry: Handle | ReadyEntry, name: TaskNamer = scheduleLabel): string {
   const task = taskOfEntry(entry);
-  if (task !== null) return scheduleLabel(task);
+  if (task !== null) return name(task);
   if (entry instanceof Future) {
     const sleeper = timerTask(entry);
     const what = entry._label() ?? "a timer";
-    return sleeper !== null ? `the timer of ${scheduleLabel(sleeper)} (${what})` : what;
+    return sleeper !== null ? `the timer of ${name(sleeper)} (${what})` : what;
   }
-  return describeCallback(entry as Handle);
+  return describeCallback(entry as Handle, name);
+}
+
+/**
+ * @internal What the shrinker knows an entry by from run to run: its words,
+ * with each task named by the order the run made it, which its name (one
+ * shared with other tasks, or changed by setName()) may not tell.
+ */
+export function entryKey(entry: Handle | ReadyEntry): string {
+  return describeEntry(entry, taskOrdinal);
+}
+
+function taskOrdinal(task: Task<unknown>): string {
+  const loop = task._loop;
+  return loop instanceof ExploringLoop ? `task #${loop.madeAs(task)}` : taskLabel(task);
 }
 
 /**
@@ -222,7 +242,7 @@ export function describeEntry(entry: Handle | ReadyEntry): string {
  * future it was called for, a user's callback by its name and, for a timer,
  * its time.
  */
-function describeCallback(handle: Handle): string {
+function describeCallback(handle: Handle, name: TaskNamer): string {
   const callback = handle.callback;
   if (callback === null) return String(handle);
   const arg = handle.args[0];
@@ -230,15 +250,15 @@ function describeCallback(handle: Handle): string {
   if (deadlineOf !== null) {
     // timeout()'s deadline, passed already when it was set, is a callSoon().
     const when = handle instanceof TimerHandle ? handle.when() : (arg as Timeout).when();
-    return `the deadline of ${scheduleLabel(deadlineOf)} (t=${when} ms)`;
+    return `the deadline of ${name(deadlineOf)} (t=${when} ms)`;
   }
   // A private callback's underscore says nothing to the reader of a schedule.
-  const name = callback.name.replace(/^_+/, "");
+  const called = callback.name.replace(/^_+/, "");
   if (arg instanceof Future) {
-    const of = arg instanceof Task ? scheduleLabel(arg) : (arg._label() ?? String(arg));
-    return `the done callback${name === "" ? "" : ` ${name}`} of ${of}`;
+    const of = arg instanceof Task ? name(arg) : (arg._label() ?? String(arg));
+    return `the done callback${called === "" ? "" : ` ${called}`} of ${of}`;
   }
-  const what = name === "" ? "an anonymous callback" : `the callback ${name}`;
+  const what = called === "" ? "an anonymous callback" : `the callback ${called}`;
   return handle instanceof TimerHandle ? `${what} due at t=${handle.when()} ms` : what;
 }
 
@@ -287,8 +307,9 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   private _left = 0;
   /** Tasks made without a name, for names numbered per run. */
   private _unnamed = 0;
-  /** The run's tasks, in the order they were made: see nthOfItsName(). */
+  /** The run's tasks, in the order they were made: see nthOfItsName() and madeAs(). */
   private readonly _made: Task<unknown>[] = [];
+  private readonly _madeAs = new Map<Task<unknown>, number>();
   /** What cut the run short, if anything. */
   stoppedBy: Error | null = null;
   /** The exception handler's reports. */
@@ -364,7 +385,12 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
 
   override _addLiveTask(task: Task<unknown>): void {
     super._addLiveTask(task);
-    this._made.push(task);
+    this._madeAs.set(task, this._made.push(task));
+  }
+
+  /** 1 for the first task the run made, 2 for the next, and so on. */
+  madeAs(task: Task<unknown>): number {
+    return this._madeAs.get(task) ?? 0;
   }
 
   /** 1 for the first task of the run with `task`'s name, 2 for the next, and so on. */

@@ -6,7 +6,7 @@
  * iterative context bounding does, within what is left of the budget.
  */
 import { now } from "../util/clock.js";
-import { type Chooser, describeEntry, type Outcome } from "./run.js";
+import { type Chooser, entryKey, type Outcome } from "./run.js";
 import { makeStrategy } from "./strategies.js";
 import { deviationsOf } from "./token.js";
 
@@ -191,7 +191,7 @@ function targeted(plan: Plan): Chooser {
       const departure = plan.entries.get(index);
       if (departure === undefined) return 0;
       if (departure.entry !== undefined) {
-        for (let i = 0; i < n; i++) if (describeEntry(ready.get(i)) === departure.entry) return i;
+        for (let i = 0; i < n; i++) if (entryKey(ready.get(i)) === departure.entry) return i;
       }
       return departure.choice < n ? departure.choice : 0;
     },
