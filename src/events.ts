@@ -510,6 +510,15 @@ export function outsideEagerStarts(fn: () => void): void {
 }
 
 /**
+ * @internal The task a wait begun now in a step of `loop` belongs to: the
+ * step's task, or in an eager start the task that continues it (see
+ * runningTask, whose other cases a step does not meet).
+ */
+export function waitingTask(loop: BaseEventLoop): Task<unknown> | null {
+  return starts.depth === 0 ? loop._currentTask : runningTask(loop);
+}
+
+/**
  * @internal The task running on `loop` now. During an eager start that is the
  * task that will continue the coroutine if it suspends, made on this first request.
  * With the asyncLocalStorage option, code in the microtasks of a native step

@@ -9,7 +9,7 @@
 import "./util/dispose.js";
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
-import { getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
+import { getRunningLoop, peekRunningLoop, waitingTask } from "./events.js";
 import {
   awaitedAlready,
   FINISHED,
@@ -148,7 +148,7 @@ class Hold {
   private toHeld(step: IteratorResult<Suspend, true>): IteratorResult<Suspend, Disposable> {
     if (step.done !== true) {
       const loop = peekRunningLoop();
-      this.by = loop === null ? null : runningTask(loop);
+      this.by = loop === null ? null : waitingTask(loop);
       return step;
     }
     this.by = null;
@@ -353,7 +353,7 @@ class EventWait {
     if (waited !== null) {
       // Another task's yield* of this call, while the first waits or is about to resume:
       // the first keeps its place.
-      if (this.by !== null && this.by !== this.event._getLoop()._currentTask) {
+      if (this.by !== null && this.by !== waited._loop._currentTask) {
         throw awaitedAlready("Event.wait()");
       }
       this._leave();
@@ -363,7 +363,7 @@ class EventWait {
     if (event._value) return DONE_TRUE;
     const fut = new WaitFuture<true>(event._getLoop(), event._waitName);
     this.value = fut;
-    this.by = runningTask(event._getLoop());
+    this.by = waitingTask(fut._loop);
     event._waiters.push(fut);
     return waitStep(fut, false, this as IteratorYieldResult<Suspend>);
   }

@@ -7,7 +7,7 @@
  */
 import { type Coro, describe, type Suspend } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
-import { runningTask } from "./events.js";
+import { waitingTask } from "./events.js";
 import {
   awaitedAlready,
   doneStep,
@@ -250,7 +250,7 @@ class QueueWait<T, R> {
     if (waited !== null) {
       // Another task's yield* of this call, while the first waits or is about to resume:
       // the first keeps its place.
-      if (this.by !== null && this.by !== this.queue._getLoop()._currentTask) {
+      if (this.by !== null && this.by !== waited._loop._currentTask) {
         throw awaitedAlready(this.kind === GET ? "Queue.get()" : PUT_LABEL);
       }
       if (waited._state !== FINISHED) {
@@ -298,7 +298,7 @@ class QueueWait<T, R> {
     const fut = new WaitFuture<void>(queue._getLoop(), kind === GET ? queue._getName : PUT_LABEL);
     waiters.push(fut);
     this.value = fut;
-    this.by = runningTask(queue._getLoop());
+    this.by = waitingTask(fut._loop);
     return waitStep(fut, false, this as IteratorYieldResult<Suspend>) as IteratorResult<Suspend, R>;
   }
 
