@@ -8,6 +8,7 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  eager,
   gather,
   getRunningLoop,
   LifoQueue,
@@ -202,6 +203,27 @@ describe("a queue call awaited by a second task while the first waits", () => {
         "Queue.get() is awaited already, by another task: a call is awaited once (to wait for it from several tasks, make it a task, createTask(call), and await that).",
       );
       expect(queue.qsize()).toBe(0);
+    });
+  });
+
+  it("a wait begun in an eager start is the task's that continues it, not its creator's", () => {
+    runV(function* () {
+      const queue = new Queue<string>();
+      const started = eager(
+        (function* () {
+          return yield* queue.get(); // waits in the start, resumes in its task
+        })(),
+      );
+      const also = createTask(
+        (function* () {
+          return yield* queue.get();
+        })(),
+        { eagerStart: true },
+      );
+      yield* sleep(0);
+      queue.putNowait("a");
+      queue.putNowait("b");
+      expect([yield* started, yield* also]).toEqual(["a", "b"]);
     });
   });
 
