@@ -377,11 +377,13 @@ describe("a lost update FIFO order does not show", () => {
     ]);
   });
 
-  it("tells apart tasks that share a name by which of that name each is", async () => {
-    function* main(): Coro<void> {
+  /** Three tasks named "worker" that lose an update off FIFO order; with `rename`, each renames itself after its waits. */
+  function sameNamedWorkers(rename: boolean): () => Coro<void> {
+    return function* main(): Coro<void> {
       let n = 0;
       function* worker(wait: number): Coro<void> {
         for (let i = 0; i < wait; i++) yield* sleep(0);
+        if (rename) currentTask()?.setName(`renamed ${wait}`);
         const v = n;
         yield* sleep(0);
         n = v + 1;
@@ -389,8 +391,11 @@ describe("a lost update FIFO order does not show", () => {
       const workers = [0, 2, 4].map((wait) => createTask(worker(wait), { name: "worker" }));
       for (const task of workers) yield* task;
       if (n !== 3) throw new Error(`lost update: n is ${n}`);
-    }
-    const lines = (await rejection(explore(main, { strategy: "dfs" }))).schedule;
+    };
+  }
+
+  it("tells apart tasks that share a name by which of that name each is", async () => {
+    const lines = (await rejection(explore(sameNamedWorkers(false), { strategy: "dfs" }))).schedule;
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) {
       expect(line).toMatch(
@@ -402,23 +407,9 @@ describe("a lost update FIFO order does not show", () => {
   });
 
   it("shrinks alike whatever the tasks are named, and whenever they are renamed", async () => {
-    const program = (rename: boolean) =>
-      function* main(): Coro<void> {
-        let n = 0;
-        function* worker(wait: number): Coro<void> {
-          for (let i = 0; i < wait; i++) yield* sleep(0);
-          if (rename) currentTask()?.setName(`renamed ${wait}`);
-          const v = n;
-          yield* sleep(0);
-          n = v + 1;
-        }
-        const workers = [0, 2, 4].map((wait) => createTask(worker(wait), { name: "worker" }));
-        for (const task of workers) yield* task;
-        if (n !== 3) throw new Error(`lost update: n is ${n}`);
-      };
     const [kept, renamed] = [
-      await rejection(explore(program(false), { seed: 3 })),
-      await rejection(explore(program(true), { seed: 3 })),
+      await rejection(explore(sameNamedWorkers(false), { seed: 3 })),
+      await rejection(explore(sameNamedWorkers(true), { seed: 3 })),
     ];
     expect(renamed.token).toBe(kept.token);
     expect(renamed.schedule).toHaveLength(kept.schedule.length);
@@ -731,57 +722,64 @@ describe("failures besides a throw", () => {
     );
   });
 
-  it("tasks main left running are cancelled and waited for, as run() does: a cleanup that fails fails the run", async () => {
+  /**
+   * explore() of the program `leaving` makes with `cleanup` in a finally block
+   * main leaves to the loop's cleanup: three runs pass, each running it once;
+   * with the cleanup failing, the search reports that failure.
+   */
+  async function cleansUpAsRunDoes(
+    leaving: (cleanup: () => void) => () => Coro<void>,
+  ): Promise<void> {
     let cleanups = 0;
+    let fail = false;
     const cleanupFailed = new Error("cleanup failed");
-    const leaving = (fail: boolean) =>
-      function* main(): Coro<void> {
-        createTask(
-          (function* () {
-            try {
-              yield* sleep(5);
-            } finally {
-              cleanups++;
-              // biome-ignore lint/correctness/noUnsafeFinally: the cleanup that fails is the point
-              if (fail) throw cleanupFailed;
-            }
-          })(),
-          { name: "forgotten" },
-        );
-        yield* sleep(1);
-      };
-    await expect(explore(leaving(false), { iterations: 3 })).resolves.toMatchObject({
+    const cleanup = (): void => {
+      cleanups++;
+      if (fail) throw cleanupFailed;
+    };
+    await expect(explore(leaving(cleanup), { iterations: 3 })).resolves.toMatchObject({
       iterations: 3,
     });
     expect(cleanups).toBe(3);
-    const error = await rejection(explore(leaving(true)));
+    fail = true;
+    const error = await rejection(explore(leaving(cleanup)));
     expect(error.kind).toBe("exception report");
     expect(error.cause).toBe(cleanupFailed);
+  }
+
+  it("tasks main left running are cancelled and waited for, as run() does: a cleanup that fails fails the run", async () => {
+    await cleansUpAsRunDoes(
+      (cleanup) =>
+        function* main(): Coro<void> {
+          createTask(
+            (function* () {
+              try {
+                yield* sleep(5);
+              } finally {
+                cleanup();
+              }
+            })(),
+            { name: "forgotten" },
+          );
+          yield* sleep(1);
+        },
+    );
   });
 
   it("GeneratorObjects main left suspended are closed, as run() does: a cleanup that fails fails the run", async () => {
-    let cleanups = 0;
-    const cleanupFailed = new Error("generator cleanup failed");
-    const leaving = (fail: boolean) =>
-      function* main(): Coro<void> {
-        const rows = new GeneratorObject<number>(function* (g) {
-          try {
-            for (let i = 0; ; i++) yield* g.yield(i);
-          } finally {
-            cleanups++;
-            // biome-ignore lint/correctness/noUnsafeFinally: the cleanup that fails is the point
-            if (fail) throw cleanupFailed;
-          }
-        });
-        yield* rows.next();
-      };
-    await expect(explore(leaving(false), { iterations: 3 })).resolves.toMatchObject({
-      iterations: 3,
-    });
-    expect(cleanups).toBe(3);
-    const error = await rejection(explore(leaving(true)));
-    expect(error.kind).toBe("exception report");
-    expect(error.cause).toBe(cleanupFailed);
+    await cleansUpAsRunDoes(
+      (cleanup) =>
+        function* main(): Coro<void> {
+          const rows = new GeneratorObject<number>(function* (g) {
+            try {
+              for (let i = 0; ; i++) yield* g.yield(i);
+            } finally {
+              cleanup();
+            }
+          });
+          yield* rows.next();
+        },
+    );
   });
 
   it("a warning (a report without an exception) fails the run only with failOnWarnings", async () => {

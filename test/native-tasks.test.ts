@@ -18,6 +18,7 @@ import {
   Event,
   type ExceptionContext,
   eagerTaskFactory,
+  type Future,
   fromPromise,
   gather,
   getRunningLoop,
@@ -1386,6 +1387,44 @@ describe("host callbacks a native task queues", () => {
   });
 });
 
+/**
+ * What the scheduling API says of the task `make` starts on a scheduling
+ * loop, once `first` is done (if given): blocked?, runnable?, in blockedTasks()?, in
+ * runnableTasks()?, why taskSwitch() refuses to move it.
+ */
+function schedulingViewOf(
+  make: () => Task<unknown>,
+  first: (() => Future<unknown>) | null,
+): Promise<unknown[]> {
+  return run(
+    function* () {
+      const task = make();
+      if (first !== null) yield* first();
+      const state = [
+        taskIsBlocked(task),
+        taskIsRunnable(task),
+        blockedTasks().has(task),
+        runnableTasks().has(task),
+      ];
+      const refused = (yield* catching(taskSwitch(task))) as Error;
+      yield* task;
+      return [...state, refused.message];
+    },
+    { loopFactory: schedulingLoopFactory },
+  );
+}
+
+/** schedulingViewOf() of a task named `name` that is blocked and cannot be moved, `why`. */
+function blockedAndUnmovable(name: string, why: string): unknown[] {
+  return [
+    true,
+    false,
+    true,
+    false,
+    `taskSwitch(): <Task pending name="${name}"> is not in the ready queue (${why}), so it cannot be moved: only a task waiting in the ready queue can (see runnableTasks()).`,
+  ];
+}
+
 describe("the scheduling API sees native tasks", () => {
   it("runnableTasks and blockedTasks", async () => {
     const seen = await onLoop(
@@ -1411,64 +1450,34 @@ describe("the scheduling API sees native tasks", () => {
   });
 
   it("a task blocked on the host is blocked, not runnable, and cannot be moved, which says why", async () => {
-    const seen = await run(
-      function* () {
-        const fetcher = createTask(
+    const seen = await schedulingViewOf(
+      () =>
+        createTask(
           async () => {
             await delay(20); // a host await: no entry in the ready queue
           },
           { name: "fetcher" },
-        );
-        yield* fromPromise(afterTwoHostTurns()); // the loop found the task blocked on the host
-        const state = [
-          taskIsBlocked(fetcher),
-          taskIsRunnable(fetcher),
-          blockedTasks().has(fetcher),
-          runnableTasks().has(fetcher),
-        ];
-        const refused = (yield* catching(taskSwitch(fetcher))) as Error;
-        yield* fetcher;
-        return [...state, refused.message];
-      },
-      { loopFactory: schedulingLoopFactory },
+        ),
+      () => fromPromise(afterTwoHostTurns()), // the loop found the task blocked on the host
     );
-    expect(seen).toEqual([
-      true,
-      false,
-      true,
-      false,
-      'taskSwitch(): <Task pending name="fetcher"> is not in the ready queue (it is blocked waiting for a native promise only the host settles), so it cannot be moved: only a task waiting in the ready queue can (see runnableTasks()).',
-    ]);
+    expect(seen).toEqual(
+      blockedAndUnmovable(
+        "fetcher",
+        "it is blocked waiting for a native promise only the host settles",
+      ),
+    );
   });
 });
 
 describe("the scheduling API sees native tasks started eagerly", () => {
   it("on its way to its first await, such a task is blocked, as blockedTasks() says, and cannot be moved", async () => {
-    const seen = await run(
-      function* () {
-        const eagerly = createTask(async () => await sleep(10), {
-          name: "eagerly",
-          eagerStart: true,
-        });
-        const state = [
-          taskIsBlocked(eagerly),
-          taskIsRunnable(eagerly),
-          blockedTasks().has(eagerly),
-          runnableTasks().has(eagerly),
-        ];
-        const refused = (yield* catching(taskSwitch(eagerly))) as Error;
-        yield* eagerly;
-        return [...state, refused.message];
-      },
-      { loopFactory: schedulingLoopFactory },
+    const seen = await schedulingViewOf(
+      () => createTask(async () => await sleep(10), { name: "eagerly", eagerStart: true }),
+      null, // looked at as createTask() returns
     );
-    expect(seen).toEqual([
-      true,
-      false,
-      true,
-      false,
-      'taskSwitch(): <Task pending name="eagerly"> is not in the ready queue (its function runs on in the microtasks, to its next await), so it cannot be moved: only a task waiting in the ready queue can (see runnableTasks()).',
-    ]);
+    expect(seen).toEqual(
+      blockedAndUnmovable("eagerly", "its function runs on in the microtasks, to its next await"),
+    );
   });
 });
 

@@ -12,6 +12,7 @@ import {
   DeadlockError,
   Event,
   eager,
+  type Future,
   formatTaskTree,
   fromPromise,
   gather,
@@ -323,6 +324,31 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
     return tree;
   }
 
+  /**
+   * The debug-mode tree while the tasks `start` makes wait on a gate, 5 ms
+   * into a main task's run; main then opens the gate and waits for what
+   * `start` returned.
+   */
+  function debugTreeWhileWaiting(start: (gate: Event) => Future<unknown>[]): string {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    let tree = "";
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          const gate = new Event();
+          const started = start(gate);
+          yield* sleep(5);
+          tree = formatTaskTree();
+          gate.set();
+          for (const future of started) yield* future;
+        })(),
+        { name: "main" },
+      ),
+    );
+    return tree;
+  }
+
   it("shows the stack taken at the yield*, innermost first, without asynkit's frames", () => {
     const lines = treeOf(true).split("\n");
     expect(lines[0]).toBe('Task "main" running');
@@ -355,23 +381,12 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
         })(),
       );
     }
-    const loop = new VirtualEventLoop();
-    loop.setDebug(true);
-    let tree = "";
-    loop.runSync(
-      loop.createTask(
-        (function* () {
-          const gate = new Event();
-          for (const via of [viaCoroAwait, viaTimeout, viaWaitFor, viaNested]) {
-            createTask(via(gate), { name: via.name });
-          }
-          yield* sleep(5);
-          tree = formatTaskTree();
-          gate.set();
-        })(),
-        { name: "main" },
-      ),
-    );
+    const tree = debugTreeWhileWaiting((gate) => {
+      for (const via of [viaCoroAwait, viaTimeout, viaWaitFor, viaNested]) {
+        createTask(via(gate), { name: via.name });
+      }
+      return [];
+    });
     const functions = tree
       .split("\n")
       .map((line) => /^\W*(?:Task "(\w+)"|at (\w+) )/.exec(line))
@@ -397,24 +412,11 @@ describe("formatTaskTree in debug mode: where each waiting task suspended", () =
   });
 
   it("shows where a task started eagerly suspended in its start, as for one started lazily", () => {
-    const loop = new VirtualEventLoop();
-    loop.setDebug(true);
-    let tree = "";
-    loop.runSync(
-      loop.createTask(
-        (function* () {
-          const gate = new Event();
-          createTask(report(gate), { name: "lazy" });
-          createTask(report(gate), { name: "eagerStart", eagerStart: true });
-          const started = eager(report(gate));
-          yield* sleep(5);
-          tree = formatTaskTree();
-          gate.set();
-          yield* started;
-        })(),
-        { name: "main" },
-      ),
-    );
+    const tree = debugTreeWhileWaiting((gate) => {
+      createTask(report(gate), { name: "lazy" });
+      createTask(report(gate), { name: "eagerStart", eagerStart: true });
+      return [eager(report(gate))];
+    });
     const lines = tree.split("\n");
     expect(
       lines.filter((line) => line.includes("Task ")).map((line) => line.replace(/^\W+/, "")),
