@@ -103,6 +103,8 @@ class Hold {
   private held: Held | null = null;
   /** The task whose acquire it is, while it waits: another one's yield* of it is refused. */
   private by: Task | null = null;
+  /** What the acquire waits on, while it waits. */
+  private waitingOn: unknown = null;
 
   constructor(
     private readonly owner: Holdable,
@@ -111,10 +113,13 @@ class Hold {
   ) {}
 
   next(): IteratorResult<Suspend, Disposable> {
-    // Another task's yield* of this call, while the first waits or is about to resume:
-    // the first keeps its place.
-    if (this.by !== null && this.by !== peekRunningLoop()?._currentTask) {
-      throw awaitedAlready(this.call);
+    const by = this.by;
+    const current = peekRunningLoop()?._currentTask ?? null;
+    if (by !== null && by !== current) {
+      // Another task's yield* of this call, while the first waits or is about to resume:
+      // the first keeps its place.
+      if (by._futWaiter === this.waitingOn) throw awaitedAlready(this.call);
+      this.by = current; // the wait went on in a task of its own (an await a native task let go of)
     }
     if (this.acquiring === null) this.acquiring = this.owner.acquire();
     return this.toHeld(this.acquiring.next());
@@ -149,6 +154,7 @@ class Hold {
     if (step.done !== true) {
       const loop = peekRunningLoop();
       this.by = loop === null ? null : waitingTask(loop);
+      this.waitingOn = step.value;
       return step;
     }
     this.by = null;
@@ -351,10 +357,13 @@ class EventWait {
   next(): IteratorResult<Suspend, true> {
     const waited = this.value;
     if (waited !== null) {
-      // Another task's yield* of this call, while the first waits or is about to resume:
-      // the first keeps its place.
-      if (this.by !== null && this.by !== waited._loop._currentTask) {
-        throw awaitedAlready("Event.wait()");
+      const by = this.by;
+      const current = waited._loop._currentTask;
+      if (by !== null && by !== current) {
+        // Another task's yield* of this call, while the first waits or is about to resume:
+        // the first keeps its place.
+        if (by._futWaiter === waited) throw awaitedAlready("Event.wait()");
+        this.by = current; // the wait went on in a task of its own (an await a native task let go of)
       }
       this._leave();
       return waitStep(waited, true);

@@ -248,10 +248,14 @@ class QueueWait<T, R> {
   next(): IteratorResult<Suspend, R> {
     const waited = this.value;
     if (waited !== null) {
-      // Another task's yield* of this call, while the first waits or is about to resume:
-      // the first keeps its place.
-      if (this.by !== null && this.by !== waited._loop._currentTask) {
-        throw awaitedAlready(this.kind === GET ? "Queue.get()" : PUT_LABEL);
+      const by = this.by;
+      const current = waited._loop._currentTask;
+      if (by !== null && by !== current) {
+        // Another task's yield* of this call, while the first waits or is about to resume:
+        // the first keeps its place.
+        if (by._futWaiter === waited)
+          throw awaitedAlready(this.kind === GET ? "Queue.get()" : PUT_LABEL);
+        this.by = current; // the wait went on in a task of its own (an await a native task let go of)
       }
       if (waited._state !== FINISHED) {
         // Cancelled: leave, then raise what the wait gives.

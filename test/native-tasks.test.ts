@@ -1648,6 +1648,39 @@ describe("native tasks on other loops and modes", () => {
 });
 
 describe("with the asyncLocalStorage option", () => {
+  it("a call whose await goes on in a task of its own (a host callback took the task's) is that task's: no 'awaited already'", async () => {
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    loop.setExceptionHandler(() => {}); // the host callback's await is reported: not under test
+    const outcome = await loop.runUntilComplete(async () => {
+      const queue = new Queue<string>();
+      const event = new Event();
+      const lock = new Lock();
+      await lock.acquire();
+      const awaiting = (wait: () => Promise<unknown>) =>
+        createTask(async () => {
+          setTimeout(async () => {
+            await sleep(1); // taken for the task's own await, which goes on in a task of its own
+          }, 5);
+          return await wait();
+        });
+      const tasks = [
+        awaiting(async () => await queue.get()),
+        awaiting(async () => await event.wait()),
+        awaiting(async () => {
+          using _ = await lock.hold();
+          return "held";
+        }),
+      ];
+      await fromPromise(delay(30));
+      queue.putNowait("item");
+      event.set();
+      lock.release();
+      return [await gather(...tasks), queue.qsize(), lock.locked()];
+    });
+    loop.close();
+    expect(outcome).toEqual([["item", true, "held"], 0, false]);
+  });
+
   it("a Promise.race whose loser the task drove gives the task back to the function at its next await", async () => {
     // The race's first then() is taken for the function's await, so the task drives sleep(200)
     // while the queue's item wins: the function's next asynkit await must be the task's again.
