@@ -597,13 +597,26 @@ export function noteSuspensions(): void {
 }
 
 /**
- * @internal The error for a call of asynkit's awaited again while an await of
- * it waits (another task's `yield*` of the same call): the first keeps its place.
+ * @internal Who a call of asynkit's (a queue's get() or put(), an Event's
+ * wait(), a hold()) now waits for, as its wait resumes in `current`'s step:
+ * `by`, the task whose wait it began, unless that task let the wait go on in
+ * a task of its own (an await a native task let go of), which takes it. Another
+ * task's yield* of the call while `by` still waits on `waited` (or is woken and
+ * about to resume) is refused there, and `by` keeps its place.
  */
-export function awaitedAlready(call: string): InvalidStateError {
-  return new InvalidStateError(
-    `${call} is awaited already, by another task: a call is awaited once (to wait for it from several tasks, make it a task, createTask(call), and await that).`,
-  );
+export function waitOwner(
+  by: Task<unknown> | null,
+  current: Task<unknown> | null,
+  waited: unknown,
+  call: string,
+): Task<unknown> | null {
+  if (by === null || by === current) return by;
+  if (by._futWaiter === waited) {
+    throw new InvalidStateError(
+      `${call} is awaited already, by another task: a call is awaited once (to wait for it from several tasks, make it a task, createTask(call), and await that).`,
+    );
+  }
+  return current;
 }
 
 /**

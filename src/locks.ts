@@ -11,11 +11,11 @@ import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop, peekRunningLoop, waitingTask } from "./events.js";
 import {
-  awaitedAlready,
   FINISHED,
   type Future,
   PENDING,
   WaitFuture,
+  waitOwner,
   waitStep,
   waitSteps,
 } from "./futures.js";
@@ -113,14 +113,8 @@ class Hold {
   ) {}
 
   next(): IteratorResult<Suspend, Disposable> {
-    const by = this.by;
     const current = peekRunningLoop()?._currentTask ?? null;
-    if (by !== null && by !== current) {
-      // Another task's yield* of this call, while the first waits or is about to resume:
-      // the first keeps its place.
-      if (by._futWaiter === this.waitingOn) throw awaitedAlready(this.call);
-      this.by = current; // the wait went on in a task of its own (an await a native task let go of)
-    }
+    this.by = waitOwner(this.by, current, this.waitingOn, this.call);
     if (this.acquiring === null) this.acquiring = this.owner.acquire();
     return this.toHeld(this.acquiring.next());
   }
@@ -357,14 +351,7 @@ class EventWait {
   next(): IteratorResult<Suspend, true> {
     const waited = this.value;
     if (waited !== null) {
-      const by = this.by;
-      const current = waited._loop._currentTask;
-      if (by !== null && by !== current) {
-        // Another task's yield* of this call, while the first waits or is about to resume:
-        // the first keeps its place.
-        if (by._futWaiter === waited) throw awaitedAlready("Event.wait()");
-        this.by = current; // the wait went on in a task of its own (an await a native task let go of)
-      }
+      this.by = waitOwner(this.by, waited._loop._currentTask, waited, "Event.wait()");
       this._leave();
       return waitStep(waited, true);
     }

@@ -9,12 +9,12 @@ import { type Coro, describe, type Suspend } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import { waitingTask } from "./events.js";
 import {
-  awaitedAlready,
   doneStep,
   FINISHED,
   type Future,
   PENDING,
   WaitFuture,
+  waitOwner,
   waitStep,
   waitSteps,
 } from "./futures.js";
@@ -248,15 +248,8 @@ class QueueWait<T, R> {
   next(): IteratorResult<Suspend, R> {
     const waited = this.value;
     if (waited !== null) {
-      const by = this.by;
-      const current = waited._loop._currentTask;
-      if (by !== null && by !== current) {
-        // Another task's yield* of this call, while the first waits or is about to resume:
-        // the first keeps its place.
-        if (by._futWaiter === waited)
-          throw awaitedAlready(this.kind === GET ? "Queue.get()" : PUT_LABEL);
-        this.by = current; // the wait went on in a task of its own (an await a native task let go of)
-      }
+      const call = this.kind === GET ? "Queue.get()" : PUT_LABEL;
+      this.by = waitOwner(this.by, waited._loop._currentTask, waited, call);
       if (waited._state !== FINISHED) {
         // Cancelled: leave, then raise what the wait gives.
         this._leave();

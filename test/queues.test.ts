@@ -231,7 +231,7 @@ describe("a queue call awaited by a second task while the first waits", () => {
     runV(function* () {
       const queue = new Queue<string>();
       for (const wakeFirst of [
-        (first: Task<unknown>) => queue.putNowait("item"),
+        () => queue.putNowait("item"),
         (first: Task<unknown>) => first.cancel(),
       ]) {
         const get = queue.get();
