@@ -3,6 +3,7 @@
  * Native code (an HTTP handler) submits coroutines to it and awaits their
  * tasks; shutdown() cancels what is left, waits a while, and closes it.
  */
+import { hasLiveGenerators } from "./asyncgens.js";
 import type { Context } from "./context.js";
 import { type Coro, isAwaitable, isCoroutine, isGeneratorFunction } from "./coro.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -104,7 +105,7 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   let cancelled = loop._liveTasks(); // and still running
   // Then the GeneratorObjects their consumers left suspended, within the same time, and
   // the tasks their cleanup started.
-  if ((loop._generators?.size ?? 0) > 0) {
+  if (hasLiveGenerators(loop)) {
     const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });
     await doneWithin(loop, closing, left());
     if (closing.done()) {

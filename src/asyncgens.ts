@@ -42,6 +42,11 @@ export function trackGenerator(gen: AnyGenerator): LiveGenerators | null {
   return live;
 }
 
+/** @internal True while a GeneratorObject begun on `loop` is not done: shutdownAsyncgens() has work. */
+export function hasLiveGenerators(loop: BaseEventLoop): boolean {
+  return (loop._generators?.size ?? 0) > 0;
+}
+
 /** @internal loop.shutdownAsyncgens(). */
 export function shutdownAsyncgens(loop: BaseEventLoop): Op<void> {
   return closeAll(loop) as Op<void>;

@@ -5,6 +5,7 @@
  * program runs without the host (runSync); any other main, and a program that
  * starts a native task, runs on the host, its native tasks stepped by the loop.
  */
+import { hasLiveGenerators } from "../asyncgens.js";
 import { wait } from "../combinators.js";
 import { type Coro, describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
 import { DeadlockError } from "../errors.js";
@@ -307,8 +308,7 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   private _left = 0;
   /** Tasks made without a name, for names numbered per run. */
   private _unnamed = 0;
-  /** The run's tasks, in the order they were made: see nthOfItsName() and madeAs(). */
-  private readonly _made: Task<unknown>[] = [];
+  /** The run's tasks, by the order they were made (the map's order too): see madeAs() and nthOfItsName(). */
   private readonly _madeAs = new Map<Task<unknown>, number>();
   /** What cut the run short, if anything. */
   stoppedBy: Error | null = null;
@@ -385,7 +385,7 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
 
   override _addLiveTask(task: Task<unknown>): void {
     super._addLiveTask(task);
-    this._madeAs.set(task, this._made.push(task));
+    this._madeAs.set(task, this._madeAs.size + 1);
   }
 
   /** 1 for the first task the run made, 2 for the next, and so on. */
@@ -397,7 +397,7 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   nthOfItsName(task: Task<unknown>): number {
     const name = task.getName();
     let nth = 1;
-    for (const made of this._made) {
+    for (const made of this._madeAs.keys()) {
       if (made === task) break;
       if (made.getName() === name) nth++;
     }
@@ -464,13 +464,13 @@ async function hostLeftoversEnd(loop: ExploringLoop): Promise<void> {
  */
 function cancelLeftovers(loop: ExploringLoop): Task<unknown> | null {
   if (loop.stoppedBy !== null) return null;
-  if (loop._liveTasks().length === 0 && (loop._generators?.size ?? 0) === 0) return null;
+  if (loop._liveTasks().length === 0 && !hasLiveGenerators(loop)) return null;
   return loop.createTask(cleanUp(loop), { name: "cleanup" });
 }
 
 function* cleanUp(loop: ExploringLoop): Coro<void> {
   yield* cancelOthers(loop);
-  if ((loop._generators?.size ?? 0) === 0) return;
+  if (!hasLiveGenerators(loop)) return;
   yield* loop.shutdownAsyncgens();
   yield* cancelOthers(loop); // the tasks their cleanup started
 }
