@@ -7,18 +7,16 @@ import { hasLiveGenerators } from "./asyncgens.js";
 import {
   type Awaitable,
   type Coro,
-  describe,
   isAwaitable,
   isCoroutine,
   isGeneratorFunction,
   isPromiseLike,
 } from "./coro.js";
-import { CoroStart } from "./eager.js";
-import { InvalidStateError } from "./errors.js";
 import { loopInThisStack, setDefaultLoopProvider } from "./events.js";
-import { Future } from "./futures.js";
+import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
+import { readMainResult } from "./mainresult.js";
 import { ensureFuture, type Task, type TaskBody } from "./tasks.js";
 import { describeWait, taskLabel } from "./tasktree.js";
 import {
@@ -162,7 +160,9 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
  * and waited for. `main` is a coroutine, a function* to call, or an async
  * function, which runs as the main task (a native task). What run() refuses
  * (a bad option, a loop running in this stack) is the promise's rejection,
- * there when the call returns.
+ * there when the call returns. A main that returns a pending future, task or
+ * operation of the loop (rather than `yield*` it) fails with InvalidStateError:
+ * the promise would adopt it, and it could finish only on the closed loop.
  *
  * @example
  * ```ts
@@ -275,7 +275,7 @@ async function runOn<T>(
     mainDone = true;
     // Take the outcome before the loop closes, so closing does not report it as unretrieved.
     try {
-      outcome = readBeforeClose(loop, future.result());
+      outcome = readMainResult(loop, future.result(), "run()", "closed");
     } catch (error) {
       outcome = { error };
     }
@@ -299,48 +299,6 @@ async function runOn<T>(
   }
   if ("error" in outcome) throw outcome.error;
   return outcome.value;
-}
-
-/**
- * What run() settles with when main returned `value`, read as main ends:
- * run()'s promise would adopt a thenable only after the loop closed. A done
- * future of the loop, or CoroStart, gives its outcome (a failure retrieved,
- * not reported at the close); a pending one, or an operation (sleep(5)),
- * which could finish only on the loop, is refused, and a coroutine left
- * suspended is closed. Another loop's future is waited for, as any thenable.
- */
-function readBeforeClose<T>(loop: BaseEventLoop, value: T): { value: T } | { error: unknown } {
-  const done =
-    (value instanceof Future && value._loop === loop && value.done()) ||
-    (value instanceof CoroStart && value.done());
-  if (done) {
-    try {
-      return { value: (value as unknown as Future<T> | CoroStart<T>).result() };
-    } catch (error) {
-      return { error };
-    }
-  }
-  const pending =
-    (value instanceof Future && value._loop === loop) ||
-    (!(value instanceof Future) && isPromiseLike(value) && isAwaitable(value));
-  if (!pending) return { value };
-  const what = value instanceof Future ? String(value) : describe(value);
-  if (value instanceof CoroStart) closeQuietly(() => value.close());
-  else if (isCoroutine(value)) closeQuietly(() => value.return(undefined));
-  return {
-    error: new InvalidStateError(
-      `run(): main returned ${what}, which could finish only on the loop run() ran, closed as main ends: return (yield* it) to return its result instead.`,
-    ),
-  };
-}
-
-/** Ends a coroutine run() will not wait for; one that will not end at once is left as it is. */
-function closeQuietly(close: () => unknown): void {
-  try {
-    close();
-  } catch {
-    // it waited in a finally block: nothing more can be done for it here
-  }
 }
 
 /** How long (loop time) run() waits for the cancelled leftovers before it names the ones still running. */

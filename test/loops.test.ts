@@ -13,6 +13,7 @@ import {
   type ExceptionContext,
   getRunningLoop,
   Handle,
+  InvalidStateError,
   Queue,
   run,
   SchedulingVirtualEventLoop,
@@ -767,6 +768,33 @@ describe("runForever, stop and runUntilComplete", () => {
       ),
     ).rejects.toBe(error);
     expect(loop.time()).toBe(10);
+  });
+
+  it("runUntilComplete refuses a pending future of its loop as main's result, which only the loop's next run could finish", async () => {
+    const loop = new VirtualEventLoop();
+    const pending = loop.createFuture<number>();
+    loop.callLater(10, () => pending.setResult(5));
+    // biome-ignore lint/correctness/useYield: main returns the future rather than wait for it
+    const refused = loop.runUntilComplete(function* () {
+      return pending;
+    });
+    await expect(refused).rejects.toThrow(InvalidStateError);
+    await expect(refused).rejects.toThrow(
+      "runUntilComplete(): main returned <Future pending>, which could finish only on the loop runUntilComplete() ran, stopped as main ends: return (yield* it) to return its result instead.",
+    );
+    expect([loop.time(), pending.done()]).toEqual([0, false]);
+    // Returned through yield*, the future's result is main's; a done one is read at once.
+    await expect(
+      loop.runUntilComplete(function* () {
+        return yield* pending;
+      }),
+    ).resolves.toBe(5);
+    await expect(
+      // biome-ignore lint/correctness/useYield: main returns the future, done by now
+      loop.runUntilComplete(function* () {
+        return pending;
+      }),
+    ).resolves.toBe(5);
   });
 
   it("runUntilComplete rejects when the loop is stopped before the future is done", async () => {

@@ -27,6 +27,7 @@ import {
 } from "../events.js";
 import { Future } from "../futures.js";
 import { Linter, lintPendingAtClose } from "../lints.js";
+import { readMainResult } from "../mainresult.js";
 import { handOver, mayRunSlice, type NativeSteps } from "../native.js";
 import {
   checkNewTask,
@@ -450,6 +451,10 @@ export abstract class BaseEventLoop {
    * (an async function: a native task). A call that cannot start (a closed loop, one
    * already running, another loop running in this stack, a `main` of the wrong kind)
    * returns a promise rejected already, as an async function's throw would.
+   * A main that returns a pending future, task or operation of this loop
+   * (rather than `yield*` it) fails with InvalidStateError: the promise would
+   * adopt it, and it could finish only when the loop, stopped as main ends,
+   * runs again.
    *
    * @example
    * ```ts
@@ -490,7 +495,10 @@ export abstract class BaseEventLoop {
         throw (
           deadlock ?? new Error("The event loop was stopped before the awaited future completed.")
         );
-      return future.result();
+      // The promise would adopt a thenable result, and one of this loop would wait for its next run.
+      const read = readMainResult(this, future.result(), caller, "stopped");
+      if ("error" in read) throw read.error;
+      return read.value;
     });
   }
 
