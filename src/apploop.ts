@@ -6,6 +6,7 @@
 import { hasLiveGenerators } from "./asyncgens.js";
 import type { Context } from "./context.js";
 import { type Coro, isAwaitable, isCoroutine, isGeneratorFunction } from "./coro.js";
+import type { TimerHandle } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { TaskPriority } from "./priority.js";
 import type { Task, TaskBody } from "./tasks.js";
@@ -106,9 +107,11 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   // Then the GeneratorObjects their consumers left suspended, within the same time, and
   // the tasks their cleanup started.
   if (hasLiveGenerators(loop)) {
+    await runAgain(loop); // if the time ran out, the generators still get their first step
     const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });
     await doneWithin(loop, closing, left());
     if (closing.done()) {
+      await runAgain(loop);
       await cancelAll(loop, left());
       cancelled = loop._liveTasks();
     } else {
@@ -128,6 +131,28 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   loop.stop();
   await loop._whenStopped;
   loop.close();
+}
+
+/** Runs the loop again if a deadline stopped it (or is stopping it). */
+async function runAgain(loop: BaseEventLoop): Promise<void> {
+  if (loop.isRunning()) {
+    if (!loop._stopping) return;
+    await loop._whenStopped;
+  }
+  void loop.runForever();
+}
+
+/**
+ * Calls `ranOut` after `timeoutMs` on the loop's clock, and stops the loop in
+ * that iteration: a virtual clock would otherwise run on into the tasks'
+ * cleanup before the awaiting code learns that the time is up.
+ */
+function deadline(loop: BaseEventLoop, timeoutMs: number, ranOut: () => void): TimerHandle | null {
+  if (timeoutMs === Number.POSITIVE_INFINITY) return null;
+  return loop.callLater(timeoutMs, () => {
+    loop.stop();
+    ranOut();
+  });
 }
 
 /**
@@ -164,7 +189,7 @@ function cancelAll(loop: BaseEventLoop, timeoutMs: number): Promise<void> {
         task._addCallback(countDown);
       }
     };
-    const timer = timeoutMs === Number.POSITIVE_INFINITY ? null : loop.callLater(timeoutMs, finish);
+    const timer = deadline(loop, timeoutMs, finish);
     round();
   });
 }
@@ -172,8 +197,7 @@ function cancelAll(loop: BaseEventLoop, timeoutMs: number): Promise<void> {
 /** Settles when `task` is done or `timeoutMs` has passed on the loop's clock. */
 function doneWithin(loop: BaseEventLoop, task: Task<unknown>, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer =
-      timeoutMs === Number.POSITIVE_INFINITY ? null : loop.callLater(timeoutMs, resolve);
+    const timer = deadline(loop, timeoutMs, resolve);
     task._addCallback(() => {
       timer?.cancel();
       resolve();

@@ -52,13 +52,20 @@ export function shutdownAsyncgens(loop: BaseEventLoop): Op<void> {
   return closeAll(loop) as Op<void>;
 }
 
-/** Closes them all at once, each in a task of its own, and reports each that fails to close. */
+/**
+ * Closes them all at once, each in a task of its own, and reports each that
+ * fails to close. Each close starts eagerly, as asyncio's gather() does under
+ * the eager task factory: a `finally` that does not wait is done within this
+ * step, so a shutdown whose time has run out still runs it.
+ */
 function* closeAll(loop: BaseEventLoop): Coro<void> {
   const live = (loop._generators ??= new LiveGenerators());
   live.shutDown = true;
   const generators = [...live];
   live.clear();
-  const closing = generators.map((gen) => [gen, loop.createTask(gen.close())] as const);
+  const closing = generators.map(
+    (gen) => [gen, loop.createTask(gen.close(), { eagerStart: true })] as const,
+  );
   for (const [gen, task] of closing) {
     try {
       yield* task;

@@ -335,6 +335,35 @@ describe("loop.shutdown()", () => {
     expect(app.isClosed()).toBe(true);
   });
 
+  it("on a virtual loop, stops the clock at the deadline: a cleanup that sleeps past it is reported, not run to its end", async () => {
+    const app = new VirtualEventLoop();
+    const messages = reports(app);
+    const log: string[] = [];
+    const worker = app.submit(
+      function* () {
+        try {
+          yield* forever();
+        } finally {
+          log.push(`cleanup began at t=${app.time()}`);
+          yield* sleep(10_000);
+          log.push(`cleanup ended at t=${app.time()}`);
+        }
+      },
+      { name: "worker" },
+    );
+    await tick();
+    await app.shutdown({ timeout: 1000 });
+    expect([log, app.time(), worker.done(), app.isClosed()]).toEqual([
+      ["cleanup began at t=0"],
+      1000,
+      false,
+      true,
+    ]);
+    expect(messages).toEqual([
+      'loop.shutdown(): Task "worker" ignored its cancellation and was still running 1000 ms later (it waits on sleep until t=10000 ms); it is abandoned as the loop closes.',
+    ]);
+  });
+
   it("a signal that aborts after the loop closed has nothing left to cancel", async () => {
     const app = new VirtualEventLoop();
     reports(app);

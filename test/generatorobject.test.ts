@@ -638,6 +638,28 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
     ]);
   });
 
+  test("each close starts eagerly: a finally that does not wait runs before the tasks already ready", async () => {
+    const log: string[] = [];
+    await new VirtualEventLoop().runUntilComplete(function* () {
+      const left = new GeneratorObject<number>(function* (g) {
+        try {
+          yield* g.yield(1);
+        } finally {
+          log.push("closed");
+        }
+      });
+      yield* left.next();
+      createTask(
+        // biome-ignore lint/correctness/useYield: a task that logs its first step
+        (function* () {
+          log.push("a task made before the call");
+        })(),
+      );
+      yield* getRunningLoop().shutdownAsyncgens();
+    });
+    expect(log).toEqual(["closed", "a task made before the call"]);
+  });
+
   test("closes them all at once; a finished generator is not closed again; awaitable from an async function", async () => {
     const log: string[] = [];
     const loop = new VirtualEventLoop();
@@ -719,12 +741,14 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
         try {
           yield* g.yield(1);
         } finally {
-          yield* new Event().wait(); // a cleanup that never ends
+          yield* sleep(10_000); // a cleanup that outlasts the timeout
+          log.push(`slow closed at ${app.time()}`);
         }
       });
       yield* slow.next();
     });
     await app.shutdown({ timeout: 100 });
+    // The clock stops at the deadline: the slow cleanup does not run on to its end.
     expect(app.time()).toBe(100);
     expect(log).toEqual(["quick closed at 0"]);
     expect(contexts).toHaveLength(1);

@@ -538,7 +538,8 @@ export abstract class BaseEventLoop {
    * long as they take), closes the GeneratorObjects they left suspended
    * (shutdownAsyncgens(), within the same time), reports by name, through the
    * exception handler, each task that ignored its cancellation, stops the loop
-   * and closes it. Further calls return the same promise.
+   * and closes it. The loop stops at the deadline, so a virtual clock does not
+   * run on past it. Further calls return the same promise.
    *
    * @example
    * ```ts
@@ -559,7 +560,8 @@ export abstract class BaseEventLoop {
   /**
    * Closes every GeneratorObject begun on this loop and not yet done, all at
    * once, as asyncio's `loop.shutdown_asyncgens()`: each body left suspended
-   * runs its `finally` blocks. One that fails to close is reported through the
+   * runs its `finally` blocks, each close started eagerly (within this call's
+   * first step, up to the close's first wait). One that fails to close is reported through the
    * exception handler; one begun later is reported as it begins. run() calls
    * it once the tasks it left are done, and so does shutdown(). The loop holds
    * each generator until it is done: close one you stop reading.
