@@ -304,6 +304,10 @@ function* startTask<T>(coro: TaskBody<T>, options: CreateTaskOptions | undefined
  */
 export function taskIsBlocked(task: Task): boolean {
   checkTask("taskIsBlocked", task);
+  return isBlocked(task);
+}
+
+function isBlocked(task: Task): boolean {
   const waitingFor = task._futWaiter;
   if (waitingFor !== null && waitingFor._state === PENDING) return true;
   // An async function task on the host, or, started eagerly by the task running now, on
@@ -313,7 +317,8 @@ export function taskIsBlocked(task: Task): boolean {
 
 /**
  * True when the task is neither blocked nor done: it waits in the ready queue,
- * or it is the task running now. Works on any loop.
+ * it is the task running now, or an eager start it made runs above its step
+ * on the stack. Works on any loop.
  *
  * @example
  * ```ts
@@ -331,7 +336,8 @@ export function taskIsRunnable(task: Task): boolean {
 
 /**
  * The tasks that wait in the ready queue of `loop` (default: the running loop).
- * With {@link blockedTasks} and the current task they make up `allTasks()`.
+ * With {@link blockedTasks} and the current task they make up `allTasks()`,
+ * but for the tasks whose step an eager start interrupted.
  *
  * @example
  * ```ts
@@ -347,8 +353,11 @@ export function runnableTasks(loop?: BaseEventLoop): Set<Task> {
 }
 
 /**
- * The tasks of `loop` (default: the running loop) that are neither in the
- * ready queue nor running: they wait for a future.
+ * The tasks of `loop` (default: the running loop) that wait: for a future,
+ * or, an async function task, on the host. Not the tasks in the ready queue,
+ * the one running, nor those whose step an eager start interrupted (its
+ * creator's, below it on the stack): each is a task {@link taskIsBlocked}
+ * says is blocked.
  *
  * @example
  * ```ts
@@ -361,11 +370,10 @@ export function runnableTasks(loop?: BaseEventLoop): Set<Task> {
  * ```
  */
 export function blockedTasks(loop?: BaseEventLoop): Set<Task> {
-  const scheduling = schedulingLoop("blockedTasks", loop);
-  const blocked = allTasks(scheduling);
-  for (const task of scheduling.queueTasks()) blocked.delete(task);
-  const current = scheduling._currentTask;
-  if (current !== null) blocked.delete(current);
+  const blocked = new Set<Task>();
+  for (const task of allTasks(schedulingLoop("blockedTasks", loop))) {
+    if (isBlocked(task)) blocked.add(task);
+  }
   return blocked;
 }
 

@@ -18,6 +18,7 @@ import {
   currentTask,
   DefaultEventLoopPolicy,
   DefaultSchedulingEventLoop,
+  eager,
   eventLoopPolicy,
   Future,
   getEventLoopPolicy,
@@ -598,6 +599,42 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         yield* caught(() => task);
         expect(names(seen!)).toEqual(names([task])); // main waited in the queue behind the callback
       });
+    });
+
+    it("inside an eager start, the creator below it on the stack is not blocked, by the set or the predicate", async () => {
+      const seen: string[][] = [];
+      await runOn(kind, function* () {
+        const main = currentTask()!;
+        const waiting = createTask(sleeper(100), { name: "waiting" });
+        yield* sleep(0);
+        const look = (): void => {
+          seen.push([
+            `blocked: ${names(blockedTasks())}`,
+            `queued: ${names(runnableTasks())}`,
+            `main blocked: ${taskIsBlocked(main)}, runnable: ${taskIsRunnable(main)}`,
+          ]);
+        };
+        const child = createTask(
+          function* () {
+            look();
+            yield* sleep(1);
+          },
+          { eagerStart: true, name: "child" },
+        );
+        yield* eager(
+          (function* () {
+            look();
+            yield* sleep(0);
+          })(),
+        );
+        waiting.cancel();
+        yield* caught(() => waiting);
+        yield* child;
+      });
+      expect(seen).toEqual([
+        ["blocked: waiting", "queued: ", "main blocked: false, runnable: true"],
+        ["blocked: child,waiting", "queued: ", "main blocked: false, runnable: true"],
+      ]);
     });
 
     it("taskFromHandle finds a new task's entry", async () => {
