@@ -94,6 +94,11 @@ function* interrupt(task: Task, error: unknown, insertPos: number | undefined): 
 thenable(interrupt);
 
 /** Puts `error` at the front of the ready queue as `task`'s next step, or says why it cannot. */
+/** cancel() reached `task`: it is to cancel, or the future it waits on is cancelled already. */
+function cancellationPending(task: Task): boolean {
+  return task._mustCancel || task._futWaiter?.cancelled() === true;
+}
+
 function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unknown): void {
   const cannot = (why: string): Error => new Error(`${what}(): cannot interrupt ${task}: ${why}.`);
   if (task.done()) throw cannot("it is done");
@@ -103,10 +108,10 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
   if (task === loop._currentTask) {
     throw cannot("it is the task running now (to stop yourself, throw the error)");
   }
-  const waitedOn = task._futWaiter;
-  if (task._mustCancel || waitedOn?.cancelled()) {
+  if (cancellationPending(task)) {
     throw cannot("it has a cancellation pending, which it must take first");
   }
+  const waitedOn = task._futWaiter;
   const queued = pendingInterrupt(task);
   if (queued !== null) {
     throw cannot(
@@ -118,6 +123,10 @@ function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unk
   } else if (task._blockedOnHost) {
     throw cannot(
       `it awaits ${HOST_AWAIT}, which the loop cannot interrupt: await it through fromPromise() to make the wait interruptible, or cancel() the task (its taskSignal() aborts at once)`,
+    );
+  } else if (task._stepInMicrotasks) {
+    throw cannot(
+      "its function runs on in microtasks, past an await of a promise in its eager start, and takes no interrupt until it awaits something of the loop's: cancel() it, or interrupt it once it waits",
     );
   } else if (loop._takeTask(task) === null) {
     throw cannot("it has no step in the ready queue to replace (it was taken out)");
@@ -220,7 +229,7 @@ export class TaskTimeout implements Disposable {
 
   private *_fire(task: Task, ms: number): Coro<void> {
     // The block may have ended, or its task be done or cancelled, by now.
-    if (!this._armed || task.done() || task._mustCancel) return;
+    if (!this._armed || task.done() || cancellationPending(task)) return;
     this._timer = null;
     this._armed = false;
     this._interrupt = new TimeoutInterrupt(`taskTimeout(${ms}): the deadline passed`);

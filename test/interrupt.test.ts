@@ -9,6 +9,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type Awaitable,
+  type BaseEventLoop,
   createTask,
   currentTask,
   Event,
@@ -453,6 +454,35 @@ for (const kind of LOOP_KINDS) {
         expect(got).toEqual(["TimeoutInterrupt", "TimeoutError"]);
       });
 
+      it("a deadline due as the task is cancelled gives way to the cancellation, unreported", async () => {
+        const reports: string[] = [];
+        let loop: BaseEventLoop | undefined;
+        const got = await runOn(kind, function* () {
+          loop = getRunningLoop();
+          loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+          // The same deadline twice: timeout()'s callback cancels the task after taskTimeout()'s
+          // timer fired, before the task that delivers its interrupt runs.
+          const nested = yield* caught(() => taskTimeout(50, () => timeout(50, () => sleep(1000))));
+          if (kind !== "virtual") return [(nested as Error).name];
+          // A cancel() of its own, made in the iteration the deadline's timer fired in (on
+          // virtual time, where two timers are due at the same instant).
+          const worker = createTask(
+            (function* () {
+              yield* taskTimeout(5, () => sleep(100));
+            })(),
+          );
+          yield* sleep(5);
+          worker.cancel();
+          const cancelled = yield* caught(() => worker);
+          return [(nested as Error).name, (cancelled as Error).name];
+        });
+        loop!.close(); // reports a failure nobody retrieved, if there is one (run() closed it already)
+        expect(got).toEqual(
+          kind === "virtual" ? ["TimeoutError", "CancelledError"] : ["TimeoutError"],
+        );
+        expect(reports).toEqual([]);
+      });
+
       it("returns the body's result when it finishes in time, and the deadline is disarmed", async () => {
         const got = await runOn(kind, function* () {
           const value = yield* taskTimeout(50, function* () {
@@ -664,5 +694,28 @@ describe("a native task blocked on a host promise", () => {
     expect(message).toBe(
       'taskThrow(): cannot interrupt <Task pending name="onHost">: it awaits a native promise only the host settles, which the loop cannot interrupt: await it through fromPromise() to make the wait interruptible, or cancel() the task (its taskSignal() aborts at once).',
     );
+  });
+
+  it("started eagerly, on its way past a promise in the microtasks, cannot be interrupted either, and is told so", async () => {
+    const seen = await run(
+      async () => {
+        const started = createTask(
+          async () => {
+            await Promise.resolve();
+            await sleep(0);
+            return "ended";
+          },
+          { eagerStart: true, name: "started" },
+        );
+        const message = thrown(() => taskThrow(started, 1)).message;
+        return [taskIsBlocked(started), message, await started];
+      },
+      { loopFactory: schedulingLoopFactory },
+    );
+    expect(seen).toEqual([
+      true,
+      'taskThrow(): cannot interrupt <Task pending name="started">: its function runs on in microtasks, past an await of a promise in its eager start, and takes no interrupt until it awaits something of the loop\'s: cancel() it, or interrupt it once it waits.',
+      "ended",
+    ]);
   });
 });
