@@ -102,18 +102,20 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   if (!loop.isRunning()) void loop.runForever();
   const deadline = loop.time() + timeoutMs;
   const left = (): number => Math.max(0, deadline - loop.time());
-  await cancelAll(loop, timeoutMs);
-  let cancelled = loop._liveTasks(); // and still running
+  const cancelled = new Set<Task<unknown>>(); // each once: one that cleans up is not interrupted again
+  await cancelAll(loop, cancelled, timeoutMs);
+  let stillRunning = loop._liveTasks();
   // Then the GeneratorObjects their consumers left suspended, within the same time, and
   // the tasks their cleanup started.
   if (hasLiveGenerators(loop)) {
-    await runAgain(loop); // if the time ran out, the generators still get their first step
+    // If the time ran out, the closes still get their first step (they start eagerly).
+    await stopped(loop);
     const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });
-    await doneWithin(loop, closing, left());
+    await resumeFor(loop, doneWithin(loop, closing, left()));
     if (closing.done()) {
-      await runAgain(loop);
-      await cancelAll(loop, left());
-      cancelled = loop._liveTasks();
+      await stopped(loop);
+      await resumeFor(loop, cancelAll(loop, cancelled, left()));
+      stillRunning = loop._liveTasks();
     } else {
       loop.callExceptionHandler({
         message: `loop.shutdown(): the GeneratorObjects left suspended were still closing when the ${timeoutMs} ms ran out (${taskLabel(closing)} waits on ${describeWait(closing)}); they are abandoned as the loop closes.`,
@@ -121,10 +123,10 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
       });
     }
   }
-  for (const task of cancelled) {
+  for (const task of stillRunning) {
     if (task.done()) continue;
     loop.callExceptionHandler({
-      message: `loop.shutdown(): ${taskLabel(task)} ignored its cancellation and was still running ${timeoutMs} ms later (it waits on ${describeWait(task)}); it is abandoned as the loop closes.`,
+      message: `loop.shutdown(): ${taskLabel(task)} was still running ${timeoutMs} ms after its cancellation (it waits on ${describeWait(task)}): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.`,
       task,
     });
   }
@@ -133,13 +135,19 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   loop.close();
 }
 
-/** Runs the loop again if a deadline stopped it (or is stopping it). */
-async function runAgain(loop: BaseEventLoop): Promise<void> {
-  if (loop.isRunning()) {
-    if (!loop._stopping) return;
-    await loop._whenStopped;
-  }
-  void loop.runForever();
+/**
+ * Settles once the loop has stopped, if a deadline is stopping it: the next
+ * phase makes its work before the loop runs again (see resumeFor), or a
+ * virtual clock would run on before the phase begins.
+ */
+async function stopped(loop: BaseEventLoop): Promise<void> {
+  if (loop.isRunning() && loop._stopping) await loop._whenStopped;
+}
+
+/** Runs the loop again, if a deadline stopped it, for `phase`, whose work is made already. */
+function resumeFor(loop: BaseEventLoop, phase: Promise<void>): Promise<void> {
+  if (!loop.isRunning()) void loop.runForever();
+  return phase;
 }
 
 /**
@@ -156,12 +164,16 @@ function deadline(loop: BaseEventLoop, timeoutMs: number, ranOut: () => void): T
 }
 
 /**
- * Cancels every live task once, tasks they start while cancelled included,
- * and settles when none is left or `timeoutMs` has passed on the loop's clock.
+ * Cancels every live task not in `cancelled` (and adds it there), tasks they
+ * start while cancelled included, and settles when none is left or
+ * `timeoutMs` has passed on the loop's clock.
  */
-function cancelAll(loop: BaseEventLoop, timeoutMs: number): Promise<void> {
+function cancelAll(
+  loop: BaseEventLoop,
+  cancelled: Set<Task<unknown>>,
+  timeoutMs: number,
+): Promise<void> {
   return new Promise((resolve) => {
-    const cancelled = new Set<Task<unknown>>();
     let finished = false;
     const finish = (): void => {
       if (finished) return;

@@ -367,7 +367,7 @@ function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[])
     task.getLoop().callExceptionHandler({
       message:
         `${taskLabel(task)} was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +
-        `waiting on ${waiting}: it caught CancelledError without ending. run() waits until it ends.`,
+        `waiting on ${waiting}: it caught CancelledError, or its cleanup takes that long. run() waits until it ends.`,
       task,
     });
   });

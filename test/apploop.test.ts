@@ -13,6 +13,7 @@ import {
   Event,
   type ExceptionContext,
   fromPromise,
+  GeneratorObject,
   getRunningLoop,
   HostEventLoop,
   PriorityVirtualEventLoop,
@@ -329,7 +330,7 @@ describe("loop.shutdown()", () => {
     await app.shutdown({ timeout: 500 });
     expect(app.time()).toBe(500);
     expect(contexts.map((c) => c.message)).toEqual([
-      'loop.shutdown(): Task "stubborn" ignored its cancellation and was still running 500 ms later (it waits on Event.wait()); it is abandoned as the loop closes.',
+      'loop.shutdown(): Task "stubborn" was still running 500 ms after its cancellation (it waits on Event.wait()): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.',
     ]);
     expect(contexts[0]?.task).toBe(stubborn);
     expect(app.isClosed()).toBe(true);
@@ -360,7 +361,43 @@ describe("loop.shutdown()", () => {
       true,
     ]);
     expect(messages).toEqual([
-      'loop.shutdown(): Task "worker" ignored its cancellation and was still running 1000 ms later (it waits on sleep until t=10000 ms); it is abandoned as the loop closes.',
+      'loop.shutdown(): Task "worker" was still running 1000 ms after its cancellation (it waits on sleep until t=10000 ms): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.',
+    ]);
+  });
+
+  it("cancels each task once: closing the generators does not interrupt a cleanup again", async () => {
+    const app = new VirtualEventLoop();
+    const messages = reports(app);
+    const log: string[] = [];
+    const cursor = new GeneratorObject<number>(function* (g) {
+      try {
+        for (;;) yield* g.yield(1);
+      } finally {
+        log.push(`cursor closed at t=${app.time()}`);
+      }
+    });
+    await app.submit(cursor.next());
+    app.submit(
+      function* () {
+        try {
+          yield* forever();
+        } catch (error) {
+          log.push(`rolling back at t=${app.time()}`);
+          try {
+            yield* sleep(500);
+          } catch (again) {
+            log.push(`rollback interrupted by a second ${(again as Error).name}`);
+          }
+          throw error;
+        }
+      },
+      { name: "tx" },
+    );
+    await tick();
+    await app.shutdown({ timeout: 200 });
+    expect(log).toEqual(["rolling back at t=0", "cursor closed at t=200"]);
+    expect(messages).toEqual([
+      'loop.shutdown(): Task "tx" was still running 200 ms after its cancellation (it waits on sleep until t=500 ms): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.',
     ]);
   });
 
@@ -471,7 +508,9 @@ describe("loop.shutdown()", () => {
     expect(took).toBeGreaterThanOrEqual(99);
     expect(took).toBeLessThan(400);
     expect(messages.length).toBe(1);
-    expect(messages[0]).toMatch(/^loop\.shutdown\(\): Task "stubborn" ignored its cancellation/);
+    expect(messages[0]).toMatch(
+      /^loop\.shutdown\(\): Task "stubborn" was still running \d+ ms after its cancellation/,
+    );
   });
 });
 

@@ -537,7 +537,7 @@ export abstract class BaseEventLoop {
    * every task still running, waits for them up to `timeout` ms (default: as
    * long as they take), closes the GeneratorObjects they left suspended
    * (shutdownAsyncgens(), within the same time), reports by name, through the
-   * exception handler, each task that ignored its cancellation, stops the loop
+   * exception handler, each task still running when the time is up, stops the loop
    * and closes it. The loop stops at the deadline, so a virtual clock does not
    * run on past it. Further calls return the same promise.
    *
