@@ -388,6 +388,28 @@ console.log("never printed");
     );
   }, 30_000);
 
+  it("a sleep(Infinity), which never ends, keeps no host timer: the run and an app loop's task are reported", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "infinity",
+      `import { HostEventLoop, run, sleep } from "asynkit";
+const app = new HostEventLoop();
+app.submit(sleep(Infinity), { name: "parked" });
+console.log(await app.submit(sleep(1, "app's work done")));
+await run(function* () { yield* sleep(Infinity); });
+console.log("never printed");
+`,
+    );
+    expect(code).toBe(1);
+    expect(stdout).toBe("app's work done\n");
+    expect(stderr).toContain(
+      'Task was destroyed but it is pending: the process is exiting, and nothing is left that could wake it: Task "parked" waits on sleep until t=Infinity ms\n',
+    );
+    expect(stderr).toContain(`DeadlockError: ${exiting} Unfinished tasks:\n  Task "Task-`);
+    expect(stderr).toMatch(
+      /Unfinished tasks:\n {2}Task "Task-\d+" waits on sleep until t=Infinity ms\n/,
+    );
+  }, 30_000);
+
   it("an unawaited run is an unhandled rejection, with the same message", async () => {
     const { code, stderr } = await runScript(
       "unawaited",

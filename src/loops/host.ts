@@ -36,9 +36,14 @@ export class HostEventLoop extends BaseEventLoop {
     return now();
   }
 
-  /** @internal Nothing is ready: sleep on a host timer until the next timer is due, or until woken. */
+  /**
+   * @internal Nothing is ready: sleep on a host timer until the next timer is
+   * due, or until woken. A timer at Infinity (`sleep(Infinity)`) never fires:
+   * it keeps no host timer, so the process can end, and a run waiting on it
+   * is told of the deadlock.
+   */
   _idle(nextTimer: number | undefined): boolean {
-    if (nextTimer !== undefined) {
+    if (nextTimer !== undefined && nextTimer !== Number.POSITIVE_INFINITY) {
       const delay = Math.min(MAX_HOST_DELAY, Math.max(0, Math.ceil(nextTimer - now())));
       this._hostTimer = hostSetTimeout(this._onHostTimer, delay);
     }
