@@ -5,8 +5,9 @@
  *
  * Publishing costs one test of a module-level boolean where nobody listens:
  * `observed` is refreshed from the channels' `hasSubscribers` when a loop
- * starts a run, at each time slice a loop runs on the host, and whenever a
- * recorder of `asynkit/trace` attaches or detaches.
+ * starts a run, when a task is made on a loop not running, at each time slice
+ * a loop runs on the host, and whenever a recorder of `asynkit/trace`
+ * attaches or detaches.
  */
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";

@@ -626,6 +626,27 @@ describe("asynkit:* channels", () => {
     ]);
   });
 
+  it("are heard from the process's first run() on, its main task's creation included", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "first-run",
+      `
+import { subscribe } from "node:diagnostics_channel";
+import { createTask, run, sleep } from "asynkit";
+const heard = [];
+for (const name of ["task.created", "task.done"]) {
+  subscribe(\`asynkit:\${name}\`, (m) => heard.push(\`\${name} \${m.task.getName()}\`));
+}
+await run(function* () { yield* createTask(sleep(1), { name: "child" }); });
+console.log(heard.join(", "));
+`,
+    );
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(
+      "task.created Task-1, task.created child, task.done child, task.done Task-1",
+    );
+  }, 30_000);
+
   it("leave a host without diagnostics_channel working, and a recorder hears them there", async () => {
     const src = (file: string) => JSON.stringify(pathToFileURL(join(root, "src", file)).href);
     const { code, stdout, stderr } = await runScript(

@@ -417,6 +417,8 @@ export abstract class BaseEventLoop {
   /** @internal createTask() for arguments the caller has checked. */
   _createTask<T>(body: TaskBody<T>, options: TaskOptions | undefined): Task<T> {
     this._checkClosed();
+    // A task made before the run (run()'s main) is seen by whoever subscribed before it.
+    if (!this._running) checkObservers();
     const coro = taskCoroutine(body);
     if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
     if (options === undefined) return new Task(coro, this._bound);
