@@ -5,6 +5,7 @@
  * asynkit's own primitives across 1,000 schedules each; determinism), and
  * the rules of the search.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, expect, it, vi } from "vitest";
 import {
   BoundedSemaphore,
@@ -93,7 +94,7 @@ async function failuresWithin50(
   return found;
 }
 
-const RULES = { maxSteps: 100_000, failOnWarnings: false };
+const RULES = { maxSteps: 100_000, failOnWarnings: false, asyncLocalStorage: false };
 
 /** The first failing run of a search, unshrunk, found by running the strategy as explore() does. */
 async function firstFailure(
@@ -798,6 +799,41 @@ describe("failures besides a throw", () => {
     await expect(replay(main, error.token, { failOnWarnings: true })).rejects.toMatchObject({
       kind: "exception report",
     });
+  });
+
+  it("asyncLocalStorage: each run's loop has the option, for a program that reads a store across its awaits", async () => {
+    const store = new AsyncLocalStorage<string>();
+    async function main(): Promise<void> {
+      const requests = ["a", "b"].map((id) =>
+        store.run(id, () =>
+          createTask(async () => {
+            await sleep(0);
+            if (store.getStore() !== id) throw new Error(`request ${id} sees ${store.getStore()}`);
+          }),
+        ),
+      );
+      for (const request of requests) await request;
+    }
+    const without = await rejection(explore(main, { iterations: 3 }));
+    expect((without.cause as Error).message).toBe("request a sees undefined");
+    await expect(explore(main, { iterations: 20, asyncLocalStorage: true })).resolves.toMatchObject(
+      { iterations: 20 },
+    );
+    // A failure's replay() call carries the option.
+    async function racy(): Promise<void> {
+      await main();
+      throw new Error("after the requests");
+    }
+    const error = await rejection(explore(racy, { asyncLocalStorage: true }));
+    expect(error.message.split("\n").at(-1)).toBe(
+      'Replay it with replay(racy, "1:", { asyncLocalStorage: true }).',
+    );
+    await expect(replay(racy, error.token, { asyncLocalStorage: true })).rejects.toMatchObject({
+      cause: new Error("after the requests"),
+    });
+    await expect(explore(main, { asyncLocalStorage: "yes" as never })).rejects.toThrow(
+      /^explore\(\) expects options\.asyncLocalStorage to be a boolean/,
+    );
   });
 
   it("explore() and replay() cannot run inside a running loop: they say to call them from the test", async () => {

@@ -53,6 +53,12 @@ export interface ExploreOptions {
   /** Fail on exception-handler reports without an exception (warnings) too, such as an await of a promise the loop did not make (default false). */
   failOnWarnings?: boolean | undefined;
   /**
+   * Each run's loop keeps the AsyncLocalStorage context of the code that made
+   * each task, callback and timer, as the loops' option of that name does
+   * (default false): for a program that run() runs with it.
+   */
+  asyncLocalStorage?: boolean | undefined;
+  /**
    * Stops the search when it aborts (a test runner's timeout: vitest's
    * `context.signal`): it rejects with the signal's reason, and the next
    * search need not wait for it to end.
@@ -61,7 +67,10 @@ export interface ExploreOptions {
 }
 
 /** Options of {@link replay}: the rules of the run, as the search that found the token had them, and a signal. */
-export type ReplayOptions = Pick<ExploreOptions, "maxSteps" | "failOnWarnings" | "signal">;
+export type ReplayOptions = Pick<
+  ExploreOptions,
+  "maxSteps" | "failOnWarnings" | "asyncLocalStorage" | "signal"
+>;
 
 const EXPLORE_OPTIONS: OptionNames<ExploreOptions> = {
   iterations: true,
@@ -72,11 +81,13 @@ const EXPLORE_OPTIONS: OptionNames<ExploreOptions> = {
   maxSteps: true,
   timeLimitMs: true,
   failOnWarnings: true,
+  asyncLocalStorage: true,
   signal: true,
 };
 const REPLAY_OPTIONS: OptionNames<ReplayOptions> = {
   maxSteps: true,
   failOnWarnings: true,
+  asyncLocalStorage: true,
   signal: true,
 };
 
@@ -206,8 +217,9 @@ export function explore(main: () => unknown, options?: ExploreOptions): Promise<
  * ExploreError) again, and rejects with the same failure, every time: a
  * regression test for a race. Resolves once the program no longer fails under
  * it. A decision the token chooses an option for that the program no longer
- * has (it changed since) is made in FIFO order. Pass the `maxSteps` and
- * `failOnWarnings` the search had, as the ExploreError's message does.
+ * has (it changed since) is made in FIFO order. Pass the `maxSteps`,
+ * `failOnWarnings` and `asyncLocalStorage` the search had, as the
+ * ExploreError's message does.
  *
  * @example
  * ```ts
@@ -432,6 +444,7 @@ function replayOptions(rules: RunRules): string {
   const options: string[] = [];
   if (rules.maxSteps !== DEFAULT_MAX_STEPS) options.push(`maxSteps: ${rules.maxSteps}`);
   if (rules.failOnWarnings) options.push("failOnWarnings: true");
+  if (rules.asyncLocalStorage) options.push("asyncLocalStorage: true");
   return options.length === 0 ? "" : `, { ${options.join(", ")} }`;
 }
 
@@ -525,8 +538,13 @@ function checkStrategyOption(
 
 /** The options of every run, explore()'s and replay()'s. */
 function checkRunRules(where: string, options: ReplayOptions): RunRules {
-  const { maxSteps = DEFAULT_MAX_STEPS, failOnWarnings = false } = options;
+  const {
+    maxSteps = DEFAULT_MAX_STEPS,
+    failOnWarnings = false,
+    asyncLocalStorage = false,
+  } = options;
   checkInteger(where, "options.maxSteps", maxSteps, 1);
   checkBooleanOption(where, "options.failOnWarnings", failOnWarnings);
-  return { maxSteps, failOnWarnings };
+  checkBooleanOption(where, "options.asyncLocalStorage", asyncLocalStorage);
+  return { maxSteps, failOnWarnings, asyncLocalStorage };
 }

@@ -129,6 +129,8 @@ export interface RunRules {
   readonly maxSteps: number;
   /** Exception-handler reports without an exception (warnings) fail the run too. */
   readonly failOnWarnings: boolean;
+  /** Each run's loop has the asyncLocalStorage option. */
+  readonly asyncLocalStorage: boolean;
 }
 
 /** The cause of a run stopped by `maxSteps`. */
@@ -318,8 +320,9 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   constructor(
     private readonly _run: Run,
     private readonly _failOnWarnings: boolean,
+    asyncLocalStorage: boolean,
   ) {
-    super();
+    super(asyncLocalStorage ? { asyncLocalStorage } : undefined);
     this.setExceptionHandler(keepReport);
   }
 
@@ -615,7 +618,8 @@ export class Runner {
 
   private _prepare(chooser: Chooser): { run: Run; loop: ExploringLoop } {
     const run = new Run(chooser, this._caller, this._rules.maxSteps);
-    return { run, loop: new ExploringLoop(run, this._rules.failOnWarnings) };
+    const { failOnWarnings, asyncLocalStorage } = this._rules;
+    return { run, loop: new ExploringLoop(run, failOnWarnings, asyncLocalStorage) };
   }
 
   /** What main returns, a coroutine or a promise (run in main's task). */
