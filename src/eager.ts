@@ -240,7 +240,8 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   // biome-ignore lint/suspicious/noThenProperty: a CoroStart is awaitable, as asynkit's operations are.
   then<A = T, B = never>(
     onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
-    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+    // biome-ignore lint/suspicious/noExplicitAny: as PromiseLike's, so a handler may declare (e: Error)
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
   ): PromiseLike<A | B> {
     return this.asAwaitable().then(onfulfilled, onrejected);
   }

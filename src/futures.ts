@@ -365,7 +365,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   // biome-ignore lint/suspicious/noThenProperty: a Future is deliberately a PromiseLike.
   then<A = T, B = never>(
     onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
-    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+    // biome-ignore lint/suspicious/noExplicitAny: as PromiseLike's, so a handler may declare (e: Error)
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
     // In a native task, this is an await the task drives (see native.ts).
     if (awaitInTask(this, onfulfilled as never, onrejected)) return undefined as never;

@@ -23,7 +23,8 @@ export type Op<T> = Coro<T> & PromiseLike<T>;
 function then<T, A = T, B = never>(
   this: Coro<T>,
   onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
-  onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  // biome-ignore lint/suspicious/noExplicitAny: as PromiseLike's, so a handler may declare (e: Error)
+  onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
 ): Promise<A | B> {
   if (awaitInTask(this, onfulfilled as never, onrejected)) return undefined as never;
   let task: Task<T>;

@@ -200,6 +200,42 @@ describe("AsyncLocalStorage follows tasks with the asyncLocalStorage option", ()
     expect(seen).toEqual(["task", "result:native"]);
   });
 
+  it("a then() of the function's own, or Promise.resolve(task), is not taken for its await: cancel() reaches the function", async () => {
+    for (const attach of [
+      (task: Task<string>, log: string[]) =>
+        void task.then(
+          (value) => log.push(`then: ${value}`),
+          (error: Error) => log.push(`then: ${error.name}`),
+        ),
+      (task: Task<string>, log: string[]) =>
+        void Promise.resolve(task).then((value) => log.push(`then: ${value}`)),
+    ]) {
+      const log: string[] = [];
+      await new VirtualEventLoop(ON).runUntilComplete(async () => {
+        const worker = createTask(async () => {
+          await sleep(50);
+          return "w";
+        });
+        const watcher = createTask(async () => {
+          attach(worker, log);
+          try {
+            await sleep(20);
+            log.push("watcher slept");
+          } catch (error) {
+            log.push(`watcher: ${(error as Error).name}`);
+          }
+        });
+        await sleep(5);
+        watcher.cancel();
+        await watcher;
+        log.push(`worker: ${await worker}`);
+      });
+      // The then() callbacks are host promise reactions: their place among the awaits varies.
+      expect(log[0]).toBe("watcher: CancelledError");
+      expect(log.slice(1).sort()).toEqual(["then: w", "worker: w"]);
+    }
+  });
+
   it("enterWith() inside a task lasts for the task's later steps, not for other tasks", () => {
     const seen: string[] = [];
     function* setter(): Coro<void> {

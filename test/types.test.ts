@@ -116,6 +116,24 @@ describe("futures", () => {
     expectTypeOf(v).toEqualTypeOf<number>();
   });
 
+  it("then() takes the handlers a promise's then() takes, (e: Error) => … included", () => {
+    const loop = new VirtualEventLoop();
+    const future = loop.createFuture<string>();
+    const chained = future.then(
+      (value) => value.length,
+      (error: Error) => error.message,
+    );
+    expectTypeOf(chained).toEqualTypeOf<Promise<number | string>>();
+    const slept = () =>
+      sleep(1, "a").then(
+        (value) => value,
+        (error: Error) => error.name,
+      );
+    expectTypeOf(slept).returns.toEqualTypeOf<PromiseLike<string>>();
+    void chained.catch(() => {});
+    loop.close();
+  });
+
   it("result, exception, setResult and callbacks are typed by T", () => {
     expectTypeOf<Future<number>["result"]>().returns.toEqualTypeOf<number>();
     expectTypeOf<Future<number>["exception"]>().returns.toEqualTypeOf<unknown>();
