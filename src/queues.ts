@@ -350,7 +350,8 @@ export class LifoQueue<T> extends Queue<T> {
 /**
  * Python's ordering for the default PriorityQueue: numbers and bigints, or
  * strings, by `<`, arrays (such as `[priority, item]`) element by element.
- * Anything else cannot be ordered, as in Python: a TypeError.
+ * Anything else cannot be ordered, as in Python: a TypeError; so is NaN,
+ * which Python lets in and then orders at random.
  */
 function defaultCompare(a: unknown, b: unknown): number {
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -364,6 +365,12 @@ function defaultCompare(a: unknown, b: unknown): number {
   if (!(typeof a === "string" ? typeof b === "string" : isNumeric(a) && isNumeric(b))) {
     throw new TypeError(
       `PriorityQueue cannot order ${describe(a)} and ${describe(b)}: without a compare function it orders numbers, strings and arrays of them, as Python does. Pass one, e.g. new PriorityQueue(0, (a, b) => a.priority - b.priority).`,
+    );
+  }
+  if (Number.isNaN(a) || Number.isNaN(b)) {
+    // NaN is neither below nor above anything: it would sit anywhere in the heap.
+    throw new TypeError(
+      `PriorityQueue cannot order ${describe(a)} and ${describe(b)}: NaN has no place in an order (a priority computed from undefined?).`,
     );
   }
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;

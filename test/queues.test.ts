@@ -151,6 +151,16 @@ describe("Queue basics", () => {
     const out: (number | string | bigint)[] = [];
     while (!mixed.empty()) out.push(mixed.getNowait());
     expect(out).toEqual([3n, 5, 8]);
+
+    // NaN, which Python lets in to sit anywhere, is refused, inside a [priority, item] too.
+    const nan = new PriorityQueue<[number, string]>();
+    nan.putNowait([1, "a"]);
+    expect(() => nan.putNowait([Number.NaN, "b"])).toThrow(
+      new TypeError(
+        "PriorityQueue cannot order number NaN and number 1: NaN has no place in an order (a priority computed from undefined?).",
+      ),
+    );
+    expect([nan.qsize(), nan.getNowait()]).toEqual([1, [1, "a"]]);
   });
 });
 
