@@ -1579,9 +1579,13 @@ describe("a misspelt option is refused at the call, naming it and the options th
     [
       "explore()",
       () => explore(() => sleep(0), misspelt),
-      "iterations, seed, strategy, depth, preemptionBound, maxSteps, timeLimitMs, failOnWarnings, signal",
+      "iterations, seed, strategy, depth, preemptionBound, maxSteps, timeLimitMs, failOnWarnings, asyncLocalStorage, signal",
     ],
-    ["replay()", () => replay(() => sleep(0), "1:", misspelt), "maxSteps, failOnWarnings, signal"],
+    [
+      "replay()",
+      () => replay(() => sleep(0), "1:", misspelt),
+      "maxSteps, failOnWarnings, asyncLocalStorage, signal",
+    ],
   ];
   for (const [where, call, names] of calls) {
     it(where, async () => {

@@ -597,8 +597,9 @@ describe("asynkit:* channels", () => {
     } finally {
       for (const stop of listeners) stop();
     }
-    // "main" was made before the run began: subscribers are looked for when a run starts.
+    // "main" was made before the run began, on a loop not running: subscribers are looked for then.
     expect(heard).toEqual([
+      "task.created main",
       "task.step.start main",
       "task.created waiter",
       "timer.scheduled 5",
