@@ -464,8 +464,8 @@ export class Condition extends LoopBound {
     this.release();
     let failed = false;
     let failure: unknown;
+    const fut = new WaitFuture<boolean>(loop, this._waitName);
     try {
-      const fut = new WaitFuture<boolean>(loop, this._waitName);
       this._waiters.push(fut);
       try {
         yield* fut;
@@ -488,8 +488,10 @@ export class Condition extends LoopBound {
       }
     }
     if (failed) {
-      // This task may have been notified before it failed: notify another instead.
-      if (this._lock._locked) this._notify(1);
+      // Notified before it failed: another waiter takes the notification instead. One
+      // cancelled while it waited was not, and passes nothing on (asyncio notifies another
+      // either way, which made cancelling n waiters scan the queue n times).
+      if (fut._state === FINISHED && this._lock._locked) this._notify(1);
       throw failure;
     }
     return true;

@@ -527,6 +527,37 @@ describe("Condition", () => {
     expect(state).toBe(-1);
   });
 
+  it("a waiter cancelled before any notify passes nothing on: the others are not woken for nothing", () => {
+    const log = runV(function* () {
+      const cond = new Condition();
+      const log: string[] = [];
+      const waiter = (name: string) =>
+        createTask(
+          (function* () {
+            using _ = yield* cond.hold();
+            try {
+              yield* cond.wait();
+              log.push(`${name} woken`);
+            } catch (error) {
+              log.push(`${name}: ${(error as Error).name}`);
+            }
+          })(),
+        );
+      const [a, b] = [waiter("a"), waiter("b")];
+      yield* sleep(0);
+      a.cancel();
+      yield* sleep(1);
+      log.push(`b still waits: ${!b.done()}`);
+      {
+        using _ = yield* cond.hold();
+        cond.notify(1);
+      }
+      yield* b;
+      return log;
+    });
+    expect(log).toEqual(["a: CancelledError", "b still waits: true", "b woken"]);
+  });
+
   it("waitFor() returns the predicate's value once it holds", () => {
     const log = runV(function* () {
       const cond = new Condition();
