@@ -10,21 +10,13 @@ import "./util/dispose.js";
 import type { Coro, Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop, peekRunningLoop, waitingTask } from "./events.js";
-import {
-  FINISHED,
-  type Future,
-  PENDING,
-  WaitFuture,
-  waitOwner,
-  waitStep,
-  waitSteps,
-} from "./futures.js";
+import { FINISHED, PENDING, waitOwner, waitStep, waitSteps } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { taskLabel } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
-import { Deque } from "./util/deque.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
+import { Waiter, WaiterLine } from "./waiters.js";
 
 /**
  * The base of the synchronisation primitives and queues, as asyncio's
@@ -53,24 +45,6 @@ export abstract class LoopBound {
       );
     }
     return loop;
-  }
-}
-
-/**
- * @internal Removes `item` from `waiters`. It is usually near one end (the
- * woken head, the oldest timing out, the newest cancelled), so the search goes
- * inwards from both: removing waiters oldest first or newest first is O(1).
- */
-export function removeWaiter<T>(waiters: Deque<T>, item: T): void {
-  for (let front = 0, back = waiters.length - 1; front <= back; front++, back--) {
-    if (waiters.get(front) === item) {
-      waiters.removeAt(front);
-      return;
-    }
-    if (waiters.get(back) === item) {
-      waiters.removeAt(back);
-      return;
-    }
   }
 }
 
@@ -161,8 +135,8 @@ class Hold {
 
 thenable(Hold);
 
-function describeWaiters(state: string, waiters: Deque<unknown> | null): string {
-  return waiters !== null && waiters.length > 0 ? `${state}, waiters:${waiters.length}` : state;
+function describeWaiters(state: string, waiters: WaiterLine<unknown> | null): string {
+  return waiters !== null && waiters.waiting > 0 ? `${state}, waiters:${waiters.waiting}` : state;
 }
 
 /**
@@ -186,7 +160,7 @@ export class Lock extends LoopBound {
   /** @internal What a waiter waits on, in words made only when printed: which lock, by its holder. */
   private _waitLabel: { toString(): string } | null = null;
   /** @internal Futures of the waiting acquirers; a woken one stays until it resumes. */
-  _waiters: Deque<Future<true>> | null = null;
+  _waiters: WaiterLine<true> | null = null;
 
   /** True while the lock is held. */
   locked(): boolean {
@@ -204,15 +178,15 @@ export class Lock extends LoopBound {
       return true;
     }
     this._waitLabel ??= { toString: () => this._describeWait() };
-    const fut = new WaitFuture<true>(this._getLoop(), this._waitLabel);
-    if (this._waiters === null) this._waiters = new Deque();
+    const fut = new Waiter<true>(this._getLoop(), this._waitLabel);
+    if (this._waiters === null) this._waiters = new WaiterLine();
     this._waiters.push(fut);
     let acquired = false;
     try {
       yield* fut;
       acquired = true;
     } finally {
-      removeWaiter(this._waiters, fut);
+      this._waiters.remove(fut);
       // Woken but not taking the lock (cancelled, or closed): pass the turn on.
       if (!acquired && !this._locked) this._wakeUpFirst();
     }
@@ -274,7 +248,7 @@ export class Lock extends LoopBound {
 thenable(Lock.prototype.acquire);
 
 /** @internal True when no waiter is left that a free lock should go to first (all were cancelled). */
-export function allCancelled(waiters: Deque<Future<unknown>> | null): boolean {
+export function allCancelled(waiters: WaiterLine<unknown> | null): boolean {
   if (waiters === null) return true;
   for (let i = 0; i < waiters.length; i++) if (!waiters.get(i).cancelled()) return false;
   return true;
@@ -297,7 +271,7 @@ export function allCancelled(waiters: Deque<Future<unknown>> | null): boolean {
  */
 export class Event extends LoopBound {
   /** @internal */ _value = false;
-  /** @internal */ _waiters: Deque<Future<true>> = new Deque();
+  /** @internal */ _waiters: WaiterLine<true> = new WaiterLine();
   /** @internal What its waits are called in the task tree (a Queue's join() names its own). */
   _waitName = "Event.wait()";
 
@@ -342,7 +316,7 @@ const DONE_TRUE: IteratorResult<Suspend, true> = Object.freeze({ done: true, val
 class EventWait {
   readonly done = false;
   /** The future the wait blocks on, once it has to. */
-  value: Future<true> | null = null;
+  value: Waiter<true> | null = null;
   /** The task whose wait it is, once it blocks: another one's yield* of it is refused. */
   private by: Task | null = null;
 
@@ -357,7 +331,7 @@ class EventWait {
     }
     const event = this.event;
     if (event._value) return DONE_TRUE;
-    const fut = new WaitFuture<true>(event._getLoop(), event._waitName);
+    const fut = new Waiter<true>(event._getLoop(), event._waitName);
     this.value = fut;
     this.by = waitingTask(fut._loop);
     event._waiters.push(fut);
@@ -380,7 +354,7 @@ class EventWait {
   }
 
   private _leave(): void {
-    if (this.value !== null) removeWaiter(this.event._waiters, this.value);
+    if (this.value !== null) this.event._waiters.remove(this.value);
   }
 }
 
@@ -411,7 +385,7 @@ thenable(EventWait);
  */
 export class Condition extends LoopBound {
   /** @internal */ readonly _lock: Lock;
-  /** @internal */ _waiters: Deque<Future<boolean>> = new Deque();
+  /** @internal */ _waiters: WaiterLine<boolean> = new WaiterLine();
   /** @internal What its waits are called in the task tree (a Barrier's wait() names its own). */
   _waitName: string;
 
@@ -464,13 +438,13 @@ export class Condition extends LoopBound {
     this.release();
     let failed = false;
     let failure: unknown;
-    const fut = new WaitFuture<boolean>(loop, this._waitName);
+    const fut = new Waiter<boolean>(loop, this._waitName);
     try {
       this._waiters.push(fut);
       try {
         yield* fut;
       } finally {
-        removeWaiter(this._waiters, fut);
+        this._waiters.remove(fut);
       }
     } catch (error) {
       failed = true;
@@ -571,7 +545,7 @@ thenable(Condition.prototype._waitForPredicate);
  */
 export class Semaphore extends LoopBound {
   /** @internal */ _value: number;
-  /** @internal */ _waiters: Deque<Future<true>> | null = null;
+  /** @internal */ _waiters: WaiterLine<true> | null = null;
 
   /** `value` free slots to start with (default 1); RangeError if negative. */
   constructor(value = 1) {
@@ -595,8 +569,8 @@ export class Semaphore extends LoopBound {
       this._value--;
       return true;
     }
-    const fut = new WaitFuture<true>(this._getLoop(), "Semaphore.acquire()");
-    if (this._waiters === null) this._waiters = new Deque();
+    const fut = new Waiter<true>(this._getLoop(), "Semaphore.acquire()");
+    if (this._waiters === null) this._waiters = new WaiterLine();
     this._waiters.push(fut);
     let acquired = false;
     try {
@@ -604,7 +578,7 @@ export class Semaphore extends LoopBound {
         yield* fut;
         acquired = true;
       } finally {
-        removeWaiter(this._waiters, fut);
+        this._waiters.remove(fut);
       }
     } finally {
       // Woken (the slot was counted for us) but not taking it: give it back.

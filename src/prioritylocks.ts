@@ -19,7 +19,7 @@ import {
 } from "./priority.js";
 import { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
-import type { Deque } from "./util/deque.js";
+import type { WaiterLine } from "./waiters.js";
 
 /** The task waiting on a waiter future: its one callback. */
 function waitingTask(future: Future<unknown>): Task | null {
@@ -32,7 +32,7 @@ function waitingTask(future: Future<unknown>): Task | null {
  * priority of the waiting task first, first come first among equals. The one
  * way of waiting both priority primitives share.
  */
-function servingOrder(waiters: Deque<Future<unknown>>): Future<unknown>[] {
+function servingOrder(waiters: WaiterLine<unknown>): Future<unknown>[] {
   const pending: { future: Future<unknown>; priority: number }[] = [];
   for (let i = 0; i < waiters.length; i++) {
     const future = waiters.get(i);
@@ -49,7 +49,7 @@ function servingPriority(future: Future<unknown>): number {
 }
 
 /** The first of servingOrder(), found in one pass with nothing made: what a release or notify(1) wakes. */
-function firstServed(waiters: Deque<Future<unknown>>): Future<unknown> | undefined {
+function firstServed(waiters: WaiterLine<unknown>): Future<unknown> | undefined {
   let first: Future<unknown> | undefined;
   let best = Number.POSITIVE_INFINITY;
   for (let i = 0; i < waiters.length; i++) {

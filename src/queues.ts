@@ -8,24 +8,16 @@
 import { type Coro, describe, type Suspend } from "./coro.js";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import { waitingTask } from "./events.js";
-import {
-  doneStep,
-  FINISHED,
-  type Future,
-  PENDING,
-  WaitFuture,
-  waitOwner,
-  waitStep,
-  waitSteps,
-} from "./futures.js";
-import { Event, LoopBound, removeWaiter } from "./locks.js";
+import { doneStep, FINISHED, PENDING, waitOwner, waitStep, waitSteps } from "./futures.js";
+import { Event, LoopBound } from "./locks.js";
 import type { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { Deque } from "./util/deque.js";
 import { checkBooleanOption, checkFunction, checkNonNegative } from "./validate.js";
+import { Waiter, WaiterLine } from "./waiters.js";
 
 /** Wakes the first waiter that is still waiting, and forgets it. */
-function wakeupNext(waiters: Deque<Future<void>>): void {
+function wakeupNext(waiters: WaiterLine<void>): void {
   for (;;) {
     const waiter = waiters.shift();
     if (waiter === undefined) return;
@@ -59,8 +51,8 @@ function wakeupNext(waiters: Deque<Future<void>>): void {
  */
 export class Queue<T> extends LoopBound {
   /** @internal */ readonly _maxsize: number;
-  /** @internal */ _getters = new Deque<Future<void>>();
-  /** @internal */ _putters = new Deque<Future<void>>();
+  /** @internal */ _getters = new WaiterLine<void>();
+  /** @internal */ _putters = new WaiterLine<void>();
   /** @internal */ _unfinishedTasks = 0;
   /** @internal */ _finished = new Event();
   /** @internal What its get() waits are called in the task tree (asCompleted() names its own). */
@@ -235,7 +227,7 @@ const PUT_LABEL = "Queue.put()";
 class QueueWait<T, R> {
   readonly done = false;
   /** The future it waits on, while it waits. */
-  value: WaitFuture<void> | null = null;
+  value: Waiter<void> | null = null;
   /** The task whose wait it is, while it waits: another one's yield* of it is refused. */
   private by: Task<unknown> | null = null;
 
@@ -287,12 +279,12 @@ class QueueWait<T, R> {
 
   /** Joins `waiters`, the line of its `kind` of call, on a future of its own. */
   private _wait(
-    waiters: Deque<Future<void>>,
+    waiters: WaiterLine<void>,
     kind: typeof GET | typeof PUT,
   ): IteratorResult<Suspend, R> {
     const queue = this.queue;
     if (queue._isShutdown) throw shutDownError(NAMES[kind]);
-    const fut = new WaitFuture<void>(queue._getLoop(), kind === GET ? queue._getName : PUT_LABEL);
+    const fut = new Waiter<void>(queue._getLoop(), kind === GET ? queue._getName : PUT_LABEL);
     waiters.push(fut);
     this.value = fut;
     this.by = waitingTask(fut._loop);
@@ -307,7 +299,7 @@ class QueueWait<T, R> {
     const queue = this.queue;
     const get = this.kind === GET;
     const waiters = get ? queue._getters : queue._putters;
-    removeWaiter(waiters, waited);
+    waiters.remove(waited);
     // The call could go on now (an item to take, room to put one), but will not: pass it on.
     const canGo = get ? queue._size() > 0 : !queue.full();
     if (canGo && !waited.cancelled()) wakeupNext(waiters);

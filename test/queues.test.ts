@@ -21,7 +21,8 @@ import {
   type Task,
   VirtualEventLoop,
 } from "../src/index.js";
-import { catching, runV } from "./helpers.js";
+import { Waiter, WaiterLine } from "../src/waiters.js";
+import { catching, caught, runV } from "./helpers.js";
 
 /** Runs `aw` in the current task and returns what it threw (undefined if nothing). */
 
@@ -499,5 +500,71 @@ describe("loop binding", () => {
       const error = yield* catching(q.get());
       expect(String(error)).toMatch(/is bound to a different event loop/);
     });
+  });
+});
+
+describe("the line of waiters", () => {
+  it("keeps first-in, first-out order among those left when waiters leave from anywhere", async () => {
+    const order = await new VirtualEventLoop().runUntilComplete(function* () {
+      const queue = new Queue<number>();
+      const got: number[] = [];
+      const getters = Array.from({ length: 1000 }, (_, i) =>
+        createTask(
+          (function* () {
+            got.push(i * 10_000 + (yield* queue.get()));
+          })(),
+        ),
+      );
+      yield* sleep(0);
+      // Every third leaves, from the middle of the line as often as from its ends.
+      let seed = 7;
+      const leaving = getters.filter(() => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % 3 === 0;
+      });
+      for (const task of leaving) task.cancel();
+      yield* sleep(0);
+      const staying = getters.length - leaving.length;
+      for (let item = 0; item < staying; item++) queue.putNowait(item);
+      for (const task of getters) yield* caught(() => task);
+      return { got, staying, waiting: queue._getters.waiting, line: queue._getters.length };
+    });
+    // Each getter that stayed took the next item, in the order they joined.
+    expect(order.got).toHaveLength(order.staying);
+    const joined = order.got.map((g) => Math.floor(g / 10_000));
+    expect(joined).toEqual([...joined].sort((a, b) => a - b));
+    expect(order.got.map((g) => g % 10_000)).toEqual([...Array(order.staying).keys()]);
+    expect([order.waiting, order.line]).toEqual([0, 0]);
+  });
+
+  it("a waiter taken out and one that left are not found again; tombstones are closed up", () => {
+    const loop = new VirtualEventLoop();
+    const line = new WaiterLine<void>();
+    const waiters = Array.from({ length: 100 }, () => new Waiter<void>(loop, "test"));
+    for (const waiter of waiters) line.push(waiter);
+    expect(line.shift()).toBe(waiters[0]);
+    line.remove(waiters[0]!); // taken out already: nothing happens
+    line.remove(waiters[99]!); // the last: popped
+    const late = new Waiter<void>(loop, "late");
+    line.push(late); // takes the place the last had
+    line.remove(waiters[99]!); // not the waiter in that place now
+    expect(line.waiting).toBe(99);
+    expect(line.get(line.length - 1)).toBe(late);
+    // 57 leave from the middle: the line closes up at the 50th, and the rest leave from the
+    // places it numbered again.
+    const leaves = (i: number) => i >= 2 && i <= 97 && (i % 2 === 0 || i % 5 === 1);
+    let mostTombstones = 0;
+    for (let i = 2; i <= 97; i++) {
+      if (!leaves(i)) continue;
+      line.remove(waiters[i]!);
+      mostTombstones = Math.max(mostTombstones, line.length - line.waiting);
+    }
+    expect([line.waiting, mostTombstones]).toEqual([42, 49]); // the 50th closed it up
+    expect(line.length).toBeLessThan(50);
+    // Futures compared by place, not by deep equality (which would iterate them).
+    const left: number[] = [];
+    for (let w = line.shift(); w !== undefined; w = line.shift()) left.push(waiters.indexOf(w));
+    const stayed = [...Array(98).keys()].map((i) => i + 1).filter((i) => !leaves(i));
+    expect(left).toEqual([...stayed, -1]);
   });
 });

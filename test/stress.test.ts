@@ -604,7 +604,7 @@ class Stress {
           `idle: ${s.sem} has ${s.sem._value} free + ${s.held} held, bound ${s.bound}`,
         );
       }
-      if (s.sem._value > 0 && (s.sem._waiters?.length ?? 0) > 0)
+      if (s.sem._value > 0 && (s.sem._waiters?.waiting ?? 0) > 0)
         this.violation(`idle: lost wakeup on ${s.sem}`);
     }
     for (const { queue } of this.queues) {
@@ -614,12 +614,12 @@ class Stress {
         this.violation(`idle: putters wait on ${queue}`);
     }
     for (const { event } of this.flags) {
-      if (event.isSet() && event._waiters.length > 0) this.violation(`idle: waiters on ${event}`);
+      if (event.isSet() && event._waiters.waiting > 0) this.violation(`idle: waiters on ${event}`);
     }
     for (const c of this.conds) {
       // Each available item must be meant for a waiter that was notified and now waits for the
       // lock (it is in wait() but no longer waiting to be notified), or nobody may wait.
-      const waiting = c.cond._waiters.length;
+      const waiting = c.cond._waiters.waiting;
       const notified = (this.waiting.get(c)?.size ?? 0) - waiting;
       if (waiting > 0 && c.available > notified) {
         this.violation(
@@ -654,10 +654,10 @@ class Stress {
       }
     }
     for (const { event } of this.flags) {
-      if (event._waiters.length > 0) this.violation(`${event}: waiters left at the end`);
+      if (event._waiters.waiting > 0) this.violation(`${event}: waiters left at the end`);
     }
     for (const { cond } of this.conds) {
-      if (cond._waiters.length > 0) this.violation(`${cond}: waiters left at the end`);
+      if (cond._waiters.waiting > 0) this.violation(`${cond}: waiters left at the end`);
     }
     if (this.barrier.nWaiting !== 0) this.violation(`${this.barrier} not empty at the end`);
   }

@@ -1,0 +1,114 @@
+/**
+ * The line of calls waiting on a primitive (a lock's acquirers, a queue's
+ * getters): first in, first out, and a waiter that leaves from anywhere in
+ * the line (cancelled, timed out, interrupted) leaves in O(1), where asyncio's
+ * deque.remove() searches the line.
+ */
+import { CANCELLED, WaitFuture } from "./futures.js";
+import type { BaseEventLoop } from "./loops/base.js";
+import { Deque } from "./util/deque.js";
+
+/** @internal A waiting call's future, which knows its place in its line. */
+export class Waiter<T> extends WaitFuture<T> {
+  /** @internal How many had joined the line before it: its place, with the line's `_head`. */
+  declare _seq: number;
+
+  // The field is assigned, not initialised, so that `super()` inlines (see Future).
+  constructor(loop: BaseEventLoop, what: string | { toString(): string }) {
+    super(loop, what);
+    this._seq = 0;
+  }
+}
+
+/**
+ * What a waiter that left from the middle of the line leaves behind: it reads
+ * as a cancelled waiter, which every reader of the line skips already.
+ */
+const LEFT = Object.create(Waiter.prototype, {
+  _state: { value: CANCELLED },
+  _seq: { value: -1 },
+}) as Waiter<never>;
+
+/** Tombstones are closed up once they are half the line, and more than this. */
+const CLOSE_UP_AT = 16;
+
+/**
+ * @internal The waiters of one line. A waiter leaving from the middle leaves
+ * a tombstone; neither end ever holds one, so the first waiter is always a
+ * real one.
+ */
+export class WaiterLine<T> {
+  private readonly _line = new Deque<Waiter<T>>();
+  /** The `_seq` of the first waiter in the line. */
+  private _head = 0;
+  private _tombstones = 0;
+
+  /** The line's length, tombstones included: each reads as a cancelled waiter. */
+  get length(): number {
+    return this._line.length;
+  }
+
+  /** The waiters still in the line, tombstones left out. */
+  get waiting(): number {
+    return this._line.length - this._tombstones;
+  }
+
+  get(index: number): Waiter<T> {
+    return this._line.get(index);
+  }
+
+  push(waiter: Waiter<T>): void {
+    waiter._seq = this._head + this._line.length;
+    this._line.push(waiter);
+  }
+
+  /** Takes the first waiter out of the line (a woken one that goes at once). */
+  shift(): Waiter<T> | undefined {
+    const first = this._line.shift();
+    if (first !== undefined) {
+      this._head++;
+      this._dropLeftAtFront();
+    }
+    return first;
+  }
+
+  /** `waiter` leaves the line, from wherever it is; one taken out already is not in it. */
+  remove(waiter: Waiter<T>): void {
+    const line = this._line;
+    const index = waiter._seq - this._head;
+    if (index < 0 || index >= line.length || line.get(index) !== waiter) return;
+    if (index === 0) {
+      line.shift();
+      this._head++;
+      this._dropLeftAtFront();
+    } else if (index === line.length - 1) {
+      line.pop();
+      while (line.length > 0 && line.get(line.length - 1) === LEFT) {
+        line.pop();
+        this._tombstones--;
+      }
+    } else {
+      line.set(index, LEFT);
+      this._tombstones++;
+      if (this._tombstones > CLOSE_UP_AT && this._tombstones * 2 > line.length) this._closeUp();
+    }
+  }
+
+  private _dropLeftAtFront(): void {
+    const line = this._line;
+    while (line.length > 0 && line.get(0) === LEFT) {
+      line.shift();
+      this._head++;
+      this._tombstones--;
+    }
+  }
+
+  /** Takes the tombstones out, and numbers the waiters again. */
+  private _closeUp(): void {
+    const waiters = this._line.toArray();
+    this._line.clear();
+    this._head = 0;
+    this._tombstones = 0;
+    for (const waiter of waiters) if (waiter !== LEFT) this.push(waiter);
+  }
+}
