@@ -512,14 +512,10 @@ export class Condition extends LoopBound {
 
   /** @internal */
   _notify(n: number): void {
-    const waiters = this._waiters;
-    let woken = 0;
-    for (let i = 0; i < waiters.length && woken < n; i++) {
-      const fut = waiters.get(i);
-      if (fut._state === PENDING) {
-        woken++;
-        fut._resolve(false);
-      }
+    for (let woken = 0; woken < n; woken++) {
+      const fut = this._waiters.firstPending();
+      if (fut === undefined) return;
+      fut._resolve(false);
     }
   }
 }
@@ -607,17 +603,11 @@ export class Semaphore extends LoopBound {
 
   /** @internal Hands a slot to the first waiter not yet woken; false if there is none. */
   _wakeUpNext(): boolean {
-    const waiters = this._waiters;
-    if (waiters === null) return false;
-    for (let i = 0; i < waiters.length; i++) {
-      const fut = waiters.get(i);
-      if (fut._state === PENDING) {
-        this._value--;
-        fut._resolve(true);
-        return true;
-      }
-    }
-    return false;
+    const fut = this._waiters?.firstPending();
+    if (fut === undefined) return false;
+    this._value--;
+    fut._resolve(true);
+    return true;
   }
 }
 

@@ -4,7 +4,7 @@
  * the line (cancelled, timed out, interrupted) leaves in O(1), where asyncio's
  * deque.remove() searches the line.
  */
-import { CANCELLED, WaitFuture } from "./futures.js";
+import { CANCELLED, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Deque } from "./util/deque.js";
 
@@ -42,6 +42,12 @@ export class WaiterLine<T> {
   /** The `_seq` of the first waiter in the line. */
   private _head = 0;
   private _tombstones = 0;
+  /**
+   * Every waiter before this place is done (woken, cancelled, or a
+   * tombstone), and a done one never waits again: the search for the first
+   * pending waiter starts here, so waking n in a row costs n, not n².
+   */
+  private _doneBefore = 0;
 
   /** The line's length, tombstones included: each reads as a cancelled waiter. */
   get length(): number {
@@ -57,6 +63,15 @@ export class WaiterLine<T> {
     return this._line.get(index);
   }
 
+  /** The first waiter still waiting to be woken (not woken, not cancelled), if any. */
+  firstPending(): Waiter<T> | undefined {
+    const line = this._line;
+    let index = this._doneBefore;
+    while (index < line.length && line.get(index)._state !== PENDING) index++;
+    this._doneBefore = index;
+    return index < line.length ? line.get(index) : undefined;
+  }
+
   push(waiter: Waiter<T>): void {
     waiter._seq = this._head + this._line.length;
     this._line.push(waiter);
@@ -65,10 +80,7 @@ export class WaiterLine<T> {
   /** Takes the first waiter out of the line (a woken one that goes at once). */
   shift(): Waiter<T> | undefined {
     const first = this._line.shift();
-    if (first !== undefined) {
-      this._head++;
-      this._dropLeftAtFront();
-    }
+    if (first !== undefined) this._shifted();
     return first;
   }
 
@@ -79,14 +91,14 @@ export class WaiterLine<T> {
     if (index < 0 || index >= line.length || line.get(index) !== waiter) return;
     if (index === 0) {
       line.shift();
-      this._head++;
-      this._dropLeftAtFront();
+      this._shifted();
     } else if (index === line.length - 1) {
       line.pop();
       while (line.length > 0 && line.get(line.length - 1) === LEFT) {
         line.pop();
         this._tombstones--;
       }
+      if (this._doneBefore > line.length) this._doneBefore = line.length;
     } else {
       line.set(index, LEFT);
       this._tombstones++;
@@ -94,12 +106,16 @@ export class WaiterLine<T> {
     }
   }
 
-  private _dropLeftAtFront(): void {
+  /** The first waiter was taken out: so are the tombstones it uncovered. */
+  private _shifted(): void {
     const line = this._line;
+    this._head++;
+    if (this._doneBefore > 0) this._doneBefore--;
     while (line.length > 0 && line.get(0) === LEFT) {
       line.shift();
       this._head++;
       this._tombstones--;
+      if (this._doneBefore > 0) this._doneBefore--;
     }
   }
 
@@ -109,6 +125,7 @@ export class WaiterLine<T> {
     this._line.clear();
     this._head = 0;
     this._tombstones = 0;
+    this._doneBefore = 0;
     for (const waiter of waiters) if (waiter !== LEFT) this.push(waiter);
   }
 }

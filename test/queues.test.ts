@@ -537,6 +537,28 @@ describe("the line of waiters", () => {
     expect([order.waiting, order.line]).toEqual([0, 0]);
   });
 
+  it("firstPending() passes over the woken and the cancelled, as waiters leave from either end", () => {
+    const loop = new VirtualEventLoop();
+    const line = new WaiterLine<void>();
+    const w = Array.from({ length: 6 }, (_, i) => new Waiter<void>(loop, `w${i}`));
+    for (const waiter of w) line.push(waiter);
+    const first = () => w.indexOf(line.firstPending() as Waiter<void>);
+    line.firstPending()?._resolve(undefined); // w0 woken, still in the line until it resumes
+    line.firstPending()?._resolve(undefined); // w1
+    w[2]?.cancel();
+    expect(first()).toBe(3);
+    line.remove(w[0]!); // w0 resumes and leaves from the front
+    line.remove(w[5]!); // w5 leaves from the back
+    line.remove(w[3]!); // w3 from the middle: a tombstone
+    expect(first()).toBe(4);
+    line.remove(w[1]!);
+    line.remove(w[2]!);
+    expect(first()).toBe(4);
+    line.remove(w[4]!);
+    expect([line.firstPending(), line.length]).toEqual([undefined, 0]);
+    loop.close();
+  });
+
   it("a waiter taken out and one that left are not found again; tombstones are closed up", () => {
     const loop = new VirtualEventLoop();
     const line = new WaiterLine<void>();
