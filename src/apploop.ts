@@ -155,7 +155,11 @@ function resumeFor(loop: BaseEventLoop, phase: Promise<void>): Promise<void> {
  * that iteration: a virtual clock would otherwise run on into the tasks'
  * cleanup before the awaiting code learns that the time is up.
  */
-function deadline(loop: BaseEventLoop, timeoutMs: number, ranOut: () => void): TimerHandle | null {
+function stopAtDeadline(
+  loop: BaseEventLoop,
+  timeoutMs: number,
+  ranOut: () => void,
+): TimerHandle | null {
   if (timeoutMs === Number.POSITIVE_INFINITY) return null;
   return loop.callLater(timeoutMs, () => {
     loop.stop();
@@ -201,7 +205,7 @@ function cancelAll(
         task._addCallback(countDown);
       }
     };
-    const timer = deadline(loop, timeoutMs, finish);
+    const timer = stopAtDeadline(loop, timeoutMs, finish);
     round();
   });
 }
@@ -209,7 +213,7 @@ function cancelAll(
 /** Settles when `task` is done or `timeoutMs` has passed on the loop's clock. */
 function doneWithin(loop: BaseEventLoop, task: Task<unknown>, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = deadline(loop, timeoutMs, resolve);
+    const timer = stopAtDeadline(loop, timeoutMs, resolve);
     task._addCallback(() => {
       timer?.cancel();
       resolve();
