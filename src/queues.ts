@@ -179,8 +179,8 @@ export class Queue<T> extends LoopBound {
   override toString(): string {
     let extra = `maxsize=${this._maxsize}`;
     if (this._size() > 0) extra += ` qsize=${this._size()}`;
-    if (this._getters.length > 0) extra += ` getters[${this._getters.length}]`;
-    if (this._putters.length > 0) extra += ` putters[${this._putters.length}]`;
+    if (this._getters.waiting > 0) extra += ` getters[${this._getters.waiting}]`;
+    if (this._putters.waiting > 0) extra += ` putters[${this._putters.waiting}]`;
     if (this._unfinishedTasks > 0) extra += ` tasks=${this._unfinishedTasks}`;
     if (this._isShutdown) extra += " shutdown";
     return `<${this.constructor.name} ${extra}>`;
@@ -300,9 +300,10 @@ class QueueWait<T, R> {
     const get = this.kind === GET;
     const waiters = get ? queue._getters : queue._putters;
     waiters.remove(waited);
-    // The call could go on now (an item to take, room to put one), but will not: pass it on.
+    // Woken, it could go on now (an item to take, room to put one), but will not: pass it
+    // on. One that was not woken (cancelled, or interrupted while it waited) has nothing to pass.
     const canGo = get ? queue._size() > 0 : !queue.full();
-    if (canGo && !waited.cancelled()) wakeupNext(waiters);
+    if (canGo && waited._state === FINISHED) wakeupNext(waiters);
   }
 }
 
@@ -342,8 +343,8 @@ export class LifoQueue<T> extends Queue<T> {
 /**
  * Python's ordering for the default PriorityQueue: numbers and bigints, or
  * strings, by `<`, arrays (such as `[priority, item]`) element by element.
- * Anything else cannot be ordered, as in Python: a TypeError; so is NaN,
- * which Python lets in and then orders at random.
+ * Anything else cannot be ordered, as in Python: a TypeError. NaN is kept
+ * out at put() (see hasNaN).
  */
 function defaultCompare(a: unknown, b: unknown): number {
   if (Array.isArray(a) && Array.isArray(b)) {
@@ -359,13 +360,16 @@ function defaultCompare(a: unknown, b: unknown): number {
       `PriorityQueue cannot order ${describe(a)} and ${describe(b)}: without a compare function it orders numbers, strings and arrays of them, as Python does. Pass one, e.g. new PriorityQueue(0, (a, b) => a.priority - b.priority).`,
     );
   }
-  if (Number.isNaN(a) || Number.isNaN(b)) {
-    // NaN is neither below nor above anything: it would sit anywhere in the heap.
-    throw new TypeError(
-      `PriorityQueue cannot order ${describe(a)} and ${describe(b)}: NaN has no place in an order (a priority computed from undefined?).`,
-    );
-  }
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/**
+ * NaN, alone or in an array, is neither below nor above anything: it would
+ * sit anywhere in the heap, where Python lets it in. Almost always a priority
+ * computed from undefined.
+ */
+function hasNaN(item: unknown): boolean {
+  return Array.isArray(item) ? item.some(hasNaN) : Number.isNaN(item);
 }
 
 function isNumeric(x: unknown): boolean {
@@ -417,6 +421,11 @@ export class PriorityQueue<T> extends Queue<T> {
    * cannot be ordered (the compare throws) leaves the queue as it was.
    */
   override _put(item: T): void {
+    if (this._compare === defaultCompare && hasNaN(item)) {
+      throw new TypeError(
+        `PriorityQueue cannot order ${describe(item)}: NaN has no place in an order (a priority computed from undefined?).`,
+      );
+    }
     const heap = this._heap;
     let levels = 0;
     for (let i = heap.length; i > 0; i = (i - 1) >> 1, levels++) {
@@ -432,7 +441,11 @@ export class PriorityQueue<T> extends Queue<T> {
     heap[i] = item;
   }
 
-  /** @internal Take the top, sift the last item down. */
+  /**
+   * @internal Take the top, sift the last item down. Items that were never
+   * compared with each other meet here (`[2, "a"]` and `[2, 5]`): a compare
+   * that throws puts every item back where it was, and the get fails.
+   */
   override _get(): T {
     const heap = this._heap;
     const top = heap[0] as T;
@@ -440,14 +453,26 @@ export class PriorityQueue<T> extends Queue<T> {
     const n = heap.length;
     if (n === 0) return top;
     let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && this._compare(heap[child + 1] as T, heap[child] as T) < 0) child++;
-      const c = heap[child] as T;
-      if (this._compare(c, last) >= 0) break;
-      heap[i] = c;
-      i = child;
+    try {
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && this._compare(heap[child + 1] as T, heap[child] as T) < 0) child++;
+        const c = heap[child] as T;
+        if (this._compare(c, last) >= 0) break;
+        heap[i] = c;
+        i = child;
+      }
+    } catch (error) {
+      // Each place on the path down holds its child's item: move them back.
+      for (let j = i; j > 0; ) {
+        const parent = (j - 1) >> 1;
+        heap[j] = heap[parent] as T;
+        j = parent;
+      }
+      heap[0] = top;
+      heap.push(last);
+      throw error;
     }
     heap[i] = last;
     return top;

@@ -17,8 +17,10 @@ import {
   QueueEmpty,
   QueueFull,
   QueueShutDown,
+  SchedulingVirtualEventLoop,
   sleep,
   type Task,
+  taskThrow,
   VirtualEventLoop,
 } from "../src/index.js";
 import { Waiter, WaiterLine } from "../src/waiters.js";
@@ -153,15 +155,37 @@ describe("Queue basics", () => {
     while (!mixed.empty()) out.push(mixed.getNowait());
     expect(out).toEqual([3n, 5, 8]);
 
-    // NaN, which Python lets in to sit anywhere, is refused, inside a [priority, item] too.
-    const nan = new PriorityQueue<[number, string]>();
-    nan.putNowait([1, "a"]);
-    expect(() => nan.putNowait([Number.NaN, "b"])).toThrow(
+    // NaN, which Python lets in to sit anywhere, is refused, first or inside an array too.
+    const nan = new PriorityQueue<number | [number, number]>();
+    expect(() => nan.putNowait(Number.NaN)).toThrow(
       new TypeError(
-        "PriorityQueue cannot order number NaN and number 1: NaN has no place in an order (a priority computed from undefined?).",
+        "PriorityQueue cannot order number NaN: NaN has no place in an order (a priority computed from undefined?).",
       ),
     );
-    expect([nan.qsize(), nan.getNowait()]).toEqual([1, [1, "a"]]);
+    nan.putNowait([0, 1]);
+    expect(() => nan.putNowait([2, Number.NaN])).toThrow(/^PriorityQueue cannot order array /);
+    expect([nan.qsize(), nan.getNowait()]).toEqual([1, [0, 1]]);
+  });
+
+  it("a PriorityQueue whose get() meets two items it cannot order keeps every item where it was", () => {
+    // [2, "a"] and [2, 5] were each compared with [0, "x"] only, as they were put.
+    const jobs = new PriorityQueue<[number, string | number]>();
+    for (const item of [
+      [0, "x"],
+      [2, "a"],
+      [2, 5],
+      [3, "b"],
+    ] as [number, string | number][]) {
+      jobs.putNowait(item);
+    }
+    expect(() => jobs.getNowait()).toThrow(/^PriorityQueue cannot order number 5 and string "a"/);
+    expect((jobs as unknown as { _heap: unknown[] })._heap).toEqual([
+      [0, "x"],
+      [2, "a"],
+      [2, 5],
+      [3, "b"],
+    ]);
+    expect(jobs.qsize()).toBe(4);
   });
 });
 
@@ -535,6 +559,57 @@ describe("the line of waiters", () => {
     expect(joined).toEqual([...joined].sort((a, b) => a - b));
     expect(order.got.map((g) => g % 10_000)).toEqual([...Array(order.staying).keys()]);
     expect([order.waiting, order.line]).toEqual([0, 0]);
+  });
+
+  it("counts in toString() the waiters still in the line, not the places the departed left", async () => {
+    const shown = await new VirtualEventLoop().runUntilComplete(function* () {
+      const queue = new Queue<number>();
+      const getters = Array.from({ length: 4 }, () => createTask(queue.get()));
+      yield* sleep(0);
+      getters[1]?.cancel();
+      getters[2]?.cancel();
+      yield* sleep(0);
+      const shown = String(queue);
+      for (const task of getters) task.cancel();
+      for (const task of getters) yield* caught(() => task);
+      return shown;
+    });
+    expect(shown).toBe("<Queue maxsize=0 getters[2]>");
+  });
+
+  it("a getter interrupted while it waits passes no wakeup on: the next keeps its place", async () => {
+    const got = await new SchedulingVirtualEventLoop().runUntilComplete(function* () {
+      const queue = new Queue<string>();
+      const got: string[] = [];
+      const getter = (name: string) =>
+        createTask(
+          (function* () {
+            try {
+              got.push(`${name} got ${yield* queue.get()}`);
+            } catch (error) {
+              got.push(`${name}: ${(error as Error).message}`);
+            }
+          })(),
+        );
+      const [, b, c, d] = ["a", "b", "c", "d"].map(getter);
+      yield* sleep(0);
+      queue.putNowait("first"); // wakes a
+      taskThrow(b!, new Error("interrupted")); // b had not been woken
+      yield* sleep(0);
+      got.push(String(queue)); // c and d still wait: neither was woken for nothing
+      queue.putNowait("second");
+      yield* sleep(0);
+      d!.cancel();
+      yield* caught(() => c!);
+      return got;
+    });
+    expect(got).toEqual([
+      "b: interrupted",
+      "a got first",
+      "<Queue maxsize=0 getters[2] tasks=1>",
+      "c got second",
+      "d: ", // cancelled at the end
+    ]);
   });
 
   it("firstPending() passes over the woken and the cancelled, as waiters leave from either end", () => {
