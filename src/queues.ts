@@ -161,10 +161,7 @@ export class Queue<T> extends LoopBound {
     checkBooleanOption("queue.shutdown()", "immediate", immediate);
     this._isShutdown = true;
     if (immediate) {
-      while (this._size() > 0) {
-        this._get();
-        if (this._unfinishedTasks > 0) this._unfinishedTasks--;
-      }
+      this._unfinishedTasks = Math.max(0, this._unfinishedTasks - this._dropAll());
       if (this._unfinishedTasks === 0) this._finished.set();
     }
     // Every waiter wakes and re-checks, to raise QueueShutDown.
@@ -191,6 +188,13 @@ export class Queue<T> extends LoopBound {
   /** @internal */
   _size(): number {
     return this._items.length;
+  }
+
+  /** @internal Drops every item (shutdown(true)) and says how many; through _get(), which a subclass may have. */
+  _dropAll(): number {
+    let dropped = 0;
+    for (; this._size() > 0; dropped++) this._get();
+    return dropped;
   }
 
   /** @internal */
@@ -414,6 +418,13 @@ export class PriorityQueue<T> extends Queue<T> {
   /** @internal */
   override _size(): number {
     return this._heap.length;
+  }
+
+  /** @internal In one go, with no comparison: items that cannot be ordered are dropped too. */
+  override _dropAll(): number {
+    const dropped = this._heap.length;
+    this._heap.length = 0;
+    return dropped;
   }
 
   /**

@@ -507,6 +507,20 @@ describe("shutdown", () => {
     });
     expect(log).toEqual(["joined"]);
   });
+
+  it("shutdown(true) drops a PriorityQueue's items without ordering them, ones it cannot order included", () => {
+    const jobs = new PriorityQueue<[number, string | number]>();
+    for (const item of [
+      [0, "x"],
+      [2, "a"],
+      [2, 5],
+    ] as [number, string | number][]) {
+      jobs.putNowait(item);
+    }
+    jobs.taskDone(); // one of the three was processed already
+    jobs.shutdown(true);
+    expect([jobs.qsize(), String(jobs)]).toEqual([0, "<PriorityQueue maxsize=0 shutdown>"]);
+  });
 });
 
 describe("loop binding", () => {
