@@ -509,6 +509,11 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         const shown = loop.queueFind(taskKey(task)) as Handle;
         expect(() => loop.readyInsert(0, shown)).toThrow(/is in the ready queue already, at 1/);
         expect(loop.readyLen()).toBe(2);
+        // Popped and put back, it is in the queue again: a second insert is refused too.
+        const popped = loop.readyPop(-1);
+        loop.readyInsert(0, popped);
+        expect(() => loop.readyInsert(0, popped)).toThrow(/is in the ready queue already, at 0/);
+        expect(loop.readyLen()).toBe(2);
         yield* task;
       });
     });

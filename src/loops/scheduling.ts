@@ -164,6 +164,13 @@ export function SchedulingMixin<B extends LoopConstructor>(
       return true;
     }
 
+    /**
+     * Handles readyPop() took out and readyInsert() has not put back: none is
+     * in the queue (nothing else queues a Handle again, and a task whose entry
+     * is out has no other), so their insert skips the search for a duplicate.
+     */
+    private readonly _popped = new WeakSet<Handle>();
+
     readyLen(): number {
       return this._ready.length;
     }
@@ -181,6 +188,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
         );
       }
       const handle = this._takeAt(index);
+      this._popped.add(handle);
       if (observed) publishMove(this, "readyPop", handle, index);
       return handle;
     }
@@ -205,7 +213,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
       if (task !== null && task._state !== PENDING) {
         throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
-      const queued = this._entryIndex(handle, task);
+      const queued = this._popped.delete(handle) ? -1 : this._entryIndex(handle, task);
       if (queued >= 0) {
         throw new Error(
           `readyInsert(): ${handle} is in the ready queue already, at ${queued}: take it out with readyPop(${queued}) before inserting it elsewhere.`,
