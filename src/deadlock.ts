@@ -95,11 +95,9 @@ function isStuck(loop: BaseEventLoop): boolean {
   return waiting.has(loop) && isIdle(loop);
 }
 
-/** Nothing is ready, and no timer will fire (one at Infinity, sleep(Infinity)'s, never does). */
+/** Nothing is ready, and no timer will fire. */
 function isIdle(loop: BaseEventLoop): boolean {
-  if (loop._ready.length > 0) return false;
-  const next = loop._nextTimer();
-  return next === undefined || next === Number.POSITIVE_INFINITY;
+  return loop._ready.length === 0 && loop._nextTimer() === undefined;
 }
 
 /**

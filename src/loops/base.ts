@@ -821,13 +821,19 @@ export abstract class BaseEventLoop {
     }
   }
 
-  /** @internal When the soonest live timer is due, or undefined when there is none. */
+  /**
+   * @internal When the soonest live timer is due, or undefined when none will
+   * fire: there is none, or only timers at Infinity (`sleep(Infinity)`), which
+   * never do, so that no loop waits for them (a host timer, a virtual clock's
+   * jump) and a run waiting on them is told of the deadlock.
+   */
   _nextTimer(): number | undefined {
     const timers = this._scheduled;
     for (;;) {
       const top = timers.peek();
       if (top === undefined) return undefined;
-      if (top._callback !== null) return top._when;
+      if (top._callback !== null)
+        return top._when === Number.POSITIVE_INFINITY ? undefined : top._when;
       timers.pop();
       top._scheduled = false;
       this._cancelledTimers--;

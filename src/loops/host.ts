@@ -36,14 +36,9 @@ export class HostEventLoop extends BaseEventLoop {
     return now();
   }
 
-  /**
-   * @internal Nothing is ready: sleep on a host timer until the next timer is
-   * due, or until woken. A timer at Infinity (`sleep(Infinity)`) never fires:
-   * it keeps no host timer, so the process can end, and a run waiting on it
-   * is told of the deadlock.
-   */
+  /** @internal Nothing is ready: sleep on a host timer until the next timer is due, or until woken. */
   _idle(nextTimer: number | undefined): boolean {
-    if (nextTimer !== undefined && nextTimer !== Number.POSITIVE_INFINITY) {
+    if (nextTimer !== undefined) {
       const delay = Math.min(MAX_HOST_DELAY, Math.max(0, Math.ceil(nextTimer - now())));
       this._hostTimer = hostSetTimeout(this._onHostTimer, delay);
     }

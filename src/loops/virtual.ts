@@ -187,11 +187,12 @@ export class VirtualEventLoop extends BaseEventLoop {
   };
 
   /**
-   * The clock jumps to `nextTimer`. With no timer (or only timers at Infinity,
-   * which never fire: `sleep(Infinity)`) and nothing pending on the host, a deadlock.
+   * The clock jumps to `nextTimer`. With no timer that will fire (see
+   * _nextTimer: a timer at Infinity never does) and nothing pending on the
+   * host, a deadlock.
    */
   private _idleNow(nextTimer: number | undefined): boolean {
-    if (nextTimer === undefined || nextTimer === Number.POSITIVE_INFINITY) {
+    if (nextTimer === undefined) {
       if (this._hostPending === 0) this._stopDeadlocked(DEADLOCKED);
       return this._stopping;
     }

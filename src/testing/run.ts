@@ -353,8 +353,7 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
    * deadlock from a wait for the host), it stops, failed.
    */
   stopIfWaitingOnHost(timeLimitMs: number): void {
-    const next = this._nextTimer();
-    const timerDue = next !== undefined && next !== Number.POSITIVE_INFINITY;
+    const timerDue = this._nextTimer() !== undefined;
     if (!this._parked || this._ready.length > 0 || timerDue || this._hostPending === 0) return;
     this._stopWith(
       new TimeLimitError(
