@@ -93,12 +93,12 @@ function* interrupt(task: Task, error: unknown, insertPos: number | undefined): 
 }
 thenable(interrupt);
 
-/** Puts `error` at the front of the ready queue as `task`'s next step, or says why it cannot. */
 /** cancel() reached `task`: it is to cancel, or the future it waits on is cancelled already. */
 function cancellationPending(task: Task): boolean {
   return task._mustCancel || task._futWaiter?.cancelled() === true;
 }
 
+/** Puts `error` at the front of the ready queue as `task`'s next step, or says why it cannot. */
 function throwInto(what: string, loop: AnySchedulingLoop, task: Task, error: unknown): void {
   const cannot = (why: string): Error => new Error(`${what}(): cannot interrupt ${task}: ${why}.`);
   if (task.done()) throw cannot("it is done");

@@ -22,7 +22,7 @@ import { type Op, thenable } from "./thenable.js";
 import type { WaiterLine } from "./waiters.js";
 
 /** The task waiting on a waiter future: its one callback. */
-function waitingTask(future: Future<unknown>): Task | null {
+function taskWaitingOn(future: Future<unknown>): Task | null {
   const callbacks = future._callbacks;
   return callbacks instanceof Task ? callbacks : null;
 }
@@ -44,7 +44,7 @@ function servingOrder(waiters: WaiterLine<unknown>): Future<unknown>[] {
 
 /** Where a waiter is served: by its task's effective priority (0 for a wait that is no task's). */
 function servingPriority(future: Future<unknown>): number {
-  const task = waitingTask(future);
+  const task = taskWaitingOn(future);
   return task === null ? 0 : effectivePriority(task);
 }
 
