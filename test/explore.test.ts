@@ -1011,7 +1011,10 @@ describe("the search", () => {
       );
       const b = createTask(
         async () => {
-          await new Promise((resolve) => setTimeout(resolve, 1)); // stopped here (failOnWarnings)
+          // Stopped here (failOnWarnings). Long enough that the loop sees the step end on the host
+          // first: a 1 ms timer could fire before the loop's next turn on a loaded machine, and
+          // then B was never seen waiting on the host (a replay passed, once in CI).
+          await new Promise((resolve) => setTimeout(resolve, 20));
           await sleep(0); // after the host timer: must not run as a step of the next replay
           await sleep(0);
           n += 1;
