@@ -385,6 +385,33 @@ export function activeLoopOrNull(): BaseEventLoop | null {
 let ownerOfHostCode: () => Task<unknown> | null | undefined = () => undefined;
 
 /**
+ * @internal True for code outside every loop's drive that the host's async
+ * context does not name as a task's (or cannot): top-level code, a host
+ * callback, or the function of a task that ended while it awaited a host
+ * promise, run on when that promise settled.
+ */
+export function outsideTasks(): boolean {
+  return runningLoop === null && !ownerOfHostCode();
+}
+
+/**
+ * Native tasks of every loop, closed ones included, whose function goes on
+ * outside its loop's order past a host await: while there are any, code
+ * outside every task may be one of their functions, run on (see outsideTasks).
+ */
+let tasksOnHost = 0;
+
+/** @internal A native task's function went to the host (1), or came back from it (-1). */
+export function countTaskOnHost(change: 1 | -1): void {
+  tasksOnHost += change;
+}
+
+/** @internal True while a native task's function, of any loop, goes on past a host await. */
+export function anyTaskOnHost(): boolean {
+  return tasksOnHost > 0;
+}
+
+/**
  * @internal True where the running `loop` knows whose code runs: in its drive;
  * and while its native step is handed over to the microtasks, unless the
  * host's async context can tell (its asyncLocalStorage option, see

@@ -6,7 +6,7 @@
  * reads `then`: the generator path costs nothing more.
  */
 import type { Coro } from "./coro.js";
-import { activeLoop } from "./events.js";
+import { activeLoop, outsideTasks } from "./events.js";
 import { awaitInTask } from "./native.js";
 import type { Task } from "./tasks.js";
 
@@ -29,7 +29,9 @@ function then<T, A = T, B = never>(
   if (awaitInTask(this, onfulfilled as never, onrejected)) return undefined as never;
   let task: Task<T>;
   try {
-    task = activeLoop().createTask(this);
+    const loop = activeLoop();
+    if (outsideTasks()) loop._awaitedOutsideTasks(this);
+    task = loop.createTask(this);
   } catch (error) {
     return Promise.reject(error).then(onfulfilled, onrejected);
   }

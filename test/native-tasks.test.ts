@@ -812,6 +812,55 @@ describe("awaits the loop does not control", () => {
     expect(error).toMatch(/awaited a promise the loop did not make, in its step 1:/);
   });
 
+  for (const hostAwaits of ["report", "error"] as const) {
+    it(`the function of a task past a host await, run on after its loop closed, cannot move the next loop's clock unseen (hostAwaits: "${hostAwaits}")`, async () => {
+      // A test suite's loops one after the other: the first test leaves a task whose function
+      // awaits a host timer ("error" fails the task there), and goes on during the second test.
+      const log: string[] = [];
+      const first = new VirtualEventLoop({ hostAwaits });
+      first.setExceptionHandler(() => {}); // the host await, the task left pending or failed
+      await first.runUntilComplete(async () => {
+        createTask(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await sleep(1_000_000).then(
+            () => log.push("slept on"),
+            (error: Error) => log.push(error.message.split(" (")[0] as string),
+          );
+        });
+        await sleep(0);
+      });
+      first.close();
+      const reports: string[] = [];
+      const second = new VirtualEventLoop({ hostAwaits });
+      const time = await onLoop(
+        async () => {
+          await fromPromise(new Promise((resolve) => setTimeout(resolve, 20)));
+          await sleep(10);
+          return second.time();
+        },
+        reports,
+        second,
+      );
+      if (hostAwaits === "error") {
+        expect([log, time, reports]).toEqual([
+          [
+            "sleep(1000000) was awaited outside the loop's tasks while the function of a native task goes on past a host await, outside its loop's order",
+          ],
+          10,
+          [],
+        ]);
+      } else {
+        expect([log, time, reports.map((r) => r.split(" (")[0])]).toEqual([
+          ["slept on"],
+          1_000_010,
+          [
+            "sleep(1000000) was awaited outside the loop's tasks while the function of a native task goes on past a host await, outside its loop's order",
+          ],
+        ]);
+      }
+    });
+  }
+
   it("blocked on the host, a cancelled task's taskSignal() aborts at once", async () => {
     const log: string[] = [];
     await onLoop(async () => {

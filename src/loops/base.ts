@@ -168,6 +168,8 @@ export abstract class BaseEventLoop {
    * of reporting a deadlock.
    */
   _hostPending = 0;
+  /** @internal Native tasks whose function goes on outside the loop's order, past a host await. */
+  _tasksOnHost = 0;
   /**
    * @internal How to stop each wait on a host object that outlives the loop
    * (an AbortSignal listened to, a promise awaited through fromPromise):
@@ -1023,6 +1025,13 @@ export abstract class BaseEventLoop {
    * The virtual loop reports it.
    */
   _hostAwait(_task: Task<unknown>, _step: number): void {}
+
+  /**
+   * @internal `op` was awaited by code outside the loop's tasks (see
+   * outsideTasks): it runs as a task of its own, started when the host says.
+   * The virtual loop reports it.
+   */
+  _awaitedOutsideTasks(_op: object): void {}
 
   /** @internal Called when the loop stops: releases host resources and settles runForever(). */
   _finishRun(): void {

@@ -5,7 +5,7 @@
 import { checkObservers } from "../channels.js";
 import { type Awaitable, type Coro, isGeneratorFunction } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
-import { setRunningLoop } from "../events.js";
+import { anyTaskOnHost, setRunningLoop } from "../events.js";
 import type { Future } from "../futures.js";
 import { type Task, toFuture } from "../tasks.js";
 import { beginSyncRun, endSyncRun } from "../unretrieved.js";
@@ -23,6 +23,11 @@ export interface VirtualEventLoopOptions extends EventLoopOptions {
    * (fetch, a host timer), which makes the run nondeterministic: "report"
    * (the default) tells the exception handler; "error" fails the task, for
    * tests that must stay deterministic. Route such awaits through fromPromise().
+   * The task's function runs on once the promise settles: while it does, an
+   * asynkit await outside every task is reported too ("error": refused), for
+   * it may be that function's, come back to run on whatever loop runs then.
+   * Give such loops the asyncLocalStorage option, which keeps each task's
+   * function on its own loop.
    *
    * @example
    * ```ts
@@ -209,6 +214,23 @@ export class VirtualEventLoop extends BaseEventLoop {
     const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. ${this._toOrderIt()}`;
     if (this._failHostAwaits) task._endThrown(new Error(message));
     else this.callExceptionHandler({ message, task });
+  }
+
+  /**
+   * @internal Code outside the loop's tasks awaited `op`, which runs as a task
+   * of its own, started at a moment the host chose: reported as a host await
+   * is, or refused (the hostAwaits: "error" option).
+   */
+  override _awaitedOutsideTasks(op: object): void {
+    // Code outside the tasks while no task's function is on the host: code the loop did not
+    // start (a main given as a promise), whose awaits run as tasks of their own, as documented.
+    if (!anyTaskOnHost()) return;
+    // The function of a task of this loop past a host await may be what awaits: that was reported.
+    if (this._tasksOnHost > 0) return;
+    const what = op.toString === Object.prototype.toString ? "an asynkit operation" : String(op);
+    const message = `${what} was awaited outside the loop's tasks while the function of a native task goes on past a host await, outside its loop's order (a task of another loop, perhaps closed, or one that ended): if the await is that function's, it runs as a task of this loop, started when the host says, and the run is no longer deterministic. Give the loops the asyncLocalStorage option, which keeps each task's function on its own loop; and start code of your own as a task, createTask(() => fn()).`;
+    if (this._failHostAwaits) throw new Error(message);
+    this.callExceptionHandler({ message });
   }
 
   /** @internal What brings code that awaited a host promise back into the loop's order. */
