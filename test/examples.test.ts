@@ -163,7 +163,7 @@ const expectations: Record<string, (stdout: string) => void> = {
 /** What an example writes to stderr, where it should write anything: the warnings it shows. */
 const warnings: Record<string, string> = {
   "explore-async.ts": [
-    'explore(): 5 of 5 runs awaited a promise the loop did not make (the first, <Task pending name="main"> in its step 1): past it their order was the host\'s, which no schedule varies, so the search did not cover it. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.',
+    'explore(): 5 of 5 runs awaited a promise the loop did not make (the first, <Task pending name="main"> in its step 1): past it their order was the host\'s, which no schedule varies, so the search did not cover it. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all(); a Future or an Event, not a promise of your own that another task resolves), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.',
     "",
   ].join("\n"),
 };

@@ -1067,7 +1067,7 @@ describe("the search", () => {
         '└── Task "stuck" waits on a native promise only the host settles\n' +
         'Task "Task-1" waits on Event.wait()\n' +
         `Schedule: 0 departure(s) from FIFO order, ${error.steps} steps.\n` +
-        "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.",
+        "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all(); a Future or an Event, not a promise of your own that another task resolves), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.",
     );
   });
 });
@@ -1397,7 +1397,7 @@ describe("async functions: main and its tasks written with async/await", () => {
       });
       expect(warn.mock.calls).toEqual([
         [
-          'explore(): 3 of 3 runs awaited a promise the loop did not make (the first, <Task pending name="careless"> in its step 1): past it their order was the host\'s, which no schedule varies, so the search did not cover it. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.',
+          'explore(): 3 of 3 runs awaited a promise the loop did not make (the first, <Task pending name="careless"> in its step 1): past it their order was the host\'s, which no schedule varies, so the search did not cover it. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all(); a Future or an Event, not a promise of your own that another task resolves), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.',
         ],
       ]);
     } finally {
@@ -1432,11 +1432,11 @@ describe("async functions: main and its tasks written with async/await", () => {
     const error = await rejection(explore(hostAwait(true), { failOnWarnings: true }));
     expect(error.kind).toBe("exception report");
     expect((error.cause as Error).message).toBe(
-      '<Task pending name="careless"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop.',
+      '<Task pending name="careless"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all(); a Future or an Event, not a promise of your own that another task resolves), and give host I/O a stand-in on the loop.',
     );
     // It was passed already: the message does not ask for it.
     expect(error.message.split("\n").at(-2)).toBe(
-      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop.",
+      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all(); a Future or an Event, not a promise of your own that another task resolves), and give host I/O a stand-in on the loop.",
     );
   });
 
@@ -1444,7 +1444,7 @@ describe("async functions: main and its tasks written with async/await", () => {
     const error = await rejection(explore(hostAwait(true)));
     expect(error.kind).toBe("main threw");
     expect(error.message.split("\n").at(-2)).toBe(
-      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.",
+      "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all(); a Future or an Event, not a promise of your own that another task resolves), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.",
     );
   });
 });

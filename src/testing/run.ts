@@ -488,7 +488,7 @@ function* cancelOthers(loop: ExploringLoop): Coro<void> {
 
 /** What brings code that awaited a promise the loop did not make back under the search. */
 export const AWAIT_WHAT_THE_LOOP_MAKES =
-  "Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all()), and give host I/O a stand-in on the loop";
+  "Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all(); a Future or an Event, not a promise of your own that another task resolves), and give host I/O a stand-in on the loop";
 
 /** No error was thrown. */
 const NONE = Symbol("none");
