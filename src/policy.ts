@@ -189,7 +189,7 @@ function startRun<T>(
   if (loopInThisStack() !== null) {
     if (isCoroutine(awaitable)) awaitable.return(undefined as T);
     throw new Error(
-      "run() cannot be called from a running event loop: inside a coroutine, use yield* (or createTask) instead.",
+      "run() cannot be called from a running event loop: inside a task, yield* the work (await it in an async function) or start it with createTask() instead.",
     );
   }
   if (!isAwaitable(awaitable) && !isPromiseLike(awaitable) && typeof awaitable !== "function") {

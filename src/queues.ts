@@ -104,7 +104,7 @@ export class Queue<T> extends LoopBound {
     if (this._isShutdown) throw shutDownError("putNowait");
     if (this.full()) {
       throw new QueueFull(
-        `Queue is full (maxsize ${this._maxsize}): use yield* queue.put(item) to wait for space.`,
+        `Queue is full (maxsize ${this._maxsize}): use yield* queue.put(item) (await in an async function) to wait for space.`,
       );
     }
     this._put(item);
@@ -125,7 +125,9 @@ export class Queue<T> extends LoopBound {
   getNowait(): T {
     if (this._size() === 0) {
       if (this._isShutdown) throw shutDownError("getNowait");
-      throw new QueueEmpty("Queue is empty: use yield* queue.get() to wait for an item.");
+      throw new QueueEmpty(
+        "Queue is empty: use yield* queue.get() (await in an async function) to wait for an item.",
+      );
     }
     const item = this._get();
     if (this._putters.length > 0) wakeupNext(this._putters);

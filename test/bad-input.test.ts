@@ -1536,7 +1536,7 @@ describe("errors that come from state, not from an argument", () => {
     const error = await e;
     expect(error.constructor).toBe(Error);
     expect(error.message).toBe(
-      "run() cannot be called from a running event loop: inside a coroutine, use yield* (or createTask) instead.",
+      "run() cannot be called from a running event loop: inside a task, yield* the work (await it in an async function) or start it with createTask() instead.",
     );
     expect(coro.next().done).toBe(true);
     expect(log).toEqual([]);
