@@ -18,17 +18,17 @@ export interface ExceptionContext {
   /** The error nobody caught, if there is one. */
   exception?: unknown;
   /** The future or task whose failure nobody retrieved. */
-  future?: Future<unknown>;
+  future?: Future<unknown> | undefined;
   /** That future or task in words, when it was garbage-collected before the report: `<Task failed name="bg">`. */
-  collected?: string;
+  collected?: string | undefined;
   /** The callback that threw. */
-  handle?: Handle;
+  handle?: Handle | undefined;
   /** The task a report is about: a lint's, a native task's await of a host promise on a VirtualEventLoop, a task run() left that failed or would not end at shutdown. */
-  task?: Task<unknown>;
+  task?: Task<unknown> | undefined;
   /** The GeneratorObject that failed to close at loop.shutdownAsyncgens(), or began after it. */
-  asyncgen?: GeneratorObject<unknown, unknown, unknown>;
+  asyncgen?: GeneratorObject<unknown, unknown, unknown> | undefined;
   /** True for a lint of debug mode (see setDebug()): advice, not an error. */
-  lint?: boolean;
+  lint?: boolean | undefined;
   [key: string]: unknown;
 }
 

@@ -305,7 +305,9 @@ describe("the exception handler", () => {
     const logged: string[] = [];
     vi.spyOn(console, "error").mockImplementation((msg: string) => logged.push(msg));
     loop.callExceptionHandler({ message: "", extra: 1 });
-    expect(logged).toEqual(["Unhandled exception in event loop\nextra: 1"]);
+    // A field given as undefined is one left out, as in every options object.
+    loop.callExceptionHandler({ message: "custom", task: undefined, extra: undefined });
+    expect(logged).toEqual(["Unhandled exception in event loop\nextra: 1", "custom"]);
   });
 
   it("an error in the handler itself is logged, never thrown", () => {

@@ -1224,7 +1224,8 @@ function callDefaultHandler(loop: BaseEventLoop, context: ExceptionContext, fail
 function formatContext(context: ExceptionContext): string[] {
   const lines = [context.message || "Unhandled exception in event loop"];
   for (const [key, value] of Object.entries(context)) {
-    if (key === "message" || key === "exception") continue;
+    // A field given as undefined is a field left out (see getting-started.md).
+    if (key === "message" || key === "exception" || value === undefined) continue;
     if (key === "context" && isExceptionContext(value)) {
       lines.push("context:", ...formatContext(value).map((line) => `  ${line}`));
     } else lines.push(`${key}: ${String(value)}`);
