@@ -242,7 +242,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     // biome-ignore lint/suspicious/noExplicitAny: as PromiseLike's, so a handler may declare (e: Error)
     onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
-  ): PromiseLike<A | B> {
+  ): Promise<A | B> {
     return this.asAwaitable().then(onfulfilled, onrejected);
   }
 

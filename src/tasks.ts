@@ -564,12 +564,12 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /** A task's result comes from its coroutine: setting it from outside is an error. */
-  override setResult(_value: T): void {
+  override setResult(_value: T): never {
     throw new Error("Task does not support setResult(): the result is what its coroutine returns.");
   }
 
   /** A task's exception comes from its coroutine: setting it from outside is an error. */
-  override setException(_error: unknown): void {
+  override setException(_error: unknown): never {
     throw new Error(
       "Task does not support setException(): cancel() it, or throw from its coroutine.",
     );

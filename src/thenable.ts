@@ -12,9 +12,16 @@ import type { Task } from "./tasks.js";
 
 /**
  * An asynkit operation: a coroutine for `yield*` in a generator, and a
- * PromiseLike for `await` in an async function (run on the running loop).
+ * PromiseLike for `await` in an async function (run on the running loop),
+ * whose then() returns a Promise, as a Future's does.
  */
-export type Op<T> = Coro<T> & PromiseLike<T>;
+export type Op<T> = Coro<T> & {
+  then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    // biome-ignore lint/suspicious/noExplicitAny: as PromiseLike's, so a handler may declare (e: Error)
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
+  ): Promise<A | B>;
+};
 
 /**
  * `await op`: runs the coroutine as a task on the running loop and settles

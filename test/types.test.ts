@@ -129,8 +129,13 @@ describe("futures", () => {
         (value) => value,
         (error: Error) => error.name,
       );
-    expectTypeOf(slept).returns.toEqualTypeOf<PromiseLike<string>>();
+    expectTypeOf(slept).returns.toEqualTypeOf<Promise<string>>();
     void chained.catch(() => {});
+    const caught = () =>
+      sleep(1, 1)
+        .then((value) => value + 1)
+        .catch(() => 0);
+    expectTypeOf(caught).returns.toEqualTypeOf<Promise<number>>();
     loop.close();
   });
 
@@ -180,6 +185,16 @@ describe("context variables", () => {
     expectTypeOf(v.set).returns.toEqualTypeOf<Token<number>>();
     expectTypeOf<Context["get"]>().toBeFunction();
     expectTypeOf<ReturnType<Context["copy"]>>().toEqualTypeOf<Context>();
+  });
+
+  it("a ContextVar's default is of its type: one that may be undefined needs a type that admits it", () => {
+    const maybe = (): string | undefined => undefined;
+    // @ts-expect-error get() would be typed string and give undefined
+    void new ContextVar<string>("a", { default: maybe() });
+    const optional = new ContextVar("b", { default: maybe() });
+    expectTypeOf(optional.get()).toEqualTypeOf<string | undefined>();
+    void new ContextVar<string>("c", {});
+    void new ContextVar<string>("d", undefined);
   });
 });
 
