@@ -346,7 +346,12 @@ export class ContextVar<T> {
   readonly name: string;
   private readonly fallback: T | typeof MISSING;
 
-  constructor(name: string, options?: { default?: T }) {
+  /**
+   * A variable named `name`, with `options.default` as its default if given:
+   * `{ default: undefined }` is a default, undefined (as Python's
+   * `default=None`), so it takes a type that admits undefined.
+   */
+  constructor(name: string, options?: { default: T } | Record<string, never>) {
     if (typeof name !== "string") {
       throw argTypeError(
         "new ContextVar()",
