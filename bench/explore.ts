@@ -115,7 +115,7 @@ function fastCheckProperty(racy: boolean) {
 }
 
 async function asynkitRunsToFailure(
-  program: (racy: boolean) => () => unknown,
+  program: (racy: boolean) => Testing.Program,
   strategy: "random" | "pct",
   seed: number,
 ): Promise<number> {

@@ -31,7 +31,7 @@ import {
   VirtualEventLoop,
   waitFor,
 } from "../src/index.js";
-import { choose, type ExploreError, explore, replay } from "../src/testing/index.js";
+import { choose, type ExploreError, explore, type Program, replay } from "../src/testing/index.js";
 import { describeEntry, type Outcome, Runner } from "../src/testing/run.js";
 import { makeStrategy } from "../src/testing/strategies.js";
 import { refused } from "./helpers.js";
@@ -79,7 +79,7 @@ const lostUpdate = lostUpdateProgram(false);
 
 /** The failures searches of at most 50 iterations with the seeds 0-99 find, one per seed at most. */
 async function failuresWithin50(
-  main: () => unknown,
+  main: Program,
   strategy: "random" | "pct",
 ): Promise<ExploreError[]> {
   const found: ExploreError[] = [];
@@ -866,6 +866,7 @@ describe("failures besides a throw", () => {
   });
 
   it("main that returns neither a coroutine nor a promise is a TypeError, not a failure of the program", async () => {
+    // @ts-expect-error main must return a coroutine or a promise: the type says so first
     await expect(explore(() => 1)).rejects.toThrow(
       new TypeError(
         "explore() expects main to be a function that returns a coroutine or a promise (it returned number 1), got function (anonymous): pass a generator function or an async function that makes the program afresh on each call.",

@@ -22,6 +22,7 @@ import {
   AWAIT_WHAT_THE_LOOP_MAKES,
   type FailureKind,
   type Outcome,
+  type Program,
   Runner,
   type RunRules,
 } from "./run.js";
@@ -203,7 +204,7 @@ const STRATEGIES = ["random", "pct", "dfs"] as const;
  * await explore(main, { strategy: "pct" }).catch((e) => console.log(e.schedule));
  * ```
  */
-export function explore(main: () => unknown, options?: ExploreOptions): Promise<ExploreReport> {
+export function explore(main: Program, options?: ExploreOptions): Promise<ExploreReport> {
   return rejectingThrows(() => {
     checkMain("explore()", main);
     const settings = checkExploreOptions(options ?? {});
@@ -229,7 +230,7 @@ export function explore(main: () => unknown, options?: ExploreOptions): Promise<
  * await replay(main, "1:"); // the FIFO schedule: passes
  * ```
  */
-export function replay(main: () => unknown, token: string, options?: ReplayOptions): Promise<void> {
+export function replay(main: Program, token: string, options?: ReplayOptions): Promise<void> {
   return rejectingThrows(() => {
     checkMain("replay()", main);
     const deviations = decodeToken("replay()", token);
@@ -284,14 +285,14 @@ interface Settings extends StrategySettings, RunRules {
   readonly signal: AbortSignal | undefined;
 }
 
-function search(main: () => unknown, settings: Settings): Promise<ExploreReport> {
+function search(main: Program, settings: Settings): Promise<ExploreReport> {
   const runner = new Runner(main, settings, "explore()");
   return untilAborted(settings.signal, runner, (r) => searchWith(r, main, settings));
 }
 
 async function searchWith(
   runner: Runner,
-  main: () => unknown,
+  main: Program,
   settings: Settings,
 ): Promise<ExploreReport> {
   const strategy = makeStrategy(settings);
@@ -384,7 +385,7 @@ interface Search {
 }
 
 function reportFailure(
-  main: () => unknown,
+  main: Program,
   outcome: Outcome,
   search: Search | null,
   rules: RunRules,
@@ -449,7 +450,7 @@ function replayOptions(rules: RunRules): string {
 }
 
 /** What the program is called in a replay() call to paste: its function's name, or `main`. */
-function nameIn(main: () => unknown): string {
+function nameIn(main: Program): string {
   return /^[A-Za-z_$][\w$]*$/.test(main.name) ? main.name : "main";
 }
 

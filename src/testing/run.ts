@@ -25,6 +25,13 @@ import { type Decider, enterRun } from "./choose.js";
 /** @internal The ready queue of a run, position 0 the FIFO choice. */
 export type Ready = ReadyQueue<Handle | ReadyEntry>;
 
+/**
+ * The program explore() and replay() run: a function that makes it afresh
+ * on each call, a generator function or an async function (one that returns
+ * a coroutine, a task or a promise).
+ */
+export type Program = () => Coro<unknown> | PromiseLike<unknown>;
+
 /** @internal Makes each decision of a run. */
 export interface Chooser {
   /** Decision `index` (from 0) of the run, an integer in [0, n): of the ready queue `ready`, or of choose(n) when null. */
@@ -523,7 +530,7 @@ export class Runner {
   private _aborted: Aborted | null = null;
 
   constructor(
-    private readonly _main: () => unknown,
+    private readonly _main: Program,
     private readonly _rules: RunRules,
     private readonly _caller: string,
   ) {
