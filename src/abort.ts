@@ -79,15 +79,16 @@ function listen(loop: BaseEventLoop, signal: SignalLike, onAbort: () => void): (
     if (!listening) return;
     listening = false;
     loop._hostPending--;
-    loop._hostWaits?.delete(stop);
+    loop._hostWaits?.delete(wait);
     signal.removeEventListener("abort", aborted);
   };
+  const wait = { stop };
   const aborted = (): void => {
     stop();
     onAbort();
   };
   signal.addEventListener("abort", aborted, { once: true });
-  (loop._hostWaits ??= new Set()).add(stop); // close() stops it: see _hostWaits
+  (loop._hostWaits ??= new Set()).add(wait); // close() stops it: see _hostWaits
   return stop;
 }
 

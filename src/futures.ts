@@ -770,14 +770,48 @@ export function fromPromise<T>(
   // outside every loop's step, its task's loop (or, without the asyncLocalStorage
   // option, the loop running now), not the policy's, which would never settle it.
   const loop = options?.loop ?? activeLoopOrNull() ?? getEventLoop();
-  const future = new WaitFuture<T>(loop, "fromPromise()");
-  const wait = new HostWait(future);
-  future._addCallback(wait.stop); // done otherwise (cancelled, say): see HostWait
+  const future = new HostFuture<T>(loop);
+  const wait = future._wait as HostWait<T>;
   promise.then(
     (value) => wait.end()?.setResult(value),
     (error: unknown) => wait.end()?.setException(error),
   );
   return future;
+}
+
+/**
+ * fromPromise()'s future: done in any other way than by its promise
+ * (cancelled, say), it ends its wait itself, rather than through a
+ * done-callback, which would make every wakeup of its task a second entry in
+ * the ready queue.
+ */
+class HostFuture<T> extends WaitFuture<T> {
+  /** @internal The wait on the promise, until it ends. */
+  _wait: HostWait<T> | null;
+
+  constructor(loop: BaseEventLoop) {
+    super(loop, "fromPromise()");
+    this._wait = new HostWait(this);
+  }
+
+  /** @internal */
+  override _resolve(value: T): void {
+    this._wait?.end();
+    super._resolve(value);
+  }
+
+  /** @internal */
+  override _fail(error: unknown): void {
+    this._wait?.end();
+    super._fail(error);
+  }
+
+  /** @internal */
+  override _requestCancel(message: string | undefined, cause: unknown): boolean {
+    if (!super._requestCancel(message, cause)) return false;
+    this._wait?.end();
+    return true;
+  }
 }
 
 /**
@@ -789,25 +823,29 @@ export function fromPromise<T>(
  * waits (a shutdown signal that each request races against).
  */
 class HostWait<T> {
-  private future: WaitFuture<T> | null;
-  /** Ends the wait: for the future's done-callbacks, and for the loop's close() (see BaseEventLoop._hostWaits). */
-  readonly stop = (): void => void this.end();
+  private future: HostFuture<T> | null;
 
-  constructor(future: WaitFuture<T>) {
+  constructor(future: HostFuture<T>) {
     this.future = future;
     const loop = future._loop;
     loop._hostPending++;
-    (loop._hostWaits ??= new Set()).add(this.stop);
+    (loop._hostWaits ??= new Set()).add(this);
+  }
+
+  /** Ends the wait, for the loop's close() (see BaseEventLoop._hostWaits). */
+  stop(): void {
+    this.end();
   }
 
   /** The wait is over: the future, if it was still waiting and still pending, else null. */
-  end(): WaitFuture<T> | null {
+  end(): HostFuture<T> | null {
     const future = this.future;
     if (future === null) return null;
     this.future = null;
+    future._wait = null;
     const loop = future._loop;
     loop._hostPending--;
-    loop._hostWaits?.delete(this.stop);
+    loop._hostWaits?.delete(this);
     return future._state === PENDING ? future : null;
   }
 }

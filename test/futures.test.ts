@@ -16,6 +16,7 @@ import {
   InvalidStateError,
   isFuture,
   run,
+  SchedulingVirtualEventLoop,
   type Suspend,
   shield,
   sleep,
@@ -637,6 +638,32 @@ describe("fromPromise", () => {
     await Promise.resolve();
     expect(f.cancelled()).toBe(true);
     expect(loop._hostPending).toBe(0);
+  });
+
+  it("the task a fromPromise future wakes takes one ready-queue entry, and nothing else is queued", async () => {
+    const loop = new SchedulingVirtualEventLoop();
+    let resolve!: (v: number) => void;
+    const promise = new Promise<number>((r) => {
+      resolve = r;
+    });
+    const lengths: number[] = [];
+    const result = await loop.runUntilComplete(function* () {
+      const waiter = createTask(
+        (function* () {
+          return yield* fromPromise(promise);
+        })(),
+        { name: "waiter" },
+      );
+      yield* sleep(0); // the waiter waits on the future now
+      const tick = fromPromise(Promise.resolve()); // wakes this task first
+      resolve(7);
+      yield* tick;
+      lengths.push(loop.readyLen());
+      return yield* waiter;
+    });
+    loop.close();
+    // The waiter's wakeup alone: no entry to end the host wait besides it.
+    expect([result, lengths]).toEqual([7, [1]]);
   });
 
   it("a promise that settles after the loop closed changes nothing", async () => {

@@ -176,7 +176,7 @@ export abstract class BaseEventLoop {
    * close() stops them, so that the signal or the promise keeps nothing of a
    * closed loop. Made at the first one.
    */
-  _hostWaits: Set<() => void> | null = null;
+  _hostWaits: Set<{ stop(): void }> | null = null;
   /** @internal The future a pending runUntilComplete() waits for, and the public call that waits (for messages). */
   _awaited: Future<unknown> | null = null;
   /** @internal */ _awaitedBy = "";
@@ -656,7 +656,7 @@ export abstract class BaseEventLoop {
     this._scheduled.clear();
     this._timerHandles = 0;
     this._parkCleanup();
-    if (this._hostWaits !== null) for (const stop of [...this._hostWaits]) stop();
+    if (this._hostWaits !== null) for (const wait of [...this._hostWaits]) wait.stop();
     this._reportAllUnretrieved();
     // A subscriber may have come since the loop last ran: look again (a close is rare).
     checkObservers();
