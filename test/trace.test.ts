@@ -421,6 +421,63 @@ describe("traceRecorder", () => {
     expect(rec.toChromeTrace()).toEqual(recorded);
   });
 
+  it("stopped mid-run, or by its loop's close(), it ends each slice still open at that moment", () => {
+    /** Each slice still open at the trace's end, as "thread: name". */
+    const openAtEnd = (trace: ChromeTrace): string[] => {
+      const open = new Map<number, string[]>();
+      for (const e of trace.traceEvents) {
+        const names = open.get(e.tid) ?? [];
+        if (e.ph === "B") names.push(e.name);
+        if (e.ph === "E") names.pop();
+        open.set(e.tid, names);
+      }
+      return [...open].flatMap(([tid, names]) => names.map((name) => `${tid}: ${name}`));
+    };
+    const ends = (trace: ChromeTrace, tid: number) =>
+      trace.traceEvents
+        .filter((e) => e.tid === tid && e.ph === "E")
+        .map((e) => `${e.name} ${e.ts}`);
+
+    // Stopped by leaving a `using` scope inside main's step, while "w" sleeps.
+    const first = new VirtualEventLoop();
+    let scoped: { toChromeTrace(): ChromeTrace } | null = null;
+    first.runSync(
+      first.createTask(
+        (function* () {
+          const w = createTask(sleep(10), { name: "w" });
+          {
+            using rec = traceRecorder(first);
+            scoped = rec;
+            yield* sleep(1);
+          }
+          yield* w;
+        })(),
+        { name: "main" },
+      ),
+    );
+    first.close();
+    const stopped = (scoped as unknown as { toChromeTrace(): ChromeTrace }).toChromeTrace();
+    expect(openAtEnd(stopped)).toEqual([]);
+    // Both end at t=1 ms, as the scope is left: w's sleep (seen first), and main's step.
+    expect([ends(stopped, 1).at(-1), ends(stopped, 2).at(-1)]).toEqual([
+      "waiting for sleep until t=10 ms 1000.007",
+      "step 1000.008",
+    ]);
+
+    // Stopped by its loop's close(), with a task still waiting.
+    const second = new VirtualEventLoop();
+    const rec = traceRecorder(second);
+    second.createTask(new Event().wait(), { name: "forgotten" });
+    second.runSync(sleep(1));
+    second.close();
+    const closed = rec.toChromeTrace();
+    expect(openAtEnd(closed)).toEqual([]);
+    const forgotten = closed.traceEvents.find(
+      (e) => e.ph === "M" && e.name === "thread_name" && e.args?.name === 'Task "forgotten"',
+    )?.tid as number;
+    expect(ends(closed, forgotten)).toEqual(["step 0.006", "waiting for Event.wait() 1000.013"]);
+  });
+
   it("stops at maxEvents, and the trace says so", () => {
     const run = (maxEvents?: number) => {
       const loop = new VirtualEventLoop();
@@ -436,13 +493,20 @@ describe("traceRecorder", () => {
     const rec = run(100);
     const trace = rec.toChromeTrace();
     expect(rec.truncated).toBe(true);
-    // The first 100 events the whole recording made, in its order, then an end for each
-    // slice still open, innermost first, a nanosecond apart after its loop's last event.
-    const key = (e: TraceEvent) => `${e.ph} ${e.name} ${e.ts} ${e.tid}`;
-    const first = trace.traceEvents.slice(0, 100);
-    const kept = new Set(first.map(key));
-    expect(whole.filter((e) => kept.has(key(e))).length).toBe(100);
-    const closing = trace.traceEvents.slice(100);
+    // The first 100 events the whole recording made (its metadata apart), in its order, but
+    // for the starts of flows whose finish was not kept; then an end for each slice still
+    // open, innermost first, a nanosecond apart after its loop's last event.
+    const isMeta = (e: TraceEvent) => e.ph === "M";
+    const events = trace.traceEvents.filter((e) => !isMeta(e));
+    const metadata = trace.traceEvents.length - events.length;
+    const first = whole.filter((e) => !isMeta(e)).slice(0, 100 - metadata);
+    const finished = new Set(first.filter((e) => e.ph === "f").map((e) => e.id));
+    const kept = first.filter((e) => e.ph !== "s" || finished.has(e.id));
+    expect(kept.length).toBe(first.length - 1); // the flow to the task created last was cut
+    // Task names differ between the runs (each run's tasks are numbered on): compared without args.
+    const key = (e: TraceEvent) => `${e.ph} ${e.name} ${e.ts} ${e.tid} ${e.id}`;
+    expect(events.slice(0, kept.length).map(key)).toEqual(kept.map(key));
+    const closing = events.slice(kept.length);
     expect(closing.length).toBeGreaterThan(0);
     const open = new Map<number, string[]>();
     for (const e of first.filter((e) => e.ph === "B" || e.ph === "E")) {

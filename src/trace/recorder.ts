@@ -90,8 +90,9 @@ export interface TraceRecorder extends Disposable {
   /** Per-task statistics so far, in the order the tasks were first seen. */
   taskStats(): TaskStats[];
   /**
-   * Stops recording; the trace so far stays available. A recorder of one
-   * loop stops by itself when that loop is closed.
+   * Stops recording; the trace so far stays available, with each slice still
+   * open ended now. A recorder of one loop stops by itself when that loop is
+   * closed.
    */
   stop(): void;
   /** True once recording stopped at maxEvents. */
@@ -208,8 +209,12 @@ class Recorder implements TraceRecorder {
   }
 
   stop(): void {
-    this.unlisten?.();
+    const unlisten = this.unlisten;
+    if (unlisten === null) return;
     this.unlisten = null;
+    unlisten();
+    this.endOpenSlices();
+    this.dropUnfinishedFlows();
   }
 
   [Symbol.dispose](): void {
@@ -474,12 +479,8 @@ class Recorder implements TraceRecorder {
 
   private push(loop: BaseEventLoop, track: LoopTrack, event: Omit<TraceEvent, "ts" | "pid">): void {
     if (this.full()) return;
-    // Nanoseconds, each event after the last: ties on a virtual clock keep their order.
-    let ns = Math.round(loop.time() * 1e6);
-    if (ns <= track.lastNs) ns = track.lastNs + 1;
-    track.lastNs = ns;
     const { name, ph, ...rest } = event;
-    const recorded: TraceEvent = { name, ph, ts: ns / 1000, pid: track.pid, ...rest };
+    const recorded: TraceEvent = { name, ph, ts: nextTs(loop, track), pid: track.pid, ...rest };
     this.events.push(recorded);
     if (ph === "B" || ph === "E") this.noteSlice(recorded);
   }
@@ -495,23 +496,54 @@ class Recorder implements TraceRecorder {
 
   /**
    * True once maxEvents are kept: recording stops there, so that it never
-   * outgrows memory, and the slices still open end just after their loop's
-   * last event, innermost first, so that every begin has its end.
+   * outgrows memory (see stop()).
    */
   private full(): boolean {
     if (this.events.length + this.metadata.length < this.maxEvents) return false;
     this.truncated = true;
     this.stop();
-    const lastNs = new Map([...this.loops.values()].map((track) => [track.pid, track.lastNs]));
+    return true;
+  }
+
+  /**
+   * As the recording stops, the slices still open (a step under way, a task
+   * still waiting, a callback) end at that moment, innermost first, so that
+   * every begin has its end.
+   */
+  private endOpenSlices(): void {
+    const byPid = new Map([...this.loops].map(([loop, track]) => [track.pid, { loop, track }]));
     for (const open of this.openSlices.values()) {
       for (let i = open.length - 1; i >= 0; i--) {
         const { name, pid, tid } = open[i] as TraceEvent;
-        const ns = (lastNs.get(pid) as number) + 1;
-        lastNs.set(pid, ns);
-        this.events.push({ name, ph: "E", ts: ns / 1000, pid, tid });
+        const { loop, track } = byPid.get(pid) as { loop: BaseEventLoop; track: LoopTrack };
+        this.events.push({ name, ph: "E", ts: nextTs(loop, track), pid, tid });
       }
     }
     this.openSlices.clear();
-    return true;
   }
+
+  /** A flow whose task never stepped again while recorded has no finish: its start goes too. */
+  private dropUnfinishedFlows(): void {
+    const unfinished = new Set<number>();
+    for (const track of this.tasks.values()) for (const { id } of track.flowsIn) unfinished.add(id);
+    if (unfinished.size === 0) return;
+    const events = this.events;
+    let kept = 0;
+    for (const event of events) {
+      if (event.ph !== "s" || !unfinished.has(event.id as number)) events[kept++] = event;
+    }
+    events.length = kept;
+  }
+}
+
+/**
+ * The timestamp of `loop`'s next event, in microseconds: its clock, to the
+ * nanosecond, each event after the last, so that ties on a virtual clock keep
+ * their order.
+ */
+function nextTs(loop: BaseEventLoop, track: LoopTrack): number {
+  let ns = Math.round(loop.time() * 1e6);
+  if (ns <= track.lastNs) ns = track.lastNs + 1;
+  track.lastNs = ns;
+  return ns / 1000;
 }
