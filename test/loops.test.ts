@@ -677,6 +677,52 @@ describe("debug mode", () => {
     ]);
   });
 
+  it("a poll whose steps are slowed now and then (a collection) is reported; steps of work are not", () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    let clock = 0; // the host's clock, as the linter reads it: each task's steps move it
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    loop.runSync(
+      (function* () {
+        // One step in 200 takes 0.2 ms: below the one in 100 a poll may have.
+        const paused = loop.createTask(
+          (function* () {
+            for (let i = 1; i <= 1500; i++) {
+              if (i % 200 === 0) clock += 0.2;
+              yield* sleep(0);
+            }
+          })(),
+          { name: "paused" },
+        );
+        // Every step does 0.1 ms of work, or one in 50 does: work between the yields.
+        const worker = loop.createTask(
+          (function* () {
+            for (let i = 0; i < 1500; i++) {
+              clock += 0.1;
+              yield* sleep(0);
+            }
+          })(),
+          { name: "worker" },
+        );
+        const chunked = loop.createTask(
+          (function* () {
+            for (let i = 1; i <= 1500; i++) {
+              if (i % 50 === 0) clock += 0.2;
+              yield* sleep(0);
+            }
+          })(),
+          { name: "chunked" },
+        );
+        yield* paused;
+        yield* worker;
+        yield* chunked;
+      })(),
+    );
+    expect(lints).toEqual([
+      '<Task pending name="paused"> was woken 1000 times in a row with nothing to wait for: it polls, where it could wait on an Event or a Future',
+    ]);
+  });
+
   it("reports, as the loop closes, the futures tasks still wait on", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);
