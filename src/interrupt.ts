@@ -187,6 +187,9 @@ export class TaskTimeout implements Disposable {
     task._loop.createTask(this._fire(task, ms), {
       name: `taskTimeout(${ms})`,
       priority: effectivePriority(task),
+      // Queued, as a timer's callback would make it: started at once (an eager task factory),
+      // it would interrupt from inside the step of the task it interrupts.
+      eagerStart: false,
     });
   }
 

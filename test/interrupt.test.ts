@@ -13,6 +13,7 @@ import {
   createTask,
   currentTask,
   Event,
+  eagerTaskFactory,
   gather,
   getRunningLoop,
   HostEventLoop,
@@ -416,6 +417,30 @@ for (const kind of LOOP_KINDS) {
           "timeout(0): TimeoutError",
           "taskTimeout(0): TimeoutError",
           "never suspended",
+        ]);
+      });
+
+      it("a deadline already passed interrupts under the eager task factory too", async () => {
+        const got = await runOn(kind, function* () {
+          const loop = getRunningLoop();
+          loop.setTaskFactory(eagerTaskFactory);
+          const outcomes: string[] = [];
+          for (const ms of [-5, 0]) {
+            const start = loop.time();
+            const error = yield* caught(() =>
+              taskTimeout(ms, function* () {
+                yield* sleep(50);
+              }),
+            );
+            const early =
+              loop.time() - start < 50 ? "before the sleep's end" : "at the sleep's end";
+            outcomes.push(`taskTimeout(${ms}): ${(error as Error).name} ${early}`);
+          }
+          return outcomes;
+        });
+        expect(got).toEqual([
+          "taskTimeout(-5): TimeoutError before the sleep's end",
+          "taskTimeout(0): TimeoutError before the sleep's end",
         ]);
       });
 
