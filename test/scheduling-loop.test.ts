@@ -517,6 +517,32 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         yield* task;
       });
     });
+
+    it("refuses an entry that ran, never taken out: it would run twice", async () => {
+      await runOn(kind, function* () {
+        const loop = queue();
+        const calls: string[] = [];
+        const callback = loop.callSoon(() => calls.push("callback"));
+        const gate = new Future<string>();
+        const task = createTask(
+          (function* () {
+            return yield* gate;
+          })(),
+          { name: "waiter" },
+        );
+        const entry = loop.queueFind(taskKey(task)) as Handle; // shown, never popped
+        yield* sleep(0); // both ran: the callback once, the task up to its wait
+        for (const ran of [callback, entry]) {
+          expect(() => loop.readyInsert(0, ran)).toThrow(
+            /^readyInsert\(\): <Handle .*> was not taken out with readyPop\(\): it ran already, or was never queued on this loop\. Only an entry readyPop\(\) took out goes back in; one put back twice would run twice\.$/,
+          );
+        }
+        expect(loop.readyLen()).toBe(0);
+        yield* sleep(0);
+        gate.setResult("woken once");
+        expect([calls, yield* task]).toEqual([["callback"], "woken once"]);
+      });
+    });
   });
 
   describe("tasks in the queue", () => {

@@ -213,10 +213,12 @@ export function SchedulingMixin<B extends LoopConstructor>(
       if (task !== null && task._state !== PENDING) {
         throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
-      const queued = this._popped.delete(handle) ? -1 : this._entryIndex(handle, task);
-      if (queued >= 0) {
+      if (!this._popped.delete(handle)) {
+        const queued = this._entryIndex(handle, task);
         throw new Error(
-          `readyInsert(): ${handle} is in the ready queue already, at ${queued}: take it out with readyPop(${queued}) before inserting it elsewhere.`,
+          queued >= 0
+            ? `readyInsert(): ${handle} is in the ready queue already, at ${queued}: take it out with readyPop(${queued}) before inserting it elsewhere.`
+            : `readyInsert(): ${handle} was not taken out with readyPop(): it ran already, or was never queued on this loop. Only an entry readyPop() took out goes back in; one put back twice would run twice.`,
         );
       }
       const index = this._putBack(handle, pos);
