@@ -188,10 +188,13 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   /**
    * Ends the coroutine with `return()`, running its `finally` blocks. It must
    * exit at once: if it waits in a `finally`, an Error is thrown into it there
-   * and then raised here. Use aclose() for cleanup that waits.
+   * and then raised here. Use aclose() for cleanup that waits. Once the
+   * coroutine was continued (asCoroutine(), `yield*`, a task) or closed, it
+   * does nothing, as aclose(): what continued it owns it (cancel its task).
    */
   close(): void {
     const state = this._state;
+    if (state === CONTINUED) return;
     this._state = CONTINUED;
     if (state === RETURNED || state === FAILED) {
       this._step = null;

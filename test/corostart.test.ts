@@ -233,6 +233,31 @@ describe.each([
       expect(closedEarly).toBe(block);
     }));
 
+  test("close() after a task took the coroutine on does nothing: the task owns it", () => {
+    const log: string[] = [];
+    const result = runV(
+      (function* () {
+        const gate = new Future<number>();
+        const cs = new CoroStart(
+          (function* () {
+            try {
+              return yield* gate;
+            } finally {
+              log.push("finally");
+            }
+          })(),
+        );
+        const task = createTask(cs.asCoroutine());
+        yield* sleep(0); // the task waits on the gate now
+        cs.close();
+        log.push(`closed, task done: ${task.done()}`);
+        gate.setResult(7);
+        return yield* task;
+      })(),
+    );
+    expect([result, log]).toEqual([7, ["closed, task done: false", "finally"]]);
+  });
+
   test("aclose() after a normal await does nothing; before it, it ends the coroutine", () => {
     runSync(
       (function* () {
