@@ -134,7 +134,8 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
 
   /** As return(), but an Error if the body yields again while closing (asynkit's aclose()). */
   close(): Op<void> {
-    return closed(this, this.return()) as Op<void>;
+    const returned = this._resume("GeneratorObject.close()", Resume.RETURN, undefined);
+    return closed(this, returned as Op<IteratorResult<T, TReturn>>) as Op<void>;
   }
 
   /** Native iteration: each call runs the body in a task of the running loop (or runs the loop until it is done). */

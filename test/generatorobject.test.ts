@@ -390,6 +390,13 @@ describe("GeneratorObject from a coroutine", () => {
         "GeneratorObject.next(): <GeneratorObject running> is already running for another call: wait for that call to finish first.",
       );
       expect(yield* first).toEqual({ done: false, value: 1 });
+      // close() says it was close() that came too soon.
+      const third = createTask(gen.next());
+      const closing = createTask(gen.close());
+      expect(((yield* catching(closing)) as Error).message).toBe(
+        "GeneratorObject.close(): <GeneratorObject running> is already running for another call: wait for that call to finish first.",
+      );
+      expect(yield* third).toEqual({ done: false, value: 2 });
     });
   });
 
