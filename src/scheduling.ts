@@ -317,8 +317,8 @@ function isBlocked(task: Task): boolean {
 
 /**
  * True when the task is neither blocked nor done: it waits in the ready queue,
- * it is the task running now, or an eager start it made runs above its step
- * on the stack. Works on any loop.
+ * it is the task running now, an eager start it made runs above its step on
+ * the stack, or readyPop() took its entry out. Works on any loop.
  *
  * @example
  * ```ts
