@@ -225,7 +225,9 @@ function awaitableHint(where: string, value: unknown): string {
   // One of asynkit's awaitables that is not a coroutine itself: a CoroStart.
   if (isAwaitable(value))
     return "wait for it with yield* (in a task), or make it a task with ensureFuture()";
-  if (isPromiseLike(value)) return "wrap a promise with fromPromise(promise)";
+  if (isPromiseLike(value)) {
+    return "the promise of an async function is already running, outside the loop's order: give it a task, createTask(() => fn()); a host promise (fetch, fs) goes through fromPromise(promise)";
+  }
   if (Array.isArray(value) || value instanceof Set) {
     return "a list is not awaitable: wait for all of them with yield* gather(list)";
   }

@@ -224,6 +224,14 @@ const rows: Row[] = [
   },
   {
     export: "waitFor",
+    call: "waitFor(slow(), 10)",
+    run: () => waitFor((async () => {})() as never, 10),
+    error: T,
+    message:
+      /^waitFor\(\) expects aw to be .+, got Promise object: the promise of an async function is already running, outside the loop's order: give it a task, createTask\(\(\) => fn\(\)\); a host promise \(fetch, fs\) goes through fromPromise\(promise\)\.$/,
+  },
+  {
+    export: "waitFor",
     call: 'waitFor(sleep(1), "10")',
     run: () => waitFor(sleep(1), "10" as never),
     error: T,
