@@ -454,6 +454,9 @@ function cannotRunSync(task: Task<unknown>, what: string): Error {
 
 function ignore(): void {}
 
+/** A credit that counts for nothing: see NativeSteps.crediting. */
+const NO_THEN = Symbol("asynkit.noThen");
+
 /**
  * @internal The native steps a loop waits for: the tasks whose then() is due.
  * While any is, the loop's drive has handed the host over to the microtasks.
@@ -558,11 +561,16 @@ export class NativeSteps {
    * credit and is not taken for the function's await.
    */
   credits = 0;
-  /** The functions whose first part was called, in the order of their credits (null: not a task's own). */
-  private readonly crediting = new Deque<NativeBody | null>();
+  /**
+   * The functions whose first part was called, in the order of their credits
+   * (null: not a task's own; NO_THEN: a call that returned no promise, which
+   * no then() comes for).
+   */
+  private readonly crediting = new Deque<NativeBody | null | typeof NO_THEN>();
   readonly credit = (): void => {
+    const body = this.crediting.shift();
+    if (body === NO_THEN) return;
     this.credits++;
-    const body = this.crediting.shift() as NativeBody | null;
     // From its credit to its firstPartEnded(), the microtasks are those its first part queued.
     if (body?._inFirstPart && this.handedOver && body !== this.running()) {
       this.keepRunningContext();
@@ -744,6 +752,9 @@ export class NativeSteps {
       this.unmarked = null;
       if (unmarked._inFirstPart) this.mark(unmarked);
     }
+    // Its credit's place: the call runs synchronously, so none of the credits queued
+    // (this one included) comes before it returns, and places only grow at the end.
+    const place = this.crediting.length;
     this.crediting.push(body);
     inMicrotask(this.credit);
     armHostCheck(this); // before the function can queue host callbacks of its own (see there)
@@ -758,7 +769,9 @@ export class NativeSteps {
           : fn();
     } finally {
       this.calling--;
-      if (!isPromiseLike(result) || isCoroutine(result)) this.credits--;
+      // No then() comes for it: its credit, still queued, counts for nothing when it comes
+      // (taken back now, it would leave a credit queued before it, another's, short).
+      if (!isPromiseLike(result) || isCoroutine(result)) this.crediting.set(place, NO_THEN);
       this.startedBody = body;
       this.startedBy = creator;
     }

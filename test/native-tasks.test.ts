@@ -1982,6 +1982,36 @@ describe("native children of waitFor, shield and task factories", () => {
 });
 
 describe("eager native starts", () => {
+  for (const first of ["timeout", "waitFor", "taskGroup"] as const) {
+    it(`a start whose first await is ${first}() leaves the next start its own await`, async () => {
+      // The body of timeout(), or the task waitFor() makes, is called inside the first
+      // start's await: its credit, given back, must not take the second start's.
+      const reports: string[] = [];
+      const log: string[] = [];
+      await onLoop(async () => {
+        const a = createTask(
+          async () => {
+            if (first === "timeout") await timeout(4, () => sleep(1));
+            else if (first === "waitFor") await waitFor(sleep(1), 4);
+            else await taskGroup(() => sleep(1));
+            log.push(`A in ${currentTask()?.getName()} at t=${getRunningLoop().time()}`);
+          },
+          { eagerStart: true, name: "A" },
+        );
+        const b = createTask(
+          async () => {
+            await sleep(1);
+            log.push(`B in ${currentTask()?.getName()} at t=${getRunningLoop().time()}`);
+          },
+          { eagerStart: true, name: "B" },
+        );
+        await a;
+        await b;
+      }, reports);
+      expect([log, reports]).toEqual([["A in A at t=1", "B in B at t=1"], []]);
+    });
+  }
+
   it("end at the first await, whose operation begins in its then() job, after the caller's step goes on", () => {
     const lock = new Lock();
     const log: string[] = [];
