@@ -93,6 +93,14 @@ function* interrupt(task: Task, error: unknown, insertPos: number | undefined): 
 }
 thenable(interrupt);
 
+/** An interrupt of `task` waits in the ready queue, to be thrown in at its turn. */
+function interruptQueued(task: Task): boolean {
+  if (pendingInterrupt(task) === null) return false;
+  const loop = schedulingLoop("taskTimeout", task._loop);
+  for (const queued of loop.queueTasks()) if (queued === task) return true;
+  return false;
+}
+
 /** cancel() reached `task`: it is to cancel, or the future it waits on is cancelled already. */
 function cancellationPending(task: Task): boolean {
   return task._mustCancel || task._futWaiter?.cancelled() === true;
@@ -231,13 +239,17 @@ export class TaskTimeout implements Disposable {
   }
 
   private *_fire(task: Task, ms: number): Coro<void> {
+    // An interrupt queued before this one (taskThrow(), taskInterrupt()) is thrown in
+    // first: once it is, the block may have ended; if not, the deadline still holds.
+    while (this._armed && !task.done() && interruptQueued(task)) yield;
     // The block may have ended, or its task be done or cancelled, by now.
     if (!this._armed || task.done() || cancellationPending(task)) return;
     this._timer = null;
     this._armed = false;
     this._interrupt = new TimeoutInterrupt(`taskTimeout(${ms}): the deadline passed`);
-    // Its await of a host promise cannot be interrupted: the block's end delivers it.
-    if (task._blockedOnHost) this._undelivered = true;
+    // No interrupt reaches an await of a host promise, nor, before the one due first, a
+    // task whose entry readyPop() holds out of the queue: the block's end delivers it.
+    if (task._blockedOnHost || pendingInterrupt(task) !== null) this._undelivered = true;
     else yield* taskInterrupt(task, this._interrupt);
   }
 }

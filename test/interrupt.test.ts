@@ -32,6 +32,7 @@ import {
   taskInterrupt,
   taskIsBlocked,
   taskIsRunnable,
+  taskReinsert,
   taskThrow,
   taskTimeout,
   timeout,
@@ -417,6 +418,58 @@ for (const kind of LOOP_KINDS) {
           "timeout(0): TimeoutError",
           "taskTimeout(0): TimeoutError",
           "never suspended",
+        ]);
+      });
+
+      it("a deadline due while another interrupt waits to be thrown in comes after it", async () => {
+        const got = await runOn(kind, function* () {
+          const loop = getRunningLoop() as SchedulingVirtualEventLoop;
+          const log: string[] = [];
+          const reports: string[] = [];
+          loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+          const guarded = (held: boolean) =>
+            createTask(
+              (function* () {
+                try {
+                  yield* taskTimeout(5, function* () {
+                    try {
+                      yield* sleep(50);
+                    } catch (error) {
+                      log.push(`${held ? "held" : "queued"}: caught ${(error as Error).message}`);
+                    }
+                    yield* sleep(50);
+                    log.push("went on");
+                  });
+                } catch (error) {
+                  log.push(`${held ? "held" : "queued"}: ${(error as Error).name}`);
+                }
+              })(),
+            );
+          // Moved behind the deadline's task: thrown in first all the same, the deadline after.
+          const queued = guarded(false);
+          yield* sleep(5);
+          taskThrow(queued, new Error("thrown"));
+          taskReinsert(queued, loop.readyLen()); // after the deadline's task
+          yield* queued;
+          // Held out of the queue past the deadline: the block's end delivers the deadline.
+          const held = guarded(true);
+          yield* sleep(4);
+          taskThrow(held, new Error("thrown"));
+          const entry = loop.readyPop(0);
+          yield* sleep(5);
+          loop.readyInsert(0, entry);
+          yield* held;
+          return [log, reports];
+        });
+        expect(got).toEqual([
+          [
+            "queued: caught thrown",
+            "queued: TimeoutError",
+            "held: caught thrown",
+            "went on",
+            "held: TimeoutError",
+          ],
+          [],
         ]);
       });
 
