@@ -6,6 +6,7 @@
 import { hasLiveGenerators } from "./asyncgens.js";
 import type { Context } from "./context.js";
 import { type Coro, isAwaitable, isCoroutine, isGeneratorFunction } from "./coro.js";
+import { pendingReported } from "./deadlock.js";
 import type { TimerHandle } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { TaskPriority } from "./priority.js";
@@ -130,6 +131,7 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
       task,
     });
   }
+  pendingReported(loop); // what is left, abandoned, was said above
   loop.stop();
   await loop._whenStopped;
   loop.close();

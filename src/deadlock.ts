@@ -106,12 +106,25 @@ function isIdle(loop: BaseEventLoop): boolean {
  * reports a pending task that is destroyed.
  */
 function reportPendingAtExit(loop: BaseEventLoop): void {
+  reportPending(loop, "the process is exiting, and nothing is left that could wake it");
+}
+
+/** @internal The tasks of `loop` still pending were reported as abandoned (shutdown()): not again. */
+export function pendingReported(loop: BaseEventLoop): void {
+  for (const task of loop._liveTasks()) reportedAtExit.add(task);
+}
+
+/**
+ * @internal Reports each task of `loop` still pending, once: it will never
+ * finish, and its finally blocks never run (`why`).
+ */
+export function reportPending(loop: BaseEventLoop, why: string): void {
   const positions = readyPositions(loop);
   for (const task of loop._liveTasks()) {
     if (reportedAtExit.has(task)) continue;
     reportedAtExit.add(task);
     loop.callExceptionHandler({
-      message: `Task was destroyed but it is pending: the process is exiting, and nothing is left that could wake it: ${taskLine(task, positions)}`,
+      message: `Task was destroyed but it is pending: ${why}: ${taskLine(task, positions)}`,
       task,
     });
   }

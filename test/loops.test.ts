@@ -723,6 +723,33 @@ describe("debug mode", () => {
     ]);
   });
 
+  it("close() reports each task still pending, in debug mode or not, once", () => {
+    const loop = new VirtualEventLoop();
+    const reports: string[] = [];
+    loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+    const finallies: string[] = [];
+    loop.createTask(
+      (function* () {
+        try {
+          yield* new Event().wait();
+        } finally {
+          finallies.push("never");
+        }
+      })(),
+      { name: "forgotten" },
+    );
+    loop.createTask(sleep(5), { name: "ended" });
+    loop.runSync(sleep(10));
+    loop.close();
+    loop.close();
+    expect([reports, finallies]).toEqual([
+      [
+        'Task was destroyed but it is pending: its loop was closed: Task "forgotten" waits on Event.wait()',
+      ],
+      [],
+    ]);
+  });
+
   it("reports, as the loop closes, the futures tasks still wait on", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);

@@ -10,7 +10,7 @@ import { type LiveGenerators, shutdownAsyncgens } from "../asyncgens.js";
 import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext, swapContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
-import { deadlockError, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
+import { deadlockError, reportPending, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
 import type { DeadlockError } from "../errors.js";
 import {
   type ExceptionContext,
@@ -644,13 +644,18 @@ export abstract class BaseEventLoop {
 
   /**
    * Closes the loop: drops what is still scheduled and reports failures nobody
-   * retrieved. A closed loop accepts no more callbacks.
+   * retrieved, and each task still pending ("Task was destroyed but it is
+   * pending", with what it waits on: it never finishes, and its finally
+   * blocks never run; asyncio reports it when the task is collected). A
+   * closed loop accepts no more callbacks.
    */
   close(): void {
     if (this._running)
       throw new Error("Cannot close a running event loop: stop it first (loop.stop()).");
     if (this._closed) return;
     if (this._debug) lintPendingAtClose(this, this._liveTasks());
+    // Before the queues are emptied: the report says where each task stood.
+    reportPending(this, "its loop was closed");
     this._closed = true;
     this._ready.clear();
     this._scheduled.clear();
