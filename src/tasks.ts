@@ -185,13 +185,6 @@ const NO_ERROR: unique symbol = Symbol("no error");
 /** The coroutines' mark, as a constant of this module (see eager.ts). */
 const coroMark: typeof importedMark = importedMark;
 
-/**
- * The AsyncLocalStorage context each task was created in, with the loop's
- * asyncLocalStorage option; each step runs in it. Kept beside the tasks, not
- * in them, so that a task without the option carries no slot for it.
- */
-const asyncScopes = new WeakMap<Task<unknown>, AsyncScope>();
-
 /** @internal Throws unless `options` are valid task options; `where` names the public function. */
 export function checkTaskOptions(
   where: string,
@@ -661,7 +654,7 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal Runs the coroutine to its next suspension, or to its end. */
   _step(error: unknown): void {
     if (this._loop._asyncLocalStorage) {
-      const scope = asyncScopes.get(this as Task<unknown>);
+      const scope = this._loop._asyncScopes?.get(this as Task<unknown>);
       if (scope !== this._loop._asyncScope) {
         // Entered only when it changes: consecutive steps in one context pay nothing.
         this._loop._runInScope(scope as AsyncScope, this._step, this, error);
@@ -826,6 +819,7 @@ export class Task<T = unknown> extends Future<T> {
     this._parent = null;
     if (this._childLink !== null) this._childLink.task = null;
     this._loop._removeLiveTask(this as Task<unknown>);
+    if (this._loop._asyncLocalStorage) dropAsyncScope(this as Task<unknown>);
   }
 }
 
@@ -849,9 +843,14 @@ interface ParentLink {
 function keepAsyncScope(task: Task<unknown>, loop: BaseEventLoop): void {
   const scope = captureAsyncScope("asynkit.Task");
   if (scope === undefined) return;
-  asyncScopes.set(task, scope);
+  (loop._asyncScopes ??= new Map()).set(task, scope);
   // A loop's first task gives its drive a context to start in (see _spin).
   loop._homeScope ??= scope;
+}
+
+/** The task ended: its context is no longer entered. */
+function dropAsyncScope(task: Task<unknown>): void {
+  task._loop._asyncScopes?.delete(task);
 }
 
 /** The priority the options give a new task. */

@@ -194,6 +194,15 @@ export abstract class BaseEventLoop {
   _asyncScope: AsyncScope | undefined = undefined;
   /** @internal The context the last step that had to enter one ran in: a drive starts in it. */
   _homeScope: AsyncScope | undefined = undefined;
+  /**
+   * @internal With the asyncLocalStorage option, the context each live task
+   * was created in; each step runs in it. Beside the tasks, not in them, so
+   * that a task without the option carries no slot for it; a Map, not a
+   * WeakMap, whose entries the collector weighs at each scavenge (the
+   * option's cost for 20k tasks made at once was mostly that), dropped as each
+   * task ends, and with the loop.
+   */
+  _asyncScopes: Map<Task<unknown>, AsyncScope> | null = null;
   /** @internal True while the loop waits on the host for a wakeup or a timer. */
   _parked = false;
   /** @internal */ _running = false;
