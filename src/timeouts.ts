@@ -43,6 +43,8 @@ export class Timeout {
   /** @internal The task the block runs in, once entered. */
   _task: Task | null = null;
   private _cancelling = 0;
+  /** When the block began, for the error: how long after it the deadline came. */
+  private _began = 0;
 
   /** A deadline at loop time `when` (ms), or none (null). Use it through `timeout()` / `timeoutAt()`. */
   constructor(when: number | null) {
@@ -99,6 +101,7 @@ export class Timeout {
     this._state = ENTERED;
     this._task = task;
     this._cancelling = task.cancelling();
+    this._began = loop.time();
     this.reschedule(this._when);
     let result: T;
     try {
@@ -107,10 +110,12 @@ export class Timeout {
       const cancelled = cancellationFor(task, error);
       if (this._exit() && cancelled !== null) {
         // A host loop's clock has sub-microsecond digits no reader wants.
-        const when = Math.round((this._when as number) * 1000) / 1000;
-        throw new TimeoutError(`Timed out: the deadline at loop time ${when} ms passed.`, {
-          cause: cancelled,
-        });
+        const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+        const when = this._when as number;
+        throw new TimeoutError(
+          `Timed out: the deadline at loop time ${round(when)} ms passed, ${round(when - this._began)} ms after the block began (every duration is in milliseconds).`,
+          { cause: cancelled },
+        );
       }
       throw error;
     }

@@ -17,6 +17,7 @@ import {
   timeout,
   timeoutAt,
   VirtualEventLoop,
+  waitFor,
 } from "../src/index.js";
 import { catching, runV } from "./helpers.js";
 
@@ -32,7 +33,24 @@ describe("timeout", () => {
       }
       return "no timeout";
     });
-    expect(message).toMatch(/^Timed out: the deadline at loop time \d+(\.\d{1,3})? ms passed\.$/);
+    expect(message).toMatch(
+      /^Timed out: the deadline at loop time \d+(\.\d{1,3})? ms passed, \d+(\.\d{1,3})? ms after the block began \(every duration is in milliseconds\)\.$/,
+    );
+  });
+
+  it("says how long after the block began its deadline came, for a delay given in seconds by habit", () => {
+    const messages = runV(function* () {
+      yield* sleep(100);
+      const out: string[] = [];
+      for (const guard of [() => timeout(1.5, () => sleep(50)), () => waitFor(sleep(50), 1.5)]) {
+        out.push(((yield* catching(guard())) as Error).message);
+      }
+      return out;
+    });
+    expect(messages).toEqual([
+      "Timed out: the deadline at loop time 101.5 ms passed, 1.5 ms after the block began (every duration is in milliseconds).",
+      "Timed out: the deadline at loop time 103 ms passed, 1.5 ms after the block began (every duration is in milliseconds).",
+    ]);
   });
 
   it("cancels the body at the deadline and raises TimeoutError (test_timeout_basic)", () => {
