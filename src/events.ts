@@ -309,7 +309,7 @@ export function loopInThisStack(): BaseEventLoop | null {
 
 /** @internal Why code that a loop started may find no loop running. */
 export const AFTER_HOST_AWAIT =
-  "(In an async function, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's. So does a helper's code after its await when the helper runs beside other awaits of its task, as in gather(helper(a), helper(b)): give each helper a task, createTask(() => helper(a)).)";
+  "(In an async function, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's. So does a helper's code after its await when the helper runs beside other awaits of its task, as in gather(helper(a), helper(b)): give each helper a task, createTask(() => helper(a)). And an async main given to run() called, run(main()), runs outside the loop from its first await: pass the function, run(main).)";
 
 /**
  * The event loop running the current code. Throws when called from outside a
