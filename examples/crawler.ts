@@ -13,7 +13,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Awaitable, type Coro, eager, fromPromise, run } from "../src/index.js";
+import { type Awaitable, type Coro, eager, fromPromise, run } from "asynkit";
 
 const LATENCY_MS = 25;
 

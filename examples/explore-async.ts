@@ -6,8 +6,8 @@
  *
  * Run it with `npx tsx examples/explore-async.ts`.
  */
-import { createTask, Lock, sleep } from "../src/index.js";
-import { ExploreError, explore, replay } from "../src/testing/index.js";
+import { createTask, Lock, sleep } from "asynkit";
+import { ExploreError, explore, replay } from "asynkit/testing";
 
 /** A counter that two tasks increment; the increment awaits between read and write. */
 function counterTest(locked: boolean): () => Promise<void> {

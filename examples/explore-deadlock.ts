@@ -6,8 +6,8 @@
  *
  * Run it with `npx tsx examples/explore-deadlock.ts`.
  */
-import { type Coro, createTask, Lock, sleep } from "../src/index.js";
-import { ExploreError, explore } from "../src/testing/index.js";
+import { type Coro, createTask, Lock, sleep } from "asynkit";
+import { ExploreError, explore } from "asynkit/testing";
 
 function* transfer(): Coro<void> {
   const accounts = new Lock();

@@ -6,8 +6,8 @@
  *
  * Run it with `npx tsx examples/explore-lost-update.ts`.
  */
-import { type Coro, createTask, Lock, sleep, VirtualEventLoop } from "../src/index.js";
-import { ExploreError, explore, replay } from "../src/testing/index.js";
+import { type Coro, createTask, Lock, sleep, VirtualEventLoop } from "asynkit";
+import { ExploreError, explore, replay } from "asynkit/testing";
 
 /** A counter that two tasks increment; the increment awaits between read and write. */
 function counterTest(locked: boolean): () => Coro<void> {

@@ -14,7 +14,7 @@ import {
   QueueShutDown,
   sleep,
   VirtualEventLoop,
-} from "../src/index.js";
+} from "asynkit";
 
 function log(message: string): void {
   console.log(`t=${String(getRunningLoop().time()).padStart(3)} ms  ${message}`);

@@ -17,7 +17,7 @@ import {
   SchedulingVirtualEventLoop,
   sleep,
   taskSwitch,
-} from "../src/index.js";
+} from "asynkit";
 
 /** How many batch chunks have run so far. */
 let chunksDone = 0;

@@ -8,7 +8,7 @@
  * Run it with `npx tsx examples/retry-timeout.ts`.
  */
 import assert from "node:assert/strict";
-import { CancelledError, type Coro, sleep, timeout, VirtualEventLoop } from "../src/index.js";
+import { CancelledError, type Coro, sleep, timeout, VirtualEventLoop } from "asynkit";
 
 // The code under test: a retry policy.
 
