@@ -401,8 +401,9 @@ export function outsideTasks(): boolean {
  */
 let tasksOnHost = 0;
 
-/** @internal A native task's function went to the host (1), or came back from it (-1). */
-export function countTaskOnHost(change: 1 | -1): void {
+/** @internal A native task of `loop` went to the host (1), or came back from it (-1). */
+export function countTaskOnHost(loop: BaseEventLoop, change: 1 | -1): void {
+  loop._tasksOnHost += change;
   tasksOnHost += change;
 }
 

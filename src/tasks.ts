@@ -389,10 +389,7 @@ export class Task<T = unknown> extends Future<T> {
    * that went on in microtasks ended at its await of the host's promise.
    */
   _endStepOnHost(): void {
-    if ((this._flags & ON_HOST) === 0) {
-      this._loop._tasksOnHost++;
-      countTaskOnHost(1);
-    }
+    if ((this._flags & ON_HOST) === 0) countTaskOnHost(this._loop, 1);
     this._flags |= ON_HOST;
     if (!this._stepInMicrotasks) return;
     this._flags &= ~STEP_IN_MICROTASKS;
@@ -401,10 +398,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal The host resumed it: its next step is due (an await's start, or its end). */
   _backFromHost(): void {
-    if ((this._flags & ON_HOST) !== 0) {
-      this._loop._tasksOnHost--;
-      countTaskOnHost(-1);
-    }
+    if ((this._flags & ON_HOST) !== 0) countTaskOnHost(this._loop, -1);
     this._flags &= ~ON_HOST;
   }
 
