@@ -15,11 +15,12 @@ const MAX_LISTED = 20;
 
 /**
  * @internal The DeadlockError of a run by `caller` (a public function, for the
- * message) that waits for `awaited` on `loop`, which can never happen because of `why`.
+ * message) that waits for `awaited` on `loop` (null: for stop(), which
+ * runForever() waits for), which can never happen because of `why`.
  */
 export function deadlockError(
   caller: string,
-  awaited: Future<unknown>,
+  awaited: Future<unknown> | null,
   loop: BaseEventLoop,
   why: string,
 ): DeadlockError {
@@ -33,7 +34,11 @@ export function deadlockError(
   }
   if (tasks.length > MAX_LISTED) list += `\n  … and ${tasks.length - MAX_LISTED} more`;
   const what =
-    tasks.length > 0 ? ` Unfinished tasks:${list}` : ` It waits on ${describeAwaited(awaited)}.`;
+    tasks.length > 0
+      ? ` Unfinished tasks:${list}`
+      : awaited === null
+        ? " No task is left, and only stop() ends runForever()."
+        : ` It waits on ${describeAwaited(awaited)}.`;
   return new DeadlockError(
     `${caller}: deadlock: the program waits for something that can never happen: ${why}.${what}`,
     tasks,
@@ -57,6 +62,52 @@ function hostProcess(): ExitEvents | null {
 const waiting = new Set<BaseEventLoop>();
 
 /**
+ * runForever()'s promise. Awaited (or given a then() of any kind), it is a
+ * run someone waits on, as runUntilComplete()'s is: if the loop is idle when
+ * the process is about to exit, nothing is left that could call stop(), and
+ * it rejects with a DeadlockError (else the process would exit, code 13 under
+ * a top-level await, without a word). Not awaited, the loop is an
+ * application's, which may well be idle at exit; its pending tasks are reported.
+ */
+class RunForever extends Promise<void> {
+  // Its then() makes plain promises: only the run's own promise is watched.
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  awaited = false;
+
+  override then<A = void, B = never>(
+    onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.awaited = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+/** The runForever() promise of each loop whose run is pending. */
+const runs = new WeakMap<BaseEventLoop, RunForever>();
+
+/**
+ * @internal The promise runForever() returns for `loop`'s run, which settles
+ * with `stopped`: it rejects with the DeadlockError the run was stopped with,
+ * if any (see RunForever).
+ */
+export function runForeverPromise(loop: BaseEventLoop, stopped: Promise<void>): Promise<void> {
+  const run = new RunForever((resolve, reject) => {
+    stopped.then(() => {
+      const deadlock = loop._deadlock;
+      loop._deadlock = null;
+      if (deadlock === null) resolve();
+      else reject(deadlock);
+    });
+  });
+  runs.set(loop, run);
+  return run;
+}
+
+/**
  * The loops running for ever (an application loop, submit()'s), whose waiting
  * tasks the exit ends; held weakly, as an idle loop dropped without shutdown()
  * is collected (its waiting tasks with it: nothing could have woken them).
@@ -78,21 +129,35 @@ function onBeforeExit(): void {
   for (const ref of serving) {
     const loop = ref.deref();
     if (loop === undefined) serving.delete(ref);
-    else if (isIdle(loop)) reportPendingAtExit(loop);
+    else if (isIdle(loop) && runs.get(loop)?.awaited !== true) reportPendingAtExit(loop);
   }
-  const stuck = [...waiting].filter(isStuck);
+  const stuck = [...waiting, ...awaitedForever()].filter(isStuck);
   if (stuck.length === 0) return;
   hostSetTimeout(() => {
     for (const loop of stuck) {
       if (isStuck(loop)) {
-        loop._stopDeadlocked("the host has nothing left to run and the process is about to exit");
+        loop._stopDeadlocked(
+          "the host has nothing left to run and the process is about to exit",
+          true,
+        );
       }
     }
   }, 0);
 }
 
+/** The loops running for ever whose runForever() promise someone awaits. */
+function awaitedForever(): BaseEventLoop[] {
+  const loops: BaseEventLoop[] = [];
+  for (const ref of serving) {
+    const loop = ref.deref();
+    if (loop !== undefined && runs.get(loop)?.awaited === true) loops.push(loop);
+  }
+  return loops;
+}
+
 function isStuck(loop: BaseEventLoop): boolean {
-  return waiting.has(loop) && isIdle(loop);
+  const watched = waiting.has(loop) || (loop.isRunning() && runs.get(loop)?.awaited === true);
+  return watched && isIdle(loop);
 }
 
 /** Nothing is ready, and no timer will fire. */
@@ -148,6 +213,7 @@ export function watchForDeadlock(loop: BaseEventLoop, forever = false): void {
 
 /** @internal `loop`'s run is over. */
 export function unwatchForDeadlock(loop: BaseEventLoop): void {
+  runs.delete(loop);
   const ref = servingRefs.get(loop);
   const watched = waiting.delete(loop) || (ref !== undefined && serving.delete(ref));
   if (watched && waiting.size + serving.size === 0) {

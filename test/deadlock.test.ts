@@ -459,6 +459,47 @@ process.on("beforeExit", () => { if (exits++ === 0) setTimeout(() => {}, 1); });
     );
   }, 30_000);
 
+  it("an awaited runForever() that nothing can stop rejects: a top-level await does not exit 13 without a word", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "forever-awaited",
+      `import { Event, HostEventLoop } from "asynkit";
+const loop = new HostEventLoop();
+loop.createTask(async () => { console.log("waiting"); await new Event().wait(); }, { name: "waiter" });
+await loop.runForever();
+console.log("never printed");
+`,
+    );
+    expect(code).toBe(1);
+    expect(stdout).toBe("waiting\n");
+    expect(stderr).toContain(
+      'DeadlockError: runForever(): deadlock: the program waits for something that can never happen: the host has nothing left to run and the process is about to exit. Unfinished tasks:\n  Task "waiter" waits on Event.wait()\n',
+    );
+    expect(stderr).not.toContain("Task was destroyed");
+  }, 30_000);
+
+  it("an awaited runForever() with no task left says only stop() ends it; one stopped, or not awaited, ends quietly", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "forever-empty",
+      `import { HostEventLoop, VirtualEventLoop } from "asynkit";
+const app = new HostEventLoop();
+app.createTask(async () => { console.log("app's task ran"); });
+app.runForever(); // an application's loop, idle at exit: nothing to report
+const stopped = new HostEventLoop();
+stopped.callLater(5, () => stopped.stop());
+await stopped.runForever();
+console.log("stopped");
+const loop = new VirtualEventLoop();
+loop.runForever().then(() => console.log("never printed"), (error) => console.log(error.message));
+`,
+    );
+    expect({ code, stdout, stderr }).toEqual({
+      code: 0,
+      stdout:
+        "app's task ran\nstopped\nrunForever(): deadlock: the program waits for something that can never happen: the host has nothing left to run and the process is about to exit. No task is left, and only stop() ends runForever().\n",
+      stderr: "",
+    });
+  }, 30_000);
+
   it("an async main stuck on a host promise: run() reports main's deadlock, not its leftovers'", async () => {
     const { code, stderr } = await runScript(
       "main-stuck",

@@ -10,7 +10,13 @@ import { type LiveGenerators, shutdownAsyncgens } from "../asyncgens.js";
 import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext, swapContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
-import { deadlockError, reportPending, unwatchForDeadlock, watchForDeadlock } from "../deadlock.js";
+import {
+  deadlockError,
+  reportPending,
+  runForeverPromise,
+  unwatchForDeadlock,
+  watchForDeadlock,
+} from "../deadlock.js";
 import type { DeadlockError } from "../errors.js";
 import {
   type ExceptionContext,
@@ -498,7 +504,7 @@ export abstract class BaseEventLoop {
     this._awaited = future;
     this._awaitedBy = caller;
     watchForDeadlock(this);
-    return this.runForever().then(() => {
+    return this._runForever().then(() => {
       unwatchForDeadlock(this);
       this._awaited = null;
       const deadlock = this._deadlock;
@@ -515,10 +521,17 @@ export abstract class BaseEventLoop {
     });
   }
 
-  /** @internal The pending run waits for what nothing can deliver (`why`): stop it with a DeadlockError. */
-  _stopDeadlocked(why: string): void {
-    if (this._awaited === null || this._deadlock !== null) return;
-    this._deadlock = deadlockError(this._awaitedBy, this._awaited, this, why);
+  /**
+   * @internal The pending run waits for what nothing can deliver (`why`): stop
+   * it with a DeadlockError. A runUntilComplete()'s; a runForever()'s only
+   * when `awaitedForever` says someone awaits it (see deadlock.ts).
+   */
+  _stopDeadlocked(why: string, awaitedForever = false): void {
+    if (this._deadlock !== null) return;
+    if (this._awaited !== null) {
+      this._deadlock = deadlockError(this._awaitedBy, this._awaited, this, why);
+    } else if (awaitedForever) this._deadlock = deadlockError("runForever()", null, this, why);
+    else return;
     this.stop();
   }
 
@@ -599,7 +612,11 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * Runs the loop until `stop()` is called; the promise settles then.
+   * Runs the loop until `stop()` is called; the promise settles then. Awaited
+   * (or given a then()), it rejects with a DeadlockError if the process is
+   * about to exit with the loop idle, as nothing is left that could call
+   * stop(); not awaited, the loop is an application's, and its tasks still
+   * pending then are reported ("Task was destroyed but it is pending").
    *
    * @example
    * ```ts
@@ -612,7 +629,7 @@ export abstract class BaseEventLoop {
   runForever(): Promise<void> {
     return rejectingThrows(() => {
       this._checkRunnable("runForever");
-      return this._runForever();
+      return runForeverPromise(this, this._runForever());
     });
   }
 
