@@ -8,6 +8,7 @@
  * when it first writes to it or someone asks for it (task.getContext()).
  */
 import { describe } from "./coro.js";
+import { inspectAsString } from "./util/inspect.js";
 import { argTypeError, checkFunction, checkOptions, type OptionNames } from "./validate.js";
 
 /** The values of a Context, by variable: what `new Context(store)` starts from. */
@@ -316,6 +317,8 @@ export class Token<T> {
   }
 }
 
+inspectAsString(Token);
+
 /** Context.get() and has() take a ContextVar: any other key has no value, which would say nothing. */
 function checkVariable(where: string, variable: unknown): void {
   if (!(variable instanceof ContextVar)) {
@@ -427,6 +430,8 @@ export class ContextVar<T> {
     return `<ContextVar name=${JSON.stringify(this.name)}${shown}>`;
   }
 }
+
+inspectAsString(ContextVar);
 
 /** A default that is not a string: a primitive as it reads, an object or function as describe() names it. */
 function describeDefault(value: unknown): string {

@@ -22,6 +22,7 @@ import { CONTEXT_OPTION, FINISHED, Future } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, reusedCoroutine, Task, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
+import { inspectAsString } from "./util/inspect.js";
 import { argTypeError, checkOptions, notACoroutine, type OptionNames } from "./validate.js";
 
 /** What eager() and funcEager() tell a caller who passes an async function. */
@@ -347,6 +348,8 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     );
   }
 }
+
+inspectAsString(CoroStart);
 
 /**
  * A coroutine asynkit started (an eager() or a CoroStart), or a task took,

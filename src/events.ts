@@ -10,6 +10,7 @@ import type { Future } from "./futures.js";
 import type { GeneratorObject } from "./generatorobject.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
+import { inspectAsString } from "./util/inspect.js";
 
 /** What the loop's exception handler is told about an error nobody else caught. */
 export interface ExceptionContext {
@@ -163,6 +164,8 @@ export class Handle {
     return this._callback === null ? "cancelled" : this._callback.name || "(anonymous)";
   }
 }
+
+inspectAsString(Handle);
 
 /**
  * A callback scheduled for a time, as returned by `callLater` and `callAt`.

@@ -13,6 +13,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { awaitInTask } from "./native.js";
 import type { Task } from "./tasks.js";
 import { failedUnretrieved, retrieved, type Unretrieved } from "./unretrieved.js";
+import { inspectAsString } from "./util/inspect.js";
 import {
   argTypeError,
   checkLoopOption,
@@ -500,6 +501,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 }
+
+inspectAsString(Future);
 
 /**
  * @internal A future a primitive waits on ("Lock.acquire()", "Queue.get()", a

@@ -14,6 +14,7 @@ import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Monitor, Resume } from "./monitor.js";
 import { type Op, thenable } from "./thenable.js";
+import { inspectAsString } from "./util/inspect.js";
 import { argTypeError, rejectingThrows } from "./validate.js";
 
 /** A generator's states, and their names for messages. */
@@ -184,6 +185,8 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
     }
   }
 }
+
+inspectAsString(GeneratorObject);
 
 function* closed(
   gen: GeneratorObject<unknown, unknown, unknown>,

@@ -15,6 +15,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { taskLabel } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
+import { inspectAsString } from "./util/inspect.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 import { Waiter, WaiterLine } from "./waiters.js";
 
@@ -47,6 +48,8 @@ export abstract class LoopBound {
     return loop;
   }
 }
+
+inspectAsString(LoopBound);
 
 /** Releases a held lock or semaphore once, however often it is disposed. */
 class Held implements Disposable {
@@ -771,6 +774,8 @@ export class Barrier {
     }
   }
 }
+
+inspectAsString(Barrier);
 
 thenable(Barrier.prototype.wait);
 thenable(Barrier.prototype.reset);

@@ -15,6 +15,7 @@
 import { type Coro, isCoroutine, type Signal, type Suspend } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
 import { type Op, thenable } from "./thenable.js";
+import { inspectAsString } from "./util/inspect.js";
 import { notACoroutine } from "./validate.js";
 
 /** A monitor's states, and their names for messages. */
@@ -152,6 +153,8 @@ export class Monitor<Out = unknown, In = unknown> {
     return new MonitorDriver(this, coro, how, arg, where) as unknown as Op<IteratorResult<Out, T>>;
   }
 }
+
+inspectAsString(Monitor);
 
 /**
  * A Monitor bound to one coroutine, made by `monitor.bind(coro)`: the same

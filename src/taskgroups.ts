@@ -12,6 +12,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { bodyCoroutine } from "./native.js";
 import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
+import { inspectAsString } from "./util/inspect.js";
 import { checkFunction } from "./validate.js";
 
 /** Marks "the body ended without an error", since `undefined` is a value JavaScript can throw. */
@@ -174,6 +175,8 @@ export class TaskGroup {
     }
   };
 }
+
+inspectAsString(TaskGroup);
 
 /**
  * Runs `body` with a new {@link TaskGroup} and waits until every task it

@@ -11,6 +11,7 @@ import { getRunningLoop, runningTask } from "./events.js";
 import { bodyCoroutine } from "./native.js";
 import type { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
+import { inspectAsString } from "./util/inspect.js";
 import { checkDelay, checkFunction, checkTime } from "./validate.js";
 
 const CREATED = 0;
@@ -143,6 +144,8 @@ export class Timeout {
     this._handle = null;
   }
 }
+
+inspectAsString(Timeout);
 
 /**
  * A deadline's callback, with the Timeout as its argument rather than a

@@ -50,6 +50,7 @@ import { ChunkDeque } from "../util/chunkdeque.js";
 import { now } from "../util/clock.js";
 import type { ReadyQueue } from "../util/deque.js";
 import { inMicrotask, yieldToHost } from "../util/host.js";
+import { inspectAsString } from "../util/inspect.js";
 import { TimerQueue } from "../util/timerqueue.js";
 import {
   argTypeError,
@@ -1196,6 +1197,8 @@ export abstract class BaseEventLoop {
     return 0;
   }
 }
+
+inspectAsString(BaseEventLoop);
 
 /**
  * Handles to run before the next read of the clock, after `interval` took

@@ -1,0 +1,24 @@
+/**
+ * What console.log() shows of asynkit's objects: their toString(), not their
+ * fields. A task's fields reach its loop, and through it every other task:
+ * printed whole, one task took hundreds of lines and said neither its state
+ * nor what it waits on.
+ */
+
+/** Node's util.inspect() hook, a registered symbol: no import of node:util. */
+const inspectCustom = Symbol.for("nodejs.util.inspect.custom");
+
+function asString(this: object): string {
+  return String(this);
+}
+
+/** util.inspect() (console.log) shows each instance of `classes` as String() does. */
+export function inspectAsString(...classes: { prototype: object }[]): void {
+  for (const cls of classes) {
+    Object.defineProperty(cls.prototype, inspectCustom, {
+      value: asString,
+      writable: true,
+      configurable: true,
+    });
+  }
+}

@@ -1,0 +1,68 @@
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import {
+  Barrier,
+  Condition,
+  ContextVar,
+  CoroStart,
+  createTask,
+  Event,
+  Future,
+  getRunningLoop,
+  Lock,
+  Queue,
+  Semaphore,
+  sleep,
+  TaskGroup,
+  VirtualEventLoop,
+} from "../src/index.js";
+
+describe("console.log() of asynkit's objects", () => {
+  it("shows each as its String(), not its fields (a task's reach the whole loop)", async () => {
+    const loop = new VirtualEventLoop();
+    const shown = await loop.runUntilComplete(async () => {
+      const event = new Event();
+      const task = createTask(() => event.wait(), { name: "waiter" });
+      await sleep(0);
+      const group = new TaskGroup();
+      const objects = {
+        task,
+        event,
+        lock: new Lock(),
+        queue: new Queue<number>(2),
+        semaphore: new Semaphore(2),
+        condition: new Condition(),
+        barrier: new Barrier(2),
+        future: new Future(),
+        start: new CoroStart(sleep(5)),
+        variable: new ContextVar<number>("request"),
+        group,
+        loop: getRunningLoop(),
+      };
+      const text = inspect(objects);
+      event.set();
+      await task;
+      return { text, after: inspect([task]) };
+    });
+    loop.close();
+    expect(shown.text).toBe(
+      [
+        "{",
+        '  task: <Task pending name="waiter">,',
+        "  event: <Event [unset, waiters:1]>,",
+        "  lock: <Lock [unlocked]>,",
+        "  queue: <Queue maxsize=2>,",
+        "  semaphore: <Semaphore [unlocked, value:2]>,",
+        "  condition: <Condition [unlocked]>,",
+        "  barrier: <Barrier [filling, waiters:0/2]>,",
+        "  future: <Future pending>,",
+        "  start: <CoroStart pending>,",
+        '  variable: <ContextVar name="request">,',
+        "  group: <TaskGroup tasks=0>,",
+        "  loop: <VirtualEventLoop running ready=0 timers=1>", // the start's sleep
+        "}",
+      ].join("\n"),
+    );
+    expect(shown.after).toBe('[ <Task finished name="waiter"> ]');
+  });
+});
