@@ -10,6 +10,7 @@ import type { Handle, TimerHandle } from "./events.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { bodyCoroutine } from "./native.js";
 import type { Task } from "./tasks.js";
+import { describeWait, taskLabel } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
 import { checkDelay, checkFunction, checkTime } from "./validate.js";
@@ -46,6 +47,8 @@ export class Timeout {
   private _cancelling = 0;
   /** When the block began, for the error: how long after it the deadline came. */
   private _began = 0;
+  /** Where the deadline found the block (its task, and what it waited on), for the error. */
+  private _expiredIn = "";
 
   /** A deadline at loop time `when` (ms), or none (null). Use it through `timeout()` / `timeoutAt()`. */
   constructor(when: number | null) {
@@ -114,7 +117,7 @@ export class Timeout {
         const round = (ms: number): number => Math.round(ms * 1000) / 1000;
         const when = this._when as number;
         throw new TimeoutError(
-          `Timed out: the deadline at loop time ${round(when)} ms passed, ${round(when - this._began)} ms after the block began (every duration is in milliseconds).`,
+          `Timed out: the deadline at loop time ${round(when)} ms passed, ${round(when - this._began)} ms after the block began, ${this._expiredIn} (every duration is in milliseconds).`,
           { cause: cancelled },
         );
       }
@@ -139,7 +142,11 @@ export class Timeout {
 
   /** @internal The deadline passed: cancel the block's task. */
   _expire(): void {
-    (this._task as Task).cancel();
+    const task = this._task as Task;
+    // Where the block was, for the error: a native body's stack shows none of its frames.
+    const waiting = task._futWaiter !== null || task._blockedOnHost;
+    this._expiredIn = `${waiting ? "while" : "in"} ${taskLabel(task)}${waiting ? ` waited on ${describeWait(task)}` : ""}`;
+    task.cancel();
     this._state = EXPIRING;
     this._handle = null;
   }

@@ -8,6 +8,7 @@ import {
   CancelledError,
   createTask,
   currentTask,
+  Event,
   getRunningLoop,
   run,
   sleep,
@@ -34,7 +35,7 @@ describe("timeout", () => {
       return "no timeout";
     });
     expect(message).toMatch(
-      /^Timed out: the deadline at loop time \d+(\.\d{1,3})? ms passed, \d+(\.\d{1,3})? ms after the block began \(every duration is in milliseconds\)\.$/,
+      /^Timed out: the deadline at loop time \d+(\.\d{1,3})? ms passed, \d+(\.\d{1,3})? ms after the block began, while Task "Task-\d+" waited on sleep until t=\d+ ms \(every duration is in milliseconds\)\.$/,
     );
   });
 
@@ -47,10 +48,37 @@ describe("timeout", () => {
       }
       return out;
     });
-    expect(messages).toEqual([
-      "Timed out: the deadline at loop time 101.5 ms passed, 1.5 ms after the block began (every duration is in milliseconds).",
-      "Timed out: the deadline at loop time 103 ms passed, 1.5 ms after the block began (every duration is in milliseconds).",
+    expect(messages.map((message) => message.replace(/Task-\d+/, "Task-N"))).toEqual([
+      'Timed out: the deadline at loop time 101.5 ms passed, 1.5 ms after the block began, while Task "Task-N" waited on sleep until t=150 ms (every duration is in milliseconds).',
+      'Timed out: the deadline at loop time 103 ms passed, 1.5 ms after the block began, while Task "Task-N" waited on sleep until t=152 ms (every duration is in milliseconds).',
     ]);
+  });
+
+  it("names the task and what it waited on when the deadline came: a native body's stack shows none of its frames", async () => {
+    const loop = new VirtualEventLoop();
+    const message = await loop.runUntilComplete(() =>
+      createTask(() => timeout(50, () => new Event().wait()), { name: "caller" }).then(
+        String,
+        (error: Error) => error.message,
+      ),
+    );
+    loop.close();
+    expect(message).toBe(
+      'Timed out: the deadline at loop time 50 ms passed, 50 ms after the block began, while Task "caller" waited on Event.wait() (every duration is in milliseconds).',
+    );
+    // On the host's clock, a body that never waits: one bare yield a step, ready at the deadline.
+    const spun = await run(() =>
+      createTask(
+        () =>
+          timeout(1, async () => {
+            for (;;) await sleep(0);
+          }),
+        { name: "spinner" },
+      ).then(String, (error: Error) => error.message),
+    );
+    expect(spun).toMatch(
+      /^Timed out: the deadline at loop time [\d.]+ ms passed, [\d.]+ ms after the block began, in Task "spinner" \(every duration is in milliseconds\)\.$/,
+    );
   });
 
   it("cancels the body at the deadline and raises TimeoutError (test_timeout_basic)", () => {
