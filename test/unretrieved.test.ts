@@ -3,6 +3,7 @@
  * handler ("Task exception was never retrieved"), never silently lost; one
  * that was retrieved is not reported.
  */
+import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
@@ -340,6 +341,17 @@ console.log("run over");
     expect(exit.stdout).toBe("run over\n");
     expect(exit.stderr).toContain("Task exception was never retrieved");
     expect(exit.stderr).toContain("Error: lost at exit");
+  });
+  it("getting-started.md's handler that fails the process: the report is printed, and the exit code is 1", async () => {
+    const guide = readFileSync(new URL("../docs/getting-started.md", import.meta.url), "utf8");
+    const program = /```ts\n(\/\/ not run: it exits with code 1[^]*?)```/.exec(guide)?.[1];
+    expect(program).toContain("process.exitCode = 1");
+    const exit = await runScript("exit-code-handler", program as string);
+    expect(exit.code).toBe(1);
+    expect(exit.stdout).toBe("");
+    expect(exit.stderr).toContain(
+      'Task exception was never retrieved\nfuture: <Task failed name="backup">\nError: disk full',
+    );
   });
 });
 
