@@ -311,8 +311,12 @@ export function loopInThisStack(): BaseEventLoop | null {
 }
 
 /** @internal Why code that a loop started may find no loop running. */
-export const AFTER_HOST_AWAIT =
-  "(In an async function, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's. So does a helper's code after its await when the helper runs beside other awaits of its task, as in gather(helper(a), helper(b)): give each helper a task, createTask(() => helper(a)). And an async main given to run() called, run(main()), runs outside the loop from its first await: pass the function, run(main).)";
+export const AFTER_HOST_AWAIT = [
+  "Code of an async function that a loop started runs outside the loop:",
+  "  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;",
+  "  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));",
+  "  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
+].join("\n");
 
 /**
  * The event loop running the current code. Throws when called from outside a
@@ -335,7 +339,7 @@ export function getRunningLoop(): BaseEventLoop {
     );
   }
   throw new Error(
-    `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()). ${AFTER_HOST_AWAIT}`,
+    `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\n${AFTER_HOST_AWAIT}`,
   );
 }
 

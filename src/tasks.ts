@@ -961,7 +961,7 @@ function loopOfCode(running: BaseEventLoop | null): BaseEventLoop {
   const loop = codeLoop(running);
   if (loop === null) {
     throw new Error(
-      `createTask() needs a running event loop: call it from a coroutine run by run(main()), or use loop.createTask(coro). ${AFTER_HOST_AWAIT}`,
+      `createTask() needs a running event loop: call it from a task run by run(main), or use loop.createTask(coro).\n${AFTER_HOST_AWAIT}`,
     );
   }
   return loop;

@@ -439,7 +439,7 @@ describe("getRunningLoop and getEventLoop", () => {
     );
     expect(inside).toBe(loop);
     expect(() => getRunningLoop()).toThrow(
-      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main()). (In an async function, the code after an await of a host promise runs outside the loop: await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's. So does a helper's code after its await when the helper runs beside other awaits of its task, as in gather(helper(a), helper(b)): give each helper a task, createTask(() => helper(a)). And an async main given to run() called, run(main()), runs outside the loop from its first await: pass the function, run(main).)",
+      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
     );
   });
 
