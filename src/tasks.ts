@@ -71,7 +71,8 @@ import {
   type TaskPriority,
   toPriority,
 } from "./priority.js";
-import { describeAwaited } from "./tasktree.js";
+import { describeAwaited, describeWait } from "./tasktree.js";
+import { inspectAs } from "./util/inspect.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -816,6 +817,13 @@ export class Task<T = unknown> extends Future<T> {
     if (this._loop._asyncLocalStorage) dropAsyncScope(this as Task<unknown>);
   }
 }
+
+// As asyncio's repr shows wait_for: what a blocked task waits on, in the task tree's words.
+inspectAs(Task, (task) =>
+  task._state === PENDING && (task._futWaiter !== null || task._blockedOnHost)
+    ? `${String(task).slice(0, -1)} waits on ${describeWait(task)}>`
+    : String(task),
+);
 
 /** What a new task holds of the task whose step creates it (null: none does). */
 function linkTo(creator: Task<unknown> | null): ParentLink | null {

@@ -18,7 +18,7 @@ import {
 } from "../src/index.js";
 
 describe("console.log() of asynkit's objects", () => {
-  it("shows each as its String(), not its fields (a task's reach the whole loop)", async () => {
+  it("shows each as its String(), not its fields (a task's reach the whole loop), and what a task waits on", async () => {
     const loop = new VirtualEventLoop();
     const shown = await loop.runUntilComplete(async () => {
       const event = new Event();
@@ -48,7 +48,7 @@ describe("console.log() of asynkit's objects", () => {
     expect(shown.text).toBe(
       [
         "{",
-        '  task: <Task pending name="waiter">,',
+        '  task: <Task pending name="waiter" waits on Event.wait()>,',
         "  event: <Event [unset, waiters:1]>,",
         "  lock: <Lock [unlocked]>,",
         "  queue: <Queue maxsize=2>,",

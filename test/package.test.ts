@@ -25,7 +25,13 @@ function sources(dir: string): string[] {
  * Top-level calls that only mark or define something of the module itself:
  * dropped with the module, harmlessly, when nothing imports from it.
  */
-const OWN_MARKS = new Set(["thenable", "waitSteps", "inspectAsString", "Object.defineProperty"]);
+const OWN_MARKS = new Set([
+  "thenable",
+  "waitSteps",
+  "inspectAsString",
+  "inspectAs",
+  "Object.defineProperty",
+]);
 
 /**
  * The modules whose top level calls anything else: a hook installed in

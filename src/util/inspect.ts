@@ -8,17 +8,21 @@
 /** Node's util.inspect() hook, a registered symbol: no import of node:util. */
 const inspectCustom = Symbol.for("nodejs.util.inspect.custom");
 
-function asString(this: object): string {
-  return String(this);
+/** util.inspect() (console.log) shows each instance of `cls` as `show` says. */
+export function inspectAs<T extends object>(
+  cls: { prototype: T },
+  show: (instance: T) => string,
+): void {
+  Object.defineProperty(cls.prototype, inspectCustom, {
+    value(this: T): string {
+      return show(this);
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 /** util.inspect() (console.log) shows each instance of `classes` as String() does. */
 export function inspectAsString(...classes: { prototype: object }[]): void {
-  for (const cls of classes) {
-    Object.defineProperty(cls.prototype, inspectCustom, {
-      value: asString,
-      writable: true,
-      configurable: true,
-    });
-  }
+  for (const cls of classes) inspectAs(cls, String);
 }
