@@ -18,7 +18,7 @@ import {
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoop, beginEagerStart, endEagerStart, onEagerStartTaskRequest } from "./events.js";
-import { CONTEXT_OPTION, FINISHED, Future } from "./futures.js";
+import { CONTEXT_OPTION, FINISHED, Future, keptStep, yieldKept } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, reusedCoroutine, Task, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
@@ -267,7 +267,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
       this._state = CONTINUED;
       const step = this._step as IteratorResult<Suspend, T>;
       this._step = null;
-      return step;
+      return yieldKept(step);
     }
     if (state === FAILED) {
       this._state = CONTINUED;
@@ -302,7 +302,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
   /** @internal A start run outside this object suspended at `step`: continue from there. */
   _suspended(step: IteratorResult<Suspend, T>): void {
     this._state = PENDING;
-    this._step = step;
+    this._step = keptStep(step);
   }
 
   /** Runs a step and keeps its outcome: pending, returned or failed. */

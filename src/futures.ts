@@ -580,6 +580,26 @@ export function isWaitStep(step: IteratorResult<unknown, unknown>): boolean {
   return true;
 }
 
+/**
+ * @internal `step` as a CoroStart keeps it, to yield again later, perhaps in
+ * another task: where yield* rewraps steps, a wait's step is known only now
+ * (by lastWait, which the next wait overwrites), so it is kept as a marked one.
+ */
+export function keptStep<T>(step: IteratorResult<Suspend, T>): IteratorResult<Suspend, T> {
+  if (!yieldStarRewraps || (step as { [waits]?: true })[waits] === true || !isWaitStep(step)) {
+    return step;
+  }
+  return new PendingWait(step.value as Future<unknown>) as unknown as IteratorResult<Suspend, T>;
+}
+
+/** @internal A step keptStep() kept, yielded now: where yield* rewraps it, lastWait tells it again. */
+export function yieldKept<T>(step: IteratorResult<Suspend, T>): IteratorResult<Suspend, T> {
+  if (yieldStarRewraps && (step as { [waits]?: true })[waits] === true) {
+    lastWait = step.value as Future<unknown>;
+  }
+  return step;
+}
+
 /** The pending step of a wait whose iterator is not its own step. */
 class PendingWait {
   readonly done = false;

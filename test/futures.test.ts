@@ -9,7 +9,9 @@ import { setYieldStarRewraps } from "../src/futures.js";
 import {
   CancelledError,
   type Coro,
+  CoroStart,
   createTask,
+  eager,
   Future,
   fromPromise,
   getRunningLoop,
@@ -726,6 +728,31 @@ describe("where yield* hands on result objects of its own (JavaScriptCore: Bun, 
     getRunningLoop().callLater(5, () => future.setResult("set"));
     return `${slept} ${yield* future} at ${getRunningLoop().time()}`;
   }
+
+  it("an eager() start or a CoroStart that suspends keeps its wait for the step that continues it, past the caller's own waits", () => {
+    const loop = new VirtualEventLoop();
+    setYieldStarRewraps(true);
+    try {
+      const result = loop.runSync(
+        loop.createTask(
+          rewrapped(
+            (function* () {
+              const eagerly = eager(rewrapped(waits())); // its task continues it
+              const start = new CoroStart(rewrapped(waits())); // this task continues it
+              const future = getRunningLoop().createFuture<string>();
+              getRunningLoop().callLater(1, () => future.setResult("own"));
+              const own = yield* future;
+              const first = new CoroStart(rewrapped(waits())); // continued at once
+              return [own, yield* eagerly, yield* start, yield* first];
+            })(),
+          ),
+        ),
+      );
+      expect(result).toEqual(["own", "slept set at 10", "slept set at 15", "slept set at 20"]);
+    } finally {
+      setYieldStarRewraps(null);
+    }
+  });
 
   it("a wait's future is known as the last one a wait handed out, and a bare yield of one is still refused", () => {
     const loop = new VirtualEventLoop();
