@@ -16,6 +16,7 @@ import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type * as Asynkit from "../src/index.js";
+import { assertRunsBuild } from "./dist.js";
 import { asynkitWorkloads } from "./impl/asynkit-workloads.js";
 import type { Impl } from "./workloads.js";
 
@@ -178,6 +179,7 @@ function usage(message: string): never {
 /** In a child: runs one workload against one build and prints its figure. */
 async function worker(dist: string, workload: string): Promise<void> {
   const asynkit = (await import(pathToFileURL(resolve(dist, "index.js")).href)) as typeof Asynkit;
+  assertRunsBuild(asynkit, resolve(dist));
   const measure = WORKLOADS[workload] as Measure;
   console.log((await measure(asynkitWorkloads(asynkit), asynkit, dist)).toFixed(1));
 }
@@ -206,7 +208,11 @@ function main(args: string[]): void {
       );
       const figure = Number(child.stdout.trim());
       if (child.status !== 0 || Number.isNaN(figure)) {
-        usage(`${dist}: ${child.stderr.trim().split("\n").at(-1) ?? `exit ${child.status}`}`);
+        // The error's own line, not Node's version line after its stack.
+        const lines = child.stderr.trim().split("\n");
+        usage(
+          `${dist}: ${lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.at(-1) ?? `exit ${child.status}`}`,
+        );
       }
       figures.get(dist)?.push(figure);
     }
