@@ -3,7 +3,9 @@
  * a native promise settles, and leaves no host timer behind when it stops.
  * These are the few tests that use the wall clock, with short waits.
  */
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import {
   CancelledError,
   type Coro,
@@ -14,6 +16,9 @@ import {
   run,
   sleep,
 } from "../src/index.js";
+import { removeScripts, root, runScript } from "./child.js";
+
+afterAll(removeScripts);
 
 /** Host timers alive now (setTimeout/setInterval), as Node counts them. */
 function activeTimers(): number {
@@ -108,6 +113,27 @@ describe("yielding to hosts without setImmediate (browsers)", () => {
       expect(await hostTimerFiresWhileSpinning()).toBe(true);
     });
   }
+});
+
+describe("a process-style host without setImmediate", () => {
+  it("exits once the run is over: the port it yields through listens only while a yield is pending", async () => {
+    const asynkit = pathToFileURL(join(root, "src", "index.ts")).href;
+    const exit = await runScript(
+      "port-keepalive",
+      `(process as { getBuiltinModule?: unknown }).getBuiltinModule = undefined;
+(globalThis as { setImmediate?: unknown }).setImmediate = undefined;
+const { run, sleep } = await import(${JSON.stringify(asynkit)});
+const steps = await run(function* () {
+  let n = 0;
+  const end = performance.now() + 30; // slices of 5 ms: the loop yields to the host through the port
+  while (performance.now() < end) { n++; yield* sleep(0); }
+  return n > 0;
+});
+console.log("run over", steps);
+`,
+    );
+    expect(exit).toEqual({ code: 0, stdout: "run over true\n", stderr: "" });
+  }, 30_000);
 });
 
 describe("yielding through a MessageChannel that delivers before the host's timers", () => {

@@ -65,8 +65,16 @@ export const yieldToHost: (fn: () => void) => void = (() => {
   if (typeof setImmediate === "function") return (fn: () => void) => void setImmediate(fn);
   if (typeof MessageChannel === "function") {
     const channel = new MessageChannel();
+    // A listening port keeps a process-style host alive (Node's, Deno's, Bun's): only
+    // while a yield is pending, as a pending setImmediate() does. A browser's has no ref().
+    const port = channel.port1 as MessagePort & { ref?(): void; unref?(): void };
     const queue: (() => void)[] = [];
-    channel.port1.onmessage = () => queue.shift()?.();
+    port.onmessage = () => {
+      const fn = queue.shift();
+      if (queue.length === 0) port.unref?.();
+      fn?.();
+    };
+    port.unref?.();
     let yields = 0;
     return (fn: () => void) => {
       // A port may deliver many messages before the host's timers get a turn
@@ -77,6 +85,7 @@ export const yieldToHost: (fn: () => void) => void = (() => {
         return;
       }
       queue.push(fn);
+      port.ref?.();
       channel.port2.postMessage(null);
     };
   }
