@@ -115,6 +115,25 @@ export function runForeverPromise(loop: BaseEventLoop, stopped: Promise<void>): 
 const serving = new Set<WeakRef<BaseEventLoop>>();
 const servingRefs = new WeakMap<BaseEventLoop, WeakRef<BaseEventLoop>>();
 
+/**
+ * A dropped loop's WeakRef leaves `serving` when the loop is collected: a
+ * server that makes and drops loops never reaches beforeExit, where dead refs
+ * were swept before, and kept one ref (and its slot) per loop for good.
+ */
+const dropped =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<WeakRef<BaseEventLoop>>((ref) => {
+        if (serving.delete(ref)) unlistenIfUnwatched();
+      })
+    : null;
+
+/** The beforeExit listener goes once no loop is watched. */
+function unlistenIfUnwatched(): void {
+  if (waiting.size + serving.size === 0) {
+    hostProcess()?.removeListener("beforeExit", onBeforeExit);
+  }
+}
+
 /** The tasks already reported as ended by the exit: beforeExit may come again. */
 const reportedAtExit = new WeakSet<Task<unknown>>();
 
@@ -208,6 +227,7 @@ export function watchForDeadlock(loop: BaseEventLoop, forever = false): void {
     const ref = new WeakRef(loop);
     servingRefs.set(loop, ref);
     serving.add(ref);
+    dropped?.register(loop, ref, ref);
   }
 }
 
@@ -215,8 +235,7 @@ export function watchForDeadlock(loop: BaseEventLoop, forever = false): void {
 export function unwatchForDeadlock(loop: BaseEventLoop): void {
   runs.delete(loop);
   const ref = servingRefs.get(loop);
+  if (ref !== undefined) dropped?.unregister(ref);
   const watched = waiting.delete(loop) || (ref !== undefined && serving.delete(ref));
-  if (watched && waiting.size + serving.size === 0) {
-    hostProcess()?.removeListener("beforeExit", onBeforeExit);
-  }
+  if (watched) unlistenIfUnwatched();
 }

@@ -17,6 +17,7 @@ import {
   Event,
   Future,
   fromPromise,
+  HostEventLoop,
   Lock,
   PriorityLock,
   PriorityVirtualEventLoop,
@@ -29,7 +30,7 @@ import {
   waitAbort,
 } from "../src/index.js";
 import { removeScripts, root, runScript } from "./child.js";
-import { thrown } from "./helpers.js";
+import { collection, thrown } from "./helpers.js";
 
 const virtual = { loopFactory: () => new VirtualEventLoop() };
 
@@ -346,6 +347,22 @@ describe("the beforeExit listener", () => {
     const runs = [1, 2, 3].map((n) => run(sleep(10, n)));
     expect(listeners()).toBe(before + 1);
     expect(await Promise.all(runs)).toEqual([1, 2, 3]);
+    expect(listeners()).toBe(before);
+  });
+
+  it("lets go of an application loop dropped without shutdown() once it is collected", async () => {
+    const before = listeners();
+    const gone = collection();
+    // In a function of its own: a loop left in the test's registers would stay reachable.
+    const serveAndDrop = async (name: string) => {
+      const app = new HostEventLoop();
+      await app.submit(sleep(1)); // it runs for ever from here, idle
+      gone.watch(app, name);
+    };
+    for (const name of ["app 0", "app 1", "app 2"]) await serveAndDrop(name);
+    expect(listeners()).toBe(before + 1);
+    expect(await gone.collected(3)).toEqual(["app 0", "app 1", "app 2"]);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the watch's own finalizers
     expect(listeners()).toBe(before);
   });
 
