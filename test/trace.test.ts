@@ -29,7 +29,7 @@ import {
 import { explore } from "../src/testing/index.js";
 import { type ChromeTrace, type TraceEvent, traceRecorder } from "../src/trace/index.js";
 import { removeScripts, root, runScript } from "./child.js";
-import { caught } from "./helpers.js";
+import { caught, collection } from "./helpers.js";
 
 afterAll(removeScripts);
 
@@ -579,6 +579,30 @@ describe("taskStats", () => {
       // b waits behind a: ready from 0 to 3, then from 6 to 7; sleeps from 8 to 18
       stat("b", 3, 4, 3, 10, 4),
     ]);
+  });
+});
+
+describe("a recorder left on", () => {
+  it("keeps what the trace needs, not the tasks it saw (nor their results)", async () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    const gone = collection();
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          for (const name of ["a", "b", "c"]) {
+            const task = createTask(sleep(1, new Array(1000).fill(name)), { name });
+            gone.watch(task, name);
+            yield* task;
+          }
+        })(),
+        { name: "main" },
+      ),
+    );
+    expect(await gone.collected(3)).toEqual(["a", "b", "c"]);
+    expect(rec.taskStats().map((stat) => stat.name)).toEqual(["main", "a", "b", "c"]);
+    rec.stop();
+    loop.close();
   });
 });
 

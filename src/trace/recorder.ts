@@ -175,7 +175,13 @@ class Recorder implements TraceRecorder {
   private readonly events: TraceEvent[] = [];
   private readonly metadata: TraceEvent[] = [];
   private readonly loops = new Map<BaseEventLoop, LoopTrack>();
-  private readonly tasks = new Map<Task, TaskTrack>();
+  /**
+   * Each task's track, held weakly: a recorder left on must not keep every
+   * task it saw alive, with its result (the tracks keep what the trace needs).
+   */
+  private readonly tasks = new WeakMap<Task, TaskTrack>();
+  /** The tracks in the order their tasks were first seen. */
+  private readonly tracks: TaskTrack[] = [];
   private nextTid = 1;
   private nextFlow = 1;
   private unlisten: (() => void) | null;
@@ -192,7 +198,7 @@ class Recorder implements TraceRecorder {
   }
 
   taskStats(): TaskStats[] {
-    return [...this.tasks.values()].map((track) => ({ ...track.stats }));
+    return this.tracks.map((track) => ({ ...track.stats }));
   }
 
   toChromeTrace(): ChromeTrace {
@@ -341,6 +347,7 @@ class Recorder implements TraceRecorder {
       since: 0,
     };
     this.tasks.set(task, track);
+    this.tracks.push(track);
     this.meta(loop.pid, track.tid, "thread_name", taskLabel(task));
     this.meta(loop.pid, track.tid, "thread_sort_index", track.tid);
     return track;
@@ -525,7 +532,7 @@ class Recorder implements TraceRecorder {
   /** A flow whose task never stepped again while recorded has no finish: its start goes too. */
   private dropUnfinishedFlows(): void {
     const unfinished = new Set<number>();
-    for (const track of this.tasks.values()) for (const { id } of track.flowsIn) unfinished.add(id);
+    for (const track of this.tracks) for (const { id } of track.flowsIn) unfinished.add(id);
     if (unfinished.size === 0) return;
     const events = this.events;
     let kept = 0;
