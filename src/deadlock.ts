@@ -77,7 +77,9 @@ class RunForever extends Promise<void> {
 
   awaited = false;
 
+  // biome-ignore lint/suspicious/noThenProperty: a Promise's own then(), overridden to note the await
   override then<A = void, B = never>(
+    // biome-ignore lint/suspicious/noConfusingVoidType: Promise<void>'s own then() signature
     onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {

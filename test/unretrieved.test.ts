@@ -344,7 +344,7 @@ console.log("run over");
   });
   it("getting-started.md's handler that fails the process: the report is printed, and the exit code is 1", async () => {
     const guide = readFileSync(new URL("../docs/getting-started.md", import.meta.url), "utf8");
-    const program = /```ts\n(\/\/ not run: it exits with code 1[^]*?)```/.exec(guide)?.[1];
+    const program = /```ts\n(\/\/ not run: it exits with code 1[\s\S]*?)```/.exec(guide)?.[1];
     expect(program).toContain("process.exitCode = 1");
     const exit = await runScript("exit-code-handler", program as string);
     expect(exit.code).toBe(1);
