@@ -225,11 +225,31 @@ describe("a lost update FIFO order does not show", () => {
     expect(error.iteration).toBe(2);
     expect(error.message).toContain("2 departure(s) from FIFO order, shrunk from 6, 13 steps");
     expect(error.schedule).toEqual([
-      'step 5: ran Task "B" instead of Task "A"',
-      'step 6: ran Task "B" instead of Task "A"',
+      'step 5: ran Task "B" instead of Task "A", and ahead of Task "C"',
+      'step 6: ran Task "B" instead of Task "A", and ahead of Task "C"',
     ]);
     expect(error.token).toBe("1:3-2.4-2");
     await expect(replay(noisy, error.token)).rejects.toThrow("lost update: n is 1");
+  });
+
+  it("names every entry a departure overtakes: the first three, then how many more", async () => {
+    async function firstComeFirstServed() {
+      const log: string[] = [];
+      const tasks = ["t0", "t1", "t2", "t3", "t4", "t5"].map((name) =>
+        createTask(
+          async () => {
+            log.push(name);
+          },
+          { name },
+        ),
+      );
+      for (const task of tasks) await task;
+      if (log[0] === "t5") throw new Error(`t5 ran first: ${log.join(" ")}`);
+    }
+    const error = await rejection(replay(firstComeFirstServed, "1:0-5"));
+    expect(error.schedule).toEqual([
+      'step 2: ran Task "t5" instead of Task "t0", and ahead of Task "t1", Task "t2", Task "t3" and 1 more',
+    ]);
   });
 
   it("reports a schedule none of whose departures can be dropped alone, as the token numbers them", async () => {
@@ -286,8 +306,12 @@ describe("a lost update FIFO order does not show", () => {
     expect(error.schedule).toContain(
       'step 21: ran the timer of Task "client2" (sleep until t=30 ms) instead of the deadline of Task "client1" (t=30 ms)',
     );
+    // Every entry a departure overtakes is named, not only FIFO's.
     expect(error.schedule).toContain(
-      'step 23: ran the done callback onChildDone of Task "client2" instead of the deadline of Task "client1" (t=30 ms)',
+      'step 23: ran the done callback onChildDone of Task "client2" instead of the deadline of Task "client1" (t=30 ms), and ahead of the timer of Task "client0" (sleep until t=30 ms) and Task "acquire" (the 3rd of that name)',
+    );
+    expect(error.schedule).toContain(
+      'step 3: ran Task "client0" instead of Task "client1", and ahead of Task "client2" and Task "client3"',
     );
     const departures = error.token.slice(2).split(".");
     for (let i = 0; i < departures.length; i++) {

@@ -57,6 +57,8 @@ interface Departure {
    */
   readonly ran: Handle | ReadyEntry | string | null;
   readonly instead: Handle | ReadyEntry | string | null;
+  /** The other entries it ran ahead of, after `instead`, the first few of them (see JUMPED_NAMED). */
+  readonly alsoAhead: (Handle | ReadyEntry | string)[];
   /** The entry run as the shrinker finds it again (see entryKey), taken as it ran. */
   readonly ranKey: string | null;
   readonly n: number;
@@ -89,6 +91,7 @@ export class Outcome {
     n: number,
     ran: Handle | ReadyEntry | null,
     instead: Handle | ReadyEntry | null,
+    alsoAhead: (Handle | ReadyEntry)[] = [],
   ): void {
     const decision = this.choices.length;
     this.choices.push(choice);
@@ -102,6 +105,7 @@ export class Outcome {
       step,
       ran: describedNow(ran),
       instead: describedNow(instead),
+      alsoAhead: alsoAhead.map((entry) => describedNow(entry) as Handle | ReadyEntry | string),
       ranKey: ran === null ? null : entryKey(ran),
       n,
       choice,
@@ -118,7 +122,7 @@ export class Outcome {
     this._schedule ??= (this._departures ?? []).map((d) =>
       d.ran === null
         ? `step ${d.step}: choose(${d.n}) returned ${d.choice}`
-        : `step ${d.step}: ran ${described(d.ran)} instead of ${described(d.instead)}`,
+        : `step ${d.step}: ran ${described(d.ran)} instead of ${described(d.instead)}${aheadOf(d)}`,
     );
     return this._schedule;
   }
@@ -188,7 +192,12 @@ class Run implements Decider {
     const outcome = this.outcome;
     const choice = this._chooser.pick(outcome.choices.length, n, ready);
     if (choice === 0) outcome._record(0, n, null, null);
-    else outcome._record(choice, n, ready.get(choice), ready.get(0));
+    else {
+      // FIFO's entry, then the others the chosen one overtakes: a reader needs them all.
+      const alsoAhead: (Handle | ReadyEntry)[] = [];
+      for (let i = 1; i < Math.min(choice, JUMPED_NAMED + 1); i++) alsoAhead.push(ready.get(i));
+      outcome._record(choice, n, ready.get(choice), ready.get(0), alsoAhead);
+    }
     return choice;
   }
 
@@ -293,6 +302,20 @@ function ordinal(n: number): string {
 /** A departure's entry as it is kept: a task's step as the entry, anything else in words. */
 function describedNow(entry: Handle | ReadyEntry | null): Handle | ReadyEntry | string | null {
   return entry === null || taskOfEntry(entry) !== null ? entry : describeEntry(entry);
+}
+
+/** How many of the entries a departure overtakes its line names; the rest it counts. */
+const JUMPED_NAMED = 3;
+
+/** The other entries a departure ran ahead of, in words: ", and ahead of A, B and 4 more". */
+function aheadOf(d: Departure): string {
+  const jumped = d.choice - 1;
+  if (jumped === 0) return "";
+  const names = d.alsoAhead.map(described);
+  const more = jumped - names.length;
+  if (more > 0) names.push(`${more} more`);
+  const last = names.pop() as string;
+  return `, and ahead of ${names.length > 0 ? `${names.join(", ")} and ${last}` : last}`;
 }
 
 function described(entry: Handle | ReadyEntry | string | null): string {
