@@ -572,6 +572,17 @@ export function setYieldStarRewraps(rewraps: boolean | null): void {
 /** Where yield* rewraps steps: the future of the last pending wait step made (see yieldStarRewraps). */
 let lastWait: Future<unknown> | null = null;
 
+/**
+ * @internal A loop's slice or runSync() ended (it stopped, parked or gave the host a turn),
+ * between two steps: no wait's step is on its way to a task, so lastWait can
+ * go. A step that reached its task marked (no yield* between) left it set,
+ * and it would keep that future, and its loop, until the next wait anywhere;
+ * clearing it once a slice costs the waits nothing.
+ */
+export function forgetLastWait(): void {
+  lastWait = null;
+}
+
 /** @internal True if `step` hands the task a future to wait on: see `waits`. */
 export function isWaitStep(step: IteratorResult<unknown, unknown>): boolean {
   if ((step as { [waits]?: true })[waits] === true) return true;

@@ -25,6 +25,7 @@ import {
   type Task,
   VirtualEventLoop,
 } from "../src/index.js";
+import { collection } from "./helpers.js";
 
 function newLoop(): VirtualEventLoop {
   return new VirtualEventLoop();
@@ -728,6 +729,23 @@ describe("where yield* hands on result objects of its own (JavaScriptCore: Bun, 
     getRunningLoop().callLater(5, () => future.setResult("set"));
     return `${slept} ${yield* future} at ${getRunningLoop().time()}`;
   }
+
+  it("a wait that reaches its task marked, with no yield* between, is not kept as the last wait: its loop can go", async () => {
+    setYieldStarRewraps(true);
+    try {
+      const gone = collection();
+      // In a function of its own: a loop left in the test's registers would stay reachable.
+      await (async () => {
+        const loop = new VirtualEventLoop();
+        gone.watch(loop, "loop");
+        await loop.runUntilComplete(sleep(10)); // the task's coroutine is the wait itself
+        loop.close();
+      })();
+      expect(await gone.collected(1)).toEqual(["loop"]);
+    } finally {
+      setYieldStarRewraps(null);
+    }
+  });
 
   it("an eager() start or a CoroStart that suspends keeps its wait for the step that continues it, past the caller's own waits", () => {
     const loop = new VirtualEventLoop();

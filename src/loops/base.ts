@@ -31,7 +31,7 @@ import {
   type Timer,
   TimerHandle,
 } from "../events.js";
-import { Future } from "../futures.js";
+import { Future, forgetLastWait } from "../futures.js";
 import { Linter, lintPendingAtClose } from "../lints.js";
 import { readMainResult } from "../mainresult.js";
 import { handOver, mayRunSlice, type NativeSteps } from "../native.js";
@@ -1045,10 +1045,14 @@ export abstract class BaseEventLoop {
     } finally {
       setRunningLoop(previous);
     }
-    if (end === STOPPED) this._finishRun();
-    else if (end === OUT_OF_TIME) this._queueDrive(true);
-    else if (end === HANDED_OVER) handOver(this);
-    else this._parked = true;
+    if (end === HANDED_OVER) handOver(this);
+    else {
+      // Between two steps: the last wait's future is no one's to find (see forgetLastWait).
+      forgetLastWait();
+      if (end === STOPPED) this._finishRun();
+      else if (end === OUT_OF_TIME) this._queueDrive(true);
+      else this._parked = true;
+    }
   }
 
   /**

@@ -6,7 +6,7 @@ import { checkObservers } from "../channels.js";
 import { type Awaitable, type Coro, isGeneratorFunction } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
 import { anyTaskOnHost, setRunningLoop } from "../events.js";
-import type { Future } from "../futures.js";
+import { type Future, forgetLastWait } from "../futures.js";
 import { type Task, toFuture } from "../tasks.js";
 import { beginSyncRun, endSyncRun } from "../unretrieved.js";
 import { yieldToHost } from "../util/host.js";
@@ -153,6 +153,7 @@ export class VirtualEventLoop extends BaseEventLoop {
       }
     } finally {
       endSyncRun();
+      forgetLastWait();
       setRunningLoop(previous);
       this._syncRun = false;
       this._running = false;
