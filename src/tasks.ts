@@ -71,7 +71,7 @@ import {
   type TaskPriority,
   toPriority,
 } from "./priority.js";
-import { describeAwaited, describeWait } from "./tasktree.js";
+import { describeAwaited, waitingOn } from "./tasktree.js";
 import { inspectAs } from "./util/inspect.js";
 import {
   argTypeError,
@@ -819,11 +819,10 @@ export class Task<T = unknown> extends Future<T> {
 }
 
 // As asyncio's repr shows wait_for: what a blocked task waits on, in the task tree's words.
-inspectAs(Task, (task) =>
-  task._state === PENDING && (task._futWaiter !== null || task._blockedOnHost)
-    ? `${String(task).slice(0, -1)} waits on ${describeWait(task)}>`
-    : String(task),
-);
+inspectAs(Task, (task) => {
+  const waited = waitingOn(task);
+  return waited === null ? String(task) : `${String(task).slice(0, -1)} waits on ${waited}>`;
+});
 
 /** What a new task holds of the task whose step creates it (null: none does). */
 function linkTo(creator: Task<unknown> | null): ParentLink | null {

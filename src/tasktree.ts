@@ -46,11 +46,15 @@ export function describeAwaited(future: Future<unknown>): string {
 
 /** @internal What a task waits on, in words: the future's description, the task it waits for, or the host. */
 export function describeWait(task: Task<unknown>): string {
+  return waitingOn(task) ?? "nothing the loop can see";
+}
+
+/** @internal What a task waits on, in words, or null when it waits on nothing (it is ready, running or done). */
+export function waitingOn(task: Task<unknown>): string | null {
   const waiter = task._futWaiter;
   if (waiter !== null) return describeAwaited(waiter);
   // An async function's await of something the loop did not make (see native.ts).
-  if (task._blockedOnHost) return HOST_AWAIT;
-  return "nothing the loop can see";
+  return task._blockedOnHost ? HOST_AWAIT : null;
 }
 
 /**

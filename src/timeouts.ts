@@ -10,7 +10,7 @@ import type { Handle, TimerHandle } from "./events.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { bodyCoroutine } from "./native.js";
 import type { Task } from "./tasks.js";
-import { describeWait, taskLabel } from "./tasktree.js";
+import { taskLabel, waitingOn } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
 import { checkDelay, checkFunction, checkTime } from "./validate.js";
@@ -144,8 +144,9 @@ export class Timeout {
   _expire(): void {
     const task = this._task as Task;
     // Where the block was, for the error: a native body's stack shows none of its frames.
-    const waiting = task._futWaiter !== null || task._blockedOnHost;
-    this._expiredIn = `${waiting ? "while" : "in"} ${taskLabel(task)}${waiting ? ` waited on ${describeWait(task)}` : ""}`;
+    const waited = waitingOn(task);
+    this._expiredIn =
+      waited === null ? `in ${taskLabel(task)}` : `while ${taskLabel(task)} waited on ${waited}`;
     task.cancel();
     this._state = EXPIRING;
     this._handle = null;
