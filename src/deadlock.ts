@@ -147,12 +147,14 @@ const reportedAtExit = new WeakSet<Task<unknown>>();
  * emit beforeExit again, and the process would exit in silence.
  */
 function onBeforeExit(): void {
+  const watched = [...waiting];
   for (const ref of serving) {
     const loop = ref.deref();
     if (loop === undefined) serving.delete(ref);
-    else if (isIdle(loop) && runs.get(loop)?.awaited !== true) reportPendingAtExit(loop);
+    else if (runAwaited(loop)) watched.push(loop);
+    else if (isIdle(loop)) reportPendingAtExit(loop);
   }
-  const stuck = [...waiting, ...awaitedForever()].filter(isStuck);
+  const stuck = watched.filter(isStuck);
   if (stuck.length === 0) return;
   hostSetTimeout(() => {
     for (const loop of stuck) {
@@ -166,19 +168,13 @@ function onBeforeExit(): void {
   }, 0);
 }
 
-/** The loops running for ever whose runForever() promise someone awaits. */
-function awaitedForever(): BaseEventLoop[] {
-  const loops: BaseEventLoop[] = [];
-  for (const ref of serving) {
-    const loop = ref.deref();
-    if (loop !== undefined && runs.get(loop)?.awaited === true) loops.push(loop);
-  }
-  return loops;
+/** Someone awaits the pending runForever() of `loop` (its entry goes when the run ends). */
+function runAwaited(loop: BaseEventLoop): boolean {
+  return runs.get(loop)?.awaited === true;
 }
 
 function isStuck(loop: BaseEventLoop): boolean {
-  const watched = waiting.has(loop) || (loop.isRunning() && runs.get(loop)?.awaited === true);
-  return watched && isIdle(loop);
+  return (waiting.has(loop) || runAwaited(loop)) && isIdle(loop);
 }
 
 /** Nothing is ready, and no timer will fire. */
