@@ -583,9 +583,14 @@ export function forgetLastWait(): void {
   lastWait = null;
 }
 
+/** The step carries the mark of a wait's pending step (see `waits`). */
+function marked(step: IteratorResult<unknown, unknown>): boolean {
+  return (step as { [waits]?: true })[waits] === true;
+}
+
 /** @internal True if `step` hands the task a future to wait on: see `waits`. */
 export function isWaitStep(step: IteratorResult<unknown, unknown>): boolean {
-  if ((step as { [waits]?: true })[waits] === true) return true;
+  if (marked(step)) return true;
   if (!yieldStarRewraps || lastWait === null || step.value !== lastWait) return false;
   lastWait = null;
   return true;
@@ -597,15 +602,13 @@ export function isWaitStep(step: IteratorResult<unknown, unknown>): boolean {
  * (by lastWait, which the next wait overwrites), so it is kept as a marked one.
  */
 export function keptStep<T>(step: IteratorResult<Suspend, T>): IteratorResult<Suspend, T> {
-  if (!yieldStarRewraps || (step as { [waits]?: true })[waits] === true || !isWaitStep(step)) {
-    return step;
-  }
+  if (!yieldStarRewraps || marked(step) || !isWaitStep(step)) return step;
   return new PendingWait(step.value as Future<unknown>) as unknown as IteratorResult<Suspend, T>;
 }
 
 /** @internal A step keptStep() kept, yielded now: where yield* rewraps it, lastWait tells it again. */
 export function yieldKept<T>(step: IteratorResult<Suspend, T>): IteratorResult<Suspend, T> {
-  if (yieldStarRewraps && (step as { [waits]?: true })[waits] === true) {
+  if (yieldStarRewraps && marked(step)) {
     lastWait = step.value as Future<unknown>;
   }
   return step;
