@@ -154,6 +154,18 @@ export function checkFunction(where: string, name: string, value: unknown, todo:
   if (typeof value !== "function") throw argTypeError(where, name, value, "a function", todo);
 }
 
+/** A setter's argument: a function to install, or null to go back to the default. */
+export function checkFunctionOrNull(
+  where: string,
+  name: string,
+  value: unknown,
+  todo: string,
+): void {
+  if (value !== null && typeof value !== "function") {
+    throw argTypeError(where, name, value, "a function or null", todo);
+  }
+}
+
 /** The callback of loop.callSoon() and its kin, whose first argument (if any) is a delay or a position. */
 export function checkCallback(what: string, callback: unknown): void {
   const first = what === "callSoon" ? "" : what === "callInsert" ? "0, " : "10, ";

@@ -57,6 +57,7 @@ import {
   checkBooleanOption,
   checkCallback,
   checkDelay,
+  checkFunctionOrNull,
   checkOptions,
   checkTime,
   type OptionNames,
@@ -448,15 +449,12 @@ export abstract class BaseEventLoop {
 
   /** Installs a function that makes this loop's tasks (null: plain Task). */
   setTaskFactory(factory: TaskFactory | null): void {
-    if (factory !== null && typeof factory !== "function") {
-      throw argTypeError(
-        "loop.setTaskFactory()",
-        "factory",
-        factory,
-        "a function or null",
-        "pass (loop, coro, options) => new Task(coro, { ...options, loop }), or null for plain tasks",
-      );
-    }
+    checkFunctionOrNull(
+      "loop.setTaskFactory()",
+      "factory",
+      factory,
+      "pass (loop, coro, options) => new Task(coro, { ...options, loop }), or null for plain tasks",
+    );
     this._taskFactory = factory;
   }
 
@@ -702,15 +700,12 @@ export abstract class BaseEventLoop {
    * itself goes to the default handler, with the context it was given.
    */
   setExceptionHandler(handler: ExceptionHandler | null): void {
-    if (handler !== null && typeof handler !== "function") {
-      throw argTypeError(
-        "loop.setExceptionHandler()",
-        "handler",
-        handler,
-        "a function or null",
-        "pass (loop, context) => void, or null for the default handler",
-      );
-    }
+    checkFunctionOrNull(
+      "loop.setExceptionHandler()",
+      "handler",
+      handler,
+      "pass (loop, context) => void, or null for the default handler",
+    );
     this._exceptionHandler = handler;
   }
 
