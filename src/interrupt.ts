@@ -273,8 +273,9 @@ function fireTaskTimeout(deadline: TaskTimeout, ms: number): void {
  * a TimeoutError (any other error passes through). Without
  * one, `using _ = yield* taskTimeout(ms)` guards the rest of the scope, and
  * the interrupt comes out as it is: a TimeoutInterrupt, which a Disposable
- * cannot turn into something else. A negative timeout means now; `null`,
- * no deadline (the block just runs). Needs a scheduling loop.
+ * cannot turn into something else. A timeout of 0 or less means now (at the
+ * block's first suspension, as timeout()'s); `null`, no deadline (the block
+ * just runs). Needs a scheduling loop.
  *
  * @example
  * ```ts
