@@ -3,7 +3,6 @@
  * Native code (an HTTP handler) submits coroutines to it and awaits their
  * tasks; shutdown() cancels what is left, waits a while, and closes it.
  */
-import { hasLiveGenerators } from "./asyncgens.js";
 import type { Context } from "./context.js";
 import { type Coro, isAwaitable, isCoroutine, isGeneratorFunction } from "./coro.js";
 import { pendingReported } from "./deadlock.js";
@@ -108,7 +107,7 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   let stillRunning = loop._liveTasks();
   // Then the GeneratorObjects their consumers left suspended, within the same time, and
   // the tasks their cleanup started.
-  if (hasLiveGenerators(loop)) {
+  if (loop._mustShutdownAsyncgens()) {
     // If the time ran out, the closes still get their first step (they start eagerly).
     await stopped(loop);
     const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });

@@ -3,7 +3,6 @@
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
 import { cancelOnAbort, checkSignal } from "./abort.js";
-import { hasLiveGenerators } from "./asyncgens.js";
 import {
   type Awaitable,
   type Coro,
@@ -285,7 +284,7 @@ async function runOn<T>(
   stopListening?.();
   try {
     await cancelAllTasks(loop, mainDone);
-    if (hasLiveGenerators(loop)) {
+    if (loop._mustShutdownAsyncgens()) {
       const closing = loop.createTask(loop.shutdownAsyncgens(), { name: "shutdownAsyncgens" });
       await loop._runUntilComplete(closing, "run(), closing the generators left suspended");
       await cancelAllTasks(loop, mainDone); // the tasks their cleanup started

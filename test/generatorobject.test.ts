@@ -29,6 +29,7 @@ import {
   getEventLoopPolicy,
   getRunningLoop,
   InvalidStateError,
+  type Op,
   run,
   setEventLoopPolicy,
   sleep,
@@ -546,6 +547,37 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
     );
     log.push(result);
     expect(log).toEqual(["took a0", "leftover cancelled", "a closed at 0", "main done"]);
+  });
+
+  test("run() and shutdown() call a loop's own shutdownAsyncgens() with no generator left, as asyncio.run() calls it always", async () => {
+    const log: string[] = [];
+    class ClosingLoop extends VirtualEventLoop {
+      constructor(readonly label: string) {
+        super();
+      }
+      override shutdownAsyncgens(): Op<void> {
+        log.push(`${this.label} closes its generators`);
+        return super.shutdownAsyncgens();
+      }
+    }
+    const result = await run(
+      function* () {
+        yield* sleep(0);
+        return "main done";
+      },
+      { loopFactory: () => new ClosingLoop("run()'s loop") },
+    );
+    log.push(result);
+    const app = new ClosingLoop("the app loop");
+    await app.submit(function* () {
+      yield* sleep(0);
+    });
+    await app.shutdown({ timeout: 100 });
+    expect(log).toEqual([
+      "run()'s loop closes its generators",
+      "main done",
+      "the app loop closes its generators",
+    ]);
   });
 
   test("a generator dropped half-read is still closed, however soon it is collectable; the tasks its cleanup starts are cancelled too", async () => {

@@ -6,7 +6,7 @@
 
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
 import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
-import { type LiveGenerators, shutdownAsyncgens } from "../asyncgens.js";
+import { hasLiveGenerators, type LiveGenerators, shutdownAsyncgens } from "../asyncgens.js";
 import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext, swapContext } from "../context.js";
 import type { Awaitable, Coro } from "../coro.js";
@@ -588,8 +588,11 @@ export abstract class BaseEventLoop {
    * runs its `finally` blocks, each close started eagerly (within this call's
    * first step, up to the close's first wait). One that fails to close is reported through the
    * exception handler; one begun later is reported as it begins. run() calls
-   * it once the tasks it left are done, and so does shutdown(). The loop holds
-   * each generator until it is done: close one you stop reading.
+   * it once the tasks it left are done, and so does shutdown(), when a
+   * generator is left suspended or a subclass replaces this method (asyncio.run()
+   * calls it always; with nothing to close the call would only add a task to
+   * every run's trace). The loop holds each generator until it is done: close
+   * one you stop reading.
    *
    * @example
    * ```ts
@@ -608,6 +611,19 @@ export abstract class BaseEventLoop {
    */
   shutdownAsyncgens(): Op<void> {
     return shutdownAsyncgens(this);
+  }
+
+  /**
+   * @internal Whether run() and shutdown() must call shutdownAsyncgens(): a
+   * GeneratorObject is left suspended, or the loop's class replaces the method
+   * (as asyncio.run(), which always calls it, would let it run). Else they spare
+   * every run a task of its own that closes nothing.
+   */
+  _mustShutdownAsyncgens(): boolean {
+    return (
+      hasLiveGenerators(this) ||
+      this.shutdownAsyncgens !== BaseEventLoop.prototype.shutdownAsyncgens
+    );
   }
 
   /**
