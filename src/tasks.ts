@@ -435,8 +435,12 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The task's name: the one given, else "Task-<n>" in order of creation. */
   getName(): string {
-    if (typeof this._name === "number") this._name = `Task-${this._name}`;
-    return this._name;
+    return typeof this._name === "number" ? `Task-${this._name}` : this._name;
+  }
+
+  /** @internal It was given a name (createTask's option, or setName()), not numbered. */
+  get _named(): boolean {
+    return typeof this._name !== "number";
   }
 
   /** Renames the task (for messages and debugging). */

@@ -549,6 +549,31 @@ describe("task factories", () => {
     expect(loop.getTaskFactory()).toBeNull();
   });
 
+  it("a task the factory leaves unnamed gets the name asked for; one it names keeps its own", () => {
+    const loop = new VirtualEventLoop();
+    const names = loop.runSync(
+      (function* () {
+        // Written as asyncio 3.11's docs show a factory, (loop, coro): no options passed on.
+        const twoArguments: TaskFactory = (l, coro) => new Task(coro, { loop: l });
+        loop.setTaskFactory(twoArguments);
+        const kept = createTask(sleep(1), { name: "worker" });
+        const numbered = createTask(sleep(1));
+        const naming: TaskFactory = (l, coro, options) => {
+          const task = new Task(coro, { loop: l });
+          task.setName(`pool:${options?.name ?? "?"}`);
+          return task;
+        };
+        loop.setTaskFactory(naming);
+        const renamed = createTask(sleep(1), { name: "worker" });
+        loop.setTaskFactory(null);
+        return [kept.getName(), numbered.getName(), renamed.getName()];
+      })(),
+    );
+    expect(names[0]).toBe("worker");
+    expect(names[1]).toMatch(/^Task-\d+$/);
+    expect(names[2]).toBe("pool:worker");
+  });
+
   it("setTaskFactory rejects what is not a function", () => {
     expect(() => new VirtualEventLoop().setTaskFactory(1 as never)).toThrow(TypeError);
   });

@@ -64,7 +64,13 @@ import {
   rejectingThrows,
 } from "../validate.js";
 
-/** Makes the tasks of a loop: installed with `loop.setTaskFactory()`. */
+/**
+ * Makes the tasks of a loop: installed with `loop.setTaskFactory()`. It is
+ * given createTask()'s options and passes them on (`new Task(coro, { ...options,
+ * loop })`); a task it leaves unnamed gets the name asked for, as asyncio 3.11
+ * and 3.12 name a factory's task, so a factory written as `(loop, coro)` keeps
+ * names (its tasks lose the other options: context, eagerStart, signal).
+ */
 export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
 
 /** How long the loop runs before it lets the host run its own work (I/O, timers, promises). */
@@ -439,12 +445,21 @@ export abstract class BaseEventLoop {
     // A task made before the run (run()'s main) is seen by whoever subscribed before it.
     if (!this._running) checkObservers();
     const coro = taskCoroutine(body);
-    if (this._taskFactory !== null) return this._taskFactory(this, coro, options);
+    if (this._taskFactory !== null) return this._factoryTask(coro, options);
     if (options === undefined) return new Task(coro, this._bound);
     // The loop key first, then set: V8 takes about 25 times as long to make `{ ...options, loop }`.
     const bound = { loop: this as BaseEventLoop, ...options };
     bound.loop = this;
     return new Task(coro, bound);
+  }
+
+  /** A task of the installed factory, named as asked if the factory left it unnamed. */
+  private _factoryTask<T>(coro: Coro<T>, options: TaskOptions | undefined): Task<T> {
+    const task = (this._taskFactory as TaskFactory)(this, coro, options);
+    if (options?.name !== undefined && task instanceof Task && !task._named) {
+      task.setName(options.name);
+    }
+    return task;
   }
 
   /** Installs a function that makes this loop's tasks (null: plain Task). */
