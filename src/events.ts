@@ -9,6 +9,7 @@ import { SynchronousError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { GeneratorObject } from "./generatorobject.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { createdAt } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { inspectAsString } from "./util/inspect.js";
 
@@ -30,6 +31,12 @@ export interface ExceptionContext {
   asyncgen?: GeneratorObject<unknown, unknown, unknown> | undefined;
   /** True for a lint of debug mode (see setDebug()): advice, not an error. */
   lint?: boolean | undefined;
+  /**
+   * Debug mode: where the callback (`handle`), future or task was made, the
+   * user's frames innermost first, when debug mode was on then (asyncio's
+   * `source_traceback`); the default handler prints them under "created at:".
+   */
+  sourceTraceback?: readonly string[] | undefined;
   [key: string]: unknown;
 }
 
@@ -156,7 +163,7 @@ export class Handle {
   }
 
   toString(): string {
-    return `<${this.constructor.name} ${this._describe()}>`;
+    return `<${this.constructor.name} ${this._describe()}${createdAt(this)}>`;
   }
 
   /** @internal What toString() shows between the class's name and the bracket. */

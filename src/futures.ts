@@ -11,6 +11,7 @@ import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoopOrNull, getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { awaitInTask } from "./native.js";
+import { createdAt, noteCreation } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { failedUnretrieved, retrieved, type Unretrieved } from "./unretrieved.js";
 import { inspectAsString } from "./util/inspect.js";
@@ -158,14 +159,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._outcome = undefined;
     const loop = options?.loop; // options may be null or a non-object: _checkedLoop says so
     // loop.createFuture() passes the loop's own option object: nothing to check.
-    this._loop =
-      loop !== undefined && loop._bound === options
-        ? loop
-        : options === undefined
-          ? getEventLoop()
-          : this._checkedLoop(options);
+    this._loop = loop !== undefined && loop._bound === options ? loop : this._userLoop(options);
     this._callbacks = null;
     this._aside = undefined;
+  }
+
+  /**
+   * @internal The loop of a future the user made (`new Future()`, `new
+   * Task(coro, options)`), which debug mode notes the making of (asynkit's
+   * own futures pass their loop's own option object, and are not noted).
+   */
+  _userLoop(options: { loop?: BaseEventLoop | undefined } | undefined): BaseEventLoop {
+    const loop = options === undefined ? getEventLoop() : this._checkedLoop(options);
+    if (loop.getDebug()) noteCreation(this);
+    return loop;
   }
 
   /**
@@ -403,7 +410,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   toString(): string {
     const state = STATE_NAMES[this._state];
     const label = this._label();
-    return `<${this.constructor.name} ${state}${label === null ? "" : ` ${label}`}>`;
+    // A task has a name (Task's own toString()); a future has where debug mode saw it made.
+    return `<${this.constructor.name} ${state}${label === null ? "" : ` ${label}`}${createdAt(this)}>`;
   }
 
   /** @internal */

@@ -8,7 +8,7 @@ import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
 import type { Future } from "./futures.js";
 import { noteSuspensions, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { captureSuspension, suspensionFrames } from "./suspendsite.js";
+import { captureSite, suspensionFrames } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { describeAwaited, taskOfEntry } from "./tasktree.js";
 import { now } from "./util/clock.js";
@@ -120,7 +120,7 @@ export class Linter {
    * an eager start inside the step suspends before the task itself does.
    */
   suspending(): void {
-    if (this.loop.getDebug()) this.site = captureSuspension();
+    if (this.loop.getDebug()) this.site = captureSite();
   }
 
   /** Where the task suspended for the wait it is in, if it suspended in debug mode. */

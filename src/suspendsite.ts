@@ -1,7 +1,9 @@
 /**
- * Where a task suspended, for the task tree in debug mode: a suspended
- * generator shows no frames, so the stack is captured while the `yield*` that
- * suspends it is still on it, and shown without asynkit's own frames.
+ * The stacks debug mode takes, shown without asynkit's own frames: where a
+ * task suspended, for the task tree (a suspended generator shows no frames,
+ * so the stack is captured while the `yield*` that suspends it is still on
+ * it), and where a task, a future or a callback was made, for reports about
+ * it (asyncio's `source_traceback`).
  */
 
 /**
@@ -39,7 +41,7 @@ const ownDirectory = ((): string | null => {
 })();
 
 /** @internal The stack as it is now, deep enough to reach past asynkit's frames to the user's. */
-export function captureSuspension(): Error {
+export function captureSite(): Error {
   // V8's and JavaScriptCore's depth limit; another host ignores it.
   const errors = Error as { stackTraceLimit?: number | undefined };
   const limit = errors.stackTraceLimit;
@@ -73,4 +75,35 @@ export function suspensionFrames(site: Error): string[] {
     if (frames.length === SHOWN_FRAMES) break;
   }
   return frames;
+}
+
+/** Where each task, future and callback debug mode saw made was made. */
+const creations = new WeakMap<object, Error>();
+
+/**
+ * @internal Debug mode: remembers where `made` is being made (its frames are
+ * read only when shown); a task made through `new Task(coro, options)` is
+ * seen both as a future and as a task, and keeps the first.
+ */
+export function noteCreation(made: object): void {
+  if (!creations.has(made)) creations.set(made, captureSite());
+}
+
+/**
+ * @internal The user's frames where `made` was made, innermost first, if
+ * debug mode saw it made; else empty.
+ */
+export function creationFrames(made: unknown): string[] {
+  const site = typeof made === "object" && made !== null ? creations.get(made) : undefined;
+  return site === undefined ? [] : suspensionFrames(site);
+}
+
+/**
+ * @internal What toString() adds for `made` in debug mode: " created at
+ * file:line:column", the innermost of the user's frames where it was made; "" otherwise.
+ */
+export function createdAt(made: object): string {
+  const frame = creationFrames(made)[0];
+  if (frame === undefined) return "";
+  return ` created at ${/\(([^()]+)\)$/.exec(frame)?.[1] ?? frame.replace(/^at /, "")}`;
 }

@@ -35,6 +35,7 @@ import { Future, forgetLastWait } from "../futures.js";
 import { Linter, lintPendingAtClose } from "../lints.js";
 import { readMainResult } from "../mainresult.js";
 import { handOver, mayRunSlice, type NativeSteps } from "../native.js";
+import { creationFrames, noteCreation } from "../suspendsite.js";
 import {
   checkNewTask,
   Task,
@@ -301,6 +302,7 @@ export abstract class BaseEventLoop {
     // A copy, as asyncio: what the caller sets after scheduling does not show in the callback.
     const handle = this._call(callback, n, args[0], args[1], copyContext(), n > 2 ? args : null);
     if (this._asyncLocalStorage) handle._asyncScope = captureAsyncScope("asynkit.Handle");
+    if (this._debug) noteCreation(handle);
     return handle;
   }
 
@@ -357,6 +359,7 @@ export abstract class BaseEventLoop {
     const rest = n > 2 ? args : null;
     const timer = this._callAt(whenMs, callback, n, args[0], args[1], copyContext(), rest, delayMs);
     if (this._asyncLocalStorage) timer._asyncScope = captureAsyncScope("asynkit.TimerHandle");
+    if (this._debug) noteCreation(timer);
     return timer;
   }
 
@@ -419,7 +422,9 @@ export abstract class BaseEventLoop {
 
   /** A new Future attached to this loop. */
   createFuture<T>(): Future<T> {
-    return new Future<T>(this._bound);
+    const future = new Future<T>(this._bound);
+    if (this._debug) noteCreation(future);
+    return future;
   }
 
   /**
@@ -752,6 +757,7 @@ export abstract class BaseEventLoop {
 
   /** Passes `context` to the exception handler; an error in the handler itself is logged, never thrown. */
   callExceptionHandler(context: ExceptionContext): void {
+    if (this._debug && context.sourceTraceback === undefined) context = withSource(context);
     const handler = this._exceptionHandler;
     if (handler === null) {
       callDefaultHandler(this, context, "Exception in default exception handler");
@@ -828,6 +834,7 @@ export abstract class BaseEventLoop {
     task._previousLive = last;
     if (last !== null) last._nextLive = task;
     this._lastTask = task;
+    if (this._debug) noteCreation(task); // here, not in Task's constructor, which V8 inlines only while small
   }
 
   /** @internal */
@@ -1285,12 +1292,23 @@ function callDefaultHandler(loop: BaseEventLoop, context: ExceptionContext, fail
  * an exception handler failed on) is shown whole, indented, so that the error
  * the handler was given is not lost behind the handler's own.
  */
+/**
+ * Debug mode: `context` with where its callback, future or task was made, if
+ * debug mode saw it made (asyncio's source_traceback).
+ */
+function withSource(context: ExceptionContext): ExceptionContext {
+  const frames = creationFrames(context.handle ?? context.future ?? context.task);
+  return frames.length === 0 ? context : { ...context, sourceTraceback: frames };
+}
+
 function formatContext(context: ExceptionContext): string[] {
   const lines = [context.message || "Unhandled exception in event loop"];
   for (const [key, value] of Object.entries(context)) {
     // A field given as undefined is a field left out (see getting-started.md).
     if (key === "message" || key === "exception" || value === undefined) continue;
-    if (key === "context" && isExceptionContext(value)) {
+    if (key === "sourceTraceback" && Array.isArray(value)) {
+      lines.push("created at:", ...value.map((frame) => `    ${String(frame)}`));
+    } else if (key === "context" && isExceptionContext(value)) {
       lines.push("context:", ...formatContext(value).map((line) => `  ${line}`));
     } else lines.push(`${key}: ${String(value)}`);
   }
