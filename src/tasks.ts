@@ -306,7 +306,7 @@ export class Task<T = unknown> extends Future<T> {
    */
   declare _flags: number;
   /** @internal */ declare _context: Context;
-  /** @internal The task's name, or its number until getName() makes "Task-<n>" of it. */
+  /** @internal The name it was given, else its number (getName() says "Task-<n>"). */
   declare _name: string | number;
   /** @internal The future this task waits on, if any. */
   declare _futWaiter: Future<unknown> | null;
