@@ -158,18 +158,19 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._state = PENDING;
     this._outcome = undefined;
     const loop = options?.loop; // options may be null or a non-object: _checkedLoop says so
-    // loop.createFuture() passes the loop's own option object: nothing to check.
-    this._loop = loop !== undefined && loop._bound === options ? loop : this._userLoop(options);
+    // loop.createFuture() and asynkit's own futures and plain tasks pass the loop's own
+    // option object: nothing to check, and nothing for debug mode to note.
+    this._loop = loop !== undefined && loop._bound === options ? loop : this._optionLoop(options);
     this._callbacks = null;
     this._aside = undefined;
   }
 
   /**
-   * @internal The loop of a future the user made (`new Future()`, `new
-   * Task(coro, options)`), which debug mode notes the making of (asynkit's
-   * own futures pass their loop's own option object, and are not noted).
+   * @internal The loop `options` name, checked, or the current one, for a
+   * future made with options of the caller's own (`new Future()`, a task with
+   * options); debug mode notes where it is being made.
    */
-  _userLoop(options: { loop?: BaseEventLoop | undefined } | undefined): BaseEventLoop {
+  _optionLoop(options: { loop?: BaseEventLoop | undefined } | undefined): BaseEventLoop {
     const loop = options === undefined ? getEventLoop() : this._checkedLoop(options);
     if (loop.getDebug()) noteCreation(this);
     return loop;

@@ -8,7 +8,7 @@ import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
 import type { Future } from "./futures.js";
 import { noteSuspensions, PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { captureSite, suspensionFrames } from "./suspendsite.js";
+import { captureSite, userFrames } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { describeAwaited, taskOfEntry } from "./tasktree.js";
 import { now } from "./util/clock.js";
@@ -189,7 +189,7 @@ export class Linter {
     if (task !== null) this.countPolls(task, took);
     if (took < SLOW_STEP_MS) return;
     const what = task === null ? String(entry) : String(task);
-    const frame = resumed?.site === undefined ? undefined : suspensionFrames(resumed.site)[0];
+    const frame = resumed?.site === undefined ? undefined : userFrames(resumed.site)[0];
     const at = frame === undefined ? "" : ` ${frame}`;
     const where =
       resumed === null

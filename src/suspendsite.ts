@@ -16,17 +16,26 @@ const CAPTURED_FRAMES = 64;
 /** At most this many of the user's frames are shown. */
 const SHOWN_FRAMES = 5;
 
-/** The file of a stack frame ("at f (file:1:2)", "at file:1:2", "f@file:1:2"); null for an engine frame. */
+/** A stack frame's place, V8's ("at f (file:1:2)", "at file:1:2") or JavaScriptCore's ("f@file:1:2"). */
+const FRAME_PLACE = /(?:\(|at |@)(([^()]+?):\d+:\d+)\)?$/;
+
+/** The file of a stack frame; null for an engine frame. */
 function frameFile(frame: string): string | null {
-  return /(?:\(|at |@)([^()]+?):\d+:\d+\)?$/.exec(frame)?.[1] ?? null;
+  return FRAME_PLACE.exec(frame)?.[2] ?? null;
 }
 
 /** asynkit's functions below which a suspended task's own frames end: its step, an eager start. */
-const TASK_BOUNDARY = /(?:^|\.)(?:_step|_start|eager|coroEager)$/;
+const SUSPENSION_BOUNDARY = /(?:^|\.)(?:_step|_start|eager|coroEager)$/;
+/**
+ * Below which the code that made something ends: the step of the task that
+ * ran it (an eager start's caller, below it, made it too).
+ */
+const CREATION_BOUNDARY = /(?:^|\.)_step$/;
 
-/** The function of a stack frame ("at Task._step (file:1:2)" gives "Task._step"); "" for none. */
+/** The function of a stack frame ("at Task._step (file:1:2)", "_step@file:1:2"); "" for none. */
 function functionOf(frame: string): string {
-  return /^at (?:new |async )?([^\s(]+) \(/.exec(frame)?.[1] ?? "";
+  const found = /^(?:at (?:new |async )?([^\s(]+) \(|([^\s@]+)@)/.exec(frame);
+  return found?.[1] ?? found?.[2] ?? "";
 }
 
 /** The directory of asynkit's files (src/ or dist/), from where this module was loaded. */
@@ -46,18 +55,19 @@ export function captureSite(): Error {
   const errors = Error as { stackTraceLimit?: number | undefined };
   const limit = errors.stackTraceLimit;
   errors.stackTraceLimit = CAPTURED_FRAMES;
-  const site = new Error("suspended here");
+  const site = new Error("here");
   errors.stackTraceLimit = limit;
   return site;
 }
 
 /**
- * @internal The user's frames of a captured suspension, innermost (the
- * `yield*` that suspended) first, down to the task's step that ran them,
- * without asynkit's own between them. Empty when the task's coroutine is asynkit's own
- * (`createTask(event.wait())`) or the host gives no file names.
+ * @internal The user's frames of a captured site, innermost (the `yield*`
+ * that suspended, the call that made something) first, down to the task's
+ * step that ran them, without asynkit's own between them. Empty when the
+ * task's coroutine is asynkit's own (`createTask(event.wait())`) or the host
+ * gives no file names.
  */
-export function suspensionFrames(site: Error): string[] {
+export function userFrames(site: Error, boundary = SUSPENSION_BOUNDARY): string[] {
   const frames: string[] = [];
   if (ownDirectory === null) return frames;
   for (const line of site.stack?.split("\n") ?? []) {
@@ -68,7 +78,7 @@ export function suspensionFrames(site: Error): string[] {
       // The task's step, or an eager start (another task's code runs below it):
       // what lies below is not this task's coroutine. Any other of asynkit's
       // frames (coroAwait(), timeout(), waitFor() …) lies between the user's.
-      if (TASK_BOUNDARY.test(functionOf(frame))) break;
+      if (boundary.test(functionOf(frame))) break;
       continue;
     }
     frames.push(frame);
@@ -86,7 +96,12 @@ const creations = new WeakMap<object, Error>();
  * seen both as a future and as a task, and keeps the first.
  */
 export function noteCreation(made: object): void {
-  if (!creations.has(made)) creations.set(made, captureSite());
+  if (creations.has(made)) return;
+  const site = captureSite();
+  // Formatted now: until then the engine keeps each frame's function and receiver
+  // alive, and with them every task whose step made another (its creator's chain).
+  void site.stack;
+  creations.set(made, site);
 }
 
 /**
@@ -95,7 +110,7 @@ export function noteCreation(made: object): void {
  */
 export function creationFrames(made: unknown): string[] {
   const site = typeof made === "object" && made !== null ? creations.get(made) : undefined;
-  return site === undefined ? [] : suspensionFrames(site);
+  return site === undefined ? [] : userFrames(site, CREATION_BOUNDARY);
 }
 
 /**
@@ -104,6 +119,5 @@ export function creationFrames(made: unknown): string[] {
  */
 export function createdAt(made: object): string {
   const frame = creationFrames(made)[0];
-  if (frame === undefined) return "";
-  return ` created at ${/\(([^()]+)\)$/.exec(frame)?.[1] ?? frame.replace(/^at /, "")}`;
+  return frame === undefined ? "" : ` created at ${FRAME_PLACE.exec(frame)?.[1] ?? frame}`;
 }

@@ -8,7 +8,7 @@ import { Future, PENDING, wakeWaiter } from "./futures.js";
 import { TaskTimeout } from "./interrupt.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HOST_AWAIT } from "./native.js";
-import { suspensionFrames } from "./suspendsite.js";
+import { userFrames } from "./suspendsite.js";
 import { Task, taskStep, throwIntoTask } from "./tasks.js";
 import { Timeout } from "./timeouts.js";
 import { checkLoopOption } from "./validate.js";
@@ -109,7 +109,7 @@ export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, numb
 export function suspendedAt(task: Task<unknown>, positions: Map<Task<unknown>, number>): string[] {
   if (task === task._loop._currentTask || positions.has(task)) return [];
   const site = task._loop._linter?.suspendedAt(task);
-  return site === undefined ? [] : suspensionFrames(site);
+  return site === undefined ? [] : userFrames(site);
 }
 
 /**

@@ -4,17 +4,23 @@
  * carry it (`sourceTraceback`), the default handler prints it, and String()
  * ends with "created at file:line:column".
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type Coro,
   createTask,
   DeadlockError,
+  Event,
   type ExceptionContext,
+  eager,
   Future,
   getRunningLoop,
+  Lock,
   sleep,
   VirtualEventLoop,
 } from "../src/index.js";
+import { creationFrames } from "../src/suspendsite.js";
 
 const HERE = /test\/creation-sites\.test\.ts:\d+:\d+/;
 const CREATED_HERE = /created at \S*test\/creation-sites\.test\.ts:\d+:\d+>$/;
@@ -37,6 +43,24 @@ function scheduleFailing(): void {
 function* failsUnseen(): Coro<void> {
   yield* sleep(1);
   throw new Error("nobody looks");
+}
+
+function startEagerly(gate: Event): Future<void> {
+  return eager(
+    (function* () {
+      yield* gate.wait();
+    })(),
+  );
+}
+
+/** A full collection, twice, after the current turn (a WeakRef holds its target until then). */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  for (let i = 0; i < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+  }
 }
 
 function startUnseen(): void {
@@ -142,23 +166,68 @@ describe("debug mode: where a callback, future or task was made", () => {
     );
   });
 
-  it("asynkit's own futures are not noted: a sleep's shows no place", () => {
+  it("asynkit's own futures are not noted: a sleep's, a lock waiter's", () => {
     const loop = new VirtualEventLoop();
     loop.setDebug(true);
-    let error: unknown;
-    try {
-      loop.runSync(
-        (function* () {
-          createTask(sleep(Number.POSITIVE_INFINITY), { name: "forever" });
-          yield* new Future<void>();
-        })(),
-      );
-    } catch (e) {
-      error = e;
-    }
-    expect((error as Error).message).toMatch(
-      /^ {2}Task "forever" waits on sleep until t=Infinity ms since t=0 ms$/m,
+    const noted = loop.runSync(
+      (function* () {
+        const lock = new Lock();
+        yield* lock.acquire();
+        const sleeper = createTask(sleep(10), { name: "sleeper" });
+        const waiter = createTask(lock.acquire(), { name: "waiter" });
+        const mine = new Future<void>();
+        yield* sleep(0);
+        const noted = [sleeper._futWaiter, waiter._futWaiter, mine].map(
+          (future) => creationFrames(future).length > 0,
+        );
+        lock.release();
+        yield* sleeper;
+        yield* waiter;
+        return noted;
+      })(),
     );
+    expect(noted).toEqual([false, false, true]);
+  });
+
+  it("a task made by eager() says where eager() was called", () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    const frames = loop.runSync(
+      (function* () {
+        const gate = new Event();
+        const started = startEagerly(gate);
+        const frames = creationFrames(started);
+        gate.set();
+        yield* started;
+        return frames;
+      })(),
+    );
+    // The task is made when the coroutine first needs it, in its eager start: its own
+    // frame first, then the code that called eager().
+    expect(frames.map((frame) => /^at (\w+)/.exec(frame)?.[1]).slice(0, 2)).toEqual([
+      undefined,
+      "startEagerly",
+    ]);
+  });
+
+  it("where a live task was made keeps none of the finished tasks that made it alive", async () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    const made: WeakRef<object>[] = [];
+    function* link(n: number): Coro<void> {
+      yield* sleep(1);
+      if (n === 0)
+        yield* sleep(1e9); // the last of the chain lives on
+      else made.push(new WeakRef(createTask(link(n - 1))));
+    }
+    loop.runSync(
+      (function* () {
+        made.push(new WeakRef(createTask(link(100))));
+        yield* sleep(200);
+      })(),
+    );
+    await collectGarbage();
+    expect(made.filter((ref) => ref.deref() !== undefined)).toHaveLength(1);
   });
 
   it("nothing is noted without debug mode", () => {

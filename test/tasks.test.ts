@@ -554,10 +554,16 @@ describe("task factories", () => {
     const names = loop.runSync(
       (function* () {
         // Written as asyncio 3.11's docs show a factory, (loop, coro): no options passed on.
-        const twoArguments: TaskFactory = (l, coro) => new Task(coro, { loop: l });
+        const seen: string[] = [];
+        const twoArguments: TaskFactory = (l, coro) => {
+          const task = new Task(coro, { loop: l });
+          seen.push(task.getName()); // reading its number does not make it named
+          return task;
+        };
         loop.setTaskFactory(twoArguments);
         const kept = createTask(sleep(1), { name: "worker" });
         const numbered = createTask(sleep(1));
+        expect(seen).toEqual([expect.stringMatching(/^Task-\d+$/), numbered.getName()]);
         const naming: TaskFactory = (l, coro, options) => {
           const task = new Task(coro, { loop: l });
           task.setName(`pool:${options?.name ?? "?"}`);
@@ -571,6 +577,7 @@ describe("task factories", () => {
     );
     expect(names[0]).toBe("worker");
     expect(names[1]).toMatch(/^Task-\d+$/);
+    expect(names[1]).not.toBe(names[0]);
     expect(names[2]).toBe("pool:worker");
   });
 

@@ -68,9 +68,10 @@ import {
 /**
  * Makes the tasks of a loop: installed with `loop.setTaskFactory()`. It is
  * given createTask()'s options and passes them on (`new Task(coro, { ...options,
- * loop })`); a task it leaves unnamed gets the name asked for, as asyncio 3.11
- * and 3.12 name a factory's task, so a factory written as `(loop, coro)` keeps
- * names (its tasks lose the other options: context, eagerStart, signal).
+ * loop })`); a task it leaves unnamed gets the name asked for afterwards, as
+ * asyncio 3.11 to 3.13 name a factory's task, so a factory written as `(loop,
+ * coro)` keeps names (its tasks lose the other options: context, eagerStart,
+ * priority, signal).
  */
 export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
 
@@ -1287,12 +1288,6 @@ function callDefaultHandler(loop: BaseEventLoop, context: ExceptionContext, fail
 }
 
 /**
- * The default handler's lines for `context`: its message, its other keys, then
- * the exception's stack. A context given as the `context` of another (the one
- * an exception handler failed on) is shown whole, indented, so that the error
- * the handler was given is not lost behind the handler's own.
- */
-/**
  * Debug mode: `context` with where its callback, future or task was made, if
  * debug mode saw it made (asyncio's source_traceback).
  */
@@ -1301,6 +1296,12 @@ function withSource(context: ExceptionContext): ExceptionContext {
   return frames.length === 0 ? context : { ...context, sourceTraceback: frames };
 }
 
+/**
+ * The default handler's lines for `context`: its message, its other keys, then
+ * the exception's stack. A context given as the `context` of another (the one
+ * an exception handler failed on) is shown whole, indented, so that the error
+ * the handler was given is not lost behind the handler's own.
+ */
 function formatContext(context: ExceptionContext): string[] {
   const lines = [context.message || "Unhandled exception in event loop"];
   for (const [key, value] of Object.entries(context)) {
