@@ -28,7 +28,12 @@
  * lets the host's async context say whose they are. A VirtualEventLoop
  * reports such awaits ("awaits the loop does not control" in the tests).
  */
-import { type AsyncStore, newAsyncStore } from "./asynccontext.js";
+import {
+  type AsyncScope,
+  type AsyncStore,
+  captureAsyncScope,
+  newAsyncStore,
+} from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
 import { type Context, currentContext, setHandedOver, swapContext } from "./context.js";
 import {
@@ -1043,6 +1048,18 @@ export function awaitInTask(op: object, resolve: Settle, reject: unknown): boole
   );
 }
 
+/**
+ * A native task's asynkit await, with the loop's asyncLocalStorage option:
+ * the steps that drive what it awaits run in the context current at the
+ * await (an `als.run()` around it, an `enterWith()` before it), as the code
+ * after a native await would, not in the one the task was made in.
+ */
+function followAwaitScope(task: Task<unknown>): void {
+  const scopes = task._loop._asyncScopes;
+  if (scopes === null || !scopes.has(task)) return;
+  scopes.set(task, captureAsyncScope("asynkit.Task") as AsyncScope);
+}
+
 /** The task of `body` drives `op`, its function's await, from now on. */
 function driveAwait(
   steps: NativeSteps,
@@ -1055,6 +1072,7 @@ function driveAwait(
   const done = op instanceof Future && op._state !== PENDING;
   if (!done || !body._awaitsDone(op, resolve, reject)) {
     body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, RUNNING);
+    if (steps.loop._asyncLocalStorage) followAwaitScope(task);
     stepTask(task, true);
   }
   stepsDone(steps);
@@ -1108,6 +1126,7 @@ function reattach(
   (body.task as Task<unknown>)._backFromHost();
   loop._hostPending--;
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
+  followAwaitScope(body.task as Task<unknown>);
   (body.task as Task<unknown>)._runAwaitStart("queue");
   return true;
 }

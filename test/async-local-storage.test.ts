@@ -16,11 +16,20 @@ import {
   SchedulingVirtualEventLoop,
   sleep,
   type Task,
+  taskGroup,
+  timeout,
   VirtualEventLoop,
+  waitFor,
 } from "../src/index.js";
 
 const als = new AsyncLocalStorage<string>();
 const ON = { asyncLocalStorage: true };
+
+/** The store after a sleep, in the coroutine of whoever drives it. */
+function* storeAfterSleep(): Coro<string | undefined> {
+  yield* sleep(1);
+  return als.getStore();
+}
 
 /** What the store reads at the start of a coroutine, after a sleep and after a native promise. */
 function* reader(seen: (string | undefined)[]): Coro<void> {
@@ -234,6 +243,33 @@ describe("AsyncLocalStorage follows tasks with the asyncLocalStorage option", ()
       expect(log[0]).toBe("watcher: CancelledError");
       expect(log.slice(1).sort()).toEqual(["then: w", "worker: w"]);
     }
+  });
+
+  it("what a native task awaits runs in the store current at the await: timeout(), taskGroup(), waitFor() bodies", async () => {
+    const seen = await run(async () => {
+      const got: Record<string, string | undefined> = {};
+      got.timeout = await als.run(
+        "X",
+        async () => await timeout(1_000, async () => als.getStore()),
+      );
+      got.taskGroup = await als.run("X", async () => await taskGroup(async () => als.getStore()));
+      got.child = await als.run(
+        "X",
+        async () => await taskGroup(async (tg) => await tg.createTask(storeAfterSleep())),
+      );
+      got.waitFor = await als.run("X", async () => await waitFor(storeAfterSleep(), 1_000));
+      await sleep(0);
+      als.enterWith("Y");
+      got.afterEnterWith = await timeout(1_000, async () => als.getStore());
+      return got;
+    }, ON);
+    expect(seen).toEqual({
+      timeout: "X",
+      taskGroup: "X",
+      child: "X",
+      waitFor: "X",
+      afterEnterWith: "Y",
+    });
   });
 
   it("enterWith() inside a task lasts for the task's later steps, not for other tasks", () => {
