@@ -41,7 +41,7 @@ const loop = new HostEventLoop();
 // of that layout left, a full collection between two run()s threw away the
 // code of the loop's hot paths (timers at 10k in one process: 1.6x native's
 // time, 1.0x with it).
-loop._sliceStart = loop._sliceDeadline = loop._keptLastCheck = 0.5;
+loop._sliceStart = loop._sliceDeadline = loop._keptLastCheck = loop._hostTurnAt = 0.5;
 const future = loop.createFuture<void>();
 
 /** Runs `begin` as a step of the kept loop would run it. */

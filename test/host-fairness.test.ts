@@ -14,7 +14,7 @@ import {
   startProbes,
   startSpinners,
 } from "../bench/host-probes.js";
-import { createTask, HostEventLoop, run, sleep } from "../src/index.js";
+import { createTask, fromPromise, HostEventLoop, run, sleep } from "../src/index.js";
 
 /** Logs "host" at each turn of the host (a chain of setImmediate) until the function it returns is called. */
 function logHostTurns(log: string[]): () => void {
@@ -116,6 +116,32 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
       "4",
       "scheduled by the host",
     ]);
+  });
+
+  it("tasks woken from microtasks again and again (awaits of settled promises) still let the host in", async () => {
+    const started = performance.now();
+    let firedAt = -1;
+    let stop = false;
+    await run(function* () {
+      const spinners = [1, 2, 3].map(() =>
+        createTask(
+          (function* () {
+            // Each wait parks the loop, and the promise's callback wakes it in a microtask.
+            while (!stop && performance.now() - started < 500) {
+              yield* sleep(0);
+              yield* fromPromise(Promise.resolve());
+            }
+          })(),
+        ),
+      );
+      setTimeout(() => {
+        firedAt = performance.now() - started;
+        stop = true;
+      }, 10);
+      for (const spinner of spinners) yield* spinner;
+    });
+    expect(firedAt).toBeGreaterThanOrEqual(9);
+    expect(firedAt).toBeLessThan(100);
   });
 
   it("in debug mode too", async () => {

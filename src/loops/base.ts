@@ -248,6 +248,10 @@ export abstract class BaseEventLoop {
   _sliceStart = 0;
   /** @internal */
   _sliceDeadline = 0;
+  /** @internal When a drive last began in a macrotask of the host's (see _queueDrive). */
+  _hostTurnAt = 0;
+  /** @internal The drive queued begins in a macrotask: it stamps _hostTurnAt. */
+  _driveAfterHostTurn = false;
   /**
    * Where the slice's reads of the clock stood when a native step took the
    * host (see _handOverMidSlice), for the drive that resumes the slice; a
@@ -684,6 +688,7 @@ export abstract class BaseEventLoop {
       this._onStopped = resolve;
     });
     this._whenStopped = stopped;
+    this._hostTurnAt = now(); // the host's turn its caller runs in
     this._queueDrive();
     return stopped;
   }
@@ -1053,6 +1058,10 @@ export abstract class BaseEventLoop {
     this._sliceSpent = false;
     checkObservers(); // once a slice: a native step's hand-over resumes the slice it took
     const start = now();
+    if (this._driveAfterHostTurn) {
+      this._driveAfterHostTurn = false;
+      this._hostTurnAt = start;
+    }
     this._sliceStart = start;
     this._sliceDeadline = start + SLICE_MS;
     this._runSlice();
@@ -1124,8 +1133,13 @@ export abstract class BaseEventLoop {
     if (this._driveQueued) return;
     this._driveQueued = true;
     this._parked = false;
-    if (macrotask) yieldToHost(this._drive);
-    else inMicrotask(this._drive); // not queueMicrotask(), which fake timers may replace (see util/host.ts)
+    // Woken from microtasks again and again (tasks awaiting promises already settled),
+    // the loop would begin slice after slice and the host never get its turn: once a
+    // slice's time has passed since a drive last began in a macrotask, the next waits for one.
+    if (macrotask || now() - this._hostTurnAt >= SLICE_MS) {
+      this._driveAfterHostTurn = true;
+      yieldToHost(this._drive);
+    } else inMicrotask(this._drive); // not queueMicrotask(), which fake timers may replace (see util/host.ts)
   }
 
   /** @internal Throws the error for a loop that cannot start now. */

@@ -62,6 +62,7 @@ export class HostEventLoop extends BaseEventLoop {
   private _onHostTimer = (): void => {
     this._hostTimer = null;
     this._parked = false;
+    this._driveAfterHostTurn = true;
     this._drive();
   };
 }
