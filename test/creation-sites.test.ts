@@ -34,6 +34,13 @@ function reportingLoop(debug: boolean): { loop: VirtualEventLoop; reports: Excep
   return { loop, reports };
 }
 
+/** Runs the coroutine `main` makes on a new virtual loop in debug mode: its result. */
+function runInDebugMode<T>(main: () => Coro<T>): T {
+  const loop = new VirtualEventLoop();
+  loop.setDebug(true);
+  return loop.runSync(main());
+}
+
 function scheduleFailing(): void {
   getRunningLoop().callSoon(function failing() {
     throw new Error("boom");
@@ -116,14 +123,10 @@ describe("debug mode: where a callback, future or task was made", () => {
   it("the default handler prints the frames under 'created at:'", () => {
     const logged: string[] = [];
     vi.spyOn(console, "error").mockImplementation((line: string) => logged.push(line));
-    const loop = new VirtualEventLoop();
-    loop.setDebug(true);
-    loop.runSync(
-      (function* () {
-        scheduleFailing();
-        yield* sleep(0);
-      })(),
-    );
+    runInDebugMode(function* () {
+      scheduleFailing();
+      yield* sleep(0);
+    });
     const lines = (logged[0] ?? "").split("\n");
     const at = lines.indexOf("created at:");
     expect(lines[0]).toBe("Exception in callback failing");
@@ -167,41 +170,33 @@ describe("debug mode: where a callback, future or task was made", () => {
   });
 
   it("asynkit's own futures are not noted: a sleep's, a lock waiter's", () => {
-    const loop = new VirtualEventLoop();
-    loop.setDebug(true);
-    const noted = loop.runSync(
-      (function* () {
-        const lock = new Lock();
-        yield* lock.acquire();
-        const sleeper = createTask(sleep(10), { name: "sleeper" });
-        const waiter = createTask(lock.acquire(), { name: "waiter" });
-        const mine = new Future<void>();
-        yield* sleep(0);
-        const noted = [sleeper._futWaiter, waiter._futWaiter, mine].map(
-          (future) => creationFrames(future).length > 0,
-        );
-        lock.release();
-        yield* sleeper;
-        yield* waiter;
-        return noted;
-      })(),
-    );
+    const noted = runInDebugMode(function* () {
+      const lock = new Lock();
+      yield* lock.acquire();
+      const sleeper = createTask(sleep(10), { name: "sleeper" });
+      const waiter = createTask(lock.acquire(), { name: "waiter" });
+      const mine = new Future<void>();
+      yield* sleep(0);
+      const noted = [sleeper._futWaiter, waiter._futWaiter, mine].map(
+        (future) => creationFrames(future).length > 0,
+      );
+      lock.release();
+      yield* sleeper;
+      yield* waiter;
+      return noted;
+    });
     expect(noted).toEqual([false, false, true]);
   });
 
   it("a task made by eager() says where eager() was called", () => {
-    const loop = new VirtualEventLoop();
-    loop.setDebug(true);
-    const frames = loop.runSync(
-      (function* () {
-        const gate = new Event();
-        const started = startEagerly(gate);
-        const frames = creationFrames(started);
-        gate.set();
-        yield* started;
-        return frames;
-      })(),
-    );
+    const frames = runInDebugMode(function* () {
+      const gate = new Event();
+      const started = startEagerly(gate);
+      const frames = creationFrames(started);
+      gate.set();
+      yield* started;
+      return frames;
+    });
     // The task is made when the coroutine first needs it, in its eager start: its own
     // frame first, then the code that called eager().
     expect(frames[0]).toMatch(HERE);
