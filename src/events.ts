@@ -307,14 +307,17 @@ export function peekRunningLoop(): BaseEventLoop | null {
 }
 
 /**
- * @internal The loop running in this stack, in a drive of its own (a step, a
- * callback), which cannot start another run. Null while a native step goes
- * on in the microtasks: they are anyone's code there (a concurrent test that
- * starts its own loop), as between the loop's drives.
+ * @internal The loop running this code, which cannot start another run: in a
+ * drive of its own (a step, a callback), or, as the host's async context says
+ * (the asyncLocalStorage option), a native task's code past an await. Else
+ * null while a native step goes on in the microtasks: they are anyone's code
+ * there (a concurrent test that starts its own loop), as between the drives.
  */
 export function loopInThisStack(): BaseEventLoop | null {
   const loop = runningLoop;
-  return loop?._handover?.handedOver === true ? null : loop;
+  if (loop !== null && loop._handover?.handedOver !== true) return loop;
+  const owner = ownerOfHostCode();
+  return owner && !owner.done() && owner._loop.isRunning() ? owner._loop : null;
 }
 
 /** @internal Why code that a loop started may find no loop running. */

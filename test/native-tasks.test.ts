@@ -1637,6 +1637,37 @@ describe("native tasks on other loops and modes", () => {
     );
   });
 
+  it("with the asyncLocalStorage option, a native task's code past an await cannot start another loop either", async () => {
+    const refusals: string[] = [];
+    const tryToStart = async () => {
+      for (const start of [
+        () => run(async () => 1),
+        () => new VirtualEventLoop().runUntilComplete(sleep(1)),
+      ]) {
+        try {
+          await start();
+          refusals.push("started");
+        } catch (error) {
+          refusals.push((error as Error).message);
+        }
+      }
+    };
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    await loop.runUntilComplete(async () => {
+      await sleep(1);
+      await tryToStart(); // past an asynkit await: in the loop's hand-over
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      await tryToStart(); // past a host await: the task's code, as the host's context says
+    });
+    loop.close();
+    expect(refusals).toEqual([
+      "run() cannot be called from a running event loop: inside a task, yield* the work (await it in an async function) or start it with createTask() instead.",
+      "runUntilComplete(): cannot run an event loop while another loop is running in this stack; inside the running loop's tasks, yield* or await the work instead.",
+      "run() cannot be called from a running event loop: inside a task, yield* the work (await it in an async function) or start it with createTask() instead.",
+      "runUntilComplete(): cannot run an event loop while another loop is running in this stack; inside the running loop's tasks, yield* or await the work instead.",
+    ]);
+  });
+
   it("run on a HostEventLoop in real time, parking between steps", async () => {
     const log: string[] = [];
     const result = await run(async () => {
