@@ -5,6 +5,7 @@
  */
 import type { AsyncScope } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
+import { describe } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { GeneratorObject } from "./generatorobject.js";
@@ -166,10 +167,20 @@ export class Handle {
     return `<${this.constructor.name} ${this._describe()}${createdAt(this)}>`;
   }
 
-  /** @internal What toString() shows between the class's name and the bracket. */
+  /** @internal What toString() shows between the class's name and the bracket: `noop(1, "a")`. */
   _describe(): string {
-    return this._callback === null ? "cancelled" : this._callback.name || "(anonymous)";
+    const callback = this._callback;
+    if (callback === null) return "cancelled";
+    const name = callback.name || "(anonymous)";
+    return this._argc === 0 ? name : `${name}(${this.args.map(formatArg).join(", ")})`;
   }
+}
+
+/** An argument as a handle shows it, short, as asyncio's reprlib does. */
+function formatArg(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x);
+  if (typeof x === "function") return x.name || "(anonymous)";
+  return typeof x === "object" && x !== null ? describe(x) : String(x);
 }
 
 inspectAsString(Handle);

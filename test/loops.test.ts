@@ -82,7 +82,7 @@ describe("callSoon", () => {
     const h = loop.callSoon(named, 1, "x");
     expect(h.callback).toBe(named);
     expect(h.args).toEqual([1, "x"]);
-    expect(String(h)).toBe("<Handle named>");
+    expect(String(h)).toBe('<Handle named(1, "x")>');
     expect(loop.callSoon(() => {}).args).toEqual([]);
     expect(loop.callSoon((_a: number) => {}, 7).args).toEqual([7]);
     expect(loop.callSoon((..._a: number[]) => {}, 1, 2, 3).args).toEqual([1, 2, 3]);
@@ -96,7 +96,10 @@ describe("callSoon", () => {
     const callback = (..._a: number[]): void => {};
     const soon = loop.callSoon(callback, 1, 2, 3);
     const later = loop.callAt(100, function due(..._a: number[]) {}, 1, 2, 3);
-    expect(String(later)).toBe("<TimerHandle when=100 due>");
+    expect(String(later)).toBe("<TimerHandle when=100 due(1, 2, 3)>");
+    expect(String(loop.callSoon(callback, "a".repeat(30), { id: 1 }, [1, 2], null, callback))).toBe(
+      '<Handle callback("aaaaaaaaaaaaaaaaaaaa…", object { id }, array of length 2, null, callback)>',
+    );
     soon.cancel();
     later.cancel();
     expect([soon.args, later.args]).toEqual([[], []]);
