@@ -1029,6 +1029,8 @@ export function awaitInTask(op: object, resolve: Settle, reject: unknown): boole
   // The host's async context tells whose await it is (the asyncLocalStorage option): a
   // task blocked on the host may resume while another loop's native step has the host.
   const owner = owners ? owners.getStore() : undefined;
+  // The function of a task that ended (failed at a host await) runs on as no task's code.
+  if (owner?.done()) return false;
   if (owner !== undefined) loop = owner._loop;
   // Another loop's future settles in that loop's time: to this one it is a host promise.
   if (op instanceof Future && op._loop !== loop) return false;

@@ -656,6 +656,39 @@ describe("native tasks started eagerly in one step", () => {
       ["first: after the host await", "first: no running event loop"],
     ]);
   });
+
+  it("with asyncLocalStorage, the function of a task failed at a host await awaits on as code outside the tasks while its loop runs", async () => {
+    // Its task is done: its awaits are no task's, and run as tasks of their own on the loop.
+    const log: string[] = [];
+    const loop = new VirtualEventLoop({ hostAwaits: "error", asyncLocalStorage: true });
+    const reports: string[] = [];
+    loop.setExceptionHandler((_, context) => reports.push(context.message));
+    await loop.runUntilComplete(async () => {
+      const child = createTask(
+        async () => {
+          await delay(20);
+          log.push(`child goes on at ${loop.time()}`);
+          await sleep(10);
+          log.push(`child slept until ${loop.time()}`);
+        },
+        { name: "child" },
+      );
+      try {
+        await child;
+      } catch (error) {
+        log.push(`child failed: ${(error as Error).message.slice(0, 35)}`);
+      }
+      await fromPromise(delay(60)); // the loop runs on while the child's function does
+      await sleep(100);
+    });
+    loop.close();
+    expect(log).toEqual([
+      'child failed: <Task pending name="child"> awaited',
+      "child goes on at 0",
+      "child slept until 10",
+    ]);
+    expect(reports).toEqual([]);
+  });
 });
 
 describe("cancelling a native task", () => {
