@@ -150,6 +150,18 @@ export function describe(x: unknown): string {
   }
 }
 
+/**
+ * A value as a repr shows it (a handle's arguments, a future's result), short,
+ * as asyncio's reprlib does: a string quoted and cut at 20 characters, a
+ * function by name, an error as `TypeError("message")`, an object by kind.
+ */
+export function shortRepr(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x);
+  if (typeof x === "function") return x.name || "(anonymous)";
+  if (x instanceof Error) return `${x.name}(${shortRepr(x.message)})`;
+  return typeof x === "object" && x !== null ? describe(x) : String(x);
+}
+
 function describeObject(x: object): string {
   if (isGeneratorObject(x)) return "a generator object";
   if (Object.prototype.toString.call(x) === "[object AsyncGenerator]") {

@@ -5,7 +5,7 @@
  */
 import type { AsyncScope } from "./asynccontext.js";
 import { type Context, swapContext } from "./context.js";
-import { describe } from "./coro.js";
+import { shortRepr } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { GeneratorObject } from "./generatorobject.js";
@@ -22,7 +22,7 @@ export interface ExceptionContext {
   exception?: unknown;
   /** The future or task whose failure nobody retrieved. */
   future?: Future<unknown> | undefined;
-  /** That future or task in words, when it was garbage-collected before the report: `<Task failed name="bg">`. */
+  /** That future or task in words, when it was garbage-collected before the report: `<Task failed name="bg" exception=Error("boom")>`. */
   collected?: string | undefined;
   /** The callback that threw. */
   handle?: Handle | undefined;
@@ -172,15 +172,8 @@ export class Handle {
     const callback = this._callback;
     if (callback === null) return "cancelled";
     const name = callback.name || "(anonymous)";
-    return this._argc === 0 ? name : `${name}(${this.args.map(formatArg).join(", ")})`;
+    return this._argc === 0 ? name : `${name}(${this.args.map(shortRepr).join(", ")})`;
   }
-}
-
-/** An argument as a handle shows it, short, as asyncio's reprlib does. */
-function formatArg(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x);
-  if (typeof x === "function") return x.name || "(anonymous)";
-  return typeof x === "object" && x !== null ? describe(x) : String(x);
 }
 
 inspectAsString(Handle);

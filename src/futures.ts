@@ -6,7 +6,7 @@
 import { type AsyncScope, captureAsyncScope } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
 import { type Context, checkContextOption, copyContext } from "./context.js";
-import { type Coro, isGeneratorFunction, isPromiseLike, type Suspend } from "./coro.js";
+import { type Coro, isGeneratorFunction, isPromiseLike, type Suspend, shortRepr } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoopOrNull, getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -412,7 +412,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const state = STATE_NAMES[this._state];
     const label = this._label();
     // A task has a name (Task's own toString()); a future has where debug mode saw it made.
-    return `<${this.constructor.name} ${state}${label === null ? "" : ` ${label}`}${createdAt(this)}>`;
+    return `<${this.constructor.name} ${state}${label === null ? "" : ` ${label}`}${this._outcomeRepr()}${createdAt(this)}>`;
+  }
+
+  /** @internal What a repr adds for a done future, as asyncio's: ` result=42`, ` exception=Error("boom")`. */
+  _outcomeRepr(): string {
+    if (this._state === FINISHED) return ` result=${shortRepr(this._outcome)}`;
+    return this._state === FAILED ? ` exception=${shortRepr(this._outcome)}` : "";
   }
 
   /** @internal */
@@ -529,7 +535,7 @@ export class WaitFuture<T = unknown> extends Future<T> {
   }
 
   override toString(): string {
-    return `<Future ${STATE_NAMES[this._state]} ${this._what}>`;
+    return `<Future ${STATE_NAMES[this._state]} ${this._what}${this._outcomeRepr()}>`;
   }
 
   override _label(): string {

@@ -573,7 +573,7 @@ export class Task<T = unknown> extends Future<T> {
       this._state === PENDING && this.cancelling() > 0
         ? "cancelling"
         : ["pending", "finished", "failed", "cancelled"][this._state];
-    return `<Task ${state} name=${JSON.stringify(this.getName())}>`;
+    return `<Task ${state} name=${JSON.stringify(this.getName())}${this._outcomeRepr()}>`;
   }
 
   /** @internal */

@@ -1818,7 +1818,7 @@ describe("a coroutine is single-use", () => {
     for (const error of errors) {
       expect(error).toBeInstanceOf(InvalidStateError);
       expect(error.message).toMatch(
-        /^This coroutine already belongs to <Task finished name="Task-\d+">: a coroutine can be awaited once; wrap it in a task/,
+        /^This coroutine already belongs to <Task finished name="Task-\d+" result=\w+>: a coroutine can be awaited once; wrap it in a task/,
       );
     }
   });

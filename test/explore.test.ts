@@ -743,7 +743,7 @@ describe("failures besides a throw", () => {
     expect(error.kind).toBe("exception report");
     expect(error.cause).toBe(lost);
     expect(error.message.split("\n")[0]).toBe(
-      'explore(): iteration 0 (seed 0) failed: exception report: Task exception was never retrieved: <Task failed name="uploader">: Error: nobody looked',
+      'explore(): iteration 0 (seed 0) failed: exception report: Task exception was never retrieved: <Task failed name="uploader" exception=Error("nobody looked")>: Error: nobody looked',
     );
   });
 

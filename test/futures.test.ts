@@ -62,7 +62,7 @@ describe("Future states", () => {
     expect(f.cancelled()).toBe(false);
     expect(f.result()).toBe(42);
     expect(f.exception()).toBeUndefined();
-    expect(String(f)).toBe("<Future finished>");
+    expect(String(f)).toBe("<Future finished result=42>");
   });
 
   it("setResult or setException on a done future throws InvalidStateError", () => {
@@ -81,7 +81,7 @@ describe("Future states", () => {
     expect(f.done()).toBe(true);
     expect(f.exception()).toBe(error);
     expect(() => f.result()).toThrow(error);
-    expect(String(f)).toBe("<Future failed>");
+    expect(String(f)).toBe('<Future failed exception=RangeError("boom")>');
   });
 
   it("cancel() makes it cancelled; result() and exception() throw CancelledError", () => {

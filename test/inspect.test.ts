@@ -63,6 +63,6 @@ describe("console.log() of asynkit's objects", () => {
         "}",
       ].join("\n"),
     );
-    expect(shown.after).toBe('[ <Task finished name="waiter"> ]');
+    expect(shown.after).toBe('[ <Task finished name="waiter" result=true> ]');
   });
 });

@@ -202,7 +202,7 @@ for (const kind of LOOP_KINDS) {
         });
         expect(messages).toEqual([
           'taskInterrupt(): cannot interrupt <Task pending name="Task-N">: it is the task running now (to stop yourself, throw the error).',
-          'taskInterrupt(): cannot interrupt <Task finished name="Task-N">: it is done.',
+          'taskInterrupt(): cannot interrupt <Task finished name="Task-N" result=undefined>: it is done.',
           'taskInterrupt(): cannot interrupt <Task cancelling name="blocked">: it has a cancellation pending, which it must take first.',
           'taskThrow(): cannot interrupt <Task cancelling name="ready">: it has a cancellation pending, which it must take first.',
           "CancelledError",

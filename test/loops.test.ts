@@ -97,8 +97,10 @@ describe("callSoon", () => {
     const soon = loop.callSoon(callback, 1, 2, 3);
     const later = loop.callAt(100, function due(..._a: number[]) {}, 1, 2, 3);
     expect(String(later)).toBe("<TimerHandle when=100 due(1, 2, 3)>");
-    expect(String(loop.callSoon(callback, "a".repeat(30), { id: 1 }, [1, 2], null, callback))).toBe(
-      '<Handle callback("aaaaaaaaaaaaaaaaaaaa…", object { id }, array of length 2, null, callback)>',
+    const anyArgs = (..._a: unknown[]): void => {};
+    const args = ["a".repeat(30), { id: 1 }, [1, 2], null, callback, new RangeError("too far")];
+    expect(String(loop.callSoon(anyArgs, ...args))).toBe(
+      '<Handle anyArgs("aaaaaaaaaaaaaaaaaaaa…", object { id }, array of length 2, null, callback, RangeError("too far"))>',
     );
     soon.cancel();
     later.cancel();
@@ -567,7 +569,7 @@ describe("debug mode", () => {
     expect(lints).toHaveLength(1);
     // Where: the yield* it suspended at, the frame the stack taken in debug mode gives.
     expect(lints[0]).toMatch(
-      /^Executing <Task finished name="consumer"> took 120\.0 ms \(resumed after Queue\.get\(\) at consume \(.*test\/loops\.test\.ts:\d+:\d+\)\): a step this long holds up every other task$/,
+      /^Executing <Task finished name="consumer" result=undefined> took 120\.0 ms \(resumed after Queue\.get\(\) at consume \(.*test\/loops\.test\.ts:\d+:\d+\)\): a step this long holds up every other task$/,
     );
   });
 

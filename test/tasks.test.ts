@@ -136,7 +136,7 @@ describe("stepping", () => {
     expect(t.done()).toBe(false);
     expect(loop.runSync(t)).toBe(5);
     expect(t.result()).toBe(5);
-    expect(String(t)).toMatch(/^<Task finished name="Task-\d+">$/);
+    expect(String(t)).toMatch(/^<Task finished name="Task-\d+" result=5>$/);
   });
 
   it("a coroutine may yield* another coroutine: it runs inline, in the same task", () => {

@@ -138,7 +138,7 @@ describe("reported when the loop closes", () => {
     loop.close();
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatch(
-      /^Future exception was never retrieved\nfuture: <Future failed>\nError: to the console/,
+      /^Future exception was never retrieved\nfuture: <Future failed exception=Error\("to the console"\)>\nError: to the console/,
     );
   });
 });
@@ -250,7 +250,7 @@ describe("reported when collected", () => {
     expect((reports[0]!.exception as Error).message).toBe("collected");
     // The future is gone: the report says what it was.
     expect(reports[0]!.future).toBeUndefined();
-    expect(reports[0]!.collected).toBe("<Future failed>");
+    expect(reports[0]!.collected).toBe('<Future failed exception=Error("collected")>');
     loop.close();
     expect(reports).toHaveLength(1);
   });
@@ -270,7 +270,7 @@ describe("reported when a task that threw is collected, the loop never closed", 
       [
         "Task exception was never retrieved",
         "thrown in a coroutine",
-        '<Task failed name="background">',
+        '<Task failed name="background" exception=Error("thrown in a coroutin…")>',
       ],
     ]);
   });
@@ -350,7 +350,7 @@ console.log("run over");
     expect(exit.code).toBe(1);
     expect(exit.stdout).toBe("");
     expect(exit.stderr).toContain(
-      'Task exception was never retrieved\nfuture: <Task failed name="backup">\nError: disk full',
+      'Task exception was never retrieved\nfuture: <Task failed name="backup" exception=Error("disk full")>\nError: disk full',
     );
   });
 });

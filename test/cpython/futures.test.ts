@@ -178,12 +178,12 @@ describe("test_futures.PyFutureTests", () => {
     expect(String(fPending)).toBe("<Future cancelled>");
     const fResult = newFuture<number>();
     fResult.setResult(4);
-    expect(String(fResult)).toBe("<Future finished>");
+    expect(String(fResult)).toBe("<Future finished result=4>");
     expect(fResult.result()).toBe(4);
     const exc = new Error("runtime");
     const fException = newFuture();
     fException.setException(exc);
-    expect(String(fException)).toBe("<Future failed>");
+    expect(String(fException)).toBe('<Future failed exception=Error("runtime")>');
     expect(fException.exception()).toBe(exc);
   });
 
