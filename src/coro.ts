@@ -20,10 +20,13 @@ export type Coro<T = unknown> = Generator<Suspend, T, unknown>;
 
 /**
  * Anything `yield*` accepts that produces T: a Coro, a Future, a Task, a
- * CoroStart (an object whose `[Symbol.iterator]()` gives a coroutine; an
- * array's gives no coroutine, so a list is not one).
+ * CoroStart, or another iterable of suspensions that returns T; not a list
+ * (an array, a Set), whose iterator gives its items: `gather(list)` waits for them.
  */
-export type Awaitable<T> = Coro<T> | Future<T> | { [Symbol.iterator](): Coro<T> };
+export type Awaitable<T> =
+  | Coro<T>
+  | Future<T>
+  | (Iterable<Suspend, T, unknown> & { readonly length?: never; readonly size?: never });
 
 /** What `yield*` of an awaitable gives: the result type of a coroutine, Future, Task or CoroStart. */
 export type AwaitedResult<A> = A extends Iterable<Suspend, infer T, unknown> ? T : never;
@@ -64,9 +67,9 @@ export function isCollection(x: unknown): boolean {
 }
 
 /**
- * True for what `yield*` can wait on: a coroutine, a Future, or another object
- * whose `[Symbol.iterator]()` gives a coroutine (a CoroStart). The iterator is
- * not called, so an odd iterable passes here and fails in coroutineOf().
+ * True for what `yield*` can wait on: a coroutine, a Future, or another
+ * iterable that is not a collection (a CoroStart). The iterator is not
+ * called, so an odd iterable passes here and fails in coroutineOf().
  */
 export function isAwaitable(x: unknown): x is Awaitable<unknown> {
   return (
@@ -78,12 +81,36 @@ export function isAwaitable(x: unknown): x is Awaitable<unknown> {
   );
 }
 
-/** The coroutine `yield* x` drives: x itself, or what its `[Symbol.iterator]()` gives; null when x is not awaitable. */
+/**
+ * The coroutine `yield* x` drives: x itself, what its `[Symbol.iterator]()`
+ * gives, or, for an iterator without throw(), a coroutine that delegates to
+ * it as `yield*` does; null when x is not awaitable.
+ */
 export function coroutineOf(x: unknown): Coro<unknown> | null {
   if (isCoroutine(x)) return x;
   if (!isAwaitable(x)) return null;
   const iterator = (x as Iterable<Suspend>)[Symbol.iterator]();
-  return isCoroutine(iterator) ? iterator : null;
+  if (isCoroutine(iterator)) return iterator;
+  const isIterator =
+    typeof iterator === "object" &&
+    iterator !== null &&
+    typeof (iterator as Iterator<Suspend>).next === "function";
+  return isIterator && !isCollectionIterator(iterator) ? delegateTo(iterator) : null;
+}
+
+/** The iterators of the built-in collections give items, never suspensions: a list, not an awaitable. */
+const COLLECTION_ITERATORS = new Set(
+  [[], new Map(), new Set(), ""].map((collection) =>
+    Object.prototype.toString.call(collection[Symbol.iterator]()),
+  ),
+);
+
+export function isCollectionIterator(iterator: object): boolean {
+  return COLLECTION_ITERATORS.has(Object.prototype.toString.call(iterator));
+}
+
+function* delegateTo(iterator: Iterator<Suspend, unknown, unknown>): Coro<unknown> {
+  return yield* { [Symbol.iterator]: () => iterator };
 }
 
 /** %GeneratorFunction%, the constructor of this realm's generator functions. */

@@ -5,10 +5,12 @@
  * what to do.
  */
 import {
+  coroutineOf,
   describe,
   isAsyncGenerator,
   isAwaitable,
   isCollection,
+  isCollectionIterator,
   isGeneratorFunction,
   isPromiseLike,
 } from "./coro.js";
@@ -234,9 +236,15 @@ function awaitableHint(where: string, value: unknown): string {
   if (typeof value === "object" && value !== null && isAsyncGenerator(value)) {
     return "an async generator is not a coroutine: write it as a function* (waiting with yield*) or as an async function";
   }
-  // One of asynkit's awaitables that is not a coroutine itself: a CoroStart.
-  if (isAwaitable(value))
-    return "wait for it with yield* (in a task), or make it a task with ensureFuture()";
+  if (typeof value === "object" && value !== null && isCollectionIterator(value)) {
+    return "the iterator of a list gives its items: wait for all of them with yield* gather([...items])";
+  }
+  // An iterable that is not a coroutine itself: a CoroStart, or one whose iterator is no iterator.
+  if (isAwaitable(value)) {
+    return coroutineOf(value) === null
+      ? "its [Symbol.iterator]() gives no iterator (an object with next())"
+      : "wait for it with yield* (in a task), or make it a task with ensureFuture()";
+  }
   if (isPromiseLike(value)) {
     return "the promise of an async function is already running, outside the loop's order: give it a task, createTask(() => fn()); a host promise (fetch, fs) goes through fromPromise(promise)";
   }

@@ -16,6 +16,7 @@ import {
   getRunningLoop,
   run,
   shield,
+  type Suspend,
   sleep,
   Task,
   TimeoutError,
@@ -316,6 +317,40 @@ describe("lists are not awaitables", () => {
     await expect(run([sleep(1)] as never)).rejects.toThrow(
       /^run\(\) expects main to be a coroutine, or a function\* or async function to call, got .*: a list is not awaitable: wait for all of them with yield\* gather\(list\)\.$/,
     );
+  });
+
+  it("a list's iterator is no awaitable either, and the error says to gather its items", () => {
+    runV(function* () {
+      const tasks = [createTask(sleep(1, 1)), createTask(sleep(1, 2))];
+      for (const iterator of [tasks.values(), new Set(tasks).values(), new Map([[1, 1]]).keys()]) {
+        expect(() => ensureFuture(iterator as never)).toThrow(
+          /^ensureFuture\(\) expects awaitable to be a coroutine, a Future or a promise, got .*: the iterator of a list gives its items: wait for all of them with yield\* gather\(\[\.\.\.items\]\)\.$/,
+        );
+      }
+      expect(() => ensureFuture({ [Symbol.iterator]: () => 5 } as never)).toThrow(
+        /: its \[Symbol\.iterator\]\(\) gives no iterator \(an object with next\(\)\)\.$/,
+      );
+      yield* gather(...tasks);
+    });
+  });
+
+  it("an iterable of suspensions whose iterator is a plain one is an awaitable everywhere, as for yield*", () => {
+    class Custom implements Iterable<Suspend, number, unknown> {
+      constructor(private readonly value: number) {}
+      [Symbol.iterator](): Iterator<Suspend, number, unknown> {
+        const inner = sleep(5, this.value)[Symbol.iterator]();
+        return { next: (sent?: unknown) => inner.next(sent) }; // no throw(): not a coroutine
+      }
+    }
+    const got = runV(function* () {
+      const direct = yield* new Custom(1);
+      const timed = yield* waitFor(new Custom(2), 100);
+      const gathered = yield* gather(new Custom(3), new Custom(4));
+      const future = ensureFuture(new Custom(5));
+      expectTypeOf(future).toEqualTypeOf<Future<number>>();
+      return [direct, timed, gathered, yield* future, getRunningLoop().time()];
+    });
+    expect(got).toEqual([1, 2, [3, 4], 5, 20]);
   });
 
   it("yield* of an array where a Future is expected is a TypeError that names the mistake", () => {
