@@ -183,10 +183,17 @@ export function describe(x: unknown): string {
  * function by name, an error as `TypeError("message")`, an object by kind.
  */
 export function shortRepr(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x);
-  if (typeof x === "function") return x.name || "(anonymous)";
-  if (x instanceof Error) return `${x.name}(${shortRepr(x.message)})`;
-  return typeof x === "object" && x !== null ? describe(x) : String(x);
+  try {
+    if (typeof x === "string") return JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x);
+    if (typeof x === "function") return x.name || "(anonymous)";
+    if (x instanceof Error) return `${x.name}(${shortRepr(x.message)})`;
+    if (typeof x === "bigint") return `${x}n`;
+    return typeof x === "object" && x !== null ? describe(x) : String(x);
+  } catch {
+    // A repr must not throw where it is shown (an error message, a report): a revoked
+    // proxy, a toString() or getter that throws.
+    return `${typeof x} (unprintable)`;
+  }
 }
 
 function describeObject(x: object): string {

@@ -84,6 +84,40 @@ describe("Future states", () => {
     expect(String(f)).toBe('<Future failed exception=RangeError("boom")>');
   });
 
+  it("String() shows any result short, and never throws for one that cannot be printed", () => {
+    const loop = newLoop();
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const results = [
+      new (class Weird {
+        toString(): string {
+          throw new Error("no");
+        }
+      })(),
+      revoked.proxy,
+      Object.create(null),
+      Symbol("s"),
+      10n,
+      "x".repeat(30),
+      [1, 2, 3],
+    ];
+    expect(
+      results.map((result) => {
+        const f = new Future({ loop });
+        f.setResult(result);
+        return String(f).replace(/^<Future finished result=(.*)>$/, "$1");
+      }),
+    ).toEqual([
+      "object (unprintable)",
+      "object (unprintable)",
+      "object {}",
+      "Symbol(s)",
+      "10n",
+      '"xxxxxxxxxxxxxxxxxxxx…"',
+      "array of length 3",
+    ]);
+  });
+
   it("cancel() makes it cancelled; result() and exception() throw CancelledError", () => {
     const f = new Future({ loop: newLoop() });
     expect(f.cancel()).toBe(true);
