@@ -207,3 +207,33 @@ export class DeadlockError extends Error {
     Object.defineProperty(this, "tasks", { value: tasks });
   }
 }
+
+/**
+ * A native task awaited a promise its VirtualEventLoop did not make (a host
+ * timer, fetch, a promise of its own), or code outside the loop's tasks
+ * awaited one of asynkit's while a task's function went on past such an
+ * await: the run is no longer deterministic. Thrown where the loop was given
+ * `hostAwaits: "error"`; the task it names ends with it.
+ *
+ * @example
+ * ```ts
+ * import { HostAwaitError, VirtualEventLoop, createTask } from "asynkit";
+ * const loop = new VirtualEventLoop({ hostAwaits: "error" });
+ * const failed = await loop.runUntilComplete(async () => {
+ *   const task = createTask(async () => {
+ *     await new Promise((resolve) => setTimeout(resolve, 1)); // a host timer
+ *   });
+ *   try {
+ *     await task;
+ *     return null;
+ *   } catch (error) {
+ *     return error;
+ *   }
+ * });
+ * console.log(failed instanceof HostAwaitError); // true
+ * loop.close();
+ * ```
+ */
+export class HostAwaitError extends Error {
+  override name = "HostAwaitError";
+}

@@ -56,6 +56,7 @@ export {
   BrokenBarrierError,
   CancelledError,
   DeadlockError,
+  HostAwaitError,
   InterruptError,
   InvalidStateError,
   QueueEmpty,

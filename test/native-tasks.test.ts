@@ -22,6 +22,7 @@ import {
   fromPromise,
   gather,
   getRunningLoop,
+  HostAwaitError,
   HostEventLoop,
   Lock,
   Queue,
@@ -651,7 +652,7 @@ describe("native tasks started eagerly in one step", () => {
     });
     second.close();
     expect([outcome, time, log]).toEqual([
-      "Error",
+      "HostAwaitError",
       200,
       ["first: after the host await", "first: no running event loop"],
     ]);
@@ -832,17 +833,19 @@ describe("awaits the loop does not control", () => {
     ]);
   });
 
-  it('with hostAwaits: "error" the task fails with the report', async () => {
+  it('with hostAwaits: "error" the task fails with the report, a HostAwaitError', async () => {
     const loop = new VirtualEventLoop({ hostAwaits: "error" });
     const error = await loop.runUntilComplete(async () => {
       const task = createTask(async () => {
         await sleep(0);
         await afterTwoHostTurns();
       });
-      return ((await outcome(task)) as Error).message;
+      return (await outcome(task)) as Error;
     });
     loop.close();
-    expect(error).toMatch(/awaited a promise the loop did not make, in its step 1:/);
+    expect(error).toBeInstanceOf(HostAwaitError);
+    expect(error.name).toBe("HostAwaitError");
+    expect(error.message).toMatch(/awaited a promise the loop did not make, in its step 1:/);
   });
 
   for (const hostAwaits of ["report", "error"] as const) {
@@ -857,7 +860,7 @@ describe("awaits the loop does not control", () => {
           await new Promise((resolve) => setTimeout(resolve, 5));
           await sleep(1_000_000).then(
             () => log.push("slept on"),
-            (error: Error) => log.push(error.message.split(" (")[0] as string),
+            (error: Error) => log.push(`${error.name}: ${error.message.split(" (")[0]}`),
           );
         });
         await sleep(0);
@@ -877,7 +880,7 @@ describe("awaits the loop does not control", () => {
       if (hostAwaits === "error") {
         expect([log, time, reports]).toEqual([
           [
-            "sleep(1000000) was awaited outside the loop's tasks while the function of a native task goes on past a host await, outside its loop's order",
+            "HostAwaitError: sleep(1000000) was awaited outside the loop's tasks while the function of a native task goes on past a host await, outside its loop's order",
           ],
           10,
           [],

@@ -5,6 +5,7 @@
 import { checkObservers } from "../channels.js";
 import { type Awaitable, type Coro, isGeneratorFunction } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
+import { HostAwaitError } from "../errors.js";
 import { anyTaskOnHost, setRunningLoop } from "../events.js";
 import { type Future, forgetLastWait } from "../futures.js";
 import { type Task, toFuture } from "../tasks.js";
@@ -213,7 +214,7 @@ export class VirtualEventLoop extends BaseEventLoop {
    */
   override _hostAwait(task: Task<unknown>, step: number): void {
     const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. ${this._toOrderIt()}`;
-    if (this._failHostAwaits) task._endThrown(new Error(message));
+    if (this._failHostAwaits) task._endThrown(new HostAwaitError(message));
     else this.callExceptionHandler({ message, task });
   }
 
@@ -230,7 +231,7 @@ export class VirtualEventLoop extends BaseEventLoop {
     if (this._tasksOnHost > 0) return;
     const what = op.toString === Object.prototype.toString ? "an asynkit operation" : String(op);
     const message = `${what} was awaited outside the loop's tasks while the function of a native task goes on past a host await, outside its loop's order (a task of another loop, perhaps closed, or one that ended): if the await is that function's, it runs as a task of this loop, started when the host says, and the run is no longer deterministic. Give the loops the asyncLocalStorage option, which keeps each task's function on its own loop; and start code of your own as a task, createTask(() => fn()).`;
-    if (this._failHostAwaits) throw new Error(message);
+    if (this._failHostAwaits) throw new HostAwaitError(message);
     this.callExceptionHandler({ message });
   }
 
