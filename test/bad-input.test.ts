@@ -1386,6 +1386,7 @@ const noArguments: Partial<Record<keyof typeof asynkit | keyof typeof testing, s
   ExploreError: "an error class: made by explore() and replay() for a schedule that fails",
   BrokenBarrierError: "an error class: any message",
   DeadlockError: "an error class: made by a loop that finds a run can never finish",
+  HostAwaitError: 'an error class: made by a VirtualEventLoop with hostAwaits: "error"',
   CancelledError: "an error class: any message",
   InterruptError: "an error class: any message",
   InvalidStateError: "an error class: any message",
