@@ -257,6 +257,67 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     expect(heavyPerSlice.filter((n) => n > 1).length).toBeLessThanOrEqual(1);
   });
 
+  // The loop reads the clock through the performance prototype's now(), at each call: here a
+  // clock of the test's own, which a read moves on by 1 µs, so that the runs do not depend on
+  // the machine's load (a slice is 5,000 reads), and a "heavy" step moves on by its length.
+  async function readsPerStepAfterPauses(
+    pauses: number,
+  ): Promise<{ steps: number; reads: number }> {
+    const prototype = Object.getPrototypeOf(performance) as { now(): number };
+    const ownNow = Object.getOwnPropertyDescriptor(prototype, "now") as PropertyDescriptor;
+    const start = performance.now();
+    let reads = 0;
+    let paused = 0;
+    Object.defineProperty(prototype, "now", {
+      ...ownNow,
+      value: () => start + ++reads / 1000 + paused,
+    });
+    let steps = 0;
+    let after = { reads: 0, steps: 0 };
+    try {
+      await new HostEventLoop().runUntilComplete(function* () {
+        function* cheap() {
+          for (let i = 0; i < 2_000; i++) {
+            steps++;
+            yield;
+          }
+        }
+        function* pausing() {
+          yield;
+          paused += 12; // after cheap steps: a stretch of handles over 10 ms
+          for (let i = 1; i < pauses; i++) {
+            yield;
+            paused += 2; // a step of 2 ms on its own
+          }
+          after = { reads, steps };
+        }
+        const tasks = Array.from({ length: 50 }, () => createTask(cheap()));
+        tasks.push(createTask(pausing()));
+        for (const task of tasks) yield* task;
+      });
+    } finally {
+      Object.defineProperty(prototype, "now", ownNow);
+    }
+    return { steps: steps - after.steps, reads: reads - after.reads };
+  }
+
+  it("a handle heavy once (as a collector's pause makes one) has the clock read after every handle for a slice, not for the whole run", async () => {
+    const { steps, reads } = await readsPerStepAfterPauses(1);
+    // The pause ends its slice; the next slice reads after every handle (5,000 reads), and
+    // from the one after, a read comes every 64 handles. Held for 100 ms, every handle of the
+    // rest of the run would have had its read.
+    expect(steps).toBeGreaterThan(90_000);
+    expect(reads / steps).toBeGreaterThan(0.05);
+    expect(reads / steps).toBeLessThan(0.08);
+  });
+
+  it("a task heavy again has the clock read after every handle for 100 ms after its last heavy step", async () => {
+    const { steps, reads } = await readsPerStepAfterPauses(3);
+    // 100 ms is 100,000 reads of this clock: the rest of the run.
+    expect(steps).toBeGreaterThan(80_000);
+    expect(reads / steps).toBeGreaterThan(0.99);
+  });
+
   // A native step hands the host to the microtasks and the drive resumes after them:
   // the slice's deadline must still end the slice, in plain and in debug mode.
   for (const debug of [false, true]) {

@@ -88,11 +88,19 @@ const MAX_CHECK_INTERVAL = 64;
  * Handles that ran between two reads of the clock and took longer than this
  * hid steps heavy enough to hold the host past their slice: cheap steps had
  * grown the count between reads, and heavy ones came after them. From then
- * on the clock is read after every handle, for HEAVY_HOLD_MS after the last
- * handle that took HEAVY_STEP_MS or more.
+ * on the clock is read after every handle, for the next FIRST_HEAVY_SLICES
+ * slices, and again after each handle that took HEAVY_STEP_MS or more; for
+ * HEAVY_HOLD_MS after one that did so before (a task steps as the same entry
+ * each time). A handle heavy once may only have met the collector's pause or
+ * the kernel's page faults, which land on any handle: with 100k live tasks
+ * they come every few milliseconds, and a read after every handle would cost
+ * the whole run (83 ns a read against a step of about a microsecond, on a
+ * VM). Slices, not milliseconds, so that a slow host turn between two heavy
+ * steps does not end the hold.
  */
 const HEAVY_STRETCH_MS = 2 * SLICE_MS;
 const HEAVY_STEP_MS = 1;
+const FIRST_HEAVY_SLICES = 2;
 const HEAVY_HOLD_MS = 100;
 
 /** Options of an event loop's constructor. */
@@ -262,6 +270,10 @@ export abstract class BaseEventLoop {
   /** @internal */ _keptLastCheck = 0;
   /** Until then the clock is read after every handle (see HEAVY_STRETCH_MS); a double from the start. */
   private _heavyUntil = Number.NEGATIVE_INFINITY;
+  /** Slices, this one included, in which it is read after every handle (see FIRST_HEAVY_SLICES). */
+  private _heavySlices = 0;
+  /** The entries a read found heavy on their own: weakly, so that a done task is not kept. */
+  private _heavyEntries: WeakSet<object> | null = null;
   private _sliceSpent = false;
 
   constructor(options?: EventLoopOptions) {
@@ -1003,13 +1015,13 @@ export abstract class BaseEventLoop {
         if (this._handover !== null) {
           this._iterationLeft = left;
           this._keptLastCheck = lastCheck;
-          this._handOverMidSlice(countdown, interval);
+          this._handOverMidSlice(countdown, interval, handle);
           return HANDED_OVER;
         }
         if (--countdown === 0) {
           const time = now();
           const remaining = deadline - time;
-          const next = this._nextCheckInterval(interval, time - lastCheck, remaining, time);
+          const next = this._nextCheckInterval(interval, time - lastCheck, remaining, time, handle);
           if (remaining < 0) {
             // A stop() asked for in this iteration takes effect once the iteration is done.
             if (left === 0 && this._stopping) return STOPPED;
@@ -1034,7 +1046,7 @@ export abstract class BaseEventLoop {
    * left off. The handle counts, and a read due now is taken now: a slice of
    * native steps alone ends by its deadline too. The last read is kept already.
    */
-  private _handOverMidSlice(countdown: number, interval: number): void {
+  private _handOverMidSlice(countdown: number, interval: number, handle: object): void {
     if (--countdown === 0) {
       const time = now();
       const deadline = this._sliceDeadline;
@@ -1044,6 +1056,7 @@ export abstract class BaseEventLoop {
         time - this._keptLastCheck,
         deadline - time,
         time,
+        handle,
       );
       this._keptLastCheck = time;
     }
@@ -1056,6 +1069,7 @@ export abstract class BaseEventLoop {
     this._driveQueued = false;
     this._keptCountdown = 0;
     this._sliceSpent = false;
+    if (this._heavySlices > 0) this._heavySlices--;
     checkObservers(); // once a slice: a native step's hand-over resumes the slice it took
     const start = now();
     if (this._driveAfterHostTurn) {
@@ -1208,17 +1222,26 @@ export abstract class BaseEventLoop {
     elapsed: number,
     remaining: number,
     time: number,
+    last: object,
   ): number {
-    if (time < this._heavyUntil) {
-      if (elapsed >= HEAVY_STEP_MS) this._heavyUntil = time + HEAVY_HOLD_MS;
+    if (this._heavySlices > 0 || time < this._heavyUntil) {
+      if (elapsed >= HEAVY_STEP_MS) this._holdHeavy(time, last);
       return 1;
     }
     // A single handle read on its own (the first of a slice) held the host by itself, not hidden.
     if (elapsed > HEAVY_STRETCH_MS && interval > 1) {
-      this._heavyUntil = time + HEAVY_HOLD_MS;
+      this._heavySlices = FIRST_HEAVY_SLICES;
       return 1;
     }
     return pacedCheckInterval(interval, elapsed, remaining);
+  }
+
+  /** `entry` took HEAVY_STEP_MS or more on its own: reads after every handle go on (see HEAVY_HOLD_MS). */
+  private _holdHeavy(time: number, entry: object): void {
+    const seen = (this._heavyEntries ??= new WeakSet());
+    if (seen.has(entry)) this._heavyUntil = time + HEAVY_HOLD_MS;
+    else seen.add(entry);
+    this._heavySlices = FIRST_HEAVY_SLICES;
   }
 
   /**
