@@ -482,6 +482,8 @@ export class NativeSteps {
 
   /** `body` was resumed: its then() comes after those of the functions resumed before it. */
   resume(body: NativeBody): void {
+    // Two functions are due a then() now: the one whose first part ended alone gets its mark.
+    this.markUnmarked();
     if (this.resumed === null) this.resumed = body;
     else (this.resumedAfter ??= []).push(body);
     this.unmarkedResumes++;
@@ -626,6 +628,14 @@ export class NativeSteps {
     else this.mark(body);
   }
 
+  /** Another function is due a then(): the one left unmarked gets its firstPartEnded() queued. */
+  private markUnmarked(): void {
+    const unmarked = this.unmarked;
+    if (unmarked === null) return;
+    this.unmarked = null;
+    if (unmarked._inFirstPart) this.mark(unmarked);
+  }
+
   /** Queues `body`'s firstPartEnded(). */
   private mark(body: NativeBody): void {
     this.firstParts.push(body);
@@ -752,11 +762,7 @@ export class NativeSteps {
    */
   callFirst(fn: () => unknown, owner: Task<unknown> | null, body: NativeBody | null): unknown {
     // Another first part begins: the one that waited for it gets its firstPartEnded() now.
-    const unmarked = this.unmarked;
-    if (unmarked !== null) {
-      this.unmarked = null;
-      if (unmarked._inFirstPart) this.mark(unmarked);
-    }
+    this.markUnmarked();
     // Its credit's place: the call runs synchronously, so none of the credits queued
     // (this one included) comes before it returns, and places only grow at the end.
     const place = this.crediting.length;

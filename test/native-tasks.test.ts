@@ -2049,6 +2049,56 @@ describe("native children of waitFor, shield and task factories", () => {
 });
 
 describe("eager native starts", () => {
+  for (const [body, childAwaits] of [
+    ["timeout", false],
+    ["timeout", true],
+    ["taskGroup", false],
+    ["taskGroup", true],
+  ] as const) {
+    it(`a native task whose ${body}() body, a function*, starts a native child eagerly${childAwaits ? " that awaits sleep(0)" : ""} is the current task again after it, and so is every other`, async () => {
+      // The child's first part ends while no other function is due a then(); the task's
+      // own resume, right after, makes two: the child's first part must end before it.
+      const loop = new VirtualEventLoop();
+      const variable = new ContextVar<string>("variable", { default: "root" });
+      const log: string[] = [];
+      let childSignal: AbortSignal | undefined;
+      let main: unknown;
+      const seen = (who: string) =>
+        `${who}: current ${currentTask() === main ? "main" : currentTask()?.getName()}, variable ${variable.get()}, child's signal ${taskSignal() === childSignal}`;
+      await loop.runUntilComplete(async () => {
+        main = currentTask();
+        variable.set("main");
+        const task = createTask(
+          async () => {
+            variable.set("task");
+            const start = function* () {
+              createTask(
+                async () => {
+                  variable.set("child");
+                  childSignal = taskSignal();
+                  if (childAwaits) await sleep(0);
+                },
+                { eagerStart: true, name: "child" },
+              );
+            };
+            if (body === "timeout") await timeout(null, start);
+            else await taskGroup(start);
+            log.push(seen("task"));
+          },
+          { name: "task" },
+        );
+        await task;
+        await sleep(1);
+        log.push(seen("main"));
+      });
+      loop.close();
+      expect(log).toEqual([
+        "task: current task, variable task, child's signal false",
+        "main: current main, variable main, child's signal false",
+      ]);
+    });
+  }
+
   for (const first of ["timeout", "waitFor", "taskGroup"] as const) {
     it(`a start whose first await is ${first}() leaves the next start its own await`, async () => {
       // The body of timeout(), or the task waitFor() makes, is called inside the first
