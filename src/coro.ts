@@ -20,13 +20,12 @@ export type Coro<T = unknown> = Generator<Suspend, T, unknown>;
 
 /**
  * Anything `yield*` accepts that produces T: a Coro, a Future, a Task, a
- * CoroStart, or another iterable of suspensions that returns T; not a list
- * (an array, a Set), whose iterator gives its items: `gather(list)` waits for them.
+ * CoroStart (an object whose `[Symbol.iterator]()` gives a coroutine; an
+ * array's gives no coroutine, so a list is not one). At run time an iterable
+ * whose iterator is a plain one (no throw()) is driven too; the type asks for
+ * a coroutine so that `gather(tasks.values())` and the like fail to compile.
  */
-export type Awaitable<T> =
-  | Coro<T>
-  | Future<T>
-  | (Iterable<Suspend, T, unknown> & { readonly length?: never; readonly size?: never });
+export type Awaitable<T> = Coro<T> | Future<T> | { [Symbol.iterator](): Coro<T> };
 
 /** What `yield*` of an awaitable gives: the result type of a coroutine, Future, Task or CoroStart. */
 export type AwaitedResult<A> = A extends Iterable<Suspend, infer T, unknown> ? T : never;
@@ -98,15 +97,14 @@ export function coroutineOf(x: unknown): Coro<unknown> | null {
   return isIterator && !isCollectionIterator(iterator) ? delegateTo(iterator) : null;
 }
 
-/** The iterators of the built-in collections give items, never suspensions: a list, not an awaitable. */
-const COLLECTION_ITERATORS = new Set(
-  [[], new Map(), new Set(), ""].map((collection) =>
-    Object.prototype.toString.call(collection[Symbol.iterator]()),
-  ),
-);
-
+/**
+ * True for a built-in iterator (an array's, a Map's, an iterator helper's,
+ * matchAll()'s, a URLSearchParams'): it gives items, never suspensions, so it
+ * is a list, not an awaitable. Each has a tag of its own; an iterator of
+ * one's own has Object's.
+ */
 export function isCollectionIterator(iterator: object): boolean {
-  return COLLECTION_ITERATORS.has(Object.prototype.toString.call(iterator));
+  return Object.prototype.toString.call(iterator) !== "[object Object]";
 }
 
 function* delegateTo(iterator: Iterator<Suspend, unknown, unknown>): Coro<unknown> {
@@ -183,18 +181,29 @@ export function describe(x: unknown): string {
  * function by name, an error as `TypeError("message")`, an object by kind.
  */
 export function shortRepr(x: unknown): string {
+  if (reprDepth >= MAX_REPR_DEPTH && typeof x === "object" && x !== null) return "…";
+  reprDepth++;
   try {
     if (typeof x === "string") return JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x);
     if (typeof x === "function") return x.name || "(anonymous)";
-    if (x instanceof Error) return `${x.name}(${shortRepr(x.message)})`;
+    if (x instanceof Error) {
+      const { name, message } = x;
+      return `${typeof name === "string" ? name : "Error"}(${typeof message === "string" ? shortRepr(message) : ""})`;
+    }
     if (typeof x === "bigint") return `${x}n`;
     return typeof x === "object" && x !== null ? describe(x) : String(x);
   } catch {
     // A repr must not throw where it is shown (an error message, a report): a revoked
     // proxy, a toString() or getter that throws.
     return `${typeof x} (unprintable)`;
+  } finally {
+    reprDepth--;
   }
 }
+
+/** A result that is a future whose result is a future…: shown two deep, so a cycle ends. */
+const MAX_REPR_DEPTH = 3;
+let reprDepth = 0;
 
 function describeObject(x: object): string {
   if (isGeneratorObject(x)) return "a generator object";
@@ -204,6 +213,8 @@ function describeObject(x: object): string {
   if (Array.isArray(x)) return `array of length ${x.length}`;
   if (x instanceof Map || x instanceof Set) return `${x.constructor.name} of size ${x.size}`;
   const kind = Object.getPrototypeOf(x)?.constructor?.name ?? "";
+  // Not its String(), which a Buffer makes of all its bytes.
+  if (ArrayBuffer.isView(x)) return `${kind || "view"} of ${x.byteLength} bytes`;
   if (kind === "" || kind === "Object") {
     const keys = Object.keys(x);
     return keys.length === 0 ? "object {}" : `object { ${keys.slice(0, 4).join(", ")} }`;

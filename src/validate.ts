@@ -236,7 +236,7 @@ function awaitableHint(where: string, value: unknown): string {
   if (typeof value === "object" && value !== null && isAsyncGenerator(value)) {
     return "an async generator is not a coroutine: write it as a function* (waiting with yield*) or as an async function";
   }
-  if (typeof value === "object" && value !== null && isCollectionIterator(value)) {
+  if (isIterator(value) && isCollectionIterator(value)) {
     return "the iterator of a list gives its items: wait for all of them with yield* gather([...items])";
   }
   // An iterable that is not a coroutine itself: a CoroStart, or one whose iterator is no iterator.
@@ -255,6 +255,16 @@ function awaitableHint(where: string, value: unknown): string {
     return `a ${typeof value === "string" ? "string" : "collection"} is not awaitable`;
   }
   return "pass the generator object a function* returns, or a Future";
+}
+
+/** An iterator that is its own iterable, as the built-in ones are. */
+function isIterator(x: unknown): x is Iterator<unknown> {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as Iterator<unknown>).next === "function" &&
+    typeof (x as Partial<Iterable<unknown>>)[Symbol.iterator] === "function"
+  );
 }
 
 /** The TypeError for argument `name` of `where`, which should have been `expected` (an awaitable). */

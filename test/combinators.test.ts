@@ -334,7 +334,9 @@ describe("lists are not awaitables", () => {
     });
   });
 
-  it("an iterable of suspensions whose iterator is a plain one is an awaitable everywhere, as for yield*", () => {
+  it("an iterable of suspensions whose iterator is a plain one is driven everywhere, as by yield*", () => {
+    // The types ask for a coroutine (so that a list's iterator fails to compile); at run
+    // time a plain iterator of one's own is driven as yield* drives it.
     class Custom implements Iterable<Suspend, number, unknown> {
       constructor(private readonly value: number) {}
       [Symbol.iterator](): Iterator<Suspend, number, unknown> {
@@ -342,15 +344,27 @@ describe("lists are not awaitables", () => {
         return { next: (sent?: unknown) => inner.next(sent) }; // no throw(): not a coroutine
       }
     }
+    const custom = (value: number) => new Custom(value) as unknown as Coro<number>;
     const got = runV(function* () {
       const direct = yield* new Custom(1);
-      const timed = yield* waitFor(new Custom(2), 100);
-      const gathered = yield* gather(new Custom(3), new Custom(4));
-      const future = ensureFuture(new Custom(5));
-      expectTypeOf(future).toEqualTypeOf<Future<number>>();
+      const timed = yield* waitFor(custom(2), 100);
+      const gathered = yield* gather(custom(3), custom(4));
+      const future = ensureFuture(custom(5));
       return [direct, timed, gathered, yield* future, getRunningLoop().time()];
     });
     expect(got).toEqual([1, 2, [3, 4], 5, 20]);
+  });
+
+  it("a built-in iterator is a list of items wherever an awaitable is taken, not an awaitable", () => {
+    runV(function* () {
+      const tasks = [createTask(sleep(1, 1))];
+      const lazy = { [Symbol.iterator]: () => "a=1".matchAll(/a/g) }; // a built-in iterator of its own
+      for (const value of [new URLSearchParams("a=1").entries(), lazy]) {
+        expect(() => ensureFuture(value as never)).toThrow(TypeError);
+      }
+      expect(() => ensureFuture(Promise.resolve(1).then() as never)).not.toThrow();
+      yield* gather(...tasks);
+    });
   });
 
   it("yield* of an array where a Future is expected is a TypeError that names the mistake", () => {
