@@ -240,11 +240,7 @@ function awaitableHint(where: string, value: unknown): string {
     return "the iterator of a list gives its items: wait for all of them with yield* gather([...items])";
   }
   // An iterable that is not a coroutine itself: a CoroStart, or one whose iterator is no iterator.
-  if (isAwaitable(value)) {
-    return coroutineOf(value) === null
-      ? "its [Symbol.iterator]() gives no iterator (an object with next())"
-      : "wait for it with yield* (in a task), or make it a task with ensureFuture()";
-  }
+  if (isAwaitable(value)) return iterableHint(value);
   if (isPromiseLike(value)) {
     return "the promise of an async function is already running, outside the loop's order: give it a task, createTask(() => fn()); a host promise (fetch, fs) goes through fromPromise(promise)";
   }
@@ -255,6 +251,19 @@ function awaitableHint(where: string, value: unknown): string {
     return `a ${typeof value === "string" ? "string" : "collection"} is not awaitable`;
   }
   return "pass the generator object a function* returns, or a Future";
+}
+
+/** What to do with an iterable refused where a coroutine is taken (a hint must not throw). */
+function iterableHint(value: unknown): string {
+  let drivable = false;
+  try {
+    drivable = coroutineOf(value) !== null;
+  } catch {
+    return "its [Symbol.iterator]() threw";
+  }
+  return drivable
+    ? "wait for it with yield* (in a task), or make it a task with ensureFuture()"
+    : "its [Symbol.iterator]() gives no iterator (an object with next())";
 }
 
 /** An iterator that is its own iterable, as the built-in ones are. */

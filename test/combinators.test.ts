@@ -330,6 +330,14 @@ describe("lists are not awaitables", () => {
       expect(() => ensureFuture({ [Symbol.iterator]: () => 5 } as never)).toThrow(
         /: its \[Symbol\.iterator\]\(\) gives no iterator \(an object with next\(\)\)\.$/,
       );
+      const throwing = {
+        [Symbol.iterator]() {
+          throw new Error("its own error");
+        },
+      };
+      expect(() => createTask(throwing as never)).toThrow(
+        /: its \[Symbol\.iterator\]\(\) threw\.$/,
+      );
       yield* gather(...tasks);
     });
   });
