@@ -941,6 +941,11 @@ describe("the search", () => {
     }
   });
 
+  it("takes iterations: Infinity for a search that only its time limit ends", async () => {
+    const report = await explore(busy, { iterations: Number.POSITIVE_INFINITY, timeLimitMs: 50 });
+    expect([report.timedOut, report.iterations > 1]).toEqual([true, true]);
+  });
+
   it("stops when its signal aborts, rejecting with the reason; the next search need not wait", async () => {
     const controller = new AbortController();
     const reason = new Error("the test timed out");

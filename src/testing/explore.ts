@@ -478,7 +478,9 @@ function checkExploreOptions(options: ExploreOptions): Settings {
   const { iterations = 1000, seed = 0, strategy = "random", depth = 3 } = options;
   const { preemptionBound = Number.POSITIVE_INFINITY } = options;
   const { timeLimitMs = Number.POSITIVE_INFINITY } = options;
-  checkInteger(where, "options.iterations", iterations, 1);
+  // Infinity: a search bounded by timeLimitMs or its signal alone.
+  if (iterations !== Number.POSITIVE_INFINITY)
+    checkInteger(where, "options.iterations", iterations, 1);
   checkInteger(where, "options.seed", seed, 0);
   if (typeof strategy !== "string" || !STRATEGIES.includes(strategy)) {
     const make = typeof strategy === "string" ? argRangeError : argTypeError;
