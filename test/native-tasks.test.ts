@@ -829,7 +829,7 @@ describe("awaits the loop does not control", () => {
     }, reports);
     expect(log).toEqual(["host promise settled", "got done"]);
     expect(reports).toEqual([
-      "<Task pending name=\"fetcher\"> awaited a promise the loop did not make, in its step 0: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits; a Future (loop.createFuture()), an Event or a Semaphore, not a promise of your own that another task resolves. Host I/O is ordered when awaited through fromPromise(promise); an async function of yours that awaits asynkit is not host I/O: make it a task, createTask(() => fn()), rather than wrap its promise.",
+      "<Task pending name=\"fetcher\"> awaited a promise the loop did not make, in its step 0: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits; a Future (loop.createFuture()), an Event or a Semaphore, not a promise of your own that another task resolves. Host I/O is ordered when awaited through fromPromise(promise); an async function of yours that awaits asynkit is not host I/O: make it a task, createTask(() => fn()), rather than wrap its promise or call it without await (void fn()).",
     ]);
   });
 

@@ -237,7 +237,7 @@ export class VirtualEventLoop extends BaseEventLoop {
 
   /** @internal What brings code that awaited a host promise back into the loop's order. */
   _toOrderIt(): string {
-    return "Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits; a Future (loop.createFuture()), an Event or a Semaphore, not a promise of your own that another task resolves. Host I/O is ordered when awaited through fromPromise(promise); an async function of yours that awaits asynkit is not host I/O: make it a task, createTask(() => fn()), rather than wrap its promise.";
+    return "Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits; a Future (loop.createFuture()), an Event or a Semaphore, not a promise of your own that another task resolves. Host I/O is ordered when awaited through fromPromise(promise); an async function of yours that awaits asynkit is not host I/O: make it a task, createTask(() => fn()), rather than wrap its promise or call it without await (void fn()).";
   }
 
   /** @internal */
