@@ -8,6 +8,7 @@ import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";
 import { peekRunningLoop, runningTask } from "./events.js";
 import type { GeneratorObject } from "./generatorobject.js";
+import { lintHeldGenerators } from "./lints.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { type Op, thenable } from "./thenable.js";
 
@@ -39,6 +40,7 @@ export function trackGenerator(gen: AnyGenerator): LiveGenerators | null {
     });
   }
   live.add(gen);
+  if (loop.getDebug()) lintHeldGenerators(loop, live.size, gen);
   return live;
 }
 

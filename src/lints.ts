@@ -7,6 +7,7 @@
 import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
 import type { Future } from "./futures.js";
 import { noteSuspensions, PENDING } from "./futures.js";
+import type { GeneratorObject } from "./generatorobject.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { captureSite, userFrames } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
@@ -244,4 +245,30 @@ export function lintPendingAtClose(loop: BaseEventLoop, tasks: readonly Task[]):
       future,
     });
   }
+}
+
+/** Held generators that make the loop say so in debug mode: 1,000, then each ten times as many. */
+const HELD_GENERATORS_FIRST = 1_000;
+
+/**
+ * A GeneratorObject began on a loop in debug mode, which now holds `held`
+ * that are not done: at 1,000, 10,000 … a lint says the loop keeps each
+ * until it is done (for its `finally` blocks), so that a program that
+ * drops generators half read learns it before its heap does.
+ */
+export function lintHeldGenerators(
+  loop: BaseEventLoop,
+  held: number,
+  latest: GeneratorObject<unknown, unknown, unknown>,
+): void {
+  if (held < HELD_GENERATORS_FIRST || !isPowerOfTen(held)) return;
+  lint(loop, {
+    message: `${held.toLocaleString("en")} GeneratorObjects begun on this loop are not done: the loop holds each until it is, so that its finally blocks run. Close the ones you stop reading (return(), close(), a for await or forAwait() left early), or they stay in memory until the loop shuts down`,
+    asyncgen: latest,
+  });
+}
+
+function isPowerOfTen(n: number): boolean {
+  while (n % 10 === 0) n /= 10;
+  return n === 1;
 }

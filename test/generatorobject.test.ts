@@ -525,6 +525,31 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
     });
   }
 
+  test("in debug mode, the loop says so once it holds 1,000 generators not done, and at 10,000", () => {
+    const loop = new VirtualEventLoop();
+    loop.setDebug(true);
+    const lints: string[] = [];
+    loop.setExceptionHandler((_, context) => {
+      if (context.lint === true && context.asyncgen !== undefined) lints.push(context.message);
+    });
+    const counts: number[] = [];
+    loop.runSync(
+      (function* () {
+        const log: string[] = [];
+        for (let i = 1; i <= 10_000; i++) {
+          yield* lines("dropped", log).next(); // read in part, then dropped
+          if (i === 999 || i === 1_000 || i === 9_999 || i === 10_000) counts.push(lints.length);
+        }
+      })(),
+    );
+    loop.runSync(loop.shutdownAsyncgens());
+    loop.close();
+    expect(counts).toEqual([0, 1, 1, 2]);
+    expect(lints[0]).toBe(
+      "1,000 GeneratorObjects begun on this loop are not done: the loop holds each until it is, so that its finally blocks run. Close the ones you stop reading (return(), close(), a for await or forAwait() left early), or they stay in memory until the loop shuts down",
+    );
+  });
+
   test("run() closes a generator left suspended, after the tasks it left, before it settles", async () => {
     const log: string[] = [];
     const result = await run(

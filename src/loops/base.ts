@@ -805,8 +805,9 @@ export abstract class BaseEventLoop {
    * Debug mode reports lints through the exception handler (see
    * docs/observability.md): every callback or task step that runs 100 ms or
    * longer, a task ready for more than 100 iterations without running, a task
-   * that polls (woken 1,000 times in a row with nothing to wait for), and the
-   * futures tasks still wait on when the loop closes.
+   * that polls (woken 1,000 times in a row with nothing to wait for), the
+   * futures tasks still wait on when the loop closes, and 1,000 (then 10,000
+   * …) GeneratorObjects begun on the loop and not done.
    */
   setDebug(enabled: boolean): void {
     if (typeof enabled !== "boolean") {
