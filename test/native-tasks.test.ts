@@ -1186,11 +1186,15 @@ describe("awaits the loop does not control", () => {
 
   it("with asyncLocalStorage, a child cancelled through its parent's signal is not the parent learning of its cancellation", async () => {
     const log: string[] = [];
+    let release = (): void => {};
+    const hostPromise = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     await run(
       async () => {
         const parent = createTask(async () => {
           const child = createTask(() => sleep(10_000), { signal: taskSignal() });
-          await new Promise((resolve) => setTimeout(resolve, 20)); // ignores the signal
+          await hostPromise; // a promise the loop did not make, which ignores the signal
           log.push(`child cancelled: ${child.cancelled()}`);
           try {
             await sleep(1);
@@ -1202,6 +1206,7 @@ describe("awaits the loop does not control", () => {
         });
         await sleep(5);
         parent.cancel();
+        setTimeout(release, 1); // settled by the host once the cancel is made, whatever the machine's load
         log.push(String(await outcome(parent)));
       },
       { asyncLocalStorage: true },
