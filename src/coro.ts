@@ -90,11 +90,12 @@ export function coroutineOf(x: unknown): Coro<unknown> | null {
   if (!isAwaitable(x)) return null;
   const iterator = (x as Iterable<Suspend>)[Symbol.iterator]();
   if (isCoroutine(iterator)) return iterator;
-  const isIterator =
-    typeof iterator === "object" &&
-    iterator !== null &&
-    typeof (iterator as Iterator<Suspend>).next === "function";
-  return isIterator && !isCollectionIterator(iterator) ? delegateTo(iterator) : null;
+  return isIterator(iterator) && !isCollectionIterator(iterator) ? delegateTo(iterator) : null;
+}
+
+/** True for an object with a next() method. */
+export function isIterator(x: unknown): x is Iterator<Suspend, unknown, unknown> {
+  return typeof x === "object" && x !== null && typeof (x as Iterator<unknown>).next === "function";
 }
 
 /**

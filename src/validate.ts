@@ -12,6 +12,7 @@ import {
   isCollection,
   isCollectionIterator,
   isGeneratorFunction,
+  isIterator,
   isPromiseLike,
 } from "./coro.js";
 
@@ -236,11 +237,14 @@ function awaitableHint(where: string, value: unknown): string {
   if (typeof value === "object" && value !== null && isAsyncGenerator(value)) {
     return "an async generator is not a coroutine: write it as a function* (waiting with yield*) or as an async function";
   }
-  if (isIterator(value) && isCollectionIterator(value)) {
-    return "the iterator of a list gives its items: wait for all of them with yield* gather([...items])";
+  // An iterable that is not a coroutine itself: a list's iterator, a CoroStart, or one whose
+  // iterator is no iterator.
+  if (isAwaitable(value)) {
+    if (isIterator(value) && isCollectionIterator(value)) {
+      return "the iterator of a list gives its items: wait for all of them with yield* gather([...items])";
+    }
+    return iterableHint(value);
   }
-  // An iterable that is not a coroutine itself: a CoroStart, or one whose iterator is no iterator.
-  if (isAwaitable(value)) return iterableHint(value);
   if (isPromiseLike(value)) {
     return "the promise of an async function is already running, outside the loop's order: give it a task, createTask(() => fn()); a host promise (fetch, fs) goes through fromPromise(promise)";
   }
@@ -264,16 +268,6 @@ function iterableHint(value: unknown): string {
   return drivable
     ? "wait for it with yield* (in a task), or make it a task with ensureFuture()"
     : "its [Symbol.iterator]() gives no iterator (an object with next())";
-}
-
-/** An iterator that is its own iterable, as the built-in ones are. */
-function isIterator(x: unknown): x is Iterator<unknown> {
-  return (
-    typeof x === "object" &&
-    x !== null &&
-    typeof (x as Iterator<unknown>).next === "function" &&
-    typeof (x as Partial<Iterable<unknown>>)[Symbol.iterator] === "function"
-  );
 }
 
 /** The TypeError for argument `name` of `where`, which should have been `expected` (an awaitable). */
