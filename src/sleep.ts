@@ -116,8 +116,13 @@ class SleepFor<T> {
   ) {}
 
   next(): IteratorResult<Suspend, T> {
+    if (this._fired) {
+      // Over: the timer is let go, so that a task kept after it is done keeps no timer.
+      this.value = null;
+      return doneStep(this._result);
+    }
     const timer = this.value;
-    if (timer !== null) return this._fired ? doneStep(this._result) : waitStep(timer, true);
+    if (timer !== null) return waitStep(timer, true);
     const started = new SleepTimer<T>(getRunningLoop(), this.ms, this);
     this.value = started;
     return waitStep(started, false, this as IteratorYieldResult<Suspend>);

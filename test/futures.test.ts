@@ -502,10 +502,14 @@ describe("yield* sleep(ms)", () => {
         expect(() => slept.next()).toThrow(InvalidStateError);
         yield* timer;
         log.push(`t=${loop.time()} ${timer.result()}`);
-        expect(slept.next()).toEqual({ done: true, value: "woke" });
-        // The step handed over earlier still says what it said: a start that keeps it can replay it.
+        // Until the sleep's end, the step handed over earlier still says what it said: a start
+        // that keeps it can replay it.
         expect(first.done).toBe(false);
         expect(first.value).toBe(timer);
+        expect(slept.next()).toEqual({ done: true, value: "woke" });
+        // Over, it lets go of its timer: a task kept after it is done keeps no timer alive.
+        expect(first.value).toBe(null);
+        expect(slept.next()).toEqual({ done: true, value: "woke" });
       })(),
     );
     expect(log).toEqual(["t=5 woke"]);
