@@ -42,6 +42,7 @@ import {
   describe,
   isAsyncGenerator,
   isCoroutine,
+  isGeneratorObject,
   isLocalAsyncFunction,
   isLocalGeneratorFunction,
   isPromiseLike,
@@ -1216,6 +1217,9 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
     body._endAfterAwait(ok, outcome);
     return;
   }
+  if (ok && typeof outcome === "object" && outcome !== null && isGeneratorObject(outcome)) {
+    reportReturnedGenerator(task);
+  }
   // A step of the task's already queued ends the task.
   const queued = stepQueued(task, body);
   // The function went on without the await the task drives (e.g. Promise.race).
@@ -1230,6 +1234,19 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   // Settled outside a hand-over (the host resumed the function), the step may have resumed an
   // outer function (an async body of timeout() ended): its step goes on in the microtasks.
   else if (loop._handover !== null && !loop._handover.handedOver) handOver(loop);
+}
+
+/**
+ * An async function that returns a generator (`async () => work()`) resolves
+ * to it unrun, where `() => work()` makes the task run it: said through the
+ * exception handler, as asyncio warns of a coroutine never awaited. The
+ * generator stays the result, since it may be meant as one.
+ */
+function reportReturnedGenerator(task: Task<unknown>): void {
+  task._loop.callExceptionHandler({
+    message: `${task}'s async function returned a generator object without running it: none of the generator's code ran, and the generator is the function's result. To run it, give the task the function that returns it, \`() => work()\` rather than \`async () => work()\`, or wait for it in the function: \`return await createTask(work())\`. (A generator meant as the result is passed on as it is.)`,
+    task,
+  });
 }
 
 /** @internal What createTask() and its kin make of a function: the coroutine of a native task. */

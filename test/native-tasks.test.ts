@@ -116,6 +116,35 @@ describe("native tasks", () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it("say so when their function returns a generator unrun, and end with it", async () => {
+    const ran: string[] = [];
+    function* work(): Coro<number> {
+      ran.push("work");
+      yield* sleep(1);
+      return 7;
+    }
+    const reports: string[] = [];
+    const results = await onLoop(async () => {
+      const slip = createTask(async () => work(), { name: "slip" });
+      const meant = createTask(() => work(), { name: "meant" });
+      const inBody = await timeout(100, async () => work());
+      return [await slip, await meant, inBody];
+    }, reports);
+    expect(
+      results.map((r) => (typeof r === "number" ? r : Object.prototype.toString.call(r))),
+    ).toEqual(["[object Generator]", 7, "[object Generator]"]);
+    expect(ran).toEqual(["work"]);
+    // The timeout's body, the main task's function, ends first.
+    expect(reports).toEqual([
+      expect.stringMatching(
+        /^<Task pending name="Task-\d+">'s async function returned a generator object/,
+      ),
+      expect.stringMatching(
+        /^<Task pending name="slip">'s async function returned a generator object without running it: .* `\(\) => work\(\)` rather than `async \(\) => work\(\)`/,
+      ),
+    ]);
+  });
+
   it("give one log in 1,000 runs", async () => {
     const logs = new Set<string>();
     for (let i = 0; i < 1000; i++) logs.add((await interleaving()).log.join(" "));
