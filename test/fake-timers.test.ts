@@ -80,3 +80,39 @@ describe("@sinonjs/fake-timers", () => {
     expect(exit).toMatchObject({ code: 0, stdout: '[60000,"host",true]\n' });
   });
 });
+
+describe("node:test's mock.timers", () => {
+  afterAll(removeScripts);
+
+  it("enabled before asynkit loads, leave a VirtualEventLoop on virtual time, native tasks and all", async () => {
+    // It keeps no way back to the host's setImmediate: the loops take their host turns
+    // through a MessageChannel instead, which it does not fake.
+    const exit = await runScript(
+      "node-test-mock-before",
+      `import { mock } from "node:test";
+      process.removeAllListeners("warning"); // MockTimers is experimental on Node 20
+      mock.timers.enable();
+      const { VirtualEventLoop, createTask, sleep } = await import("asynkit");
+      const loop = new VirtualEventLoop();
+      const log = [];
+      const result = await loop.runUntilComplete(async () => {
+        const worker = createTask(async () => {
+          await sleep(60_000);
+          log.push(\`worker at \${loop.time()}\`);
+          await new Promise((resolve) => setImmediate(resolve)); // faked: the mock's, never run
+          return "never";
+        });
+        await sleep(60_001);
+        log.push(\`main at \${loop.time()}, worker \${worker.done() ? "done" : "blocked"}\`);
+        worker.cancel();
+        return loop.time();
+      });
+      mock.timers.reset();
+      console.log(JSON.stringify([...log, result]));`,
+    );
+    expect(exit).toMatchObject({
+      code: 0,
+      stdout: '["worker at 60000","main at 60001, worker blocked",60001]\n',
+    });
+  });
+});

@@ -56,13 +56,24 @@ export const hostClearTimeout: (timer: unknown) => void = unfaked(
   "clearTimeout",
 );
 
+/**
+ * True for a function node:test's MockTimers put in place (`mock.timers.enable()`):
+ * a bound private method of its own ("bound #setImmediate"), which keeps the
+ * host's function out of reach.
+ */
+function isNodeTestMock(fn: unknown): boolean {
+  return typeof fn === "function" && fn.name.startsWith("bound #");
+}
+
 /** With MessageChannel: how many yields in a row may go through the port before one goes through a timer. */
 const TIMER_EVERY = 16;
 
 /** Runs `fn` in a host macrotask, so host I/O and timers get their turn first. */
 export const yieldToHost: (fn: () => void) => void = (() => {
   const setImmediate = unfaked(timers.setImmediate, "setImmediate");
-  if (typeof setImmediate === "function") return (fn: () => void) => void setImmediate(fn);
+  if (typeof setImmediate === "function" && !isNodeTestMock(setImmediate)) {
+    return (fn: () => void) => void setImmediate(fn);
+  }
   if (typeof MessageChannel === "function") {
     const channel = new MessageChannel();
     // A listening port keeps a process-style host alive (Node's, Deno's, Bun's): only
@@ -76,11 +87,13 @@ export const yieldToHost: (fn: () => void) => void = (() => {
     };
     port.unref?.();
     let yields = 0;
+    // Faked by node:test, a timer would never fire: the host has no timers to hold back.
+    const timersFaked = isNodeTestMock(hostSetTimeout);
     return (fn: () => void) => {
       // A port may deliver many messages before the host's timers get a turn
       // (Node's delivers up to 1,000 in a row): every 16th yield goes through
       // a timer instead, so a busy loop never holds the host's timers back long.
-      if (++yields % TIMER_EVERY === 0) {
+      if (++yields % TIMER_EVERY === 0 && !timersFaked) {
         hostSetTimeout(fn, 0);
         return;
       }
