@@ -10,7 +10,7 @@ import type { TimerHandle } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { TaskPriority } from "./priority.js";
 import type { Task, TaskBody } from "./tasks.js";
-import { describeWait, taskLabel } from "./tasktree.js";
+import { describeWait, taskLabel, whyStillRunning } from "./tasktree.js";
 import { argTypeError, checkDelay, checkOptions, type OptionNames } from "./validate.js";
 
 /** Options for `loop.submit()`. */
@@ -126,7 +126,7 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   for (const task of stillRunning) {
     if (task.done()) continue;
     loop.callExceptionHandler({
-      message: `loop.shutdown(): ${taskLabel(task)} was still running ${timeoutMs} ms after its cancellation (it waits on ${describeWait(task)}): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.`,
+      message: `loop.shutdown(): ${taskLabel(task)} was still running ${timeoutMs} ms after its cancellation (it waits on ${describeWait(task)}): ${whyStillRunning(task)}; it is abandoned as the loop closes.`,
       task,
     });
   }
@@ -173,6 +173,9 @@ function stopAtDeadline(
  * start while cancelled included, and settles when none is left or
  * `timeoutMs` has passed on the loop's clock.
  */
+/** The message of the cancellations shutdown() sends: a handler's log says why its request ended. */
+const SHUTTING_DOWN = "the loop is shutting down";
+
 function cancelAll(
   loop: BaseEventLoop,
   cancelled: Set<Task<unknown>>,
@@ -201,7 +204,7 @@ function cancelAll(
         // Once only: a task that caught the cancellation to clean up is not interrupted again.
         if (!cancelled.has(task)) {
           cancelled.add(task);
-          task.cancel();
+          task.cancel(SHUTTING_DOWN);
         }
         task._addCallback(countDown);
       }

@@ -17,7 +17,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { readMainResult } from "./mainresult.js";
 import { ensureFuture, type Task, type TaskBody } from "./tasks.js";
-import { describeWait, taskLabel } from "./tasktree.js";
+import { describeWait, taskLabel, whyStillRunning } from "./tasktree.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -366,7 +366,7 @@ function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[])
     task.getLoop().callExceptionHandler({
       message:
         `${taskLabel(task)} was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +
-        `waiting on ${waiting}: it caught CancelledError, or its cleanup takes that long. run() waits until it ends.`,
+        `waiting on ${waiting}: ${whyStillRunning(task)}. run() waits until it ends.`,
       task,
     });
   });

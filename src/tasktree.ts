@@ -58,6 +58,18 @@ export function waitingOn(task: Task<unknown>): string | null {
 }
 
 /**
+ * @internal Why a cancelled task still runs, for the reports of shutdowns
+ * that wait for it: a task blocked on the host gets its cancellation only at
+ * its next asynkit await, which the host API it awaits holds back unless it
+ * took the task's signal.
+ */
+export function whyStillRunning(task: Task<unknown>): string {
+  return task._blockedOnHost && task._mustCancel
+    ? "its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise()"
+    : "it caught the CancelledError, or its cleanup takes that long";
+}
+
+/**
  * The await chain of a waiting task: what it waits on, then, while that is a
  * pending task, what that task waits on, and so on ("Task "b" → Queue.get()",
  * "Task "b" → a native promise only the host settles").

@@ -330,10 +330,46 @@ describe("loop.shutdown()", () => {
     await app.shutdown({ timeout: 500 });
     expect(app.time()).toBe(500);
     expect(contexts.map((c) => c.message)).toEqual([
-      'loop.shutdown(): Task "stubborn" was still running 500 ms after its cancellation (it waits on Event.wait()): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.',
+      'loop.shutdown(): Task "stubborn" was still running 500 ms after its cancellation (it waits on Event.wait()): it caught the CancelledError, or its cleanup takes that long; it is abandoned as the loop closes.',
     ]);
     expect(contexts[0]?.task).toBe(stubborn);
     expect(app.isClosed()).toBe(true);
+  });
+
+  it("cancels with a message that says why: a handler's log shows it", async () => {
+    const app = new VirtualEventLoop();
+    const messages = reports(app);
+    const seen: string[] = [];
+    app.submit(async () => {
+      try {
+        await forever();
+      } catch (error) {
+        seen.push(`${(error as Error).name}: ${(error as Error).message}`);
+        throw error;
+      }
+    });
+    await tick();
+    await app.shutdown();
+    expect([seen, messages]).toEqual([["CancelledError: the loop is shutting down"], []]);
+  });
+
+  it("says of a native task blocked on a host promise that ignores its signal what would end it", async () => {
+    const app = new HostEventLoop();
+    const messages = reports(app);
+    const log: string[] = [];
+    const slow = app.submit(
+      async () => {
+        await delay(300); // no signal given: the cancellation waits for the next asynkit await
+        log.push("resumed after the host wait");
+      },
+      { name: "GET /report" },
+    );
+    await delay(5);
+    await app.shutdown({ timeout: 50 });
+    expect([slow.done(), app.isClosed(), log]).toEqual([false, true, []]);
+    expect(messages).toEqual([
+      'loop.shutdown(): Task "GET /report" was still running 50 ms after its cancellation (it waits on a native promise only the host settles): its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise(); it is abandoned as the loop closes.',
+    ]);
   });
 
   it("on a virtual loop, stops the clock at the deadline: a cleanup that sleeps past it is reported, not run to its end", async () => {
@@ -361,7 +397,7 @@ describe("loop.shutdown()", () => {
       true,
     ]);
     expect(messages).toEqual([
-      'loop.shutdown(): Task "worker" was still running 1000 ms after its cancellation (it waits on sleep until t=10000 ms): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.',
+      'loop.shutdown(): Task "worker" was still running 1000 ms after its cancellation (it waits on sleep until t=10000 ms): it caught the CancelledError, or its cleanup takes that long; it is abandoned as the loop closes.',
     ]);
   });
 
@@ -397,7 +433,7 @@ describe("loop.shutdown()", () => {
     await app.shutdown({ timeout: 200 });
     expect(log).toEqual(["rolling back at t=0", "cursor closed at t=200"]);
     expect(messages).toEqual([
-      'loop.shutdown(): Task "tx" was still running 200 ms after its cancellation (it waits on sleep until t=500 ms): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.',
+      'loop.shutdown(): Task "tx" was still running 200 ms after its cancellation (it waits on sleep until t=500 ms): it caught the CancelledError, or its cleanup takes that long; it is abandoned as the loop closes.',
     ]);
   });
 

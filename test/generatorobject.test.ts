@@ -698,7 +698,7 @@ describe("closing the generators a loop began (asyncio's shutdown_asyncgens)", (
     await app.shutdown({ timeout: 100 });
     expect(log).toEqual(["read once closed at 100"]); // once the stubborn task had its 100 ms
     expect(contexts.map((c) => c.message)).toEqual([
-      'loop.shutdown(): Task "stubborn" was still running 100 ms after its cancellation (it waits on Event.wait()): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.',
+      'loop.shutdown(): Task "stubborn" was still running 100 ms after its cancellation (it waits on Event.wait()): it caught the CancelledError, or its cleanup takes that long; it is abandoned as the loop closes.',
     ]);
   });
 

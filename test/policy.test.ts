@@ -289,7 +289,7 @@ describe("run()", () => {
       "stubborn ends at 5010",
     ]);
     expect(messages).toEqual([
-      'Task "stubborn" was cancelled at run() shutdown but still runs 1000 ms later, waiting on sleep until t=5010 ms: it caught CancelledError, or its cleanup takes that long. run() waits until it ends.',
+      'Task "stubborn" was cancelled at run() shutdown but still runs 1000 ms later, waiting on sleep until t=5010 ms: it caught the CancelledError, or its cleanup takes that long. run() waits until it ends.',
     ]);
   });
 
@@ -313,7 +313,7 @@ describe("run()", () => {
       { loopFactory: () => new HostEventLoop() },
     );
     expect(messages).toEqual([
-      'Task "cleaner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: it caught CancelledError, or its cleanup takes that long. run() waits until it ends.',
+      'Task "cleaner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: it caught the CancelledError, or its cleanup takes that long. run() waits until it ends.',
     ]);
   });
 
@@ -340,7 +340,7 @@ describe("run()", () => {
       yield;
     }, virtual);
     expect(messages).toEqual([
-      'Task "spinner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on nothing (it is ready to run): it caught CancelledError, or its cleanup takes that long. run() waits until it ends.',
+      'Task "spinner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on nothing (it is ready to run): it caught the CancelledError, or its cleanup takes that long. run() waits until it ends.',
     ]);
   });
 

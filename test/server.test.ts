@@ -177,7 +177,7 @@ describe("an HTTP server on one app loop", () => {
     expect(reports).toEqual([
       'loop.shutdown(): Task "GET /stubborn" was still running 200 ms after its cancellation (it waits on sleep until t=' +
         reports[0]?.match(/t=(\d+) ms/)?.[1] +
-        " ms): it caught the CancelledError, or its cleanup takes longer; it is abandoned as the loop closes.",
+        " ms): it caught the CancelledError, or its cleanup takes that long; it is abandoned as the loop closes.",
     ]);
   }, 30_000);
 });
