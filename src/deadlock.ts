@@ -191,9 +191,15 @@ function reportPendingAtExit(loop: BaseEventLoop): void {
   reportPending(loop, "the process is exiting, and nothing is left that could wake it");
 }
 
-/** @internal The tasks of `loop` still pending were reported as abandoned (shutdown()): not again. */
-export function pendingReported(loop: BaseEventLoop): void {
-  for (const task of loop._liveTasks()) reportedAtExit.add(task);
+/**
+ * @internal The tasks of `loop` still pending were reported as abandoned
+ * (shutdown()), or `tasks` were (named by a DeadlockError): not again.
+ */
+export function pendingReported(
+  loop: BaseEventLoop,
+  tasks: readonly Task<unknown>[] = loop._liveTasks(),
+): void {
+  for (const task of tasks) reportedAtExit.add(task);
 }
 
 /**

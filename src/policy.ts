@@ -11,6 +11,8 @@ import {
   isGeneratorFunction,
   isPromiseLike,
 } from "./coro.js";
+import { pendingReported } from "./deadlock.js";
+import { DeadlockError } from "./errors.js";
 import { loopInThisStack, setDefaultLoopProvider } from "./events.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
@@ -265,6 +267,7 @@ async function runOn<T>(
   let stopListening: (() => void) | null = null;
   let outcome: { value: T } | { error: unknown };
   let mainDone = false;
+  let namedByDeadlock: Task<unknown>[] = [];
   try {
     const future = ensureFuture(main, { loop });
     if (signal !== undefined) stopListening = cancelOnAbort(future, signal);
@@ -280,6 +283,8 @@ async function runOn<T>(
     }
   } catch (error) {
     outcome = { error }; // main never finished (a deadlock): that is what run() reports
+    // It names the tasks: those it leaves pending (blocked on the host) go unreported at close.
+    if (error instanceof DeadlockError) namedByDeadlock = loop._liveTasks();
   }
   stopListening?.();
   try {
@@ -291,9 +296,13 @@ async function runOn<T>(
     }
   } catch (error) {
     // The leftovers' own deadlock is news only when main finished; else main's error says it.
-    if (mainDone) outcome = { error };
+    if (mainDone) {
+      outcome = { error };
+      if (error instanceof DeadlockError) namedByDeadlock = loop._liveTasks();
+    }
   } finally {
     owner.setEventLoop(null);
+    pendingReported(loop, namedByDeadlock);
     loop.close();
   }
   if ("error" in outcome) throw outcome.error;

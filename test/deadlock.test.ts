@@ -455,6 +455,25 @@ await run(async () => {
     expect(stderr).toContain(
       'DeadlockError: run(), main being done, waiting for the tasks it left (cancelled): deadlock: the program waits for something that can never happen: the host has nothing left to run and the process is about to exit. Unfinished tasks:\n  Task "leftover" waits on a native promise only the host settles\n',
     );
+    expect(stderr).not.toContain("Task was destroyed"); // the error names it: once is enough
+  }, 30_000);
+
+  it("main blocked on a host promise: the error names its tasks, and closing the loop does not again", async () => {
+    const { code, stderr } = await runScript(
+      "host-blocked",
+      `import { createTask, run, sleep } from "asynkit";
+await run(async () => {
+  const stuck = createTask(async () => { await new Promise(() => {}); }, { name: "stuck" });
+  await sleep(1);
+  return await stuck;
+});
+`,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `DeadlockError: ${exiting} Unfinished tasks:\n  Task "Task-1" waits on Task "stuck" → a native promise only the host settles\n  Task "stuck" waits on a native promise only the host settles\n`,
+    );
+    expect(stderr).not.toContain("Task was destroyed");
   }, 30_000);
 
   it("an application loop's tasks still waiting as the process exits are reported, each once", async () => {
