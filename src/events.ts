@@ -324,13 +324,24 @@ export function loopInThisStack(): BaseEventLoop | null {
   return owner && !owner.done() && owner._loop.isRunning() ? owner._loop : null;
 }
 
-/** @internal Why code that a loop started may find no loop running. */
-export const AFTER_HOST_AWAIT = [
+/** Why code that a loop started may find no loop running. */
+const AFTER_HOST_AWAIT = [
   "Code of an async function that a loop started runs outside the loop:",
   "  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;",
   "  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));",
   "  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
 ].join("\n");
+
+/**
+ * @internal What to do about finding no loop running: with a loop running on
+ * the host, why code it started may run outside it; with none, start one.
+ */
+export function noLoopAdvice(): string {
+  dropStarted(undefined);
+  return startedLoops.length > 0
+    ? AFTER_HOST_AWAIT
+    : "No asynkit loop is running at all: start one with run(main) (or loop.runUntilComplete(main)) and call this from code it runs.";
+}
 
 /**
  * The event loop running the current code. Throws when called from outside a
@@ -353,7 +364,7 @@ export function getRunningLoop(): BaseEventLoop {
     );
   }
   throw new Error(
-    `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\n${AFTER_HOST_AWAIT}`,
+    `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\n${noLoopAdvice()}`,
   );
 }
 

@@ -37,7 +37,6 @@ import {
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import {
-  AFTER_HOST_AWAIT,
   codeLoop,
   countTaskOnHost,
   getEventLoop,
@@ -45,6 +44,7 @@ import {
   Handle,
   hostCodeOwnerNow,
   loopKnows,
+  noLoopAdvice,
   outsideEagerStarts,
   peekRunningLoop,
   runningTask,
@@ -972,7 +972,7 @@ function loopOfCode(running: BaseEventLoop | null): BaseEventLoop {
   const loop = codeLoop(running);
   if (loop === null) {
     throw new Error(
-      `createTask() needs a running event loop: call it from a task run by run(main), or use loop.createTask(coro).\n${AFTER_HOST_AWAIT}`,
+      `createTask() needs a running event loop: call it from a task run by run(main), or use loop.createTask(coro).\n${noLoopAdvice()}`,
     );
   }
   return loop;

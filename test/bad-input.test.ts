@@ -1478,7 +1478,7 @@ describe("errors that come from state, not from an argument", () => {
     const e = thrown(() => createTask(work()));
     expect(e.constructor).toBe(Error);
     expect(e.message).toBe(
-      "createTask() needs a running event loop: call it from a task run by run(main), or use loop.createTask(coro).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
+      "createTask() needs a running event loop: call it from a task run by run(main), or use loop.createTask(coro).\nNo asynkit loop is running at all: start one with run(main) (or loop.runUntilComplete(main)) and call this from code it runs.",
     );
   });
 

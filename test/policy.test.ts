@@ -428,6 +428,20 @@ describe("run()", () => {
 });
 
 describe("getRunningLoop and getEventLoop", () => {
+  it("outside the tasks of a loop running on the host, the error says how code it started ends up there", async () => {
+    const app = new HostEventLoop();
+    const parked = app.submit(sleep(Infinity));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    try {
+      expect(() => getRunningLoop()).toThrow(
+        "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
+      );
+    } finally {
+      parked.cancel();
+      await app.shutdown();
+    }
+  });
+
   it("getRunningLoop is the running loop inside, and throws outside", async () => {
     let inside: BaseEventLoop | null = null;
     const loop = new VirtualEventLoop();
@@ -439,7 +453,7 @@ describe("getRunningLoop and getEventLoop", () => {
     );
     expect(inside).toBe(loop);
     expect(() => getRunningLoop()).toThrow(
-      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
+      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nNo asynkit loop is running at all: start one with run(main) (or loop.runUntilComplete(main)) and call this from code it runs.",
     );
   });
 
