@@ -745,11 +745,7 @@ export class Task<T = unknown> extends Future<T> {
     if (isWaitStep(step)) {
       const future = yielded as Future<unknown>;
       if (future._loop !== loop) {
-        this._throwNext(
-          new Error(
-            `${this} waited on ${future}, which belongs to a different event loop: create it on this task's loop.`,
-          ),
-        );
+        this._throwNext(otherLoopsFuture(this as Task<unknown>, future));
       } else if (future === (this as Future<unknown>)) {
         this._throwNext(new Error(`${this} cannot wait on itself.`));
       } else {
@@ -827,6 +823,20 @@ inspectAs(Task, (task) => {
   const waited = waitingOn(task);
   return waited === null ? String(task) : `${String(task).slice(0, -1)} waits on ${waited}>`;
 });
+
+/**
+ * The error of a task that waited on another loop's future. One made where
+ * no loop ran (`new Future()` at a module's top level) is the policy's loop's.
+ */
+function otherLoopsFuture(task: Task<unknown>, future: Future<unknown>): Error {
+  const other = future._loop;
+  const idle = other.isRunning()
+    ? ""
+    : ` (${other}, not running: a future made where no loop runs, as \`new Future()\` at a module's top level, is the policy's loop's)`;
+  return new Error(
+    `${task} waited on ${future}, which belongs to a different event loop${idle}: create it on this task's loop, inside the task or with loop.createFuture().`,
+  );
+}
 
 /** What a new task holds of the task whose step creates it (null: none does). */
 function linkTo(creator: Task<unknown> | null): ParentLink | null {

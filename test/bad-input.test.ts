@@ -1482,6 +1482,22 @@ describe("errors that come from state, not from an argument", () => {
     );
   });
 
+  it("a future of a loop that is not running, waited on by a task, says where such a future comes from", () => {
+    const elsewhere = new VirtualEventLoop();
+    const future = new Future<number>({ loop: elsewhere }); // as \`new Future()\` where no loop runs
+    const loop = new VirtualEventLoop();
+    const e = thrown(() =>
+      loop.runSync(
+        (function* () {
+          return yield* future;
+        })(),
+      ),
+    );
+    expect(e.message).toBe(
+      `<Task pending name="Task-${taskNumber(e)}"> waited on <Future pending>, which belongs to a different event loop (<VirtualEventLoop idle ready=0 timers=0>, not running: a future made where no loop runs, as \`new Future()\` at a module's top level, is the policy's loop's): create it on this task's loop, inside the task or with loop.createFuture().`,
+    );
+  });
+
   it("setResult twice is an InvalidStateError that says a future completes once", () => {
     const f = new Future<number>({ loop: new VirtualEventLoop() });
     f.setResult(1);
@@ -1934,3 +1950,8 @@ describe("hold() must be awaited before it is disposed", () => {
     expect(outcome).toEqual([true, true]);
   });
 });
+
+/** The number of the task an error names first. */
+function taskNumber(error: Error): string {
+  return /name="Task-(\d+)"/.exec(error.message)?.[1] ?? "?";
+}
