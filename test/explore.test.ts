@@ -926,6 +926,23 @@ describe("the search", () => {
     for (const task of tasks) yield* task;
   }
 
+  it("says so when the FIFO schedule, run again after a failure, fails too: main keeps state between runs", async () => {
+    let runs = 0;
+    function* main(): Coro<void> {
+      runs++; // state outside main: every run after the first fails, whatever its schedule
+      yield* sleep(0);
+      if (runs > 1) throw new Error(`run ${runs}`);
+    }
+    const error = await rejection(explore(main, { iterations: 5 }));
+    expect(error.iteration).toBe(1);
+    expect(error.message).toMatch(
+      /\nThe FIFO schedule, which passed as iteration 0, fails when run again \(main threw Error: run \d+\): main does not make the program afresh\. .* Make that state inside main\.\nReplay it with/,
+    );
+    // A race that main makes afresh each run: the FIFO schedule passes again, and nothing is said.
+    const race = await rejection(explore(lostUpdate, { seed: 0 }));
+    expect(race.message).not.toContain("The FIFO schedule");
+  });
+
   it("lets the host in while it searches a generator program, which needs no host: its timers fire", async () => {
     let ticks = 0;
     const interval = setInterval(() => ticks++, 1);

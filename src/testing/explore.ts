@@ -325,7 +325,13 @@ async function searchWith(
           outcome.failure.kind === "time limit"
             ? { outcome, cutShort: false }
             : await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS, deadline);
-        const found = { first: outcome, cutShort: shrunk.cutShort, iteration, seed: settings.seed };
+        const found = {
+          first: outcome,
+          cutShort: shrunk.cutShort,
+          iteration,
+          seed: settings.seed,
+          fifoAgain: iteration > 0 ? await fifoFailsAgain(runner) : null,
+        };
         throw reportFailure(main, shrunk.outcome, found, settings);
       }
     }
@@ -382,6 +388,24 @@ interface Search {
   readonly cutShort: boolean;
   readonly iteration: number;
   readonly seed: number;
+  /** How the FIFO schedule, which passed as iteration 0, fails when run again; null if it passes. */
+  readonly fifoAgain: string | null;
+}
+
+/**
+ * Runs the FIFO schedule again after a later iteration failed: it passed as
+ * iteration 0, so a failure now is no schedule's doing but state kept between
+ * runs (or something outside the loop's control), which the report must say,
+ * since the failing schedule's replay may then pass alone.
+ */
+async function fifoFailsAgain(runner: Runner): Promise<string | null> {
+  const again = await runner.run(scripted(new Map()));
+  const failure = again.failure;
+  if (failure === null) return null;
+  const cause = failure.cause;
+  if (failure.kind !== "main threw" || !(cause instanceof Error)) return failure.kind;
+  const said = cause.message.split("\n")[0] as string;
+  return `main threw ${cause.name}: ${said.length > 120 ? `${said.slice(0, 120)}…` : said}`;
 }
 
 function reportFailure(
@@ -417,6 +441,11 @@ function reportFailure(
     `${where}: ${what}`,
     `Schedule: ${deviations} departure(s) from FIFO order${shrunk}, ${outcome.steps} steps${deviations > 0 ? ":" : "."}`,
     ...outcome.schedule.map((line) => `  ${line}`),
+    ...(search?.fifoAgain != null
+      ? [
+          `The FIFO schedule, which passed as iteration 0, fails when run again (${search.fifoAgain}): main does not make the program afresh. State kept from run to run (a module-level variable, a Lock, Event or Queue made outside main), or something outside the loop's control (Math.random(), the host's clock), makes a run's outcome depend on the runs before it, so this schedule may not be the cause, and its replay may pass on its own. Make that state inside main.`,
+        ]
+      : []),
     ...(outcome.uncontrolled > 0
       ? [
           `This run awaited ${outcome.uncontrolled} promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. ${AWAIT_WHAT_THE_LOOP_MAKES}${rules.failOnWarnings ? "." : ", or pass failOnWarnings: true to fail at such an await."}`,
