@@ -116,8 +116,13 @@ export class Timeout {
         // A host loop's clock has sub-microsecond digits no reader wants.
         const round = (ms: number): number => Math.round(ms * 1000) / 1000;
         const when = this._when as number;
+        const after = when - this._began;
+        const relative =
+          after >= 0
+            ? `${round(after)} ms after the block began`
+            : `${round(-after)} ms before the block began`;
         throw new TimeoutError(
-          `Timed out: the deadline at loop time ${round(when)} ms passed, ${round(when - this._began)} ms after the block began, ${this._expiredIn} (every duration is in milliseconds).`,
+          `Timed out: the deadline at loop time ${round(when)} ms passed, ${relative}, ${this._expiredIn} (every duration is in milliseconds).`,
           { cause: cancelled },
         );
       }
