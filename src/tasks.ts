@@ -85,7 +85,7 @@ import {
 
 /** Options for creating a task. */
 export interface TaskOptions {
-  /** The task's name (default "Task-<n>"). */
+  /** The task's name (default "Task-<n>", numbered by the task's loop). */
   name?: string | undefined;
   /** The context the task runs in (default: a copy of the current one). */
   context?: Context | undefined;
@@ -116,8 +116,6 @@ const TASK_OPTIONS: OptionNames<Omit<TaskOptions, typeof HOLD_FIRST_STEP>> = {
 const NEW_TASK_OPTIONS: OptionNames<
   Omit<TaskOptions, typeof HOLD_FIRST_STEP> & { loop?: unknown }
 > = { ...TASK_OPTIONS, loop: true };
-
-let taskCount = 0;
 
 /** @internal TaskOptions key: construct the task but do not schedule its first step (eager() does). */
 export const HOLD_FIRST_STEP: unique symbol = Symbol("asynkit.holdFirstStep");
@@ -337,7 +335,9 @@ export class Task<T = unknown> extends Future<T> {
     this._coro = coro;
     this._flags = generator ? GENERATOR : 0;
     this._context = (plain ? undefined : options.context) ?? snapshotContext();
-    this._name = plain || options.name === undefined ? ++taskCount : String(options.name);
+    // Numbered by its loop: a program on a fresh loop names its tasks alike in every run.
+    this._name =
+      plain || options.name === undefined ? ++this._loop._taskCount : String(options.name);
     this._futWaiter = null;
     this._previousLive = null;
     this._nextLive = null;
@@ -433,7 +433,7 @@ export class Task<T = unknown> extends Future<T> {
     return this._coro instanceof NativeBody ? null : this._coro;
   }
 
-  /** The task's name: the one given, else "Task-<n>" in order of creation. */
+  /** The task's name: the one given, else "Task-<n>", n counting the unnamed tasks made on its loop. */
   getName(): string {
     return typeof this._name === "number" ? `Task-${this._name}` : this._name;
   }

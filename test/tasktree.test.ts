@@ -72,6 +72,30 @@ describe("formatTaskTree", () => {
     ]);
   });
 
+  it("names unnamed tasks by their loop's count: a program on a fresh loop gives one tree in every run", () => {
+    const program = (): string => {
+      const loop = new VirtualEventLoop();
+      let tree = "";
+      loop.runSync(
+        (function* () {
+          createTask(sleep(5));
+          createTask(new Event().wait());
+          yield;
+          tree = getRunningLoop().dumpTasks();
+        })(),
+      );
+      loop.close();
+      return tree;
+    };
+    const first = program();
+    expect(first.split("\n")).toEqual([
+      'Task "Task-1" running',
+      '├── Task "Task-2" waits on sleep until t=5 ms',
+      '└── Task "Task-3" waits on Event.wait()',
+    ]);
+    expect(program()).toBe(first);
+  });
+
   it("in debug mode, says since when each waiting task waits", () => {
     const loop = new VirtualEventLoop();
     loop.setDebug(true);

@@ -230,6 +230,8 @@ export abstract class BaseEventLoop {
   /** @internal True while the loop waits on the host for a wakeup or a timer. */
   _parked = false;
   /** @internal */ _running = false;
+  /** @internal The unnamed tasks made on this loop so far: the next one is "Task-<n + 1>". */
+  _taskCount = 0;
   /** @internal */ _stopping = false;
   /** @internal */ _closed = false;
   private _debug = false;
