@@ -63,6 +63,13 @@ export interface ChannelMessages {
 /** The name of an asynkit event: the channel is `asynkit:` followed by it. */
 export type ChannelName = keyof ChannelMessages;
 
+/** A channel's own name, as `diagnostics_channel.subscribe()` takes it: `"asynkit:task.done"`. */
+export type ChannelId = `asynkit:${ChannelName}`;
+
+/** What the channel `Id` publishes: `ChannelMessage<"asynkit:task.done">` is `{ task, state }`. */
+export type ChannelMessage<Id extends ChannelId> =
+  Id extends `asynkit:${infer Name extends ChannelName}` ? ChannelMessages[Name] : never;
+
 interface Channel {
   readonly hasSubscribers: boolean;
   publish(message: unknown): void;

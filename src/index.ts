@@ -14,7 +14,7 @@ export type { ShutdownOptions, SubmitOptions } from "./apploop.js";
 // Eager (depth-first) execution and CoroStart; driving a coroutine without a loop
 export { awaitSync } from "./awaitsync.js";
 // Observability
-export type { ChannelMessages, ChannelName } from "./channels.js";
+export type { ChannelId, ChannelMessage, ChannelMessages, ChannelName } from "./channels.js";
 // Combinators: waiting for several things at once
 export {
   type AsCompletedOptions,

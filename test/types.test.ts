@@ -11,6 +11,9 @@ import {
   allTasks,
   asCompleted,
   type BaseEventLoop,
+  type ChannelId,
+  type ChannelMessage,
+  type ChannelMessages,
   type Context,
   ContextVar,
   type Coro,
@@ -332,5 +335,19 @@ describe("options", () => {
       name: undefined,
       signal: undefined,
     });
+  });
+});
+
+describe("channels", () => {
+  it("ChannelMessage types a message by the channel's own name; ChannelMessages keys are event names", () => {
+    expectTypeOf<ChannelMessage<"asynkit:task.done">>().toEqualTypeOf<
+      ChannelMessages["task.done"]
+    >();
+    expectTypeOf<ChannelMessage<"asynkit:task.done">["state"]>().toEqualTypeOf<
+      "finished" | "failed" | "cancelled"
+    >();
+    expectTypeOf<"asynkit:task.done">().toExtend<ChannelId>();
+    // An event name without the prefix is no channel anyone publishes on.
+    expectTypeOf<"task.done">().not.toExtend<ChannelId>();
   });
 });
