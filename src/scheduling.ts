@@ -10,7 +10,7 @@ import { PENDING } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { isSchedulingLoop, type SchedulingLoopInternals } from "./loops/scheduling.js";
 import { HOST_AWAIT } from "./native.js";
-import { allTasks, checkNewTask, Task, type TaskBody } from "./tasks.js";
+import { allTasks, checkNewTask, Task, type TaskBody, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import {
   argTypeError,
@@ -23,11 +23,12 @@ import {
 /** @internal A loop made with SchedulingMixin, with its internals. */
 export type AnySchedulingLoop = BaseEventLoop & SchedulingLoopInternals;
 
-/** Options for createTaskDescend() and createTaskStart(). */
-export interface CreateTaskOptions {
-  /** The task's name (default "Task-<n>"). */
-  name?: string | undefined;
-}
+/**
+ * Options for createTaskDescend() and createTaskStart(): createTask()'s
+ * (a name, a context, a signal, a priority on a priority loop), but
+ * `eagerStart`, which is what these calls are about already.
+ */
+export type CreateTaskOptions = Omit<TaskOptions, "eagerStart">;
 
 /** Options for taskSwitch(). */
 export interface TaskSwitchOptions {

@@ -47,10 +47,12 @@ export class TaskGroup {
   private _onCompleted: Future<true> | null = null;
 
   /**
-   * Starts `coro` as a task of the group. Throws if the group has not started,
-   * has finished, or is shutting down after a failure.
+   * Starts `coro` as a task of the group, with createTask()'s options (as
+   * asyncio 3.14's, `eagerStart` too: a failure within the eager start fails
+   * the group). Throws if the group has not started, has finished, or is
+   * shutting down after a failure.
    */
-  createTask<T>(coro: TaskBody<T>, options?: Omit<TaskOptions, "eagerStart">): Task<T> {
+  createTask<T>(coro: TaskBody<T>, options?: TaskOptions): Task<T> {
     checkNewTask("tg.createTask()", coro, options);
     let problem: string | null = null;
     if (!this._entered) problem = "has not been entered: create tasks inside taskGroup(body)";

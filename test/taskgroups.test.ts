@@ -77,6 +77,46 @@ describe("taskGroup", () => {
     ]);
   });
 
+  it("starts a task eagerly when asked: it runs before the body goes on, and its failure in the start fails the group", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      const error = yield* catching(
+        taskGroup(function* (tg) {
+          const quick = tg.createTask(
+            (function* () {
+              log.push("quick starts");
+              yield* sleep(5);
+              return "quick";
+            })(),
+            { eagerStart: true },
+          );
+          log.push("body goes on");
+          tg.createTask(
+            (function* (): Coro<void> {
+              log.push("failing starts");
+              throw new Error("failed in its start");
+            })(),
+            { eagerStart: true },
+          );
+          log.push(
+            `quick ${quick.cancelled() ? "cancelled" : "pending"} after the failure is seen`,
+          );
+          yield* sleep(10);
+          log.push("not reached");
+        }),
+      );
+      log.push(...messages(error));
+      return log;
+    });
+    expect(log).toEqual([
+      "quick starts",
+      "body goes on",
+      "failing starts",
+      "quick pending after the failure is seen",
+      "Error: failed in its start",
+    ]);
+  });
+
   it("gathers several failures, and the body's own error, in one AggregateError (test_taskgroup_07, _10)", () => {
     const result = runV(function* () {
       const error = yield* catching(

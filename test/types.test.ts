@@ -18,6 +18,8 @@ import {
   ContextVar,
   type Coro,
   createTask,
+  createTaskDescend,
+  createTaskStart,
   currentTask,
   ensureFuture,
   Future,
@@ -36,6 +38,7 @@ import {
   type Suspend,
   sleep,
   Task,
+  type TaskGroup,
   type TimerHandle,
   type Token,
   VirtualEventLoop,
@@ -349,5 +352,18 @@ describe("channels", () => {
     expectTypeOf<"asynkit:task.done">().toExtend<ChannelId>();
     // An event name without the prefix is no channel anyone publishes on.
     expectTypeOf<"task.done">().not.toExtend<ChannelId>();
+  });
+});
+
+describe("task options", () => {
+  it("createTaskDescend() and createTaskStart() take createTask()'s options but eagerStart; tg.createTask() all of them", () => {
+    function* uses(tg: TaskGroup): Coro<void> {
+      yield* createTaskDescend(answer(), { name: "d", priority: "background", signal: undefined });
+      yield* createTaskStart(answer(), { priority: -5 });
+      // @ts-expect-error: eagerStart is what createTaskStart() does already
+      yield* createTaskStart(answer(), { eagerStart: true });
+      tg.createTask(answer(), { eagerStart: true, priority: 3 });
+    }
+    expectTypeOf(uses).returns.toEqualTypeOf<Coro<void>>();
   });
 });
