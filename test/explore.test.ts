@@ -943,6 +943,22 @@ describe("the search", () => {
     expect(race.message).not.toContain("The FIFO schedule");
   });
 
+  it("reports the failure it found when the FIFO schedule, run again, waits on the host for ever", async () => {
+    let runs = 0;
+    async function main(): Promise<void> {
+      runs++;
+      if (runs === 2) throw new Error("run 2 fails");
+      if (runs === 3) await new Promise(() => {}); // the second FIFO run: no answer
+    }
+    const error = await rejection(explore(main, { iterations: 5 }));
+    expect([runs, error.iteration, error.message.split("\n")[0]]).toEqual([
+      3,
+      1,
+      "explore(): iteration 1 (seed 0) failed: main threw Error: run 2 fails",
+    ]);
+    expect(error.message).not.toContain("The FIFO schedule");
+  });
+
   it("lets the host in while it searches a generator program, which needs no host: its timers fire", async () => {
     let ticks = 0;
     const interval = setInterval(() => ticks++, 1);

@@ -330,7 +330,11 @@ async function searchWith(
           cutShort: shrunk.cutShort,
           iteration,
           seed: settings.seed,
-          fifoAgain: iteration > 0 ? await fifoFailsAgain(runner) : null,
+          // Not past the time limit: the run that failed by it, or the one again, says nothing.
+          fifoAgain:
+            iteration > 0 && outcome.failure.kind !== "time limit" && !(timed && now() > deadline)
+              ? await fifoFailsAgain(runner)
+              : null,
         };
         throw reportFailure(main, shrunk.outcome, found, settings);
       }
@@ -392,6 +396,9 @@ interface Search {
   readonly fifoAgain: string | null;
 }
 
+/** How long the FIFO schedule's second run may wait on the host alone before it is no answer. */
+const FIFO_AGAIN_HOST_WAIT_MS = 1000;
+
 /**
  * Runs the FIFO schedule again after a later iteration failed: it passed as
  * iteration 0, so a failure now is no schedule's doing but state kept between
@@ -399,9 +406,16 @@ interface Search {
  * since the failing schedule's replay may then pass alone.
  */
 async function fifoFailsAgain(runner: Runner): Promise<string | null> {
-  const again = await runner.run(scripted(new Map()));
-  const failure = again.failure;
-  if (failure === null) return null;
+  const stopWatch = watchTimeLimit(runner, FIFO_AGAIN_HOST_WAIT_MS);
+  let failure: Outcome["failure"];
+  try {
+    failure = (await runner.run(scripted(new Map()))).failure;
+  } catch {
+    return null; // aborted by the search's signal: no answer, and the failure found stands
+  } finally {
+    stopWatch();
+  }
+  if (failure === null || failure.kind === "time limit") return null;
   const cause = failure.cause;
   if (failure.kind !== "main threw" || !(cause instanceof Error)) return failure.kind;
   const said = cause.message.split("\n")[0] as string;
