@@ -38,6 +38,7 @@ import { observed, publish } from "./channels.js";
 import { type Context, currentContext, setHandedOver, swapContext } from "./context.js";
 import {
   type Coro,
+  coroMark,
   coroutineOf,
   describe,
   isAsyncGenerator,
@@ -46,6 +47,7 @@ import {
   isLocalAsyncFunction,
   isLocalGeneratorFunction,
   isPromiseLike,
+  type Marked,
   type Signal,
   type Suspend,
 } from "./coro.js";
@@ -1217,9 +1219,8 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
     body._endAfterAwait(ok, outcome);
     return;
   }
-  if (ok && typeof outcome === "object" && outcome !== null && isGeneratorObject(outcome)) {
+  if (ok && task._coro === (body as unknown) && isUnrunGenerator(outcome))
     reportReturnedGenerator(task);
-  }
   // A step of the task's already queued ends the task.
   const queued = stepQueued(task, body);
   // The function went on without the await the task drives (e.g. Promise.race).
@@ -1236,15 +1237,25 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   else if (loop._handover !== null && !loop._handover.handedOver) handOver(loop);
 }
 
+/** A generator object no task or eager start ran (unmarked: see coroMark). */
+function isUnrunGenerator(x: unknown): boolean {
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    isGeneratorObject(x) &&
+    (x as Marked)[coroMark] === undefined
+  );
+}
+
 /**
- * An async function that returns a generator (`async () => work()`) resolves
- * to it unrun, where `() => work()` makes the task run it: said through the
- * exception handler, as asyncio warns of a coroutine never awaited. The
- * generator stays the result, since it may be meant as one.
+ * A task's async function that returns a generator (`async () => work()`)
+ * resolves to it unrun, where `() => work()` makes the task run it: said
+ * through the exception handler, as asyncio warns of a coroutine never
+ * awaited. The generator stays the result, since it may be meant as one.
  */
 function reportReturnedGenerator(task: Task<unknown>): void {
   task._loop.callExceptionHandler({
-    message: `${task}'s async function returned a generator object without running it: none of the generator's code ran, and the generator is the function's result. To run it, give the task the function that returns it, \`() => work()\` rather than \`async () => work()\`, or wait for it in the function: \`return await createTask(work())\`. (A generator meant as the result is passed on as it is.)`,
+    message: `${task}'s async function returned a generator object that no task ran: if it is a coroutine, none of its code ran, and the generator is the task's result. To run it, give the task the function that returns it, \`() => work()\` rather than \`async () => work()\`, or wait for it in the function: \`return await createTask(work())\`. A generator meant as the result is passed on as it is (return it inside an object, \`{ items }\`, and this is not said).`,
     task,
   });
 }
