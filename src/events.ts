@@ -288,6 +288,7 @@ export function setRunningLoop(loop: BaseEventLoop | null): BaseEventLoop | null
  * `untilComplete`: runUntilComplete() started it (see startedLoops).
  */
 export function loopStarted(loop: BaseEventLoop, untilComplete: boolean): void {
+  anyLoopStarted = true;
   dropStarted(undefined);
   startedLoops.push(untilComplete ? loop : new WeakRef(loop));
 }
@@ -332,15 +333,17 @@ const AFTER_HOST_AWAIT = [
   "  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
 ].join("\n");
 
+/** True once a loop has run on the host: code it started may run on after it, outside it. */
+let anyLoopStarted = false;
+
 /**
- * @internal What to do about finding no loop running: with a loop running on
- * the host, why code it started may run outside it; with none, start one.
+ * @internal What to do about finding no loop running: where a loop has run
+ * on the host, why code it started may run outside it; where none has, start one.
  */
 export function noLoopAdvice(): string {
-  dropStarted(undefined);
-  return startedLoops.length > 0
+  return anyLoopStarted
     ? AFTER_HOST_AWAIT
-    : "No asynkit loop is running at all: start one with run(main) (or loop.runUntilComplete(main)) and call this from code it runs.";
+    : "No asynkit loop runs, nor has one run on the host in this process: start one with run(main) (or loop.runUntilComplete(main)) and call this from code it runs.";
 }
 
 /**

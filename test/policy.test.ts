@@ -3,7 +3,7 @@
  * get_running_loop, get_event_loop and the policy functions.
  */
 // biome-ignore-all lint/correctness/useYield: coroutines that finish without suspending are part of what is tested.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import {
   type BaseEventLoop,
   CancelledError,
@@ -26,6 +26,7 @@ import {
   type Task,
   VirtualEventLoop,
 } from "../src/index.js";
+import { removeScripts, runScript } from "./child.js";
 
 afterEach(() => {
   setEventLoopPolicy(null);
@@ -443,6 +444,7 @@ describe("getRunningLoop and getEventLoop", () => {
   });
 
   it("getRunningLoop is the running loop inside, and throws outside", async () => {
+    await run(function* () {}); // a loop has run in this process: code it started may be outside it
     let inside: BaseEventLoop | null = null;
     const loop = new VirtualEventLoop();
     loop.runSync(
@@ -453,9 +455,26 @@ describe("getRunningLoop and getEventLoop", () => {
     );
     expect(inside).toBe(loop);
     expect(() => getRunningLoop()).toThrow(
-      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nNo asynkit loop is running at all: start one with run(main) (or loop.runUntilComplete(main)) and call this from code it runs.",
+      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
     );
   });
+
+  it("in a process where no loop has run, the error says to start one", async () => {
+    const { code, stdout } = await runScript(
+      "no-loop-yet",
+      `import { createTask, getRunningLoop, sleep } from "asynkit";
+for (const call of [() => getRunningLoop(), () => createTask(sleep(1))]) {
+  try { call(); } catch (error) { console.log(error.message); }
+}`,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toBe(
+      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\n" +
+        "No asynkit loop runs, nor has one run on the host in this process: start one with run(main) (or loop.runUntilComplete(main)) and call this from code it runs.\n" +
+        "createTask() needs a running event loop: call it from a task run by run(main), or use loop.createTask(coro).\n" +
+        "No asynkit loop runs, nor has one run on the host in this process: start one with run(main) (or loop.runUntilComplete(main)) and call this from code it runs.\n",
+    );
+  }, 30_000);
 
   it("getEventLoop is the running loop when one runs", () => {
     const loop = new VirtualEventLoop();
@@ -543,3 +562,5 @@ describe("policies", () => {
     ).rejects.toThrow(CancelledError);
   });
 });
+
+afterAll(removeScripts);
