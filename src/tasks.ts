@@ -830,11 +830,13 @@ inspectAs(Task, (task) => {
  */
 function otherLoopsFuture(task: Task<unknown>, future: Future<unknown>): Error {
   const other = future._loop;
-  const idle = other.isRunning()
-    ? ""
-    : ` (${other}, not running: a future made where no loop runs, as \`new Future()\` at a module's top level, is the policy's loop's)`;
+  const why = other.isClosed()
+    ? ` (${other}: the run that made it is over, and a future kept past its run is not another run's)`
+    : other.isRunning()
+      ? ""
+      : ` (${other}, not running: made where no loop ran, as \`new Future()\` at a module's top level, a future is the policy's loop's)`;
   return new Error(
-    `${task} waited on ${future}, which belongs to a different event loop${idle}: create it on this task's loop, inside the task or with loop.createFuture().`,
+    `${task} waited on ${future}, which belongs to a different event loop${why}: create it on this task's loop, inside the task or with loop.createFuture().`,
   );
 }
 

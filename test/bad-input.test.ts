@@ -1484,18 +1484,26 @@ describe("errors that come from state, not from an argument", () => {
   });
 
   it("a future of a loop that is not running, waited on by a task, says where such a future comes from", () => {
-    const elsewhere = new VirtualEventLoop();
-    const future = new Future<number>({ loop: elsewhere }); // as \`new Future()\` where no loop runs
-    const loop = new VirtualEventLoop();
-    const e = thrown(() =>
-      loop.runSync(
-        (function* () {
-          return yield* future;
-        })(),
-      ),
+    const waitOn = (future: Future<number>): string => {
+      const loop = new VirtualEventLoop();
+      const e = thrown(() =>
+        loop.runSync(
+          (function* () {
+            return yield* future;
+          })(),
+        ),
+      );
+      return e.message.replace(/name="Task-\d+"/, 'name="Task-N"');
+    };
+    const idle = new VirtualEventLoop(); // as the policy's loop, for \`new Future()\` where none runs
+    expect(waitOn(new Future<number>({ loop: idle }))).toBe(
+      `<Task pending name="Task-N"> waited on <Future pending>, which belongs to a different event loop (<VirtualEventLoop idle ready=0 timers=0>, not running: made where no loop ran, as \`new Future()\` at a module's top level, a future is the policy's loop's): create it on this task's loop, inside the task or with loop.createFuture().`,
     );
-    expect(e.message).toBe(
-      `<Task pending name="Task-${taskNumber(e)}"> waited on <Future pending>, which belongs to a different event loop (<VirtualEventLoop idle ready=0 timers=0>, not running: a future made where no loop runs, as \`new Future()\` at a module's top level, is the policy's loop's): create it on this task's loop, inside the task or with loop.createFuture().`,
+    const closed = new VirtualEventLoop(); // a run that is over
+    const kept = new Future<number>({ loop: closed });
+    closed.close();
+    expect(waitOn(kept)).toBe(
+      `<Task pending name="Task-N"> waited on <Future pending>, which belongs to a different event loop (<VirtualEventLoop closed ready=0 timers=0>: the run that made it is over, and a future kept past its run is not another run's): create it on this task's loop, inside the task or with loop.createFuture().`,
     );
   });
 
@@ -1951,8 +1959,3 @@ describe("hold() must be awaited before it is disposed", () => {
     expect(outcome).toEqual([true, true]);
   });
 });
-
-/** The number of the task an error names first. */
-function taskNumber(error: Error): string {
-  return /name="Task-(\d+)"/.exec(error.message)?.[1] ?? "?";
-}
