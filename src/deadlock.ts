@@ -8,7 +8,7 @@ import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { describeAwaited, readyPositions, suspendedAt, taskLine } from "./tasktree.js";
-import { hostSetTimeout } from "./util/host.js";
+import { hostDelay } from "./util/hostdelay.js";
 
 /** A deadlock report lists at most this many tasks. */
 const MAX_LISTED = 20;
@@ -156,7 +156,7 @@ function onBeforeExit(): void {
   }
   const stuck = watched.filter(isStuck);
   if (stuck.length === 0) return;
-  hostSetTimeout(() => {
+  hostDelay(() => {
     for (const loop of stuck) {
       if (isStuck(loop)) {
         loop._stopDeadlocked(

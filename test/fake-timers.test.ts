@@ -115,4 +115,36 @@ describe("node:test's mock.timers", () => {
       stdout: '["worker at 60000","main at 60001, worker blocked",60001]\n',
     });
   });
+
+  it("with every timer faked: thousands of host turns, a deadlock at exit, explore()'s time limit", async () => {
+    // Every 16th turn went through a (faked) timer once; the watches of real time used one too.
+    const exit = await runScript(
+      "node-test-mock-all",
+      `import { mock } from "node:test";
+      process.removeAllListeners("warning");
+      mock.timers.enable();
+      const { VirtualEventLoop, createTask, sleep } = await import("asynkit");
+      const { explore } = await import(${JSON.stringify(pathToFileURL(join(root, "src", "testing", "index.ts")).href)});
+      const loop = new VirtualEventLoop();
+      console.log(await loop.runUntilComplete(async () => {
+        const tasks = [1, 2, 3, 4].map(() => createTask(async () => { for (let i = 0; i < 2000; i++) await sleep(1); }));
+        for (const task of tasks) await task;
+        return \`done at \${loop.time()}\`;
+      }));
+      try {
+        await explore(async () => { await new Promise(() => {}); }, { timeLimitMs: 50, iterations: 3 });
+      } catch (error) {
+        console.log(error.message.split(":").slice(0, 3).join(":"));
+      }
+      try {
+        await new VirtualEventLoop().runUntilComplete(async () => { await new Promise(() => {}); });
+      } catch (error) {
+        console.log(error.name);
+      }`,
+    );
+    expect(exit).toMatchObject({
+      code: 0,
+      stdout: "done at 2000\nexplore(): iteration 0 (seed 0) failed: time limit\nDeadlockError\n",
+    });
+  });
 });

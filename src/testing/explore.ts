@@ -6,7 +6,7 @@
 import { checkSignal } from "../abort.js";
 import { loopInThisStack } from "../events.js";
 import { now } from "../util/clock.js";
-import { hostClearTimeout, hostSetTimeout } from "../util/host.js";
+import { hostDelay } from "../util/hostdelay.js";
 import {
   argRangeError,
   argTypeError,
@@ -377,13 +377,13 @@ const TIME_LIMIT_RECHECK_MS = 10;
  * function that stops watching.
  */
 function watchTimeLimit(runner: Runner, timeLimitMs: number): () => void {
-  let timer: unknown;
+  let cancel: () => void;
   const check = (): void => {
     runner.stopIfWaitingOnHost(timeLimitMs);
-    timer = hostSetTimeout(check, TIME_LIMIT_RECHECK_MS);
+    cancel = hostDelay(check, TIME_LIMIT_RECHECK_MS);
   };
-  timer = hostSetTimeout(check, timeLimitMs);
-  return () => hostClearTimeout(timer);
+  cancel = hostDelay(check, timeLimitMs);
+  return () => cancel();
 }
 
 /** Where a search found a failure: its first failing run, and whether the shrink ran out of runs. */

@@ -18,7 +18,8 @@ import { taskLabel, taskOfEntry, timerTask } from "../tasktree.js";
 import type { Timeout } from "../timeouts.js";
 import { now } from "../util/clock.js";
 import type { ReadyQueue } from "../util/deque.js";
-import { hostSetTimeout, yieldToHost } from "../util/host.js";
+import { yieldToHost } from "../util/host.js";
+import { hostDelay } from "../util/hostdelay.js";
 import { argTypeError } from "../validate.js";
 import { type Decider, enterRun } from "./choose.js";
 
@@ -483,7 +484,7 @@ const HOST_LEFTOVERS_MS = 100;
 async function hostLeftoversEnd(loop: ExploringLoop): Promise<void> {
   const deadline = now() + HOST_LEFTOVERS_MS;
   while (loop._hostPending > 0 && now() < deadline) {
-    await new Promise<void>((resolve) => hostSetTimeout(resolve, 1));
+    await new Promise<void>((resolve) => hostDelay(resolve, 1));
   }
 }
 

@@ -58,12 +58,18 @@ export const hostClearTimeout: (timer: unknown) => void = unfaked(
 
 /**
  * True for a function node:test's MockTimers put in place (`mock.timers.enable()`):
- * a bound private method of its own ("bound #setImmediate"), which keeps the
- * host's function out of reach.
+ * a bound private method of its own ("bound #setImmediate", "bound #createTimer"
+ * on Node 20.20), which keeps the host's function out of reach.
  */
 function isNodeTestMock(fn: unknown): boolean {
   return typeof fn === "function" && fn.name.startsWith("bound #");
 }
+
+/**
+ * True where node:test faked the host's setTimeout before asynkit loaded: a
+ * timer would never fire (see hostDelay), and the host has none to hold back.
+ */
+export const timersFaked: boolean = isNodeTestMock(hostSetTimeout);
 
 /** With MessageChannel: how many yields in a row may go through the port before one goes through a timer. */
 const TIMER_EVERY = 16;
@@ -87,8 +93,6 @@ export const yieldToHost: (fn: () => void) => void = (() => {
     };
     port.unref?.();
     let yields = 0;
-    // Faked by node:test, a timer would never fire: the host has no timers to hold back.
-    const timersFaked = isNodeTestMock(hostSetTimeout);
     return (fn: () => void) => {
       // A port may deliver many messages before the host's timers get a turn
       // (Node's delivers up to 1,000 in a row): every 16th yield goes through

@@ -1,0 +1,27 @@
+/**
+ * A wait on the host's own time, for the loops' watches that must fire in
+ * real time (a deadlock as the process exits, explore()'s time limit) even
+ * where node:test faked the host's timers before asynkit loaded and kept no
+ * way back to them (see host.ts): there, host turns that look at the clock.
+ */
+import { now } from "./clock.js";
+import { hostClearTimeout, hostSetTimeout, timersFaked, yieldToHost } from "./host.js";
+
+/** Runs `fn` once `ms` of the host's time has passed; returns what cancels it. */
+export function hostDelay(fn: () => void, ms: number): () => void {
+  if (!timersFaked) {
+    const timer = hostSetTimeout(fn, ms);
+    return () => hostClearTimeout(timer);
+  }
+  const due = now() + ms;
+  let cancelled = false;
+  const look = (): void => {
+    if (cancelled) return;
+    if (now() >= due) fn();
+    else yieldToHost(look);
+  };
+  yieldToHost(look);
+  return () => {
+    cancelled = true;
+  };
+}
