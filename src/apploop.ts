@@ -168,14 +168,14 @@ function stopAtDeadline(
   });
 }
 
+/** The message of the cancellations shutdown() sends: a handler's log says why its request ended. */
+const SHUTTING_DOWN = "the loop is shutting down";
+
 /**
  * Cancels every live task not in `cancelled` (and adds it there), tasks they
  * start while cancelled included, and settles when none is left or
  * `timeoutMs` has passed on the loop's clock.
  */
-/** The message of the cancellations shutdown() sends: a handler's log says why its request ended. */
-const SHUTTING_DOWN = "the loop is shutting down";
-
 function cancelAll(
   loop: BaseEventLoop,
   cancelled: Set<Task<unknown>>,

@@ -267,7 +267,7 @@ async function runOn<T>(
   let stopListening: (() => void) | null = null;
   let outcome: { value: T } | { error: unknown };
   let mainDone = false;
-  let namedByDeadlock: Task<unknown>[] = [];
+  let namedByDeadlock: readonly Task<unknown>[] = [];
   try {
     const future = ensureFuture(main, { loop });
     if (signal !== undefined) stopListening = cancelOnAbort(future, signal);
@@ -284,7 +284,7 @@ async function runOn<T>(
   } catch (error) {
     outcome = { error }; // main never finished (a deadlock): that is what run() reports
     // It names the tasks: those it leaves pending (blocked on the host) go unreported at close.
-    if (error instanceof DeadlockError) namedByDeadlock = loop._liveTasks();
+    if (error instanceof DeadlockError) namedByDeadlock = error.tasks;
   }
   stopListening?.();
   try {
@@ -298,7 +298,7 @@ async function runOn<T>(
     // The leftovers' own deadlock is news only when main finished; else main's error says it.
     if (mainDone) {
       outcome = { error };
-      if (error instanceof DeadlockError) namedByDeadlock = loop._liveTasks();
+      if (error instanceof DeadlockError) namedByDeadlock = error.tasks;
     }
   } finally {
     owner.setEventLoop(null);

@@ -78,10 +78,12 @@ describe("formatTaskTree", () => {
       let tree = "";
       loop.runSync(
         (function* () {
-          createTask(sleep(5));
-          createTask(new Event().wait());
+          const sleeper = createTask(sleep(5));
+          const waiter = createTask(new Event().wait());
           yield;
           tree = getRunningLoop().dumpTasks();
+          waiter.cancel();
+          yield* sleeper;
         })(),
       );
       loop.close();
