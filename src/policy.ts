@@ -154,7 +154,7 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
 
 /**
  * Runs `main` on a new event loop and settles with its result, as asyncio.run.
- * When main is done, run() cancels the tasks still running, waits for them,
+ * When main is done, run() cancels the tasks still running ("run() is ending"), waits for them,
  * closes the GeneratorObjects left suspended (see loop.shutdownAsyncgens()),
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later is named through the loop's exception handler,
@@ -309,6 +309,9 @@ async function runOn<T>(
   return outcome.value;
 }
 
+/** The message of the cancellations run() sends the tasks left: a task's log says why it ended. */
+const RUN_ENDING = "run() is ending";
+
 /** How long (loop time) run() waits for the cancelled leftovers before it names the ones still running. */
 const SHUTDOWN_GRACE_MS = 1000;
 
@@ -321,7 +324,7 @@ async function cancelAllTasks(loop: BaseEventLoop, mainDone: boolean): Promise<v
   const tasks = loop._liveTasks();
   if (tasks.length === 0) return;
   const waitedOn = tasks.map((task) => task._futWaiter);
-  for (const task of tasks) task.cancel();
+  for (const task of tasks) task.cancel(RUN_ENDING);
   const grace = loop._callAt(
     loop.time() + SHUTDOWN_GRACE_MS,
     reportStillRunning,

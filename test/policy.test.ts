@@ -115,7 +115,7 @@ describe("run()", () => {
           try {
             yield* sleep(60_000);
           } catch (e) {
-            log.push(`leftover got ${(e as Error).name}`);
+            log.push(`leftover got ${(e as Error).name}: ${(e as Error).message}`);
             yield* sleep(5);
             log.push("leftover cleaned up");
             throw e;
@@ -127,7 +127,11 @@ describe("run()", () => {
       return "main";
     }, virtual);
     expect(result).toBe("main");
-    expect(log).toEqual(["main done", "leftover got CancelledError", "leftover cleaned up"]);
+    expect(log).toEqual([
+      "main done",
+      "leftover got CancelledError: run() is ending",
+      "leftover cleaned up",
+    ]);
     expect(leftover!.cancelled()).toBe(true);
   });
 
