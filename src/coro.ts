@@ -151,7 +151,7 @@ export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
 }
 
 /** True for the object a `function*` returns (native, so its state is private). */
-export function isGeneratorObject(x: object): boolean {
+export function isGeneratorObject(x: unknown): boolean {
   return Object.prototype.toString.call(x) === "[object Generator]";
 }
 

@@ -1239,12 +1239,7 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
 
 /** A generator object no task or eager start ran (unmarked: see coroMark). */
 function isUnrunGenerator(x: unknown): boolean {
-  return (
-    typeof x === "object" &&
-    x !== null &&
-    isGeneratorObject(x) &&
-    (x as Marked)[coroMark] === undefined
-  );
+  return isGeneratorObject(x) && (x as Marked)[coroMark] === undefined;
 }
 
 /**

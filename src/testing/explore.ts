@@ -330,9 +330,10 @@ async function searchWith(
           cutShort: shrunk.cutShort,
           iteration,
           seed: settings.seed,
-          // Not past the time limit: the run that failed by it, or the one again, says nothing.
+          // Not past the time limit (Infinity without one): the run that failed by it, or the
+          // one again, says nothing.
           fifoAgain:
-            iteration > 0 && outcome.failure.kind !== "time limit" && !(timed && now() > deadline)
+            iteration > 0 && outcome.failure.kind !== "time limit" && now() <= deadline
               ? await fifoFailsAgain(runner)
               : null,
         };
