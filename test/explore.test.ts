@@ -1110,7 +1110,8 @@ describe("the search", () => {
           const never = new Event();
           const stuck = createTask(
             async () => {
-              await new Promise((resolve) => setTimeout(resolve, 1));
+              // Long enough that the loop finds it blocked first, short of the time limit.
+              await new Promise((resolve) => setTimeout(resolve, 20));
               await never.wait();
             },
             { name: "stuck" },

@@ -900,7 +900,8 @@ describe("awaits the loop does not control", () => {
       first.setExceptionHandler(() => {}); // the host await, the task left pending or failed
       await first.runUntilComplete(async () => {
         createTask(async () => {
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          // Long enough that the loop finds it blocked first, short of the second loop's wait.
+          await new Promise((resolve) => setTimeout(resolve, 10));
           await sleep(1_000_000).then(
             () => log.push("slept on"),
             (error: Error) => log.push(`${error.name}: ${error.message.split(" (")[0]}`),

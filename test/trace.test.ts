@@ -273,16 +273,24 @@ describe("traceRecorder", () => {
     const loop = new HostEventLoop();
     const rec = traceRecorder(loop);
     const heard: { name: string; future: unknown; what: string }[] = [];
+    // The host promise settles once the loop has found the task blocked on it (or, should it
+    // never, after a second): a timer of its own could fire before the loop looks.
+    let settle = () => {};
+    const hosted = new Promise<void>((resolve) => {
+      settle = resolve;
+      setTimeout(resolve, 1000);
+    });
     const onSuspended = (message: unknown) => {
       const { task, future, what } = message as { task: Task; future: unknown; what: string };
       heard.push({ name: task.getName(), future, what });
+      settle();
     };
     subscribe("asynkit:task.suspended", onSuspended);
     try {
       await loop.runUntilComplete(
         loop.createTask(
           async () => {
-            await new Promise((resolve) => setTimeout(resolve, 1));
+            await hosted;
             await sleep(0);
           },
           { name: "fetcher" },
