@@ -107,6 +107,7 @@ export {
   Lock,
   LoopBound,
   Semaphore,
+  type Truthy,
 } from "./locks.js";
 // Event loops
 export { BaseEventLoop, type EventLoopOptions, type TaskFactory } from "./loops/base.js";

@@ -19,6 +19,9 @@ import { inspectAsString } from "./util/inspect.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 import { Waiter, WaiterLine } from "./waiters.js";
 
+/** `T` without its falsy values: what a predicate gives once it holds. */
+export type Truthy<T> = Exclude<T, false | 0 | 0n | "" | null | undefined>;
+
 /**
  * The base of the synchronisation primitives and queues, as asyncio's
  * `_LoopBoundMixin`: a primitive belongs to the first event loop that waits on
@@ -474,15 +477,15 @@ export class Condition extends LoopBound {
     return true;
   }
 
-  /** Waits until `predicate()` is truthy and returns its value. */
-  waitFor<T>(predicate: () => T): Op<T> {
+  /** Waits until `predicate()` is truthy and returns its value (so none of its falsy ones). */
+  waitFor<T>(predicate: () => T): Op<Truthy<T>> {
     checkFunction(
       "condition.waitFor()",
       "predicate",
       predicate,
       "pass a function that says whether to stop waiting, e.g. () => items.length > 0",
     );
-    return this._waitForPredicate(predicate) as Op<T>;
+    return this._waitForPredicate(predicate) as Op<Truthy<T>>;
   }
 
   /** @internal */

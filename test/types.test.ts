@@ -14,6 +14,7 @@ import {
   type ChannelId,
   type ChannelMessage,
   type ChannelMessages,
+  Condition,
   type Context,
   ContextVar,
   type Coro,
@@ -339,6 +340,20 @@ describe("options", () => {
       name: undefined,
       signal: undefined,
     });
+  });
+});
+
+describe("conditions", () => {
+  it("waitFor() gives the predicate's value once it is truthy: none of its falsy ones", () => {
+    const condition = new Condition();
+    const items: string[] = [];
+    function* waiter() {
+      const found = yield* condition.waitFor(() => items.length > 0 && items[0]);
+      expectTypeOf(found).toEqualTypeOf<string>();
+      const maybe = yield* condition.waitFor(() => (items.length > 0 ? items : null));
+      expectTypeOf(maybe).toEqualTypeOf<string[]>();
+    }
+    expectTypeOf(waiter).returns.toEqualTypeOf<Generator<Suspend, void, unknown>>();
   });
 });
 
