@@ -303,6 +303,10 @@ export function wait<F extends Future<unknown>>(
   aws: Iterable<F>,
   options?: WaitOptions,
 ): Op<{ done: Set<F>; pending: Set<F> }>;
+export function wait<T>(
+  aws: Iterable<Future<T> | Coro<T>>,
+  options?: WaitOptions,
+): Op<{ done: Set<Future<T>>; pending: Set<Future<T>> }>;
 export function wait(
   aws: Iterable<Future<unknown> | Coro<unknown>>,
   options?: WaitOptions,

@@ -343,6 +343,21 @@ describe("options", () => {
   });
 });
 
+describe("wait", () => {
+  it("gives sets of the futures given, or of futures of the one result type coroutines and futures share", () => {
+    function* waiter() {
+      const tasks = [createTask(answer()), createTask(answer())];
+      expectTypeOf((yield* wait(tasks)).done).toEqualTypeOf<Set<Task<number>>>();
+      expectTypeOf((yield* wait([answer(), tasks[0] as Task<number>])).pending).toEqualTypeOf<
+        Set<Future<number>>
+      >();
+      const mixed = yield* wait([answer(), sleep(1, "s")]);
+      expectTypeOf(mixed.done).toEqualTypeOf<Set<Future<unknown>>>();
+    }
+    expectTypeOf(waiter).returns.toEqualTypeOf<Generator<Suspend, void, unknown>>();
+  });
+});
+
 describe("conditions", () => {
   it("waitFor() gives the predicate's value once it is truthy: none of its falsy ones", () => {
     const condition = new Condition();
