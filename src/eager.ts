@@ -641,7 +641,7 @@ function endStart<T>(
   // The task runs the rest in the copy the start ran in.
   try {
     const loop = activeLoop();
-    const task = loop.createTask(start.asCoroutine(), { context });
+    const task = loop.createTask(start.asCoroutine(), { context, priority: startersPriority(loop) });
     startSuspended(loop, task, step);
     return task;
   } catch (error) {
@@ -681,6 +681,18 @@ function settleStartTask<T>(
   return task;
 }
 
+/**
+ * The priority of the task whose step started the coroutine eagerly, for the
+ * task that carries it on: the rest of an await of that task's, which a
+ * priority loop must not run ahead of (or behind) the task itself.
+ */
+function startersPriority(loop: BaseEventLoop): number | undefined {
+  const starter = loop._currentTask;
+  if (starter === null) return undefined;
+  const priority = starter.getPriority();
+  return priority === 0 ? undefined : priority;
+}
+
 /** In debug mode, the task tree shows the wait the start suspended on as its task's (see Linter). */
 function startSuspended(
   loop: BaseEventLoop,
@@ -701,6 +713,7 @@ function makeStartTask(loop: BaseEventLoop): Task<unknown> {
     // The copy the start writes to (made now if it has not written yet), so that
     // the Context task.getContext() hands out stays the task's after the start.
     context: writable(),
+    priority: startersPriority(loop),
     eagerStart: false,
     [HOLD_FIRST_STEP]: true,
   });

@@ -12,6 +12,7 @@ import {
   createTask,
   currentTask,
   Event,
+  eager,
   getRunningLoop,
   Lock,
   PriorityCondition,
@@ -178,6 +179,52 @@ describe("a priority loop", () => {
     };
     expect(order(false)).toEqual(["B slept", "A slept", "B ran on"]);
     expect(order(true)).toEqual(order(false));
+  });
+
+  it("runs the rest of an eager() start at the priority of the task that started it", () => {
+    // A background task's eager work, past its first suspension, does not run ahead of
+    // work of better priority (nor does an eager start whose coroutine asked for its task).
+    const log = runP(function* () {
+      const log: string[] = [];
+      const background = createTask(
+        (function* () {
+          const rest = eager(
+            (function* () {
+              yield* sleep(0);
+              log.push("eager rest");
+            })(),
+          );
+          const asking = eager(
+            (function* () {
+              log.push(`asked: priority ${currentTask()?.getPriority()}`);
+              yield* sleep(0);
+              log.push("asking rest");
+            })(),
+          );
+          createTask(
+            (function* () {
+              for (const round of [1, 2, 3]) {
+                log.push(`normal ${round}`);
+                yield* sleep(0);
+              }
+            })(),
+          );
+          yield* rest;
+          yield* asking;
+        })(),
+        { priority: "background" },
+      );
+      yield* background;
+      return log;
+    });
+    expect(log).toEqual([
+      "asked: priority 10",
+      "normal 1",
+      "normal 2",
+      "normal 3",
+      "eager rest",
+      "asking rest",
+    ]);
   });
 
   it("keeps a priority on a loop without priorities, and ignores it there", () => {
