@@ -34,7 +34,7 @@ import {
 import { choose, type ExploreError, explore, type Program, replay } from "../src/testing/index.js";
 import { describeEntry, type Outcome, Runner } from "../src/testing/run.js";
 import { makeStrategy } from "../src/testing/strategies.js";
-import { refused } from "./helpers.js";
+import { refused, whenBlockedOnHost } from "./helpers.js";
 
 /** The rejection of `promise`, which must reject. */
 async function rejection(promise: Promise<unknown>): Promise<ExploreError> {
@@ -1067,6 +1067,10 @@ describe("the search", () => {
   });
 
   it("a run stopped at a host await leaves nothing running into the next: replays back to back fail alike", async () => {
+    // B's host timer is armed once the loop has found B waiting on the host: armed at the
+    // await, it could fire before the loop's look on a loaded machine (a 1 ms timer did, once
+    // in CI), and then B was never seen waiting on the host.
+    let armHostTimer = (): void => {};
     async function main() {
       let n = 0;
       const a = createTask(
@@ -1079,10 +1083,10 @@ describe("the search", () => {
       );
       const b = createTask(
         async () => {
-          // Stopped here (failOnWarnings). Long enough that the loop sees the step end on the host
-          // first: a 1 ms timer could fire before the loop's next turn on a loaded machine, and
-          // then B was never seen waiting on the host (a replay passed, once in CI).
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          // Stopped here (failOnWarnings).
+          await new Promise((resolve) => {
+            armHostTimer = () => setTimeout(resolve, 20);
+          });
           await sleep(0); // after the host timer: must not run as a step of the next replay
           await sleep(0);
           n += 1;
@@ -1094,10 +1098,20 @@ describe("the search", () => {
       if (n !== 2) throw new Error(`n is ${n}`);
     }
     const outcomes = new Set<string>();
-    for (let i = 0; i < 20; i++) {
-      const error = await rejection(replay(main, "1:", { failOnWarnings: true }));
-      outcomes.add(`${error.kind}, ${error.steps} steps: ${error.message.split("\n")[0]}`);
+    let armed = 0;
+    const stopListening = whenBlockedOnHost("B", () => {
+      armed++;
+      armHostTimer();
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const error = await rejection(replay(main, "1:", { failOnWarnings: true }));
+        outcomes.add(`${error.kind}, ${error.steps} steps: ${error.message.split("\n")[0]}`);
+      }
+    } finally {
+      stopListening();
     }
+    expect(armed).toBe(20); // each replay's B was found waiting on the host, and went on later
     expect([...outcomes]).toEqual([
       expect.stringMatching(
         /^exception report, 3 steps: replay\(\): the schedule fails again: exception report: <Task pending name="B"> awaited a promise the loop did not make, in its step 0/,
@@ -1108,6 +1122,10 @@ describe("the search", () => {
   it("a run still waiting on the host when timeLimitMs passes fails the search, naming what waits", async () => {
     // Past a host await the loop cannot tell this deadlock (nobody sets the event) from a wait
     // for the host: without the limit the search would wait forever.
+    // The host promise settles once the loop has found "stuck" blocked on it: a host timer of
+    // its own could fire before the loop looks, on a loaded machine, or after the time limit.
+    let settle = (): void => {};
+    const stopListening = whenBlockedOnHost("stuck", () => settle());
     const start = performance.now();
     const error = await rejection(
       explore(
@@ -1115,8 +1133,9 @@ describe("the search", () => {
           const never = new Event();
           const stuck = createTask(
             async () => {
-              // Long enough that the loop finds it blocked first, short of the time limit.
-              await new Promise((resolve) => setTimeout(resolve, 20));
+              await new Promise<void>((resolve) => {
+                settle = resolve;
+              });
               await never.wait();
             },
             { name: "stuck" },
@@ -1125,7 +1144,7 @@ describe("the search", () => {
         },
         { timeLimitMs: 100 },
       ),
-    );
+    ).finally(stopListening);
     expect(performance.now() - start).toBeLessThan(5000);
     expect(error.kind).toBe("time limit");
     expect(error.iteration).toBe(0);

@@ -1,7 +1,15 @@
 /** Small helpers shared by the test files. */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { type Awaitable, type Coro, type Suspend, sleep, VirtualEventLoop } from "../src/index.js";
+import {
+  type Awaitable,
+  type Coro,
+  type Suspend,
+  sleep,
+  type Task,
+  VirtualEventLoop,
+} from "../src/index.js";
 
 /** Runs a coroutine (or a function* to call) to completion on a fresh virtual loop. */
 export function runV<T>(main: Coro<T> | (() => Coro<T>)): T {
@@ -104,4 +112,21 @@ export function collection(): {
       return [...names].sort();
     },
   };
+}
+
+/**
+ * Calls `onBlocked` each time a loop finds a native task named `name` (any, for
+ * null) blocked on the host (asynkit:task.suspended with no future), until the function it
+ * returns is called. A host promise settled from there settles after the
+ * loop's look, whatever the load: a host timer armed at the await may fire
+ * before it (the loop looks in its next host macrotask). Call it before the
+ * loop starts its run: a loop reads whether anyone listens when it starts.
+ */
+export function whenBlockedOnHost(name: string | null, onBlocked: () => void): () => void {
+  const listener = (message: unknown): void => {
+    const { task, future } = message as { task: Task<unknown>; future: unknown };
+    if (future === null && (name === null || task.getName() === name)) onBlocked();
+  };
+  subscribe("asynkit:task.suspended", listener);
+  return () => unsubscribe("asynkit:task.suspended", listener);
 }

@@ -39,7 +39,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.js";
-import { caught, thrown } from "./helpers.js";
+import { caught, thrown, whenBlockedOnHost } from "./helpers.js";
 import { LOOP_KINDS, runOn } from "./scheduling-helpers.js";
 
 class ZeroDivisionError extends Error {
@@ -713,7 +713,15 @@ describe("taskTimeout() with an async body", () => {
   it("whose deadline passes while it awaits a host promise ends with the TimeoutError when the body ends, not with the late result", async () => {
     const reports: string[] = [];
     const log: string[] = [];
-    const hostTimer = () => new Promise((resolve) => setTimeout(resolve, 30));
+    // Each host timer runs from when the loop has found the task blocked on it: armed at the
+    // await, it could fire before the loop looks (its next host macrotask) on a loaded
+    // machine, and the body would end in its step, before its deadline.
+    let armHostTimer = (): void => {};
+    const hostTimer = () =>
+      new Promise((resolve) => {
+        armHostTimer = () => setTimeout(resolve, 30);
+      });
+    const stopListening = whenBlockedOnHost(null, () => armHostTimer());
     await run(
       async () => {
         getRunningLoop().setExceptionHandler((_loop, context) => reports.push(context.message));
@@ -736,7 +744,7 @@ describe("taskTimeout() with an async body", () => {
         }
       },
       { loopFactory: schedulingLoopFactory },
-    );
+    ).finally(stopListening);
     expect(log).toEqual([
       "block: TimeoutError: taskTimeout(): the block did not finish within 5 ms., cause: TimeoutInterrupt: taskTimeout(5): the deadline passed",
       "scope: expired true",

@@ -896,12 +896,18 @@ describe("awaits the loop does not control", () => {
       // A test suite's loops one after the other: the first test leaves a task whose function
       // awaits a host timer ("error" fails the task there), and goes on during the second test.
       const log: string[] = [];
+      // The host timer the task awaits is armed by the second test, during its own wait on the
+      // host: armed at the await, a timer could fire before the first loop finds the task
+      // blocked (its next host macrotask), or before the second loop starts, on a loaded machine.
+      let armHostTimer = (): void => {};
+      const hostTimer = new Promise((resolve) => {
+        armHostTimer = () => setTimeout(resolve, 1);
+      });
       const first = new VirtualEventLoop({ hostAwaits });
       first.setExceptionHandler(() => {}); // the host await, the task left pending or failed
       await first.runUntilComplete(async () => {
         createTask(async () => {
-          // Long enough that the loop finds it blocked first, short of the second loop's wait.
-          await new Promise((resolve) => setTimeout(resolve, 10));
+          await hostTimer;
           await sleep(1_000_000).then(
             () => log.push("slept on"),
             (error: Error) => log.push(`${error.name}: ${error.message.split(" (")[0]}`),
@@ -914,7 +920,12 @@ describe("awaits the loop does not control", () => {
       const second = new VirtualEventLoop({ hostAwaits });
       const time = await onLoop(
         async () => {
-          await fromPromise(new Promise((resolve) => setTimeout(resolve, 20)));
+          await fromPromise(
+            new Promise((resolve) => {
+              armHostTimer(); // fires first: the task's function goes on during this wait
+              setTimeout(resolve, 20);
+            }),
+          );
           await sleep(10);
           return second.time();
         },
@@ -1310,8 +1321,14 @@ describe("awaits the loop does not control", () => {
   it("with asyncLocalStorage, a cancellation nothing heard is raised at the next asynkit await; one a host API heard is spent there", async () => {
     const got = await run(
       async () => {
+        // The host promise settles once the cancel is made: a host timer armed at the await could
+        // fire first on a loaded machine, before main's sleep(5) ended.
+        let release = (): void => {};
         const unheard = createTask(async () => {
-          await new Promise((resolve) => setTimeout(resolve, 20)); // ignores the signal
+          // ignores the signal
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
           try {
             await sleep(1);
             return "not cancelled";
@@ -1331,6 +1348,7 @@ describe("awaits the loop does not control", () => {
         await sleep(5);
         unheard.cancel();
         swallowed.cancel();
+        setTimeout(release, 1); // settled by the host once the cancel is made
         return [
           await outcome(unheard),
           await outcome(swallowed),

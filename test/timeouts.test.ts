@@ -20,7 +20,7 @@ import {
   VirtualEventLoop,
   waitFor,
 } from "../src/index.js";
-import { catching, runV } from "./helpers.js";
+import { catching, runV, whenBlockedOnHost } from "./helpers.js";
 
 describe("timeout", () => {
   it("names its deadline to the microsecond on the host's clock", async () => {
@@ -279,22 +279,32 @@ describe("timeout() around an async body blocked on a host promise", () => {
     const reports: string[] = [];
     const loop = new VirtualEventLoop();
     loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+    // The host timers run from when the loop has found the task blocked on the host: armed at
+    // the await, one could fire before the loop looks (its next host macrotask) on a loaded
+    // machine, and the body would end in its step, before the deadline.
+    let armHostTimer = (): void => {};
+    const stopListening = whenBlockedOnHost(null, () => armHostTimer());
     await loop.runUntilComplete(async () => {
       let deadline: Timeout | null = null;
       const value = await timeout(10, async (cm) => {
         deadline = cm;
-        await new Promise((resolve) => setTimeout(resolve, 30)); // ignores the task's signal
+        // ignores the task's signal
+        await new Promise((resolve) => {
+          armHostTimer = () => setTimeout(resolve, 30);
+        });
         return "late";
       });
+      armHostTimer = () => {};
       log.push(`${value}, expired ${(deadline as Timeout | null)?.expired()}, t=${loop.time()}`);
       await sleep(1); // the deadline's cancellation is not left pending for the task
       log.push(`then t=${loop.time()}`);
       try {
-        await timeout(10, () => delay(30, "late", { signal: taskSignal() }));
+        // Its deadline aborts it: 10 s, not 30 ms, lest it end before the loop looks.
+        await timeout(10, () => delay(10_000, "late", { signal: taskSignal() }));
       } catch (error) {
         log.push(`${(error as Error).name} at t=${loop.time()}`);
       }
-    });
+    }).finally(stopListening);
     loop.close();
     expect(log).toEqual(["late, expired true, t=10", "then t=11", "TimeoutError at t=21"]);
     // Each host await is reported on a virtual loop: it breaks determinism.
