@@ -1230,7 +1230,10 @@ describe("awaits the loop does not control", () => {
             throw error;
           }
         });
-        await sleep(20);
+        // Cancel once the timeout has come and gone (the task waits in sleep(1000)): after a
+        // sleep(20) instead, a loaded machine could run the timeout's 5 ms and the sleep's 20 ms
+        // timers in one iteration, and the cancel() came while the body still waited on the host.
+        while (log.length === 0) await sleep(1);
         task.cancel();
         log.push(String(await outcome(task)));
       },
