@@ -2,6 +2,7 @@
  * timeout() / timeoutAt() / Timeout: ports of CPython's test_timeouts.py on
  * the virtual loop; timeouts of minutes run in microseconds.
  */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
@@ -20,7 +21,7 @@ import {
   VirtualEventLoop,
   waitFor,
 } from "../src/index.js";
-import { catching, runV, whenBlockedOnHost } from "./helpers.js";
+import { catching, runV } from "./helpers.js";
 
 describe("timeout", () => {
   it("names its deadline to the microsecond on the host's clock", async () => {
@@ -279,32 +280,38 @@ describe("timeout() around an async body blocked on a host promise", () => {
     const reports: string[] = [];
     const loop = new VirtualEventLoop();
     loop.setExceptionHandler((_loop, context) => reports.push(context.message));
-    // The host timers run from when the loop has found the task blocked on the host: armed at
-    // the await, one could fire before the loop looks (its next host macrotask) on a loaded
-    // machine, and the body would end in its step, before the deadline.
+    // The host timer runs from the deadline's cancel() of the task: armed at the await, it
+    // could fire before the loop's looks on a loaded machine (it finds the task blocked on the
+    // host in one host macrotask, and moves its clock to the deadline in the next), and the
+    // body would end before the deadline.
     let armHostTimer = (): void => {};
-    const stopListening = whenBlockedOnHost(null, () => armHostTimer());
-    await loop.runUntilComplete(async () => {
-      let deadline: Timeout | null = null;
-      const value = await timeout(10, async (cm) => {
-        deadline = cm;
-        // ignores the task's signal
-        await new Promise((resolve) => {
-          armHostTimer = () => setTimeout(resolve, 30);
+    const onCancelled = (): void => armHostTimer();
+    subscribe("asynkit:task.cancelled", onCancelled);
+    try {
+      await loop.runUntilComplete(async () => {
+        let deadline: Timeout | null = null;
+        const value = await timeout(10, async (cm) => {
+          deadline = cm;
+          // ignores the task's signal
+          await new Promise((resolve) => {
+            armHostTimer = () => setTimeout(resolve, 30);
+          });
+          return "late";
         });
-        return "late";
+        armHostTimer = () => {};
+        log.push(`${value}, expired ${(deadline as Timeout | null)?.expired()}, t=${loop.time()}`);
+        await sleep(1); // the deadline's cancellation is not left pending for the task
+        log.push(`then t=${loop.time()}`);
+        try {
+          // Its deadline aborts it: 10 s, not 30 ms, lest it end before the loop looks.
+          await timeout(10, () => delay(10_000, "late", { signal: taskSignal() }));
+        } catch (error) {
+          log.push(`${(error as Error).name} at t=${loop.time()}`);
+        }
       });
-      armHostTimer = () => {};
-      log.push(`${value}, expired ${(deadline as Timeout | null)?.expired()}, t=${loop.time()}`);
-      await sleep(1); // the deadline's cancellation is not left pending for the task
-      log.push(`then t=${loop.time()}`);
-      try {
-        // Its deadline aborts it: 10 s, not 30 ms, lest it end before the loop looks.
-        await timeout(10, () => delay(10_000, "late", { signal: taskSignal() }));
-      } catch (error) {
-        log.push(`${(error as Error).name} at t=${loop.time()}`);
-      }
-    }).finally(stopListening);
+    } finally {
+      unsubscribe("asynkit:task.cancelled", onCancelled);
+    }
     loop.close();
     expect(log).toEqual(["late, expired true, t=10", "then t=11", "TimeoutError at t=21"]);
     // Each host await is reported on a virtual loop: it breaks determinism.
