@@ -3,9 +3,10 @@
  * a native promise settles, and leaves no host timer behind when it stops.
  * These are the few tests that use the wall clock, with short waits.
  */
+import { createHook } from "node:async_hooks";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   CancelledError,
   type Coro,
@@ -20,9 +21,35 @@ import { removeScripts, root, runScript } from "./child.js";
 
 afterAll(removeScripts);
 
-/** Host timers alive now (setTimeout/setInterval), as Node counts them. */
-function activeTimers(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+/**
+ * Watches the host timers (setTimeout/setInterval) that asynkit's own code arms from now on:
+ * alive() counts those still alive that keep the process up. Not the process's count of
+ * timers, which the test runner's own come and go in: it once fell by one during a test on a
+ * loaded machine, and one of the runner's armed meanwhile would raise it.
+ */
+function watchAsynkitTimers(): { alive(): number; stop(): void } {
+  const src = join(root, "src");
+  // _destroyed is Node's own mark of a timer that fired or was cleared: the destroy hook
+  // comes later, in a host turn of its own.
+  type Timer = { hasRef(): boolean; _destroyed: boolean };
+  const armed = new Map<number, Timer>();
+  const hook = createHook({
+    init(asyncId, type, _triggerAsyncId, resource) {
+      if (type !== "Timeout") return;
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 50;
+      const stack = new Error().stack ?? "";
+      Error.stackTraceLimit = limit;
+      if (stack.includes(src)) armed.set(asyncId, resource as Timer);
+    },
+    destroy(asyncId) {
+      armed.delete(asyncId);
+    },
+  }).enable();
+  return {
+    alive: () => [...armed.values()].filter((t) => !t._destroyed && t.hasRef()).length,
+    stop: () => void hook.disable(),
+  };
 }
 
 /** A task that switches with sleep(0) until `until()` holds, or gives up after `maxMs` of real time. */
@@ -292,7 +319,8 @@ describe("the host clock", () => {
 
 describe("no dangling host timer", () => {
   it("after run() whose leftover task had a long sleep, no host timer keeps the process alive", async () => {
-    const before = activeTimers();
+    const timers = watchAsynkitTimers();
+    onTestFinished(timers.stop);
     let cancelled = false;
     let loop: HostEventLoop | null = null;
     await run(function* () {
@@ -310,11 +338,12 @@ describe("no dangling host timer", () => {
     });
     expect(cancelled).toBe(true);
     expect((loop as unknown as { _hostTimer: unknown })._hostTimer).toBeNull();
-    expect(activeTimers()).toBe(before);
+    expect(timers.alive()).toBe(0);
   });
 
   it("after run() whose main was cancelled mid-sleep by its signal, no host timer is left", async () => {
-    const before = activeTimers();
+    const timers = watchAsynkitTimers();
+    onTestFinished(timers.stop);
     const controller = new AbortController();
     setTimeout(() => controller.abort("enough"), 5);
     let loop: HostEventLoop | null = null;
@@ -329,11 +358,12 @@ describe("no dangling host timer", () => {
     ).rejects.toThrow(CancelledError);
     expect((loop as unknown as { _hostTimer: unknown })._hostTimer).toBeNull();
     expect(loop!.isClosed()).toBe(true);
-    expect(activeTimers()).toBe(before);
+    expect(timers.alive()).toBe(0);
   });
 
   it("after runUntilComplete with a far timer still scheduled, the loop holds no host timer", async () => {
-    const before = activeTimers();
+    const timers = watchAsynkitTimers();
+    onTestFinished(timers.stop);
     const loop = new HostEventLoop();
     await loop.runUntilComplete(
       (function* () {
@@ -341,9 +371,9 @@ describe("no dangling host timer", () => {
         yield* sleep(1);
       })(),
     );
-    expect(activeTimers()).toBe(before);
+    expect(timers.alive()).toBe(0);
     loop.close();
-    expect(activeTimers()).toBe(before);
+    expect(timers.alive()).toBe(0);
   });
 
   it("a timer further away than setTimeout allows does not fire early", async () => {
