@@ -73,12 +73,12 @@ describe("@sinonjs/fake-timers", () => {
   it("installed before asynkit loads, leave its loops on their own time", async () => {
     const exit = await underSinon("before");
     expect(exit).toMatchObject({ code: 0, stdout: '[60000,"host",true]\n' });
-  });
+  }, 30_000); // a node process of its own, as the other runScript() tests
 
   it("installed after, the same", async () => {
     const exit = await underSinon("after");
     expect(exit).toMatchObject({ code: 0, stdout: '[60000,"host",true]\n' });
-  });
+  }, 30_000);
 });
 
 describe("node:test's mock.timers", () => {
@@ -114,7 +114,7 @@ describe("node:test's mock.timers", () => {
       code: 0,
       stdout: '["worker at 60000","main at 60001, worker blocked",60001]\n',
     });
-  });
+  }, 30_000); // a node process of its own, as the other runScript() tests
 
   it("with every timer faked: thousands of host turns, a deadlock at exit, explore()'s time limit", async () => {
     // Every 16th turn went through a (faked) timer once; the watches of real time used one too.
@@ -146,5 +146,5 @@ describe("node:test's mock.timers", () => {
       code: 0,
       stdout: "done at 2000\nexplore(): iteration 0 (seed 0) failed: time limit\nDeadlockError\n",
     });
-  });
+  }, 30_000); // a node process of its own, as the other runScript() tests
 });

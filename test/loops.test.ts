@@ -198,7 +198,7 @@ describe("callLater and callAt", () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 30_000); // seconds of CPU: a loaded machine stretches them past the default 5 s
 
   it("callAt in the past runs as soon as possible", () => {
     const loop = new VirtualEventLoop();
@@ -1107,7 +1107,7 @@ describe.each<[string, DequeCase]>([
       }),
       { numRuns: 300 },
     );
-  });
+  }, 30_000); // seconds of CPU: a loaded machine stretches them past the default 5 s
 });
 
 describe("the timer queue", () => {
@@ -1190,7 +1190,7 @@ describe("the timer queue", () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, 30_000); // seconds of CPU: a loaded machine stretches them past the default 5 s
 
   it("sorts a millisecond of thousands of timers exactly, with those pushed into it while it is served", () => {
     // Fractions on a coarse grid make ties (ordered by sequence number); doubles make
