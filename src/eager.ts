@@ -641,7 +641,10 @@ function endStart<T>(
   // The task runs the rest in the copy the start ran in.
   try {
     const loop = activeLoop();
-    const task = loop.createTask(start.asCoroutine(), { context, priority: startersPriority(loop) });
+    const task = loop.createTask(start.asCoroutine(), {
+      context,
+      priority: startersPriority(loop),
+    });
     startSuspended(loop, task, step);
     return task;
   } catch (error) {
