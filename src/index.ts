@@ -144,13 +144,7 @@ export {
 export { PRIORITIES, type TaskPriority } from "./priority.js";
 export { PriorityCondition, PriorityLock } from "./prioritylocks.js";
 // Queues
-export {
-  LifoQueue,
-  type PriorityCompare,
-  PriorityQueue,
-  type PriorityQueueArgs,
-  Queue,
-} from "./queues.js";
+export { LifoQueue, PriorityQueue, Queue } from "./queues.js";
 // Scheduling functions: sleepInsert, taskSwitch, createTaskDescend, runnable and blocked tasks
 export {
   blockedTasks,

@@ -382,20 +382,6 @@ function isNumeric(x: unknown): boolean {
   return typeof x === "number" || typeof x === "bigint";
 }
 
-/** How a PriorityQueue orders its items: negative when `a` comes first. */
-export type PriorityCompare<T> = (a: T, b: T) => number;
-
-/**
- * PriorityQueue's constructor arguments: the compare function may be left out
- * only where the default order may apply, for numbers, strings and arrays
- * (whose elements it compares as these), or items of a type not given.
- */
-export type PriorityQueueArgs<T> = unknown extends T
-  ? [maxsize?: number, compare?: PriorityCompare<T>]
-  : [T] extends [number | bigint | string | readonly unknown[]]
-    ? [maxsize?: number, compare?: PriorityCompare<T>]
-    : [maxsize: number | undefined, compare: PriorityCompare<T>];
-
 /**
  * A queue that hands out its smallest item first, as asyncio.PriorityQueue.
  * Items are ordered by `compare` (negative: a first), by default as Python
@@ -415,14 +401,10 @@ export type PriorityQueueArgs<T> = unknown extends T
  */
 export class PriorityQueue<T> extends Queue<T> {
   private readonly _heap: T[] = [];
-  private readonly _compare: PriorityCompare<T>;
+  private readonly _compare: (a: T, b: T) => number;
 
-  /**
-   * `maxsize` as for Queue; `compare` as for Array.prototype.sort, required
-   * for items of a type the default order cannot compare (objects other than
-   * arrays).
-   */
-  constructor(...[maxsize = 0, compare]: PriorityQueueArgs<T>) {
+  /** `maxsize` as for Queue; `compare` as for Array.prototype.sort. */
+  constructor(maxsize = 0, compare?: (a: T, b: T) => number) {
     super(maxsize);
     if (compare !== undefined) {
       checkFunction(

@@ -139,7 +139,6 @@ describe("Queue basics", () => {
   });
 
   it("a PriorityQueue without compare refuses items it cannot order, as Python does, and stays as it was", () => {
-    // @ts-expect-error: TypeScript asks for a compare for such items; plain JavaScript gets this
     const jobs = new PriorityQueue<{ priority: number }>();
     jobs.putNowait({ priority: 2 });
     expect(() => jobs.putNowait({ priority: 1 })).toThrow(

@@ -35,7 +35,6 @@ import {
   type HostEventLoop,
   isFuture,
   Monitor,
-  PriorityQueue,
   run,
   type Suspend,
   sleep,
@@ -369,28 +368,6 @@ describe("conditions", () => {
       expectTypeOf(maybe).toEqualTypeOf<string[]>();
     }
     expectTypeOf(waiter).returns.toEqualTypeOf<Generator<Suspend, void, unknown>>();
-  });
-});
-
-describe("queues", () => {
-  it("a PriorityQueue of items the default order cannot compare needs a compare function", () => {
-    type Compare<T> = (a: T, b: T) => number;
-    expectTypeOf(PriorityQueue<number>).toBeConstructibleWith();
-    expectTypeOf(PriorityQueue<[number, { job: string }]>).toBeConstructibleWith(10);
-    expectTypeOf(PriorityQueue<string | bigint>).toBeConstructibleWith(undefined);
-    expectTypeOf(PriorityQueue).toBeConstructibleWith(); // items of no given type: unknown
-    expectTypeOf(PriorityQueue<{ due: number }>).toBeConstructibleWith(
-      0,
-      (a: { due: number }, b: { due: number }) => a.due - b.due,
-    );
-    expectTypeOf(PriorityQueue<{ due: number }>).toBeConstructibleWith(
-      undefined,
-      {} as Compare<{ due: number }>,
-    );
-    // @ts-expect-error: no compare function for objects
-    expectTypeOf(PriorityQueue<{ due: number }>).toBeConstructibleWith();
-    // @ts-expect-error: nor for numbers mixed with objects
-    expectTypeOf(PriorityQueue<number | { due: number }>).toBeConstructibleWith(5);
   });
 });
 
