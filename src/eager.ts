@@ -17,7 +17,13 @@ import {
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { activeLoop, beginEagerStart, endEagerStart, onEagerStartTaskRequest } from "./events.js";
+import {
+  activeLoop,
+  beginEagerStart,
+  endEagerStart,
+  onEagerStartTaskRequest,
+  startingTask,
+} from "./events.js";
 import { CONTEXT_OPTION, FINISHED, Future, keptStep, yieldKept } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, reusedCoroutine, Task, type TaskOptions } from "./tasks.js";
@@ -685,14 +691,16 @@ function settleStartTask<T>(
 }
 
 /**
- * The priority of the task whose step started the coroutine eagerly, for the
- * task that carries it on: the rest of an await of that task's, which a
- * priority loop must not run ahead of (or behind) the task itself.
+ * The priority of the task that started the coroutine eagerly, as it is now,
+ * for the task that carries it on: the rest of an await of that task's, which
+ * a priority loop must not run ahead of (or behind) the task itself. A start
+ * no task made (a callback's) gets the default.
  */
 function startersPriority(loop: BaseEventLoop): number | undefined {
-  const starter = loop._currentTask;
+  const starter = startingTask(loop);
   if (starter === null) return undefined;
   const priority = starter.getPriority();
+  // The default goes as no option, which sets nothing up on the new task.
   return priority === 0 ? undefined : priority;
 }
 

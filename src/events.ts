@@ -573,6 +573,16 @@ export function outsideEagerStarts(fn: () => void): void {
 }
 
 /**
+ * @internal The task whose code makes an eager start now, without asking
+ * for a start's task: within an enclosing start, the innermost one's task if
+ * it was made, else the step's; outside starts, the running task.
+ */
+export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
+  if (starts.depth === 0) return runningTask(loop);
+  return starts.askedTask ?? loop._currentTask;
+}
+
+/**
  * @internal The task a wait begun now in a step of `loop` belongs to: the
  * step's task, or in an eager start the task that continues it (see
  * runningTask, whose other cases a step does not meet).

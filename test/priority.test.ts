@@ -13,6 +13,7 @@ import {
   currentTask,
   Event,
   eager,
+  type Future,
   getRunningLoop,
   Lock,
   PriorityCondition,
@@ -225,6 +226,37 @@ describe("a priority loop", () => {
       "eager rest",
       "asking rest",
     ]);
+  });
+
+  it("an eager() start inside another takes the priority of the outer start's task, as it is then; a callback's, the default", () => {
+    const log = runP(function* () {
+      const log: string[] = [];
+      const innerRest = function* (name: string) {
+        yield* sleep(0);
+        log.push(`${name}: priority ${currentTask()?.getPriority()}`);
+      };
+      const background = createTask(
+        (function* () {
+          const outer = eager(
+            (function* () {
+              currentTask()?.setPriority("user-blocking"); // the outer start's own task, made now
+              yield* eager(innerRest("inner"));
+            })(),
+          );
+          yield* outer;
+        })(),
+        { priority: "background" },
+      );
+      let fromCallback: Future<void> | null = null;
+      getRunningLoop().callSoon(() => {
+        fromCallback = eager(innerRest("callback's"));
+      });
+      yield* background;
+      yield* sleep(1);
+      yield* fromCallback as unknown as Future<void>;
+      return log;
+    });
+    expect(log).toEqual(["callback's: priority 0", "inner: priority -10"]);
   });
 
   it("keeps a priority on a loop without priorities, and ignores it there", () => {
