@@ -20,7 +20,7 @@ import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 import { Waiter, WaiterLine } from "./waiters.js";
 
 /** `T` without its falsy values: what a predicate gives once it holds. */
-export type Truthy<T> = Exclude<T, false | 0 | 0n | "" | null | undefined>;
+export type Truthy<T> = Exclude<T, false | 0 | 0n | "" | null | undefined | void>;
 
 /**
  * The base of the synchronisation primitives and queues, as asyncio's

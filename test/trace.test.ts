@@ -6,7 +6,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { observed } from "../src/channels.js";
 import {
   type Coro,
@@ -29,7 +29,7 @@ import {
 import { explore } from "../src/testing/index.js";
 import { type ChromeTrace, type TraceEvent, traceRecorder } from "../src/trace/index.js";
 import { removeScripts, root, runScript } from "./child.js";
-import { caught, collection } from "./helpers.js";
+import { caught, collection, whenBlockedOnHost } from "./helpers.js";
 
 afterAll(removeScripts);
 
@@ -275,15 +275,15 @@ describe("traceRecorder", () => {
     const heard: { name: string; future: unknown; what: string }[] = [];
     // The host promise settles once the loop has found the task blocked on it (or, should it
     // never, after a second): a timer of its own could fire before the loop looks.
-    let settle = () => {};
+    let fallback: ReturnType<typeof setTimeout> | undefined;
     const hosted = new Promise<void>((resolve) => {
-      settle = resolve;
-      setTimeout(resolve, 1000);
+      fallback = setTimeout(resolve, 1000);
+      onTestFinished(whenBlockedOnHost("fetcher", resolve));
     });
+    onTestFinished(() => clearTimeout(fallback));
     const onSuspended = (message: unknown) => {
       const { task, future, what } = message as { task: Task; future: unknown; what: string };
       heard.push({ name: task.getName(), future, what });
-      settle();
     };
     subscribe("asynkit:task.suspended", onSuspended);
     try {
