@@ -19,7 +19,7 @@ import { Queue } from "./queues.js";
 import { foreignFuture, toFuture } from "./tasks.js";
 import { describeAwaited } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
-import { withTimeout } from "./timeouts.js";
+import { deadlineIn, Timeout } from "./timeouts.js";
 import {
   argTypeError,
   checkAwaitable,
@@ -466,7 +466,7 @@ function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> 
       throw error;
     }
   }
-  return yield* withTimeout(timeoutMs, () => awaiting(aw));
+  return yield* new Timeout(deadlineIn(timeoutMs))._run(awaiting, aw);
 }
 
 /**

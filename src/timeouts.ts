@@ -92,11 +92,16 @@ export class Timeout {
   /** Runs `body` under this deadline, in the current task. */
   run<T>(body: (timeout: Timeout) => Coro<T> | PromiseLike<T>): Op<T> {
     checkBody("timeout.run()", body);
-    return this._run(body) as Op<T>;
+    return this._run(body, this) as Op<T>;
   }
 
-  /** @internal run() once its argument is checked. */
-  *_run<T>(body: (timeout: Timeout) => Coro<T> | PromiseLike<T>): Coro<T> {
+  /**
+   * @internal run() once its argument is checked, calling `body(arg)`: the
+   * Timeout for a user's block; for waitFor() what it waits for, given to a
+   * generator function that no call makes anew, and a native body would not
+   * be (its call goes through the loop's native steps).
+   */
+  *_run<T, A>(body: (arg: A) => Coro<T> | PromiseLike<T>, arg: A): Coro<T> {
     if (this._state !== CREATED)
       throw new Error("Timeout has already been entered: make a new one.");
     const loop = getRunningLoop();
@@ -109,7 +114,7 @@ export class Timeout {
     this.reschedule(this._when);
     let result: T;
     try {
-      result = yield* bodyCoroutine<T, this>("timeout()", body, this);
+      result = yield* bodyCoroutine<T, A>("timeout()", body, arg);
     } catch (error) {
       const cancelled = cancellationFor(task, error);
       if (this._exit() && cancelled !== null) {
@@ -196,13 +201,18 @@ export function timeout<T>(
   return withTimeout(delay, body) as Op<T>;
 }
 
-/** @internal timeout() with checked arguments; the deadline counts from the first step. */
-export function* withTimeout<T>(
+/** timeout() with checked arguments; the deadline counts from the first step. */
+function* withTimeout<T>(
   ms: number | null,
   body: (timeout: Timeout) => Coro<T> | PromiseLike<T>,
 ): Coro<T> {
-  const when = ms === null ? null : getRunningLoop().time() + ms;
-  return yield* new Timeout(when)._run(body);
+  const timeout = new Timeout(deadlineIn(ms));
+  return yield* timeout._run(body, timeout);
+}
+
+/** @internal The loop time `ms` from now, or null for none. */
+export function deadlineIn(ms: number | null): number | null {
+  return ms === null ? null : getRunningLoop().time() + ms;
 }
 
 /**
@@ -224,7 +234,8 @@ export function timeoutAt<T>(
 ): Op<T> {
   checkWhen("timeoutAt()", when);
   checkBody("timeoutAt()", body);
-  return new Timeout(when)._run(body) as Op<T>;
+  const timeout = new Timeout(when);
+  return timeout._run(body, timeout) as Op<T>;
 }
 
 /** A deadline: a time on the loop's clock (ms), or null for none. */

@@ -2,7 +2,7 @@
  * gather, wait, waitFor, shield, asCompleted: ports of the corresponding parts
  * of CPython's test_tasks.py, on the virtual loop with exact event orders.
  */
-import { describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it, vi } from "vitest";
 import {
   asCompleted,
   awaitSync,
@@ -500,6 +500,25 @@ describe("waitFor", () => {
       return log;
     });
     expect(log).toEqual(["quick", "slow saw CancelledError at 110", "TimeoutError at 110"]);
+  });
+
+  it("of a coroutine, in a generator task, makes no microtask: it is no native step", () => {
+    // Its coroutine went through the loop's native steps once, each call queueing microtasks
+    // that runSync() never runs: 100 bytes a call held until it returned.
+    const thens = vi.spyOn(Promise.prototype, "then");
+    try {
+      const results = runV(function* () {
+        const results: string[] = [];
+        for (let i = 0; i < 3; i++) results.push(yield* waitFor(sleep(1, `in time ${i}`), 10));
+        return results;
+      });
+      expect([results, thens.mock.calls.length]).toEqual([
+        ["in time 0", "in time 1", "in time 2"],
+        0,
+      ]);
+    } finally {
+      thens.mockRestore();
+    }
   });
 
   it("a task given to waitFor is cancelled at the timeout", () => {
