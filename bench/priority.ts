@@ -3,9 +3,11 @@
  * are ready: 100, 10k or 100k tasks of mixed priorities (-10 to 10) each
  * switching with `yield* sleep(0)` until 1M switches are done; the cost per
  * switch, beside the same tasks on a plain scheduling loop (FIFO). The goal:
- * within 3x of each other from 100 to 100k (O(log n) a pick).
+ * within 3x of each other from 100 to 100k (O(log n) a pick). With
+ * `--distinct`, every task has a priority of its own (as one computed from a
+ * deadline would be), so a pick empties a priority and a switch makes one.
  *
- *   npm run build && npx tsx bench/priority.ts [--rounds N]
+ *   npm run build && npx tsx bench/priority.ts [--rounds N] [--distinct]
  *
  * Each (loop, size, round) runs in a fresh child process; it reports medians.
  */
@@ -24,7 +26,12 @@ type Loop = (typeof LOOPS)[number];
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-async function switches(asynkit: typeof Asynkit, loop: Loop, size: number): Promise<number> {
+async function switches(
+  asynkit: typeof Asynkit,
+  loop: Loop,
+  size: number,
+  distinct: boolean,
+): Promise<number> {
   const { createTask, PriorityHostEventLoop, run, schedulingLoopFactory, sleep } = asynkit;
   const each = Math.ceil(SWITCHES / size);
   function* worker(): Asynkit.Coro<void> {
@@ -34,7 +41,8 @@ async function switches(asynkit: typeof Asynkit, loop: Loop, size: number): Prom
     function* (): Asynkit.Coro<number> {
       const tasks = [];
       for (let i = 0; i < size; i++) {
-        tasks.push(createTask(worker(), { priority: ((i * 7919) % 21) - 10 }));
+        const priority = distinct ? (i * 7919) % size : ((i * 7919) % 21) - 10;
+        tasks.push(createTask(worker(), { priority }));
       }
       const t0 = process.hrtime.bigint();
       for (const task of tasks) yield* task;
@@ -49,13 +57,18 @@ async function switches(asynkit: typeof Asynkit, loop: Loop, size: number): Prom
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { child: { type: "boolean" }, rounds: { type: "string" } },
+    options: {
+      child: { type: "boolean" },
+      rounds: { type: "string" },
+      distinct: { type: "boolean" },
+    },
   });
   if (values.child) {
     void loadAsynkit().then(async (asynkit) => {
       const [loop, size] = [positionals[0] as Loop, Number(positionals[1])];
-      await switches(asynkit, loop, size); // warm up
-      console.log(await switches(asynkit, loop, size));
+      const distinct = values.distinct === true;
+      await switches(asynkit, loop, size, distinct); // warm up
+      console.log(await switches(asynkit, loop, size, distinct));
     });
     return;
   }
@@ -67,7 +80,15 @@ function main(): void {
       for (const size of SIZES) {
         const r = spawnSync(
           process.execPath,
-          ["--import", "tsx", join(here, "priority.ts"), "--child", loop, String(size)],
+          [
+            "--import",
+            "tsx",
+            join(here, "priority.ts"),
+            "--child",
+            ...(values.distinct ? ["--distinct"] : []),
+            loop,
+            String(size),
+          ],
           { cwd: join(here, ".."), encoding: "utf8" },
         );
         const ns = Number(r.stdout.trim().split("\n").at(-1));

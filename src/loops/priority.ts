@@ -9,6 +9,7 @@ import { effectivePriority, type PriorityListener } from "../priority.js";
 import type { Task } from "../tasks.js";
 import { taskOfEntry, timerTask } from "../tasktree.js";
 import { Deque, type ReadyQueue } from "../util/deque.js";
+import { TimerHeap } from "../util/heap.js";
 import { HostEventLoop } from "./host.js";
 import {
   checkLoopClass,
@@ -33,6 +34,8 @@ export const STARVATION_BOUND = 64;
 class Bucket {
   readonly entries = new Deque<Entry>();
   readonly arrivals = new Deque<number>();
+  /** In `best`: an emptied bucket leaves it when it comes up there, and comes back when refilled. */
+  queued = false;
   constructor(readonly priority: number) {}
 }
 
@@ -40,15 +43,27 @@ class Bucket {
  * @internal A ready queue in two parts: the entries placed at a position (readyInsert,
  * taskSwitch, sleepInsert, …), in the order they were placed, which run
  * first; then the rest in one first-in-first-out bucket per priority, the
- * buckets in order of priority. Taking the next entry is O(1), adding one
- * O(log k) for k distinct priorities (a few, in most programs): a binary heap
- * over all entries was O(log n) in theory but cost 12 times as much at 100k
- * entries as at 100, in cache misses.
+ * buckets in order of priority. Taking the next entry and adding one cost
+ * O(log k) for k distinct priorities, through a heap of the buckets (a
+ * sorted array of them cost O(k) to make or empty one, which every switch
+ * does when each task has a priority of its own); a binary heap over all
+ * entries was O(log n) in theory but cost 12 times as much at 100k entries
+ * as at 100, in cache misses.
  */
 export class PriorityReadyQueue implements ReadyQueue<Entry> {
   private readonly placed = new Deque<Entry>();
-  /** The non-empty buckets, best priority first. */
-  private buckets: Bucket[] = [];
+  /**
+   * The buckets by priority, emptied ones too (kept for their priority's next
+   * entry, up to a bound), so a priority that comes and goes makes no bucket
+   * each time.
+   */
+  private readonly buckets = new Map<number, Bucket>();
+  /** The buckets with entries, best priority on top, and emptied ones not yet come up. */
+  private readonly best = new TimerHeap<Bucket>();
+  /** How many buckets have entries. */
+  private filled = 0;
+  /** The buckets in order of priority, made when a position is asked for. */
+  private ordered: Bucket[] | null = null;
   private inBuckets = 0;
   private arrived = 0;
   private picks = 0;
@@ -70,20 +85,21 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     if (this.inBuckets === 0) return undefined;
     if (++this.picks >= Math.max(STARVATION_BOUND, this.inBuckets)) this.raiseStragglers();
     if (this.placed.length > 0) return this.placed.shift();
-    return this.takeFrom(0, 0);
+    return this.takeFrom(this.first(), 0);
   }
 
   pop(): Entry | undefined {
-    const last = this.buckets.length - 1;
-    if (last < 0) return this.placed.pop();
-    return this.takeFrom(last, (this.buckets[last] as Bucket).entries.length - 1);
+    if (this.inBuckets === 0) return this.placed.pop();
+    const ordered = this.inOrder();
+    const last = ordered[ordered.length - 1] as Bucket;
+    return this.takeFrom(last, last.entries.length - 1);
   }
 
   get(index: number): Entry {
     const placed = this.placed.length;
     if (index < placed) return this.placed.get(index);
     const [bucket, at] = this.locate(index - placed);
-    return (this.buckets[bucket] as Bucket).entries.get(at);
+    return bucket.entries.get(at);
   }
 
   set(index: number, entry: Entry): void {
@@ -93,7 +109,7 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
       return;
     }
     const [bucket, at] = this.locate(index - placed);
-    (this.buckets[bucket] as Bucket).entries.set(at, entry);
+    bucket.entries.set(at, entry);
   }
 
   /**
@@ -103,7 +119,9 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
    */
   insert(index: number, entry: Entry): void {
     const placed = this.placed;
-    while (placed.length < index && this.inBuckets > 0) placed.push(this.takeFrom(0, 0));
+    while (placed.length < index && this.inBuckets > 0) {
+      placed.push(this.takeFrom(this.first(), 0));
+    }
     placed.insert(Math.min(index, placed.length), entry);
   }
 
@@ -124,13 +142,16 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
 
   clear(): void {
     this.placed.clear();
-    this.buckets = [];
+    this.buckets.clear();
+    this.best.clear();
+    this.ordered = null;
+    this.filled = 0;
     this.inBuckets = 0;
   }
 
   toArray(): Entry[] {
     const all = this.placed.toArray();
-    for (const bucket of this.buckets) all.push(...bucket.entries.toArray());
+    for (const bucket of this.inOrder()) all.push(...bucket.entries.toArray());
     return all;
   }
 
@@ -140,15 +161,15 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     if (task._state !== PENDING || task._loop._currentTask === task || task._blockedOnHost) return;
     const waitingFor = task._futWaiter;
     if (waitingFor !== null && waitingFor._state === PENDING) return;
-    for (let b = 0; b < this.buckets.length; b++) {
-      const entries = (this.buckets[b] as Bucket).entries;
+    for (const bucket of this.buckets.values()) {
+      const entries = bucket.entries;
       for (let i = 0; i < entries.length; i++) {
         const entry = entries.get(i);
         if (taskOfEntry(entry) === task) {
           const priority = effectivePriority(task);
           // Unchanged (a waiter that lends no better): it keeps its place among its equals.
-          if (priority === (this.buckets[b] as Bucket).priority) return;
-          this.takeFrom(b, i);
+          if (priority === bucket.priority) return;
+          this.takeFrom(bucket, i);
           this.append(entry, priority);
           return;
         }
@@ -157,41 +178,79 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
   }
 
   private append(entry: Entry, priority: number): void {
-    const buckets = this.buckets;
-    // The first bucket of this priority or worse, by binary search: O(log k) for k priorities.
-    let b = 0;
-    for (let end = buckets.length; b < end; ) {
-      const mid = (b + end) >> 1;
-      if ((buckets[mid] as Bucket).priority < priority) b = mid + 1;
-      else end = mid;
-    }
-    let bucket = buckets[b];
-    if (bucket === undefined || bucket.priority !== priority) {
+    let bucket = this.buckets.get(priority);
+    if (bucket === undefined) {
       bucket = new Bucket(priority);
-      buckets.splice(b, 0, bucket);
+      this.buckets.set(priority, bucket);
+    }
+    if (bucket.entries.length === 0) {
+      if (!bucket.queued) {
+        bucket.queued = true;
+        this.best.push(bucket, priority, 0);
+      }
+      this.filled++;
+      this.ordered = null;
     }
     bucket.entries.push(entry);
     bucket.arrivals.push(this.arrived++);
     this.inBuckets++;
   }
 
-  /** Takes entry `at` of bucket `b`, dropping the bucket once empty. */
-  private takeFrom(b: number, at: number): Entry {
-    const bucket = this.buckets[b] as Bucket;
+  /** The bucket of best priority; only when some bucket has an entry. */
+  private first(): Bucket {
+    const best = this.best;
+    let top = best.peek() as Bucket;
+    while (top.entries.length === 0) {
+      best.pop();
+      top.queued = false;
+      top = best.peek() as Bucket;
+    }
+    return top;
+  }
+
+  /** Takes entry `at` of `bucket`, dropping the bucket once empty. */
+  private takeFrom(bucket: Bucket, at: number): Entry {
     const entry = at === 0 ? (bucket.entries.shift() as Entry) : bucket.entries.removeAt(at);
     if (at === 0) bucket.arrivals.shift();
     else bucket.arrivals.removeAt(at);
-    if (bucket.entries.length === 0) this.buckets.splice(b, 1);
     this.inBuckets--;
+    if (bucket.entries.length === 0) this.bucketEmptied();
     return entry;
   }
 
+  /** A bucket has no entry left: it stays, in `best` until it comes up there, and in `buckets`. */
+  private bucketEmptied(): void {
+    this.filled--;
+    this.ordered = null;
+    // Once the empty buckets are most of them, they go (all priorities used once would
+    // otherwise stay), and `best` is made anew from the rest.
+    if (this.buckets.size > 2 * this.filled + 64) {
+      this.best.clear();
+      for (const [priority, left] of this.buckets) {
+        left.queued = left.entries.length > 0;
+        if (left.queued) this.best.push(left, priority, 0);
+        else this.buckets.delete(priority);
+      }
+    }
+  }
+
+  /** The buckets with entries, in order of priority. */
+  private inOrder(): Bucket[] {
+    if (this.ordered === null) {
+      const filled: Bucket[] = [];
+      for (const bucket of this.buckets.values())
+        if (bucket.entries.length > 0) filled.push(bucket);
+      this.ordered = filled.sort((a, b) => a.priority - b.priority);
+    }
+    return this.ordered;
+  }
+
   /** The bucket and position of the `index`-th entry after the placed ones. */
-  private locate(index: number): [number, number] {
+  private locate(index: number): [Bucket, number] {
     let rest = index;
-    for (let b = 0; b < this.buckets.length; b++) {
-      const length = (this.buckets[b] as Bucket).entries.length;
-      if (rest < length) return [b, rest];
+    for (const bucket of this.inOrder()) {
+      const length = bucket.entries.length;
+      if (rest < length) return [bucket, rest];
       rest -= length;
     }
     throw new RangeError(`no entry at position ${index} of the ready queue`);
@@ -206,12 +265,12 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     this.picks = 0;
     const oldest = this.arrived - Math.max(STARVATION_BOUND, this.inBuckets);
     const stragglers: { entry: Entry; arrival: number }[] = [];
-    for (let b = this.buckets.length - 1; b >= 1; b--) {
-      const bucket = this.buckets[b] as Bucket;
+    const ordered = this.inOrder();
+    for (let b = ordered.length - 1; b >= 1; b--) {
+      const bucket = ordered[b] as Bucket;
       while (bucket.entries.length > 0 && (bucket.arrivals.get(0) as number) < oldest) {
         const arrival = bucket.arrivals.get(0) as number;
-        stragglers.push({ entry: this.takeFrom(b, 0), arrival });
-        if (bucket.entries.length === 0) break;
+        stragglers.push({ entry: this.takeFrom(bucket, 0), arrival });
       }
     }
     stragglers.sort((x, y) => x.arrival - y.arrival);
