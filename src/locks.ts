@@ -20,6 +20,7 @@ import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 import { Waiter, WaiterLine } from "./waiters.js";
 
 /** `T` without its falsy values: what a predicate gives once it holds. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a predicate typed `() => T | void` gives void when it fails
 export type Truthy<T> = Exclude<T, false | 0 | 0n | "" | null | undefined | void>;
 
 /**
