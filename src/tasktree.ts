@@ -70,25 +70,40 @@ export function whyStillRunning(task: Task<unknown>): string {
 }
 
 /**
+ * The hops of an await chain shown whole; a longer one shows its first and
+ * last few, so that a report of a chain d tasks deep, a line for each task,
+ * stays O(d) in size, not O(d²).
+ */
+const CHAIN_SHOWN = 8;
+
+/**
  * The await chain of a waiting task: what it waits on, then, while that is a
  * pending task, what that task waits on, and so on ("Task "b" → Queue.get()",
  * "Task "b" → a native promise only the host settles").
  */
 function awaitChain(task: Task<unknown>): string {
-  let chain = describeWait(task);
+  const hops = [describeWait(task)];
   const seen = new Set<Task<unknown>>([task]);
   let awaited = task._futWaiter;
   while (awaited instanceof Task && awaited._state === PENDING) {
     if (awaited._futWaiter === null) {
       // A native task blocked on the host waits on no future: the chain ends there, said so.
-      return awaited._blockedOnHost ? `${chain} → ${HOST_AWAIT}` : chain;
+      if (awaited._blockedOnHost) hops.push(HOST_AWAIT);
+      break;
     }
-    if (seen.has(awaited)) return `${chain} → (a cycle)`;
+    if (seen.has(awaited)) {
+      hops.push("(a cycle)");
+      break;
+    }
     seen.add(awaited);
     awaited = awaited._futWaiter;
-    chain += ` → ${describeAwaited(awaited)}`;
+    hops.push(describeAwaited(awaited));
   }
-  return chain;
+  // The hops left out are tasks: the last hop, kept, is the only one that may be no task.
+  if (hops.length <= CHAIN_SHOWN + 1) return hops.join(" → ");
+  const half = CHAIN_SHOWN / 2;
+  const skipped = `… ${hops.length - CHAIN_SHOWN} more tasks …`;
+  return [...hops.slice(0, half), skipped, ...hops.slice(-half)].join(" → ");
 }
 
 /** @internal Where each task with an entry in the loop's ready queue stands in it (position 0 runs next). */

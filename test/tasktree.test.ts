@@ -290,6 +290,36 @@ describe("formatTaskTree", () => {
     ]);
   });
 
+  it("shows a long chain's first and last four hops, so a chain d deep gives lines of bounded length", () => {
+    const loop = new VirtualEventLoop();
+    const never = new Event();
+    function* level(depth: number): Coro<void> {
+      if (depth === 0) yield* never.wait();
+      else yield* createTask(level(depth - 1), { name: `L${depth - 1}` });
+    }
+    const lines = loop.runSync(
+      (function* () {
+        createTask(level(200), { name: "L200" });
+        yield* sleep(1);
+        return loop.dumpTasks().split("\n");
+      })(),
+    );
+    expect(lines.slice(1, 3)).toEqual([
+      '└── Task "L200" waits on Task "L199" → Task "L198" → Task "L197" → Task "L196" → … 193 more tasks … → Task "L2" → Task "L1" → Task "L0" → Event.wait()',
+      '    └── Task "L199" waits on Task "L198" → Task "L197" → Task "L196" → Task "L195" → … 192 more tasks … → Task "L2" → Task "L1" → Task "L0" → Event.wait()',
+    ]);
+    // Nine hops are shown whole: leaving one out would say no less.
+    expect(lines.slice(-10, -8)).toEqual([
+      expect.stringMatching(
+        /Task "L9" waits on Task "L8" → Task "L7" → Task "L6" → Task "L5" → … 2 more tasks … → Task "L2" → Task "L1" → Task "L0" → Event.wait\(\)$/,
+      ),
+      expect.stringMatching(
+        /Task "L8" waits on Task "L7" → Task "L6" → Task "L5" → Task "L4" → Task "L3" → Task "L2" → Task "L1" → Task "L0" → Event.wait\(\)$/,
+      ),
+    ]);
+    expect(Math.max(...lines.map((line) => line.trimStart().length))).toBeLessThan(250);
+  });
+
   it("names every blocked task of a deadlocked pipeline and what it waits for", () => {
     const loop = new VirtualEventLoop();
     function* stage(input: Queue<number>, output: Queue<number>): Coro<void> {
