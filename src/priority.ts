@@ -50,8 +50,8 @@ function stateIfAny(task: Task): PriorityState | undefined {
 
 /** What a loop that orders by priority does when a task's effective priority changes. */
 export interface PriorityListener {
-  /** @internal */
-  _priorityChanged(task: Task): void;
+  /** @internal `before`: the effective priority the task had, when known. */
+  _priorityChanged(task: Task, before?: number): void;
 }
 
 /** @internal `value` as a number, or a TypeError / RangeError naming `where` and `arg`. */
@@ -120,7 +120,7 @@ export function setBasePriority(task: Task, priority: number): void {
   const state = stateOf(task);
   const before = effectivePriority(task);
   state.base = priority;
-  if (effectivePriority(task) !== before) priorityChanged(task);
+  if (effectivePriority(task) !== before) priorityChanged(task, before);
   // It lends what it runs at to the holder of the lock it waits for, and on up.
   if (state.waitingOn !== null) propagate(state.waitingOn);
 }
@@ -164,7 +164,7 @@ function propagate(holder: PriorityHolder): void {
   }
 }
 
-function priorityChanged(task: Task): void {
+function priorityChanged(task: Task, before?: number): void {
   const loop = task._loop as Partial<PriorityListener>;
-  loop._priorityChanged?.(task);
+  loop._priorityChanged?.(task, before);
 }

@@ -155,26 +155,39 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     return all;
   }
 
-  /** @internal A task's entry moves to the end of its new priority's bucket, unless placed. */
-  reprioritize(task: Task): void {
+  /**
+   * @internal A task's entry moves to the end of its new priority's bucket,
+   * unless placed. `before`, the priority it had, names the bucket to search
+   * first (its entry went there, unless a change came unannounced).
+   */
+  reprioritize(task: Task, before?: number): void {
     // A task that is done, running, blocked or on the host has no entry: no search for one.
     if (task._state !== PENDING || task._loop._currentTask === task || task._blockedOnHost) return;
     const waitingFor = task._futWaiter;
     if (waitingFor !== null && waitingFor._state === PENDING) return;
+    const likely = before === undefined ? undefined : this.buckets.get(before);
+    if (likely !== undefined && this.moveFrom(likely, task)) return;
     for (const bucket of this.buckets.values()) {
-      const entries = bucket.entries;
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries.get(i);
-        if (taskOfEntry(entry) === task) {
-          const priority = effectivePriority(task);
-          // Unchanged (a waiter that lends no better): it keeps its place among its equals.
-          if (priority === bucket.priority) return;
+      if (bucket !== likely && this.moveFrom(bucket, task)) return;
+    }
+  }
+
+  /** Moves `task`'s entry out of `bucket` to its priority's, if it is there; true if it was. */
+  private moveFrom(bucket: Bucket, task: Task): boolean {
+    const entries = bucket.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries.get(i);
+      if (taskOfEntry(entry) === task) {
+        const priority = effectivePriority(task);
+        // Unchanged (a waiter that lends no better): it keeps its place among its equals.
+        if (priority !== bucket.priority) {
           this.takeFrom(bucket, i);
           this.append(entry, priority);
-          return;
         }
+        return true;
       }
     }
+    return false;
   }
 
   private append(entry: Entry, priority: number): void {
@@ -316,8 +329,8 @@ export function PriorityMixin<B extends LoopConstructor>(
     }
 
     /** @internal */
-    _priorityChanged(task: Task): void {
-      (this._ready as PriorityReadyQueue).reprioritize(task);
+    _priorityChanged(task: Task, before?: number): void {
+      (this._ready as PriorityReadyQueue).reprioritize(task, before);
     }
   }
   return Priority;
