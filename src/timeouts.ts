@@ -96,10 +96,10 @@ export class Timeout {
   }
 
   /**
-   * @internal run() once its argument is checked, calling `body(arg)`: the
-   * Timeout for a user's block; for waitFor() what it waits for, given to a
-   * generator function that no call makes anew, and a native body would not
-   * be (its call goes through the loop's native steps).
+   * @internal run() once its argument is checked: calls `body(arg)`, `arg`
+   * being the Timeout for a user's block. waitFor() gives its one generator
+   * function and what it waits for: a body made per call would be an arrow,
+   * whose call goes through the loop's native steps.
    */
   *_run<T, A>(body: (arg: A) => Coro<T> | PromiseLike<T>, arg: A): Coro<T> {
     if (this._state !== CREATED)
