@@ -56,7 +56,7 @@ export interface PriorityListener {
 
 /** @internal `value` as a number, or a TypeError / RangeError naming `where` and `arg`. */
 export function toPriority(where: string, arg: string, value: unknown): number {
-  if (typeof value === "string" && value in PRIORITIES) {
+  if (typeof value === "string" && Object.hasOwn(PRIORITIES, value)) {
     return PRIORITIES[value as keyof typeof PRIORITIES];
   }
   const hint =

@@ -143,6 +143,60 @@ describe("a priority loop", () => {
     expect(ran).toBeLessThanOrEqual(2 * STARVATION_BOUND);
   });
 
+  it("does not reorder a burst of entries, however long, that none waits a whole period behind", () => {
+    const order = runP(function* () {
+      const order: number[] = [];
+      const tasks: Task[] = [];
+      for (let i = 0; i < 3 * STARVATION_BOUND; i++) {
+        const body = (function* () {
+          order.push(i);
+        })();
+        tasks.push(createTask(body, { priority: -i })); // each better than the one before
+      }
+      for (const task of tasks) yield* task;
+      return order;
+    });
+    expect(order).toEqual(
+      Array.from({ length: 3 * STARVATION_BOUND }, (_, i) => 3 * STARVATION_BOUND - 1 - i),
+    );
+  });
+
+  it("runs a starved entry within twice the queue's length of picks", () => {
+    // One busy task of better priority, and 200 that yield for ever behind it: the longest any
+    // of them waits between two runs, in picks.
+    const LOW = 200;
+    const maxGap = runP(function* () {
+      let picks = 0;
+      let maxGap = 0;
+      createTask(
+        (function* () {
+          while (picks < 5000) {
+            picks++;
+            yield* sleep(0);
+          }
+        })(),
+        { priority: -10 },
+      );
+      for (let j = 0; j < LOW; j++) {
+        createTask(
+          (function* () {
+            let last = -1;
+            while (picks < 5000) {
+              picks++;
+              if (last >= 0) maxGap = Math.max(maxGap, picks - last);
+              last = picks;
+              yield* sleep(0);
+            }
+          })(),
+        );
+      }
+      yield* sleep(1);
+      return maxGap;
+    });
+    expect(maxGap).toBeGreaterThan(LOW);
+    expect(maxGap).toBeLessThanOrEqual(2 * (LOW + 1));
+  });
+
   it("runs in the same order watched (debug mode) as not: due sleeps wait their turn as entries", () => {
     // At t=1 both sleeps are due, B's first. Their timers are entries of their tasks'
     // priority: B, woken by the first, queues behind the second, which wakes A; B runs
@@ -303,6 +357,14 @@ describe("a priority loop", () => {
     expect(thrown(() => createTask(sleep(0), { priority: "urgent" as never })).message).toMatch(
       /^createTask\(\) expects options\.priority to be a number or a priority name, got string "urgent"/,
     );
+    // Names every object has are no priority names either.
+    for (const name of ["toString", "__proto__", "constructor"]) {
+      expect(thrown(() => createTask(sleep(0), { priority: name as never })).message).toMatch(
+        new RegExp(
+          `^createTask\\(\\) expects options\\.priority to be a number or a priority name, got string "${name}"`,
+        ),
+      );
+    }
     expect(() => PriorityMixin(5 as never)).toThrow(TypeError);
   });
 });

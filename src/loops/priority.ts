@@ -66,7 +66,11 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
   private ordered: Bucket[] | null = null;
   private inBuckets = 0;
   private arrived = 0;
+  /** Picks in the starvation guard's current period, and how many it lasts. */
   private picks = 0;
+  private period = STARVATION_BOUND;
+  /** The arrival number the current period began at. */
+  private periodStart = 0;
 
   get length(): number {
     return this.placed.length + this.inBuckets;
@@ -81,11 +85,13 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
   }
 
   shift(): Entry | undefined {
-    if (this.placed.length > 0) return this.placed.shift();
-    if (this.inBuckets === 0) return undefined;
-    if (++this.picks >= Math.max(STARVATION_BOUND, this.inBuckets)) this.raiseStragglers();
-    if (this.placed.length > 0) return this.placed.shift();
-    return this.takeFrom(this.first(), 0);
+    let entry: Entry | undefined;
+    if (this.placed.length > 0) entry = this.placed.shift();
+    else if (this.inBuckets > 0) entry = this.takeFrom(this.first(), 0);
+    else return undefined;
+    // Once a pick ends the period, what it raises shows at position 0 before it runs.
+    if (++this.picks >= this.period) this.endPeriod();
+    return entry;
   }
 
   pop(): Entry | undefined {
@@ -270,16 +276,17 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
   }
 
   /**
-   * The starvation guard: the entries that arrived before the last
-   * `max(STARVATION_BOUND, length)` picks began, passed over all that time,
-   * are placed to run next, oldest first.
+   * The starvation guard, at the end of a period of picks (STARVATION_BOUND,
+   * or the queue's length when it began if more): the entries that arrived
+   * before it began, passed over all of it, are placed to run next, oldest
+   * first. (Those of the best priority queued now count too: the pick that
+   * ends the period has taken its entry, which may be back before the next.)
    */
-  private raiseStragglers(): void {
-    this.picks = 0;
-    const oldest = this.arrived - Math.max(STARVATION_BOUND, this.inBuckets);
+  private endPeriod(): void {
+    const oldest = this.periodStart;
     const stragglers: { entry: Entry; arrival: number }[] = [];
     const ordered = this.inOrder();
-    for (let b = ordered.length - 1; b >= 1; b--) {
+    for (let b = ordered.length - 1; b >= 0; b--) {
       const bucket = ordered[b] as Bucket;
       while (bucket.entries.length > 0 && (bucket.arrivals.get(0) as number) < oldest) {
         const arrival = bucket.arrivals.get(0) as number;
@@ -288,6 +295,9 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     }
     stragglers.sort((x, y) => x.arrival - y.arrival);
     for (const { entry } of stragglers) this.placed.push(entry);
+    this.picks = 0;
+    this.periodStart = this.arrived;
+    this.period = Math.max(STARVATION_BOUND, this.length);
   }
 }
 
