@@ -184,8 +184,8 @@ function* eachItem<T>(
       const step = yield* gen.next();
       if (step.done === true) return;
       open = true;
-      const outcome = callBody(body, step.value);
-      const waitFor = resultCoroutine(outcome);
+      const outcome = callBody("forAwait()", body, step.value);
+      const waitFor = resultCoroutine("forAwait()", outcome);
       if ((waitFor === null ? outcome : yield* waitFor) === false) return;
       open = false;
     }

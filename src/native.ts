@@ -363,7 +363,7 @@ export class NativeBody<T = unknown> {
     if (loop._syncRun) {
       // Its rest runs in microtasks, for a task that failed: nothing is left to report a failure.
       Promise.resolve(result).catch(ignore);
-      throw cannotRunSync(task, "whose function returned a promise");
+      throw cannotRunSync(`${task}, whose function returned a promise`);
     }
     this.pending = result;
     return this.watch();
@@ -450,13 +450,14 @@ class Ended {
  * refused before its call (its awaits would resume in microtasks).
  */
 function callInSyncRun(fn: () => unknown, task: Task<unknown>): unknown {
-  if (isLocalAsyncFunction(fn)) throw cannotRunSync(task, "a native async function");
+  if (isLocalAsyncFunction(fn)) throw cannotRunSync(`${task}, a native async function`);
   return fn();
 }
 
-function cannotRunSync(task: Task<unknown>, what: string): Error {
+/** `what`: the task or body refused, as the error names it. */
+function cannotRunSync(what: string): Error {
   return new Error(
-    `runSync() cannot run ${task}, ${what}: its awaits resume in microtasks, which need the host. Use \`await loop.runUntilComplete(main)\` or \`await run(main)\` instead.`,
+    `runSync() cannot run ${what}: its awaits resume in microtasks, which need the host. Use \`await loop.runUntilComplete(main)\` or \`await run(main)\` instead.`,
   );
 }
 
@@ -1266,8 +1267,8 @@ export function nativeBody(fn: () => unknown): Coro<unknown> {
  * is, a promise (an async body) as a native function the task drives.
  */
 export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, arg: A): Coro<T> {
-  const result = callBody(body, arg);
-  const coro = resultCoroutine<T>(result);
+  const result = callBody(where, body, arg);
+  const coro = resultCoroutine<T>(where, result);
   if (coro === null) {
     throw new TypeError(
       `${where}: the body returned ${describe(result)}, not a coroutine, a future or a promise: pass a function* or an async function.`,
@@ -1280,10 +1281,16 @@ export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, ar
  * @internal Calls a body in the current task, in the loop's order of native
  * steps, so that an async body's awaits are the task's own.
  */
-export function callBody<A>(body: (arg: A) => unknown, arg: A): unknown {
+export function callBody<A>(where: string, body: (arg: A) => unknown, arg: A): unknown {
   // A generator function's call is a coroutine, with no native step to expect.
   if (isLocalGeneratorFunction(body)) return body(arg);
   const loop = getRunningLoop();
+  if (loop._syncRun) {
+    // No native step runs under runSync(): an async body is refused before its call, and
+    // another needs no credit (a promise it returns is refused by resultCoroutine()).
+    if (isLocalAsyncFunction(body)) throw cannotRunSync(`the async body of ${where}`);
+    return body(arg);
+  }
   return stepsOf(loop).callFirst(() => body(arg), runningTask(loop), null);
 }
 
@@ -1292,10 +1299,15 @@ export function callBody<A>(body: (arg: A) => unknown, arg: A): unknown {
  * returned: a coroutine as it is, a future, a promise (an async body) as a
  * native function the task drives; null for anything else.
  */
-export function resultCoroutine<T>(result: unknown): Coro<T> | null {
+export function resultCoroutine<T>(where: string, result: unknown): Coro<T> | null {
   const target = returnedTarget(result);
   if (target !== null)
     return (target instanceof Future ? target[Symbol.iterator]() : target) as Coro<T>;
   if (!isPromiseLike(result)) return null;
-  return NativeBody.watching(result, runningTask(getRunningLoop())) as unknown as Coro<T>;
+  const loop = getRunningLoop();
+  if (loop._syncRun) {
+    Promise.resolve(result).catch(ignore); // its failure has no one else to reach
+    throw cannotRunSync(`the body of ${where}, which returned a promise`);
+  }
+  return NativeBody.watching(result, runningTask(loop)) as unknown as Coro<T>;
 }

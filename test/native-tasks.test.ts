@@ -4,7 +4,7 @@
  */
 import { EventEmitter, once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   allTasks,
   type BaseEventLoop,
@@ -19,7 +19,9 @@ import {
   type ExceptionContext,
   eagerTaskFactory,
   type Future,
+  forAwait,
   fromPromise,
+  GeneratorObject,
   gather,
   getRunningLoop,
   HostAwaitError,
@@ -342,6 +344,72 @@ describe("native tasks", () => {
       /^runSync\(\) cannot run <Task pending name="Task-\d+">, a native async function: its awaits resume in microtasks, which need the host\. Use `await loop\.runUntilComplete\(main\)` or `await run\(main\)` instead\.$/,
     );
     loop.close();
+  });
+
+  it("under runSync, an async body of timeout(), taskGroup() or forAwait() is refused with the same advice, before its call", () => {
+    const loop = new VirtualEventLoop();
+    const called: string[] = [];
+    const failure = (body: () => Coro<unknown>) => {
+      try {
+        loop.runSync(body);
+        return "no error";
+      } catch (error) {
+        // A task group's body fails the group: its error is the group's one sub-exception.
+        const inner = error instanceof AggregateError ? error.errors : [error];
+        return `${inner.length}: ${(inner[0] as Error).message}`;
+      }
+    };
+    const items = () =>
+      new GeneratorObject<number>(function* (g) {
+        yield* g.yield(1);
+      });
+    const advice =
+      "its awaits resume in microtasks, which need the host. Use `await loop.runUntilComplete(main)` or `await run(main)` instead.";
+    expect([
+      failure(function* () {
+        yield* timeout(50, async () => called.push("timeout"));
+      }),
+      failure(function* () {
+        yield* taskGroup(async () => called.push("taskGroup"));
+      }),
+      failure(function* () {
+        yield* forAwait(items(), async () => {
+          called.push("forAwait");
+        });
+      }),
+      failure(function* () {
+        yield* timeout(50, () => Promise.resolve(called.push("an arrow's promise")));
+      }),
+      called,
+    ]).toEqual([
+      `1: runSync() cannot run the async body of timeout(): ${advice}`,
+      `1: runSync() cannot run the async body of taskGroup(): ${advice}`,
+      `1: runSync() cannot run the async body of forAwait(): ${advice}`,
+      `1: runSync() cannot run the body of timeout(), which returned a promise: ${advice}`,
+      ["an arrow's promise"],
+    ]);
+    loop.close();
+  });
+
+  it("under runSync, an arrow body that returns a coroutine queues no microtask: runSync() would hold each until it returned", () => {
+    const loop = new VirtualEventLoop();
+    function* work(i: number): Coro<number> {
+      yield* sleep(1);
+      return i;
+    }
+    const thens = vi.spyOn(Promise.prototype, "then");
+    try {
+      const results = loop.runSync(function* () {
+        const results: number[] = [];
+        for (let i = 0; i < 3; i++) results.push(yield* timeout(50, () => work(i)));
+        yield* taskGroup((group) => group.createTask(work(3)));
+        return results;
+      });
+      expect([results, thens.mock.calls.length]).toEqual([[0, 1, 2], 0]);
+    } finally {
+      thens.mockRestore();
+      loop.close();
+    }
   });
 
   it("under runSync, a plain function's result is judged by what it is: a coroutine runs, anything else is named", () => {
