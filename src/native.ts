@@ -1138,8 +1138,11 @@ function reattach(
   (body.task as Task<unknown>)._backFromHost();
   loop._hostPending--;
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
-  followAwaitScope(body.task as Task<unknown>);
-  (body.task as Task<unknown>)._runAwaitStart("queue");
+  const task = body.task as Task<unknown>;
+  followAwaitScope(task);
+  // A cancellation requested while it was on the host, which no host API took from its
+  // signal, is thrown in at this await, whether or not the await would suspend.
+  loop._readyTask(task);
   return true;
 }
 

@@ -1434,6 +1434,37 @@ describe("awaits the loop does not control", () => {
     expect(got).toEqual(["CancelledError", "carried on", false, 1]);
   });
 
+  it("with asyncLocalStorage, a cancellation made while it awaited the host is raised at its next asynkit await even where that await would not suspend", async () => {
+    // A consumer of a queue that is never empty: its get()s return at once.
+    const log: string[] = [];
+    const got = await run(
+      async () => {
+        const queue = new Queue<number>();
+        for (let i = 0; i < 5; i++) queue.putNowait(i);
+        let release = (): void => {};
+        const consumer = createTask(async () => {
+          for (;;) {
+            log.push(`got ${await queue.get()}`);
+            await new Promise<void>((resolve) => {
+              release = resolve; // a host API that ignores the signal
+            });
+          }
+        });
+        await sleep(5);
+        consumer.cancel();
+        log.push("cancel()");
+        setTimeout(release, 1);
+        return [await outcome(consumer), queue.qsize()];
+      },
+      { asyncLocalStorage: true },
+    );
+    expect([(got[0] as Error).name, got[1], log]).toEqual([
+      "CancelledError",
+      4,
+      ["got 0", "cancel()"],
+    ]);
+  });
+
   it("fromPromise orders a host promise: the task stays a task", async () => {
     const reports: string[] = [];
     const seen = await onLoop(async () => {
