@@ -186,19 +186,29 @@ export class Lock extends LoopBound {
     }
     this._waitLabel ??= { toString: () => this._describeWait() };
     const fut = new Waiter<true>(this._getLoop(), this._waitLabel);
-    if (this._waiters === null) this._waiters = new WaiterLine();
-    this._waiters.push(fut);
+    this._join(fut);
     let acquired = false;
     try {
       yield* fut;
       acquired = true;
     } finally {
-      this._waiters.remove(fut);
+      this._leave(fut);
       // Woken but not taking the lock (cancelled, or closed): pass the turn on.
       if (!acquired && !this._locked) this._wakeUpFirst();
     }
     this._take();
     return true;
+  }
+
+  /** @internal `waiter` joins the line of those waiting for the lock. */
+  _join(waiter: Waiter<true>): void {
+    if (this._waiters === null) this._waiters = new WaiterLine();
+    this._waiters.push(waiter);
+  }
+
+  /** @internal `waiter` leaves the line: it took the lock, or gave up waiting. */
+  _leave(waiter: Waiter<true>): void {
+    (this._waiters as WaiterLine<true>).remove(waiter);
   }
 
   private _take(): void {

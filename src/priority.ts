@@ -23,6 +23,8 @@ export type TaskPriority = number | keyof typeof PRIORITIES;
 export interface PriorityHolder {
   /** The best effective priority among the tasks waiting for it, or undefined when none waits. */
   _waitersPriority(): number | undefined;
+  /** The effective priority of `task`, which waits for it, may have changed. */
+  _waiterChanged(task: Task): void;
   /** The task that holds it, if any. */
   _owner(): Task | null;
 }
@@ -90,25 +92,15 @@ export function effectivePriority(task: Task): number {
   const state = stateIfAny(task);
   if (state === undefined) return 0;
   let best = state.base;
-  if (state.held === null || state.held.size === 0 || lending.has(task)) return best;
-  lending.add(task);
-  try {
-    for (const holder of state.held) {
-      const waiting = holder._waitersPriority();
-      if (waiting !== undefined && waiting < best) best = waiting;
-    }
-  } finally {
-    lending.delete(task);
+  if (state.held === null) return best;
+  // Each lock keeps its waiters' priorities as they change (waiterChanged), so this
+  // recurses nowhere, round a lock-order deadlock's cycle included.
+  for (const holder of state.held) {
+    const waiting = holder._waitersPriority();
+    if (waiting !== undefined && waiting < best) best = waiting;
   }
   return best;
 }
-
-/**
- * The lock holders whose effective priority is being worked out. Tasks that
- * each hold a lock another waits for (a deadlock, until a timeout or a cancel
- * breaks it) lend round in a cycle: each counts its own priority there once.
- */
-const lending = new Set<Task>();
 
 /** @internal A new task's priority, before it is queued: nothing to move yet. */
 export function initPriority(task: Task, priority: number): void {
@@ -121,23 +113,36 @@ export function setBasePriority(task: Task, priority: number): void {
   const before = effectivePriority(task);
   state.base = priority;
   if (effectivePriority(task) !== before) priorityChanged(task, before);
-  // It lends what it runs at to the holder of the lock it waits for, and on up.
-  if (state.waitingOn !== null) propagate(state.waitingOn);
+  waiterChanged(task);
 }
 
-/** @internal The task starts waiting for `holder`: its holder, and theirs, may now run sooner. */
-export function startWaiting(task: Task, holder: PriorityHolder): void {
+/**
+ * @internal What `holder`'s holder runs at, if it has one: taken before its
+ * waiters change, so that a change that moves nothing goes no further.
+ */
+export function holderPriority(holder: PriorityHolder): number | undefined {
+  const owner = holder._owner();
+  return owner === null ? undefined : effectivePriority(owner);
+}
+
+/**
+ * @internal The task waits for `holder` now (filed among its waiters): its
+ * holder, and theirs, may run sooner. `before`: holderPriority() before it was filed.
+ */
+export function startWaiting(task: Task, holder: PriorityHolder, before: number | undefined): void {
   stateOf(task).waitingOn = holder;
-  propagate(holder);
+  propagate(holder, before);
 }
 
-/** @internal The task stopped waiting for a priority lock: its holder no longer runs at its priority. */
-export function stopWaiting(task: Task): void {
+/**
+ * @internal The task no longer waits for `holder` (taken out of its waiters):
+ * its holder no longer runs at its priority. `before`: as for startWaiting().
+ */
+export function stopWaiting(task: Task, holder: PriorityHolder, before: number | undefined): void {
   const state = stateIfAny(task);
-  const holder = state?.waitingOn;
-  if (holder === undefined || holder === null) return;
-  (state as PriorityState).waitingOn = null;
-  propagate(holder);
+  if (state === undefined || state.waitingOn !== holder) return;
+  state.waitingOn = null;
+  propagate(holder, before);
 }
 
 /** @internal The task took `holder`: it runs at least at its waiters' priority from now on. */
@@ -145,22 +150,47 @@ export function startHolding(task: Task, holder: PriorityHolder): void {
   const state = stateOf(task);
   if (state.held === null) state.held = new Set();
   state.held.add(holder);
+  // A task an eager start waits for may hold it (the start asked for it) and wait elsewhere.
+  waiterChanged(task);
 }
 
 /** @internal The task let `holder` go. */
 export function stopHolding(task: Task, holder: PriorityHolder): void {
-  stateIfAny(task)?.held?.delete(holder);
+  const state = stateIfAny(task);
+  if (state?.held?.delete(holder) === true) waiterChanged(task);
 }
 
-/** A waiter of `holder` changed: its owner, and whoever that owner waits for, are told in turn. */
-function propagate(holder: PriorityHolder): void {
-  const seen = new Set<PriorityHolder>();
-  for (let at: PriorityHolder | null = holder; at !== null && !seen.has(at); ) {
-    seen.add(at);
+/**
+ * The effective priority of `task` may have changed: the lock it waits for,
+ * if any, files it anew, and the holder of that lock, and on up, are told.
+ */
+function waiterChanged(task: Task): void {
+  const waitingOn = stateIfAny(task)?.waitingOn ?? null;
+  if (waitingOn === null) return;
+  const before = holderPriority(waitingOn);
+  waitingOn._waiterChanged(task);
+  propagate(waitingOn, before);
+}
+
+/**
+ * The waiters of `holder` changed: its holder, if what it runs at changed
+ * from `before`, is told, and the lock that holder waits for files it anew,
+ * and so on up the chain, as far as a priority changes.
+ */
+function propagate(holder: PriorityHolder, before: number | undefined): void {
+  let seen: Set<PriorityHolder> | null = null; // a chain's locks, made at its second: a cycle ends
+  for (let at = holder; ; ) {
     const owner = at._owner();
-    if (owner === null) return;
-    priorityChanged(owner);
-    at = stateIfAny(owner)?.waitingOn ?? null;
+    if (owner === null || effectivePriority(owner) === before) return;
+    priorityChanged(owner, before);
+    const next = stateIfAny(owner)?.waitingOn ?? null;
+    if (next === null) return;
+    seen ??= new Set([holder]);
+    if (seen.has(next)) return;
+    seen.add(next);
+    before = holderPriority(next);
+    next._waiterChanged(owner);
+    at = next;
   }
 }
 

@@ -8,10 +8,11 @@
 import type { Coro } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import { getRunningLoop, hostCodeOwnerNow, peekRunningLoop, runningTask } from "./events.js";
-import { FINISHED, type Future, PENDING } from "./futures.js";
-import { allCancelled, Condition, Lock } from "./locks.js";
+import { type Future, PENDING } from "./futures.js";
+import { Condition, Lock } from "./locks.js";
 import {
   effectivePriority,
+  holderPriority,
   startHolding,
   startWaiting,
   stopHolding,
@@ -19,7 +20,8 @@ import {
 } from "./priority.js";
 import { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
-import type { WaiterLine } from "./waiters.js";
+import { TimerHeap } from "./util/heap.js";
+import type { Waiter, WaiterLine } from "./waiters.js";
 
 /** The task waiting on a waiter future: its one callback. */
 function taskWaitingOn(future: Future<unknown>): Task | null {
@@ -79,6 +81,116 @@ function taskAcquiring(): Task | null {
 }
 
 /**
+ * The waiters of a PriorityLock, with their tasks, best effective priority
+ * first and first come first among equals: a heap keyed by (priority,
+ * arrival). A task's priority is kept up to date from outside (reprioritize,
+ * when priority.ts says it changed), and a change files its waiter anew under
+ * the same arrival: the entry it had goes stale, and is dropped when it
+ * reaches the top, or with every other stale one when they are the most.
+ */
+class WaitingLine {
+  private readonly heap = new TimerHeap<Waiter<true>>();
+  private readonly places = new Map<Waiter<true>, WaitingPlace>();
+  /** Each waiting task's place (its latest: an eager start's task can wait twice). */
+  private readonly byTask = new Map<Task, WaitingPlace>();
+  private arrivals = 0;
+  /** Entries in the heap that are no waiter's place any more. */
+  private stale = 0;
+
+  add(waiter: Waiter<true>, task: Task): void {
+    const place: WaitingPlace = {
+      priority: effectivePriority(task),
+      arrival: this.arrivals++,
+      waiter,
+      task,
+      woken: false,
+    };
+    this.places.set(waiter, place);
+    this.byTask.set(task, place);
+    this.heap.push(waiter, place.priority, place.arrival);
+  }
+
+  /** `waiter` leaves: the task that waited on it, if it was filed here. */
+  remove(waiter: Waiter<true>): Task | undefined {
+    const place = this.places.get(waiter);
+    if (place === undefined) return undefined;
+    this.places.delete(waiter);
+    if (this.byTask.get(place.task) === place) this.byTask.delete(place.task);
+    if (!place.woken) this.outdated();
+    return place.task;
+  }
+
+  /** The effective priority of `task`, which waits, may have changed: its waiter is filed anew. */
+  reprioritize(task: Task): void {
+    const place = this.byTask.get(task);
+    if (place === undefined || place.woken) return;
+    const priority = effectivePriority(task);
+    if (priority === place.priority) return;
+    place.priority = priority;
+    this.heap.push(place.waiter, priority, place.arrival);
+    this.outdated();
+  }
+
+  /** The best priority among the waiters not yet woken, or undefined when there is none. */
+  bestPriority(): number | undefined {
+    return this.first() === undefined ? undefined : this.heap.peekTime();
+  }
+
+  /** Takes the waiter that came first among the best, woken from now on. */
+  takeFirst(): Waiter<true> | undefined {
+    const waiter = this.first();
+    if (waiter === undefined) return undefined;
+    (this.places.get(waiter) as WaitingPlace).woken = true;
+    this.heap.pop();
+    return waiter;
+  }
+
+  private first(): Waiter<true> | undefined {
+    const heap = this.heap;
+    while (heap.length > 0) {
+      const waiter = heap.peek() as Waiter<true>;
+      if (this.filedAs(waiter, heap.peekTime(), heap.peekSeq())) return waiter;
+      heap.pop();
+      this.stale--;
+    }
+    return undefined;
+  }
+
+  /** True when (priority, arrival) is where `waiter` waits now: its entry is not stale. */
+  private filedAs(waiter: Waiter<true>, priority: number, arrival: number): boolean {
+    const place = this.places.get(waiter);
+    return (
+      place !== undefined &&
+      !place.woken &&
+      place.priority === priority &&
+      place.arrival === arrival
+    );
+  }
+
+  /** An entry went stale; when stale ones are the most, each waiter keeps its one entry. */
+  private outdated(): void {
+    if (++this.stale <= STALE_AT_MOST || this.stale <= this.places.size) return;
+    this.heap.clear();
+    for (const place of this.places.values()) {
+      if (!place.woken) this.heap.push(place.waiter, place.priority, place.arrival);
+    }
+    this.stale = 0;
+  }
+}
+
+interface WaitingPlace {
+  priority: number;
+  readonly arrival: number;
+  readonly waiter: Waiter<true>;
+  readonly task: Task;
+  /** Taken out of the heap and woken: it has the turn until it leaves. */
+  woken: boolean;
+}
+
+/** Stale heap entries a PriorityLock keeps before it drops them all (see WaitingTasks). */
+const STALE_AT_MOST = 64;
+
+/**
  * A Lock that serves waiters by priority and knows its holder: while a task
  * of better priority waits for it, the holder runs at that priority
  * (transitively, through chains of PriorityLocks), on a priority loop.
@@ -102,7 +214,9 @@ function taskAcquiring(): Task | null {
  * ```
  */
 export class PriorityLock extends Lock {
-  private readonly _waitingTasks = new Set<Task>();
+  private readonly _waiting = new WaitingLine();
+  /** The waiter last woken: it has the turn until it leaves the line (see _wakeUpFirst). */
+  private _woken: Waiter<true> | null = null;
 
   override acquire(): Op<true>;
   override *acquire(): Coro<true> {
@@ -110,23 +224,27 @@ export class PriorityLock extends Lock {
     if (task === null) {
       throw new Error("PriorityLock.acquire() must be awaited by a task: its holder is a task.");
     }
-    // Lock.acquire()'s own test for whether it waits.
-    const waits = this._locked || !allCancelled(this._waiters);
-    if (waits) {
-      this._waitingTasks.add(task);
-      startWaiting(task, this);
-    }
-    try {
-      yield* super.acquire();
-    } finally {
-      if (waits) {
-        this._waitingTasks.delete(task);
-        stopWaiting(task);
-      }
-    }
+    yield* super.acquire(); // a waiter is filed under the task (_join) until it leaves (_leave)
     this._holder = task; // the task that asked, even inside an eager start
     startHolding(task, this);
     return true;
+  }
+
+  /** @internal The asking task waits: its waiter is filed by its priority, which it lends the holder. */
+  override _join(waiter: Waiter<true>): void {
+    super._join(waiter);
+    const task = taskAcquiring() as Task;
+    const before = holderPriority(this);
+    this._waiting.add(waiter, task);
+    startWaiting(task, this, before);
+  }
+
+  /** @internal */
+  override _leave(waiter: Waiter<true>): void {
+    super._leave(waiter);
+    const before = holderPriority(this);
+    const task = this._waiting.remove(waiter);
+    if (task !== undefined) stopWaiting(task, this, before);
   }
 
   /** Frees the lock and wakes the waiter of best priority. Only its holder may release it. */
@@ -148,22 +266,30 @@ export class PriorityLock extends Lock {
     return super.toString().replace("<Lock", "<PriorityLock");
   }
 
-  /** @internal A woken waiter already has the turn; else the waiter of best priority gets it. */
+  /** @internal A woken waiter still in the line has the turn; else the waiter of best priority gets it. */
   override _wakeUpFirst(): void {
     const waiters = this._waiters;
-    if (waiters === null) return;
-    for (let i = 0; i < waiters.length; i++) if (waiters.get(i)._state === FINISHED) return;
-    firstServed(waiters)?._resolve(true);
+    if (waiters === null || (this._woken !== null && waiters.has(this._woken))) return;
+    this._woken = null;
+    // A cancelled waiter is filed until its task resumes and leaves: it is passed over.
+    for (let waiter = this._waiting.takeFirst(); waiter !== undefined; ) {
+      if (waiter._state === PENDING) {
+        this._woken = waiter;
+        waiter._resolve(true);
+        return;
+      }
+      waiter = this._waiting.takeFirst();
+    }
   }
 
   /** @internal */
   _waitersPriority(): number | undefined {
-    let best: number | undefined;
-    for (const task of this._waitingTasks) {
-      const priority = effectivePriority(task);
-      if (best === undefined || priority < best) best = priority;
-    }
-    return best;
+    return this._waiting.bestPriority();
+  }
+
+  /** @internal */
+  _waiterChanged(task: Task): void {
+    this._waiting.reprioritize(task);
   }
 
   /** @internal */

@@ -72,6 +72,12 @@ export class WaiterLine<T> {
     return index < line.length ? line.get(index) : undefined;
   }
 
+  /** True while `waiter` is in the line: from its push until it is taken out. */
+  has(waiter: Waiter<T>): boolean {
+    const index = waiter._seq - this._head;
+    return index >= 0 && index < this._line.length && this._line.get(index) === waiter;
+  }
+
   push(waiter: Waiter<T>): void {
     waiter._seq = this._head + this._line.length;
     this._line.push(waiter);
@@ -86,9 +92,9 @@ export class WaiterLine<T> {
 
   /** `waiter` leaves the line, from wherever it is; one taken out already is not in it. */
   remove(waiter: Waiter<T>): void {
+    if (!this.has(waiter)) return;
     const line = this._line;
     const index = waiter._seq - this._head;
-    if (index < 0 || index >= line.length || line.get(index) !== waiter) return;
     if (index === 0) {
       line.shift();
       this._shifted();

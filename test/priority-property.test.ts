@@ -5,6 +5,11 @@
  * the tasks run in the order of a plain model: the placed entries first, then
  * the rest by priority, first come first among equals. Fewer picks than
  * STARVATION_BOUND, so the starvation guard never moves an entry.
+ *
+ * And a PriorityLock's waiters: random tasks of random priorities wait for a
+ * held lock, random setPriority() calls move them and random cancel()s take
+ * them out, then the lock goes to them in the model's order: by the priority
+ * each has at the release, first come first among equals.
  */
 // biome-ignore-all lint/correctness/useYield: the tasks in the queue finish without suspending.
 import fc from "fast-check";
@@ -12,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import {
   createTask,
   getRunningLoop,
+  PriorityLock,
   PriorityVirtualEventLoop,
   type SchedulingLoop,
   STARVATION_BOUND,
@@ -147,6 +153,82 @@ describe("a priority loop's ready queue", () => {
         expect(loopRun(program)).toEqual(modelRun(program));
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+type LockOp =
+  | { kind: "wait"; priority: number }
+  | { kind: "setPriority"; pick: number; priority: number }
+  | { kind: "cancel"; pick: number };
+
+function lockModel(program: LockOp[]): string[] {
+  const waiting: { name: string; priority: number; arrival: number }[] = [];
+  let made = 0;
+  for (const op of program) {
+    if (op.kind === "wait")
+      waiting.push({ name: `w${made}`, priority: op.priority, arrival: made++ });
+    else if (made > 0) {
+      const name = `w${op.pick % made}`;
+      const at = waiting.findIndex((w) => w.name === name);
+      if (at < 0) continue; // cancelled already
+      if (op.kind === "cancel") waiting.splice(at, 1);
+      else (waiting[at] as (typeof waiting)[number]).priority = op.priority;
+    }
+  }
+  waiting.sort((a, b) => a.priority - b.priority || a.arrival - b.arrival);
+  return waiting.map((w) => w.name);
+}
+
+function lockRun(program: LockOp[]): string[] {
+  return new PriorityVirtualEventLoop().runSync(function* () {
+    const lock = new PriorityLock();
+    const served: string[] = [];
+    const tasks: Task[] = [];
+    yield* lock.acquire();
+    for (const op of program) {
+      if (op.kind === "wait") {
+        const name = `w${tasks.length}`;
+        const waiter = function* () {
+          yield* lock.acquire();
+          served.push(name);
+          lock.release();
+        };
+        tasks.push(createTask(waiter, { name, priority: op.priority }));
+      } else if (tasks.length > 0) {
+        const task = tasks[op.pick % tasks.length] as Task;
+        if (op.kind === "cancel") task.cancel();
+        else task.setPriority(op.priority);
+      }
+      yield* sleep(1); // each new task waits, each cancelled one leaves, before the next op
+    }
+    lock.release();
+    yield* sleep(1);
+    return served;
+  });
+}
+
+function lockOps(): fc.Arbitrary<LockOp[]> {
+  const priority = fc.integer({ min: -2, max: 2 }); // few: moved waiters come back to a key they had
+  const op: fc.Arbitrary<LockOp> = fc.oneof(
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("wait" as const), priority }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({ kind: fc.constant("setPriority" as const), pick: fc.nat(), priority }),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), pick: fc.nat() }) },
+  );
+  // Long enough for a lock's stale entries to outnumber its waiters (more than 64 moves).
+  return fc.array(op, { minLength: 150, maxLength: 250 });
+}
+
+describe("a PriorityLock's waiters", () => {
+  it("take the lock in the model's order, through moves and cancellations", () => {
+    fc.assert(
+      fc.property(lockOps(), (program) => {
+        expect(lockRun(program)).toEqual(lockModel(program));
+      }),
+      { numRuns: 200 },
     );
   });
 });
