@@ -595,13 +595,18 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal The future this task waited on is done: resume the coroutine. */
   _wakeup(future: Future<unknown>): void {
     // A pending cancel() still honours the future's outcome, as asyncio's __wakeup, which
-    // takes it first: a failure counts as retrieved, a cancellation keeps its own message.
+    // takes it first: a failure counts as retrieved, a cancellation keeps its own message,
+    // and so does a failure that is a CancelledError (gather()'s when a child was cancelled).
     if (this._mustCancel && future._state !== FINISHED) {
       if (future._state === CANCELLED) {
         this._step(future._makeCancelledError());
         return;
       }
       future._retrieved();
+      if (future._outcome instanceof CancelledError) {
+        this._step(future._outcome);
+        return;
+      }
     }
     this._step(NO_ERROR);
   }

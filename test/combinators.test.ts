@@ -9,6 +9,7 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  currentTask,
   eagerTaskFactory,
   ensureFuture,
   type Future,
@@ -38,6 +39,31 @@ describe("gather", () => {
       return [r, loop.time()];
     });
     expect(result).toEqual([["slow", 42, true], 30]);
+  });
+
+  it("cancelled twice, raises the CancelledError its cancelled child gave it, not the later request's (as asyncio)", () => {
+    const seen = runV(function* () {
+      // biome-ignore lint/correctness/useYield: a child done at its first step
+      function* quick(): Coro<string> {
+        return "done";
+      }
+      const gathering = createTask(function* () {
+        currentTask()?.cancel("first"); // passed on to gather()'s child when it waits
+        try {
+          yield* gather(quick());
+          return "no error";
+        } catch (error) {
+          return `${(error as Error).name} ${(error as CancelledError).message}`;
+        }
+      });
+      const canceller = createTask(function* () {
+        yield* sleep(0); // the child is cancelled now, gather()'s callback not yet run
+        gathering.cancel("second");
+      });
+      yield* canceller;
+      return yield* gathering;
+    });
+    expect(seen).toBe("CancelledError first");
   });
 
   it("of nothing is an empty list; the same awaitable twice runs once", () => {
