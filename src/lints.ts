@@ -164,6 +164,24 @@ export class Linter {
     else this.waitedOn.set(task, future);
   }
 
+  /** Whether hostAwait() has spoken: once a loop. */
+  private toldOfHostAwaits = false;
+
+  /**
+   * A native task awaited a promise the loop did not make: without the
+   * asyncLocalStorage option its code after that await is no task's, which a
+   * program finds out only when a timeout or a cancel() does not reach it.
+   */
+  hostAwait(task: Task, step: number): void {
+    const loop = this.loop;
+    if (this.toldOfHostAwaits || loop._asyncLocalStorage || !loop.getDebug()) return;
+    this.toldOfHostAwaits = true;
+    lint(loop, {
+      message: `${task} awaited a promise the loop did not make (a host API, Promise.all() or Promise.race()) in its step ${step}: this loop has no asyncLocalStorage option, so the function's code after that await runs outside the task and the loop's order, where currentTask() and createTask() find no loop, and a cancel() or a timeout reaches it only through taskSignal() until the function ends. Give the loop the option, run(main, { asyncLocalStorage: true }), or await host promises through fromPromise() and tasks through gather() or wait(). Said once a loop.`,
+      task,
+    });
+  }
+
   /** A native task's step that went on in microtasks ended: judged as a whole, as after() judges a step. */
   nativeStepEnded(task: Task): void {
     const open = this.openSteps.get(task);

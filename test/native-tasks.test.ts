@@ -1465,6 +1465,36 @@ describe("awaits the loop does not control", () => {
     ]);
   });
 
+  it("in debug mode, a host loop without the asyncLocalStorage option says once what a host await means for the code after it", async () => {
+    const lints: string[] = [];
+    const plain = new HostEventLoop();
+    plain.setDebug(true);
+    plain.setExceptionHandler((_loop, context) => {
+      if (context.lint === true) lints.push(context.message);
+    });
+    const hostWait = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+    await plain.runUntilComplete(async () => {
+      const fetcher = async () => {
+        await hostWait();
+        await hostWait();
+      };
+      await gather(createTask(fetcher, { name: "fetcher" }), createTask(fetcher));
+    });
+    plain.close();
+    const withOption = new HostEventLoop({ asyncLocalStorage: true });
+    withOption.setDebug(true);
+    withOption.setExceptionHandler((_loop, context) => {
+      if (context.lint === true) lints.push(context.message);
+    });
+    await withOption.runUntilComplete(async () => {
+      await createTask(hostWait);
+    });
+    withOption.close();
+    expect(lints).toEqual([
+      "<Task pending name=\"fetcher\"> awaited a promise the loop did not make (a host API, Promise.all() or Promise.race()) in its step 0: this loop has no asyncLocalStorage option, so the function's code after that await runs outside the task and the loop's order, where currentTask() and createTask() find no loop, and a cancel() or a timeout reaches it only through taskSignal() until the function ends. Give the loop the option, run(main, { asyncLocalStorage: true }), or await host promises through fromPromise() and tasks through gather() or wait(). Said once a loop.",
+    ]);
+  });
+
   it("fromPromise orders a host promise: the task stays a task", async () => {
     const reports: string[] = [];
     const seen = await onLoop(async () => {

@@ -439,7 +439,7 @@ describe("getRunningLoop and getEventLoop", () => {
     await new Promise((resolve) => setTimeout(resolve, 1));
     try {
       expect(() => getRunningLoop()).toThrow(
-        "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
+        "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer) or of Promise.all() or Promise.race() (whose promise the host settles, even over tasks): await fromPromise(promise), or gather() / wait() rather than Promise.all() / race(); or, on Node, give the loop the asyncLocalStorage option, run(main, { asyncLocalStorage: true }), with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
       );
     } finally {
       parked.cancel();
@@ -459,7 +459,7 @@ describe("getRunningLoop and getEventLoop", () => {
     );
     expect(inside).toBe(loop);
     expect(() => getRunningLoop()).toThrow(
-      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer): await fromPromise(promise) instead, or on Node give the loop the asyncLocalStorage option, with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
+      "no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\nCode of an async function that a loop started runs outside the loop:\n  - after an await of a host promise (fetch, fs, a host timer) or of Promise.all() or Promise.race() (whose promise the host settles, even over tasks): await fromPromise(promise), or gather() / wait() rather than Promise.all() / race(); or, on Node, give the loop the asyncLocalStorage option, run(main, { asyncLocalStorage: true }), with which that code is still its task's;\n  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));\n  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
     );
   });
 

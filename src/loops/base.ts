@@ -1118,9 +1118,11 @@ export abstract class BaseEventLoop {
   /**
    * @internal A native task's step awaited something the loop did not make (a
    * host promise): from here on its continuation is not ordered by the loop.
-   * The virtual loop reports it.
+   * The virtual loop reports it; debug mode says what it means once.
    */
-  _hostAwait(_task: Task<unknown>, _step: number): void {}
+  _hostAwait(task: Task<unknown>, step: number): void {
+    this._linter?.hostAwait(task, step);
+  }
 
   /**
    * @internal `op` was awaited by code outside the loop's tasks (see
