@@ -122,12 +122,14 @@ export class Timeout {
         const round = (ms: number): number => Math.round(ms * 1000) / 1000;
         const when = this._when as number;
         const after = when - this._began;
-        const relative =
+        // A delay of 0 is counted from the call, so on a host loop its deadline has passed
+        // by the time the block begins, as one given in the past has.
+        const passed =
           after >= 0
-            ? `${round(after)} ms after the block began`
-            : `${round(-after)} ms before the block began`;
+            ? `passed, ${round(after)} ms after the block began`
+            : `had passed when the block began (${round(-after)} ms before it)`;
         throw new TimeoutError(
-          `Timed out: the deadline at loop time ${round(when)} ms passed, ${relative}, ${this._expiredIn} (every duration is in milliseconds).`,
+          `Timed out: the deadline at loop time ${round(when)} ms ${passed}, ${this._expiredIn} (every duration is in milliseconds).`,
           { cause: cancelled },
         );
       }
