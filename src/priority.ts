@@ -92,7 +92,7 @@ export function effectivePriority(task: Task): number {
   const state = stateIfAny(task);
   if (state === undefined) return 0;
   let best = state.base;
-  if (state.held === null) return best;
+  if (state.held === null || state.held.size === 0) return best;
   // Each lock keeps its waiters' priorities as they change (waiterChanged), so this
   // recurses nowhere, round a lock-order deadlock's cycle included.
   for (const holder of state.held) {
