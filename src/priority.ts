@@ -23,8 +23,10 @@ export type TaskPriority = number | keyof typeof PRIORITIES;
 export interface PriorityHolder {
   /** The best effective priority among the tasks waiting for it, or undefined when none waits. */
   _waitersPriority(): number | undefined;
-  /** The effective priority of `task`, which waits for it, may have changed. */
-  _waiterChanged(task: Task): void;
+  /** The effective priority of `task`, which waits for it, may have changed (to `priority`, if given). */
+  _waiterChanged(task: Task, priority?: number): void;
+  /** Calls `visit` with each task waiting for it, and the priority it is filed under. */
+  _eachWaiter(visit: (task: Task, priority: number) => void): void;
   /** The task that holds it, if any. */
   _owner(): Task | null;
 }
@@ -94,7 +96,7 @@ export function effectivePriority(task: Task): number {
   let best = state.base;
   if (state.held === null || state.held.size === 0) return best;
   // Each lock keeps its waiters' priorities as they change (waiterChanged), so this
-  // recurses nowhere, round a lock-order deadlock's cycle included.
+  // recurses nowhere; round a lock-order deadlock, settleCycle() keeps them.
   for (const holder of state.held) {
     const waiting = holder._waitersPriority();
     if (waiting !== undefined && waiting < best) best = waiting;
@@ -181,17 +183,64 @@ function propagate(holder: PriorityHolder, before: number | undefined): void {
   let seen: Set<PriorityHolder> | null = null; // a chain's locks, made at its second: a cycle ends
   for (let at = holder; ; ) {
     const owner = at._owner();
-    if (owner === null || effectivePriority(owner) === before) return;
+    if (owner === null || effectivePriority(owner) === before) break;
     priorityChanged(owner, before);
     const next = stateIfAny(owner)?.waitingOn ?? null;
-    if (next === null) return;
+    if (next === null) break;
     seen ??= new Set([holder]);
-    if (seen.has(next)) return;
+    if (seen.has(next)) break;
     seen.add(next);
     before = holderPriority(next);
     next._waiterChanged(owner);
     at = next;
   }
+  const cycle = cycleFrom(holder);
+  if (cycle !== null) settleCycle(cycle);
+}
+
+/**
+ * The holders round a lock-order deadlock that the chain from `holder` (its
+ * holder, the lock that one waits for, its holder …) runs into, if any.
+ */
+function cycleFrom(holder: PriorityHolder): Task[] | null {
+  const first = holder._owner();
+  // Most chains end at once: a holder that waits for no priority lock.
+  if (first === null || (stateIfAny(first)?.waitingOn ?? null) === null) return null;
+  const chain: PriorityHolder[] = [];
+  for (let at: PriorityHolder | null = holder; at !== null; ) {
+    const i = chain.indexOf(at);
+    if (i >= 0) return chain.slice(i).map((lock) => lock._owner() as Task);
+    chain.push(at);
+    const owner = at._owner();
+    if (owner === null) return null;
+    at = stateIfAny(owner)?.waitingOn ?? null;
+  }
+  return null;
+}
+
+/**
+ * Round a lock-order deadlock every holder lends to the next, so each runs at
+ * the best of all their own priorities and of what the tasks outside the
+ * cycle that wait for their locks lend. Worked out from those, not from what
+ * the locks keep for the holders: a priority that went round the cycle once
+ * would keep itself there after its lender left.
+ */
+function settleCycle(members: Task[]): void {
+  const inCycle = new Set(members);
+  let best = Number.POSITIVE_INFINITY;
+  const lend = (task: Task, priority: number): void => {
+    if (!inCycle.has(task) && priority < best) best = priority;
+  };
+  for (const member of members) {
+    const state = stateOf(member);
+    if (state.base < best) best = state.base;
+    for (const held of state.held ?? []) held._eachWaiter(lend);
+  }
+  const before = members.map(effectivePriority);
+  for (const member of members) stateOf(member).waitingOn?._waiterChanged(member, best);
+  members.forEach((member, i) => {
+    if (before[i] !== best) priorityChanged(member, before[i]);
+  });
 }
 
 function priorityChanged(task: Task, before?: number): void {

@@ -121,14 +121,18 @@ class WaitingLine {
   }
 
   /** The effective priority of `task`, which waits, may have changed: its waiter is filed anew. */
-  reprioritize(task: Task): void {
+  reprioritize(task: Task, priority = effectivePriority(task)): void {
     const place = this.byTask.get(task);
     if (place === undefined || place.woken) return;
-    const priority = effectivePriority(task);
     if (priority === place.priority) return;
     place.priority = priority;
     this.heap.push(place.waiter, priority, place.arrival);
     this.outdated();
+  }
+
+  /** Calls `visit` with each waiting task not yet woken and the priority it is filed under. */
+  eachWaiter(visit: (task: Task, priority: number) => void): void {
+    for (const place of this.places.values()) if (!place.woken) visit(place.task, place.priority);
   }
 
   /** The best priority among the waiters not yet woken, or undefined when there is none. */
@@ -288,8 +292,13 @@ export class PriorityLock extends Lock {
   }
 
   /** @internal */
-  _waiterChanged(task: Task): void {
-    this._waiting.reprioritize(task);
+  _waiterChanged(task: Task, priority?: number): void {
+    this._waiting.reprioritize(task, priority);
+  }
+
+  /** @internal */
+  _eachWaiter(visit: (task: Task, priority: number) => void): void {
+    this._waiting.eachWaiter(visit);
   }
 
   /** @internal */

@@ -31,8 +31,9 @@ import {
   taskTimeout,
   timeout,
   VirtualEventLoop,
+  waitFor,
 } from "../src/index.js";
-import { caught, thrown } from "./helpers.js";
+import { catching, caught, thrown } from "./helpers.js";
 
 /** Runs `main` on a new priority virtual loop. */
 function runP<T>(main: () => Coro<T>): T {
@@ -786,6 +787,49 @@ describe("PriorityLock: lending as waits change", () => {
       "B: CancelledError",
       "A took both",
       "A true, B true",
+    ]);
+  });
+
+  it("round a lock-order deadlock, each holder runs at the best of the cycle's own priorities and its outside lenders', as they change", () => {
+    const seen: string[] = [];
+    runP(function* () {
+      currentTask()?.setPriority(-100);
+      const first = new PriorityLock();
+      const second = new PriorityLock();
+      // Each takes one lock, then waits for the other for 10 ms.
+      const holding = (mine: PriorityLock, theirs: PriorityLock) =>
+        function* () {
+          using _ = yield* mine.hold();
+          yield* sleep(1);
+          try {
+            yield* waitFor(theirs.acquire(), 10);
+          } catch {}
+        };
+      const a = createTask(holding(first, second), { priority: 10 });
+      const b = createTask(holding(second, first), { priority: 5 });
+      const show = (when: string) =>
+        seen.push(`${when}: ${a.getEffectivePriority()} ${b.getEffectivePriority()}`);
+      yield* sleep(2);
+      show("deadlocked");
+      b.setPriority(20);
+      show("b at 20");
+      const lender = createTask(
+        (function* () {
+          yield* waitFor(first.acquire(), 3);
+        })(),
+        { priority: -10 },
+      );
+      yield* sleep(1); // it waits for the first lock now
+      show("a lender waits");
+      yield* catching(lender);
+      show("the lender left");
+      yield* sleep(20);
+    });
+    expect(seen).toEqual([
+      "deadlocked: 5 5",
+      "b at 20: 10 10",
+      "a lender waits: -10 -10",
+      "the lender left: 10 10",
     ]);
   });
 
