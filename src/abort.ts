@@ -170,9 +170,17 @@ export function taskSignal(task?: Future<unknown>): AbortSignal {
     controllers.set(target, controller);
     watchReason(controller.signal, target);
     if (target.cancelled()) controller.abort(target._makeCancelledError());
-    else if (isCancelRequested(target)) controller.abort(new CancelledError("cancel requested"));
+    else if (isCancelRequested(target)) {
+      controller.abort(new CancelledError("cancel requested"));
+      (target as Partial<PendingCancel>)._signalAbortedForPendingCancel?.();
+    }
   }
   return controller.signal;
+}
+
+/** What a Task does when its signal is made aborted, for a cancellation still to come. */
+interface PendingCancel {
+  _signalAbortedForPendingCancel(): void;
 }
 
 function isCancelRequested(future: Future<unknown>): boolean {

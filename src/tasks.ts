@@ -525,7 +525,22 @@ export class Task<T = unknown> extends Future<T> {
     // A native task blocked on a host API that heard its signal gets the cancellation there,
     // as the API's rejection: its next asynkit await (a cleanup's) is not cancelled again.
     if (aborted && this._blockedOnHost) this._flags |= SIGNAL_ABORTED;
+    // A request after the one a host API heard (the signal aborts once): the function got
+    // that one, so this one is raised at its next asynkit await.
+    else if (!aborted && (this._flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) {
+      this._flags &= ~SIGNAL_ABORTED;
+    }
     return true;
+  }
+
+  /**
+   * @internal taskSignal() handed out a signal aborted for the cancellation
+   * pending: a host API given it rejects at once, and a native task's
+   * function gets the cancellation there, as when the abort came while it
+   * waited (SIGNAL_ABORTED).
+   */
+  _signalAbortedForPendingCancel(): void {
+    if (!this._generator) this._flags |= SIGNAL_ABORTED;
   }
 
   /** @internal The task stops waiting on its future, which goes on without it: that future, if any. */

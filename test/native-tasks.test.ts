@@ -1495,6 +1495,74 @@ describe("awaits the loop does not control", () => {
     ]);
   });
 
+  it("with asyncLocalStorage, a second cancellation after the one a host API heard is raised at the next asynkit await", async () => {
+    const log: string[] = [];
+    await run(
+      async () => {
+        let release = (): void => {};
+        const task = createTask(async () => {
+          try {
+            await delay(10_000, undefined, { signal: taskSignal() });
+          } catch (error) {
+            log.push(`host API: ${(error as Error).name}`);
+          }
+          await new Promise<void>((resolve) => {
+            release = resolve; // a host promise that ignores the signal
+          });
+          try {
+            await sleep(1);
+            log.push("no CancelledError");
+          } catch (error) {
+            log.push(`asynkit await: ${(error as Error).name} ${(error as Error).message}`);
+          }
+        });
+        await sleep(5);
+        task.cancel("first");
+        await sleep(5); // the function heard it, and awaits the host again
+        task.cancel("second");
+        setTimeout(release, 1);
+        await outcome(task);
+        log.push(`cancelling() ${task.cancelling()}`);
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(log).toEqual([
+      "host API: AbortError",
+      "asynkit await: CancelledError second",
+      "cancelling() 2",
+    ]);
+  });
+
+  it("with asyncLocalStorage, a task that cancels itself and then gives its signal to a host API gets the cancellation from that API alone", async () => {
+    const log: string[] = [];
+    await run(
+      async () => {
+        const task = createTask(async () => {
+          currentTask()?.cancel("self");
+          try {
+            await delay(10_000, undefined, { signal: taskSignal() });
+          } catch (error) {
+            log.push(`host API: ${(error as Error).name}`);
+          }
+          try {
+            await sleep(1);
+            log.push("no CancelledError after it");
+          } catch (error) {
+            log.push(`asynkit await: ${(error as Error).name}`);
+          }
+          return "carried on";
+        });
+        log.push(`${await outcome(task)}, cancelling() ${task.cancelling()}`);
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(log).toEqual([
+      "host API: AbortError",
+      "no CancelledError after it",
+      "carried on, cancelling() 1",
+    ]);
+  });
+
   it("fromPromise orders a host promise: the task stays a task", async () => {
     const reports: string[] = [];
     const seen = await onLoop(async () => {
