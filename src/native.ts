@@ -1289,12 +1289,23 @@ export function callBody<A>(where: string, body: (arg: A) => unknown, arg: A): u
   if (isLocalGeneratorFunction(body)) return body(arg);
   const loop = getRunningLoop();
   if (loop._syncRun) {
-    // No native step runs under runSync(): an async body is refused before its call, and
-    // another needs no credit (a promise it returns is refused by resultCoroutine()).
-    if (isLocalAsyncFunction(body)) throw cannotRunSync(`the async body of ${where}`);
+    // No native step runs under runSync(): another body needs no credit (a promise it
+    // returns is refused by resultCoroutine()).
+    checkBodyRunsHere(where, body, loop);
     return body(arg);
   }
   return stepsOf(loop).callFirst(() => body(arg), runningTask(loop), null);
+}
+
+/**
+ * @internal Refuses an async body under runSync(), before its call: its
+ * awaits would resume in microtasks. A block that wraps its body (a task
+ * group) asks before it begins, so that the refusal is its error.
+ */
+export function checkBodyRunsHere(where: string, body: unknown, loop: BaseEventLoop): void {
+  if (loop._syncRun && isLocalAsyncFunction(body as () => unknown)) {
+    throw cannotRunSync(`the async body of ${where}`);
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { type Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { bodyCoroutine } from "./native.js";
+import { bodyCoroutine, checkBodyRunsHere } from "./native.js";
 import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
@@ -82,6 +82,7 @@ export class TaskGroup {
     const loop = getRunningLoop();
     const parent = runningTask(loop);
     if (parent === null) throw new Error("taskGroup() must be used inside a task.");
+    checkBodyRunsHere("taskGroup()", body, loop);
     this._loop = loop;
     this._parentTask = parent;
     this._entered = true;

@@ -354,9 +354,9 @@ describe("native tasks", () => {
         loop.runSync(body);
         return "no error";
       } catch (error) {
-        // A task group's body fails the group: its error is the group's one sub-exception.
-        const inner = error instanceof AggregateError ? error.errors : [error];
-        return `${inner.length}: ${(inner[0] as Error).message}`;
+        return error instanceof AggregateError
+          ? `a group of ${error.errors.length}`
+          : (error as Error).message;
       }
     };
     const items = () =>
@@ -382,10 +382,10 @@ describe("native tasks", () => {
       }),
       called,
     ]).toEqual([
-      `1: runSync() cannot run the async body of timeout(): ${advice}`,
-      `1: runSync() cannot run the async body of taskGroup(): ${advice}`,
-      `1: runSync() cannot run the async body of forAwait(): ${advice}`,
-      `1: runSync() cannot run the body of timeout(), which returned a promise: ${advice}`,
+      `runSync() cannot run the async body of timeout(): ${advice}`,
+      `runSync() cannot run the async body of taskGroup(): ${advice}`, // its own error, no group's
+      `runSync() cannot run the async body of forAwait(): ${advice}`,
+      `runSync() cannot run the body of timeout(), which returned a promise: ${advice}`,
       ["an arrow's promise"],
     ]);
     loop.close();
