@@ -122,12 +122,12 @@ export class Timeout {
         const round = (ms: number): number => Math.round(ms * 1000) / 1000;
         const when = this._when as number;
         const after = when - this._began;
-        // A delay of 0 is counted from the call, so on a host loop its deadline has passed
-        // by the time the block begins, as one given in the past has.
+        // A delay of 0 is counted from the call, so on a host loop its deadline lies before
+        // the block began, as one given (or rescheduled to) a time past does.
         const passed =
           after >= 0
             ? `passed, ${round(after)} ms after the block began`
-            : `had passed when the block began (${round(-after)} ms before it)`;
+            : `lay ${round(-after)} ms before the block began`;
         throw new TimeoutError(
           `Timed out: the deadline at loop time ${round(when)} ms ${passed}, ${this._expiredIn} (every duration is in milliseconds).`,
           { cause: cancelled },

@@ -1733,7 +1733,7 @@ describe("a negative delay means now, as in asyncio and setTimeout", () => {
     );
     expect(error).toBeInstanceOf(asynkit.TimeoutError);
     expect((error as Error).message).toMatch(
-      /^Timed out: the deadline at loop time -1 ms had passed when the block began \(1 ms before it\), while Task "Task-\d+" waited on sleep until t=10 ms \(every duration is in milliseconds\)\.$/,
+      /^Timed out: the deadline at loop time -1 ms lay 1 ms before the block began, while Task "Task-\d+" waited on sleep until t=10 ms \(every duration is in milliseconds\)\.$/,
     );
     expect(log).toEqual(["deadline -1"]);
   });
