@@ -1159,6 +1159,12 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
   const queued = stepQueued(owner, body);
   body._letGoOfAwait(owner._stopWaiting());
+  const failure = owner._loop._ranPastAwait(owner, body.steps);
+  if (failure !== null) {
+    // Refused (the virtual loop's hostAwaits: "error"): the function runs on as no task's code.
+    owner._endThrown(failure);
+    return false;
+  }
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, QUEUED);
   owner._runAwaitStart(queued ? "queued" : "queue");
   return true;
@@ -1206,7 +1212,9 @@ function bodyRejected(this: NativeBody, error: unknown): void {
 }
 
 /** The function's promise settled: the task steps on from it (a native task ends). */
-function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
+function bodySettled(body: NativeBody, okAsSettled: boolean, outcomeAsSettled: unknown): void {
+  let ok = okAsSettled;
+  let outcome = outcomeAsSettled;
   const task = body.task as Task<unknown>;
   const loop = task._loop;
   if (body.detached) {
@@ -1225,9 +1233,17 @@ function bodySettled(body: NativeBody, ok: boolean, outcome: unknown): void {
   }
   if (ok && task._coro === (body as unknown) && isUnrunGenerator(outcome))
     reportReturnedGenerator(task);
+  // The function went on without the await the task drives (e.g. Promise.race): unless a
+  // task awaits the host, whose code may have taken that await, the function did so.
+  if (body._drivesAwait && loop._tasksOnHost === 0) {
+    const failure = loop._ranPastAwait(task, body.steps);
+    if (failure !== null) {
+      ok = false;
+      outcome = failure;
+    }
+  }
   // A step of the task's already queued ends the task.
   const queued = stepQueued(task, body);
-  // The function went on without the await the task drives (e.g. Promise.race).
   body._settled(ok, outcome, task._stopWaiting());
   const steps = loop._handover;
   steps?.keepRunningContext();

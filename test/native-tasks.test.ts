@@ -2702,6 +2702,48 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     expect(result).toEqual([["a", "b", "c"], 30, "deadline", 130]);
   });
 
+  it("a Promise.race whose winner the loop did not take for the function's await is reported on a virtual loop, or fails the task with hostAwaits: 'error'", async () => {
+    async function race(winner: "first" | "second", hostAwaits: "report" | "error") {
+      const reports: string[] = [];
+      const loop = new VirtualEventLoop({ hostAwaits });
+      const outcome = await onLoop(
+        async () => {
+          const racer = createTask(
+            async () => {
+              const work = createTask(async () => {
+                await sleep(winner === "first" ? 10 : 50);
+                return "work";
+              });
+              const won = await Promise.race([work, sleep(20, "deadline")]);
+              await sleep(1);
+              return won;
+            },
+            { name: "racer" },
+          );
+          let outcome: string;
+          try {
+            outcome = await racer;
+          } catch (error) {
+            outcome = (error as Error).name;
+          }
+          await sleep(100); // the race's loser ends
+          return outcome;
+        },
+        reports,
+        loop,
+      );
+      return [outcome, ...reports];
+    }
+    const reported =
+      '<Task pending name="racer"> awaited a Promise.race() or Promise.all() of asynkit awaitables, in its step 0: the host settles its promise, and the loop, which took one of them for the function\'s own await, did not resume it, so its continuation is not ordered by the loop, and the run is no longer deterministic. ';
+    // The first is the one the loop took: it resumes the function, in its order.
+    expect(await race("first", "report")).toEqual(["work"]);
+    expect(await race("first", "error")).toEqual(["work"]);
+    const [outcome, report] = await race("second", "report");
+    expect([outcome, report?.slice(0, reported.length)]).toEqual(["deadline", reported]);
+    expect(await race("second", "error")).toEqual(["HostAwaitError"]);
+  });
+
   it("Promise.race over an asynkit awaitable as the first thing: the task ends with its function", async () => {
     // race's then() on the event's wait comes before the function's own await of the race
     // (a host promise), so the task takes it for the function's await and drives it: the

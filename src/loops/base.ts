@@ -1125,6 +1125,16 @@ export abstract class BaseEventLoop {
   }
 
   /**
+   * @internal A native task's function went on past the await the loop took
+   * for its own (it awaited a Promise.race() of asynkit awaitables, whose
+   * winner was another): its continuation was not ordered by the loop. The
+   * virtual loop reports it, or gives the error to fail the task with.
+   */
+  _ranPastAwait(_task: Task<unknown>, _step: number): Error | null {
+    return null;
+  }
+
+  /**
    * @internal `op` was awaited by code outside the loop's tasks (see
    * outsideTasks): it runs as a task of its own, started when the host says.
    * The virtual loop reports it.

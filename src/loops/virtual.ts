@@ -218,6 +218,21 @@ export class VirtualEventLoop extends BaseEventLoop {
     else this.callExceptionHandler({ message, task });
   }
 
+  /** The tasks _ranPastAwait() reported: once each. */
+  private _racedTasks: WeakSet<Task<unknown>> | null = null;
+
+  /** @internal */
+  override _ranPastAwait(task: Task<unknown>, step: number): Error | null {
+    const message = `${task} awaited a Promise.race() or Promise.all() of asynkit awaitables, in its step ${step}: the host settles its promise, and the loop, which took one of them for the function's own await, did not resume it, so its continuation is not ordered by the loop, and the run is no longer deterministic. ${this._toOrderIt()}`;
+    if (this._failHostAwaits) return new HostAwaitError(message);
+    const reported = (this._racedTasks ??= new WeakSet());
+    if (!reported.has(task)) {
+      reported.add(task);
+      this.callExceptionHandler({ message, task });
+    }
+    return null;
+  }
+
   /**
    * @internal Code outside the loop's tasks awaited `op`, which runs as a task
    * of its own, started at a moment the host chose: reported as a host await
