@@ -1493,6 +1493,28 @@ describe("async functions: main and its tasks written with async/await", () => {
     }
   });
 
+  it("a Promise.race of asynkit awaitables that another element wins counts as such an await", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const racing = async (): Promise<void> => {
+        const racer = createTask(async () => {
+          const work = createTask(() => sleep(50));
+          await Promise.race([work, sleep(20)]);
+          await sleep(1); // runs on past the race, as no task's code
+        });
+        await racer;
+        await sleep(100); // the race's loser ends
+      };
+      expect(await explore(racing, { iterations: 2 })).toMatchObject({
+        iterations: 2,
+        uncontrolledRuns: 2,
+      });
+      expect(warn.mock.calls.length).toBe(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it("dfs does not call a space exhausted when its runs left the loop's order: their host order was not searched", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {

@@ -408,6 +408,18 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   /** A native task awaited a promise the loop did not make: a warning, reported. */
   override _hostAwait(task: Task<unknown>, step: number): void {
     super._hostAwait(task, step);
+    this._uncontrolledAwait(task, step);
+  }
+
+  /** A native task ran on past a Promise.race() of asynkit awaitables: as a host await. */
+  override _ranPastAwait(task: Task<unknown>, step: number): Error | null {
+    const failure = super._ranPastAwait(task, step);
+    this._uncontrolledAwait(task, step);
+    return failure;
+  }
+
+  /** Past this await the run's order is the host's: counted, and with failOnWarnings the end. */
+  private _uncontrolledAwait(task: Task<unknown>, step: number): void {
     const outcome = this._run.outcome;
     const report = this.reports.at(-1);
     if (outcome.uncontrolled++ === 0) outcome.firstUncontrolled = `${task} in its step ${step}`;
