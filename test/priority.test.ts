@@ -344,9 +344,12 @@ describe("a priority loop", () => {
     const log = await run(
       function* () {
         const log: string[] = [];
-        logs(log, "low", "background");
-        logs(log, "high", "user-blocking");
-        yield* sleep(1);
+        const low = logs(log, "low", "background");
+        const high = logs(log, "high", "user-blocking");
+        // Joined, not slept past: a timer of 1 ms could wake main (of better priority than
+        // low) before low's turn on a slow machine.
+        yield* low;
+        yield* high;
         return log;
       },
       { loopFactory: () => new PriorityHostEventLoop() },
