@@ -168,6 +168,8 @@ export class Lock extends LoopBound {
   private _waitLabel: { toString(): string } | null = null;
   /** @internal Futures of the waiting acquirers; a woken one stays until it resumes. */
   _waiters: WaiterLine<true> | null = null;
+  /** Who released it last while another task held it, for the error of that holder's own release. */
+  private _strayRelease: string | null = null;
 
   /** True while the lock is held. */
   locked(): boolean {
@@ -228,13 +230,27 @@ export class Lock extends LoopBound {
     return `${wait} (held by ${taskLabel(holder)}${holder.done() ? ", which is done" : ""})`;
   }
 
-  /** Frees the lock and wakes the first waiter. Throws if the lock is not held. */
+  /**
+   * Frees the lock and wakes the first waiter. Throws if the lock is not
+   * held. Any task may release it, as asyncio's; the error of a release
+   * that then finds it free names the last task that released it for
+   * another (a PriorityLock lets only its holder release it).
+   */
   release(): void {
     if (!this._locked) {
+      const stray =
+        this._strayRelease === null ? "" : ` It was released last by ${this._strayRelease}.`;
       throw new Error(
-        "Lock is not acquired: release() must match a completed acquire() (or use `using _ = yield* lock.hold()`).",
+        `Lock is not acquired: release() must match a completed acquire() (or use \`using _ = yield* lock.hold()\`).${stray}`,
       );
     }
+    // Any task may release it, as asyncio's; a holder's own release that then fails says who did.
+    const holder = this._holder;
+    const by = holder === null ? null : (peekRunningLoop()?._currentTask ?? null);
+    this._strayRelease =
+      by === holder
+        ? null
+        : `${by === null ? "code outside the tasks" : taskLabel(by)}, while ${taskLabel(holder as Task<unknown>)} held it`;
     this._locked = false;
     this._holder = null;
     this._wakeUpFirst();

@@ -237,6 +237,31 @@ describe("Lock", () => {
     expect(() => new Lock().release()).toThrow(/Lock is not acquired/);
   });
 
+  it("any task may release it, as asyncio's; the holder's own release then fails naming who did", () => {
+    const failed = runV(function* () {
+      const lock = new Lock();
+      const holder = createTask(
+        function* () {
+          yield* lock.acquire();
+          yield* sleep(10);
+          lock.release();
+        },
+        { name: "holder" },
+      );
+      createTask(
+        function* () {
+          yield* sleep(1);
+          lock.release(); // not the holder: allowed
+        },
+        { name: "meddler" },
+      );
+      return yield* catching(holder);
+    });
+    expect((failed as Error).message).toBe(
+      'Lock is not acquired: release() must match a completed acquire() (or use `using _ = yield* lock.hold()`). It was released last by Task "meddler", while Task "holder" held it.',
+    );
+  });
+
   it("hold() releases on every exit path of a using block", () => {
     runV(function* () {
       const lock = new Lock();
