@@ -177,7 +177,7 @@ export class Linter {
     if (this.toldOfHostAwaits || loop._asyncLocalStorage || !loop.getDebug()) return;
     this.toldOfHostAwaits = true;
     lint(loop, {
-      message: `${task} awaited a promise the loop did not make (a host API, Promise.all() or Promise.race()) in its step ${step}: this loop has no asyncLocalStorage option, so the function's code after that await runs outside the task and the loop's order, where currentTask() and createTask() find no loop, and a cancel() or a timeout reaches it only through taskSignal() until the function ends. Give the loop the option, run(main, { asyncLocalStorage: true }), or await host promises through fromPromise() and tasks through gather() or wait(). Said once a loop.`,
+      message: `${task} awaited a promise the loop did not make (a host API, Promise.all() or Promise.race()) in its step ${step}: this loop has no asyncLocalStorage option, so the function's code after that await runs outside the task and the loop's order, where currentTask() and createTask() find no loop, or another task's step running, and a cancel() or a timeout reaches it only through taskSignal() until the function ends. Give the loop the option, run(main, { asyncLocalStorage: true }), or await host promises through fromPromise() and tasks through gather() or wait(). Said once a loop.`,
       task,
     });
   }
