@@ -191,7 +191,7 @@ interface WaitingPlace {
   woken: boolean;
 }
 
-/** Stale heap entries a PriorityLock keeps before it drops them all (see WaitingTasks). */
+/** Stale heap entries a PriorityLock keeps before it drops them all (see WaitingLine). */
 const STALE_AT_MOST = 64;
 
 /**
