@@ -472,7 +472,7 @@ const NO_THEN = Symbol("asynkit.noThen");
  */
 export class NativeSteps {
   /** Functions whose first step ended in an await, in the order their then() comes. */
-  readonly started: NativeBody[] = [];
+  readonly started = new Deque<NativeBody>();
   /**
    * The function resumed and not yet at its next await, whose then() comes
    * after those of `started`; then any resumed after it, in the order they
@@ -676,8 +676,7 @@ export class NativeSteps {
     }
     if (this.resumed !== null) return this.resumed;
     const started = this.started;
-    // Not started[-1], which V8 looks up as a property named "-1", up the prototype chain.
-    return started.length > 0 ? (started[started.length - 1] as NativeBody) : null;
+    return started.length > 0 ? started.get(started.length - 1) : null;
   }
 
   /** The function the next then() belongs to (see due()). */
@@ -685,7 +684,7 @@ export class NativeSteps {
     this.keepRunningContext();
     if (this.started.length > 0 && this.credits > 0) {
       this.credits--;
-      return this.started.shift() as NativeBody;
+      return this.started.shift() as NativeBody; // a Deque: an array's shift() moves them all
     }
     return this.takeResumed() as NativeBody;
   }
@@ -697,10 +696,10 @@ export class NativeSteps {
   takeOwned(owner: Task<unknown>): NativeBody | null {
     const started = this.started;
     for (let i = 0; i < started.length; i++) {
-      const body = started[i] as NativeBody;
+      const body = started.get(i);
       if (body.task !== owner) continue;
       this.keepRunningContext();
-      started.splice(i, 1);
+      started.removeAt(i);
       this.credits--;
       return body;
     }
@@ -750,7 +749,7 @@ export class NativeSteps {
   private detachAfterPlainAwaits(): void {
     const started = this.started;
     while (started.length > 1 || (started.length === 1 && this.resumed !== null)) {
-      const first = started[0] as NativeBody;
+      const first = started.get(0);
       if (!first._afterPlainAwait) return;
       started.shift();
       this.credits--;
@@ -809,7 +808,7 @@ export class NativeSteps {
   private runningStarted(): NativeBody | null {
     const started = this.started;
     if (!this.handedOver || this.firstPart !== null || this.resumed !== null) return null;
-    return started.length === 1 && this.credits === 1 ? (started[0] as NativeBody) : null;
+    return started.length === 1 && this.credits === 1 ? started.get(0) : null;
   }
 
   /**
@@ -822,9 +821,13 @@ export class NativeSteps {
     const creator = this.startedBody === body ? this.startedBy : null;
     this.startedBody = this.startedBy = null;
     const started = this.started;
-    const at = creator === null ? -1 : started.lastIndexOf(creator);
+    let at = -1;
+    if (creator !== null) {
+      at = started.length - 1;
+      while (at >= 0 && started.get(at) !== creator) at--;
+    }
     if (at < 0) started.push(body);
-    else started.splice(at, 0, body);
+    else started.insert(at, body);
   }
 
   /** `body` is no longer due a then() as a resumed function. */
@@ -841,11 +844,11 @@ export class NativeSteps {
   drop(body: NativeBody): void {
     this.dropResumed(body);
     const started = this.started;
-    const i = started.indexOf(body);
-    if (i < 0) return;
+    let i = 0;
+    while (i < started.length && started.get(i) !== body) i++;
+    if (i === started.length) return;
     // Usually the first: a function that ended without an await, before the next one started.
-    if (i === 0) started.shift();
-    else started.splice(i, 1);
+    started.removeAt(i);
     this.credits--;
   }
 }
@@ -962,9 +965,9 @@ function armHostCheck(steps: NativeSteps): void {
 /** The tasks still due a then() await the host: the loop goes on without them. */
 function detachBlocked(steps: NativeSteps): void {
   steps.keepRunningContext();
-  const blocked = [...steps.started];
+  const blocked = steps.started.toArray();
   blocked.push(...steps.takeAllResumed());
-  steps.started.length = 0;
+  steps.started.clear();
   steps.credits = 0; // every credit has come: the microtasks have all run
   for (const body of blocked) detach(steps, body);
   stepsDone(steps);
