@@ -821,11 +821,7 @@ export class NativeSteps {
     const creator = this.startedBody === body ? this.startedBy : null;
     this.startedBody = this.startedBy = null;
     const started = this.started;
-    let at = -1;
-    if (creator !== null) {
-      at = started.length - 1;
-      while (at >= 0 && started.get(at) !== creator) at--;
-    }
+    const at = creator === null ? -1 : started.lastIndexOf(creator);
     if (at < 0) started.push(body);
     else started.insert(at, body);
   }
@@ -844,9 +840,8 @@ export class NativeSteps {
   drop(body: NativeBody): void {
     this.dropResumed(body);
     const started = this.started;
-    let i = 0;
-    while (i < started.length && started.get(i) !== body) i++;
-    if (i === started.length) return;
+    const i = started.indexOf(body);
+    if (i < 0) return;
     // Usually the first: a function that ended without an await, before the next one started.
     started.removeAt(i);
     this.credits--;

@@ -993,6 +993,32 @@ describe("close", () => {
   });
 });
 
+describe("the ring-buffer Deque's search", () => {
+  it("finds items as an array's indexOf() and lastIndexOf() do, across wrap-around", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 5 })), fc.nat(20), (items, front) => {
+        const deque = new Deque<number>(4);
+        const model: number[] = [];
+        // Some items put in at the front, so that the ring wraps round its buffer.
+        for (const item of items.slice(0, front).reverse()) {
+          deque.unshift(item);
+          model.unshift(item);
+        }
+        for (const item of items.slice(front)) {
+          deque.push(item);
+          model.push(item);
+        }
+        for (let item = 0; item <= 6; item++) {
+          expect([deque.indexOf(item), deque.lastIndexOf(item)]).toEqual([
+            model.indexOf(item),
+            model.lastIndexOf(item),
+          ]);
+        }
+      }),
+    );
+  });
+});
+
 /** A deque under test, and the slots it holds items in (every chunk, for a ChunkDeque). */
 interface DequeCase {
   make: () => ReadyQueue<number>;

@@ -148,6 +148,21 @@ export class Deque<T> implements ReadyQueue<T> {
     for (let i = 0; i < this.size; i++) yield this.buffer[(this.head + i) & this.mask] as T;
   }
 
+  /** The index of the first item that is `item`, or -1, as an array's indexOf(). */
+  indexOf(item: T): number {
+    for (let i = 0; i < this.size; i++)
+      if (this.buffer[(this.head + i) & this.mask] === item) return i;
+    return -1;
+  }
+
+  /** The index of the last item that is `item`, or -1, as an array's lastIndexOf(). */
+  lastIndexOf(item: T): number {
+    for (let i = this.size - 1; i >= 0; i--) {
+      if (this.buffer[(this.head + i) & this.mask] === item) return i;
+    }
+    return -1;
+  }
+
   toArray(): T[] {
     const out = new Array<T>(this.size);
     for (let i = 0; i < this.size; i++) out[i] = this.buffer[(this.head + i) & this.mask] as T;
