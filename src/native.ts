@@ -482,14 +482,14 @@ export class NativeSteps {
    * resumed function, moves no array.
    */
   resumed: NativeBody | null = null;
-  private resumedAfter: NativeBody[] | null = null;
+  private resumedAfter: Deque<NativeBody> | null = null;
 
   /** `body` was resumed: its then() comes after those of the functions resumed before it. */
   resume(body: NativeBody): void {
     // Two functions are due a then() now: the one whose first part ended alone gets its mark.
     this.markUnmarked();
     if (this.resumed === null) this.resumed = body;
-    else (this.resumedAfter ??= []).push(body);
+    else (this.resumedAfter ??= new Deque()).push(body);
     this.unmarkedResumes++;
   }
 
@@ -558,9 +558,10 @@ export class NativeSteps {
     const suspended = this.suspendedResumes();
     if (suspended === 0) return null;
     if ((this.resumed as NativeBody).task === owner) return this.resumed;
-    const after = this.resumedAfter as NativeBody[];
+    const after = this.resumedAfter as Deque<NativeBody>;
     for (let i = 0; i < suspended - 1; i++) {
-      if ((after[i] as NativeBody).task === owner) return after[i] as NativeBody;
+      const body = after.get(i);
+      if (body.task === owner) return body;
     }
     return null;
   }
@@ -672,7 +673,7 @@ export class NativeSteps {
     if (after !== null && after.length > 0) {
       const suspended = this.suspendedResumes();
       if (suspended === 0) return this.resumed;
-      return after[Math.min(suspended, after.length) - 1] as NativeBody;
+      return after.get(Math.min(suspended, after.length) - 1);
     }
     if (this.resumed !== null) return this.resumed;
     const started = this.started;
@@ -832,7 +833,7 @@ export class NativeSteps {
     else {
       const after = this.resumedAfter;
       const i = after?.indexOf(body) ?? -1;
-      if (i >= 0) after?.splice(i, 1);
+      if (i >= 0) after?.removeAt(i);
     }
   }
 
