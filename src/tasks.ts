@@ -175,8 +175,10 @@ const SIGNAL_ABORTED = 16;
  * body it runs, awaits a promise the loop did not make): no step of it is due.
  */
 const ON_HOST = 32;
+/** Task._flags: the task passes a cancellation on to what it waits on (see _requestCancel). */
+const PASSING_CANCEL = 64;
 /** Task._flags counts pending cancel() requests in the bits above these: one request adds this. */
-const CANCEL_REQUEST = 64;
+const CANCEL_REQUEST = 128;
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -503,22 +505,52 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal cancel() with a cause for the CancelledError (kept in `_exception` until thrown in). */
   override _requestCancel(message: string | undefined, cause: unknown): boolean {
-    if (this._state !== PENDING) return false;
     // Tasks that await each other in a ring pass a request round it once (see below).
-    if (passingCancel.includes(this)) return false;
+    if (this._state !== PENDING || (this._flags & PASSING_CANCEL) !== 0) return false;
+    // Down a chain of tasks that each await the next, in a loop: as calls, a chain of a
+    // few thousand overflowed the stack. Only the last task's outcome matters to the others.
+    let task = this as Task<unknown>;
+    let chain: Task<unknown>[] | null = null;
+    try {
+      for (;;) {
+        const aborted = task._takeCancelRequest(message, cause);
+        const waiter = task._futWaiter;
+        if (waiter === null) return task._cancelAtNextStep(message, cause, aborted);
+        task._flags |= PASSING_CANCEL;
+        let passed: boolean;
+        if (cancelsAsTask(waiter)) {
+          if (cause === undefined) waiter._retrieved(); // as its cancel() would
+          if (waiter._state === PENDING && (waiter._flags & PASSING_CANCEL) === 0) {
+            (chain ??= []).push(task);
+            task = waiter;
+            continue;
+          }
+          passed = false;
+        } else passed = cancelFuture(waiter, message, cause);
+        task._flags &= ~PASSING_CANCEL;
+        if (passed) return true;
+        if (waiter instanceof Task && (waiter._flags & PASSING_CANCEL) !== 0) {
+          // The request came round a ring of tasks awaiting each other (a deadlock): this one
+          // stops waiting and takes it at once, so that each task in the ring ends cancelled.
+          task._stopWaiting();
+          task._loop._readyTask(task);
+        }
+        return task._cancelAtNextStep(message, cause, aborted);
+      }
+    } finally {
+      if (chain !== null) for (const passing of chain) passing._flags &= ~PASSING_CANCEL;
+    }
+  }
+
+  /** A cancel() request reaches the task: counted, published, its signal aborted (true if now). */
+  private _takeCancelRequest(message: string | undefined, cause: unknown): boolean {
     if (observed) publish("task.cancelled", { task: this as Task<unknown>, message });
     this._flags += CANCEL_REQUEST;
-    const aborted = abortTaskSignal(this, message, cause);
-    const waiter = this._futWaiter;
-    if (waiter !== null) {
-      if (passCancel(this, waiter, message, cause)) return true;
-      if (passingCancel.includes(waiter as Task<unknown>)) {
-        // The request came round a ring of tasks awaiting each other (a deadlock): this one
-        // stops waiting and takes it at once, so that each task in the ring ends cancelled.
-        this._stopWaiting();
-        this._loop._readyTask(this as Task<unknown>);
-      }
-    }
+    return abortTaskSignal(this as Task<unknown>, message, cause);
+  }
+
+  /** The request stops at this task: CancelledError is thrown in at its next step. */
+  private _cancelAtNextStep(message: string | undefined, cause: unknown, aborted: boolean): true {
     this._mustCancel = true;
     this._aside = message;
     this._outcome = cause;
@@ -932,22 +964,13 @@ export function reusedCoroutine(driver: Task<unknown>): InvalidStateError {
   );
 }
 
-/** The tasks passing a cancellation on to what they wait on, outermost first. */
-const passingCancel: Task<unknown>[] = [];
-
-/** `task` passes its cancellation on to `waiter`, the future it waits on. */
-function passCancel(
-  task: Task<unknown>,
-  waiter: Future<unknown>,
-  message: string | undefined,
-  cause: unknown,
-): boolean {
-  passingCancel.push(task);
-  try {
-    return cancelFuture(waiter, message, cause);
-  } finally {
-    passingCancel.pop();
-  }
+/** A task whose cancel() is Task's own, which _requestCancel() follows without a call. */
+function cancelsAsTask(future: Future<unknown>): future is Task<unknown> {
+  return (
+    future instanceof Task &&
+    future.cancel === Task.prototype.cancel &&
+    future._requestCancel === Task.prototype._requestCancel
+  );
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   getRunningLoop,
   InterruptError,
   sleep,
+  Task,
   VirtualEventLoop,
 } from "../src/index.js";
 import { caught, runV, thrown } from "./helpers.js";
@@ -461,6 +462,79 @@ describe("cancellation through awaiting tasks", () => {
       })(),
     );
     expect(log).toEqual(["inner caught stop", "outer caught stop"]);
+  });
+
+  it("a chain of 20,000 tasks each awaiting the next passes a cancel() to its end, innermost first", () => {
+    const depth = 20_000;
+    const order: number[] = [];
+    runV(
+      (function* () {
+        const never = getRunningLoop().createFuture();
+        let next: Task<unknown> = createTask(
+          (function* () {
+            yield* never;
+          })(),
+        );
+        const chain = [next];
+        for (let i = 1; i < depth; i++) {
+          const inner = next;
+          const at = i;
+          next = createTask(
+            (function* () {
+              try {
+                yield* inner;
+              } finally {
+                order.push(at);
+              }
+            })(),
+          );
+          chain.push(next);
+        }
+        yield;
+        expect(next.cancel("deep")).toBe(true);
+        expect(chain.every((task) => task.cancelling() === 1)).toBe(true);
+        expect(never.cancelled()).toBe(true);
+        yield* caught(() => next);
+        expect(chain.every((task) => task.cancelled())).toBe(true);
+      })(),
+    );
+    expect(order).toEqual(Array.from({ length: depth - 1 }, (_, i) => i + 1));
+  });
+
+  it("a Task subclass in a chain of awaiting tasks has its own cancel() called", () => {
+    const log: string[] = [];
+    class Refusing<T> extends Task<T> {
+      override cancel(message?: string): boolean {
+        log.push(`refused ${message}`);
+        return false;
+      }
+    }
+    runV(
+      (function* () {
+        const loop = getRunningLoop();
+        const inner = createTask(sleep(1000));
+        const middle = new Refusing(
+          (function* () {
+            yield* inner;
+            log.push("middle woke");
+          })(),
+          { loop },
+        );
+        const outer = createTask(
+          (function* () {
+            yield* middle;
+          })(),
+        );
+        yield;
+        expect(outer.cancel("stop")).toBe(true);
+        expect(inner.cancelling()).toBe(0);
+        // As asyncio's: the outer task takes the cancellation when what it waits on ends.
+        yield* caught(() => outer);
+        expect(outer.cancelled()).toBe(true);
+        expect(loop.time()).toBe(1000);
+      })(),
+    );
+    expect(log).toEqual(["refused stop", "middle woke"]);
   });
 
   it("cancelling the inner task makes the outer one see CancelledError, without cancelling it", () => {
