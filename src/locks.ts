@@ -280,11 +280,9 @@ export class Lock extends LoopBound {
 
 thenable(Lock.prototype.acquire);
 
-/** @internal True when no waiter is left that a free lock should go to first (all were cancelled). */
-export function allCancelled(waiters: WaiterLine<unknown> | null): boolean {
-  if (waiters === null) return true;
-  for (let i = 0; i < waiters.length; i++) if (!waiters.get(i).cancelled()) return false;
-  return true;
+/** True when no waiter is left that a free lock should go to first (all were cancelled). */
+function allCancelled(waiters: WaiterLine<unknown> | null): boolean {
+  return waiters === null || waiters.allCancelled();
 }
 
 /**

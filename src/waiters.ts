@@ -48,6 +48,12 @@ export class WaiterLine<T> {
    * pending waiter starts here, so waking n in a row costs n, not n².
    */
   private _doneBefore = 0;
+  /**
+   * Every waiter whose `_seq` is below this is cancelled (or a tombstone): see
+   * allCancelled(). A number of the line's, not a place, so that taking the
+   * first waiter out need not move it.
+   */
+  private _cancelledBelow = 0;
 
   /** The line's length, tombstones included: each reads as a cancelled waiter. */
   get length(): number {
@@ -70,6 +76,20 @@ export class WaiterLine<T> {
     while (index < line.length && line.get(index)._state !== PENDING) index++;
     this._doneBefore = index;
     return index < line.length ? line.get(index) : undefined;
+  }
+
+  /**
+   * True when every waiter in the line is cancelled: a free lock goes to the
+   * caller, not to them. A cancelled waiter stays cancelled, so the search
+   * goes on from where the last one stopped, and n cancelled waiters cost
+   * n in all, not n at each call.
+   */
+  allCancelled(): boolean {
+    const line = this._line;
+    let index = Math.max(this._cancelledBelow - this._head, 0);
+    while (index < line.length && line.get(index)._state === CANCELLED) index++;
+    this._cancelledBelow = this._head + index;
+    return index === line.length;
   }
 
   /** True while `waiter` is in the line: from its push until it is taken out. */
@@ -105,6 +125,8 @@ export class WaiterLine<T> {
         this._tombstones--;
       }
       if (this._doneBefore > line.length) this._doneBefore = line.length;
+      // The waiters that take the places popped are new.
+      this._cancelledBelow = Math.min(this._cancelledBelow, this._head + line.length);
     } else {
       line.set(index, LEFT);
       this._tombstones++;
@@ -132,6 +154,7 @@ export class WaiterLine<T> {
     this._head = 0;
     this._tombstones = 0;
     this._doneBefore = 0;
+    this._cancelledBelow = 0;
     for (const waiter of waiters) if (waiter !== LEFT) this.push(waiter);
   }
 }

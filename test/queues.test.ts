@@ -648,6 +648,49 @@ describe("the line of waiters", () => {
     loop.close();
   });
 
+  it("allCancelled() and firstPending() agree with the line, through 20,000 random moves", () => {
+    const loop = new VirtualEventLoop();
+    const line = new WaiterLine<void>();
+    const inLine: Waiter<void>[] = []; // the model: the line without its tombstones
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor((seed / 2147483648) * n);
+    };
+    const seen = { cancelledLines: 0, emptyLines: 0, mostTombstones: 0 };
+    for (let step = 0; step < 20_000; step++) {
+      // By turns the line grows long (tombstones are closed up) and shrinks to nothing.
+      const joins = Math.floor(step / 2_000) % 2 === 0 ? 4 : 1;
+      const move = next(7 + joins) - joins;
+      const pick = inLine[next(inLine.length)];
+      if (move < 0) {
+        const waiter = new Waiter<void>(loop, "test");
+        line.push(waiter);
+        inLine.push(waiter);
+      } else if (move < 3) pick?.cancel();
+      else if (move === 3) {
+        if (pick !== undefined && !pick.done()) pick._resolve(undefined);
+      } else if (move < 6) {
+        if (pick !== undefined) {
+          line.remove(pick);
+          inLine.splice(inLine.indexOf(pick), 1);
+        }
+      } else if (inLine.length > 0) expect(line.shift()).toBe(inLine.shift());
+      const allCancelled = inLine.every((waiter) => waiter.cancelled());
+      expect(line.allCancelled()).toBe(allCancelled);
+      expect(line.firstPending()).toBe(inLine.find((waiter) => !waiter.done()));
+      expect(line.waiting).toBe(inLine.length);
+      if (allCancelled) seen[inLine.length === 0 ? "emptyLines" : "cancelledLines"]++;
+      seen.mostTombstones = Math.max(seen.mostTombstones, line.length - line.waiting);
+    }
+    // The moves reached both kinds of line in which every waiter is cancelled, many times,
+    // and lines with tombstones enough to be closed up.
+    expect(seen.cancelledLines).toBeGreaterThan(100);
+    expect(seen.emptyLines).toBeGreaterThan(100);
+    expect(seen.mostTombstones).toBeGreaterThan(16);
+    loop.close();
+  });
+
   it("a waiter taken out and one that left are not found again; tombstones are closed up", () => {
     const loop = new VirtualEventLoop();
     const line = new WaiterLine<void>();
