@@ -15,6 +15,7 @@ import {
   eager,
   type Future,
   getRunningLoop,
+  type Handle,
   Lock,
   PriorityCondition,
   PriorityHostEventLoop,
@@ -102,6 +103,23 @@ describe("a priority loop", () => {
       return log;
     });
     expect(log).toEqual(["low", "main", "high", "normal"]);
+  });
+
+  it("finds an entry for the scheduling API in its priority's line, wherever in it the entry is", () => {
+    const log = runP(function* () {
+      const log: string[] = [];
+      const loop = getRunningLoop() as PriorityVirtualEventLoop;
+      const [, , c] = [-10, 0, 0, 0, 10].map((priority, i) =>
+        logs(log, "abcde".charAt(i), priority),
+      );
+      const d = [...loop.queueItems()][3] as Handle;
+      expect(loop.taskFromHandle(d)?.getName()).toBe("d");
+      expect(() => loop.readyInsert(0, d)).toThrow(/in the ready queue already, at 3:/);
+      taskReinsert(c as Task, -1); // from the middle of its line to before the last entry
+      yield* sleep(1);
+      return log;
+    });
+    expect(log).toEqual(["a", "b", "d", "c", "e"]);
   });
 
   it("callbacks have the default priority", () => {

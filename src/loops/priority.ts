@@ -180,20 +180,43 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
 
   /** Moves `task`'s entry out of `bucket` to its priority's, if it is there; true if it was. */
   private moveFrom(bucket: Bucket, task: Task): boolean {
-    const entries = bucket.entries;
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries.get(i);
-      if (taskOfEntry(entry) === task) {
-        const priority = effectivePriority(task);
-        // Unchanged (a waiter that lends no better): it keeps its place among its equals.
-        if (priority !== bucket.priority) {
-          this.takeFrom(bucket, i);
-          this.append(entry, priority);
+    const i = indexIn(bucket.entries, (entry) => taskOfEntry(entry) === task);
+    if (i < 0) return false;
+    const priority = effectivePriority(task);
+    // Unchanged (a waiter that lends no better): it keeps its place among its equals.
+    if (priority !== bucket.priority) this.append(this.takeFrom(bucket, i), priority);
+    return true;
+  }
+
+  /**
+   * @internal The position of the entry `matches` accepts, or -1. Searched
+   * where it should be: among the placed entries, then in the bucket of
+   * `priority` (its end holds the entries just queued), and only then in the
+   * others, so a search costs the entry's distance from an end of its line,
+   * not the whole queue's length.
+   */
+  indexWhere(matches: (entry: Entry) => boolean, priority: number): number {
+    const placed = this.placed;
+    let i = indexIn(placed, matches);
+    if (i >= 0) return i;
+    const likely = this.buckets.get(priority);
+    let before = placed.length;
+    if (likely !== undefined) {
+      i = indexIn(likely.entries, matches);
+      if (i >= 0) {
+        for (const bucket of this.inOrder()) {
+          if (bucket === likely) return before + i;
+          before += bucket.entries.length;
         }
-        return true;
       }
     }
-    return false;
+    before = placed.length;
+    for (const bucket of this.inOrder()) {
+      i = bucket === likely ? -1 : indexIn(bucket.entries, matches);
+      if (i >= 0) return before + i;
+      before += bucket.entries.length;
+    }
+    return -1;
   }
 
   private append(entry: Entry, priority: number): void {
@@ -301,6 +324,15 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
   }
 }
 
+/** The position in `entries` of the one `matches` accepts, searched from both ends at once; or -1. */
+function indexIn(entries: Deque<Entry>, matches: (entry: Entry) => boolean): number {
+  for (let front = 0, back = entries.length - 1; front <= back; front++, back--) {
+    if (matches(entries.get(back))) return back;
+    if (matches(entries.get(front))) return front;
+  }
+  return -1;
+}
+
 /**
  * The priority an entry is ordered by: its task's effective priority, and a
  * timer's for a task (a sleep's, a deadline's) its task's too, so that an
@@ -341,6 +373,15 @@ export function PriorityMixin<B extends LoopConstructor>(
     /** @internal */
     _priorityChanged(task: Task, before?: number): void {
       (this._ready as PriorityReadyQueue).reprioritize(task, before);
+    }
+
+    /** @internal SchedulingMixin's, looking first where the queue files the entry: by its priority. */
+    _findEntry(handle: Handle | null, task: Task | null): number {
+      const priority = task !== null ? effectivePriority(task) : priorityOf(handle as Handle);
+      return (this._ready as PriorityReadyQueue).indexWhere(
+        (entry) => entry === handle || (task !== null && taskOfEntry(entry) === task),
+        priority,
+      );
     }
   }
   return Priority;

@@ -105,16 +105,6 @@ function removeAt(ready: ReadyQueue<Handle | ReadyEntry>, index: number): Handle
   return handle;
 }
 
-/** Takes out `handle`, just pushed: the last entry, unless the queue orders by priority. */
-function removeJustPushed(ready: ReadyQueue<Handle | ReadyEntry>, handle: Handle): void {
-  for (let i = ready.length - 1; i >= 0; i--) {
-    if (ready.get(i) === handle) {
-      ready.removeAt(i);
-      return;
-    }
-  }
-}
-
 /** Python's list.insert position: negative counts from the end, out of range clamps. */
 function insertIndex(pos: number, length: number): number {
   if (pos < 0) return Math.max(0, pos + length);
@@ -214,7 +204,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
         throw new Error(`readyInsert(): ${handle} resumes ${task}, which is already done.`);
       }
       if (!this._popped.delete(handle)) {
-        const queued = this._entryIndex(handle, task);
+        const queued = this._findEntry(handle, task);
         throw new Error(
           queued >= 0
             ? `readyInsert(): ${handle} is in the ready queue already, at ${queued}: take it out with readyPop(${queued}) before inserting it elsewhere.`
@@ -249,7 +239,7 @@ export function SchedulingMixin<B extends LoopConstructor>(
       checkCallback("callInsert", callback);
       const handle = this.callSoon(callback, ...args);
       const ready = this._ready;
-      removeJustPushed(ready, handle);
+      ready.removeAt(this._indexOf(handle));
       ready.insert(insertIndex(pos, ready.length), handle);
       return handle;
     }
@@ -325,33 +315,32 @@ export function SchedulingMixin<B extends LoopConstructor>(
       if (task._loop !== this || task._state !== PENDING || task === this._currentTask) return null;
       const waitingFor = task._futWaiter;
       if (waitingFor !== null && waitingFor._state === PENDING) return null;
-      // Searched from both ends at once: a task just created or just woken is
-      // at the back, one just moved to the front is there.
-      const ready = this._ready;
-      for (let front = 0, back = ready.length - 1; front <= back; front++, back--) {
-        if (taskOfEntry(ready.get(back)) === task) return removeAt(ready, back);
-        if (taskOfEntry(ready.get(front)) === task) return removeAt(ready, front);
-      }
-      return null;
+      const index = this._findEntry(null, task);
+      return index < 0 ? null : removeAt(this._ready, index);
     }
 
     /** @internal */
     _callFirst(callback: (arg0: never, arg1: never) => void, arg0: unknown, arg1: unknown): void {
       const handle = this._call(callback, 2, arg0, arg1, null);
-      removeJustPushed(this._ready, handle);
+      this._ready.removeAt(this._indexOf(handle));
       this._ready.unshift(handle);
     }
 
-    /** @internal Position of `handle`, searched from both ends at once, or -1. */
+    /** @internal Position of `handle`, or -1. */
     _indexOf(handle: Handle): number {
-      return this._entryIndex(handle, null);
+      return this._findEntry(handle, null);
     }
 
-    /** Position of `handle`, or of the entry of `task` (the one it resumes), or -1. */
-    private _entryIndex(handle: Handle, task: Task | null): number {
+    /**
+     * @internal Position of `handle`, or of the entry of `task` (the one it
+     * resumes), or -1. Searched from both ends at once: an entry just queued
+     * is at the back, one just moved to the front is there. (A priority loop
+     * looks where its queue put the entry.)
+     */
+    _findEntry(handle: Handle | null, task: Task | null): number {
       const ready = this._ready;
-      const matches = (entry: Handle | ReadyEntry | undefined): boolean =>
-        entry === handle || (task !== null && taskOfEntry(entry as Handle) === task);
+      const matches = (entry: Handle | ReadyEntry): boolean =>
+        entry === handle || (task !== null && taskOfEntry(entry) === task);
       for (let front = 0, back = ready.length - 1; front <= back; front++, back--) {
         if (matches(ready.get(back))) return back;
         if (matches(ready.get(front))) return front;
