@@ -471,11 +471,11 @@ export class Condition extends LoopBound {
     let failure: unknown;
     const fut = new Waiter<boolean>(loop, this._waitName);
     try {
-      this._waiters.push(fut);
+      this._join(fut);
       try {
         yield* fut;
       } finally {
-        this._waiters.remove(fut);
+        this._leave(fut);
       }
     } catch (error) {
       failed = true;
@@ -500,6 +500,16 @@ export class Condition extends LoopBound {
       throw failure;
     }
     return true;
+  }
+
+  /** @internal `waiter` joins the line of those waiting to be notified. */
+  _join(waiter: Waiter<boolean>): void {
+    this._waiters.push(waiter);
+  }
+
+  /** @internal `waiter` leaves the line: notified, or gave up waiting. */
+  _leave(waiter: Waiter<boolean>): void {
+    this._waiters.remove(waiter);
   }
 
   /** Waits until `predicate()` is truthy and returns its value (so none of its falsy ones). */

@@ -19,16 +19,23 @@ export const PRIORITIES = {
 /** A priority: a number (lower runs first) or one of the web's names. */
 export type TaskPriority = number | keyof typeof PRIORITIES;
 
-/** @internal Something a task can hold that raises its holder's priority to its waiters' (a PriorityLock). */
-export interface PriorityHolder {
-  /** The best effective priority among the tasks waiting for it, or undefined when none waits. */
-  _waitersPriority(): number | undefined;
+/**
+ * @internal Something a task can wait for that serves its waiters by
+ * priority, so keeps each waiter's (a PriorityLock, a PriorityCondition).
+ */
+export interface PriorityWait {
   /** The effective priority of `task`, which waits for it, may have changed (to `priority`, if given). */
   _waiterChanged(task: Task, priority?: number): void;
+  /** The task that holds it, whose priority its waiters raise; null if none (a condition has none). */
+  _owner(): Task | null;
+}
+
+/** @internal Something a task can hold that raises its holder's priority to its waiters' (a PriorityLock). */
+export interface PriorityHolder extends PriorityWait {
+  /** The best effective priority among the tasks waiting for it, or undefined when none waits. */
+  _waitersPriority(): number | undefined;
   /** Calls `visit` with each task waiting for it, and the priority it is filed under. */
   _eachWaiter(visit: (task: Task, priority: number) => void): void;
-  /** The task that holds it, if any. */
-  _owner(): Task | null;
 }
 
 /** What a task with a priority, or in a priority lock's chain, keeps. */
@@ -36,8 +43,8 @@ interface PriorityState {
   base: number;
   /** The priority locks it holds: it runs at least at their waiters' priority. */
   held: Set<PriorityHolder> | null;
-  /** The priority lock it waits for, if any. */
-  waitingOn: PriorityHolder | null;
+  /** The priority lock (or condition) it waits for, if any. */
+  waitingOn: PriorityWait | null;
 }
 
 /**
@@ -122,7 +129,7 @@ export function setBasePriority(task: Task, priority: number): void {
  * @internal What `holder`'s holder runs at, if it has one: taken before its
  * waiters change, so that a change that moves nothing goes no further.
  */
-export function holderPriority(holder: PriorityHolder): number | undefined {
+export function holderPriority(holder: PriorityWait): number | undefined {
   const owner = holder._owner();
   return owner === null ? undefined : effectivePriority(owner);
 }
@@ -131,7 +138,7 @@ export function holderPriority(holder: PriorityHolder): number | undefined {
  * @internal The task waits for `holder` now (filed among its waiters): its
  * holder, and theirs, may run sooner. `before`: holderPriority() before it was filed.
  */
-export function startWaiting(task: Task, holder: PriorityHolder, before: number | undefined): void {
+export function startWaiting(task: Task, holder: PriorityWait, before: number | undefined): void {
   stateOf(task).waitingOn = holder;
   propagate(holder, before);
 }
@@ -140,7 +147,7 @@ export function startWaiting(task: Task, holder: PriorityHolder, before: number 
  * @internal The task no longer waits for `holder` (taken out of its waiters):
  * its holder no longer runs at its priority. `before`: as for startWaiting().
  */
-export function stopWaiting(task: Task, holder: PriorityHolder, before: number | undefined): void {
+export function stopWaiting(task: Task, holder: PriorityWait, before: number | undefined): void {
   const state = stateIfAny(task);
   if (state === undefined || state.waitingOn !== holder) return;
   state.waitingOn = null;
@@ -179,8 +186,8 @@ function waiterChanged(task: Task): void {
  * from `before`, is told, and the lock that holder waits for files it anew,
  * and so on up the chain, as far as a priority changes.
  */
-function propagate(holder: PriorityHolder, before: number | undefined): void {
-  let seen: Set<PriorityHolder> | null = null; // a chain's locks, made at its second: a cycle ends
+function propagate(holder: PriorityWait, before: number | undefined): void {
+  let seen: Set<PriorityWait> | null = null; // a chain's locks, made at its second: a cycle ends
   for (let at = holder; ; ) {
     const owner = at._owner();
     if (owner === null || effectivePriority(owner) === before) break;
@@ -202,12 +209,12 @@ function propagate(holder: PriorityHolder, before: number | undefined): void {
  * The holders round a lock-order deadlock that the chain from `holder` (its
  * holder, the lock that one waits for, its holder …) runs into, if any.
  */
-function cycleFrom(holder: PriorityHolder): Task[] | null {
+function cycleFrom(holder: PriorityWait): Task[] | null {
   const first = holder._owner();
   // Most chains end at once: a holder that waits for no priority lock.
   if (first === null || (stateIfAny(first)?.waitingOn ?? null) === null) return null;
-  const chain: PriorityHolder[] = [];
-  for (let at: PriorityHolder | null = holder; at !== null; ) {
+  const chain: PriorityWait[] = [];
+  for (let at: PriorityWait | null = holder; at !== null; ) {
     const i = chain.indexOf(at);
     if (i >= 0) return chain.slice(i).map((lock) => lock._owner() as Task);
     chain.push(at);

@@ -8,63 +8,21 @@
 import type { Coro } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import { getRunningLoop, hostCodeOwnerNow, peekRunningLoop, runningTask } from "./events.js";
-import { type Future, PENDING } from "./futures.js";
+import { PENDING } from "./futures.js";
 import { Condition, Lock } from "./locks.js";
 import {
   effectivePriority,
   holderPriority,
+  type PriorityWait,
   startHolding,
   startWaiting,
   stopHolding,
   stopWaiting,
 } from "./priority.js";
-import { Task } from "./tasks.js";
+import type { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { TimerHeap } from "./util/heap.js";
-import type { Waiter, WaiterLine } from "./waiters.js";
-
-/** The task waiting on a waiter future: its one callback. */
-function taskWaitingOn(future: Future<unknown>): Task | null {
-  const callbacks = future._callbacks;
-  return callbacks instanceof Task ? callbacks : null;
-}
-
-/**
- * The pending waiter futures in the order they are served: best effective
- * priority of the waiting task first, first come first among equals. The one
- * way of waiting both priority primitives share.
- */
-function servingOrder(waiters: WaiterLine<unknown>): Future<unknown>[] {
-  const pending: { future: Future<unknown>; priority: number }[] = [];
-  for (let i = 0; i < waiters.length; i++) {
-    const future = waiters.get(i);
-    if (future._state === PENDING) pending.push({ future, priority: servingPriority(future) });
-  }
-  // Array.prototype.sort is stable: equal priorities keep their order of arrival.
-  return pending.sort((a, b) => a.priority - b.priority).map((w) => w.future);
-}
-
-/** Where a waiter is served: by its task's effective priority (0 for a wait that is no task's). */
-function servingPriority(future: Future<unknown>): number {
-  const task = taskWaitingOn(future);
-  return task === null ? 0 : effectivePriority(task);
-}
-
-/** The first of servingOrder(), found in one pass with nothing made: what a release or notify(1) wakes. */
-function firstServed(waiters: WaiterLine<unknown>): Future<unknown> | undefined {
-  let first: Future<unknown> | undefined;
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < waiters.length; i++) {
-    const future = waiters.get(i);
-    if (future._state !== PENDING) continue;
-    const priority = servingPriority(future);
-    if (first === undefined || priority < best) {
-      first = future;
-      best = priority;
-    }
-  }
-  return first;
-}
+import type { Waiter } from "./waiters.js";
 
 /**
  * The task that acquires a PriorityLock, if any. Under awaitSync() there is
@@ -81,24 +39,24 @@ function taskAcquiring(): Task | null {
 }
 
 /**
- * The waiters of a PriorityLock, with their tasks, best effective priority
- * first and first come first among equals: a heap keyed by (priority,
- * arrival). A task's priority is kept up to date from outside (reprioritize,
+ * The waiters of a PriorityLock or PriorityCondition, with their tasks, best
+ * effective priority first and first come first among equals: a heap keyed
+ * by (priority, arrival). A task's priority is kept up to date from outside (reprioritize,
  * when priority.ts says it changed), and a change files its waiter anew under
  * the same arrival: the entry it had goes stale, and is dropped when it
  * reaches the top, or with every other stale one when they are the most.
  */
-class WaitingLine {
-  private readonly heap = new TimerHeap<Waiter<true>>();
-  private readonly places = new Map<Waiter<true>, WaitingPlace>();
+class WaitingLine<W extends Waiter<unknown>> {
+  private readonly heap = new TimerHeap<W>();
+  private readonly places = new Map<W, WaitingPlace<W>>();
   /** Each waiting task's place (its latest: an eager start's task can wait twice). */
-  private readonly byTask = new Map<Task, WaitingPlace>();
+  private readonly byTask = new Map<Task, WaitingPlace<W>>();
   private arrivals = 0;
   /** Entries in the heap that are no waiter's place any more. */
   private stale = 0;
 
-  add(waiter: Waiter<true>, task: Task): void {
-    const place: WaitingPlace = {
+  add(waiter: W, task: Task): void {
+    const place: WaitingPlace<W> = {
       priority: effectivePriority(task),
       arrival: this.arrivals++,
       waiter,
@@ -111,7 +69,7 @@ class WaitingLine {
   }
 
   /** `waiter` leaves: the task that waited on it, if it was filed here. */
-  remove(waiter: Waiter<true>): Task | undefined {
+  remove(waiter: W): Task | undefined {
     const place = this.places.get(waiter);
     if (place === undefined) return undefined;
     this.places.delete(waiter);
@@ -141,18 +99,18 @@ class WaitingLine {
   }
 
   /** Takes the waiter that came first among the best, woken from now on. */
-  takeFirst(): Waiter<true> | undefined {
+  takeFirst(): W | undefined {
     const waiter = this.first();
     if (waiter === undefined) return undefined;
-    (this.places.get(waiter) as WaitingPlace).woken = true;
+    (this.places.get(waiter) as WaitingPlace<W>).woken = true;
     this.heap.pop();
     return waiter;
   }
 
-  private first(): Waiter<true> | undefined {
+  private first(): W | undefined {
     const heap = this.heap;
     while (heap.length > 0) {
-      const waiter = heap.peek() as Waiter<true>;
+      const waiter = heap.peek() as W;
       if (this.filedAs(waiter, heap.peekTime(), heap.peekSeq())) return waiter;
       heap.pop();
       this.stale--;
@@ -161,7 +119,7 @@ class WaitingLine {
   }
 
   /** True when (priority, arrival) is where `waiter` waits now: its entry is not stale. */
-  private filedAs(waiter: Waiter<true>, priority: number, arrival: number): boolean {
+  private filedAs(waiter: W, priority: number, arrival: number): boolean {
     const place = this.places.get(waiter);
     return (
       place !== undefined &&
@@ -182,10 +140,10 @@ class WaitingLine {
   }
 }
 
-interface WaitingPlace {
+interface WaitingPlace<W> {
   priority: number;
   readonly arrival: number;
-  readonly waiter: Waiter<true>;
+  readonly waiter: W;
   readonly task: Task;
   /** Taken out of the heap and woken: it has the turn until it leaves. */
   woken: boolean;
@@ -218,7 +176,7 @@ const STALE_AT_MOST = 64;
  * ```
  */
 export class PriorityLock extends Lock {
-  private readonly _waiting = new WaitingLine();
+  private readonly _waiting = new WaitingLine<Waiter<true>>();
   /** The waiter last woken: it has the turn until it leaves the line (see _wakeUpFirst). */
   private _woken: Waiter<true> | null = null;
 
@@ -319,21 +277,54 @@ thenable(PriorityLock.prototype.acquire);
  * const ready = new PriorityCondition();
  * ```
  */
-export class PriorityCondition extends Condition {
+export class PriorityCondition extends Condition implements PriorityWait {
+  private readonly _waiting = new WaitingLine<Waiter<boolean>>();
+
   /** Uses `lock` as the underlying lock, or a new PriorityLock. */
   constructor(lock?: Lock) {
     // Condition checks `lock`, naming this class in its error.
     super(lock ?? new PriorityLock());
   }
 
+  /** @internal The waiting task is filed by its priority, followed as it changes. */
+  override _join(waiter: Waiter<boolean>): void {
+    super._join(waiter);
+    const task = runningTask(this._getLoop());
+    if (task === null) return; // a wait that is no task's is never notified by priority: see _notify
+    this._waiting.add(waiter, task);
+    startWaiting(task, this, undefined);
+  }
+
   /** @internal */
+  override _leave(waiter: Waiter<boolean>): void {
+    super._leave(waiter);
+    const task = this._waiting.remove(waiter);
+    if (task !== undefined) stopWaiting(task, this, undefined);
+  }
+
+  /** @internal Wakes the first `n` waiters by priority; then any that are no task's, in order. */
   override _notify(n: number): void {
-    if (n === 1) {
-      firstServed(this._waiters)?._resolve(false);
-      return;
+    let woken = 0;
+    while (woken < n) {
+      const waiter = this._waiting.takeFirst();
+      if (waiter === undefined) break;
+      // A cancelled waiter is filed until its task resumes and leaves: it is passed over.
+      if (waiter._state === PENDING) {
+        waiter._resolve(false);
+        woken++;
+      }
     }
-    const order = servingOrder(this._waiters);
-    for (let i = 0; i < order.length && i < n; i++) order[i]?._resolve(false);
+    if (woken < n) super._notify(n - woken);
+  }
+
+  /** @internal */
+  _waiterChanged(task: Task, priority?: number): void {
+    this._waiting.reprioritize(task, priority);
+  }
+
+  /** @internal A condition has no holder to lend its waiters' priority to. */
+  _owner(): null {
+    return null;
   }
 }
 

@@ -939,6 +939,63 @@ describe("PriorityCondition", () => {
     });
     expect(order).toEqual(["high", "normal", "low"]);
   });
+
+  it("serves a waiter by the priority it has when notified: its own changed, or one it inherits", () => {
+    const order = runP(function* () {
+      const condition = new PriorityCondition();
+      const resource = new PriorityLock();
+      const order: string[] = [];
+      const waiter = (name: string, priority: number) =>
+        createTask(
+          (function* () {
+            using _ = yield* condition.hold();
+            yield* condition.wait();
+            order.push(name);
+          })(),
+          { priority, name },
+        );
+      const first = waiter("first", 0);
+      const raised = waiter("raised", 10);
+      const lender = waiter("lender", 10);
+      const cancelled = waiter("cancelled", -20);
+      const later = waiter("later", 0);
+      const holder = createTask(
+        (function* () {
+          using _ = yield* resource.hold();
+          using __ = yield* condition.hold();
+          yield* condition.wait();
+          order.push("holder");
+        })(),
+        { priority: 10, name: "holder" },
+      );
+      yield* sleep(1); // all wait
+      raised.setPriority(-5); // better than the others now
+      lender.setPriority(5);
+      cancelled.cancel();
+      // A task of priority -8 waits for the holder's lock: the holder waits at -8 too.
+      const urgent = createTask(
+        (function* () {
+          using _ = yield* resource.hold();
+          order.push("urgent");
+        })(),
+        { priority: -8, name: "urgent" },
+      );
+      yield* sleep(1);
+      {
+        using _ = yield* condition.hold();
+        condition.notify(3);
+      }
+      yield* sleep(1);
+      {
+        using _ = yield* condition.hold();
+        condition.notifyAll();
+      }
+      for (const task of [first, raised, lender, later, holder, urgent]) yield* task;
+      yield* caught(() => cancelled);
+      return order;
+    });
+    expect(order).toEqual(["holder", "urgent", "raised", "first", "later", "lender"]);
+  });
 });
 
 /** The numbers 0 … n-1 in a fixed shuffled order (a seeded LCG: the same order every run). */
