@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import {
   awaitSync,
+  type Condition,
   type Coro,
   createTask,
   currentTask,
@@ -908,6 +909,18 @@ describe("PriorityLock: lending as waits change", () => {
   });
 });
 
+/** A task that waits on `condition` until notified, then logs its name. */
+function waitsOn(condition: Condition, order: string[], name: string, priority: number): Task {
+  return createTask(
+    (function* () {
+      using _ = yield* condition.hold();
+      yield* condition.wait();
+      order.push(name);
+    })(),
+    { priority, name },
+  );
+}
+
 describe("PriorityCondition", () => {
   it("notifies waiters in priority order", () => {
     const order = runP(function* () {
@@ -919,16 +932,7 @@ describe("PriorityCondition", () => {
           ["high", -10],
           ["normal", 0],
         ] as const
-      ).map(([name, priority]) =>
-        createTask(
-          (function* () {
-            using _ = yield* condition.hold();
-            yield* condition.wait();
-            order.push(name);
-          })(),
-          { priority, name },
-        ),
-      );
+      ).map(([name, priority]) => waitsOn(condition, order, name, priority));
       yield* sleep(1); // all wait
       for (let i = 0; i < 3; i++) {
         using _ = yield* condition.hold();
@@ -945,15 +949,7 @@ describe("PriorityCondition", () => {
       const condition = new PriorityCondition();
       const resource = new PriorityLock();
       const order: string[] = [];
-      const waiter = (name: string, priority: number) =>
-        createTask(
-          (function* () {
-            using _ = yield* condition.hold();
-            yield* condition.wait();
-            order.push(name);
-          })(),
-          { priority, name },
-        );
+      const waiter = (name: string, priority: number) => waitsOn(condition, order, name, priority);
       const first = waiter("first", 0);
       const raised = waiter("raised", 10);
       const lender = waiter("lender", 10);
