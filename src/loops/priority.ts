@@ -138,12 +138,15 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     return this.takeFrom(bucket, at);
   }
 
-  /** Python's deque.rotate on the order of running; the result is placed as it stands. */
+  /**
+   * Python's deque.rotate on the order of running; the result is placed as it
+   * stands. Only the entries not placed yet move to be placed, so rotating
+   * again costs the rotation, not the queue's length.
+   */
   rotate(n: number): void {
-    const order = this.toArray();
-    this.clear();
-    for (const entry of order) this.placed.push(entry);
-    this.placed.rotate(n);
+    const placed = this.placed;
+    while (this.inBuckets > 0) placed.push(this.takeFrom(this.first(), 0));
+    placed.rotate(n);
   }
 
   clear(): void {
