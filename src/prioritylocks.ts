@@ -13,7 +13,6 @@ import { Condition, Lock } from "./locks.js";
 import {
   effectivePriority,
   holderPriority,
-  type PriorityWait,
   startHolding,
   startWaiting,
   stopHolding,
@@ -277,7 +276,7 @@ thenable(PriorityLock.prototype.acquire);
  * const ready = new PriorityCondition();
  * ```
  */
-export class PriorityCondition extends Condition implements PriorityWait {
+export class PriorityCondition extends Condition {
   private readonly _waiting = new WaitingLine<Waiter<boolean>>();
 
   /** Uses `lock` as the underlying lock, or a new PriorityLock. */
