@@ -538,6 +538,8 @@ export class Task<T = unknown> extends Future<T> {
         return task._cancelAtNextStep(message, cause, aborted);
       }
     } finally {
+      // Cleared however the request ends: a future's own cancel() may throw.
+      task._flags &= ~PASSING_CANCEL;
       if (chain !== null) for (const passing of chain) passing._flags &= ~PASSING_CANCEL;
     }
   }

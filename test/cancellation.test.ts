@@ -537,6 +537,44 @@ describe("cancellation through awaiting tasks", () => {
     expect(log).toEqual(["refused stop", "middle woke"]);
   });
 
+  it("a future whose cancel() throws leaves its task cancellable: the next cancel() reaches it", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      class Reluctant<T> extends Future<T> {
+        refused = false;
+        override cancel(message?: string): boolean {
+          if (this.refused) return super.cancel(message);
+          this.refused = true;
+          throw new Error("not now");
+        }
+      }
+      const future = new Reluctant<number>({ loop: getRunningLoop() });
+      const inner = createTask(
+        (function* () {
+          return yield* future;
+        })(),
+      );
+      const outer = createTask(
+        (function* () {
+          return yield* inner;
+        })(),
+      );
+      yield;
+      log.push(thrown(() => outer.cancel("first")).message);
+      log.push(`again: ${outer.cancel("second")}`);
+      const error = yield* caught(() => outer);
+      log.push(`${(error as Error).name}: ${(error as Error).message}`);
+      log.push(`future cancelled: ${future.cancelled()}, inner cancelled: ${inner.cancelled()}`);
+      return log;
+    });
+    expect(log).toEqual([
+      "not now",
+      "again: true",
+      "CancelledError: second",
+      "future cancelled: true, inner cancelled: true",
+    ]);
+  });
+
   it("cancelling the inner task makes the outer one see CancelledError, without cancelling it", () => {
     const result = runV(
       (function* () {
