@@ -404,6 +404,19 @@ function advance<T>(
   }
 }
 
+/** What hears that a task takes over a wait a start suspended on (see onWaitContinued). */
+let waitContinued: ((suspension: unknown) => void) | null = null;
+
+/**
+ * @internal Tells `hook` the suspension a task's continuation of a start
+ * yields again, while that task steps: a priority primitive files its waits
+ * by the waiting task, which for a start continued elsewhere is not the one
+ * that began the wait.
+ */
+export function onWaitContinued(hook: (suspension: unknown) => void): void {
+  waitContinued = hook;
+}
+
 /**
  * The coroutine behind `yield* start`: its first next() yields the pending
  * suspension again, then every next/throw/return goes to the started coroutine.
@@ -421,6 +434,7 @@ class Continuation<T> {
     if (this.forwarding) return this.start._advance(NEXT, value);
     const step = this.start._claim();
     this.forwarding = true;
+    if (step.done !== true) waitContinued?.(step.value);
     return step;
   }
 

@@ -6,6 +6,7 @@
  * from finishing its critical section by tasks of middling priority.
  */
 import type { Coro } from "./coro.js";
+import { onWaitContinued } from "./eager.js";
 import { SynchronousError } from "./errors.js";
 import { getRunningLoop, hostCodeOwnerNow, peekRunningLoop, runningTask } from "./events.js";
 import { PENDING } from "./futures.js";
@@ -13,6 +14,7 @@ import { Condition, Lock } from "./locks.js";
 import {
   effectivePriority,
   holderPriority,
+  type PriorityWait,
   startHolding,
   startWaiting,
   stopHolding,
@@ -21,7 +23,7 @@ import {
 import type { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { TimerHeap } from "./util/heap.js";
-import type { Waiter } from "./waiters.js";
+import { Waiter } from "./waiters.js";
 
 /**
  * The task that acquires a PriorityLock, if any. Under awaitSync() there is
@@ -40,56 +42,80 @@ function taskAcquiring(): Task | null {
 /**
  * The waiters of a PriorityLock or PriorityCondition, with their tasks, best
  * effective priority first and first come first among equals: a heap keyed
- * by (priority, arrival). A task's priority is kept up to date from outside (reprioritize,
- * when priority.ts says it changed), and a change files its waiter anew under
- * the same arrival: the entry it had goes stale, and is dropped when it
- * reaches the top, or with every other stale one when they are the most.
+ * by (priority, arrival). A task's priority is kept up to date from outside
+ * (reprioritize, when priority.ts says it changed), and a change files its
+ * waiter anew under the same arrival: the entry it had goes stale, and is
+ * dropped when it reaches the top, or with every other stale one when they
+ * are the most.
  */
 class WaitingLine<W extends Waiter<unknown>> {
   private readonly heap = new TimerHeap<W>();
   private readonly places = new Map<W, WaitingPlace<W>>();
-  /** Each waiting task's place (its latest: an eager start's task can wait twice). */
+  /** Each waiting task's latest place, which links to its earlier ones (see WaitingPlace.earlier). */
   private readonly byTask = new Map<Task, WaitingPlace<W>>();
   private arrivals = 0;
   /** Entries in the heap that are no waiter's place any more. */
   private stale = 0;
 
-  add(waiter: W, task: Task): void {
+  /** `waiter` joins the line, for `task` (null: a wait that is no task's, served at the default priority). */
+  add(waiter: W, task: Task | null): void {
     const place: WaitingPlace<W> = {
-      priority: effectivePriority(task),
+      priority: task === null ? 0 : effectivePriority(task),
       arrival: this.arrivals++,
       waiter,
-      task,
+      task: null,
+      earlier: null,
       woken: false,
     };
     this.places.set(waiter, place);
-    this.byTask.set(task, place);
+    this.fileUnder(place, task);
     this.heap.push(waiter, place.priority, place.arrival);
   }
 
-  /** `waiter` leaves: the task that waited on it, if it was filed here. */
-  remove(waiter: W): Task | undefined {
+  /** `waiter` leaves: the task it was filed under (null: none; undefined: it was not filed here). */
+  remove(waiter: W): Task | null | undefined {
     const place = this.places.get(waiter);
     if (place === undefined) return undefined;
     this.places.delete(waiter);
-    if (this.byTask.get(place.task) === place) this.byTask.delete(place.task);
+    const task = place.task;
+    this.unfile(place);
     if (!place.woken) this.outdated();
-    return place.task;
+    return task;
   }
 
-  /** The effective priority of `task`, which waits, may have changed: its waiter is filed anew. */
+  /**
+   * A task other than the one `waiter` was filed under waits on it now (a
+   * start continued elsewhere): it is filed under that task, keeping its
+   * arrival. Returns the task it was filed under (null: none), or undefined
+   * when nothing moved (not filed here, woken already, or that very task).
+   */
+  refile(waiter: W, task: Task): Task | null | undefined {
+    const place = this.places.get(waiter);
+    if (place === undefined || place.woken || place.task === task) return undefined;
+    const previous = place.task;
+    this.unfile(place);
+    this.fileUnder(place, task);
+    this.moveTo(place, effectivePriority(task));
+    return previous;
+  }
+
+  /** True while `task` has a place in the line. */
+  waits(task: Task): boolean {
+    return this.byTask.has(task);
+  }
+
+  /** The effective priority of `task`, which waits, may have changed: its waiters are filed anew. */
   reprioritize(task: Task, priority = effectivePriority(task)): void {
-    const place = this.byTask.get(task);
-    if (place === undefined || place.woken) return;
-    if (priority === place.priority) return;
-    place.priority = priority;
-    this.heap.push(place.waiter, priority, place.arrival);
-    this.outdated();
+    for (let place = this.byTask.get(task) ?? null; place !== null; place = place.earlier) {
+      this.moveTo(place, priority);
+    }
   }
 
   /** Calls `visit` with each waiting task not yet woken and the priority it is filed under. */
   eachWaiter(visit: (task: Task, priority: number) => void): void {
-    for (const place of this.places.values()) if (!place.woken) visit(place.task, place.priority);
+    for (const place of this.places.values()) {
+      if (!place.woken && place.task !== null) visit(place.task, place.priority);
+    }
   }
 
   /** The best priority among the waiters not yet woken, or undefined when there is none. */
@@ -115,6 +141,42 @@ class WaitingLine<W extends Waiter<unknown>> {
       this.stale--;
     }
     return undefined;
+  }
+
+  /** Files a place not woken under `priority`, if it changed: its entry goes stale, and a new one goes in. */
+  private moveTo(place: WaitingPlace<W>, priority: number): void {
+    if (place.woken || priority === place.priority) return;
+    place.priority = priority;
+    this.heap.push(place.waiter, priority, place.arrival);
+    this.outdated();
+  }
+
+  /** Makes `place` the latest of `task`'s (none for null). */
+  private fileUnder(place: WaitingPlace<W>, task: Task | null): void {
+    place.task = task;
+    if (task === null) return;
+    place.earlier = this.byTask.get(task) ?? null;
+    this.byTask.set(task, place);
+  }
+
+  /** Takes `place` out of its task's places. */
+  private unfile(place: WaitingPlace<W>): void {
+    const task = place.task;
+    if (task === null) return;
+    const latest = this.byTask.get(task) ?? null;
+    if (latest === place) {
+      if (place.earlier === null) this.byTask.delete(task);
+      else this.byTask.set(task, place.earlier);
+    } else {
+      for (let at = latest; at !== null; at = at.earlier) {
+        if (at.earlier === place) {
+          at.earlier = place.earlier;
+          break;
+        }
+      }
+    }
+    place.task = null;
+    place.earlier = null;
   }
 
   /** True when (priority, arrival) is where `waiter` waits now: its entry is not stale. */
@@ -143,9 +205,43 @@ interface WaitingPlace<W> {
   priority: number;
   readonly arrival: number;
   readonly waiter: W;
-  readonly task: Task;
+  /** The task that waits on it, the one whose priority it is filed under (null: none). */
+  task: Task | null;
+  /** The same task's place before this one, when it waits in the line twice (an eager start's can). */
+  earlier: WaitingPlace<W> | null;
   /** Taken out of the heap and woken: it has the turn until it leaves. */
   woken: boolean;
+}
+
+/** A primitive whose line files waiters by task, told when another task takes one over. */
+interface FilesByTask {
+  _refile(waiter: Waiter<unknown>, task: Task): void;
+}
+
+/** The primitive each waiter of a WaitingLine waits on, for onWaitContinued. */
+const filedWith = new WeakMap<Waiter<unknown>, FilesByTask>();
+
+// A wait begun in a start (coroStart) that another task continues is that task's from then on.
+onWaitContinued((suspension) => {
+  if (!(suspension instanceof Waiter)) return;
+  const owner = filedWith.get(suspension);
+  const task = peekRunningLoop()?._currentTask ?? null;
+  if (owner !== undefined && task !== null) owner._refile(suspension, task);
+});
+
+/**
+ * `task`'s places in the line of `owner` changed, from when `owner`'s holder
+ * ran at `before`: it is followed as a waiter of `owner` while it `waits`
+ * there still, and no more once it does not.
+ */
+function placesChanged(
+  owner: PriorityWait,
+  task: Task,
+  waits: boolean,
+  before: number | undefined,
+): void {
+  if (waits) startWaiting(task, owner, before);
+  else stopWaiting(task, owner, before);
 }
 
 /** Stale heap entries a PriorityLock keeps before it drops them all (see WaitingLine). */
@@ -181,13 +277,15 @@ export class PriorityLock extends Lock {
 
   override acquire(): Op<true>;
   override *acquire(): Coro<true> {
-    const task = taskAcquiring();
-    if (task === null) {
+    if (taskAcquiring() === null) {
       throw new Error("PriorityLock.acquire() must be awaited by a task: its holder is a task.");
     }
     yield* super.acquire(); // a waiter is filed under the task (_join) until it leaves (_leave)
-    this._holder = task; // the task that asked, even inside an eager start
-    startHolding(task, this);
+    // The task that has it now: the one that asked (even inside an eager start), or one
+    // that continued a wait begun in a start (coroStart) elsewhere.
+    const holder = taskAcquiring() as Task;
+    this._holder = holder;
+    startHolding(holder, this);
     return true;
   }
 
@@ -197,6 +295,7 @@ export class PriorityLock extends Lock {
     const task = taskAcquiring() as Task;
     const before = holderPriority(this);
     this._waiting.add(waiter, task);
+    filedWith.set(waiter, this);
     startWaiting(task, this, before);
   }
 
@@ -205,7 +304,18 @@ export class PriorityLock extends Lock {
     super._leave(waiter);
     const before = holderPriority(this);
     const task = this._waiting.remove(waiter);
-    if (task !== undefined) stopWaiting(task, this, before);
+    if (task !== undefined && task !== null)
+      placesChanged(this, task, this._waiting.waits(task), before);
+  }
+
+  /** @internal Another task continues a wait for the lock: it lends its priority instead. */
+  _refile(waiter: Waiter<true>, task: Task): void {
+    const before = holderPriority(this);
+    const previous = this._waiting.refile(waiter, task);
+    if (previous === undefined) return;
+    startWaiting(task, this, before);
+    if (previous !== null)
+      placesChanged(this, previous, this._waiting.waits(previous), holderPriority(this));
   }
 
   /** Frees the lock and wakes the waiter of best priority. Only its holder may release it. */
@@ -289,31 +399,38 @@ export class PriorityCondition extends Condition {
   override _join(waiter: Waiter<boolean>): void {
     super._join(waiter);
     const task = runningTask(this._getLoop());
-    if (task === null) return; // a wait that is no task's is never notified by priority: see _notify
     this._waiting.add(waiter, task);
-    startWaiting(task, this, undefined);
+    filedWith.set(waiter, this);
+    if (task !== null) startWaiting(task, this, undefined);
   }
 
   /** @internal */
   override _leave(waiter: Waiter<boolean>): void {
     super._leave(waiter);
     const task = this._waiting.remove(waiter);
-    if (task !== undefined) stopWaiting(task, this, undefined);
+    if (task !== undefined && task !== null)
+      placesChanged(this, task, this._waiting.waits(task), undefined);
   }
 
-  /** @internal Wakes the first `n` waiters by priority; then any that are no task's, in order. */
+  /** @internal Another task continues a wait: it is served by that task's priority. */
+  _refile(waiter: Waiter<boolean>, task: Task): void {
+    const previous = this._waiting.refile(waiter, task);
+    if (previous === undefined) return;
+    startWaiting(task, this, undefined);
+    if (previous !== null) placesChanged(this, previous, this._waiting.waits(previous), undefined);
+  }
+
+  /** @internal Wakes the first `n` waiters by priority. */
   override _notify(n: number): void {
-    let woken = 0;
-    while (woken < n) {
+    for (let woken = 0; woken < n; ) {
       const waiter = this._waiting.takeFirst();
-      if (waiter === undefined) break;
+      if (waiter === undefined) return;
       // A cancelled waiter is filed until its task resumes and leaves: it is passed over.
       if (waiter._state === PENDING) {
         waiter._resolve(false);
         woken++;
       }
     }
-    if (woken < n) super._notify(n - woken);
   }
 
   /** @internal */

@@ -10,6 +10,8 @@ import {
   awaitSync,
   type Condition,
   type Coro,
+  coroContinue,
+  coroStart,
   createTask,
   currentTask,
   Event,
@@ -991,6 +993,127 @@ describe("PriorityCondition", () => {
       return order;
     });
     expect(order).toEqual(["holder", "urgent", "raised", "first", "later", "lender"]);
+  });
+
+  it("serves a wait begun in a start (coroStart) by the task that continues it", () => {
+    const order = runP(function* () {
+      const condition = new PriorityCondition();
+      const order: string[] = [];
+      const waits = (name: string) =>
+        coroStart(
+          (function* () {
+            yield* condition.wait();
+            order.push(name);
+            condition.release();
+          })(),
+        );
+      // Both waits begin in this task (priority 0); tasks of other priorities carry them on.
+      yield* condition.acquire();
+      const low = waits("low");
+      yield* condition.acquire();
+      const high = waits("high");
+      createTask(coroContinue(low), { priority: 10 });
+      createTask(coroContinue(high), { priority: -10 });
+      // This task waits on the condition itself too, and is followed as it changes priority.
+      const self = createTask(
+        (function* () {
+          using _ = yield* condition.hold();
+          yield* condition.wait();
+          order.push("self");
+        })(),
+      );
+      yield* sleep(1);
+      self.setPriority(-20);
+      // One at a time, each woken task running before the next notify.
+      for (let i = 0; i < 3; i++) {
+        {
+          using _ = yield* condition.hold();
+          condition.notify(1);
+        }
+        yield* sleep(1);
+      }
+      return order;
+    });
+    expect(order).toEqual(["self", "high", "low"]);
+  });
+});
+
+describe("PriorityCondition and starts continued elsewhere", () => {
+  it("a task whose begun wait another took over is still followed while it waits itself", () => {
+    const order = runP(function* () {
+      const condition = new PriorityCondition();
+      const order: string[] = [];
+      const waitsAs = (name: string) =>
+        function* () {
+          using _ = yield* condition.hold();
+          yield* condition.wait();
+          order.push(name);
+        };
+      createTask(waitsAs("other")());
+      yield* sleep(1);
+      let carrier: Task | null = null;
+      const starter = createTask(
+        (function* () {
+          yield* condition.acquire();
+          const begun = coroStart(
+            (function* () {
+              try {
+                yield* condition.wait();
+              } finally {
+                condition.release();
+              }
+            })(),
+          );
+          carrier = createTask(coroContinue(begun));
+          yield* waitsAs("starter")(); // it waits on the condition itself
+        })(),
+      );
+      yield* sleep(1);
+      (carrier as Task | null)?.cancel(); // the wait it took over gives up
+      yield* sleep(1);
+      starter.setPriority(-10); // so the starter is notified first
+      for (let i = 0; i < 2; i++) {
+        {
+          using _ = yield* condition.hold();
+          condition.notify(1);
+        }
+        yield* sleep(1);
+      }
+      return order;
+    });
+    expect(order).toEqual(["starter", "other"]);
+  });
+});
+
+describe("PriorityLock and starts continued elsewhere", () => {
+  it("a wait begun in coroStart lends, and is served by, the continuing task's priority, which then holds the lock", () => {
+    const log = runP(function* () {
+      const lock = new PriorityLock();
+      const log: string[] = [];
+      createTask(
+        (function* () {
+          using _ = yield* lock.hold();
+          yield* sleep(5);
+          log.push(`holder runs at ${currentTask()?.getEffectivePriority()}`);
+        })(),
+        { priority: 5 },
+      );
+      yield* sleep(1);
+      const acquires = (name: string) =>
+        coroStart(
+          (function* () {
+            using _ = yield* lock.hold();
+            log.push(`${name} holds it`);
+          })(),
+        );
+      const low = acquires("low");
+      const high = acquires("high");
+      createTask(coroContinue(low), { priority: 10 });
+      createTask(coroContinue(high), { priority: -10 });
+      yield* sleep(10);
+      return log;
+    });
+    expect(log).toEqual(["holder runs at -10", "high holds it", "low holds it"]);
   });
 });
 
