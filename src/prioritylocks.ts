@@ -104,6 +104,39 @@ class WaitingLine<W extends Waiter<unknown>> {
     return this.byTask.has(task);
   }
 
+  /** `waiter` joins the line of `owner` for `task`, which lends its priority to `owner`'s holder. */
+  join(waiter: W, task: Task | null, owner: PriorityWait & FilesByTask): void {
+    const before = holderPriority(owner);
+    this.add(waiter, task);
+    filedWith.set(waiter, owner);
+    if (task !== null) startWaiting(task, owner, before);
+  }
+
+  /** `waiter` leaves the line of `owner`: its task is followed while it has another place there. */
+  leave(waiter: W, owner: PriorityWait): void {
+    const before = holderPriority(owner);
+    const task = this.remove(waiter);
+    if (task !== undefined && task !== null) this.placesChanged(task, owner, before);
+  }
+
+  /** `task` carries on the wait `waiter` began elsewhere (see refile), in the line of `owner`. */
+  takeOver(waiter: W, task: Task, owner: PriorityWait): void {
+    const before = holderPriority(owner);
+    const previous = this.refile(waiter, task);
+    if (previous === undefined) return;
+    startWaiting(task, owner, before);
+    if (previous !== null) this.placesChanged(previous, owner, holderPriority(owner));
+  }
+
+  /**
+   * `task`'s places in the line of `owner` changed, from when `owner`'s holder
+   * ran at `before`: it is followed as a waiter of `owner` while it has one.
+   */
+  private placesChanged(task: Task, owner: PriorityWait, before: number | undefined): void {
+    if (this.waits(task)) startWaiting(task, owner, before);
+    else stopWaiting(task, owner, before);
+  }
+
   /** The effective priority of `task`, which waits, may have changed: its waiters are filed anew. */
   reprioritize(task: Task, priority = effectivePriority(task)): void {
     for (let place = this.byTask.get(task) ?? null; place !== null; place = place.earlier) {
@@ -229,21 +262,6 @@ onWaitContinued((suspension) => {
   if (owner !== undefined && task !== null) owner._refile(suspension, task);
 });
 
-/**
- * `task`'s places in the line of `owner` changed, from when `owner`'s holder
- * ran at `before`: it is followed as a waiter of `owner` while it `waits`
- * there still, and no more once it does not.
- */
-function placesChanged(
-  owner: PriorityWait,
-  task: Task,
-  waits: boolean,
-  before: number | undefined,
-): void {
-  if (waits) startWaiting(task, owner, before);
-  else stopWaiting(task, owner, before);
-}
-
 /** Stale heap entries a PriorityLock keeps before it drops them all (see WaitingLine). */
 const STALE_AT_MOST = 64;
 
@@ -292,30 +310,18 @@ export class PriorityLock extends Lock {
   /** @internal The asking task waits: its waiter is filed by its priority, which it lends the holder. */
   override _join(waiter: Waiter<true>): void {
     super._join(waiter);
-    const task = taskAcquiring() as Task;
-    const before = holderPriority(this);
-    this._waiting.add(waiter, task);
-    filedWith.set(waiter, this);
-    startWaiting(task, this, before);
+    this._waiting.join(waiter, taskAcquiring() as Task, this);
   }
 
   /** @internal */
   override _leave(waiter: Waiter<true>): void {
     super._leave(waiter);
-    const before = holderPriority(this);
-    const task = this._waiting.remove(waiter);
-    if (task !== undefined && task !== null)
-      placesChanged(this, task, this._waiting.waits(task), before);
+    this._waiting.leave(waiter, this);
   }
 
   /** @internal Another task continues a wait for the lock: it lends its priority instead. */
   _refile(waiter: Waiter<true>, task: Task): void {
-    const before = holderPriority(this);
-    const previous = this._waiting.refile(waiter, task);
-    if (previous === undefined) return;
-    startWaiting(task, this, before);
-    if (previous !== null)
-      placesChanged(this, previous, this._waiting.waits(previous), holderPriority(this));
+    this._waiting.takeOver(waiter, task, this);
   }
 
   /** Frees the lock and wakes the waiter of best priority. Only its holder may release it. */
@@ -398,26 +404,18 @@ export class PriorityCondition extends Condition {
   /** @internal The waiting task is filed by its priority, followed as it changes. */
   override _join(waiter: Waiter<boolean>): void {
     super._join(waiter);
-    const task = runningTask(this._getLoop());
-    this._waiting.add(waiter, task);
-    filedWith.set(waiter, this);
-    if (task !== null) startWaiting(task, this, undefined);
+    this._waiting.join(waiter, runningTask(this._getLoop()), this);
   }
 
   /** @internal */
   override _leave(waiter: Waiter<boolean>): void {
     super._leave(waiter);
-    const task = this._waiting.remove(waiter);
-    if (task !== undefined && task !== null)
-      placesChanged(this, task, this._waiting.waits(task), undefined);
+    this._waiting.leave(waiter, this);
   }
 
   /** @internal Another task continues a wait: it is served by that task's priority. */
   _refile(waiter: Waiter<boolean>, task: Task): void {
-    const previous = this._waiting.refile(waiter, task);
-    if (previous === undefined) return;
-    startWaiting(task, this, undefined);
-    if (previous !== null) placesChanged(this, previous, this._waiting.waits(previous), undefined);
+    this._waiting.takeOver(waiter, task, this);
   }
 
   /** @internal Wakes the first `n` waiters by priority. */
