@@ -57,53 +57,6 @@ class WaitingLine<W extends Waiter<unknown>> {
   /** Entries in the heap that are no waiter's place any more. */
   private stale = 0;
 
-  /** `waiter` joins the line, for `task` (null: a wait that is no task's, served at the default priority). */
-  add(waiter: W, task: Task | null): void {
-    const place: WaitingPlace<W> = {
-      priority: task === null ? 0 : effectivePriority(task),
-      arrival: this.arrivals++,
-      waiter,
-      task: null,
-      earlier: null,
-      woken: false,
-    };
-    this.places.set(waiter, place);
-    this.fileUnder(place, task);
-    this.heap.push(waiter, place.priority, place.arrival);
-  }
-
-  /** `waiter` leaves: the task it was filed under (null: none; undefined: it was not filed here). */
-  remove(waiter: W): Task | null | undefined {
-    const place = this.places.get(waiter);
-    if (place === undefined) return undefined;
-    this.places.delete(waiter);
-    const task = place.task;
-    this.unfile(place);
-    if (!place.woken) this.outdated();
-    return task;
-  }
-
-  /**
-   * A task other than the one `waiter` was filed under waits on it now (a
-   * start continued elsewhere): it is filed under that task, keeping its
-   * arrival. Returns the task it was filed under (null: none), or undefined
-   * when nothing moved (not filed here, woken already, or that very task).
-   */
-  refile(waiter: W, task: Task): Task | null | undefined {
-    const place = this.places.get(waiter);
-    if (place === undefined || place.woken || place.task === task) return undefined;
-    const previous = place.task;
-    this.unfile(place);
-    this.fileUnder(place, task);
-    this.moveTo(place, effectivePriority(task));
-    return previous;
-  }
-
-  /** True while `task` has a place in the line. */
-  waits(task: Task): boolean {
-    return this.byTask.has(task);
-  }
-
   /** `waiter` joins the line of `owner` for `task`, which lends its priority to `owner`'s holder. */
   join(waiter: W, task: Task | null, owner: PriorityWait & FilesByTask): void {
     const before = holderPriority(owner);
@@ -126,6 +79,53 @@ class WaitingLine<W extends Waiter<unknown>> {
     if (previous === undefined) return;
     startWaiting(task, owner, before);
     if (previous !== null) this.placesChanged(previous, owner, holderPriority(owner));
+  }
+
+  /** `waiter` joins the line, for `task` (null: a wait that is no task's, served at the default priority). */
+  private add(waiter: W, task: Task | null): void {
+    const place: WaitingPlace<W> = {
+      priority: task === null ? 0 : effectivePriority(task),
+      arrival: this.arrivals++,
+      waiter,
+      task: null,
+      earlier: null,
+      woken: false,
+    };
+    this.places.set(waiter, place);
+    this.fileUnder(place, task);
+    this.heap.push(waiter, place.priority, place.arrival);
+  }
+
+  /** `waiter` leaves: the task it was filed under (null: none; undefined: it was not filed here). */
+  private remove(waiter: W): Task | null | undefined {
+    const place = this.places.get(waiter);
+    if (place === undefined) return undefined;
+    this.places.delete(waiter);
+    const task = place.task;
+    this.unfile(place);
+    if (!place.woken) this.outdated();
+    return task;
+  }
+
+  /**
+   * A task other than the one `waiter` was filed under waits on it now (a
+   * start continued elsewhere): it is filed under that task, keeping its
+   * arrival. Returns the task it was filed under (null: none), or undefined
+   * when nothing moved (not filed here, woken already, or that very task).
+   */
+  private refile(waiter: W, task: Task): Task | null | undefined {
+    const place = this.places.get(waiter);
+    if (place === undefined || place.woken || place.task === task) return undefined;
+    const previous = place.task;
+    this.unfile(place);
+    this.fileUnder(place, task);
+    this.moveTo(place, effectivePriority(task));
+    return previous;
+  }
+
+  /** True while `task` has a place in the line. */
+  private waits(task: Task): boolean {
+    return this.byTask.has(task);
   }
 
   /**
