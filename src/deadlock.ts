@@ -7,7 +7,7 @@ import { DeadlockError } from "./errors.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
-import { describeAwaited, readyPositions, suspendedAt, taskLine } from "./tasktree.js";
+import { AwaitChains, describeAwaited, readyPositions, suspendedAt, taskLine } from "./tasktree.js";
 import { hostDelay } from "./util/hostdelay.js";
 
 /** A deadlock report lists at most this many tasks. */
@@ -27,9 +27,10 @@ export function deadlockError(
   const tasks = loop._liveTasks();
   // Each task in the words of the task tree (see formatTaskTree()).
   const positions = readyPositions(loop);
+  const chains = new AwaitChains();
   let list = "";
   for (const task of tasks.slice(0, MAX_LISTED)) {
-    list += `\n  ${taskLine(task, positions)}`;
+    list += `\n  ${taskLine(task, positions, chains)}`;
     for (const frame of suspendedAt(task, positions)) list += `\n        ${frame}`;
   }
   if (tasks.length > MAX_LISTED) list += `\n  … and ${tasks.length - MAX_LISTED} more`;
@@ -208,14 +209,17 @@ export function pendingReported(
  */
 export function reportPending(loop: BaseEventLoop, why: string): void {
   const positions = readyPositions(loop);
-  for (const task of loop._liveTasks()) {
-    if (reportedAtExit.has(task)) continue;
-    reportedAtExit.add(task);
-    loop.callExceptionHandler({
-      message: `Task was destroyed but it is pending: ${why}: ${taskLine(task, positions)}`,
+  const chains = new AwaitChains();
+  // Every line is worked out before the first handler runs, which might change what they say.
+  const reports = loop
+    ._liveTasks()
+    .filter((task) => !reportedAtExit.has(task))
+    .map((task) => ({
+      message: `Task was destroyed but it is pending: ${why}: ${taskLine(task, positions, chains)}`,
       task,
-    });
-  }
+    }));
+  for (const report of reports) reportedAtExit.add(report.task);
+  for (const report of reports) loop.callExceptionHandler(report);
 }
 
 /**

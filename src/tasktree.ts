@@ -75,35 +75,103 @@ export function whyStillRunning(task: Task<unknown>): string {
  * stays O(d) in size, not O(d²).
  */
 const CHAIN_SHOWN = 8;
+const HALF_SHOWN = CHAIN_SHOWN / 2;
+
+/** What a chain's line needs of it: how many hops, the first ones shown and the last ones. */
+interface ChainSummary {
+  readonly hops: number;
+  /** Its first hops, CHAIN_SHOWN + 1 at most: all of them when that is all there are. */
+  readonly first: readonly string[];
+  /** Its last hops, HALF_SHOWN at most. */
+  readonly last: readonly string[];
+}
+
+/** The summary of a chain of `count` hops, the j-th of them `hop(j)`: only the ones it keeps are asked for. */
+function summaryOf(count: number, hop: (j: number) => string): ChainSummary {
+  const first: string[] = [];
+  for (let j = 0; j < Math.min(count, CHAIN_SHOWN + 1); j++) first.push(hop(j));
+  const last: string[] = [];
+  for (let j = Math.max(0, count - HALF_SHOWN); j < count; j++) last.push(hop(j));
+  return { hops: count, first, last };
+}
+
+/** The chain of `hop` and then `rest`. */
+function prepend(hop: string, rest: ChainSummary): ChainSummary {
+  const first = [hop, ...rest.first].slice(0, CHAIN_SHOWN + 1);
+  // A rest shorter than the last hops kept has all of its hops in `first`.
+  const last = rest.hops >= HALF_SHOWN ? rest.last : first.slice(-HALF_SHOWN);
+  return { hops: rest.hops + 1, first, last };
+}
 
 /**
- * The await chain of a waiting task: what it waits on, then, while that is a
- * pending task, what that task waits on, and so on ("Task "b" → Queue.get()",
- * "Task "b" → a native promise only the host settles").
+ * @internal The await chains of a loop's tasks, as one report describes
+ * them: what each task waits on, then, while that is a pending task, what
+ * that task waits on, and so on ("Task "b" → Queue.get()", "Task "b" → a
+ * native promise only the host settles"). Each task's chain is its first hop
+ * and the chain of the task it waits on, kept once worked out, so that a
+ * report of n tasks in one chain costs O(n), not O(n²).
  */
-function awaitChain(task: Task<unknown>): string {
-  const hops = [describeWait(task)];
-  const seen = new Set<Task<unknown>>([task]);
-  let awaited = task._futWaiter;
-  while (awaited instanceof Task && awaited._state === PENDING) {
-    if (awaited._futWaiter === null) {
-      // A native task blocked on the host waits on no future: the chain ends there, said so.
-      if (awaited._blockedOnHost) hops.push(HOST_AWAIT);
-      break;
-    }
-    if (seen.has(awaited)) {
-      hops.push("(a cycle)");
-      break;
-    }
-    seen.add(awaited);
-    awaited = awaited._futWaiter;
-    hops.push(describeAwaited(awaited));
+export class AwaitChains {
+  private readonly summaries = new Map<Task<unknown>, ChainSummary>();
+
+  /** `task`'s chain, in words. */
+  describe(task: Task<unknown>): string {
+    const { hops, first, last } = this.summaryOf(task);
+    if (hops <= CHAIN_SHOWN + 1) return first.join(" → ");
+    // The hops left out are tasks: the last hop, kept, is the only one that may be no task.
+    const skipped = `… ${hops - CHAIN_SHOWN} more tasks …`;
+    return [...first.slice(0, HALF_SHOWN), skipped, ...last].join(" → ");
   }
-  // The hops left out are tasks: the last hop, kept, is the only one that may be no task.
-  if (hops.length <= CHAIN_SHOWN + 1) return hops.join(" → ");
-  const half = CHAIN_SHOWN / 2;
-  const skipped = `… ${hops.length - CHAIN_SHOWN} more tasks …`;
-  return [...hops.slice(0, half), skipped, ...hops.slice(-half)].join(" → ");
+
+  private summaryOf(task: Task<unknown>): ChainSummary {
+    const summaries = this.summaries;
+    // Down the chain to a task worked out already, its end, or a task met before (a cycle).
+    const path: Task<unknown>[] = [];
+    const onPath = new Map<Task<unknown>, number>();
+    let at: Task<unknown> | null = task;
+    while (at !== null && !summaries.has(at) && !onPath.has(at)) {
+      onPath.set(at, path.length);
+      path.push(at);
+      at = nextInChain(at);
+    }
+    if (at !== null && onPath.has(at)) {
+      // The tasks from `at` on await each other in a ring: each one's chain goes once round it.
+      const ring = path.splice(onPath.get(at) as number);
+      const waits = ring.map(describeWait);
+      const size = ring.length;
+      ring.forEach((member, i) => {
+        const hop = (j: number) => (j === size ? "(a cycle)" : (waits[(i + j) % size] as string));
+        summaries.set(member, summaryOf(size + 1, hop));
+      });
+    }
+    // Back up the chain, each task's from the next one's.
+    for (let i = path.length - 1; i >= 0; i--) {
+      const member = path[i] as Task<unknown>;
+      const next = nextInChain(member);
+      const end = next === null ? chainEnd(member) : null;
+      const rest =
+        end === null
+          ? (summaries.get(next as Task<unknown>) as ChainSummary)
+          : summaryOf(end.length, (j) => end[j] as string);
+      summaries.set(member, prepend(describeWait(member), rest));
+    }
+    return summaries.get(task) as ChainSummary;
+  }
+}
+
+/** The task `task` waits on, when that task waits on a future in turn: the chain goes on there. */
+function nextInChain(task: Task<unknown>): Task<unknown> | null {
+  const awaited = task._futWaiter;
+  return awaited instanceof Task && awaited._state === PENDING && awaited._futWaiter !== null
+    ? awaited
+    : null;
+}
+
+/** The hops after `task`'s own where its chain ends: a task it waits on that waits on the host says so. */
+function chainEnd(task: Task<unknown>): string[] {
+  const awaited = task._futWaiter;
+  const host = awaited instanceof Task && awaited._state === PENDING && awaited._blockedOnHost;
+  return host ? [HOST_AWAIT] : [];
 }
 
 /** @internal Where each task with an entry in the loop's ready queue stands in it (position 0 runs next). */
@@ -118,7 +186,11 @@ export function readyPositions(loop: BaseEventLoop): Map<Task<unknown>, number> 
 }
 
 /** @internal One task's line: its name and state, as the tree and deadlock reports show it. */
-export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, number>): string {
+export function taskLine(
+  task: Task<unknown>,
+  positions: Map<Task<unknown>, number>,
+  chains: AwaitChains = new AwaitChains(),
+): string {
   const name = taskLabel(task);
   if (task === task._loop._currentTask) return `${name} running`;
   const position = positions.get(task);
@@ -126,7 +198,7 @@ export function taskLine(task: Task<unknown>, positions: Map<Task<unknown>, numb
   // In debug mode the loop notes when each wait began.
   const since = task._loop._linter?.waitingSince(task);
   const when = since === undefined ? "" : ` since t=${Math.round(since)} ms`;
-  return `${name} waits on ${awaitChain(task)}${when}`;
+  return `${name} waits on ${chains.describe(task)}${when}`;
 }
 
 /**
@@ -175,6 +247,7 @@ export function taskTree(loop: BaseEventLoop): string {
   const tasks = loop._liveTasks();
   if (tasks.length === 0) return "No live tasks.";
   const positions = readyPositions(loop);
+  const chains = new AwaitChains();
   const children = new Map<Task<unknown> | null, Task<unknown>[]>();
   for (const task of tasks) {
     const parent = task._parent?.task ?? null;
@@ -184,7 +257,7 @@ export function taskTree(loop: BaseEventLoop): string {
   }
   const lines: string[] = [];
   const add = (task: Task<unknown>, lead: string, indent: string): void => {
-    lines.push(lead + taskLine(task, positions));
+    lines.push(lead + taskLine(task, positions, chains));
     const own = children.get(task) ?? [];
     // Under the task's line; the line down to its children goes on beside them.
     const margin = `${indent}${own.length > 0 ? "│" : " "}     `;

@@ -320,6 +320,55 @@ describe("formatTaskTree", () => {
     expect(Math.max(...lines.map((line) => line.trimStart().length))).toBeLessThan(250);
   });
 
+  it("describes 20,000 tasks in one chain, and a chain into a ring, each line from the next one's", () => {
+    const loop = new VirtualEventLoop();
+    const never = new Event();
+    const lines = loop.runSync(
+      (function* () {
+        let inner: Task<unknown> = createTask(never.wait(), { name: "C0" });
+        for (let i = 1; i < 20_000; i++) {
+          const awaited = inner;
+          inner = createTask(
+            (function* () {
+              yield* awaited;
+            })(),
+            { name: `C${i}` },
+          );
+        }
+        const ring: Task<void>[] = [];
+        const member = (i: number) =>
+          createTask(
+            (function* () {
+              yield* sleep(1);
+              yield* ring[(i + 1) % 2] as Task<void>;
+            })(),
+            { name: `R${i}` },
+          );
+        ring.push(member(0), member(1));
+        createTask(
+          (function* () {
+            yield* ring[0] as Task<void>;
+          })(),
+          { name: "into-ring" },
+        );
+        yield* sleep(2);
+        const lines = loop.dumpTasks().split("\n");
+        for (const task of [...ring, inner]) task.cancel();
+        never.set();
+        return lines;
+      })(),
+    );
+    expect(lines).toHaveLength(20_004);
+    expect(lines).toContain(
+      '├── Task "C19999" waits on Task "C19998" → Task "C19997" → Task "C19996" → Task "C19995" → … 19992 more tasks … → Task "C2" → Task "C1" → Task "C0" → Event.wait()',
+    );
+    expect(lines.slice(-3)).toEqual([
+      '├── Task "R0" waits on Task "R1" → Task "R0" → (a cycle)',
+      '├── Task "R1" waits on Task "R0" → Task "R1" → (a cycle)',
+      '└── Task "into-ring" waits on Task "R0" → Task "R1" → Task "R0" → (a cycle)',
+    ]);
+  });
+
   it("names every blocked task of a deadlocked pipeline and what it waits for", () => {
     const loop = new VirtualEventLoop();
     function* stage(input: Queue<number>, output: Queue<number>): Coro<void> {
