@@ -163,6 +163,29 @@ const SCENARIOS: Record<string, Scenario> = {
     return cost;
   },
 
+  "formatTaskTree() of n tasks in one chain, each awaiting the next (per task)": async (a, n) => {
+    let cost = 0;
+    const loop = new a.VirtualEventLoop();
+    loop.runSync(function* () {
+      const never = new a.Event();
+      let inner: Asynkit.Task<unknown> = a.createTask(never.wait());
+      for (let i = 1; i < n; i++) {
+        const awaited = inner;
+        inner = a.createTask(
+          (function* () {
+            yield* awaited;
+          })(),
+        );
+      }
+      yield* a.sleep(0);
+      const t0 = performance.now();
+      a.formatTaskTree(loop);
+      cost = perOp(t0, n);
+      never.set();
+    });
+    return cost;
+  },
+
   ...onPriorityLoop("sleepInsert(1)", (a) => a.sleepInsert(1)),
   ...onPriorityLoop("setPriority() of a ready task near an end of its line", (_, ready, i) => {
     ready[ready.length - 1 - i]?.setPriority(-1);
