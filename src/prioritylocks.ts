@@ -57,28 +57,31 @@ class WaitingLine<W extends Waiter<unknown>> {
   /** Entries in the heap that are no waiter's place any more. */
   private stale = 0;
 
-  /** `waiter` joins the line of `owner` for `task`, which lends its priority to `owner`'s holder. */
-  join(waiter: W, task: Task | null, owner: PriorityWait & FilesByTask): void {
-    const before = holderPriority(owner);
+  /** `owner`: the lock or condition whose waiters these are, and which they lend priority to. */
+  constructor(private readonly owner: PriorityWait) {}
+
+  /** `waiter` joins the line for `task`, which lends its priority to the owner's holder. */
+  join(waiter: W, task: Task | null): void {
+    const before = holderPriority(this.owner);
     this.add(waiter, task);
-    filedWith.set(waiter, owner);
-    if (task !== null) startWaiting(task, owner, before);
+    linesOf.set(waiter, this);
+    if (task !== null) startWaiting(task, this.owner, before);
   }
 
-  /** `waiter` leaves the line of `owner`: its task is followed while it has another place there. */
-  leave(waiter: W, owner: PriorityWait): void {
-    const before = holderPriority(owner);
+  /** `waiter` leaves the line: its task is followed while it has another place there. */
+  leave(waiter: W): void {
+    const before = holderPriority(this.owner);
     const task = this.remove(waiter);
-    if (task !== undefined && task !== null) this.placesChanged(task, owner, before);
+    if (task !== undefined && task !== null) this.placesChanged(task, before);
   }
 
-  /** `task` carries on the wait `waiter` began elsewhere (see refile), in the line of `owner`. */
-  takeOver(waiter: W, task: Task, owner: PriorityWait): void {
-    const before = holderPriority(owner);
+  /** `task` carries on the wait `waiter` began elsewhere, in a start (see refile). */
+  takeOver(waiter: W, task: Task): void {
+    const before = holderPriority(this.owner);
     const previous = this.refile(waiter, task);
     if (previous === undefined) return;
-    startWaiting(task, owner, before);
-    if (previous !== null) this.placesChanged(previous, owner, holderPriority(owner));
+    startWaiting(task, this.owner, before);
+    if (previous !== null) this.placesChanged(previous, holderPriority(this.owner));
   }
 
   /** `waiter` joins the line, for `task` (null: a wait that is no task's, served at the default priority). */
@@ -129,12 +132,12 @@ class WaitingLine<W extends Waiter<unknown>> {
   }
 
   /**
-   * `task`'s places in the line of `owner` changed, from when `owner`'s holder
-   * ran at `before`: it is followed as a waiter of `owner` while it has one.
+   * `task`'s places in the line changed, from when the owner's holder ran at
+   * `before`: it is followed as a waiter of the owner while it has one.
    */
-  private placesChanged(task: Task, owner: PriorityWait, before: number | undefined): void {
-    if (this.waits(task)) startWaiting(task, owner, before);
-    else stopWaiting(task, owner, before);
+  private placesChanged(task: Task, before: number | undefined): void {
+    if (this.waits(task)) startWaiting(task, this.owner, before);
+    else stopWaiting(task, this.owner, before);
   }
 
   /** The effective priority of `task`, which waits, may have changed: its waiters are filed anew. */
@@ -246,20 +249,15 @@ interface WaitingPlace<W> {
   woken: boolean;
 }
 
-/** A primitive whose line files waiters by task, told when another task takes one over. */
-interface FilesByTask {
-  _refile(waiter: Waiter<unknown>, task: Task): void;
-}
-
-/** The primitive each waiter of a WaitingLine waits on, for onWaitContinued. */
-const filedWith = new WeakMap<Waiter<unknown>, FilesByTask>();
+/** The line each waiter filed by task waits in, for onWaitContinued. */
+const linesOf = new WeakMap<Waiter<unknown>, WaitingLine<Waiter<unknown>>>();
 
 // A wait begun in a start (coroStart) that another task continues is that task's from then on.
 onWaitContinued((suspension) => {
   if (!(suspension instanceof Waiter)) return;
-  const owner = filedWith.get(suspension);
+  const line = linesOf.get(suspension);
   const task = peekRunningLoop()?._currentTask ?? null;
-  if (owner !== undefined && task !== null) owner._refile(suspension, task);
+  if (line !== undefined && task !== null) line.takeOver(suspension, task);
 });
 
 /** Stale heap entries a PriorityLock keeps before it drops them all (see WaitingLine). */
@@ -289,7 +287,7 @@ const STALE_AT_MOST = 64;
  * ```
  */
 export class PriorityLock extends Lock {
-  private readonly _waiting = new WaitingLine<Waiter<true>>();
+  private readonly _waiting = new WaitingLine<Waiter<true>>(this);
   /** The waiter last woken: it has the turn until it leaves the line (see _wakeUpFirst). */
   private _woken: Waiter<true> | null = null;
 
@@ -310,18 +308,13 @@ export class PriorityLock extends Lock {
   /** @internal The asking task waits: its waiter is filed by its priority, which it lends the holder. */
   override _join(waiter: Waiter<true>): void {
     super._join(waiter);
-    this._waiting.join(waiter, taskAcquiring() as Task, this);
+    this._waiting.join(waiter, taskAcquiring() as Task);
   }
 
   /** @internal */
   override _leave(waiter: Waiter<true>): void {
     super._leave(waiter);
-    this._waiting.leave(waiter, this);
-  }
-
-  /** @internal Another task continues a wait for the lock: it lends its priority instead. */
-  _refile(waiter: Waiter<true>, task: Task): void {
-    this._waiting.takeOver(waiter, task, this);
+    this._waiting.leave(waiter);
   }
 
   /** Frees the lock and wakes the waiter of best priority. Only its holder may release it. */
@@ -393,7 +386,7 @@ thenable(PriorityLock.prototype.acquire);
  * ```
  */
 export class PriorityCondition extends Condition {
-  private readonly _waiting = new WaitingLine<Waiter<boolean>>();
+  private readonly _waiting = new WaitingLine<Waiter<boolean>>(this);
 
   /** Uses `lock` as the underlying lock, or a new PriorityLock. */
   constructor(lock?: Lock) {
@@ -404,18 +397,13 @@ export class PriorityCondition extends Condition {
   /** @internal The waiting task is filed by its priority, followed as it changes. */
   override _join(waiter: Waiter<boolean>): void {
     super._join(waiter);
-    this._waiting.join(waiter, runningTask(this._getLoop()), this);
+    this._waiting.join(waiter, runningTask(this._getLoop()));
   }
 
   /** @internal */
   override _leave(waiter: Waiter<boolean>): void {
     super._leave(waiter);
-    this._waiting.leave(waiter, this);
-  }
-
-  /** @internal Another task continues a wait: it is served by that task's priority. */
-  _refile(waiter: Waiter<boolean>, task: Task): void {
-    this._waiting.takeOver(waiter, task, this);
+    this._waiting.leave(waiter);
   }
 
   /** @internal Wakes the first `n` waiters by priority. */
