@@ -1303,12 +1303,10 @@ export function callBody<A>(where: string, body: (arg: A) => unknown, arg: A): u
   // A generator function's call is a coroutine, with no native step to expect.
   if (isLocalGeneratorFunction(body)) return body(arg);
   const loop = getRunningLoop();
-  if (loop._syncRun) {
-    // No native step runs under runSync(): another body needs no credit (a promise it
-    // returns is refused by resultCoroutine()).
-    checkBodyRunsHere(where, body, loop);
-    return body(arg);
-  }
+  checkBodyRunsHere(where, body, loop);
+  // No native step runs under runSync(): another body needs no credit (a promise it
+  // returns is refused by resultCoroutine()).
+  if (loop._syncRun) return body(arg);
   return stepsOf(loop).callFirst(() => body(arg), runningTask(loop), null);
 }
 
