@@ -527,7 +527,6 @@ export class Task<T = unknown> extends Future<T> {
           }
           passed = false;
         } else passed = cancelFuture(waiter, message, cause);
-        task._flags &= ~PASSING_CANCEL;
         if (passed) return true;
         if (waiter instanceof Task && (waiter._flags & PASSING_CANCEL) !== 0) {
           // The request came round a ring of tasks awaiting each other (a deadlock): this one
@@ -538,7 +537,7 @@ export class Task<T = unknown> extends Future<T> {
         return task._cancelAtNextStep(message, cause, aborted);
       }
     } finally {
-      // Cleared however the request ends: a future's own cancel() may throw.
+      // Cleared here alone, however the request ends: a future's own cancel() may throw.
       task._flags &= ~PASSING_CANCEL;
       if (chain !== null) for (const passing of chain) passing._flags &= ~PASSING_CANCEL;
     }
