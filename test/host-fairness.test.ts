@@ -327,6 +327,33 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     expect(reads / steps).toBeGreaterThan(0.99);
   });
 
+  // A native step's function runs in the microtasks after its handle returned: its time
+  // counts when the step ends, so a heavy one ends its slice as a generator task's does.
+  for (const debug of [false, true]) {
+    it(`heavy native (async function) steps get a slice each, as generator steps do${debug ? ", in debug mode" : ""}`, async () => {
+      const loop = new HostEventLoop();
+      loop.setDebug(debug);
+      loop.setExceptionHandler(() => {}); // debug mode's slow-step lints
+      const log: string[] = [];
+      const stopLogging = logHostTurns(log);
+      await loop.runUntilComplete(async () => {
+        await createTask(async () => {
+          for (let i = 0; i < 6; i++) {
+            burnCpu(6);
+            log.push("heavy");
+            await sleep(0);
+          }
+        });
+      });
+      stopLogging();
+      loop.close();
+      const heavyPerSlice = perSlice(log).map((slice) => slice.length);
+      expect(heavyPerSlice.reduce((a, b) => a + b)).toBe(6);
+      // The first slice may hold a cheap step and a heavy one; from then on each has a slice.
+      expect(heavyPerSlice.filter((n) => n > 1).length).toBeLessThanOrEqual(1);
+    });
+  }
+
   // A native step hands the host to the microtasks and the drive resumes after them:
   // the slice's deadline must still end the slice, in plain and in debug mode.
   for (const debug of [false, true]) {

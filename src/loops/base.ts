@@ -277,6 +277,8 @@ export abstract class BaseEventLoop {
   /** The entries a read found heavy on their own: weakly, so that a done task is not kept. */
   private _heavyEntries: WeakSet<object> | null = null;
   private _sliceSpent = false;
+  /** The handle whose native step has the host now, counted when the step ends (see _resumeDrive). */
+  private _handedOver: object | null = null;
 
   constructor(options?: EventLoopOptions) {
     // The message's name only when there is something to check: most loops take no options.
@@ -1046,25 +1048,33 @@ export abstract class BaseEventLoop {
   /**
    * A native step took the host in the middle of a slice (see native.ts):
    * the drive that resumes the slice goes on reading the clock where this one
-   * left off. The handle counts, and a read due now is taken now: a slice of
-   * native steps alone ends by its deadline too. The last read is kept already.
+   * left off. The handle counts once the step ends (see _resumeDrive).
    */
   private _handOverMidSlice(countdown: number, interval: number, handle: object): void {
-    if (--countdown === 0) {
-      const time = now();
-      const deadline = this._sliceDeadline;
-      this._sliceSpent = time > deadline;
-      interval = countdown = this._nextCheckInterval(
-        interval,
-        time - this._keptLastCheck,
-        deadline - time,
-        time,
-        handle,
-      );
-      this._keptLastCheck = time;
-    }
     this._keptCountdown = countdown;
     this._keptInterval = interval;
+    this._handedOver = handle;
+  }
+
+  /**
+   * The native step that took the host ended, and its handle's read of the
+   * clock is due (see _resumeDrive): a slice of native steps alone ends by
+   * its deadline too, and a heavy step is found as a generator task's is. A
+   * watched slice (which keeps no countdown) reads the clock after every handle.
+   */
+  private _readAfterHandOver(handle: object, watched: boolean): void {
+    const time = now();
+    const deadline = this._sliceDeadline;
+    this._sliceSpent = time > deadline;
+    if (watched) return;
+    this._keptCountdown = this._keptInterval = this._nextCheckInterval(
+      this._keptInterval,
+      time - this._keptLastCheck,
+      deadline - time,
+      time,
+      handle,
+    );
+    this._keptLastCheck = time;
   }
 
   /** @internal Runs the loop on the host for one time slice, then arranges what comes next. */
@@ -1086,6 +1096,13 @@ export abstract class BaseEventLoop {
 
   /** @internal A native step ended: go on with the time slice it interrupted, or give the host its turn. */
   _resumeDrive(): void {
+    // The handle that handed over counts now: its function's code ran in the microtasks.
+    const handedOver = this._handedOver;
+    if (handedOver !== null) {
+      this._handedOver = null;
+      const watched = this._keptCountdown === 0;
+      if (watched || --this._keptCountdown === 0) this._readAfterHandOver(handedOver, watched);
+    }
     if (this._parked) this._unpark();
     else if (this._driveQueued) return;
     else if (this._sliceSpent) this._queueDrive(true);
@@ -1279,8 +1296,12 @@ export abstract class BaseEventLoop {
       else handle._run();
       const end = now();
       linter?.after(handle, end - start, resumedAfter);
-      if (end > deadline || this._handover !== null) {
-        this._sliceSpent = end > deadline; // for a drive resumed after a native step
+      if (this._handover !== null) {
+        this._handedOver = handle; // its time counts when the native step ends
+        return n;
+      }
+      if (end > deadline) {
+        this._sliceSpent = true;
         return n;
       }
     }
