@@ -883,13 +883,18 @@ inspectAs(Task, (task) => {
  */
 function otherLoopsFuture(task: Task<unknown>, future: Future<unknown>): Error {
   const other = future._loop;
+  // Each loop numbers its own tasks, so both may be "Task-1": the message names the loops.
+  const where = `${task} waited on ${future}, which belongs to a different event loop`;
+  if (other.isRunning()) {
+    return new Error(
+      `${where} (${other}, running beside this task's ${task._loop}): wait for another loop's work through a promise, \`yield* fromPromise(${future._kind().toLowerCase()})\` in a coroutine (an async function's await does so itself), or create it on this task's loop.`,
+    );
+  }
   const why = other.isClosed()
-    ? ` (${other}: the run that made it is over, and a future kept past its run is not another run's)`
-    : other.isRunning()
-      ? ""
-      : ` (${other}, not running: made where no loop ran, as \`new Future()\` at a module's top level, a future is the policy's loop's)`;
+    ? `${other}: the run that made it is over, and a future kept past its run is not another run's`
+    : `${other}, not running: made where no loop ran, as \`new Future()\` at a module's top level, a future is the policy's loop's`;
   return new Error(
-    `${task} waited on ${future}, which belongs to a different event loop${why}: create it on this task's loop, inside the task or with loop.createFuture().`,
+    `${where} (${why}): create it on this task's loop, inside the task or with loop.createFuture().`,
   );
 }
 

@@ -254,6 +254,9 @@ function awaitableHint(where: string, value: unknown): string {
   if (isCollection(value)) {
     return `a ${typeof value === "string" ? "string" : "collection"} is not awaitable`;
   }
+  if (typeof value === "function") {
+    return "a function is not awaitable: pass the coroutine it returns, or run it as a task and pass the task, createTask(fn) (an async function too)";
+  }
   return "pass the generator object a function* returns, or a Future";
 }
 

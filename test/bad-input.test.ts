@@ -1462,6 +1462,20 @@ describe("values in messages", () => {
     );
   });
 
+  it("says of a plain or async function where an awaitable is expected to run it as a task", () => {
+    const hint =
+      "a function is not awaitable: pass the coroutine it returns, or run it as a task and pass the task, createTask(fn) (an async function too).";
+    expect(thrown(() => waitFor((async () => 1) as never, 1)).message).toBe(
+      `waitFor() expects aw to be an awaitable (a coroutine or a Future), got function (anonymous): ${hint}`,
+    );
+    function fetchUser() {
+      return Promise.resolve("user");
+    }
+    expect(thrown(() => gather(fetchUser as never)).message).toBe(
+      `gather() expects each awaitable to be an awaitable (a coroutine or a Future), got function fetchUser: ${hint}`,
+    );
+  });
+
   it("describes strings, arrays, maps, plain objects and class instances by kind", () => {
     const where = (value: unknown) => thrown(() => new Barrier(value as never)).message;
     expect(where("3")).toMatch(/got string "3":/);

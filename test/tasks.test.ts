@@ -15,6 +15,8 @@ import {
   currentTask,
   ensureFuture,
   Future,
+  fromPromise,
+  HostEventLoop,
   run,
   sleep,
   Task,
@@ -281,6 +283,34 @@ describe("what a coroutine may yield", () => {
     );
     expect(result).toBeInstanceOf(Error);
     expect((result as Error).message).toMatch(/belongs to a different event loop/);
+  });
+
+  it("waiting on a task of another running loop names both loops, and says to wait through fromPromise()", async () => {
+    const app = new HostEventLoop();
+    try {
+      const appTask = app.submit(sleep(5, "from app"));
+      const error = await run(function* () {
+        try {
+          yield* appTask;
+        } catch (e) {
+          return e as Error;
+        }
+      });
+      // Each loop numbers its own tasks: both are "Task-1".
+      expect(error?.message).toBe(
+        '<Task pending name="Task-1"> waited on <Task pending name="Task-1">, which belongs to a different event loop ' +
+          "(<HostEventLoop running ready=0 timers=1>, running beside this task's <HostEventLoop running ready=0 timers=0>): " +
+          "wait for another loop's work through a promise, `yield* fromPromise(task)` in a coroutine " +
+          "(an async function's await does so itself), or create it on this task's loop.",
+      );
+      expect(
+        await run(function* () {
+          return yield* fromPromise(appTask);
+        }),
+      ).toBe("from app");
+    } finally {
+      await app.shutdown();
+    }
   });
 });
 
