@@ -446,6 +446,60 @@ describe("native tasks", () => {
   });
 });
 
+// A stop() lets the iteration it was asked in finish, and no more: a native step that
+// handed the host over at the iteration's last handle must not let the next one begin.
+describe("a stop() in the iteration a native step ends", () => {
+  /** A worker woken at t=10 (or made then), beside a main that returns at t=10, as either kind. */
+  async function workerSteps(kind: "generator" | "native", made: "before" | "at 10") {
+    const loop = new VirtualEventLoop();
+    loop.setExceptionHandler(() => {}); // the worker is still pending when the loop closes
+    const log: (string | number)[] = [];
+    const delay = made === "before" ? 10 : 0;
+    function* generator(): Coro<void> {
+      if (delay > 0) yield* sleep(delay);
+      for (let i = 0; i < 5; i++) {
+        log.push(i);
+        yield* sleep(0);
+      }
+    }
+    async function native(): Promise<void> {
+      if (delay > 0) await sleep(delay);
+      for (let i = 0; i < 5; i++) {
+        log.push(i);
+        await sleep(0);
+      }
+    }
+    let worker: Task<void> | undefined;
+    const start = () => {
+      worker = createTask(kind === "generator" ? generator : native, { name: "worker" });
+    };
+    await loop.runUntilComplete(function* () {
+      if (made === "before") start();
+      else
+        createTask(function* () {
+          yield* sleep(10);
+          start();
+        });
+      yield* sleep(10);
+      log.push("main returns");
+    });
+    loop.close();
+    return { log, done: worker?.done(), time: loop.time() };
+  }
+
+  it("a worker woken with main's last step gets its step in that iteration, as a generator's", async () => {
+    const expected = { log: ["main returns", 0, 1], done: false, time: 10 };
+    expect(await workerSteps("generator", "before")).toEqual(expected);
+    expect(await workerSteps("native", "before")).toEqual(expected);
+  });
+
+  it("a worker made in main's last iteration gets its first step, as a generator's", async () => {
+    const expected = { log: ["main returns", 0], done: false, time: 10 };
+    expect(await workerSteps("generator", "at 10")).toEqual(expected);
+    expect(await workerSteps("native", "at 10")).toEqual(expected);
+  });
+});
+
 describe("awaiting a future that is already done", () => {
   it("gives its value, error or cancellation at once, and the step goes on", async () => {
     const log: string[] = [];

@@ -243,6 +243,12 @@ export abstract class BaseEventLoop {
   private _driveQueued = false;
   /** @internal Handles of an iteration the slice's deadline cut short, still to run first. */
   _iterationLeft = 0;
+  /**
+   * A native step's hand-over left an iteration unfinished: when the drive
+   * resumes, it ends (a stop() asked for meanwhile takes effect) before the
+   * next begins, though no handle of it may be left.
+   */
+  private _iterationOpen = false;
   /** @internal The native steps this loop waits for, made at the first one (see native.ts). */
   _nativeSteps: NativeSteps | null = null;
   /** @internal Set while a native step goes on in microtasks: the loop runs nothing else. */
@@ -982,10 +988,12 @@ export abstract class BaseEventLoop {
       this._keptCountdown = 0;
     }
     let left = this._iterationLeft;
+    let open = this._iterationOpen;
     this._iterationLeft = 0;
+    this._iterationOpen = false;
     for (;;) {
       let iterationStart = false;
-      if (left === 0) {
+      if (left === 0 && !open) {
         if (
           this._scheduled.length > 0 &&
           this._collectDueTimers(ready.length === 0) >= MAX_CHECK_INTERVAL
@@ -995,10 +1003,12 @@ export abstract class BaseEventLoop {
         left = ready.length;
         iterationStart = true;
       }
+      open = false;
       if (this._debug || observed) {
         left = this._runWatched(left, deadline, iterationStart);
         if (this._handover !== null) {
           this._iterationLeft = left;
+          this._iterationOpen = true;
           return HANDED_OVER;
         }
         // Out of time after the iteration's last entry too: a task that requeues itself
@@ -1019,6 +1029,7 @@ export abstract class BaseEventLoop {
         handle._run();
         if (this._handover !== null) {
           this._iterationLeft = left;
+          this._iterationOpen = true;
           this._keptLastCheck = lastCheck;
           this._handOverMidSlice(countdown, interval, handle);
           return HANDED_OVER;
