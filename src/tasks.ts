@@ -804,7 +804,13 @@ export class Task<T = unknown> extends Future<T> {
       } else {
         future._addCallback(this as Task<unknown>);
         this._futWaiter = future;
-        if (this._mustCancel && cancelFuture(future, this._cancelMessage, this._outcome)) {
+        // Passed on, the cancellation is spent here; one that came back round a ring of tasks
+        // awaiting each other stopped this task's wait and is its own again (_requestCancel).
+        if (
+          this._mustCancel &&
+          cancelFuture(future, this._cancelMessage, this._outcome) &&
+          this._futWaiter === future
+        ) {
           this._cancelSpent();
         }
       }

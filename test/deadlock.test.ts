@@ -17,6 +17,7 @@ import {
   Event,
   Future,
   fromPromise,
+  gather,
   getRunningLoop,
   HostEventLoop,
   Lock,
@@ -286,6 +287,51 @@ describe("run() on a virtual loop", () => {
       "true true true",
     ]);
   });
+
+  // The task that closes the ring has a cancellation pending itself (the one it passed on came
+  // back to it through the task it cancelled): the request comes round to it, and it takes it.
+  for (const kind of ["generator", "native"] as const) {
+    for (const through of ["directly", "through gather()"] as const) {
+      it(`a ${kind} task that cancels the task awaiting it (${through}), then awaits that task, ends cancelled, and so does the other`, async () => {
+        const loop = new VirtualEventLoop();
+        const log: string[] = [];
+        let a: Task<unknown> | undefined;
+        function* closing(): Coro<void> {
+          log.push(`cancel(): ${a?.cancel("m")}`);
+          try {
+            yield* a as Task<unknown>;
+          } catch (error) {
+            log.push(`c: ${(error as Error).name} ${(error as Error).message}`);
+            throw error;
+          }
+        }
+        async function closingNative(): Promise<void> {
+          log.push(`cancel(): ${a?.cancel("m")}`);
+          try {
+            await a;
+          } catch (error) {
+            log.push(`c: ${(error as Error).name} ${(error as Error).message}`);
+            throw error;
+          }
+        }
+        let c: Task<void> | undefined;
+        await loop.runUntilComplete(function* () {
+          a = createTask(
+            function* () {
+              c = createTask(kind === "generator" ? closing : closingNative, { name: "c" });
+              if (through === "directly") yield* c;
+              else yield* gather([c, createTask(sleep(0))]);
+            },
+            { name: "a" },
+          );
+          yield* sleep(5);
+        });
+        loop.close();
+        expect(log).toEqual(["cancel(): true", "c: CancelledError m"]);
+        expect([a?.cancelled(), c?.cancelled()]).toEqual([true, true]);
+      });
+    }
+  }
 
   it("says what it waits on when that is a plain future, not a task", async () => {
     const loop = new VirtualEventLoop();
