@@ -1353,6 +1353,27 @@ const rows: Row[] = [
   },
   {
     export: "replay",
+    call: 'replay(main, "1:2-1.2-2")',
+    run: () => replay(work, "1:2-1.2-2"),
+    error: R,
+    message: expects("replay()", "token", 'string "1:2-1.2-2"'),
+  },
+  {
+    export: "replay",
+    call: 'replay(main, "1:3-1.2-1")',
+    run: () => replay(work, "1:3-1.2-1"),
+    error: R,
+    message: expects("replay()", "token", 'string "1:3-1.2-1"'),
+  },
+  {
+    export: "replay",
+    call: 'replay(main, "1:2-0")',
+    run: () => replay(work, "1:2-0"),
+    error: R,
+    message: expects("replay()", "token", 'string "1:2-0"'),
+  },
+  {
+    export: "replay",
     call: 'replay(main, "1:", "fast")',
     run: () => replay(work, "1:", "fast" as never),
     error: T,

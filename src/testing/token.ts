@@ -35,9 +35,24 @@ export function decodeToken(where: string, token: unknown): Map<number, number> 
   if (!FORMAT.test(token)) throw argRangeError(where, "token", token, expected, todo);
   const deviations = new Map<number, number>();
   if (token.length === VERSION.length) return deviations;
+  let last = -1;
   for (const pair of token.slice(VERSION.length).split(".")) {
-    const [index, choice] = pair.split("-") as [string, string];
-    deviations.set(Number.parseInt(index, 36), Number.parseInt(choice, 36));
+    const [index, choice] = pair.split("-").map((digits) => Number.parseInt(digits, 36)) as [
+      number,
+      number,
+    ];
+    // encodeToken() writes each departure from FIFO once, in the order of the decisions.
+    if (index <= last || choice === 0) {
+      throw argRangeError(
+        where,
+        "token",
+        token,
+        `${expected}, as explore() writes it: its decisions in ascending order, each once, with a choice other than 0`,
+        todo,
+      );
+    }
+    last = index;
+    deviations.set(index, choice);
   }
   return deviations;
 }
