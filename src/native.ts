@@ -1148,12 +1148,14 @@ function reattach(
 /**
  * The function of `owner` awaits `op` while its task still drives an await
  * taken for it before: that then() was a combinator's (`Promise.race` over
- * asynkit awaitables, after a resume), whose winner let the function run on.
+ * asynkit awaitables, after a resume, or `Promise.all` over helpers that
+ * each await), whose winner let the function run on. The function is the
+ * task's innermost async body, if one runs: the functions around it wait for it.
  * That await goes on in a task of its own, as a race's losers do, and the
  * task drives `op`, so that cancel() reaches the function where it waits.
  */
 function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settle): boolean {
-  const body = owner._coro;
+  const body = innermostBody(owner);
   if (!(body instanceof NativeBody) || !body._drivesAwait || owner._stepInMicrotasks) return false;
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
   const queued = stepQueued(owner, body);
@@ -1336,5 +1338,36 @@ export function resultCoroutine<T>(where: string, result: unknown): Coro<T> | nu
     Promise.resolve(result).catch(ignore); // its failure has no one else to reach
     throw cannotRunSync(`the body of ${where}, which returned a promise`);
   }
-  return NativeBody.watching(result, runningTask(loop)) as unknown as Coro<T>;
+  const task = runningTask(loop);
+  const body = NativeBody.watching(result, task);
+  // Only the host's async context finds a task's awaits again (see retake).
+  if (task === null || !loop._asyncLocalStorage) return body as unknown as Coro<T>;
+  return nestedBody<T>(body, task);
+}
+
+/**
+ * The async bodies (of timeout(), taskGroup(), forAwait()) each task of a loop
+ * with the asyncLocalStorage option runs now, innermost last: while one runs,
+ * the functions around it wait for it, so an await the host's async context
+ * finds to be the task's is the innermost's (see retake).
+ */
+const runningBodies = new WeakMap<Task<unknown>, NativeBody[]>();
+
+/** `body`, an async body running in `task`, known as its innermost while it runs. */
+function* nestedBody<T>(body: NativeBody, task: Task<unknown>): Coro<T> {
+  let bodies = runningBodies.get(task);
+  if (bodies === undefined) runningBodies.set(task, (bodies = []));
+  bodies.push(body);
+  try {
+    return (yield* body) as T;
+  } finally {
+    bodies.splice(bodies.lastIndexOf(body), 1);
+    if (bodies.length === 0) runningBodies.delete(task);
+  }
+}
+
+/** The function of `task` whose await the task drives: its innermost running async body's, else its own. */
+function innermostBody(task: Task<unknown>): unknown {
+  const bodies = runningBodies.get(task);
+  return bodies === undefined ? task._coro : bodies[bodies.length - 1];
 }

@@ -37,6 +37,7 @@ import {
   shield,
   sleep,
   Task,
+  type Timeout,
   TimeoutError,
   taskGroup,
   taskIsBlocked,
@@ -2729,6 +2730,58 @@ describe("a native task outliving its loop", () => {
 });
 
 describe("Promise.all over asynkit awaitables in a native task", () => {
+  it("of helpers in a timeout() body, each awaiting after one host promise: the body's await is taken, not its task's (asyncLocalStorage option)", async () => {
+    // The host resumes both helpers in one turn: the first one's await is taken for the
+    // body (which waits on the host), the second one's goes to the body too, and the first
+    // goes on in a task of its own. The main function, which awaits timeout() itself, keeps
+    // its await: taking the second for it had timeout() finish in another task, and the
+    // run failed ("iterated while pending", "stepped with nothing to run").
+    async function body(): Promise<string[]> {
+      const gate = delay(5);
+      return await Promise.all([
+        (async () => {
+          await gate;
+          await sleep(150);
+          return "a";
+        })(),
+        (async () => {
+          await gate;
+          await sleep(1);
+          return "b";
+        })(),
+      ]);
+    }
+    let expired = (): boolean => false;
+    const timedBody = (scope: Timeout) => {
+      expired = () => scope.expired();
+      return body();
+    };
+    const asNative = async () => {
+      const main = currentTask();
+      const got = await timeout(60, timedBody);
+      await sleep(1);
+      return [got, expired(), currentTask() === main];
+    };
+    const asGenerator = function* () {
+      const main = currentTask();
+      const got = yield* timeout(60, timedBody);
+      yield* sleep(1);
+      return [got, expired(), currentTask() === main];
+    };
+    for (const main of [asNative, asGenerator]) {
+      const reports: string[] = [];
+      const loop = new HostEventLoop({ asyncLocalStorage: true });
+      loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+      const started = performance.now();
+      const result = await loop.runUntilComplete(main);
+      loop.close();
+      // Not cancelled: no asynkit await of the body's came after the deadline, so the late
+      // result stands (as asyncio.timeout() leaves an undelivered cancellation).
+      expect([result, reports]).toEqual([[["a", "b"], true, true], []]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    }
+  });
+
   it("gives the right values, as a host promise: the virtual loop reports it; gather is the ordered form", async () => {
     const reports: string[] = [];
     const result = await onLoop(async () => {
