@@ -157,8 +157,9 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
  * When main is done, run() cancels the tasks still running ("run() is ending"), waits for them,
  * closes the GeneratorObjects left suspended (see loop.shutdownAsyncgens()),
  * and closes the loop. A task that catches its CancelledError and still runs
- * a second (loop time) later is named through the loop's exception handler,
- * and waited for. `main` is a coroutine, a function* to call, or an async
+ * a second (loop time) later, or that waits that long on a host promise
+ * which ignores its taskSignal(), is named through the loop's exception
+ * handler, and waited for. `main` is a coroutine, a function* to call, or an async
  * function, which runs as the main task (a native task). What run() refuses
  * (a bad option, a loop running in this stack) is the promise's rejection,
  * there when the call returns. A main that returns a pending future, task or
@@ -318,7 +319,7 @@ const SHUTDOWN_GRACE_MS = 1000;
 /**
  * Cancels the loop's remaining tasks and waits for them, as asyncio's
  * _cancel_all_tasks; failures other than cancellation are reported, and so are
- * tasks that caught their cancellation and still run after a grace period.
+ * tasks that still run after a grace period.
  */
 async function cancelAllTasks(loop: BaseEventLoop, mainDone: boolean): Promise<void> {
   const tasks = loop._liveTasks();
@@ -357,16 +358,17 @@ async function cancelAllTasks(loop: BaseEventLoop, mainDone: boolean): Promise<v
 }
 
 /**
- * Names each cancelled task that still runs after it got its CancelledError:
- * run() would otherwise wait for it in silence. One that still waits on what it
- * waited on when cancelled has not got its cancellation yet (it waits on a task
- * that is named instead).
+ * Names each cancelled task that still runs after it got its CancelledError,
+ * or that cannot get it (blocked on a host promise that ignores its signal):
+ * run() would otherwise wait for it in silence. One that still waits on what
+ * it waited on when cancelled has not got its cancellation yet (it waits on a
+ * task that is named instead).
  */
 function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[]): void {
   tasks.forEach((task, i) => {
     if (
       task.done() ||
-      task._mustCancel ||
+      (task._mustCancel && !task._blockedOnHost) ||
       (waitedOn[i] !== null && task._futWaiter === waitedOn[i])
     ) {
       return;

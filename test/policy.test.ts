@@ -322,6 +322,27 @@ describe("run()", () => {
     ]);
   });
 
+  it("names a native leftover blocked on a host promise that ignores its signal: its cancellation cannot reach it", async () => {
+    const messages: string[] = [];
+    await run(
+      async () => {
+        getRunningLoop().setExceptionHandler((_l, ctx) => messages.push(ctx.message));
+        createTask(
+          async () => {
+            await sleep(1);
+            await new Promise((resolve) => setTimeout(resolve, 1200)); // no taskSignal()
+          },
+          { name: "watcher" },
+        );
+        await sleep(5);
+      },
+      { loopFactory: () => new HostEventLoop() },
+    );
+    expect(messages).toEqual([
+      'Task "watcher" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise(). run() waits until it ends.',
+    ]);
+  });
+
   it("names a leftover that ignored its cancellation and keeps yielding", async () => {
     const messages: string[] = [];
     await run(function* () {
