@@ -48,7 +48,10 @@ export function deadlockError(
 
 interface ExitEvents {
   on(event: "beforeExit", listener: () => void): unknown;
+  prependListener?(event: "beforeExit", listener: () => void): unknown;
   removeListener(event: "beforeExit", listener: () => void): unknown;
+  /** The types of the host's live handles and requests, one entry each (Node). */
+  getActiveResourcesInfo?(): string[];
 }
 
 /** Node's `process` (also Bun's and Deno's), if this host has one that emits beforeExit. */
@@ -156,8 +159,24 @@ function onBeforeExit(): void {
     else if (isIdle(loop)) reportPendingAtExit(loop);
   }
   const stuck = watched.filter(isStuck);
-  if (stuck.length === 0) return;
+  if (stuck.length === 0) {
+    hostWorkSeen = 0;
+    return;
+  }
+  const host = hostProcess();
+  let atExit: readonly string[] | null = null;
   hostDelay(() => {
+    // Another beforeExit listener started host work (a flush, a timer) that may yet wake the
+    // loops: beforeExit comes again once it is done. Not for ever: one that starts host
+    // work that keeps nothing alive (an unref'd timer) at each beforeExit would loop.
+    if (atExit !== null && hostWorkSeen < HOST_WORK_TURNS) {
+      const now = host?.getActiveResourcesInfo?.() ?? [];
+      if (startedSince(atExit, now)) {
+        hostWorkSeen++;
+        return;
+      }
+    }
+    hostWorkSeen = 0;
     for (const loop of stuck) {
       if (isStuck(loop)) {
         loop._stopDeadlocked(
@@ -167,6 +186,27 @@ function onBeforeExit(): void {
       }
     }
   }, 0);
+  // After the check is set (it is among them), before other listeners start anything.
+  atExit = host?.getActiveResourcesInfo?.() ?? null;
+}
+
+/** How many beforeExits in a row host work started by other listeners may defer the verdict. */
+const HOST_WORK_TURNS = 3;
+let hostWorkSeen = 0;
+
+/**
+ * True if `now` lists a live handle or request beyond those of `atExit`: the
+ * host's at beforeExit, none of which kept the process alive, and the check's own.
+ */
+function startedSince(atExit: readonly string[], now: readonly string[]): boolean {
+  const counts = new Map<string, number>();
+  for (const type of atExit) counts.set(type, (counts.get(type) ?? 0) + 1);
+  for (const type of now) {
+    const left = (counts.get(type) ?? 0) - 1;
+    if (left < 0) return true;
+    counts.set(type, left);
+  }
+  return false;
 }
 
 /** Someone awaits the pending runForever() of `loop` (its entry goes when the run ends). */
@@ -229,7 +269,12 @@ export function reportPending(loop: BaseEventLoop, why: string): void {
  */
 export function watchForDeadlock(loop: BaseEventLoop, forever = false): void {
   if (forever && typeof WeakRef !== "function") return;
-  if (waiting.size + serving.size === 0) hostProcess()?.on("beforeExit", onBeforeExit);
+  if (waiting.size + serving.size === 0) {
+    // First, so that what it sees of the host precedes what other listeners start.
+    const host = hostProcess();
+    if (host?.prependListener) host.prependListener("beforeExit", onBeforeExit);
+    else host?.on("beforeExit", onBeforeExit);
+  }
   if (!forever) waiting.add(loop);
   else {
     const ref = new WeakRef(loop);

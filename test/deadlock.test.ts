@@ -455,6 +455,34 @@ console.log("never printed");
     );
   }, 30_000);
 
+  it("a beforeExit listener of the program's that starts the host work a run awaits: the run goes on", async () => {
+    // A flush on exit: the other listener's timer settles what the task awaits, after the
+    // watch's own check, which must not take the run for deadlocked.
+    const { code, stdout, stderr } = await runScript(
+      "exit-flush",
+      `import { run } from "asynkit";
+const flushed = () => new Promise((resolve) => process.once("beforeExit", () => setTimeout(resolve, 50)));
+console.log(await run(async () => { await flushed(); return "flushed"; }));
+`,
+    );
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: "flushed\n", stderr: "" });
+  }, 30_000);
+
+  it("a beforeExit listener that starts host work that keeps nothing alive, each time: the run is still found deadlocked", async () => {
+    const { code, stdout, stderr } = await runScript(
+      "exit-unref",
+      `import { run } from "asynkit";
+let exits = 0;
+process.on("beforeExit", () => { exits++; setTimeout(() => {}, 1000).unref(); });
+process.on("exit", () => console.log("beforeExit came", exits > 1 && exits <= 6 ? "a few times" : exits));
+await run(async () => { await new Promise(() => {}); });
+`,
+    );
+    expect(code).toBe(1);
+    expect(stdout).toBe("beforeExit came a few times\n");
+    expect(stderr).toContain(`DeadlockError: ${exiting} Unfinished tasks:`);
+  }, 30_000);
+
   it("a sleep(Infinity), which never ends, keeps no host timer: the run and an app loop's task are reported", async () => {
     const { code, stdout, stderr } = await runScript(
       "infinity",
