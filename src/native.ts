@@ -1233,7 +1233,7 @@ function bodySettled(body: NativeBody, okAsSettled: boolean, outcomeAsSettled: u
     return;
   }
   if (ok && task._coro === (body as unknown) && isUnrunGenerator(outcome))
-    reportReturnedGenerator(task);
+    reportReturnedGenerator(task, outcome as object);
   // The function went on without the await the task drives (e.g. Promise.race): unless a
   // task awaits the host, whose code may have taken that await, the function did so.
   if (body._drivesAwait && loop._tasksOnHost === 0) {
@@ -1258,6 +1258,9 @@ function bodySettled(body: NativeBody, okAsSettled: boolean, outcomeAsSettled: u
   else if (loop._handover !== null && !loop._handover.handedOver) handOver(loop);
 }
 
+/** The generators a task's async function returned, reported already. */
+const reportedGenerators = new WeakSet<object>();
+
 /** A generator object no task or eager start ran (unmarked: see coroMark). */
 function isUnrunGenerator(x: unknown): boolean {
   return isGeneratorObject(x) && (x as Marked)[coroMark] === undefined;
@@ -1269,7 +1272,10 @@ function isUnrunGenerator(x: unknown): boolean {
  * through the exception handler, as asyncio warns of a coroutine never
  * awaited. The generator stays the result, since it may be meant as one.
  */
-function reportReturnedGenerator(task: Task<unknown>): void {
+function reportReturnedGenerator(task: Task<unknown>, generator: object): void {
+  // Once: a task that returns another's result passes it on, and was told nothing new.
+  if (reportedGenerators.has(generator)) return;
+  reportedGenerators.add(generator);
   task._loop.callExceptionHandler({
     message: `${task}'s async function returned a generator object that no task ran: if it is a coroutine, none of its code ran, and the generator is the task's result. To run it, give the task the function that returns it, \`() => work()\` rather than \`async () => work()\`, or wait for it in the function: \`return await createTask(work())\`. A generator meant as the result is passed on as it is (return it inside an object, \`{ items }\`, and this is not said).`,
     task,

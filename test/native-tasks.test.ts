@@ -143,13 +143,16 @@ describe("native tasks", () => {
       });
       // Data, returned inside an object.
       const data = createTask(async () => ({ items: lines() }));
-      return [await slip, await meant, inBody, await ranFirst, (await data).items];
+      // Passed on from a task that returned it: said once, of that task.
+      const passedOn = createTask(async () => await slip, { name: "passedOn" });
+      return [await slip, await meant, inBody, await ranFirst, (await data).items, await passedOn];
     }, reports);
     expect(
       results.map((r) => (typeof r === "number" ? r : Object.prototype.toString.call(r))),
     ).toEqual([
       "[object Generator]",
       7,
+      "[object Generator]",
       "[object Generator]",
       "[object Generator]",
       "[object Generator]",
