@@ -298,47 +298,40 @@ describe("run()", () => {
     ]);
   });
 
-  it("names a native leftover whose cleanup awaits a host promise as waiting on the host", async () => {
+  /** What run() on a host loop reports of `leftover`, a task main leaves running. */
+  async function hostLeftoverReports(leftover: () => Promise<void>, name: string) {
     const messages: string[] = [];
     await run(
       async () => {
         getRunningLoop().setExceptionHandler((_l, ctx) => messages.push(ctx.message));
-        createTask(
-          async () => {
-            try {
-              await sleep(60_000);
-            } finally {
-              await new Promise((resolve) => setTimeout(resolve, 1200));
-            }
-          },
-          { name: "cleaner" },
-        );
-        await sleep(1);
+        createTask(leftover, { name });
+        await sleep(5);
       },
       { loopFactory: () => new HostEventLoop() },
     );
-    expect(messages).toEqual([
+    return messages;
+  }
+  const hostDelay = () => new Promise((resolve) => setTimeout(resolve, 1200)); // no taskSignal()
+
+  it("names a native leftover whose cleanup awaits a host promise as waiting on the host", async () => {
+    const cleaner = async () => {
+      try {
+        await sleep(60_000);
+      } finally {
+        await hostDelay();
+      }
+    };
+    expect(await hostLeftoverReports(cleaner, "cleaner")).toEqual([
       'Task "cleaner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: it caught the CancelledError, or its cleanup takes that long. run() waits until it ends.',
     ]);
   });
 
   it("names a native leftover blocked on a host promise that ignores its signal: its cancellation cannot reach it", async () => {
-    const messages: string[] = [];
-    await run(
-      async () => {
-        getRunningLoop().setExceptionHandler((_l, ctx) => messages.push(ctx.message));
-        createTask(
-          async () => {
-            await sleep(1);
-            await new Promise((resolve) => setTimeout(resolve, 1200)); // no taskSignal()
-          },
-          { name: "watcher" },
-        );
-        await sleep(5);
-      },
-      { loopFactory: () => new HostEventLoop() },
-    );
-    expect(messages).toEqual([
+    const watcher = async () => {
+      await sleep(1);
+      await hostDelay();
+    };
+    expect(await hostLeftoverReports(watcher, "watcher")).toEqual([
       'Task "watcher" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise(). run() waits until it ends.',
     ]);
   });
