@@ -1150,12 +1150,13 @@ function reattach(
  * taken for it before: that then() was a combinator's (`Promise.race` over
  * asynkit awaitables, after a resume, or `Promise.all` over helpers that
  * each await), whose winner let the function run on. The function is the
- * task's innermost async body, if one runs: the functions around it wait for it.
+ * task's async body, if one runs (see runningBodies); where several run, the
+ * await goes on in a task of its own, as any then() not taken.
  * That await goes on in a task of its own, as a race's losers do, and the
  * task drives `op`, so that cancel() reaches the function where it waits.
  */
 function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settle): boolean {
-  const body = innermostBody(owner);
+  const body = awaitingBody(owner);
   if (!(body instanceof NativeBody) || !body._drivesAwait || owner._stepInMicrotasks) return false;
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
   const queued = stepQueued(owner, body);
@@ -1353,13 +1354,15 @@ export function resultCoroutine<T>(where: string, result: unknown): Coro<T> | nu
 
 /**
  * The async bodies (of timeout(), taskGroup(), forAwait()) each task of a loop
- * with the asyncLocalStorage option runs now, innermost last: while one runs,
- * the functions around it wait for it, so an await the host's async context
- * finds to be the task's is the innermost's (see retake).
+ * with the asyncLocalStorage option runs now. While one runs, the functions
+ * around it wait for it, so an await the host's async context finds to be the
+ * task's is that body's (see retake). Two at once are nested, or the bodies
+ * of sibling lines of code in one task (`Promise.all` over helpers that each
+ * run one), and which of them an await is from cannot be told.
  */
 const runningBodies = new WeakMap<Task<unknown>, NativeBody[]>();
 
-/** `body`, an async body running in `task`, known as its innermost while it runs. */
+/** `body`, an async body running in `task`, known as one of its bodies while it runs. */
 function* nestedBody<T>(body: NativeBody, task: Task<unknown>): Coro<T> {
   let bodies = runningBodies.get(task);
   if (bodies === undefined) runningBodies.set(task, (bodies = []));
@@ -1372,8 +1375,12 @@ function* nestedBody<T>(body: NativeBody, task: Task<unknown>): Coro<T> {
   }
 }
 
-/** The function of `task` whose await the task drives: its innermost running async body's, else its own. */
-function innermostBody(task: Task<unknown>): unknown {
+/**
+ * The function of `task` an await found by the host's async context is from:
+ * its one running async body, else its own; null when several bodies run.
+ */
+function awaitingBody(task: Task<unknown>): unknown {
   const bodies = runningBodies.get(task);
-  return bodies === undefined ? task._coro : bodies[bodies.length - 1];
+  if (bodies === undefined) return task._coro;
+  return bodies.length === 1 ? bodies[0] : null;
 }

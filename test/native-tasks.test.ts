@@ -2785,6 +2785,49 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
     }
   });
 
+  it("of helpers that each run async bodies of their own: an await is not taken for a body it may not be from (asyncLocalStorage option)", async () => {
+    // Sibling lines of code in one task, each in a timeout() or taskGroup() body: which body
+    // an await found by the async context is from cannot be told, and taking it for the last
+    // one begun queued a second step of the task, which then ran with nothing to run. That
+    // depended on the host's timing: one run in three as a program of its own, fewer here,
+    // so it runs forty times.
+    async function twice(): Promise<string> {
+      await sleep(1);
+      await sleep(6);
+      return "twice";
+    }
+    async function bodies(): Promise<string> {
+      await timeout(7, async () => {});
+      await taskGroup(async () => {
+        await sleep(6);
+      });
+      return "bodies";
+    }
+    async function siblings(): Promise<string[]> {
+      const all = await Promise.all([twice(), bodies(), bodies()]);
+      return [...all, await createTask(bodies)];
+    }
+    async function main(): Promise<unknown> {
+      await Promise.allSettled([bodies(), (async () => await bodies())()]);
+      const got = await createTask(siblings);
+      await timeout(15, async () => {
+        await timeout(0, async () => {});
+        await taskGroup(async () => {
+          await timeout(0, async () => {});
+        });
+      });
+      return got;
+    }
+    for (let run = 0; run < 40; run++) {
+      const reports: string[] = [];
+      const loop = new HostEventLoop({ asyncLocalStorage: true });
+      loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+      const result = await loop.runUntilComplete(main);
+      loop.close();
+      expect([result, reports]).toEqual([["twice", "bodies", "bodies", "bodies"], []]);
+    }
+  });
+
   it("gives the right values, as a host promise: the virtual loop reports it; gather is the ordered form", async () => {
     const reports: string[] = [];
     const result = await onLoop(async () => {
