@@ -71,6 +71,10 @@ const IN_MICROTASKS: IteratorResult<Suspend, never> = Object.freeze({
   value: NATIVE_STEP,
 });
 
+/** What a body blocked on the host yields to a task that takes it over: the task waits for the host too. */
+export const HOST_STEP = Symbol("asynkit.hostStep") as unknown as Signal;
+const ON_THE_HOST: IteratorResult<Suspend, never> = Object.freeze({ done: false, value: HOST_STEP });
+
 type Settle = (value: unknown) => void;
 
 /** What a native task's await drives: an asynkit coroutine, or a future waited on directly. */
@@ -181,8 +185,12 @@ export class NativeBody<T = unknown> {
     if (state === WATCH) return this.watch();
     if (state >= RETURNED) return this.finish();
     const inner = this.inner;
-    if (inner === null)
+    if (inner === null) {
+      // A task that took over the coroutine this body runs in (see settleElsewhere), while
+      // its function awaits the host: the host, not the loop, resumes it.
+      if (state === ON_HOST) return ON_THE_HOST;
       throw new Error(`${this.task}: a native task was stepped with nothing to run.`);
+    }
     return this.advance(inner, false, undefined);
   }
 
@@ -296,6 +304,8 @@ export class NativeBody<T = unknown> {
    * await. `waitedOn` is the future the task stopped waiting on for it.
    */
   _letGoOfAwait(waitedOn: Future<unknown> | null): void {
+    // An async body in what it drove may be blocked on the host: that goes with the await.
+    (this.task as Task<unknown>)._backFromHost();
     const inner = this.inner;
     const resolve = this.resolve as Settle;
     const reject = this.reject as Settle;

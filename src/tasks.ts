@@ -62,7 +62,7 @@ import {
 } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Monitor } from "./monitor.js";
-import { NATIVE_STEP, NativeBody, nativeBody } from "./native.js";
+import { HOST_STEP, NATIVE_STEP, NativeBody, nativeBody } from "./native.js";
 import {
   basePriority,
   effectivePriority,
@@ -818,6 +818,10 @@ export class Task<T = unknown> extends Future<T> {
     }
     if (yielded === NATIVE_STEP) {
       this._flags |= STEP_IN_MICROTASKS; // the step goes on in microtasks (see native.ts)
+      return;
+    }
+    if (yielded === HOST_STEP) {
+      this._endStepOnHost(); // an async body it took over awaits the host (see native.ts)
       return;
     }
     const hint =
