@@ -73,7 +73,10 @@ const IN_MICROTASKS: IteratorResult<Suspend, never> = Object.freeze({
 
 /** What a body blocked on the host yields to a task that takes it over: the task waits for the host too. */
 export const HOST_STEP = Symbol("asynkit.hostStep") as unknown as Signal;
-const ON_THE_HOST: IteratorResult<Suspend, never> = Object.freeze({ done: false, value: HOST_STEP });
+const ON_THE_HOST: IteratorResult<Suspend, never> = Object.freeze({
+  done: false,
+  value: HOST_STEP,
+});
 
 type Settle = (value: unknown) => void;
 
