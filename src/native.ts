@@ -1162,11 +1162,11 @@ function reattach(
  * The function of `owner` awaits `op` while its task still drives an await
  * taken for it before: that then() was a combinator's (`Promise.race` over
  * asynkit awaitables, after a resume, or `Promise.all` over helpers that
- * each await), whose winner let the function run on. The function is the
- * task's async body, if one runs (see runningBodies); where several run, the
- * await goes on in a task of its own, as any then() not taken.
- * That await goes on in a task of its own, as a race's losers do, and the
- * task drives `op`, so that cancel() reaches the function where it waits.
+ * each await), whose winner let the function run on. The await taken before
+ * goes on in a task of its own, as a race's losers do, and the task drives
+ * `op`, so that cancel() reaches the function where it waits. The function
+ * is the task's async body, if one runs (see runningBodies); where several
+ * run, `op` is not taken, as any then() that is not the task's await.
  */
 function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settle): boolean {
   const body = awaitingBody(owner);
