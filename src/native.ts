@@ -225,12 +225,17 @@ export class NativeBody<T = unknown> {
 
   /**
    * Its task is the one stepping it: an async body inside a coroutine moves
-   * with that coroutine when another task takes it on (see settleElsewhere).
+   * with that coroutine when another task takes it on (the rest of an eager
+   * start; settleElsewhere's takers get their bodies at once, see
+   * moveBodiesWithin).
    */
   private followTask(): void {
-    const stepping = this.task?._loop._currentTask;
+    const task = this.task;
+    const stepping = task?._loop._currentTask;
     // Stored only when it moved: a store is a write barrier, dear while the collector marks.
-    if (stepping !== this.task && stepping !== null && stepping !== undefined) this.task = stepping;
+    if (stepping === task || stepping === null || stepping === undefined) return;
+    if (task !== null) moveBody(this as NativeBody<unknown>, task, stepping);
+    this.task = stepping;
   }
 
   /**
@@ -293,30 +298,35 @@ export class NativeBody<T = unknown> {
   /**
    * @internal The function's promise settled: the next step ends with its
    * outcome. An await the task still drives was not the function's own (a
-   * then() of Promise.race, or of a function the loop did not order).
+   * then() of Promise.race, or of a function the loop did not order): see
+   * _letGoOfAwait, whose result this returns.
    */
-  _settled(ok: boolean, outcome: unknown, waitedOn: Future<unknown> | null): void {
+  _settled(ok: boolean, outcome: unknown, waitedOn: Future<unknown> | null): boolean {
     this.state = ok ? RETURNED : THREW;
     this.pending = outcome;
-    this._letGoOfAwait(waitedOn);
+    return this._letGoOfAwait(waitedOn);
   }
 
   /**
    * @internal The await the task drives is not the function's (any more): it
    * goes on in a task of its own, which settles it, as for any then() not an
    * await. `waitedOn` is the future the task stopped waiting on for it.
+   * True if the task's next step is in the ready queue still, queued for an
+   * async body that went with the await: that step is the task's own now.
    */
-  _letGoOfAwait(waitedOn: Future<unknown> | null): void {
+  _letGoOfAwait(waitedOn: Future<unknown> | null): boolean {
+    const task = this.task as Task<unknown>;
     // An async body in what it drove may be blocked on the host: that goes with the await.
-    (this.task as Task<unknown>)._backFromHost();
+    task._backFromHost();
     const inner = this.inner;
     const resolve = this.resolve as Settle;
     const reject = this.reject as Settle;
     this.inner = null;
     this.resolve = this.reject = null;
-    if (inner !== null) {
-      settleElsewhere((this.task as Task<unknown>)._loop, inner, waitedOn, resolve, reject);
-    }
+    if (inner === null) return false;
+    const taker = settleElsewhere(task._loop, inner, waitedOn, resolve, reject);
+    // Before any of them settles, which steps its task: the old one has moved on.
+    return taker !== null && moveBodiesWithin(task, this as NativeBody<unknown>, taker);
   }
 
   /** Lets go of what the function awaited, closing a coroutine as `yield*` would. */
@@ -570,11 +580,11 @@ export class NativeSteps {
   private suspendedResume(owner: Task<unknown>): NativeBody | null {
     const suspended = this.suspendedResumes();
     if (suspended === 0) return null;
-    if ((this.resumed as NativeBody).task === owner) return this.resumed;
+    if (runsAs(this.resumed as NativeBody, owner)) return this.resumed;
     const after = this.resumedAfter as Deque<NativeBody>;
     for (let i = 0; i < suspended - 1; i++) {
       const body = after.get(i);
-      if (body.task === owner) return body;
+      if (runsAs(body, owner)) return body;
     }
     return null;
   }
@@ -711,7 +721,7 @@ export class NativeSteps {
     const started = this.started;
     for (let i = 0; i < started.length; i++) {
       const body = started.get(i);
-      if (body.task !== owner) continue;
+      if (!runsAs(body, owner)) continue;
       this.keepRunningContext();
       started.removeAt(i);
       this.credits--;
@@ -892,10 +902,22 @@ function settleElsewhere(
   waitedOn: Future<unknown> | null,
   resolve: Settle,
   reject: Settle,
-): void {
-  const future = inner instanceof Future ? inner : loop.createTask(resumeFrom(inner, waitedOn));
-  future._promise().then(resolve, reject);
+): Task<unknown> | null {
+  if (inner instanceof Future) {
+    inner._promise().then(resolve, reject);
+    return null;
+  }
+  const taker = loop.createTask(resumeFrom(inner, waitedOn));
+  takersNotStarted.add(taker);
+  taker._promise().then(resolve, reject);
+  return taker;
 }
+
+/**
+ * The tasks settleElsewhere() made whose first step is still in the ready
+ * queue: it steps the async bodies that went to them, so nothing else may.
+ */
+const takersNotStarted = new WeakSet<Task<unknown>>();
 
 /**
  * A coroutine that was suspended in another task's step, driven on: once
@@ -903,6 +925,7 @@ function settleElsewhere(
  * or at once after a bare yield.
  */
 function* resumeFrom(inner: Coro<unknown>, waitedOn: Future<unknown> | null): Coro<unknown> {
+  takersNotStarted.delete(activeLoopOrNull()?._currentTask as Task<unknown>);
   let resumed = false;
   try {
     if (waitedOn !== null) {
@@ -1143,7 +1166,7 @@ function reattach(
 ): boolean {
   if (!isResolvingFunction(resolve)) return false;
   const detached = loop._nativeSteps?.detached;
-  const i = detached?.findLastIndex((body) => body.task === owner) ?? -1;
+  const i = detached?.findLastIndex((body) => runsAs(body, owner)) ?? -1;
   if (i < 0) return retake(owner, op, resolve, reject);
   const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
   body._onHost(false);
@@ -1154,7 +1177,7 @@ function reattach(
   followAwaitScope(task);
   // A cancellation requested while it was on the host, which no host API took from its
   // signal, is thrown in at this await, whether or not the await would suspend.
-  loop._readyTask(task);
+  if (!takersNotStarted.has(task)) loop._readyTask(task);
   return true;
 }
 
@@ -1172,8 +1195,9 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
   const body = awaitingBody(owner);
   if (!(body instanceof NativeBody) || !body._drivesAwait || owner._stepInMicrotasks) return false;
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
-  const queued = stepQueued(owner, body);
-  body._letGoOfAwait(owner._stopWaiting());
+  const queuedBefore = stepQueued(owner, body);
+  // A step queued for an async body that went with the let-go await drives `op` instead.
+  const queued = body._letGoOfAwait(owner._stopWaiting()) || queuedBefore;
   const failure = owner._loop._ranPastAwait(owner, body.steps);
   if (failure !== null) {
     // Refused (the virtual loop's hostAwaits: "error"): the function runs on as no task's code.
@@ -1185,9 +1209,14 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
   return true;
 }
 
-/** The task's step that drives `body`'s await is in the ready queue: a bare yield's, or the wakeup of a done future. */
+/**
+ * The task's step that drives `body`'s await is in the ready queue: a bare
+ * yield's, the wakeup of a done future, or the first step of a task an async
+ * body went to.
+ */
 function stepQueued(task: Task<unknown>, body: NativeBody): boolean {
-  return body._queued || task._futWaiter?.done() === true;
+  if (body._queued || task._futWaiter?.done() === true) return true;
+  return body !== (task._coro as unknown) && takersNotStarted.has(task);
 }
 
 /** How the host prints a promise's resolving functions: built in, unnamed. */
@@ -1258,8 +1287,8 @@ function bodySettled(body: NativeBody, okAsSettled: boolean, outcomeAsSettled: u
     }
   }
   // A step of the task's already queued ends the task.
-  const queued = stepQueued(task, body);
-  body._settled(ok, outcome, task._stopWaiting());
+  const queuedBefore = stepQueued(task, body);
+  const queued = body._settled(ok, outcome, task._stopWaiting()) || queuedBefore;
   const steps = loop._handover;
   steps?.keepRunningContext();
   steps?.drop(body);
@@ -1360,20 +1389,28 @@ export function resultCoroutine<T>(where: string, result: unknown): Coro<T> | nu
   }
   const task = runningTask(loop);
   const body = NativeBody.watching(result, task);
-  // Only the host's async context finds a task's awaits again (see retake).
-  if (task === null || !loop._asyncLocalStorage) return body as unknown as Coro<T>;
-  return nestedBody<T>(body, task);
+  return (task === null ? body : nestedBody<T>(body, task)) as Coro<T>;
 }
 
 /**
- * The async bodies (of timeout(), taskGroup(), forAwait()) each task of a loop
- * with the asyncLocalStorage option runs now. While one runs, the functions
- * around it wait for it, so an await the host's async context finds to be the
- * task's is that body's (see retake). Two at once are nested, or the bodies
- * of sibling lines of code in one task (`Promise.all` over helpers that each
- * run one), and which of them an await is from cannot be told.
+ * The async bodies (of timeout(), taskGroup(), forAwait()) each task runs now,
+ * in the order they began: each inside the await of the one before, which
+ * waits for it. When a function lets go of its await (see settleElsewhere),
+ * the bodies inside go with it. With the asyncLocalStorage option, an await
+ * the host's async context finds to be the task's is the one body's that runs
+ * (see retake); where several run, the bodies of sibling lines of code in one
+ * task (`Promise.all` over helpers that each run one) can nest too, and which
+ * of them an await is from cannot be told.
  */
 const runningBodies = new WeakMap<Task<unknown>, NativeBody[]>();
+
+/**
+ * The task whose code a body that moved to another task runs as, to the
+ * host's async context: the one it began in (asyncLocalStorage option).
+ */
+const beganIn = new WeakMap<NativeBody, Task<unknown>>();
+/** Asked before `beganIn`: until a body moves, an await pays no lookup. */
+let anyBodyMoved = false;
 
 /** `body`, an async body running in `task`, known as one of its bodies while it runs. */
 function* nestedBody<T>(body: NativeBody, task: Task<unknown>): Coro<T> {
@@ -1383,9 +1420,53 @@ function* nestedBody<T>(body: NativeBody, task: Task<unknown>): Coro<T> {
   try {
     return (yield* body) as T;
   } finally {
-    bodies.splice(bodies.lastIndexOf(body), 1);
-    if (bodies.length === 0) runningBodies.delete(task);
+    forgetBody(body, body.task as Task<unknown>);
   }
+}
+
+/** `body` no longer runs in `task`. */
+function forgetBody(body: NativeBody, task: Task<unknown>): boolean {
+  const bodies = runningBodies.get(task);
+  const at = bodies === undefined ? -1 : bodies.lastIndexOf(body);
+  if (at < 0) return false;
+  (bodies as NativeBody[]).splice(at, 1);
+  if ((bodies as NativeBody[]).length === 0) runningBodies.delete(task);
+  return true;
+}
+
+/** `body` runs in `to` from now on: it began in `from`, whose await it was in went on there. */
+function moveBody(body: NativeBody, from: Task<unknown>, to: Task<unknown>): void {
+  if (!forgetBody(body, from)) return;
+  let bodies = runningBodies.get(to);
+  if (bodies === undefined) runningBodies.set(to, (bodies = []));
+  bodies.push(body);
+  if (!beganIn.has(body)) beganIn.set(body, from);
+  anyBodyMoved = true;
+}
+
+/**
+ * `from`, a function of `task`, let go of its await to `taker`: the bodies
+ * begun inside it go too. True if one had the task's next step queued for it
+ * (a bare yield's, or an await's start): that step is the task's own now, and
+ * `taker` steps the body.
+ */
+function moveBodiesWithin(task: Task<unknown>, from: NativeBody, taker: Task<unknown>): boolean {
+  const bodies = runningBodies.get(task);
+  if (bodies === undefined) return false;
+  const at = from === (task._coro as unknown) ? 0 : bodies.indexOf(from) + 1;
+  if (at === 0 && from !== (task._coro as unknown)) return false; // a body no task tracks
+  let queued = false;
+  for (const body of bodies.slice(at)) {
+    moveBody(body, task, taker);
+    body.task = taker;
+    queued ||= body._queued;
+  }
+  return queued;
+}
+
+/** True if `body`'s code runs as `owner`'s, to the host's async context. */
+function runsAs(body: NativeBody, owner: Task<unknown>): boolean {
+  return body.task === owner || (anyBodyMoved && beganIn.get(body) === owner);
 }
 
 /**

@@ -76,3 +76,85 @@ describe("Promise.all over helpers in a native task", () => {
     }
   });
 });
+
+describe("an async body inside an await its function lets go of", () => {
+  // Two lines of code in one task, on a loop with the asyncLocalStorage option: the host's
+  // async context finds lineB's `await timeout(...)` to be the task's while lineA's
+  // timeout() body runs alone, so A's body drives it (and lets go of its own sleep(), which
+  // goes on in a task of its own). When A's body returns, the await it drives goes on in a
+  // task of its own too, and B's body, begun inside it, must go with it at once. Each case
+  // failed every run before, on one of the timings the host's microtasks give.
+  async function twoLines(ticksAfterOpen: number, bodyOfB: (gate: Promise<void>) => Promise<void>) {
+    const log: string[] = [];
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    loop.setExceptionHandler((_loop, context) =>
+      log.push(`report: ${context.message} ${context.exception}`),
+    );
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    async function lineA() {
+      await timeout(100, async () => {
+        await sleep(1);
+        open();
+        for (let tick = 0; tick < ticksAfterOpen; tick++) await null;
+        log.push("A's body done");
+      });
+      log.push("A done");
+    }
+    async function lineB() {
+      await null;
+      await timeout(100, async () => {
+        await bodyOfB(gate);
+        log.push("B's body done");
+      });
+      log.push("B done");
+    }
+    const result = await loop
+      .runUntilComplete(async () => {
+        await Promise.all([lineA(), lineB()]);
+        return "ok";
+      })
+      .catch((error) => `error: ${error}`);
+    loop.close();
+    return { result, log };
+  }
+
+  /** Each line ran to its end, in its own order, and nothing else was said. */
+  function expectBothLinesDone({ result, log }: { result: string; log: string[] }) {
+    expect(result).toBe("ok");
+    expect(log.filter((line) => line.startsWith("A"))).toEqual(["A's body done", "A done"]);
+    expect(log.filter((line) => line.startsWith("B"))).toEqual(["B's body done", "B done"]);
+    expect(log).toHaveLength(4);
+  }
+
+  it("that returns before the task it went to has stepped: the end waits for that task's first step", async () => {
+    // Before: its end stepped the old task, whose function had moved on ("a native task was
+    // stepped with nothing to run"); then, gone with the await, it stepped the new task at
+    // once and again from the ready queue.
+    expectBothLinesDone(await twoLines(0, (gate) => gate));
+  });
+
+  it("that awaits again before the task it went to has stepped: that task's first step drives the await", async () => {
+    // Guards a first version of the fix, which moved the body alone: the await queued a
+    // second step of the new task, which ran after the task had ended.
+    expectBothLinesDone(
+      await twoLines(0, async (gate) => {
+        await gate;
+        await sleep(0);
+      }),
+    );
+  });
+
+  it("whose await had queued a step of the old task: that step is the old task's own", async () => {
+    // Before: the old task ran its function's end at once and then the step it had queued
+    // for B's body, with nothing left to run.
+    expectBothLinesDone(
+      await twoLines(1, async (gate) => {
+        await gate;
+        await sleep(0);
+      }),
+    );
+  });
+});
