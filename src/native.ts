@@ -703,6 +703,11 @@ export class NativeSteps {
     return started.length > 0 ? started.get(started.length - 1) : null;
   }
 
+  /** The function take() would give the then() to. */
+  next(): NativeBody | null {
+    return this.started.length > 0 && this.credits > 0 ? this.started.get(0) : this.resumed;
+  }
+
   /** The function the next then() belongs to (see due()). */
   take(): NativeBody {
     this.keepRunningContext();
@@ -1089,9 +1094,16 @@ export function awaitInTask(op: object, resolve: Settle, reject: unknown): boole
     if (body === null) return reattach(loop, owner, op, resolve, reject as Settle);
     return driveAwait(steps as NativeSteps, body, op, resolve, reject as Settle);
   }
-  return (
-    due &&
-    driveAwait(steps as NativeSteps, (steps as NativeSteps).take(), op, resolve, reject as Settle)
+  if (!due) return false;
+  // A task's await of itself is code outside it that awaits it (a line of code beside it, which
+  // the host resumed): no function's await, and the task's own then() is still to come.
+  if (op === (steps as NativeSteps).next()?.task) return false;
+  return driveAwait(
+    steps as NativeSteps,
+    (steps as NativeSteps).take(),
+    op,
+    resolve,
+    reject as Settle,
   );
 }
 

@@ -1217,6 +1217,24 @@ describe("awaits the loop does not control", () => {
     );
   });
 
+  it("after a host await, awaiting a child blocked on the host waits for the child", async () => {
+    // Without the option, the function's `await child` after the host's promise is no longer
+    // ordered, and the child's then() was due (it waited on the host too): the await was taken
+    // for the child's own, which failed with "Task-2 cannot wait on itself".
+    const hostTurn = () => new Promise((resolve) => setImmediate(resolve));
+    const loop = new HostEventLoop();
+    const result = await loop.runUntilComplete(async () => {
+      const child = createTask(async () => {
+        await hostTurn();
+        return "child";
+      });
+      await hostTurn();
+      return await child;
+    });
+    loop.close();
+    expect(result).toBe("child");
+  });
+
   it("a host API's AbortError for the task's signal counts as its cancellation", async () => {
     // Node's timers, fs and child_process reject with an AbortError whose cause is the
     // signal's reason; fetch rejects with the reason itself.
