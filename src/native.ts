@@ -935,7 +935,7 @@ function* resumeFrom(inner: Coro<unknown>, waitedOn: Future<unknown> | null): Co
   try {
     if (waitedOn !== null) {
       try {
-        yield* waitedOn;
+        yield* new WaitUntilStepped(waitedOn);
       } catch (error) {
         if (!waitedOn.done()) throw error; // interrupted while waiting
       }
@@ -944,6 +944,31 @@ function* resumeFrom(inner: Coro<unknown>, waitedOn: Future<unknown> | null): Co
     return yield* inner;
   } finally {
     if (!resumed) inner.return(undefined);
+  }
+}
+
+/**
+ * Waits for a future as `yield* future` does, but leaves its outcome to the
+ * coroutine that reads it, and ends at the next step even if the future is
+ * still pending: an async body inside that coroutine ended, or let go of its
+ * await, and the task stopped waiting for it (see bodySettled).
+ */
+class WaitUntilStepped {
+  private waited = false;
+  constructor(private readonly future: Future<unknown>) {}
+
+  next(): IteratorResult<Suspend, undefined> {
+    if (this.waited || this.future.done()) return doneStep(undefined);
+    this.waited = true;
+    return waitStep(this.future, false) as IteratorResult<Suspend, undefined>;
+  }
+
+  throw(error: unknown): IteratorResult<Suspend, undefined> {
+    throw error;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
   }
 }
 

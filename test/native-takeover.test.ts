@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import {
   createTask,
+  Event,
   HostEventLoop,
   Lock,
   sleep,
@@ -16,6 +17,8 @@ import {
   timeout,
 } from "../src/index.js";
 
+const hostDelay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe("Promise.all over helpers in a native task", () => {
   it("of helpers whose timeout() bodies await the host, when the function returns first: the task that takes the await over waits for the host too", async () => {
     // Unordered code (the outcome varies from run to run, as the docs say), but never an
@@ -23,7 +26,6 @@ describe("Promise.all over helpers in a native task", () => {
     // whose body waited on the host, and the task that took that await over stepped the
     // body as if the loop could run it ("a native task was stepped with nothing to run",
     // in about one run in three before).
-    const hostDelay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const internal = /stepped with nothing to run|iterated while pending|stepped after it finished/;
     async function once(): Promise<string[]> {
       const lock = new Lock();
@@ -84,7 +86,11 @@ describe("an async body inside an await its function lets go of", () => {
   // goes on in a task of its own). When A's body returns, the await it drives goes on in a
   // task of its own too, and B's body, begun inside it, must go with it at once. Each case
   // failed every run before, on one of the timings the host's microtasks give.
-  async function twoLines(ticksAfterOpen: number, bodyOfB: (gate: Promise<void>) => Promise<void>) {
+  async function twoLines(
+    ticksAfterOpen: number,
+    bodyOfB: (gate: Promise<void>) => Promise<void>,
+    afterBoth = () => {},
+  ) {
     const log: string[] = [];
     const loop = new HostEventLoop({ asyncLocalStorage: true });
     loop.setExceptionHandler((_loop, context) =>
@@ -114,6 +120,7 @@ describe("an async body inside an await its function lets go of", () => {
     const result = await loop
       .runUntilComplete(async () => {
         await Promise.all([lineA(), lineB()]);
+        afterBoth();
         return "ok";
       })
       .catch((error) => `error: ${error}`);
@@ -144,6 +151,23 @@ describe("an async body inside an await its function lets go of", () => {
         await gate;
         await sleep(0);
       }),
+    );
+  });
+
+  it("whose task waited inside it on a future still pending: the task that took it over goes on when it ends", async () => {
+    // Before: its end stepped that task while it waited on the future for the await it took
+    // over ("iterated while pending"); before that fix, the run stopped with a false
+    // DeadlockError.
+    const event = new Event();
+    expectBothLinesDone(
+      await twoLines(
+        0,
+        async () => {
+          await null;
+          await Promise.race([event.wait(), hostDelay(10)]);
+        },
+        () => event.set(), // the race's loser, which went on in a task of its own, ends
+      ),
     );
   });
 
