@@ -703,18 +703,22 @@ export class NativeSteps {
     return started.length > 0 ? started.get(started.length - 1) : null;
   }
 
-  /** The function take() would give the then() to. */
-  next(): NativeBody | null {
-    return this.started.length > 0 && this.credits > 0 ? this.started.get(0) : this.resumed;
-  }
-
-  /** The function the next then() belongs to (see due()). */
-  take(): NativeBody {
-    this.keepRunningContext();
-    if (this.started.length > 0 && this.credits > 0) {
+  /**
+   * The function the next then() belongs to (see due()), if it is not an
+   * await of that function's own task (`op`): code outside the task awaits it
+   * (a line of code beside it, which the host resumed), and the function's
+   * own then() is still to come.
+   */
+  take(op: object): NativeBody | null {
+    const started = this.started;
+    if (started.length > 0 && this.credits > 0) {
+      if ((started.get(0) as NativeBody).task === op) return null;
+      this.keepRunningContext();
       this.credits--;
-      return this.started.shift() as NativeBody; // a Deque: an array's shift() moves them all
+      return started.shift() as NativeBody; // a Deque: an array's shift() moves them all
     }
+    if ((this.resumed as NativeBody).task === op) return null;
+    this.keepRunningContext();
     return this.takeResumed() as NativeBody;
   }
 
@@ -1119,17 +1123,8 @@ export function awaitInTask(op: object, resolve: Settle, reject: unknown): boole
     if (body === null) return reattach(loop, owner, op, resolve, reject as Settle);
     return driveAwait(steps as NativeSteps, body, op, resolve, reject as Settle);
   }
-  if (!due) return false;
-  // A task's await of itself is code outside it that awaits it (a line of code beside it, which
-  // the host resumed): no function's await, and the task's own then() is still to come.
-  if (op === (steps as NativeSteps).next()?.task) return false;
-  return driveAwait(
-    steps as NativeSteps,
-    (steps as NativeSteps).take(),
-    op,
-    resolve,
-    reject as Settle,
-  );
+  const body = due ? (steps as NativeSteps).take(op) : null;
+  return body !== null && driveAwait(steps as NativeSteps, body, op, resolve, reject as Settle);
 }
 
 /**
