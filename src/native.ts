@@ -704,22 +704,31 @@ export class NativeSteps {
   }
 
   /**
-   * The function the next then() belongs to (see due()), if it is not an
-   * await of that function's own task (`op`): code outside the task awaits it
-   * (a line of code beside it, which the host resumed), and the function's
-   * own then() is still to come.
+   * The function the next then() belongs to (see due()), unless the then()
+   * may be code outside it awaiting its task (`op`; see awaitOfOwnTask).
    */
   take(op: object): NativeBody | null {
     const started = this.started;
     if (started.length > 0 && this.credits > 0) {
-      if ((started.get(0) as NativeBody).task === op) return null;
+      if (this.awaitOfOwnTask(started.get(0) as NativeBody, op)) return null;
       this.keepRunningContext();
       this.credits--;
       return started.shift() as NativeBody; // a Deque: an array's shift() moves them all
     }
-    if ((this.resumed as NativeBody).task === op) return null;
+    if (this.awaitOfOwnTask(this.resumed as NativeBody, op)) return null;
     this.keepRunningContext();
     return this.takeResumed() as NativeBody;
+  }
+
+  /**
+   * True for a then() of `body`'s own task while a task's function runs on
+   * past a host await: that code, resumed by the host, may be what awaits the
+   * task (`await child` after `await fetch(…)`), and the function's own then()
+   * is still to come. Where no such code runs, it is the function's await of
+   * its own task, which fails as a coroutine's does ("cannot wait on itself").
+   */
+  private awaitOfOwnTask(body: NativeBody, op: object): boolean {
+    return body.task === op && this.loop._tasksOnHost > 0;
   }
 
   /**

@@ -1235,6 +1235,24 @@ describe("awaits the loop does not control", () => {
     expect(result).toBe("child");
   });
 
+  it("a native task that awaits itself fails as a coroutine does, when no function runs on past a host await", async () => {
+    // The check above leaves such a then() to the task's function only while no task's
+    // function may be host-resumed code that awaits it.
+    const outcome = await onLoop(async () => {
+      const task = createTask(async () => {
+        await sleep(0);
+        await currentTask();
+      });
+      try {
+        await task;
+        return "returned";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(outcome).toMatch(/^<Task pending name="Task-2"> cannot wait on itself\.$/);
+  });
+
   it("a host API's AbortError for the task's signal counts as its cancellation", async () => {
     // Node's timers, fs and child_process reject with an AbortError whose cause is the
     // signal's reason; fetch rejects with the reason itself.
