@@ -1,9 +1,11 @@
 /**
- * A native task that returns while its task drives a helper's await, whose
- * async body waits on the host: the task that takes that await over waits for
- * the host too. In a file of its own: the helpers it leaves behind on closed
- * loops stay counted as native code on the host (see "run on after its loop
- * closed" in native-tasks.test.ts), which the reports of later tests would see.
+ * A task that takes over an await a native function lets go of (the function
+ * returned first, or its task's await was retaken for another line of code),
+ * with the async bodies begun inside it: it waits for the host where they do,
+ * and steps them, as the task they left no longer does. In a file of its own:
+ * the helpers the first test leaves behind on closed loops stay counted as
+ * native code on the host (see "run on after its loop closed" in
+ * native-tasks.test.ts), which the reports of later tests would see.
  */
 import { describe, expect, it } from "vitest";
 import {
