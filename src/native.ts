@@ -234,8 +234,7 @@ export class NativeBody<T = unknown> {
     const stepping = task?._loop._currentTask;
     // Stored only when it moved: a store is a write barrier, dear while the collector marks.
     if (stepping === task || stepping === null || stepping === undefined) return;
-    if (task !== null) moveBody(this as NativeBody<unknown>, task, stepping);
-    this.task = stepping;
+    moveBody(this as NativeBody<unknown>, task, stepping);
   }
 
   /**
@@ -1455,14 +1454,19 @@ let anyBodyMoved = false;
 
 /** `body`, an async body running in `task`, known as one of its bodies while it runs. */
 function* nestedBody<T>(body: NativeBody, task: Task<unknown>): Coro<T> {
-  let bodies = runningBodies.get(task);
-  if (bodies === undefined) runningBodies.set(task, (bodies = []));
-  bodies.push(body);
+  addBody(body, task);
   try {
     return (yield* body) as T;
   } finally {
     forgetBody(body, body.task as Task<unknown>);
   }
+}
+
+/** `body` runs in `task`, inside the bodies that run there already. */
+function addBody(body: NativeBody, task: Task<unknown>): void {
+  const bodies = runningBodies.get(task);
+  if (bodies === undefined) runningBodies.set(task, [body]);
+  else bodies.push(body);
 }
 
 /** `body` no longer runs in `task`. */
@@ -1475,12 +1479,11 @@ function forgetBody(body: NativeBody, task: Task<unknown>): boolean {
   return true;
 }
 
-/** `body` runs in `to` from now on: it began in `from`, whose await it was in went on there. */
-function moveBody(body: NativeBody, from: Task<unknown>, to: Task<unknown>): void {
-  if (!forgetBody(body, from)) return;
-  let bodies = runningBodies.get(to);
-  if (bodies === undefined) runningBodies.set(to, (bodies = []));
-  bodies.push(body);
+/** `body` runs in `to` from now on: it ran in `from`, whose await it was in went on there. */
+function moveBody(body: NativeBody, from: Task<unknown> | null, to: Task<unknown>): void {
+  body.task = to;
+  if (from === null || !forgetBody(body, from)) return;
+  addBody(body, to);
   if (!beganIn.has(body)) beganIn.set(body, from);
   anyBodyMoved = true;
 }
@@ -1499,7 +1502,6 @@ function moveBodiesWithin(task: Task<unknown>, from: NativeBody, taker: Task<unk
   let queued = false;
   for (const body of bodies.slice(at)) {
     moveBody(body, task, taker);
-    body.task = taker;
     queued ||= body._queued;
   }
   return queued;
