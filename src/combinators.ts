@@ -13,7 +13,7 @@ import {
 } from "./coro.js";
 import { CancelledError, InterruptError, TimeoutError } from "./errors.js";
 import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
-import { Future, ownFuture, PENDING, WaitFuture, waitStep } from "./futures.js";
+import { FAILED, Future, ownFuture, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
 import { foreignFuture, toFuture } from "./tasks.js";
@@ -242,17 +242,16 @@ function gatherFuture(
         outer.setException(child._makeCancelledError());
         return;
       }
-      const error = child.exception();
-      if (error !== undefined) {
-        outer.setException(error);
+      // A failure may be undefined, which exception() also returns for a success.
+      if (child._state === FAILED) {
+        outer.setException(child.exception());
         return;
       }
     }
     if (finished < total) return;
     const results = children.map((f) => {
       if (f.cancelled()) return f._makeCancelledError();
-      const error = f.exception();
-      return error !== undefined ? error : f.result();
+      return f._state === FAILED ? f.exception() : f.result();
     });
     // A cancelled gather ends cancelled, even when it returns exceptions.
     if (outer._cancelRequested) outer.setException(child._makeCancelledError());
@@ -281,6 +280,13 @@ export interface WaitOptions {
 }
 
 const WAIT_OPTIONS: OptionNames<WaitOptions> = { timeout: true, returnWhen: true };
+
+/** Whether `f` failed, with any value (undefined too); as asyncio's wait(), the look retrieves its exception. */
+function failedSeen(f: Future<unknown>): boolean {
+  if (f._state !== FAILED) return false;
+  f.exception();
+  return true;
+}
 
 /**
  * Waits for futures (coroutines are wrapped in tasks) until `returnWhen` is
@@ -361,7 +367,7 @@ function* waitUntil<T>(
     if (
       counter <= 0 ||
       returnWhen === "FIRST_COMPLETED" ||
-      (returnWhen === "FIRST_EXCEPTION" && !f.cancelled() && f.exception() !== undefined)
+      (returnWhen === "FIRST_EXCEPTION" && failedSeen(f))
     ) {
       timer?.cancel();
       releaseWaiter(waiter);
@@ -504,11 +510,8 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
       return;
     }
     if (f.cancelled()) outer.cancel();
-    else {
-      const error = f.exception();
-      if (error !== undefined) outer.setException(error);
-      else outer.setResult(f.result());
-    }
+    else if (f._state === FAILED) outer.setException(f.exception());
+    else outer.setResult(f.result());
   };
   const onOuterDone = (): void => {
     if (!inner.done()) inner._removeCallback(onInnerDone as (f: never) => void);

@@ -14,7 +14,7 @@ import {
 import { pendingReported } from "./deadlock.js";
 import { DeadlockError } from "./errors.js";
 import { loopInThisStack, setDefaultLoopProvider } from "./events.js";
-import type { Future } from "./futures.js";
+import { FAILED, type Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { readMainResult } from "./mainresult.js";
@@ -345,12 +345,10 @@ async function cancelAllTasks(loop: BaseEventLoop, mainDone: boolean): Promise<v
     grace.cancel();
   }
   for (const task of tasks) {
-    if (task.cancelled()) continue;
-    const exception = task.exception();
-    if (exception !== undefined) {
+    if (task._state === FAILED) {
       loop.callExceptionHandler({
         message: "unhandled exception during run() shutdown",
-        exception,
+        exception: task.exception(),
         task,
       });
     }

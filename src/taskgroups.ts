@@ -7,7 +7,7 @@ import { cancellationFor } from "./abort.js";
 import type { Coro } from "./coro.js";
 import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
-import { type Future, PENDING, WaitFuture } from "./futures.js";
+import { FAILED, type Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { bodyCoroutine, checkBodyRunsHere } from "./native.js";
 import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
@@ -157,9 +157,9 @@ export class TaskGroup {
     if (onCompleted !== null && this._tasks.size === 0 && onCompleted._state === PENDING) {
       onCompleted._resolve(true);
     }
-    if (task.cancelled()) return;
+    // A failure may be undefined, which exception() also returns for a success.
+    if (task._state !== FAILED) return;
     const error = task.exception();
-    if (error === undefined) return;
     this._errors.push(error);
     const parent = this._parentTask as Task;
     if (parent.done()) {

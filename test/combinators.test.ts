@@ -729,3 +729,51 @@ describe("asCompleted", () => {
     });
   });
 });
+
+describe("a task that fails with undefined", () => {
+  // `throw undefined`, or a promise rejected with no reason (`reject()`), is a failure
+  // that exception() cannot tell from a success: each combinator must see it as one.
+  function* failsWithUndefined(ms: number): Coro<never> {
+    yield* sleep(ms);
+    throw undefined;
+  }
+
+  /** Whether `aw` threw, and what: told apart from a success when the error is undefined. */
+  function* outcomeOf(aw: Iterable<Suspend, unknown, unknown>): Coro<string> {
+    try {
+      return `returned ${String(yield* aw)}`;
+    } catch (error) {
+      return `threw ${String(error)} at ${getRunningLoop().time()}`;
+    }
+  }
+
+  it("fails gather at once, and is returned by gather with returnExceptions", () => {
+    const log = runV(function* () {
+      const slow = createTask(sleep(50, "slow"));
+      const first = yield* outcomeOf(gather(createTask(failsWithUndefined(5)), slow));
+      const all = yield* gather([createTask(failsWithUndefined(5)), sleep(10, "ok")], {
+        returnExceptions: true,
+      });
+      return [first, slow.cancelled(), all];
+    });
+    expect(log).toEqual(["threw undefined at 5", false, [undefined, "ok"]]);
+  });
+
+  it("ends wait() with FIRST_EXCEPTION", () => {
+    const log = runV(function* () {
+      const bad = createTask(failsWithUndefined(1));
+      const slow = createTask(sleep(1000));
+      const { done, pending } = yield* wait([bad, slow], { returnWhen: "FIRST_EXCEPTION" });
+      slow.cancel();
+      return [getRunningLoop().time(), done.has(bad), pending.has(slow)];
+    });
+    expect(log).toEqual([1, true, true]);
+  });
+
+  it("passes through shield()", () => {
+    const log = runV(function* () {
+      return yield* outcomeOf(shield(createTask(failsWithUndefined(5))));
+    });
+    expect(log).toBe("threw undefined at 5");
+  });
+});

@@ -147,9 +147,11 @@ describe("run()", () => {
     expect(leftover!.cancelled()).toBe(true);
   });
 
-  it("reports a leftover task that fails instead of being cancelled", async () => {
+  it.each([
+    ["an error", new Error("refused to cancel")],
+    ["undefined, as a promise rejected with no reason does", undefined],
+  ])("reports a leftover task that fails with %s instead of being cancelled", async (_, error) => {
     const contexts: ExceptionContext[] = [];
-    const error = new Error("refused to cancel");
     let leftover: Task<void> | undefined;
     await run(function* () {
       getRunningLoop().setExceptionHandler((_l, ctx) => contexts.push(ctx));

@@ -216,6 +216,29 @@ describe("taskGroup", () => {
     });
   });
 
+  it("a child that fails with undefined fails the group and cancels its siblings", () => {
+    const log = runV(function* () {
+      const sibling: Task<void>[] = [];
+      const error = yield* catching(
+        taskGroup(function* (tg) {
+          tg.createTask(
+            (function* () {
+              yield* sleep(5);
+              throw undefined; // as a promise rejected with no reason does
+            })(),
+          );
+          sibling.push(tg.createTask(sleep(50)));
+        }),
+      );
+      return [
+        error instanceof AggregateError && error.errors,
+        sibling[0]!.cancelled(),
+        getRunningLoop().time(),
+      ];
+    });
+    expect(log).toEqual([[undefined], true, 5]);
+  });
+
   it("an error in a nested group reaches the outer group as a nested AggregateError (test_taskgroup_13)", () => {
     const result = runV(function* () {
       const error = yield* catching(
