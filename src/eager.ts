@@ -26,7 +26,7 @@ import {
 } from "./events.js";
 import { CONTEXT_OPTION, FINISHED, Future, keptStep, yieldKept } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
-import { HOLD_FIRST_STEP, reusedCoroutine, Task, type TaskOptions } from "./tasks.js";
+import { HOLD_FIRST_STEP, Task, type TaskOptions, takenAlready } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
 import { argTypeError, checkOptions, notACoroutine, type OptionNames } from "./validate.js";
@@ -364,15 +364,8 @@ inspectAsString(CoroStart);
  */
 function checkNotStarted(where: string, coro: Coro<unknown>): void {
   const mark = (coro as Marked)[coroMark];
-  if (mark !== undefined) throw startedAlready(where, mark);
-}
-
-/** Out of checkNotStarted(), so that eager() still inlines it whole. */
-function startedAlready(where: string, mark: number | Task<unknown>): Error {
-  if (typeof mark === "object") return reusedCoroutine(mark);
-  return new InvalidStateError(
-    `${where}: this coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.`,
-  );
+  // Out of line, so that eager() still inlines this whole.
+  if (mark !== undefined) throw takenAlready(where, mark);
 }
 
 /** One step of `coro` in `context` (null: the current one), recording its state for coroIsNew() & co. */

@@ -967,10 +967,21 @@ function publishStepEnd(task: Task<unknown>): void {
   publish("task.step.end", { task });
 }
 
-/** Throws if a task took `coro`: a coroutine runs in one task, once. */
+/** Throws if a task took `coro`, or eager() or a CoroStart started it: a coroutine runs in one task, once. */
 function checkNotTaken(coro: Coro<unknown>): void {
   const mark = (coro as Marked)[coroMark];
-  if (typeof mark === "object") throw reusedCoroutine(mark);
+  if (mark !== undefined) throw takenAlready(null, mark);
+}
+
+/** @internal The error for a coroutine `mark` says a task took or a start began, given to `where` (null: a task). */
+export function takenAlready(
+  where: string | null,
+  mark: number | Task<unknown>,
+): InvalidStateError {
+  if (typeof mark === "object") return reusedCoroutine(mark);
+  return new InvalidStateError(
+    `${where === null ? "This" : `${where}: this`} coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.`,
+  );
 }
 
 /** @internal The error for a coroutine `driver` took, given to something else. */

@@ -26,6 +26,7 @@ import {
   eager,
   eagerCtx,
   eagerTaskFactory,
+  ensureFuture,
   Future,
   funcEager,
   gather,
@@ -762,11 +763,22 @@ describe("eager: bad input", () => {
       const coro = work();
       const task = eager(coro);
       const again = [thrown(() => eager(coro)).message, thrown(() => new CoroStart(coro)).message];
-      return [...again, yield* task];
+      // A task would resume it past the start's suspension, and leave the start no result.
+      const inTask = [
+        thrown(() => createTask(coro)).message,
+        thrown(() => gather(coro)).message,
+        thrown(() => ensureFuture(coro)).message,
+      ];
+      const started = work();
+      const start = coroStart(started);
+      const afterCoroStart = thrown(() => createTask(started)).message;
+      return [...again, ...new Set([...inTask, afterCoroStart]), yield* task, yield* start];
     });
     expect(results).toEqual([
       "eager(): this coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.",
       "new CoroStart(): this coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.",
+      "This coroutine was started already, by eager() or a CoroStart, which continues it: wait for what that returned instead.",
+      5,
       5,
     ]);
   });
