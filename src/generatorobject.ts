@@ -7,7 +7,7 @@
  * item or the end. Native code iterates it with `for await`.
  */
 import { type LiveGenerators, trackGenerator } from "./asyncgens.js";
-import { type Coro, describe, isCoroutine } from "./coro.js";
+import { type Coro, describe, isCoroutine, isLocalAsyncFunction } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
 import { getEventLoop, getRunningLoop } from "./events.js";
 import type { Future } from "./futures.js";
@@ -82,6 +82,16 @@ export class GeneratorObject<T, TReturn = void, TNext = unknown>
         body,
         "a generator function that takes the GeneratorObject",
         "pass function* (g) { yield* g.yield(item); }",
+      );
+    }
+    // Refused before its call: an async body's code would run, and its promise be dropped.
+    if (isLocalAsyncFunction(body)) {
+      throw argTypeError(
+        "new GeneratorObject()",
+        "body",
+        body,
+        "a function that returns a coroutine",
+        "declare it with function*",
       );
     }
     const coro = body(this);

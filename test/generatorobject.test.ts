@@ -401,6 +401,18 @@ describe("GeneratorObject from a coroutine", () => {
     });
   });
 
+  test("an async body is refused before its call: its code does not run", () => {
+    const log: string[] = [];
+    const body = async (): Promise<void> => {
+      log.push("ran");
+    };
+    const error = thrown(() => new GeneratorObject(body as never));
+    expect([error.message, log]).toEqual([
+      "new GeneratorObject() expects body to be a function that returns a coroutine, got function body: declare it with function*.",
+      [],
+    ]);
+  });
+
   test("yield() outside the body's run is an InvalidStateError", () => {
     const gen = new GeneratorObject(counter);
     const e = thrown(() => gen.yield(1));
