@@ -9,7 +9,7 @@ import type { Coro } from "./coro.js";
 import { getEventLoop } from "./events.js";
 import { fromPromise } from "./futures.js";
 import { GeneratorObject } from "./generatorobject.js";
-import { callBody, resultCoroutine } from "./native.js";
+import { callBody, resultCoroutine, runAsNoOwner } from "./native.js";
 import { type Op, thenable } from "./thenable.js";
 import { argTypeError, checkFunction } from "./validate.js";
 
@@ -61,7 +61,9 @@ function* pump<T, TReturn>(
   let reading = false;
   try {
     for (;;) {
-      const read = fromPromise(iterator.next());
+      // Its awaits of asynkit awaitables (an async generator's) are no task's: each runs as
+      // a task of its own, with or without the asyncLocalStorage option.
+      const read = fromPromise(runAsNoOwner(() => iterator.next()));
       let step: IteratorResult<T, TReturn>;
       try {
         step = yield* read;
@@ -95,13 +97,14 @@ function* closeSource<T, TReturn>(
   reading: boolean,
 ): Coro<void> {
   if (!reading) {
-    if (typeof iterator.return === "function") yield* fromPromise(iterator.return());
+    const close = iterator.return;
+    if (typeof close === "function") yield* fromPromise(runAsNoOwner(() => close.call(iterator)));
     return;
   }
   const stream = source as Partial<Destroyable>;
   if (typeof stream.destroy === "function") stream.destroy();
   const loop = getEventLoop();
-  iterator.return?.().then(undefined, (exception: unknown) =>
+  runAsNoOwner(() => iterator.return?.())?.then(undefined, (exception: unknown) =>
     loop.callExceptionHandler({
       message: "fromAsyncIterable(): the source failed to close after a read was abandoned",
       exception,

@@ -1181,12 +1181,13 @@ function runAsOwner(task: Task<unknown>, fn: () => unknown): unknown {
 }
 
 /**
- * Runs `fn` as no task's code: a loop without the asyncLocalStorage option
- * starts its functions so, and its drives, which may be queued from the code
- * of another loop's task that has the option; else their awaits would be
- * taken for that task's, on that loop.
+ * @internal Runs `fn` as no task's code: a loop without the asyncLocalStorage
+ * option starts its functions so, and its drives, which may be queued from the
+ * code of another loop's task that has the option; else their awaits would be
+ * taken for that task's, on that loop. So does a read of a native async
+ * iterable, which its consumer waits for as a host promise.
  */
-function runAsNoOwner<R>(fn: () => R): R {
+export function runAsNoOwner<R>(fn: () => R): R {
   return owners ? owners.exit(fn) : fn();
 }
 

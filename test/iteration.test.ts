@@ -458,6 +458,38 @@ describe("from async functions: forAwait(), a GeneratorObject's calls and Monito
     ]);
   });
 
+  test.each([false, true])(
+    "forAwait() over an async generator that awaits asynkit, in an async task (asyncLocalStorage: %s), in the loop's order",
+    async (asyncLocalStorage) => {
+      const loop = new VirtualEventLoop({ hostAwaits: "error", asyncLocalStorage });
+      const reports: string[] = [];
+      loop.setExceptionHandler((_l, context) => reports.push(context.message));
+      const log: string[] = [];
+      async function* ticks(): AsyncGenerator<number> {
+        try {
+          for (let i = 1; ; i++) {
+            await sleep(10);
+            yield i;
+          }
+        } finally {
+          await sleep(5); // its close awaits too
+          log.push(`ticks closed at ${loop.time()}`);
+        }
+      }
+      await loop.runUntilComplete(async () => {
+        await forAwait(ticks(), (n: number) => {
+          log.push(`tick ${n} at ${loop.time()}`);
+          return n < 2;
+        });
+        log.push(`done at ${loop.time()}`);
+      });
+      expect([log, reports]).toEqual([
+        ["tick 1 at 10", "tick 2 at 20", "ticks closed at 25", "done at 25"],
+        [],
+      ]);
+    },
+  );
+
   test("an async body that fails ends forAwait() with its error, and closes the source", async () => {
     const log: string[] = [];
     const source = new GeneratorObject<number>(function* (g) {
