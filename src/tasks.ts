@@ -62,7 +62,7 @@ import {
 } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Monitor } from "./monitor.js";
-import { HOST_STEP, NATIVE_STEP, NativeBody, nativeBody } from "./native.js";
+import { HOST_STEP, NATIVE_STEP, NativeBody, nativeBody, runAsNoOwner } from "./native.js";
 import {
   basePriority,
   effectivePriority,
@@ -924,9 +924,14 @@ interface ParentLink {
   task: Task<unknown> | null;
 }
 
-/** With the loop's asyncLocalStorage option: the task's steps run in the context it was made in. */
+/**
+ * With the loop's asyncLocalStorage option: the task's steps run in the
+ * context it was made in, but as no task's code (a native task's function
+ * runs as its own): what a generator task's step queues for the host is not
+ * the code of the native task that made it.
+ */
 function keepAsyncScope(task: Task<unknown>, loop: BaseEventLoop): void {
-  const scope = captureAsyncScope("asynkit.Task");
+  const scope = runAsNoOwner(() => captureAsyncScope("asynkit.Task"));
   if (scope === undefined) return;
   (loop._asyncScopes ??= new Map()).set(task, scope);
   // A loop's first task gives its drive a context to start in (see _spin).

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import {
   type Coro,
   createTask,
+  currentTask,
   eager,
   fromPromise,
   getRunningLoop,
@@ -243,6 +244,30 @@ describe("AsyncLocalStorage follows tasks with the asyncLocalStorage option", ()
       expect(log[0]).toBe("watcher: CancelledError");
       expect(log.slice(1).sort()).toEqual(["then: w", "worker: w"]);
     }
+  });
+
+  it("a host callback that a generator task queues is no task's code, though a native task made that task", async () => {
+    // Were it the native task's, its awaits would be taken for that task's, and its cancel() lost there.
+    const log: string[] = [];
+    const loop = new HostEventLoop(ON);
+    await loop.runUntilComplete(async () => {
+      await createTask(function* () {
+        yield* fromPromise(
+          new Promise<void>((resolve) =>
+            setTimeout(() => {
+              try {
+                log.push(`callback in ${currentTask()?.getName()}`);
+              } catch (error) {
+                log.push(`callback: ${(error as Error).message.split(":")[0]}`);
+              }
+              resolve();
+            }, 1),
+          ),
+        );
+      });
+    });
+    loop.close();
+    expect(log).toEqual(["callback: no running event loop"]);
   });
 
   it("what a native task awaits runs in the store current at the await: timeout(), taskGroup(), waitFor() bodies", async () => {
