@@ -924,8 +924,8 @@ function settleElsewhere(
     inner._promise().then(resolve, reject);
     return null;
   }
-  const taker = loop.createTask(resumeFrom(inner, waitedOn));
-  takersNotStarted.add(taker);
+  const taker = loop.createTask(resumeFrom(inner));
+  takersNotStarted.set(taker, waitedOn);
   taker._promise().then(resolve, reject);
   return taker;
 }
@@ -933,16 +933,33 @@ function settleElsewhere(
 /**
  * The tasks settleElsewhere() made whose first step is still in the ready
  * queue: it steps the async bodies that went to them, so nothing else may.
+ * Each with the future that step will wait on.
  */
-const takersNotStarted = new WeakSet<Task<unknown>>();
+const takersNotStarted = new WeakMap<Task<unknown>, Future<unknown> | null>();
+
+/**
+ * `task` stops waiting on its future, for an await one of its functions let
+ * go of: that future, if any. A taker not started yet waits on none, but its
+ * first step will, and so must a body's await that goes on elsewhere: the
+ * coroutine that waits on that future may be inside it.
+ */
+function stopWaiting(task: Task<unknown>): Future<unknown> | null {
+  const waitedOn = task._stopWaiting() ?? takersNotStarted.get(task) ?? null;
+  // That first step then steps what the taker drives at once, as a started one is stepped.
+  if (takersNotStarted.has(task)) takersNotStarted.set(task, null);
+  return waitedOn;
+}
 
 /**
  * A coroutine that was suspended in another task's step, driven on: once
- * `waitedOn`, the future it waited on, is done (it reads the outcome itself),
- * or at once after a bare yield.
+ * the future it waited on (kept in takersNotStarted) is done (it reads the
+ * outcome itself), or at once after a bare yield, or when a body inside it
+ * let go of the await that waited on that future before this first step.
  */
-function* resumeFrom(inner: Coro<unknown>, waitedOn: Future<unknown> | null): Coro<unknown> {
-  takersNotStarted.delete(activeLoopOrNull()?._currentTask as Task<unknown>);
+function* resumeFrom(inner: Coro<unknown>): Coro<unknown> {
+  const task = activeLoopOrNull()?._currentTask as Task<unknown>;
+  const waitedOn = takersNotStarted.get(task) ?? null;
+  takersNotStarted.delete(task);
   let resumed = false;
   try {
     if (waitedOn !== null) {
@@ -1238,7 +1255,7 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
   const queuedBefore = stepQueued(owner, body);
   // A step queued for an async body that went with the let-go await drives `op` instead.
-  const queued = body._letGoOfAwait(owner._stopWaiting()) || queuedBefore;
+  const queued = body._letGoOfAwait(stopWaiting(owner)) || queuedBefore;
   const failure = owner._loop._ranPastAwait(owner, body.steps);
   if (failure !== null) {
     // Refused (the virtual loop's hostAwaits: "error"): the function runs on as no task's code.
@@ -1329,7 +1346,7 @@ function bodySettled(body: NativeBody, okAsSettled: boolean, outcomeAsSettled: u
   }
   // A step of the task's already queued ends the task.
   const queuedBefore = stepQueued(task, body);
-  const queued = body._settled(ok, outcome, task._stopWaiting()) || queuedBefore;
+  const queued = body._settled(ok, outcome, stopWaiting(task)) || queuedBefore;
   const steps = loop._handover;
   steps?.keepRunningContext();
   steps?.drop(body);

@@ -173,6 +173,26 @@ describe("an async body inside an await its function lets go of", () => {
     );
   });
 
+  it("that returns while it waits on a future, before the task it went to has stepped: that task's first step goes on at once", async () => {
+    // B's body drives the race's event.wait() and returns when the gate wins. Before: at one of
+    // these timings, the task B's body went to waited in its first step on the event, which
+    // only the end of both lines sets: a hang. Its await, gone to a task of its own, was
+    // stepped at once while the event was pending ("iterated while pending").
+    for (let ticks = 0; ticks <= 3; ticks++) {
+      const event = new Event();
+      expectBothLinesDone(
+        await twoLines(
+          ticks,
+          async (gate) => {
+            await null;
+            await Promise.race([event.wait(), gate]);
+          },
+          () => event.set(), // the race's loser, which went on in a task of its own, ends
+        ),
+      );
+    }
+  });
+
   it("whose await had queued a step of the old task: that step is the old task's own", async () => {
     // Before: the old task ran its function's end at once and then the step it had queued
     // for B's body, with nothing left to run.
