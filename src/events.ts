@@ -478,6 +478,19 @@ export function hostCodeOwnerNow(): Task<unknown> | null | undefined {
   return owner === steps.running()?.task ? undefined : owner;
 }
 
+/**
+ * @internal The task whose code runs now, for a task it makes: the host's
+ * async context's answer where it has one; else null while the running loop's
+ * native step is handed over to the microtasks, whose code may be anyone's;
+ * else the task the loop steps.
+ */
+export function creatorNow(loop: BaseEventLoop): Task<unknown> | null {
+  const owner = hostCodeOwnerNow();
+  if (owner !== undefined) return owner?._loop === loop ? owner : null;
+  const steps = loop._handover;
+  return steps?.handedOver && steps.stepping === 0 ? null : loop._currentTask;
+}
+
 /** @internal native.ts hands over how to ask the host's async context whose code runs. */
 export function onHostCodeOwner(lookup: () => Task<unknown> | null | undefined): void {
   ownerOfHostCode = lookup;

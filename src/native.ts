@@ -323,7 +323,7 @@ export class NativeBody<T = unknown> {
     this.inner = null;
     this.resolve = this.reject = null;
     if (inner === null) return false;
-    const taker = settleElsewhere(task._loop, inner, waitedOn, resolve, reject);
+    const taker = settleElsewhere(task, inner, waitedOn, resolve, reject);
     // Before any of them settles, which steps its task: the old one has moved on.
     return taker !== null && moveBodiesWithin(task, this as NativeBody<unknown>, taker);
   }
@@ -914,7 +914,7 @@ function expectThen(body: NativeBody, first: boolean): NativeSteps {
  * the function's task left it.
  */
 function settleElsewhere(
-  loop: BaseEventLoop,
+  task: Task<unknown>,
   inner: AwaitTarget,
   waitedOn: Future<unknown> | null,
   resolve: Settle,
@@ -924,7 +924,8 @@ function settleElsewhere(
     inner._promise().then(resolve, reject);
     return null;
   }
-  const taker = loop.createTask(resumeFrom(inner));
+  // The child of the task whose function let go of it, whichever task's step runs now.
+  const taker = task._loop._createTaskOf(resumeFrom(inner), task);
   takersNotStarted.set(taker, waitedOn);
   taker._promise().then(resolve, reject);
   return taker;

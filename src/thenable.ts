@@ -6,7 +6,7 @@
  * reads `then`: the generator path costs nothing more.
  */
 import type { Coro } from "./coro.js";
-import { activeLoop, outsideTasks } from "./events.js";
+import { activeLoop, creatorNow, outsideTasks } from "./events.js";
 import { awaitInTask } from "./native.js";
 import type { Task } from "./tasks.js";
 
@@ -38,7 +38,7 @@ function then<T, A = T, B = never>(
   try {
     const loop = activeLoop();
     if (outsideTasks()) loop._awaitedOutsideTasks(this);
-    task = loop.createTask(this);
+    task = loop._createTaskOf(this, creatorNow(loop));
   } catch (error) {
     return Promise.reject(error).then(onfulfilled, onrejected);
   }

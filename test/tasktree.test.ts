@@ -21,6 +21,7 @@ import {
   Lock,
   PriorityCondition,
   Queue,
+  run,
   shield,
   sleep,
   type Task,
@@ -175,6 +176,53 @@ describe("formatTaskTree", () => {
       /^└── Task "hosted" waits on a native promise only the host settles since t=\d+ ms$/,
     );
   });
+
+  it.each([
+    [
+      false,
+      [
+        'Task "Task-1" running',
+        '├── Task "A" waits on sleep until t=5 ms',
+        '└── Task "B" waits on Event.wait()',
+        'Task "Task-2" waits on sleep until t=5 ms',
+      ],
+    ],
+    [
+      true,
+      [
+        'Task "Task-1" running',
+        '├── Task "A" waits on sleep until t=5 ms',
+        '│   └── Task "Task-2" waits on sleep until t=5 ms',
+        '└── Task "B" waits on Event.wait()',
+      ],
+    ],
+  ])(
+    "puts the task made for a Promise.all() element at the top (asyncLocalStorage: %s: under the task whose code awaits it), not under the task whose step runs",
+    async (asyncLocalStorage, expected) => {
+      let tree = "";
+      await run(
+        async () => {
+          createTask(
+            async () => {
+              await Promise.all([sleep(5), sleep(5)]);
+            },
+            { name: "A" },
+          );
+          // B's step is handed over to the microtasks when A's Promise.all() calls then().
+          createTask(
+            async () => {
+              await new Event().wait();
+            },
+            { name: "B" },
+          );
+          await sleep(1);
+          tree = formatTaskTree();
+        },
+        { asyncLocalStorage },
+      );
+      expect(tree.replace(/t=\d+ ms/g, "t=5 ms").split("\n")).toEqual(expected); // a host loop's time
+    },
+  );
 
   it("gives the position of each ready task, counting the callbacks before it", () => {
     const loop = new VirtualEventLoop();

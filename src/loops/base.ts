@@ -485,6 +485,21 @@ export abstract class BaseEventLoop {
     return new Task(coro, bound);
   }
 
+  /**
+   * @internal createTask(coro), as a child of `creator` (null: a root)
+   * whichever task the loop steps now: a task made for a then() that is no
+   * task's await, or for an await its function let go of.
+   */
+  _createTaskOf<T>(coro: Coro<T>, creator: Task<unknown> | null): Task<T> {
+    const stepped = this._currentTask;
+    this._currentTask = creator;
+    try {
+      return this.createTask(coro);
+    } finally {
+      this._currentTask = stepped;
+    }
+  }
+
   /** A task of the installed factory, named as asked if the factory left it unnamed. */
   private _factoryTask<T>(coro: Coro<T>, options: TaskOptions | undefined): Task<T> {
     const task = (this._taskFactory as TaskFactory)(this, coro, options);
