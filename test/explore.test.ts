@@ -747,6 +747,24 @@ describe("failures besides a throw", () => {
     );
   });
 
+  it("a failure of undefined nobody retrieved fails the run too", async () => {
+    function* main(): Coro<void> {
+      createTask(
+        // biome-ignore lint/correctness/useYield: a task that fails at its first step
+        (function* () {
+          throw undefined; // as a promise rejected with no reason does
+        })(),
+        { name: "uploader" },
+      );
+      yield* sleep(1);
+    }
+    const error = await rejection(explore(main));
+    expect([error.kind, error.message.split("\n")[0]]).toEqual([
+      "exception report",
+      'explore(): iteration 0 (seed 0) failed: exception report: Task exception was never retrieved: <Task failed name="uploader" exception=undefined>: Error: Task exception was never retrieved',
+    ]);
+  });
+
   /**
    * explore() of the program `leaving` makes with `cleanup` in a finally block
    * main leaves to the loop's cleanup: three runs pass, each running it once;

@@ -10,7 +10,7 @@ import { wait } from "../combinators.js";
 import { type Coro, describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
 import { DeadlockError } from "../errors.js";
 import { type ExceptionContext, type Handle, type ReadyEntry, TimerHandle } from "../events.js";
-import { Future } from "../futures.js";
+import { FAILED, Future } from "../futures.js";
 import { type BaseEventLoop, HANDED_OVER, IDLE, type Spin, STOPPED } from "../loops/base.js";
 import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
 import { Task, type TaskBody, type TaskOptions } from "../tasks.js";
@@ -548,6 +548,14 @@ const NONE = Symbol("none");
 const HOST_TURN_MS = 10;
 const RUNS_PER_HOST_TURN = 64;
 
+/** A report of a failure: one with its exception, or of a future that failed with undefined (a field given as undefined reads as none). */
+function reportsFailure(report: ExceptionContext): boolean {
+  return (
+    report.exception !== undefined ||
+    (report.future instanceof Future && report.future._state === FAILED)
+  );
+}
+
 /**
  * @internal Runs the program `main` makes, once per call, each decision made
  * by the chooser given. A failure is recorded, not thrown: main threw,
@@ -690,9 +698,7 @@ export class Runner {
     const cause = stoppedBy ?? thrown;
     if (cause !== NONE) outcome.failure = { kind: kindOf(cause), cause };
     else {
-      const report = loop.reports.find(
-        (r) => r.exception !== undefined || this._rules.failOnWarnings,
-      );
+      const report = loop.reports.find((r) => reportsFailure(r) || this._rules.failOnWarnings);
       if (report !== undefined) {
         outcome.failure = {
           kind: "exception report",
