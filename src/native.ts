@@ -572,7 +572,8 @@ export class NativeSteps {
   private suspendedResumes(): number {
     if (this.resumed === null) return 0;
     const after = this.resumedAfter;
-    return 1 + (after === null ? 0 : after.length) - this.unmarkedResumes;
+    // A function dropped (it settled) before its marker ran is still counted unmarked.
+    return Math.max(0, 1 + (after === null ? 0 : after.length) - this.unmarkedResumes);
   }
 
   /** The suspended resumed function of `owner`'s task, if any (no array made: once per await). */
