@@ -12,7 +12,7 @@ import {
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InterruptError, TimeoutError } from "./errors.js";
-import { getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
+import { codeLoop, getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
 import { FAILED, Future, ownFuture, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
@@ -145,7 +145,9 @@ export function gather(...args: unknown[]): Op<unknown[]> {
     if (!isAwaitable(aw) && !isPromiseLike(aw))
       throw notAwaitable("gather()", "each awaitable", aw);
   }
-  const loop = peekRunningLoop();
+  // Past a host await, the host's async context may tell the task's loop (the asyncLocalStorage
+  // option): the children start now there too, and a cancellation at the await reaches them.
+  const loop = peekRunningLoop() ?? codeLoop(null);
   const gathering =
     loop === null
       ? new Gathering(null, aws, returnExceptions)
@@ -185,17 +187,21 @@ class Gathering {
 
   /**
    * A cancellation thrown in (into a task cancelled before its first step)
-   * cancels the children, as it would have had the task been waiting. An
-   * interrupt (taskInterrupt(), taskTimeout()) is thrown straight in and
+   * cancels the children and waits for them, as it would have had the task
+   * been waiting: the gathering's outcome is then read, not left unretrieved.
+   * An interrupt (taskInterrupt(), taskTimeout()) is thrown straight in and
    * cancels nothing: the children go on.
    */
-  throw(error: unknown): never {
+  throw(error: unknown): IteratorResult<Suspend, unknown[]> {
+    const outer = this.outer;
     if (
       error instanceof CancelledError &&
       !(error instanceof InterruptError) &&
-      this.outer !== null
+      outer?._requestCancel(error.message, error.cause) === true
     ) {
-      this.outer._requestCancel(error.message, error.cause);
+      const step = waitStep(outer, false);
+      this.resumed = true;
+      return step;
     }
     throw error;
   }

@@ -1236,8 +1236,12 @@ function reattach(
   const task = body.task as Task<unknown>;
   followAwaitScope(task);
   // A cancellation requested while it was on the host, which no host API took from its
-  // signal, is thrown in at this await, whether or not the await would suspend.
-  if (!takersNotStarted.has(task)) loop._readyTask(task);
+  // signal, is thrown in at this await, whether or not the await would suspend; a pending
+  // future is cancelled instead, as asyncio's task does with the future its coroutine
+  // yields, so that a gather() is not left running with nobody to read its outcome.
+  if (takersNotStarted.has(task)) return true;
+  if (op instanceof Future && op._state === PENDING) task._runAwaitStart("queue");
+  else loop._readyTask(task);
   return true;
 }
 

@@ -254,16 +254,35 @@ describe("gather", () => {
     expect(results).toEqual(["a", "b"]);
   });
 
-  it("a task over gather() cancelled before its first step cancels the children", () => {
-    runV(function* () {
-      const child = createTask(sleep(100, "child"));
-      const parent = createTask(gather(child, sleep(100)));
-      parent.cancel("early");
-      const error = yield* catching(parent);
-      expect(error).toBeInstanceOf(CancelledError);
-      expect((error as Error).message).toBe("early");
-      expect(child.cancelled()).toBe(true);
-    });
+  it("a task over gather() cancelled before its first step cancels the children and waits for them, leaving nothing unretrieved", () => {
+    const loop = new VirtualEventLoop();
+    const events: string[] = [];
+    loop.setExceptionHandler((_, context) => events.push(`reported: ${context.message}`));
+    loop.runSync(
+      (function* () {
+        const child = createTask(function* () {
+          yield* sleep(0);
+          try {
+            yield* sleep(100);
+          } finally {
+            events.push("child cleans up");
+            yield* sleep(1);
+            events.push("child cleaned up");
+          }
+        });
+        yield* sleep(0); // the child waits in its try block
+        const parent = createTask(gather(child));
+        parent.cancel("early");
+        const error = yield* catching(parent);
+        events.push(`parent: ${(error as Error).message}`);
+        expect(error).toBeInstanceOf(CancelledError);
+        expect(child.cancelled()).toBe(true);
+        yield* sleep(200);
+      })(),
+    );
+    loop.close();
+    // As a task that waited on the gather when cancelled: it ends once the children did.
+    expect(events).toEqual(["child cleans up", "child cleaned up", "parent: early"]);
   });
 
   it("takes one array or Set as the list form, as Promise.all", () => {

@@ -1559,6 +1559,59 @@ describe("awaits the loop does not control", () => {
     ]);
   });
 
+  it("with asyncLocalStorage, a cancellation made while it awaited the host cancels what its next asynkit await waits on: a task, a gather()'s children", async () => {
+    // As asyncio's task, which cancels the future its coroutine yields while a cancel() is
+    // pending: nothing the function went on to await is left running with nobody to read it.
+    const events: string[] = [];
+    const reports: string[] = [];
+    await run(
+      async () => {
+        getRunningLoop().setExceptionHandler((_loop, context) => reports.push(context.message));
+        const child = (name: string) => async () => {
+          try {
+            await sleep(100);
+          } catch (error) {
+            events.push(`${name}: ${(error as Error).name}`);
+            throw error;
+          }
+        };
+        let release = (): void => {};
+        const onHost = () =>
+          new Promise<void>((resolve) => {
+            release = resolve; // a host API that ignores the signal
+          });
+        const other = createTask(child("other"));
+        const awaitsTask = createTask(async () => {
+          await onHost();
+          await other;
+        });
+        await sleep(1);
+        awaitsTask.cancel();
+        setTimeout(release, 1);
+        events.push(`awaitsTask: ${((await outcome(awaitsTask)) as Error).name}`);
+        const gathers = createTask(async () => {
+          await onHost();
+          await gather(createTask(child("gathered")));
+        });
+        await sleep(1);
+        gathers.cancel();
+        setTimeout(release, 1);
+        events.push(`gathers: ${((await outcome(gathers)) as Error).name}`);
+        await sleep(200);
+      },
+      { asyncLocalStorage: true },
+    );
+    expect([events, reports]).toEqual([
+      [
+        "other: CancelledError",
+        "awaitsTask: CancelledError",
+        "gathered: CancelledError",
+        "gathers: CancelledError",
+      ],
+      [],
+    ]);
+  });
+
   it("in debug mode, a host loop without the asyncLocalStorage option says once what a host await means for the code after it", async () => {
     const lints: string[] = [];
     const plain = new HostEventLoop();
