@@ -177,8 +177,14 @@ const SIGNAL_ABORTED = 16;
 const ON_HOST = 32;
 /** Task._flags: the task passes a cancellation on to what it waits on (see _requestCancel). */
 const PASSING_CANCEL = 64;
+/**
+ * Task._flags: a cancellation that came round a ring of tasks awaiting each
+ * other put the task in the ready queue, waiting on nothing: its native body
+ * must not step it before that entry runs (see native.ts's stepQueued).
+ */
+const RING_QUEUED = 128;
 /** Task._flags counts pending cancel() requests in the bits above these: one request adds this. */
-const CANCEL_REQUEST = 128;
+const CANCEL_REQUEST = 256;
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -405,6 +411,11 @@ export class Task<T = unknown> extends Future<T> {
     this._flags &= ~ON_HOST;
   }
 
+  /** @internal In the ready queue for a cancellation that came round a ring: see RING_QUEUED. */
+  get _ringQueued(): boolean {
+    return (this._flags & RING_QUEUED) !== 0;
+  }
+
   /** @internal Blocked on the host: see ON_HOST. */
   get _blockedOnHost(): boolean {
     return (this._flags & ON_HOST) !== 0;
@@ -532,6 +543,7 @@ export class Task<T = unknown> extends Future<T> {
           // The request came round a ring of tasks awaiting each other (a deadlock): this one
           // stops waiting and takes it at once, so that each task in the ring ends cancelled.
           task._stopWaiting();
+          task._flags |= RING_QUEUED;
           task._loop._readyTask(task);
         }
         return task._cancelAtNextStep(message, cause, aborted);
@@ -719,7 +731,9 @@ export class Task<T = unknown> extends Future<T> {
       );
     }
     // One test on the common path: SIGNAL_ABORTED comes with MUST_CANCEL.
-    if ((this._flags & (CANCEL_LATER | MUST_CANCEL)) !== 0) error = this._stepError(error);
+    if ((this._flags & (CANCEL_LATER | MUST_CANCEL | RING_QUEUED)) !== 0) {
+      error = this._stepError(error);
+    }
     this._futWaiter = null;
     const loop = this._loop;
     const previousTask = loop._currentTask;
@@ -771,6 +785,7 @@ export class Task<T = unknown> extends Future<T> {
    * cancellation already, from a host API that read its signal's abort.
    */
   private _stepError(error: unknown): unknown {
+    this._flags &= ~RING_QUEUED;
     if ((this._flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) this._cancelSpent();
     const flags = this._flags;
     if ((flags & CANCEL_LATER) !== 0) this._flags &= ~CANCEL_LATER;
