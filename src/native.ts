@@ -275,6 +275,11 @@ export class NativeBody<T = unknown> {
     return true;
   }
 
+  /** @internal What the function awaits now, if the task drives it: see enterAwaitScope. */
+  get _awaited(): AwaitTarget | null {
+    return this.resolve === null ? null : this.inner;
+  }
+
   /** @internal The task drives an await of the function's: the function is not running. */
   get _drivesAwait(): boolean {
     return this.inner !== null && this.resolve !== null;
@@ -927,9 +932,45 @@ function settleElsewhere(
   }
   // The child of the task whose function let go of it, whichever task's step runs now.
   const taker = task._loop._createTaskOf(resumeFrom(inner), task);
+  const scopes = scopesWithin.get(inner);
+  if (scopes !== undefined) for (const scope of scopes) scope._moveTo(taker);
   takersNotStarted.set(taker, waitedOn);
   taker._promise().then(resolve, reject);
   return taker;
+}
+
+/**
+ * A deadline (timeout(), waitFor()) entered in a task: it cancels the task
+ * that runs its block, which changes if the block is inside an await that
+ * the task's function lets go of (settleElsewhere).
+ */
+export interface AwaitScope {
+  /** The block goes on in `task`. */
+  _moveTo(task: Task<unknown>): void;
+}
+
+/** The scopes entered inside each await a native task's function drives, while they run. */
+const scopesWithin = new WeakMap<object, Set<AwaitScope>>();
+
+/**
+ * @internal `scope` is entered in `task`: returns the await of the task's
+ * function that it is inside (pass it to leaveAwaitScope), or null for none:
+ * a generator task's scopes stay its own.
+ */
+export function enterAwaitScope(task: Task<unknown>, scope: AwaitScope): object | null {
+  const body = task._coro as unknown;
+  if (!(body instanceof NativeBody)) return null;
+  const within = body._awaited;
+  if (within === null) return null;
+  let scopes = scopesWithin.get(within);
+  if (scopes === undefined) scopesWithin.set(within, (scopes = new Set()));
+  scopes.add(scope);
+  return within;
+}
+
+/** @internal The block of `scope`, entered inside `within`, is left. */
+export function leaveAwaitScope(within: object, scope: AwaitScope): void {
+  scopesWithin.get(within)?.delete(scope);
 }
 
 /**

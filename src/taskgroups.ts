@@ -9,7 +9,13 @@ import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { FAILED, type Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { bodyCoroutine, checkBodyRunsHere } from "./native.js";
+import {
+  type AwaitScope,
+  bodyCoroutine,
+  checkBodyRunsHere,
+  enterAwaitScope,
+  leaveAwaitScope,
+} from "./native.js";
 import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
@@ -35,13 +41,15 @@ const NO_ERROR: unique symbol = Symbol("no error");
  * });
  * ```
  */
-export class TaskGroup {
+export class TaskGroup implements AwaitScope {
   private _entered = false;
   private _exiting = false;
   private _aborting = false;
   private _loop: BaseEventLoop | null = null;
   private _parentTask: Task | null = null;
   private _parentCancelRequested = false;
+  /** The await of a native task's function the group is inside, if any (see AwaitScope). */
+  private _within: object | null = null;
   private readonly _tasks = new Set<Task>();
   private readonly _errors: unknown[] = [];
   private _onCompleted: Future<true> | null = null;
@@ -85,16 +93,28 @@ export class TaskGroup {
     checkBodyRunsHere("taskGroup()", body, loop);
     this._loop = loop;
     this._parentTask = parent;
+    this._within = enterAwaitScope(parent, this);
     this._entered = true;
-    let result: T;
     try {
-      result = yield* bodyCoroutine<T, this>("taskGroup()", body, this);
-    } catch (error) {
-      yield* this._exit(error);
-      throw error;
+      let result: T;
+      try {
+        result = yield* bodyCoroutine<T, this>("taskGroup()", body, this);
+      } catch (error) {
+        yield* this._exit(error);
+        throw error;
+      }
+      yield* this._exit(NO_ERROR);
+      return result;
+    } finally {
+      if (this._within !== null) leaveAwaitScope(this._within, this);
     }
-    yield* this._exit(NO_ERROR);
-    return result;
+  }
+
+  /** @internal The group goes on in `task`: its function let go of the await the group is in. */
+  _moveTo(task: Task): void {
+    this._parentTask = task;
+    // A failure stopped the body in the task it left: it stops there too.
+    if (this._parentCancelRequested) task.cancel();
   }
 
   /**
@@ -103,7 +123,7 @@ export class TaskGroup {
    */
   private *_exit(thrown: unknown): Coro<void> {
     this._exiting = true;
-    const parent = this._parentTask as Task;
+    let parent = this._parentTask as Task;
     // A host API's abort of the parent's taskSignal() is the parent's cancellation.
     const error = thrown === NO_ERROR ? thrown : (cancellationFor(parent, thrown) ?? thrown);
     let propagateCancel: CancelledError | null = error instanceof CancelledError ? error : null;
@@ -126,6 +146,8 @@ export class TaskGroup {
       this._onCompleted = null;
     }
 
+    // Read again: the group may have moved to another task while it waited (see _moveTo).
+    parent = this._parentTask as Task;
     if (this._parentCancelRequested && parent.uncancel() === 0) {
       // Only our own cancellation of the parent: it ends here.
       propagateCancel = null;

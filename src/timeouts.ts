@@ -8,7 +8,7 @@ import type { Coro } from "./coro.js";
 import { TimeoutError } from "./errors.js";
 import type { Handle, TimerHandle } from "./events.js";
 import { getRunningLoop, runningTask } from "./events.js";
-import { bodyCoroutine } from "./native.js";
+import { type AwaitScope, bodyCoroutine, enterAwaitScope, leaveAwaitScope } from "./native.js";
 import type { Task } from "./tasks.js";
 import { taskLabel, waitingOn } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
@@ -38,7 +38,7 @@ const STATE_NAMES = ["created", "active", "expiring", "expired", "finished"];
  * });
  * ```
  */
-export class Timeout {
+export class Timeout implements AwaitScope {
   private _state = CREATED;
   private _when: number | null;
   private _handle: Handle | TimerHandle | null = null;
@@ -49,6 +49,8 @@ export class Timeout {
   private _began = 0;
   /** Where the deadline found the block (its task, and what it waited on), for the error. */
   private _expiredIn = "";
+  /** The await of a native task's function the block is inside, if any (see AwaitScope). */
+  private _within: object | null = null;
 
   /** A deadline at loop time `when` (ms), or none (null). Use it through `timeout()` / `timeoutAt()`. */
   constructor(when: number | null) {
@@ -110,6 +112,7 @@ export class Timeout {
     this._state = ENTERED;
     this._task = task;
     this._cancelling = task.cancelling();
+    this._within = enterAwaitScope(task, this);
     this._began = loop.time();
     this.reschedule(this._when);
     let result: T;
@@ -143,6 +146,7 @@ export class Timeout {
   private _exit(): boolean {
     this._handle?.cancel();
     this._handle = null;
+    if (this._within !== null) leaveAwaitScope(this._within, this);
     if (this._state === EXPIRING) {
       this._state = EXPIRED;
       // Ours unless someone else also asked to cancel the task meanwhile.
@@ -150,6 +154,14 @@ export class Timeout {
     }
     this._state = EXITED;
     return false;
+  }
+
+  /** @internal The block goes on in `task`: its function let go of the await the block is in. */
+  _moveTo(task: Task): void {
+    this._task = task;
+    this._cancelling = task.cancelling();
+    // Expired already: the cancellation went to the task it left, and is owed to this one.
+    if (this._state === EXPIRING) task.cancel();
   }
 
   /** @internal The deadline passed: cancel the block's task. */

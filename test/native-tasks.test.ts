@@ -2241,6 +2241,75 @@ describe("with the asyncLocalStorage option", () => {
     ]);
   });
 
+  it("a waitFor() that loses a Promise.race times out in the task its loser goes on in, not in the function's task", async () => {
+    // The race's first then() is taken for the function's await, so the task enters waitFor()'s
+    // deadline; the sleep wins, and the waitFor goes on in a task of its own. Its deadline
+    // cancelled the function's task, 20 ms later, at an await that had nothing to do with it.
+    for (const asyncLocalStorage of [true, false]) {
+      const log: string[] = [];
+      const loop = new VirtualEventLoop({ asyncLocalStorage });
+      await loop.runUntilComplete(async () => {
+        function* neverSet(): Coro<void> {
+          try {
+            yield* new Event().wait();
+          } catch (error) {
+            log.push(`loser: ${(error as Error).name} at ${loop.time()}`);
+            throw error;
+          }
+        }
+        const worker = createTask(async () => {
+          const won = await Promise.race([waitFor(neverSet(), 20), sleep(5, "sleep")]);
+          log.push(`race: ${won} at ${loop.time()}`);
+          await sleep(50);
+          log.push(`slept at ${loop.time()}`);
+        });
+        log.push(String(await outcome(worker)));
+      });
+      loop.close();
+      expect([asyncLocalStorage, log]).toEqual([
+        asyncLocalStorage,
+        ["race: sleep at 5", "loser: CancelledError at 20", "slept at 55", "undefined"],
+      ]);
+    }
+  });
+
+  it("a taskGroup() that loses a Promise.race stops its body in the task its loser goes on in, when a child fails", async () => {
+    for (const asyncLocalStorage of [true, false]) {
+      const log: string[] = [];
+      const loop = new VirtualEventLoop({ asyncLocalStorage });
+      const reports: string[] = [];
+      loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+      await loop.runUntilComplete(async () => {
+        const group = taskGroup(function* (tg) {
+          tg.createTask(function* () {
+            yield* sleep(20);
+            throw new Error("child failed");
+          });
+          try {
+            yield* new Event().wait();
+          } catch (error) {
+            log.push(`group body: ${(error as Error).name} at ${loop.time()}`);
+            throw error;
+          }
+        });
+        const worker = createTask(async () => {
+          const won = await Promise.race([group, sleep(5, "sleep")]);
+          log.push(`race: ${won} at ${loop.time()}`);
+          await sleep(50);
+          log.push(`slept at ${loop.time()}`);
+        });
+        log.push(String(await outcome(worker)));
+      });
+      loop.close();
+      expect([asyncLocalStorage, log, reports]).toEqual([
+        asyncLocalStorage,
+        ["race: sleep at 5", "group body: CancelledError at 20", "slept at 55", "undefined"],
+        // The virtual loop's word on a race (see the test below), and no failure of the group's.
+        [expect.stringMatching(/awaited a (Promise\.race\(\)|promise the loop did not make)/)],
+      ]);
+    }
+  });
+
   it("code the host resumed may call task.then(onDone, onError) itself: that is no await", async () => {
     const got = await run(
       async () => {
@@ -2728,6 +2797,50 @@ describe("an app loop", () => {
       [2, 4],
       ["request 1 as r1", "request 2 as r2"],
     ]);
+  });
+
+  it("without the asyncLocalStorage option, a waitFor() a handler's await lost to another task still times out: no request hangs on its lock", async () => {
+    // After its host await, a helper's code is no task's, and its await of waitFor() may be
+    // taken by another task whose function is about to return; the waitFor then goes on in a
+    // task of its own. Its deadline cancelled the returned task instead, so it never timed
+    // out, the helper kept the lock, and every later request waited for it.
+    const app = new HostEventLoop();
+    const reports: string[] = [];
+    app.setExceptionHandler((_loop, context) => reports.push(context.message));
+    const lock = new Lock();
+    const neverSet = new Event();
+    const inner = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      await lock.acquire();
+      try {
+        await waitFor(neverSet.wait(), 1);
+        return "set";
+      } catch (error) {
+        return (error as Error).name;
+      } finally {
+        lock.release();
+      }
+    };
+    const outer = async () => {
+      try {
+        return await waitFor(createTask(inner), 3);
+      } catch (error) {
+        return `outer: ${(error as Error).name}`;
+      }
+    };
+    const ends: unknown[] = [];
+    const clients = Promise.all(
+      Array.from({ length: 2 }, async () => {
+        for (let i = 0; i < 3; i++) ends.push(await app.submit(() => gather(createTask(outer))));
+      }),
+    );
+    const hung = delay(2_000).then(() => "hung");
+    expect(await Promise.race([clients.then(() => "settled"), hung])).toBe("settled");
+    await app.shutdown();
+    expect([ends.length, reports, lock.locked()]).toEqual([6, [], false]);
+    for (const end of ends) {
+      expect([["TimeoutError"], ["outer: TimeoutError"]]).toContainEqual(end);
+    }
   });
 
   it("without the asyncLocalStorage option, handlers that cancel a helper awaiting the host end with no internal error", async () => {
