@@ -212,16 +212,16 @@ export function taskSignal(task?: Future<unknown>): AbortSignal {
     watchReason(controller.signal, target);
     if (target.cancelled()) controller.abort(target._makeCancelledError());
     else if (isCancelRequested(target)) {
-      controller.abort(new CancelledError("cancel requested"));
-      (target as Partial<PendingCancel>)._signalAbortedForPendingCancel?.();
+      const pending = (target as Partial<PendingCancel>)._signalAbortedForPendingCancel?.();
+      controller.abort(pending ?? new CancelledError());
     }
   }
   return controller.signal;
 }
 
-/** What a Task does when its signal is made aborted, for a cancellation still to come. */
+/** What a Task does when its signal is made aborted, for a cancellation still to come: its reason. */
 interface PendingCancel {
-  _signalAbortedForPendingCancel(): void;
+  _signalAbortedForPendingCancel(): unknown;
 }
 
 function isCancelRequested(future: Future<unknown>): boolean {
@@ -231,6 +231,13 @@ function isCancelRequested(future: Future<unknown>): boolean {
 
 /** The tasks whose signal's abort reached something: its reason was read since. */
 const reached = new WeakSet<object>();
+
+/**
+ * The tasks whose signal aborted in the code running now, before the
+ * microtasks: a host API that read the reason at once (Node's timers) has
+ * rejected, but the function has not had the rejection yet.
+ */
+const abortedJustNow = new WeakSet<object>();
 
 /** The signal's own getter (on hosts with AbortSignal: taskSignal() needs one). */
 const reasonOf = (
@@ -288,6 +295,8 @@ export function abortTaskSignal(
   const controller = controllers.get(task);
   if (controller === undefined || controller.signal.aborted) return false;
   controller.abort(cause !== undefined ? cause : new CancelledError(message ?? ""));
+  abortedJustNow.add(task);
+  queueMicrotask(() => abortedJustNow.delete(task));
   return true;
 }
 
@@ -330,4 +339,13 @@ export function cancellationFor(task: object, thrown: unknown): CancelledError |
  */
 export function abortReached(task: object): boolean {
   return reached.has(task);
+}
+
+/**
+ * @internal True once the function may have had the rejection of a host API
+ * its signal's abort reached: not in the code that aborted it, where a second
+ * cancel() joins the first, as asyncio's does before the task's next step.
+ */
+export function abortDelivered(task: object): boolean {
+  return reached.has(task) && !abortedJustNow.has(task);
 }

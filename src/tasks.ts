@@ -2,6 +2,7 @@
  * Task: a coroutine driven step by step on an event loop, as asyncio's Task.
  */
 import {
+  abortDelivered,
   abortReached,
   abortTaskSignal,
   cancellationFor,
@@ -570,22 +571,27 @@ export class Task<T = unknown> extends Future<T> {
     // A native task blocked on a host API that heard its signal gets the cancellation there,
     // as the API's rejection: its next asynkit await (a cleanup's) is not cancelled again.
     if (aborted && this._blockedOnHost) this._flags |= SIGNAL_ABORTED;
-    // A request after the one a host API heard (the signal aborts once): the function got
-    // that one, so this one is raised at its next asynkit await.
-    else if (!aborted && (this._flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) {
+    // A request after the function had the rejection of a host API that heard the first
+    // (the signal aborts once) is raised at its next asynkit await; one in the code that
+    // made the first joins it, as asyncio's second cancel() before the task's next step.
+    else if (!aborted && (this._flags & SIGNAL_ABORTED) !== 0 && abortDelivered(this)) {
       this._flags &= ~SIGNAL_ABORTED;
     }
     return true;
   }
 
   /**
-   * @internal taskSignal() handed out a signal aborted for the cancellation
+   * @internal taskSignal() hands out a signal aborted for the cancellation
    * pending: a host API given it rejects at once, and a native task's
    * function gets the cancellation there, as when the abort came while it
-   * waited (SIGNAL_ABORTED).
+   * waited (SIGNAL_ABORTED). Returns the reason, as the cancel() would have
+   * aborted it with: its cause, else a CancelledError with its message.
    */
-  _signalAbortedForPendingCancel(): void {
+  _signalAbortedForPendingCancel(): unknown {
     if (!this._generator) this._flags |= SIGNAL_ABORTED;
+    if (!this._mustCancel) return new CancelledError(); // the function had it already
+    const cause = this._outcome;
+    return cause !== undefined ? cause : new CancelledError(this._cancelMessage ?? "");
   }
 
   /** @internal The task stops waiting on its future, which goes on without it: that future, if any. */

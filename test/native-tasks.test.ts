@@ -1689,7 +1689,9 @@ describe("awaits the loop does not control", () => {
           try {
             await delay(10_000, undefined, { signal: taskSignal() });
           } catch (error) {
-            log.push(`host API: ${(error as Error).name}`);
+            // The signal's reason carries the cancel() message, as asyncio's CancelledError does.
+            const reason = (error as Error).cause as Error;
+            log.push(`host API: ${(error as Error).name}, ${reason.name}("${reason.message}")`);
           }
           try {
             await sleep(1);
@@ -1704,9 +1706,56 @@ describe("awaits the loop does not control", () => {
       { asyncLocalStorage: true },
     );
     expect(log).toEqual([
-      "host API: AbortError",
+      'host API: AbortError, CancelledError("self")',
       "no CancelledError after it",
       "carried on, cancelling() 1",
+    ]);
+  });
+
+  it("with asyncLocalStorage, two cancel() calls in one turn reach a task on a host API that reads its signal once, as asyncio's join", async () => {
+    // Node's timers read the signal's reason inside the first cancel(): the second comes
+    // before the function has had the rejection, so it joins the first rather than being
+    // raised again at the cleanup's await.
+    const log: string[] = [];
+    await run(
+      async () => {
+        const task = createTask(async () => {
+          try {
+            await delay(10_000, undefined, { signal: taskSignal() });
+          } catch (error) {
+            const reason = (error as Error).cause as Error;
+            log.push(`host API: ${(error as Error).name}, ${reason.name}("${reason.message}")`);
+          }
+          try {
+            await sleep(5);
+            log.push("cleanup ran");
+          } catch (error) {
+            log.push(`cleanup: ${(error as Error).name}`);
+            throw error;
+          }
+          return "v";
+        });
+        await sleep(0);
+        task.cancel("a");
+        task.cancel("b");
+        log.push(`${await outcome(task)}, cancelling() ${task.cancelling()}`);
+        // A cancel() while on the host, and the signal taken after it: the message is kept.
+        const late = createTask(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5)); // ignores the signal
+          await delay(10_000, undefined, { signal: taskSignal() });
+        });
+        await sleep(0);
+        late.cancel("m");
+        const error = (await outcome(late)) as Error;
+        log.push(`late: ${error.name}("${error.message}")`);
+      },
+      { asyncLocalStorage: true },
+    );
+    expect(log).toEqual([
+      'host API: AbortError, CancelledError("a")',
+      "cleanup ran",
+      "v, cancelling() 2",
+      'late: CancelledError("m")',
     ]);
   });
 
