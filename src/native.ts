@@ -932,8 +932,7 @@ function settleElsewhere(
   }
   // The child of the task whose function let go of it, whichever task's step runs now.
   const taker = task._loop._createTaskOf(resumeFrom(inner), task);
-  const scopes = scopesWithin.get(inner);
-  if (scopes !== undefined) for (const scope of scopes) scope._moveTo(taker);
+  moveScopesWithin(inner, taker);
   takersNotStarted.set(taker, waitedOn);
   taker._promise().then(resolve, reject);
   return taker;
@@ -958,14 +957,35 @@ const scopesWithin = new WeakMap<object, Set<AwaitScope>>();
  * a generator task's scopes stay its own.
  */
 export function enterAwaitScope(task: Task<unknown>, scope: AwaitScope): object | null {
-  const body = task._coro as unknown;
-  if (!(body instanceof NativeBody)) return null;
-  const within = body._awaited;
+  const within = innermostAwait(task);
   if (within === null) return null;
   let scopes = scopesWithin.get(within);
   if (scopes === undefined) scopesWithin.set(within, (scopes = new Set()));
   scopes.add(scope);
   return within;
+}
+
+/**
+ * The await a block entered now in `task` is inside: that of the innermost
+ * async body of the task's (timeout()'s, taskGroup()'s) whose task drives
+ * one, else its function's; null for a generator task.
+ */
+function innermostAwait(task: Task<unknown>): object | null {
+  const bodies = runningBodies.get(task);
+  if (bodies !== undefined) {
+    for (let i = bodies.length - 1; i >= 0; i--) {
+      const awaited = (bodies[i] as NativeBody)._awaited;
+      if (awaited !== null) return awaited;
+    }
+  }
+  const body = task._coro as unknown;
+  return body instanceof NativeBody ? body._awaited : null;
+}
+
+/** The scopes entered inside `within` go on in `task`. */
+function moveScopesWithin(within: object | null, task: Task<unknown>): void {
+  const scopes = within === null ? undefined : scopesWithin.get(within);
+  if (scopes !== undefined) for (const scope of scopes) scope._moveTo(task);
 }
 
 /** @internal The block of `scope`, entered inside `within`, is left. */
@@ -1166,11 +1186,13 @@ function wakeWaitingLoops(): void {
  * is due its then(), this is its await, which the task now drives; returns
  * false otherwise (the caller runs op as a task of its own, or waits for a
  * future's promise: another loop's future is always waited for so). An await always
- * passes both functions: a then() without `reject` (`op.then(f)`, made inside
- * a thenable's own then()) is never one, and gets its promise.
+ * passes both functions: a then() without one (`op.then(f)`, made inside a
+ * thenable's own then(), or `op.then(null, onError)`) is never one, and gets its promise.
  */
-export function awaitInTask(op: object, resolve: Settle, reject: unknown): boolean {
-  if (typeof reject !== "function") return false;
+export function awaitInTask(op: object, onFulfilled: unknown, onRejected: unknown): boolean {
+  if (typeof onFulfilled !== "function" || typeof onRejected !== "function") return false;
+  const resolve = onFulfilled as Settle;
+  const reject = onRejected as Settle;
   let loop = activeLoopOrNull();
   if (loop === null) return false;
   // The host's async context tells whose await it is (the asyncLocalStorage option): a
@@ -1188,11 +1210,11 @@ export function awaitInTask(op: object, resolve: Settle, reject: unknown): boole
     // of a task blocked on the host is its.
     if (owner === undefined) return false;
     const body = due ? (steps as NativeSteps).takeOwned(owner) : null;
-    if (body === null) return reattach(loop, owner, op, resolve, reject as Settle);
-    return driveAwait(steps as NativeSteps, body, op, resolve, reject as Settle);
+    if (body === null) return reattach(loop, owner, op, resolve, reject);
+    return driveAwait(steps as NativeSteps, body, op, resolve, reject);
   }
   const body = due ? (steps as NativeSteps).take(op) : null;
-  return body !== null && driveAwait(steps as NativeSteps, body, op, resolve, reject as Settle);
+  return body !== null && driveAwait(steps as NativeSteps, body, op, resolve, reject);
 }
 
 /**
@@ -1548,6 +1570,7 @@ function forgetBody(body: NativeBody, task: Task<unknown>): boolean {
 /** `body` runs in `to` from now on: it ran in `from`, whose await it was in went on there. */
 function moveBody(body: NativeBody, from: Task<unknown> | null, to: Task<unknown>): void {
   body.task = to;
+  moveScopesWithin(body._awaited, to);
   if (from === null || !forgetBody(body, from)) return;
   addBody(body, to);
   if (!beganIn.has(body)) beganIn.set(body, from);

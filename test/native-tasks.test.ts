@@ -2291,35 +2291,44 @@ describe("with the asyncLocalStorage option", () => {
   });
 
   it("a waitFor() that loses a Promise.race times out in the task its loser goes on in, not in the function's task", async () => {
-    // The race's first then() is taken for the function's await, so the task enters waitFor()'s
-    // deadline; the sleep wins, and the waitFor goes on in a task of its own. Its deadline
-    // cancelled the function's task, 20 ms later, at an await that had nothing to do with it.
-    for (const asyncLocalStorage of [true, false]) {
-      const log: string[] = [];
-      const loop = new VirtualEventLoop({ asyncLocalStorage });
-      await loop.runUntilComplete(async () => {
-        function* neverSet(): Coro<void> {
-          try {
-            yield* new Event().wait();
-          } catch (error) {
-            log.push(`loser: ${(error as Error).name} at ${loop.time()}`);
-            throw error;
+    // The race's first then() is taken for the function's await (or a timeout() body's), so the
+    // task enters waitFor()'s deadline; the sleep wins, and the waitFor goes on in a task of its
+    // own. Its deadline cancelled the function's task, 20 ms later, at an await that had nothing
+    // to do with it.
+    const races = {
+      "in the function": (race: () => Promise<unknown>) => race(),
+      "in a timeout() body": (race: () => Promise<unknown>) => timeout(1000, race),
+    };
+    for (const [where, racing] of Object.entries(races))
+      for (const asyncLocalStorage of [true, false]) {
+        const log: string[] = [];
+        const loop = new VirtualEventLoop({ asyncLocalStorage });
+        await loop.runUntilComplete(async () => {
+          function* neverSet(): Coro<void> {
+            try {
+              yield* new Event().wait();
+            } catch (error) {
+              log.push(`loser: ${(error as Error).name} at ${loop.time()}`);
+              throw error;
+            }
           }
-        }
-        const worker = createTask(async () => {
-          const won = await Promise.race([waitFor(neverSet(), 20), sleep(5, "sleep")]);
-          log.push(`race: ${won} at ${loop.time()}`);
-          await sleep(50);
-          log.push(`slept at ${loop.time()}`);
+          const worker = createTask(async () => {
+            const won = await racing(() =>
+              Promise.race([waitFor(neverSet(), 20), sleep(5, "sleep")]),
+            );
+            log.push(`race: ${won} at ${loop.time()}`);
+            await sleep(50);
+            log.push(`slept at ${loop.time()}`);
+          });
+          log.push(String(await outcome(worker)));
         });
-        log.push(String(await outcome(worker)));
-      });
-      loop.close();
-      expect([asyncLocalStorage, log]).toEqual([
-        asyncLocalStorage,
-        ["race: sleep at 5", "loser: CancelledError at 20", "slept at 55", "undefined"],
-      ]);
-    }
+        loop.close();
+        expect([where, asyncLocalStorage, log]).toEqual([
+          where,
+          asyncLocalStorage,
+          ["race: sleep at 5", "loser: CancelledError at 20", "slept at 55", "undefined"],
+        ]);
+      }
   });
 
   it("a taskGroup() that loses a Promise.race stops its body in the task its loser goes on in, when a child fails", async () => {
@@ -2355,6 +2364,30 @@ describe("with the asyncLocalStorage option", () => {
         ["race: sleep at 5", "group body: CancelledError at 20", "slept at 55", "undefined"],
         // The virtual loop's word on a race (see the test below), and no failure of the group's.
         [expect.stringMatching(/awaited a (Promise\.race\(\)|promise the loop did not make)/)],
+      ]);
+    }
+  });
+
+  it("then(null, onRejected) on an op, a task or a future is a then() of its own, not an await", async () => {
+    for (const asyncLocalStorage of [true, false]) {
+      const got = await run(
+        async () => {
+          const task = createTask(sleep(1, "task"));
+          const future = getRunningLoop().createFuture<string>();
+          future.setResult("future");
+          const fail = (error: unknown) => `failed: ${error}`;
+          return [
+            await sleep(1, "op").then(null, fail),
+            await task.then(undefined, fail),
+            await future.then(null, fail),
+            await waitFor(new Event().wait(), 1).then(null, (error) => (error as Error).name),
+          ];
+        },
+        { asyncLocalStorage },
+      );
+      expect([asyncLocalStorage, got]).toEqual([
+        asyncLocalStorage,
+        ["op", "task", "future", "TimeoutError"],
       ]);
     }
   });
@@ -2890,6 +2923,45 @@ describe("an app loop", () => {
     for (const end of ends) {
       expect([["TimeoutError"], ["outer: TimeoutError"]]).toContainEqual(end);
     }
+  });
+
+  it("without the asyncLocalStorage option, a waitFor() after a host await that a timeout() body's task took still times out", async () => {
+    // Three clients, two requests each. The second handler's await of waitFor(put) is no
+    // task's code; a task whose timeout() body drove an await took it, and the waitFor's
+    // deadline was entered under that body's await, not its function's: it stayed with the
+    // task when the await went on in a task of its own, and never fired.
+    const app = new HostEventLoop();
+    const neverSet = new Event();
+    const queue = new Queue<number>(2);
+    const handler = async () => {
+      await timeout(11, async () => {
+        try {
+          const task = createTask(() => waitFor(neverSet.wait(), 1));
+          task.addDoneCallback((done) => {
+            if (!done.cancelled()) done.exception(); // its failure is seen
+          });
+          await Promise.all([sleep(0), task]);
+        } catch {}
+      });
+      await delay(2);
+      await waitFor(queue.put(18), 5); // from the third put on: TimeoutError after 5 ms
+    };
+    const ends: string[] = [];
+    const clients = Promise.all(
+      [0, 1, 2].map(async () => {
+        for (let i = 0; i < 2; i++) {
+          const end = await outcome(app.submit(timeout(56, handler)));
+          ends.push(end instanceof Error ? end.name : String(end));
+        }
+      }),
+    );
+    const hung = delay(2_000).then(() => "hung");
+    expect(await Promise.race([clients.then(() => "settled"), hung])).toBe("settled");
+    await app.shutdown();
+    // The queue takes two items; the other puts time out (so may a slow request's timeout(56)).
+    expect(ends.length).toBe(6);
+    expect(ends.filter((end) => end !== "TimeoutError" && end !== "undefined")).toEqual([]);
+    expect(ends.filter((end) => end === "TimeoutError").length).toBeGreaterThanOrEqual(4);
   });
 
   it("without the asyncLocalStorage option, handlers that cancel a helper awaiting the host end with no internal error", async () => {
