@@ -1338,12 +1338,12 @@ function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settl
 
 /**
  * The task's step that drives `body`'s await is in the ready queue: a bare
- * yield's, the wakeup of a done future, a cancellation's that came round a
- * ring of tasks awaiting each other, or the first step of a task an async
- * body went to.
+ * yield's, the wakeup of a done future (waited on still, or no longer: see
+ * STEP_QUEUED), a cancellation's that came round a ring of tasks awaiting
+ * each other, or the first step of a task an async body went to.
  */
 function stepQueued(task: Task<unknown>, body: NativeBody): boolean {
-  if (body._queued || task._futWaiter?.done() === true || task._ringQueued) return true;
+  if (body._queued || task._futWaiter?.done() === true || task._queuedStep) return true;
   return body !== (task._coro as unknown) && takersNotStarted.has(task);
 }
 

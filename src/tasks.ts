@@ -179,11 +179,13 @@ const ON_HOST = 32;
 /** Task._flags: the task passes a cancellation on to what it waits on (see _requestCancel). */
 const PASSING_CANCEL = 64;
 /**
- * Task._flags: a cancellation that came round a ring of tasks awaiting each
- * other put the task in the ready queue, waiting on nothing: its native body
- * must not step it before that entry runs (see native.ts's stepQueued).
+ * Task._flags: the task is in the ready queue waiting on nothing, which its
+ * native body must know not to step it before that entry runs (see
+ * native.ts's stepQueued): a cancellation that came round a ring of tasks
+ * awaiting each other put it there, or it stopped waiting on a future that
+ * was done, whose wakeup had queued it.
  */
-const RING_QUEUED = 128;
+const STEP_QUEUED = 128;
 /** Task._flags counts pending cancel() requests in the bits above these: one request adds this. */
 const CANCEL_REQUEST = 256;
 
@@ -412,9 +414,9 @@ export class Task<T = unknown> extends Future<T> {
     this._flags &= ~ON_HOST;
   }
 
-  /** @internal In the ready queue for a cancellation that came round a ring: see RING_QUEUED. */
-  get _ringQueued(): boolean {
-    return (this._flags & RING_QUEUED) !== 0;
+  /** @internal In the ready queue, waiting on nothing: see STEP_QUEUED. */
+  get _queuedStep(): boolean {
+    return (this._flags & STEP_QUEUED) !== 0;
   }
 
   /** @internal Blocked on the host: see ON_HOST. */
@@ -544,7 +546,7 @@ export class Task<T = unknown> extends Future<T> {
           // The request came round a ring of tasks awaiting each other (a deadlock): this one
           // stops waiting and takes it at once, so that each task in the ring ends cancelled.
           task._stopWaiting();
-          task._flags |= RING_QUEUED;
+          task._flags |= STEP_QUEUED;
           task._loop._readyTask(task);
         }
         return task._cancelAtNextStep(message, cause, aborted);
@@ -600,6 +602,7 @@ export class Task<T = unknown> extends Future<T> {
     if (waitedOn !== null) {
       waitedOn._removeWaiter(this as Task<unknown>);
       this._futWaiter = null;
+      if (waitedOn._state !== PENDING) this._flags |= STEP_QUEUED; // its wakeup is queued
     }
     return waitedOn;
   }
@@ -737,7 +740,7 @@ export class Task<T = unknown> extends Future<T> {
       );
     }
     // One test on the common path: SIGNAL_ABORTED comes with MUST_CANCEL.
-    if ((this._flags & (CANCEL_LATER | MUST_CANCEL | RING_QUEUED)) !== 0) {
+    if ((this._flags & (CANCEL_LATER | MUST_CANCEL | STEP_QUEUED)) !== 0) {
       error = this._stepError(error);
     }
     this._futWaiter = null;
@@ -791,7 +794,7 @@ export class Task<T = unknown> extends Future<T> {
    * cancellation already, from a host API that read its signal's abort.
    */
   private _stepError(error: unknown): unknown {
-    this._flags &= ~RING_QUEUED;
+    this._flags &= ~STEP_QUEUED;
     if ((this._flags & SIGNAL_ABORTED) !== 0 && abortReached(this)) this._cancelSpent();
     const flags = this._flags;
     if ((flags & CANCEL_LATER) !== 0) this._flags &= ~CANCEL_LATER;

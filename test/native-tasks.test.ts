@@ -2368,6 +2368,53 @@ describe("with the asyncLocalStorage option", () => {
     }
   });
 
+  it("a task cancelled while a body and its function both run past races is not stepped again once it ended", async () => {
+    // The cancel() wakes the task from the race's loser it waits on; before that wakeup runs,
+    // the timeout() body returns past its race (the task stops waiting, its wakeup still
+    // queued), then the function past its own: that end must not step the task at once.
+    for (const asyncLocalStorage of [true, false]) {
+      const log: string[] = [];
+      await run(
+        async () => {
+          getRunningLoop().setExceptionHandler((_loop, context) =>
+            log.push(`reported: ${context.message}`),
+          );
+          let bodyWins = (_: string): void => {};
+          let functionWins = (_: string): void => {};
+          const forBody = new Promise<string>((resolve) => {
+            bodyWins = resolve;
+          });
+          const forFunction = new Promise<string>((resolve) => {
+            functionWins = resolve;
+          });
+          const task = createTask(async () => {
+            const won = await Promise.race([
+              timeout(1000, async () => {
+                log.push(`body: ${await Promise.race([new Event().wait(), forBody])}`);
+                return "body";
+              }),
+              forFunction,
+            ]);
+            log.push(`function: ${won}`);
+            return won;
+          });
+          await sleep(1);
+          task.cancel();
+          bodyWins("won");
+          functionWins("won");
+          await delay(5); // the microtasks run before the loop's next step
+          log.push(`task: ${await outcome(task)}`);
+          await sleep(5);
+        },
+        { asyncLocalStorage },
+      );
+      expect([asyncLocalStorage, log]).toEqual([
+        asyncLocalStorage,
+        ["body: won", "function: won", "task: won"],
+      ]);
+    }
+  });
+
   it("then(null, onRejected) on an op, a task or a future is a then() of its own, not an await", async () => {
     for (const asyncLocalStorage of [true, false]) {
       const got = await run(
