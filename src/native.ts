@@ -943,7 +943,7 @@ function settleElsewhere(
  * that runs its block, which changes if the block is inside an await that
  * the task's function lets go of (settleElsewhere).
  */
-export interface AwaitScope {
+interface AwaitScope {
   /** The block goes on in `task`. */
   _moveTo(task: Task<unknown>): void;
 }

@@ -9,13 +9,7 @@ import { CancelledError } from "./errors.js";
 import { getRunningLoop, runningTask } from "./events.js";
 import { FAILED, type Future, PENDING, WaitFuture } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import {
-  type AwaitScope,
-  bodyCoroutine,
-  checkBodyRunsHere,
-  enterAwaitScope,
-  leaveAwaitScope,
-} from "./native.js";
+import { bodyCoroutine, checkBodyRunsHere, enterAwaitScope, leaveAwaitScope } from "./native.js";
 import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
@@ -41,7 +35,7 @@ const NO_ERROR: unique symbol = Symbol("no error");
  * });
  * ```
  */
-export class TaskGroup implements AwaitScope {
+export class TaskGroup {
   private _entered = false;
   private _exiting = false;
   private _aborting = false;

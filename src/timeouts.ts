@@ -8,7 +8,7 @@ import type { Coro } from "./coro.js";
 import { TimeoutError } from "./errors.js";
 import type { Handle, TimerHandle } from "./events.js";
 import { getRunningLoop, runningTask } from "./events.js";
-import { type AwaitScope, bodyCoroutine, enterAwaitScope, leaveAwaitScope } from "./native.js";
+import { bodyCoroutine, enterAwaitScope, leaveAwaitScope } from "./native.js";
 import type { Task } from "./tasks.js";
 import { taskLabel, waitingOn } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
@@ -38,7 +38,7 @@ const STATE_NAMES = ["created", "active", "expiring", "expired", "finished"];
  * });
  * ```
  */
-export class Timeout implements AwaitScope {
+export class Timeout {
   private _state = CREATED;
   private _when: number | null;
   private _handle: Handle | TimerHandle | null = null;
