@@ -82,6 +82,39 @@ async function outcome(task: PromiseLike<unknown>): Promise<unknown> {
 }
 
 /**
+ * Runs a task whose function awaits `race()` and then sleeps 50 ms, an await
+ * the race's loser must leave alone; logs the winner, the wake-up and the
+ * task's outcome, with the loop's times.
+ */
+async function raceThenSleep(
+  loop: BaseEventLoop,
+  log: string[],
+  race: () => PromiseLike<unknown>,
+): Promise<void> {
+  const worker = createTask(async () => {
+    const won = await race();
+    log.push(`race: ${won} at ${loop.time()}`);
+    await sleep(50);
+    log.push(`slept at ${loop.time()}`);
+  });
+  log.push(String(await outcome(worker)));
+}
+
+/**
+ * Awaits a Node timer given the task's signal; logs the AbortError it rejects
+ * with and the signal's reason, which carries the cancel() message, as
+ * asyncio's CancelledError does.
+ */
+async function signalledTimer(log: string[]): Promise<void> {
+  try {
+    await delay(10_000, undefined, { signal: taskSignal() });
+  } catch (error) {
+    const reason = (error as Error).cause as Error;
+    log.push(`host API: ${(error as Error).name}, ${reason.name}("${reason.message}")`);
+  }
+}
+
+/**
  * A host promise that settles two host macrotasks from now: after the loop's
  * check for steps blocked on the host (one macrotask), whatever the load.
  */
@@ -1686,13 +1719,7 @@ describe("awaits the loop does not control", () => {
       async () => {
         const task = createTask(async () => {
           currentTask()?.cancel("self");
-          try {
-            await delay(10_000, undefined, { signal: taskSignal() });
-          } catch (error) {
-            // The signal's reason carries the cancel() message, as asyncio's CancelledError does.
-            const reason = (error as Error).cause as Error;
-            log.push(`host API: ${(error as Error).name}, ${reason.name}("${reason.message}")`);
-          }
+          await signalledTimer(log);
           try {
             await sleep(1);
             log.push("no CancelledError after it");
@@ -1720,12 +1747,7 @@ describe("awaits the loop does not control", () => {
     await run(
       async () => {
         const task = createTask(async () => {
-          try {
-            await delay(10_000, undefined, { signal: taskSignal() });
-          } catch (error) {
-            const reason = (error as Error).cause as Error;
-            log.push(`host API: ${(error as Error).name}, ${reason.name}("${reason.message}")`);
-          }
+          await signalledTimer(log);
           try {
             await sleep(5);
             log.push("cleanup ran");
@@ -2299,7 +2321,7 @@ describe("with the asyncLocalStorage option", () => {
       "in the function": (race: () => Promise<unknown>) => race(),
       "in a timeout() body": (race: () => Promise<unknown>) => timeout(1000, race),
     };
-    for (const [where, racing] of Object.entries(races))
+    for (const [where, racing] of Object.entries(races)) {
       for (const asyncLocalStorage of [true, false]) {
         const log: string[] = [];
         const loop = new VirtualEventLoop({ asyncLocalStorage });
@@ -2312,15 +2334,9 @@ describe("with the asyncLocalStorage option", () => {
               throw error;
             }
           }
-          const worker = createTask(async () => {
-            const won = await racing(() =>
-              Promise.race([waitFor(neverSet(), 20), sleep(5, "sleep")]),
-            );
-            log.push(`race: ${won} at ${loop.time()}`);
-            await sleep(50);
-            log.push(`slept at ${loop.time()}`);
-          });
-          log.push(String(await outcome(worker)));
+          await raceThenSleep(loop, log, () =>
+            racing(() => Promise.race([waitFor(neverSet(), 20), sleep(5, "sleep")])),
+          );
         });
         loop.close();
         expect([where, asyncLocalStorage, log]).toEqual([
@@ -2329,6 +2345,7 @@ describe("with the asyncLocalStorage option", () => {
           ["race: sleep at 5", "loser: CancelledError at 20", "slept at 55", "undefined"],
         ]);
       }
+    }
   });
 
   it("a taskGroup() that loses a Promise.race stops its body in the task its loser goes on in, when a child fails", async () => {
@@ -2350,13 +2367,7 @@ describe("with the asyncLocalStorage option", () => {
             throw error;
           }
         });
-        const worker = createTask(async () => {
-          const won = await Promise.race([group, sleep(5, "sleep")]);
-          log.push(`race: ${won} at ${loop.time()}`);
-          await sleep(50);
-          log.push(`slept at ${loop.time()}`);
-        });
-        log.push(String(await outcome(worker)));
+        await raceThenSleep(loop, log, () => Promise.race([group, sleep(5, "sleep")]));
       });
       loop.close();
       expect([asyncLocalStorage, log, reports]).toEqual([
