@@ -939,9 +939,11 @@ function settleElsewhere(
 }
 
 /**
- * A deadline (timeout(), waitFor()) entered in a task: it cancels the task
- * that runs its block, which changes if the block is inside an await that
- * the task's function lets go of (settleElsewhere).
+ * A deadline (timeout(), waitFor()) or a task group entered in a task: it
+ * cancels the task that runs its block, which changes if the block is inside
+ * an await that the task's function lets go of (settleElsewhere). One that
+ * cancelled the task before passed the cancellation on to what the task
+ * waited on, inside the block, which goes with it.
  */
 interface AwaitScope {
   /** The block goes on in `task`. */

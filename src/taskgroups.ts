@@ -107,8 +107,6 @@ export class TaskGroup {
   /** @internal The group goes on in `task`: its function let go of the await the group is in. */
   _moveTo(task: Task): void {
     this._parentTask = task;
-    // A failure stopped the body in the task it left: it stops there too.
-    if (this._parentCancelRequested) task.cancel();
   }
 
   /**

@@ -160,8 +160,6 @@ export class Timeout {
   _moveTo(task: Task): void {
     this._task = task;
     this._cancelling = task.cancelling();
-    // Expired already: the cancellation went to the task it left, and is owed to this one.
-    if (this._state === EXPIRING) task.cancel();
   }
 
   /** @internal The deadline passed: cancel the block's task. */
