@@ -154,8 +154,8 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
 
 /**
  * Runs `main` on a new event loop and settles with its result, as asyncio.run.
- * When main is done, run() cancels the tasks still running ("run() is ending"), waits for them,
- * closes the GeneratorObjects left suspended (see loop.shutdownAsyncgens()),
+ * When main is done, run() cancels the tasks still running ("run() is ending"), waits for them
+ * (and so for the tasks made meanwhile, up to ten rounds), closes the GeneratorObjects left suspended (see loop.shutdownAsyncgens()),
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later, or that waits that long on a host promise
  * which ignores its taskSignal(), is named through the loop's exception
@@ -317,13 +317,28 @@ const RUN_ENDING = "run() is ending";
 const SHUTDOWN_GRACE_MS = 1000;
 
 /**
+ * How many times run() cancels the tasks left, for those made meanwhile (a
+ * native function that ran on past its task's end awaits asynkit in a task
+ * of its own): one that makes a task at every cancellation would keep run()
+ * from ever ending, so after these the loop closes and reports what is left.
+ */
+const CANCEL_ROUNDS = 10;
+
+/**
  * Cancels the loop's remaining tasks and waits for them, as asyncio's
- * _cancel_all_tasks; failures other than cancellation are reported, and so are
- * tasks that still run after a grace period.
+ * _cancel_all_tasks, and again for the tasks made meanwhile; failures other
+ * than cancellation are reported, and so are tasks that still run after a
+ * grace period.
  */
 async function cancelAllTasks(loop: BaseEventLoop, mainDone: boolean): Promise<void> {
-  const tasks = loop._liveTasks();
-  if (tasks.length === 0) return;
+  for (let round = 0; round < CANCEL_ROUNDS; round++) {
+    const tasks = loop._liveTasks();
+    if (tasks.length === 0) return;
+    await cancelAndWait(loop, tasks, mainDone);
+  }
+}
+
+async function cancelAndWait(loop: BaseEventLoop, tasks: Task[], mainDone: boolean): Promise<void> {
   const waitedOn = tasks.map((task) => task._futWaiter);
   for (const task of tasks) task.cancel(RUN_ENDING);
   const grace = loop._callAt(

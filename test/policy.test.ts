@@ -12,12 +12,14 @@ import {
   createTask,
   currentTask,
   DefaultEventLoopPolicy,
+  Event,
   type EventLoopPolicy,
   type ExceptionContext,
   type Future,
   getEventLoop,
   getEventLoopPolicy,
   getRunningLoop,
+  HostAwaitError,
   HostEventLoop,
   InvalidStateError,
   run,
@@ -133,6 +135,60 @@ describe("run()", () => {
       "leftover cleaned up",
     ]);
     expect(leftover!.cancelled()).toBe(true);
+  });
+
+  it("cancels the tasks the leftovers' cleanup makes too, and the task a function that ran on past its task's end awaits in", async () => {
+    const log: string[] = [];
+    const reports: string[] = [];
+    await run(function* () {
+      getRunningLoop().setExceptionHandler((_loop, context) => reports.push(context.message));
+      createTask(function* () {
+        try {
+          yield* sleep(60_000);
+        } finally {
+          // Made while run() cancels the first: cancelled in turn, its cleanup runs too.
+          createTask(function* () {
+            try {
+              yield* sleep(60_000);
+            } finally {
+              log.push("second leftover cleaned up");
+            }
+          });
+        }
+      });
+      yield* sleep(1);
+    }, virtual);
+    // A refused Promise.race ends main with a HostAwaitError; its function runs on and awaits
+    // sleep(1) in a task of its own, made while run() cancels what main left.
+    let fate = "did not go on past the race";
+    await expect(
+      run(
+        async () => {
+          const ready = new Event();
+          ready.set();
+          await Promise.race([sleep(200), ready.wait()]);
+          try {
+            await sleep(1);
+            fate = "slept";
+          } catch (error) {
+            fate = `sleep(1): ${(error as Error).message}`;
+          }
+        },
+        {
+          asyncLocalStorage: true,
+          loopFactory: () => {
+            const loop = new VirtualEventLoop({ hostAwaits: "error" });
+            loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+            return loop;
+          },
+        },
+      ),
+    ).rejects.toThrow(HostAwaitError);
+    expect([log, fate, reports]).toEqual([
+      ["second leftover cleaned up"],
+      "sleep(1): run() is ending",
+      [],
+    ]);
   });
 
   it("cancels the leftovers when main fails too", async () => {
