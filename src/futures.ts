@@ -68,6 +68,13 @@ class PromiseBridge extends ContextCallback {
   }
 }
 
+/** What then()'s promise of a future its loop abandoned rejects with. */
+function abandoned(future: Future<unknown>): InvalidStateError {
+  return new InvalidStateError(
+    `${future} will never finish: its loop was closed while it was pending.`,
+  );
+}
+
 /** cancel()'s message is a string (or nothing): it travels in the CancelledError's message. */
 function badCancelMessage(future: Future<unknown>, message: unknown): TypeError {
   return argTypeError(
@@ -394,13 +401,35 @@ export class Future<T = unknown> implements PromiseLike<T> {
         else if (future._state === FAILED) {
           future._retrieved();
           reject(future._outcome);
-        } else reject(future._makeCancelledError());
+        } else if (future._state === CANCELLED) reject(future._makeCancelledError());
+        else reject(abandoned(future)); // see _abandon()
       };
-      if (this._state !== PENDING) settle(this);
+      if (this._state !== PENDING || this._abandoned()) settle(this);
       else {
         this._addCallback(new PromiseBridge(settle as DoneCallback<never>));
       }
     });
+  }
+
+  /**
+   * @internal True if it can never finish: a task whose loop closed (see
+   * _abandon). A plain future can still be completed by code outside its loop.
+   */
+  _abandoned(): boolean {
+    return false;
+  }
+
+  /**
+   * @internal Its loop closed with it pending, so it never finishes: the
+   * promises then() made for native code reject rather than wait for ever
+   * (a function that awaits it runs its catch and finally blocks, and ends).
+   */
+  _abandon(): void {
+    const callbacks = this._callbacks;
+    if (callbacks === null) return;
+    for (const callback of Array.isArray(callbacks) ? callbacks : [callbacks]) {
+      if (callback instanceof PromiseBridge) callback.fn(this as never);
+    }
   }
 
   /** `yield* future`: suspends until the future is done, then gives its result or throws. */

@@ -414,6 +414,11 @@ export class Task<T = unknown> extends Future<T> {
     this._flags &= ~ON_HOST;
   }
 
+  /** @internal No loop will run it again: its loop closed while it was pending. */
+  override _abandoned(): boolean {
+    return this._state === PENDING && this._loop.isClosed();
+  }
+
   /** @internal In the ready queue, waiting on nothing: see STEP_QUEUED. */
   get _queuedStep(): boolean {
     return (this._flags & STEP_QUEUED) !== 0;

@@ -843,6 +843,34 @@ describe("failures besides a throw", () => {
     });
   });
 
+  it("a run that fails with its function awaiting its tasks through a host promise lets that function end, and the next search is not troubled by it", async () => {
+    // Promise.all over tasks fails the run (failOnWarnings) with main waiting on it: the run's
+    // loop closes with the tasks pending, and the promise of each then() rejects. Else the
+    // function waited for ever, counted as on the host, and the next search's own
+    // Promise.all of sleeps was taken for an await of that function's.
+    let resumed = "never";
+    async function failing(): Promise<void> {
+      const a = createTask(() => sleep(1), { name: "a" });
+      const b = createTask(() => sleep(2), { name: "b" });
+      try {
+        await Promise.all([a, b]);
+        resumed = "resolved";
+      } catch (error) {
+        resumed = `rejected: ${(error as Error).name}`;
+      }
+    }
+    async function correct(): Promise<void> {
+      await Promise.all([sleep(2), sleep(1)]);
+      await sleep(1);
+    }
+    const error = await rejection(explore(failing, { iterations: 1, failOnWarnings: true }));
+    expect([error.kind, resumed]).toEqual(["exception report", "rejected: InvalidStateError"]);
+    await expect(explore(correct, { iterations: 5, failOnWarnings: true })).resolves.toMatchObject({
+      iterations: 5,
+      uncontrolledRuns: 0,
+    });
+  });
+
   it("asyncLocalStorage: each run's loop has the option, for a program that reads a store across its awaits", async () => {
     const store = new AsyncLocalStorage<string>();
     async function main(): Promise<void> {

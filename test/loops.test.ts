@@ -762,6 +762,30 @@ describe("debug mode", () => {
     ]);
   });
 
+  it("close() rejects what code outside the loop awaits of a task still pending: it will never finish", async () => {
+    const loop = new VirtualEventLoop();
+    loop.setExceptionHandler(() => {});
+    const forgotten = loop.createTask(new Event().wait(), { name: "forgotten" });
+    loop.runSync(sleep(1));
+    const awaited = (async () => {
+      try {
+        return await forgotten;
+      } catch (error) {
+        return `${(error as Error).name}: ${(error as Error).message}`;
+      }
+    })();
+    const thenned = forgotten.then(
+      () => "fulfilled",
+      (error: Error) => error.name,
+    );
+    loop.close();
+    expect([await awaited, await thenned, forgotten.done()]).toEqual([
+      'InvalidStateError: <Task pending name="forgotten"> will never finish: its loop was closed while it was pending.',
+      "InvalidStateError",
+      false,
+    ]);
+  });
+
   it("reports, as the loop closes, the futures tasks still wait on", () => {
     const loop = new VirtualEventLoop();
     const pending: string[] = [];

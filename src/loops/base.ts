@@ -760,6 +760,7 @@ export abstract class BaseEventLoop {
     if (this._debug) lintPendingAtClose(this, this._liveTasks());
     // Before the queues are emptied: the report says where each task stood.
     reportPending(this, "its loop was closed");
+    for (const task of this._liveTasks()) task._abandon();
     this._closed = true;
     this._ready.clear();
     this._scheduled.clear();
