@@ -68,10 +68,10 @@ class PromiseBridge extends ContextCallback {
   }
 }
 
-/** What then()'s promise of a future its loop abandoned rejects with. */
-function abandoned(future: Future<unknown>): InvalidStateError {
+/** @internal What a then() of something its loop abandoned pending rejects with. */
+export function abandoned(what: object): InvalidStateError {
   return new InvalidStateError(
-    `${future} will never finish: its loop was closed while it was pending.`,
+    `${what} will never finish: its loop was closed while it was pending.`,
   );
 }
 

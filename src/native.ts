@@ -58,7 +58,7 @@ import {
   runningTask,
   setRunningLoop,
 } from "./events.js";
-import { doneStep, Future, PENDING, waitStep } from "./futures.js";
+import { abandoned, doneStep, Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { Deque } from "./util/deque.js";
@@ -278,6 +278,20 @@ export class NativeBody<T = unknown> {
   /** @internal What the function awaits now, if the task drives it: see enterAwaitScope. */
   get _awaited(): AwaitTarget | null {
     return this.resolve === null ? null : this.inner;
+  }
+
+  /**
+   * @internal The task is abandoned as its loop closes: a then() it drives
+   * that is no await (a `task.then(onDone, onError)` taken for one, on a loop
+   * without the asyncLocalStorage option) is rejected, as then()'s promise
+   * is (Future._abandon); the function's own await stays pending.
+   */
+  _abandonThen(): void {
+    const reject = this.reject;
+    if (reject === null || isResolvingFunction(this.resolve as Settle)) return;
+    const inner = this.inner as AwaitTarget;
+    this.inner = this.resolve = this.reject = null;
+    reject(abandoned(inner));
   }
 
   /** @internal The task drives an await of the function's: the function is not running. */
@@ -1596,6 +1610,13 @@ function moveBodiesWithin(task: Task<unknown>, from: NativeBody, taker: Task<unk
     queued ||= body._queued;
   }
   return queued;
+}
+
+/** @internal `task` is abandoned as its loop closes: see NativeBody._abandonThen. */
+export function abandonThens(task: Task<unknown>): void {
+  const top = task._coro as unknown;
+  if (top instanceof NativeBody) top._abandonThen();
+  for (const body of runningBodies.get(task) ?? []) body._abandonThen();
 }
 
 /** True if `body`'s code runs as `owner`'s, to the host's async context. */

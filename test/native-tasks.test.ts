@@ -2983,6 +2983,38 @@ describe("an app loop", () => {
     }
   });
 
+  it("without the asyncLocalStorage option, a then() of a task that another task's body took for its await is rejected when shutdown() abandons both", async () => {
+    // B.then(onDone, onError), made in a microtask while A's function is due its first asynkit
+    // then(), is taken for A's await: A's task drives it. Abandoned as the loop closes, A left
+    // it unanswered, where a then() that went to B's own promise gets the InvalidStateError.
+    const app = new HostEventLoop();
+    app.setExceptionHandler(() => {}); // each abandoned task is reported
+    const answers: string[] = [];
+    const answer = (task: Task<unknown>): void => {
+      task.then(
+        () => answers.push(`${task.getName()}: done`),
+        (error: Error) => answers.push(`${task.getName()}: ${error.name}`),
+      );
+    };
+    // Ignores taskSignal(), and settles after the loop closed: the functions then end, not
+    // left counted as on the host, where they would trouble the virtual loops of later tests.
+    const onTheHost = () => delay(100);
+    const a = app.submit(
+      async () => {
+        queueMicrotask(() => {
+          answer(app.submit(onTheHost, { name: "b" }));
+        });
+        await onTheHost();
+      },
+      { name: "a" },
+    );
+    answer(a);
+    await delay(20);
+    await app.shutdown({ timeout: 20 });
+    expect(answers.sort()).toEqual(["a: InvalidStateError", "b: InvalidStateError"]);
+    await delay(100);
+  });
+
   it("without the asyncLocalStorage option, a waitFor() after a host await that a timeout() body's task took still times out", async () => {
     // Three clients, two requests each. The second handler's await of waitFor(put) is no
     // task's code; a task whose timeout() body drove an await took it, and the waitFor's

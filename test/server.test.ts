@@ -6,12 +6,14 @@
  */
 import { Agent, createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   allTasks,
   CancelledError,
   type Coro,
   HostEventLoop,
+  InvalidStateError,
   Semaphore,
   sleep,
   TimeoutError,
@@ -88,6 +90,56 @@ function hostTimers(): number {
 }
 
 describe("an HTTP server on one app loop", () => {
+  it("answers the requests whose tasks shutdown() abandons before it resolves, whether the handler awaits the task or gives it then()", async () => {
+    for (const asyncLocalStorage of [false, true]) {
+      const loop = new HostEventLoop({ asyncLocalStorage });
+      app = loop;
+      loop.setExceptionHandler(() => {}); // each abandoned task is reported: see the test below
+      let arrived = 0;
+      const started = createServer((req, res) => {
+        arrived++;
+        const task = loop.submit(
+          async () => {
+            await delay(300); // a host promise that ignores taskSignal(), settling after the close
+          },
+          { name: `GET ${req.url}` },
+        );
+        const answer = (error: unknown): void => {
+          res.statusCode = error instanceof InvalidStateError ? 500 : 503;
+          res.end(String(error));
+        };
+        if (req.url === "/then") task.then(() => res.end(), answer);
+        else {
+          (async () => {
+            try {
+              await task;
+              res.end();
+            } catch (error) {
+              answer(error);
+            }
+          })();
+        }
+      });
+      server = started;
+      const port = await new Promise<number>((ready) => {
+        started.listen(0, "127.0.0.1", () => ready((started.address() as AddressInfo).port));
+      });
+      const replies = ["/then", "/await", "/then", "/await"].map((path) => get(port, path));
+      await until(() => arrived === 4);
+      started.close();
+      await loop.shutdown({ timeout: 50 });
+      started.closeAllConnections(); // servers.md: every request has had its answer
+      const answered = await Promise.all(replies);
+      expect([asyncLocalStorage, answered.map(({ status }) => status)]).toEqual([
+        asyncLocalStorage,
+        [500, 500, 500, 500],
+      ]);
+      expect(answered[0]?.body).toMatch(
+        /^InvalidStateError: <Task cancelling name="GET \/then"> will never finish: its loop was closed while it was pending\.$/,
+      );
+    }
+  }, 30_000);
+
   it("1,000 concurrent requests through a Semaphore(10) never have more than 10 in flight", async () => {
     const loop = new HostEventLoop();
     app = loop;

@@ -34,7 +34,7 @@ import {
 import { Future, forgetLastWait } from "../futures.js";
 import { Linter, lintPendingAtClose } from "../lints.js";
 import { readMainResult } from "../mainresult.js";
-import { handOver, mayRunSlice, type NativeSteps } from "../native.js";
+import { abandonThens, handOver, mayRunSlice, type NativeSteps } from "../native.js";
 import { creationFrames, noteCreation } from "../suspendsite.js";
 import {
   checkNewTask,
@@ -760,7 +760,10 @@ export abstract class BaseEventLoop {
     if (this._debug) lintPendingAtClose(this, this._liveTasks());
     // Before the queues are emptied: the report says where each task stood.
     reportPending(this, "its loop was closed");
-    for (const task of this._liveTasks()) task._abandon();
+    for (const task of this._liveTasks()) {
+      task._abandon();
+      abandonThens(task);
+    }
     this._closed = true;
     this._ready.clear();
     this._scheduled.clear();
