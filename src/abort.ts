@@ -294,10 +294,15 @@ export function abortTaskSignal(
 ): boolean {
   const controller = controllers.get(task);
   if (controller === undefined || controller.signal.aborted) return false;
-  controller.abort(cause !== undefined ? cause : new CancelledError(message ?? ""));
+  controller.abort(cancelReason(message, cause));
   abortedJustNow.add(task);
   queueMicrotask(() => abortedJustNow.delete(task));
   return true;
+}
+
+/** @internal The reason a cancel() aborts a task's signal with: its cause, else a CancelledError with its message. */
+export function cancelReason(message: string | undefined, cause: unknown): unknown {
+  return cause !== undefined ? cause : new CancelledError(message ?? "");
 }
 
 /**

@@ -296,7 +296,7 @@ export class NativeBody<T = unknown> {
 
   /** @internal The task drives an await of the function's: the function is not running. */
   get _drivesAwait(): boolean {
-    return this.inner !== null && this.resolve !== null;
+    return this._awaited !== null;
   }
 
   /**
@@ -1004,9 +1004,9 @@ function moveScopesWithin(within: object | null, task: Task<unknown>): void {
   if (scopes !== undefined) for (const scope of scopes) scope._moveTo(task);
 }
 
-/** @internal The block of `scope`, entered inside `within`, is left. */
-export function leaveAwaitScope(within: object, scope: AwaitScope): void {
-  scopesWithin.get(within)?.delete(scope);
+/** @internal The block of `scope`, entered inside `within` (enterAwaitScope's answer), is left. */
+export function leaveAwaitScope(within: object | null, scope: AwaitScope): void {
+  if (within !== null) scopesWithin.get(within)?.delete(scope);
 }
 
 /**

@@ -100,7 +100,7 @@ export class TaskGroup {
       yield* this._exit(NO_ERROR);
       return result;
     } finally {
-      if (this._within !== null) leaveAwaitScope(this._within, this);
+      leaveAwaitScope(this._within, this);
     }
   }
 

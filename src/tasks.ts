@@ -7,6 +7,7 @@ import {
   abortTaskSignal,
   cancellationFor,
   cancelOnAbort,
+  cancelReason,
   checkSignal,
   renewTaskSignal,
 } from "./abort.js";
@@ -592,13 +593,14 @@ export class Task<T = unknown> extends Future<T> {
    * pending: a host API given it rejects at once, and a native task's
    * function gets the cancellation there, as when the abort came while it
    * waited (SIGNAL_ABORTED). Returns the reason, as the cancel() would have
-   * aborted it with: its cause, else a CancelledError with its message.
+   * aborted it with.
    */
   _signalAbortedForPendingCancel(): unknown {
     if (!this._generator) this._flags |= SIGNAL_ABORTED;
-    if (!this._mustCancel) return new CancelledError(); // the function had it already
-    const cause = this._outcome;
-    return cause !== undefined ? cause : new CancelledError(this._cancelMessage ?? "");
+    // Not pending any more: the function had it already, message and all.
+    return this._mustCancel
+      ? cancelReason(this._cancelMessage, this._outcome)
+      : cancelReason(undefined, undefined);
   }
 
   /** @internal The task stops waiting on its future, which goes on without it: that future, if any. */

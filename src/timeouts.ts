@@ -146,7 +146,7 @@ export class Timeout {
   private _exit(): boolean {
     this._handle?.cancel();
     this._handle = null;
-    if (this._within !== null) leaveAwaitScope(this._within, this);
+    leaveAwaitScope(this._within, this);
     if (this._state === EXPIRING) {
       this._state = EXPIRED;
       // Ours unless someone else also asked to cancel the task meanwhile.
