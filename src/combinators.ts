@@ -19,7 +19,7 @@ import { Queue } from "./queues.js";
 import { foreignFuture, toFuture } from "./tasks.js";
 import { describeAwaited } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
-import { deadlineIn, Timeout } from "./timeouts.js";
+import { timeoutIn } from "./timeouts.js";
 import {
   argTypeError,
   checkAwaitable,
@@ -478,7 +478,7 @@ function* waitForWithin<T>(aw: Awaitable<T>, timeoutMs: number | null): Coro<T> 
       throw error;
     }
   }
-  return yield* new Timeout(deadlineIn(timeoutMs))._run(awaiting, aw);
+  return yield* timeoutIn(timeoutMs)._run(awaiting, aw);
 }
 
 /**

@@ -45,8 +45,8 @@ export class Timeout {
   /** @internal The task the block runs in, once entered. */
   _task: Task | null = null;
   private _cancelling = 0;
-  /** When the block began, for the error: how long after it the deadline came. */
-  private _began = 0;
+  /** @internal When the block began, for the error: how long after it the deadline came. */
+  _began: number | null = null;
   /** Where the deadline found the block (its task, and what it waited on), for the error. */
   private _expiredIn = "";
   /** The await of a native task's function the block is inside, if any (see AwaitScope). */
@@ -113,7 +113,7 @@ export class Timeout {
     this._task = task;
     this._cancelling = task.cancelling();
     this._within = enterAwaitScope(task, this);
-    this._began = loop.time();
+    this._began ??= loop.time();
     this.reschedule(this._when);
     let result: T;
     try {
@@ -124,9 +124,7 @@ export class Timeout {
         // A host loop's clock has sub-microsecond digits no reader wants.
         const round = (ms: number): number => Math.round(ms * 1000) / 1000;
         const when = this._when as number;
-        const after = when - this._began;
-        // A delay of 0 is counted from the call, so on a host loop its deadline lies before
-        // the block began, as one given (or rescheduled to) a time past does.
+        const after = when - (this._began as number);
         const passed =
           after >= 0
             ? `passed, ${round(after)} ms after the block began`
@@ -218,13 +216,20 @@ function* withTimeout<T>(
   ms: number | null,
   body: (timeout: Timeout) => Coro<T> | PromiseLike<T>,
 ): Coro<T> {
-  const timeout = new Timeout(deadlineIn(ms));
+  const timeout = timeoutIn(ms);
   return yield* timeout._run(body, timeout);
 }
 
-/** @internal The loop time `ms` from now, or null for none. */
-export function deadlineIn(ms: number | null): number | null {
-  return ms === null ? null : getRunningLoop().time() + ms;
+/**
+ * @internal A Timeout `ms` from now (null: none). Its block begins now, at
+ * the same reading of the clock: on a host loop, a later one would make the
+ * error say that the deadline came sooner than `ms` after the block began.
+ */
+export function timeoutIn(ms: number | null): Timeout {
+  const now = getRunningLoop().time();
+  const timeout = new Timeout(ms === null ? null : now + ms);
+  timeout._began = now;
+  return timeout;
 }
 
 /**

@@ -40,6 +40,18 @@ describe("timeout", () => {
     );
   });
 
+  it("counts a delay from the clock reading its deadline came from: on the host's clock the error says the delay given", async () => {
+    const messages = await run(function* () {
+      const out: string[] = [];
+      for (const guard of [() => timeout(5, () => sleep(50)), () => waitFor(sleep(50), 5)]) {
+        out.push(((yield* catching(guard())) as Error).message);
+      }
+      return out;
+    });
+    for (const message of messages)
+      expect(message).toContain(" ms passed, 5 ms after the block began, ");
+  });
+
   it("says how long after the block began its deadline came, for a delay given in seconds by habit", () => {
     const messages = runV(function* () {
       yield* sleep(100);
