@@ -263,6 +263,7 @@ class QueueWait<T, R> {
       return doneStep(queue.getNowait() as unknown as R);
     }
     if (kind === OVER) return doneStep(undefined as R);
+    if (queue._isShutdown) throw shutDownError(NAMES[PUT]);
     if (queue.full()) return this._wait(queue._putters, PUT);
     queue.putNowait(this.item as T);
     this.kind = OVER;

@@ -451,7 +451,7 @@ describe("join and taskDone", () => {
 });
 
 describe("shutdown", () => {
-  it("wakes blocked getters with QueueShutDown; put() is refused; items left can still be got", () => {
+  it("wakes blocked getters with QueueShutDown; put() is refused, naming put(); items left can still be got", () => {
     const log = runV(function* () {
       const q = new Queue<number>(1);
       const log: string[] = [];
@@ -465,7 +465,7 @@ describe("shutdown", () => {
     });
     expect(log).toEqual([
       "QueueShutDown: get() on a queue that was shut down.",
-      "QueueShutDown: putNowait() on a queue that was shut down.",
+      "QueueShutDown: put() on a queue that was shut down.",
     ]);
   });
 

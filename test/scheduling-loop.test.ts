@@ -478,7 +478,11 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
       await runOn(kind, function* () {
         const loop = queue();
         const other = new SchedulingVirtualEventLoop();
-        expect(() => loop.readyInsert(0, {} as Handle)).toThrow(TypeError);
+        expect(() => loop.readyInsert(0, { a: 1 } as unknown as Handle)).toThrow(
+          new TypeError(
+            "loop.readyInsert() expects handle to be a Handle, got object { a }: insert one taken out with readyPop().",
+          ),
+        );
         expect(() =>
           loop.readyInsert(
             0,

@@ -190,8 +190,12 @@ export function SchedulingMixin<B extends LoopConstructor>(
     readyInsert(pos: number, handle: Handle): void {
       checkInteger("loop.readyInsert()", "pos", pos);
       if (!(handle instanceof Handle)) {
-        throw new TypeError(
-          `readyInsert() needs a Handle (one taken out with readyPop()), got ${String(handle)}.`,
+        throw argTypeError(
+          "loop.readyInsert()",
+          "handle",
+          handle,
+          "a Handle",
+          "insert one taken out with readyPop()",
         );
       }
       if (handle._loop !== this) {
