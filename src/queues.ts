@@ -101,7 +101,12 @@ export class Queue<T> extends LoopBound {
 
   /** Puts `item` in without waiting; QueueFull if the queue is full, QueueShutDown after shutdown(). */
   putNowait(item: T): void {
-    if (this._isShutdown) throw shutDownError("putNowait");
+    this._putNow(item, "putNowait");
+  }
+
+  /** @internal putNowait(), or put() with room: `call` names which in a QueueShutDown. */
+  _putNow(item: T, call: string): void {
+    if (this._isShutdown) throw shutDownError(call);
     if (this.full()) {
       throw new QueueFull(
         `Queue is full (maxsize ${this._maxsize}): use yield* queue.put(item) (await in an async function) to wait for space.`,
@@ -263,9 +268,8 @@ class QueueWait<T, R> {
       return doneStep(queue.getNowait() as unknown as R);
     }
     if (kind === OVER) return doneStep(undefined as R);
-    if (queue._isShutdown) throw shutDownError(NAMES[PUT]);
     if (queue.full()) return this._wait(queue._putters, PUT);
-    queue.putNowait(this.item as T);
+    queue._putNow(this.item as T, NAMES[PUT]);
     this.kind = OVER;
     return doneStep(undefined as R);
   }

@@ -25,7 +25,8 @@ type Entry = Handle | ReadyEntry;
  * How often, in picks, the starvation guard looks for entries passed over
  * since the look before (or every queue's length of picks, if that is more,
  * so a long queue of better entries is still worked through first): an entry
- * waits at most about twice this many picks before it is raised to run next.
+ * waits at most the rest of the period it arrived in and one whole period
+ * before it is raised to run next, with the others passed over as long.
  * Deterministic: the same program gives the same order.
  */
 export const STARVATION_BOUND = 64;
