@@ -22,9 +22,10 @@ import {
   beginEagerStart,
   endEagerStart,
   onEagerStartTaskRequest,
+  peekRunningLoop,
   startingTask,
 } from "./events.js";
-import { CONTEXT_OPTION, FINISHED, Future, keptStep, yieldKept } from "./futures.js";
+import { CONTEXT_OPTION, FINISHED, Future, isWaitStep, keptStep, yieldKept } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { HOLD_FIRST_STEP, Task, type TaskOptions, takenAlready } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
@@ -129,7 +130,11 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     return this.done();
   }
 
-  /** True when the coroutine returned or threw without suspending. */
+  /**
+   * True when the coroutine returned or threw without suspending, until it is
+   * continued: continuing takes the outcome over, as Python asynkit's CoroStart does
+   * (keep what `asFuture()` gives to read it again).
+   */
   done(): boolean {
     return this._state === RETURNED || this._state === FAILED;
   }
@@ -398,15 +403,14 @@ function advance<T>(
 }
 
 /** What hears that a task takes over a wait a start suspended on (see onWaitContinued). */
-let waitContinued: ((suspension: unknown) => void) | null = null;
+let waitContinued: ((suspension: unknown, task: Task<unknown>) => void) | null = null;
 
 /**
- * @internal Tells `hook` the suspension a task's continuation of a start
- * yields again, while that task steps: a priority primitive files its waits
- * by the waiting task, which for a start continued elsewhere is not the one
- * that began the wait.
+ * @internal Tells `hook` the suspension of a start that a task takes over: a
+ * priority primitive files its waits by the waiting task, which for a start
+ * continued elsewhere is not the one that began the wait.
  */
-export function onWaitContinued(hook: (suspension: unknown) => void): void {
+export function onWaitContinued(hook: (suspension: unknown, task: Task<unknown>) => void): void {
   waitContinued = hook;
 }
 
@@ -425,9 +429,14 @@ class Continuation<T> {
 
   next(value?: unknown): IteratorResult<Suspend, T> {
     if (this.forwarding) return this.start._advance(NEXT, value);
+    return this._claimFor(peekRunningLoop()?._currentTask ?? null);
+  }
+
+  /** The start's suspension, or its outcome, taken over by `task`: later steps go to the coroutine. */
+  _claimFor(task: Task<unknown> | null): IteratorResult<Suspend, T> {
     const step = this.start._claim();
     this.forwarding = true;
-    if (step.done !== true) waitContinued?.(step.value);
+    if (step.done !== true && task !== null) waitContinued?.(step.value, task);
     return step;
   }
 
@@ -654,11 +663,13 @@ function endStart<T>(
   // The task runs the rest in the copy the start ran in.
   try {
     const loop = activeLoop();
-    const task = loop.createTask(start.asCoroutine(), {
+    const task = loop.createTask(new Continuation(null) as unknown as Coro<T>, {
       context,
       priority: startersPriority(loop),
+      eagerStart: false,
+      [HOLD_FIRST_STEP]: true,
     });
-    startSuspended(loop, task, step);
+    continueStart(task, start, step);
     return task;
   } catch (error) {
     // No task to continue it (a closed loop): end the coroutine rather than leave it half-run.
@@ -690,11 +701,32 @@ function settleStartTask<T>(
   else {
     const start = new CoroStart(coro, NO_AUTOSTART);
     start._suspended(step);
-    (task._coro as unknown as Continuation<T>).start = start;
-    task._loop._readyTask(task as Task<unknown>);
-    startSuspended(task._loop, task, step);
+    continueStart(task, start, step);
   }
   return task;
+}
+
+/**
+ * The task of an eager start that suspended at `step`, its first step held
+ * back, carries the start on from there. A bare yield's wakeup or a future's
+ * is the task's own, as if its first step had yielded it: a first step that
+ * yielded the suspension again would queue the task a second time, behind
+ * the place a sleepInsert() or taskSwitch() in the start gave it, and leave
+ * the future uncancelled by a cancel() before it. Any other suspension (an
+ * async body's in microtasks) is yielded again by its first step.
+ */
+function continueStart<T>(
+  task: Task<T>,
+  start: CoroStart<T>,
+  step: IteratorResult<Suspend, T>,
+): void {
+  const continuation = task._coro as unknown as Continuation<T>;
+  continuation.start = start;
+  const loop = task._loop;
+  if (step.value === undefined || isWaitStep(step)) {
+    task._suspend(continuation._claimFor(task as Task<unknown>) as IteratorYieldResult<Suspend>);
+  } else loop._readyTask(task as Task<unknown>);
+  startSuspended(loop, task as Task<unknown>, step);
 }
 
 /**

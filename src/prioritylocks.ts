@@ -253,11 +253,9 @@ interface WaitingPlace<W> {
 const linesOf = new WeakMap<Waiter<unknown>, WaitingLine<Waiter<unknown>>>();
 
 // A wait begun in a start (coroStart) that another task continues is that task's from then on.
-onWaitContinued((suspension) => {
+onWaitContinued((suspension, task) => {
   if (!(suspension instanceof Waiter)) return;
-  const line = linesOf.get(suspension);
-  const task = peekRunningLoop()?._currentTask ?? null;
-  if (line !== undefined && task !== null) line.takeOver(suspension, task);
+  linesOf.get(suspension)?.takeOver(suspension, task);
 });
 
 /** Stale heap entries a PriorityLock keeps before it drops them all (see WaitingLine). */

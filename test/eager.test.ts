@@ -21,6 +21,7 @@ import {
   coroStart,
   createEagerTaskFactory,
   createTask,
+  createTaskDescend,
   currentTask,
   type ExceptionContext,
   eager,
@@ -34,11 +35,14 @@ import {
   getRunningLoop,
   HostEventLoop,
   run,
+  SchedulingVirtualEventLoop,
   sleep,
+  sleepInsert,
   Task,
   TimeoutError,
   taskGroup,
   taskSignal,
+  taskSwitch,
   timeout,
   VirtualEventLoop,
 } from "../src/index.js";
@@ -253,7 +257,7 @@ describe("eager: what runs where", () => {
     expect(seen).toEqual([true, false, true, true, true]);
   });
 
-  test("a bare yield at the start takes asynkit's two loop rounds to resume", () => {
+  test("a bare yield at the start resumes after one round of the ready queue, as the task's own yield", () => {
     const log: unknown[] = [];
     runSync(
       (function* () {
@@ -271,8 +275,45 @@ describe("eager: what runs where", () => {
         yield* t;
       })(),
     );
-    expect(log).toEqual([1, "a", "b", 2, "c"]);
+    // Python's asynkit takes two: its task's first step yields the suspension again.
+    expect(log).toEqual([1, "a", 2, "b", "c"]);
   });
+
+  test.each(["sleepInsert(0)", "taskSwitch(other, { insertPos: 1 })", "createTaskDescend(child)"])(
+    "%s in a start moves or follows its task, as in a task started eagerly",
+    (call) => {
+      const logs = (["eager()", "eagerStart"] as const).map((how) => {
+        const log: string[] = [];
+        new SchedulingVirtualEventLoop().runSync(
+          (function* () {
+            const other = createTask(inLoop(() => log.push("other")));
+            createTask(inLoop(() => log.push("later")));
+            function* work(): Coro<void> {
+              log.push("start");
+              if (call === "sleepInsert(0)") yield* sleepInsert(0);
+              else if (call.startsWith("taskSwitch")) yield* taskSwitch(other, { insertPos: 1 });
+              else {
+                yield* createTaskDescend(inLoop(() => log.push("child")));
+              }
+              log.push("resumed");
+            }
+            const t = how === "eager()" ? eager(work()) : createTask(work(), { eagerStart: true });
+            log.push("caller");
+            yield* t;
+          })(),
+        );
+        return log;
+      });
+      expect(logs[0]).toEqual(logs[1]);
+      expect(logs[0]).toEqual(
+        call === "sleepInsert(0)"
+          ? ["start", "caller", "resumed", "other", "later"]
+          : call.startsWith("taskSwitch")
+            ? ["start", "caller", "other", "resumed", "later"]
+            : ["start", "caller", "child", "resumed", "other", "later"],
+      );
+    },
+  );
 
   test("the task waits on the future the start blocked on", () => {
     const log: unknown[] = [];
@@ -678,7 +719,7 @@ describe("eager: forwarding to the coroutine is exact", () => {
     expect(log).toEqual(["start", ["caught", "CancelledError"], "finally"]);
   });
 
-  test("cancelling the task before its first step still reaches the coroutine once", () => {
+  test("cancelling the task before its first step still reaches the coroutine once, and cancels what it waits on", () => {
     const log: unknown[] = [];
     runSync(
       (function* () {
@@ -688,6 +729,8 @@ describe("eager: forwarding to the coroutine is exact", () => {
         const caught = yield* catching(t);
         expect(caught).toBeInstanceOf(CancelledError);
         expect(t.cancelled()).toBe(true);
+        // The task waits on the gate from the start, as a task that suspended there does.
+        expect(gate.cancelled()).toBe(true);
       })(),
     );
     expect(log).toEqual(["start", ["caught", "CancelledError"], "finally"]);
