@@ -269,7 +269,7 @@ class QueueWait<T, R> {
     }
     if (kind === OVER) return doneStep(undefined as R);
     if (queue.full()) return this._wait(queue._putters, PUT);
-    queue._putNow(this.item as T, NAMES[PUT]);
+    queue._putNow(this.item as T, "put");
     this.kind = OVER;
     return doneStep(undefined as R);
   }
