@@ -10,7 +10,7 @@ import { type Coro, isGeneratorFunction, isPromiseLike, type Suspend, shortRepr 
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoopOrNull, getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { awaitInTask } from "./native.js";
+import { awaitInTask, handOverNow } from "./native.js";
 import { createdAt, noteCreation } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { failedUnretrieved, retrieved, type Unretrieved } from "./unretrieved.js";
@@ -854,10 +854,19 @@ export function fromPromise<T>(
   const future = new HostFuture<T>(loop);
   const wait = future._wait as HostWait<T>;
   promise.then(
-    (value) => wait.end()?.setResult(value),
-    (error: unknown) => wait.end()?.setException(error),
+    (value) => wait.end()?._settleFromHost(true, value),
+    (error: unknown) => wait.end()?._settleFromHost(false, error),
   );
   return future;
+}
+
+/**
+ * @internal The native step (handOverNow()) in whose microtasks the promise
+ * of a fromPromise() future settled it, or -1: a generator task's yield* in
+ * that step would have found it pending, the reaction coming after the step.
+ */
+export function hostSettledIn(future: Future<unknown>): number {
+  return future instanceof HostFuture ? future._settledIn : -1;
 }
 
 /**
@@ -869,10 +878,19 @@ export function fromPromise<T>(
 class HostFuture<T> extends WaitFuture<T> {
   /** @internal The wait on the promise, until it ends. */
   _wait: HostWait<T> | null;
+  /** @internal See hostSettledIn(). */
+  _settledIn = -1;
 
   constructor(loop: BaseEventLoop) {
     super(loop, "fromPromise()");
     this._wait = new HostWait(this);
+  }
+
+  /** @internal Its promise settled, while the wait went on. */
+  _settleFromHost(ok: boolean, outcome: unknown): void {
+    this._settledIn = handOverNow(this._loop);
+    if (ok) this.setResult(outcome as T);
+    else this.setException(outcome);
   }
 
   /** @internal */

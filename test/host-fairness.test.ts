@@ -153,6 +153,40 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
     expect(firedAt).toBeLessThan(100);
   });
 
+  it.each([false, true])(
+    "a native task awaiting fromPromise() of settled promises again and again lets the host and its neighbours in (asyncLocalStorage: %s)",
+    async (asyncLocalStorage) => {
+      const started = performance.now();
+      let firedAt = -1;
+      let awaits = 0;
+      let neighbourSteps = 0;
+      await run(
+        async () => {
+          const neighbour = createTask(async () => {
+            while (firedAt < 0 && performance.now() - started < 500) {
+              neighbourSteps++;
+              await sleep(0);
+            }
+          });
+          setTimeout(() => {
+            firedAt = performance.now() - started;
+          }, 10);
+          // The promise's reaction settles the future before the await's then() comes.
+          while (firedAt < 0 && performance.now() - started < 500) {
+            awaits++;
+            await fromPromise(Promise.resolve());
+          }
+          await neighbour;
+        },
+        { asyncLocalStorage },
+      );
+      expect(firedAt).toBeGreaterThanOrEqual(9);
+      expect(firedAt).toBeLessThan(100);
+      // One turn each: the neighbour's sleep(0) and the spinner's awaits take turns.
+      expect(Math.abs(neighbourSteps - awaits)).toBeLessThanOrEqual(1);
+    },
+  );
+
   it("in debug mode too", async () => {
     const loop = new HostEventLoop();
     loop.setDebug(true);
