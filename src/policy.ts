@@ -393,7 +393,12 @@ function reportStillRunning(tasks: Task[], waitedOn: (Future<unknown> | null)[])
     task.getLoop().callExceptionHandler({
       message:
         `${taskLabel(task)} was cancelled at run() shutdown but still runs ${SHUTDOWN_GRACE_MS} ms later, ` +
-        `waiting on ${waiting}: ${whyStillRunning(task)}. run() waits until it ends.`,
+        `waiting on ${waiting}: ${whyStillRunning(task)}. run() waits until it ends${
+          // A host promise the host has nothing left to settle: the process's exit is a deadlock.
+          task._blockedOnHost
+            ? ", or until the host has nothing left to run, when it fails with a DeadlockError"
+            : ""
+        }.`,
       task,
     });
   });

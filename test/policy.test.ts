@@ -380,7 +380,7 @@ describe("run()", () => {
       }
     };
     expect(await hostLeftoverReports(cleaner, "cleaner")).toEqual([
-      'Task "cleaner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: it caught the CancelledError, or its cleanup takes that long. run() waits until it ends.',
+      'Task "cleaner" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: it caught the CancelledError, or its cleanup takes that long. run() waits until it ends, or until the host has nothing left to run, when it fails with a DeadlockError.',
     ]);
   });
 
@@ -390,7 +390,7 @@ describe("run()", () => {
       await hostDelay();
     };
     expect(await hostLeftoverReports(watcher, "watcher")).toEqual([
-      'Task "watcher" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise(). run() waits until it ends.',
+      'Task "watcher" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise(). run() waits until it ends, or until the host has nothing left to run, when it fails with a DeadlockError.',
     ]);
   });
 
