@@ -10,7 +10,7 @@ import { type Coro, isGeneratorFunction, isPromiseLike, type Suspend, shortRepr 
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoopOrNull, getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { awaitInTask, handOverNow } from "./native.js";
+import { awaitInTask } from "./native.js";
 import { createdAt, noteCreation } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { failedUnretrieved, retrieved, type Unretrieved } from "./unretrieved.js";
@@ -861,15 +861,6 @@ export function fromPromise<T>(
 }
 
 /**
- * @internal The native step (handOverNow()) in whose microtasks the promise
- * of a fromPromise() future settled it, or -1: a generator task's yield* in
- * that step would have found it pending, the reaction coming after the step.
- */
-export function hostSettledIn(future: Future<unknown>): number {
-  return future instanceof HostFuture ? future._settledIn : -1;
-}
-
-/**
  * fromPromise()'s future: done in any other way than by its promise
  * (cancelled, say), it ends its wait itself, rather than through a
  * done-callback, which would make every wakeup of its task a second entry in
@@ -878,19 +869,25 @@ export function hostSettledIn(future: Future<unknown>): number {
 class HostFuture<T> extends WaitFuture<T> {
   /** @internal The wait on the promise, until it ends. */
   _wait: HostWait<T> | null;
-  /** @internal See hostSettledIn(). */
-  _settledIn = -1;
 
   constructor(loop: BaseEventLoop) {
     super(loop, "fromPromise()");
     this._wait = new HostWait(this);
   }
 
-  /** @internal Its promise settled, while the wait went on. */
+  /**
+   * @internal Its promise settled, while the wait went on. In a native
+   * step's microtasks (a promise settled already, awaited by a task's
+   * function), the reaction comes before the then() of the function's await:
+   * the future is settled in the loop's turn instead, so that the task finds
+   * it pending, as a generator task's yield* would (whose step ends before
+   * the reaction), and waits its turn. Else a loop of such awaits would be
+   * one step, which no time slice ends, and the host would never get a turn.
+   */
   _settleFromHost(ok: boolean, outcome: unknown): void {
-    this._settledIn = handOverNow(this._loop);
-    if (ok) this.setResult(outcome as T);
-    else this.setException(outcome);
+    if (this._loop._handover?.handedOver === true) {
+      this._loop._call(ok ? resolveFromHost : failFromHost, 2, this, outcome, null);
+    } else settleFromHost(this, ok, outcome);
   }
 
   /** @internal */
@@ -911,6 +908,21 @@ class HostFuture<T> extends WaitFuture<T> {
     this._wait?.end();
     return true;
   }
+}
+
+function settleFromHost(future: HostFuture<unknown>, ok: boolean, outcome: unknown): void {
+  // Cancelled meanwhile (its task was), it stays so.
+  if (future._state !== PENDING) return;
+  if (ok) future.setResult(outcome);
+  else future.setException(outcome);
+}
+
+function resolveFromHost(future: HostFuture<unknown>, value: unknown): void {
+  settleFromHost(future, true, value);
+}
+
+function failFromHost(future: HostFuture<unknown>, error: unknown): void {
+  settleFromHost(future, false, error);
 }
 
 /**

@@ -58,7 +58,7 @@ import {
   runningTask,
   setRunningLoop,
 } from "./events.js";
-import { abandoned, doneStep, Future, hostSettledIn, PENDING, waitStep } from "./futures.js";
+import { abandoned, doneStep, Future, PENDING, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { Deque } from "./util/deque.js";
@@ -554,8 +554,6 @@ export class NativeSteps {
   readonly detached: NativeBody[] = [];
   /** True while the loop's drive is handed over (the running loop, task and context are kept). */
   handedOver = false;
-  /** Hand-overs so far: which one is on, for a future the host settles (see handOverNow). */
-  handOvers = 0;
   /** Task steps running now (the loop runs one within the hand-over to begin an await). */
   stepping = 0;
   /** The context to restore when the hand-over ends. */
@@ -1096,7 +1094,6 @@ function stepsOf(loop: BaseEventLoop): NativeSteps {
 export function handOver(loop: BaseEventLoop): void {
   const steps = loop._handover as NativeSteps;
   steps.handedOver = true;
-  steps.handOvers++;
   handedOverLoop = loop;
   // Only a loop with the asyncLocalStorage option lets ContextVars ask whose code runs.
   setHandedOver(loop._asyncLocalStorage);
@@ -1248,15 +1245,6 @@ function followAwaitScope(task: Task<unknown>): void {
   scopes.set(task, captureAsyncScope("asynkit.Task") as AsyncScope);
 }
 
-/**
- * @internal The native step whose microtasks run now on `loop` (its count of
- * hand-overs), or -1 outside one.
- */
-export function handOverNow(loop: BaseEventLoop): number {
-  const steps = loop._handover;
-  return steps?.handedOver === true ? steps.handOvers : -1;
-}
-
 /** The task of `body` drives `op`, its function's await, from now on. */
 function driveAwait(
   steps: NativeSteps,
@@ -1266,28 +1254,14 @@ function driveAwait(
   reject: Settle,
 ): true {
   const task = body.task as Task<unknown>;
-  let target: AwaitTarget | null = null;
-  if (op instanceof Future && op._state !== PENDING) {
-    // Settled by its host promise in this step's microtasks, where a generator task's yield*
-    // would have found it pending: the task takes its turn first, and the host gets its own
-    // (a loop of such awaits would be one step, which no time slice ends).
-    if (hostSettledIn(op) === steps.handOvers) target = afterTurn(op);
-    else if (body._awaitsDone(op, resolve, reject)) {
-      stepsDone(steps);
-      return true;
-    }
+  const done = op instanceof Future && op._state !== PENDING;
+  if (!done || !body._awaitsDone(op, resolve, reject)) {
+    body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, RUNNING);
+    if (steps.loop._asyncLocalStorage) followAwaitScope(task);
+    stepTask(task, true);
   }
-  body._awaits(target ?? (awaitTarget(op) as AwaitTarget), resolve, reject, RUNNING);
-  if (steps.loop._asyncLocalStorage) followAwaitScope(task);
-  stepTask(task, true);
   stepsDone(steps);
   return true;
-}
-
-/** A done future's outcome after a turn of the ready queue (a bare yield). */
-function* afterTurn<T>(future: Future<T>): Coro<T> {
-  yield;
-  return yield* future;
 }
 
 onHostCodeOwner(() => (owners ? (owners.getStore() ?? null) : undefined));
