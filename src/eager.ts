@@ -723,7 +723,9 @@ function continueStart<T>(
   const continuation = task._coro as unknown as Continuation<T>;
   continuation.start = start;
   const loop = task._loop;
-  if (step.value === undefined || isWaitStep(step)) {
+  // The step as the start keeps it: where yield* rewraps steps, only that one still says it is a wait.
+  const kept = start._step as IteratorResult<Suspend, T>;
+  if (kept.value === undefined || isWaitStep(kept)) {
     task._suspend(continuation._claimFor(task as Task<unknown>) as IteratorYieldResult<Suspend>);
   } else loop._readyTask(task as Task<unknown>);
   startSuspended(loop, task as Task<unknown>, step);
