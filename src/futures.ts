@@ -869,25 +869,47 @@ export function fromPromise<T>(
 class HostFuture<T> extends WaitFuture<T> {
   /** @internal The wait on the promise, until it ends. */
   _wait: HostWait<T> | null;
+  /** @internal The native step (its loop's count of hand-overs) whose microtasks settled it, or -1. */
+  _settledIn = -1;
 
   constructor(loop: BaseEventLoop) {
     super(loop, "fromPromise()");
     this._wait = new HostWait(this);
   }
 
-  /**
-   * @internal Its promise settled, while the wait went on. In a native
-   * step's microtasks (a promise settled already, awaited by a task's
-   * function), the reaction comes before the then() of the function's await:
-   * the future is settled in the loop's turn instead, so that the task finds
-   * it pending, as a generator task's yield* would (whose step ends before
-   * the reaction), and waits its turn. Else a loop of such awaits would be
-   * one step, which no time slice ends, and the host would never get a turn.
-   */
+  /** @internal Its promise settled, while the wait went on. */
   _settleFromHost(ok: boolean, outcome: unknown): void {
-    if (this._loop._handover?.handedOver === true) {
-      this._loop._call(ok ? resolveFromHost : failFromHost, 2, this, outcome, null);
-    } else settleFromHost(this, ok, outcome);
+    const steps = this._loop._handover;
+    this._settledIn = steps?.handedOver === true ? steps.handOvers : -1;
+    if (ok) this.setResult(outcome as T);
+    else this.setException(outcome);
+  }
+
+  /**
+   * `await` in a native task's function. Its promise may have settled it in
+   * the microtasks of the step that awaits it now, before the await's then()
+   * (a promise settled already), where a generator task's `yield*` would
+   * have found it pending (its step ends before the reaction): the task then
+   * takes a turn of the ready queue first, as a wait would, else a loop of
+   * such awaits would be one step, which no time slice ends, and the host and
+   * the tasks ready beside it would never get a turn.
+   */
+  // biome-ignore lint/suspicious/noThenProperty: a Future is awaitable, and this is its then().
+  override then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    // biome-ignore lint/suspicious/noExplicitAny: as PromiseLike's, so a handler may declare (e: Error)
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const steps = this._loop._handover;
+    if (
+      this._settledIn >= 0 &&
+      steps?.handedOver === true &&
+      steps.handOvers === this._settledIn &&
+      awaitInTask(afterTurn(this), onfulfilled, onrejected)
+    ) {
+      return undefined as never;
+    }
+    return super.then(onfulfilled, onrejected);
   }
 
   /** @internal */
@@ -910,19 +932,10 @@ class HostFuture<T> extends WaitFuture<T> {
   }
 }
 
-function settleFromHost(future: HostFuture<unknown>, ok: boolean, outcome: unknown): void {
-  // Cancelled meanwhile (its task was), it stays so.
-  if (future._state !== PENDING) return;
-  if (ok) future.setResult(outcome);
-  else future.setException(outcome);
-}
-
-function resolveFromHost(future: HostFuture<unknown>, value: unknown): void {
-  settleFromHost(future, true, value);
-}
-
-function failFromHost(future: HostFuture<unknown>, error: unknown): void {
-  settleFromHost(future, false, error);
+/** A done future's outcome after a turn of the ready queue (a bare yield). */
+function* afterTurn<T>(future: Future<T>): Coro<T> {
+  yield;
+  return yield* future;
 }
 
 /**

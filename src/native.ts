@@ -554,6 +554,8 @@ export class NativeSteps {
   readonly detached: NativeBody[] = [];
   /** True while the loop's drive is handed over (the running loop, task and context are kept). */
   handedOver = false;
+  /** Hand-overs so far: which native step's microtasks run now (see HostFuture.then). */
+  handOvers = 0;
   /** Task steps running now (the loop runs one within the hand-over to begin an await). */
   stepping = 0;
   /** The context to restore when the hand-over ends. */
@@ -1094,6 +1096,7 @@ function stepsOf(loop: BaseEventLoop): NativeSteps {
 export function handOver(loop: BaseEventLoop): void {
   const steps = loop._handover as NativeSteps;
   steps.handedOver = true;
+  steps.handOvers++;
   handedOverLoop = loop;
   // Only a loop with the asyncLocalStorage option lets ContextVars ask whose code runs.
   setHandedOver(loop._asyncLocalStorage);

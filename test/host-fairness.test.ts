@@ -170,8 +170,8 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
           setTimeout(() => {
             firedAt = performance.now() - started;
           }, 10);
-          // The promise's reaction runs before the await's then(): the loop settles the future
-          // in an entry of its own, which then wakes the task, as for a generator task's wait.
+          // The promise's reaction runs before the await's then(): the task takes a turn, as a
+          // generator task's yield* would find the future pending and wait.
           while (firedAt < 0 && performance.now() - started < 500) {
             log.push("await");
             await fromPromise(Promise.resolve());
@@ -182,15 +182,12 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
       );
       expect(firedAt).toBeGreaterThanOrEqual(9);
       expect(firedAt).toBeLessThan(100);
-      expect(log.slice(0, 9)).toEqual([
+      expect(log.slice(0, 6)).toEqual([
         "await",
-        "neighbour",
-        "neighbour",
-        "await",
-        "neighbour",
         "neighbour",
         "await",
         "neighbour",
+        "await",
         "neighbour",
       ]);
     },

@@ -17,6 +17,7 @@ import {
   Event,
   eager,
   type Future,
+  fromPromise,
   getRunningLoop,
   type Handle,
   Lock,
@@ -438,6 +439,41 @@ function inversion(lock: Lock): string[] {
     return log;
   });
 }
+
+describe("an urgent native task's await of a promise settled already", () => {
+  it("takes its turn at its own priority, ahead of user-visible work", async () => {
+    const loop = new PriorityVirtualEventLoop();
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const urgent = createTask(
+        async () => {
+          await fromPromise(Promise.resolve());
+          log.push("urgent after fromPromise");
+          await sleep(0);
+          log.push("urgent after sleep(0)");
+        },
+        { priority: "user-blocking" },
+      );
+      const normal = [1, 2].map((i) =>
+        createTask(
+          async () => {
+            log.push(`normal ${i}`);
+          },
+          { priority: "user-visible" },
+        ),
+      );
+      await urgent;
+      for (const task of normal) await task;
+    });
+    loop.close();
+    expect(log).toEqual([
+      "urgent after fromPromise",
+      "urgent after sleep(0)",
+      "normal 1",
+      "normal 2",
+    ]);
+  });
+});
 
 describe("timers of urgent tasks on a priority loop", () => {
   /**
