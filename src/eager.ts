@@ -27,7 +27,7 @@ import {
 } from "./events.js";
 import { CONTEXT_OPTION, FINISHED, Future, isWaitStep, keptStep, yieldKept } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
-import { HOLD_FIRST_STEP, Task, type TaskOptions, takenAlready } from "./tasks.js";
+import { firstStepHeld, HOLD_FIRST_STEP, Task, type TaskOptions, takenAlready } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
 import { argTypeError, checkOptions, notACoroutine, type OptionNames } from "./validate.js";
@@ -422,6 +422,8 @@ class Continuation<T> {
   private forwarding = false;
   /** The start it continues: set later for the task of an eager start made before it ended. */
   start: CoroStart<T>;
+  /** Its task holds its first step, for the start's suspension to be its own (see continueStart). */
+  held = false;
 
   constructor(start: CoroStart<T> | null) {
     this.start = start as CoroStart<T>;
@@ -663,13 +665,15 @@ function endStart<T>(
   // The task runs the rest in the copy the start ran in.
   try {
     const loop = activeLoop();
-    const task = loop.createTask(new Continuation(null) as unknown as Coro<T>, {
+    const continuation = new Continuation(start);
+    const task = loop.createTask(continuation as unknown as Coro<T>, {
       context,
       priority: startersPriority(loop),
       eagerStart: false,
       [HOLD_FIRST_STEP]: true,
     });
-    continueStart(task, start, step);
+    continuation.held = firstStepHeld(task as Task<unknown>);
+    continueStart(task, continuation, step);
     return task;
   } catch (error) {
     // No task to continue it (a closed loop): end the coroutine rather than leave it half-run.
@@ -701,7 +705,9 @@ function settleStartTask<T>(
   else {
     const start = new CoroStart(coro, NO_AUTOSTART);
     start._suspended(step);
-    continueStart(task, start, step);
+    const continuation = task._coro as unknown as Continuation<T>;
+    continuation.start = start;
+    continueStart(task, continuation, step);
   }
   return task;
 }
@@ -713,21 +719,23 @@ function settleStartTask<T>(
  * yielded the suspension again would queue the task a second time, behind
  * the place a sleepInsert() or taskSwitch() in the start gave it, and leave
  * the future uncancelled by a cancel() before it. Any other suspension (an
- * async body's in microtasks) is yielded again by its first step.
+ * async body's in microtasks) is yielded again by its first step, and so is
+ * every suspension where a task factory queued or ran that step itself.
  */
 function continueStart<T>(
   task: Task<T>,
-  start: CoroStart<T>,
+  continuation: Continuation<T>,
   step: IteratorResult<Suspend, T>,
 ): void {
-  const continuation = task._coro as unknown as Continuation<T>;
-  continuation.start = start;
   const loop = task._loop;
-  // The step as the start keeps it: where yield* rewraps steps, only that one still says it is a wait.
-  const kept = start._step as IteratorResult<Suspend, T>;
-  if (kept.value === undefined || isWaitStep(kept)) {
-    task._suspend(continuation._claimFor(task as Task<unknown>) as IteratorYieldResult<Suspend>);
-  } else loop._readyTask(task as Task<unknown>);
+  if (continuation.held) {
+    // The step as the start keeps it: where yield* rewraps steps, only that one still says it is a wait.
+    const kept = continuation.start._step as IteratorResult<Suspend, T>;
+    if (kept.value === undefined || isWaitStep(kept)) {
+      const claimed = continuation._claimFor(task as Task<unknown>);
+      task._suspendAsFirstStep(claimed as IteratorYieldResult<Suspend>);
+    } else loop._readyTask(task as Task<unknown>);
+  }
   startSuspended(loop, task as Task<unknown>, step);
 }
 
@@ -769,6 +777,7 @@ function makeStartTask(loop: BaseEventLoop): Task<unknown> {
     eagerStart: false,
     [HOLD_FIRST_STEP]: true,
   });
+  continuation.held = firstStepHeld(task);
   return task;
 }
 

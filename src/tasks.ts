@@ -382,6 +382,7 @@ export class Task<T = unknown> extends Future<T> {
       if (this._state !== PENDING) this._coro = null as unknown as Coro<T>;
       else if (this._futWaiter !== null) loop._linter?.startSuspended(this, this._futWaiter);
     } else if (options[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
+    else heldFirstStep = this as Task<unknown>;
     if (options.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }
@@ -423,6 +424,17 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal In the ready queue, waiting on nothing: see STEP_QUEUED. */
   get _queuedStep(): boolean {
     return (this._flags & STEP_QUEUED) !== 0;
+  }
+
+  /**
+   * @internal A step taken before the task could run one (an eager() start)
+   * ends here, as its first: the task waits as `step` says.
+   */
+  _suspendAsFirstStep(step: IteratorYieldResult<Suspend>): void {
+    const watched = observed;
+    if (watched) publish("task.step.start", { task: this as Task<unknown> });
+    this._suspend(step);
+    if (watched) publishStepEnd(this as Task<unknown>);
   }
 
   /** @internal Blocked on the host: see ON_HOST. */
@@ -1001,6 +1013,20 @@ function publishStepEnd(task: Task<unknown>): void {
     publish("task.suspended", { task, future, what: describeAwaited(future) });
   }
   publish("task.step.end", { task });
+}
+
+/** The task made last with its first step held (HOLD_FIRST_STEP), until firstStepHeld() asks. */
+let heldFirstStep: Task<unknown> | null = null;
+
+/**
+ * @internal True if `task`, just made with HOLD_FIRST_STEP, holds its first
+ * step: a task factory that drops options (`(loop, coro) => new Task(coro,
+ * { loop })`) queues it, or runs it (eagerStart), as any task's.
+ */
+export function firstStepHeld(task: Task<unknown>): boolean {
+  const held = heldFirstStep === task;
+  heldFirstStep = null;
+  return held;
 }
 
 /** Throws if a task took `coro`, or eager() or a CoroStart started it: a coroutine runs in one task, once. */

@@ -46,6 +46,7 @@ import {
   timeout,
   VirtualEventLoop,
 } from "../src/index.js";
+import { type TaskStats, traceRecorder } from "../src/trace/index.js";
 import { catching, failAfter, thrown } from "./helpers.js";
 
 const loops: [string, () => BaseEventLoop][] = [
@@ -314,6 +315,62 @@ describe("eager: what runs where", () => {
       );
     },
   );
+
+  test.each(["future", "bare yield"])(
+    "under a task factory that drops options, a start suspended at a %s is continued by its task's own first step",
+    (kind) => {
+      const log: string[] = [];
+      const loop = new VirtualEventLoop();
+      loop.setExceptionHandler((_loop, context) => log.push(`report: ${context.message}`));
+      const result = loop.runSync(
+        (function* () {
+          getRunningLoop().setTaskFactory((made, coro) => new Task(coro, { loop: made }));
+          const gate = new Future<string>();
+          function* work(): Coro<string> {
+            log.push("start");
+            let value = "bare";
+            if (kind === "future") value = yield* gate;
+            else yield;
+            log.push(`resumed with ${value}`);
+            return "done";
+          }
+          const t = eager(work());
+          log.push("eager returned");
+          yield* sleep(5);
+          gate.setResult("x");
+          return yield* t;
+        })(),
+      );
+      loop.close();
+      expect(result).toBe("done");
+      expect(log).toEqual(
+        kind === "future"
+          ? ["start", "eager returned", "resumed with x"]
+          : ["start", "eager returned", "resumed with bare"],
+      );
+    },
+  );
+
+  test("a trace counts the wait the start began as its task's, as for a task started eagerly", () => {
+    const stats = (["eager()", "eagerStart"] as const).map((how) => {
+      const loop = new VirtualEventLoop();
+      const recorder = traceRecorder(loop);
+      loop.runSync(
+        (function* () {
+          function* work(): Coro<void> {
+            yield* sleep(50);
+          }
+          yield* how === "eager()" ? eager(work()) : createTask(work(), { eagerStart: true });
+        })(),
+      );
+      recorder.stop();
+      loop.close();
+      const { steps, waitingMs, readyMs } = recorder.taskStats()[1] as TaskStats;
+      return { steps, waitingMs, readyMs };
+    });
+    expect(stats[0]).toEqual({ steps: 2, waitingMs: 50, readyMs: 0 });
+    expect(stats[1]).toEqual(stats[0]);
+  });
 
   test("the task waits on the future the start blocked on", () => {
     const log: unknown[] = [];
