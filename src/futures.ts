@@ -813,6 +813,10 @@ export function isFuture(x: unknown): x is Future<unknown> {
  * A future of that loop is returned as it is; another loop's future (a task
  * a library's own loop runs) is waited for as a promise.
  *
+ * A native task that awaits it in the step whose microtasks settled it (a
+ * promise settled already) takes a turn of the ready queue first, as a
+ * generator task's `yield*` finds such a future pending and waits.
+ *
  * Until the future is done (settled by the promise, or cancelled), an idle
  * virtual loop waits for the host instead of reporting a deadlock. Each call
  * adds a reaction to the promise, which lasts until the promise settles (a
