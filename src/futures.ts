@@ -10,7 +10,7 @@ import { type Coro, isGeneratorFunction, isPromiseLike, type Suspend, shortRepr 
 import { CancelledError, InvalidStateError } from "./errors.js";
 import { activeLoopOrNull, getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
-import { awaitInTask } from "./native.js";
+import { awaitInTask, handOverNow } from "./native.js";
 import { createdAt, noteCreation } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { failedUnretrieved, retrieved, type Unretrieved } from "./unretrieved.js";
@@ -883,8 +883,7 @@ class HostFuture<T> extends WaitFuture<T> {
 
   /** @internal Its promise settled, while the wait went on. */
   _settleFromHost(ok: boolean, outcome: unknown): void {
-    const steps = this._loop._handover;
-    this._settledIn = steps?.handedOver === true ? steps.handOvers : -1;
+    this._settledIn = handOverNow(this._loop);
     if (ok) this.setResult(outcome as T);
     else this.setException(outcome);
   }
@@ -904,11 +903,9 @@ class HostFuture<T> extends WaitFuture<T> {
     // biome-ignore lint/suspicious/noExplicitAny: as PromiseLike's, so a handler may declare (e: Error)
     onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    const steps = this._loop._handover;
     if (
-      this._settledIn >= 0 &&
-      steps?.handedOver === true &&
-      steps.handOvers === this._settledIn &&
+      this._settledIn !== -1 &&
+      this._settledIn === handOverNow(this._loop) &&
       awaitInTask(afterTurn(this), onfulfilled, onrejected)
     ) {
       return undefined as never;

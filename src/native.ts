@@ -554,7 +554,7 @@ export class NativeSteps {
   readonly detached: NativeBody[] = [];
   /** True while the loop's drive is handed over (the running loop, task and context are kept). */
   handedOver = false;
-  /** Hand-overs so far: which native step's microtasks run now (see HostFuture.then). */
+  /** Hand-overs so far: which native step's microtasks run now (see handOverNow). */
   handOvers = 0;
   /** Task steps running now (the loop runs one within the hand-over to begin an await). */
   stepping = 0;
@@ -1086,6 +1086,12 @@ function stepsOf(loop: BaseEventLoop): NativeSteps {
   let steps = loop._nativeSteps;
   if (steps === null) steps = loop._nativeSteps = new NativeSteps(loop);
   return steps;
+}
+
+/** @internal The native step whose microtasks run now on `loop` (its count of hand-overs), or -1. */
+export function handOverNow(loop: BaseEventLoop): number {
+  const steps = loop._handover;
+  return steps?.handedOver === true ? steps.handOvers : -1;
 }
 
 /**
