@@ -182,14 +182,9 @@ describe.sequential("HostEventLoop gives the host a turn every slice", () => {
       );
       expect(firedAt).toBeGreaterThanOrEqual(9);
       expect(firedAt).toBeLessThan(100);
-      expect(log.slice(0, 6)).toEqual([
-        "await",
-        "neighbour",
-        "await",
-        "neighbour",
-        "await",
-        "neighbour",
-      ]);
+      // Turn by turn, however many the timer leaves them (a slow first slice, under coverage).
+      expect(log.length).toBeGreaterThanOrEqual(2);
+      expect(log).toEqual(log.map((_, i) => (i % 2 === 0 ? "await" : "neighbour")));
     },
   );
 
