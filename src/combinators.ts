@@ -551,6 +551,9 @@ const AS_COMPLETED_OPTIONS: OptionNames<AsCompletedOptions> = { timeout: true };
  * Yields one coroutine per awaitable; each waits for the next one to finish
  * and gives its result (or raises its error), in order of completion, as
  * asyncio.as_completed. With `timeout`, the ones left raise TimeoutError.
+ * A loop that stops early (break, throw, a cancelled reader) closes the
+ * iterator: once the waits it handed out are served, it lets go of the
+ * awaitables still running (which run on), so a long-lived one does not keep it.
  *
  * @example
  * ```ts
@@ -585,6 +588,10 @@ class AsCompleted<T> implements IterableIterator<Op<T>> {
   private readonly _done = new Queue<Future<T> | null>();
   private readonly _todo = new Set<Future<T>>();
   private _left: number;
+  /** Waits handed out that have neither ended nor been left (a wait never started counts). */
+  private _owed = 0;
+  /** The loop reading it stopped early (return()): no more waits are handed out. */
+  private _closed = false;
   private _timer: { cancel(): void } | null = null;
 
   constructor(aws: Iterable<Awaitable<T>>, timeoutMs: number | undefined) {
@@ -602,7 +609,20 @@ class AsCompleted<T> implements IterableIterator<Op<T>> {
   next(): IteratorResult<Op<T>, undefined> {
     if (this._left === 0) return { done: true, value: undefined };
     this._left--;
+    this._owed++;
     return { done: false, value: this._waitForOne() as Op<T> };
+  }
+
+  /**
+   * The loop reading it stopped early (a break, a throw, a destructuring):
+   * once the waits it handed out are served, it lets go of the awaitables
+   * still running, so that a long-lived one does not keep it alive.
+   */
+  return(): IteratorResult<Op<T>, undefined> {
+    this._left = 0;
+    this._closed = true;
+    this._releaseIfServed();
+    return { done: true, value: undefined };
   }
 
   [Symbol.iterator](): this {
@@ -611,15 +631,29 @@ class AsCompleted<T> implements IterableIterator<Op<T>> {
 
   /** @internal */
   *_waitForOne(): Coro<T> {
-    const f = yield* this._done.get();
-    if (f === null) throw new TimeoutError("asCompleted(): timed out before this one finished.");
-    return f.result();
+    try {
+      const f = yield* this._done.get();
+      if (f === null) throw new TimeoutError("asCompleted(): timed out before this one finished.");
+      return f.result();
+    } finally {
+      this._owed--;
+      this._releaseIfServed();
+    }
+  }
+
+  /** Closed, and what is queued serves every wait still owed: the rest is let go. */
+  private _releaseIfServed(): void {
+    if (!this._closed || this._todo.size === 0 || this._owed > this._done.qsize()) return;
+    for (const f of this._todo) f._removeCallback(this._onCompletion as (f: never) => void);
+    this._todo.clear();
+    this._timer?.cancel();
   }
 
   private _onCompletion = (f: Future<T>): void => {
     if (!this._todo.delete(f)) return; // the timeout came first
     this._done.putNowait(f);
     if (this._todo.size === 0) this._timer?.cancel();
+    else this._releaseIfServed();
   };
 
   private _onTimeout = (): void => {

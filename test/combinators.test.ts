@@ -26,7 +26,7 @@ import {
   wait,
   waitFor,
 } from "../src/index.js";
-import { catching, failAfter, runV } from "./helpers.js";
+import { catching, collection, failAfter, runV } from "./helpers.js";
 
 describe("gather", () => {
   it("returns the results in argument order, typed as a tuple (test_gather)", () => {
@@ -746,6 +746,64 @@ describe("asCompleted", () => {
       const f: Future<number> = getRunningLoop().createFuture();
       expect(() => asCompleted(f as never)).toThrow(TypeError);
     });
+  });
+
+  it("left early (a break, a throw, a cancelled reader), it lets go of an awaitable still running", async () => {
+    const { watch, collected } = collection();
+    const loop = new VirtualEventLoop();
+    const longLived = loop.createFuture<string>();
+    const log = loop.runSync(
+      (function* () {
+        const log: string[] = [];
+        const broken = asCompleted([longLived, sleep(1, "a")]);
+        watch(broken, "break");
+        for (const next of broken) {
+          log.push(yield* next);
+          break;
+        }
+        const thrown = asCompleted([longLived, sleep(1, "b")]);
+        watch(thrown, "throw");
+        try {
+          for (const next of thrown) throw new Error(`after ${yield* next}`);
+        } catch (error) {
+          log.push((error as Error).message);
+        }
+        const read = asCompleted([longLived]);
+        watch(read, "cancelled reader");
+        const reader = createTask(
+          timeout(5, function* () {
+            for (const next of read) yield* next;
+          }),
+        );
+        log.push((yield* catching(reader)) instanceof TimeoutError ? "timed out" : "?");
+        return log;
+      })(),
+    );
+    expect(log).toEqual(["a", "after b", "timed out"]);
+    expect(await collected(3)).toEqual(["break", "cancelled reader", "throw"]);
+    longLived.setResult("late"); // nothing of theirs is left to call
+    loop.close();
+  });
+
+  it("a destructuring serves the waits it took before it lets go", async () => {
+    const { watch, collected } = collection();
+    const loop = new VirtualEventLoop();
+    const longLived = loop.createFuture<string>();
+    const log = loop.runSync(
+      (function* () {
+        const log: string[] = [];
+        const iterator = asCompleted([sleep(20, "b"), longLived, sleep(10, "a")]);
+        watch(iterator, "destructured");
+        const [first, second] = iterator; // closes it: no third wait
+        expect(iterator.next().done).toBe(true);
+        yield* sleep(30);
+        log.push(yield* first as Coro<string>, yield* second as Coro<string>);
+        return log;
+      })(),
+    );
+    expect(log).toEqual(["a", "b"]);
+    expect(await collected(1)).toEqual(["destructured"]);
+    loop.close();
   });
 });
 
