@@ -279,8 +279,8 @@ export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED"
 
 /** Options for wait(). */
 export interface WaitOptions {
-  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled); negative: due in the past, before timers due now. */
-  timeout?: number | undefined;
+  /** Return after this many milliseconds even if the condition is not met (nothing is cancelled); negative: due in the past, before timers due now; null or left out: no limit. */
+  timeout?: number | null | undefined;
   /** Default "ALL_COMPLETED". */
   returnWhen?: ReturnWhen | undefined;
 }
@@ -362,7 +362,8 @@ function* waitUntil<T>(
 ): Coro<{ done: Set<Future<T>>; pending: Set<Future<T>> }> {
   const loop = getRunningLoop();
   const fs = new Set<Future<T>>();
-  for (const aw of aws) fs.add(toFuture("wait()", "each awaitable", aw, loop));
+  // As asyncio's set(fs): an awaitable given twice is waited for once.
+  for (const aw of new Set(aws)) fs.add(toFuture("wait()", "each awaitable", aw, loop));
   if (fs.size === 0) throw new RangeError(EMPTY_WAIT);
 
   const waiter = new WaitFuture<void>(loop, `wait() of ${fs.size}`);
@@ -399,7 +400,7 @@ function* waitUntil<T>(
 function checkListAndTimeout(
   where: string,
   aws: unknown,
-  options: { timeout?: number | undefined } | undefined,
+  options: { timeout?: number | null | undefined } | undefined,
   example: string,
   names: OptionNames<object>,
 ): number | undefined {
@@ -420,7 +421,9 @@ function checkListAndTimeout(
   }
   checkOptions(where, options, example, names);
   const timeoutMs = options?.timeout;
-  return timeoutMs === undefined ? undefined : checkDelay(where, "options.timeout", timeoutMs);
+  return timeoutMs === undefined || timeoutMs === null
+    ? undefined
+    : checkDelay(where, "options.timeout", timeoutMs);
 }
 
 function releaseWaiter(waiter: Future<void>): void {
@@ -541,8 +544,8 @@ class ShieldFuture<T> extends Future<T> {
 
 /** Options for asCompleted(). */
 export interface AsCompletedOptions {
-  /** After this many milliseconds (negative: due in the past, before timers due now), the coroutines still to come raise TimeoutError. */
-  timeout?: number | undefined;
+  /** After this many milliseconds (negative: due in the past, before timers due now), the coroutines still to come raise TimeoutError; null or left out: no limit. */
+  timeout?: number | null | undefined;
 }
 
 const AS_COMPLETED_OPTIONS: OptionNames<AsCompletedOptions> = { timeout: true };

@@ -452,6 +452,28 @@ describe("wait", () => {
     expect(result).toEqual({ done: ["a", "b"], pending: 0, now: 20 });
   });
 
+  it("an awaitable given twice is waited for once, as asyncio's set(fs)", () => {
+    const sizes = runV(function* () {
+      const coro = sleep(5, "c");
+      const task = createTask(sleep(10, "t"));
+      const { done, pending } = yield* wait([coro, task, coro, task]);
+      return [done.size, pending.size, getRunningLoop().time()];
+    });
+    expect(sizes).toEqual([2, 0, 10]);
+  });
+
+  it("timeout: null waits without a limit, as asyncio's timeout=None (wait, asCompleted)", () => {
+    const seen = runV(function* () {
+      const { done } = yield* wait([sleep(1e6, "w")], { timeout: null });
+      const results: string[] = [...done].map((f) => f.result() as string);
+      for (const next of asCompleted([sleep(1e6, "a")], { timeout: null })) {
+        results.push(yield* next);
+      }
+      return [results, getRunningLoop().time()];
+    });
+    expect(seen).toEqual([["w", "a"], 2e6]);
+  });
+
   it("FIRST_COMPLETED returns after the first (test_wait_first_completed)", () => {
     runV(function* () {
       const a = createTask(sleep(10, "a"));
