@@ -30,7 +30,13 @@ import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { firstStepHeld, HOLD_FIRST_STEP, Task, type TaskOptions, takenAlready } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
-import { argTypeError, checkOptions, notACoroutine, type OptionNames } from "./validate.js";
+import {
+  argTypeError,
+  checkBooleanOption,
+  checkOptions,
+  notACoroutine,
+  type OptionNames,
+} from "./validate.js";
 
 /** What eager() and funcEager() tell a caller who passes an async function. */
 const ASYNC_FUNCTION_HINT =
@@ -109,7 +115,10 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
     checkOptions("new CoroStart()", options, "{ context, autostart }", CORO_START_OPTIONS);
     this.coro = coro;
     this._context = options?.context ?? null;
-    if (options?.autostart !== false) {
+    const autostart = options?.autostart;
+    if (autostart !== false) {
+      if (autostart !== undefined)
+        checkBooleanOption("new CoroStart()", "options.autostart", autostart);
       checkNotStarted("new CoroStart()", coro);
       this._record(NEXT, undefined);
     }
@@ -989,7 +998,7 @@ export function eagerCtx<T>(coro: Coro<T>, message?: string): Future<T> & Dispos
  * ```
  */
 export function createEagerTaskFactory(taskClass: typeof Task = Task): TaskFactory {
-  if (typeof taskClass !== "function") {
+  if (taskClass !== Task && !(taskClass?.prototype instanceof Task)) {
     throw argTypeError(
       "createEagerTaskFactory()",
       "taskClass",

@@ -10,11 +10,11 @@ import type { Task } from "./tasks.js";
 import { argRangeError, argTypeError } from "./validate.js";
 
 /** The web's priority names, and asynkit's Priority.HIGH / NORMAL / LOW. Lower runs first. */
-export const PRIORITIES = {
+export const PRIORITIES = Object.freeze({
   "user-blocking": -10,
   "user-visible": 0,
   background: 10,
-} as const;
+} as const);
 
 /** A priority: a number (lower runs first) or one of the web's names. */
 export type TaskPriority = number | keyof typeof PRIORITIES;

@@ -945,7 +945,7 @@ function otherLoopsFuture(task: Task<unknown>, future: Future<unknown>): Error {
   }
   const why = other.isClosed()
     ? `${other}: the run that made it is over, and a future kept past its run is not another run's`
-    : `${other}, not running: made where no loop ran, as \`new Future()\` at a module's top level, a future is the policy's loop's`;
+    : `${other}, which is not running: a future belongs to the loop it was made on, and \`new Future()\` where no loop runs, as at a module's top level, takes the policy's loop`;
   return new Error(
     `${where} (${why}): create it on this task's loop, inside the task or with loop.createFuture().`,
   );

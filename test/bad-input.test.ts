@@ -317,6 +317,13 @@ const rows: Row[] = [
     message: expects("new CoroStart()", "options", "number 5"),
   },
   {
+    export: "CoroStart",
+    call: 'new CoroStart(work(), { autostart: "no" })',
+    run: () => new CoroStart(work(), { autostart: "no" as never }),
+    error: T,
+    message: expects("new CoroStart()", "options.autostart", 'string "no"'),
+  },
+  {
     export: "coroAsFuture",
     call: "coroAsFuture(5)",
     run: () => coroAsFuture(bad),
@@ -392,6 +399,13 @@ const rows: Row[] = [
     run: () => createEagerTaskFactory(bad),
     error: T,
     message: expects("createEagerTaskFactory()", "taskClass", "number 5"),
+  },
+  {
+    export: "createEagerTaskFactory",
+    call: "createEagerTaskFactory(Future)",
+    run: () => createEagerTaskFactory(Future as never),
+    error: T,
+    message: expects("createEagerTaskFactory()", "taskClass", "function Future"),
   },
   {
     export: "eager",
@@ -598,6 +612,13 @@ const rows: Row[] = [
     run: () => getRunningLoop().setTaskFactory(bad),
     error: T,
     message: expects("loop.setTaskFactory()", "factory", "number 5"),
+  },
+  {
+    export: "BaseEventLoop",
+    call: "loop.callExceptionHandler(null)",
+    run: () => getRunningLoop().callExceptionHandler(null as never),
+    error: T,
+    message: expects("loop.callExceptionHandler()", "context", "null"),
   },
   {
     export: "BaseEventLoop",
@@ -1532,7 +1553,7 @@ describe("errors that come from state, not from an argument", () => {
     };
     const idle = new VirtualEventLoop(); // as the policy's loop, for \`new Future()\` where none runs
     expect(waitOn(new Future<number>({ loop: idle }))).toBe(
-      `<Task pending name="Task-N"> waited on <Future pending>, which belongs to a different event loop (<VirtualEventLoop idle ready=0 timers=0>, not running: made where no loop ran, as \`new Future()\` at a module's top level, a future is the policy's loop's): create it on this task's loop, inside the task or with loop.createFuture().`,
+      `<Task pending name="Task-N"> waited on <Future pending>, which belongs to a different event loop (<VirtualEventLoop idle ready=0 timers=0>, which is not running: a future belongs to the loop it was made on, and \`new Future()\` where no loop runs, as at a module's top level, takes the policy's loop): create it on this task's loop, inside the task or with loop.createFuture().`,
     );
     const closed = new VirtualEventLoop(); // a run that is over
     const kept = new Future<number>({ loop: closed });

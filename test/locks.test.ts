@@ -583,6 +583,34 @@ describe("Condition", () => {
     expect(log).toEqual(["a: CancelledError", "b still waits: true", "b woken"]);
   });
 
+  it("waitFor() refuses a predicate that answers with a promise or a coroutine (always truthy)", () => {
+    const errors = runV(function* () {
+      const cond = new Condition();
+      using _ = yield* cond.hold();
+      const errors: string[] = [];
+      async function ready(): Promise<boolean> {
+        return false;
+      }
+      function* check(): Coro<boolean> {
+        yield* sleep(0);
+        return false;
+      }
+      for (const predicate of [ready, check]) {
+        try {
+          yield* cond.waitFor(predicate as unknown as () => boolean);
+          errors.push("returned");
+        } catch (error) {
+          errors.push(`${(error as Error).name}: ${(error as Error).message}`);
+        }
+      }
+      return errors;
+    });
+    expect(errors).toEqual([
+      "TypeError: condition.waitFor(): the predicate function ready returned Promise object, which is always truthy: it is called synchronously, so pass a plain function that says whether to stop waiting, e.g. () => items.length > 0.",
+      "TypeError: condition.waitFor(): the predicate generator function check returned a generator object, which is always truthy: it is called synchronously, so pass a plain function that says whether to stop waiting, e.g. () => items.length > 0.",
+    ]);
+  });
+
   it("waitFor() returns the predicate's value once it holds", () => {
     const log = runV(function* () {
       const cond = new Condition();

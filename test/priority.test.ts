@@ -21,6 +21,7 @@ import {
   getRunningLoop,
   type Handle,
   Lock,
+  PRIORITIES,
   PriorityCondition,
   PriorityHostEventLoop,
   PriorityLock,
@@ -56,6 +57,20 @@ function logs(log: string[], name: string, priority?: TaskPriority): Task {
 }
 
 describe("a priority loop", () => {
+  it("reads the priority names from a table nobody can change", () => {
+    expect(Object.isFrozen(PRIORITIES)).toBe(true);
+    expect(() => {
+      (PRIORITIES as Record<string, number>).background = -100;
+    }).toThrow(TypeError);
+    const loop = new PriorityVirtualEventLoop();
+    const priority = loop.runSync(
+      (function* () {
+        return createTask(sleep(0), { priority: "background" }).getPriority();
+      })(),
+    );
+    expect(priority).toBe(10);
+  });
+
   it("runs the ready task of best priority first, first come first among equals", () => {
     const log = runP(function* () {
       const log: string[] = [];

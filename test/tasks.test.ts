@@ -614,6 +614,30 @@ describe("task factories", () => {
   it("setTaskFactory rejects what is not a function", () => {
     expect(() => new VirtualEventLoop().setTaskFactory(1 as never)).toThrow(TypeError);
   });
+
+  it("a factory that returns no Task fails the call that asked for one, naming the factory", () => {
+    const loop = new VirtualEventLoop();
+    const message =
+      "The loop's task factory returned undefined, not a Task: a factory returns new Task(coro, { ...options, loop }), or an instance of a Task subclass (see loop.setTaskFactory()).";
+    const seen = loop.runSync(
+      (function* () {
+        loop.setTaskFactory((() => undefined) as never);
+        try {
+          createTask(sleep(0), { name: "lost" });
+          return "made";
+        } catch (error) {
+          return (error as Error).message;
+        } finally {
+          loop.setTaskFactory(null);
+        }
+      })(),
+    );
+    expect(seen).toBe(message);
+    loop.setTaskFactory((() => 42) as never);
+    expect(() => loop.runSync(sleep(0))).toThrow(
+      "The loop's task factory returned number 42, not a Task",
+    );
+  });
 });
 
 describe("ensureFuture", () => {

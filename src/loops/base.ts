@@ -9,7 +9,7 @@ import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { hasLiveGenerators, type LiveGenerators, shutdownAsyncgens } from "../asyncgens.js";
 import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext, swapContext } from "../context.js";
-import type { Awaitable, Coro } from "../coro.js";
+import { type Awaitable, type Coro, describe } from "../coro.js";
 import {
   deadlockError,
   reportPending,
@@ -503,7 +503,12 @@ export abstract class BaseEventLoop {
   /** A task of the installed factory, named as asked if the factory left it unnamed. */
   private _factoryTask<T>(coro: Coro<T>, options: TaskOptions | undefined): Task<T> {
     const task = (this._taskFactory as TaskFactory)(this, coro, options);
-    if (options?.name !== undefined && task instanceof Task && !task._named) {
+    if (!(task instanceof Task)) {
+      throw new TypeError(
+        `The loop's task factory returned ${describe(task)}, not a Task: a factory returns new Task(coro, { ...options, loop }), or an instance of a Task subclass (see loop.setTaskFactory()).`,
+      );
+    }
+    if (options?.name !== undefined && !task._named) {
       task.setName(options.name);
     }
     return task;
@@ -804,6 +809,15 @@ export abstract class BaseEventLoop {
 
   /** Passes `context` to the exception handler; an error in the handler itself is logged, never thrown. */
   callExceptionHandler(context: ExceptionContext): void {
+    if (typeof context !== "object" || context === null) {
+      throw argTypeError(
+        "loop.callExceptionHandler()",
+        "context",
+        context,
+        "an object",
+        'pass what happened, e.g. { message: "cache refresh failed", exception: error }',
+      );
+    }
     if (this._debug && context.sourceTraceback === undefined) context = withSource(context);
     const handler = this._exceptionHandler;
     if (handler === null) {
