@@ -31,18 +31,25 @@ export class SchedulingEventLoopPolicy extends DefaultEventLoopPolicy {
   }
 }
 
-/** For each installed policy, the policies it replaced, the latest last. */
-const replaced = new WeakMap<EventLoopPolicy, EventLoopPolicy[]>();
+/** What eventLoopPolicy() installed and is not disposed yet, with what each replaced, the latest last. */
+const installed: { policy: EventLoopPolicy; previous: EventLoopPolicy }[] = [];
 
 function restorePrevious(this: EventLoopPolicy): void {
-  const previous = replaced.get(this)?.pop();
-  if (previous !== undefined) setEventLoopPolicy(previous);
+  const at = installed.findLastIndex((entry) => entry.policy === this);
+  if (at === -1) return; // disposed already
+  const [{ previous }] = installed.splice(at, 1) as [(typeof installed)[number]];
+  // Disposed before one installed over it: that one puts back what this one replaced.
+  const over = installed[at];
+  if (over !== undefined) over.previous = previous;
+  else setEventLoopPolicy(previous);
 }
 
 /**
  * Installs `policy` (default: a new {@link SchedulingEventLoopPolicy}) and
  * returns it; disposing it puts the previous policy back. With `using`, the
- * policy holds for the rest of the block.
+ * policy holds for the rest of the block. Disposed while one installed after
+ * it is still in place, it leaves that one installed, which then puts back
+ * what this one replaced.
  *
  * @example
  * ```ts
@@ -57,16 +64,13 @@ export function eventLoopPolicy<P extends EventLoopPolicy = SchedulingEventLoopP
   policy?: P,
 ): P & Disposable {
   if (policy !== undefined) checkPolicy("eventLoopPolicy()", policy);
-  const installed = (policy ?? new SchedulingEventLoopPolicy()) as P & Disposable;
-  const previous = getEventLoopPolicy();
-  const stack = replaced.get(installed);
-  if (stack === undefined) replaced.set(installed, [previous]);
-  else stack.push(previous);
-  Object.defineProperty(installed, Symbol.dispose, {
+  const chosen = (policy ?? new SchedulingEventLoopPolicy()) as P & Disposable;
+  installed.push({ policy: chosen, previous: getEventLoopPolicy() });
+  Object.defineProperty(chosen, Symbol.dispose, {
     value: restorePrevious,
     configurable: true,
     writable: true,
   });
-  setEventLoopPolicy(installed);
-  return installed;
+  setEventLoopPolicy(chosen);
+  return chosen;
 }

@@ -948,6 +948,18 @@ describe("policies", () => {
     expect(getEventLoopPolicy()).toBe(before);
   });
 
+  it("eventLoopPolicy() disposed out of order still puts back the policy from before both", () => {
+    const before = getEventLoopPolicy();
+    const first = eventLoopPolicy();
+    const second = eventLoopPolicy();
+    first[Symbol.dispose](); // the second still holds
+    expect(getEventLoopPolicy()).toBe(second);
+    second[Symbol.dispose]();
+    expect(getEventLoopPolicy()).toBe(before);
+    first[Symbol.dispose](); // disposed already: nothing to put back
+    expect(getEventLoopPolicy()).toBe(before);
+  });
+
   it("setEventLoopPolicy(new SchedulingEventLoopPolicy()) makes run() use scheduling loops", async () => {
     const before = getEventLoopPolicy();
     setEventLoopPolicy(new SchedulingEventLoopPolicy());
