@@ -554,9 +554,9 @@ const AS_COMPLETED_OPTIONS: OptionNames<AsCompletedOptions> = { timeout: true };
  * Yields one coroutine per awaitable; each waits for the next one to finish
  * and gives its result (or raises its error), in order of completion, as
  * asyncio.as_completed. With `timeout`, the ones left raise TimeoutError.
- * A loop that stops early (break, throw, a cancelled reader) closes the
- * iterator: once the waits it handed out are served, it lets go of the
- * awaitables still running (which run on), so a long-lived one does not keep it.
+ * A loop over it may stop and go on later with the same iterator; one that
+ * is left for good is collected once nothing else holds it, though the
+ * awaitables run on (they hold it only weakly).
  *
  * @example
  * ```ts
@@ -586,46 +586,56 @@ export function asCompleted<T>(
   );
 }
 
+/** What the awaitables of an iteration hold: its callback, which reaches the iteration only weakly. */
+interface Listening {
+  readonly todo: Set<Future<unknown>>;
+  readonly onCompletion: (f: Future<unknown>) => void;
+}
+
+/**
+ * An iteration nobody holds any more (a loop over it that stopped early and
+ * never went on) is collected, and its callback comes off the awaitables
+ * still running.
+ */
+const abandoned = new FinalizationRegistry<Listening>(({ todo, onCompletion }) => {
+  for (const f of todo) f._removeCallback(onCompletion as (f: never) => void);
+  todo.clear();
+});
+
 class AsCompleted<T> implements IterableIterator<Op<T>> {
   /** Futures in the order they finished; null for each one the timeout gave up on. */
   private readonly _done = new Queue<Future<T> | null>();
   private readonly _todo = new Set<Future<T>>();
+  private readonly _onCompletion: (f: Future<T>) => void;
   private _left: number;
-  /** Waits handed out that have neither ended nor been left (a wait never started counts). */
-  private _owed = 0;
-  /** The loop reading it stopped early (return()): no more waits are handed out. */
-  private _closed = false;
   private _timer: { cancel(): void } | null = null;
 
   constructor(aws: Iterable<Awaitable<T>>, timeoutMs: number | undefined) {
     this._done._getName = "asCompleted()"; // the task tree names its waits as asCompleted()'s
     const loop = getEventLoop();
-    for (const aw of new Set(aws))
-      this._todo.add(toFuture("asCompleted()", "each awaitable", aw, loop));
-    for (const f of this._todo) f._addCallback(this._onCompletion as (f: never) => void);
-    if (this._todo.size > 0 && timeoutMs !== undefined) {
-      this._timer = loop.callLater(timeoutMs, this._onTimeout);
+    const todo = this._todo;
+    for (const aw of new Set(aws)) todo.add(toFuture("asCompleted()", "each awaitable", aw, loop));
+    // A loop over it may stop and go on later (as in Python 3.13), so it stays open; but the
+    // awaitables hold it only weakly, so that one left for good is not kept as long as they run.
+    const iteration = new WeakRef(this);
+    const onCompletion = (f: Future<T>): void => {
+      const open = iteration.deref();
+      if (open !== undefined) open._completed(f);
+      else todo.delete(f);
+    };
+    this._onCompletion = onCompletion;
+    for (const f of todo) f._addCallback(onCompletion as (f: never) => void);
+    if (todo.size > 0) {
+      abandoned.register(this, { todo, onCompletion } as unknown as Listening);
+      if (timeoutMs !== undefined) this._timer = loop.callLater(timeoutMs, this._onTimeout);
     }
-    this._left = this._todo.size;
+    this._left = todo.size;
   }
 
   next(): IteratorResult<Op<T>, undefined> {
     if (this._left === 0) return { done: true, value: undefined };
     this._left--;
-    this._owed++;
     return { done: false, value: this._waitForOne() as Op<T> };
-  }
-
-  /**
-   * The loop reading it stopped early (a break, a throw, a destructuring):
-   * once the waits it handed out are served, it lets go of the awaitables
-   * still running, so that a long-lived one does not keep it alive.
-   */
-  return(): IteratorResult<Op<T>, undefined> {
-    this._left = 0;
-    this._closed = true;
-    this._releaseIfServed();
-    return { done: true, value: undefined };
   }
 
   [Symbol.iterator](): this {
@@ -634,30 +644,17 @@ class AsCompleted<T> implements IterableIterator<Op<T>> {
 
   /** @internal */
   *_waitForOne(): Coro<T> {
-    try {
-      const f = yield* this._done.get();
-      if (f === null) throw new TimeoutError("asCompleted(): timed out before this one finished.");
-      return f.result();
-    } finally {
-      this._owed--;
-      this._releaseIfServed();
-    }
+    const f = yield* this._done.get();
+    if (f === null) throw new TimeoutError("asCompleted(): timed out before this one finished.");
+    return f.result();
   }
 
-  /** Closed, and what is queued serves every wait still owed: the rest is let go. */
-  private _releaseIfServed(): void {
-    if (!this._closed || this._todo.size === 0 || this._owed > this._done.qsize()) return;
-    for (const f of this._todo) f._removeCallback(this._onCompletion as (f: never) => void);
-    this._todo.clear();
-    this._timer?.cancel();
-  }
-
-  private _onCompletion = (f: Future<T>): void => {
+  /** @internal One of the awaitables finished. */
+  _completed(f: Future<T>): void {
     if (!this._todo.delete(f)) return; // the timeout came first
     this._done.putNowait(f);
     if (this._todo.size === 0) this._timer?.cancel();
-    else this._releaseIfServed();
-  };
+  }
 
   private _onTimeout = (): void => {
     for (const f of this._todo) {

@@ -770,7 +770,7 @@ describe("asCompleted", () => {
     });
   });
 
-  it("left early (a break, a throw, a cancelled reader), it lets go of an awaitable still running", async () => {
+  it("left for good (a break, a throw, a cancelled reader), it is not kept by an awaitable still running", async () => {
     const { watch, collected } = collection();
     const loop = new VirtualEventLoop();
     const longLived = loop.createFuture<string>();
@@ -803,28 +803,10 @@ describe("asCompleted", () => {
     );
     expect(log).toEqual(["a", "after b", "timed out"]);
     expect(await collected(3)).toEqual(["break", "cancelled reader", "throw"]);
-    longLived.setResult("late"); // nothing of theirs is left to call
-    loop.close();
-  });
-
-  it("a destructuring serves the waits it took before it lets go", async () => {
-    const { watch, collected } = collection();
-    const loop = new VirtualEventLoop();
-    const longLived = loop.createFuture<string>();
-    const log = loop.runSync(
-      (function* () {
-        const log: string[] = [];
-        const iterator = asCompleted([sleep(20, "b"), longLived, sleep(10, "a")]);
-        watch(iterator, "destructured");
-        const [first, second] = iterator; // closes it: no third wait
-        expect(iterator.next().done).toBe(true);
-        yield* sleep(30);
-        log.push(yield* first as Coro<string>, yield* second as Coro<string>);
-        return log;
-      })(),
-    );
-    expect(log).toEqual(["a", "b"]);
-    expect(await collected(1)).toEqual(["destructured"]);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // their finalizers' turn
+    // Their callbacks came off the future too (its internal list of them).
+    expect((longLived as unknown as { _callbacks: unknown })._callbacks).toBeNull();
+    longLived.setResult("late");
     loop.close();
   });
 });
