@@ -6,13 +6,15 @@
  * `yield* g.next()` drives the body with `monitor.await()` until the next
  * item or the end. Native code iterates it with `for await`.
  */
+import { cancelOnAbort, taskSignal } from "./abort.js";
 import { type LiveGenerators, trackGenerator } from "./asyncgens.js";
 import { type Coro, describe, isCoroutine, isLocalAsyncFunction } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
-import { getEventLoop, getRunningLoop } from "./events.js";
+import { getEventLoop, getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Monitor, Resume } from "./monitor.js";
+import type { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { inspectAsString } from "./util/inspect.js";
 import { argTypeError, rejectingThrows } from "./validate.js";
@@ -219,31 +221,68 @@ function* closed(
  */
 class NativeIterator<T, TReturn, TNext> {
   private loop: BaseEventLoop | null = null;
+  /**
+   * The task that began the iteration (a `for await` in an async function),
+   * if a task did: its cancellation cancels the call under way, or reaches
+   * the body at the next call, whose promise then rejects with it. A promise
+   * is no asynkit await, where a cancelled native task gets its
+   * CancelledError: a loop that read on would never end.
+   */
+  private readonly owner: Task<unknown> | null;
 
-  constructor(private readonly gen: GeneratorObject<T, TReturn, TNext>) {}
+  constructor(private readonly gen: GeneratorObject<T, TReturn, TNext>) {
+    const loop = peekRunningLoop();
+    this.owner = loop === null ? null : runningTask(loop);
+  }
 
   next(...value: [] | [TNext]): Promise<IteratorResult<T, TReturn>> {
-    return this.onLoop(this.gen.next(...value));
+    return this.onLoop(() => this.gen.next(...value), true);
   }
 
   return(value?: TReturn): Promise<IteratorResult<T, TReturn>> {
-    return this.onLoop(this.gen.return(value));
+    return this.onLoop(() => this.gen.return(value), false);
   }
 
   throw(error: unknown): Promise<IteratorResult<T, TReturn>> {
-    return this.onLoop(this.gen.throw(error));
+    return this.onLoop(() => this.gen.throw(error), false);
   }
 
   [Symbol.asyncIterator](): this {
     return this;
   }
 
-  private onLoop<R>(coro: Coro<R>): Promise<R> {
+  private onLoop(
+    call: () => Coro<IteratorResult<T, TReturn>>,
+    next: boolean,
+  ): Promise<IteratorResult<T, TReturn>> {
     return rejectingThrows(() => {
       this.loop ??= getEventLoop();
       const loop = this.loop;
-      return loop.isRunning() ? loop.createTask(coro).then() : loop.runUntilComplete(coro);
+      if (!loop.isRunning()) return loop.runUntilComplete(call());
+      const owner = this.owner;
+      const body =
+        owner !== null && owner._loop === loop && !owner.done()
+          ? this.cancelledWith(taskSignal(owner), call, next)
+          : call();
+      return loop.createTask(body).then();
     });
+  }
+
+  /** The call, in a task that the owner's cancellation cancels. */
+  private *cancelledWith(
+    signal: AbortSignal,
+    call: () => Coro<IteratorResult<T, TReturn>>,
+    next: boolean,
+  ): Coro<IteratorResult<T, TReturn>> {
+    // Cancelled before the call began: the body gets the cancellation where it yielded,
+    // as an async generator in asyncio does when a cancelled `async for` awaits __anext__().
+    if (signal.aborted && next) return yield* this.gen.throw(signal.reason);
+    const stop = cancelOnAbort(getRunningLoop()._currentTask as Task<unknown>, signal);
+    try {
+      return yield* call();
+    } finally {
+      stop();
+    }
   }
 }
 

@@ -21,6 +21,7 @@ import {
   CancelledError,
   type Coro,
   createTask,
+  currentTask,
   Event,
   type ExceptionContext,
   forAwait,
@@ -339,6 +340,71 @@ describe("the native face runs on the running loop", () => {
     );
     expect(items).toEqual([0, 1]);
     expect(log).toEqual(["at 10", "at 20"]);
+  });
+});
+
+describe("for await in a native task that is cancelled", () => {
+  /** A producer that logs its end, read by a native task's `for await` on a virtual loop. */
+  async function reading(cancelAt: "in a call" | "between calls"): Promise<string[]> {
+    const loop = new VirtualEventLoop();
+    const log: string[] = [];
+    loop.setExceptionHandler(() => {}); // the for await's promises are host awaits: reported, not asserted here
+    await loop.runUntilComplete(
+      (function* () {
+        const gen = new GeneratorObject<number>(function* (g) {
+          try {
+            for (let i = 0; ; i++) {
+              yield* sleep(1);
+              yield* g.yield(i);
+            }
+          } catch (error) {
+            log.push(`producer got ${(error as Error).name}`);
+            throw error;
+          } finally {
+            log.push("producer closed");
+          }
+        });
+        const reader = createTask(async () => {
+          const self = currentTask();
+          for await (const item of gen) {
+            log.push(`item ${item}`);
+            if (cancelAt === "between calls" && item === 2) self.cancel("enough");
+          }
+        });
+        if (cancelAt === "in a call") {
+          yield* sleep(3.5);
+          reader.cancel("enough");
+        }
+        const ended = yield* catching(reader);
+        log.push(
+          `reader: ${(ended as Error).name} "${(ended as Error).message}", cancelled ${reader.cancelled()}`,
+        );
+      })(),
+    );
+    loop.close();
+    return log;
+  }
+
+  test("its cancellation reaches the call under way, and the producer ends", async () => {
+    expect(await reading("in a call")).toEqual([
+      "item 0",
+      "item 1",
+      "item 2",
+      "producer got CancelledError",
+      "producer closed",
+      'reader: CancelledError "enough", cancelled true',
+    ]);
+  });
+
+  test("a cancellation between two calls is thrown in where the producer yielded", async () => {
+    expect(await reading("between calls")).toEqual([
+      "item 0",
+      "item 1",
+      "item 2",
+      "producer got CancelledError",
+      "producer closed",
+      'reader: CancelledError "enough", cancelled true',
+    ]);
   });
 });
 
