@@ -368,7 +368,7 @@ describe("for await in a native task that is cancelled", () => {
           const self = currentTask();
           for await (const item of gen) {
             log.push(`item ${item}`);
-            if (cancelAt === "between calls" && item === 2) self.cancel("enough");
+            if (cancelAt === "between calls" && item === 2) self?.cancel("enough");
           }
         });
         if (cancelAt === "in a call") {
