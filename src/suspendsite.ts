@@ -74,6 +74,7 @@ export function userFrames(site: Error, boundary = SUSPENSION_BOUNDARY): string[
     const frame = line.trim();
     const file = frameFile(frame);
     if (file === null) continue; // the message, or the engine's generator.next between two yield*
+    if (file.startsWith("node:")) continue; // the host's own: a module's loading, AsyncLocalStorage.run()
     if (file.startsWith(ownDirectory)) {
       // The task's step, or an eager start (another task's code runs below it):
       // what lies below is not this task's coroutine. Any other of asynkit's

@@ -8,6 +8,7 @@
 import { type Context, currentContext } from "./context.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
+import { creationFrames } from "./suspendsite.js";
 import { yieldToHost } from "./util/host.js";
 
 /** @internal A failure nobody has looked at yet. */
@@ -19,6 +20,8 @@ export interface Unretrieved {
   future: Future<unknown> | WeakRef<Future<unknown>> | null;
   /** The future in words, once it is watched: what the report says of it once it is collected. */
   described?: string;
+  /** Debug mode: where the future was made, kept with `described` for the same report. */
+  madeAt?: string[];
   /** A task's context, which the handler runs in (as asyncio's since 3.12). */
   readonly context: Context | undefined;
 }
@@ -132,7 +135,11 @@ function formatStacks(): void {
   for (const report of reports) {
     if (!report.loop._unretrieved.has(report)) continue;
     const future = unretrievedFuture(report);
-    if (future !== undefined) report.described = String(future);
+    if (future !== undefined) {
+      report.described = String(future);
+      const frames = creationFrames(future);
+      if (frames.length > 0) report.madeAt = frames;
+    }
     const exception = report.exception;
     try {
       if (exception instanceof Error) void exception.stack;

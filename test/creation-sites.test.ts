@@ -16,6 +16,7 @@ import {
   eager,
   Future,
   getRunningLoop,
+  HostEventLoop,
   Lock,
   sleep,
   VirtualEventLoop,
@@ -201,6 +202,19 @@ describe("debug mode: where a callback, future or task was made", () => {
     // frame first, then the code that called eager().
     expect(frames[0]).toMatch(HERE);
     expect(frames.map((frame) => /^at (\w+)/.exec(frame)?.[1])).toContain("startEagerly");
+  });
+
+  it("shows none of the host's own frames (node:…), as under AsyncLocalStorage.run()", async () => {
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    loop.setDebug(true);
+    const frames = await loop.runUntilComplete(async () => {
+      const made = createTask(sleep(0), { name: "made here" });
+      await made;
+      return creationFrames(made);
+    });
+    loop.close();
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.filter((frame) => frame.includes("(node:"))).toEqual([]);
   });
 
   it("where a live task was made keeps none of the finished tasks that made it alive", async () => {

@@ -305,6 +305,30 @@ describe("the exception handler", () => {
     expect(logged[1]).toMatch(/a string$/);
   });
 
+  it("the default handler shows an error's cause, a task group's errors and a thrown object", () => {
+    const loop = new VirtualEventLoop();
+    const logged: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((msg: string) => logged.push(msg));
+    loop.callSoon(function saving() {
+      throw new Error("could not save order 17", { cause: new Error("ECONNRESET") });
+    });
+    loop.callSoon(function syncing() {
+      throw new AggregateError([new Error("A: refused"), new TypeError("B: no id")], "2 failed");
+    });
+    loop.callSoon(function quota() {
+      throw { code: "E_QUOTA", detail: { used: 5, limit: 3 } };
+    });
+    runFor(loop, 0);
+    expect(logged).toHaveLength(3);
+    expect(logged[0]).toMatch(
+      /Error: could not save order 17\n[\s\S]*\[cause\]: Error: ECONNRESET\n/,
+    );
+    expect(logged[1]).toMatch(
+      /AggregateError: 2 failed\n[\s\S]*\[errors\]: \[\n\s+Error: A: refused\n[\s\S]*TypeError: B: no id\n/,
+    );
+    expect(logged[2]).toMatch(/\n\{ code: 'E_QUOTA', detail: \{ used: 5, limit: 3 \} \}$/);
+  });
+
   it("the default handler logs a context without message or exception", () => {
     const loop = new VirtualEventLoop();
     const logged: string[] = [];

@@ -275,6 +275,20 @@ describe("reported when a task that threw is collected, the loop never closed", 
     ]);
   });
 
+  it("in debug mode, with where the task was made, as a report at the loop's close has it", async () => {
+    const { loop, reports } = recordingLoop();
+    loop.setDebug(true);
+    await loop.runUntilComplete(function* () {
+      createTask(failing(new Error("made in debug mode")), { name: "background" });
+      yield* sleep(5);
+    });
+    await collectUntilReported(reports);
+    expect(reports.map((r) => r.collected)).toEqual([
+      '<Task failed name="background" exception=Error("made in debug mode")>',
+    ]);
+    expect(reports[0]?.sourceTraceback?.[0]).toMatch(/unretrieved\.test\.ts:\d+:\d+\)?$/);
+  });
+
   it("in the context the task failed in, with its failing step's writes (test_task_exc_handler_correct_context)", async () => {
     const variable = new ContextVar("variable", { default: "foo" });
     const loop = new VirtualEventLoop();

@@ -9,7 +9,7 @@ import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
 import { hasLiveGenerators, type LiveGenerators, shutdownAsyncgens } from "../asyncgens.js";
 import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext, swapContext } from "../context.js";
-import { type Awaitable, type Coro, describe } from "../coro.js";
+import { type Awaitable, type Coro, describe, shortRepr } from "../coro.js";
 import {
   deadlockError,
   reportPending,
@@ -50,7 +50,7 @@ import { forget, type Unretrieved, unretrievedFuture } from "../unretrieved.js";
 import { ChunkDeque } from "../util/chunkdeque.js";
 import { now } from "../util/clock.js";
 import type { ReadyQueue } from "../util/deque.js";
-import { inMicrotask, yieldToHost } from "../util/host.js";
+import { builtinModule, inMicrotask, yieldToHost } from "../util/host.js";
 import { inspectAsString } from "../util/inspect.js";
 import { TimerQueue } from "../util/timerqueue.js";
 import {
@@ -934,7 +934,10 @@ export abstract class BaseEventLoop {
     const context: ExceptionContext = { message: report.message, exception: report.exception };
     const future = unretrievedFuture(report);
     if (future !== undefined) context.future = future;
-    else if (report.described !== undefined) context.collected = report.described;
+    else if (report.described !== undefined) {
+      context.collected = report.described;
+      if (report.madeAt !== undefined) context.sourceTraceback = report.madeAt;
+    }
     // A failed task's is reported in its context, as asyncio's since 3.12 (gh-96704): the live
     // task's, which has its last step's writes (taken as that step ends), else the one it failed in.
     const taskContext = (future as { _context?: Context } | undefined)?._context ?? report.context;
@@ -1431,9 +1434,33 @@ function formatContext(context: ExceptionContext): string[] {
     } else lines.push(`${key}: ${String(value)}`);
   }
   const error = context.exception;
-  if (error !== undefined)
-    lines.push(error instanceof Error ? (error.stack ?? String(error)) : String(error));
+  if (error !== undefined) lines.push(describeException(error));
   return lines;
+}
+
+/** Node's util.inspect(), where the host has it. */
+const inspect = builtinModule<{ inspect(value: unknown): string }>("node:util")?.inspect;
+
+/**
+ * An exception as the default handler prints it: as Node prints one, with its
+ * cause and, for an AggregateError (a task group's), the errors it carries;
+ * where the host has no util.inspect(), its stack and theirs.
+ */
+function describeException(error: unknown, depth = 0): string {
+  if (typeof error !== "object" || error === null) return String(error); // a thrown string as it is
+  if (inspect !== undefined) return inspect(error);
+  if (!(error instanceof Error)) return shortRepr(error);
+  const lines = [error.stack ?? String(error)];
+  if (depth < 4) {
+    // A few levels down, as Node's inspect() goes: an error may be its own cause.
+    if (error.cause !== undefined)
+      lines.push(`[cause]: ${describeException(error.cause, depth + 1)}`);
+    if (error instanceof AggregateError) {
+      for (const inner of error.errors)
+        lines.push(`[errors]: ${describeException(inner, depth + 1)}`);
+    }
+  }
+  return lines.join("\n");
 }
 
 function isExceptionContext(x: unknown): x is ExceptionContext {
