@@ -204,7 +204,7 @@ describe("formatTaskTree", () => {
         async () => {
           createTask(
             async () => {
-              await Promise.all([sleep(5), sleep(5)]);
+              await Promise.all([sleep(1000), sleep(1000)]); // not due when main looks, however slow the host
             },
             { name: "A" },
           );
