@@ -672,10 +672,25 @@ waitSteps(PendingWait);
  * Until then a suspension pays one test of this boolean.
  */
 let suspensionsNoted = false;
+/** What runs once suspensions are noted (see whenSuspensionsNoted). */
+const onSuspensionsNoted: (() => void)[] = [];
 
 /** @internal A loop entered debug mode: waits note where their task suspended from now on. */
 export function noteSuspensions(): void {
+  if (suspensionsNoted) return;
   suspensionsNoted = true;
+  for (const begin of onSuspensionsNoted.splice(0)) begin();
+}
+
+/** @internal Runs `begin` once suspensions are noted, or now if they are. */
+export function whenSuspensionsNoted(begin: () => void): void {
+  if (suspensionsNoted) begin();
+  else onSuspensionsNoted.push(begin);
+}
+
+/** @internal A `sleep(0)` suspends, once suspensions are noted: its running loop's linter notes where. */
+export function noteBareYield(): void {
+  activeLoopOrNull()?._linter?.suspending();
 }
 
 /**

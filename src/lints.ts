@@ -106,7 +106,11 @@ export class Linter {
       return { what: null, site: undefined };
     }
     const waited = task._futWaiter;
-    if (waited === null) return { what: "a bare yield", site: undefined };
+    if (waited === null) {
+      // Only sleep(0) takes a stack (see noteBareYield): a bare `yield` of the user's cannot.
+      const site = this.sites.get(task);
+      return { what: site === undefined ? "a bare yield" : "sleep(0)", site };
+    }
     return { what: describeAwaited(waited), site: this.sites.get(task) };
   }
 
@@ -203,6 +207,10 @@ export class Linter {
       if (this.site !== null || waiter === null || this.waitedOn.get(task) !== waiter) {
         this.waitBegins(task, waiter);
       }
+    } else if (task !== null && task._state === PENDING) {
+      // Ready again (a bare yield, a sleep(0)): where it yielded, if a sleep(0) said.
+      if (this.site === null) this.sites.delete(task);
+      else this.sites.set(task, this.site);
     }
     this.site = null;
     if (task !== null) this.countPolls(task, took);

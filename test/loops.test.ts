@@ -601,6 +601,32 @@ describe("debug mode", () => {
     );
   });
 
+  it("says where a slow step resumed after a sleep(0), and only that after a bare yield", () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    let clock = 0;
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    loop.runSync(
+      loop.createTask(
+        (function* crunch() {
+          yield* sleep(0);
+          clock += 120; // a chunk of work between two turns
+          yield;
+          clock += 120;
+          yield* sleep(0);
+        })(),
+        { name: "cruncher" },
+      ),
+    );
+    // (crunch's frame, or where test:jsc's emulated yield* steps it)
+    expect(lints).toEqual([
+      expect.stringMatching(
+        /^Executing <Task pending name="cruncher"> took 120\.0 ms \(resumed after sleep\(0\) at \S+ \(.*test\/loops\.test\.ts:\d+:\d+\)\): a step this long holds up every other task$/,
+      ),
+      'Executing <Task pending name="cruncher"> took 120.0 ms (resumed after a bare yield): a step this long holds up every other task',
+    ]);
+  });
+
   it("reports a slow step of a native task, its own code after an await included", async () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);

@@ -31,6 +31,7 @@ const OWN_MARKS = new Set([
   "inspectAsString",
   "inspectAs",
   "Object.defineProperty",
+  "whenSuspensionsNoted", // sleep.ts: debug mode's version of its own YieldOnce.next
 ]);
 
 /**
