@@ -550,6 +550,15 @@ describe("debug mode", () => {
     return lints;
   }
 
+  /** A linted loop whose clock only `work(ms)` moves on, and its lints. */
+  function timedLoop(): { loop: VirtualEventLoop; lints: string[]; work: (ms: number) => void } {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    let clock = 0;
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    return { loop, lints, work: (ms) => void (clock += ms) };
+  }
+
   it("reports callbacks slower than 100 ms to the exception handler, as a lint", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);
@@ -602,17 +611,14 @@ describe("debug mode", () => {
   });
 
   it("says where a slow step resumed after a sleep(0), and only that after a bare yield", () => {
-    const loop = new VirtualEventLoop();
-    const lints = linted(loop);
-    let clock = 0;
-    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    const { loop, lints, work } = timedLoop();
     loop.runSync(
       loop.createTask(
         (function* crunch() {
           yield* sleep(0);
-          clock += 120; // a chunk of work between two turns
+          work(120); // a chunk of work between two turns
           yield;
-          clock += 120;
+          work(120);
           yield* sleep(0);
         })(),
         { name: "cruncher" },
@@ -651,14 +657,11 @@ describe("debug mode", () => {
   });
 
   it("says of a slow first step that it is the task's first, not that it resumed after anything", () => {
-    const loop = new VirtualEventLoop();
-    const lints = linted(loop);
-    let clock = 0;
-    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    const { loop, lints, work } = timedLoop();
     loop.runSync(
       loop.createTask(
         (function* () {
-          clock += 130; // computes before it ever suspends
+          work(130); // computes before it ever suspends
           yield;
         })(),
         { name: "eager beaver" },
