@@ -7,7 +7,7 @@
  * longer take is passed on to the next waiter, never lost.
  */
 import "./util/dispose.js";
-import { type Coro, describe, isCoroutine, isPromiseLike, type Suspend } from "./coro.js";
+import { type Coro, isGeneratorFunction, isLocalAsyncFunction, type Suspend } from "./coro.js";
 import { BrokenBarrierError, CancelledError } from "./errors.js";
 import { getRunningLoop, peekRunningLoop, waitingTask } from "./events.js";
 import { FINISHED, PENDING, waitOwner, waitStep, waitSteps } from "./futures.js";
@@ -394,21 +394,6 @@ waitSteps(EventWait);
 thenable(EventWait);
 
 /**
- * A predicate's answer. An async predicate or a function* answers with a
- * promise or a coroutine, which is always truthy: refused, rather than taken
- * as "stop waiting" before anything was checked.
- */
-function holds<T>(predicate: () => T): T {
-  const result = predicate();
-  if (typeof result === "object" && (isPromiseLike(result) || isCoroutine(result))) {
-    throw new TypeError(
-      `condition.waitFor(): the predicate ${describe(predicate)} returned ${describe(result)}, which is always truthy: it is called synchronously, so pass a plain function that says whether to stop waiting, e.g. () => items.length > 0.`,
-    );
-  }
-  return result;
-}
-
-/**
  * A condition variable, as asyncio.Condition: tasks wait, holding its lock,
  * until another task notifies them. A wait() that is cancelled still
  * re-acquires the lock before it raises, and passes its notification on.
@@ -535,15 +520,25 @@ export class Condition extends LoopBound {
       predicate,
       "pass a function that says whether to stop waiting, e.g. () => items.length > 0",
     );
+    // Its promise or coroutine would be truthy at once: the wait would end before anything was checked.
+    if (isLocalAsyncFunction(predicate) || isGeneratorFunction(predicate)) {
+      throw argTypeError(
+        "condition.waitFor()",
+        "predicate",
+        predicate,
+        "a plain function",
+        "it is called synchronously, and what an async function or a function* returns is always truthy: pass a function that says whether to stop waiting, e.g. () => items.length > 0",
+      );
+    }
     return this._waitForPredicate(predicate) as Op<Truthy<T>>;
   }
 
   /** @internal */
   *_waitForPredicate<T>(predicate: () => T): Coro<T> {
-    let result = holds(predicate);
+    let result = predicate();
     while (!result) {
       yield* this.wait();
-      result = holds(predicate);
+      result = predicate();
     }
     return result;
   }

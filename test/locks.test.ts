@@ -15,6 +15,7 @@ import {
   type Coro,
   createTask,
   Event,
+  type Future,
   gather,
   getRunningLoop,
   Lock,
@@ -583,11 +584,10 @@ describe("Condition", () => {
     expect(log).toEqual(["a: CancelledError", "b still waits: true", "b woken"]);
   });
 
-  it("waitFor() refuses a predicate that answers with a promise or a coroutine (always truthy)", () => {
-    const errors = runV(function* () {
+  it("waitFor() refuses an async or function* predicate, whose answer is always truthy", () => {
+    const outcome = runV(function* () {
       const cond = new Condition();
       using _ = yield* cond.hold();
-      const errors: string[] = [];
       async function ready(): Promise<boolean> {
         return false;
       }
@@ -595,19 +595,25 @@ describe("Condition", () => {
         yield* sleep(0);
         return false;
       }
-      for (const predicate of [ready, check]) {
+      const refused = [ready, check].map((predicate) => {
         try {
-          yield* cond.waitFor(predicate as unknown as () => boolean);
-          errors.push("returned");
+          cond.waitFor(predicate as unknown as () => boolean);
+          return "accepted";
         } catch (error) {
-          errors.push(`${(error as Error).name}: ${(error as Error).message}`);
+          return `${(error as Error).name}: ${(error as Error).message}`;
         }
-      }
-      return errors;
+      });
+      // A plain predicate may answer with a future or a task it found: that is its value.
+      const jobs = new Map<string, Future<number>>([["a", getRunningLoop().createFuture()]]);
+      const found = yield* cond.waitFor(() => jobs.get("a"));
+      return [refused, found === jobs.get("a")];
     });
-    expect(errors).toEqual([
-      "TypeError: condition.waitFor(): the predicate function ready returned Promise object, which is always truthy: it is called synchronously, so pass a plain function that says whether to stop waiting, e.g. () => items.length > 0.",
-      "TypeError: condition.waitFor(): the predicate generator function check returned a generator object, which is always truthy: it is called synchronously, so pass a plain function that says whether to stop waiting, e.g. () => items.length > 0.",
+    expect(outcome).toEqual([
+      [
+        "TypeError: condition.waitFor() expects predicate to be a plain function, got function ready: it is called synchronously, and what an async function or a function* returns is always truthy: pass a function that says whether to stop waiting, e.g. () => items.length > 0.",
+        "TypeError: condition.waitFor() expects predicate to be a plain function, got generator function check: it is called synchronously, and what an async function or a function* returns is always truthy: pass a function that says whether to stop waiting, e.g. () => items.length > 0.",
+      ],
+      true,
     ]);
   });
 
