@@ -618,7 +618,7 @@ describe("task factories", () => {
   it("a factory that returns no Task fails the call that asked for one, naming the factory", () => {
     const loop = new VirtualEventLoop();
     const message =
-      "The loop's task factory returned undefined, not a Task: a factory returns new Task(coro, { ...options, loop }), or an instance of a Task subclass (see loop.setTaskFactory()).";
+      "The loop's task factory, function (anonymous), returned undefined, not a Task: a factory returns new Task(coro, { ...options, loop }), or an instance of a Task subclass (see loop.setTaskFactory()).";
     const seen = loop.runSync(
       (function* () {
         loop.setTaskFactory((() => undefined) as never);
@@ -635,7 +635,7 @@ describe("task factories", () => {
     expect(seen).toBe(message);
     loop.setTaskFactory((() => 42) as never);
     expect(() => loop.runSync(sleep(0))).toThrow(
-      "The loop's task factory returned number 42, not a Task",
+      "The loop's task factory, function (anonymous), returned number 42, not a Task",
     );
   });
 });

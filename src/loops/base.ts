@@ -502,10 +502,11 @@ export abstract class BaseEventLoop {
 
   /** A task of the installed factory, named as asked if the factory left it unnamed. */
   private _factoryTask<T>(coro: Coro<T>, options: TaskOptions | undefined): Task<T> {
-    const task = (this._taskFactory as TaskFactory)(this, coro, options);
+    const factory = this._taskFactory as TaskFactory;
+    const task = factory(this, coro, options);
     if (!(task instanceof Task)) {
       throw new TypeError(
-        `The loop's task factory returned ${describe(task)}, not a Task: a factory returns new Task(coro, { ...options, loop }), or an instance of a Task subclass (see loop.setTaskFactory()).`,
+        `The loop's task factory, ${describe(factory)}, returned ${describe(task)}, not a Task: a factory returns new Task(coro, { ...options, loop }), or an instance of a Task subclass (see loop.setTaskFactory()).`,
       );
     }
     if (options?.name !== undefined && !task._named) {
