@@ -385,26 +385,22 @@ describe("for await in a native task that is cancelled", () => {
     return log;
   }
 
+  /** Either way: three items read, then the producer gets the cancellation and ends, and so does the reader. */
+  const cancelledAfterThree = [
+    "item 0",
+    "item 1",
+    "item 2",
+    "producer got CancelledError",
+    "producer closed",
+    'reader: CancelledError "enough", cancelled true',
+  ];
+
   test("its cancellation reaches the call under way, and the producer ends", async () => {
-    expect(await reading("in a call")).toEqual([
-      "item 0",
-      "item 1",
-      "item 2",
-      "producer got CancelledError",
-      "producer closed",
-      'reader: CancelledError "enough", cancelled true',
-    ]);
+    expect(await reading("in a call")).toEqual(cancelledAfterThree);
   });
 
   test("a cancellation between two calls is thrown in where the producer yielded", async () => {
-    expect(await reading("between calls")).toEqual([
-      "item 0",
-      "item 1",
-      "item 2",
-      "producer got CancelledError",
-      "producer closed",
-      'reader: CancelledError "enough", cancelled true',
-    ]);
+    expect(await reading("between calls")).toEqual(cancelledAfterThree);
   });
 });
 
