@@ -233,8 +233,10 @@ describe("debug mode: where a callback, future or task was made", () => {
         yield* sleep(200);
       })(),
     );
-    await collectGarbage();
-    expect(made.filter((ref) => ref.deref() !== undefined)).toHaveLength(1);
+    // A few rounds at most, as collection() gives: a busy worker's collector may leave one for the next.
+    const alive = () => made.filter((ref) => ref.deref() !== undefined).length;
+    for (let round = 0; round < 5 && alive() > 1; round++) await collectGarbage();
+    expect(alive()).toBe(1);
   });
 
   it("nothing is noted without debug mode", () => {
