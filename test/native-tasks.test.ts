@@ -1172,7 +1172,7 @@ describe("awaits the loop does not control", () => {
         Array.from({ length: 20 }, (_, i) =>
           app.submit(async () => {
             await new Promise((resolve) => setTimeout(resolve, i % 3));
-            await timeout(50, async () => {
+            await timeout(5_000, async () => {
               await sleep(1);
             });
             return i;
