@@ -17,7 +17,7 @@ import {
   VirtualEventLoop,
 } from "../src/index.js";
 
-describe("console.log() of asynkit's objects", () => {
+describe("console.log() and JSON.stringify() of asynkit's objects", () => {
   it("shows each as its String(), not its fields (a task's reach the whole loop), and what a task waits on", async () => {
     const loop = new VirtualEventLoop();
     const shown = await loop.runUntilComplete(async () => {
@@ -64,5 +64,37 @@ describe("console.log() of asynkit's objects", () => {
       ].join("\n"),
     );
     expect(shown.after).toBe('[ <Task finished name="waiter" result=true> ]');
+  });
+
+  it("JSON.stringify() writes each as its String(), where it threw on a task or future (a circular structure)", async () => {
+    const loop = new VirtualEventLoop();
+    const json = await loop.runUntilComplete(async () => {
+      const task = createTask(() => sleep(10, "done"), { name: "fetch" });
+      const lock = new Lock();
+      await lock.acquire();
+      const record = {
+        msg: "request",
+        task,
+        future: new Future(),
+        lock,
+        queue: new Queue<number>(2),
+        variable: new ContextVar<number>("request"),
+        loop: getRunningLoop(),
+      };
+      const before = JSON.stringify(record);
+      await task;
+      return { before, after: JSON.stringify([task]) };
+    });
+    loop.close();
+    expect(JSON.parse(json.before)).toEqual({
+      msg: "request",
+      task: '<Task pending name="fetch">',
+      future: "<Future pending>",
+      lock: "<Lock [locked]>",
+      queue: "<Queue maxsize=2>",
+      variable: '<ContextVar name="request">',
+      loop: "<VirtualEventLoop running ready=1 timers=0>",
+    });
+    expect(json.after).toBe('["<Task finished name=\\"fetch\\" result=\\"done\\">"]');
   });
 });

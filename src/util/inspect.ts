@@ -1,14 +1,18 @@
 /**
- * What console.log() shows of asynkit's objects: their toString(), not their
- * fields. A task's fields reach its loop, and through it every other task:
- * printed whole, one task took hundreds of lines and said neither its state
- * nor what it waits on.
+ * What console.log() and JSON.stringify() show of asynkit's objects: their
+ * toString(), not their fields. A task's fields reach its loop, and through it
+ * every other task: printed whole, one task took hundreds of lines and said
+ * neither its state nor what it waits on, and JSON.stringify() of a log record
+ * holding one threw "Converting circular structure to JSON".
  */
 
 /** Node's util.inspect() hook, a registered symbol: no import of node:util. */
 const inspectCustom = Symbol.for("nodejs.util.inspect.custom");
 
-/** util.inspect() (console.log) shows each instance of `cls` as `show` says. */
+/**
+ * util.inspect() (console.log) shows each instance of `cls` as `show` says;
+ * JSON.stringify() writes its String().
+ */
 export function inspectAs<T extends object>(
   cls: { prototype: T },
   show: (instance: T) => string,
@@ -16,6 +20,13 @@ export function inspectAs<T extends object>(
   Object.defineProperty(cls.prototype, inspectCustom, {
     value(this: T): string {
       return show(this);
+    },
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(cls.prototype, "toJSON", {
+    value(this: T): string {
+      return String(this);
     },
     writable: true,
     configurable: true,
