@@ -48,15 +48,20 @@ function abortMessage(reason: unknown): string {
 
 /**
  * @internal Cancels `future` (a task: requests its cancellation) when `signal`
- * aborts, with the signal's reason as the CancelledError's message and cause.
- * Returns a function that stops listening.
+ * aborts, with the signal's reason as the CancelledError's message and cause,
+ * then calls `cancelled`. Returns a function that stops listening.
  */
-export function cancelOnAbort(future: Future<unknown>, signal: AbortSignal): () => void {
+export function cancelOnAbort(
+  future: Future<unknown>,
+  signal: AbortSignal,
+  cancelled: () => void = noop,
+): () => void {
   const onAbort = (): void => {
     // A task abandoned by its loop's shutdown() can outlive the loop: nothing is left to cancel.
     if (future._loop.isClosed()) return;
     const reason = reasonOfSignal(signal);
     future._requestCancel(abortMessage(reason), reason);
+    cancelled();
   };
   if (signal.aborted) {
     onAbort();

@@ -20,6 +20,7 @@ import { HostEventLoop } from "./loops/host.js";
 import { readMainResult } from "./mainresult.js";
 import { ensureFuture, type Task, type TaskBody } from "./tasks.js";
 import { describeWait, taskLabel, whyStillRunning } from "./tasktree.js";
+import { hostDelay } from "./util/hostdelay.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -136,7 +137,11 @@ export interface RunOptions {
   loopFactory?: (() => BaseEventLoop) | undefined;
   /** Turns on the loop's debug mode. */
   debug?: boolean | undefined;
-  /** Cancels main when this signal aborts; the CancelledError carries the signal's reason. */
+  /**
+   * Cancels main when this signal aborts; the CancelledError carries the signal's reason.
+   * A task the cancellation cannot reach yet (a native task blocked on a host promise)
+   * is reported a second (real time) after the abort, through the exception handler.
+   */
   signal?: AbortSignal | undefined;
   /**
    * Makes AsyncLocalStorage follow the loop's tasks and callbacks (see the
@@ -266,12 +271,17 @@ async function runOn<T>(
   const owner = getEventLoopPolicy();
   owner.setEventLoop(loop);
   let stopListening: (() => void) | null = null;
+  let stopWatching = (): void => {};
   let outcome: { value: T } | { error: unknown };
   let mainDone = false;
   let namedByDeadlock: readonly Task<unknown>[] = [];
   try {
     const future = ensureFuture(main, { loop });
-    if (signal !== undefined) stopListening = cancelOnAbort(future, signal);
+    if (signal !== undefined) {
+      stopListening = cancelOnAbort(future, signal, () => {
+        stopWatching = hostDelay(() => reportCancellationUnreached(loop), ABORT_GRACE_MS);
+      });
+    }
     // Wait for main without taking its result through a promise: a result that is itself a
     // Future (a thenable) would be adopted there, and wait for the cleanup below forever.
     await loop._runUntilComplete(allDone(loop, [future]), "run()");
@@ -288,6 +298,7 @@ async function runOn<T>(
     if (error instanceof DeadlockError) namedByDeadlock = error.tasks;
   }
   stopListening?.();
+  stopWatching();
   try {
     await cancelAllTasks(loop, mainDone);
     if (loop._mustShutdownAsyncgens()) {
@@ -308,6 +319,26 @@ async function runOn<T>(
   }
   if ("error" in outcome) throw outcome.error;
   return outcome.value;
+}
+
+/** How long (real time) run() waits, once its signal aborted, before it names the tasks the cancellation cannot reach. */
+const ABORT_GRACE_MS = 1000;
+
+/**
+ * Main still runs ABORT_GRACE_MS after the signal cancelled it: names the
+ * tasks blocked on a host promise with their cancellation pending, which
+ * they get only at their next asynkit await, so that run() does not wait
+ * for them in silence (a test's runner would time out saying nothing of why).
+ */
+function reportCancellationUnreached(loop: BaseEventLoop): void {
+  if (loop.isClosed()) return;
+  const unreached = loop._liveTasks().filter((task) => task._blockedOnHost && task._mustCancel);
+  for (const task of unreached) {
+    loop.callExceptionHandler({
+      message: `run(): its signal aborted ${ABORT_GRACE_MS} ms ago, and main still runs: ${taskLabel(task)} waits on ${describeWait(task)}: ${whyStillRunning(task)}. run() waits until main ends.`,
+      task,
+    });
+  }
 }
 
 /** The message of the cancellations run() sends the tasks left: a task's log says why it ended. */

@@ -125,6 +125,49 @@ describe("run(main, { signal })", () => {
     expect(cleanup).toEqual(["cleaned up at 50"]);
   });
 
+  it("names, a second after the abort, a task its cancellation cannot reach on a host promise", async () => {
+    const controller = new AbortController();
+    const reports: string[] = [];
+    let settleHost = (): void => {};
+    const host = new Promise<void>((resolve) => {
+      settleHost = resolve;
+    });
+    let abortedAt = 0;
+    let reportedAfter = 0;
+    const loopFactory = (): VirtualEventLoop => {
+      const loop = new VirtualEventLoop();
+      loop.setExceptionHandler((_loop, context) => {
+        reports.push(context.message);
+        // The host API ends at last: main takes its cancellation at its next await.
+        if (context.message.startsWith("run():")) {
+          reportedAfter = performance.now() - abortedAt;
+          settleHost();
+        }
+      });
+      return loop;
+    };
+    const outcome = run(
+      async () => {
+        await sleep(10);
+        abortedAt = performance.now();
+        controller.abort(new Error("test over"));
+        await host;
+        await sleep(0);
+        return "not cancelled";
+      },
+      { signal: controller.signal, loopFactory },
+    );
+    await expect(outcome).rejects.toThrow(CancelledError);
+    expect(reports).toEqual([
+      expect.stringMatching(
+        /^<Task cancelling name="Task-1"> awaited a promise the loop did not make/,
+      ),
+      'run(): its signal aborted 1000 ms ago, and main still runs: Task "Task-1" waits on a native promise only the host settles: its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise(). run() waits until main ends.',
+    ]);
+    expect(reportedAfter).toBeGreaterThanOrEqual(999);
+    expect(reportedAfter).toBeLessThan(5000);
+  });
+
   it("an unaborted signal changes nothing", async () => {
     const controller = new AbortController();
     const value = await run(sleep(10, "fine"), {
