@@ -28,7 +28,7 @@ import {
 } from "./run.js";
 import { shrink } from "./shrink.js";
 import { makeStrategy, type StrategySettings } from "./strategies.js";
-import { decodeToken, encodeToken, scripted } from "./token.js";
+import { decodeToken, deviationsOf, encodeToken, scripted } from "./token.js";
 
 /** Options of {@link explore}. */
 export interface ExploreOptions {
@@ -325,17 +325,25 @@ async function searchWith(
           outcome.failure.kind === "time limit"
             ? { outcome, cutShort: false }
             : await shrink(outcome, (chooser) => runner.run(chooser), MAX_SHRINK_RUNS, deadline);
+        // Not past the time limit (Infinity without one): the run that failed by it, or one
+        // run again, says nothing.
+        const checkAgain = outcome.failure.kind !== "time limit" && now() <= deadline;
+        const fifoAgain =
+          iteration > 0 && checkAgain ? await runAgain(runner, NO_DEPARTURES) : NO_ANSWER;
+        const reported = deviationsOf(shrunk.outcome.choices);
+        const scheduleAgain = !checkAgain
+          ? NO_ANSWER
+          : reported.size === 0 && iteration > 0
+            ? fifoAgain // the same schedule: run again once
+            : await runAgain(runner, reported);
         const found = {
           first: outcome,
           cutShort: shrunk.cutShort,
           iteration,
           seed: settings.seed,
-          // Not past the time limit (Infinity without one): the run that failed by it, or the
-          // one again, says nothing.
           fifoAgain:
-            iteration > 0 && outcome.failure.kind !== "time limit" && now() <= deadline
-              ? await fifoFailsAgain(runner)
-              : null,
+            fifoAgain === NO_ANSWER || fifoAgain === null ? null : describeFailure(fifoAgain),
+          passedAgain: scheduleAgain === null,
         };
         throw reportFailure(main, shrunk.outcome, found, settings);
       }
@@ -395,28 +403,45 @@ interface Search {
   readonly seed: number;
   /** How the FIFO schedule, which passed as iteration 0, fails when run again; null if it passes. */
   readonly fifoAgain: string | null;
+  /** The failing schedule passed when run again: its outcome is not the schedule's alone. */
+  readonly passedAgain: boolean;
 }
 
-/** How long the FIFO schedule's second run may wait on the host alone before it is no answer. */
-const FIFO_AGAIN_HOST_WAIT_MS = 1000;
+/** How long a schedule's second run may wait on the host alone before it is no answer. */
+const AGAIN_HOST_WAIT_MS = 1000;
+
+const NO_DEPARTURES: ReadonlyMap<number, number> = new Map();
+
+/** A second run that says nothing: aborted by the search's signal, or stopped waiting on the host. */
+const NO_ANSWER = Symbol("no answer");
+
+type Failure = NonNullable<Outcome["failure"]>;
 
 /**
- * Runs the FIFO schedule again after a later iteration failed: it passed as
- * iteration 0, so a failure now is no schedule's doing but state kept between
- * runs (or something outside the loop's control), which the report must say,
- * since the failing schedule's replay may then pass alone.
+ * Runs a schedule again once a search found a failure: the FIFO schedule,
+ * which passed as iteration 0 (a failure now is state kept between runs, or
+ * something outside the loop's control), and the failing schedule (a pass now
+ * is a failure that the schedule alone does not make). Either way the report
+ * must say so, since the replay it offers may then pass. Null if it passes.
  */
-async function fifoFailsAgain(runner: Runner): Promise<string | null> {
-  const stopWatch = watchTimeLimit(runner, FIFO_AGAIN_HOST_WAIT_MS);
+async function runAgain(
+  runner: Runner,
+  deviations: ReadonlyMap<number, number>,
+): Promise<Failure | null | typeof NO_ANSWER> {
+  const stopWatch = watchTimeLimit(runner, AGAIN_HOST_WAIT_MS);
   let failure: Outcome["failure"];
   try {
-    failure = (await runner.run(scripted(new Map()))).failure;
+    failure = (await runner.run(scripted(deviations))).failure;
   } catch {
-    return null; // aborted by the search's signal: no answer, and the failure found stands
+    return NO_ANSWER; // aborted by the search's signal: the failure found stands
   } finally {
     stopWatch();
   }
-  if (failure === null || failure.kind === "time limit") return null;
+  return failure?.kind === "time limit" ? NO_ANSWER : failure;
+}
+
+/** A failure in a few words, for a report that mentions a second one. */
+function describeFailure(failure: Failure): string {
   const cause = failure.cause;
   if (failure.kind !== "main threw" || !(cause instanceof Error)) return failure.kind;
   const said = cause.message.split("\n")[0] as string;
@@ -460,7 +485,11 @@ function reportFailure(
       ? [
           `The FIFO schedule, which passed as iteration 0, fails when run again (${search.fifoAgain}): main does not make the program afresh. State kept from run to run (a module-level variable, a Lock, Event or Queue made outside main), or something outside the loop's control (Math.random(), the host's clock), makes a run's outcome depend on the runs before it, so this schedule may not be the cause, and its replay may pass on its own. Make that state inside main.`,
         ]
-      : []),
+      : search?.passedAgain === true && outcome.uncontrolled === 0
+        ? [
+            `This schedule passed when run again: the failure is not the schedule's doing alone, but state kept from run to run (a module-level variable, a Lock, Event or Queue made outside main) or something outside the loop's control (Math.random(), the host's clock), so its replay may pass. Make main deterministic: its state made inside it, its randomness from choose().`,
+          ]
+        : []),
     ...(outcome.uncontrolled > 0
       ? [
           `This run awaited ${outcome.uncontrolled} promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. ${AWAIT_WHAT_THE_LOOP_MAKES}${rules.failOnWarnings ? "." : ", or pass failOnWarnings: true to fail at such an await."}`,
