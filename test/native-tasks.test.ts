@@ -1031,7 +1031,7 @@ describe("awaits the loop does not control", () => {
     }, reports);
     expect(log).toEqual(["host promise settled", "got done"]);
     expect(reports).toEqual([
-      "<Task pending name=\"fetcher\"> awaited a promise the loop did not make, in its step 0: its continuation is not ordered by the loop, so the run is no longer deterministic. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits; a Future (loop.createFuture()), an Event or a Semaphore, not a promise of your own that another task resolves. Host I/O is ordered when awaited through fromPromise(promise); an async function of yours that awaits asynkit is not host I/O: make it a task, createTask(() => fn()), rather than wrap its promise or call it without await (void fn()).",
+      "<Task pending name=\"fetcher\"> awaited a promise the loop did not make, in its step 0: its continuation is not ordered by the loop, so the run is no longer deterministic. That promise is the host's, or that of an async function the task called without await, whose first asynkit await the loop took for the task's. Await what the loop makes instead: a task, not the promise of an async function (keep what createTask(fn) returns, and await it); asynkit's sleep(), not a host timer; gather(), wait() or asCompleted(), not Promise.all() or race(), whose then() calls are not the task's awaits; a Future (loop.createFuture()), an Event or a Semaphore, not a promise of your own that another task resolves. Host I/O is ordered when awaited through fromPromise(promise); an async function of yours that awaits asynkit is not host I/O: make it a task, createTask(() => fn()), rather than wrap its promise or call it without await (void fn()).",
     ]);
   });
 
@@ -3343,13 +3343,51 @@ describe("Promise.all over asynkit awaitables in a native task", () => {
       return [outcome, ...reports];
     }
     const reported =
-      '<Task pending name="racer"> awaited a Promise.race() or Promise.all() of asynkit awaitables, in its step 0: the host settles its promise, and the loop, which took one of them for the function\'s own await, did not resume it, so its continuation is not ordered by the loop, and the run is no longer deterministic. ';
+      '<Task pending name="racer"> went on past an await the loop did not resume, in its step 0: it awaited a Promise.race() or Promise.all() of asynkit awaitables, or called without await (void fn()) an async function that awaits asynkit, and the loop took that then() for the function\'s own await; the host settles what the function awaits, so its continuation is not ordered by the loop, and the run is no longer deterministic. ';
     // The first is the one the loop took: it resumes the function, in its order.
     expect(await race("first", "report")).toEqual(["work"]);
     expect(await race("first", "error")).toEqual(["work"]);
     const [outcome, report] = await race("second", "report");
     expect([outcome, report?.slice(0, reported.length)]).toEqual(["deadline", reported]);
     expect(await race("second", "error")).toEqual(["HostAwaitError"]);
+  });
+
+  it("an async function called without await (void fn()) that awaits asynkit is reported as what it is", async () => {
+    async function request(asyncLocalStorage: boolean): Promise<string[]> {
+      const reports: string[] = [];
+      const loop = new VirtualEventLoop({ asyncLocalStorage });
+      const log: string[] = [];
+      async function refreshInBackground(): Promise<void> {
+        await sleep(200);
+        log.push(`refreshed at ${loop.time()}`);
+      }
+      await onLoop(
+        async () => {
+          const served = createTask(
+            async () => {
+              void refreshInBackground();
+              await sleep(500);
+              log.push(`served at ${loop.time()}`);
+            },
+            { name: "request" },
+          );
+          await served;
+        },
+        reports,
+        loop,
+      );
+      return [...log, ...reports.map((report) => report.split(". Await what")[0] as string)];
+    }
+    expect(await request(true)).toEqual([
+      "refreshed at 200",
+      "served at 500",
+      '<Task pending name="request"> went on past an await the loop did not resume, in its step 0: it awaited a Promise.race() or Promise.all() of asynkit awaitables, or called without await (void fn()) an async function that awaits asynkit, and the loop took that then() for the function\'s own await; the host settles what the function awaits, so its continuation is not ordered by the loop, and the run is no longer deterministic',
+    ]);
+    expect(await request(false)).toEqual([
+      "refreshed at 200",
+      "served at 500",
+      "<Task pending name=\"request\"> awaited a promise the loop did not make, in its step 1: its continuation is not ordered by the loop, so the run is no longer deterministic. That promise is the host's, or that of an async function the task called without await, whose first asynkit await the loop took for the task's",
+    ]);
   });
 
   it("Promise.race over an asynkit awaitable as the first thing: the task ends with its function", async () => {

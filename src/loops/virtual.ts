@@ -213,7 +213,7 @@ export class VirtualEventLoop extends BaseEventLoop {
    * hostAwaits: "error" option, the task fails with the report.
    */
   override _hostAwait(task: Task<unknown>, step: number): void {
-    const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. ${this._toOrderIt()}`;
+    const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. That promise is the host's, or that of an async function the task called without await, whose first asynkit await the loop took for the task's. ${this._toOrderIt()}`;
     if (this._failHostAwaits) task._endThrown(new HostAwaitError(message));
     else this.callExceptionHandler({ message, task });
   }
@@ -223,7 +223,7 @@ export class VirtualEventLoop extends BaseEventLoop {
 
   /** @internal */
   override _ranPastAwait(task: Task<unknown>, step: number): Error | null {
-    const message = `${task} awaited a Promise.race() or Promise.all() of asynkit awaitables, in its step ${step}: the host settles its promise, and the loop, which took one of them for the function's own await, did not resume it, so its continuation is not ordered by the loop, and the run is no longer deterministic. ${this._toOrderIt()}`;
+    const message = `${task} went on past an await the loop did not resume, in its step ${step}: it awaited a Promise.race() or Promise.all() of asynkit awaitables, or called without await (void fn()) an async function that awaits asynkit, and the loop took that then() for the function's own await; the host settles what the function awaits, so its continuation is not ordered by the loop, and the run is no longer deterministic. ${this._toOrderIt()}`;
     if (this._failHostAwaits) return new HostAwaitError(message);
     const reported = (this._racedTasks ??= new WeakSet());
     if (!reported.has(task)) {
