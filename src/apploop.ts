@@ -4,12 +4,12 @@
  * tasks; shutdown() cancels what is left, waits a while, and closes it.
  */
 import type { Context } from "./context.js";
-import { type Coro, isAwaitable, isCoroutine, isGeneratorFunction } from "./coro.js";
+import { type Coro, isAwaitable, isCoroutine, isGeneratorFunction, isPromiseLike } from "./coro.js";
 import { pendingReported } from "./deadlock.js";
 import type { TimerHandle } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { TaskPriority } from "./priority.js";
-import type { Task, TaskBody } from "./tasks.js";
+import { PROMISE_RUNNING, type Task, type TaskBody } from "./tasks.js";
 import { describeWait, taskLabel, whyStillRunning } from "./tasktree.js";
 import { yieldToHost } from "./util/host.js";
 import { argTypeError, checkDelay, checkOptions, type OptionNames } from "./validate.js";
@@ -64,7 +64,9 @@ export function submitTo<T>(
       "a coroutine (or a function* or async function to call)",
       isAwaitable(coro)
         ? "to wait for it, submit a coroutine that does: submit(function* () { return yield* it; })"
-        : "pass handler() or the function itself",
+        : isPromiseLike(coro)
+          ? PROMISE_RUNNING
+          : "pass handler() or the function itself",
     );
   }
   // From anywhere: even inside another loop's step, the loop's drives run on the host later.
@@ -105,6 +107,12 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   const left = (): number => Math.max(0, deadline - loop.time());
   const cancelled = new Set<Task<unknown>>(); // each once: one that cleans up is not interrupted again
   await cancelAll(loop, cancelled, timeoutMs);
+  // An await of native code can reach the loop in the microtasks after a round found no
+  // task left (a shutdown() that started the loop): its task is cancelled as the others.
+  while (left() > 0 && loop._liveTasks().some((task) => !cancelled.has(task))) {
+    await stopped(loop);
+    await resumeFor(loop, cancelAll(loop, cancelled, left()));
+  }
   let stillRunning = loop._liveTasks();
   // Then the GeneratorObjects their consumers left suspended, within the same time, and
   // the tasks their cleanup started.

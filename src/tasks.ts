@@ -222,6 +222,10 @@ export function checkTaskOptions(
  */
 export type TaskBody<T> = Coro<T> | (() => PromiseLike<T> | Coro<T>);
 
+/** @internal What a task body that is a promise is told: it is already running. */
+export const PROMISE_RUNNING =
+  "a promise is already running, so no task can start it: pass the function that makes it, () => thePromiseMaker()";
+
 /** @internal The arguments of a call that makes a task (createTask() and its kin), checked at the call. */
 export function checkNewTask(where: string, coro: unknown, options: unknown): void {
   if (!isCoroutine(coro) && typeof coro !== "function") {
@@ -235,13 +239,7 @@ export function checkNewTask(where: string, coro: unknown, options: unknown): vo
       );
     }
     if (isPromiseLike(coro) && !isAwaitable(coro)) {
-      throw argTypeError(
-        where,
-        "coro",
-        coro,
-        "a coroutine or an async function",
-        "a promise is already running, so no task can start it: pass the function that makes it, () => thePromiseMaker()",
-      );
+      throw argTypeError(where, "coro", coro, "a coroutine or an async function", PROMISE_RUNNING);
     }
     throw notAwaitable(where, "coro", coro, "a coroutine or an async function");
   }

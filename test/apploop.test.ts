@@ -148,6 +148,12 @@ describe("loop.submit()", () => {
         "loop.submit() expects main to be a coroutine (or a function* or async function to call), got number 5: pass handler() or the function itself.",
       ),
     );
+    const handler = async (n: number): Promise<number> => n;
+    expect(() => app.submit(handler(1) as never)).toThrow(
+      new TypeError(
+        "loop.submit() expects main to be a coroutine (or a function* or async function to call), got Promise object: a promise is already running, so no task can start it: pass the function that makes it, () => thePromiseMaker().",
+      ),
+    );
     const future = app.createFuture();
     expect(() => app.submit(future as never)).toThrow(
       /, got <Future pending>: to wait for it, submit a coroutine that does: submit\(function\* \(\) \{ return yield\* it; \}\)\.$/,
@@ -482,6 +488,30 @@ describe("loop.shutdown()", () => {
     await app.shutdown({ timeout: 1000 });
     expect(log).toEqual(["late task: CancelledError"]);
     expect(app.time()).toBe(0);
+  });
+
+  it("cancels an await of native code that reaches a loop it started, in the microtasks of the call", async () => {
+    for (const asyncLocalStorage of [false, true]) {
+      const app = new HostEventLoop({ asyncLocalStorage });
+      const reports: string[] = [];
+      app.setExceptionHandler((_loop, context) => reports.push(context.message));
+      const log: string[] = [];
+      // Its then() runs in the next microtask: after shutdown() began, and started the loop.
+      const flushed = (async () => {
+        await sleep(1);
+        return "flushed";
+      })();
+      flushed.then(
+        (value) => log.push(value),
+        (error: Error) => log.push(`${error.name}: ${error.message}`),
+      );
+      await app.shutdown();
+      expect([log, reports, app.isClosed()]).toEqual([
+        ["CancelledError: the loop is shutting down"],
+        [],
+        true,
+      ]);
+    }
   });
 
   it("closes a loop that never ran, and rejects bad options at the call", async () => {
