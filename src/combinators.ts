@@ -315,6 +315,10 @@ export function wait<F extends Future<unknown>>(
   aws: Iterable<F>,
   options?: WaitOptions,
 ): Op<{ done: Set<F>; pending: Set<F> }>;
+export function wait<A extends Future<unknown> | Coro<unknown>>(
+  aws: Iterable<A>,
+  options?: WaitOptions,
+): Op<{ done: Set<Future<AwaitedResult<A>>>; pending: Set<Future<AwaitedResult<A>>> }>;
 export function wait<T>(
   aws: Iterable<Future<T> | Coro<T>>,
   options?: WaitOptions,
@@ -571,15 +575,15 @@ const AS_COMPLETED_OPTIONS: OptionNames<AsCompletedOptions> = { timeout: true };
 export function asCompleted<A extends Awaitable<unknown>>(
   aws: Iterable<A>,
   options?: AsCompletedOptions,
-): IterableIterator<Op<AwaitedResult<A>>>;
+): IterableIterator<Op<AwaitedResult<A>>, undefined>;
 export function asCompleted<T>(
   aws: Iterable<Awaitable<T>>,
   options?: AsCompletedOptions,
-): IterableIterator<Op<T>>;
+): IterableIterator<Op<T>, undefined>;
 export function asCompleted<T>(
   aws: Iterable<Awaitable<T>>,
   options?: AsCompletedOptions,
-): IterableIterator<Op<T>> {
+): IterableIterator<Op<T>, undefined> {
   return new AsCompleted(
     aws,
     checkListAndTimeout("asCompleted()", aws, options, "{ timeout: 100 }", AS_COMPLETED_OPTIONS),
@@ -602,7 +606,7 @@ const abandoned = new FinalizationRegistry<Listening>(({ todo, onCompletion }) =
   todo.clear();
 });
 
-class AsCompleted<T> implements IterableIterator<Op<T>> {
+class AsCompleted<T> implements IterableIterator<Op<T>, undefined> {
   /** Futures in the order they finished; null for each one the timeout gave up on. */
   private readonly _done = new Queue<Future<T> | null>();
   private readonly _todo = new Set<Future<T>>();

@@ -98,7 +98,7 @@ export class Context {
   }
 
   /** The variables that have a value here. */
-  keys(): IterableIterator<ContextVar<unknown>> {
+  keys(): IterableIterator<ContextVar<unknown>, undefined> {
     return this._shared().keys(); // an iterator that later writes do not change
   }
 

@@ -18,6 +18,7 @@ import {
   type Context,
   ContextVar,
   type Coro,
+  copyContext,
   createTask,
   createTaskDescend,
   createTaskStart,
@@ -35,6 +36,7 @@ import {
   type HostEventLoop,
   isFuture,
   Monitor,
+  type Op,
   run,
   type Suspend,
   sleep,
@@ -238,6 +240,11 @@ describe("gather", () => {
     for (const next of asCompleted<number | string>(mixed)) {
       expectTypeOf(yield* next).toEqualTypeOf<number | string>();
     }
+    // The first one done, without a loop: an Op while there is one, undefined after.
+    expectTypeOf(asCompleted([n]).next().value).toEqualTypeOf<Op<number> | undefined>();
+    expectTypeOf(copyContext().keys().next().value).toEqualTypeOf<
+      ContextVar<unknown> | undefined
+    >();
     const returnExceptions: boolean = tasks.length > 1;
     expectTypeOf(yield* gather(tasks, { returnExceptions })).toEqualTypeOf<unknown[]>();
   }
@@ -343,7 +350,7 @@ describe("options", () => {
 });
 
 describe("wait", () => {
-  it("gives sets of the futures given, or of futures of the one result type coroutines and futures share", () => {
+  it("gives sets of the futures given, or of futures of the results of the coroutines and futures given", () => {
     function* waiter() {
       const tasks = [createTask(answer()), createTask(answer())];
       expectTypeOf((yield* wait(tasks)).done).toEqualTypeOf<Set<Task<number>>>();
@@ -351,7 +358,13 @@ describe("wait", () => {
         Set<Future<number>>
       >();
       const mixed = yield* wait([answer(), sleep(1, "s")]);
-      expectTypeOf(mixed.done).toEqualTypeOf<Set<Future<unknown>>>();
+      expectTypeOf(mixed.done).toEqualTypeOf<Set<Future<number | string>>>();
+      const both = yield* wait([createTask(answer()), sleep(1, "s")]);
+      expectTypeOf(both.pending).toEqualTypeOf<Set<Future<number | string>>>();
+      expectTypeOf(yield* wait<number>([answer()])).toEqualTypeOf<{
+        done: Set<Future<number>>;
+        pending: Set<Future<number>>;
+      }>();
     }
     expectTypeOf(waiter).returns.toEqualTypeOf<Generator<Suspend, void, unknown>>();
   });
