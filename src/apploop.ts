@@ -10,7 +10,13 @@ import type { TimerHandle } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { TaskPriority } from "./priority.js";
 import { PROMISE_RUNNING, type Task, type TaskBody } from "./tasks.js";
-import { describeWait, taskLabel, whyStillRunning } from "./tasktree.js";
+import {
+  describeWait,
+  reportUnreachedLater,
+  taskLabel,
+  UNREACHED_AFTER_MS,
+  whyStillRunning,
+} from "./tasktree.js";
 import { yieldToHost } from "./util/host.js";
 import { argTypeError, checkDelay, checkOptions, type OptionNames } from "./validate.js";
 
@@ -106,6 +112,17 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
   const deadline = loop.time() + timeoutMs;
   const left = (): number => Math.max(0, deadline - loop.time());
   const cancelled = new Set<Task<unknown>>(); // each once: one that cleans up is not interrupted again
+  // A long wait says which tasks the cancellation cannot reach, rather than wait in silence.
+  const stopWatching =
+    timeoutMs > UNREACHED_AFTER_MS
+      ? reportUnreachedLater(
+          loop,
+          `loop.shutdown(): ${UNREACHED_AFTER_MS} ms after the cancellation,`,
+          timeoutMs === Number.POSITIVE_INFINITY
+            ? "shutdown() waits until it ends: give it a timeout to abandon such a task instead."
+            : `shutdown() waits for it until its timeout, ${timeoutMs} ms.`,
+        )
+      : null;
   await cancelAll(loop, cancelled, timeoutMs);
   // An await of native code can reach the loop in the microtasks after a round found no
   // task left (a shutdown() that started the loop): its task is cancelled as the others.
@@ -139,6 +156,7 @@ async function shutDownAfter(loop: BaseEventLoop, timeoutMs: number): Promise<vo
       task,
     });
   }
+  stopWatching?.();
   pendingReported(loop); // what is left, abandoned, was said above
   loop.stop();
   await loop._whenStopped;

@@ -19,8 +19,13 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { HostEventLoop } from "./loops/host.js";
 import { readMainResult } from "./mainresult.js";
 import { ensureFuture, type Task, type TaskBody } from "./tasks.js";
-import { describeWait, taskLabel, whyStillRunning } from "./tasktree.js";
-import { hostDelay } from "./util/hostdelay.js";
+import {
+  describeWait,
+  reportUnreachedLater,
+  taskLabel,
+  UNREACHED_AFTER_MS,
+  whyStillRunning,
+} from "./tasktree.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -279,7 +284,11 @@ async function runOn<T>(
     const future = ensureFuture(main, { loop });
     if (signal !== undefined) {
       stopListening = cancelOnAbort(future, signal, () => {
-        stopWatching = hostDelay(() => reportCancellationUnreached(loop), ABORT_GRACE_MS);
+        stopWatching = reportUnreachedLater(
+          loop,
+          `run(): its signal aborted ${UNREACHED_AFTER_MS} ms ago, and main still runs:`,
+          "run() waits until main ends.",
+        );
       });
     }
     // Wait for main without taking its result through a promise: a result that is itself a
@@ -319,26 +328,6 @@ async function runOn<T>(
   }
   if ("error" in outcome) throw outcome.error;
   return outcome.value;
-}
-
-/** How long (real time) run() waits, once its signal aborted, before it names the tasks the cancellation cannot reach. */
-const ABORT_GRACE_MS = 1000;
-
-/**
- * Main still runs ABORT_GRACE_MS after the signal cancelled it: names the
- * tasks blocked on a host promise with their cancellation pending, which
- * they get only at their next asynkit await, so that run() does not wait
- * for them in silence (a test's runner would time out saying nothing of why).
- */
-function reportCancellationUnreached(loop: BaseEventLoop): void {
-  if (loop.isClosed()) return;
-  const unreached = loop._liveTasks().filter((task) => task._blockedOnHost && task._mustCancel);
-  for (const task of unreached) {
-    loop.callExceptionHandler({
-      message: `run(): its signal aborted ${ABORT_GRACE_MS} ms ago, and main still runs: ${taskLabel(task)} waits on ${describeWait(task)}: ${whyStillRunning(task)}. run() waits until main ends.`,
-      task,
-    });
-  }
 }
 
 /** The message of the cancellations run() sends the tasks left: a task's log says why it ended. */

@@ -11,6 +11,7 @@ import { HOST_AWAIT } from "./native.js";
 import { userFrames } from "./suspendsite.js";
 import { Task, taskStep, throwIntoTask } from "./tasks.js";
 import { Timeout } from "./timeouts.js";
+import { hostDelay } from "./util/hostdelay.js";
 import { checkLoopOption } from "./validate.js";
 
 /** @internal The task an entry of the ready queue will resume, if any (step, throw-in or wakeup). */
@@ -55,6 +56,33 @@ export function waitingOn(task: Task<unknown>): string | null {
   if (waiter !== null) return describeAwaited(waiter);
   // An async function's await of something the loop did not make (see native.ts).
   return task._blockedOnHost ? HOST_AWAIT : null;
+}
+
+/** @internal How long (real time) a shutdown waits, once it cancelled the tasks, before it names those the cancellation cannot reach. */
+export const UNREACHED_AFTER_MS = 1000;
+
+/**
+ * @internal Once UNREACHED_AFTER_MS of real time has passed, reports each
+ * live task of `loop` blocked on a host promise with its cancellation
+ * pending, which it gets only at its next asynkit await: a shutdown that
+ * waits for it would otherwise wait in silence (a test's runner times out
+ * saying nothing of why). Returns what stops the watch.
+ */
+export function reportUnreachedLater(
+  loop: BaseEventLoop,
+  opening: string,
+  closing: string,
+): () => void {
+  return hostDelay(() => {
+    if (loop.isClosed()) return;
+    for (const task of loop._liveTasks()) {
+      if (!task._blockedOnHost || !task._mustCancel) continue;
+      loop.callExceptionHandler({
+        message: `${opening} ${taskLabel(task)} waits on ${describeWait(task)}: ${whyStillRunning(task)}. ${closing}`,
+        task,
+      });
+    }
+  }, UNREACHED_AFTER_MS);
 }
 
 /**

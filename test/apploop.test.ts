@@ -378,6 +378,44 @@ describe("loop.shutdown()", () => {
     ]);
   });
 
+  it("without a timeout, names a second later a task the cancellation cannot reach, and waits for it", async () => {
+    const app = new HostEventLoop();
+    const messages: string[] = [];
+    let settleHost = (): void => {};
+    const host = new Promise<void>((resolve) => {
+      settleHost = resolve;
+    });
+    let cancelledAt = 0;
+    let reportedAfter = 0;
+    app.setExceptionHandler((_loop, context) => {
+      messages.push(context.message);
+      reportedAfter = performance.now() - cancelledAt;
+      settleHost(); // the host API ends at last: the task takes its cancellation
+    });
+    const log: string[] = [];
+    const slow = app.submit(
+      async () => {
+        await host;
+        log.push("resumed after the host wait");
+        await sleep(0);
+      },
+      { name: "GET /report" },
+    );
+    await delay(5);
+    cancelledAt = performance.now();
+    await app.shutdown();
+    expect([slow.cancelled(), app.isClosed(), log]).toEqual([
+      true,
+      true,
+      ["resumed after the host wait"],
+    ]);
+    expect(messages).toEqual([
+      'loop.shutdown(): 1000 ms after the cancellation, Task "GET /report" waits on a native promise only the host settles: its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise(). shutdown() waits until it ends: give it a timeout to abandon such a task instead.',
+    ]);
+    expect(reportedAfter).toBeGreaterThanOrEqual(999);
+    expect(reportedAfter).toBeLessThan(5000);
+  });
+
   it("on a virtual loop, stops the clock at the deadline: a cleanup that sleeps past it is reported, not run to its end", async () => {
     const app = new VirtualEventLoop();
     const messages = reports(app);

@@ -632,7 +632,9 @@ export abstract class BaseEventLoop {
    * (shutdownAsyncgens(), within the same time), reports by name, through the
    * exception handler, each task still running when the time is up, stops the loop
    * and closes it. The loop stops at the deadline, so a virtual clock does not
-   * run on past it. Further calls return the same promise.
+   * run on past it. A task its cancellation cannot reach yet (a native task
+   * blocked on a host promise) is reported a second (real time) after the
+   * cancellation, when the timeout is longer. Further calls return the same promise.
    *
    * @example
    * ```ts
