@@ -284,17 +284,28 @@ export function taskTree(loop: BaseEventLoop): string {
     else siblings.push(task);
   }
   const lines: string[] = [];
-  const add = (task: Task<unknown>, lead: string, indent: string): void => {
+  // Depth first, with a stack of its own: a chain of tasks each made by the one before
+  // may be thousands deep, past what recursion can take.
+  const todo: { task: Task<unknown>; lead: string; indent: string }[] = [];
+  const pushAll = (own: readonly Task<unknown>[], indent: string): void => {
+    for (let i = own.length - 1; i >= 0; i--) {
+      const last = i === own.length - 1;
+      const lead = indent + (last ? "└── " : "├── ");
+      todo.push({ task: own[i] as Task<unknown>, lead, indent: indent + (last ? "    " : "│   ") });
+    }
+  };
+  const roots = children.get(null) ?? [];
+  for (let i = roots.length - 1; i >= 0; i--) {
+    todo.push({ task: roots[i] as Task<unknown>, lead: "", indent: "" });
+  }
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const { task, lead, indent } = next;
     lines.push(lead + taskLine(task, positions, chains));
     const own = children.get(task) ?? [];
     // Under the task's line; the line down to its children goes on beside them.
     const margin = `${indent}${own.length > 0 ? "│" : " "}     `;
     for (const frame of suspendedAt(task, positions)) lines.push(margin + frame);
-    own.forEach((child, i) => {
-      const last = i === own.length - 1;
-      add(child, indent + (last ? "└── " : "├── "), indent + (last ? "    " : "│   "));
-    });
-  };
-  for (const root of children.get(null) ?? []) add(root, "", "");
+    pushAll(own, indent);
+  }
   return lines.join("\n");
 }

@@ -262,6 +262,32 @@ describe("formatTaskTree", () => {
     ]);
   });
 
+  it("shows a line of 5,000 tasks each made by the one before, where recursion ran out of stack", () => {
+    const loop = new VirtualEventLoop();
+    const event = new Event();
+    function* nest(depth: number): Coro<void> {
+      if (depth > 1) createTask(nest(depth - 1), { name: `level ${depth - 1}` });
+      yield* event.wait();
+    }
+    loop.runSync(
+      (function* () {
+        createTask(nest(5_000), { name: "level 5000" });
+        yield* sleep(1);
+      })(),
+    );
+    const lines = loop.dumpTasks().split("\n");
+    expect(lines.length).toBe(5_000);
+    expect(lines.slice(0, 3)).toEqual([
+      'Task "level 5000" waits on Event.wait()',
+      '└── Task "level 4999" waits on Event.wait()',
+      '    └── Task "level 4998" waits on Event.wait()',
+    ]);
+    expect(lines.at(-1)).toBe(`${" ".repeat(4 * 4_998)}└── Task "level 1" waits on Event.wait()`);
+    event.set();
+    loop.runSync(sleep(0));
+    loop.close();
+  });
+
   it("puts a task whose creator is done at the top level", () => {
     const loop = new VirtualEventLoop();
     let orphan: Task | undefined;
