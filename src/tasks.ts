@@ -73,7 +73,7 @@ import {
   type TaskPriority,
   toPriority,
 } from "./priority.js";
-import { describeAwaited, waitingOn } from "./tasktree.js";
+import { describeAwaited, readyPositions, waitingOn } from "./tasktree.js";
 import { inspectAs } from "./util/inspect.js";
 import {
   argTypeError,
@@ -922,10 +922,14 @@ export class Task<T = unknown> extends Future<T> {
   }
 }
 
-// As asyncio's repr shows wait_for: what a blocked task waits on, in the task tree's words.
+// As asyncio's repr shows wait_for: what a blocked task waits on, in the task tree's words;
+// one woken (or cancelled) but not yet run is ready, not waiting, though its waiter is kept.
 inspectAs(Task, (task) => {
-  const waited = waitingOn(task);
-  return waited === null ? String(task) : `${String(task).slice(0, -1)} waits on ${waited}>`;
+  const waited = task._state === PENDING ? waitingOn(task) : null;
+  if (waited === null) return String(task);
+  const position = readyPositions(task._loop).get(task);
+  const state = position === undefined ? `waits on ${waited}` : `ready at position ${position}`;
+  return `${String(task).slice(0, -1)} ${state}>`;
 });
 
 /**

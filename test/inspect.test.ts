@@ -66,6 +66,42 @@ describe("console.log() and JSON.stringify() of asynkit's objects", () => {
     expect(shown.after).toBe('[ <Task finished name="waiter" result=true> ]');
   });
 
+  it("shows a task woken or cancelled, but not yet run, as ready, where the task tree does", () => {
+    const loop = new VirtualEventLoop();
+    const shown = loop.runSync(
+      (function* () {
+        const event = new Event();
+        const woken = createTask(event.wait(), { name: "woken" });
+        const cancelled = createTask(sleep(100), { name: "cancelled" });
+        yield* sleep(1);
+        const before = inspect({ woken, cancelled });
+        event.set();
+        cancelled.cancel();
+        return [before, inspect({ woken, cancelled }), getRunningLoop().dumpTasks()];
+      })(),
+    );
+    loop.close();
+    expect(shown).toEqual([
+      [
+        "{",
+        '  woken: <Task pending name="woken" waits on Event.wait()>,',
+        '  cancelled: <Task pending name="cancelled" waits on sleep until t=100 ms>',
+        "}",
+      ].join("\n"),
+      [
+        "{",
+        '  woken: <Task pending name="woken" ready at position 0>,',
+        '  cancelled: <Task cancelling name="cancelled" ready at position 1>',
+        "}",
+      ].join("\n"),
+      [
+        'Task "Task-1" running',
+        '├── Task "woken" ready at position 0',
+        '└── Task "cancelled" ready at position 1',
+      ].join("\n"),
+    ]);
+  });
+
   it("JSON.stringify() writes each as its String(), where it threw on a task or future (a circular structure)", async () => {
     const loop = new VirtualEventLoop();
     const json = await loop.runUntilComplete(async () => {
