@@ -1352,6 +1352,13 @@ const rows: Row[] = [
     message: expects("explore()", "options.failOnWarnings", "number 1"),
   },
   {
+    export: "explore",
+    call: 'explore(main, { debug: "yes" })',
+    run: () => explore(work, { debug: "yes" as never }),
+    error: T,
+    message: expects("explore()", "options.debug", 'string "yes"'),
+  },
+  {
     export: "replay",
     call: 'replay(5, "1:")',
     run: () => replay(bad, "1:"),
@@ -1669,12 +1676,12 @@ describe("a misspelt option is refused at the call, naming it and the options th
     [
       "explore()",
       () => explore(() => sleep(0), misspelt),
-      "iterations, seed, strategy, depth, preemptionBound, maxSteps, timeLimitMs, failOnWarnings, asyncLocalStorage, signal",
+      "iterations, seed, strategy, depth, preemptionBound, maxSteps, timeLimitMs, failOnWarnings, asyncLocalStorage, debug, signal",
     ],
     [
       "replay()",
       () => replay(() => sleep(0), "1:", misspelt),
-      "maxSteps, failOnWarnings, asyncLocalStorage, signal",
+      "maxSteps, failOnWarnings, asyncLocalStorage, debug, signal",
     ],
   ];
   for (const [where, call, names] of calls) {

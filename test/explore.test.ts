@@ -94,7 +94,7 @@ async function failuresWithin50(
   return found;
 }
 
-const RULES = { maxSteps: 100_000, failOnWarnings: false, asyncLocalStorage: false };
+const RULES = { maxSteps: 100_000, failOnWarnings: false, asyncLocalStorage: false, debug: false };
 
 /** The first failing run of a search, unshrunk, found by running the strategy as explore() does. */
 async function firstFailure(
@@ -579,6 +579,37 @@ describe("a lock-order deadlock", () => {
       `explore(): iteration ${error.iteration} (seed 0) failed: deadlock: the program waits for something that can never happen: nothing is ready and no timer is pending. Unfinished tasks:`,
     );
     await expect(replay(lockOrder, error.token)).rejects.toMatchObject({ kind: "deadlock" });
+  });
+
+  it("with the debug option, says where each task suspended, and the token replays without it", async () => {
+    const error = await rejection(explore(lockOrder, { debug: true }));
+    const lines = (error.cause as DeadlockError).message.split("\n");
+    expect(lines.slice(1, 3)).toEqual([
+      '  Task "main" waits on Task "A" → Lock.acquire() (held by Task "B") since t=0 ms',
+      // The frame's name is lockOrder's (Object.next where yield* is emulated, as on JavaScriptCore).
+      expect.stringMatching(/^ {8}at \S+ \(.*explore\.test\.ts:\d+:\d+\)$/),
+    ]);
+    // Each of the three tasks' lines is followed by where it suspended.
+    const framed = lines.flatMap((line, i) =>
+      line.startsWith("  Task") ? [lines[i + 1]?.startsWith("        at ") === true] : [],
+    );
+    expect(framed).toEqual([true, true, true]);
+    const plain = await rejection(explore(lockOrder));
+    expect(plain.token).toBe(error.token);
+    const replayed = await rejection(replay(lockOrder, error.token, { debug: true }));
+    expect((replayed.cause as Error).message).toBe(
+      (error.cause as Error).message.replace("explore()", "replay()"),
+    );
+    // Or main turns it on itself: from its next step on, as on any loop.
+    function* debugged(): Coro<void> {
+      getRunningLoop().setDebug(true);
+      yield* sleep(0);
+      yield* lockOrder();
+    }
+    const turnedOn = await rejection(explore(debugged));
+    expect((turnedOn.cause as Error).message).toMatch(
+      / since t=0 ms\n {8}at \S+ \(.*explore\.test\.ts/,
+    );
   });
 });
 

@@ -60,6 +60,12 @@ export interface ExploreOptions {
    */
   asyncLocalStorage?: boolean | undefined;
   /**
+   * Each run's loop is in debug mode (default false), as run()'s option of
+   * that name: a failure's task tree and deadlock report say where each task
+   * suspended. It changes no schedule: a token found without it replays with it.
+   */
+  debug?: boolean | undefined;
+  /**
    * Stops the search when it aborts (a test runner's timeout: vitest's
    * `context.signal`): it rejects with the signal's reason, and the next
    * search need not wait for it to end.
@@ -70,7 +76,7 @@ export interface ExploreOptions {
 /** Options of {@link replay}: the rules of the run, as the search that found the token had them, and a signal. */
 export type ReplayOptions = Pick<
   ExploreOptions,
-  "maxSteps" | "failOnWarnings" | "asyncLocalStorage" | "signal"
+  "maxSteps" | "failOnWarnings" | "asyncLocalStorage" | "debug" | "signal"
 >;
 
 const EXPLORE_OPTIONS: OptionNames<ExploreOptions> = {
@@ -83,12 +89,14 @@ const EXPLORE_OPTIONS: OptionNames<ExploreOptions> = {
   timeLimitMs: true,
   failOnWarnings: true,
   asyncLocalStorage: true,
+  debug: true,
   signal: true,
 };
 const REPLAY_OPTIONS: OptionNames<ReplayOptions> = {
   maxSteps: true,
   failOnWarnings: true,
   asyncLocalStorage: true,
+  debug: true,
   signal: true,
 };
 
@@ -618,9 +626,11 @@ function checkRunRules(where: string, options: ReplayOptions): RunRules {
     maxSteps = DEFAULT_MAX_STEPS,
     failOnWarnings = false,
     asyncLocalStorage = false,
+    debug = false,
   } = options;
   checkInteger(where, "options.maxSteps", maxSteps, 1);
   checkBooleanOption(where, "options.failOnWarnings", failOnWarnings);
   checkBooleanOption(where, "options.asyncLocalStorage", asyncLocalStorage);
-  return { maxSteps, failOnWarnings, asyncLocalStorage };
+  checkBooleanOption(where, "options.debug", debug);
+  return { maxSteps, failOnWarnings, asyncLocalStorage, debug };
 }

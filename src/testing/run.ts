@@ -11,6 +11,7 @@ import { type Coro, describe, isCoroutine, isGeneratorFunction, isPromiseLike } 
 import { DeadlockError } from "../errors.js";
 import { type ExceptionContext, type Handle, type ReadyEntry, TimerHandle } from "../events.js";
 import { FAILED, Future } from "../futures.js";
+import { Linter } from "../lints.js";
 import { type BaseEventLoop, HANDED_OVER, IDLE, type Spin, STOPPED } from "../loops/base.js";
 import { SchedulingVirtualEventLoop } from "../loops/scheduling.js";
 import { Task, type TaskBody, type TaskOptions } from "../tasks.js";
@@ -143,6 +144,8 @@ export interface RunRules {
   readonly failOnWarnings: boolean;
   /** Each run's loop has the asyncLocalStorage option. */
   readonly asyncLocalStorage: boolean;
+  /** Each run's loop is in debug mode. */
+  readonly debug: boolean;
 }
 
 /** The cause of a run stopped by `maxSteps`. */
@@ -476,7 +479,16 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
         this._stopWith(limit);
         return STOPPED;
       }
-      entry._run();
+      // Debug mode (main may turn it on) notes where each task suspends, for the tree and
+      // deadlock reports. Not its starvation lint: the search's schedules leave tasks waiting.
+      const linter = this.getDebug() ? (this._linter ??= new Linter(this)) : null;
+      if (linter === null) entry._run();
+      else {
+        const resumed = linter.before(entry);
+        const start = now();
+        entry._run();
+        linter.after(entry, now() - start, resumed);
+      }
       if (this._handover !== null) return HANDED_OVER;
       if (this._stopping) return STOPPED;
     }
@@ -602,7 +614,7 @@ export class Runner {
     const leave = enterRun(run);
     let thrown: unknown = NONE;
     try {
-      loop._runSync(loop.createTask(this._main() as TaskBody<unknown>, MAIN), this._caller);
+      loop._runSync(loop.createTask(this._program() as TaskBody<unknown>, MAIN), this._caller);
       const leftovers = cancelLeftovers(loop);
       if (leftovers !== null) loop._runSync(leftovers, this._caller);
     } catch (error) {
@@ -668,13 +680,16 @@ export class Runner {
 
   private _prepare(chooser: Chooser): { run: Run; loop: ExploringLoop } {
     const run = new Run(chooser, this._caller, this._rules.maxSteps);
-    const { failOnWarnings, asyncLocalStorage } = this._rules;
-    return { run, loop: new ExploringLoop(run, failOnWarnings, asyncLocalStorage) };
+    const { failOnWarnings, asyncLocalStorage, debug } = this._rules;
+    const loop = new ExploringLoop(run, failOnWarnings, asyncLocalStorage);
+    if (debug) loop.setDebug(true);
+    return { run, loop };
   }
 
   /** What main returns, a coroutine or a promise (run in main's task). */
   private _program(): unknown {
-    const program = this._main();
+    const main = this._main; // called as a function: its frames say "main", not "Runner.main"
+    const program = main();
     if (isCoroutine(program) || isPromiseLike(program)) return program;
     throw new NoProgram(
       argTypeError(
