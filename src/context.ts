@@ -97,6 +97,11 @@ export class Context {
     return new Context(this._shared());
   }
 
+  /** How many variables have a value here: `<Context vars=2>`, not the values. */
+  toString(): string {
+    return `<Context vars=${this._store.size}>`;
+  }
+
   /** The variables that have a value here. */
   keys(): IterableIterator<ContextVar<unknown>, undefined> {
     return this._shared().keys(); // an iterator that later writes do not change
@@ -318,6 +323,7 @@ export class Token<T> {
 }
 
 inspectAsString(Token);
+inspectAsString(Context);
 
 /** Context.get() and has() take a ContextVar: any other key has no value, which would say nothing. */
 function checkVariable(where: string, variable: unknown): void {

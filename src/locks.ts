@@ -266,7 +266,7 @@ export class Lock extends LoopBound {
   }
 
   override toString(): string {
-    return `<Lock [${describeWaiters(this._locked ? "locked" : "unlocked", this._waiters)}]>`;
+    return `<${this.constructor.name} [${describeWaiters(this._locked ? "locked" : "unlocked", this._waiters)}]>`;
   }
 
   /** @internal A woken waiter (done, not cancelled) already has the turn: wake nobody else. */
@@ -333,7 +333,7 @@ export class Event extends LoopBound {
   }
 
   override toString(): string {
-    return `<Event [${describeWaiters(this._value ? "set" : "unset", this._waiters)}]>`;
+    return `<${this.constructor.name} [${describeWaiters(this._value ? "set" : "unset", this._waiters)}]>`;
   }
 }
 
@@ -558,7 +558,7 @@ export class Condition extends LoopBound {
   }
 
   override toString(): string {
-    return `<Condition [${describeWaiters(this.locked() ? "locked" : "unlocked", this._waiters)}]>`;
+    return `<${this.constructor.name} [${describeWaiters(this.locked() ? "locked" : "unlocked", this._waiters)}]>`;
   }
 
   /** @internal */

@@ -330,10 +330,6 @@ export class PriorityLock extends Lock {
     super.release();
   }
 
-  override toString(): string {
-    return super.toString().replace("<Lock", "<PriorityLock");
-  }
-
   /** @internal A woken waiter still in the line has the turn; else the waiter of best priority gets it. */
   override _wakeUpFirst(): void {
     const waiters = this._waiters;

@@ -5,11 +5,14 @@ import {
   Condition,
   ContextVar,
   CoroStart,
+  copyContext,
   createTask,
   Event,
   Future,
   getRunningLoop,
   Lock,
+  PriorityCondition,
+  PriorityLock,
   Queue,
   Semaphore,
   sleep,
@@ -100,6 +103,24 @@ describe("console.log() and JSON.stringify() of asynkit's objects", () => {
         '└── Task "cancelled" ready at position 1',
       ].join("\n"),
     ]);
+  });
+
+  it("names the class of a priority primitive or a subclass, and shows a Context by its size", () => {
+    class AuditedLock extends Lock {}
+    const variable = new ContextVar<string>("request");
+    const shown = copyContext().run(() => {
+      variable.set("r1");
+      return [new PriorityLock(), new PriorityCondition(), new AuditedLock(), copyContext()].map(
+        (object) => inspect(object),
+      );
+    });
+    expect(shown).toEqual([
+      "<PriorityLock [unlocked]>",
+      "<PriorityCondition [unlocked]>",
+      "<AuditedLock [unlocked]>",
+      "<Context vars=1>",
+    ]);
+    expect(JSON.stringify({ context: copyContext() })).toBe('{"context":"<Context vars=0>"}');
   });
 
   it("JSON.stringify() writes each as its String(), where it threw on a task or future (a circular structure)", async () => {
