@@ -588,6 +588,32 @@ describe("taskStats", () => {
       stat("b", 3, 4, 3, 10, 4),
     ]);
   });
+
+  it("counts a wait still open up to the time asked, and up to the stop once stopped", () => {
+    const loop = new VirtualEventLoop();
+    const rec = traceRecorder(loop);
+    const waited = (): number[] => rec.taskStats().map((stats) => stats.waitingMs);
+    const seen = loop.runSync(
+      loop.createTask(
+        (function* () {
+          createTask(new Event().wait(), { name: "waiter" });
+          yield* sleep(4);
+          const midway = waited();
+          yield* sleep(6);
+          return midway;
+        })(),
+        { name: "main" },
+      ),
+    );
+    loop.advance(5); // still recorded: counted
+    rec.stop();
+    loop.advance(5); // after the stop: not counted
+    // main slept 4, then 10 in all; the waiter waits from t=0 (its step) to the stop at t=15.
+    expect([seen, waited()]).toEqual([
+      [4, 4],
+      [10, 15],
+    ]);
+  });
 });
 
 describe("a recorder left on", () => {

@@ -101,6 +101,8 @@ export interface TraceRecorder extends Disposable {
 
 /** What the recorder keeps for one loop. */
 interface LoopTrack {
+  /** The loop, whose clock times its tasks' phases. */
+  loop: BaseEventLoop;
   pid: number;
   /** The last timestamp given out, in nanoseconds: later events get later ones. */
   lastNs: number;
@@ -198,7 +200,13 @@ class Recorder implements TraceRecorder {
   }
 
   taskStats(): TaskStats[] {
-    return this.tracks.map((track) => ({ ...track.stats }));
+    return this.tracks.map((track) => {
+      const stats = { ...track.stats };
+      // The phase a task is in counts up to now, while recording (up to the stop after it).
+      if (this.unlisten !== null)
+        countPhase(stats, track.phase, track.loop.loop.time() - track.since);
+      return stats;
+    });
   }
 
   toChromeTrace(): ChromeTrace {
@@ -219,6 +227,12 @@ class Recorder implements TraceRecorder {
     if (unlisten === null) return;
     this.unlisten = null;
     unlisten();
+    for (const track of this.tracks) {
+      const time = track.loop.loop.time();
+      countPhase(track.stats, track.phase, time - track.since);
+      track.phase = "unknown";
+      track.since = time;
+    }
     this.endOpenSlices();
     this.dropUnfinishedFlows();
   }
@@ -310,6 +324,7 @@ class Recorder implements TraceRecorder {
     let track = this.loops.get(loop);
     if (track === undefined) {
       track = {
+        loop,
         pid: this.loops.size + 1,
         lastNs: -1,
         liveTasks: loop._liveTasks().length,
@@ -415,15 +430,7 @@ class Recorder implements TraceRecorder {
   /** The task goes into `phase` now: the time since its last change counts for the one it leaves. */
   private enter(task: Task, track: TaskTrack, phase: TaskTrack["phase"]): void {
     const time = task._loop.time();
-    const spent = time - track.since;
-    const stats = track.stats;
-    if (track.phase === "ready") stats.readyMs += spent;
-    else if (track.phase === "waiting") stats.waitingMs += spent;
-    else if (track.phase === "running") {
-      stats.steps++;
-      stats.busyMs += spent;
-      if (spent > stats.longestStepMs) stats.longestStepMs = spent;
-    }
+    countPhase(track.stats, track.phase, time - track.since);
     track.phase = phase;
     track.since = time;
   }
@@ -553,4 +560,15 @@ function nextTs(loop: BaseEventLoop, track: LoopTrack): number {
   if (ns <= track.lastNs) ns = track.lastNs + 1;
   track.lastNs = ns;
   return ns / 1000;
+}
+
+/** `spent` ms in `phase` count for that phase's statistic. */
+function countPhase(stats: TaskStats, phase: TaskTrack["phase"], spent: number): void {
+  if (phase === "ready") stats.readyMs += spent;
+  else if (phase === "waiting") stats.waitingMs += spent;
+  else if (phase === "running") {
+    stats.steps++;
+    stats.busyMs += spent;
+    if (spent > stats.longestStepMs) stats.longestStepMs = spent;
+  }
 }
