@@ -73,16 +73,20 @@ export function reportUnreachedLater(
   opening: string,
   closing: string,
 ): () => void {
-  return hostDelay(() => {
-    if (loop.isClosed()) return;
-    for (const task of loop._liveTasks()) {
-      if (!task._blockedOnHost || !task._mustCancel) continue;
-      loop.callExceptionHandler({
-        message: `${opening} ${taskLabel(task)} waits on ${describeWait(task)}: ${whyStillRunning(task)}. ${closing}`,
-        task,
-      });
-    }
-  }, UNREACHED_AFTER_MS);
+  return hostDelay(
+    () => {
+      if (loop.isClosed()) return;
+      for (const task of loop._liveTasks()) {
+        if (!task._blockedOnHost || !task._mustCancel) continue;
+        loop.callExceptionHandler({
+          message: `${opening} ${taskLabel(task)} waits on ${describeWait(task)}: ${whyStillRunning(task)}. ${closing}`,
+          task,
+        });
+      }
+    },
+    UNREACHED_AFTER_MS,
+    false, // no reason to stay: a process with nothing else left exits, with its own report
+  );
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { getEventListeners } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   CancelledError,
   createTask,
@@ -19,6 +19,7 @@ import {
   VirtualEventLoop,
   waitAbort,
 } from "../src/index.js";
+import { removeScripts, runScript } from "./child.js";
 import { catching, collection, runV } from "./helpers.js";
 
 describe("createTask(coro, { signal })", () => {
@@ -106,6 +107,8 @@ describe("createTask(coro, { signal })", () => {
 });
 
 describe("run(main, { signal })", () => {
+  afterAll(removeScripts);
+
   it("cancels main when the signal aborts, and rejects with its reason", async () => {
     const controller = new AbortController();
     const cleanup: string[] = [];
@@ -166,6 +169,26 @@ describe("run(main, { signal })", () => {
     ]);
     expect(reportedAfter).toBeGreaterThanOrEqual(999);
     expect(reportedAfter).toBeLessThan(5000);
+  });
+
+  it("does not keep a process alive for that report: one with nothing else left exits at once", async () => {
+    // Main waits on a promise nobody settles: the process exits, reporting it as pending,
+    // without waiting the second the report would come after.
+    const exit = await runScript(
+      "abort-exit",
+      `
+      import { run, VirtualEventLoop } from "asynkit";
+      const controller = new AbortController();
+      let abortedAt = 0;
+      setTimeout(() => { abortedAt = performance.now(); controller.abort(); }, 20);
+      process.on("exit", () => console.log(\`exited \${performance.now() - abortedAt < 900 ? "at once" : "a second late"}\`));
+      void run(async () => { await new Promise(() => {}); }, {
+        signal: controller.signal,
+        loopFactory: () => new VirtualEventLoop(),
+      });
+      `,
+    );
+    expect(exit.stdout).toBe("exited at once\n");
   });
 
   it("an unaborted signal changes nothing", async () => {

@@ -7,10 +7,15 @@
 import { now } from "./clock.js";
 import { hostClearTimeout, hostSetTimeout, timersFaked, yieldToHost } from "./host.js";
 
-/** Runs `fn` once `ms` of the host's time has passed; returns what cancels it. */
-export function hostDelay(fn: () => void, ms: number): () => void {
+/**
+ * Runs `fn` once `ms` of the host's time has passed; returns what cancels it.
+ * With `keepAlive` false the wait does not keep a Node process alive: a
+ * report that only matters while something else runs.
+ */
+export function hostDelay(fn: () => void, ms: number, keepAlive = true): () => void {
   if (!timersFaked) {
     const timer = hostSetTimeout(fn, ms);
+    if (!keepAlive) (timer as { unref?: () => void } | null)?.unref?.();
     return () => hostClearTimeout(timer);
   }
   const due = now() + ms;
