@@ -594,6 +594,19 @@ describe("a lock-order deadlock", () => {
       line.startsWith("  Task") ? [lines[i + 1]?.startsWith("        at ") === true] : [],
     );
     expect(framed).toEqual([true, true, true]);
+    // Debug mode's lints are warnings: with failOnWarnings the replay it offers keeps debug on.
+    function* poller(): Coro<void> {
+      const slow = createTask(sleep(5));
+      for (let i = 0; i < 1500; i++) yield* sleep(0);
+      yield* slow;
+    }
+    const linted = await rejection(explore(poller, { debug: true, failOnWarnings: true }));
+    expect(linted.message.split("\n").at(-1)).toBe(
+      `Replay it with replay(poller, ${JSON.stringify(linted.token)}, { failOnWarnings: true, debug: true }).`,
+    );
+    await expect(
+      replay(poller, linted.token, { failOnWarnings: true, debug: true }),
+    ).rejects.toMatchObject({ kind: linted.kind });
     const plain = await rejection(explore(lockOrder));
     expect(plain.token).toBe(error.token);
     const replayed = await rejection(replay(lockOrder, error.token, { debug: true }));
@@ -1058,6 +1071,21 @@ describe("the search", () => {
     // A race that fails whenever its schedule comes: nothing is said.
     const race = await rejection(explore(lostUpdate, { seed: 0 }));
     expect(race.message).not.toContain("This schedule passed");
+  });
+
+  it("does not run again a failing schedule past an await of the host's: its report says a replay may differ", async () => {
+    let runs = 0;
+    async function main(): Promise<void> {
+      runs++;
+      await sleep(0);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      throw new Error("always fails");
+    }
+    // With the option the loop sees the host await itself, however soon the host settles it.
+    const error = await rejection(explore(main, { iterations: 5, asyncLocalStorage: true }));
+    expect([runs, error.iteration]).toEqual([1, 0]);
+    expect(error.message).toContain("This run awaited 1 promise(s) the loop did not make");
+    expect(error.message).not.toContain("This schedule passed");
   });
 
   it("reports the failure it found when the FIFO schedule, run again, waits on the host for ever", async () => {

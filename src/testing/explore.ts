@@ -339,11 +339,13 @@ async function searchWith(
         const fifoAgain =
           iteration > 0 && checkAgain ? await runAgain(runner, NO_DEPARTURES) : NO_ANSWER;
         const reported = deviationsOf(shrunk.outcome.choices);
-        const scheduleAgain = !checkAgain
-          ? NO_ANSWER
-          : reported.size === 0 && iteration > 0
-            ? fifoAgain // the same schedule: run again once
-            : await runAgain(runner, reported);
+        // Not for a run past an await of the host's: its report says a replay may differ.
+        const scheduleAgain =
+          !checkAgain || shrunk.outcome.uncontrolled > 0
+            ? NO_ANSWER
+            : reported.size === 0 && iteration > 0
+              ? fifoAgain // the same schedule: run again once
+              : await runAgain(runner, reported);
         const found = {
           first: outcome,
           cutShort: shrunk.cutShort,
@@ -527,6 +529,8 @@ function replayOptions(rules: RunRules): string {
   if (rules.maxSteps !== DEFAULT_MAX_STEPS) options.push(`maxSteps: ${rules.maxSteps}`);
   if (rules.failOnWarnings) options.push("failOnWarnings: true");
   if (rules.asyncLocalStorage) options.push("asyncLocalStorage: true");
+  // Debug mode changes no schedule, but its lints are warnings that failOnWarnings fails on.
+  if (rules.debug) options.push("debug: true");
   return options.length === 0 ? "" : `, { ${options.join(", ")} }`;
 }
 

@@ -346,6 +346,10 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   private _unnamed = 0;
   /** The run's tasks, by the order they were made (the map's order too): see madeAs() and nthOfItsName(). */
   private readonly _madeAs = new Map<Task<unknown>, number>();
+  /** How many of the run's tasks were made with each name. */
+  private readonly _madeOfName = new Map<string, number>();
+  /** Each task's name when it was made, and how many of that name were made up to it. */
+  private readonly _nthOfName = new Map<Task<unknown>, { name: string; nth: number }>();
   /** What cut the run short, if anything. */
   stoppedBy: Error | null = null;
   /** The exception handler's reports. */
@@ -434,6 +438,10 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   override _addLiveTask(task: Task<unknown>): void {
     super._addLiveTask(task);
     this._madeAs.set(task, this._madeAs.size + 1);
+    const name = task.getName();
+    const nth = (this._madeOfName.get(name) ?? 0) + 1;
+    this._madeOfName.set(name, nth);
+    this._nthOfName.set(task, { name, nth });
   }
 
   /** 1 for the first task the run made, 2 for the next, and so on. */
@@ -444,6 +452,10 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   /** 1 for the first task of the run with `task`'s name, 2 for the next, and so on. */
   nthOfItsName(task: Task<unknown>): number {
     const name = task.getName();
+    // Counted as it was made, unless it was renamed since: a schedule line names a task
+    // at each departure, and a count over every task made would make a run O(n²).
+    const made = this._nthOfName.get(task);
+    if (made?.name === name) return made.nth;
     let nth = 1;
     for (const made of this._madeAs.keys()) {
       if (made === task) break;
