@@ -12,7 +12,7 @@ import type { GeneratorObject } from "./generatorobject.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { createdAt } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
-import { inspectAsString } from "./util/inspect.js";
+import { classNameOf, inspectAsString } from "./util/inspect.js";
 
 /** What the loop's exception handler is told about an error nobody else caught. */
 export interface ExceptionContext {
@@ -164,7 +164,7 @@ export class Handle {
   }
 
   toString(): string {
-    return `<${this.constructor.name} ${this._describe()}${createdAt(this)}>`;
+    return `<${classNameOf(this)} ${this._describe()}${createdAt(this)}>`;
   }
 
   /** @internal What toString() shows between the class's name and the bracket: `noop(1, "a")`. */

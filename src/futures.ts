@@ -14,7 +14,7 @@ import { awaitInTask, handOverNow } from "./native.js";
 import { createdAt, noteCreation } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { failedUnretrieved, retrieved, type Unretrieved } from "./unretrieved.js";
-import { inspectAsString } from "./util/inspect.js";
+import { classNameOf, inspectAsString } from "./util/inspect.js";
 import {
   argTypeError,
   checkLoopOption,
@@ -441,7 +441,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const state = STATE_NAMES[this._state];
     const label = this._label();
     // A task has a name (Task's own toString()); a future has where debug mode saw it made.
-    return `<${this.constructor.name} ${state}${label === null ? "" : ` ${label}`}${this._outcomeRepr()}${createdAt(this)}>`;
+    return `<${classNameOf(this)} ${state}${label === null ? "" : ` ${label}`}${this._outcomeRepr()}${createdAt(this)}>`;
   }
 
   /** @internal What a repr adds for a done future, as asyncio's: ` result=42`, ` exception=Error("boom")`. */

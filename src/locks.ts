@@ -15,7 +15,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { taskLabel } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
-import { inspectAsString } from "./util/inspect.js";
+import { classNameOf, inspectAsString } from "./util/inspect.js";
 import { argTypeError, checkFunction, checkInteger } from "./validate.js";
 import { Waiter, WaiterLine } from "./waiters.js";
 
@@ -223,7 +223,7 @@ export class Lock extends LoopBound {
    * lock: two locks in a deadlock report tell apart.
    */
   private _describeWait(): string {
-    const wait = `${this.constructor.name}.acquire()`;
+    const wait = `${classNameOf(this)}.acquire()`;
     const holder = this._holder;
     if (holder === null) return wait;
     // A holder that ended without releasing the lock is why nobody gets it.
@@ -266,7 +266,7 @@ export class Lock extends LoopBound {
   }
 
   override toString(): string {
-    return `<${this.constructor.name} [${describeWaiters(this._locked ? "locked" : "unlocked", this._waiters)}]>`;
+    return `<${classNameOf(this)} [${describeWaiters(this._locked ? "locked" : "unlocked", this._waiters)}]>`;
   }
 
   /** @internal A woken waiter (done, not cancelled) already has the turn: wake nobody else. */
@@ -333,7 +333,7 @@ export class Event extends LoopBound {
   }
 
   override toString(): string {
-    return `<${this.constructor.name} [${describeWaiters(this._value ? "set" : "unset", this._waiters)}]>`;
+    return `<${classNameOf(this)} [${describeWaiters(this._value ? "set" : "unset", this._waiters)}]>`;
   }
 }
 
@@ -558,7 +558,7 @@ export class Condition extends LoopBound {
   }
 
   override toString(): string {
-    return `<${this.constructor.name} [${describeWaiters(this.locked() ? "locked" : "unlocked", this._waiters)}]>`;
+    return `<${classNameOf(this)} [${describeWaiters(this.locked() ? "locked" : "unlocked", this._waiters)}]>`;
   }
 
   /** @internal */
@@ -649,7 +649,7 @@ export class Semaphore extends LoopBound {
 
   override toString(): string {
     const state = this.locked() ? "locked" : `unlocked, value:${this._value}`;
-    return `<${this.constructor.name} [${describeWaiters(state, this._waiters)}]>`;
+    return `<${classNameOf(this)} [${describeWaiters(state, this._waiters)}]>`;
   }
 
   /** @internal Hands a slot to the first waiter not yet woken; false if there is none. */

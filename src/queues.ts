@@ -13,6 +13,7 @@ import { Event, LoopBound } from "./locks.js";
 import type { Task } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { Deque } from "./util/deque.js";
+import { classNameOf } from "./util/inspect.js";
 import { checkBooleanOption, checkFunction, checkNonNegative } from "./validate.js";
 import { Waiter, WaiterLine } from "./waiters.js";
 
@@ -187,7 +188,7 @@ export class Queue<T> extends LoopBound {
     if (this._putters.waiting > 0) extra += ` putters[${this._putters.waiting}]`;
     if (this._unfinishedTasks > 0) extra += ` tasks=${this._unfinishedTasks}`;
     if (this._isShutdown) extra += " shutdown";
-    return `<${this.constructor.name} ${extra}>`;
+    return `<${classNameOf(this)} ${extra}>`;
   }
 
   // The storage: subclasses override these three to change the order.

@@ -105,19 +105,25 @@ describe("console.log() and JSON.stringify() of asynkit's objects", () => {
     ]);
   });
 
-  it("names the class of a priority primitive or a subclass, and shows a Context by its size", () => {
+  it("names the class of a priority primitive or a subclass (an anonymous one by its base), and shows a Context by its size", () => {
     class AuditedLock extends Lock {}
     const variable = new ContextVar<string>("request");
     const shown = copyContext().run(() => {
       variable.set("r1");
-      return [new PriorityLock(), new PriorityCondition(), new AuditedLock(), copyContext()].map(
-        (object) => inspect(object),
-      );
+      const anonymous = new (class extends Lock {})();
+      return [
+        new PriorityLock(),
+        new PriorityCondition(),
+        new AuditedLock(),
+        anonymous,
+        copyContext(),
+      ].map((object) => inspect(object));
     });
     expect(shown).toEqual([
       "<PriorityLock [unlocked]>",
       "<PriorityCondition [unlocked]>",
       "<AuditedLock [unlocked]>",
+      "<Lock [unlocked]>", // an anonymous subclass: its nearest named class
       "<Context vars=1>",
     ]);
     expect(JSON.stringify({ context: copyContext() })).toBe('{"context":"<Context vars=0>"}');

@@ -51,7 +51,7 @@ import { ChunkDeque } from "../util/chunkdeque.js";
 import { now } from "../util/clock.js";
 import type { ReadyQueue } from "../util/deque.js";
 import { builtinModule, inMicrotask, yieldToHost } from "../util/host.js";
-import { inspectAsString } from "../util/inspect.js";
+import { classNameOf, inspectAsString } from "../util/inspect.js";
 import { TimerQueue } from "../util/timerqueue.js";
 import {
   argTypeError,
@@ -864,7 +864,7 @@ export abstract class BaseEventLoop {
 
   toString(): string {
     const state = this._closed ? "closed" : this._running ? "running" : "idle";
-    return `<${this.constructor.name} ${state} ready=${this._ready.length} timers=${this._scheduled.length}>`;
+    return `<${classNameOf(this)} ${state} ready=${this._ready.length} timers=${this._scheduled.length}>`;
   }
 
   /**

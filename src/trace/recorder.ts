@@ -13,6 +13,7 @@ import { peekRunningLoop } from "../events.js";
 import type { BaseEventLoop } from "../loops/base.js";
 import type { Task } from "../tasks.js";
 import { taskLabel } from "../tasktree.js";
+import { classNameOf } from "../util/inspect.js";
 import {
   argRangeError,
   argTypeError,
@@ -331,7 +332,7 @@ class Recorder implements TraceRecorder {
         callback: null,
       };
       this.loops.set(loop, track);
-      this.meta(track.pid, 0, "process_name", `${loop.constructor.name} ${track.pid}`);
+      this.meta(track.pid, 0, "process_name", `${classNameOf(loop)} ${track.pid}`);
       this.meta(track.pid, 0, "thread_name", "loop (timers, callbacks)");
     }
     return track;

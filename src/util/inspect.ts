@@ -37,3 +37,19 @@ export function inspectAs<T extends object>(
 export function inspectAsString(...classes: { prototype: object }[]): void {
   for (const cls of classes) inspectAs(cls, String);
 }
+
+/**
+ * The class name a repr shows: the instance's class's, or, for an anonymous
+ * subclass (`class extends Lock {}`), its nearest named ancestor's.
+ */
+export function classNameOf(instance: object): string {
+  for (
+    let proto = Object.getPrototypeOf(instance);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    const name: unknown = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === "string" && name !== "") return name;
+  }
+  return "Object";
+}
