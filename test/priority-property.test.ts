@@ -29,7 +29,8 @@ type Op =
   | { kind: "task"; priority: number }
   | { kind: "move"; from: number; to: number }
   | { kind: "rotate"; n: number }
-  | { kind: "setPriority"; pick: number; priority: number };
+  | { kind: "setPriority"; pick: number; priority: number }
+  | { kind: "look" };
 
 /** The queue as the model keeps it: placed names in order, the rest with priority and arrival. */
 interface Model {
@@ -61,10 +62,12 @@ function insert(model: Model, index: number, name: string): void {
 
 function modelRun(ops: Op[]): string[] {
   const model: Model = { placed: [], bucketed: [], arrived: 0 };
+  const looks: string[] = [];
   let made = 0;
   for (const op of ops) {
     const length = model.placed.length + model.bucketed.length;
-    if (op.kind === "task") {
+    if (op.kind === "look") looks.push(order(model).join(" "));
+    else if (op.kind === "task") {
       model.bucketed.push({ name: `t${made++}`, priority: op.priority, arrival: model.arrived++ });
     } else if (op.kind === "move" && length > 0) {
       const name = take(model, op.from % length);
@@ -84,7 +87,7 @@ function modelRun(ops: Op[]): string[] {
       }
     }
   }
-  return order(model);
+  return [...looks, ...order(model)];
 }
 
 function loopRun(ops: Op[]): string[] {
@@ -92,10 +95,14 @@ function loopRun(ops: Op[]): string[] {
     (function* () {
       const loop = getRunningLoop() as unknown as SchedulingLoop;
       const log: string[] = [];
+      const looks: string[] = [];
       const tasks: Task[] = [];
       for (const op of ops) {
         const length = loop.readyLen();
-        if (op.kind === "task") {
+        if (op.kind === "look") {
+          // Every position in turn, as queueTasks() reads them.
+          looks.push(Array.from(loop.queueTasks(), (task) => task.getName()).join(" "));
+        } else if (op.kind === "task") {
           const name = `t${tasks.length}`;
           const body = (function* () {
             log.push(name);
@@ -110,7 +117,7 @@ function loopRun(ops: Op[]): string[] {
         }
       }
       yield* sleep(1); // every task runs meanwhile, in the queue's order
-      return log;
+      return [...looks, ...log];
     })(),
   );
 }
@@ -133,6 +140,7 @@ function ops(priority: fc.Arbitrary<number>): fc.Arbitrary<Op[]> {
       weight: 2,
       arbitrary: fc.record({ kind: fc.constant("setPriority" as const), pick: fc.nat(), priority }),
     },
+    { weight: 1, arbitrary: fc.constant({ kind: "look" as const }) },
   );
   return fc.array(op, { maxLength: Math.floor(STARVATION_BOUND / 2) });
 }

@@ -31,6 +31,9 @@ type Entry = Handle | ReadyEntry;
  */
 export const STARVATION_BOUND = 64;
 
+/** How many buckets may fill or empty with no position asked before the order of them is dropped. */
+const ORDERED_EDITS = 16;
+
 /** The entries of one priority, in order of arrival, with when each arrived. */
 class Bucket {
   readonly entries = new Deque<Entry>();
@@ -49,7 +52,8 @@ class Bucket {
  * sorted array of them cost O(k) to make or empty one, which every switch
  * does when each task has a priority of its own); a binary heap over all
  * entries was O(log n) in theory but cost 12 times as much at 100k entries
- * as at 100, in cache misses.
+ * as at 100, in cache misses. A position (the scheduling API's) walks the
+ * buckets in order, from where the last one was found or from the nearer end.
  */
 export class PriorityReadyQueue implements ReadyQueue<Entry> {
   private readonly placed = new Deque<Entry>();
@@ -63,8 +67,21 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
   private readonly best = new TimerHeap<Bucket>();
   /** How many buckets have entries. */
   private filled = 0;
-  /** The buckets in order of priority, made when a position is asked for. */
+  /**
+   * The buckets with entries in order of priority, made when a position is
+   * asked for, and kept in order from then on as buckets fill and empty.
+   */
   private ordered: Bucket[] | null = null;
+  /**
+   * Where the last position asked for was found (the bucket's index in
+   * `ordered`, and how many entries come before it): a walk over the queue's
+   * positions in order finds each from there, not from the first bucket.
+   * -1 once an entry came or went.
+   */
+  private cursorBucket = -1;
+  private cursorBefore = 0;
+  /** Buckets filled or emptied since a position was last asked: see keepOrdered(). */
+  private editsUnasked = 0;
   private inBuckets = 0;
   private arrived = 0;
   /** Picks in the starvation guard's current period, and how many it lasts. */
@@ -155,6 +172,7 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     this.buckets.clear();
     this.best.clear();
     this.ordered = null;
+    this.cursorBucket = -1;
     this.filled = 0;
     this.inBuckets = 0;
   }
@@ -235,11 +253,12 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
         this.best.push(bucket, priority, 0);
       }
       this.filled++;
-      this.ordered = null;
+      if (this.ordered !== null) this.reorder(bucket, true);
     }
     bucket.entries.push(entry);
     bucket.arrivals.push(this.arrived++);
     this.inBuckets++;
+    this.cursorBucket = -1;
   }
 
   /** The bucket of best priority; only when some bucket has an entry. */
@@ -260,14 +279,15 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     if (at === 0) bucket.arrivals.shift();
     else bucket.arrivals.removeAt(at);
     this.inBuckets--;
-    if (bucket.entries.length === 0) this.bucketEmptied();
+    this.cursorBucket = -1;
+    if (bucket.entries.length === 0) this.bucketEmptied(bucket);
     return entry;
   }
 
-  /** A bucket has no entry left: it stays, in `best` until it comes up there, and in `buckets`. */
-  private bucketEmptied(): void {
+  /** `bucket` has no entry left: it stays, in `best` until it comes up there, and in `buckets`. */
+  private bucketEmptied(bucket: Bucket): void {
     this.filled--;
-    this.ordered = null;
+    if (this.ordered !== null) this.reorder(bucket, false);
     // Once the empty buckets are most of them, they go (all priorities used once would
     // otherwise stay), and `best` is made anew from the rest.
     if (this.buckets.size > 2 * this.filled + 64) {
@@ -280,8 +300,22 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     }
   }
 
+  /**
+   * `bucket` was filled (or emptied): it goes into `ordered` (or leaves it),
+   * a splice, O(k) but a memmove; after ORDERED_EDITS such changes with no
+   * position asked, `ordered` is dropped instead, to be sorted again when one
+   * is (O(k log k)), so a loop that once asked keeps no O(k) cost on every switch.
+   */
+  private reorder(bucket: Bucket, filled: boolean): void {
+    const ordered = this.ordered as Bucket[];
+    if (++this.editsUnasked > ORDERED_EDITS) this.ordered = null;
+    else if (filled) ordered.splice(orderedIndex(ordered, bucket.priority), 0, bucket);
+    else ordered.splice(orderedIndex(ordered, bucket.priority), 1);
+  }
+
   /** The buckets with entries, in order of priority. */
   private inOrder(): Bucket[] {
+    this.editsUnasked = 0;
     if (this.ordered === null) {
       const filled: Bucket[] = [];
       for (const bucket of this.buckets.values())
@@ -293,11 +327,30 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
 
   /** The bucket and position of the `index`-th entry after the placed ones. */
   private locate(index: number): [Bucket, number] {
-    let rest = index;
-    for (const bucket of this.inOrder()) {
+    const ordered = this.inOrder();
+    let b = 0;
+    let before = 0;
+    if (this.cursorBucket >= 0 && index >= this.cursorBefore) {
+      b = this.cursorBucket;
+      before = this.cursorBefore;
+    } else if (index >= this.inBuckets / 2) {
+      // Nearer the end (readyPop() takes the last): walk in from there.
+      before = this.inBuckets;
+      for (b = ordered.length - 1; b > 0; b--) {
+        before -= (ordered[b] as Bucket).entries.length;
+        if (index >= before) break;
+      }
+      if (b === 0) before = 0;
+    }
+    for (; b < ordered.length; b++) {
+      const bucket = ordered[b] as Bucket;
       const length = bucket.entries.length;
-      if (rest < length) return [bucket, rest];
-      rest -= length;
+      if (index - before < length) {
+        this.cursorBucket = b;
+        this.cursorBefore = before;
+        return [bucket, index - before];
+      }
+      before += length;
     }
     throw new RangeError(`no entry at position ${index} of the ready queue`);
   }
@@ -426,3 +479,15 @@ export class PriorityHostEventLoop extends PriorityMixin(HostEventLoop) {}
  * ```
  */
 export class PriorityVirtualEventLoop extends PriorityMixin(VirtualEventLoop) {}
+
+/** Where a bucket of `priority` is, or goes, in `ordered` (sorted by priority): a binary search. */
+function orderedIndex(ordered: readonly Bucket[], priority: number): number {
+  let low = 0;
+  let high = ordered.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((ordered[middle] as Bucket).priority < priority) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
