@@ -274,6 +274,9 @@ export function formatTaskTree(loop?: BaseEventLoop): string {
   return taskTree(loop ?? getRunningLoop());
 }
 
+/** How many levels of the task tree move their lines right; deeper ones say their level. */
+const MAX_INDENTED = 32;
+
 /** @internal formatTaskTree() for a loop known to be one. */
 export function taskTree(loop: BaseEventLoop): string {
   const tasks = loop._liveTasks();
@@ -290,26 +293,30 @@ export function taskTree(loop: BaseEventLoop): string {
   const lines: string[] = [];
   // Depth first, with a stack of its own: a chain of tasks each made by the one before
   // may be thousands deep, past what recursion can take.
-  const todo: { task: Task<unknown>; lead: string; indent: string }[] = [];
-  const pushAll = (own: readonly Task<unknown>[], indent: string): void => {
+  const todo: { task: Task<unknown>; lead: string; indent: string; level: number }[] = [];
+  const pushAll = (own: readonly Task<unknown>[], indent: string, level: number): void => {
+    // Past MAX_INDENTED levels the lines stop moving right, and say their level instead:
+    // a line of tasks thousands deep would otherwise make a text of its depth squared.
+    const deep = level > MAX_INDENTED;
     for (let i = own.length - 1; i >= 0; i--) {
       const last = i === own.length - 1;
-      const lead = indent + (last ? "└── " : "├── ");
-      todo.push({ task: own[i] as Task<unknown>, lead, indent: indent + (last ? "    " : "│   ") });
+      const lead = `${indent}${last ? "└── " : "├── "}${deep ? `(level ${level}) ` : ""}`;
+      const below = deep ? indent : indent + (last ? "    " : "│   ");
+      todo.push({ task: own[i] as Task<unknown>, lead, indent: below, level });
     }
   };
   const roots = children.get(null) ?? [];
   for (let i = roots.length - 1; i >= 0; i--) {
-    todo.push({ task: roots[i] as Task<unknown>, lead: "", indent: "" });
+    todo.push({ task: roots[i] as Task<unknown>, lead: "", indent: "", level: 0 });
   }
   for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
-    const { task, lead, indent } = next;
+    const { task, lead, indent, level } = next;
     lines.push(lead + taskLine(task, positions, chains));
     const own = children.get(task) ?? [];
     // Under the task's line; the line down to its children goes on beside them.
     const margin = `${indent}${own.length > 0 ? "│" : " "}     `;
     for (const frame of suspendedAt(task, positions)) lines.push(margin + frame);
-    pushAll(own, indent);
+    pushAll(own, indent, level + 1);
   }
   return lines.join("\n");
 }

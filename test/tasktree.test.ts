@@ -262,7 +262,7 @@ describe("formatTaskTree", () => {
     ]);
   });
 
-  it("shows a line of 5,000 tasks each made by the one before, where recursion ran out of stack", () => {
+  it("shows a line of 5,000 tasks each made by the one before (past 32 levels, by level), where recursion ran out of stack", () => {
     const loop = new VirtualEventLoop();
     const event = new Event();
     function* nest(depth: number): Coro<void> {
@@ -282,7 +282,14 @@ describe("formatTaskTree", () => {
       '└── Task "level 4999" waits on Event.wait()',
       '    └── Task "level 4998" waits on Event.wait()',
     ]);
-    expect(lines.at(-1)).toBe(`${" ".repeat(4 * 4_998)}└── Task "level 1" waits on Event.wait()`);
+    // 32 levels move right; the deeper ones stay there and say their level.
+    const margin = " ".repeat(4 * 32);
+    expect(lines.slice(32, 35)).toEqual([
+      `${" ".repeat(4 * 31)}└── Task "level 4968" waits on Event.wait()`,
+      `${margin}└── (level 33) Task "level 4967" waits on Event.wait()`,
+      `${margin}└── (level 34) Task "level 4966" waits on Event.wait()`,
+    ]);
+    expect(lines.at(-1)).toBe(`${margin}└── (level 4999) Task "level 1" waits on Event.wait()`);
     event.set();
     loop.runSync(sleep(0));
     loop.close();
