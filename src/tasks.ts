@@ -478,6 +478,7 @@ export class Task<T = unknown> extends Future<T> {
   /** Renames the task (for messages and debugging). */
   setName(name: string): void {
     this._name = String(name);
+    this._loop._taskRenamed();
   }
 
   /** The priority the task asked for (0 unless set): see TaskOptions.priority. */

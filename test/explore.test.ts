@@ -431,6 +431,31 @@ describe("a lost update FIFO order does not show", () => {
     }
   });
 
+  it("counts which of its name a task is by the names the tasks have now, renamed ones too", async () => {
+    function* renamed(): Coro<void> {
+      let ended = 0;
+      const tasks = [0, 1, 2, 3].map((i) =>
+        createTask(
+          (function* () {
+            yield* sleep(0);
+            currentTask()?.setName(i % 2 ? "w" : "v");
+            yield* sleep(0);
+            if (++ended === 4 && i === 0) throw new Error("bad order");
+          })(),
+          { name: "w" },
+        ),
+      );
+      for (const task of tasks) task.setName(task === tasks[3] ? "v" : "w");
+      for (const task of tasks) yield* task;
+    }
+    const error = await rejection(explore(renamed, { iterations: 300 }));
+    expect(error.schedule).toEqual([
+      'step 2: ran Task "v" (the 2nd of that name) instead of Task "v", and ahead of Task "w"',
+      'step 3: ran Task "w" (the 2nd of that name) instead of Task "v", and ahead of Task "w"',
+      'step 10: ran Task "w" instead of Task "v" (the 2nd of that name), and ahead of Task "w" (the 2nd of that name) and Task "v"',
+    ]);
+  });
+
   it("shrinks alike whatever the tasks are named, and whenever they are renamed", async () => {
     const [kept, renamed] = [
       await rejection(explore(sameNamedWorkers(false), { seed: 3 })),

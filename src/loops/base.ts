@@ -893,6 +893,9 @@ export abstract class BaseEventLoop {
     return tasks.reverse();
   }
 
+  /** @internal A task of this loop was given a new name (an exploring loop counts names). */
+  _taskRenamed(): void {}
+
   /** @internal */
   _addLiveTask(task: Task<unknown>): void {
     const last = this._lastTask;

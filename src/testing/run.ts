@@ -348,8 +348,10 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   private readonly _madeAs = new Map<Task<unknown>, number>();
   /** How many of the run's tasks were made with each name. */
   private readonly _madeOfName = new Map<string, number>();
-  /** Each task's name when it was made, and how many of that name were made up to it. */
-  private readonly _nthOfName = new Map<Task<unknown>, { name: string; nth: number }>();
+  /** How many tasks of its name were made up to each task, itself included. */
+  private readonly _nthOfName = new Map<Task<unknown>, number>();
+  /** A task was renamed: the counts made as tasks were made no longer hold. */
+  private _renamed = false;
   /** What cut the run short, if anything. */
   stoppedBy: Error | null = null;
   /** The exception handler's reports. */
@@ -441,7 +443,11 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
     const name = task.getName();
     const nth = (this._madeOfName.get(name) ?? 0) + 1;
     this._madeOfName.set(name, nth);
-    this._nthOfName.set(task, { name, nth });
+    this._nthOfName.set(task, nth);
+  }
+
+  override _taskRenamed(): void {
+    this._renamed = true;
   }
 
   /** 1 for the first task the run made, 2 for the next, and so on. */
@@ -452,10 +458,9 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   /** 1 for the first task of the run with `task`'s name, 2 for the next, and so on. */
   nthOfItsName(task: Task<unknown>): number {
     const name = task.getName();
-    // Counted as it was made, unless it was renamed since: a schedule line names a task
-    // at each departure, and a count over every task made would make a run O(n²).
-    const made = this._nthOfName.get(task);
-    if (made?.name === name) return made.nth;
+    // Counted as each was made, unless a task was renamed since: a schedule line names a
+    // task at each departure, and a count over every task made would make a run O(n²).
+    if (!this._renamed) return this._nthOfName.get(task) ?? 1;
     let nth = 1;
     for (const made of this._madeAs.keys()) {
       if (made === task) break;
