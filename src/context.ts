@@ -8,7 +8,7 @@
  * when it first writes to it or someone asks for it (task.getContext()).
  */
 import { describe } from "./coro.js";
-import { inspectAsString } from "./util/inspect.js";
+import { classNameOf, inspectAsString } from "./util/inspect.js";
 import { argTypeError, checkFunction, checkOptions, type OptionNames } from "./validate.js";
 
 /** The values of a Context, by variable: what `new Context(store)` starts from. */
@@ -99,7 +99,7 @@ export class Context {
 
   /** How many variables have a value here: `<Context vars=2>`, not the values. */
   toString(): string {
-    return `<Context vars=${this._store.size}>`;
+    return `<${classNameOf(this)} vars=${this._store.size}>`;
   }
 
   /** The variables that have a value here. */

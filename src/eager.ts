@@ -29,7 +29,7 @@ import { CONTEXT_OPTION, FINISHED, Future, isWaitStep, keptStep, yieldKept } fro
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
 import { firstStepHeld, HOLD_FIRST_STEP, Task, type TaskOptions, takenAlready } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
-import { inspectAsString } from "./util/inspect.js";
+import { classNameOf, inspectAsString } from "./util/inspect.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -272,7 +272,7 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
 
   toString(): string {
     const state = ["new", "pending", "returned", "failed", "continued"][this._state];
-    return `<CoroStart ${state}>`;
+    return `<${classNameOf(this)} ${state}>`;
   }
 
   /** @internal One step of the coroutine, in the start's context. */

@@ -805,7 +805,7 @@ export class Barrier {
   }
 
   toString(): string {
-    return `<Barrier [${this._state}, waiters:${this.nWaiting}/${this._parties}]>`;
+    return `<${classNameOf(this)} [${this._state}, waiters:${this.nWaiting}/${this._parties}]>`;
   }
 
   /** Waits while the barrier drains or resets; BrokenBarrierError if it is broken. */

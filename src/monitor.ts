@@ -15,7 +15,7 @@
 import { type Coro, isCoroutine, type Signal, type Suspend } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
 import { type Op, thenable } from "./thenable.js";
-import { inspectAsString } from "./util/inspect.js";
+import { classNameOf, inspectAsString } from "./util/inspect.js";
 import { notACoroutine } from "./validate.js";
 
 /** A monitor's states, and their names for messages. */
@@ -134,7 +134,7 @@ export class Monitor<Out = unknown, In = unknown> {
   }
 
   toString(): string {
-    return `<Monitor ${stateNames[this._state]}>`;
+    return `<${classNameOf(this)} ${stateNames[this._state]}>`;
   }
 
   /** _drive() of a coroutine whose end no monitor gave yet (see unfinished), for the calls that resume it. */

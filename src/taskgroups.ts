@@ -12,7 +12,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { bodyCoroutine, checkBodyRunsHere, enterAwaitScope, leaveAwaitScope } from "./native.js";
 import { checkNewTask, type Task, type TaskBody, type TaskOptions } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
-import { inspectAsString } from "./util/inspect.js";
+import { classNameOf, inspectAsString } from "./util/inspect.js";
 import { checkFunction } from "./validate.js";
 
 /** Marks "the body ended without an error", since `undefined` is a value JavaScript can throw. */
@@ -75,7 +75,7 @@ export class TaskGroup {
 
   toString(): string {
     const state = this._aborting ? " cancelling" : this._entered ? " entered" : "";
-    return `<TaskGroup tasks=${this._tasks.size}${this._errors.length ? ` errors=${this._errors.length}` : ""}${state}>`;
+    return `<${classNameOf(this)} tasks=${this._tasks.size}${this._errors.length ? ` errors=${this._errors.length}` : ""}${state}>`;
   }
 
   /** @internal Runs `body` with the group, then waits for the group's tasks. */

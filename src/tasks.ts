@@ -74,7 +74,7 @@ import {
   toPriority,
 } from "./priority.js";
 import { describeAwaited, readyPositions, waitingOn } from "./tasktree.js";
-import { inspectAs } from "./util/inspect.js";
+import { classNameOf, inspectAs } from "./util/inspect.js";
 import {
   argTypeError,
   checkBooleanOption,
@@ -660,7 +660,7 @@ export class Task<T = unknown> extends Future<T> {
       this._state === PENDING && this.cancelling() > 0
         ? "cancelling"
         : ["pending", "finished", "failed", "cancelled"][this._state];
-    return `<Task ${state} name=${JSON.stringify(this.getName())}${this._outcomeRepr()}>`;
+    return `<${classNameOf(this)} ${state} name=${JSON.stringify(this.getName())}${this._outcomeRepr()}>`;
   }
 
   /** @internal */

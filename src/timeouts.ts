@@ -12,7 +12,7 @@ import { bodyCoroutine, enterAwaitScope, leaveAwaitScope } from "./native.js";
 import type { Task } from "./tasks.js";
 import { taskLabel, waitingOn } from "./tasktree.js";
 import { type Op, thenable } from "./thenable.js";
-import { inspectAsString } from "./util/inspect.js";
+import { classNameOf, inspectAsString } from "./util/inspect.js";
 import { checkDelay, checkFunction, checkTime } from "./validate.js";
 
 const CREATED = 0;
@@ -88,7 +88,7 @@ export class Timeout {
   }
 
   toString(): string {
-    return `<Timeout [${STATE_NAMES[this._state]}] when=${this._when}>`;
+    return `<${classNameOf(this)} [${STATE_NAMES[this._state]}] when=${this._when}>`;
   }
 
   /** Runs `body` under this deadline, in the current task. */

@@ -16,6 +16,7 @@ import {
   Queue,
   Semaphore,
   sleep,
+  Task,
   TaskGroup,
   VirtualEventLoop,
 } from "../src/index.js";
@@ -127,6 +128,20 @@ describe("console.log() and JSON.stringify() of asynkit's objects", () => {
       "<Context vars=1>",
     ]);
     expect(JSON.stringify({ context: copyContext() })).toBe('{"context":"<Context vars=0>"}');
+    // A subclass of a Barrier, a TaskGroup or a Task (a task factory's) shows its own name.
+    class Turnstile extends Barrier {}
+    class Crew extends TaskGroup {}
+    class Job<T> extends Task<T> {}
+    const loop = new VirtualEventLoop();
+    loop.setTaskFactory((of, coro, options) => new Job(coro, { ...options, loop: of }));
+    const job = loop.createTask(sleep(0), { name: "nightly" });
+    expect([String(new Turnstile(2)), String(new Crew()), String(job)]).toEqual([
+      "<Turnstile [filling, waiters:0/2]>",
+      "<Crew tasks=0>",
+      '<Job pending name="nightly">',
+    ]);
+    loop.runSync(job);
+    loop.close();
   });
 
   it("JSON.stringify() writes each as its String(), where it threw on a task or future (a circular structure)", async () => {
