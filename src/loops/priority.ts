@@ -80,7 +80,7 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
    */
   private cursorBucket = -1;
   private cursorBefore = 0;
-  /** Buckets filled or emptied since a position was last asked: see keepOrdered(). */
+  /** Buckets filled or emptied since a position was last asked: see reorder(). */
   private editsUnasked = 0;
   private inBuckets = 0;
   private arrived = 0;
