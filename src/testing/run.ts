@@ -344,12 +344,14 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
   private _left = 0;
   /** Tasks made without a name, for names numbered per run. */
   private _unnamed = 0;
-  /** The run's tasks, by the order they were made (the map's order too): see madeAs() and nthOfItsName(). */
-  private readonly _madeAs = new Map<Task<unknown>, number>();
+  /**
+   * The run's tasks, in the order they were made (the map's order too), each
+   * with its place in that order and, among the tasks of its name then, its
+   * own included: see madeAs() and nthOfItsName().
+   */
+  private readonly _made = new Map<Task<unknown>, { order: number; ofItsName: number }>();
   /** How many of the run's tasks were made with each name. */
   private readonly _madeOfName = new Map<string, number>();
-  /** How many tasks of its name were made up to each task, itself included. */
-  private readonly _nthOfName = new Map<Task<unknown>, number>();
   /** A task was renamed: the counts made as tasks were made no longer hold. */
   private _renamed = false;
   /** What cut the run short, if anything. */
@@ -439,11 +441,10 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
 
   override _addLiveTask(task: Task<unknown>): void {
     super._addLiveTask(task);
-    this._madeAs.set(task, this._madeAs.size + 1);
     const name = task.getName();
-    const nth = (this._madeOfName.get(name) ?? 0) + 1;
-    this._madeOfName.set(name, nth);
-    this._nthOfName.set(task, nth);
+    const ofItsName = (this._madeOfName.get(name) ?? 0) + 1;
+    this._madeOfName.set(name, ofItsName);
+    this._made.set(task, { order: this._made.size + 1, ofItsName });
   }
 
   override _taskRenamed(): void {
@@ -452,7 +453,7 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
 
   /** 1 for the first task the run made, 2 for the next, and so on. */
   madeAs(task: Task<unknown>): number {
-    return this._madeAs.get(task) ?? 0;
+    return this._made.get(task)?.order ?? 0;
   }
 
   /** 1 for the first task of the run with `task`'s name, 2 for the next, and so on. */
@@ -460,9 +461,9 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
     const name = task.getName();
     // Counted as each was made, unless a task was renamed since: a schedule line names a
     // task at each departure, and a count over every task made would make a run O(n²).
-    if (!this._renamed) return this._nthOfName.get(task) ?? 1;
+    if (!this._renamed) return this._made.get(task)?.ofItsName ?? 1;
     let nth = 1;
-    for (const made of this._madeAs.keys()) {
+    for (const made of this._made.keys()) {
       if (made === task) break;
       if (made.getName() === name) nth++;
     }
