@@ -169,7 +169,8 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later, or that waits that long on a host promise
  * which ignores its taskSignal(), is named through the loop's exception
- * handler, and waited for. `main` is a coroutine, a function* to call, or an async
+ * handler, and waited for; that wait keeps nothing alive, so once the host
+ * has nothing left to run, run() fails with a DeadlockError. `main` is a coroutine, a function* to call, or an async
  * function, which runs as the main task (a native task). What run() refuses
  * (a bad option, a loop running in this stack) is the promise's rejection,
  * there when the call returns. A main that returns a pending future, task or
@@ -361,14 +362,7 @@ async function cancelAllTasks(loop: BaseEventLoop, mainDone: boolean): Promise<v
 async function cancelAndWait(loop: BaseEventLoop, tasks: Task[], mainDone: boolean): Promise<void> {
   const waitedOn = tasks.map((task) => task._futWaiter);
   for (const task of tasks) task.cancel(RUN_ENDING);
-  const grace = loop._callAt(
-    loop.time() + SHUTDOWN_GRACE_MS,
-    reportStillRunning,
-    2,
-    tasks,
-    waitedOn,
-    null,
-  );
+  const stopGrace = loop._reportAfter(SHUTDOWN_GRACE_MS, () => reportStillRunning(tasks, waitedOn));
   try {
     await loop._runUntilComplete(
       allDone(loop, tasks),
@@ -377,7 +371,7 @@ async function cancelAndWait(loop: BaseEventLoop, tasks: Task[], mainDone: boole
         : "run(), waiting for the tasks it cancelled",
     );
   } finally {
-    grace.cancel();
+    stopGrace();
   }
   for (const task of tasks) {
     if (task._state === FAILED) {

@@ -412,6 +412,17 @@ export abstract class BaseEventLoop {
   }
 
   /**
+   * @internal Calls `report` once `ms` of the loop's time has passed, and
+   * returns what cancels it. A report matters only while something else
+   * runs, so it keeps nothing alive: on a virtual clock a timer does not; a
+   * loop on the host's clock waits on the host instead (see HostEventLoop).
+   */
+  _reportAfter(ms: number, report: () => void): () => void {
+    const timer = this._callAt(this.time() + ms, report, 0, undefined, undefined, null);
+    return () => timer.cancel();
+  }
+
+  /**
    * @internal Puts a timer into the timer queue: a TimerHandle, or a sleep's
    * own timer, set `delayMs` ahead (+Infinity when not known: see TimerQueue).
    */

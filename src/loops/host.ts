@@ -4,6 +4,7 @@
  */
 import { now } from "../util/clock.js";
 import { hostClearTimeout, hostSetTimeout } from "../util/host.js";
+import { hostDelay } from "../util/hostdelay.js";
 import { BaseEventLoop } from "./base.js";
 
 /** setTimeout's longest delay; longer ones would fire at once. */
@@ -34,6 +35,15 @@ export class HostEventLoop extends BaseEventLoop {
   /** Milliseconds on the host's monotonic clock (performance.now()). */
   time(): number {
     return now();
+  }
+
+  /**
+   * @internal A loop timer would hold the process open for a report alone,
+   * and keep the exit's deadlock check from ever running: the host's clock is
+   * the loop's, so an unref'd host timer waits as long and holds nothing.
+   */
+  override _reportAfter(ms: number, report: () => void): () => void {
+    return hostDelay(report, ms, false);
   }
 
   /** @internal Nothing is ready: sleep on a host timer until the next timer is due, or until woken. */
