@@ -540,6 +540,33 @@ describe("traceRecorder", () => {
       'traceRecorder() has no option "maxEvnts": its options are maxEvents.',
     );
   });
+
+  it("cut short at any event, keeps each flow whole and each slice ended, and records nothing after", () => {
+    for (let maxEvents = 10; maxEvents <= 120; maxEvents++) {
+      const loop = new VirtualEventLoop();
+      const rec = traceRecorder(loop, { maxEvents });
+      loop.runSync(function* () {
+        for (let i = 0; i < 10; i++) createTask(sleep(1), { name: `c${i}` }); // spawns in one step
+        yield* sleep(5);
+      });
+      const events = rec.toChromeTrace().traceEvents;
+      const ids = (ph: string) =>
+        events
+          .filter((e) => e.ph === ph)
+          .map((e) => e.id as number)
+          .sort((a, b) => a - b);
+      expect({ maxEvents, starts: ids("s") }).toEqual({ maxEvents, starts: ids("f") });
+      const depth = new Map<number, number>();
+      for (const e of events) {
+        if (e.ph === "B") depth.set(e.tid, (depth.get(e.tid) ?? 0) + 1);
+        if (e.ph === "E") depth.set(e.tid, (depth.get(e.tid) ?? 0) - 1);
+      }
+      expect([...depth.values()].every((open) => open === 0)).toBe(true);
+      // After the ends that close the recording, nothing: they are its last events.
+      const last = events.filter((e) => e.ph !== "M").at(-1);
+      expect(last?.ph).toBe("E");
+    }
+  });
 });
 
 describe("taskStats", () => {

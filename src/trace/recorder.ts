@@ -514,6 +514,8 @@ class Recorder implements TraceRecorder {
    * outgrows memory (see stop()).
    */
   private full(): boolean {
+    // Stopping drops the starts of unfinished flows: the count falls, but the recording is over.
+    if (this.truncated) return true;
     if (this.events.length + this.metadata.length < this.maxEvents) return false;
     this.truncated = true;
     this.stop();
