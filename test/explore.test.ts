@@ -31,7 +31,14 @@ import {
   VirtualEventLoop,
   waitFor,
 } from "../src/index.js";
-import { choose, type ExploreError, explore, type Program, replay } from "../src/testing/index.js";
+import {
+  choose,
+  type ExploreError,
+  explore,
+  HostWaitError,
+  type Program,
+  replay,
+} from "../src/testing/index.js";
 import { describeEntry, type Outcome, Runner } from "../src/testing/run.js";
 import { makeStrategy } from "../src/testing/strategies.js";
 import { refused, whenBlockedOnHost } from "./helpers.js";
@@ -997,11 +1004,20 @@ describe("failures besides a throw", () => {
       yield* sleep(1);
       yield* fromPromise(new Promise<void>(() => {}));
     }
-    await expect(explore(main)).rejects.toThrow(
-      new Error(
-        "explore(): the program waits on a native promise (through fromPromise) or an AbortSignal, which only the host settles, so no schedule can order it: give the program a stand-in on the loop (a Future the test resolves, a sleep()) instead",
-      ),
-    );
+    for (const [where, search] of [
+      ["explore()", () => explore(main)],
+      ["replay()", () => replay(main, "1:")],
+    ] as const) {
+      const error = await search().then(
+        () => null,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(HostWaitError);
+      expect(error).toMatchObject({
+        name: "HostWaitError",
+        message: `${where}: the program waits on a native promise (through fromPromise) or an AbortSignal, which only the host settles, so no schedule can order it: give the program a stand-in on the loop (a Future the test resolves, a sleep()) instead`,
+      });
+    }
   });
 
   it("main that returns neither a coroutine nor a promise is a TypeError, not a failure of the program", async () => {

@@ -14,4 +14,4 @@ export {
   type ReplayOptions,
   replay,
 } from "./explore.js";
-export type { FailureKind, Program } from "./run.js";
+export { type FailureKind, HostWaitError, type Program } from "./run.js";

@@ -158,8 +158,14 @@ class TimeLimitError extends Error {
   override name = "TimeLimitError";
 }
 
-/** A program that waits on the host, which no strategy can order: explore() cannot run it. */
-class HostWaitError extends Error {}
+/**
+ * What explore() and replay() reject with for a program that waits on the
+ * host alone (a native promise through fromPromise, an AbortSignal), which
+ * no schedule can order: the program needs a stand-in on the loop instead.
+ */
+export class HostWaitError extends Error {
+  override name = "HostWaitError";
+}
 
 /** A run begun without the host met a native task: it is run again on the host. */
 class NeedsHost extends Error {}
