@@ -929,8 +929,9 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
 
 /**
  * Adds `[Symbol.dispose]` to `target` so that leaving a `using` scope cancels
- * it (asynkit's `cancelling()` context manager). Cancelling a done task or
- * future does nothing.
+ * it (asynkit's `cancelling()` context manager), if it has not finished: a
+ * task or future done by then is left as it is, so a failure nobody reads is
+ * still reported.
  *
  * @example
  * ```ts
@@ -956,7 +957,9 @@ export function cancelling<T extends { cancel(message?: string): unknown }>(
   }
   Object.defineProperty(target, Symbol.dispose, {
     value: () => {
-      target.cancel(message);
+      // A done future's cancel() marks its error seen (as asyncio's does): a failure that
+      // ended it before the scope did must still be reported if nobody reads it.
+      if (!(target instanceof Future && target.done())) target.cancel(message);
     },
     configurable: true,
   });

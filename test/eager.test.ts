@@ -1051,6 +1051,35 @@ describe("cancelling", () => {
     );
   });
 
+  test("a failure before the scope ends is not hidden: nobody read it, so it is reported", () => {
+    const loop = new VirtualEventLoop();
+    const reports: string[] = [];
+    loop.setExceptionHandler((_loop, context) =>
+      reports.push(`${context.message}: ${(context.exception as Error).message}`),
+    );
+    function* failing(what: string): Coro<void> {
+      yield* sleep(1);
+      throw new Error(`${what} failed`);
+    }
+    loop.runSync(
+      (function* () {
+        {
+          using _ = eagerCtx(failing("prefetch"));
+          yield* sleep(5);
+        }
+        {
+          using _ = cancelling(createTask(failing("task")));
+          yield* sleep(5);
+        }
+      })(),
+    );
+    loop.close();
+    expect(reports).toEqual([
+      "Task exception was never retrieved: prefetch failed",
+      "Task exception was never retrieved: task failed",
+    ]);
+  });
+
   test("a done task is left as it is", () => {
     runSync(
       (function* () {
