@@ -1433,6 +1433,8 @@ const rows: Row[] = [
 /** Exports that take no argument to check, and why. */
 const noArguments: Partial<Record<keyof typeof asynkit | keyof typeof testing, string>> = {
   ExploreError: "an error class: made by explore() and replay() for a schedule that fails",
+  HostWaitError:
+    "an error class: made by explore() and replay() for a program that waits on the host",
   BrokenBarrierError: "an error class: any message",
   DeadlockError: "an error class: made by a loop that finds a run can never finish",
   HostAwaitError: 'an error class: made by a VirtualEventLoop with hostAwaits: "error"',

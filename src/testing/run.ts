@@ -162,6 +162,17 @@ class TimeLimitError extends Error {
  * What explore() and replay() reject with for a program that waits on the
  * host alone (a native promise through fromPromise, an AbortSignal), which
  * no schedule can order: the program needs a stand-in on the loop instead.
+ *
+ * @example
+ * ```ts
+ * import { fromPromise } from "asynkit";
+ * import { explore, HostWaitError } from "asynkit/testing";
+ * function* main() {
+ *   yield* fromPromise(new Promise((resolve) => setTimeout(resolve, 10)));
+ * }
+ * const error = await explore(main).catch((e: unknown) => e);
+ * console.log(error instanceof HostWaitError); // true
+ * ```
  */
 export class HostWaitError extends Error {
   override name = "HostWaitError";
