@@ -529,9 +529,13 @@ export function getEventLoop(): BaseEventLoop {
  * stores small integers (no write barrier, no check for an uninitialised
  * binding), so it costs next to nothing.
  */
+/**
+ * @internal Eager starts in progress on the running loop's stack (0 almost
+ * always): a binding of its own, so that the task constructor's test of it
+ * is one load (see creatingTask).
+ */
+export let eagerStartDepth = 0;
 const starts = {
-  /** Starts in progress on the running loop's stack. */
-  depth: 0,
   /** The depth of the innermost start whose task was made, and that task. */
   askedDepth: 0,
   askedTask: null as Task<unknown> | null,
@@ -552,13 +556,13 @@ export function onEagerStartTaskRequest(maker: (loop: BaseEventLoop) => Task<unk
  * no loop running nothing can ask for its task, and nothing is counted (0).
  */
 export function beginEagerStart(): number {
-  return runningLoop === null ? 0 : ++starts.depth;
+  return runningLoop === null ? 0 : ++eagerStartDepth;
 }
 
 /** @internal The start at `depth` ended: the task made for it, if anything asked for one. */
 export function endEagerStart(depth: number): Task<unknown> | null {
   if (depth === 0) return null;
-  starts.depth = depth - 1;
+  eagerStartDepth = depth - 1;
   if (starts.askedDepth !== depth) return null;
   const task = starts.askedTask;
   starts.askedTask = outerAsks.pop() as Task<unknown> | null;
@@ -571,15 +575,15 @@ export function endEagerStart(depth: number): Task<unknown> | null {
  * task's eager first step (Task's eagerStart option) is that task's, not theirs.
  */
 export function outsideEagerStarts(fn: () => void): void {
-  const depth = starts.depth;
+  const depth = eagerStartDepth;
   outerAsks.push(starts.askedDepth, starts.askedTask);
-  starts.depth = 0;
+  eagerStartDepth = 0;
   starts.askedDepth = 0;
   starts.askedTask = null;
   try {
     fn();
   } finally {
-    starts.depth = depth;
+    eagerStartDepth = depth;
     starts.askedTask = outerAsks.pop() as Task<unknown> | null;
     starts.askedDepth = outerAsks.pop() as number;
   }
@@ -591,8 +595,23 @@ export function outsideEagerStarts(fn: () => void): void {
  * it was made, else the step's; outside starts, the running task.
  */
 export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
-  if (starts.depth === 0) return runningTask(loop);
+  if (eagerStartDepth === 0) return runningTask(loop);
   return starts.askedTask ?? loop._currentTask;
+}
+
+/** Set while the task of the innermost eager start is made (see creatingTask). */
+let makingStartTask = false;
+
+/**
+ * @internal The task whose child a task made now on `loop` is: the step's
+ * task, or in an eager start the task that continues it (made now, as
+ * currentTask() makes it), so the tree and the task.created channel show
+ * the start's children under it. That task itself is a child of the code
+ * around the start.
+ */
+export function creatingTask(loop: BaseEventLoop): Task<unknown> | null {
+  if (eagerStartDepth === 0 || loop !== runningLoop) return loop._currentTask;
+  return makingStartTask ? startingTask(loop) : runningTask(loop);
 }
 
 /**
@@ -601,7 +620,7 @@ export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
  * runningTask, whose other cases a step does not meet).
  */
 export function waitingTask(loop: BaseEventLoop): Task<unknown> | null {
-  return starts.depth === 0 ? loop._currentTask : runningTask(loop);
+  return eagerStartDepth === 0 ? loop._currentTask : runningTask(loop);
 }
 
 /**
@@ -612,7 +631,7 @@ export function waitingTask(loop: BaseEventLoop): Task<unknown> | null {
  * callback's) is its own task's, or no task's.
  */
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
-  if (starts.depth === 0 || loop !== runningLoop) {
+  if (eagerStartDepth === 0 || loop !== runningLoop) {
     const task = loop._currentTask;
     // Inside a step (its own task's code), the loop knows. Between its drives, or while its
     // native step is handed over, the code may be another task's, or no task's.
@@ -621,10 +640,16 @@ export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
     if (owner === undefined) return task;
     return owner !== null && owner._loop === loop && !owner.done() ? owner : null;
   }
-  if (starts.askedDepth !== starts.depth) {
-    const task = (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+  if (starts.askedDepth !== eagerStartDepth) {
+    makingStartTask = true;
+    let task: Task<unknown>;
+    try {
+      task = (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+    } finally {
+      makingStartTask = false;
+    }
     outerAsks.push(starts.askedDepth, starts.askedTask);
-    starts.askedDepth = starts.depth;
+    starts.askedDepth = eagerStartDepth;
     starts.askedTask = task;
   }
   return starts.askedTask;

@@ -41,6 +41,8 @@ import { CancelledError, InvalidStateError } from "./errors.js";
 import {
   codeLoop,
   countTaskOnHost,
+  creatingTask,
+  eagerStartDepth,
   getEventLoop,
   getRunningLoop,
   Handle,
@@ -353,7 +355,7 @@ export class Task<T = unknown> extends Future<T> {
     this._nextLive = null;
     const loop = this._loop;
     loop._checkClosed();
-    this._parent = linkTo(loop._currentTask);
+    this._parent = creatorLink(loop);
     this._childLink = null;
     (coro as Marked)[coroMark] = this as Task<unknown>;
     if (loop._asyncLocalStorage) keepAsyncScope(this as Task<unknown>, loop);
@@ -954,8 +956,10 @@ function otherLoopsFuture(task: Task<unknown>, future: Future<unknown>): Error {
   );
 }
 
-/** What a new task holds of the task whose step creates it (null: none does). */
-function linkTo(creator: Task<unknown> | null): ParentLink | null {
+/** What a new task on `loop` holds of the task whose step creates it (null: none does). */
+function creatorLink(loop: BaseEventLoop): ParentLink | null {
+  // In an eager start, the start's task (rare, and kept out of what the constructor inlines).
+  const creator = eagerStartDepth === 0 ? loop._currentTask : creatingTask(loop);
   return creator === null ? null : (creator._childLink ??= { task: creator });
 }
 

@@ -3,6 +3,7 @@
  * the eager task factory and createTask({ eagerStart }), after asynkit's
  * tests/test_coro.py (TestEager) and Python 3.12's eager tasks.
  */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,6 +14,7 @@ import {
   asyncEager,
   type BaseEventLoop,
   CancelledError,
+  type ChannelMessage,
   ContextVar,
   type Coro,
   CoroStart,
@@ -438,6 +440,77 @@ describe("eager: the start's own task, made when asked for", () => {
       })(),
     );
     expect(results).toEqual(["A timed out", "B timed out", "C timed out"]);
+  });
+
+  test("a task made in a start is the child of the start's task, in the tree and on the channel", () => {
+    const created: string[] = [];
+    const listener = (message: unknown) => {
+      const { name, parent } = message as ChannelMessage<"asynkit:task.created">;
+      created.push(`${name} under ${parent === null ? null : parent.getName()}`);
+    };
+    subscribe("asynkit:task.created", listener);
+    let tree: string[] = [];
+    const loop = new VirtualEventLoop();
+    try {
+      loop.runSync(
+        loop.createTask(
+          (function* () {
+            const outer = eager(
+              (function* () {
+                createTask(sleep(5), { name: "first child" }); // makes the start's task
+                eager(
+                  (function* () {
+                    createTask(sleep(5), { name: "grandchild" });
+                    yield* sleep(1);
+                  })(),
+                );
+                yield* sleep(1);
+              })(),
+            );
+            // A start that returns at once, having made a task: its own task is made, done.
+            const quick = eager(
+              // biome-ignore lint/correctness/useYield: a coroutine that returns without suspending
+              (function* () {
+                createTask(sleep(5), { name: "orphan" });
+                return 1;
+              })(),
+            );
+            createTask(
+              (function* () {
+                yield* sleep(1);
+              })(),
+              { name: "sibling", eagerStart: true },
+            );
+            tree = getRunningLoop().dumpTasks().split("\n");
+            yield* outer;
+            return quick;
+          })(),
+          { name: "main" },
+        ),
+      );
+    } finally {
+      unsubscribe("asynkit:task.created", listener);
+    }
+    expect(created).toEqual([
+      "main under null",
+      "Task-1 under main",
+      "first child under Task-1",
+      "Task-2 under Task-1",
+      "grandchild under Task-2",
+      "Task-3 under main",
+      "orphan under Task-3",
+      "sibling under main",
+    ]);
+    expect(tree).toEqual([
+      'Task "main" running',
+      '├── Task "Task-1" waits on sleep until t=1 ms',
+      '│   ├── Task "first child" ready at position 0',
+      '│   └── Task "Task-2" waits on sleep until t=1 ms',
+      '│       └── Task "grandchild" ready at position 1',
+      '└── Task "sibling" waits on sleep until t=1 ms',
+      // Its creator, the quick start's task, is done: the tree shows a child under a live creator only.
+      'Task "orphan" ready at position 2',
+    ]);
   });
 
   test("a start that asks for its task and returns: that task, done at once, not live", () => {
