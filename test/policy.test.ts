@@ -356,12 +356,19 @@ describe("run()", () => {
     ]);
   });
 
-  /** What run() on a host loop reports of `leftover`, a task main leaves running. */
+  /**
+   * What run() on a host loop reports of `leftover`, a task main leaves running:
+   * each from inside its loop, as a virtual loop's timer reports it.
+   */
   async function hostLeftoverReports(leftover: () => Promise<void>, name: string) {
     const messages: string[] = [];
     await run(
       async () => {
-        getRunningLoop().setExceptionHandler((_l, ctx) => messages.push(ctx.message));
+        getRunningLoop().setExceptionHandler((loop, ctx) =>
+          messages.push(
+            getRunningLoop() === loop ? ctx.message : `outside its loop: ${ctx.message}`,
+          ),
+        );
         createTask(leftover, { name });
         await sleep(5);
       },

@@ -2,6 +2,8 @@
  * HostEventLoop: runs asynkit's loop on the JavaScript host's own event loop
  * (Node, Deno, Bun, browsers), in real time.
  */
+
+import type { Handle } from "../events.js";
 import { now } from "../util/clock.js";
 import { hostClearTimeout, hostSetTimeout } from "../util/host.js";
 import { hostDelay } from "../util/hostdelay.js";
@@ -40,10 +42,23 @@ export class HostEventLoop extends BaseEventLoop {
   /**
    * @internal A loop timer would hold the process open for a report alone,
    * and keep the exit's deadlock check from ever running: the host's clock is
-   * the loop's, so an unref'd host timer waits as long and holds nothing.
+   * the loop's, so an unref'd host timer waits as long and holds nothing. The
+   * report itself runs as the loop's callback, as a timer's would, so the
+   * exception handler finds its loop running.
    */
   override _reportAfter(ms: number, report: () => void): () => void {
-    return hostDelay(report, ms, false);
+    let queued: Handle | null = null;
+    const stopWaiting = hostDelay(
+      () => {
+        if (!this.isClosed()) queued = this.callSoon(report);
+      },
+      ms,
+      false,
+    );
+    return () => {
+      stopWaiting();
+      queued?.cancel();
+    };
   }
 
   /** @internal Nothing is ready: sleep on a host timer until the next timer is due, or until woken. */
