@@ -541,6 +541,25 @@ describe("traceRecorder", () => {
     );
   });
 
+  it("cut short at any event, keeps the wakeup flow from outside the loop whole", async () => {
+    const record = async (maxEvents: number) => {
+      const loop = new HostEventLoop();
+      const rec = traceRecorder(loop, { maxEvents });
+      await loop.runUntilComplete(function* () {
+        yield* fromPromise(new Promise((resolve) => setTimeout(resolve, 1)));
+      });
+      loop.close();
+      return rec.toChromeTrace().traceEvents;
+    };
+    const whole = (await record(Number.POSITIVE_INFINITY)).length;
+    for (let maxEvents = 1; maxEvents <= whole; maxEvents++) {
+      const events = await record(maxEvents);
+      const finished = new Set(events.filter((e) => e.ph === "f").map((e) => e.id));
+      const unfinished = events.filter((e) => e.ph === "s" && !finished.has(e.id));
+      expect({ maxEvents, unfinished }).toEqual({ maxEvents, unfinished: [] });
+    }
+  });
+
   it("cut short at any event, keeps each flow whole and each slice ended, and records nothing after", () => {
     for (let maxEvents = 10; maxEvents <= 120; maxEvents++) {
       const loop = new VirtualEventLoop();

@@ -448,8 +448,9 @@ class Recorder implements TraceRecorder {
     const source = this.track(from);
     if (source === null) return;
     const id = this.nextFlow++;
-    this.push(from._loop, source.loop, { name, ph: "s", tid: source.tid, id, cat: "flow" });
+    // Awaited before its start is pushed: a push that fills the recording drops it with the rest.
     to.flowsIn.push({ id, name });
+    this.push(from._loop, source.loop, { name, ph: "s", tid: source.tid, id, cat: "flow" });
   }
 
   /**
@@ -463,10 +464,10 @@ class Recorder implements TraceRecorder {
     const id = this.nextFlow++;
     const own = track.callback === null;
     const slice = track.callback ?? (peekRunningLoop() === loop ? "callback" : "outside the loop");
+    to.flowsIn.push({ id, name: "wakeup" }); // first, as in flow()
     if (own) this.push(loop, track, { name: slice, ph: "B", tid: 0 });
     this.push(loop, track, { name: "wakeup", ph: "s", tid: 0, id, cat: "flow" });
     if (own) this.push(loop, track, { name: slice, ph: "E", tid: 0 });
-    to.flowsIn.push({ id, name: "wakeup" });
   }
 
   private instant(task: Task, name: string, args?: Record<string, unknown>): void {
