@@ -42,7 +42,7 @@ import {
   codeLoop,
   countTaskOnHost,
   creatingTask,
-  eagerStartDepth,
+  eagerStarts,
   getEventLoop,
   getRunningLoop,
   Handle,
@@ -959,7 +959,7 @@ function otherLoopsFuture(task: Task<unknown>, future: Future<unknown>): Error {
 /** What a new task on `loop` holds of the task whose step creates it (null: none does). */
 function creatorLink(loop: BaseEventLoop): ParentLink | null {
   // In an eager start, the start's task (rare, and kept out of what the constructor inlines).
-  const creator = eagerStartDepth === 0 ? loop._currentTask : creatingTask(loop);
+  const creator = eagerStarts.depth === 0 ? loop._currentTask : creatingTask(loop);
   return creator === null ? null : (creator._childLink ??= { task: creator });
 }
 
