@@ -116,6 +116,25 @@ describe("node:test's mock.timers", () => {
     });
   }, 30_000); // a node process of its own, as the other runScript() tests
 
+  it("enabled before asynkit loads: run()'s report of a task it cannot cancel holds nothing open", async () => {
+    // Its wait on the host's time looks at the clock in host turns (no timer is left to it):
+    // turns through a port never ref'd, so the exit's deadlock check still comes at once.
+    const exit = await runScript(
+      "node-test-mock-unreached",
+      `import { mock } from "node:test";
+      process.removeAllListeners("warning");
+      mock.timers.enable({ apis: ["setTimeout", "setImmediate"] });
+      const { run } = await import("asynkit");
+      const start = performance.now();
+      process.on("exit", () => console.log(performance.now() - start < 900 ? "at once" : "a second later"));
+      await run(async () => { await new Promise(() => {}); });`,
+    );
+    expect(exit.code).toBe(1);
+    expect(exit.stdout).toBe("at once\n");
+    expect(exit.stderr).toContain("DeadlockError: run(): deadlock:");
+    expect(exit.stderr).not.toContain("was cancelled at run() shutdown");
+  }, 30_000); // a node process of its own, as the other runScript() tests
+
   it("with every timer faked: thousands of host turns, a deadlock at exit, explore()'s time limit", async () => {
     // Every 16th turn went through a (faked) timer once; the watches of real time used one too.
     const exit = await runScript(

@@ -19,14 +19,35 @@ export function hostDelay(fn: () => void, ms: number, keepAlive = true): () => v
     return () => hostClearTimeout(timer);
   }
   const due = now() + ms;
+  const turn = keepAlive ? yieldToHost : yieldToHostWeakly;
   let cancelled = false;
   const look = (): void => {
     if (cancelled) return;
     if (now() >= due) fn();
-    else yieldToHost(look);
+    else turn(look);
   };
-  yieldToHost(look);
+  turn(look);
   return () => {
     cancelled = true;
   };
+}
+
+/** The turns of waits that keep nothing alive: a port never ref'd, so the process may exit. */
+let weakTurns: { queue: (() => void)[]; post: () => void } | null = null;
+
+/** As yieldToHost, but the pending turn does not keep a Node process alive. */
+function yieldToHostWeakly(fn: () => void): void {
+  if (typeof MessageChannel !== "function") {
+    yieldToHost(fn);
+    return;
+  }
+  if (weakTurns === null) {
+    const channel = new MessageChannel();
+    const queue: (() => void)[] = [];
+    channel.port1.onmessage = () => queue.shift()?.();
+    (channel.port1 as MessagePort & { unref?(): void }).unref?.();
+    weakTurns = { queue, post: () => channel.port2.postMessage(null) };
+  }
+  weakTurns.queue.push(fn);
+  weakTurns.post();
 }
