@@ -605,6 +605,16 @@ export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
 /** Set while the task of the innermost eager start is made (see creatingTask). */
 let makingStartTask = false;
 
+/** Makes the task of the innermost eager start: out of runningTask(), which native steps call often. */
+function makeStartTask(loop: BaseEventLoop): Task<unknown> {
+  makingStartTask = true;
+  try {
+    return (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
+  } finally {
+    makingStartTask = false;
+  }
+}
+
 /**
  * @internal The task whose child a task made now on `loop` is: the step's
  * task, or in an eager start the task that continues it (made now, as
@@ -644,13 +654,7 @@ export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
     return owner !== null && owner._loop === loop && !owner.done() ? owner : null;
   }
   if (starts.askedDepth !== starts.depth) {
-    makingStartTask = true;
-    let task: Task<unknown>;
-    try {
-      task = (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
-    } finally {
-      makingStartTask = false;
-    }
+    const task = makeStartTask(loop);
     outerAsks.push(starts.askedDepth, starts.askedTask);
     starts.askedDepth = starts.depth;
     starts.askedTask = task;
