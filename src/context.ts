@@ -29,6 +29,8 @@ const EMPTY: ContextStore = new Map();
  * ```
  */
 export class Context {
+  /** @internal The name its printed form shows (see classNameOf): its body names it, so a bundler renames it. */
+  static readonly _className: string = "Context";
   /** @internal */
   _store: ContextStore;
   /** @internal */

@@ -307,6 +307,8 @@ export function throwIntoTask(task: Task<unknown>, error: unknown): void {
  * ```
  */
 export class Task<T = unknown> extends Future<T> {
+  /** @internal The name its printed form shows (see classNameOf): its body names it, so a bundler renames it. */
+  static readonly _className: string = "Task";
   // Declared and assigned in the constructor, as Future's are: V8 inlines this
   // constructor into a subclass's super() only if it has no field initialisers.
   /** @internal */ declare _coro: Coro<T>;

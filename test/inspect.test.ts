@@ -1,4 +1,6 @@
 import { inspect } from "node:util";
+import { runInNewContext } from "node:vm";
+import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import {
   Barrier,
@@ -20,6 +22,7 @@ import {
   TaskGroup,
   VirtualEventLoop,
 } from "../src/index.js";
+import { root } from "./child.js";
 
 describe("console.log() and JSON.stringify() of asynkit's objects", () => {
   it("shows each as its String(), not its fields (a task's reach the whole loop), and what a task waits on", async () => {
@@ -174,5 +177,46 @@ describe("console.log() and JSON.stringify() of asynkit's objects", () => {
       loop: "<VirtualEventLoop running ready=1 timers=0>",
     });
     expect(json.after).toBe('["<Task finished name=\\"fetch\\" result=\\"done\\">"]');
+  });
+});
+
+describe("in a bundle", () => {
+  it("a class that names itself, which the bundler renames, still prints its own name", async () => {
+    const program = `
+      import { copyContext, createTask, sleep, VirtualEventLoop } from "./src/index.ts";
+      const loop = new VirtualEventLoop();
+      const lines = [];
+      loop.runSync(function* () {
+        const task = createTask(sleep(1), { name: "x" });
+        lines.push(String(task), String(copyContext()), String(loop));
+        yield* task;
+      });
+      report(lines);
+    `;
+    const bundle = await build({
+      stdin: { contents: program, resolveDir: root, loader: "js" },
+      bundle: true,
+      format: "iife",
+      platform: "node",
+      write: false,
+      logLevel: "silent",
+    });
+    const text = bundle.outputFiles[0]?.text as string;
+    expect(text).toContain("= class _Task"); // what esbuild does to such a class, unminified
+    let lines: string[] = [];
+    runInNewContext(text, {
+      setTimeout,
+      clearTimeout,
+      queueMicrotask,
+      performance,
+      report: (reported: string[]) => {
+        lines = reported;
+      },
+    });
+    expect(lines).toEqual([
+      '<Task pending name="x">',
+      "<Context vars=0>",
+      "<VirtualEventLoop running ready=1 timers=0>",
+    ]);
   });
 });

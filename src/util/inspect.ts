@@ -40,7 +40,10 @@ export function inspectAsString(...classes: { prototype: object }[]): void {
 
 /**
  * The class name a repr shows: the instance's class's, or, for an anonymous
- * subclass (`class extends Lock {}`), its nearest named ancestor's.
+ * subclass (`class extends Lock {}`), its nearest named ancestor's. A class
+ * of asynkit's whose body names itself says its name in `_className`: a
+ * bundler renames such a class (esbuild: `var Task = class _Task`), even
+ * without minifying.
  */
 export function classNameOf(instance: object): string {
   for (
@@ -48,7 +51,9 @@ export function classNameOf(instance: object): string {
     proto !== null;
     proto = Object.getPrototypeOf(proto)
   ) {
-    const name: unknown = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    const cls = (proto as { constructor?: { name?: unknown; _className?: string } }).constructor;
+    const name: unknown =
+      cls !== undefined && Object.hasOwn(cls, "_className") ? cls._className : cls?.name;
     if (typeof name === "string" && name !== "") return name;
   }
   return "Object";
