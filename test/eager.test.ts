@@ -513,6 +513,58 @@ describe("eager: the start's own task, made when asked for", () => {
     ]);
   });
 
+  test("nested starts: the inner start's task is the outer's child, unless it asked before the outer did", () => {
+    const created: string[] = [];
+    const listener = (message: unknown) => {
+      const { name, parent } = message as ChannelMessage<"asynkit:task.created">;
+      created.push(`${name} under ${parent === null ? null : parent.getName()}`);
+    };
+    const nested = (innerAsks: boolean) => {
+      created.length = 0;
+      const loop = new VirtualEventLoop();
+      loop.runSync(
+        loop.createTask(
+          (function* () {
+            eager(
+              (function* () {
+                eager(
+                  (function* () {
+                    if (innerAsks) createTask(sleep(1), { name: "leaf" });
+                    yield* sleep(1);
+                  })(),
+                );
+                yield* sleep(1);
+              })(),
+            );
+            yield* sleep(2);
+          })(),
+          { name: "main" },
+        ),
+      );
+      loop.close();
+      return [...created];
+    };
+    subscribe("asynkit:task.created", listener);
+    try {
+      // The inner start's task is made as it suspends, in the outer start, which makes the
+      // outer's first (Task-2, announced first; Task-1 was numbered as the inner's began).
+      expect(nested(false)).toEqual([
+        "main under null",
+        "Task-2 under main",
+        "Task-1 under Task-2",
+      ]);
+      // Asked for inside the inner start, before the outer start made its own: under main.
+      expect(nested(true)).toEqual([
+        "main under null",
+        "Task-1 under main",
+        "leaf under Task-1",
+        "Task-2 under main",
+      ]);
+    } finally {
+      unsubscribe("asynkit:task.created", listener);
+    }
+  });
+
   test("a start that asks for its task and returns: that task, done at once, not live", () => {
     runSync(
       inLoop(() => {
