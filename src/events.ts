@@ -538,8 +538,8 @@ const starts = {
 };
 /**
  * @internal How many eager starts are in progress (0 almost always), for the
- * task constructor's test (see creatingTask). A field of a constant object
- * rather than a `let` of the module: a start pays no more than before.
+ * task constructor's test (see creatingTask): this object's field, not a `let`
+ * of the module, which would be checked for its uninitialised state at every use.
  */
 export const eagerStarts: { readonly depth: number } = starts;
 
@@ -602,11 +602,15 @@ export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
   return starts.askedTask ?? loop._currentTask;
 }
 
-/** Set while the task of the innermost eager start is made (see creatingTask). */
+/**
+ * Set while the task of the innermost eager start is made: the code that runs
+ * meanwhile (the task's constructor, a task factory, a task.created listener)
+ * is the code around the start, and must not ask for that task again.
+ */
 let makingStartTask = false;
 
 /** Makes the task of the innermost eager start: out of runningTask(), which native steps call often. */
-function makeStartTask(loop: BaseEventLoop): Task<unknown> {
+function makeAskedStartTask(loop: BaseEventLoop): Task<unknown> {
   makingStartTask = true;
   try {
     return (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
@@ -616,15 +620,13 @@ function makeStartTask(loop: BaseEventLoop): Task<unknown> {
 }
 
 /**
- * @internal The task whose child a task made now on `loop` is: the step's
- * task, or in an eager start the task that continues it (made now, as
- * currentTask() makes it), so the tree and the task.created channel show
- * the start's children under it. That task itself is a child of the code
- * around the start.
+ * @internal The task whose child a task made now on `loop`, during an eager
+ * start, is: the task that continues the start (made now, as currentTask()
+ * makes it), so the tree and the task.created channel show the start's
+ * children under it.
  */
 export function creatingTask(loop: BaseEventLoop): Task<unknown> | null {
-  if (starts.depth === 0 || loop !== runningLoop) return loop._currentTask;
-  return makingStartTask ? startingTask(loop) : runningTask(loop);
+  return loop === runningLoop ? runningTask(loop) : loop._currentTask;
 }
 
 /**
@@ -654,7 +656,8 @@ export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
     return owner !== null && owner._loop === loop && !owner.done() ? owner : null;
   }
   if (starts.askedDepth !== starts.depth) {
-    const task = makeStartTask(loop);
+    if (makingStartTask) return startingTask(loop);
+    const task = makeAskedStartTask(loop);
     outerAsks.push(starts.askedDepth, starts.askedTask);
     starts.askedDepth = starts.depth;
     starts.askedTask = task;

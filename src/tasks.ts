@@ -349,15 +349,15 @@ export class Task<T = unknown> extends Future<T> {
     this._coro = coro;
     this._flags = generator ? GENERATOR : 0;
     this._context = (plain ? undefined : options.context) ?? snapshotContext();
+    const loop = this._loop;
+    loop._checkClosed();
+    // Before its number: an eager start's task made for it here is numbered first.
+    this._parent = creatorLink(loop);
     // Numbered by its loop: a program on a fresh loop names its tasks alike in every run.
-    this._name =
-      plain || options.name === undefined ? ++this._loop._taskCount : String(options.name);
+    this._name = plain || options.name === undefined ? ++loop._taskCount : String(options.name);
     this._futWaiter = null;
     this._previousLive = null;
     this._nextLive = null;
-    const loop = this._loop;
-    loop._checkClosed();
-    this._parent = creatorLink(loop);
     this._childLink = null;
     (coro as Marked)[coroMark] = this as Task<unknown>;
     if (loop._asyncLocalStorage) keepAsyncScope(this as Task<unknown>, loop);

@@ -547,11 +547,11 @@ describe("eager: the start's own task, made when asked for", () => {
     subscribe("asynkit:task.created", listener);
     try {
       // The inner start's task is made as it suspends, in the outer start, which makes the
-      // outer's first (Task-2, announced first; Task-1 was numbered as the inner's began).
+      // outer's first: numbered and announced first.
       expect(nested(false)).toEqual([
         "main under null",
-        "Task-2 under main",
-        "Task-1 under Task-2",
+        "Task-1 under main",
+        "Task-2 under Task-1",
       ]);
       // Asked for inside the inner start, before the outer start made its own: under main.
       expect(nested(true)).toEqual([
@@ -563,6 +563,32 @@ describe("eager: the start's own task, made when asked for", () => {
     } finally {
       unsubscribe("asynkit:task.created", listener);
     }
+  });
+
+  test("a task factory that asks currentTask() while a start's task is made gets the start's caller", () => {
+    const loop = new VirtualEventLoop();
+    const asked: (string | null)[] = [];
+    loop.setTaskFactory((factoryLoop, coro, options) => {
+      asked.push(currentTask(factoryLoop)?.getName() ?? null);
+      return new Task(coro, { ...options, loop: factoryLoop });
+    });
+    const started = loop.runSync(
+      loop.createTask(
+        (function* () {
+          const start = eager(
+            (function* () {
+              const own = currentTask(); // makes the start's task, through the factory
+              yield* sleep(1);
+              return own?.getName();
+            })(),
+          );
+          return yield* start;
+        })(),
+        { name: "main" },
+      ),
+    );
+    expect(started).toBe("Task-1");
+    expect(asked).toEqual([null, "main"]); // main's own, made before the run; then the start's
   });
 
   test("a start that asks for its task and returns: that task, done at once, not live", () => {
