@@ -416,6 +416,7 @@ export abstract class BaseEventLoop {
    * returns what cancels it. A report matters only while something else
    * runs, so it keeps nothing alive: on a virtual clock a timer does not; a
    * loop on the host's clock waits on the host instead (see HostEventLoop).
+   * The caller cancels it before the loop stops.
    */
   _reportAfter(ms: number, report: () => void): () => void {
     const timer = this._callAt(this.time() + ms, report, 0, undefined, undefined, null);

@@ -50,7 +50,7 @@ export class HostEventLoop extends BaseEventLoop {
     let queued: Handle | null = null;
     const stopWaiting = hostDelay(
       () => {
-        if (!this.isClosed()) queued = this.callSoon(report);
+        if (this.isRunning()) queued = this._call(report, 0, undefined, undefined, null);
       },
       ms,
       false,

@@ -81,17 +81,7 @@ export const yieldToHost: (fn: () => void) => void = (() => {
     return (fn: () => void) => void setImmediate(fn);
   }
   if (typeof MessageChannel === "function") {
-    const channel = new MessageChannel();
-    // A listening port keeps a process-style host alive (Node's, Deno's, Bun's): only
-    // while a yield is pending, as a pending setImmediate() does. A browser's has no ref().
-    const port = channel.port1 as MessagePort & { ref?(): void; unref?(): void };
-    const queue: (() => void)[] = [];
-    port.onmessage = () => {
-      const fn = queue.shift();
-      if (queue.length === 0) port.unref?.();
-      fn?.();
-    };
-    port.unref?.();
+    const turn = portTurns(true);
     let yields = 0;
     return (fn: () => void) => {
       // A port may deliver many messages before the host's timers get a turn
@@ -101,13 +91,49 @@ export const yieldToHost: (fn: () => void) => void = (() => {
         hostSetTimeout(fn, 0);
         return;
       }
-      queue.push(fn);
-      port.ref?.();
-      channel.port2.postMessage(null);
+      turn(fn);
     };
   }
   return (fn: () => void) => void hostSetTimeout(fn, 0);
 })();
+
+/**
+ * Host turns through a MessageChannel's port. A listening port keeps a
+ * process-style host alive (Node's, Deno's, Bun's): with `keepAlive`, only
+ * while a turn is pending, as a pending setImmediate() does; without, never,
+ * so the process may exit with a turn still to come. A browser's has no ref().
+ */
+function portTurns(keepAlive: boolean): (fn: () => void) => void {
+  const channel = new MessageChannel();
+  const port = channel.port1 as MessagePort & { ref?(): void; unref?(): void };
+  const queue: (() => void)[] = [];
+  port.onmessage = () => {
+    const fn = queue.shift();
+    if (queue.length === 0) port.unref?.();
+    fn?.();
+  };
+  port.unref?.();
+  return (fn: () => void) => {
+    queue.push(fn);
+    if (keepAlive) port.ref?.();
+    channel.port2.postMessage(null);
+  };
+}
+
+let weakTurns: ((fn: () => void) => void) | null = null;
+
+/**
+ * As yieldToHost, for a wait that must not keep a Node process alive where
+ * only host turns can give it (node:test faked the timers: see hostDelay).
+ */
+export function yieldToHostWeakly(fn: () => void): void {
+  if (typeof MessageChannel !== "function") {
+    yieldToHost(fn);
+    return;
+  }
+  weakTurns ??= portTurns(false);
+  weakTurns(fn);
+}
 
 const settled = Promise.resolve();
 

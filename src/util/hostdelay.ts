@@ -5,7 +5,13 @@
  * way back to them (see host.ts): there, host turns that look at the clock.
  */
 import { now } from "./clock.js";
-import { hostClearTimeout, hostSetTimeout, timersFaked, yieldToHost } from "./host.js";
+import {
+  hostClearTimeout,
+  hostSetTimeout,
+  timersFaked,
+  yieldToHost,
+  yieldToHostWeakly,
+} from "./host.js";
 
 /**
  * Runs `fn` once `ms` of the host's time has passed; returns what cancels it.
@@ -30,24 +36,4 @@ export function hostDelay(fn: () => void, ms: number, keepAlive = true): () => v
   return () => {
     cancelled = true;
   };
-}
-
-/** The turns of waits that keep nothing alive: a port never ref'd, so the process may exit. */
-let weakTurns: { queue: (() => void)[]; post: () => void } | null = null;
-
-/** As yieldToHost, but the pending turn does not keep a Node process alive. */
-function yieldToHostWeakly(fn: () => void): void {
-  if (typeof MessageChannel !== "function") {
-    yieldToHost(fn);
-    return;
-  }
-  if (weakTurns === null) {
-    const channel = new MessageChannel();
-    const queue: (() => void)[] = [];
-    channel.port1.onmessage = () => queue.shift()?.();
-    (channel.port1 as MessagePort & { unref?(): void }).unref?.();
-    weakTurns = { queue, post: () => channel.port2.postMessage(null) };
-  }
-  weakTurns.queue.push(fn);
-  weakTurns.post();
 }
