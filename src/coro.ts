@@ -4,6 +4,7 @@
  */
 import type { Future } from "./futures.js";
 import type { Task } from "./tasks.js";
+import { classNameOf } from "./util/inspect.js";
 
 declare const signalBrand: unique symbol;
 
@@ -213,7 +214,7 @@ function describeObject(x: object): string {
   }
   if (Array.isArray(x)) return `array of length ${x.length}`;
   if (x instanceof Map || x instanceof Set) return `${x.constructor.name} of size ${x.size}`;
-  const kind = Object.getPrototypeOf(x)?.constructor?.name ?? "";
+  const kind = classNameOf(x);
   // Not its String(), which a Buffer makes of all its bytes.
   if (ArrayBuffer.isView(x)) return `${kind || "view"} of ${x.byteLength} bytes`;
   if (kind === "" || kind === "Object") {

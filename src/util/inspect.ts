@@ -53,7 +53,7 @@ export function classNameOf(instance: object): string {
   ) {
     const cls = (proto as { constructor?: { name?: unknown; _className?: string } }).constructor;
     const name: unknown =
-      cls !== undefined && Object.hasOwn(cls, "_className") ? cls._className : cls?.name;
+      cls != null && Object.hasOwn(cls, "_className") ? cls._className : cls?.name;
     if (typeof name === "string" && name !== "") return name;
   }
   return "Object";
