@@ -169,9 +169,11 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later, or that waits that long on a host promise
  * which ignores its taskSignal(), is named through the loop's exception
- * handler, and waited for; that wait keeps nothing alive, so once the host
- * has nothing left to run, run() fails with a DeadlockError. `main` is a coroutine, a function* to call, or an async
- * function, which runs as the main task (a native task). What run() refuses
+ * handler, and waited for. The report holds nothing open: a task left on a
+ * host promise the host can no longer settle makes run() fail with a
+ * DeadlockError as the process is about to exit. `main` is a coroutine, a
+ * function* to call, or an async function, which runs as the main task (a
+ * native task). What run() refuses
  * (a bad option, a loop running in this stack) is the promise's rejection,
  * there when the call returns. A main that returns a pending future, task or
  * operation of the loop (rather than `yield*` it) fails with InvalidStateError:

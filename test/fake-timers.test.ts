@@ -125,12 +125,9 @@ describe("node:test's mock.timers", () => {
       process.removeAllListeners("warning");
       mock.timers.enable({ apis: ["setTimeout", "setImmediate"] });
       const { run } = await import("asynkit");
-      const start = performance.now();
-      process.on("exit", () => console.log(performance.now() - start < 900 ? "at once" : "a second later"));
       await run(async () => { await new Promise(() => {}); });`,
     );
     expect(exit.code).toBe(1);
-    expect(exit.stdout).toBe("at once\n");
     expect(exit.stderr).toContain("DeadlockError: run(): deadlock:");
     expect(exit.stderr).not.toContain("was cancelled at run() shutdown");
   }, 30_000); // a node process of its own, as the other runScript() tests

@@ -551,7 +551,11 @@ describe("traceRecorder", () => {
       loop.close();
       return rec.toChromeTrace().traceEvents;
     };
-    const whole = (await record(Number.POSITIVE_INFINITY)).length;
+    const all = await record(Number.POSITIVE_INFINITY);
+    // The path under test: a wakeup flow drawn from a slice of the loop's own track.
+    expect(all.filter((e) => e.tid === 0).map((e) => `${e.ph} ${e.name}`)).toContain("s wakeup");
+    expect(all.map((e) => `${e.ph} ${e.name}`)).toContain("B outside the loop");
+    const whole = all.length;
     for (let maxEvents = 1; maxEvents <= whole; maxEvents++) {
       const events = await record(maxEvents);
       const finished = new Set(events.filter((e) => e.ph === "f").map((e) => e.id));

@@ -448,7 +448,7 @@ class Recorder implements TraceRecorder {
     const source = this.track(from);
     if (source === null) return;
     const id = this.nextFlow++;
-    // Awaited before its start is pushed: a push that fills the recording drops it with the rest.
+    // Listed as coming into `to` first: if the start's push fills the recording, stop() drops it.
     to.flowsIn.push({ id, name });
     this.push(from._loop, source.loop, { name, ph: "s", tid: source.tid, id, cat: "flow" });
   }
