@@ -915,6 +915,7 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
     return funcEager(x as () => Coro<unknown>);
   let hint = "call it as eager(work()) or eager(function* () { ... })";
   if (x instanceof CoroStart) hint = "it started already: wait for it with yield* start";
+  else if (x instanceof Future) hint = "a Future (a Task) is awaited, not started: yield* it";
   else if (isPromiseLike(x))
     hint = "a promise is already running: wait for it with yield* fromPromise(promise)";
   else if (isLocalAsyncFunction(x)) hint = ASYNC_FUNCTION_HINT;

@@ -591,6 +591,21 @@ describe("eager: the start's own task, made when asked for", () => {
     expect(asked).toEqual([null, "main"]); // main's own, made before the run; then the start's
   });
 
+  test("a Task given to eager() is refused with a hint to wait for it", () => {
+    const loop = new VirtualEventLoop();
+    loop.runSync(
+      (function* () {
+        const task = createTask(sleep(1), { name: "x" });
+        expect(() => eager(task as never)).toThrow(
+          new TypeError(
+            'eager() expects x to be a coroutine or a function that returns one (function*), got <Task pending name="x">: a Future (a Task) is awaited, not started: yield* it.',
+          ),
+        );
+        yield* task;
+      })(),
+    );
+  });
+
   test("a start that asks for its task and returns: that task, done at once, not live", () => {
     runSync(
       inLoop(() => {
