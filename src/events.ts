@@ -535,6 +535,13 @@ const starts = {
   /** The depth of the innermost start whose task was made, and that task. */
   askedDepth: 0,
   askedTask: null as Task<unknown> | null,
+  /**
+   * The depth of the start whose task is being made (0: none). The code that
+   * runs meanwhile at that depth (the task's constructor, a task factory, a
+   * task.created listener) is the code around the start, and must not ask
+   * for that task again; a start it begins is deeper, and has its own.
+   */
+  making: 0,
 };
 /**
  * @internal How many eager starts are in progress (0 almost always), for the
@@ -579,14 +586,17 @@ export function endEagerStart(depth: number): Task<unknown> | null {
  */
 export function outsideEagerStarts(fn: () => void): void {
   const depth = starts.depth;
+  const making = starts.making;
   outerAsks.push(starts.askedDepth, starts.askedTask);
   starts.depth = 0;
+  starts.making = 0;
   starts.askedDepth = 0;
   starts.askedTask = null;
   try {
     fn();
   } finally {
     starts.depth = depth;
+    starts.making = making;
     starts.askedTask = outerAsks.pop() as Task<unknown> | null;
     starts.askedDepth = outerAsks.pop() as number;
   }
@@ -602,31 +612,26 @@ export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
   return starts.askedTask ?? loop._currentTask;
 }
 
-/**
- * Set while the task of the innermost eager start is made: the code that runs
- * meanwhile (the task's constructor, a task factory, a task.created listener)
- * is the code around the start, and must not ask for that task again.
- */
-let makingStartTask = false;
-
 /** Makes the task of the innermost eager start: out of runningTask(), which native steps call often. */
 function makeAskedStartTask(loop: BaseEventLoop): Task<unknown> {
-  makingStartTask = true;
+  const outer = starts.making;
+  starts.making = starts.depth;
   try {
     return (makeEagerStartTask as (loop: BaseEventLoop) => Task<unknown>)(loop);
   } finally {
-    makingStartTask = false;
+    starts.making = outer;
   }
 }
 
 /**
- * @internal The task whose child a task made now on `loop`, during an eager
- * start, is: the task that continues the start (made now, as currentTask()
- * makes it), so the tree and the task.created channel show the start's
- * children under it.
+ * @internal The task whose child a task made now on `loop` is: the step's
+ * task, or in an eager start the task that continues it (made now, as
+ * currentTask() makes it), so the tree and the task.created channel show the
+ * start's children under it; while that task is being made, the code around
+ * the start's.
  */
 export function creatingTask(loop: BaseEventLoop): Task<unknown> | null {
-  return loop === runningLoop ? runningTask(loop) : loop._currentTask;
+  return starts.depth === 0 || loop !== runningLoop ? loop._currentTask : runningTask(loop);
 }
 
 /**
@@ -656,7 +661,7 @@ export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
     return owner !== null && owner._loop === loop && !owner.done() ? owner : null;
   }
   if (starts.askedDepth !== starts.depth) {
-    if (makingStartTask) return startingTask(loop);
+    if (starts.making === starts.depth) return startingTask(loop);
     const task = makeAskedStartTask(loop);
     outerAsks.push(starts.askedDepth, starts.askedTask);
     starts.askedDepth = starts.depth;

@@ -189,8 +189,10 @@ const PASSING_CANCEL = 64;
  * was done, whose wakeup had queued it.
  */
 const STEP_QUEUED = 128;
+/** Task._flags: made with HOLD_FIRST_STEP, its first step held until eager() asks (firstStepHeld). */
+const FIRST_STEP_HELD = 256;
 /** Task._flags counts pending cancel() requests in the bits above these: one request adds this. */
-const CANCEL_REQUEST = 256;
+const CANCEL_REQUEST = 512;
 
 /** Marks "no error to throw in" for a step, since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
@@ -351,7 +353,8 @@ export class Task<T = unknown> extends Future<T> {
     this._context = (plain ? undefined : options.context) ?? snapshotContext();
     const loop = this._loop;
     loop._checkClosed();
-    // Before its number: an eager start's task made for it here is numbered first.
+    // Before its number: an eager start's task made for it here is numbered first, and a
+    // task refused (a closed loop, a factory that throws) takes none.
     this._parent = creatorLink(loop);
     // Numbered by its loop: a program on a fresh loop names its tasks alike in every run.
     this._name = plain || options.name === undefined ? ++loop._taskCount : String(options.name);
@@ -384,7 +387,7 @@ export class Task<T = unknown> extends Future<T> {
       if (this._state !== PENDING) this._coro = null as unknown as Coro<T>;
       else if (this._futWaiter !== null) loop._linter?.startSuspended(this, this._futWaiter);
     } else if (options[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
-    else heldFirstStep = this as Task<unknown>;
+    else this._flags |= FIRST_STEP_HELD;
     if (options.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }
@@ -1024,17 +1027,16 @@ function publishStepEnd(task: Task<unknown>): void {
   publish("task.step.end", { task });
 }
 
-/** The task made last with its first step held (HOLD_FIRST_STEP), until firstStepHeld() asks. */
-let heldFirstStep: Task<unknown> | null = null;
-
 /**
  * @internal True if `task`, just made with HOLD_FIRST_STEP, holds its first
  * step: a task factory that drops options (`(loop, coro) => new Task(coro,
- * { loop })`) queues it, or runs it (eagerStart), as any task's.
+ * { loop })`) queues it, or runs it (eagerStart), as any task's. A flag of
+ * the task's own, as the factory may make other such tasks meanwhile (an
+ * eager start of its own).
  */
 export function firstStepHeld(task: Task<unknown>): boolean {
-  const held = heldFirstStep === task;
-  heldFirstStep = null;
+  const held = (task._flags & FIRST_STEP_HELD) !== 0;
+  task._flags &= ~FIRST_STEP_HELD;
   return held;
 }
 

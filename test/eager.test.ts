@@ -591,6 +591,45 @@ describe("eager: the start's own task, made when asked for", () => {
     expect(asked).toEqual([null, "main"]); // main's own, made before the run; then the start's
   });
 
+  test("a start begun while a start's task is made (in its task factory) gets a task of its own", () => {
+    const loop = new VirtualEventLoop();
+    const seen: string[] = [];
+    const recordOwnTask = function* (): Coro<void> {
+      seen.push(currentTask()?.getName() ?? "none");
+      yield* sleep(1);
+    };
+    let first = true;
+    loop.setTaskFactory((factoryLoop, coro, options) => {
+      const task = new Task(coro, { ...options, loop: factoryLoop });
+      if (first && factoryLoop.isRunning()) {
+        first = false; // while the outer start's task (Task-1) is made:
+        eager(recordOwnTask()); // a start of its own, deeper: Task-2
+        createTask(
+          (function* () {
+            yield* eager(recordOwnTask()); // in a named task's eager first step: Task-3
+          })(),
+          { name: "helper", eagerStart: true },
+        );
+      }
+      return task;
+    });
+    loop.runSync(
+      loop.createTask(
+        (function* () {
+          yield* eager(
+            (function* () {
+              currentTask(); // makes this start's task, through the factory
+              yield* sleep(2);
+            })(),
+          );
+        })(),
+        { name: "main" },
+      ),
+    );
+    // Each its own task, not the code around the start being made (main), nor the helper.
+    expect(seen).toEqual(["Task-2", "Task-3"]);
+  });
+
   test("a Task given to eager() is refused with a hint to wait for it", () => {
     const loop = new VirtualEventLoop();
     loop.runSync(
