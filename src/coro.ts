@@ -213,11 +213,11 @@ function describeObject(x: object): string {
     return "an async generator object";
   }
   if (Array.isArray(x)) return `array of length ${x.length}`;
-  if (x instanceof Map || x instanceof Set) return `${x.constructor.name} of size ${x.size}`;
   const kind = classNameOf(x);
+  if (x instanceof Map || x instanceof Set) return `${kind} of size ${x.size}`;
   // Not its String(), which a Buffer makes of all its bytes.
-  if (ArrayBuffer.isView(x)) return `${kind || "view"} of ${x.byteLength} bytes`;
-  if (kind === "" || kind === "Object") {
+  if (ArrayBuffer.isView(x)) return `${kind} of ${x.byteLength} bytes`;
+  if (kind === "Object") {
     const keys = Object.keys(x);
     return keys.length === 0 ? "object {}" : `object { ${keys.slice(0, 4).join(", ")} }`;
   }

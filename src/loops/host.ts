@@ -42,7 +42,9 @@ export class HostEventLoop extends BaseEventLoop {
   /**
    * @internal A loop timer would hold the process open for a report alone,
    * and keep the exit's deadlock check from ever running: the host's clock is
-   * the loop's, so an unref'd host timer waits as long and holds nothing. The
+   * the loop's, so an unref'd host timer waits as long and holds nothing (or,
+   * where node:test faked the timers, host turns that hold nothing: see
+   * hostDelay). The
    * report itself runs as the loop's callback, as a timer's would, so the
    * exception handler finds its loop running.
    */
