@@ -5,9 +5,8 @@
  * bundled for the browser as a user's bundler would, runs a program there.
  */
 import { createContext, runInContext } from "node:vm";
-import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { root } from "./child.js";
+import { bundled } from "./child.js";
 
 /** The program: generator and native tasks, eager(), virtual time, and a host timer during a spin. */
 const program = `
@@ -38,14 +37,7 @@ import { createTask, eager, gather, Lock, run, sleep, VirtualEventLoop } from ".
 
 describe("on a host without Node (a browser)", () => {
   it("runs tasks, eager starts, virtual time and yields to the host's timers", async () => {
-    const bundle = await build({
-      stdin: { contents: program, resolveDir: root, loader: "js" },
-      bundle: true,
-      format: "iife",
-      platform: "browser",
-      write: false,
-      logLevel: "silent",
-    });
+    const script = await bundled(program, "browser");
     const reported = new Promise<string[]>((resolve) => {
       const context = createContext({
         setTimeout,
@@ -58,7 +50,7 @@ describe("on a host without Node (a browser)", () => {
       expect(runInContext("typeof process + typeof setImmediate", context)).toBe(
         "undefinedundefined",
       );
-      runInContext(bundle.outputFiles[0]?.text as string, context);
+      runInContext(script, context);
     });
     expect(await reported).toEqual([
       "a1",

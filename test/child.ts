@@ -1,9 +1,10 @@
-/** Runs small programs in node processes of their own, as users run them, with "asynkit" meaning src/. */
+/** Runs small programs as users run them: in node processes of their own ("asynkit" meaning src/), or bundled. */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -32,6 +33,22 @@ export function runScript(name: string, body: string): Promise<Exit> {
       },
     );
   });
+}
+
+/**
+ * `program`, an ES module that imports the package's source (`./src/…`, from
+ * the project's root), bundled into one script, as a user's bundler would.
+ */
+export async function bundled(program: string, platform: "node" | "browser"): Promise<string> {
+  const bundle = await build({
+    stdin: { contents: program, resolveDir: root, loader: "js" },
+    bundle: true,
+    format: "iife",
+    platform,
+    write: false,
+    logLevel: "silent",
+  });
+  return bundle.outputFiles[0]?.text as string;
 }
 
 /** Removes the scripts written so far (call from afterAll). */

@@ -57,6 +57,22 @@ const loops: [string, () => BaseEventLoop][] = [
 ];
 const runSync = <T>(main: Coro<T>): T => new VirtualEventLoop().runSync(main);
 
+/** What the task.created channel announces while `fn` runs: each new task and its parent, by name. */
+function tasksCreatedDuring(fn: () => void): string[] {
+  const created: string[] = [];
+  const listener = (message: unknown) => {
+    const { name, parent } = message as ChannelMessage<"asynkit:task.created">;
+    created.push(`${name} under ${parent === null ? null : parent.getName()}`);
+  };
+  subscribe("asynkit:task.created", listener);
+  try {
+    fn();
+  } finally {
+    unsubscribe("asynkit:task.created", listener);
+  }
+  return created;
+}
+
 const eagerVar = new ContextVar<string>("eagerVar");
 
 // biome-ignore lint/correctness/useYield: a coroutine that returns without suspending
@@ -443,15 +459,9 @@ describe("eager: the start's own task, made when asked for", () => {
   });
 
   test("a task made in a start is the child of the start's task, in the tree and on the channel", () => {
-    const created: string[] = [];
-    const listener = (message: unknown) => {
-      const { name, parent } = message as ChannelMessage<"asynkit:task.created">;
-      created.push(`${name} under ${parent === null ? null : parent.getName()}`);
-    };
-    subscribe("asynkit:task.created", listener);
     let tree: string[] = [];
     const loop = new VirtualEventLoop();
-    try {
+    const created = tasksCreatedDuring(() =>
       loop.runSync(
         loop.createTask(
           (function* () {
@@ -487,10 +497,8 @@ describe("eager: the start's own task, made when asked for", () => {
           })(),
           { name: "main" },
         ),
-      );
-    } finally {
-      unsubscribe("asynkit:task.created", listener);
-    }
+      ),
+    );
     expect(created).toEqual([
       "main under null",
       "Task-1 under main",
@@ -514,55 +522,40 @@ describe("eager: the start's own task, made when asked for", () => {
   });
 
   test("nested starts: the inner start's task is the outer's child, unless it asked before the outer did", () => {
-    const created: string[] = [];
-    const listener = (message: unknown) => {
-      const { name, parent } = message as ChannelMessage<"asynkit:task.created">;
-      created.push(`${name} under ${parent === null ? null : parent.getName()}`);
-    };
-    const nested = (innerAsks: boolean) => {
-      created.length = 0;
-      const loop = new VirtualEventLoop();
-      loop.runSync(
-        loop.createTask(
-          (function* () {
-            eager(
-              (function* () {
-                eager(
-                  (function* () {
-                    if (innerAsks) createTask(sleep(1), { name: "leaf" });
-                    yield* sleep(1);
-                  })(),
-                );
-                yield* sleep(1);
-              })(),
-            );
-            yield* sleep(2);
-          })(),
-          { name: "main" },
-        ),
-      );
-      loop.close();
-      return [...created];
-    };
-    subscribe("asynkit:task.created", listener);
-    try {
-      // The inner start's task is made as it suspends, in the outer start, which makes the
-      // outer's first: numbered and announced first.
-      expect(nested(false)).toEqual([
-        "main under null",
-        "Task-1 under main",
-        "Task-2 under Task-1",
-      ]);
-      // Asked for inside the inner start, before the outer start made its own: under main.
-      expect(nested(true)).toEqual([
-        "main under null",
-        "Task-1 under main",
-        "leaf under Task-1",
-        "Task-2 under main",
-      ]);
-    } finally {
-      unsubscribe("asynkit:task.created", listener);
-    }
+    const nested = (innerAsks: boolean) =>
+      tasksCreatedDuring(() => {
+        const loop = new VirtualEventLoop();
+        loop.runSync(
+          loop.createTask(
+            (function* () {
+              eager(
+                (function* () {
+                  eager(
+                    (function* () {
+                      if (innerAsks) createTask(sleep(1), { name: "leaf" });
+                      yield* sleep(1);
+                    })(),
+                  );
+                  yield* sleep(1);
+                })(),
+              );
+              yield* sleep(2);
+            })(),
+            { name: "main" },
+          ),
+        );
+        loop.close();
+      });
+    // The inner start's task is made as it suspends, in the outer start, which makes the
+    // outer's first: numbered and announced first.
+    expect(nested(false)).toEqual(["main under null", "Task-1 under main", "Task-2 under Task-1"]);
+    // Asked for inside the inner start, before the outer start made its own: under main.
+    expect(nested(true)).toEqual([
+      "main under null",
+      "Task-1 under main",
+      "leaf under Task-1",
+      "Task-2 under main",
+    ]);
   });
 
   test("a task factory that asks currentTask() while a start's task is made gets the start's caller", () => {

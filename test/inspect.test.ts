@@ -1,6 +1,5 @@
 import { inspect } from "node:util";
 import { runInNewContext } from "node:vm";
-import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import {
   Barrier,
@@ -22,7 +21,7 @@ import {
   TaskGroup,
   VirtualEventLoop,
 } from "../src/index.js";
-import { root } from "./child.js";
+import { bundled } from "./child.js";
 
 describe("console.log() and JSON.stringify() of asynkit's objects", () => {
   it("shows each as its String(), not its fields (a task's reach the whole loop), and what a task waits on", async () => {
@@ -193,15 +192,7 @@ describe("in a bundle", () => {
       });
       report(lines);
     `;
-    const bundle = await build({
-      stdin: { contents: program, resolveDir: root, loader: "js" },
-      bundle: true,
-      format: "iife",
-      platform: "node",
-      write: false,
-      logLevel: "silent",
-    });
-    const text = bundle.outputFiles[0]?.text as string;
+    const text = await bundled(program, "node");
     expect(text).toContain("= class _Task"); // what esbuild does to such a class, unminified
     let lines: string[] = [];
     runInNewContext(text, {
