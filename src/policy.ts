@@ -173,9 +173,8 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
  * host promise the host can no longer settle makes run() fail with a
  * DeadlockError as the process is about to exit. `main` is a coroutine, a
  * function* to call, or an async function, which runs as the main task (a
- * native task). What run() refuses
- * (a bad option, a loop running in this stack) is the promise's rejection,
- * there when the call returns. A main that returns a pending future, task or
+ * native task). What run() refuses (a bad option, a loop running in this
+ * stack) is the promise's rejection, there when the call returns. A main that returns a pending future, task or
  * operation of the loop (rather than `yield*` it) fails with InvalidStateError:
  * the promise would adopt it, and it could finish only on the closed loop.
  *

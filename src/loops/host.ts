@@ -2,7 +2,6 @@
  * HostEventLoop: runs asynkit's loop on the JavaScript host's own event loop
  * (Node, Deno, Bun, browsers), in real time.
  */
-
 import type { Handle } from "../events.js";
 import { now } from "../util/clock.js";
 import { hostClearTimeout, hostSetTimeout } from "../util/host.js";
@@ -44,9 +43,8 @@ export class HostEventLoop extends BaseEventLoop {
    * and keep the exit's deadlock check from ever running: the host's clock is
    * the loop's, so an unref'd host timer waits as long and holds nothing (or,
    * where node:test faked the timers, host turns that hold nothing: see
-   * hostDelay). The
-   * report itself runs as the loop's callback, as a timer's would, so the
-   * exception handler finds its loop running.
+   * hostDelay). The report itself runs as the loop's callback, as a timer's
+   * would, so the exception handler finds its loop running.
    */
   override _reportAfter(ms: number, report: () => void): () => void {
     let queued: Handle | null = null;
