@@ -80,7 +80,9 @@ interface Holdable {
  * disposable where the lib declares iterators disposable).
  */
 class Hold {
+  /** The acquire under way: null before the first await, and after one that failed (cancelled). */
   private acquiring: Coro<true> | null = null;
+  private awaited = false;
   private held: Held | null = null;
   /** The task whose acquire it is, while it waits: another one's yield* of it is refused. */
   private by: Task | null = null;
@@ -96,17 +98,20 @@ class Hold {
   next(): IteratorResult<Suspend, Disposable> {
     const current = peekRunningLoop()?._currentTask ?? null;
     this.by = waitOwner(this.by, current, this.waitingOn, this.call);
-    if (this.acquiring === null) this.acquiring = this.owner.acquire();
-    return this.toHeld(this.acquiring.next());
+    this.awaited = true;
+    return this.step(false, undefined);
   }
 
   throw(error: unknown): IteratorResult<Suspend, Disposable> {
     if (this.acquiring === null) throw error;
-    return this.toHeld(this.acquiring.throw(error));
+    return this.step(true, error);
   }
 
   return(value: Disposable): IteratorResult<Suspend, Disposable> {
-    this.acquiring?.return(true);
+    if (this.held === null) {
+      this.acquiring?.return(true);
+      this.startOver();
+    }
     return { done: true, value };
   }
 
@@ -116,13 +121,31 @@ class Hold {
 
   /** `using h = x.hold(); yield* h;` releases what it acquired, as the Disposable would. */
   [Symbol.dispose](): void {
-    if (this.acquiring !== null) {
+    if (this.awaited) {
       this.held?.[Symbol.dispose]();
       return;
     }
     throw new TypeError(
       `${this.call} was disposed without being awaited, so it never acquired, and the block ran without it: write \`using _ = yield* ${this.call};\` in a coroutine, \`using _ = await ${this.call};\` in an async function.`,
     );
+  }
+
+  /** Steps the acquire; one that fails (cancelled while it waits) leaves the call to start over. */
+  private step(throwing: boolean, error: unknown): IteratorResult<Suspend, Disposable> {
+    const acquiring = (this.acquiring ??= this.owner.acquire());
+    try {
+      return this.toHeld(throwing ? acquiring.throw(error) : acquiring.next());
+    } catch (raised) {
+      this.startOver();
+      throw raised;
+    }
+  }
+
+  /** The acquire failed or was let go before it acquired: awaited again, the call acquires afresh. */
+  private startOver(): void {
+    this.acquiring = null;
+    this.by = null;
+    this.waitingOn = null;
   }
 
   private toHeld(step: IteratorResult<Suspend, true>): IteratorResult<Suspend, Disposable> {
@@ -384,8 +407,12 @@ class EventWait {
     return this;
   }
 
+  /** Stops waiting: awaited again, the call waits afresh (see from-asyncio.md). */
   private _leave(): void {
-    if (this.value !== null) this.event._waiters.remove(this.value);
+    const waited = this.value;
+    if (waited === null) return;
+    this.value = null;
+    this.event._waiters.remove(waited);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   Condition,
   type Coro,
   createTask,
+  currentTask,
   Event,
   type Future,
   gather,
@@ -29,8 +30,6 @@ import {
 } from "../src/index.js";
 import { provideDisposeSymbols } from "../src/util/dispose.js";
 import { catching, runV } from "./helpers.js";
-
-/** Runs `coro` in the current task and returns what it threw (undefined if nothing). */
 
 /** Expects the coroutine to raise CancelledError; returns nothing. */
 function* expectCancelled(task: Task<unknown>): Coro<void> {
@@ -300,6 +299,114 @@ describe("Lock", () => {
       expect(await hold).toBeUndefined();
       held[Symbol.dispose]();
       expect(lock.locked()).toBe(false);
+    });
+  });
+
+  it("a hold() cancelled while it waits, awaited again, waits for the lock afresh", async () => {
+    // The retry must not pass the lock by: c asks for it while b holds it, and waits.
+    function* scenario(
+      retrying: (lock: Lock, log: string[]) => Coro<void> | (() => Promise<void>),
+    ): Coro<string[]> {
+      const lock = new Lock();
+      const log: string[] = [];
+      yield* lock.acquire();
+      const b = createTask(retrying(lock, log));
+      const c = createTask(
+        (function* () {
+          yield* sleep(2);
+          yield* lock.acquire();
+          log.push("c: holds the lock");
+          lock.release();
+        })(),
+      );
+      yield* sleep(0);
+      b.cancel();
+      yield* sleep(0);
+      lock.release();
+      yield* b;
+      yield* c;
+      expect(lock.locked()).toBe(false);
+      return log;
+    }
+    const cancelled = (log: string[], error: unknown) => {
+      currentTask()?.uncancel();
+      log.push(`b: ${(error as Error).name}`);
+    };
+    function* generatorRetry(lock: Lock, log: string[]): Coro<void> {
+      const hold = lock.hold();
+      try {
+        yield* hold;
+      } catch (error) {
+        cancelled(log, error);
+      }
+      const held = yield* hold;
+      log.push("b: holds the lock");
+      yield* sleep(10);
+      log.push("b: lets go");
+      held[Symbol.dispose]();
+    }
+    const nativeRetry = (lock: Lock, log: string[]) => async () => {
+      const hold = lock.hold();
+      try {
+        await hold;
+      } catch (error) {
+        cancelled(log, error);
+      }
+      const held = await hold;
+      log.push("b: holds the lock");
+      await sleep(10);
+      log.push("b: lets go");
+      held[Symbol.dispose]();
+    };
+    const expected = ["b: CancelledError", "b: holds the lock", "b: lets go", "c: holds the lock"];
+    const loop = new VirtualEventLoop();
+    expect(await loop.runUntilComplete(scenario(generatorRetry))).toEqual(expected);
+    expect(await loop.runUntilComplete(scenario(nativeRetry))).toEqual(expected);
+  });
+
+  it("a hold() let go of before it acquired (its coroutine closed), awaited again, acquires", () => {
+    runV(function* () {
+      const lock = new Lock();
+      yield* lock.acquire();
+      const hold = lock.hold();
+      const waiting = (function* () {
+        return yield* hold;
+      })();
+      waiting.next(); // waits for the lock ...
+      waiting.return(undefined as never); // ... and is closed
+      lock.release();
+      const held = yield* hold;
+      expect(lock.locked()).toBe(true);
+      held[Symbol.dispose]();
+      expect(lock.locked()).toBe(false);
+    });
+  });
+
+  it("an Event.wait() awaited again waits afresh: after it was woken, and after it was cancelled", async () => {
+    await new VirtualEventLoop().runUntilComplete(function* () {
+      const loop = getRunningLoop();
+      const event = new Event();
+      const wait = event.wait();
+      loop.callLater(1, () => event.set());
+      expect(yield* wait).toBe(true);
+      event.clear();
+      loop.callLater(50, () => event.set());
+      expect(yield* wait).toBe(true);
+      expect(loop.time()).toBe(51);
+      event.clear();
+      const first = createTask(
+        (function* () {
+          return yield* wait;
+        })(),
+      );
+      yield* sleep(0);
+      first.cancel();
+      yield* expectCancelled(first);
+      const second = createTask(async () => await wait);
+      yield* sleep(5);
+      expect(second.done()).toBe(false);
+      event.set();
+      expect(yield* second).toBe(true);
     });
   });
 
