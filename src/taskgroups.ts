@@ -100,6 +100,12 @@ export class TaskGroup {
       yield* this._exit(NO_ERROR);
       return result;
     } finally {
+      // The body was closed with return() (GeneratorObject.close(), forAwait() leaving
+      // early): its tasks are cancelled and waited for, as when it fails.
+      if (!this._exiting) {
+        this._abort();
+        yield* this._exit(NO_ERROR);
+      }
       leaveAwaitScope(this._within, this);
     }
   }

@@ -135,8 +135,11 @@ export class Timeout {
         );
       }
       throw error;
+    } finally {
+      // Not left yet: the body ended (exit here), or it was closed with return(), by
+      // GeneratorObject.close() or forAwait() leaving early: the deadline goes all the same.
+      if (this._state === ENTERED || this._state === EXPIRING) this._exit();
     }
-    this._exit();
     return result;
   }
 

@@ -9,6 +9,7 @@ import {
   type Coro,
   createTask,
   currentTask,
+  GeneratorObject,
   getRunningLoop,
   sleep,
   type Task,
@@ -374,5 +375,62 @@ describe("taskGroup", () => {
         expect(String(tg)).toBe("<TaskGroup tasks=1 entered>");
       });
     });
+  });
+});
+
+describe("taskGroup() in a generator closed with return() (aclose() of an async generator in asyncio)", () => {
+  it("cancels its tasks and waits for them before the close returns", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const gen = new GeneratorObject<number>(function* (g) {
+        yield* taskGroup(function* (tg) {
+          tg.createTask(
+            (function* () {
+              try {
+                yield* sleep(1000);
+                log.push("child ran to its end");
+              } catch (error) {
+                log.push(`child ${(error as Error).name} at ${loop.time()}`);
+                yield* sleep(5); // its cleanup waits, and the close with it
+                throw error;
+              }
+            })(),
+          );
+          yield* g.yield(1);
+        });
+      });
+      log.push(`got ${(yield* gen.next()).value}`);
+      yield* sleep(10);
+      yield* gen.close();
+      log.push(`closed at ${loop.time()}`);
+      yield* sleep(2000);
+      return log;
+    });
+    expect(log).toEqual(["got 1", "child CancelledError at 10", "closed at 15"]);
+  });
+
+  it("a task that fails as it is cancelled is raised from the close", () => {
+    const error = runV(function* () {
+      const gen = new GeneratorObject<number>(function* (g) {
+        yield* taskGroup(function* (tg) {
+          tg.createTask(
+            (function* () {
+              try {
+                yield* sleep(1000);
+              } finally {
+                // biome-ignore lint/correctness/noUnsafeFinally: the failure under test
+                throw new Error("cleanup failed");
+              }
+            })(),
+          );
+          yield* g.yield(1);
+        });
+      });
+      yield* gen.next();
+      yield* sleep(1); // the task runs to its sleep
+      return yield* catching(gen.close());
+    });
+    expect(messages(error)).toEqual(["Error: cleanup failed"]);
   });
 });

@@ -7,9 +7,12 @@ import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
+  coroStart,
   createTask,
   currentTask,
   Event,
+  forAwait,
+  GeneratorObject,
   getRunningLoop,
   run,
   sleep,
@@ -283,6 +286,56 @@ describe("timeout", () => {
     });
     loop.runSync(sleep(0));
     expect(String(outside)).toMatch(/inside a task/);
+  });
+});
+
+describe("timeout() in a generator closed with return() (aclose() of an async generator in asyncio)", () => {
+  it("its deadline goes with it: it cancels nothing later", () => {
+    const log = runV(function* () {
+      const log: string[] = [];
+      const gen = new GeneratorObject<number>(function* (g) {
+        try {
+          yield* timeout(50, function* () {
+            yield* g.yield(1);
+            yield* g.yield(2);
+          });
+        } finally {
+          log.push(`closed at ${getRunningLoop().time()}`);
+        }
+      });
+      log.push(`got ${(yield* gen.next()).value}`);
+      yield* gen.close();
+      yield* sleep(100); // past the deadline
+      log.push(`slept to ${getRunningLoop().time()}, cancelling ${currentTask()?.cancelling()}`);
+      return log;
+    });
+    expect(log).toEqual(["got 1", "closed at 0", "slept to 100, cancelling 0"]);
+  });
+
+  it("and for waitFor() and forAwait() leaving a source early", async () => {
+    function ticker(): GeneratorObject<number> {
+      return new GeneratorObject<number>(function* (g) {
+        yield* timeout(50, function* () {
+          for (let i = 0; ; i++) {
+            yield* sleep(5);
+            yield* g.yield(i);
+          }
+        });
+      });
+    }
+    const loop = new VirtualEventLoop();
+    const read = await loop.runUntilComplete(function* () {
+      const items: number[] = [];
+      yield* forAwait(ticker(), (i) => {
+        items.push(i);
+        return i < 2;
+      });
+      const start = coroStart(waitFor(sleep(1000), 30));
+      start.close();
+      yield* sleep(100);
+      return items;
+    });
+    expect([read, loop.time()]).toEqual([[0, 1, 2], 115]);
   });
 });
 
