@@ -62,10 +62,28 @@ run(function* () { const t = createTask(child()); log.push("main"); return (yiel
   // The published declarations must stand on their own: type-check a consumer against them.
   writeFileSync(
     join(dir, "consumer.ts"),
-    `import { run, createTask, sleep, type Coro, type Task } from "asynkit";
-import { explore, type ExploreReport } from "asynkit/testing";
+    `import { run, createTask, sleep, type Coro, type Task, BoundMonitor, DeadlockError, Handle, TaskTimeout, TimerHandle, Token } from "asynkit";
+import { explore, ExploreError, type ExploreReport } from "asynkit/testing";
 import { traceRecorder, type ChromeTrace } from "asynkit/trace";
 export const trace: ChromeTrace = traceRecorder().toChromeTrace();
+// Made only by the library: the declarations refuse new, whose object would be broken.
+export const made = [
+  // @ts-expect-error
+  new Handle(),
+  // @ts-expect-error
+  new TimerHandle(),
+  // @ts-expect-error
+  new TaskTimeout(),
+  // @ts-expect-error
+  new Token(),
+  // @ts-expect-error
+  new BoundMonitor(),
+  // @ts-expect-error
+  new DeadlockError("m"),
+  // @ts-expect-error
+  new ExploreError("m"),
+];
+export const narrowed = (e: unknown): boolean => e instanceof DeadlockError || e instanceof ExploreError;
 function* child(): Coro<number> { yield* sleep(1); return 1; }
 export const result: Promise<number> = run(function* () { const t: Task<number> = createTask(child()); return yield* t; });
 export const report: Promise<ExploreReport> = explore(child, { strategy: "pct", depth: 2 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   type Coro,
   createTask,
+  currentTask,
   DeadlockError,
   fromPromise,
   getRunningLoop,
@@ -84,6 +85,25 @@ describe("runSync", () => {
     f.setResult("future");
     expect(loop.runSync(f)).toBe("future");
     expect(loop.time()).toBe(10);
+  });
+
+  it("runs a function that returns a coroutine, called in the main task as run() calls it", () => {
+    const loop = new VirtualEventLoop();
+    function* double(n: number): Coro<number> {
+      yield* sleep(5);
+      return n * 2;
+    }
+    let caller: unknown = null;
+    const main = () => {
+      caller = currentTask()?.getName();
+      return double(21);
+    };
+    expect([loop.runSync(main), caller, loop.time()]).toEqual([42, "Task-1", 5]);
+    expect(loop.runSync(() => sleep(1, "op"))).toBe("op");
+    // One that returns a promise fails its task, which says why.
+    expect(thrown(() => loop.runSync(() => Promise.resolve(1) as never)).message).toMatch(
+      /^runSync\(\) cannot run <Task pending name="Task-3">, whose function returned a promise: .* Use `await loop.runUntilComplete\(main\)`/,
+    );
   });
 
   it("throws the program's error", () => {

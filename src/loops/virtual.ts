@@ -3,7 +3,7 @@
  * programs and tests. Timers fire in order without waiting.
  */
 import { checkObservers } from "../channels.js";
-import { type Awaitable, type Coro, isGeneratorFunction } from "../coro.js";
+import { type Awaitable, type Coro, isGeneratorFunction, isLocalAsyncFunction } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
 import { HostAwaitError } from "../errors.js";
 import { anyTaskOnHost, setRunningLoop } from "../events.js";
@@ -114,10 +114,11 @@ export class VirtualEventLoop extends BaseEventLoop {
   }
 
   /**
-   * Runs `main` (a coroutine, a Future, or a generator function, which it
-   * calls, as run() does) to completion synchronously and returns its result
-   * (or throws its error). Throws when the program would wait on something
-   * only the host can deliver, or on something that never comes.
+   * Runs `main` (a coroutine, a Future, or a function that returns a
+   * coroutine, which its task calls, as run() does; not an async function)
+   * to completion synchronously and returns its result (or throws its
+   * error). Throws when the program would wait on something only the host
+   * can deliver, or on something that never comes.
    */
   runSync<T>(main: Awaitable<T> | (() => Coro<T>)): T {
     return this._runSync(main, "runSync()");
@@ -127,13 +128,13 @@ export class VirtualEventLoop extends BaseEventLoop {
   _runSync<T>(main: Awaitable<T> | (() => Coro<T>), caller: string): T {
     this._checkRunnable("runSync");
     if (isGeneratorFunction(main)) main = main() as Coro<T>;
-    else if (typeof main === "function") {
+    else if (isLocalAsyncFunction(main)) {
       throw argTypeError(
         "loop.runSync()",
         "main",
         main,
-        "a coroutine, a Future or a generator function",
-        "a function's task may be native, whose awaits resume in microtasks, which need the host: use `await loop.runUntilComplete(main)` or `await run(main)`, or pass a coroutine",
+        "a coroutine, a Future, or a function that returns a coroutine",
+        "an async function's awaits resume in microtasks, which need the host: use `await loop.runUntilComplete(main)` or `await run(main)`",
       );
     }
     const future = toFuture("loop.runSync()", "main", main, this);
