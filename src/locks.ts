@@ -420,6 +420,9 @@ waitSteps(EventWait);
 
 thenable(EventWait);
 
+/** What a condition's wait that took its lock back failed with: nothing. */
+const NO_FAILURE: unique symbol = Symbol("no failure");
+
 /**
  * A condition variable, as asyncio.Condition: tasks wait, holding its lock,
  * until another task notifies them. A wait() that is cancelled still
@@ -494,9 +497,8 @@ export class Condition extends LoopBound {
     }
     const loop = this._getLoop();
     this.release();
-    let failed = false;
-    let failure: unknown;
     const fut = new Waiter<boolean>(loop, this._waitName);
+    let notified = false;
     try {
       this._join(fut);
       try {
@@ -504,29 +506,37 @@ export class Condition extends LoopBound {
       } finally {
         this._leave(fut);
       }
-    } catch (error) {
-      failed = true;
-      failure = error;
+      notified = true;
+    } finally {
+      // The lock must be held again on every exit: a wait that failed (cancelled), and one
+      // closed with return() (GeneratorObject.close(), forAwait() leaving early).
+      const failure = yield* this._reacquire();
+      // Notified but not returning: another waiter takes the notification instead. One
+      // cancelled while it waited was not, and passes nothing on (asyncio notifies another
+      // either way, which made cancelling n waiters scan the queue n times).
+      if (!(notified && failure === NO_FAILURE) && fut._state === FINISHED && this._lock._locked)
+        this._notify(1);
+      // biome-ignore lint/correctness/noUnsafeFinally: a failure to take the lock back wins, as asyncio's.
+      if (failure !== NO_FAILURE) throw failure;
     }
-    // The lock must be held again on every exit, even a cancelled one.
+    return true;
+  }
+
+  /**
+   * Takes the lock back for a wait that ends, through any cancellations: what
+   * failed it (the last cancellation, or another error, which gives up).
+   */
+  private *_reacquire(): Coro<unknown> {
+    let failure: unknown = NO_FAILURE;
     for (;;) {
       try {
         yield* this._lock.acquire();
-        break;
+        return failure;
       } catch (error) {
-        failed = true;
         failure = error;
-        if (!(error instanceof CancelledError)) break;
+        if (!(error instanceof CancelledError)) return failure;
       }
     }
-    if (failed) {
-      // Notified before it failed: another waiter takes the notification instead. One
-      // cancelled while it waited was not, and passes nothing on (asyncio notifies another
-      // either way, which made cancelling n waiters scan the queue n times).
-      if (fut._state === FINISHED && this._lock._locked) this._notify(1);
-      throw failure;
-    }
-    return true;
   }
 
   /** @internal `waiter` joins the line of those waiting to be notified. */

@@ -89,10 +89,17 @@ function takeTask(what: string, loop: AnySchedulingLoop, task: Task): Handle {
   );
 }
 
+/** A task's move to a position of the ready queue, withdrawn if its wait ends before it yields. */
+interface Move {
+  readonly task: Task;
+  withdrawn: boolean;
+}
+
 /** Runs right after the task yielded, so its entry is the last one: moves it to `pos`. */
-function moveTaskTo(task: Task, pos: number): void {
-  const loop = task._loop as AnySchedulingLoop;
-  const handle = loop._takeTask(task);
+function moveTaskTo(move: Move, pos: number): void {
+  if (move.withdrawn) return;
+  const loop = move.task._loop as AnySchedulingLoop;
+  const handle = loop._takeTask(move.task);
   if (handle !== null) loop._putBack(handle, pos);
 }
 
@@ -105,8 +112,15 @@ export function* sleepAt(what: string, loop: AnySchedulingLoop, pos: number): Co
     );
   }
   if (observed) publish("ready.move", { loop, op: what, task, position: pos });
-  loop._callFirst(moveTaskTo, task, pos);
-  yield;
+  const move: Move = { task, withdrawn: false };
+  loop._callFirst(moveTaskTo, move, pos);
+  try {
+    yield;
+  } finally {
+    // Closed before it yielded to its task (coroStart(sleepInsert(0)).close()): the move
+    // would take the task's next wait instead.
+    move.withdrawn = true;
+  }
 }
 
 function* sleepInsertOn(pos: number): Coro<void> {

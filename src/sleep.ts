@@ -142,24 +142,36 @@ class SleepFor<T> {
       return doneStep(this._result);
     }
     const timer = this.value;
-    if (timer !== null) return waitStep(timer, true);
+    if (timer !== null) {
+      // Woken, and not by its timer: cancelled. Awaited again, it sleeps afresh.
+      if (timer._state !== PENDING) this.value = null;
+      return waitStep(timer, true);
+    }
     const started = new SleepTimer<T>(getRunningLoop(), this.ms, this);
     this.value = started;
     return waitStep(started, false, this as IteratorYieldResult<Suspend>);
   }
 
   throw(error: unknown): never {
-    this.value?.stop();
+    this.stop();
     throw error;
   }
 
   return(value: T): IteratorResult<Suspend, T> {
-    this.value?.stop();
+    this.stop();
     return { done: true, value };
   }
 
   [Symbol.iterator](): this {
     return this;
+  }
+
+  /** Ends a sleep cut short (cancelled, closed): awaited again, it sleeps afresh, as Queue's calls start over. */
+  private stop(): void {
+    const timer = this.value;
+    if (timer === null) return;
+    this.value = null;
+    timer.stop();
   }
 
   /** What the sleeping task waits on, in deadlock and shutdown reports. */

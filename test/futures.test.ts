@@ -10,6 +10,7 @@ import {
   CancelledError,
   type Coro,
   CoroStart,
+  coroStart,
   createTask,
   eager,
   Future,
@@ -548,6 +549,35 @@ describe("yield* sleep(ms)", () => {
     );
     expect(log).toEqual(["cancel sent", "true late"]);
     expect(loop.time()).toBe(5);
+  });
+
+  it("cut short (cancelled, or closed), awaited again, sleeps afresh", () => {
+    const loop = newLoop();
+    const log = loop.runSync(
+      (function* () {
+        const log: string[] = [];
+        const cancelled = sleep(100, "woke");
+        const first = createTask(
+          (function* () {
+            return yield* cancelled;
+          })(),
+        );
+        yield* sleep(1);
+        first.cancel();
+        yield* sleep(1);
+        const second = createTask(
+          (function* () {
+            return yield* cancelled;
+          })(),
+        );
+        log.push(`${first.cancelled()} ${yield* second} at t=${loop.time()}`);
+        const closed = sleep(10, "again");
+        coroStart(closed).close();
+        log.push(`${yield* closed} at t=${loop.time()}`);
+        return log;
+      })(),
+    );
+    expect(log).toEqual(["true woke at t=102", "again at t=112"]);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   CancelledError,
   Condition,
   type Coro,
+  coroStart,
   createTask,
   currentTask,
   Event,
@@ -759,6 +760,88 @@ describe("Condition", () => {
       cond.release();
       expect(lock.locked()).toBe(false);
     });
+  });
+});
+
+describe("Condition.wait() closed with return() (asyncio: close() of the coroutine)", () => {
+  it("takes the lock back: at once when it is free", () => {
+    runV(function* () {
+      const cond = new Condition();
+      yield* cond.acquire();
+      coroStart(cond.wait()).close();
+      expect(cond.locked()).toBe(true);
+      cond.release();
+      const barrier = new Barrier(2);
+      coroStart(barrier.wait()).close(); // its condition's lock is free: nothing to wait for
+      expect(String(barrier)).toBe("<Barrier [filling, waiters:0/2]>");
+    });
+  });
+
+  it("and once its holder lets it go, for aclose() (a close() that must wait is an error)", () => {
+    const log = runV(function* () {
+      const cond = new Condition();
+      const log: string[] = [];
+      function* waitWithin(): Coro<void> {
+        yield* cond.acquire();
+        try {
+          yield* cond.wait();
+        } finally {
+          log.push(`leaves, the lock held: ${cond.locked()}`);
+          cond.release();
+        }
+      }
+      const mustWait = coroStart(
+        (function* () {
+          yield* cond.acquire();
+          yield* cond.wait();
+        })(),
+      );
+      const waiting = coroStart(waitWithin());
+      const holder = createTask(
+        (function* () {
+          yield* cond.acquire();
+          yield* sleep(10);
+          log.push("holder lets go");
+          cond.release();
+        })(),
+      );
+      yield* sleep(1); // the holder has the lock now
+      expect(() => mustWait.close()).toThrow(/suspended in a finally block/);
+      expect(cond.locked()).toBe(true); // still the holder's
+      yield* waiting.aclose();
+      log.push(`aclose() done at ${getRunningLoop().time()}`);
+      yield* holder;
+      expect(cond.locked()).toBe(false);
+      return log;
+    });
+    expect(log).toEqual(["holder lets go", "leaves, the lock held: true", "aclose() done at 10"]);
+  });
+
+  it("a notified wait closed before it resumes passes the notification on", () => {
+    const second = runV(function* () {
+      const cond = new Condition();
+      yield* cond.acquire();
+      const first = coroStart(cond.wait());
+      const second = createTask(
+        (function* () {
+          yield* cond.acquire();
+          try {
+            yield* cond.wait();
+            return "notified";
+          } finally {
+            cond.release();
+          }
+        })(),
+      );
+      yield* sleep(1);
+      yield* cond.acquire();
+      cond.notify(1); // wakes the first in line
+      cond.release();
+      first.close();
+      cond.release(); // the first's lock, taken back
+      return yield* second;
+    });
+    expect(second).toBe("notified");
   });
 });
 

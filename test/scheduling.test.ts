@@ -11,6 +11,7 @@ import {
   blockedTasks,
   type Coro,
   coroEager,
+  coroStart,
   createTask,
   createTaskDescend,
   createTaskStart,
@@ -321,6 +322,25 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
         return log;
       });
       expect(log).toEqual(["a", "b", "c", "main 1", "d", "e", "main 2", "f"]);
+    });
+
+    it("closed before it yielded to its task, moves nothing: the task's next wait is its own", async () => {
+      const log = await runOn(kind, function* () {
+        const log: string[] = [];
+        for (const name of ["a", "b", "c"]) {
+          createTask(
+            (function* () {
+              log.push(name);
+            })(),
+          );
+        }
+        coroStart(sleepInsert(0)).close();
+        log.push("main");
+        yield* sleep(0);
+        log.push("main again");
+        return log;
+      });
+      expect(log).toEqual(["main", "a", "b", "c", "main again"]);
     });
 
     it("checks its argument at once, and needs a task to put to sleep", async () => {
