@@ -297,25 +297,24 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
   });
 
   describe("sleepInsert", () => {
+    /** Tasks that log their names, ready in that order. */
+    function logging(log: string[], names: string[]): void {
+      for (const name of names) {
+        createTask(
+          (function* () {
+            log.push(name);
+          })(),
+        );
+      }
+    }
+
     it("from a position past the end wakes last, and a negative position counts from the end", async () => {
       const log = await runOn(kind, function* () {
         const log: string[] = [];
-        for (const name of ["a", "b", "c"]) {
-          createTask(
-            (function* () {
-              log.push(name);
-            })(),
-          );
-        }
+        logging(log, ["a", "b", "c"]);
         yield* sleepInsert(10);
         log.push("main 1");
-        for (const name of ["d", "e", "f"]) {
-          createTask(
-            (function* () {
-              log.push(name);
-            })(),
-          );
-        }
+        logging(log, ["d", "e", "f"]);
         yield* sleepInsert(-1);
         log.push("main 2");
         yield* sleep(0);
@@ -327,13 +326,7 @@ describe.each(LOOP_KINDS)("on the %s scheduling loop", (kind) => {
     it("closed before it yielded to its task, moves nothing: the task's next wait is its own", async () => {
       const log = await runOn(kind, function* () {
         const log: string[] = [];
-        for (const name of ["a", "b", "c"]) {
-          createTask(
-            (function* () {
-              log.push(name);
-            })(),
-          );
-        }
+        logging(log, ["a", "b", "c"]);
         coroStart(sleepInsert(0)).close();
         log.push("main");
         yield* sleep(0);

@@ -24,6 +24,16 @@ function messages(error: unknown): string[] {
   return (error as AggregateError).errors.map((e: Error) => `${e.name}: ${e.message}`);
 }
 
+/** Sleeps `ms`, and fails as it ends: cancelled, it fails while cleaning up. */
+function* failsInCleanup(ms: number, message: string): Coro<void> {
+  try {
+    yield* sleep(ms);
+  } finally {
+    // biome-ignore lint/correctness/noUnsafeFinally: the failing cleanup under test.
+    throw new Error(message);
+  }
+}
+
 describe("taskGroup", () => {
   it("waits for every task and returns the body's value (test_taskgroup_01)", () => {
     const result = runV(function* () {
@@ -123,17 +133,7 @@ describe("taskGroup", () => {
       const error = yield* catching(
         taskGroup(function* (tg) {
           tg.createTask(failAfter(5, "child 1"));
-          tg.createTask(
-            (function* () {
-              try {
-                yield* sleep(100);
-              } finally {
-                // cancelled by the body's failure, it fails while cleaning up
-                // biome-ignore lint/correctness/noUnsafeFinally: the test needs a failing cleanup.
-                throw new Error("child 2 cleanup");
-              }
-            })(),
-          );
+          tg.createTask(failsInCleanup(100, "child 2 cleanup")); // cancelled by the body's failure
           try {
             yield* sleep(10_000);
           } finally {
@@ -414,16 +414,7 @@ describe("taskGroup() in a generator closed with return() (aclose() of an async 
     const error = runV(function* () {
       const gen = new GeneratorObject<number>(function* (g) {
         yield* taskGroup(function* (tg) {
-          tg.createTask(
-            (function* () {
-              try {
-                yield* sleep(1000);
-              } finally {
-                // biome-ignore lint/correctness/noUnsafeFinally: the failure under test
-                throw new Error("cleanup failed");
-              }
-            })(),
-          );
+          tg.createTask(failsInCleanup(1000, "cleanup failed"));
           yield* g.yield(1);
         });
       });
