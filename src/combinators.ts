@@ -114,7 +114,16 @@ export function gather<A extends Awaitable<unknown>>(
   aws: ReadonlySet<A>,
   options?: GatherOptions & { returnExceptions?: false | undefined },
 ): Op<AwaitedResult<A>[]>;
+/** With options, any iterable is a list (without, only an array or a Set is). */
+export function gather<A extends Awaitable<unknown>>(
+  aws: Iterable<A>,
+  options: GatherOptions & { returnExceptions?: false | undefined },
+): Op<AwaitedResult<A>[]>;
 /** With `returnExceptions` (or a boolean not known to be false), a result may be an error. */
+export function gather<const A extends readonly Awaitable<unknown>[] | []>(
+  aws: A,
+  options: GatherOptions,
+): Op<{ -readonly [K in keyof A]: unknown }>;
 export function gather(aws: Iterable<Awaitable<unknown>>, options: GatherOptions): Op<unknown[]>;
 export function gather<T extends readonly unknown[]>(
   ...aws: { [K in keyof T]: Awaitable<T[K]> }

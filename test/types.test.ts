@@ -221,8 +221,11 @@ describe("gather", () => {
     expectTypeOf(yield* gather(tasks)).toEqualTypeOf<number[]>();
     expectTypeOf(yield* gather(new Set([n, s]))).toEqualTypeOf<(number | string)[]>();
     // With options, any iterable is a list; without, only an array or a Set is.
-    expectTypeOf(yield* gather(iterable, {})).toEqualTypeOf<unknown[]>();
-    expectTypeOf(yield* gather(new Map([[1, n]]).values(), {})).toEqualTypeOf<unknown[]>();
+    expectTypeOf(yield* gather(iterable, {})).toEqualTypeOf<number[]>();
+    expectTypeOf(yield* gather(new Map([[1, n]]).values(), {})).toEqualTypeOf<number[]>();
+    expectTypeOf(
+      yield* gather(new Map([[1, n]]).values(), { returnExceptions: true }),
+    ).toEqualTypeOf<unknown[]>();
     expectTypeOf(yield* gather([...iterable], {})).toEqualTypeOf<number[]>();
     expectTypeOf(yield* gather([n, s], { returnExceptions: undefined })).toEqualTypeOf<
       [number, string]
@@ -232,7 +235,9 @@ describe("gather", () => {
     gather([n], [s]);
     // @ts-expect-error
     ensureFuture([n, s]);
-    expectTypeOf(yield* gather([n, s], { returnExceptions: true })).toEqualTypeOf<unknown[]>();
+    expectTypeOf(yield* gather([n, s], { returnExceptions: true })).toEqualTypeOf<
+      [unknown, unknown]
+    >();
     expectTypeOf(yield* gather(tasks, { returnExceptions: false })).toEqualTypeOf<number[]>();
     const mixed = [n, s];
     for (const next of asCompleted(mixed))
