@@ -39,11 +39,25 @@ function classesWithInternalConstructors(file) {
 }
 
 const PROTECTED = "    protected constructor();\n";
+/**
+ * Keeps go-to-definition right below an inserted line: the declaration map gets an empty
+ * line there. A line's segments give their columns afresh, and the other fields as deltas
+ * from the segment before, whatever line it is on, so the rest reads as it did.
+ */
+function shiftDeclarationMap(path, lines) {
+  const map = JSON.parse(readFileSync(path, "utf8"));
+  const mappings = map.mappings.split(";");
+  for (const line of lines) mappings.splice(line, 0, "");
+  map.mappings = mappings.join(";");
+  writeFileSync(path, JSON.stringify(map));
+}
+
 let changed = 0;
 for (const file of sources(src)) {
   const names = classesWithInternalConstructors(file);
   if (names.length === 0) continue;
   const declarations = join(dist, relative(src, file)).replace(/\.ts$/, ".d.ts");
+  const insertedLines = [];
   let text = readFileSync(declarations, "utf8");
   for (const name of names) {
     const header = new RegExp(`^(export )?declare (abstract )?class ${name}\\b[^\\n]*\\{\\n`, "m");
@@ -52,8 +66,10 @@ for (const file of sources(src)) {
     const at = match.index + match[0].length;
     if (text.startsWith(PROTECTED, at)) continue; // declarations tsc did not write again
     text = `${text.slice(0, at)}${PROTECTED}${text.slice(at)}`;
+    insertedLines.push(text.slice(0, at).split("\n").length - 1);
     changed++;
   }
   writeFileSync(declarations, text);
+  if (insertedLines.length > 0) shiftDeclarationMap(`${declarations}.map`, insertedLines);
 }
 console.log(`internal constructors: ${changed} declared protected`);

@@ -4,7 +4,8 @@
 // type-checked from a TypeScript ES module and a TypeScript CommonJS module. require()
 // refuses a module graph with top-level await, so this also keeps it out of src/.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -140,6 +141,17 @@ run(main()).then((value: number) => console.log(JSON.stringify({ value })));
         `package smoke test, ${file}: expected ${JSON.stringify(expected)}, got ${out}`,
       );
   }
+  // The protected constructors scripts/internal-constructors.mjs adds keep the declaration
+  // maps right: go-to-definition on a member below one lands on that member in src/.
+  const declared = readFileSync(join(root, "dist/errors.d.ts"), "utf8").split("\n");
+  const at = declared.findIndex((line) => line.includes("readonly tasks:"));
+  const map = new SourceMap(JSON.parse(readFileSync(join(root, "dist/errors.d.ts.map"), "utf8")));
+  const found = map.findEntry(at, declared[at].indexOf("readonly"));
+  const source = readFileSync(join(root, "src/errors.ts"), "utf8").split("\n")[found.originalLine];
+  if (!source?.includes("readonly tasks:"))
+    throw new Error(
+      `package smoke test: dist/errors.d.ts.map maps DeadlockError.tasks to "${source}"`,
+    );
   console.log(
     "package smoke test: asynkit, asynkit/testing and asynkit/trace import, require and type-check by name from another folder",
   );

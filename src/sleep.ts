@@ -168,6 +168,7 @@ class SleepFor<T> {
 
   /** Ends a sleep cut short (cancelled, closed): awaited again, it sleeps afresh, as Queue's calls start over. */
   private stop(): void {
+    this._fired = false; // cancelled after its timer fired, it has not slept either
     const timer = this.value;
     if (timer === null) return;
     this.value = null;

@@ -17,6 +17,8 @@ import { checkFunction } from "./validate.js";
 
 /** Marks "the body ended without an error", since `undefined` is a value JavaScript can throw. */
 const NO_ERROR: unique symbol = Symbol("no error");
+/** What _exit() is given for a block closed with return(): its tasks are cancelled and waited for. */
+const CLOSED: unique symbol = Symbol("closed");
 
 /**
  * A group of tasks that all finish before the group does. Get one from
@@ -89,6 +91,9 @@ export class TaskGroup {
     this._parentTask = parent;
     this._within = enterAwaitScope(parent, this);
     this._entered = true;
+    // Until the block ends by itself: a return() (GeneratorObject.close(), forAwait() leaving
+    // early), in the body or while the group waits for its tasks, closes it.
+    let closed = true;
     try {
       let result: T;
       try {
@@ -98,14 +103,13 @@ export class TaskGroup {
         throw error;
       }
       yield* this._exit(NO_ERROR);
+      closed = false;
       return result;
+    } catch (error) {
+      closed = false;
+      throw error;
     } finally {
-      // The body was closed with return() (GeneratorObject.close(), forAwait() leaving
-      // early): its tasks are cancelled and waited for, as when it fails.
-      if (!this._exiting) {
-        this._abort();
-        yield* this._exit(NO_ERROR);
-      }
+      if (closed) yield* this._exit(CLOSED);
       leaveAwaitScope(this._within, this);
     }
   }
@@ -123,7 +127,10 @@ export class TaskGroup {
     this._exiting = true;
     let parent = this._parentTask as Task;
     // A host API's abort of the parent's taskSignal() is the parent's cancellation.
-    const error = thrown === NO_ERROR ? thrown : (cancellationFor(parent, thrown) ?? thrown);
+    const error =
+      thrown === NO_ERROR || thrown === CLOSED
+        ? thrown
+        : (cancellationFor(parent, thrown) ?? thrown);
     let propagateCancel: CancelledError | null = error instanceof CancelledError ? error : null;
     if (error !== NO_ERROR && !this._aborting) this._abort();
 
@@ -139,7 +146,7 @@ export class TaskGroup {
           // The parent is cancelled from outside while the tasks still run.
           propagateCancel = cancelled;
           this._abort();
-        }
+        } else if (error === CLOSED) propagateCancel = cancelled; // nothing else would raise it
       }
       this._onCompleted = null;
     }
@@ -151,7 +158,8 @@ export class TaskGroup {
       propagateCancel = null;
     }
     if (propagateCancel !== null && this._errors.length === 0) throw propagateCancel;
-    if (error !== NO_ERROR && !(error instanceof CancelledError)) this._errors.push(error);
+    if (error !== NO_ERROR && error !== CLOSED && !(error instanceof CancelledError))
+      this._errors.push(error);
     if (this._errors.length > 0) {
       // Keep an outside cancellation of the parent pending, and its count stable.
       if (parent.cancelling() > 0) {

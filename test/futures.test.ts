@@ -12,6 +12,7 @@ import {
   CoroStart,
   coroStart,
   createTask,
+  currentTask,
   eager,
   Future,
   fromPromise,
@@ -578,6 +579,38 @@ describe("yield* sleep(ms)", () => {
       })(),
     );
     expect(log).toEqual(["true woke at t=102", "again at t=112"]);
+  });
+
+  it("cancelled after its timer fired, awaited again, sleeps afresh too", () => {
+    const loop = newLoop();
+    const log = loop.runSync(
+      (function* () {
+        const log: string[] = [];
+        const slept = sleep(100, "slept");
+        const sleeper: { task?: Task<void> } = {};
+        // Due with the sleep's timer, and made first: runs after it fired, before its task.
+        createTask(
+          (function* () {
+            yield* sleep(100);
+            sleeper.task?.cancel();
+          })(),
+        );
+        sleeper.task = createTask(
+          (function* () {
+            try {
+              yield* slept;
+            } catch (error) {
+              currentTask()?.uncancel();
+              log.push(`${(error as Error).name} at t=${loop.time()}`);
+            }
+            log.push(`${yield* slept} at t=${loop.time()}`);
+          })(),
+        );
+        yield* sleeper.task;
+        return log;
+      })(),
+    );
+    expect(log).toEqual(["CancelledError at t=100", "slept at t=200"]);
   });
 });
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   CancelledError,
   type Coro,
+  coroStart,
   createTask,
   currentTask,
   GeneratorObject,
@@ -423,5 +424,65 @@ describe("taskGroup() in a generator closed with return() (aclose() of an async 
       return yield* catching(gen.close());
     });
     expect(messages(error)).toEqual(["Error: cleanup failed"]);
+  });
+  it("closed while it waits for its tasks, cancels them: none runs on, and none cancels the parent later", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const start = coroStart(
+        taskGroup(function* (tg) {
+          tg.createTask(
+            (function* () {
+              yield* sleep(100);
+              log.push("child ran on");
+              throw new Error("child failed");
+            })(),
+          );
+          return "body done"; // the group waits for its task
+        }),
+      );
+      yield* sleep(10);
+      yield* start.aclose();
+      log.push(`closed at ${loop.time()}`);
+      yield* sleep(1000);
+      log.push(`slept on to ${loop.time()}, cancelling ${currentTask()?.cancelling()}`);
+      return log;
+    });
+    expect(log).toEqual(["closed at 10", "slept on to 1010, cancelling 0"]);
+  });
+
+  it("a parent cancelled while its close waits for the tasks gets the CancelledError", () => {
+    const log = runV(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const parent = createTask(
+        (function* () {
+          const gen = new GeneratorObject<number>(function* (g) {
+            yield* taskGroup(function* (tg) {
+              tg.createTask(
+                (function* () {
+                  try {
+                    yield* sleep(1000);
+                  } finally {
+                    yield* sleep(20); // a cleanup that waits, and the close with it
+                  }
+                })(),
+              );
+              yield* g.yield(1);
+            });
+          });
+          yield* gen.next();
+          yield* sleep(1);
+          yield* gen.close();
+          log.push("the close returned");
+        })(),
+      );
+      yield* sleep(5);
+      parent.cancel();
+      const error = yield* catching(parent);
+      log.push(`parent ${(error as Error).name} at ${loop.time()}`);
+      return log;
+    });
+    expect(log).toEqual(["parent CancelledError at 21"]);
   });
 });
