@@ -510,7 +510,16 @@ export class Condition extends LoopBound {
     } finally {
       // The lock must be held again on every exit: a wait that failed (cancelled), and one
       // closed with return() (GeneratorObject.close(), forAwait() leaving early).
-      const failure = yield* this._reacquire();
+      let failure: unknown = NO_FAILURE;
+      for (;;) {
+        try {
+          yield* this._lock.acquire();
+          break;
+        } catch (error) {
+          failure = error; // the last cancellation, or another error, which gives up
+          if (!(error instanceof CancelledError)) break;
+        }
+      }
       // Notified but not returning: another waiter takes the notification instead. One
       // cancelled while it waited was not, and passes nothing on (asyncio notifies another
       // either way, which made cancelling n waiters scan the queue n times).
@@ -520,23 +529,6 @@ export class Condition extends LoopBound {
       if (failure !== NO_FAILURE) throw failure;
     }
     return true;
-  }
-
-  /**
-   * Takes the lock back for a wait that ends, through any cancellations: what
-   * failed it (the last cancellation, or another error, which gives up).
-   */
-  private *_reacquire(): Coro<unknown> {
-    let failure: unknown = NO_FAILURE;
-    for (;;) {
-      try {
-        yield* this._lock.acquire();
-        return failure;
-      } catch (error) {
-        failure = error;
-        if (!(error instanceof CancelledError)) return failure;
-      }
-    }
   }
 
   /** @internal `waiter` joins the line of those waiting to be notified. */

@@ -53,6 +53,7 @@ import {
 } from "./coro.js";
 import {
   activeLoopOrNull,
+  eagerStarts,
   getRunningLoop,
   onHostCodeOwner,
   runningTask,
@@ -231,9 +232,15 @@ export class NativeBody<T = unknown> {
    */
   private followTask(): void {
     const task = this.task;
-    const stepping = task?._loop._currentTask;
+    if (task === null) return;
+    let stepping = task._loop._currentTask;
     // Stored only when it moved: a store is a write barrier, dear while the collector marks.
-    if (stepping === task || stepping === null || stepping === undefined) return;
+    if (stepping === task || stepping === null) return;
+    // An eager start runs in its caller's step: the start's task is the one that carries it.
+    if (eagerStarts.depth > 0) {
+      stepping = runningTask(task._loop);
+      if (stepping === task || stepping === null) return;
+    }
     moveBody(this as NativeBody<unknown>, task, stepping);
   }
 

@@ -860,6 +860,36 @@ describe("eager: the start's own task, made when asked for", () => {
   });
 });
 
+describe("eager: an async body inside the start (timeout(), taskGroup())", () => {
+  // The body's first await ends the start: its task carries it on, as for a generator body.
+  test.each([
+    ["timeout()", "slept", () => timeout(50, async () => (await sleep(5, "slept")) as string)],
+    [
+      "taskGroup()",
+      "slept after child",
+      () =>
+        taskGroup(async (tg) => {
+          const child = tg.createTask(sleep(3, "child"));
+          return `${await sleep(5, "slept")} after ${await child}`;
+        }),
+    ],
+  ])("%s, started from a generator task and from a native one", async (_, expected, block) => {
+    const fromGenerator = new VirtualEventLoop();
+    const fromNative = new VirtualEventLoop();
+    const results = [
+      await fromGenerator.runUntilComplete(function* () {
+        return yield* eager(block());
+      }),
+      await fromNative.runUntilComplete(async () => await eager(block())),
+    ];
+    expect([results, fromGenerator.time(), fromNative.time()]).toEqual([
+      [expected, expected],
+      5,
+      5,
+    ]);
+  });
+});
+
 describe("eager: the start runs as if in a copy of the caller's context", () => {
   test("a start that suspends without writing still gets its own copy", () => {
     runSync(
