@@ -787,6 +787,50 @@ describe("choose()", () => {
 });
 
 describe("failures besides a throw", () => {
+  it("a deadlock, or main's throw, comes with the failures nobody retrieved, often their cause", async () => {
+    // A fails holding the semaphore: B then waits for it for good.
+    async function failsHolding(): Promise<void> {
+      const slot = new Semaphore(1);
+      const a = createTask(
+        async () => {
+          await slot.acquire();
+          await sleep(0);
+          throw new Error("validation failed");
+        },
+        { name: "A" },
+      );
+      const b = createTask(
+        async () => {
+          await sleep(0);
+          await slot.acquire();
+        },
+        { name: "B" },
+      );
+      await b;
+      await a;
+    }
+    const also =
+      'Also reported in that run: Task exception was never retrieved: <Task failed name="A" exception=Error("validation failed")>';
+    const deadlock = await rejection(explore(failsHolding));
+    expect([
+      deadlock.kind,
+      deadlock.message.split("\n").filter((line) => line.startsWith("Also")),
+    ]).toEqual(["deadlock", [also]]);
+    function* timesOut(): Coro<void> {
+      const a = createTask(
+        (function* () {
+          yield* sleep(0);
+          throw new Error("validation failed");
+        })(),
+        { name: "A" },
+      );
+      yield* waitFor(new Event().wait(), 100);
+      yield* a;
+    }
+    const thrown = await rejection(explore(timesOut));
+    expect([thrown.kind, thrown.message.split("\n")[1]]).toEqual(["main threw", also]);
+  });
+
   it("a livelock stops at maxSteps", async () => {
     function* main(): Coro<void> {
       for (;;) yield* sleep(0);

@@ -489,6 +489,7 @@ function reportFailure(
         : "";
   const lines = [
     `${where}: ${what}`,
+    ...(failure.unretrieved ?? []).map((report) => `Also reported in that run: ${report}`),
     `Schedule: ${deviations} departure(s) from FIFO order${shrunk}, ${outcome.steps} steps${deviations > 0 ? ":" : "."}`,
     ...outcome.schedule.map((line) => `  ${line}`),
     ...(search?.fifoAgain != null

@@ -75,8 +75,17 @@ export class Outcome {
   readonly valueDecisions: number[] = [];
   /** Entries run. */
   steps = 0;
-  /** How the run failed; for an exception report, the report's own words too. */
-  failure: { kind: FailureKind; cause: unknown; report?: string } | null = null;
+  /**
+   * How the run failed; for an exception report, the report's own words too,
+   * and for another failure the reports of failures nobody retrieved, often its
+   * cause (a task that failed holding a lock, then a deadlock).
+   */
+  failure: {
+    kind: FailureKind;
+    cause: unknown;
+    report?: string;
+    unretrieved?: string[];
+  } | null = null;
   /** Awaits of promises the loop did not make, in native tasks: past them the order was the host's. */
   uncontrolled = 0;
   /** The first of them: which task, in which step. */
@@ -746,20 +755,27 @@ export class Runner {
     if (thrown instanceof NoProgram) throw thrown.error;
     const outcome = run.outcome;
     const cause = stoppedBy ?? thrown;
-    if (cause !== NONE) outcome.failure = { kind: kindOf(cause), cause };
-    else {
+    if (cause !== NONE) {
+      const unretrieved = loop.reports.filter(reportsFailure).map(reportWords);
+      outcome.failure = { kind: kindOf(cause), cause };
+      if (unretrieved.length > 0) outcome.failure.unretrieved = unretrieved;
+    } else {
       const report = loop.reports.find((r) => reportsFailure(r) || this._rules.failOnWarnings);
       if (report !== undefined) {
         outcome.failure = {
           kind: "exception report",
           cause: report.exception ?? new Error(report.message),
-          report:
-            report.future === undefined ? report.message : `${report.message}: ${report.future}`,
+          report: reportWords(report),
         };
       }
     }
     return outcome;
   }
+}
+
+/** An exception-handler report in words: its message, and the future it is about. */
+function reportWords(report: ExceptionContext): string {
+  return report.future === undefined ? report.message : `${report.message}: ${report.future}`;
 }
 
 function kindOf(cause: unknown): FailureKind {
