@@ -380,27 +380,32 @@ describe("taskGroup", () => {
 });
 
 describe("taskGroup() in a generator closed with return() (aclose() of an async generator in asyncio)", () => {
+  /** A generator whose body runs `child` in a task group, then yields 1 inside the group. */
+  function groupYielding(child: Coro<void>): GeneratorObject<number> {
+    return new GeneratorObject<number>(function* (g) {
+      yield* taskGroup(function* (tg) {
+        tg.createTask(child);
+        yield* g.yield(1);
+      });
+    });
+  }
+
   it("cancels its tasks and waits for them before the close returns", () => {
     const log = runV(function* () {
       const loop = getRunningLoop();
       const log: string[] = [];
-      const gen = new GeneratorObject<number>(function* (g) {
-        yield* taskGroup(function* (tg) {
-          tg.createTask(
-            (function* () {
-              try {
-                yield* sleep(1000);
-                log.push("child ran to its end");
-              } catch (error) {
-                log.push(`child ${(error as Error).name} at ${loop.time()}`);
-                yield* sleep(5); // its cleanup waits, and the close with it
-                throw error;
-              }
-            })(),
-          );
-          yield* g.yield(1);
-        });
-      });
+      const gen = groupYielding(
+        (function* () {
+          try {
+            yield* sleep(1000);
+            log.push("child ran to its end");
+          } catch (error) {
+            log.push(`child ${(error as Error).name} at ${loop.time()}`);
+            yield* sleep(5); // its cleanup waits, and the close with it
+            throw error;
+          }
+        })(),
+      );
       log.push(`got ${(yield* gen.next()).value}`);
       yield* sleep(10);
       yield* gen.close();
@@ -413,12 +418,7 @@ describe("taskGroup() in a generator closed with return() (aclose() of an async 
 
   it("a task that fails as it is cancelled is raised from the close", () => {
     const error = runV(function* () {
-      const gen = new GeneratorObject<number>(function* (g) {
-        yield* taskGroup(function* (tg) {
-          tg.createTask(failsInCleanup(1000, "cleanup failed"));
-          yield* g.yield(1);
-        });
-      });
+      const gen = groupYielding(failsInCleanup(1000, "cleanup failed"));
       yield* gen.next();
       yield* sleep(1); // the task runs to its sleep
       return yield* catching(gen.close());
@@ -457,20 +457,15 @@ describe("taskGroup() in a generator closed with return() (aclose() of an async 
       const log: string[] = [];
       const parent = createTask(
         (function* () {
-          const gen = new GeneratorObject<number>(function* (g) {
-            yield* taskGroup(function* (tg) {
-              tg.createTask(
-                (function* () {
-                  try {
-                    yield* sleep(1000);
-                  } finally {
-                    yield* sleep(20); // a cleanup that waits, and the close with it
-                  }
-                })(),
-              );
-              yield* g.yield(1);
-            });
-          });
+          const gen = groupYielding(
+            (function* () {
+              try {
+                yield* sleep(1000);
+              } finally {
+                yield* sleep(20); // a cleanup that waits, and the close with it
+              }
+            })(),
+          );
           yield* gen.next();
           yield* sleep(1);
           yield* gen.close();
