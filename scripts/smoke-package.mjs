@@ -63,7 +63,7 @@ run(function* () { const t = createTask(child()); log.push("main"); return (yiel
   // The published declarations must stand on their own: type-check a consumer against them.
   writeFileSync(
     join(dir, "consumer.ts"),
-    `import { run, createTask, sleep, type Coro, type Task, BoundMonitor, DeadlockError, Handle, TaskTimeout, TimerHandle, Token } from "asynkit";
+    `import { run, createTask, sleep, type Coro, type Task, BoundMonitor, DeadlockError, Handle, TaskGroup, TaskTimeout, TimerHandle, Token } from "asynkit";
 import { explore, ExploreError, type ExploreReport } from "asynkit/testing";
 import { traceRecorder, type ChromeTrace } from "asynkit/trace";
 export const trace: ChromeTrace = traceRecorder().toChromeTrace();
@@ -83,6 +83,8 @@ export const made = [
   new DeadlockError("m"),
   // @ts-expect-error
   new ExploreError("m"),
+  // @ts-expect-error
+  new TaskGroup(),
 ];
 export const narrowed = (e: unknown): boolean => e instanceof DeadlockError || e instanceof ExploreError;
 function* child(): Coro<number> { yield* sleep(1); return 1; }

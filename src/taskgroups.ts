@@ -50,6 +50,10 @@ export class TaskGroup {
   private readonly _errors: unknown[] = [];
   private _onCompleted: Future<true> | null = null;
 
+  /** @internal Made by taskGroup(), which enters it: a group made elsewhere could never be. */
+  // biome-ignore lint/complexity/noUselessConstructor: it marks the constructor internal, for the declarations.
+  constructor() {}
+
   /**
    * Starts `coro` as a task of the group, with createTask()'s options (as
    * asyncio 3.14's, `eagerStart` too: a failure within the eager start fails
