@@ -143,8 +143,8 @@ class SleepFor<T> {
     }
     const timer = this.value;
     if (timer !== null) {
-      // Woken, and not by its timer: cancelled. Awaited again, it sleeps afresh.
-      if (timer._state !== PENDING) this.value = null;
+      // Woken, and not by its timer: cancelled, cut short as by throw().
+      if (timer._state !== PENDING) this.stop();
       return waitStep(timer, true);
     }
     const started = new SleepTimer<T>(getRunningLoop(), this.ms, this);
