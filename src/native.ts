@@ -842,7 +842,7 @@ export class NativeSteps {
     this.crediting.push(body);
     inMicrotask(this.credit);
     armHostCheck(this); // before the function can queue host callbacks of its own (see there)
-    const creator = body === null ? null : this.runningStarted();
+    const creator = body === null ? null : this.runningStarted(body);
     let result: unknown;
     this.calling++;
     try {
@@ -872,13 +872,18 @@ export class NativeSteps {
 
   /**
    * The function the hand-over runs as, if it is a started one past its
-   * credit: alone, it runs on past a plain first await (its code, or code its
-   * microtasks run, as the hand-over takes all of it to be).
+   * credit whose code calls `body`: alone, it runs on past a plain first await
+   * (its code, or code its microtasks run, as the hand-over takes all of it to
+   * be). Not when another task's step calls it (an async body inside that
+   * task ended, and the task stepped on from it): that task made `body`'s.
    */
-  private runningStarted(): NativeBody | null {
+  private runningStarted(body: NativeBody): NativeBody | null {
     const started = this.started;
     if (!this.handedOver || this.firstPart !== null || this.resumed !== null) return null;
-    return started.length === 1 && this.credits === 1 ? started.get(0) : null;
+    if (started.length !== 1 || this.credits !== 1) return null;
+    const running = started.get(0);
+    const task = body.task as Task<unknown>;
+    return running.task === task || running.task === task._parent?.task ? running : null;
   }
 
   /**

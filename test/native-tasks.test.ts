@@ -795,6 +795,43 @@ describe("native tasks started eagerly in one step", () => {
     expect(log).toEqual(["child slept as child", "parent slept as parent"]);
   });
 
+  it("a task its async body's end steps on, in another's first step, leaves that step's await to it", async () => {
+    // The eager generator task's timeout() body ends in microtasks of the main function's
+    // first step, before the main function's `await worker`: the child it then starts
+    // eagerly is the worker's, not the main function's, and comes after its await.
+    for (const childAwaits of [true, false]) {
+      const loop = new VirtualEventLoop({ hostAwaits: "error" });
+      const reports: string[] = [];
+      loop.setExceptionHandler((_, context) => reports.push(context.message));
+      const log: string[] = [];
+      const result = await loop.runUntilComplete(async () => {
+        const worker = createTask(
+          function* () {
+            const v = yield* timeout(50, async () => "v");
+            log.push(`timeout gave ${v} to ${currentTask()?.getName()}`);
+            const child = createTask(
+              async () => {
+                if (childAwaits) await sleep(1);
+                log.push(`child ran as ${currentTask()?.getName()}`);
+                return "c";
+              },
+              { name: "child", eagerStart: true },
+            );
+            return [v, yield* child];
+          },
+          { name: "worker", eagerStart: true },
+        );
+        const values = await worker;
+        log.push(`main ran as ${currentTask()?.getName()}`);
+        return values;
+      });
+      loop.close();
+      expect(reports).toEqual([]);
+      expect(result).toEqual(["v", "c"]);
+      expect(log).toEqual(["timeout gave v to worker", "child ran as child", "main ran as Task-1"]);
+    }
+  });
+
   it("the next await of the second is its own, though the first started an async body before it", async () => {
     // b's then() job was queued before the credit of a's timeout() body: it is b's await.
     const loop = new VirtualEventLoop({ hostAwaits: "error" });
