@@ -25,7 +25,23 @@ export function deadlockError(
   why: string,
 ): DeadlockError {
   const tasks = loop._liveTasks();
-  // Each task in the words of the task tree (see formatTaskTree()).
+  const what =
+    tasks.length > 0
+      ? ` Unfinished tasks:${taskList(loop, tasks)}`
+      : awaited === null
+        ? " No task is left, and only stop() ends runForever()."
+        : ` It waits on ${describeAwaited(awaited)}.`;
+  return new DeadlockError(
+    `${caller}: deadlock: the program waits for something that can never happen: ${why}.${what}`,
+    tasks,
+  );
+}
+
+/**
+ * @internal `tasks` of `loop`, one indented line each (at most MAX_LISTED), in
+ * the words of the task tree (see formatTaskTree()): what each waits on.
+ */
+export function taskList(loop: BaseEventLoop, tasks: Task<unknown>[]): string {
   const positions = readyPositions(loop);
   const chains = new AwaitChains();
   let list = "";
@@ -34,16 +50,7 @@ export function deadlockError(
     for (const frame of suspendedAt(task, positions)) list += `\n        ${frame}`;
   }
   if (tasks.length > MAX_LISTED) list += `\n  … and ${tasks.length - MAX_LISTED} more`;
-  const what =
-    tasks.length > 0
-      ? ` Unfinished tasks:${list}`
-      : awaited === null
-        ? " No task is left, and only stop() ends runForever()."
-        : ` It waits on ${describeAwaited(awaited)}.`;
-  return new DeadlockError(
-    `${caller}: deadlock: the program waits for something that can never happen: ${why}.${what}`,
-    tasks,
-  );
+  return list;
 }
 
 interface ExitEvents {

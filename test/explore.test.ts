@@ -831,8 +831,14 @@ describe("failures besides a throw", () => {
     expect([thrown.kind, thrown.message.split("\n")[1]]).toEqual(["main threw", also]);
   });
 
-  it("a livelock stops at maxSteps", async () => {
+  it("a livelock stops at maxSteps, naming the tasks that spin", async () => {
     function* main(): Coro<void> {
+      createTask(
+        (function* () {
+          for (;;) yield* sleep(1000);
+        })(),
+        { name: "heartbeat" },
+      );
       for (;;) yield* sleep(0);
     }
     const error = await rejection(explore(main, { maxSteps: 50 }));
@@ -840,7 +846,9 @@ describe("failures besides a throw", () => {
     expect(error.iteration).toBe(0);
     expect(error.steps).toBe(50);
     expect((error.cause as Error).message).toBe(
-      "explore(): main did not finish within 50 steps (options.maxSteps): a livelock (time is virtual here: sleeps take no real time, so code that sleeps until Date.now() or performance.now() reaches a moment spins; read getRunningLoop().time()), or a program that needs a higher maxSteps",
+      "explore(): main did not finish within 50 steps (options.maxSteps): a livelock (time is virtual here: sleeps take no real time, so code that sleeps until Date.now() or performance.now() reaches a moment spins; read getRunningLoop().time()), or a program that needs a higher maxSteps. Unfinished tasks:\n" +
+        '  Task "main" ready at position 0\n' +
+        '  Task "heartbeat" waits on sleep until t=1000 ms',
     );
     expect(error.message.split("\n").at(-1)).toBe(
       'Replay it with replay(main, "1:", { maxSteps: 50 }).',
@@ -1382,10 +1390,10 @@ describe("the search", () => {
     expect(error.iteration).toBe(0);
     expect(error.message).toBe(
       "explore(): iteration 0 (seed 0) failed: time limit: the run still waited on the host when timeLimitMs (100 ms) passed: " +
-        "past an await of a promise the loop did not make, the loop cannot tell a deadlock from a wait for the host. Its tasks:\n" +
-        'Task "main" waits on Task "stuck" → a native promise only the host settles\n' +
-        '└── Task "stuck" waits on a native promise only the host settles\n' +
-        'Task "Task-1" waits on Event.wait()\n' +
+        "past an await of a promise the loop did not make, the loop cannot tell a deadlock from a wait for the host. Unfinished tasks:\n" +
+        '  Task "main" waits on Task "stuck" → a native promise only the host settles\n' +
+        '  Task "stuck" waits on a native promise only the host settles\n' +
+        '  Task "Task-1" waits on Event.wait()\n' +
         `Schedule: 0 departure(s) from FIFO order, ${error.steps} steps.\n` +
         "This run awaited 1 promise(s) the loop did not make: past them its order was the host's, so a replay may not fail the same way. Await what the loop makes instead (a task, not the promise of an async function; sleep(), not a host timer; gather(), not Promise.all(); a Future or an Event, not a promise of your own that another task resolves), and give host I/O a stand-in on the loop, or pass failOnWarnings: true to fail at such an await.",
     );

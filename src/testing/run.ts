@@ -8,6 +8,7 @@
 import { hasLiveGenerators } from "../asyncgens.js";
 import { wait } from "../combinators.js";
 import { type Coro, describe, isCoroutine, isGeneratorFunction, isPromiseLike } from "../coro.js";
+import { taskList } from "../deadlock.js";
 import { DeadlockError } from "../errors.js";
 import { type ExceptionContext, type Handle, type ReadyEntry, TimerHandle } from "../events.js";
 import { FAILED, Future } from "../futures.js";
@@ -239,17 +240,19 @@ class Run implements Decider {
     return choice;
   }
 
-  /** One more entry runs; past the limit, the error that ends the run. */
-  step(): StepLimitError | null {
-    if (this.outcome.steps === this._maxSteps) {
-      return new StepLimitError(
-        `${this.caller}: main did not finish within ${this._maxSteps} steps (options.maxSteps): ` +
-          "a livelock (time is virtual here: sleeps take no real time, so code that sleeps until " +
-          "Date.now() or performance.now() reaches a moment spins; read getRunningLoop().time()), or a program that needs a higher maxSteps",
-      );
-    }
-    this.outcome.steps++;
-    return null;
+  /** True once `maxSteps` entries ran: the run ends (see stepLimitError). */
+  atStepLimit(): boolean {
+    return this.outcome.steps === this._maxSteps;
+  }
+
+  /** The error of a run past the step limit, whose unfinished tasks are `tasks`, in words. */
+  stepLimitError(tasks: string): StepLimitError {
+    return new StepLimitError(
+      `${this.caller}: main did not finish within ${this._maxSteps} steps (options.maxSteps): ` +
+        "a livelock (time is virtual here: sleeps take no real time, so code that sleeps until " +
+        "Date.now() or performance.now() reaches a moment spins; read getRunningLoop().time()), or a program that needs a higher maxSteps. " +
+        `Unfinished tasks:${tasks}`,
+    );
   }
 }
 
@@ -427,9 +430,14 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
       new TimeLimitError(
         `${this._run.caller}: the run still waited on the host when timeLimitMs (${timeLimitMs} ms) passed: ` +
           "past an await of a promise the loop did not make, the loop cannot tell a deadlock from a wait for the host. " +
-          `Its tasks:\n${this.dumpTasks()}`,
+          `Unfinished tasks:${this.unfinishedTasks()}`,
       ),
     );
+  }
+
+  /** The tasks not yet done, one indented line each, as a deadlock report lists them. */
+  private unfinishedTasks(): string {
+    return taskList(this, this._liveTasks());
   }
 
   /** The search's signal aborted: stop the run. */
@@ -515,14 +523,15 @@ class ExploringLoop extends SchedulingVirtualEventLoop {
         this._left = ready.length;
         if (this._left === 0) return IDLE;
       }
+      // Checked before an entry is taken: the report shows its task ready, not waiting.
+      if (run.atStepLimit()) {
+        this._stopWith(run.stepLimitError(this.unfinishedTasks()));
+        return STOPPED;
+      }
       const n = ready.length;
       const entry = ready.removeAt(n === 1 ? 0 : run.chooseEntry(n, ready));
       this._left--;
-      const limit = run.step();
-      if (limit !== null) {
-        this._stopWith(limit);
-        return STOPPED;
-      }
+      run.outcome.steps++;
       // Debug mode (main may turn it on) notes where each task suspends, for the tree and
       // deadlock reports. Not its starvation lint: the search's schedules leave tasks waiting.
       const linter = this.getDebug() ? (this._linter ??= new Linter(this)) : null;
