@@ -259,7 +259,7 @@ describe("Lock", () => {
       return yield* catching(holder);
     });
     expect((failed as Error).message).toBe(
-      'Lock is not acquired: release() must match a completed acquire() (or use `using _ = yield* lock.hold()`). It was released last by Task "meddler", while Task "holder" held it.',
+      'Lock is not acquired: release() must match a completed acquire(), `await lock.acquire()` in an async function or `yield* lock.acquire()` in a coroutine (called without either, it never runs); or hold the lock for a block: `using _ = await lock.hold()` (`yield* lock.hold()`). It was released last by Task "meddler", while Task "holder" held it.',
     );
   });
 
