@@ -27,6 +27,7 @@ import {
 } from "./events.js";
 import { CONTEXT_OPTION, FINISHED, Future, isWaitStep, keptStep, yieldKept } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
+import { NATIVE_STEP } from "./native.js";
 import { firstStepHeld, HOLD_FIRST_STEP, Task, type TaskOptions, takenAlready } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { classNameOf, inspectAsString } from "./util/inspect.js";
@@ -727,9 +728,13 @@ function settleStartTask<T>(
  * is the task's own, as if its first step had yielded it: a first step that
  * yielded the suspension again would queue the task a second time, behind
  * the place a sleepInsert() or taskSwitch() in the start gave it, and leave
- * the future uncancelled by a cancel() before it. Any other suspension (an
- * async body's in microtasks) is yielded again by its first step, and so is
- * every suspension where a task factory queued or ran that step itself.
+ * the future uncancelled by a cancel() before it. So is an async body's step
+ * in microtasks: the then() of its await may come before a queued first
+ * step, and that await's start must reach the body, not yield the suspension
+ * again (its cancel() would go to no future, and a gather() it awaits would
+ * be left failed and unread). Any other suspension is yielded again by its
+ * first step, and so is every suspension where a task factory queued or ran
+ * that step itself.
  */
 function continueStart<T>(
   task: Task<T>,
@@ -740,7 +745,7 @@ function continueStart<T>(
   if (continuation.held) {
     // The step as the start keeps it: where yield* rewraps steps, only that one still says it is a wait.
     const kept = continuation.start._step as IteratorResult<Suspend, T>;
-    if (kept.value === undefined || isWaitStep(kept)) {
+    if (kept.value === undefined || kept.value === NATIVE_STEP || isWaitStep(kept)) {
       const claimed = continuation._claimFor(task as Task<unknown>);
       task._suspendAsFirstStep(claimed as IteratorYieldResult<Suspend>);
     } else loop._readyTask(task as Task<unknown>);

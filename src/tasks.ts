@@ -439,7 +439,8 @@ export class Task<T = unknown> extends Future<T> {
     const watched = observed;
     if (watched) publish("task.step.start", { task: this as Task<unknown> });
     this._suspend(step);
-    if (watched) publishStepEnd(this as Task<unknown>);
+    // A step that goes on in microtasks ends with them (see _stepEnded).
+    if (watched && (this._flags & STEP_IN_MICROTASKS) === 0) publishStepEnd(this as Task<unknown>);
   }
 
   /** @internal Blocked on the host: see ON_HOST. */

@@ -890,6 +890,126 @@ describe("eager: an async body inside the start (timeout(), taskGroup())", () =>
   });
 });
 
+describe("eager: a start suspended in an async body is its task's from the body's first await", () => {
+  // The body's step goes on in microtasks when the start ends: the then() of its first await
+  // may come before the loop runs anything, and it begins the await in the start's task.
+  const kinds = ["generator", "async"] as const;
+  type Kind = (typeof kinds)[number];
+
+  test.each(kinds)(
+    "%s body: the await goes before the caller's next one, as a task started eagerly does",
+    async (kind: Kind) => {
+      const orders: string[][] = [];
+      for (const how of ["eager", "eagerStart"]) {
+        const loop = new VirtualEventLoop({ hostAwaits: "error" });
+        const log: string[] = [];
+        function* work(): Coro<void> {
+          yield* timeout(
+            50,
+            kind === "async"
+              ? async () => {
+                  await sleep(0);
+                  log.push("child");
+                }
+              : function* () {
+                  yield* sleep(0);
+                  log.push("child");
+                },
+          );
+        }
+        await loop.runUntilComplete(async () => {
+          const started = how === "eager" ? eager(work()) : createTask(work, { eagerStart: true });
+          await sleep(0);
+          log.push("caller");
+          await started;
+        });
+        loop.close();
+        orders.push(log);
+      }
+      expect(orders).toEqual([
+        ["child", "caller"],
+        ["child", "caller"],
+      ]);
+    },
+  );
+
+  test.each(kinds)(
+    "%s body: a cancel() before the await's then() cancels what it awaits, and its failure is read",
+    async (kind: Kind) => {
+      const loop = new VirtualEventLoop({ hostAwaits: "error" });
+      const reports: string[] = [];
+      loop.setExceptionHandler((_, context) => reports.push(context.message));
+      const log: string[] = [];
+      await loop.runUntilComplete(async () => {
+        const started = eager(
+          (function* () {
+            try {
+              yield* timeout(
+                10,
+                kind === "async"
+                  ? async () => {
+                      await gather(sleep(5));
+                    }
+                  : function* () {
+                      yield* gather(sleep(5));
+                    },
+              );
+            } catch (error) {
+              log.push(`coroutine: ${(error as Error).name}`);
+            }
+          })(),
+        );
+        const others = [...allTasks()].filter((t) => t !== currentTask() && t !== started);
+        expect(others).toHaveLength(1);
+        const child = others[0] as Task<unknown>;
+        child.cancel(); // gather()'s child: the gather fails with its CancelledError
+        started.cancel();
+        await gather([started, child], { returnExceptions: true });
+      });
+      loop.close();
+      expect([log, reports]).toEqual([["coroutine: CancelledError"], []]);
+    },
+  );
+
+  test("async body: a cancel() after what it awaits failed ends the task cancelled", async () => {
+    // The function gets the failure at its await, catches it and returns: cancelled, as a
+    // native task that returns without another asynkit await (and as eagerStart gives).
+    const outcomes: string[] = [];
+    for (const how of ["eager", "eagerStart"]) {
+      const loop = new VirtualEventLoop({ hostAwaits: "error" });
+      await loop.runUntilComplete(async () => {
+        const awaited = new Future<string>();
+        const log: string[] = [];
+        function* work(): Coro<string> {
+          try {
+            yield* timeout(50, async () => await awaited);
+          } catch (error) {
+            log.push(`caught ${String(error)}`);
+          }
+          return "returned";
+        }
+        const task =
+          how === "eager"
+            ? (eager(work()) as Task<string>)
+            : createTask(work, { eagerStart: true });
+        awaited.setException(new Error("x"));
+        task.cancel();
+        try {
+          log.push(`returned ${await task}`);
+        } catch (error) {
+          log.push((error as Error).name);
+        }
+        outcomes.push(`${how}: ${log.join("; ")}`);
+      });
+      loop.close();
+    }
+    expect(outcomes).toEqual([
+      "eager: caught Error: x; CancelledError",
+      "eagerStart: caught Error: x; CancelledError",
+    ]);
+  });
+});
+
 describe("eager: the start runs as if in a copy of the caller's context", () => {
   test("a start that suspends without writing still gets its own copy", () => {
     runSync(
