@@ -671,6 +671,9 @@ export class NativeSteps {
    */
   private unmarked: NativeBody | null = null;
 
+  /** Task steps the hand-over runs now (see stepTask): their code is not the running function's. */
+  taskSteps = 0;
+
   /** How many first parts are being called now (one inside another: an eager start). */
   private calling = 0;
 
@@ -842,7 +845,7 @@ export class NativeSteps {
     this.crediting.push(body);
     inMicrotask(this.credit);
     armHostCheck(this); // before the function can queue host callbacks of its own (see there)
-    const creator = body === null ? null : this.runningStarted(body);
+    const creator = body === null ? null : this.runningStarted();
     let result: unknown;
     this.calling++;
     try {
@@ -872,18 +875,16 @@ export class NativeSteps {
 
   /**
    * The function the hand-over runs as, if it is a started one past its
-   * credit whose code calls `body`: alone, it runs on past a plain first await
-   * (its code, or code its microtasks run, as the hand-over takes all of it to
-   * be). Not when another task's step calls it (an async body inside that
-   * task ended, and the task stepped on from it): that task made `body`'s.
+   * credit: alone, it runs on past a plain first await (its code, or code its
+   * microtasks run, as the hand-over takes all of it to be). Not while the
+   * hand-over steps a task (an async body inside that task ended, and the
+   * task steps on from it): that step's code is the task's.
    */
-  private runningStarted(body: NativeBody): NativeBody | null {
+  private runningStarted(): NativeBody | null {
     const started = this.started;
     if (!this.handedOver || this.firstPart !== null || this.resumed !== null) return null;
-    if (started.length !== 1 || this.credits !== 1) return null;
-    const running = started.get(0);
-    const task = body.task as Task<unknown>;
-    return running.task === task || running.task === task._parent?.task ? running : null;
+    if (this.taskSteps > 0) return null;
+    return started.length === 1 && this.credits === 1 ? started.get(0) : null;
   }
 
   /**
@@ -1404,10 +1405,13 @@ function isResolvingFunction(fn: Settle): boolean {
  */
 function stepTask(task: Task<unknown>, awaitStart: boolean): void {
   const previous = setRunningLoop(task._loop);
+  const steps = stepsOf(task._loop);
+  steps.taskSteps++;
   try {
     if (awaitStart) task._runAwaitStart("now");
     else task._run();
   } finally {
+    steps.taskSteps--;
     setRunningLoop(previous);
   }
 }

@@ -17,6 +17,7 @@ import {
   currentTask,
   Event,
   type ExceptionContext,
+  eager,
   eagerTaskFactory,
   type Future,
   forAwait,
@@ -793,6 +794,51 @@ describe("native tasks started eagerly in one step", () => {
     });
     loop.close();
     expect(log).toEqual(["child slept as child", "parent slept as parent"]);
+  });
+
+  it("a task past a plain first await keeps its await when a task it starts eagerly starts another", async () => {
+    // The grandchild's first part runs inside the parent's code, through the child's start:
+    // its then() comes before the parent's, whichever kind of task the child is.
+    const results: unknown[] = [];
+    for (const kind of ["native", "generator", "eager()"]) {
+      const loop = new VirtualEventLoop({ hostAwaits: "error" });
+      results.push(
+        await loop.runUntilComplete(async () => {
+          await null; // settles in microtasks: still main's first step
+          const grandchild = () =>
+            createTask(
+              async () => {
+                await sleep(1);
+                return currentTask()?.getName();
+              },
+              { name: "grandchild", eagerStart: true },
+            );
+          const child =
+            kind === "native"
+              ? createTask(async () => await grandchild(), { eagerStart: true })
+              : kind === "generator"
+                ? createTask(
+                    function* () {
+                      return yield* grandchild();
+                    },
+                    { eagerStart: true },
+                  )
+                : eager(
+                    (function* () {
+                      return yield* grandchild();
+                    })(),
+                  );
+          await sleep(3);
+          return [await child, currentTask()?.getName()];
+        }),
+      );
+      loop.close();
+    }
+    expect(results).toEqual([
+      ["grandchild", "Task-1"],
+      ["grandchild", "Task-1"],
+      ["grandchild", "Task-1"],
+    ]);
   });
 
   it("a task its async body's end steps on, in another's first step, leaves that step's await to it", async () => {
