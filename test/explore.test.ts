@@ -857,6 +857,18 @@ describe("failures besides a throw", () => {
     expect([again.kind, again.steps]).toEqual(["step limit", 50]);
   });
 
+  it("a run whose tasks all ended within maxSteps, but not the run itself, says so", async () => {
+    function* main(): Coro<void> {
+      yield; // two steps: main's end is the second, the run's own end a third
+    }
+    const error = await rejection(explore(main, { maxSteps: 2 }));
+    expect([error.kind, error.steps]).toEqual(["step limit", 2]);
+    expect((error.cause as Error).message).toBe(
+      "explore(): the run did not end within 2 steps (options.maxSteps), though no task was left unfinished: the steps at the limit were callbacks (callSoon(), a timer's: a livelock if they schedule each other for ever) or the run's own end, a step after main's: raise maxSteps if the program needs it",
+    );
+    await expect(explore(main, { maxSteps: 3 })).resolves.toMatchObject({ iterations: 1000 });
+  });
+
   it("an error nobody retrieved fails the run, with the error as the cause", async () => {
     const lost = new Error("nobody looked");
     function* main(): Coro<void> {

@@ -247,8 +247,16 @@ class Run implements Decider {
 
   /** The error of a run past the step limit, whose unfinished tasks are `tasks`, in words. */
   stepLimitError(tasks: string): StepLimitError {
+    const within = `within ${this._maxSteps} steps (options.maxSteps)`;
+    if (tasks === "") {
+      return new StepLimitError(
+        `${this.caller}: the run did not end ${within}, though no task was left unfinished: ` +
+          "the steps at the limit were callbacks (callSoon(), a timer's: a livelock if they schedule each other for ever) " +
+          "or the run's own end, a step after main's: raise maxSteps if the program needs it",
+      );
+    }
     return new StepLimitError(
-      `${this.caller}: main did not finish within ${this._maxSteps} steps (options.maxSteps): ` +
+      `${this.caller}: main did not finish ${within}: ` +
         "a livelock (time is virtual here: sleeps take no real time, so code that sleeps until " +
         "Date.now() or performance.now() reaches a moment spins; read getRunningLoop().time()), or a program that needs a higher maxSteps. " +
         `Unfinished tasks:${tasks}`,
