@@ -426,7 +426,8 @@ export function onWaitContinued(hook: (suspension: unknown, task: Task<unknown>)
 
 /**
  * The coroutine behind `yield* start`: its first next() yields the pending
- * suspension again, then every next/throw/return goes to the started coroutine.
+ * suspension again (or the task of an eager start claims it without a step,
+ * see continueStart), then every next/throw/return goes to the started coroutine.
  */
 class Continuation<T> {
   private forwarding = false;
@@ -774,6 +775,7 @@ function startSuspended(
   step: IteratorResult<Suspend>,
 ): void {
   if (step.value instanceof Future) loop._linter?.startSuspended(task, step.value);
+  else if (step.value === NATIVE_STEP) loop._linter?.startInMicrotasks(task);
 }
 
 /**

@@ -186,6 +186,14 @@ export class Linter {
     });
   }
 
+  /**
+   * The eager start of `task` suspended in an async body's step, which the
+   * task goes on with in microtasks without a ready-queue entry of its own.
+   */
+  startInMicrotasks(task: Task): void {
+    if (this.loop.getDebug()) this.openSteps.set(task, { began: now(), resumed: null });
+  }
+
   /** A native task's step that went on in microtasks ended: judged as a whole, as after() judges a step. */
   nativeStepEnded(task: Task): void {
     const open = this.openSteps.get(task);

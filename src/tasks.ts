@@ -386,6 +386,7 @@ export class Task<T = unknown> extends Future<T> {
       // As asyncio's (3.13): a task done within its eager start shows no coroutine.
       if (this._state !== PENDING) this._coro = null as unknown as Coro<T>;
       else if (this._futWaiter !== null) loop._linter?.startSuspended(this, this._futWaiter);
+      else if (this._stepInMicrotasks) loop._linter?.startInMicrotasks(this);
     } else if (options[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
     else this._flags |= FIRST_STEP_HELD;
     if (options.signal !== undefined && this._state === PENDING) {
@@ -440,7 +441,7 @@ export class Task<T = unknown> extends Future<T> {
     if (watched) publish("task.step.start", { task: this as Task<unknown> });
     this._suspend(step);
     // A step that goes on in microtasks ends with them (see _stepEnded).
-    if (watched && (this._flags & STEP_IN_MICROTASKS) === 0) publishStepEnd(this as Task<unknown>);
+    if (watched && !this._stepInMicrotasks) publishStepEnd(this as Task<unknown>);
   }
 
   /** @internal Blocked on the host: see ON_HOST. */

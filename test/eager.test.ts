@@ -25,6 +25,7 @@ import {
   createTask,
   createTaskDescend,
   currentTask,
+  Event,
   type ExceptionContext,
   eager,
   eagerCtx,
@@ -970,6 +971,34 @@ describe("eager: a start suspended in an async body is its task's from the body'
       expect([log, reports]).toEqual([["coroutine: CancelledError"], []]);
     },
   );
+
+  test("in debug mode, its wait is dated from its start, as an eager native task's is", async () => {
+    const lines: string[] = [];
+    for (const how of ["eager", "eagerStart"]) {
+      const loop = new VirtualEventLoop();
+      loop.setDebug(true);
+      const never = new Event();
+      const error = await loop
+        .runUntilComplete(async () => {
+          await sleep(7);
+          const started =
+            how === "eager"
+              ? eager(taskGroup(async () => await never.wait()))
+              : createTask(async () => await never.wait(), { eagerStart: true });
+          await started;
+        })
+        .catch((e: unknown) => e as Error);
+      lines.push(
+        ...String((error as Error).message)
+          .split("\n")
+          .filter((line) => line.startsWith('  Task "Task-2"')),
+      );
+    }
+    expect(lines).toEqual([
+      '  Task "Task-2" waits on Event.wait() since t=7 ms',
+      '  Task "Task-2" waits on Event.wait() since t=7 ms',
+    ]);
+  });
 
   test("async body: a cancel() after what it awaits failed ends the task cancelled", async () => {
     // The function gets the failure at its await, catches it and returns: cancelled, as a
