@@ -511,6 +511,9 @@ function cannotRunSync(what: string): Error {
 
 function ignore(): void {}
 
+/** The body an async body's call makes next, after its first part (see callBody). */
+const NEXT_BODY = Symbol("asynkit.nextBody");
+
 /** A credit that counts for nothing: see NativeSteps.crediting. */
 const NO_THEN = Symbol("asynkit.noThen");
 
@@ -845,7 +848,7 @@ export class NativeSteps {
     this.crediting.push(body);
     inMicrotask(this.credit);
     armHostCheck(this); // before the function can queue host callbacks of its own (see there)
-    const creator = body === null ? null : this.runningStarted();
+    const creator = this.runningStarted();
     let result: unknown;
     this.calling++;
     try {
@@ -859,18 +862,19 @@ export class NativeSteps {
       // No then() comes for it: its credit, still queued, counts for nothing when it comes
       // (taken back now, it would leave a credit queued before it, another's, short).
       if (!isPromiseLike(result) || isCoroutine(result)) this.crediting.set(place, NO_THEN);
-      this.startedBody = body;
+      this.startedBody = body ?? NEXT_BODY;
       this.startedBy = creator;
     }
     return result;
   }
 
   /**
-   * The function whose first part was just called, and the started function
+   * The function whose first part was just called (NEXT_BODY: an async
+   * body, whose NativeBody is made after its call), and the started function
    * whose code called it, if one did: a function past a plain first await,
    * still due its first then(), which starts one eagerly.
    */
-  private startedBody: NativeBody | null = null;
+  private startedBody: NativeBody | typeof NEXT_BODY | null = null;
   private startedBy: NativeBody | null = null;
 
   /**
@@ -894,7 +898,8 @@ export class NativeSteps {
    * started it.
    */
   addStarted(body: NativeBody): void {
-    const creator = this.startedBody === body ? this.startedBy : null;
+    const startedBody = this.startedBody;
+    const creator = startedBody === body || startedBody === NEXT_BODY ? this.startedBy : null;
     this.startedBody = this.startedBy = null;
     const started = this.started;
     const at = creator === null ? -1 : started.lastIndexOf(creator);

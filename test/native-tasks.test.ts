@@ -796,11 +796,11 @@ describe("native tasks started eagerly in one step", () => {
     expect(log).toEqual(["child slept as child", "parent slept as parent"]);
   });
 
-  it("a task past a plain first await keeps its await when a task it starts eagerly starts another", async () => {
+  it("a task past a plain first await keeps its await when what it starts eagerly starts a function of its own", async () => {
     // The grandchild's first part runs inside the parent's code, through the child's start:
     // its then() comes before the parent's, whichever kind of task the child is.
     const results: unknown[] = [];
-    for (const kind of ["native", "generator", "eager()"]) {
+    for (const kind of ["native", "generator", "eager()", "eager() of an async body"]) {
       const loop = new VirtualEventLoop({ hostAwaits: "error" });
       results.push(
         await loop.runUntilComplete(async () => {
@@ -823,11 +823,18 @@ describe("native tasks started eagerly in one step", () => {
                     },
                     { eagerStart: true },
                   )
-                : eager(
-                    (function* () {
-                      return yield* grandchild();
-                    })(),
-                  );
+                : kind === "eager()"
+                  ? eager(
+                      (function* () {
+                        return yield* grandchild();
+                      })(),
+                    )
+                  : eager(
+                      timeout(50, async () => {
+                        await sleep(1);
+                        return currentTask()?.getName();
+                      }),
+                    );
           await sleep(3);
           return [await child, currentTask()?.getName()];
         }),
@@ -838,6 +845,7 @@ describe("native tasks started eagerly in one step", () => {
       ["grandchild", "Task-1"],
       ["grandchild", "Task-1"],
       ["grandchild", "Task-1"],
+      ["Task-2", "Task-1"], // the body is the eager() start's task's
     ]);
   });
 
