@@ -447,6 +447,7 @@ class Continuation<T> {
 
   /** The start's suspension, or its outcome, taken over by `task`: later steps go to the coroutine. */
   _claimFor(task: Task<unknown> | null): IteratorResult<Suspend, T> {
+    if (this.start === null) throw steppedTooSoon();
     const step = this.start._claim();
     this.forwarding = true;
     if (step.done !== true && task !== null) waitContinued?.(step.value, task);
@@ -794,7 +795,20 @@ function makeStartTask(loop: BaseEventLoop): Task<unknown> {
     [HOLD_FIRST_STEP]: true,
   });
   continuation.held = firstStepHeld(task);
+  // A factory that ran its first step (it forced eagerStart, dropping the options that hold
+  // it back) failed it: the start cannot go on in it.
+  if (task.done()) {
+    task._retrieved();
+    throw steppedTooSoon();
+  }
   return task;
+}
+
+/** The task of an eager start was stepped before the start ended: its task factory's doing. */
+function steppedTooSoon(): Error {
+  return new Error(
+    "The task of an eager() start was stepped before the start ended: the loop's task factory started it (eagerStart: true) without the options it was given. A factory must pass its options on to new Task(coro, { ...options, loop }).",
+  );
 }
 
 onEagerStartTaskRequest(makeStartTask);

@@ -381,14 +381,15 @@ export class Task<T = unknown> extends Future<T> {
     // Before the task is published and its first step queued, which a priority loop orders by it.
     if (options.priority !== undefined) initOptionPriority(this as Task<unknown>, options);
     if (observed) publishCreated(this as Task<unknown>);
-    if (options.eagerStart === true && loop.isRunning()) {
+    // An eager() start's task holds its first step, whatever eagerStart a task factory adds.
+    if (options[HOLD_FIRST_STEP] === true) this._flags |= FIRST_STEP_HELD;
+    else if (options.eagerStart === true && loop.isRunning()) {
       this._startEagerly();
       // As asyncio's (3.13): a task done within its eager start shows no coroutine.
       if (this._state !== PENDING) this._coro = null as unknown as Coro<T>;
       else if (this._futWaiter !== null) loop._linter?.startSuspended(this, this._futWaiter);
       else if (this._stepInMicrotasks) loop._linter?.startInMicrotasks(this);
-    } else if (options[HOLD_FIRST_STEP] !== true) loop._readyTask(this as Task<unknown>);
-    else this._flags |= FIRST_STEP_HELD;
+    } else loop._readyTask(this as Task<unknown>);
     if (options.signal !== undefined && this._state === PENDING) {
       this._addCallback(cancelOnAbort(this as Task<unknown>, options.signal));
     }

@@ -1000,6 +1000,40 @@ describe("eager: a start suspended in an async body is its task's from the body'
     ]);
   });
 
+  test("a task factory that forces eagerStart still leaves the start's task its first step", async () => {
+    // As asyncio's eager task factory: options passed on, eagerStart: true added.
+    const spreading = new VirtualEventLoop();
+    spreading.setTaskFactory(
+      (loop, coro, options) => new Task(coro, { ...options, loop, eagerStart: true }),
+    );
+    const name = await spreading.runUntilComplete(function* () {
+      return yield* eager(
+        (function* () {
+          const carrier = currentTask()?.getName();
+          yield* sleep(1);
+          return carrier;
+        })(),
+      );
+    });
+    expect(name).toBe("Task-2");
+    // One that drops the options the loop gave it cannot carry the start: it says why.
+    const dropping = new VirtualEventLoop();
+    dropping.setTaskFactory((loop, coro) => new Task(coro, { loop, eagerStart: true }));
+    const error = await dropping
+      .runUntilComplete(function* () {
+        return yield* eager(
+          (function* () {
+            currentTask();
+            yield* sleep(1);
+          })(),
+        );
+      })
+      .catch((e: unknown) => e as Error);
+    expect((error as Error).message).toBe(
+      "The task of an eager() start was stepped before the start ended: the loop's task factory started it (eagerStart: true) without the options it was given. A factory must pass its options on to new Task(coro, { ...options, loop }).",
+    );
+  });
+
   test("async body: a cancel() after what it awaits failed ends the task cancelled", async () => {
     // The function gets the failure at its await, catches it and returns: cancelled, as a
     // native task that returns without another asynkit await (and as eagerStart gives).

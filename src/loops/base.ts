@@ -71,7 +71,9 @@ import {
  * loop })`); a task it leaves unnamed gets the name asked for afterwards, as
  * asyncio 3.11 to 3.13 name a factory's task, so a factory written as `(loop,
  * coro)` keeps names (its tasks lose the other options: context, eagerStart,
- * priority, signal).
+ * priority, signal). One that adds `eagerStart: true`, as asyncio's eager
+ * task factory does, must still pass the options on: they hold back the first
+ * step of the task that carries an `eager()` start, which fails otherwise.
  */
 export type TaskFactory = <T>(loop: BaseEventLoop, coro: Coro<T>, options?: TaskOptions) => Task<T>;
 
