@@ -80,7 +80,7 @@ function takeTask(what: string, loop: AnySchedulingLoop, task: Task): Handle {
   else if (task === loop._currentTask) why = "it is the task running now";
   else if (task._blockedOnHost) why = `it is blocked waiting for ${HOST_AWAIT}`;
   else if (task._stepInMicrotasks)
-    why = "its function runs on in the microtasks, to its next await";
+    why = "its step goes on in the microtasks, in an async function or body, to its next await";
   else if (taskIsBlocked(task)) why = `it is blocked waiting for ${task._futWaiter}`;
   else why = "its entry was taken out of the queue";
   throw new Error(

@@ -2137,7 +2137,10 @@ describe("the scheduling API sees native tasks started eagerly", () => {
       null, // looked at as createTask() returns
     );
     expect(seen).toEqual(
-      blockedAndUnmovable("eagerly", "its function runs on in the microtasks, to its next await"),
+      blockedAndUnmovable(
+        "eagerly",
+        "its step goes on in the microtasks, in an async function or body, to its next await",
+      ),
     );
   });
 });
