@@ -861,8 +861,10 @@ export class NativeSteps {
       this.calling--;
       // No then() comes for it: its credit, still queued, counts for nothing when it comes
       // (taken back now, it would leave a credit queued before it, another's, short).
-      if (!isPromiseLike(result) || isCoroutine(result)) this.crediting.set(place, NO_THEN);
-      this.startedBody = body ?? NEXT_BODY;
+      const thenDue = isPromiseLike(result) && !isCoroutine(result);
+      if (!thenDue) this.crediting.set(place, NO_THEN);
+      // An async body's NativeBody is made from its promise, after the call.
+      this.startedBody = body ?? (thenDue ? NEXT_BODY : null);
       this.startedBy = creator;
     }
     return result;
