@@ -796,11 +796,8 @@ function makeStartTask(loop: BaseEventLoop): Task<unknown> {
   });
   continuation.held = firstStepHeld(task);
   // A factory that ran its first step (it forced eagerStart, dropping the options that hold
-  // it back) failed it: the start cannot go on in it.
-  if (task.done()) {
-    task._retrieved();
-    throw steppedTooSoon();
-  }
+  // it back) failed it with steppedTooSoon(): the start cannot go on in it, and says why.
+  if (task.done()) throw task.exception();
   return task;
 }
 
