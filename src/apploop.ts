@@ -9,7 +9,7 @@ import { pendingReported } from "./deadlock.js";
 import type { TimerHandle } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import type { TaskPriority } from "./priority.js";
-import { PROMISE_RUNNING, type Task, type TaskBody } from "./tasks.js";
+import { checkTaskOptions, PROMISE_RUNNING, type Task, type TaskBody } from "./tasks.js";
 import {
   describeWait,
   reportUnreachedLater,
@@ -59,7 +59,7 @@ export function submitTo<T>(
       "loop.submit(): the loop is shutting down and takes no new work: submit before calling shutdown().",
     );
   }
-  checkOptions("loop.submit()", options, "{ name, signal, priority }", SUBMIT_OPTIONS);
+  checkTaskOptions("loop.submit()", options, SUBMIT_OPTIONS);
   // A function* is called here; any other function runs as a native task, called at its first step.
   const coro = isGeneratorFunction(main) ? (main() as Coro<T>) : main;
   if (!isCoroutine(coro) && typeof coro !== "function") {

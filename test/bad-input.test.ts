@@ -668,6 +668,14 @@ const rows: Row[] = [
   },
   {
     export: "BaseEventLoop",
+    call: "loop.submit(coro, { signal: 5 })",
+    run: () => new VirtualEventLoop().submit(sleep(0), { signal: bad }),
+    error: T,
+    message: expects("loop.submit()", "options.signal", "number 5"),
+    outside: true,
+  },
+  {
+    export: "BaseEventLoop",
     call: 'loop.shutdown({ timeout: "soon" })',
     run: () => new VirtualEventLoop().shutdown({ timeout: "soon" as never }),
     error: T,
@@ -1544,7 +1552,7 @@ describe("errors that come from state, not from an argument", () => {
     const e = thrown(() => createTask(work()));
     expect(e.constructor).toBe(Error);
     expect(e.message).toMatch(
-      /^createTask\(\) needs a running event loop: call it from a task run by run\(main\), or use loop\.createTask\(coro\)\.\nCode of an async function that a loop started runs outside the loop:\n {2}- after an await of a host promise/,
+      /^createTask\(\) needs a running event loop: call it from a task run by run\(main\), or use loop\.createTask\(coro\)\.\nIf this is code of an async function that a loop started, it runs outside the loop:\n {2}- after an await of a host promise/,
     );
   });
 
