@@ -264,7 +264,7 @@ export class Lock extends LoopBound {
       const stray =
         this._strayRelease === null ? "" : ` It was released last by ${this._strayRelease}.`;
       throw new Error(
-        `Lock is not acquired: release() must match a completed acquire(), \`await lock.acquire()\` in an async function or \`yield* lock.acquire()\` in a coroutine (called without either, it never runs); or hold the lock for a block: \`using _ = await lock.hold()\` (\`yield* lock.hold()\`).${stray}`,
+        `${classNameOf(this)} is not acquired: release() must match a completed acquire(), \`await lock.acquire()\` in an async function or \`yield* lock.acquire()\` in a coroutine (called without either, it never runs); or hold the lock for a block: \`using _ = await lock.hold()\` (\`yield* lock.hold()\`).${stray}`,
       );
     }
     // Any task may release it, as asyncio's; a holder's own release that then fails says who did.

@@ -701,6 +701,12 @@ describe("PriorityLock", () => {
     );
   });
 
+  it("a release of a free PriorityLock names the class", () => {
+    expect(() => new PriorityLock().release()).toThrow(
+      /^PriorityLock is not acquired: release\(\)/,
+    );
+  });
+
   it("its holder releases it after a host await in its critical section, with or without asyncLocalStorage", async () => {
     for (const asyncLocalStorage of [false, true]) {
       const loop = new PriorityHostEventLoop({ asyncLocalStorage });
