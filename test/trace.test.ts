@@ -416,6 +416,15 @@ describe("traceRecorder", () => {
     expect(rec.toChromeTrace()).toEqual({ traceEvents: [], displayTimeUnit: "ms" });
   });
 
+  it("refuses a loop that is closed already, which would leave it empty", () => {
+    const loop = new VirtualEventLoop();
+    loop.runSync(sleep(1));
+    loop.close();
+    expect(() => traceRecorder(loop)).toThrow(
+      "traceRecorder(): the loop is closed and runs nothing more: attach the recorder before its run, or to the loop that runs next.",
+    );
+  });
+
   it("of one loop, stops when that loop is closed: it hears no later loop", () => {
     const loop = new VirtualEventLoop();
     const rec = traceRecorder(loop);

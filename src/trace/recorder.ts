@@ -133,6 +133,7 @@ interface TaskTrack {
  * Chrome/Perfetto trace. On a VirtualEventLoop the trace is the same, byte
  * for byte, every time the program runs: timestamps are the virtual clock's,
  * and events at the same moment are a nanosecond apart in the order they happened.
+ * A loop that is closed already is refused: it would record nothing.
  *
  * @example
  * ```ts
@@ -155,6 +156,12 @@ export function traceRecorder(
 ): TraceRecorder {
   if (loop !== undefined && loop !== null && !isEventLoop(loop)) {
     throw notALoop("traceRecorder()", "loop", loop);
+  }
+  if (loop?.isClosed()) {
+    // A closed loop runs nothing more: its recorder would stay empty, and say nothing.
+    throw new Error(
+      "traceRecorder(): the loop is closed and runs nothing more: attach the recorder before its run, or to the loop that runs next.",
+    );
   }
   checkOptions("traceRecorder()", options, "{ maxEvents: 100_000 }", TRACE_OPTIONS);
   const maxEvents = options?.maxEvents ?? DEFAULT_MAX_EVENTS;
