@@ -3090,9 +3090,14 @@ describe("an app loop", () => {
         (error: Error) => answers.push(`${task.getName()}: ${error.name}`),
       );
     };
-    // Ignores taskSignal(), and settles after the loop closed: the functions then end, not
-    // left counted as on the host, where they would trouble the virtual loops of later tests.
-    const onTheHost = () => delay(100);
+    // Ignores taskSignal(), and settles once the loop closed (however late the host's timers
+    // run): the functions then end, not left counted as on the host, where they would
+    // trouble the virtual loops of later tests.
+    let settle = (): void => {};
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const onTheHost = () => settled;
     const a = app.submit(
       async () => {
         queueMicrotask(() => {
@@ -3106,7 +3111,8 @@ describe("an app loop", () => {
     await delay(20);
     await app.shutdown({ timeout: 20 });
     expect(answers.sort()).toEqual(["a: InvalidStateError", "b: InvalidStateError"]);
-    await delay(100);
+    settle();
+    await delay(0);
   });
 
   it("without the asyncLocalStorage option, a waitFor() after a host await that a timeout() body's task took still times out", async () => {
