@@ -420,6 +420,14 @@ export function activeLoopOrNull(): BaseEventLoop | null {
 let ownerOfHostCode: () => Task<unknown> | null | undefined = () => undefined;
 
 /**
+ * @internal The task whose code the host's async context runs now (null: no
+ * task's; undefined: no context to ask), whichever loop runs.
+ */
+export function ownerOfHostCodeNow(): Task<unknown> | null | undefined {
+  return ownerOfHostCode();
+}
+
+/**
  * @internal True for code outside every loop's drive that the host's async
  * context does not name as a task's (or cannot): top-level code, a host
  * callback, or the function of a task that ended while it awaited a host

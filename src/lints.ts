@@ -8,6 +8,7 @@ import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
 import type { Future } from "./futures.js";
 import { noteSuspensions, PENDING } from "./futures.js";
 import type { GeneratorObject } from "./generatorobject.js";
+import { timeHostRuns } from "./hostruns.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { captureSite, userFrames } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
@@ -178,10 +179,25 @@ export class Linter {
    */
   hostAwait(task: Task, step: number): void {
     const loop = this.loop;
-    if (this.toldOfHostAwaits || loop._asyncLocalStorage || !loop.getDebug()) return;
+    if (!loop.getDebug()) return;
+    // With the option the code after the await is still the task's: time it (see hostruns.ts).
+    if (loop._asyncLocalStorage) timeHostRuns(this);
+    if (this.toldOfHostAwaits || loop._asyncLocalStorage) return;
     this.toldOfHostAwaits = true;
     lint(loop, {
       message: `${task} awaited a promise the loop did not make (a host API, Promise.all() or Promise.race()) in its step ${step}: this loop has no asyncLocalStorage option, so the function's code after that await runs outside the task and the loop's order, where currentTask() and createTask() find no loop, or another task's step running, and a cancel() or a timeout reaches it only through taskSignal() until the function ends. Give the loop the option, run(main, { asyncLocalStorage: true }), or await host promises through fromPromise() and tasks through gather() or wait(). Said once a loop.`,
+      task,
+    });
+  }
+
+  /**
+   * Code of `task` that the host resumed after an await of a host promise ran
+   * `took` ms in one job: outside the loop's steps, it holds up every other task as a slow step does.
+   */
+  slowHostRun(task: Task, took: number): void {
+    if (!this.loop.getDebug()) return;
+    lint(this.loop, {
+      message: `Executing ${task} took ${took.toFixed(1)} ms in code the host resumed after an await of a host promise, outside the loop's steps (await the promise through fromPromise() to make that code a step): a run this long holds up every other task`,
       task,
     });
   }

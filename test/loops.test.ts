@@ -3,16 +3,21 @@
  * handles, the exception handler, debug mode, stop/runForever/runUntilComplete
  * and close.
  */
+
+import { promiseHooks } from "node:v8";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  type BaseEventLoop,
   CancelledError,
   ContextVar,
   createTask,
   Event,
   type ExceptionContext,
+  fromPromise,
   getRunningLoop,
   Handle,
+  HostEventLoop,
   InvalidStateError,
   Queue,
   run,
@@ -539,7 +544,7 @@ describe("debug mode", () => {
    * A virtual loop in debug mode whose exception handler collects the lint
    * messages, and the other reports into `others` if given (else there must be none).
    */
-  function linted(loop: VirtualEventLoop, others?: string[]): string[] {
+  function linted(loop: BaseEventLoop, others?: string[]): string[] {
     const lints: string[] = [];
     loop.setDebug(true);
     loop.setExceptionHandler((_, context) => {
@@ -654,6 +659,49 @@ describe("debug mode", () => {
         /^Executing <Task pending name="cruncher"> took 120\.0 ms \(resumed after sleep until t=1 ms\): a step this long holds up every other task$/,
       ),
     ]);
+  });
+
+  it("with asyncLocalStorage, reports a native task's slow code after a host await, which is no step", async () => {
+    const removed: string[] = [];
+    for (const hook of ["onBefore", "onAfter"] as const) {
+      const add = promiseHooks[hook].bind(promiseHooks);
+      vi.spyOn(promiseHooks, hook).mockImplementation((fn) => {
+        const remove = add(fn);
+        return () => {
+          removed.push(hook);
+          remove();
+        };
+      });
+    }
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    const lints = linted(loop);
+    let clock = 0;
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    // Long enough for the loop to find the task blocked first, in the host turn after its step.
+    const hostDelay = () => new Promise((resolve) => setTimeout(resolve, 20));
+    await loop.runUntilComplete(
+      loop.createTask(
+        async () => {
+          await hostDelay();
+          clock += 120; // computes in the job the host resumed it in
+          await hostDelay();
+          clock += 20; // a short one
+          await fromPromise(hostDelay());
+          clock += 110; // a step of the task's: the ordinary lint
+          await sleep(0);
+        },
+        { name: "handler" },
+      ),
+    );
+    expect(lints).toEqual([
+      `Executing <Task pending name="handler"> took 120.0 ms in code the host resumed after an await of a host promise, outside the loop's steps (await the promise through fromPromise() to make that code a step): a run this long holds up every other task`,
+      expect.stringMatching(
+        /^Executing <Task pending name="handler"> took 110\.0 ms \(resumed after fromPromise\(.*\)\): a step this long holds up every other task$/,
+      ),
+    ]);
+    expect(removed).toEqual([]);
+    loop.close();
+    expect(removed).toEqual(["onBefore", "onAfter"]); // the last debug loop to close removes the hooks
   });
 
   it("says of a slow first step that it is the task's first, not that it resumed after anything", () => {

@@ -32,6 +32,7 @@ import {
   TimerHandle,
 } from "../events.js";
 import { Future, forgetLastWait } from "../futures.js";
+import { stopTimingHostRuns } from "../hostruns.js";
 import { Linter, lintPendingAtClose } from "../lints.js";
 import { readMainResult } from "../mainresult.js";
 import { abandonThens, handOver, mayRunSlice, type NativeSteps } from "../native.js";
@@ -780,6 +781,7 @@ export abstract class BaseEventLoop {
       throw new Error("Cannot close a running event loop: stop it first (loop.stop()).");
     if (this._closed) return;
     if (this._debug) lintPendingAtClose(this, this._liveTasks());
+    if (this._linter !== null) stopTimingHostRuns(this._linter);
     // Before the queues are emptied: the report says where each task stood.
     reportPending(this, "its loop was closed");
     for (const task of this._liveTasks()) {
