@@ -33,17 +33,30 @@ let jobOwner: Task<unknown> | null | undefined;
 
 /** @internal `linter`'s loop has a task blocked on the host: time the jobs the host resumes it in. */
 export function timeHostRuns(linter: Linter): void {
-  if (linters.has(linter)) return;
+  if (linters.has(linter) || hooksMissing) return;
+  if (removeHooks === null) removeHooks = addHooks();
+  if (removeHooks === null) hooksMissing = true;
+  else linters.add(linter);
+}
+
+/** The host has no promise hooks: asked once. */
+let hooksMissing = false;
+
+/** What removes the hooks; null on a host without them (one that has Node's module names only). */
+function addHooks(): (() => void) | null {
   const hooks = builtinModule<{ promiseHooks?: PromiseHooks }>("node:v8")?.promiseHooks;
-  if (hooks === undefined) return;
-  linters.add(linter);
-  if (removeHooks !== null) return;
-  const removeBefore = hooks.onBefore(() => {
-    jobBegan = now();
-    jobOwner = ownerOfHostCodeNow();
-  });
+  if (typeof hooks?.onBefore !== "function" || typeof hooks.onAfter !== "function") return null;
+  let removeBefore: () => void;
+  try {
+    removeBefore = hooks.onBefore(() => {
+      jobBegan = now();
+      jobOwner = ownerOfHostCodeNow();
+    });
+  } catch {
+    return null; // a host whose module only names them
+  }
   const removeAfter = hooks.onAfter(jobEnded);
-  removeHooks = () => {
+  return () => {
     removeBefore();
     removeAfter();
   };

@@ -704,6 +704,22 @@ describe("debug mode", () => {
     expect(removed).toEqual(["onBefore", "onAfter"]); // the last debug loop to close removes the hooks
   });
 
+  it("on a host whose promise hooks refuse to be added, runs on without that lint, and asks once", async () => {
+    const onBefore = vi.spyOn(promiseHooks, "onBefore").mockImplementation(() => {
+      throw new Error("not implemented");
+    });
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    const lints = linted(loop);
+    const hostDelay = () => new Promise((resolve) => setTimeout(resolve, 20));
+    const result = await loop.runUntilComplete(async () => {
+      await hostDelay();
+      await hostDelay(); // asks no more
+      return "done";
+    });
+    loop.close();
+    expect([result, lints, onBefore.mock.calls.length]).toEqual(["done", [], 1]);
+  });
+
   it("says of a slow first step that it is the task's first, not that it resumed after anything", () => {
     const { loop, lints, work } = timedLoop();
     loop.runSync(
