@@ -142,6 +142,8 @@ export class Linter {
   after(entry: Handle | ReadyEntry, took: number, resumed: Resumed | null): void {
     const task = taskOfEntry(entry);
     if (task?._stepInMicrotasks) {
+      // Its function may run on outside the steps later (a Promise.race() the host settles).
+      if (this.loop._asyncLocalStorage) timeHostRuns(this);
       // A native task's step goes on in microtasks: it is judged when it ends (nativeStepEnded).
       this.openSteps.set(task, { began: now() - took, resumed });
       this.site = null;

@@ -662,17 +662,7 @@ describe("debug mode", () => {
   });
 
   it("with asyncLocalStorage, reports a native task's slow code after a host await, which is no step", async () => {
-    const removed: string[] = [];
-    for (const hook of ["onBefore", "onAfter"] as const) {
-      const add = promiseHooks[hook].bind(promiseHooks);
-      vi.spyOn(promiseHooks, hook).mockImplementation((fn) => {
-        const remove = add(fn);
-        return () => {
-          removed.push(hook);
-          remove();
-        };
-      });
-    }
+    const removed = hookRemovals();
     const loop = new HostEventLoop({ asyncLocalStorage: true });
     const lints = linted(loop);
     let clock = 0;
@@ -702,6 +692,87 @@ describe("debug mode", () => {
     expect(removed).toEqual([]);
     loop.close();
     expect(removed).toEqual(["onBefore", "onAfter"]); // the last debug loop to close removes the hooks
+  });
+
+  /** Each removal of a promise hook asynkit added, by the hook's name, while the test runs. */
+  function hookRemovals(): string[] {
+    const removed: string[] = [];
+    for (const hook of ["onBefore", "onAfter"] as const) {
+      const add = promiseHooks[hook].bind(promiseHooks);
+      vi.spyOn(promiseHooks, hook).mockImplementation((fn) => {
+        const remove = add(fn);
+        return () => {
+          removed.push(hook);
+          remove();
+        };
+      });
+    }
+    return removed;
+  }
+
+  it("with asyncLocalStorage, reports slow code after a Promise.race() the host settled, while the task waits on its loser", async () => {
+    const loop = new HostEventLoop({ asyncLocalStorage: true });
+    const lints = linted(loop);
+    let clock = 0;
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    await loop.runUntilComplete(
+      loop.createTask(
+        async () => {
+          await Promise.race([new Promise((resolve) => setTimeout(resolve, 20)), sleep(10_000)]);
+          clock += 130; // no step's: the task still waits on the sleep
+          await sleep(0);
+        },
+        { name: "racer" },
+      ),
+    );
+    loop.close(); // (the sleep, let go into a task of its own, is reported pending)
+    expect(lints.filter((lint) => lint.startsWith("Executing"))).toEqual([
+      `Executing <Task pending name="racer"> took 130.0 ms in code the host resumed after an await of a host promise, outside the loop's steps (await the promise through fromPromise() to make that code a step): a run this long holds up every other task`,
+    ]);
+  });
+
+  it("on a virtual loop with asyncLocalStorage, reports slow code after a host await too", async () => {
+    const loop = new VirtualEventLoop({ asyncLocalStorage: true });
+    const reports: string[] = [];
+    const lints = linted(loop, reports);
+    let clock = 0;
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    await loop.runUntilComplete(
+      loop.createTask(
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          clock += 120;
+          await sleep(0);
+        },
+        { name: "v" },
+      ),
+    );
+    loop.close();
+    expect(reports).toEqual([
+      expect.stringMatching(/^<Task pending name="v"> awaited a promise the loop did not make/),
+    ]);
+    expect(lints).toEqual([
+      expect.stringMatching(
+        /^Executing <Task pending name="v"> took 120\.0 ms in code the host resumed after an await of a host promise/,
+      ),
+    ]);
+  });
+
+  it("a debug loop dropped unclosed is collected, and takes the promise hooks with it", async () => {
+    const removed = hookRemovals();
+    const { watch, collected } = collection();
+    await (async () => {
+      const loop = new HostEventLoop({ asyncLocalStorage: true });
+      loop.setDebug(true);
+      watch(loop, "loop");
+      await loop.runUntilComplete(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      });
+    })();
+    expect(await collected(1)).toEqual(["loop"]);
+    // The linter's registry may speak a collection or two after the loop's.
+    for (let i = 0; i < 10 && removed.length === 0; i++) await collected(2);
+    expect(removed).toEqual(["onBefore", "onAfter"]);
   });
 
   it("on a host whose promise hooks refuse to be added, runs on without that lint, and asks once", async () => {

@@ -216,7 +216,11 @@ export class VirtualEventLoop extends BaseEventLoop {
   override _hostAwait(task: Task<unknown>, step: number): void {
     const message = `${task} awaited a promise the loop did not make, in its step ${step}: its continuation is not ordered by the loop, so the run is no longer deterministic. That promise is the host's, or that of an async function the task called without await, whose first asynkit await the loop took for the task's. ${this._toOrderIt()}`;
     if (this._failHostAwaits) task._endThrown(new HostAwaitError(message));
-    else this.callExceptionHandler({ message, task });
+    else {
+      this.callExceptionHandler({ message, task });
+      // Debug mode's timing of the code after it, on a loop whose tasks it runs as theirs.
+      if (this._asyncLocalStorage) super._hostAwait(task, step);
+    }
   }
 
   /** The tasks _ranPastAwait() reported: once each. */
