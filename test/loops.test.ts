@@ -556,9 +556,11 @@ describe("debug mode", () => {
   }
 
   /** A linted loop whose clock only `work(ms)` moves on, and its lints. */
-  function timedLoop(): { loop: VirtualEventLoop; lints: string[]; work: (ms: number) => void } {
-    const loop = new VirtualEventLoop();
-    const lints = linted(loop);
+  function timedLoop<L extends BaseEventLoop = VirtualEventLoop>(
+    loop: L = new VirtualEventLoop() as BaseEventLoop as L,
+    others?: string[],
+  ): { loop: L; lints: string[]; work: (ms: number) => void } {
+    const lints = linted(loop, others);
     let clock = 0;
     vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
     return { loop, lints, work: (ms) => void (clock += ms) };
@@ -663,21 +665,18 @@ describe("debug mode", () => {
 
   it("with asyncLocalStorage, reports a native task's slow code after a host await, which is no step", async () => {
     const removed = hookRemovals();
-    const loop = new HostEventLoop({ asyncLocalStorage: true });
-    const lints = linted(loop);
-    let clock = 0;
-    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    const { loop, lints, work } = timedLoop(new HostEventLoop({ asyncLocalStorage: true }));
     // Long enough for the loop to find the task blocked first, in the host turn after its step.
     const hostDelay = () => new Promise((resolve) => setTimeout(resolve, 20));
     await loop.runUntilComplete(
       loop.createTask(
         async () => {
           await hostDelay();
-          clock += 120; // computes in the job the host resumed it in
+          work(120); // computes in the job the host resumed it in
           await hostDelay();
-          clock += 20; // a short one
+          work(20); // a short one
           await fromPromise(hostDelay());
-          clock += 110; // a step of the task's: the ordinary lint
+          work(110); // a step of the task's: the ordinary lint
           await sleep(0);
         },
         { name: "handler" },
@@ -711,15 +710,12 @@ describe("debug mode", () => {
   }
 
   it("with asyncLocalStorage, reports slow code after a Promise.race() the host settled, while the task waits on its loser", async () => {
-    const loop = new HostEventLoop({ asyncLocalStorage: true });
-    const lints = linted(loop);
-    let clock = 0;
-    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    const { loop, lints, work } = timedLoop(new HostEventLoop({ asyncLocalStorage: true }));
     await loop.runUntilComplete(
       loop.createTask(
         async () => {
           await Promise.race([new Promise((resolve) => setTimeout(resolve, 20)), sleep(10_000)]);
-          clock += 130; // no step's: the task still waits on the sleep
+          work(130); // no step's: the task still waits on the sleep
           await sleep(0);
         },
         { name: "racer" },
@@ -732,16 +728,16 @@ describe("debug mode", () => {
   });
 
   it("on a virtual loop with asyncLocalStorage, reports slow code after a host await too", async () => {
-    const loop = new VirtualEventLoop({ asyncLocalStorage: true });
     const reports: string[] = [];
-    const lints = linted(loop, reports);
-    let clock = 0;
-    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    const { loop, lints, work } = timedLoop(
+      new VirtualEventLoop({ asyncLocalStorage: true }),
+      reports,
+    );
     await loop.runUntilComplete(
       loop.createTask(
         async () => {
           await new Promise((resolve) => setTimeout(resolve, 20));
-          clock += 120;
+          work(120);
           await sleep(0);
         },
         { name: "v" },
