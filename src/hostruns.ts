@@ -1,16 +1,19 @@
 /**
- * Times the code a native task runs outside the loop's steps, for the
- * slow-step lint of debug mode on a loop with the asyncLocalStorage option:
- * its code after an await of a host promise (the loop finds the task blocked
- * on the host, and takes it back only at its next asynkit await), or after a
- * Promise.race() the host settled while the task still waits on a loser. A
- * long run of it holds up every other task as a step does. Node's promise
- * hooks time each job the host runs; the host's async context says whose
- * code it was. Nothing here runs outside debug mode, nor on a host without
- * the hooks.
+ * Times the jobs of native tasks' code, for the slow-step lint of debug mode
+ * on a loop with the asyncLocalStorage option (see Linter.jobRan). A native
+ * step goes on in microtasks, and the loop finds where it ended only in the
+ * host's next macrotask: the clock would count the host callbacks that run
+ * before it too, where the jobs count the task's own code. And a task's code
+ * may run outside the loop's steps: after an await of a host promise (the
+ * loop finds the task blocked on the host, and takes it back only at its next
+ * asynkit await), or after a Promise.race() the host settled while the task
+ * still waits on a loser; a long run of it holds up every other task as a
+ * step does. Node's promise hooks time each job the host runs; the host's
+ * async context says whose code it was. Nothing here runs outside debug
+ * mode, nor on a host without the hooks.
  */
 import { ownerOfHostCodeNow } from "./events.js";
-import { type Linter, SLOW_STEP_MS } from "./lints.js";
+import type { Linter } from "./lints.js";
 import type { Task } from "./tasks.js";
 import { now } from "./util/clock.js";
 import { builtinModule } from "./util/host.js";
@@ -42,17 +45,22 @@ let jobBegan = Number.NaN;
  */
 let jobOwner: Task<unknown> | null | undefined;
 
-/** @internal `linter`'s loop has a task blocked on the host: time the jobs the host resumes it in. */
-export function timeHostRuns(linter: Linter): void {
-  if (linters.has(linter) || hooksMissing) return;
+/**
+ * @internal `linter`'s loop runs native tasks: time the jobs their code runs
+ * in. False on a host without the hooks.
+ */
+export function timeHostRuns(linter: Linter): boolean {
+  if (linters.has(linter)) return true;
+  if (hooksMissing) return false;
   if (removeHooks === null) removeHooks = addHooks();
   if (removeHooks === null) {
     hooksMissing = true;
-    return;
+    return false;
   }
   linters.add(linter);
   lintersTimed++;
   dropped.register(linter, null, linter);
+  return true;
 }
 
 /** What removes the hooks; null on a host without them (one that has Node's module names only). */
@@ -94,15 +102,9 @@ function jobEnded(): void {
   const owner = jobOwner;
   jobBegan = Number.NaN;
   jobOwner = undefined;
-  if (!(took >= SLOW_STEP_MS)) return; // the common case: a short job, or one not timed
+  if (Number.isNaN(took)) return; // a job begun before the hooks came
   const task = owner ?? ownerOfHostCodeNow();
   if (task === null || task === undefined) return; // no task's code
-  const loop = task._loop;
-  const linter = loop._linter;
-  if (linter === null || !linters.has(linter)) return;
-  // A job of the native step the loop runs now is that step's, which the loop times itself.
-  const steps = loop._handover;
-  if (steps?.handedOver && steps.running()?.task === task) return;
-  // Out of the hook: the lint calls the loop's exception handler, the user's code.
-  queueMicrotask(() => linter.slowHostRun(task, took));
+  const linter = task._loop._linter;
+  if (linter !== null && linters.has(linter)) linter.jobRan(task, took);
 }

@@ -67,8 +67,16 @@ export class Linter {
   private readonly polls = new WeakMap<Task, { short: number; slow: number }>();
   /** The tasks reported as polling: once each, as a task that polls goes on doing so. */
   private readonly pollers = new WeakSet<Task>();
-  /** Native tasks whose step goes on in microtasks: when it began, and what it resumed after. */
-  private readonly openSteps = new WeakMap<Task, { began: number; resumed: Resumed | null }>();
+  /**
+   * Native tasks whose step goes on in microtasks: when it began, what it
+   * resumed after, and, where the promise hooks time its jobs (see
+   * hostruns.ts), how long its code has run: its end is found only in the
+   * host's next macrotask, after whatever host callbacks come first.
+   */
+  private readonly openSteps = new WeakMap<
+    Task,
+    { began: number; resumed: Resumed | null; ran: number | null }
+  >();
 
   constructor(private readonly loop: BaseEventLoop) {
     noteSuspensions();
@@ -142,10 +150,10 @@ export class Linter {
   after(entry: Handle | ReadyEntry, took: number, resumed: Resumed | null): void {
     const task = taskOfEntry(entry);
     if (task?._stepInMicrotasks) {
-      // Its function may run on outside the steps later (a Promise.race() the host settles).
-      if (this.loop._asyncLocalStorage) timeHostRuns(this);
-      // A native task's step goes on in microtasks: it is judged when it ends (nativeStepEnded).
-      this.openSteps.set(task, { began: now() - took, resumed });
+      // A native task's step goes on in microtasks: it is judged when it ends (nativeStepEnded),
+      // by the time its code ran where the hooks time its jobs, else by the clock.
+      const timed = this.loop._asyncLocalStorage && timeHostRuns(this);
+      this.openSteps.set(task, { began: now() - took, resumed, ran: timed ? took : null });
       this.site = null;
       return;
     }
@@ -193,15 +201,24 @@ export class Linter {
   }
 
   /**
-   * Code of `task` that the host resumed after an await of a host promise ran
-   * `took` ms in one job: outside the loop's steps, it holds up every other task as a slow step does.
+   * A promise job of `task`'s code ran `took` ms (see hostruns.ts): part of
+   * its step, while one is open, else code the host resumed outside the
+   * loop's steps, which holds up every other task as a slow step does.
    */
-  slowHostRun(task: Task, took: number): void {
-    if (!this.loop.getDebug()) return;
-    lint(this.loop, {
-      message: `Executing ${task} took ${took.toFixed(1)} ms in code the host resumed after an await of a host promise, outside the loop's steps (await the promise through fromPromise() to make that code a step): a run this long holds up every other task`,
-      task,
-    });
+  jobRan(task: Task, took: number): void {
+    const open = this.openSteps.get(task);
+    if (open !== undefined) {
+      if (open.ran !== null) open.ran += took;
+      return;
+    }
+    if (took < SLOW_STEP_MS || !this.loop.getDebug()) return;
+    // Out of the promise hook: the lint calls the loop's exception handler, the user's code.
+    queueMicrotask(() =>
+      lint(this.loop, {
+        message: `Executing ${task} took ${took.toFixed(1)} ms in code the host resumed after an await of a host promise, outside the loop's steps (await the promise through fromPromise() to make that code a step): a run this long holds up every other task`,
+        task,
+      }),
+    );
   }
 
   /**
@@ -209,7 +226,7 @@ export class Linter {
    * task goes on with in microtasks without a ready-queue entry of its own.
    */
   startInMicrotasks(task: Task): void {
-    if (this.loop.getDebug()) this.openSteps.set(task, { began: now(), resumed: null });
+    if (this.loop.getDebug()) this.openSteps.set(task, { began: now(), resumed: null, ran: null });
   }
 
   /** A native task's step that went on in microtasks ended: judged as a whole, as after() judges a step. */
@@ -217,7 +234,7 @@ export class Linter {
     const open = this.openSteps.get(task);
     if (open === undefined || !this.loop.getDebug()) return;
     this.openSteps.delete(task);
-    this.stepEnded(task, task, now() - open.began, open.resumed);
+    this.stepEnded(task, task, open.ran ?? now() - open.began, open.resumed);
   }
 
   private stepEnded(
