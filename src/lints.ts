@@ -226,7 +226,9 @@ export class Linter {
    * task goes on with in microtasks without a ready-queue entry of its own.
    */
   startInMicrotasks(task: Task): void {
-    if (this.loop.getDebug()) this.openSteps.set(task, { began: now(), resumed: null, ran: null });
+    if (!this.loop.getDebug()) return;
+    const timed = this.loop._asyncLocalStorage && timeHostRuns(this);
+    this.openSteps.set(task, { began: now(), resumed: null, ran: timed ? 0 : null });
   }
 
   /** A native task's step that went on in microtasks ended: judged as a whole, as after() judges a step. */

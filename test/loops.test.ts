@@ -710,27 +710,34 @@ describe("debug mode", () => {
     return removed;
   }
 
-  it("with asyncLocalStorage, times a native step by its code's jobs, not by host callbacks run before the loop finds its end", async () => {
-    const { loop: app, lints, work } = timedLoop(new HostEventLoop({ asyncLocalStorage: true }));
-    const hostDelay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    let fast: Task<string> | undefined;
-    // The step begins in the microtasks after the first timer's callback, and ends at a host
-    // await: the loop finds that in its next host turn, after the second callback's 150 ms.
-    setTimeout(() => {
-      fast = app.submit(
-        async () => {
-          await hostDelay(30);
-          return "done";
-        },
-        { name: "fast" },
-      );
-    }, 10);
-    setTimeout(() => work(150), 10);
-    await hostDelay(60);
-    expect(await fast).toBe("done");
-    await app.shutdown();
-    expect(lints).toEqual([]);
-  });
+  it.each(["submit()", "eagerStart"] as const)(
+    "with asyncLocalStorage, times a native step begun by %s by its code's jobs, not by host callbacks run before the loop finds its end",
+    async (start) => {
+      const { loop: app, lints, work } = timedLoop(new HostEventLoop({ asyncLocalStorage: true }));
+      const hostDelay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const handler = async () => {
+        await null;
+        await hostDelay(30);
+        return "done";
+      };
+      const running = app.submit(() => hostDelay(60)); // the loop runs from here on
+      let fast: Task<string> | undefined;
+      // The step begins in the first timer's callback (or the microtasks after it), and ends
+      // at a host await: the loop finds that in its next host turn, after the second
+      // callback's 150 ms.
+      setTimeout(() => {
+        fast =
+          start === "submit()"
+            ? app.submit(handler, { name: "fast" })
+            : app.createTask(handler, { name: "fast", eagerStart: true });
+      }, 10);
+      setTimeout(() => work(150), 10);
+      await running;
+      expect(await fast).toBe("done");
+      await app.shutdown();
+      expect(lints).toEqual([]);
+    },
+  );
 
   it("with asyncLocalStorage, reports slow code after a Promise.race() the host settled, while the task waits on its loser", async () => {
     const { loop, lints, work } = timedLoop(new HostEventLoop({ asyncLocalStorage: true }));
