@@ -150,10 +150,8 @@ export class Linter {
   after(entry: Handle | ReadyEntry, took: number, resumed: Resumed | null): void {
     const task = taskOfEntry(entry);
     if (task?._stepInMicrotasks) {
-      // A native task's step goes on in microtasks: it is judged when it ends (nativeStepEnded),
-      // by the time its code ran where the hooks time its jobs, else by the clock.
-      const timed = this.loop._asyncLocalStorage && timeHostRuns(this);
-      this.openSteps.set(task, { began: now() - took, resumed, ran: timed ? took : null });
+      // A native task's step goes on in microtasks: it is judged when it ends (nativeStepEnded).
+      this.openStep(task, took, resumed);
       this.site = null;
       return;
     }
@@ -190,9 +188,12 @@ export class Linter {
   hostAwait(task: Task, step: number): void {
     const loop = this.loop;
     if (!loop.getDebug()) return;
-    // With the option the code after the await is still the task's: time it (see hostruns.ts).
-    if (loop._asyncLocalStorage) timeHostRuns(this);
-    if (this.toldOfHostAwaits || loop._asyncLocalStorage) return;
+    if (loop._asyncLocalStorage) {
+      // The code after the await is still the task's: time it (see hostruns.ts).
+      timeHostRuns(this);
+      return;
+    }
+    if (this.toldOfHostAwaits) return;
     this.toldOfHostAwaits = true;
     lint(loop, {
       message: `${task} awaited a promise the loop did not make (a host API, Promise.all() or Promise.race()) in its step ${step}: this loop has no asyncLocalStorage option, so the function's code after that await runs outside the task and the loop's order, where currentTask() and createTask() find no loop, or another task's step running, and a cancel() or a timeout reaches it only through taskSignal() until the function ends. Give the loop the option, run(main, { asyncLocalStorage: true }), or await host promises through fromPromise() and tasks through gather() or wait(). Said once a loop.`,
@@ -226,9 +227,16 @@ export class Linter {
    * task goes on with in microtasks without a ready-queue entry of its own.
    */
   startInMicrotasks(task: Task): void {
-    if (!this.loop.getDebug()) return;
+    if (this.loop.getDebug()) this.openStep(task, 0, null);
+  }
+
+  /**
+   * A step of `task` that ran `took` ms so far goes on in microtasks: timed
+   * by its code's jobs where the hooks time them, else by the clock.
+   */
+  private openStep(task: Task, took: number, resumed: Resumed | null): void {
     const timed = this.loop._asyncLocalStorage && timeHostRuns(this);
-    this.openSteps.set(task, { began: now(), resumed: null, ran: timed ? 0 : null });
+    this.openSteps.set(task, { began: now() - took, resumed, ran: timed ? took : null });
   }
 
   /** A native task's step that went on in microtasks ended: judged as a whole, as after() judges a step. */
