@@ -169,7 +169,9 @@ const RUN_OPTIONS: OptionNames<RunOptions> = {
  * and closes the loop. A task that catches its CancelledError and still runs
  * a second (loop time) later, or that waits that long on a host promise
  * which ignores its taskSignal(), is named through the loop's exception
- * handler, and waited for. The report holds nothing open: a task left on a
+ * handler, and waited for (a virtual clock that has no timer of the program's
+ * left waits with the host, and the report comes after a second of real
+ * time instead). The report holds nothing open: a task left on a
  * host promise the host can no longer settle makes run() fail with a
  * DeadlockError as the process is about to exit. `main` is a coroutine, a
  * function* to call, or an async function, which runs as the main task (a

@@ -356,6 +356,56 @@ describe("run()", () => {
     ]);
   });
 
+  /** What run() on a virtual loop reports of its shutdown, and the clock's times. */
+  async function virtualShutdown(
+    leftover: (loop: VirtualEventLoop) => Promise<void>,
+    asyncLocalStorage: boolean,
+  ) {
+    const loop = new VirtualEventLoop({ asyncLocalStorage });
+    const reports: string[] = [];
+    loop.setExceptionHandler((_l, ctx) => {
+      if (ctx.message.includes("shutdown")) reports.push(`${ctx.message} (at ${loop.time()})`);
+    });
+    const times: string[] = [];
+    await run(
+      async () => {
+        createTask(() => leftover(loop), { name: "leftover" });
+        await sleep(100);
+        times.push(`main returns at ${loop.time()}`);
+      },
+      { loopFactory: () => loop },
+    );
+    times.push(`run() ends at ${loop.time()}`);
+    return { reports, times };
+  }
+
+  it.each([false, true])(
+    "on a virtual loop, waits for a leftover in host I/O without moving the clock or naming it (asyncLocalStorage %s)",
+    async (asyncLocalStorage) => {
+      const times: string[] = [];
+      const shutdown = await virtualShutdown(async (loop) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        times.push(`leftover resumes at ${loop.time()}`);
+      }, asyncLocalStorage);
+      expect(shutdown.reports).toEqual([]);
+      expect([...shutdown.times, ...times]).toEqual([
+        "main returns at 100",
+        "run() ends at 100",
+        "leftover resumes at 100",
+      ]);
+    },
+  );
+
+  it("on a virtual loop, names a leftover the host holds past a real second, at the clock's own time", async () => {
+    const { reports, times } = await virtualShutdown(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1200)); // no taskSignal()
+    }, true);
+    expect(reports).toEqual([
+      'Task "leftover" was cancelled at run() shutdown but still runs 1000 ms later, waiting on a native promise only the host settles: its cancellation waits for its next asynkit await, and the host API it awaits did not end on its taskSignal(): pass taskSignal() to that API, or await it through fromPromise(). run() waits until it ends, or until the host has nothing left to run, when it fails with a DeadlockError. (at 100)',
+    ]);
+    expect(times).toEqual(["main returns at 100", "run() ends at 100"]);
+  });
+
   /**
    * What run() on a host loop reports of `leftover`, a task main leaves running:
    * each from inside its loop, as a virtual loop's timer reports it.

@@ -6,11 +6,12 @@ import { checkObservers } from "../channels.js";
 import { type Awaitable, type Coro, isGeneratorFunction, isLocalAsyncFunction } from "../coro.js";
 import { deadlockError } from "../deadlock.js";
 import { HostAwaitError } from "../errors.js";
-import { anyTaskOnHost, setRunningLoop } from "../events.js";
+import { anyTaskOnHost, setRunningLoop, type TimerHandle } from "../events.js";
 import { type Future, forgetLastWait } from "../futures.js";
 import { type Task, toFuture } from "../tasks.js";
 import { beginSyncRun, endSyncRun } from "../unretrieved.js";
 import { yieldToHost } from "../util/host.js";
+import { hostDelay } from "../util/hostdelay.js";
 import { argRangeError, argTypeError, checkOneOf, type OptionNames } from "../validate.js";
 import { BaseEventLoop, type EventLoopOptions, STOPPED } from "./base.js";
 
@@ -65,6 +66,10 @@ export class VirtualEventLoop extends BaseEventLoop {
   private readonly _failHostAwaits: boolean;
   /** True while a look at the idle loop after the host's microtasks is queued. */
   private _idleCheckQueued = false;
+  /** The timer of the report _reportAfter() set, until it ran or was cancelled. */
+  private _reportTimer: TimerHandle | null = null;
+  /** What stops the report's wait in the host's time, while the clock waits with the host for it. */
+  private _stopRealWait: (() => void) | null = null;
 
   constructor(options?: VirtualEventLoopOptions) {
     super(options);
@@ -204,8 +209,70 @@ export class VirtualEventLoop extends BaseEventLoop {
       if (this._hostPending === 0) this._stopDeadlocked(DEADLOCKED);
       return this._stopping;
     }
-    if (nextTimer > this._clock) this._clock = nextTimer;
+    if (nextTimer > this._clock) {
+      if (this._hostPending > 0 && this._onlyTheReportLeft()) {
+        this._reportInRealTime();
+        return this._stopping;
+      }
+      this._clock = nextTimer;
+    }
     return true;
+  }
+
+  /**
+   * @internal Calls `report` once `ms` of the clock's time has passed, as a
+   * timer that moves the clock only as the program's own timers do: when it
+   * is the last timer left and the host still has something to settle, the
+   * clock waits with the host, and the report comes once `ms` of the host's
+   * time has passed instead. Else run()'s shutdown, waiting for a task in
+   * brief host I/O, would move the clock on by `ms` and name the task as one
+   * that ran that long.
+   */
+  override _reportAfter(ms: number, report: () => void): () => void {
+    const stop = (): void => {
+      timer.cancel();
+      this._stopRealWait?.();
+      this._stopRealWait = null;
+      if (this._reportTimer === timer) this._reportTimer = null;
+    };
+    const timer = this._callAt(
+      this._clock + ms,
+      () => {
+        stop();
+        report();
+      },
+      0,
+      undefined,
+      undefined,
+      null,
+    );
+    this._reportTimer = timer;
+    return stop;
+  }
+
+  /** True when the report's timer is the only live timer: the first, with none after it. */
+  private _onlyTheReportLeft(): boolean {
+    const timer = this._reportTimer;
+    const timers = this._scheduled;
+    if (timer === null || timers.peek() !== timer) return false;
+    timers.pop();
+    const alone = this._nextTimer() === undefined;
+    timers.push(timer, timer._when, this._timerSeq++, Number.POSITIVE_INFINITY);
+    return alone;
+  }
+
+  /** The clock waits with the host: the report's timer runs after its delay in the host's time. */
+  private _reportInRealTime(): void {
+    const timer = this._reportTimer as TimerHandle;
+    this._stopRealWait ??= hostDelay(
+      () => {
+        this._stopRealWait = null;
+        const fire = timer.callback; // null once the report ran or was stopped
+        if (fire !== null) this._call(fire, 0, undefined, undefined, null);
+      },
+      timer._when - this._clock,
+      false, // a report matters only while something else runs
+    );
   }
 
   /**
