@@ -35,6 +35,9 @@ const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unkn
 const hooks = host.process?.getBuiltinModule?.("node:async_hooks") as AsyncHooks | undefined;
 const AsyncResource = hooks?.AsyncResource;
 
+/** @internal True on a host with an async context (Node's async_hooks): the asyncLocalStorage option has one to follow. */
+export const hostHasAsyncContext = AsyncResource !== undefined;
+
 /** @internal The current async context, or undefined on a host that has none. */
 export const captureAsyncScope: (type: string) => AsyncScope | undefined =
   AsyncResource === undefined ? () => undefined : (type) => new AsyncResource(type);

@@ -4,6 +4,7 @@
  * that ran too long, a task left ready for too many iterations, and futures
  * still awaited when the loop closes. Nothing here runs outside debug mode.
  */
+import { hostHasAsyncContext } from "./asynccontext.js";
 import type { ExceptionContext, Handle, ReadyEntry } from "./events.js";
 import type { Future } from "./futures.js";
 import { noteSuspensions, PENDING } from "./futures.js";
@@ -13,7 +14,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import { captureSite, userFrames } from "./suspendsite.js";
 import type { Task } from "./tasks.js";
 import { describeAwaited, taskOfEntry } from "./tasktree.js";
-import { now } from "./util/clock.js";
+import { clockTick, now } from "./util/clock.js";
 import type { ReadyQueue } from "./util/deque.js";
 
 /** A callback or task step that runs this long (ms) or longer is reported, as asyncio's slow_callback_duration. */
@@ -24,7 +25,7 @@ export const STARVED_ITERATIONS = 100;
 
 /**
  * A task woken this many times in a row with nothing to wait for, its steps
- * shorter than POLL_STEP_MS, is reported: it polls (`while (!ready) yield*
+ * shorter than pollStepMs(), is reported: it polls (`while (!ready) yield*
  * sleep(0)`) where it could wait on an Event or a Future. Chunks of real work
  * separated by sleep(0) take longer than that and are not reported. The
  * steps are timed on the host's clock, so a few are slow for no fault of the
@@ -33,6 +34,18 @@ export const STARVED_ITERATIONS = 100;
 export const POLLING_STEPS = 1000;
 const POLL_STEP_MS = 0.05;
 const SLOW_STEPS_ALLOWED = 100;
+
+let pollStep: number | undefined;
+
+/**
+ * POLL_STEP_MS, or two ticks of a coarser clock: on a browser's 100 µs one a
+ * step of a microsecond now and then spans a tick, and at 50 µs a poll's
+ * steps would read as work more often than SLOW_STEPS_ALLOWED lets them.
+ */
+function pollStepMs(): number {
+  pollStep ??= Math.max(POLL_STEP_MS, 2 * clockTick());
+  return pollStep;
+}
 
 /**
  * What a task's step resumed after, for a slow step's report: the wait (null:
@@ -47,6 +60,16 @@ interface Resumed {
 function lint(loop: BaseEventLoop, context: ExceptionContext): void {
   loop.callExceptionHandler({ ...context, lint: true });
 }
+
+/** Why a native task's code after a host await is no task's: on a host without an async context, the option cannot help. */
+const NO_ASYNC_CONTEXT = hostHasAsyncContext
+  ? "this loop has no asyncLocalStorage option"
+  : "this host has no async context for the asyncLocalStorage option to follow";
+const KEEP_IT_THE_TASKS = `${
+  hostHasAsyncContext
+    ? "Give the loop the option, run(main, { asyncLocalStorage: true }), or await"
+    : "Await"
+} host promises through fromPromise() and tasks through gather() or wait().`;
 
 /** @internal What a loop in debug mode keeps to find starved tasks: when each ready task was first seen ready. */
 export class Linter {
@@ -196,7 +219,7 @@ export class Linter {
     if (this.toldOfHostAwaits) return;
     this.toldOfHostAwaits = true;
     lint(loop, {
-      message: `${task} awaited a promise the loop did not make (a host API, Promise.all() or Promise.race()) in its step ${step}: this loop has no asyncLocalStorage option, so the function's code after that await runs outside the task and the loop's order, where currentTask() and createTask() find no loop, or another task's step running, and a cancel() or a timeout reaches it only through taskSignal() until the function ends. Give the loop the option, run(main, { asyncLocalStorage: true }), or await host promises through fromPromise() and tasks through gather() or wait(). Said once a loop.`,
+      message: `${task} awaited a promise the loop did not make (a host API, Promise.all() or Promise.race()) in its step ${step}: ${NO_ASYNC_CONTEXT}, so the function's code after that await runs outside the task and the loop's order, where currentTask() and createTask() find no loop, or another task's step running, and a cancel() or a timeout reaches it only through taskSignal() until the function ends. ${KEEP_IT_THE_TASKS} Said once a loop.`,
       task,
     });
   }
@@ -292,7 +315,7 @@ export class Linter {
     }
     let polls = this.polls.get(task);
     if (polls === undefined) this.polls.set(task, (polls = { short: 0, slow: 0 }));
-    if (took < POLL_STEP_MS) polls.short++;
+    if (took < pollStepMs()) polls.short++;
     else if (++polls.slow * SLOW_STEPS_ALLOWED > polls.short) {
       this.polls.delete(task); // work between its yields, not a poll
       return;

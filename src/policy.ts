@@ -2,7 +2,9 @@
  * Event loop policies and run(): which loop getEventLoop() returns, and how a
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
+
 import { cancelOnAbort, checkSignal } from "./abort.js";
+import { hostHasAsyncContext } from "./asynccontext.js";
 import {
   type Awaitable,
   type Coro,
@@ -228,7 +230,7 @@ function startRun<T>(
     throw error;
   }
   if (options?.debug !== undefined) loop.setDebug(options.debug);
-  if (propagate !== undefined) loop._asyncLocalStorage = propagate;
+  if (propagate !== undefined) loop._asyncLocalStorage = propagate && hostHasAsyncContext;
   return runOn(loop, awaitable, options?.signal);
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { type ShutdownOptions, type SubmitOptions, shutDown, submitTo } from "../apploop.js";
-import { type AsyncScope, captureAsyncScope } from "../asynccontext.js";
+import { type AsyncScope, captureAsyncScope, hostHasAsyncContext } from "../asynccontext.js";
 import { hasLiveGenerators, type LiveGenerators, shutdownAsyncgens } from "../asyncgens.js";
 import { checkObservers, observed, publish } from "../channels.js";
 import { type Context, copyContext, swapContext } from "../context.js";
@@ -215,7 +215,7 @@ export abstract class BaseEventLoop {
   _shutdown: Promise<void> | null = null;
   /** @internal The GeneratorObjects begun on this loop and not yet done, once one began. */
   _generators: LiveGenerators | null = null;
-  /** @internal Capture and enter AsyncLocalStorage contexts (the asyncLocalStorage option). */
+  /** @internal Capture and enter AsyncLocalStorage contexts (the asyncLocalStorage option, on a host that has them). */
   _asyncLocalStorage = false;
   /** @internal The AsyncLocalStorage context the loop's code runs in now (see asynccontext.ts). */
   _asyncScope: AsyncScope | undefined = undefined;
@@ -296,7 +296,7 @@ export abstract class BaseEventLoop {
       checkOptions(where, options, "{ asyncLocalStorage: true }", new.target._optionNames);
       checkBooleanOption(where, "options.asyncLocalStorage", options.asyncLocalStorage);
     }
-    this._asyncLocalStorage = options?.asyncLocalStorage === true;
+    this._asyncLocalStorage = options?.asyncLocalStorage === true && hostHasAsyncContext;
   }
 
   /** The loop's clock, in milliseconds. */

@@ -21,3 +21,26 @@ const clockSource: { now(): number } | null =
 /** The host's monotonic clock in milliseconds (performance.now where the host has it). */
 export const now: () => number =
   clockSource !== null ? () => clockSource.now.call(performance) : () => Date.now();
+
+let tick: number | undefined;
+
+/**
+ * The host clock's tick, measured once when first asked: the largest of a
+ * few steps between readings that differ (a browser coarsens performance.now()
+ * to 100 µs, with jitter; Node's moves by fractions of a microsecond). A
+ * clock that does not move within a million readings counts as ticking 0.
+ */
+export function clockTick(): number {
+  if (tick === undefined) {
+    tick = 0;
+    let last = now();
+    for (let changes = 0, reads = 0; changes < 4 && reads < 1_000_000; reads++) {
+      const time = now();
+      if (time === last) continue;
+      if (changes > 0) tick = Math.max(tick, time - last); // the first step began mid-tick
+      last = time;
+      changes++;
+    }
+  }
+  return tick;
+}
