@@ -755,14 +755,17 @@ export class NativeSteps {
   }
 
   /**
-   * True for a then() of `body`'s own task while a task's function runs on
-   * past a host await: that code, resumed by the host, may be what awaits the
-   * task (`await child` after `await fetch(…)`), and the function's own then()
-   * is still to come. Where no such code runs, it is the function's await of
-   * its own task, which fails as a coroutine's does ("cannot wait on itself").
+   * True for a then() of `body`'s own task, which is never the function's
+   * await here: without the asyncLocalStorage option the loop cannot tell the
+   * function's then() from one of code the host runs while the step waits
+   * for its check (a handler's `await task`, another task's function past a
+   * host await), which awaits the task, and the function's own then() is
+   * still to come. A function that awaits its own task waits for ever, as a
+   * promise that awaits itself does; with the option it fails as a coroutine
+   * does ("cannot wait on itself").
    */
   private awaitOfOwnTask(body: NativeBody, op: object): boolean {
-    return body.task === op && this.loop._tasksOnHost > 0;
+    return body.task === op;
   }
 
   /**

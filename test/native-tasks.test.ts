@@ -1359,22 +1359,60 @@ describe("awaits the loop does not control", () => {
     expect(result).toBe("child");
   });
 
-  it("a native task that awaits itself fails as a coroutine does, when no function runs on past a host await", async () => {
-    // The check above leaves such a then() to the task's function only while no task's
-    // function may be host-resumed code that awaits it.
-    const outcome = await onLoop(async () => {
-      const task = createTask(async () => {
-        await sleep(0);
-        await currentTask();
-      });
-      try {
-        await task;
-        return "returned";
-      } catch (error) {
-        return (error as Error).message;
-      }
-    });
+  it("a native task that awaits itself fails as a coroutine does, on a loop with the asyncLocalStorage option", async () => {
+    // Without the option the loop cannot tell that then() from one of host code that awaits
+    // the task while its step waits for the host check (see the test after this one).
+    const outcome = await onLoop(
+      async () => {
+        const task = createTask(async () => {
+          await sleep(0);
+          await currentTask();
+        });
+        try {
+          await task;
+          return "returned";
+        } catch (error) {
+          return (error as Error).message;
+        }
+      },
+      [],
+      new VirtualEventLoop({ asyncLocalStorage: true }),
+    );
     expect(outcome).toMatch(/^<Task pending name="Task-2"> cannot wait on itself\.$/);
+  });
+
+  it("without the asyncLocalStorage option, host code's await of a task whose step waits for the host check is not taken for the task's own", async () => {
+    // The then() of `await task` in a host callback that runs before the loop's check of the
+    // step was the function's await of its own task: "cannot wait on itself" was thrown into
+    // it, which the pending cancellation turned into a CancelledError for the callback's await,
+    // while the task went on to return "returned" (a queued throw could also step it after it
+    // ended, an InvalidStateError reported as "a ready-queue entry was run twice").
+    const reports: string[] = [];
+    const loop = new HostEventLoop();
+    loop.setExceptionHandler((_loop, context) => reports.push(context.message));
+    const hostDelay = () => new Promise((resolve) => setTimeout(resolve, 20));
+    const task = loop.submit(async () => {
+      await hostDelay();
+      return "returned";
+    });
+    const ended = new Promise<void>((resolve) => task.addDoneCallback(() => resolve()));
+    // Queued after the loop's drive: it runs while the task's first step waits for its check.
+    const awaited = await new Promise<string>((resolve) =>
+      setImmediate(async () => {
+        task.cancel();
+        try {
+          resolve(`resolved ${await task}`);
+        } catch (error) {
+          resolve((error as Error).name);
+        }
+      }),
+    );
+    await ended;
+    await loop.shutdown();
+    expect([awaited, String(task), ...reports]).toEqual([
+      "CancelledError",
+      '<Task cancelled name="Task-1">',
+    ]);
   });
 
   it("a host API's AbortError for the task's signal counts as its cancellation", async () => {
