@@ -719,13 +719,31 @@ describe('"dfs"', () => {
     expect([...one].sort()).toEqual(["a1 a2 b1 b2", "a1 b1 a2 b2", "a1 b1 b2 a2", "b1 a1 b2 a2"]);
   });
 
-  it("is cut short by iterations, and says it is not exhausted", async () => {
-    const logs = new Set<string>();
-    expect(await explore(interleavings(logs), { strategy: "dfs", iterations: 2 })).toMatchObject({
-      iterations: 2,
-      schedules: 2,
-      exhausted: false,
-    });
+  it("is cut short by iterations, and says it is not exhausted, in its report and on the console: its pass is no proof", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const logs = new Set<string>();
+      expect(await explore(interleavings(logs), { strategy: "dfs", iterations: 2 })).toMatchObject({
+        iterations: 2,
+        exhausted: false,
+      });
+      expect(await explore(interleavings(logs), { strategy: "dfs" })).toMatchObject({
+        exhausted: true,
+      });
+      expect(
+        await explore(interleavings(logs), { strategy: "dfs", iterations: 2, preemptionBound: 1 }),
+      ).toMatchObject({ iterations: 2, exhausted: false });
+      expect(warn.mock.calls).toEqual([
+        [
+          "explore(): dfs ran its 2 iterations without running every schedule, so the search is not exhaustive (its report says exhausted: false). Bound the departures from FIFO order, where most bugs are (preemptionBound: 1 or 2), or raise iterations.",
+        ],
+        [
+          "explore(): dfs ran its 2 iterations without running every schedule, so the search is not exhaustive (its report says exhausted: false). Raise iterations, or lower preemptionBound.",
+        ],
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("explores every value of choose() with the schedule", async () => {

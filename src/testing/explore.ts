@@ -362,6 +362,9 @@ async function searchWith(
     stopWatch?.();
   }
   if (uncontrolledRuns > 0) warnUncontrolled(uncontrolledRuns, iteration, firstUncontrolled);
+  else if (settings.strategy === "dfs" && !strategy.exhausted && !timedOut) {
+    warnNotExhausted(iteration, settings.preemptionBound);
+  }
   return {
     strategy: settings.strategy,
     seed: settings.seed,
@@ -383,6 +386,19 @@ function warnUncontrolled(runs: number, iterations: number, first: string | null
   console.warn(
     `explore(): ${runs} of ${iterations} runs awaited a promise the loop did not make${first === null ? "" : ` (the first, ${first})`}: past it their order was the host's, which no schedule varies, so the search did not cover it. ` +
       `${AWAIT_WHAT_THE_LOOP_MAKES}, or pass failOnWarnings: true to fail at such an await.`,
+  );
+}
+
+/**
+ * A dfs search that passed on its budget of runs before it ran every
+ * schedule: said, since its pass reads as a proof and is not one.
+ */
+function warnNotExhausted(iterations: number, preemptionBound: number): void {
+  console.warn(
+    `explore(): dfs ran its ${iterations} iterations without running every schedule, so the search is not exhaustive (its report says exhausted: false). ` +
+      (preemptionBound === Number.POSITIVE_INFINITY
+        ? "Bound the departures from FIFO order, where most bugs are (preemptionBound: 1 or 2), or raise iterations."
+        : "Raise iterations, or lower preemptionBound."),
   );
 }
 
