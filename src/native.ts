@@ -561,7 +561,7 @@ export class NativeSteps {
     return all;
   }
   /** Functions blocked on the host, found again by their async context (asyncLocalStorage option). */
-  readonly detached: NativeBody[] = [];
+  readonly detached = new BlockedOnHost();
   /** True while the loop's drive is handed over (the running loop, task and context are kept). */
   handedOver = false;
   /** Hand-overs so far: which native step's microtasks run now (see handOverNow). */
@@ -1179,7 +1179,7 @@ function detachBlocked(steps: NativeSteps): void {
 function detach(steps: NativeSteps, body: NativeBody): void {
   const loop = steps.loop;
   body._onHost(true);
-  if (loop._asyncLocalStorage && owners !== undefined) steps.detached.push(body);
+  if (loop._asyncLocalStorage && owners !== undefined) steps.detached.add(body);
   loop._hostPending++;
   const task = body.task as Task<unknown>;
   task._endStepOnHost();
@@ -1337,9 +1337,9 @@ function reattach(
 ): boolean {
   if (!isResolvingFunction(resolve)) return false;
   const detached = loop._nativeSteps?.detached;
-  const i = detached?.findLastIndex((body) => runsAs(body, owner)) ?? -1;
-  if (i < 0) return retake(owner, op, resolve, reject);
-  const body = (detached as NativeBody[]).splice(i, 1)[0] as NativeBody;
+  const body = detached?.last(owner) ?? null;
+  if (body === null) return retake(owner, op, resolve, reject);
+  (detached as BlockedOnHost).delete(body);
   body._onHost(false);
   (body.task as Task<unknown>)._backFromHost();
   loop._hostPending--;
@@ -1443,9 +1443,7 @@ function bodySettled(body: NativeBody, okAsSettled: boolean, outcomeAsSettled: u
   if (body.detached) {
     task._backFromHost();
     loop._hostPending--;
-    const detached = loop._nativeSteps?.detached;
-    const i = detached?.indexOf(body) ?? -1;
-    if (i >= 0) detached?.splice(i, 1);
+    loop._nativeSteps?.detached.delete(body);
   }
   // A task blocked on the host may settle after its loop closed: nothing is left to step.
   if (task.done() || loop.isClosed()) return;
@@ -1620,6 +1618,7 @@ function forgetBody(body: NativeBody, task: Task<unknown>): boolean {
 
 /** `body` runs in `to` from now on: it ran in `from`, whose await it was in went on there. */
 function moveBody(body: NativeBody, from: Task<unknown> | null, to: Task<unknown>): void {
+  to._loop._nativeSteps?.detached.moving(body, to);
   body.task = to;
   moveScopesWithin(body._awaited, to);
   if (from === null || !forgetBody(body, from)) return;
@@ -1657,6 +1656,52 @@ export function abandonThens(task: Task<unknown>): void {
 /** True if `body`'s code runs as `owner`'s, to the host's async context. */
 function runsAs(body: NativeBody, owner: Task<unknown>): boolean {
   return body.task === owner || (anyBodyMoved && beganIn.get(body) === owner);
+}
+
+/**
+ * The functions blocked on the host, in the order they began to wait, and by
+ * task: host I/O settles oldest first, so a search of one list from its end
+ * made a burst of n such resumes cost O(n²) (60,000 took 21 s).
+ */
+class BlockedOnHost {
+  private readonly inOrder = new Set<NativeBody>();
+  /** The bodies of each task (its `task` now: see moving()), in the order they began to wait. */
+  private readonly byTask = new Map<Task<unknown>, NativeBody[]>();
+
+  add(body: NativeBody): void {
+    this.inOrder.add(body);
+    const task = body.task as Task<unknown>;
+    const bodies = this.byTask.get(task);
+    if (bodies === undefined) this.byTask.set(task, [body]);
+    else bodies.push(body);
+  }
+
+  delete(body: NativeBody): void {
+    if (this.inOrder.delete(body)) this.unlist(body);
+  }
+
+  /** `body` goes to the task `to`: listed under it from now on. */
+  moving(body: NativeBody, to: Task<unknown>): void {
+    if (!this.inOrder.has(body)) return;
+    this.unlist(body);
+    body.task = to;
+    this.add(body);
+  }
+
+  /** The last to begin waiting of the bodies whose code runs as `owner`'s (see runsAs), or null. */
+  last(owner: Task<unknown>): NativeBody | null {
+    if (!anyBodyMoved) return this.byTask.get(owner)?.at(-1) ?? null;
+    let found: NativeBody | null = null;
+    for (const body of this.inOrder) if (runsAs(body, owner)) found = body;
+    return found;
+  }
+
+  private unlist(body: NativeBody): void {
+    const task = body.task as Task<unknown>;
+    const bodies = this.byTask.get(task) as NativeBody[];
+    bodies.splice(bodies.lastIndexOf(body), 1);
+    if (bodies.length === 0) this.byTask.delete(task);
+  }
 }
 
 /**
