@@ -39,6 +39,7 @@ import {
   VirtualEventLoop,
   waitFor,
 } from "../src/index.js";
+import { PriorityReadyQueue } from "../src/loops/priority.js";
 import { catching, caught, thrown } from "./helpers.js";
 
 /** Runs `main` on a new priority virtual loop. */
@@ -454,6 +455,23 @@ function inversion(lock: Lock): string[] {
     return log;
   });
 }
+
+describe("the priority ready queue", () => {
+  it("finds an entry just queued behind entries a rotate placed, from the ends of both lines at once", () => {
+    // The placed entries were searched whole first: sleepInsert(1) behind 100k of them, 3 ms.
+    const queue = new PriorityReadyQueue();
+    for (let i = 0; i < 10_000; i++) queue.push({} as Handle);
+    queue.rotate(0); // places them all
+    const fresh = {} as Handle;
+    queue.push(fresh);
+    let looked = 0;
+    const at = queue.indexWhere((entry) => {
+      looked++;
+      return entry === fresh;
+    }, 0);
+    expect([at, looked]).toEqual([10_000, 3]);
+  });
+});
 
 describe("an urgent native task's await of a promise settled already", () => {
   it("takes its turn at its own priority, ahead of user-visible work", async () => {

@@ -212,30 +212,27 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
 
   /**
    * @internal The position of the entry `matches` accepts, or -1. Searched
-   * where it should be: among the placed entries, then in the bucket of
-   * `priority` (its end holds the entries just queued), and only then in the
-   * others, so a search costs the entry's distance from an end of its line,
-   * not the whole queue's length.
+   * where it should be: among the placed entries and in the bucket of
+   * `priority` (its end holds the entries just queued) at once, from the ends
+   * of both, and only then in the others, so a search costs the entry's
+   * distance from an end of its line, not the whole queue's length (an entry
+   * just queued is found at once behind 100k placed by a readyRotate()).
    */
   indexWhere(matches: (entry: Entry) => boolean, priority: number): number {
     const placed = this.placed;
-    let i = indexIn(placed, matches);
-    if (i >= 0) return i;
     const likely = this.buckets.get(priority);
+    const found = indexInEither(placed, likely?.entries, matches);
+    if (found >= 0) return found;
+    // Found in the likely bucket: its position counts the buckets before it, unsearched.
+    const inLikely = found === NOT_FOUND ? -1 : -2 - found;
     let before = placed.length;
-    if (likely !== undefined) {
-      i = indexIn(likely.entries, matches);
-      if (i >= 0) {
-        for (const bucket of this.inOrder()) {
-          if (bucket === likely) return before + i;
-          before += bucket.entries.length;
-        }
-      }
-    }
-    before = placed.length;
     for (const bucket of this.inOrder()) {
-      i = bucket === likely ? -1 : indexIn(bucket.entries, matches);
-      if (i >= 0) return before + i;
+      if (bucket === likely) {
+        if (inLikely >= 0) return before + inLikely;
+      } else if (inLikely < 0) {
+        const i = indexIn(bucket.entries, matches);
+        if (i >= 0) return before + i;
+      }
       before += bucket.entries.length;
     }
     return -1;
@@ -379,6 +376,35 @@ export class PriorityReadyQueue implements ReadyQueue<Entry> {
     this.periodStart = this.arrived;
     this.period = Math.max(STARVATION_BOUND, this.length);
   }
+}
+
+const NOT_FOUND = -1;
+
+/**
+ * Where `matches` accepts an entry of `first` or `second`, searched from the
+ * four ends at once: its position in `first`; -2 - its position in `second`;
+ * or NOT_FOUND.
+ */
+function indexInEither(
+  first: Deque<Entry>,
+  second: Deque<Entry> | undefined,
+  matches: (entry: Entry) => boolean,
+): number {
+  const n1 = first.length;
+  const n2 = second === undefined ? 0 : second.length;
+  for (let front = 0; front < n1 || front < n2; front++) {
+    const back1 = n1 - 1 - front;
+    if (front <= back1) {
+      if (matches(first.get(back1))) return back1;
+      if (matches(first.get(front))) return front;
+    }
+    const back2 = n2 - 1 - front;
+    if (front <= back2) {
+      if (matches((second as Deque<Entry>).get(back2))) return -2 - back2;
+      if (matches((second as Deque<Entry>).get(front))) return -2 - front;
+    }
+  }
+  return NOT_FOUND;
 }
 
 /** The position in `entries` of the one `matches` accepts, searched from both ends at once; or -1. */
