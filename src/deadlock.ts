@@ -227,7 +227,7 @@ function isStuck(loop: BaseEventLoop): boolean {
 
 /** Nothing is ready, and no timer will fire. */
 function isIdle(loop: BaseEventLoop): boolean {
-  return loop._ready.length === 0 && loop._nextTimer() === undefined;
+  return loop._ready.length === 0 && loop._noTimerLeft();
 }
 
 /**

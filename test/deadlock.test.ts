@@ -455,6 +455,25 @@ console.log("never printed");
     );
   }, 30_000);
 
+  it("on a virtual loop, a native task left on a host promise that never settles: run() rejects as the process exits", async () => {
+    // run()'s shutdown report waits in real time while the clock waits with the host: its
+    // timer, the loop's last, made the loop look as though a timer could still wake it.
+    const { code, stdout, stderr } = await runScript(
+      "virtual-host-forever",
+      `import { createTask, run, VirtualEventLoop } from "asynkit";
+try {
+  await run(async () => {
+    await createTask(async () => { await new Promise(() => {}); }, { name: "forever" });
+  }, { loopFactory: () => new VirtualEventLoop() });
+} catch (error) {
+  console.log(error.name);
+}
+`,
+    );
+    expect({ code, stdout }).toEqual({ code: 0, stdout: "DeadlockError\n" });
+    expect(stderr).not.toContain("Error");
+  }, 30_000);
+
   it("a beforeExit listener of the program's that starts the host work a run awaits: the run goes on", async () => {
     // A flush on exit: the other listener's timer settles what the task awaits, after the
     // watch's own check, which must not take the run for deadlocked.

@@ -976,6 +976,14 @@ export abstract class BaseEventLoop {
   }
 
   /**
+   * @internal True when no timer is left that could wake the loop for the
+   * program: as the process exits, a loop idle so is stuck (see deadlock.ts).
+   */
+  _noTimerLeft(): boolean {
+    return this._nextTimer() === undefined;
+  }
+
+  /**
    * @internal When the soonest live timer is due, or undefined when none will
    * fire: there is none, or only timers at Infinity (`sleep(Infinity)`), which
    * never do, so that no loop waits for them (a host timer, a virtual clock's

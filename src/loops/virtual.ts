@@ -250,6 +250,11 @@ export class VirtualEventLoop extends BaseEventLoop {
     return stop;
   }
 
+  /** @internal The report's timer, waiting in real time, wakes nothing the program waits for. */
+  override _noTimerLeft(): boolean {
+    return super._noTimerLeft() || this._onlyTheReportLeft();
+  }
+
   /** True when the report's timer is the only live timer: the first, with none after it. */
   private _onlyTheReportLeft(): boolean {
     const timer = this._reportTimer;
