@@ -903,6 +903,19 @@ describe("debug mode", () => {
     ]);
   });
 
+  it("measures the host clock's tick by the median of its steps, so that a pause then does not count", async () => {
+    // A browser's 100 µs clock, paused 3 ms once while the tick was measured: the largest step
+    // was taken, and 0.3 ms of work between sleep(0)s was reported as polling.
+    const readings = [0, 0, 0.1, 0.1, 0.2, 3.2, 3.3, 3.4, 3.4, 3.5, 3.6];
+    let read = 0;
+    vi.spyOn(Performance.prototype, "now").mockImplementation(
+      () => readings[Math.min(read++, readings.length - 1)] as number,
+    );
+    vi.resetModules();
+    const { clockTick } = await import("../src/util/clock.js");
+    expect(clockTick()).toBeCloseTo(0.1, 9);
+  });
+
   it("a poll whose steps are slowed now and then (a collection) is reported; steps of work are not", () => {
     const loop = new VirtualEventLoop();
     const lints = linted(loop);

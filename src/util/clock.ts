@@ -24,23 +24,28 @@ export const now: () => number =
 
 let tick: number | undefined;
 
+/** The steps clockTick() measures: their median stands, so that one pause (a collection) does not. */
+const TICKS_MEASURED = 5;
+
 /**
- * The host clock's tick, measured once when first asked: the largest of a
- * few steps between readings that differ (a browser coarsens performance.now()
- * to 100 µs, with jitter; Node's moves by fractions of a microsecond). A
- * clock that does not move within a million readings counts as ticking 0.
+ * The host clock's tick, measured once when first asked: the median of a few
+ * steps between readings that differ (a browser coarsens performance.now()
+ * to 100 µs; Node's moves by fractions of a microsecond). A clock that does
+ * not move within a million readings counts as ticking 0.
  */
 export function clockTick(): number {
   if (tick === undefined) {
-    tick = 0;
+    const steps: number[] = [];
     let last = now();
-    for (let changes = 0, reads = 0; changes < 4 && reads < 1_000_000; reads++) {
+    let changes = 0;
+    for (let reads = 0; steps.length < TICKS_MEASURED && reads < 1_000_000; reads++) {
       const time = now();
       if (time === last) continue;
-      if (changes > 0) tick = Math.max(tick, time - last); // the first step began mid-tick
+      if (changes++ > 0) steps.push(time - last); // the first step began mid-tick
       last = time;
-      changes++;
     }
+    steps.sort((a, b) => a - b);
+    tick = steps.length === 0 ? 0 : (steps[steps.length >> 1] as number);
   }
   return tick;
 }
