@@ -1601,30 +1601,24 @@ function* nestedBody<T>(body: NativeBody, task: Task<unknown>): Coro<T> {
 
 /** `body` runs in `task`, inside the bodies that run there already. */
 function addBody(body: NativeBody, task: Task<unknown>): void {
-  const bodies = runningBodies.get(task);
-  if (bodies === undefined) runningBodies.set(task, [body]);
-  else bodies.push(body);
+  list(runningBodies, task, body);
 }
 
 /** `body` no longer runs in `task`. */
 function forgetBody(body: NativeBody, task: Task<unknown>): boolean {
-  const bodies = runningBodies.get(task);
-  const at = bodies === undefined ? -1 : bodies.lastIndexOf(body);
-  if (at < 0) return false;
-  (bodies as NativeBody[]).splice(at, 1);
-  if ((bodies as NativeBody[]).length === 0) runningBodies.delete(task);
-  return true;
+  return unlist(runningBodies, task, body);
 }
 
 /** `body` runs in `to` from now on: it ran in `from`, whose await it was in went on there. */
 function moveBody(body: NativeBody, from: Task<unknown> | null, to: Task<unknown>): void {
+  if (from !== null && forgetBody(body, from)) {
+    addBody(body, to);
+    if (!beganIn.has(body)) beganIn.set(body, from);
+    anyBodyMoved = true;
+  }
   to._loop._nativeSteps?.detached.moving(body, to);
   body.task = to;
   moveScopesWithin(body._awaited, to);
-  if (from === null || !forgetBody(body, from)) return;
-  addBody(body, to);
-  if (!beganIn.has(body)) beganIn.set(body, from);
-  anyBodyMoved = true;
 }
 
 /**
@@ -1659,49 +1653,84 @@ function runsAs(body: NativeBody, owner: Task<unknown>): boolean {
 }
 
 /**
- * The functions blocked on the host, in the order they began to wait, and by
- * task: host I/O settles oldest first, so a search of one list from its end
- * made a burst of n such resumes cost O(n²) (60,000 took 21 s).
+ * The functions blocked on the host, found again by the task whose code each
+ * runs as (see runsAs): its task, or the task it began in. Host I/O settles
+ * oldest first, so a search of one list of them all from its end made a
+ * burst of n such resumes cost O(n²) (60,000 took 21 s).
  */
 class BlockedOnHost {
-  private readonly inOrder = new Set<NativeBody>();
-  /** The bodies of each task (its `task` now: see moving()), in the order they began to wait. */
+  /** Each body, with when it began to wait: the last to begin is the one found. */
+  private readonly began = new Map<NativeBody, number>();
+  private count = 0;
+  /** The bodies by their `task` (kept as it changes: see moving()). */
   private readonly byTask = new Map<Task<unknown>, NativeBody[]>();
+  /** The bodies that moved, by the task they began in (`beganIn`). */
+  private readonly byOrigin = new Map<Task<unknown>, NativeBody[]>();
 
   add(body: NativeBody): void {
-    this.inOrder.add(body);
-    const task = body.task as Task<unknown>;
-    const bodies = this.byTask.get(task);
-    if (bodies === undefined) this.byTask.set(task, [body]);
-    else bodies.push(body);
+    this.began.set(body, this.count++);
+    list(this.byTask, body.task as Task<unknown>, body);
+    const origin = beganIn.get(body);
+    if (origin !== undefined) list(this.byOrigin, origin, body);
   }
 
   delete(body: NativeBody): void {
-    if (this.inOrder.delete(body)) this.unlist(body);
+    if (!this.began.delete(body)) return;
+    unlist(this.byTask, body.task as Task<unknown>, body);
+    const origin = beganIn.get(body);
+    if (origin !== undefined) unlist(this.byOrigin, origin, body);
   }
 
-  /** `body` goes to the task `to`: listed under it from now on. */
+  /** `body` goes to the task `to` (its `beganIn` set already, if it moved from a task). */
   moving(body: NativeBody, to: Task<unknown>): void {
-    if (!this.inOrder.has(body)) return;
-    this.unlist(body);
-    body.task = to;
-    this.add(body);
+    if (!this.began.has(body)) return;
+    unlist(this.byTask, body.task as Task<unknown>, body);
+    list(this.byTask, to, body);
+    const origin = beganIn.get(body);
+    if (origin !== undefined && !this.byOrigin.get(origin)?.includes(body)) {
+      list(this.byOrigin, origin, body);
+    }
   }
 
-  /** The last to begin waiting of the bodies whose code runs as `owner`'s (see runsAs), or null. */
+  /** The last to begin waiting of the bodies whose code runs as `owner`'s, or null. */
   last(owner: Task<unknown>): NativeBody | null {
-    if (!anyBodyMoved) return this.byTask.get(owner)?.at(-1) ?? null;
     let found: NativeBody | null = null;
-    for (const body of this.inOrder) if (runsAs(body, owner)) found = body;
+    let latest = -1;
+    for (const bodies of [this.byTask.get(owner), this.byOrigin.get(owner)]) {
+      for (const body of bodies ?? []) {
+        const began = this.began.get(body) as number;
+        if (began > latest) {
+          found = body;
+          latest = began;
+        }
+      }
+    }
     return found;
   }
+}
 
-  private unlist(body: NativeBody): void {
-    const task = body.task as Task<unknown>;
-    const bodies = this.byTask.get(task) as NativeBody[];
-    bodies.splice(bodies.lastIndexOf(body), 1);
-    if (bodies.length === 0) this.byTask.delete(task);
-  }
+/** Lists of bodies by task: a Map, or a WeakMap where the task alone keeps its list. */
+interface BodyLists {
+  get(key: Task<unknown>): NativeBody[] | undefined;
+  set(key: Task<unknown>, bodies: NativeBody[]): unknown;
+  delete(key: Task<unknown>): boolean;
+}
+
+/** Adds `body` to the end of the list of `key` in `lists`. */
+function list(lists: BodyLists, key: Task<unknown>, body: NativeBody): void {
+  const bodies = lists.get(key);
+  if (bodies === undefined) lists.set(key, [body]);
+  else bodies.push(body);
+}
+
+/** Takes `body` out of the list of `key` in `lists` (its last place there); false if absent. */
+function unlist(lists: BodyLists, key: Task<unknown>, body: NativeBody): boolean {
+  const bodies = lists.get(key);
+  const at = bodies === undefined ? -1 : bodies.lastIndexOf(body);
+  if (at < 0) return false;
+  (bodies as NativeBody[]).splice(at, 1);
+  if ((bodies as NativeBody[]).length === 0) lists.delete(key);
+  return true;
 }
 
 /**
