@@ -328,7 +328,7 @@ export function loopInThisStack(): BaseEventLoop | null {
 /** Why code that a loop started may find no loop running. */
 const AFTER_HOST_AWAIT = [
   "If this is code of an async function that a loop started, it runs outside the loop:",
-  "  - after an await of a host promise (fetch, fs, a host timer) or of Promise.all() or Promise.race() (whose promise the host settles, even over tasks): await fromPromise(promise), or gather() / wait() rather than Promise.all() / race(); or, on Node, give the loop the asyncLocalStorage option, run(main, { asyncLocalStorage: true }), with which that code is still its task's;",
+  "  - after an await of a host promise (fetch, fs, a host timer), of Promise.all() or Promise.race(), or of what a then() of a task or future returns (task.then(f, g)), whose promise the host settles, even over tasks: await fromPromise(promise), or gather() / wait() rather than Promise.all() / race(), or the task itself; or, on Node, give the loop the asyncLocalStorage option, run(main, { asyncLocalStorage: true }), with which that code is still its task's;",
   "  - in a helper awaited beside other awaits of its task, as in gather(helper(a), helper(b)), from the helper's first await: give each helper a task, createTask(() => helper(a));",
   "  - in an async main called for run(), run(main()), from its first await: pass the function, run(main).",
 ].join("\n");
