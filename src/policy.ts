@@ -2,9 +2,7 @@
  * Event loop policies and run(): which loop getEventLoop() returns, and how a
  * program is run from native code, as asyncio's policies and asyncio.run.
  */
-
 import { cancelOnAbort, checkSignal } from "./abort.js";
-import { hostHasAsyncContext } from "./asynccontext.js";
 import {
   type Awaitable,
   type Coro,
@@ -230,7 +228,7 @@ function startRun<T>(
     throw error;
   }
   if (options?.debug !== undefined) loop.setDebug(options.debug);
-  if (propagate !== undefined) loop._asyncLocalStorage = propagate && hostHasAsyncContext;
+  if (propagate !== undefined) loop._followAsyncContext(propagate);
   return runOn(loop, awaitable, options?.signal);
 }
 

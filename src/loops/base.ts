@@ -296,7 +296,12 @@ export abstract class BaseEventLoop {
       checkOptions(where, options, "{ asyncLocalStorage: true }", new.target._optionNames);
       checkBooleanOption(where, "options.asyncLocalStorage", options.asyncLocalStorage);
     }
-    this._asyncLocalStorage = options?.asyncLocalStorage === true && hostHasAsyncContext;
+    this._followAsyncContext(options?.asyncLocalStorage === true);
+  }
+
+  /** @internal The asyncLocalStorage option: it counts only on a host with an async context to follow. */
+  _followAsyncContext(on: boolean): void {
+    this._asyncLocalStorage = on && hostHasAsyncContext;
   }
 
   /** The loop's clock, in milliseconds. */
