@@ -392,7 +392,7 @@ function indexInEither(
 ): number {
   const n1 = first.length;
   const n2 = second === undefined ? 0 : second.length;
-  for (let front = 0; front < n1 || front < n2; front++) {
+  for (let front = 0; front <= n1 - 1 - front || front <= n2 - 1 - front; front++) {
     const back1 = n1 - 1 - front;
     if (front <= back1) {
       if (matches(first.get(back1))) return back1;
@@ -409,11 +409,7 @@ function indexInEither(
 
 /** The position in `entries` of the one `matches` accepts, searched from both ends at once; or -1. */
 function indexIn(entries: Deque<Entry>, matches: (entry: Entry) => boolean): number {
-  for (let front = 0, back = entries.length - 1; front <= back; front++, back--) {
-    if (matches(entries.get(back))) return back;
-    if (matches(entries.get(front))) return front;
-  }
-  return -1;
+  return indexInEither(entries, undefined, matches);
 }
 
 /**
