@@ -35,16 +35,13 @@ export const POLLING_STEPS = 1000;
 const POLL_STEP_MS = 0.05;
 const SLOW_STEPS_ALLOWED = 100;
 
-let pollStep: number | undefined;
-
 /**
  * POLL_STEP_MS, or two ticks of a coarser clock: on a browser's 100 µs one a
  * step of a microsecond now and then spans a tick, and at 50 µs a poll's
  * steps would read as work more often than SLOW_STEPS_ALLOWED lets them.
  */
 function pollStepMs(): number {
-  pollStep ??= Math.max(POLL_STEP_MS, 2 * clockTick());
-  return pollStep;
+  return Math.max(POLL_STEP_MS, 2 * clockTick());
 }
 
 /**
