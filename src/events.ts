@@ -574,13 +574,34 @@ export function onEagerStartTaskRequest(maker: (loop: BaseEventLoop) => Task<unk
  * no loop running nothing can ask for its task, and nothing is counted (0).
  */
 export function beginEagerStart(): number {
-  return runningLoop === null ? 0 : ++starts.depth;
+  return runningLoop === null ? beginStartInHostCode() : ++starts.depth;
+}
+
+/**
+ * The task whose code, resumed by the host after an await of a host promise,
+ * makes the outermost eager start in progress (the asyncLocalStorage option
+ * tells): its loop is the start's, as the running loop is a step's.
+ */
+let hostCodeStarter: Task<unknown> | null = null;
+
+/** An eager start outside every loop's drive: counted only in a task's code. */
+function beginStartInHostCode(): number {
+  const owner = ownerOfHostCode();
+  if (!owner || owner.done() || !owner._loop.isRunning()) return 0;
+  if (starts.depth === 0) hostCodeStarter = owner;
+  return ++starts.depth;
+}
+
+/** The loop the eager starts in progress run on: the running loop, or that of hostCodeStarter. */
+function startsLoop(): BaseEventLoop | null {
+  return runningLoop ?? hostCodeStarter?._loop ?? null;
 }
 
 /** @internal The start at `depth` ended: the task made for it, if anything asked for one. */
 export function endEagerStart(depth: number): Task<unknown> | null {
   if (depth === 0) return null;
   starts.depth = depth - 1;
+  if (depth === 1) hostCodeStarter = null;
   if (starts.askedDepth !== depth) return null;
   const task = starts.askedTask;
   starts.askedTask = outerAsks.pop() as Task<unknown> | null;
@@ -595,6 +616,7 @@ export function endEagerStart(depth: number): Task<unknown> | null {
 export function outsideEagerStarts(fn: () => void): void {
   const depth = starts.depth;
   const making = starts.making;
+  const starter = hostCodeStarter;
   outerAsks.push(starts.askedDepth, starts.askedTask);
   starts.depth = 0;
   starts.making = 0;
@@ -605,6 +627,7 @@ export function outsideEagerStarts(fn: () => void): void {
   } finally {
     starts.depth = depth;
     starts.making = making;
+    hostCodeStarter = starter;
     starts.askedTask = outerAsks.pop() as Task<unknown> | null;
     starts.askedDepth = outerAsks.pop() as number;
   }
@@ -617,7 +640,7 @@ export function outsideEagerStarts(fn: () => void): void {
  */
 export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
   if (starts.depth === 0) return runningTask(loop);
-  return starts.askedTask ?? loop._currentTask;
+  return starts.askedTask ?? hostCodeStarter ?? loop._currentTask;
 }
 
 /** Makes the task of the innermost eager start: out of runningTask(), which native steps call often. */
@@ -639,7 +662,7 @@ function makeAskedStartTask(loop: BaseEventLoop): Task<unknown> {
  * the start's.
  */
 export function creatingTask(loop: BaseEventLoop): Task<unknown> | null {
-  return starts.depth === 0 || loop !== runningLoop ? loop._currentTask : runningTask(loop);
+  return starts.depth === 0 || loop !== startsLoop() ? loop._currentTask : runningTask(loop);
 }
 
 /**
@@ -659,7 +682,7 @@ export function waitingTask(loop: BaseEventLoop): Task<unknown> | null {
  * callback's) is its own task's, or no task's.
  */
 export function runningTask(loop: BaseEventLoop): Task<unknown> | null {
-  if (starts.depth === 0 || loop !== runningLoop) {
+  if (starts.depth === 0 || loop !== startsLoop()) {
     const task = loop._currentTask;
     // Inside a step (its own task's code), the loop knows. Between its drives, or while its
     // native step is handed over, the code may be another task's, or no task's.

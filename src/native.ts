@@ -578,7 +578,9 @@ export class NativeSteps {
    */
   readonly hostCheck = (): void => {
     this.checking = false;
-    if (this.loop._handover === this && this.handedOver) detachBlocked(this);
+    // Handed over, or not yet: a function whose first part ran in host code (see
+    // startedInHostCode) has had its microtasks too.
+    if (this.loop._handover === this) detachBlocked(this);
   };
   /**
    * The resumed functions, the last ones, whose marker has not run: from a
@@ -814,6 +816,15 @@ export class NativeSteps {
       if (this.started.length > 0 && this.credits > 0) return true;
     }
     return this.firstCalls === 0 && this.suspendedResumes() > 0;
+  }
+
+  /**
+   * True if a then() now may be the first await of a function whose first part
+   * ran outside the loop's drives and hand-overs: in an eager start in a task's
+   * code that the host resumed (asyncLocalStorage option), whose credit came.
+   */
+  startedInHostCode(): boolean {
+    return !this.handedOver && this.credits > 0 && this.started.length > 0;
   }
 
   /**
@@ -1192,6 +1203,9 @@ function stepsDone(steps: NativeSteps): void {
   const loop = steps.loop;
   if (steps.pending()) {
     if (steps.handedOver) enterRunning(steps);
+    // A step the host's code ran (see startedInHostCode) resumed a function: its
+    // microtasks are the loop's now, unless another loop's are.
+    else if (handedOverLoop === null) handOver(loop);
     return;
   }
   steps.forgetUnmarked(); // none is in its first part any more
@@ -1257,7 +1271,7 @@ export function awaitInTask(op: object, onFulfilled: unknown, onRejected: unknow
     // A then() outside every task's code (a host callback's) is no task's await, and one
     // of a task blocked on the host is its.
     if (owner === undefined) return false;
-    const body = due ? (steps as NativeSteps).takeOwned(owner) : null;
+    const body = due || steps?.startedInHostCode() ? (steps as NativeSteps).takeOwned(owner) : null;
     if (body === null) return reattach(loop, owner, op, resolve, reject);
     return driveAwait(steps as NativeSteps, body, op, resolve, reject);
   }

@@ -2734,6 +2734,149 @@ describe("with the asyncLocalStorage option", () => {
     expect(log).toEqual(["timeout: CancelledError", "taskGroup: CancelledError"]);
     expect(performance.now() - started).toBeLessThan(2_000);
   });
+
+  describe("an eager() start in code the host resumed", () => {
+    /** Runs `main` after an await of a host timer, plain or through fromPromise(). */
+    async function afterHostTimer<T>(
+      loopClass: typeof HostEventLoop | typeof VirtualEventLoop,
+      throughFromPromise: boolean,
+      main: () => Promise<T>,
+      reported: string[] = [],
+    ): Promise<T> {
+      const loop = new loopClass({ asyncLocalStorage: true });
+      // A virtual loop reports each task that awaits the host.
+      loop.setExceptionHandler((_, context) => reported.push(String(context.task?.getName())));
+      const result = await loop.runUntilComplete(async () => {
+        const timer = delay(5);
+        if (throughFromPromise) await fromPromise(timer);
+        else await timer;
+        return await main();
+      });
+      loop.close();
+      return result;
+    }
+
+    const name = () => currentTask()?.getName();
+
+    for (const loopClass of [HostEventLoop, VirtualEventLoop]) {
+      it(`of a block whose body is an async function runs it in the start's task, as after fromPromise() (${loopClass.name})`, async () => {
+        // The body's first await was taken for the function's own, which was on the host:
+        // "a native task was stepped with nothing to run", or a DeadlockError.
+        const logs: string[][] = [];
+        for (const throughFromPromise of [false, true]) {
+          const log: string[] = [];
+          const result = await afterHostTimer(loopClass, throughFromPromise, async () => {
+            const started = eager(
+              timeout(1_000, async () => {
+                log.push(`body in ${name()}`);
+                await sleep(1);
+                log.push(`body ends in ${name()}`);
+                return 7;
+              }),
+            );
+            log.push(`after eager() in ${name()}: ${started}`);
+            return await started;
+          });
+          log.push(`result ${result}`);
+          logs.push(log);
+        }
+        expect(logs[0]).toEqual([
+          "body in Task-2",
+          'after eager() in Task-1: <Task pending name="Task-2">',
+          "body ends in Task-2",
+          "result 7",
+        ]);
+        expect(logs[1]).toEqual(logs[0]);
+      });
+    }
+
+    it("asks for its task as a start in a step does: a generator body's currentTask() is the start's task", async () => {
+      const seen: string[] = [];
+      for (const throughFromPromise of [false, true]) {
+        await afterHostTimer(HostEventLoop, throughFromPromise, async () => {
+          const started = eager(
+            timeout(1_000, function* () {
+              seen.push(`${name()}`);
+              yield* sleep(1);
+            }),
+          );
+          seen.push(`${(started as Task<void>).getName()}`);
+          await started;
+        });
+      }
+      expect(seen).toEqual(["Task-2", "Task-2", "Task-2", "Task-2"]);
+    });
+
+    it("of several async bodies whose first awaits end at once (an uncontended Lock) keeps each in its task's order", async () => {
+      const lock = new Lock();
+      const log: string[] = [];
+      const reported: string[] = [];
+      const main = async () => {
+        const body = (n: number) => async () => {
+          await lock.acquire(); // done at once for the first: its function is resumed by the host's code
+          log.push(`${n} locked in ${name()}`);
+          await sleep(0);
+          lock.release();
+          await sleep(n);
+          log.push(`${n} ends in ${name()}`);
+          return n * 10;
+        };
+        const started = [1, 2, 3].map((n) => eager(timeout(1_000, body(n))));
+        return await gather(...started);
+      };
+      const result = await afterHostTimer(VirtualEventLoop, false, main, reported);
+      expect(reported).toEqual(["Task-1"]); // the bodies' awaits are all in the loop's order
+      expect(result).toEqual([10, 20, 30]);
+      expect(log).toEqual([
+        "1 locked in Task-2",
+        "2 locked in Task-3",
+        "3 locked in Task-4",
+        "1 ends in Task-2",
+        "2 ends in Task-3",
+        "3 ends in Task-4",
+      ]);
+    });
+
+    it("of an async body whose first await is the host's counts its task as blocked on the host, then back at its next asynkit await", async () => {
+      // On a virtual loop, that await is reported as any task's host await is (it went unsaid).
+      const reported: string[] = [];
+      const result = await afterHostTimer(
+        VirtualEventLoop,
+        false,
+        async () => {
+          const started = eager(
+            taskGroup(async () => {
+              await delay(10);
+              await sleep(1);
+              return "done";
+            }),
+          );
+          await delay(30); // nothing of the loop's runs meanwhile
+          return await started;
+        },
+        reported,
+      );
+      expect([result, reported]).toEqual(["done", ["Task-1", "Task-2"]]);
+
+      const log: string[] = [];
+      const resultOnHost = await afterHostTimer(HostEventLoop, false, async () => {
+        const started = eager(
+          timeout(1_000, async () => {
+            await delay(10);
+            log.push(`on the host: ${taskIsBlocked(currentTask() as Task<unknown>)}`);
+            await sleep(1);
+            log.push(`back in ${name()}`);
+            return "done";
+          }),
+        );
+        await sleep(5);
+        log.push(`meanwhile blocked: ${taskIsBlocked(started as Task<unknown>)}`);
+        return await started;
+      });
+      expect(resultOnHost).toBe("done");
+      expect(log).toEqual(["meanwhile blocked: true", "on the host: true", "back in Task-2"]);
+    });
+  });
 });
 
 describe("native children of waitFor, shield and task factories", () => {
