@@ -1708,15 +1708,22 @@ class BlockedOnHost {
 
   /** The last to begin waiting of the bodies whose code runs as `owner`'s, or null. */
   last(owner: Task<unknown>): NativeBody | null {
-    let found: NativeBody | null = null;
-    let latest = -1;
-    for (const bodies of [this.byTask.get(owner), this.byOrigin.get(owner)]) {
-      for (const body of bodies ?? []) {
-        const began = this.began.get(body) as number;
-        if (began > latest) {
-          found = body;
-          latest = began;
-        }
+    const own = this.lastOf(this.byTask.get(owner), null);
+    return this.lastOf(this.byOrigin.get(owner), own);
+  }
+
+  /**
+   * The last of `bodies` and `found` to begin waiting (a body that moved joins
+   * its new task's list at the end, whenever it began, so every one is looked at).
+   */
+  private lastOf(bodies: NativeBody[] | undefined, found: NativeBody | null): NativeBody | null {
+    if (bodies === undefined) return found;
+    let latest = found === null ? -1 : (this.began.get(found) as number);
+    for (const body of bodies) {
+      const began = this.began.get(body) as number;
+      if (began > latest) {
+        found = body;
+        latest = began;
       }
     }
     return found;
