@@ -707,6 +707,52 @@ describe("native tasks started eagerly in one step", () => {
     expect(log).toEqual(["child locked", "parent got 7"]);
   });
 
+  it("by a generator caller, take their first await after the caller's step: after a sleep(0) in each, the caller runs first", async () => {
+    // The engine calls the then() of a native await in a microtask, after the caller's code;
+    // a native caller's own await comes after the child's (docs/async-functions.md, Details).
+    const logOf = async (caller: "generator" | "native", start: "createTask" | "eager") => {
+      const loop = new VirtualEventLoop();
+      const log: string[] = [];
+      const child = async () => {
+        log.push("child 1");
+        await sleep(0);
+        log.push("child 2");
+      };
+      const begin = () =>
+        start === "createTask"
+          ? createTask(child, { eagerStart: true })
+          : eager(timeout(1_000, child));
+      await loop.runUntilComplete(
+        caller === "generator"
+          ? function* () {
+              const started = begin();
+              log.push("caller 1");
+              yield* sleep(0);
+              log.push("caller 2");
+              yield* started;
+            }
+          : async () => {
+              const started = begin();
+              log.push("caller 1");
+              await sleep(0);
+              log.push("caller 2");
+              await started;
+            },
+      );
+      loop.close();
+      return log;
+    };
+    for (const start of ["createTask", "eager"] as const) {
+      expect(await logOf("generator", start)).toEqual([
+        "child 1",
+        "caller 1",
+        "caller 2",
+        "child 2",
+      ]);
+      expect(await logOf("native", start)).toEqual(["child 1", "caller 1", "child 2", "caller 2"]);
+    }
+  });
+
   it("keep their next awaits: a Condition wait after an eager start is the task's own, and is cancelled with it", async () => {
     const loop = new VirtualEventLoop();
     loop.setTaskFactory(eagerTaskFactory);
