@@ -12,7 +12,7 @@ import {
   type Suspend,
 } from "./coro.js";
 import { CancelledError, InterruptError, TimeoutError } from "./errors.js";
-import { codeLoop, getEventLoop, getRunningLoop, peekRunningLoop } from "./events.js";
+import { callersLoop, codeLoop, getRunningLoop, peekRunningLoop } from "./events.js";
 import { FAILED, Future, ownFuture, PENDING, WaitFuture, waitStep } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Queue } from "./queues.js";
@@ -625,7 +625,7 @@ class AsCompleted<T> implements IterableIterator<Op<T>, undefined> {
 
   constructor(aws: Iterable<Awaitable<T>>, timeoutMs: number | undefined) {
     this._done._getName = "asCompleted()"; // the task tree names its waits as asCompleted()'s
-    const loop = getEventLoop();
+    const loop = callersLoop();
     const todo = this._todo;
     for (const aw of new Set(aws)) todo.add(toFuture("asCompleted()", "each awaitable", aw, loop));
     // A loop over it may stop and go on later (as in Python 3.13), so it stays open; but the

@@ -179,9 +179,32 @@ function here(): Context {
 
 /** Whose code runs where the current context may not be its own (see here()); undefined: it is. */
 function ownerOutsideSteps(): ContextOwner | null | undefined {
-  // An entered context is a context.run()'s, in this very stack: it wins.
-  if ((!handedOver && current !== rootContext) || current._entered) return undefined;
+  // An entered context is a context.run()'s, in this very stack: it wins. So does a task's
+  // entered for an eager start outside the steps (enterTaskContext).
+  if ((!handedOver && current !== rootContext) || current._entered || tasksEntered > 0) {
+    return undefined;
+  }
   return codeOwner();
+}
+
+/** Eager starts begun in code the host runs for a task, in its context (see enterTaskContext). */
+let tasksEntered = 0;
+
+/**
+ * @internal An eager start begins in code the host runs for `task`, outside
+ * the loops' steps (asyncLocalStorage option): it runs in the task's context,
+ * as a start in a step does, until leaveTaskContext(). Returns the context to
+ * restore then.
+ */
+export function enterTaskContext(task: ContextOwner): Context {
+  tasksEntered++;
+  return swapContext(task._context);
+}
+
+/** @internal The start of enterTaskContext() ended: `previous` is current again. */
+export function leaveTaskContext(previous: Context): void {
+  tasksEntered--;
+  current = previous;
 }
 
 /** @internal Makes `context` current and returns the one it replaced. */

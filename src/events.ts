@@ -4,7 +4,13 @@
  * everything else needs.
  */
 import type { AsyncScope } from "./asynccontext.js";
-import { type Context, swapContext } from "./context.js";
+import {
+  type Context,
+  enterTaskContext,
+  leaveTaskContext,
+  setHandedOver as setContextHandedOver,
+  swapContext,
+} from "./context.js";
 import { shortRepr } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import type { Future } from "./futures.js";
@@ -516,8 +522,10 @@ export function setDefaultLoopProvider(provider: () => BaseEventLoop): void {
 }
 
 /**
- * The running loop if there is one, else the current policy's loop
- * (created on first use).
+ * The running loop if there is one (in a native task's code past an await of
+ * a host promise, on a loop with the asyncLocalStorage option, the task's
+ * loop, as getRunningLoop() says), else the current policy's loop (created
+ * on first use).
  *
  * @example
  * ```ts
@@ -526,7 +534,21 @@ export function setDefaultLoopProvider(provider: () => BaseEventLoop): void {
  * ```
  */
 export function getEventLoop(): BaseEventLoop {
-  return runningLoop ?? defaultLoop();
+  const loop = runningLoop;
+  if (loop !== null && loopKnows(loop)) return loop;
+  // Code the host runs for a task (asyncLocalStorage option) is its loop's, as getRunningLoop() says.
+  return codeLoop(loop) ?? defaultLoop();
+}
+
+/**
+ * @internal The loop for what code makes without naming one (ensureFuture(),
+ * fromPromise()): the running loop; in code the host runs outside every
+ * loop's drive, its task's loop (asyncLocalStorage option), else the loop
+ * started last that still runs, whose futures an await there joins
+ * (activeLoopOrNull); else the policy's.
+ */
+export function callersLoop(): BaseEventLoop {
+  return activeLoopOrNull() ?? defaultLoop();
 }
 
 /*
@@ -550,7 +572,27 @@ const starts = {
    * for that task again; a start it begins is deeper, and has its own.
    */
   making: 0,
+  /**
+   * The task whose code the host runs outside the loops' steps (after an
+   * await of a host promise; the asyncLocalStorage option tells) that makes
+   * the outermost start: the starts are on its loop, in its context, as in a
+   * step of its own. With the context to restore after them.
+   */
+  hostCodeStarter: null as Task<unknown> | null,
+  contextBefore: null as Context | null,
+  /** True while a loop with the asyncLocalStorage option has a native step handed over. */
+  askOwner: false,
 };
+
+/**
+ * @internal A loop hands a native step over to the microtasks, or takes it
+ * back: while one with the asyncLocalStorage option has, the code running may
+ * be another task's than its running one, as the host's async context says.
+ */
+export function setHandedOver(asyncLocalStorage: boolean): void {
+  starts.askOwner = asyncLocalStorage;
+  setContextHandedOver(asyncLocalStorage);
+}
 /**
  * @internal How many eager starts are in progress (0 almost always), for the
  * task constructor's test (see creatingTask): this object's field, not a `let`
@@ -574,34 +616,36 @@ export function onEagerStartTaskRequest(maker: (loop: BaseEventLoop) => Task<unk
  * no loop running nothing can ask for its task, and nothing is counted (0).
  */
 export function beginEagerStart(): number {
-  return runningLoop === null ? beginStartInHostCode() : ++starts.depth;
+  // In a drive the code running is the loop's own, unless a native step is handed over.
+  return runningLoop === null || starts.askOwner ? beginStartOutsideSteps() : ++starts.depth;
 }
 
-/**
- * The task whose code, resumed by the host after an await of a host promise,
- * makes the outermost eager start in progress (the asyncLocalStorage option
- * tells): its loop is the start's, as the running loop is a step's.
- */
-let hostCodeStarter: Task<unknown> | null = null;
-
-/** An eager start outside every loop's drive: counted only in a task's code. */
-function beginStartInHostCode(): number {
-  const owner = ownerOfHostCode();
-  if (!owner || owner.done() || !owner._loop.isRunning()) return 0;
-  if (starts.depth === 0) hostCodeStarter = owner;
+/** An eager start while a native step may be handed over, or no loop runs. */
+function beginStartOutsideSteps(): number {
+  const owner = hostCodeOwnerNow();
+  if (!owner || owner.done() || !owner._loop.isRunning()) {
+    return runningLoop === null ? 0 : ++starts.depth;
+  }
+  if (starts.depth === 0) {
+    starts.hostCodeStarter = owner;
+    starts.contextBefore = enterTaskContext(owner);
+  }
   return ++starts.depth;
 }
 
-/** The loop the eager starts in progress run on: the running loop, or that of hostCodeStarter. */
+/** The loop the eager starts in progress run on: their hostCodeStarter's, or the running one. */
 function startsLoop(): BaseEventLoop | null {
-  return runningLoop ?? hostCodeStarter?._loop ?? null;
+  return starts.hostCodeStarter?._loop ?? runningLoop;
 }
 
 /** @internal The start at `depth` ended: the task made for it, if anything asked for one. */
 export function endEagerStart(depth: number): Task<unknown> | null {
   if (depth === 0) return null;
   starts.depth = depth - 1;
-  if (depth === 1) hostCodeStarter = null;
+  if (depth === 1 && starts.hostCodeStarter !== null) {
+    leaveTaskContext(starts.contextBefore as Context);
+    starts.hostCodeStarter = starts.contextBefore = null;
+  }
   if (starts.askedDepth !== depth) return null;
   const task = starts.askedTask;
   starts.askedTask = outerAsks.pop() as Task<unknown> | null;
@@ -616,18 +660,21 @@ export function endEagerStart(depth: number): Task<unknown> | null {
 export function outsideEagerStarts(fn: () => void): void {
   const depth = starts.depth;
   const making = starts.making;
-  const starter = hostCodeStarter;
+  const starter = starts.hostCodeStarter;
+  const contextBefore = starts.contextBefore;
   outerAsks.push(starts.askedDepth, starts.askedTask);
   starts.depth = 0;
   starts.making = 0;
   starts.askedDepth = 0;
   starts.askedTask = null;
+  starts.hostCodeStarter = starts.contextBefore = null;
   try {
     fn();
   } finally {
     starts.depth = depth;
     starts.making = making;
-    hostCodeStarter = starter;
+    starts.hostCodeStarter = starter;
+    starts.contextBefore = contextBefore;
     starts.askedTask = outerAsks.pop() as Task<unknown> | null;
     starts.askedDepth = outerAsks.pop() as number;
   }
@@ -640,7 +687,7 @@ export function outsideEagerStarts(fn: () => void): void {
  */
 export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
   if (starts.depth === 0) return runningTask(loop);
-  return starts.askedTask ?? hostCodeStarter ?? loop._currentTask;
+  return starts.askedTask ?? starts.hostCodeStarter ?? loop._currentTask;
 }
 
 /** Makes the task of the innermost eager start: out of runningTask(), which native steps call often. */

@@ -8,7 +8,7 @@ import { observed, publish } from "./channels.js";
 import { type Context, checkContextOption, copyContext } from "./context.js";
 import { type Coro, isGeneratorFunction, isPromiseLike, type Suspend, shortRepr } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
-import { activeLoopOrNull, getEventLoop } from "./events.js";
+import { activeLoopOrNull, callersLoop, getEventLoop } from "./events.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { awaitInTask, handOverNow } from "./native.js";
 import { createdAt, noteCreation } from "./suspendsite.js";
@@ -869,7 +869,7 @@ export function fromPromise<T>(
   // The loop the calling code runs on: in an async function task after a host await,
   // outside every loop's step, its task's loop (or, without the asyncLocalStorage
   // option, the loop running now), not the policy's, which would never settle it.
-  const loop = options?.loop ?? activeLoopOrNull() ?? getEventLoop();
+  const loop = options?.loop ?? callersLoop();
   const future = new HostFuture<T>(loop);
   const wait = future._wait as HostWait<T>;
   promise.then(

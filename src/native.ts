@@ -35,7 +35,7 @@ import {
   newAsyncStore,
 } from "./asynccontext.js";
 import { observed, publish } from "./channels.js";
-import { type Context, currentContext, setHandedOver, swapContext } from "./context.js";
+import { type Context, currentContext, swapContext } from "./context.js";
 import {
   type Coro,
   coroMark,
@@ -57,6 +57,7 @@ import {
   getRunningLoop,
   onHostCodeOwner,
   runningTask,
+  setHandedOver,
   setRunningLoop,
 } from "./events.js";
 import { abandoned, doneStep, Future, PENDING, waitStep } from "./futures.js";

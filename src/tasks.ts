@@ -39,6 +39,7 @@ import {
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import {
+  callersLoop,
   codeLoop,
   countTaskOnHost,
   creatingTask,
@@ -52,6 +53,7 @@ import {
   outsideEagerStarts,
   peekRunningLoop,
   runningTask,
+  setRunningLoop,
 } from "./events.js";
 import {
   CANCELLED,
@@ -735,9 +737,18 @@ export class Task<T = unknown> extends Future<T> {
       : new Handle(wakeWaiter, 2, this, waitedOn, this._loop, null);
   }
 
-  /** The first step, now, in the caller's stack: an eager() start around it is not this task. */
+  /**
+   * The first step, now, in the caller's stack: an eager() start around it is
+   * not this task, and the step is its loop's, though the caller may be code
+   * the host runs outside the loop's steps (asyncLocalStorage option).
+   */
   private _startEagerly(): void {
-    outsideEagerStarts(() => this._step(NO_ERROR));
+    const previous = setRunningLoop(this._loop);
+    try {
+      outsideEagerStarts(() => this._step(NO_ERROR));
+    } finally {
+      setRunningLoop(previous);
+    }
   }
 
   /**
@@ -1226,10 +1237,10 @@ export function toFuture<T>(
       ? (awaitable as { [ownFuture]?: (loop: BaseEventLoop) => Future<T> })[ownFuture]
       : undefined;
   if (own !== undefined)
-    return toFuture(where, name, own.call(awaitable, loop ?? getEventLoop()), loop);
+    return toFuture(where, name, own.call(awaitable, loop ?? callersLoop()), loop);
   const coro = typeof awaitable === "function" ? awaitable : coroutineOf(awaitable);
   if (coro === null) {
     throw notAwaitable(where, name, awaitable, "a coroutine, a Future or a promise");
   }
-  return (loop ?? getEventLoop()).createTask(coro as Coro<T>);
+  return (loop ?? callersLoop()).createTask(coro as Coro<T>);
 }

@@ -7,6 +7,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
 import {
   allTasks,
+  asCompleted,
   type BaseEventLoop,
   blockedTasks,
   Condition,
@@ -19,11 +20,13 @@ import {
   type ExceptionContext,
   eager,
   eagerTaskFactory,
+  ensureFuture,
   type Future,
   forAwait,
   fromPromise,
   GeneratorObject,
   gather,
+  getEventLoop,
   getRunningLoop,
   HostAwaitError,
   HostEventLoop,
@@ -2922,6 +2925,112 @@ describe("with the asyncLocalStorage option", () => {
       expect(resultOnHost).toBe("done");
       expect(log).toEqual(["meanwhile blocked: true", "on the host: true", "back in Task-2"]);
     });
+
+    const variable = new ContextVar<string>("variable", { default: "root" });
+
+    /**
+     * The log of a task that sets `variable`, awaits a host promise, then starts `start`
+     * eagerly: after a host timer, or while another task's step goes on in the microtasks
+     * (its code resolves the promise, then awaits plain promises).
+     */
+    async function startsInTaskContext(
+      loopClass: typeof HostEventLoop | typeof VirtualEventLoop,
+      resumed: "after a host timer" | "during another task's step",
+    ): Promise<string[]> {
+      const log: string[] = [];
+      const loop = new loopClass({ asyncLocalStorage: true });
+      loop.setExceptionHandler(() => {});
+      await loop.runUntilComplete(async () => {
+        let resolve = (): void => {};
+        const hostPromise =
+          resumed === "after a host timer"
+            ? delay(5)
+            : new Promise<void>((settle) => {
+                resolve = settle;
+              });
+        const task = createTask(async () => {
+          variable.set("task");
+          await hostPromise;
+          const started = eager(
+            (function* () {
+              log.push(`start in ${name()}, variable ${variable.get()}`);
+              variable.set("start");
+              yield* sleep(1);
+              log.push(`start resumed, variable ${variable.get()}`);
+            })(),
+          );
+          log.push(`task after eager() in ${name()}, variable ${variable.get()}`);
+          await started;
+          log.push(`task ends, variable ${variable.get()}`);
+        });
+        await sleep(0);
+        const other = createTask(async () => {
+          variable.set("other");
+          resolve();
+          for (let i = 0; i < 3; i++) await Promise.resolve();
+          await sleep(0);
+        });
+        await gather(task, other);
+      });
+      loop.close();
+      return log;
+    }
+
+    for (const resumed of ["after a host timer", "during another task's step"] as const) {
+      for (const loopClass of [HostEventLoop, VirtualEventLoop]) {
+        it(`runs in a copy of the task's context, as in a step, ${resumed} (${loopClass.name})`, async () => {
+          // The start ran in the root context, or the other task's, and wrote to the task's.
+          expect(await startsInTaskContext(loopClass, resumed)).toEqual([
+            "start in Task-4, variable task",
+            "task after eager() in Task-2, variable task",
+            "start resumed, variable start",
+            "task ends, variable task",
+          ]);
+        });
+      }
+    }
+  });
+
+  describe("code the host resumed", () => {
+    function* work(): Coro<string> {
+      yield* sleep(1);
+      return "done";
+    }
+
+    it("steps a task it creates with eagerStart (or the eager task factory) on its task's loop", async () => {
+      // The new task's first step found no running loop: its sleep failed the task.
+      for (const factory of [false, true]) {
+        const loop = new HostEventLoop({ asyncLocalStorage: true });
+        if (factory) loop.setTaskFactory(eagerTaskFactory);
+        const result = await loop.runUntilComplete(async () => {
+          await delay(2);
+          const task = factory ? createTask(work()) : createTask(work(), { eagerStart: true });
+          return await task;
+        });
+        loop.close();
+        expect(result).toBe("done");
+      }
+    });
+
+    for (const asyncLocalStorage of [true, false]) {
+      it(`makes what it names no loop for on the loop that runs (ensureFuture(), asCompleted()${asyncLocalStorage ? ", getEventLoop()" : ""}; asyncLocalStorage ${asyncLocalStorage})`, async () => {
+        // They went to the policy's loop, which does not run: the run waited for ever.
+        const loop = new HostEventLoop({ asyncLocalStorage });
+        const outcome = await loop.runUntilComplete(async () => {
+          await delay(2);
+          const future = ensureFuture(work());
+          const completed: unknown[] = [];
+          for (const next of asCompleted([sleep(2, "slept"), future])) completed.push(await next);
+          return [
+            future.getLoop() === loop,
+            completed,
+            asyncLocalStorage ? getEventLoop() === loop : "not asked",
+          ];
+        });
+        loop.close();
+        expect(outcome).toEqual([true, ["done", "slept"], asyncLocalStorage ? true : "not asked"]);
+      });
+    }
   });
 });
 
