@@ -47,6 +47,7 @@ import {
   VirtualEventLoop,
   wait,
 } from "../src/index.js";
+import type { ExploreOptions } from "../src/testing/index.js";
 
 function* answer(): Coro<number> {
   yield;
@@ -413,5 +414,18 @@ describe("task options", () => {
       tg.createTask(answer(), { eagerStart: true, priority: 3 });
     }
     expectTypeOf(uses).returns.toEqualTypeOf<Coro<void>>();
+  });
+});
+
+describe("explore() options", () => {
+  it("depth is pct's and preemptionBound dfs's: the types refuse either with another strategy", () => {
+    expectTypeOf<{ strategy: "pct"; depth: 2 }>().toExtend<ExploreOptions>();
+    expectTypeOf<{ strategy: "dfs"; preemptionBound: 1 }>().toExtend<ExploreOptions>();
+    expectTypeOf<{ iterations: 10; seed: 1 }>().toExtend<ExploreOptions>();
+    // The default strategy is random: refused at run time too, with a TypeError.
+    expectTypeOf<{ depth: 2 }>().not.toExtend<ExploreOptions>();
+    expectTypeOf<{ strategy: "random"; depth: 2 }>().not.toExtend<ExploreOptions>();
+    expectTypeOf<{ strategy: "pct"; preemptionBound: 1 }>().not.toExtend<ExploreOptions>();
+    expectTypeOf<{ strategy: "dfs"; depth: 2 }>().not.toExtend<ExploreOptions>();
   });
 });

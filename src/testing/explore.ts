@@ -31,17 +31,34 @@ import { makeStrategy, type StrategySettings } from "./strategies.js";
 import { decodeToken, deviationsOf, encodeToken, scripted } from "./token.js";
 
 /** Options of {@link explore}. */
-export interface ExploreOptions {
+export type ExploreOptions = ExploreRules &
+  (
+    | {
+        /** How to choose: "random" (default) at each decision, "pct" by random priorities, "dfs" every schedule in turn. */
+        strategy?: "random" | undefined;
+        depth?: undefined;
+        preemptionBound?: undefined;
+      }
+    | {
+        strategy: "pct";
+        /** PCT's bug depth (default 3): the number of ordering constraints a bug it should find needs. */
+        depth?: number | undefined;
+        preemptionBound?: undefined;
+      }
+    | {
+        strategy: "dfs";
+        depth?: undefined;
+        /** The most departures from FIFO order a schedule may have (default: no bound). */
+        preemptionBound?: number | undefined;
+      }
+  );
+
+/** The options of {@link explore} that every strategy takes. */
+export interface ExploreRules {
   /** How many schedules to run at most (default 1000); iteration 0 is the FIFO schedule. */
   iterations?: number | undefined;
   /** The seed of the strategy's choices (default 0): the same seed runs the same schedules. */
   seed?: number | undefined;
-  /** How to choose: "random" (default) at each decision, "pct" by random priorities, "dfs" every schedule in turn. */
-  strategy?: "random" | "pct" | "dfs" | undefined;
-  /** PCT's bug depth (default 3): the number of ordering constraints a bug it should find needs. */
-  depth?: number | undefined;
-  /** "dfs" only: the most departures from FIFO order a schedule may have (default: no bound). */
-  preemptionBound?: number | undefined;
   /** The most entries one run may run (default 100000): a run past it fails, as a livelock. */
   maxSteps?: number | undefined;
   /**
@@ -75,7 +92,7 @@ export interface ExploreOptions {
 
 /** Options of {@link replay}: the rules of the run, as the search that found the token had them, and a signal. */
 export type ReplayOptions = Pick<
-  ExploreOptions,
+  ExploreRules,
   "maxSteps" | "failOnWarnings" | "asyncLocalStorage" | "debug" | "signal"
 >;
 

@@ -10,6 +10,7 @@ export {
   ExploreError,
   type ExploreOptions,
   type ExploreReport,
+  type ExploreRules,
   explore,
   type ReplayOptions,
   replay,
