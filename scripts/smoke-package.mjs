@@ -3,7 +3,7 @@
 // module and from CommonJS (require() of the ES module, one instance for both), and
 // type-checked from a TypeScript ES module and a TypeScript CommonJS module. require()
 // refuses a module graph with top-level await, so this also keeps it out of src/.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
@@ -121,6 +121,20 @@ run(main()).then((value: number) => console.log(JSON.stringify({ value })));
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", dir], {
     stdio: "inherit",
   });
+  // A compiler older than the declarations need takes compat/'s stand-in: every import fails.
+  const tooOld = spawnSync(
+    process.execPath,
+    [join(root, "node_modules/typescript-5.5/bin/tsc"), "-p", dir, "--noEmit"],
+    { encoding: "utf8" },
+  );
+  if (
+    !tooOld.stdout.includes(`consumer.ts(1,`) ||
+    !tooOld.stdout.includes("has no exported member")
+  ) {
+    throw new Error(
+      `package smoke test: TypeScript 5.5 did not refuse asynkit's imports:\n${tooOld.stdout}`,
+    );
+  }
   const runs = [
     [
       "main.mjs",
