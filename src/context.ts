@@ -179,32 +179,12 @@ function here(): Context {
 
 /** Whose code runs where the current context may not be its own (see here()); undefined: it is. */
 function ownerOutsideSteps(): ContextOwner | null | undefined {
-  // An entered context is a context.run()'s, in this very stack: it wins. So does a task's
-  // entered for an eager start outside the steps (enterTaskContext).
-  if ((!handedOver && current !== rootContext) || current._entered || tasksEntered > 0) {
+  // An entered context is a context.run()'s, in this very stack: it wins. So does the
+  // context an eager start outside the steps runs in (lendOwnersContext).
+  if ((!handedOver && current !== rootContext) || current._entered || outside.lent !== null) {
     return undefined;
   }
   return codeOwner();
-}
-
-/** Eager starts begun in code the host runs for a task, in its context (see enterTaskContext). */
-let tasksEntered = 0;
-
-/**
- * @internal An eager start begins in code the host runs for `task`, outside
- * the loops' steps (asyncLocalStorage option): it runs in the task's context,
- * as a start in a step does, until leaveTaskContext(). Returns the context to
- * restore then.
- */
-export function enterTaskContext(task: ContextOwner): Context {
-  tasksEntered++;
-  return swapContext(task._context);
-}
-
-/** @internal The start of enterTaskContext() ended: `previous` is current again. */
-export function leaveTaskContext(previous: Context): void {
-  tasksEntered--;
-  current = previous;
 }
 
 /** @internal Makes `context` current and returns the one it replaced. */
@@ -269,23 +249,50 @@ export function checkContextOption(where: string, context: unknown): void {
 }
 
 /**
+ * The context of the innermost eager start made outside the loops' steps
+ * (lendOwnersContext), if any, and, for each such start, the context current
+ * before it and the innermost one before it.
+ */
+const outside = { lent: null as Context | null, before: [] as (Context | null)[] };
+
+/**
  * @internal Lets an eager start run in the current context as if in a copy of
  * it, without making the copy: the first ContextVar write while it is lent
  * makes the copy then (so tokens belong to the copy). Pair with returnContext.
  */
 export function lendContext(): Context {
+  const owner = ownerOutsideSteps();
+  if (owner !== undefined) return lendOwnersContext(owner);
   current._lent++;
   return current;
 }
 
 /**
- * @internal Ends a lendContext(): makes `lent` current again and returns the
- * copy the start wrote to, or null when it wrote nothing.
+ * An eager start in code the host runs outside the loops' steps (the
+ * asyncLocalStorage option tells whose): it runs as if in a copy of the
+ * context of that code's task, or of the root one for code that is no
+ * task's, as a start in a step does in the step's. Until its returnContext(),
+ * code reads the context current, not its owner's. The context lent is one of
+ * its own, sharing the owner's values, so that its return is told by identity.
+ */
+function lendOwnersContext(owner: ContextOwner | null): Context {
+  outside.before.push(current, outside.lent);
+  const lent = new Context((owner === null ? rootContext : owner._context)._shared());
+  lent._lent = 1;
+  outside.lent = current = lent;
+  return lent;
+}
+
+/**
+ * @internal Ends a lendContext(): makes the context current before it current
+ * again and returns the copy the start wrote to, or null when it wrote nothing.
  */
 export function returnContext(lent: Context): Context | null {
-  lent._lent--;
   const written = current;
-  current = lent;
+  if (--lent._lent === 0 && lent === outside.lent) {
+    outside.lent = outside.before.pop() as Context | null;
+    current = outside.before.pop() as Context;
+  } else current = lent;
   return written === lent ? null : written;
 }
 

@@ -916,8 +916,8 @@ export function eager(x: unknown, decoratorContext?: ClassMethodDecoratorContext
     } catch (thrown) {
       error = thrown;
     }
+    const asked = endEagerStart(depth);
     const written = returnContext(lent);
-    const asked = endEagerStart(depth); // after: a start outside the steps restores the context then
     if (step !== null && step.done === true && asked === null) {
       (x as Marked)[coroMark] = CORO_FINISHED;
       // A new future has no callbacks to schedule: set its result directly.

@@ -4,13 +4,7 @@
  * everything else needs.
  */
 import type { AsyncScope } from "./asynccontext.js";
-import {
-  type Context,
-  enterTaskContext,
-  leaveTaskContext,
-  setHandedOver as setContextHandedOver,
-  swapContext,
-} from "./context.js";
+import { type Context, setHandedOver as setContextHandedOver, swapContext } from "./context.js";
 import { shortRepr } from "./coro.js";
 import { SynchronousError } from "./errors.js";
 import type { Future } from "./futures.js";
@@ -548,7 +542,10 @@ export function getEventLoop(): BaseEventLoop {
  * (activeLoopOrNull); else the policy's.
  */
 export function callersLoop(): BaseEventLoop {
-  return activeLoopOrNull() ?? defaultLoop();
+  const loop = activeLoopOrNull();
+  if (loop !== null) return loop;
+  // The code of a task whose loop closed is no other loop's: getRunningLoop() says so.
+  return hostCodeOwnerNow() ? getRunningLoop() : defaultLoop();
 }
 
 /*
@@ -575,11 +572,10 @@ const starts = {
   /**
    * The task whose code the host runs outside the loops' steps (after an
    * await of a host promise; the asyncLocalStorage option tells) that makes
-   * the outermost start: the starts are on its loop, in its context, as in a
-   * step of its own. With the context to restore after them.
+   * the outermost start: the starts are on its loop, as in a step of its own
+   * (lendContext gives them its context).
    */
   hostCodeStarter: null as Task<unknown> | null,
-  contextBefore: null as Context | null,
   /** True while a loop with the asyncLocalStorage option has a native step handed over. */
   askOwner: false,
 };
@@ -626,10 +622,7 @@ function beginStartOutsideSteps(): number {
   if (!owner || owner.done() || !owner._loop.isRunning()) {
     return runningLoop === null ? 0 : ++starts.depth;
   }
-  if (starts.depth === 0) {
-    starts.hostCodeStarter = owner;
-    starts.contextBefore = enterTaskContext(owner);
-  }
+  if (starts.depth === 0) starts.hostCodeStarter = owner;
   return ++starts.depth;
 }
 
@@ -642,10 +635,7 @@ function startsLoop(): BaseEventLoop | null {
 export function endEagerStart(depth: number): Task<unknown> | null {
   if (depth === 0) return null;
   starts.depth = depth - 1;
-  if (depth === 1 && starts.hostCodeStarter !== null) {
-    leaveTaskContext(starts.contextBefore as Context);
-    starts.hostCodeStarter = starts.contextBefore = null;
-  }
+  if (depth === 1 && starts.hostCodeStarter !== null) starts.hostCodeStarter = null; // no store, as a rule
   if (starts.askedDepth !== depth) return null;
   const task = starts.askedTask;
   starts.askedTask = outerAsks.pop() as Task<unknown> | null;
@@ -661,20 +651,18 @@ export function outsideEagerStarts(fn: () => void): void {
   const depth = starts.depth;
   const making = starts.making;
   const starter = starts.hostCodeStarter;
-  const contextBefore = starts.contextBefore;
   outerAsks.push(starts.askedDepth, starts.askedTask);
   starts.depth = 0;
   starts.making = 0;
   starts.askedDepth = 0;
   starts.askedTask = null;
-  starts.hostCodeStarter = starts.contextBefore = null;
+  starts.hostCodeStarter = null;
   try {
     fn();
   } finally {
     starts.depth = depth;
     starts.making = making;
     starts.hostCodeStarter = starter;
-    starts.contextBefore = contextBefore;
     starts.askedTask = outerAsks.pop() as Task<unknown> | null;
     starts.askedDepth = outerAsks.pop() as number;
   }
@@ -706,10 +694,23 @@ function makeAskedStartTask(loop: BaseEventLoop): Task<unknown> {
  * task, or in an eager start the task that continues it (made now, as
  * currentTask() makes it), so the tree and the task.created channel show the
  * start's children under it; while that task is being made, the code around
- * the start's.
+ * the start's. In code the host runs outside the steps, the task whose code
+ * the host's async context says it is (asyncLocalStorage option), if any.
  */
 export function creatingTask(loop: BaseEventLoop): Task<unknown> | null {
-  return starts.depth === 0 || loop !== startsLoop() ? loop._currentTask : runningTask(loop);
+  if (starts.depth > 0 && loop === startsLoop()) return runningTask(loop);
+  const owner = hostCodeOwnerNow();
+  if (owner === undefined) return loop._currentTask;
+  return owner !== null && owner._loop === loop ? owner : null;
+}
+
+/**
+ * @internal True where a task made on `loop` now is the child of the loop's
+ * current task, with nothing more to ask: in its drive, outside eager starts,
+ * with no native step handed over on a loop with the asyncLocalStorage option.
+ */
+export function createdInStep(loop: BaseEventLoop): boolean {
+  return starts.depth === 0 && !starts.askOwner && runningLoop === loop;
 }
 
 /**

@@ -1268,16 +1268,31 @@ export function awaitInTask(op: object, onFulfilled: unknown, onRejected: unknow
   if (op instanceof Future && op._loop !== loop) return false;
   const steps = loop._handover;
   const due = steps?.handedOver === true && steps.due();
-  if (loop._asyncLocalStorage && owners) {
-    // A then() outside every task's code (a host callback's) is no task's await, and one
-    // of a task blocked on the host is its.
-    if (owner === undefined) return false;
-    const body = due || steps?.startedInHostCode() ? (steps as NativeSteps).takeOwned(owner) : null;
-    if (body === null) return reattach(loop, owner, op, resolve, reject);
-    return driveAwait(steps as NativeSteps, body, op, resolve, reject);
-  }
+  if (loop._asyncLocalStorage && owners) return awaitOfOwner(loop, owner, op, resolve, reject, due);
   const body = due ? (steps as NativeSteps).take(op) : null;
   return body !== null && driveAwait(steps as NativeSteps, body, op, resolve, reject);
+}
+
+/**
+ * awaitInTask() on a loop with the asyncLocalStorage option, where the host's
+ * async context names `owner`, the task whose code the then() is (a function
+ * of its own, so that the common path stays small enough to inline).
+ */
+function awaitOfOwner(
+  loop: BaseEventLoop,
+  owner: Task<unknown> | undefined,
+  op: object,
+  resolve: Settle,
+  reject: Settle,
+  due: boolean,
+): boolean {
+  // A then() outside every task's code (a host callback's) is no task's await, and one
+  // of a task blocked on the host is its.
+  if (owner === undefined) return false;
+  const steps = loop._handover;
+  const body = due || steps?.startedInHostCode() ? (steps as NativeSteps).takeOwned(owner) : null;
+  if (body === null) return reattach(loop, owner, op, resolve, reject);
+  return driveAwait(steps as NativeSteps, body, op, resolve, reject);
 }
 
 /**

@@ -42,8 +42,8 @@ import {
   callersLoop,
   codeLoop,
   countTaskOnHost,
+  createdInStep,
   creatingTask,
-  eagerStarts,
   getEventLoop,
   getRunningLoop,
   Handle,
@@ -977,8 +977,9 @@ function otherLoopsFuture(task: Task<unknown>, future: Future<unknown>): Error {
 
 /** What a new task on `loop` holds of the task whose step creates it (null: none does). */
 function creatorLink(loop: BaseEventLoop): ParentLink | null {
-  // In an eager start, the start's task (rare, and kept out of what the constructor inlines).
-  const creator = eagerStarts.depth === 0 ? loop._currentTask : creatingTask(loop);
+  // In an eager start, or code the host runs, ask more (rare, and kept out of what the
+  // constructor inlines).
+  const creator = createdInStep(loop) ? loop._currentTask : creatingTask(loop);
   return creator === null ? null : (creator._childLink ??= { task: creator });
 }
 

@@ -2,6 +2,7 @@
  * Native async functions as tasks: createTask(async () => ...), with the
  * step boundaries, context, cancellation and reports of generator tasks.
  */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { EventEmitter, once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
@@ -10,6 +11,7 @@ import {
   asCompleted,
   type BaseEventLoop,
   blockedTasks,
+  type ChannelMessage,
   Condition,
   ContextVar,
   type Coro,
@@ -2996,6 +2998,129 @@ describe("with the asyncLocalStorage option", () => {
       yield* sleep(1);
       return "done";
     }
+
+    const value = new ContextVar<string>("value", { default: "root" });
+
+    for (const asyncLocalStorage of [false, true]) {
+      it(`keeps an eager start nested in an async body's start in a copy of that body's context (asyncLocalStorage ${asyncLocalStorage})`, async () => {
+        // With the option, the inner start's write went to the outer start's task.
+        const loop = new VirtualEventLoop({ asyncLocalStorage });
+        const seen = await loop.runUntilComplete(async () => {
+          await sleep(0); // a later step: the body runs while the step is handed over
+          return await eager(
+            timeout(10, async () => {
+              value.set("outer");
+              const inner = eager(
+                (function* () {
+                  value.set("inner");
+                  yield* sleep(1);
+                  return value.get();
+                })(),
+              );
+              const right = value.get();
+              return [right, await inner, value.get()];
+            }),
+          );
+        });
+        loop.close();
+        expect(seen).toEqual(["outer", "inner", "outer"]);
+      });
+    }
+
+    it("that is no task's starts eagerly in a copy of the root context, during a task's step too", async () => {
+      // It wrote to the root context, and a start that suspended went on in the stepping
+      // task's context.
+      const loop = new HostEventLoop({ asyncLocalStorage: true });
+      const gate = loop.createFuture<void>();
+      const log: string[] = [];
+      let resume = (): void => {};
+      const resumed = new Promise<void>((settle) => {
+        resume = settle;
+      });
+      const noTasks = (async () => {
+        await resumed; // resolved by the task below, in its step
+        const started = eager(
+          (function* () {
+            value.set("the start's");
+            yield* gate;
+            log.push(`start resumed in ${value.get()}`);
+          })(),
+        );
+        log.push(`no task's code reads ${value.get()}`);
+        return { started };
+      })();
+      await loop.runUntilComplete(async () => {
+        value.set("the task's");
+        await sleep(1);
+        resume();
+        const { started } = await noTasks;
+        gate.setResult();
+        await started;
+      });
+      loop.close();
+      log.push(`top level reads ${value.get()}`);
+      expect(log).toEqual([
+        "no task's code reads root",
+        "start resumed in the start's",
+        "top level reads root",
+      ]);
+    });
+
+    it("makes tasks that are the children of its task, as in a step", async () => {
+      // Each was a root of the task tree: the loop has no current task there.
+      const loop = new HostEventLoop({ asyncLocalStorage: true });
+      const created: string[] = [];
+      const listener = (message: unknown) => {
+        const { task, parent } = message as ChannelMessage<"asynkit:task.created">;
+        created.push(`${task.getName()} under ${parent?.getName() ?? null}`);
+      };
+      subscribe("asynkit:task.created", listener);
+      try {
+        await loop.runUntilComplete(
+          loop.createTask(
+            async () => {
+              await delay(1);
+              await gather(
+                createTask(work(), { name: "created" }),
+                createTask(work(), { name: "eagerly", eagerStart: true }),
+                ensureFuture(work()),
+                eager(work()),
+              );
+            },
+            { name: "main" },
+          ),
+        );
+      } finally {
+        unsubscribe("asynkit:task.created", listener);
+      }
+      loop.close();
+      expect(created).toEqual([
+        "main under null",
+        "created under main",
+        "eagerly under main",
+        "Task-1 under main",
+        "Task-2 under main",
+      ]);
+    });
+
+    it("of a task whose loop closed makes no task on another loop: ensureFuture() throws as sleep() does", async () => {
+      // It made a task on the policy's loop, which nothing runs: its await waited for ever.
+      const loop = new HostEventLoop({ asyncLocalStorage: true });
+      let outcome: Promise<string> = Promise.resolve("not run");
+      await loop.runUntilComplete(async () => {
+        outcome = (async () => {
+          await delay(20); // the loop closes meanwhile
+          try {
+            ensureFuture(work());
+            return "made a future";
+          } catch (error) {
+            return (error as Error).message.split(":")[0] as string;
+          }
+        })();
+      });
+      loop.close();
+      expect(await outcome).toBe("no running event loop");
+    });
 
     it("steps a task it creates with eagerStart (or the eager task factory) on its task's loop", async () => {
       // The new task's first step found no running loop: its sleep failed the task.
