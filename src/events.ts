@@ -573,7 +573,9 @@ const starts = {
    * The task whose code the host runs outside the loops' steps (after an
    * await of a host promise; the asyncLocalStorage option tells) that makes
    * the outermost start: the starts are on its loop, as in a step of its own
-   * (lendContext gives them its context).
+   * (lendContext gives them its context). Set at each outermost start made
+   * outside the steps, and read only for one (see hostCodeStarter()): a start
+   * in a step, the usual one, neither sets nor clears it.
    */
   hostCodeStarter: null as Task<unknown> | null,
   /** True while a loop with the asyncLocalStorage option has a native step handed over. */
@@ -619,23 +621,25 @@ export function beginEagerStart(): number {
 /** An eager start while a native step may be handed over, or no loop runs. */
 function beginStartOutsideSteps(): number {
   const owner = hostCodeOwnerNow();
-  if (!owner || owner.done() || !owner._loop.isRunning()) {
-    return runningLoop === null ? 0 : ++starts.depth;
-  }
-  if (starts.depth === 0) starts.hostCodeStarter = owner;
-  return ++starts.depth;
+  const starter = owner && !owner.done() && owner._loop.isRunning() ? owner : null;
+  if (starts.depth === 0) starts.hostCodeStarter = starter;
+  return starter === null && runningLoop === null ? 0 : ++starts.depth;
+}
+
+/** The task whose code made the eager starts in progress outside the steps, if it did. */
+function hostCodeStarter(): Task<unknown> | null {
+  return runningLoop === null || starts.askOwner ? starts.hostCodeStarter : null;
 }
 
 /** The loop the eager starts in progress run on: their hostCodeStarter's, or the running one. */
 function startsLoop(): BaseEventLoop | null {
-  return starts.hostCodeStarter?._loop ?? runningLoop;
+  return hostCodeStarter()?._loop ?? runningLoop;
 }
 
 /** @internal The start at `depth` ended: the task made for it, if anything asked for one. */
 export function endEagerStart(depth: number): Task<unknown> | null {
   if (depth === 0) return null;
   starts.depth = depth - 1;
-  if (depth === 1 && starts.hostCodeStarter !== null) starts.hostCodeStarter = null; // no store, as a rule
   if (starts.askedDepth !== depth) return null;
   const task = starts.askedTask;
   starts.askedTask = outerAsks.pop() as Task<unknown> | null;
@@ -675,7 +679,7 @@ export function outsideEagerStarts(fn: () => void): void {
  */
 export function startingTask(loop: BaseEventLoop): Task<unknown> | null {
   if (starts.depth === 0) return runningTask(loop);
-  return starts.askedTask ?? starts.hostCodeStarter ?? loop._currentTask;
+  return starts.askedTask ?? hostCodeStarter() ?? loop._currentTask;
 }
 
 /** Makes the task of the innermost eager start: out of runningTask(), which native steps call often. */
