@@ -18,9 +18,9 @@ import {
 } from "./coro.js";
 import { CancelledError, InvalidStateError } from "./errors.js";
 import {
-  activeLoop,
   beginEagerStart,
   endEagerStart,
+  getRunningLoop,
   onEagerStartTaskRequest,
   peekRunningLoop,
   startingTask,
@@ -676,7 +676,7 @@ function endStart<T>(
   start._suspended(step);
   // The task runs the rest in the copy the start ran in.
   try {
-    const loop = activeLoop();
+    const loop = getRunningLoop();
     const continuation = new Continuation(start);
     const task = loop.createTask(continuation as unknown as Coro<T>, {
       context,

@@ -3027,9 +3027,9 @@ describe("with the asyncLocalStorage option", () => {
       });
     }
 
-    it("that is no task's starts eagerly in a copy of the root context, during a task's step too", async () => {
-      // It wrote to the root context, and a start that suspended went on in the stepping
-      // task's context.
+    it("that is no task's starts eagerly in a copy of the root context during a task's step, and finds no loop for a start that suspends", async () => {
+      // It wrote to the root context; and a start that suspended went on in a task, on the
+      // loop started last, in the stepping task's context, where createTask() refused.
       const loop = new HostEventLoop({ asyncLocalStorage: true });
       const gate = loop.createFuture<void>();
       const log: string[] = [];
@@ -3039,31 +3039,66 @@ describe("with the asyncLocalStorage option", () => {
       });
       const noTasks = (async () => {
         await resumed; // resolved by the task below, in its step
-        const started = eager(
+        eager(
+          // biome-ignore lint/correctness/useYield: a start that finishes without suspending
           (function* () {
             value.set("the start's");
-            yield* gate;
-            log.push(`start resumed in ${value.get()}`);
           })(),
         );
         log.push(`no task's code reads ${value.get()}`);
-        return { started };
+        try {
+          eager(
+            (function* () {
+              try {
+                yield* gate; // needs no loop until it suspends
+              } finally {
+                log.push("the suspended start is closed");
+              }
+            })(),
+          );
+        } catch (error) {
+          log.push((error as Error).message.split(":")[0] as string);
+        }
       })();
       await loop.runUntilComplete(async () => {
         value.set("the task's");
         await sleep(1);
         resume();
-        const { started } = await noTasks;
-        gate.setResult();
-        await started;
+        await noTasks;
       });
       loop.close();
       log.push(`top level reads ${value.get()}`);
       expect(log).toEqual([
         "no task's code reads root",
-        "start resumed in the start's",
+        "the suspended start is closed",
+        "no running event loop",
         "top level reads root",
       ]);
+    });
+
+    it("without the asyncLocalStorage option finds no loop for an eager start that suspends, as createTask() finds none", async () => {
+      // The start's task went to the loop started last, with no parent.
+      const loop = new HostEventLoop();
+      const gate = loop.createFuture<void>();
+      const log: string[] = [];
+      await loop.runUntilComplete(async () => {
+        await delay(2);
+        try {
+          eager(
+            (function* () {
+              try {
+                yield* gate;
+              } finally {
+                log.push("the suspended start is closed");
+              }
+            })(),
+          );
+        } catch (error) {
+          log.push((error as Error).message.split(":")[0] as string);
+        }
+      });
+      loop.close();
+      expect(log).toEqual(["the suspended start is closed", "no running event loop"]);
     });
 
     it("makes tasks that are the children of its task, as in a step", async () => {
