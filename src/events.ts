@@ -357,9 +357,7 @@ export function noLoopAdvice(): string {
  * ```
  */
 export function getRunningLoop(): BaseEventLoop {
-  const loop = runningLoop;
-  if (loop !== null && loopKnows(loop)) return loop;
-  const found = codeLoop(loop);
+  const found = loopOfThisCode();
   if (found !== null) return found;
   if (syncAwaits > 0) {
     throw new SynchronousError(
@@ -369,6 +367,16 @@ export function getRunningLoop(): BaseEventLoop {
   throw new Error(
     `no running event loop: call this from a coroutine or callback run by an asynkit loop, e.g. inside run(main).\n${noLoopAdvice()}`,
   );
+}
+
+/**
+ * The loop running this code, or null: the running loop, where it knows the
+ * code is its own; else the loop of the task whose code it is (codeLoop).
+ */
+function loopOfThisCode(): BaseEventLoop | null {
+  const loop = runningLoop;
+  if (loop !== null && loopKnows(loop)) return loop;
+  return codeLoop(loop);
 }
 
 /**
@@ -493,10 +501,21 @@ export function hostCodeOwnerNow(): Task<unknown> | null | undefined {
  * else the task the loop steps.
  */
 export function creatorNow(loop: BaseEventLoop): Task<unknown> | null {
-  const owner = hostCodeOwnerNow();
-  if (owner !== undefined) return owner?._loop === loop ? owner : null;
+  const owner = hostCodeOwnerOn(loop);
+  if (owner !== undefined) return owner;
   const steps = loop._handover;
   return steps?.handedOver && steps.stepping === 0 ? null : loop._currentTask;
+}
+
+/**
+ * The task of `loop` whose code runs now, as the host's async context says
+ * (see hostCodeOwnerNow): null for code that is none of its tasks', undefined
+ * where the loop's own answer stands.
+ */
+function hostCodeOwnerOn(loop: BaseEventLoop): Task<unknown> | null | undefined {
+  const owner = hostCodeOwnerNow();
+  if (owner === undefined) return undefined;
+  return owner !== null && owner._loop === loop ? owner : null;
 }
 
 /** @internal native.ts hands over how to ask the host's async context whose code runs. */
@@ -528,10 +547,8 @@ export function setDefaultLoopProvider(provider: () => BaseEventLoop): void {
  * ```
  */
 export function getEventLoop(): BaseEventLoop {
-  const loop = runningLoop;
-  if (loop !== null && loopKnows(loop)) return loop;
   // Code the host runs for a task (asyncLocalStorage option) is its loop's, as getRunningLoop() says.
-  return codeLoop(loop) ?? defaultLoop();
+  return loopOfThisCode() ?? defaultLoop();
 }
 
 /**
@@ -703,9 +720,8 @@ function makeAskedStartTask(loop: BaseEventLoop): Task<unknown> {
  */
 export function creatingTask(loop: BaseEventLoop): Task<unknown> | null {
   if (starts.depth > 0 && loop === startsLoop()) return runningTask(loop);
-  const owner = hostCodeOwnerNow();
-  if (owner === undefined) return loop._currentTask;
-  return owner !== null && owner._loop === loop ? owner : null;
+  const owner = hostCodeOwnerOn(loop);
+  return owner === undefined ? loop._currentTask : owner;
 }
 
 /**
