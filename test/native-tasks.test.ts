@@ -3027,6 +3027,23 @@ describe("with the asyncLocalStorage option", () => {
       });
     }
 
+    /** Starts eagerly a coroutine that suspends on `gate`; logs its close and eager()'s error. */
+    function startThatSuspends(gate: Future<void>, log: string[]): void {
+      try {
+        eager(
+          (function* () {
+            try {
+              yield* gate; // needs no loop until it suspends
+            } finally {
+              log.push("the suspended start is closed");
+            }
+          })(),
+        );
+      } catch (error) {
+        log.push((error as Error).message.split(":")[0] as string);
+      }
+    }
+
     it("that is no task's starts eagerly in a copy of the root context during a task's step, and finds no loop for a start that suspends", async () => {
       // It wrote to the root context; and a start that suspended went on in a task, on the
       // loop started last, in the stepping task's context, where createTask() refused.
@@ -3046,19 +3063,7 @@ describe("with the asyncLocalStorage option", () => {
           })(),
         );
         log.push(`no task's code reads ${value.get()}`);
-        try {
-          eager(
-            (function* () {
-              try {
-                yield* gate; // needs no loop until it suspends
-              } finally {
-                log.push("the suspended start is closed");
-              }
-            })(),
-          );
-        } catch (error) {
-          log.push((error as Error).message.split(":")[0] as string);
-        }
+        startThatSuspends(gate, log);
       })();
       await loop.runUntilComplete(async () => {
         value.set("the task's");
@@ -3083,19 +3088,7 @@ describe("with the asyncLocalStorage option", () => {
       const log: string[] = [];
       await loop.runUntilComplete(async () => {
         await delay(2);
-        try {
-          eager(
-            (function* () {
-              try {
-                yield* gate;
-              } finally {
-                log.push("the suspended start is closed");
-              }
-            })(),
-          );
-        } catch (error) {
-          log.push((error as Error).message.split(":")[0] as string);
-        }
+        startThatSuspends(gate, log);
       });
       loop.close();
       expect(log).toEqual(["the suspended start is closed", "no running event loop"]);
