@@ -129,8 +129,9 @@ function* sleepInsertOn(pos: number): Coro<void> {
 
 /**
  * Like `sleep(0)`, but wakes after only `pos` other ready entries have run:
- * the current task goes to position `pos` of the ready queue (0: next) rather
- * than to its end. Later scheduling may move it again.
+ * the current task goes to position `pos` of the ready queue (0: next; a
+ * negative one counts from the end, as in Python's `list.insert`) rather than
+ * to its end. Later scheduling may move it again.
  *
  * @example
  * ```ts

@@ -1291,6 +1291,13 @@ const rows: Row[] = [
   },
   {
     export: "explore",
+    call: "explore(main, { seed: 2 ** 53 })",
+    run: () => explore(work, { seed: 2 ** 53 }),
+    error: R,
+    message: expects("explore()", "options.seed", "number 9007199254740992"),
+  },
+  {
+    export: "explore",
     call: "explore(main, { strategy: 5 })",
     run: () => explore(work, { strategy: bad }),
     error: T,

@@ -802,6 +802,27 @@ describe("choose()", () => {
     expect(error.token).toBe("1:0-3");
     await expect(replay(main, error.token)).rejects.toThrow("the fault was injected");
   });
+
+  it("draws from every bit of the seed: seeds 2^32 apart search differently", async () => {
+    async function draws(seed: number): Promise<string> {
+      const drawn: number[] = [];
+      await explore(
+        async () => {
+          drawn.push(choose(1_000_000));
+        },
+        { seed, iterations: 20 },
+      );
+      return drawn.join(" ");
+    }
+    const [zero, one, high, highOne] = [
+      await draws(0),
+      await draws(1),
+      await draws(2 ** 32),
+      await draws(2 ** 32 + 1),
+    ];
+    expect(new Set([zero, one, high, highOne]).size).toBe(4);
+    expect(await draws(2 ** 32)).toBe(high);
+  });
 });
 
 describe("failures besides a throw", () => {

@@ -48,7 +48,10 @@ export type ExploreOptions = ExploreRules &
     | {
         strategy: "dfs";
         depth?: undefined;
-        /** The most departures from FIFO order a schedule may have (default: no bound). */
+        /**
+         * The most departures from FIFO order a schedule may have (default: no
+         * bound); a choose() that returns anything but 0 counts as one.
+         */
         preemptionBound?: number | undefined;
       }
   );
@@ -57,7 +60,10 @@ export type ExploreOptions = ExploreRules &
 export interface ExploreRules {
   /** How many schedules to run at most (default 1000); iteration 0 is the FIFO schedule. */
   iterations?: number | undefined;
-  /** The seed of the strategy's choices (default 0): the same seed runs the same schedules. */
+  /**
+   * The seed of the strategy's choices, an integer from 0 to
+   * Number.MAX_SAFE_INTEGER (default 0): the same seed runs the same schedules.
+   */
   seed?: number | undefined;
   /** The most entries one run may run (default 100000): a run past it fails, as a livelock. */
   maxSteps?: number | undefined;
@@ -601,6 +607,16 @@ function checkExploreOptions(options: ExploreOptions): Settings {
   if (iterations !== Number.POSITIVE_INFINITY)
     checkInteger(where, "options.iterations", iterations, 1);
   checkInteger(where, "options.seed", seed, 0);
+  if (seed > Number.MAX_SAFE_INTEGER) {
+    // Past it, neighbouring integers are one number: two seeds would be one search.
+    throw argRangeError(
+      where,
+      "options.seed",
+      seed,
+      "an integer from 0 to Number.MAX_SAFE_INTEGER",
+      "pass a smaller whole number, such as Date.now()",
+    );
+  }
   if (typeof strategy !== "string" || !STRATEGIES.includes(strategy)) {
     const make = typeof strategy === "string" ? argRangeError : argTypeError;
     throw make(

@@ -48,9 +48,18 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** The numbers of one iteration: a function of the seed and the iteration alone. */
+/**
+ * The numbers of one iteration: a function of the seed and the iteration alone.
+ * `^` reads only a number's low 32 bits, so a seed's high bits are mixed in
+ * apart: seeds a multiple of 2^32 apart would run the same search.
+ */
 function iterationRandom(seed: number, iteration: number): () => number {
-  return prng(Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) ^ Math.imul(iteration, 0x85ebca6b));
+  const high = Math.floor(seed / 2 ** 32);
+  return prng(
+    Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) ^
+      Math.imul(high, 0xc2b2ae35) ^
+      Math.imul(iteration, 0x85ebca6b),
+  );
 }
 
 /** Each decision uniformly at random. */
