@@ -40,7 +40,13 @@ export function rejectingThrows<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The TypeError for an argument of the wrong type. */
+/**
+ * The TypeError for an argument of the wrong type. A promise refused (where a
+ * task's body goes, say) is marked handled: the TypeError reports the mistake,
+ * and the promise's own rejection later (its function's asynkit awaits belong
+ * to no task, and fail when the loop closes) would only report it again, as
+ * an unhandled rejection that ends the process after the TypeError was caught.
+ */
 export function argTypeError(
   where: string,
   name: string,
@@ -48,8 +54,11 @@ export function argTypeError(
   expected: string,
   todo: string,
 ): TypeError {
+  if (value instanceof Promise) Promise.prototype.then.call(value, undefined, ignoreRejection);
   return new TypeError(message(where, name, value, expected, todo));
 }
+
+function ignoreRejection(): void {}
 
 /** The RangeError for an argument of the right type but out of range. */
 export function argRangeError(

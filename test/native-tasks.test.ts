@@ -376,6 +376,58 @@ describe("native tasks", () => {
     loop.close();
   });
 
+  it("a promise refused as a task's body or an awaitable leaves no unhandled rejection once the TypeError is caught", async () => {
+    const unhandled: unknown[] = [];
+    const onRejection = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on("unhandledRejection", onRejection);
+    try {
+      const work = async (): Promise<number> => {
+        await sleep(10);
+        return 1;
+      };
+      const caught: string[] = [];
+      const reports: string[] = [];
+      const misuses: [string, () => unknown][] = [
+        ["createTask", () => createTask(work() as never)],
+        ["waitFor", () => waitFor(work() as never, 10)],
+        ["eager", () => eager(work() as never)],
+      ];
+      for (const [name, misuse] of misuses) {
+        const loop = new VirtualEventLoop();
+        loop.setExceptionHandler((_, context) => reports.push(context.message.slice(0, 40)));
+        await loop
+          .runUntilComplete(async () => await (misuse() as Promise<unknown>))
+          .catch((error: Error) => caught.push(`${name}: ${error.constructor.name}`));
+        loop.close();
+      }
+      await run(async () => await createTask(work() as never)).catch((error: Error) =>
+        caught.push(`run: ${error.constructor.name}`),
+      );
+      await delay(5); // Node reports an unhandled rejection after the microtasks
+      expect(caught).toEqual([
+        "createTask: TypeError",
+        "waitFor: TypeError",
+        "eager: TypeError",
+        "run: TypeError",
+      ]);
+      expect(unhandled).toEqual([]);
+      // The refused function's await, in the caller's step, is taken for the caller's own
+      // (async-functions.md, "Details"), and the sleep it began is no task's.
+      expect(reports).toEqual(
+        Array(3)
+          .fill([
+            '<Task pending name="Task-1"> went on pas',
+            "Task was destroyed but it is pending: it",
+          ])
+          .flat(),
+      );
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
+  });
+
   it("runSync refuses a native task: it says to use runUntilComplete() or run()", () => {
     const loop = new VirtualEventLoop();
     const main = loop.createTask(
