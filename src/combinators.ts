@@ -102,6 +102,7 @@ function isGatherOptions(x: unknown): x is GatherOptions {
  * await run(function* () {
  *   const [a, b] = yield* gather(sleep(20, "a"), sleep(10, 2)); // ["a", 2], typed [string, number]
  *   const [c, d] = yield* gather([sleep(5, "c"), sleep(5, 4)]); // the list form, typed the same
+ *   // Each element typed unknown, as anything may be thrown: narrow it with instanceof.
  *   const all = yield* gather([sleep(5, 1), sleep(5, 2)], { returnExceptions: true });
  * });
  * ```

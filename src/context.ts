@@ -383,8 +383,7 @@ const CONTEXT_VAR_OPTIONS: OptionNames<{ default?: unknown }> = { default: true 
  * ```
  */
 export class ContextVar<T> {
-  /** The name given at construction, for messages and debugging. */
-  readonly name: string;
+  readonly #name: string;
   private readonly fallback: T | typeof MISSING;
 
   /**
@@ -403,9 +402,14 @@ export class ContextVar<T> {
       );
     }
     checkOptions("new ContextVar()", options, "{ default: value }", CONTEXT_VAR_OPTIONS);
-    this.name = name;
+    this.#name = name;
     this.fallback =
       options !== undefined && "default" in options ? (options.default as T) : MISSING;
+  }
+
+  /** The name given at construction, for messages and debugging; read-only, as Python's. */
+  get name(): string {
+    return this.#name;
   }
 
   /**

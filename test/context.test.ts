@@ -33,6 +33,10 @@ describe("ContextVar", () => {
       'ContextVar "b" has no value in this context and no default: set it first or pass a fallback to get().',
     );
     expect(withDefault.name).toBe("a");
+    expect(() => {
+      (withDefault as { name: string }).name = "b";
+    }).toThrow(TypeError);
+    expect(withDefault.name).toBe("a");
     expect(String(withDefault)).toBe('<ContextVar name="a" default=1>');
     expect(String(noDefault)).toBe('<ContextVar name="b">');
     expect(String(undefinedDefault)).toBe('<ContextVar name="c" default=undefined>');
