@@ -17,7 +17,7 @@ import { describeAwaited, taskOfEntry } from "./tasktree.js";
 import { clockTick, now } from "./util/clock.js";
 import type { ReadyQueue } from "./util/deque.js";
 
-/** A callback or task step that runs this long (ms) or longer is reported, as asyncio's slow_callback_duration. */
+/** A callback or task step that runs this long (ms) or longer is reported, by default (loop.slowCallbackDuration). */
 export const SLOW_STEP_MS = 100;
 
 /** A task that waits in the ready queue through more iterations than this is reported as starved. */
@@ -232,7 +232,7 @@ export class Linter {
       if (open.ran !== null) open.ran += took;
       return;
     }
-    if (took < SLOW_STEP_MS || !this.loop.getDebug()) return;
+    if (took < this.loop._slowCallbackDuration || !this.loop.getDebug()) return;
     // Out of the promise hook: the lint calls the loop's exception handler, the user's code.
     queueMicrotask(() =>
       lint(this.loop, {
@@ -287,7 +287,7 @@ export class Linter {
     }
     this.site = null;
     if (task !== null) this.countPolls(task, took);
-    if (took < SLOW_STEP_MS) return;
+    if (took < this.loop._slowCallbackDuration) return;
     const what = task === null ? String(entry) : String(task);
     const frame = resumed?.site === undefined ? undefined : userFrames(resumed.site)[0];
     const at = frame === undefined ? "" : ` ${frame}`;

@@ -22,6 +22,7 @@ import {
   Queue,
   run,
   SchedulingVirtualEventLoop,
+  SLOW_STEP_MS,
   type Suspend,
   sleep,
   sleepInsert,
@@ -589,6 +590,34 @@ describe("debug mode", () => {
         /^Executing <Handle slow created at \S*test\/loops\.test\.ts:\d+:\d+> took 150\.0 ms: a step this long holds up every other task$/,
       ),
     ]);
+  });
+
+  it("reports callbacks as slow from loop.slowCallbackDuration, which checks what it is set to", () => {
+    const loop = new VirtualEventLoop();
+    const lints = linted(loop);
+    expect(loop.slowCallbackDuration).toBe(SLOW_STEP_MS);
+    loop.slowCallbackDuration = 10;
+    let clock = 0;
+    vi.spyOn(Performance.prototype, "now").mockImplementation(() => clock);
+    for (const [name, took] of [
+      ["nine", 9],
+      ["ten", 10],
+    ] as const) {
+      loop.callSoon(() => {
+        clock += took;
+      }, name);
+    }
+    runFor(loop, 0);
+    expect(lints).toEqual([expect.stringMatching(/^Executing <Handle .*"ten".*> took 10\.0 ms: /)]);
+    expect(() => {
+      loop.slowCallbackDuration = -1;
+    }).toThrow(
+      "loop.slowCallbackDuration expects ms to be a number >= 0, got number -1: set it to a duration in milliseconds, such as 100.",
+    );
+    expect(() => {
+      loop.slowCallbackDuration = "5" as never;
+    }).toThrow(TypeError);
+    expect(loop.slowCallbackDuration).toBe(10);
   });
 
   it("reports a slow task step with the task, what it resumed after and where", () => {

@@ -33,7 +33,7 @@ import {
 } from "../events.js";
 import { Future, forgetLastWait } from "../futures.js";
 import { stopTimingHostRuns } from "../hostruns.js";
-import { Linter, lintPendingAtClose } from "../lints.js";
+import { Linter, lintPendingAtClose, SLOW_STEP_MS } from "../lints.js";
 import { readMainResult } from "../mainresult.js";
 import { abandonThens, handOver, mayRunSlice, type NativeSteps } from "../native.js";
 import { creationFrames, noteCreation } from "../suspendsite.js";
@@ -60,6 +60,7 @@ import {
   checkCallback,
   checkDelay,
   checkFunctionOrNull,
+  checkNonNegative,
   checkOptions,
   checkTime,
   type OptionNames,
@@ -238,6 +239,8 @@ export abstract class BaseEventLoop {
   /** @internal */ _stopping = false;
   /** @internal */ _closed = false;
   private _debug = false;
+  /** @internal See slowCallbackDuration. */
+  _slowCallbackDuration = SLOW_STEP_MS;
   /** @internal Debug mode's lint state, made when debug mode first runs an iteration. */
   _linter: Linter | null = null;
   private _exceptionHandler: ExceptionHandler | null = null;
@@ -870,8 +873,8 @@ export abstract class BaseEventLoop {
 
   /**
    * Debug mode reports lints through the exception handler (see
-   * docs/observability.md): every callback or task step that runs 100 ms or
-   * longer, a task ready for more than 100 iterations without running, a task
+   * docs/observability.md): every callback or task step that runs
+   * `slowCallbackDuration` ms or longer, a task ready for more than 100 iterations without running, a task
    * that polls (woken 1,000 times in a row with nothing to wait for), the
    * futures tasks still wait on when the loop closes, and 1,000 (then 10,000
    * …) GeneratorObjects begun on the loop and not done.
@@ -881,6 +884,25 @@ export abstract class BaseEventLoop {
       throw argTypeError("loop.setDebug()", "enabled", enabled, "a boolean", "pass true or false");
     }
     this._debug = enabled;
+  }
+
+  /**
+   * How long (ms of real time) a callback or task step may run before debug
+   * mode reports it as slow: default `SLOW_STEP_MS` (100), as asyncio's
+   * `slow_callback_duration`.
+   */
+  get slowCallbackDuration(): number {
+    return this._slowCallbackDuration;
+  }
+
+  set slowCallbackDuration(ms: number) {
+    checkNonNegative(
+      "loop.slowCallbackDuration",
+      "ms",
+      ms,
+      "set it to a duration in milliseconds, such as 100",
+    );
+    this._slowCallbackDuration = ms;
   }
 
   toString(): string {
