@@ -603,7 +603,7 @@ describe("debug mode", () => {
       ["nine", 9],
       ["ten", 10],
     ] as const) {
-      loop.callSoon(() => {
+      loop.callSoon((_named: string) => {
         clock += took;
       }, name);
     }
