@@ -370,10 +370,10 @@ export function getRunningLoop(): BaseEventLoop {
 }
 
 /**
- * The loop running this code, or null: the running loop, where it knows the
+ * @internal The loop running this code, or null: the running loop, where it knows the
  * code is its own; else the loop of the task whose code it is (codeLoop).
  */
-function loopOfThisCode(): BaseEventLoop | null {
+export function loopOfThisCode(): BaseEventLoop | null {
   const loop = runningLoop;
   if (loop !== null && loopKnows(loop)) return loop;
   return codeLoop(loop);

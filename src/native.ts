@@ -55,6 +55,7 @@ import {
   activeLoopOrNull,
   eagerStarts,
   getRunningLoop,
+  loopOfThisCode,
   onHostCodeOwner,
   runningTask,
   setHandedOver,
@@ -1560,7 +1561,11 @@ export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, ar
 export function callBody<A>(where: string, body: (arg: A) => unknown, arg: A): unknown {
   // A generator function's call is a coroutine, with no native step to expect.
   if (isLocalGeneratorFunction(body)) return body(arg);
-  const loop = getRunningLoop();
+  const found = loopOfThisCode();
+  // No loop, under awaitSync(): a plain body needs none to be called (a promise it returns
+  // is refused by resultCoroutine()), and an async body is refused here.
+  if (found === null && !isLocalAsyncFunction(body)) return body(arg);
+  const loop = found ?? getRunningLoop();
   checkBodyRunsHere(where, body, loop);
   // No native step runs under runSync(): another body needs no credit (a promise it
   // returns is refused by resultCoroutine()).

@@ -9,6 +9,8 @@ import {
   type Coro,
   Event,
   Future,
+  forAwait,
+  GeneratorObject,
   Lock,
   SynchronousError,
   sleep,
@@ -215,6 +217,40 @@ describe("awaitSync", () => {
         "awaitSync(): the coroutine needs a running event loop (to sleep, or to wait for a lock, an event or a task), so it cannot finish synchronously. Run it on an event loop (run(), createTask) instead.",
       ),
     );
+  });
+
+  test("forAwait() over a GeneratorObject needs no loop, with a plain body as with a function* one; an async body does", () => {
+    function* numbers(g: GeneratorObject<number>): Coro<void> {
+      for (let i = 1; i <= 3; i++) yield* g.yield(i);
+    }
+    const seen: string[] = [];
+    awaitSync(
+      // biome-ignore lint/correctness/useYield: a body that waits for nothing
+      forAwait(new GeneratorObject(numbers), function* (n: number) {
+        seen.push(`function* ${n}`);
+      }),
+    );
+    awaitSync(
+      forAwait(new GeneratorObject(numbers), (n: number) => {
+        seen.push(`plain ${n}`);
+      }),
+    );
+    expect(seen).toEqual([
+      "function* 1",
+      "function* 2",
+      "function* 3",
+      "plain 1",
+      "plain 2",
+      "plain 3",
+    ]);
+    expect(() =>
+      awaitSync(
+        forAwait(new GeneratorObject(numbers), async (n: number) => {
+          seen.push(`async ${n}`);
+        }),
+      ),
+    ).toThrow(SynchronousError);
+    expect(seen).toHaveLength(6); // refused before its call
   });
 
   test("anything not awaitable is a TypeError", () => {
