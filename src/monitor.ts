@@ -103,9 +103,10 @@ export class Monitor<Out = unknown, In = unknown> {
   }
 
   /**
-   * Closes `coro` (generator return(): its `finally` blocks run). Nothing
-   * happens to one that is done or never started. An Error if it sends
-   * another message while closing.
+   * Closes `coro` (generator return(): its `finally` blocks run). One never
+   * started is closed without running any of it, as Python's aclose() closes
+   * a new coroutine; nothing happens to one that is done. An Error if it
+   * sends another message while closing.
    */
   close(coro: Coro<unknown>): Op<void> {
     return closed(this._drive("Monitor.close()", coro, Resume.RETURN, undefined)) as Op<void>;
@@ -266,7 +267,7 @@ const finished = new WeakSet<object>();
 function unfinished<T>(where: string, coro: Coro<T>): Coro<T> {
   if (typeof coro === "object" && coro !== null && finished.has(coro)) {
     throw new InvalidStateError(
-      `${where}: the coroutine has already finished, and its result was given: a coroutine runs once, so make a new one to run it again.`,
+      `${where}: the coroutine has already finished, and a monitor gave its end: a coroutine runs once, so make a new one to run it again.`,
     );
   }
   return coro;

@@ -62,7 +62,7 @@ describe("Monitor (test_monitor.py TestMonitor)", () => {
       yield* b;
       expect(yield* b).toEqual({ done: true, value: "undefinedfoo" });
       const message =
-        "the coroutine has already finished, and its result was given: a coroutine runs once, so make a new one to run it again.";
+        "the coroutine has already finished, and a monitor gave its end: a coroutine runs once, so make a new one to run it again.";
       for (const [where, again] of [
         ["await", () => b.await()],
         ["tryAwait", () => b.tryAwait()],
