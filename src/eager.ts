@@ -27,7 +27,7 @@ import {
 } from "./events.js";
 import { CONTEXT_OPTION, FINISHED, Future, isWaitStep, keptStep, yieldKept } from "./futures.js";
 import type { BaseEventLoop, TaskFactory } from "./loops/base.js";
-import { NATIVE_STEP } from "./native.js";
+import { NATIVE_STEP, parkStart, unparkStart } from "./native.js";
 import { firstStepHeld, HOLD_FIRST_STEP, Task, type TaskOptions, takenAlready } from "./tasks.js";
 import { type Op, thenable } from "./thenable.js";
 import { classNameOf, inspectAsString } from "./util/inspect.js";
@@ -288,6 +288,10 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
       this._state = CONTINUED;
       const step = this._step as IteratorResult<Suspend, T>;
       this._step = null;
+      // The then() of the await of an async body the start ended in came meanwhile: drive it.
+      if (step.value === NATIVE_STEP && step.done !== true && unparkStart(this, true)) {
+        return this._advance(NEXT, undefined);
+      }
       return yieldKept(step);
     }
     if (state === FAILED) {
@@ -333,7 +337,11 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
       if (step.done === true) {
         this._step = step;
         this._state = RETURNED;
-      } else this._suspended(step);
+      } else {
+        this._suspended(step);
+        // An async body's await here is this start's, to drive when it is continued.
+        if (step.value === NATIVE_STEP) parkStart(this);
+      }
     } catch (error) {
       this._step = null;
       this._error = error;
@@ -343,7 +351,10 @@ export class CoroStart<T = unknown> implements Iterable<Suspend, T, unknown> {
 
   /** The pending suspension will not be yielded: nobody waits on its future now. */
   private _dropSuspension(): void {
+    const step = this._step;
     this._step = null;
+    // The coroutine goes on from its suspension: an async body there is in it again.
+    if (step !== null && step.value === NATIVE_STEP) unparkStart(this, false);
   }
 
   private _notDone(what: string): InvalidStateError {

@@ -179,6 +179,16 @@ export class NativeBody<T = unknown> {
     return this.state === FIRST;
   }
 
+  /**
+   * @internal It is due the then() of its next asynkit await, which the loop
+   * takes for it: its first, or the next after a resume (the function runs,
+   * awaiting nothing the task drives).
+   */
+  get _dueThen(): boolean {
+    const state = this.state;
+    return state === FIRST || (state === RUNNING && this.inner === null && this.resolve === null);
+  }
+
   /** @internal Its first await was of a plain promise; its first asynkit then() is still due. */
   get _afterPlainAwait(): boolean {
     return this.state === AFTER_PLAIN;
@@ -680,6 +690,9 @@ export class NativeSteps {
 
   /** Task steps the hand-over runs now (see stepTask): their code is not the running function's. */
   taskSteps = 0;
+
+  /** Async bodies parked in a CoroStart's start whose then() has not come (see parkStart). */
+  parked = 0;
 
   /** How many first parts are being called now (one inside another: an eager start). */
   private calling = 0;
@@ -1316,6 +1329,8 @@ function driveAwait(
   resolve: Settle,
   reject: Settle,
 ): true {
+  if (steps.parked !== 0 && parkedBodies.has(body))
+    return awaitParked(steps, body, op, resolve, reject);
   const task = body.task as Task<unknown>;
   const done = op instanceof Future && op._state !== PENDING;
   if (!done || !body._awaitsDone(op, resolve, reject)) {
@@ -1680,6 +1695,81 @@ export function abandonThens(task: Task<unknown>): void {
   const top = task._coro as unknown;
   if (top instanceof NativeBody) top._abandonThen();
   for (const body of runningBodies.get(task) ?? []) body._abandonThen();
+}
+
+/**
+ * The async bodies whose await (the first, or the next after a throw() into
+ * the start) ended the start of a CoroStart (see parkStart), whose then()
+ * has not come: that await is the start's, which no task drives until
+ * something continues the start. Counted by their loop (NativeSteps.parked),
+ * so that an await pays one test while none is.
+ */
+const parkedBodies = new WeakSet<NativeBody>();
+/** The body each CoroStart's start suspended in (see parkStart), until it is continued or closed. */
+const parkedIn = new WeakMap<object, NativeBody>();
+
+/**
+ * @internal A CoroStart's start (`start`, or a throw() into it) suspended
+ * where an async body's await goes on in microtasks (NATIVE_STEP): that
+ * await is the start's, not the step's of the task that ran it. Its then()
+ * records the await on the body without stepping the task (awaitParked);
+ * continuing the start then drives it (unparkStart), as `yield* start` at
+ * once does.
+ */
+export function parkStart(start: object): void {
+  const loop = activeLoopOrNull();
+  const task = loop === null ? null : runningTask(loop);
+  const bodies = task === null ? undefined : runningBodies.get(task);
+  // The innermost body of the task that runs the start: it yielded the start's NATIVE_STEP.
+  const body = bodies === undefined ? undefined : bodies[bodies.length - 1];
+  if (body === undefined || !body._dueThen || parkedBodies.has(body)) return;
+  parkedBodies.add(body);
+  stepsOf((task as Task<unknown>)._loop).parked++;
+  parkedIn.set(start, body);
+}
+
+/**
+ * @internal The start parked by parkStart() is continued (`continuing`), or
+ * thrown into or closed: true if its body's then() came, so that the body
+ * drives its await at the start's next step (it runs in its task again).
+ * If not, a continued body is no longer parked (the then() drives it in the
+ * task that continues the start, as for `yield* start` at once); one thrown
+ * into or closed left the coroutine, and stays parked: its then() is no
+ * one's await.
+ */
+export function unparkStart(start: object, continuing: boolean): boolean {
+  const body = parkedIn.get(start);
+  if (body === undefined) return false;
+  parkedIn.delete(start);
+  if (parkedBodies.has(body)) {
+    if (continuing) {
+      parkedBodies.delete(body);
+      stepsOf((body.task as Task<unknown>)._loop).parked--;
+    }
+    return false;
+  }
+  addBody(body, body.task as Task<unknown>);
+  return true;
+}
+
+/**
+ * The then() of a parked body's await came: the await is recorded on
+ * the body, for the step that continues the start, and no task steps now.
+ * Until then the body runs in no task (innermostAwait(), awaitingBody()).
+ */
+function awaitParked(
+  steps: NativeSteps,
+  body: NativeBody,
+  op: object,
+  resolve: Settle,
+  reject: Settle,
+): true {
+  parkedBodies.delete(body);
+  steps.parked--;
+  body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, RUNNING);
+  if (body.task !== null) forgetBody(body, body.task);
+  stepsDone(steps);
+  return true;
 }
 
 /** True if `body`'s code runs as `owner`'s, to the host's async context. */

@@ -32,7 +32,9 @@ import {
   eagerTaskFactory,
   ensureFuture,
   Future,
+  forAwait,
   funcEager,
+  GeneratorObject,
   gather,
   getEventLoopPolicy,
   getRunningLoop,
@@ -42,6 +44,7 @@ import {
   sleep,
   sleepInsert,
   Task,
+  type TaskBody,
   TimeoutError,
   taskGroup,
   taskSignal,
@@ -1071,6 +1074,366 @@ describe("eager: a start suspended in an async body is its task's from the body'
       "eagerStart: caught Error: x; CancelledError",
     ]);
   });
+});
+
+describe("coroStart: an async body's first await is the start's, driven when the start is continued", () => {
+  // The body's first await ends the start in microtasks; its then() comes before the caller
+  // continues the start (an async function's `await state`, or after other awaits): it is kept
+  // on the body, and the step that continues the start drives it, as `yield* state` at once does.
+  type Log = (line: string) => void;
+  const options = [false, true];
+
+  /** Runs `main` with run() on a virtual loop; each line with the virtual time, then the reports. */
+  async function logged(
+    asyncLocalStorage: boolean,
+    main: (log: Log) => TaskBody<unknown>,
+  ): Promise<string[]> {
+    const lines: string[] = [];
+    let loop: VirtualEventLoop | null = null;
+    const log: Log = (line) => lines.push(`${(loop as VirtualEventLoop).time()} ${line}`);
+    await run(main(log), {
+      asyncLocalStorage,
+      loopFactory: () => {
+        loop = new VirtualEventLoop({ hostAwaits: "error" });
+        loop.setExceptionHandler((_, context) => lines.push(`report: ${context.message}`));
+        return loop;
+      },
+    });
+    return lines;
+  }
+
+  const bodies: [string, (log: Log) => Coro<unknown>][] = [
+    [
+      "timeout()",
+      (log) =>
+        timeout(100, async () => {
+          log("body begins");
+          await sleep(1);
+          log("body slept");
+          return "body";
+        }),
+    ],
+    [
+      "taskGroup()",
+      (log) =>
+        taskGroup(async () => {
+          log("body begins");
+          await sleep(1);
+          log("body slept");
+          return "body";
+        }),
+    ],
+    [
+      "forAwait()",
+      (log) =>
+        forAwait(
+          new GeneratorObject<string>(function* (g) {
+            yield* g.yield("item");
+          }),
+          async (item) => {
+            log(`body begins with ${item}`);
+            await sleep(1);
+            log("body slept");
+          },
+        ),
+    ],
+  ];
+  const timeoutBody = bodies[0]?.[1] as (log: Log) => Coro<unknown>;
+
+  describe.each(options)("asyncLocalStorage: %s", (asyncLocalStorage) => {
+    test.each(bodies)("%s: a native task's `await state` runs the body", async (name, body) => {
+      const lines = await logged(asyncLocalStorage, (log) => async () => {
+        const child = createTask(
+          async () => {
+            const state = coroStart(body(log));
+            try {
+              return await state;
+            } catch (error) {
+              log(`child caught: ${(error as Error).message}`);
+              return "caught";
+            }
+          },
+          { name: "child" },
+        );
+        try {
+          log(`child -> ${await child}`);
+        } catch (error) {
+          log(`child failed: ${(error as Error).name}: ${(error as Error).message}`);
+        }
+        await sleep(5);
+        log("main still runs");
+      });
+      const result = name === "forAwait()" ? "undefined" : "body";
+      const begins = name === "forAwait()" ? "body begins with item" : "body begins";
+      expect(lines).toEqual([
+        `0 ${begins}`,
+        "1 body slept",
+        `1 child -> ${result}`,
+        "6 main still runs",
+      ]);
+    });
+
+    test("continued later: the body's await begins when the start is continued", async () => {
+      const native = await logged(asyncLocalStorage, (log) => async () => {
+        const state = coroStart(timeoutBody(log));
+        await sleep(5);
+        log("caller slept");
+        log(`got ${await state}`);
+      });
+      const generator = await logged(
+        asyncLocalStorage,
+        (log) =>
+          function* () {
+            const state = coroStart(timeoutBody(log));
+            yield* sleep(20);
+            log("caller slept");
+            log(`got ${yield* state}`);
+          },
+      );
+      const otherTask = await logged(
+        asyncLocalStorage,
+        (log) =>
+          function* () {
+            const state = coroStart(timeoutBody(log));
+            yield* sleep(5);
+            log(`got ${yield* createTask(state.asCoroutine())}`);
+          },
+      );
+      expect([native, generator, otherTask]).toEqual([
+        ["0 body begins", "5 caller slept", "6 body slept", "6 got body"],
+        ["0 body begins", "20 caller slept", "21 body slept", "21 got body"],
+        ["0 body begins", "6 body slept", "6 got body"],
+      ]);
+    });
+
+    test("continued at once by a coroutine (`yield* state`), as before", async () => {
+      const lines = await logged(
+        asyncLocalStorage,
+        (log) =>
+          function* () {
+            const state = coroStart(timeoutBody(log));
+            log(`got ${yield* state}`);
+          },
+      );
+      expect(lines).toEqual(["0 body begins", "1 body slept", "1 got body"]);
+    });
+
+    test("the caller cancelled while the start waits: it continues the start, or drops it", async () => {
+      const continuing = (kind: "native" | "generator") =>
+        logged(asyncLocalStorage, (log) => async () => {
+          const child = createTask(
+            kind === "native"
+              ? async () => {
+                  const state = coroStart(timeoutBody(log));
+                  try {
+                    await sleep(10);
+                  } catch (error) {
+                    log(`child: ${(error as Error).name}`);
+                    log(`child got ${await state}`);
+                    throw error;
+                  }
+                }
+              : function* () {
+                  const state = coroStart(timeoutBody(log));
+                  try {
+                    yield* sleep(10);
+                  } catch (error) {
+                    log(`child: ${(error as Error).name}`);
+                    log(`child got ${yield* state}`);
+                    throw error;
+                  }
+                },
+          );
+          await sleep(3);
+          child.cancel();
+          try {
+            await child;
+          } catch (error) {
+            log(`main: child ${(error as Error).name}`);
+          }
+        });
+      const dropping = await logged(asyncLocalStorage, (log) => async () => {
+        const child = createTask(async () => {
+          const state = coroStart(timeoutBody(log));
+          await sleep(10);
+          await state;
+        });
+        await sleep(3);
+        child.cancel();
+        try {
+          await child;
+        } catch (error) {
+          log(`main: child ${(error as Error).name}`);
+        }
+        await sleep(5);
+        log("main ends");
+      });
+      // A cancel() pending when the start is continued is thrown in at the body's await.
+      const atContinue = await logged(asyncLocalStorage, (log) => async () => {
+        const child = createTask(async () => {
+          const state = coroStart(
+            timeout(100, async () => {
+              try {
+                await sleep(1);
+              } catch (error) {
+                log(`body: ${(error as Error).name}`);
+                throw error;
+              }
+            }),
+          );
+          await sleep(5);
+          currentTask()?.cancel();
+          try {
+            await state;
+          } catch (error) {
+            log(`child: ${(error as Error).name}`);
+          }
+          return "child returns";
+        });
+        log(`main: ${await child}`);
+      });
+      const continued = [
+        "0 body begins",
+        "3 child: CancelledError",
+        "4 body slept",
+        "4 child got body",
+        "4 main: child CancelledError",
+      ];
+      expect([
+        await continuing("native"),
+        await continuing("generator"),
+        dropping,
+        atContinue,
+      ]).toEqual([
+        continued,
+        continued,
+        ["0 body begins", "3 main: child CancelledError", "8 main ends"],
+        ["5 body: CancelledError", "5 child: CancelledError", "5 main: child returns"],
+      ]);
+    });
+
+    test("a start dropped or closed: its body's then() is no one's await, and nothing is stepped", async () => {
+      const ending = (how: "dropped" | "closed later" | "closed at once") =>
+        logged(asyncLocalStorage, (log) => async () => {
+          const child = createTask(async () => {
+            const state = coroStart(timeoutBody(log));
+            if (how === "closed at once") state.close();
+            await sleep(2);
+            if (how === "closed later") state.close();
+            log(`child ends, ${state}`);
+            return "child";
+          });
+          log(`main: ${await child}`);
+          await sleep(5);
+          log("main ends");
+        });
+      expect([
+        await ending("dropped"),
+        await ending("closed later"),
+        await ending("closed at once"),
+      ]).toEqual([
+        ["0 body begins", "2 child ends, <CoroStart pending>", "2 main: child", "7 main ends"],
+        ["0 body begins", "2 child ends, <CoroStart continued>", "2 main: child", "7 main ends"],
+        ["0 body begins", "2 child ends, <CoroStart continued>", "2 main: child", "7 main ends"],
+      ]);
+    });
+
+    test("athrow() or throw() on a start whose body waits: the error reaches the body at its await", async () => {
+      const lines = await logged(
+        asyncLocalStorage,
+        (log) =>
+          function* () {
+            const state = coroStart(
+              timeout(100, async () => {
+                try {
+                  await sleep(1);
+                } catch (error) {
+                  log(`body caught ${(error as Error).message}`);
+                  return "handled";
+                }
+                return "slept";
+              }),
+            );
+            yield* sleep(5);
+            log(`got ${yield* state.athrow(new Error("boom"))}`);
+          },
+      );
+      // A throw() that the body catches at its await, to await again: that await is the start's too.
+      const rethrown = await logged(
+        asyncLocalStorage,
+        (log) =>
+          function* () {
+            const state = coroStart(
+              timeout(100, async () => {
+                try {
+                  await sleep(1);
+                  return "slept";
+                } catch (error) {
+                  log(`body caught ${(error as Error).message}`);
+                  await sleep(2);
+                  log("body slept again");
+                  return "handled";
+                }
+              }),
+            );
+            yield* sleep(5);
+            state.throw(new Error("boom"));
+            log(`thrown: ${state}`);
+            yield* sleep(5);
+            const result = yield* state;
+            log(`got ${result}`);
+          },
+      );
+      expect([lines, rethrown]).toEqual([
+        ["5 body caught boom", "5 got handled"],
+        [
+          "5 thrown: <CoroStart pending>",
+          "5 body caught boom",
+          "12 body slept again",
+          "12 got handled",
+        ],
+      ]);
+    });
+  });
+
+  test.each(options)(
+    "on run()'s own loop (asyncLocalStorage: %s), the issue's example",
+    async (asyncLocalStorage) => {
+      const log: string[] = [];
+      const reports: string[] = [];
+      await run(
+        async () => {
+          getRunningLoop().setExceptionHandler((_, context) => reports.push(context.message));
+          const child = createTask(
+            async () => {
+              const state = coroStart(
+                timeout(100, async () => {
+                  await sleep(1);
+                  return "body";
+                }),
+              );
+              try {
+                return await state;
+              } catch (error) {
+                log.push(`child caught: ${(error as Error).message}`);
+                return "caught";
+              }
+            },
+            { name: "child" },
+          );
+          try {
+            log.push(`child -> ${await child}`);
+          } catch (error) {
+            log.push(`child failed: ${(error as Error).name}: ${(error as Error).message}`);
+          }
+          await sleep(5);
+          log.push("main still runs");
+        },
+        { asyncLocalStorage },
+      );
+      expect([log, reports]).toEqual([["child -> body", "main still runs"], []]);
+    },
+  );
 });
 
 describe("eager: the start runs as if in a copy of the caller's context", () => {
