@@ -694,6 +694,14 @@ export class NativeSteps {
   /** Async bodies parked in a CoroStart's start whose then() has not come (see parkStart). */
   parked = 0;
 
+  /**
+   * Nonzero when an await needs more than the common path of driveAwait():
+   * the loop's asyncLocalStorage option, or a body parked in a start.
+   */
+  get rareAwaits(): number {
+    return this.parked + (this.loop._asyncLocalStorage ? 1 : 0);
+  }
+
   /** How many first parts are being called now (one inside another: an eager start). */
   private calling = 0;
 
@@ -1329,17 +1337,44 @@ function driveAwait(
   resolve: Settle,
   reject: Settle,
 ): true {
+  // One test on the common path for what is rare (see NativeSteps.rareAwaits).
+  if (steps.rareAwaits !== 0) return driveRareAwait(steps, body, op, resolve, reject);
+  stepAwait(steps, body, op, resolve, reject);
+  return true;
+}
+
+/**
+ * driveAwait() where the loop has the asyncLocalStorage option (the steps
+ * follow the context current at the await) or a body is parked in a start.
+ */
+function driveRareAwait(
+  steps: NativeSteps,
+  body: NativeBody,
+  op: object,
+  resolve: Settle,
+  reject: Settle,
+): true {
   if (steps.parked !== 0 && parkedBodies.has(body))
     return awaitParked(steps, body, op, resolve, reject);
-  const task = body.task as Task<unknown>;
+  if (steps.loop._asyncLocalStorage) followAwaitScope(body.task as Task<unknown>);
+  stepAwait(steps, body, op, resolve, reject);
+  return true;
+}
+
+/** The task of `body` steps what it awaits now, unless the await settles at once. */
+function stepAwait(
+  steps: NativeSteps,
+  body: NativeBody,
+  op: object,
+  resolve: Settle,
+  reject: Settle,
+): void {
   const done = op instanceof Future && op._state !== PENDING;
   if (!done || !body._awaitsDone(op, resolve, reject)) {
     body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, RUNNING);
-    if (steps.loop._asyncLocalStorage) followAwaitScope(task);
-    stepTask(task, true);
+    stepTask(body.task as Task<unknown>, true);
   }
   stepsDone(steps);
-  return true;
 }
 
 onHostCodeOwner(() => (owners ? (owners.getStore() ?? null) : undefined));
