@@ -339,9 +339,14 @@ export class NativeBody<T = unknown> {
    * _letGoOfAwait, whose result this returns.
    */
   _settled(ok: boolean, outcome: unknown, waitedOn: Future<unknown> | null): boolean {
+    this._keepOutcome(ok, outcome);
+    return this._letGoOfAwait(waitedOn);
+  }
+
+  /** @internal The function's outcome, which its next step gives (finish()). */
+  _keepOutcome(ok: boolean, outcome: unknown): void {
     this.state = ok ? RETURNED : THREW;
     this.pending = outcome;
-    return this._letGoOfAwait(waitedOn);
   }
 
   /**
@@ -1528,6 +1533,11 @@ function bodySettled(body: NativeBody, okAsSettled: boolean, outcomeAsSettled: u
   }
   // A task blocked on the host may settle after its loop closed: nothing is left to step.
   if (task.done() || loop.isClosed()) return;
+  const native = loop._nativeSteps;
+  if (native !== null && native.parked !== 0 && parkedBodies.has(body)) {
+    settleParked(native, body, ok, outcome);
+    return;
+  }
   if (task._futWaiter === null && task._stepInMicrotasks && body._drivesAwait) {
     // The await the task drives goes on in microtasks (an async body inside it): the task ends after it.
     body._endAfterAwait(ok, outcome);
@@ -1805,6 +1815,22 @@ function awaitParked(
   if (body.task !== null) forgetBody(body, body.task);
   stepsDone(steps);
   return true;
+}
+
+/**
+ * A parked body's function ended before any asynkit await (`async () =>
+ * value`): its outcome waits, with its await's would-be then(), for the step
+ * that continues the start (unparkStart() then finds it no longer parked), and
+ * no task steps now.
+ */
+function settleParked(native: NativeSteps, body: NativeBody, ok: boolean, outcome: unknown): void {
+  parkedBodies.delete(body);
+  native.parked--;
+  body._keepOutcome(ok, outcome);
+  if (body.task !== null) forgetBody(body, body.task);
+  const steps = body.task?._loop._handover ?? null;
+  steps?.drop(body);
+  if (steps !== null) stepsDone(steps);
 }
 
 /** True if `body`'s code runs as `owner`'s, to the host's async context. */

@@ -1173,6 +1173,46 @@ describe("coroStart: an async body's first await is the start's, driven when the
       ]);
     });
 
+    test("a body that ends before any await gives its outcome when the start is continued", async () => {
+      const lines = await logged(asyncLocalStorage, (log) => async () => {
+        const returns = coroStart(timeout(100, async () => "returned"));
+        const throws = coroStart(
+          taskGroup(async () => {
+            throw new Error("thrown");
+          }),
+        );
+        const closed = coroStart(timeout(100, async () => "never read"));
+        log(`pending: ${returns.pending()} ${throws.pending()}`);
+        await sleep(1);
+        log(`got ${await returns}`);
+        try {
+          await throws;
+        } catch (error) {
+          log(`caught ${(error as Error).message}`);
+        }
+        closed.close();
+        let fromMaker: CoroStart<unknown> | null = null;
+        const maker = createTask(
+          async () => {
+            fromMaker = coroStart(timeout(100, async () => "from the maker"));
+            await sleep(2);
+          },
+          { name: "maker" },
+        );
+        await sleep(1);
+        log(`another task got ${await (fromMaker as unknown as CoroStart<unknown>)}`);
+        await maker;
+        log(`at once: ${await coroStart(timeout(100, async () => "at once"))}`);
+      });
+      expect(lines).toEqual([
+        "0 pending: true true",
+        "1 got returned",
+        "1 caught unhandled errors in a TaskGroup (1 sub-exception)",
+        "2 another task got from the maker",
+        "3 at once: at once",
+      ]);
+    });
+
     test("continued later: the body's await begins when the start is continued", async () => {
       const native = await logged(asyncLocalStorage, (log) => async () => {
         const state = coroStart(timeoutBody(log));
