@@ -66,6 +66,7 @@ import type { BaseEventLoop } from "./loops/base.js";
 import type { Task } from "./tasks.js";
 import { Deque } from "./util/deque.js";
 import { inMicrotask, yieldToHost } from "./util/host.js";
+import { markRefusedHandled } from "./validate.js";
 
 /** What a native task's body yields to its task: the step goes on in microtasks. */
 export const NATIVE_STEP = Symbol("asynkit.nativeStep") as unknown as Signal;
@@ -427,7 +428,7 @@ export class NativeBody<T = unknown> {
     }
     if (loop._syncRun) {
       // Its rest runs in microtasks, for a task that failed: nothing is left to report a failure.
-      Promise.resolve(result).catch(ignore);
+      markRefusedHandled(result);
       throw cannotRunSync(`${task}, whose function returned a promise`);
     }
     this.pending = result;
@@ -525,8 +526,6 @@ function cannotRunSync(what: string): Error {
     `runSync() cannot run ${what}: its awaits resume in microtasks, which need the host. Use \`await loop.runUntilComplete(main)\` or \`await run(main)\` instead.`,
   );
 }
-
-function ignore(): void {}
 
 /** The body an async body's call makes next, after its first part (see callBody). */
 const NEXT_BODY = Symbol("asynkit.nextBody");
@@ -1656,7 +1655,7 @@ export function resultCoroutine<T>(where: string, result: unknown): Coro<T> | nu
   if (!isPromiseLike(result)) return null;
   const loop = getRunningLoop();
   if (loop._syncRun) {
-    Promise.resolve(result).catch(ignore); // its failure has no one else to reach
+    markRefusedHandled(result); // its failure has no one else to reach
     throw cannotRunSync(`the body of ${where}, which returned a promise`);
   }
   const task = runningTask(loop);

@@ -54,8 +54,16 @@ export function argTypeError(
   expected: string,
   todo: string,
 ): TypeError {
-  if (value instanceof Promise) Promise.prototype.then.call(value, undefined, ignoreRejection);
+  if (value instanceof Promise) markRefusedHandled(value);
   return new TypeError(message(where, name, value, expected, todo));
+}
+
+/**
+ * @internal Marks a promise asynkit refused as handled: the refusal's error
+ * reports the mistake, and nothing is left to read the promise's own failure.
+ */
+export function markRefusedHandled(promise: PromiseLike<unknown>): void {
+  Promise.resolve(promise).catch(ignoreRejection);
 }
 
 function ignoreRejection(): void {}
