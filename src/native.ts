@@ -1786,10 +1786,7 @@ export function unparkStart(start: object, continuing: boolean): boolean {
   if (body === undefined) return false;
   parkedIn.delete(start);
   if (parkedBodies.has(body)) {
-    if (continuing) {
-      parkedBodies.delete(body);
-      stepsOf((body.task as Task<unknown>)._loop).parked--;
-    }
+    if (continuing) unpark(body, stepsOf((body.task as Task<unknown>)._loop));
     return false;
   }
   addBody(body, body.task as Task<unknown>);
@@ -1808,8 +1805,7 @@ function awaitParked(
   resolve: Settle,
   reject: Settle,
 ): true {
-  parkedBodies.delete(body);
-  steps.parked--;
+  unpark(body, steps);
   body._awaits(awaitTarget(op) as AwaitTarget, resolve, reject, RUNNING);
   if (body.task !== null) forgetBody(body, body.task);
   stepsDone(steps);
@@ -1823,13 +1819,18 @@ function awaitParked(
  * no task steps now.
  */
 function settleParked(native: NativeSteps, body: NativeBody, ok: boolean, outcome: unknown): void {
-  parkedBodies.delete(body);
-  native.parked--;
+  unpark(body, native);
   body._keepOutcome(ok, outcome);
   if (body.task !== null) forgetBody(body, body.task);
   const steps = body.task?._loop._handover ?? null;
   steps?.drop(body);
   if (steps !== null) stepsDone(steps);
+}
+
+/** `body` is no longer parked: its then() came, its function ended, or its start goes on. */
+function unpark(body: NativeBody, steps: NativeSteps): void {
+  parkedBodies.delete(body);
+  steps.parked--;
 }
 
 /** True if `body`'s code runs as `owner`'s, to the host's async context. */
