@@ -1140,6 +1140,17 @@ describe("coroStart: an async body's first await is the start's, driven when the
   ];
   const timeoutBody = bodies[0]?.[1] as (log: Log) => Coro<unknown>;
 
+  /** main's part of a cancellation test: at 3 ms it cancels `child`, and logs how it ended. */
+  async function cancelAfter3(child: Task<unknown>, log: Log): Promise<void> {
+    await sleep(3);
+    child.cancel();
+    try {
+      await child;
+    } catch (error) {
+      log(`main: child ${(error as Error).name}`);
+    }
+  }
+
   describe.each(options)("asyncLocalStorage: %s", (asyncLocalStorage) => {
     test.each(bodies)("%s: a native task's `await state` runs the body", async (name, body) => {
       const lines = await logged(asyncLocalStorage, (log) => async () => {
@@ -1284,13 +1295,7 @@ describe("coroStart: an async body's first await is the start's, driven when the
                   }
                 },
           );
-          await sleep(3);
-          child.cancel();
-          try {
-            await child;
-          } catch (error) {
-            log(`main: child ${(error as Error).name}`);
-          }
+          await cancelAfter3(child, log);
         });
       const dropping = await logged(asyncLocalStorage, (log) => async () => {
         const child = createTask(async () => {
@@ -1298,13 +1303,7 @@ describe("coroStart: an async body's first await is the start's, driven when the
           await sleep(10);
           await state;
         });
-        await sleep(3);
-        child.cancel();
-        try {
-          await child;
-        } catch (error) {
-          log(`main: child ${(error as Error).name}`);
-        }
+        await cancelAfter3(child, log);
         await sleep(5);
         log("main ends");
       });
