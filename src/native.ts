@@ -441,7 +441,8 @@ export class NativeBody<T = unknown> {
     // A then() the function calls itself (not an await) is not a step's end.
     steps.firstCalls++;
     try {
-      return steps.callFirst(fn, this.task, this as NativeBody<unknown>);
+      const owner = loop._asyncLocalStorage ? new CodeOwner(this.task as Task<unknown>) : null;
+      return steps.callFirst(fn, owner, this as NativeBody<unknown>);
     } finally {
       steps.firstCalls--;
     }
@@ -629,11 +630,11 @@ export class NativeSteps {
   private suspendedResume(owner: Task<unknown>): NativeBody | null {
     const suspended = this.suspendedResumes();
     if (suspended === 0) return null;
-    if (runsAs(this.resumed as NativeBody, owner)) return this.resumed;
+    if ((this.resumed as NativeBody).task === owner) return this.resumed;
     const after = this.resumedAfter as Deque<NativeBody>;
     for (let i = 0; i < suspended - 1; i++) {
       const body = after.get(i);
-      if (runsAs(body, owner)) return body;
+      if (body.task === owner) return body;
     }
     return null;
   }
@@ -805,7 +806,7 @@ export class NativeSteps {
     const started = this.started;
     for (let i = 0; i < started.length; i++) {
       const body = started.get(i);
-      if (!runsAs(body, owner)) continue;
+      if (body.task !== owner) continue;
       this.keepRunningContext();
       started.removeAt(i);
       this.credits--;
@@ -880,7 +881,7 @@ export class NativeSteps {
    * and gives its credit back. With the loop's asyncLocalStorage option, the
    * function runs as `owner`'s, if given (see runAsOwner).
    */
-  callFirst(fn: () => unknown, owner: Task<unknown> | null, body: NativeBody | null): unknown {
+  callFirst(fn: () => unknown, owner: CodeOwner | null, body: NativeBody | null): unknown {
     // Another first part begins: the one that waited for it gets its firstPartEnded() now.
     this.markUnmarked();
     // Its credit's place: the call runs synchronously, so none of the credits queued
@@ -1286,7 +1287,7 @@ export function awaitInTask(op: object, onFulfilled: unknown, onRejected: unknow
   if (loop === null) return false;
   // The host's async context tells whose await it is (the asyncLocalStorage option): a
   // task blocked on the host may resume while another loop's native step has the host.
-  const owner = owners ? owners.getStore() : undefined;
+  const owner = owners ? owners.getStore()?.task : undefined;
   // The function of a task that ended (failed at a host await) runs on as no task's code.
   if (owner?.done()) return false;
   if (owner !== undefined) loop = owner._loop;
@@ -1381,19 +1382,34 @@ function stepAwait(
   stepsDone(steps);
 }
 
-onHostCodeOwner(() => (owners ? (owners.getStore() ?? null) : undefined));
+onHostCodeOwner(() => (owners ? (owners.getStore()?.task ?? null) : undefined));
 
 /**
- * The async context runs `fn` in, on hosts that have one: the task whose
- * function (or async body of timeout() or taskGroup()) it is, so that its
- * awaits after a host promise are found to be the task's again.
+ * Whose code a task's function or an async body is, to the host's async
+ * context: its task, which for a body changes as the body moves to another
+ * task (moveBody), so that its code after a host await, and after the task it
+ * began in has ended, is the task's that now runs it.
  */
-let owners: AsyncStore<Task<unknown>> | undefined | null = null;
-
-function runAsOwner(task: Task<unknown>, fn: () => unknown): unknown {
-  if (owners === null) owners = newAsyncStore<Task<unknown>>();
-  return owners === undefined ? fn() : owners.run(task, fn);
+class CodeOwner {
+  constructor(public task: Task<unknown>) {}
 }
+
+/**
+ * The async context runs a function in, on hosts that have one: its
+ * CodeOwner, so that its awaits after a host promise are found to be its
+ * task's again.
+ */
+let owners: AsyncStore<CodeOwner> | undefined | null = null;
+
+function runAsOwner(owner: CodeOwner, fn: () => unknown): unknown {
+  if (owners === null) owners = newAsyncStore<CodeOwner>();
+  return owners === undefined ? fn() : owners.run(owner, fn);
+}
+
+/** The CodeOwner of each async body that has one, which moves with it. */
+const bodyOwners = new WeakMap<NativeBody, CodeOwner>();
+/** The CodeOwner callBody() called its body with last, for resultCoroutine()'s NativeBody. */
+let calledBodyOwner: CodeOwner | null = null;
 
 /**
  * @internal Runs `fn` as no task's code: a loop without the asyncLocalStorage
@@ -1618,6 +1634,7 @@ export function bodyCoroutine<T, A>(where: string, body: (arg: A) => unknown, ar
  * steps, so that an async body's awaits are the task's own.
  */
 export function callBody<A>(where: string, body: (arg: A) => unknown, arg: A): unknown {
+  calledBodyOwner = null;
   // A generator function's call is a coroutine, with no native step to expect.
   if (isLocalGeneratorFunction(body)) return body(arg);
   const found = loopOfThisCode();
@@ -1629,7 +1646,11 @@ export function callBody<A>(where: string, body: (arg: A) => unknown, arg: A): u
   // No native step runs under runSync(): another body needs no credit (a promise it
   // returns is refused by resultCoroutine()).
   if (loop._syncRun) return body(arg);
-  return stepsOf(loop).callFirst(() => body(arg), runningTask(loop), null);
+  const task = runningTask(loop);
+  const owner = loop._asyncLocalStorage && task !== null ? new CodeOwner(task) : null;
+  const result = stepsOf(loop).callFirst(() => body(arg), owner, null);
+  calledBodyOwner = owner;
+  return result;
 }
 
 /**
@@ -1660,6 +1681,8 @@ export function resultCoroutine<T>(where: string, result: unknown): Coro<T> | nu
   }
   const task = runningTask(loop);
   const body = NativeBody.watching(result, task);
+  if (calledBodyOwner !== null) bodyOwners.set(body, calledBodyOwner);
+  calledBodyOwner = null;
   return (task === null ? body : nestedBody<T>(body, task)) as Coro<T>;
 }
 
@@ -1674,14 +1697,6 @@ export function resultCoroutine<T>(where: string, result: unknown): Coro<T> | nu
  * of them an await is from cannot be told.
  */
 const runningBodies = new WeakMap<Task<unknown>, NativeBody[]>();
-
-/**
- * The task whose code a body that moved to another task runs as, to the
- * host's async context: the one it began in (asyncLocalStorage option).
- */
-const beganIn = new WeakMap<NativeBody, Task<unknown>>();
-/** Asked before `beganIn`: until a body moves, an await pays no lookup. */
-let anyBodyMoved = false;
 
 /** `body`, an async body running in `task`, known as one of its bodies while it runs. */
 function* nestedBody<T>(body: NativeBody, task: Task<unknown>): Coro<T> {
@@ -1705,13 +1720,11 @@ function forgetBody(body: NativeBody, task: Task<unknown>): boolean {
 
 /** `body` runs in `to` from now on: it ran in `from`, whose await it was in went on there. */
 function moveBody(body: NativeBody, from: Task<unknown> | null, to: Task<unknown>): void {
-  if (from !== null && forgetBody(body, from)) {
-    addBody(body, to);
-    if (!beganIn.has(body)) beganIn.set(body, from);
-    anyBodyMoved = true;
-  }
+  if (from !== null && forgetBody(body, from)) addBody(body, to);
   to._loop._nativeSteps?.detached.moving(body, to);
   body.task = to;
+  const owner = bodyOwners.get(body);
+  if (owner !== undefined) owner.task = to;
   moveScopesWithin(body._awaited, to);
 }
 
@@ -1833,14 +1846,9 @@ function unpark(body: NativeBody, steps: NativeSteps): void {
   steps.parked--;
 }
 
-/** True if `body`'s code runs as `owner`'s, to the host's async context. */
-function runsAs(body: NativeBody, owner: Task<unknown>): boolean {
-  return body.task === owner || (anyBodyMoved && beganIn.get(body) === owner);
-}
-
 /**
  * The functions blocked on the host, found again by the task whose code each
- * runs as (see runsAs): its task, or the task it began in. Host I/O settles
+ * runs as (see CodeOwner). Host I/O settles
  * oldest first, so a search of one list of them all from its end made a
  * burst of n such resumes cost O(n²) (60,000 took 21 s).
  */
@@ -1850,47 +1858,34 @@ class BlockedOnHost {
   private count = 0;
   /** The bodies by their `task` (kept as it changes: see moving()). */
   private readonly byTask = new Map<Task<unknown>, NativeBody[]>();
-  /** The bodies that moved, by the task they began in (`beganIn`). */
-  private readonly byOrigin = new Map<Task<unknown>, NativeBody[]>();
 
   add(body: NativeBody): void {
     this.began.set(body, this.count++);
     list(this.byTask, body.task as Task<unknown>, body);
-    const origin = beganIn.get(body);
-    if (origin !== undefined) list(this.byOrigin, origin, body);
   }
 
   delete(body: NativeBody): void {
     if (!this.began.delete(body)) return;
     unlist(this.byTask, body.task as Task<unknown>, body);
-    const origin = beganIn.get(body);
-    if (origin !== undefined) unlist(this.byOrigin, origin, body);
   }
 
-  /** `body` goes to the task `to` (its `beganIn` set already, if it moved from a task). */
+  /** `body` goes to the task `to`. */
   moving(body: NativeBody, to: Task<unknown>): void {
     if (!this.began.has(body)) return;
     unlist(this.byTask, body.task as Task<unknown>, body);
     list(this.byTask, to, body);
-    const origin = beganIn.get(body);
-    if (origin !== undefined && !this.byOrigin.get(origin)?.includes(body)) {
-      list(this.byOrigin, origin, body);
-    }
-  }
-
-  /** The last to begin waiting of the bodies whose code runs as `owner`'s, or null. */
-  last(owner: Task<unknown>): NativeBody | null {
-    const own = this.lastOf(this.byTask.get(owner), null);
-    return this.lastOf(this.byOrigin.get(owner), own);
   }
 
   /**
-   * The last of `bodies` and `found` to begin waiting (a body that moved joins
-   * its new task's list at the end, whenever it began, so every one is looked at).
+   * The last to begin waiting of the bodies whose code runs as `owner`'s, or
+   * null (a body that moved joins its new task's list at the end, whenever it
+   * began, so every one is looked at).
    */
-  private lastOf(bodies: NativeBody[] | undefined, found: NativeBody | null): NativeBody | null {
-    if (bodies === undefined) return found;
-    let latest = found === null ? -1 : (this.began.get(found) as number);
+  last(owner: Task<unknown>): NativeBody | null {
+    const bodies = this.byTask.get(owner);
+    if (bodies === undefined) return null;
+    let found: NativeBody | null = null;
+    let latest = -1;
     for (const body of bodies) {
       const began = this.began.get(body) as number;
       if (began > latest) {

@@ -1257,6 +1257,56 @@ describe("coroStart: an async body's first await is the start's, driven when the
       ]);
     });
 
+    test("continued by another task once its maker ended: the body runs as the continuing task", async () => {
+      const lines = await logged(asyncLocalStorage, (log) => async () => {
+        let state: CoroStart<string> | null = null;
+        let continuerSignal: AbortSignal | null = null;
+        const whose = (where: string) =>
+          log(
+            `${where}: ${currentTask()?.getName()}, its signal ${taskSignal() === continuerSignal}`,
+          );
+        const maker = createTask(
+          async () => {
+            state = coroStart(
+              timeout(100, async () => {
+                await sleep(1);
+                whose("body");
+                // A start of another async body here, after its maker's end.
+                const inner = coroStart(
+                  timeout(100, async () => {
+                    await sleep(1);
+                    whose("inner body");
+                    return "inner";
+                  }),
+                );
+                const child = createTask(async () => currentTask()?.getName(), {
+                  name: "grandchild",
+                });
+                return `${await inner} ${await child}`;
+              }),
+            );
+          },
+          { name: "maker" },
+        );
+        await maker;
+        log(`maker done: ${maker.done()}`);
+        const continuer = createTask(
+          async () => {
+            continuerSignal = taskSignal();
+            return await (state as CoroStart<string>);
+          },
+          { name: "continuer" },
+        );
+        log(`continuer -> ${await continuer}`);
+      });
+      expect(lines).toEqual([
+        "0 maker done: true",
+        "1 body: continuer, its signal true",
+        "2 inner body: continuer, its signal true",
+        "2 continuer -> inner grandchild",
+      ]);
+    });
+
     test("continued at once by a coroutine (`yield* state`), as before", async () => {
       const lines = await logged(
         asyncLocalStorage,

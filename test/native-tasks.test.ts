@@ -2614,6 +2614,44 @@ describe("with the asyncLocalStorage option", () => {
     }
   });
 
+  it("an async timeout() body that loses a Promise.race runs on as the task its loser goes on in, after the racer ended", async () => {
+    for (const asyncLocalStorage of [true, false]) {
+      const log: string[] = [];
+      const loop = new VirtualEventLoop({ asyncLocalStorage });
+      loop.setExceptionHandler(() => {}); // the virtual loop's word on the race (see below)
+      await loop.runUntilComplete(async () => {
+        const whose = (where: string) => {
+          const task = currentTask() as Task<unknown>;
+          log.push(`${where} at ${loop.time()}: the racer ${task === racer}, done ${task.done()}`);
+        };
+        const racer = createTask(async () => {
+          const won = await Promise.race([
+            timeout(100, async () => {
+              await sleep(5);
+              whose("loser");
+              await sleep(1);
+              whose("loser again");
+              return "loser";
+            }),
+            sleep(1, "winner"),
+          ]);
+          log.push(`race: ${won}`);
+        });
+        await racer;
+        await sleep(20);
+      });
+      loop.close();
+      expect([asyncLocalStorage, log]).toEqual([
+        asyncLocalStorage,
+        [
+          "race: winner",
+          "loser at 5: the racer false, done false",
+          "loser again at 6: the racer false, done false",
+        ],
+      ]);
+    }
+  });
+
   it("a task cancelled while a body and its function both run past races is not stepped again once it ended", async () => {
     // The cancel() wakes the task from the race's loser it waits on; before that wakeup runs,
     // the timeout() body returns past its race (the task stops waiting, its wakeup still
