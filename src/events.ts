@@ -172,7 +172,7 @@ export class Handle {
     const callback = this._callback;
     if (callback === null) return "cancelled";
     const name = callback.name || "(anonymous)";
-    return this._argc === 0 ? name : `${name}(${this.args.map(shortRepr).join(", ")})`;
+    return `${name}(${this.args.map(shortRepr).join(", ")})`;
   }
 }
 
@@ -213,7 +213,7 @@ export class TimerHandle extends Handle {
     return this._when;
   }
 
-  /** @internal As asyncio's repr: `<TimerHandle when=100 callback>`, `<TimerHandle cancelled when=100>`. */
+  /** @internal As asyncio's repr: `<TimerHandle when=100 callback()>`, `<TimerHandle cancelled when=100>`. */
   override _describe(): string {
     const callback = this._callback;
     const when = `when=${this._when}`;

@@ -95,7 +95,7 @@ describe("debug mode: where a callback, future or task was made", () => {
       "scheduling",
     ]);
     expect(frames[0]).toMatch(HERE);
-    expect(String(reports[0]?.handle)).toMatch(/^<Handle failing created at /);
+    expect(String(reports[0]?.handle)).toMatch(/^<Handle failing\(\) created at /);
     expect(String(reports[0]?.handle)).toMatch(CREATED_HERE);
   });
 
@@ -252,6 +252,6 @@ describe("debug mode: where a callback, future or task was made", () => {
     expect(future).toBe("<Future pending>");
     expect(reports).toHaveLength(1);
     expect(reports[0]?.sourceTraceback).toBeUndefined();
-    expect(String(reports[0]?.handle)).toBe("<Handle failing>");
+    expect(String(reports[0]?.handle)).toBe("<Handle failing()>");
   });
 });

@@ -307,7 +307,7 @@ describe("the exception handler", () => {
     runFor(loop, 0);
     expect(logged).toHaveLength(2);
     expect(logged[0]).toMatch(
-      /^Exception in callback failing\nhandle: <Handle failing>\nError: logged error/,
+      /^Exception in callback failing\nhandle: <Handle failing\(\)>\nError: logged error/,
     );
     expect(logged[1]).toMatch(/a string$/);
   });
@@ -413,7 +413,7 @@ describe("the exception handler", () => {
       "Unhandled error in exception handler",
       "context:",
       "  Exception in callback failing",
-      "  handle: <Handle failing>",
+      "  handle: <Handle failing()>",
     ]);
     expect(lines[4]).toBe("  Error: first");
     expect(lines.some((line) => line.startsWith("  ") && line.includes("at failing"))).toBe(true);
@@ -587,7 +587,7 @@ describe("debug mode", () => {
     // As asyncio's: in debug mode a callback says where it was scheduled.
     expect(lints).toEqual([
       expect.stringMatching(
-        /^Executing <Handle slow created at \S*test\/loops\.test\.ts:\d+:\d+> took 150\.0 ms: a step this long holds up every other task$/,
+        /^Executing <Handle slow\(\) created at \S*test\/loops\.test\.ts:\d+:\d+> took 150\.0 ms: a step this long holds up every other task$/,
       ),
     ]);
   });
