@@ -496,23 +496,31 @@ export function hostCodeOwnerNow(): Task<unknown> | null | undefined {
 
 /**
  * @internal The task whose code runs now, for a task it makes: the host's
- * async context's answer where it has one; else null while the running loop's
- * native step is handed over to the microtasks, whose code may be anyone's;
- * else the task the loop steps.
+ * async context's answer where it has one (the handed-over step's task
+ * included); else null while the running loop's native step is handed over
+ * to the microtasks, whose code may be anyone's; else the task the loop steps.
  */
 export function creatorNow(loop: BaseEventLoop): Task<unknown> | null {
   const owner = hostCodeOwnerOn(loop);
   if (owner !== undefined) return owner;
   const steps = loop._handover;
-  return steps?.handedOver && steps.stepping === 0 ? null : loop._currentTask;
+  if (!steps?.handedOver || steps.stepping !== 0) return loop._currentTask;
+  // The host's async context may name the handed-over step's own task (asyncLocalStorage
+  // option), which hostCodeOwnerOn() leaves to the loop.
+  const stepOwner = steps.running()?.task ?? null;
+  return loop._asyncLocalStorage && stepOwner !== null && ownerOfHostCode() === stepOwner
+    ? stepOwner
+    : null;
 }
 
 /**
  * The task of `loop` whose code runs now, as the host's async context says
  * (see hostCodeOwnerNow): null for code that is none of its tasks', undefined
- * where the loop's own answer stands.
+ * where the loop's own answer stands (always, on a loop without the option).
  */
 function hostCodeOwnerOn(loop: BaseEventLoop): Task<unknown> | null | undefined {
+  // Another loop's option may have made the host's async context ask: not this one's.
+  if (!loop._asyncLocalStorage) return undefined;
   const owner = hostCodeOwnerNow();
   if (owner === undefined) return undefined;
   return owner !== null && owner._loop === loop ? owner : null;

@@ -441,7 +441,9 @@ export class NativeBody<T = unknown> {
     // A then() the function calls itself (not an await) is not a step's end.
     steps.firstCalls++;
     try {
-      const owner = loop._asyncLocalStorage ? new CodeOwner(this.task as Task<unknown>) : null;
+      const owner = loop._asyncLocalStorage
+        ? new CodeOwner(this.task as Task<unknown>, this as NativeBody<unknown>)
+        : null;
       return steps.callFirst(fn, owner, this as NativeBody<unknown>);
     } finally {
       steps.firstCalls--;
@@ -1008,8 +1010,13 @@ function settleElsewhere(
     inner._promise().then(resolve, reject);
     return null;
   }
-  // The child of the task whose function let go of it, whichever task's step runs now.
-  const taker = task._loop._createTaskOf(resumeFrom(inner), task);
+  // The child of the task whose function let go of it, whichever code runs now (the
+  // function's promise settling runs as no task's, to the host's async context), in a
+  // copy of its context, in which what it goes on with ran.
+  const loop = task._loop;
+  const make = () => loop._createTaskOf(resumeFrom(inner), task);
+  const taker = loop._asyncLocalStorage ? runAsOwner(new CodeOwner(task, null), make) : make();
+  taker._context = task._context.copy();
   moveScopesWithin(inner, taker);
   takersNotStarted.set(taker, waitedOn);
   taker._promise().then(resolve, reject);
@@ -1287,27 +1294,29 @@ export function awaitInTask(op: object, onFulfilled: unknown, onRejected: unknow
   if (loop === null) return false;
   // The host's async context tells whose await it is (the asyncLocalStorage option): a
   // task blocked on the host may resume while another loop's native step has the host.
-  const owner = owners ? owners.getStore()?.task : undefined;
-  // The function of a task that ended (failed at a host await) runs on as no task's code.
-  if (owner?.done()) return false;
-  if (owner !== undefined) loop = owner._loop;
+  const code = owners ? owners.getStore() : undefined;
+  if (code !== undefined) {
+    // The function of a task that ended (failed at a host await) runs on as no task's code.
+    if (code.task.done()) return false;
+    loop = code.task._loop;
+  }
   // Another loop's future settles in that loop's time: to this one it is a host promise.
   if (op instanceof Future && op._loop !== loop) return false;
   const steps = loop._handover;
   const due = steps?.handedOver === true && steps.due();
-  if (loop._asyncLocalStorage && owners) return awaitOfOwner(loop, owner, op, resolve, reject, due);
+  if (loop._asyncLocalStorage && owners) return awaitOfOwner(loop, code, op, resolve, reject, due);
   const body = due ? (steps as NativeSteps).take(op) : null;
   return body !== null && driveAwait(steps as NativeSteps, body, op, resolve, reject);
 }
 
 /**
  * awaitInTask() on a loop with the asyncLocalStorage option, where the host's
- * async context names `owner`, the task whose code the then() is (a function
- * of its own, so that the common path stays small enough to inline).
+ * async context names `code`, whose code the then() is (a function of its
+ * own, so that the common path stays small enough to inline).
  */
 function awaitOfOwner(
   loop: BaseEventLoop,
-  owner: Task<unknown> | undefined,
+  code: CodeOwner | undefined,
   op: object,
   resolve: Settle,
   reject: Settle,
@@ -1315,10 +1324,11 @@ function awaitOfOwner(
 ): boolean {
   // A then() outside every task's code (a host callback's) is no task's await, and one
   // of a task blocked on the host is its.
-  if (owner === undefined) return false;
+  if (code === undefined) return false;
+  const owner = code.task;
   const steps = loop._handover;
   const body = due || steps?.startedInHostCode() ? (steps as NativeSteps).takeOwned(owner) : null;
-  if (body === null) return reattach(loop, owner, op, resolve, reject);
+  if (body === null) return reattach(loop, code, op, resolve, reject);
   return driveAwait(steps as NativeSteps, body, op, resolve, reject);
 }
 
@@ -1391,7 +1401,11 @@ onHostCodeOwner(() => (owners ? (owners.getStore()?.task ?? null) : undefined));
  * began in has ended, is the task's that now runs it.
  */
 class CodeOwner {
-  constructor(public task: Task<unknown>) {}
+  constructor(
+    public task: Task<unknown>,
+    /** The function: the task's own body, or the async body's (set once it is made). */
+    public body: NativeBody | null,
+  ) {}
 }
 
 /**
@@ -1401,7 +1415,7 @@ class CodeOwner {
  */
 let owners: AsyncStore<CodeOwner> | undefined | null = null;
 
-function runAsOwner(owner: CodeOwner, fn: () => unknown): unknown {
+function runAsOwner<R>(owner: CodeOwner, fn: () => R): R {
   if (owners === null) owners = newAsyncStore<CodeOwner>();
   return owners === undefined ? fn() : owners.run(owner, fn);
 }
@@ -1431,15 +1445,15 @@ export function runAsNoOwner<R>(fn: () => R): R {
  */
 function reattach(
   loop: BaseEventLoop,
-  owner: Task<unknown>,
+  code: CodeOwner,
   op: object,
   resolve: Settle,
   reject: Settle,
 ): boolean {
   if (!isResolvingFunction(resolve)) return false;
   const detached = loop._nativeSteps?.detached;
-  const body = detached?.last(owner) ?? null;
-  if (body === null) return retake(owner, op, resolve, reject);
+  const body = detached?.last(code.task) ?? null;
+  if (body === null) return retake(code, op, resolve, reject);
   (detached as BlockedOnHost).delete(body);
   body._onHost(false);
   (body.task as Task<unknown>)._backFromHost();
@@ -1464,11 +1478,11 @@ function reattach(
  * each await), whose winner let the function run on. The await taken before
  * goes on in a task of its own, as a race's losers do, and the task drives
  * `op`, so that cancel() reaches the function where it waits. The function
- * is the task's async body, if one runs (see runningBodies); where several
- * run, `op` is not taken, as any then() that is not the task's await.
+ * is the one `code` names: the task's own, or one of its async bodies.
  */
-function retake(owner: Task<unknown>, op: object, resolve: Settle, reject: Settle): boolean {
-  const body = awaitingBody(owner);
+function retake(code: CodeOwner, op: object, resolve: Settle, reject: Settle): boolean {
+  const owner = code.task;
+  const body = code.body;
   if (!(body instanceof NativeBody) || !body._drivesAwait || owner._stepInMicrotasks) return false;
   if (owner._loop._currentTask === owner) return false; // its own step: a then() of its own code
   const queuedBefore = stepQueued(owner, body);
@@ -1647,7 +1661,7 @@ export function callBody<A>(where: string, body: (arg: A) => unknown, arg: A): u
   // returns is refused by resultCoroutine()).
   if (loop._syncRun) return body(arg);
   const task = runningTask(loop);
-  const owner = loop._asyncLocalStorage && task !== null ? new CodeOwner(task) : null;
+  const owner = loop._asyncLocalStorage && task !== null ? new CodeOwner(task, null) : null;
   const result = stepsOf(loop).callFirst(() => body(arg), owner, null);
   calledBodyOwner = owner;
   return result;
@@ -1681,8 +1695,11 @@ export function resultCoroutine<T>(where: string, result: unknown): Coro<T> | nu
   }
   const task = runningTask(loop);
   const body = NativeBody.watching(result, task);
-  if (calledBodyOwner !== null) bodyOwners.set(body, calledBodyOwner);
-  calledBodyOwner = null;
+  if (calledBodyOwner !== null) {
+    calledBodyOwner.body = body;
+    bodyOwners.set(body, calledBodyOwner);
+    calledBodyOwner = null;
+  }
   return (task === null ? body : nestedBody<T>(body, task)) as Coro<T>;
 }
 
@@ -1809,7 +1826,7 @@ export function unparkStart(start: object, continuing: boolean): boolean {
 /**
  * The then() of a parked body's await came: the await is recorded on
  * the body, for the step that continues the start, and no task steps now.
- * Until then the body runs in no task (innermostAwait(), awaitingBody()).
+ * Until then the body runs in no task (innermostAwait()).
  */
 function awaitParked(
   steps: NativeSteps,
@@ -1919,14 +1936,4 @@ function unlist(lists: BodyLists, key: Task<unknown>, body: NativeBody): boolean
   (bodies as NativeBody[]).splice(at, 1);
   if ((bodies as NativeBody[]).length === 0) lists.delete(key);
   return true;
-}
-
-/**
- * The function of `task` an await found by the host's async context is from:
- * its one running async body, else its own; null when several bodies run.
- */
-function awaitingBody(task: Task<unknown>): unknown {
-  const bodies = runningBodies.get(task);
-  if (bodies === undefined) return task._coro;
-  return bodies.length === 1 ? bodies[0] : null;
 }

@@ -2614,42 +2614,91 @@ describe("with the asyncLocalStorage option", () => {
     }
   });
 
-  it("an async timeout() body that loses a Promise.race runs on as the task its loser goes on in, after the racer ended", async () => {
+  it("an async timeout() body that loses a Promise.race runs on as the task its loser goes on in: T's child, in a copy of T's context", async () => {
+    const cv = new ContextVar<string>("cv", { default: "root" });
     for (const asyncLocalStorage of [true, false]) {
       const log: string[] = [];
+      const parents = new Map<Task<unknown>, Task<unknown> | null>();
+      const created = (message: unknown) => {
+        const { task, parent } = message as { task: Task<unknown>; parent: Task<unknown> | null };
+        parents.set(task, parent);
+      };
+      subscribe("asynkit:task.created", created);
       const loop = new VirtualEventLoop({ asyncLocalStorage });
       loop.setExceptionHandler(() => {}); // the virtual loop's word on the race (see below)
-      await loop.runUntilComplete(async () => {
-        const whose = (where: string) => {
-          const task = currentTask() as Task<unknown>;
-          log.push(`${where} at ${loop.time()}: the racer ${task === racer}, done ${task.done()}`);
-        };
-        const racer = createTask(async () => {
-          const won = await Promise.race([
-            timeout(100, async () => {
-              await sleep(5);
-              whose("loser");
-              await sleep(1);
-              whose("loser again");
-              return "loser";
-            }),
-            sleep(1, "winner"),
-          ]);
-          log.push(`race: ${won}`);
+      try {
+        await loop.runUntilComplete(async () => {
+          const whose = (where: string) => {
+            const task = currentTask() as Task<unknown>;
+            log.push(
+              `${where} at ${loop.time()}: the racer ${task === racer}, done ${task.done()}, ` +
+                `the racer's child ${parents.get(task) === racer}, cv ${cv.get()}`,
+            );
+          };
+          const racer = createTask(async () => {
+            cv.set("the racer's");
+            const won = await Promise.race([
+              timeout(100, async () => {
+                await sleep(5);
+                whose("loser");
+                await sleep(1);
+                whose("loser again");
+                return "loser";
+              }),
+              sleep(1, "winner"),
+            ]);
+            log.push(`race: ${won}`);
+          });
+          await racer;
+          await sleep(20);
         });
-        await racer;
-        await sleep(20);
-      });
+      } finally {
+        unsubscribe("asynkit:task.created", created);
+      }
       loop.close();
+      const loser = "the racer false, done false, the racer's child true, cv the racer's";
       expect([asyncLocalStorage, log]).toEqual([
         asyncLocalStorage,
-        [
-          "race: winner",
-          "loser at 5: the racer false, done false",
-          "loser again at 6: the racer false, done false",
-        ],
+        ["race: winner", `loser at 5: ${loser}`, `loser again at 6: ${loser}`],
       ]);
     }
+  });
+
+  it("with the asyncLocalStorage option, the racer's next await takes it back from an async body that lost a Promise.race", async () => {
+    // The race's first then() is taken for the function's await: the task drives the timeout()
+    // and its body. At the function's next await the body goes on in a task of its own, and the
+    // function's awaits are the racer's again: a cancel() at 20 ms ends it at once.
+    const log: string[] = [];
+    const loop = new VirtualEventLoop({ asyncLocalStorage: true });
+    loop.setExceptionHandler(() => {});
+    await loop.runUntilComplete(async () => {
+      const whose = () => (currentTask() === racer ? "the racer" : "another task");
+      const racer = createTask(async () => {
+        await Promise.race([
+          timeout(1000, async () => {
+            await sleep(5);
+            log.push(`${loop.time()} loser runs as ${whose()}`);
+            await sleep(50);
+            log.push(`${loop.time()} loser ends as ${whose()}`);
+          }),
+          sleep(1),
+        ]);
+        await sleep(10);
+        log.push(`${loop.time()} racer slept, as ${whose()}`);
+        await sleep(100);
+      });
+      await sleep(20);
+      racer.cancel();
+      log.push(`${loop.time()} racer: ${await outcome(racer)}`);
+      await sleep(50);
+    });
+    loop.close();
+    expect(log).toEqual([
+      "5 loser runs as another task",
+      "11 racer slept, as the racer",
+      "20 racer: CancelledError",
+      "55 loser ends as another task",
+    ]);
   });
 
   it("a task cancelled while a body and its function both run past races is not stepped again once it ended", async () => {
