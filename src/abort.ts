@@ -130,10 +130,17 @@ class SignalListener {
 
 const listeners = new WeakMap<SignalLike, SignalListener>();
 
-/** A wait stops listening to `signal`; the last one takes asynkit's listener off it. */
+/**
+ * A wait stops listening to `signal`; the last one takes asynkit's listener
+ * off it, unless it is a task's own signal (taskSignal()), which keeps it for
+ * the task's life: waits that come and go on it at every step (a
+ * GeneratorObject's reads in a task) would add and remove it each time, at
+ * about 1 µs a read.
+ */
 function unlisten(signal: SignalLike, aborted: () => void): void {
   const listener = listeners.get(signal);
   if (listener === undefined || !listener.waits.delete(aborted) || listener.waits.size > 0) return;
+  if (taskSignals.has(signal)) return;
   listeners.delete(signal);
   signal.removeEventListener("abort", listener.fire);
 }
@@ -174,6 +181,8 @@ thenable(waitForAbort);
 
 /** The tasks that handed out a signal, and its controller. */
 const controllers = new WeakMap<object, AbortController>();
+/** The signals taskSignal() handed out. */
+const taskSignals = new WeakSet<SignalLike>();
 
 /**
  * An AbortSignal that aborts as soon as `task` (default: the current task) is
@@ -214,6 +223,7 @@ export function taskSignal(task?: Future<unknown>): AbortSignal {
   if (controller === undefined) {
     controller = new AbortController();
     controllers.set(target, controller);
+    taskSignals.add(controller.signal);
     watchReason(controller.signal, target);
     if (target.cancelled()) controller.abort(target._makeCancelledError());
     else if (isCancelRequested(target)) {
