@@ -42,6 +42,8 @@ export function checkSignal(
 
 /** The CancelledError message for an abort `reason`: an error's message, or the reason as text. */
 function abortMessage(reason: unknown): string {
+  // A task's cancel() with no message aborts its signal with a CancelledError without one.
+  if (reason instanceof CancelledError) return reason.message;
   if (reason instanceof Error) return reason.message || reason.name;
   return String(reason);
 }

@@ -10,7 +10,7 @@ import { cancelOnAbort, taskSignal } from "./abort.js";
 import { type LiveGenerators, trackGenerator } from "./asyncgens.js";
 import { type Coro, describe, isCoroutine, isLocalAsyncFunction } from "./coro.js";
 import { InvalidStateError } from "./errors.js";
-import { getEventLoop, getRunningLoop, peekRunningLoop, runningTask } from "./events.js";
+import { getEventLoop, getRunningLoop, loopOfThisCode, runningTask } from "./events.js";
 import type { Future } from "./futures.js";
 import type { BaseEventLoop } from "./loops/base.js";
 import { Monitor, Resume } from "./monitor.js";
@@ -231,7 +231,9 @@ class NativeIterator<T, TReturn, TNext> {
   private readonly owner: Task<unknown> | null;
 
   constructor(private readonly gen: GeneratorObject<T, TReturn, TNext>) {
-    const loop = peekRunningLoop();
+    // The loop of this code: with the asyncLocalStorage option, a function's code past a
+    // host await is its task's too, between the loop's drives.
+    const loop = loopOfThisCode();
     this.owner = loop === null ? null : runningTask(loop);
   }
 
@@ -262,7 +264,7 @@ class NativeIterator<T, TReturn, TNext> {
       const owner = this.owner;
       const body =
         owner !== null && owner._loop === loop && !owner.done()
-          ? this.cancelledWith(taskSignal(owner), call, next)
+          ? this.cancelledWith(owner, call, next)
           : call();
       return loop.createTask(body).then();
     });
@@ -270,13 +272,20 @@ class NativeIterator<T, TReturn, TNext> {
 
   /** The call, in a task that the owner's cancellation cancels. */
   private *cancelledWith(
-    signal: AbortSignal,
+    owner: Task<unknown>,
     call: () => Coro<IteratorResult<T, TReturn>>,
     next: boolean,
   ): Coro<IteratorResult<T, TReturn>> {
-    // Cancelled before the call began: the body gets the cancellation where it yielded,
-    // as an async generator in asyncio does when a cancelled `async for` awaits __anext__().
-    if (signal.aborted && next) return yield* this.gen.throw(signal.reason);
+    const signal = taskSignal(owner);
+    if (owner._mustCancel) {
+      // Cancelled before the call began: the body gets the cancellation where it yielded,
+      // as an async generator in asyncio does when a cancelled `async for` awaits __anext__().
+      if (next) return yield* this.gen.throw(signal.reason);
+    } else if (signal.aborted) {
+      // The function had that cancellation already (and went on): it is not raised again,
+      // and the signal, aborted once, has no other to tell.
+      return yield* call();
+    }
     const stop = cancelOnAbort(getRunningLoop()._currentTask as Task<unknown>, signal);
     try {
       return yield* call();

@@ -402,6 +402,113 @@ describe("for await in a native task that is cancelled", () => {
   test("a cancellation between two calls is thrown in where the producer yielded", async () => {
     expect(await reading("between calls")).toEqual(cancelledAfterThree);
   });
+
+  /** A producer of `items` numbers, one a ms, that logs how it ended; `cleanup` ms of sleep in its finally. */
+  function producer(log: string[], items: number, cleanup = 0): GeneratorObject<number> {
+    return new GeneratorObject<number>(function* (g) {
+      try {
+        for (let i = 0; i < items; i++) {
+          yield* sleep(1);
+          yield* g.yield(i);
+        }
+      } catch (error) {
+        log.push(`producer got ${(error as Error).name}`);
+        throw error;
+      } finally {
+        yield* sleep(cleanup);
+        log.push("producer closed");
+      }
+    });
+  }
+
+  test("with the asyncLocalStorage option, past a host await too, where the loop knows the function's code", async () => {
+    const loop = new VirtualEventLoop({ asyncLocalStorage: true });
+    loop.setExceptionHandler(() => {});
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const third = new Event();
+      const reader = createTask(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1)); // a host await
+        for await (const item of producer(log, 10)) {
+          log.push(`item ${item}`);
+          if (item === 2) third.set();
+        }
+      });
+      await third.wait();
+      reader.cancel("enough");
+      try {
+        log.push(`reader: ${await reader}`);
+      } catch (error) {
+        const { name, message } = error as Error;
+        log.push(`reader: ${name} "${message}", cancelled ${reader.cancelled()}`);
+      }
+    });
+    loop.close();
+    expect(log).toEqual(cancelledAfterThree);
+  });
+
+  test("a cancel() with no message gives the reader a CancelledError with none, as at any await", async () => {
+    const loop = new VirtualEventLoop();
+    loop.setExceptionHandler(() => {});
+    const log: string[] = [];
+    await loop.runUntilComplete(async () => {
+      const reader = createTask(async () => {
+        for await (const item of producer(log, 10)) log.push(`item ${item}`);
+      });
+      await sleep(1.5);
+      reader.cancel();
+      try {
+        await reader;
+      } catch (error) {
+        log.push(`reader: ${(error as Error).name} "${(error as Error).message}"`);
+      }
+    });
+    loop.close();
+    expect(log).toEqual([
+      "item 0",
+      "producer got CancelledError",
+      "producer closed",
+      'reader: CancelledError ""',
+    ]);
+  });
+
+  test.each([false, true])(
+    "a cancellation the function caught is not raised again by a later loop, nor cuts its cleanup short (asyncLocalStorage: %s)",
+    async (asyncLocalStorage) => {
+      const loop = new VirtualEventLoop({ asyncLocalStorage });
+      loop.setExceptionHandler(() => {});
+      const log: string[] = [];
+      await loop.runUntilComplete(async () => {
+        const reader = createTask(async () => {
+          try {
+            await sleep(20);
+          } catch (error) {
+            log.push(`caught ${(error as Error).name}`);
+          }
+          for await (const item of producer(log, 2)) log.push(`item ${item}`);
+          for await (const item of producer(log, 5, 3)) {
+            log.push(`item ${item}`);
+            if (item === 1) break; // return(): the finally sleeps 3 ms
+          }
+          return "read on";
+        });
+        await sleep(5);
+        reader.cancel();
+        log.push(`reader: ${await reader}`);
+      });
+      loop.close();
+      expect(log).toEqual([
+        "caught CancelledError",
+        "item 0",
+        "item 1",
+        "producer closed",
+        "item 0",
+        "item 1",
+        "producer closed",
+        "reader: read on", // each "producer closed" comes after its cleanup's sleep
+      ]);
+    },
+  );
 });
 
 describe("GeneratorObject from a coroutine", () => {
