@@ -43,6 +43,9 @@ const GATHER_OPTIONS: OptionNames<GatherOptions> = { returnExceptions: true };
 class GatheringFuture<T> extends Future<T> {
   /** True once a cancel() reached a child: the gather then ends cancelled whatever the children do. */
   _cancelRequested = false;
+  /** The message and cause of that cancel(), for a gather whose last child did not end cancelled. */
+  private _requestedMessage: string | undefined = undefined;
+  private _requestedCause: unknown = undefined;
 
   constructor(
     private readonly _children: Future<unknown>[],
@@ -62,8 +65,25 @@ class GatheringFuture<T> extends Future<T> {
     if (this._state !== PENDING) return false;
     let cancelled = false;
     for (const child of this._children) if (child._requestCancel(message, cause)) cancelled = true;
-    if (cancelled) this._cancelRequested = true;
+    if (cancelled && !this._cancelRequested) {
+      this._cancelRequested = true;
+      this._requestedMessage = message;
+      this._requestedCause = cause;
+    }
     return cancelled;
+  }
+
+  /**
+   * @internal The CancelledError a cancelled gather ends with, once `last` is
+   * done: that child's, if it ended cancelled; else one with the cancel()'s
+   * message (the child failed or returned after all), as asyncio's gather
+   * takes the message its cancel() left on the child.
+   */
+  _cancelledErrorAfter(last: Future<unknown>): CancelledError {
+    if (last.cancelled()) return last._makeCancelledError();
+    const error = new CancelledError(this._requestedMessage ?? "");
+    if (this._requestedCause !== undefined) error.cause = this._requestedCause;
+    return error;
   }
 }
 
@@ -270,7 +290,7 @@ function gatherFuture(
       return f._state === FAILED ? f.exception() : f.result();
     });
     // A cancelled gather ends cancelled, even when it returns exceptions.
-    if (outer._cancelRequested) outer.setException(child._makeCancelledError());
+    if (outer._cancelRequested) outer.setException(outer._cancelledErrorAfter(child));
     else outer.setResult(results);
   };
   // As in Python 3.12: a child done already counts now, not a loop turn later, so a

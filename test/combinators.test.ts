@@ -185,6 +185,34 @@ describe("gather", () => {
     });
   });
 
+  it("a gather cancelled while its last child fails instead ends with the cancel()'s message, as asyncio's", () => {
+    // The child cancels the task that waits on the gather, then raises: no child ends
+    // cancelled, and asyncio's gather takes the message its cancel() left on the child.
+    const log = runV(function* () {
+      const log: string[] = [];
+      for (const returnExceptions of [true, false]) {
+        function* child(parent: Task<unknown>): Coro<never> {
+          parent.cancel("stop");
+          throw new RangeError("boom");
+        }
+        const parent = createTask(
+          (function* () {
+            return yield* gather([child(currentTask() as Task<unknown>)], { returnExceptions });
+          })(),
+        );
+        const error = (yield* catching(parent)) as Error;
+        log.push(
+          `${returnExceptions}: ${error.name} "${error.message}", cancelled ${parent.cancelled()}`,
+        );
+      }
+      return log;
+    });
+    expect(log).toEqual([
+      'true: CancelledError "stop", cancelled true',
+      'false: RangeError "boom", cancelled false',
+    ]);
+  });
+
   it("marks later failures as retrieved: nothing is reported as lost (test_exception_marking)", () => {
     const loop = new VirtualEventLoop();
     const reported: unknown[] = [];
