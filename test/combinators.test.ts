@@ -191,6 +191,7 @@ describe("gather", () => {
     const log = runV(function* () {
       const log: string[] = [];
       for (const returnExceptions of [true, false]) {
+        // biome-ignore lint/correctness/useYield: a child that fails at its first step
         function* child(parent: Task<unknown>): Coro<never> {
           parent.cancel("stop");
           throw new RangeError("boom");
