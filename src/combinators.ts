@@ -43,9 +43,6 @@ const GATHER_OPTIONS: OptionNames<GatherOptions> = { returnExceptions: true };
 class GatheringFuture<T> extends Future<T> {
   /** True once a cancel() reached a child: the gather then ends cancelled whatever the children do. */
   _cancelRequested = false;
-  /** The message and cause of that cancel(), for a gather whose last child did not end cancelled. */
-  private _requestedMessage: string | undefined = undefined;
-  private _requestedCause: unknown = undefined;
 
   constructor(
     private readonly _children: Future<unknown>[],
@@ -67,8 +64,10 @@ class GatheringFuture<T> extends Future<T> {
     for (const child of this._children) if (child._requestCancel(message, cause)) cancelled = true;
     if (cancelled && !this._cancelRequested) {
       this._cancelRequested = true;
-      this._requestedMessage = message;
-      this._requestedCause = cause;
+      // Kept where a cancelled future keeps them, for _cancelledErrorAfter(): the gather's
+      // own end (a result or a failure) replaces them.
+      this._aside = message;
+      this._outcome = cause;
     }
     return cancelled;
   }
@@ -80,10 +79,7 @@ class GatheringFuture<T> extends Future<T> {
    * takes the message its cancel() left on the child.
    */
   _cancelledErrorAfter(last: Future<unknown>): CancelledError {
-    if (last.cancelled()) return last._makeCancelledError();
-    const error = new CancelledError(this._requestedMessage ?? "");
-    if (this._requestedCause !== undefined) error.cause = this._requestedCause;
-    return error;
+    return (last.cancelled() ? last : this)._makeCancelledError();
   }
 }
 
