@@ -344,6 +344,24 @@ describe("the native face runs on the running loop", () => {
 });
 
 describe("for await in a native task that is cancelled", () => {
+  /** A producer of `items` numbers, one a ms, that logs how it ended; `cleanup` ms of sleep in its finally. */
+  function producer(log: string[], items: number, cleanup = 0): GeneratorObject<number> {
+    return new GeneratorObject<number>(function* (g) {
+      try {
+        for (let i = 0; i < items; i++) {
+          yield* sleep(1);
+          yield* g.yield(i);
+        }
+      } catch (error) {
+        log.push(`producer got ${(error as Error).name}`);
+        throw error;
+      } finally {
+        if (cleanup > 0) yield* sleep(cleanup);
+        log.push("producer closed");
+      }
+    });
+  }
+
   /** A producer that logs its end, read by a native task's `for await` on a virtual loop. */
   async function reading(cancelAt: "in a call" | "between calls"): Promise<string[]> {
     const loop = new VirtualEventLoop();
@@ -351,19 +369,7 @@ describe("for await in a native task that is cancelled", () => {
     loop.setExceptionHandler(() => {}); // the for await's promises are host awaits: reported, not asserted here
     await loop.runUntilComplete(
       (function* () {
-        const gen = new GeneratorObject<number>(function* (g) {
-          try {
-            for (let i = 0; ; i++) {
-              yield* sleep(1);
-              yield* g.yield(i);
-            }
-          } catch (error) {
-            log.push(`producer got ${(error as Error).name}`);
-            throw error;
-          } finally {
-            log.push("producer closed");
-          }
-        });
+        const gen = producer(log, Number.POSITIVE_INFINITY);
         const reader = createTask(async () => {
           const self = currentTask();
           for await (const item of gen) {
@@ -402,24 +408,6 @@ describe("for await in a native task that is cancelled", () => {
   test("a cancellation between two calls is thrown in where the producer yielded", async () => {
     expect(await reading("between calls")).toEqual(cancelledAfterThree);
   });
-
-  /** A producer of `items` numbers, one a ms, that logs how it ended; `cleanup` ms of sleep in its finally. */
-  function producer(log: string[], items: number, cleanup = 0): GeneratorObject<number> {
-    return new GeneratorObject<number>(function* (g) {
-      try {
-        for (let i = 0; i < items; i++) {
-          yield* sleep(1);
-          yield* g.yield(i);
-        }
-      } catch (error) {
-        log.push(`producer got ${(error as Error).name}`);
-        throw error;
-      } finally {
-        yield* sleep(cleanup);
-        log.push("producer closed");
-      }
-    });
-  }
 
   test("with the asyncLocalStorage option, past a host await too, where the loop knows the function's code", async () => {
     const loop = new VirtualEventLoop({ asyncLocalStorage: true });
